@@ -1,0 +1,122 @@
+# mrl — build, test, bench. `make` builds bin/; `make test` runs every test.
+# Variables: NATIVE=1 (-march=native), CUDA=0|1 (default: 1 where nvcc is found),
+# PREFIX (install), CC, NVCC, CUDA_ARCH.
+
+PREFIX    ?= /usr/local
+CC        ?= cc
+NATIVE    ?= 0
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA      ?= $(if $(NVCC),1,0)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=sm_80
+VERSION   := 0.1.0
+
+UNAME_M := $(shell uname -m)
+ifeq ($(NATIVE),1)
+  ARCHFLAGS := -march=native
+else ifeq ($(UNAME_M),x86_64)
+  ARCHFLAGS := -march=x86-64-v2 -mtune=generic
+else
+  ARCHFLAGS :=
+endif
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CPPFLAGS += -Ilibcore -Ikernels -D_GNU_SOURCE -DMRL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I openblas 2>/dev/null)
+ALLCFLAGS = -std=c11 $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
+LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lopenblas -lm -lpthread
+LDFLAGS  += -fopenmp
+
+B := build
+LIB_SRC  := $(sort $(wildcard libcore/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+TOOLS    := $(sort $(basename $(notdir $(wildcard tools/*.c))))
+BINS     := $(TOOLS:%=bin/%)
+UTESTS   := $(sort $(basename $(notdir $(wildcard tests/unit/test_*.c))))
+UTEST_BINS := $(UTESTS:%=$(B)/tests/%)
+GTESTS   := $(sort $(basename $(notdir $(wildcard tests/gpu/test_*.c))))
+GTEST_BINS := $(GTESTS:%=$(B)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+ifeq ($(CUDA),1)
+  CU_SRC  := $(sort $(wildcard kernels/cuda/*.cu))
+  CU_OBJ  := $(CU_SRC:%.cu=$(B)/%.o)
+  CPPFLAGS += -DMRL_CUDA=1 -I$(CUDA_HOME)/include
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lnccl -lstdc++
+  NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Ilibcore -Ikernels -DMRL_CUDA=1 -Xcompiler -fPIC,-Wall --expt-relaxed-constexpr -MMD -MP
+else
+  CU_OBJ  :=
+endif
+
+.PHONY: all test test-unit test-cli test-gpu test-asan bench bench-gpu fuzz install clean demo
+all: $(BINS)
+
+$(B)/libmrl.a: $(LIB_OBJ) $(CU_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+$(B)/%.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+bin/%: $(B)/tools/%.o $(B)/libmrl.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libmrl.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/%: $(B)/tests/gpu/%.o $(B)/libmrl.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/bench/%: $(B)/bench/%.o $(B)/libmrl.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The test runner: unit test binaries, then the CLI cases in tests/cli/*.t,
+# then the GPU parity tests (they skip where no GPU is present).
+test: all $(UTEST_BINS) $(GTEST_BINS)
+	@tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t
+
+test-unit: all $(UTEST_BINS)
+	@tests/run.sh $(UTEST_BINS) --
+
+test-cli: all
+	@tests/run.sh -- tests/cli/*.t
+
+test-gpu: all $(GTEST_BINS)
+	@MRL_REQUIRE_GPU=1 tests/run.sh $(GTEST_BINS) --
+
+# Loaders and parsers under AddressSanitizer + UBSan (CUDA off).
+test-asan:
+	$(MAKE) B=build-asan CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  LDFLAGS="-fopenmp -fsanitize=address,undefined" test
+
+bench: all $(BENCH_BINS)
+	bench/run.sh
+
+bench-gpu: all $(BENCH_BINS)
+	bench/run-gpu.sh
+
+fuzz:
+	tests/fuzz/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
+
+clean:
+	rm -rf $(B) build-asan bin
+
+-include pipelines/*.mk
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+.SECONDARY:

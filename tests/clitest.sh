@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs the CLI cases of one tests/cli/*.t file; prints PASS/FAIL/SKIP per case.
+# A case (jq's tests as data, zstd's golden files):
+#   ## name                  starts a case
+#   % requires PATH          skip the case unless PATH exists ($ROOT, $SHARED expand)
+#   $ command                run by bash in a fresh temp dir ($ROOT, $TESTDATA, $SHARED set;
+#                            bin/ first on PATH); several $ lines are joined by newlines
+#   < line                   a line of stdin
+#   > line                   an expected stdout line (all of stdout must match exactly)
+#   >~ regex                 stdout must contain a line matching this extended regex
+#   2> line                  an expected stderr line (if any, stderr must match exactly)
+#   2~ regex                 stderr must contain a line matching this extended regex
+#   ? N                      expected exit status (default 0)
+# "<", ">" and "2>" take the rest of the line after one space; a bare "<" or ">" is an empty line.
+set -u
+file=$1
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export ROOT TESTDATA="$ROOT/testdata" SHARED="$ROOT/../shared"
+export PATH="$ROOT/bin:$PATH"
+base=$(basename "$file" .t)
+
+name="" cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=()
+run_case() {
+  [ -n "$name" ] || return 0
+  local r
+  for r in "${reqs[@]+"${reqs[@]}"}"; do
+    r=$(eval echo "$r")
+    if [ ! -e "$r" ]; then echo "SKIP $base: $name: needs $r"; return 0; fi
+  done
+  local dir; dir=$(mktemp -d)
+  if [ $has_stdin -eq 1 ]; then printf '%s' "$stdin" >"$dir/.stdin"; else : >"$dir/.stdin"; fi
+  (cd "$dir" && bash -c "$cmd" <"$dir/.stdin" >"$dir/.stdout" 2>"$dir/.stderr"); local rc=$?
+  local why=""
+  [ "$rc" -eq "$rc_want" ] || why="exit status $rc, expected $rc_want"
+  if [ -z "$why" ] && [ $has_out -eq 1 ] && [ "$(cat "$dir/.stdout")" != "$(printf '%s' "$out")" ]; then
+    why="stdout differs:"$'\n'"$(diff <(printf '%s' "$out") "$dir/.stdout" | head -20)"
+  fi
+  if [ -z "$why" ] && [ $has_err -eq 1 ] && [ "$(cat "$dir/.stderr")" != "$(printf '%s' "$err")" ]; then
+    why="stderr differs:"$'\n'"$(diff <(printf '%s' "$err") "$dir/.stderr" | head -20)"
+  fi
+  for r in "${outre[@]+"${outre[@]}"}"; do
+    [ -z "$why" ] && ! grep -Eq -- "$r" "$dir/.stdout" && why="no stdout line matches /$r/"
+  done
+  for r in "${errre[@]+"${errre[@]}"}"; do
+    [ -z "$why" ] && ! grep -Eq -- "$r" "$dir/.stderr" && why="no stderr line matches /$r/"
+  done
+  if [ -z "$why" ]; then echo "PASS $base: $name"
+  else
+    echo "FAIL $base: $name: $why"
+    echo "  command: $cmd"; echo "  stderr: $(head -c 600 "$dir/.stderr")"
+  fi
+  rm -rf "$dir"
+}
+while IFS= read -r line || [ -n "$line" ]; do
+  case "$line" in
+    "## "*) run_case; name=${line#\#\# }; cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=() ;;
+    "% requires "*) reqs+=("${line#% requires }") ;;
+    "\$ "*) if [ -n "$cmd" ]; then cmd+=$'\n'; fi; cmd+="${line#\$ }" ;;
+    "<") stdin+=$'\n'; has_stdin=1 ;;
+    "< "*) stdin+="${line#< }"$'\n'; has_stdin=1 ;;
+    ">") out+=$'\n'; has_out=1 ;;
+    ">~ "*) outre+=("${line#>~ }") ;;
+    "> "*) out+="${line#> }"$'\n'; has_out=1 ;;
+    "2> "*) err+="${line#2> }"$'\n'; has_err=1 ;;
+    "2~ "*) errre+=("${line#2~ }") ;;
+    "? "*) rc_want=${line#? } ;;
+    "#"*|"") ;;
+    *) echo "FAIL $base: $name: cannot read case line: $line" ;;
+  esac
+done <"$file"
+run_case

@@ -1,0 +1,29 @@
+/* tests/test.h — a minimal unit-test harness: each test prints one PASS/FAIL/SKIP
+ * line that tests/run.sh counts. Usage: TEST(name){ EXPECT(x); } ... int main(){ RUN(name); return tst_done(); } */
+#ifndef MRL_TEST_H
+#define MRL_TEST_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+static int tst_failed_now, tst_skipped_now, tst_nfail;
+static char tst_skip_reason[256];
+#define TEST(name) static void name(void)
+#define EXPECT(c) do { if (!(c)) { fprintf(stdout, "  %s:%d: EXPECT(%s) failed\n", __FILE__, __LINE__, #c); tst_failed_now = 1; } } while (0)
+#define EXPECTF(c, ...) do { if (!(c)) { fprintf(stdout, "  %s:%d: EXPECT(%s) failed: ", __FILE__, __LINE__, #c); fprintf(stdout, __VA_ARGS__); fputc('\n', stdout); tst_failed_now = 1; } } while (0)
+/* relative closeness: |a-b| <= tol * max(1, |b|) */
+#define EXPECT_NEAR(a, b, tol) do { double _a = (a), _b = (b); if (!(fabs(_a - _b) <= (tol) * fmax(1.0, fabs(_b))) || _a != _a) { fprintf(stdout, "  %s:%d: %s = %.9g, expected %s = %.9g (tol %g)\n", __FILE__, __LINE__, #a, _a, #b, _b, (double)(tol)); tst_failed_now = 1; } } while (0)
+#define SKIP(...) do { snprintf(tst_skip_reason, sizeof tst_skip_reason, __VA_ARGS__); tst_skipped_now = 1; return; } while (0)
+#define RUN(name) tst_run(#name, name)
+static void tst_run(const char *name, void (*fn)(void)) {
+    tst_failed_now = tst_skipped_now = 0;
+    fflush(stdout);
+    fn();
+    if (tst_failed_now) { printf("FAIL %s\n", name); tst_nfail++; }
+    else if (tst_skipped_now) printf("SKIP %s: %s\n", name, tst_skip_reason);
+    else printf("PASS %s\n", name);
+    fflush(stdout);
+}
+static int tst_done(void) { return tst_nfail ? 1 : 0; }
+#endif
