@@ -27,11 +27,12 @@ ALLCFLAGS = -std=c11 $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
 LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lopenblas -lm -lpthread
 LDFLAGS  += -fopenmp
 
-B := build
+B   ?= build
+BIN ?= bin
 LIB_SRC  := $(sort $(wildcard libcore/*.c) $(wildcard kernels/*.c) $(wildcard kernels/cpu/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 TOOLS    := $(sort $(basename $(notdir $(wildcard tools/*.c))))
-BINS     := $(TOOLS:%=bin/%)
+BINS     := $(TOOLS:%=$(BIN)/%)
 UTESTS   := $(sort $(basename $(notdir $(wildcard tests/unit/test_*.c))))
 UTEST_BINS := $(UTESTS:%=$(B)/tests/%)
 GTESTS   := $(sort $(basename $(notdir $(wildcard tests/gpu/test_*.c))))
@@ -64,7 +65,7 @@ $(B)/%.o: %.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
-bin/%: $(B)/tools/%.o $(B)/libmrl.a
+$(BIN)/%: $(B)/tools/%.o $(B)/libmrl.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -83,20 +84,20 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libmrl.a
 # The test runner: unit test binaries, then the CLI cases in tests/cli/*.t,
 # then the GPU parity tests (they skip where no GPU is present).
 test: all $(UTEST_BINS) $(GTEST_BINS)
-	@tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t
+	@MRL_BIN=$(abspath $(BIN)) tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t
 
 test-unit: all $(UTEST_BINS)
-	@tests/run.sh $(UTEST_BINS) --
+	@MRL_BIN=$(abspath $(BIN)) tests/run.sh $(UTEST_BINS) --
 
 test-cli: all
-	@tests/run.sh -- tests/cli/*.t
+	@MRL_BIN=$(abspath $(BIN)) tests/run.sh -- tests/cli/*.t
 
 test-gpu: all $(GTEST_BINS)
-	@MRL_REQUIRE_GPU=1 tests/run.sh $(GTEST_BINS) --
+	@MRL_BIN=$(abspath $(BIN)) MRL_REQUIRE_GPU=1 tests/run.sh $(GTEST_BINS) --
 
 # Loaders and parsers under AddressSanitizer + UBSan (CUDA off).
 test-asan:
-	$(MAKE) B=build-asan CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	$(MAKE) B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 bench: all $(BENCH_BINS)
@@ -115,7 +116,7 @@ install: all
 	install -m 644 man/man7/*.7 $(DESTDIR)$(PREFIX)/share/man/man7
 
 clean:
-	rm -rf $(B) build-asan bin
+	rm -rf $(B) build-asan $(BIN)
 
 -include pipelines/*.mk
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -16,7 +16,7 @@ set -u
 file=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ROOT TESTDATA="$ROOT/testdata" SHARED="$ROOT/../shared"
-export PATH="$ROOT/bin:$PATH"
+export MRL_BIN="${MRL_BIN:-$ROOT/bin}"; export PATH="$MRL_BIN:$PATH"
 base=$(basename "$file" .t)
 
 name="" cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=()

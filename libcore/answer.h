@@ -1,0 +1,28 @@
+/* answer.h — math answers: extraction of the final answer from a completion or a
+ * gold solution, LaTeX normalisation, and equivalence (strings, numbers, symbolic
+ * expressions by evaluation, tuples, sets, intervals, equations, matrices). */
+#ifndef MRL_ANSWER_H
+#define MRL_ANSWER_H
+#include <stddef.h>
+
+typedef struct ans_opts {
+    int answer_part;      /* 1: only text after the last "</think>" (if present) */
+    int fallback;         /* 1: no \boxed{} → try a final $...$ or "answer is ..." */
+} ans_opts;
+
+/* The last \boxed{...} / \fbox{...} (balanced braces, also "\boxed 5") of text, newly
+ * allocated, or NULL when there is none (and no fallback applied). */
+char *ans_extract(const char *text, const ans_opts *o);
+/* Gold: its last \boxed{} when it has one, else the whole string (trimmed). */
+char *ans_extract_gold(const char *gold);
+
+/* Normalised form of an answer string (for exact comparison, majority voting, dedupe). */
+char *ans_normalize(const char *s);
+
+typedef enum { ANS_WRONG = 0, ANS_EQUIV = 1, ANS_UNPARSED_GOLD = 2 } ans_verdict;
+/* Is pred equivalent to gold? Both are extracted answer strings (not whole completions).
+ * Bounded in time and memory for any input. */
+ans_verdict ans_equiv(const char *pred, const char *gold);
+/* Does the gold parse to something comparable (mfilter --require-boxed)? */
+int ans_gold_parses(const char *gold);
+#endif

@@ -1,0 +1,68 @@
+/* cli.h — what every tool shares: common options, messages and exit codes,
+ * signals (SIGPIPE quiet exit 0, SIGINT/SIGTERM finish the record and exit 130/143),
+ * and the progress line. */
+#ifndef MRL_CLI_H
+#define MRL_CLI_H
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "err.h"
+#include "stream.h"
+
+typedef struct cli {
+    const char *tool;      /* "mfilter" */
+    const char *usage;     /* full --help text */
+    /* common options */
+    int plain;             /* -Z: 1; default -1 (auto) */
+    int zlevel;            /* --zstd-level */
+    const char *out;       /* -o FILE */
+    int skip_bad;          /* --skip-bad */
+    int progress;          /* 1 forced (--progress), 0 silenced (-q), -1 auto (stderr is a tty) */
+    uint64_t seed;         /* --seed (default 0) */
+    const char *device;    /* --device (default "auto") */
+    long nbad;             /* bad records skipped */
+} cli;
+
+/* Long options every tool accepts; a tool appends its own and ends with {0}.
+ * Values >= 0x1000 are reserved for the common ones. */
+#define CLI_COMMON_SHORT "hZo:q"
+#define CLI_COMMON_LONGOPTS \
+    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 0x1000}, \
+    {"zstd-level", required_argument, 0, 0x1001}, {"skip-bad", no_argument, 0, 0x1002}, \
+    {"progress", no_argument, 0, 0x1003}, {"seed", required_argument, 0, 0x1004}, \
+    {"device", required_argument, 0, 0x1005}, {"quiet", no_argument, 0, 'q'}, \
+    {"output", required_argument, 0, 'o'}, {"plain", no_argument, 0, 'Z'}
+
+void cli_init(cli *c, const char *tool, const char *usage);
+/* Handles a common option (getopt's return value and optarg); 1 if it was one.
+ * -h prints usage and exits 0; --version prints "TOOL mrl VERSION" and exits 0. */
+int  cli_common(cli *c, int opt, const char *arg);
+/* Usage error: "TOOL: message\nTry 'TOOL --help'." and exit 2. */
+void cli_usage(const cli *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* Fatal error: "TOOL: message" and exit (code from e, default 1). */
+void cli_die(const cli *c, const mrl_err *e) __attribute__((noreturn));
+void cli_dief(const cli *c, int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+void cli_warn(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A bad record: with --skip-bad warn and count (returns 0: skip it), else flush w and die. */
+int  cli_bad_record(cli *c, wr_stream *w, const mrl_err *e);
+/* At the end: report the --skip-bad count on stderr. */
+void cli_report_bad(const cli *c);
+/* Parse numbers strictly; usage error naming the option on failure. */
+long   cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi);
+double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi);
+/* Open the output writer from the common options (dies on error). */
+wr_stream *cli_writer(cli *c);
+/* Finish output: wr_close, report bad count; returns the exit status to use
+ * (0, or 130/143 after a signal). */
+int cli_finish(cli *c, wr_stream *w);
+
+/* Signals: SIGPIPE ignored (a write error EPIPE exits quietly 0); SIGINT/SIGTERM set a flag. */
+void cli_signals(void);
+int  cli_stop_requested(void);   /* the signal number, or 0 */
+
+/* Progress on stderr, in place (\r), only when enabled; rate and ETA if total known. */
+typedef struct progress progress;
+progress *prog_start(const cli *c, const char *unit, long long total);  /* NULL when disabled */
+void prog_update(progress *p, long long done, long long tokens);        /* throttled; p may be NULL */
+void prog_end(progress *p);
+#endif

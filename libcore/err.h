@@ -1,0 +1,16 @@
+/* err.h — errors as values: a function that fails fills an mrl_err and returns
+ * non-zero (or NULL); only tools/ print and choose the exit status. */
+#ifndef MRL_ERR_H
+#define MRL_ERR_H
+#include <stdarg.h>
+
+typedef struct mrl_err {
+    char msg[1024];   /* e.g. `train.jsonl:17: "answer" is missing` (no tool prefix) */
+    int  code;        /* 1 input error, 2 usage error, 3 system error; 0 = none */
+} mrl_err;
+
+/* Set e (if non-NULL) from a printf format; returns -1 so callers can `return err_set(...)`. */
+int err_set(mrl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prefix the existing message with "PREFIX: " (e.g. a file name). */
+int err_prefix(mrl_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif

@@ -1,0 +1,21 @@
+/* jqf.h — jq filters (libjq) compiled once and run per record: how a tool reads a
+ * value from a record (`--answer '.answer // .solution'`). */
+#ifndef MRL_JQF_H
+#define MRL_JQF_H
+#include <jv.h>
+#include "err.h"
+
+typedef struct jqf jqf;
+/* Compiles program; a syntax error is a usage error (code 2) quoting the program. */
+jqf *jqf_compile(const char *program, mrl_err *e);
+/* Runs the filter on rec (not consumed); returns its first output (owned by the caller),
+ * or jv_invalid() when it produced none. A jq runtime error → jv_invalid() and e set (code 1). */
+jv jqf_first(jqf *f, jv rec, mrl_err *e);
+/* The filter's text, for messages. */
+const char *jqf_text(const jqf *f);
+void jqf_free(jqf *f);
+
+/* Record helpers (jv objects; rec not consumed). NULL / -1 when missing or wrong type. */
+const char *rec_str(jv rec, const char *field);        /* pointer valid while rec lives */
+int rec_num(jv rec, const char *field, double *out);   /* 0 ok, -1 missing/not a number */
+#endif

@@ -1,0 +1,103 @@
+/* model.h — the Qwen2 decoder: weights from a Hugging Face directory, prefill and
+ * batched decode over a block KV cache (msample), and a training forward/backward
+ * over packed sequences returning per-token log-probs (mgrpo). Compute goes through
+ * the backend in kernels/ops.h (CPU reference or CUDA). */
+#ifndef MRL_MODEL_H
+#define MRL_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+
+typedef struct mrl_config {
+    int vocab_size, hidden_size, intermediate_size, num_layers;
+    int num_heads, num_kv_heads, head_dim;     /* head_dim = hidden_size / num_heads */
+    int max_position_embeddings;
+    float rope_theta, rms_norm_eps;
+    int tie_word_embeddings;
+    int bos_token_id, eos_token_id;            /* eos from config.json (generation_config may add more) */
+    int eos_ids[8], n_eos;                     /* every id that ends a completion */
+    char torch_dtype[16];                      /* "bfloat16" | "float32" | "float16" */
+} mrl_config;
+
+/* Reads DIR/config.json (+ generation_config.json for eos ids) via libjq; an error names the field. */
+int config_load(mrl_config *c, const char *dir, mrl_err *e);
+/* Writes config.json and generation_config.json (atomically) for c. */
+int config_save(const mrl_config *c, const char *dir, mrl_err *e);
+/* Parameter count. */
+size_t config_nparams(const mrl_config *c);
+
+typedef struct mrl_model mrl_model;
+
+typedef struct model_opts {
+    const char *device;   /* "cpu", "cuda", "cuda:N", "auto" (NULL = auto) */
+    int bf16;             /* keep forward weights in bf16 (CUDA always; CPU optional) */
+    int trainable;        /* allocate fp32 master weights + gradients */
+    int grad_checkpoint;  /* keep only layer inputs; recompute in backward */
+    int threads;          /* CPU threads (0 = OpenMP default) */
+} model_opts;
+
+mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e);
+void model_free(mrl_model *m);
+const mrl_config *model_config(const mrl_model *m);
+const char *model_device_name(const mrl_model *m);   /* "cpu", "cuda:0" */
+
+/* ---- inference with a block KV cache (msample) ----
+ * A sequence is a list of fixed-size blocks from a pool; blocks are reference-counted,
+ * so kv_fork() lets the G samples of a problem share the prompt's blocks (copy-on-write
+ * of the last, partly filled block). */
+typedef struct kv_cache kv_cache;
+kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, mrl_err *e); /* pool of `bytes` */
+void kv_free(kv_cache *kv);
+int  kv_seq_new(kv_cache *kv);                 /* an empty sequence id, -1 if none free */
+int  kv_fork(kv_cache *kv, int seq);           /* a new sequence sharing seq's tokens */
+void kv_seq_free(kv_cache *kv, int seq);       /* returns its blocks at once */
+int  kv_seq_len(const kv_cache *kv, int seq);
+long kv_free_tokens(const kv_cache *kv);       /* tokens that can still be placed */
+long kv_capacity_tokens(const kv_cache *kv);
+
+/* Appends n tokens to seq and writes the logits (vocab_size floats, before temperature)
+ * of the last position to logits_last. -1 with e set when the cache is full. */
+int model_prefill(mrl_model *m, kv_cache *kv, int seq, const int32_t *tokens, int n,
+                  float *logits_last, mrl_err *e);
+/* One decode step for B sequences: appends tokens[b] to seqs[b], writes logits[b*V ..]. */
+int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tokens, int B,
+                 float *logits, mrl_err *e);
+
+/* ---- training / scoring over packed sequences (mgrpo, msample --score) ----
+ * A batch packs nseq sequences back to back: tokens[0..T), each sequence restarting at
+ * position 0 (cu_seqlens[i]..cu_seqlens[i+1]). targets[t] is the token whose log-prob
+ * is wanted at position t (normally tokens[t+1] inside a completion), or -1 for none.
+ * logp[t] = log softmax(logits_t / temperature)[targets[t]] (0 where targets[t] < 0). */
+typedef struct mrl_batch {
+    int T, nseq;
+    const int32_t *tokens;
+    const int32_t *targets;
+    const int32_t *cu_seqlens;   /* nseq + 1 offsets */
+    float temperature;           /* 1 = plain softmax */
+} mrl_batch;
+
+/* Forward only (reference model, scoring): logp[T]. */
+int model_logprobs(mrl_model *m, const mrl_batch *b, float *logp, mrl_err *e);
+/* Training forward: keeps activations for model_backward. */
+int model_forward(mrl_model *m, const mrl_batch *b, float *logp, mrl_err *e);
+/* Backward of the last model_forward given dL/dlogp[T]; ACCUMULATES into the gradients. */
+int model_backward(mrl_model *m, const float *dlogp, mrl_err *e);
+
+/* ---- parameters (for the optimizer and checkpoints) ----
+ * Every tensor by its Hugging Face name, fp32 master copy and gradient, both on the
+ * model's device; after an optimizer update call model_sync_weights() so forward
+ * weights (bf16 copies, device copies) follow the master weights. */
+typedef struct mrl_param {
+    const char *name;      /* "model.layers.0.self_attn.q_proj.weight" */
+    int ndim; int64_t shape[2];
+    size_t numel;
+    float *w;              /* fp32 master (device memory on CUDA) */
+    float *g;              /* gradient, same place */
+} mrl_param;
+int  model_params(mrl_model *m, mrl_param **params);   /* count; array owned by m */
+void model_zero_grad(mrl_model *m);
+void model_sync_weights(mrl_model *m);
+/* Writes config.json, generation_config.json and model.safetensors (dtype "bf16"|"fp32")
+ * into dir (which must exist); files are written atomically. */
+int model_save(mrl_model *m, const char *dir, const char *dtype, mrl_err *e);
+#endif

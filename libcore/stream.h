@@ -1,0 +1,49 @@
+/* stream.h — record streams: JSON Lines in (plain or zstd by frame magic, several
+ * files, line numbers kept), JSON Lines out (zstd unless plain; -o atomic). */
+#ifndef MRL_STREAM_H
+#define MRL_STREAM_H
+#include <stddef.h>
+#include <jv.h>
+#include "err.h"
+
+/* ---- reader ---- */
+typedef struct rd_stream rd_stream;
+/* paths: n file names ("-" = stdin); n == 0 reads stdin. Files are opened lazily in order. */
+rd_stream *rd_open(const char *const *paths, int n, mrl_err *e);
+/* Next raw line (without the trailing "\n" or "\r\n"). Returns 1 and sets *line/*len
+ * (valid until the next call), 0 at the end of all inputs, -1 on error
+ * (truncated/corrupt zstd, read error: the message names the file). Blank lines are skipped. */
+int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e);
+/* Next record parsed with libjq: 1 and *rec (owned by the caller), 0 at end, -1 on
+ * error — invalid JSON or a non-object, named `FILE:LINE: ...`. */
+int rd_next(rd_stream *r, jv *rec, mrl_err *e);
+const char *rd_name(const rd_stream *r);  /* file of the last line read ("<stdin>" for stdin) */
+long rd_lineno(const rd_stream *r);       /* its 1-based line number */
+/* bytes consumed so far and total bytes of all regular input files (-1 if unknown): for progress/ETA */
+long long rd_bytes_read(const rd_stream *r);
+long long rd_bytes_total(const rd_stream *r);
+void rd_close(rd_stream *r);
+
+/* ---- writer ---- */
+typedef struct wr_opts {
+    const char *path;  /* NULL or "-" = stdout; else written atomically: temp file, fsync, rename */
+    int plain;         /* 1 = plain JSON Lines; 0 = zstd; -1 = auto (zstd unless stdout is a tty) */
+    int level;         /* zstd level (default 3 when 0) */
+} wr_opts;
+typedef struct wr_stream wr_stream;
+wr_stream *wr_open(const wr_opts *o, mrl_err *e);
+/* Writes rec as one compact line (field order kept); consumes rec. */
+int wr_put(wr_stream *w, jv rec, mrl_err *e);
+int wr_put_raw(wr_stream *w, const char *line, size_t len, mrl_err *e);  /* a line, "\n" added */
+/* Pushes everything written so far to the reader (zstd flush + fflush): call after each
+ * record batch / group so downstream stages see records promptly. */
+int wr_flush(wr_stream *w, mrl_err *e);
+/* Ends the stream: finishes the zstd frame, and for a path fsyncs and renames into place. */
+int wr_close(wr_stream *w, mrl_err *e);
+/* Abandons the output: a -o temp file is removed, the target is left as it was. */
+void wr_abort(wr_stream *w);
+
+/* Atomic file helpers used by checkpoints and -o: write to "PATH.tmp.PID", fsync, rename, fsync dir. */
+int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e);
+int fsync_dir_of(const char *path);
+#endif
