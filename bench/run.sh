@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make bench: runs every bench/bench-*.sh (CPU benchmarks) in turn; each prints
+# markdown rows for BENCHMARKS.md. BENCH_ONLY=name runs one (e.g. BENCH_ONLY=mfilter).
+set -u
+cd "$(dirname "$0")/.."
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F)"
+rc=0
+for s in bench/bench-*.sh; do
+  [ -f "$s" ] || continue
+  n=$(basename "$s" .sh); n=${n#bench-}
+  [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$n" ] && continue
+  echo; echo "## $n  (bash $s)"
+  bash "$s" || { echo "bench $n failed"; rc=1; }
+done
+exit $rc
