@@ -1,0 +1,28 @@
+/* stats.h — evaluation statistics for meval: unbiased pass@k, majority vote over
+ * equivalent answers, and seeded percentile-bootstrap intervals over problems. */
+#ifndef MRL_STATS_H
+#define MRL_STATS_H
+#include <stdint.h>
+
+/* Chen et al. 2021: 1 - C(n-c, k) / C(n, k), the chance that k of n samples (c correct)
+ * drawn without replacement hold a correct one. Requires 0 <= c <= n, 1 <= k <= n. */
+double st_pass_at_k(int n, int c, int k);
+
+/* Majority vote over n answers (NULL = no answer, never votes): answers are grouped
+ * by ans_normalize and merged when ans_equiv says equal; the largest class wins, ties
+ * to the class seen first. Returns correct[] of the winner's first member, 0 when no
+ * sample has an answer. *winner (may be NULL) gets that member's index or -1. */
+int st_majority(const char *const *preds, const int *correct, int n, int *winner);
+
+double st_mean(const double *x, int n);
+/* The q-quantile (0..1) of sorted x[0..n-1], linear interpolation (R type 7). */
+double st_quantile_sorted(const double *x, int n, double q);
+
+/* 95% percentile-bootstrap interval of the mean of x[0..n-1] with B resamples drawn from
+ * the rng stream (seed, stream). n == 0 gives [NaN, NaN]; returns 0, or -1 out of memory. */
+int st_boot_mean(const double *x, int n, int B, uint64_t seed, uint64_t stream, double ci[2]);
+/* Interval of mean(b) - mean(a). paired: a[i] and b[i] belong to one problem
+ * (na == nb, the same resampled index for both); else each is resampled on its own. */
+int st_boot_diff(const double *a, int na, const double *b, int nb, int paired,
+                 int B, uint64_t seed, uint64_t stream, double ci[2]);
+#endif
