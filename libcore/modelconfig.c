@@ -1,10 +1,243 @@
-/* modelconfig.c — config.json and generation_config.json of a Qwen2 model directory,
- * read and written through libjq; the parameter count. (Skeleton: being filled in.) */
+/* modelconfig.c — config.json and generation_config.json of a Qwen2 model directory, read
+ * through libjq (errors name the field) and written atomically; the parameter count. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jv.h>
 #include "model.h"
+#include "safetensors.h"
 
 size_t config_nparams(const mrl_config *c) {
     size_t C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, D = c->head_dim;
     size_t H = c->num_heads, K = c->num_kv_heads;
     size_t layer = 2 * C + (H * D * C + H * D) + 2 * (K * D * C + K * D) + C * H * D + 3 * F * C;
     return V * C + (size_t)c->num_layers * layer + C + (c->tie_word_embeddings ? 0 : V * C);
+}
+
+/* Parses a JSON file of at most 1 MiB; NULL kind invalid with e set (missing file: code 1). */
+static jv read_json(const char *path, mrl_err *e) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) { err_set(e, 1, "%s: %s", path, strerror(errno)); return jv_invalid(); }
+    size_t cap = 1u << 20;
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap + 1, fp) : 0;
+    fclose(fp);
+    if (!buf) { err_set(e, 3, "out of memory"); return jv_invalid(); }
+    if (n > cap) { free(buf); err_set(e, 1, "%s: larger than 1 MiB", path); return jv_invalid(); }
+    jv v = jv_parse_sized(buf, (int)n);
+    free(buf);
+    if (!jv_is_valid(v)) {
+        jv msg = jv_invalid_get_msg(v);
+        err_set(e, 1, "%s: not valid JSON: %.200s", path, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+        jv_free(msg);
+        return jv_invalid();
+    }
+    if (jv_get_kind(v) != JV_KIND_OBJECT) { jv_free(v); err_set(e, 1, "%s: not a JSON object", path); return jv_invalid(); }
+    return v;
+}
+
+/* An integer field in [lo, hi]; def < lo-1 sentinel means required. 1 if absent and defaulted. */
+static int get_int(jv o, const char *path, const char *k, int *out, long lo, long hi, int required, mrl_err *e) {
+    jv v = jv_object_get(jv_copy(o), jv_string(k));
+    int kind = jv_get_kind(v);
+    double d = kind == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+    jv_free(v);
+    if (kind == JV_KIND_INVALID || kind == JV_KIND_NULL) {
+        if (required) return err_set(e, 1, "%s: \"%s\" is missing", path, k);
+        return 1;
+    }
+    if (kind != JV_KIND_NUMBER || d != floor(d) || d < lo || d > hi)
+        return err_set(e, 1, "%s: \"%s\" must be an integer in [%ld, %ld]", path, k, lo, hi);
+    *out = (int)d;
+    return 0;
+}
+
+static int get_num(jv o, const char *path, const char *k, float *out, double lo, double hi, mrl_err *e) {
+    jv v = jv_object_get(jv_copy(o), jv_string(k));
+    int kind = jv_get_kind(v);
+    double d = kind == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+    jv_free(v);
+    if (kind == JV_KIND_INVALID || kind == JV_KIND_NULL) return 1;
+    if (kind != JV_KIND_NUMBER || !(d > lo && d <= hi)) return err_set(e, 1, "%s: \"%s\" must be a number in (%g, %g]", path, k, lo, hi);
+    *out = (float)d;
+    return 0;
+}
+
+/* eos_token_id: an integer or an array of integers; appended to c->eos_ids without repeats. */
+static int add_eos(mrl_config *c, jv o, const char *path, mrl_err *e) {
+    jv v = jv_object_get(jv_copy(o), jv_string("eos_token_id"));
+    int rc = 0;
+    if (jv_get_kind(v) == JV_KIND_NUMBER) v = JV_ARRAY(v);
+    if (jv_get_kind(v) == JV_KIND_ARRAY) {
+        jv_array_foreach(v, i, x) {
+            double d = jv_get_kind(x) == JV_KIND_NUMBER ? jv_number_value(x) : -1;
+            jv_free(x);
+            if (rc) continue;
+            if (d < 0 || d != floor(d) || d >= c->vocab_size) { rc = err_set(e, 1, "%s: \"eos_token_id\" must be token ids below vocab_size", path); continue; }
+            int id = (int)d, seen = 0;
+            for (int j = 0; j < c->n_eos; j++) seen |= c->eos_ids[j] == id;
+            if (!seen && c->n_eos < (int)(sizeof c->eos_ids / sizeof *c->eos_ids)) c->eos_ids[c->n_eos++] = id;
+        }
+    } else if (jv_get_kind(v) != JV_KIND_INVALID && jv_get_kind(v) != JV_KIND_NULL)
+        rc = err_set(e, 1, "%s: \"eos_token_id\" must be an integer or an array", path);
+    jv_free(v);
+    return rc;
+}
+
+static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
+    jv mt = jv_object_get(jv_copy(o), jv_string("model_type"));
+    int ok = jv_get_kind(mt) == JV_KIND_STRING && !strcmp(jv_string_value(mt), "qwen2");
+    if (!ok && jv_get_kind(mt) == JV_KIND_STRING)
+        err_set(e, 1, "%s: \"model_type\" is \"%.40s\"; only \"qwen2\" is supported", p, jv_string_value(mt));
+    else if (!ok) err_set(e, 1, "%s: \"model_type\" is missing", p);
+    jv_free(mt);
+    if (!ok) return -1;
+    const long BIG = 1L << 30;
+    if (get_int(o, p, "vocab_size", &c->vocab_size, 1, BIG, 1, e) < 0 ||
+        get_int(o, p, "hidden_size", &c->hidden_size, 1, 1 << 20, 1, e) < 0 ||
+        get_int(o, p, "intermediate_size", &c->intermediate_size, 1, 1 << 22, 1, e) < 0 ||
+        get_int(o, p, "num_hidden_layers", &c->num_layers, 1, 4096, 1, e) < 0 ||
+        get_int(o, p, "num_attention_heads", &c->num_heads, 1, 4096, 1, e) < 0) return -1;
+    c->num_kv_heads = c->num_heads;
+    c->head_dim = c->hidden_size / c->num_heads;
+    c->max_position_embeddings = 32768;
+    c->rope_theta = 10000.0f; c->rms_norm_eps = 1e-6f;
+    if (get_int(o, p, "num_key_value_heads", &c->num_kv_heads, 1, 4096, 0, e) < 0 ||
+        get_int(o, p, "head_dim", &c->head_dim, 1, 4096, 0, e) < 0 ||
+        get_int(o, p, "max_position_embeddings", &c->max_position_embeddings, 1, BIG, 0, e) < 0 ||
+        get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e) < 0 ||
+        get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
+    if (c->num_heads % c->num_kv_heads)
+        return err_set(e, 1, "%s: \"num_attention_heads\" (%d) is not a multiple of \"num_key_value_heads\" (%d)", p, c->num_heads, c->num_kv_heads);
+    if (c->head_dim % 2) return err_set(e, 1, "%s: head_dim %d is odd (rotary embedding needs pairs)", p, c->head_dim);
+    jv v = jv_object_get(jv_copy(o), jv_string("tie_word_embeddings"));
+    int k = jv_get_kind(v);
+    jv_free(v);
+    if (k == JV_KIND_TRUE || k == JV_KIND_FALSE) c->tie_word_embeddings = k == JV_KIND_TRUE;
+    else if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return err_set(e, 1, "%s: \"tie_word_embeddings\" must be true or false", p);
+    /* Features the Qwen2 forward here does not implement are refused, not ignored. */
+    v = jv_object_get(jv_copy(o), jv_string("rope_scaling"));
+    k = jv_get_kind(v);
+    jv_free(v);
+    if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return err_set(e, 1, "%s: \"rope_scaling\" is not supported (must be null)", p);
+    v = jv_object_get(jv_copy(o), jv_string("use_sliding_window"));
+    k = jv_get_kind(v);
+    jv_free(v);
+    if (k == JV_KIND_TRUE) return err_set(e, 1, "%s: \"use_sliding_window\" true is not supported", p);
+    v = jv_object_get(jv_copy(o), jv_string("hidden_act"));
+    if (jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), "silu")) {
+        err_set(e, 1, "%s: \"hidden_act\" is \"%.40s\"; only \"silu\" is supported", p, jv_string_value(v));
+        jv_free(v);
+        return -1;
+    }
+    jv_free(v);
+    v = jv_object_get(jv_copy(o), jv_string("torch_dtype"));
+    snprintf(c->torch_dtype, sizeof c->torch_dtype, "float32");
+    if (jv_get_kind(v) == JV_KIND_STRING) {
+        int d = dtype_parse_torch(jv_string_value(v));
+        if (d < 0) { err_set(e, 1, "%s: \"torch_dtype\" \"%.40s\" is not bfloat16, float16 or float32", p, jv_string_value(v)); jv_free(v); return -1; }
+        snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", dtype_torch_name((st_dtype)d));
+    }
+    jv_free(v);
+    c->bos_token_id = c->eos_token_id = -1;
+    if (get_int(o, p, "bos_token_id", &c->bos_token_id, 0, c->vocab_size - 1, 0, e) < 0) return -1;
+    /* config.json's eos may be a list in newer models; the first one is eos_token_id. */
+    if (add_eos(c, o, p, e)) return -1;
+    if (c->n_eos) c->eos_token_id = c->eos_ids[0];
+    return 0;
+}
+
+int config_load(mrl_config *c, const char *dir, mrl_err *e) {
+    memset(c, 0, sizeof *c);
+    char p[4096];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    jv o = read_json(p, e);
+    if (!jv_is_valid(o)) return -1;
+    int rc = parse_config(c, o, p, e);
+    jv_free(o);
+    if (rc) return -1;
+    /* generation_config.json is optional; its bos (what prompts start with: 151646 for the
+     * R1 distill, where config.json says 151643) wins, its eos ids are added. */
+    snprintf(p, sizeof p, "%s/generation_config.json", dir);
+    FILE *fp = fopen(p, "rb");
+    if (!fp) return 0;
+    fclose(fp);
+    o = read_json(p, e);
+    if (!jv_is_valid(o)) return -1;
+    rc = get_int(o, p, "bos_token_id", &c->bos_token_id, 0, c->vocab_size - 1, 0, e) < 0 || add_eos(c, o, p, e) ? -1 : 0;
+    if (!rc && c->eos_token_id < 0 && c->n_eos) c->eos_token_id = c->eos_ids[0];
+    jv_free(o);
+    return rc;
+}
+
+static int save_text(const char *dir, const char *name, const char *text, mrl_err *e) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return st_write_file_atomic(p, text, strlen(text), e);
+}
+
+/* A float as JSON that Python reads back to the same float32 ("1e-06", "10000.0"). */
+static void fmt_float(char *b, size_t n, float x) {
+    if (x == floorf(x) && fabsf(x) < 1e15f) snprintf(b, n, "%.1f", (double)x);
+    else snprintf(b, n, "%.9g", (double)x);
+}
+
+static void fmt_id(char *b, size_t n, int id) {
+    if (id < 0) snprintf(b, n, "null"); else snprintf(b, n, "%d", id);
+}
+
+int config_save(const mrl_config *c, const char *dir, mrl_err *e) {
+    int d = dtype_parse_torch(c->torch_dtype);
+    if (d < 0) return err_set(e, 2, "torch_dtype \"%s\" is not bfloat16, float16 or float32", c->torch_dtype);
+    char theta[32], eps[32], bos[16], eos[16], eosl[160];
+    fmt_float(theta, sizeof theta, c->rope_theta);
+    fmt_float(eps, sizeof eps, c->rms_norm_eps);
+    fmt_id(bos, sizeof bos, c->bos_token_id);
+    fmt_id(eos, sizeof eos, c->eos_token_id);
+    if (c->n_eos > 1) {
+        size_t k = (size_t)snprintf(eosl, sizeof eosl, "[");
+        for (int i = 0; i < c->n_eos && k < sizeof eosl; i++)
+            k += (size_t)snprintf(eosl + k, sizeof eosl - k, "%s%d", i ? ", " : "", c->eos_ids[i]);
+        if (k < sizeof eosl) snprintf(eosl + k, sizeof eosl - k, "]");
+    } else if (c->n_eos == 1) snprintf(eosl, sizeof eosl, "%d", c->eos_ids[0]);
+    else snprintf(eosl, sizeof eosl, "%s", eos);
+    char cfg[4096], gen[1024];
+    int head_dim_default = c->head_dim * c->num_heads == c->hidden_size;
+    char hd[48] = "";
+    if (!head_dim_default) snprintf(hd, sizeof hd, "  \"head_dim\": %d,\n", c->head_dim);
+    snprintf(cfg, sizeof cfg,
+             "{\n"
+             "  \"architectures\": [\"Qwen2ForCausalLM\"],\n"
+             "  \"attention_dropout\": 0.0,\n"
+             "  \"bos_token_id\": %s,\n"
+             "  \"eos_token_id\": %s,\n"
+             "%s"
+             "  \"hidden_act\": \"silu\",\n"
+             "  \"hidden_size\": %d,\n"
+             "  \"initializer_range\": 0.02,\n"
+             "  \"intermediate_size\": %d,\n"
+             "  \"max_position_embeddings\": %d,\n"
+             "  \"max_window_layers\": %d,\n"
+             "  \"model_type\": \"qwen2\",\n"
+             "  \"num_attention_heads\": %d,\n"
+             "  \"num_hidden_layers\": %d,\n"
+             "  \"num_key_value_heads\": %d,\n"
+             "  \"rms_norm_eps\": %s,\n"
+             "  \"rope_scaling\": null,\n"
+             "  \"rope_theta\": %s,\n"
+             "  \"sliding_window\": null,\n"
+             "  \"tie_word_embeddings\": %s,\n"
+             "  \"torch_dtype\": \"%s\",\n"
+             "  \"use_cache\": true,\n"
+             "  \"use_sliding_window\": false,\n"
+             "  \"vocab_size\": %d\n"
+             "}\n",
+             bos, eos, hd, c->hidden_size, c->intermediate_size, c->max_position_embeddings, c->num_layers,
+             c->num_heads, c->num_layers, c->num_kv_heads, eps, theta, c->tie_word_embeddings ? "true" : "false",
+             dtype_torch_name((st_dtype)d), c->vocab_size);
+    snprintf(gen, sizeof gen, "{\n  \"bos_token_id\": %s,\n  \"eos_token_id\": %s\n}\n", bos, eosl);
+    if (save_text(dir, "config.json", cfg, e)) return -1;
+    return save_text(dir, "generation_config.json", gen, e);
 }
