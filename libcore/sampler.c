@@ -1,0 +1,226 @@
+/* sampler.c — next-token choice from a logits row: one exp pass for the softmax, then
+ * top-k and top-p by quickselect-style partitioning (linear expected time), min-p by a filter. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sampler.h"
+
+typedef struct smp_cand { float e; int32_t i; } smp_cand;
+
+struct smp_ws {
+    int V;
+    float *e;          /* exp((l - max) / T) per token */
+    smp_cand *c;       /* candidates; the kept set is c[0..n) */
+    int n;
+    double Z;          /* sum of e over the whole vocabulary */
+};
+
+void smp_defaults(smp_params *p) {
+    p->temperature = 1.0f;
+    p->top_k = 0;
+    p->top_p = 1.0f;
+    p->min_p = 0.0f;
+}
+
+smp_ws *smp_ws_new(int vocab) {
+    smp_ws *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->V = vocab;
+    w->e = malloc((size_t)vocab * sizeof *w->e);
+    w->c = malloc((size_t)vocab * sizeof *w->c);
+    if (!w->e || !w->c) { smp_ws_free(w); return NULL; }
+    return w;
+}
+
+void smp_ws_free(smp_ws *w) {
+    if (!w) return;
+    free(w->e);
+    free(w->c);
+    free(w);
+}
+
+/* Max logit, ignoring NaN; -INFINITY when every entry is -inf or NaN. */
+static float smp_max(const float *l, int V) {
+    float m = -INFINITY;
+    for (int i = 0; i < V; i++)
+        if (l[i] > m) m = l[i];
+    return m;
+}
+
+/* Fills w->e and w->Z for temperature T (> 0). A row without a finite logit is
+ * treated as uniform, so a broken row still yields a valid token. */
+static void smp_exp(smp_ws *w, const float *l, int V, float T) {
+    float m = smp_max(l, V);
+    double Z = 0;
+    if (m == -INFINITY || isinf(m)) {
+        for (int i = 0; i < V; i++) w->e[i] = 1.0f;
+        w->Z = V;
+        return;
+    }
+    float inv = 1.0f / T;
+    for (int i = 0; i < V; i++) {
+        float x = (l[i] - m) * inv;
+        float e = x == x ? expf(x) : 0.0f;     /* NaN logits never get picked */
+        w->e[i] = e;
+        Z += e;
+    }
+    w->Z = Z;
+}
+
+double smp_logprob(const float *logits, int V, float T, int32_t tok) {
+    if (!(T > 0)) T = 1.0f;
+    double m = smp_max(logits, V), Z = 0;
+    if (isinf(m)) return -log((double)V);
+    for (int i = 0; i < V; i++) {
+        double x = ((double)logits[i] - m) / T;
+        if (x == x) Z += exp(x);
+    }
+    return ((double)logits[tok] - m) / T - log(Z);
+}
+
+static void smp_swap(smp_cand *a, smp_cand *b) { smp_cand t = *a; *a = *b; *b = t; }
+
+/* Three-way partition of c[lo..hi) around pivot value p, descending:
+ * [lo, *gt_end) > p, [*gt_end, *eq_end) == p, [*eq_end, hi) < p. */
+static void smp_part3(smp_cand *c, int lo, int hi, float p, int *gt_end, int *eq_end) {
+    int lt = lo, i = lo, gt = hi;
+    while (i < gt) {
+        if (c[i].e > p) smp_swap(&c[lt++], &c[i++]);
+        else if (c[i].e < p) smp_swap(&c[i], &c[--gt]);
+        else i++;
+    }
+    *gt_end = lt;
+    *eq_end = gt;
+}
+
+static float smp_pivot(const smp_cand *c, int lo, int hi) {
+    float a = c[lo].e, b = c[lo + (hi - lo) / 2].e, d = c[hi - 1].e;
+    if (a > b) { float t = a; a = b; b = t; }
+    if (b > d) b = d;
+    return a > b ? a : b;    /* median of three */
+}
+
+/* Moves the k largest of c[0..n) to the front (in no particular order). */
+static void smp_select_k(smp_cand *c, int n, int k) {
+    int lo = 0, hi = n;
+    while (hi - lo > 1) {
+        int g, q;
+        smp_part3(c, lo, hi, smp_pivot(c, lo, hi), &g, &q);
+        if (k <= g) hi = g;
+        else if (k <= q) return;
+        else lo = q;
+    }
+}
+
+/* Moves to the front the smallest set of largest elements whose mass reaches target;
+ * returns its size. Ties at the boundary: just enough of them. */
+static int smp_select_mass(smp_cand *c, int n, double target) {
+    int lo = 0, hi = n;
+    double acc = 0;    /* mass of c[0..lo), all in the set; acc < target */
+    while (hi - lo > 1) {
+        int g, q;
+        float p = smp_pivot(c, lo, hi);
+        smp_part3(c, lo, hi, p, &g, &q);
+        double mg = 0;
+        for (int i = lo; i < g; i++) mg += c[i].e;
+        if (acc + mg >= target) { hi = g; continue; }
+        acc += mg;
+        for (int i = g; i < q; i++) {
+            acc += c[i].e;
+            if (acc >= target) return i + 1;
+        }
+        lo = q;
+    }
+    return hi;
+}
+
+/* Computes the kept set into w->c[0..w->n) (w->e, w->Z already filled). */
+static void smp_truncate(smp_ws *w, const smp_params *p, int V) {
+    smp_cand *c = w->c;
+    for (int i = 0; i < V; i++) { c[i].e = w->e[i]; c[i].i = i; }
+    int n = V;
+    double Zk = w->Z;
+    if (p->top_k > 0 && p->top_k < n) {
+        smp_select_k(c, n, p->top_k);
+        n = p->top_k;
+        Zk = 0;
+        for (int i = 0; i < n; i++) Zk += c[i].e;
+    }
+    if (p->top_p > 0 && p->top_p < 1) n = smp_select_mass(c, n, (double)p->top_p * Zk);
+    if (p->min_p > 0) {
+        /* the max has e = 1 exactly, so the threshold is min_p itself */
+        int k = 0;
+        for (int i = 0; i < n; i++)
+            if (c[i].e >= p->min_p) c[k++] = c[i];
+        n = k;
+    }
+    w->n = n;
+}
+
+static int smp_truncating(const smp_params *p, int V) {
+    return (p->top_k > 0 && p->top_k < V) || (p->top_p > 0 && p->top_p < 1) || p->min_p > 0;
+}
+
+static int32_t smp_argmax(const float *l, int V) {
+    int32_t best = 0;
+    for (int i = 1; i < V; i++)
+        if (l[i] > l[best] || l[best] != l[best]) best = i;
+    return best;
+}
+
+int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
+                   mrl_rng *rng, float *logprob) {
+    if (!(p->temperature > 0)) {
+        int32_t t = smp_argmax(logits, V);
+        if (logprob) *logprob = (float)smp_logprob(logits, V, 1.0f, t);
+        return t;
+    }
+    smp_exp(w, logits, V, p->temperature);
+    double u = rng_uniform(rng);
+    int32_t tok = -1;
+    if (!smp_truncating(p, V)) {
+        double x = u * w->Z, acc = 0;
+        for (int i = 0; i < V; i++) {
+            if (w->e[i] <= 0) continue;
+            tok = i;
+            acc += w->e[i];
+            if (acc > x) break;
+        }
+    } else {
+        smp_truncate(w, p, V);
+        double Zs = 0;
+        for (int i = 0; i < w->n; i++) Zs += w->c[i].e;
+        double x = u * Zs, acc = 0;
+        for (int i = 0; i < w->n; i++) {
+            if (w->c[i].e <= 0) continue;
+            tok = w->c[i].i;
+            acc += w->c[i].e;
+            if (acc > x) break;
+        }
+    }
+    if (tok < 0) tok = smp_argmax(logits, V);   /* unreachable: the max has e = 1 */
+    if (logprob) {
+        double m = smp_max(logits, V);
+        *logprob = isinf(m) ? (float)-log((double)V)
+                            : (float)(((double)logits[tok] - m) / p->temperature - log(w->Z));
+    }
+    return tok;
+}
+
+int smp_probs(smp_ws *w, const smp_params *p, const float *logits, int V, double *probs) {
+    memset(probs, 0, (size_t)V * sizeof *probs);
+    if (!(p->temperature > 0)) {
+        probs[smp_argmax(logits, V)] = 1;
+        return 1;
+    }
+    smp_exp(w, logits, V, p->temperature);
+    if (!smp_truncating(p, V)) {
+        for (int i = 0; i < V; i++) probs[i] = w->e[i] / w->Z;
+        return V;
+    }
+    smp_truncate(w, p, V);
+    double Zs = 0;
+    for (int i = 0; i < w->n; i++) Zs += w->c[i].e;
+    for (int i = 0; i < w->n; i++) probs[w->c[i].i] = w->c[i].e / Zs;
+    return w->n;
+}

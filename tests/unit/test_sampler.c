@@ -1,0 +1,200 @@
+/* test_sampler.c — the sampler against an independent sort-based reference: the kept
+ * distributions exactly, the draws statistically (chi-square, seeded), greedy, and the log-prob definition. */
+#include <stdint.h>
+#include "../test.h"
+#include "rng.h"
+#include "sampler.h"
+
+static const float L10[10] = {2.0f, 1.1f, 0.3f, -0.4f, 1.7f, -1.3f, 0.9f, -2.2f, 0.05f, 1.45f};
+
+static const double *cmp_p;
+static int cmp_desc(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    if (cmp_p[i] != cmp_p[j]) return cmp_p[i] > cmp_p[j] ? -1 : 1;
+    return i - j;
+}
+
+/* The reference: full softmax in double, full sort, then top-k, top-p, min-p, renormalise. */
+static int ref_probs(const float *l, int V, const smp_params *sp, double *out) {
+    double *p = malloc(V * sizeof *p), m = -INFINITY, Z = 0;
+    int *ord = malloc(V * sizeof *ord);
+    char *keep = malloc(V);
+    for (int i = 0; i < V; i++) if (l[i] > m) m = l[i];
+    for (int i = 0; i < V; i++) { p[i] = exp((l[i] - m) / sp->temperature); Z += p[i]; }
+    for (int i = 0; i < V; i++) { p[i] /= Z; ord[i] = i; keep[i] = 1; }
+    cmp_p = p;
+    qsort(ord, V, sizeof *ord, cmp_desc);
+    if (sp->top_k > 0)
+        for (int r = sp->top_k; r < V; r++) keep[ord[r]] = 0;
+    if (sp->top_p < 1) {
+        double zk = 0, cum = 0;
+        for (int i = 0; i < V; i++) if (keep[i]) zk += p[i];
+        int reached = 0;
+        for (int r = 0; r < V; r++) {
+            int i = ord[r];
+            if (!keep[i]) continue;
+            if (reached) { keep[i] = 0; continue; }
+            cum += p[i] / zk;
+            if (cum >= sp->top_p) reached = 1;
+        }
+    }
+    if (sp->min_p > 0)
+        for (int i = 0; i < V; i++) if (p[i] < sp->min_p * p[ord[0]]) keep[i] = 0;
+    double zs = 0;
+    int n = 0;
+    for (int i = 0; i < V; i++) if (keep[i]) { zs += p[i]; n++; }
+    for (int i = 0; i < V; i++) out[i] = keep[i] ? p[i] / zs : 0;
+    free(p); free(ord); free(keep);
+    return n;
+}
+
+/* Upper alpha = 1e-4 point of chi-square with df degrees (Wilson-Hilferty). */
+static double chi2_crit(int df) {
+    double z = 3.719, a = 2.0 / (9.0 * df);
+    return df * pow(1 - a + z * sqrt(a), 3);
+}
+
+static void check_config(const smp_params *sp, uint64_t cfg) {
+    int V = 10;
+    double want[10], got[10];
+    smp_ws *w = smp_ws_new(V);
+    int nref = ref_probs(L10, V, sp, want);
+    int n = smp_probs(w, sp, L10, V, got);
+    EXPECTF(n == nref, "kept %d, reference keeps %d", n, nref);
+    for (int i = 0; i < V; i++) EXPECT_NEAR(got[i], want[i], 1e-6);
+
+    /* draws: one stream per sample index, as msample does */
+    enum { N = 40000 };
+    long cnt[10] = {0};
+    for (int j = 0; j < N; j++) {
+        mrl_rng r;
+        rng_init(&r, 11, cfg, (uint64_t)j);
+        int32_t t = smp_sample(w, sp, L10, V, &r, NULL);
+        EXPECT(t >= 0 && t < V);
+        if (t >= 0 && t < V) cnt[t]++;
+    }
+    double chi = 0;
+    int df = -1;
+    for (int i = 0; i < V; i++) {
+        if (want[i] == 0) { EXPECTF(cnt[i] == 0, "token %d outside the kept set drawn %ld times", i, cnt[i]); continue; }
+        double ex = want[i] * N;
+        chi += (cnt[i] - ex) * (cnt[i] - ex) / ex;
+        df++;
+    }
+    if (df > 0) EXPECTF(chi < chi2_crit(df), "chi2 = %.2f with %d df (critical %.2f)", chi, df, chi2_crit(df));
+    smp_ws_free(w);
+}
+
+TEST(plain_t1) { smp_params p; smp_defaults(&p); check_config(&p, 1); }
+TEST(temperature_half) { smp_params p; smp_defaults(&p); p.temperature = 0.5f; check_config(&p, 2); }
+TEST(top_k_3) { smp_params p; smp_defaults(&p); p.top_k = 3; check_config(&p, 3); }
+TEST(top_p_07) { smp_params p; smp_defaults(&p); p.top_p = 0.7f; check_config(&p, 4); }
+TEST(min_p_03) { smp_params p; smp_defaults(&p); p.min_p = 0.3f; check_config(&p, 5); }
+TEST(combined) {
+    smp_params p; smp_defaults(&p);
+    p.temperature = 0.8f; p.top_k = 6; p.top_p = 0.85f; p.min_p = 0.1f;
+    check_config(&p, 6);
+}
+
+/* The partial selection on a full-size vocabulary keeps exactly the reference set. */
+TEST(large_vocab_sets) {
+    int V = 151936;
+    float *l = malloc(V * sizeof *l);
+    double *want = malloc(V * sizeof *want), *got = malloc(V * sizeof *got);
+    mrl_rng r;
+    rng_init(&r, 5, 5, 5);
+    for (int i = 0; i < V; i++) l[i] = (float)(3.0 * rng_normal(&r));
+    smp_ws *w = smp_ws_new(V);
+    smp_params cfgs[4];
+    for (int c = 0; c < 4; c++) smp_defaults(&cfgs[c]);
+    cfgs[0].top_k = 50;
+    cfgs[1].top_p = 0.9f;
+    cfgs[2].top_k = 1000; cfgs[2].top_p = 0.5f; cfgs[2].temperature = 0.6f;
+    cfgs[3].min_p = 0.05f; cfgs[3].top_p = 0.95f;
+    for (int c = 0; c < 4; c++) {
+        int nref = ref_probs(l, V, &cfgs[c], want);
+        int n = smp_probs(w, &cfgs[c], l, V, got);
+        EXPECTF(n == nref, "config %d: kept %d, reference %d", c, n, nref);
+        int bad = 0;
+        for (int i = 0; i < V; i++)
+            if (fabs(got[i] - want[i]) > 1e-6 * fmax(1e-3, want[i])) bad++;
+        EXPECTF(bad == 0, "config %d: %d probabilities differ", c, bad);
+    }
+    /* all equal: top-p keeps just enough of the ties */
+    for (int i = 0; i < V; i++) l[i] = 0.25f;
+    smp_params p; smp_defaults(&p); p.top_p = 0.5f;
+    int n = smp_probs(w, &p, l, V, got);
+    EXPECTF(n >= V / 2 && n <= V / 2 + 1, "flat top-p 0.5 kept %d of %d", n, V);
+    smp_ws_free(w);
+    free(l); free(want); free(got);
+}
+
+TEST(greedy) {
+    float l[6] = {0.5f, 3.0f, -1.0f, 3.0f, 2.9f, 0.0f};
+    smp_params p; smp_defaults(&p); p.temperature = 0; p.top_k = 2; p.top_p = 0.1f;
+    smp_ws *w = smp_ws_new(6);
+    mrl_rng r, r0;
+    rng_init(&r, 1, 2, 3);
+    rng_init(&r0, 1, 2, 3);
+    float lp;
+    int32_t t = smp_sample(w, &p, l, 6, &r, &lp);
+    EXPECT(t == 1);                          /* first index among ties */
+    EXPECT(rng_u32(&r) == rng_u32(&r0));     /* greedy draws nothing */
+    double Z = 0;
+    for (int i = 0; i < 6; i++) Z += exp(l[i] - 3.0);
+    EXPECT_NEAR(lp, -log(Z), 1e-6);          /* log softmax at T = 1 */
+    smp_ws_free(w);
+}
+
+/* The log-prob is that of the untruncated tempered softmax, not the renormalised one. */
+TEST(logprob_definition) {
+    smp_params p; smp_defaults(&p);
+    p.temperature = 0.7f; p.top_p = 0.5f; p.top_k = 4;
+    smp_ws *w = smp_ws_new(10);
+    double m = 2.0, Z = 0;
+    const double T = 0.7f;   /* the float the sampler divides by */
+    for (int i = 0; i < 10; i++) Z += exp((L10[i] - m) / T);
+    int differs = 0;
+    for (int j = 0; j < 200; j++) {
+        mrl_rng r;
+        rng_init(&r, 3, 9, j);
+        float lp;
+        int32_t t = smp_sample(w, &p, L10, 10, &r, &lp);
+        double want = (L10[t] - m) / T - log(Z);
+        EXPECT_NEAR(lp, want, 1e-6);
+        EXPECT_NEAR(smp_logprob(L10, 10, 0.7f, t), want, 1e-9);
+        double probs[10];
+        smp_probs(w, &p, L10, 10, probs);
+        if (fabs(log(probs[t]) - want) > 1e-3) differs = 1;
+    }
+    EXPECT(differs);   /* truncation really changed the distribution */
+    smp_ws_free(w);
+}
+
+/* Same stream, same logits → same token, whatever happened to other streams. */
+TEST(replay) {
+    smp_params p; smp_defaults(&p); p.top_p = 0.9f;
+    smp_ws *w = smp_ws_new(10);
+    int32_t a[50], b[50];
+    mrl_rng r;
+    rng_init(&r, 42, 7, 3);
+    for (int j = 0; j < 50; j++) a[j] = smp_sample(w, &p, L10, 10, &r, NULL);
+    rng_init(&r, 42, 7, 3);
+    for (int j = 0; j < 50; j++) b[j] = smp_sample(w, &p, L10, 10, &r, NULL);
+    EXPECT(memcmp(a, b, sizeof a) == 0);
+    smp_ws_free(w);
+}
+
+int main(void) {
+    RUN(plain_t1);
+    RUN(temperature_half);
+    RUN(top_k_3);
+    RUN(top_p_07);
+    RUN(min_p_03);
+    RUN(combined);
+    RUN(large_vocab_sets);
+    RUN(greedy);
+    RUN(logprob_definition);
+    RUN(replay);
+    return tst_done();
+}
