@@ -1,0 +1,117 @@
+/* backend.c — the CPU backend: host memory, its op table, and the optimizer-side ops
+ * (cast, AdamW, sum of squares, scale) that touch every parameter once. */
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <stdio.h>
+#include <omp.h>
+#include <cblas.h>
+#include "cpu.h"
+#include "cpu_ops.h"
+
+static void *c_alloc(const mrl_backend *be, size_t bytes) {
+    (void)be; void *p = NULL;
+    if (posix_memalign(&p, 256, bytes ? bytes : 1)) return NULL;
+    return p;
+}
+static void c_free(const mrl_backend *be, void *p) { (void)be; free(p); }
+static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) { (void)be; if (n) memmove(dst, src, n); }
+static void c_memset0(const mrl_backend *be, void *p, size_t n) { (void)be; if (n) memset(p, 0, n); }
+static void c_sync(const mrl_backend *be) { (void)be; }
+static void c_close(mrl_backend *be) {
+    cpu_state *s = cpu_st(be);
+    if (s) { free(s->scratch); free(s); }
+    be->impl = NULL;
+}
+
+float *cpu_scratch(const mrl_backend *be, size_t n) {
+    cpu_state *s = cpu_st(be);
+    if (n > s->scratch_n) {
+        free(s->scratch);
+        s->scratch = NULL;
+        if (posix_memalign((void **)&s->scratch, 256, n * sizeof(float))) {
+            fprintf(stderr, "mrl: out of memory (%zu bytes of CPU scratch)\n", n * sizeof(float));
+            abort();
+        }
+        s->scratch_n = n;
+    }
+    return s->scratch;
+}
+
+void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n) {
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (size_t i = 0; i < n; i++) {
+        float f = cpu_ld(src, st, i);
+        if (dt == MRL_F32) ((float *)dst)[i] = f;
+        else {
+            uint32_t u; memcpy(&u, &f, 4);
+            if ((u & 0x7fffffffu) > 0x7f800000u) ((uint16_t *)dst)[i] = (uint16_t)((u >> 16) | 0x40);
+            else { u += 0x7fffu + ((u >> 16) & 1u); ((uint16_t *)dst)[i] = (uint16_t)(u >> 16); }
+        }
+    }
+}
+
+void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
+               mrl_dtype cdt, size_t n, float lr, float beta1, float beta2, float eps,
+               float weight_decay, int step, float grad_scale) {
+    float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
+    float step_size = lr / bc1, bc2_sqrt = sqrtf(bc2);
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * grad_scale;
+        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        float wi = w[i] * (1.0f - lr * weight_decay);
+        wi -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+        w[i] = wi;
+    }
+    if (wcopy) cpu_cast(be, wcopy, cdt, w, MRL_F32, n);
+}
+
+double cpu_sumsq(const mrl_backend *be, const float *x, size_t n) {
+    double s = 0;
+    #pragma omp parallel for schedule(static) reduction(+:s) num_threads(be->threads)
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
+
+void cpu_scale(const mrl_backend *be, float *x, size_t n, float s) {
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+}
+
+static const mrl_ops cpu_table = {
+    .alloc = c_alloc, .free = c_free, .upload = c_copy, .download = c_copy, .copy = c_copy,
+    .memset0 = c_memset0, .sync = c_sync, .close = c_close,
+    .cast = cpu_cast,
+    .embedding_fwd = cpu_embedding_fwd, .embedding_bwd = cpu_embedding_bwd,
+    .rmsnorm_fwd = cpu_rmsnorm_fwd, .rmsnorm_bwd = cpu_rmsnorm_bwd,
+    .linear_fwd = cpu_linear_fwd, .linear_bwd = cpu_linear_bwd,
+    .rope = cpu_rope,
+    .attention_work = cpu_attention_work, .attention_fwd = cpu_attention_fwd, .attention_bwd = cpu_attention_bwd,
+    .kv_write = cpu_kv_write, .attention_paged_work = cpu_attention_paged_work, .attention_paged = cpu_attention_paged,
+    .swiglu_fwd = cpu_swiglu_fwd, .swiglu_bwd = cpu_swiglu_bwd, .add = cpu_add,
+    .logprob_work = cpu_logprob_work, .logprob_fwd = cpu_logprob_fwd, .logprob_bwd = cpu_logprob_bwd,
+    .logits = cpu_logits,
+    .adamw = cpu_adamw, .sumsq = cpu_sumsq, .scale = cpu_scale,
+};
+
+int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
+    cpu_state *s = calloc(1, sizeof *s);
+    if (!s) return err_set(e, 3, "out of memory");
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) s->simd = CPU_SIMD_AVX512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) s->simd = CPU_SIMD_AVX2;
+    const char *force = getenv("MRL_CPU_SIMD");   /* "none" | "avx2": test the fallbacks */
+    if (force && !strcmp(force, "none")) s->simd = CPU_SIMD_NONE;
+    else if (force && !strcmp(force, "avx2") && s->simd > CPU_SIMD_AVX2) s->simd = CPU_SIMD_AVX2;
+    memset(be, 0, sizeof *be);
+    be->kind = MRL_DEV_CPU;
+    be->act = MRL_F32;
+    be->threads = threads > 0 ? threads : omp_get_max_threads();
+    snprintf(be->name, sizeof be->name, "cpu");
+    be->ops = &cpu_table;
+    be->impl = s;
+    openblas_set_num_threads(be->threads);
+    return 0;
+}

@@ -1,0 +1,144 @@
+/* layers.c — CPU forward/backward pairs of the pointwise and row ops (llm.c style): embedding,
+ * RMSNorm, linear, rotary embedding, SwiGLU, residual add. Activations are fp32 here. */
+#include <math.h>
+#include <string.h>
+#include "cpu.h"
+#include "cpu_ops.h"
+
+void cpu_embedding_fwd(const mrl_backend *be, void *outv, const int32_t *tokens, const void *wte,
+                       mrl_dtype wdt, int T, int C) {
+    float *out = outv;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int t = 0; t < T; t++) {
+        size_t base = (size_t)tokens[t] * C;
+        for (int i = 0; i < C; i++) out[(size_t)t * C + i] = cpu_ld(wte, wdt, base + i);
+    }
+}
+
+void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens, const void *doutv,
+                       int T, int C) {
+    const float *dout = doutv;
+    /* split over columns so repeated tokens never race */
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int i = 0; i < C; i++)
+        for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
+}
+
+void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void *inpv, const void *w,
+                     mrl_dtype wdt, int T, int C, float eps) {
+    float *out = outv; const float *inp = inpv;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int t = 0; t < T; t++) {
+        const float *x = inp + (size_t)t * C; float *y = out + (size_t)t * C;
+        double ss = 0;
+        for (int i = 0; i < C; i++) ss += (double)x[i] * x[i];
+        float r = 1.0f / sqrtf((float)(ss / C) + eps);
+        for (int i = 0; i < C; i++) y[i] = (x[i] * r) * cpu_ld(w, wdt, i);
+        if (rstd) rstd[t] = r;
+    }
+}
+
+/* y = w * x * r, r = (mean(x^2)+eps)^-1/2:
+ * dx = r * (w*dy) - x * r^3 / C * sum(w*dy*x);  dw += sum_t dy * x * r. */
+void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, const void *doutv,
+                     const void *inpv, const void *w, mrl_dtype wdt, const float *rstd, int T, int C) {
+    float *dinp = dinpv; const float *dout = doutv, *inp = inpv;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int t = 0; t < T; t++) {
+        const float *x = inp + (size_t)t * C, *dy = dout + (size_t)t * C;
+        float *dx = dinp + (size_t)t * C, r = rstd[t];
+        double dot = 0;
+        for (int i = 0; i < C; i++) dot += (double)cpu_ld(w, wdt, i) * dy[i] * x[i];
+        float k = (float)(dot * r * r * r / C);
+        for (int i = 0; i < C; i++) {
+            float v = r * cpu_ld(w, wdt, i) * dy[i] - x[i] * k;
+            dx[i] = acc ? dx[i] + v : v;
+        }
+    }
+    if (dw) {
+        #pragma omp parallel for schedule(static) num_threads(be->threads)
+        for (int i = 0; i < C; i++) {
+            double s = 0;
+            for (int t = 0; t < T; t++) s += (double)dout[(size_t)t * C + i] * inp[(size_t)t * C + i] * rstd[t];
+            dw[i] += (float)s;
+        }
+    }
+}
+
+void cpu_linear_fwd(const mrl_backend *be, void *outv, int acc, const void *inpv, const void *w,
+                    mrl_dtype wdt, const void *bias, int T, int IN, int OUT) {
+    float *out = outv;
+    cpu_mm_xwT(be, out, OUT, acc ? 1.0f : 0.0f, inpv, IN, T, IN, w, wdt, OUT);
+    if (bias) {
+        #pragma omp parallel for schedule(static) num_threads(be->threads)
+        for (int t = 0; t < T; t++)
+            for (int o = 0; o < OUT; o++) out[(size_t)t * OUT + o] += cpu_ld(bias, wdt, o);
+    }
+}
+
+void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float *db, const void *doutv,
+                    const void *inp, const void *w, mrl_dtype wdt, int T, int IN, int OUT) {
+    const float *dout = doutv;
+    if (dinp) cpu_mm_gW(be, dinp, acc ? 1.0f : 0.0f, dout, OUT, T, OUT, w, wdt, IN);
+    if (dw) cpu_mm_gTx(dw, dout, OUT, inp, T, OUT, IN);
+    if (db) {
+        #pragma omp parallel for schedule(static) num_threads(be->threads)
+        for (int o = 0; o < OUT; o++) {
+            double s = 0;
+            for (int t = 0; t < T; t++) s += dout[(size_t)t * OUT + o];
+            db[o] += (float)s;
+        }
+    }
+}
+
+void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, const int32_t *pos,
+              float theta, int inverse) {
+    float *x = xv; int half = D / 2;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < half; i++) {
+            /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position */
+            float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+            float ang = (float)pos[t] * inv_freq;
+            float c = (float)cos((double)ang), s = (float)sin((double)ang);
+            if (inverse) s = -s;
+            for (int h = 0; h < H; h++) {
+                float *p = x + (size_t)t * stride + (size_t)h * D;
+                float a = p[i], b = p[i + half];
+                p[i] = a * c - b * s;
+                p[i + half] = b * c + a * s;
+            }
+        }
+    }
+}
+
+static inline float silu(float g) { return g / (1.0f + expf(-g)); }
+
+void cpu_swiglu_fwd(const mrl_backend *be, void *outv, const void *guv, int T, int F) {
+    float *out = outv; const float *gu = guv;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < F; i++) {
+            float g = gu[(size_t)t * 2 * F + i], u = gu[(size_t)t * 2 * F + F + i];
+            out[(size_t)t * F + i] = silu(g) * u;
+        }
+}
+
+void cpu_swiglu_bwd(const mrl_backend *be, void *dguv, const void *doutv, const void *guv, int T, int F) {
+    float *dgu = dguv; const float *dout = doutv, *gu = guv;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < F; i++) {
+            size_t a = (size_t)t * 2 * F + i;
+            float g = gu[a], u = gu[a + F], dy = dout[(size_t)t * F + i];
+            float sg = 1.0f / (1.0f + expf(-g));
+            dgu[a] = dy * u * sg * (1.0f + g * (1.0f - sg));
+            dgu[a + F] = dy * g * sg;
+        }
+}
+
+void cpu_add(const mrl_backend *be, void *outv, const void *av, const void *bv, size_t n) {
+    float *out = outv; const float *a = av, *b = bv;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
