@@ -21,6 +21,8 @@ typedef struct cli {
     uint64_t seed;         /* --seed (default 0) */
     const char *device;    /* --device (default "auto") */
     long nbad;             /* bad records skipped */
+    wr_stream *out_w;      /* the writer cli_writer opened: on an error exit its records are
+                              flushed (stdout) or its temp file removed (-o) */
 } cli;
 
 /* Long options every tool accepts; a tool appends its own and ends with {0}.
@@ -39,11 +41,14 @@ void cli_init(cli *c, const char *tool, const char *usage);
 int  cli_common(cli *c, int opt, const char *arg);
 /* Usage error: "TOOL: message\nTry 'TOOL --help'." and exit 2. */
 void cli_usage(const cli *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
-/* Fatal error: "TOOL: message" and exit (code from e, default 1). */
+/* Fatal error: "TOOL: message" and exit (code from e, default 1); records written to
+ * stdout through c->out_w are flushed first, a -o temp file is removed. ERR_PIPE exits 0
+ * without a word (the reader of our output went away). */
 void cli_die(const cli *c, const mrl_err *e) __attribute__((noreturn));
 void cli_dief(const cli *c, int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
 void cli_warn(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A bad record: with --skip-bad warn and count (returns 0: skip it), else flush w and die. */
+/* A bad record (code ERR_INPUT): with --skip-bad warn and count (returns 0: skip it),
+ * else flush w (or abandon it when it is a -o file) and die with e's code. */
 int  cli_bad_record(cli *c, wr_stream *w, const mrl_err *e);
 /* At the end: report the --skip-bad count on stderr. */
 void cli_report_bad(const cli *c);
@@ -53,7 +58,8 @@ double cli_double(const cli *c, const char *opt, const char *arg, double lo, dou
 /* Open the output writer from the common options (dies on error). */
 wr_stream *cli_writer(cli *c);
 /* Finish output: wr_close, report bad count; returns the exit status to use
- * (0, or 130/143 after a signal). */
+ * (0, or 130/143 after a signal). After a signal a -o output is abandoned (the
+ * target keeps its old content) while stdout gets every finished record. */
 int cli_finish(cli *c, wr_stream *w);
 
 /* Signals: SIGPIPE ignored (a write error EPIPE exits quietly 0); SIGINT/SIGTERM set a flag. */
@@ -65,4 +71,6 @@ typedef struct progress progress;
 progress *prog_start(const cli *c, const char *unit, long long total);  /* NULL when disabled */
 void prog_update(progress *p, long long done, long long tokens);        /* throttled; p may be NULL */
 void prog_end(progress *p);
+/* Where the total is unknown, ETA from the share of input bytes read so far. */
+void prog_input(progress *p, const rd_stream *r);
 #endif

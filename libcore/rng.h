@@ -3,6 +3,7 @@
  * depend on batch size, threads or order, and any sample can be replayed alone. */
 #ifndef MRL_RNG_H
 #define MRL_RNG_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct mrl_rng {
@@ -21,4 +22,6 @@ uint64_t rng_u64(mrl_rng *r);
 double   rng_uniform(mrl_rng *r);      /* [0, 1), 53 bits */
 double   rng_normal(mrl_rng *r);       /* standard normal */
 uint64_t rng_below(mrl_rng *r, uint64_t n);  /* uniform integer in [0, n), unbiased */
+/* The raw Philox-4x32-10 block function (exposed for the known-answer test). */
+void     rng_philox(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 #endif

@@ -6,11 +6,13 @@
 #include <jv.h>
 #include "err.h"
 
+typedef struct wr_stream wr_stream;
+
 /* ---- reader ---- */
 typedef struct rd_stream rd_stream;
 /* paths: n file names ("-" = stdin); n == 0 reads stdin. Files are opened lazily in order. */
 rd_stream *rd_open(const char *const *paths, int n, mrl_err *e);
-/* Next raw line (without the trailing "\n" or "\r\n"). Returns 1 and sets *line/*len
+/* Next raw line (without the trailing "\n" or "\r\n"). Returns 1 and sets *line, *len
  * (valid until the next call), 0 at the end of all inputs, -1 on error
  * (truncated/corrupt zstd, read error: the message names the file). Blank lines are skipped. */
 int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e);
@@ -23,6 +25,16 @@ long rd_lineno(const rd_stream *r);       /* its 1-based line number */
 long long rd_bytes_read(const rd_stream *r);
 long long rd_bytes_total(const rd_stream *r);
 void rd_close(rd_stream *r);
+/* The raw text of the last line returned (CR/LF stripped, bytes untouched — invalid UTF-8
+ * included), valid until the next call: a tool that does not change a record writes this
+ * back with wr_put_raw, so the record leaves exactly as it came (libjq would replace
+ * invalid UTF-8 by U+FFFD and round large integers to doubles). */
+const char *rd_line(const rd_stream *r, size_t *len);
+/* Before any read that may wait (a pipe or terminal, not a regular file), flush w: a slow
+ * upstream then never holds our already-finished records back from downstream. */
+void rd_set_flush(rd_stream *r, wr_stream *w);
+/* A read interrupted by a signal while stop() returns non-zero ends the input (rd_next* → 0). */
+void rd_set_stop(rd_stream *r, int (*stop)(void));
 
 /* ---- writer ---- */
 typedef struct wr_opts {
@@ -30,7 +42,6 @@ typedef struct wr_opts {
     int plain;         /* 1 = plain JSON Lines; 0 = zstd; -1 = auto (zstd unless stdout is a tty) */
     int level;         /* zstd level (default 3 when 0) */
 } wr_opts;
-typedef struct wr_stream wr_stream;
 wr_stream *wr_open(const wr_opts *o, mrl_err *e);
 /* Writes rec as one compact line (field order kept); consumes rec. */
 int wr_put(wr_stream *w, jv rec, mrl_err *e);
@@ -42,6 +53,9 @@ int wr_flush(wr_stream *w, mrl_err *e);
 int wr_close(wr_stream *w, mrl_err *e);
 /* Abandons the output: a -o temp file is removed, the target is left as it was. */
 void wr_abort(wr_stream *w);
+const char *wr_path(const wr_stream *w);   /* the -o target, NULL for stdout */
+/* Errors: a closed downstream pipe is code ERR_PIPE (the tool exits 0 quietly);
+ * other write errors ERR_SYS. After any write error the stream refuses further writes. */
 
 /* Atomic file helpers used by checkpoints and -o: write to "PATH.tmp.PID", fsync, rename, fsync dir. */
 int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e);

@@ -1,0 +1,236 @@
+/* cli.c — the conventions every tool shares, in one place: common options, messages
+ * and exit statuses, signals, and the progress line. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+#include "cli.h"
+
+#ifndef MRL_VERSION
+#define MRL_VERSION "dev"
+#endif
+
+/* The one global: a signal handler can only talk to the program through one. */
+static volatile sig_atomic_t cli_stop_sig;
+
+void cli_init(cli *c, const char *tool, const char *usage) {
+    memset(c, 0, sizeof *c);
+    c->tool = tool;
+    c->usage = usage;
+    c->plain = -1;
+    c->zlevel = 3;
+    c->progress = -1;
+    c->device = "auto";
+}
+
+static uint64_t cli_u64(const cli *c, const char *opt, const char *arg) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-') cli_usage(c, "%s: '%s' is not a non-negative integer", opt, arg);
+    return v;
+}
+
+int cli_common(cli *c, int opt, const char *arg) {
+    switch (opt) {
+    case 'h': fputs(c->usage, stdout); exit(0);
+    case 0x1000: printf("%s mrl %s\n", c->tool, MRL_VERSION); exit(0);
+    case 'Z': c->plain = 1; return 1;
+    case 'o': c->out = arg; return 1;
+    case 'q': c->progress = 0; return 1;
+    case 0x1001: c->zlevel = (int)cli_long(c, "--zstd-level", arg, ZSTD_minCLevel(), ZSTD_maxCLevel());
+                 if (c->zlevel == 0) c->zlevel = 3;
+                 return 1;
+    case 0x1002: c->skip_bad = 1; return 1;
+    case 0x1003: c->progress = 1; return 1;
+    case 0x1004: c->seed = cli_u64(c, "--seed", arg); return 1;
+    case 0x1005:
+        if (strcmp(arg, "auto") && strcmp(arg, "cpu") && strcmp(arg, "cuda") &&
+            !(strncmp(arg, "cuda:", 5) == 0 && arg[5] && strspn(arg + 5, "0123456789") == strlen(arg + 5)))
+            cli_usage(c, "--device: '%s' is not one of cpu, cuda, cuda:N, auto", arg);
+        c->device = arg;
+        return 1;
+    }
+    return 0;
+}
+
+void cli_usage(const cli *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", c->tool);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s --help'.\n", c->tool);
+    exit(2);
+}
+
+/* Before an error exit: records already written reach stdout (the zstd frame is
+ * ended so downstream reads a clean stream); a -o temp file is removed instead,
+ * leaving the target as it was. */
+static void cli_settle_output(wr_stream *w) {
+    if (!w) return;
+    if (wr_path(w)) { wr_abort(w); return; }
+    mrl_err ignore = {0};
+    if (wr_close(w, &ignore) < 0) { /* nothing more to do: we are exiting with an error anyway */ }
+}
+
+void cli_die(const cli *c, const mrl_err *e) {
+    if (e && e->code == ERR_PIPE) {   /* downstream closed the pipe: done, quietly */
+        if (c->out_w && wr_path(c->out_w)) wr_abort(c->out_w);
+        exit(0);
+    }
+    cli_settle_output(c->out_w);
+    fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
+    exit(e && e->code ? e->code : 1);
+}
+
+void cli_dief(const cli *c, int code, const char *fmt, ...) {
+    mrl_err e = {.code = code ? code : ERR_INPUT};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
+    cli_die(c, &e);
+}
+
+void cli_warn(const cli *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", c->tool);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_bad_record(cli *c, wr_stream *w, const mrl_err *e) {
+    if (c->skip_bad && e->code == ERR_INPUT) {
+        cli_warn(c, "%s (skipped)", e->msg);
+        c->nbad++;
+        return 0;
+    }
+    if (w && w != c->out_w) cli_settle_output(w);
+    cli_die(c, e);
+}
+
+void cli_report_bad(const cli *c) {
+    if (c->nbad) cli_warn(c, "%ld bad record%s skipped", c->nbad, c->nbad == 1 ? "" : "s");
+}
+
+long cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < lo || v > hi)
+        cli_usage(c, "%s: '%s' is not an integer in [%ld, %ld]", opt, arg, lo, hi);
+    return v;
+}
+
+double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v >= lo && v <= hi))
+        cli_usage(c, "%s: '%s' is not a number in [%g, %g]", opt, arg, lo, hi);
+    return v;
+}
+
+wr_stream *cli_writer(cli *c) {
+    mrl_err e = {0};
+    wr_opts o = {.path = c->out, .plain = c->plain, .level = c->zlevel};
+    wr_stream *w = wr_open(&o, &e);
+    if (!w) cli_die(c, &e);
+    c->out_w = w;
+    return w;
+}
+
+int cli_finish(cli *c, wr_stream *w) {
+    int sig = cli_stop_requested();
+    if (w == c->out_w) c->out_w = NULL;
+    if (sig && w && wr_path(w)) {
+        cli_warn(c, "interrupted; %s left unchanged", wr_path(w));
+        wr_abort(w);
+    } else if (w) {
+        mrl_err e = {0};
+        if (wr_close(w, &e) < 0) cli_die(c, &e);
+    }
+    cli_report_bad(c);
+    return sig ? 128 + sig : 0;
+}
+
+static void cli_on_signal(int sig) {
+    cli_stop_sig = sig;
+    signal(sig, SIG_DFL);   /* a second ^C stops at once */
+}
+
+void cli_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = cli_on_signal;   /* no SA_RESTART: a blocked read returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_stop_requested(void) { return cli_stop_sig; }
+
+/* ---- progress ---- */
+struct progress {
+    const char *tool, *unit;
+    long long total, done, tokens;
+    const rd_stream *rd;
+    double t0, last;
+};
+
+static double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+progress *prog_start(const cli *c, const char *unit, long long total) {
+    if (c->progress == 0 || (c->progress < 0 && !isatty(2))) return NULL;
+    progress *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->tool = c->tool; p->unit = unit; p->total = total;
+    p->t0 = p->last = cli_now();
+    return p;
+}
+
+void prog_input(progress *p, const rd_stream *r) { if (p) p->rd = r; }
+
+static void prog_print(progress *p, double now, int final) {
+    double dt = now - p->t0 > 1e-9 ? now - p->t0 : 1e-9;
+    double frac = -1;
+    if (p->total > 0) frac = (double)p->done / (double)p->total;
+    else if (p->rd && rd_bytes_total(p->rd) > 0) frac = (double)rd_bytes_read(p->rd) / (double)rd_bytes_total(p->rd);
+    fprintf(stderr, "\r%s: %lld %s, %.0f %s/s", p->tool, p->done, p->unit, (double)p->done / dt, p->unit);
+    if (p->tokens) fprintf(stderr, ", %.0f tokens/s", (double)p->tokens / dt);
+    if (!final && frac > 0 && frac <= 1) {
+        long eta = lround(dt * (1 - frac) / frac);
+        fprintf(stderr, ", %.0f%%, ETA %ld:%02ld:%02ld", 100 * frac, eta / 3600, eta / 60 % 60, eta % 60);
+    }
+    fputs(final ? "\033[K\n" : "\033[K", stderr);
+}
+
+void prog_update(progress *p, long long done, long long tokens) {
+    if (!p) return;
+    p->done = done; p->tokens = tokens;
+    double now = cli_now();
+    if (now - p->last < 0.25) return;
+    p->last = now;
+    prog_print(p, now, 0);
+}
+
+void prog_end(progress *p) {
+    if (!p) return;
+    prog_print(p, cli_now(), 1);
+    free(p);
+}
