@@ -1,0 +1,57 @@
+/* optim.h — the optimizer of mgrpo: AdamW (torch.optim.AdamW's formula) or plain SGD on the
+ * model's fp32 master weights, gradient-norm clipping as torch's clip_grad_norm_, and the
+ * Hugging Face learning-rate schedules; state (moments, step) saved and loaded exactly. */
+#ifndef MRL_OPTIM_H
+#define MRL_OPTIM_H
+#include "err.h"
+#include "model.h"
+#include "ops.h"
+
+typedef enum optim_kind { OPTIM_ADAMW, OPTIM_SGD } optim_kind;
+typedef enum sched_kind { SCHED_CONSTANT, SCHED_LINEAR, SCHED_COSINE, SCHED_COSINE_MIN_LR } sched_kind;
+
+int optim_parse_kind(const char *s);    /* "adamw" | "sgd"; -1 if unknown */
+int sched_parse(const char *s);         /* "constant" | "linear" | "cosine" | "cosine_with_min_lr" */
+const char *sched_name(sched_kind k);
+
+typedef struct sched_opts {
+    sched_kind kind;
+    long total;          /* schedule length in optimizer steps (--total-steps) */
+    long warmup;         /* warmup steps */
+    double min_lr_rate;  /* cosine_with_min_lr floor as a fraction of lr */
+} sched_opts;
+
+/* --warmup: a value below 1 is a ratio of total (HF: ceil(ratio * total)), else steps. */
+long sched_warmup_steps(double warmup, long total);
+/* Multiplier of the base lr for the optimizer step `step` (1-based). As the HF Trainer, whose
+ * LambdaLR is stepped after each optimizer step, step k uses lambda(k - 1): with warmup the
+ * first step has lr 0. Formulas of transformers.optimization (get_*_schedule_with_warmup). */
+double sched_factor(const sched_opts *s, long step);
+
+typedef struct optim_opts {
+    optim_kind kind;
+    double beta1, beta2, eps;     /* AdamW (defaults 0.9, 0.999, 1e-8) */
+    double weight_decay;          /* decoupled; not applied to biases and norm weights (HF) */
+} optim_opts;
+
+typedef struct optim optim;
+/* State for the n parameters (m, v in backend memory for AdamW). params are not owned. */
+optim *optim_create(const mrl_backend *be, mrl_param *params, int n, const optim_opts *o, mrl_err *e);
+void optim_free(optim *opt);
+/* Global L2 norm of every gradient (double accumulation). */
+double optim_grad_norm(optim *opt);
+/* torch clip_grad_norm_: factor min(1, max_norm / (norm + 1e-6)); 1 when max_norm <= 0. */
+double optim_clip_factor(double norm, double max_norm);
+/* One update with learning rate lr and gradients multiplied by grad_scale (the clip factor).
+ * AdamW: w -= lr wd w; Adam step on g * grad_scale. SGD: w -= lr wd w; w -= lr g grad_scale. */
+int optim_step(optim *opt, double lr, double grad_scale, mrl_err *e);
+long optim_steps(const optim *opt);   /* updates taken (AdamW's bias-correction step) */
+
+/* Saves to a safetensors file: "exp_avg.NAME", "exp_avg_sq.NAME" (AdamW) and, when
+ * with_master, "master.NAME" (fp32 weights, for checkpoints whose model file is bf16);
+ * metadata "step", "optimizer". Atomic (temp file, fsync, rename). */
+int optim_save(optim *opt, const char *path, int with_master, mrl_err *e);
+/* Loads a file written by optim_save for the same parameters: every tensor present with the
+ * parameter's shape, else an error naming it; "master.*" when present overwrite the weights. */
+int optim_load(optim *opt, const char *path, mrl_err *e);
+#endif
