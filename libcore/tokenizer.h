@@ -21,6 +21,17 @@ int  tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, in
 char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special);
 /* The raw bytes of one token (for streaming decode and stop strings); *len set. */
 const char *tok_piece(const mrl_tok *t, int32_t id, size_t *len);
+/* 1 if id is an added token marked "special" (what skip_special drops). */
+int  tok_is_special(const mrl_tok *t, int32_t id);
+
+/* UTF-8 helpers for streaming and messages. tok_utf8_check: -1 if s is well-formed, else
+ * the offset of the first bad byte. tok_utf8_complete: the length of the prefix that ends
+ * on a character boundary (holds back a sequence cut at the end, to print when the next
+ * token completes it). tok_utf8_lossy: a copy with each ill-formed part replaced by
+ * U+FFFD, as Rust's from_utf8_lossy (HF decode); *outlen may be NULL. */
+long   tok_utf8_check(const char *s, size_t n);
+size_t tok_utf8_complete(const char *s, size_t n);
+char  *tok_utf8_lossy(const char *s, size_t n, size_t *outlen);
 
 /* Chat templates: "r1" (DeepSeek-R1-Distill-Qwen: BOS + system + <｜User｜>problem
  * <｜Assistant｜><think>\n), "plain" (system\n\nproblem\n), or a file with {system} and

@@ -1,0 +1,219 @@
+/* bpe.c — encode: added tokens split out first (longest match), each stretch between them
+ * normalized, cut by the pre-tokenizer regexes (PCRE2), and each piece merged by BPE rank. */
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+#include "tok_internal.h"
+
+/* Words up to this many bytes are merged by rescanning a small rank array (fast for the
+ * usual short word); longer ones use a heap over a linked list, as HF does. */
+#define BPE_SCAN_MAX 48
+
+typedef struct enc {
+    const mrl_tok *t;
+    int32_t *ids;
+    int cap, n;
+    pcre2_match_data *md;
+    /* scratch for long words, grown as needed */
+    int32_t *sym, *prev, *next;
+    uint64_t *heap;
+    size_t scap;
+} enc;
+
+static inline void emit(enc *o, int32_t id) {
+    if (o->n < o->cap) o->ids[o->n] = id;
+    o->n++;
+}
+
+static inline uint32_t merge_find(const mrl_tok *t, int32_t a, int32_t b, int32_t *res) {
+    uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b, h = key * 0x9E3779B97F4A7C15ull;
+    for (size_t i = (h ^ (h >> 31)) & t->mmask;; i = (i + 1) & t->mmask) {
+        if (t->mkey[i] == key) { *res = t->mres[i]; return t->mrank[i]; }
+        if (t->mkey[i] == UINT64_MAX) return UINT32_MAX;
+    }
+}
+
+/* Short word: sym[] shrinks in place; rk[i] is the rank of the pair (sym[i], sym[i+1]). */
+static int bpe_scan(const mrl_tok *t, const unsigned char *w, int n, int32_t *sym) {
+    uint32_t rk[BPE_SCAN_MAX];
+    int32_t res[BPE_SCAN_MAX];
+    for (int i = 0; i < n; i++) sym[i] = t->byte_id[w[i]];
+    for (int i = 0; i + 1 < n; i++) rk[i] = merge_find(t, sym[i], sym[i + 1], &res[i]);
+    while (n > 1) {
+        int best = -1;
+        uint32_t br = UINT32_MAX;
+        for (int i = 0; i + 1 < n; i++)
+            if (rk[i] < br) br = rk[i], best = i;   /* strict: the leftmost of equal ranks */
+        if (best < 0) break;
+        sym[best] = res[best];
+        n--;
+        for (int i = best + 1; i < n; i++) sym[i] = sym[i + 1];
+        for (int i = best + 1; i + 1 < n; i++) rk[i] = rk[i + 1], res[i] = res[i + 1];
+        if (best + 1 < n) rk[best] = merge_find(t, sym[best], sym[best + 1], &res[best]);
+        if (best > 0) rk[best - 1] = merge_find(t, sym[best - 1], sym[best], &res[best - 1]);
+    }
+    return n;
+}
+
+static void heap_push(uint64_t *h, size_t *n, uint64_t v) {
+    size_t i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) h[i] = h[(i - 1) / 2], i = (i - 1) / 2;
+    h[i] = v;
+}
+
+static uint64_t heap_pop(uint64_t *h, size_t *n) {
+    uint64_t top = h[0], v = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (h[c] >= v) break;
+        h[i] = h[c], i = c;
+    }
+    h[i] = v;
+    return top;
+}
+
+/* Long word: the lowest (rank, position) pair merges first; stale heap entries are
+ * recognised by re-looking up the pair now at that position. Emits the result. */
+static void bpe_heap(enc *o, const unsigned char *w, size_t n) {
+    const mrl_tok *t = o->t;
+    if (n > o->scap) {
+        o->scap = n * 2;
+        o->sym = realloc(o->sym, o->scap * sizeof *o->sym);
+        o->prev = realloc(o->prev, o->scap * sizeof *o->prev);
+        o->next = realloc(o->next, o->scap * sizeof *o->next);
+        o->heap = realloc(o->heap, o->scap * 3 * sizeof *o->heap);
+    }
+    int32_t *sym = o->sym, *prev = o->prev, *next = o->next, res;
+    size_t hn = 0;
+    for (size_t i = 0; i < n; i++) {
+        sym[i] = t->byte_id[w[i]];
+        prev[i] = (int32_t)i - 1;
+        next[i] = i + 1 < n ? (int32_t)i + 1 : -1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        uint32_t r = merge_find(t, sym[i], sym[i + 1], &res);
+        if (r != UINT32_MAX) heap_push(o->heap, &hn, (uint64_t)r << 32 | i);
+    }
+    while (hn) {
+        uint64_t top = heap_pop(o->heap, &hn);
+        uint32_t r = (uint32_t)(top >> 32);
+        int32_t p = (int32_t)(uint32_t)top, q = next[p];
+        if (sym[p] < 0 || q < 0 || merge_find(t, sym[p], sym[q], &res) != r) continue;
+        sym[p] = res;
+        sym[q] = -1;
+        next[p] = next[q];
+        if (next[q] >= 0) prev[next[q]] = p;
+        if (prev[p] >= 0 && (r = merge_find(t, sym[prev[p]], sym[p], &res)) != UINT32_MAX)
+            heap_push(o->heap, &hn, (uint64_t)r << 32 | (uint32_t)prev[p]);
+        if (next[p] >= 0 && (r = merge_find(t, sym[p], sym[next[p]], &res)) != UINT32_MAX)
+            heap_push(o->heap, &hn, (uint64_t)r << 32 | (uint32_t)p);
+    }
+    for (int32_t i = 0; i >= 0; i = next[i]) emit(o, sym[i]);
+}
+
+static void bpe_word(enc *o, const unsigned char *w, size_t n) {
+    const mrl_tok *t = o->t;
+    if (n == 1) { emit(o, t->byte_id[w[0]]); return; }
+    int32_t id = tok_vocab_find(t, (const char *)w, n);
+    uint8_t ok = 0;
+    if (id >= 0) {
+        if (t->ignore_merges) { emit(o, id); return; }
+        ok = atomic_load_explicit(&t->selfok[id], memory_order_relaxed);
+        if (ok == 1) { emit(o, id); return; }
+    }
+    if (n > BPE_SCAN_MAX) { bpe_heap(o, w, n); return; }
+    int32_t sym[BPE_SCAN_MAX];
+    int m = bpe_scan(t, w, (int)n, sym);
+    if (id >= 0 && ok == 0)
+        atomic_store_explicit(&t->selfok[id], (uint8_t)(m == 1 && sym[0] == id ? 1 : 2), memory_order_relaxed);
+    for (int i = 0; i < m; i++) emit(o, sym[i]);
+}
+
+static size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+
+/* Pre-tokenizer step `level` over s[0..n): matches and the gaps between them are pieces
+ * (HF's "Isolated"); each piece goes to the next step, the last step to BPE. */
+static void split(enc *o, int level, const unsigned char *s, size_t n) {
+    const mrl_tok *t = o->t;
+    if (n == 0) return;
+    if (level == t->n_re) { bpe_word(o, s, n); return; }
+    size_t pos = 0, last = 0;
+    while (pos < n) {
+        int rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
+        if (rc < 0) break;
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(o->md);
+        if (ov[1] == ov[0]) { pos = ov[0] + utf8_len(s[ov[0]]); continue; }   /* empty match: no piece */
+        if (ov[0] > last) split(o, level + 1, s + last, ov[0] - last);
+        split(o, level + 1, s + ov[0], ov[1] - ov[0]);
+        last = pos = ov[1];
+    }
+    if (last < n) split(o, level + 1, s + last, n - last);
+}
+
+static void segment(enc *o, const char *s, size_t n) {
+    const mrl_tok *t = o->t;
+    if (n == 0) return;
+    unsigned char *norm = NULL;
+    if (t->normalizer != TOK_NORM_NONE) {
+        int ascii = 1;   /* ASCII is unchanged by every normal form */
+        for (size_t i = 0; i < n && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
+        if (!ascii) {
+            int opt = UTF8PROC_STABLE;
+            opt |= (t->normalizer == TOK_NORM_NFC || t->normalizer == TOK_NORM_NFKC) ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
+            if (t->normalizer == TOK_NORM_NFKC || t->normalizer == TOK_NORM_NFKD) opt |= UTF8PROC_COMPAT;
+            utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &norm, (utf8proc_option_t)opt);
+            if (r >= 0) s = (const char *)norm, n = (size_t)r;
+            else norm = NULL;
+        }
+    }
+    if (t->add_prefix_space && s[0] != ' ') {
+        char *p = malloc(n + 1);
+        p[0] = ' ';
+        memcpy(p + 1, s, n);
+        split(o, 0, (const unsigned char *)p, n + 1);
+        free(p);
+    } else {
+        split(o, 0, (const unsigned char *)s, n);
+    }
+    free(norm);
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+/* The leftmost added token at or after *from (longest there); NULL if none. */
+static const tok_added *next_added(const mrl_tok *t, const char *s, size_t n, size_t *at) {
+    for (size_t i = *at; i < n; i++) {
+        if (!t->added_first[(unsigned char)s[i]]) continue;
+        for (int k = 0; k < t->n_added; k++) {
+            const tok_added *a = &t->added[k];
+            if (a->len <= n - i && memcmp(s + i, t->pool + a->off, a->len) == 0) { *at = i; return a; }
+        }
+    }
+    return NULL;
+}
+
+int tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int cap, mrl_err *e) {
+    long bad = tok_utf8_check(text, len);
+    if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad);
+    enc o = {.t = t, .ids = ids, .cap = ids ? cap : 0};
+    o.md = pcre2_match_data_create(4, NULL);
+    size_t pos = 0;
+    while (pos < len) {
+        size_t at = pos, end;
+        const tok_added *a = t->n_added ? next_added(t, text, len, &at) : NULL;
+        if (!a) at = len;
+        end = at;
+        if (a && a->lstrip) while (end > pos && is_ws(text[end - 1])) end--;
+        segment(&o, text + pos, end - pos);
+        if (!a) break;
+        emit(&o, a->id);
+        pos = at + a->len;
+        if (a->rstrip) while (pos < len && is_ws(text[pos])) pos++;
+    }
+    pcre2_match_data_free(o.md);
+    free(o.sym), free(o.prev), free(o.next), free(o.heap);
+    return o.n;
+}

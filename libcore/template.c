@@ -1,0 +1,82 @@
+/* template.c — chat templates: the prompt text a problem becomes before tokenizing
+ * (DeepSeek-R1-Distill-Qwen's built in, a plain one, or a file with placeholders). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "tokenizer.h"
+
+/* The DeepSeek-R1-Distill-Qwen chat template (its chat_template.jinja) for one system and
+ * one user message with add_generation_prompt: the system text follows BOS directly. */
+static const char R1_TEMPLATE[] =
+    "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>{system}"
+    "<\xEF\xBD\x9CUser\xEF\xBD\x9C>{problem}"
+    "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C><think>\n";
+
+struct mrl_template {
+    char *text;    /* with {system} and {problem} placeholders */
+    int plain;     /* "plain": system and a blank line only when a system text is given */
+};
+
+static char *slurp(const char *path, mrl_err *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { err_set(e, 1, "template %s: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 4096, n = 0, r;
+    char *b = malloc(cap);
+    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap) b = realloc(b, cap *= 2);
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(b); err_set(e, 1, "template %s: read error", path); return NULL; }
+    b[n] = 0;
+    if (strlen(b) != n || tok_utf8_check(b, n) >= 0) {
+        free(b);
+        err_set(e, 1, "template %s: not UTF-8 text", path);
+        return NULL;
+    }
+    return b;
+}
+
+mrl_template *tmpl_load(const char *name, mrl_err *e) {
+    mrl_template *tp = calloc(1, sizeof *tp);
+    if (strcmp(name, "r1") == 0) tp->text = strdup(R1_TEMPLATE);
+    else if (strcmp(name, "plain") == 0) tp->text = strdup("{system}\n\n{problem}\n"), tp->plain = 1;
+    else if (!strchr(name, '/') && access(name, F_OK) != 0) {
+        free(tp);
+        err_set(e, 2, "unknown template \"%s\" (r1, plain, or a file with {system}/{problem})", name);
+        return NULL;
+    } else if (!(tp->text = slurp(name, e))) {
+        free(tp);
+        return NULL;
+    } else if (!strstr(tp->text, "{problem}")) {
+        free(tp->text), free(tp);
+        err_set(e, 1, "template %s has no {problem} placeholder", name);
+        return NULL;
+    }
+    return tp;
+}
+
+char *tmpl_render(const mrl_template *tp, const char *system, const char *problem) {
+    if (!system) system = "";
+    if (!problem) problem = "";
+    const char *src = tp->plain && !*system ? "{problem}\n" : tp->text;
+    size_t ns = strlen(system), np = strlen(problem), cap = strlen(src) + 1, n = 0;
+    for (const char *p = src; (p = strchr(p, '{')); p++) cap += ns + np;   /* generous bound */
+    char *out = malloc(cap);
+    for (const char *p = src; *p;) {
+        if (strncmp(p, "{system}", 8) == 0) memcpy(out + n, system, ns), n += ns, p += 8;
+        else if (strncmp(p, "{problem}", 9) == 0) memcpy(out + n, problem, np), n += np, p += 9;
+        else out[n++] = *p++;
+    }
+    out[n] = 0;
+    return out;
+}
+
+void tmpl_free(mrl_template *tp) {
+    if (!tp) return;
+    free(tp->text);
+    free(tp);
+}

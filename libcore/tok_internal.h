@@ -1,0 +1,60 @@
+/* tok_internal.h — the tokenizer's private state, shared by tokenizer.c (loading,
+ * lookup, decode) and bpe.c (encode); not part of the public contract. */
+#ifndef MRL_TOK_INTERNAL_H
+#define MRL_TOK_INTERNAL_H
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include "tokenizer.h"
+
+enum { TOKF_PRESENT = 1, TOKF_ADDED = 2, TOKF_SPECIAL = 4 };
+enum { TOK_NORM_NONE, TOK_NORM_NFC, TOK_NORM_NFD, TOK_NORM_NFKC, TOK_NORM_NFKD };
+#define TOK_MAX_SPLITS 4
+
+typedef struct tok_added {
+    int32_t id;
+    uint32_t off, len;        /* content in the pool */
+    uint8_t special, lstrip, rstrip;
+} tok_added;
+
+struct mrl_tok {
+    int n_ids;                /* max id + 1 over vocab and added tokens */
+    char *pool;               /* all token bytes, back to back */
+    size_t pool_len, pool_cap;
+    uint32_t *off, *len;      /* per id: raw bytes of the token in pool */
+    uint8_t *flags;           /* per id: TOKF_* */
+    /* Lazily learnt per vocab id: 1 if BPE of the token's own bytes gives just that
+     * token (so a whole pre-token found in the vocab can skip BPE), 2 if not, 0 unknown.
+     * Relaxed atomics: racing writers store the same value, so sharing a const
+     * tokenizer across threads stays safe. */
+    _Atomic uint8_t *selfok;
+
+    int32_t *vslot;           /* vocab hash (model tokens only): raw bytes -> id, -1 empty */
+    size_t vmask;
+
+    uint64_t *mkey;           /* merge hash: (left id << 32 | right id) -> rank, result */
+    uint32_t *mrank;
+    int32_t *mres;
+    size_t mmask;
+    int n_merges;
+
+    int32_t byte_id[256];     /* id of each single byte's token */
+
+    tok_added *added;         /* sorted longest first, so the first match is the longest */
+    int n_added;
+    uint8_t added_first[256]; /* 1 where an added token starts with this byte */
+
+    int normalizer;           /* TOK_NORM_* */
+    int add_prefix_space;
+    int ignore_merges;
+    pcre2_code *re[TOK_MAX_SPLITS];   /* pre-tokenizer Split regexes, applied in order */
+    int n_re;
+};
+
+/* Hash of a byte string (shared by building and probing the vocab table). */
+uint64_t tok_hash(const char *s, size_t n);
+/* Vocab lookup of raw bytes: id or -1. */
+int32_t tok_vocab_find(const mrl_tok *t, const char *s, size_t n);
+#endif

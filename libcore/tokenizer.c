@@ -1,0 +1,610 @@
+/* tokenizer.c — loads a Hugging Face tokenizer.json (byte-level BPE) with libjq into flat
+ * tables: per-id raw bytes, a vocab hash, a merge-pair hash, added tokens; lookup and decode. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jv.h>
+#include <zstd.h>
+#include "tok_internal.h"
+
+#define TOK_MAX_ID (1 << 24)          /* refuse ids that would make absurd tables */
+#define TOK_MAX_FILE ((size_t)1 << 31)
+
+/* ---- GPT-2 bytes_to_unicode: printable Latin-1 bytes map to themselves, the other
+ * 68 bytes to U+0100.. in byte order. Token strings in tokenizer.json use it. */
+static void byte_unicode_tables(uint16_t b2u[256], int16_t u2b[324]) {
+    int n = 0;
+    for (int i = 0; i < 324; i++) u2b[i] = -1;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+        b2u[b] = printable ? (uint16_t)b : (uint16_t)(256 + n++);
+        u2b[b2u[b]] = (int16_t)b;
+    }
+}
+
+/* Decodes one UTF-8 code point of a (valid, from JSON) string; returns its length. */
+static int utf8_cp(const unsigned char *s, size_t n, uint32_t *cp) {
+    if (s[0] < 0x80 || n < 2) { *cp = s[0]; return 1; }
+    if (s[0] < 0xE0) { *cp = (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F); return 2; }
+    if (s[0] < 0xF0 || n < 4) {
+        if (n < 3) { *cp = s[0]; return 1; }
+        *cp = (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+        return 3;
+    }
+    *cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+          (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+    return 4;
+}
+
+/* Byte-level token string -> raw bytes in out (at least n bytes). Returns the raw length,
+ * or -1 if a character is outside the mapping (such a token is kept as its UTF-8). */
+static long bytelevel_to_raw(const int16_t u2b[324], const char *s, size_t n, char *out) {
+    long k = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += (size_t)utf8_cp((const unsigned char *)s + i, n - i, &cp);
+        if (cp >= 324 || u2b[cp] < 0) return -1;
+        out[k++] = (char)u2b[cp];
+    }
+    return k;
+}
+
+uint64_t tok_hash(const char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        s += 8, n -= 8;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+int32_t tok_vocab_find(const mrl_tok *t, const char *s, size_t n) {
+    for (size_t i = tok_hash(s, n) & t->vmask;; i = (i + 1) & t->vmask) {
+        int32_t id = t->vslot[i];
+        if (id < 0) return -1;
+        if (t->len[id] == n && memcmp(t->pool + t->off[id], s, n) == 0) return id;
+    }
+}
+
+static uint64_t pair_hash(uint64_t k) {
+    k *= 0x9E3779B97F4A7C15ull;
+    return k ^ (k >> 31);
+}
+
+/* ---- loading helpers ---- */
+
+static int read_all(const char *path, char **buf, size_t *len, mrl_err *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(e, 1, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= TOK_MAX_FILE) { fclose(f); free(b); return err_set(e, 1, "%s: file too large", path); }
+            cap *= 2;
+            b = realloc(b, cap);
+        }
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) { free(b); return err_set(e, 1, "%s: read error", path); }
+    *buf = b, *len = n;
+    return 0;
+}
+
+/* zstd (several frames allowed) -> plain; a file without the magic is returned as is. */
+static int maybe_unzstd(const char *path, char **buf, size_t *len, mrl_err *e) {
+    const unsigned char *b = (const unsigned char *)*buf;
+    if (*len < 4 || !(b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD)) return 0;
+    ZSTD_DStream *z = ZSTD_createDStream();
+    ZSTD_initDStream(z);
+    size_t cap = *len * 4 + 4096, n = 0, r = 1;
+    char *out = malloc(cap);
+    ZSTD_inBuffer in = {*buf, *len, 0};
+    while (in.pos < in.size) {
+        if (n == cap) {
+            if (cap >= TOK_MAX_FILE) { r = 0; break; }
+            cap *= 2;
+            out = realloc(out, cap);
+        }
+        ZSTD_outBuffer o = {out + n, cap - n, 0};
+        r = ZSTD_decompressStream(z, &o, &in);
+        n += o.pos;
+        if (ZSTD_isError(r)) break;
+    }
+    ZSTD_freeDStream(z);
+    if (ZSTD_isError(r) || r != 0) {
+        free(out);
+        return err_set(e, 1, "%s: corrupt or truncated zstd data", path);
+    }
+    free(*buf);
+    *buf = out, *len = n;
+    return 0;
+}
+
+static jv obj_get(jv o, const char *k) {   /* o not consumed; null if o isn't an object */
+    if (jv_get_kind(o) != JV_KIND_OBJECT) return jv_null();
+    return jv_object_get(jv_copy(o), jv_string(k));
+}
+
+static int obj_bool(jv o, const char *k) {
+    jv v = obj_get(o, k);
+    int r = jv_get_kind(v) == JV_KIND_TRUE;
+    jv_free(v);
+    return r;
+}
+
+static int str_is(jv v, const char *s) {
+    return jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), s) == 0;
+}
+
+static int pool_add(mrl_tok *t, const char *s, size_t n) {
+    if (t->pool_len + n > t->pool_cap) {
+        t->pool_cap = (t->pool_len + n) * 2 + 4096;
+        t->pool = realloc(t->pool, t->pool_cap);
+    }
+    memcpy(t->pool + t->pool_len, s, n);
+    t->pool_len += n;
+    return (int)(t->pool_len - n);
+}
+
+static int valid_id(jv v, int32_t *id) {
+    if (jv_get_kind(v) != JV_KIND_NUMBER) return 0;
+    double d = jv_number_value(v);
+    if (!(d >= 0 && d < TOK_MAX_ID) || d != (double)(int32_t)d) return 0;
+    *id = (int32_t)d;
+    return 1;
+}
+
+/* ---- the parts of tokenizer.json ---- */
+
+static int load_normalizer(mrl_tok *t, jv n, mrl_err *e) {
+    jv type = obj_get(n, "type");
+    int rc = 0;
+    if (jv_get_kind(n) == JV_KIND_NULL) t->normalizer = TOK_NORM_NONE;
+    else if (str_is(type, "NFC")) t->normalizer = TOK_NORM_NFC;
+    else if (str_is(type, "NFD")) t->normalizer = TOK_NORM_NFD;
+    else if (str_is(type, "NFKC")) t->normalizer = TOK_NORM_NFKC;
+    else if (str_is(type, "NFKD")) t->normalizer = TOK_NORM_NFKD;
+    else if (str_is(type, "Sequence")) {
+        jv list = obj_get(n, "normalizers");
+        int k = jv_get_kind(list) == JV_KIND_ARRAY ? jv_array_length(jv_copy(list)) : -1;
+        if (k == 0) t->normalizer = TOK_NORM_NONE;
+        else if (k == 1) rc = load_normalizer(t, jv_array_get(jv_copy(list), 0), e);
+        else rc = err_set(e, 1, "normalizer: a Sequence of %d normalizers is not supported", k);
+        jv_free(list);
+    } else {
+        rc = err_set(e, 1, "normalizer \"%s\" is not supported (only NFC/NFD/NFKC/NFKD)",
+                     jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "?");
+    }
+    jv_free(type);
+    jv_free(n);
+    return rc;
+}
+
+static const char *GPT2_REGEX =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+static int add_regex(mrl_tok *t, const char *pat, size_t n, uint32_t extra, mrl_err *e) {
+    if (t->n_re == TOK_MAX_SPLITS) return err_set(e, 1, "pre_tokenizer: too many Split steps");
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
+    if (!re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ec, msg, sizeof msg);
+        return err_set(e, 1, "pre_tokenizer regex at offset %zu: %s", (size_t)eo, (char *)msg);
+    }
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is absent */
+    t->re[t->n_re++] = re;
+    return 0;
+}
+
+/* One pre-tokenizer step; *bytelevel set when a ByteLevel step is seen. */
+static int load_pretok(mrl_tok *t, jv p, int *bytelevel, mrl_err *e) {
+    jv type = obj_get(p, "type");
+    int rc = 0;
+    if (str_is(type, "Sequence")) {
+        jv list = obj_get(p, "pretokenizers");
+        if (jv_get_kind(list) != JV_KIND_ARRAY) rc = err_set(e, 1, "pre_tokenizer: Sequence without \"pretokenizers\"");
+        else
+            for (int i = 0; rc == 0 && i < jv_array_length(jv_copy(list)); i++)
+                rc = load_pretok(t, jv_array_get(jv_copy(list), i), bytelevel, e);
+        jv_free(list);
+    } else if (str_is(type, "ByteLevel")) {
+        *bytelevel = 1;
+        t->add_prefix_space = obj_bool(p, "add_prefix_space");
+        jv ur = obj_get(p, "use_regex");
+        if (jv_get_kind(ur) != JV_KIND_FALSE) rc = add_regex(t, GPT2_REGEX, strlen(GPT2_REGEX), 0, e);
+        jv_free(ur);
+    } else if (str_is(type, "Split")) {
+        jv pat = obj_get(p, "pattern"), beh = obj_get(p, "behavior");
+        jv rx = obj_get(pat, "Regex"), lit = obj_get(pat, "String");
+        if (!str_is(beh, "Isolated") || obj_bool(p, "invert"))
+            rc = err_set(e, 1, "pre_tokenizer: only Split with behavior \"Isolated\" is supported");
+        else if (jv_get_kind(rx) == JV_KIND_STRING)
+            rc = add_regex(t, jv_string_value(rx), (size_t)jv_string_length_bytes(jv_copy(rx)), 0, e);
+        else if (jv_get_kind(lit) == JV_KIND_STRING)
+            rc = add_regex(t, jv_string_value(lit), (size_t)jv_string_length_bytes(jv_copy(lit)), PCRE2_LITERAL, e);
+        else rc = err_set(e, 1, "pre_tokenizer: Split without a pattern");
+        jv_free(pat), jv_free(beh), jv_free(rx), jv_free(lit);
+    } else {
+        rc = err_set(e, 1, "pre_tokenizer \"%s\" is not supported (byte-level BPE: Split and ByteLevel)",
+                     jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "?");
+    }
+    jv_free(type);
+    jv_free(p);
+    return rc;
+}
+
+static void set_token(mrl_tok *t, int32_t id, const char *raw, size_t n, int flags) {
+    t->off[id] = (uint32_t)pool_add(t, raw, n);
+    t->len[id] = (uint32_t)n;
+    t->flags[id] |= (uint8_t)(TOKF_PRESENT | flags);
+}
+
+static int load_vocab(mrl_tok *t, jv vocab, const int16_t u2b[324], mrl_err *e) {
+    size_t cap = 16;
+    while (cap < (size_t)jv_object_length(jv_copy(vocab)) * 2) cap *= 2;
+    t->vmask = cap - 1;
+    t->vslot = malloc(cap * sizeof *t->vslot);
+    memset(t->vslot, 0xff, cap * sizeof *t->vslot);
+    char *raw = NULL;
+    size_t rawcap = 0;
+    int rc = 0;
+    jv_object_foreach(vocab, key, val) {
+        int32_t id = 0;
+        if (rc == 0 && !valid_id(val, &id))
+            rc = err_set(e, 1, "model.vocab: \"%s\" has no valid id", jv_string_value(key));
+        else if (rc == 0 && id >= t->n_ids)
+            rc = err_set(e, 1, "model.vocab: id %d of \"%s\" out of range", id, jv_string_value(key));
+        else if (rc == 0 && (t->flags[id] & TOKF_PRESENT))
+            rc = err_set(e, 1, "model.vocab: id %d used twice", id);
+        if (rc == 0) {
+            size_t n = (size_t)jv_string_length_bytes(jv_copy(key));
+            if (n + 1 > rawcap) raw = realloc(raw, rawcap = n * 2 + 16);
+            long k = bytelevel_to_raw(u2b, jv_string_value(key), n, raw);
+            set_token(t, id, k < 0 ? jv_string_value(key) : raw, k < 0 ? n : (size_t)k, 0);
+            /* Only tokens made of mapped characters can come out of encoding. */
+            if (k >= 0 && tok_vocab_find(t, raw, (size_t)k) < 0) {
+                size_t i = tok_hash(raw, (size_t)k) & t->vmask;
+                while (t->vslot[i] >= 0) i = (i + 1) & t->vmask;
+                t->vslot[i] = id;
+            }
+        }
+        jv_free(key), jv_free(val);
+    }
+    free(raw);
+    jv_free(vocab);
+    return rc;
+}
+
+/* Merge lines "a b" or pairs ["a", "b"]; the result's bytes must be a vocab token. */
+static int load_merges(mrl_tok *t, jv merges, const int16_t u2b[324], mrl_err *e) {
+    int n = jv_array_length(jv_copy(merges));
+    size_t cap = 16;
+    while (cap < (size_t)n * 2) cap *= 2;
+    t->mmask = cap - 1;
+    t->mkey = malloc(cap * sizeof *t->mkey);
+    memset(t->mkey, 0xff, cap * sizeof *t->mkey);
+    t->mrank = malloc(cap * sizeof *t->mrank);
+    t->mres = malloc(cap * sizeof *t->mres);
+    char *buf = NULL;
+    size_t bufcap = 0;
+    int rc = 0;
+    for (int r = 0; rc == 0 && r < n; r++) {
+        jv m = jv_array_get(jv_copy(merges), r);
+        const char *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        jv ja = jv_null(), jb = jv_null();
+        if (jv_get_kind(m) == JV_KIND_STRING) {
+            a = jv_string_value(m);
+            const char *sp = strchr(a, ' ');
+            if (sp && !strchr(sp + 1, ' ')) na = (size_t)(sp - a), b = sp + 1, nb = strlen(b);
+            else a = NULL;
+        } else if (jv_get_kind(m) == JV_KIND_ARRAY && jv_array_length(jv_copy(m)) == 2) {
+            ja = jv_array_get(jv_copy(m), 0), jb = jv_array_get(jv_copy(m), 1);
+            if (jv_get_kind(ja) == JV_KIND_STRING && jv_get_kind(jb) == JV_KIND_STRING) {
+                a = jv_string_value(ja), na = (size_t)jv_string_length_bytes(jv_copy(ja));
+                b = jv_string_value(jb), nb = (size_t)jv_string_length_bytes(jv_copy(jb));
+            }
+        }
+        if (!a) rc = err_set(e, 1, "model.merges[%d]: expected \"a b\" or [\"a\", \"b\"]", r);
+        if (rc == 0) {
+            if (na + nb + 1 > bufcap) buf = realloc(buf, bufcap = (na + nb) * 2 + 16);
+            long ka = bytelevel_to_raw(u2b, a, na, buf);
+            long kb = ka < 0 ? -1 : bytelevel_to_raw(u2b, b, nb, buf + ka);
+            int32_t ia = ka < 0 ? -1 : tok_vocab_find(t, buf, (size_t)ka);
+            int32_t ib = kb < 0 ? -1 : tok_vocab_find(t, buf + ka, (size_t)kb);
+            int32_t ir = (ia < 0 || ib < 0) ? -1 : tok_vocab_find(t, buf, (size_t)(ka + kb));
+            if (ir < 0) rc = err_set(e, 1, "model.merges[%d]: \"%.*s\" + \"%.*s\" is not in the vocab",
+                                     r, (int)na, a, (int)nb, b);
+            else {
+                uint64_t key = (uint64_t)(uint32_t)ia << 32 | (uint32_t)ib;
+                size_t i = pair_hash(key) & t->mmask;
+                while (t->mkey[i] != UINT64_MAX && t->mkey[i] != key) i = (i + 1) & t->mmask;
+                t->mkey[i] = key, t->mrank[i] = (uint32_t)r, t->mres[i] = ir;   /* a repeat wins, as in HF */
+            }
+        }
+        jv_free(ja), jv_free(jb), jv_free(m);
+    }
+    t->n_merges = n;
+    free(buf);
+    jv_free(merges);
+    return rc;
+}
+
+static int cmp_added_len(const void *x, const void *y) {
+    const tok_added *a = x, *b = y;
+    if (a->len != b->len) return a->len < b->len ? 1 : -1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int load_added(mrl_tok *t, jv list, mrl_err *e) {
+    int n = jv_array_length(jv_copy(list)), rc = 0;
+    t->added = calloc((size_t)n + 1, sizeof *t->added);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        jv a = jv_array_get(jv_copy(list), i);
+        jv c = obj_get(a, "content"), jid = obj_get(a, "id");
+        int32_t id;
+        if (jv_get_kind(c) != JV_KIND_STRING || jv_string_length_bytes(jv_copy(c)) == 0)
+            rc = err_set(e, 1, "added_tokens[%d]: \"content\" is missing or empty", i);
+        else if (!valid_id(jid, &id) || id >= t->n_ids)
+            rc = err_set(e, 1, "added_tokens[%d]: \"id\" is missing or out of range", i);
+        else {
+            size_t len = (size_t)jv_string_length_bytes(jv_copy(c));
+            tok_added *ad = &t->added[t->n_added++];
+            ad->id = id, ad->special = (uint8_t)obj_bool(a, "special");
+            ad->lstrip = (uint8_t)obj_bool(a, "lstrip"), ad->rstrip = (uint8_t)obj_bool(a, "rstrip");
+            set_token(t, id, jv_string_value(c), len, TOKF_ADDED | (ad->special ? TOKF_SPECIAL : 0));
+            ad->off = t->off[id], ad->len = (uint32_t)len;
+            t->added_first[(unsigned char)t->pool[ad->off]] = 1;
+        }
+        jv_free(c), jv_free(jid), jv_free(a);
+    }
+    qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added_len);
+    jv_free(list);
+    return rc;
+}
+
+/* The largest id over vocab and added tokens decides the table sizes. */
+static int max_id(jv vocab, jv added) {
+    int m = -1;
+    jv_object_foreach(vocab, k, v) {
+        int32_t id;
+        if (valid_id(v, &id) && id > m) m = id;
+        jv_free(k), jv_free(v);
+    }
+    jv_array_foreach(added, i, a) {
+        jv v = obj_get(a, "id");
+        int32_t id;
+        if (valid_id(v, &id) && id > m) m = id;
+        jv_free(v), jv_free(a);
+        (void)i;
+    }
+    return m;
+}
+
+static int load_json(mrl_tok *t, jv root, mrl_err *e) {
+    if (jv_get_kind(root) != JV_KIND_OBJECT) return err_set(e, 1, "not a tokenizer.json (not a JSON object)");
+    jv model = obj_get(root, "model");
+    jv type = obj_get(model, "type"), vocab = obj_get(model, "vocab"), merges = obj_get(model, "merges");
+    jv added = obj_get(root, "added_tokens");
+    int rc = 0;
+    if (jv_get_kind(model) != JV_KIND_OBJECT) rc = err_set(e, 1, "\"model\" is missing");
+    else if (jv_get_kind(type) == JV_KIND_STRING && !str_is(type, "BPE"))
+        rc = err_set(e, 1, "model type %s is not supported (only byte-level BPE)", jv_string_value(type));
+    else if (jv_get_kind(vocab) != JV_KIND_OBJECT) rc = err_set(e, 1, "\"model.vocab\" is missing or not an object");
+    else if (jv_get_kind(merges) != JV_KIND_ARRAY) rc = err_set(e, 1, "\"model.merges\" is missing or not an array");
+    else if (jv_get_kind(added) != JV_KIND_ARRAY && jv_get_kind(added) != JV_KIND_NULL)
+        rc = err_set(e, 1, "\"added_tokens\" is not an array");
+    if (rc == 0) {
+        jv p = obj_get(model, "continuing_subword_prefix"), s = obj_get(model, "end_of_word_suffix");
+        if ((jv_get_kind(p) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(p)) > 0) ||
+            (jv_get_kind(s) == JV_KIND_STRING && jv_string_length_bytes(jv_copy(s)) > 0))
+            rc = err_set(e, 1, "BPE with a subword prefix/suffix is not supported (not byte-level)");
+        jv_free(p), jv_free(s);
+        t->ignore_merges = obj_bool(model, "ignore_merges");
+    }
+    if (jv_get_kind(added) == JV_KIND_NULL) added = jv_array();
+    if (rc == 0) {
+        int bytelevel = 0;
+        rc = load_normalizer(t, obj_get(root, "normalizer"), e);
+        if (rc == 0) rc = load_pretok(t, obj_get(root, "pre_tokenizer"), &bytelevel, e);
+        if (rc == 0 && !bytelevel) rc = err_set(e, 1, "pre_tokenizer has no ByteLevel step: only byte-level BPE is supported");
+    }
+    if (rc == 0) {
+        int m = max_id(vocab, added);
+        if (m < 0) rc = err_set(e, 1, "\"model.vocab\" is empty");
+        else {
+            t->n_ids = m + 1;
+            t->off = calloc((size_t)t->n_ids, sizeof *t->off);
+            t->len = calloc((size_t)t->n_ids, sizeof *t->len);
+            t->flags = calloc((size_t)t->n_ids, 1);
+            t->selfok = calloc((size_t)t->n_ids, 1);
+        }
+    }
+    int16_t u2b[324];
+    uint16_t b2u[256];
+    byte_unicode_tables(b2u, u2b);
+    if (rc == 0) rc = load_vocab(t, jv_copy(vocab), u2b, e);
+    if (rc == 0) rc = load_merges(t, jv_copy(merges), u2b, e);
+    for (int b = 0; rc == 0 && b < 256; b++) {
+        char c = (char)b;
+        t->byte_id[b] = tok_vocab_find(t, &c, 1);
+        if (t->byte_id[b] < 0) rc = err_set(e, 1, "model.vocab lacks the byte-level symbol for byte 0x%02x", b);
+    }
+    if (rc == 0) rc = load_added(t, jv_copy(added), e);
+    jv_free(model), jv_free(type), jv_free(vocab), jv_free(merges), jv_free(added);
+    jv_free(root);
+    return rc;
+}
+
+mrl_tok *tok_load(const char *path, mrl_err *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    if (read_all(path, &buf, &len, e) || maybe_unzstd(path, &buf, &len, e)) return NULL;
+    jv root = jv_parse_sized(buf, (int)len);
+    free(buf);
+    if (!jv_is_valid(root)) {
+        jv msg = jv_invalid_get_msg(root);
+        err_set(e, 1, "%s: invalid JSON: %s", path,
+                jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error");
+        jv_free(msg);
+        return NULL;
+    }
+    mrl_tok *t = calloc(1, sizeof *t);
+    if (load_json(t, root, e)) {
+        err_prefix(e, "%s", path);
+        tok_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+mrl_tok *tok_load_dir(const char *dir, mrl_err *e) {
+    size_t n = strlen(dir) + 32;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/tokenizer.json", dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) snprintf(p, n, "%s/tokenizer.json.zst", dir);   /* a compressed copy also serves */
+    else fclose(f);
+    mrl_tok *t = tok_load(p, e);
+    free(p);
+    return t;
+}
+
+void tok_free(mrl_tok *t) {
+    if (!t) return;
+    for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]);
+    free(t->pool), free(t->off), free(t->len), free(t->flags), free((void *)t->selfok);
+    free(t->vslot), free(t->mkey), free(t->mrank), free(t->mres), free(t->added);
+    free(t);
+}
+
+int tok_vocab_size(const mrl_tok *t) { return t->n_ids; }
+
+int tok_id(const mrl_tok *t, const char *token) {
+    size_t n = strlen(token);
+    for (int i = 0; i < t->n_added; i++)
+        if (t->added[i].len == n && memcmp(t->pool + t->added[i].off, token, n) == 0) return t->added[i].id;
+    /* The vocab's own spelling ("Ġthe"), as HF's token_to_id, then the raw bytes (" the"). */
+    int16_t u2b[324];
+    uint16_t b2u[256];
+    byte_unicode_tables(b2u, u2b);
+    char *raw = malloc(n + 1);
+    long k = bytelevel_to_raw(u2b, token, n, raw);
+    int id = k >= 0 ? tok_vocab_find(t, raw, (size_t)k) : -1;
+    free(raw);
+    return id >= 0 ? id : tok_vocab_find(t, token, n);
+}
+
+const char *tok_piece(const mrl_tok *t, int32_t id, size_t *len) {
+    if (id < 0 || id >= t->n_ids || !(t->flags[id] & TOKF_PRESENT)) { *len = 0; return ""; }
+    *len = t->len[id];
+    return t->pool + t->off[id];
+}
+
+int tok_is_special(const mrl_tok *t, int32_t id) {
+    return id >= 0 && id < t->n_ids && (t->flags[id] & TOKF_SPECIAL);
+}
+
+/* ---- UTF-8 ---- */
+
+/* The well-formed sequence at s: 1 and *adv its length; else 0 and *adv the length of its
+ * maximal ill-formed subpart (what one U+FFFD replaces); *trunc set when the input ended
+ * inside an otherwise valid sequence. */
+static int utf8_seq(const unsigned char *s, size_t n, size_t *adv, int *trunc) {
+    unsigned c = s[0];
+    *trunc = 0;
+    if (c < 0x80) { *adv = 1; return 1; }
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) { need = 2; if (c == 0xE0) lo = 0xA0; if (c == 0xED) hi = 0x9F; }
+    else if (c >= 0xF0 && c <= 0xF4) { need = 3; if (c == 0xF0) lo = 0x90; if (c == 0xF4) hi = 0x8F; }
+    else { *adv = 1; return 0; }
+    size_t i = 1;
+    for (; i <= need; i++) {
+        if (i >= n) { *adv = i; *trunc = 1; return 0; }
+        if (s[i] < lo || s[i] > hi) { *adv = i; return 0; }
+        lo = 0x80, hi = 0xBF;
+    }
+    *adv = need + 1;
+    return 1;
+}
+
+long tok_utf8_check(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {   /* ASCII runs 8 bytes at a time */
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            if (!(w & 0x8080808080808080ull)) { i += 8; continue; }
+        }
+        size_t adv;
+        int trunc;
+        if (!utf8_seq(u + i, n - i, &adv, &trunc)) return (long)i;
+        i += adv;
+    }
+    return -1;
+}
+
+size_t tok_utf8_complete(const char *s, size_t n) {
+    /* Only the last 3 bytes can hold a sequence that more bytes would complete. */
+    for (size_t k = n > 3 ? n - 3 : 0; k < n; k++) {
+        size_t adv;
+        int trunc;
+        if ((unsigned char)s[k] >= 0xC0 && !utf8_seq((const unsigned char *)s + k, n - k, &adv, &trunc) && trunc)
+            return k;
+    }
+    return n;
+}
+
+char *tok_utf8_lossy(const char *s, size_t n, size_t *outlen) {
+    char *o = malloc(n * 3 + 1), *p = o;   /* each bad byte becomes at most 3 */
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t adv;
+        int trunc;
+        if (utf8_seq(u + i, n - i, &adv, &trunc)) memcpy(p, u + i, adv), p += adv;
+        else memcpy(p, "\xEF\xBF\xBD", 3), p += 3;
+        i += adv;
+    }
+    *p = 0;
+    if (outlen) *outlen = (size_t)(p - o);
+    return o;
+}
+
+/* ---- decode ---- */
+
+char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special) {
+    size_t cap = 64, len = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l;
+        tok_piece(t, ids[i], &l);
+        cap += l;
+    }
+    char *raw = malloc(cap);
+    for (int i = 0; i < n; i++) {
+        if (skip_special && tok_is_special(t, ids[i])) continue;
+        size_t l;
+        const char *p = tok_piece(t, ids[i], &l);
+        memcpy(raw + len, p, l);
+        len += l;
+    }
+    char *out = tok_utf8_lossy(raw, len, NULL);
+    free(raw);
+    return out;
+}

@@ -1,0 +1,257 @@
+/* test_tokenizer.c — the tokenizer against ids Hugging Face `tokenizers` produced (the real
+ * Qwen2 vocabulary from ../shared/data, a small committed one), decode, bad input, templates. */
+#include <stdint.h>
+#include <unistd.h>
+#include <jv.h>
+#include "tokenizer.h"
+#include "../test.h"
+
+#define QWEN "../shared/data/qwen2-tokenizer/tokenizer.json.zst"
+#define TD "testdata/tokenizer/"
+
+static char *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)sz + 1);
+    *n = fread(b, 1, (size_t)sz, f);
+    b[*n] = 0;
+    fclose(f);
+    return b;
+}
+
+static mrl_tok *qwen;   /* loaded once: the real vocabulary takes a moment */
+static mrl_tok *get_qwen(void) {
+    if (!qwen && access(QWEN, R_OK) == 0) {
+        mrl_err e = {0};
+        qwen = tok_load(QWEN, &e);
+        if (!qwen) printf("  load: %s\n", e.msg);
+    }
+    return qwen;
+}
+
+/* Every line {"text":…, "ids":[…]} of a cases file must encode to exactly its ids and
+ * decode back to its text (when "roundtrip" is not false). Returns the case count. */
+static int check_cases(const mrl_tok *t, const char *path) {
+    size_t n;
+    char *buf = read_file(path, &n);
+    EXPECTF(buf, "cannot read %s", path);
+    if (!buf) return 0;
+    int count = 0, shown = 0;
+    for (char *line = buf, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl) nl = line + strlen(line);
+        jv rec = jv_parse_sized(line, (int)(nl - line));
+        if (!jv_is_valid(rec)) { jv_free(rec); if (!*nl) break; continue; }
+        jv text = jv_object_get(jv_copy(rec), jv_string("text"));
+        jv want = jv_object_get(jv_copy(rec), jv_string("ids"));
+        jv rt = jv_object_get(jv_copy(rec), jv_string("roundtrip"));
+        const char *s = jv_string_value(text);
+        size_t len = (size_t)jv_string_length_bytes(jv_copy(text));
+        int nw = jv_array_length(jv_copy(want));
+        int32_t *ids = malloc(sizeof(int32_t) * ((size_t)nw + len + 8));
+        mrl_err e = {0};
+        int got = tok_encode(t, s, len, ids, nw + (int)len + 8, &e);
+        int same = got == nw;
+        for (int i = 0; same && i < nw; i++)
+            same = ids[i] == (int32_t)jv_number_value(jv_array_get(jv_copy(want), i));
+        if (!same && shown++ < 5) {
+            printf("  %s: \"%.60s\": got %d ids:", path, s, got);
+            for (int i = 0; i < got && i < 16; i++) printf(" %d", ids[i]);
+            jv w = jv_dump_string(jv_copy(want), 0);
+            printf("\n    want %s\n", jv_string_value(w));
+            jv_free(w);
+        }
+        EXPECT(same);
+        if (same && jv_get_kind(rt) != JV_KIND_FALSE) {
+            char *back = tok_decode(t, ids, got, 0);
+            EXPECTF(strcmp(back, s) == 0, "decode of \"%.60s\" gave \"%.60s\"", s, back);
+            free(back);
+        }
+        free(ids);
+        jv_free(text), jv_free(want), jv_free(rt), jv_free(rec);
+        count++;
+        if (!*nl) break;
+    }
+    free(buf);
+    return count;
+}
+
+TEST(qwen_llamacpp_cases) {
+    if (!get_qwen()) SKIP("needs %s", QWEN);
+    EXPECT(check_cases(qwen, "../shared/data/qwen2-tokenizer/cases-llamacpp.jsonl") >= 40);
+}
+
+TEST(qwen_hf_cases) {
+    if (!get_qwen()) SKIP("needs %s", QWEN);
+    EXPECT(check_cases(qwen, TD "cases-hf.jsonl") >= 100);
+}
+
+TEST(qwen_lookup) {
+    if (!get_qwen()) SKIP("needs %s", QWEN);
+    EXPECT(tok_vocab_size(qwen) == 151665);
+    EXPECT(tok_id(qwen, "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>") == 151643);
+    EXPECT(tok_id(qwen, "</think>") == 151649);
+    EXPECT(tok_is_special(qwen, 151643) && tok_is_special(qwen, 151646));
+    EXPECT(!tok_is_special(qwen, 151649) && !tok_is_special(qwen, 11));
+    EXPECT(tok_id(qwen, "\xC4\xA0the") == 279);   /* "Ġthe", the vocab's spelling */
+    EXPECT(tok_id(qwen, " the") == 279);          /* raw bytes also found */
+    EXPECT(tok_id(qwen, "no such token, surely") == -1);
+    size_t n;
+    const char *p = tok_piece(qwen, 279, &n);
+    EXPECT(n == 4 && memcmp(p, " the", 4) == 0);
+    p = tok_piece(qwen, 999999, &n);
+    EXPECT(n == 0);
+    int32_t ids[] = {151646, 9707, 151643};   /* BOS "Hello" EOS */
+    char *s = tok_decode(qwen, ids, 3, 1);
+    EXPECT(strcmp(s, "Hello") == 0);
+    free(s);
+}
+
+/* The committed byte-level tokenizer in minit's format (256 bytes, a few merges, the R1
+ * specials): its expected ids come from HF tokenizers on the same file. */
+TEST(byte_level_fixture) {
+    mrl_err e = {0};
+    mrl_tok *t = tok_load(TD "bytelevel.json", &e);
+    EXPECTF(t, "%s", e.msg);
+    if (!t) return;
+    EXPECT(check_cases(t, TD "cases-bytelevel.jsonl") >= 10);
+    EXPECT(tok_id(t, "<think>") >= 256);
+    tok_free(t);
+}
+
+TEST(invalid_utf8_refused) {
+    mrl_err e = {0};
+    mrl_tok *t = tok_load(TD "bytelevel.json", &e);
+    if (!t) SKIP("fixture missing");
+    const char *bad[] = {"ab\xFFz", "\xC3", "x\xE2\x82", "\xED\xA0\x80", "\xC0\xAF", "\xF4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int32_t ids[16];
+        e.msg[0] = 0;
+        EXPECT(tok_encode(t, bad[i], strlen(bad[i]), ids, 16, &e) == -1);
+        EXPECT(strstr(e.msg, "invalid UTF-8") != NULL);
+    }
+    int32_t ids[4];
+    EXPECT(tok_encode(t, "", 0, ids, 4, &e) == 0);
+    tok_free(t);
+}
+
+TEST(count_beyond_cap) {
+    mrl_err e = {0};
+    mrl_tok *t = tok_load(TD "bytelevel.json", &e);
+    if (!t) SKIP("fixture missing");
+    const char *s = "a quick brown fox jumps over the lazy dog";
+    int32_t few[2], all[64];
+    int n = tok_encode(t, s, strlen(s), few, 2, &e);
+    EXPECT(n > 2);
+    EXPECT(tok_encode(t, s, strlen(s), NULL, 0, &e) == n);
+    EXPECT(tok_encode(t, s, strlen(s), all, 64, &e) == n);
+    EXPECT(few[0] == all[0] && few[1] == all[1]);
+    tok_free(t);
+}
+
+TEST(other_model_types_refused) {
+    const char *files[] = {TD "bad-wordpiece.json", TD "bad-unigram.json"};
+    const char *want[] = {"WordPiece", "Unigram"};
+    for (int i = 0; i < 2; i++) {
+        mrl_err e = {0};
+        mrl_tok *t = tok_load(files[i], &e);
+        EXPECT(t == NULL);
+        EXPECTF(strstr(e.msg, want[i]) && strstr(e.msg, "not supported"), "%s", e.msg);
+        tok_free(t);
+    }
+    mrl_err e = {0};
+    EXPECT(tok_load(TD "bad-truncated.json", &e) == NULL);
+    EXPECTF(strstr(e.msg, "invalid JSON"), "%s", e.msg);
+    EXPECT(tok_load(TD "no-such-file.json", &e) == NULL);
+    EXPECTF(strstr(e.msg, "no-such-file.json"), "%s", e.msg);
+}
+
+TEST(utf8_helpers) {
+    EXPECT(tok_utf8_check("h\xC3\xA9llo", 6) == -1);
+    EXPECT(tok_utf8_check("h\xC3", 2) == 1);
+    /* a cut 3-byte sequence at the end is held back; a complete one is not */
+    EXPECT(tok_utf8_complete("ab\xE2\x82", 4) == 2);
+    EXPECT(tok_utf8_complete("ab\xE2\x82\xAC", 5) == 5);
+    EXPECT(tok_utf8_complete("ab\xFF", 3) == 3);   /* hopeless bytes are not held back */
+    size_t n;
+    char *s = tok_utf8_lossy("a\xE2\x82z\xFF", 5, &n);   /* maximal subparts -> one U+FFFD each */
+    EXPECT(n == 8 && strcmp(s, "a\xEF\xBF\xBDz\xEF\xBF\xBD") == 0);
+    free(s);
+}
+
+static char *render(const char *name, const char *sys, const char *prob) {
+    mrl_err e = {0};
+    mrl_template *tp = tmpl_load(name, &e);
+    if (!tp) { printf("  %s\n", e.msg); return strdup("(error)"); }
+    char *s = tmpl_render(tp, sys, prob);
+    tmpl_free(tp);
+    return s;
+}
+
+/* r1 against transformers' apply_chat_template on the model's own chat_template.jinja
+ * (rendered and encoded by tests/ref/tokenizer_cases.py into template-r1.jsonl). */
+TEST(template_r1_matches_transformers) {
+    size_t n;
+    char *buf = read_file(TD "template-r1.jsonl", &n);
+    if (!buf) SKIP("fixture missing");
+    int count = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        jv r = jv_parse(line);
+        jv sys = jv_object_get(jv_copy(r), jv_string("system"));
+        jv prob = jv_object_get(jv_copy(r), jv_string("problem"));
+        jv text = jv_object_get(jv_copy(r), jv_string("text"));
+        char *got = render("r1", jv_string_value(sys), jv_string_value(prob));
+        EXPECTF(strcmp(got, jv_string_value(text)) == 0, "got \"%s\"", got);
+        free(got);
+        jv_free(sys), jv_free(prob), jv_free(text), jv_free(r);
+        count++;
+    }
+    EXPECT(count >= 10);
+    free(buf);
+    if (get_qwen()) EXPECT(check_cases(qwen, TD "template-r1.jsonl") == count);   /* the prompt ids too */
+}
+
+TEST(template_plain_and_file) {
+    char *s = render("plain", "Be brief.", "2+2?");
+    EXPECT(strcmp(s, "Be brief.\n\n2+2?\n") == 0);
+    free(s);
+    s = render("plain", "", "2+2?");
+    EXPECT(strcmp(s, "2+2?\n") == 0);
+    free(s);
+    char dir[] = "/tmp/mrl-tok-XXXXXX";
+    EXPECT(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/t.txt", dir);
+    FILE *f = fopen(path, "w");
+    fputs("[{system}] Q: {problem} {other} A:", f);
+    fclose(f);
+    s = render(path, "S", "P");
+    EXPECT(strcmp(s, "[S] Q: P {other} A:") == 0);
+    free(s);
+    f = fopen(path, "w");
+    fputs("no placeholder", f);
+    fclose(f);
+    mrl_err e = {0};
+    EXPECT(tmpl_load(path, &e) == NULL && strstr(e.msg, "{problem}"));
+    EXPECT(tmpl_load("nonesuch", &e) == NULL && e.code == 2);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void) {
+    RUN(qwen_llamacpp_cases);
+    RUN(qwen_hf_cases);
+    RUN(qwen_lookup);
+    RUN(byte_level_fixture);
+    RUN(invalid_utf8_refused);
+    RUN(count_beyond_cap);
+    RUN(other_model_types_refused);
+    RUN(utf8_helpers);
+    RUN(template_r1_matches_transformers);
+    RUN(template_plain_and_file);
+    tok_free(qwen);
+    return tst_done();
+}
