@@ -1,0 +1,176 @@
+/* test_ops.c — the CPU backend's ops: every backward of the table in ops_cases.h against
+ * central finite differences, bf16 weights against fp32 ones, the SIMD fallbacks against each
+ * other, paged attention against packed attention, and AdamW against its formula. */
+#include "../test.h"
+#include "ops_cases.h"
+
+static mrl_backend *cpu_open(const char *simd) {
+    if (simd) setenv("MRL_CPU_SIMD", simd, 1); else unsetenv("MRL_CPU_SIMD");
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 0, &e);
+    unsetenv("MRL_CPU_SIMD");
+    if (!be) fprintf(stdout, "  be_open: %s\n", e.msg);
+    return be;
+}
+
+/* The analytic gradient of L = sum(r * out) vs (L(x+h) - L(x-h)) / 2h at a few elements. */
+static int fd_check(const tc_case *k) {
+    mrl_backend *be = cpu_open(NULL);
+    tc_ctx c; tc_init(&c, be, k, MRL_F32);
+    float *vals[TC_MAXT], *grads[TC_MAXT];
+    tc_run(&c, k, vals, grads);
+    int bad = 0;
+    for (int i = 0; i < c.nt; i++) {
+        tc_tensor *t = &c.t[i];
+        if (t->role != R_IN && t->role != R_W) continue;
+        float gmax = 0;
+        for (size_t j = 0; j < t->n; j++) gmax = fmaxf(gmax, fabsf(grads[i][j]));
+        for (int s = 0; s < 10; s++) {
+            size_t j = s == 0 ? 0 : (size_t)((uint64_t)s * 2654435761u % t->n);
+            float x0 = t->h[j], h = 1e-2f * fmaxf(1.0f, fabsf(x0));
+            t->h[j] = x0 + h; tc_upload(&c); k->fwd(&c); double lp = tc_loss(&c);
+            t->h[j] = x0 - h; tc_upload(&c); k->fwd(&c); double lm = tc_loss(&c);
+            t->h[j] = x0;
+            double fd = (lp - lm) / (2.0 * h), an = grads[i][j];
+            double tol = 2e-3 * fmax(fabs(an), 0.05 * gmax) + 2e-4;
+            if (!(fabs(fd - an) <= tol)) {
+                if (bad < 5) printf("  %s: d%s[%zu] analytic %.6g, finite difference %.6g\n", k->name, t->name, j, an, fd);
+                bad++;
+            }
+        }
+    }
+    for (int i = 0; i < c.nt; i++) { free(vals[i]); free(grads[i]); }
+    tc_free(&c);
+    be_close(be);
+    return bad;
+}
+
+TEST(backward_matches_finite_differences) {
+    for (int k = 0; k < TC_NCASES; k++) {
+        if (!tc_cases[k].bwd) continue;
+        int bad = fd_check(&tc_cases[k]);
+        EXPECTF(bad == 0, "%s: %d gradient elements off", tc_cases[k].name, bad);
+    }
+}
+
+/* Compares every output and gradient of case k between two runs. */
+static double run_diff(const tc_case *k, mrl_backend *a, mrl_dtype wa, mrl_backend *b, mrl_dtype wb, int round_w) {
+    tc_ctx ca, cb;
+    tc_init(&ca, a, k, wa); tc_init(&cb, b, k, wb);
+    if (round_w)   /* the fp32 run gets the weights the bf16 run sees */
+        for (int i = 0; i < ca.nt; i++) if (ca.t[i].role == R_W) {
+            for (size_t j = 0; j < ca.t[i].n; j++) {
+                uint32_t u; memcpy(&u, &ca.t[i].h[j], 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u;
+                memcpy(&ca.t[i].h[j], &u, 4);
+            }
+        }
+    tc_upload(&ca);
+    float *va[TC_MAXT], *ga[TC_MAXT], *vb[TC_MAXT], *gb[TC_MAXT];
+    tc_run(&ca, k, va, ga); tc_run(&cb, k, vb, gb);
+    double worst = 0;
+    for (int i = 0; i < ca.nt; i++) {
+        if (ca.t[i].role == R_INT || (ca.t[i].role == R_W && !k->bwd)) goto next;
+        for (size_t j = 0; j < ca.t[i].n; j++) {
+            if (ca.t[i].role != R_W) worst = fmax(worst, fabs(va[i][j] - vb[i][j]) / fmax(1.0, fabs(va[i][j])));
+            worst = fmax(worst, fabs(ga[i][j] - gb[i][j]) / fmax(1.0, fabs(ga[i][j])));
+        }
+    next:
+        free(va[i]); free(ga[i]); free(vb[i]); free(gb[i]);
+    }
+    tc_free(&ca); tc_free(&cb);
+    return worst;
+}
+
+TEST(bf16_weights_match_fp32_weights) {
+    mrl_backend *be = cpu_open(NULL);
+    for (int k = 0; k < TC_NCASES; k++) {
+        double d = run_diff(&tc_cases[k], be, MRL_F32, be, MRL_BF16, 1);
+        EXPECTF(d < 1e-4, "%s: bf16 weights differ from the same weights in fp32 by %g", tc_cases[k].name, d);
+    }
+    be_close(be);
+}
+
+TEST(simd_paths_agree) {
+    mrl_backend *def = cpu_open(NULL), *none = cpu_open("none"), *avx2 = cpu_open("avx2");
+    for (int k = 0; k < TC_NCASES; k++)
+        for (int bf = 0; bf < 2; bf++) {
+            mrl_dtype w = bf ? MRL_BF16 : MRL_F32;
+            double d1 = run_diff(&tc_cases[k], def, w, none, w, 0), d2 = run_diff(&tc_cases[k], def, w, avx2, w, 0);
+            EXPECTF(d1 < 1e-5 && d2 < 1e-5, "%s (%s): portable %g, avx2 %g", tc_cases[k].name, bf ? "bf16" : "fp32", d1, d2);
+        }
+    be_close(def); be_close(none); be_close(avx2);
+}
+
+/* Paged attention over scattered blocks equals packed causal attention row by row. */
+TEST(paged_attention_equals_packed) {
+    mrl_backend *be = cpu_open(NULL);
+    enum { H = 4, K = 2, D = 8, BS = 4, NS = 2 };
+    int lens[NS] = {11, 6}, T = 17, st = (H + 2 * K) * D, cu[NS + 1] = {0, 11, 17};
+    float *qkv = malloc(sizeof(float) * T * st), *ref = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H);
+    float *out = malloc(sizeof(float) * T * H * D);
+    uint64_t r = 7;
+    for (int i = 0; i < T * st; i++) { r = r * 6364136223846793005ULL + 1; qkv[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+    void *w = malloc(op_attention_work(be, T, 11, H, D));
+    op_attention_fwd(be, ref, lse, qkv, qkv + H * D, qkv + (H + K) * D, st, cu, NS, T, H, K, D, w);
+    /* blocks handed out in a scrambled order: seq 0 gets 5,1,7; seq 1 gets 2,6 */
+    int32_t bt[NS * 3] = {5, 1, 7, 2, 6, 0};
+    float *kp = calloc(8 * BS * K * D, sizeof(float)), *vp = calloc(8 * BS * K * D, sizeof(float));
+    int32_t slots[17], rseq[17], rctx[17];
+    for (int s = 0; s < NS; s++)
+        for (int i = 0; i < lens[s]; i++) {
+            int t = cu[s] + i;
+            slots[t] = bt[s * 3 + i / BS] * BS + i % BS; rseq[t] = s; rctx[t] = i + 1;
+        }
+    op_kv_write(be, kp, vp, qkv + H * D, qkv + (H + K) * D, st, slots, T, K, D);
+    void *pw = malloc(op_attention_paged_work(be, T, 11, H, D));
+    op_attention_paged(be, out, qkv, st, kp, vp, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
+    double worst = 0;
+    for (int i = 0; i < T * H * D; i++) worst = fmax(worst, fabs(out[i] - ref[i]));
+    EXPECTF(worst < 1e-6, "max difference %g", worst);
+    free(qkv); free(ref); free(lse); free(out); free(w); free(kp); free(vp); free(pw);
+    be_close(be);
+}
+
+TEST(adamw_matches_formula) {
+    mrl_backend *be = cpu_open(NULL);
+    enum { N = 37 };
+    float w[N], g[N], m[N], v[N], w0[N];
+    uint16_t wc[N];
+    for (int i = 0; i < N; i++) { w[i] = w0[i] = 0.1f * (i - 18); g[i] = 0.03f * ((i * 7) % 11 - 5); m[i] = 0.01f * (i % 3); v[i] = 0.001f * (i % 4); }
+    float m0[N], v0[N]; memcpy(m0, m, sizeof m); memcpy(v0, v, sizeof v);
+    float lr = 1e-2f, b1 = 0.9f, b2 = 0.99f, eps = 1e-8f, wd = 0.1f, gs = 0.5f; int step = 3;
+    op_adamw(be, w, g, m, v, wc, MRL_BF16, N, lr, b1, b2, eps, wd, step, gs);
+    for (int i = 0; i < N; i++) {   /* torch.optim.AdamW, in double */
+        double gi = (double)g[i] * gs, mi = b1 * (double)m0[i] + (1 - b1) * gi, vi = b2 * (double)v0[i] + (1 - b2) * gi * gi;
+        double wi = w0[i] * (1 - (double)lr * wd);
+        wi -= lr / (1 - pow(b1, step)) * mi / (sqrt(vi) / sqrt(1 - pow(b2, step)) + eps);
+        EXPECT_NEAR(w[i], wi, 1e-5);
+        EXPECT_NEAR(m[i], mi, 1e-6);
+        EXPECT_NEAR(v[i], vi, 1e-6);
+        uint32_t u = (uint32_t)wc[i] << 16; float f; memcpy(&f, &u, 4);
+        EXPECT_NEAR(f, w[i], 4e-3);
+    }
+    float x[5] = {1, -2, 3, 0.5f, 0};
+    EXPECT_NEAR(op_sumsq(be, x, 5), 14.25, 1e-12);
+    op_scale(be, x, 5, 2.0f);
+    EXPECT(x[1] == -4.0f && x[3] == 1.0f);
+    be_close(be);
+}
+
+TEST(device_names) {
+    mrl_err e = {0};
+    EXPECT(be_open("gpu", 0, &e) == NULL && e.code == 2);
+    mrl_backend *be = be_open("auto", 1, &e);
+    EXPECT(be != NULL);
+    if (be) { EXPECT(be->threads == 1); be_close(be); }
+}
+
+int main(void) {
+    RUN(backward_matches_finite_differences);
+    RUN(bf16_weights_match_fp32_weights);
+    RUN(simd_paths_agree);
+    RUN(paged_attention_equals_packed);
+    RUN(adamw_matches_formula);
+    RUN(device_names);
+    return tst_done();
+}
