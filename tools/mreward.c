@@ -1,0 +1,386 @@
+/* mreward — scores rollouts: reads whole groups (records of one id), judges each
+ * completion against its gold, adds pred, correct, rewards{} and their weighted sum. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "jqf.h"
+#include "rewards.h"
+#include "rng.h"
+#include "stream.h"
+
+static const char usage[] =
+"Usage: mreward [OPTION]... [FILE]...\n"
+"Score rollouts: adds pred, correct, rewards{NAME: value} and reward (the weighted sum).\n"
+"Records of one problem (one id) must be contiguous; a group is scored once it is whole.\n"
+"\n"
+"  --reward NAME[=WEIGHT][:key=val,...]  add a reward (repeatable; default accuracy=2 format=1)\n"
+"  --answer JQ          the gold answer (default .answer)\n"
+"  --completion JQ      the completion text (default .completion)\n"
+"  --prompt JQ          the prompt, for the language reward (default .problem)\n"
+"  --answer-part        extract the answer only from the text after the last </think>\n"
+"  --fallback           no \\boxed{}: fall back to a final $...$ or \"answer is ...\"\n"
+"  --unparsed-gold skip|correct|wrong   how a sample whose gold does not parse scores\n"
+"                       (default correct, as open-rs; skip drops those records)\n"
+"  --jobs N             score with N threads (output order is kept)\n"
+"  --allow-partial      accept groups of unequal size and repeated ids\n"
+"  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, -h, --version\n"
+"\n"
+"Rewards:\n"
+"%s";
+
+enum { O_REWARD = 1, O_ANSWER, O_COMPLETION, O_PROMPT, O_ANSWER_PART, O_FALLBACK,
+       O_UNPARSED, O_JOBS, O_PARTIAL };
+
+typedef struct {           /* one pending record */
+    jv rec, completion, gold, prompt;   /* the last three: jv strings (or invalid) kept alive */
+    rw_sample s;
+    double *val;           /* one value per reward */
+    char where[256];       /* FILE:LINE, for messages */
+} item;
+
+typedef struct {
+    cli c;
+    rw_spec **rw;
+    int nrw, need, jobs, partial;
+    ans_opts ao;
+    rw_unparsed policy;
+    jqf *fcomp, *fgold, *fprompt;
+    const char *ncomp, *ngold;
+    wr_stream *w;
+    item *it;              /* pending records: complete groups, then the open group */
+    int n, cap;
+    int *gend, ng, gcap;   /* end index of each complete pending group */
+    int gsize;             /* size of the first group (the expected size) */
+    uint64_t *seen;        /* hashes of finished ids (open addressing), for contiguity */
+    size_t nseen, seencap;
+    long unparsed, dropped;
+    long long done;
+} mr;
+
+/* A simple `.field` filter names its field in messages; anything else is quoted whole. */
+static const char *field_name(const char *prog)
+{
+    if (prog[0] == '.' && prog[1] && strspn(prog + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(prog + 1))
+        return prog + 1;
+    return prog;
+}
+
+static void die_at(mr *m, const char *where, const char *fmt, const char *arg)
+{
+    mrl_err e = {.code = ERR_INPUT};
+    char msg[700];
+    snprintf(msg, sizeof msg, fmt, arg);
+    snprintf(e.msg, sizeof e.msg, "%s: %s", where, msg);
+    cli_bad_record(&m->c, m->w, &e);
+}
+
+static void item_free(item *x)
+{
+    jv_free(x->rec);
+    jv_free(x->completion);
+    jv_free(x->gold);
+    jv_free(x->prompt);
+    rw_sample_clear(&x->s);
+    free(x->val);
+}
+
+static void score_group(mr *m, item *g, int n)
+{
+    for (int i = 0; i < n; i++) rw_judge(&g[i].s, &m->ao, m->policy);
+    /* with --unparsed-gold skip those samples leave the group before group rewards */
+    rw_sample *s = malloc(sizeof *s * (size_t)n);
+    int *map = malloc(sizeof *map * (size_t)n), k = 0;
+    if (!s || !map) { free(s); free(map); return; }
+    for (int i = 0; i < n; i++)
+        if (!(m->policy == RW_UNPARSED_SKIP && g[i].s.gold_unparsed)) { s[k] = g[i].s; map[k++] = i; }
+    for (int j = 0; j < k; j++)
+        for (int r = 0; r < m->nrw; r++) g[map[j]].val[r] = rw_eval(m->rw[r], s, k, j);
+    free(s);
+    free(map);
+}
+
+/* Scores the complete pending groups (and, with upto_open, the open one too), writes
+ * them in input order and flushes. */
+static void drain(mr *m, int upto_open)
+{
+    int ng = m->ng, end = ng ? (m->gend[ng - 1]) : 0;
+    if (upto_open && m->n > (ng ? end : 0)) {
+        if (m->ng == m->gcap) {
+            m->gcap = m->gcap ? 2 * m->gcap : 16;
+            m->gend = realloc(m->gend, sizeof *m->gend * (size_t)m->gcap);
+        }
+        m->gend[m->ng++] = m->n;
+        ng = m->ng;
+    }
+    if (!ng) return;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(m->jobs) if (m->jobs > 1 && ng > 1)
+    for (int g = 0; g < ng; g++) {
+        int lo = g ? m->gend[g - 1] : 0;
+        score_group(m, m->it + lo, m->gend[g] - lo);
+    }
+    int last = m->gend[ng - 1];
+    mrl_err e = {0};
+    for (int i = 0; i < last; i++) {
+        item *x = &m->it[i];
+        if (x->s.gold_unparsed) m->unparsed++;
+        if (m->policy == RW_UNPARSED_SKIP && x->s.gold_unparsed) { m->dropped++; item_free(x); continue; }
+        jv rec = x->rec, rw = jv_object();
+        double sum = 0;
+        x->rec = jv_null();
+        rec = jv_object_set(rec, jv_string("pred"), x->s.pred ? jv_string(x->s.pred) : jv_null());
+        rec = jv_object_set(rec, jv_string("correct"), jv_bool(x->s.correct));
+        for (int r = 0; r < m->nrw; r++) {
+            rw = jv_object_set(rw, jv_string(rw_key(m->rw[r])), jv_number(x->val[r]));
+            sum += rw_weight(m->rw[r]) * x->val[r];
+        }
+        rec = jv_object_set(rec, jv_string("rewards"), rw);
+        rec = jv_object_set(rec, jv_string("reward"), jv_number(sum));
+        item_free(x);
+        if (wr_put(m->w, rec, &e) < 0) cli_die(&m->c, &e);
+        m->done++;
+    }
+    if (wr_flush(m->w, &e) < 0) cli_die(&m->c, &e);
+    memmove(m->it, m->it + last, sizeof *m->it * (size_t)(m->n - last));
+    m->n -= last;
+    m->ng = 0;
+}
+
+static int seen_has(mr *m, uint64_t h, int add)
+{
+    if (add && 2 * (m->nseen + 1) > m->seencap) {
+        size_t cap = m->seencap ? 2 * m->seencap : 1024;
+        uint64_t *t = calloc(cap, sizeof *t);
+        if (!t) return 0;
+        for (size_t i = 0; i < m->seencap; i++)
+            if (m->seen[i]) { size_t j = m->seen[i] & (cap - 1); while (t[j]) j = (j + 1) & (cap - 1); t[j] = m->seen[i]; }
+        free(m->seen);
+        m->seen = t;
+        m->seencap = cap;
+    }
+    if (!m->seencap) return 0;
+    h |= 1;   /* 0 marks an empty slot */
+    size_t j = h & (m->seencap - 1);
+    for (; m->seen[j]; j = (j + 1) & (m->seencap - 1))
+        if (m->seen[j] == h) return 1;
+    if (add) { m->seen[j] = h; m->nseen++; }
+    return 0;
+}
+
+static uint64_t id_hash(jv rec)
+{
+    jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+    jv d = jv_dump_string(id, 0);
+    uint64_t h = rng_hash_str(jv_string_value(d));
+    jv_free(d);
+    return h;
+}
+
+/* The open group (it[gopen..n)) is whole: check it, then close it. */
+static void close_group(mr *m, int gopen)
+{
+    int size = m->n - gopen;
+    item *first = &m->it[gopen];
+    if (!m->partial) {
+        if (!m->gsize) m->gsize = size;
+        jv id = jv_object_get(jv_copy(first->rec), jv_string("id"));
+        jv d = jv_dump_string(id, 0);
+        char msg[400];
+        int bad = 0;
+        if (size != m->gsize) {
+            snprintf(msg, sizeof msg, "group %.200s has %d sample%s, expected %d", jv_string_value(d), size, size == 1 ? "" : "s", m->gsize);
+            bad = 1;
+        } else if (seen_has(m, id_hash(first->rec), 1)) {
+            snprintf(msg, sizeof msg, "id %.200s seen before: the samples of a problem must be contiguous", jv_string_value(d));
+            bad = 1;
+        }
+        jv_free(d);
+        if (bad) {
+            char where[256];
+            snprintf(where, sizeof where, "%s", m->it[m->n - 1].where);
+            drain(m, 0);          /* the groups before it go out first */
+            die_at(m, where, "%s", msg);
+        }
+    }
+    if (m->ng == m->gcap) {
+        m->gcap = m->gcap ? 2 * m->gcap : 16;
+        m->gend = realloc(m->gend, sizeof *m->gend * (size_t)m->gcap);
+    }
+    m->gend[m->ng++] = m->n;
+}
+
+/* Reads the fields of rec into a new pending item; 0, or -1 with e set (bad record). */
+static int take(mr *m, jv rec, const char *where, mrl_err *e)
+{
+    jv comp = jqf_first(m->fcomp, rec, e);
+    if (e->code) { jv_free(comp); return err_prefix(e, "%s", where); }
+    if (jv_get_kind(comp) != JV_KIND_STRING) {
+        jv_free(comp);
+        return err_set(e, ERR_INPUT, "%s: \"%s\" is missing", where, m->ncomp);
+    }
+    jv gold = jqf_first(m->fgold, rec, e);
+    if (e->code) { jv_free(comp); jv_free(gold); return err_prefix(e, "%s", where); }
+    if (jv_get_kind(gold) == JV_KIND_NUMBER) gold = jv_dump_string(gold, 0);   /* "answer": 42 */
+    if (jv_get_kind(gold) != JV_KIND_STRING) {
+        jv_free(comp); jv_free(gold);
+        return err_set(e, ERR_INPUT, "%s: \"%s\" is missing", where, m->ngold);
+    }
+    long ntok = -1;
+    jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
+    if (jv_get_kind(ids) == JV_KIND_ARRAY) ntok = jv_array_length(jv_copy(ids));
+    jv_free(ids);
+    if ((m->need & RW_NEEDS_TOKENS) && ntok < 0) {
+        jv_free(comp); jv_free(gold);
+        return err_set(e, ERR_INPUT, "%s: \"completion_ids\" is missing", where);
+    }
+    jv prompt = jv_invalid();
+    if (m->need & RW_NEEDS_PROMPT) {
+        prompt = jqf_first(m->fprompt, rec, e);
+        if (e->code) { jv_free(comp); jv_free(gold); jv_free(prompt); return err_prefix(e, "%s", where); }
+        if (jv_get_kind(prompt) != JV_KIND_STRING) { jv_free(prompt); prompt = jv_invalid(); }
+    }
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 64;
+        m->it = realloc(m->it, sizeof *m->it * (size_t)m->cap);
+        if (!m->it) return err_set(e, ERR_SYS, "out of memory");
+    }
+    item *x = &m->it[m->n++];
+    memset(x, 0, sizeof *x);
+    x->rec = rec;
+    x->completion = comp;
+    x->gold = gold;
+    x->prompt = prompt;
+    x->s.completion = jv_string_value(comp);
+    x->s.gold = jv_string_value(gold);
+    x->s.prompt = jv_is_valid(prompt) ? jv_string_value(prompt) : NULL;
+    x->s.ntokens = ntok;
+    x->val = calloc((size_t)(m->nrw ? m->nrw : 1), sizeof *x->val);
+    snprintf(x->where, sizeof x->where, "%s", where);
+    return 0;
+}
+
+static jqf *compile(mr *m, const char *prog)
+{
+    mrl_err e = {0};
+    jqf *f = jqf_compile(prog, &e);
+    if (!f) cli_usage(&m->c, "%s", e.msg);
+    return f;
+}
+
+int main(int argc, char **argv)
+{
+    static mr m;
+    char help[4096];
+    {
+        char rewards[2048];
+        FILE *f = fmemopen(rewards, sizeof rewards, "w");
+        if (f) { rw_print_help(f); fputc(0, f); fclose(f); } else rewards[0] = 0;
+        snprintf(help, sizeof help, usage, rewards);
+    }
+    cli_init(&m.c, "mreward", help);
+    cli_signals();
+    const char *pcomp = ".completion", *pgold = ".answer", *pprompt = ".problem";
+    m.jobs = 1;
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"reward", required_argument, 0, O_REWARD}, {"answer", required_argument, 0, O_ANSWER},
+        {"completion", required_argument, 0, O_COMPLETION}, {"prompt", required_argument, 0, O_PROMPT},
+        {"answer-part", no_argument, 0, O_ANSWER_PART}, {"fallback", no_argument, 0, O_FALLBACK},
+        {"unparsed-gold", required_argument, 0, O_UNPARSED}, {"jobs", required_argument, 0, O_JOBS},
+        {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+        if (cli_common(&m.c, opt, optarg)) continue;
+        mrl_err e = {0};
+        switch (opt) {
+        case O_REWARD: {
+            rw_spec *r = rw_parse(optarg, &e);
+            if (!r) cli_usage(&m.c, "%s", e.msg);
+            for (int i = 0; i < m.nrw; i++)
+                if (!strcmp(rw_key(m.rw[i]), rw_key(r)))
+                    cli_usage(&m.c, "--reward %s: a second '%s' needs its own name (:as=NAME)", optarg, rw_key(r));
+            m.rw = realloc(m.rw, sizeof *m.rw * (size_t)(m.nrw + 1));
+            m.rw[m.nrw++] = r;
+            break;
+        }
+        case O_ANSWER: pgold = optarg; break;
+        case O_COMPLETION: pcomp = optarg; break;
+        case O_PROMPT: pprompt = optarg; break;
+        case O_ANSWER_PART: m.ao.answer_part = 1; break;
+        case O_FALLBACK: m.ao.fallback = 1; break;
+        case O_UNPARSED:
+            if (!strcmp(optarg, "correct")) m.policy = RW_UNPARSED_CORRECT;
+            else if (!strcmp(optarg, "wrong")) m.policy = RW_UNPARSED_WRONG;
+            else if (!strcmp(optarg, "skip")) m.policy = RW_UNPARSED_SKIP;
+            else cli_usage(&m.c, "--unparsed-gold: '%s' is not skip, correct or wrong", optarg);
+            break;
+        case O_JOBS: m.jobs = (int)cli_long(&m.c, "--jobs", optarg, 1, 1024); break;
+        case O_PARTIAL: m.partial = 1; break;
+        default: cli_usage(&m.c, "unknown option");
+        }
+    }
+    if (!m.nrw) {
+        mrl_err e = {0};
+        m.rw = malloc(sizeof *m.rw * 2);
+        m.rw[m.nrw++] = rw_parse("accuracy=2", &e);
+        m.rw[m.nrw++] = rw_parse("format=1", &e);
+    }
+    for (int i = 0; i < m.nrw; i++) m.need |= rw_needs(m.rw[i]);
+    m.fcomp = compile(&m, pcomp);
+    m.fgold = compile(&m, pgold);
+    m.fprompt = compile(&m, pprompt);
+    m.ncomp = field_name(pcomp);
+    m.ngold = field_name(pgold);
+
+    mrl_err e = {0};
+    rd_stream *rd = rd_open((const char *const *)argv + optind, argc - optind, &e);
+    if (!rd) cli_die(&m.c, &e);
+    m.w = cli_writer(&m.c);
+    progress *p = prog_start(&m.c, "records", -1);
+    prog_input(p, rd);
+    int batch = m.jobs > 1 ? 4 * m.jobs : 1;   /* groups scored together; 1 keeps a pipe prompt */
+    int gopen = 0;                             /* start of the open group in it[] */
+    jv open_id = jv_invalid();
+    for (;;) {
+        if (cli_stop_requested()) break;
+        jv rec;
+        e = (mrl_err){0};
+        int rc = rd_next(rd, &rec, &e);
+        if (rc == 0) break;
+        if (rc < 0) {
+            if (e.code != ERR_INPUT || !m.c.skip_bad) drain(&m, 1);
+            cli_bad_record(&m.c, m.w, &e);
+            continue;
+        }
+        char where[256];
+        snprintf(where, sizeof where, "%s:%ld", rd_name(rd), rd_lineno(rd));
+        jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+        if (m.n > gopen && !jv_equal(jv_copy(id), jv_copy(open_id))) {
+            close_group(&m, gopen);
+            gopen = m.n;
+            if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }
+        }
+        jv_free(open_id);
+        open_id = id;
+        if (take(&m, rec, where, &e) < 0) {
+            jv_free(rec);
+            if (!m.c.skip_bad) drain(&m, 1);
+            cli_bad_record(&m.c, m.w, &e);
+            continue;
+        }
+        prog_update(p, m.done, 0);
+    }
+    jv_free(open_id);
+    if (m.n > gopen) close_group(&m, gopen);
+    drain(&m, 0);
+    prog_end(p);
+    rd_close(rd);
+    if (m.unparsed)
+        cli_warn(&m.c, "gold_unparsed: %ld record%s (%s)", m.unparsed, m.unparsed == 1 ? "" : "s",
+                 m.policy == RW_UNPARSED_SKIP ? "skipped" : m.policy == RW_UNPARSED_WRONG ? "scored wrong" : "scored correct");
+    int status = cli_finish(&m.c, m.w);
+    for (int i = 0; i < m.nrw; i++) rw_free(m.rw[i]);
+    free(m.rw); free(m.it); free(m.gend); free(m.seen);
+    jqf_free(m.fcomp); jqf_free(m.fgold); jqf_free(m.fprompt);
+    return status;
+}
