@@ -1,0 +1,247 @@
+/* mtok — the tokenizer and chat templates as a record filter: encode text into ids,
+ * decode ids into text, count tokens, render prompts. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "jqf.h"
+#include "stream.h"
+#include "tokenizer.h"
+
+static const char usage[] =
+"Usage: mtok COMMAND [OPTION]... [FILE]...\n"
+"Tokenize records (JSON Lines, plain or zstd) with a model's tokenizer.json.\n"
+"\n"
+"Commands:\n"
+"  encode     adds \"ids\" (the ids of --field, default .text); with --template the\n"
+"             rendered prompt of .problem is encoded into \"prompt_ids\" instead\n"
+"  decode     adds \"text\" (the text of --field, default .ids)\n"
+"  count      adds \"tokens\" (how many ids encode would give)\n"
+"  template   adds \"prompt\" (the rendered prompt of .problem; no tokenizer needed)\n"
+"\n"
+"  --model DIR          the tokenizer is DIR/tokenizer.json\n"
+"  --tokenizer FILE     a tokenizer.json (plain or .zst) instead of --model\n"
+"  --field JQ           the input value (default .text, .problem with --template, .ids for decode)\n"
+"  --as NAME            the output field (default ids, prompt_ids, text, tokens, prompt)\n"
+"  --template NAME|FILE r1 (DeepSeek-R1-Distill-Qwen), plain, or a file with {system}\n"
+"                       and {problem} placeholders (default r1 for `template`)\n"
+"  --system TEXT        the system text of the template (default empty)\n"
+"  --skip-special       decode: leave out tokens marked special (BOS, EOS)\n"
+"  -r, --raw            each input line is a text (decode: a JSON array of ids), not a record;\n"
+"                       the output record holds the line as \"text\" (\"problem\" with\n"
+"                       --template, \"ids\" for decode) and the result\n"
+"  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, -h, --version\n";
+
+enum { O_MODEL = 1, O_TOKENIZER, O_FIELD, O_AS, O_TEMPLATE, O_SYSTEM, O_SKIP_SPECIAL };
+enum { CMD_ENCODE, CMD_DECODE, CMD_COUNT, CMD_TEMPLATE };
+
+typedef struct {
+    cli c;
+    int cmd, raw, skip_special;
+    mrl_tok *tok;
+    mrl_template *tp;
+    const char *system, *as, *in_name;   /* in_name: the field a raw line becomes */
+    jqf *field;
+    int32_t *ids;
+    size_t cap;
+    long long tokens;
+} mtok;
+
+/* A simple `.field` filter names its field in messages; anything else is quoted whole. */
+static const char *field_name(const char *prog) {
+    if (prog[0] == '.' && prog[1] &&
+        strspn(prog + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(prog + 1))
+        return prog + 1;
+    return prog;
+}
+
+/* Ids of text (or of its rendered prompt); NULL on invalid UTF-8 (e set). */
+static jv encode(mtok *m, const char *s, size_t len, int *count, mrl_err *e) {
+    char *prompt = NULL;
+    if (m->tp) s = prompt = tmpl_render(m->tp, m->system, s), len = strlen(prompt);
+    if (len + 1 > m->cap) m->ids = realloc(m->ids, (m->cap = len + 64) * sizeof *m->ids);
+    int n = tok_encode(m->tok, s, len, m->ids, (int)m->cap, e);   /* ids <= bytes: cap suffices */
+    free(prompt);
+    if (n < 0) return jv_invalid();
+    *count = n;
+    m->tokens += n;
+    if (m->cmd == CMD_COUNT) return jv_number(n);
+    jv a = jv_array_sized(n);
+    for (int i = 0; i < n; i++) a = jv_array_append(a, jv_number(m->ids[i]));
+    return a;
+}
+
+static jv decode(mtok *m, jv ids, mrl_err *e) {
+    if (jv_get_kind(ids) != JV_KIND_ARRAY) return err_set(e, ERR_INPUT, "is not an array of ids"), jv_invalid();
+    int n = jv_array_length(jv_copy(ids));
+    if ((size_t)n + 1 > m->cap) m->ids = realloc(m->ids, (m->cap = (size_t)n + 64) * sizeof *m->ids);
+    for (int i = 0; i < n; i++) {
+        jv v = jv_array_get(jv_copy(ids), i);
+        double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+        jv_free(v);
+        if (!(d >= 0 && d < 2147483647.0) || d != (double)(int32_t)d)
+            return err_set(e, ERR_INPUT, "[%d] is not a token id", i), jv_invalid();
+        m->ids[i] = (int32_t)d;
+    }
+    m->tokens += n;
+    char *s = tok_decode(m->tok, m->ids, n, m->skip_special);
+    jv out = jv_string(s);
+    free(s);
+    return out;
+}
+
+/* The result for one input value (a string, or ids for decode); invalid + e on error. */
+static jv apply(mtok *m, jv val, mrl_err *e) {
+    if (m->cmd == CMD_DECODE) return decode(m, val, e);
+    if (jv_get_kind(val) != JV_KIND_STRING) return err_set(e, ERR_INPUT, "is not a string"), jv_invalid();
+    const char *s = jv_string_value(val);
+    if (m->cmd == CMD_TEMPLATE) {
+        char *p = tmpl_render(m->tp, m->system, s);
+        jv out = jv_string(p);
+        free(p);
+        return out;
+    }
+    int n;
+    return encode(m, s, (size_t)jv_string_length_bytes(jv_copy(val)), &n, e);
+}
+
+static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e) {
+    jv val;
+    if (m->raw && m->cmd == CMD_DECODE) {
+        val = jv_parse_sized(line, (int)len);
+        if (!jv_is_valid(val)) { jv_free(val); val = jv_string("(not JSON)"); }
+        rec = jv_object_set(jv_object(), jv_string(m->in_name), jv_copy(val));
+    } else if (m->raw) {
+        long bad = tok_utf8_check(line, len);
+        if (bad >= 0) return err_set(e, ERR_INPUT, "invalid UTF-8 at byte %ld", bad);
+        val = jv_string_sized(line, (int)len);
+        rec = jv_object_set(jv_object(), jv_string(m->in_name), jv_copy(val));
+    } else {
+        val = jqf_first(m->field, rec, e);
+        if (!jv_is_valid(val)) {
+            jv_free(rec);
+            if (!e->msg[0]) err_set(e, ERR_INPUT, "\"%s\" is missing", field_name(jqf_text(m->field)));
+            return -1;
+        }
+        if (jv_get_kind(val) == JV_KIND_NULL) {
+            jv_free(rec), jv_free(val);
+            return err_set(e, ERR_INPUT, "\"%s\" is missing", field_name(jqf_text(m->field)));
+        }
+    }
+    jv out = apply(m, val, e);
+    jv_free(val);
+    if (!jv_is_valid(out)) {
+        jv_free(rec);
+        if (m->raw) return -1;
+        char msg[sizeof e->msg];
+        snprintf(msg, sizeof msg, "\"%.100s\" %.900s", field_name(jqf_text(m->field)), e->msg);
+        return err_set(e, ERR_INPUT, "%s", msg);
+    }
+    return wr_put(m->c.out_w, jv_object_set(rec, jv_string(m->as), out), e) < 0 ? -2 : 0;
+}
+
+static int parse_cmd(const char *s) {
+    if (!strcmp(s, "encode")) return CMD_ENCODE;
+    if (!strcmp(s, "decode")) return CMD_DECODE;
+    if (!strcmp(s, "count")) return CMD_COUNT;
+    if (!strcmp(s, "template")) return CMD_TEMPLATE;
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    mtok m = {0};
+    cli_init(&m.c, "mtok", usage);
+    cli_signals();
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"model", required_argument, 0, O_MODEL}, {"tokenizer", required_argument, 0, O_TOKENIZER},
+        {"field", required_argument, 0, O_FIELD}, {"as", required_argument, 0, O_AS},
+        {"template", required_argument, 0, O_TEMPLATE}, {"system", required_argument, 0, O_SYSTEM},
+        {"skip-special", no_argument, 0, O_SKIP_SPECIAL}, {"raw", no_argument, 0, 'r'}, {0}};
+    m.cmd = argc > 1 ? parse_cmd(argv[1]) : -1;
+    if (m.cmd < 0) {   /* only --help / --version make sense without a command */
+        int opt;
+        while (argc > 1 && (opt = getopt_long(argc, argv, CLI_COMMON_SHORT "r", opts, NULL)) != -1)
+            if (opt == 'h' || opt == 0x1000) cli_common(&m.c, opt, optarg);
+        cli_usage(&m.c, argc > 1 ? "unknown command '%s' (encode, decode, count, template)" : "a command is needed%s",
+                  argc > 1 ? argv[1] : "");
+    }
+    const char *model = NULL, *tokfile = NULL, *field = NULL, *tname = NULL;
+    int opt;
+    argc--, argv++;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "r", opts, NULL)) != -1) {
+        if (cli_common(&m.c, opt, optarg)) continue;
+        switch (opt) {
+        case O_MODEL: model = optarg; break;
+        case O_TOKENIZER: tokfile = optarg; break;
+        case O_FIELD: field = optarg; break;
+        case O_AS: m.as = optarg; break;
+        case O_TEMPLATE: tname = optarg; break;
+        case O_SYSTEM: m.system = optarg; break;
+        case O_SKIP_SPECIAL: m.skip_special = 1; break;
+        case 'r': m.raw = 1; break;
+        default: cli_usage(&m.c, "unknown option");
+        }
+    }
+    if (model && tokfile) cli_usage(&m.c, "--model and --tokenizer: give one");
+    if (m.cmd == CMD_TEMPLATE && !tname) tname = "r1";
+    if (tname && m.cmd == CMD_DECODE) cli_usage(&m.c, "--template does not apply to decode");
+    if (m.skip_special && m.cmd != CMD_DECODE) cli_usage(&m.c, "--skip-special applies to decode only");
+    if (m.raw && field) cli_usage(&m.c, "--field does not apply to raw lines (-r)");
+    static const char *defs[][3] = {      /* field, output, raw line's name */
+        [CMD_ENCODE] = {".text", "ids", "text"}, [CMD_DECODE] = {".ids", "text", "ids"},
+        [CMD_COUNT] = {".text", "tokens", "text"}, [CMD_TEMPLATE] = {".problem", "prompt", "problem"}};
+    int with_tmpl = tname != NULL;
+    if (!field) field = with_tmpl ? ".problem" : defs[m.cmd][0];
+    if (!m.as) m.as = m.cmd == CMD_ENCODE && with_tmpl ? "prompt_ids" : defs[m.cmd][1];
+    m.in_name = with_tmpl ? "problem" : defs[m.cmd][2];
+    if (!m.system) m.system = "";
+
+    mrl_err e = {0};
+    if (tname && !(m.tp = tmpl_load(tname, &e))) {
+        if (e.code == ERR_USAGE) cli_usage(&m.c, "--template: %s", e.msg);
+        cli_die(&m.c, &e);
+    }
+    if (m.cmd != CMD_TEMPLATE) {
+        if (!model && !tokfile) cli_usage(&m.c, "--model DIR or --tokenizer FILE is needed");
+        m.tok = tokfile ? tok_load(tokfile, &e) : tok_load_dir(model, &e);
+        if (!m.tok) cli_die(&m.c, &e);
+    }
+    if (!m.raw && !(m.field = jqf_compile(field, &e))) cli_usage(&m.c, "--field: %s", e.msg);
+
+    rd_stream *rd = rd_open((const char *const *)argv + optind, argc - optind, &e);
+    if (!rd) cli_die(&m.c, &e);
+    wr_stream *w = cli_writer(&m.c);
+    rd_set_flush(rd, w);
+    rd_set_stop(rd, cli_stop_requested);
+    progress *p = prog_start(&m.c, "records", -1);
+    prog_input(p, rd);
+    long long done = 0;
+    while (!cli_stop_requested()) {
+        jv rec = jv_null();
+        const char *line = NULL;
+        size_t len = 0;
+        e = (mrl_err){0};
+        int rc = m.raw ? rd_next_line(rd, &line, &len, &e) : rd_next(rd, &rec, &e);
+        if (rc == 0) break;
+        if (rc < 0) { cli_bad_record(&m.c, w, &e); continue; }   /* the reader named the place */
+        rc = one_record(&m, rec, line, len, &e);
+        if (rc == -2) cli_die(&m.c, &e);   /* output error */
+        if (rc < 0) {
+            char msg[sizeof e.msg];
+            snprintf(msg, sizeof msg, "%.200s:%ld: %.800s", rd_name(rd), rd_lineno(rd), e.msg);
+            snprintf(e.msg, sizeof e.msg, "%s", msg);
+            cli_bad_record(&m.c, w, &e);
+            continue;
+        }
+        prog_update(p, ++done, m.tokens);
+    }
+    prog_end(p);
+    rd_close(rd);
+    int status = cli_finish(&m.c, w);
+    tok_free(m.tok);
+    tmpl_free(m.tp);
+    jqf_free(m.field);
+    free(m.ids);
+    return status;
+}
