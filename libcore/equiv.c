@@ -1,52 +1,237 @@
-/* equiv.c — equivalence of normalised answers. First version: exact string equality
- * after normalisation, and plain numbers compared with a relative tolerance. */
+/* equiv.c — equivalence of normalised answers: exact text first, then both sides parsed
+ * (mathexpr) and compared by kind: numbers, expressions by value, tuples, sets, intervals. */
 #include "equiv.h"
 #include "answer.h"
+#include "mathexpr.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A plain number: integer, decimal, a/b, \frac{a}{b}, sci notation. */
-static int plain_number(const char *s, double *v) {
-    char *e;
-    int neg = 0;
-    if (*s == '-') neg = 1, s++;
-    if (!strncmp(s, "\\frac{", 6)) {
-        double a = strtod(s + 6, &e);
-        if (e == s + 6 || strncmp(e, "}{", 2)) return 0;
-        const char *t = e + 2;
-        double b = strtod(t, &e);
-        if (e == t || strcmp(e, "}")) return 0;
-        *v = (neg ? -a : a) / b;
+#define EQ_MAX_ITEMS 64
+
+typedef struct eq_side {
+    me_arena a;
+    int pct;                 /* the text had a % sign: 50% may mean 50 or 0.5 */
+} eq_side;
+
+typedef struct vals {
+    double complex v[ME_NPOINTS];
+    int sym, flt, inf;       /* has symbols / a decimal literal / an infinite value */
+} vals;
+
+static int has_float(const me_arena *a, int i) {
+    if (i < 0) return 0;
+    const me_node *n = &a->node[i];
+    if (n->op == ME_NUM) return (n->flags & ME_FLOAT) != 0;
+    if (n->op == ME_SYM) return 0;
+    for (int j = n->kid; j >= 0; j = a->node[j].next)
+        if (has_float(a, j)) return 1;
+    return 0;
+}
+
+static int has_inf_literal(const me_arena *a, int i) {
+    if (i < 0) return 0;
+    const me_node *n = &a->node[i];
+    if (n->op == ME_NUM) return isinf(n->v);
+    if (n->op == ME_SYM) return 0;
+    for (int j = n->kid; j >= 0; j = a->node[j].next)
+        if (has_inf_literal(a, j)) return 1;
+    return 0;
+}
+
+static void get_vals(const me_arena *a, int i, vals *out) {
+    out->sym = me_has_sym(a, i);
+    out->flt = has_float(a, i);
+    out->inf = 0;
+    int n = out->sym ? ME_NPOINTS : 1;
+    for (int k = 0; k < n; k++) {
+        out->v[k] = me_eval(a, i, k);
+        if (isinf(creal(out->v[k])) || isinf(cimag(out->v[k]))) out->inf = 1;
+    }
+}
+
+/* Two numbers, the way Math-Verify compares them: with a decimal literal on either side,
+ * rounded to 6 places (1/3 = 0.333333); else exactly up to double rounding. mrl adds a
+ * relative 1e-6 so tiny and huge decimals (1.325e-27, 4.4e7) compare by their digits. */
+static int close_num(double complex x, double complex y, int flt) {
+    if (x == y) return 1;
+    if (x != x || y != y) return 0;
+    double d = cabs(x - y), s = fmax(cabs(x), cabs(y));
+    if (isinf(s)) return 0;
+    if (flt) {
+        if (d <= 1e-6 * s) return 1;
+        if (s >= 1e-3 && s < 1e9 && cimag(x) == 0 && cimag(y) == 0)
+            return round(creal(x) * 1e6) == round(creal(y) * 1e6);
+        return 0;
+    }
+    return d <= 1e-9 * s + 1e-12;
+}
+
+static int close_vals(const vals *g, const vals *p) {
+    if (g->sym != p->sym) {
+        /* one side is constant: equal only if the other is constant in value too */
+        const vals *s = g->sym ? g : p, *c = g->sym ? p : g;
+        for (int k = 0; k < ME_NPOINTS; k++)
+            if (!(cabs(s->v[k] - c->v[0]) <= 1e-6 * fmax(1e-12, cabs(c->v[0])))) return 0;
         return 1;
     }
-    if (!isdigit((unsigned char)*s) && *s != '.') return 0;
-    double a = strtod(s, &e);
-    if (*e == '/') {
-        const char *t = e + 1;
-        double b = strtod(t, &e);
-        if (e == t) return 0;
-        a /= b;
+    if (!g->sym) return close_num(g->v[0], p->v[0], g->flt || p->flt);
+    int good = 0;
+    for (int k = 0; k < ME_NPOINTS; k++) {
+        double complex x = g->v[k], y = p->v[k];
+        int nx = x != x, ny = y != y;
+        if (nx || ny) { if (nx != ny) return 0; continue; }
+        if (x == y) { good++; continue; }
+        double d = cabs(x - y), s = fmax(cabs(x), cabs(y));
+        if (isinf(s) || !(d <= 1e-6 * s + 1e-10)) return 0;
+        good++;
     }
-    if (*e) return 0;
-    *v = neg ? -a : a;
+    return good > 0;
+}
+
+static int cmp(const eq_side *G, int g, const eq_side *P, int p);
+
+static int cmp_expr(const eq_side *G, int g, const eq_side *P, int p) {
+    vals a, b;
+    get_vals(&G->a, g, &a);
+    get_vals(&P->a, p, &b);
+    if ((a.inf || b.inf) && !(a.sym || b.sym)) {
+        if (a.v[0] == b.v[0] && has_inf_literal(&G->a, g) && has_inf_literal(&P->a, p)) return 1;
+        return me_same(&G->a, g, &P->a, p);     /* overflowed values: same shape only */
+    }
+    if (close_vals(&a, &b)) return 1;
+    if ((G->pct || P->pct) && !a.sym && !b.sym) {
+        /* 50% against 0.5 or 50 */
+        if (P->pct && close_num(a.v[0], b.v[0] / 100, 1)) return 1;
+        if (G->pct && close_num(a.v[0] / 100, b.v[0], 1)) return 1;
+    }
+    return 0;
+}
+
+static int kid(const me_arena *a, int i, int n) {
+    int j = a->node[i].kid;
+    while (j >= 0 && n-- > 0) j = a->node[j].next;
+    return j;
+}
+
+/* Items of two lists, in order or as multisets. */
+static int cmp_items(const eq_side *G, int g, const eq_side *P, int p, int ordered) {
+    const me_node *x = &G->a.node[g], *y = &P->a.node[p];
+    if (x->nkids != y->nkids || x->nkids > EQ_MAX_ITEMS) return 0;
+    if (ordered) {
+        for (int i = x->kid, j = y->kid; i >= 0 && j >= 0; i = G->a.node[i].next, j = P->a.node[j].next)
+            if (!cmp(G, i, P, j)) return 0;
+        return 1;
+    }
+    unsigned char used[EQ_MAX_ITEMS] = {0};
+    for (int i = x->kid; i >= 0; i = G->a.node[i].next) {
+        int found = 0, k = 0;
+        for (int j = y->kid; j >= 0; j = P->a.node[j].next, k++)
+            if (!used[k] && cmp(G, i, P, j)) { used[k] = 1; found = 1; break; }
+        if (!found) return 0;
+    }
     return 1;
+}
+
+/* lhs - rhs of a relation as values, with < / <= turned round to > / >= */
+static void rel_vals(const eq_side *S, int r, vals *out, int *op) {
+    vals l, rr;
+    int a = kid(&S->a, r, 0), b = kid(&S->a, r, 1);
+    get_vals(&S->a, a, &l);
+    get_vals(&S->a, b, &rr);
+    *op = S->a.node[r].sub;
+    int flip = *op == ME_REL_LT || *op == ME_REL_LE;
+    if (*op == ME_REL_LT) *op = ME_REL_GT;
+    if (*op == ME_REL_LE) *op = ME_REL_GE;
+    out->sym = l.sym || rr.sym;
+    out->flt = l.flt || rr.flt;
+    out->inf = l.inf || rr.inf;
+    for (int k = 0; k < ME_NPOINTS; k++) {
+        double complex x = l.sym ? l.v[k] : l.v[0], y = rr.sym ? rr.v[k] : rr.v[0];
+        out->v[k] = flip ? y - x : x - y;
+    }
+}
+
+static int cmp_rel(const eq_side *G, int g, const eq_side *P, int p) {
+    if (G->a.node[g].nkids != 2 || P->a.node[p].nkids != 2) return me_same(&G->a, g, &P->a, p);
+    vals a, b;
+    int opa, opb;
+    rel_vals(G, g, &a, &opa);
+    rel_vals(P, p, &b, &opb);
+    if (opa != opb) return 0;
+    if (close_vals(&a, &b)) return 1;
+    if (opa == ME_REL_EQ || opa == ME_REL_NE) {
+        for (int k = 0; k < ME_NPOINTS; k++) b.v[k] = -b.v[k];
+        return close_vals(&a, &b);
+    }
+    return 0;
+}
+
+static int is_listy(int op) { return op == ME_LIST || op == ME_SET; }
+
+static int cmp(const eq_side *G, int g, const eq_side *P, int p) {
+    const me_node *x = &G->a.node[g], *y = &P->a.node[p];
+    if (me_is_expr(&G->a, g) && me_is_expr(&P->a, p)) return cmp_expr(G, g, P, p);
+    if (x->op == ME_REL && y->op == ME_REL) return cmp_rel(G, g, P, p);
+    /* "x = 5" against "5", either way round: the value of a plain assignment */
+    if (x->op == ME_REL && x->sub == ME_REL_EQ && x->nkids == 2 && G->a.node[x->kid].op == ME_SYM)
+        return cmp(G, kid(&G->a, g, 1), P, p);
+    if (y->op == ME_REL && y->sub == ME_REL_EQ && y->nkids == 2 && P->a.node[y->kid].op == ME_SYM)
+        return cmp(G, g, P, kid(&P->a, p, 1));
+    if (is_listy(x->op) && (is_listy(y->op) || y->op == ME_TUPLE || y->op == ME_IVL))
+        return (y->op != ME_IVL || y->flags == 0) && cmp_items(G, g, P, p, 0);
+    if (x->op == ME_TUPLE && y->op == ME_TUPLE) return cmp_items(G, g, P, p, 1);
+    if (x->op == ME_IVL || y->op == ME_IVL) {
+        int fx = x->op == ME_IVL ? x->flags : x->op == ME_TUPLE ? 0 : -1;
+        int fy = y->op == ME_IVL ? y->flags : y->op == ME_TUPLE ? 0 : -1;
+        return fx >= 0 && fx == fy && cmp_items(G, g, P, p, 1);
+    }
+    if (x->op == ME_UNION && y->op == ME_UNION) return cmp_items(G, g, P, p, 0);
+    if (x->op == ME_MATRIX && y->op == ME_MATRIX) return x->aux == y->aux && cmp_items(G, g, P, p, 1);
+    return 0;
+}
+
+static int words_only(const char *s) {
+    int letters = 0;
+    for (; *s; s++) {
+        if (isalpha((unsigned char)*s)) letters++;
+        else if (*s != ' ' && *s != '-' && *s != '\'') return 0;
+    }
+    return letters > 1;
+}
+
+static int same_words(const char *a, const char *b) {
+    for (;;) {
+        while (*a == ' ') a++;
+        while (*b == ' ') b++;
+        if (!*a || !*b) return !*a && !*b;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+        a++, b++;
+    }
 }
 
 int eq_equiv(const char *pred, const char *gold) {
     if (!gold) return 2;
     char *g = ans_normalize(gold);
     if (!g || !*g) { free(g); return 2; }
-    if (!pred) { free(g); return 0; }
-    char *p = ans_normalize(pred);
+    char *p = pred ? ans_normalize(pred) : NULL;
     int r = 0;
-    if (p && strcmp(p, g) == 0) r = 1;
-    else if (p) {
-        double a, b;
-        if (plain_number(p, &a) && plain_number(g, &b))
-            r = fabs(a - b) <= 1e-6 * fmax(fabs(a), fabs(b)) || a == b;
-    }
+    eq_side *S = NULL;
+    if (!p || !*p) goto done;
+    if (strcmp(p, g) == 0) { r = 1; goto done; }
+    if (words_only(g) && words_only(p)) { r = same_words(g, p); goto done; }
+    S = malloc(2 * sizeof *S);
+    if (!S) goto done;
+    int gi = me_parse(&S[0].a, g);
+    if (gi < 0) { r = 2; goto done; }
+    int pi = me_parse(&S[1].a, p);
+    if (pi < 0) goto done;
+    S[0].pct = strchr(gold, '%') != NULL;
+    S[1].pct = strchr(pred, '%') != NULL;
+    r = cmp(&S[0], gi, &S[1], pi);
+done:
+    free(S);
     free(p);
     free(g);
     return r;
@@ -54,7 +239,12 @@ int eq_equiv(const char *pred, const char *gold) {
 
 int eq_gold_parses(const char *gold) {
     char *g = ans_normalize(gold);
-    int ok = g && *g;
+    int ok = 0;
+    if (g && *g) {
+        me_arena *a = malloc(sizeof *a);
+        ok = a && (me_parse(a, g) >= 0 || words_only(g));
+        free(a);
+    }
     free(g);
     return ok;
 }

@@ -1,0 +1,59 @@
+/* mathexpr.h — a bounded LaTeX math parser: a normalised answer string becomes a tree
+ * (numbers, symbols, operators, functions, tuples, sets, intervals, relations, matrices)
+ * in a fixed-size arena, and expressions evaluate in complex doubles at fixed points. */
+#ifndef MRL_MATHEXPR_H
+#define MRL_MATHEXPR_H
+#include <complex.h>
+#include <stdint.h>
+
+enum {
+    ME_NUM, ME_SYM, ME_ADD, ME_SUB, ME_MUL, ME_DIV, ME_POW, ME_NEG, ME_PM, ME_FN, ME_FACT,
+    /* structure: kids are a sibling list */
+    ME_TUPLE, ME_SET, ME_LIST, ME_IVL, ME_UNION, ME_REL, ME_MATRIX
+};
+enum { ME_REL_EQ, ME_REL_LT, ME_REL_LE, ME_REL_GT, ME_REL_GE, ME_REL_NE };
+enum {
+    ME_F_SIN, ME_F_COS, ME_F_TAN, ME_F_COT, ME_F_SEC, ME_F_CSC, ME_F_ASIN, ME_F_ACOS,
+    ME_F_ATAN, ME_F_SINH, ME_F_COSH, ME_F_TANH, ME_F_LN, ME_F_LOG, ME_F_LOGB, ME_F_EXP,
+    ME_F_SQRT, ME_F_ROOT, ME_F_ABS, ME_F_FLOOR, ME_F_CEIL, ME_F_BINOM, ME_F_ARG
+};
+/* flags */
+#define ME_FLOAT   1u   /* ME_NUM written with a decimal point or exponent */
+#define ME_LCLOSED 2u   /* ME_IVL: [a */
+#define ME_RCLOSED 4u   /* ME_IVL: b] */
+#define ME_PCT     8u   /* ME_NUM: written as a percentage */
+
+typedef struct me_node {
+    uint8_t op, sub, flags;  /* sub: ME_REL_* for ME_REL, ME_F_* for ME_FN */
+    int32_t kid, next;       /* first child, next sibling (-1: none) */
+    int32_t nkids, aux;      /* aux: matrix columns; second relation of a chain */
+    union {
+        double v;            /* ME_NUM value (real) */
+        uint64_t sym;        /* ME_SYM: hash of the name */
+    };
+} me_node;
+
+#define ME_MAX_NODES 1024
+#define ME_MAX_DEPTH 64
+#define ME_NPOINTS 5
+
+typedef struct me_arena {
+    me_node node[ME_MAX_NODES];
+    int n;
+    int depth;               /* parser recursion depth */
+    int err;                 /* set on overflow or syntax error */
+} me_arena;
+
+/* Parse a normalised answer (answer.c's ans_normalize output) into a; returns the root
+ * node index, or -1 when the text is not something this parser understands. */
+int me_parse(me_arena *a, const char *s);
+/* Value of expression node at evaluation point k (0..ME_NPOINTS-1): symbols take
+ * values that depend only on (name, k). NaN when undefined or too deep. */
+double complex me_eval(const me_arena *a, int node, int k);
+/* Does the subtree contain a symbol / a float literal? */
+int me_has_sym(const me_arena *a, int node);
+int me_is_expr(const me_arena *a, int node);   /* arithmetic (not tuple/set/...) */
+/* Structural equality (same shape, same numbers and names), for values that do not
+ * evaluate (overflow). */
+int me_same(const me_arena *a, int x, const me_arena *b, int y);
+#endif

@@ -1,0 +1,139 @@
+/* mathexpr_eval.c — evaluation of me_arena expressions in complex doubles at fixed
+ * points, and structural comparison; recursion bounded so no input can exhaust a stack. */
+#include "mathexpr.h"
+#include <math.h>
+#include <string.h>
+
+#define EVAL_MAX_DEPTH 256
+
+/* The value of a symbol at point k: three positive reals, a negative one (catches
+ * sqrt(x^2) vs x) and a complex one; a pure function of the name, so both sides of a
+ * comparison agree without sharing state. */
+static double complex sym_value(uint64_t h, int k) {
+    uint64_t x = h * 0x9E3779B97F4A7C15ull + (uint64_t)(k + 1) * 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 31;
+    x *= 0x94D049BB133111EBull;
+    x ^= x >> 29;
+    double u = (double)(x >> 11) * 0x1.0p-53;          /* [0,1) */
+    double v = 0.35 + 1.6 * u;
+    switch (k) {
+    case 3: return -v;
+    case 4: return v * 0.8 + 0.6 * I * (0.5 + u);
+    default: return v;
+    }
+}
+
+static double complex binom_c(double complex n, double complex k) {
+    if (cimag(n) != 0 || cimag(k) != 0) return NAN;
+    double a = creal(n), b = creal(k);
+    if (a == floor(a) && b == floor(b) && a >= 0 && a <= 1e4) {
+        if (b < 0 || b > a) return 0;
+        if (b > a - b) b = a - b;
+        double r = 1;
+        for (int i = 1; i <= (int)b; i++) r = r * (a - b + i) / i;
+        return round(r) == r || r > 1e15 ? r : round(r);
+    }
+    return tgamma(a + 1) / (tgamma(b + 1) * tgamma(a - b + 1));
+}
+
+static double complex fact_c(double complex n) {
+    if (cimag(n) != 0) return NAN;
+    double a = creal(n);
+    if (a < 0 && a == floor(a)) return NAN;
+    if (a > 171) return INFINITY;
+    return tgamma(a + 1);
+}
+
+static double complex pow_c(double complex b, double complex e) {
+    if (cimag(b) == 0 && cimag(e) == 0) {
+        double x = creal(b), y = creal(e);
+        if (x >= 0 || y == floor(y)) return pow(x, y);
+    }
+    if (b == 0) return creal(e) > 0 ? 0 : NAN;
+    return cpow(b, e);
+}
+
+static double complex ev(const me_arena *a, int i, int k, int depth);
+
+static double complex fn_c(const me_arena *a, const me_node *n, int k, int depth) {
+    double complex x = ev(a, n->kid, k, depth);
+    double complex y = n->nkids > 1 ? ev(a, a->node[n->kid].next, k, depth) : 0;
+    switch (n->sub) {
+    case ME_F_SIN: return csin(x);
+    case ME_F_COS: return ccos(x);
+    case ME_F_TAN: return ctan(x);
+    case ME_F_COT: return 1 / ctan(x);
+    case ME_F_SEC: return 1 / ccos(x);
+    case ME_F_CSC: return 1 / csin(x);
+    case ME_F_ASIN: return casin(x);
+    case ME_F_ACOS: return cacos(x);
+    case ME_F_ATAN: return catan(x);
+    case ME_F_SINH: return csinh(x);
+    case ME_F_COSH: return ccosh(x);
+    case ME_F_TANH: return ctanh(x);
+    case ME_F_LN: case ME_F_LOG: return cimag(x) == 0 && creal(x) > 0 ? log(creal(x)) : clog(x);
+    case ME_F_LOGB: return (cimag(x) == 0 && creal(x) > 0 ? log(creal(x)) : clog(x)) /
+                           (cimag(y) == 0 && creal(y) > 0 ? log(creal(y)) : clog(y));
+    case ME_F_EXP: return cexp(x);
+    case ME_F_SQRT: return cimag(x) == 0 && creal(x) >= 0 ? sqrt(creal(x)) : csqrt(x);
+    case ME_F_ROOT:
+        if (cimag(x) == 0 && cimag(y) == 0 && creal(x) < 0 && fmod(creal(y), 2) == 1)
+            return -pow(-creal(x), 1 / creal(y));       /* odd root of a negative */
+        return pow_c(x, 1 / y);
+    case ME_F_ABS: return cabs(x);
+    case ME_F_FLOOR: return cimag(x) == 0 ? floor(creal(x)) : NAN;
+    case ME_F_CEIL: return cimag(x) == 0 ? ceil(creal(x)) : NAN;
+    case ME_F_BINOM: return binom_c(x, y);
+    default: return NAN;
+    }
+}
+
+static double complex ev(const me_arena *a, int i, int k, int depth) {
+    if (i < 0 || depth > EVAL_MAX_DEPTH) return NAN;
+    const me_node *n = &a->node[i];
+    depth++;
+    int j = n->kid;
+    switch (n->op) {
+    case ME_NUM: return n->flags & ME_PCT ? n->v / 100 : n->v;
+    case ME_SYM: return sym_value(n->sym, k);
+    case ME_ADD: return ev(a, j, k, depth) + ev(a, a->node[j].next, k, depth);
+    case ME_SUB: return ev(a, j, k, depth) - ev(a, a->node[j].next, k, depth);
+    /* a ± b: b enters with a weight no ordinary expression produces */
+    case ME_PM: return ev(a, j, k, depth) + (0.7390851332 + 0.1234 * I) * ev(a, a->node[j].next, k, depth);
+    case ME_MUL: return ev(a, j, k, depth) * ev(a, a->node[j].next, k, depth);
+    case ME_DIV: return ev(a, j, k, depth) / ev(a, a->node[j].next, k, depth);
+    case ME_POW: return pow_c(ev(a, j, k, depth), ev(a, a->node[j].next, k, depth));
+    case ME_NEG: return -ev(a, j, k, depth);
+    case ME_FN: return fn_c(a, n, k, depth);
+    case ME_FACT: return fact_c(ev(a, j, k, depth));
+    default: return NAN;
+    }
+}
+
+double complex me_eval(const me_arena *a, int node, int k) { return ev(a, node, k, 0); }
+
+int me_has_sym(const me_arena *a, int i) {
+    if (i < 0) return 0;
+    const me_node *n = &a->node[i];
+    if (n->op == ME_SYM) return 1;
+    for (int j = n->kid, c = 0; j >= 0 && c < ME_MAX_NODES; j = a->node[j].next, c++)
+        if (me_has_sym(a, j)) return 1;
+    return 0;
+}
+
+int me_is_expr(const me_arena *a, int i) { return i >= 0 && a->node[i].op <= ME_FACT; }
+
+static int same(const me_arena *a, int x, const me_arena *b, int y, int depth) {
+    if (x < 0 || y < 0) return x == y;
+    if (depth > EVAL_MAX_DEPTH) return 0;
+    const me_node *m = &a->node[x], *n = &b->node[y];
+    if (m->op != n->op || m->sub != n->sub || m->nkids != n->nkids || m->aux != n->aux) return 0;
+    if (m->op == ME_NUM && !(m->v == n->v || (m->v != m->v && n->v != n->v))) return 0;
+    if (m->op == ME_SYM && m->sym != n->sym) return 0;
+    if (m->op == ME_IVL && m->flags != n->flags) return 0;
+    for (int i = m->kid, j = n->kid; i >= 0 || j >= 0; i = a->node[i].next, j = b->node[j].next)
+        if (i < 0 || j < 0 || !same(a, i, b, j, depth + 1)) return 0;
+    return 1;
+}
+
+int me_same(const me_arena *a, int x, const me_arena *b, int y) { return same(a, x, b, y, 0); }
