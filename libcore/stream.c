@@ -167,7 +167,7 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
         if (r->stopped) return 0;
         if (r->fd < 0) {
             if (r->next >= r->npaths) return 0;
-            if (rd_open_next(r, e) < 0) return -1;
+            if (rd_open_next(r, e) < 0) { rd_close_input(r); return -1; }
         }
         char *nl = NULL;
         for (;;) {
@@ -175,7 +175,7 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
             if (nl) break;
             r->scan = r->end;
             long got = rd_fill(r, e);
-            if (got < 0) return -1;
+            if (got < 0) { rd_close_input(r); return -1; }   /* a caller that goes on gets the next input */
             if (got == 0) break;
         }
         if (r->stopped) return 0;   /* a half-read line is not a record */

@@ -16,6 +16,10 @@ rd_stream *rd_open(const char *const *paths, int n, mrl_err *e);
  * (valid until the next call), 0 at the end of all inputs, -1 on error
  * (truncated/corrupt zstd, read error: the message names the file). Blank lines are skipped. */
 int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e);
+/* After an error in an input (cannot open, truncated/corrupt zstd, read error) the rest
+ * of that input is abandoned: a caller that goes on (--skip-bad) continues with the next
+ * file. Records decoded before the error were all returned. After a bad line (rd_next:
+ * invalid JSON) reading simply continues with the next line. */
 /* Next record parsed with libjq: 1 and *rec (owned by the caller), 0 at end, -1 on
  * error — invalid JSON or a non-object, named `FILE:LINE: ...`. */
 int rd_next(rd_stream *r, jv *rec, mrl_err *e);

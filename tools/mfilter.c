@@ -1,0 +1,587 @@
+/* mfilter — curation of record streams: rule filters (--where, --match, --dedupe),
+ * difficulty from rollouts (--pass-band, --drop-uniform), mixing (--take, --shuffle, --split). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+#include "cli.h"
+#include "hset.h"
+#include "jqf.h"
+#include "rng.h"
+
+static const char usage[] =
+"Usage: mfilter [OPTION]... [FILE]...\n"
+"Filter, sample and split JSON Lines records (plain or zstd; stdin when no FILE).\n"
+"Records without an \"id\" get id \"FILE:LINE\". Stages run in this order:\n"
+"groups (--pass-band, --drop-uniform), rules (--where, --match, --dedupe),\n"
+"sampling (--take, --shuffle), output (stdout, -o, --split).\n"
+"\n"
+"Rules:\n"
+"  --where JQ            keep records for which the jq filter's first output is\n"
+"                        neither false nor null (repeatable: all must hold)\n"
+"  --match REGEX         keep records whose --field text matches (PCRE2, UTF-8, \\p{..})\n"
+"  --field JQ            text for --match and --dedupe (default .problem)\n"
+"  --dedupe              keep the first record of each normalised --field text\n"
+"                        (NFKC, case folded, whitespace removed); count on stderr\n"
+"  --require-boxed       (not available yet: arrives with the answer parser)\n"
+"  --max-tokens N        (not available yet: arrives with the tokenizer)\n"
+"Difficulty (input: rollouts, the samples of one id contiguous):\n"
+"  --pass-band LO:HI     one record per problem with pass_rate in [LO, HI]:\n"
+"                        problem fields + pass_rate + samples\n"
+"  -n, --group-size G    expected samples per problem (default: the first group's size)\n"
+"  --allow-partial       accept groups of another size\n"
+"  --drop-uniform        drop groups whose rewards are all equal, pass the rest\n"
+"Sampling and output:\n"
+"  --take N              a seeded uniform subset of N records, in input order\n"
+"  --shuffle             seeded random order (with --take: the subset shuffled)\n"
+"  --split NAME:FRAC,... one file per NAME, records placed by a hash of id;\n"
+"                        files NAME.jsonl.zst, or -o PATTERN with %s for NAME\n"
+"  --seed N              seed for --take, --shuffle, --split (default 0)\n"
+"Common:\n"
+"  -o, --output FILE     write FILE atomically (zstd unless -Z)\n"
+"  -Z, --plain           plain JSON Lines output (default on a terminal)\n"
+"  --zstd-level N        zstd level (default 3)\n"
+"  --skip-bad            warn about bad records and go on; count at the end\n"
+"  --progress, -q        force / silence the progress line and summaries\n"
+"  -h, --help, --version\n"
+"See mfilter(1) and mrl(7).\n";
+
+enum { O_WHERE = 1, O_MATCH, O_FIELD, O_DEDUPE, O_REQBOXED, O_MAXTOK, O_MODEL, O_PASSBAND,
+       O_PARTIAL, O_DROPUNI, O_TAKE, O_SHUFFLE, O_SPLIT };
+
+typedef struct item {       /* a record on its way through the stages */
+    jv rec;                 /* parsed (owned) */
+    const char *text;       /* the line to write: the input line as read, or own */
+    size_t len;
+    char *own;              /* malloc'ed text when it is not the reader's buffer */
+    const char *file;
+    long line;
+} item;
+
+typedef struct kept {       /* a record held for --take/--shuffle */
+    uint64_t key;
+    long seq;
+    int split;
+    size_t len;
+    char *text;
+} kept;
+
+typedef struct mf {
+    cli c;
+    /* rules */
+    jqf *where[16]; int nwhere;
+    pcre2_code *re; pcre2_match_data *md;
+    jqf *field;
+    int dedupe; hset seen_text; long ndup;
+    /* groups */
+    int pass_band, drop_uniform, allow_partial;
+    double lo, hi;
+    long group_size;        /* -n, or the first group's size; 0 = not known yet */
+    item *grp; int ngrp, capgrp;
+    hset done_ids;
+    long ngroups, ndropped;
+    /* sampling */
+    long take; int shuffle;
+    kept *keep; long nkeep, capkeep, seq;
+    /* output */
+    wr_stream *w;
+    int nsplit; char *split_name[32]; double split_frac[32]; wr_stream *split_w[32]; long split_n[32];
+    long nout;
+} mf;
+
+static void mf_item_free(item *it) { jv_free(it->rec); free(it->own); it->own = NULL; }
+
+/* Every output (the split files included) is settled before an error exit. */
+static void mf_abort_splits(mf *m) {
+    for (int i = 0; i < m->nsplit; i++) if (m->split_w[i]) { wr_abort(m->split_w[i]); m->split_w[i] = NULL; }
+}
+static void mf_die(mf *m, const mrl_err *e) { mf_abort_splits(m); cli_die(&m->c, e); }
+/* A bad record: returns 0 to skip it (--skip-bad), otherwise exits. */
+static int mf_bad(mf *m, const mrl_err *e) {
+    if (!(m->c.skip_bad && e->code == ERR_INPUT)) mf_abort_splits(m);
+    return cli_bad_record(&m->c, NULL, e);
+}
+
+/* The id as grouping key: a string id as it is, any other value as its JSON text. */
+static jv mf_id_key(jv rec) {
+    jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+    if (jv_get_kind(id) == JV_KIND_STRING) return id;
+    return jv_dump_string(id, 0);
+}
+
+/* ---------------------------------------------------------------- output */
+
+static int mf_split_of(mf *m, jv rec) {
+    if (!m->nsplit) return -1;
+    jv key = mf_id_key(rec);
+    mrl_rng r;
+    rng_init(&r, m->c.seed, rng_hash(jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key))), 0x53504C4954ull);
+    jv_free(key);
+    double u = rng_uniform(&r), acc = 0;
+    for (int i = 0; i < m->nsplit - 1; i++) if (u < (acc += m->split_frac[i])) return i;
+    return m->nsplit - 1;
+}
+
+static void mf_write(mf *m, int split, const char *text, size_t len) {
+    mrl_err e = {0};
+    wr_stream *w = split >= 0 ? m->split_w[split] : m->w;
+    if (wr_put_raw(w, text, len, &e) < 0) mf_die(m, &e);
+    if (split >= 0) m->split_n[split]++;
+    m->nout++;
+}
+
+static int kept_by_key(const void *a, const void *b) {
+    const kept *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->seq > y->seq) - (x->seq < y->seq);
+}
+static int kept_by_seq(const void *a, const void *b) {
+    const kept *x = a, *y = b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* --take keeps the N records with the smallest keys in a max-heap; a record's key is
+ * drawn from the stream (seed, hash(id), hash(text)), so the subset is uniform, streams
+ * in O(N) memory, and does not depend on the input order. */
+static void heap_down(kept *h, long n, long i) {
+    for (;;) {
+        long l = 2 * i + 1, r = l + 1, big = i;
+        if (l < n && kept_by_key(&h[l], &h[big]) > 0) big = l;
+        if (r < n && kept_by_key(&h[r], &h[big]) > 0) big = r;
+        if (big == i) return;
+        kept t = h[i]; h[i] = h[big]; h[big] = t;
+        i = big;
+    }
+}
+static void heap_up(kept *h, long i) {
+    while (i > 0 && kept_by_key(&h[(i - 1) / 2], &h[i]) < 0) {
+        kept t = h[i]; h[i] = h[(i - 1) / 2]; h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static void mf_emit(mf *m, item *it) {
+    int split = mf_split_of(m, it->rec);
+    if (!m->take && !m->shuffle) { mf_write(m, split, it->text, it->len); return; }
+    jv key = mf_id_key(it->rec);
+    mrl_rng r;
+    rng_init(&r, m->c.seed, rng_hash(jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key))),
+             rng_hash(it->text, it->len));
+    jv_free(key);
+    kept k = {.key = rng_u64(&r), .seq = m->seq++, .split = split, .len = it->len};
+    if (m->take && m->nkeep == m->take) {
+        if (kept_by_key(&k, &m->keep[0]) >= 0) return;   /* not among the N smallest */
+        free(m->keep[0].text);
+        m->nkeep--;
+        m->keep[0] = m->keep[m->nkeep];
+        heap_down(m->keep, m->nkeep, 0);
+    }
+    if (m->nkeep == m->capkeep) {
+        m->capkeep = m->capkeep ? m->capkeep * 2 : 1024;
+        if (m->take && m->capkeep > m->take) m->capkeep = m->take;
+        m->keep = realloc(m->keep, (size_t)m->capkeep * sizeof *m->keep);
+        if (!m->keep) cli_dief(&m->c, ERR_SYS, "out of memory");
+    }
+    if (!(k.text = malloc(it->len ? it->len : 1))) cli_dief(&m->c, ERR_SYS, "out of memory");
+    memcpy(k.text, it->text, it->len);
+    m->keep[m->nkeep++] = k;
+    if (m->take) heap_up(m->keep, m->nkeep - 1);
+}
+
+static void mf_emit_kept(mf *m) {
+    qsort(m->keep, (size_t)m->nkeep, sizeof *m->keep, m->shuffle ? kept_by_key : kept_by_seq);
+    for (long i = 0; i < m->nkeep; i++) { mf_write(m, m->keep[i].split, m->keep[i].text, m->keep[i].len); free(m->keep[i].text); }
+    m->nkeep = 0;
+}
+
+/* ----------------------------------------------------------------- rules */
+
+/* The text chosen by --field, or NULL with e set. */
+static const char *mf_field_text(mf *m, item *it, jv *hold, mrl_err *e) {
+    *hold = jqf_first(m->field, it->rec, e);
+    if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
+    if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);
+    const char *f = jqf_text(m->field);
+    int simple = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
+    jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
+    if (simple && k == JV_KIND_NULL) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", it->file, it->line, f + 1);
+    else if (simple) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is not a string (%s)", it->file, it->line, f + 1, jv_kind_name(k));
+    else err_set(e, ERR_INPUT, "%s:%ld: --field '%s' gave %s, not a string", it->file, it->line, f, jv_kind_name(k));
+    return NULL;
+}
+
+/* Dedupe key: NFKC + case folding, whitespace removed ("What is  X?" = "what is x?"). */
+static uint64_t mf_norm_hash(const char *s) {
+    utf8proc_uint8_t *n = NULL;
+    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)s, 0, &n,
+                                        UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
+                                        UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+    if (len < 0) return rng_hash_str(s);   /* not reachable for jv strings (valid UTF-8) */
+    size_t k = 0;
+    for (utf8proc_ssize_t i = 0; i < len; i++)
+        if (!strchr(" \t\n\r\v\f", n[i])) n[k++] = n[i];
+    uint64_t h = rng_hash(n, k);
+    free(n);
+    return h;
+}
+
+/* 1 keep, 0 drop, -1 bad record (e set). */
+static int mf_rules(mf *m, item *it, mrl_err *e) {
+    for (int i = 0; i < m->nwhere; i++) {
+        jv v = jqf_first(m->where[i], it->rec, e);
+        if (!jv_is_valid(v)) {
+            if (e->code) return err_prefix(e, "%s:%ld", it->file, it->line);
+            return 0;
+        }
+        jv_kind k = jv_get_kind(v);
+        jv_free(v);
+        if (k == JV_KIND_FALSE || k == JV_KIND_NULL) return 0;
+    }
+    /* --require-boxed goes here: ans_gold_parses() (answer.h) on the --answer text. */
+    if (m->re || m->dedupe) {
+        jv hold;
+        const char *s = mf_field_text(m, it, &hold, e);
+        if (!s) { jv_free(hold); return -1; }
+        int keep = 1;
+        if (m->re) {
+            int rc = pcre2_match(m->re, (PCRE2_SPTR)s, (PCRE2_SIZE)jv_string_length_bytes(jv_copy(hold)),
+                                 0, PCRE2_NO_UTF_CHECK, m->md, NULL);
+            if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+                PCRE2_UCHAR msg[256];
+                pcre2_get_error_message(rc, msg, sizeof msg);
+                jv_free(hold);
+                return err_set(e, ERR_INPUT, "%s:%ld: --match: %s", it->file, it->line, (char *)msg);
+            }
+            keep = rc >= 0;
+        }
+        if (keep && m->dedupe) {
+            int added = hset_add(&m->seen_text, mf_norm_hash(s));
+            if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
+            if (!added) { keep = 0; m->ndup++; }
+        }
+        jv_free(hold);
+        return keep;
+    }
+    return 1;
+}
+
+static void mf_after_groups(mf *m, item *it) {
+    mrl_err e = {0};
+    int k = mf_rules(m, it, &e);
+    if (k < 0) mf_bad(m, &e);
+    else if (k) mf_emit(m, it);
+}
+
+/* ---------------------------------------------------------------- groups */
+
+static const char *const per_sample[] = {"sample", "completion", "completion_ids", "prompt_ids", "logprobs",
+                                         "finish", "policy", "pred", "correct", "rewards", "reward"};
+
+/* Whether sample it was solved: `correct` when the record has it, else reward > 0. */
+static int mf_solved(const item *it, int *solved, mrl_err *e) {
+    jv c = jv_object_get(jv_copy(it->rec), jv_string("correct"));
+    jv_kind k = jv_get_kind(c);
+    jv_free(c);
+    if (k == JV_KIND_TRUE || k == JV_KIND_FALSE) { *solved = k == JV_KIND_TRUE; return 0; }
+    double r;
+    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
+        if (rec_num(it->rec, "reward", &r) == 0) { *solved = r > 0; return 0; }
+        return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is missing (and there is no numeric \"reward\")", it->file, it->line);
+    }
+    return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is not a boolean (%s)", it->file, it->line, jv_kind_name(k));
+}
+
+static void mf_group_end(mf *m) {
+    if (m->ngrp == 0) return;
+    item *g = m->grp;
+    int n = m->ngrp;
+    mrl_err e = {0};
+    m->ngroups++;
+    if (m->pass_band) {
+        if (!m->group_size) m->group_size = n;
+        if (n != m->group_size && !m->allow_partial) {
+            jv key = mf_id_key(g[0].rec);
+            err_set(&e, ERR_INPUT, "%s:%ld: group \"%s\" has %d sample%s, expected %ld (--allow-partial accepts it)",
+                    g[0].file, g[0].line, jv_string_value(key), n, n == 1 ? "" : "s", m->group_size);
+            jv_free(key);
+            mf_bad(m, &e);
+            goto done;
+        }
+        int solved = 0;
+        for (int i = 0; i < n; i++) {
+            int s = 0;
+            if (mf_solved(&g[i], &s, &e) < 0) { mf_bad(m, &e); goto done; }
+            solved += s;
+        }
+        double rate = (double)solved / n;
+        if (rate < m->lo || rate > m->hi) { m->ndropped++; goto done; }
+        jv rec = jv_copy(g[0].rec);
+        for (size_t i = 0; i < sizeof per_sample / sizeof *per_sample; i++)
+            rec = jv_object_delete(rec, jv_string(per_sample[i]));
+        rec = jv_object_set(rec, jv_string("pass_rate"), jv_number(rate));
+        rec = jv_object_set(rec, jv_string("samples"), jv_number(n));
+        jv text = jv_dump_string(jv_copy(rec), 0);
+        item out = {.rec = rec, .file = g[0].file, .line = g[0].line, .own = strdup(jv_string_value(text))};
+        jv_free(text);
+        if (!out.own) cli_dief(&m->c, ERR_SYS, "out of memory");
+        out.text = out.own; out.len = strlen(out.own);
+        mf_after_groups(m, &out);
+        mf_item_free(&out);
+    } else {   /* --drop-uniform */
+        double r0 = 0;
+        int uniform = 1;
+        for (int i = 0; i < n; i++) {
+            double r;
+            if (rec_num(g[i].rec, "reward", &r) < 0) {
+                err_set(&e, ERR_INPUT, "%s:%ld: \"reward\" is missing (or not a number)", g[i].file, g[i].line);
+                mf_bad(m, &e);
+                goto done;
+            }
+            if (i == 0) r0 = r;
+            else if (r != r0) uniform = 0;
+        }
+        if (uniform) m->ndropped++;
+        else for (int i = 0; i < n; i++) mf_after_groups(m, &g[i]);
+    }
+done:
+    for (int i = 0; i < n; i++) mf_item_free(&g[i]);
+    m->ngrp = 0;
+}
+
+/* Collects a contiguous run of records with one id; an id seen in an earlier run is an error. */
+static void mf_group_add(mf *m, item *it) {
+    jv key = mf_id_key(it->rec);
+    if (m->ngrp > 0) {
+        jv cur = mf_id_key(m->grp[0].rec);
+        int same = jv_equal(jv_copy(key), cur);
+        if (!same) mf_group_end(m);
+    }
+    if (m->ngrp == 0) {
+        uint64_t h = rng_hash(jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key)));
+        int added = hset_add(&m->done_ids, h);
+        if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
+        if (!added) {
+            mrl_err e;
+            err_set(&e, ERR_INPUT, "%s:%ld: id \"%s\" appears again after its group ended (the samples of one id must be contiguous)",
+                    it->file, it->line, jv_string_value(key));
+            jv_free(key);
+            mf_bad(m, &e);
+            mf_item_free(it);
+            return;
+        }
+    }
+    jv_free(key);
+    if (m->ngrp == m->capgrp) {
+        m->capgrp = m->capgrp ? 2 * m->capgrp : 16;
+        if (!(m->grp = realloc(m->grp, (size_t)m->capgrp * sizeof *m->grp))) cli_dief(&m->c, ERR_SYS, "out of memory");
+    }
+    if (!it->own) {   /* the reader's buffer moves on: keep a copy */
+        if (!(it->own = malloc(it->len + 1))) cli_dief(&m->c, ERR_SYS, "out of memory");
+        memcpy(it->own, it->text, it->len);
+        it->text = it->own;
+    }
+    m->grp[m->ngrp++] = *it;
+}
+
+/* ----------------------------------------------------------------- input */
+
+/* A record without "id" gets "FILE:LINE", spliced in front of the input text so the
+ * other bytes stay exactly as they came. */
+static void mf_assign_id(mf *m, item *it) {
+    jv id = jv_object_get(jv_copy(it->rec), jv_string("id"));
+    jv_kind k = jv_get_kind(id);
+    jv_free(id);
+    if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return;
+    int empty = jv_object_length(jv_copy(it->rec)) == 0;
+    char idbuf[1200];
+    snprintf(idbuf, sizeof idbuf, "%s:%ld", it->file, it->line);
+    it->rec = jv_object_set(it->rec, jv_string("id"), jv_string(idbuf));
+    if (k == JV_KIND_NULL) {   /* "id": null is replaced in place: the record is re-encoded */
+        jv s = jv_dump_string(jv_copy(it->rec), 0);
+        it->own = strdup(jv_string_value(s));
+        jv_free(s);
+    } else {
+        jv q = jv_dump_string(jv_string(idbuf), 0);
+        const char *brace = memchr(it->text, '{', it->len);   /* the record is an object: found */
+        size_t pre = (size_t)(brace - it->text) + 1, ql = strlen(jv_string_value(q));
+        it->own = malloc(it->len + ql + 8);
+        if (it->own) {
+            char *o = it->own;
+            memcpy(o, "{\"id\":", 6); o += 6;
+            memcpy(o, jv_string_value(q), ql); o += ql;
+            if (empty) *o++ = '}';
+            else { *o++ = ','; memcpy(o, it->text + pre, it->len - pre); o += it->len - pre; }
+            *o = 0;
+            it->len = (size_t)(o - it->own);
+        }
+        jv_free(q);
+    }
+    if (!it->own) cli_dief(&m->c, ERR_SYS, "out of memory");
+    if (k == JV_KIND_NULL) it->len = strlen(it->own);
+    it->text = it->own;
+}
+
+static void mf_parse_split(mf *m, const char *arg) {
+    char *list = strdup(arg), *save = NULL;
+    double sum = 0;
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(tok, ':');
+        if (!colon || colon == tok) cli_usage(&m->c, "--split: '%s' is not NAME:FRACTION", tok);
+        *colon = 0;
+        if (strspn(tok, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(tok))
+            cli_usage(&m->c, "--split: name '%s' may only hold letters, digits, '.', '_', '-'", tok);
+        if (m->nsplit == 32) cli_usage(&m->c, "--split: at most 32 parts");
+        for (int i = 0; i < m->nsplit; i++)
+            if (!strcmp(m->split_name[i], tok)) cli_usage(&m->c, "--split: name '%s' given twice", tok);
+        m->split_frac[m->nsplit] = cli_double(&m->c, "--split", colon + 1, 1e-12, 1);
+        sum += m->split_frac[m->nsplit];
+        m->split_name[m->nsplit++] = strdup(tok);
+    }
+    free(list);
+    if (m->nsplit == 0) cli_usage(&m->c, "--split: no parts in '%s'", arg);
+    if (sum < 1 - 1e-6 || sum > 1 + 1e-6) cli_usage(&m->c, "--split: fractions add up to %g, not 1", sum);
+}
+
+static void mf_open_outputs(mf *m) {
+    if (!m->nsplit) { m->w = cli_writer(&m->c); return; }
+    const char *pat = m->c.out;
+    if (pat && !strstr(pat, "%s")) cli_usage(&m->c, "--split: -o must be a pattern with %%s for the name, e.g. -o 'data/%%s.jsonl.zst'");
+    for (int i = 0; i < m->nsplit; i++) {
+        char path[4096];
+        if (pat) {
+            const char *at = strstr(pat, "%s");
+            snprintf(path, sizeof path, "%.*s%s%s", (int)(at - pat), pat, m->split_name[i], at + 2);
+        } else {
+            snprintf(path, sizeof path, "%s.jsonl%s", m->split_name[i], m->c.plain == 1 ? "" : ".zst");
+        }
+        wr_opts o = {.path = path, .plain = m->c.plain, .level = m->c.zlevel};
+        mrl_err e = {0};
+        if (!(m->split_w[i] = wr_open(&o, &e))) mf_die(m, &e);
+    }
+}
+
+static void mf_finish_outputs(mf *m, int *status) {
+    if (!m->nsplit) { *status = cli_finish(&m->c, m->w); return; }
+    int sig = cli_stop_requested();
+    for (int i = 0; i < m->nsplit; i++) {
+        mrl_err e = {0};
+        if (sig) { wr_abort(m->split_w[i]); m->split_w[i] = NULL; continue; }
+        if (wr_close(m->split_w[i], &e) < 0) { m->split_w[i] = NULL; mf_die(m, &e); }
+        m->split_w[i] = NULL;
+    }
+    if (sig) cli_warn(&m->c, "interrupted; split files left unchanged");
+    else if (m->c.progress != 0)
+        for (int i = 0; i < m->nsplit; i++) cli_warn(&m->c, "split %s: %ld record%s", m->split_name[i], m->split_n[i], m->split_n[i] == 1 ? "" : "s");
+    cli_report_bad(&m->c);
+    *status = sig ? 128 + sig : 0;
+}
+
+int main(int argc, char **argv) {
+    static mf m;
+    cli *c = &m.c;
+    cli_init(c, "mfilter", usage);
+    cli_signals();
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"where", required_argument, 0, O_WHERE}, {"match", required_argument, 0, O_MATCH},
+        {"field", required_argument, 0, O_FIELD}, {"dedupe", no_argument, 0, O_DEDUPE},
+        {"require-boxed", no_argument, 0, O_REQBOXED}, {"max-tokens", required_argument, 0, O_MAXTOK},
+        {"model", required_argument, 0, O_MODEL}, {"pass-band", required_argument, 0, O_PASSBAND},
+        {"group-size", required_argument, 0, 'n'}, {"allow-partial", no_argument, 0, O_PARTIAL},
+        {"drop-uniform", no_argument, 0, O_DROPUNI}, {"take", required_argument, 0, O_TAKE},
+        {"shuffle", no_argument, 0, O_SHUFFLE}, {"split", required_argument, 0, O_SPLIT},
+        {0, 0, 0, 0}};
+    const char *match = NULL, *field = ".problem";
+    mrl_err e = {0};
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", longopts, NULL)) != -1) {
+        if (cli_common(c, opt, optarg)) continue;
+        switch (opt) {
+        case O_WHERE:
+            if (m.nwhere == 16) cli_usage(c, "--where: at most 16 filters");
+            if (!(m.where[m.nwhere++] = jqf_compile(optarg, &e))) cli_usage(c, "--where: %s", e.msg);
+            break;
+        case O_MATCH: match = optarg; break;
+        case O_FIELD: field = optarg; break;
+        case O_DEDUPE: m.dedupe = 1; break;
+        case O_REQBOXED: cli_usage(c, "--require-boxed is not available yet (it arrives with the answer parser)");
+        case O_MAXTOK: case O_MODEL:
+            cli_usage(c, "%s is not available yet (it arrives with the tokenizer)", opt == O_MAXTOK ? "--max-tokens" : "--model");
+        case O_PASSBAND: {
+            char *colon = strchr(optarg, ':');
+            if (!colon) cli_usage(c, "--pass-band: '%s' is not LO:HI", optarg);
+            *colon = 0;
+            m.lo = cli_double(c, "--pass-band", optarg, 0, 1);
+            m.hi = cli_double(c, "--pass-band", colon + 1, 0, 1);
+            if (m.lo > m.hi) cli_usage(c, "--pass-band: LO %g is above HI %g", m.lo, m.hi);
+            m.pass_band = 1;
+            break;
+        }
+        case 'n': m.group_size = cli_long(c, "--group-size", optarg, 1, 1L << 30); break;
+        case O_PARTIAL: m.allow_partial = 1; break;
+        case O_DROPUNI: m.drop_uniform = 1; break;
+        case O_TAKE: m.take = cli_long(c, "--take", optarg, 1, 1L << 40); break;
+        case O_SHUFFLE: m.shuffle = 1; break;
+        case O_SPLIT: mf_parse_split(&m, optarg); break;
+        default: cli_usage(c, "unknown option (see the list above)");
+        }
+    }
+    if (m.pass_band && m.drop_uniform) cli_usage(c, "--pass-band and --drop-uniform do not combine (run two mfilters)");
+    if (m.drop_uniform && (m.dedupe || m.take || m.shuffle))
+        cli_usage(c, "--drop-uniform keeps whole groups: --dedupe, --take and --shuffle would break them");
+    if ((m.group_size || m.allow_partial) && !m.pass_band) cli_usage(c, "-n and --allow-partial go with --pass-band");
+    if (match) {
+        int code; PCRE2_SIZE off;
+        m.re = pcre2_compile((PCRE2_SPTR)match, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &code, &off, NULL);
+        if (!m.re) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(code, msg, sizeof msg);
+            cli_usage(c, "--match: %s at offset %zu of '%s'", (char *)msg, (size_t)off, match);
+        }
+        pcre2_jit_compile(m.re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is unavailable */
+        m.md = pcre2_match_data_create_from_pattern(m.re, NULL);
+    }
+    if ((match || m.dedupe) && !(m.field = jqf_compile(field, &e))) cli_usage(c, "--field: %s", e.msg);
+
+    rd_stream *r = rd_open((const char *const *)argv + optind, argc - optind, &e);
+    if (!r) cli_die(c, &e);
+    mf_open_outputs(&m);
+    if (m.w) rd_set_flush(r, m.w);
+    rd_set_stop(r, cli_stop_requested);
+    progress *p = prog_start(c, "records", -1);
+    prog_input(p, r);
+    long nin = 0;
+    for (;;) {
+        item it = {0};
+        int got = rd_next(r, &it.rec, &e);
+        if (got == 0) break;
+        if (got < 0) {
+            mf_bad(&m, &e);   /* --skip-bad: the next line (invalid JSON) or the next input (corrupt zstd) */
+            continue;
+        }
+        nin++;
+        it.text = rd_line(r, &it.len);
+        it.file = rd_name(r);
+        it.line = rd_lineno(r);
+        mf_assign_id(&m, &it);
+        if (m.pass_band || m.drop_uniform) mf_group_add(&m, &it);
+        else { mf_after_groups(&m, &it); mf_item_free(&it); }
+        prog_update(p, nin, 0);
+        if (cli_stop_requested()) break;
+    }
+    int stopped = cli_stop_requested();
+    if (!stopped) {   /* an interrupted run emits no half-seen group and no half-drawn sample */
+        mf_group_end(&m);
+        if (m.take || m.shuffle) mf_emit_kept(&m);
+    }
+    prog_end(p);
+    rd_close(r);
+    int status;
+    mf_finish_outputs(&m, &status);
+    if (c->progress != 0 && !stopped) {
+        if (m.dedupe) cli_warn(c, "--dedupe: %ld duplicate%s dropped", m.ndup, m.ndup == 1 ? "" : "s");
+        if (m.pass_band) cli_warn(c, "--pass-band: %ld of %ld problems outside [%g, %g]", m.ndropped, m.ngroups, m.lo, m.hi);
+        if (m.drop_uniform) cli_warn(c, "--drop-uniform: %ld of %ld groups dropped (all rewards equal)", m.ndropped, m.ngroups);
+    }
+    return status;
+}
