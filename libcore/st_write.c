@@ -120,7 +120,7 @@ static int write_all(int fd, const void *p, size_t n, const char *path, mrl_err 
     return 0;
 }
 
-static int fsync_dir_of(const char *path) {
+static int st_fsync_dir(const char *path) {
     const char *sl = strrchr(path, '/');
     char *d = sl ? strndup(path, (size_t)(sl - path) + (sl == path)) : strdup(".");
     if (!d) return -1;
@@ -144,7 +144,7 @@ static int finish_atomic(int fd, char *tmp, const char *path, int rc, mrl_err *e
     if (close(fd) && !rc) rc = err_set(e, 3, "%s: close: %s", tmp, strerror(errno));
     if (!rc && rename(tmp, path)) rc = err_set(e, 3, "%s: rename: %s", path, strerror(errno));
     if (rc) unlink(tmp);
-    else fsync_dir_of(path);
+    else st_fsync_dir(path);
     free(tmp);
     return rc;
 }

@@ -1,0 +1,324 @@
+/* minit — a fresh Hugging Face model directory: a named Qwen2 config (tiny, small,
+ * qwen2-1.5b) or a config.json, random weights from --seed, a byte-level or given tokenizer. */
+#include <dirent.h>
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#include "cli.h"
+#include "model.h"
+#include "rng.h"
+#include "safetensors.h"
+#include "tok_make.h"
+#include "tokenizer.h"
+
+static const char usage[] =
+    "Usage: minit NAME|config.json -o DIR [options]\n"
+    "Writes a Qwen2 model directory (config.json, generation_config.json, model.safetensors,\n"
+    "tokenizer.json, tokenizer_config.json) with random weights. NAME: tiny (~0.9 M parameters),\n"
+    "small (~18 M), qwen2-1.5b (the shapes of DeepSeek-R1-Distill-Qwen-1.5B).\n"
+    "  -o, --output DIR       the directory to create (atomically; must not exist or be empty)\n"
+    "      --seed N           random seed (default 0)\n"
+    "      --dtype T          bf16 | fp32 | fp16 (default: the config's torch_dtype)\n"
+    "      --std X            standard deviation of weight matrices (default 0.02)\n"
+    "      --bias-std X       standard deviation of q/k/v biases (default 0: zeros)\n"
+    "      --tie yes|no       tie the LM head to the embedding (default: the config's)\n"
+    "      --vocab-size N     embedding rows (at least the tokenizer's size)\n"
+    "      --tokenizer FILE   copy this tokenizer.json (plain or zstd) instead of the byte-level one\n"
+    "      --merges N         learn N BPE merges for the byte-level tokenizer ...\n"
+    "      --merges-text FILE ... from this UTF-8 text (plain or zstd)\n"
+    "  -q, --quiet            no summary line on stderr\n"
+    "  -h, --help, --version\n";
+
+/* The named configs; vocab_size 0 = the tokenizer's size. */
+static int named_config(const char *name, mrl_config *c) {
+    memset(c, 0, sizeof *c);
+    c->rope_theta = 10000.0f; c->rms_norm_eps = 1e-6f;
+    if (!strcmp(name, "tiny")) {
+        c->hidden_size = 128; c->intermediate_size = 384; c->num_layers = 4;
+        c->num_heads = 4; c->num_kv_heads = 2; c->max_position_embeddings = 4096;
+        snprintf(c->torch_dtype, sizeof c->torch_dtype, "float32");
+    } else if (!strcmp(name, "small")) {
+        c->hidden_size = 512; c->intermediate_size = 1536; c->num_layers = 6;
+        c->num_heads = 8; c->num_kv_heads = 2; c->max_position_embeddings = 8192;
+        snprintf(c->torch_dtype, sizeof c->torch_dtype, "float32");
+    } else if (!strcmp(name, "qwen2-1.5b")) {   /* OPEN-RS.md §6 */
+        c->hidden_size = 1536; c->intermediate_size = 8960; c->num_layers = 28;
+        c->num_heads = 12; c->num_kv_heads = 2; c->max_position_embeddings = 131072;
+        c->vocab_size = 151936;
+        snprintf(c->torch_dtype, sizeof c->torch_dtype, "bfloat16");
+    } else return -1;
+    c->head_dim = c->hidden_size / c->num_heads;
+    return 0;
+}
+
+/* A whole file, zstd-decompressed when it starts with the frame magic. */
+static char *read_any(const char *path, size_t *len, mrl_err *e) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) { err_set(e, 1, "%s: %s", path, strerror(errno)); return NULL; }
+    size_t n = 0, cap = 1 << 16, k;
+    char *buf = malloc(cap), *nb;
+    while (buf) {
+        if (n == cap) {
+            if (!(nb = realloc(buf, cap * 2))) { free(buf); buf = NULL; break; }
+            buf = nb; cap *= 2;
+        }
+        if (!(k = fread(buf + n, 1, cap - n, fp))) break;
+        n += k;
+    }
+    int rerr = ferror(fp);
+    fclose(fp);
+    if (!buf) { err_set(e, 3, "out of memory"); return NULL; }
+    if (rerr) { free(buf); err_set(e, 1, "%s: read error", path); return NULL; }
+    if (n >= 4 && (unsigned char)buf[0] == 0x28 && (unsigned char)buf[1] == 0xB5 && (unsigned char)buf[2] == 0x2F && (unsigned char)buf[3] == 0xFD) {
+        ZSTD_DStream *z = ZSTD_createDStream();
+        size_t ocap = 4 * n + (1 << 16), olen = 0;
+        char *out = malloc(ocap);
+        ZSTD_inBuffer in = {buf, n, 0};
+        int bad = !z || !out;
+        while (!bad) {
+            ZSTD_outBuffer ob = {out, ocap, olen};
+            size_t r = ZSTD_decompressStream(z, &ob, &in);
+            olen = ob.pos;
+            if (ZSTD_isError(r)) { bad = 2; break; }
+            if (in.pos == in.size && olen < ocap) { if (r) bad = 2; break; }
+            if (olen == ocap) {
+                char *no = realloc(out, ocap *= 2);
+                if (!no) { bad = 1; break; }
+                out = no;
+            }
+        }
+        ZSTD_freeDStream(z);
+        free(buf);
+        if (bad) { free(out); err_set(e, bad == 2 ? 1 : 3, bad == 2 ? "%s: corrupt or truncated zstd" : "%s: out of memory", path); return NULL; }
+        buf = out; n = olen;
+    }
+    if (!(nb = realloc(buf, n + 1))) { free(buf); err_set(e, 3, "out of memory"); return NULL; }
+    nb[n] = 0; *len = n;
+    return nb;
+}
+
+/* dir/name into p (PATH_MAX-sized); -1 when it does not fit. */
+static int join(char *p, size_t cap, const char *dir, const char *name, mrl_err *e) {
+    int k = snprintf(p, cap, "%s/%s", dir, name);
+    return k < 0 || (size_t)k >= cap ? err_set(e, 2, "%s: path too long", dir) : 0;
+}
+
+/* ---- random weights, reproducible per tensor and independent of dtype and threads:
+ * element j of tensor NAME is draw j % CHUNK of the stream (seed, hash(NAME), j / CHUNK). */
+#define CHUNK 65536
+typedef struct init_ctx { uint64_t seed, key; double std; int ones; st_dtype dt; } init_ctx;
+
+static int fill_random(void *vctx, void *dst, size_t off, size_t n, mrl_err *e) {
+    const init_ctx *x = vctx;
+    if (cli_stop_requested()) return err_set(e, 1, "interrupted");
+    size_t es = dtype_size(x->dt), c0 = off / CHUNK, c1 = (off + n + CHUNK - 1) / CHUNK;
+    #pragma omp parallel for schedule(static)
+    for (size_t ch = c0; ch < c1; ch++) {
+        size_t lo = ch * CHUNK > off ? ch * CHUNK : off, hi = (ch + 1) * CHUNK < off + n ? (ch + 1) * CHUNK : off + n;
+        float tmp[1024];
+        mrl_rng r;
+        rng_init(&r, x->seed, x->key, ch);
+        for (size_t j = ch * CHUNK; j < lo && !x->ones && x->std > 0; j++) rng_normal(&r);
+        for (size_t j = lo; j < hi; j += 1024) {
+            size_t m = hi - j < 1024 ? hi - j : 1024;
+            for (size_t i = 0; i < m; i++) tmp[i] = x->ones ? 1.0f : x->std > 0 ? (float)(x->std * rng_normal(&r)) : 0.0f;
+            dtype_from_f32(x->dt, tmp, (char *)dst + (j - off) * es, m);
+        }
+    }
+    return 0;
+}
+
+static int write_weights(const char *path, const mrl_config *c, st_dtype dt, uint64_t seed, double std,
+                         double bias_std, mrl_err *e) {
+    int n = qwen2_tensors(c, NULL, 0);
+    qwen2_tensor *q = malloc((size_t)n * sizeof *q);
+    init_ctx *ctx = malloc((size_t)n * sizeof *ctx);
+    st_writer *w = q && ctx ? st_write_begin(path, e) : NULL;
+    if (!w) { free(q); free(ctx); return q && ctx ? -1 : err_set(e, 3, "out of memory"); }
+    qwen2_tensors(c, q, n);
+    for (int i = 0; i < n; i++) {
+        qwen2_kind k = q[i].kind;
+        int bias = k == QW_QB || k == QW_KB || k == QW_VB;
+        ctx[i] = (init_ctx){seed, rng_hash_str(q[i].name), bias ? bias_std : std,
+                            k == QW_LN1 || k == QW_LN2 || k == QW_NORM, dt};
+        if (st_add_fill(w, q[i].name, dt, q[i].ndim, q[i].shape, fill_random, &ctx[i], e)) {
+            st_write_abort(w); free(q); free(ctx); return -1;
+        }
+    }
+    const char *meta[] = {"format", "pt", NULL};
+    int rc = st_write_end(w, meta, e);
+    free(q); free(ctx);
+    return rc;
+}
+
+/* Removes the temp directory and what is in it (flat: minit writes no subdirectories). */
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        char p[4096];
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+            mrl_err ignore;
+            if (!join(p, sizeof p, dir, de->d_name, &ignore)) unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+typedef struct opts {
+    const char *what, *tokenizer, *merges_text;
+    int dtype, tie, vocab, merges;
+    double std, bias_std;
+} opts;
+
+/* The tokenizer: written into tmp; sets vocab size, bos and eos ids. */
+static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, int *eos, mrl_err *e) {
+    char p[4096];
+    if (!o->tokenizer) {
+        size_t len = 0;
+        char *text = NULL;
+        if (o->merges > 0 && !(text = read_any(o->merges_text, &len, e))) return -1;
+        tokmk_info info;
+        int rc = tokmk_write(tmp, text, len, o->merges, &info, e);
+        free(text);
+        if (rc) return -1;
+        *ntok = info.n_tokens; *bos = info.bos_id; *eos = info.eos_id;
+        return 0;
+    }
+    size_t len;
+    char *txt = read_any(o->tokenizer, &len, e);
+    if (!txt) return -1;
+    if (join(p, sizeof p, tmp, "tokenizer.json", e)) { free(txt); return -1; }
+    int rc = st_write_file_atomic(p, txt, len, e);
+    free(txt);
+    if (rc) return -1;
+    mrl_tok *t = tok_load(p, e);   /* the tokenizer must be one we can run */
+    if (!t) return err_prefix(e, "%s", o->tokenizer);
+    *ntok = tok_vocab_size(t);
+    *bos = tok_id(t, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+    *eos = tok_id(t, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+    if (*eos < 0) *eos = tok_id(t, "<|endoftext|>");
+    tok_free(t);
+    /* Its tokenizer_config.json (special flags, chat template) comes along when it sits beside it. */
+    const char *sl = strrchr(o->tokenizer, '/');
+    int k = snprintf(p, sizeof p, "%.*stokenizer_config.json", sl ? (int)(sl - o->tokenizer + 1) : 0, o->tokenizer);
+    if (k < 0 || (size_t)k >= sizeof p) return err_set(e, 2, "%s: path too long", o->tokenizer);
+    struct stat st;
+    if (!stat(p, &st)) {
+        if (!(txt = read_any(p, &len, e))) return -1;
+        char q[4096];
+        rc = join(q, sizeof q, tmp, "tokenizer_config.json", e) ? -1 : st_write_file_atomic(q, txt, len, e);
+        free(txt);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, mrl_err *e) {
+    int named = !named_config(o->what, c);
+    if (!named) {
+        /* A config.json: validated by the same loader every tool uses, from inside tmp. */
+        size_t len;
+        char *txt = read_any(o->what, &len, e), p[4096];
+        if (!txt) return -1;
+        int rc = join(p, sizeof p, tmp, "config.json", e) ? -1 : st_write_file_atomic(p, txt, len, e);
+        free(txt);
+        if (rc || config_load(c, tmp, e)) return -1;
+    }
+    int ntok = 0, bos = -1, eos = -1;
+    if (make_tokenizer(o, tmp, &ntok, &bos, &eos, e)) return -1;
+    if (o->vocab) c->vocab_size = o->vocab;
+    else if (!c->vocab_size) c->vocab_size = ntok;
+    if (c->vocab_size < ntok)
+        return err_set(e, 1, "vocab_size %d is smaller than the tokenizer's %d tokens", c->vocab_size, ntok);
+    c->bos_token_id = bos; c->eos_token_id = eos;
+    c->n_eos = eos >= 0;
+    c->eos_ids[0] = eos;
+    if (o->tie >= 0) c->tie_word_embeddings = o->tie;
+    st_dtype dt = o->dtype >= 0 ? (st_dtype)o->dtype : (st_dtype)dtype_parse_torch(c->torch_dtype);
+    snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", dtype_torch_name(dt));
+    if (config_save(c, tmp, e)) return -1;
+    char p[4096];
+    if (join(p, sizeof p, tmp, "model.safetensors", e)) return -1;
+    return write_weights(p, c, dt, seed, o->std, o->bias_std, e);
+}
+
+int main(int argc, char **argv) {
+    cli cl;
+    cli_init(&cl, "minit", usage);
+    cli_signals();
+    opts o = {.dtype = -1, .tie = -1, .std = 0.02};
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"dtype", required_argument, 0, 1}, {"std", required_argument, 0, 2},
+        {"bias-std", required_argument, 0, 3}, {"tie", required_argument, 0, 4},
+        {"vocab-size", required_argument, 0, 5}, {"tokenizer", required_argument, 0, 6},
+        {"merges", required_argument, 0, 7}, {"merges-text", required_argument, 0, 8}, {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+        if (cli_common(&cl, opt, optarg)) continue;
+        switch (opt) {
+        case 1:
+            o.dtype = dtype_parse_torch(optarg);
+            if (o.dtype < 0) cli_usage(&cl, "--dtype: '%s' is not bf16, fp32 or fp16", optarg);
+            break;
+        case 2: o.std = cli_double(&cl, "--std", optarg, 0, 10); break;
+        case 3: o.bias_std = cli_double(&cl, "--bias-std", optarg, 0, 10); break;
+        case 4:
+            if (strcmp(optarg, "yes") && strcmp(optarg, "no")) cli_usage(&cl, "--tie: '%s' is not yes or no", optarg);
+            o.tie = !strcmp(optarg, "yes");
+            break;
+        case 5: o.vocab = (int)cli_long(&cl, "--vocab-size", optarg, 1, 1L << 30); break;
+        case 6: o.tokenizer = optarg; break;
+        case 7: o.merges = (int)cli_long(&cl, "--merges", optarg, 0, 1000000); break;
+        case 8: o.merges_text = optarg; break;
+        default: cli_usage(&cl, "unknown option");
+        }
+    }
+    if (optind != argc - 1) cli_usage(&cl, optind >= argc ? "a config name or config.json is required" : "one config only");
+    o.what = argv[optind];
+    if (!cl.out) cli_usage(&cl, "-o DIR is required");
+    if (o.merges > 0 && !o.merges_text) cli_usage(&cl, "--merges needs --merges-text FILE");
+    if (o.merges > 0 && o.tokenizer) cli_usage(&cl, "--merges and --tokenizer exclude each other");
+    mrl_config probe;
+    if (named_config(o.what, &probe) && !strchr(o.what, '/') && !strstr(o.what, ".json"))
+        cli_usage(&cl, "'%s' is not tiny, small, qwen2-1.5b or a config.json", o.what);
+
+    struct stat st;
+    if (!stat(cl.out, &st)) {
+        DIR *d = S_ISDIR(st.st_mode) ? opendir(cl.out) : NULL;
+        int empty = d != NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d))) if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) empty = 0;
+        if (d) closedir(d);
+        if (!empty) cli_dief(&cl, 1, "%s: exists and is not an empty directory", cl.out);
+    }
+    char tmp[4000];
+    int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", cl.out, (long)getpid());
+    if (k < 0 || (size_t)k >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    if (mkdir(tmp, 0755)) cli_dief(&cl, 3, "%s: %s", tmp, strerror(errno));
+    mrl_config c;
+    mrl_err e = {0};
+    int rc = build(&o, tmp, &c, cl.seed, &e);
+    char inside[4096];
+    if (!rc && !join(inside, sizeof inside, tmp, "config.json", &e) && fsync_dir_of(inside) < 0) { /* best effort: some filesystems refuse directory fsync */ }
+    if (!rc && rename(tmp, cl.out)) rc = err_set(&e, 3, "%s: rename: %s", cl.out, strerror(errno));
+    if (rc) {
+        remove_dir(tmp);
+        int sig = cli_stop_requested();
+        if (sig) return 128 + sig;
+        cli_die(&cl, &e);
+    }
+    fsync_dir_of(cl.out);
+    if (cl.progress != 0)
+        fprintf(stderr, "minit: %s: %zu parameters, %d layers, vocab %d, %s, seed %llu\n", cl.out,
+                config_nparams(&c), c.num_layers, c.vocab_size, c.torch_dtype, (unsigned long long)cl.seed);
+    return 0;
+}
