@@ -1,0 +1,393 @@
+/* engine.c — msample's scheduler: admit (prefill a group, fork its samples) while slots
+ * and KV reservations allow, decode every running sequence in one batched step, retire, emit in order. */
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "engine.h"
+#include "rng.h"
+#include "stopstr.h"
+
+typedef struct eng_seq {
+    eng_sample out;
+    int state;            /* 0 not started, 1 running, 2 done */
+    int kv;
+    mrl_rng rng;
+    int cap;              /* of out.ids / out.logprobs */
+    size_t tcap;          /* of out.text */
+    int32_t next;         /* sampled token not yet in the KV cache */
+    long stop_at;         /* offset of a stop string in text, -1 none */
+    size_t stop_len;
+} eng_seq;
+
+typedef struct eng_group {
+    eng_problem p;
+    int prompt_kv;        /* -1 once every sample has been forked */
+    float *logits;        /* last prompt position, until every sample has been forked */
+    long reserved;        /* KV tokens reserved for the prompt */
+    int started, finished;
+    eng_seq *s;
+} eng_group;
+
+typedef struct eng {
+    mrl_model *m;
+    const mrl_tok *tok;
+    const eng_opts *o;
+    const eng_io *io;
+    eng_stats *st;
+    kv_cache *kv;
+    int V, bt;
+    long cap, reserved, sample_res;
+    uint8_t *skip;        /* per id: 1 = no text (special tokens), 2 = EOS */
+    stop_set *stops;
+    eng_group **win;      /* groups in input order */
+    int nwin, capwin;
+    int admit_from;       /* first window slot that may still have unstarted samples */
+    eng_seq **run;        /* running sequences */
+    int nrun;
+    eng_problem held;     /* read but not yet admitted (waiting for KV room) */
+    int has_held;
+    smp_ws **ws;          /* one per thread */
+    int nws;
+} eng;
+
+void eng_defaults(eng_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->n = 1;
+    smp_defaults(&o->sp);
+    o->max_tokens = 256;
+    o->batch = 16;
+    o->block_tokens = 16;
+}
+
+static long round_up(long x, long b) { return (x + b - 1) / b * b; }
+
+/* Which ids produce no completion text: EOS (ends the completion) and tokens that a
+ * decode with skip_special drops (same rule as vLLM's skip_special_tokens default). */
+static int eng_skip_table(eng *g, mrl_err *e) {
+    const mrl_config *c = model_config(g->m);
+    if (!(g->skip = calloc(g->V, 1))) return err_set(e, 3, "out of memory");
+    int tv = tok_vocab_size(g->tok);
+    for (int32_t id = 0; id < g->V; id++) {
+        size_t len = 0;
+        if (id >= tv || !tok_piece(g->tok, id, &len) || !len) { g->skip[id] = 1; continue; }
+        char *d = tok_decode(g->tok, &id, 1, 1);
+        if (d && !*d) g->skip[id] = 1;
+        free(d);
+    }
+    for (int i = 0; i < c->n_eos; i++)
+        if (c->eos_ids[i] >= 0 && c->eos_ids[i] < g->V) g->skip[c->eos_ids[i]] = 2;
+    return 0;
+}
+
+/* Appends one sampled token to a sequence and decides whether it ends there. */
+static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
+    eng_sample *o = &q->out;
+    if (o->n == q->cap) {
+        q->cap = q->cap ? 2 * q->cap : 64;
+        o->ids = realloc(o->ids, q->cap * sizeof *o->ids);
+        o->logprobs = realloc(o->logprobs, q->cap * sizeof *o->logprobs);
+    }
+    o->ids[o->n] = t;
+    o->logprobs[o->n++] = lp;
+    q->next = t;
+    if (g->skip[t] == 2) { q->state = 2; o->finish = ENG_STOP; return; }
+    size_t len = 0;
+    const char *piece = g->skip[t] ? NULL : tok_piece(g->tok, t, &len);
+    if (piece && len) {
+        size_t prev = o->text_len;
+        if (prev + len + 1 > q->tcap) {
+            q->tcap = 2 * (prev + len + 1) + 64;
+            o->text = realloc(o->text, q->tcap);
+        }
+        memcpy(o->text + prev, piece, len);
+        o->text_len += len;
+        o->text[o->text_len] = 0;
+        long at = stop_find(g->stops, o->text, o->text_len, prev, &q->stop_len);
+        if (at >= 0) {
+            q->stop_at = at;
+            o->text_len = (size_t)at + (g->o->include_stop ? q->stop_len : 0);
+            o->text[o->text_len] = 0;
+            q->state = 2; o->finish = ENG_STOP;
+            return;
+        }
+    }
+    if (o->n >= g->o->max_tokens) { q->state = 2; o->finish = ENG_LENGTH; }
+}
+
+static void eng_group_free(eng_group *gr, int G) {
+    if (!gr) return;
+    for (int i = 0; i < G; i++) {
+        free(gr->s[i].out.ids);
+        free(gr->s[i].out.logprobs);
+        free(gr->s[i].out.text);
+    }
+    free(gr->s);
+    free(gr->logits);
+    free(gr->p.prompt);
+    free(gr);
+}
+
+/* A sequence finished: return its KV blocks and reservation. */
+static void eng_retire(eng *g, eng_group *gr, eng_seq *q) {
+    if (q->kv >= 0) kv_seq_free(g->kv, q->kv);
+    q->kv = -1;
+    gr->finished++;
+    g->st->samples_done++;
+    if (gr->finished == g->o->n) {
+        g->reserved -= gr->reserved;
+        gr->reserved = 0;
+    }
+}
+
+/* Emits complete groups from the front of the window, in input order. With `all`
+ * (after an interruption) every complete group goes out and incomplete ones stay
+ * in the window for eng_cleanup to drop. */
+static int eng_emit_front(eng *g, int all, mrl_err *e) {
+    int G = g->o->n, k = 0, w = 0, rc = 0;
+    while (w < g->nwin && rc == 0) {
+        eng_group *gr = g->win[w];
+        if (gr->finished < G) {
+            if (!all) break;
+            g->win[k++] = gr;
+            w++;
+            continue;
+        }
+        eng_sample *ss = malloc(G * sizeof *ss);
+        if (!ss) { rc = err_set(e, 3, "out of memory"); break; }
+        for (int i = 0; i < G; i++) ss[i] = gr->s[i].out;
+        rc = g->io->emit(g->io->ctx, &gr->p, ss, G, e);
+        free(ss);
+        if (rc == 0) g->st->problems_done++;
+        eng_group_free(gr, G);
+        w++;
+    }
+    memmove(g->win + k, g->win + w, (g->nwin - w) * sizeof *g->win);
+    g->nwin = k + g->nwin - w;
+    g->admit_from = 0;    /* rescanned by eng_admit; the window is short */
+    return rc < 0 ? -1 : 0;
+}
+
+/* Prefills a problem into a new group. 1 done, 0 no room yet, -1 error, -2 when this
+ * problem can never fit (e set). */
+static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
+    long pres = round_up(p->nprompt, g->bt) + g->bt;
+    if (pres + g->sample_res > g->cap) {
+        err_set(e, 1, "a prompt of %d tokens plus --max-tokens %d needs %ld KV tokens, "
+                       "but --kv-mem holds only %ld: raise --kv-mem or lower --max-tokens",
+                       p->nprompt, g->o->max_tokens, pres + g->sample_res, g->cap);
+        return -2;
+    }
+    if (g->reserved + pres + g->sample_res > g->cap) return 0;
+    int seq = kv_seq_new(g->kv);
+    if (seq < 0) return 0;
+    eng_group *gr = calloc(1, sizeof *gr);
+    gr->s = calloc(g->o->n, sizeof *gr->s);
+    gr->logits = malloc((size_t)g->V * sizeof *gr->logits);
+    if (!gr->s || !gr->logits) { kv_seq_free(g->kv, seq); eng_group_free(gr, g->o->n); return err_set(e, 3, "out of memory"); }
+    gr->p = *p;
+    gr->prompt_kv = seq;
+    if (model_prefill(g->m, g->kv, seq, p->prompt, p->nprompt, gr->logits, e) < 0) {
+        kv_seq_free(g->kv, seq);
+        gr->p.prompt = NULL;     /* still owned by the caller's *p */
+        eng_group_free(gr, g->o->n);
+        return -1;
+    }
+    gr->reserved = pres;
+    g->reserved += pres;
+    for (int i = 0; i < g->o->n; i++) { gr->s[i].kv = -1; gr->s[i].stop_at = -1; }
+    if (g->nwin == g->capwin) {
+        g->capwin = g->capwin ? 2 * g->capwin : 16;
+        g->win = realloc(g->win, g->capwin * sizeof *g->win);
+    }
+    g->win[g->nwin++] = gr;
+    g->st->problems_in++;
+    g->st->prompt_tokens += p->nprompt;
+    return 1;
+}
+
+/* Starts sample i of a group: fork the prompt, draw the first token from the prompt's
+ * logits with the sample's own stream. 1 started, 0 no room. */
+static int eng_start_sample(eng *g, eng_group *gr) {
+    if (g->reserved + g->sample_res > g->cap) return 0;
+    int kv = kv_fork(g->kv, gr->prompt_kv);
+    if (kv < 0) return 0;
+    int i = gr->started++;
+    eng_seq *q = &gr->s[i];
+    q->kv = kv;
+    q->state = 1;
+    rng_init(&q->rng, g->o->seed, gr->p.key, (uint64_t)i);
+    float lp;
+    int32_t t = smp_sample(g->ws[0], &g->o->sp, gr->logits, g->V, &q->rng, &lp);
+    eng_push(g, q, t, lp);
+    g->st->gen_tokens++;
+    if (gr->started == g->o->n) {
+        kv_seq_free(g->kv, gr->prompt_kv);   /* the forks keep the shared blocks alive */
+        gr->prompt_kv = -1;
+        free(gr->logits);
+        gr->logits = NULL;
+    }
+    if (q->state == 2) { eng_retire(g, gr, q); return 1; }
+    g->reserved += g->sample_res;
+    g->run[g->nrun++] = q;
+    return 1;
+}
+
+/* Fills free slots. Returns -1 on a fatal error; sets *ferr on a feed error. */
+static int eng_admit(eng *g, int *eof, int *ferr, mrl_err *fe, mrl_err *e) {
+    while (g->nrun < g->o->batch) {
+        eng_group *gr = NULL;
+        while (g->admit_from < g->nwin) {
+            eng_group *c = g->win[g->admit_from];
+            if (c->started < g->o->n) { gr = c; break; }
+            g->admit_from++;
+        }
+        if (gr) {
+            if (!eng_start_sample(g, gr)) return 0;
+            continue;
+        }
+        if (!g->has_held) {
+            if (*eof || *ferr) return 0;
+            int r = g->io->feed(g->io->ctx, &g->held, fe);
+            if (r == 0) { *eof = 1; return 0; }
+            if (r < 0) { *ferr = 1; return 0; }
+            g->has_held = 1;
+        }
+        int r = eng_open_group(g, &g->held, e);
+        if (r == -2) {
+            /* earlier groups still finish and go out before this error */
+            *fe = *e;
+            *ferr = 1;
+            if (g->io->drop) g->io->drop(g->io->ctx, &g->held);
+            free(g->held.prompt);
+            g->has_held = 0;
+            return 0;
+        }
+        if (r < 0) return -1;
+        if (r == 0) return 0;
+        g->has_held = 0;
+    }
+    return 0;
+}
+
+/* One batched decode step over every running sequence; retires the finished ones. */
+static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e) {
+    int B = g->nrun;
+    for (int b = 0; b < B; b++) { seqs[b] = g->run[b]->kv; toks[b] = g->run[b]->next; }
+    if (model_decode(g->m, g->kv, seqs, toks, B, logits, e) < 0) return -1;
+    #pragma omp parallel for schedule(dynamic, 1) if (B > 1)
+    for (int b = 0; b < B; b++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        eng_seq *q = g->run[b];
+        float lp;
+        int32_t t = smp_sample(g->ws[tid < g->nws ? tid : 0], &g->o->sp,
+                               logits + (size_t)b * g->V, g->V, &q->rng, &lp);
+        eng_push(g, q, t, lp);
+    }
+    g->st->gen_tokens += B;
+    int k = 0;
+    for (int b = 0; b < B; b++) {
+        eng_seq *q = g->run[b];
+        if (q->state != 2) { g->run[k++] = q; continue; }
+        g->reserved -= g->sample_res;
+        /* find its group: the window is short, and retirements are rare per step */
+        for (int w = 0; w < g->nwin; w++) {
+            eng_group *gr = g->win[w];
+            if (q >= gr->s && q < gr->s + g->o->n) { eng_retire(g, gr, q); break; }
+        }
+    }
+    g->nrun = k;
+    return 0;
+}
+
+static void eng_cleanup(eng *g) {
+    for (int w = 0; w < g->nwin; w++) {
+        eng_group *gr = g->win[w];
+        if (g->io->drop) g->io->drop(g->io->ctx, &gr->p);
+        eng_group_free(gr, g->o->n);
+    }
+    if (g->has_held) { if (g->io->drop) g->io->drop(g->io->ctx, &g->held); free(g->held.prompt); }
+    free(g->win);
+    free(g->run);
+    for (int i = 0; i < g->nws; i++) smp_ws_free(g->ws[i]);
+    free(g->ws);
+    free(g->skip);
+    stop_free(g->stops);
+    kv_free(g->kv);
+}
+
+/* Bytes of KV per token, measured on a small pool (backends differ in element size). */
+static double eng_kv_bytes_per_token(mrl_model *m, int bt, mrl_err *e) {
+    size_t probe = (size_t)64 << 20;
+    kv_cache *kv = kv_create(m, probe, bt, e);
+    if (!kv) return -1;
+    long cap = kv_capacity_tokens(kv);
+    kv_free(kv);
+    return cap > 0 ? (double)probe / (double)cap : -1;
+}
+
+int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *io,
+            eng_stats *st, mrl_err *e) {
+    eng g = {0};
+    g.m = m; g.tok = tok; g.o = o; g.io = io; g.st = st;
+    memset(st, 0, sizeof *st);
+    g.V = model_config(m)->vocab_size;
+    g.bt = o->block_tokens > 0 ? o->block_tokens : 16;
+    g.sample_res = round_up(o->max_tokens, g.bt) + g.bt;
+    size_t bytes = o->kv_mem;
+    if (!bytes) {
+        double bpt = eng_kv_bytes_per_token(m, g.bt, e);
+        if (bpt <= 0) return -1;
+        long groups = (o->batch + o->n - 1) / o->n + 2;
+        bytes = (size_t)(bpt * ((double)o->batch * g.sample_res + groups * 4096.0));
+    }
+    if (!(g.kv = kv_create(m, bytes, g.bt, e))) return -1;
+    g.cap = kv_capacity_tokens(g.kv);
+    g.nws = 1;
+#ifdef _OPENMP
+    g.nws = omp_get_max_threads();
+#endif
+    g.ws = calloc(g.nws, sizeof *g.ws);
+    g.run = calloc(o->batch, sizeof *g.run);
+    g.stops = stop_new(o->stops, o->nstops);
+    for (int i = 0; i < g.nws; i++) if (!(g.ws[i] = smp_ws_new(g.V))) g.ws = NULL;
+    int32_t *toks = malloc(o->batch * sizeof *toks);
+    int *seqs = malloc(o->batch * sizeof *seqs);
+    float *logits = malloc((size_t)o->batch * g.V * sizeof *logits);
+    int rc = 0, eof = 0, ferr = 0;
+    mrl_err fe = {0};
+    if (!g.ws || !g.run || !g.stops || !toks || !seqs || !logits) { rc = err_set(e, 3, "out of memory"); goto out; }
+    if (eng_skip_table(&g, e) < 0) { rc = -1; goto out; }
+    long long last_gen = -1;
+    long last_in = -1;
+    for (;;) {
+        if (io->interrupted && io->interrupted(io->ctx)) {
+            rc = eng_emit_front(&g, 1, e) < 0 ? -1 : 1;
+            break;
+        }
+        if (eng_admit(&g, &eof, &ferr, &fe, e) < 0) { rc = -1; break; }
+        if (g.nrun > 0 && eng_step(&g, toks, seqs, logits, e) < 0) { rc = -1; break; }
+        if (eng_emit_front(&g, 0, e) < 0) { rc = -1; break; }
+        st->running = g.nrun;
+        if (io->progress) io->progress(io->ctx, st);
+        if (g.nrun == 0 && g.nwin == 0 && !g.has_held && (eof || ferr)) break;
+        if (g.nrun == 0 && st->gen_tokens == last_gen && st->problems_in == last_in) {
+            /* nothing runs and nothing could be admitted: the cache refused a
+             * sequence that the reservations said would fit */
+            rc = err_set(e, 1, "the KV cache refused a new sequence (%ld of %ld tokens reserved)",
+                         g.reserved, g.cap);
+            break;
+        }
+        last_gen = st->gen_tokens;
+        last_in = st->problems_in;
+    }
+    if (rc == 0 && ferr) { *e = fe; rc = -1; }
+out:
+    free(toks); free(seqs); free(logits);
+    eng_cleanup(&g);
+    return rc;
+}
