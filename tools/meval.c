@@ -1,0 +1,532 @@
+/* meval — scores rewarded rollouts per benchmark: pass@1 with a bootstrap interval,
+ * maj@k, unbiased pass@k, lengths, truncation, format; several labelled runs side by side. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+#include "jqf.h"
+#include "rewards.h"
+#include "rng.h"
+#include "stats.h"
+#include "stream.h"
+
+static const char usage[] =
+"Usage: meval [OPTION]... [FILE... | LABEL=FILE...]\n"
+"Score rewarded rollouts (records with id, correct, pred) per benchmark and problem:\n"
+"problems, samples per problem k, pass@1 with a 95% bootstrap interval, maj@k, unbiased\n"
+"pass@k, mean completion length, truncated fraction, format rate. LABEL=FILE inputs are\n"
+"shown side by side with the change from the first, marked * where its interval excludes 0.\n"
+"\n"
+"  --by JQ            group by this value (default '.bench // \"all\"')\n"
+"  --k LIST           pass@k for these k (default: powers of two up to k, and k)\n"
+"  --json             one JSON record per benchmark (the default when stdout is not a terminal)\n"
+"  --table            an aligned table (the default on a terminal)\n"
+"  --markdown         a Markdown table\n"
+"  --bootstrap N      bootstrap resamples (default 1000); --seed N picks them\n"
+"  --allow-partial    accept problems with fewer samples than the others\n"
+"  -o FILE, -Z, --zstd-level N, --skip-bad, -q, --seed N, -h, --version\n";
+
+enum { O_BY = 1, O_K, O_JSON, O_TABLE, O_MARKDOWN, O_BOOT, O_PARTIAL };
+
+typedef struct {
+    int bench, seq, correct, trunc, fmt;   /* fmt: 1/0, -1 unknown */
+    char *id, *pred;
+    long line, ntok, nchr;                  /* ntok/nchr -1 when unknown */
+} sample;
+
+typedef struct {            /* the statistics of one benchmark in one input */
+    int problems, k, kmin, valid;
+    double pass1, ci[2], maj, lenm, trunc, fmt;
+    const char *unit;
+    double *acc;            /* per problem accuracy, sorted by id */
+    char **ids;
+    double passk[32];       /* for ks[j] (NaN when k > kmin) */
+} bstat;
+
+typedef struct {
+    const char *label, *file;
+    sample *s;
+    int n, cap;
+    bstat *b;               /* per bench */
+} input;
+
+typedef struct {
+    cli c;
+    jqf *by;
+    char **bench;
+    int nbench;
+    int ks[32], nks, kauto, boot, partial, mode;   /* mode 0 json 1 table 2 markdown */
+    input *in;
+    int nin;
+} ev;
+
+static int bench_index(ev *m, const char *name)
+{
+    for (int i = m->nbench - 1; i >= 0; i--)
+        if (!strcmp(m->bench[i], name)) return i;
+    m->bench = realloc(m->bench, sizeof *m->bench * (size_t)(m->nbench + 1));
+    m->bench[m->nbench] = strdup(name);
+    return m->nbench++;
+}
+
+static void bad(ev *m, const char *file, long line, const char *msg)
+{
+    mrl_err e = {.code = ERR_INPUT};
+    snprintf(e.msg, sizeof e.msg, "%s:%ld: %s", file, line, msg);
+    cli_bad_record(&m->c, NULL, &e);
+}
+
+static char *dump_str(jv v)    /* a string's text, anything else as JSON */
+{
+    if (jv_get_kind(v) == JV_KIND_STRING) { char *s = strdup(jv_string_value(v)); jv_free(v); return s; }
+    jv d = jv_dump_string(v, 0);
+    char *s = strdup(jv_string_value(d));
+    jv_free(d);
+    return s;
+}
+
+static void read_input(ev *m, input *in, const char *const *paths, int npaths)
+{
+    mrl_err e = {0};
+    rd_stream *rd = rd_open(paths, npaths, &e);
+    if (!rd) cli_die(&m->c, &e);
+    for (int seq = 0;; seq++) {
+        jv rec;
+        e = (mrl_err){0};
+        int rc = rd_next(rd, &rec, &e);
+        if (rc == 0) break;
+        if (rc < 0) { cli_bad_record(&m->c, NULL, &e); continue; }
+        const char *file = rd_name(rd);
+        long line = rd_lineno(rd);
+        jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+        jv ok = jv_object_get(jv_copy(rec), jv_string("correct"));
+        jv_kind kk = jv_get_kind(ok);
+        if (!jv_is_valid(id) || jv_get_kind(id) == JV_KIND_NULL) {
+            jv_free(id); jv_free(ok); jv_free(rec);
+            bad(m, file, line, "\"id\" is missing");
+            continue;
+        }
+        if (kk != JV_KIND_TRUE && kk != JV_KIND_FALSE && kk != JV_KIND_NUMBER) {
+            jv_free(id); jv_free(ok); jv_free(rec);
+            bad(m, file, line, "\"correct\" is missing");
+            continue;
+        }
+        jv b = jqf_first(m->by, rec, &e);
+        if (e.code || !jv_is_valid(b)) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "--by %.200s: %.300s", jqf_text(m->by), e.code ? e.msg : "no value");
+            jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
+            bad(m, file, line, msg);
+            continue;
+        }
+        if (in->n == in->cap) {
+            in->cap = in->cap ? 2 * in->cap : 256;
+            in->s = realloc(in->s, sizeof *in->s * (size_t)in->cap);
+        }
+        sample *s = &in->s[in->n++];
+        char *bn = dump_str(b);
+        s->bench = bench_index(m, bn);
+        free(bn);
+        s->id = dump_str(id);
+        s->seq = seq;
+        s->line = line;
+        s->correct = kk == JV_KIND_TRUE || (kk == JV_KIND_NUMBER && jv_number_value(ok) > 0);
+        jv_free(ok);
+        const char *pred = rec_str(rec, "pred");
+        s->pred = pred ? strdup(pred) : NULL;
+        const char *fin = rec_str(rec, "finish");
+        s->trunc = fin && !strcmp(fin, "length");
+        jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
+        s->ntok = jv_get_kind(ids) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ids)) : -1;
+        jv_free(ids);
+        const char *comp = rec_str(rec, "completion");
+        s->nchr = comp ? rw_chars(comp) : -1;
+        /* format: mreward's format reward when present, else the open-rs check */
+        jv f = jv_getpath(jv_copy(rec), JV_ARRAY(jv_string("rewards"), jv_string("format")));
+        if (jv_get_kind(f) == JV_KIND_NUMBER) s->fmt = jv_number_value(f) > 0;
+        else s->fmt = comp ? rw_count(comp, "\n</think>\n") == 1 : -1;
+        jv_free(f);
+        jv_free(rec);
+    }
+    if (!in->file) in->file = npaths ? paths[0] : "<stdin>";
+    rd_close(rd);
+}
+
+static int cmp_sample(const void *a, const void *b)
+{
+    const sample *x = a, *y = b;
+    if (x->bench != y->bench) return x->bench < y->bench ? -1 : 1;
+    int d = strcmp(x->id, y->id);
+    if (d) return d;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void stats_of(ev *m, input *in)
+{
+    qsort(in->s, (size_t)in->n, sizeof *in->s, cmp_sample);
+    in->b = calloc((size_t)m->nbench, sizeof *in->b);
+    for (int i = 0; i < in->n;) {
+        int bi = in->s[i].bench, j = i;
+        while (j < in->n && in->s[j].bench == bi) j++;
+        bstat *b = &in->b[bi];
+        /* problems: runs of one id within [i, j) */
+        int np = 0, kmax = 0, kmin = 1 << 30;
+        for (int p = i; p < j;) {
+            int q = p;
+            while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+            np++;
+            if (q - p > kmax) kmax = q - p;
+            if (q - p < kmin) kmin = q - p;
+            p = q;
+        }
+        if (kmin != kmax && !m->partial) {
+            for (int p = i; p < j;) {
+                int q = p;
+                while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+                if (q - p != kmax) {
+                    char msg[600];
+                    snprintf(msg, sizeof msg, "group \"%.200s\" has %d sample%s, expected %d (--allow-partial accepts it)",
+                             in->s[p].id, q - p, q - p == 1 ? "" : "s", kmax);
+                    /* not a bad record (--skip-bad cannot drop it): the run is incomplete */
+                    cli_dief(&m->c, ERR_INPUT, "%s:%ld: %s", in->file, in->s[p].line, msg);
+                }
+                p = q;
+            }
+        }
+        b->valid = 1;
+        b->problems = np;
+        b->k = kmax;
+        b->kmin = kmin;
+        b->acc = malloc(sizeof *b->acc * (size_t)np);
+        b->ids = malloc(sizeof *b->ids * (size_t)np);
+        double maj = 0, *pk = calloc(32, sizeof *pk);
+        long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0;
+        int tokens = 1;
+        for (int p = i; p < j; p++) tokens &= in->s[p].ntok >= 0;
+        int pi = 0;
+        for (int p = i; p < j; pi++) {
+            int q = p, c = 0;
+            while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+            int n = q - p;
+            const char **preds = malloc(sizeof *preds * (size_t)n);
+            int *cor = malloc(sizeof *cor * (size_t)n);
+            for (int t = p; t < q; t++) {
+                const sample *s = &in->s[t];
+                c += s->correct;
+                preds[t - p] = s->pred;
+                cor[t - p] = s->correct;
+                long L = tokens ? s->ntok : s->nchr;
+                if (L >= 0) { ltot += L; lcount++; }
+                ntrunc += s->trunc;
+                if (s->fmt >= 0) { fmtknown++; nfmt += s->fmt; }
+            }
+            b->acc[pi] = (double)c / n;
+            b->ids[pi] = in->s[p].id;
+            maj += st_majority(preds, cor, n, NULL);
+            for (int t = 0; t < m->nks; t++)
+                if (m->ks[t] <= kmin) pk[t] += st_pass_at_k(n, c, m->ks[t]);
+            free(preds);
+            free(cor);
+            p = q;
+        }
+        b->pass1 = st_mean(b->acc, np);
+        st_boot_mean(b->acc, np, m->boot, m->c.seed, rng_hash_str(m->bench[bi]), b->ci);
+        b->maj = maj / np;
+        for (int t = 0; t < m->nks; t++) b->passk[t] = m->ks[t] <= kmin ? pk[t] / np : NAN;
+        free(pk);
+        b->lenm = lcount ? (double)ltot / lcount : NAN;
+        b->unit = tokens ? "tokens" : "chars";
+        b->trunc = (double)ntrunc / (j - i);
+        b->fmt = fmtknown ? (double)nfmt / fmtknown : NAN;
+        i = j;
+    }
+}
+
+/* The change of pass@1 from input a to b on one bench, with its interval: paired over
+ * problems when both scored the same problem set, else two independent resamplings. */
+static int delta(ev *m, int bi, const bstat *a, const bstat *b, double *d, double ci[2])
+{
+    *d = b->pass1 - a->pass1;
+    int paired = a->problems == b->problems;
+    for (int p = 0; paired && p < a->problems; p++) paired = !strcmp(a->ids[p], b->ids[p]);
+    st_boot_diff(a->acc, a->problems, b->acc, b->problems, paired, m->boot, m->c.seed,
+                 rng_hash_str(m->bench[bi]), ci);
+    return paired;
+}
+
+static jv num(double x) { return isnan(x) ? jv_null() : jv_number(x); }
+
+static void put_json(ev *m, wr_stream *w)
+{
+    mrl_err e = {0};
+    for (int bi = 0; bi < m->nbench; bi++)
+        for (int i = 0; i < m->nin; i++) {
+            const bstat *b = &m->in[i].b[bi];
+            if (!b->valid) continue;
+            jv r = jv_object();
+            r = jv_object_set(r, jv_string("bench"), jv_string(m->bench[bi]));
+            if (m->in[i].label) r = jv_object_set(r, jv_string("label"), jv_string(m->in[i].label));
+            r = jv_object_set(r, jv_string("problems"), jv_number(b->problems));
+            r = jv_object_set(r, jv_string("k"), jv_number(b->k));
+            r = jv_object_set(r, jv_string("pass@1"), num(b->pass1));
+            r = jv_object_set(r, jv_string("ci95"), JV_ARRAY(num(b->ci[0]), num(b->ci[1])));
+            r = jv_object_set(r, jv_string("maj@k"), num(b->maj));
+            jv pk = jv_object();
+            for (int t = 0; t < m->nks; t++) {
+                char key[16];
+                snprintf(key, sizeof key, "%d", m->ks[t]);
+                if (!isnan(b->passk[t])) pk = jv_object_set(pk, jv_string(key), jv_number(b->passk[t]));
+            }
+            r = jv_object_set(r, jv_string("pass@k"), pk);
+            r = jv_object_set(r, jv_string("len_mean"), num(b->lenm));
+            r = jv_object_set(r, jv_string("len_unit"), jv_string(b->unit));
+            r = jv_object_set(r, jv_string("truncated_frac"), num(b->trunc));
+            r = jv_object_set(r, jv_string("format_rate"), num(b->fmt));
+            const bstat *a = &m->in[0].b[bi];
+            if (i > 0 && a->valid) {
+                double d, ci[2];
+                int paired = delta(m, bi, a, b, &d, ci);
+                jv dj = jv_object();
+                dj = jv_object_set(dj, jv_string("vs"), jv_string(m->in[0].label));
+                dj = jv_object_set(dj, jv_string("pass@1"), num(d));
+                dj = jv_object_set(dj, jv_string("ci95"), JV_ARRAY(num(ci[0]), num(ci[1])));
+                dj = jv_object_set(dj, jv_string("paired"), jv_bool(paired));
+                dj = jv_object_set(dj, jv_string("significant"), jv_bool(ci[0] > 0 || ci[1] < 0));
+                r = jv_object_set(r, jv_string("delta"), dj);
+            }
+            if (wr_put(w, r, &e) < 0) cli_die(&m->c, &e);
+        }
+}
+
+/* ---- tables: cells as strings, printed aligned or as Markdown ---- */
+typedef struct { char **cell; int rows, cols; } table;
+
+static void tset(table *t, int r, int c, const char *fmt, double x)
+{
+    char buf[64];
+    if (isnan(x)) snprintf(buf, sizeof buf, "-");
+    else snprintf(buf, sizeof buf, fmt, x);
+    t->cell[r * t->cols + c] = strdup(buf);
+}
+
+static void tstr(table *t, int r, int c, const char *s) { t->cell[r * t->cols + c] = strdup(s); }
+
+static void tprint(const table *t, int markdown, FILE *f)
+{
+    int *wd = calloc((size_t)t->cols, sizeof *wd);
+    for (int r = 0; r < t->rows; r++)
+        for (int c = 0; c < t->cols; c++) {
+            const char *s = t->cell[r * t->cols + c] ? t->cell[r * t->cols + c] : "";
+            int l = (int)rw_chars(s);
+            if (l > wd[c]) wd[c] = l;
+        }
+    for (int r = 0; r < t->rows; r++) {
+        for (int c = 0; c < t->cols; c++) {
+            const char *s = t->cell[r * t->cols + c] ? t->cell[r * t->cols + c] : "";
+            int pad = wd[c] - (int)rw_chars(s);
+            if (markdown) fprintf(f, "| %s%*s ", s, pad, "");
+            else if (c == 0) fprintf(f, "%s%*s", s, pad, "");
+            else fprintf(f, "  %*s%s", pad, "", s);
+        }
+        fputs(markdown ? "|\n" : "\n", f);
+        if (markdown && r == 0) {
+            for (int c = 0; c < t->cols; c++) fprintf(f, "|%s%.*s:", c ? "-" : ":", wd[c], "--------------------------------------------------------------------------------");
+            fputs("|\n", f);
+        }
+    }
+    free(wd);
+}
+
+static void put_table(ev *m, FILE *f)
+{
+    int multi = m->nin > 1;
+    /* columns: bench problems k, then per input pass@1 CI maj@k [pass@k...] len trunc format,
+     * then a Δ per later input */
+    int per = multi ? 4 : 6 + m->nks - (m->nks && m->ks[0] == 1);
+    table t = {.rows = m->nbench + 1 + (m->nbench > 1), .cols = 3 + per * m->nin + (m->nin - 1)};
+    t.cell = calloc((size_t)(t.rows * t.cols), sizeof *t.cell);
+    tstr(&t, 0, 0, "bench"); tstr(&t, 0, 1, "problems"); tstr(&t, 0, 2, "k");
+    for (int i = 0; i < m->nin; i++) {
+        char h[128];
+        const char *lb = m->in[i].label;
+        int c = 3 + per * i;
+#define HDR(name) do { snprintf(h, sizeof h, "%s%s%s", lb ? lb : "", lb ? " " : "", name); tstr(&t, 0, c++, h); } while (0)
+        HDR("pass@1"); HDR("95% CI"); HDR("maj@k");
+        if (!multi)
+            for (int k = 0; k < m->nks; k++)
+                if (m->ks[k] != 1) { snprintf(h, sizeof h, "pass@%d", m->ks[k]); tstr(&t, 0, c++, h); }
+        HDR("len");
+        if (!multi) { HDR("trunc"); HDR("format"); }
+#undef HDR
+    }
+    for (int i = 1; i < m->nin; i++) {
+        char h[128];
+        snprintf(h, sizeof h, "\xce\x94 %s", m->in[i].label);
+        tstr(&t, 0, 3 + per * m->nin + i - 1, h);
+    }
+    double *avg = calloc((size_t)m->nin, sizeof *avg);
+    for (int bi = 0; bi < m->nbench; bi++) {
+        int r = bi + 1, first = -1;
+        tstr(&t, r, 0, m->bench[bi]);
+        for (int i = 0; i < m->nin; i++) {
+            const bstat *b = &m->in[i].b[bi];
+            int c = 3 + per * i;
+            if (!b->valid) continue;
+            if (first < 0) { first = i; tset(&t, r, 1, "%.0f", b->problems); tset(&t, r, 2, "%.0f", b->k); }
+            avg[i] += b->pass1;
+            char ci[64];
+            snprintf(ci, sizeof ci, "[%.1f, %.1f]", 100 * b->ci[0], 100 * b->ci[1]);
+            tset(&t, r, c++, "%.1f", 100 * b->pass1);
+            tstr(&t, r, c++, isnan(b->ci[0]) ? "-" : ci);
+            tset(&t, r, c++, "%.1f", 100 * b->maj);
+            if (!multi)
+                for (int k = 0; k < m->nks; k++)
+                    if (m->ks[k] != 1) tset(&t, r, c++, "%.1f", 100 * b->passk[k]);
+            tset(&t, r, c++, "%.0f", b->lenm);
+            if (!multi) { tset(&t, r, c++, "%.3f", b->trunc); tset(&t, r, c++, "%.3f", b->fmt); }
+        }
+        for (int i = 1; i < m->nin; i++) {
+            const bstat *a = &m->in[0].b[bi], *b = &m->in[i].b[bi];
+            if (!a->valid || !b->valid) continue;
+            double d, ci[2];
+            delta(m, bi, a, b, &d, ci);
+            char cell[64];
+            snprintf(cell, sizeof cell, "%+.1f%s", 100 * d, (ci[0] > 0 || ci[1] < 0) ? " *" : "");
+            tstr(&t, r, 3 + per * m->nin + i - 1, cell);
+        }
+    }
+    if (m->nbench > 1) {   /* the study's "Avg" column: the mean over benchmarks */
+        int r = m->nbench + 1;
+        tstr(&t, r, 0, "avg");
+        for (int i = 0; i < m->nin; i++) {
+            int nb = 0;
+            for (int bi = 0; bi < m->nbench; bi++) nb += m->in[i].b[bi].valid;
+            tset(&t, r, 3 + per * i, "%.1f", nb ? 100 * avg[i] / nb : NAN);
+        }
+    }
+    free(avg);
+    tprint(&t, m->mode == 2, f);
+    if (multi) fputs("\xce\x94: pass@1 change from the first input; * its 95% bootstrap interval excludes 0\n", f);
+    for (int i = 0; i < t.rows * t.cols; i++) free(t.cell[i]);
+    free(t.cell);
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+int main(int argc, char **argv)
+{
+    static ev m;
+    cli_init(&m.c, "meval", usage);
+    cli_signals();
+    const char *by = ".bench // \"all\"";
+    m.boot = 1000;
+    m.mode = -1;
+    m.kauto = 1;
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"by", required_argument, 0, O_BY}, {"k", required_argument, 0, O_K},
+        {"json", no_argument, 0, O_JSON}, {"table", no_argument, 0, O_TABLE},
+        {"markdown", no_argument, 0, O_MARKDOWN}, {"bootstrap", required_argument, 0, O_BOOT},
+        {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+        if (cli_common(&m.c, opt, optarg)) continue;
+        switch (opt) {
+        case O_BY: by = optarg; break;
+        case O_K: {
+            m.kauto = 0;
+            m.nks = 0;
+            char *s = strdup(optarg), *save = NULL;
+            for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                if (m.nks == 32) cli_usage(&m.c, "--k: at most 32 values");
+                m.ks[m.nks++] = (int)cli_long(&m.c, "--k", tok, 1, 1 << 20);
+            }
+            free(s);
+            if (!m.nks) cli_usage(&m.c, "--k: empty list");
+            break;
+        }
+        case O_JSON: m.mode = 0; break;
+        case O_TABLE: m.mode = 1; break;
+        case O_MARKDOWN: m.mode = 2; break;
+        case O_BOOT: m.boot = (int)cli_long(&m.c, "--bootstrap", optarg, 1, 1000000); break;
+        case O_PARTIAL: m.partial = 1; break;
+        default: cli_usage(&m.c, "unknown option");
+        }
+    }
+    if (m.mode < 0) m.mode = (!m.c.out && isatty(1)) ? 1 : 0;
+    mrl_err e = {0};
+    if (!(m.by = jqf_compile(by, &e))) cli_usage(&m.c, "%s", e.msg);
+
+    /* inputs: LABEL=FILE pairs side by side, or plain files read as one */
+    int nargs = argc - optind, labelled = 0;
+    char **args = argv + optind;
+    struct stat st;
+    for (int i = 0; i < nargs; i++) {
+        char *eq = strchr(args[i], '=');
+        int lab = eq && eq > args[i] && !memchr(args[i], '/', (size_t)(eq - args[i])) && stat(args[i], &st) != 0;
+        if (i && lab != labelled) cli_usage(&m.c, "give every input a LABEL= or none");
+        labelled = lab;
+    }
+    if (labelled) {
+        m.nin = nargs;
+        m.in = calloc((size_t)nargs, sizeof *m.in);
+        for (int i = 0; i < nargs; i++) {
+            char *eq = strchr(args[i], '=');
+            *eq = 0;
+            m.in[i].label = args[i];
+            m.in[i].file = eq + 1;
+            for (int j = 0; j < i; j++)
+                if (!strcmp(m.in[j].label, args[i])) cli_usage(&m.c, "label '%s' given twice", args[i]);
+            const char *p = eq + 1;
+            read_input(&m, &m.in[i], &p, 1);
+        }
+    } else {
+        m.nin = 1;
+        m.in = calloc(1, sizeof *m.in);
+        read_input(&m, &m.in[0], (const char *const *)args, nargs);
+    }
+    if (m.kauto) {
+        /* powers of two up to the largest k, and k itself: known only after grouping,
+         * so group once with k = {1}, then again with the list */
+        m.nks = 1; m.ks[0] = 1;
+        for (int i = 0; i < m.nin; i++) stats_of(&m, &m.in[i]);
+        int kmax = 1;
+        for (int i = 0; i < m.nin; i++)
+            for (int bi = 0; bi < m.nbench; bi++)
+                if (m.in[i].b[bi].valid && m.in[i].b[bi].k > kmax) kmax = m.in[i].b[bi].k;
+        for (int k = 2; k <= kmax && m.nks < 31; k *= 2) m.ks[m.nks++] = k;
+        if (m.ks[m.nks - 1] != kmax) m.ks[m.nks++] = kmax;
+        for (int i = 0; i < m.nin; i++) {
+            for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); }
+            free(m.in[i].b);
+            stats_of(&m, &m.in[i]);
+        }
+    } else {
+        qsort(m.ks, (size_t)m.nks, sizeof *m.ks, cmp_int);
+        for (int i = 0; i < m.nin; i++) stats_of(&m, &m.in[i]);
+    }
+    if (m.mode == 0) {
+        wr_stream *w = cli_writer(&m.c);
+        put_json(&m, w);
+        return cli_finish(&m.c, w);
+    }
+    m.c.plain = 1;
+    wr_stream *w = cli_writer(&m.c);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) cli_dief(&m.c, ERR_SYS, "out of memory");
+    put_table(&m, f);
+    fclose(f);
+    /* the table goes out line by line through the writer so -o stays atomic */
+    for (char *p = buf, *nl; p < buf + len; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(buf + len - p));
+        if (!nl) nl = buf + len;
+        if (wr_put_raw(w, p, (size_t)(nl - p), &e) < 0) cli_die(&m.c, &e);
+    }
+    free(buf);
+    return cli_finish(&m.c, w);
+}
