@@ -14,6 +14,9 @@ Writes:
   cases-bytelevel.jsonl   its ids from HF tokenizers
   bad-wordpiece.json, bad-unigram.json   other model types (must be refused)
   bad-truncated.json      bytelevel.json cut in half
+
+  python3 tests/ref/tokenizer_cases.py --verify FILE...   # MTOK=bin-x/mtok to pick the binary
+compares mtok with HF on every problem/answer/solution of record files (no fixture written).
 """
 import json, os, random, subprocess, sys, tempfile, unicodedata
 
@@ -219,5 +222,33 @@ def main():
             f.write(s + "\n")
 
 
+
+
+def verify_corpus(paths, mtok="bin/mtok"):
+    """--verify FILE...: encode every .problem/.answer/.solution of the record files with HF and
+    with `mtok encode` and report the records that differ (not a fixture; a wide check)."""
+    tok = Tokenizer.from_str(qwen_tokenizer_json())
+    total = bad = 0
+    for path in paths:
+        raw = subprocess.run(["zstd", "-dcf", path], check=True, capture_output=True).stdout
+        texts = []
+        for line in raw.decode("utf-8").splitlines():
+            r = json.loads(line)
+            texts += [str(r[k]) for k in ("problem", "answer", "solution") if r.get(k)]
+        inp = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+        out = subprocess.run([mtok, "encode", "--tokenizer", os.path.join(QDIR, "tokenizer.json.zst"), "-Z"],
+                             input=inp.encode(), check=True, capture_output=True).stdout.decode().split("\n")
+        for t, o in zip(texts, out):
+            total += 1
+            if tok.encode(t, add_special_tokens=False).ids != json.loads(o)["ids"]:
+                bad += 1
+                print("DIFF", json.dumps(t[:80], ensure_ascii=False), file=sys.stderr)
+        print(path, len(texts), "texts", file=sys.stderr)
+    print(f"{total} texts, {bad} differ", file=sys.stderr)
+    return bad == 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--verify":
+        sys.exit(0 if verify_corpus(sys.argv[2:], os.environ.get("MTOK", "bin/mtok")) else 1)
     main()
