@@ -1,0 +1,281 @@
+/* checkpoint.c — crash-safe run directories: each checkpoint is built in a hidden temp dir,
+ * fsynced, renamed into place, and only then does `latest` (a symlink) move, by rename. */
+#include "checkpoint.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "safetensors.h"
+
+#define TMP_PREFIX ".tmp-"
+
+/* A numbered point of the save sequence: the crash tests stop the process here. */
+static void crash_point(ckpt_run *r) {
+    r->crash_count++;
+    if (r->crash_at > 0 && r->crash_count == r->crash_at) _exit(99);
+}
+
+static int mkdirs(const char *path) {
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+static int fsync_path(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb; (void)flag; (void)ftw;
+    return remove(p);
+}
+int ckpt_rmtree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st)) return errno == ENOENT ? 0 : -1;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e) {
+    memset(r, 0, sizeof *r);
+    if (snprintf(r->dir, sizeof r->dir, "%s", dir) >= (int)sizeof r->dir)
+        return err_set(e, 2, "%s: path too long", dir);
+    r->keep = keep;
+    const char *c = getenv("MRL_CRASH_AT");
+    r->crash_at = c ? atol(c) : 0;
+    if (mkdirs(dir)) return err_set(e, 3, "%s: cannot create the run directory: %s", dir, strerror(errno));
+    DIR *d = opendir(dir);
+    if (!d) return err_set(e, 3, "%s: %s", dir, strerror(errno));
+    struct dirent *de;
+    char p[PATH_MAX + 256];
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) || !strncmp(de->d_name, ".latest.", 8)) {
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+            ckpt_rmtree(p);
+        }
+    closedir(d);
+    return 0;
+}
+
+static int parse_step_name(const char *name, long *step) {
+    char *end;
+    if (strncmp(name, "step-", 5) || !name[5]) return -1;
+    long s = strtol(name + 5, &end, 10);
+    if (*end || s < 0) return -1;
+    *step = s;
+    return 0;
+}
+
+int ckpt_latest(const ckpt_run *r, long *step, char *path, size_t n, mrl_err *e) {
+    char lp[PATH_MAX + 16], target[PATH_MAX];
+    snprintf(lp, sizeof lp, "%s/latest", r->dir);
+    ssize_t len = readlink(lp, target, sizeof target - 1);
+    if (len < 0) {
+        if (errno == ENOENT) return 0;
+        return err_set(e, 1, "%s: not a symbolic link to a step directory", lp);
+    }
+    target[len] = 0;
+    const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+    if (parse_step_name(base, step))
+        return err_set(e, 1, "%s -> %s: not a step directory", lp, target);
+    snprintf(path, n, "%s/%s", r->dir, base);
+    struct stat st;
+    if (stat(path, &st) || !S_ISDIR(st.st_mode))
+        return err_set(e, 1, "%s -> %s: the checkpoint is missing", lp, target);
+    return 1;
+}
+
+static int copy_file(const char *src, const char *dst, mrl_err *e) {
+    FILE *f = fopen(src, "rb");
+    if (!f) return errno == ENOENT ? 0 : err_set(e, 3, "%s: %s", src, strerror(errno));
+    size_t cap = 1 << 16, len = 0, k;
+    char *buf = malloc(cap);
+    while (buf && (k = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += k;
+        if (len == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
+    }
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad) { free(buf); return err_set(e, 3, "%s: read error", src); }
+    int rc = st_write_file_atomic(dst, buf, len, e);
+    free(buf);
+    return rc;
+}
+
+static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json",
+    "chat_template.jinja", NULL};
+
+/* Keeps the r->keep newest step directories, and always the ones latest and best name. */
+static int prune(ckpt_run *r, long latest) {
+    if (r->keep <= 0) return 0;
+    DIR *d = opendir(r->dir);
+    if (!d) return -1;
+    long steps[4096]; int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 4096) {
+        long s;
+        if (!parse_step_name(de->d_name, &s)) steps[n++] = s;
+    }
+    closedir(d);
+    long best = -1;
+    char bp[PATH_MAX + 16], target[PATH_MAX];
+    snprintf(bp, sizeof bp, "%s/best", r->dir);
+    ssize_t len = readlink(bp, target, sizeof target - 1);
+    if (len > 0) { target[len] = 0; const char *b = strrchr(target, '/'); parse_step_name(b ? b + 1 : target, &best); }
+    for (int i = 0; i < n; i++) {
+        int newer = 0;
+        for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
+        if (newer < r->keep || steps[i] == latest || steps[i] == best) continue;
+        char p[PATH_MAX + 32], t[PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/step-%06ld", r->dir, steps[i]);
+        snprintf(t, sizeof t, "%s/" TMP_PREFIX "old-%06ld.%ld", r->dir, steps[i], (long)getpid());
+        /* rename first: a crash mid-removal leaves only a temp name that ckpt_open clears */
+        if (!rename(p, t)) ckpt_rmtree(t);
+        crash_point(r);
+    }
+    return 0;
+}
+
+int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
+    char tmp[PATH_MAX + 64], fin[PATH_MAX + 32], p[PATH_MAX + 96], name[32];
+    snprintf(name, sizeof name, "step-%06ld", step);
+    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
+    snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
+    ckpt_rmtree(tmp);
+    if (mkdir(tmp, 0777)) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
+    crash_point(r);
+    if (model_save(d->model, tmp, d->model_dtype, e)) goto fail;
+    crash_point(r);
+    for (int i = 0; d->files_from && tok_files[i]; i++) {
+        char src[PATH_MAX + 64];
+        snprintf(src, sizeof src, "%s/%s", d->files_from, tok_files[i]);
+        snprintf(p, sizeof p, "%s/%s", tmp, tok_files[i]);
+        if (copy_file(src, p, e)) goto fail;
+    }
+    crash_point(r);
+    snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
+    if (d->opt && optim_save(d->opt, p, strcmp(d->model_dtype, "fp32") != 0, e)) goto fail;
+    crash_point(r);
+    char *js = NULL;
+    {
+        jv s = jv_dump_string(jv_copy(d->state), JV_PRINT_PRETTY | JV_PRINT_SPACE1);
+        size_t len = strlen(jv_string_value(s));
+        js = malloc(len + 2);
+        if (js) { memcpy(js, jv_string_value(s), len); js[len] = '\n'; js[len + 1] = 0; }
+        jv_free(s);
+        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+        if (!js || st_write_file_atomic(p, js, len + 1, e)) { free(js); goto fail; }
+        free(js);
+    }
+    crash_point(r);
+    if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); goto fail; }
+    crash_point(r);
+    /* a step directory that exists already was orphaned by a crash before latest moved */
+    struct stat st;
+    if (!lstat(fin, &st)) {
+        snprintf(p, sizeof p, "%s/" TMP_PREFIX "orphan-%s.%ld", r->dir, name, (long)getpid());
+        if (rename(fin, p)) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
+        ckpt_rmtree(p);
+        crash_point(r);
+    }
+    if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); goto fail; }
+    crash_point(r);
+    if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
+    crash_point(r);
+    char lt[PATH_MAX + 64], lf[PATH_MAX + 16];
+    snprintf(lt, sizeof lt, "%s/.latest.%ld", r->dir, (long)getpid());
+    snprintf(lf, sizeof lf, "%s/latest", r->dir);
+    unlink(lt);
+    if (symlink(name, lt)) return err_set(e, 3, "%s: %s", lt, strerror(errno));
+    crash_point(r);
+    if (rename(lt, lf)) { unlink(lt); return err_set(e, 3, "%s: %s", lf, strerror(errno)); }
+    crash_point(r);
+    if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
+    crash_point(r);
+    prune(r, step);
+    return 0;
+fail:
+    ckpt_rmtree(tmp);
+    return err_prefix(e, "checkpoint %s", fin);
+}
+
+jv ckpt_load_state(const char *dir, mrl_err *e) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+    jv v = jv_load_file(p, 0);
+    if (!jv_is_valid(v)) {
+        jv m = jv_invalid_get_msg(v);
+        err_set(e, 1, "%s: %s", p, jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "cannot be read");
+        jv_free(m);
+        return jv_invalid();
+    }
+    jv s = jv_array_length(jv_copy(v)) == 1 ? jv_array_get(jv_copy(v), 0) : jv_invalid();
+    jv_free(v);
+    if (jv_get_kind(s) != JV_KIND_OBJECT) {
+        jv_free(s);
+        err_set(e, 1, "%s: not one JSON object", p);
+        return jv_invalid();
+    }
+    return s;
+}
+
+int ckpt_metrics_append(const ckpt_run *r, const char *line, mrl_err *e) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0) return err_set(e, 3, "%s: %s", p, strerror(errno));
+    size_t len = strlen(line);
+    int bad = write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd);
+    close(fd);
+    return bad ? err_set(e, 3, "%s: write error", p) : 0;
+}
+
+int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    char *out = NULL, *line = NULL;
+    size_t olen = 0, cap = 0;
+    ssize_t k;
+    int dropped = 0;
+    FILE *mem = open_memstream(&out, &olen);
+    while (mem && (k = getline(&line, &cap, f)) > 0) {
+        jv v = jv_parse_sized(line, (int)k);
+        jv s = jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("step")) : jv_invalid();
+        /* a torn last line (crash mid-write) is dropped too */
+        int keep = jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) <= step && line[k - 1] == '\n';
+        jv_free(s); jv_free(v);
+        if (keep) fwrite(line, 1, (size_t)k, mem);
+        else dropped++;
+    }
+    free(line);
+    fclose(f);
+    if (!mem) return err_set(e, 3, "out of memory");
+    fclose(mem);
+    int rc = dropped ? st_write_file_atomic(p, out, olen, e) : 0;
+    free(out);
+    return rc;
+}
+
+int ckpt_rollouts_path(const ckpt_run *r, long step, char *path, size_t n, mrl_err *e) {
+    snprintf(path, n, "%s/rollouts", r->dir);
+    if (mkdirs(path)) return err_set(e, 3, "%s: %s", path, strerror(errno));
+    snprintf(path, n, "%s/rollouts/step-%06ld.jsonl.zst", r->dir, step);
+    return 0;
+}

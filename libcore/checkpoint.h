@@ -1,0 +1,47 @@
+/* checkpoint.h — run directories of mgrpo: runs/NAME/step-XXXXXX/ (model files, optimizer
+ * state, trainer_state.json) written in a temp dir, fsynced and renamed, `latest` moved by
+ * rename only afterwards, old steps pruned; plus metrics.jsonl and the rollouts copies. */
+#ifndef MRL_CHECKPOINT_H
+#define MRL_CHECKPOINT_H
+#include <jv.h>
+#include <limits.h>
+#include "err.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct ckpt_run {
+    char dir[PATH_MAX];   /* runs/NAME */
+    int keep;             /* newest step directories kept (0 = all) */
+    /* Crash simulation for tests: MRL_CRASH_AT=N makes the N-th numbered point of the
+     * checkpoint sequence (counted over this run's saves) _exit(99) the process. */
+    long crash_at, crash_count;
+} ckpt_run;
+
+/* Creates dir (and parents) if needed; removes temp directories a crashed save left. */
+int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e);
+/* The step `latest` points to: 1 and *step (path of the directory in path), 0 when the run
+ * has no latest, -1 when latest is broken (dangling, not a step directory). */
+int ckpt_latest(const ckpt_run *r, long *step, char *path, size_t n, mrl_err *e);
+
+typedef struct ckpt_data {
+    mrl_model *model;
+    const char *model_dtype;    /* "bf16" | "fp32": the model.safetensors HF loads */
+    optim *opt;                 /* its state: exp_avg, exp_avg_sq (+ fp32 master if bf16) */
+    const char *files_from;     /* copy tokenizer files from this model directory (NULL: none) */
+    jv state;                   /* trainer_state.json (not consumed) */
+} ckpt_data;
+/* Writes step-XXXXXX for step and moves latest to it; then prunes to keep. A crash at any
+ * point leaves latest on a whole checkpoint (the previous or this one). */
+int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
+/* Reads DIR/trainer_state.json. */
+jv ckpt_load_state(const char *ckpt_dir, mrl_err *e);
+
+/* metrics.jsonl: one line appended and fsynced; truncate keeps lines whose "step" <= step
+ * (after a resume, the lines of steps that were lost with the crash go). */
+int ckpt_metrics_append(const ckpt_run *r, const char *line, mrl_err *e);
+int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e);
+/* runs/NAME/rollouts/step-XXXXXX.jsonl.zst (creates rollouts/). */
+int ckpt_rollouts_path(const ckpt_run *r, long step, char *path, size_t n, mrl_err *e);
+/* Removes a directory tree (for pruning and tests). */
+int ckpt_rmtree(const char *path);
+#endif

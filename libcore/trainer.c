@@ -1,0 +1,55 @@
+/* trainer.c — packing completions into micro-batches (tokens = prompt + completion, targets =
+ * the next token over the completion span) and the forward/loss/backward pass per micro-batch. */
+#include "trainer.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* The log-prob of completion token j sits at packed position start + plen - 1 + j. */
+int trainer_accumulate(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *s,
+                       int n, grpo_stats *st, mrl_err *e) {
+    if (n <= 0) return 0;
+    int mb = o->micro_batch > 0 ? o->micro_batch : n;
+    int *ntok = malloc(n * sizeof *ntok);
+    double *scale = malloc(n * sizeof *scale);
+    long maxT = 0;
+    for (int a = 0; a < n; a += mb) {
+        long T = 0;
+        for (int i = a; i < n && i < a + mb; i++) T += s[i].plen + s[i].clen;
+        if (T > maxT) maxT = T;
+    }
+    int32_t *tok = malloc(maxT * sizeof *tok), *tgt = malloc(maxT * sizeof *tgt);
+    int32_t *cu = malloc((mb + 1) * sizeof *cu);
+    float *logp = malloc(maxT * sizeof *logp), *rlogp = malloc(maxT * sizeof *rlogp);
+    float *dlogp = malloc(maxT * sizeof *dlogp);
+    int rc = -1;
+    if (!ntok || !scale || !tok || !tgt || !cu || !logp || !rlogp || !dlogp) { err_set(e, 3, "out of memory"); goto out; }
+    for (int i = 0; i < n; i++) ntok[i] = (o->mask_truncated && s[i].truncated) ? 0 : s[i].clen;
+    grpo_seq_scales(o->g.loss, ntok, n, mb, o->max_len, scale);
+    int use_ref = ref && o->g.beta != 0 && o->g.loss != GRPO_LOSS_SFT;
+    for (int a = 0; a < n; a += mb) {
+        int b = a + mb < n ? a + mb : n, T = 0;
+        cu[0] = 0;
+        for (int i = a; i < b; i++) {
+            for (int t = 0; t < s[i].plen; t++) { tok[T + t] = s[i].prompt[t]; tgt[T + t] = -1; }
+            for (int t = 0; t < s[i].clen; t++) { tok[T + s[i].plen + t] = s[i].comp[t]; tgt[T + s[i].plen + t] = -1; }
+            for (int t = 0; t < s[i].clen; t++) tgt[T + s[i].plen - 1 + t] = s[i].comp[t];
+            T += s[i].plen + s[i].clen;
+            cu[i - a + 1] = T;
+        }
+        mrl_batch batch = {T, b - a, tok, tgt, cu, o->temperature > 0 ? o->temperature : 1.0f};
+        if (model_forward(policy, &batch, logp, e)) goto out;
+        if (use_ref && model_logprobs(ref, &batch, rlogp, e)) goto out;
+        memset(dlogp, 0, T * sizeof *dlogp);
+        for (int i = a; i < b; i++) {
+            int off = cu[i - a] + s[i].plen - 1;
+            grpo_seq_loss(&o->g, s[i].clen, logp + off, o->use_old ? s[i].old_logp : NULL,
+                          use_ref ? rlogp + off : NULL, s[i].adv, ntok[i] == 0 && s[i].clen > 0,
+                          scale[i], dlogp + off, st);
+        }
+        if (model_backward(policy, dlogp, e)) goto out;
+    }
+    rc = 0;
+out:
+    free(ntok); free(scale); free(tok); free(tgt); free(cu); free(logp); free(rlogp); free(dlogp);
+    return rc;
+}
