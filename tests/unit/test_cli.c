@@ -1,0 +1,136 @@
+/* test_cli.c — the shared conventions: exit statuses and messages (in forked children),
+ * --skip-bad counting, signals, output settled before an error exit, progress switch. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+#include "../test.h"
+
+static char tmpdir[256];
+
+/* Runs fn in a child with stdout and stderr sent to files; returns its exit status. */
+static int in_child(void (*fn)(void), char *out, size_t outn, char *err, size_t errn) {
+    char po[512], pe[512];
+    snprintf(po, sizeof po, "%s/out", tmpdir); snprintf(pe, sizeof pe, "%s/err", tmpdir);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1); dup2(fe, 2);
+        fn();
+        _exit(99);
+    }
+    int st; waitpid(pid, &st, 0);
+    FILE *f = fopen(po, "rb"); size_t n = fread(out, 1, outn - 1, f); out[n] = 0; fclose(f);
+    f = fopen(pe, "rb"); n = fread(err, 1, errn - 1, f); err[n] = 0; fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static cli C;
+static void do_usage(void) { cli_init(&C, "mtool", "help\n"); cli_usage(&C, "--take: bad"); }
+static void do_long(void) { cli_init(&C, "mtool", "help\n"); cli_long(&C, "--take", "12x", 1, 100); }
+static void do_help(void) {
+    cli_init(&C, "mtool", "Usage: mtool\n");
+    char *argv[] = {"mtool", "--help", NULL};
+    static const struct option lo[] = {CLI_COMMON_LONGOPTS, {0, 0, 0, 0}};
+    int opt; optind = 1;
+    while ((opt = getopt_long(2, argv, CLI_COMMON_SHORT, lo, NULL)) != -1) cli_common(&C, opt, optarg);
+}
+static void do_version(void) { cli_init(&C, "mtool", ""); cli_common(&C, 0x1000, NULL); }
+static void do_pipe_die(void) { cli_init(&C, "mtool", ""); mrl_err e = {.code = ERR_PIPE}; cli_die(&C, &e); }
+/* Two records, then a bad one: the records reach stdout (zstd frame ended), exit 1. */
+static void do_bad_after_records(void) {
+    cli_init(&C, "mtool", "");
+    C.plain = 0;
+    wr_stream *w = cli_writer(&C);
+    mrl_err e = {0};
+    wr_put_raw(w, "{\"a\":1}", 7, &e); wr_put_raw(w, "{\"a\":2}", 7, &e);
+    err_set(&e, ERR_INPUT, "in.jsonl:3: \"answer\" is missing");
+    cli_bad_record(&C, w, &e);
+}
+
+TEST(usage_errors_exit_2_with_a_hint) {
+    char out[4096], err[4096];
+    EXPECT(in_child(do_usage, out, sizeof out, err, sizeof err) == 2);
+    EXPECTF(!strcmp(err, "mtool: --take: bad\nTry 'mtool --help'.\n"), "stderr: %s", err);
+    EXPECT(in_child(do_long, out, sizeof out, err, sizeof err) == 2);
+    EXPECTF(strstr(err, "--take: '12x' is not an integer in [1, 100]") != NULL, "stderr: %s", err);
+}
+
+TEST(help_and_version_exit_0) {
+    char out[4096], err[4096];
+    EXPECT(in_child(do_help, out, sizeof out, err, sizeof err) == 0 && !strcmp(out, "Usage: mtool\n"));
+    EXPECT(in_child(do_version, out, sizeof out, err, sizeof err) == 0);
+    EXPECTF(!strncmp(out, "mtool mrl ", 10), "stdout: %s", out);
+}
+
+TEST(broken_pipe_exits_0_quietly) {
+    char out[4096], err[4096];
+    EXPECT(in_child(do_pipe_die, out, sizeof out, err, sizeof err) == 0 && err[0] == 0);
+}
+
+TEST(error_exit_flushes_earlier_records) {
+    char out[4096], err[4096];
+    EXPECT(in_child(do_bad_after_records, out, sizeof out, err, sizeof err) == 1);
+    EXPECTF(!strcmp(err, "mtool: in.jsonl:3: \"answer\" is missing\n"), "stderr: %s", err);
+    char p[600]; snprintf(p, sizeof p, "%s/out", tmpdir);
+    const char *ps = p;
+    mrl_err e = {0};
+    rd_stream *r = rd_open(&ps, 1, &e);   /* a complete zstd stream with both records */
+    const char *s; size_t n; int k = 0, rc;
+    while ((rc = rd_next_line(r, &s, &n, &e)) == 1) k++;
+    EXPECTF(rc == 0 && k == 2, "rc %d, %d lines, %s", rc, k, e.msg);
+    rd_close(r);
+}
+
+TEST(skip_bad_counts) {
+    cli c; cli_init(&c, "mtool", "");
+    c.skip_bad = 1;
+    mrl_err e; err_set(&e, ERR_INPUT, "x:1: bad");
+    fflush(stderr);
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    int r1 = cli_bad_record(&c, NULL, &e), r2 = cli_bad_record(&c, NULL, &e);
+    dup2(saved, 2); close(saved); close(devnull);
+    EXPECT(r1 == 0 && r2 == 0 && c.nbad == 2);
+}
+
+TEST(signals_set_the_stop_flag) {
+    cli_signals();
+    EXPECT(cli_stop_requested() == 0);
+    raise(SIGTERM);
+    EXPECT(cli_stop_requested() == SIGTERM);
+    cli c; cli_init(&c, "mtool", "");
+    c.progress = 0;
+    EXPECT(prog_start(&c, "records", -1) == NULL);
+    signal(SIGPIPE, SIG_DFL);
+    cli_signals();
+    struct sigaction sa; sigaction(SIGPIPE, NULL, &sa);
+    EXPECT(sa.sa_handler == SIG_IGN);
+}
+
+TEST(numbers_parse_strictly) {
+    cli c; cli_init(&c, "mtool", "");
+    EXPECT(cli_long(&c, "-n", "42", 1, 100) == 42);
+    EXPECT(cli_double(&c, "--x", "0.25", 0, 1) == 0.25);
+    EXPECT(cli_common(&c, 0x1004, "123") == 1 && c.seed == 123);
+    EXPECT(cli_common(&c, 'Z', NULL) == 1 && c.plain == 1);
+    EXPECT(cli_common(&c, 0x1005, "cuda:1") == 1 && !strcmp(c.device, "cuda:1"));
+    EXPECT(cli_common(&c, 'x', NULL) == 0);
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "%s/mrl-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    RUN(usage_errors_exit_2_with_a_hint);
+    RUN(help_and_version_exit_0);
+    RUN(broken_pipe_exits_0_quietly);
+    RUN(error_exit_flushes_earlier_records);
+    RUN(skip_bad_counts);
+    RUN(numbers_parse_strictly);
+    RUN(signals_set_the_stop_flag);
+    char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) { /* harmless */ }
+    return tst_done();
+}

@@ -1,0 +1,345 @@
+/* test_stream.c — the record stream reader and writer: plain and zstd input (several
+ * frames, truncated, corrupt), long lines, CRLF, raw bytes, writer flush, atomic -o. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zstd.h>
+#include "stream.h"
+#include "../test.h"
+
+static char tmpdir[256];
+
+static const char *tpath(const char *name) {
+    static char p[8][512]; static int k;
+    k = (k + 1) % 8;
+    snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+    return p[k];
+}
+static void put_file(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+static char *get_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END); long len = ftell(f); fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    *n = fread(b, 1, (size_t)len, f);
+    b[*n] = 0;
+    fclose(f);
+    return b;
+}
+/* One zstd frame holding text (made with libzstd directly, not with our writer). */
+static char *zframe(const char *text, size_t n, size_t *zn) {
+    size_t cap = ZSTD_compressBound(n);
+    char *z = malloc(cap);
+    *zn = ZSTD_compress(z, cap, text, n, 3);
+    return z;
+}
+/* Reads every line of the named files, joined by '\n' (each ended by one). */
+static char *read_all(const char *const *paths, int n, int *rc, mrl_err *e, long *last_line) {
+    rd_stream *r = rd_open(paths, n, e);
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    const char *s; size_t k;
+    while ((*rc = rd_next_line(r, &s, &k, e)) == 1) {
+        while (len + k + 2 > cap) out = realloc(out, cap *= 2);
+        memcpy(out + len, s, k); len += k; out[len++] = '\n';
+        if (last_line) *last_line = rd_lineno(r);
+    }
+    out[len] = 0;
+    rd_close(r);
+    return out;
+}
+
+TEST(plain_crlf_blank_and_unterminated_last_line) {
+    const char *p = tpath("a.jsonl");
+    put_file(p, "{\"a\":1}\r\n\n   \r\n{\"b\":2}\n{\"c\":3}", 30);
+    mrl_err e = {0}; int rc; long last = 0;
+    char *got = read_all(&p, 1, &rc, &e, &last);
+    EXPECT(rc == 0);
+    EXPECTF(!strcmp(got, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n"), "got %s", got);
+    EXPECT(last == 5);   /* blank lines are counted, so line numbers match the file */
+    free(got);
+}
+
+TEST(multi_frame_zstd_and_skippable_frame) {
+    const char *a = "{\"n\":1}\n{\"n\":2}\n", *b = "{\"n\":3}\n";
+    size_t na, nb;
+    char *za = zframe(a, strlen(a), &na), *zb = zframe(b, strlen(b), &nb);
+    unsigned char skip[12] = {0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 'j', 'u', 'n', 'k'};
+    char *all = malloc(na + nb + sizeof skip + 8);
+    memcpy(all, skip, sizeof skip);   /* a skippable frame first: still detected as zstd */
+    memcpy(all + sizeof skip, za, na); memcpy(all + sizeof skip + na, zb, nb);
+    const char *p = tpath("m.jsonl.zst");
+    put_file(p, all, sizeof skip + na + nb);
+    mrl_err e = {0}; int rc;
+    char *got = read_all(&p, 1, &rc, &e, NULL);
+    EXPECTF(rc == 0, "%s", e.msg);
+    EXPECTF(!strcmp(got, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"), "got %s", got);
+    free(got); free(za); free(zb); free(all);
+}
+
+TEST(truncated_zstd_is_an_error_naming_the_file) {
+    static char text[200000];
+    size_t n = 0;
+    for (int i = 0; n + 40 < sizeof text; i++) n += (size_t)sprintf(text + n, "{\"i\":%d,\"pad\":\"%08x\"}\n", i, i * 2654435761u);
+    size_t zn; char *z = zframe(text, n, &zn);
+    const char *p = tpath("t.jsonl.zst");
+    put_file(p, z, zn - 7);   /* cut inside the frame (last block / checksum) */
+    mrl_err e = {0}; int rc;
+    char *got = read_all(&p, 1, &rc, &e, NULL);
+    EXPECT(rc == -1);
+    EXPECTF(strstr(e.msg, "t.jsonl.zst") && strstr(e.msg, "truncated"), "msg: %s", e.msg);
+    EXPECT(strlen(got) < n && strncmp(got, text, strlen(got)) == 0);   /* what came out is a prefix */
+    free(got); free(z);
+}
+
+TEST(corrupt_zstd_is_an_error_naming_the_file) {
+    const char *t = "{\"a\":\"hello hello hello hello\"}\n";
+    size_t zn; char *z = zframe(t, strlen(t), &zn);
+    for (size_t i = 6; i < zn; i++) z[i] ^= 0x5A;
+    const char *p = tpath("c.jsonl.zst");
+    put_file(p, z, zn);
+    mrl_err e = {0}; int rc;
+    char *got = read_all(&p, 1, &rc, &e, NULL);
+    EXPECT(rc == -1);
+    EXPECTF(strstr(e.msg, "c.jsonl.zst") != NULL, "msg: %s", e.msg);
+    free(got); free(z);
+}
+
+TEST(after_a_stream_error_the_next_file_is_read) {
+    const char *ok = tpath("ok.jsonl");
+    put_file(ok, "{\"x\":1}\n", 8);
+    const char *paths[] = {tpath("missing.jsonl"), ok};
+    rd_stream *r = rd_open(paths, 2, NULL);
+    const char *s; size_t k; mrl_err e = {0};
+    EXPECT(rd_next_line(r, &s, &k, &e) == -1);
+    EXPECTF(strstr(e.msg, "missing.jsonl") && strstr(e.msg, "No such file"), "msg: %s", e.msg);
+    EXPECT(rd_next_line(r, &s, &k, &e) == 1 && k == 7 && !strcmp(rd_name(r), ok) && rd_lineno(r) == 1);
+    EXPECT(rd_next_line(r, &s, &k, &e) == 0);
+    rd_close(r);
+}
+
+static void long_line_case(int zstd) {
+    size_t n = 10u << 20;
+    char *text = malloc(n + 64);
+    memcpy(text, "{\"s\":\"", 6);
+    for (size_t i = 6; i < n - 2; i++) text[i] = (char)('a' + i % 26);
+    memcpy(text + n - 2, "\"}", 2);
+    memcpy(text + n, "\n{\"t\":1}\n", 9);
+    const char *p = tpath(zstd ? "long.jsonl.zst" : "long.jsonl");
+    if (zstd) { size_t zn; char *z = zframe(text, n + 9, &zn); put_file(p, z, zn); free(z); }
+    else put_file(p, text, n + 9);
+    rd_stream *r = rd_open(&p, 1, NULL);
+    jv rec; mrl_err e = {0};
+    EXPECTF(rd_next(r, &rec, &e) == 1, "%s", e.msg);
+    size_t len; const char *line = rd_line(r, &len);
+    EXPECT(len == n && memcmp(line, text, n) == 0);
+    jv s = jv_object_get(rec, jv_string("s"));
+    EXPECT(jv_get_kind(s) == JV_KIND_STRING && (size_t)jv_string_length_bytes(jv_copy(s)) == n - 8);
+    jv_free(s);
+    EXPECT(rd_next(r, &rec, &e) == 1 && rd_lineno(r) == 2);
+    jv_free(rec);
+    EXPECT(rd_next(r, &rec, &e) == 0);
+    rd_close(r);
+    free(text);
+}
+TEST(ten_megabyte_line_plain) { long_line_case(0); }
+TEST(ten_megabyte_line_zstd) { long_line_case(1); }
+
+TEST(invalid_utf8_passes_through_untouched) {
+    const char in[] = "{\"p\":\"caf\xc3\xa9 \xff\xfe bad\",\"n\":12345678901234567890}";
+    const char *p = tpath("u.jsonl"), *o = tpath("u.out");
+    put_file(p, in, sizeof in - 1);
+    rd_stream *r = rd_open(&p, 1, NULL);
+    jv rec; mrl_err e = {0};
+    EXPECT(rd_next(r, &rec, &e) == 1);   /* libjq parses it (with U+FFFD inside the jv) */
+    size_t len; const char *line = rd_line(r, &len);
+    EXPECT(len == sizeof in - 1 && memcmp(line, in, len) == 0);
+    wr_opts wo = {.path = o, .plain = 1};
+    wr_stream *w = wr_open(&wo, &e);
+    EXPECT(wr_put_raw(w, line, len, &e) == 0 && wr_close(w, &e) == 0);
+    size_t n; char *got = get_file(o, &n);
+    EXPECT(n == sizeof in && memcmp(got, in, sizeof in - 1) == 0 && got[n - 1] == '\n');
+    free(got); jv_free(rec); rd_close(r);
+}
+
+TEST(empty_inputs) {
+    const char *p = tpath("empty.jsonl"), *z = tpath("empty.zst");
+    put_file(p, "", 0);
+    size_t zn; char *f = zframe("", 0, &zn);
+    put_file(z, f, zn); free(f);
+    const char *paths[] = {p, z};
+    mrl_err e = {0}; int rc;
+    char *got = read_all(paths, 2, &rc, &e, NULL);
+    EXPECTF(rc == 0 && got[0] == 0, "rc %d %s", rc, e.msg);
+    free(got);
+}
+
+TEST(bad_json_names_file_and_line_and_reading_goes_on) {
+    const char *p = tpath("bad.jsonl");
+    put_file(p, "{\"a\":1}\n{\"a\":\n[1,2]\n{\"b\":2}\n", 28);
+    rd_stream *r = rd_open(&p, 1, NULL);
+    jv rec; mrl_err e = {0};
+    EXPECT(rd_next(r, &rec, &e) == 1); jv_free(rec);
+    EXPECT(rd_next(r, &rec, &e) == -1);
+    char want[600]; snprintf(want, sizeof want, "%s:2: invalid JSON", p);
+    EXPECTF(strncmp(e.msg, want, strlen(want)) == 0 && e.code == ERR_INPUT, "msg: %s", e.msg);
+    EXPECT(rd_next(r, &rec, &e) == -1);
+    EXPECTF(strstr(e.msg, ":3: not a JSON object") != NULL, "msg: %s", e.msg);
+    EXPECT(rd_next(r, &rec, &e) == 1 && rd_lineno(r) == 4); jv_free(rec);
+    rd_close(r);
+}
+
+TEST(field_order_kept_when_writing_back) {
+    const char *in = "{\"zeta\":1,\"alpha\":{\"y\":2,\"b\":[3,{\"q\":1,\"a\":0}]},\"mid\":\"x\",\"drop\":5,\"beta\":null}";
+    jv rec = jv_parse(in);
+    jv s = jv_dump_string(jv_copy(rec), 0);
+    EXPECTF(!strcmp(jv_string_value(s), in), "got %s", jv_string_value(s));
+    jv_free(s);
+    rec = jv_object_delete(rec, jv_string("drop"));       /* what mfilter --pass-band does */
+    rec = jv_object_set(rec, jv_string("pass_rate"), jv_number(0.25));
+    rec = jv_object_set(rec, jv_string("zeta"), jv_number(7));   /* replaced in place */
+    s = jv_dump_string(rec, 0);
+    EXPECTF(!strcmp(jv_string_value(s), "{\"zeta\":7,\"alpha\":{\"y\":2,\"b\":[3,{\"q\":1,\"a\":0}]},\"mid\":\"x\",\"beta\":null,\"pass_rate\":0.25}"),
+            "got %s", jv_string_value(s));
+    jv_free(s);
+}
+
+/* Decompresses everything in buf (possibly an unfinished frame) into out. */
+static size_t unzstd(const char *buf, size_t n, char *out, size_t cap) {
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    ZSTD_inBuffer in = {buf, n, 0};
+    ZSTD_outBuffer o = {out, cap, 0};
+    while (in.pos < in.size) if (ZSTD_isError(ZSTD_decompressStream(d, &o, &in))) break;
+    ZSTD_freeDCtx(d);
+    return o.pos;
+}
+
+TEST(zstd_writer_flush_makes_records_readable_at_once) {
+    int fds[2];
+    if (pipe(fds) < 0) SKIP("no pipe");
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fds[1], 1);
+    mrl_err e = {0};
+    wr_opts o = {.plain = 0, .level = 3};
+    wr_stream *w = wr_open(&o, &e);
+    wr_put(w, jv_parse("{\"b\":1,\"a\":2}"), &e);
+    int rc = wr_flush(w, &e);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    char buf[4096], out[4096];
+    ssize_t got = read(fds[0], buf, sizeof buf);
+    size_t n = got > 0 ? unzstd(buf, (size_t)got, out, sizeof out) : 0;
+    wr_close(w, &e);
+    dup2(saved, 1); close(saved);
+    EXPECT(rc == 0);
+    EXPECTF(n == 14 && memcmp(out, "{\"b\":1,\"a\":2}\n", 14) == 0, "got %zd bytes, %zu decoded", got, n);
+    close(fds[0]); close(fds[1]);
+}
+
+TEST(writer_to_a_closed_pipe_reports_err_pipe) {
+    int fds[2];
+    if (pipe(fds) < 0) SKIP("no pipe");
+    signal(SIGPIPE, SIG_IGN);
+    close(fds[0]);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fds[1], 1);
+    mrl_err e = {0};
+    wr_opts o = {.plain = 1};
+    wr_stream *w = wr_open(&o, &e);
+    wr_put_raw(w, "{}", 2, &e);
+    int rc = wr_flush(w, &e);
+    dup2(saved, 1); close(saved); close(fds[1]);
+    EXPECT(rc < 0 && e.code == ERR_PIPE);
+    wr_abort(w);
+}
+
+TEST(atomic_output_commit_and_abort) {
+    const char *t = tpath("out.jsonl.zst");
+    put_file(t, "old\n", 4);
+    mrl_err e = {0};
+    wr_opts o = {.path = t, .plain = 0, .level = 1};
+    wr_stream *w = wr_open(&o, &e);
+    for (int i = 0; i < 5000; i++) { char b[64]; int k = snprintf(b, sizeof b, "{\"i\":%d}", i); wr_put_raw(w, b, (size_t)k, &e); }
+    wr_flush(w, &e);
+    size_t n; char *c = get_file(t, &n);
+    EXPECT(n == 4 && !memcmp(c, "old\n", 4));   /* target untouched while writing */
+    free(c);
+    char tmp[600]; snprintf(tmp, sizeof tmp, "%s.tmp.%ld", t, (long)getpid());
+    EXPECT(access(tmp, F_OK) == 0);
+    wr_abort(w);
+    EXPECT(access(tmp, F_OK) != 0);               /* abort: temp gone, target as it was */
+    c = get_file(t, &n);
+    EXPECT(n == 4 && !memcmp(c, "old\n", 4));
+    free(c);
+
+    w = wr_open(&o, &e);
+    wr_put(w, jv_parse("{\"k\":\"v\"}"), &e);
+    EXPECTF(wr_close(w, &e) == 0, "%s", e.msg);
+    EXPECT(access(tmp, F_OK) != 0);
+    rd_stream *r = rd_open(&t, 1, &e);
+    const char *s; size_t k;
+    EXPECT(rd_next_line(r, &s, &k, &e) == 1 && k == 9 && !memcmp(s, "{\"k\":\"v\"}", 9));
+    EXPECT(rd_next_line(r, &s, &k, &e) == 0);
+    rd_close(r);
+
+    EXPECT(atomic_write_file(t, "abc", 3, &e) == 0);
+    c = get_file(t, &n);
+    EXPECT(n == 3 && !memcmp(c, "abc", 3));
+    free(c);
+    wr_opts bad = {.path = "/nonexistent-dir/x.jsonl"};
+    EXPECT(wr_open(&bad, &e) == NULL && e.code == ERR_SYS && strstr(e.msg, "/nonexistent-dir/x.jsonl"));
+}
+
+/* A pipe that delivers zstd bytes one at a time: the magic sniff must not be fooled. */
+TEST(zstd_from_a_pipe_in_tiny_pieces) {
+    const char *t = "{\"slow\":1}\n{\"slow\":2}\n";
+    size_t zn; char *z = zframe(t, strlen(t), &zn);
+    int fds[2];
+    if (pipe(fds) < 0) SKIP("no pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        for (size_t i = 0; i < zn; i++) { if (write(fds[1], z + i, 1) != 1) _exit(1); usleep(200); }
+        _exit(0);
+    }
+    close(fds[1]);
+    int saved = dup(0);
+    dup2(fds[0], 0); close(fds[0]);
+    mrl_err e = {0}; int rc;
+    char *got = read_all(NULL, 0, &rc, &e, NULL);
+    dup2(saved, 0); close(saved);
+    waitpid(pid, NULL, 0);
+    EXPECTF(rc == 0 && !strcmp(got, t), "rc %d %s got %s", rc, e.msg, got);
+    free(got); free(z);
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "%s/mrl-stream-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    RUN(plain_crlf_blank_and_unterminated_last_line);
+    RUN(multi_frame_zstd_and_skippable_frame);
+    RUN(truncated_zstd_is_an_error_naming_the_file);
+    RUN(corrupt_zstd_is_an_error_naming_the_file);
+    RUN(after_a_stream_error_the_next_file_is_read);
+    RUN(ten_megabyte_line_plain);
+    RUN(ten_megabyte_line_zstd);
+    RUN(invalid_utf8_passes_through_untouched);
+    RUN(empty_inputs);
+    RUN(bad_json_names_file_and_line_and_reading_goes_on);
+    RUN(field_order_kept_when_writing_back);
+    RUN(zstd_writer_flush_makes_records_readable_at_once);
+    RUN(writer_to_a_closed_pipe_reports_err_pipe);
+    RUN(atomic_output_commit_and_abort);
+    RUN(zstd_from_a_pipe_in_tiny_pieces);
+    char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) { /* leftovers in TMPDIR are harmless */ }
+    return tst_done();
+}
