@@ -1,0 +1,133 @@
+# mtok: encode/decode/count/template. Expected ids come from Hugging Face tokenizers
+# (testdata/tokenizer/cases-*.jsonl and template-r1.jsonl, made by tests/ref/tokenizer_cases.py).
+
+## encode: a record gets ids (byte-level fixture, merges applied)
+$ mtok encode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"id":"a","text":"if x != None and y >= 3: print(f'{x!r}')"}
+> {"id":"a","text":"if x != None and y >= 3: print(f'{x!r}')","ids":[105,102,32,120,32,33,61,32,78,262,101,271,32,121,32,62,61,32,51,58,32,112,114,259,116,40,102,39,123,120,33,114,125,39,41]}
+
+## encode: added tokens inline
+$ mtok encode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"text":"a<think>b</think>c"}
+> {"text":"a<think>b</think>c","ids":[97,280,98,281,99]}
+
+## encode: output is zstd when stdout is not a terminal
+$ mtok encode --tokenizer $TESTDATA/tokenizer/bytelevel.json | zstd -dc
+< {"text":"a<think>b</think>c"}
+> {"text":"a<think>b</think>c","ids":[97,280,98,281,99]}
+
+## encode: --field and --as
+$ mtok encode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z --field '.msg.body' --as toks
+< {"msg":{"body":"a<think>b"}}
+> {"msg":{"body":"a<think>b"},"toks":[97,280,98]}
+
+## decode: ids back to text, and --skip-special
+$ echo '{"ids":[276,105,102,32,120,277]}' > in.jsonl
+$ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z in.jsonl
+$ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z --skip-special --field .ids --as clean in.jsonl
+> {"ids":[276,105,102,32,120,277],"text":"<｜begin▁of▁sentence｜>if x<｜end▁of▁sentence｜>"}
+> {"ids":[276,105,102,32,120,277],"clean":"if x"}
+
+## decode: a cut UTF-8 sequence becomes U+FFFD, as HF decode
+$ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"ids":[97,226,130]}
+> {"ids":[97,226,130],"text":"a�"}
+
+## count: adds tokens
+$ mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"text":"a<think>b</think>c"}
+< {"text":""}
+> {"text":"a<think>b</think>c","tokens":5}
+> {"text":"","tokens":0}
+
+## -r: raw text lines
+$ printf 'a<think>b\nHello, world!\n' | mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+> {"text":"a<think>b","ids":[97,280,98]}
+> {"text":"Hello, world!","ids":[72,101,108,108,111,44,32,119,111,114,108,100,33]}
+
+## -r decode: JSON arrays of ids
+$ printf '[97,280,98]\n' | mtok decode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+> {"ids":[97,280,98],"text":"a<think>b"}
+
+## invalid UTF-8 in a raw line: error naming the line, earlier records already out
+$ printf 'ok\nbad \377 byte\nnever\n' | mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+> {"text":"ok","ids":[111,107]}
+2> mtok: <stdin>:2: invalid UTF-8 at byte 4
+? 1
+
+## --skip-bad: the bad line is counted, the rest goes on
+$ printf 'ok\nbad \377 byte\nfine\n' | mtok encode -r --skip-bad --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+> {"text":"ok","ids":[111,107]}
+> {"text":"fine","ids":[102,259,101]}
+2~ 1 bad record skipped
+
+## a missing field is an input error naming the field
+$ mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"text":"x"}
+< {"id":7}
+> {"text":"x","tokens":1}
+2> mtok: <stdin>:2: "text" is missing
+? 1
+
+## decode: ids that are not ids
+$ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"ids":[1,-3]}
+2> mtok: <stdin>:1: "ids" [1] is not a token id
+? 1
+
+## template: r1 by default, with --system (the model's chat template, as transformers renders it)
+$ mtok template --system 'Be brief.' -Z
+< {"problem":"What is $1+1$?"}
+> {"problem":"What is $1+1$?","prompt":"<｜begin▁of▁sentence｜>Be brief.<｜User｜>What is $1+1$?<｜Assistant｜><think>\n"}
+
+## template: plain, and a file with placeholders
+$ printf 'Q: {problem}\nSys: {system}\nA:' > t.txt
+$ echo '{"problem":"2+2?"}' > in.jsonl
+$ mtok template --template plain -Z in.jsonl
+$ mtok template --template ./t.txt --system S -Z in.jsonl
+> {"problem":"2+2?","prompt":"2+2?\n"}
+> {"problem":"2+2?","prompt":"Q: 2+2?\nSys: S\nA:"}
+
+## template: unknown name is a usage error
+$ mtok template --template nonesuch -Z
+? 2
+2~ unknown template "nonesuch"
+
+## usage: a command is needed; unknown command; no tokenizer
+$ mtok; echo "rc=$?"
+$ mtok frobnicate; echo "rc=$?"
+$ mtok encode </dev/null; echo "rc=$?"
+> rc=2
+> rc=2
+> rc=2
+2~ a command is needed
+2~ unknown command 'frobnicate'
+2~ --model DIR or --tokenizer FILE is needed
+
+## help and version
+$ mtok --help | head -1
+$ mtok encode --version
+>~ ^Usage: mtok COMMAND
+>~ ^mtok mrl [0-9]
+
+## another model type is refused with a clear message
+$ cd $TESTDATA/tokenizer && mtok encode --tokenizer bad-wordpiece.json </dev/null
+2> mtok: bad-wordpiece.json: model type WordPiece is not supported (only byte-level BPE)
+? 1
+
+## a truncated tokenizer.json is refused
+$ mtok encode --tokenizer $TESTDATA/tokenizer/bad-truncated.json </dev/null
+2~ bad-truncated.json: invalid JSON
+? 1
+
+## Qwen2 (R1 distill): the prompt ids of the r1 template equal transformers' apply_chat_template + encode
+% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ mtok encode --model $SHARED/data/qwen2-tokenizer --template r1 -Z
+< {"id":1,"problem":"<think>inline</think> tags"}
+> {"id":1,"problem":"<think>inline</think> tags","prompt_ids":[151646,151644,151648,5057,151649,9492,151645,151648,198]}
+
+## Qwen2: decode keeps </think> (not special) and drops BOS/EOS with --skip-special
+% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ mtok decode --tokenizer $SHARED/data/qwen2-tokenizer/tokenizer.json.zst --skip-special -Z
+< {"ids":[151646,151644,3838,374,400,16,10,16,3,30,151645,151648,198,151649,151643]}
+> {"ids":[151646,151644,3838,374,400,16,10,16,3,30,151645,151648,198,151649,151643],"text":"<｜User｜>What is $1+1$?<｜Assistant｜><think>\n</think>"}
