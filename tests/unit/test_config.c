@@ -1,0 +1,129 @@
+/* test_config.c — config.json / generation_config.json: the real DeepSeek-R1-Distill-Qwen-1.5B
+ * files (values as published, OPEN-RS.md §6), round trips, and refused configs naming the field. */
+#include <stdio.h>
+#include <unistd.h>
+#include "model.h"
+#include "../test.h"
+
+static char dir[256];
+
+static void put(const char *name, const char *text) {
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (!text) { unlink(p); return; }
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* config.json of deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B as published. */
+static const char r1_config[] =
+    "{\n  \"_name_or_path\": \"deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B\",\n"
+    "  \"architectures\": [\"Qwen2ForCausalLM\"],\n  \"attention_dropout\": 0.0,\n"
+    "  \"bos_token_id\": 151643,\n  \"eos_token_id\": 151643,\n  \"hidden_act\": \"silu\",\n"
+    "  \"hidden_size\": 1536,\n  \"initializer_range\": 0.02,\n  \"intermediate_size\": 8960,\n"
+    "  \"max_position_embeddings\": 131072,\n  \"max_window_layers\": 21,\n  \"model_type\": \"qwen2\",\n"
+    "  \"num_attention_heads\": 12,\n  \"num_hidden_layers\": 28,\n  \"num_key_value_heads\": 2,\n"
+    "  \"rms_norm_eps\": 1e-06,\n  \"rope_scaling\": null,\n  \"rope_theta\": 10000,\n  \"sliding_window\": null,\n"
+    "  \"tie_word_embeddings\": false,\n  \"torch_dtype\": \"bfloat16\",\n  \"transformers_version\": \"4.44.0\",\n"
+    "  \"use_cache\": true,\n  \"use_mrope\": false,\n  \"use_sliding_window\": false,\n  \"vocab_size\": 151936\n}\n";
+static const char r1_generation[] =
+    "{\n  \"_from_model_config\": true,\n  \"bos_token_id\": 151646,\n  \"eos_token_id\": 151643,\n"
+    "  \"do_sample\": true,\n  \"temperature\": 0.6,\n  \"top_p\": 0.95,\n  \"transformers_version\": \"4.39.3\"\n}\n";
+
+TEST(loads_r1_distill_config) {
+    put("config.json", r1_config);
+    put("generation_config.json", r1_generation);
+    mrl_config c;
+    mrl_err e = {0};
+    EXPECTF(config_load(&c, dir, &e) == 0, "%s", e.msg);
+    EXPECT(c.vocab_size == 151936 && c.hidden_size == 1536 && c.intermediate_size == 8960);
+    EXPECT(c.num_layers == 28 && c.num_heads == 12 && c.num_kv_heads == 2 && c.head_dim == 128);
+    EXPECT(c.max_position_embeddings == 131072 && c.rope_theta == 10000.0f && c.rms_norm_eps == 1e-6f);
+    EXPECT(c.tie_word_embeddings == 0 && !strcmp(c.torch_dtype, "bfloat16"));
+    EXPECT(c.bos_token_id == 151646);   /* generation_config's: what prompts begin with */
+    EXPECT(c.eos_token_id == 151643 && c.n_eos == 1 && c.eos_ids[0] == 151643);
+    EXPECT(config_nparams(&c) == 1777088000ull);
+}
+
+TEST(round_trip) {
+    put("config.json", r1_config);
+    put("generation_config.json", "{\"eos_token_id\": [151643, 151645, 151643]}");
+    mrl_config a, b;
+    mrl_err e = {0};
+    EXPECTF(config_load(&a, dir, &e) == 0, "%s", e.msg);
+    EXPECT(a.n_eos == 2 && a.eos_ids[1] == 151645 && a.bos_token_id == 151643);
+    a.tie_word_embeddings = 1;
+    a.rms_norm_eps = 1e-5f;
+    a.rope_theta = 1000000.0f;
+    snprintf(a.torch_dtype, sizeof a.torch_dtype, "float32");
+    EXPECTF(config_save(&a, dir, &e) == 0, "%s", e.msg);
+    EXPECTF(config_load(&b, dir, &e) == 0, "%s", e.msg);
+    EXPECT(!memcmp(&a, &b, sizeof a));
+    /* a head_dim that is not hidden/heads survives too */
+    a.head_dim = 64;
+    EXPECT(config_save(&a, dir, &e) == 0 && config_load(&b, dir, &e) == 0 && b.head_dim == 64 && !memcmp(&a, &b, sizeof a));
+}
+
+TEST(defaults) {
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4}");
+    put("generation_config.json", NULL);
+    mrl_config c;
+    mrl_err e = {0};
+    EXPECTF(config_load(&c, dir, &e) == 0, "%s", e.msg);
+    EXPECT(c.num_kv_heads == 4 && c.head_dim == 16 && c.tie_word_embeddings == 0);
+    EXPECT(c.bos_token_id == -1 && c.eos_token_id == -1 && c.n_eos == 0 && !strcmp(c.torch_dtype, "float32"));
+}
+
+TEST(refuses_bad_configs) {
+    static const struct { const char *json, *want; } cases[] = {
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4}",
+         "\"hidden_size\" is missing"},
+        {"{\"model_type\": \"llama\"}", "\"model_type\" is \"llama\""},
+        {"{\"hidden_size\": 64}", "\"model_type\" is missing"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"num_key_value_heads\": 3}",
+         "not a multiple"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": -3, \"hidden_size\": 64}", "\"vocab_size\" must be an integer"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 30.5, \"hidden_size\": 64}", "\"vocab_size\" must be an integer"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": \"300\", \"hidden_size\": 64}", "\"vocab_size\" must be an integer"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"rope_scaling\": {\"type\": \"yarn\"}}",
+         "\"rope_scaling\" is not supported"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"torch_dtype\": \"int8\"}",
+         "\"torch_dtype\""},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"eos_token_id\": 300}",
+         "\"eos_token_id\" must be token ids below vocab_size"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"hidden_act\": \"gelu\"}",
+         "\"hidden_act\""},
+        {"{\"model_type\": \"qwen2\", ", "not valid JSON"},
+        {"[1]", "not a JSON object"},
+    };
+    mrl_config c;
+    mrl_err e = {0};
+    put("generation_config.json", NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        put("config.json", cases[i].json);
+        int rc = config_load(&c, dir, &e);
+        EXPECTF(rc < 0 && strstr(e.msg, cases[i].want) && strstr(e.msg, "config.json"), "case %zu: %s", i, rc ? e.msg : "accepted");
+    }
+    put("config.json", r1_config);
+    put("generation_config.json", "{\"eos_token_id\": \"x\"}");
+    EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "generation_config.json") && strstr(e.msg, "eos_token_id"));
+    put("config.json", NULL);
+    put("generation_config.json", NULL);
+    EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "config.json"));
+}
+
+int main(void) {
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/test_config.XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    RUN(loads_r1_distill_config);
+    RUN(round_trip);
+    RUN(defaults);
+    RUN(refuses_bad_configs);
+    put("config.json", NULL);
+    put("generation_config.json", NULL);
+    rmdir(dir);
+    return tst_done();
+}
