@@ -44,7 +44,7 @@ ifeq ($(CUDA),1)
   CU_SRC  := $(sort $(wildcard kernels/cuda/*.cu))
   CU_OBJ  := $(CU_SRC:%.cu=$(B)/%.o)
   CPPFLAGS += -DMRL_CUDA=1 -I$(CUDA_HOME)/include
-  LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lnccl -lstdc++
+  LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublasLt -lcublas -lcudart -lstdc++
   NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Ilibcore -Ikernels -DMRL_CUDA=1 -Xcompiler -fPIC,-Wall --expt-relaxed-constexpr -MMD -MP
 else
   CU_OBJ  :=

@@ -1,0 +1,209 @@
+/* attention.cu — causal grouped-query attention on CUDA.
+ * Packed sequences (training, scoring): per sequence and KV group, scores S = Q K^T by a
+ * strided-batched cuBLAS GEMM over the group's query heads (K shared: stride 0), a masked
+ * softmax kernel (saving logsumexp), O = P V by a second GEMM; the backward recomputes P from
+ * the logsumexp. This is O(L^2) workspace per sequence (a flash-attention kernel that tiles
+ * without materialising S is the next step; see BENCHMARKS.md).
+ * Paged KV cache (decode, prefill against the cache): one block per (row, head), keys in tiles
+ * of 128 with an online softmax, so there is no workspace. */
+#include "common.cuh"
+
+/* S fp32 [H, L, L] | P bf16 [H, L, L] | dq fp32 [L, H*D] | dk, dv fp32 [L, Hkv*D] | di fp32 [L*H] */
+size_t cu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
+    (void)be; (void)T;
+    size_t L = maxlen > 0 ? maxlen : 1, HL2 = (size_t)H * L * L;
+    return HL2 * 4 + HL2 * 2 + L * (size_t)H * D * 4 + 2 * L * (size_t)H * D * 4 + L * (size_t)H * 4 + 4096;
+}
+
+static void host_cu(const mrl_backend *be, const int32_t *cu, int nseq, int32_t *h) {
+    CUDA_CHECK(cudaMemcpyAsync(h, cu, (size_t)(nseq + 1) * 4, cudaMemcpyDeviceToHost, cu_st(be)->stream));
+    CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+}
+
+/* Row i of head h: p_j = exp(s_ij - lse) for j <= i, 0 beyond; lse saved at lse[(s0+i)*H + h]. */
+__global__ void k_softmax_causal(bf16 *P, float *lse, const float *S, int L, int H, int s0) {
+    int i = blockIdx.x, h = blockIdx.y;
+    const float *s = S + ((size_t)h * L + i) * L;
+    bf16 *p = P + ((size_t)h * L + i) * L;
+    float m = -INFINITY;
+    for (int j = threadIdx.x; j <= i; j += blockDim.x) m = fmaxf(m, s[j]);
+    m = block_max(m);
+    float sum = 0;
+    for (int j = threadIdx.x; j <= i; j += blockDim.x) sum += expf(s[j] - m);
+    sum = block_sum(sum);
+    float l = m + logf(sum);
+    for (int j = threadIdx.x; j < L; j += blockDim.x) p[j] = __float2bfloat16(j <= i ? expf(s[j] - l) : 0.0f);
+    if (threadIdx.x == 0) lse[(size_t)(s0 + i) * H + h] = l;
+}
+__global__ void k_probs_from_lse(bf16 *P, const float *S, const float *lse, int L, int H, int s0) {
+    int i = blockIdx.x, h = blockIdx.y;
+    const float *s = S + ((size_t)h * L + i) * L;
+    bf16 *p = P + ((size_t)h * L + i) * L;
+    float l = lse[(size_t)(s0 + i) * H + h];
+    for (int j = threadIdx.x; j < L; j += blockDim.x) p[j] = __float2bfloat16(j <= i ? expf(s[j] - l) : 0.0f);
+}
+/* di[i*H + h] = sum_d dO * O */
+__global__ void k_rowdot(float *di, const bf16 *dout, const bf16 *out, int L, int H, int D, int s0) {
+    int i = blockIdx.x, h = blockIdx.y;
+    size_t o = (size_t)(s0 + i) * H * D + (size_t)h * D;
+    float s = 0;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) s += __bfloat162float(dout[o + d]) * __bfloat162float(out[o + d]);
+    s = block_sum(s);
+    if (threadIdx.x == 0) di[(size_t)i * H + h] = s;
+}
+/* dS = P (dP - di) * scale, written over P as bf16 (dP is in S). */
+__global__ void k_dsoftmax(bf16 *P, const float *dP, const float *di, int L, int H, float scale) {
+    int i = blockIdx.x, h = blockIdx.y;
+    size_t r = ((size_t)h * L + i) * L;
+    float d = di[(size_t)i * H + h];
+    for (int j = threadIdx.x; j < L; j += blockDim.x)
+        P[r + j] = __float2bfloat16(j <= i ? __bfloat162float(P[r + j]) * (dP[r + j] - d) * scale : 0.0f);
+}
+/* dst rows (stride ld_dst) of width W = bf16(src fp32 rows of width W) */
+__global__ void k_store_rows(bf16 *dst, int ld_dst, const float *src, int W) {
+    int t = blockIdx.x;
+    for (int j = threadIdx.x; j < W; j += blockDim.x) dst[(size_t)t * ld_dst + j] = __float2bfloat16(src[(size_t)t * W + j]);
+}
+
+void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v,
+                      int st, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work) {
+    (void)T;
+    if (nseq <= 0) return;
+    cudaStream_t stream = cu_st(be)->stream;
+    int32_t *cu = (int32_t *)malloc((size_t)(nseq + 1) * 4);
+    host_cu(be, cu_seqlens, nseq, cu);
+    int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
+    for (int s = 0; s < nseq; s++) {
+        int s0 = cu[s], L = cu[s + 1] - cu[s];
+        if (L <= 0) continue;
+        size_t LL = (size_t)L * L;
+        float *S = (float *)work; bf16 *P = (bf16 *)((char *)work + (size_t)H * LL * 4);
+        for (int g = 0; g < Hkv; g++) {
+            const bf16 *Kg = (const bf16 *)k + (size_t)s0 * st + (size_t)g * D;
+            const bf16 *Qg = (const bf16 *)q + (size_t)s0 * st + (size_t)g * r * D;
+            cu_gemm_batched(be, true, false, L, L, D, scale, Kg, st, 0, Qg, st, D, 0.0f, S + (size_t)g * r * LL, MRL_F32, L, LL, r);
+        }
+        k_softmax_causal<<<dim3(L, H), 128, 0, stream>>>(P, lse, S, L, H, s0);
+        for (int g = 0; g < Hkv; g++) {
+            const bf16 *Vg = (const bf16 *)v + (size_t)s0 * st + (size_t)g * D;
+            bf16 *Og = (bf16 *)out + (size_t)s0 * H * D + (size_t)g * r * D;
+            cu_gemm_batched(be, false, false, D, L, L, 1.0f, Vg, st, 0, P + (size_t)g * r * LL, L, LL, 0.0f, Og, MRL_BF16, H * D, D, r);
+        }
+    }
+    free(cu);
+}
+
+void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dst, const void *dout, const void *q,
+                      const void *k, const void *v, int st, const void *out, const float *lse, const int32_t *cu_seqlens,
+                      int nseq, int T, int H, int Hkv, int D, void *work) {
+    (void)T;
+    if (nseq <= 0) return;
+    cudaStream_t stream = cu_st(be)->stream;
+    int32_t *cu = (int32_t *)malloc((size_t)(nseq + 1) * 4);
+    host_cu(be, cu_seqlens, nseq, cu);
+    int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
+    int maxlen = 1;
+    for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
+    size_t HL2max = (size_t)H * maxlen * maxlen;
+    float *S = (float *)work;
+    bf16 *P = (bf16 *)((char *)work + HL2max * 4);
+    float *dqa = (float *)((char *)P + HL2max * 2);
+    float *dka = dqa + (size_t)maxlen * H * D, *dva = dka + (size_t)maxlen * Hkv * D, *di = dva + (size_t)maxlen * Hkv * D;
+    for (int s = 0; s < nseq; s++) {
+        int s0 = cu[s], L = cu[s + 1] - cu[s];
+        if (L <= 0) continue;
+        size_t LL = (size_t)L * L;
+        const bf16 *Q = (const bf16 *)q + (size_t)s0 * st, *K = (const bf16 *)k + (size_t)s0 * st, *V = (const bf16 *)v + (size_t)s0 * st;
+        const bf16 *dO = (const bf16 *)dout + (size_t)s0 * H * D;
+        for (int g = 0; g < Hkv; g++)   /* S = scale Q K^T, then P from the saved lse */
+            cu_gemm_batched(be, true, false, L, L, D, scale, K + (size_t)g * D, st, 0, Q + (size_t)g * r * D, st, D, 0.0f,
+                            S + (size_t)g * r * LL, MRL_F32, L, LL, r);
+        k_probs_from_lse<<<dim3(L, H), 128, 0, stream>>>(P, S, lse, L, H, s0);
+        for (int h = 0; h < H; h++) {   /* dV_g += P_h^T dO_h */
+            int g = h / r;
+            cu_gemm(be, false, true, D, L, L, 1.0f, dO + (size_t)h * D, H * D, P + (size_t)h * LL, L, (h % r) ? 1.0f : 0.0f,
+                    dva + (size_t)g * D, MRL_F32, Hkv * D);
+        }
+        for (int g = 0; g < Hkv; g++)   /* dP = dO V^T (into S) */
+            cu_gemm_batched(be, true, false, L, L, D, 1.0f, V + (size_t)g * D, st, 0, dO + (size_t)g * r * D, H * D, D, 0.0f,
+                            S + (size_t)g * r * LL, MRL_F32, L, LL, r);
+        k_rowdot<<<dim3(L, H), 128, 0, stream>>>(di, (const bf16 *)dout, (const bf16 *)out, L, H, D, s0);
+        k_dsoftmax<<<dim3(L, H), 128, 0, stream>>>(P, S, di, L, H, scale);
+        for (int g = 0; g < Hkv; g++)   /* dQ_h = dS_h K_g */
+            cu_gemm_batched(be, false, false, D, L, L, 1.0f, K + (size_t)g * D, st, 0, P + (size_t)g * r * LL, L, LL, 0.0f,
+                            dqa + (size_t)g * r * D, MRL_F32, H * D, D, r);
+        for (int h = 0; h < H; h++) {   /* dK_g += dS_h^T Q_h */
+            int g = h / r;
+            cu_gemm(be, false, true, D, L, L, 1.0f, Q + (size_t)h * D, st, P + (size_t)h * LL, L, (h % r) ? 1.0f : 0.0f,
+                    dka + (size_t)g * D, MRL_F32, Hkv * D);
+        }
+        k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dq + (size_t)s0 * dst, dst, dqa, H * D);
+        k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dk + (size_t)s0 * dst, dst, dka, Hkv * D);
+        k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dv + (size_t)s0 * dst, dst, dva, Hkv * D);
+    }
+    free(cu);
+}
+
+size_t cu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
+    (void)be; (void)R; (void)maxctx; (void)H; (void)D;
+    return 0;
+}
+
+#define PG_TILE 128
+/* One block (PG_TILE threads) per (row, head). Warps score keys of the tile (lanes split D),
+ * then every thread owns output dims d = tid, tid + PG_TILE, ... with an online softmax. */
+__global__ void k_attention_paged(bf16 *out, const bf16 *q, int q_stride, const bf16 *kp, const bf16 *vp,
+                                  const int32_t *bt, int max_blocks, int btok, const int32_t *row_seq,
+                                  const int32_t *row_ctx, int H, int Hkv, int D, float scale) {
+    extern __shared__ float smem[];           /* q [D] | p [PG_TILE] */
+    float *qs = smem, *ps = smem + D;
+    int r = blockIdx.x, h = blockIdx.y, g = h / (H / Hkv);
+    int seq = row_seq[r], ctx = row_ctx[r];
+    const int32_t *blocks = bt + (size_t)seq * max_blocks;
+    const bf16 *qr = q + (size_t)r * q_stride + (size_t)h * D;
+    for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = __bfloat162float(qr[d]);
+    __syncthreads();
+    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    float m = -INFINITY, l = 0, acc[4] = {0, 0, 0, 0};   /* D <= 4 * PG_TILE */
+    for (int j0 = 0; j0 < ctx; j0 += PG_TILE) {
+        int nj = ctx - j0 < PG_TILE ? ctx - j0 : PG_TILE;
+        for (int jj = w; jj < nj; jj += nw) {
+            int j = j0 + jj;
+            size_t slot = (size_t)blocks[j / btok] * btok + j % btok;
+            const bf16 *kr = kp + (slot * Hkv + g) * D;
+            float s = 0;
+            for (int d = lane; d < D; d += 32) s += qs[d] * __bfloat162float(kr[d]);
+            s = warp_sum(s);
+            if (lane == 0) ps[jj] = s * scale;
+        }
+        __syncthreads();
+        float tm = -INFINITY;
+        for (int jj = 0; jj < nj; jj++) tm = fmaxf(tm, ps[jj]);
+        float nm = fmaxf(m, tm), corr = expf(m - nm);
+        l *= corr;
+        for (int c = 0; c < 4; c++) acc[c] *= corr;
+        for (int jj = 0; jj < nj; jj++) {
+            int j = j0 + jj;
+            float p = expf(ps[jj] - nm);
+            l += p;
+            size_t slot = (size_t)blocks[j / btok] * btok + j % btok;
+            const bf16 *vr = vp + (slot * Hkv + g) * D;
+            for (int c = 0, d = threadIdx.x; d < D && c < 4; c++, d += blockDim.x) acc[c] += p * __bfloat162float(vr[d]);
+        }
+        m = nm;
+        __syncthreads();
+    }
+    bf16 *o = out + (size_t)r * H * D + (size_t)h * D;
+    for (int c = 0, d = threadIdx.x; d < D && c < 4; c++, d += blockDim.x) o[d] = __float2bfloat16(l > 0 ? acc[c] / l : 0.0f);
+}
+
+void cu_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool,
+                        const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq,
+                        const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work) {
+    (void)work;
+    if (R <= 0) return;
+    size_t sm = (size_t)(D + PG_TILE) * sizeof(float);
+    k_attention_paged<<<dim3(R, H), PG_TILE, sm, cu_st(be)->stream>>>((bf16 *)out, (const bf16 *)q, q_stride,
+        (const bf16 *)kpool, (const bf16 *)vpool, block_tables, max_blocks, block_tokens, row_seq, row_ctx, H, Hkv, D,
+        1.0f / sqrtf((float)D));
+}

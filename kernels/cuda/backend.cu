@@ -1,0 +1,317 @@
+/* backend.cu — the CUDA backend: device memory on one stream, its op table, and the
+ * element-wise and per-row kernels (cast, embedding, RMSNorm, RoPE, SwiGLU, add, KV write,
+ * AdamW, sum of squares). GEMM-based ops live in gemm.cu, attention in attention.cu. */
+#include <string.h>
+#include "common.cuh"
+#include "ops_cuda.h"
+
+static void *c_alloc(const mrl_backend *be, size_t bytes) {
+    (void)be; void *p = NULL;
+    if (cudaMalloc(&p, bytes ? bytes : 1) != cudaSuccess) { cudaGetLastError(); return NULL; }
+    return p;
+}
+static void c_free(const mrl_backend *be, void *p) { cudaStreamSynchronize(cu_st(be)->stream); cudaFree(p); }
+static void c_upload(const mrl_backend *be, void *dst, const void *src, size_t n) {
+    if (!n) return;
+    /* synchronous w.r.t. the host buffer: the caller may reuse src at once */
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, cu_st(be)->stream));
+    CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+}
+static void c_download(const mrl_backend *be, void *dst, const void *src, size_t n) {
+    if (!n) return;
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, cu_st(be)->stream));
+    CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+}
+static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) {
+    if (n) CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, cu_st(be)->stream));
+}
+static void c_memset0(const mrl_backend *be, void *p, size_t n) {
+    if (n) CUDA_CHECK(cudaMemsetAsync(p, 0, n, cu_st(be)->stream));
+}
+static void c_sync(const mrl_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream)); }
+static void c_close(mrl_backend *be) {
+    cuda_state *s = cu_st(be);
+    if (!s) return;
+    cudaStreamSynchronize(s->stream);
+    if (s->scratch) cudaFree(s->scratch);
+    if (s->red) cudaFree(s->red);
+    cublasDestroy(s->blas);
+    cudaStreamDestroy(s->stream);
+    free(s);
+    be->impl = NULL;
+}
+
+void *cu_scratch(const mrl_backend *be, size_t bytes) {
+    cuda_state *s = cu_st(be);
+    if (bytes > s->scratch_n) {
+        CUDA_CHECK(cudaStreamSynchronize(s->stream));
+        if (s->scratch) cudaFree(s->scratch);
+        size_t n = bytes + bytes / 4;
+        CUDA_CHECK(cudaMalloc(&s->scratch, n));
+        s->scratch_n = n;
+    }
+    return s->scratch;
+}
+
+#define GRID(n, b) cdiv((long)(n), (b)), (b), 0, cu_st(be)->stream
+
+__global__ void k_cast(void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float f = ldf(src, st, i);
+        if (dt == MRL_BF16) ((bf16 *)dst)[i] = __float2bfloat16(f); else ((float *)dst)[i] = f;
+    }
+}
+static int grid_for(size_t n) { size_t g = (n + 255) / 256; return (int)(g > 65535 * 4 ? 65535 * 4 : (g ? g : 1)); }
+static void cu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n) {
+    if (!n) return;
+    k_cast<<<grid_for(n), 256, 0, cu_st(be)->stream>>>(dst, dt, src, st, n);
+}
+const void *cu_bf16_weights(const mrl_backend *be, const void *w, mrl_dtype wdt, size_t n) {
+    if (wdt == MRL_BF16) return w;
+    void *s = cu_scratch(be, n * sizeof(bf16));
+    cu_cast(be, s, MRL_BF16, w, MRL_F32, n);
+    return s;
+}
+
+__global__ void k_embedding_fwd(bf16 *out, const int32_t *tok, const void *wte, mrl_dtype wdt, int C) {
+    int t = blockIdx.x; size_t row = (size_t)tok[t] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) out[(size_t)t * C + c] = __float2bfloat16(ldf(wte, wdt, row + c));
+}
+static void cu_embedding_fwd(const mrl_backend *be, void *out, const int32_t *tokens, const void *wte, mrl_dtype wdt, int T, int C) {
+    if (T > 0) k_embedding_fwd<<<T, 256, 0, cu_st(be)->stream>>>((bf16 *)out, tokens, wte, wdt, C);
+}
+__global__ void k_embedding_bwd(float *dwte, const int32_t *tok, const bf16 *dout, int C) {
+    int t = blockIdx.x; size_t row = (size_t)tok[t] * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) atomicAdd(&dwte[row + c], __bfloat162float(dout[(size_t)t * C + c]));
+}
+static void cu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens, const void *dout, int T, int C) {
+    if (T > 0) k_embedding_bwd<<<T, 256, 0, cu_st(be)->stream>>>(dwte, tokens, (const bf16 *)dout, C);
+}
+
+__global__ void k_rmsnorm_fwd(bf16 *out, float *rstd, const bf16 *inp, const void *w, mrl_dtype wdt, int C, float eps) {
+    int t = blockIdx.x; const bf16 *x = inp + (size_t)t * C;
+    float ss = 0;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) { float v = __bfloat162float(x[c]); ss += v * v; }
+    ss = block_sum(ss);
+    float r = rsqrtf(ss / C + eps);
+    if (rstd && threadIdx.x == 0) rstd[t] = r;
+    for (int c = threadIdx.x; c < C; c += blockDim.x)
+        out[(size_t)t * C + c] = __float2bfloat16(__bfloat162float(x[c]) * r * ldf(w, wdt, c));
+}
+static void cu_rmsnorm_fwd(const mrl_backend *be, void *out, float *rstd, const void *inp, const void *w, mrl_dtype wdt, int T, int C, float eps) {
+    if (T > 0) k_rmsnorm_fwd<<<T, 256, 0, cu_st(be)->stream>>>((bf16 *)out, rstd, (const bf16 *)inp, w, wdt, C, eps);
+}
+/* dx = r (g - xhat mean(g xhat)), g = w dout, xhat = x r; dw[c] += sum_t dout xhat. */
+__global__ void k_rmsnorm_bwd(bf16 *dinp, int acc, const bf16 *dout, const bf16 *inp, const void *w, mrl_dtype wdt, const float *rstd, int C) {
+    int t = blockIdx.x; size_t o = (size_t)t * C; float r = rstd[t];
+    float s = 0;
+    for (int c = threadIdx.x; c < C; c += blockDim.x)
+        s += ldf(w, wdt, c) * __bfloat162float(dout[o + c]) * __bfloat162float(inp[o + c]) * r;
+    s = block_sum(s) / C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        float g = ldf(w, wdt, c) * __bfloat162float(dout[o + c]), xh = __bfloat162float(inp[o + c]) * r;
+        float d = r * (g - xh * s);
+        if (acc) d += __bfloat162float(dinp[o + c]);
+        dinp[o + c] = __float2bfloat16(d);
+    }
+}
+__global__ void k_rmsnorm_dw(float *dw, const bf16 *dout, const bf16 *inp, const float *rstd, int T, int C) {
+    __shared__ float sh[8][33];
+    int c = blockIdx.x * 32 + threadIdx.x;
+    float s = 0;
+    if (c < C)
+        for (int t = blockIdx.y * 8 + threadIdx.y; t < T; t += gridDim.y * 8)
+            s += __bfloat162float(dout[(size_t)t * C + c]) * __bfloat162float(inp[(size_t)t * C + c]) * rstd[t];
+    sh[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < C) {
+        for (int i = 1; i < 8; i++) s += sh[i][threadIdx.x];
+        atomicAdd(&dw[c], s);
+    }
+}
+static void cu_rmsnorm_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, const void *dout, const void *inp, const void *w, mrl_dtype wdt, const float *rstd, int T, int C) {
+    if (T <= 0) return;
+    cudaStream_t s = cu_st(be)->stream;
+    k_rmsnorm_bwd<<<T, 256, 0, s>>>((bf16 *)dinp, acc, (const bf16 *)dout, (const bf16 *)inp, w, wdt, rstd, C);
+    if (dw) {
+        dim3 g(cdiv(C, 32), T < 64 * 8 ? cdiv(T, 8) : 64), b(32, 8);
+        k_rmsnorm_dw<<<g, b, 0, s>>>(dw, (const bf16 *)dout, (const bf16 *)inp, rstd, T, C);
+    }
+}
+
+__global__ void k_colsum(float *dst, const bf16 *src, int T, int C, int ld) {
+    __shared__ float sh[8][33];
+    int c = blockIdx.x * 32 + threadIdx.x;
+    float s = 0;
+    if (c < C)
+        for (int t = blockIdx.y * 8 + threadIdx.y; t < T; t += gridDim.y * 8) s += __bfloat162float(src[(size_t)t * ld + c]);
+    sh[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < C) {
+        for (int i = 1; i < 8; i++) s += sh[i][threadIdx.x];
+        atomicAdd(&dst[c], s);
+    }
+}
+void cu_colsum_acc(const mrl_backend *be, float *dst, const bf16 *src, int T, int C, int ld) {
+    if (T <= 0) return;
+    dim3 g(cdiv(C, 32), T < 64 * 8 ? cdiv(T, 8) : 64), b(32, 8);
+    k_colsum<<<g, b, 0, cu_st(be)->stream>>>(dst, src, T, C, ld);
+}
+
+/* HF rotate_half: pairs (i, i + D/2), angle pos * theta^(-2i/D); inverse rotates back. */
+__global__ void k_rope(bf16 *x, int T, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
+    int half = D / 2;
+    long n = (long)T * H * half;
+    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < n; idx += (long)gridDim.x * blockDim.x) {
+        int i = idx % half; long th = idx / half; int h = th % H; int t = th / H;
+        float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+        float a = (float)pos[t] * inv_freq, sn, cs;
+        sincosf(a, &sn, &cs);
+        if (inverse) sn = -sn;
+        bf16 *p = x + (size_t)t * stride + (size_t)h * D;
+        float x1 = __bfloat162float(p[i]), x2 = __bfloat162float(p[i + half]);
+        p[i] = __float2bfloat16(x1 * cs - x2 * sn);
+        p[i + half] = __float2bfloat16(x2 * cs + x1 * sn);
+    }
+}
+static void cu_rope(const mrl_backend *be, void *x, int T, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
+    long n = (long)T * H * (D / 2);
+    if (n > 0) k_rope<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)x, T, H, D, stride, pos, theta, inverse);
+}
+
+__global__ void k_swiglu_fwd(bf16 *out, const bf16 *gu, int T, int F) {
+    long n = (long)T * F;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        long t = i / F, f = i % F;
+        float g = __bfloat162float(gu[t * 2 * F + f]), u = __bfloat162float(gu[t * 2 * F + F + f]);
+        out[i] = __float2bfloat16(g / (1.0f + expf(-g)) * u);
+    }
+}
+__global__ void k_swiglu_bwd(bf16 *dgu, const bf16 *dout, const bf16 *gu, int T, int F) {
+    long n = (long)T * F;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        long t = i / F, f = i % F;
+        float g = __bfloat162float(gu[t * 2 * F + f]), u = __bfloat162float(gu[t * 2 * F + F + f]);
+        float d = __bfloat162float(dout[i]), sg = 1.0f / (1.0f + expf(-g));
+        dgu[t * 2 * F + f] = __float2bfloat16(d * u * sg * (1.0f + g * (1.0f - sg)));
+        dgu[t * 2 * F + F + f] = __float2bfloat16(d * g * sg);
+    }
+}
+static void cu_swiglu_fwd(const mrl_backend *be, void *out, const void *gu, int T, int F) {
+    long n = (long)T * F; if (n > 0) k_swiglu_fwd<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)out, (const bf16 *)gu, T, F);
+}
+static void cu_swiglu_bwd(const mrl_backend *be, void *dgu, const void *dout, const void *gu, int T, int F) {
+    long n = (long)T * F; if (n > 0) k_swiglu_bwd<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)dgu, (const bf16 *)dout, (const bf16 *)gu, T, F);
+}
+
+__global__ void k_add(bf16 *out, const bf16 *a, const bf16 *b, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = __float2bfloat16(__bfloat162float(a[i]) + __bfloat162float(b[i]));
+}
+static void cu_add(const mrl_backend *be, void *out, const void *a, const void *b, size_t n) {
+    if (n) k_add<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)out, (const bf16 *)a, (const bf16 *)b, n);
+}
+
+__global__ void k_kv_write(bf16 *kp, bf16 *vp, const bf16 *k, const bf16 *v, int stride, const int32_t *slots, int W) {
+    int r = blockIdx.x; size_t dst = (size_t)slots[r] * W, src = (size_t)r * stride;
+    for (int j = threadIdx.x; j < W; j += blockDim.x) { kp[dst + j] = k[src + j]; vp[dst + j] = v[src + j]; }
+}
+static void cu_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k, const void *v, int stride, const int32_t *slots, int n, int Hkv, int D) {
+    if (n > 0) k_kv_write<<<n, 256, 0, cu_st(be)->stream>>>((bf16 *)kpool, (bf16 *)vpool, (const bf16 *)k, (const bf16 *)v, stride, slots, Hkv * D);
+}
+
+__global__ void k_adamw(float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n,
+                        float lr, float b1, float b2, float eps, float wd, float step_size, float bc2_sqrt, float gs) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float gi = g[i] * gs;
+        float mi = b1 * m[i] + (1.0f - b1) * gi, vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi; v[i] = vi;
+        float wi = w[i] * (1.0f - lr * wd);
+        wi -= step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+        w[i] = wi;
+        if (wcopy) { if (cdt == MRL_BF16) ((bf16 *)wcopy)[i] = __float2bfloat16(wi); else ((float *)wcopy)[i] = wi; }
+    }
+}
+static void cu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n,
+                     float lr, float beta1, float beta2, float eps, float weight_decay, int step, float grad_scale) {
+    if (!n) return;
+    float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
+    k_adamw<<<grid_for(n), 256, 0, cu_st(be)->stream>>>(w, g, m, v, wcopy, cdt, n, lr, beta1, beta2, eps, weight_decay,
+                                                       lr / bc1, sqrtf(bc2), grad_scale);
+}
+
+__global__ void k_sumsq(double *out, const float *x, size_t n) {
+    double s = 0;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) s += (double)x[i] * x[i];
+    __shared__ double sh[256];
+    sh[threadIdx.x] = s;
+    __syncthreads();
+    for (int o = blockDim.x / 2; o > 0; o >>= 1) { if ((int)threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o]; __syncthreads(); }
+    if (threadIdx.x == 0) atomicAdd(out, sh[0]);
+}
+static double cu_sumsq(const mrl_backend *be, const float *x, size_t n) {
+    cuda_state *s = cu_st(be);
+    double r = 0;
+    CUDA_CHECK(cudaMemsetAsync(s->red, 0, sizeof(double), s->stream));
+    if (n) k_sumsq<<<grid_for(n) < 1024 ? grid_for(n) : 1024, 256, 0, s->stream>>>(s->red, x, n);
+    CUDA_CHECK(cudaMemcpyAsync(&r, s->red, sizeof r, cudaMemcpyDeviceToHost, s->stream));
+    CUDA_CHECK(cudaStreamSynchronize(s->stream));
+    return r;
+}
+__global__ void k_scale(float *x, size_t n, float a) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) x[i] *= a;
+}
+static void cu_scale(const mrl_backend *be, float *x, size_t n, float a) {
+    if (n) k_scale<<<grid_for(n), 256, 0, cu_st(be)->stream>>>(x, n, a);
+}
+
+static mrl_ops make_table(void) {
+    mrl_ops t;
+    memset(&t, 0, sizeof t);
+    t.alloc = c_alloc; t.free = c_free; t.upload = c_upload; t.download = c_download; t.copy = c_copy;
+    t.memset0 = c_memset0; t.sync = c_sync; t.close = c_close;
+    t.cast = cu_cast;
+    t.embedding_fwd = cu_embedding_fwd; t.embedding_bwd = cu_embedding_bwd;
+    t.rmsnorm_fwd = cu_rmsnorm_fwd; t.rmsnorm_bwd = cu_rmsnorm_bwd;
+    t.linear_fwd = cu_linear_fwd; t.linear_bwd = cu_linear_bwd;
+    t.rope = cu_rope;
+    t.attention_work = cu_attention_work; t.attention_fwd = cu_attention_fwd; t.attention_bwd = cu_attention_bwd;
+    t.kv_write = cu_kv_write; t.attention_paged_work = cu_attention_paged_work; t.attention_paged = cu_attention_paged;
+    t.swiglu_fwd = cu_swiglu_fwd; t.swiglu_bwd = cu_swiglu_bwd; t.add = cu_add;
+    t.logprob_work = cu_logprob_work; t.logprob_fwd = cu_logprob_fwd; t.logprob_bwd = cu_logprob_bwd;
+    t.logits = cu_logits;
+    t.adamw = cu_adamw; t.sumsq = cu_sumsq; t.scale = cu_scale;
+    return t;
+}
+static const mrl_ops cuda_table = make_table();
+
+extern "C" int cuda_device_count(void) {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) { cudaGetLastError(); return 0; }
+    return n;
+}
+
+extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
+    int n = cuda_device_count();
+    if (n == 0) return err_set(e, 2, "--device cuda: no CUDA device is present on this machine");
+    if (ordinal >= n) return err_set(e, 2, "--device cuda:%d: this machine has %d CUDA device%s", ordinal, n, n == 1 ? "" : "s");
+    if (cudaSetDevice(ordinal) != cudaSuccess) { cudaGetLastError(); return err_set(e, 3, "cannot open CUDA device %d", ordinal); }
+    cuda_state *s = (cuda_state *)calloc(1, sizeof *s);
+    if (!s) return err_set(e, 3, "out of memory");
+    if (cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) != cudaSuccess ||
+        cublasCreate(&s->blas) != CUBLAS_STATUS_SUCCESS ||
+        cudaMalloc(&s->red, sizeof(double)) != cudaSuccess) {
+        free(s); return err_set(e, 3, "cannot initialise CUDA/cuBLAS on device %d", ordinal);
+    }
+    cublasSetStream(s->blas, s->stream);
+    cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
+    memset(be, 0, sizeof *be);
+    be->kind = MRL_DEV_CUDA;
+    be->device = ordinal;
+    be->act = MRL_BF16;
+    be->threads = 1;
+    snprintf(be->name, sizeof be->name, "cuda:%hu", (unsigned short)ordinal);
+    be->ops = &cuda_table;
+    be->impl = s;
+    return 0;
+}

@@ -1,0 +1,321 @@
+/* test_cuda_ops.c — backend parity, llama.cpp test-backend-ops style: every op of
+ * kernels/ops.h run on the CPU backend (the reference) and on CUDA with the same bf16-rounded
+ * inputs, compared within bf16 tolerance. Skips where there is no GPU (fails instead under
+ * `make test-gpu`, which sets MRL_REQUIRE_GPU=1). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include "../test.h"
+#include "ops.h"
+#include "rng.h"
+#ifdef MRL_CUDA
+#include "cuda/ops_cuda.h"
+#endif
+
+static mrl_backend *cpu, *gpu;
+static mrl_rng R;
+
+static float bf16_round(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u;
+    memcpy(&f, &u, 4); return f;
+}
+static float *rnd(size_t n, float scale) {
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = bf16_round((float)(rng_normal(&R) * scale));
+    return x;
+}
+static void *put(const mrl_backend *be, const float *h, size_t n, mrl_dtype dt) {
+    void *d = be_alloc(be, n * mrl_dtype_size(dt) + 16);
+    if (dt == MRL_F32) { be_upload(be, d, h, n * 4); return d; }
+    uint16_t *b = malloc(n * 2 + 2);
+    for (size_t i = 0; i < n; i++) { uint32_t u; memcpy(&u, &h[i], 4); b[i] = (uint16_t)(u >> 16); }
+    be_upload(be, d, b, n * 2); free(b); return d;
+}
+static void *put_act(const mrl_backend *be, const float *h, size_t n) { return put(be, h, n, be->act); }
+static void *put_i32(const mrl_backend *be, const int32_t *h, size_t n) {
+    void *d = be_alloc(be, n * 4 + 16); be_upload(be, d, h, n * 4); return d;
+}
+static float *get(const mrl_backend *be, const void *d, size_t n, mrl_dtype dt) {
+    float *h = malloc(n * sizeof *h + 4);
+    if (dt == MRL_F32) { be_download(be, h, d, n * 4); return h; }
+    uint16_t *b = malloc(n * 2 + 2);
+    be_download(be, b, d, n * 2);
+    for (size_t i = 0; i < n; i++) { uint32_t u = (uint32_t)b[i] << 16; memcpy(&h[i], &u, 4); }
+    free(b); return h;
+}
+static float *get_act(const mrl_backend *be, const void *d, size_t n) { return get(be, d, n, be->act); }
+
+/* max |a-b| / max(max|b|, floor): normalised error of the CUDA result a vs the CPU result b */
+static double nerr(const float *a, const float *b, size_t n) {
+    double mx = 1e-6, e = 0;
+    for (size_t i = 0; i < n; i++) { if (fabs(b[i]) > mx) mx = fabs(b[i]); }
+    for (size_t i = 0; i < n; i++) { double d = fabs((double)a[i] - b[i]); if (d > e || d != d) e = d != d ? INFINITY : d; }
+    return e / mx;
+}
+#define CLOSE(a, b, n, tol, what) do { double _e = nerr(a, b, n); \
+    EXPECTF(_e <= (tol), "%s: normalised error %.3g > %.3g", what, _e, (double)(tol)); } while (0)
+
+static int have_gpu(void) {
+#ifdef MRL_CUDA
+    return cuda_device_count() > 0;
+#else
+    return 0;
+#endif
+}
+#define NEED_GPU() do { if (!gpu) { if (getenv("MRL_REQUIRE_GPU")) { EXPECTF(0, "no CUDA device (make test-gpu needs one)"); return; } \
+    SKIP(have_gpu() ? "CUDA backend failed to open" : "no CUDA device or CPU-only build"); } } while (0)
+
+TEST(par_cast) {
+    NEED_GPU();
+    size_t n = 1000; float *x = rnd(n, 3);
+    void *dc = put(cpu, x, n, MRL_F32), *dg = put(gpu, x, n, MRL_F32);
+    void *oc = be_alloc(cpu, n * 2), *og = be_alloc(gpu, n * 2);
+    op_cast(cpu, oc, MRL_BF16, dc, MRL_F32, n); op_cast(gpu, og, MRL_BF16, dg, MRL_F32, n);
+    float *a = get(gpu, og, n, MRL_BF16), *b = get(cpu, oc, n, MRL_BF16);
+    EXPECT(memcmp(a, b, n * 4) == 0);
+    free(x); free(a); free(b);
+}
+
+TEST(par_embedding) {
+    NEED_GPU();
+    int T = 37, C = 96, V = 50;
+    int32_t tok[37]; for (int t = 0; t < T; t++) tok[t] = (int32_t)rng_below(&R, V);
+    tok[3] = tok[5];   /* a repeated token: gradients add up */
+    float *w = rnd((size_t)V * C, 1), *dout = rnd((size_t)T * C, 1);
+    for (int wd = 0; wd < 2; wd++) {
+        mrl_dtype wdt = wd ? MRL_BF16 : MRL_F32;
+        void *tc = put_i32(cpu, tok, T), *tg = put_i32(gpu, tok, T);
+        void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, wdt);
+        void *oc = be_alloc(cpu, (size_t)T * C * 4), *og = be_alloc(gpu, (size_t)T * C * 2);
+        op_embedding_fwd(cpu, oc, tc, wc, MRL_F32, T, C); op_embedding_fwd(gpu, og, tg, wg, wdt, T, C);
+        float *a = get_act(gpu, og, (size_t)T * C), *b = get_act(cpu, oc, (size_t)T * C);
+        CLOSE(a, b, (size_t)T * C, 1e-6, "embedding_fwd");
+        float *z = calloc((size_t)V * C, 4);
+        void *dwc = put(cpu, z, (size_t)V * C, MRL_F32), *dwg = put(gpu, z, (size_t)V * C, MRL_F32);
+        void *doc = put_act(cpu, dout, (size_t)T * C), *dog = put_act(gpu, dout, (size_t)T * C);
+        op_embedding_bwd(cpu, dwc, tc, doc, T, C); op_embedding_bwd(gpu, dwg, tg, dog, T, C);
+        float *ga = get(gpu, dwg, (size_t)V * C, MRL_F32), *gb = get(cpu, dwc, (size_t)V * C, MRL_F32);
+        CLOSE(ga, gb, (size_t)V * C, 1e-5, "embedding_bwd");
+        free(a); free(b); free(z); free(ga); free(gb);
+    }
+    free(w); free(dout);
+}
+
+TEST(par_rmsnorm) {
+    NEED_GPU();
+    int T = 33, C = 200;
+    float *x = rnd((size_t)T * C, 2), *w = rnd(C, 1), *dout = rnd((size_t)T * C, 1), *prev = rnd((size_t)T * C, 1);
+    void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
+    void *wc = put(cpu, w, C, MRL_F32), *wg = put(gpu, w, C, MRL_BF16);
+    void *oc = be_alloc(cpu, (size_t)T * C * 4), *og = be_alloc(gpu, (size_t)T * C * 2);
+    float *rc = be_alloc(cpu, T * 4), *rg = be_alloc(gpu, T * 4);
+    op_rmsnorm_fwd(cpu, oc, rc, xc, wc, MRL_F32, T, C, 1e-6f); op_rmsnorm_fwd(gpu, og, rg, xg, wg, MRL_BF16, T, C, 1e-6f);
+    float *a = get_act(gpu, og, (size_t)T * C), *b = get_act(cpu, oc, (size_t)T * C);
+    CLOSE(a, b, (size_t)T * C, 1e-2, "rmsnorm_fwd");
+    float *ra = get(gpu, rg, T, MRL_F32), *rb = get(cpu, rc, T, MRL_F32);
+    CLOSE(ra, rb, T, 1e-5, "rmsnorm rstd");
+    float *z = calloc(C, 4);
+    void *dwc = put(cpu, z, C, MRL_F32), *dwg = put(gpu, z, C, MRL_F32);
+    void *doc = put_act(cpu, dout, (size_t)T * C), *dog = put_act(gpu, dout, (size_t)T * C);
+    void *dic = put_act(cpu, prev, (size_t)T * C), *dig = put_act(gpu, prev, (size_t)T * C);
+    op_rmsnorm_bwd(cpu, dic, 1, dwc, doc, xc, wc, MRL_F32, rc, T, C);
+    op_rmsnorm_bwd(gpu, dig, 1, dwg, dog, xg, wg, MRL_BF16, rg, T, C);
+    float *da = get_act(gpu, dig, (size_t)T * C), *db = get_act(cpu, dic, (size_t)T * C);
+    CLOSE(da, db, (size_t)T * C, 1e-2, "rmsnorm_bwd dinp (acc)");
+    float *wa = get(gpu, dwg, C, MRL_F32), *wb = get(cpu, dwc, C, MRL_F32);
+    CLOSE(wa, wb, C, 1e-3, "rmsnorm_bwd dw");
+    free(x); free(w); free(dout); free(prev); free(a); free(b); free(ra); free(rb); free(z); free(da); free(db); free(wa); free(wb);
+}
+
+TEST(par_linear) {
+    NEED_GPU();
+    int T = 45, IN = 128, OUT = 72;
+    float *x = rnd((size_t)T * IN, 1), *w = rnd((size_t)OUT * IN, 0.1f), *bias = rnd(OUT, 0.5f), *prev = rnd((size_t)T * OUT, 1);
+    float *dout = rnd((size_t)T * OUT, 1), *dprev = rnd((size_t)T * IN, 1);
+    for (int wd = 0; wd < 2; wd++) {
+        mrl_dtype wdt = wd ? MRL_BF16 : MRL_F32;
+        void *xc = put_act(cpu, x, (size_t)T * IN), *xg = put_act(gpu, x, (size_t)T * IN);
+        void *wc = put(cpu, w, (size_t)OUT * IN, MRL_F32), *wg = put(gpu, w, (size_t)OUT * IN, wdt);
+        void *bc = put(cpu, bias, OUT, MRL_F32), *bg = put(gpu, bias, OUT, wdt);
+        void *oc = put_act(cpu, prev, (size_t)T * OUT), *og = put_act(gpu, prev, (size_t)T * OUT);
+        op_linear_fwd(cpu, oc, 1, xc, wc, MRL_F32, bc, T, IN, OUT); op_linear_fwd(gpu, og, 1, xg, wg, wdt, bg, T, IN, OUT);
+        float *a = get_act(gpu, og, (size_t)T * OUT), *b = get_act(cpu, oc, (size_t)T * OUT);
+        CLOSE(a, b, (size_t)T * OUT, 1e-2, "linear_fwd (acc, bias)");
+        float *z = calloc((size_t)OUT * IN, 4);
+        void *dwc = put(cpu, z, (size_t)OUT * IN, MRL_F32), *dwg = put(gpu, z, (size_t)OUT * IN, MRL_F32);
+        void *dbc = put(cpu, z, OUT, MRL_F32), *dbg = put(gpu, z, OUT, MRL_F32);
+        void *doc = put_act(cpu, dout, (size_t)T * OUT), *dog = put_act(gpu, dout, (size_t)T * OUT);
+        void *dic = put_act(cpu, dprev, (size_t)T * IN), *dig = put_act(gpu, dprev, (size_t)T * IN);
+        op_linear_bwd(cpu, dic, wd, dwc, dbc, doc, xc, wc, MRL_F32, T, IN, OUT);
+        op_linear_bwd(gpu, dig, wd, dwg, dbg, dog, xg, wg, wdt, T, IN, OUT);
+        float *da = get_act(gpu, dig, (size_t)T * IN), *dd = get_act(cpu, dic, (size_t)T * IN);
+        CLOSE(da, dd, (size_t)T * IN, 1e-2, "linear_bwd dinp");
+        float *wa = get(gpu, dwg, (size_t)OUT * IN, MRL_F32), *wb = get(cpu, dwc, (size_t)OUT * IN, MRL_F32);
+        CLOSE(wa, wb, (size_t)OUT * IN, 1e-3, "linear_bwd dw");
+        float *ba = get(gpu, dbg, OUT, MRL_F32), *bb = get(cpu, dbc, OUT, MRL_F32);
+        CLOSE(ba, bb, OUT, 1e-3, "linear_bwd db");
+        free(a); free(b); free(z); free(da); free(dd); free(wa); free(wb); free(ba); free(bb);
+    }
+    free(x); free(w); free(bias); free(prev); free(dout); free(dprev);
+}
+
+TEST(par_rope) {
+    NEED_GPU();
+    int T = 20, H = 3, D = 64, st = 5 * D;
+    float *x = rnd((size_t)T * st, 1);
+    int32_t pos[20]; for (int t = 0; t < T; t++) pos[t] = t * 97 + 3;
+    void *pc = put_i32(cpu, pos, T), *pg = put_i32(gpu, pos, T);
+    for (int inv = 0; inv < 2; inv++) {
+        void *xc = put_act(cpu, x, (size_t)T * st), *xg = put_act(gpu, x, (size_t)T * st);
+        op_rope(cpu, xc, T, H, D, st, pc, 10000.0f, inv); op_rope(gpu, xg, T, H, D, st, pg, 10000.0f, inv);
+        float *a = get_act(gpu, xg, (size_t)T * st), *b = get_act(cpu, xc, (size_t)T * st);
+        CLOSE(a, b, (size_t)T * st, 1e-2, inv ? "rope inverse" : "rope");
+        free(a); free(b);
+    }
+    free(x);
+}
+
+TEST(par_swiglu_add) {
+    NEED_GPU();
+    int T = 17, F = 130;
+    float *gu = rnd((size_t)T * 2 * F, 2), *dout = rnd((size_t)T * F, 1);
+    void *gc = put_act(cpu, gu, (size_t)T * 2 * F), *gg = put_act(gpu, gu, (size_t)T * 2 * F);
+    void *oc = be_alloc(cpu, (size_t)T * F * 4), *og = be_alloc(gpu, (size_t)T * F * 2);
+    op_swiglu_fwd(cpu, oc, gc, T, F); op_swiglu_fwd(gpu, og, gg, T, F);
+    float *a = get_act(gpu, og, (size_t)T * F), *b = get_act(cpu, oc, (size_t)T * F);
+    CLOSE(a, b, (size_t)T * F, 1e-2, "swiglu_fwd");
+    void *doc = put_act(cpu, dout, (size_t)T * F), *dog = put_act(gpu, dout, (size_t)T * F);
+    void *dc = be_alloc(cpu, (size_t)T * 2 * F * 4), *dg = be_alloc(gpu, (size_t)T * 2 * F * 2);
+    op_swiglu_bwd(cpu, dc, doc, gc, T, F); op_swiglu_bwd(gpu, dg, dog, gg, T, F);
+    float *da = get_act(gpu, dg, (size_t)T * 2 * F), *db = get_act(cpu, dc, (size_t)T * 2 * F);
+    CLOSE(da, db, (size_t)T * 2 * F, 1e-2, "swiglu_bwd");
+    op_add(cpu, oc, oc, doc, (size_t)T * F); op_add(gpu, og, og, dog, (size_t)T * F);
+    float *sa = get_act(gpu, og, (size_t)T * F), *sb = get_act(cpu, oc, (size_t)T * F);
+    CLOSE(sa, sb, (size_t)T * F, 1e-2, "add");
+    free(gu); free(dout); free(a); free(b); free(da); free(db); free(sa); free(sb);
+}
+
+/* Packed causal GQA attention: two sequences, q/k/v inside one fused row. */
+TEST(par_attention) {
+    NEED_GPU();
+    int H = 4, Hkv = 2, D = 32, nseq = 3;
+    int32_t cu[4] = {0, 19, 20, 61}; int T = cu[nseq], st = (H + 2 * Hkv) * D;
+    float *qkv = rnd((size_t)T * st, 1), *dout = rnd((size_t)T * H * D, 1);
+    void *qc = put_act(cpu, qkv, (size_t)T * st), *qg = put_act(gpu, qkv, (size_t)T * st);
+    void *cc = put_i32(cpu, cu, nseq + 1), *cg = put_i32(gpu, cu, nseq + 1);
+    size_t wc_n = op_attention_work(cpu, T, 41, H, D), wg_n = op_attention_work(gpu, T, 41, H, D);
+    void *wc = be_alloc(cpu, wc_n), *wg = be_alloc(gpu, wg_n);
+    void *oc = be_alloc(cpu, (size_t)T * H * D * 4), *og = be_alloc(gpu, (size_t)T * H * D * 2);
+    float *lc = be_alloc(cpu, (size_t)T * H * 4), *lg = be_alloc(gpu, (size_t)T * H * 4);
+    #define QKV(base, es) (base), (char *)(base) + (size_t)H * D * (es), (char *)(base) + (size_t)(H + Hkv) * D * (es)
+    op_attention_fwd(cpu, oc, lc, QKV(qc, 4), st, cc, nseq, T, H, Hkv, D, wc);
+    op_attention_fwd(gpu, og, lg, QKV(qg, 2), st, cg, nseq, T, H, Hkv, D, wg);
+    float *a = get_act(gpu, og, (size_t)T * H * D), *b = get_act(cpu, oc, (size_t)T * H * D);
+    CLOSE(a, b, (size_t)T * H * D, 2e-2, "attention_fwd");
+    float *la = get(gpu, lg, (size_t)T * H, MRL_F32), *lb = get(cpu, lc, (size_t)T * H, MRL_F32);
+    CLOSE(la, lb, (size_t)T * H, 1e-2, "attention lse");
+    void *doc = put_act(cpu, dout, (size_t)T * H * D), *dog = put_act(gpu, dout, (size_t)T * H * D);
+    void *gc = be_alloc(cpu, (size_t)T * st * 4), *gg = be_alloc(gpu, (size_t)T * st * 2);
+    be_memset0(cpu, gc, (size_t)T * st * 4); be_memset0(gpu, gg, (size_t)T * st * 2);
+    op_attention_bwd(cpu, QKV(gc, 4), st, doc, QKV(qc, 4), st, oc, lc, cc, nseq, T, H, Hkv, D, wc);
+    op_attention_bwd(gpu, QKV(gg, 2), st, dog, QKV(qg, 2), st, og, lg, cg, nseq, T, H, Hkv, D, wg);
+    float *ga = get_act(gpu, gg, (size_t)T * st), *gb = get_act(cpu, gc, (size_t)T * st);
+    CLOSE(ga, gb, (size_t)T * st, 3e-2, "attention_bwd dq|dk|dv");
+    free(qkv); free(dout); free(a); free(b); free(la); free(lb); free(ga); free(gb);
+}
+
+/* Paged decode attention: rows of different sequences and context lengths over shuffled blocks. */
+TEST(par_attention_paged) {
+    NEED_GPU();
+    int H = 6, Hkv = 2, D = 64, bt = 16, nblocks = 40, max_blocks = 12, R = 3, W = Hkv * D;
+    int32_t ctx[3] = {1, 150, 77}, seq[3] = {2, 0, 1};
+    int32_t tab[3 * 12];
+    for (int i = 0; i < 3 * 12; i++) tab[i] = (i * 7 + 3) % nblocks;
+    size_t pool = (size_t)nblocks * bt * W;
+    float *kp = rnd(pool, 1), *vp = rnd(pool, 1), *q = rnd((size_t)R * H * D, 1);
+    void *kc = put_act(cpu, kp, pool), *kg = put_act(gpu, kp, pool), *vc = put_act(cpu, vp, pool), *vg = put_act(gpu, vp, pool);
+    void *qc = put_act(cpu, q, (size_t)R * H * D), *qg = put_act(gpu, q, (size_t)R * H * D);
+    void *tc = put_i32(cpu, tab, 36), *tg = put_i32(gpu, tab, 36), *sc = put_i32(cpu, seq, 3), *sg = put_i32(gpu, seq, 3);
+    void *xc = put_i32(cpu, ctx, 3), *xg = put_i32(gpu, ctx, 3);
+    /* kv_write: overwrite two slots with new rows first */
+    int32_t slots[2] = {5, 300}; float *nk = rnd(2 * W, 1), *nv = rnd(2 * W, 1);
+    void *slc = put_i32(cpu, slots, 2), *slg = put_i32(gpu, slots, 2);
+    void *nkc = put_act(cpu, nk, 2 * W), *nkg = put_act(gpu, nk, 2 * W), *nvc = put_act(cpu, nv, 2 * W), *nvg = put_act(gpu, nv, 2 * W);
+    op_kv_write(cpu, kc, vc, nkc, nvc, W, slc, 2, Hkv, D); op_kv_write(gpu, kg, vg, nkg, nvg, W, slg, 2, Hkv, D);
+    float *ka = get_act(gpu, kg, pool), *kb = get_act(cpu, kc, pool);
+    CLOSE(ka, kb, pool, 0, "kv_write");
+    void *wc = be_alloc(cpu, op_attention_paged_work(cpu, R, 150, H, D) + 16), *wg = be_alloc(gpu, op_attention_paged_work(gpu, R, 150, H, D) + 16);
+    void *oc = be_alloc(cpu, (size_t)R * H * D * 4), *og = be_alloc(gpu, (size_t)R * H * D * 2);
+    op_attention_paged(cpu, oc, qc, H * D, kc, vc, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
+    op_attention_paged(gpu, og, qg, H * D, kg, vg, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
+    float *a = get_act(gpu, og, (size_t)R * H * D), *b = get_act(cpu, oc, (size_t)R * H * D);
+    CLOSE(a, b, (size_t)R * H * D, 2e-2, "attention_paged");
+    free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(a); free(b);
+}
+
+/* LM head + log-softmax, with a vocabulary larger than one CUDA chunk (16384). */
+TEST(par_logprob_logits) {
+    NEED_GPU();
+    int T = 9, C = 64, V = 20011;
+    float *x = rnd((size_t)T * C, 1), *w = rnd((size_t)V * C, 0.2f), dl[9];
+    int32_t tg[9] = {0, 5, V - 1, 16383, 16384, -1, 777, 19999, 3};
+    for (int t = 0; t < T; t++) dl[t] = (float)rng_normal(&R);
+    void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
+    void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, MRL_BF16);
+    void *tc = put_i32(cpu, tg, T), *tgg = put_i32(gpu, tg, T);
+    void *kc = be_alloc(cpu, op_logprob_work(cpu, T, C, V)), *kg = be_alloc(gpu, op_logprob_work(gpu, T, C, V));
+    float *lpc = be_alloc(cpu, T * 4), *lpg = be_alloc(gpu, T * 4), *lsc = be_alloc(cpu, T * 4), *lsg = be_alloc(gpu, T * 4);
+    op_logprob_fwd(cpu, lpc, lsc, xc, wc, MRL_F32, tc, T, C, V, 1.0f / 0.7f, kc);
+    op_logprob_fwd(gpu, lpg, lsg, xg, wg, MRL_BF16, tgg, T, C, V, 1.0f / 0.7f, kg);
+    float *a = get(gpu, lpg, T, MRL_F32), *b = get(cpu, lpc, T, MRL_F32);
+    CLOSE(a, b, T, 1e-2, "logprob_fwd");
+    void *dlc = put(cpu, dl, T, MRL_F32), *dlg = put(gpu, dl, T, MRL_F32);
+    float *z = calloc((size_t)V * C, 4);
+    void *dwc = put(cpu, z, (size_t)V * C, MRL_F32), *dwg = put(gpu, z, (size_t)V * C, MRL_F32);
+    void *dxc = be_alloc(cpu, (size_t)T * C * 4), *dxg = be_alloc(gpu, (size_t)T * C * 2);
+    op_logprob_bwd(cpu, dxc, dwc, dlc, lsc, xc, wc, MRL_F32, tc, T, C, V, 1.0f / 0.7f, kc);
+    op_logprob_bwd(gpu, dxg, dwg, dlg, lsg, xg, wg, MRL_BF16, tgg, T, C, V, 1.0f / 0.7f, kg);
+    float *da = get_act(gpu, dxg, (size_t)T * C), *db = get_act(cpu, dxc, (size_t)T * C);
+    CLOSE(da, db, (size_t)T * C, 2e-2, "logprob_bwd dx");
+    float *wa = get(gpu, dwg, (size_t)V * C, MRL_F32), *wb = get(cpu, dwc, (size_t)V * C, MRL_F32);
+    CLOSE(wa, wb, (size_t)V * C, 2e-2, "logprob_bwd dw");
+    void *gc = be_alloc(cpu, (size_t)T * V * 4), *gg = be_alloc(gpu, (size_t)T * V * 4);
+    op_logits(cpu, gc, xc, wc, MRL_F32, T, C, V); op_logits(gpu, gg, xg, wg, MRL_BF16, T, C, V);
+    float *ga = get(gpu, gg, (size_t)T * V, MRL_F32), *gb = get(cpu, gc, (size_t)T * V, MRL_F32);
+    CLOSE(ga, gb, (size_t)T * V, 1e-2, "logits");
+    free(x); free(w); free(a); free(b); free(z); free(da); free(db); free(wa); free(wb); free(ga); free(gb);
+}
+
+TEST(par_optimizer) {
+    NEED_GPU();
+    size_t n = 5000;
+    float *w = rnd(n, 1), *g = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.1f);
+    for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
+    void *wc = put(cpu, w, n, MRL_F32), *wg = put(gpu, w, n, MRL_F32), *gc = put(cpu, g, n, MRL_F32), *gg = put(gpu, g, n, MRL_F32);
+    void *mc = put(cpu, m, n, MRL_F32), *mg = put(gpu, m, n, MRL_F32), *vc = put(cpu, v, n, MRL_F32), *vg = put(gpu, v, n, MRL_F32);
+    void *cc = be_alloc(cpu, n * 2), *cg = be_alloc(gpu, n * 2);
+    double sc = op_sumsq(cpu, gc, n), sg = op_sumsq(gpu, gg, n);
+    EXPECT_NEAR(sg, sc, 1e-9);
+    op_scale(cpu, gc, n, 0.5f); op_scale(gpu, gg, n, 0.5f);
+    op_adamw(cpu, wc, gc, mc, vc, cc, MRL_BF16, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f);
+    op_adamw(gpu, wg, gg, mg, vg, cg, MRL_BF16, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f);
+    float *a = get(gpu, wg, n, MRL_F32), *b = get(cpu, wc, n, MRL_F32);
+    CLOSE(a, b, n, 1e-6, "adamw w");
+    float *ma = get(gpu, mg, n, MRL_F32), *mb = get(cpu, mc, n, MRL_F32);
+    CLOSE(ma, mb, n, 1e-6, "adamw m");
+    float *ca = get(gpu, cg, n, MRL_BF16), *cb = get(cpu, cc, n, MRL_BF16);
+    CLOSE(ca, cb, n, 1e-2, "adamw bf16 copy");
+    free(w); free(g); free(m); free(v); free(a); free(b); free(ma); free(mb); free(ca); free(cb);
+}
+
+int main(void) {
+    rng_init(&R, 1234, 0, 0);
+    mrl_err e = {0};
+    cpu = be_open("cpu", 0, &e);
+    if (have_gpu()) gpu = be_open("cuda", 0, &e);
+    RUN(par_cast); RUN(par_embedding); RUN(par_rmsnorm); RUN(par_linear); RUN(par_rope); RUN(par_swiglu_add);
+    RUN(par_attention); RUN(par_attention_paged); RUN(par_logprob_logits); RUN(par_optimizer);
+    return tst_done();
+}
