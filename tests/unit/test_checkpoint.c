@@ -1,0 +1,164 @@
+/* test_checkpoint.c — run directories: a checkpoint round-trips exactly, pruning keeps the
+ * newest, metrics truncate, and a save killed at every point of its sequence (MRL_CRASH_AT,
+ * in a forked child) always leaves `latest` on a whole checkpoint that loads. */
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "../test.h"
+#include "checkpoint.h"
+#include "jqf.h"
+#include "safetensors.h"
+
+#define TINY "testdata/grpo/model"
+
+static int exists(const char *dir, const char *name) {
+    char p[PATH_MAX + 64];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &st) == 0;
+}
+
+static float first_weight(const char *ckpt) {
+    mrl_err e = {0};
+    mrl_model *m = model_load(ckpt, &(model_opts){"cpu", 0, 1, 0, 1}, &e);
+    if (!m) { printf("  load %s: %s\n", ckpt, e.msg); return NAN; }
+    mrl_param *p;
+    model_params(m, &p);
+    float w = p[0].w[0];
+    model_free(m);
+    return w;
+}
+
+/* A model whose first weight is set to v, an optimizer that took `steps` steps. */
+static int save_step(ckpt_run *r, long step, float v, mrl_err *e) {
+    mrl_model *m = model_load(TINY, &(model_opts){"cpu", 0, 1, 0, 1}, e);
+    if (!m) return -1;
+    mrl_param *p;
+    int np = model_params(m, &p);
+    p[0].w[0] = v;
+    mrl_backend *be = be_open("cpu", 1, e);
+    optim_opts oo = {OPTIM_ADAMW, 0.9, 0.999, 1e-8, 0};
+    optim *o = optim_create(be, p, np, &oo, e);
+    jv st = JV_OBJECT(jv_string("step"), jv_number(step));
+    ckpt_data d = {m, "fp32", o, TINY, st};
+    int rc = ckpt_save(r, step, &d, e);
+    jv_free(st);
+    optim_free(o); be_close(be); model_free(m);
+    return rc;
+}
+
+TEST(save_and_reload) {
+    struct stat sb;
+    if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
+    char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX];
+    EXPECT(mkdtemp(dir) != NULL);
+    snprintf(run, sizeof run, "%s/runs/x", dir);
+    ckpt_run r;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&r, run, 2, &e) == 0);
+    long step = -1;
+    char lp[PATH_MAX + 32];
+    EXPECT(ckpt_latest(&r, &step, lp, sizeof lp, &e) == 0);
+    for (int s = 1; s <= 3; s++) EXPECTF(save_step(&r, s, 0.5f * s, &e) == 0, "%s", e.msg);
+    EXPECT(ckpt_latest(&r, &step, lp, sizeof lp, &e) == 1);
+    EXPECT(step == 3);
+    EXPECT(first_weight(lp) == 1.5f);
+    EXPECT(exists(lp, "optimizer.safetensors") && exists(lp, "trainer_state.json") && exists(lp, "config.json"));
+    jv st = ckpt_load_state(lp, &e);
+    double v = -1;
+    EXPECT(rec_num(st, "step", &v) == 0 && v == 3);
+    jv_free(st);
+    /* --keep 2: step 1 pruned */
+    EXPECT(!exists(run, "step-000001") && exists(run, "step-000002") && exists(run, "step-000003"));
+    /* saving a step again (an orphan of a crash) replaces it */
+    EXPECT(save_step(&r, 3, 7.0f, &e) == 0);
+    EXPECT(first_weight(lp) == 7.0f);
+    /* metrics: lines after the resumed step go, a torn last line too */
+    EXPECT(ckpt_metrics_append(&r, "{\"step\":1,\"loss\":0.5}", &e) == 0);
+    EXPECT(ckpt_metrics_append(&r, "{\"step\":2,\"loss\":0.25}", &e) == 0);
+    EXPECT(ckpt_metrics_append(&r, "{\"step\":3,\"loss\":0.125}", &e) == 0);
+    EXPECT(ckpt_metrics_truncate(&r, 2, &e) == 0);
+    char mp[PATH_MAX + 32], buf[256] = {0};
+    snprintf(mp, sizeof mp, "%s/metrics.jsonl", run);
+    FILE *f = fopen(mp, "r");
+    size_t k = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[k] = 0;
+    EXPECT(!strcmp(buf, "{\"step\":1,\"loss\":0.5}\n{\"step\":2,\"loss\":0.25}\n"));
+    ckpt_rmtree(dir);
+}
+
+TEST(crash_at_every_point_leaves_a_whole_latest) {
+    struct stat sb;
+    if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
+    int points_seen = 0, crashed_new = 0, crashed_old = 0;
+    for (int n = 1; n <= 30; n++) {
+        char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX];
+        EXPECT(mkdtemp(dir) != NULL);
+        snprintf(run, sizeof run, "%s/run", dir);
+        ckpt_run r;
+        mrl_err e = {0};
+        EXPECT(ckpt_open(&r, run, 1, &e) == 0);
+        EXPECT(save_step(&r, 1, 1.0f, &e) == 0);
+        /* the orphan case too: a step-000002 left by an earlier crash, latest still on 1 */
+        if (n % 2 == 0) { char p[PATH_MAX + 32]; snprintf(p, sizeof p, "%s/step-000002", run); mkdir(p, 0777); }
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            ckpt_run rc;
+            mrl_err ce = {0};
+            if (ckpt_open(&rc, run, 1, &ce)) _exit(3);
+            rc.crash_at = n;
+            _exit(save_step(&rc, 2, 2.0f, &ce) ? 4 : 0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
+        /* reopen as a resuming mgrpo does: temp dirs go, latest is whole */
+        EXPECT(ckpt_open(&r, run, 1, &e) == 0);
+        long step = -1;
+        char lp[PATH_MAX + 32];
+        EXPECTF(ckpt_latest(&r, &step, lp, sizeof lp, &e) == 1, "crash point %d: %s", n, e.msg);
+        EXPECT(step == 1 || step == 2);
+        EXPECTF(first_weight(lp) == (step == 1 ? 1.0f : 2.0f), "crash point %d, latest step %ld", n, step);
+        char op[PATH_MAX + 64];
+        snprintf(op, sizeof op, "%s/optimizer.safetensors", lp);
+        st_file *f = st_open(op, &e);
+        EXPECTF(f != NULL, "crash point %d: %s", n, e.msg);
+        if (f) st_close(f);
+        if (code == 99) { points_seen = n; if (step == 2) crashed_new++; else crashed_old++; }
+        /* nothing hidden is left behind after the reopen */
+        DIR *d = opendir(run);
+        struct dirent *de;
+        while (d && (de = readdir(d))) EXPECTF(strncmp(de->d_name, ".tmp-", 5) && strncmp(de->d_name, ".latest.", 8), "crash point %d left %s", n, de->d_name);
+        if (d) closedir(d);
+        ckpt_rmtree(dir);
+    }
+    /* the sequence has at least a dozen points, crashes before and after latest moved */
+    EXPECTF(points_seen >= 12, "only %d crash points", points_seen);
+    EXPECT(crashed_new > 0 && crashed_old > 0);
+}
+
+TEST(broken_latest_is_an_error) {
+    char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
+    EXPECT(mkdtemp(dir) != NULL);
+    ckpt_run r;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
+    snprintf(p, sizeof p, "%s/latest", dir);
+    EXPECT(symlink("step-000009", p) == 0);
+    long step;
+    char lp[PATH_MAX + 32];
+    EXPECT(ckpt_latest(&r, &step, lp, sizeof lp, &e) == -1);
+    EXPECT(strstr(e.msg, "missing") != NULL);
+    ckpt_rmtree(dir);
+}
+
+int main(void) {
+    RUN(save_and_reload);
+    RUN(crash_at_every_point_leaves_a_whole_latest);
+    RUN(broken_latest_is_an_error);
+    return tst_done();
+}
