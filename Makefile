@@ -77,6 +77,11 @@ $(B)/tests/%: $(B)/tests/gpu/%.o $(B)/libmrl.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# data generators in testdata/ (the demo's problems)
+$(B)/testdata/%: testdata/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $< -o $@
+
 $(B)/bench/%: $(B)/bench/%.o $(B)/libmrl.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
