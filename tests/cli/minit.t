@@ -1,0 +1,120 @@
+# minit: model directories. Byte ids expected below are the real Qwen2 vocabulary's
+# (../shared/data/qwen2-tokenizer/vocab.json: "h" 71, "i" 72, "Ġ" 220, "Ċ" 198),
+# which the byte-level tokenizer shares for its first 256 ids.
+
+## tiny: the five Hugging Face files, and nothing else left behind
+$ minit tiny -o m -q && ls && ls m
+> m
+> config.json
+> generation_config.json
+> model.safetensors
+> tokenizer.json
+> tokenizer_config.json
+
+## tiny: config is Qwen2, vocab = 256 bytes + 7 added tokens, eos/bos are the R1 specials
+$ minit tiny -o m -q && jq -c '[.architectures[0], .model_type, .vocab_size, .hidden_size, .num_hidden_layers, .num_key_value_heads, .torch_dtype, .tie_word_embeddings]' m/config.json
+$ jq -c '[.bos_token_id, .eos_token_id]' m/generation_config.json
+$ jq -r '.added_tokens[] | "\(.id) \(.content) \(.special)"' m/tokenizer.json
+> ["Qwen2ForCausalLM","qwen2",263,128,4,2,"float32",false]
+> [259,256]
+> 256 <｜end▁of▁sentence｜> true
+> 257 <｜User｜> false
+> 258 <｜Assistant｜> false
+> 259 <｜begin▁of▁sentence｜> true
+> 260 <|EOT|> false
+> 261 <think> false
+> 262 </think> false
+
+## the byte-level tokenizer encodes bytes with Qwen2's byte ids (through mtok)
+$ minit tiny -o m -q && printf 'hi there\n' | mtok encode --model m -r -Z | jq -c .ids
+> [71,72,220,83,71,68,81,68]
+
+## summary line: the parameter count of tiny
+$ minit tiny -o m
+2> minit: m: 855936 parameters, 4 layers, vocab 263, float32, seed 0
+
+## the same seed gives the same weights; another seed other weights
+$ minit tiny -o a -q --seed 5 && minit tiny -o b -q --seed 5 && minit tiny -o c -q --seed 6
+$ cmp a/model.safetensors b/model.safetensors && echo same
+$ cmp -s a/model.safetensors c/model.safetensors || echo different
+> same
+> different
+
+## --dtype bf16 halves the weights and says so in config.json
+$ minit tiny -o a -q && minit tiny -o b -q --dtype bf16
+$ jq -r .torch_dtype b/config.json
+$ echo $(( $(stat -c %s a/model.safetensors) / 100000 )) $(( $(stat -c %s b/model.safetensors) / 100000 ))
+> bfloat16
+> 34 17
+
+## --tie yes drops lm_head; --vocab-size pads the embedding
+$ minit tiny -o m -q --tie yes --vocab-size 1000 && jq -c '[.tie_word_embeddings, .vocab_size]' m/config.json
+$ grep -c lm_head m/model.safetensors || true
+> [true,1000]
+> 0
+
+## --merges learns merges from a text: pair counts over "the"," theory"," then" (x200) make
+## (t,h) and (h,e) tie at 600; ties go to the lowest ids (h=71 < t=83), so "h e" comes first
+$ yes 'the theory then' | head -200 > text.txt
+$ minit tiny -o m -q --merges 5 --merges-text text.txt && jq -c '.model.merges' m/tokenizer.json
+$ jq .vocab_size m/config.json
+> ["h e","t he","Ġ the","o r","Ġthe n"]
+> 268
+
+## a config.json
+$ printf '{"model_type":"qwen2","vocab_size":300,"hidden_size":32,"intermediate_size":48,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"tie_word_embeddings":true,"torch_dtype":"bfloat16"}' > cfg.json
+$ minit cfg.json -o m -q && jq -c '[.vocab_size, .hidden_size, .num_hidden_layers, .tie_word_embeddings, .torch_dtype]' m/config.json
+> [300,32,1,true,"bfloat16"]
+
+## a config.json with fewer tokens than the tokenizer
+$ printf '{"model_type":"qwen2","vocab_size":100,"hidden_size":32,"intermediate_size":48,"num_hidden_layers":1,"num_attention_heads":2}' > cfg.json
+$ minit cfg.json -o m; echo $?; ls
+2> minit: vocab_size 100 is smaller than the tokenizer's 263 tokens
+> 1
+> cfg.json
+
+## a config.json of another architecture, naming the field
+$ printf '{"model_type":"llama"}' > cfg.json
+$ minit cfg.json -o m
+? 1
+2~ config.json: "model_type" is "llama"; only "qwen2" is supported
+
+## the real tokenizer: vocab and special ids from it
+% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ minit tiny -o m -q --tokenizer $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ jq -c '[.vocab_size, .bos_token_id, .eos_token_id]' m/config.json m/generation_config.json
+$ jq -r .tokenizer_class m/tokenizer_config.json
+> [151665,151646,151643]
+> [null,151646,151643]
+> LlamaTokenizerFast
+
+## a missing tokenizer: error, and no directory (not even a temp one) left
+$ minit tiny -o m --tokenizer nope.json; echo $?; ls
+2~ ^minit: nope.json: No such file or directory$
+> 1
+
+## an existing non-empty directory is not overwritten
+$ mkdir m && touch m/x && minit tiny -o m
+? 1
+2> minit: m: exists and is not an empty directory
+
+## an existing empty directory is fine
+$ mkdir m && minit tiny -o m -q && ls m | wc -l
+> 5
+
+## usage errors
+$ minit huge -o m
+? 2
+2~ 'huge' is not tiny, small, qwen2-1.5b or a config.json
+## no -o
+$ minit tiny
+? 2
+2~ -o DIR is required
+## --merges without a text
+$ minit tiny -o m --merges 3
+? 2
+2~ --merges needs --merges-text
+## a bad dtype
+$ minit tiny -o m --dtype int8
+? 2
+2~ --dtype: 'int8' is not
