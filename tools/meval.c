@@ -33,6 +33,7 @@ enum { O_BY = 1, O_K, O_JSON, O_TABLE, O_MARKDOWN, O_BOOT, O_PARTIAL };
 
 typedef struct {
     int bench, seq, correct, trunc, fmt;   /* fmt: 1/0, -1 unknown */
+    double order;          /* the sample index (input order where absent): ties in votes go to the lower */
     char *id, *pred;
     long line, ntok, nchr;                  /* ntok/nchr -1 when unknown */
 } sample;
@@ -132,6 +133,7 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         free(bn);
         s->id = dump_str(id);
         s->seq = seq;
+        if (rec_num(rec, "sample", &s->order) < 0) s->order = seq;
         s->line = line;
         s->correct = kk == JV_KIND_TRUE || (kk == JV_KIND_NUMBER && jv_number_value(ok) > 0);
         jv_free(ok);
@@ -161,6 +163,7 @@ static int cmp_sample(const void *a, const void *b)
     if (x->bench != y->bench) return x->bench < y->bench ? -1 : 1;
     int d = strcmp(x->id, y->id);
     if (d) return d;
+    if (x->order != y->order) return x->order < y->order ? -1 : 1;
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -323,17 +326,24 @@ static void tprint(const table *t, int markdown, FILE *f)
             int l = (int)rw_chars(s);
             if (l > wd[c]) wd[c] = l;
         }
+    static const char dashes[] = "--------------------------------------------------------------------------------";
     for (int r = 0; r < t->rows; r++) {
-        for (int c = 0; c < t->cols; c++) {
+        char line[4096];
+        size_t at = 0;
+        for (int c = 0; c < t->cols && at < sizeof line; c++) {
             const char *s = t->cell[r * t->cols + c] ? t->cell[r * t->cols + c] : "";
             int pad = wd[c] - (int)rw_chars(s);
-            if (markdown) fprintf(f, "| %s%*s ", s, pad, "");
-            else if (c == 0) fprintf(f, "%s%*s", s, pad, "");
-            else fprintf(f, "  %*s%s", pad, "", s);
+            /* the first column reads left to right, numbers line up on the right */
+            if (markdown) at += (size_t)snprintf(line + at, sizeof line - at, "| %s%*s ", s, pad, "");
+            else if (c == 0) at += (size_t)snprintf(line + at, sizeof line - at, "%s%*s", s, pad, "");
+            else at += (size_t)snprintf(line + at, sizeof line - at, "  %*s%s", pad, "", s);
         }
-        fputs(markdown ? "|\n" : "\n", f);
+        if (at >= sizeof line) at = sizeof line - 1;
+        while (!markdown && at && line[at - 1] == ' ') at--;
+        fprintf(f, "%.*s%s\n", (int)at, line, markdown ? "|" : "");
         if (markdown && r == 0) {
-            for (int c = 0; c < t->cols; c++) fprintf(f, "|%s%.*s:", c ? "-" : ":", wd[c], "--------------------------------------------------------------------------------");
+            for (int c = 0; c < t->cols; c++)
+                fprintf(f, c ? "|%.*s:" : "|:%.*s", wd[c] + 1, dashes);
             fputs("|\n", f);
         }
     }
@@ -409,6 +419,12 @@ static void put_table(ev *m, FILE *f)
     }
     free(avg);
     tprint(&t, m->mode == 2, f);
+    int tok = 0, chr = 0;
+    for (int i = 0; i < m->nin; i++)
+        for (int bi = 0; bi < m->nbench; bi++)
+            if (m->in[i].b[bi].valid) { tok += m->in[i].b[bi].unit[0] == 't'; chr += m->in[i].b[bi].unit[0] == 'c'; }
+    fprintf(f, "%slen: mean completion length in %s\n", m->mode == 2 ? "\n" : "",
+            chr ? (tok ? "tokens (chars where records lack completion_ids)" : "characters") : "tokens");
     if (multi) fputs("\xce\x94: pass@1 change from the first input; * its 95% bootstrap interval excludes 0\n", f);
     for (int i = 0; i < t.rows * t.cols; i++) free(t.cell[i]);
     free(t.cell);

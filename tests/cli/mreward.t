@@ -1,0 +1,151 @@
+# mreward: rewards on records, bad input, groups, custom reward stages.
+# Values are hand-computed unless a case says where they come from.
+
+## default rewards: accuracy=2 format=1
+$ mreward -Z
+< {"id":"a","answer":"7","completion":"hm\n</think>\nso \\boxed{7}"}
+< {"id":"b","answer":"7","completion":"so \\boxed{8}"}
+> {"id":"a","answer":"7","completion":"hm\n</think>\nso \\boxed{7}","pred":"7","correct":true,"rewards":{"accuracy":1,"format":1},"reward":3}
+> {"id":"b","answer":"7","completion":"so \\boxed{8}","pred":"8","correct":false,"rewards":{"accuracy":0,"format":0},"reward":0}
+2>
+
+## every reward agrees with the open-rs/open-r1 Python functions (tests/ref/rewards_ref.py)
+% requires /usr/bin/jq
+$ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict --reward tags --reward tags:upstream,as=tags_up --reward cosine:max_len=50 --reward cosine:max_len=50,clamp=1,as=cos_clamp --reward repetition --reward length --reward overlong:max_len=40,cache=10 $TESTDATA/rewards/rollouts.jsonl | jq -c '[.rewards[]]' > got
+$ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/expected.jsonl '($a|length) == 9 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
+> true
+
+## Exp3 rewards: format=1 cosine=2:max_len=3584; 1792 characters correct is cos(pi/2): 1 + 2 * 0.75
+% requires /usr/bin/jq
+$ x=$(head -c 1773 /dev/zero | tr '\0' x)
+$ printf '{"id":"a","answer":"1","completion":"%s\\n</think>\\n\\\\boxed{1}"}\n' "$x" | mreward -Z --reward format=1 --reward cosine=2:max_len=3584 | jq -c '[.rewards.format, .rewards.cosine, .reward]'
+> [1,0.75,2.5]
+
+## cosine wraps past max_len; clamp=1 and unit=tokens give the corrected forms
+% requires /usr/bin/jq
+$ x=$(head -c 1991 /dev/zero | tr '\0' x)
+$ printf '{"id":"a","answer":"1","completion":"%s\\\\boxed{1}","completion_ids":[1,2,3,4,5,6,7,8,9,10]}\n' "$x" | mreward -Z --reward cosine --reward cosine:clamp=1,as=clamped --reward cosine:unit=tokens,max_len=20,as=tok | jq -c '[.rewards.cosine, .rewards.clamped, .rewards.tok]'
+> [1,0.5,0.75]
+
+## a record without its completion: earlier records out, then FILE:LINE: "field" is missing
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"b","answer":"1","completion":"\\boxed{2}"}' '{"id":"c","answer":"1"}' '{"id":"d","answer":"1","completion":"x"}' > in.jsonl
+$ mreward -Z in.jsonl
+> {"id":"a","answer":"1","completion":"\\boxed{1}","pred":"1","correct":true,"rewards":{"accuracy":1,"format":0},"reward":2}
+> {"id":"b","answer":"1","completion":"\\boxed{2}","pred":"2","correct":false,"rewards":{"accuracy":0,"format":0},"reward":0}
+2> mreward: in.jsonl:3: "completion" is missing
+? 1
+
+## a record without its gold answer, named after the --answer filter
+$ mreward -Z --answer .solution
+< {"id":"a","answer":"1","completion":"\\boxed{1}"}
+2> mreward: <stdin>:1: "solution" is missing
+? 1
+
+## --skip-bad warns, counts and goes on
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' 'not json' '{"id":"c","answer":"1"}' '{"id":"d","answer":"1","completion":"x"}' | mreward -Z --skip-bad | wc -l
+> 2
+2~ ^mreward: <stdin>:2: .*\(skipped\)$
+2~ ^mreward: <stdin>:3: "completion" is missing \(skipped\)$
+2~ ^mreward: 2 bad records skipped$
+
+## a group smaller than the first is an error after the whole groups before it
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' | mreward -Z | wc -l
+> 2
+2> mreward: <stdin>:3: group "b" has 1 sample, expected 2
+? 0
+
+## the same with the exit status of mreward itself
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' | mreward -Z >/dev/null
+2> mreward: <stdin>:3: group "b" has 1 sample, expected 2
+? 1
+
+## --allow-partial accepts groups of any size
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' | mreward -Z --allow-partial | wc -l
+> 3
+
+## samples of one problem must be contiguous
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' | mreward -Z | wc -l
+> 2
+2> mreward: <stdin>:3: id "a" seen before: the samples of a problem must be contiguous
+
+## the Kimi length reward is computed over each group: lengths 9, 11, 13 give lambda 0.5, 0, -0.5; a wrong sample gets min(0, lambda)
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"a","answer":"1","completion":"xy\\boxed{1}"}' '{"id":"a","answer":"1","completion":"wxyz\\boxed{2}"}' '{"id":"b","answer":"1","completion":"\\boxed{2}"}' '{"id":"b","answer":"1","completion":"xy\\boxed{1}"}' '{"id":"b","answer":"1","completion":"wxyz\\boxed{1}"}' | mreward -Z --reward length | jq -c '[.correct, .rewards.length]'
+> [true,0.5]
+> [true,0]
+> [false,-0.5]
+> [false,0]
+> [true,0]
+> [true,-0.5]
+
+## overlong needs completion_ids
+$ mreward -Z --reward overlong:max_len=100,cache=20
+< {"id":"a","answer":"1","completion":"x"}
+2> mreward: <stdin>:1: "completion_ids" is missing
+? 1
+
+## usage errors exit 2
+$ mreward --reward nope:x=1 </dev/null
+2~ ^mreward: --reward nope:x=1: unknown reward 'nope'
+? 2
+
+## a parameter a reward does not have
+$ mreward --reward cosine:maxlen=10 </dev/null
+2~ ^mreward: --reward cosine:maxlen=10: cosine has no parameter 'maxlen'$
+? 2
+
+## two rewards of one name need :as=
+$ mreward --reward regex:pattern=a --reward regex:pattern=b </dev/null
+2~ needs its own name
+? 2
+
+## unparsed gold: pred null, scored correct by default, counted on stderr
+$ mreward -Z
+< {"id":"a","answer":"}{","completion":"\\boxed{3}"}
+> {"id":"a","answer":"}{","completion":"\\boxed{3}","pred":null,"correct":true,"rewards":{"accuracy":1,"format":0},"reward":2}
+2> mreward: gold_unparsed: 1 record (scored correct)
+
+## --unparsed-gold wrong
+$ mreward -Z --unparsed-gold wrong
+< {"id":"a","answer":"}{","completion":"\\boxed{3}"}
+> {"id":"a","answer":"}{","completion":"\\boxed{3}","pred":null,"correct":false,"rewards":{"accuracy":0,"format":0},"reward":0}
+2> mreward: gold_unparsed: 1 record (scored wrong)
+
+## --unparsed-gold skip drops those records (and says so)
+$ mreward -Z --unparsed-gold skip --reward accuracy
+< {"id":"a","answer":"}{","completion":"\\boxed{3}"}
+< {"id":"b","answer":"3","completion":"\\boxed{3}"}
+> {"id":"b","answer":"3","completion":"\\boxed{3}","pred":"3","correct":true,"rewards":{"accuracy":1},"reward":1}
+2> mreward: gold_unparsed: 1 record (skipped)
+
+## --answer-part looks only after the last </think>
+$ mreward -Z --answer-part --reward accuracy
+< {"id":"a","answer":"1","completion":"maybe \\boxed{1}\n</think>\nno box"}
+> {"id":"a","answer":"1","completion":"maybe \\boxed{1}\n</think>\nno box","pred":null,"correct":false,"rewards":{"accuracy":0},"reward":0}
+
+## regex reward: the pattern keeps its commas
+$ mreward -Z --reward 'regex=0.5:as=short,pattern=^.{1,5}$'
+< {"id":"a","answer":"1","completion":"12345"}
+< {"id":"b","answer":"1","completion":"123456"}
+> {"id":"a","answer":"1","completion":"12345","pred":null,"correct":false,"rewards":{"short":1},"reward":0.5}
+> {"id":"b","answer":"1","completion":"123456","pred":null,"correct":false,"rewards":{"short":0},"reward":0}
+
+## --jobs keeps the output order and values
+$ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
+$ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three
+$ cat one one | cmp - three && echo same
+> same
+
+## zstd out when stdout is not a terminal, readable by the next stage
+$ mreward $TESTDATA/rewards/rollouts.jsonl | zstd -dc | wc -l
+> 9
+
+## a custom reward stage in jq between mreward and meval is accepted downstream
+% requires /usr/bin/jq
+$ mreward -Z $TESTDATA/rewards/rollouts.jsonl 2>/dev/null | jq -c '.rewards.short = (if (.completion | length) < 50 then 1 else 0 end) | .reward += 0.5 * .rewards.short' > custom.jsonl
+$ jq -c '[.rewards.short, .reward]' custom.jsonl | head -3
+$ meval --json -Z custom.jsonl | jq -c '[.bench, .problems, .k, (."pass@1" - 7/9 | . * . < 1e-24)]'
+> [1,3.5]
+> [0,1]
+> [0,2]
+> ["all",3,3,true]
