@@ -1,0 +1,593 @@
+/* mgrpo — the policy update: reads rewarded rollouts in whole groups, forms advantages, takes
+ * optimizer steps (trainer.c, optim.c) and keeps a crash-safe run directory (checkpoint.c). */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "checkpoint.h"
+#include "cli.h"
+#include "grpo.h"
+#include "jqf.h"
+#include "model.h"
+#include "optim.h"
+#include "rng.h"
+#include "stream.h"
+#include "trainer.h"
+
+static const char usage[] =
+"Usage: mgrpo --out RUNDIR [--model DIR] [OPTION]... [FILE]...\n"
+"GRPO policy update: reads rewarded rollouts (samples of one id contiguous), takes optimizer\n"
+"steps, writes one metrics object per step and checkpoints RUNDIR/step-XXXXXX (latest).\n"
+"A run resumes from RUNDIR/latest when there is one.\n"
+"\n"
+"  --model DIR          starting policy (needed unless RUNDIR has latest)\n"
+"  --ref DIR            reference model for the KL (default: the starting policy)\n"
+"  --out RUNDIR         run directory\n"
+"  --loss grpo|bnpo|dr_grpo|dapo|sft   loss normaliser (default grpo)\n"
+"  --beta B             k3 KL weight (default 0.04; 0 loads no reference)\n"
+"  --epsilon E, --epsilon-high E   clip range [1-E, 1+E_high] (0.2, = epsilon)\n"
+"  --delta D            dual-clip: cap the unclipped ratio at D (default off)\n"
+"  --importance token|sequence     per-token ratios or GSPO's sequence ratio\n"
+"  --advantage grpo|rloo|reinforce++   (default grpo)\n"
+"  --scale-rewards group|batch|none    divide by the std of the group/batch (group)\n"
+"  --reward JQ          the scalar reward (default .reward)\n"
+"  --iterations K       updates per batch; K>1 uses the records' logprobs as old policy\n"
+"  --mask-truncated     completions with finish \"length\" count for nothing\n"
+"  --max-completion-length N   dr_grpo normaliser (default: longest in the batch)\n"
+"  --temperature T      the sampler's temperature, for the log-probs (default 1)\n"
+"  --optimizer adamw|sgd, --lr LR (1e-6), --weight-decay W (0),\n"
+"  --adam-beta1 B (0.9), --adam-beta2 B (0.999), --adam-epsilon E (1e-8)\n"
+"  --schedule constant|linear|cosine|cosine_with_min_lr (constant), --warmup N|RATIO (0),\n"
+"  --min-lr-rate R (0.1), --total-steps N (schedule length)\n"
+"  --max-grad-norm G    clip the global gradient norm (default 1; 0 = off)\n"
+"  --groups N           groups per optimizer step (default 0: the whole input is one batch)\n"
+"  --micro-batch N      sequences per forward/backward (default 1)\n"
+"  --steps N            stop after N optimizer steps (default 0: until the input ends)\n"
+"  --save-every N       checkpoint every N steps (default 50) and always at the end\n"
+"  --keep N             keep the N newest checkpoints (default 0: all)\n"
+"  --resume-data        skip the groups the run has already consumed (same input again)\n"
+"  --allow-partial      accept groups of unequal size, single-record groups, a short last batch\n"
+"  --grad-checkpoint, --dtype bf16|fp32, --threads N, --device DEV, --seed N\n"
+"  -o FILE, -Z, --zstd-level N, --progress, -q, -h, --version\n";
+
+enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
+       O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
+       O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
+       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS };
+
+typedef struct {
+    cli c;
+    const char *model, *ref, *out, *dtype;
+    tr_opts t;
+    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt;
+    optim_opts oo;
+    sched_opts so;
+    double lr, warmup, max_grad_norm;
+    long steps, save_every, keep;
+    jqf *freward;
+} opts;
+
+/* One record of the batch, parsed. */
+typedef struct {
+    jv rec;
+    int32_t *prompt, *comp;
+    float *old;
+    int plen, clen, truncated;
+    double reward;
+} item;
+
+typedef struct {               /* the input, in groups */
+    rd_stream *rd;
+    jv pending;                /* first record of the next group (or invalid) */
+    char pending_where[300];
+    long groups_read, records_read;
+    int gsize;                 /* size of the first group */
+    uint64_t *seen; size_t nseen, cap;   /* hashes of finished ids */
+} input;
+
+static int seen_add(input *in, uint64_t h) {   /* 1 if already there */
+    if (2 * (in->nseen + 1) > in->cap) {
+        size_t nc = in->cap ? 2 * in->cap : 1024;
+        uint64_t *ns = calloc(nc, sizeof *ns);
+        for (size_t i = 0; i < in->cap; i++)
+            if (in->seen[i]) { size_t j = in->seen[i] % nc; while (ns[j]) j = (j + 1) % nc; ns[j] = in->seen[i]; }
+        free(in->seen); in->seen = ns; in->cap = nc;
+    }
+    h |= 1;
+    size_t j = h % in->cap;
+    while (in->seen[j]) { if (in->seen[j] == h) return 1; j = (j + 1) % in->cap; }
+    in->seen[j] = h; in->nseen++;
+    return 0;
+}
+
+static uint64_t id_hash(jv rec) {
+    jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+    jv s = jv_dump_string(id, 0);
+    uint64_t h = rng_hash_str(jv_string_value(s));
+    jv_free(s);
+    return h;
+}
+
+static void die_rec(opts *o, const char *where, const char *fmt, const char *field) {
+    mrl_err e = {.code = ERR_INPUT};
+    char m[400];
+    snprintf(m, sizeof m, fmt, field);
+    snprintf(e.msg, sizeof e.msg, "%s: %s", where, m);
+    cli_die(&o->c, &e);
+}
+
+static int32_t *int_array(jv a, int *n, int vocab, int *bad) {
+    *bad = 0;
+    if (jv_get_kind(a) != JV_KIND_ARRAY) { *bad = 1; return NULL; }
+    *n = jv_array_length(jv_copy(a));
+    int32_t *x = malloc((*n + 1) * sizeof *x);
+    for (int i = 0; i < *n; i++) {
+        jv v = jv_array_get(jv_copy(a), i);
+        double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+        jv_free(v);
+        if (d < 0 || d >= vocab || d != floor(d)) { *bad = 2; free(x); return NULL; }
+        x[i] = (int32_t)d;
+    }
+    return x;
+}
+
+/* Parses and checks one record; dies naming the field. */
+static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) {
+    memset(it, 0, sizeof *it);
+    it->rec = rec;
+    int bad;
+    jv a = jv_object_get(jv_copy(rec), jv_string("prompt_ids"));
+    if (jv_get_kind(a) == JV_KIND_INVALID || jv_get_kind(a) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "prompt_ids");
+    it->prompt = int_array(a, &it->plen, vocab, &bad);
+    jv_free(a);
+    if (bad) die_rec(o, where, "\"%s\" is not an array of token ids of the model", "prompt_ids");
+    if (it->plen < 1) die_rec(o, where, "\"%s\" is empty", "prompt_ids");
+    a = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
+    if (jv_get_kind(a) == JV_KIND_INVALID || jv_get_kind(a) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "completion_ids");
+    it->comp = int_array(a, &it->clen, vocab, &bad);
+    jv_free(a);
+    if (bad) die_rec(o, where, "\"%s\" is not an array of token ids of the model", "completion_ids");
+    if (o->iterations > 1) {
+        a = jv_object_get(jv_copy(rec), jv_string("logprobs"));
+        if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
+        if (jv_array_length(jv_copy(a)) != it->clen) die_rec(o, where, "\"%s\" does not have one value per completion token", "logprobs");
+        it->old = malloc((it->clen + 1) * sizeof *it->old);
+        for (int i = 0; i < it->clen; i++) {
+            jv v = jv_array_get(jv_copy(a), i);
+            if (jv_get_kind(v) != JV_KIND_NUMBER || !isfinite(jv_number_value(v))) die_rec(o, where, "\"%s\" holds a value that is not a finite number", "logprobs");
+            it->old[i] = (float)jv_number_value(v);
+            jv_free(v);
+        }
+        jv_free(a);
+    }
+    const char *fin = rec_str(rec, "finish");
+    it->truncated = fin && !strcmp(fin, "length");
+    if (o->t.g.loss == GRPO_LOSS_SFT) return;
+    mrl_err e = {0};
+    jv r = jqf_first(o->freward, rec, &e);
+    if (e.code) cli_dief(&o->c, 1, "%s: %s", where, e.msg);
+    if (jv_get_kind(r) == JV_KIND_INVALID || jv_get_kind(r) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", jqf_text(o->freward) + (jqf_text(o->freward)[0] == '.'));
+    if (jv_get_kind(r) != JV_KIND_NUMBER || !isfinite(jv_number_value(r))) die_rec(o, where, "\"%s\" is not a finite number", jqf_text(o->freward) + (jqf_text(o->freward)[0] == '.'));
+    it->reward = jv_number_value(r);
+    jv_free(r);
+}
+
+static void item_free(item *it) {
+    jv_free(it->rec);
+    free(it->prompt); free(it->comp); free(it->old);
+}
+
+/* Reads up to want groups (0 = all) into *items; gstart gets ngroups+1 offsets. Returns the
+ * number of groups (0 at the end of the input). */
+static int read_batch(opts *o, input *in, int want, item **items, int *nitems, int **gstart, int vocab) {
+    int n = 0, cap = 64, ng = 0, gcap = 16;
+    item *it = malloc(cap * sizeof *it);
+    int *gs = malloc(gcap * sizeof *gs);
+    gs[0] = 0;
+    mrl_err e = {0};
+    jv cur_id = jv_invalid();
+    for (;;) {
+        jv rec;
+        char where[300];
+        if (jv_is_valid(in->pending)) {
+            rec = in->pending; in->pending = jv_invalid();
+            snprintf(where, sizeof where, "%s", in->pending_where);
+        } else {
+            int r = rd_next(in->rd, &rec, &e);
+            if (r < 0) cli_die(&o->c, &e);
+            if (r == 0) break;
+            snprintf(where, sizeof where, "%s:%ld", rd_name(in->rd), rd_lineno(in->rd));
+        }
+        jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+        if (jv_get_kind(id) == JV_KIND_INVALID || jv_get_kind(id) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "id");
+        if (!jv_is_valid(cur_id) || !jv_equal(jv_copy(cur_id), jv_copy(id))) {
+            if (jv_is_valid(cur_id)) {       /* the group in hand is complete */
+                if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
+                gs[++ng] = n;
+                if (want > 0 && ng == want) {
+                    in->pending = rec;
+                    snprintf(in->pending_where, sizeof in->pending_where, "%s", where);
+                    jv_free(id);
+                    break;
+                }
+            }
+            if (seen_add(in, id_hash(rec)) && !o->partial)
+                die_rec(o, where, "%s", "samples of this id came earlier, separated by other ids (groups must be contiguous; --allow-partial accepts it)");
+            jv_free(cur_id);
+            cur_id = jv_copy(id);
+        }
+        jv_free(id);
+        if (n == cap) it = realloc(it, (cap *= 2) * sizeof *it);
+        parse_item(o, &it[n], rec, where, vocab);
+        n++;
+        in->records_read++;
+    }
+    if (jv_is_valid(cur_id) && (ng == 0 || gs[ng] != n)) {
+        if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
+        gs[++ng] = n;
+    }
+    jv_free(cur_id);
+    for (int g = 0; g < ng; g++) {
+        int sz = gs[g + 1] - gs[g];
+        if (!in->gsize) in->gsize = sz;
+        if (o->partial || o->t.g.loss == GRPO_LOSS_SFT) continue;
+        if (sz != in->gsize) {
+            jv id = jv_object_get(jv_copy(it[gs[g]].rec), jv_string("id"));
+            jv s = jv_dump_string(id, 0);
+            cli_dief(&o->c, 1, "group %s has %d records, the first group had %d (--allow-partial accepts it)",
+                     jv_string_value(s), sz, in->gsize);
+        }
+    }
+    in->groups_read += ng;
+    *items = it; *nitems = n; *gstart = gs;
+    return ng;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void parse_opts(opts *o, int argc, char **argv) {
+    static const struct option lo[] = {
+        CLI_COMMON_LONGOPTS,
+        {"model", 1, 0, O_MODEL}, {"ref", 1, 0, O_REF}, {"out", 1, 0, O_OUT}, {"loss", 1, 0, O_LOSS},
+        {"beta", 1, 0, O_BETA}, {"epsilon", 1, 0, O_EPS}, {"epsilon-high", 1, 0, O_EPSH},
+        {"delta", 1, 0, O_DELTA}, {"importance", 1, 0, O_IMP}, {"advantage", 1, 0, O_ADV},
+        {"scale-rewards", 1, 0, O_SCALE}, {"reward", 1, 0, O_REWARD}, {"iterations", 1, 0, O_ITER},
+        {"mask-truncated", 0, 0, O_MASKT}, {"max-completion-length", 1, 0, O_MAXLEN},
+        {"temperature", 1, 0, O_TEMP}, {"optimizer", 1, 0, O_OPTIM}, {"lr", 1, 0, O_LR},
+        {"weight-decay", 1, 0, O_WD}, {"adam-beta1", 1, 0, O_B1}, {"adam-beta2", 1, 0, O_B2},
+        {"adam-epsilon", 1, 0, O_AEPS}, {"schedule", 1, 0, O_SCHED}, {"warmup", 1, 0, O_WARMUP},
+        {"min-lr-rate", 1, 0, O_MINLR}, {"total-steps", 1, 0, O_TOTAL},
+        {"max-grad-norm", 1, 0, O_MAXGN}, {"groups", 1, 0, O_GROUPS}, {"micro-batch", 1, 0, O_MB},
+        {"steps", 1, 0, O_STEPS}, {"save-every", 1, 0, O_SAVE}, {"keep", 1, 0, O_KEEP},
+        {"resume-data", 0, 0, O_RESDATA}, {"allow-partial", 0, 0, O_PARTIAL},
+        {"grad-checkpoint", 0, 0, O_GCKPT}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
+        {0, 0, 0, 0}};
+    cli *c = &o->c;
+    double eps_high = -1;
+    const char *reward = ".reward";
+    int opt, v;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, lo, NULL)) != -1) {
+        if (cli_common(c, opt, optarg)) continue;
+        switch (opt) {
+        case O_MODEL: o->model = optarg; break;
+        case O_REF: o->ref = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_LOSS: if ((v = grpo_parse_loss(optarg)) < 0) cli_usage(c, "--loss: '%s' is not one of grpo, bnpo, dr_grpo, dapo, sft", optarg);
+                     o->t.g.loss = v; break;
+        case O_BETA: o->t.g.beta = cli_double(c, "--beta", optarg, 0, 1e9); break;
+        case O_EPS: o->t.g.epsilon = cli_double(c, "--epsilon", optarg, 0, 1); break;
+        case O_EPSH: eps_high = cli_double(c, "--epsilon-high", optarg, 0, 1e9); break;
+        case O_DELTA: o->t.g.delta = cli_double(c, "--delta", optarg, 1, 1e9); break;
+        case O_IMP: if (strcmp(optarg, "token") && strcmp(optarg, "sequence")) cli_usage(c, "--importance: '%s' is not token or sequence", optarg);
+                    o->t.g.seq_importance = !strcmp(optarg, "sequence"); break;
+        case O_ADV: if ((v = grpo_parse_adv(optarg)) < 0) cli_usage(c, "--advantage: '%s' is not one of grpo, rloo, reinforce++", optarg);
+                    o->adv = v; break;
+        case O_SCALE: if ((v = grpo_parse_scale(optarg)) < 0) cli_usage(c, "--scale-rewards: '%s' is not one of group, batch, none", optarg);
+                      o->scale = v; break;
+        case O_REWARD: reward = optarg; break;
+        case O_ITER: o->iterations = (int)cli_long(c, "--iterations", optarg, 1, 1000); break;
+        case O_MASKT: o->t.mask_truncated = 1; break;
+        case O_MAXLEN: o->maxlen_opt = (int)cli_long(c, "--max-completion-length", optarg, 1, 1 << 30); break;
+        case O_TEMP: o->t.temperature = (float)cli_double(c, "--temperature", optarg, 1e-3, 100); break;
+        case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
+                      o->oo.kind = v; break;
+        case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); break;
+        case O_WD: o->oo.weight_decay = cli_double(c, "--weight-decay", optarg, 0, 1e3); break;
+        case O_B1: o->oo.beta1 = cli_double(c, "--adam-beta1", optarg, 0, 0.999999999); break;
+        case O_B2: o->oo.beta2 = cli_double(c, "--adam-beta2", optarg, 0, 0.999999999); break;
+        case O_AEPS: o->oo.eps = cli_double(c, "--adam-epsilon", optarg, 0, 1); break;
+        case O_SCHED: if ((v = sched_parse(optarg)) < 0) cli_usage(c, "--schedule: '%s' is not one of constant, linear, cosine, cosine_with_min_lr", optarg);
+                      o->so.kind = v; break;
+        case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12); break;
+        case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); break;
+        case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); break;
+        case O_MAXGN: o->max_grad_norm = cli_double(c, "--max-grad-norm", optarg, 0, 1e12); break;
+        case O_GROUPS: o->groups = (int)cli_long(c, "--groups", optarg, 0, 1 << 24); break;
+        case O_MB: o->t.micro_batch = (int)cli_long(c, "--micro-batch", optarg, 1, 1 << 24); break;
+        case O_STEPS: o->steps = cli_long(c, "--steps", optarg, 0, 1L << 40); break;
+        case O_SAVE: o->save_every = cli_long(c, "--save-every", optarg, 0, 1L << 40); break;
+        case O_KEEP: o->keep = cli_long(c, "--keep", optarg, 0, 1 << 20); break;
+        case O_RESDATA: o->resume_data = 1; break;
+        case O_PARTIAL: o->partial = 1; break;
+        case O_GCKPT: o->gckpt = 1; break;
+        case O_DTYPE: if (strcmp(optarg, "bf16") && strcmp(optarg, "fp32")) cli_usage(c, "--dtype: '%s' is not bf16 or fp32", optarg);
+                      o->dtype = optarg; break;
+        case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 0, 4096); break;
+        default: cli_usage(c, "unknown option");
+        }
+    }
+    o->t.g.epsilon_high = eps_high >= 0 ? eps_high : o->t.g.epsilon;
+    if (!o->out) cli_usage(c, "--out RUNDIR is required");
+    if (o->so.kind != SCHED_CONSTANT && o->so.total <= 0)
+        cli_usage(c, "--schedule %s needs --total-steps", sched_name(o->so.kind));
+    if (o->warmup > 0 && o->warmup < 1 && o->so.total <= 0) cli_usage(c, "--warmup as a ratio needs --total-steps");
+    o->so.warmup = sched_warmup_steps(o->warmup, o->so.total);
+    o->t.use_old = o->iterations > 1;
+    mrl_err e = {0};
+    if (!(o->freward = jqf_compile(reward, &e))) cli_die(c, &e);
+}
+
+/* Architecture fields that must agree between a run's checkpoint and --model / --ref. */
+static void check_same_model(opts *o, const char *a, const char *b, int vocab_only) {
+    mrl_config x, y;
+    mrl_err e = {0};
+    if (config_load(&x, a, &e) || config_load(&y, b, &e)) cli_die(&o->c, &e);
+    const char *what = NULL;
+    if (x.vocab_size != y.vocab_size) what = "vocab_size";
+    else if (vocab_only) return;
+    else if (x.hidden_size != y.hidden_size) what = "hidden_size";
+    else if (x.num_layers != y.num_layers) what = "num_hidden_layers";
+    else if (x.intermediate_size != y.intermediate_size) what = "intermediate_size";
+    else if (x.num_heads != y.num_heads || x.num_kv_heads != y.num_kv_heads) what = "attention heads";
+    else if (x.tie_word_embeddings != y.tie_word_embeddings) what = "tie_word_embeddings";
+    if (what) cli_dief(&o->c, 1, "%s is not the same model as %s (%s differs)", a, b, what);
+}
+
+static jv run_state(opts *o, long step, const input *in, const char *init, const char *ref) {
+    jv s = jv_object();
+    s = jv_object_set(s, jv_string("step"), jv_number(step));
+    s = jv_object_set(s, jv_string("seed"), jv_number((double)o->c.seed));
+    /* mgrpo draws no random numbers (no dropout; the data order is the input's): the seed
+     * is its whole RNG state */
+    s = jv_object_set(s, jv_string("rng"), JV_OBJECT(jv_string("seed"), jv_number((double)o->c.seed)));
+    s = jv_object_set(s, jv_string("schedule"), JV_OBJECT(jv_string("name"), jv_string(sched_name(o->so.kind)),
+        jv_string("lr"), jv_number(o->lr), jv_string("warmup"), jv_number(o->so.warmup),
+        jv_string("total_steps"), jv_number(o->so.total), jv_string("min_lr_rate"), jv_number(o->so.min_lr_rate)));
+    s = jv_object_set(s, jv_string("data"), JV_OBJECT(jv_string("groups"), jv_number(in->groups_read),
+        jv_string("records"), jv_number(in->records_read)));
+    s = jv_object_set(s, jv_string("model"), jv_string(init));
+    s = jv_object_set(s, jv_string("ref"), ref ? jv_string(ref) : jv_null());
+    s = jv_object_set(s, jv_string("loss"), jv_string(grpo_loss_name(o->t.g.loss)));
+    return s;
+}
+
+static char *abspath(const char *p) {
+    char *r = realpath(p, NULL);
+    if (!r) r = strdup(p);
+    return r;
+}
+
+static jv step_metrics(long step, const item *it, int n, const int *gs, int ng, const grpo_stats *st,
+                       int have_kl, double gnorm, double lr, double secs) {
+    double rsum = 0, lsum = 0, trunc = 0, tokens = 0;
+    double *r = malloc((n + 1) * sizeof *r);
+    jv names = jv_object();   /* per-reward sums and counts, in first-seen order */
+    for (int i = 0; i < n; i++) {
+        r[i] = it[i].reward; rsum += r[i]; lsum += it[i].clen; trunc += it[i].truncated;
+        tokens += it[i].plen + it[i].clen;
+        jv rw = jv_object_get(jv_copy(it[i].rec), jv_string("rewards"));
+        if (jv_get_kind(rw) == JV_KIND_OBJECT) {
+            jv_object_foreach(rw, k, v) {
+                if (jv_get_kind(v) == JV_KIND_NUMBER) {
+                    jv cur = jv_object_get(jv_copy(names), jv_copy(k));
+                    double s = 0, c = 0;
+                    if (jv_get_kind(cur) == JV_KIND_ARRAY) {
+                        jv a = jv_array_get(jv_copy(cur), 0), b = jv_array_get(jv_copy(cur), 1);
+                        s = jv_number_value(a); c = jv_number_value(b);
+                    }
+                    jv_free(cur);
+                    names = jv_object_set(names, jv_copy(k), JV_ARRAY(jv_number(s + jv_number_value(v)), jv_number(c + 1)));
+                }
+                jv_free(k); jv_free(v);
+            }
+        }
+        jv_free(rw);
+    }
+    jv per = jv_object();
+    jv_object_foreach(names, k, v) {
+        jv a = jv_array_get(jv_copy(v), 0), b = jv_array_get(jv_copy(v), 1);
+        per = jv_object_set(per, k, jv_number(jv_number_value(a) / jv_number_value(b)));
+        jv_free(v);
+    }
+    jv_free(names);
+    jv m = jv_object();
+    m = jv_object_set(m, jv_string("step"), jv_number(step));
+    m = jv_object_set(m, jv_string("loss"), jv_number(st->loss));
+    m = jv_object_set(m, jv_string("kl"), have_kl && st->tokens > 0 ? jv_number(st->kl_sum / st->tokens) : jv_null());
+    m = jv_object_set(m, jv_string("reward_mean"), jv_number(n ? rsum / n : 0));
+    m = jv_object_set(m, jv_string("reward_std"), jv_number(grpo_group_std_mean(r, gs, ng)));
+    m = jv_object_set(m, jv_string("rewards"), per);
+    m = jv_object_set(m, jv_string("clip_frac"), jv_number(st->tokens > 0 ? st->clipped / st->tokens : 0));
+    m = jv_object_set(m, jv_string("grad_norm"), jv_number(gnorm));
+    m = jv_object_set(m, jv_string("lr"), jv_number(lr));
+    m = jv_object_set(m, jv_string("completion_len_mean"), jv_number(n ? lsum / n : 0));
+    m = jv_object_set(m, jv_string("truncated_frac"), jv_number(n ? trunc / n : 0));
+    m = jv_object_set(m, jv_string("groups"), jv_number(ng));
+    m = jv_object_set(m, jv_string("tokens"), jv_number(tokens));
+    m = jv_object_set(m, jv_string("tokens_per_s"), jv_number(secs > 0 ? tokens / secs : 0));
+    m = jv_object_set(m, jv_string("seconds"), jv_number(secs));
+    free(r);
+    return m;
+}
+
+int main(int argc, char **argv) {
+    opts o = {0};
+    cli_init(&o.c, "mgrpo", usage);
+    o.t.g = (grpo_opts){GRPO_LOSS_GRPO, 0.04, 0.2, -1, 0, 0};
+    o.t.micro_batch = 1; o.t.temperature = 1.0f;
+    o.iterations = 1; o.lr = 1e-6; o.max_grad_norm = 1.0; o.save_every = 50;
+    o.oo = (optim_opts){OPTIM_ADAMW, 0.9, 0.999, 1e-8, 0};
+    o.so = (sched_opts){SCHED_CONSTANT, 0, 0, 0.1};
+    parse_opts(&o, argc, argv);
+    cli_signals();
+    mrl_err e = {0};
+
+    ckpt_run run;
+    char latest[PATH_MAX + 32];
+    long step = 0;
+    if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
+    int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
+    if (have < 0) cli_die(&o.c, &e);
+    jv state = jv_invalid();
+    char *init = NULL, *refdir = NULL;
+    if (have) {
+        if (!(state = ckpt_load_state(latest, &e), jv_is_valid(state))) cli_die(&o.c, &e);
+        const char *m = rec_str(state, "model");
+        init = strdup(m ? m : latest);
+        if (o.model) check_same_model(&o, o.model, latest, 0);
+        const char *r = rec_str(state, "ref");
+        if (!o.ref && r) refdir = strdup(r);
+    } else {
+        if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
+        init = abspath(o.model);
+    }
+    if (!refdir) refdir = abspath(o.ref ? o.ref : init);
+    int use_ref = o.t.g.beta != 0 && o.t.g.loss != GRPO_LOSS_SFT;
+    const char *policy_dir = have ? latest : o.model;
+
+    model_opts mo = {o.c.device, o.dtype && !strcmp(o.dtype, "bf16"), 1, o.gckpt, o.threads};
+    mrl_model *policy = model_load(policy_dir, &mo, &e);
+    if (!policy) cli_die(&o.c, &e);
+    mrl_model *ref = NULL;
+    if (use_ref) {
+        check_same_model(&o, refdir, policy_dir, 1);
+        model_opts ro = mo; ro.trainable = 0; ro.grad_checkpoint = 0;
+        if (!(ref = model_load(refdir, &ro, &e))) cli_die(&o.c, &e);
+    }
+    const mrl_config *cfg = model_config(policy);
+    mrl_backend *be = be_open(model_device_name(policy), o.threads, &e);
+    if (!be) cli_die(&o.c, &e);
+    mrl_param *params;
+    int np = model_params(policy, &params);
+    optim *opt = optim_create(be, params, np, &o.oo, &e);
+    if (!opt) cli_die(&o.c, &e);
+    if (have) {
+        char p[PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/optimizer.safetensors", latest);
+        if (optim_load(opt, p, &e)) cli_die(&o.c, &e);
+        model_sync_weights(policy);
+        if (ckpt_metrics_truncate(&run, step, &e)) cli_die(&o.c, &e);
+    }
+    const char *save_dtype = !strcmp(cfg->torch_dtype, "bfloat16") ? "bf16" : "fp32";
+
+    input in = {0};
+    in.pending = jv_invalid();
+    if (!(in.rd = rd_open((const char *const *)argv + optind, argc - optind, &e))) cli_die(&o.c, &e);
+    if (have && o.resume_data) {   /* skip what the run already consumed */
+        jv d = jv_object_get(jv_copy(state), jv_string("data"));
+        double g = 0;
+        if (jv_get_kind(d) == JV_KIND_OBJECT) rec_num(d, "groups", &g);
+        jv_free(d);
+        long skip = (long)g;
+        int saved = o.partial; o.partial = 1;
+        while (skip > 0) {
+            item *it; int n, *gs;
+            int ng = read_batch(&o, &in, skip > 1000 ? 1000 : (int)skip, &it, &n, &gs, cfg->vocab_size);
+            for (int i = 0; i < n; i++) item_free(&it[i]);
+            free(it); free(gs);
+            if (!ng) break;
+            skip -= ng;
+        }
+        o.partial = saved;
+    }
+    in.groups_read = 0; in.records_read = 0;
+    if (have) {
+        jv d = jv_object_get(jv_copy(state), jv_string("data"));
+        double g = 0, r = 0;
+        if (jv_get_kind(d) == JV_KIND_OBJECT) { rec_num(d, "groups", &g); rec_num(d, "records", &r); }
+        jv_free(d);
+        in.groups_read = (long)g; in.records_read = (long)r;
+    }
+
+    wr_stream *w = cli_writer(&o.c);
+    progress *pg = prog_start(&o.c, "steps", o.steps);
+    long done = 0, last_saved = step;
+    ckpt_data cd = {policy, save_dtype, opt, init, jv_null()};
+    for (;;) {
+        if (o.steps > 0 && done >= o.steps) break;
+        if (cli_stop_requested()) break;
+        item *it; int n, *gs;
+        int ng = read_batch(&o, &in, o.groups, &it, &n, &gs, cfg->vocab_size);
+        if (!ng) { free(it); free(gs); break; }
+        if (o.groups > 0 && ng < o.groups && !o.partial)
+            cli_dief(&o.c, 1, "the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)", ng, o.groups);
+        double *rw = malloc(n * sizeof *rw), *adv = malloc(n * sizeof *adv);
+        tr_seq *sq = malloc(n * sizeof *sq);
+        int maxlen = 1;
+        for (int i = 0; i < n; i++) { rw[i] = it[i].reward; adv[i] = 0; if (it[i].clen > maxlen) maxlen = it[i].clen; }
+        if (o.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.adv, o.scale, o.partial, adv, &e))
+            cli_die(&o.c, &e);
+        for (int i = 0; i < n; i++)
+            sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
+        o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;
+        {   /* the rollouts this step trains on */
+            char rp[PATH_MAX + 64];
+            if (ckpt_rollouts_path(&run, step + 1, rp, sizeof rp, &e)) cli_die(&o.c, &e);
+            wr_opts wo = {rp, 0, 3};
+            wr_stream *rwr = wr_open(&wo, &e);
+            for (int i = 0; rwr && i < n; i++) if (wr_put(rwr, jv_copy(it[i].rec), &e)) { wr_abort(rwr); rwr = NULL; }
+            if (!rwr || wr_close(rwr, &e)) cli_die(&o.c, &e);
+        }
+        for (int k = 0; k < o.iterations; k++) {
+            double t0 = now_s();
+            grpo_stats st = {0};
+            model_zero_grad(policy);
+            if (trainer_accumulate(policy, ref, &o.t, sq, n, &st, &e)) cli_die(&o.c, &e);
+            /* the optimizer runs on its own backend handle (model.h exposes none): waiting for
+             * the model's queue here orders the two on CUDA; on the CPU it costs nothing */
+            model_sync_weights(policy);
+            double gnorm = optim_grad_norm(opt), fac = optim_clip_factor(gnorm, o.max_grad_norm);
+            double lr = o.lr * sched_factor(&o.so, step + 1);
+            if (!isfinite(gnorm)) cli_dief(&o.c, 1, "step %ld: the gradient is not finite; no update taken", step + 1);
+            if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);
+            model_sync_weights(policy);
+            step++; done++;
+            jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, gnorm, lr, now_s() - t0);
+            jv line = jv_dump_string(jv_copy(m), 0);
+            if (ckpt_metrics_append(&run, jv_string_value(line), &e)) cli_die(&o.c, &e);
+            jv_free(line);
+            if (wr_put(w, m, &e) || wr_flush(w, &e)) { if (e.code == ERR_PIPE) exit(0); cli_die(&o.c, &e); }
+            prog_update(pg, done, 0);
+        }
+        for (int i = 0; i < n; i++) item_free(&it[i]);
+        free(it); free(gs); free(rw); free(adv); free(sq);
+        int last = (o.steps > 0 && done >= o.steps) || cli_stop_requested();
+        if (o.save_every > 0 && step / o.save_every > last_saved / o.save_every && !last) {
+            cd.state = run_state(&o, step, &in, init, use_ref ? refdir : NULL);
+            if (ckpt_save(&run, step, &cd, &e)) cli_die(&o.c, &e);
+            jv_free(cd.state);
+            last_saved = step;
+        }
+    }
+    if (step > last_saved) {
+        cd.state = run_state(&o, step, &in, init, use_ref ? refdir : NULL);
+        if (ckpt_save(&run, step, &cd, &e)) cli_die(&o.c, &e);
+        jv_free(cd.state);
+    }
+    prog_end(pg);
+    rd_close(in.rd);
+    jv_free(state);
+    optim_free(opt);
+    be_close(be);
+    model_free(ref);
+    model_free(policy);
+    jqf_free(o.freward);
+    free(init); free(refdir);
+    return cli_finish(&o.c, w);
+}
