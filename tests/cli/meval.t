@@ -1,0 +1,84 @@
+# meval: benchmark scores from rewarded rollouts.
+# The small table is hand-computed: p1 has 1 of 2 right, p2 2 of 2: pass@1 (0.5 + 1) / 2;
+# the bootstrap over {0.5, 1} gives means 0.5, 0.75, 1 with chances 1/4, 1/2, 1/4, so its
+# 2.5% and 97.5% quantiles are 0.5 and 1; maj@k: p1 ties "1" and "2", the lower sample (right) wins.
+
+## the table on a hand-computed case
+$ meval --table
+< {"id":"p1","sample":0,"pred":"1","correct":true,"completion_ids":[1,2,3,4,5,6,7,8,9,10],"finish":"stop","rewards":{"format":1}}
+< {"id":"p1","sample":1,"pred":"2","correct":false,"completion_ids":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20],"finish":"length","rewards":{"format":1}}
+< {"id":"p2","sample":0,"pred":"5","correct":true,"completion_ids":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30],"finish":"stop","rewards":{"format":0}}
+< {"id":"p2","sample":1,"pred":"5","correct":true,"completion_ids":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40],"finish":"stop","rewards":{"format":1}}
+> bench  problems  k  pass@1         95% CI  maj@k  pass@2  len  trunc  format
+> all           2  2    75.0  [50.0, 100.0]  100.0   100.0   25  0.250   0.750
+> len: mean completion length in tokens
+
+## --json agrees with an independent computation (tests/ref/meval_ref.py)
+% requires /usr/bin/jq
+$ meval --json -Z $TESTDATA/rewards/evalset.jsonl > got
+$ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/meval_expected.jsonl 'def row: [.problems, .k, ."pass@1", ."maj@k", ."pass@k"."1", ."pass@k"."2", ."pass@k"."4", .len_mean, .truncated_frac, .format_rate]; ($a | map({(.bench): row}) | add) as $x | ($b | map({(.bench): row}) | add) as $y | ($a | length) == 2 and ([$y | keys[] as $k | [$x[$k], $y[$k]] | transpose[] | .[0] - .[1] | if . < 0 then -. else . end] | max) < 1e-12'
+> true
+
+## the interval holds pass@1, and the same seed gives the same interval
+% requires /usr/bin/jq
+$ meval --json -Z $TESTDATA/rewards/evalset.jsonl | jq -c '[.ci95[0] < ."pass@1", ."pass@1" < .ci95[1]]'
+$ meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > a; meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > b; cmp a b && echo same
+> [true,true]
+> [true,true]
+> same
+
+## --k picks the pass@k list; k above the samples per problem is left out
+% requires /usr/bin/jq
+$ meval --json -Z --k 3,1,8 $TESTDATA/rewards/evalset.jsonl | jq -c '."pass@k" | keys'
+> ["1","3"]
+> ["1","3"]
+
+## --by groups by any jq value
+% requires /usr/bin/jq
+$ meval --json -Z --by '"x"' $TESTDATA/rewards/evalset.jsonl | jq -c '[.bench, .problems, .k]'
+> ["x",21,4]
+
+## labelled inputs side by side: a clear gain is marked, no change is not
+$ for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"id\":\"q$i\",\"correct\":false,\"pred\":\"0\",\"completion\":\"abc\"}"; done > base.jsonl
+$ sed 's/false/true/' base.jsonl > rl.jsonl
+$ meval --table base=base.jsonl rl=rl.jsonl same=base.jsonl
+> bench  problems  k  base pass@1  base 95% CI  base maj@k  base len  rl pass@1       rl 95% CI  rl maj@k  rl len  same pass@1  same 95% CI  same maj@k  same len      Δ rl  Δ same
+> all          10  1          0.0   [0.0, 0.0]         0.0         3      100.0  [100.0, 100.0]     100.0       3          0.0   [0.0, 0.0]         0.0         3  +100.0 *    +0.0
+> len: mean completion length in characters
+> Δ: pass@1 change from the first input; * its 95% bootstrap interval excludes 0
+
+## deltas in --json: paired over the same problems
+% requires /usr/bin/jq
+$ for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"id\":\"q$i\",\"correct\":$([ $i -le 3 ] && echo true || echo false)}"; done > base.jsonl
+$ for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"id\":\"q$i\",\"correct\":$([ $i -le 9 ] && echo true || echo false)}"; done > rl.jsonl
+$ meval --json -Z base=base.jsonl rl=rl.jsonl | jq -c 'select(.label == "rl") | [.delta.vs, (.delta."pass@1" * 1e9 | round / 1e9), .delta.paired, .delta.significant, .delta.ci95[0] > 0]'
+> ["base",0.6,true,true,true]
+
+## --markdown for reports
+$ meval --markdown $TESTDATA/rewards/evalset.jsonl
+>~ ^\| bench +\| problems \| k \| pass@1 \| 95% CI +\| maj@k \| pass@2 \| pass@4 \| len \| trunc \| format \|$
+>~ ^\|:-+\|-+:\|
+>~ ^\| aime24 +\| 9 +\| 4 +\| 72\.2 +\|
+>~ ^\| avg +\|
+
+## a record without correct: FILE:LINE: "correct" is missing
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"b"}' > in.jsonl
+$ meval -Z in.jsonl
+2> meval: in.jsonl:2: "correct" is missing
+? 1
+
+## a problem with fewer samples than the others is an error
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":true}' '{"id":"b","correct":false}' > in.jsonl
+$ meval -Z in.jsonl
+2> meval: in.jsonl:3: group "b" has 1 sample, expected 2 (--allow-partial accepts it)
+? 1
+
+## --allow-partial scores it: pass@1 (1 + 0) / 2, pass@k only up to the smallest group
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":true}' '{"id":"b","correct":false}' | meval --json -Z --allow-partial | jq -c '[.problems, .k, ."pass@1", ."pass@k"]'
+> [2,2,0.5,{"1":0.5}]
+
+## LABEL= and plain inputs do not mix
+$ meval a=x.jsonl y.jsonl
+2~ ^meval: give every input a LABEL= or none$
+? 2
