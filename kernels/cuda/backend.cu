@@ -285,6 +285,8 @@ static mrl_ops make_table(void) {
 }
 static const mrl_ops cuda_table = make_table();
 
+extern "C" void *cuda_backend_stream(const mrl_backend *be) { return (void *)cu_st(be)->stream; }
+
 extern "C" int cuda_device_count(void) {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) { cudaGetLastError(); return 0; }

@@ -10,6 +10,8 @@ extern "C" {
 int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e);
 /* Number of CUDA devices this process sees (0 when none or no driver). */
 int cuda_device_count(void);
+/* The backend's CUDA stream (a cudaStream_t), for NCCL calls ordered with its ops. */
+void *cuda_backend_stream(const mrl_backend *be);
 #ifdef __cplusplus
 }
 #endif

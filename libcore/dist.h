@@ -1,0 +1,32 @@
+/* dist.h — data parallel across processes, one per GPU: rank and world size from the
+ * launcher's environment, the NCCL unique id exchanged through a file, gradient all-reduce.
+ * NCCL is loaded at run time (dlopen), so builds and single-process runs never need it. */
+#ifndef MRL_DIST_H
+#define MRL_DIST_H
+#include <stddef.h>
+#include "err.h"
+#include "ops.h"
+
+typedef struct mrl_dist mrl_dist;
+
+/* Rank, world size and local rank (GPU index on the node) from, in order: MRL_RANK/MRL_WORLD/
+ * MRL_LOCAL_RANK (mgrpo --gpus), OMPI_COMM_WORLD_RANK/_SIZE/_LOCAL_RANK (Open MPI mpirun),
+ * PMI_RANK/PMI_SIZE + MPI_LOCALRANKID (MPICH, Intel MPI), SLURM_PROCID/SLURM_NTASKS/
+ * SLURM_LOCALID (srun). World 1 when none is set. Returns -1 with e set on inconsistent values. */
+int dist_env(int *rank, int *world, int *local_rank, mrl_err *e);
+/* A job key for the id file name, the same in every process of one launch
+ * (MRL_JOB, SLURM_JOB_ID.SLURM_STEP_ID, OMPI_MCA_orte_ess_jobid or PMIX_NAMESPACE); NULL if none. */
+const char *dist_job_key(void);
+
+/* Joins the group: world 1 needs nothing; otherwise rank 0 writes a fresh NCCL unique id to
+ * id_path atomically and every rank reads it (waiting up to timeout_s), then NCCL is
+ * initialised on be's device. The backend must be CUDA. */
+mrl_dist *dist_init(const mrl_backend *be, const char *id_path, double timeout_s, mrl_err *e);
+int  dist_rank(const mrl_dist *d);
+int  dist_world(const mrl_dist *d);
+/* In-place sum over ranks of n fp32 values in backend memory (gradients). */
+int  dist_allreduce_sum(mrl_dist *d, float *buf, size_t n, mrl_err *e);
+/* Sum over ranks of a few host doubles (metrics, token counts). */
+int  dist_allreduce_host(mrl_dist *d, double *vals, int n, mrl_err *e);
+void dist_free(mrl_dist *d);
+#endif
