@@ -212,7 +212,7 @@ static void norm_pass(sbuf *o, const char *s, size_t n, int depth) {
             if (nl == 0) {                      /* \, \! \; \: \  \$ \% \{ \} \\ */
                 char d = i + 1 < n ? s[i + 1] : 0;
                 if (d == ',' || d == '!' || d == ';' || d == ':' || d == ' ' || d == '$' || d == '%' || d == '>') { i += 2; continue; }
-                if (d == '\\') { sb_puts(o, " "); i += 2; continue; }
+                if (d == '\\') { sb_puts(o, "\\\\"); i += 2; continue; }
                 sb_putn(o, s + i, d ? 2 : 1);
                 i += d ? 2 : 1;
                 continue;
@@ -348,7 +348,9 @@ static void strip_lhs(char *s) {
     memmove(s, rhs, strlen(rhs) + 1);
 }
 
-char *ans_normalize(const char *s) {
+char *ans_normalize(const char *s) { return ans_normalize_ex(s, 0); }
+
+char *ans_normalize_ex(const char *s, int keep_lhs) {
     if (!s) return NULL;
     size_t n = strnlen(s, ANS_MAX_IN);
     if (n > ANS_MAX_ANSWER) n = ANS_MAX_ANSWER;
@@ -388,7 +390,8 @@ char *ans_normalize(const char *s) {
         r[k] = 0;
         len = k;
     }
-    strip_lhs(r);
+    if (!keep_lhs) strip_lhs(r);
+    else if (strstr(r, "\\in") && !strchr(r, '=')) strip_lhs(r);
     strip_thousands(r);
     len = strlen(r);
     /* multiple choice: "(B)", "B)", "(B" → "B" */

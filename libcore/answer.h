@@ -18,6 +18,8 @@ char *ans_extract_gold(const char *gold);
 
 /* Normalised form of an answer string (for exact comparison, majority voting, dedupe). */
 char *ans_normalize(const char *s);
+/* The same, keep_lhs=1 keeps "y = ..." whole (the checker compares equations itself). */
+char *ans_normalize_ex(const char *s, int keep_lhs);
 
 typedef enum { ANS_WRONG = 0, ANS_EQUIV = 1, ANS_UNPARSED_GOLD = 2 } ans_verdict;
 /* Is pred equivalent to gold? Both are extracted answer strings (not whole completions).

@@ -168,6 +168,18 @@ static int cmp_rel(const eq_side *G, int g, const eq_side *P, int p) {
     return 0;
 }
 
+/* [a,b] against a <= x <= b (a chain with a name in the middle) */
+static int ivl_chain(const eq_side *IS, int iv, const eq_side *C, int ch) {
+    const me_node *c = &C->a.node[ch];
+    int a = kid(&C->a, ch, 0), x = kid(&C->a, ch, 1), b = kid(&C->a, ch, 2);
+    if (C->a.node[x].op != ME_SYM) return 0;
+    int lo = c->sub, hi = c->aux;
+    if (!((lo == ME_REL_LT || lo == ME_REL_LE) && (hi == ME_REL_LT || hi == ME_REL_LE))) return 0;
+    int flags = (lo == ME_REL_LE ? ME_LCLOSED : 0) | (hi == ME_REL_LE ? ME_RCLOSED : 0);
+    if (IS->a.node[iv].flags != flags) return 0;
+    return cmp(IS, kid(&IS->a, iv, 0), C, a) && cmp(IS, kid(&IS->a, iv, 1), C, b);
+}
+
 static int is_listy(int op) { return op == ME_LIST || op == ME_SET; }
 
 static int cmp(const eq_side *G, int g, const eq_side *P, int p) {
@@ -179,6 +191,8 @@ static int cmp(const eq_side *G, int g, const eq_side *P, int p) {
         return cmp(G, kid(&G->a, g, 1), P, p);
     if (y->op == ME_REL && y->sub == ME_REL_EQ && y->nkids == 2 && P->a.node[y->kid].op == ME_SYM)
         return cmp(G, g, P, kid(&P->a, p, 1));
+    if (x->op == ME_IVL && y->op == ME_REL && y->nkids == 3) return ivl_chain(G, g, P, p);
+    if (y->op == ME_IVL && x->op == ME_REL && x->nkids == 3) return ivl_chain(P, p, G, g);
     if (is_listy(x->op) && (is_listy(y->op) || y->op == ME_TUPLE || y->op == ME_IVL))
         return (y->op != ME_IVL || y->flags == 0) && cmp_items(G, g, P, p, 0);
     if (x->op == ME_TUPLE && y->op == ME_TUPLE) return cmp_items(G, g, P, p, 1);
@@ -201,26 +215,15 @@ static int words_only(const char *s) {
     return letters > 1;
 }
 
-static int same_words(const char *a, const char *b) {
-    for (;;) {
-        while (*a == ' ') a++;
-        while (*b == ' ') b++;
-        if (!*a || !*b) return !*a && !*b;
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-        a++, b++;
-    }
-}
-
 int eq_equiv(const char *pred, const char *gold) {
     if (!gold) return 2;
-    char *g = ans_normalize(gold);
+    char *g = ans_normalize_ex(gold, 1);
     if (!g || !*g) { free(g); return 2; }
-    char *p = pred ? ans_normalize(pred) : NULL;
+    char *p = pred ? ans_normalize_ex(pred, 1) : NULL;
     int r = 0;
     eq_side *S = NULL;
     if (!p || !*p) goto done;
     if (strcmp(p, g) == 0) { r = 1; goto done; }
-    if (words_only(g) && words_only(p)) { r = same_words(g, p); goto done; }
     S = malloc(2 * sizeof *S);
     if (!S) goto done;
     int gi = me_parse(&S[0].a, g);

@@ -17,7 +17,9 @@ static uint64_t hash_name(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t k = 0; k < n; k++) {
         if (s[k] == '{' || s[k] == '}' || s[k] == ' ') continue;   /* x_{1} is x_1 */
-        h ^= (unsigned char)s[k];
+        /* R and r are one symbol, as in Math-Verify (which lower-cases names); \Delta
+         * and \delta stay apart */
+        h ^= (unsigned char)(s[0] == '\\' ? s[k] : tolower((unsigned char)s[k]));
         h *= 1099511628211ull;
     }
     return h ? h : 1;
@@ -167,6 +169,7 @@ static int p_number(mp *p) {
     while (isdigit((unsigned char)q[k])) k++;
     if (q[k] == '.' && isdigit((unsigned char)q[k + 1])) { flt = 1; k++; while (isdigit((unsigned char)q[k])) k++; }
     else if (q[k] == '.' && k == 0) return -1;
+    else if (q[k] == '.' && (q[k + 1] == '/' || q[k + 1] == '*')) { flt = 1; k++; }   /* "1./3" */
     /* scientific notation 4.4e7, 1e-9 (a digit must follow; "2e" is 2 times e) */
     if ((q[k] == 'e' || q[k] == 'E') && (isdigit((unsigned char)q[k + 1]) ||
         ((q[k + 1] == '-' || q[k + 1] == '+') && isdigit((unsigned char)q[k + 2])))) {
@@ -238,7 +241,7 @@ static int p_letter(mp *p) {
         if (skip_subscript(p) < 0) return -1;
         return sym_node(p, p->s + start, p->i - start);
     }
-    if (q[0] == 'e') return num_node(p, M_E, 0);
+    if (q[0] == 'e' || q[0] == 'E') return num_node(p, M_E, 0);
     return sym_node(p, q, 1);
 }
 
@@ -429,7 +432,7 @@ static int p_unary(mp *p) {
 /* Can the text at the cursor start an implicit factor ("2x", "3(x+1)", "2\pi")? */
 static int starts_factor(mp *p) {
     char c = peek(p);
-    if (isalnum((unsigned char)c) || c == '(' || c == '{' || (c == '.' && isdigit((unsigned char)p->s[p->i + 1]))) return 1;
+    if (isalnum((unsigned char)c) || c == '(' || c == '[' || c == '{' || (c == '.' && isdigit((unsigned char)p->s[p->i + 1]))) return 1;
     if (c == '|') return p->absdepth == 0;
     if (c == '\\') {
         const char *q = p->s + p->i + 1;

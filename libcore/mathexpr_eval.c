@@ -6,9 +6,10 @@
 
 #define EVAL_MAX_DEPTH 256
 
-/* The value of a symbol at point k: three positive reals, a negative one (catches
- * sqrt(x^2) vs x) and a complex one; a pure function of the name, so both sides of a
- * comparison agree without sharing state. */
+/* The value of a symbol at point k: three positive reals and two negative ones (catch
+ * sqrt(x^2) vs x); real, as Math-Verify's symbols are; a pure function of the name, so
+ * both sides of a comparison agree without sharing state. Complex values still arise
+ * (roots and logs of negatives) and are compared as such. */
 static double complex sym_value(uint64_t h, int k) {
     uint64_t x = h * 0x9E3779B97F4A7C15ull + (uint64_t)(k + 1) * 0xBF58476D1CE4E5B9ull;
     x ^= x >> 31;
@@ -16,11 +17,7 @@ static double complex sym_value(uint64_t h, int k) {
     x ^= x >> 29;
     double u = (double)(x >> 11) * 0x1.0p-53;          /* [0,1) */
     double v = 0.35 + 1.6 * u;
-    switch (k) {
-    case 3: return -v;
-    case 4: return v * 0.8 + 0.6 * I * (0.5 + u);
-    default: return v;
-    }
+    return k >= 3 ? -v : v;
 }
 
 static double complex binom_c(double complex n, double complex k) {
