@@ -70,6 +70,13 @@ void cli_usage(const cli *c, const char *fmt, ...) {
     exit(2);
 }
 
+void cli_bad_option(const cli *c, int opt, char *const *argv) {
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (opt == ':') cli_usage(c, "option '%s' needs a value", arg);
+    if (optopt && optopt != '?' && arg[0] == '-' && arg[1] != '-') cli_usage(c, "unknown option '-%c'", optopt);
+    cli_usage(c, "unknown option '%s'", arg);
+}
+
 /* Before an error exit: records already written reach stdout (the zstd frame is
  * ended so downstream reads a clean stream); a -o temp file is removed instead,
  * leaving the target as it was. */

@@ -8,7 +8,8 @@
 #   < line                   a line of stdin
 #   > line                   an expected stdout line (all of stdout must match exactly)
 #   >~ regex                 stdout must contain a line matching this extended regex
-#   2> line                  an expected stderr line (if any, stderr must match exactly)
+#   2> line                  an expected stderr line (if any, stderr must match exactly);
+#                            a bare "2>" expects stderr to be empty
 #   2~ regex                 stderr must contain a line matching this extended regex
 #   ? N                      expected exit status (default 0)
 # "<", ">" and "2>" take the rest of the line after one space; a bare "<" or ">" is an empty line.
@@ -61,6 +62,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     ">") out+=$'\n'; has_out=1 ;;
     ">~ "*) outre+=("${line#>~ }") ;;
     "> "*) out+="${line#> }"$'\n'; has_out=1 ;;
+    "2>") has_err=1 ;;
     "2> "*) err+="${line#2> }"$'\n'; has_err=1 ;;
     "2~ "*) errre+=("${line#2~ }") ;;
     "? "*) rc_want=${line#? } ;;

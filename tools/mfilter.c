@@ -494,7 +494,8 @@ int main(int argc, char **argv) {
     const char *match = NULL, *field = ".problem";
     mrl_err e = {0};
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "n:", longopts, NULL)) != -1) {
         if (cli_common(c, opt, optarg)) continue;
         switch (opt) {
         case O_WHERE:
@@ -523,7 +524,7 @@ int main(int argc, char **argv) {
         case O_TAKE: m.take = cli_long(c, "--take", optarg, 1, 1L << 40); break;
         case O_SHUFFLE: m.shuffle = 1; break;
         case O_SPLIT: mf_parse_split(&m, optarg); break;
-        default: cli_usage(c, "unknown option (see the list above)");
+        default: cli_bad_option(c, opt, argv);
         }
     }
     if (m.pass_band && m.drop_uniform) cli_usage(c, "--pass-band and --drop-uniform do not combine (run two mfilters)");

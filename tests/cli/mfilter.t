@@ -1,0 +1,455 @@
+# mfilter: every option and every bad-input case (message, exit status, earlier records).
+# Fixtures: testdata/mfilter/. Expected lines were worked out by hand from the fixtures
+# (mfilter writes a kept record's input line unchanged, so they are the input lines).
+
+## records pass through untouched; a missing id becomes FILE:LINE
+$ cp $TESTDATA/mfilter/*.jsonl . && mfilter -Z problems.jsonl
+> {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
+> {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
+> {"id":"problems.jsonl:3","problem":"Compute the area of a circle of radius 2.","answer":"4\\pi","level":"Level 3"}
+> {"id":"p4","problem":"what is  $1+1$ ?","answer":"2","level":"Level 2"}
+> {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
+> {"id":"p6","problem":"ＦＩＮＤ X IF 2X = 10.","answer":"5","level":"Level 4"}
+2>
+
+## stdin ids are <stdin>:LINE; an empty object gets just the id; "id": null is replaced
+$ mfilter -Z
+< {"a":1}
+< {}
+< {"id":null,"b":2}
+> {"id":"<stdin>:1","a":1}
+> {"id":"<stdin>:2"}
+> {"id":"<stdin>:3","b":2}
+
+## --where keeps records whose filter is true
+$ mfilter -Z --where '.level == "Level 5"' $TESTDATA/mfilter/problems.jsonl
+> {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
+> {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
+
+## --where twice: both must hold; null and no output count as false
+$ mfilter -Z --where '.level == "Level 5"' --where '.source' $TESTDATA/mfilter/problems.jsonl
+$ mfilter -Z --where 'empty' $TESTDATA/mfilter/problems.jsonl
+> {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
+
+## --where that fails at run time: FILE:LINE and the jq message, exit 1
+$ cp $TESTDATA/mfilter/problems.jsonl . && mfilter -Z --where '.answer | tonumber > 3' problems.jsonl
+> {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
+2~ ^mfilter: problems.jsonl:3: jq filter '.answer \| tonumber > 3': .*4\\pi
+? 1
+
+## --where that does not compile is a usage error
+$ mfilter --where '.a ==' $TESTDATA/mfilter/problems.jsonl
+2~ ^mfilter: --where: cannot compile jq filter '.a =='
+2~ ^Try 'mfilter --help'.$
+? 2
+
+## --match uses Unicode properties (PCRE2_UCP): fullwidth capitals are \p{Lu}
+$ mfilter -Z --match '^\p{Lu}{4} ' $TESTDATA/mfilter/problems.jsonl
+> {"id":"p6","problem":"ＦＩＮＤ X IF 2X = 10.","answer":"5","level":"Level 4"}
+
+## --match on Greek script
+$ mfilter -Z --match '\p{Greek}+' $TESTDATA/mfilter/problems.jsonl
+> {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
+
+## --match with --field on another field
+$ mfilter -Z --match '^[0-9]+$' --field .answer $TESTDATA/mfilter/problems.jsonl
+> {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
+> {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
+> {"id":"p4","problem":"what is  $1+1$ ?","answer":"2","level":"Level 2"}
+> {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
+> {"id":"p6","problem":"ＦＩＮＤ X IF 2X = 10.","answer":"5","level":"Level 4"}
+
+## --match on a record without the field: named error after the earlier records
+$ mfilter -Z --match 'x'
+< {"id":"q1","problem":"x"}
+< {"id":"q2","question":"x"}
+< {"id":"q3","problem":"x"}
+> {"id":"q1","problem":"x"}
+2> mfilter: <stdin>:2: "problem" is missing
+? 1
+
+## --field that gives a number
+$ mfilter -Z --match 'x' --field '.n'
+< {"id":"q1","n":3}
+2> mfilter: <stdin>:1: "n" is not a string (number)
+? 1
+
+## --field as a general jq filter
+$ mfilter -Z --match 'x' --field '.a // .b'
+< {"id":"q1","b":"x"}
+< {"id":"q2","c":"x"}
+> {"id":"q1","b":"x"}
+2> mfilter: <stdin>:2: --field '.a // .b' gave null, not a string
+? 1
+
+## --match that does not compile is a usage error
+$ mfilter --match '(' $TESTDATA/mfilter/problems.jsonl
+2~ ^mfilter: --match: missing closing parenthesis at offset 1 of '\('
+? 2
+
+## --dedupe: NFKC, case folding and whitespace removal make p4 = p1 and p6 = p2
+$ cp $TESTDATA/mfilter/problems.jsonl . && mfilter -Z --dedupe problems.jsonl
+> {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
+> {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
+> {"id":"problems.jsonl:3","problem":"Compute the area of a circle of radius 2.","answer":"4\\pi","level":"Level 3"}
+> {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
+2> mfilter: --dedupe: 2 duplicates dropped
+
+## -q silences the summary
+$ mfilter -Z -q --dedupe $TESTDATA/mfilter/problems.jsonl | wc -l
+> 4
+2>
+
+## --take N: N records, each an input line, in input order, the same every run
+$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
+$ mfilter -Z --take 5 r.jsonl > a; mfilter -Z --take 5 r.jsonl > b
+$ wc -l < a; cmp a b && echo same
+$ grep -Fxvf r.jsonl a | wc -l                 # lines not in the input
+$ grep -Fxf a r.jsonl | cmp - a && echo input order
+> 5
+> same
+> 0
+> input order
+
+## --take does not depend on input order; another seed gives another subset
+$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
+$ mfilter -Z --take 6 r.jsonl | sort > a; tac r.jsonl | mfilter -Z --take 6 | sort > b
+$ cmp a b && echo same subset
+$ mfilter -Z --take 6 --seed 1 r.jsonl | sort | cmp -s - a || echo seed 1 differs
+> same subset
+> seed 1 differs
+
+## --take more than there are: everything, in order
+$ mfilter -Z --take 100 $TESTDATA/mfilter/rollouts.jsonl | cmp - $TESTDATA/mfilter/rollouts.jsonl && echo all
+
+> all
+
+## --take is uniform: over 2000 seeds each of 10 records is picked about 2000*3/10 times
+$ for i in 0 1 2 3 4 5 6 7 8 9; do echo "{\"id\":\"r$i\"}"; done > ten.jsonl
+$ for s in $(seq 1 2000); do mfilter -Z --take 3 --seed $s ten.jsonl; done | sort | uniq -c | awk '$1 < 520 || $1 > 680 { bad++ } END { print NR, bad + 0 }'
+> 10 0
+
+## --shuffle: a permutation, seeded, and --take N --shuffle = the first N of --shuffle
+$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
+$ mfilter -Z --shuffle --seed 5 r.jsonl > s5; mfilter -Z --shuffle --seed 5 r.jsonl | cmp - s5 && echo seeded
+$ sort s5 | cmp - <(sort r.jsonl) && echo permutation
+$ cmp -s s5 r.jsonl || echo reordered
+$ mfilter -Z --shuffle --seed 6 r.jsonl | cmp -s - s5 || echo seed 6 differs
+$ mfilter -Z --take 4 --shuffle --seed 5 r.jsonl | cmp - <(head -4 s5) && echo prefix
+> seeded
+> permutation
+> reordered
+> seed 6 differs
+> prefix
+
+## --split: every record in exactly one part, whole groups together, about the fractions
+$ for i in $(seq 1 500); do for s in 0 1 2 3; do echo "{\"id\":\"q$i\",\"sample\":$s}"; done; done > in.jsonl
+$ mfilter --split train:0.8,test:0.2 in.jsonl
+$ ls
+$ cat <(zstd -dc train.jsonl.zst) <(zstd -dc test.jsonl.zst) | sort | cmp - <(sort in.jsonl) && echo partition
+$ zstd -dc test.jsonl.zst | sed 's/.*"id":"\([^"]*\)".*/\1/' | uniq -c | awk '$1 != 4 { bad++ } END { print "split groups:", bad + 0 }'
+$ n=$(zstd -dc train.jsonl.zst | wc -l); [ $n -gt 1480 ] && [ $n -lt 1720 ] && echo train about 80%
+> in.jsonl
+> test.jsonl.zst
+> train.jsonl.zst
+> partition
+> split groups: 0
+> train about 80%
+2~ ^mfilter: split train: [0-9]+ records$
+2~ ^mfilter: split test: [0-9]+ records$
+
+## --split is stable: the same ids land in the same parts whatever else is in the input
+$ for i in $(seq 1 200); do echo "{\"id\":\"q$i\"}"; done > a.jsonl
+$ head -50 a.jsonl > b.jsonl
+$ mfilter -q -Z --split x:0.5,y:0.5 -o 'A-%s.jsonl' a.jsonl; mfilter -q -Z --split x:0.5,y:0.5 -o 'B-%s.jsonl' b.jsonl
+$ head -n $(wc -l < B-x.jsonl) A-x.jsonl | cmp - B-x.jsonl && echo stable
+> stable
+
+## --split -o pattern into a directory, -Z plain
+$ mkdir out && mfilter -q -Z --split a:0.5,b:0.5 -o 'out/%s.jsonl' $TESTDATA/mfilter/rollouts.jsonl && cat out/*.jsonl | wc -l && ls out
+> 16
+> a.jsonl
+> b.jsonl
+
+## --split usage errors: fractions must add up to 1; -o needs %s
+$ mfilter --split a:0.5,b:0.4 $TESTDATA/mfilter/rollouts.jsonl
+2> mfilter: --split: fractions add up to 0.9, not 1
+2> Try 'mfilter --help'.
+? 2
+
+## --split -o without %s
+$ mfilter --split a:0.5,b:0.5 -o x.zst $TESTDATA/mfilter/rollouts.jsonl
+2~ ^mfilter: --split: -o must be a pattern with %s
+? 2
+
+## --pass-band 0:1: one record per problem, per-sample fields dropped, pass_rate + samples
+$ mfilter -Z --pass-band 0:1 $TESTDATA/mfilter/rollouts.jsonl
+> {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
+> {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
+> {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
+> {"id":"d","problem":"4+4","answer":"8","pass_rate":0.25,"samples":4}
+2> mfilter: --pass-band: 0 of 4 problems outside [0, 1]
+
+## --pass-band LO:HI is inclusive at both ends
+$ mfilter -Z -q --pass-band 0.25:0.75 $TESTDATA/mfilter/rollouts.jsonl
+> {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
+> {"id":"d","problem":"4+4","answer":"8","pass_rate":0.25,"samples":4}
+
+## rules run after the groups: --where sees pass_rate
+$ mfilter -Z -q --pass-band 0:1 --where '.pass_rate == 1' $TESTDATA/mfilter/rollouts.jsonl
+> {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
+
+## --pass-band without "correct": reward > 0 counts as solved
+$ mfilter -Z -q --pass-band 0:1 $TESTDATA/mfilter/rewards-only.jsonl
+> {"id":"e","problem":"5+5","pass_rate":0.5,"samples":2}
+> {"id":"f","problem":"6+6","pass_rate":0,"samples":2}
+
+## --pass-band: an incomplete group is an error after the complete ones
+$ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:1
+> {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
+> {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
+> {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
+2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (--allow-partial accepts it)
+? 1
+
+## --allow-partial accepts it
+$ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0.5:0.5 --allow-partial
+> {"id":"d","problem":"4+4","answer":"8","pass_rate":0.5,"samples":2}
+
+## -n G sets the expected group size
+$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl && mfilter -Z -q --pass-band 0:1 -n 5 r.jsonl
+2> mfilter: r.jsonl:1: group "a" has 4 samples, expected 5 (--allow-partial accepts it)
+? 1
+
+## --skip-bad skips an incomplete group with a warning and a count
+$ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:0 --skip-bad
+> {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
+2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (--allow-partial accepts it) (skipped)
+2> mfilter: 1 bad record skipped
+
+## the samples of one id must be contiguous
+$ (cat $TESTDATA/mfilter/rollouts.jsonl; head -1 $TESTDATA/mfilter/rollouts.jsonl) | mfilter -Z -q --pass-band 0:1 | wc -l
+2> mfilter: <stdin>:17: id "a" appears again after its group ended (the samples of one id must be contiguous)
+> 4
+
+## --pass-band on a record with neither "correct" nor "reward"
+$ mfilter -Z --pass-band 0:1
+< {"id":"h","problem":"x","correct":true}
+< {"id":"h","problem":"x"}
+2> mfilter: <stdin>:2: "correct" is missing (and there is no numeric "reward")
+? 1
+
+## --pass-band: "correct" of the wrong type
+$ mfilter -Z --pass-band 0:1
+< {"id":"h","correct":"yes"}
+2> mfilter: <stdin>:1: "correct" is not a boolean (string)
+? 1
+
+## --pass-band argument errors
+$ mfilter --pass-band 0.9:0.1 < /dev/null; echo $?; mfilter --pass-band 0.5 < /dev/null; echo $?; mfilter --pass-band 0:2 < /dev/null; echo $?
+> 2
+> 2
+> 2
+2> mfilter: --pass-band: LO 0.9 is above HI 0.1
+2> Try 'mfilter --help'.
+2> mfilter: --pass-band: '0.5' is not LO:HI
+2> Try 'mfilter --help'.
+2> mfilter: --pass-band: '2' is not a number in [0, 1]
+2> Try 'mfilter --help'.
+
+## --drop-uniform drops groups whose rewards are all equal (b: all 0, c: all 2), passes the rest unchanged
+$ mfilter -Z --drop-uniform $TESTDATA/mfilter/rollouts.jsonl
+> {"id":"a","problem":"1+1","answer":"2","sample":0,"completion":"2","finish":"stop","pred":"2","correct":true,"rewards":{"accuracy":2},"reward":2}
+> {"id":"a","problem":"1+1","answer":"2","sample":1,"completion":"3","finish":"stop","pred":"3","correct":false,"rewards":{"accuracy":0},"reward":0}
+> {"id":"a","problem":"1+1","answer":"2","sample":2,"completion":"2","finish":"stop","pred":"2","correct":true,"rewards":{"accuracy":2},"reward":2}
+> {"id":"a","problem":"1+1","answer":"2","sample":3,"completion":"2","finish":"stop","pred":"2","correct":true,"rewards":{"accuracy":2},"reward":2}
+> {"id":"d","problem":"4+4","answer":"8","sample":0,"completion":"8","finish":"stop","pred":"8","correct":true,"rewards":{"accuracy":2,"format":1},"reward":3}
+> {"id":"d","problem":"4+4","answer":"8","sample":1,"completion":"9","finish":"stop","pred":"9","correct":false,"rewards":{"accuracy":0,"format":1},"reward":1}
+> {"id":"d","problem":"4+4","answer":"8","sample":2,"completion":"9","finish":"stop","pred":"9","correct":false,"rewards":{"accuracy":0,"format":1},"reward":1}
+> {"id":"d","problem":"4+4","answer":"8","sample":3,"completion":"9","finish":"stop","pred":"9","correct":false,"rewards":{"accuracy":0,"format":1},"reward":1}
+2> mfilter: --drop-uniform: 2 of 4 groups dropped (all rewards equal)
+
+## --drop-uniform: a record without a numeric reward
+$ mfilter -Z --drop-uniform
+< {"id":"a","reward":1}
+< {"id":"a","reward":0}
+< {"id":"b","reward":"1"}
+> {"id":"a","reward":1}
+> {"id":"a","reward":0}
+2> mfilter: <stdin>:3: "reward" is missing (or not a number)
+? 1
+
+## --drop-uniform keeps groups whole: with --take it is a usage error
+$ mfilter --drop-uniform --take 3 < /dev/null
+2> mfilter: --drop-uniform keeps whole groups: --dedupe, --take and --shuffle would break them
+2> Try 'mfilter --help'.
+? 2
+
+## options that arrive with later parts are refused clearly
+$ mfilter --require-boxed < /dev/null; echo $?; mfilter --max-tokens 100 < /dev/null; echo $?
+> 2
+> 2
+2> mfilter: --require-boxed is not available yet (it arrives with the answer parser)
+2> Try 'mfilter --help'.
+2> mfilter: --max-tokens is not available yet (it arrives with the tokenizer)
+2> Try 'mfilter --help'.
+
+## invalid JSON: FILE:LINE, exit 1, the records before it written
+$ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter -Z bad-json.jsonl
+> {"id":"g1","problem":"one"}
+> {"id":"g2","problem":"two"}
+2~ ^mfilter: bad-json\.jsonl:3: invalid JSON: 
+? 1
+
+## invalid JSON with zstd output: the earlier records come out as a complete zstd stream
+$ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter bad-json.jsonl > out.zst; echo $?; zstd -dc out.zst
+> 1
+> {"id":"g1","problem":"one"}
+> {"id":"g2","problem":"two"}
+2~ ^mfilter: bad-json\.jsonl:3: invalid JSON: 
+
+## --skip-bad: warn, count, go on
+$ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter -Z --skip-bad bad-json.jsonl
+> {"id":"g1","problem":"one"}
+> {"id":"g2","problem":"two"}
+> {"id":"g4","problem":"four"}
+2~ ^mfilter: bad-json\.jsonl:3: invalid JSON: .*\(skipped\)$
+2~ ^mfilter: 1 bad record skipped$
+
+## a line that is JSON but not an object
+$ mfilter -Z
+< {"id":"x"}
+< [1,2]
+> {"id":"x"}
+2> mfilter: <stdin>:2: not a JSON object (a record must be {...}, got array)
+? 1
+
+## a missing input file: named, exit 1, earlier files' records written
+$ mfilter -Z $TESTDATA/mfilter/rewards-only.jsonl nope.jsonl | wc -l; echo "status ${PIPESTATUS[0]}"
+> 4
+> status 1
+2> mfilter: nope.jsonl: No such file or directory
+
+## several inputs and "-" for stdin, in order
+$ cp $TESTDATA/mfilter/rewards-only.jsonl r.jsonl && mfilter -Z r.jsonl - r.jsonl | cut -c1-12
+< {"from":"stdin"}
+> {"id":"e","p
+> {"id":"e","p
+> {"id":"f","p
+> {"id":"f","p
+> {"id":"<stdi
+> {"id":"e","p
+> {"id":"e","p
+> {"id":"f","p
+> {"id":"f","p
+
+## zstd input (several frames) is detected by its magic, whatever the name
+$ cp $TESTDATA/mfilter/rewards-only.jsonl r.jsonl && zstd -q -c r.jsonl > a && zstd -q -c r.jsonl > b && cat a b > both.data
+$ mfilter -Z both.data | cmp - <(cat r.jsonl r.jsonl) && echo same
+
+> same
+
+## output is zstd when stdout is not a terminal; --zstd-level is honoured
+$ mfilter $TESTDATA/mfilter/rollouts.jsonl | head -c 4 | od -An -tx1 | tr -d ' '
+$ mfilter --zstd-level 19 $TESTDATA/mfilter/rollouts.jsonl | zstd -dc | cmp - $TESTDATA/mfilter/rollouts.jsonl && echo level 19
+$ mfilter --zstd-level 99 < /dev/null
+> 28b52ffd
+> level 19
+2~ ^mfilter: --zstd-level: '99' is not an integer in
+? 2
+
+## a truncated zstd input: an error naming the file, the records before the cut written
+$ for i in $(seq 1 20000); do echo "{\"id\":\"t$i\",\"pad\":\"$((i * 7919 % 10007))\"}"; done > big.jsonl
+$ zstd -q -c big.jsonl > full.zst; head -c $(( $(stat -c %s full.zst) - 100 )) full.zst > cut.zst
+$ mfilter -Z cut.zst > out; echo $?; n=$(wc -l < out); [ $n -gt 1000 ] && [ $n -lt 20000 ] && head -n $n big.jsonl | cmp - out && echo prefix
+> 1
+> prefix
+2> mfilter: cut.zst: truncated zstd input (the last frame is incomplete)
+
+## a corrupt zstd input
+$ printf '\x28\xb5\x2f\xfd\x00\x00garbage-garbage' > bad.zst; mfilter -Z bad.zst
+2~ ^mfilter: bad\.zst: corrupt zstd input: 
+? 1
+
+## -o FILE is written atomically: zstd by default, -Z plain, no temp file left
+$ mfilter -o out.zst $TESTDATA/mfilter/rollouts.jsonl && zstd -dc out.zst | wc -l
+$ mfilter -Z -o out.jsonl $TESTDATA/mfilter/rollouts.jsonl && cmp out.jsonl $TESTDATA/mfilter/rollouts.jsonl && echo plain
+$ ls
+> 16
+> plain
+> out.jsonl
+> out.zst
+
+## -o on a bad input: the target keeps its old content, no temp file
+$ echo old > out.jsonl; cp $TESTDATA/mfilter/bad-json.jsonl .
+$ mfilter -Z -o out.jsonl bad-json.jsonl; echo $?; cat out.jsonl; ls
+> 1
+> old
+> bad-json.jsonl
+> out.jsonl
+2~ ^mfilter: bad-json\.jsonl:3: invalid JSON
+
+## -o into a directory that does not exist
+$ mfilter -o nodir/out.zst < /dev/null
+2~ ^mfilter: nodir/out\.zst\.tmp\.[0-9]+: cannot create: No such file or directory$
+? 3
+
+## CRLF input: line ends are normalised, content untouched
+$ printf '{"id":"c1","x":"a"}\r\n{"id":"c2","x":"b"}\r\n' | mfilter -Z | od -c | grep -q '\\r' || echo no CR
+$ printf '{"id":"c1","x":"a"}\r\n{"id":"c2","x":"b"}\r\n' | mfilter -Z
+> no CR
+> {"id":"c1","x":"a"}
+> {"id":"c2","x":"b"}
+
+## invalid UTF-8 and big integers pass through byte for byte when a record is kept
+$ printf '{"id":"u1","p":"caf\xc3\xa9 \xff\xfe","n":12345678901234567890}\n' > in.jsonl
+$ mfilter -Z --where '.n > 0' in.jsonl | cmp - in.jsonl && echo untouched
+> untouched
+
+## a closed downstream pipe ends mfilter quietly with status 0
+$ for i in $(seq 1 100000); do echo "{\"n\":$i}"; done > big.jsonl
+$ mfilter -Z big.jsonl | head -1; echo "status ${PIPESTATUS[0]}"
+$ mfilter big.jsonl | head -c 100 > /dev/null; echo "status ${PIPESTATUS[0]}"
+> {"id":"big.jsonl:1","n":1}
+> status 0
+> status 0
+2>
+
+## SIGTERM: the records read so far are flushed, exit 143
+$ { echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}'; } | mfilter -Z > out & pid=$!
+$ sleep 1; kill -TERM $pid; wait $pid; echo "status $?"; cat out
+> status 143
+> {"id":"s1"}
+
+## SIGINT: exit 130; the zstd stream is complete
+$ { echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}'; } | mfilter > out.zst & pid=$!
+$ sleep 1; kill -INT $pid; wait $pid; echo "status $?"; zstd -dc out.zst
+> status 130
+> {"id":"s1"}
+
+## a signal with -o: the target is left as it was
+$ { echo '{"id":"s1"}'; sleep 3; } | mfilter -o out.zst & pid=$!
+$ sleep 1; kill -TERM $pid; wait $pid; echo "status $?"; ls
+> status 143
+2> mfilter: interrupted; out.zst left unchanged
+
+## --progress forces the progress line on stderr
+$ mfilter -Z --progress $TESTDATA/mfilter/rollouts.jsonl > /dev/null
+2~ mfilter: 16 records, [0-9]+ records/s
+
+## -h and --version
+$ mfilter -h | head -1; mfilter --version
+>~ ^Usage: mfilter \[OPTION\]\.\.\. \[FILE\]\.\.\.$
+>~ ^mfilter mrl [0-9]+\.[0-9]+\.[0-9]+$
+
+## unknown options and missing values are usage errors
+$ mfilter --bogus; echo $?; mfilter --take; echo $?; mfilter --take x; echo $?
+> 2
+> 2
+> 2
+2> mfilter: unknown option '--bogus'
+2> Try 'mfilter --help'.
+2> mfilter: option '--take' needs a value
+2> Try 'mfilter --help'.
+2> mfilter: --take: 'x' is not an integer in [1, 1099511627776]
+2> Try 'mfilter --help'.
