@@ -1,0 +1,195 @@
+/* model.c — the Qwen2 model's weights: loading a Hugging Face directory into one flat
+ * parameter space (fp32 master + gradient when trainable, bf16 or fp32 forward copy), the
+ * parameter list, and saving. Forward/backward are in model_train.c, decoding in kvcache.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model_int.h"
+#include "safetensors.h"
+
+const mrl_config *model_config(const mrl_model *m) { return &m->c; }
+const char *model_device_name(const mrl_model *m) { return m->be->name; }
+
+/* Assigns every tensor its place in the flat space, in the order that makes the fusions. */
+static void layout(mrl_model *m) {
+    size_t p = 0, C = m->C, F = m->F, QKV = m->QKV, HD = m->HD;
+    for (int l = 0; l < m->L; l++) {
+        layer_off *o = &m->lo[l];
+        o->ln1 = p; p += C;
+        o->qkv_w = p; p += QKV * C;
+        o->qkv_b = p; p += QKV;
+        o->o_w = p; p += C * HD;
+        o->ln2 = p; p += C;
+        o->gu_w = p; p += 2 * F * C;
+        o->down_w = p; p += C * F;
+    }
+    m->off_embed = p; p += (size_t)m->V * C;
+    m->off_norm = p; p += C;
+    m->off_head = m->c.tie_word_embeddings ? m->off_embed : p;
+    if (!m->c.tie_word_embeddings) p += (size_t)m->V * C;
+    m->n = p;
+}
+
+/* Offset of a Hugging Face tensor in the flat space. */
+static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
+    size_t C = m->C, HD = m->HD, KD = (size_t)m->K * m->D, F = m->F;
+    const layer_off *o = t->layer >= 0 ? &m->lo[t->layer] : NULL;
+    switch (t->kind) {
+    case QW_EMBED: return m->off_embed;
+    case QW_NORM: return m->off_norm;
+    case QW_LMHEAD: return m->off_head;
+    case QW_LN1: return o->ln1;
+    case QW_QW: return o->qkv_w;
+    case QW_KW: return o->qkv_w + HD * C;
+    case QW_VW: return o->qkv_w + (HD + KD) * C;
+    case QW_QB: return o->qkv_b;
+    case QW_KB: return o->qkv_b + HD;
+    case QW_VB: return o->qkv_b + HD + KD;
+    case QW_OW: return o->o_w;
+    case QW_LN2: return o->ln2;
+    case QW_GATE: return o->gu_w;
+    case QW_UP: return o->gu_w + F * C;
+    case QW_DOWN: return o->down_w;
+    default: return 0;
+    }
+}
+
+void model_free(mrl_model *m) {
+    if (!m) return;
+    model_arena_free(m);
+    if (m->be) {
+        if (m->fw != (void *)m->master) be_free(m->be, m->fw);
+        be_free(m->be, m->master);
+        be_free(m->be, m->grad);
+        be_close(m->be);
+    }
+    free(m->lo); free(m->params); free(m->pnames);
+    free(m);
+}
+
+mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
+    model_opts def = {0};
+    if (!o) o = &def;
+    mrl_model *m = calloc(1, sizeof *m);
+    if (!m) { err_set(e, 3, "out of memory"); return NULL; }
+    m->o = *o;
+    st_file *f = NULL;
+    qwen2_tensor *ts = NULL;
+    float *tmp = NULL; void *tmp2 = NULL;
+    if (config_load(&m->c, dir, e) < 0) goto fail;
+    if (!(f = st_open(dir, e))) goto fail;
+    if (st_check_qwen2(f, &m->c, e) < 0) goto fail;
+    if (!(m->be = be_open(o->device, o->threads, e))) goto fail;
+    m->H = m->c.num_heads; m->K = m->c.num_kv_heads; m->D = m->c.head_dim;
+    m->C = m->c.hidden_size; m->F = m->c.intermediate_size; m->V = m->c.vocab_size;
+    m->L = m->c.num_layers; m->HD = m->H * m->D; m->QKV = (m->H + 2 * m->K) * m->D;
+    m->wdt = (o->bf16 || m->be->kind == MRL_DEV_CUDA) ? MRL_BF16 : MRL_F32;
+    if (!(m->lo = calloc(m->L, sizeof *m->lo))) { err_set(e, 3, "out of memory"); goto fail; }
+    layout(m);
+
+    int need_master = o->trainable || m->wdt == MRL_F32;
+    size_t bytes = m->n * sizeof(float);
+    if (need_master && !(m->master = be_alloc(m->be, bytes))) {
+        err_set(e, 3, "out of memory for %zu parameters on %s", m->n, m->be->name); goto fail;
+    }
+    if (o->trainable) {
+        if (!(m->grad = be_alloc(m->be, bytes))) { err_set(e, 3, "out of memory for gradients on %s", m->be->name); goto fail; }
+        be_memset0(m->be, m->grad, bytes);
+    }
+    if (m->wdt == MRL_F32) m->fw = m->master;
+    else if (!(m->fw = be_alloc(m->be, m->n * 2))) { err_set(e, 3, "out of memory for bf16 weights on %s", m->be->name); goto fail; }
+
+    int nt = qwen2_tensors(&m->c, NULL, 0);
+    ts = calloc(nt, sizeof *ts);
+    m->params = calloc(nt, sizeof *m->params);
+    m->pnames = calloc(nt, sizeof *m->pnames);
+    if (!ts || !m->params || !m->pnames) { err_set(e, 3, "out of memory"); goto fail; }
+    qwen2_tensors(&m->c, ts, nt);
+    size_t maxn = 0;
+    for (int i = 0; i < nt; i++) if (ts[i].numel > maxn) maxn = ts[i].numel;
+    if (!(tmp = malloc(maxn * sizeof(float))) || !(tmp2 = malloc(maxn * 2))) { err_set(e, 3, "out of memory"); goto fail; }
+    for (int i = 0; i < nt; i++) {
+        const st_tensor *t = st_find(f, ts[i].name);
+        if (!t) { err_set(e, 1, "%s: tensor \"%s\" is missing", dir, ts[i].name); goto fail; }
+        if (st_read_f32(t, tmp, e) < 0) goto fail;
+        size_t off = tensor_off(m, &ts[i]);
+        if (m->master) be_upload(m->be, m->master + off, tmp, ts[i].numel * sizeof(float));
+        if (m->wdt == MRL_BF16) {
+            dtype_from_f32(ST_BF16, tmp, tmp2, ts[i].numel);
+            be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
+        }
+        mrl_param *p = &m->params[i];
+        snprintf(m->pnames[i], sizeof m->pnames[i], "%s", ts[i].name);
+        p->name = m->pnames[i]; p->ndim = ts[i].ndim;
+        p->shape[0] = ts[i].shape[0]; p->shape[1] = ts[i].ndim > 1 ? ts[i].shape[1] : 1;
+        p->numel = ts[i].numel;
+        p->w = m->master ? m->master + off : NULL;
+        p->g = m->grad ? m->grad + off : NULL;
+    }
+    m->np = nt;
+    be_sync(m->be);
+    free(tmp); free(tmp2); free(ts);
+    st_close(f);
+    return m;
+fail:
+    free(tmp); free(tmp2); free(ts);
+    if (f) st_close(f);
+    model_free(m);
+    return NULL;
+}
+
+int model_params(mrl_model *m, mrl_param **params) { *params = m->params; return m->np; }
+
+void model_zero_grad(mrl_model *m) { if (m->grad) be_memset0(m->be, m->grad, m->n * sizeof(float)); }
+
+void model_sync_weights(mrl_model *m) {
+    if (m->master && m->fw != (void *)m->master) op_cast(m->be, m->fw, m->wdt, m->master, MRL_F32, m->n);
+    be_sync(m->be);
+}
+
+/* ---- saving ---- */
+typedef struct save_ctx { mrl_model *m; size_t off; st_dtype dt; } save_ctx;
+
+/* Produces a tensor's bytes from backend memory: master weights, else the forward copy. */
+static int save_fill(void *vctx, void *dst, size_t off, size_t n, mrl_err *e) {
+    save_ctx *s = vctx; mrl_model *m = s->m;
+    float *buf = malloc(n * sizeof(float));
+    if (!buf) return err_set(e, 3, "out of memory");
+    if (m->master) be_download(m->be, buf, m->master + s->off + off, n * sizeof(float));
+    else {
+        uint16_t *h = malloc(n * 2);
+        if (!h) { free(buf); return err_set(e, 3, "out of memory"); }
+        be_download(m->be, h, (const char *)m->fw + (s->off + off) * 2, n * 2);
+        dtype_to_f32(ST_BF16, h, buf, n);
+        free(h);
+    }
+    int rc = dtype_from_f32(s->dt, buf, dst, n);
+    free(buf);
+    return rc < 0 ? err_set(e, 2, "cannot store weights as %s", dtype_name(s->dt)) : 0;
+}
+
+int model_save(mrl_model *m, const char *dir, const char *dtype, mrl_err *e) {
+    int dt = dtype_parse_torch(dtype ? dtype : "bf16");
+    if (dt != ST_BF16 && dt != ST_F32 && dt != ST_F16) return err_set(e, 2, "model_save: dtype \"%s\" is not bf16 or fp32", dtype);
+    mrl_config c = m->c;
+    snprintf(c.torch_dtype, sizeof c.torch_dtype, "%s", dtype_torch_name((st_dtype)dt));
+    if (config_save(&c, dir, e) < 0) return -1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    qwen2_tensor *ts = calloc(m->np, sizeof *ts);
+    save_ctx *ctx = calloc(m->np, sizeof *ctx);
+    if (!ts || !ctx) { free(ts); free(ctx); return err_set(e, 3, "out of memory"); }
+    qwen2_tensors(&m->c, ts, m->np);
+    st_writer *w = st_write_begin(path, e);
+    if (!w) { free(ts); free(ctx); return -1; }
+    for (int i = 0; i < m->np; i++) {
+        ctx[i] = (save_ctx){m, tensor_off(m, &ts[i]), (st_dtype)dt};
+        if (st_add_fill(w, ts[i].name, (st_dtype)dt, ts[i].ndim, ts[i].shape, save_fill, &ctx[i], e) < 0) {
+            st_write_abort(w); free(ts); free(ctx); return -1;
+        }
+    }
+    const char *meta[] = {"format", "pt", NULL};
+    int rc = st_write_end(w, meta, e);
+    free(ts); free(ctx);
+    return rc;
+}
