@@ -233,9 +233,12 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         int sz = gs[g + 1] - gs[g];
         if (!in->gsize) in->gsize = sz;
         if (o->partial || o->t.g.loss == GRPO_LOSS_SFT) continue;
-        if (sz != in->gsize) {
+        if (sz == 1 || sz != in->gsize) {
             jv id = jv_object_get(jv_copy(it[gs[g]].rec), jv_string("id"));
             jv s = jv_dump_string(id, 0);
+            if (sz == 1)
+                cli_dief(&o->c, 1, "group %s has a single record: its advantage is undefined "
+                         "(--allow-partial gives it advantage 0)", jv_string_value(s));
             cli_dief(&o->c, 1, "group %s has %d records, the first group had %d (--allow-partial accepts it)",
                      jv_string_value(s), sz, in->gsize);
         }

@@ -1,0 +1,145 @@
+# mgrpo: one-step stage and long-running use, resume, crash safety, bad input.
+# Expected numbers are derived from the input by jq in the case itself, or are structural
+# (steps, files; the lr schedule by hand: cosine, warmup 1 of 3 steps gives 0, lr, lr/2);
+# loss/gradient parity with PyTorch is in tests/unit/test_grpo.c.
+
+## usage: --out is required
+$ mgrpo --model $TESTDATA/grpo/model </dev/null
+? 2
+2~ --out RUNDIR is required
+
+## usage: a non-constant schedule needs --total-steps
+$ mgrpo --out r --schedule cosine </dev/null
+? 2
+2~ needs --total-steps
+
+## one step: metrics from the batch, checkpoint with model, optimizer and state, latest
+% requires /usr/bin/jq
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --lr 1e-3 $TESTDATA/grpo/batch.jsonl > m
+$ jq -s -c '{step:1, groups:2, tokens:(map((.prompt_ids|length)+(.completion_ids|length))|add), reward_mean:(map(.reward)|add/length), truncated_frac:(map(select(.finish=="length"))|length/6)}' $TESTDATA/grpo/batch.jsonl > want
+$ jq -c '{step, groups, tokens, reward_mean, truncated_frac}' m | cmp - want && echo same
+$ readlink run/latest; ls run/latest; jq -c '{step, data}' run/latest/trainer_state.json
+$ cmp m run/metrics.jsonl && zstd -dc run/rollouts/step-000001.jsonl.zst | wc -l
+> same
+> step-000001
+> config.json
+> generation_config.json
+> model.safetensors
+> optimizer.safetensors
+> trainer_state.json
+> {"step":1,"data":{"groups":2,"records":6}}
+> 6
+
+## the next invocation continues the run (step 2, latest moves, step 1 kept)
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl >/dev/null
+$ mgrpo -Z -q --threads 1 --out run --steps 1 $TESTDATA/grpo/batch.jsonl | jq -c '.step'
+$ readlink run/latest; ls -d run/step-*
+> 2
+> step-000002
+> run/step-000001
+> run/step-000002
+
+## --keep 1 prunes older steps; sft needs no rewards
+$ for i in 1 2 3; do jq -c 'del(.reward, .rewards)' $TESTDATA/grpo/batch.jsonl | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --loss sft --keep 1 --lr 1e-2 > /dev/null || echo fail; done
+$ ls run | grep step; jq -c '[.step, (.loss > 0)]' run/metrics.jsonl
+> step-000003
+> [1,true]
+> [2,true]
+> [3,true]
+
+## a group of one record is an error; nothing is written
+$ head -n 4 $TESTDATA/grpo/batch.jsonl > in.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo "rc=$?"; ls run
+? 0
+> rc=1
+2~ group "p1" has a single record
+2~ --allow-partial
+
+## a record without reward: FILE:LINE: "reward" is missing, no checkpoint
+% requires /usr/bin/jq
+$ jq -c 'if .sample == 1 and .id == "p1" then del(.reward) else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; ls run
+> rc=1
+2> mgrpo: bad.jsonl:5: "reward" is missing
+
+## a record without completion_ids
+% requires /usr/bin/jq
+$ jq -c 'if .sample == 2 then del(.completion_ids) else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+> rc=1
+> none
+2> mgrpo: bad.jsonl:3: "completion_ids" is missing
+
+## a NaN reward
+$ sed '2s/"reward": [0-9.]*/"reward": nan/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ grep -c nan bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+> 1
+> rc=1
+> none
+2> mgrpo: bad.jsonl:2: "reward" is not a finite number
+
+## a token id outside the vocabulary
+$ sed '1s/"completion_ids": \[[0-9]*/"completion_ids": [300/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
+? 1
+2> mgrpo: bad.jsonl:1: "completion_ids" is not an array of token ids of the model
+
+## groups must be contiguous
+$ (head -n 3 $TESTDATA/grpo/batch.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl; head -n 3 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
+? 1
+2~ bad.jsonl:7: samples of this id came earlier
+
+## a run continued with another model is refused
+% requires $MRL_BIN/minit
+$ minit tiny -o other >/dev/null 2>&1 || echo "minit failed"
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl >/dev/null
+$ mgrpo -Z -q --threads 1 --model other --out run --steps 1 $TESTDATA/grpo/batch.jsonl; echo "rc=$?"; readlink run/latest
+> rc=1
+> step-000001
+2~ is not the same model
+
+## stopped and resumed equals uninterrupted: metrics and weights, step by step
+% requires /usr/bin/jq
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ O="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --lr 1e-2 --schedule cosine --total-steps 3 --warmup 1 --micro-batch 4 --groups 2"
+$ mgrpo $O --out A --save-every 1 in.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a
+$ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl | mgrpo $O --out B --steps 1 > /dev/null; done
+$ jq -c 'del(.seconds, .tokens_per_s)' B/metrics.jsonl | cmp - a && cmp A/latest/model.safetensors B/latest/model.safetensors && cmp A/latest/optimizer.safetensors B/latest/optimizer.safetensors && echo same
+$ mgrpo $O --out C --steps 2 in.jsonl > /dev/null; mgrpo $O --out C --resume-data in.jsonl | jq -c .step
+$ cmp A/latest/model.safetensors C/latest/model.safetensors && echo same
+$ jq -c '[.step, (.kl > 0), .lr]' a
+> same
+> 3
+> same
+> [1,true,0]
+> [2,true,0.01]
+> [3,true,0.005]
+
+## a crash at every point of the checkpoint sequence: latest loads, resume continues exactly
+% requires /usr/bin/jq
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ O="-Z -q --threads 1 --model $TESTDATA/grpo/model --lr 1e-2 --micro-batch 2 --groups 2 --keep 1"
+$ mgrpo $O --out A in.jsonl > /dev/null
+$ part() { sed -n "$((6*$1-5)),$((6*$1))p" in.jsonl; }
+$ for n in $(seq 1 16); do rm -rf C; part 1 | mgrpo $O --out C > /dev/null
+$   part 2 | MRL_CRASH_AT=$n mgrpo $O --out C > /dev/null; rc=$?
+$   [ $rc = 99 ] && crashed=$n
+$   [ "$(readlink C/latest)" = step-000001 ] && { part 2 | mgrpo $O --out C > /dev/null || echo "resume failed at $n"; }
+$   part 3 | mgrpo $O --out C > /dev/null || echo "step 3 failed at $n"
+$   cmp -s A/latest/model.safetensors C/latest/model.safetensors || echo "weights differ after a crash at $n"
+$   [ "$(jq -c 'del(.seconds, .tokens_per_s)' A/metrics.jsonl)" = "$(jq -c 'del(.seconds, .tokens_per_s)' C/metrics.jsonl)" ] || echo "metrics differ after a crash at $n"
+$   ls -a C | grep -q '^\.tmp' && echo "temp left at $n"
+$ done; [ "$crashed" -ge 12 ] && echo "crashed at points 1..$crashed"
+>~ ^crashed at points 1\.\.1[2-6]$
+
+## the tool's first step reproduces the PyTorch loss, KL and clip fraction (tests/ref/grpo_ref.py)
+% requires /usr/bin/jq
+$ M="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --steps 1"
+$ mgrpo $M --out g --loss grpo --beta 0.04 --epsilon 0.2 --epsilon-high 0.28 --iterations 2 --micro-batch 2 --temperature 0.7 $TESTDATA/grpo/batch.jsonl > g.m
+$ mgrpo $M --out b --loss bnpo --beta 0.04 --micro-batch 4 --mask-truncated --temperature 0.7 $TESTDATA/grpo/batch.jsonl > b.m
+$ jq -c 'del(.reward, .rewards)' $TESTDATA/grpo/batch.jsonl | mgrpo $M --out s --loss sft --micro-batch 6 > s.m
+$ close='def d(a; b): ((a - b) | if . < 0 then -. else . end) <= 1e-4 * (b | if . < 0 then -. else . end);'
+$ jq -n --slurpfile g g.m --slurpfile b b.m --slurpfile s s.m --slurpfile r $TESTDATA/grpo/model_cases.json "$close"' [d($g[0].loss; $r[0].grpo.loss), d($g[0].kl; $r[0].grpo.kl), ($g[0].clip_frac - $r[0].grpo.clip_frac | . * . < 1e-18), ($g | length), d($b[0].loss; $r[0].bnpo.loss), d($b[0].kl; $r[0].bnpo.kl), d($s[0].loss; $r[0].sft.loss)]' | jq -c .
+> [true,true,true,2,true,true,true]
