@@ -100,4 +100,10 @@ void model_sync_weights(mrl_model *m);
 /* Writes config.json, generation_config.json and model.safetensors (dtype "bf16"|"fp32")
  * into dir (which must exist); files are written atomically. */
 int model_save(mrl_model *m, const char *dir, const char *dtype, mrl_err *e);
+
+/* The compute backend the model runs on (kernels/ops.h). */
+struct mrl_backend;
+const struct mrl_backend *model_backend(const mrl_model *m);
+/* Copies parameter i's master weights (grad = 0) or gradient (grad = 1) to host memory. */
+int model_param_download(mrl_model *m, int i, int grad, float *host, mrl_err *e);
 #endif
