@@ -206,6 +206,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
             if (jv_is_valid(cur_id)) {       /* the group in hand is complete */
                 if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
                 gs[++ng] = n;
+                if (!in->gsize) in->gsize = n - gs[ng - 1];
                 if (want > 0 && ng == want) {
                     in->pending = rec;
                     snprintf(in->pending_where, sizeof in->pending_where, "%s", where);
@@ -214,7 +215,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
                 }
             }
             if (seen_add(in, id_hash(rec)) && !o->partial)
-                die_rec(o, where, "%s", "samples of this id came earlier, separated by other ids (groups must be contiguous; --allow-partial accepts it)");
+                die_rec(o, where, "%s", "samples of this id came earlier (groups must be contiguous and of one size; --allow-partial accepts it)");
             jv_free(cur_id);
             cur_id = jv_copy(id);
         }
@@ -223,8 +224,17 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         parse_item(o, &it[n], rec, where, vocab);
         n++;
         in->records_read++;
+        /* once the group size is known a full group closes at once, without waiting for the
+         * next record: a sampler that waits for this step's checkpoint does not deadlock */
+        if (in->gsize && !o->partial && n - gs[ng] == in->gsize) {
+            if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
+            gs[++ng] = n;
+            jv_free(cur_id);
+            cur_id = jv_invalid();
+            if (want > 0 && ng == want) break;
+        }
     }
-    if (jv_is_valid(cur_id) && (ng == 0 || gs[ng] != n)) {
+    if (ng == 0 ? n > 0 : gs[ng] != n) {
         if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
         gs[++ng] = n;
     }

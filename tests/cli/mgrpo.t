@@ -143,3 +143,19 @@ $ jq -c 'del(.reward, .rewards)' $TESTDATA/grpo/batch.jsonl | mgrpo $M --out s -
 $ close='def d(a; b): ((a - b) | if . < 0 then -. else . end) <= 1e-4 * (b | if . < 0 then -. else . end);'
 $ jq -n --slurpfile g g.m --slurpfile b b.m --slurpfile s s.m --slurpfile r $TESTDATA/grpo/model_cases.json "$close"' [d($g[0].loss; $r[0].grpo.loss), d($g[0].kl; $r[0].grpo.kl), ($g[0].clip_frac - $r[0].grpo.clip_frac | . * . < 1e-18), ($g | length), d($b[0].loss; $r[0].bnpo.loss), d($b[0].kl; $r[0].bnpo.kl), d($s[0].loss; $r[0].sft.loss)]' | jq -c .
 > [true,true,true,2,true,true,true]
+
+## a long-running consumer: each batch is trained and checkpointed before the next arrives
+% requires /usr/bin/jq
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ mkfifo f; (timeout 120 mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 2 --save-every 1 < f > s.m; echo "mgrpo rc=$?") &
+$ exec 3>f
+$ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl >&3
+$   for i in $(seq 600); do [ "$(readlink S/latest)" = "step-00000$k" ] && break; sleep 0.1; done; echo "batch $k: $(readlink S/latest)"; done
+$ exec 3>&-; wait; jq -c .step s.m
+> batch 1: step-000001
+> batch 2: step-000002
+> batch 3: step-000003
+> mgrpo rc=0
+> 1
+> 2
+> 3
