@@ -2,6 +2,7 @@
  * qwen2-1.5b) or a config.json, random weights from --seed, a byte-level or given tokenizer. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,24 +114,40 @@ static int join(char *p, size_t cap, const char *dir, const char *name, mrl_err 
 #define CHUNK 65536
 typedef struct init_ctx { uint64_t seed, key; double std; int ones; st_dtype dt; } init_ctx;
 
+/* Standard normals for one chunk: Box-Muller on pairs of 32-bit uniforms in float precision,
+ * both outputs used (4x the speed of rng_normal; the 1.5B init is 1.8e9 draws). */
+static void normal_chunk(uint64_t seed, uint64_t key, size_t ch, float *out, size_t n) {
+    mrl_rng r;
+    rng_init(&r, seed, key, ch);
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t x = rng_u64(&r);
+        float u1 = ((float)(uint32_t)x + 0.5f) * 0x1p-32f, u2 = (float)(uint32_t)(x >> 32) * 0x1p-32f;
+        float m = sqrtf(-2.0f * logf(u1)), sn, cs;
+        sincosf(6.28318530718f * u2, &sn, &cs);
+        out[i] = m * cs;
+        if (i + 1 < n) out[i + 1] = m * sn;
+    }
+}
+
 static int fill_random(void *vctx, void *dst, size_t off, size_t n, mrl_err *e) {
     const init_ctx *x = vctx;
     if (cli_stop_requested()) return err_set(e, 1, "interrupted");
     size_t es = dtype_size(x->dt), c0 = off / CHUNK, c1 = (off + n + CHUNK - 1) / CHUNK;
-    #pragma omp parallel for schedule(static)
+    int oom = 0;
+    #pragma omp parallel for schedule(static) reduction(|:oom)
     for (size_t ch = c0; ch < c1; ch++) {
-        size_t lo = ch * CHUNK > off ? ch * CHUNK : off, hi = (ch + 1) * CHUNK < off + n ? (ch + 1) * CHUNK : off + n;
-        float tmp[1024];
-        mrl_rng r;
-        rng_init(&r, x->seed, x->key, ch);
-        for (size_t j = ch * CHUNK; j < lo && !x->ones && x->std > 0; j++) rng_normal(&r);
-        for (size_t j = lo; j < hi; j += 1024) {
-            size_t m = hi - j < 1024 ? hi - j : 1024;
-            for (size_t i = 0; i < m; i++) tmp[i] = x->ones ? 1.0f : x->std > 0 ? (float)(x->std * rng_normal(&r)) : 0.0f;
-            dtype_from_f32(x->dt, tmp, (char *)dst + (j - off) * es, m);
+        size_t base = ch * CHUNK, lo = base > off ? base : off, hi = base + CHUNK < off + n ? base + CHUNK : off + n;
+        float *v = malloc(CHUNK * sizeof *v);
+        if (!v) { oom = 1; continue; }
+        if (x->ones || x->std == 0) for (size_t i = 0; i < CHUNK; i++) v[i] = x->ones ? 1.0f : 0.0f;
+        else {
+            normal_chunk(x->seed, x->key, ch, v, CHUNK);
+            for (size_t i = 0; i < CHUNK; i++) v[i] = (float)x->std * v[i];
         }
+        dtype_from_f32(x->dt, v + (lo - base), (char *)dst + (lo - off) * es, hi - lo);
+        free(v);
     }
-    return 0;
+    return oom ? err_set(e, 3, "out of memory") : 0;
 }
 
 static int write_weights(const char *path, const mrl_config *c, st_dtype dt, uint64_t seed, double std,
@@ -307,6 +324,7 @@ int main(int argc, char **argv) {
     mrl_config c;
     mrl_err e = {0};
     int rc = build(&o, tmp, &c, cl.seed, &e);
+    if (!rc && cli_stop_requested()) rc = err_set(&e, 1, "interrupted");   /* never publish after a signal */
     char inside[4096];
     if (!rc && !join(inside, sizeof inside, tmp, "config.json", &e) && fsync_dir_of(inside) < 0) { /* best effort: some filesystems refuse directory fsync */ }
     if (!rc && rename(tmp, cl.out)) rc = err_set(&e, 3, "%s: rename: %s", cl.out, strerror(errno));
