@@ -432,6 +432,21 @@ static void put_table(ev *m, FILE *f)
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
+static void free_all(ev *m)
+{
+    for (int i = 0; i < m->nin; i++) {
+        input *in = &m->in[i];
+        for (int j = 0; j < in->n; j++) { free(in->s[j].id); free(in->s[j].pred); }
+        for (int bi = 0; in->b && bi < m->nbench; bi++) { free(in->b[bi].acc); free(in->b[bi].ids); }
+        free(in->s);
+        free(in->b);
+    }
+    for (int bi = 0; bi < m->nbench; bi++) free(m->bench[bi]);
+    free(m->bench);
+    free(m->in);
+    jqf_free(m->by);
+}
+
 int main(int argc, char **argv)
 {
     static ev m;
@@ -527,6 +542,7 @@ int main(int argc, char **argv)
     if (m.mode == 0) {
         wr_stream *w = cli_writer(&m.c);
         put_json(&m, w);
+        free_all(&m);
         return cli_finish(&m.c, w);
     }
     m.c.plain = 1;
@@ -544,5 +560,6 @@ int main(int argc, char **argv)
         if (wr_put_raw(w, p, (size_t)(nl - p), &e) < 0) cli_die(&m.c, &e);
     }
     free(buf);
+    free_all(&m);
     return cli_finish(&m.c, w);
 }
