@@ -396,7 +396,10 @@ static int max_id(jv vocab, jv added) {
 }
 
 static int load_json(mrl_tok *t, jv root, mrl_err *e) {
-    if (jv_get_kind(root) != JV_KIND_OBJECT) return err_set(e, 1, "not a tokenizer.json (not a JSON object)");
+    if (jv_get_kind(root) != JV_KIND_OBJECT) {
+        jv_free(root);
+        return err_set(e, 1, "not a tokenizer.json (not a JSON object)");
+    }
     jv model = obj_get(root, "model");
     jv type = obj_get(model, "type"), vocab = obj_get(model, "vocab"), merges = obj_get(model, "merges");
     jv added = obj_get(root, "added_tokens");
@@ -450,25 +453,37 @@ static int load_json(mrl_tok *t, jv root, mrl_err *e) {
     return rc;
 }
 
-mrl_tok *tok_load(const char *path, mrl_err *e) {
-    char *buf = NULL;
-    size_t len = 0;
-    if (read_all(path, &buf, &len, e) || maybe_unzstd(path, &buf, &len, e)) return NULL;
+/* Parses a whole tokenizer.json held in memory; name is for messages. */
+static mrl_tok *load_buf(const char *name, const char *buf, size_t len, mrl_err *e) {
+    if (len > (size_t)INT32_MAX) { err_set(e, 1, "%s: file too large", name); return NULL; }
     jv root = jv_parse_sized(buf, (int)len);
-    free(buf);
     if (!jv_is_valid(root)) {
         jv msg = jv_invalid_get_msg(root);
-        err_set(e, 1, "%s: invalid JSON: %s", path,
-                jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error");
+        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
+        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text */
+        err_set(e, 1, "%s: invalid JSON: %.*s", name, quote ? (int)(quote - m) : (int)strlen(m), m);
         jv_free(msg);
         return NULL;
     }
     mrl_tok *t = calloc(1, sizeof *t);
     if (load_json(t, root, e)) {
-        err_prefix(e, "%s", path);
+        err_prefix(e, "%s", name);
         tok_free(t);
         return NULL;
     }
+    return t;
+}
+
+mrl_tok *tok_load_mem(const char *buf, size_t len, mrl_err *e) {
+    return load_buf("tokenizer.json", buf, len, e);
+}
+
+mrl_tok *tok_load(const char *path, mrl_err *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    if (read_all(path, &buf, &len, e) || maybe_unzstd(path, &buf, &len, e)) return NULL;
+    mrl_tok *t = load_buf(path, buf, len, e);
+    free(buf);
     return t;
 }
 

@@ -10,6 +10,7 @@
 typedef struct mrl_tok mrl_tok;
 mrl_tok *tok_load(const char *tokenizer_json_path, mrl_err *e);   /* plain or .zst */
 mrl_tok *tok_load_dir(const char *model_dir, mrl_err *e);         /* DIR/tokenizer.json */
+mrl_tok *tok_load_mem(const char *json, size_t len, mrl_err *e);  /* the file's text (plain) */
 void tok_free(mrl_tok *t);
 int  tok_vocab_size(const mrl_tok *t);           /* including added tokens */
 int  tok_id(const mrl_tok *t, const char *token); /* id of an exact token string, -1 if none */

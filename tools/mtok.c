@@ -60,7 +60,11 @@ static jv encode(mtok *m, const char *s, size_t len, int *count, mrl_err *e) {
     char *prompt = NULL;
     if (m->tp) s = prompt = tmpl_render(m->tp, m->system, s), len = strlen(prompt);
     if (len + 1 > m->cap) m->ids = realloc(m->ids, (m->cap = len + 64) * sizeof *m->ids);
-    int n = tok_encode(m->tok, s, len, m->ids, (int)m->cap, e);   /* ids <= bytes: cap suffices */
+    int n = tok_encode(m->tok, s, len, m->ids, (int)m->cap, e);
+    if (n > (int)m->cap) {   /* normalization can lengthen a text: take the count and redo */
+        m->ids = realloc(m->ids, (m->cap = (size_t)n + 64) * sizeof *m->ids);
+        n = tok_encode(m->tok, s, len, m->ids, (int)m->cap, e);
+    }
     free(prompt);
     if (n < 0) return jv_invalid();
     *count = n;

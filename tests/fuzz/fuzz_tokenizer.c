@@ -1,0 +1,34 @@
+/* fuzz_tokenizer.c — libFuzzer target for the tokenizer.json loader (tok_load_mem); what loads
+ * is then used: a text cut from the input is encoded, decoded and its pieces read. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tokenizer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    mrl_err e = {0};
+    mrl_tok *t = tok_load_mem((const char *)data, size, &e);
+    if (!t) {
+        if (!e.msg[0]) abort();   /* a refusal must say why */
+        return 0;
+    }
+    /* The last few bytes of the input double as text: short, so a hostile regex stays cheap. */
+    size_t n = size < 24 ? size : 24;
+    const char *text = (const char *)data + size - n;
+    int32_t ids[64];
+    int k = tok_encode(t, text, n, ids, 64, &e);
+    if (k > 64) k = 64;   /* normalization can lengthen a text; the count may pass the buffer */
+    if (k >= 0) {
+        for (int i = 0; i < k; i++)
+            if (ids[i] < 0 || ids[i] >= tok_vocab_size(t)) abort();
+        char *s = tok_decode(t, ids, k, 0);
+        if (tok_utf8_check(s, strlen(s)) >= 0) abort();   /* decode always gives UTF-8 */
+        free(s);
+    }
+    for (int32_t id = 0; id < tok_vocab_size(t) && id < 512; id++) {
+        size_t len;
+        tok_piece(t, id, &len);
+    }
+    tok_free(t);
+    return 0;
+}
