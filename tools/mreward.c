@@ -1,6 +1,8 @@
 /* mreward — scores rollouts: reads whole groups (records of one id), judges each
  * completion against its gold, adds pred, correct, rewards{} and their weighted sum. */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -100,6 +102,32 @@ static void score_group(mr *m, item *g, int n)
     free(map);
 }
 
+/* Threads of one batch take groups in turn from a shared counter. Plain threads, not an
+ * OpenMP team: idle OpenMP workers spin between batches and slow the reading thread. */
+typedef struct { mr *m; int ng; atomic_int next; } work;
+
+static void *worker(void *arg)
+{
+    work *w = arg;
+    for (int g; (g = atomic_fetch_add(&w->next, 1)) < w->ng;) {
+        int lo = g ? w->m->gend[g - 1] : 0;
+        score_group(w->m, w->m->it + lo, w->m->gend[g] - lo);
+    }
+    return NULL;
+}
+
+static void score_all(mr *m, int ng)
+{
+    work w = {.m = m, .ng = ng};
+    atomic_init(&w.next, 0);
+    pthread_t th[1024];
+    int nt = 0;
+    for (int t = 1; t < m->jobs && t < ng; t++)
+        if (pthread_create(&th[nt], NULL, worker, &w) == 0) nt++;
+    worker(&w);
+    for (int t = 0; t < nt; t++) pthread_join(th[t], NULL);
+}
+
 /* Scores the complete pending groups (and, with upto_open, the open one too), writes
  * them in input order and flushes. */
 static void drain(mr *m, int upto_open)
@@ -114,11 +142,7 @@ static void drain(mr *m, int upto_open)
         ng = m->ng;
     }
     if (!ng) return;
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(m->jobs) if (m->jobs > 1 && ng > 1)
-    for (int g = 0; g < ng; g++) {
-        int lo = g ? m->gend[g - 1] : 0;
-        score_group(m, m->it + lo, m->gend[g] - lo);
-    }
+    score_all(m, ng);
     int last = m->gend[ng - 1];
     mrl_err e = {0};
     for (int i = 0; i < last; i++) {
@@ -338,7 +362,7 @@ int main(int argc, char **argv)
     m.w = cli_writer(&m.c);
     progress *p = prog_start(&m.c, "records", -1);
     prog_input(p, rd);
-    int batch = m.jobs > 1 ? 4 * m.jobs : 1;   /* groups scored together; 1 keeps a pipe prompt */
+    int batch = m.jobs > 1 ? 16 * m.jobs : 1;  /* groups scored together; 1 keeps a pipe prompt */
     int gopen = 0;                             /* start of the open group in it[] */
     jv open_id = jv_invalid();
     for (;;) {
@@ -371,8 +395,12 @@ int main(int argc, char **argv)
         prog_update(p, m.done, 0);
     }
     jv_free(open_id);
-    if (m.n > gopen) close_group(&m, gopen);
-    drain(&m, 0);
+    if (cli_stop_requested()) {
+        drain(&m, 1);   /* interrupted: the open group goes out as it is, unchecked */
+    } else {
+        if (m.n > gopen) close_group(&m, gopen);
+        drain(&m, 0);
+    }
     prog_end(p);
     rd_close(rd);
     if (m.unparsed)
