@@ -389,6 +389,41 @@ TEST(qwen2_1p5b_layout) {
     free(q);
 }
 
+/* minit's output passes the layout check, and its bf16 file is its fp32 file rounded (same seed). */
+TEST(minit_output) {
+    const char *bin = getenv("MRL_BIN");
+    if (!bin) SKIP("MRL_BIN not set");
+    char cmd[2048], d32[512], d16[512];
+    snprintf(d32, sizeof d32, "%s", tmp_path("m32"));
+    snprintf(d16, sizeof d16, "%s", tmp_path("m16"));
+    snprintf(cmd, sizeof cmd, "'%s/minit' tiny -q --seed 9 --bias-std 0.05 --tie yes -o '%s' && '%s/minit' tiny -q --seed 9 --bias-std 0.05 --tie yes --dtype bf16 -o '%s'",
+             bin, d32, bin, d16);
+    if (system(cmd) != 0) { EXPECTF(0, "%s failed", cmd); return; }
+    mrl_err e = {0};
+    mrl_config c;
+    EXPECTF(config_load(&c, d16, &e) == 0, "%s", e.msg);
+    st_file *a = st_open(d32, &e), *b = st_open(d16, &e);
+    EXPECTF(a && b, "%s", e.msg);
+    if (!a || !b) { st_close(a); st_close(b); return; }
+    EXPECTF(st_check_qwen2(b, &c, &e) == 0, "%s", e.msg);
+    EXPECT(c.tie_word_embeddings && !st_find(b, "lm_head.weight") && st_count(a) == st_count(b));
+    int bad = 0, nonzero_bias = 0;
+    for (int i = 0; i < st_count(a); i++) {
+        const st_tensor *x = st_at(a, i), *y = st_find(b, x->name);
+        if (!y || y->dtype != ST_BF16 || x->dtype != ST_F32 || x->numel != y->numel) { bad++; continue; }
+        float *u = malloc(x->numel * sizeof *u), *v = malloc(x->numel * sizeof *v);
+        st_read_f32(x, u, &e); st_read_f32(y, v, &e);
+        for (size_t k = 0; k < x->numel; k++) bad += bf16_to_f32(f32_to_bf16(u[k])) != v[k];
+        if (strstr(x->name, "_proj.bias")) for (size_t k = 0; k < x->numel; k++) nonzero_bias += u[k] != 0;
+        free(u); free(v);
+    }
+    EXPECT(bad == 0);
+    EXPECT(nonzero_bias > 0);
+    st_close(a); st_close(b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", d32, d16);
+    if (system(cmd)) {}
+}
+
 int main(void) {
     RUN(rounding_matches_torch);
     RUN(half_exhaustive);
@@ -399,6 +434,7 @@ int main(void) {
     RUN(writer_round_trip);
     RUN(qwen2_layout_check);
     RUN(qwen2_1p5b_layout);
+    RUN(minit_output);
     rmdir(tmpdir);
     return tst_done();
 }
