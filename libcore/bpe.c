@@ -14,6 +14,7 @@ typedef struct enc {
     int32_t *ids;
     int cap, n;
     pcre2_match_data *md;
+    int rx_err;               /* a PCRE2 error code (match or heap limit), 0 if none */
     /* scratch for long words, grown as needed */
     int32_t *sym, *prev, *next;
     uint64_t *heap;
@@ -143,7 +144,10 @@ static void split(enc *o, int level, const unsigned char *s, size_t n) {
     size_t pos = 0, last = 0;
     while (pos < n) {
         int rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
-        if (rc < 0) break;
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)   /* the interpreter keeps its frames on the heap */
+            rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, o->md, NULL);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) { o->rx_err = rc; return; }   /* never a silent wrong split */
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(o->md);
         if (ov[1] == ov[0]) { pos = ov[0] + utf8_len(s[ov[0]]); continue; }   /* empty match: no piece */
         if (ov[0] > last) split(o, level + 1, s + last, ov[0] - last);
@@ -215,5 +219,10 @@ int tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int
     }
     pcre2_match_data_free(o.md);
     free(o.sym), free(o.prev), free(o.next), free(o.heap);
+    if (o.rx_err) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(o.rx_err, msg, sizeof msg);
+        return err_set(e, 1, "pre-tokenizer regex: %s", (char *)msg);
+    }
     return o.n;
 }

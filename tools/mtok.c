@@ -144,6 +144,18 @@ static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e)
     return wr_put(m->c.out_w, jv_object_set(rec, jv_string(m->as), out), e) < 0 ? -2 : 0;
 }
 
+static void mtok_free(mtok *m) {
+    tok_free(m->tok), tmpl_free(m->tp), jqf_free(m->field), free(m->ids);
+    m->tok = NULL, m->tp = NULL, m->field = NULL, m->ids = NULL, m->cap = 0;
+}
+
+/* A bad record: skipped with --skip-bad, else the end (what we hold is freed first, so that
+ * the sanitizers see a clean exit: libjq keeps a finished filter's stack until teardown). */
+static void bad_record(mtok *m, wr_stream *w, const mrl_err *e) {
+    if (!(m->c.skip_bad && e->code == ERR_INPUT)) mtok_free(m);
+    cli_bad_record(&m->c, w, e);
+}
+
 static int parse_cmd(const char *s) {
     if (!strcmp(s, "encode")) return CMD_ENCODE;
     if (!strcmp(s, "decode")) return CMD_DECODE;
@@ -228,14 +240,14 @@ int main(int argc, char **argv) {
         e = (mrl_err){0};
         int rc = m.raw ? rd_next_line(rd, &line, &len, &e) : rd_next(rd, &rec, &e);
         if (rc == 0) break;
-        if (rc < 0) { cli_bad_record(&m.c, w, &e); continue; }   /* the reader named the place */
+        if (rc < 0) { bad_record(&m, w, &e); continue; }   /* the reader named the place */
         rc = one_record(&m, rec, line, len, &e);
         if (rc == -2) cli_die(&m.c, &e);   /* output error */
         if (rc < 0) {
             char msg[sizeof e.msg];
             snprintf(msg, sizeof msg, "%.200s:%ld: %.800s", rd_name(rd), rd_lineno(rd), e.msg);
             snprintf(e.msg, sizeof e.msg, "%s", msg);
-            cli_bad_record(&m.c, w, &e);
+            bad_record(&m, w, &e);
             continue;
         }
         prog_update(p, ++done, m.tokens);
@@ -243,9 +255,6 @@ int main(int argc, char **argv) {
     prog_end(p);
     rd_close(rd);
     int status = cli_finish(&m.c, w);
-    tok_free(m.tok);
-    tmpl_free(m.tp);
-    jqf_free(m.field);
-    free(m.ids);
+    mtok_free(&m);
     return status;
 }
