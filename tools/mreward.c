@@ -208,13 +208,14 @@ static void close_group(mr *m, int gopen)
     if (!m->partial) {
         if (!m->gsize) m->gsize = size;
         jv id = jv_object_get(jv_copy(first->rec), jv_string("id"));
-        jv d = jv_dump_string(id, 0);
+        int has_id = jv_is_valid(id);
+        jv d = has_id ? jv_dump_string(id, 0) : (jv_free(id), jv_string("(no id)"));
         char msg[400];
         int bad = 0;
         if (size != m->gsize) {
             snprintf(msg, sizeof msg, "group %.200s has %d sample%s, expected %d", jv_string_value(d), size, size == 1 ? "" : "s", m->gsize);
             bad = 1;
-        } else if (seen_has(m, id_hash(first->rec), 1)) {
+        } else if (has_id && seen_has(m, id_hash(first->rec), 1)) {
             snprintf(msg, sizeof msg, "id %.200s seen before: the samples of a problem must be contiguous", jv_string_value(d));
             bad = 1;
         }
@@ -379,7 +380,8 @@ int main(int argc, char **argv)
         char where[256];
         snprintf(where, sizeof where, "%s:%ld", rd_name(rd), rd_lineno(rd));
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-        if (m.n > gopen && !jv_equal(jv_copy(id), jv_copy(open_id))) {
+        /* a record without an id is a group of its own */
+        if (m.n > gopen && (!jv_is_valid(id) || !jv_is_valid(open_id) || !jv_equal(jv_copy(id), jv_copy(open_id)))) {
             close_group(&m, gopen);
             gopen = m.n;
             if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }

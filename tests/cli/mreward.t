@@ -149,3 +149,8 @@ $ meval --json -Z custom.jsonl | jq -c '[.bench, .problems, .k, (."pass@1" - 7/9
 > [0,1]
 > [0,2]
 > ["all",3,3,true]
+
+## records without an id are groups of one
+$ printf '%s\n' '{"answer":"1","completion":"\\boxed{1}"}' '{"answer":"1","completion":"long \\boxed{2}"}' | mreward -Z --reward length --reward accuracy
+> {"answer":"1","completion":"\\boxed{1}","pred":"1","correct":true,"rewards":{"length":0,"accuracy":1},"reward":1}
+> {"answer":"1","completion":"long \\boxed{2}","pred":"2","correct":false,"rewards":{"length":0,"accuracy":0},"reward":0}
