@@ -131,3 +131,9 @@ $ mtok encode --model $SHARED/data/qwen2-tokenizer --template r1 -Z
 $ mtok decode --tokenizer $SHARED/data/qwen2-tokenizer/tokenizer.json.zst --skip-special -Z
 < {"ids":[151646,151644,3838,374,400,16,10,16,3,30,151645,151648,198,151649,151643]}
 > {"ids":[151646,151644,3838,374,400,16,10,16,3,30,151645,151648,198,151649,151643],"text":"<｜User｜>What is $1+1$?<｜Assistant｜><think>\n</think>"}
+
+## minit's byte-level tokenizer: prompt ids as HF tokenizers gives them on the same tokenizer.json
+% requires $MRL_BIN/minit
+$ minit tiny -o m -q && mtok encode --model m --template r1 --system Hi -Z
+< {"problem":"2+2?"}
+> {"problem":"2+2?","prompt_ids":[259,39,72,257,17,10,17,30,258,261,198]}
