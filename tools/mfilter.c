@@ -584,5 +584,12 @@ int main(int argc, char **argv) {
         if (m.pass_band) cli_warn(c, "--pass-band: %ld of %ld problems outside [%g, %g]", m.ndropped, m.ngroups, m.lo, m.hi);
         if (m.drop_uniform) cli_warn(c, "--drop-uniform: %ld of %ld groups dropped (all rewards equal)", m.ndropped, m.ngroups);
     }
+    for (int i = 0; i < m.nwhere; i++) jqf_free(m.where[i]);
+    jqf_free(m.field);
+    pcre2_match_data_free(m.md);
+    pcre2_code_free(m.re);
+    hset_free(&m.seen_text); hset_free(&m.done_ids);
+    for (int i = 0; i < m.nsplit; i++) free(m.split_name[i]);
+    free(m.grp); free(m.keep);
     return status;
 }
