@@ -47,6 +47,7 @@ static const char usage[] =
 "  --steps N            stop after N optimizer steps (default 0: until the input ends)\n"
 "  --save-every N       checkpoint every N steps (default 50) and always at the end\n"
 "  --keep N             keep the N newest checkpoints (default 0: all)\n"
+"  --no-checkpoint      write metrics only, no checkpoint (benchmarks, dry runs)\n"
 "  --resume-data        skip the groups the run has already consumed (same input again)\n"
 "  --allow-partial      accept groups of unequal size, single-record groups, a short last batch\n"
 "  --grad-checkpoint, --dtype bf16|fp32, --threads N, --device DEV, --seed N\n"
@@ -55,13 +56,13 @@ static const char usage[] =
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
-       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS };
+       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT };
 
 typedef struct {
     cli c;
     const char *model, *ref, *out, *dtype;
     tr_opts t;
-    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt;
+    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt;
     optim_opts oo;
     sched_opts so;
     double lr, warmup, max_grad_norm;
@@ -279,7 +280,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         {"max-grad-norm", 1, 0, O_MAXGN}, {"groups", 1, 0, O_GROUPS}, {"micro-batch", 1, 0, O_MB},
         {"steps", 1, 0, O_STEPS}, {"save-every", 1, 0, O_SAVE}, {"keep", 1, 0, O_KEEP},
         {"resume-data", 0, 0, O_RESDATA}, {"allow-partial", 0, 0, O_PARTIAL},
-        {"grad-checkpoint", 0, 0, O_GCKPT}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
+        {"grad-checkpoint", 0, 0, O_GCKPT}, {"no-checkpoint", 0, 0, O_NOCKPT}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
         {0, 0, 0, 0}};
     cli *c = &o->c;
     double eps_high = -1;
@@ -329,6 +330,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_RESDATA: o->resume_data = 1; break;
         case O_PARTIAL: o->partial = 1; break;
         case O_GCKPT: o->gckpt = 1; break;
+        case O_NOCKPT: o->no_ckpt = 1; break;
         case O_DTYPE: if (strcmp(optarg, "bf16") && strcmp(optarg, "fp32")) cli_usage(c, "--dtype: '%s' is not bf16 or fp32", optarg);
                       o->dtype = optarg; break;
         case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 0, 4096); break;
@@ -549,7 +551,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++)
             sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
         o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;
-        {   /* the rollouts this step trains on */
+        if (!o.no_ckpt) {   /* the rollouts this step trains on */
             char rp[PATH_MAX + 64];
             if (ckpt_rollouts_path(&run, step + 1, rp, sizeof rp, &e)) cli_die(&o.c, &e);
             wr_opts wo = {rp, 0, 3};
@@ -581,6 +583,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) item_free(&it[i]);
         free(it); free(gs); free(rw); free(adv); free(sq);
         int last = (o.steps > 0 && done >= o.steps) || cli_stop_requested();
+        if (o.no_ckpt) last_saved = step;
         if (o.save_every > 0 && step / o.save_every > last_saved / o.save_every && !last) {
             cd.state = run_state(&o, step, &in, init, use_ref ? refdir : NULL);
             if (ckpt_save(&run, step, &cd, &e)) cli_die(&o.c, &e);

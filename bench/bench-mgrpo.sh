@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bench-mgrpo: training tokens/s and peak RSS of one optimizer step (forward, backward, clip,
+# AdamW; the sft loss so no reference model) on one 512-token sequence (256 prompt + 256
+# completion), micro-batch 1, gradient checkpointing off and on, for minit's small and
+# qwen2-1.5b shapes, next to PyTorch doing the same step (bench/mgrpo_torch.py, fp32 CPU).
+# Each side takes two steps; the second (steady state) is reported.
+# Usage: bash bench/bench-mgrpo.sh [small] [qwen2-1.5b]   (default: small, plus qwen2-1.5b
+# when MemAvailable allows ~16 bytes/parameter + activations). THREADS=N (default nproc).
+set -eu
+cd "$(dirname "$0")/.."
+MGRPO=${MGRPO:-bin/mgrpo}; MINIT=${MINIT:-bin/minit}
+THREADS=${THREADS:-$(nproc)}; export THREADS
+[ -x "$MGRPO" ] && [ -x "$MINIT" ] || { echo "$MGRPO or $MINIT not built (make)"; exit 1; }
+command -v jq >/dev/null || { echo "jq not found"; exit 1; }
+have_torch=1; python3 -c 'import torch, transformers' 2>/dev/null || have_torch=0
+models=("$@")
+if [ ${#models[@]} -eq 0 ]; then
+  models=(small)
+  avail=$(awk '/MemAvailable/ {print int($2/1048576)}' /proc/meminfo)
+  if [ "$avail" -ge 34 ]; then models+=(qwen2-1.5b); else echo "qwen2-1.5b skipped: ${avail} GiB available, a step needs ~32 GiB (16 x 1.78e9 bytes + activations)"; fi
+fi
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+P=256 L=256
+echo "threads: $THREADS; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| model | params | grad ckpt | mgrpo tokens/s | mgrpo peak RSS | PyTorch tokens/s | PyTorch peak RSS | speed-up |"
+echo "|---|---|---|---|---|---|---|---|"
+for m in "${models[@]}"; do
+  "$MINIT" "$m" -o "$dir/$m" --dtype fp32 -q
+  V=$(jq .vocab_size "$dir/$m/config.json")
+  np=$(python3 - "$dir/$m/config.json" <<'PY' 2>/dev/null || echo "?"
+import json, sys
+c = json.load(open(sys.argv[1])); C, F, L, V = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"], c["vocab_size"]
+H, K = c["num_attention_heads"], c["num_key_value_heads"]; D = C // H
+n = L * (2 * C + C * (H + 2 * K) * D + (H + 2 * K) * D + H * D * C + 3 * C * F) + V * C * (1 if c.get("tie_word_embeddings") else 2) + C
+print(f"{n / 1e6:.1f} M")
+PY
+)
+  awk -v V="$V" -v P=$P -v L=$L 'BEGIN { srand(7); for (r = 0; r < 2; r++) {
+      printf "{\"id\":\"b%d\",\"prompt_ids\":[", r; for (i = 0; i < P; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * (V - 3));
+      printf "],\"completion_ids\":["; for (i = 0; i < L; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * (V - 3));
+      printf "]}\n" } }' > "$dir/in.jsonl"
+  for gc in off on; do
+    flag=""; [ $gc = on ] && flag="--grad-checkpoint"
+    rm -rf "$dir/run"
+    /usr/bin/time -f '%M' -o "$dir/rss" "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
+      --loss sft --micro-batch 1 --groups 1 --steps 2 --no-checkpoint $flag "$dir/in.jsonl" > "$dir/m.jsonl"
+    mt=$(tail -n 1 "$dir/m.jsonl" | jq .tokens_per_s); mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss")
+    tt="-" tr="-" sp="-"
+    if [ $have_torch = 1 ]; then
+      python3 bench/mgrpo_torch.py "$dir/$m" $P $L $flag > "$dir/t.json" 2>/dev/null || echo '{}' > "$dir/t.json"
+      tt=$(jq '.tokens_per_s // empty' "$dir/t.json"); tr=$(jq -r '(.peak_rss_mb // 0) | "\(. | floor) MiB"' "$dir/t.json")
+      [ -n "$tt" ] && sp=$(awk -v a="$mt" -v b="$tt" 'BEGIN { printf "%.2fx", a / b }') || tt="-"
+    fi
+    printf '| %s | %s | %s | %.0f | %s | %s | %s | %s |\n' "$m" "$np" "$gc" "$mt" "$mr" \
+      "$( [ "$tt" = - ] && echo - || printf '%.0f' "$tt")" "$tr" "$sp"
+  done
+  rm -rf "${dir:?}/$m"
+done

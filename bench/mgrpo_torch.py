@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""mgrpo_torch.py — the PyTorch side of bench-mgrpo.sh: one SFT-loss training step (forward,
+backward, AdamW) of a Hugging Face Qwen2 model on one sequence, fp32 on the CPU, as
+mgrpo --loss sft --micro-batch 1 does it; two steps, the second timed. Prints a JSON line: seconds, tokens_per_s,
+peak_rss_mb. Usage: mgrpo_torch.py MODEL_DIR PROMPT_LEN COMPLETION_LEN [--grad-checkpoint]"""
+import json, resource, sys, time
+import torch
+from transformers import Qwen2ForCausalLM
+
+model_dir, P, L = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+torch.set_num_threads(int(__import__("os").environ.get("THREADS", torch.get_num_threads())))
+model = Qwen2ForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+if "--grad-checkpoint" in sys.argv:
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+model.train()
+opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+V = model.config.vocab_size
+for step in range(2):   # the second step (steady state) is the one reported
+    ids = torch.randint(3, min(V, 1000), (1, P + L))
+    t0 = time.perf_counter()
+    # logits only where needed (the completion span), as TRL's logits_to_keep
+    hidden = model.model(input_ids=ids).last_hidden_state[:, P - 1:P + L - 1]
+    logp = torch.log_softmax(model.lm_head(hidden).float(), -1).gather(-1, ids[:, P:].unsqueeze(-1))
+    loss = -logp.mean()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad()
+    dt = time.perf_counter() - t0
+print(json.dumps({"seconds": dt, "tokens_per_s": (P + L) / dt,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
