@@ -53,28 +53,23 @@ static char *box_arg(const char *p, const char *end) {
     return dup_trim(p, (size_t)(q - p));
 }
 
-/* The last balanced \boxed{}/\fbox{} in [s, s+n); earlier ones are tried when the last is
- * truncated. */
+/* The last balanced \boxed{}/\fbox{} in [s, s+n); when the last is truncated, a few
+ * earlier ones are tried (bounded: each try may scan to the end of the text). */
 static char *last_boxed(const char *s, size_t n) {
-    static const char *names[] = {"\\boxed", "\\fbox"};
-    size_t limit = n + 1;
-    for (int tries = 0; tries < 64; tries++) {
-        const char *best = NULL;
-        size_t blen = 0;
-        for (int k = 0; k < 2; k++) {
-            const char *h = memrstr(s, n, names[k], limit);
-            if (h && (!best || h > best)) best = h, blen = strlen(names[k]);
-        }
+    static const char *const names[2] = {"\\boxed", "\\fbox"};
+    const char *h[2], *end = s + n;
+    for (int k = 0; k < 2; k++) h[k] = memrstr(s, n, names[k], n + 1);
+    for (int tries = 0; tries < 8; tries++) {
+        int k = h[0] && (!h[1] || h[0] > h[1]) ? 0 : 1;
+        const char *best = h[k];
         if (!best) return NULL;
-        const char *after = best + blen;
-        const char *end = s + n;
+        const char *after = best + strlen(names[k]);
         /* "\boxedfoo" is not \boxed; "\boxed 5" and "\boxed{5}" are */
-        if (after < end && (isalpha((unsigned char)*after))) { limit = (size_t)(best - s); continue; }
-        if (after < end && *after != '{' && !isspace((unsigned char)*after)) { limit = (size_t)(best - s); continue; }
-        char *a = box_arg(after, end);
+        int ok = after >= end || *after == '{' || isspace((unsigned char)*after);
+        char *a = ok ? box_arg(after, end) : NULL;
         if (a && *a) return a;
         free(a);
-        limit = (size_t)(best - s);
+        h[k] = memrstr(s, (size_t)(best - s), names[k], (size_t)(best - s) + 1);
     }
     return NULL;
 }
@@ -392,7 +387,10 @@ char *ans_normalize_ex(const char *s, int keep_lhs) {
     }
     if (!keep_lhs) strip_lhs(r);
     else if (strstr(r, "\\in") && !strchr(r, '=')) strip_lhs(r);
-    strip_thousands(r);
+    /* "58, 500" with a space is a list; "58,500" and "58{,}500" are a number */
+    int spaced = 0;
+    for (size_t i = 0; i + 1 < n; i++) if (s[i] == ',' && isspace((unsigned char)s[i + 1])) spaced = 1;
+    if (!spaced) strip_thousands(r);
     len = strlen(r);
     /* multiple choice: "(B)", "B)", "(B" → "B" */
     if (len == 3 && r[0] == '(' && r[2] == ')' && isupper((unsigned char)r[1])) { r[0] = r[1]; r[1] = 0; }
@@ -410,7 +408,6 @@ char *ans_extract(const char *text, const ans_opts *o) {
     }
     char *a = last_boxed(s, n);
     if (!a && o && o->fallback) a = fallback_answer(s, n);
-    if (a && strlen(a) > ANS_MAX_ANSWER) a[ANS_MAX_ANSWER] = 0;
     return a;
 }
 

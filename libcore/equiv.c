@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define EQ_MAX_ITEMS 64
+#define EQ_MAX_LEN 4000     /* below answer.c's normalisation cap */
 
 typedef struct eq_side {
     me_arena a;
@@ -92,10 +93,11 @@ static int close_vals(const vals *g, const vals *p) {
 
 static int cmp(const eq_side *G, int g, const eq_side *P, int p);
 
-static int cmp_expr(const eq_side *G, int g, const eq_side *P, int p) {
-    vals a, b;
-    get_vals(&G->a, g, &a);
-    get_vals(&P->a, p, &b);
+/* Two expressions whose values a, b are already computed. */
+static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side *P, int p, const vals *pb) {
+    const me_node *x = &G->a.node[g], *y = &P->a.node[p];
+    if (x->op == ME_NUM && y->op == ME_NUM && x->aux && y->aux && x->aux != y->aux) return 0;
+    vals a = *pa, b = *pb;
     if ((a.inf || b.inf) && !(a.sym || b.sym)) {
         if (a.v[0] == b.v[0] && has_inf_literal(&G->a, g) && has_inf_literal(&P->a, p)) return 1;
         return me_same(&G->a, g, &P->a, p);     /* overflowed values: same shape only */
@@ -107,6 +109,13 @@ static int cmp_expr(const eq_side *G, int g, const eq_side *P, int p) {
         if (G->pct && close_num(a.v[0] / 100, b.v[0], 1)) return 1;
     }
     return 0;
+}
+
+static int cmp_expr(const eq_side *G, int g, const eq_side *P, int p) {
+    vals a, b;
+    get_vals(&G->a, g, &a);
+    get_vals(&P->a, p, &b);
+    return cmp_expr_vals(G, g, &a, P, p, &b);
 }
 
 static int kid(const me_arena *a, int i, int n) {
@@ -125,6 +134,23 @@ static int cmp_items(const eq_side *G, int g, const eq_side *P, int p, int order
         return 1;
     }
     unsigned char used[EQ_MAX_ITEMS] = {0};
+    /* sets of expressions: evaluate each item once, not once per pairing */
+    int gi[EQ_MAX_ITEMS], pi[EQ_MAX_ITEMS], n = 0, allexpr = 1;
+    for (int i = x->kid, j = y->kid; i >= 0 && j >= 0; i = G->a.node[i].next, j = P->a.node[j].next, n++) {
+        gi[n] = i, pi[n] = j;
+        allexpr &= me_is_expr(&G->a, i) && me_is_expr(&P->a, j);
+    }
+    if (allexpr) {
+        vals gv[EQ_MAX_ITEMS], pv[EQ_MAX_ITEMS];
+        for (int k = 0; k < n; k++) get_vals(&G->a, gi[k], &gv[k]), get_vals(&P->a, pi[k], &pv[k]);
+        for (int k = 0; k < n; k++) {
+            int found = 0;
+            for (int m = 0; m < n && !found; m++)
+                if (!used[m] && cmp_expr_vals(G, gi[k], &gv[k], P, pi[m], &pv[m])) used[m] = 1, found = 1;
+            if (!found) return 0;
+        }
+        return 1;
+    }
     for (int i = x->kid; i >= 0; i = G->a.node[i].next) {
         int found = 0, k = 0;
         for (int j = y->kid; j >= 0; j = P->a.node[j].next, k++)
@@ -161,11 +187,22 @@ static int cmp_rel(const eq_side *G, int g, const eq_side *P, int p) {
     rel_vals(P, p, &b, &opb);
     if (opa != opb) return 0;
     if (close_vals(&a, &b)) return 1;
-    if (opa == ME_REL_EQ || opa == ME_REL_NE) {
-        for (int k = 0; k < ME_NPOINTS; k++) b.v[k] = -b.v[k];
-        return close_vals(&a, &b);
+    /* the same relation scaled: 2y = 4x + 6 is y = 2x + 3 (Math-Verify solves; a constant
+     * ratio of lhs - rhs is that for linear rescaling); inequalities only by c > 0 */
+    if (!a.sym || !b.sym) return 0;
+    double complex c = 0;
+    for (int k = 0; k < ME_NPOINTS; k++) {
+        if (a.v[k] != a.v[k] || b.v[k] != b.v[k]) return 0;
+        if (cabs(a.v[k]) < 1e-9 || cabs(b.v[k]) < 1e-9) {
+            if (cabs(a.v[k]) < 1e-9 && cabs(b.v[k]) < 1e-9) continue;
+            return 0;
+        }
+        double complex r = b.v[k] / a.v[k];
+        if (c == 0) c = r;
+        else if (!(cabs(r - c) <= 1e-6 * cabs(c))) return 0;
     }
-    return 0;
+    if (c == 0 || isinf(creal(c)) || isinf(cimag(c))) return 0;
+    return opa == ME_REL_EQ || opa == ME_REL_NE || (cimag(c) == 0 && creal(c) > 0);
 }
 
 /* [a,b] against a <= x <= b (a chain with a name in the middle) */
@@ -217,6 +254,10 @@ static int words_only(const char *s) {
 
 int eq_equiv(const char *pred, const char *gold) {
     if (!gold) return 2;
+    /* longer than any answer: a gold is not checkable, a prediction is not an answer
+     * (normalisation would cut both, and cut strings must not compare equal) */
+    if (strnlen(gold, EQ_MAX_LEN + 1) > EQ_MAX_LEN) return 2;
+    if (pred && strnlen(pred, EQ_MAX_LEN + 1) > EQ_MAX_LEN) return 0;
     char *g = ans_normalize_ex(gold, 1);
     if (!g || !*g) { free(g); return 2; }
     char *p = pred ? ans_normalize_ex(pred, 1) : NULL;

@@ -17,9 +17,9 @@ static uint64_t hash_name(const char *s, size_t n) {
     uint64_t h = 1469598103934665603ull;
     for (size_t k = 0; k < n; k++) {
         if (s[k] == '{' || s[k] == '}' || s[k] == ' ') continue;   /* x_{1} is x_1 */
-        /* R and r are one symbol, as in Math-Verify (which lower-cases names); \Delta
-         * and \delta stay apart */
-        h ^= (unsigned char)(s[0] == '\\' ? s[k] : tolower((unsigned char)s[k]));
+        /* R and r (and \Delta and \delta) are one symbol, as in Math-Verify, which
+         * lower-cases names */
+        h ^= (unsigned char)tolower((unsigned char)s[k]);
         h *= 1099511628211ull;
     }
     return h ? h : 1;
@@ -74,6 +74,7 @@ static int eat(mp *p, char c) {
 }
 
 static int p_list(mp *p, const char *closers);
+static int skip_subscript(mp *p);
 static int p_sum(mp *p);
 static int p_power(mp *p);
 static int p_unary(mp *p);
@@ -182,7 +183,17 @@ static int p_number(mp *p) {
     memcpy(buf, q, k);
     buf[k] = 0;
     p->i += k;
+    /* a numeral in base b, 4210_{5}: its digits, as Math-Verify reads it (a model that
+     * writes "4210" for "in base 5" is right); the base is kept so _5 against _7 differs */
+    int base = 0;
+    if (p->s[p->i] == '_' && !flt) {
+        size_t st = p->i + 1;
+        if (skip_subscript(p) < 0) return -1;
+        base = atoi(p->s + st + (p->s[st] == '{'));
+        if (base <= 0) base = 1;
+    }
     int n = num_node(p, strtod(buf, NULL), flt ? ME_FLOAT : 0);
+    if (n >= 0) p->a->node[n].aux = base;
     /* mixed number: 1\frac{1}{2} is 3/2 */
     if (!flt && at_cmd(p, "frac")) {
         size_t save = p->i;

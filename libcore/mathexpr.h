@@ -26,7 +26,8 @@ enum {
 typedef struct me_node {
     uint8_t op, sub, flags;  /* sub: ME_REL_* for ME_REL, ME_F_* for ME_FN */
     int32_t kid, next;       /* first child, next sibling (-1: none) */
-    int32_t nkids, aux;      /* aux: matrix columns; second relation of a chain */
+    int32_t nkids, aux;      /* aux: matrix columns; second relation of a chain; base
+                              * of a numeral written 4210_{5} */
     union {
         double v;            /* ME_NUM value (real) */
         uint64_t sym;        /* ME_SYM: hash of the name */

@@ -4,7 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#define EVAL_MAX_DEPTH 256
+/* above any tree the parser can build (ME_MAX_NODES), so it only guards corruption */
+#define EVAL_MAX_DEPTH (ME_MAX_NODES + 8)
 
 /* The value of a symbol at point k: three positive reals and two negative ones (catch
  * sqrt(x^2) vs x); real, as Math-Verify's symbols are; a pure function of the name, so
@@ -16,8 +17,10 @@ static double complex sym_value(uint64_t h, int k) {
     x *= 0x94D049BB133111EBull;
     x ^= x >> 29;
     double u = (double)(x >> 11) * 0x1.0p-53;          /* [0,1) */
-    double v = 0.35 + 1.6 * u;
-    return k >= 3 ? -v : v;
+    /* magnitudes from 0.35 to ~40, so floor/ceil and large-argument behaviour differ */
+    static const double scale[ME_NPOINTS] = {1.0, 3.7, 11.3, -1.0, -5.3};
+    double v = (0.35 + 1.6 * u) * scale[k < ME_NPOINTS ? k : 0];
+    return v;
 }
 
 static double complex binom_c(double complex n, double complex k) {
@@ -73,10 +76,7 @@ static double complex fn_c(const me_arena *a, const me_node *n, int k, int depth
                            (cimag(y) == 0 && creal(y) > 0 ? log(creal(y)) : clog(y));
     case ME_F_EXP: return cexp(x);
     case ME_F_SQRT: return cimag(x) == 0 && creal(x) >= 0 ? sqrt(creal(x)) : csqrt(x);
-    case ME_F_ROOT:
-        if (cimag(x) == 0 && cimag(y) == 0 && creal(x) < 0 && fmod(creal(y), 2) == 1)
-            return -pow(-creal(x), 1 / creal(y));       /* odd root of a negative */
-        return pow_c(x, 1 / y);
+    case ME_F_ROOT: return pow_c(x, 1 / y);   /* principal root, as sympy's x**(1/n) */
     case ME_F_ABS: return cabs(x);
     case ME_F_FLOOR: return cimag(x) == 0 ? floor(creal(x)) : NAN;
     case ME_F_CEIL: return cimag(x) == 0 ? ceil(creal(x)) : NAN;

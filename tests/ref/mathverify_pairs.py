@@ -6,7 +6,7 @@ tests/unit/test_answer.c checks mrl's answer checker against.
 Dev script (needs `pip install math-verify`); the fixture is committed, `make test` never
 runs this. Usage:
     python3 tests/ref/mathverify_pairs.py [--bench ../shared/data/bench] \
-        [-o testdata/answers/mathverify-pairs.jsonl] [--seed 1] [--per-bench N]
+        [-o testdata/answers/mathverify-pairs.jsonl] [--seed 11] [--per-bench 200]
 
 Settings (OPEN-RS.md §4): gold parsed with LatexExtractionConfig() (first_match); the
 completion "... $\\boxed{PRED}$." parsed with LatexExtractionConfig(normalization
@@ -248,8 +248,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", default="../shared/data/bench")
     ap.add_argument("-o", default="testdata/answers/mathverify-pairs.jsonl")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--per-bench", type=int, default=90)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--per-bench", type=int, default=200)
     a = ap.parse_args()
     rng = random.Random(a.seed)
     golds = []

@@ -123,6 +123,23 @@ TEST(equiv_classes) {
     EXPECT(eqv("\\begin{pmatrix}1&3\\\\2&4\\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}") == 0);
     EXPECT(eqv("\\text{Even}", "\\text{even}") == 1);
     EXPECT(eqv("odd", "\\text{even}") == 0);
+    EXPECT(eqv("-1\\le x\\le 1", "[-1,1]") == 1);
+    EXPECT(eqv("-1< x\\le 1", "[-1,1]") == 0);
+    EXPECT(eqv("3 r^{2}", "3R^2") == 1);              /* names fold case, as Math-Verify */
+    EXPECT(eqv("\\delta", "\\Delta") == 1);
+    EXPECT(eqv("4210", "4210_{5}") == 1);              /* digits of a base-5 numeral */
+    EXPECT(eqv("4210_7", "4210_{5}") == 0);
+    EXPECT(eqv("58, 500", "58,500") == 0);              /* a spaced comma is a list */
+    EXPECT(eqv("-0.3333333", "-1./3") == 1);
+    EXPECT(eqv("\\lceil n/7\\rceil+1", "\\lceil n/2\\rceil+1") == 0);
+    EXPECT(eqv("2^{1/3}", "\\sqrt[3]{2}") == 1);
+    EXPECT(eqv("1-\\sqrt{2}", "1\\pm\\sqrt{2}") == 0);
+    EXPECT(eqv("1\\pm\\sqrt2", "1\\pm\\sqrt{2}") == 1);
+    EXPECT(eqv("y-2x=3", "y=2x+3") == 1);
+    EXPECT(eqv("2y=4x+6", "y=2x+3") == 1);            /* Math-Verify solves: same line */
+    EXPECT(eqv("2y=4x+7", "y=2x+3") == 0);
+    EXPECT(eqv("2x>2", "x>1") == 1);
+    EXPECT(eqv("-2x>-2", "x>1") == 0);
 }
 
 static double now_s(void) {
@@ -165,6 +182,21 @@ TEST(pathological) {
         if (dt > worst) worst = dt;
         EXPECT(v <= 2);
     }
+    /* the heaviest valid shape within the size limits: 64-item sets of expressions */
+    char *a = malloc(8192), *b = malloc(8192), *q = a;
+    q += sprintf(q, "\\{");
+    for (int i = 0; i < 64; i++) q += sprintf(q, "%s\\frac{%d+\\sqrt{x+%d}}{y^%d}", i ? "," : "", i, i, i % 5 + 1);
+    sprintf(q, "\\}");
+    q = b;
+    q += sprintf(q, "\\{");
+    for (int i = 63; i >= 0; i--) q += sprintf(q, "%s\\frac{%d+\\sqrt{x+%d}}{y^%d}", i < 63 ? "," : "", i, i, i % 5 + 1);
+    sprintf(q, "\\}");
+    double t0 = now_s();
+    EXPECT(ans_equiv(b, a) == ANS_EQUIV);
+    double dt = now_s() - t0;
+    if (dt > worst) worst = dt;
+    free(a);
+    free(b);
     /* 100 KB per call, three calls: generous for a loaded 2-core machine */
     EXPECTF(worst < 0.05, "slowest hostile case took %.1f ms", worst * 1e3);
     free(s);
