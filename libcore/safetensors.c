@@ -195,14 +195,15 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
         const char *name = jv_string_value(key);
         if (rc) { jv_free(key); jv_free(val); continue; }
         if (!strcmp(name, "__metadata__")) {
-            jv_object_foreach(jv_copy(val), mk, mv) {
-                if (!rc && jv_get_kind(mv) != JV_KIND_STRING)
-                    rc = err_set(e, 1, "%s: __metadata__ \"%.100s\" is not a string", s->path, jv_string_value(mk));
-                jv_free(mk); jv_free(mv);
+            if (jv_get_kind(val) != JV_KIND_OBJECT) rc = err_set(e, 1, "%s: __metadata__ is not an object", s->path);
+            else {
+                jv_object_foreach(val, mk, mv) {
+                    if (!rc && jv_get_kind(mv) != JV_KIND_STRING)
+                        rc = err_set(e, 1, "%s: __metadata__ \"%.100s\" is not a string", s->path, jv_string_value(mk));
+                    jv_free(mk); jv_free(mv);
+                }
+                if (!rc && si == 0) { jv_free(f->meta); f->meta = jv_copy(val); }
             }
-            if (!rc && si == 0 && jv_get_kind(val) == JV_KIND_OBJECT) { jv_free(f->meta); f->meta = jv_copy(val); }
-            else if (!rc && jv_get_kind(val) != JV_KIND_OBJECT)
-                rc = err_set(e, 1, "%s: __metadata__ is not an object", s->path);
             jv_free(key); jv_free(val);
             continue;
         }
@@ -291,7 +292,7 @@ static int open_index(st_file *f, const char *ipath, mrl_err *e) {
     const char *slash = strrchr(ipath, '/');
     int dirlen = slash ? (int)(slash - ipath + 1) : 0;
     int bad = 0;
-    jv_object_foreach(jv_copy(wm), k, v) {
+    jv_object_foreach(wm, k, v) {
         if (!bad && jv_get_kind(v) != JV_KIND_STRING) {
             bad = err_set(e, 1, "%s: \"%.100s\": shard name is not a string", ipath, jv_string_value(k));
         } else if (!bad) {
@@ -316,7 +317,7 @@ static int open_index(st_file *f, const char *ipath, mrl_err *e) {
     if (!f->nsh) { err_set(e, 1, "%s: \"weight_map\" is empty", ipath); goto out; }
     for (int i = 0; i < f->nsh; i++) if (load_shard(f, i, e)) goto out;
     if (build_index(f, e)) goto out;
-    jv_object_foreach(jv_copy(wm), k, v) {
+    jv_object_foreach(wm, k, v) {
         const st_tensor *t = bad ? NULL : st_find(f, jv_string_value(k));
         if (!bad && !t) bad = err_set(e, 1, "%s: \"%.100s\" is listed but in no shard", ipath, jv_string_value(k));
         else if (!bad && strcmp(f->sh[t->shard].path + dirlen, jv_string_value(v)))

@@ -60,6 +60,7 @@ bad = [  # name, bytes, expected message fragment
     ("overlap", raw({"t": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
                      "u": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}, bytes(16)), "overlaps"),
     ("bad-metadata", raw({"__metadata__": {"format": 1}, **ok}, bytes(16)), "is not a string"),
+    ("metadata-not-object", raw({"__metadata__": 5, **ok}, bytes(16)), "__metadata__ is not an object"),
     ("offsets-float", raw({"t": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0.5, 16]}}, bytes(16)), "data_offsets"),
     ("entry-not-object", raw({"t": 5}), "not an object"),
     ("too-many-dims", raw({"t": {"dtype": "U8", "shape": [1] * 9, "data_offsets": [0, 1]}}, bytes(1)), "dimensions"),

@@ -83,7 +83,7 @@ TEST(reads_reference_file) {
     EXPECT(st_metadata(f, "note") && !strcmp(st_metadata(f, "note"), "fixture"));
     EXPECT(st_metadata(f, "absent") == NULL);
     EXPECT(st_find(f, "nope") == NULL);
-    jv_object_foreach(jv_copy(j), k, v) {
+    jv_object_foreach(j, k, v) {
         const char *name = jv_string_value(k);
         const st_tensor *t = st_find(f, name);
         EXPECTF(t != NULL, "%s missing", name);
