@@ -382,6 +382,21 @@ static jv run_state(opts *o, long step, const input *in, const char *init, const
     return s;
 }
 
+/* Tokenizer files come from the newest checkpoint (still there until this save prunes it),
+ * else from the directory the policy was loaded from. */
+static void save(opts *o, ckpt_run *run, ckpt_data *cd, long step, const input *in,
+                 const char *init, const char *ref, const char *policy_dir) {
+    mrl_err e = {0};
+    char lp[PATH_MAX + 32];
+    long ls;
+    int have = ckpt_latest(run, &ls, lp, sizeof lp, &e);
+    cd->files_from = have == 1 ? lp : policy_dir;
+    cd->state = run_state(o, step, in, init, ref);
+    if (ckpt_save(run, step, cd, &e)) cli_die(&o->c, &e);
+    jv_free(cd->state);
+    cd->state = jv_null();
+}
+
 static char *abspath(const char *p) {
     char *r = realpath(p, NULL);
     if (!r) r = strdup(p);
@@ -585,16 +600,12 @@ int main(int argc, char **argv) {
         int last = (o.steps > 0 && done >= o.steps) || cli_stop_requested();
         if (o.no_ckpt) last_saved = step;
         if (o.save_every > 0 && step / o.save_every > last_saved / o.save_every && !last) {
-            cd.state = run_state(&o, step, &in, init, use_ref ? refdir : NULL);
-            if (ckpt_save(&run, step, &cd, &e)) cli_die(&o.c, &e);
-            jv_free(cd.state);
+            save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
             last_saved = step;
         }
     }
     if (step > last_saved) {
-        cd.state = run_state(&o, step, &in, init, use_ref ? refdir : NULL);
-        if (ckpt_save(&run, step, &cd, &e)) cli_die(&o.c, &e);
-        jv_free(cd.state);
+        save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
     }
     prog_end(pg);
     rd_close(in.rd);

@@ -159,3 +159,23 @@ $ exec 3>&-; wait; jq -c .step s.m
 > 1
 > 2
 > 3
+
+## a bf16 model: bf16 model.safetensors + fp32 master in optimizer.safetensors, exact resume, tokenizer kept
+% requires $MRL_BIN/minit
+% requires /usr/bin/jq
+$ minit tiny -o tb --dtype bf16 -q
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k | .prompt_ids |= map(. % 263) | .completion_ids |= map(. % 263)' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ O="-Z -q --threads 1 --model tb --lr 1e-2 --groups 2 --keep 1"
+$ mgrpo $O --out A --save-every 1 in.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a
+$ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl | mgrpo $O --out B > /dev/null; done
+$ jq -c 'del(.seconds, .tokens_per_s)' B/metrics.jsonl | cmp - a && cmp A/latest/model.safetensors B/latest/model.safetensors && cmp A/latest/optimizer.safetensors B/latest/optimizer.safetensors && echo same
+$ ls A/latest; jq -r .torch_dtype A/latest/config.json
+> same
+> config.json
+> generation_config.json
+> model.safetensors
+> optimizer.safetensors
+> tokenizer.json
+> tokenizer_config.json
+> trainer_state.json
+> bfloat16
