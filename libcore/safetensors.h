@@ -35,7 +35,7 @@ typedef struct st_file st_file;
 st_file *st_open(const char *path, mrl_err *e);
 void st_close(st_file *f);
 int st_count(const st_file *f);
-const st_tensor *st_at(const st_file *f, int i);          /* in file order */
+const st_tensor *st_at(const st_file *f, int i);          /* by shard, then data offset */
 const st_tensor *st_find(const st_file *f, const char *name);  /* NULL if absent */
 /* A string from __metadata__ of the first file, NULL if absent. */
 const char *st_metadata(const st_file *f, const char *key);

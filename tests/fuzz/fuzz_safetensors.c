@@ -1,6 +1,7 @@
 /* fuzz_safetensors.c — libFuzzer target: arbitrary bytes as a .safetensors file through
  * st_open (header length, JSON, entries, offsets, overlaps), then reads and the Qwen2 check. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
