@@ -154,14 +154,26 @@ static const char *const unit_words[] = {
     "number", "numbers", "K", "J", "W", "N", "Pa", "eV", "V", "Hz", "nm", "um", "pc",
     "AU", "kpc", "Mpc", "ly", "erg", "ergs", "cm^2", "cm^3", "m^2", "m^3", "sq.", "units^2",
     "square units", "square feet", "square inches", "square meters", "cubic units",
-    "cubic feet", "cubic inches", "am", "pm", "a.m.", "p.m.", "st", "nd", "rd", "th", NULL};
+    "cubic feet", "cubic inches", "am", "pm", "a.m.", "p.m.", "a.m", "p.m", "st", "nd", "rd", "th", NULL};
 
-static int is_unit(const char *s, size_t n) {
-    while (n && isspace((unsigned char)*s)) s++, n--;
-    while (n && (isspace((unsigned char)s[n - 1]) || s[n - 1] == '.')) n--;
+static int is_unit_word(const char *s, size_t n) {
+    while (n && s[n - 1] == '.') n--;
     if (!n) return 1;
     for (int i = 0; unit_words[i]; i++) if (word_eq(s, n, unit_words[i])) return 1;
     return 0;
+}
+
+/* Every word a unit: "cm", "sq. units", "square feet". */
+static int is_unit(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && isspace((unsigned char)s[i])) i++;
+        size_t j = i;
+        while (j < n && !isspace((unsigned char)s[j])) j++;
+        if (j > i && !is_unit_word(s + i, j - i)) return 0;
+        i = j;
+    }
+    return 1;
 }
 
 static int is_cmd(const char *name, size_t n, const char *const *list) {
@@ -187,7 +199,7 @@ static int norm_text_arg(sbuf *o, const char *a, size_t an, int depth) {
     while (e > k && isspace((unsigned char)a[e - 1])) e--;
     if (o->n > 0 && (word_eq(a + k, e - k, "and") || word_eq(a + k, e - k, "or"))) {
         if (sb_last(o) == ' ') o->p[--o->n] = 0;
-        sb_puts(o, ",");
+        if (sb_last(o) != ',') sb_puts(o, ",");       /* "2, 3, and 4" */
         return 0;
     }
     if (o->n > 0 && is_unit(a, an)) return 1;
@@ -207,6 +219,7 @@ static void norm_pass(sbuf *o, const char *s, size_t n, int depth) {
             if (nl == 0) {                      /* \, \! \; \: \  \$ \% \{ \} \\ */
                 char d = i + 1 < n ? s[i + 1] : 0;
                 if (d == ',' || d == '!' || d == ';' || d == ':' || d == ' ' || d == '$' || d == '%' || d == '>') { i += 2; continue; }
+                if (d == '(' || d == ')') { i += 2; continue; }      /* \( ... \) delimiters */
                 if (d == '\\') { sb_puts(o, "\\\\"); i += 2; continue; }
                 sb_putn(o, s + i, d ? 2 : 1);
                 i += d ? 2 : 1;
@@ -366,6 +379,10 @@ char *ans_normalize_ex(const char *s, int keep_lhs) {
         break;
     }
     if (st) memmove(r, r + st, len - st + 1);
+    /* empty scripts left by dropped words ("11^{\text{th}}") and a leading "\approx" */
+    for (char *e; (e = strstr(r, "^{}")) || (e = strstr(r, "_{}"));) memmove(e, e + 3, strlen(e + 3) + 1);
+    if (!strncmp(r, "\\approx", 7) && !isalpha((unsigned char)r[7])) memmove(r, r + 7, strlen(r + 7) + 1);
+    if (!strncmp(r, "\\sim", 4) && !isalpha((unsigned char)r[4])) memmove(r, r + 4, strlen(r + 4) + 1);
     /* trailing unit word after a value: "5 cm" / "10 inches" */
     len = strlen(r);
     for (int rep = 0; rep < 2; rep++) {

@@ -434,6 +434,7 @@ static int p_unary(mp *p) {
     if (++p->a->depth > ME_MAX_DEPTH) { p->a->err = 1; return -1; }
     int r;
     if (eat(p, '-')) r = node2(p, ME_NEG, p_unary(p), -1);
+    else if (eat_cmd(p, "pm") || eat_cmd(p, "mp")) r = node2(p, ME_PM, num_node(p, 0, 0), p_unary(p));
     else if (eat(p, '+')) r = p_unary(p);
     else r = p_power(p);
     p->a->depth--;
@@ -466,8 +467,8 @@ static int p_term(mp *p) {
         if (c == '*' || eat_cmd(p, "cdot") || eat_cmd(p, "times")) {
             if (c == '*') p->i++;
             r = node2(p, ME_MUL, r, p_unary(p));
-        } else if (c == '/' || eat_cmd(p, "div")) {
-            if (c == '/') p->i++;
+        } else if (c == '/' || c == ':' || eat_cmd(p, "div")) {   /* a ratio 1:3 */
+            if (c == '/' || c == ':') p->i++;
             r = node2(p, ME_DIV, r, p_unary(p));
         } else if (starts_factor(p)) {
             r = node2(p, ME_MUL, r, p_power(p));

@@ -73,6 +73,11 @@ TEST(normalize) {
     EXPECT(norm_is("\\text{Devon}", "Devon"));
     EXPECT(norm_is("12 inches", "12"));
     EXPECT(norm_is("1,2", "1,2"));
+    EXPECT(norm_is("34\\text{ sq. units}", "34"));
+    EXPECT(norm_is("11^{\\text{th}}", "11"));
+    EXPECT(norm_is("\\( \\frac{2}{3} \\)", "\\frac{2}{3}"));
+    EXPECT(norm_is("2, 3, \\text{ and } 4", "2,3,4"));
+    EXPECT(norm_is("\\approx 8.24 \\text{ mph}", "8.24"));
 }
 
 TEST(equiv_basic) {
@@ -85,6 +90,11 @@ TEST(equiv_basic) {
     EXPECT(eqv(NULL, "5") == 0);
     EXPECT(eqv("5", "") == 2);
     EXPECT(eqv("(B)", "B") == 1);
+    EXPECT(eqv("\\frac{1}{3}", "1:3") == 1);
+    EXPECT(eqv("\\pm8", "\\pm 8") == 1);
+    EXPECT(eqv("8", "\\pm 8") == 0);
+    EXPECT(ans_gold_parses("1:3") && ans_gold_parses("\\pm 8") && ans_gold_parses("\\text{even}"));
+    EXPECT(!ans_gold_parses("") && !ans_gold_parses("np.arcsin(10/13)"));
 }
 
 TEST(equiv_classes) {
@@ -111,6 +121,13 @@ TEST(equiv_classes) {
     EXPECT(eqv("(2,1)", "(1,2)") == 0);
     EXPECT(eqv("\\{3,2,1\\}", "\\{1,2,3\\}") == 1);
     EXPECT(eqv("15, 5", "5,15") == 1);
+    EXPECT(eqv("(5,15)", "5,15") == 1);
+    EXPECT(eqv("(15,5)", "5,15") == 0);
+    EXPECT(eqv("2,1", "(1,2)") == 1);
+    EXPECT(eqv("x>0", "(0,\\infty)") == 1);
+    EXPECT(eqv("x\\ge 0", "(0,\\infty)") == 0);
+    EXPECT(eqv("x\\le 3", "(-\\infty,3]") == 1);
+    EXPECT(eqv("(1,2)", "x=1,y=2") == 1);
     EXPECT(eqv("1,2", "1,2,3") == 0);
     EXPECT(eqv("[1,2)", "[1,2)") == 1);
     EXPECT(eqv("(1,2]", "[1,2]") == 0);
