@@ -208,9 +208,10 @@ int optim_load(optim *opt, const char *path, mrl_err *e) {
     if (!s || *end || step < 0) { st_close(f); return err_set(e, 1, "%s: metadata \"step\" is missing or bad", path); }
     const char *kind = st_metadata(f, "optimizer");
     if (kind && strcmp(kind, opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd")) {
+        err_set(e, 1, "%s: optimizer state is for %s, the run uses %s", path, kind,
+                opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd");
         st_close(f);
-        return err_set(e, 1, "%s: optimizer state is for %s, the run uses %s", path, kind,
-                       opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd");
+        return -1;
     }
     for (int i = 0; i < opt->n; i++) {
         mrl_param *p = &opt->params[i];
