@@ -609,6 +609,8 @@ int main(int argc, char **argv) {
     }
     prog_end(pg);
     rd_close(in.rd);
+    free(in.seen);
+    jv_free(in.pending);
     jv_free(state);
     optim_free(opt);
     be_close(be);
