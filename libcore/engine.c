@@ -276,7 +276,8 @@ static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e)
     int B = g->nrun;
     for (int b = 0; b < B; b++) { seqs[b] = g->run[b]->kv; toks[b] = g->run[b]->next; }
     if (model_decode(g->m, g->kv, seqs, toks, B, logits, e) < 0) return -1;
-    #pragma omp parallel for schedule(dynamic, 1) if (B > 1)
+    /* threads only pay off on real vocabularies: a parallel region costs more than a small row */
+    #pragma omp parallel for schedule(dynamic, 1) if (B > 1 && (long)B * g->V >= (1L << 17))
     for (int b = 0; b < B; b++) {
         int tid = 0;
 #ifdef _OPENMP

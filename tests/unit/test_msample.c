@@ -1,0 +1,291 @@
+/* test_msample.c — msample end to end on the fixture of tests/ref/msample_ref.py: greedy
+ * completions and log-probs equal PyTorch's, --score equals a teacher-forced forward, output
+ * independent of --batch, threads and input order, stop strings across tokens, EOS, length. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <jv.h>
+#include "../test.h"
+
+#define MODEL "testdata/msample/model"
+#define PROBS "testdata/msample/problems.jsonl"
+static char bin[4096];
+static char tmpdir[256];
+
+static int ready(void) {
+    const char *b = getenv("MRL_BIN");
+    if (!b) return 0;
+    snprintf(bin, sizeof bin, "%s/msample", b);
+    if (access(bin, X_OK) != 0) return 0;
+    FILE *f = fopen(MODEL "/model.safetensors", "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
+/* Runs a shell command; returns its exit status and stdout in *out (malloc'd). */
+static int run(const char *cmd, char **out) {
+    FILE *p = popen(cmd, "r");
+    size_t cap = 1 << 16, n = 0, r;
+    char *b = malloc(cap);
+    while (p && (r = fread(b + n, 1, cap - n - 1, p)) > 0)
+        if ((n += r) + 1 == cap) b = realloc(b, cap *= 2);
+    b[n] = 0;
+    int st = p ? pclose(p) : -1;
+    *out = b;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* JSON Lines text → array of records. */
+static jv parse_lines(const char *s) {
+    jv a = jv_array();
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        if (len) a = jv_array_append(a, jv_parse_sized(s, (int)len));
+        s += len + (nl ? 1 : 0);
+    }
+    return a;
+}
+
+static jv read_file_lines(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return jv_array();
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return parse_lines(buf);
+}
+
+static jv field(jv r, const char *k) { return jv_object_get(jv_copy(r), jv_string(k)); }
+static const char *fstr(jv r, const char *k) {   /* valid while r lives */
+    jv v = field(r, k);
+    const char *s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "";
+    jv_free(v);
+    return s;
+}
+static int same(jv a, jv b) { return jv_equal(a, b); }   /* consumes both */
+
+/* The record of array a with .id == id (and .sample == sample if >= 0), or null. */
+static jv find(jv a, const char *id, int sample) {
+    int n = jv_array_length(jv_copy(a));
+    for (int i = 0; i < n; i++) {
+        jv r = jv_array_get(jv_copy(a), i);
+        jv s = field(r, "sample");
+        int ok = !strcmp(fstr(r, "id"), id) &&
+                 (sample < 0 || (jv_get_kind(s) == JV_KIND_NUMBER && (int)jv_number_value(s) == sample));
+        jv_free(s);
+        if (ok) return r;
+        jv_free(r);
+    }
+    return jv_null();
+}
+
+/* max |a[i] - b[i]| over two number arrays (consumed); 1e9 when the lengths differ. */
+static double maxdiff(jv a, jv b) {
+    int n = jv_array_length(jv_copy(a)), m = jv_array_length(jv_copy(b));
+    double d = n == m ? 0 : 1e9;
+    for (int i = 0; i < n && i < m; i++) {
+        double x = jv_number_value(jv_array_get(jv_copy(a), i)), y = jv_number_value(jv_array_get(jv_copy(b), i));
+        if (fabs(x - y) > d) d = fabs(x - y);
+    }
+    jv_free(a); jv_free(b);
+    return d;
+}
+
+static const char *COMMON = "--model " MODEL " --system 'You are terse.' -Z -q";
+
+TEST(greedy_matches_pytorch) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    char cmd[8192], *out;
+    snprintf(cmd, sizeof cmd, "%s %s --temperature 0 --max-tokens 24 %s > %s/greedy.jsonl && cat %s/greedy.jsonl",
+             bin, COMMON, PROBS, tmpdir, tmpdir);
+    int rc = run(cmd, &out);
+    EXPECTF(rc == 0, "exit %d", rc);
+    jv got = parse_lines(out), ref = read_file_lines("testdata/msample/ref.jsonl");
+    int n = jv_array_length(jv_copy(ref));
+    EXPECT(n == 6);
+    EXPECT(jv_array_length(jv_copy(got)) == n);
+    int stops = 0, lengths = 0;
+    for (int i = 0; i < n; i++) {
+        jv r = jv_array_get(jv_copy(ref), i);
+        const char *id = fstr(r, "id");
+        jv g = find(got, id, 0);
+        EXPECTF(jv_get_kind(g) == JV_KIND_OBJECT, "no output for %s", id);
+        if (jv_get_kind(g) != JV_KIND_OBJECT) { jv_free(g); jv_free(r); continue; }
+        EXPECTF(same(field(g, "prompt_ids"), field(r, "prompt_ids")), "%s: prompt_ids differ", id);
+        EXPECTF(same(field(g, "completion_ids"), field(r, "completion_ids")), "%s: completion_ids differ", id);
+        EXPECTF(!strcmp(fstr(g, "finish"), fstr(r, "finish")), "%s: finish %s, reference %s", id, fstr(g, "finish"), fstr(r, "finish"));
+        jv rc_text = field(r, "completion");
+        if (jv_get_kind(rc_text) == JV_KIND_STRING)
+            EXPECTF(!strcmp(fstr(g, "completion"), jv_string_value(rc_text)), "%s: completion differs", id);
+        jv_free(rc_text);
+        double d = maxdiff(field(g, "logprobs"), field(r, "logp_t1"));
+        EXPECTF(d <= 1e-4, "%s: logprobs differ by %g", id, d);
+        if (!strcmp(fstr(r, "finish"), "stop")) stops++; else lengths++;
+        jv pol = field(g, "policy");
+        EXPECT(jv_get_kind(pol) == JV_KIND_OBJECT);
+        jv_free(pol);
+        jv_free(g); jv_free(r);
+    }
+    EXPECT(stops > 0 && lengths > 0);   /* EOS and the length limit both exercised */
+    jv_free(got); jv_free(ref); free(out);
+}
+
+TEST(score_matches_teacher_forcing) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    char cmd[8192], *out;
+    snprintf(cmd, sizeof cmd, "%s --model %s -Z -q --score --temperature 0.7 %s/greedy.jsonl", bin, MODEL, tmpdir);
+    int rc = run(cmd, &out);
+    EXPECTF(rc == 0, "exit %d", rc);
+    jv got = parse_lines(out), ref = read_file_lines("testdata/msample/ref.jsonl");
+    int n = jv_array_length(jv_copy(ref));
+    EXPECT(jv_array_length(jv_copy(got)) == n);
+    for (int i = 0; i < n; i++) {
+        jv r = jv_array_get(jv_copy(ref), i);
+        jv g = find(got, fstr(r, "id"), -1);
+        double d = maxdiff(field(g, "logprobs"), field(r, "logp_t07"));
+        EXPECTF(d <= 1e-4, "%s: --score logprobs differ from PyTorch by %g", fstr(r, "id"), d);
+        jv_free(g); jv_free(r);
+    }
+    jv_free(got); jv_free(ref); free(out);
+}
+
+/* Sampling: the same bytes whatever the thread count, the KV budget and --batch up to 8
+ * (the model's decode computes rows 1..8 with a row-independent kernel); at --batch 64 (sgemm
+ * over the batch) the same tokens and log-probs to float rounding; the same groups whatever
+ * the input order; the sampler's log-probs equal a teacher-forced forward of the sampled tokens. */
+TEST(invariance_and_sampled_logprobs) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    const char *opt = "-n 4 --temperature 1 --top-p 0.95 --max-tokens 16 --seed 7";
+    const char *vars[] = {"OMP_NUM_THREADS=1 %s %s %s --batch 1 %s",
+                          "OMP_NUM_THREADS=2 %s %s %s --batch 5 %s",
+                          "OMP_NUM_THREADS=2 %s %s %s --batch 8 %s",
+                          "OMP_NUM_THREADS=1 %s %s %s --batch 3 --kv-mem 64K %s"};
+    char cmd[8192], *base = NULL;
+    for (int v = 0; v < 4; v++) {
+        char *out;
+        snprintf(cmd, sizeof cmd, vars[v], bin, COMMON, opt, PROBS);
+        int rc = run(cmd, &out);
+        EXPECTF(rc == 0, "variant %d: exit %d", v, rc);
+        if (!base) { base = out; continue; }
+        EXPECTF(!strcmp(out, base), "variant %d: output differs from --batch 1, 1 thread", v);
+        free(out);
+    }
+    char *big;
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=2 %s %s %s --batch 64 %s", bin, COMMON, opt, PROBS);
+    EXPECT(run(cmd, &big) == 0);
+    jv jb = parse_lines(big), j1 = parse_lines(base);
+    int nb = jv_array_length(jv_copy(jb));
+    EXPECT(nb == jv_array_length(jv_copy(j1)));
+    double wb = 0;
+    for (int i = 0; i < nb; i++) {
+        jv a = jv_array_get(jv_copy(j1), i), b = jv_array_get(jv_copy(jb), i);
+        EXPECTF(same(field(a, "completion_ids"), field(b, "completion_ids")) && !strcmp(fstr(a, "id"), fstr(b, "id")) &&
+                !strcmp(fstr(a, "completion"), fstr(b, "completion")), "--batch 64: record %d differs", i);
+        double d = maxdiff(field(a, "logprobs"), field(b, "logprobs"));
+        if (d > wb) wb = d;
+        jv_free(a); jv_free(b);
+    }
+    EXPECTF(wb <= 1e-4, "--batch 64: logprobs differ by %g", wb);
+    jv_free(jb); jv_free(j1); free(big);
+    jv fwd = parse_lines(base);
+    EXPECT(jv_array_length(jv_copy(fwd)) == 24);
+    /* reversed input: each id's group is the same */
+    char *rev;
+    snprintf(cmd, sizeof cmd, "tac %s | %s %s %s --batch 7", PROBS, bin, COMMON, opt);
+    EXPECT(run(cmd, &rev) == 0);
+    jv back = parse_lines(rev);
+    int n = jv_array_length(jv_copy(fwd)), differ = 0;
+    for (int i = 0; i < n; i++) {
+        jv a = jv_array_get(jv_copy(fwd), i);
+        jv s = field(a, "sample");
+        jv b = find(back, fstr(a, "id"), (int)jv_number_value(s));
+        EXPECTF(same(jv_copy(a), jv_copy(b)), "record %d differs with the input reversed", i);
+        jv first = find(fwd, fstr(a, "id"), 0);
+        if (!same(field(first, "completion_ids"), field(a, "completion_ids"))) differ = 1;
+        jv_free(first); jv_free(s); jv_free(a); jv_free(b);
+    }
+    EXPECT(differ);   /* the samples of a group are not copies of each other */
+    /* log-probs of sampled tokens vs teacher forcing at the same temperature */
+    char path[512];
+    snprintf(path, sizeof path, "%s/sampled.jsonl", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs(base, f);
+    fclose(f);
+    char *sc;
+    snprintf(cmd, sizeof cmd, "%s --model %s -Z -q --score %s", bin, MODEL, path);
+    EXPECT(run(cmd, &sc) == 0);
+    jv scored = parse_lines(sc);
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        jv a = jv_array_get(jv_copy(fwd), i), b = jv_array_get(jv_copy(scored), i);
+        double d = maxdiff(field(a, "logprobs"), field(b, "logprobs"));
+        if (d > worst) worst = d;
+        jv_free(a); jv_free(b);
+    }
+    EXPECTF(worst <= 1e-4, "sampled logprobs vs --score differ by %g", worst);
+    jv_free(fwd); jv_free(back); jv_free(scored);
+    free(base); free(rev); free(sc);
+}
+
+TEST(stop_string_across_tokens) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    jv st = read_file_lines("testdata/msample/stop.json");
+    jv s = jv_array_get(st, 0);
+    for (int inc = 0; inc < 2; inc++) {
+        char cmd[8192], *out;
+        snprintf(cmd, sizeof cmd, "grep '\"%s\"' %s | %s %s --temperature 0 --max-tokens 24 --stop 'never here' --stop '%s'%s",
+                 fstr(s, "id"), PROBS, bin, COMMON, fstr(s, "stop"), inc ? " --include-stop" : "");
+        EXPECT(run(cmd, &out) == 0);
+        jv got = parse_lines(out);
+        jv g = jv_array_get(got, 0);
+        EXPECT(same(field(g, "completion_ids"), field(s, "completion_ids")));
+        EXPECTF(!strcmp(fstr(g, "completion"), fstr(s, inc ? "completion_with_stop" : "completion")),
+                "completion \"%s\"", fstr(g, "completion"));
+        EXPECT(!strcmp(fstr(g, "finish"), "stop"));
+        jv_free(g);
+        free(out);
+    }
+    jv_free(s);
+}
+
+TEST(max_tokens_length) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    char cmd[8192], *out;
+    snprintf(cmd, sizeof cmd, "%s %s -n 2 --max-tokens 3 --seed 1 %s", bin, COMMON, PROBS);
+    EXPECT(run(cmd, &out) == 0);
+    jv got = parse_lines(out);
+    int n = jv_array_length(jv_copy(got)), lengths = 0;
+    EXPECT(n == 12);
+    for (int i = 0; i < n; i++) {
+        jv g = jv_array_get(jv_copy(got), i);
+        jv ids = field(g, "completion_ids");
+        int k = jv_array_length(ids);
+        int is_len = !strcmp(fstr(g, "finish"), "length");
+        EXPECT(k <= 3 && (k == 3 || !is_len));
+        lengths += is_len;
+        jv_free(g);
+    }
+    EXPECT(lengths > 0);
+    jv_free(got); free(out);
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "%s/msample.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) return 1;
+    RUN(greedy_matches_pytorch);
+    RUN(score_matches_teacher_forcing);
+    RUN(invariance_and_sampled_logprobs);
+    RUN(stop_string_across_tokens);
+    RUN(max_tokens_length);
+    char cmd[512], *o;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    run(cmd, &o);
+    free(o);
+    return tst_done();
+}

@@ -1,0 +1,429 @@
+/* msample — group rollouts: G completions per problem record, with the sampled tokens'
+ * log-probs (engine.c does the scheduling); --score writes teacher-forced log-probs instead. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+#include "engine.h"
+#include "jqf.h"
+#include "model.h"
+#include "rng.h"
+#include "stream.h"
+#include "tokenizer.h"
+
+/* Open-RS's system prompt, exactly as the study's recipe passes it (the literal
+ * "\boxed{{}}" included: it is never .format-ed). */
+static const char OPENRS_SYSTEM[] =
+    "A conversation between User and Assistant. The user asks a question, and the Assistant "
+    "solves it. The assistant first thinks about the reasoning process in the mind and then "
+    "provides the user with the answer, and put your final answer within \\boxed{{}} . The "
+    "reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
+    "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
+    "</answer>. Note that respond by English, NOT use other languages.";
+
+static const char USAGE[] =
+    "Usage: msample --model DIR [OPTION]... [FILE]...\n"
+    "Writes N sampled completions for every problem record (JSON Lines, plain or zstd).\n"
+    "\n"
+    "  --model DIR         the policy (Hugging Face directory)\n"
+    "  -n, --samples G     completions per problem (default 1)\n"
+    "  --temperature T     softmax temperature; 0 = greedy (default 1)\n"
+    "  --top-p P           nucleus sampling (default 1 = off)\n"
+    "  --top-k K           keep the K most likely tokens (default 0 = off)\n"
+    "  --min-p P           keep tokens with p >= P * p_max (default 0 = off)\n"
+    "  --max-tokens N      completion length limit (default 256)\n"
+    "  --stop STR          stop string (repeatable); EOS always stops\n"
+    "  --include-stop      keep the stop string in the completion text\n"
+    "  --template NAME|FILE  chat template: r1 (default), plain, or a file\n"
+    "  --system TEXT|@FILE system prompt (default: Open-RS's)\n"
+    "  --problem JQ        where the problem text is (default .problem)\n"
+    "  --batch N           sequences in flight (default 16)\n"
+    "  --kv-mem SIZE       KV cache bytes (K/M/G suffixes; default: batch x max-tokens)\n"
+    "  --shard K/N         take problems K, K+N, K+2N, ... (0-based)\n"
+    "  --score             sample nothing: write teacher-forced logprobs of\n"
+    "                      prompt_ids + completion_ids (at --temperature, default 1)\n"
+    "  --threads N         CPU threads (default: all)\n"
+    "\n"
+    "  -o FILE  -Z  --zstd-level N  --skip-bad  --progress  -q  --seed N  --device D\n"
+    "  -h, --help  --version\n"
+    "See msample(1).\n";
+
+enum { O_MODEL = 0x100, O_TEMP, O_TOPP, O_TOPK, O_MINP, O_MAXTOK, O_STOP, O_INCSTOP,
+       O_TEMPLATE, O_SYSTEM, O_PROBLEM, O_BATCH, O_KVMEM, O_SHARD, O_SCORE, O_THREADS };
+
+typedef struct app {
+    cli c;
+    rd_stream *rd;
+    wr_stream *w;
+    jqf *problem;
+    const char *problem_field;     /* "problem" for the filter ".problem" (messages) */
+    mrl_template *tp;
+    const char *system;
+    const mrl_tok *tok;
+    long shard_k, shard_n, nread;
+    jv policy;
+    progress *prog;
+    int prog_on;
+    double t0, last;
+    long long bytes_total;
+} app;
+
+typedef struct rec_box { jv rec; } rec_box;
+
+static size_t parse_size(const cli *c, const char *arg) {
+    char *end;
+    double v = strtod(arg, &end);
+    double mul = 1;
+    if (*end == 'k' || *end == 'K') mul = 1024.0, end++;
+    else if (*end == 'm' || *end == 'M') mul = 1024.0 * 1024, end++;
+    else if (*end == 'g' || *end == 'G') mul = 1024.0 * 1024 * 1024, end++;
+    if ((*end == 'i' || *end == 'I') && mul > 1) end++;
+    if ((*end == 'b' || *end == 'B')) end++;
+    if (end == arg || *end || !(v > 0)) cli_usage(c, "--kv-mem: '%s' is not a size (e.g. 512M, 4G)", arg);
+    return (size_t)(v * mul);
+}
+
+static char *read_text_file(const cli *c, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) cli_usage(c, "--system: cannot read %s", path);
+    size_t cap = 4096, n = 0, r;
+    char *b = malloc(cap);
+    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0)
+        if ((n += r) + 1 == cap) b = realloc(b, cap *= 2);
+    fclose(f);
+    b[n] = 0;
+    while (n && (b[n - 1] == '\n' || b[n - 1] == '\r')) b[--n] = 0;   /* a file ends in a newline */
+    return b;
+}
+
+/* Step from trainer_state.json ("global_step", as Hugging Face's Trainer writes it, or "step"). */
+static long model_step(const char *dir) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/trainer_state.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    jv v = jv_parse(buf);
+    long step = 0;
+    if (jv_get_kind(v) == JV_KIND_OBJECT) {
+        double d;
+        if (rec_num(v, "global_step", &d) == 0 || rec_num(v, "step", &d) == 0) step = (long)d;
+    }
+    jv_free(v);
+    return step;
+}
+
+/* A bad record inside feed: under --skip-bad warn and go on (0); else -1, so the
+ * engine first finishes and writes every earlier group, then the tool exits 1. */
+static int bad(app *a, mrl_err *e) {
+    if (a->c.skip_bad && e->code == ERR_INPUT) return cli_bad_record(&a->c, NULL, e);
+    return -1;
+}
+
+static int missing(app *a, const char *what, mrl_err *e) {
+    if (a->problem_field)
+        return err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", rd_name(a->rd), rd_lineno(a->rd), what);
+    return err_set(e, ERR_INPUT, "%s:%ld: --problem '%s' gave no string", rd_name(a->rd),
+                   rd_lineno(a->rd), jqf_text(a->problem));
+}
+
+/* The next problem of this shard, rendered and tokenized; bad records are skipped
+ * here under --skip-bad, else handed back as the error. */
+static int feed(void *ctx, eng_problem *p, mrl_err *e) {
+    app *a = ctx;
+    for (;;) {
+        jv rec;
+        int r = rd_next(a->rd, &rec, e);
+        if (r <= 0) {
+            if (r < 0 && bad(a, e) == 0) continue;
+            return r;
+        }
+        if (a->nread++ % a->shard_n != a->shard_k) { jv_free(rec); continue; }
+        e->msg[0] = 0;
+        jv pv = jqf_first(a->problem, rec, e);
+        if (jv_get_kind(pv) != JV_KIND_STRING) {
+            int had = jv_is_valid(pv) || !e->msg[0];
+            jv_free(pv);
+            jv_free(rec);
+            if (had) missing(a, a->problem_field ? a->problem_field : "problem", e);
+            else err_prefix(e, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
+            if (bad(a, e) == 0) continue;
+            return -1;
+        }
+        /* the RNG key is the record's id; one is assigned (FILE:LINE, like mfilter) if missing */
+        jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+        if (jv_get_kind(id) == JV_KIND_NUMBER) { jv_free(id); id = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0); }
+        if (jv_get_kind(id) != JV_KIND_STRING) {
+            jv_free(id);
+            id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
+            rec = jv_object_set(rec, jv_string("id"), jv_copy(id));
+        }
+        char *text = tmpl_render(a->tp, a->system, jv_string_value(pv));
+        size_t len = strlen(text);
+        int cap = (int)(len + 16);
+        int32_t *ids = malloc(cap * sizeof *ids);
+        int n = tok_encode(a->tok, text, len, ids, cap, e);
+        if (n > cap) {
+            ids = realloc(ids, n * sizeof *ids);
+            n = tok_encode(a->tok, text, len, ids, n, e);
+        }
+        free(text);
+        jv_free(pv);
+        if (n <= 0) {
+            free(ids);
+            jv_free(id);
+            jv_free(rec);
+            if (n == 0) err_set(e, ERR_INPUT, "empty prompt");
+            err_prefix(e, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
+            if (bad(a, e) == 0) continue;
+            return -1;
+        }
+        p->prompt = ids;
+        p->nprompt = n;
+        p->key = rng_hash_str(jv_string_value(id));
+        jv_free(id);
+        rec_box *b = malloc(sizeof *b);
+        b->rec = rec;
+        p->user = b;
+        return 1;
+    }
+}
+
+static jv ids_json(const int32_t *ids, int n) {
+    jv a = jv_array_sized(n);
+    for (int i = 0; i < n; i++) a = jv_array_append(a, jv_number(ids[i]));
+    return a;
+}
+
+static int emit(void *ctx, const eng_problem *p, const eng_sample *s, int G, mrl_err *e) {
+    app *a = ctx;
+    rec_box *b = p->user;
+    jv prompt = ids_json(p->prompt, p->nprompt);
+    for (int i = 0; i < G; i++) {
+        jv r = jv_copy(b->rec);
+        r = jv_object_set(r, jv_string("sample"), jv_number(i));
+        r = jv_object_set(r, jv_string("completion"), jv_string_sized(s[i].text ? s[i].text : "", (int)s[i].text_len));
+        r = jv_object_set(r, jv_string("completion_ids"), ids_json(s[i].ids, s[i].n));
+        r = jv_object_set(r, jv_string("prompt_ids"), jv_copy(prompt));
+        jv lp = jv_array_sized(s[i].n);
+        for (int t = 0; t < s[i].n; t++) lp = jv_array_append(lp, jv_number(s[i].logprobs[t]));
+        r = jv_object_set(r, jv_string("logprobs"), lp);
+        r = jv_object_set(r, jv_string("finish"), jv_string(s[i].finish == ENG_LENGTH ? "length" : "stop"));
+        r = jv_object_set(r, jv_string("policy"), jv_copy(a->policy));
+        if (wr_put(a->w, r, e) < 0) { jv_free(prompt); return -1; }
+    }
+    jv_free(prompt);
+    jv_free(b->rec);
+    free(b);
+    return wr_flush(a->w, e);
+}
+
+static void drop(void *ctx, eng_problem *p) {
+    (void)ctx;
+    rec_box *b = p->user;
+    if (b) { jv_free(b->rec); free(b); }
+    p->user = NULL;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Problems and samples done, tokens/s, ETA from the share of input bytes read. */
+static void progress_line(void *ctx, const eng_stats *st) {
+    app *a = ctx;
+    if (!a->prog_on) return;
+    double t = now_s();
+    if (t - a->last < 0.25 && st) return;
+    a->last = t;
+    double dt = t - a->t0 > 1e-9 ? t - a->t0 : 1e-9;
+    fprintf(stderr, "\rmsample: %ld problems, %ld samples, %d running, %.0f tokens/s",
+            st->problems_done, st->samples_done, st->running, st->gen_tokens / dt);
+    long long tot = rd_bytes_total(a->rd), rd = rd_bytes_read(a->rd);
+    if (tot > 0 && rd > 0 && st->problems_in > 0) {
+        /* input bytes consumed run ahead of the work: count done problems' share of them */
+        double frac = (double)rd / tot * ((double)st->problems_done / st->problems_in);
+        if (frac > 0.001) {
+            long eta = (long)(dt * (1 - frac) / frac);
+            fprintf(stderr, ", ETA %ld:%02ld:%02ld", eta / 3600, eta / 60 % 60, eta % 60);
+        }
+    }
+    fputs("\033[K", stderr);
+}
+
+static int interrupted(void *ctx) { (void)ctx; return cli_stop_requested() != 0; }
+
+/* An int array field of a record (ids), or -1 when missing/not one. */
+static int rec_ids(jv rec, const char *field, int32_t **out) {
+    jv v = jv_object_get(jv_copy(rec), jv_string(field));
+    if (jv_get_kind(v) != JV_KIND_ARRAY) { jv_free(v); return -1; }
+    int n = jv_array_length(jv_copy(v));
+    int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    for (int i = 0; i < n; i++) {
+        jv x = jv_array_get(jv_copy(v), i);
+        if (jv_get_kind(x) != JV_KIND_NUMBER) { jv_free(x); jv_free(v); free(ids); return -1; }
+        ids[i] = (int32_t)jv_number_value(x);
+        jv_free(x);
+    }
+    jv_free(v);
+    *out = ids;
+    return n;
+}
+
+/* --score: teacher-forced log-probs of completion_ids after prompt_ids, one record at a time. */
+static int run_score(app *a, mrl_model *m, float temperature) {
+    mrl_err e = {0};
+    jv rec;
+    int r, V = model_config(m)->vocab_size;
+    long done = 0;
+    while (!cli_stop_requested() && (r = rd_next(a->rd, &rec, &e)) != 0) {
+        if (r < 0) { cli_bad_record(&a->c, a->w, &e); continue; }
+        int32_t *pi = NULL, *ci = NULL;
+        int np = rec_ids(rec, "prompt_ids", &pi), nc = np < 0 ? -1 : rec_ids(rec, "completion_ids", &ci);
+        const char *bad = np <= 0 ? "prompt_ids" : nc < 0 ? "completion_ids" : NULL;
+        for (int i = 0; !bad && i < np + nc; i++)
+            if ((i < np ? pi[i] : ci[i - np]) < 0 || (i < np ? pi[i] : ci[i - np]) >= V) bad = i < np ? "prompt_ids" : "completion_ids";
+        if (bad) {
+            free(pi); free(ci); jv_free(rec);
+            err_set(&e, ERR_INPUT, "%s:%ld: \"%s\" is missing or not token ids", rd_name(a->rd), rd_lineno(a->rd), bad);
+            cli_bad_record(&a->c, a->w, &e);
+            continue;
+        }
+        int T = np + nc;
+        int32_t *tok = malloc(T * sizeof *tok), *tgt = malloc(T * sizeof *tgt), cu[2] = {0, T};
+        float *lp = malloc(T * sizeof *lp);
+        memcpy(tok, pi, np * sizeof *tok);
+        if (nc) memcpy(tok + np, ci, nc * sizeof *tok);
+        for (int t = 0; t < T; t++) tgt[t] = t >= np - 1 && t + 1 < T ? tok[t + 1] : -1;
+        mrl_batch b = {.T = T, .nseq = 1, .tokens = tok, .targets = tgt, .cu_seqlens = cu, .temperature = temperature};
+        if (model_logprobs(m, &b, lp, &e) < 0) cli_die(&a->c, &e);
+        jv arr = jv_array_sized(nc);
+        for (int i = 0; i < nc; i++) arr = jv_array_append(arr, jv_number(lp[np - 1 + i]));
+        rec = jv_object_set(rec, jv_string("logprobs"), arr);
+        free(tok); free(tgt); free(lp); free(pi); free(ci);
+        if (wr_put(a->w, rec, &e) < 0 || wr_flush(a->w, &e) < 0) cli_die(&a->c, &e);
+        eng_stats st = {.problems_done = ++done, .samples_done = done};
+        progress_line(a, &st);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    app a = {0};
+    cli_init(&a.c, "msample", USAGE);
+    eng_opts o;
+    eng_defaults(&o);
+    const char *model_dir = NULL, *tmpl = "r1", *system = NULL, *problem = ".problem";
+    const char **stops = NULL;
+    int nstops = 0, score = 0, threads = 0;
+    a.shard_k = 0; a.shard_n = 1;
+    static const struct option lo[] = {
+        CLI_COMMON_LONGOPTS,
+        {"model", required_argument, 0, O_MODEL}, {"samples", required_argument, 0, 'n'},
+        {"temperature", required_argument, 0, O_TEMP}, {"top-p", required_argument, 0, O_TOPP},
+        {"top-k", required_argument, 0, O_TOPK}, {"min-p", required_argument, 0, O_MINP},
+        {"max-tokens", required_argument, 0, O_MAXTOK}, {"stop", required_argument, 0, O_STOP},
+        {"include-stop", no_argument, 0, O_INCSTOP}, {"template", required_argument, 0, O_TEMPLATE},
+        {"system", required_argument, 0, O_SYSTEM}, {"problem", required_argument, 0, O_PROBLEM},
+        {"batch", required_argument, 0, O_BATCH}, {"kv-mem", required_argument, 0, O_KVMEM},
+        {"shard", required_argument, 0, O_SHARD}, {"score", no_argument, 0, O_SCORE},
+        {"threads", required_argument, 0, O_THREADS}, {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", lo, NULL)) != -1) {
+        if (cli_common(&a.c, opt, optarg)) continue;
+        switch (opt) {
+        case O_MODEL: model_dir = optarg; break;
+        case 'n': o.n = (int)cli_long(&a.c, "-n", optarg, 1, 1 << 20); break;
+        case O_TEMP: o.sp.temperature = (float)cli_double(&a.c, "--temperature", optarg, 0, 1e6); break;
+        case O_TOPP: o.sp.top_p = (float)cli_double(&a.c, "--top-p", optarg, 1e-9, 1); break;
+        case O_TOPK: o.sp.top_k = (int)cli_long(&a.c, "--top-k", optarg, 0, INT_MAX); break;
+        case O_MINP: o.sp.min_p = (float)cli_double(&a.c, "--min-p", optarg, 0, 1); break;
+        case O_MAXTOK: o.max_tokens = (int)cli_long(&a.c, "--max-tokens", optarg, 1, 1 << 24); break;
+        case O_STOP:
+            if (!*optarg) cli_usage(&a.c, "--stop: empty string");
+            stops = realloc(stops, (nstops + 1) * sizeof *stops);
+            stops[nstops++] = optarg;
+            break;
+        case O_INCSTOP: o.include_stop = 1; break;
+        case O_TEMPLATE: tmpl = optarg; break;
+        case O_SYSTEM: system = optarg; break;
+        case O_PROBLEM: problem = optarg; break;
+        case O_BATCH: o.batch = (int)cli_long(&a.c, "--batch", optarg, 1, 1 << 16); break;
+        case O_KVMEM: o.kv_mem = parse_size(&a.c, optarg); break;
+        case O_SHARD: {
+            char *end;
+            a.shard_k = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '/') cli_usage(&a.c, "--shard: '%s' is not K/N", optarg);
+            a.shard_n = strtol(end + 1, &end, 10);
+            if (*end || a.shard_n < 1 || a.shard_k < 0 || a.shard_k >= a.shard_n)
+                cli_usage(&a.c, "--shard: '%s' is not K/N with 0 <= K < N", optarg);
+            break;
+        }
+        case O_SCORE: score = 1; break;
+        case O_THREADS: threads = (int)cli_long(&a.c, "--threads", optarg, 1, 4096); break;
+        default: cli_usage(&a.c, "unknown option");
+        }
+    }
+    if (!model_dir) cli_usage(&a.c, "--model DIR is required");
+    o.seed = a.c.seed;
+    o.stops = stops;
+    o.nstops = nstops;
+    mrl_err e = {0};
+
+    if (!(a.problem = jqf_compile(problem, &e))) cli_die(&a.c, &e);
+    static char field[128];
+    if (problem[0] == '.' && strlen(problem) < sizeof field && problem[1] &&
+        strspn(problem + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(problem + 1)) {
+        strcpy(field, problem + 1);
+        a.problem_field = field;
+    }
+    if (!score) {
+        if (!(a.tp = tmpl_load(tmpl, &e))) cli_die(&a.c, &e);
+        a.system = !system ? OPENRS_SYSTEM : system[0] == '@' ? read_text_file(&a.c, system + 1) : system;
+    }
+
+    cli_signals();
+    model_opts mo = {.device = a.c.device, .threads = threads};
+    mrl_model *m = model_load(model_dir, &mo, &e);
+    if (!m) cli_die(&a.c, &e);
+    mrl_tok *tok = NULL;
+    if (!score && !(tok = tok_load_dir(model_dir, &e))) cli_die(&a.c, &e);
+    a.tok = tok;
+    a.policy = jv_object_set(jv_object_set(jv_object(), jv_string("path"), jv_string(model_dir)),
+                             jv_string("step"), jv_number(model_step(model_dir)));
+
+    const char *const *paths = (const char *const *)argv + optind;
+    if (!(a.rd = rd_open(paths, argc - optind, &e))) cli_die(&a.c, &e);
+    a.w = cli_writer(&a.c);
+    a.prog_on = a.c.progress > 0 || (a.c.progress < 0 && isatty(2));
+    a.t0 = a.last = now_s();
+
+    int rc = 0;
+    eng_stats st = {0};
+    if (score) {
+        run_score(&a, m, o.sp.temperature);
+    } else {
+        eng_io io = {.ctx = &a, .feed = feed, .emit = emit, .drop = drop,
+                     .progress = progress_line, .interrupted = interrupted};
+        rc = eng_run(m, tok, &o, &io, &st, &e);
+        if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
+        if (rc < 0) cli_die(&a.c, &e);   /* ends the output cleanly first: earlier groups stay */
+    }
+    rc = cli_finish(&a.c, a.w);
+    rd_close(a.rd);
+    jv_free(a.policy);
+    tok_free(tok);
+    tmpl_free(a.tp);
+    jqf_free(a.problem);
+    model_free(m);
+    free(stops);
+    return rc;
+}
