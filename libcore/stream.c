@@ -202,11 +202,8 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
     }
 }
 
-int rd_next(rd_stream *r, jv *rec, mrl_err *e) {
-    const char *s; size_t n;
-    int got = rd_next_line(r, &s, &n, e);
-    if (got <= 0) return got;
-    if (n > INT_MAX) return err_set(e, ERR_INPUT, "%s:%ld: line longer than 2 GiB", r->name, r->lineno);
+int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_err *e) {
+    if (n > INT_MAX) return err_set(e, ERR_INPUT, "%s:%ld: line longer than 2 GiB", file, line);
     jv v = jv_parse_sized(s, (int)n);
     if (!jv_is_valid(v)) {
         jv msg = jv_invalid_get_msg(v);
@@ -214,18 +211,31 @@ int rd_next(rd_stream *r, jv *rec, mrl_err *e) {
         /* libjq appends "(while parsing '<the whole line>')": cut it, the line may be huge */
         const char *cut = strstr(m, " (while parsing");
         int mlen = cut ? (int)(cut - m) : (int)strlen(m);
-        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: %.*s", r->name, r->lineno, mlen, m);
+        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: %.*s", file, line, mlen, m);
         jv_free(msg);
         return -1;
     }
     if (jv_get_kind(v) != JV_KIND_OBJECT) {
         err_set(e, ERR_INPUT, "%s:%ld: not a JSON object (a record must be {...}, got %s)",
-                r->name, r->lineno, jv_kind_name(jv_get_kind(v)));
+                file, line, jv_kind_name(jv_get_kind(v)));
         jv_free(v);
         return -1;
     }
     *rec = v;
-    return 1;
+    return 0;
+}
+
+int rd_next(rd_stream *r, jv *rec, mrl_err *e) {
+    const char *s; size_t n;
+    int got = rd_next_line(r, &s, &n, e);
+    if (got <= 0) return got;
+    return rd_parse(s, n, r->name, r->lineno, rec, e) < 0 ? -1 : 1;
+}
+
+int rd_line_ready(const rd_stream *r) {
+    if (r->stopped || r->fd < 0) return 0;
+    if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 1;
+    return r->fd_regular && !r->at_eof;   /* at its end the next input may be a pipe */
 }
 
 const char *rd_line(const rd_stream *r, size_t *len) { if (len) *len = r->line_len; return r->line; }

@@ -23,6 +23,13 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e);
 /* Next record parsed with libjq: 1 and *rec (owned by the caller), 0 at end, -1 on
  * error — invalid JSON or a non-object, named `FILE:LINE: ...`. */
 int rd_next(rd_stream *r, jv *rec, mrl_err *e);
+/* rd_next's parse step alone: thread-safe (several threads may parse lines at once),
+ * 0 and *rec, or -1 with `FILE:LINE: invalid JSON: ...` / `not a JSON object`. */
+int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_err *e);
+/* 1 when the next rd_next_line will not wait on a pipe or terminal (a whole line is
+ * buffered, or the input is a regular file): a tool may gather a batch of lines while
+ * this holds and process it, without holding back records from a slow upstream. */
+int rd_line_ready(const rd_stream *r);
 const char *rd_name(const rd_stream *r);  /* file of the last line read ("<stdin>" for stdin) */
 long rd_lineno(const rd_stream *r);       /* its 1-based line number */
 /* bytes consumed so far and total bytes of all regular input files (-1 if unknown): for progress/ETA */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#include "batch.h"
 #include "cli.h"
 #include "hset.h"
 #include "jqf.h"
@@ -38,6 +39,7 @@ static const char usage[] =
 "  --split NAME:FRAC,... one file per NAME, records placed by a hash of id;\n"
 "                        files NAME.jsonl.zst, or -o PATTERN with %s for NAME\n"
 "  --seed N              seed for --take, --shuffle, --split (default 0)\n"
+"  -j, --threads N       threads parsing JSON (default: one per CPU, at most 8)\n"
 "Common:\n"
 "  -o, --output FILE     write FILE atomically (zstd unless -Z)\n"
 "  -Z, --plain           plain JSON Lines output (default on a terminal)\n"
@@ -48,7 +50,7 @@ static const char usage[] =
 "See mfilter(1) and mrl(7).\n";
 
 enum { O_WHERE = 1, O_MATCH, O_FIELD, O_DEDUPE, O_REQBOXED, O_MAXTOK, O_MODEL, O_PASSBAND,
-       O_PARTIAL, O_DROPUNI, O_TAKE, O_SHUFFLE, O_SPLIT };
+       O_PARTIAL, O_DROPUNI, O_TAKE, O_SHUFFLE, O_SPLIT, O_THREADS };
 
 typedef struct item {       /* a record on its way through the stages */
     jv rec;                 /* parsed (owned) */
@@ -88,6 +90,7 @@ typedef struct mf {
     wr_stream *w;
     int nsplit; char *split_name[32]; double split_frac[32]; wr_stream *split_w[32]; long split_n[32];
     long nout;
+    int threads;            /* parsing threads (-j); 0 = one per CPU */
 } mf;
 
 static void mf_item_free(item *it) { jv_free(it->rec); free(it->own); it->own = NULL; }
@@ -490,12 +493,12 @@ int main(int argc, char **argv) {
         {"group-size", required_argument, 0, 'n'}, {"allow-partial", no_argument, 0, O_PARTIAL},
         {"drop-uniform", no_argument, 0, O_DROPUNI}, {"take", required_argument, 0, O_TAKE},
         {"shuffle", no_argument, 0, O_SHUFFLE}, {"split", required_argument, 0, O_SPLIT},
-        {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 'j'}, {0, 0, 0, 0}};
     const char *match = NULL, *field = ".problem";
     mrl_err e = {0};
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "n:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "n:j:", longopts, NULL)) != -1) {
         if (cli_common(c, opt, optarg)) continue;
         switch (opt) {
         case O_WHERE:
@@ -524,6 +527,7 @@ int main(int argc, char **argv) {
         case O_TAKE: m.take = cli_long(c, "--take", optarg, 1, 1L << 40); break;
         case O_SHUFFLE: m.shuffle = 1; break;
         case O_SPLIT: mf_parse_split(&m, optarg); break;
+        case 'j': m.threads = (int)cli_long(c, "--threads", optarg, 1, 8); break;
         default: cli_bad_option(c, opt, argv);
         }
     }
@@ -551,25 +555,27 @@ int main(int argc, char **argv) {
     rd_set_stop(r, cli_stop_requested);
     progress *p = prog_start(c, "records", -1);
     prog_input(p, r);
+    rd_batch *b = rb_new(r, m.threads, 0, &e);
+    if (!b) cli_die(c, &e);
     long nin = 0;
-    for (;;) {
-        item it = {0};
-        int got = rd_next(r, &it.rec, &e);
-        if (got == 0) break;
-        if (got < 0) {
-            mf_bad(&m, &e);   /* --skip-bad: the next line (invalid JSON) or the next input (corrupt zstd) */
-            continue;
+    for (int n; !cli_stop_requested() && (n = rb_fill(b, &e)) != 0;) {
+        if (n < 0) { mf_bad(&m, &e); continue; }   /* --skip-bad: on with the next input */
+        for (int i = 0; i < n && !cli_stop_requested(); i++) {
+            rb_line *l = rb_get(b, i);
+            if (!l->ok) {
+                mf_bad(&m, l->err ? l->err : &(mrl_err){.code = ERR_SYS, .msg = "out of memory"});
+                continue;
+            }
+            item it = {.rec = l->rec, .text = l->text, .len = l->len, .file = l->file, .line = l->line};
+            l->rec = jv_null();   /* taken */
+            nin++;
+            mf_assign_id(&m, &it);
+            if (m.pass_band || m.drop_uniform) mf_group_add(&m, &it);
+            else { mf_after_groups(&m, &it); mf_item_free(&it); }
         }
-        nin++;
-        it.text = rd_line(r, &it.len);
-        it.file = rd_name(r);
-        it.line = rd_lineno(r);
-        mf_assign_id(&m, &it);
-        if (m.pass_band || m.drop_uniform) mf_group_add(&m, &it);
-        else { mf_after_groups(&m, &it); mf_item_free(&it); }
         prog_update(p, nin, 0);
-        if (cli_stop_requested()) break;
     }
+    rb_free(b);
     int stopped = cli_stop_requested();
     if (!stopped) {   /* an interrupted run emits no half-seen group and no half-drawn sample */
         mf_group_end(&m);

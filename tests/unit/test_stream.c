@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
+#include "batch.h"
 #include "stream.h"
 #include "../test.h"
 
@@ -321,6 +322,41 @@ TEST(zstd_from_a_pipe_in_tiny_pieces) {
     free(got); free(z);
 }
 
+/* Batches parsed on 4 threads come back complete and in input order; a bad line is
+ * flagged in place; a truncated zstd tail is reported after the lines before it. */
+TEST(batch_parse_on_threads_keeps_order_and_errors) {
+    static char text[2000000];
+    size_t n = 0;
+    for (int i = 1; i <= 20000; i++)
+        n += (size_t)sprintf(text + n, i == 777 ? "{\"i\":%d,oops}\n" : "{\"i\":%d}\n", i);
+    size_t zn; char *z = zframe(text, n, &zn);
+    const char *p = tpath("batch.zst");
+    put_file(p, z, zn - 5);
+    mrl_err e = {0};
+    rd_stream *r = rd_open(&p, 1, &e);
+    rd_batch *b = rb_new(r, 4, 1000, &e);
+    int next = 1, bad = 0, k, ok_order = 1, fills = 0;
+    while ((k = rb_fill(b, &e)) > 0) {
+        fills++;
+        for (int i = 0; i < k; i++) {
+            rb_line *l = rb_get(b, i);
+            if (l->line != next) ok_order = 0;
+            if (!l->ok) { bad++; EXPECTF(l->err && strstr(l->err->msg, "batch.zst:777: invalid JSON"), "%s", l->err ? l->err->msg : "?"); }
+            else {
+                jv v = jv_object_get(jv_copy(l->rec), jv_string("i"));
+                if (jv_number_value(v) != next) ok_order = 0;
+                jv_free(v);
+            }
+            next++;
+        }
+    }
+    EXPECT(ok_order && bad == 1 && fills >= 2);
+    EXPECTF(k == -1 && strstr(e.msg, "truncated"), "k %d %s", k, e.msg);
+    EXPECTF(next > 5000 && next <= 20000, "lines before the cut: %d", next - 1);   /* the last, cut block yields nothing */
+    EXPECT(rb_fill(b, &e) == 0);
+    rb_free(b); rd_close(r); free(z);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "%s/mrl-stream-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
@@ -339,6 +375,7 @@ int main(void) {
     RUN(writer_to_a_closed_pipe_reports_err_pipe);
     RUN(atomic_output_commit_and_abort);
     RUN(zstd_from_a_pipe_in_tiny_pieces);
+    RUN(batch_parse_on_threads_keeps_order_and_errors);
     char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) { /* leftovers in TMPDIR are harmless */ }
     return tst_done();

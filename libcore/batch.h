@@ -1,0 +1,26 @@
+/* batch.h — records read a batch at a time and parsed on several threads (libjq's parse is
+ * most of a simple tool's time); lines are gathered only while more are ready at once. */
+#ifndef MRL_BATCH_H
+#define MRL_BATCH_H
+#include "stream.h"
+
+typedef struct rb_line {
+    const char *text; size_t len;   /* the raw line (valid until the next rb_fill) */
+    const char *file; long line;    /* where it came from */
+    jv rec;                         /* the record when ok; owned by the batch until the next
+                                       rb_fill — keep it with jv_copy, or take it and leave jv_null() */
+    int ok;                         /* 0: a bad line, err says why (`FILE:LINE: invalid JSON: ...`) */
+    mrl_err *err;
+} rb_line;
+
+typedef struct rd_batch rd_batch;
+/* threads <= 0: one per online CPU (at most 8); max_lines <= 0: 1024. */
+rd_batch *rb_new(rd_stream *r, int threads, int max_lines, mrl_err *e);
+/* Reads the next lines: as many as max_lines while rd_line_ready says more are there
+ * without waiting (so a slow upstream's records go through one by one), parses them.
+ * Returns the count, 0 at the end of all input, -1 on a stream error (truncated zstd, ...)
+ * — reported only once the lines read before it have been returned. */
+int rb_fill(rd_batch *b, mrl_err *e);
+rb_line *rb_get(rd_batch *b, int i);
+void rb_free(rd_batch *b);
+#endif
