@@ -415,6 +415,13 @@ $ mfilter big.jsonl | head -c 100 > /dev/null; echo "status ${PIPESTATUS[0]}"
 > status 0
 2>
 
+## zstd output is flushed before mfilter waits for input: a slow upstream's records go through at once
+$ start=$(date +%s%N)
+$ { echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}'; } | mfilter | mfilter -Z | { read -r first; echo "$first"; echo "within 2 s: $(( ($(date +%s%N) - start) < 2000000000 ))"; cat; }
+> {"id":"s1"}
+> within 2 s: 1
+> {"id":"s2"}
+
 ## SIGTERM: the records read so far are flushed, exit 143
 $ { echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}'; } | mfilter -Z > out & pid=$!
 $ sleep 1; kill -TERM $pid; wait $pid; echo "status $?"; cat out
