@@ -172,7 +172,10 @@ int cli_finish(cli *c, wr_stream *w) {
 
 static void cli_on_signal(int sig) {
     cli_stop_sig = sig;
-    signal(sig, SIG_DFL);   /* a second ^C stops at once */
+    struct sigaction dfl;   /* a second ^C stops at once (sigaction: async-signal-safe) */
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
 }
 
 void cli_signals(void) {
