@@ -4,8 +4,7 @@
  * softmax kernel (saving logsumexp), O = P V by a second GEMM; the backward recomputes P from
  * the logsumexp. This is O(L^2) workspace per sequence (a flash-attention kernel that tiles
  * without materialising S is the next step; see BENCHMARKS.md).
- * Paged KV cache (decode, prefill against the cache): one block per (row, head), keys in tiles
- * of 128 with an online softmax, so there is no workspace. */
+ * Paged KV cache (decode, prefill against the cache): see k_paged_split below. */
 #include "common.cuh"
 
 /* S fp32 [H, L, L] | P bf16 [H, L, L] | dq fp32 [L, H*D] | dk, dv fp32 [L, Hkv*D] | di fp32 [L*H] */
@@ -144,66 +143,110 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
     free(cu);
 }
 
-size_t cu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
-    (void)be; (void)R; (void)maxctx; (void)H; (void)D;
-    return 0;
+/* Decode attention over the paged cache, split-K: grid (row, head, split); each split scores
+ * its share of the context in tiles of PG_KT keys (a thread per key), keeps an online softmax,
+ * and accumulates P V with the 4 warps taking every 4th key (lanes own dims lane + 32c).
+ * Splits write (acc[D], m, l) partials that a second kernel combines; with one split the
+ * block writes the output itself. More splits when rows x heads alone cannot fill the GPU. */
+#define PG_THREADS 128
+#define PG_KT 256
+#define PG_MAXD 128
+
+static int paged_splits(int R, int H) {
+    int rh = R * H;
+    if (rh >= 264) return 1;
+    int s = (264 + rh - 1) / rh;
+    return s > 16 ? 16 : s;
 }
 
-#define PG_TILE 128
-/* One block (PG_TILE threads) per (row, head). Warps score keys of the tile (lanes split D),
- * then every thread owns output dims d = tid, tid + PG_TILE, ... with an online softmax. */
-__global__ void k_attention_paged(bf16 *out, const bf16 *q, int q_stride, const bf16 *kp, const bf16 *vp,
-                                  const int32_t *bt, int max_blocks, int btok, const int32_t *row_seq,
-                                  const int32_t *row_ctx, int H, int Hkv, int D, float scale) {
-    extern __shared__ float smem[];           /* q [D] | p [PG_TILE] */
-    float *qs = smem, *ps = smem + D;
-    int r = blockIdx.x, h = blockIdx.y, g = h / (H / Hkv);
-    int seq = row_seq[r], ctx = row_ctx[r];
-    const int32_t *blocks = bt + (size_t)seq * max_blocks;
+size_t cu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
+    (void)be; (void)maxctx;
+    /* R * H * S <= R * H + 263 for every split count, so this bound is monotone in R: an arena
+     * sized for R rows also serves any smaller batch (which may use more splits). */
+    return ((size_t)R * H + 264) * (D + 2) * sizeof(float);
+}
+
+__global__ void __launch_bounds__(PG_THREADS) k_paged_split(float *part, bf16 *out, const bf16 *q, int q_stride,
+        const bf16 *kp, const bf16 *vp, const int32_t *bt, int max_blocks, int btok, const int32_t *row_seq,
+        const int32_t *row_ctx, int H, int Hkv, int D, float scale, int S) {
+    __shared__ float qs[PG_MAXD], ps[PG_KT], red[4][PG_MAXD];
+    int r = blockIdx.x, h = blockIdx.y, sp = blockIdx.z, g = h / (H / Hkv);
+    int tid = threadIdx.x, lane = tid & 31, w = tid >> 5;
+    int ctx = row_ctx[r], chunk = (ctx + S - 1) / S, j0 = sp * chunk, j1 = min(ctx, j0 + chunk);
+    const int32_t *blocks = bt + (size_t)row_seq[r] * max_blocks;
     const bf16 *qr = q + (size_t)r * q_stride + (size_t)h * D;
-    for (int d = threadIdx.x; d < D; d += blockDim.x) qs[d] = __bfloat162float(qr[d]);
+    for (int d = tid; d < D; d += PG_THREADS) qs[d] = __bfloat162float(qr[d]);
     __syncthreads();
-    int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    float m = -INFINITY, l = 0, acc[4] = {0, 0, 0, 0};   /* D <= 4 * PG_TILE */
-    for (int j0 = 0; j0 < ctx; j0 += PG_TILE) {
-        int nj = ctx - j0 < PG_TILE ? ctx - j0 : PG_TILE;
-        for (int jj = w; jj < nj; jj += nw) {
-            int j = j0 + jj;
-            size_t slot = (size_t)blocks[j / btok] * btok + j % btok;
-            const bf16 *kr = kp + (slot * Hkv + g) * D;
-            float s = 0;
-            for (int d = lane; d < D; d += 32) s += qs[d] * __bfloat162float(kr[d]);
-            s = warp_sum(s);
-            if (lane == 0) ps[jj] = s * scale;
+    float m = -INFINITY, l = 0, acc[4] = {0, 0, 0, 0};
+    for (int t0 = j0; t0 < j1; t0 += PG_KT) {
+        int nt = min(PG_KT, j1 - t0);
+        float tmax = -INFINITY;
+        for (int jj = tid; jj < nt; jj += PG_THREADS) {
+            int j = t0 + jj;
+            const bf16 *kr = kp + (((size_t)blocks[j / btok] * btok + j % btok) * Hkv + g) * D;
+            float sdot = 0;
+            for (int d = 0; d < D; d += 2) {
+                float2 kf = __bfloat1622float2(*(const __nv_bfloat162 *)(kr + d));
+                sdot += qs[d] * kf.x + qs[d + 1] * kf.y;
+            }
+            sdot *= scale;
+            ps[jj] = sdot;
+            tmax = fmaxf(tmax, sdot);
         }
-        __syncthreads();
-        float tm = -INFINITY;
-        for (int jj = 0; jj < nj; jj++) tm = fmaxf(tm, ps[jj]);
-        float nm = fmaxf(m, tm), corr = expf(m - nm);
-        l *= corr;
+        tmax = block_max(tmax);
+        float nm = fmaxf(m, tmax), corr = expf(m - nm), lsum = 0;
+        for (int jj = tid; jj < nt; jj += PG_THREADS) { float p = expf(ps[jj] - nm); ps[jj] = p; lsum += p; }
+        lsum = block_sum(lsum);   /* its barriers also publish ps */
+        l = l * corr + lsum;
+        #pragma unroll
         for (int c = 0; c < 4; c++) acc[c] *= corr;
-        for (int jj = 0; jj < nj; jj++) {
-            int j = j0 + jj;
-            float p = expf(ps[jj] - nm);
-            l += p;
-            size_t slot = (size_t)blocks[j / btok] * btok + j % btok;
-            const bf16 *vr = vp + (slot * Hkv + g) * D;
-            for (int c = 0, d = threadIdx.x; d < D && c < 4; c++, d += blockDim.x) acc[c] += p * __bfloat162float(vr[d]);
+        for (int jj = w; jj < nt; jj += 4) {
+            int j = t0 + jj;
+            const bf16 *vr = vp + (((size_t)blocks[j / btok] * btok + j % btok) * Hkv + g) * D;
+            float p = ps[jj];
+            #pragma unroll
+            for (int c = 0; c < 4; c++) { int d = lane + 32 * c; if (d < D) acc[c] += p * __bfloat162float(vr[d]); }
         }
         m = nm;
         __syncthreads();
     }
-    bf16 *o = out + (size_t)r * H * D + (size_t)h * D;
-    for (int c = 0, d = threadIdx.x; d < D && c < 4; c++, d += blockDim.x) o[d] = __float2bfloat16(l > 0 ? acc[c] / l : 0.0f);
+    #pragma unroll
+    for (int c = 0; c < 4; c++) { int d = lane + 32 * c; if (d < D) red[w][d] = acc[c]; }
+    __syncthreads();
+    for (int d = tid; d < D; d += PG_THREADS) {
+        float t = red[0][d] + red[1][d] + red[2][d] + red[3][d];
+        if (S == 1) out[(size_t)r * H * D + (size_t)h * D + d] = __float2bfloat16(l > 0 ? t / l : 0.0f);
+        else part[(((size_t)r * H + h) * S + sp) * (D + 2) + d] = t;
+    }
+    if (S > 1 && tid == 0) {
+        float *pm = part + (((size_t)r * H + h) * S + sp) * (D + 2) + D;
+        pm[0] = m; pm[1] = l;
+    }
+}
+
+__global__ void k_paged_combine(bf16 *out, const float *part, int H, int D, int S) {
+    int r = blockIdx.x, h = blockIdx.y;
+    const float *p = part + ((size_t)r * H + h) * S * (D + 2);
+    float M = -INFINITY;
+    for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (D + 2) + D]);
+    float L = 0;
+    for (int s = 0; s < S; s++) { float ms = p[s * (D + 2) + D]; if (ms > -INFINITY) L += p[s * (D + 2) + D + 1] * expf(ms - M); }
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float o = 0;
+        for (int s = 0; s < S; s++) { float ms = p[s * (D + 2) + D]; if (ms > -INFINITY) o += p[s * (D + 2) + d] * expf(ms - M); }
+        out[(size_t)r * H * D + (size_t)h * D + d] = __float2bfloat16(L > 0 ? o / L : 0.0f);
+    }
 }
 
 void cu_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool,
                         const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq,
                         const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work) {
-    (void)work;
     if (R <= 0) return;
-    size_t sm = (size_t)(D + PG_TILE) * sizeof(float);
-    k_attention_paged<<<dim3(R, H), PG_TILE, sm, cu_st(be)->stream>>>((bf16 *)out, (const bf16 *)q, q_stride,
+    if (D > PG_MAXD || (D & 1)) { fprintf(stderr, "mrl: CUDA paged attention supports even head_dim <= %d (got %d)\n", PG_MAXD, D); abort(); }
+    int S = paged_splits(R, H);
+    cudaStream_t st = cu_st(be)->stream;
+    k_paged_split<<<dim3(R, H, S), PG_THREADS, 0, st>>>((float *)work, (bf16 *)out, (const bf16 *)q, q_stride,
         (const bf16 *)kpool, (const bf16 *)vpool, block_tables, max_blocks, block_tokens, row_seq, row_ctx, H, Hkv, D,
-        1.0f / sqrtf((float)D));
+        1.0f / sqrtf((float)D), S);
+    if (S > 1) k_paged_combine<<<dim3(R, H), 128, 0, st>>>((bf16 *)out, (const float *)work, H, D, S);
 }

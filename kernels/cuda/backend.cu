@@ -13,9 +13,9 @@ static void *c_alloc(const mrl_backend *be, size_t bytes) {
 static void c_free(const mrl_backend *be, void *p) { cudaStreamSynchronize(cu_st(be)->stream); cudaFree(p); }
 static void c_upload(const mrl_backend *be, void *dst, const void *src, size_t n) {
     if (!n) return;
-    /* synchronous w.r.t. the host buffer: the caller may reuse src at once */
+    /* From pageable memory the driver stages src before returning, so the caller may reuse
+     * it at once without a stream synchronisation (CUDA's documented memcpy semantics). */
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, cu_st(be)->stream));
-    CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
 }
 static void c_download(const mrl_backend *be, void *dst, const void *src, size_t n) {
     if (!n) return;
