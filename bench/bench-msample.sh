@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench-msample.sh — msample's sampling throughput (generated tokens/s) on a `minit qwen2-1.5b`
+# bf16 model: NPROB problems x G samples x NEW tokens at --batch 1, 8, 64; next to PyTorch +
+# transformers `generate` (same weights, num_return_sequences=G, same threads, bench/msample_hf.py)
+# and next to the memory roofline (every decode step reads all weights once: tokens/s <=
+# batch * bandwidth / weight bytes, KV reads left out). Prints markdown rows for
+# bench/results-msample.md. On CPU the 1.5B model makes this long (batch 1 is NPROB*G*NEW
+# sequential steps): NPROB, G, NEW, BATCHES, THREADS, DEVICE, HF=0 override.
+# Usage: bash bench/bench-msample.sh        (B=build BIN=bin: where make puts things)
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}; BIN=${BIN:-bin}
+NPROB=${NPROB:-8}; G=${G:-8}; NEW=${NEW:-256}; BATCHES=${BATCHES:-"1 8 64"}
+THREADS=${THREADS:-$(nproc)}; DEVICE=${DEVICE:-cpu}; HF=${HF:-1}
+MODEL=${MODEL:-${TMPDIR:-/tmp}/mrl-bench-qwen2-1.5b-bf16}
+make -s B="$B" BIN="$BIN" "$BIN/msample" "$BIN/minit" >/dev/null || exit 1
+if [ ! -f "$MODEL/model.safetensors" ]; then
+  rm -rf "$MODEL"
+  "$BIN/minit" qwen2-1.5b -o "$MODEL" --dtype bf16 --seed 1 -q || exit 1
+fi
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+for i in $(seq 1 "$NPROB"); do
+  echo "{\"id\":\"b$i\",\"problem\":\"Problem $i: find the sum of all positive integers n below $((i * 100)) such that n^2 + $i is divisible by 7.\"}"
+done > "$dir/problems.jsonl"
+wbytes=$(stat -c %s "$MODEL/model.safetensors")
+# memory bandwidth: a large copy (numpy), the best of three
+bw=$(python3 -c "
+import numpy as np, time
+a = np.ones(1 << 28, dtype=np.float32); b = np.empty_like(a); best = 0
+for _ in range(3):
+    t = time.perf_counter(); np.copyto(b, a); dt = time.perf_counter() - t; best = max(best, 2 * a.nbytes / dt)
+print(int(best))" 2>/dev/null || echo 0)
+[ "$DEVICE" = cpu ] || bw=${GPU_BW:-3.35e12}
+echo "model: minit qwen2-1.5b bf16 ($((wbytes / 1000000)) MB of weights), $NPROB problems x G=$G x $NEW tokens, $THREADS threads, device $DEVICE"
+echo "memory bandwidth (copy): $(python3 -c "print(f'{$bw/1e9:.1f}')") GB/s"
+echo
+echo "| --batch | msample tokens/s | transformers tokens/s | msample / transformers | roofline tokens/s | msample / roofline |"
+echo "|---|---|---|---|---|---|"
+for b in $BATCHES; do
+  t0=$(date +%s.%N)
+  OMP_NUM_THREADS=$THREADS "$BIN/msample" --model "$MODEL" --device "$DEVICE" -n "$G" --max-tokens "$NEW" \
+      --temperature 1 --batch "$b" --system "You are terse." -Z -q "$dir/problems.jsonl" > "$dir/out.jsonl" || exit 1
+  t1=$(date +%s.%N)
+  toks=$(jq -s '[.[].completion_ids | length] | add' "$dir/out.jsonl")
+  ms=$(python3 -c "print(f'{$toks / ($t1 - $t0):.1f}')")
+  hf="-"; ratio="-"
+  if [ "$HF" = 1 ]; then
+    hf=$(python3 bench/msample_hf.py "$MODEL" "$dir/problems.jsonl" "$G" "$NEW" "$b" "$THREADS" "$DEVICE" 2>/dev/null |
+         python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s"])' 2>/dev/null || echo "-")
+    [ "$hf" != "-" ] && ratio=$(python3 -c "print(f'{$ms / $hf:.2f}x')")
+  fi
+  roof=$(python3 -c "print(f'{$b * $bw / $wbytes:.1f}')")
+  echo "| $b | $ms | $hf | $ratio | $roof | $(python3 -c "print(f'{100 * $ms / $roof:.0f}%')") |"
+done
+echo
+echo "msample timings include model loading and prefill; tokens counted from completion_ids."
