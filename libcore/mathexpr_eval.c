@@ -71,7 +71,9 @@ static double complex fn_c(const me_arena *a, const me_node *n, int k, int depth
     case ME_F_SINH: return csinh(x);
     case ME_F_COSH: return ccosh(x);
     case ME_F_TANH: return ctanh(x);
-    case ME_F_LN: case ME_F_LOG: return cimag(x) == 0 && creal(x) > 0 ? log(creal(x)) : clog(x);
+    case ME_F_LN: return cimag(x) == 0 && creal(x) > 0 ? log(creal(x)) : clog(x);
+    /* \log without a base is base 10, as in Math-Verify and in competition problems */
+    case ME_F_LOG: return (cimag(x) == 0 && creal(x) > 0 ? log(creal(x)) : clog(x)) / M_LN10;
     case ME_F_LOGB: return (cimag(x) == 0 && creal(x) > 0 ? log(creal(x)) : clog(x)) /
                            (cimag(y) == 0 && creal(y) > 0 ? log(creal(y)) : clog(y));
     case ME_F_EXP: return cexp(x);

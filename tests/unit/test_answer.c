@@ -114,6 +114,8 @@ TEST(equiv_classes) {
     EXPECT(eqv("2\\sin x\\cos x", "\\sin 2x") == 1);
     EXPECT(eqv("\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}") == 1);
     EXPECT(eqv("3\\ln 2", "\\ln 8") == 1);
+    EXPECT(eqv("2", "\\log 100") == 1);                 /* \log is base 10, as Math-Verify */
+    EXPECT(eqv("3\\ln 2", "\\log 8") == 0);
     EXPECT(eqv("x", "\\sqrt{x^2}") == 0);
     EXPECT(eqv("C_1e^t+\\frac{1}{15}e^{-2t}", "\\frac{e^{-2 t}}{15}+C_{1} e^{t}") == 1);
     /* tuples, sets, intervals */
