@@ -102,7 +102,7 @@ test-gpu: all $(GTEST_BINS)
 
 # Loaders and parsers under AddressSanitizer + UBSan (CUDA off).
 test-asan:
-	$(MAKE) B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MAKE) B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 bench: all $(BENCH_BINS)

@@ -111,6 +111,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
         get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
     if (c->num_heads % c->num_kv_heads)
         return err_set(e, 1, "%s: \"num_attention_heads\" (%d) is not a multiple of \"num_key_value_heads\" (%d)", p, c->num_heads, c->num_kv_heads);
+    if (c->head_dim < 1) return err_set(e, 1, "%s: \"hidden_size\" %d is smaller than \"num_attention_heads\" %d", p, c->hidden_size, c->num_heads);
     if (c->head_dim % 2) return err_set(e, 1, "%s: head_dim %d is odd (rotary embedding needs pairs)", p, c->head_dim);
     jv v = jv_object_get(jv_copy(o), jv_string("tie_word_embeddings"));
     int k = jv_get_kind(v);

@@ -219,7 +219,7 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
     jv_free(h);
     if (rc) return -1;
     /* Overlap check in data order; empty tensors occupy no bytes. */
-    qsort(f->t + first, (size_t)(f->n - first), sizeof *f->t, cmp_by_offset);
+    if (f->n > first) qsort(f->t + first, (size_t)(f->n - first), sizeof *f->t, cmp_by_offset);
     const st_tensor *prev = NULL;
     for (int i = first; i < f->n; i++) {
         const st_tensor *t = &f->t[i];

@@ -162,6 +162,20 @@ TEST(refuses_bad_files) {
     EXPECT(n >= 15);
 }
 
+/* Found by fuzz_safetensors: a header with no tensors (valid, and empty) once did pointer
+ * arithmetic on NULL. */
+TEST(empty_header) {
+    const char *path = tmp_path("empty.safetensors");
+    FILE *fp = fopen(path, "wb");
+    fwrite("\003\000\000\000\000\000\000\000 {}", 1, 11, fp);
+    fclose(fp);
+    mrl_err e = {0};
+    st_file *f = st_open(path, &e);
+    EXPECTF(f && st_count(f) == 0 && !st_find(f, "x") && !st_at(f, 0), "%s", e.msg);
+    st_close(f);
+    unlink(path);
+}
+
 static void write_text(const char *path, const char *s) {
     FILE *f = fopen(path, "w");
     fputs(s, f);
@@ -431,6 +445,7 @@ int main(void) {
     RUN(reads_sharded);
     RUN(refuses_bad_files);
     RUN(refuses_bad_index);
+    RUN(empty_header);
     RUN(writer_round_trip);
     RUN(qwen2_layout_check);
     RUN(qwen2_1p5b_layout);
