@@ -53,20 +53,22 @@ static void get_vals(const me_arena *a, int i, vals *out) {
 }
 
 /* Two numbers, the way Math-Verify compares them: with a decimal literal on either side,
- * rounded to 6 places (1/3 = 0.333333); else exactly up to double rounding. mrl adds a
- * relative 1e-6 so tiny and huge decimals (1.325e-27, 4.4e7) compare by their digits. */
+ * rounded to 6 places (1/3 = 0.333333, 1234567 != 1234567.1); else exactly — integers
+ * bit for bit, other values up to double rounding. mrl adds one thing: decimals below
+ * 1e-3 or from 1e9 up (scientific notation, 1.325e-27, 4.4e10) compare to a relative
+ * 1e-6, where six decimal places would say nothing or demand every digit. */
 static int close_num(double complex x, double complex y, int flt) {
     if (x == y) return 1;
     if (x != x || y != y) return 0;
     double d = cabs(x - y), s = fmax(cabs(x), cabs(y));
     if (isinf(s)) return 0;
+    int real = cimag(x) == 0 && cimag(y) == 0;
     if (flt) {
-        if (d <= 1e-6 * s) return 1;
-        if (s >= 1e-3 && s < 1e9 && cimag(x) == 0 && cimag(y) == 0)
-            return round(creal(x) * 1e6) == round(creal(y) * 1e6);
-        return 0;
+        if (real && s >= 1e-3 && s < 1e9) return round(creal(x) * 1e6) == round(creal(y) * 1e6);
+        return d <= 1e-6 * s;
     }
-    return d <= 1e-9 * s + 1e-12;
+    if (real && creal(x) == floor(creal(x)) && creal(y) == floor(creal(y)) && s < 9e15) return 0;
+    return d <= 1e-11 * s + 1e-14;
 }
 
 static int close_vals(const vals *g, const vals *p) {

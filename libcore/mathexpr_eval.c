@@ -41,6 +41,11 @@ static double complex fact_c(double complex n) {
     double a = creal(n);
     if (a < 0 && a == floor(a)) return NAN;
     if (a > 171) return INFINITY;
+    if (a == floor(a)) {            /* exact while it fits: integers compare bit for bit */
+        double r = 1;
+        for (int i = 2; i <= (int)a; i++) r *= i;
+        return r;
+    }
     return tgamma(a + 1);
 }
 

@@ -107,6 +107,16 @@ TEST(equiv_classes) {
     EXPECT(eqv("1.33e-27", "1.325e-27") == 0);
     EXPECT(eqv("0.5", "50\\%") == 1);
     EXPECT(eqv("2^{101}", "2^{100}") == 0);
+    EXPECT(eqv("1267650600228229401496703205376", "2^{100}") == 1);
+    EXPECT(eqv("1000000008", "1000000007") == 0);       /* integers compare exactly */
+    EXPECT(eqv("1234567.4", "1234567") == 0);           /* 6 decimal places, not 1e-6 relative */
+    EXPECT(eqv("2.0000001", "2") == 1);
+    EXPECT(eqv("2.000001", "2") == 0);
+    EXPECT(eqv("4.40000001\\times10^{10}", "4.4e10") == 1);
+    EXPECT(eqv("\\frac{355}{113}", "\\pi") == 0);
+    EXPECT(eqv("3628800", "10!") == 1);
+    EXPECT(eqv("6402373705728000", "18!") == 1);
+    EXPECT(eqv("\\frac{10!}{8!\\,2!}", "\\binom{10}{2}") == 1);
     EXPECT(eqv("2^{10001}", "2^{10000}") == 0);
     /* expressions */
     EXPECT(eqv("(x+1)^2", "x^2+2x+1") == 1);
