@@ -76,11 +76,17 @@ static char *last_boxed(const char *s, size_t n) {
 
 /* Fallbacks: "answer is X" (to the end of the sentence), else the last $...$ / \[...\]. */
 static char *fallback_answer(const char *s, size_t n) {
+    static const char *const cues[] = {"answer is", "Answer is", "answer:", "Answer:", "ANSWER:"};
     const char *h = NULL;
-    for (const char *p = s; (p = memmem(p, (size_t)(s + n - p), "answer is", 9)); p += 9) h = p;
+    size_t hl = 0;
+    for (size_t k = 0; k < sizeof cues / sizeof cues[0]; k++) {
+        size_t l = strlen(cues[k]);
+        for (const char *p = s; (p = memmem(p, (size_t)(s + n - p), cues[k], l)); p += l)
+            if (p > h || !h) h = p, hl = l;
+    }
     if (h) {
-        const char *p = h + 9, *end = s + n;
-        while (p < end && (*p == ' ' || *p == ':')) p++;
+        const char *p = h + hl, *end = s + n;
+        while (p < end && (*p == ' ' || *p == ':' || *p == '*')) p++;
         const char *q = p;
         if (q < end && *q == '$') {
             const char *c = memchr(q + 1, '$', (size_t)(end - q - 1));

@@ -45,6 +45,8 @@ TEST(extract_answer_part) {
 TEST(extract_fallback) {
     EXPECT(extract_is("The answer is 42.", 0, 1, "42"));
     EXPECT(extract_is("The answer is 42.", 0, 0, NULL));
+    EXPECT(extract_is("The answer is 41.\n**Answer:** $\\frac{3}{4}$", 0, 1, "\\frac{3}{4}"));
+    EXPECT(extract_is("Final answer: 12 apples\nthanks", 0, 1, "12 apples"));
     EXPECT(extract_is("so we get $x=3$ and finally $\\frac{1}{2}$", 0, 1, "\\frac{1}{2}"));
     EXPECT(extract_is("thus \\[ 17 \\]", 0, 1, "17"));
 }
