@@ -135,12 +135,28 @@ static void bpe_word(enc *o, const unsigned char *w, size_t n) {
 
 static size_t utf8_len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 
+static void split_regex(enc *o, int level, const unsigned char *s, size_t n);
+
 /* Pre-tokenizer step `level` over s[0..n): matches and the gaps between them are pieces
  * (HF's "Isolated"); each piece goes to the next step, the last step to BPE. */
 static void split(enc *o, int level, const unsigned char *s, size_t n) {
     const mrl_tok *t = o->t;
     if (n == 0) return;
     if (level == t->n_re) { bpe_word(o, s, n); return; }
+    if (t->prefix_space[level] && s[0] != ' ') {
+        unsigned char *p = malloc(n + 1);
+        p[0] = ' ';
+        memcpy(p + 1, s, n);
+        split_regex(o, level, p, n + 1);
+        free(p);
+    } else {
+        split_regex(o, level, s, n);
+    }
+}
+
+static void split_regex(enc *o, int level, const unsigned char *s, size_t n) {
+    const mrl_tok *t = o->t;
+    if (!t->re[level]) { split(o, level + 1, s, n); return; }
     size_t pos = 0, last = 0;
     while (pos < n) {
         int rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
@@ -148,11 +164,16 @@ static void split(enc *o, int level, const unsigned char *s, size_t n) {
             rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, o->md, NULL);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) { o->rx_err = rc; return; }   /* never a silent wrong split */
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(o->md);
-        if (ov[1] == ov[0]) { pos = ov[0] + utf8_len(s[ov[0]]); continue; }   /* empty match: no piece */
-        if (ov[0] > last) split(o, level + 1, s + last, ov[0] - last);
-        split(o, level + 1, s + ov[0], ov[1] - ov[0]);
-        last = pos = ov[1];
+        /* copied out: the next step reuses the match data */
+        size_t m0 = pcre2_get_ovector_pointer(o->md)[0], m1 = pcre2_get_ovector_pointer(o->md)[1];
+        if (m1 == m0) {   /* an empty match makes no piece */
+            if (m0 >= n) break;
+            pos = m0 + utf8_len(s[m0]);
+            continue;
+        }
+        if (m0 > last) split(o, level + 1, s + last, m0 - last);
+        split(o, level + 1, s + m0, m1 - m0);
+        last = pos = m1;
     }
     if (last < n) split(o, level + 1, s + last, n - last);
 }
@@ -173,15 +194,7 @@ static void segment(enc *o, const char *s, size_t n) {
             else norm = NULL;
         }
     }
-    if (t->add_prefix_space && s[0] != ' ') {
-        char *p = malloc(n + 1);
-        p[0] = ' ';
-        memcpy(p + 1, s, n);
-        split(o, 0, (const unsigned char *)p, n + 1);
-        free(p);
-    } else {
-        split(o, 0, (const unsigned char *)s, n);
-    }
+    split(o, 0, (const unsigned char *)s, n);
     free(norm);
 }
 

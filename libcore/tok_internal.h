@@ -47,9 +47,12 @@ struct mrl_tok {
     uint8_t added_first[256]; /* 1 where an added token starts with this byte */
 
     int normalizer;           /* TOK_NORM_* */
-    int add_prefix_space;
     int ignore_merges;
-    pcre2_code *re[TOK_MAX_SPLITS];   /* pre-tokenizer Split regexes, applied in order */
+    /* Pre-tokenizer steps, applied in order to each piece of the step before: a regex
+     * split (NULL: none) after, for ByteLevel's add_prefix_space, a space put in front
+     * of a piece that does not start with one. */
+    pcre2_code *re[TOK_MAX_SPLITS];
+    uint8_t prefix_space[TOK_MAX_SPLITS];
     int n_re;
 };
 

@@ -149,6 +149,7 @@ static int str_is(jv v, const char *s) {
 }
 
 static int pool_add(mrl_tok *t, const char *s, size_t n) {
+    if (n == 0) return (int)t->pool_len;
     if (t->pool_len + n > t->pool_cap) {
         t->pool_cap = (t->pool_len + n) * 2 + 4096;
         t->pool = realloc(t->pool, t->pool_cap);
@@ -195,8 +196,11 @@ static int load_normalizer(mrl_tok *t, jv n, mrl_err *e) {
 static const char *GPT2_REGEX =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
-static int add_regex(mrl_tok *t, const char *pat, size_t n, uint32_t extra, mrl_err *e) {
-    if (t->n_re == TOK_MAX_SPLITS) return err_set(e, 1, "pre_tokenizer: too many Split steps");
+/* A pre-tokenizer step: pat (NULL: no split), prefix: ByteLevel's add_prefix_space. */
+static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int prefix, mrl_err *e) {
+    if (t->n_re == TOK_MAX_SPLITS) return err_set(e, 1, "pre_tokenizer: too many steps");
+    t->prefix_space[t->n_re] = (uint8_t)prefix;
+    if (!pat) { t->re[t->n_re++] = NULL; return 0; }
     int ec;
     PCRE2_SIZE eo;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
@@ -223,9 +227,10 @@ static int load_pretok(mrl_tok *t, jv p, int *bytelevel, mrl_err *e) {
         jv_free(list);
     } else if (str_is(type, "ByteLevel")) {
         *bytelevel = 1;
-        t->add_prefix_space = obj_bool(p, "add_prefix_space");
+        int prefix = obj_bool(p, "add_prefix_space");
         jv ur = obj_get(p, "use_regex");
-        if (jv_get_kind(ur) != JV_KIND_FALSE) rc = add_regex(t, GPT2_REGEX, strlen(GPT2_REGEX), 0, e);
+        if (jv_get_kind(ur) != JV_KIND_FALSE) rc = add_step(t, GPT2_REGEX, strlen(GPT2_REGEX), 0, prefix, e);
+        else if (prefix) rc = add_step(t, NULL, 0, 0, 1, e);
         jv_free(ur);
     } else if (str_is(type, "Split")) {
         jv pat = obj_get(p, "pattern"), beh = obj_get(p, "behavior");
@@ -233,9 +238,9 @@ static int load_pretok(mrl_tok *t, jv p, int *bytelevel, mrl_err *e) {
         if (!str_is(beh, "Isolated") || obj_bool(p, "invert"))
             rc = err_set(e, 1, "pre_tokenizer: only Split with behavior \"Isolated\" is supported");
         else if (jv_get_kind(rx) == JV_KIND_STRING)
-            rc = add_regex(t, jv_string_value(rx), (size_t)jv_string_length_bytes(jv_copy(rx)), 0, e);
+            rc = add_step(t, jv_string_value(rx), (size_t)jv_string_length_bytes(jv_copy(rx)), 0, 0, e);
         else if (jv_get_kind(lit) == JV_KIND_STRING)
-            rc = add_regex(t, jv_string_value(lit), (size_t)jv_string_length_bytes(jv_copy(lit)), PCRE2_LITERAL, e);
+            rc = add_step(t, jv_string_value(lit), (size_t)jv_string_length_bytes(jv_copy(lit)), PCRE2_LITERAL, 0, e);
         else rc = err_set(e, 1, "pre_tokenizer: Split without a pattern");
         jv_free(pat), jv_free(beh), jv_free(rx), jv_free(lit);
     } else {
@@ -501,7 +506,7 @@ mrl_tok *tok_load_dir(const char *dir, mrl_err *e) {
 
 void tok_free(mrl_tok *t) {
     if (!t) return;
-    for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]);
+    for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]);   /* NULL is fine */
     free(t->pool), free(t->off), free(t->len), free(t->flags), free((void *)t->selfok);
     free(t->vslot), free(t->mkey), free(t->mrank), free(t->mres), free(t->added);
     free(t);

@@ -216,6 +216,25 @@ def main():
              "roundtrip": unicodedata.normalize("NFC", s) == s} for s in texts]
     write_jsonl(os.path.join(OUT, "cases-bytelevel.jsonl"), rows)
 
+    # Two regex steps (Qwen's Split, then ByteLevel's own GPT-2 regex with a prefix space),
+    # NFKC, and added tokens that swallow whitespace (lstrip/rstrip): the loader's other paths.
+    g = json.loads(bls)
+    g["normalizer"] = {"type": "NFKC"}
+    g["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        qwen["pre_tokenizer"]["pretokenizers"][0],
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}]}
+    g["model"]["merges"] = [" ".join(m) for m in g["model"]["merges"]]   # the "a b" form
+    g["added_tokens"][4]["lstrip"] = True    # <think>
+    g["added_tokens"][5]["rstrip"] = True    # </think>
+    gs = json.dumps(g, ensure_ascii=False, indent=1)
+    with open(os.path.join(OUT, "bytelevel-gpt2.json"), "w") as f:
+        f.write(gs + "\n")
+    gtok = Tokenizer.from_str(gs)
+    extra = ["a  <think>  b  </think>  c", "x\t<think>\n</think>\n\ny", "ﬁne ①② ＡＢＣ ｶﾀｶﾅ", "Hello world"]
+    rows = [{"text": s, "ids": gtok.encode(s, add_special_tokens=False).ids, "roundtrip": False}
+            for s in texts + extra]
+    write_jsonl(os.path.join(OUT, "cases-bytelevel-gpt2.jsonl"), rows)
+
     wp, ug = other_models()
     for name, s in [("bad-wordpiece.json", wp), ("bad-unigram.json", ug)]:
         with open(os.path.join(OUT, name), "w") as f:

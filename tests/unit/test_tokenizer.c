@@ -122,6 +122,16 @@ TEST(byte_level_fixture) {
     tok_free(t);
 }
 
+/* Two regex steps, NFKC, a prefix space, lstrip/rstrip added tokens (HF ids again). */
+TEST(gpt2_style_fixture) {
+    mrl_err e = {0};
+    mrl_tok *t = tok_load(TD "bytelevel-gpt2.json", &e);
+    EXPECTF(t, "%s", e.msg);
+    if (!t) return;
+    EXPECT(check_cases(t, TD "cases-bytelevel-gpt2.jsonl") >= 100);
+    tok_free(t);
+}
+
 TEST(invalid_utf8_refused) {
     mrl_err e = {0};
     mrl_tok *t = tok_load(TD "bytelevel.json", &e);
@@ -246,6 +256,7 @@ int main(void) {
     RUN(qwen_hf_cases);
     RUN(qwen_lookup);
     RUN(byte_level_fixture);
+    RUN(gpt2_style_fixture);
     RUN(invalid_utf8_refused);
     RUN(count_beyond_cap);
     RUN(other_model_types_refused);
