@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make fuzz: builds every tests/fuzz/fuzz_*.c as a libFuzzer target (clang, ASan + UBSan) against
 # the library sources and runs each for FUZZ_SECONDS (default 60). Seeds: tests/fuzz/seeds/NAME/;
-# dictionary: tests/fuzz/NAME.dict. Work and crash files go to build-fuzz/ (corpus/, crashes/).
+# dictionary: tests/fuzz/NAME.dict; leak suppressions: tests/fuzz/NAME.lsan.supp, else
+# tests/fuzz/lsan.supp. Work and crash files go to build-fuzz/ (corpus/, crashes/).
 # FUZZ_ONLY=NAME runs one target; FUZZ_JOBS=N runs N workers each. Exit 1 if any target crashed.
 set -u
 cd "$(dirname "$0")/../.."
@@ -35,7 +36,8 @@ for t in tests/fuzz/fuzz_*.c; do
   dict=(); [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
   echo "== $name: ${SECS}s"
   log="$OUT/$name.log"
-  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp "$OUT/$name" "$corpus" "${dict[@]+"${dict[@]}"}" -max_total_time="$SECS" \
+  supp=tests/fuzz/lsan.supp; [ -f "tests/fuzz/$name.lsan.supp" ] && supp="tests/fuzz/$name.lsan.supp"
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$supp "$OUT/$name" "$corpus" "${dict[@]+"${dict[@]}"}" -max_total_time="$SECS" \
     -timeout=10 -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$OUT/crashes/$name-" ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS} >"$log" 2>&1
   status=$?
