@@ -50,7 +50,8 @@ void rd_set_stop(rd_stream *r, int (*stop)(void));
 /* ---- writer ---- */
 typedef struct wr_opts {
     const char *path;  /* NULL or "-" = stdout; else written atomically: temp file, fsync, rename */
-    int plain;         /* 1 = plain JSON Lines; 0 = zstd; -1 = auto (zstd unless stdout is a tty) */
+    int plain;         /* 1 = plain JSON Lines; 0 = zstd; -1 = auto: zstd, except plain when
+                          writing stdout and stdout is a terminal (a -o file is zstd) */
     int level;         /* zstd level (default 3 when 0) */
 } wr_opts;
 wr_stream *wr_open(const wr_opts *o, mrl_err *e);
