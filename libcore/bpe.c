@@ -87,7 +87,7 @@ static void bpe_heap(enc *o, const unsigned char *w, size_t n) {
         o->next = realloc(o->next, o->scap * sizeof *o->next);
         o->heap = realloc(o->heap, o->scap * 3 * sizeof *o->heap);
     }
-    int32_t *sym = o->sym, *prev = o->prev, *next = o->next, res;
+    int32_t *sym = o->sym, *prev = o->prev, *next = o->next, res = -1;
     size_t hn = 0;
     for (size_t i = 0; i < n; i++) {
         sym[i] = t->byte_id[w[i]];

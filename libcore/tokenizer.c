@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <jv.h>
 #include <zstd.h>
 #include "tok_internal.h"
@@ -496,9 +497,10 @@ mrl_tok *tok_load_dir(const char *dir, mrl_err *e) {
     size_t n = strlen(dir) + 32;
     char *p = malloc(n);
     snprintf(p, n, "%s/tokenizer.json", dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) snprintf(p, n, "%s/tokenizer.json.zst", dir);   /* a compressed copy also serves */
-    else fclose(f);
+    if (access(p, F_OK) != 0) {   /* a compressed copy also serves */
+        snprintf(p, n, "%s/tokenizer.json.zst", dir);
+        if (access(p, F_OK) != 0) snprintf(p, n, "%s/tokenizer.json", dir);   /* name the usual file */
+    }
     mrl_tok *t = tok_load(p, e);
     free(p);
     return t;

@@ -1,5 +1,6 @@
 /* test_tokenizer.c — the tokenizer against ids Hugging Face `tokenizers` produced (the real
  * Qwen2 vocabulary from ../shared/data, a small committed one), decode, bad input, templates. */
+#include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
 #include <jv.h>
@@ -251,6 +252,41 @@ TEST(template_plain_and_file) {
     rmdir(dir);
 }
 
+/* One const tokenizer shared by threads (msample may encode from several): the lazily
+ * learnt per-token shortcut must not change any result. */
+typedef struct { const mrl_tok *t; const char *text; size_t len; int32_t *ids; int n; } job;
+static void *encode_job(void *arg) {
+    job *j = arg;
+    mrl_err e = {0};
+    j->n = tok_encode(j->t, j->text, j->len, j->ids, (int)j->len + 1, &e);
+    return NULL;
+}
+
+TEST(shared_between_threads) {
+    size_t len;
+    char *text = read_file(TD "cases-hf.jsonl", &len);   /* JSON text: plenty of words */
+    if (!text) SKIP("fixture missing");
+    mrl_err e = {0};
+    mrl_tok *t = get_qwen() ? qwen : tok_load(TD "bytelevel.json", &e);
+    job j[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        j[i] = (job){t, text, len, malloc(sizeof(int32_t) * (len + 1)), 0};
+        pthread_create(&th[i], NULL, encode_job, &j[i]);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    job again = {t, text, len, malloc(sizeof(int32_t) * (len + 1)), 0};
+    encode_job(&again);   /* now with every shortcut learnt */
+    for (int i = 0; i < 4; i++) {
+        EXPECT(j[i].n == again.n && j[i].n > 1000);
+        EXPECT(memcmp(j[i].ids, again.ids, sizeof(int32_t) * (size_t)again.n) == 0);
+        free(j[i].ids);
+    }
+    free(again.ids);
+    if (t != qwen) tok_free(t);
+    free(text);
+}
+
 int main(void) {
     RUN(qwen_llamacpp_cases);
     RUN(qwen_hf_cases);
@@ -261,6 +297,7 @@ int main(void) {
     RUN(count_beyond_cap);
     RUN(other_model_types_refused);
     RUN(utf8_helpers);
+    RUN(shared_between_threads);
     RUN(template_r1_matches_transformers);
     RUN(template_plain_and_file);
     tok_free(qwen);
