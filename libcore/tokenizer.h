@@ -1,6 +1,15 @@
 /* tokenizer.h — byte-level BPE from a Hugging Face tokenizer.json (Qwen2/GPT-2 style):
  * added tokens split out first, the pre-tokenizer regex run by PCRE2, bytes mapped to
- * unicode, merges by rank. Encode equals HF `tokenizers` token for token. */
+ * unicode, merges by rank. Encode equals HF `tokenizers` token for token.
+ *
+ * Understood: model BPE (vocab; merges as "a b" or ["a","b"]; ignore_merges), added_tokens
+ * (longest match first; special, lstrip, rstrip), normalizer null/NFC/NFD/NFKC/NFKD (or a
+ * Sequence of one), pre_tokenizer Split (Regex or String, behavior Isolated) and ByteLevel
+ * (add_prefix_space, use_regex) alone or in a Sequence. Anything else (WordPiece, Unigram,
+ * WordLevel, a pre-tokenizer without ByteLevel, ...) is refused with a message. No BOS is
+ * added (the post_processor is not applied: HF's add_special_tokens=False); single_word and
+ * normalized of added tokens are ignored (all match on the raw text).
+ * A loaded tokenizer is read-only: one may be shared by threads. */
 #ifndef MRL_TOKENIZER_H
 #define MRL_TOKENIZER_H
 #include <stddef.h>
@@ -16,9 +25,11 @@ int  tok_vocab_size(const mrl_tok *t);           /* including added tokens */
 int  tok_id(const mrl_tok *t, const char *token); /* id of an exact token string, -1 if none */
 
 /* Encodes UTF-8 text (added tokens recognised inline). Returns the count, writes up to
- * cap ids (call again with a larger buffer if count > cap); -1 on invalid UTF-8 (e set). */
+ * cap ids (ids may be NULL with cap 0 to count; call again with a larger buffer if
+ * count > cap: normalization can make more tokens than bytes); -1 on invalid UTF-8 (e set). */
 int  tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int cap, mrl_err *e);
-/* Decodes ids into newly allocated UTF-8 (skip_special: drop tokens marked special). */
+/* Decodes ids into newly allocated UTF-8 (skip_special: drop tokens marked special); bytes
+ * that are not UTF-8 become U+FFFD, ids without a token decode to nothing (as HF). */
 char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special);
 /* The raw bytes of one token (for streaming decode and stop strings); *len set. */
 const char *tok_piece(const mrl_tok *t, int32_t id, size_t *len);
@@ -35,8 +46,11 @@ size_t tok_utf8_complete(const char *s, size_t n);
 char  *tok_utf8_lossy(const char *s, size_t n, size_t *outlen);
 
 /* Chat templates: "r1" (DeepSeek-R1-Distill-Qwen: BOS + system + <｜User｜>problem
- * <｜Assistant｜><think>\n), "plain" (system\n\nproblem\n), or a file with {system} and
- * {problem} placeholders. Returns the rendered prompt (newly allocated) or NULL (e set). */
+ * <｜Assistant｜><think>\n, as apply_chat_template renders its chat_template.jinja with
+ * add_generation_prompt), "plain" (system\n\nproblem\n; just problem\n without a system
+ * text), or a file whose text has {system} and {problem} replaced (a missing {problem} is
+ * an error; an unknown name without '/' that is no file is a usage error, code 2).
+ * tmpl_render returns the prompt (newly allocated); NULL system/problem count as "". */
 typedef struct mrl_template mrl_template;
 mrl_template *tmpl_load(const char *name_or_file, mrl_err *e);
 char *tmpl_render(const mrl_template *tp, const char *system, const char *problem);
