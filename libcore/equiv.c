@@ -41,16 +41,19 @@ static int has_inf_literal(const me_arena *a, int i) {
     return 0;
 }
 
-static void get_vals(const me_arena *a, int i, vals *out) {
+/* Values at the evaluation points; sign 0: \pm as its own operator, +1/-1: one branch. */
+static void get_vals_sign(const me_arena *a, int i, int sign, vals *out) {
     out->sym = me_has_sym(a, i);
     out->flt = has_float(a, i);
     out->inf = 0;
     int n = out->sym ? ME_NPOINTS : 1;
     for (int k = 0; k < n; k++) {
-        out->v[k] = me_eval(a, i, k);
+        out->v[k] = me_eval_sign(a, i, k, sign);
         if (isinf(creal(out->v[k])) || isinf(cimag(out->v[k]))) out->inf = 1;
     }
 }
+
+static void get_vals(const me_arena *a, int i, vals *out) { get_vals_sign(a, i, 0, out); }
 
 /* Two numbers, the way Math-Verify compares them: with a decimal literal on either side,
  * rounded to 6 places (1/3 = 0.333333, 1234567 != 1234567.1); else exactly — integers
@@ -162,6 +165,64 @@ static int cmp_items(const eq_side *G, int g, const eq_side *P, int p, int order
     return 1;
 }
 
+static int is_listy_op(int op) { return op == ME_LIST || op == ME_SET; }
+
+/* One value a list stands for: "1\pm\sqrt2" stands for two, "x = 3" for 3. */
+typedef struct entry { int node; vals v; } entry;
+
+static int assigned_value(const me_arena *a, int i) {
+    const me_node *n = &a->node[i];
+    if (n->op == ME_REL && n->sub == ME_REL_EQ && n->nkids == 2 && a->node[n->kid].op == ME_SYM)
+        return n->kid >= 0 ? a->node[n->kid].next : i;
+    return i;
+}
+
+/* The values of a list, a \pm expression or an assignment, \pm expanded as Math-Verify
+ * does (into both branches); -1 when an item is not an expression or there are too many. */
+static int expand(const eq_side *S, int node, entry *out, int max) {
+    const me_arena *a = &S->a;
+    node = assigned_value(a, node);
+    int n = 0, first = is_listy_op(a->node[node].op) ? a->node[node].kid : node;
+    for (int i = first; i >= 0; i = is_listy_op(a->node[node].op) ? a->node[i].next : -1) {
+        int item = assigned_value(a, i);
+        if (!me_is_expr(a, item)) return -1;
+        int pm = me_has_pm(a, item);
+        for (int s = pm ? 1 : 0; s >= (pm ? -1 : 0); s -= 2) {
+            if (n >= max) return -1;
+            out[n].node = item;
+            get_vals_sign(a, item, s, &out[n].v);
+            n++;
+            if (!pm) break;
+        }
+    }
+    return n;
+}
+
+static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side *P, int p, const vals *pb);
+
+/* Both sides as multisets of values (used when a \pm is involved). -1: not applicable. */
+static int cmp_expanded(const eq_side *G, int g, const eq_side *P, int p) {
+    enum { MAXE = 2 * EQ_MAX_ITEMS };
+    entry *e = malloc(2 * MAXE * sizeof *e);
+    if (!e) return 0;
+    int ng = expand(G, g, e, MAXE), np = ng < 0 ? -1 : expand(P, p, e + MAXE, MAXE), r;
+    if (ng < 0 || np < 0) r = -1;
+    else if (ng != np) r = 0;
+    else {
+        unsigned char used[MAXE] = {0};
+        r = 1;
+        for (int k = 0; k < ng && r; k++) {
+            int found = 0;
+            for (int m = 0; m < np && !found; m++)
+                if (!used[m] && cmp_expr_vals(G, e[k].node, &e[k].v, P, e[MAXE + m].node, &e[MAXE + m].v))
+                    used[m] = 1, found = 1;
+            r = found;
+        }
+    }
+    free(e);
+    return r;
+}
+
 /* lhs - rhs of a relation as values, with < / <= turned round to > / >= */
 static void rel_vals(const eq_side *S, int r, vals *out, int *op) {
     vals l, rr;
@@ -246,6 +307,10 @@ static int is_listy(int op) { return op == ME_LIST || op == ME_SET; }
 
 static int cmp(const eq_side *G, int g, const eq_side *P, int p) {
     const me_node *x = &G->a.node[g], *y = &P->a.node[p];
+    if (me_has_pm(&G->a, g) || me_has_pm(&P->a, p)) {
+        int r = cmp_expanded(G, g, P, p);
+        if (r >= 0) return r;
+    }
     if (me_is_expr(&G->a, g) && me_is_expr(&P->a, p)) return cmp_expr(G, g, P, p);
     if (x->op == ME_REL && y->op == ME_REL) return cmp_rel(G, g, P, p);
     /* "x = 5" against "5", either way round: the value of a plain assignment */

@@ -51,6 +51,10 @@ int me_parse(me_arena *a, const char *s);
 /* Value of expression node at evaluation point k (0..ME_NPOINTS-1): symbols take
  * values that depend only on (name, k). NaN when undefined or too deep. */
 double complex me_eval(const me_arena *a, int node, int k);
+/* The same with every a \pm b taken as a + sign*b (sign +1 or -1); me_eval instead gives
+ * \pm a weight no ordinary expression produces, so a \pm b equals only itself. */
+double complex me_eval_sign(const me_arena *a, int node, int k, int sign);
+int me_has_pm(const me_arena *a, int node);
 /* Does the subtree contain a symbol / a float literal? */
 int me_has_sym(const me_arena *a, int node);
 int me_is_expr(const me_arena *a, int node);   /* arithmetic (not tuple/set/...) */

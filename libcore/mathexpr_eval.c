@@ -58,11 +58,11 @@ static double complex pow_c(double complex b, double complex e) {
     return cpow(b, e);
 }
 
-static double complex ev(const me_arena *a, int i, int k, int depth);
+static double complex ev(const me_arena *a, int i, int k, int depth, int sign);
 
-static double complex fn_c(const me_arena *a, const me_node *n, int k, int depth) {
-    double complex x = ev(a, n->kid, k, depth);
-    double complex y = n->nkids > 1 ? ev(a, a->node[n->kid].next, k, depth) : 0;
+static double complex fn_c(const me_arena *a, const me_node *n, int k, int depth, int sign) {
+    double complex x = ev(a, n->kid, k, depth, sign);
+    double complex y = n->nkids > 1 ? ev(a, a->node[n->kid].next, k, depth, sign) : 0;
     switch (n->sub) {
     case ME_F_SIN: return csin(x);
     case ME_F_COS: return ccos(x);
@@ -92,7 +92,7 @@ static double complex fn_c(const me_arena *a, const me_node *n, int k, int depth
     }
 }
 
-static double complex ev(const me_arena *a, int i, int k, int depth) {
+static double complex ev(const me_arena *a, int i, int k, int depth, int sign) {
     if (i < 0 || depth > EVAL_MAX_DEPTH) return NAN;
     const me_node *n = &a->node[i];
     depth++;
@@ -100,21 +100,32 @@ static double complex ev(const me_arena *a, int i, int k, int depth) {
     switch (n->op) {
     case ME_NUM: return n->flags & ME_PCT ? n->v / 100 : n->v;
     case ME_SYM: return sym_value(n->sym, k);
-    case ME_ADD: return ev(a, j, k, depth) + ev(a, a->node[j].next, k, depth);
-    case ME_SUB: return ev(a, j, k, depth) - ev(a, a->node[j].next, k, depth);
+    case ME_ADD: return ev(a, j, k, depth, sign) + ev(a, a->node[j].next, k, depth, sign);
+    case ME_SUB: return ev(a, j, k, depth, sign) - ev(a, a->node[j].next, k, depth, sign);
     /* a ± b: b enters with a weight no ordinary expression produces */
-    case ME_PM: return ev(a, j, k, depth) + (0.7390851332 + 0.1234 * I) * ev(a, a->node[j].next, k, depth);
-    case ME_MUL: return ev(a, j, k, depth) * ev(a, a->node[j].next, k, depth);
-    case ME_DIV: return ev(a, j, k, depth) / ev(a, a->node[j].next, k, depth);
-    case ME_POW: return pow_c(ev(a, j, k, depth), ev(a, a->node[j].next, k, depth));
-    case ME_NEG: return -ev(a, j, k, depth);
-    case ME_FN: return fn_c(a, n, k, depth);
-    case ME_FACT: return fact_c(ev(a, j, k, depth));
+    case ME_PM: return ev(a, j, k, depth, sign) +
+                       (sign ? sign : 0.7390851332 + 0.1234 * I) * ev(a, a->node[j].next, k, depth, sign);
+    case ME_MUL: return ev(a, j, k, depth, sign) * ev(a, a->node[j].next, k, depth, sign);
+    case ME_DIV: return ev(a, j, k, depth, sign) / ev(a, a->node[j].next, k, depth, sign);
+    case ME_POW: return pow_c(ev(a, j, k, depth, sign), ev(a, a->node[j].next, k, depth, sign));
+    case ME_NEG: return -ev(a, j, k, depth, sign);
+    case ME_FN: return fn_c(a, n, k, depth, sign);
+    case ME_FACT: return fact_c(ev(a, j, k, depth, sign));
     default: return NAN;
     }
 }
 
-double complex me_eval(const me_arena *a, int node, int k) { return ev(a, node, k, 0); }
+double complex me_eval(const me_arena *a, int node, int k) { return ev(a, node, k, 0, 0); }
+double complex me_eval_sign(const me_arena *a, int node, int k, int sign) { return ev(a, node, k, 0, sign); }
+
+int me_has_pm(const me_arena *a, int i) {
+    if (i < 0) return 0;
+    const me_node *n = &a->node[i];
+    if (n->op == ME_PM) return 1;
+    for (int j = n->kid; j >= 0; j = a->node[j].next)
+        if (me_has_pm(a, j)) return 1;
+    return 0;
+}
 
 int me_has_sym(const me_arena *a, int i) {
     if (i < 0) return 0;

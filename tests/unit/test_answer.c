@@ -166,6 +166,13 @@ TEST(equiv_classes) {
     EXPECT(eqv("2^{1/3}", "\\sqrt[3]{2}") == 1);
     EXPECT(eqv("1-\\sqrt{2}", "1\\pm\\sqrt{2}") == 0);
     EXPECT(eqv("1\\pm\\sqrt2", "1\\pm\\sqrt{2}") == 1);
+    EXPECT(eqv("1+\\sqrt{2}, 1-\\sqrt{2}", "1\\pm\\sqrt{2}") == 1);   /* \pm: both branches */
+    EXPECT(eqv("1\\mp\\sqrt{2}", "1+\\sqrt{2}, 1-\\sqrt{2}") == 1);
+    EXPECT(eqv("2,-2", "\\pm 2") == 1);
+    EXPECT(eqv("2,2", "\\pm 2") == 0);
+    EXPECT(eqv("x=2, x=-2", "x=\\pm 2") == 1);
+    EXPECT(eqv("\\{1+\\sqrt{5},1-\\sqrt{5},-2\\}", "\\{1\\pm\\sqrt{5},-2\\}") == 1);
+    EXPECT(eqv("\\{1+\\sqrt{5},-2\\}", "\\{1\\pm\\sqrt{5},-2\\}") == 0);
     EXPECT(eqv("y-2x=3", "y=2x+3") == 1);
     EXPECT(eqv("2y=4x+6", "y=2x+3") == 1);            /* Math-Verify solves: same line */
     EXPECT(eqv("2y=4x+7", "y=2x+3") == 0);
