@@ -113,7 +113,10 @@ static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e)
     jv val;
     if (m->raw && m->cmd == CMD_DECODE) {
         val = jv_parse_sized(line, (int)len);
-        if (!jv_is_valid(val)) { jv_free(val); val = jv_string("(not JSON)"); }
+        if (jv_get_kind(val) != JV_KIND_ARRAY) {
+            jv_free(val);
+            return err_set(e, ERR_INPUT, "not a JSON array of ids");
+        }
         rec = jv_object_set(jv_object(), jv_string(m->in_name), jv_copy(val));
     } else if (m->raw) {
         long bad = tok_utf8_check(line, len);

@@ -137,3 +137,9 @@ $ mtok decode --tokenizer $SHARED/data/qwen2-tokenizer/tokenizer.json.zst --skip
 $ minit tiny -o m -q && mtok encode --model m --template r1 --system Hi -Z
 < {"problem":"2+2?"}
 > {"problem":"2+2?","prompt_ids":[259,39,72,257,17,10,17,30,258,261,198]}
+
+## -r decode: a line that is not an array of ids
+$ printf '[97]\n97 98\n' | mtok decode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+> {"ids":[97],"text":"a"}
+2> mtok: <stdin>:2: not a JSON array of ids
+? 1
