@@ -460,3 +460,22 @@ $ mfilter --bogus; echo $?; mfilter --take; echo $?; mfilter --take x; echo $?
 2> Try 'mfilter --help'.
 2> mfilter: --take: 'x' is not an integer in [1, 1099511627776]
 2> Try 'mfilter --help'.
+
+## --seed and --device values are checked
+$ mfilter --seed -1 < /dev/null; echo $?; mfilter --device tpu < /dev/null; echo $?; mfilter -j 0 < /dev/null; echo $?
+> 2
+> 2
+> 2
+2> mfilter: --seed: '-1' is not a non-negative integer
+2> Try 'mfilter --help'.
+2> mfilter: --device: 'tpu' is not one of cpu, cuda, cuda:N, auto
+2> Try 'mfilter --help'.
+2> mfilter: --threads: '0' is not an integer in [1, 8]
+2> Try 'mfilter --help'.
+
+## -j 1 and -j 4 give the same output as the default
+$ for i in $(seq 1 3000); do echo "{\"id\":\"q$i\",\"level\":\"Level $((i % 5))\"}"; done > in.jsonl
+$ mfilter -Z -j 1 --where '.level == "Level 3"' in.jsonl > a; mfilter -Z -j 4 --where '.level == "Level 3"' in.jsonl > b
+$ cmp a b && wc -l < a && grep -c 'Level 3' in.jsonl
+> 600
+> 600
