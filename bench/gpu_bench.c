@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
         bw = 2.0 * nb * 10 / (now() - t0);
     }
     be_free(be, a); be_free(be, b); be_close(be);
-    printf("| device | %s |\n| memory bandwidth (copy, read+write) | %.0f GB/s |\n", dev, bw / 1e9);
+    printf("| device | %s |\n| memory bandwidth (device copy, bytes read + written per s) | %.0f GB/s |\n", dev, bw / 1e9);
 
     model_opts o = {.device = dev, .bf16 = 1};
     mrl_model *m = model_load(dir, &o, &e);
@@ -78,7 +78,9 @@ int main(int argc, char **argv) {
         double dt = now() - t0;
         double ctx = prompt + 3 + steps / 2.0;
         double kvbytes = (double)B * ctx * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 2;
-        double roof = bw / 2 > 0 ? B / ((wbytes + kvbytes) / (bw / 2)) : 0;   /* read bandwidth = copy rate */
+        /* the copy's bytes read + written per second is the rate the memory sustains; a decode
+         * step reads weights and KV, so its roofline is bw / bytes per step */
+        double roof = bw > 0 ? B / ((wbytes + kvbytes) / bw) : 0;
         double tps = (double)B * steps / dt;
         printf("| %d | %d | %d | %.0f | %.2f | %.0f | %.0f %% |\n", B, prompt, steps, tps, dt / steps * 1e3, roof, roof > 0 ? 100 * tps / roof : 0);
         fflush(stdout);

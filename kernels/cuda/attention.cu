@@ -7,11 +7,22 @@
  * Paged KV cache (decode, prefill against the cache): see k_paged_split below. */
 #include "common.cuh"
 
-/* S fp32 [H, L, L] | P bf16 [H, L, L] | dq fp32 [L, H*D] | dk, dv fp32 [L, Hkv*D] | di fp32 [L*H] */
+/* S fp32 [H, L, L] | P bf16 [H, L, L] | dq fp32 [L, H*D] | dk, dv fp32 [L, Hkv*D] | di fp32 [L*H]
+ * | dO and Q head-major bf16 [H, L, D] each (so a KV group's heads form one GEMM operand) */
 size_t cu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)be; (void)T;
     size_t L = maxlen > 0 ? maxlen : 1, HL2 = (size_t)H * L * L;
-    return HL2 * 4 + HL2 * 2 + L * (size_t)H * D * 4 + 2 * L * (size_t)H * D * 4 + L * (size_t)H * 4 + 4096;
+    return HL2 * 4 + HL2 * 2 + L * (size_t)H * D * 4 + 2 * L * (size_t)H * D * 4 + L * (size_t)H * 4
+           + 2 * L * (size_t)H * D * 2 + 4096;
+}
+
+/* dst[(h*L + i)*D + d] = src[i*ld + h*D + d]: rows of heads → head-major blocks */
+__global__ void k_heads_major(bf16 *dst, const bf16 *src, int ld, int L, int H, int D) {
+    int i = blockIdx.x;
+    for (int k = threadIdx.x; k < H * D; k += blockDim.x) {
+        int h = k / D, d = k - h * D;
+        dst[((size_t)h * L + i) * D + d] = src[(size_t)i * ld + k];
+    }
 }
 
 static void host_cu(const mrl_backend *be, const int32_t *cu, int nseq, int32_t *h) {
@@ -108,6 +119,7 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
     bf16 *P = (bf16 *)((char *)work + HL2max * 4);
     float *dqa = (float *)((char *)P + HL2max * 2);
     float *dka = dqa + (size_t)maxlen * H * D, *dva = dka + (size_t)maxlen * Hkv * D, *di = dva + (size_t)maxlen * Hkv * D;
+    bf16 *dOt = (bf16 *)(di + (size_t)maxlen * H), *Qt = dOt + (size_t)maxlen * H * D;
     for (int s = 0; s < nseq; s++) {
         int s0 = cu[s], L = cu[s + 1] - cu[s];
         if (L <= 0) continue;
@@ -118,11 +130,11 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
             cu_gemm_batched(be, true, false, L, L, D, scale, K + (size_t)g * D, st, 0, Q + (size_t)g * r * D, st, D, 0.0f,
                             S + (size_t)g * r * LL, MRL_F32, L, LL, r);
         k_probs_from_lse<<<dim3(L, H), 128, 0, stream>>>(P, S, lse, L, H, s0);
-        for (int h = 0; h < H; h++) {   /* dV_g += P_h^T dO_h */
-            int g = h / r;
-            cu_gemm(be, false, true, D, L, L, 1.0f, dO + (size_t)h * D, H * D, P + (size_t)h * LL, L, (h % r) ? 1.0f : 0.0f,
+        k_heads_major<<<L, 256, 0, stream>>>(dOt, dO, H * D, L, H, D);
+        k_heads_major<<<L, 256, 0, stream>>>(Qt, Q, st, L, H, D);
+        for (int g = 0; g < Hkv; g++)   /* dV_g = sum over the group's heads of P_h^T dO_h: one GEMM, k = r L */
+            cu_gemm(be, false, true, D, L, r * L, 1.0f, dOt + (size_t)g * r * L * D, D, P + (size_t)g * r * LL, L, 0.0f,
                     dva + (size_t)g * D, MRL_F32, Hkv * D);
-        }
         for (int g = 0; g < Hkv; g++)   /* dP = dO V^T (into S) */
             cu_gemm_batched(be, true, false, L, L, D, 1.0f, V + (size_t)g * D, st, 0, dO + (size_t)g * r * D, H * D, D, 0.0f,
                             S + (size_t)g * r * LL, MRL_F32, L, LL, r);
@@ -131,11 +143,9 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
         for (int g = 0; g < Hkv; g++)   /* dQ_h = dS_h K_g */
             cu_gemm_batched(be, false, false, D, L, L, 1.0f, K + (size_t)g * D, st, 0, P + (size_t)g * r * LL, L, LL, 0.0f,
                             dqa + (size_t)g * r * D, MRL_F32, H * D, D, r);
-        for (int h = 0; h < H; h++) {   /* dK_g += dS_h^T Q_h */
-            int g = h / r;
-            cu_gemm(be, false, true, D, L, L, 1.0f, Q + (size_t)h * D, st, P + (size_t)h * LL, L, (h % r) ? 1.0f : 0.0f,
+        for (int g = 0; g < Hkv; g++)   /* dK_g = sum over the group's heads of dS_h^T Q_h */
+            cu_gemm(be, false, true, D, L, r * L, 1.0f, Qt + (size_t)g * r * L * D, D, P + (size_t)g * r * LL, L, 0.0f,
                     dka + (size_t)g * D, MRL_F32, Hkv * D);
-        }
         k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dq + (size_t)s0 * dst, dst, dqa, H * D);
         k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dk + (size_t)s0 * dst, dst, dka, Hkv * D);
         k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dv + (size_t)s0 * dst, dst, dva, Hkv * D);

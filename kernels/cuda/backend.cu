@@ -158,50 +158,79 @@ void cu_colsum_acc(const mrl_backend *be, float *dst, const bf16 *src, int T, in
     k_colsum<<<g, b, 0, cu_st(be)->stream>>>(dst, src, T, C, ld);
 }
 
-/* HF rotate_half: pairs (i, i + D/2), angle pos * theta^(-2i/D); inverse rotates back. */
-__global__ void k_rope(bf16 *x, int T, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
-    int half = D / 2;
-    long n = (long)T * H * half;
-    for (long idx = blockIdx.x * (long)blockDim.x + threadIdx.x; idx < n; idx += (long)gridDim.x * blockDim.x) {
-        int i = idx % half; long th = idx / half; int h = th % H; int t = th / H;
+/* HF rotate_half: pairs (i, i + D/2), angle pos * theta^(-2i/D) in fp32 as Hugging Face
+ * rounds it; inverse rotates back (the backward). A block per token; the frequencies once. */
+__global__ void k_rope(bf16 *x, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
+    extern __shared__ float cs[];          /* cos [D/2] | sin [D/2] */
+    int t = blockIdx.x, half = D / 2;
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
         float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)D);
-        float a = (float)pos[t] * inv_freq, sn, cs;
-        sincosf(a, &sn, &cs);
-        if (inverse) sn = -sn;
-        bf16 *p = x + (size_t)t * stride + (size_t)h * D;
-        float x1 = __bfloat162float(p[i]), x2 = __bfloat162float(p[i + half]);
-        p[i] = __float2bfloat16(x1 * cs - x2 * sn);
-        p[i + half] = __float2bfloat16(x2 * cs + x1 * sn);
+        float sn, c;
+        sincosf((float)pos[t] * inv_freq, &sn, &c);
+        cs[i] = c; cs[half + i] = inverse ? -sn : sn;
+    }
+    __syncthreads();
+    bf16 *row = x + (size_t)t * stride;
+    for (int k = threadIdx.x; k < H * half; k += blockDim.x) {
+        int h = k / half, i = k - h * half;
+        bf16 *p = row + (size_t)h * D;
+        float x1 = __bfloat162float(p[i]), x2 = __bfloat162float(p[i + half]), c = cs[i], sn = cs[half + i];
+        p[i] = __float2bfloat16(x1 * c - x2 * sn);
+        p[i + half] = __float2bfloat16(x2 * c + x1 * sn);
     }
 }
 static void cu_rope(const mrl_backend *be, void *x, int T, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
-    long n = (long)T * H * (D / 2);
-    if (n > 0) k_rope<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)x, T, H, D, stride, pos, theta, inverse);
+    if (T > 0 && H > 0 && D > 1)
+        k_rope<<<T, 128, (size_t)D * sizeof(float), cu_st(be)->stream>>>((bf16 *)x, H, D, stride, pos, theta, inverse);
 }
 
-__global__ void k_swiglu_fwd(bf16 *out, const bf16 *gu, int T, int F) {
-    long n = (long)T * F;
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        long t = i / F, f = i % F;
-        float g = __bfloat162float(gu[t * 2 * F + f]), u = __bfloat162float(gu[t * 2 * F + F + f]);
-        out[i] = __float2bfloat16(g / (1.0f + expf(-g)) * u);
+/* SwiGLU: a block row per token, bf16x2 loads (F even; an odd F takes the scalar tail). */
+__device__ __forceinline__ float silu_f(float g) { return g / (1.0f + expf(-g)); }
+__global__ void k_swiglu_fwd(bf16 *out, const bf16 *gu, int F) {
+    size_t t = blockIdx.x;
+    const bf16 *g = gu + t * 2 * F, *u = g + F;
+    bf16 *o = out + t * F;
+    if (F & 1) {   /* rows not 4-byte aligned: scalar */
+        for (int f = blockIdx.y * blockDim.x + threadIdx.x; f < F; f += gridDim.y * blockDim.x)
+            o[f] = __float2bfloat16(silu_f(__bfloat162float(g[f])) * __bfloat162float(u[f]));
+        return;
+    }
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < F / 2; i += gridDim.y * blockDim.x) {
+        float2 gg = __bfloat1622float2(((const __nv_bfloat162 *)g)[i]), uu = __bfloat1622float2(((const __nv_bfloat162 *)u)[i]);
+        ((__nv_bfloat162 *)o)[i] = __floats2bfloat162_rn(silu_f(gg.x) * uu.x, silu_f(gg.y) * uu.y);
     }
 }
-__global__ void k_swiglu_bwd(bf16 *dgu, const bf16 *dout, const bf16 *gu, int T, int F) {
-    long n = (long)T * F;
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        long t = i / F, f = i % F;
-        float g = __bfloat162float(gu[t * 2 * F + f]), u = __bfloat162float(gu[t * 2 * F + F + f]);
-        float d = __bfloat162float(dout[i]), sg = 1.0f / (1.0f + expf(-g));
-        dgu[t * 2 * F + f] = __float2bfloat16(d * u * sg * (1.0f + g * (1.0f - sg)));
-        dgu[t * 2 * F + F + f] = __float2bfloat16(d * g * sg);
-    }
+__device__ __forceinline__ void swiglu_grad(float d, float g, float u, float *dg, float *du) {
+    float sg = 1.0f / (1.0f + expf(-g));
+    *dg = d * u * sg * (1.0f + g * (1.0f - sg));
+    *du = d * g * sg;
 }
+__global__ void k_swiglu_bwd(bf16 *dgu, const bf16 *dout, const bf16 *gu, int F) {
+    size_t t = blockIdx.x;
+    const bf16 *g = gu + t * 2 * F, *u = g + F, *d = dout + t * F;
+    bf16 *dg = dgu + t * 2 * F, *du = dg + F;
+    int F2 = (F & 1) ? 0 : F / 2;   /* unaligned rows when F is odd: scalar path below */
+    for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < F2; i += gridDim.y * blockDim.x) {
+        float2 gg = __bfloat1622float2(((const __nv_bfloat162 *)g)[i]), uu = __bfloat1622float2(((const __nv_bfloat162 *)u)[i]);
+        float2 dd = __bfloat1622float2(((const __nv_bfloat162 *)d)[i]);
+        float a0, b0, a1, b1;
+        swiglu_grad(dd.x, gg.x, uu.x, &a0, &b0); swiglu_grad(dd.y, gg.y, uu.y, &a1, &b1);
+        ((__nv_bfloat162 *)dg)[i] = __floats2bfloat162_rn(a0, a1);
+        ((__nv_bfloat162 *)du)[i] = __floats2bfloat162_rn(b0, b1);
+    }
+    if (F & 1)
+        for (int f = blockIdx.y * blockDim.x + threadIdx.x; f < F; f += gridDim.y * blockDim.x) {
+            float a, b;
+            swiglu_grad(__bfloat162float(d[f]), __bfloat162float(g[f]), __bfloat162float(u[f]), &a, &b);
+            dg[f] = __float2bfloat16(a); du[f] = __float2bfloat16(b);
+        }
+}
+static dim3 row_grid(int T, int F) { int by = (F / 2 + 255) / 256; if (by < 1) by = 1; if (by > 64) by = 64; return dim3(T, by); }
 static void cu_swiglu_fwd(const mrl_backend *be, void *out, const void *gu, int T, int F) {
-    long n = (long)T * F; if (n > 0) k_swiglu_fwd<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)out, (const bf16 *)gu, T, F);
+    if ((long)T * F > 0) k_swiglu_fwd<<<row_grid(T, F), 256, 0, cu_st(be)->stream>>>((bf16 *)out, (const bf16 *)gu, F);
 }
 static void cu_swiglu_bwd(const mrl_backend *be, void *dgu, const void *dout, const void *gu, int T, int F) {
-    long n = (long)T * F; if (n > 0) k_swiglu_bwd<<<grid_for(n), 256, 0, cu_st(be)->stream>>>((bf16 *)dgu, (const bf16 *)dout, (const bf16 *)gu, T, F);
+    if ((long)T * F > 0) k_swiglu_bwd<<<row_grid(T, F), 256, 0, cu_st(be)->stream>>>((bf16 *)dgu, (const bf16 *)dout, (const bf16 *)gu, F);
 }
 
 __global__ void k_add(bf16 *out, const bf16 *a, const bf16 *b, size_t n) {

@@ -177,9 +177,14 @@ TEST(par_rope) {
     free(x);
 }
 
+static void swiglu_case(int F);
 TEST(par_swiglu_add) {
     NEED_GPU();
-    int T = 17, F = 130;
+    swiglu_case(130);
+    swiglu_case(17);   /* odd width: unaligned rows take the scalar path */
+}
+static void swiglu_case(int F) {
+    int T = 17;
     float *gu = rnd((size_t)T * 2 * F, 2), *dout = rnd((size_t)T * F, 1);
     void *gc = put_act(cpu, gu, (size_t)T * 2 * F), *gg = put_act(gpu, gu, (size_t)T * 2 * F);
     void *oc = be_alloc(cpu, (size_t)T * F * 4), *og = be_alloc(gpu, (size_t)T * F * 2);
