@@ -235,6 +235,7 @@ int rd_next(rd_stream *r, jv *rec, mrl_err *e) {
 int rd_line_ready(const rd_stream *r) {
     if (r->stopped || r->fd < 0) return 0;
     if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 1;
+    if (r->zstd && r->zin_pos < r->zin_len) return 1;   /* compressed bytes in hand decode without waiting */
     return r->fd_regular && !r->at_eof;   /* at its end the next input may be a pipe */
 }
 
