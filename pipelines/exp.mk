@@ -1,0 +1,124 @@
+# pipelines/exp.mk — the Open-RS study's three experiments (`make exp1 exp2 exp3 MODEL=... DATA=...`),
+# its exp2 data mix (`make data-exp2`), benchmark scoring (`make eval RUN=...`) and plots (`make plot`).
+#
+# Every hyperparameter of the published recipe (knoveleng/open-rs recipes/grpo.yaml, TRL 69ad852
+# defaults; ../shared/OPEN-RS.md §1) is a variable that the command line overrides:
+#   make exp2 MODEL=models/R1-Distill-Qwen-1.5B DATA=data/open-rs.jsonl.zst LR=2e-6 STEPS=100
+# A run lives in $(RUNS)/expN (RUN= to choose); run the same command again to continue it.
+
+MODEL       ?=
+DATA        ?=
+RUNS        ?= runs
+PROMPTS     ?= 12
+G           ?= 6
+LR          ?= 1e-6
+SCHEDULE    ?= cosine_with_min_lr
+MIN_LR_RATE ?= 0.1
+WARMUP      ?= 0.1
+STEPS       ?= 500
+BETA        ?= 0.04
+EPSILON     ?= 0.2
+LOSS        ?= bnpo
+MICRO_BATCH ?= 6
+MAX_GRAD_NORM ?= 1.0
+TEMP        ?= 0.7
+TOP_P       ?= 1
+MAX_PROMPT  ?= 512
+SAVE_EVERY  ?= 50
+SEED        ?= 42
+TEMPLATE    ?= r1
+SYSTEM_FILE ?= pipelines/open-rs-system.txt
+EXP1_MAX_TOKENS ?= 4096
+EXP2_MAX_TOKENS ?= 3584
+EXP3_MAX_TOKENS ?= 3584
+MAX_TOKENS  ?=
+ACC_REWARD  ?= --reward accuracy=2 --reward format=1
+COS_REWARD  ?= --reward format=1 --reward cosine=2:max_len=3584
+REWARD      ?=
+MGRPO_EXTRA ?= --grad-checkpoint
+MSAMPLE_EXTRA ?=
+DEVICE      ?=
+NGPU        ?= 1
+THREADS     ?=
+# validation during a run (SPEC: every 25 steps on an AMC23-sized set, few samples)
+BENCH_DIR   ?=
+EVAL_EVERY  ?= 25
+EVAL_DATA   ?= $(if $(BENCH_DIR),$(BENCH_DIR)/amc23.jsonl)
+EVAL_N      ?= 4
+EARLY_STOP  ?=
+
+MRL_T = $(abspath $(BIN))
+EXP_MGRPO = --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
+  --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(STEPS) --beta $(BETA) \
+  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(MGRPO_EXTRA)
+EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
+
+define exp_need
+	@test -n "$(MODEL)" || { echo "$@: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B (README: Experiments)" >&2; exit 2; }
+	@test -n "$(DATA)" || { echo "$@: DATA= is required: problem records (JSON Lines, plain or zstd: id, problem, answer), e.g. the open-rs 7k mix (make data-exp2)" >&2; exit 2; }
+endef
+
+# exp_run NAME MAX_TOKENS REWARD-OPTIONS: prompts over MAX_PROMPT tokens (the study's template and
+# system prompt) are dropped, not truncated; then the GRPO loop (pipelines/grpo-loop.sh).
+define exp_run
+	$(exp_need)
+	@mkdir -p $(or $(RUN),$(RUNS)/$1)
+	test -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst || { $(MRL_T)/mtok count --model $(MODEL) --template $(TEMPLATE) \
+	    --system @$(SYSTEM_FILE) --field .problem --as prompt_tokens -q $(DATA) \
+	  | $(MRL_T)/mfilter --where '.prompt_tokens <= $(MAX_PROMPT)' -q -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst; }
+	RUN=$(or $(RUN),$(RUNS)/$1) MODEL=$(MODEL) DATA=$(or $(RUN),$(RUNS)/$1)/data.jsonl.zst STEPS=$(STEPS) \
+	PROMPTS=$(PROMPTS) G=$(G) TEMP=$(TEMP) TOP_P=$(TOP_P) MAX_TOKENS=$(or $(MAX_TOKENS),$2) TEMPLATE=$(TEMPLATE) \
+	SYSTEM="$$(cat $(SYSTEM_FILE))" SEED=$(SEED) SAVE_EVERY=$(SAVE_EVERY) DEVICE=$(DEVICE) NGPU=$(NGPU) THREADS=$(THREADS) \
+	EVAL_EVERY=$(if $(EVAL_DATA),$(EVAL_EVERY),0) EVAL_DATA=$(EVAL_DATA) EVAL_N=$(EVAL_N) EARLY_STOP=$(EARLY_STOP) \
+	EVAL_TEMPLATE=pipelines/math-query.tmpl EVAL_SYSTEM= BIN=$(MRL_T) \
+	REWARD='$(or $(REWARD),$(MRL_T)/mreward -q $3)' \
+	MGRPO_ARGS='$(EXP_MGRPO)' MSAMPLE_ARGS='$(MSAMPLE_EXTRA)' \
+	  pipelines/grpo-loop.sh
+endef
+
+.PHONY: exp1 exp2 exp3 data-exp2 eval plot
+exp1: ; $(call exp_run,exp1,$(EXP1_MAX_TOKENS),$(ACC_REWARD))
+exp2: ; $(call exp_run,exp2,$(EXP2_MAX_TOKENS),$(ACC_REWARD))
+exp3: ; $(call exp_run,exp3,$(EXP3_MAX_TOKENS),$(COS_REWARD))
+
+# The exp2/exp3 mix: 3,000 open-s1 + 3,000 open-deepscaler + 1,000 easier raw DeepScaleR problems
+# (EASY_WHERE selects them; the study's criterion is unpublished), shuffled.
+OPEN_S1         ?=
+OPEN_DEEPSCALER ?=
+DEEPSCALER      ?=
+EASY_WHERE      ?= true
+MIX_OUT         ?= data/exp2-mix.jsonl.zst
+data-exp2:
+	@test -n "$(OPEN_S1)" -a -n "$(OPEN_DEEPSCALER)" -a -n "$(DEEPSCALER)" || { echo "data-exp2: OPEN_S1=, OPEN_DEEPSCALER= and DEEPSCALER= are required (problem files)" >&2; exit 2; }
+	@mkdir -p $(dir $(MIX_OUT))
+	{ $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
+	  $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_DEEPSCALER); \
+	  $(MRL_T)/mfilter --where '$(EASY_WHERE)' --take 1000 --seed $(SEED) -q $(DEEPSCALER); } \
+	| $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o $(MIX_OUT)
+
+# Benchmarks with the study's evaluation settings: no system prompt, the MATH_QUERY_TEMPLATE user
+# turn (pipelines/math-query.tmpl), temperature 0.6, top-p 0.95, 32768 new tokens, one sample.
+BENCHES        ?= aime24 math500 amc23 minerva_math olympiadbench
+EVAL_K         ?= 1
+EVAL_TEMP      ?= 0.6
+EVAL_TOP_P     ?= 0.95
+EVAL_MAX_TOKENS ?= 32768
+RUN            ?=
+CKPT           ?= $(if $(STEP),$(RUN)/$(shell printf 'step-%06d' $(STEP)),$(RUN)/latest)
+EVAL_OUT       ?= $(RUN)/eval/$(notdir $(CKPT))
+eval:
+	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
+	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: Benchmarks)" >&2; exit 2; }
+	@mkdir -p $(EVAL_OUT)
+	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; \
+	  test -s $(EVAL_OUT)/$$b.jsonl.zst || $(MRL_T)/msample --model $(CKPT) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
+	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \
+	    --seed $(SEED) $(EXP_DEVICE) -q $$f \
+	  | $(MRL_T)/mreward -q -o $(EVAL_OUT)/$$b.jsonl.zst || exit 1; done
+	$(MRL_T)/meval -Z -q $(addprefix $(EVAL_OUT)/,$(addsuffix .jsonl.zst,$(BENCHES))) -o $(EVAL_OUT)/scores.jsonl
+	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(CKPT)" > $(EVAL_OUT)/table.md
+	@cat $(EVAL_OUT)/table.md
+
+plot:
+	@test -n "$(RUN)" || { echo "plot: RUN= is required (a run directory with metrics.jsonl)" >&2; exit 2; }
+	pipelines/plot.sh $(RUN)

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# grpo-loop.sh — the GRPO training loop as a step driver: each step samples the next slice of a
+# shuffled problem file with the run's latest policy, rewards it and takes one mgrpo step.
+#
+# Settings come from the environment (the make fragments in pipelines/ set them):
+#   RUN         run directory (required); the step is read from RUN/latest, so a stopped loop
+#               continues where it stopped when started again
+#   MODEL       starting policy (required until RUN/latest exists)
+#   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl
+#   STEPS       total optimizer steps (required)
+#   PROMPTS G   problems per step and samples per problem (12, 6)
+#   TEMP TOP_P  sampling temperature and nucleus (0.7, 1)
+#   MAX_TOKENS  completion limit, a number or a schedule STEP-free list LIMIT@STEP,...
+#               e.g. 3584@0,4096@100 (3584 from step 0, 4096 from step 100)
+#   TEMPLATE    msample/mtok chat template (r1); SYSTEM the system prompt (unset: msample's default,
+#               the study's; set and empty: none)
+#   REWARD      the reward stage, any shell command reading and writing records (BIN/mreward)
+#   MGRPO_ARGS  further mgrpo options (learning rate, schedule, beta, ...); MSAMPLE_ARGS msample's
+#   SAVE_EVERY  step directories kept: multiples of this, latest, best (50); the others are removed
+#   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
+#               EVAL_TEMP (0.6) with EVAL_MAX_TOKENS (the step's MAX_TOKENS); results in
+#               RUN/evals/ and RUN/val.jsonl, RUN/best -> the best checkpoint so far;
+#               EVAL_TEMPLATE and EVAL_SYSTEM (when set) replace TEMPLATE and SYSTEM there
+#   EARLY_STOP  drop=D,kl=K: stop when validation pass@1 falls D below the best, or a step's KL
+#               exceeds K (RUN/stopped says why; a stopped run stays stopped)
+#   DEVICE NGPU device for both tools; with NGPU > 1 sampling runs as NGPU shards (--shard K/N,
+#               one process per GPU, --device cuda:K) whose outputs are concatenated
+#   THREADS     CPU threads per tool; SEED (42); BIN directory of the tools (else PATH)
+set -euo pipefail
+
+die() { echo "grpo-loop: $*" >&2; exit 2; }
+[ -n "${RUN:-}" ] || die "RUN= is required (the run directory)"
+[ -n "${DATA:-}" ] || die "DATA= is required (problem records)"
+[ -n "${STEPS:-}" ] || die "STEPS= is required (total optimizer steps)"
+[ -e "$DATA" ] || die "$DATA: no such file"
+
+T=${BIN:+$BIN/}
+PROMPTS=${PROMPTS:-12} G=${G:-6} TEMP=${TEMP:-0.7} TOP_P=${TOP_P:-1}
+MAX_TOKENS=${MAX_TOKENS:-3584} TEMPLATE=${TEMPLATE:-r1} SEED=${SEED:-42}
+REWARD=${REWARD:-${T}mreward} SAVE_EVERY=${SAVE_EVERY:-50}
+EVAL_EVERY=${EVAL_EVERY:-0} EVAL_N=${EVAL_N:-4} EVAL_TEMP=${EVAL_TEMP:-0.6}
+NGPU=${NGPU:-1} DEVICE=${DEVICE:-} THREADS=${THREADS:-}
+export BIN
+
+mkdir -p "$RUN"
+[ -e "$RUN/stopped" ] && { echo "grpo-loop: $RUN stopped early: $(cat "$RUN/stopped")" >&2; exit 0; }
+
+step_of() { local s; s=$(readlink "$1" 2>/dev/null) || { echo 0; return; }; s=${s##*step-}; echo $((10#$s)); }
+# The completion limit at step $1 from a schedule "A@0,B@100" (or a plain number).
+max_tokens_at() {
+    local v="" e
+    IFS=, read -ra ents <<<"$MAX_TOKENS"
+    for e in "${ents[@]}"; do
+        if [[ $e == *@* ]]; then (( $1 >= ${e#*@} )) && v=${e%@*}; else v=$e; fi
+    done
+    [ -n "$v" ] || die "MAX_TOKENS=$MAX_TOKENS has no entry for step $1"
+    echo "$v"
+}
+# JSON number of a top-level field (the tools write flat numbers).
+jnum() { sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" | head -n 1; }
+dev_args() { [ -n "$DEVICE" ] && printf -- '--device\n%s\n' "$1"; [ -n "$THREADS" ] && printf -- '--threads\n%s\n' "$THREADS"; true; }
+
+sys_args=(); [ -n "${SYSTEM+set}" ] && sys_args=(--system "$SYSTEM")
+tmpl=$TEMPLATE
+read -ra msample_extra <<<"${MSAMPLE_ARGS:-}"
+read -ra mgrpo_extra <<<"${MGRPO_ARGS:-}"
+
+# Samples the problems in $1 ($7 each, limit $2, seed $3) with policy $4, at temperature $5, top-p $6.
+sample() {
+    local in=$1 mt=$2 seed=$3 pol=$4 temp=$5 topp=$6 n=$7; shift 7
+    local common=(--model "$pol" -n "$n" --temperature "$temp" --top-p "$topp" --max-tokens "$mt"
+                  --template "$tmpl" --seed "$seed" -q "${sys_args[@]}" "${msample_extra[@]}" "$@")
+    if [ "$NGPU" -le 1 ]; then
+        mapfile -t d < <(dev_args "$DEVICE")
+        "${T}msample" "${common[@]}" "${d[@]}" "$in"
+    else
+        local k pids=()
+        for ((k = 0; k < NGPU; k++)); do
+            mapfile -t d < <(DEVICE=cuda dev_args "cuda:$k")
+            "${T}msample" "${common[@]}" "${d[@]}" --shard "$k/$NGPU" -o "$RUN/.shard-$k.jsonl.zst" "$in" & pids+=($!)
+        done
+        for k in "${pids[@]}"; do wait "$k" || die "a sampling shard failed"; done
+        for ((k = 0; k < NGPU; k++)); do cat "$RUN/.shard-$k.jsonl.zst"; rm -f "$RUN/.shard-$k.jsonl.zst"; done
+    fi
+}
+
+# Validation of the policy $2 as step $1: RUN/evals/step-N.jsonl.zst, a line in RUN/val.jsonl,
+# RUN/best, and the early stop on a drop.
+validate() {
+    local s=$1 pol=$2 f p best bs
+    f=$(printf '%s/evals/step-%06d' "$RUN" "$s")
+    [ -e "$f.json" ] && return 0
+    mkdir -p "$RUN/evals"
+    local sys_saved=("${sys_args[@]}")
+    tmpl=${EVAL_TEMPLATE:-$TEMPLATE}
+    [ -n "${EVAL_SYSTEM+set}" ] && sys_args=(--system "$EVAL_SYSTEM")
+    sample "$EVAL_DATA" "${EVAL_MAX_TOKENS:-$(max_tokens_at "$s")}" "$SEED" "$pol" "$EVAL_TEMP" "${EVAL_TOP_P:-0.95}" \
+        "$EVAL_N" | "${T}mreward" -q -o "$f.jsonl.zst"
+    sys_args=("${sys_saved[@]}"); tmpl=$TEMPLATE
+    "${T}meval" -q --by '"val"' -Z "$f.jsonl.zst" -o "$f.json"
+    p=$(jnum 'pass@1' <"$f.json")
+    sed "s/^{/{\"step\":$s,/" "$f.json" >>"$RUN/val.jsonl"
+    # best so far (the earliest of equals)
+    read -r bs best < <(awk '{ s = $0; sub(/.*"step":/, "", s); s += 0; p = $0; sub(/.*"pass@1":/, "", p); p += 0;
+                               if (NR == 1 || p > b) { b = p; bs = s } } END { print bs, b }' "$RUN/val.jsonl")
+    echo "grpo-loop: step $s validation pass@1 $p (best $best at step $bs)" >&2
+    if [ "$bs" = "$s" ]; then
+        if [ "$s" -eq 0 ]; then ln -sfn "$(cd "$pol" && pwd -P)" "$RUN/.best.tmp"
+        else ln -sfn "$(printf 'step-%06d' "$s")" "$RUN/.best.tmp"; fi
+        mv -T "$RUN/.best.tmp" "$RUN/best"
+    fi
+    if [[ ${EARLY_STOP:-} == *drop=* ]]; then
+        local drop=${EARLY_STOP#*drop=}; drop=${drop%%,*}
+        if awk -v p="$p" -v b="$best" -v d="$drop" 'BEGIN { exit !(p < b - d) }'; then
+            echo "validation pass@1 $p at step $s is more than $drop below the best $best (step $bs)" >"$RUN/stopped"
+        fi
+    fi
+}
+
+# Removes step directories that are not kept (multiples of SAVE_EVERY, latest, best, the last).
+prune() {
+    local d n keep_l keep_b
+    keep_l=$(readlink "$RUN/latest" 2>/dev/null || true); keep_b=$(readlink "$RUN/best" 2>/dev/null || true)
+    for d in "$RUN"/step-*; do
+        [ -d "$d" ] || continue
+        n=${d##*step-}; n=$((10#$n))
+        [ "${d##*/}" = "$keep_l" ] || [ "${d##*/}" = "$keep_b" ] && continue
+        (( n % SAVE_EVERY == 0 || n == STEPS )) && continue
+        rm -rf "$d"
+    done
+}
+
+if [ ! -s "$RUN/problems.jsonl" ]; then
+    "${T}mfilter" --shuffle --seed "$SEED" -Z -q "$DATA" -o "$RUN/problems.jsonl"
+fi
+N=$(wc -l <"$RUN/problems.jsonl")
+[ "$N" -ge "$PROMPTS" ] || die "$DATA has $N problems, fewer than PROMPTS=$PROMPTS"
+
+step=$(step_of "$RUN/latest")
+if [ "$step" -eq 0 ]; then
+    [ -n "${MODEL:-}" ] || die "MODEL= is required (the starting policy)"
+    [ -e "$MODEL/config.json" ] || die "$MODEL/config.json: no such file (MODEL= must be a model directory)"
+fi
+if [ "$EVAL_EVERY" -gt 0 ]; then
+    [ -n "${EVAL_DATA:-}" ] || die "EVAL_EVERY needs EVAL_DATA= (validation problems)"
+    if [ "$step" -eq 0 ]; then validate 0 "$MODEL"; elif (( step % EVAL_EVERY == 0 )); then validate "$step" "$RUN/latest"; fi
+fi
+
+while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
+    mt=$(max_tokens_at "$step")
+    pol=$MODEL; [ -e "$RUN/latest" ] && pol=$RUN/latest
+    # the step's problems: PROMPTS lines from offset step*PROMPTS of the shuffled file, wrapping
+    awk -v s=$(( (step * PROMPTS) % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
+        "$RUN/problems.jsonl" >"$RUN/.slice.jsonl"
+    mapfile -t d < <(dev_args "${DEVICE:-}")
+    t0=$(date +%s.%N)
+    metrics=$(sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
+              bash -c "$REWARD" |
+              "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --steps 1 --seed "$SEED" \
+                  --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q)
+    step=$(step_of "$RUN/latest")
+    m=$(printf '%s\n' "$metrics" | tail -n 1)
+    kl=$(jnum kl <<<"$m")
+    printf 'step %d  reward %.3f  accuracy %s  len %.1f  kl %s  %.1fs\n' "$step" "$(jnum reward_mean <<<"$m")" \
+        "$(sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' <<<"$m")" "$(jnum completion_len_mean <<<"$m")" \
+        "${kl:-null}" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+    if [[ ${EARLY_STOP:-} == *kl=* ]] && [ -n "$kl" ]; then
+        klmax=${EARLY_STOP#*kl=}; klmax=${klmax%%,*}
+        if awk -v k="$kl" -v m="$klmax" 'BEGIN { exit !(k > m) }'; then
+            echo "KL $kl at step $step is above $klmax" >"$RUN/stopped"
+        fi
+    fi
+    if [ "$EVAL_EVERY" -gt 0 ] && (( step % EVAL_EVERY == 0 )); then validate "$step" "$RUN/latest"; fi
+    prune
+done
+rm -f "$RUN/.slice.jsonl"
+[ -e "$RUN/stopped" ] && echo "grpo-loop: stopped early: $(cat "$RUN/stopped")" >&2
+exit 0

@@ -1,0 +1,37 @@
+#!/bin/sh
+# plot.sh — draws a run's RUN/metrics.jsonl (reward, accuracy, completion length and KL per step)
+# into RUN/metrics.png with gnuplot; says so and exits 0 when gnuplot is not installed.
+# Usage: pipelines/plot.sh RUNDIR [OUT.png]
+set -eu
+run=${1:?usage: pipelines/plot.sh RUNDIR [OUT.png]}
+out=${2:-$run/metrics.png}
+m=$run/metrics.jsonl
+[ -s "$m" ] || { echo "plot: $m: no metrics" >&2; exit 1; }
+command -v gnuplot >/dev/null 2>&1 || { echo "plot: gnuplot is not installed; no plot (apt-get install gnuplot-nox)" >&2; exit 0; }
+
+tsv=$(mktemp "${TMPDIR:-/tmp}/mrl-plot.XXXXXX")
+trap 'rm -f "$tsv"' EXIT
+# step, reward_mean, rewards.accuracy (NaN when absent), completion_len_mean, kl (NaN when null), loss
+awk 'function num(k,   s) { s = $0; if (!sub(".*\"" k "\":", "", s)) return "NaN";
+                            if (s ~ /^null/) return "NaN"; sub(/[,}].*/, "", s); return s }
+     { print num("step"), num("reward_mean"), num("accuracy"), num("completion_len_mean"), num("kl"), num("loss") }' "$m" >"$tsv"
+# a run without KL (SFT, beta 0) shows its loss in the last panel
+last='5 with lines lw 2 notitle'; lt='KL to the reference'
+awk '$5 != "NaN" { k = 1 } END { exit !k }' "$tsv" || { last='6 with lines lw 2 notitle'; lt='loss'; }
+
+term=png; gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+gnuplot 2>/dev/null <<EOF || true
+set terminal $term size 1000,700 noenhanced
+set output "$out"
+set datafile missing "NaN"
+set multiplot layout 2,2 title "$run"
+set xlabel "step"; set grid
+set title "reward (mean)"; plot "$tsv" using 1:2 with lines lw 2 notitle
+set title "accuracy (mean of rewards.accuracy)"; set yrange [0:1]; plot "$tsv" using 1:3 with lines lw 2 notitle
+set autoscale y
+set title "completion length (tokens)"; plot "$tsv" using 1:4 with lines lw 2 notitle
+set title "$lt"; plot "$tsv" using 1:$last
+unset multiplot
+EOF
+[ -s "$out" ] || { echo "plot: gnuplot wrote no $out" >&2; exit 1; }
+echo "plot: $out"
