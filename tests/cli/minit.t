@@ -118,3 +118,31 @@ $ minit tiny -o m --merges 3
 $ minit tiny -o m --dtype int8
 ? 2
 2~ --dtype: 'int8' is not
+
+## bad checkpoints are refused by the tools that load them, naming the tensor (msample here)
+% requires $MRL_BIN/msample
+$ minit tiny -o m -q && truncate -s 100000 m/model.safetensors
+$ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-tokens 1 -Z
+? 1
+2> msample: m/model.safetensors: "model.embed_tokens.weight": data_offsets [0, 134656] run past the end of the data (94688 bytes): file truncated?
+
+## a config.json with more layers than the weights
+% requires $MRL_BIN/msample
+$ minit tiny -o m -q && sed -i 's/"num_hidden_layers": 4/"num_hidden_layers": 5/' m/config.json
+$ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-tokens 1 -Z
+? 1
+2> msample: m: "model.layers.4.input_layernorm.weight" is missing
+
+## a config.json whose sizes disagree with the weights
+% requires $MRL_BIN/msample
+$ minit tiny -o m -q && sed -i 's/"intermediate_size": 384/"intermediate_size": 256/' m/config.json
+$ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-tokens 1 -Z
+? 1
+2> msample: m: "model.layers.0.mlp.gate_proj.weight" has shape [384, 128], config.json implies [256, 128]
+
+## a header length that lies
+% requires $MRL_BIN/msample
+$ minit tiny -o m -q && printf '\377\377\377\377' | dd of=m/model.safetensors bs=1 seek=0 conv=notrunc status=none
+$ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-tokens 1 -Z
+? 1
+2~ m/model.safetensors: header length [0-9]+ (exceeds the limit|runs past the end of the file)
