@@ -89,7 +89,7 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libmrl.a
 # The test runner: unit test binaries, then the CLI cases in tests/cli/*.t,
 # then the GPU parity tests (they skip where no GPU is present).
 test: all $(UTEST_BINS) $(GTEST_BINS)
-	@MRL_BIN=$(abspath $(BIN)) tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t
+	@MRL_BIN=$(abspath $(BIN)) tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t tests/gpu/*.t
 
 test-unit: all $(UTEST_BINS)
 	@MRL_BIN=$(abspath $(BIN)) tests/run.sh $(UTEST_BINS) --
@@ -98,7 +98,7 @@ test-cli: all
 	@MRL_BIN=$(abspath $(BIN)) tests/run.sh -- tests/cli/*.t
 
 test-gpu: all $(GTEST_BINS)
-	@MRL_BIN=$(abspath $(BIN)) MRL_REQUIRE_GPU=1 tests/run.sh $(GTEST_BINS) --
+	@MRL_BIN=$(abspath $(BIN)) MRL_REQUIRE_GPU=1 tests/run.sh $(GTEST_BINS) -- tests/gpu/*.t
 
 # Loaders and parsers under AddressSanitizer + UBSan (CUDA off).
 test-asan:

@@ -1,0 +1,24 @@
+# The tools on CUDA, end to end (make test-gpu; skipped where there is no GPU): a tiny model
+# samples on the GPU, the teacher-forced log-probs on CUDA agree with the CPU's, mgrpo takes
+# GRPO steps on the GPU, and its checkpoint loads and samples on the CPU.
+
+## msample --score: CUDA log-probs agree with the CPU's (bf16 tolerance)
+% requires /dev/nvidia0
+$ minit tiny -o m --seed 3 -q
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
+$ msample --model m -n 2 --temperature 1 --max-tokens 24 --template plain --device cpu --seed 5 -Z p.jsonl > s.jsonl
+$ msample --model m --score --device cpu -Z s.jsonl | grep -o '"logprobs":\[[^]]*\]' | tr -d '"logprobs:[]' > cpu.txt
+$ msample --model m --score --device cuda -Z s.jsonl | grep -o '"logprobs":\[[^]]*\]' | tr -d '"logprobs:[]' > gpu.txt
+$ test -s cpu.txt && test $(wc -l < cpu.txt) -eq 8
+$ paste -d, cpu.txt gpu.txt | awk -F, '{ n = NF / 2; for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > m) m = d } } END { print (m < 0.05 ? "close" : "far " m) }'
+> close
+
+## msample | mreward | mgrpo on CUDA, then the checkpoint samples on the CPU
+% requires /dev/nvidia0
+$ minit tiny -o m --seed 3 -q
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
+$ msample --model m -n 4 --max-tokens 24 --template plain --device cuda --seed 1 -Z p.jsonl | mreward -Z | mgrpo --model m --out run --device cuda --groups 3 --lr 1e-3 --beta 0.04 -Z > metrics.jsonl
+$ test $(wc -l < metrics.jsonl) -eq 2 && grep -c '"loss":' metrics.jsonl
+$ test -e run/latest/model.safetensors && msample --model run/latest -n 1 --max-tokens 8 --template plain --device cpu -Z p.jsonl | grep -c '"completion":'
+> 2
+> 6
