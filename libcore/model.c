@@ -111,12 +111,17 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     for (int i = 0; i < nt; i++) {
         const st_tensor *t = st_find(f, ts[i].name);
         if (!t) { err_set(e, 1, "%s: tensor \"%s\" is missing", dir, ts[i].name); goto fail; }
-        if (st_read_f32(t, tmp, e) < 0) goto fail;
         size_t off = tensor_off(m, &ts[i]);
-        if (m->master) be_upload(m->be, m->master + off, tmp, ts[i].numel * sizeof(float));
-        if (m->wdt == MRL_BF16) {
-            dtype_from_f32(ST_BF16, tmp, tmp2, ts[i].numel);
+        if (!m->master && t->dtype == ST_BF16) {   /* bf16 inference from a bf16 file: bytes as they are */
+            memcpy(tmp2, t->data, ts[i].numel * 2);
             be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
+        } else {
+            if (st_read_f32(t, tmp, e) < 0) goto fail;
+            if (m->master) be_upload(m->be, m->master + off, tmp, ts[i].numel * sizeof(float));
+            if (m->wdt == MRL_BF16) {
+                dtype_from_f32(ST_BF16, tmp, tmp2, ts[i].numel);
+                be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
+            }
         }
         mrl_param *p = &m->params[i];
         snprintf(m->pnames[i], sizeof m->pnames[i], "%s", ts[i].name);

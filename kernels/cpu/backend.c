@@ -112,6 +112,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     snprintf(be->name, sizeof be->name, "cpu");
     be->ops = &cpu_table;
     be->impl = s;
-    openblas_set_num_threads(be->threads);
+    /* OpenBLAS runs inside our OpenMP threads, one slice each (matmul.c): a second spinning
+     * thread pool would fight the first for the cores */
+    openblas_set_num_threads(1);
     return 0;
 }

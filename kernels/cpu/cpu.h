@@ -26,7 +26,7 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
 void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, int ldg, int T,
                int OUT, const void *w, mrl_dtype wdt, int IN);
 /* dw[OUT,IN] += g[T,OUT]^T x[T,IN]. */
-void cpu_mm_gTx(float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN);
+void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN);
 
 static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     if (t == MRL_BF16) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }

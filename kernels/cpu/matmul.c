@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <string.h>
 #include <stdint.h>
+#include <omp.h>
 #include "cpu.h"
 
 /* Few rows: W is streamed once and each row of W meets every x row while it is in L1, so
@@ -76,50 +77,84 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
     }
 }
 
-/* bf16 rows [o0, o0+n) of W as fp32 into dst. */
-static void tile_f32(const mrl_backend *be, float *dst, const uint16_t *w, size_t o0, int n, int IN) {
-    const uint16_t *src = w + o0 * IN;
-    size_t N = (size_t)n * IN;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
-    for (size_t i = 0; i < N; i++) dst[i] = bf(src[i]);
+/* One thread pool: OpenBLAS runs single-threaded (set at backend start) inside our OpenMP
+ * threads, each on its own slice, so two pools never spin against each other. */
+static void split(int n, int parts, int align, int k, int *a, int *b) {
+    int per = (n + parts - 1) / parts;
+    per = (per + align - 1) / align * align;
+    *a = k * per < n ? k * per : n;
+    *b = *a + per < n ? *a + per : n;
+}
+
+/* bf16 block W[o0:o0+no, i0:i0+ni] (row length IN) as fp32 into dst (row length ni). */
+static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, int i0, int ni) {
+    for (int o = 0; o < no; o++) {
+        const uint16_t *src = w + (o0 + o) * IN + i0;
+        float *d = dst + (size_t)o * ni;
+        for (int i = 0; i < ni; i++) d[i] = bf(src[i]);
+    }
 }
 
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (T <= SMALL_T) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
-    if (wdt == MRL_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, OUT, IN, 1.0f, x, ldx,
-                    (const float *)w, IN, beta, out, ldo);
-        return;
-    }
-    float *tile = cpu_scratch(be, (size_t)BF16_TILE * IN);
-    for (int o0 = 0; o0 < OUT; o0 += BF16_TILE) {
-        int n = OUT - o0 < BF16_TILE ? OUT - o0 : BF16_TILE;
-        tile_f32(be, tile, w, o0, n, IN);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, IN, 1.0f, x, ldx, tile, IN,
-                    beta, out + o0, ldo);
+    int nt = be->threads;
+    float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
+    #pragma omp parallel num_threads(nt)
+    {
+        int k = omp_get_thread_num(), o0, o1;
+        split(OUT, omp_get_num_threads(), 16, k, &o0, &o1);
+        if (wdt == MRL_F32) {
+            if (o1 > o0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, o1 - o0, IN, 1.0f, x, ldx,
+                            (const float *)w + (size_t)o0 * IN, IN, beta, out + o0, ldo);
+        } else {
+            float *tile = scratch + (size_t)k * BF16_TILE * IN;
+            for (int a = o0; a < o1; a += BF16_TILE) {
+                int n = o1 - a < BF16_TILE ? o1 - a : BF16_TILE;
+                tile_f32(tile, w, a, n, IN, 0, IN);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, IN, 1.0f, x, ldx, tile, IN,
+                            beta, out + a, ldo);
+            }
+        }
     }
 }
 
 void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, int ldg, int T,
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0) return;
-    if (wdt == MRL_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, IN, OUT, 1.0f, g, ldg,
-                    (const float *)w, IN, beta, out, IN);
-        return;
-    }
-    float *tile = cpu_scratch(be, (size_t)BF16_TILE * IN);
-    for (int o0 = 0; o0 < OUT; o0 += BF16_TILE) {
-        int n = OUT - o0 < BF16_TILE ? OUT - o0 : BF16_TILE;
-        tile_f32(be, tile, w, o0, n, IN);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, IN, n, 1.0f, g + o0, ldg, tile, IN,
-                    o0 == 0 ? beta : 1.0f, out, IN);
+    int nt = be->threads;
+    float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
+    #pragma omp parallel num_threads(nt)
+    {
+        int k = omp_get_thread_num(), i0, i1;
+        split(IN, omp_get_num_threads(), 16, k, &i0, &i1);
+        if (i1 > i0) {
+            if (wdt == MRL_F32)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, i1 - i0, OUT, 1.0f, g, ldg,
+                            (const float *)w + i0, IN, beta, out + i0, IN);
+            else {
+                float *tile = scratch + (size_t)k * BF16_TILE * IN;
+                for (int a = 0; a < OUT; a += BF16_TILE) {
+                    int n = OUT - a < BF16_TILE ? OUT - a : BF16_TILE;
+                    tile_f32(tile, w, a, n, IN, i0, i1 - i0);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, i1 - i0, n, 1.0f, g + a, ldg,
+                                tile, i1 - i0, a == 0 ? beta : 1.0f, out + i0, IN);
+                }
+            }
+        }
     }
 }
 
-void cpu_mm_gTx(float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN) {
+void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN) {
     if (T <= 0) return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, T, 1.0f, g, ldg, x, IN, 1.0f, dw, IN);
+    #pragma omp parallel num_threads(be->threads)
+    {
+        int o0, o1;
+        split(OUT, omp_get_num_threads(), 16, omp_get_thread_num(), &o0, &o1);
+        if (o1 > o0)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IN, T, 1.0f, g + o0, ldg, x, IN, 1.0f,
+                        dw + (size_t)o0 * IN, IN);
+    }
 }
