@@ -29,33 +29,52 @@ __attribute__((target("avx2,fma")))
 static void dots_bf16_avx2(const uint16_t *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(bf(w[i])) }
 
 #include <immintrin.h>
-/* AVX-512: four x rows per pass over the weight row (which stays in L1). */
-__attribute__((target("avx512f")))
+/* AVX-512: NT x rows per pass over the weight row (which stays in L1), two accumulators per
+ * row so the FMA latency is hidden; bf16 is widened by a shift (bf16 = high half of fp32). */
+#define DOTS512(NT)                                                                              \
+__attribute__((target("avx512f")))                                                              \
+static void dots512_##NT(const void *wv, int isbf, const float *x, int ldx, int n, float *res) { \
+    __m512 a0[NT], a1[NT];                                                                       \
+    for (int k = 0; k < NT; k++) { a0[k] = _mm512_setzero_ps(); a1[k] = _mm512_setzero_ps(); }   \
+    const uint16_t *wb = (const uint16_t *)wv; const float *wf = (const float *)wv;              \
+    int i = 0;                                                                                   \
+    for (; i + 32 <= n; i += 32) {                                                               \
+        __m512 w0, w1;                                                                           \
+        if (isbf) {                                                                              \
+            __m512i h = _mm512_loadu_si512((const void *)(wb + i));                              \
+            w0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16)); \
+            w1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16)); \
+        } else { w0 = _mm512_loadu_ps(wf + i); w1 = _mm512_loadu_ps(wf + i + 16); }              \
+        for (int k = 0; k < NT; k++) {                                                           \
+            a0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[k]);        \
+            a1[k] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + (size_t)k * ldx + i + 16), a1[k]);   \
+        }                                                                                        \
+    }                                                                                            \
+    for (; i + 16 <= n; i += 16) {                                                               \
+        __m512 w0 = isbf ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(          \
+                               _mm256_loadu_si256((const __m256i *)(wb + i))), 16))              \
+                         : _mm512_loadu_ps(wf + i);                                              \
+        for (int k = 0; k < NT; k++)                                                             \
+            a0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[k]);        \
+    }                                                                                            \
+    for (int k = 0; k < NT; k++) {                                                               \
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[k], a1[k]));                             \
+        for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];    \
+        res[k] = s;                                                                              \
+    }                                                                                            \
+}
+DOTS512(1)
+DOTS512(2)
+DOTS512(3)
+DOTS512(4)
+
 static void dots_avx512(const void *wv, int isbf, const float *x, int ldx, int T, int n, float *res) {
-    int n16 = n & ~15;
-    for (int t0 = 0; t0 < T; t0 += 4) {
-        int nt = T - t0 < 4 ? T - t0 : 4;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        const float *x0 = x + (size_t)t0 * ldx, *x1 = x0 + (nt > 1 ? ldx : 0),
-                    *x2 = x0 + (nt > 2 ? 2 * (size_t)ldx : 0), *x3 = x0 + (nt > 3 ? 3 * (size_t)ldx : 0);
-        for (int i = 0; i < n16; i += 16) {
-            __m512 wv16;
-            if (isbf) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)wv + i));
-                wv16 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-            } else wv16 = _mm512_loadu_ps((const float *)wv + i);
-            a0 = _mm512_fmadd_ps(wv16, _mm512_loadu_ps(x0 + i), a0);
-            a1 = _mm512_fmadd_ps(wv16, _mm512_loadu_ps(x1 + i), a1);
-            a2 = _mm512_fmadd_ps(wv16, _mm512_loadu_ps(x2 + i), a2);
-            a3 = _mm512_fmadd_ps(wv16, _mm512_loadu_ps(x3 + i), a3);
-        }
-        float r[4] = {_mm512_reduce_add_ps(a0), _mm512_reduce_add_ps(a1), _mm512_reduce_add_ps(a2), _mm512_reduce_add_ps(a3)};
-        const float *xs[4] = {x0, x1, x2, x3};
-        for (int k = 0; k < nt; k++) {
-            float s = r[k];
-            for (int i = n16; i < n; i++) s += (isbf ? bf(((const uint16_t *)wv)[i]) : ((const float *)wv)[i]) * xs[k][i];
-            res[t0 + k] = s;
-        }
+    int t = 0;
+    for (; t + 4 <= T; t += 4) dots512_4(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t);
+    switch (T - t) {
+    case 3: dots512_3(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t); break;
+    case 2: dots512_2(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t); break;
+    case 1: dots512_1(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t); break;
     }
 }
 

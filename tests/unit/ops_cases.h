@@ -245,6 +245,8 @@ static const tc_case tc_cases[] = {
     {"rmsnorm",          {4, 24},                su_rmsnorm,   fw_rmsnorm,   bw_rmsnorm},
     {"linear_bias_T3",   {3, 20, 12, 1},         su_linear,    fw_linear,    bw_linear},
     {"linear_T17",       {17, 37, 9, 0},         su_linear,    fw_linear,    bw_linear},
+    {"linear_T7_IN53",   {7, 53, 24, 1},         su_linear,    fw_linear,    bw_linear},
+    {"linear_T2_IN96",   {2, 96, 33, 0},         su_linear,    fw_linear,    bw_linear},
     {"linear_bias_T40",  {40, 32, 300, 1},       su_linear,    fw_linear,    bw_linear},
     {"rope",             {5, 3, 8, 40},          su_rope,      fw_rope,      bw_rope},
     {"attention_gqa",    {3, 4, 2, 8, 5, 1, 7},  su_attention, fw_attention, bw_attention},
