@@ -9,11 +9,28 @@
 
 /* S fp32 [H, L, L] | P bf16 [H, L, L] | dq fp32 [L, H*D] | dk, dv fp32 [L, Hkv*D] | di fp32 [L*H]
  * | dO and Q head-major bf16 [H, L, D] each (so a KV group's heads form one GEMM operand) */
+static size_t a256(size_t n) { return (n + 255) & ~(size_t)255; }
+/* Each part starts on a 256-byte boundary: a bf16 part of odd length would misalign the next. */
+struct att_parts { float *S; bf16 *P; float *dq, *dk, *dv, *di; bf16 *dOt, *Qt; };
+static att_parts att_split(void *work, size_t L, int H, int Hkv, int D) {
+    char *p = (char *)work; size_t HL2 = (size_t)H * L * L;
+    att_parts a;
+    a.S = (float *)p; p += a256(HL2 * 4);
+    a.P = (bf16 *)p; p += a256(HL2 * 2);
+    a.dq = (float *)p; p += a256(L * (size_t)H * D * 4);
+    a.dk = (float *)p; p += a256(L * (size_t)Hkv * D * 4);
+    a.dv = (float *)p; p += a256(L * (size_t)Hkv * D * 4);
+    a.di = (float *)p; p += a256(L * (size_t)H * 4);
+    a.dOt = (bf16 *)p; p += a256(L * (size_t)H * D * 2);
+    a.Qt = (bf16 *)p;
+    return a;
+}
 size_t cu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)be; (void)T;
     size_t L = maxlen > 0 ? maxlen : 1, HL2 = (size_t)H * L * L;
-    return HL2 * 4 + HL2 * 2 + L * (size_t)H * D * 4 + 2 * L * (size_t)H * D * 4 + L * (size_t)H * 4
-           + 2 * L * (size_t)H * D * 2 + 4096;
+    /* Hkv <= H: size the dk/dv parts for H */
+    return a256(HL2 * 4) + a256(HL2 * 2) + 3 * a256(L * (size_t)H * D * 4) + a256(L * (size_t)H * 4)
+           + 2 * a256(L * (size_t)H * D * 2);
 }
 
 /* dst[(h*L + i)*D + d] = src[i*ld + h*D + d]: rows of heads → head-major blocks */
@@ -87,7 +104,8 @@ void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *
         int s0 = cu[s], L = cu[s + 1] - cu[s];
         if (L <= 0) continue;
         size_t LL = (size_t)L * L;
-        float *S = (float *)work; bf16 *P = (bf16 *)((char *)work + (size_t)H * LL * 4);
+        att_parts wp = att_split(work, (size_t)L, H, Hkv, D);
+        float *S = wp.S; bf16 *P = wp.P;
         for (int g = 0; g < Hkv; g++) {
             const bf16 *Kg = (const bf16 *)k + (size_t)s0 * st + (size_t)g * D;
             const bf16 *Qg = (const bf16 *)q + (size_t)s0 * st + (size_t)g * r * D;
@@ -114,12 +132,9 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     int maxlen = 1;
     for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
-    size_t HL2max = (size_t)H * maxlen * maxlen;
-    float *S = (float *)work;
-    bf16 *P = (bf16 *)((char *)work + HL2max * 4);
-    float *dqa = (float *)((char *)P + HL2max * 2);
-    float *dka = dqa + (size_t)maxlen * H * D, *dva = dka + (size_t)maxlen * Hkv * D, *di = dva + (size_t)maxlen * Hkv * D;
-    bf16 *dOt = (bf16 *)(di + (size_t)maxlen * H), *Qt = dOt + (size_t)maxlen * H * D;
+    att_parts wp = att_split(work, (size_t)maxlen, H, Hkv, D);
+    float *S = wp.S, *dqa = wp.dq, *dka = wp.dk, *dva = wp.dv, *di = wp.di;
+    bf16 *P = wp.P, *dOt = wp.dOt, *Qt = wp.Qt;
     for (int s = 0; s < nseq; s++) {
         int s0 = cu[s], L = cu[s + 1] - cu[s];
         if (L <= 0) continue;

@@ -59,12 +59,25 @@ void cu_logits(const mrl_backend *be, float *logits, const void *x, const void *
 
 #define LP_ROWS 2048
 #define LP_VCHUNK 16384
-/* work: z fp32 [rows x chunk] | g bf16 [rows x chunk] | dx fp32 [rows x C] | mx, sm fp32 [rows] */
+/* work: z fp32 [rows x chunk] | g bf16 [rows x chunk] | dx fp32 [rows x C] | mx, sm fp32 [rows],
+ * each part starting on a 256-byte boundary (a bf16 part of odd length would misalign the next) */
+static size_t a256(size_t n) { return (n + 255) & ~(size_t)255; }
+struct lp_parts { float *z; bf16 *g; float *dx, *mx, *sm; };
+static lp_parts lp_split(void *work, size_t R, size_t VC, int C) {
+    char *p = (char *)work;
+    lp_parts q;
+    q.z = (float *)p; p += a256(R * VC * 4);
+    q.g = (bf16 *)p; p += a256(R * VC * 2);
+    q.dx = (float *)p; p += a256(R * (size_t)C * 4);
+    q.mx = (float *)p; p += a256(R * 4);
+    q.sm = (float *)p;
+    return q;
+}
 size_t cu_logprob_work(const mrl_backend *be, int T, int C, int V) {
     (void)be;
     size_t r = T < LP_ROWS ? (size_t)T : LP_ROWS, v = V < LP_VCHUNK ? (size_t)V : LP_VCHUNK;
     if (!r) r = 1;
-    return r * v * 4 + r * v * 2 + r * (size_t)C * 4 + 2 * r * 4 + 1024;
+    return a256(r * v * 4) + a256(r * v * 2) + a256(r * (size_t)C * 4) + 2 * a256(r * 4);
 }
 
 /* One block per row: fold this chunk into the running max / sum of exp; grab the target logit. */
@@ -100,8 +113,8 @@ void cu_logprob_fwd(const mrl_backend *be, float *logp, float *lse, const void *
     cudaStream_t st = cu_st(be)->stream;
     const void *wb = cu_bf16_weights(be, w, wdt, (size_t)V * C);
     size_t R = T < LP_ROWS ? T : LP_ROWS, VC = V < LP_VCHUNK ? V : LP_VCHUNK;
-    float *z = (float *)work;
-    float *mx = (float *)((char *)work + R * VC * 4 + R * VC * 2 + R * (size_t)C * 4), *sm = mx + R;
+    lp_parts wp = lp_split(work, R, VC, C);
+    float *z = wp.z, *mx = wp.mx, *sm = wp.sm;
     for (int r0 = 0; r0 < T; r0 += (int)R) {
         int nr = T - r0 < (int)R ? T - r0 : (int)R;
         const bf16 *xr = (const bf16 *)x + (size_t)r0 * C;
@@ -136,9 +149,9 @@ void cu_logprob_bwd(const mrl_backend *be, void *dx, float *dw, const float *dlo
     cudaStream_t st = cu_st(be)->stream;
     const void *wb = cu_bf16_weights(be, w, wdt, (size_t)V * C);
     size_t R = T < LP_ROWS ? T : LP_ROWS, VC = V < LP_VCHUNK ? V : LP_VCHUNK;
-    float *z = (float *)work;
-    bf16 *g = (bf16 *)((char *)work + R * VC * 4);
-    float *dxa = (float *)((char *)work + R * VC * 4 + R * VC * 2);
+    lp_parts wp = lp_split(work, R, VC, C);
+    float *z = wp.z, *dxa = wp.dx;
+    bf16 *g = wp.g;
     for (int r0 = 0; r0 < T; r0 += (int)R) {
         int nr = T - r0 < (int)R ? T - r0 : (int)R;
         const bf16 *xr = (const bf16 *)x + (size_t)r0 * C;

@@ -265,12 +265,18 @@ TEST(par_attention_paged) {
     paged_case(48);
 }
 
-/* LM head + log-softmax, with a vocabulary larger than one CUDA chunk (16384). */
+/* LM head + log-softmax: a vocabulary larger than one CUDA chunk (16384), and odd T and V
+ * (the workspace's parts must stay aligned). */
+static void logprob_case(int T, int V);
 TEST(par_logprob_logits) {
     NEED_GPU();
-    int T = 9, C = 64, V = 20011;
+    logprob_case(9, 20011);
+    logprob_case(7, 263);
+}
+static void logprob_case(int T, int V) {
+    int C = 64;
     float *x = rnd((size_t)T * C, 1), *w = rnd((size_t)V * C, 0.2f), dl[9];
-    int32_t tg[9] = {0, 5, V - 1, 16383, 16384, -1, 777, 19999, 3};
+    int32_t tg[9] = {0, 5, V - 1, 16383 % V, 16384 % V, -1, 777 % V, 19999 % V, 3};
     for (int t = 0; t < T; t++) dl[t] = (float)rng_normal(&R);
     void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
     void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, MRL_BF16);
