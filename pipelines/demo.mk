@@ -30,13 +30,14 @@ DEMO_THREADS    ?=
 DEMO_REWARD     ?= $(MRL_T)/mreward --reward accuracy=2 --reward format=1
 
 MRL_T      = $(abspath $(BIN))
-DEMO_GEN   = $(B)/testdata/gen_arith
+DEMO_GEN  ?= $(B)/testdata/gen_arith
 DEMO_THR   = $(if $(DEMO_THREADS),--threads $(DEMO_THREADS))
 DEMO_SAMPLE = $(MRL_T)/msample --system '' --max-tokens $(DEMO_MAX_TOKENS) $(DEMO_THR) -q
 D := $(DEMO_DIR)
 
 .PHONY: demo demo-clean
-demo: $(D)/result.md
+demo: all
+	@$(MAKE) --no-print-directory $(D)/result.md
 	@echo; cat $(D)/result.md
 	@echo; echo "demo: held-out pass@1 before (sft) and after (grpo) GRPO: $(D)/result.md; plot: $(D)/grpo/metrics.png"
 
@@ -55,7 +56,7 @@ $(D)/test.jsonl: | $(DEMO_GEN)
 	$(DEMO_GEN) --split test --levels $(DEMO_LEVELS) --no-solution --unique --n $(DEMO_TEST_N) --seed $(DEMO_SEED) > $@.tmp && mv $@.tmp $@
 
 # a fresh model whose byte-level tokenizer learns merges from the training text
-$(D)/init/config.json: | $(DEMO_GEN) $(BINS)
+$(D)/init/config.json: | $(DEMO_GEN)
 	@mkdir -p $(D); rm -rf $(D)/init
 	$(DEMO_GEN) --split train --levels $(DEMO_LEVELS) --text --n 2000 --seed $(DEMO_SEED) > $(D)/merges.txt
 	$(MRL_T)/minit $(DEMO_MODEL) -o $(D)/init --seed $(DEMO_SEED) --merges $(DEMO_MERGES) --merges-text $(D)/merges.txt

@@ -1,0 +1,58 @@
+# pipelines: the experiment targets as `make -n` shows them, the missing-variable messages, and a
+# tiny end-to-end exp2 run (a minit tiny stand-in model, 2 GRPO steps, then resumed to 3).
+
+## exp2: the study's recipe, every hyperparameter on the command line of the loop
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
+>~ mtok count --model m --template r1 --system @pipelines/open-rs-system.txt --field .problem --as prompt_tokens -q d
+>~ mfilter --where '\.prompt_tokens <= 512' -q -o runs/exp2/data\.jsonl\.zst
+>~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
+>~ REWARD='[^']*/mreward -q --reward accuracy=2 --reward format=1'
+>~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
+>~ pipelines/grpo-loop\.sh$
+
+## exp1 samples 4096 tokens, exp3 3584 with format=1 + cosine=2 at max_len 3584
+$ make -s -C "$ROOT" -n exp1 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
+$ make -s -C "$ROOT" -n exp3 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
+> MAX_TOKENS=4096 --reward accuracy=2 --reward format=1 
+> MAX_TOKENS=3584 --reward format=1 --reward cosine=2:max_len=3584 
+
+## overrides: a MAX_TOKENS schedule, another reward stage, sharded sampling, a run directory
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MAX_TOKENS=3584@0,4096@100 REWARD='mreward | python3 short.py' NGPU=4 DEVICE=cuda LR=2e-6 RUN=/tmp/r | grep -o "RUN=[^ ]*\|MAX_TOKENS=[^ ]*\|NGPU=[^ ]*\|DEVICE=[^ ]*\|REWARD='[^']*'\|--lr [^ ]*" | tr '\n' ' '; echo
+> RUN=/tmp/r MAX_TOKENS=3584@0,4096@100 DEVICE=cuda NGPU=4 REWARD='mreward | python3 short.py' --lr 2e-6 
+
+## exp2 without MODEL= or DATA= says what is needed
+$ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" DATA=d 2>&1 | head -1; make -s -C "$ROOT" exp3 BIN="$MRL_BIN" MODEL=m 2>&1 | head -1
+>~ ^exp2: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B
+>~ ^exp3: DATA= is required: problem records
+
+## data-exp2: three mfilter --take and a shuffle
+$ make -s -C "$ROOT" -n data-exp2 BIN="$MRL_BIN" OPEN_S1=a OPEN_DEEPSCALER=b DEEPSCALER=c | grep -o 'mfilter [^|;}]*' | sed 's|^ *||; s| *$||'
+> mfilter --take 3000 --seed 42 -q a
+> mfilter --take 3000 --seed 42 -q b
+> mfilter --where 'true' --take 1000 --seed 42 -q c
+> mfilter --shuffle --seed 42 -q -o data/exp2-mix.jsonl.zst
+
+## eval: the study's sampling settings; BENCH_DIR is required
+$ make -s -C "$ROOT" -n eval BIN="$MRL_BIN" RUN=runs/x BENCH_DIR=b | tr -s '\n\\ ' ' ' | grep -o 'msample .*--seed 42' | head -1
+$ make -s -C "$ROOT" eval BIN="$MRL_BIN" RUN=runs/x 2>&1 | head -1
+> msample --model runs/x/latest -n 1 --temperature 0.6 --top-p 0.95 --max-tokens 32768 --template pipelines/math-query.tmpl --system '' --seed 42
+> eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: Benchmarks)
+
+## a tiny exp2 end to end: 2 steps, then the same command with STEPS=3 continues from step 2
+$ minit tiny -o m -q --seed 3
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2 * i))\"}"; done > p.jsonl
+$ x() { make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL=$PWD/m DATA=$PWD/p.jsonl RUN=$PWD/run PROMPTS=2 G=2 MAX_TOKENS=6 MICRO_BATCH=4 EVAL_EVERY=0 MGRPO_EXTRA= THREADS=1 "$@" >/dev/null; }
+$ x STEPS=2 && readlink run/latest && wc -l < run/metrics.jsonl
+$ x STEPS=3 && readlink run/latest && wc -l < run/metrics.jsonl && ls -d run/step-* run/rollouts/*
+$ zstd -dc run/rollouts/step-000003.jsonl.zst | jq -r '.id' | uniq -c | awk '{ print $1 }' | tr '\n' ' '; echo
+$ x STEPS=3 && wc -l < run/metrics.jsonl
+> step-000002
+> 2
+> step-000003
+> 3
+> run/rollouts/step-000001.jsonl.zst
+> run/rollouts/step-000002.jsonl.zst
+> run/rollouts/step-000003.jsonl.zst
+> run/step-000003
+> 2 2 
+> 3
