@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "model_int.h"
 #include "safetensors.h"
 
@@ -122,6 +123,10 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
                 dtype_from_f32(ST_BF16, tmp, tmp2, ts[i].numel);
                 be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
             }
+        }
+        {   /* done with these file pages: drop them so the mapping does not double peak RSS */
+            uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)4095, z = (uintptr_t)t->data + t->nbytes;
+            madvise((void *)a, z - a, MADV_DONTNEED);
         }
         mrl_param *p = &m->params[i];
         snprintf(m->pnames[i], sizeof m->pnames[i], "%s", ts[i].name);

@@ -18,6 +18,50 @@ static inline void axpy(float *y, float a, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+/* The row kernels are compiled for AVX-512, AVX2 and plain x86-64 and picked at load time
+ * (the build targets x86-64-v2, whose 128-bit vectors leave most of the speed behind). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ROW_CLONES
+#endif
+
+/* One query row against keys/values 0..n-1 (row stride st): o = softmax(q k^T scale) v;
+ * returns the row's logsumexp. p: n floats of scratch. */
+ROW_CLONES
+static float attn_row(const float *qi, const float *k, const float *v, int st, int n, int D, float scale,
+                      float *p, float *o) {
+    float m = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        p[j] = dot(qi, k + (size_t)j * st, D) * scale;
+        if (p[j] > m) m = p[j];
+    }
+    float sum = 0;
+    for (int j = 0; j < n; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
+    float inv = 1.0f / sum;
+    memset(o, 0, (size_t)D * sizeof(float));
+    for (int j = 0; j < n; j++) axpy(o, p[j] * inv, v + (size_t)j * st, D);
+    return m + logf(sum);
+}
+
+/* Backward of one query row: dq = scale sum_j ds_j k_j; dk_j += scale ds_j q; dv_j += p_j do,
+ * with p_j recomputed from the logsumexp l and ds_j = p_j (do.v_j - do.o). */
+ROW_CLONES
+static void attn_row_bwd(const float *qi, const float *doi, const float *oi, float l, const float *k,
+                         const float *v, int st, int n, int D, float scale, float *dqi, float *dk,
+                         float *dv, int dst) {
+    float di = dot(doi, oi, D);
+    memset(dqi, 0, (size_t)D * sizeof(float));
+    for (int j = 0; j < n; j++) {
+        const float *kj = k + (size_t)j * st, *vj = v + (size_t)j * st;
+        float pj = expf(dot(qi, kj, D) * scale - l);
+        float ds = pj * (dot(doi, vj, D) - di) * scale;
+        axpy(dqi, ds, kj, D);
+        axpy(dk + (size_t)j * dst, ds, qi, D);
+        axpy(dv + (size_t)j * dst, pj, doi, D);
+    }
+}
+
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H; (void)D;
     return (size_t)be->threads * 2 * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
@@ -39,18 +83,11 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
             #pragma omp for schedule(dynamic, 4) collapse(2)
             for (int i = 0; i < n; i++)
                 for (int h = 0; h < H; h++) {
-                    const float *qi = q + (size_t)(s0 + i) * st + (size_t)h * D;
-                    int g = h / grp; float m = -INFINITY;
-                    for (int j = 0; j <= i; j++) {
-                        p[j] = dot(qi, k + (size_t)(s0 + j) * st + (size_t)g * D, D) * scale;
-                        if (p[j] > m) m = p[j];
-                    }
-                    float sum = 0;
-                    for (int j = 0; j <= i; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
-                    float *o = out + (size_t)(s0 + i) * H * D + (size_t)h * D, inv = 1.0f / sum;
-                    memset(o, 0, (size_t)D * sizeof(float));
-                    for (int j = 0; j <= i; j++) axpy(o, p[j] * inv, v + (size_t)(s0 + j) * st + (size_t)g * D, D);
-                    lse[(size_t)(s0 + i) * H + h] = m + logf(sum);
+                    int g = h / grp;
+                    lse[(size_t)(s0 + i) * H + h] =
+                        attn_row(q + (size_t)(s0 + i) * st + (size_t)h * D, k + (size_t)s0 * st + (size_t)g * D,
+                                 v + (size_t)s0 * st + (size_t)g * D, st, i + 1, D, scale, p,
+                                 out + (size_t)(s0 + i) * H * D + (size_t)h * D);
                 }
         }
     }
@@ -81,19 +118,11 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                 for (int h = g * grp; h < (g + 1) * grp; h++)
                     for (int i = 0; i < n; i++) {
                         size_t ti = (size_t)(s0 + i);
-                        const float *qi = q + ti * st + (size_t)h * D, *doi = dout + ti * H * D + (size_t)h * D;
-                        float l = lse[ti * H + h], di = dot(doi, out + ti * H * D + (size_t)h * D, D);
-                        float *dqi = dq + ti * dst + (size_t)h * D;
-                        memset(dqi, 0, (size_t)D * sizeof(float));
-                        for (int j = 0; j <= i; j++) {
-                            const float *kj = k + (size_t)(s0 + j) * st + (size_t)g * D;
-                            const float *vj = v + (size_t)(s0 + j) * st + (size_t)g * D;
-                            float pj = expf(dot(qi, kj, D) * scale - l);
-                            float ds = pj * (dot(doi, vj, D) - di) * scale;
-                            axpy(dqi, ds, kj, D);
-                            axpy(dk + (size_t)(s0 + j) * dst + (size_t)g * D, ds, qi, D);
-                            axpy(dv + (size_t)(s0 + j) * dst + (size_t)g * D, pj, doi, D);
-                        }
+                        attn_row_bwd(q + ti * st + (size_t)h * D, dout + ti * H * D + (size_t)h * D,
+                                     out + ti * H * D + (size_t)h * D, lse[ti * H + h],
+                                     k + (size_t)s0 * st + (size_t)g * D, v + (size_t)s0 * st + (size_t)g * D, st,
+                                     i + 1, D, scale, dq + ti * dst + (size_t)h * D,
+                                     dk + (size_t)s0 * dst + (size_t)g * D, dv + (size_t)s0 * dst + (size_t)g * D, dst);
                     }
             }
     }
