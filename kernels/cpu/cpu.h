@@ -11,6 +11,7 @@ enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 
 typedef struct cpu_state {
     int simd;              /* best of CPU_SIMD_* this machine runs */
+    int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
     size_t scratch_n;
 } cpu_state;

@@ -8,7 +8,7 @@
 
 /* Few rows: W is streamed once and each row of W meets every x row while it is in L1, so
  * decode runs at memory bandwidth. Below this many rows sgemm's packing is not worth it. */
-#define SMALL_T 8
+#define SMALL_T_MAX 64
 #define BF16_TILE 128   /* rows of a bf16 weight converted to fp32 per sgemm call */
 
 static inline float bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
@@ -84,7 +84,7 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
     size_t es = mrl_dtype_size(wdt);
     #pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int o = 0; o < OUT; o++) {
-        float res[SMALL_T];
+        float res[SMALL_T_MAX];
         const void *wr = (const char *)w + (size_t)o * IN * es;
         if (simd >= CPU_SIMD_AVX512) dots_avx512(wr, isbf, x, ldx, T, IN, res);
         else if (simd >= CPU_SIMD_AVX2) { if (isbf) dots_bf16_avx2(wr, x, ldx, T, IN, res); else dots_f32_avx2(wr, x, ldx, T, IN, res); }
@@ -117,7 +117,7 @@ static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, i
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
-    if (T <= SMALL_T) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
+    if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
     int nt = be->threads;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
     #pragma omp parallel num_threads(nt)
