@@ -25,7 +25,7 @@ rd_batch *rb_new(rd_stream *r, int threads, int max_lines, mrl_err *e) {
     }
     b->r = r;
     b->threads = threads;
-    b->max = max_lines > 0 ? max_lines : 1024;
+    b->max = max_lines > 0 ? max_lines : threads < 2 ? 1024 : 512 * threads;   /* thread start-up stays ~1% */
     b->lines = calloc((size_t)b->max, sizeof *b->lines);
     b->off = calloc((size_t)b->max, sizeof *b->off);
     b->cap = 1 << 20;

@@ -14,7 +14,7 @@ typedef struct rb_line {
 } rb_line;
 
 typedef struct rd_batch rd_batch;
-/* threads <= 0: one per online CPU (at most 8); max_lines <= 0: 1024. */
+/* threads <= 0: one per online CPU (at most 8); max_lines <= 0: 1024, or 512 per thread. */
 rd_batch *rb_new(rd_stream *r, int threads, int max_lines, mrl_err *e);
 /* Reads the next lines: as many as max_lines while rd_line_ready says more are there
  * without waiting (so a slow upstream's records go through one by one), parses them.
