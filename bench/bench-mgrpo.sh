@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 MGRPO=${MGRPO:-bin/mgrpo}; MINIT=${MINIT:-bin/minit}
 THREADS=${THREADS:-$(nproc)}; export THREADS
 [ -x "$MGRPO" ] && [ -x "$MINIT" ] || { echo "$MGRPO or $MINIT not built (make)"; exit 1; }
-command -v jq >/dev/null || { echo "jq not found"; exit 1; }
+field() { grep -o "\"$1\": *[^,}]*" | head -n 1 | sed 's/.*: *//'; }   # no jq needed
 have_torch=1; python3 -c 'import torch, transformers' 2>/dev/null || have_torch=0
 models=("$@")
 if [ ${#models[@]} -eq 0 ]; then
@@ -27,7 +27,7 @@ echo "| model | params | grad ckpt | mgrpo tokens/s | mgrpo peak RSS | PyTorch t
 echo "|---|---|---|---|---|---|---|---|"
 for m in "${models[@]}"; do
   "$MINIT" "$m" -o "$dir/$m" --dtype fp32 -q
-  V=$(jq .vocab_size "$dir/$m/config.json")
+  V=$(field vocab_size < "$dir/$m/config.json")
   np=$(python3 - "$dir/$m/config.json" <<'PY' 2>/dev/null || echo "?"
 import json, sys
 c = json.load(open(sys.argv[1])); C, F, L, V = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"], c["vocab_size"]
@@ -45,11 +45,11 @@ PY
     rm -rf "$dir/run"
     /usr/bin/time -f '%M' -o "$dir/rss" "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
       --loss sft --micro-batch 1 --groups 1 --steps 2 --no-checkpoint $flag "$dir/in.jsonl" > "$dir/m.jsonl"
-    mt=$(tail -n 1 "$dir/m.jsonl" | jq .tokens_per_s); mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss")
+    mt=$(tail -n 1 "$dir/m.jsonl" | field tokens_per_s); mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss")
     tt="-" tr="-" sp="-"
     if [ $have_torch = 1 ]; then
       python3 bench/mgrpo_torch.py "$dir/$m" $P $L $flag > "$dir/t.json" 2>/dev/null || echo '{}' > "$dir/t.json"
-      tt=$(jq '.tokens_per_s // empty' "$dir/t.json"); tr=$(jq -r '(.peak_rss_mb // 0) | "\(. | floor) MiB"' "$dir/t.json")
+      tt=$(field tokens_per_s < "$dir/t.json"); tr=$(field peak_rss_mb < "$dir/t.json" | awk '{ printf "%.0f MiB", $1 }')
       [ -n "$tt" ] && sp=$(awk -v a="$mt" -v b="$tt" 'BEGIN { printf "%.2fx", a / b }') || tt="-"
     fi
     printf '| %s | %s | %s | %.0f | %s | %s | %s | %s |\n' "$m" "$np" "$gc" "$mt" "$mr" \

@@ -10,7 +10,7 @@ from transformers import Qwen2ForCausalLM
 model_dir, P, L = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.manual_seed(0)
 torch.set_num_threads(int(__import__("os").environ.get("THREADS", torch.get_num_threads())))
-model = Qwen2ForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+model = Qwen2ForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32)
 if "--grad-checkpoint" in sys.argv:
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 model.train()

@@ -519,6 +519,7 @@ int main(int argc, char **argv) {
     input in = {0};
     in.pending = jv_invalid();
     if (!(in.rd = rd_open((const char *const *)argv + optind, argc - optind, &e))) cli_die(&o.c, &e);
+    rd_set_stop(in.rd, cli_stop_requested);   /* a signal ends a blocked read */
     if (have && o.resume_data) {   /* skip what the run already consumed */
         jv d = jv_object_get(jv_copy(state), jv_string("data"));
         double g = 0;
@@ -554,7 +555,12 @@ int main(int argc, char **argv) {
         if (cli_stop_requested()) break;
         item *it; int n, *gs;
         int ng = read_batch(&o, &in, o.groups, &it, &n, &gs, cfg->vocab_size);
-        if (!ng) { free(it); free(gs); break; }
+        if (!ng || cli_stop_requested()) {   /* a batch cut short by a signal is not trained on */
+            in.groups_read -= ng; in.records_read -= n;   /* nor counted as consumed */
+            for (int i = 0; i < n; i++) item_free(&it[i]);
+            free(it); free(gs);
+            break;
+        }
         if (o.groups > 0 && ng < o.groups && !o.partial)
             cli_dief(&o.c, 1, "the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)", ng, o.groups);
         double *rw = malloc(n * sizeof *rw), *adv = malloc(n * sizeof *adv);

@@ -179,3 +179,14 @@ $ ls A/latest; jq -r .torch_dtype A/latest/config.json
 > tokenizer_config.json
 > trainer_state.json
 > bfloat16
+
+## SIGTERM between batches: the steps taken are checkpointed, exit 143
+% requires /usr/bin/jq
+$ for k in 1 2; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ mkfifo f; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 2 --save-every 100 < f > s.m & pid=$!
+$ exec 3>f; sed -n 1,6p in.jsonl >&3
+$ for i in $(seq 600); do [ -s S/metrics.jsonl ] && break; sleep 0.1; done; sleep 0.5
+$ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c .step s.m
+> rc=143
+> step-000001
+> 1
