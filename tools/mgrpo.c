@@ -48,6 +48,7 @@ static const char usage[] =
 "  --save-every N       checkpoint every N steps (default 50) and always at the end\n"
 "  --keep N             keep the N newest checkpoints (default 0: all)\n"
 "  --no-checkpoint      write metrics only, no checkpoint (benchmarks, dry runs)\n"
+"  --resume             require RUNDIR/latest (resuming is the default when it exists)\n"
 "  --resume-data        skip the groups the run has already consumed (same input again)\n"
 "  --allow-partial      accept groups of unequal size, single-record groups, a short last batch\n"
 "  --grad-checkpoint, --dtype bf16|fp32, --threads N, --device DEV, --seed N\n"
@@ -56,13 +57,13 @@ static const char usage[] =
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
-       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT };
+       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME };
 
 typedef struct {
     cli c;
     const char *model, *ref, *out, *dtype;
     tr_opts t;
-    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt;
+    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume;
     optim_opts oo;
     sched_opts so;
     double lr, warmup, max_grad_norm;
@@ -280,7 +281,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         {"max-grad-norm", 1, 0, O_MAXGN}, {"groups", 1, 0, O_GROUPS}, {"micro-batch", 1, 0, O_MB},
         {"steps", 1, 0, O_STEPS}, {"save-every", 1, 0, O_SAVE}, {"keep", 1, 0, O_KEEP},
         {"resume-data", 0, 0, O_RESDATA}, {"allow-partial", 0, 0, O_PARTIAL},
-        {"grad-checkpoint", 0, 0, O_GCKPT}, {"no-checkpoint", 0, 0, O_NOCKPT}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
+        {"grad-checkpoint", 0, 0, O_GCKPT}, {"no-checkpoint", 0, 0, O_NOCKPT}, {"resume", 0, 0, O_RESUME}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
         {0, 0, 0, 0}};
     cli *c = &o->c;
     double eps_high = -1;
@@ -331,6 +332,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_PARTIAL: o->partial = 1; break;
         case O_GCKPT: o->gckpt = 1; break;
         case O_NOCKPT: o->no_ckpt = 1; break;
+        case O_RESUME: o->resume = 1; break;
         case O_DTYPE: if (strcmp(optarg, "bf16") && strcmp(optarg, "fp32")) cli_usage(c, "--dtype: '%s' is not bf16 or fp32", optarg);
                       o->dtype = optarg; break;
         case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 0, 4096); break;
@@ -484,6 +486,7 @@ int main(int argc, char **argv) {
         const char *r = rec_str(state, "ref");
         if (!o.ref && r) refdir = strdup(r);
     } else {
+        if (o.resume) cli_dief(&o.c, 1, "--resume: %s has no latest checkpoint", o.out);
         if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
         init = abspath(o.model);
     }

@@ -190,3 +190,8 @@ $ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c 
 > rc=143
 > step-000001
 > 1
+
+## --resume insists on a latest checkpoint
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl
+? 1
+2> mgrpo: --resume: run has no latest checkpoint
