@@ -245,8 +245,9 @@ static void progress_line(void *ctx, const eng_stats *st) {
     if (t - a->last < 0.25 && st) return;
     a->last = t;
     double dt = t - a->t0 > 1e-9 ? t - a->t0 : 1e-9;
-    fprintf(stderr, "\rmsample: %ld problems, %ld samples, %d running, %.0f tokens/s",
-            st->problems_done, st->samples_done, st->running, st->gen_tokens / dt);
+    double rate = st->gen_tokens / dt;
+    fprintf(stderr, "\rmsample: %ld problems, %ld samples, %d running, %.*f tokens/s",
+            st->problems_done, st->samples_done, st->running, rate < 100 ? 2 : 0, rate);
     long long tot = rd_bytes_total(a->rd), rd = rd_bytes_read(a->rd);
     if (tot > 0 && rd > 0 && st->problems_in > 0) {
         /* input bytes consumed run ahead of the work: count done problems' share of them */
@@ -425,5 +426,6 @@ int main(int argc, char **argv) {
     jqf_free(a.problem);
     model_free(m);
     free(stops);
+    if (system && system[0] == '@') free((char *)a.system);
     return rc;
 }
