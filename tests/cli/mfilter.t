@@ -479,3 +479,17 @@ $ mfilter -Z -j 1 --where '.level == "Level 3"' in.jsonl > a; mfilter -Z -j 4 --
 $ cmp a b && wc -l < a && grep -c 'Level 3' in.jsonl
 > 600
 > 600
+
+## on a terminal: plain output and a progress line (script(1) gives mfilter a pty)
+% requires /usr/bin/script
+$ script -qec "mfilter $TESTDATA/mfilter/rewards-only.jsonl" /dev/null | tr -d '\r' | sed 's/\x1b\[K//g'
+>~ ^\{"id":"e","problem":"5\+5","reward":0\.5\}$
+>~ ^mfilter: 4 records, [0-9]+ records/s$
+
+## on a terminal with -q: plain output, no progress line
+% requires /usr/bin/script
+$ script -qec "mfilter -q $TESTDATA/mfilter/rewards-only.jsonl" /dev/null | tr -d '\r'
+> {"id":"e","problem":"5+5","reward":0.5}
+> {"id":"e","problem":"5+5","reward":0}
+> {"id":"f","problem":"6+6","reward":-1}
+> {"id":"f","problem":"6+6","reward":-1}
