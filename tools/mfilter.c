@@ -192,6 +192,7 @@ static void mf_emit(mf *m, item *it) {
 }
 
 static void mf_emit_kept(mf *m) {
+    if (!m->nkeep) return;
     qsort(m->keep, (size_t)m->nkeep, sizeof *m->keep, m->shuffle ? kept_by_key : kept_by_seq);
     for (long i = 0; i < m->nkeep; i++) { mf_write(m, m->keep[i].split, m->keep[i].text, m->keep[i].len); free(m->keep[i].text); }
     m->nkeep = 0;
