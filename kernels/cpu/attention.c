@@ -74,8 +74,8 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     int grp = H / Hkv, maxlen = 1;
     for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
     float scale = 1.0f / sqrtf((float)D);
-    (void)T;
-    #pragma omp parallel num_threads(be->threads)
+
+    #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * 2 * maxlen;
         for (int s = 0; s < nseq; s++) {
@@ -103,8 +103,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     int grp = H / Hkv, maxlen = 1;
     for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
     float scale = 1.0f / sqrtf((float)D);
-    (void)T;
-    #pragma omp parallel num_threads(be->threads)
+
+    #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
         (void)work;
         #pragma omp for schedule(dynamic, 1) collapse(2)
@@ -152,7 +152,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     for (int r = 0; r < R; r++) if (row_ctx[r] > maxctx) maxctx = row_ctx[r];
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
-    #pragma omp parallel num_threads(be->threads)
+    #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * maxctx;
         #pragma omp for schedule(dynamic, 1) collapse(2)

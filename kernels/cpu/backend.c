@@ -39,7 +39,7 @@ float *cpu_scratch(const mrl_backend *be, size_t n) {
 }
 
 void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n) {
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t i = 0; i < n; i++) {
         float f = cpu_ld(src, st, i);
         if (dt == MRL_F32) ((float *)dst)[i] = f;
@@ -56,7 +56,7 @@ void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float 
                float weight_decay, int step, float grad_scale) {
     float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
     float step_size = lr / bc1, bc2_sqrt = sqrtf(bc2);
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] * grad_scale;
         m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
@@ -70,13 +70,13 @@ void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float 
 
 double cpu_sumsq(const mrl_backend *be, const float *x, size_t n) {
     double s = 0;
-    #pragma omp parallel for schedule(static) reduction(+:s) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) reduction(+:s) num_threads(cpu_nt(be, n))
     for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
     return s;
 }
 
 void cpu_scale(const mrl_backend *be, float *x, size_t n, float s) {
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 

@@ -17,6 +17,9 @@ typedef struct cpu_state {
 } cpu_state;
 
 static inline cpu_state *cpu_st(const mrl_backend *be) { return (cpu_state *)be->impl; }
+/* Threads for a loop over `work` elements: one below ~32 K, where waking the team costs
+ * more than it saves (decode runs hundreds of such small ops per token). */
+static inline int cpu_nt(const mrl_backend *be, size_t work) { return work < (1u << 15) ? 1 : be->threads; }
 /* Scratch of at least n floats owned by the backend (ops on one backend run one at a time). */
 float *cpu_scratch(const mrl_backend *be, size_t n);
 

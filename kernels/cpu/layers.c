@@ -8,7 +8,7 @@
 void cpu_embedding_fwd(const mrl_backend *be, void *outv, const int32_t *tokens, const void *wte,
                        mrl_dtype wdt, int T, int C) {
     float *out = outv;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         size_t base = (size_t)tokens[t] * C;
         for (int i = 0; i < C; i++) out[(size_t)t * C + i] = cpu_ld(wte, wdt, base + i);
@@ -19,7 +19,7 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
                        int T, int C) {
     const float *dout = doutv;
     /* split over columns so repeated tokens never race */
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int i = 0; i < C; i++)
         for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
 }
@@ -27,7 +27,7 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
 void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void *inpv, const void *w,
                      mrl_dtype wdt, int T, int C, float eps) {
     float *out = outv; const float *inp = inpv;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C; float *y = out + (size_t)t * C;
         double ss = 0;
@@ -43,7 +43,7 @@ void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void 
 void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, const void *doutv,
                      const void *inpv, const void *w, mrl_dtype wdt, const float *rstd, int T, int C) {
     float *dinp = dinpv; const float *dout = doutv, *inp = inpv;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C, *dy = dout + (size_t)t * C;
         float *dx = dinp + (size_t)t * C, r = rstd[t];
@@ -56,7 +56,7 @@ void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, con
         }
     }
     if (dw) {
-        #pragma omp parallel for schedule(static) num_threads(be->threads)
+        #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
         for (int i = 0; i < C; i++) {
             double s = 0;
             for (int t = 0; t < T; t++) s += (double)dout[(size_t)t * C + i] * inp[(size_t)t * C + i] * rstd[t];
@@ -70,7 +70,7 @@ void cpu_linear_fwd(const mrl_backend *be, void *outv, int acc, const void *inpv
     float *out = outv;
     cpu_mm_xwT(be, out, OUT, acc ? 1.0f : 0.0f, inpv, IN, T, IN, w, wdt, OUT);
     if (bias) {
-        #pragma omp parallel for schedule(static) num_threads(be->threads)
+        #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * OUT))
         for (int t = 0; t < T; t++)
             for (int o = 0; o < OUT; o++) out[(size_t)t * OUT + o] += cpu_ld(bias, wdt, o);
     }
@@ -82,7 +82,7 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
     if (dinp) cpu_mm_gW(be, dinp, acc ? 1.0f : 0.0f, dout, OUT, T, OUT, w, wdt, IN);
     if (dw) cpu_mm_gTx(be, dw, dout, OUT, inp, T, OUT, IN);
     if (db) {
-        #pragma omp parallel for schedule(static) num_threads(be->threads)
+        #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * OUT))
         for (int o = 0; o < OUT; o++) {
             double s = 0;
             for (int t = 0; t < T; t++) s += dout[(size_t)t * OUT + o];
@@ -94,7 +94,7 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
 void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, const int32_t *pos,
               float theta, int inverse) {
     float *x = xv; int half = D / 2;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * H * D))
     for (int t = 0; t < T; t++) {
         for (int i = 0; i < half; i++) {
             /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position */
@@ -116,7 +116,7 @@ static inline float silu(float g) { return g / (1.0f + expf(-g)); }
 
 void cpu_swiglu_fwd(const mrl_backend *be, void *outv, const void *guv, int T, int F) {
     float *out = outv; const float *gu = guv;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * F))
     for (int t = 0; t < T; t++)
         for (int i = 0; i < F; i++) {
             float g = gu[(size_t)t * 2 * F + i], u = gu[(size_t)t * 2 * F + F + i];
@@ -126,7 +126,7 @@ void cpu_swiglu_fwd(const mrl_backend *be, void *outv, const void *guv, int T, i
 
 void cpu_swiglu_bwd(const mrl_backend *be, void *dguv, const void *doutv, const void *guv, int T, int F) {
     float *dgu = dguv; const float *dout = doutv, *gu = guv;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * F))
     for (int t = 0; t < T; t++)
         for (int i = 0; i < F; i++) {
             size_t a = (size_t)t * 2 * F + i;
@@ -139,6 +139,6 @@ void cpu_swiglu_bwd(const mrl_backend *be, void *dguv, const void *doutv, const 
 
 void cpu_add(const mrl_backend *be, void *outv, const void *av, const void *bv, size_t n) {
     float *out = outv; const float *a = av, *b = bv;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
