@@ -8,9 +8,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "dist.h"
 #include "stream.h"
+#include "model.h"
 #if defined(MRL_CUDA) && defined(__has_include)
 #if __has_include("cuda/ops_cuda.h")
 #include "cuda/ops_cuda.h"
@@ -177,4 +180,74 @@ void dist_free(mrl_dist *d) {
     if (d->hbuf) be_free(d->be, d->hbuf);
     if (d->lib) dlclose(d->lib);
     free(d);
+}
+
+int dist_allreduce_grads(mrl_dist *d, struct mrl_model *m, mrl_err *e) {
+    if (!d || d->world == 1) return 0;
+    mrl_param *ps;
+    int np = model_params(m, &ps);
+    for (int i = 0; i < np; i++) {
+        if (dist_allreduce_sum(d, ps[i].g, ps[i].numel, e)) return -1;
+        op_scale(model_backend(m), ps[i].g, ps[i].numel, 1.0f / (float)d->world);
+    }
+    return 0;
+}
+
+/* stdin → a temporary file (path written to tmp); 0 or -1 with e set */
+static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
+    const char *td = getenv("TMPDIR");
+    snprintf(tmp, cap, "%s/mrl-stdin-XXXXXX", td && *td ? td : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
+    char buf[1 << 16]; ssize_t k;
+    while ((k = read(0, buf, sizeof buf)) > 0)
+        if (write(fd, buf, (size_t)k) != k) { close(fd); unlink(tmp); return err_set(e, 3, "%s: %s", tmp, strerror(errno)); }
+    close(fd);
+    return 0;
+}
+
+int dist_spawn(int argc, char **argv, int n, int copy_stdin, mrl_err *e) {
+    if (n < 1 || n > 1024) return err_set(e, 2, "--gpus: %d is not between 1 and 1024", n), 2;
+    char tmp[4096] = "";
+    if (copy_stdin && stdin_to_file(tmp, sizeof tmp, e)) return 3;
+    const char *extra_arg = tmp[0] ? tmp : NULL;
+    pid_t *pid = calloc((size_t)n, sizeof *pid);
+    char **av = calloc((size_t)argc + 4, sizeof *av);
+    if (!pid || !av) { free(pid); free(av); if (tmp[0]) unlink(tmp); return err_set(e, 3, "out of memory"), 3; }
+    char job[64], num[16], dev[32];
+    snprintf(job, sizeof job, "gpus-%ld-%ld", (long)getpid(), (long)time(NULL));
+    for (int r = 0; r < n; r++) {
+        pid[r] = fork();
+        if (pid[r] < 0) { err_set(e, 3, "fork: %s", strerror(errno)); n = r; break; }
+        if (pid[r] == 0) {
+            snprintf(num, sizeof num, "%d", r); setenv("MRL_RANK", num, 1); setenv("MRL_LOCAL_RANK", num, 1);
+            snprintf(num, sizeof num, "%d", n); setenv("MRL_WORLD", num, 1);
+            setenv("MRL_JOB", job, 1);
+            snprintf(dev, sizeof dev, "cuda:%d", r);
+            int k = 0;
+            for (int i = 0; i < argc; i++) av[k++] = argv[i];
+            av[k++] = "--device"; av[k++] = dev;
+            if (extra_arg) av[k++] = (char *)extra_arg;
+            av[k] = NULL;
+            if (r > 0) { int fd = open("/dev/null", O_WRONLY); if (fd >= 0) { dup2(fd, 1); close(fd); } }
+            execv("/proc/self/exe", av);
+            fprintf(stderr, "%s: cannot start rank %d: %s\n", argv[0], r, strerror(errno));
+            _exit(127);
+        }
+    }
+    int rc = n == 0 ? 3 : 0, left = n;
+    while (left > 0) {
+        int st; pid_t w = wait(&st);
+        if (w < 0) { if (errno == EINTR) continue; break; }
+        left--;
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (code && !rc) {
+            rc = code;
+            for (int r = 0; r < n; r++) if (pid[r] > 0 && pid[r] != w) kill(pid[r], SIGTERM);
+        }
+        for (int r = 0; r < n; r++) if (pid[r] == w) pid[r] = 0;
+    }
+    free(pid); free(av);
+    if (tmp[0]) unlink(tmp);
+    return rc;
 }

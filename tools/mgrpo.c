@@ -15,6 +15,7 @@
 #include "rng.h"
 #include "stream.h"
 #include "trainer.h"
+#include "dist.h"
 
 static const char usage[] =
 "Usage: mgrpo --out RUNDIR [--model DIR] [OPTION]... [FILE]...\n"
@@ -51,19 +52,21 @@ static const char usage[] =
 "  --resume             require RUNDIR/latest (resuming is the default when it exists)\n"
 "  --resume-data        skip the groups the run has already consumed (same input again)\n"
 "  --allow-partial      accept groups of unequal size, single-record groups, a short last batch\n"
+"  --gpus N             data parallel over N GPUs of this node: one process per GPU, gradients\n"
+"                       all-reduced with NCCL (under mpirun or srun each process is a rank already)\n"
 "  --grad-checkpoint, --dtype bf16|fp32, --threads N, --device DEV, --seed N\n"
 "  -o FILE, -Z, --zstd-level N, --progress, -q, -h, --version\n";
 
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
-       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME };
+       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS };
 
 typedef struct {
     cli c;
     const char *model, *ref, *out, *dtype;
     tr_opts t;
-    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume;
+    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume, gpus;
     optim_opts oo;
     sched_opts so;
     double lr, warmup, max_grad_norm;
@@ -282,7 +285,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         {"steps", 1, 0, O_STEPS}, {"save-every", 1, 0, O_SAVE}, {"keep", 1, 0, O_KEEP},
         {"resume-data", 0, 0, O_RESDATA}, {"allow-partial", 0, 0, O_PARTIAL},
         {"grad-checkpoint", 0, 0, O_GCKPT}, {"no-checkpoint", 0, 0, O_NOCKPT}, {"resume", 0, 0, O_RESUME}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
-        {0, 0, 0, 0}};
+        {"gpus", 1, 0, O_GPUS}, {0, 0, 0, 0}};
     cli *c = &o->c;
     double eps_high = -1;
     const char *reward = ".reward";
@@ -336,6 +339,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_DTYPE: if (strcmp(optarg, "bf16") && strcmp(optarg, "fp32")) cli_usage(c, "--dtype: '%s' is not bf16 or fp32", optarg);
                       o->dtype = optarg; break;
         case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 0, 4096); break;
+        case O_GPUS: o->gpus = (int)cli_long(c, "--gpus", optarg, 1, 1024); break;
         default: cli_usage(c, "unknown option");
         }
     }
@@ -467,8 +471,21 @@ int main(int argc, char **argv) {
     o.oo = (optim_opts){OPTIM_ADAMW, 0.9, 0.999, 1e-8, 0};
     o.so = (sched_opts){SCHED_CONSTANT, 0, 0, 0.1};
     parse_opts(&o, argc, argv);
-    cli_signals();
     mrl_err e = {0};
+    if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* become the launcher of one rank per GPU */
+        int rc = dist_spawn(argc, argv, o.gpus, optind >= argc, &e);
+        if (e.msg[0]) cli_die(&o.c, &e);
+        return rc;
+    }
+    cli_signals();
+    int rank, world, local;
+    if (dist_env(&rank, &world, &local, &e)) cli_die(&o.c, &e);
+    char devbuf[32];
+    if (world > 1 && (!o.c.device || !strcmp(o.c.device, "auto") || !strcmp(o.c.device, "cuda"))) {
+        snprintf(devbuf, sizeof devbuf, "cuda:%d", local);   /* one GPU per rank on its node */
+        o.c.device = devbuf;
+    }
+    int lead = rank == 0;   /* rank 0 alone writes metrics, rollouts and checkpoints */
 
     ckpt_run run;
     char latest[PATH_MAX + 32];
@@ -504,6 +521,14 @@ int main(int argc, char **argv) {
         if (!(ref = model_load(refdir, &ro, &e))) cli_die(&o.c, &e);
     }
     const mrl_config *cfg = model_config(policy);
+    mrl_dist *dist = NULL;
+    if (world > 1) {
+        const char *job = dist_job_key();
+        if (!job) cli_dief(&o.c, 2, "rank %d of %d: set MRL_JOB to the same value in every rank (srun and mpirun set their own job ids)", rank, world);
+        char idp[PATH_MAX + 128];
+        snprintf(idp, sizeof idp, "%s/.nccl-id.%s", o.out, job);
+        if (!(dist = dist_init(model_backend(policy), idp, 600, &e))) cli_die(&o.c, &e);
+    }
     mrl_backend *be = be_open(model_device_name(policy), o.threads, &e);
     if (!be) cli_die(&o.c, &e);
     mrl_param *params;
@@ -575,7 +600,13 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++)
             sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
         o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;
-        if (!o.no_ckpt) {   /* the rollouts this step trains on */
+        int nmine = n;
+        if (world > 1) {   /* this rank's share: groups rank, rank + world, ... */
+            nmine = 0;
+            for (int g = rank; g < ng; g += world)
+                for (int i = gs[g]; i < gs[g + 1]; i++) sq[nmine++] = sq[i];
+        }
+        if (!o.no_ckpt && lead) {   /* the rollouts this step trains on */
             char rp[PATH_MAX + 64];
             if (ckpt_rollouts_path(&run, step + 1, rp, sizeof rp, &e)) cli_die(&o.c, &e);
             wr_opts wo = {rp, 0, 3};
@@ -587,7 +618,12 @@ int main(int argc, char **argv) {
             double t0 = now_s();
             grpo_stats st = {0};
             model_zero_grad(policy);
-            if (trainer_accumulate(policy, ref, &o.t, sq, n, &st, &e)) cli_die(&o.c, &e);
+            if (trainer_accumulate(policy, ref, &o.t, sq, nmine, &st, &e)) cli_die(&o.c, &e);
+            if (dist) {   /* the mean over the whole batch: each rank's loss is a mean over its share */
+                double v[4] = {st.loss, st.kl_sum, st.clipped, st.tokens};
+                if (dist_allreduce_grads(dist, policy, &e) || dist_allreduce_host(dist, v, 4, &e)) cli_die(&o.c, &e);
+                st = (grpo_stats){v[0] / world, v[1], v[2], v[3]};
+            }
             /* the optimizer runs on its own backend handle (model.h exposes none): waiting for
              * the model's queue here orders the two on CUDA; on the CPU it costs nothing */
             model_sync_weights(policy);
@@ -598,24 +634,27 @@ int main(int argc, char **argv) {
             model_sync_weights(policy);
             step++; done++;
             jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, gnorm, lr, now_s() - t0);
-            jv line = jv_dump_string(jv_copy(m), 0);
-            if (ckpt_metrics_append(&run, jv_string_value(line), &e)) cli_die(&o.c, &e);
-            jv_free(line);
-            if (wr_put(w, m, &e) || wr_flush(w, &e)) { if (e.code == ERR_PIPE) exit(0); cli_die(&o.c, &e); }
+            if (lead) {
+                jv line = jv_dump_string(jv_copy(m), 0);
+                if (ckpt_metrics_append(&run, jv_string_value(line), &e)) cli_die(&o.c, &e);
+                jv_free(line);
+                if (wr_put(w, m, &e) || wr_flush(w, &e)) { if (e.code == ERR_PIPE) exit(0); cli_die(&o.c, &e); }
+            } else jv_free(m);
             prog_update(pg, done, 0);
         }
         for (int i = 0; i < n; i++) item_free(&it[i]);
         free(it); free(gs); free(rw); free(adv); free(sq);
         int last = (o.steps > 0 && done >= o.steps) || cli_stop_requested();
-        if (o.no_ckpt) last_saved = step;
+        if (o.no_ckpt || !lead) last_saved = step;
         if (o.save_every > 0 && step / o.save_every > last_saved / o.save_every && !last) {
             save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
             last_saved = step;
         }
     }
-    if (step > last_saved) {
+    if (step > last_saved && lead) {
         save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
     }
+    dist_free(dist);
     prog_end(pg);
     rd_close(in.rd);
     free(in.seen);
