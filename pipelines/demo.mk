@@ -8,36 +8,40 @@
 DEMO_DIR        ?= demo
 DEMO_SEED       ?= 1
 DEMO_LEVELS     ?= 1-4
-DEMO_NOISE      ?= 0.5
-DEMO_SFT_N      ?= 20000
+DEMO_SMALL      ?= 1
+DEMO_NOISE      ?= 0.4
+DEMO_SFT_N      ?= $(shell echo $$(($(DEMO_SFT_STEPS) * $(DEMO_SFT_BATCH))))
 DEMO_TRAIN_N    ?= 4000
 DEMO_TEST_N     ?= 200
 DEMO_MODEL      ?= tiny
 DEMO_MERGES     ?= 300
 DEMO_SFT_STEPS  ?= 300
 DEMO_SFT_BATCH  ?= 64
-DEMO_SFT_LR     ?= 5e-3
-DEMO_STEPS      ?= 60
+DEMO_SFT_LR     ?= 3e-3
+DEMO_STEPS      ?= 30
 DEMO_PROMPTS    ?= 16
 DEMO_G          ?= 8
-DEMO_LR         ?= 1e-3
+DEMO_LR         ?= 3e-4
 DEMO_BETA       ?= 0.04
+DEMO_MICRO      ?= 64
 DEMO_TEMP       ?= 1.0
 DEMO_MAX_TOKENS ?= 40
 DEMO_EVAL_N     ?= 8
 DEMO_EVAL_TEMP  ?= $(DEMO_TEMP)
-DEMO_THREADS    ?=
+DEMO_THREADS    ?= 1
+DEMO_JOBS       ?= 2
 DEMO_REWARD     ?= $(MRL_T)/mreward --reward accuracy=2 --reward format=1
 
 MRL_T      = $(abspath $(BIN))
 DEMO_GEN  ?= $(B)/testdata/gen_arith
+DEMO_TASK  = --levels $(DEMO_LEVELS) --small $(DEMO_SMALL)
 DEMO_THR   = $(if $(DEMO_THREADS),--threads $(DEMO_THREADS))
 DEMO_SAMPLE = $(MRL_T)/msample --system '' --max-tokens $(DEMO_MAX_TOKENS) $(DEMO_THR) -q
 D := $(DEMO_DIR)
 
 .PHONY: demo demo-clean
 demo: all
-	@$(MAKE) --no-print-directory $(D)/result.md
+	@$(MAKE) --no-print-directory -j$(DEMO_JOBS) $(D)/result.md
 	@echo; cat $(D)/result.md
 	@echo; echo "demo: held-out pass@1 before (sft) and after (grpo) GRPO: $(D)/result.md; plot: $(D)/grpo/metrics.png"
 
@@ -47,18 +51,18 @@ demo-clean:
 # problems: SFT worked solutions (noisy teacher), GRPO training problems, held-out problems
 $(D)/sft-problems.jsonl: | $(DEMO_GEN)
 	@mkdir -p $(D)
-	$(DEMO_GEN) --split train --levels $(DEMO_LEVELS) --noise $(DEMO_NOISE) --n $(DEMO_SFT_N) --seed $(DEMO_SEED) > $@.tmp && mv $@.tmp $@
+	$(DEMO_GEN) --split train $(DEMO_TASK) --noise $(DEMO_NOISE) --n $(DEMO_SFT_N) --seed $(DEMO_SEED) > $@.tmp && mv $@.tmp $@
 $(D)/train.jsonl: | $(DEMO_GEN)
 	@mkdir -p $(D)
-	$(DEMO_GEN) --split train --levels $(DEMO_LEVELS) --no-solution --n $(DEMO_TRAIN_N) --seed $$(($(DEMO_SEED) + 1)) > $@.tmp && mv $@.tmp $@
+	$(DEMO_GEN) --split train $(DEMO_TASK) --no-solution --n $(DEMO_TRAIN_N) --seed $$(($(DEMO_SEED) + 1)) > $@.tmp && mv $@.tmp $@
 $(D)/test.jsonl: | $(DEMO_GEN)
 	@mkdir -p $(D)
-	$(DEMO_GEN) --split test --levels $(DEMO_LEVELS) --no-solution --unique --n $(DEMO_TEST_N) --seed $(DEMO_SEED) > $@.tmp && mv $@.tmp $@
+	$(DEMO_GEN) --split test $(DEMO_TASK) --no-solution --unique --n $(DEMO_TEST_N) --seed $(DEMO_SEED) > $@.tmp && mv $@.tmp $@
 
 # a fresh model whose byte-level tokenizer learns merges from the training text
 $(D)/init/config.json: | $(DEMO_GEN)
 	@mkdir -p $(D); rm -rf $(D)/init
-	$(DEMO_GEN) --split train --levels $(DEMO_LEVELS) --text --n 2000 --seed $(DEMO_SEED) > $(D)/merges.txt
+	$(DEMO_GEN) --split train $(DEMO_TASK) --text --n 2000 --seed $(DEMO_SEED) > $(D)/merges.txt
 	$(MRL_T)/minit $(DEMO_MODEL) -o $(D)/init --seed $(DEMO_SEED) --merges $(DEMO_MERGES) --merges-text $(D)/merges.txt
 
 # SFT records: the prompt as msample renders it, the worked solution + EOS as the completion
@@ -72,11 +76,10 @@ $(D)/sft/done: $(D)/sft.jsonl.zst
 	if [ $$s -lt $(DEMO_SFT_STEPS) ]; then set -x; \
 	  $(MRL_T)/mgrpo --model $(D)/init --out $(D)/sft --loss sft --groups $(DEMO_SFT_BATCH) \
 	    --micro-batch $(DEMO_SFT_BATCH) --lr $(DEMO_SFT_LR) --schedule cosine --warmup 0.05 \
-	    --total-steps $(DEMO_SFT_STEPS) --steps $$(($(DEMO_SFT_STEPS) - s)) --save-every 50 --keep 1 \
-	    --resume-data $(DEMO_THR) -Z -q $< \
-	  | awk -F'"loss":' '{ split($$2, a, ","); n++; l += a[1] } n == 25 { split($$0, s, /"step":|,/); \
-	      printf "sft step %d  loss %.3f\n", s[2], l / n; n = 0; l = 0; fflush() }'; \
+	    --total-steps $(DEMO_SFT_STEPS) --steps $$(($(DEMO_SFT_STEPS) - s)) --save-every 25 --keep 1 \
+	    --resume-data $(DEMO_THR) -Z $< >> $(D)/sft.log; \
 	fi
+	@awk -F'"loss":' '{ split($$2, a, ","); l = a[1] } END { printf "sft: %d steps, last loss %.3f\n", NR, l }' $(D)/sft/metrics.jsonl
 	@test -e $(D)/sft/latest && touch $@
 
 # held-out scores: the same problems, seed and samples for both models
@@ -88,12 +91,12 @@ $(D)/eval-grpo.jsonl.zst: $(D)/grpo/done $(D)/test.jsonl
 	  | $(MRL_T)/mreward -q -o $@
 
 # GRPO from the SFT model: msample | mreward | mgrpo, one step at a time (pipelines/grpo-loop.sh)
-$(D)/grpo/done: $(D)/sft/done $(D)/train.jsonl $(D)/eval-sft.jsonl.zst
+$(D)/grpo/done: $(D)/sft/done $(D)/train.jsonl
 	RUN=$(D)/grpo MODEL=$$(readlink -f $(D)/sft/latest) DATA=$(D)/train.jsonl STEPS=$(DEMO_STEPS) \
 	PROMPTS=$(DEMO_PROMPTS) G=$(DEMO_G) TEMP=$(DEMO_TEMP) MAX_TOKENS=$(DEMO_MAX_TOKENS) SYSTEM= \
 	SEED=$(DEMO_SEED) SAVE_EVERY=$(DEMO_STEPS) THREADS=$(DEMO_THREADS) BIN=$(MRL_T) \
 	REWARD='$(DEMO_REWARD) -q' \
-	MGRPO_ARGS='--lr $(DEMO_LR) --beta $(DEMO_BETA) --micro-batch $(DEMO_PROMPTS) --temperature $(DEMO_TEMP)' \
+	MGRPO_ARGS='--lr $(DEMO_LR) --beta $(DEMO_BETA) --micro-batch $(DEMO_MICRO) --temperature $(DEMO_TEMP)' \
 	  pipelines/grpo-loop.sh
 	@test "$$(readlink $(D)/grpo/latest)" = "$$(printf 'step-%06d' $(DEMO_STEPS))" && touch $@
 
