@@ -6,22 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "../test.h"
+#include "gpu.h"
 #include "model.h"
 #include "safetensors.h"
-#ifdef MRL_CUDA
-#include "cuda/ops_cuda.h"
-#endif
-
-static int have_gpu(void) {
-#ifdef MRL_CUDA
-    return cuda_device_count() > 0;
-#else
-    return 0;
-#endif
-}
-#define NEED_GPU() do { if (!have_gpu()) { if (getenv("MRL_REQUIRE_GPU")) { EXPECTF(0, "no CUDA device (make test-gpu needs one)"); return; } \
-    SKIP("no CUDA device or CPU-only build"); } } while (0)
 
 typedef struct batch_ref { st_file *f; int T, nseq; int32_t *tok, *tgt, *cu; float *w; } batch_ref;
 

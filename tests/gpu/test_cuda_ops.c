@@ -6,12 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include "../test.h"
+#include "gpu.h"
 #include "ops.h"
 #include "rng.h"
-#ifdef MRL_CUDA
-#include "cuda/ops_cuda.h"
-#endif
 
 static mrl_backend *cpu, *gpu;
 static mrl_rng R;
@@ -57,18 +54,11 @@ static double nerr(const float *a, const float *b, size_t n) {
 #define CLOSE(a, b, n, tol, what) do { double _e = nerr(a, b, n); \
     EXPECTF(_e <= (tol), "%s: normalised error %.3g > %.3g", what, _e, (double)(tol)); } while (0)
 
-static int have_gpu(void) {
-#ifdef MRL_CUDA
-    return cuda_device_count() > 0;
-#else
-    return 0;
-#endif
-}
-#define NEED_GPU() do { if (!gpu) { if (getenv("MRL_REQUIRE_GPU")) { EXPECTF(0, "no CUDA device (make test-gpu needs one)"); return; } \
-    SKIP(have_gpu() ? "CUDA backend failed to open" : "no CUDA device or CPU-only build"); } } while (0)
+/* like gpu.h's, but the backend must also have opened */
+#define NEED_GPU_BACKEND() do { NEED_GPU(); if (!gpu) { EXPECTF(0, "the CUDA backend failed to open"); return; } } while (0)
 
 TEST(par_cast) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     size_t n = 1000; float *x = rnd(n, 3);
     void *dc = put(cpu, x, n, MRL_F32), *dg = put(gpu, x, n, MRL_F32);
     void *oc = be_alloc(cpu, n * 2), *og = be_alloc(gpu, n * 2);
@@ -79,7 +69,7 @@ TEST(par_cast) {
 }
 
 TEST(par_embedding) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     int T = 37, C = 96, V = 50;
     int32_t tok[37]; for (int t = 0; t < T; t++) tok[t] = (int32_t)rng_below(&R, V);
     tok[3] = tok[5];   /* a repeated token: gradients add up */
@@ -104,7 +94,7 @@ TEST(par_embedding) {
 }
 
 TEST(par_rmsnorm) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     int T = 33, C = 200;
     float *x = rnd((size_t)T * C, 2), *w = rnd(C, 1), *dout = rnd((size_t)T * C, 1), *prev = rnd((size_t)T * C, 1);
     void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
@@ -130,7 +120,7 @@ TEST(par_rmsnorm) {
 }
 
 TEST(par_linear) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     int T = 45, IN = 128, OUT = 72;
     float *x = rnd((size_t)T * IN, 1), *w = rnd((size_t)OUT * IN, 0.1f), *bias = rnd(OUT, 0.5f), *prev = rnd((size_t)T * OUT, 1);
     float *dout = rnd((size_t)T * OUT, 1), *dprev = rnd((size_t)T * IN, 1);
@@ -162,7 +152,7 @@ TEST(par_linear) {
 }
 
 TEST(par_rope) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     int T = 20, H = 3, D = 64, st = 5 * D;
     float *x = rnd((size_t)T * st, 1);
     int32_t pos[20]; for (int t = 0; t < T; t++) pos[t] = t * 97 + 3;
@@ -179,7 +169,7 @@ TEST(par_rope) {
 
 static void swiglu_case(int F);
 TEST(par_swiglu_add) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     swiglu_case(130);
     swiglu_case(17);   /* odd width: unaligned rows take the scalar path */
 }
@@ -204,7 +194,7 @@ static void swiglu_case(int F) {
 
 /* Packed causal GQA attention: two sequences, q/k/v inside one fused row. */
 TEST(par_attention) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     int H = 4, Hkv = 2, D = 32, nseq = 3;
     int32_t cu[4] = {0, 19, 20, 61}; int T = cu[nseq], st = (H + 2 * Hkv) * D;
     float *qkv = rnd((size_t)T * st, 1), *dout = rnd((size_t)T * H * D, 1);
@@ -260,7 +250,7 @@ static void paged_case(int R) {
     free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(a); free(b);
 }
 TEST(par_attention_paged) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     paged_case(3);
     paged_case(48);
 }
@@ -269,7 +259,7 @@ TEST(par_attention_paged) {
  * (the workspace's parts must stay aligned). */
 static void logprob_case(int T, int V);
 TEST(par_logprob_logits) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     logprob_case(9, 20011);
     logprob_case(7, 263);
 }
@@ -305,7 +295,7 @@ static void logprob_case(int T, int V) {
 }
 
 TEST(par_optimizer) {
-    NEED_GPU();
+    NEED_GPU_BACKEND();
     size_t n = 5000;
     float *w = rnd(n, 1), *g = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.1f);
     for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);

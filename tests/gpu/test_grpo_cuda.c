@@ -7,24 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <math.h>
-#include "../test.h"
+#include "gpu.h"
 #include "checkpoint.h"
 #include "grpo.h"
 #include "optim.h"
 #include "trainer.h"
-#ifdef MRL_CUDA
-#include "cuda/ops_cuda.h"
-#endif
-
-static int have_gpu(void) {
-#ifdef MRL_CUDA
-    return cuda_device_count() > 0;
-#else
-    return 0;
-#endif
-}
-#define NEED_GPU() do { if (!have_gpu()) { if (getenv("MRL_REQUIRE_GPU")) { EXPECTF(0, "no CUDA device (make test-gpu needs one)"); return; } \
-    SKIP("no CUDA device or CPU-only build"); } } while (0)
 
 #define NSEQ 6
 static int32_t P[NSEQ][16], C[NSEQ][16];
