@@ -14,6 +14,7 @@ struct rd_batch {
     char *arena; size_t cap, len;
     int pending_error;              /* a stream error to report on the next rb_fill */
     mrl_err perr;
+    rb_hook hook; void *hook_ctx;
 };
 
 rd_batch *rb_new(rd_stream *r, int threads, int max_lines, mrl_err *e) {
@@ -51,7 +52,11 @@ static void *rb_parse_share(void *arg) {
     for (int i = j->first; i < j->b->n; i += j->step) {
         rb_line *l = &j->b->lines[i];
         mrl_err e = {0};
-        if (rd_parse(l->text, l->len, l->file, l->line, &l->rec, &e) == 0) { l->ok = 1; continue; }
+        if (rd_parse(l->text, l->len, l->file, l->line, &l->rec, &e) == 0) {
+            l->ok = 1;
+            if (j->b->hook) j->b->hook(j->b->hook_ctx, j->first, l);   /* job k runs on thread k */
+            continue;
+        }
         l->err = malloc(sizeof *l->err);
         if (l->err) *l->err = e;
     }
@@ -102,6 +107,8 @@ int rb_fill(rd_batch *b, mrl_err *e) {
 }
 
 rb_line *rb_get(rd_batch *b, int i) { return &b->lines[i]; }
+void rb_set_hook(rd_batch *b, rb_hook hook, void *ctx) { b->hook = hook; b->hook_ctx = ctx; }
+int rb_threads(const rd_batch *b) { return b->threads; }
 
 void rb_free(rd_batch *b) {
     if (!b) return;

@@ -72,9 +72,10 @@ typedef struct kept {       /* a record held for --take/--shuffle */
 typedef struct mf {
     cli c;
     /* rules */
-    jqf *where[16]; int nwhere;
-    pcre2_code *re; pcre2_match_data *md;
-    jqf *field;
+    /* per parsing thread (rules run in the thread that parsed the record): */
+    jqf *where[8][16]; int nwhere; const char *where_text[16];
+    pcre2_code *re; pcre2_match_data *md[8];
+    jqf *field[8]; const char *field_text;
     int dedupe; hset seen_text; long ndup;
     /* groups */
     int pass_band, drop_uniform, allow_partial;
@@ -201,11 +202,11 @@ static void mf_emit_kept(mf *m) {
 /* ----------------------------------------------------------------- rules */
 
 /* The text chosen by --field, or NULL with e set. */
-static const char *mf_field_text(mf *m, item *it, jv *hold, mrl_err *e) {
-    *hold = jqf_first(m->field, it->rec, e);
+static const char *mf_field_text(mf *m, int th, item *it, jv *hold, mrl_err *e) {
+    *hold = jqf_first(m->field[th], it->rec, e);
     if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
     if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);
-    const char *f = jqf_text(m->field);
+    const char *f = jqf_text(m->field[th]);
     int simple = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
     jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
     if (simple && k == JV_KIND_NULL) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", it->file, it->line, f + 1);
@@ -229,10 +230,11 @@ static uint64_t mf_norm_hash(const char *s) {
     return h;
 }
 
-/* 1 keep, 0 drop, -1 bad record (e set). */
-static int mf_rules(mf *m, item *it, mrl_err *e) {
+/* The stateless rules, with parsing thread th's filters: 1 keep, 0 drop, -1 bad record
+ * (e set); *dkey gets the --dedupe key, which mf_dup then checks in input order. */
+static int mf_test(mf *m, int th, item *it, uint64_t *dkey, mrl_err *e) {
     for (int i = 0; i < m->nwhere; i++) {
-        jv v = jqf_first(m->where[i], it->rec, e);
+        jv v = jqf_first(m->where[th][i], it->rec, e);
         if (!jv_is_valid(v)) {
             if (e->code) return err_prefix(e, "%s:%ld", it->file, it->line);
             return 0;
@@ -244,12 +246,12 @@ static int mf_rules(mf *m, item *it, mrl_err *e) {
     /* --require-boxed goes here: ans_gold_parses() (answer.h) on the --answer text. */
     if (m->re || m->dedupe) {
         jv hold;
-        const char *s = mf_field_text(m, it, &hold, e);
+        const char *s = mf_field_text(m, th, it, &hold, e);
         if (!s) { jv_free(hold); return -1; }
         int keep = 1;
         if (m->re) {
             int rc = pcre2_match(m->re, (PCRE2_SPTR)s, (PCRE2_SIZE)jv_string_length_bytes(jv_copy(hold)),
-                                 0, PCRE2_NO_UTF_CHECK, m->md, NULL);
+                                 0, PCRE2_NO_UTF_CHECK, m->md[th], NULL);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
                 PCRE2_UCHAR msg[256];
                 pcre2_get_error_message(rc, msg, sizeof msg);
@@ -258,22 +260,28 @@ static int mf_rules(mf *m, item *it, mrl_err *e) {
             }
             keep = rc >= 0;
         }
-        if (keep && m->dedupe) {
-            int added = hset_add(&m->seen_text, mf_norm_hash(s));
-            if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
-            if (!added) { keep = 0; m->ndup++; }
-        }
+        if (keep && m->dedupe) *dkey = mf_norm_hash(s);
         jv_free(hold);
         return keep;
     }
     return 1;
 }
 
+/* --dedupe: was this key seen before? (the first record of a text is kept) */
+static int mf_dup(mf *m, uint64_t key) {
+    if (!m->dedupe) return 0;
+    int added = hset_add(&m->seen_text, key);
+    if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
+    if (!added) m->ndup++;
+    return !added;
+}
+
 static void mf_after_groups(mf *m, item *it) {
     mrl_err e = {0};
-    int k = mf_rules(m, it, &e);
+    uint64_t key = 0;
+    int k = mf_test(m, 0, it, &key, &e);
     if (k < 0) mf_bad(m, &e);
-    else if (k) mf_emit(m, it);
+    else if (k && !mf_dup(m, key)) mf_emit(m, it);
 }
 
 /* ---------------------------------------------------------------- groups */
@@ -425,6 +433,25 @@ static void mf_assign_id(mf *m, item *it) {
     it->text = it->own;
 }
 
+/* Without a group stage the rules run in the parsing threads (rb_hook): on a copy of the
+ * record with its id as it will be, so --where sees the same record. */
+static void mf_hook(void *ctx, int th, rb_line *l) {
+    mf *m = ctx;
+    item it = {.rec = jv_copy(l->rec), .file = l->file, .line = l->line};
+    jv id = jv_object_get(jv_copy(it.rec), jv_string("id"));
+    jv_kind k = jv_get_kind(id);
+    jv_free(id);
+    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
+        char idbuf[1200];
+        snprintf(idbuf, sizeof idbuf, "%s:%ld", l->file, l->line);
+        it.rec = jv_object_set(it.rec, jv_string("id"), jv_string(idbuf));
+    }
+    mrl_err e = {0};
+    l->tag = mf_test(m, th, &it, &l->value, &e);
+    if (l->tag < 0 && (l->err = malloc(sizeof *l->err))) *l->err = e;
+    jv_free(it.rec);
+}
+
 static void mf_parse_split(mf *m, const char *arg) {
     char *list = strdup(arg), *save = NULL;
     double sum = 0;
@@ -504,7 +531,8 @@ int main(int argc, char **argv) {
         switch (opt) {
         case O_WHERE:
             if (m.nwhere == 16) cli_usage(c, "--where: at most 16 filters");
-            if (!(m.where[m.nwhere++] = jqf_compile(optarg, &e))) cli_usage(c, "--where: %s", e.msg);
+            m.where_text[m.nwhere] = optarg;
+            if (!(m.where[0][m.nwhere++] = jqf_compile(optarg, &e))) cli_usage(c, "--where: %s", e.msg);
             break;
         case O_MATCH: match = optarg; break;
         case O_FIELD: field = optarg; break;
@@ -545,9 +573,10 @@ int main(int argc, char **argv) {
             cli_usage(c, "--match: %s at offset %zu of '%s'", (char *)msg, (size_t)off, match);
         }
         pcre2_jit_compile(m.re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is unavailable */
-        m.md = pcre2_match_data_create_from_pattern(m.re, NULL);
+        m.md[0] = pcre2_match_data_create_from_pattern(m.re, NULL);
     }
-    if ((match || m.dedupe) && !(m.field = jqf_compile(field, &e))) cli_usage(c, "--field: %s", e.msg);
+    m.field_text = field;
+    if ((match || m.dedupe) && !(m.field[0] = jqf_compile(field, &e))) cli_usage(c, "--field: %s", e.msg);
 
     rd_stream *r = rd_open((const char *const *)argv + optind, argc - optind, &e);
     if (!r) cli_die(c, &e);
@@ -558,21 +587,28 @@ int main(int argc, char **argv) {
     prog_input(p, r);
     rd_batch *b = rb_new(r, m.threads, 0, &e);
     if (!b) cli_die(c, &e);
+    int hook = !m.pass_band && !m.drop_uniform;
+    for (int th = 1; hook && th < rb_threads(b); th++) {   /* thread 0's compiled (and checked) above */
+        for (int i = 0; i < m.nwhere; i++) if (!(m.where[th][i] = jqf_compile(m.where_text[i], &e))) cli_die(c, &e);
+        if (m.field[0] && !(m.field[th] = jqf_compile(m.field_text, &e))) cli_die(c, &e);
+        if (m.re && !(m.md[th] = pcre2_match_data_create_from_pattern(m.re, NULL))) cli_dief(c, ERR_SYS, "out of memory");
+    }
+    if (hook) rb_set_hook(b, mf_hook, &m);
     long nin = 0;
     for (int n; !cli_stop_requested() && (n = rb_fill(b, &e)) != 0;) {
         if (n < 0) { mf_bad(&m, &e); continue; }   /* --skip-bad: on with the next input */
         for (int i = 0; i < n && !cli_stop_requested(); i++) {
             rb_line *l = rb_get(b, i);
-            if (!l->ok) {
-                mf_bad(&m, l->err ? l->err : &(mrl_err){.code = ERR_SYS, .msg = "out of memory"});
-                continue;
-            }
+            mrl_err oom = {.code = ERR_SYS, .msg = "out of memory"};
+            if (!l->ok || (hook && l->tag < 0)) { mf_bad(&m, l->err ? l->err : &oom); continue; }
+            nin++;
+            if (hook && (!l->tag || mf_dup(&m, l->value))) continue;   /* the rules said no */
             item it = {.rec = l->rec, .text = l->text, .len = l->len, .file = l->file, .line = l->line};
             l->rec = jv_null();   /* taken */
-            nin++;
             mf_assign_id(&m, &it);
-            if (m.pass_band || m.drop_uniform) mf_group_add(&m, &it);
-            else { mf_after_groups(&m, &it); mf_item_free(&it); }
+            if (hook) mf_emit(&m, &it);
+            else mf_group_add(&m, &it);
+            if (hook) mf_item_free(&it);
         }
         prog_update(p, nin, 0);
     }
@@ -591,9 +627,11 @@ int main(int argc, char **argv) {
         if (m.pass_band) cli_warn(c, "--pass-band: %ld of %ld problems outside [%g, %g]", m.ndropped, m.ngroups, m.lo, m.hi);
         if (m.drop_uniform) cli_warn(c, "--drop-uniform: %ld of %ld groups dropped (all rewards equal)", m.ndropped, m.ngroups);
     }
-    for (int i = 0; i < m.nwhere; i++) jqf_free(m.where[i]);
-    jqf_free(m.field);
-    pcre2_match_data_free(m.md);
+    for (int th = 0; th < 8; th++) {
+        for (int i = 0; i < m.nwhere; i++) jqf_free(m.where[th][i]);
+        jqf_free(m.field[th]);
+        pcre2_match_data_free(m.md[th]);
+    }
     pcre2_code_free(m.re);
     hset_free(&m.seen_text); hset_free(&m.done_ids);
     for (int i = 0; i < m.nsplit; i++) free(m.split_name[i]);

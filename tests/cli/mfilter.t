@@ -493,3 +493,14 @@ $ script -qec "mfilter -q $TESTDATA/mfilter/rewards-only.jsonl" /dev/null | tr -
 > {"id":"e","problem":"5+5","reward":0}
 > {"id":"f","problem":"6+6","reward":-1}
 > {"id":"f","problem":"6+6","reward":-1}
+
+## rules on 4 threads: same records, same first duplicate kept, the error after every earlier record
+$ for i in $(seq 1 6000); do if [ $i = 5000 ]; then echo '{"problem":7,"n":5000}'; else echo "{\"problem\":\"p$((i % 1500))\",\"n\":$i}"; fi; done > in.jsonl
+$ mfilter -Z -q -j 1 --dedupe --where '.n % 3 > 0' in.jsonl > a 2> ea; echo $?; mfilter -Z -q -j 4 --dedupe --where '.n % 3 > 0' in.jsonl > b 2> eb; echo $?
+$ cmp a b && cmp ea eb && wc -l < a && cat eb
+$ mfilter -Z -q -j 4 --skip-bad --dedupe --where '.n % 3 > 0' in.jsonl | cmp - a && echo skip-bad same
+> 1
+> 1
+> 1000
+> mfilter: in.jsonl:5000: "problem" is not a string (number)
+> skip-bad same
