@@ -357,6 +357,39 @@ TEST(batch_parse_on_threads_keeps_order_and_errors) {
     rb_free(b); rd_close(r); free(z);
 }
 
+/* The hook runs once per parsed line, in a parsing thread, before rb_fill returns. */
+static void count_hook(void *ctx, int thread, rb_line *l) {
+    (void)ctx;
+    jv v = jv_object_get(jv_copy(l->rec), jv_string("i"));
+    l->tag = thread + 1;
+    l->value = (uint64_t)jv_number_value(v) * 2;
+    jv_free(v);
+}
+TEST(batch_hook_runs_per_line_on_its_thread) {
+    static char text[100000];
+    size_t n = 0;
+    for (int i = 1; i <= 5000; i++) n += (size_t)sprintf(text + n, i % 1000 ? "{\"i\":%d}\n" : "nope %d\n", i);
+    const char *p = tpath("hook.jsonl");
+    put_file(p, text, n);
+    mrl_err e = {0};
+    rd_stream *r = rd_open(&p, 1, &e);
+    rd_batch *b = rb_new(r, 3, 0, &e);
+    rb_set_hook(b, count_hook, NULL);
+    int k, good = 1, seen_threads = 0, lines = 0;
+    while ((k = rb_fill(b, &e)) > 0)
+        for (int i = 0; i < k; i++) {
+            rb_line *l = rb_get(b, i);
+            lines++;
+            if (l->ok) {
+                if (l->tag < 1 || l->tag > rb_threads(b) || l->value != (uint64_t)l->line * 2) good = 0;
+                seen_threads |= 1 << (l->tag - 1);
+            } else if (l->tag != 0) good = 0;   /* no hook on a bad line */
+        }
+    EXPECT(k == 0 && lines == 5000 && good);
+    EXPECTF(seen_threads == 7, "threads used: %x", seen_threads);
+    rb_free(b); rd_close(r);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "%s/mrl-stream-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
@@ -376,6 +409,7 @@ int main(void) {
     RUN(atomic_output_commit_and_abort);
     RUN(zstd_from_a_pipe_in_tiny_pieces);
     RUN(batch_parse_on_threads_keeps_order_and_errors);
+    RUN(batch_hook_runs_per_line_on_its_thread);
     char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) { /* leftovers in TMPDIR are harmless */ }
     return tst_done();
