@@ -40,7 +40,8 @@ DEMO_SAMPLE = $(MRL_T)/msample --system '' --max-tokens $(DEMO_MAX_TOKENS) $(DEM
 D := $(DEMO_DIR)
 
 .PHONY: demo demo-clean
-demo: all
+demo:
+	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) all
 	@$(MAKE) --no-print-directory -j$(DEMO_JOBS) $(D)/result.md
 	@echo; cat $(D)/result.md
 	@echo; echo "demo: held-out pass@1 before (sft) and after (grpo) GRPO: $(D)/result.md; plot: $(D)/grpo/metrics.png"
