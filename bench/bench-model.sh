@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bench-model.sh — the model core: memory bandwidth (STREAM triad) as the decode roofline,
+# decode tokens/s at batch 1 and 32 on `minit qwen2-1.5b` in bf16 and fp32, prefill tokens/s,
+# training fwd+bwd tokens/s on `minit small`, each next to PyTorch (transformers, same weights,
+# same threads) where python3 with torch is installed; peak RSS of each. Markdown rows out.
+# Env: THREADS (default nproc), BENCH_DIR (models; default /tmp/mrl-bench), B (build dir),
+# BIN (bin dir), STEPS1/STEPS32 (decode steps), NO_TORCH=1.
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}; BIN=${BIN:-bin}; D=${BENCH_DIR:-/tmp/mrl-bench}
+export THREADS=${THREADS:-$(nproc)}
+S1=${STEPS1:-8}; S32=${STEPS32:-3}
+MB=$B/bench/model_bench
+[ -x "$MB" ] || make -s B="$B" BIN="$BIN" "$MB" "$BIN/minit" >&2 || exit 1
+mkdir -p "$D"
+[ -f "$D/q15/model.safetensors" ] || "$BIN/minit" qwen2-1.5b -o "$D/q15" --dtype bf16 --seed 1 -q || exit 1
+[ -f "$D/small/model.safetensors" ] || "$BIN/minit" small -o "$D/small" --dtype fp32 --seed 1 -q || exit 1
+torch=1
+[ -n "${NO_TORCH:-}" ] && torch=0
+python3 -c 'import torch, transformers' 2>/dev/null || torch=0
+kv() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }   # value of key $1 in a result line
+
+echo "threads=$THREADS load=$(cut -d' ' -f1-3 /proc/loadavg)"
+bwl=$("$MB" bw 1024); bw=$(echo "$bwl" | kv GBps)
+echo; echo "memory bandwidth (STREAM triad, $THREADS threads): $bw GB/s"
+echo; echo "| measurement | mrl | roofline | mrl / roofline | PyTorch | mrl / PyTorch | mrl peak RSS MB | PyTorch peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|"
+for dt in bf16 fp32; do
+  for bs in 1 32; do
+    st=$S1; [ "$bs" = 32 ] && st=$S32
+    l=$("$MB" decode "$D/q15" "$bs" "$st" "$dt" 2>/dev/null)
+    tps=$(echo "$l" | kv tok_per_s); gb=$(echo "$l" | kv weight_GB); rss=$(echo "$l" | kv rss_MB)
+    roof=$(awk -v b="$bw" -v g="$gb" -v n="$bs" 'BEGIN{printf "%.2f", b / g * n}')
+    ratio=$(awk -v a="$tps" -v r="$roof" 'BEGIN{printf "%.0f%%", 100 * a / r}')
+    pt=-; pr=-; prss=-
+    if [ $torch = 1 ]; then
+      p=$(python3 bench/model_bench_torch.py decode "$D/q15" "$bs" "$st" "$dt" 2>/dev/null)
+      pt=$(echo "$p" | kv tok_per_s); prss=$(echo "$p" | kv rss_MB)
+      [ -n "$pt" ] && pr=$(awk -v a="$tps" -v b="$pt" 'BEGIN{printf "%.1fx", a / b}')
+    fi
+    echo "| decode qwen2-1.5b $dt batch $bs (tok/s) | $tps | $roof | $ratio | ${pt:--} | $pr | $rss | ${prss:--} |"
+  done
+done
+l=$("$MB" prefill "$D/q15" 256 bf16 2>/dev/null); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
+pt=-; pr=-; prss=-
+if [ $torch = 1 ]; then
+  p=$(python3 bench/model_bench_torch.py prefill "$D/q15" 256 bf16 2>/dev/null)
+  pt=$(echo "$p" | kv tok_per_s); prss=$(echo "$p" | kv rss_MB); pr=$(awk -v a="$tps" -v b="$pt" 'BEGIN{printf "%.1fx", a / b}')
+fi
+echo "| prefill qwen2-1.5b bf16 256 tokens (tok/s) | $tps | - | - | $pt | $pr | $rss | $prss |"
+for ck in 0 1; do
+  l=$("$MB" train "$D/small" 1024 4 $ck 2 2>/dev/null); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
+  pt=-; pr=-; prss=-
+  if [ $torch = 1 ] && [ $ck = 0 ]; then
+    p=$(python3 bench/model_bench_torch.py train "$D/small" 1024 4 2>/dev/null)
+    pt=$(echo "$p" | kv tok_per_s); prss=$(echo "$p" | kv rss_MB); pr=$(awk -v a="$tps" -v b="$pt" 'BEGIN{printf "%.1fx", a / b}')
+  fi
+  echo "| train fwd+bwd small, 4 x 256 tokens$([ $ck = 1 ] && echo ', checkpointing') (tok/s) | $tps | - | - | $pt | $pr | $rss | $prss |"
+done
