@@ -4,7 +4,7 @@
 ## a record without "problem": the groups before it are written, then exit 1
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
-$ msample --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4 in.jsonl > out; rc=$?
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4 in.jsonl > out; rc=$?
 $ jq -c '[.id, .sample, .finish, (.completion_ids | length), (.logprobs | length)]' out; exit $rc
 > ["a",0,"length",4,4]
 > ["a",1,"length",4,4]
@@ -14,7 +14,7 @@ $ jq -c '[.id, .sample, .finish, (.completion_ids | length), (.logprobs | length
 ## --skip-bad skips it with a warning
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
-$ msample --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .sample]'
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .sample]'
 > ["a",0]
 > ["a",1]
 > ["c",0]
@@ -25,25 +25,25 @@ $ msample --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 --skip-bad i
 ## --problem takes a jq filter; a missing id becomes FILE:LINE; policy names the model
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"q":"What is 1+1?"}\n' > in.jsonl
-$ msample --model $TESTDATA/msample/model -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c '[.id, .q, .policy.step, (.prompt_ids | length > 5)]'
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c '[.id, .q, .policy.step, (.prompt_ids | length > 5)]'
 > ["in.jsonl:1","What is 1+1?",0,true]
 
 ## --shard K/N takes every N-th problem from K
 % requires $TESTDATA/msample/model/model.safetensors
-$ msample -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-tokens 2 $TESTDATA/msample/problems.jsonl | jq -r .id
+$ msample --device cpu -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-tokens 2 $TESTDATA/msample/problems.jsonl | jq -r .id
 > p1
 > p3
 > p5
 
 ## the KV budget must hold one whole sequence
 % requires $TESTDATA/msample/model/model.safetensors
-$ msample -Z -q --model $TESTDATA/msample/model --max-tokens 500 --kv-mem 64K $TESTDATA/msample/problems.jsonl
+$ msample --device cpu -Z -q --model $TESTDATA/msample/model --max-tokens 500 --kv-mem 64K $TESTDATA/msample/problems.jsonl
 2~ ^msample: a prompt of [0-9]+ tokens plus --max-tokens 500 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+
 ? 1
 
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
-$ echo '{"x":1}' | msample --score --model $TESTDATA/msample/model -Z -q
+$ echo '{"x":1}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
 2> msample: <stdin>:1: "prompt_ids" is missing or not token ids
 ? 1
 

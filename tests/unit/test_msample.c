@@ -97,7 +97,7 @@ static double maxdiff(jv a, jv b) {
     return d;
 }
 
-static const char *COMMON = "--model " MODEL " --system 'You are terse.' -Z -q";
+static const char *COMMON = "--model " MODEL " --device cpu --system 'You are terse.' -Z -q";
 
 TEST(greedy_matches_pytorch) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
@@ -139,7 +139,7 @@ TEST(greedy_matches_pytorch) {
 TEST(score_matches_teacher_forcing) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
     char cmd[8192], *out;
-    snprintf(cmd, sizeof cmd, "%s --model %s -Z -q --score --temperature 0.7 %s/greedy.jsonl", bin, MODEL, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score --temperature 0.7 %s/greedy.jsonl", bin, MODEL, tmpdir);
     int rc = run(cmd, &out);
     EXPECTF(rc == 0, "exit %d", rc);
     jv got = parse_lines(out), ref = read_file_lines("testdata/msample/ref.jsonl");
@@ -229,7 +229,7 @@ TEST(invariance_and_sampled_logprobs) {
     fputs(base, f);
     fclose(f);
     char *sc;
-    snprintf(cmd, sizeof cmd, "%s --model %s -Z -q --score %s", bin, MODEL, path);
+    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score %s", bin, MODEL, path);
     EXPECT(run(cmd, &sc) == 0);
     jv scored = parse_lines(sc);
     double worst = 0;
