@@ -416,7 +416,10 @@ int main(int argc, char **argv) {
                      .progress = progress_line, .interrupted = interrupted};
         rc = eng_run(m, tok, &o, &io, &st, &e);
         if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
-        if (rc < 0) cli_die(&a.c, &e);   /* ends the output cleanly first: earlier groups stay */
+        if (rc < 0) {
+            jqf_free(a.problem);        /* its jq state holds the last record */
+            cli_die(&a.c, &e);          /* ends the output cleanly first: earlier groups stay */
+        }
     }
     rc = cli_finish(&a.c, a.w);
     rd_close(a.rd);
