@@ -35,6 +35,7 @@ typedef struct {
     int bench, seq, correct, trunc, fmt;   /* fmt: 1/0, -1 unknown */
     double order;          /* the sample index (input order where absent): ties in votes go to the lower */
     char *id, *pred;
+    const char *file;      /* the input file it came from (owned by input.files) */
     long line, ntok, nchr;                  /* ntok/nchr -1 when unknown */
 } sample;
 
@@ -51,6 +52,8 @@ typedef struct {
     const char *label, *file;
     sample *s;
     int n, cap;
+    char **files;           /* the names of the files read, for messages */
+    int nfiles;
     bstat *b;               /* per bench */
 } input;
 
@@ -134,6 +137,11 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         s->id = dump_str(id);
         s->seq = seq;
         if (rec_num(rec, "sample", &s->order) < 0) s->order = seq;
+        if (!in->nfiles || strcmp(in->files[in->nfiles - 1], file)) {
+            in->files = realloc(in->files, sizeof *in->files * (size_t)(in->nfiles + 1));
+            in->files[in->nfiles++] = strdup(file);
+        }
+        s->file = in->files[in->nfiles - 1];
         s->line = line;
         s->correct = kk == JV_KIND_TRUE || (kk == JV_KIND_NUMBER && jv_number_value(ok) > 0);
         jv_free(ok);
@@ -194,7 +202,7 @@ static void stats_of(ev *m, input *in)
                     snprintf(msg, sizeof msg, "group \"%.200s\" has %d sample%s, expected %d (--allow-partial accepts it)",
                              in->s[p].id, q - p, q - p == 1 ? "" : "s", kmax);
                     /* not a bad record (--skip-bad cannot drop it): the run is incomplete */
-                    cli_dief(&m->c, ERR_INPUT, "%s:%ld: %s", in->file, in->s[p].line, msg);
+                    cli_dief(&m->c, ERR_INPUT, "%s:%ld: %s", in->s[p].file, in->s[p].line, msg);
                 }
                 p = q;
             }
@@ -438,6 +446,8 @@ static void free_all(ev *m)
         input *in = &m->in[i];
         for (int j = 0; j < in->n; j++) { free(in->s[j].id); free(in->s[j].pred); }
         for (int bi = 0; in->b && bi < m->nbench; bi++) { free(in->b[bi].acc); free(in->b[bi].ids); }
+        for (int j = 0; j < in->nfiles; j++) free(in->files[j]);
+        free(in->files);
         free(in->s);
         free(in->b);
     }

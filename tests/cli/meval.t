@@ -82,3 +82,10 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":true}' '{"id":"
 $ meval a=x.jsonl y.jsonl
 2~ ^meval: give every input a LABEL= or none$
 ? 2
+
+## several plain inputs: the message names the file the short group is in
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":true}' > a.jsonl
+$ printf '%s\n' '{"id":"c","correct":true}' '{"id":"c","correct":true}' '{"id":"b","correct":false}' > b.jsonl
+$ meval -Z a.jsonl b.jsonl
+2> meval: b.jsonl:3: group "b" has 1 sample, expected 2 (--allow-partial accepts it)
+? 1
