@@ -116,9 +116,12 @@ static int copy_file(const char *src, const char *dst, mrl_err *e) {
     return rc;
 }
 
-static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json",
+/* Files taken over from the policy's directory. generation_config.json replaces the one
+ * model_save writes (bos/eos only): the model's sampling defaults (the R1 distill's
+ * do_sample, temperature 0.6, top_p 0.95) are what transformers and vLLM generate with. */
+static const char *const src_files[] = {"tokenizer.json", "tokenizer_config.json",
     "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json",
-    "chat_template.jinja", NULL};
+    "chat_template.jinja", "generation_config.json", NULL};
 
 /* Keeps the r->keep newest step directories, and always the ones latest and best name. */
 static int prune(ckpt_run *r, long latest) {
@@ -161,10 +164,10 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     crash_point(r);
     if (model_save(d->model, tmp, d->model_dtype, e)) goto fail;
     crash_point(r);
-    for (int i = 0; d->files_from && tok_files[i]; i++) {
+    for (int i = 0; d->files_from && src_files[i]; i++) {
         char src[PATH_MAX + 64];
-        snprintf(src, sizeof src, "%s/%s", d->files_from, tok_files[i]);
-        snprintf(p, sizeof p, "%s/%s", tmp, tok_files[i]);
+        snprintf(src, sizeof src, "%s/%s", d->files_from, src_files[i]);
+        snprintf(p, sizeof p, "%s/%s", tmp, src_files[i]);
         if (copy_file(src, p, e)) goto fail;
     }
     crash_point(r);

@@ -27,7 +27,7 @@ typedef struct ckpt_data {
     mrl_model *model;
     const char *model_dtype;    /* "bf16" | "fp32": the model.safetensors HF loads */
     optim *opt;                 /* its state: exp_avg, exp_avg_sq (+ fp32 master if bf16) */
-    const char *files_from;     /* copy tokenizer files from this model directory (NULL: none) */
+    const char *files_from;     /* copy tokenizer and generation files from this model directory (NULL: none) */
     jv state;                   /* trainer_state.json (not consumed) */
 } ckpt_data;
 /* Writes step-XXXXXX for step and moves latest to it; then prunes to keep. A crash at any

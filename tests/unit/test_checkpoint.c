@@ -65,6 +65,14 @@ TEST(save_and_reload) {
     EXPECT(step == 3);
     EXPECT(first_weight(lp) == 1.5f);
     EXPECT(exists(lp, "optimizer.safetensors") && exists(lp, "trainer_state.json") && exists(lp, "config.json"));
+    /* generation_config.json is the policy's own (sampling defaults such as the R1 distill's
+     * temperature 0.6 / top_p 0.95 must survive), not one rebuilt from bos/eos alone */
+    char gp[PATH_MAX + 64];
+    snprintf(gp, sizeof gp, "%s/generation_config.json", lp);
+    jv gen = jv_load_file(gp, 0);
+    jv g0 = jv_is_valid(gen) && jv_array_length(jv_copy(gen)) == 1 ? jv_array_get(jv_copy(gen), 0) : jv_invalid();
+    EXPECT(jv_get_kind(g0) == JV_KIND_OBJECT && jv_object_has(jv_copy(g0), jv_string("transformers_version")));
+    jv_free(g0); jv_free(gen);
     jv st = ckpt_load_state(lp, &e);
     double v = -1;
     EXPECT(rec_num(st, "step", &v) == 0 && v == 3);
