@@ -30,4 +30,9 @@ typedef struct tr_opts {
  * (beta 0 or sft). */
 int trainer_accumulate(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *seqs,
                        int n, grpo_stats *st, mrl_err *e);
+/* The same, with dapo's and sft's token normaliser given: token_norm > 0 divides by it instead
+ * of this call's token count. Data parallel passes (the batch's tokens) / world, as TRL's
+ * dapo, so that the mean of the ranks' gradients is the gradient over the whole batch. */
+int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *seqs,
+                            int n, double token_norm, grpo_stats *st, mrl_err *e);
 #endif

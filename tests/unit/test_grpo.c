@@ -211,6 +211,56 @@ static void model_case(const char *name) {
     jv_free(all); jv_free(cs); jv_free(o);
 }
 
+/* Data parallel with --loss dapo: each rank holds a share of the batch with its own token
+ * count; with token_norm = (the batch's tokens) / world, the mean of the ranks' gradients
+ * (what the all-reduce forms) is the one-process gradient over the whole batch. */
+TEST(dapo_ranks_average_to_the_whole_batch) {
+    if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
+    mrl_err e = {0};
+    mrl_model *m = model_load("testdata/grpo/model", &(model_opts){"cpu", 0, 1, 0, 1}, &e);
+    EXPECTF(m != NULL, "%s", e.msg);
+    if (!m) return;
+    rec rs[8];
+    int n = load_batch(rs, 8), start[3] = {0, 3, 6};
+    double r[8], a[8];
+    for (int i = 0; i < n; i++) r[i] = rs[i].r;
+    EXPECT(n == 6 && grpo_advantages(r, start, 2, GRPO_ADV_GRPO, GRPO_SCALE_GROUP, 0, a, &e) == 0);
+    tr_seq sq[8];
+    long tokens = 0;
+    for (int i = 0; i < n; i++) {
+        sq[i] = (tr_seq){rs[i].p, rs[i].plen, rs[i].c, rs[i].clen, rs[i].old, rs[i].trunc, a[i]};
+        tokens += rs[i].clen;
+    }
+    tr_opts t = {{GRPO_LOSS_DAPO, 0, 0.2, 0.2, 0, 0}, 2, 8, 0, 0, 1.0f};
+    mrl_param *p;
+    int np = model_params(m, &p);
+    grpo_stats st = {0};
+    model_zero_grad(m);
+    EXPECT(trainer_accumulate(m, NULL, &t, sq, n, &st, &e) == 0);
+    float **whole = malloc(np * sizeof *whole);
+    for (int i = 0; i < np; i++) {
+        whole[i] = malloc(p[i].numel * sizeof **whole);
+        memcpy(whole[i], p[i].g, p[i].numel * sizeof **whole);
+    }
+    /* two ranks of unequal token counts: sequences 0-1 and 2-5 */
+    model_zero_grad(m);
+    EXPECT(rs[0].clen + rs[1].clen != tokens / 2);
+    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq, 2, (double)tokens / 2, &st, &e) == 0);
+    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq + 2, n - 2, (double)tokens / 2, &st, &e) == 0);
+    double d2 = 0, r2 = 0;
+    for (int i = 0; i < np; i++) {
+        for (size_t k = 0; k < p[i].numel; k++) {
+            double d = 0.5 * p[i].g[k] - whole[i][k];
+            d2 += d * d;
+            r2 += (double)whole[i][k] * whole[i][k];
+        }
+        free(whole[i]);
+    }
+    free(whole);
+    EXPECTF(r2 > 0 && sqrt(d2) <= 1e-5 * sqrt(r2), "mean of the ranks off by %.3g relative", sqrt(d2 / (r2 + 1e-300)));
+    model_free(m);
+}
+
 TEST(model_grads_grpo) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("grpo"); }
 TEST(model_grads_bnpo) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("bnpo"); }
 TEST(model_grads_sft) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("sft"); }
@@ -285,6 +335,7 @@ int main(void) {
     RUN(loss_cases_match_pytorch);
     RUN(advantages_bad_input);
     RUN(names);
+    RUN(dapo_ranks_average_to_the_whole_batch);
     RUN(model_grads_grpo);
     RUN(model_grads_bnpo);
     RUN(model_grads_sft);
