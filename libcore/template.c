@@ -80,3 +80,29 @@ void tmpl_free(mrl_template *tp) {
     free(tp->text);
     free(tp);
 }
+
+/* Open-RS's system prompt, exactly as the study's recipe passes it (the literal
+ * "\\boxed{{}}" included: it is never .format-ed). */
+static const char OPENRS_SYSTEM[] =
+    "A conversation between User and Assistant. The user asks a question, and the Assistant "
+    "solves it. The assistant first thinks about the reasoning process in the mind and then "
+    "provides the user with the answer, and put your final answer within \\boxed{{}} . The "
+    "reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
+    "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
+    "</answer>. Note that respond by English, NOT use other languages.";
+
+char *tmpl_system(const char *arg, mrl_err *e) {
+    if (!arg) return strdup(OPENRS_SYSTEM);
+    if (arg[0] != '@') return strdup(arg);
+    FILE *f = fopen(arg + 1, "rb");
+    if (!f) { err_set(e, 2, "--system: cannot read %s: %s", arg + 1, strerror(errno)); return NULL; }
+    size_t cap = 4096, n = 0, r;
+    char *b = malloc(cap);
+    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0)
+        if ((n += r) + 1 == cap) { char *nb = realloc(b, cap *= 2); if (!nb) { free(b); b = NULL; } else b = nb; }
+    fclose(f);
+    if (!b) { err_set(e, 3, "out of memory"); return NULL; }
+    b[n] = 0;
+    while (n && (b[n - 1] == '\n' || b[n - 1] == '\r')) b[--n] = 0;   /* a file ends in a newline */
+    return b;
+}

@@ -55,4 +55,8 @@ typedef struct mrl_template mrl_template;
 mrl_template *tmpl_load(const char *name_or_file, mrl_err *e);
 char *tmpl_render(const mrl_template *tp, const char *system, const char *problem);
 void tmpl_free(mrl_template *tp);
+/* The system text a --system argument names: NULL → Open-RS's system prompt (the study's,
+ * verbatim), "@FILE" → the file's text (trailing newlines dropped), else the argument itself.
+ * Newly allocated; NULL with e set when the file cannot be read. */
+char *tmpl_system(const char *arg, mrl_err *e);
 #endif

@@ -10,6 +10,8 @@
 #include "hset.h"
 #include "jqf.h"
 #include "rng.h"
+#include "answer.h"
+#include "tokenizer.h"
 
 static const char usage[] =
 "Usage: mfilter [OPTION]... [FILE]...\n"
@@ -25,8 +27,13 @@ static const char usage[] =
 "  --field JQ            text for --match and --dedupe (default .problem)\n"
 "  --dedupe              keep the first record of each normalised --field text\n"
 "                        (NFKC, case folded, whitespace removed); count on stderr\n"
-"  --require-boxed       (not available yet: arrives with the answer parser)\n"
-"  --max-tokens N        (not available yet: arrives with the tokenizer)\n"
+"  --require-boxed       keep records whose gold answer parses (its last \\boxed{} or the\n"
+"                        whole text); count of dropped ones on stderr\n"
+"  --answer JQ           the gold for --require-boxed (default .answer // .solution)\n"
+"  --max-tokens N        keep records whose rendered prompt is at most N tokens\n"
+"  --model DIR           ... with DIR's tokenizer.json (or --tokenizer FILE)\n"
+"  --template NAME|FILE  ... and this chat template (default r1), as msample renders it\n"
+"  --system TEXT|@FILE   ... and system text (default Open-RS's system prompt)\n"
 "Difficulty (input: rollouts, the samples of one id contiguous):\n"
 "  --pass-band LO:HI     one record per problem with pass_rate in [LO, HI]:\n"
 "                        problem fields + pass_rate + samples\n"
@@ -50,7 +57,8 @@ static const char usage[] =
 "See mfilter(1) and mrl(7).\n";
 
 enum { O_WHERE = 1, O_MATCH, O_FIELD, O_DEDUPE, O_REQBOXED, O_MAXTOK, O_MODEL, O_PASSBAND,
-       O_PARTIAL, O_DROPUNI, O_TAKE, O_SHUFFLE, O_SPLIT, O_THREADS };
+       O_PARTIAL, O_DROPUNI, O_TAKE, O_SHUFFLE, O_SPLIT, O_THREADS, O_ANSWER, O_TOKENIZER,
+       O_TEMPLATE, O_SYSTEM };
 
 typedef struct item {       /* a record on its way through the stages */
     jv rec;                 /* parsed (owned) */
@@ -77,6 +85,8 @@ typedef struct mf {
     pcre2_code *re; pcre2_match_data *md[8];
     jqf *field[8]; const char *field_text;
     int dedupe; hset seen_text; long ndup;
+    int require_boxed; jqf *answer[8]; const char *answer_text; long nunparsed;
+    long max_tokens; mrl_tok *tok; mrl_template *tp; char *system; long nlong;
     /* groups */
     int pass_band, drop_uniform, allow_partial;
     double lo, hi;
@@ -202,17 +212,47 @@ static void mf_emit_kept(mf *m) {
 /* ----------------------------------------------------------------- rules */
 
 /* The text chosen by --field, or NULL with e set. */
-static const char *mf_field_text(mf *m, int th, item *it, jv *hold, mrl_err *e) {
-    *hold = jqf_first(m->field[th], it->rec, e);
+static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, mrl_err *e) {
+    *hold = jqf_first(q, it->rec, e);
     if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
     if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);
-    const char *f = jqf_text(m->field[th]);
+    const char *f = jqf_text(q);
     int simple = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
     jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
     if (simple && k == JV_KIND_NULL) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", it->file, it->line, f + 1);
     else if (simple) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is not a string (%s)", it->file, it->line, f + 1, jv_kind_name(k));
-    else err_set(e, ERR_INPUT, "%s:%ld: --field '%s' gave %s, not a string", it->file, it->line, f, jv_kind_name(k));
+    else err_set(e, ERR_INPUT, "%s:%ld: %s '%s' gave %s, not a string", it->file, it->line, opt, f, jv_kind_name(k));
     return NULL;
+}
+static const char *mf_field_text(mf *m, int th, item *it, jv *hold, mrl_err *e) {
+    return mf_jq_text(m->field[th], "--field", it, hold, e);
+}
+
+/* --require-boxed: 1 when the gold parses, 0 not (counted), -1 bad record. */
+static int mf_gold_ok(mf *m, int th, item *it, mrl_err *e) {
+    jv hold;
+    const char *s = mf_jq_text(m->answer[th], "--answer", it, &hold, e);
+    if (!s) { jv_free(hold); return -1; }
+    char *g = ans_extract_gold(s);
+    int ok = g && ans_gold_parses(g);
+    free(g); jv_free(hold);
+    if (!ok) __atomic_fetch_add(&m->nunparsed, 1, __ATOMIC_RELAXED);
+    return ok;
+}
+
+/* --max-tokens: 1 when the prompt msample would render from --field is short enough. */
+static int mf_short_enough(mf *m, int th, item *it, mrl_err *e) {
+    jv hold;
+    const char *s = mf_field_text(m, th, it, &hold, e);
+    if (!s) { jv_free(hold); return -1; }
+    char *prompt = tmpl_render(m->tp, m->system, s);
+    jv_free(hold);
+    if (!prompt) return err_set(e, ERR_SYS, "out of memory");
+    int n = tok_encode(m->tok, prompt, strlen(prompt), NULL, 0, e);
+    free(prompt);
+    if (n < 0) return err_prefix(e, "%s:%ld", it->file, it->line);
+    if (n > m->max_tokens) { __atomic_fetch_add(&m->nlong, 1, __ATOMIC_RELAXED); return 0; }
+    return 1;
 }
 
 /* Dedupe key: NFKC + case folding, whitespace removed ("What is  X?" = "what is x?"). */
@@ -243,7 +283,9 @@ static int mf_test(mf *m, int th, item *it, uint64_t *dkey, mrl_err *e) {
         jv_free(v);
         if (k == JV_KIND_FALSE || k == JV_KIND_NULL) return 0;
     }
-    /* --require-boxed goes here: ans_gold_parses() (answer.h) on the --answer text. */
+    int k;
+    if (m->require_boxed && (k = mf_gold_ok(m, th, it, e)) <= 0) return k;
+    if (m->max_tokens && (k = mf_short_enough(m, th, it, e)) <= 0) return k;
     if (m->re || m->dedupe) {
         jv hold;
         const char *s = mf_field_text(m, th, it, &hold, e);
@@ -521,8 +563,11 @@ int main(int argc, char **argv) {
         {"group-size", required_argument, 0, 'n'}, {"allow-partial", no_argument, 0, O_PARTIAL},
         {"drop-uniform", no_argument, 0, O_DROPUNI}, {"take", required_argument, 0, O_TAKE},
         {"shuffle", no_argument, 0, O_SHUFFLE}, {"split", required_argument, 0, O_SPLIT},
-        {"threads", required_argument, 0, 'j'}, {0, 0, 0, 0}};
-    const char *match = NULL, *field = ".problem";
+        {"threads", required_argument, 0, 'j'}, {"answer", required_argument, 0, O_ANSWER},
+        {"tokenizer", required_argument, 0, O_TOKENIZER}, {"template", required_argument, 0, O_TEMPLATE},
+        {"system", required_argument, 0, O_SYSTEM}, {0, 0, 0, 0}};
+    const char *match = NULL, *field = ".problem", *model = NULL, *tokfile = NULL, *tmpl = "r1", *system = NULL;
+    m.answer_text = ".answer // .solution";
     mrl_err e = {0};
     int opt;
     opterr = 0;
@@ -537,9 +582,13 @@ int main(int argc, char **argv) {
         case O_MATCH: match = optarg; break;
         case O_FIELD: field = optarg; break;
         case O_DEDUPE: m.dedupe = 1; break;
-        case O_REQBOXED: cli_usage(c, "--require-boxed is not available yet (it arrives with the answer parser)");
-        case O_MAXTOK: case O_MODEL:
-            cli_usage(c, "%s is not available yet (it arrives with the tokenizer)", opt == O_MAXTOK ? "--max-tokens" : "--model");
+        case O_REQBOXED: m.require_boxed = 1; break;
+        case O_ANSWER: m.answer_text = optarg; break;
+        case O_MAXTOK: m.max_tokens = cli_long(c, "--max-tokens", optarg, 1, 1L << 30); break;
+        case O_MODEL: model = optarg; break;
+        case O_TOKENIZER: tokfile = optarg; break;
+        case O_TEMPLATE: tmpl = optarg; break;
+        case O_SYSTEM: system = optarg; break;
         case O_PASSBAND: {
             char *colon = strchr(optarg, ':');
             if (!colon) cli_usage(c, "--pass-band: '%s' is not LO:HI", optarg);
@@ -575,8 +624,14 @@ int main(int argc, char **argv) {
         pcre2_jit_compile(m.re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is unavailable */
         m.md[0] = pcre2_match_data_create_from_pattern(m.re, NULL);
     }
+    if (m.max_tokens) {
+        if (!model == !tokfile) cli_usage(c, "--max-tokens needs --model DIR or --tokenizer FILE (one of them)");
+        if (!(m.tok = model ? tok_load_dir(model, &e) : tok_load(tokfile, &e))) cli_die(c, &e);
+        if (!(m.tp = tmpl_load(tmpl, &e)) || !(m.system = tmpl_system(system, &e))) cli_die(c, &e);
+    } else if (model || tokfile) cli_usage(c, "--model and --tokenizer go with --max-tokens");
+    if (m.require_boxed && !(m.answer[0] = jqf_compile(m.answer_text, &e))) cli_usage(c, "--answer: %s", e.msg);
     m.field_text = field;
-    if ((match || m.dedupe) && !(m.field[0] = jqf_compile(field, &e))) cli_usage(c, "--field: %s", e.msg);
+    if ((match || m.dedupe || m.max_tokens) && !(m.field[0] = jqf_compile(field, &e))) cli_usage(c, "--field: %s", e.msg);
 
     rd_stream *r = rd_open((const char *const *)argv + optind, argc - optind, &e);
     if (!r) cli_die(c, &e);
@@ -591,6 +646,7 @@ int main(int argc, char **argv) {
     for (int th = 1; hook && th < rb_threads(b); th++) {   /* thread 0's compiled (and checked) above */
         for (int i = 0; i < m.nwhere; i++) if (!(m.where[th][i] = jqf_compile(m.where_text[i], &e))) cli_die(c, &e);
         if (m.field[0] && !(m.field[th] = jqf_compile(m.field_text, &e))) cli_die(c, &e);
+        if (m.answer[0] && !(m.answer[th] = jqf_compile(m.answer_text, &e))) cli_die(c, &e);
         if (m.re && !(m.md[th] = pcre2_match_data_create_from_pattern(m.re, NULL))) cli_dief(c, ERR_SYS, "out of memory");
     }
     if (hook) rb_set_hook(b, mf_hook, &m);
@@ -626,13 +682,16 @@ int main(int argc, char **argv) {
         if (m.dedupe) cli_warn(c, "--dedupe: %ld duplicate%s dropped", m.ndup, m.ndup == 1 ? "" : "s");
         if (m.pass_band) cli_warn(c, "--pass-band: %ld of %ld problems outside [%g, %g]", m.ndropped, m.ngroups, m.lo, m.hi);
         if (m.drop_uniform) cli_warn(c, "--drop-uniform: %ld of %ld groups dropped (all rewards equal)", m.ndropped, m.ngroups);
+        if (m.require_boxed) cli_warn(c, "--require-boxed: %ld record%s dropped (gold does not parse)", m.nunparsed, m.nunparsed == 1 ? "" : "s");
+        if (m.max_tokens) cli_warn(c, "--max-tokens: %ld record%s dropped (prompt over %ld tokens)", m.nlong, m.nlong == 1 ? "" : "s", m.max_tokens);
     }
     for (int th = 0; th < 8; th++) {
         for (int i = 0; i < m.nwhere; i++) jqf_free(m.where[th][i]);
-        jqf_free(m.field[th]);
+        jqf_free(m.field[th]); jqf_free(m.answer[th]);
         pcre2_match_data_free(m.md[th]);
     }
     pcre2_code_free(m.re);
+    tok_free(m.tok); tmpl_free(m.tp); free(m.system);
     hset_free(&m.seen_text); hset_free(&m.done_ids);
     for (int i = 0; i < m.nsplit; i++) free(m.split_name[i]);
     free(m.grp); free(m.keep);

@@ -14,16 +14,6 @@
 #include "stream.h"
 #include "tokenizer.h"
 
-/* Open-RS's system prompt, exactly as the study's recipe passes it (the literal
- * "\boxed{{}}" included: it is never .format-ed). */
-static const char OPENRS_SYSTEM[] =
-    "A conversation between User and Assistant. The user asks a question, and the Assistant "
-    "solves it. The assistant first thinks about the reasoning process in the mind and then "
-    "provides the user with the answer, and put your final answer within \\boxed{{}} . The "
-    "reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
-    "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
-    "</answer>. Note that respond by English, NOT use other languages.";
-
 static const char USAGE[] =
     "Usage: msample --model DIR [OPTION]... [FILE]...\n"
     "Writes N sampled completions for every problem record (JSON Lines, plain or zstd).\n"
@@ -84,19 +74,6 @@ static size_t parse_size(const cli *c, const char *arg) {
     if ((*end == 'b' || *end == 'B')) end++;
     if (end == arg || *end || !(v > 0)) cli_usage(c, "--kv-mem: '%s' is not a size (e.g. 512M, 4G)", arg);
     return (size_t)(v * mul);
-}
-
-static char *read_text_file(const cli *c, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) cli_usage(c, "--system: cannot read %s", path);
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap);
-    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0)
-        if ((n += r) + 1 == cap) b = realloc(b, cap *= 2);
-    fclose(f);
-    b[n] = 0;
-    while (n && (b[n - 1] == '\n' || b[n - 1] == '\r')) b[--n] = 0;   /* a file ends in a newline */
-    return b;
 }
 
 /* Step from trainer_state.json ("global_step", as Hugging Face's Trainer writes it, or "step"). */
@@ -388,7 +365,7 @@ int main(int argc, char **argv) {
     }
     if (!score) {
         if (!(a.tp = tmpl_load(tmpl, &e))) cli_die(&a.c, &e);
-        a.system = !system ? OPENRS_SYSTEM : system[0] == '@' ? read_text_file(&a.c, system + 1) : system;
+        if (!(a.system = tmpl_system(system, &e))) cli_die(&a.c, &e);
     }
 
     cli_signals();
@@ -429,6 +406,6 @@ int main(int argc, char **argv) {
     jqf_free(a.problem);
     model_free(m);
     free(stops);
-    if (system && system[0] == '@') free((char *)a.system);
+    free((char *)a.system);
     return rc;
 }

@@ -285,15 +285,6 @@ $ mfilter --drop-uniform --take 3 < /dev/null
 2> Try 'mfilter --help'.
 ? 2
 
-## options that arrive with later parts are refused clearly
-$ mfilter --require-boxed < /dev/null; echo $?; mfilter --max-tokens 100 < /dev/null; echo $?
-> 2
-> 2
-2> mfilter: --require-boxed is not available yet (it arrives with the answer parser)
-2> Try 'mfilter --help'.
-2> mfilter: --max-tokens is not available yet (it arrives with the tokenizer)
-2> Try 'mfilter --help'.
-
 ## invalid JSON: FILE:LINE, exit 1, the records before it written
 $ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter -Z bad-json.jsonl
 > {"id":"g1","problem":"one"}
