@@ -7,11 +7,11 @@
 /* The log-prob of completion token j sits at packed position start + plen - 1 + j. */
 int trainer_accumulate(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *s,
                        int n, grpo_stats *st, mrl_err *e) {
-    return trainer_accumulate_norm(policy, ref, o, s, n, 0, st, e);
+    return trainer_accumulate_norm(policy, ref, o, s, n, 0, 0, st, e);
 }
 
 int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *s,
-                            int n, double token_norm, grpo_stats *st, mrl_err *e) {
+                            int n, double seq_norm, double token_norm, grpo_stats *st, mrl_err *e) {
     if (n <= 0) return 0;
     int mb = o->micro_batch > 0 ? o->micro_batch : n;
     int *ntok = malloc(n * sizeof *ntok);
@@ -30,8 +30,12 @@ int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o,
     if (!ntok || !scale || !tok || !tgt || !cu || !logp || !rlogp || !dlogp) { err_set(e, 3, "out of memory"); goto out; }
     for (int i = 0; i < n; i++) ntok[i] = (o->mask_truncated && s[i].truncated) ? 0 : s[i].clen;
     grpo_seq_scales(o->g.loss, ntok, n, mb, o->max_len, scale);
-    if (token_norm > 0 && (o->g.loss == GRPO_LOSS_DAPO || o->g.loss == GRPO_LOSS_SFT))
-        for (int i = 0; i < n; i++) scale[i] = 1.0 / token_norm;
+    for (int i = 0; i < n; i++) {
+        if (token_norm > 0 && (o->g.loss == GRPO_LOSS_DAPO || o->g.loss == GRPO_LOSS_SFT))
+            scale[i] = 1.0 / token_norm;
+        else if (seq_norm > 0 && (o->g.loss == GRPO_LOSS_GRPO || o->g.loss == GRPO_LOSS_DR_GRPO))
+            scale[i] *= (double)n / seq_norm;   /* grpo_seq_scales divided by this call's n */
+    }
     int use_ref = ref && o->g.beta != 0 && o->g.loss != GRPO_LOSS_SFT;
     for (int a = 0; a < n; a += mb) {
         int b = a + mb < n ? a + mb : n, T = 0;

@@ -30,9 +30,11 @@ typedef struct tr_opts {
  * (beta 0 or sft). */
 int trainer_accumulate(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *seqs,
                        int n, grpo_stats *st, mrl_err *e);
-/* The same, with dapo's and sft's token normaliser given: token_norm > 0 divides by it instead
- * of this call's token count. Data parallel passes (the batch's tokens) / world, as TRL's
- * dapo, so that the mean of the ranks' gradients is the gradient over the whole batch. */
+/* The same over one rank's share of a data-parallel batch: the normalisers are those of the
+ * whole batch divided among the ranks. seq_norm > 0 replaces the number of sequences (grpo,
+ * dr_grpo) and token_norm > 0 the number of tokens (dapo, sft): with (the batch's sequences)
+ * / world and (its tokens) / world, the mean of the ranks' gradients (the all-reduce) is the
+ * gradient over the whole batch however the batch is shared out (TRL's dapo divides so). */
 int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *seqs,
-                            int n, double token_norm, grpo_stats *st, mrl_err *e);
+                            int n, double seq_norm, double token_norm, grpo_stats *st, mrl_err *e);
 #endif

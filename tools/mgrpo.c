@@ -601,11 +601,12 @@ int main(int argc, char **argv) {
             sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
         o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;
         int nmine = n;
-        double token_norm = 0;   /* dapo/sft under data parallel: the batch's tokens / world */
+        double seq_norm = 0, token_norm = 0;   /* data parallel: the whole batch's, per rank */
         if (world > 1) {
             long tokens = 0;
             for (int i = 0; i < n; i++) tokens += (o.t.mask_truncated && sq[i].truncated) ? 0 : sq[i].clen;
             token_norm = (double)(tokens > 1 ? tokens : 1) / world;
+            seq_norm = (double)n / world;
         }
         if (world > 1) {   /* this rank's share: groups rank, rank + world, ... */
             nmine = 0;
@@ -624,7 +625,7 @@ int main(int argc, char **argv) {
             double t0 = now_s();
             grpo_stats st = {0};
             model_zero_grad(policy);
-            if (trainer_accumulate_norm(policy, ref, &o.t, sq, nmine, token_norm, &st, &e)) cli_die(&o.c, &e);
+            if (trainer_accumulate_norm(policy, ref, &o.t, sq, nmine, seq_norm, token_norm, &st, &e)) cli_die(&o.c, &e);
             if (dist) {   /* the mean over the whole batch: each rank's loss is a mean over its share */
                 double v[4] = {st.loss, st.kl_sum, st.clipped, st.tokens};
                 if (dist_allreduce_grads(dist, policy, &e) || dist_allreduce_host(dist, v, 4, &e)) cli_die(&o.c, &e);

@@ -211,11 +211,10 @@ static void model_case(const char *name) {
     jv_free(all); jv_free(cs); jv_free(o);
 }
 
-/* Data parallel with --loss dapo: each rank holds a share of the batch with its own token
- * count; with token_norm = (the batch's tokens) / world, the mean of the ranks' gradients
- * (what the all-reduce forms) is the one-process gradient over the whole batch. */
-TEST(dapo_ranks_average_to_the_whole_batch) {
-    if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
+/* Data parallel: each rank holds a share of the batch (here of unequal sizes and token
+ * counts); with the whole batch's normalisers divided by the world, the mean of the ranks'
+ * gradients (what the all-reduce forms) is the one-process gradient over the whole batch. */
+static void ranks_case(grpo_loss loss) {
     mrl_err e = {0};
     mrl_model *m = model_load("testdata/grpo/model", &(model_opts){"cpu", 0, 1, 0, 1}, &e);
     EXPECTF(m != NULL, "%s", e.msg);
@@ -231,7 +230,7 @@ TEST(dapo_ranks_average_to_the_whole_batch) {
         sq[i] = (tr_seq){rs[i].p, rs[i].plen, rs[i].c, rs[i].clen, rs[i].old, rs[i].trunc, a[i]};
         tokens += rs[i].clen;
     }
-    tr_opts t = {{GRPO_LOSS_DAPO, 0, 0.2, 0.2, 0, 0}, 2, 8, 0, 0, 1.0f};
+    tr_opts t = {{loss, 0, 0.2, 0.2, 0, 0}, 8, 8, 0, 0, 1.0f};
     mrl_param *p;
     int np = model_params(m, &p);
     grpo_stats st = {0};
@@ -242,11 +241,11 @@ TEST(dapo_ranks_average_to_the_whole_batch) {
         whole[i] = malloc(p[i].numel * sizeof **whole);
         memcpy(whole[i], p[i].g, p[i].numel * sizeof **whole);
     }
-    /* two ranks of unequal token counts: sequences 0-1 and 2-5 */
+    /* two ranks: sequences 0-1 and 2-5 (2 and 4 sequences, unequal token counts) */
     model_zero_grad(m);
     EXPECT(rs[0].clen + rs[1].clen != tokens / 2);
-    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq, 2, (double)tokens / 2, &st, &e) == 0);
-    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq + 2, n - 2, (double)tokens / 2, &st, &e) == 0);
+    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq, 2, n / 2.0, tokens / 2.0, &st, &e) == 0);
+    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq + 2, n - 2, n / 2.0, tokens / 2.0, &st, &e) == 0);
     double d2 = 0, r2 = 0;
     for (int i = 0; i < np; i++) {
         for (size_t k = 0; k < p[i].numel; k++) {
@@ -257,8 +256,17 @@ TEST(dapo_ranks_average_to_the_whole_batch) {
         free(whole[i]);
     }
     free(whole);
-    EXPECTF(r2 > 0 && sqrt(d2) <= 1e-5 * sqrt(r2), "mean of the ranks off by %.3g relative", sqrt(d2 / (r2 + 1e-300)));
+    EXPECTF(r2 > 0 && sqrt(d2) <= 1e-5 * sqrt(r2), "%s: mean of the ranks off by %.3g relative",
+            grpo_loss_name(loss), sqrt(d2 / (r2 + 1e-300)));
     model_free(m);
+}
+
+TEST(ranks_average_to_the_whole_batch) {
+    if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
+    ranks_case(GRPO_LOSS_GRPO);
+    ranks_case(GRPO_LOSS_DR_GRPO);
+    ranks_case(GRPO_LOSS_DAPO);
+    ranks_case(GRPO_LOSS_SFT);
 }
 
 TEST(model_grads_grpo) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("grpo"); }
@@ -335,7 +343,7 @@ int main(void) {
     RUN(loss_cases_match_pytorch);
     RUN(advantages_bad_input);
     RUN(names);
-    RUN(dapo_ranks_average_to_the_whole_batch);
+    RUN(ranks_average_to_the_whole_batch);
     RUN(model_grads_grpo);
     RUN(model_grads_bnpo);
     RUN(model_grads_sft);
