@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <omp.h>
+#include <cblas.h>
 #include "cpu.h"
 #include "cpu_ops.h"
 
@@ -18,78 +19,62 @@ static inline void axpy(float *y, float a, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-/* The row kernels are compiled for AVX-512, AVX2 and plain x86-64 and picked at load time
- * (the build targets x86-64-v2, whose 128-bit vectors leave most of the speed behind). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ROW_CLONES
-#endif
-
-/* One query row against keys/values 0..n-1 (row stride st): o = softmax(q k^T scale) v;
- * returns the row's logsumexp. p: n floats of scratch. */
-ROW_CLONES
-static float attn_row(const float *qi, const float *k, const float *v, int st, int n, int D, float scale,
-                      float *p, float *o) {
-    float m = -INFINITY;
-    for (int j = 0; j < n; j++) {
-        p[j] = dot(qi, k + (size_t)j * st, D) * scale;
-        if (p[j] > m) m = p[j];
-    }
-    float sum = 0;
-    for (int j = 0; j < n; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
-    float inv = 1.0f / sum;
-    memset(o, 0, (size_t)D * sizeof(float));
-    for (int j = 0; j < n; j++) axpy(o, p[j] * inv, v + (size_t)j * st, D);
-    return m + logf(sum);
-}
-
-/* Backward of one query row: dq = scale sum_j ds_j k_j; dk_j += scale ds_j q; dv_j += p_j do,
- * with p_j recomputed from the logsumexp l and ds_j = p_j (do.v_j - do.o). */
-ROW_CLONES
-static void attn_row_bwd(const float *qi, const float *doi, const float *oi, float l, const float *k,
-                         const float *v, int st, int n, int D, float scale, float *dqi, float *dk,
-                         float *dv, int dst) {
-    float di = dot(doi, oi, D);
-    memset(dqi, 0, (size_t)D * sizeof(float));
-    for (int j = 0; j < n; j++) {
-        const float *kj = k + (size_t)j * st, *vj = v + (size_t)j * st;
-        float pj = expf(dot(qi, kj, D) * scale - l);
-        float ds = pj * (dot(doi, vj, D) - di) * scale;
-        axpy(dqi, ds, kj, D);
-        axpy(dk + (size_t)j * dst, ds, qi, D);
-        axpy(dv + (size_t)j * dst, pj, doi, D);
-    }
-}
+/* Packed attention runs as GEMMs on blocks of BQ query rows (OpenBLAS, one thread each): the
+ * block's scores against its visible keys, a masked softmax, then P V; the backward
+ * recomputes P from the saved logsumexp, as flash attention does. Causal blocks see keys
+ * 0 .. last row, so at most half of a block's scores are masked work. */
+#define BQ 64
 
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H; (void)D;
-    return (size_t)be->threads * 2 * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
+    return (size_t)be->threads * 2 * BQ * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
+}
+
+static int longest(const int32_t *cu, int nseq) {
+    int m = 1;
+    for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > m) m = cu[s + 1] - cu[s];
+    return m;
+}
+
+/* Rows i0..i0+m-1 of one sequence: S (m x nk, row stride nk) holds scaled scores; row r sees
+ * keys 0..i0+r. Turns S into probabilities and writes each row's logsumexp. */
+static void softmax_rows(float *S, int m, int nk, int i0, float *lse, int lse_stride) {
+    for (int r = 0; r < m; r++) {
+        float *sr = S + (size_t)r * nk, mx = -INFINITY, sum = 0;
+        int n = i0 + r + 1;
+        for (int j = 0; j < n; j++) if (sr[j] > mx) mx = sr[j];
+        for (int j = 0; j < n; j++) { sr[j] = expf(sr[j] - mx); sum += sr[j]; }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < n; j++) sr[j] *= inv;
+        for (int j = n; j < nk; j++) sr[j] = 0;
+        lse[(size_t)r * lse_stride] = mx + logf(sum);
+    }
 }
 
 void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void *qv, const void *kv,
                        const void *vv, int st, const int32_t *cu, int nseq, int T, int H, int Hkv,
                        int D, void *work) {
     float *out = outv; const float *q = qv, *k = kv, *v = vv;
-    int grp = H / Hkv, maxlen = 1;
-    for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
+    int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D;
     float scale = 1.0f / sqrtf((float)D);
-
+    int nblk = 0;   /* tasks: (sequence, head, query block) */
+    for (int s = 0; s < nseq; s++) nblk += (cu[s + 1] - cu[s] + BQ - 1) / BQ;
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
-        float *p = (float *)work + (size_t)omp_get_thread_num() * 2 * maxlen;
-        for (int s = 0; s < nseq; s++) {
-            int s0 = cu[s], n = cu[s + 1] - cu[s];
-            #pragma omp for schedule(dynamic, 4) collapse(2)
-            for (int i = 0; i < n; i++)
-                for (int h = 0; h < H; h++) {
-                    int g = h / grp;
-                    lse[(size_t)(s0 + i) * H + h] =
-                        attn_row(q + (size_t)(s0 + i) * st + (size_t)h * D, k + (size_t)s0 * st + (size_t)g * D,
-                                 v + (size_t)s0 * st + (size_t)g * D, st, i + 1, D, scale, p,
-                                 out + (size_t)(s0 + i) * H * D + (size_t)h * D);
-                }
-        }
+        float *S = (float *)work + (size_t)omp_get_thread_num() * 2 * BQ * maxlen;
+        #pragma omp for schedule(dynamic, 1) collapse(2)
+        for (int b = 0; b < nblk; b++)
+            for (int h = 0; h < H; h++) {
+                int s = 0, bb = b;
+                while (bb >= (cu[s + 1] - cu[s] + BQ - 1) / BQ) { bb -= (cu[s + 1] - cu[s] + BQ - 1) / BQ; s++; }
+                int s0 = cu[s], n = cu[s + 1] - s0, i0 = bb * BQ, m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
+                const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, S, nk);
+                softmax_rows(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, S, nk, Vv, st, 0.0f,
+                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, HD);
+            }
     }
 }
 
@@ -100,29 +85,44 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                        int H, int Hkv, int D, void *work) {
     float *dq = dqv, *dk = dkv, *dv = dvv;
     const float *dout = doutv, *q = qv, *k = kv, *v = vv, *out = outv;
-    int grp = H / Hkv, maxlen = 1;
-    for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
+    int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D;
     float scale = 1.0f / sqrtf((float)D);
-
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
-        (void)work;
+        float *P = (float *)work + (size_t)omp_get_thread_num() * 2 * BQ * maxlen, *dP = P + (size_t)BQ * maxlen;
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int s = 0; s < nseq; s++)
             for (int g = 0; g < Hkv; g++) {
                 int s0 = cu[s], n = cu[s + 1] - cu[s];
+                float *dK = dk + (size_t)s0 * dst + (size_t)g * D, *dV = dv + (size_t)s0 * dst + (size_t)g * D;
+                const float *K = k + (size_t)s0 * st + (size_t)g * D, *Vv = v + (size_t)s0 * st + (size_t)g * D;
                 for (int j = 0; j < n; j++) {
-                    memset(dk + (size_t)(s0 + j) * dst + (size_t)g * D, 0, (size_t)D * sizeof(float));
-                    memset(dv + (size_t)(s0 + j) * dst + (size_t)g * D, 0, (size_t)D * sizeof(float));
+                    memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
+                    memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                 }
                 for (int h = g * grp; h < (g + 1) * grp; h++)
-                    for (int i = 0; i < n; i++) {
-                        size_t ti = (size_t)(s0 + i);
-                        attn_row_bwd(q + ti * st + (size_t)h * D, dout + ti * H * D + (size_t)h * D,
-                                     out + ti * H * D + (size_t)h * D, lse[ti * H + h],
-                                     k + (size_t)s0 * st + (size_t)g * D, v + (size_t)s0 * st + (size_t)g * D, st,
-                                     i + 1, D, scale, dq + ti * dst + (size_t)h * D,
-                                     dk + (size_t)s0 * dst + (size_t)g * D, dv + (size_t)s0 * dst + (size_t)g * D, dst);
+                    for (int i0 = 0; i0 < n; i0 += BQ) {
+                        int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                        size_t r0 = (size_t)(s0 + i0);
+                        const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
+                        const float *O = out + r0 * HD + (size_t)h * D;
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
+                        for (int r = 0; r < m; r++) {   /* P from the saved logsumexp, masked */
+                            float *pr = P + (size_t)r * nk, l = lse[(r0 + r) * H + h];
+                            int nv = i0 + r + 1;
+                            for (int j = 0; j < nv; j++) pr[j] = expf(pr[j] - l);
+                            for (int j = nv; j < nk; j++) pr[j] = 0;
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
+                        for (int r = 0; r < m; r++) {   /* dS = P (dP - rowsum(dO o O)) scale */
+                            float di = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+                            float *pr = P + (size_t)r * nk, *dr = dP + (size_t)r * nk;
+                            for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - di) * scale;
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f,
+                                    dq + r0 * dst + (size_t)h * D, dst);
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, P, nk, dO, HD, 1.0f, dV, dst);
                     }
             }
     }
