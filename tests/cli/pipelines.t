@@ -56,3 +56,50 @@ $ x STEPS=3 && wc -l < run/metrics.jsonl
 > run/step-000003
 > 2 2 
 > 3
+
+## grpo-loop.sh: validation at step 0 and every step, a best link, a MAX_TOKENS schedule, a jq reward stage, early stop on KL
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ head -2 p.jsonl > v.jsonl
+$ export RUN=run MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 EVAL_EVERY=1 EVAL_DATA=v.jsonl EVAL_N=2 MAX_TOKENS=3@0,5@1 MGRPO_ARGS='--lr 1e-2'
+$ export REWARD="mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ EARLY_STOP=kl=1e-12 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err || cat err
+$ sed 's/KL [0-9.e-]* /KL x /' run/stopped
+$ readlink run/latest; sed 's/.*"step":\([0-9]*\),.*"problems":\([0-9]*\),"k":\([0-9]*\),.*/\1 \2 \3/' run/val.jsonl
+$ test -L run/best && echo best
+$ for s in 1 2; do zstd -dc run/rollouts/step-00000$s.jsonl.zst | jq -s 'map(.completion_ids | length) | max'; done
+$ "$ROOT/pipelines/grpo-loop.sh" 2>&1 | sed 's/KL [0-9.e-]* /KL x /'; readlink run/latest
+> KL x at step 2 is above 1e-12
+> step-000002
+> 0 2 2
+> 1 2 2
+> 2 2 2
+> best
+> 3
+> 5
+> grpo-loop: run stopped early: KL x at step 2 is above 1e-12
+> step-000002
+
+## the demo's stages end to end in miniature (a few SFT and GRPO steps): the before/after table
+$ cc -O2 -o gen "$ROOT/testdata/gen_arith.c"
+$ make -s -C "$ROOT" "$PWD/d/result.md" DEMO_DIR="$PWD/d" DEMO_GEN="$PWD/gen" BIN="$MRL_BIN" DEMO_SFT_STEPS=3 DEMO_SFT_BATCH=8 DEMO_STEPS=2 DEMO_PROMPTS=2 DEMO_G=2 DEMO_TEST_N=6 DEMO_EVAL_N=2 DEMO_TRAIN_N=20 DEMO_MERGES=20 >/dev/null 2>err || cat err
+$ readlink d/sft/latest d/grpo/latest; sed -n 3p d/result.md | tr -s ' ' | cut -d'|' -f2-4,5,9
+> step-000003
+> step-000002
+>  bench | problems | k | sft pass@1 | grpo pass@1 
+
+## gen_arith: train and held-out problems never share a text; --unique has no repeats; --noise is the wrong-answer rate
+$ cc -O2 -o gen "$ROOT/testdata/gen_arith.c"
+$ ./gen --n 3000 --split train --no-solution | jq -r .problem | sort -u > a; ./gen --n 500 --split test --unique | jq -r .problem > b
+$ comm -12 a <(sort -u b) | wc -l; sort b | uniq -d | wc -l; wc -l < b
+$ ./gen --n 4000 --noise 0.25 --seed 3 | jq -r '(.completion | capture("boxed\\{(?<x>-?[0-9]+)\\}").x) != .answer' | sort | uniq -c | awk '{ print $2, (($1 > 900 && $1 < 1100) || $1 > 2900) }'
+$ ./gen --n 5 --levels 5; echo "status $?"; ./gen --bogus; echo "status $?"
+> 0
+> 0
+> 500
+> false 1
+> true 1
+> status 2
+> status 2
+2~ ^gen_arith: bad --levels
+2~ ^usage: gen_arith \[--n N\]
