@@ -105,7 +105,7 @@ EVAL_TOP_P     ?= 0.95
 EVAL_MAX_TOKENS ?= 32768
 RUN            ?=
 CKPT           ?= $(if $(STEP),$(RUN)/$(shell printf 'step-%06d' $(STEP)),$(RUN)/latest)
-EVAL_OUT       ?= $(RUN)/eval/$(notdir $(CKPT))
+EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(or $(realpath $(CKPT)),$(CKPT)))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: Benchmarks)" >&2; exit 2; }

@@ -103,3 +103,14 @@ $ ./gen --n 5 --levels 5; echo "status $?"; ./gen --bogus; echo "status $?"
 > status 2
 2~ ^gen_arith: bad --levels
 2~ ^usage: gen_arith \[--n N\]
+
+## make eval: five benchmarks (3 problems each) scored into the Table-2 layout under the paper's rows
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -3 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ minit tiny -o m -q
+$ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 EVAL_K=2 | sed -n '1p;7p' | sed "s|$PWD|T|"
+$ ls run/eval/m | tr '\n' ' '; echo; jq -s 'map(.problems) | add' run/eval/m/scores.jsonl
+> | Model | AIME24 | MATH-500 | AMC23 | Minerva | OlympiadBench | Avg |
+> | T/m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
+> aime24.jsonl.zst amc23.jsonl.zst math500.jsonl.zst minerva_math.jsonl.zst olympiadbench.jsonl.zst scores.jsonl table.md 
+> 15
