@@ -24,7 +24,8 @@
 #   EARLY_STOP  drop=D,kl=K: stop when validation pass@1 falls D below the best, or a step's KL
 #               exceeds K (RUN/stopped says why; a stopped run stays stopped)
 #   DEVICE NGPU device for both tools; with NGPU > 1 sampling runs as NGPU shards (--shard K/N,
-#               one process per GPU, --device cuda:K) whose outputs are concatenated, and the
+#               one process per GPU, --device cuda:K; with DEVICE=cpu, NGPU CPU processes) whose
+#               outputs are concatenated, and the
 #               update runs as mgrpo --gpus NGPU where mgrpo has that option
 #   THREADS     CPU threads per tool; SEED (42); BIN directory of the tools (else PATH)
 set -euo pipefail
@@ -66,7 +67,7 @@ tmpl=$TEMPLATE
 read -ra msample_extra <<<"${MSAMPLE_ARGS:-}"
 read -ra mgrpo_extra <<<"${MGRPO_ARGS:-}"
 # data-parallel update over NGPU GPUs where this mgrpo has it (--gpus: one process per GPU)
-if [ "$NGPU" -gt 1 ] && "${T}mgrpo" --help 2>&1 | grep -q -- '--gpus'; then mgrpo_extra+=(--gpus "$NGPU"); fi
+if [ "$NGPU" -gt 1 ] && [ "$DEVICE" != cpu ] && "${T}mgrpo" --help 2>&1 | grep -q -- '--gpus'; then mgrpo_extra+=(--gpus "$NGPU"); fi
 
 # Samples the problems in $1 ($7 each, limit $2, seed $3) with policy $4, at temperature $5, top-p $6.
 sample() {
@@ -79,7 +80,8 @@ sample() {
     else
         local k pids=()
         for ((k = 0; k < NGPU; k++)); do
-            mapfile -t d < <(DEVICE=cuda dev_args "cuda:$k")
+            if [ "$DEVICE" = cpu ]; then mapfile -t d < <(dev_args cpu)     # CPU shards: tests, many-core hosts
+            else mapfile -t d < <(DEVICE=cuda dev_args "cuda:$k"); fi
             "${T}msample" "${common[@]}" "${d[@]}" --shard "$k/$NGPU" -o "$RUN/.shard-$k.jsonl.zst" "$in" & pids+=($!)
         done
         for k in "${pids[@]}"; do wait "$k" || die "a sampling shard failed"; done

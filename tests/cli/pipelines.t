@@ -114,3 +114,17 @@ $ ls run/eval/m | tr '\n' ' '; echo; jq -s 'map(.problems) | add' run/eval/m/sco
 > | T/m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
 > aime24.jsonl.zst amc23.jsonl.zst math500.jsonl.zst minerva_math.jsonl.zst olympiadbench.jsonl.zst scores.jsonl table.md 
 > 15
+
+## grpo-loop.sh: NGPU=2 samples in two shards (--shard K/2, here CPU processes) whose groups are concatenated
+$ minit tiny -o m -q --seed 5
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ RUN=run MODEL=m DATA=p.jsonl STEPS=1 PROMPTS=4 G=3 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4 NGPU=2 DEVICE=cpu "$ROOT/pipelines/grpo-loop.sh" >/dev/null
+$ zstd -dc run/rollouts/step-000001.jsonl.zst | jq -r .id | uniq -c | awk '{ print $1 }' | tr '\n' ' '; echo
+$ zstd -dc run/rollouts/step-000001.jsonl.zst | jq -r .id | sort -u | wc -l; ls run
+> 3 3 3 3 
+> 4
+> latest
+> metrics.jsonl
+> problems.jsonl
+> rollouts
+> step-000001
