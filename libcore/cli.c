@@ -87,14 +87,24 @@ static void cli_settle_output(wr_stream *w) {
     if (wr_close(w, &ignore) < 0) { /* nothing more to do: we are exiting with an error anyway */ }
 }
 
+/* A fatal stop ends the process at once once the outputs are settled: stdio is flushed and
+ * _exit skips the atexit handlers, which could run while worker threads still use state that
+ * main's exit would tear down (and would have LeakSanitizer report, as leaks, the jq states
+ * and buffers still in use at that moment). */
+static void die_now(int code) __attribute__((noreturn));
+static void die_now(int code) {
+    fflush(NULL);
+    _exit(code);
+}
+
 void cli_die(const cli *c, const mrl_err *e) {
     if (e && e->code == ERR_PIPE) {   /* downstream closed the pipe: done, quietly */
         if (c->out_w && wr_path(c->out_w)) wr_abort(c->out_w);
-        exit(0);
+        die_now(0);
     }
     cli_settle_output(c->out_w);
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
-    exit(e && e->code ? e->code : 1);
+    die_now(e && e->code ? e->code : 1);
 }
 
 void cli_dief(const cli *c, int code, const char *fmt, ...) {
