@@ -163,7 +163,7 @@ static int eng_emit_front(eng *g, int all, mrl_err *e) {
         eng_group_free(gr, G);
         w++;
     }
-    memmove(g->win + k, g->win + w, (g->nwin - w) * sizeof *g->win);
+    if (g->nwin > w) memmove(g->win + k, g->win + w, (g->nwin - w) * sizeof *g->win);   /* win may be NULL when empty */
     g->nwin = k + g->nwin - w;
     g->admit_from = 0;    /* rescanned by eng_admit; the window is short */
     return rc < 0 ? -1 : 0;
