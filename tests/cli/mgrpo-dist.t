@@ -36,9 +36,9 @@ $ mgrpo --model m --out b --device cpu --threads 1 --lr 1e-3 --gpus 1 -Z < r.jso
 $ test -s a.txt && cmp a.txt b.txt && cmp a/latest/model.safetensors b/latest/model.safetensors && echo same
 > same
 
-## --gpus N on a machine with fewer GPUs: every rank stops with a clear message
+## --gpus N where the GPUs are not there (none visible): every rank stops with a clear message
 $ minit tiny -o m -q
 $ echo '{"id":"p","prompt_ids":[1],"completion_ids":[2],"reward":1}' > r.jsonl
-$ mgrpo --model m --out run --gpus 64 -Z r.jsonl
+$ CUDA_VISIBLE_DEVICES= mgrpo --model m --out run --gpus 2 -Z r.jsonl
 ? 2
 2~ ^mgrpo: --device cuda(:[0-9]+)?: (no CUDA device is present on this machine|this machine has [0-9]+ CUDA devices?|this build has no CUDA backend.*)$
