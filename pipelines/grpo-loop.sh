@@ -166,9 +166,11 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     step=$(step_of "$RUN/latest")
     m=$(printf '%s\n' "$metrics" | tail -n 1)
     kl=$(jnum kl <<<"$m")
+    acc=$(sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' <<<"$m")
     printf 'step %d  reward %.3f  accuracy %s  len %.1f  kl %s  %.1fs\n' "$step" "$(jnum reward_mean <<<"$m")" \
-        "$(sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' <<<"$m")" "$(jnum completion_len_mean <<<"$m")" \
-        "${kl:-null}" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
+        "$(if [ -n "$acc" ]; then printf '%.3f' "$acc"; else echo -; fi)" "$(jnum completion_len_mean <<<"$m")" \
+        "$(if [ -n "$kl" ]; then printf '%.4f' "$kl"; else echo -; fi)" \
+        "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
     if [[ ${EARLY_STOP:-} == *kl=* ]] && [ -n "$kl" ]; then
         klmax=${EARLY_STOP#*kl=}; klmax=${klmax%%,*}
         if awk -v k="$kl" -v m="$klmax" 'BEGIN { exit !(k > m) }'; then
