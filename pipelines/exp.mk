@@ -64,7 +64,7 @@ define exp_run
 	$(exp_need)
 	@mkdir -p $(or $(RUN),$(RUNS)/$1)
 	test -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst || { $(MRL_T)/mtok count --model $(MODEL) --template $(TEMPLATE) \
-	    --system @$(SYSTEM_FILE) --field .problem --as prompt_tokens -q $(DATA) \
+	    --system "$$(cat $(SYSTEM_FILE))" --field .problem --as prompt_tokens -q $(DATA) \
 	  | $(MRL_T)/mfilter --where '.prompt_tokens <= $(MAX_PROMPT)' -q -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst; }
 	RUN=$(or $(RUN),$(RUNS)/$1) MODEL=$(MODEL) DATA=$(or $(RUN),$(RUNS)/$1)/data.jsonl.zst STEPS=$(STEPS) \
 	PROMPTS=$(PROMPTS) G=$(G) TEMP=$(TEMP) TOP_P=$(TOP_P) MAX_TOKENS=$(or $(MAX_TOKENS),$2) TEMPLATE=$(TEMPLATE) \

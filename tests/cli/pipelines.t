@@ -3,7 +3,7 @@
 
 ## exp2: the study's recipe, every hyperparameter on the command line of the loop
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
->~ mtok count --model m --template r1 --system @pipelines/open-rs-system.txt --field .problem --as prompt_tokens -q d
+>~ mtok count --model m --template r1 --system "\$\(cat pipelines/open-rs-system\.txt\)" --field \.problem --as prompt_tokens -q d
 >~ mfilter --where '\.prompt_tokens <= 512' -q -o runs/exp2/data\.jsonl\.zst
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
 >~ REWARD='[^']*/mreward -q --reward accuracy=2 --reward format=1'
@@ -128,3 +128,13 @@ $ zstd -dc run/rollouts/step-000001.jsonl.zst | jq -r .id | sort -u | wc -l; ls 
 > problems.jsonl
 > rollouts
 > step-000001
+
+## exp's prompt filter counts the prompt msample renders (the study's system prompt, r1 template)
+$ minit tiny -o m -q
+$ echo '{"id":"a","problem":"What is 1+1?","answer":"2"}' > q.jsonl
+$ mtok count --model m --template r1 --system "$(cat "$ROOT/pipelines/open-rs-system.txt")" --field .problem --as prompt_tokens -Z q.jsonl | jq .prompt_tokens
+$ msample --model m -n 1 --max-tokens 1 --system @"$ROOT/pipelines/open-rs-system.txt" -Z q.jsonl | jq '.prompt_ids | length'
+$ msample --model m -n 1 --max-tokens 1 -Z q.jsonl | jq '.prompt_ids | length'
+> 491
+> 491
+> 491
