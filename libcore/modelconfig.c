@@ -104,11 +104,28 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     c->head_dim = c->hidden_size / c->num_heads;
     c->max_position_embeddings = 32768;
     c->rope_theta = 10000.0f; c->rms_norm_eps = 1e-6f;
+    int theta_missing;
     if (get_int(o, p, "num_key_value_heads", &c->num_kv_heads, 1, 4096, 0, e) < 0 ||
         get_int(o, p, "head_dim", &c->head_dim, 1, 4096, 0, e) < 0 ||
         get_int(o, p, "max_position_embeddings", &c->max_position_embeddings, 1, BIG, 0, e) < 0 ||
-        get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e) < 0 ||
+        (theta_missing = get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e)) < 0 ||
         get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
+    /* transformers 5 writes the rotary settings as rope_parameters {rope_theta, rope_type} */
+    jv rp = jv_object_get(jv_copy(o), jv_string("rope_parameters"));
+    if (jv_get_kind(rp) == JV_KIND_OBJECT) {
+        jv rt = jv_object_get(jv_copy(rp), jv_string("rope_type"));
+        int plain = jv_get_kind(rt) != JV_KIND_STRING || !strcmp(jv_string_value(rt), "default");
+        jv_free(rt);
+        int rc = plain ? 0 : err_set(e, 1, "%s: \"rope_parameters.rope_type\" other than \"default\" is not supported", p);
+        float th = c->rope_theta;
+        if (rc == 0 && (rc = get_num(rp, p, "rope_theta", &th, 0, 1e12, e)) == 0) {
+            if (!theta_missing && th != c->rope_theta)
+                rc = err_set(e, 1, "%s: \"rope_theta\" %g and \"rope_parameters.rope_theta\" %g disagree", p, c->rope_theta, th);
+            c->rope_theta = th;
+        }
+        jv_free(rp);
+        if (rc < 0) return -1;
+    } else jv_free(rp);
     if (c->num_heads % c->num_kv_heads)
         return err_set(e, 1, "%s: \"num_attention_heads\" (%d) is not a multiple of \"num_key_value_heads\" (%d)", p, c->num_heads, c->num_kv_heads);
     if (c->head_dim < 1) return err_set(e, 1, "%s: \"hidden_size\" %d is smaller than \"num_attention_heads\" %d", p, c->hidden_size, c->num_heads);
@@ -135,6 +152,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     }
     jv_free(v);
     v = jv_object_get(jv_copy(o), jv_string("torch_dtype"));
+    if (jv_get_kind(v) != JV_KIND_STRING) { jv_free(v); v = jv_object_get(jv_copy(o), jv_string("dtype")); }   /* transformers 5 */
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "float32");
     if (jv_get_kind(v) == JV_KIND_STRING) {
         int d = dtype_parse_torch(jv_string_value(v));

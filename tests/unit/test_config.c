@@ -76,6 +76,26 @@ TEST(defaults) {
     EXPECT(c.bos_token_id == -1 && c.eos_token_id == -1 && c.n_eos == 0 && !strcmp(c.torch_dtype, "float32"));
 }
 
+/* transformers 5 writes rope_parameters {rope_theta, rope_type} and "dtype" */
+TEST(transformers5_fields) {
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"dtype\": \"bfloat16\","
+                       " \"rope_parameters\": {\"rope_theta\": 1000000.0, \"rope_type\": \"default\"}}");
+    put("generation_config.json", NULL);
+    mrl_config c;
+    mrl_err e = {0};
+    EXPECTF(config_load(&c, dir, &e) == 0, "%s", e.msg);
+    EXPECT(c.rope_theta == 1000000.0f && !strcmp(c.torch_dtype, "bfloat16"));
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"rope_theta\": 10000,"
+                       " \"rope_parameters\": {\"rope_theta\": 500000, \"rope_type\": \"default\"}}");
+    EXPECT(config_load(&c, dir, &e) != 0 && strstr(e.msg, "disagree"));
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+                       " \"rope_parameters\": {\"rope_theta\": 10000, \"rope_type\": \"yarn\"}}");
+    EXPECT(config_load(&c, dir, &e) != 0 && strstr(e.msg, "rope_type"));
+}
+
 TEST(refuses_bad_configs) {
     static const struct { const char *json, *want; } cases[] = {
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4}",
@@ -121,6 +141,7 @@ int main(void) {
     RUN(loads_r1_distill_config);
     RUN(round_trip);
     RUN(defaults);
+    RUN(transformers5_fields);
     RUN(refuses_bad_configs);
     put("config.json", NULL);
     put("generation_config.json", NULL);
