@@ -130,6 +130,9 @@ $ zstd -dc run/rollouts/step-000001.jsonl.zst | jq -r .id | sort -u | wc -l; ls 
 > step-000001
 
 ## exp's prompt filter counts the prompt msample renders (the study's system prompt, r1 template)
+# 491 by hand: minit's tokenizer without merges is one token per byte except added tokens; the
+# 500-byte system text holds <think> and </think> twice each (30 bytes, 4 tokens): 474; plus BOS,
+# <｜User｜>, the 12 bytes of the problem, <｜Assistant｜>, <think> and "\n": 474 + 17 = 491.
 $ minit tiny -o m -q
 $ echo '{"id":"a","problem":"What is 1+1?","answer":"2"}' > q.jsonl
 $ mtok count --model m --template r1 --system "$(cat "$ROOT/pipelines/open-rs-system.txt")" --field .problem --as prompt_tokens -Z q.jsonl | jq .prompt_tokens
