@@ -32,8 +32,10 @@ EXP1_MAX_TOKENS ?= 4096
 EXP2_MAX_TOKENS ?= 3584
 EXP3_MAX_TOKENS ?= 3584
 MAX_TOKENS  ?=
-ACC_REWARD  ?= --reward accuracy=2 --reward format=1
-COS_REWARD  ?= --reward format=1 --reward cosine=2:max_len=3584
+# language=0 only records the share of non-Latin letters (the study's language drift) in the
+# metrics: weight 0, so the reward is the study's
+ACC_REWARD  ?= --reward accuracy=2 --reward format=1 --reward language=0
+COS_REWARD  ?= --reward format=1 --reward cosine=2:max_len=3584 --reward language=0
 REWARD      ?=
 MGRPO_EXTRA ?= --grad-checkpoint
 MSAMPLE_EXTRA ?=

@@ -6,15 +6,15 @@ $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
 >~ mtok count --model m --template r1 --system "\$\(cat pipelines/open-rs-system\.txt\)" --field \.problem --as prompt_tokens -q d
 >~ mfilter --where '\.prompt_tokens <= 512' -q -o runs/exp2/data\.jsonl\.zst
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
->~ REWARD='[^']*/mreward -q --reward accuracy=2 --reward format=1'
+>~ REWARD='[^']*/mreward -q --reward accuracy=2 --reward format=1 --reward language=0'
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
 >~ pipelines/grpo-loop\.sh$
 
 ## exp1 samples 4096 tokens, exp3 3584 with format=1 + cosine=2 at max_len 3584
 $ make -s -C "$ROOT" -n exp1 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
 $ make -s -C "$ROOT" -n exp3 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
-> MAX_TOKENS=4096 --reward accuracy=2 --reward format=1 
-> MAX_TOKENS=3584 --reward format=1 --reward cosine=2:max_len=3584 
+> MAX_TOKENS=4096 --reward accuracy=2 --reward format=1 --reward language=0 
+> MAX_TOKENS=3584 --reward format=1 --reward cosine=2:max_len=3584 --reward language=0 
 
 ## overrides: a MAX_TOKENS schedule, another reward stage, sharded sampling, a run directory
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MAX_TOKENS=3584@0,4096@100 REWARD='mreward | python3 short.py' NGPU=4 DEVICE=cuda LR=2e-6 RUN=/tmp/r | grep -o "RUN=[^ ]*\|MAX_TOKENS=[^ ]*\|NGPU=[^ ]*\|DEVICE=[^ ]*\|REWARD='[^']*'\|--lr [^ ]*" | tr '\n' ' '; echo
