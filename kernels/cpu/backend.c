@@ -68,10 +68,23 @@ void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float 
     if (wcopy) cpu_cast(be, wcopy, cdt, w, MRL_F32, n);
 }
 
+/* Partial sums over fixed chunks (their size depends on n only), added in chunk order: an
+ * OpenMP reduction would add per-thread sums and change the last bits with the thread count. */
 double cpu_sumsq(const mrl_backend *be, const float *x, size_t n) {
+    enum { MAXCHUNKS = 1024 };
+    double part[MAXCHUNKS];
+    size_t chunk = (size_t)1 << 15;
+    if ((n + chunk - 1) / chunk > MAXCHUNKS) chunk = (n + MAXCHUNKS - 1) / MAXCHUNKS;
+    int nc = (int)((n + chunk - 1) / chunk);
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
+    for (int c = 0; c < nc; c++) {
+        size_t a = (size_t)c * chunk, b = a + chunk < n ? a + chunk : n;
+        double s = 0;
+        for (size_t i = a; i < b; i++) s += (double)x[i] * x[i];
+        part[c] = s;
+    }
     double s = 0;
-    #pragma omp parallel for schedule(static) reduction(+:s) num_threads(cpu_nt(be, n))
-    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    for (int c = 0; c < nc; c++) s += part[c];
     return s;
 }
 

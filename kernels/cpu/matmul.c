@@ -97,13 +97,11 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
 }
 
 /* One thread pool: OpenBLAS runs single-threaded (set at backend start) inside our OpenMP
- * threads, each on its own slice, so two pools never spin against each other. */
-static void split(int n, int parts, int align, int k, int *a, int *b) {
-    int per = (n + parts - 1) / parts;
-    per = (per + align - 1) / align * align;
-    *a = k * per < n ? k * per : n;
-    *b = *a + per < n ? *a + per : n;
-}
+ * threads. The work is cut into tiles whose size never depends on the thread count and each
+ * tile is one fixed sgemm call (same shape, same pointers, same summation order whichever thread
+ * runs it), so a result is the same bit for bit with 1, 2 or 16 threads (SPEC). */
+#define TILE_N 256   /* output columns per sgemm call (fp32 weights) */
+#define TILE_M 128   /* rows of dW per sgemm call in cpu_mm_gTx */
 
 /* bf16 block W[o0:o0+no, i0:i0+ni] (row length IN) as fp32 into dst (row length ni). */
 static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, int i0, int ni) {
@@ -118,62 +116,57 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
-    int nt = be->threads;
+    int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ntiles = (OUT + tile - 1) / tile;
+    if (nt > ntiles) nt = ntiles;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
     #pragma omp parallel num_threads(nt)
     {
-        int k = omp_get_thread_num(), o0, o1;
-        split(OUT, omp_get_num_threads(), 16, k, &o0, &o1);
-        if (wdt == MRL_F32) {
-            if (o1 > o0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, o1 - o0, IN, 1.0f, x, ldx,
-                            (const float *)w + (size_t)o0 * IN, IN, beta, out + o0, ldo);
-        } else {
-            float *tile = scratch + (size_t)k * BF16_TILE * IN;
-            for (int a = o0; a < o1; a += BF16_TILE) {
-                int n = o1 - a < BF16_TILE ? o1 - a : BF16_TILE;
-                tile_f32(tile, w, a, n, IN, 0, IN);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, IN, 1.0f, x, ldx, tile, IN,
-                            beta, out + a, ldo);
-            }
+        float *buf = scratch ? scratch + (size_t)omp_get_thread_num() * BF16_TILE * IN : NULL;
+        #pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < ntiles; b++) {
+            int a = b * tile, n = OUT - a < tile ? OUT - a : tile;
+            const float *wt = (const float *)w + (size_t)a * IN;
+            if (buf) { tile_f32(buf, w, a, n, IN, 0, IN); wt = buf; }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, IN, 1.0f, x, ldx, wt, IN, beta, out + a, ldo);
         }
     }
 }
 
+/* Tiles over IN (columns of out); a bf16 W is converted BF16_TILE rows x TILE_N columns at a
+ * time and the rows are summed tile after tile, in the same order whatever the thread count. */
 void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, int ldg, int T,
                int OUT, const void *w, mrl_dtype wdt, int IN) {
-    if (T <= 0) return;
-    int nt = be->threads;
-    float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
+    if (T <= 0 || IN <= 0) return;
+    int nt = be->threads, ntiles = (IN + TILE_N - 1) / TILE_N;
+    if (nt > ntiles) nt = ntiles;
+    float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * TILE_N) : NULL;
     #pragma omp parallel num_threads(nt)
     {
-        int k = omp_get_thread_num(), i0, i1;
-        split(IN, omp_get_num_threads(), 16, k, &i0, &i1);
-        if (i1 > i0) {
+        float *buf = scratch ? scratch + (size_t)omp_get_thread_num() * BF16_TILE * TILE_N : NULL;
+        #pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < ntiles; b++) {
+            int i0 = b * TILE_N, ni = IN - i0 < TILE_N ? IN - i0 : TILE_N;
             if (wdt == MRL_F32)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, i1 - i0, OUT, 1.0f, g, ldg,
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, ni, OUT, 1.0f, g, ldg,
                             (const float *)w + i0, IN, beta, out + i0, IN);
-            else {
-                float *tile = scratch + (size_t)k * BF16_TILE * IN;
+            else
                 for (int a = 0; a < OUT; a += BF16_TILE) {
                     int n = OUT - a < BF16_TILE ? OUT - a : BF16_TILE;
-                    tile_f32(tile, w, a, n, IN, i0, i1 - i0);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, i1 - i0, n, 1.0f, g + a, ldg,
-                                tile, i1 - i0, a == 0 ? beta : 1.0f, out + i0, IN);
+                    tile_f32(buf, w, a, n, IN, i0, ni);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, ni, n, 1.0f, g + a, ldg,
+                                buf, ni, a == 0 ? beta : 1.0f, out + i0, IN);
                 }
-            }
         }
     }
 }
 
 void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN) {
-    if (T <= 0) return;
-    #pragma omp parallel num_threads(be->threads)
-    {
-        int o0, o1;
-        split(OUT, omp_get_num_threads(), 16, omp_get_thread_num(), &o0, &o1);
-        if (o1 > o0)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IN, T, 1.0f, g + o0, ldg, x, IN, 1.0f,
-                        dw + (size_t)o0 * IN, IN);
+    if (T <= 0 || OUT <= 0) return;
+    int ntiles = (OUT + TILE_M - 1) / TILE_M, nt = be->threads < ntiles ? be->threads : ntiles;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int b = 0; b < ntiles; b++) {
+        int o0 = b * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, IN, T, 1.0f, g + o0, ldg, x, IN, 1.0f,
+                    dw + (size_t)o0 * IN, IN);
     }
 }

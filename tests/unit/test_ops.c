@@ -101,6 +101,70 @@ TEST(simd_paths_agree) {
     be_close(def); be_close(none); be_close(avx2);
 }
 
+/* Larger shapes than the finite-difference table: enough work that every op really splits
+ * across threads (pointwise ops stay on one thread below 32 K elements). */
+static const tc_case big_cases[] = {
+    {"embedding_big",    {300, 256, 50},            su_embedding, fw_embedding, bw_embedding},
+    {"rmsnorm_big",      {200, 384},                su_rmsnorm,   fw_rmsnorm,   bw_rmsnorm},
+    {"linear_T5_big",    {5, 384, 1000, 1},         su_linear,    fw_linear,    bw_linear},
+    {"linear_T40_big",   {40, 384, 1000, 1},        su_linear,    fw_linear,    bw_linear},
+    {"linear_T97_big",   {97, 200, 1531, 0},        su_linear,    fw_linear,    bw_linear},
+    {"rope_big",         {200, 6, 64, 384},         su_rope,      fw_rope,      bw_rope},
+    {"attention_big",    {3, 4, 2, 32, 150, 70, 9}, su_attention, fw_attention, bw_attention},
+    {"swiglu_big",       {100, 512},                su_swiglu,    fw_swiglu,    bw_swiglu},
+    {"add_big",          {100003},                  su_add,       fw_add,       bw_add},
+    {"logprob_big",      {300, 64, 9000, 100},      su_logprob,   fw_logprob,   bw_logprob},
+    {"logits_big",       {33, 64, 5000},            su_logits,    fw_logits,    NULL},
+};
+
+/* Every output and gradient of case k as bytes, run on a backend with `threads` threads. */
+static int same_bytes(const tc_case *k, mrl_dtype w, int threads) {
+    mrl_err e = {0};
+    mrl_backend *b1 = be_open("cpu", 1, &e), *bn = be_open("cpu", threads, &e);
+    if (!b1 || !bn) { printf("  be_open: %s\n", e.msg); return 0; }
+    tc_ctx ca, cb;
+    tc_init(&ca, b1, k, w); tc_init(&cb, bn, k, w);
+    float *va[TC_MAXT], *ga[TC_MAXT], *vb[TC_MAXT], *gb[TC_MAXT];
+    tc_run(&ca, k, va, ga); tc_run(&cb, k, vb, gb);
+    int same = 1;
+    for (int i = 0; i < ca.nt; i++) {
+        size_t n = ca.t[i].n * sizeof(float);
+        if (memcmp(va[i], vb[i], n) || memcmp(ga[i], gb[i], n)) {
+            printf("  %s (%s): %s differs between 1 and %d threads\n", k->name, w == MRL_BF16 ? "bf16" : "fp32",
+                   ca.t[i].name, threads);
+            same = 0;
+        }
+        free(va[i]); free(ga[i]); free(vb[i]); free(gb[i]);
+    }
+    tc_free(&ca); tc_free(&cb);
+    be_close(b1); be_close(bn);
+    return same;
+}
+
+/* SPEC: the result does not depend on the thread count -- bit for bit, not within a tolerance. */
+TEST(thread_count_changes_no_bit) {
+    for (int threads = 2; threads <= 3; threads++)
+        for (int bf = 0; bf < 2; bf++) {
+            mrl_dtype w = bf ? MRL_BF16 : MRL_F32;
+            for (int k = 0; k < TC_NCASES; k++) EXPECT(same_bytes(&tc_cases[k], w, threads));
+            for (int k = 0; k < (int)(sizeof big_cases / sizeof big_cases[0]); k++) EXPECT(same_bytes(&big_cases[k], w, threads));
+        }
+    /* the optimizer-side reductions */
+    size_t n = 3000017;
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = (float)((i * 2654435761u) % 1000003) * 1e-3f - 500.0f;
+    mrl_err e = {0};
+    double ref = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+        mrl_backend *be = be_open("cpu", threads, &e);
+        double s = op_sumsq(be, x, n);
+        if (threads == 1) ref = s;
+        else EXPECTF(memcmp(&s, &ref, sizeof s) == 0, "sumsq: %.17g with %d threads, %.17g with 1", s, threads, ref);
+        be_close(be);
+    }
+    free(x);
+}
+
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 TEST(paged_attention_equals_packed) {
     mrl_backend *be = cpu_open(NULL);
@@ -169,6 +233,7 @@ int main(void) {
     RUN(backward_matches_finite_differences);
     RUN(bf16_weights_match_fp32_weights);
     RUN(simd_paths_agree);
+    RUN(thread_count_changes_no_bit);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
