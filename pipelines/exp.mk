@@ -61,13 +61,13 @@ define exp_need
 endef
 
 # exp_run NAME MAX_TOKENS REWARD-OPTIONS: prompts over MAX_PROMPT tokens (the study's template and
-# system prompt) are dropped, not truncated; then the GRPO loop (pipelines/grpo-loop.sh).
+# system prompt, mfilter --max-tokens) are dropped, not truncated; then the GRPO loop
+# (pipelines/grpo-loop.sh).
 define exp_run
 	$(exp_need)
 	@mkdir -p $(or $(RUN),$(RUNS)/$1)
-	test -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst || { $(MRL_T)/mtok count --model $(MODEL) --template $(TEMPLATE) \
-	    --system "$$(cat $(SYSTEM_FILE))" --field .problem --as prompt_tokens -q $(DATA) \
-	  | $(MRL_T)/mfilter --where '.prompt_tokens <= $(MAX_PROMPT)' -q -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst; }
+	test -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst || $(MRL_T)/mfilter --max-tokens $(MAX_PROMPT) --model $(MODEL) \
+	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) -q $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst
 	RUN=$(or $(RUN),$(RUNS)/$1) MODEL=$(MODEL) DATA=$(or $(RUN),$(RUNS)/$1)/data.jsonl.zst STEPS=$(STEPS) \
 	PROMPTS=$(PROMPTS) G=$(G) TEMP=$(TEMP) TOP_P=$(TOP_P) MAX_TOKENS=$(or $(MAX_TOKENS),$2) TEMPLATE=$(TEMPLATE) \
 	SYSTEM="$$(cat $(SYSTEM_FILE))" SEED=$(SEED) SAVE_EVERY=$(SAVE_EVERY) DEVICE=$(DEVICE) NGPU=$(NGPU) THREADS=$(THREADS) \

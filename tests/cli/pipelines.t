@@ -3,8 +3,7 @@
 
 ## exp2: the study's recipe, every hyperparameter on the command line of the loop
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
->~ mtok count --model m --template r1 --system "\$\(cat pipelines/open-rs-system\.txt\)" --field \.problem --as prompt_tokens -q d
->~ mfilter --where '\.prompt_tokens <= 512' -q -o runs/exp2/data\.jsonl\.zst
+>~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt -q d -o runs/exp2/data\.jsonl\.zst$
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
 >~ REWARD='[^']*/mreward -q --reward accuracy=2 --reward format=1 --reward language=0'
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
@@ -135,9 +134,8 @@ $ zstd -dc run/rollouts/step-000001.jsonl.zst | jq -r .id | sort -u | wc -l; ls 
 # <｜User｜>, the 12 bytes of the problem, <｜Assistant｜>, <think> and "\n": 474 + 17 = 491.
 $ minit tiny -o m -q
 $ echo '{"id":"a","problem":"What is 1+1?","answer":"2"}' > q.jsonl
-$ mtok count --model m --template r1 --system "$(cat "$ROOT/pipelines/open-rs-system.txt")" --field .problem --as prompt_tokens -Z q.jsonl | jq .prompt_tokens
 $ msample --model m -n 1 --max-tokens 1 --system @"$ROOT/pipelines/open-rs-system.txt" -Z q.jsonl | jq '.prompt_ids | length'
-$ msample --model m -n 1 --max-tokens 1 -Z q.jsonl | jq '.prompt_ids | length'
+$ for n in 490 491; do make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DATA="$PWD/q.jsonl" RUN="$PWD/r$n" MAX_PROMPT=$n STEPS=0 PROMPTS=1 EVAL_EVERY=0 >/dev/null 2>&1; zstd -dc r$n/data.jsonl.zst | wc -l; done
 > 491
-> 491
-> 491
+> 0
+> 1
