@@ -483,6 +483,7 @@ int main(int argc, char **argv) {
     mrl_err e = {0};
     if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* become the launcher of one rank per GPU */
         int rc = dist_spawn(argc, argv, o.gpus, optind >= argc, &e);
+        jqf_free(o.freward);
         if (e.msg[0]) cli_die(&o.c, &e);
         return rc;
     }
