@@ -105,6 +105,7 @@ int st_write_end(st_writer *w, const char *const *meta, mrl_err *e);
 void st_write_abort(st_writer *w);
 
 /* ---- small file helpers shared by checkpoint writers ---- */
-/* Writes len bytes to path atomically (PATH.tmp.PID, fsync, rename, fsync dir). */
+/* Writes len bytes to path atomically: stream.h's atomic_write_file, kept under this name for the
+ * checkpoint writers that include only safetensors.h. */
 int st_write_file_atomic(const char *path, const void *data, size_t len, mrl_err *e);
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "safetensors.h"
+#include "stream.h"
 
 typedef struct wtensor {
     char *name;
@@ -120,18 +121,6 @@ static int write_all(int fd, const void *p, size_t n, const char *path, mrl_err 
     return 0;
 }
 
-static int st_fsync_dir(const char *path) {
-    const char *sl = strrchr(path, '/');
-    char *d = sl ? strndup(path, (size_t)(sl - path) + (sl == path)) : strdup(".");
-    if (!d) return -1;
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(d);
-    if (fd < 0) return -1;
-    fsync(fd);   /* some filesystems refuse fsync on a directory; the rename is still done */
-    close(fd);
-    return 0;
-}
-
 static char *tmp_name(const char *path) {
     size_t n = strlen(path) + 32;
     char *t = malloc(n);
@@ -144,17 +133,13 @@ static int finish_atomic(int fd, char *tmp, const char *path, int rc, mrl_err *e
     if (close(fd) && !rc) rc = err_set(e, 3, "%s: close: %s", tmp, strerror(errno));
     if (!rc && rename(tmp, path)) rc = err_set(e, 3, "%s: rename: %s", path, strerror(errno));
     if (rc) unlink(tmp);
-    else st_fsync_dir(path);
+    else fsync_dir_of(path);   /* some filesystems refuse fsync on a directory; the rename is done */
     free(tmp);
     return rc;
 }
 
 int st_write_file_atomic(const char *path, const void *data, size_t len, mrl_err *e) {
-    char *tmp = tmp_name(path);
-    if (!tmp) return err_set(e, 3, "out of memory");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) { err_set(e, 3, "%s: %s", tmp, strerror(errno)); free(tmp); return -1; }
-    return finish_atomic(fd, tmp, path, write_all(fd, data, len, tmp, e), e);
+    return atomic_write_file(path, data, len, e);
 }
 
 /* Stable order by descending element size, so every offset is a multiple of its element size
