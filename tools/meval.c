@@ -76,19 +76,11 @@ static int bench_index(ev *m, const char *name)
     return m->nbench++;
 }
 
-/* A bad record: a warning with --skip-bad, else the end. The --by filter goes first: libjq
- * holds a filter's stack until teardown, which LeakSanitizer (make test-asan) reports. */
-static void bad_record(ev *m, const mrl_err *e)
-{
-    if (!(m->c.skip_bad && e->code == ERR_INPUT)) { jqf_free(m->by); m->by = NULL; }
-    cli_bad_record(&m->c, NULL, e);
-}
-
 static void bad(ev *m, const char *file, long line, const char *msg)
 {
     mrl_err e = {.code = ERR_INPUT};
     snprintf(e.msg, sizeof e.msg, "%s:%ld: %s", file, line, msg);
-    bad_record(m, &e);
+    cli_bad_record(&m->c, NULL, &e);
 }
 
 static char *dump_str(jv v)    /* a string's text, anything else as JSON */
@@ -110,7 +102,7 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         e = (mrl_err){0};
         int rc = rd_next(rd, &rec, &e);
         if (rc == 0) break;
-        if (rc < 0) { bad_record(m, &e); continue; }
+        if (rc < 0) { cli_bad_record(&m->c, NULL, &e); continue; }
         const char *file = rd_name(rd);
         long line = rd_lineno(rd);
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
@@ -537,8 +529,6 @@ int main(int argc, char **argv)
         m.in = calloc(1, sizeof *m.in);
         read_input(&m, &m.in[0], (const char *const *)args, nargs);
     }
-    jqf_free(m.by);   /* all read: see bad_record */
-    m.by = NULL;
     if (m.kauto) {
         /* powers of two up to the largest k, and k itself: known only after grouping,
          * so group once with k = {1}, then again with the list */

@@ -115,19 +115,11 @@ static uint64_t id_hash(jv rec) {
     return h;
 }
 
-/* Before an exit on bad input: libjq holds a filter's stack until teardown, which
- * LeakSanitizer (make test-asan) reports. */
-static void drop_filter(opts *o) {
-    jqf_free(o->freward);
-    o->freward = NULL;
-}
-
 static void die_rec(opts *o, const char *where, const char *fmt, const char *field) {
     mrl_err e = {.code = ERR_INPUT};
     char m[400];
-    snprintf(m, sizeof m, fmt, field);   /* field may be the filter's text: before it goes */
+    snprintf(m, sizeof m, fmt, field);
     snprintf(e.msg, sizeof e.msg, "%s: %s", where, m);
-    drop_filter(o);
     cli_die(&o->c, &e);
 }
 
@@ -180,7 +172,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     if (o->t.g.loss == GRPO_LOSS_SFT) return;
     mrl_err e = {0};
     jv r = jqf_first(o->freward, rec, &e);
-    if (e.code) { drop_filter(o); cli_dief(&o->c, 1, "%s: %s", where, e.msg); }
+    if (e.code) cli_dief(&o->c, 1, "%s: %s", where, e.msg);
     if (jv_get_kind(r) == JV_KIND_INVALID || jv_get_kind(r) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", jqf_text(o->freward) + (jqf_text(o->freward)[0] == '.'));
     if (jv_get_kind(r) != JV_KIND_NUMBER || !isfinite(jv_number_value(r))) die_rec(o, where, "\"%s\" is not a finite number", jqf_text(o->freward) + (jqf_text(o->freward)[0] == '.'));
     it->reward = jv_number_value(r);
@@ -209,7 +201,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
             snprintf(where, sizeof where, "%s", in->pending_where);
         } else {
             int r = rd_next(in->rd, &rec, &e);
-            if (r < 0) { drop_filter(o); cli_die(&o->c, &e); }
+            if (r < 0) cli_die(&o->c, &e);
             if (r == 0) break;
             snprintf(where, sizeof where, "%s:%ld", rd_name(in->rd), rd_lineno(in->rd));
         }
@@ -259,7 +251,6 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         if (sz == 1 || sz != in->gsize) {
             jv id = jv_object_get(jv_copy(it[gs[g]].rec), jv_string("id"));
             jv s = jv_dump_string(id, 0);
-            drop_filter(o);
             if (sz == 1)
                 cli_dief(&o->c, 1, "group %s has a single record: its advantage is undefined "
                          "(--allow-partial gives it advantage 0)", jv_string_value(s));
@@ -599,18 +590,14 @@ int main(int argc, char **argv) {
             free(it); free(gs);
             break;
         }
-        if (o.groups > 0 && ng < o.groups && !o.partial) {
-            drop_filter(&o);
+        if (o.groups > 0 && ng < o.groups && !o.partial)
             cli_dief(&o.c, 1, "the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)", ng, o.groups);
-        }
         double *rw = malloc(n * sizeof *rw), *adv = malloc(n * sizeof *adv);
         tr_seq *sq = malloc(n * sizeof *sq);
         int maxlen = 1;
         for (int i = 0; i < n; i++) { rw[i] = it[i].reward; adv[i] = 0; if (it[i].clen > maxlen) maxlen = it[i].clen; }
-        if (o.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.adv, o.scale, o.partial, adv, &e)) {
-            drop_filter(&o);
+        if (o.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.adv, o.scale, o.partial, adv, &e))
             cli_die(&o.c, &e);
-        }
         for (int i = 0; i < n; i++)
             sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
         o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;

@@ -68,34 +68,13 @@ static const char *field_name(const char *prog)
     return prog;
 }
 
-/* The filters go before an error exit: libjq holds a filter's stack until teardown, which
- * LeakSanitizer (make test-asan) reports. */
-static void free_filters(mr *m)
-{
-    jqf_free(m->fcomp); jqf_free(m->fgold); jqf_free(m->fprompt);
-    m->fcomp = m->fgold = m->fprompt = NULL;
-}
-
-static void die(mr *m, const mrl_err *e)
-{
-    free_filters(m);
-    cli_die(&m->c, e);
-}
-
-/* A bad record: a warning with --skip-bad, else the end. */
-static void bad_record(mr *m, const mrl_err *e)
-{
-    if (!(m->c.skip_bad && e->code == ERR_INPUT)) free_filters(m);
-    cli_bad_record(&m->c, m->w, e);
-}
-
 static void die_at(mr *m, const char *where, const char *fmt, const char *arg)
 {
     mrl_err e = {.code = ERR_INPUT};
     char msg[700];
     snprintf(msg, sizeof msg, fmt, arg);
     snprintf(e.msg, sizeof e.msg, "%s: %s", where, msg);
-    bad_record(m, &e);
+    cli_bad_record(&m->c, m->w, &e);
 }
 
 static void item_free(item *x)
@@ -182,10 +161,10 @@ static void drain(mr *m, int upto_open)
         rec = jv_object_set(rec, jv_string("rewards"), rw);
         rec = jv_object_set(rec, jv_string("reward"), jv_number(sum));
         item_free(x);
-        if (wr_put(m->w, rec, &e) < 0) die(m, &e);
+        if (wr_put(m->w, rec, &e) < 0) cli_die(&m->c, &e);
         m->done++;
     }
-    if (wr_flush(m->w, &e) < 0) die(m, &e);
+    if (wr_flush(m->w, &e) < 0) cli_die(&m->c, &e);
     memmove(m->it, m->it + last, sizeof *m->it * (size_t)(m->n - last));
     m->n -= last;
     m->ng = 0;
@@ -395,7 +374,7 @@ int main(int argc, char **argv)
         if (rc == 0) break;
         if (rc < 0) {
             if (e.code != ERR_INPUT || !m.c.skip_bad) drain(&m, 1);
-            bad_record(&m, &e);
+            cli_bad_record(&m.c, m.w, &e);
             continue;
         }
         char where[256];
@@ -412,7 +391,7 @@ int main(int argc, char **argv)
         if (take(&m, rec, where, &e) < 0) {
             jv_free(rec);
             if (!m.c.skip_bad) drain(&m, 1);
-            bad_record(&m, &e);
+            cli_bad_record(&m.c, m.w, &e);
             continue;
         }
         prog_update(p, m.done, 0);
