@@ -139,3 +139,16 @@ $ for n in 490 491; do make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DAT
 > 491
 > 0
 > 1
+
+## make plot: a PNG of a run's metrics (reward, accuracy, length, KL per step)
+% requires /usr/bin/gnuplot
+$ mkdir run; for i in 1 2 3; do echo "{\"step\":$i,\"loss\":0.1,\"kl\":0.0$i,\"reward_mean\":$i,\"rewards\":{\"accuracy\":0.$i},\"completion_len_mean\":1$i}" >> run/metrics.jsonl; done
+$ make -s -C "$ROOT" plot RUN="$PWD/run" | sed "s|$PWD|T|"
+$ head -c 8 run/metrics.png | od -An -c | tr -s ' '
+> plot: T/run/metrics.png
+>  211 P N G \r \n 032 \n
+
+## make plot without RUN= says so
+$ make -s -C "$ROOT" plot 2>&1 | head -1; echo "status ${PIPESTATUS[0]}"
+> plot: RUN= is required (a run directory with metrics.jsonl)
+> status 2
