@@ -65,6 +65,7 @@ endef
 # (pipelines/grpo-loop.sh).
 define exp_run
 	$(exp_need)
+	$(if $(EVAL_DATA),,@echo "$1: no validation during the run (BENCH_DIR= or EVAL_DATA= turns it on)" >&2)
 	@mkdir -p $(or $(RUN),$(RUNS)/$1)
 	test -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst || $(MRL_T)/mfilter --max-tokens $(MAX_PROMPT) --model $(MODEL) \
 	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) -q $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst
