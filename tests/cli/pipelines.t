@@ -149,6 +149,6 @@ $ head -c 8 run/metrics.png | od -An -c | tr -s ' '
 >  211 P N G \r \n 032 \n
 
 ## make plot without RUN= says so
-$ make -s -C "$ROOT" plot 2>&1 | head -1; echo "status ${PIPESTATUS[0]}"
-> plot: RUN= is required (a run directory with metrics.jsonl)
+$ out=$(make -s -C "$ROOT" plot 2>&1); echo "status $?"; echo "$out" | head -1
 > status 2
+> plot: RUN= is required (a run directory with metrics.jsonl)
