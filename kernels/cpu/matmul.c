@@ -115,6 +115,11 @@ static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, i
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
+    /* Each row's result is independent of the other rows on either side of this switch (the
+     * streaming kernel by construction; sgemm while each tile call has T x n x IN > 100^3,
+     * below which OpenBLAS 0.3.21 takes its small-matrix kernel: see test_ops), but the two
+     * sum in different orders: a decode row's last bits depend on whether the step has
+     * <= small_t rows or more, i.e. on msample --batch past 12. */
     if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
     int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ntiles = (OUT + tile - 1) / tile;
     if (nt > ntiles) nt = ntiles;

@@ -165,6 +165,44 @@ TEST(thread_count_changes_no_bit) {
     free(x);
 }
 
+/* A row of x W^T does not depend on the other rows of the call within each of the two paths
+ * (<= 12 rows: the streaming kernel; more: sgemm), which is what keeps msample's output
+ * the same for --batch 1..12 and, separately, across larger batches. The two paths differ
+ * from each other in the last bits (documented in matmul.c and test_msample.c). The sgemm
+ * side holds only while every tile call has rows x tile columns x IN > 100^3: below that
+ * OpenBLAS (0.3.21, SkylakeX kernels) switches to its small-matrix kernel, which sums in
+ * another order (measured: IN 384, 128-column bf16 tiles, 13 and 17 rows differ from 32+).
+ * Hence IN = 1536 here, the 1.5B model's width, where all its shapes are above it. */
+TEST(linear_rows_independent_of_row_count) {
+    enum { IN = 1536, OUT = 512, TM = 100 };
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 2, &e);
+    float *x = malloc(sizeof(float) * TM * IN), *w = malloc(sizeof(float) * OUT * IN);
+    float *ref = malloc(sizeof(float) * TM * OUT), *o = malloc(sizeof(float) * TM * OUT);
+    void *wb = malloc(sizeof(float) * OUT * IN);
+    uint64_t r = 3;
+    for (int i = 0; i < TM * IN; i++) { r = r * 6364136223846793005ULL + 1; x[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+    for (int i = 0; i < OUT * IN; i++) { r = r * 6364136223846793005ULL + 1; w[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+    for (int bf = 0; bf < 2; bf++) {
+        mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
+        op_cast(be, wb, wd, w, MRL_F32, (size_t)OUT * IN);
+        int Ts[] = {1, 2, 5, 12, 13, 17, 32, 64, 99};
+        op_linear_fwd(be, ref, 0, x, wb, wd, NULL, TM, IN, OUT);   /* the sgemm path */
+        float *small = malloc(sizeof(float) * 12 * OUT);
+        op_linear_fwd(be, small, 0, x, wb, wd, NULL, 12, IN, OUT);   /* the streaming path */
+        for (int k = 0; k < (int)(sizeof Ts / sizeof Ts[0]); k++) {
+            int T = Ts[k];
+            op_linear_fwd(be, o, 0, x, wb, wd, NULL, T, IN, OUT);
+            const float *want = T <= 12 ? small : ref;
+            EXPECTF(!memcmp(o, want, sizeof(float) * T * OUT), "%s, %d rows: a row differs from the same row computed with %d rows",
+                    bf ? "bf16" : "fp32", T, T <= 12 ? 12 : TM);
+        }
+        free(small);
+    }
+    free(x); free(w); free(ref); free(o); free(wb);
+    be_close(be);
+}
+
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 TEST(paged_attention_equals_packed) {
     mrl_backend *be = cpu_open(NULL);
@@ -234,6 +272,7 @@ int main(void) {
     RUN(bf16_weights_match_fp32_weights);
     RUN(simd_paths_agree);
     RUN(thread_count_changes_no_bit);
+    RUN(linear_rows_independent_of_row_count);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
