@@ -11,6 +11,7 @@ enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 
 typedef struct cpu_state {
     int simd;              /* best of CPU_SIMD_* this machine runs */
+    int bf16dot;           /* bf16 weights: x rounded to bf16, vdpbf16ps (bf16dot.c) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
     size_t scratch_n;
@@ -31,6 +32,12 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
                int OUT, const void *w, mrl_dtype wdt, int IN);
 /* dw[OUT,IN] += g[T,OUT]^T x[T,IN]. */
 void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN);
+
+/* AVX512_BF16 present (and compiled in). */
+int cpu_bf16dot_supported(void);
+/* cpu_mm_xwT for bf16 W with x rounded to bf16 (fp32 sums); any T, each row independent. */
+void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                     int T, int IN, const uint16_t *w, int OUT);
 
 static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     if (t == MRL_BF16) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }

@@ -3,6 +3,7 @@
  * other, paged attention against packed attention, and AdamW against its formula. */
 #include "../test.h"
 #include "ops_cases.h"
+#include "cpu/cpu.h"
 
 static mrl_backend *cpu_open(const char *simd) {
     if (simd) setenv("MRL_CPU_SIMD", simd, 1); else unsetenv("MRL_CPU_SIMD");
@@ -203,6 +204,50 @@ TEST(linear_rows_independent_of_row_count) {
     be_close(be);
 }
 
+static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
+    uint32_t u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u; memcpy(&f, &u, 4); return f;
+}
+
+/* The AVX512_BF16 path (bf16 inference): x W^T with x rounded to bf16 equals the same product
+ * in double over the rounded values, each row independent of the row count and the result
+ * independent of the thread count. */
+TEST(bf16dot_matches_rounded_product) {
+    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
+    setenv("MRL_CPU_BF16_DOT", "1", 1);
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 2, &e), *be1 = be_open("cpu", 1, &e);
+    unsetenv("MRL_CPU_BF16_DOT");
+    int shapes[][2] = {{53, 37}, {1536, 300}, {96, 5}};
+    for (int sh = 0; sh < 3; sh++) {
+        int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 41;
+        float *x = malloc(sizeof(float) * TM * IN), *w = malloc(sizeof(float) * OUT * IN);
+        float *o = malloc(sizeof(float) * TM * OUT), *o1 = malloc(sizeof(float) * TM * OUT), *ref = malloc(sizeof(float) * TM * OUT);
+        uint16_t *wb = malloc(2 * (size_t)OUT * IN);
+        uint64_t r = 11;
+        for (int i = 0; i < TM * IN; i++) { r = r * 6364136223846793005ULL + 1; x[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        for (int i = 0; i < OUT * IN; i++) { r = r * 6364136223846793005ULL + 1; w[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        op_cast(be, wb, MRL_BF16, w, MRL_F32, (size_t)OUT * IN);
+        op_linear_fwd(be, ref, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);
+        double worst = 0;
+        for (int t = 0; t < TM; t++)
+            for (int j = 0; j < OUT; j++) {
+                double s = 0;
+                for (int i = 0; i < IN; i++) s += (double)bf16r(x[(size_t)t * IN + i]) * bf16r(w[(size_t)j * IN + i]);
+                worst = fmax(worst, fabs(s - ref[(size_t)t * OUT + j]) / fmax(1.0, fabs(s)));
+            }
+        EXPECTF(worst < 1e-5, "IN %d: %g off the rounded product", IN, worst);
+        int Ts[] = {1, 3, 4, 5, 13, 40};
+        for (int k = 0; k < 6; k++) {
+            op_linear_fwd(be, o, 0, x, wb, MRL_BF16, NULL, Ts[k], IN, OUT);
+            EXPECTF(!memcmp(o, ref, sizeof(float) * Ts[k] * OUT), "IN %d: %d rows differ from the same rows among %d", IN, Ts[k], TM);
+        }
+        op_linear_fwd(be1, o1, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);
+        EXPECTF(!memcmp(o1, ref, sizeof(float) * TM * OUT), "IN %d: 1 thread differs from 2", IN);
+        free(x); free(w); free(o); free(o1); free(ref); free(wb);
+    }
+    be_close(be); be_close(be1);
+}
+
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 TEST(paged_attention_equals_packed) {
     mrl_backend *be = cpu_open(NULL);
@@ -273,6 +318,7 @@ int main(void) {
     RUN(simd_paths_agree);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
+    RUN(bf16dot_matches_rounded_product);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
