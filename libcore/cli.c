@@ -97,14 +97,29 @@ static void die_now(int code) {
     _exit(code);
 }
 
+void cli_on_fatal(cli *c, void (*hook)(void *ctx, int code), void *ctx) {
+    c->on_fatal = hook;
+    c->on_fatal_ctx = ctx;
+}
+
+static void run_fatal_hook(const cli *c, int code) {
+    if (!c->on_fatal) return;
+    void (*hook)(void *, int) = c->on_fatal;
+    ((cli *)c)->on_fatal = NULL;   /* once: the hook may fail and die itself */
+    hook(c->on_fatal_ctx, code);
+}
+
 void cli_die(const cli *c, const mrl_err *e) {
     if (e && e->code == ERR_PIPE) {   /* downstream closed the pipe: done, quietly */
+        run_fatal_hook(c, ERR_PIPE);
         if (c->out_w && wr_path(c->out_w)) wr_abort(c->out_w);
         die_now(0);
     }
     cli_settle_output(c->out_w);
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
-    die_now(e && e->code ? e->code : 1);
+    int code = e && e->code ? e->code : 1;
+    run_fatal_hook(c, code);
+    die_now(code);
 }
 
 void cli_dief(const cli *c, int code, const char *fmt, ...) {

@@ -23,7 +23,14 @@ typedef struct cli {
     long nbad;             /* bad records skipped */
     wr_stream *out_w;      /* the writer cli_writer opened: on an error exit its records are
                               flushed (stdout) or its temp file removed (-o) */
+    void (*on_fatal)(void *ctx, int code);   /* see cli_on_fatal */
+    void *on_fatal_ctx;
 } cli;
+
+/* A hook cli_die runs once, after printing the message and before exiting (code: the error's,
+ * ERR_PIPE when downstream closed the pipe): mgrpo checkpoints the steps it has taken there.
+ * The hook may itself call cli_die; it is not run twice. */
+void cli_on_fatal(cli *c, void (*hook)(void *ctx, int code), void *ctx);
 
 /* Long options every tool accepts; a tool appends its own and ends with {0}.
  * Values >= 0x1000 are reserved for the common ones. */

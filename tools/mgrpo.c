@@ -403,6 +403,25 @@ static void save(opts *o, ckpt_run *run, ckpt_data *cd, long step, const input *
     cd->state = jv_null();
 }
 
+/* What an error exit needs to checkpoint the steps taken before it (cli_on_fatal): the state
+ * after the last whole batch (consistent is 0 while the optimizer changes the weights). */
+typedef struct fatal_ctx {
+    opts *o; ckpt_run *run; ckpt_data *cd; input *in;
+    const char *init, *ref, *policy_dir;
+    long step, last_saved, groups, records;
+    int consistent;
+} fatal_ctx;
+
+static void on_fatal(void *p, int code) {
+    fatal_ctx *f = p;
+    if (!f->consistent || f->step <= f->last_saved) return;
+    f->in->groups_read = f->groups; f->in->records_read = f->records;   /* what those steps consumed */
+    save(f->o, f->run, f->cd, f->step, f->in, f->init, f->ref, f->policy_dir);
+    if (code != ERR_PIPE)
+        fprintf(stderr, "mgrpo: the %ld step%s taken before the error are checkpointed (step %ld)\n",
+                f->step - f->last_saved, f->step - f->last_saved == 1 ? "" : "s", f->step);
+}
+
 static char *abspath(const char *p) {
     char *r = realpath(p, NULL);
     if (!r) r = strdup(p);
@@ -579,6 +598,9 @@ int main(int argc, char **argv) {
     progress *pg = prog_start(&o.c, "steps", o.steps);
     long done = 0, last_saved = step;
     ckpt_data cd = {policy, save_dtype, opt, init, jv_null()};
+    fatal_ctx fc = {&o, &run, &cd, &in, init, use_ref ? refdir : NULL, policy_dir, step, last_saved,
+                    in.groups_read, in.records_read, 1};
+    if (lead && !o.no_ckpt) cli_on_fatal(&o.c, on_fatal, &fc);
     for (;;) {
         if (o.steps > 0 && done >= o.steps) break;
         if (cli_stop_requested()) break;
@@ -638,15 +660,19 @@ int main(int argc, char **argv) {
             double gnorm = optim_grad_norm(opt), fac = optim_clip_factor(gnorm, o.max_grad_norm);
             double lr = o.lr * sched_factor(&o.so, step + 1);
             if (!isfinite(gnorm)) cli_dief(&o.c, 1, "step %ld: the gradient is not finite; no update taken", step + 1);
+            fc.consistent = 0;   /* the weights change from here until the batch's last update */
             if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);
             model_sync_weights(policy);
             step++; done++;
+            if (k == o.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
+                fc.step = step; fc.groups = in.groups_read; fc.records = in.records_read; fc.consistent = 1;
+            }
             jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, gnorm, lr, now_s() - t0);
             if (lead) {
                 jv line = jv_dump_string(jv_copy(m), 0);
                 if (ckpt_metrics_append(&run, jv_string_value(line), &e)) cli_die(&o.c, &e);
                 jv_free(line);
-                if (wr_put(w, m, &e) || wr_flush(w, &e)) { if (e.code == ERR_PIPE) exit(0); cli_die(&o.c, &e); }
+                if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o.c, &e);   /* a closed pipe: checkpoint, exit 0 */
             } else jv_free(m);
             prog_update(pg, done, 0);
         }
@@ -658,7 +684,9 @@ int main(int argc, char **argv) {
             save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
             last_saved = step;
         }
+        fc.last_saved = last_saved;
     }
+    cli_on_fatal(&o.c, NULL, NULL);
     if (step > last_saved && lead) {
         save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
     }

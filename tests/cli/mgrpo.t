@@ -195,3 +195,20 @@ $ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c 
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl
 ? 1
 2> mgrpo: --resume: run has no latest checkpoint
+
+## an input that ends in a short batch: an error, and the steps taken before it are checkpointed
+$ minit tiny -o m -q
+$ for i in 1 2 3 4 5; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":$i}"; echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[7,8],\"reward\":0}"; done > r.jsonl
+$ mgrpo --model m --out run --groups 2 --threads 1 --save-every 0 -Z r.jsonl > /dev/null; echo $?; readlink run/latest
+> 1
+> step-000002
+2> mgrpo: the input ended with 1 groups, fewer than --groups 2 (--allow-partial trains on them)
+2> mgrpo: the 2 steps taken before the error are checkpointed (step 2)
+
+## a reader that goes away: exit 0, and the steps taken are checkpointed (latest = metrics)
+$ minit tiny -o m -q
+$ for i in 1 2 3 4 5; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":$i}"; echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[7,8],\"reward\":0}"; done > r.jsonl
+$ mgrpo --model m --out run --groups 1 --threads 1 --save-every 0 r.jsonl | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}
+$ n=$(wc -l < run/metrics.jsonl); test -e run/latest/model.safetensors && test "$(readlink run/latest)" = "$(printf 'step-%06d' $n)" && echo consistent
+> 0
+> consistent
