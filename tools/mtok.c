@@ -25,7 +25,8 @@ static const char usage[] =
 "  --as NAME            the output field (default ids, prompt_ids, text, tokens, prompt)\n"
 "  --template NAME|FILE r1 (DeepSeek-R1-Distill-Qwen), plain, or a file with {system}\n"
 "                       and {problem} placeholders (default r1 for `template`)\n"
-"  --system TEXT        the system text of the template (default empty)\n"
+"  --system TEXT|@FILE  the system text of the template (default empty; msample's\n"
+"                       default is Open-RS's system prompt: pass it to render the same)\n"
 "  --skip-special       decode: leave out tokens marked special (BOS, EOS)\n"
 "  -r, --raw            each input line is a text (decode: a JSON array of ids), not a record;\n"
 "                       the output record holds the line as \"text\" (\"problem\" with\n"
@@ -214,9 +215,10 @@ int main(int argc, char **argv) {
     if (!field) field = with_tmpl ? ".problem" : defs[m.cmd][0];
     if (!m.as) m.as = m.cmd == CMD_ENCODE && with_tmpl ? "prompt_ids" : defs[m.cmd][1];
     m.in_name = with_tmpl ? "problem" : defs[m.cmd][2];
-    if (!m.system) m.system = "";
-
     mrl_err e = {0};
+    char *system_text = NULL;   /* --system TEXT or @FILE, as msample reads it */
+    if (m.system && !(m.system = system_text = tmpl_system(m.system, &e))) cli_die(&m.c, &e);
+    if (!m.system) m.system = "";
     if (tname && !(m.tp = tmpl_load(tname, &e))) {
         if (e.code == ERR_USAGE) cli_usage(&m.c, "--template: %s", e.msg);
         cli_die(&m.c, &e);
@@ -259,5 +261,6 @@ int main(int argc, char **argv) {
     rd_close(rd);
     int status = cli_finish(&m.c, w);
     mtok_free(&m);
+    free(system_text);
     return status;
 }

@@ -143,3 +143,14 @@ $ printf '[97]\n97 98\n' | mtok decode -r --tokenizer $TESTDATA/tokenizer/bytele
 > {"ids":[97],"text":"a"}
 2> mtok: <stdin>:2: not a JSON array of ids
 ? 1
+
+## template: --system @FILE reads the system text from a file (trailing newline dropped)
+$ printf 'From a file.\n' > sys.txt
+$ mtok template --system @sys.txt -Z
+< {"problem":"Q?"}
+> {"problem":"Q?","prompt":"<｜begin▁of▁sentence｜>From a file.<｜User｜>Q?<｜Assistant｜><think>\n"}
+
+## template: --system @FILE that cannot be read is a usage error
+$ mtok template --system @nonesuch.txt -Z < /dev/null
+? 2
+2~ ^mtok: --system: cannot read nonesuch.txt
