@@ -83,7 +83,7 @@ static int interval(double *stat, int B, double ci[2])
 int st_boot_mean(const double *x, int n, int B, uint64_t seed, uint64_t stream, double ci[2])
 {
     ci[0] = ci[1] = NAN;
-    if (n <= 0 || B <= 0) return 0;
+    if (n < 2 || B <= 0) return 0;   /* one problem resamples to itself: no interval */
     double *stat = malloc(sizeof *stat * (size_t)B);
     if (!stat) return -1;
     mrl_rng r;
@@ -100,7 +100,7 @@ int st_boot_diff(const double *a, int na, const double *b, int nb, int paired,
                  int B, uint64_t seed, uint64_t stream, double ci[2])
 {
     ci[0] = ci[1] = NAN;
-    if (na <= 0 || nb <= 0 || B <= 0 || (paired && na != nb)) return 0;
+    if (na < 2 || nb < 2 || B <= 0 || (paired && na != nb)) return 0;
     double *stat = malloc(sizeof *stat * (size_t)B);
     if (!stat) return -1;
     mrl_rng r;

@@ -19,7 +19,8 @@ double st_mean(const double *x, int n);
 double st_quantile_sorted(const double *x, int n, double q);
 
 /* 95% percentile-bootstrap interval of the mean of x[0..n-1] with B resamples drawn from
- * the rng stream (seed, stream). n == 0 gives [NaN, NaN]; returns 0, or -1 out of memory. */
+ * the rng stream (seed, stream). Fewer than 2 values give [NaN, NaN] (a single problem resamples
+ * to itself, which would be a zero-width interval that says nothing); returns 0, or -1 out of memory. */
 int st_boot_mean(const double *x, int n, int B, uint64_t seed, uint64_t stream, double ci[2]);
 /* Interval of mean(b) - mean(a). paired: a[i] and b[i] belong to one problem
  * (na == nb, the same resampled index for both); else each is resampled on its own. */

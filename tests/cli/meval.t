@@ -89,3 +89,9 @@ $ printf '%s\n' '{"id":"c","correct":true}' '{"id":"c","correct":true}' '{"id":"
 $ meval -Z a.jsonl b.jsonl
 2> meval: b.jsonl:3: group "b" has 1 sample, expected 2 (--allow-partial accepts it)
 ? 1
+
+## a bench with a single problem has no interval, so its change is never marked
+$ printf '%s\n' '{"id":"a","bench":"x","correct":true}' '{"id":"a","bench":"x","correct":false}' > a.jsonl
+$ printf '%s\n' '{"id":"a","bench":"x","correct":true}' '{"id":"a","bench":"x","correct":true}' > b.jsonl
+$ meval --json -Z a=a.jsonl b=b.jsonl | grep -o '"delta":{[^}]*}'
+> "delta":{"vs":"a","pass@1":50,"ci95":[null,null],"paired":true,"significant":false}
