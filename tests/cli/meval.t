@@ -94,4 +94,4 @@ $ meval -Z a.jsonl b.jsonl
 $ printf '%s\n' '{"id":"a","bench":"x","correct":true}' '{"id":"a","bench":"x","correct":false}' > a.jsonl
 $ printf '%s\n' '{"id":"a","bench":"x","correct":true}' '{"id":"a","bench":"x","correct":true}' > b.jsonl
 $ meval --json -Z a=a.jsonl b=b.jsonl | grep -o '"delta":{[^}]*}'
-> "delta":{"vs":"a","pass@1":50,"ci95":[null,null],"paired":true,"significant":false}
+> "delta":{"vs":"a","pass@1":0.5,"ci95":[null,null],"paired":true,"significant":false}
