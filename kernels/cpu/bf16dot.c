@@ -22,17 +22,18 @@ int cpu_bf16dot_supported(void) {
 #define DOTBLK(NO, NT)                                                                           \
 TGT static void blk_##NO##x##NT(const uint16_t *w, const uint16_t *x, int IN, float *res, int ldr) { \
     __m512 acc[NO][NT];                                                                          \
-    for (int j = 0; j < NO; j++) for (int k = 0; k < NT; k++) acc[j][k] = _mm512_setzero_ps();   \
+    _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++)     \
+        acc[j][k] = _mm512_setzero_ps();                                                         \
     int i = 0;                                                                                   \
     for (; i < IN; i += 32) {                                                                    \
         __mmask32 m = IN - i >= 32 ? 0xffffffffu : (1u << (IN - i)) - 1;                         \
         __m512i wv[NO], xv[NT];                                                                  \
-        for (int j = 0; j < NO; j++) wv[j] = _mm512_maskz_loadu_epi16(m, w + (size_t)j * IN + i); \
-        for (int k = 0; k < NT; k++) xv[k] = _mm512_maskz_loadu_epi16(m, x + (size_t)k * IN + i); \
-        for (int j = 0; j < NO; j++) for (int k = 0; k < NT; k++)                                \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) wv[j] = _mm512_maskz_loadu_epi16(m, w + (size_t)j * IN + i); \
+        _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++) xv[k] = _mm512_maskz_loadu_epi16(m, x + (size_t)k * IN + i); \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++) \
             acc[j][k] = _mm512_dpbf16_ps(acc[j][k], (__m512bh)xv[k], (__m512bh)wv[j]);           \
     }                                                                                            \
-    for (int j = 0; j < NO; j++) for (int k = 0; k < NT; k++)                                    \
+    _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++)     \
         res[(size_t)k * ldr + j] = _mm512_reduce_add_ps(acc[j][k]);                              \
 }
 DOTBLK(4, 4)
