@@ -118,10 +118,10 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     const char *force = getenv("MRL_CPU_SIMD");   /* "none" | "avx2": test the fallbacks */
     if (force && !strcmp(force, "none")) s->simd = CPU_SIMD_NONE;
     else if (force && !strcmp(force, "avx2") && s->simd > CPU_SIMD_AVX2) s->simd = CPU_SIMD_AVX2;
-    /* bf16 activations in the weight GEMMs: bf16 inference only, so off unless asked for
-     * (MRL_CPU_BF16_DOT=1; not yet wired to model_opts.bf16) */
+    /* bf16 activations in the weight GEMMs: for bf16 inference (be->bf16_act, set by model_load)
+     * where the CPU has AVX512_BF16; MRL_CPU_BF16_DOT=1/0 forces it on/off (measurements, tests) */
     const char *bd = getenv("MRL_CPU_BF16_DOT");
-    s->bf16dot = bd && !strcmp(bd, "1") && cpu_bf16dot_supported();
+    s->bf16dot = !cpu_bf16dot_supported() || (bd && !strcmp(bd, "0")) ? -1 : bd && !strcmp(bd, "1") ? 1 : 0;
     s->small_t = 12;   /* measured crossover against sgemm (bf16, 1536 x 8960) */
     const char *st = getenv("MRL_CPU_SMALL_T");   /* for measuring the crossover */
     if (st && atoi(st) >= 0 && atoi(st) <= 64) s->small_t = atoi(st);

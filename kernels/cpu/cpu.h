@@ -11,7 +11,9 @@ enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 
 typedef struct cpu_state {
     int simd;              /* best of CPU_SIMD_* this machine runs */
-    int bf16dot;           /* bf16 weights, > small_t rows: x rounded to bf16, vdpbf16ps (bf16dot.c) */
+    int bf16dot;           /* bf16 weights, > small_t rows: x rounded to bf16, vdpbf16ps (bf16dot.c):
+                              1 forced on (MRL_CPU_BF16_DOT=1), 0 when be->bf16_act asks for it
+                              and the CPU has it, -1 off (no AVX512_BF16, or MRL_CPU_BF16_DOT=0) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
     size_t scratch_n;

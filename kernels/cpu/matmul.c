@@ -122,7 +122,8 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
      * <= small_t rows or more, i.e. on msample --batch past 12. */
     if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
     /* past small_t rows only: at one row the streaming kernel reads W faster (bench C) */
-    if (wdt == MRL_BF16 && cpu_st(be)->bf16dot) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
+    int bd = cpu_st(be)->bf16dot;
+    if (wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act))) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
     int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ntiles = (OUT + tile - 1) / tile;
     if (nt > ntiles) nt = ntiles;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
