@@ -36,13 +36,14 @@ static const char USAGE[] =
     "  --score             sample nothing: write teacher-forced logprobs of\n"
     "                      prompt_ids + completion_ids (at --temperature, default 1)\n"
     "  --threads N         CPU threads (default: all)\n"
+    "  --dtype auto|bf16|fp32  forward weights (default auto: the checkpoint's torch_dtype)\n"
     "\n"
     "  -o FILE  -Z  --zstd-level N  --skip-bad  --progress  -q  --seed N  --device D\n"
     "  -h, --help  --version\n"
     "See msample(1).\n";
 
 enum { O_MODEL = 0x100, O_TEMP, O_TOPP, O_TOPK, O_MINP, O_MAXTOK, O_STOP, O_INCSTOP,
-       O_TEMPLATE, O_SYSTEM, O_PROBLEM, O_BATCH, O_KVMEM, O_SHARD, O_SCORE, O_THREADS };
+       O_TEMPLATE, O_SYSTEM, O_PROBLEM, O_BATCH, O_KVMEM, O_SHARD, O_SCORE, O_THREADS, O_DTYPE };
 
 typedef struct app {
     cli c;
@@ -302,6 +303,7 @@ int main(int argc, char **argv) {
     const char *model_dir = NULL, *tmpl = "r1", *system = NULL, *problem = ".problem";
     const char **stops = NULL;
     int nstops = 0, score = 0, threads = 0;
+    const char *dtype = "auto";
     a.shard_k = 0; a.shard_n = 1;
     static const struct option lo[] = {
         CLI_COMMON_LONGOPTS,
@@ -313,7 +315,7 @@ int main(int argc, char **argv) {
         {"system", required_argument, 0, O_SYSTEM}, {"problem", required_argument, 0, O_PROBLEM},
         {"batch", required_argument, 0, O_BATCH}, {"kv-mem", required_argument, 0, O_KVMEM},
         {"shard", required_argument, 0, O_SHARD}, {"score", no_argument, 0, O_SCORE},
-        {"threads", required_argument, 0, O_THREADS}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, O_THREADS}, {"dtype", required_argument, 0, O_DTYPE}, {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", lo, NULL)) != -1) {
         if (cli_common(&a.c, opt, optarg)) continue;
@@ -347,6 +349,11 @@ int main(int argc, char **argv) {
         }
         case O_SCORE: score = 1; break;
         case O_THREADS: threads = (int)cli_long(&a.c, "--threads", optarg, 1, 4096); break;
+        case O_DTYPE:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "bf16") && strcmp(optarg, "fp32"))
+                cli_usage(&a.c, "--dtype: '%s' is not auto, bf16 or fp32", optarg);
+            dtype = optarg;
+            break;
         default: cli_usage(&a.c, "unknown option");
         }
     }
@@ -369,7 +376,13 @@ int main(int argc, char **argv) {
     }
 
     cli_signals();
-    model_opts mo = {.device = a.c.device, .threads = threads};
+    int bf16 = !strcmp(dtype, "bf16");
+    if (!strcmp(dtype, "auto")) {   /* the checkpoint's own precision: bf16 weights stay bf16 */
+        mrl_config cfg;
+        bf16 = config_load(&cfg, model_dir, &e) == 0 && !strcmp(cfg.torch_dtype, "bfloat16");
+        e = (mrl_err){0};   /* a bad config is reported by model_load below */
+    }
+    model_opts mo = {.device = a.c.device, .threads = threads, .bf16 = bf16};
     mrl_model *m = model_load(model_dir, &mo, &e);
     if (!m) cli_die(&a.c, &e);
     mrl_tok *tok = NULL;

@@ -58,3 +58,12 @@ $ msample --model m --shard 2/2 x.jsonl
 2> msample: --shard: '2/2' is not K/N with 0 <= K < N
 2> Try 'msample --help'.
 ? 2
+
+## --dtype: fp32 and bf16 forward weights both sample every problem; a bad value is a usage error
+$ msample --device cpu -Z -q --model $TESTDATA/msample/model --temperature 0 --max-tokens 8 --dtype fp32 $TESTDATA/msample/problems.jsonl | grep -o '"completion_ids":\[[^]]*\]' > a
+$ msample --device cpu -Z -q --model $TESTDATA/msample/model --temperature 0 --max-tokens 8 --dtype bf16 $TESTDATA/msample/problems.jsonl | grep -o '"completion_ids":\[[^]]*\]' > b
+$ test -s a && test $(wc -l < a) -eq $(wc -l < b) && echo ran
+$ msample --model m --dtype fp16 < /dev/null
+> ran
+? 2
+2~ ^msample: --dtype: 'fp16' is not auto, bf16 or fp32
