@@ -4,7 +4,7 @@
 # transformers `generate` (same weights, num_return_sequences=G, same threads, bench/msample_hf.py)
 # and next to the memory roofline (every decode step reads all weights once: tokens/s <=
 # batch * bandwidth / weight bytes, KV reads left out). Prints markdown rows for
-# bench/results-msample.md. On CPU the 1.5B model makes this long (batch 1 is NPROB*G*NEW
+# BENCHMARKS.md. On CPU the 1.5B model makes this long (batch 1 is NPROB*G*NEW
 # sequential steps): NPROB, G, NEW, BATCHES, THREADS, DEVICE, HF=0 override.
 # Usage: bash bench/bench-msample.sh        (B=build BIN=bin: where make puts things)
 set -u

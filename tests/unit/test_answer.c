@@ -288,7 +288,7 @@ TEST(mathverify_agreement) {
     EXPECT(n >= 500);
     /* Where Math-Verify cannot even parse the prediction ("\boxed{7.}", "\frac43",
      * "4.4e7") its "wrong" is not a judgement; the 98 % goal is on the pairs it judged,
-     * and all pairs must stay above 90 % (bench/results-answers.md lists every case). */
+     * and all pairs must stay above 90 % (BENCHMARKS.md lists every case). */
     EXPECT(ap >= 0.98 * np);
     EXPECT(agree >= 0.90 * n);
 }
