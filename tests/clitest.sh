@@ -18,6 +18,9 @@ file=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ROOT TESTDATA="$ROOT/testdata" SHARED="$ROOT/../shared"
 export MRL_BIN="${MRL_BIN:-$ROOT/bin}"; export PATH="$MRL_BIN:$PATH"
+# A case that runs make runs it as a user would, not as a sub-make of the make running the
+# tests (whose flags and variables, e.g. make test-asan's B=, would leak in and add -w output).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 base=$(basename "$file" .t)
 
 name="" cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=()
