@@ -549,8 +549,7 @@ int main(int argc, char **argv) {
         snprintf(idp, sizeof idp, "%s/.nccl-id.%s", o.out, job);
         if (!(dist = dist_init(model_backend(policy), idp, 600, &e))) cli_die(&o.c, &e);
     }
-    mrl_backend *be = be_open(model_device_name(policy), o.threads, &e);
-    if (!be) cli_die(&o.c, &e);
+    const mrl_backend *be = model_backend(policy);   /* the optimizer runs in the model's queue */
     mrl_param *params;
     int np = model_params(policy, &params);
     optim *opt = optim_create(be, params, np, &o.oo, &e);
@@ -654,9 +653,6 @@ int main(int argc, char **argv) {
                 if (dist_allreduce_grads(dist, policy, &e) || dist_allreduce_host(dist, v, 4, &e)) cli_die(&o.c, &e);
                 st = (grpo_stats){v[0] / world, v[1], v[2], v[3]};
             }
-            /* the optimizer runs on its own backend handle (model.h exposes none): waiting for
-             * the model's queue here orders the two on CUDA; on the CPU it costs nothing */
-            model_sync_weights(policy);
             double gnorm = optim_grad_norm(opt), fac = optim_clip_factor(gnorm, o.max_grad_norm);
             double lr = o.lr * sched_factor(&o.so, step + 1);
             if (!isfinite(gnorm)) cli_dief(&o.c, 1, "step %ld: the gradient is not finite; no update taken", step + 1);
@@ -697,7 +693,6 @@ int main(int argc, char **argv) {
     jv_free(in.pending);
     jv_free(state);
     optim_free(opt);
-    be_close(be);
     model_free(ref);
     model_free(policy);
     jqf_free(o.freward);
