@@ -32,7 +32,7 @@ sbytes=$((wbytes - ebytes))
 # kernels run on); a single-threaded numpy copy only where that binary is not built
 bw=0
 if [ -x "$B/bench/model_bench" ]; then
-  bw=$(THREADS=$THREADS "$B/bench/model_bench" bw 1024 | sed -n 's/.*GBps=\([^ ]*\).*/\1/p' | awk '{printf "%d", $1 * 1e9}')
+  bw=$(THREADS=$THREADS "$B/bench/model_bench" bw 1024 | sed -n 's/.*read_GBps=\([^ ]*\).*/\1/p' | awk '{printf "%.0f", $1 * 1e9}')
 fi
 [ "${bw:-0}" -gt 0 ] 2>/dev/null || bw=$(python3 -c "
 import numpy as np, time

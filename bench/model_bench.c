@@ -6,8 +6,10 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <stdint.h>
 #include <omp.h>
 #include "model.h"
+#include "ops.h"
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 static double cpu_s(void) {
@@ -33,8 +35,116 @@ static int bw(int mb, int threads) {
         t = now() - t;
         if (t < best) best = t;
     }
-    printf("bw threads=%d GBps=%.2f check=%.0f\n", threads, 3.0 * n * 4 / best / 1e9, a[n / 2]);
+    /* read-only bandwidth, the access pattern of a decode step (weights are only read): an
+     * integer sum over the same array (vectorises without -ffast-math), best of 5 */
+    const uint32_t *u = (const uint32_t *)b;
+    double rbest = 1e9; uint32_t chk = 0;
+    for (int r = 0; r < 5; r++) {
+        uint32_t s = 0;
+        double t = now();
+        #pragma omp parallel for schedule(static) reduction(+:s) num_threads(threads)
+        for (size_t i = 0; i < n / 64; i++) {   /* 64 words = 4 cache lines per iteration */
+            uint64_t a8[8] = {0};
+            const uint64_t *p = (const uint64_t *)(u + i * 64);
+            _Pragma("GCC unroll 32") for (int j = 0; j < 32; j++) a8[j & 7] ^= p[j];
+            s += (uint32_t)(a8[0] ^ a8[1] ^ a8[2] ^ a8[3] ^ a8[4] ^ a8[5] ^ a8[6] ^ a8[7]);
+        }
+        t = now() - t;
+        if (t < rbest) rbest = t;
+        chk += s;
+    }
+    printf("bw threads=%d GBps=%.2f read_GBps=%.2f check=%.0f/%u\n", threads, 3.0 * n * 4 / best / 1e9,
+           (double)n * 4 / rbest / 1e9, a[n / 2], chk & 1);
     free(a); free(b); free(c);
+    return 0;
+}
+
+/* The compute ceilings a batched step can reach on this CPU: fp32 FMA and bf16 dot-product
+ * (vdpbf16ps) instruction throughput from register-only loops on every thread (no loads, so
+ * no kernel can beat them), then what the backend's linear op itself reaches on the model's
+ * MLP shapes (1536 -> 8960 and back), fp32 weights and bf16 weights with bf16 activations. */
+#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+#define NACC 12
+__attribute__((target("avx512f"))) static double fma_loop(long iters) {
+    __m512 a[NACC], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
+    _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) a[j] = _mm512_set1_ps((float)j);
+    for (long i = 0; i < iters; i++) {
+        _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) a[j] = _mm512_fmadd_ps(a[j], x, y);
+    }
+    float s = 0;
+    _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) s += _mm512_reduce_add_ps(a[j]);
+    return s;
+}
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static double dpbf16_loop(long iters) {
+    __m512 a[NACC];
+    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
+    _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) a[j] = _mm512_set1_ps((float)j);   /* distinct: no CSE */
+    for (long i = 0; i < iters; i++) {
+        _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) a[j] = _mm512_dpbf16_ps(a[j], x, y);
+    }
+    float s = 0;
+    _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) s += _mm512_reduce_add_ps(a[j]);
+    return s;
+}
+static double loop_gflops(int bf16, int threads) {
+    long iters = 20000000;
+    double best = 0, sink = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = now();
+        #pragma omp parallel num_threads(threads) reduction(+:sink)
+        sink += bf16 ? dpbf16_loop(iters) : fma_loop(iters);
+        t = now() - t;
+        double g = (double)threads * iters * NACC * 16 * 2 * (bf16 ? 2 : 1) / t / 1e9;
+        if (g > best) best = g;
+    }
+    if (sink == 1.2345) printf("#");
+    return best;
+}
+#endif
+
+static double linear_gflops(mrl_backend *be, int T, int IN, int OUT, mrl_dtype wdt) {
+    size_t es = wdt == MRL_BF16 ? 2 : 4;
+    float *x = malloc((size_t)T * IN * 4), *y = malloc((size_t)T * OUT * 4);
+    void *w = malloc((size_t)OUT * IN * es);
+    for (size_t i = 0; i < (size_t)T * IN; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    for (size_t i = 0; i < (size_t)OUT * IN; i++) {
+        float f = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
+        if (wdt == MRL_BF16) { uint32_t v; memcpy(&v, &f, 4); ((uint16_t *)w)[i] = (uint16_t)(v >> 16); }
+        else ((float *)w)[i] = f;
+    }
+    double best = 1e9;
+    for (int r = 0; r < 4; r++) {
+        double t = now();
+        op_linear_fwd(be, y, 0, x, w, wdt, NULL, T, IN, OUT);
+        t = now() - t;
+        if (r && t < best) best = t;
+    }
+    free(x); free(y); free(w);
+    return 2.0 * T * IN * OUT / best / 1e9;
+}
+
+static int peak(int threads) {
+#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) printf("peak threads=%d fp32_fma_GFLOPs=%.1f", threads, loop_gflops(0, threads));
+    else printf("peak threads=%d fp32_fma_GFLOPs=-", threads);
+    if (__builtin_cpu_supports("avx512bf16")) printf(" bf16_dot_GFLOPs=%.1f\n", loop_gflops(1, threads));
+    else printf(" bf16_dot_GFLOPs=-\n");
+#else
+    printf("peak threads=%d fp32_fma_GFLOPs=- bf16_dot_GFLOPs=-\n", threads);
+#endif
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", threads, &e);
+    if (!be) die("cpu backend", &e);
+    static const int shapes[][3] = {{32, 1536, 8960}, {32, 8960, 1536}, {256, 1536, 8960}, {256, 8960, 1536}};
+    for (int bf = 0; bf < 2; bf++) {
+        be->bf16_act = bf;
+        for (int s = 0; s < 4; s++)
+            printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, bf ? "bf16" : "fp32", shapes[s][0],
+                   shapes[s][1], shapes[s][2], linear_gflops(be, shapes[s][0], shapes[s][1], shapes[s][2], bf ? MRL_BF16 : MRL_F32));
+    }
+    be_close(be);
     return 0;
 }
 
@@ -133,12 +243,13 @@ int main(int argc, char **argv) {
     const char *th = getenv("THREADS");
     int threads = th ? atoi(th) : omp_get_max_threads();
     if (argc >= 2 && !strcmp(argv[1], "bw")) return bw(argc > 2 ? atoi(argv[2]) : 512, threads);
+    if (argc >= 2 && !strcmp(argv[1], "peak")) return peak(threads);
     if (argc >= 5 && !strcmp(argv[1], "decode"))
         return decode(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

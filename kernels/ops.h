@@ -24,10 +24,13 @@
 #include <stdint.h>
 #include "err.h"
 
-typedef enum mrl_dtype { MRL_F32 = 0, MRL_BF16 = 1 } mrl_dtype;
+/* MRL_BF16P: a bf16 weight [OUT, IN] in the layout the backend's GEMM reads directly, made by
+ * op_pack_weight; only ever the weight of linear_fwd, logits and logprob_fwd (forward-only
+ * inference), and a row range of it starts at a multiple of 64 rows. */
+typedef enum mrl_dtype { MRL_F32 = 0, MRL_BF16 = 1, MRL_BF16P = 2 } mrl_dtype;
 typedef enum mrl_devkind { MRL_DEV_CPU = 0, MRL_DEV_CUDA = 1 } mrl_devkind;
 
-static inline size_t mrl_dtype_size(mrl_dtype t) { return t == MRL_BF16 ? 2 : 4; }
+static inline size_t mrl_dtype_size(mrl_dtype t) { return t == MRL_F32 ? 4 : 2; }
 
 typedef struct mrl_ops mrl_ops;
 typedef struct mrl_backend {
@@ -106,6 +109,7 @@ struct mrl_ops {
                         const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
     void (*logits)(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt,
                    int T, int C, int V);
+    size_t (*pack_weight)(const mrl_backend *be, void *dst, const void *w, int OUT, int IN);   /* optional */
     void (*adamw)(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
                   mrl_dtype cdt, size_t n, float lr, float beta1, float beta2, float eps,
                   float weight_decay, int step, float grad_scale);
@@ -141,7 +145,8 @@ static inline void op_rmsnorm_fwd(const mrl_backend *be, void *out, float *rstd,
 static inline void op_rmsnorm_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, const void *dout, const void *inp, const void *w, mrl_dtype wdt, const float *rstd, int T, int C)
 { be->ops->rmsnorm_bwd(be, dinp, acc, dw, dout, inp, w, wdt, rstd, T, C); }
 
-/* out[T,OUT] (= or += when acc) inp[T,IN] W[OUT,IN]^T + bias[OUT] (bias of wdt, may be NULL).
+/* out[T,OUT] (= or += when acc) inp[T,IN] W[OUT,IN]^T + bias[OUT] (bias of wdt, bf16 for
+ * MRL_BF16P; may be NULL).
  * acc = 1 fuses the residual add (o_proj, down_proj). */
 static inline void op_linear_fwd(const mrl_backend *be, void *out, int acc, const void *inp, const void *w, mrl_dtype wdt, const void *bias, int T, int IN, int OUT)
 { be->ops->linear_fwd(be, out, acc, inp, w, wdt, bias, T, IN, OUT); }
@@ -211,6 +216,12 @@ static inline void op_logprob_bwd(const mrl_backend *be, void *dx, float *dw, co
 /* Full fp32 logits [T, V] = x W^T for the few rows a sampler needs (no temperature). */
 static inline void op_logits(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt, int T, int C, int V)
 { be->ops->logits(be, logits, x, w, wdt, T, C, V); }
+
+/* The bf16 weight w [OUT, IN] (backend memory) packed into dst as MRL_BF16P for the forward
+ * GEMMs of bf16 inference; returns the bytes that takes (dst NULL: only the size). 0: this
+ * backend (or this CPU) has no packed layout; use w as MRL_BF16. */
+static inline size_t op_pack_weight(const mrl_backend *be, void *dst, const void *w, int OUT, int IN)
+{ return be->ops->pack_weight ? be->ops->pack_weight(be, dst, w, OUT, IN) : 0; }
 
 /* AdamW on fp32 master weights w with fp32 m, v (PyTorch's torch.optim.AdamW formula):
  * g' = g * grad_scale; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2; w -= lr * wd * w;

@@ -124,18 +124,18 @@ static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
     for (int l = 0; l < m->L; l++) {
         const layer_off *o = &m->lo[l];
         op_rmsnorm_fwd(be, m->iln, NULL, m->ix, mw(m, o->ln1), m->wdt, R, C, m->c.rms_norm_eps);
-        op_linear_fwd(be, m->iqkv, 0, m->iln, mw(m, o->qkv_w), m->wdt, mw(m, o->qkv_b), R, C, QKV);
+        op_linear_fwd(be, m->iqkv, 0, m->iln, lw(m, o->qkv_w, o->qkv_p), ldt(m, o->qkv_p), mw(m, o->qkv_b), R, C, QKV);
         op_rope(be, m->iqkv, R, m->H, m->D, QKV, m->ipos, m->c.rope_theta, 0);
         op_rope(be, act_at(m, m->iqkv, HD), R, m->K, m->D, QKV, m->ipos, m->c.rope_theta, 0);
         op_kv_write(be, kv_kpool(kv, l), kv_vpool(kv, l), act_at(m, m->iqkv, HD), act_at(m, m->iqkv, HD + KD),
                     QKV, m->islot, R, m->K, m->D);
         op_attention_paged(be, m->iatt, m->iqkv, QKV, kv_kpool(kv, l), kv_vpool(kv, l), m->itab, max_blocks,
                            kv->bs, m->irow_seq, m->irow_ctx, R, m->H, m->K, m->D, m->ipaged_work);
-        op_linear_fwd(be, m->ix, 1, m->iatt, mw(m, o->o_w), m->wdt, NULL, R, HD, C);
+        op_linear_fwd(be, m->ix, 1, m->iatt, lw(m, o->o_w, o->o_p), ldt(m, o->o_p), NULL, R, HD, C);
         op_rmsnorm_fwd(be, m->iln, NULL, m->ix, mw(m, o->ln2), m->wdt, R, C, m->c.rms_norm_eps);
-        op_linear_fwd(be, m->igu, 0, m->iln, mw(m, o->gu_w), m->wdt, NULL, R, C, 2 * m->F);
+        op_linear_fwd(be, m->igu, 0, m->iln, lw(m, o->gu_w, o->gu_p), ldt(m, o->gu_p), NULL, R, C, 2 * m->F);
         op_swiglu_fwd(be, m->iact, m->igu, R, m->F);
-        op_linear_fwd(be, m->ix, 1, m->iact, mw(m, o->down_w), m->wdt, NULL, R, m->F, C);
+        op_linear_fwd(be, m->ix, 1, m->iact, lw(m, o->down_w, o->down_p), ldt(m, o->down_p), NULL, R, m->F, C);
     }
 }
 
@@ -143,7 +143,7 @@ static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
 static void head_rows(mrl_model *m, int r0, int n, float *out) {
     op_rmsnorm_fwd(m->be, m->iln, NULL, act_at(m, m->ix, (size_t)r0 * m->C), mw(m, m->off_norm), m->wdt, n,
                    m->C, m->c.rms_norm_eps);
-    op_logits(m->be, m->ilogits, m->iln, mw(m, m->off_head), m->wdt, n, m->C, m->V);
+    op_logits(m->be, m->ilogits, m->iln, lw(m, m->off_head, m->head_p), ldt(m, m->head_p), n, m->C, m->V);
     be_download(m->be, out, m->ilogits, (size_t)n * m->V * 4);
 }
 

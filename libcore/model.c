@@ -55,10 +55,48 @@ static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
     }
 }
 
+/* bf16 inference: each linear weight packed into the layout the backend's GEMM reads directly
+ * (op_pack_weight: the CPU's vdpbf16ps panels), so no step repacks it; then its pages in fw
+ * are given back (CPU), which keeps the model at the size of its weights. A tied head stays
+ * where the embedding is. Returns 0 also where the backend has no packed layout. */
+static int pack_linears(mrl_model *m, mrl_err *e) {
+    if (!m->be->bf16_act || m->wdt != MRL_BF16 || m->master || !op_pack_weight(m->be, NULL, NULL, 64, 64)) return 0;
+    size_t C = m->C, F = m->F, HD = m->HD, QKV = m->QKV, tot = 0;
+    typedef struct { size_t off, *p; int OUT, IN; } item;
+    item w[4 * m->L + 1];
+    int n = 0;
+    for (int l = 0; l < m->L; l++) {
+        layer_off *o = &m->lo[l];
+        w[n++] = (item){o->qkv_w, &o->qkv_p, (int)QKV, (int)C};
+        w[n++] = (item){o->o_w, &o->o_p, (int)C, (int)HD};
+        w[n++] = (item){o->gu_w, &o->gu_p, (int)(2 * F), (int)C};
+        w[n++] = (item){o->down_w, &o->down_p, (int)C, (int)F};
+    }
+    m->head_p = NOPACK;
+    if (!m->c.tie_word_embeddings) w[n++] = (item){m->off_head, &m->head_p, m->V, (int)C};
+    for (int i = 0; i < n; i++) {
+        *w[i].p = tot;
+        tot += (op_pack_weight(m->be, NULL, NULL, w[i].OUT, w[i].IN) + 255) / 256 * 256;
+    }
+    if (!(m->pw = be_alloc(m->be, tot))) return err_set(e, 3, "out of memory for packed bf16 weights on %s", m->be->name);
+    for (int i = 0; i < n; i++) {
+        const void *src = mw(m, w[i].off);
+        op_pack_weight(m->be, (char *)m->pw + *w[i].p, src, w[i].OUT, w[i].IN);
+        if (m->be->kind == MRL_DEV_CPU) {   /* the whole pages inside the source range */
+            uintptr_t a = ((uintptr_t)src + 4095) & ~(uintptr_t)4095;
+            uintptr_t z = ((uintptr_t)src + (size_t)w[i].OUT * w[i].IN * 2) & ~(uintptr_t)4095;
+            if (z > a) madvise((void *)a, z - a, MADV_DONTNEED);
+        }
+    }
+    be_sync(m->be);
+    return 0;
+}
+
 void model_free(mrl_model *m) {
     if (!m) return;
     model_arena_free(m);
     if (m->be) {
+        be_free(m->be, m->pw);
         if (m->fw != (void *)m->master) be_free(m->be, m->fw);
         be_free(m->be, m->master);
         be_free(m->be, m->grad);
@@ -139,7 +177,8 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     }
     m->np = nt;
     be_sync(m->be);
-    free(tmp); free(tmp2); free(ts);
+    free(tmp); free(tmp2); free(ts); tmp = NULL; tmp2 = NULL; ts = NULL;
+    if (pack_linears(m, e) < 0) goto fail;
     st_close(f);
     return m;
 fail:
@@ -180,6 +219,7 @@ static int save_fill(void *vctx, void *dst, size_t off, size_t n, mrl_err *e) {
 }
 
 int model_save(mrl_model *m, const char *dir, const char *dtype, mrl_err *e) {
+    if (m->pw) return err_set(e, 2, "model_save: this model was loaded for bf16 inference (packed weights); load it for training or in fp32 to save it");
     int dt = dtype_parse_torch(dtype ? dtype : "bf16");
     if (dt != ST_BF16 && dt != ST_F32 && dt != ST_F16) return err_set(e, 2, "model_save: dtype \"%s\" is not bf16 or fp32", dtype);
     mrl_config c = m->c;

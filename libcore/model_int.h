@@ -12,7 +12,9 @@
  * consecutive, so [q;k;v] is one [(H+2K)D, C] matrix; likewise their biases, and gate|up. */
 typedef struct layer_off {
     size_t ln1, qkv_w, qkv_b, o_w, ln2, gu_w, down_w;
+    size_t qkv_p, o_p, gu_p, down_p;   /* byte offsets in pw (when packed) */
 } layer_off;
+#define NOPACK ((size_t)-1)
 
 /* The activations of one layer kept for the backward (or recomputed with checkpointing). */
 typedef struct layer_act {
@@ -31,6 +33,10 @@ struct mrl_model {
     size_t off_embed, off_norm, off_head;    /* off_head == off_embed when tied */
     float *master, *grad;        /* fp32 [n] (NULL unless trainable / fp32 inference) */
     void *fw;                    /* forward weights [n] of wdt (== master when fp32) */
+    void *pw;                    /* bf16 inference: the linear weights packed for the backend's
+                                    GEMM (MRL_BF16P; NULL when it has no packed layout). Their
+                                    ranges in fw are then released and must not be read. */
+    size_t head_p;               /* byte offset of the head in pw, or NOPACK (tied head) */
     mrl_param *params; int np;
     char (*pnames)[96];
 
@@ -59,6 +65,11 @@ struct mrl_model {
 static inline const void *mw(const mrl_model *m, size_t off) {
     return (const char *)m->fw + off * mrl_dtype_size(m->wdt);
 }
+/* A linear weight as the forward GEMM reads it (off in fw, poff in pw), and its dtype. */
+static inline const void *lw(const mrl_model *m, size_t off, size_t poff) {
+    return m->pw && poff != NOPACK ? (const char *)m->pw + poff : mw(m, off);
+}
+static inline mrl_dtype ldt(const mrl_model *m, size_t poff) { return m->pw && poff != NOPACK ? MRL_BF16P : m->wdt; }
 /* p advanced by n elements of the activation dtype */
 static inline void *act_at(const mrl_model *m, const void *p, size_t n) {
     return (char *)p + n * mrl_dtype_size(m->be->act);

@@ -120,18 +120,18 @@ void model_layer_fwd(mrl_model *m, int l, const void *x, void *xout, const layer
     int C = m->C, HD = m->HD, KD = m->K * m->D, QKV = m->QKV;
     size_t rowb = (size_t)T * C * mrl_dtype_size(be->act);
     op_rmsnorm_fwd(be, a->ln1, a->rstd1, x, mw(m, o->ln1), m->wdt, T, C, m->c.rms_norm_eps);
-    op_linear_fwd(be, a->qkv, 0, a->ln1, mw(m, o->qkv_w), m->wdt, mw(m, o->qkv_b), T, C, QKV);
+    op_linear_fwd(be, a->qkv, 0, a->ln1, lw(m, o->qkv_w, o->qkv_p), ldt(m, o->qkv_p), mw(m, o->qkv_b), T, C, QKV);
     op_rope(be, a->qkv, T, m->H, m->D, QKV, pos_d, m->c.rope_theta, 0);
     op_rope(be, act_at(m, a->qkv, HD), T, m->K, m->D, QKV, pos_d, m->c.rope_theta, 0);
     op_attention_fwd(be, a->att, a->lse, a->qkv, act_at(m, a->qkv, HD), act_at(m, a->qkv, HD + KD), QKV,
                      cu_d, nseq, T, m->H, m->K, m->D, attn_work);
     be_copy(be, a->xmid, x, rowb);
-    op_linear_fwd(be, a->xmid, 1, a->att, mw(m, o->o_w), m->wdt, NULL, T, HD, C);
+    op_linear_fwd(be, a->xmid, 1, a->att, lw(m, o->o_w, o->o_p), ldt(m, o->o_p), NULL, T, HD, C);
     op_rmsnorm_fwd(be, a->ln2, a->rstd2, a->xmid, mw(m, o->ln2), m->wdt, T, C, m->c.rms_norm_eps);
-    op_linear_fwd(be, a->gu, 0, a->ln2, mw(m, o->gu_w), m->wdt, NULL, T, C, 2 * m->F);
+    op_linear_fwd(be, a->gu, 0, a->ln2, lw(m, o->gu_w, o->gu_p), ldt(m, o->gu_p), NULL, T, C, 2 * m->F);
     op_swiglu_fwd(be, a->act, a->gu, T, m->F);
     be_copy(be, xout, a->xmid, rowb);
-    op_linear_fwd(be, xout, 1, a->act, mw(m, o->down_w), m->wdt, NULL, T, m->F, C);
+    op_linear_fwd(be, xout, 1, a->act, lw(m, o->down_w, o->down_p), ldt(m, o->down_p), NULL, T, m->F, C);
 }
 
 /* Checks the batch, then uploads tokens, targets, offsets and positions. */
@@ -179,7 +179,7 @@ static int forward(mrl_model *m, const mrl_batch *b, float *logp, int mode, mrl_
         model_layer_fwd(m, l, m->xin[l], m->xin[l + 1], &m->la[mode == 1 ? l : 0], T, m->pos_d, m->cu_d,
                         b->nseq, m->attn_work);
     op_rmsnorm_fwd(be, m->lnf, m->rstdf, m->xin[m->L], mw(m, m->off_norm), m->wdt, T, m->C, m->c.rms_norm_eps);
-    op_logprob_fwd(be, m->logp_d, m->lse_head, m->lnf, mw(m, m->off_head), m->wdt, m->tgt_d, T, m->C, m->V,
+    op_logprob_fwd(be, m->logp_d, m->lse_head, m->lnf, lw(m, m->off_head, m->head_p), ldt(m, m->head_p), m->tgt_d, T, m->C, m->V,
                    m->fw_inv_temp, m->head_work);
     be_download(be, logp, m->logp_d, (size_t)T * 4);
     return 0;

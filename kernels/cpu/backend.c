@@ -93,6 +93,13 @@ void cpu_scale(const mrl_backend *be, float *x, size_t n, float s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
+/* MRL_BF16P where the vdpbf16ps GEMM runs (AVX512_BF16, not turned off by MRL_CPU_BF16_DOT=0). */
+static size_t cpu_pack_weight(const mrl_backend *be, void *dst, const void *w, int OUT, int IN) {
+    if (cpu_st(be)->bf16dot < 0 || OUT <= 0 || IN <= 0) return 0;
+    if (dst) cpu_bf16p_pack(be, dst, w, OUT, IN);
+    return cpu_bf16p_bytes(OUT, IN);
+}
+
 static const mrl_ops cpu_table = {
     .alloc = c_alloc, .free = c_free, .upload = c_copy, .download = c_copy, .copy = c_copy,
     .memset0 = c_memset0, .sync = c_sync, .close = c_close,
@@ -105,7 +112,7 @@ static const mrl_ops cpu_table = {
     .kv_write = cpu_kv_write, .attention_paged_work = cpu_attention_paged_work, .attention_paged = cpu_attention_paged,
     .swiglu_fwd = cpu_swiglu_fwd, .swiglu_bwd = cpu_swiglu_bwd, .add = cpu_add,
     .logprob_work = cpu_logprob_work, .logprob_fwd = cpu_logprob_fwd, .logprob_bwd = cpu_logprob_bwd,
-    .logits = cpu_logits,
+    .logits = cpu_logits, .pack_weight = cpu_pack_weight,
     .adamw = cpu_adamw, .sumsq = cpu_sumsq, .scale = cpu_scale,
 };
 

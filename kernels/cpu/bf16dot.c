@@ -1,11 +1,11 @@
 /* bf16dot.c — bf16-weight x W^T on AVX512_BF16 (vdpbf16ps): activations rounded to bf16, sums
  * in fp32. Off unless the backend asks for it (bf16 inference only; never the fp32 reference). */
+#include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <omp.h>
 #include "cpu.h"
 
-#define OTILE 64   /* weight rows per task (fixed: results do not depend on the thread count) */
 
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 int cpu_bf16dot_supported(void) {
@@ -16,71 +16,201 @@ int cpu_bf16dot_supported(void) {
 #include <immintrin.h>
 #define TGT __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
-/* One output = the same instruction sequence whichever block it is computed in (dpbf16 over
- * 32-element steps, a masked last step, one horizontal add), so a row's result depends neither
- * on the other rows nor on how rows and outputs are grouped. */
-#define DOTBLK(NO, NT)                                                                           \
-TGT static void blk_##NO##x##NT(const uint16_t *w, const uint16_t *x, int IN, float *res, int ldr) { \
-    __m512 acc[NO][NT];                                                                          \
-    _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++)     \
-        acc[j][k] = _mm512_setzero_ps();                                                         \
-    int i = 0;                                                                                   \
-    for (; i < IN; i += 32) {                                                                    \
-        __mmask32 m = IN - i >= 32 ? 0xffffffffu : (1u << (IN - i)) - 1;                         \
-        __m512i wv[NO], xv[NT];                                                                  \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) wv[j] = _mm512_maskz_loadu_epi16(m, w + (size_t)j * IN + i); \
-        _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++) xv[k] = _mm512_maskz_loadu_epi16(m, x + (size_t)k * IN + i); \
-        _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++) \
-            acc[j][k] = _mm512_dpbf16_ps(acc[j][k], (__m512bh)xv[k], (__m512bh)wv[j]);           \
-    }                                                                                            \
-    _Pragma("GCC unroll 4") for (int j = 0; j < NO; j++) _Pragma("GCC unroll 4") for (int k = 0; k < NT; k++)     \
-        res[(size_t)k * ldr + j] = _mm512_reduce_add_ps(acc[j][k]);                              \
-}
-DOTBLK(4, 4)
-DOTBLK(1, 4)
-DOTBLK(4, 1)
-DOTBLK(1, 1)
+/* The product is a packed-panel GEMM on vdpbf16ps. W is read NP = 64 rows (outputs) at a time
+ * and, KB column pairs at a time, transposed into a panel whose k-pair p holds the 32-bit pairs
+ * (w[o][2p], w[o][2p+1]) of its 64 rows side by side: one 64-byte load gives 16 outputs' pairs,
+ * and a broadcast of x's pair p feeds them (an outer product; no horizontal sums). A register
+ * block is RT = 6 rows x 64 outputs (24 accumulators). Each output is summed over the pairs in
+ * index order in one fp32 lane, whichever block, task or thread computes it, so the result does
+ * not depend on the row count or the thread count (K-blocks store and reload the accumulators
+ * exactly). */
+#define NP CPU_BF16P_ROWS   /* outputs per panel (4 x 16 lanes) */
+#define KB 256   /* k pairs per panel block (64 KB packed) */
+#define RT 6     /* rows per register block */
+#define TC 120   /* rows per task: the task's x block is TC x KB pairs (120 KB) */
 
-/* fp32 -> bf16, round to nearest even (NaN kept quiet), as cpu_cast rounds weights. */
-static void round_rows(uint16_t *dst, const float *x, int ldx, int T, int IN) {
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < IN; i++) {
-            uint32_t u; memcpy(&u, &x[(size_t)t * ldx + i], 4);
-            if ((u & 0x7fffffffu) > 0x7f800000u) dst[(size_t)t * IN + i] = (uint16_t)((u >> 16) | 0x40);
-            else dst[(size_t)t * IN + i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+/* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
+TGT static inline void tr16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {   /* u[i + m], m = 0..3: column 4L + m of rows i..i+3, per lane L */
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int m = 0; m < 4; m++) {
+        __m512i xl = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44), xh = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xee);
+        __m512i yl = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44), yh = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xee);
+        r[m] = _mm512_shuffle_i32x4(xl, yl, 0x88);
+        r[4 + m] = _mm512_shuffle_i32x4(xl, yl, 0xdd);
+        r[8 + m] = _mm512_shuffle_i32x4(xh, yh, 0x88);
+        r[12 + m] = _mm512_shuffle_i32x4(xh, yh, 0xdd);
+    }
+}
+
+static inline uint32_t pair_at(const uint16_t *w, int IN, int OUT, int o, int k) {   /* k = first element */
+    if (o >= OUT || k >= IN) return 0;
+    const uint16_t *r = w + (size_t)o * IN + k;
+    return r[0] | (k + 1 < IN ? (uint32_t)r[1] << 16 : 0);
+}
+
+/* pk[p][j] = pair p0 + p of row o0 + j, p < kb (zero past OUT rows and past IN). */
+TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, int p0, int kb) {
+    int fast = IN % 2 == 0 && o0 + NP <= OUT;
+    for (int jg = 0; jg < NP; jg += 16)
+        for (int p = 0; p < kb; p += 16) {
+            int np = kb - p < 16 ? kb - p : 16;
+            if (!fast) {
+                for (int q = 0; q < np; q++)
+                    for (int j = 0; j < 16; j++) pk[(size_t)(p + q) * NP + jg + j] = pair_at(w, IN, OUT, o0 + jg + j, 2 * (p0 + p + q));
+                continue;
+            }
+            __m512i r[16];
+            __mmask16 m = (__mmask16)((1u << np) - 1);
+            for (int j = 0; j < 16; j++) r[j] = _mm512_maskz_loadu_epi32(m, w + (size_t)(o0 + jg + j) * IN + 2 * (p0 + p));
+            tr16(r);
+            for (int q = 0; q < np; q++) _mm512_storeu_si512(pk + (size_t)(p + q) * NP + jg, r[q]);
         }
 }
 
-void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
-                     int T, int IN, const uint16_t *w, int OUT) {
-    uint16_t *xb = (uint16_t *)cpu_scratch(be, ((size_t)T * IN + 1) / 2 + 16);
-    round_rows(xb, x, ldx, T, IN);
-    int ntiles = (OUT + OTILE - 1) / OTILE, nt = be->threads < ntiles ? be->threads : ntiles;
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int b = 0; b < ntiles; b++) {
-        int o0 = b * OTILE, o1 = o0 + OTILE < OUT ? o0 + OTILE : OUT;
-        float res[4 * 4];
-        for (int o = o0; o < o1; o += 4) {
-            for (int t = 0; t < T; t += 4) {
-                int ntt = T - t < 4 ? T - t : 4;
-                const uint16_t *wr = w + (size_t)o * IN, *xr = xb + (size_t)t * IN;
-                int nob = o1 - o < 4 ? o1 - o : 4;
-                if (nob == 4 && ntt == 4) blk_4x4(wr, xr, IN, res, 4);
-                else if (nob == 4) for (int k = 0; k < ntt; k++) blk_4x1(wr, xr + (size_t)k * IN, IN, res + k * 4, 4);
-                else if (ntt == 4) for (int j = 0; j < nob; j++) blk_1x4(wr + (size_t)j * IN, xr, IN, res + j, 4);
-                else for (int j = 0; j < nob; j++) for (int k = 0; k < ntt; k++)
-                    blk_1x1(wr + (size_t)j * IN, xr + (size_t)k * IN, IN, res + k * 4 + j, 4);
-                for (int k = 0; k < ntt; k++)
-                    for (int j = 0; j < nob; j++) {
-                        float *y = out + (size_t)(t + k) * ldo + o + j;
-                        *y = beta == 0 ? res[k * 4 + j] : beta * *y + res[k * 4 + j];
+/* The W lines the next panel block will pack, prefetched into L2 while this one computes (the
+ * pack would otherwise wait on memory with the cores idle): line i is row i / 16's (i % 16)-th. */
+typedef struct { const char *base; size_t stride; int next, end, per_iter; } pfq;
+
+/* acc[R][NP] (+)= x pairs of R rows (row stride ldp words) times the panel block, kb pairs. */
+#define MICRO(R)                                                                                 \
+TGT static void micro##R(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, pfq *pf) { \
+    int pn = pf->next, pe = pf->end, pi = pf->per_iter;                                          \
+    __m512 c[R][4];                                                                              \
+    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
+        c[r][i] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + r * NP + 16 * i);          \
+    for (int p = 0; p < kb; p++) {                                                               \
+        const uint32_t *b = pk + (size_t)p * NP;                                                 \
+        for (int q = 0; q < pi && pn < pe; q++, pn++)                                            \
+            _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1); \
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16); \
+        __m512bh b2 = (__m512bh)_mm512_loadu_si512(b + 32), b3 = (__m512bh)_mm512_loadu_si512(b + 48); \
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)xp[(size_t)r * ldp + p]);              \
+            c[r][0] = _mm512_dpbf16_ps(c[r][0], a, b0);                                          \
+            c[r][1] = _mm512_dpbf16_ps(c[r][1], a, b1);                                          \
+            c[r][2] = _mm512_dpbf16_ps(c[r][2], a, b2);                                          \
+            c[r][3] = _mm512_dpbf16_ps(c[r][3], a, b3);                                          \
+        }                                                                                        \
+    }                                                                                            \
+    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
+        _mm512_storeu_ps(acc + r * NP + 16 * i, c[r][i]);                                        \
+    pf->next = pn;                                                                               \
+}
+MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6)
+typedef void micro_fn(float *, const uint32_t *, int, const uint32_t *, int, int, pfq *);
+static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, micro5, micro6};
+
+/* fp32 -> bf16, round to nearest even (NaN kept quiet), as cpu_cast rounds weights; rows padded
+ * with a zero to an even length (ld elements). */
+static void round_rows(uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < IN; i++) {
+            uint32_t u; memcpy(&u, &x[(size_t)t * ldx + i], 4);
+            if ((u & 0x7fffffffu) > 0x7f800000u) dst[(size_t)t * ld + i] = (uint16_t)((u >> 16) | 0x40);
+            else dst[(size_t)t * ld + i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+        }
+        if (ld > IN) dst[(size_t)t * ld + IN] = 0;
+    }
+}
+
+/* The GEMM: W raw (w, packed here a block at a time) or packed once (wp, MRL_BF16P). */
+static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                 int T, int IN, const uint16_t *w, const uint32_t *wp, int OUT) {
+    if (T <= 0 || OUT <= 0) return;
+    int np2 = (IN + 1) / 2;   /* pairs per row */
+    /* row chunks of equal size (a multiple of RT), so that tasks cost the same */
+    int nchunk = (T + TC - 1) / TC, tc = ((T + nchunk - 1) / nchunk + RT - 1) / RT * RT;
+    nchunk = (T + tc - 1) / tc;
+    int npan = (OUT + NP - 1) / NP, ntask = npan * nchunk;
+    int nt = be->threads < ntask ? be->threads : ntask;
+    size_t xwords = (size_t)T * np2, per = (wp ? 0 : (size_t)KB * NP) + (size_t)TC * NP;   /* panel + accumulators */
+    float *scr = cpu_scratch(be, xwords + (size_t)nt * per + 16);
+    uint32_t *xp = (uint32_t *)scr;
+    round_rows((uint16_t *)xp, 2 * np2, x, ldx, T, IN);
+    #pragma omp parallel num_threads(nt)
+    {
+        uint32_t *buf = (uint32_t *)(scr + xwords + (size_t)omp_get_thread_num() * per);
+        float *acc = (float *)(buf + (wp ? 0 : (size_t)KB * NP));
+        /* contiguous task ranges: a thread knows its next block, so it can prefetch it */
+        #pragma omp for schedule(static)
+        for (int task = 0; task < ntask; task++) {
+            int o0 = task % npan * NP, t0 = task / npan * tc, t1 = t0 + tc < T ? t0 + tc : T;
+            int ncalls = (t1 - t0 + RT - 1) / RT;
+            for (int p0 = 0; p0 < np2; p0 += KB) {
+                int kb = np2 - p0 < KB ? np2 - p0 : KB;
+                /* the block after this one: the next K-block, or the next task's first */
+                int no0 = o0, np0 = p0 + KB, nt1 = task + 1;
+                if (np0 >= np2) { no0 = nt1 % npan * NP; np0 = 0; }
+                int kbn = np2 - np0 < KB ? np2 - np0 : KB;
+                pfq pf = {0};
+                if (np0 > 0 || nt1 < ntask) {
+                    if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
+                        pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
+                        pf.stride = 1024; pf.end = kbn * 4;
+                    } else {    /* raw: 16 lines of each of the panel's rows */
+                        pf.base = (const char *)(w + (size_t)no0 * IN + 2 * (size_t)np0);
+                        pf.stride = (size_t)IN * 2;
+                        pf.end = (OUT - no0 < NP ? OUT - no0 : NP) * 16;
                     }
+                    pf.per_iter = (pf.end + ncalls * kb - 1) / (ncalls * kb);
+                }
+                const uint32_t *pk = buf;
+                if (wp) pk = wp + (size_t)(o0 / NP) * np2 * NP + (size_t)p0 * NP;
+                else pack(buf, w, IN, OUT, o0, p0, kb);
+                for (int t = t0; t < t1; t += RT) {
+                    int R = t1 - t < RT ? t1 - t : RT;
+                    micros[R](acc + (size_t)(t - t0) * NP, xp + (size_t)t * np2 + p0, np2, pk, kb, p0 == 0, &pf);
+                }
+            }
+            int no = OUT - o0 < NP ? OUT - o0 : NP;
+            for (int t = t0; t < t1; t++) {
+                float *y = out + (size_t)t * ldo + o0;
+                const float *a = acc + (size_t)(t - t0) * NP;
+                if (beta == 0) memcpy(y, a, (size_t)no * sizeof(float));
+                else for (int j = 0; j < no; j++) y[j] = beta * y[j] + a[j];
             }
         }
     }
 }
+
+void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                     int T, int IN, const uint16_t *w, int OUT) {
+    gemm(be, out, ldo, beta, x, ldx, T, IN, w, NULL, OUT);
+}
+
+void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                   int T, int IN, const void *wp, int OUT) {
+    gemm(be, out, ldo, beta, x, ldx, T, IN, NULL, wp, OUT);
+}
+
+void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT, int IN) {
+    int np2 = (IN + 1) / 2, npan = (OUT + NP - 1) / NP;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int b = 0; b < npan; b++)
+        for (int p0 = 0; p0 < np2; p0 += KB)
+            pack((uint32_t *)dst + (size_t)b * np2 * NP + (size_t)p0 * NP, w, IN, OUT, b * NP, p0, np2 - p0 < KB ? np2 - p0 : KB);
+}
 #else
 int cpu_bf16dot_supported(void) { return 0; }
+void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                   int T, int IN, const void *wp, int OUT) {
+    (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)IN; (void)wp; (void)OUT;
+    abort();   /* unreachable: nothing is packed where AVX512_BF16 is not compiled in */
+}
+void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT, int IN) {
+    (void)be; (void)dst; (void)w; (void)OUT; (void)IN;
+    abort();
+}
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT) {
     (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)IN; (void)w; (void)OUT;

@@ -11,7 +11,7 @@ enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 
 typedef struct cpu_state {
     int simd;              /* best of CPU_SIMD_* this machine runs */
-    int bf16dot;           /* bf16 weights, > small_t rows: x rounded to bf16, vdpbf16ps (bf16dot.c):
+    int bf16dot;           /* bf16 weights, any row count: x rounded to bf16, vdpbf16ps (bf16dot.c):
                               1 forced on (MRL_CPU_BF16_DOT=1), 0 when be->bf16_act asks for it
                               and the CPU has it, -1 off (no AVX512_BF16, or MRL_CPU_BF16_DOT=0) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
@@ -35,14 +35,32 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
 /* dw[OUT,IN] += g[T,OUT]^T x[T,IN]. */
 void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN);
 
+/* MRL_BF16P on the CPU: panels of CPU_BF16P_ROWS rows, each [ceil(IN/2)][CPU_BF16P_ROWS] 32-bit
+ * words holding (w[o][2p], w[o][2p+1]) — what the vdpbf16ps GEMM would otherwise build per call. */
+#define CPU_BF16P_ROWS 64
+static inline size_t cpu_bf16p_bytes(int OUT, int IN) {
+    return (size_t)((OUT + CPU_BF16P_ROWS - 1) / CPU_BF16P_ROWS) * ((IN + 1) / 2) * CPU_BF16P_ROWS * 4;
+}
+/* Rows r0.. of a weight of dtype wdt and row length IN (r0 a multiple of 64 when packed). */
+static inline const void *cpu_wrows(const void *w, mrl_dtype wdt, size_t r0, int IN) {
+    if (wdt == MRL_BF16P) return (const char *)w + r0 / CPU_BF16P_ROWS * (size_t)((IN + 1) / 2) * CPU_BF16P_ROWS * 4;
+    return (const char *)w + r0 * IN * mrl_dtype_size(wdt);
+}
+
 /* AVX512_BF16 present (and compiled in). */
 int cpu_bf16dot_supported(void);
 /* cpu_mm_xwT for bf16 W with x rounded to bf16 (fp32 sums); any T, each row independent. */
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT);
+/* The same product from a packed W (MRL_BF16P); bit-identical to cpu_bf16dot_xwT. */
+void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                   int T, int IN, const void *wp, int OUT);
+/* Packs bf16 w [OUT, IN] into dst (cpu_bf16p_bytes of it). */
+void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT, int IN);
 
+/* Element i of a plain vector of dtype t (a bias that comes with an MRL_BF16P weight is bf16). */
 static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
-    if (t == MRL_BF16) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
+    if (t != MRL_F32) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
     return ((const float *)p)[i];
 }
 #endif

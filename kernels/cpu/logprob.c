@@ -19,14 +19,12 @@ void cpu_logprob_fwd(const mrl_backend *be, float *logp, float *lse, const void 
                      void *work) {
     const float *x = xv;
     float *z = work, *mx = z + (size_t)(T < ROWS ? T : ROWS) * (V < VCHUNK ? V : VCHUNK), *sm = mx + ROWS;
-    size_t es = mrl_dtype_size(wdt);
     for (int r0 = 0; r0 < T; r0 += ROWS) {
         int nr = T - r0 < ROWS ? T - r0 : ROWS;
         for (int i = 0; i < nr; i++) { mx[i] = -INFINITY; sm[i] = 0; logp[r0 + i] = 0; }
         for (int v0 = 0; v0 < V; v0 += VCHUNK) {
             int nv = V - v0 < VCHUNK ? V - v0 : VCHUNK;
-            cpu_mm_xwT(be, z, nv, 0.0f, x + (size_t)r0 * C, C, nr, C,
-                       (const char *)w + (size_t)v0 * C * es, wdt, nv);
+            cpu_mm_xwT(be, z, nv, 0.0f, x + (size_t)r0 * C, C, nr, C, cpu_wrows(w, wdt, v0, C), wdt, nv);
             #pragma omp parallel for schedule(static) num_threads(be->threads)
             for (int i = 0; i < nr; i++) {
                 float *zr = z + (size_t)i * nv, m = mx[i];
@@ -51,7 +49,6 @@ void cpu_logprob_bwd(const mrl_backend *be, void *dxv, float *dw, const float *d
                      const void *xv, const void *w, mrl_dtype wdt, const int32_t *targets, int T,
                      int C, int V, float inv_temp, void *work) {
     const float *x = xv; float *dx = dxv, *z = work;
-    size_t es = mrl_dtype_size(wdt);
     for (int r0 = 0; r0 < T; r0 += ROWS) {
         int nr = T - r0 < ROWS ? T - r0 : ROWS;
         memset(dx + (size_t)r0 * C, 0, (size_t)nr * C * sizeof(float));
@@ -60,7 +57,7 @@ void cpu_logprob_bwd(const mrl_backend *be, void *dxv, float *dw, const float *d
         if (!any) continue;
         for (int v0 = 0; v0 < V; v0 += VCHUNK) {
             int nv = V - v0 < VCHUNK ? V - v0 : VCHUNK;
-            const void *wc = (const char *)w + (size_t)v0 * C * es;
+            const void *wc = cpu_wrows(w, wdt, v0, C);
             cpu_mm_xwT(be, z, nv, 0.0f, x + (size_t)r0 * C, C, nr, C, wc, wdt, nv);
             #pragma omp parallel for schedule(static) num_threads(be->threads)
             for (int i = 0; i < nr; i++) {

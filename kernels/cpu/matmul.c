@@ -1,6 +1,8 @@
 /* matmul.c — the CPU backend's dense products: OpenBLAS sgemm for many rows, and for few
  * rows (decode) a weight-streaming kernel (AVX-512 / AVX2 / portable) that reads W once. */
 #include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
 #include <omp.h>
@@ -115,15 +117,17 @@ static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, i
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
+    if (wdt == MRL_BF16P) { cpu_bf16p_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }   /* every row count */
+    /* bf16 inference on AVX512_BF16: the vdpbf16ps GEMM for every row count (as for packed
+     * weights, with which it agrees bit for bit), so no row depends on the batch size */
+    int bd = cpu_st(be)->bf16dot;
+    if (wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act))) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
     /* Each row's result is independent of the other rows on either side of this switch (the
      * streaming kernel by construction; sgemm while each tile call has T x n x IN > 100^3,
      * below which OpenBLAS 0.3.21 takes its small-matrix kernel: see test_ops), but the two
      * sum in different orders: a decode row's last bits depend on whether the step has
-     * <= small_t rows or more, i.e. on msample --batch past 12. */
+     * <= small_t rows or more, i.e. on msample --batch past 12 (fp32 weights, or bf16 without AVX512_BF16). */
     if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
-    /* past small_t rows only: at one row the streaming kernel reads W faster (bench C) */
-    int bd = cpu_st(be)->bf16dot;
-    if (wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act))) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
     int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ntiles = (OUT + tile - 1) / tile;
     if (nt > ntiles) nt = ntiles;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
@@ -145,6 +149,7 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
 void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, int ldg, int T,
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0 || IN <= 0) return;
+    if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
     int nt = be->threads, ntiles = (IN + TILE_N - 1) / TILE_N;
     if (nt > ntiles) nt = ntiles;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * TILE_N) : NULL;

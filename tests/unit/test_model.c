@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "../test.h"
 #include "model.h"
+#include "ops.h"
 #include "safetensors.h"
 
 typedef struct ref {
@@ -212,6 +213,52 @@ TEST(bf16_weights_close) {
     free(lp); model_free(m); ref_free(&r);
 }
 
+/* bf16 inference: a sequence's decode logits are the same bits whether it is decoded alone,
+ * in a batch of 7 or of 20 — where the backend packs the weights (CPU with AVX512_BF16) there
+ * is one GEMM for every row count; elsewhere up to 12 rows. Such a model refuses model_save
+ * (its fw pages are given back). */
+static void batch_case(const char *name) {
+    mrl_model *m = load(name, 0, 1, 0);
+    if (!m) { EXPECT(0); return; }
+    int packed = op_pack_weight(model_backend(m), NULL, NULL, 64, 64) > 0;
+    mrl_err e = {0};
+    enum { NS = 20 };
+    int V = model_config(m)->vocab_size, sizes[3] = {NS, 7, 1};
+    kv_cache *kv = kv_create(m, 4 << 20, 4, &e);
+    EXPECT(kv != NULL);
+    int seq[NS];
+    int32_t next[NS], tok[8];
+    float *z[3];
+    for (int round = 0; round < 3; round++) {   /* all 20 at once, then groups of 7, then one by one */
+        z[round] = malloc(sizeof(float) * V * NS);
+        for (int s = 0; s < NS; s++) {
+            int n = 3 + s % 5;
+            for (int i = 0; i < n; i++) tok[i] = (s * 7 + i * 3 + 1) % V;
+            seq[s] = kv_seq_new(kv);
+            EXPECT(model_prefill(m, kv, seq[s], tok, n, z[round], &e) == 0);
+            next[s] = (s * 11 + 5) % V;
+        }
+        for (int s0 = 0; s0 < NS; s0 += sizes[round]) {
+            int n = NS - s0 < sizes[round] ? NS - s0 : sizes[round];
+            EXPECT(model_decode(m, kv, seq + s0, next + s0, n, z[round] + (size_t)s0 * V, &e) == 0);
+        }
+        for (int s = 0; s < NS; s++) kv_seq_free(kv, seq[s]);
+    }
+    size_t nb = sizeof(float) * V * NS;
+    EXPECTF(!memcmp(z[2], z[1], nb), "%s: batches of 7 differ from one at a time", name);
+    if (packed) EXPECTF(!memcmp(z[2], z[0], nb), "%s: a batch of 20 differs from one at a time", name);
+    if (packed) {
+        char d[] = "/tmp/mrl-packed-XXXXXX";
+        EXPECT(mkdtemp(d) != NULL);
+        EXPECT(model_save(m, d, "bf16", &e) == -1 && strstr(e.msg, "packed"));
+        rmdir(d);
+    }
+    printf("  %s: bf16 inference, packed weights: %s\n", name, packed ? "yes, any batch size" : "no, batches up to 12");
+    for (int r = 0; r < 3; r++) free(z[r]);
+    kv_free(kv); model_free(m);
+}
+TEST(bf16_inference_independent_of_batch) { batch_case("tiny-untied"); batch_case("tiny-tied"); }
+
 /* G samples share a prompt through kv_fork; each continues with its own token and must get
  * the logits of a fresh prefill of prompt + that token. The prompt's blocks are not copied
  * except the partly filled last one, once per writer. */
@@ -311,6 +358,7 @@ int main(void) {
     RUN(gradients_match_pytorch);
     RUN(gradient_checkpointing_same_gradients);
     RUN(bf16_weights_close);
+    RUN(bf16_inference_independent_of_batch);
     RUN(kv_fork_shares_prompt);
     RUN(save_and_reload_same_logprobs);
     RUN(bad_batches_are_errors);

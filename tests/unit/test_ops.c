@@ -208,7 +208,7 @@ static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
     uint32_t u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u; memcpy(&f, &u, 4); return f;
 }
 
-/* The AVX512_BF16 path (bf16 inference, more than 12 rows): x W^T with x rounded to bf16 equals
+/* The AVX512_BF16 path (bf16 inference, any row count): x W^T with x rounded to bf16 equals
  * the same product in double over the rounded values, each row independent of the row count
  * and the result independent of the thread count. */
 TEST(bf16dot_matches_rounded_product) {
@@ -236,14 +236,59 @@ TEST(bf16dot_matches_rounded_product) {
                 worst = fmax(worst, fabs(s - ref[(size_t)t * OUT + j]) / fmax(1.0, fabs(s)));
             }
         EXPECTF(worst < 1e-5, "IN %d: %g off the rounded product", IN, worst);
-        int Ts[] = {13, 14, 15, 16, 17, 40};   /* the path runs past 12 rows (small_t) */
-        for (int k = 0; k < 6; k++) {
+        int Ts[] = {1, 5, 12, 13, 16, 17, 40};   /* every row count takes this path */
+        for (int k = 0; k < 7; k++) {
             op_linear_fwd(be, o, 0, x, wb, MRL_BF16, NULL, Ts[k], IN, OUT);
             EXPECTF(!memcmp(o, ref, sizeof(float) * Ts[k] * OUT), "IN %d: %d rows differ from the same rows among %d", IN, Ts[k], TM);
         }
         op_linear_fwd(be1, o1, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);
         EXPECTF(!memcmp(o1, ref, sizeof(float) * TM * OUT), "IN %d: 1 thread differs from 2", IN);
         free(x); free(w); free(o); free(o1); free(ref); free(wb);
+    }
+    be_close(be); be_close(be1);
+}
+
+/* Weights packed once (MRL_BF16P, bf16 inference) give the same bits as the AVX512_BF16 path
+ * that packs per call, for every row count (1 included: the packed path has no small-row
+ * kernel, so bf16 inference does not depend on --batch at all), for a row range starting at a
+ * multiple of 64 (the vocabulary chunks of the head), and on 1 or 2 threads. */
+TEST(bf16_packed_equals_unpacked) {
+    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
+    setenv("MRL_CPU_BF16_DOT", "1", 1);
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 2, &e), *be1 = be_open("cpu", 1, &e);
+    unsetenv("MRL_CPU_BF16_DOT");
+    int shapes[][2] = {{53, 37}, {96, 300}, {1536, 130}, {600, 64}};
+    for (int sh = 0; sh < 4; sh++) {
+        int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 41;
+        float *x = malloc(sizeof(float) * TM * IN), *w = malloc(sizeof(float) * OUT * IN);
+        float *ref = malloc(sizeof(float) * TM * OUT), *o = malloc(sizeof(float) * TM * OUT);
+        uint16_t *wb = malloc(2 * (size_t)OUT * IN);
+        uint64_t r = 5;
+        for (int i = 0; i < TM * IN; i++) { r = r * 6364136223846793005ULL + 1; x[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        for (int i = 0; i < OUT * IN; i++) { r = r * 6364136223846793005ULL + 1; w[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        op_cast(be, wb, MRL_BF16, w, MRL_F32, (size_t)OUT * IN);
+        size_t nb = op_pack_weight(be, NULL, NULL, OUT, IN);
+        EXPECTF(nb >= (size_t)OUT * IN * 2, "IN %d OUT %d: packed size %zu", IN, OUT, nb);
+        void *wp = malloc(nb);
+        EXPECT(op_pack_weight(be, wp, wb, OUT, IN) == nb);
+        op_linear_fwd(be, ref, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);   /* 41 rows: the per-call path */
+        int Ts[] = {1, 2, 5, 6, 7, 12, 13, 40, 41};
+        for (int k = 0; k < 9; k++) {
+            op_linear_fwd(be, o, 0, x, wp, MRL_BF16P, NULL, Ts[k], IN, OUT);
+            EXPECTF(!memcmp(o, ref, sizeof(float) * Ts[k] * OUT), "IN %d OUT %d: %d rows packed differ", IN, OUT, Ts[k]);
+        }
+        op_linear_fwd(be1, o, 0, x, wp, MRL_BF16P, NULL, TM, IN, OUT);
+        EXPECTF(!memcmp(o, ref, sizeof(float) * TM * OUT), "IN %d OUT %d: packed, 1 thread differs", IN, OUT);
+        if (OUT > 64) {   /* rows 64.. as their own matrix, through the logits op */
+            float *z = malloc(sizeof(float) * 3 * OUT);
+            op_logits(be, z, x, (const char *)wp + (size_t)((IN + 1) / 2) * 64 * 4, MRL_BF16P, 3, IN, OUT - 64);
+            int same = 1;
+            for (int t = 0; t < 3; t++) same &= !memcmp(z + (size_t)t * (OUT - 64), ref + (size_t)t * OUT + 64, sizeof(float) * (OUT - 64));
+            EXPECTF(same, "IN %d OUT %d: rows 64.. of the packed weight differ", IN, OUT);
+            free(z);
+        }
+        free(x); free(w); free(ref); free(o); free(wb); free(wp);
     }
     be_close(be); be_close(be1);
 }
@@ -319,6 +364,7 @@ int main(void) {
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
     RUN(bf16dot_matches_rounded_product);
+    RUN(bf16_packed_equals_unpacked);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
