@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench-model.sh — the model core: memory bandwidth (STREAM triad) as the decode roofline,
+# bench-model.sh — the model core: memory bandwidth (read, and STREAM triad) as the decode roofline,
+# the machine's compute ceilings (fp32 FMA, bf16 dot) and the linear op's GFLOP/s,
 # decode tokens/s at batch 1 and 32 on `minit qwen2-1.5b` in bf16 and fp32, prefill tokens/s,
 # training fwd+bwd tokens/s on `minit small`, each next to PyTorch (transformers, same weights,
 # same threads) where python3 with torch is installed; peak RSS of each. Markdown rows out.
@@ -21,8 +22,13 @@ python3 -c 'import torch, transformers' 2>/dev/null || torch=0
 kv() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }   # value of key $1 in a result line
 
 echo "threads=$THREADS load=$(cut -d' ' -f1-3 /proc/loadavg)"
-bwl=$("$MB" bw 1024); bw=$(echo "$bwl" | kv GBps)
-echo; echo "memory bandwidth (STREAM triad, $THREADS threads): $bw GB/s"
+# the decode roofline: read bandwidth (a decode step only reads weights); the STREAM triad beside it
+bwl=$("$MB" bw 1024); bw=$(echo "$bwl" | kv read_GBps); triad=$(echo "$bwl" | sed -n 's/.* GBps=\([^ ]*\).*/\1/p')
+echo; echo "memory bandwidth ($THREADS threads): read $bw GB/s (the roofline below), STREAM triad $triad GB/s"
+# the compute ceilings batched decode, prefill and training run into
+pk=$("$MB" peak)
+echo; echo "compute ceilings ($THREADS threads, register-only loops): fp32 FMA $(echo "$pk" | kv fp32_fma_GFLOPs) GFLOP/s, bf16 vdpbf16ps $(echo "$pk" | kv bf16_dot_GFLOPs) GFLOP/s"
+echo "$pk" | sed -n 's/^linear threads=[0-9]* w=\([a-z0-9]*\) T=\([0-9]*\) IN=\([0-9]*\) OUT=\([0-9]*\) GFLOPs=\(.*\)/  linear (mrl) \1 weights, \2 x \3 -> \4: \5 GFLOP\/s/p'
 echo; echo "| measurement | mrl | roofline | mrl / roofline | PyTorch | mrl / PyTorch | mrl peak RSS MB | PyTorch peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|"
 for dt in bf16 fp32; do
