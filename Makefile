@@ -53,15 +53,21 @@ endif
 .PHONY: all test test-unit test-cli test-gpu test-asan bench bench-gpu fuzz install clean demo
 all: $(BINS)
 
+# The build's configuration as a file: switching it (make CUDA=0 after make, in the same B)
+# rebuilds every object instead of linking CUDA objects into a CPU-only program.
+CONFIG_STAMP := $(B)/.config-cuda$(CUDA)
+$(CONFIG_STAMP):
+	@mkdir -p $(@D); rm -f $(B)/.config-cuda*; touch $@
+
 $(B)/libmrl.a: $(LIB_OBJ) $(CU_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-$(B)/%.o: %.c
+$(B)/%.o: %.c $(CONFIG_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
 
-$(B)/%.o: %.cu
+$(B)/%.o: %.cu $(CONFIG_STAMP)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 

@@ -139,9 +139,65 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k
 }
 
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
-    (void)R; (void)H; (void)D;
-    return (size_t)be->threads * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
+    (void)R; (void)D;   /* per thread: the scores of up to H heads (one GQA group at a time) */
+    return (size_t)be->threads * (size_t)H * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
 }
+
+/* The query heads h0 .. h0+nh-1 of one row, which share KV head g, against its n cached keys:
+ * scores into p[nh][n], softmax per head, then P V into o (head h at o + h D). The AVX-512
+ * version reads each cached key and value row once for all nh heads (the GQA group): keys four
+ * at a time (independent FMA chains), then P V one 16-wide slice of D at a time over all keys,
+ * nh accumulators fed by one load of v. A head's sums run in the same order whatever nh is,
+ * and each row's result depends only on that row, so batching never changes it. */
+#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+#define PAGED_AVX512 1
+#define GMAX 8   /* heads per pass (a GQA group is usually 2-8) */
+__attribute__((target("avx512f")))
+static void group_avx512(float *o, float *p, const float *q, const float *kp, const float *vp, size_t row,
+                         int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    for (int j = 0; j < n; j += 4) {
+        int nk = n - j < 4 ? n - j : 4;
+        const float *k[4];
+        for (int u = 0; u < 4; u++) {
+            int jj = j + (u < nk ? u : 0);
+            k[u] = kp + ((size_t)tab[jj / bs] * bs + jj % bs) * row + (size_t)g * D;
+        }
+        for (int h = 0; h < nh; h++) {
+            const float *qi = q + (size_t)h * D;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int d = 0; d < D; d += 16) {
+                __m512 qv = _mm512_loadu_ps(qi + d);
+                a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[0] + d), a0);
+                a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[1] + d), a1);
+                a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[2] + d), a2);
+                a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[3] + d), a3);
+            }
+            float *ph = p + (size_t)h * n + j;
+            ph[0] = _mm512_reduce_add_ps(a0) * scale;
+            if (nk > 1) ph[1] = _mm512_reduce_add_ps(a1) * scale;
+            if (nk > 2) ph[2] = _mm512_reduce_add_ps(a2) * scale;
+            if (nk > 3) ph[3] = _mm512_reduce_add_ps(a3) * scale;
+        }
+    }
+    float inv[GMAX];
+    for (int h = 0; h < nh; h++) {
+        float *ph = p + (size_t)h * n, m = -INFINITY, sum = 0;
+        for (int j = 0; j < n; j++) if (ph[j] > m) m = ph[j];
+        for (int j = 0; j < n; j++) { ph[j] = expf(ph[j] - m); sum += ph[j]; }
+        inv[h] = 1.0f / sum;
+    }
+    for (int d = 0; d < D; d += 16) {
+        __m512 acc[GMAX];
+        for (int h = 0; h < nh; h++) acc[h] = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            __m512 v = _mm512_loadu_ps(vp + ((size_t)tab[j / bs] * bs + j % bs) * row + (size_t)g * D + d);
+            for (int h = 0; h < nh; h++) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[(size_t)h * n + j]), v, acc[h]);
+        }
+        for (int h = 0; h < nh; h++) _mm512_storeu_ps(o + (size_t)h * D + d, _mm512_mul_ps(acc[h], _mm512_set1_ps(inv[h])));
+    }
+}
+#endif
 
 void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int qs, const void *kpool,
                          const void *vpool, const int32_t *bt, int max_blocks, int bs,
@@ -152,6 +208,23 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     for (int r = 0; r < R; r++) if (row_ctx[r] > maxctx) maxctx = row_ctx[r];
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
+#ifdef PAGED_AVX512
+    if (cpu_st(be)->simd >= CPU_SIMD_AVX512 && D % 16 == 0) {   /* one task per (row, KV group slice) */
+        int per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;
+        #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
+        {
+            float *p = (float *)work + (size_t)omp_get_thread_num() * H * maxctx;
+            #pragma omp for schedule(dynamic, 1) collapse(2)
+            for (int r = 0; r < R; r++)
+                for (int gs = 0; gs < Hkv * nsl; gs++) {
+                    int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
+                    group_avx512(out + (size_t)r * H * D + (size_t)h0 * D, p, q + (size_t)r * qs + (size_t)h0 * D, kp, vp, row,
+                                 g, nh, D, bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
+                }
+        }
+        return;
+    }
+#endif
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * maxctx;
@@ -161,6 +234,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
                 const float *qi = q + (size_t)r * qs + (size_t)h * D;
                 int g = h / grp, n = row_ctx[r];
+                float *o = out + (size_t)r * H * D + (size_t)h * D;
                 float m = -INFINITY;
                 for (int j = 0; j < n; j++) {
                     size_t slot = (size_t)tab[j / bs] * bs + j % bs;
@@ -169,7 +243,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 }
                 float sum = 0;
                 for (int j = 0; j < n; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
-                float *o = out + (size_t)r * H * D + (size_t)h * D, inv = 1.0f / sum;
+                float inv = 1.0f / sum;
                 memset(o, 0, (size_t)D * sizeof(float));
                 for (int j = 0; j < n; j++) {
                     size_t slot = (size_t)tab[j / bs] * bs + j % bs;
