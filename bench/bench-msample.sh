@@ -28,7 +28,7 @@ ebytes=$(python3 -c "
 import json; c = json.load(open('$MODEL/config.json'))
 print(c['vocab_size'] * c['hidden_size'] * (2 if c.get('torch_dtype', c.get('dtype')) == 'bfloat16' else 4))")
 sbytes=$((wbytes - ebytes))
-# memory bandwidth: the STREAM triad of bench/model_bench.c on THREADS threads (what the decode
+# memory bandwidth: the read bandwidth of bench/model_bench.c on THREADS threads (what the decode
 # kernels run on); a single-threaded numpy copy only where that binary is not built
 bw=0
 if [ -x "$B/bench/model_bench" ]; then
@@ -42,7 +42,7 @@ for _ in range(3):
 print(int(best))" 2>/dev/null || echo 0)
 [ "$DEVICE" = cpu ] || bw=${GPU_BW:-3.35e12}
 echo "model: minit qwen2-1.5b bf16 ($((wbytes / 1000000)) MB of weights), $NPROB problems x G=$G x $NEW tokens, $THREADS threads, device $DEVICE"
-echo "memory bandwidth (STREAM triad, or copy without model_bench): $(python3 -c "print(f'{$bw/1e9:.1f}')") GB/s"
+echo "memory bandwidth (read, from model_bench bw; a copy without it): $(python3 -c "print(f'{$bw/1e9:.1f}')") GB/s"
 echo
 echo "| --batch | msample tokens/s | transformers tokens/s | msample / transformers | roofline tokens/s | msample / roofline |"
 echo "|---|---|---|---|---|---|"

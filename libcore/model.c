@@ -119,7 +119,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     if (!(f = st_open(dir, e))) goto fail;
     if (st_check_qwen2(f, &m->c, e) < 0) goto fail;
     if (!(m->be = be_open(o->device, o->threads, e))) goto fail;
-    m->be->bf16_act = o->bf16 && !o->trainable;   /* bf16 inference may round activations too */
+    m->be->bf16_act = o->bf16 && !o->trainable && !o->train_numerics;   /* bf16 inference may round activations too */
     m->H = m->c.num_heads; m->K = m->c.num_kv_heads; m->D = m->c.head_dim;
     m->C = m->c.hidden_size; m->F = m->c.intermediate_size; m->V = m->c.vocab_size;
     m->L = m->c.num_layers; m->HD = m->H * m->D; m->QKV = (m->H + 2 * m->K) * m->D;

@@ -531,13 +531,15 @@ int main(int argc, char **argv) {
     int use_ref = o.t.g.beta != 0 && o.t.g.loss != GRPO_LOSS_SFT;
     const char *policy_dir = have ? latest : o.model;
 
-    model_opts mo = {o.c.device, o.dtype && !strcmp(o.dtype, "bf16"), 1, o.gckpt, o.threads};
+    model_opts mo = {.device = o.c.device, .bf16 = o.dtype && !strcmp(o.dtype, "bf16"), .trainable = 1,
+                     .grad_checkpoint = o.gckpt, .threads = o.threads};
     mrl_model *policy = model_load(policy_dir, &mo, &e);
     if (!policy) cli_die(&o.c, &e);
     mrl_model *ref = NULL;
     if (use_ref) {
         check_same_model(&o, refdir, policy_dir, 1);
         model_opts ro = mo; ro.trainable = 0; ro.grad_checkpoint = 0;
+        ro.train_numerics = 1;   /* the policy's arithmetic, so that KL is 0 while they agree */
         if (!(ref = model_load(refdir, &ro, &e))) cli_die(&o.c, &e);
     }
     const mrl_config *cfg = model_config(policy);

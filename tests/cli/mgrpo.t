@@ -212,3 +212,7 @@ $ mgrpo --model m --out run --groups 1 --threads 1 --save-every 0 r.jsonl | head
 $ n=$(wc -l < run/metrics.jsonl); test -e run/latest/model.safetensors && test "$(readlink run/latest)" = "$(printf 'step-%06d' $n)" && echo consistent
 > 0
 > consistent
+
+## --dtype bf16: the reference model computes as the policy does (no bf16 activations, no packed weights), so KL is exactly 0 at the first step
+$ mgrpo -Z -q --threads 2 --model $TESTDATA/grpo/model --out run --steps 1 --beta 0.04 --dtype bf16 $TESTDATA/grpo/batch.jsonl | jq -c '.kl'
+> 0

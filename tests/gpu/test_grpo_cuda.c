@@ -44,7 +44,9 @@ typedef struct { double loss[3], kl[3], gnorm[3]; float *delta; size_t n; } run_
 
 static int run(const char *dev, run_out *out, const char *save_to) {
     mrl_err e = {0};
-    model_opts mo = {dev, 1, 1, 0, 1}, ro = {dev, 1, 0, 0, 1};   /* bf16 forward on both */
+    /* bf16 forward on both; the reference computes as the policy does, as in mgrpo */
+    model_opts mo = {.device = dev, .bf16 = 1, .trainable = 1, .threads = 1};
+    model_opts ro = {.device = dev, .bf16 = 1, .threads = 1, .train_numerics = 1};
     mrl_model *m = model_load("testdata/grpo/model", &mo, &e), *ref = model_load("testdata/grpo/ref", &ro, &e);
     if (!m || !ref) { printf("  %s: %s\n", dev, e.msg); model_free(m); model_free(ref); return -1; }
     mrl_backend *be = be_open(dev, 1, &e);

@@ -21,7 +21,7 @@ static int exists(const char *dir, const char *name) {
 
 static float first_weight(const char *ckpt) {
     mrl_err e = {0};
-    mrl_model *m = model_load(ckpt, &(model_opts){"cpu", 0, 1, 0, 1}, &e);
+    mrl_model *m = model_load(ckpt, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
     if (!m) { printf("  load %s: %s\n", ckpt, e.msg); return NAN; }
     mrl_param *p;
     model_params(m, &p);
@@ -32,7 +32,7 @@ static float first_weight(const char *ckpt) {
 
 /* A model whose first weight is set to v, an optimizer that took `steps` steps. */
 static int save_step(ckpt_run *r, long step, float v, mrl_err *e) {
-    mrl_model *m = model_load(TINY, &(model_opts){"cpu", 0, 1, 0, 1}, e);
+    mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, e);
     if (!m) return -1;
     mrl_param *p;
     int np = model_params(m, &p);

@@ -162,9 +162,9 @@ static void model_case(const char *name) {
     jv cs = get(all, name), o = get(cs, "opts");
     char buf[64], gpath[128];
     mrl_err e = {0};
-    model_opts mo = {"cpu", 0, 1, 0, 1};
+    model_opts mo = {.device = "cpu", .trainable = 1, .threads = 1};
     mrl_model *m = model_load("testdata/grpo/model", &mo, &e);
-    model_opts ro = {"cpu", 0, 0, 0, 1};
+    model_opts ro = {.device = "cpu", .threads = 1, .train_numerics = 1};
     mrl_model *ref = model_load("testdata/grpo/ref", &ro, &e);
     EXPECTF(m && ref, "%s", e.msg);
     if (!m || !ref) { model_free(m); model_free(ref); jv_free(all); jv_free(cs); jv_free(o); return; }
@@ -216,7 +216,7 @@ static void model_case(const char *name) {
  * gradients (what the all-reduce forms) is the one-process gradient over the whole batch. */
 static void ranks_case(grpo_loss loss) {
     mrl_err e = {0};
-    mrl_model *m = model_load("testdata/grpo/model", &(model_opts){"cpu", 0, 1, 0, 1}, &e);
+    mrl_model *m = model_load("testdata/grpo/model", &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
     EXPECTF(m != NULL, "%s", e.msg);
     if (!m) return;
     rec rs[8];
@@ -299,7 +299,7 @@ static double set_prob(mrl_model *m, const int32_t *prompt, int plen, int V, dou
 TEST(learns_a_rewarded_token) {
     if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
     mrl_err e = {0};
-    mrl_model *m = model_load("testdata/grpo/model", &(model_opts){"cpu", 0, 1, 0, 1}, &e);
+    mrl_model *m = model_load("testdata/grpo/model", &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
     EXPECTF(m != NULL, "%s", e.msg);
     if (!m) return;
     int V = model_config(m)->vocab_size, G = 8, NG = 4;
