@@ -162,6 +162,35 @@ static int peak(int threads) {
     return 0;
 }
 
+/* Decode attention over the paged KV cache: R rows, each with its own ctx cached tokens in
+ * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims); one layer, best of 5. */
+static int attn(int R, int ctx, int threads) {
+    int H = 12, K = 2, D = 128, BS = 16, nb = (ctx + BS - 1) / BS, qs = (H + 2 * K) * D;
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", threads, &e);
+    if (!be) die("cpu backend", &e);
+    size_t pool = (size_t)R * nb * BS * K * D;
+    float *q = malloc(sizeof(float) * R * qs), *out = malloc(sizeof(float) * R * H * D);
+    float *kp = malloc(pool * 4), *vp = malloc(pool * 4);
+    int32_t *bt = malloc(sizeof(int32_t) * R * nb), *rs = malloc(4 * (size_t)R), *rc = malloc(4 * (size_t)R);
+    void *w = malloc(op_attention_paged_work(be, R, ctx, H, D));
+    if (!q || !out || !kp || !vp || !bt || !rs || !rc || !w) { fprintf(stderr, "model_bench: out of memory\n"); return 1; }
+    for (size_t i = 0; i < pool; i++) { kp[i] = (float)(i % 97) * 0.01f - 0.5f; vp[i] = (float)(i % 89) * 0.01f - 0.4f; }
+    for (int i = 0; i < R * qs; i++) q[i] = (float)(i % 13) * 0.05f - 0.3f;
+    for (int r = 0; r < R; r++) { rs[r] = r; rc[r] = ctx; for (int b = 0; b < nb; b++) bt[r * nb + b] = r * nb + b; }
+    double best = 1e9;
+    for (int it = 0; it < 5; it++) {
+        double t = now();
+        op_attention_paged(be, out, q, qs, kp, vp, bt, nb, BS, rs, rc, R, H, K, D, w);
+        t = now() - t;
+        if (t < best) best = t;
+    }
+    printf("attn R=%d ctx=%d threads=%d ms=%.2f GFLOPs=%.1f KV_GBps=%.1f\n", R, ctx, threads, best * 1e3,
+           4.0 * R * H * ctx * D / best / 1e9, 2.0 * R * ctx * K * D * 4 / best / 1e9);
+    free(q); free(out); free(kp); free(vp); free(bt); free(rs); free(rc); free(w); be_close(be);
+    return 0;
+}
+
 static mrl_model *load(const char *dir, int bf16, int trainable, int ckpt, int threads) {
     model_opts o = {.device = "cpu", .bf16 = bf16, .trainable = trainable, .grad_checkpoint = ckpt, .threads = threads};
     mrl_err e = {0};
@@ -258,12 +287,13 @@ int main(int argc, char **argv) {
     int threads = th ? atoi(th) : omp_get_max_threads();
     if (argc >= 2 && !strcmp(argv[1], "bw")) return bw(argc > 2 ? atoi(argv[2]) : 512, threads);
     if (argc >= 2 && !strcmp(argv[1], "peak")) return peak(threads);
+    if (argc >= 4 && !strcmp(argv[1], "attn")) return attn(atoi(argv[2]), atoi(argv[3]), threads);
     if (argc >= 5 && !strcmp(argv[1], "decode"))
         return decode(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | attn R CTX | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

@@ -139,8 +139,8 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k
 }
 
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
-    (void)R; (void)D;   /* per thread: the scores of up to H heads (one GQA group at a time) */
-    return (size_t)be->threads * (size_t)H * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
+    (void)R; (void)D;   /* per thread: the scores of up to H heads (one GQA group at a time), slots */
+    return (size_t)be->threads * (size_t)(H + 1) * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
 }
 
 /* The query heads h0 .. h0+nh-1 of one row, which share KV head g, against its n cached keys:
@@ -153,16 +153,78 @@ size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H,
 #include <immintrin.h>
 #define PAGED_AVX512 1
 #define GMAX 8   /* heads per pass (a GQA group is usually 2-8) */
+
+/* [sum(a0), sum(a1), sum(a2), sum(a3)]: four horizontal sums sharing their shuffles. */
 __attribute__((target("avx512f")))
-static void group_avx512(float *o, float *p, const float *q, const float *kp, const float *vp, size_t row,
-                         int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+static inline __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+    __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+    __m512 u = _mm512_add_ps(_mm512_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* e^x, 16 lanes (x <= 0 here): x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for
+ * e^r (about 1 ulp), then scaled by 2^n; below -87.3 the result flushes towards 0. */
+__attribute__((target("avx512f")))
+static inline __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, n);
+}
+__attribute__((target("avx512f")))
+/* P V for the heads of the group over the 16 x NC columns from d: each cached value row is read
+ * once (one pass per column slice), the heads' accumulators stay in registers. */
+#define PV_PASS(NC)                                                                              \
+__attribute__((target("avx512f")))                                                               \
+static void pv_pass##NC(float *o, const float *p, const float *inv, const float *vp, size_t row, \
+                        const int32_t *slot, int g, int nh, int D, int d, int n) {               \
+    __m512 acc[GMAX][NC];                                                                        \
+    _Pragma("GCC unroll 8") for (int h = 0; h < GMAX; h++)                                       \
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) acc[h][c] = _mm512_setzero_ps();     \
+    for (int j = 0; j < n; j++) {                                                                \
+        const float *v = vp + (size_t)slot[j] * row + (size_t)g * D + d;                         \
+        if (j + 16 < n) {   /* rows are scattered over blocks: fetch 16 ahead */                 \
+            const char *f = (const char *)(vp + (size_t)slot[j + 16] * row + (size_t)g * D + d); \
+            _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) _mm_prefetch(f + 64 * c, _MM_HINT_T0); \
+        }                                                                                        \
+        __m512 vv[NC];                                                                           \
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = _mm512_loadu_ps(v + 16 * c); \
+        _Pragma("GCC unroll 8") for (int h = 0; h < GMAX; h++)                                   \
+            if (h < nh) {                                                                        \
+                __m512 pj = _mm512_set1_ps(p[(size_t)h * n + j]);                                \
+                _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) acc[h][c] = _mm512_fmadd_ps(pj, vv[c], acc[h][c]); \
+            }                                                                                    \
+    }                                                                                            \
+    for (int h = 0; h < nh; h++)                                                                 \
+        for (int c = 0; c < NC; c++)                                                             \
+            _mm512_storeu_ps(o + (size_t)h * D + d + 16 * c, _mm512_mul_ps(acc[h][c], _mm512_set1_ps(inv[h]))); \
+}
+PV_PASS(1)
+PV_PASS(2)
+
+__attribute__((target("avx512f")))
+static void group_avx512(float *o, float *p, int32_t *slot, const float *q, const float *kp, const float *vp,
+                         size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    for (int j = 0; j < n; j++) slot[j] = tab[j / bs] * bs + j % bs;
     for (int j = 0; j < n; j += 4) {
         int nk = n - j < 4 ? n - j : 4;
         const float *k[4];
-        for (int u = 0; u < 4; u++) {
-            int jj = j + (u < nk ? u : 0);
-            k[u] = kp + ((size_t)tab[jj / bs] * bs + jj % bs) * row + (size_t)g * D;
-        }
+        for (int u = 0; u < 4; u++) k[u] = kp + (size_t)slot[j + (u < nk ? u : 0)] * row + (size_t)g * D;
+        if (j + 12 <= n)   /* the keys two steps ahead */
+            for (int u = 8; u < 12; u++) {
+                const char *f = (const char *)(kp + (size_t)slot[j + u] * row + (size_t)g * D);
+                for (int c = 0; c < D * 4; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);
+            }
         for (int h = 0; h < nh; h++) {
             const float *qi = q + (size_t)h * D;
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -173,29 +235,31 @@ static void group_avx512(float *o, float *p, const float *q, const float *kp, co
                 a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[2] + d), a2);
                 a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[3] + d), a3);
             }
-            float *ph = p + (size_t)h * n + j;
-            ph[0] = _mm512_reduce_add_ps(a0) * scale;
-            if (nk > 1) ph[1] = _mm512_reduce_add_ps(a1) * scale;
-            if (nk > 2) ph[2] = _mm512_reduce_add_ps(a2) * scale;
-            if (nk > 3) ph[3] = _mm512_reduce_add_ps(a3) * scale;
+            float sc[4];
+            _mm_storeu_ps(sc, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));
+            memcpy(p + (size_t)h * n + j, sc, (size_t)nk * sizeof(float));
         }
     }
     float inv[GMAX];
-    for (int h = 0; h < nh; h++) {
-        float *ph = p + (size_t)h * n, m = -INFINITY, sum = 0;
-        for (int j = 0; j < n; j++) if (ph[j] > m) m = ph[j];
-        for (int j = 0; j < n; j++) { ph[j] = expf(ph[j] - m); sum += ph[j]; }
-        inv[h] = 1.0f / sum;
-    }
-    for (int d = 0; d < D; d += 16) {
-        __m512 acc[GMAX];
-        for (int h = 0; h < nh; h++) acc[h] = _mm512_setzero_ps();
-        for (int j = 0; j < n; j++) {
-            __m512 v = _mm512_loadu_ps(vp + ((size_t)tab[j / bs] * bs + j % bs) * row + (size_t)g * D + d);
-            for (int h = 0; h < nh; h++) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[(size_t)h * n + j]), v, acc[h]);
+    for (int h = 0; h < nh; h++) {   /* softmax, 16 scores at a time */
+        float *ph = p + (size_t)h * n;
+        __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, ph + j));
         }
-        for (int h = 0; h < nh; h++) _mm512_storeu_ps(o + (size_t)h * D + d, _mm512_mul_ps(acc[h], _mm512_set1_ps(inv[h])));
+        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));
+            _mm512_mask_storeu_ps(ph + j, k, e);
+            sm = _mm512_mask_add_ps(sm, k, sm, e);
+        }
+        inv[h] = 1.0f / _mm512_reduce_add_ps(sm);
     }
+    int d = 0;
+    for (; d + 32 <= D; d += 32) pv_pass2(o, p, inv, vp, row, slot, g, nh, D, d, n);
+    if (d < D) pv_pass1(o, p, inv, vp, row, slot, g, nh, D, d, n);
 }
 #endif
 
@@ -213,12 +277,13 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
         int per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;
         #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
         {
-            float *p = (float *)work + (size_t)omp_get_thread_num() * H * maxctx;
+            float *p = (float *)work + (size_t)omp_get_thread_num() * (H + 1) * maxctx;
+            int32_t *slot = (int32_t *)(p + (size_t)H * maxctx);
             #pragma omp for schedule(dynamic, 1) collapse(2)
             for (int r = 0; r < R; r++)
                 for (int gs = 0; gs < Hkv * nsl; gs++) {
                     int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
-                    group_avx512(out + (size_t)r * H * D + (size_t)h0 * D, p, q + (size_t)r * qs + (size_t)h0 * D, kp, vp, row,
+                    group_avx512(out + (size_t)r * H * D + (size_t)h0 * D, p, slot, q + (size_t)r * qs + (size_t)h0 * D, kp, vp, row,
                                  g, nh, D, bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
                 }
         }
