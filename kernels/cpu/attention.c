@@ -139,8 +139,8 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k
 }
 
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
-    (void)R; (void)D;   /* per thread: the scores of up to H heads (one GQA group at a time), slots */
-    return (size_t)be->threads * (size_t)(H + 1) * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
+    (void)R; (void)D;   /* per thread: the scores of up to 8 heads (a GQA group slice), and slots */
+    return (size_t)be->threads * (size_t)((H < 8 ? H : 8) + 1) * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
 }
 
 /* The query heads h0 .. h0+nh-1 of one row, which share KV head g, against its n cached keys:
@@ -168,7 +168,7 @@ static inline __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
  * e^r (about 1 ulp), then scaled by 2^n; below -87.3 the result flushes towards 0. */
 __attribute__((target("avx512f")))
 static inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);   /* max returns its second operand for a NaN: kept */
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
@@ -215,6 +215,7 @@ PV_PASS(2)
 __attribute__((target("avx512f")))
 static void group_avx512(float *o, float *p, int32_t *slot, const float *q, const float *kp, const float *vp,
                          size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }   /* as the portable loop */
     for (int j = 0; j < n; j++) slot[j] = tab[j / bs] * bs + j % bs;
     for (int j = 0; j < n; j += 4) {
         int nk = n - j < 4 ? n - j : 4;
@@ -277,8 +278,9 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
         int per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;
         #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
         {
-            float *p = (float *)work + (size_t)omp_get_thread_num() * (H + 1) * maxctx;
-            int32_t *slot = (int32_t *)(p + (size_t)H * maxctx);
+            int hw = H < 8 ? H : 8;   /* as cpu_attention_paged_work sized it; per <= hw */
+            float *p = (float *)work + (size_t)omp_get_thread_num() * (hw + 1) * maxctx;
+            int32_t *slot = (int32_t *)(p + (size_t)hw * maxctx);
             #pragma omp for schedule(dynamic, 1) collapse(2)
             for (int r = 0; r < R; r++)
                 for (int gs = 0; gs < Hkv * nsl; gs++) {

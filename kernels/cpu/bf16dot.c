@@ -127,6 +127,10 @@ static void round_rows(uint16_t *dst, int ld, const float *x, int ldx, int T, in
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                  int T, int IN, const uint16_t *w, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
+    if (IN <= 0) {   /* an empty sum */
+        for (int t = 0; t < T; t++) for (int j = 0; j < OUT; j++) out[(size_t)t * ldo + j] *= beta;
+        return;
+    }
     int np2 = (IN + 1) / 2;   /* pairs per row */
     /* row chunks of equal size (a multiple of RT), so that tasks cost the same */
     int nchunk = (T + TC - 1) / TC, tc = ((T + nchunk - 1) / nchunk + RT - 1) / RT * RT;
@@ -157,10 +161,12 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
-                    } else {    /* raw: 16 lines of each of the panel's rows */
+                    } else {    /* raw: the block's lines of each of the panel's rows (line i of
+                                   row r is queue entry 16 r + i, i < 16) */
                         pf.base = (const char *)(w + (size_t)no0 * IN + 2 * (size_t)np0);
                         pf.stride = (size_t)IN * 2;
-                        pf.end = (OUT - no0 < NP ? OUT - no0 : NP) * 16;
+                        int lines = (kbn * 4 + 63) / 64, rows = OUT - no0 < NP ? OUT - no0 : NP;
+                        pf.end = (rows - 1) * 16 + lines;   /* the last row's lines only; earlier rows all 16 */
                     }
                     pf.per_iter = (pf.end + ncalls * kb - 1) / (ncalls * kb);
                 }

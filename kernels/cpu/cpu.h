@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <assert.h>
 #include "ops.h"
 
 enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
@@ -43,7 +44,10 @@ static inline size_t cpu_bf16p_bytes(int OUT, int IN) {
 }
 /* Rows r0.. of a weight of dtype wdt and row length IN (r0 a multiple of 64 when packed). */
 static inline const void *cpu_wrows(const void *w, mrl_dtype wdt, size_t r0, int IN) {
-    if (wdt == MRL_BF16P) return (const char *)w + r0 / CPU_BF16P_ROWS * (size_t)((IN + 1) / 2) * CPU_BF16P_ROWS * 4;
+    if (wdt == MRL_BF16P) {
+        assert(r0 % CPU_BF16P_ROWS == 0);
+        return (const char *)w + r0 / CPU_BF16P_ROWS * (size_t)((IN + 1) / 2) * CPU_BF16P_ROWS * 4;
+    }
     return (const char *)w + r0 * IN * mrl_dtype_size(wdt);
 }
 

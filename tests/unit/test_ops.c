@@ -322,6 +322,11 @@ static void paged_case(int D, int H, int K) {
     double worst = 0;
     for (int i = 0; i < T * H * D; i++) worst = fmax(worst, fabs(out[i] - ref[i]));
     EXPECTF(worst < 1e-6, "D %d H %d K %d: max difference %g", D, H, K, worst);
+    qkv[0] = NAN;   /* a diverged model shows as NaN, it is not turned into weights of ~0 */
+    op_attention_paged(be, out, qkv, st, kp, vp, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
+    int nan = 1;
+    for (int i = 0; i < D; i++) nan &= isnan(out[i]);
+    EXPECTF(nan, "D %d: a NaN query did not give a NaN output", D);
     free(qkv); free(ref); free(lse); free(out); free(w); free(kp); free(vp); free(pw);
     be_close(be);
 }
