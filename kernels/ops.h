@@ -26,7 +26,8 @@
 
 /* MRL_BF16P: a bf16 weight [OUT, IN] in the layout the backend's GEMM reads directly, made by
  * op_pack_weight; only ever the weight of linear_fwd, logits and logprob_fwd (forward-only
- * inference), and a row range of it starts at a multiple of 64 rows. */
+ * inference) or, for a tied head, the table of embedding_fwd; a row range of it starts at a
+ * multiple of 64 rows. */
 typedef enum mrl_dtype { MRL_F32 = 0, MRL_BF16 = 1, MRL_BF16P = 2 } mrl_dtype;
 typedef enum mrl_devkind { MRL_DEV_CPU = 0, MRL_DEV_CUDA = 1 } mrl_devkind;
 

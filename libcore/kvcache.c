@@ -120,7 +120,7 @@ void kv_commit(kv_cache *kv, int seq, int n) { kv_seq *s = seq_at(kv, seq); if (
 static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
     const mrl_backend *be = m->be;
     int C = m->C, HD = m->HD, QKV = m->QKV, KD = m->K * m->D;
-    op_embedding_fwd(be, m->ix, m->itok, mw(m, m->off_embed), m->wdt, R, C);
+    op_embedding_fwd(be, m->ix, m->itok, lw(m, m->off_embed, m->embed_p), ldt(m, m->embed_p), R, C);
     for (int l = 0; l < m->L; l++) {
         const layer_off *o = &m->lo[l];
         op_rmsnorm_fwd(be, m->iln, NULL, m->ix, mw(m, o->ln1), m->wdt, R, C, m->c.rms_norm_eps);

@@ -60,6 +60,7 @@ static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
  * are given back (CPU), which keeps the model at the size of its weights. A tied head stays
  * where the embedding is. Returns 0 also where the backend has no packed layout. */
 static int pack_linears(mrl_model *m, mrl_err *e) {
+    m->head_p = m->embed_p = NOPACK;
     if (!m->be->bf16_act || m->wdt != MRL_BF16 || m->master || !op_pack_weight(m->be, NULL, NULL, 64, 64)) return 0;
     size_t C = m->C, F = m->F, HD = m->HD, QKV = m->QKV, tot = 0;
     typedef struct { size_t off, *p; int OUT, IN; } item;
@@ -72,8 +73,8 @@ static int pack_linears(mrl_model *m, mrl_err *e) {
         w[n++] = (item){o->gu_w, &o->gu_p, (int)(2 * F), (int)C};
         w[n++] = (item){o->down_w, &o->down_p, (int)C, (int)F};
     }
-    m->head_p = NOPACK;
-    if (!m->c.tie_word_embeddings) w[n++] = (item){m->off_head, &m->head_p, m->V, (int)C};
+    /* a tied head is packed too; the embedding lookup then gathers its rows from the panels */
+    w[n++] = (item){m->off_head, &m->head_p, m->V, (int)C};
     for (int i = 0; i < n; i++) {
         *w[i].p = tot;
         tot += (op_pack_weight(m->be, NULL, NULL, w[i].OUT, w[i].IN) + 255) / 256 * 256;
@@ -88,6 +89,7 @@ static int pack_linears(mrl_model *m, mrl_err *e) {
             if (z > a) madvise((void *)a, z - a, MADV_DONTNEED);
         }
     }
+    if (m->c.tie_word_embeddings) m->embed_p = m->head_p;
     be_sync(m->be);
     return 0;
 }

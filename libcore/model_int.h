@@ -36,7 +36,8 @@ struct mrl_model {
     void *pw;                    /* bf16 inference: the linear weights packed for the backend's
                                     GEMM (MRL_BF16P; NULL when it has no packed layout). Their
                                     ranges in fw are then released and must not be read. */
-    size_t head_p;               /* byte offset of the head in pw, or NOPACK (tied head) */
+    size_t head_p;               /* byte offset of the head in pw, or NOPACK */
+    size_t embed_p;              /* the embedding table's: head_p when tied and packed, else NOPACK */
     mrl_param *params; int np;
     char (*pnames)[96];
 

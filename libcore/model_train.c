@@ -174,7 +174,7 @@ static int forward(mrl_model *m, const mrl_batch *b, float *logp, int mode, mrl_
     if (batch_upload(m, b, mode, e) < 0) return -1;
     const mrl_backend *be = m->be;
     int T = b->T;
-    op_embedding_fwd(be, m->xin[0], m->tok_d, mw(m, m->off_embed), m->wdt, T, m->C);
+    op_embedding_fwd(be, m->xin[0], m->tok_d, lw(m, m->off_embed, m->embed_p), ldt(m, m->embed_p), T, m->C);
     for (int l = 0; l < m->L; l++)
         model_layer_fwd(m, l, m->xin[l], m->xin[l + 1], &m->la[mode == 1 ? l : 0], T, m->pos_d, m->cu_d,
                         b->nseq, m->attn_work);

@@ -51,6 +51,14 @@ static inline const void *cpu_wrows(const void *w, mrl_dtype wdt, size_t r0, int
     return (const char *)w + r0 * IN * mrl_dtype_size(wdt);
 }
 
+/* Element (r, k) of a packed [., IN] matrix, as fp32 (a tied head doubles as the embedding). */
+static inline float cpu_bf16p_at(const void *wp, int IN, size_t r, int k) {
+    uint32_t w = ((const uint32_t *)wp)[(r / CPU_BF16P_ROWS * (size_t)((IN + 1) / 2) + (size_t)(k / 2)) * CPU_BF16P_ROWS
+                                        + r % CPU_BF16P_ROWS];
+    uint32_t u = (k % 2 ? w >> 16 : w & 0xffffu) << 16;
+    float f; memcpy(&f, &u, 4); return f;
+}
+
 /* AVX512_BF16 present (and compiled in). */
 int cpu_bf16dot_supported(void);
 /* cpu_mm_xwT for bf16 W with x rounded to bf16 (fp32 sums); any T, each row independent. */

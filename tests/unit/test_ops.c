@@ -280,6 +280,14 @@ TEST(bf16_packed_equals_unpacked) {
         }
         op_linear_fwd(be1, o, 0, x, wp, MRL_BF16P, NULL, TM, IN, OUT);
         EXPECTF(!memcmp(o, ref, sizeof(float) * TM * OUT), "IN %d OUT %d: packed, 1 thread differs", IN, OUT);
+        {   /* a tied table: embedding rows gathered from the panels equal the bf16 rows */
+            int32_t tok[3] = {0, OUT - 1, OUT / 2};
+            float *e1 = malloc(sizeof(float) * 3 * IN), *e2 = malloc(sizeof(float) * 3 * IN);
+            op_embedding_fwd(be, e1, tok, wb, MRL_BF16, 3, IN);
+            op_embedding_fwd(be, e2, tok, wp, MRL_BF16P, 3, IN);
+            EXPECTF(!memcmp(e1, e2, sizeof(float) * 3 * IN), "IN %d OUT %d: embedding rows from the packed table differ", IN, OUT);
+            free(e1); free(e2);
+        }
         if (OUT > 64) {   /* rows 64.. as their own matrix, through the logits op */
             float *z = malloc(sizeof(float) * 3 * OUT);
             op_logits(be, z, x, (const char *)wp + (size_t)((IN + 1) / 2) * 64 * 4, MRL_BF16P, 3, IN, OUT - 64);
