@@ -104,6 +104,15 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
  * runs it), so a result is the same bit for bit with 1, 2 or 16 threads (SPEC). */
 #define TILE_N 256   /* output columns per sgemm call (fp32 weights) */
 #define TILE_M 128   /* rows of dW per sgemm call in cpu_mm_gTx */
+#define TILE_T 128   /* rows of x (tokens) per sgemm call: with only column tiles, a 512-wide
+                        projection was 2 tasks, and 16 threads had 2 of them working */
+
+/* Row blocks of at most TILE_T, of equal size: fixed by T alone (never by the thread count). */
+static inline int row_blocks(int T, int *tm) {
+    int nb = (T + TILE_T - 1) / TILE_T;
+    *tm = (T + nb - 1) / nb;
+    return nb;
+}
 
 /* bf16 block W[o0:o0+no, i0:i0+ni] (row length IN) as fp32 into dst (row length ni). */
 static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, int i0, int ni) {
@@ -128,18 +137,22 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
      * sum in different orders: a decode row's last bits depend on whether the step has
      * <= small_t rows or more, i.e. on msample --batch past 12 (fp32 weights, or bf16 without AVX512_BF16). */
     if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
-    int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ntiles = (OUT + tile - 1) / tile;
+    int tm, nrb = row_blocks(T, &tm);
+    int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
     #pragma omp parallel num_threads(nt)
     {
         float *buf = scratch ? scratch + (size_t)omp_get_thread_num() * BF16_TILE * IN : NULL;
+        int conv = -1;   /* the column tile buf holds */
         #pragma omp for schedule(dynamic, 1)
-        for (int b = 0; b < ntiles; b++) {
-            int a = b * tile, n = OUT - a < tile ? OUT - a : tile;
+        for (int b = 0; b < ntiles; b++) {   /* column-major over tiles: a thread's next tile often reuses buf */
+            int cb = b / nrb, t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
+            int a = cb * tile, n = OUT - a < tile ? OUT - a : tile;
             const float *wt = (const float *)w + (size_t)a * IN;
-            if (buf) { tile_f32(buf, w, a, n, IN, 0, IN); wt = buf; }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, n, IN, 1.0f, x, ldx, wt, IN, beta, out + a, ldo);
+            if (buf) { if (conv != cb) { tile_f32(buf, w, a, n, IN, 0, IN); conv = cb; } wt = buf; }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, n, IN, 1.0f, x + (size_t)t0 * ldx, ldx, wt, IN, beta,
+                        out + (size_t)t0 * ldo + a, ldo);
         }
     }
 }
@@ -150,7 +163,8 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0 || IN <= 0) return;
     if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
-    int nt = be->threads, ntiles = (IN + TILE_N - 1) / TILE_N;
+    int tm, nrb = row_blocks(T, &tm);
+    int nt = be->threads, ncol = (IN + TILE_N - 1) / TILE_N, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * TILE_N) : NULL;
     #pragma omp parallel num_threads(nt)
@@ -158,16 +172,19 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
         float *buf = scratch ? scratch + (size_t)omp_get_thread_num() * BF16_TILE * TILE_N : NULL;
         #pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < ntiles; b++) {
-            int i0 = b * TILE_N, ni = IN - i0 < TILE_N ? IN - i0 : TILE_N;
+            int i0 = b / nrb * TILE_N, ni = IN - i0 < TILE_N ? IN - i0 : TILE_N;
+            int t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
+            const float *gr = g + (size_t)t0 * ldg;
+            float *o = out + (size_t)t0 * IN + i0;
             if (wdt == MRL_F32)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, ni, OUT, 1.0f, g, ldg,
-                            (const float *)w + i0, IN, beta, out + i0, IN);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, ni, OUT, 1.0f, gr, ldg,
+                            (const float *)w + i0, IN, beta, o, IN);
             else
                 for (int a = 0; a < OUT; a += BF16_TILE) {
                     int n = OUT - a < BF16_TILE ? OUT - a : BF16_TILE;
                     tile_f32(buf, w, a, n, IN, i0, ni);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, ni, n, 1.0f, g + a, ldg,
-                                buf, ni, a == 0 ? beta : 1.0f, out + i0, IN);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, ni, n, 1.0f, gr + a, ldg,
+                                buf, ni, a == 0 ? beta : 1.0f, o, IN);
                 }
         }
     }
@@ -175,11 +192,15 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
 
 void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN) {
     if (T <= 0 || OUT <= 0) return;
-    int ntiles = (OUT + TILE_M - 1) / TILE_M, nt = be->threads < ntiles ? be->threads : ntiles;
+    /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum
+     * order of an element does not depend on the tiling's task count */
+    int nr = (OUT + TILE_M - 1) / TILE_M, nc = (IN + 4 * TILE_N - 1) / (4 * TILE_N), ntiles = nr * nc;
+    int nt = be->threads < ntiles ? be->threads : ntiles;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int b = 0; b < ntiles; b++) {
-        int o0 = b * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, IN, T, 1.0f, g + o0, ldg, x, IN, 1.0f,
-                    dw + (size_t)o0 * IN, IN);
+        int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
+        int i0 = b % nc * 4 * TILE_N, ni = IN - i0 < 4 * TILE_N ? IN - i0 : 4 * TILE_N;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
+                    dw + (size_t)o0 * IN + i0, IN);
     }
 }

@@ -110,6 +110,7 @@ static const tc_case big_cases[] = {
     {"linear_T5_big",    {5, 384, 1000, 1},         su_linear,    fw_linear,    bw_linear},
     {"linear_T40_big",   {40, 384, 1000, 1},        su_linear,    fw_linear,    bw_linear},
     {"linear_T97_big",   {97, 200, 1531, 0},        su_linear,    fw_linear,    bw_linear},
+    {"linear_T300_big",  {300, 1100, 300, 1},       su_linear,    fw_linear,    bw_linear},   /* 3 row blocks, 2 dW column tiles */
     {"rope_big",         {200, 6, 64, 384},         su_rope,      fw_rope,      bw_rope},
     {"attention_big",    {3, 4, 2, 32, 150, 70, 9}, su_attention, fw_attention, bw_attention},
     {"swiglu_big",       {100, 512},                su_swiglu,    fw_swiglu,    bw_swiglu},
