@@ -163,7 +163,7 @@ static int peak(int threads) {
 }
 
 /* Decode attention over the paged KV cache: R rows, each with its own ctx cached tokens in
- * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims); one layer, best of 5. */
+ * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims); one layer, best of 20. */
 static int attn(int R, int ctx, int threads) {
     int H = 12, K = 2, D = 128, BS = 16, nb = (ctx + BS - 1) / BS, qs = (H + 2 * K) * D;
     mrl_err e = {0};
@@ -179,7 +179,7 @@ static int attn(int R, int ctx, int threads) {
     for (int i = 0; i < R * qs; i++) q[i] = (float)(i % 13) * 0.05f - 0.3f;
     for (int r = 0; r < R; r++) { rs[r] = r; rc[r] = ctx; for (int b = 0; b < nb; b++) bt[r * nb + b] = r * nb + b; }
     double best = 1e9;
-    for (int it = 0; it < 5; it++) {
+    for (int it = 0; it < 20; it++) {
         double t = now();
         op_attention_paged(be, out, q, qs, kp, vp, bt, nb, BS, rs, rc, R, H, K, D, w);
         t = now() - t;
