@@ -6,6 +6,8 @@
 # Each side takes two steps; the second (steady state) is reported.
 # Usage: bash bench/bench-mgrpo.sh [small] [qwen2-1.5b]   (default: small, plus qwen2-1.5b
 # when MemAvailable allows ~16 bytes/parameter + activations). THREADS=N (default nproc).
+# DTYPE=bf16: mgrpo --dtype bf16 (bf16 products, fp32 sums and master weights), next to
+# PyTorch fp32 eager and PyTorch under bf16 autocast (two speed-up columns).
 set -eu
 cd "$(dirname "$0")/.."
 MGRPO=${MGRPO:-bin/mgrpo}; MINIT=${MINIT:-bin/minit}
@@ -44,13 +46,18 @@ PY
     flag=""; [ $gc = on ] && flag="--grad-checkpoint"
     rm -rf "$dir/run"
     /usr/bin/time -f '%M' -o "$dir/rss" "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
-      --loss sft --micro-batch 1 --groups 1 --steps 2 --no-checkpoint $flag "$dir/in.jsonl" > "$dir/m.jsonl"
+      --loss sft --micro-batch 1 --groups 1 --steps 2 --no-checkpoint --dtype "${DTYPE:-fp32}" $flag "$dir/in.jsonl" > "$dir/m.jsonl"
     mt=$(tail -n 1 "$dir/m.jsonl" | field tokens_per_s); mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss")
     tt="-" tr="-" sp="-"
     if [ $have_torch = 1 ]; then
       python3 bench/mgrpo_torch.py "$dir/$m" $P $L $flag > "$dir/t.json" 2>/dev/null || echo '{}' > "$dir/t.json"
       tt=$(field tokens_per_s < "$dir/t.json"); tr=$(field peak_rss_mb < "$dir/t.json" | awk '{ printf "%.0f MiB", $1 }')
       [ -n "$tt" ] && sp=$(awk -v a="$mt" -v b="$tt" 'BEGIN { printf "%.2fx", a / b }') || tt="-"
+      if [ "${DTYPE:-fp32}" = bf16 ]; then   # the autocast peer, appended to the speed-up cell
+        python3 bench/mgrpo_torch.py "$dir/$m" $P $L $flag --autocast-bf16 > "$dir/t2.json" 2>/dev/null || echo '{}' > "$dir/t2.json"
+        t2=$(field tokens_per_s < "$dir/t2.json")
+        [ -n "$t2" ] && sp="$sp (vs autocast bf16 $(printf '%.0f' "$t2") tok/s: $(awk -v a="$mt" -v b="$t2" 'BEGIN { printf "%.2fx", a / b }'))"
+      fi
     fi
     printf '| %s | %s | %s | %.0f | %s | %s | %s | %s |\n' "$m" "$np" "$gc" "$mt" "$mr" \
       "$( [ "$tt" = - ] && echo - || printf '%.0f' "$tt")" "$tr" "$sp"

@@ -2,8 +2,10 @@
 """mgrpo_torch.py — the PyTorch side of bench-mgrpo.sh: one SFT-loss training step (forward,
 backward, AdamW) of a Hugging Face Qwen2 model on one sequence, fp32 on the CPU, as
 mgrpo --loss sft --micro-batch 1 does it; two steps, the second timed. Prints a JSON line: seconds, tokens_per_s,
-peak_rss_mb. Usage: mgrpo_torch.py MODEL_DIR PROMPT_LEN COMPLETION_LEN [--grad-checkpoint]"""
-import json, resource, sys, time
+peak_rss_mb. Usage: mgrpo_torch.py MODEL_DIR PROMPT_LEN COMPLETION_LEN [--grad-checkpoint] [--autocast-bf16]
+(--autocast-bf16: fp32 weights and optimizer, the forward under torch.autocast("cpu", bfloat16),
+the peer of mgrpo --dtype bf16)"""
+import contextlib, json, resource, sys, time
 import torch
 from transformers import Qwen2ForCausalLM
 
@@ -20,8 +22,11 @@ for step in range(2):   # the second step (steady state) is the one reported
     ids = torch.randint(3, min(V, 1000), (1, P + L))
     t0 = time.perf_counter()
     # logits only where needed (the completion span), as TRL's logits_to_keep
-    hidden = model.model(input_ids=ids).last_hidden_state[:, P - 1:P + L - 1]
-    logp = torch.log_softmax(model.lm_head(hidden).float(), -1).gather(-1, ids[:, P:].unsqueeze(-1))
+    ac = torch.autocast("cpu", dtype=torch.bfloat16) if "--autocast-bf16" in sys.argv else contextlib.nullcontext()
+    with ac:
+        hidden = model.model(input_ids=ids).last_hidden_state[:, P - 1:P + L - 1]
+        logits = model.lm_head(hidden)
+    logp = torch.log_softmax(logits.float(), -1).gather(-1, ids[:, P:].unsqueeze(-1))
     loss = -logp.mean()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

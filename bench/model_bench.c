@@ -260,7 +260,8 @@ static int prefill(const char *dir, int n, int bf16, int threads) {
 
 /* nseq sequences of T/nseq tokens, every position a target; fwd + bwd, best of `reps`. */
 static int train(const char *dir, int T, int nseq, int ckpt, int reps, int threads) {
-    mrl_model *m = load(dir, 0, 1, ckpt, threads);
+    int bf16 = getenv("TRAIN_BF16") != NULL;   /* a bf16 model: bf16 products, fp32 master */
+    mrl_model *m = load(dir, bf16, 1, ckpt, threads);
     const mrl_config *c = model_config(m);
     mrl_err e = {0};
     int32_t *tok = malloc(T * 4), *tg = malloc(T * 4), *cu = malloc((nseq + 1) * 4);

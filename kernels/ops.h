@@ -40,9 +40,10 @@ typedef struct mrl_backend {
     mrl_dtype act;         /* activation dtype: MRL_F32 on CPU, MRL_BF16 on CUDA */
     int threads;           /* CPU threads used by ops (OpenMP) */
     char name[16];         /* "cpu", "cuda:0" */
-    int bf16_act;          /* inference only: GEMMs with bf16 weights may round activations to bf16
+    int bf16_act;          /* GEMMs with bf16 weights may round activations to bf16 (and, in the
+                              backward, gradients and saved activations)
                               (the CPU's AVX512_BF16 path; CUDA's activations are bf16 anyway).
-                              model_load sets it for bf16 inference, never for training. */
+                              model_load sets it for every bf16 model (--dtype bf16). */
     const mrl_ops *ops;    /* the backend's implementation table */
     void *impl;            /* backend-private state (CUDA stream, cuBLASLt handle, ...) */
 } mrl_backend;

@@ -61,7 +61,8 @@ static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
  * where the embedding is. Returns 0 also where the backend has no packed layout. */
 static int pack_linears(mrl_model *m, mrl_err *e) {
     m->head_p = m->embed_p = NOPACK;
-    if (!m->be->bf16_act || m->wdt != MRL_BF16 || m->master || !op_pack_weight(m->be, NULL, NULL, 64, 64)) return 0;
+    if (!m->be->bf16_act || m->wdt != MRL_BF16 || m->master || m->o.train_numerics || !op_pack_weight(m->be, NULL, NULL, 64, 64))
+        return 0;
     size_t C = m->C, F = m->F, HD = m->HD, QKV = m->QKV, tot = 0;
     typedef struct { size_t off, *p; int OUT, IN; } item;
     item w[4 * m->L + 1];
@@ -121,7 +122,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     if (!(f = st_open(dir, e))) goto fail;
     if (st_check_qwen2(f, &m->c, e) < 0) goto fail;
     if (!(m->be = be_open(o->device, o->threads, e))) goto fail;
-    m->be->bf16_act = o->bf16 && !o->trainable && !o->train_numerics;   /* bf16 inference may round activations too */
+    m->be->bf16_act = o->bf16;   /* bf16 models round activations to bf16 in the weight GEMMs (CPU: vdpbf16ps) */
     m->H = m->c.num_heads; m->K = m->c.num_kv_heads; m->D = m->c.head_dim;
     m->C = m->c.hidden_size; m->F = m->c.intermediate_size; m->V = m->c.vocab_size;
     m->L = m->c.num_layers; m->HD = m->H * m->D; m->QKV = (m->H + 2 * m->K) * m->D;

@@ -20,7 +20,7 @@ static void c_memset0(const mrl_backend *be, void *p, size_t n) { (void)be; if (
 static void c_sync(const mrl_backend *be) { (void)be; }
 static void c_close(mrl_backend *be) {
     cpu_state *s = cpu_st(be);
-    if (s) { free(s->scratch); free(s); }
+    if (s) { free(s->scratch); free(s->scratch2); free(s); }
     be->impl = NULL;
 }
 
@@ -36,6 +36,20 @@ float *cpu_scratch(const mrl_backend *be, size_t n) {
         s->scratch_n = n;
     }
     return s->scratch;
+}
+
+float *cpu_scratch2(const mrl_backend *be, size_t n) {
+    cpu_state *s = cpu_st(be);
+    if (n > s->scratch2_n) {
+        free(s->scratch2);
+        s->scratch2 = NULL;
+        if (posix_memalign((void **)&s->scratch2, 256, n * sizeof(float))) {
+            fprintf(stderr, "mrl: out of memory (%zu bytes of CPU scratch)\n", n * sizeof(float));
+            abort();
+        }
+        s->scratch2_n = n;
+    }
+    return s->scratch2;
 }
 
 void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n) {
@@ -125,8 +139,9 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     const char *force = getenv("MRL_CPU_SIMD");   /* "none" | "avx2": test the fallbacks */
     if (force && !strcmp(force, "none")) s->simd = CPU_SIMD_NONE;
     else if (force && !strcmp(force, "avx2") && s->simd > CPU_SIMD_AVX2) s->simd = CPU_SIMD_AVX2;
-    /* bf16 activations in the weight GEMMs: for bf16 inference (be->bf16_act, set by model_load)
-     * where the CPU has AVX512_BF16; MRL_CPU_BF16_DOT=1/0 forces it on/off (measurements, tests) */
+    /* bf16 activations in the weight GEMMs: for bf16 models (be->bf16_act, set by model_load;
+     * inference and training) where the CPU has AVX512_BF16; MRL_CPU_BF16_DOT=1/0 forces it
+     * on/off (measurements, tests) */
     const char *bd = getenv("MRL_CPU_BF16_DOT");
     s->bf16dot = !cpu_bf16dot_supported() || (bd && !strcmp(bd, "0")) ? -1 : bd && !strcmp(bd, "1") ? 1 : 0;
     s->small_t = 12;   /* measured crossover against sgemm (bf16, 1536 x 8960) */

@@ -18,6 +18,8 @@ typedef struct cpu_state {
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
     size_t scratch_n;
+    float *scratch2;       /* transposed operands of the bf16 backward products */
+    size_t scratch2_n;
 } cpu_state;
 
 static inline cpu_state *cpu_st(const mrl_backend *be) { return (cpu_state *)be->impl; }
@@ -26,6 +28,7 @@ static inline cpu_state *cpu_st(const mrl_backend *be) { return (cpu_state *)be-
 static inline int cpu_nt(const mrl_backend *be, size_t work) { return work < (1u << 15) ? 1 : be->threads; }
 /* Scratch of at least n floats owned by the backend (ops on one backend run one at a time). */
 float *cpu_scratch(const mrl_backend *be, size_t n);
+float *cpu_scratch2(const mrl_backend *be, size_t n);   /* a second one, for callers of code that uses the first */
 
 /* out[T,OUT] = beta*out + x[T,IN] W[OUT,IN]^T (W fp32 or bf16; row strides ldx, ldo). */
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
@@ -33,8 +36,9 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
 /* out[T,IN] = beta*out + g[T,OUT] W[OUT,IN] (ldg = row stride of g). */
 void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, int ldg, int T,
                int OUT, const void *w, mrl_dtype wdt, int IN);
-/* dw[OUT,IN] += g[T,OUT]^T x[T,IN]. */
-void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN);
+/* dw[OUT,IN] += g[T,OUT]^T x[T,IN] (wdt: the weight's dtype; bf16 with be->bf16_act computes in bf16). */
+void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN,
+                mrl_dtype wdt);
 
 /* MRL_BF16P on the CPU: panels of CPU_BF16P_ROWS rows, each [ceil(IN/2)][CPU_BF16P_ROWS] 32-bit
  * words holding (w[o][2p], w[o][2p+1]) — what the vdpbf16ps GEMM would otherwise build per call. */

@@ -86,7 +86,7 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
                     const void *inp, const void *w, mrl_dtype wdt, int T, int IN, int OUT) {
     const float *dout = doutv;
     if (dinp) cpu_mm_gW(be, dinp, acc ? 1.0f : 0.0f, dout, OUT, T, OUT, w, wdt, IN);
-    if (dw) cpu_mm_gTx(be, dw, dout, OUT, inp, T, OUT, IN);
+    if (dw) cpu_mm_gTx(be, dw, dout, OUT, inp, T, OUT, IN, wdt);
     if (db) {
         #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * OUT))
         for (int o = 0; o < OUT; o++) {

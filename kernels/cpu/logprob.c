@@ -69,7 +69,7 @@ void cpu_logprob_bwd(const mrl_backend *be, void *dxv, float *dw, const float *d
                 if (tg >= v0 && tg < v0 + nv) zr[tg - v0] += gscale;
             }
             cpu_mm_gW(be, dx + (size_t)r0 * C, 1.0f, z, nv, nr, nv, wc, wdt, C);
-            if (dw) cpu_mm_gTx(be, dw + (size_t)v0 * C, z, nv, x + (size_t)r0 * C, nr, nv, C);
+            if (dw) cpu_mm_gTx(be, dw + (size_t)v0 * C, z, nv, x + (size_t)r0 * C, nr, nv, C, wdt);
         }
     }
 }

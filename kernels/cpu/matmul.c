@@ -123,14 +123,48 @@ static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, i
     }
 }
 
+/* The vdpbf16ps kernel for this weight: bf16 weights of a bf16 model (be->bf16_act) on a CPU
+ * with AVX512_BF16, or forced by MRL_CPU_BF16_DOT=1. */
+static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
+    int bd = cpu_st(be)->bf16dot;
+    return wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act));
+}
+
+/* Blocked transposes into the backward products' operands: dst[c][r] = src[r][c]. */
+static void transpose_u16(uint16_t *dst, const uint16_t *src, int R, int C, const mrl_backend *be) {
+    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
+    for (int r0 = 0; r0 < R; r0 += 64)
+        for (int c0 = 0; c0 < C; c0 += 64)
+            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
+                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++) dst[(size_t)c * R + r] = src[(size_t)r * C + c];
+}
+static void transpose_f32(float *dst, const float *src, int lds, int R, int C, const mrl_backend *be) {
+    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
+    for (int r0 = 0; r0 < R; r0 += 64)
+        for (int c0 = 0; c0 < C; c0 += 64)
+            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
+                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++) dst[(size_t)c * R + r] = src[(size_t)r * lds + c];
+}
+
+static inline uint16_t bf16_rne(float f) {   /* round to nearest even, NaN kept quiet (as cpu_cast) */
+    uint32_t u; memcpy(&u, &f, 4);
+    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static void transpose_bf16(uint16_t *dst, const float *src, int lds, int R, int C, const mrl_backend *be) {
+    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
+    for (int r0 = 0; r0 < R; r0 += 64)
+        for (int c0 = 0; c0 < C; c0 += 64)
+            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
+                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++) dst[(size_t)c * R + r] = bf16_rne(src[(size_t)r * lds + c]);
+}
+
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (wdt == MRL_BF16P) { cpu_bf16p_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }   /* every row count */
     /* bf16 inference on AVX512_BF16: the vdpbf16ps GEMM for every row count (as for packed
      * weights, with which it agrees bit for bit), so no row depends on the batch size */
-    int bd = cpu_st(be)->bf16dot;
-    if (wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act))) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
+    if (use_bf16dot(be, wdt)) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
     /* Each row's result is independent of the other rows on either side of this switch (the
      * streaming kernel by construction; sgemm while each tile call has T x n x IN > 100^3,
      * below which OpenBLAS 0.3.21 takes its small-matrix kernel: see test_ops), but the two
@@ -163,6 +197,12 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0 || IN <= 0) return;
     if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
+    if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g (W^T)^T on the vdpbf16ps kernel */
+        uint16_t *wt = (uint16_t *)cpu_scratch2(be, ((size_t)OUT * IN + 1) / 2 + 16);
+        transpose_u16(wt, w, OUT, IN, be);
+        cpu_bf16dot_xwT(be, out, IN, beta, g, ldg, T, OUT, wt, IN);
+        return;
+    }
     int tm, nrb = row_blocks(T, &tm);
     int nt = be->threads, ncol = (IN + TILE_N - 1) / TILE_N, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
@@ -190,8 +230,17 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
     }
 }
 
-void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN) {
+void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN,
+                mrl_dtype wdt) {
     if (T <= 0 || OUT <= 0) return;
+    if (use_bf16dot(be, wdt)) {   /* bf16 compute: dw += (g^T) (x^T)^T, x^T rounded to bf16 */
+        float *gt = cpu_scratch2(be, (size_t)OUT * T + ((size_t)IN * T + 1) / 2 + 32);
+        uint16_t *xt = (uint16_t *)(gt + (size_t)OUT * T + 16);
+        transpose_f32(gt, g, ldg, T, OUT, be);
+        transpose_bf16(xt, x, IN, T, IN, be);
+        cpu_bf16dot_xwT(be, dw, IN, 1.0f, gt, T, OUT, T, xt, IN);
+        return;
+    }
     /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum
      * order of an element does not depend on the tiling's task count */
     int nr = (OUT + TILE_M - 1) / TILE_M, nc = (IN + 4 * TILE_N - 1) / (4 * TILE_N), ntiles = nr * nc;

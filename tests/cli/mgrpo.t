@@ -213,6 +213,6 @@ $ n=$(wc -l < run/metrics.jsonl); test -e run/latest/model.safetensors && test "
 > 0
 > consistent
 
-## --dtype bf16: the reference model computes as the policy does (no bf16 activations, no packed weights), so KL is exactly 0 at the first step
+## --dtype bf16: the reference model computes as the policy does (the same bf16 products, weights not packed), so KL is exactly 0 at the first step
 $ mgrpo -Z -q --threads 2 --model $TESTDATA/grpo/model --out run --steps 1 --beta 0.04 --dtype bf16 $TESTDATA/grpo/batch.jsonl | jq -c '.kl'
 > 0

@@ -148,9 +148,12 @@ TEST(prefill_and_decode_match_pytorch) {
     }
 }
 
-static void grads_case(const char *name, int ckpt) {
+/* bf16 = 1: a bf16 model trained on the CPU (bf16 weights and, with AVX512_BF16, bf16 products
+ * with fp32 sums in forward and backward, as on CUDA) against the same float64 reference:
+ * bf16-sized errors, not more. */
+static void grads_case_dt(const char *name, int ckpt, int bf16) {
     ref r; if (ref_load(&r, name) < 0) { EXPECT(0); return; }
-    mrl_model *m = load(name, 1, 0, ckpt);
+    mrl_model *m = load(name, 1, bf16, ckpt);
     if (!m) { EXPECT(0); ref_free(&r); return; }
     mrl_err e = {0};
     float *lp = malloc(r.T * sizeof(float));
@@ -162,7 +165,7 @@ static void grads_case(const char *name, int ckpt) {
     }
     double loss = 0;
     for (int t = 0; t < r.T; t++) loss += (double)r.lw[t] * lp[t];
-    EXPECT_NEAR(loss, r.loss, 1e-4);
+    EXPECT_NEAR(loss, r.loss, bf16 ? 2e-2 * fabs(r.loss) : 1e-4);
     mrl_param *ps; int np = model_params(m, &ps), found = 0;
     double worst = 0, worst_el = 0; const char *wname = "";
     for (int i = 0; i < np; i++) {
@@ -188,15 +191,18 @@ static void grads_case(const char *name, int ckpt) {
     /* max/max is the criterion; per element (floor 1e-3 of the tensor's max) is shown for
      * information: float32 cancellation in near-zero elements puts PyTorch's own float32
      * gradients ~3e-4 off the float64 reference by that measure */
-    printf("  %s%s: loss %.6f (ref %.6f), %d gradients, worst max-rel err %.2e (%s), per element %.2e\n", name,
-           ckpt ? " (checkpointing)" : "", loss, r.loss, found, worst, wname, worst_el);
+    printf("  %s%s%s: loss %.6f (ref %.6f), %d gradients, worst max-rel err %.2e (%s), per element %.2e\n", name,
+           ckpt ? " (checkpointing)" : "", bf16 ? " (bf16)" : "", loss, r.loss, found, worst, wname, worst_el);
     EXPECT(found == np && np > 0);
-    EXPECT(worst <= 1e-4);
+    if (bf16) EXPECT(worst <= 1e-1 && worst > 1e-6);
+    else EXPECT(worst <= 1e-4);
     free(lp); model_free(m); ref_free(&r);
 }
+static void grads_case(const char *name, int ckpt) { grads_case_dt(name, ckpt, 0); }
 
 TEST(gradients_match_pytorch) { grads_case("tiny-untied", 0); grads_case("tiny-tied", 0); }
 TEST(gradient_checkpointing_same_gradients) { grads_case("tiny-untied", 1); grads_case("tiny-tied", 1); }
+TEST(bf16_training_gradients_close) { grads_case_dt("tiny-untied", 0, 1); grads_case_dt("tiny-tied", 1, 1); }
 
 /* bf16 inference (on AVX512_BF16 CPUs: packed weights; a tied head also serves the embedding
  * lookup from its panels) stays within bf16 rounding of the fp32 reference. */
@@ -360,6 +366,7 @@ int main(void) {
     RUN(prefill_and_decode_match_pytorch);
     RUN(gradients_match_pytorch);
     RUN(gradient_checkpointing_same_gradients);
+    RUN(bf16_training_gradients_close);
     RUN(bf16_weights_close);
     RUN(bf16_inference_independent_of_batch);
     RUN(kv_fork_shares_prompt);
