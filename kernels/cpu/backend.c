@@ -24,44 +24,28 @@ static void c_close(mrl_backend *be) {
     be->impl = NULL;
 }
 
-float *cpu_scratch(const mrl_backend *be, size_t n) {
-    cpu_state *s = cpu_st(be);
-    if (n > s->scratch_n) {
-        free(s->scratch);
-        s->scratch = NULL;
-        if (posix_memalign((void **)&s->scratch, 256, n * sizeof(float))) {
+/* *buf grown to at least n floats (256-aligned; contents not kept); out of memory aborts. */
+static float *grow(float **buf, size_t *cap, size_t n) {
+    if (n > *cap) {
+        free(*buf);
+        *buf = NULL;
+        if (posix_memalign((void **)buf, 256, n * sizeof(float))) {
             fprintf(stderr, "mrl: out of memory (%zu bytes of CPU scratch)\n", n * sizeof(float));
             abort();
         }
-        s->scratch_n = n;
+        *cap = n;
     }
-    return s->scratch;
+    return *buf;
 }
-
-float *cpu_scratch2(const mrl_backend *be, size_t n) {
-    cpu_state *s = cpu_st(be);
-    if (n > s->scratch2_n) {
-        free(s->scratch2);
-        s->scratch2 = NULL;
-        if (posix_memalign((void **)&s->scratch2, 256, n * sizeof(float))) {
-            fprintf(stderr, "mrl: out of memory (%zu bytes of CPU scratch)\n", n * sizeof(float));
-            abort();
-        }
-        s->scratch2_n = n;
-    }
-    return s->scratch2;
-}
+float *cpu_scratch(const mrl_backend *be, size_t n) { return grow(&cpu_st(be)->scratch, &cpu_st(be)->scratch_n, n); }
+float *cpu_scratch2(const mrl_backend *be, size_t n) { return grow(&cpu_st(be)->scratch2, &cpu_st(be)->scratch2_n, n); }
 
 void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n) {
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t i = 0; i < n; i++) {
         float f = cpu_ld(src, st, i);
         if (dt == MRL_F32) ((float *)dst)[i] = f;
-        else {
-            uint32_t u; memcpy(&u, &f, 4);
-            if ((u & 0x7fffffffu) > 0x7f800000u) ((uint16_t *)dst)[i] = (uint16_t)((u >> 16) | 0x40);
-            else { u += 0x7fffu + ((u >> 16) & 1u); ((uint16_t *)dst)[i] = (uint16_t)(u >> 16); }
-        }
+        else ((uint16_t *)dst)[i] = cpu_bf16_rne(f);
     }
 }
 

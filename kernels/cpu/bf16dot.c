@@ -110,15 +110,10 @@ MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6)
 typedef void micro_fn(float *, const uint32_t *, int, const uint32_t *, int, int, pfq *);
 static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, micro5, micro6};
 
-/* fp32 -> bf16, round to nearest even (NaN kept quiet), as cpu_cast rounds weights; rows padded
- * with a zero to an even length (ld elements). */
+/* x rounded to bf16 (cpu_bf16_rne), rows padded with a zero to an even length (ld elements). */
 static void round_rows(uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
     for (int t = 0; t < T; t++) {
-        for (int i = 0; i < IN; i++) {
-            uint32_t u; memcpy(&u, &x[(size_t)t * ldx + i], 4);
-            if ((u & 0x7fffffffu) > 0x7f800000u) dst[(size_t)t * ld + i] = (uint16_t)((u >> 16) | 0x40);
-            else dst[(size_t)t * ld + i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-        }
+        for (int i = 0; i < IN; i++) dst[(size_t)t * ld + i] = cpu_bf16_rne(x[(size_t)t * ldx + i]);
         if (ld > IN) dst[(size_t)t * ld + IN] = 0;
     }
 }

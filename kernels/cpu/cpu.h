@@ -74,6 +74,13 @@ void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const
 /* Packs bf16 w [OUT, IN] into dst (cpu_bf16p_bytes of it). */
 void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT, int IN);
 
+/* fp32 -> bf16, round to nearest even, a NaN kept (quiet): how every bf16 is made here. */
+static inline uint16_t cpu_bf16_rne(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
 /* Element i of a plain vector of dtype t (a bias that comes with an MRL_BF16P weight is bf16). */
 static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     if (t != MRL_F32) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }

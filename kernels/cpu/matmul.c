@@ -130,33 +130,21 @@ static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
     return wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act));
 }
 
-/* Blocked transposes into the backward products' operands: dst[c][r] = src[r][c]. */
-static void transpose_u16(uint16_t *dst, const uint16_t *src, int R, int C, const mrl_backend *be) {
-    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
-    for (int r0 = 0; r0 < R; r0 += 64)
-        for (int c0 = 0; c0 < C; c0 += 64)
-            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
-                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++) dst[(size_t)c * R + r] = src[(size_t)r * C + c];
+/* Blocked transposes into the backward products' operands: dst[c][r] = CONV(src[r][c]) (row
+ * stride lds), 64 x 64 blocks. */
+#define TRANSPOSE(NAME, DT, ST, CONV)                                                            \
+static void NAME(DT *dst, const ST *src, int lds, int R, int C, const mrl_backend *be) {         \
+    _Pragma("omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))") \
+    for (int r0 = 0; r0 < R; r0 += 64)                                                           \
+        for (int c0 = 0; c0 < C; c0 += 64)                                                      \
+            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)                               \
+                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++)                           \
+                    dst[(size_t)c * R + r] = CONV(src[(size_t)r * lds + c]);                     \
 }
-static void transpose_f32(float *dst, const float *src, int lds, int R, int C, const mrl_backend *be) {
-    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
-    for (int r0 = 0; r0 < R; r0 += 64)
-        for (int c0 = 0; c0 < C; c0 += 64)
-            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
-                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++) dst[(size_t)c * R + r] = src[(size_t)r * lds + c];
-}
-
-static inline uint16_t bf16_rne(float f) {   /* round to nearest even, NaN kept quiet (as cpu_cast) */
-    uint32_t u; memcpy(&u, &f, 4);
-    return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-static void transpose_bf16(uint16_t *dst, const float *src, int lds, int R, int C, const mrl_backend *be) {
-    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
-    for (int r0 = 0; r0 < R; r0 += 64)
-        for (int c0 = 0; c0 < C; c0 += 64)
-            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
-                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++) dst[(size_t)c * R + r] = bf16_rne(src[(size_t)r * lds + c]);
-}
+#define AS_IS(v) (v)
+TRANSPOSE(transpose_u16, uint16_t, uint16_t, AS_IS)
+TRANSPOSE(transpose_f32, float, float, AS_IS)
+TRANSPOSE(transpose_bf16, uint16_t, float, cpu_bf16_rne)
 
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
@@ -199,7 +187,7 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
     if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
     if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g (W^T)^T on the vdpbf16ps kernel */
         uint16_t *wt = (uint16_t *)cpu_scratch2(be, ((size_t)OUT * IN + 1) / 2 + 16);
-        transpose_u16(wt, w, OUT, IN, be);
+        transpose_u16(wt, w, IN, OUT, IN, be);
         cpu_bf16dot_xwT(be, out, IN, beta, g, ldg, T, OUT, wt, IN);
         return;
     }

@@ -102,6 +102,11 @@ TEST(simd_paths_agree) {
     be_close(def); be_close(none); be_close(avx2);
 }
 
+/* a[0..n) uniform in [-1, 1) from the LCG state *r (the inputs of the tests below). */
+static void fill_uniform(float *a, size_t n, uint64_t *r) {
+    for (size_t i = 0; i < n; i++) { *r = *r * 6364136223846793005ULL + 1; a[i] = (float)((*r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+}
+
 /* Larger shapes than the finite-difference table: enough work that every op really splits
  * across threads (pointwise ops stay on one thread below 32 K elements). */
 static const tc_case big_cases[] = {
@@ -183,8 +188,8 @@ TEST(linear_rows_independent_of_row_count) {
     float *ref = malloc(sizeof(float) * TM * OUT), *o = malloc(sizeof(float) * TM * OUT);
     void *wb = malloc(sizeof(float) * OUT * IN);
     uint64_t r = 3;
-    for (int i = 0; i < TM * IN; i++) { r = r * 6364136223846793005ULL + 1; x[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
-    for (int i = 0; i < OUT * IN; i++) { r = r * 6364136223846793005ULL + 1; w[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+    fill_uniform(x, (size_t)(TM * IN), &r);
+    fill_uniform(w, (size_t)(OUT * IN), &r);
     for (int bf = 0; bf < 2; bf++) {
         mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
         op_cast(be, wb, wd, w, MRL_F32, (size_t)OUT * IN);
@@ -225,8 +230,8 @@ TEST(bf16dot_matches_rounded_product) {
         float *o = malloc(sizeof(float) * TM * OUT), *o1 = malloc(sizeof(float) * TM * OUT), *ref = malloc(sizeof(float) * TM * OUT);
         uint16_t *wb = malloc(2 * (size_t)OUT * IN);
         uint64_t r = 11;
-        for (int i = 0; i < TM * IN; i++) { r = r * 6364136223846793005ULL + 1; x[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
-        for (int i = 0; i < OUT * IN; i++) { r = r * 6364136223846793005ULL + 1; w[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        fill_uniform(x, (size_t)(TM * IN), &r);
+        fill_uniform(w, (size_t)(OUT * IN), &r);
         op_cast(be, wb, MRL_BF16, w, MRL_F32, (size_t)OUT * IN);
         op_linear_fwd(be, ref, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);
         double worst = 0;
@@ -266,8 +271,8 @@ TEST(bf16_packed_equals_unpacked) {
         float *ref = malloc(sizeof(float) * TM * OUT), *o = malloc(sizeof(float) * TM * OUT);
         uint16_t *wb = malloc(2 * (size_t)OUT * IN);
         uint64_t r = 5;
-        for (int i = 0; i < TM * IN; i++) { r = r * 6364136223846793005ULL + 1; x[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
-        for (int i = 0; i < OUT * IN; i++) { r = r * 6364136223846793005ULL + 1; w[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        fill_uniform(x, (size_t)(TM * IN), &r);
+        fill_uniform(w, (size_t)(OUT * IN), &r);
         op_cast(be, wb, MRL_BF16, w, MRL_F32, (size_t)OUT * IN);
         size_t nb = op_pack_weight(be, NULL, NULL, OUT, IN);
         EXPECTF(nb >= (size_t)OUT * IN * 2, "IN %d OUT %d: packed size %zu", IN, OUT, nb);
@@ -313,7 +318,7 @@ static void paged_case(int D, int H, int K) {
     float *qkv = malloc(sizeof(float) * T * st), *ref = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H);
     float *out = malloc(sizeof(float) * T * H * D);
     uint64_t r = 7;
-    for (int i = 0; i < T * st; i++) { r = r * 6364136223846793005ULL + 1; qkv[i] = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+    fill_uniform(qkv, (size_t)(T * st), &r);
     void *w = malloc(op_attention_work(be, T, 11, H, D));
     op_attention_fwd(be, ref, lse, qkv, qkv + H * D, qkv + (H + K) * D, st, cu, NS, T, H, K, D, w);
     /* blocks handed out in a scrambled order: seq 0 gets 5,1,7; seq 1 gets 2,6 */
