@@ -157,6 +157,17 @@ static int load_batch(rec *rs, int cap) {
     return n;
 }
 
+/* The fixture batch as trainer sequences: its 6 records in 2 groups of 3, with GRPO advantages
+ * (group-scaled). Returns the count (6; anything else fails the caller's check). */
+static int fixture_seqs(rec *rs, tr_seq *sq, mrl_err *e) {
+    int n = load_batch(rs, 8), start[3] = {0, 3, 6};
+    double r[8], a[8];
+    for (int i = 0; i < n; i++) r[i] = rs[i].r;
+    EXPECT(n == 6 && grpo_advantages(r, start, 2, GRPO_ADV_GRPO, GRPO_SCALE_GROUP, 0, a, e) == 0);
+    for (int i = 0; i < n; i++) sq[i] = (tr_seq){rs[i].p, rs[i].plen, rs[i].c, rs[i].clen, rs[i].old, rs[i].trunc, a[i]};
+    return n;
+}
+
 static void model_case(const char *name) {
     jv all = load("testdata/grpo/model_cases.json");
     jv cs = get(all, name), o = get(cs, "opts");
@@ -169,12 +180,8 @@ static void model_case(const char *name) {
     EXPECTF(m && ref, "%s", e.msg);
     if (!m || !ref) { model_free(m); model_free(ref); jv_free(all); jv_free(cs); jv_free(o); return; }
     rec rs[8];
-    int n = load_batch(rs, 8), start[3] = {0, 3, 6};
-    double r[8], a[8];
-    for (int i = 0; i < n; i++) r[i] = rs[i].r;
-    EXPECT(n == 6 && grpo_advantages(r, start, 2, GRPO_ADV_GRPO, GRPO_SCALE_GROUP, 0, a, &e) == 0);
     tr_seq sq[8];
-    for (int i = 0; i < n; i++) sq[i] = (tr_seq){rs[i].p, rs[i].plen, rs[i].c, rs[i].clen, rs[i].old, rs[i].trunc, a[i]};
+    int n = fixture_seqs(rs, sq, &e);
     tr_opts t = {{grpo_parse_loss(str(o, "loss", buf, sizeof buf)), num(o, "beta"), num(o, "epsilon"),
                   num(o, "epsilon_high"), 0, 0},
                  (int)num(o, "micro_batch"), 8, (int)num(o, "mask_truncated"), num(o, "iterations") > 1,
@@ -220,16 +227,10 @@ static void ranks_case(grpo_loss loss) {
     EXPECTF(m != NULL, "%s", e.msg);
     if (!m) return;
     rec rs[8];
-    int n = load_batch(rs, 8), start[3] = {0, 3, 6};
-    double r[8], a[8];
-    for (int i = 0; i < n; i++) r[i] = rs[i].r;
-    EXPECT(n == 6 && grpo_advantages(r, start, 2, GRPO_ADV_GRPO, GRPO_SCALE_GROUP, 0, a, &e) == 0);
     tr_seq sq[8];
+    int n = fixture_seqs(rs, sq, &e);
     long tokens = 0;
-    for (int i = 0; i < n; i++) {
-        sq[i] = (tr_seq){rs[i].p, rs[i].plen, rs[i].c, rs[i].clen, rs[i].old, rs[i].trunc, a[i]};
-        tokens += rs[i].clen;
-    }
+    for (int i = 0; i < n; i++) tokens += rs[i].clen;
     tr_opts t = {{loss, 0, 0.2, 0.2, 0, 0}, 8, 8, 0, 0, 1.0f};
     mrl_param *p;
     int np = model_params(m, &p);
