@@ -260,7 +260,8 @@ static int prefill(const char *dir, int n, int bf16, int threads) {
 
 /* nseq sequences of T/nseq tokens, every position a target; fwd + bwd, best of `reps`. */
 static int train(const char *dir, int T, int nseq, int ckpt, int reps, int threads) {
-    int bf16 = getenv("TRAIN_BF16") != NULL;   /* a bf16 model: bf16 products, fp32 master */
+    const char *tb = getenv("TRAIN_BF16");   /* 1: a bf16 model (bf16 products, fp32 master) */
+    int bf16 = tb && strcmp(tb, "0");
     mrl_model *m = load(dir, bf16, 1, ckpt, threads);
     const mrl_config *c = model_config(m);
     mrl_err e = {0};

@@ -128,6 +128,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
      * on/off (measurements, tests) */
     const char *bd = getenv("MRL_CPU_BF16_DOT");
     s->bf16dot = !cpu_bf16dot_supported() || (bd && !strcmp(bd, "0")) ? -1 : bd && !strcmp(bd, "1") ? 1 : 0;
+    const char *ax = getenv("MRL_CPU_AMX");   /* 0: the vdpbf16ps kernel even where AMX is */
+    s->amx = s->bf16dot >= 0 && !(ax && !strcmp(ax, "0")) && cpu_amx_supported();
     s->small_t = 12;   /* measured crossover against sgemm (bf16, 1536 x 8960) */
     const char *st = getenv("MRL_CPU_SMALL_T");   /* for measuring the crossover */
     if (st && atoi(st) >= 0 && atoi(st) <= 64) s->small_t = atoi(st);

@@ -14,7 +14,24 @@ int cpu_bf16dot_supported(void) {
 }
 
 #include <immintrin.h>
-#define TGT __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#include <cpuid.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define TGTA __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+/* AMX (Intel's tile unit: TDPBF16PS, a 16 x 16 block of fp32 sums per instruction) where the
+ * CPU has it and Linux grants the process its tile state (arch_prctl ARCH_REQ_XCOMP_PERM,
+ * feature 18 = XTILEDATA; asked once, it holds for every thread). */
+int cpu_amx_supported(void) {
+    static int ok = -1;
+    if (ok >= 0) return ok;
+    unsigned a, b, c, d;
+    ok = 0;
+    if (cpu_bf16dot_supported() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1))
+        ok = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+    return ok;
+}
 
 /* The product is a packed-panel GEMM on vdpbf16ps. W is read NP = 64 rows (outputs) at a time
  * and, KB column pairs at a time, transposed into a panel whose k-pair p holds the 32-bit pairs
@@ -110,15 +127,84 @@ MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6)
 typedef void micro_fn(float *, const uint32_t *, int, const uint32_t *, int, int, pfq *);
 static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, micro5, micro6};
 
-/* x rounded to bf16 (cpu_bf16_rne), rows padded with a zero to an even length (ld elements). */
-static void round_rows(uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
+/* The same product on AMX: a block of RA = 16 rows x the panel's 64 outputs is four 16 x 16 fp32
+ * tiles (0-3); x's 16 rows x 16 pairs are tile 4, and the panel's 16 pairs x 16 outputs, one
+ * quarter at a time, tiles 5-7 (a 16 x 64-byte tile read with the panel's 256-byte row stride is
+ * exactly the pair-interleaved layout TDPBF16PS wants for its second operand). Each output is
+ * again summed over the pairs in index order in one fp32 element, so rows, tasks and threads do
+ * not change it; x's rows are padded with zero rows and zero pairs to whole tiles, and a last
+ * group of fewer than 16 pairs of the panel comes from `tail` (zero-padded). No software
+ * prefetch: measured on a Xeon with AMX, the hardware's streams do better without it (one row:
+ * 27 GB/s of weights against 23 with the next block prefetched as for vdpbf16ps; prefetching
+ * 4-16 KB ahead into L1 changed nothing). */
+#define RA 16    /* rows per AMX block */
+#define TCA 128  /* rows per task on AMX */
+typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
+
+/* Tiles 0-7 all 16 rows x 64 bytes. A constant in memory: GCC 12 drops the stores into a local
+ * configuration, as if LDTILECFG did not read it. */
+static const tilecfg amx_cfg __attribute__((aligned(64))) = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+};
+TGTA static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
+TGTA static void amx_end(void) { _tile_release(); }
+
+#define AMX_STEP(B, LD)                                                                          \
+    do {                                                                                         \
+        _tile_loadd(5, (B), (LD)); _tile_dpbf16ps(0, 4, 5);                                      \
+        _tile_loadd(6, (B) + 16, (LD)); _tile_dpbf16ps(1, 4, 6);                                 \
+        _tile_loadd(7, (B) + 32, (LD)); _tile_dpbf16ps(2, 4, 7);                                 \
+        _tile_loadd(5, (B) + 48, (LD)); _tile_dpbf16ps(3, 4, 5);                                 \
+    } while (0)
+
+/* acc[RA][NP] (+)= RA rows of x pairs (row stride ldp words, zero-padded to whole groups of 16
+ * pairs) times the panel block pk of kb pairs (its last kb % 16 pairs also in tail). */
+TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first,
+                           const uint32_t *tail) {
+    if (first) { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
+    else {
+        _tile_loadd(0, acc, NP * 4); _tile_loadd(1, acc + 16, NP * 4);
+        _tile_loadd(2, acc + 32, NP * 4); _tile_loadd(3, acc + 48, NP * 4);
+    }
+    int p = 0;
+    for (; p + 16 <= kb; p += 16) {
+        _tile_loadd(4, xp + p, (size_t)ldp * 4);
+        AMX_STEP(pk + (size_t)p * NP, NP * 4);
+    }
+    if (p < kb) {
+        _tile_loadd(4, xp + p, (size_t)ldp * 4);
+        AMX_STEP(tail, NP * 4);
+    }
+    _tile_stored(0, acc, NP * 4); _tile_stored(1, acc + 16, NP * 4);
+    _tile_stored(2, acc + 32, NP * 4); _tile_stored(3, acc + 48, NP * 4);
+}
+
+/* x rounded to bf16 exactly as cpu_bf16_rne does (16 at a time), rows padded with zeros to ld
+ * elements; rows split over the threads. */
+TGT static void round_row(uint16_t *d, const float *x, int n) {
+    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), q = _mm512_set1_epi32(0x40);
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i)), hi = _mm512_srli_epi32(u, 16);
+        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, half), _mm512_and_si512(hi, one)), 16);
+        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+        r = _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
+        _mm256_mask_storeu_epi16(d + i, m, _mm512_cvtepi32_epi16(r));
+    }
+}
+static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
     for (int t = 0; t < T; t++) {
-        for (int i = 0; i < IN; i++) dst[(size_t)t * ld + i] = cpu_bf16_rne(x[(size_t)t * ldx + i]);
-        if (ld > IN) dst[(size_t)t * ld + IN] = 0;
+        round_row(dst + (size_t)t * ld, x + (size_t)t * ldx, IN);
+        for (int i = IN; i < ld; i++) dst[(size_t)t * ld + i] = 0;
     }
 }
 
-/* The GEMM: W raw (w, packed here a block at a time) or packed once (wp, MRL_BF16P). */
+/* The GEMM: W raw (w, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
+ * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps. */
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                  int T, int IN, const uint16_t *w, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
@@ -126,25 +212,41 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         for (int t = 0; t < T; t++) for (int j = 0; j < OUT; j++) out[(size_t)t * ldo + j] *= beta;
         return;
     }
+    int amx = cpu_st(be)->amx > 0;
+    int rt = amx ? RA : RT, tcmax = amx ? TCA : TC;
     int np2 = (IN + 1) / 2;   /* pairs per row */
-    /* row chunks of equal size (a multiple of RT), so that tasks cost the same */
-    int nchunk = (T + TC - 1) / TC, tc = ((T + nchunk - 1) / nchunk + RT - 1) / RT * RT;
+    int ldp = amx ? (np2 + 15) / 16 * 16 : np2;   /* x's row stride in pairs */
+    /* row chunks of equal size (a multiple of the block's rows), so that tasks cost the same */
+    int nchunk = (T + tcmax - 1) / tcmax, tc = ((T + nchunk - 1) / nchunk + rt - 1) / rt * rt;
     nchunk = (T + tc - 1) / tc;
     int npan = (OUT + NP - 1) / NP, ntask = npan * nchunk;
     int nt = be->threads < ntask ? be->threads : ntask;
-    size_t xwords = (size_t)T * np2, per = (wp ? 0 : (size_t)KB * NP) + (size_t)TC * NP;   /* panel + accumulators */
-    float *scr = cpu_scratch(be, xwords + (size_t)nt * per + 16);
+    int Tp = amx ? (T + RA - 1) / RA * RA : T;   /* AMX reads whole 16-row blocks of x */
+    size_t xwords = (size_t)Tp * ldp;
+    size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
+    /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
+    size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
+    if (pwords) per -= (size_t)KB * NP;
+    float *scr = cpu_scratch(be, xwords + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
-    round_rows((uint16_t *)xp, 2 * np2, x, ldx, T, IN);
+    if (pwords) {
+        cpu_bf16p_pack(be, scr + xwords, w, OUT, IN);
+        wp = (const uint32_t *)(scr + xwords);
+        scr += pwords;
+    }
+    round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
+    if (Tp > T) memset(xp + (size_t)T * ldp, 0, (size_t)(Tp - T) * ldp * 4);
     #pragma omp parallel num_threads(nt)
     {
         uint32_t *buf = (uint32_t *)(scr + xwords + (size_t)omp_get_thread_num() * per);
         float *acc = (float *)(buf + (wp ? 0 : (size_t)KB * NP));
+        uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
+        if (amx) amx_begin();
         /* contiguous task ranges: a thread knows its next block, so it can prefetch it */
         #pragma omp for schedule(static)
         for (int task = 0; task < ntask; task++) {
             int o0 = task % npan * NP, t0 = task / npan * tc, t1 = t0 + tc < T ? t0 + tc : T;
-            int ncalls = (t1 - t0 + RT - 1) / RT;
+            int ncalls = (t1 - t0 + rt - 1) / rt;
             for (int p0 = 0; p0 < np2; p0 += KB) {
                 int kb = np2 - p0 < KB ? np2 - p0 : KB;
                 /* the block after this one: the next K-block, or the next task's first */
@@ -152,7 +254,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 if (np0 >= np2) { no0 = nt1 % npan * NP; np0 = 0; }
                 int kbn = np2 - np0 < KB ? np2 - np0 : KB;
                 pfq pf = {0};
-                if (np0 > 0 || nt1 < ntask) {
+                if (!amx && (np0 > 0 || nt1 < ntask)) {
                     if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
@@ -168,6 +270,16 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 const uint32_t *pk = buf;
                 if (wp) pk = wp + (size_t)(o0 / NP) * np2 * NP + (size_t)p0 * NP;
                 else pack(buf, w, IN, OUT, o0, p0, kb);
+                if (amx) {
+                    int full = kb / 16 * 16;
+                    if (full < kb) {   /* the last pairs, padded with zero pairs to 16 */
+                        memcpy(tail, pk + (size_t)full * NP, (size_t)(kb - full) * NP * 4);
+                        memset(tail + (size_t)(kb - full) * NP, 0, (size_t)(16 - (kb - full)) * NP * 4);
+                    }
+                    for (int t = t0; t < t1; t += RA)
+                        amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail);
+                    continue;
+                }
                 for (int t = t0; t < t1; t += RT) {
                     int R = t1 - t < RT ? t1 - t : RT;
                     micros[R](acc + (size_t)(t - t0) * NP, xp + (size_t)t * np2 + p0, np2, pk, kb, p0 == 0, &pf);
@@ -181,6 +293,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 else for (int j = 0; j < no; j++) y[j] = beta * y[j] + a[j];
             }
         }
+        if (amx) amx_end();
     }
 }
 
@@ -203,6 +316,7 @@ void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT
 }
 #else
 int cpu_bf16dot_supported(void) { return 0; }
+int cpu_amx_supported(void) { return 0; }
 void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                    int T, int IN, const void *wp, int OUT) {
     (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)IN; (void)wp; (void)OUT;

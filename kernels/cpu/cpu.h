@@ -15,6 +15,8 @@ typedef struct cpu_state {
     int bf16dot;           /* bf16 weights, any row count: x rounded to bf16, vdpbf16ps (bf16dot.c):
                               1 forced on (MRL_CPU_BF16_DOT=1), 0 when be->bf16_act asks for it
                               and the CPU has it, -1 off (no AVX512_BF16, or MRL_CPU_BF16_DOT=0) */
+    int amx;               /* 1: the bf16 GEMM above runs on AMX tiles (the CPU has AMX-BF16 and
+                              Linux granted the tile state; MRL_CPU_AMX=0 turns it off) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
     size_t scratch_n;
@@ -65,6 +67,7 @@ static inline float cpu_bf16p_at(const void *wp, int IN, size_t r, int k) {
 
 /* AVX512_BF16 present (and compiled in). */
 int cpu_bf16dot_supported(void);
+int cpu_amx_supported(void);      /* AMX-BF16 usable by this process */
 /* cpu_mm_xwT for bf16 W with x rounded to bf16 (fp32 sums); any T, each row independent. */
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT);
