@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-model.sh — the model core: memory bandwidth (read, and STREAM triad) as the decode roofline,
-# the machine's compute ceilings (fp32 FMA, bf16 dot) and the linear op's GFLOP/s,
+# the machine's compute ceilings (fp32 FMA, bf16 dot, AMX) and the linear op's GFLOP/s,
 # decode tokens/s at batch 1 and 32 on `minit qwen2-1.5b` in bf16 and fp32, prefill tokens/s,
 # training fwd+bwd tokens/s on `minit small`, each next to PyTorch (transformers, same weights,
 # same threads) where python3 with torch is installed; peak RSS of each. Markdown rows out.
@@ -27,7 +27,7 @@ bwl=$("$MB" bw 1024); bw=$(echo "$bwl" | kv read_GBps); triad=$(echo "$bwl" | se
 echo; echo "memory bandwidth ($THREADS threads): read $bw GB/s, STREAM triad $triad GB/s (each decode row below uses a read bandwidth measured just before it)"
 # the compute ceilings batched decode, prefill and training run into
 pk=$("$MB" peak)
-echo; echo "compute ceilings ($THREADS threads, register-only loops): fp32 FMA $(echo "$pk" | kv fp32_fma_GFLOPs) GFLOP/s, bf16 vdpbf16ps $(echo "$pk" | kv bf16_dot_GFLOPs) GFLOP/s"
+echo; echo "compute ceilings ($THREADS threads, register-only loops): fp32 FMA $(echo "$pk" | kv fp32_fma_GFLOPs) GFLOP/s, bf16 vdpbf16ps $(echo "$pk" | kv bf16_dot_GFLOPs) GFLOP/s, bf16 AMX $(echo "$pk" | kv amx_bf16_GFLOPs) GFLOP/s"
 echo "$pk" | sed -n 's/^linear threads=[0-9]* w=\([a-z0-9]*\) T=\([0-9]*\) IN=\([0-9]*\) OUT=\([0-9]*\) GFLOPs=\(.*\)/  linear (mrl) \1 weights, \2 x \3 -> \4: \5 GFLOP\/s/p'
 # decode attention over the paged KV cache, one layer of the 1.5B shapes
 for a in "1 2000" "32 2000" "64 200"; do

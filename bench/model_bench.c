@@ -60,7 +60,7 @@ static int bw(int mb, int threads) {
 }
 
 /* The compute ceilings a batched step can reach on this CPU: fp32 FMA and bf16 dot-product
- * (vdpbf16ps) instruction throughput from register-only loops on every thread (no loads, so
+ * (vdpbf16ps, and AMX TDPBF16PS where the CPU has it) instruction throughput from register-only loops on every thread (no loads, so
  * no kernel can beat them), then what the backend's linear op itself reaches on the model's
  * MLP shapes (1536 -> 8960 and back), fp32 weights and bf16 weights with bf16 activations. */
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
@@ -86,6 +86,38 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static double dpbf16_loop
     float s = 0;
     _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) s += _mm512_reduce_add_ps(a[j]);
     return s;
+}
+/* AMX: TDPBF16PS on tiles already loaded (4 products of 16 x 16 x 32 per iteration). */
+typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
+static const tilecfg amx_cfg __attribute__((aligned(64))) = {
+    .palette = 1, .colsb = {64, 64, 64, 64, 64, 64, 64, 64}, .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
+int cpu_amx_supported(void);   /* kernels/cpu: asks Linux for the tile state */
+__attribute__((target("amx-tile,amx-bf16"))) static double amx_loop(long iters) {
+    static const uint16_t one[16 * 32] __attribute__((aligned(64))) = {0};
+    float out[256];
+    _tile_loadconfig(&amx_cfg);
+    _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+    _tile_loadd(4, one, 64); _tile_loadd(5, one, 64); _tile_loadd(6, one, 64); _tile_loadd(7, one, 64);
+    for (long i = 0; i < iters; i++) {
+        _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 64);
+    _tile_release();
+    return out[0];
+}
+static double amx_gflops(int threads) {
+    long iters = 1000000;
+    double best = 0, sink = 0;
+    for (int r = 0; r < 3; r++) {
+        double t = now();
+        #pragma omp parallel num_threads(threads) reduction(+:sink)
+        sink += amx_loop(iters);
+        t = now() - t;
+        double g = (double)threads * iters * 4 * 16 * 16 * 32 * 2 / t / 1e9;
+        if (g > best) best = g;
+    }
+    if (sink == 1.2345) printf("#");
+    return best;
 }
 static double loop_gflops(int bf16, int threads) {
     long iters = 20000000;
@@ -139,20 +171,22 @@ static int peak(int threads) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) printf("peak threads=%d fp32_fma_GFLOPs=%.1f", threads, loop_gflops(0, threads));
     else printf("peak threads=%d fp32_fma_GFLOPs=-", threads);
-    if (__builtin_cpu_supports("avx512bf16")) printf(" bf16_dot_GFLOPs=%.1f\n", loop_gflops(1, threads));
-    else printf(" bf16_dot_GFLOPs=-\n");
+    if (__builtin_cpu_supports("avx512bf16")) printf(" bf16_dot_GFLOPs=%.1f", loop_gflops(1, threads));
+    else printf(" bf16_dot_GFLOPs=-");
+    if (cpu_amx_supported()) printf(" amx_bf16_GFLOPs=%.1f\n", amx_gflops(threads));
+    else printf(" amx_bf16_GFLOPs=-\n");
 #else
-    printf("peak threads=%d fp32_fma_GFLOPs=- bf16_dot_GFLOPs=-\n", threads);
+    printf("peak threads=%d fp32_fma_GFLOPs=- bf16_dot_GFLOPs=- amx_bf16_GFLOPs=-\n", threads);
 #endif
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", threads, &e);
     if (!be) die("cpu backend", &e);
     static const int shapes[][3] = {{1, 1536, 8960}, {8, 1536, 8960}, {32, 1536, 8960}, {32, 8960, 1536},
-                                    {256, 1536, 8960}, {256, 8960, 1536}};
+                                    {256, 1536, 8960}, {256, 8960, 1536}, {64, 1536, 8960}, {64, 1536, 1536}, {128, 1536, 8960}};
     static const char *names[] = {"fp32", "bf16", "bf16packed"};
     for (int k = 0; k < 3; k++) {
         be->bf16_act = k > 0;   /* bf16: as bf16 inference calls it (per-call packing on AVX512_BF16) */
-        for (int s = 0; s < 6; s++) {
+        for (int s = 0; s < (int)(sizeof shapes / sizeof *shapes); s++) {
             double g = linear_gflops(be, shapes[s][0], shapes[s][1], shapes[s][2], k == 0 ? MRL_F32 : k == 1 ? MRL_BF16 : MRL_BF16P);
             if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, names[k], shapes[s][0],
                               shapes[s][1], shapes[s][2], g);

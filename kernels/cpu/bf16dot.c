@@ -181,6 +181,44 @@ TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32
     _tile_stored(2, acc + 32, NP * 4); _tile_stored(3, acc + 48, NP * 4);
 }
 
+/* 32 rows at once: two 16-row x tiles (4, 5) times two quarters of the panel (6, 7) into four
+ * accumulator tiles, the panel's two halves one after the other: per product one tile load
+ * instead of 1.25, and the panel block read once per 32 rows instead of once per 16 (for tasks of
+ * 64 rows or more: +10 % at 128 and 256 rows, -10 % at 32 where the panel streams from memory;
+ * a Xeon with AMX, 2 threads). Every
+ * output goes through the same TDPBF16PS sequence as in amx_micro, so the two mix freely. */
+#define AMX_STEP2(X, LDX, B, LD)                                                                 \
+    do {                                                                                         \
+        _tile_loadd(4, (X), (LDX)); _tile_loadd(6, (B), (LD));                                   \
+        _tile_dpbf16ps(0, 4, 6);                                                                 \
+        _tile_loadd(7, (B) + 16, (LD)); _tile_dpbf16ps(1, 4, 7);                                 \
+        _tile_loadd(5, (X) + (size_t)16 * ((LDX) / 4), (LDX)); _tile_dpbf16ps(2, 5, 6);          \
+        _tile_dpbf16ps(3, 5, 7);                                                                 \
+    } while (0)
+TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first,
+                            const uint32_t *tail, pfq *pf) {
+    size_t lx = (size_t)ldp * 4;
+    int pn = pf->next, pe = pf->end, pi = pf->per_iter * 8;   /* about the first half of the next block: measured better than all of it */
+    for (int h = 0; h < 2; h++) {   /* outputs 32 h .. 32 h + 31 */
+        float *a0 = acc + 32 * h, *a1 = a0 + 16 * NP;
+        if (first) { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
+        else {
+            _tile_loadd(0, a0, NP * 4); _tile_loadd(1, a0 + 16, NP * 4);
+            _tile_loadd(2, a1, NP * 4); _tile_loadd(3, a1 + 16, NP * 4);
+        }
+        int p = 0;
+        for (; p + 16 <= kb; p += 16) {
+            for (int q = 0; q < pi && pn < pe; q++, pn++)
+                _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1);
+            AMX_STEP2(xp + p, lx, pk + (size_t)p * NP + 32 * h, NP * 4);
+        }
+        if (p < kb) AMX_STEP2(xp + p, lx, tail + 32 * h, NP * 4);
+        _tile_stored(0, a0, NP * 4); _tile_stored(1, a0 + 16, NP * 4);
+        _tile_stored(2, a1, NP * 4); _tile_stored(3, a1 + 16, NP * 4);
+    }
+    pf->next = pn;
+}
+
 /* x rounded to bf16 exactly as cpu_bf16_rne does (16 at a time), rows padded with zeros to ld
  * elements; rows split over the threads. */
 TGT static void round_row(uint16_t *d, const float *x, int n) {
@@ -254,7 +292,9 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 if (np0 >= np2) { no0 = nt1 % npan * NP; np0 = 0; }
                 int kbn = np2 - np0 < KB ? np2 - np0 : KB;
                 pfq pf = {0};
-                if (!amx && (np0 > 0 || nt1 < ntask)) {
+                /* AMX: only where amx_micro2 runs (tasks of 64 rows and more: +7-10 %); with
+                   fewer rows the hardware's streams do better alone */
+                if ((!amx || t1 - t0 >= 64) && (np0 > 0 || nt1 < ntask)) {
                     if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
@@ -276,7 +316,10 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                         memcpy(tail, pk + (size_t)full * NP, (size_t)(kb - full) * NP * 4);
                         memset(tail + (size_t)(kb - full) * NP, 0, (size_t)(16 - (kb - full)) * NP * 4);
                     }
-                    for (int t = t0; t < t1; t += RA)
+                    int t = t0;
+                    if (t1 - t0 >= 64) for (; t + 2 * RA <= t1; t += 2 * RA)
+                        amx_micro2(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail, &pf);
+                    for (; t < t1; t += RA)
                         amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail);
                     continue;
                 }
