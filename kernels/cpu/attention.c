@@ -164,23 +164,6 @@ static inline __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-/* e^x, 16 lanes (x <= 0 here): x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for
- * e^r (about 1 ulp), then scaled by 2^n; below -87.3 the result flushes towards 0. */
-__attribute__((target("avx512f")))
-static inline __m512 exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), x);   /* max returns its second operand for a NaN: kept */
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(y, n);
-}
 __attribute__((target("avx512f")))
 /* P V for the heads of the group over the 16 x NC columns from d: each cached value row is read
  * once (one pass per column slice), the heads' accumulators stay in registers. */
@@ -252,7 +235,7 @@ static void group_avx512(float *o, float *p, int32_t *slot, const float *q, cons
         __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
         for (int j = 0; j < n; j += 16) {
             __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-            __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));
+            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));
             _mm512_mask_storeu_ps(ph + j, k, e);
             sm = _mm512_mask_add_ps(sm, k, sm, e);
         }

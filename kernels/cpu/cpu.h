@@ -89,4 +89,26 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     if (t != MRL_F32) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
     return ((const float *)p)[i];
 }
+#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+/* e^x, 16 lanes: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for e^r (about
+ * 1 ulp), then scaled by 2^n; x clamped to [-87.3, 88.8] (below, the result flushes towards
+ * 0; above, it overflows to inf), a NaN kept (min/max return their second operand for one). */
+__attribute__((target("avx512f")))
+static inline __m512 cpu_exp512(__m512 x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), _mm512_min_ps(_mm512_set1_ps(88.8f), x));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, n);
+}
+#define CPU_HAVE_EXP512 1
+#endif
 #endif

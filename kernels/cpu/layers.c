@@ -120,27 +120,63 @@ void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, 
 
 static inline float silu(float g) { return g / (1.0f + expf(-g)); }
 
+#ifdef CPU_HAVE_EXP512
+/* SwiGLU over one row on AVX-512: silu(g) u = g u / (1 + e^-g), and its gradient. */
+__attribute__((target("avx512f")))
+static void swiglu_row512(float *out, const float *g, const float *u, int F) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < F; i += 16) {
+        __mmask16 k = F - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (F - i)) - 1);
+        __m512 gv = _mm512_maskz_loadu_ps(k, g + i), uv = _mm512_maskz_loadu_ps(k, u + i);
+        __m512 s = _mm512_div_ps(gv, _mm512_add_ps(one, cpu_exp512(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
+        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(s, uv));
+    }
+}
+__attribute__((target("avx512f")))
+static void swiglu_bwd_row512(float *dg, float *du, const float *dy, const float *g, const float *u, int F) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < F; i += 16) {
+        __mmask16 k = F - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (F - i)) - 1);
+        __m512 gv = _mm512_maskz_loadu_ps(k, g + i), uv = _mm512_maskz_loadu_ps(k, u + i), d = _mm512_maskz_loadu_ps(k, dy + i);
+        __m512 sg = _mm512_div_ps(one, _mm512_add_ps(one, cpu_exp512(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
+        __m512 dsu = _mm512_mul_ps(_mm512_mul_ps(d, uv), sg);   /* dy u sg (1 + g (1 - sg)) */
+        _mm512_mask_storeu_ps(dg + i, k, _mm512_mul_ps(dsu, _mm512_add_ps(one, _mm512_mul_ps(gv, _mm512_sub_ps(one, sg)))));
+        _mm512_mask_storeu_ps(du + i, k, _mm512_mul_ps(_mm512_mul_ps(d, gv), sg));
+    }
+}
+#endif
+
 void cpu_swiglu_fwd(const mrl_backend *be, void *outv, const void *guv, int T, int F) {
     float *out = outv; const float *gu = guv;
+    int v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * F))
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < F; i++) {
-            float g = gu[(size_t)t * 2 * F + i], u = gu[(size_t)t * 2 * F + F + i];
-            out[(size_t)t * F + i] = silu(g) * u;
-        }
+    for (int t = 0; t < T; t++) {
+        const float *g = gu + (size_t)t * 2 * F, *u = g + F;
+#ifdef CPU_HAVE_EXP512
+        if (v512) { swiglu_row512(out + (size_t)t * F, g, u, F); continue; }
+#endif
+        (void)v512;
+        for (int i = 0; i < F; i++) out[(size_t)t * F + i] = silu(g[i]) * u[i];
+    }
 }
 
 void cpu_swiglu_bwd(const mrl_backend *be, void *dguv, const void *doutv, const void *guv, int T, int F) {
     float *dgu = dguv; const float *dout = doutv, *gu = guv;
+    int v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * F))
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < T; t++) {
+        const float *g = gu + (size_t)t * 2 * F, *u = g + F, *dy = dout + (size_t)t * F;
+        float *dg = dgu + (size_t)t * 2 * F, *du = dg + F;
+#ifdef CPU_HAVE_EXP512
+        if (v512) { swiglu_bwd_row512(dg, du, dy, g, u, F); continue; }
+#endif
+        (void)v512;
         for (int i = 0; i < F; i++) {
-            size_t a = (size_t)t * 2 * F + i;
-            float g = gu[a], u = gu[a + F], dy = dout[(size_t)t * F + i];
-            float sg = 1.0f / (1.0f + expf(-g));
-            dgu[a] = dy * u * sg * (1.0f + g * (1.0f - sg));
-            dgu[a + F] = dy * g * sg;
+            float sg = 1.0f / (1.0f + expf(-g[i]));
+            dg[i] = dy[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
+            du[i] = dy[i] * g[i] * sg;
         }
+    }
 }
 
 void cpu_add(const mrl_backend *be, void *outv, const void *av, const void *bv, size_t n) {
