@@ -242,6 +242,17 @@ static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float
     }
 }
 
+/* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). */
+TGT static void store_row(float *y, const float *a, int n, float beta) {
+    __m512 b = _mm512_set1_ps(beta);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(k, a + j);
+        if (beta != 0) v = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(k, y + j), v);
+        _mm512_mask_storeu_ps(y + j, k, v);
+    }
+}
+
 /* The GEMM: W raw (w, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
  * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps. */
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
@@ -334,12 +345,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 }
             }
             int no = OUT - o0 < NP ? OUT - o0 : NP;
-            for (int t = t0; t < t1; t++) {
-                float *y = out + (size_t)t * ldo + o0;
-                const float *a = acc + (size_t)(t - t0) * NP;
-                if (beta == 0) memcpy(y, a, (size_t)no * sizeof(float));
-                else for (int j = 0; j < no; j++) y[j] = beta * y[j] + a[j];
-            }
+            for (int t = t0; t < t1; t++) store_row(out + (size_t)t * ldo + o0, acc + (size_t)(t - t0) * NP, no, beta);
         }
         if (amx) amx_end();
     }
