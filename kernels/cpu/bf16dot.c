@@ -94,6 +94,55 @@ TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, i
         }
 }
 
+/* 16 fp32 bit patterns rounded to bf16 as cpu_bf16_rne does, in the low half of each lane. */
+TGT static inline __m512i rne16(__m512i u) {
+    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), q = _mm512_set1_epi32(0x40);
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    __m512i hi = _mm512_srli_epi32(u, 16);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, half), _mm512_and_si512(hi, one)), 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+    return _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
+}
+
+/* Where a raw W comes from: [OUT][IN] bf16 (kmajor 0, rows of length IN), or given as its
+ * transpose [IN][OUT] with row stride ld, bf16 or fp32 (kmajor 1: the backward's g W and
+ * g^T x, packed straight from W and x with no transposed copy). */
+typedef struct { const void *p; int kmajor, f32; size_t ld; } wsrc;
+
+/* Row k of a K-major source at columns o.. (mask m), as bf16 in the low half of each lane. */
+TGT static inline __m512i krow16(const wsrc *s, int k, int o, __mmask16 m) {
+    if (s->f32) return rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, (const float *)s->p + (size_t)k * s->ld + o)));
+    return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)s->p + (size_t)k * s->ld + o));
+}
+/* pk[p][j] = pair p0 + p of output o0 + j from a K-major source: elements (2p, o) and (2p+1, o)
+ * side by side, zero past OUT and past IN; the same words pack() makes from the transpose. */
+TGT static void pack_k(uint32_t *pk, const wsrc *s, int IN, int OUT, int o0, int p0, int kb) {
+    for (int q = 0; q < kb; q++) {
+        int k0 = 2 * (p0 + q);
+        for (int jg = 0; jg < NP; jg += 16) {
+            int n = OUT - o0 - jg;
+            __m512i lo = _mm512_setzero_si512(), hi = lo;
+            if (n > 0) {
+                __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+                lo = krow16(s, k0, o0 + jg, m);
+                if (k0 + 1 < IN) hi = krow16(s, k0 + 1, o0 + jg, m);
+            }
+            _mm512_storeu_si512(pk + (size_t)q * NP + jg, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+        }
+    }
+}
+static void pack_src(uint32_t *pk, const wsrc *s, int IN, int OUT, int o0, int p0, int kb) {
+    if (s->kmajor) pack_k(pk, s, IN, OUT, o0, p0, kb);
+    else pack(pk, s->p, IN, OUT, o0, p0, kb);
+}
+static void pack_all(const mrl_backend *be, uint32_t *dst, const wsrc *s, int OUT, int IN) {
+    int np2 = (IN + 1) / 2, npan = (OUT + NP - 1) / NP;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int b = 0; b < npan; b++)
+        for (int p0 = 0; p0 < np2; p0 += KB)
+            pack_src(dst + (size_t)b * np2 * NP + (size_t)p0 * NP, s, IN, OUT, b * NP, p0, np2 - p0 < KB ? np2 - p0 : KB);
+}
+
 /* The W lines the next panel block will pack, prefetched into L2 while this one computes (the
  * pack would otherwise wait on memory with the cores idle): line i is row i / 16's (i % 16)-th. */
 typedef struct { const char *base; size_t stride; int next, end, per_iter; } pfq;
@@ -223,14 +272,9 @@ TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint3
 /* x rounded to bf16 exactly as cpu_bf16_rne does (16 at a time), rows padded with zeros to ld
  * elements; rows split over the threads. */
 TGT static void round_row(uint16_t *d, const float *x, int n) {
-    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), q = _mm512_set1_epi32(0x40);
-    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-        __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i)), hi = _mm512_srli_epi32(u, 16);
-        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, half), _mm512_and_si512(hi, one)), 16);
-        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
-        r = _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
+        __m512i r = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i)));
         _mm256_mask_storeu_epi16(d + i, m, _mm512_cvtepi32_epi16(r));
     }
 }
@@ -253,10 +297,10 @@ TGT static void store_row(float *y, const float *a, int n, float beta) {
     }
 }
 
-/* The GEMM: W raw (w, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
+/* The GEMM: W raw (ws, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
  * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps. */
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
-                 int T, int IN, const uint16_t *w, const uint32_t *wp, int OUT) {
+                 int T, int IN, const wsrc *ws, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (IN <= 0) {   /* an empty sum */
         for (int t = 0; t < T; t++) for (int j = 0; j < OUT; j++) out[(size_t)t * ldo + j] *= beta;
@@ -283,7 +327,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     float *scr = cpu_scratch(be, xwords + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
     if (pwords) {
-        cpu_bf16p_pack(be, scr + xwords, w, OUT, IN);
+        pack_all(be, (uint32_t *)(scr + xwords), ws, OUT, IN);
         wp = (const uint32_t *)(scr + xwords);
         scr += pwords;
     }
@@ -310,13 +354,13 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 /* AMX on packed W: only where amx_micro2 runs (tasks of 64 rows and more: +7-10 %);
                    with fewer rows the hardware's streams do better alone. Raw W: always (the
                    next pack's rows) */
-                if ((!amx || !wp || t1 - t0 >= 64) && (np0 > 0 || nt1 < ntask)) {
+                if ((!amx || !wp || t1 - t0 >= 64) && (np0 > 0 || nt1 < ntask) && (wp || !ws->kmajor)) {
                     if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
                     } else {    /* raw: the block's lines of each of the panel's rows (line i of
                                    row r is queue entry 16 r + i, i < 16) */
-                        pf.base = (const char *)(w + (size_t)no0 * IN + 2 * (size_t)np0);
+                        pf.base = (const char *)((const uint16_t *)ws->p + (size_t)no0 * IN + 2 * (size_t)np0);
                         pf.stride = (size_t)IN * 2;
                         int lines = (kbn * 4 + 63) / 64, rows = OUT - no0 < NP ? OUT - no0 : NP;
                         pf.end = (rows - 1) * 16 + lines;   /* the last row's lines only; earlier rows all 16 */
@@ -325,7 +369,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 }
                 const uint32_t *pk = buf;
                 if (wp) pk = wp + (size_t)(o0 / NP) * np2 * NP + (size_t)p0 * NP;
-                else pack(buf, w, IN, OUT, o0, p0, kb);
+                else pack_src(buf, ws, IN, OUT, o0, p0, kb);
                 if (amx) {
                     int full = kb / 16 * 16;
                     if (full < kb) {   /* the last pairs, padded with zero pairs to 16 */
@@ -353,7 +397,14 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
 
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT) {
-    gemm(be, out, ldo, beta, x, ldx, T, IN, w, NULL, OUT);
+    wsrc s = {w, 0, 0, (size_t)IN};
+    gemm(be, out, ldo, beta, x, ldx, T, IN, &s, NULL, OUT);
+}
+
+void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                    int T, int K, const void *w, int w_f32, int ldw, int N) {
+    wsrc s = {w, 1, w_f32, (size_t)ldw};
+    gemm(be, out, ldo, beta, x, ldx, T, K, &s, NULL, N);
 }
 
 void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
@@ -362,11 +413,8 @@ void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const
 }
 
 void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT, int IN) {
-    int np2 = (IN + 1) / 2, npan = (OUT + NP - 1) / NP;
-    #pragma omp parallel for schedule(static) num_threads(be->threads)
-    for (int b = 0; b < npan; b++)
-        for (int p0 = 0; p0 < np2; p0 += KB)
-            pack((uint32_t *)dst + (size_t)b * np2 * NP + (size_t)p0 * NP, w, IN, OUT, b * NP, p0, np2 - p0 < KB ? np2 - p0 : KB);
+    wsrc s = {w, 0, 0, (size_t)IN};
+    pack_all(be, dst, &s, OUT, IN);
 }
 #else
 int cpu_bf16dot_supported(void) { return 0; }
@@ -383,5 +431,9 @@ void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT) {
     (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)IN; (void)w; (void)OUT;
+}
+void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                    int T, int K, const void *w, int w_f32, int ldw, int N) {
+    (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)K; (void)w; (void)w_f32; (void)ldw; (void)N;
 }
 #endif

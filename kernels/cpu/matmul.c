@@ -130,21 +130,15 @@ static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
     return wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act));
 }
 
-/* Blocked transposes into the backward products' operands: dst[c][r] = CONV(src[r][c]) (row
- * stride lds), 64 x 64 blocks. */
-#define TRANSPOSE(NAME, DT, ST, CONV)                                                            \
-static void NAME(DT *dst, const ST *src, int lds, int R, int C, const mrl_backend *be) {         \
-    _Pragma("omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))") \
-    for (int r0 = 0; r0 < R; r0 += 64)                                                           \
-        for (int c0 = 0; c0 < C; c0 += 64)                                                      \
-            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)                               \
-                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++)                           \
-                    dst[(size_t)c * R + r] = CONV(src[(size_t)r * lds + c]);                     \
+/* dst[c][r] = src[r][c] (row stride lds), 64 x 64 blocks: g^T, the row operand of the bf16 dW. */
+static void transpose_f32(float *dst, const float *src, int lds, int R, int C, const mrl_backend *be) {
+    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
+    for (int r0 = 0; r0 < R; r0 += 64)
+        for (int c0 = 0; c0 < C; c0 += 64)
+            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
+                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++)
+                    dst[(size_t)c * R + r] = src[(size_t)r * lds + c];
 }
-#define AS_IS(v) (v)
-TRANSPOSE(transpose_u16, uint16_t, uint16_t, AS_IS)
-TRANSPOSE(transpose_f32, float, float, AS_IS)
-TRANSPOSE(transpose_bf16, uint16_t, float, cpu_bf16_rne)
 
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
@@ -185,10 +179,8 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0 || IN <= 0) return;
     if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
-    if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g (W^T)^T on the vdpbf16ps kernel */
-        uint16_t *wt = (uint16_t *)cpu_scratch2(be, ((size_t)OUT * IN + 1) / 2 + 16);
-        transpose_u16(wt, w, IN, OUT, IN, be);
-        cpu_bf16dot_xwT(be, out, IN, beta, g, ldg, T, OUT, wt, IN);
+    if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g W, W packed straight from its rows */
+        cpu_bf16dot_xw(be, out, IN, beta, g, ldg, T, OUT, w, 0, IN, IN);
         return;
     }
     int tm, nrb = row_blocks(T, &tm);
@@ -221,12 +213,10 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
 void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN,
                 mrl_dtype wdt) {
     if (T <= 0 || OUT <= 0) return;
-    if (use_bf16dot(be, wdt)) {   /* bf16 compute: dw += (g^T) (x^T)^T, x^T rounded to bf16 */
-        float *gt = cpu_scratch2(be, (size_t)OUT * T + ((size_t)IN * T + 1) / 2 + 32);
-        uint16_t *xt = (uint16_t *)(gt + (size_t)OUT * T + 16);
+    if (use_bf16dot(be, wdt)) {   /* bf16 compute: dw += g^T x, x rounded to bf16 as it is packed */
+        float *gt = cpu_scratch2(be, (size_t)OUT * T + 16);
         transpose_f32(gt, g, ldg, T, OUT, be);
-        transpose_bf16(xt, x, IN, T, IN, be);
-        cpu_bf16dot_xwT(be, dw, IN, 1.0f, gt, T, OUT, T, xt, IN);
+        cpu_bf16dot_xw(be, dw, IN, 1.0f, gt, T, OUT, T, x, 1, IN, IN);
         return;
     }
     /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum

@@ -321,6 +321,42 @@ static void packed_case(const char *amx) {
     }
     be_close(be); be_close(be1);
 }
+/* x W from W's own rows (the bf16 backward's g W and g^T x, K-major sources packed without a
+ * transposed copy; bf16 or fp32 rounded as packed) equals x (W^T)^T through the row-major path
+ * bit for bit: odd K, N off the 64-wide panels, 1 to 2 row chunks, row strides past N. */
+static void kmajor_case(const char *amx) {
+    mrl_backend *be, *be1;
+    open_bf16dot(amx, &be, &be1);
+    int shapes[][2] = {{53, 37}, {96, 130}, {600, 64}};
+    for (int sh = 0; sh < 3; sh++) {
+        int K = shapes[sh][0], N = shapes[sh][1], ldw = N + 3, TM = 150;
+        float *x = malloc(sizeof(float) * TM * K), *wf = malloc(sizeof(float) * K * ldw);
+        float *ref = malloc(sizeof(float) * TM * N), *o = malloc(sizeof(float) * TM * N);
+        uint16_t *wb = malloc(2 * (size_t)K * ldw), *wt = malloc(2 * (size_t)K * N);
+        uint64_t r = 3;
+        fill_uniform(x, (size_t)TM * K, &r);
+        fill_uniform(wf, (size_t)K * ldw, &r);
+        for (size_t i = 0; i < (size_t)K * ldw; i++) wb[i] = cpu_bf16_rne(wf[i]);
+        for (int k = 0; k < K; k++) for (int n = 0; n < N; n++) wt[(size_t)n * K + k] = wb[(size_t)k * ldw + n];
+        int Ts[] = {1, 17, 150};
+        for (int a = 0; a < 3; a++) {
+            int T = Ts[a];
+            cpu_bf16dot_xwT(be, ref, N, 0.0f, x, K, T, K, wt, N);
+            cpu_bf16dot_xw(be, o, N, 0.0f, x, K, T, K, wb, 0, ldw, N);
+            EXPECTF(!memcmp(o, ref, sizeof(float) * T * N), "K %d N %d T %d: bf16 K-major differs", K, N, T);
+            cpu_bf16dot_xw(be1, o, N, 0.0f, x, K, T, K, wf, 1, ldw, N);
+            EXPECTF(!memcmp(o, ref, sizeof(float) * T * N), "K %d N %d T %d: fp32 K-major (1 thread) differs", K, N, T);
+        }
+        free(x); free(wf); free(ref); free(o); free(wb); free(wt);
+    }
+    be_close(be); be_close(be1);
+}
+TEST(bf16_kmajor_equals_transposed) {
+    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
+    kmajor_case("0");
+    if (cpu_amx_supported()) kmajor_case("1");
+}
+
 TEST(bf16_packed_equals_unpacked) {
     if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
     packed_case("0");
@@ -413,6 +449,7 @@ int main(void) {
     RUN(bf16_amx_matches_rounded_product);
     RUN(bf16_packed_equals_unpacked);
     RUN(bf16_amx_packed_equals_unpacked);
+    RUN(bf16_kmajor_equals_transposed);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
