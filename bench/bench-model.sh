@@ -73,6 +73,16 @@ for ck in 0 1; do
   if [ $torch = 1 ] && [ $ck = 0 ]; then
     p=$(python3 bench/model_bench_torch.py train "$D/small" 1024 4 2>/dev/null)
     pt=$(echo "$p" | kv tok_per_s); prss=$(echo "$p" | kv rss_MB); pr=$(awk -v a="$tps" -v b="$pt" 'BEGIN{printf "%.1fx", a / b}')
+    pt32=$pt
   fi
   echo "| train fwd+bwd small, 4 x 256 tokens$([ $ck = 1 ] && echo ', checkpointing') (tok/s) | $tps | - | - | $pt | $pr | $rss | $prss |"
 done
+# bf16 training: mrl's bf16 products (fp32 sums, fp32 master) next to PyTorch under bf16 autocast
+l=$(TRAIN_BF16=1 "$MB" train "$D/small" 1024 4 0 2 2>/dev/null); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
+pt=-; pr=-; prss=-
+if [ $torch = 1 ]; then
+  p=$(python3 bench/model_bench_torch.py train "$D/small" 1024 4 bf16 2>/dev/null)
+  pt=$(echo "$p" | kv tok_per_s); prss=$(echo "$p" | kv rss_MB); pr=$(awk -v a="$tps" -v b="$pt" 'BEGIN{printf "%.1fx", a / b}')
+fi
+echo "| train fwd+bwd small bf16, 4 x 256 tokens (tok/s; PyTorch: bf16 autocast) | $tps | - | - | $pt | $pr | $rss | $prss |"
+[ -n "${pt32:-}" ] && [ "$pt32" != - ] && echo && echo "mrl bf16 training / PyTorch fp32 eager: $(awk -v a="$tps" -v b="$pt32" 'BEGIN{printf "%.2fx", a / b}')"

@@ -3,7 +3,8 @@
 bench/model_bench.c with Hugging Face transformers on the CPU, same weights, same threads.
   decode DIR B STEPS [bf16|fp32]   greedy generate; tokens/s of the decode steps alone
   prefill DIR N [bf16|fp32]        one forward over N tokens
-  train DIR T NSEQ                 forward + backward of sum(log p(target)), eager, fp32
+  train DIR T NSEQ [bf16]          forward + backward of sum(log p(target)), eager, fp32
+                                   (bf16: under torch.autocast("cpu", bfloat16), fp32 weights)
 Prints one key=value line like model_bench. THREADS=n sets torch.set_num_threads."""
 import os, resource, sys, time
 import torch
@@ -46,7 +47,7 @@ def prefill(d, n, dt):
     print(f"torch_prefill n={n} dtype={dt} threads={torch.get_num_threads()} tok_per_s={n / t:.1f} s={t:.2f} rss_MB={rss_mb():.0f}")
 
 
-def train(d, T, nseq, reps=2):
+def train(d, T, nseq, autocast=False, reps=2):
     m = load(d, "fp32")
     m.train()
     V = m.config.vocab_size
@@ -56,7 +57,8 @@ def train(d, T, nseq, reps=2):
     best = 1e9
     for r in range(reps + 1):
         t = time.time()
-        logits = m(input_ids=ids).logits
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            logits = m(input_ids=ids).logits
         lp = torch.log_softmax(logits.float(), -1).gather(-1, tg[..., None]).sum() / T
         lp.backward()
         m.zero_grad(set_to_none=False)
@@ -76,7 +78,7 @@ def main():
     elif len(a) >= 3 and a[0] == "prefill":
         prefill(a[1], int(a[2]), a[3] if len(a) > 3 else "fp32")
     elif len(a) >= 4 and a[0] == "train":
-        train(a[1], int(a[2]), int(a[3]))
+        train(a[1], int(a[2]), int(a[3]), len(a) > 4 and a[4] == "bf16")
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
