@@ -41,13 +41,9 @@ float *cpu_scratch(const mrl_backend *be, size_t n) { return grow(&cpu_st(be)->s
 float *cpu_scratch2(const mrl_backend *be, size_t n) { return grow(&cpu_st(be)->scratch2, &cpu_st(be)->scratch2_n, n); }
 
 /* The optimizer's passes over every parameter are memory-bound loops that the portable build
- * (-march=x86-64-v2) leaves at 128-bit SSE; they are compiled again for AVX-512 and AVX2 and
- * the loader picks the best (GCC/clang function multiversioning). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLONES
-#endif
+ * (-march=x86-64-v2) leaves at 128-bit SSE: CPU_CLONES (cpu.h) compiles them for AVX-512 and
+ * AVX2 as well. */
+#define CLONES CPU_CLONES
 #define SPAN ((size_t)1 << 15)   /* elements per task */
 
 CLONES static void cast_span(void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t a, size_t b) {

@@ -93,6 +93,15 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     if (t != MRL_F32) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
     return ((const float *)p)[i];
 }
+/* Loops the portable build (-march=x86-64-v2) would leave at 128-bit SSE, compiled again for
+ * AVX-512 and AVX2; the loader picks the best for the CPU (GCC/clang function multiversioning).
+ * Off under sanitizers. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CPU_CLONES
+#endif
+
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 /* e^x, 16 lanes: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for e^r (about

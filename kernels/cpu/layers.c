@@ -1,6 +1,8 @@
 /* layers.c — CPU forward/backward pairs of the pointwise and row ops (llm.c style): embedding,
  * RMSNorm, linear, rotary embedding, SwiGLU, residual add. Activations are fp32 here. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cpu.h"
 #include "cpu_ops.h"
@@ -30,16 +32,52 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
         for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
 }
 
+/* The sums over a row in eight interleaved doubles, added in a fixed order (vectorisable
+ * without reordering; the same for any thread count). */
+#define SUM8(EXPR)                                                                               \
+    double s8[8] = {0};                                                                          \
+    int i = 0;                                                                                   \
+    for (; i + 8 <= C; i += 8)                                                                   \
+        for (int j = 0; j < 8; j++) { int k = i + j; s8[j] += (EXPR); }                          \
+    for (; i < C; i++) { int k = i; s8[0] += (EXPR); }                                           \
+    return ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+CPU_CLONES static double row_sumsq(const float *x, int C) { SUM8((double)x[k] * x[k]) }
+CPU_CLONES static double row_wdot(const void *w, mrl_dtype wdt, const float *dy, const float *x, int C) {
+    if (wdt == MRL_F32) { const float *wf = w; SUM8((double)wf[k] * dy[k] * x[k]) }
+    SUM8((double)cpu_ld(w, wdt, k) * dy[k] * x[k])
+}
+CPU_CLONES static void rms_row_fwd(float *y, const float *x, const void *w, mrl_dtype wdt, float r, int C) {
+    if (wdt == MRL_F32) { const float *wf = w; for (int i = 0; i < C; i++) y[i] = (x[i] * r) * wf[i]; }
+    else for (int i = 0; i < C; i++) y[i] = (x[i] * r) * cpu_ld(w, wdt, i);
+}
+CPU_CLONES static void rms_row_bwd(float *dx, int acc, const float *x, const float *dy, const void *w, mrl_dtype wdt,
+                                   float r, float k, int C) {
+    for (int i = 0; i < C; i++) {
+        float v = r * cpu_ld(w, wdt, i) * dy[i] - x[i] * k;
+        dx[i] = acc ? dx[i] + v : v;
+    }
+}
+/* dw[i0 .. i0 + n) += sum_t dy x r, each column summed over t in order (64 columns at a time:
+ * rows read contiguously). */
+CPU_CLONES static void rms_dw_cols(float *dw, const float *dout, const float *inp, const float *rstd, int T, int C,
+                                   int i0, int n) {
+    double s[64] = {0};
+    for (int t = 0; t < T; t++) {
+        const float *dy = dout + (size_t)t * C + i0, *x = inp + (size_t)t * C + i0;
+        double r = rstd[t];
+        for (int j = 0; j < n; j++) s[j] += (double)dy[j] * x[j] * r;
+    }
+    for (int j = 0; j < n; j++) dw[i0 + j] += (float)s[j];
+}
+
 void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void *inpv, const void *w,
                      mrl_dtype wdt, int T, int C, float eps) {
     float *out = outv; const float *inp = inpv;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
-        const float *x = inp + (size_t)t * C; float *y = out + (size_t)t * C;
-        double ss = 0;
-        for (int i = 0; i < C; i++) ss += (double)x[i] * x[i];
-        float r = 1.0f / sqrtf((float)(ss / C) + eps);
-        for (int i = 0; i < C; i++) y[i] = (x[i] * r) * cpu_ld(w, wdt, i);
+        const float *x = inp + (size_t)t * C;
+        float r = 1.0f / sqrtf((float)(row_sumsq(x, C) / C) + eps);
+        rms_row_fwd(out + (size_t)t * C, x, w, wdt, r, C);
         if (rstd) rstd[t] = r;
     }
 }
@@ -52,22 +90,14 @@ void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, con
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C, *dy = dout + (size_t)t * C;
-        float *dx = dinp + (size_t)t * C, r = rstd[t];
-        double dot = 0;
-        for (int i = 0; i < C; i++) dot += (double)cpu_ld(w, wdt, i) * dy[i] * x[i];
-        float k = (float)(dot * r * r * r / C);
-        for (int i = 0; i < C; i++) {
-            float v = r * cpu_ld(w, wdt, i) * dy[i] - x[i] * k;
-            dx[i] = acc ? dx[i] + v : v;
-        }
+        float r = rstd[t];
+        float k = (float)(row_wdot(w, wdt, dy, x, C) * r * r * r / C);
+        rms_row_bwd(dinp + (size_t)t * C, acc, x, dy, w, wdt, r, k, C);
     }
     if (dw) {
+        int nb = (C + 63) / 64;
         #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
-        for (int i = 0; i < C; i++) {
-            double s = 0;
-            for (int t = 0; t < T; t++) s += (double)dout[(size_t)t * C + i] * inp[(size_t)t * C + i] * rstd[t];
-            dw[i] += (float)s;
-        }
+        for (int b = 0; b < nb; b++) rms_dw_cols(dw, dout, inp, rstd, T, C, b * 64, C - b * 64 < 64 ? C - b * 64 : 64);
     }
 }
 
@@ -100,12 +130,14 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
 void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, const int32_t *pos,
               float theta, int inverse) {
     float *x = xv; int half = D / 2;
+    /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position */
+    float inv_small[256], *inv_freq = half <= 256 ? inv_small : malloc(sizeof(float) * half);
+    if (!inv_freq) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
+    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * H * D))
     for (int t = 0; t < T; t++) {
         for (int i = 0; i < half; i++) {
-            /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position */
-            float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)D);
-            float ang = (float)pos[t] * inv_freq;
+            float ang = (float)pos[t] * inv_freq[i];
             float c = (float)cos((double)ang), s = (float)sin((double)ang);
             if (inverse) s = -s;
             for (int h = 0; h < H; h++) {
@@ -116,6 +148,7 @@ void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, 
             }
         }
     }
+    if (inv_freq != inv_small) free(inv_freq);
 }
 
 static inline float silu(float g) { return g / (1.0f + expf(-g)); }
