@@ -286,6 +286,31 @@ static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float
     }
 }
 
+/* The same rows from x given K-major (xt [IN][T], row stride ldx: the backward's g^T x takes
+ * g's columns as its rows): pairs (xt[2p][t], xt[2p+1][t]) built 16 t x 16 pairs at a time and
+ * turned into rows with one 16 x 16 transpose; zero pairs past IN up to ld / 2 pairs. */
+TGT static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
+    int nb = (T + 15) / 16;
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
+    for (int b = 0; b < nb; b++) {
+        int t0 = 16 * b, nr = T - t0 < 16 ? T - t0 : 16;
+        __mmask16 m = (__mmask16)((1u << nr) - 1);
+        for (int p0 = 0; p0 < ldp; p0 += 16) {
+            __m512i v[16];
+            for (int q = 0; q < 16; q++) {
+                int k0 = 2 * (p0 + q);
+                __m512i lo = _mm512_setzero_si512(), hi = lo;
+                if (k0 < IN) lo = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)k0 * ldx + t0)));
+                if (k0 + 1 < IN) hi = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)(k0 + 1) * ldx + t0)));
+                v[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+            }
+            tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
+            __mmask16 pm = ldp - p0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ldp - p0)) - 1);
+            for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xp + (size_t)(t0 + j) * ldp + p0, pm, v[j]);
+        }
+    }
+}
+
 /* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). */
 TGT static void store_row(float *y, const float *a, int n, float beta) {
     __m512 b = _mm512_set1_ps(beta);
@@ -299,7 +324,7 @@ TGT static void store_row(float *y, const float *a, int n, float beta) {
 
 /* The GEMM: W raw (ws, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
  * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps. */
-static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int xk,
                  int T, int IN, const wsrc *ws, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (IN <= 0) {   /* an empty sum */
@@ -331,7 +356,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         wp = (const uint32_t *)(scr + xwords);
         scr += pwords;
     }
-    round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
+    if (xk) round_rows_k(be, xp, ldp, x, ldx, T, IN);   /* x given K-major */
+    else round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
     if (Tp > T) memset(xp + (size_t)T * ldp, 0, (size_t)(Tp - T) * ldp * 4);
     #pragma omp parallel num_threads(nt)
     {
@@ -398,18 +424,18 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT) {
     wsrc s = {w, 0, 0, (size_t)IN};
-    gemm(be, out, ldo, beta, x, ldx, T, IN, &s, NULL, OUT);
+    gemm(be, out, ldo, beta, x, ldx, 0, T, IN, &s, NULL, OUT);
 }
 
-void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int x_kmajor,
                     int T, int K, const void *w, int w_f32, int ldw, int N) {
     wsrc s = {w, 1, w_f32, (size_t)ldw};
-    gemm(be, out, ldo, beta, x, ldx, T, K, &s, NULL, N);
+    gemm(be, out, ldo, beta, x, ldx, x_kmajor, T, K, &s, NULL, N);
 }
 
 void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                    int T, int IN, const void *wp, int OUT) {
-    gemm(be, out, ldo, beta, x, ldx, T, IN, NULL, wp, OUT);
+    gemm(be, out, ldo, beta, x, ldx, 0, T, IN, NULL, wp, OUT);
 }
 
 void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT, int IN) {
@@ -432,8 +458,9 @@ void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, con
                      int T, int IN, const uint16_t *w, int OUT) {
     (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)IN; (void)w; (void)OUT;
 }
-void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int x_kmajor,
                     int T, int K, const void *w, int w_f32, int ldw, int N) {
-    (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)K; (void)w; (void)w_f32; (void)ldw; (void)N;
+    (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)x_kmajor; (void)T; (void)K; (void)w; (void)w_f32;
+    (void)ldw; (void)N;
 }
 #endif

@@ -72,8 +72,9 @@ int cpu_amx_supported(void);      /* AMX-BF16 usable by this process */
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT);
 /* out[T,N] = beta*out + x[T,K] W[K,N] (W bf16, or fp32 rounded to bf16 as it is packed; row
- * stride ldw): the products of the bf16 backward, bit-identical to cpu_bf16dot_xwT on W^T. */
-void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+ * stride ldw; x_kmajor: x given as its transpose [K,T], row stride ldx): the products of the
+ * bf16 backward, bit-identical to cpu_bf16dot_xwT on W^T (and on x copied out of x^T). */
+void cpu_bf16dot_xw(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int x_kmajor,
                     int T, int K, const void *w, int w_f32, int ldw, int N);
 /* The same product from a packed W (MRL_BF16P); bit-identical to cpu_bf16dot_xwT. */
 void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,

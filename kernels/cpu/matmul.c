@@ -130,16 +130,6 @@ static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
     return wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act));
 }
 
-/* dst[c][r] = src[r][c] (row stride lds), 64 x 64 blocks: g^T, the row operand of the bf16 dW. */
-static void transpose_f32(float *dst, const float *src, int lds, int R, int C, const mrl_backend *be) {
-    #pragma omp parallel for schedule(static) collapse(2) num_threads(cpu_nt(be, (size_t)R * C))
-    for (int r0 = 0; r0 < R; r0 += 64)
-        for (int c0 = 0; c0 < C; c0 += 64)
-            for (int c = c0; c < (c0 + 64 < C ? c0 + 64 : C); c++)
-                for (int r = r0; r < (r0 + 64 < R ? r0 + 64 : R); r++)
-                    dst[(size_t)c * R + r] = src[(size_t)r * lds + c];
-}
-
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
@@ -180,7 +170,7 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
     if (T <= 0 || IN <= 0) return;
     if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
     if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g W, W packed straight from its rows */
-        cpu_bf16dot_xw(be, out, IN, beta, g, ldg, T, OUT, w, 0, IN, IN);
+        cpu_bf16dot_xw(be, out, IN, beta, g, ldg, 0, T, OUT, w, 0, IN, IN);
         return;
     }
     int tm, nrb = row_blocks(T, &tm);
@@ -213,10 +203,8 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
 void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const float *x, int T, int OUT, int IN,
                 mrl_dtype wdt) {
     if (T <= 0 || OUT <= 0) return;
-    if (use_bf16dot(be, wdt)) {   /* bf16 compute: dw += g^T x, x rounded to bf16 as it is packed */
-        float *gt = cpu_scratch2(be, (size_t)OUT * T + 16);
-        transpose_f32(gt, g, ldg, T, OUT, be);
-        cpu_bf16dot_xw(be, dw, IN, 1.0f, gt, T, OUT, T, x, 1, IN, IN);
+    if (use_bf16dot(be, wdt)) {   /* bf16 compute: dw += g^T x, g's columns and x rounded to bf16 as packed */
+        cpu_bf16dot_xw(be, dw, IN, 1.0f, g, ldg, 1, OUT, T, x, 1, IN, IN);
         return;
     }
     /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum

@@ -333,8 +333,10 @@ static void kmajor_case(const char *amx) {
         float *x = malloc(sizeof(float) * TM * K), *wf = malloc(sizeof(float) * K * ldw);
         float *ref = malloc(sizeof(float) * TM * N), *o = malloc(sizeof(float) * TM * N);
         uint16_t *wb = malloc(2 * (size_t)K * ldw), *wt = malloc(2 * (size_t)K * N);
+        float *xt = malloc(sizeof(float) * K * (TM + 5));   /* x^T, row stride TM + 5 */
         uint64_t r = 3;
         fill_uniform(x, (size_t)TM * K, &r);
+        for (int t = 0; t < TM; t++) for (int k = 0; k < K; k++) xt[(size_t)k * (TM + 5) + t] = x[(size_t)t * K + k];
         fill_uniform(wf, (size_t)K * ldw, &r);
         for (size_t i = 0; i < (size_t)K * ldw; i++) wb[i] = cpu_bf16_rne(wf[i]);
         for (int k = 0; k < K; k++) for (int n = 0; n < N; n++) wt[(size_t)n * K + k] = wb[(size_t)k * ldw + n];
@@ -342,12 +344,14 @@ static void kmajor_case(const char *amx) {
         for (int a = 0; a < 3; a++) {
             int T = Ts[a];
             cpu_bf16dot_xwT(be, ref, N, 0.0f, x, K, T, K, wt, N);
-            cpu_bf16dot_xw(be, o, N, 0.0f, x, K, T, K, wb, 0, ldw, N);
+            cpu_bf16dot_xw(be, o, N, 0.0f, x, K, 0, T, K, wb, 0, ldw, N);
             EXPECTF(!memcmp(o, ref, sizeof(float) * T * N), "K %d N %d T %d: bf16 K-major differs", K, N, T);
-            cpu_bf16dot_xw(be1, o, N, 0.0f, x, K, T, K, wf, 1, ldw, N);
+            cpu_bf16dot_xw(be1, o, N, 0.0f, x, K, 0, T, K, wf, 1, ldw, N);
             EXPECTF(!memcmp(o, ref, sizeof(float) * T * N), "K %d N %d T %d: fp32 K-major (1 thread) differs", K, N, T);
+            cpu_bf16dot_xw(be, o, N, 0.0f, xt, TM + 5, 1, T, K, wb, 0, ldw, N);   /* x from x^T too */
+            EXPECTF(!memcmp(o, ref, sizeof(float) * T * N), "K %d N %d T %d: x from its transpose differs", K, N, T);
         }
-        free(x); free(wf); free(ref); free(o); free(wb); free(wt);
+        free(x); free(wf); free(ref); free(o); free(wb); free(wt); free(xt);
     }
     be_close(be); be_close(be1);
 }
