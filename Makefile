@@ -23,7 +23,7 @@ endif
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CPPFLAGS += -Ilibcore -Ikernels -D_GNU_SOURCE -DMRL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I openblas 2>/dev/null)
-ALLCFLAGS = -std=c11 $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
+ALLCFLAGS = -std=c11 -ffp-contract=off $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
 LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lopenblas -lm -lpthread -ldl
 LDFLAGS  += -fopenmp
 

@@ -118,11 +118,12 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static double dpbf16_loop
     _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) s += _mm512_reduce_add_ps(a[j]);
     return s;
 }
+int cpu_amx_supported(void);   /* kernels/cpu: asks Linux for the tile state */
+#if (defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && __GNUC__ >= 11)   /* AMX intrinsics */
 /* AMX: TDPBF16PS on tiles already loaded (4 products of 16 x 16 x 32 per iteration). */
 typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
 static const tilecfg amx_cfg __attribute__((aligned(64))) = {
     .palette = 1, .colsb = {64, 64, 64, 64, 64, 64, 64, 64}, .rows = {16, 16, 16, 16, 16, 16, 16, 16}};
-int cpu_amx_supported(void);   /* kernels/cpu: asks Linux for the tile state */
 __attribute__((target("amx-tile,amx-bf16"))) static double amx_loop(long iters) {
     static const uint16_t one[16 * 32] __attribute__((aligned(64))) = {0};
     float out[256];
@@ -150,6 +151,10 @@ static double amx_gflops(int threads) {
     if (sink == 1.2345) printf("#");
     return best;
 }
+#else
+static double amx_gflops(int threads) { (void)threads; return 0; }
+#endif
+
 static double loop_gflops(int bf16, int threads) {
     long iters = 20000000;
     double best = 0, sink = 0;
@@ -204,7 +209,8 @@ static int peak(int threads) {
     else printf("peak threads=%d fp32_fma_GFLOPs=-", threads);
     if (__builtin_cpu_supports("avx512bf16")) printf(" bf16_dot_GFLOPs=%.1f", loop_gflops(1, threads));
     else printf(" bf16_dot_GFLOPs=-");
-    if (cpu_amx_supported()) printf(" amx_bf16_GFLOPs=%.1f\n", amx_gflops(threads));
+    double amx = cpu_amx_supported() ? amx_gflops(threads) : 0;
+    if (amx > 0) printf(" amx_bf16_GFLOPs=%.1f\n", amx);
     else printf(" amx_bf16_GFLOPs=-\n");
 #else
     printf("peak threads=%d fp32_fma_GFLOPs=- bf16_dot_GFLOPs=- amx_bf16_GFLOPs=-\n", threads);

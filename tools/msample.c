@@ -289,7 +289,8 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         rec = jv_object_set(rec, jv_string("logprobs"), arr);
         free(tok); free(tgt); free(lp); free(pi); free(ci);
         if (wr_put(a->w, rec, &e) < 0 || wr_flush(a->w, &e) < 0) cli_die(&a->c, &e);
-        eng_stats st = {.problems_done = ++done, .samples_done = done};
+        done++;   /* not in the initializer: its two uses there would be unsequenced */
+        eng_stats st = {.problems_done = done, .samples_done = done};
         progress_line(a, &st);
     }
     return 0;

@@ -15,24 +15,32 @@ int cpu_bf16dot_supported(void) {
 
 #include <immintrin.h>
 #include <cpuid.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+/* AMX intrinsics and targets: GCC 11, clang 11 on */
+#if (defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && __GNUC__ >= 11)
+#define CPU_AMX 1
 #define TGTA __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+#else
+#define CPU_AMX 0
+#endif
 
 /* AMX (Intel's tile unit: TDPBF16PS, a 16 x 16 block of fp32 sums per instruction) where the
  * CPU has it and Linux grants the process its tile state (arch_prctl ARCH_REQ_XCOMP_PERM,
  * feature 18 = XTILEDATA; asked once, it holds for every thread). */
 int cpu_amx_supported(void) {
-    static int ok = -1;
-    if (ok >= 0) return ok;
+    static atomic_int ok = -1;   /* -1: not asked yet */
+    int r = atomic_load(&ok);
+    if (r >= 0) return r;
     unsigned a, b, c, d;
-    ok = 0;
-    if (cpu_bf16dot_supported() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1))
-        ok = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-    return ok;
+    r = 0;
+    if (CPU_AMX && cpu_bf16dot_supported() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 22 & 1) && (d >> 24 & 1))
+        r = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+    atomic_store(&ok, r);   /* a second caller meanwhile asks again and gets the same answer */
+    return r;
 }
-
 /* The product is a packed-panel GEMM on vdpbf16ps. W is read NP = 64 rows (outputs) at a time
  * and, KB column pairs at a time, transposed into a panel whose k-pair p holds the 32-bit pairs
  * (w[o][2p], w[o][2p+1]) of its 64 rows side by side: one 64-byte load gives 16 outputs' pairs,
@@ -189,6 +197,7 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
 #define RA 16    /* rows per AMX block */
 #define TCA 128  /* rows per task on AMX */
 #define KBA 64   /* pairs per K-block on AMX */
+#if CPU_AMX
 typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
 
 /* Tiles 0-7 all 16 rows x 64 bytes. A constant in memory: GCC 12 drops the stores into a local
@@ -268,6 +277,19 @@ TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint3
     }
     pf->next = pn;
 }
+#else   /* no AMX in this compiler: never called (cpu_amx_supported() is 0) */
+static void amx_begin(void) { abort(); }
+static void amx_end(void) { abort(); }
+static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail) {
+    (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail;
+    abort();
+}
+static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail,
+                       pfq *pf) {
+    (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail; (void)pf;
+    abort();
+}
+#endif
 
 /* x rounded to bf16 exactly as cpu_bf16_rne does (16 at a time), rows padded with zeros to ld
  * elements; rows split over the threads. */
@@ -289,26 +311,29 @@ static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float
 /* The same rows from x given K-major (xt [IN][T], row stride ldx: the backward's g^T x takes
  * g's columns as its rows): pairs (xt[2p][t], xt[2p+1][t]) built 16 t x 16 pairs at a time and
  * turned into rows with one 16 x 16 transpose; zero pairs past IN up to ld / 2 pairs. */
-TGT static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
+TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN, int t0) {
+    int nr = T - t0 < 16 ? T - t0 : 16;
+    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    for (int p0 = 0; p0 < ldp; p0 += 16) {
+        __m512i v[16];
+        for (int q = 0; q < 16; q++) {
+            int k0 = 2 * (p0 + q);
+            __m512i lo = _mm512_setzero_si512(), hi = lo;
+            if (k0 < IN) lo = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)k0 * ldx + t0)));
+            if (k0 + 1 < IN) hi = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)(k0 + 1) * ldx + t0)));
+            v[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+        }
+        tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
+        __mmask16 pm = ldp - p0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ldp - p0)) - 1);
+        for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xp + (size_t)(t0 + j) * ldp + p0, pm, v[j]);
+    }
+}
+/* (the OpenMP body outside the target-attributed function: clang does not carry the target
+ * into the outlined body) */
+static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
     int nb = (T + 15) / 16;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
-    for (int b = 0; b < nb; b++) {
-        int t0 = 16 * b, nr = T - t0 < 16 ? T - t0 : 16;
-        __mmask16 m = (__mmask16)((1u << nr) - 1);
-        for (int p0 = 0; p0 < ldp; p0 += 16) {
-            __m512i v[16];
-            for (int q = 0; q < 16; q++) {
-                int k0 = 2 * (p0 + q);
-                __m512i lo = _mm512_setzero_si512(), hi = lo;
-                if (k0 < IN) lo = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)k0 * ldx + t0)));
-                if (k0 + 1 < IN) hi = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)(k0 + 1) * ldx + t0)));
-                v[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-            }
-            tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
-            __mmask16 pm = ldp - p0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ldp - p0)) - 1);
-            for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xp + (size_t)(t0 + j) * ldp + p0, pm, v[j]);
-        }
-    }
+    for (int b = 0; b < nb; b++) rows_k_block(xp, ldp, xt, ldx, T, IN, 16 * b);
 }
 
 /* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). */
@@ -332,9 +357,6 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         return;
     }
     int amx = cpu_st(be)->amx > 0;
-    /* pairs per K-block: on AMX with W packed 64 (a 16 KB panel block stays in L1 while every
-       row block of the task uses it: +10-25 % from 128 rows, -5 % at one row), else KB */
-    int kbs = amx && wp ? KBA : KB;
     int rt = amx ? RA : RT, tcmax = amx ? TCA : TC;
     int np2 = (IN + 1) / 2;   /* pairs per row */
     int ldp = amx ? (np2 + 15) / 16 * 16 : np2;   /* x's row stride in pairs */
@@ -349,6 +371,9 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
     if (pwords) per -= (size_t)KB * NP;
+    /* pairs per K-block: on AMX with W packed 64 (a 16 KB panel block stays in L1 while every
+       row block of the task uses it: +10-25 % from 128 rows, -5 % at one row), else KB */
+    int kbs = amx && (wp || pwords) ? KBA : KB;
     float *scr = cpu_scratch(be, xwords + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
     if (pwords) {
