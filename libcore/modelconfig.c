@@ -60,8 +60,9 @@ static int get_num(jv o, const char *path, const char *k, float *out, double lo,
     double d = kind == JV_KIND_NUMBER ? jv_number_value(v) : 0;
     jv_free(v);
     if (kind == JV_KIND_INVALID || kind == JV_KIND_NULL) return 1;
-    if (kind != JV_KIND_NUMBER || !(d > lo && d <= hi)) return err_set(e, 1, "%s: \"%s\" must be a number in (%g, %g]", path, k, lo, hi);
-    *out = (float)d;
+    float f = (float)d;   /* checked as stored: 1e-96 is above 0 in double, 0 in float (fuzz_config) */
+    if (kind != JV_KIND_NUMBER || !(f > lo && f <= hi)) return err_set(e, 1, "%s: \"%s\" must be a number in (%g, %g]", path, k, lo, hi);
+    *out = f;
     return 0;
 }
 

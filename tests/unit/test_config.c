@@ -115,6 +115,8 @@ TEST(refuses_bad_configs) {
          "\"eos_token_id\" must be token ids below vocab_size"},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"hidden_act\": \"gelu\"}",
          "\"hidden_act\""},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"rms_norm_eps\": 1e-96}",
+         "\"rms_norm_eps\" must be a number in (0, 1]"},   /* 0 as a float (fuzz_config) */
         {"{\"model_type\": \"qwen2\", ", "not valid JSON"},
         {"[1]", "not a JSON object"},
     };

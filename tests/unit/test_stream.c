@@ -66,6 +66,12 @@ TEST(plain_crlf_blank_and_unterminated_last_line) {
     EXPECTF(!strcmp(got, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n"), "got %s", got);
     EXPECT(last == 5);   /* blank lines are counted, so line numbers match the file */
     free(got);
+    /* several CRs before the newline all go (else "x\r\r\n" read as "x\r", written back as
+       "x\r\n", would read as "x": found by fuzz_stream) */
+    put_file(p, "[1]\r\r\n(x}\r\r\r", 12);
+    got = read_all(&p, 1, &rc, &e, &last);
+    EXPECTF(!strcmp(got, "[1]\n(x}\n"), "got %s", got);
+    free(got);
 }
 
 TEST(multi_frame_zstd_and_skippable_frame) {
