@@ -43,10 +43,9 @@ float *cpu_scratch2(const mrl_backend *be, size_t n) { return grow(&cpu_st(be)->
 /* The optimizer's passes over every parameter are memory-bound loops that the portable build
  * (-march=x86-64-v2) leaves at 128-bit SSE: CPU_CLONES (cpu.h) compiles them for AVX-512 and
  * AVX2 as well. */
-#define CLONES CPU_CLONES
 #define SPAN ((size_t)1 << 15)   /* elements per task */
 
-CLONES static void cast_span(void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t a, size_t b) {
+CPU_CLONES static void cast_span(void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t a, size_t b) {
     if (st == MRL_F32 && dt == MRL_BF16) {
         const float *s = src; uint16_t *d = dst;
         for (size_t i = a; i < b; i++) d[i] = cpu_bf16_rne(s[i]);
@@ -67,8 +66,8 @@ void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, m
     for (size_t c = 0; c < ns; c++) cast_span(dst, dt, src, st, c * SPAN, (c + 1) * SPAN < n ? (c + 1) * SPAN : n);
 }
 
-CLONES static void adamw_span(float *w, const float *g, float *m, float *v, size_t a, size_t b, float beta1, float beta2,
-                              float decay, float step_size, float bc2_sqrt, float eps, float grad_scale) {
+CPU_CLONES static void adamw_span(float *w, const float *g, float *m, float *v, size_t a, size_t b, float beta1, float beta2,
+                                  float decay, float step_size, float bc2_sqrt, float eps, float grad_scale) {
     for (size_t i = a; i < b; i++) {
         float gi = g[i] * grad_scale;
         m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
@@ -92,15 +91,17 @@ void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float 
     if (wcopy) cpu_cast(be, wcopy, cdt, w, MRL_F32, n);
 }
 
-/* Eight interleaved double sums, added in a fixed order: vectorisable without reordering. */
-CLONES static double sumsq_span(const float *x, size_t a, size_t b) {
+CPU_CLONES static double sumsq8(const float *x, size_t n) {
     double s8[8] = {0};
-    size_t i = a;
-    for (; i + 8 <= b; i += 8)
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
         for (int j = 0; j < 8; j++) s8[j] += (double)x[i + j] * x[i + j];
-    for (; i < b; i++) s8[0] += (double)x[i] * x[i];
+    for (; i < n; i++) s8[0] += (double)x[i] * x[i];
     return ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
 }
+/* (a plain function around the clones: clang 14 gives a multiversioned function no symbol
+ * that other files can link to) */
+double cpu_sumsq8(const float *x, size_t n) { return sumsq8(x, n); }
 
 /* Partial sums over fixed chunks (their size depends on n only), added in chunk order: an
  * OpenMP reduction would add per-thread sums and change the last bits with the thread count. */
@@ -113,7 +114,7 @@ double cpu_sumsq(const mrl_backend *be, const float *x, size_t n) {
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (int c = 0; c < nc; c++) {
         size_t a = (size_t)c * chunk, b = a + chunk < n ? a + chunk : n;
-        part[c] = sumsq_span(x, a, b);
+        part[c] = sumsq8(x + a, b - a);
     }
     double s = 0;
     for (int c = 0; c < nc; c++) s += part[c];

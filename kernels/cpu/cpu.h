@@ -110,6 +110,10 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
 #define CPU_CLONES
 #endif
 
+/* Sum of x[i]^2 in eight interleaved doubles added in a fixed order (vectorisable without
+ * reordering): the gradient norm's chunks and RMSNorm's rows. */
+double cpu_sumsq8(const float *x, size_t n);
+
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 /* e^x, 16 lanes: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for e^r (about

@@ -32,8 +32,8 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
         for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
 }
 
-/* The sums over a row in eight interleaved doubles, added in a fixed order (vectorisable
- * without reordering; the same for any thread count). */
+/* A sum over a row in eight interleaved doubles, added in a fixed order (vectorisable without
+ * reordering; the same for any thread count), as cpu_sumsq8 does for sums of squares. */
 #define SUM8(EXPR)                                                                               \
     double s8[8] = {0};                                                                          \
     int i = 0;                                                                                   \
@@ -41,7 +41,6 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
         for (int j = 0; j < 8; j++) { int k = i + j; s8[j] += (EXPR); }                          \
     for (; i < C; i++) { int k = i; s8[0] += (EXPR); }                                           \
     return ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
-CPU_CLONES static double row_sumsq(const float *x, int C) { SUM8((double)x[k] * x[k]) }
 CPU_CLONES static double row_wdot(const void *w, mrl_dtype wdt, const float *dy, const float *x, int C) {
     if (wdt == MRL_F32) { const float *wf = w; SUM8((double)wf[k] * dy[k] * x[k]) }
     SUM8((double)cpu_ld(w, wdt, k) * dy[k] * x[k])
@@ -76,7 +75,7 @@ void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void 
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
-        float r = 1.0f / sqrtf((float)(row_sumsq(x, C) / C) + eps);
+        float r = 1.0f / sqrtf((float)(cpu_sumsq8(x, (size_t)C) / C) + eps);
         rms_row_fwd(out + (size_t)t * C, x, w, wdt, r, C);
         if (rstd) rstd[t] = r;
     }
