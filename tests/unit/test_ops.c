@@ -214,6 +214,18 @@ static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
     uint32_t u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u; memcpy(&f, &u, 4); return f;
 }
 
+/* A case of the bf16 GEMM as two tests: on vdpbf16ps, and on AMX tiles (skipped, and so
+ * reported, where the CPU has no AMX). */
+#define BF16_KERNEL_TESTS(NAME, AMX_NAME, CASE)                                                  \
+    TEST(NAME) {                                                                                 \
+        if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");                        \
+        CASE("0");                                                                               \
+    }                                                                                            \
+    TEST(AMX_NAME) {                                                                             \
+        if (!cpu_amx_supported()) SKIP("no AMX-BF16 on this CPU");                               \
+        CASE("1");                                                                               \
+    }
+
 /* The bf16 GEMM's backends, opened with MRL_CPU_AMX=amx ("0": vdpbf16ps even where AMX is). */
 static void open_bf16dot(const char *amx, mrl_backend **be, mrl_backend **be1) {
     mrl_err e = {0};
@@ -263,14 +275,7 @@ static void bf16dot_case(const char *amx) {
     }
     be_close(be); be_close(be1);
 }
-TEST(bf16dot_matches_rounded_product) {
-    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
-    bf16dot_case("0");
-}
-TEST(bf16_amx_matches_rounded_product) {
-    if (!cpu_amx_supported()) SKIP("no AMX-BF16 on this CPU");
-    bf16dot_case("1");
-}
+BF16_KERNEL_TESTS(bf16dot_matches_rounded_product, bf16_amx_matches_rounded_product, bf16dot_case)
 
 /* Weights packed once (MRL_BF16P, bf16 inference) give the same bits as the AVX512_BF16 path
  * that packs per call, for every row count (1 included: the packed path has no small-row
@@ -355,20 +360,9 @@ static void kmajor_case(const char *amx) {
     }
     be_close(be); be_close(be1);
 }
-TEST(bf16_kmajor_equals_transposed) {
-    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
-    kmajor_case("0");
-    if (cpu_amx_supported()) kmajor_case("1");
-}
+BF16_KERNEL_TESTS(bf16_kmajor_equals_transposed, bf16_amx_kmajor_equals_transposed, kmajor_case)
 
-TEST(bf16_packed_equals_unpacked) {
-    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
-    packed_case("0");
-}
-TEST(bf16_amx_packed_equals_unpacked) {
-    if (!cpu_amx_supported()) SKIP("no AMX-BF16 on this CPU");
-    packed_case("1");
-}
+BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, packed_case)
 
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 /* D = 8 runs the portable loop, D = 16 and 32 the AVX-512 one (where the CPU has it: keys four
@@ -454,6 +448,7 @@ int main(void) {
     RUN(bf16_packed_equals_unpacked);
     RUN(bf16_amx_packed_equals_unpacked);
     RUN(bf16_kmajor_equals_transposed);
+    RUN(bf16_amx_kmajor_equals_transposed);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
