@@ -30,8 +30,10 @@ pk=$("$MB" peak)
 echo; echo "compute ceilings ($THREADS threads, register-only loops): fp32 FMA $(echo "$pk" | kv fp32_fma_GFLOPs) GFLOP/s, bf16 vdpbf16ps $(echo "$pk" | kv bf16_dot_GFLOPs) GFLOP/s, bf16 AMX $(echo "$pk" | kv amx_bf16_GFLOPs) GFLOP/s"
 echo "$pk" | sed -n 's/^linear threads=[0-9]* w=\([a-z0-9]*\) T=\([0-9]*\) IN=\([0-9]*\) OUT=\([0-9]*\) GFLOPs=\(.*\)/  linear (mrl) \1 weights, \2 x \3 -> \4: \5 GFLOP\/s/p'
 # decode attention over the paged KV cache, one layer of the 1.5B shapes
-for a in "1 2000" "32 2000" "64 200"; do
-  "$MB" attn $a | sed -n 's/^attn R=\([0-9]*\) ctx=\([0-9]*\) threads=[0-9]* ms=\([^ ]*\) GFLOPs=\([^ ]*\) KV_GBps=\(.*\)/  paged attention, \1 rows x \2 cached tokens: \3 ms per layer (\4 GFLOP\/s, \5 GB\/s of K and V)/p'
+for kvd in fp32 bf16; do
+  for a in "1 2000" "32 2000" "64 200"; do
+    KV=$kvd "$MB" attn $a | sed -n 's/^attn R=\([0-9]*\) ctx=\([0-9]*\) kv=\([a-z0-9]*\) threads=[0-9]* ms=\([^ ]*\) GFLOPs=\([^ ]*\) KV_GBps=\(.*\)/  paged attention, \1 rows x \2 cached tokens, \3 cache: \4 ms per layer (\5 GFLOP\/s, \6 GB\/s of K and V)/p'
+  done
 done
 echo; echo "| measurement | mrl | roofline | mrl / roofline | PyTorch | mrl / PyTorch | mrl peak RSS MB | PyTorch peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -5,13 +5,14 @@
 # and next to the memory roofline (every decode step reads all weights once: tokens/s <=
 # batch * bandwidth / weight bytes, KV reads left out). Prints markdown rows for
 # BENCHMARKS.md. On CPU the 1.5B model makes this long (batch 1 is NPROB*G*NEW
-# sequential steps): NPROB, G, NEW, BATCHES, THREADS, DEVICE, HF=0 override.
+# sequential steps): NPROB, G, NEW, BATCHES, THREADS, DEVICE, HF=0, KVDT (msample --kv-dtype,
+# default auto: bf16 for these bf16 weights) override.
 # Usage: bash bench/bench-msample.sh        (B=build BIN=bin: where make puts things)
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}; BIN=${BIN:-bin}
 NPROB=${NPROB:-8}; G=${G:-8}; NEW=${NEW:-256}; BATCHES=${BATCHES:-"1 8 64"}
-THREADS=${THREADS:-$(nproc)}; DEVICE=${DEVICE:-cpu}; HF=${HF:-1}
+THREADS=${THREADS:-$(nproc)}; DEVICE=${DEVICE:-cpu}; HF=${HF:-1}; KVDT=${KVDT:-auto}
 MODEL=${MODEL:-${TMPDIR:-/tmp}/mrl-bench-qwen2-1.5b-bf16}
 make -s B="$B" BIN="$BIN" "$BIN/msample" "$BIN/minit" >/dev/null || exit 1
 if [ ! -f "$MODEL/model.safetensors" ]; then
@@ -50,7 +51,7 @@ for b in $BATCHES; do
   # the rate of msample's last progress line: generated tokens over the time since the
   # model was loaded (prefill included, loading not: like the generate() timing of the peer)
   OMP_NUM_THREADS=$THREADS "$BIN/msample" --model "$MODEL" --device "$DEVICE" -n "$G" --max-tokens "$NEW" \
-      --temperature 1 --batch "$b" --system "You are terse." -Z --progress "$dir/problems.jsonl" \
+      --temperature 1 --batch "$b" --kv-dtype "$KVDT" --system "You are terse." -Z --progress "$dir/problems.jsonl" \
       > "$dir/out.jsonl" 2> "$dir/err" || { cat "$dir/err"; exit 1; }
   ms=$(tr '\r' '\n' < "$dir/err" | grep -o '[0-9.]* tokens/s' | tail -1 | cut -d' ' -f1)
   hf="-"; ratio="-"

@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
         if (*p == ',') p++;
         if (B <= 0) continue;
         size_t kvb = (size_t)B * (prompt + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 2;
-        kv_cache *kv = kv_create(m, kvb + (64u << 20), 16, &e);
+        kv_cache *kv = kv_create(m, kvb + (64u << 20), 16, KV_AUTO, &e);
         if (!kv) die("kv_create", &e);
         float *logits = malloc((size_t)B * V * sizeof(float));
         int32_t *toks = malloc((size_t)prompt * 4), *step = malloc((size_t)B * 4);

@@ -233,8 +233,15 @@ static int peak(int threads) {
     return 0;
 }
 
+/* The KV cache dtype from the environment: KV=fp32 or KV=bf16; anything else: kv_create's auto. */
+static int kv_env(void) {
+    const char *k = getenv("KV");
+    return k && !strcmp(k, "fp32") ? MRL_F32 : k && !strcmp(k, "bf16") ? MRL_BF16 : KV_AUTO;
+}
+
 /* Decode attention over the paged KV cache: R rows, each with its own ctx cached tokens in
- * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims); one layer, best of 20. */
+ * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims); one layer, best of 20.
+ * The pool in fp32, or in bf16 with KV=bf16. */
 static int attn(int R, int ctx, int threads) {
     int H = 12, K = 2, D = 128, BS = 16, nb = (ctx + BS - 1) / BS, qs = (H + 2 * K) * D;
     mrl_err e = {0};
@@ -246,18 +253,25 @@ static int attn(int R, int ctx, int threads) {
     int32_t *bt = malloc(sizeof(int32_t) * R * nb), *rs = malloc(4 * (size_t)R), *rc = malloc(4 * (size_t)R);
     void *w = malloc(op_attention_paged_work(be, R, ctx, H, D));
     if (!q || !out || !kp || !vp || !bt || !rs || !rc || !w) { fprintf(stderr, "model_bench: out of memory\n"); return 1; }
-    for (size_t i = 0; i < pool; i++) { kp[i] = (float)(i % 97) * 0.01f - 0.5f; vp[i] = (float)(i % 89) * 0.01f - 0.4f; }
+    mrl_dtype kdt = kv_env() == MRL_BF16 ? MRL_BF16 : MRL_F32;
+    for (size_t i = 0; i < pool; i++) {
+        float a = (float)(i % 97) * 0.01f - 0.5f, b = (float)(i % 89) * 0.01f - 0.4f;
+        if (kdt == MRL_BF16) {   /* the top halves: a truncated bf16, good enough for timing */
+            uint32_t ua, ub; memcpy(&ua, &a, 4); memcpy(&ub, &b, 4);
+            ((uint16_t *)kp)[i] = (uint16_t)(ua >> 16); ((uint16_t *)vp)[i] = (uint16_t)(ub >> 16);
+        } else { kp[i] = a; vp[i] = b; }
+    }
     for (int i = 0; i < R * qs; i++) q[i] = (float)(i % 13) * 0.05f - 0.3f;
     for (int r = 0; r < R; r++) { rs[r] = r; rc[r] = ctx; for (int b = 0; b < nb; b++) bt[r * nb + b] = r * nb + b; }
     double best = 1e9;
     for (int it = 0; it < 20; it++) {
         double t = now();
-        op_attention_paged(be, out, q, qs, kp, vp, bt, nb, BS, rs, rc, R, H, K, D, w);
+        op_attention_paged(be, out, q, qs, kp, vp, kdt, bt, nb, BS, rs, rc, R, H, K, D, w);
         t = now() - t;
         if (t < best) best = t;
     }
-    printf("attn R=%d ctx=%d threads=%d ms=%.2f GFLOPs=%.1f KV_GBps=%.1f\n", R, ctx, threads, best * 1e3,
-           4.0 * R * H * ctx * D / best / 1e9, 2.0 * R * ctx * K * D * 4 / best / 1e9);
+    printf("attn R=%d ctx=%d kv=%s threads=%d ms=%.2f GFLOPs=%.1f KV_GBps=%.1f\n", R, ctx, kdt == MRL_BF16 ? "bf16" : "fp32",
+           threads, best * 1e3, 4.0 * R * H * ctx * D / best / 1e9, 2.0 * R * ctx * K * D * mrl_dtype_size(kdt) / best / 1e9);
     free(q); free(out); free(kp); free(vp); free(bt); free(rs); free(rc); free(w); be_close(be);
     return 0;
 }
@@ -279,7 +293,7 @@ static int decode(const char *dir, int B, int steps, int bf16, int threads) {
     mrl_err e = {0};
     int P = 16, V = c->vocab_size;
     size_t kvb = (size_t)B * (P + B + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 4 * 2;
-    kv_cache *kv = kv_create(m, kvb, 16, &e);
+    kv_cache *kv = kv_create(m, kvb, 16, kv_env(), &e);
     if (!kv) die("kv_create", &e);
     float *z = malloc((size_t)V * B * sizeof(float));
     int *seqs = malloc(B * sizeof(int));
@@ -303,8 +317,8 @@ static int decode(const char *dir, int B, int steps, int bf16, int threads) {
     /* bytes a decode step must stream: every weight but the embedding table (one row read);
      * with a tied head the table is read once, as the head */
     size_t wbytes = (c->tie_word_embeddings ? np : np - emb) * (bf16 ? 2 : 4);
-    printf("decode B=%d dtype=%s threads=%d tok_per_s=%.3f ms_per_step=%.1f cpu_s_per_step=%.2f weight_GB=%.3f prefill_s=%.2f rss_MB=%.0f\n",
-           B, bf16 ? "bf16" : "fp32", threads, (double)B * steps / t, t / steps * 1e3, c0 / steps, wbytes / 1e9, tp, rss_mb());
+    printf("decode B=%d dtype=%s kv=%s threads=%d tok_per_s=%.3f ms_per_step=%.1f cpu_s_per_step=%.2f weight_GB=%.3f prefill_s=%.2f rss_MB=%.0f\n",
+           B, bf16 ? "bf16" : "fp32", kv_dtype(kv) == MRL_BF16 ? "bf16" : "fp32", threads, (double)B * steps / t, t / steps * 1e3, c0 / steps, wbytes / 1e9, tp, rss_mb());
     free(z); free(seqs); free(tok); free(next);
     kv_free(kv); model_free(m);
     return 0;
@@ -315,7 +329,7 @@ static int prefill(const char *dir, int n, int bf16, int threads) {
     const mrl_config *c = model_config(m);
     mrl_err e = {0};
     size_t kvb = (size_t)(n + 32) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 4;
-    kv_cache *kv = kv_create(m, kvb, 16, &e);
+    kv_cache *kv = kv_create(m, kvb, 16, kv_env(), &e);
     if (!kv) die("kv_create", &e);
     int32_t *tok = malloc(n * sizeof(int32_t));
     for (int i = 0; i < n; i++) tok[i] = (i * 7919 + 13) % c->vocab_size;

@@ -92,11 +92,11 @@ struct mrl_ops {
                           int qkv_stride, const void *out, const float *lse,
                           const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D,
                           void *work);
-    void (*kv_write)(const mrl_backend *be, void *kpool, void *vpool, const void *k, const void *v,
-                     int stride, const int32_t *slots, int n, int Hkv, int D);
+    void (*kv_write)(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvdt, const void *k,
+                     const void *v, int stride, const int32_t *slots, int n, int Hkv, int D);
     size_t (*attention_paged_work)(const mrl_backend *be, int R, int maxctx, int H, int D);
     void (*attention_paged)(const mrl_backend *be, void *out, const void *q, int q_stride,
-                            const void *kpool, const void *vpool, const int32_t *block_tables,
+                            const void *kpool, const void *vpool, mrl_dtype kvdt, const int32_t *block_tables,
                             int max_blocks, int block_tokens, const int32_t *row_seq,
                             const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work);
     void (*swiglu_fwd)(const mrl_backend *be, void *out, const void *gu, int T, int F);
@@ -177,11 +177,13 @@ static inline void op_attention_fwd(const mrl_backend *be, void *out, float *lse
 static inline void op_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work)
 { be->ops->attention_bwd(be, dq, dk, dv, dqkv_stride, dout, q, k, v, qkv_stride, out, lse, cu_seqlens, nseq, T, H, Hkv, D, work); }
 
-/* Paged KV cache (one layer): kpool/vpool act [nblocks, block_tokens, Hkv, D]; token slot s
- * lives at block s / block_tokens, offset s % block_tokens. kv_write copies n rows of k, v
- * (row stride `stride`) to slots[n] (backend int32). */
-static inline void op_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k, const void *v, int stride, const int32_t *slots, int n, int Hkv, int D)
-{ be->ops->kv_write(be, kpool, vpool, k, v, stride, slots, n, Hkv, D); }
+/* Paged KV cache (one layer): kpool/vpool [nblocks, block_tokens, Hkv, D] of dtype kvdt: the
+ * backend's act dtype, or MRL_BF16 where act is F32 (CPU: K and V rounded to nearest even as
+ * they are written, read back exactly; half the memory and the traffic). Token slot s lives at
+ * block s / block_tokens, offset s % block_tokens. kv_write copies n rows of k, v (act, row
+ * stride `stride`) to slots[n] (backend int32). */
+static inline void op_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvdt, const void *k, const void *v, int stride, const int32_t *slots, int n, int Hkv, int D)
+{ be->ops->kv_write(be, kpool, vpool, kvdt, k, v, stride, slots, n, Hkv, D); }
 /* Attention of R query rows against the cache (decode: one row per sequence; prefill: the
  * new rows of one sequence). Row r belongs to sequence row_seq[r], whose blocks are
  * block_tables[row_seq[r] * max_blocks ..], and sees its first row_ctx[r] tokens (itself
@@ -189,8 +191,8 @@ static inline void op_kv_write(const mrl_backend *be, void *kpool, void *vpool, 
  * work: attention_paged_work(R, maxctx = max row_ctx, H, D) bytes. */
 static inline size_t op_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D)
 { return be->ops->attention_paged_work(be, R, maxctx, H, D); }
-static inline void op_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool, const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work)
-{ be->ops->attention_paged(be, out, q, q_stride, kpool, vpool, block_tables, max_blocks, block_tokens, row_seq, row_ctx, R, H, Hkv, D, work); }
+static inline void op_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool, mrl_dtype kvdt, const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work)
+{ be->ops->attention_paged(be, out, q, q_stride, kpool, vpool, kvdt, block_tables, max_blocks, block_tokens, row_seq, row_ctx, R, H, Hkv, D, work); }
 
 /* SwiGLU on the fused gate|up projection: gu act [T, 2F] (gate in columns [0,F), up in
  * [F,2F)); out act [T, F] = silu(gate) * up. bwd writes dgu [T, 2F]. */

@@ -59,6 +59,7 @@ void eng_defaults(eng_opts *o) {
     o->max_tokens = 256;
     o->batch = 16;
     o->block_tokens = 16;
+    o->kv_dtype = KV_AUTO;
 }
 
 static long round_up(long x, long b) { return (x + b - 1) / b * b; }
@@ -322,9 +323,9 @@ static void eng_cleanup(eng *g) {
 }
 
 /* Bytes of KV per token, measured on a small pool (backends differ in element size). */
-static double eng_kv_bytes_per_token(mrl_model *m, int bt, mrl_err *e) {
+static double eng_kv_bytes_per_token(mrl_model *m, int bt, int kvdt, mrl_err *e) {
     size_t probe = (size_t)64 << 20;
-    kv_cache *kv = kv_create(m, probe, bt, e);
+    kv_cache *kv = kv_create(m, probe, bt, kvdt, e);
     if (!kv) return -1;
     long cap = kv_capacity_tokens(kv);
     kv_free(kv);
@@ -341,12 +342,12 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     g.sample_res = round_up(o->max_tokens, g.bt) + g.bt;
     size_t bytes = o->kv_mem;
     if (!bytes) {
-        double bpt = eng_kv_bytes_per_token(m, g.bt, e);
+        double bpt = eng_kv_bytes_per_token(m, g.bt, o->kv_dtype, e);
         if (bpt <= 0) return -1;
         long groups = (o->batch + o->n - 1) / o->n + 2;
         bytes = (size_t)(bpt * ((double)o->batch * g.sample_res + groups * 4096.0));
     }
-    if (!(g.kv = kv_create(m, bytes, g.bt, e))) return -1;
+    if (!(g.kv = kv_create(m, bytes, g.bt, o->kv_dtype, e))) return -1;
     g.cap = kv_capacity_tokens(g.kv);
     g.nws = 1;
 #ifdef _OPENMP

@@ -32,6 +32,7 @@ typedef struct eng_opts {
     size_t kv_mem;               /* KV pool bytes; 0 = enough for `batch` full sequences */
     uint64_t seed;
     int block_tokens;            /* KV block size in tokens; 0 = 16 */
+    int kv_dtype;                /* KV_AUTO, MRL_F32 or MRL_BF16 (kv_create) */
 } eng_opts;
 
 void eng_defaults(eng_opts *o);

@@ -7,16 +7,24 @@
 
 #define PREFILL_CHUNK 128   /* rows per prefill pass: bounds the activation buffers */
 
-kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, mrl_err *e) {
+kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, int kvdt, mrl_err *e) {
     if (block_tokens <= 0) block_tokens = 16;
-    size_t es = mrl_dtype_size(m->be->act), row = (size_t)m->K * m->D;
+    mrl_dtype act = m->be->act, dt;
+    if (kvdt == KV_AUTO) dt = act == MRL_BF16 || m->wdt == MRL_BF16 ? MRL_BF16 : MRL_F32;
+    else if (kvdt == MRL_F32 || kvdt == MRL_BF16) dt = (mrl_dtype)kvdt;
+    else { err_set(e, 2, "KV cache: dtype %d is neither fp32 nor bf16", kvdt); return NULL; }
+    if (dt != act && dt != MRL_BF16) {
+        err_set(e, 2, "KV cache: %s keeps K and V in bf16, not fp32", m->be->name);
+        return NULL;
+    }
+    size_t es = mrl_dtype_size(dt), row = (size_t)m->K * m->D;
     size_t per_block = (size_t)m->L * 2 * block_tokens * row * es;
     size_t nb = bytes / per_block;
     if (nb < 1) { err_set(e, 2, "KV cache: %zu bytes hold no block of %d tokens (%zu bytes each)", bytes, block_tokens, per_block); return NULL; }
     if (nb > (1u << 30)) nb = 1u << 30;
     kv_cache *kv = calloc(1, sizeof *kv);
     if (!kv) { err_set(e, 3, "out of memory"); return NULL; }
-    kv->m = m; kv->bs = block_tokens; kv->nblocks = (int)nb; kv->L = m->L;
+    kv->m = m; kv->bs = block_tokens; kv->nblocks = (int)nb; kv->L = m->L; kv->dt = dt;
     kv->layer_elems = nb * block_tokens * row;
     kv->pool = be_alloc(m->be, nb * per_block);
     kv->ref = calloc(nb, sizeof *kv->ref);
@@ -29,6 +37,8 @@ kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, mrl_err *e) {
     kv->nfree = kv->nblocks;
     return kv;
 }
+
+int kv_dtype(const kv_cache *kv) { return (int)kv->dt; }
 
 void kv_free(kv_cache *kv) {
     if (!kv) return;
@@ -101,7 +111,7 @@ int kv_reserve(kv_cache *kv, int seq, int n, int32_t *slots, mrl_err *e) {
     if (seq_grow(s, need) < 0) return err_set(e, 3, "out of memory");
     if (cow) {   /* the tokens written so far stay shared; this sequence continues in a copy */
         int old = s->blocks[start / bs], nb = kv->freel[--kv->nfree];
-        size_t blk = (size_t)bs * kv->m->K * kv->m->D * mrl_dtype_size(kv->m->be->act);
+        size_t blk = (size_t)bs * kv->m->K * kv->m->D * mrl_dtype_size(kv->dt);
         for (int l = 0; l < kv->L; l++) {
             be_copy(kv->m->be, (char *)kv_kpool(kv, l) + nb * blk, (char *)kv_kpool(kv, l) + old * blk, blk);
             be_copy(kv->m->be, (char *)kv_vpool(kv, l) + nb * blk, (char *)kv_vpool(kv, l) + old * blk, blk);
@@ -127,9 +137,9 @@ static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
         op_linear_fwd(be, m->iqkv, 0, m->iln, lw(m, o->qkv_w, o->qkv_p), ldt(m, o->qkv_p), mw(m, o->qkv_b), R, C, QKV);
         op_rope(be, m->iqkv, R, m->H, m->D, QKV, m->ipos, m->c.rope_theta, 0);
         op_rope(be, act_at(m, m->iqkv, HD), R, m->K, m->D, QKV, m->ipos, m->c.rope_theta, 0);
-        op_kv_write(be, kv_kpool(kv, l), kv_vpool(kv, l), act_at(m, m->iqkv, HD), act_at(m, m->iqkv, HD + KD),
+        op_kv_write(be, kv_kpool(kv, l), kv_vpool(kv, l), kv->dt, act_at(m, m->iqkv, HD), act_at(m, m->iqkv, HD + KD),
                     QKV, m->islot, R, m->K, m->D);
-        op_attention_paged(be, m->iatt, m->iqkv, QKV, kv_kpool(kv, l), kv_vpool(kv, l), m->itab, max_blocks,
+        op_attention_paged(be, m->iatt, m->iqkv, QKV, kv_kpool(kv, l), kv_vpool(kv, l), kv->dt, m->itab, max_blocks,
                            kv->bs, m->irow_seq, m->irow_ctx, R, m->H, m->K, m->D, m->ipaged_work);
         op_linear_fwd(be, m->ix, 1, m->iatt, lw(m, o->o_w, o->o_p), ldt(m, o->o_p), NULL, R, HD, C);
         op_rmsnorm_fwd(be, m->iln, NULL, m->ix, mw(m, o->ln2), m->wdt, R, C, m->c.rms_norm_eps);

@@ -49,7 +49,12 @@ const char *model_device_name(const mrl_model *m);   /* "cpu", "cuda:0" */
  * so kv_fork() lets the G samples of a problem share the prompt's blocks (copy-on-write
  * of the last, partly filled block). */
 typedef struct kv_cache kv_cache;
-kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, mrl_err *e); /* pool of `bytes` */
+/* A pool of `bytes`. kvdt: how K and V are stored: MRL_F32, MRL_BF16, or KV_AUTO = bf16 when the
+ * model's forward weights or the backend's activations are bf16, fp32 otherwise (a CUDA cache is
+ * always bf16: asking it for fp32 is an error). */
+#define KV_AUTO (-1)
+kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, int kvdt, mrl_err *e);
+int kv_dtype(const kv_cache *kv);   /* MRL_F32 or MRL_BF16 (ops.h) */
 void kv_free(kv_cache *kv);
 int  kv_seq_new(kv_cache *kv);                 /* an empty sequence id, -1 if none free */
 int  kv_fork(kv_cache *kv, int seq);           /* a new sequence sharing seq's tokens */

@@ -96,15 +96,16 @@ struct kv_cache {
     mrl_model *m;
     int bs, nblocks, L;
     size_t layer_elems;          /* elements of one layer's K pool (= V pool) */
-    void *pool;                  /* [L][2][nblocks * bs * K * D] act dtype */
+    mrl_dtype dt;                /* of the pool: the act dtype, or BF16 on an F32 backend */
+    void *pool;                  /* [L][2][nblocks * bs * K * D] of dt */
     int *ref, *freel, nfree;
     kv_seq *seqs; int nseqs;
 };
 static inline void *kv_kpool(const kv_cache *kv, int l) {
-    return (char *)kv->pool + (size_t)(2 * l) * kv->layer_elems * mrl_dtype_size(kv->m->be->act);
+    return (char *)kv->pool + (size_t)(2 * l) * kv->layer_elems * mrl_dtype_size(kv->dt);
 }
 static inline void *kv_vpool(const kv_cache *kv, int l) {
-    return (char *)kv->pool + (size_t)(2 * l + 1) * kv->layer_elems * mrl_dtype_size(kv->m->be->act);
+    return (char *)kv->pool + (size_t)(2 * l + 1) * kv->layer_elems * mrl_dtype_size(kv->dt);
 }
 /* Makes room for n more tokens in seq (new blocks; copy-on-write of a shared, partly filled
  * last block) and writes the n slot indices; the length grows only with kv_commit. */

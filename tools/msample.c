@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "jqf.h"
 #include "model.h"
+#include "ops.h"
 #include "rng.h"
 #include "stream.h"
 #include "tokenizer.h"
@@ -32,6 +33,8 @@ static const char USAGE[] =
     "  --problem JQ        where the problem text is (default .problem)\n"
     "  --batch N           sequences in flight (default 16)\n"
     "  --kv-mem SIZE       KV cache bytes (K/M/G suffixes; default: batch x max-tokens)\n"
+    "  --kv-dtype auto|bf16|fp32  KV cache precision (default auto: bf16 with bf16\n"
+    "                      weights, else fp32)\n"
     "  --shard K/N         take problems K, K+N, K+2N, ... (0-based)\n"
     "  --score             sample nothing: write teacher-forced logprobs of\n"
     "                      prompt_ids + completion_ids (at --temperature, default 1)\n"
@@ -43,7 +46,7 @@ static const char USAGE[] =
     "See msample(1).\n";
 
 enum { O_MODEL = 0x100, O_TEMP, O_TOPP, O_TOPK, O_MINP, O_MAXTOK, O_STOP, O_INCSTOP,
-       O_TEMPLATE, O_SYSTEM, O_PROBLEM, O_BATCH, O_KVMEM, O_SHARD, O_SCORE, O_THREADS, O_DTYPE };
+       O_TEMPLATE, O_SYSTEM, O_PROBLEM, O_BATCH, O_KVMEM, O_SHARD, O_SCORE, O_THREADS, O_DTYPE, O_KVDTYPE };
 
 typedef struct app {
     cli c;
@@ -316,7 +319,8 @@ int main(int argc, char **argv) {
         {"system", required_argument, 0, O_SYSTEM}, {"problem", required_argument, 0, O_PROBLEM},
         {"batch", required_argument, 0, O_BATCH}, {"kv-mem", required_argument, 0, O_KVMEM},
         {"shard", required_argument, 0, O_SHARD}, {"score", no_argument, 0, O_SCORE},
-        {"threads", required_argument, 0, O_THREADS}, {"dtype", required_argument, 0, O_DTYPE}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, O_THREADS}, {"dtype", required_argument, 0, O_DTYPE},
+        {"kv-dtype", required_argument, 0, O_KVDTYPE}, {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", lo, NULL)) != -1) {
         if (cli_common(&a.c, opt, optarg)) continue;
@@ -354,6 +358,12 @@ int main(int argc, char **argv) {
             if (strcmp(optarg, "auto") && strcmp(optarg, "bf16") && strcmp(optarg, "fp32"))
                 cli_usage(&a.c, "--dtype: '%s' is not auto, bf16 or fp32", optarg);
             dtype = optarg;
+            break;
+        case O_KVDTYPE:
+            if (!strcmp(optarg, "auto")) o.kv_dtype = KV_AUTO;
+            else if (!strcmp(optarg, "bf16")) o.kv_dtype = MRL_BF16;
+            else if (!strcmp(optarg, "fp32")) o.kv_dtype = MRL_F32;
+            else cli_usage(&a.c, "--kv-dtype: '%s' is not auto, bf16 or fp32", optarg);
             break;
         default: cli_usage(&a.c, "unknown option");
         }

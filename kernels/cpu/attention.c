@@ -7,6 +7,9 @@
 #include <cblas.h>
 #include "cpu.h"
 #include "cpu_ops.h"
+#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
+#include <immintrin.h>
+#endif
 
 static inline float dot(const float *a, const float *b, int n) {
     float s = 0;
@@ -37,7 +40,70 @@ static int longest(const int32_t *cu, int nseq) {
 }
 
 /* Rows i0..i0+m-1 of one sequence: S (m x nk, row stride nk) holds scaled scores; row r sees
- * keys 0..i0+r. Turns S into probabilities and writes each row's logsumexp. */
+ * keys 0..i0+r. Turns S into probabilities and writes each row's logsumexp. The AVX-512
+ * versions (cpu_exp512, 16 at a time) and the portable ones (expf) agree to float rounding. */
+#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
+#define SOFTMAX_AVX512 1
+__attribute__((target("avx512f")))
+static void softmax_rows512(float *S, int m, int nk, int i0, float *lse, int lse_stride) {
+    for (int r = 0; r < m; r++) {
+        float *sr = S + (size_t)r * nk;
+        int n = i0 + r + 1;
+        __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, sr + j));
+        }
+        float mxs = _mm512_reduce_max_ps(mx);
+        __m512 mv = _mm512_set1_ps(mxs);
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr + j), mv));
+            _mm512_mask_storeu_ps(sr + j, k, e);
+            sm = _mm512_mask_add_ps(sm, k, sm, e);
+        }
+        float sum = _mm512_reduce_add_ps(sm);
+        __m512 inv = _mm512_set1_ps(1.0f / sum);
+        for (int j = 0; j < nk; j += 16) {   /* masked keys (j >= n) become 0 */
+            __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
+            __mmask16 live = j >= n ? 0 : n - j >= 16 ? k : (__mmask16)(k & ((1u << (n - j)) - 1));
+            _mm512_mask_storeu_ps(sr + j, k, _mm512_maskz_mul_ps(live, _mm512_maskz_loadu_ps(live, sr + j), inv));
+        }
+        lse[(size_t)r * lse_stride] = mxs + logf(sum);
+    }
+}
+/* P (m x nk) of scores -> exp(s - lse) for the visible keys, 0 for the masked ones. */
+__attribute__((target("avx512f")))
+static void exp_rows512(float *P, int m, int nk, int i0, const float *lse, int lse_stride) {
+    for (int r = 0; r < m; r++) {
+        float *pr = P + (size_t)r * nk;
+        int n = i0 + r + 1;
+        __m512 l = _mm512_set1_ps(lse[(size_t)r * lse_stride]);
+        for (int j = 0; j < nk; j += 16) {
+            __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
+            __mmask16 live = j >= n ? 0 : n - j >= 16 ? k : (__mmask16)(k & ((1u << (n - j)) - 1));
+            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, pr + j), l));
+            _mm512_mask_storeu_ps(pr + j, k, _mm512_maskz_mov_ps(live, e));
+        }
+    }
+}
+/* dS = P o (dP - d_r) scale, 16 at a time (d_r = rowsum(dO o O), given per row). */
+__attribute__((target("avx512f")))
+static void ds_rows512(float *dP, const float *P, int m, int nk, const float *di, float scale) {
+    __m512 sc = _mm512_set1_ps(scale);
+    for (int r = 0; r < m; r++) {
+        float *dr = dP + (size_t)r * nk;
+        const float *pr = P + (size_t)r * nk;
+        __m512 d = _mm512_set1_ps(di[r]);
+        for (int j = 0; j < nk; j += 16) {
+            __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
+            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, pr + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + j), d)), sc);
+            _mm512_mask_storeu_ps(dr + j, k, v);
+        }
+    }
+}
+#endif
+
 static void softmax_rows(float *S, int m, int nk, int i0, float *lse, int lse_stride) {
     for (int r = 0; r < m; r++) {
         float *sr = S + (size_t)r * nk, mx = -INFINITY, sum = 0;
@@ -57,7 +123,8 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     float *out = outv; const float *q = qv, *k = kv, *v = vv;
     int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D;
     float scale = 1.0f / sqrtf((float)D);
-    int nblk = 0;   /* tasks: (sequence, head, query block) */
+    int nblk = 0, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;   /* tasks: (sequence, head, query block) */
+    (void)v512;
     for (int s = 0; s < nseq; s++) nblk += (cu[s + 1] - cu[s] + BQ - 1) / BQ;
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
@@ -71,6 +138,10 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
                 const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
                 const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, S, nk);
+#ifdef SOFTMAX_AVX512
+                if (v512) softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
+                else
+#endif
                 softmax_rows(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, S, nk, Vv, st, 0.0f,
                             out + (size_t)(s0 + i0) * HD + (size_t)h * D, HD);
@@ -85,8 +156,9 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                        int H, int Hkv, int D, void *work) {
     float *dq = dqv, *dk = dkv, *dv = dvv;
     const float *dout = doutv, *q = qv, *k = kv, *v = vv, *out = outv;
-    int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D;
+    int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;
     float scale = 1.0f / sqrtf((float)D);
+    (void)v512;
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
         float *P = (float *)work + (size_t)omp_get_thread_num() * 2 * BQ * maxlen, *dP = P + (size_t)BQ * maxlen;
@@ -107,17 +179,26 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                         const float *O = out + r0 * HD + (size_t)h * D;
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
-                        for (int r = 0; r < m; r++) {   /* P from the saved logsumexp, masked */
-                            float *pr = P + (size_t)r * nk, l = lse[(r0 + r) * H + h];
-                            int nv = i0 + r + 1;
-                            for (int j = 0; j < nv; j++) pr[j] = expf(pr[j] - l);
-                            for (int j = nv; j < nk; j++) pr[j] = 0;
-                        }
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
-                        for (int r = 0; r < m; r++) {   /* dS = P (dP - rowsum(dO o O)) scale */
-                            float di = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
-                            float *pr = P + (size_t)r * nk, *dr = dP + (size_t)r * nk;
-                            for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - di) * scale;
+                        float di[BQ];   /* rowsum(dO o O) */
+                        for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+#ifdef SOFTMAX_AVX512
+                        if (v512) {
+                            exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
+                            ds_rows512(dP, P, m, nk, di, scale);
+                        } else
+#endif
+                        {
+                            for (int r = 0; r < m; r++) {   /* P from the saved logsumexp, masked */
+                                float *pr = P + (size_t)r * nk, l = lse[(r0 + r) * H + h];
+                                int nv = i0 + r + 1;
+                                for (int j = 0; j < nv; j++) pr[j] = expf(pr[j] - l);
+                                for (int j = nv; j < nk; j++) pr[j] = 0;
+                            }
+                            for (int r = 0; r < m; r++) {   /* dS = P (dP - rowsum(dO o O)) scale */
+                                float *pr = P + (size_t)r * nk, *dr = dP + (size_t)r * nk;
+                                for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - di[r]) * scale;
+                            }
                         }
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f,
                                     dq + r0 * dst + (size_t)h * D, dst);
@@ -128,13 +209,20 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     }
 }
 
-void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k, const void *v,
-                  int stride, const int32_t *slots, int n, int Hkv, int D) {
+/* K and V rows into the pool: copied (F32) or rounded to nearest even (BF16, cpu_bf16_rne). */
+void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvdt, const void *k,
+                  const void *v, int stride, const int32_t *slots, int n, int Hkv, int D) {
     (void)be;
     size_t row = (size_t)Hkv * D;
     for (int i = 0; i < n; i++) {
-        memcpy((float *)kpool + (size_t)slots[i] * row, (const float *)k + (size_t)i * stride, row * sizeof(float));
-        memcpy((float *)vpool + (size_t)slots[i] * row, (const float *)v + (size_t)i * stride, row * sizeof(float));
+        const float *ks = (const float *)k + (size_t)i * stride, *vs = (const float *)v + (size_t)i * stride;
+        if (kvdt == MRL_BF16) {
+            uint16_t *kd = (uint16_t *)kpool + (size_t)slots[i] * row, *vd = (uint16_t *)vpool + (size_t)slots[i] * row;
+            for (size_t j = 0; j < row; j++) { kd[j] = cpu_bf16_rne(ks[j]); vd[j] = cpu_bf16_rne(vs[j]); }
+        } else {
+            memcpy((float *)kpool + (size_t)slots[i] * row, ks, row * sizeof(float));
+            memcpy((float *)vpool + (size_t)slots[i] * row, vs, row * sizeof(float));
+        }
     }
 }
 
@@ -148,11 +236,19 @@ size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H,
  * version reads each cached key and value row once for all nh heads (the GQA group): keys four
  * at a time (independent FMA chains), then P V one 16-wide slice of D at a time over all keys,
  * nh accumulators fed by one load of v. A head's sums run in the same order whatever nh is,
- * and each row's result depends only on that row, so batching never changes it. */
+ * and each row's result depends only on that row, so batching never changes it. A bf16 pool
+ * is widened exactly to fp32 as it is loaded: the same arithmetic on half the bytes. */
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 #define PAGED_AVX512 1
 #define GMAX 8   /* heads per pass (a GQA group is usually 2-8) */
+
+/* 16 pool elements at p as fp32: bf16 (BF = 1) widened by a 16-bit shift, or fp32 as is. */
+__attribute__((target("avx512f")))
+static inline __m512 kv16(const char *p, int BF) {
+    if (BF) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+    return _mm512_loadu_ps((const float *)p);
+}
 
 /* [sum(a0), sum(a1), sum(a2), sum(a3)]: four horizontal sums sharing their shuffles. */
 __attribute__((target("avx512f")))
@@ -164,24 +260,24 @@ static inline __m128 hsum4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-__attribute__((target("avx512f")))
 /* P V for the heads of the group over the 16 x NC columns from d: each cached value row is read
- * once (one pass per column slice), the heads' accumulators stay in registers. */
-#define PV_PASS(NC)                                                                              \
+ * once (one pass per column slice), the heads' accumulators stay in registers. `vp` is the
+ * value pool in bytes, `row` the elements of a slot, ES the element size (2: bf16). */
+#define PV_PASS(NC, ES)                                                                          \
 __attribute__((target("avx512f")))                                                               \
-static void pv_pass##NC(float *o, const float *p, const float *inv, const float *vp, size_t row, \
+static void pv_pass##NC##_##ES(float *o, const float *p, const float *inv, const char *vp, size_t row, \
                         const int32_t *slot, int g, int nh, int D, int d, int n) {               \
     __m512 acc[GMAX][NC];                                                                        \
     _Pragma("GCC unroll 8") for (int h = 0; h < GMAX; h++)                                       \
         _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) acc[h][c] = _mm512_setzero_ps();     \
     for (int j = 0; j < n; j++) {                                                                \
-        const float *v = vp + (size_t)slot[j] * row + (size_t)g * D + d;                         \
+        const char *v = vp + ((size_t)slot[j] * row + (size_t)g * D + d) * ES;                   \
         if (j + 16 < n) {   /* rows are scattered over blocks: fetch 16 ahead */                 \
-            const char *f = (const char *)(vp + (size_t)slot[j + 16] * row + (size_t)g * D + d); \
-            _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) _mm_prefetch(f + 64 * c, _MM_HINT_T0); \
+            const char *f = vp + ((size_t)slot[j + 16] * row + (size_t)g * D + d) * ES;          \
+            _Pragma("GCC unroll 2") for (int c = 0; c < (NC * ES + 3) / 4; c++) _mm_prefetch(f + 64 * c, _MM_HINT_T0); \
         }                                                                                        \
         __m512 vv[NC];                                                                           \
-        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = _mm512_loadu_ps(v + 16 * c); \
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = kv16(v + 16 * ES * c, ES == 2); \
         _Pragma("GCC unroll 8") for (int h = 0; h < GMAX; h++)                                   \
             if (h < nh) {                                                                        \
                 __m512 pj = _mm512_set1_ps(p[(size_t)h * n + j]);                                \
@@ -192,67 +288,80 @@ static void pv_pass##NC(float *o, const float *p, const float *inv, const float 
         for (int c = 0; c < NC; c++)                                                             \
             _mm512_storeu_ps(o + (size_t)h * D + d + 16 * c, _mm512_mul_ps(acc[h][c], _mm512_set1_ps(inv[h]))); \
 }
-PV_PASS(1)
-PV_PASS(2)
+PV_PASS(1, 4)
+PV_PASS(2, 4)
+PV_PASS(1, 2)
+PV_PASS(2, 2)
 
-__attribute__((target("avx512f")))
-static void group_avx512(float *o, float *p, int32_t *slot, const float *q, const float *kp, const float *vp,
-                         size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
-    if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }   /* as the portable loop */
-    for (int j = 0; j < n; j++) slot[j] = tab[j / bs] * bs + j % bs;
-    for (int j = 0; j < n; j += 4) {
-        int nk = n - j < 4 ? n - j : 4;
-        const float *k[4];
-        for (int u = 0; u < 4; u++) k[u] = kp + (size_t)slot[j + (u < nk ? u : 0)] * row + (size_t)g * D;
-        if (j + 12 <= n)   /* the keys two steps ahead */
-            for (int u = 8; u < 12; u++) {
-                const char *f = (const char *)(kp + (size_t)slot[j + u] * row + (size_t)g * D);
-                for (int c = 0; c < D * 4; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);
-            }
-        for (int h = 0; h < nh; h++) {
-            const float *qi = q + (size_t)h * D;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int d = 0; d < D; d += 16) {
-                __m512 qv = _mm512_loadu_ps(qi + d);
-                a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[0] + d), a0);
-                a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[1] + d), a1);
-                a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[2] + d), a2);
-                a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[3] + d), a3);
-            }
-            float sc[4];
-            _mm_storeu_ps(sc, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));
-            memcpy(p + (size_t)h * n + j, sc, (size_t)nk * sizeof(float));
-        }
-    }
-    float inv[GMAX];
-    for (int h = 0; h < nh; h++) {   /* softmax, 16 scores at a time */
-        float *ph = p + (size_t)h * n;
-        __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-            mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, ph + j));
-        }
-        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));
-            _mm512_mask_storeu_ps(ph + j, k, e);
-            sm = _mm512_mask_add_ps(sm, k, sm, e);
-        }
-        inv[h] = 1.0f / _mm512_reduce_add_ps(sm);
-    }
-    int d = 0;
-    for (; d + 32 <= D; d += 32) pv_pass2(o, p, inv, vp, row, slot, g, nh, D, d, n);
-    if (d < D) pv_pass1(o, p, inv, vp, row, slot, g, nh, D, d, n);
+/* One row's group of heads (see above) over a pool of element size ES (4: fp32, 2: bf16). */
+#define GROUP(ES)                                                                                \
+__attribute__((target("avx512f")))                                                               \
+static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, \
+                       size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) { \
+    if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }   /* as the portable loop */ \
+    for (int j = 0; j < n; j++) slot[j] = tab[j / bs] * bs + j % bs;                             \
+    for (int j = 0; j < n; j += 4) {                                                             \
+        int nk = n - j < 4 ? n - j : 4;                                                          \
+        const char *k[4];                                                                        \
+        for (int u = 0; u < 4; u++) k[u] = kp + ((size_t)slot[j + (u < nk ? u : 0)] * row + (size_t)g * D) * ES; \
+        if (j + 12 <= n)   /* the keys two steps ahead */                                        \
+            for (int u = 8; u < 12; u++) {                                                       \
+                const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g * D) * ES;           \
+                for (int c = 0; c < D * ES; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);           \
+            }                                                                                    \
+        for (int h = 0; h < nh; h++) {                                                           \
+            const float *qi = q + (size_t)h * D;                                                 \
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
+            for (int d = 0; d < D; d += 16) {                                                    \
+                __m512 qv = _mm512_loadu_ps(qi + d);                                             \
+                a0 = _mm512_fmadd_ps(qv, kv16(k[0] + d * ES, ES == 2), a0);                      \
+                a1 = _mm512_fmadd_ps(qv, kv16(k[1] + d * ES, ES == 2), a1);                      \
+                a2 = _mm512_fmadd_ps(qv, kv16(k[2] + d * ES, ES == 2), a2);                      \
+                a3 = _mm512_fmadd_ps(qv, kv16(k[3] + d * ES, ES == 2), a3);                      \
+            }                                                                                    \
+            float sc[4];                                                                         \
+            _mm_storeu_ps(sc, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));             \
+            memcpy(p + (size_t)h * n + j, sc, (size_t)nk * sizeof(float));                       \
+        }                                                                                        \
+    }                                                                                            \
+    float inv[GMAX];                                                                             \
+    for (int h = 0; h < nh; h++) {   /* softmax, 16 scores at a time */                          \
+        float *ph = p + (size_t)h * n;                                                           \
+        __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();                         \
+        for (int j = 0; j < n; j += 16) {                                                        \
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);    \
+            mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, ph + j));                \
+        }                                                                                        \
+        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));                                     \
+        for (int j = 0; j < n; j += 16) {                                                        \
+            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);    \
+            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));           \
+            _mm512_mask_storeu_ps(ph + j, k, e);                                                 \
+            sm = _mm512_mask_add_ps(sm, k, sm, e);                                               \
+        }                                                                                        \
+        inv[h] = 1.0f / _mm512_reduce_add_ps(sm);                                                \
+    }                                                                                            \
+    int d = 0;                                                                                   \
+    for (; d + 32 <= D; d += 32) pv_pass2_##ES(o, p, inv, vp, row, slot, g, nh, D, d, n);        \
+    if (d < D) pv_pass1_##ES(o, p, inv, vp, row, slot, g, nh, D, d, n);                          \
 }
+GROUP(4)
+GROUP(2)
 #endif
 
+/* Element j of a pool row as fp32. */
+static inline float kv_at(const void *row, int bf, int j) {
+    return bf ? cpu_ld(row, MRL_BF16, (size_t)j) : ((const float *)row)[j];
+}
+
 void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int qs, const void *kpool,
-                         const void *vpool, const int32_t *bt, int max_blocks, int bs,
+                         const void *vpool, mrl_dtype kvdt, const int32_t *bt, int max_blocks, int bs,
                          const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv,
                          int D, void *work) {
-    float *out = outv; const float *q = qv, *kp = kpool, *vp = vpool;
-    int grp = H / Hkv, maxctx = 1;
+    float *out = outv; const float *q = qv;
+    const char *kp = kpool, *vp = vpool;
+    int grp = H / Hkv, maxctx = 1, bf = kvdt == MRL_BF16;
+    size_t es = bf ? 2 : 4;
     for (int r = 0; r < R; r++) if (row_ctx[r] > maxctx) maxctx = row_ctx[r];
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
@@ -268,8 +377,11 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
             for (int r = 0; r < R; r++)
                 for (int gs = 0; gs < Hkv * nsl; gs++) {
                     int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
-                    group_avx512(out + (size_t)r * H * D + (size_t)h0 * D, p, slot, q + (size_t)r * qs + (size_t)h0 * D, kp, vp, row,
-                                 g, nh, D, bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
+                    float *o = out + (size_t)r * H * D + (size_t)h0 * D;
+                    const float *qr = q + (size_t)r * qs + (size_t)h0 * D;
+                    const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
+                    if (bf) group_2(o, p, slot, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
+                    else group_4(o, p, slot, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
                 }
         }
         return;
@@ -288,7 +400,12 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 float m = -INFINITY;
                 for (int j = 0; j < n; j++) {
                     size_t slot = (size_t)tab[j / bs] * bs + j % bs;
-                    p[j] = dot(qi, kp + slot * row + (size_t)g * D, D) * scale;
+                    const char *kr = kp + (slot * row + (size_t)g * D) * es;
+                    if (bf) {
+                        float s = 0;
+                        for (int i = 0; i < D; i++) s += qi[i] * kv_at(kr, 1, i);
+                        p[j] = s * scale;
+                    } else p[j] = dot(qi, (const float *)kr, D) * scale;
                     if (p[j] > m) m = p[j];
                 }
                 float sum = 0;
@@ -297,7 +414,9 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 memset(o, 0, (size_t)D * sizeof(float));
                 for (int j = 0; j < n; j++) {
                     size_t slot = (size_t)tab[j / bs] * bs + j % bs;
-                    axpy(o, p[j] * inv, vp + slot * row + (size_t)g * D, D);
+                    const char *vr = vp + (slot * row + (size_t)g * D) * es;
+                    if (bf) { float a = p[j] * inv; for (int i = 0; i < D; i++) o[i] += a * kv_at(vr, 1, i); }
+                    else axpy(o, p[j] * inv, (const float *)vr, D);
                 }
             }
     }

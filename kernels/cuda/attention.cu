@@ -264,9 +264,10 @@ __global__ void k_paged_combine(bf16 *out, const float *part, int H, int D, int 
 }
 
 void cu_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool,
-                        const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq,
+                        mrl_dtype kvdt, const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq,
                         const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work) {
     if (R <= 0) return;
+    if (kvdt != MRL_BF16) { fprintf(stderr, "mrl: the CUDA KV cache is bf16 (attention_paged got dtype %d)\n", (int)kvdt); abort(); }
     if (D > PG_MAXD || (D & 1)) { fprintf(stderr, "mrl: CUDA paged attention supports even head_dim <= %d (got %d)\n", PG_MAXD, D); abort(); }
     int S = paged_splits(R, H);
     cudaStream_t st = cu_st(be)->stream;

@@ -245,7 +245,8 @@ __global__ void k_kv_write(bf16 *kp, bf16 *vp, const bf16 *k, const bf16 *v, int
     int r = blockIdx.x; size_t dst = (size_t)slots[r] * W, src = (size_t)r * stride;
     for (int j = threadIdx.x; j < W; j += blockDim.x) { kp[dst + j] = k[src + j]; vp[dst + j] = v[src + j]; }
 }
-static void cu_kv_write(const mrl_backend *be, void *kpool, void *vpool, const void *k, const void *v, int stride, const int32_t *slots, int n, int Hkv, int D) {
+static void cu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvdt, const void *k, const void *v, int stride, const int32_t *slots, int n, int Hkv, int D) {
+    if (kvdt != MRL_BF16) { fprintf(stderr, "mrl: the CUDA KV cache is bf16 (kv_write got dtype %d)\n", (int)kvdt); abort(); }
     if (n > 0) k_kv_write<<<n, 256, 0, cu_st(be)->stream>>>((bf16 *)kpool, (bf16 *)vpool, (const bf16 *)k, (const bf16 *)v, stride, slots, Hkv * D);
 }
 

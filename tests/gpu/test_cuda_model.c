@@ -90,7 +90,7 @@ TEST(model_prefill_decode) {
     if (!mc || !mg) { EXPECT(0); batch_free(&r); return; }
     int V = model_config(mc)->vocab_size, nseq = r.nseq;
     mrl_err e = {0};
-    kv_cache *kc = kv_create(mc, 1 << 22, 4, &e), *kg = kv_create(mg, 1 << 22, 4, &e);
+    kv_cache *kc = kv_create(mc, 1 << 22, 4, KV_AUTO, &e), *kg = kv_create(mg, 1 << 22, 4, KV_AUTO, &e);
     EXPECT(kc && kg);
     float *zc = malloc((size_t)nseq * V * 4), *zg = malloc((size_t)nseq * V * 4);
     int sc[16], sg[16], lens[16];

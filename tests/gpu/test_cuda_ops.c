@@ -238,13 +238,13 @@ static void paged_case(int R) {
     int32_t slots[2] = {5, 300}; float *nk = rnd(2 * W, 1), *nv = rnd(2 * W, 1);
     void *slc = put_i32(cpu, slots, 2), *slg = put_i32(gpu, slots, 2);
     void *nkc = put_act(cpu, nk, 2 * W), *nkg = put_act(gpu, nk, 2 * W), *nvc = put_act(cpu, nv, 2 * W), *nvg = put_act(gpu, nv, 2 * W);
-    op_kv_write(cpu, kc, vc, nkc, nvc, W, slc, 2, Hkv, D); op_kv_write(gpu, kg, vg, nkg, nvg, W, slg, 2, Hkv, D);
+    op_kv_write(cpu, kc, vc, cpu->act, nkc, nvc, W, slc, 2, Hkv, D); op_kv_write(gpu, kg, vg, gpu->act, nkg, nvg, W, slg, 2, Hkv, D);
     float *ka = get_act(gpu, kg, pool), *kb = get_act(cpu, kc, pool);
     CLOSE(ka, kb, pool, 0, "kv_write");
     void *wc = be_alloc(cpu, op_attention_paged_work(cpu, R, 190, H, D) + 16), *wg = be_alloc(gpu, op_attention_paged_work(gpu, R, 190, H, D) + 16);
     void *oc = be_alloc(cpu, (size_t)R * H * D * 4), *og = be_alloc(gpu, (size_t)R * H * D * 2);
-    op_attention_paged(cpu, oc, qc, H * D, kc, vc, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
-    op_attention_paged(gpu, og, qg, H * D, kg, vg, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
+    op_attention_paged(cpu, oc, qc, H * D, kc, vc, cpu->act, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
+    op_attention_paged(gpu, og, qg, H * D, kg, vg, gpu->act, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
     float *a = get_act(gpu, og, (size_t)R * H * D), *b = get_act(cpu, oc, (size_t)R * H * D);
     CLOSE(a, b, (size_t)R * H * D, 2e-2, R < 10 ? "attention_paged (split)" : "attention_paged (one split)");
     free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(a); free(b);

@@ -117,7 +117,7 @@ TEST(prefill_and_decode_match_pytorch) {
         mrl_model *m = load(MODELS[k], 0, 0, 0);
         if (!m) { EXPECT(0); ref_free(&r); continue; }
         mrl_err e = {0};
-        kv_cache *kv = kv_create(m, 1 << 20, 4, &e);
+        kv_cache *kv = kv_create(m, 1 << 20, 4, KV_AUTO, &e);
         EXPECT(kv != NULL);
         int V = r.V, ns = r.nseq, seq[8], cur[8];
         float *z = malloc(sizeof(float) * V * ns);
@@ -233,7 +233,7 @@ static void batch_case(const char *name) {
     mrl_err e = {0};
     enum { NS = 20 };
     int V = model_config(m)->vocab_size, sizes[3] = {NS, 7, 1};
-    kv_cache *kv = kv_create(m, 4 << 20, 4, &e);
+    kv_cache *kv = kv_create(m, 4 << 20, 4, KV_AUTO, &e);
     EXPECT(kv != NULL);
     int seq[NS];
     int32_t next[NS], tok[8];
@@ -276,7 +276,7 @@ TEST(kv_fork_shares_prompt) {
     if (!m) { EXPECT(0); return; }
     mrl_err e = {0};
     int V = model_config(m)->vocab_size, bs = 4;
-    kv_cache *kv = kv_create(m, 64 << 10, bs, &e);
+    kv_cache *kv = kv_create(m, 64 << 10, bs, KV_AUTO, &e);
     EXPECT(kv != NULL);
     int32_t prompt[10] = {5, 17, 300, 4149, 0, 22, 9, 1000, 3, 77};   /* 10 = 2 full blocks + 2 */
     float *z = malloc(sizeof(float) * V * 4), *zref = malloc(sizeof(float) * V);

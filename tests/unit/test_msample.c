@@ -295,12 +295,59 @@ TEST(max_tokens_length) {
     jv_free(got); free(out);
 }
 
+/* --kv-dtype: a bf16 cache (K and V rounded to bf16 as they are stored) keeps every invariance
+ * above -- the same bytes whatever --batch and thread count --, its log-probs stay within bf16
+ * rounding of a teacher-forced fp32 forward of the same tokens but are not equal to it (the
+ * cache really is bf16), and auto picks fp32 for fp32 weights, bf16 for bf16 weights. */
+static char *sample_with(const char *env_batch, const char *extra) {
+    char cmd[8192], *out;
+    snprintf(cmd, sizeof cmd, "%s %s %s -n 4 --temperature 1 --top-p 0.95 --max-tokens 16 --seed 7 %s %s", env_batch, bin,
+             COMMON, extra, PROBS);
+    EXPECTF(run(cmd, &out) == 0, "%s", cmd);
+    return out;
+}
+TEST(kv_cache_bf16) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    char *b1 = sample_with("OMP_NUM_THREADS=1", "--batch 1 --kv-dtype bf16");
+    char *b8 = sample_with("OMP_NUM_THREADS=2", "--batch 8 --kv-dtype bf16");
+    char *b5 = sample_with("OMP_NUM_THREADS=3", "--batch 5 --kv-dtype bf16 --kv-mem 32K");
+    EXPECT(jv_array_length(parse_lines(b1)) == 24);
+    EXPECTF(!strcmp(b1, b8), "bf16 cache: --batch 8 at 2 threads differs from --batch 1 at 1");
+    EXPECTF(!strcmp(b1, b5), "bf16 cache: --batch 5 at 3 threads in a small pool differs from --batch 1 at 1");
+    char *f32 = sample_with("OMP_NUM_THREADS=1", "--batch 1 --kv-dtype fp32");
+    char *aut = sample_with("OMP_NUM_THREADS=1", "--batch 1");
+    EXPECTF(!strcmp(f32, aut), "fp32 weights: --kv-dtype auto is not fp32");
+    char *bw = sample_with("OMP_NUM_THREADS=1", "--batch 1 --dtype bf16 --kv-dtype bf16");
+    char *ba = sample_with("OMP_NUM_THREADS=1", "--batch 4 --dtype bf16");
+    EXPECTF(!strcmp(bw, ba), "bf16 weights: --kv-dtype auto is not bf16");
+    char path[512], cmd[8192], *sc;   /* the bf16 cache's log-probs against an fp32 teacher-forced pass */
+    snprintf(path, sizeof path, "%s/bf16kv.jsonl", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs(b1, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score %s", bin, MODEL, path);
+    EXPECT(run(cmd, &sc) == 0);
+    jv a1 = parse_lines(b1), s1 = parse_lines(sc);
+    double worst = 0;
+    int n = jv_array_length(jv_copy(a1));
+    for (int i = 0; i < n; i++) {
+        jv a = jv_array_get(jv_copy(a1), i), b = jv_array_get(jv_copy(s1), i);
+        double d = maxdiff(field(a, "logprobs"), field(b, "logprobs"));
+        if (d > worst) worst = d;
+        jv_free(a); jv_free(b);
+    }
+    EXPECTF(worst > 0 && worst < 5e-2, "bf16 cache vs fp32 teacher forcing: log-probs differ by %g", worst);
+    jv_free(a1); jv_free(s1);
+    free(b1); free(b8); free(b5); free(f32); free(aut); free(bw); free(ba); free(sc);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "%s/msample.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(greedy_matches_pytorch);
     RUN(score_matches_teacher_forcing);
     RUN(invariance_and_sampled_logprobs);
+    RUN(kv_cache_bf16);
     RUN(stop_string_across_tokens);
     RUN(max_tokens_length);
     char cmd[512], *o;

@@ -367,41 +367,63 @@ BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, 
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 /* D = 8 runs the portable loop, D = 16 and 32 the AVX-512 one (where the CPU has it: keys four
  * at a time, so the 11- and 6-token contexts exercise the remainder too; a GQA group of 12
- * heads is taken 8 + 4). */
-static void paged_case(int D, int H, int K) {
+ * heads is taken 8 + 4). A bf16 cache (kvdt) equals packed attention on K and V rounded to
+ * bf16 (cpu_bf16_rne) and the queries as they are. */
+static void paged_case(int D, int H, int K, mrl_dtype kvdt) {
     mrl_backend *be = cpu_open(NULL);
     enum { BS = 4, NS = 2 };
     int lens[NS] = {11, 6}, T = 17, st = (H + 2 * K) * D, cu[NS + 1] = {0, 11, 17};
     float *qkv = malloc(sizeof(float) * T * st), *ref = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H);
-    float *out = malloc(sizeof(float) * T * H * D);
+    float *out = malloc(sizeof(float) * T * H * D), *qkvr = malloc(sizeof(float) * T * st);
     uint64_t r = 7;
     fill_uniform(qkv, (size_t)(T * st), &r);
+    memcpy(qkvr, qkv, sizeof(float) * T * st);
+    if (kvdt == MRL_BF16)
+        for (int t = 0; t < T; t++)
+            for (int i = H * D; i < st; i++) {
+                uint32_t u = (uint32_t)cpu_bf16_rne(qkvr[(size_t)t * st + i]) << 16;
+                memcpy(&qkvr[(size_t)t * st + i], &u, 4);
+            }
     void *w = malloc(op_attention_work(be, T, 11, H, D));
-    op_attention_fwd(be, ref, lse, qkv, qkv + H * D, qkv + (H + K) * D, st, cu, NS, T, H, K, D, w);
+    op_attention_fwd(be, ref, lse, qkvr, qkvr + H * D, qkvr + (H + K) * D, st, cu, NS, T, H, K, D, w);
     /* blocks handed out in a scrambled order: seq 0 gets 5,1,7; seq 1 gets 2,6 */
     int32_t bt[NS * 3] = {5, 1, 7, 2, 6, 0};
-    float *kp = calloc(8 * BS * K * D, sizeof(float)), *vp = calloc(8 * BS * K * D, sizeof(float));
+    void *kp = calloc(8 * BS * K * D, sizeof(float)), *vp = calloc(8 * BS * K * D, sizeof(float));
     int32_t slots[17], rseq[17], rctx[17];
     for (int s = 0; s < NS; s++)
         for (int i = 0; i < lens[s]; i++) {
             int t = cu[s] + i;
             slots[t] = bt[s * 3 + i / BS] * BS + i % BS; rseq[t] = s; rctx[t] = i + 1;
         }
-    op_kv_write(be, kp, vp, qkv + H * D, qkv + (H + K) * D, st, slots, T, K, D);
+    op_kv_write(be, kp, vp, kvdt, qkv + H * D, qkv + (H + K) * D, st, slots, T, K, D);
+    if (kvdt == MRL_BF16) {   /* the pool holds the rounded values, two bytes each */
+        int same = 1;
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < K * D; i++) {
+                uint16_t kb = ((uint16_t *)kp)[(size_t)slots[t] * K * D + i], vb = ((uint16_t *)vp)[(size_t)slots[t] * K * D + i];
+                same &= kb == cpu_bf16_rne(qkv[(size_t)t * st + H * D + i]) && vb == cpu_bf16_rne(qkv[(size_t)t * st + (H + K) * D + i]);
+            }
+        EXPECTF(same, "D %d: kv_write did not store K and V rounded to bf16", D);
+    }
     void *pw = malloc(op_attention_paged_work(be, T, 11, H, D));
-    op_attention_paged(be, out, qkv, st, kp, vp, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
+    op_attention_paged(be, out, qkv, st, kp, vp, kvdt, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
     double worst = 0;
     for (int i = 0; i < T * H * D; i++) worst = fmax(worst, fabs(out[i] - ref[i]));
-    EXPECTF(worst < 1e-6, "D %d H %d K %d: max difference %g", D, H, K, worst);
+    EXPECTF(worst < 1e-6, "D %d H %d K %d kv %s: max difference %g", D, H, K, kvdt == MRL_BF16 ? "bf16" : "fp32", worst);
     qkv[0] = NAN;   /* a diverged model shows as NaN, it is not turned into weights of ~0 */
-    op_attention_paged(be, out, qkv, st, kp, vp, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
+    op_attention_paged(be, out, qkv, st, kp, vp, kvdt, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
     int nan = 1;
     for (int i = 0; i < D; i++) nan &= isnan(out[i]);
     EXPECTF(nan, "D %d: a NaN query did not give a NaN output", D);
-    free(qkv); free(ref); free(lse); free(out); free(w); free(kp); free(vp); free(pw);
+    free(qkv); free(qkvr); free(ref); free(lse); free(out); free(w); free(kp); free(vp); free(pw);
     be_close(be);
 }
-TEST(paged_attention_equals_packed) { paged_case(8, 4, 2); paged_case(32, 4, 2); paged_case(16, 12, 1); paged_case(32, 6, 3); }
+TEST(paged_attention_equals_packed) {
+    for (int b = 0; b < 2; b++) {
+        mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
+        paged_case(8, 4, 2, dt); paged_case(32, 4, 2, dt); paged_case(16, 12, 1, dt); paged_case(32, 6, 3, dt);
+    }
+}
 
 TEST(adamw_matches_formula) {
     mrl_backend *be = cpu_open(NULL);
