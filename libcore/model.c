@@ -177,6 +177,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
         p->numel = ts[i].numel;
         p->w = m->master ? m->master + off : NULL;
         p->g = m->grad ? m->grad + off : NULL;
+        p->fw = m->master && m->fw != (void *)m->master ? (char *)m->fw + off * 2 : NULL;
     }
     m->np = nt;
     be_sync(m->be);

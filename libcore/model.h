@@ -101,6 +101,8 @@ typedef struct mrl_param {
     size_t numel;
     float *w;              /* fp32 master (device memory on CUDA) */
     float *g;              /* gradient, same place */
+    void *fw;              /* the bf16 copy the forward reads, NULL when it reads w itself: the
+                              optimizer rewrites it with w (optim_step), as model_sync_weights does */
 } mrl_param;
 int  model_params(mrl_model *m, mrl_param **params);   /* count; array owned by m */
 void model_zero_grad(mrl_model *m);

@@ -116,6 +116,7 @@ static int sgd_param(optim *opt, mrl_param *p, float lr, float wd, float scale, 
     }
     for (size_t i = 0; i < p->numel; i++) w[i] = w[i] * (1.0f - lr * wd) - lr * (g[i] * scale);
     if (hw) { be_upload(opt->be, p->w, hw, p->numel * sizeof(float)); be_sync(opt->be); }
+    if (p->fw) op_cast(opt->be, p->fw, MRL_BF16, p->w, MRL_F32, p->numel);
     free(hw); free(hg);
     return 0;
 }
@@ -128,7 +129,7 @@ int optim_step(optim *opt, double lr, double grad_scale, mrl_err *e) {
         if (opt->o.kind == OPTIM_SGD) {
             if (sgd_param(opt, p, (float)lr, wd, (float)grad_scale, e)) return -1;
         } else {
-            op_adamw(opt->be, p->w, p->g, opt->m[i], opt->v[i], NULL, MRL_F32, p->numel, (float)lr,
+            op_adamw(opt->be, p->w, p->g, opt->m[i], opt->v[i], p->fw, MRL_BF16, p->numel, (float)lr,
                      (float)opt->o.beta1, (float)opt->o.beta2, (float)opt->o.eps, wd,
                      (int)opt->step, (float)grad_scale);
         }

@@ -43,7 +43,9 @@ double optim_grad_norm(optim *opt);
 /* torch clip_grad_norm_: factor min(1, max_norm / (norm + 1e-6)); 1 when max_norm <= 0. */
 double optim_clip_factor(double norm, double max_norm);
 /* One update with learning rate lr and gradients multiplied by grad_scale (the clip factor).
- * AdamW: w -= lr wd w; Adam step on g * grad_scale. SGD: w -= lr wd w; w -= lr g grad_scale. */
+ * AdamW: w -= lr wd w; Adam step on g * grad_scale. SGD: w -= lr wd w; w -= lr g grad_scale.
+ * A parameter with a bf16 forward copy (mrl_param.fw) gets it rewritten in the same pass, so
+ * no model_sync_weights is needed after a step. */
 int optim_step(optim *opt, double lr, double grad_scale, mrl_err *e);
 long optim_steps(const optim *opt);   /* updates taken (AdamW's bias-correction step) */
 

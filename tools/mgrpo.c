@@ -659,8 +659,7 @@ int main(int argc, char **argv) {
             double lr = o.lr * sched_factor(&o.so, step + 1);
             if (!isfinite(gnorm)) cli_dief(&o.c, 1, "step %ld: the gradient is not finite; no update taken", step + 1);
             fc.consistent = 0;   /* the weights change from here until the batch's last update */
-            if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);
-            model_sync_weights(policy);
+            if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);   /* the bf16 forward copy too */
             step++; done++;
             if (k == o.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
                 fc.step = step; fc.groups = in.groups_read; fc.records = in.records_read; fc.consistent = 1;

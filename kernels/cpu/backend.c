@@ -85,10 +85,11 @@ void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float 
     float step_size = lr / bc1, bc2_sqrt = sqrtf(bc2), decay = 1.0f - lr * weight_decay;
     size_t ns = (n + SPAN - 1) / SPAN;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
-    for (size_t c = 0; c < ns; c++)
-        adamw_span(w, g, m, v, c * SPAN, (c + 1) * SPAN < n ? (c + 1) * SPAN : n, beta1, beta2, decay, step_size,
-                   bc2_sqrt, eps, grad_scale);
-    if (wcopy) cpu_cast(be, wcopy, cdt, w, MRL_F32, n);
+    for (size_t c = 0; c < ns; c++) {   /* the copy from the span just written, still in cache */
+        size_t a = c * SPAN, b = (c + 1) * SPAN < n ? (c + 1) * SPAN : n;
+        adamw_span(w, g, m, v, a, b, beta1, beta2, decay, step_size, bc2_sqrt, eps, grad_scale);
+        if (wcopy) cast_span(wcopy, cdt, w, MRL_F32, a, b);
+    }
 }
 
 CPU_CLONES static double sumsq8(const float *x, size_t n) {

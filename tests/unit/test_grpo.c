@@ -9,6 +9,7 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "trainer.h"
+#include "cpu/cpu.h"
 
 static jv load(const char *path) {
     jv v = jv_load_file(path, 0);
@@ -340,9 +341,46 @@ TEST(learns_a_rewarded_token) {
     optim_free(opt); be_close(be); model_free(m);
 }
 
+/* With bf16 forward weights (--dtype bf16) the optimizer rewrites each parameter's bf16 copy in
+ * its own pass (mrl_param.fw): after a step every copy is the master rounded to nearest even,
+ * for AdamW and SGD; an fp32 model has no copy. */
+TEST(optimizer_updates_the_bf16_copy) {
+    if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
+    mrl_err e = {0};
+    mrl_model *f = model_load("testdata/grpo/model", &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
+    EXPECTF(f != NULL, "%s", e.msg);
+    if (!f) return;
+    mrl_param *p;
+    int np = model_params(f, &p), none = 1;
+    for (int i = 0; i < np; i++) none &= p[i].fw == NULL;
+    EXPECT(none);
+    model_free(f);
+    for (int kind = 0; kind < 2; kind++) {
+        mrl_model *m = model_load("testdata/grpo/model", &(model_opts){.device = "cpu", .trainable = 1, .bf16 = 1, .threads = 2}, &e);
+        EXPECTF(m != NULL, "%s", e.msg);
+        if (!m) return;
+        np = model_params(m, &p);
+        mrl_backend *be = be_open("cpu", 2, &e);
+        optim_opts oo = {kind ? OPTIM_SGD : OPTIM_ADAMW, 0.9, 0.999, 1e-8, 0.1};
+        optim *opt = optim_create(be, p, np, &oo, &e);
+        for (int i = 0; i < np; i++)
+            for (size_t j = 0; j < p[i].numel; j++) p[i].g[j] = 0.01f * (float)((int)((j * 7 + (size_t)i) % 13) - 6);
+        EXPECT(optim_step(opt, 1e-2, 1.0, &e) == 0);
+        size_t bad = 0, n = 0;
+        for (int i = 0; i < np; i++) {
+            EXPECTF(p[i].fw != NULL, "%s: no bf16 copy", p[i].name);
+            if (!p[i].fw) continue;
+            for (size_t j = 0; j < p[i].numel; j++, n++) bad += ((uint16_t *)p[i].fw)[j] != cpu_bf16_rne(p[i].w[j]);
+        }
+        EXPECTF(bad == 0 && n > 1000, "%s: %zu of %zu bf16 weights are not the updated master rounded", kind ? "SGD" : "AdamW", bad, n);
+        optim_free(opt); be_close(be); model_free(m);
+    }
+}
+
 int main(void) {
     RUN(loss_cases_match_pytorch);
     RUN(advantages_bad_input);
+    RUN(optimizer_updates_the_bf16_copy);
     RUN(names);
     RUN(ranks_average_to_the_whole_batch);
     RUN(model_grads_grpo);
