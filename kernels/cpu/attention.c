@@ -28,9 +28,11 @@ static inline void axpy(float *y, float a, const float *x, int n) {
  * 0 .. last row, so at most half of a block's scores are masked work. */
 #define BQ 64
 
+/* Per thread: two blocks of scores (BQ x maxlen) and, for the AVX-512 path, K and V of one
+ * sequence transposed (D x maxlen each). */
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
-    (void)T; (void)H; (void)D;
-    return (size_t)be->threads * 2 * BQ * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
+    (void)T; (void)H;
+    return (size_t)be->threads * (2 * BQ + 2 * (size_t)D) * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
 }
 
 static int longest(const int32_t *cu, int nseq) {
@@ -87,18 +89,21 @@ static void exp_rows512(float *P, int m, int nk, int i0, const float *lse, int l
         }
     }
 }
-/* dS = P o (dP - d_r) scale, 16 at a time (d_r = rowsum(dO o O), given per row). */
+/* dS = P o (dP - d_r) scale for the visible keys, 0 for the masked ones (whose dP may never have
+ * been written), 16 at a time (d_r = rowsum(dO o O), given per row). */
 __attribute__((target("avx512f")))
-static void ds_rows512(float *dP, const float *P, int m, int nk, const float *di, float scale) {
+static void ds_rows512(float *dP, const float *P, int m, int nk, int i0, const float *di, float scale) {
     __m512 sc = _mm512_set1_ps(scale);
     for (int r = 0; r < m; r++) {
         float *dr = dP + (size_t)r * nk;
         const float *pr = P + (size_t)r * nk;
         __m512 d = _mm512_set1_ps(di[r]);
+        int n = i0 + r + 1;
         for (int j = 0; j < nk; j += 16) {
             __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
-            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, pr + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + j), d)), sc);
-            _mm512_mask_storeu_ps(dr + j, k, v);
+            __mmask16 live = j >= n ? 0 : n - j >= 16 ? k : (__mmask16)(k & ((1u << (n - j)) - 1));
+            __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, pr + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(live, dr + j), d)), sc);
+            _mm512_mask_storeu_ps(dr + j, k, _mm512_maskz_mov_ps(live, v));
         }
     }
 }
@@ -125,6 +130,32 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     float scale = 1.0f / sqrtf((float)D);
     int nblk = 0, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;   /* tasks: (sequence, head, query block) */
     (void)v512;
+#ifdef SOFTMAX_AVX512
+    if (v512 && D % 16 == 0) {   /* tasks (sequence, head): K transposed once for its blocks */
+        #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
+        {
+            float *S = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
+            float *Kt = S + (size_t)2 * BQ * maxlen;
+            #pragma omp for schedule(dynamic, 1) collapse(2)
+            for (int s = 0; s < nseq; s++)
+                for (int h = 0; h < H; h++) {
+                    int s0 = cu[s], n = cu[s + 1] - s0;
+                    if (n <= 0) continue;
+                    const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
+                    cpu_transpose(Kt, (size_t)n, K, (size_t)st, n, D);   /* Kt[d][j] */
+                    for (int i0 = 0; i0 < n; i0 += BQ) {
+                        int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                        const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
+                        cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)n, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                        softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
+                        cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vv, (size_t)st, 0, out + (size_t)(s0 + i0) * HD + (size_t)h * D,
+                                        (size_t)HD, CPU_CAUSAL_KEND, i0);
+                    }
+                }
+        }
+        return;
+    }
+#endif
     for (int s = 0; s < nseq; s++) nblk += (cu[s + 1] - cu[s] + BQ - 1) / BQ;
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
@@ -159,6 +190,48 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;
     float scale = 1.0f / sqrtf((float)D);
     (void)v512;
+#ifdef SOFTMAX_AVX512
+    if (v512 && D % 16 == 0) {   /* the same tasks, K and V transposed once per task */
+        #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
+        {
+            float *P = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
+            float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;
+            #pragma omp for schedule(dynamic, 1) collapse(2)
+            for (int s = 0; s < nseq; s++)
+                for (int g = 0; g < Hkv; g++) {
+                    int s0 = cu[s], n = cu[s + 1] - cu[s];
+                    float *dK = dk + (size_t)s0 * dst + (size_t)g * D, *dV = dv + (size_t)s0 * dst + (size_t)g * D;
+                    const float *K = k + (size_t)s0 * st + (size_t)g * D, *Vv = v + (size_t)s0 * st + (size_t)g * D;
+                    for (int j = 0; j < n; j++) {
+                        memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
+                        memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
+                    }
+                    if (n <= 0) continue;
+                    cpu_transpose(Kt, (size_t)n, K, (size_t)st, n, D);
+                    cpu_transpose(Vt, (size_t)n, Vv, (size_t)st, n, D);
+                    for (int h = g * grp; h < (g + 1) * grp; h++)
+                        for (int i0 = 0; i0 < n; i0 += BQ) {
+                            int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                            size_t r0 = (size_t)(s0 + i0);
+                            const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
+                            const float *O = out + r0 * HD + (size_t)h * D;
+                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)n, 0, P, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                            cpu_sgemm_small(m, nk, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)n, 0, dP, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                            float di[BQ];   /* rowsum(dO o O) */
+                            for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+                            exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
+                            ds_rows512(dP, P, m, nk, i0, di, scale);
+                            /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
+                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dq + r0 * dst + (size_t)h * D,
+                                            (size_t)dst, CPU_CAUSAL_KEND, i0);
+                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0);
+                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0);
+                        }
+                }
+        }
+        return;
+    }
+#endif
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
         float *P = (float *)work + (size_t)omp_get_thread_num() * 2 * BQ * maxlen, *dP = P + (size_t)BQ * maxlen;
@@ -185,7 +258,7 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
 #ifdef SOFTMAX_AVX512
                         if (v512) {
                             exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
-                            ds_rows512(dP, P, m, nk, di, scale);
+                            ds_rows512(dP, P, m, nk, i0, di, scale);
                         } else
 #endif
                         {

@@ -54,29 +54,6 @@ int cpu_amx_supported(void) {
 #define RT 6     /* rows per register block */
 #define TC 120   /* rows per task: the task's x block is TC x KB pairs (120 KB) */
 
-/* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
-TGT static inline void tr16(__m512i r[16]) {
-    __m512i t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {   /* u[i + m], m = 0..3: column 4L + m of rows i..i+3, per lane L */
-        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (int m = 0; m < 4; m++) {
-        __m512i xl = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44), xh = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xee);
-        __m512i yl = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44), yh = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xee);
-        r[m] = _mm512_shuffle_i32x4(xl, yl, 0x88);
-        r[4 + m] = _mm512_shuffle_i32x4(xl, yl, 0xdd);
-        r[8 + m] = _mm512_shuffle_i32x4(xh, yh, 0x88);
-        r[12 + m] = _mm512_shuffle_i32x4(xh, yh, 0xdd);
-    }
-}
-
 static inline uint32_t pair_at(const uint16_t *w, int IN, int OUT, int o, int k) {   /* k = first element */
     if (o >= OUT || k >= IN) return 0;
     const uint16_t *r = w + (size_t)o * IN + k;
@@ -97,7 +74,7 @@ TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, i
             __m512i r[16];
             __mmask16 m = (__mmask16)((1u << np) - 1);
             for (int j = 0; j < 16; j++) r[j] = _mm512_maskz_loadu_epi32(m, w + (size_t)(o0 + jg + j) * IN + 2 * (p0 + p));
-            tr16(r);
+            cpu_tr16(r);
             for (int q = 0; q < np; q++) _mm512_storeu_si512(pk + (size_t)(p + q) * NP + jg, r[q]);
         }
 }
@@ -323,7 +300,7 @@ TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, in
             if (k0 + 1 < IN) hi = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)(k0 + 1) * ldx + t0)));
             v[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
         }
-        tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
+        cpu_tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
         __mmask16 pm = ldp - p0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ldp - p0)) - 1);
         for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xp + (size_t)(t0 + j) * ldp + p0, pm, v[j]);
     }

@@ -110,12 +110,49 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
 #define CPU_CLONES
 #endif
 
+/* Small fp32 products for attention's blocks (smallgemm.c; AVX-512 only: callers check
+ * cpu_state.simd): C[M x N] = alpha A B (+ C when acc), a(i,k) = A[i sar + k sak] (A or A^T),
+ * B[k ldb + c], C[i ldc + c]; each output summed in k order. causal skips the zero blocks of a
+ * causal block at query offset diag: CPU_CAUSAL_NEND computes row i's columns below diag + i + 1
+ * (rounded up to whole tiles; the others are left unwritten), CPU_CAUSAL_KEND sums k below
+ * diag + i + 1 (A's row i is zero past it), CPU_CAUSAL_KSTART sums k from i - diag on (A^T's
+ * row i, a key, is zero for earlier queries). */
+enum { CPU_CAUSAL_NONE = 0, CPU_CAUSAL_NEND = 1, CPU_CAUSAL_KEND = 2, CPU_CAUSAL_KSTART = 3 };
+void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
+                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag);
+/* dst[c ldd + r] = src[r lds + c] (AVX-512 16 x 16 blocks where compiled in). */
+void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
+
 /* Sum of x[i]^2 in eight interleaved doubles added in a fixed order (vectorisable without
  * reordering): the gradient norm's chunks and RMSNorm's rows. */
 double cpu_sumsq8(const float *x, size_t n);
 
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
+/* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
+__attribute__((target("avx512f")))
+static inline void cpu_tr16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {   /* u[i + m], m = 0..3: column 4L + m of rows i..i+3, per lane L */
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int m = 0; m < 4; m++) {
+        __m512i xl = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44), xh = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xee);
+        __m512i yl = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44), yh = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xee);
+        r[m] = _mm512_shuffle_i32x4(xl, yl, 0x88);
+        r[4 + m] = _mm512_shuffle_i32x4(xl, yl, 0xdd);
+        r[8 + m] = _mm512_shuffle_i32x4(xh, yh, 0x88);
+        r[12 + m] = _mm512_shuffle_i32x4(xh, yh, 0xdd);
+    }
+}
+
 /* e^x, 16 lanes: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for e^r (about
  * 1 ulp), then scaled by 2^n; x clamped to [-87.3, 88.8] (below, the result flushes towards
  * 0; above, it overflows to inf), a NaN kept (min/max return their second operand for one). */

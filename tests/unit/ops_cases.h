@@ -252,6 +252,7 @@ static const tc_case tc_cases[] = {
     {"attention_gqa",    {3, 4, 2, 8, 5, 1, 7},  su_attention, fw_attention, bw_attention},
     {"attention_mha",    {1, 2, 2, 16, 9},       su_attention, fw_attention, bw_attention},
     {"attention_blocks", {2, 6, 2, 8, 150, 3},   su_attention, fw_attention, bw_attention},
+    {"attention_d16_blocks", {2, 4, 2, 16, 130, 20}, su_attention, fw_attention, bw_attention},   /* AVX-512 tiles */
     {"swiglu",           {3, 10},                su_swiglu,    fw_swiglu,    bw_swiglu},
     {"add",              {33},                   su_add,       fw_add,       bw_add},
     {"logprob_t1",       {7, 16, 9000, 100},     su_logprob,   fw_logprob,   bw_logprob},

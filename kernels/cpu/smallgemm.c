@@ -1,0 +1,120 @@
+/* smallgemm.c — the fp32 block products of packed attention on AVX-512: C = alpha A B (+ C),
+ * A read through strides (so A or its transpose), B row-major, with the causal mask's zero
+ * blocks skipped. A register tile of up to 6 rows x 64 columns (24 accumulators, one load of
+ * B's row slice per 6 broadcast FMAs) runs over all of K, so each output is one sum in k order:
+ * the result depends neither on the thread count nor on where a block starts. Attention's
+ * blocks (64 query rows, a head of 64-128, keys up to a sequence) are too small for OpenBLAS's
+ * packing to pay; this replaces those calls where the CPU has AVX-512 (attention.c). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cpu.h"
+
+#ifdef CPU_HAVE_EXP512
+#define MR 6    /* rows per register tile */
+#define NC 64   /* columns per register tile (4 vectors) */
+
+/* Mask of the lanes of vector v (columns 16 v ..) below nc. */
+static inline __mmask16 lanes(int nc, int v) {
+    int n = nc - 16 * v;
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* C[i][c] = alpha sum_{k0<=k<k1} a(i,k) B[k][c] (+ C[i][c] when acc), i < R, c < nc. */
+__attribute__((target("avx512f"), always_inline))
+static inline void tile(const int R, const int FULL, int k0, int k1, const float *A, size_t sar, size_t sak, const float *B, size_t ldb,
+                        float *C, size_t ldc, int nc, float alpha, int acc) {
+    __m512 c[MR][4];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) c[i][v] = _mm512_setzero_ps();
+    __mmask16 m0 = lanes(nc, 0), m1 = lanes(nc, 1), m2 = lanes(nc, 2), m3 = lanes(nc, 3);
+    for (int k = k0; k < k1; k++) {
+        const float *b = B + (size_t)k * ldb;
+        __m512 b0, b1, b2, b3;
+        if (FULL) {   /* all 64 columns: no masks to keep in registers */
+            b0 = _mm512_loadu_ps(b); b1 = _mm512_loadu_ps(b + 16); b2 = _mm512_loadu_ps(b + 32); b3 = _mm512_loadu_ps(b + 48);
+        } else {
+            b0 = _mm512_maskz_loadu_ps(m0, b); b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+            b2 = _mm512_maskz_loadu_ps(m2, b + 32); b3 = _mm512_maskz_loadu_ps(m3, b + 48);
+        }
+        const float *a = A + (size_t)k * sak;
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m512 ai = _mm512_set1_ps(a[(size_t)i * sar]);
+            c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
+            c[i][2] = _mm512_fmadd_ps(ai, b2, c[i][2]);
+            c[i][3] = _mm512_fmadd_ps(ai, b3, c[i][3]);
+        }
+    }
+    __m512 al = _mm512_set1_ps(alpha);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++) {
+        float *ci = C + (size_t)i * ldc;
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            __mmask16 m = lanes(nc, v);
+            if (!m) continue;
+            __m512 r = _mm512_mul_ps(c[i][v], al);
+            if (acc) r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, ci + 16 * v), r);
+            _mm512_mask_storeu_ps(ci + 16 * v, m, r);
+        }
+    }
+}
+
+#define TILE_R(R)                                                                                \
+__attribute__((target("avx512f")))                                                               \
+static void tile##R(int k0, int k1, const float *A, size_t sar, size_t sak, const float *B, size_t ldb, \
+                    float *C, size_t ldc, int nc, float alpha, int acc) {                        \
+    if (nc == NC) tile(R, 1, k0, k1, A, sar, sak, B, ldb, C, ldc, nc, alpha, acc);               \
+    else tile(R, 0, k0, k1, A, sar, sak, B, ldb, C, ldc, nc, alpha, acc);                        \
+}
+TILE_R(1) TILE_R(2) TILE_R(3) TILE_R(4) TILE_R(5) TILE_R(6)
+typedef void tile_fn(int, int, const float *, size_t, size_t, const float *, size_t, float *, size_t, int, float, int);
+static tile_fn *const tiles[MR + 1] = {NULL, tile1, tile2, tile3, tile4, tile5, tile6};
+
+void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
+                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag) {
+    for (int c0 = 0; c0 < N; c0 += NC)
+        for (int r0 = 0; r0 < M; r0 += MR) {
+            int R = M - r0 < MR ? M - r0 : MR, k0 = 0, k1 = K, nc = N - c0 < NC ? N - c0 : NC;
+            if (causal == CPU_CAUSAL_NEND) {          /* columns < diag + r0 + R only */
+                int ne = diag + r0 + R;
+                if (c0 >= ne) continue;
+            } else if (causal == CPU_CAUSAL_KEND) {   /* k < diag + r0 + R */
+                if (diag + r0 + R < k1) k1 = diag + r0 + R;
+            } else if (causal == CPU_CAUSAL_KSTART) { /* k >= r0 - diag */
+                if (r0 - diag > k0) k0 = r0 - diag;
+            }
+            if (k0 >= k1 && acc) continue;            /* an empty sum added */
+            tiles[R](k0, k1, A + (size_t)r0 * sar, sar, sak, B + c0, ldb, C + (size_t)r0 * ldc + c0, ldc, nc, alpha, acc);
+        }
+}
+
+/* dst[c][r] = src[r][c], r < rows, c < cols: 16 x 16 blocks through registers. */
+__attribute__((target("avx512f")))
+void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
+    for (int r0 = 0; r0 < rows; r0 += 16)
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            int nr = rows - r0 < 16 ? rows - r0 : 16, nc = cols - c0 < 16 ? cols - c0 : 16;
+            __mmask16 mc = (__mmask16)(nc == 16 ? 0xffff : (1u << nc) - 1), mr = (__mmask16)(nr == 16 ? 0xffff : (1u << nr) - 1);
+            __m512i v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = i < nr ? _mm512_castps_si512(_mm512_maskz_loadu_ps(mc, src + (size_t)(r0 + i) * lds + c0)) : _mm512_setzero_si512();
+            cpu_tr16(v);
+            for (int j = 0; j < nc; j++) _mm512_mask_storeu_ps(dst + (size_t)(c0 + j) * ldd + r0, mr, _mm512_castsi512_ps(v[j]));
+        }
+}
+#else
+void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
+                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag) {
+    (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)sar; (void)sak; (void)B; (void)ldb; (void)acc;
+    (void)C; (void)ldc; (void)causal; (void)diag;
+    abort();   /* never called: attention.c checks CPU_HAVE_EXP512 */
+}
+void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
+    for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];
+}
+#endif
