@@ -1,18 +1,26 @@
 /* sampler.c — next-token choice from a logits row: one exp pass for the softmax, then
- * top-k and top-p by quickselect-style partitioning (linear expected time), min-p by a filter. */
+ * top-k and top-p by quickselect-style partitioning (linear expected time), min-p by a filter.
+ * The passes over the whole vocabulary (max, exp, the sums) are branch-free loops over fixed
+ * lanes, compiled for every x86 vector width (CPU_CLONES) with the same roundings in each, so
+ * a row's token does not depend on the CPU either. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clones.h"
 #include "sampler.h"
 
 typedef struct smp_cand { float e; int32_t i; } smp_cand;
 
+#define SMP_BLK 256   /* tokens per block sum */
+
 struct smp_ws {
     int V;
     float *e;          /* exp((l - max) / T) per token */
+    double *bs;        /* e summed per block of SMP_BLK tokens */
     smp_cand *c;       /* candidates; the kept set is c[0..n) */
     int n;
-    double Z;          /* sum of e over the whole vocabulary */
+    double Z;          /* sum of e over the whole vocabulary (of bs, in order) */
 };
 
 void smp_defaults(smp_params *p) {
@@ -27,43 +35,90 @@ smp_ws *smp_ws_new(int vocab) {
     if (!w) return NULL;
     w->V = vocab;
     w->e = malloc((size_t)vocab * sizeof *w->e);
+    w->bs = malloc(((size_t)vocab / SMP_BLK + 1) * sizeof *w->bs);
     w->c = malloc((size_t)vocab * sizeof *w->c);
-    if (!w->e || !w->c) { smp_ws_free(w); return NULL; }
+    if (!w->e || !w->bs || !w->c) { smp_ws_free(w); return NULL; }
     return w;
 }
 
 void smp_ws_free(smp_ws *w) {
     if (!w) return;
     free(w->e);
+    free(w->bs);
     free(w->c);
     free(w);
 }
 
-/* Max logit, ignoring NaN; -INFINITY when every entry is -inf or NaN. */
-static float smp_max(const float *l, int V) {
-    float m = -INFINITY;
-    for (int i = 0; i < V; i++)
-        if (l[i] > m) m = l[i];
-    return m;
+/* Max logit, ignoring NaN; -INFINITY when every entry is -inf or NaN. Sixteen lanes, then
+ * the lanes (the max does not depend on the order, but for the sign of a zero). */
+CPU_CLONES static float smp_max(const float *l, int V) {
+    float m[16];
+    for (int j = 0; j < 16; j++) m[j] = -INFINITY;
+    int i = 0;
+    for (; i + 16 <= V; i += 16)
+        for (int j = 0; j < 16; j++) m[j] = l[i + j] > m[j] ? l[i + j] : m[j];
+    for (; i < V; i++) m[0] = l[i] > m[0] ? l[i] : m[0];
+    float r = m[0];
+    for (int j = 1; j < 16; j++) r = m[j] > r ? m[j] : r;
+    return r;
 }
 
-/* Fills w->e and w->Z for temperature T (> 0). A row without a finite logit is
- * treated as uniform, so a broken row still yields a valid token. */
+/* e^x for x <= 0 without a branch or a library call (so the loop over a row vectorises):
+ * x = n ln2 + r, Cephes' degree-7 polynomial for e^r (about 1 ulp, as the CPU backend's
+ * AVX-512 exp), scaled by 2^n built in the exponent bits; 0 below -87.3 and for NaN. */
+static inline float smp_expf(float x) {
+    float xc = x > -87.3f ? x : -87.3f;
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * (r * r) + (r + 1.0f);
+    int32_t b = ((int32_t)n + 127) * (1 << 23);
+    float s;
+    memcpy(&s, &b, sizeof s);
+    return x >= -87.3f ? y * s : 0.0f;
+}
+
+/* e[i] = exp((l[i] - m) inv) and the block sums: sixteen float lanes per block, added in a
+ * fixed order into a double. */
+CPU_CLONES static void smp_exp_blocks(float *e, double *bs, const float *l, int V, float m, float inv) {
+    for (int b0 = 0, b = 0; b0 < V; b0 += SMP_BLK, b++) {
+        int n = V - b0 < SMP_BLK ? V - b0 : SMP_BLK;
+        float *eb = e + b0;
+        const float *lb = l + b0;
+        #pragma omp simd   /* element-wise: vectorised at -O2 too, the same values */
+        for (int i = 0; i < n; i++) eb[i] = smp_expf((lb[i] - m) * inv);
+        float part[16] = {0};
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 16; j++) part[j] += eb[i + j];
+        for (; i < n; i++) part[0] += eb[i];
+        double sum = 0;
+        for (int j = 0; j < 16; j++) sum += part[j];
+        bs[b] = sum;
+    }
+}
+
+/* Fills w->e, w->bs and w->Z for temperature T (> 0). A row without a finite logit is
+ * treated as uniform, so a broken row still yields a valid token. NaN logits get e = 0 and
+ * are never picked. */
 static void smp_exp(smp_ws *w, const float *l, int V, float T) {
     float m = smp_max(l, V);
-    double Z = 0;
+    int nb = (V + SMP_BLK - 1) / SMP_BLK;
     if (m == -INFINITY || isinf(m)) {
         for (int i = 0; i < V; i++) w->e[i] = 1.0f;
+        for (int b = 0; b < nb; b++) w->bs[b] = V - b * SMP_BLK < SMP_BLK ? V - b * SMP_BLK : SMP_BLK;
         w->Z = V;
         return;
     }
-    float inv = 1.0f / T;
-    for (int i = 0; i < V; i++) {
-        float x = (l[i] - m) * inv;
-        float e = x == x ? expf(x) : 0.0f;     /* NaN logits never get picked */
-        w->e[i] = e;
-        Z += e;
-    }
+    smp_exp_blocks(w->e, w->bs, l, V, m, 1.0f / T);
+    double Z = 0;
+    for (int b = 0; b < nb; b++) Z += w->bs[b];
     w->Z = Z;
 }
 
@@ -178,9 +233,11 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
     smp_exp(w, logits, V, p->temperature);
     double u = rng_uniform(rng);
     int32_t tok = -1;
-    if (!smp_truncating(p, V)) {
+    if (!smp_truncating(p, V)) {   /* the block where the running sum passes u Z, then its token */
         double x = u * w->Z, acc = 0;
-        for (int i = 0; i < V; i++) {
+        int nb = (V + SMP_BLK - 1) / SMP_BLK, b = 0;
+        while (b < nb - 1 && acc + w->bs[b] <= x) acc += w->bs[b++];
+        for (int i = b * SMP_BLK; i < V; i++) {   /* past the block only if rounding says so */
             if (w->e[i] <= 0) continue;
             tok = i;
             acc += w->e[i];

@@ -94,21 +94,7 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     if (t != MRL_F32) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
     return ((const float *)p)[i];
 }
-/* Loops the portable build (-march=x86-64-v2) would leave at 128-bit SSE, compiled again for
- * AVX-512 and AVX2; the loader picks the best for the CPU (GCC/clang function multiversioning).
- * Off under sanitizers. The build turns floating-point contraction off (-ffp-contract=off, as
- * GCC's ISO C mode does anyway), so the AVX-512 clone, whose target implies FMA, rounds as the
- * others do: the optimizer's results do not depend on the CPU. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)   /* clang's spelling of __SANITIZE_ADDRESS__ */
-#define CPU_NO_CLONES 1
-#endif
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(CPU_NO_CLONES)
-#define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CPU_CLONES
-#endif
+#include "clones.h"   /* CPU_CLONES */
 
 /* Small fp32 products for attention's blocks (smallgemm.c; AVX-512 only: callers check
  * cpu_state.simd): C[M x N] = alpha A B (+ C when acc), a(i,k) = A[i sar + k sak] (A or A^T),

@@ -129,6 +129,51 @@ TEST(large_vocab_sets) {
     free(l); free(want); free(got);
 }
 
+/* Plain sampling over a full-size vocabulary (the block-sum scan, the vectorised exp): the
+ * probabilities equal the double-precision softmax, -inf and NaN logits get none, and each draw
+ * is the reference's inverse CDF at the stream's uniform number. */
+TEST(large_vocab_plain_draws) {
+    int V = 151936;
+    float *l = malloc(V * sizeof *l);
+    double *want = malloc(V * sizeof *want), *got = malloc(V * sizeof *got);
+    mrl_rng r;
+    rng_init(&r, 6, 6, 6);
+    for (int i = 0; i < V; i++) l[i] = (float)(4.0 * rng_normal(&r));
+    l[7] = -INFINITY; l[70000] = NAN; l[151935] = -200.0f;
+    smp_ws *w = smp_ws_new(V);
+    smp_params p; smp_defaults(&p); p.temperature = 0.7f;
+    double M = -INFINITY, S = 0;   /* one token with half the mass: as much as all the others */
+    for (int i = 0; i < V; i++) if (i != 70000 && l[i] > M) M = l[i];
+    for (int i = 0; i < V; i++) if (i != 70000 && i != 123456) S += exp((l[i] - M) / p.temperature);
+    l[123456] = (float)(M + p.temperature * log(S));
+    float *lr = malloc(V * sizeof *lr);   /* the reference without the NaN (it would poison its sums) */
+    memcpy(lr, l, V * sizeof *lr); lr[70000] = -INFINITY;
+    ref_probs(lr, V, &p, want);
+    EXPECT(smp_probs(w, &p, l, V, got) == V);
+    int bad = 0;
+    for (int i = 0; i < V; i++)
+        if (fabs(got[i] - want[i]) > 1e-6 * want[i] + 1e-12) bad++;
+    EXPECTF(bad == 0, "%d probabilities differ from the double softmax", bad);
+    EXPECT(got[7] == 0 && got[70000] == 0);
+    int mism = 0, hit = 0;
+    for (int j = 0; j < 3000; j++) {
+        mrl_rng a, b;
+        rng_init(&a, 12, 34, (uint64_t)j); rng_init(&b, 12, 34, (uint64_t)j);
+        int32_t t = smp_sample(w, &p, l, V, &a, NULL);
+        double u = rng_uniform(&b), cum = 0;
+        int32_t k = 0;
+        for (; k < V - 1; k++) if ((cum += want[k]) > u) break;
+        while (want[k] == 0 && k > 0) k--;   /* a zero-probability last step: the token before */
+        if (t != k) mism++;
+        hit += t == 123456;
+        EXPECT(t != 7 && t != 70000);
+    }
+    EXPECTF(mism == 0, "%d of 3000 draws differ from the reference inverse CDF", mism);
+    EXPECTF(hit > 1000 && hit < 2000, "the heavy token drawn %d of 3000 times", hit);
+    smp_ws_free(w);
+    free(l); free(lr); free(want); free(got);
+}
+
 TEST(greedy) {
     float l[6] = {0.5f, 3.0f, -1.0f, 3.0f, 2.9f, 0.0f};
     smp_params p; smp_defaults(&p); p.temperature = 0; p.top_k = 2; p.top_p = 0.1f;
@@ -193,6 +238,7 @@ int main(void) {
     RUN(min_p_03);
     RUN(combined);
     RUN(large_vocab_sets);
+    RUN(large_vocab_plain_draws);
     RUN(greedy);
     RUN(logprob_definition);
     RUN(replay);
