@@ -366,6 +366,39 @@ PV_PASS(2, 4)
 PV_PASS(1, 2)
 PV_PASS(2, 2)
 
+/* The scores of four keys k[0..3] (nk of them real) for hn <= SH heads at once: each 16-wide
+ * slice of a key is loaded (and widened) once for all the heads, and the 4 hn sums are
+ * independent FMA chains (one head at a time left the FMA unit waiting on 4 chains). A score
+ * is summed in the same order as one head at a time would: the slices in order, then hsum4. */
+#define SH 6   /* heads per pass: 24 accumulators */
+#define SCORES(ES)                                                                               \
+__attribute__((target("avx512f")))                                                               \
+static void scores4_##ES(float *p, int n, const float *q, int hn, const char *const k[4], int D, int nk, float scale) { \
+    __m512 a[SH][4];                                                                             \
+    _Pragma("GCC unroll 8") for (int h = 0; h < SH; h++)                                         \
+        _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[h][u] = _mm512_setzero_ps();       \
+    for (int d = 0; d < D; d += 16) {                                                            \
+        __m512 k0 = kv16(k[0] + d * ES, ES == 2), k1 = kv16(k[1] + d * ES, ES == 2);             \
+        __m512 k2 = kv16(k[2] + d * ES, ES == 2), k3 = kv16(k[3] + d * ES, ES == 2);             \
+        _Pragma("GCC unroll 8") for (int h = 0; h < SH; h++)                                     \
+            if (h < hn) {                                                                        \
+                __m512 qv = _mm512_loadu_ps(q + (size_t)h * D + d);                              \
+                a[h][0] = _mm512_fmadd_ps(qv, k0, a[h][0]);                                      \
+                a[h][1] = _mm512_fmadd_ps(qv, k1, a[h][1]);                                      \
+                a[h][2] = _mm512_fmadd_ps(qv, k2, a[h][2]);                                      \
+                a[h][3] = _mm512_fmadd_ps(qv, k3, a[h][3]);                                      \
+            }                                                                                    \
+    }                                                                                            \
+    _Pragma("GCC unroll 8") for (int h = 0; h < SH; h++)                                         \
+        if (h < hn) {                                                                            \
+            float sc[4];                                                                         \
+            _mm_storeu_ps(sc, _mm_mul_ps(hsum4(a[h][0], a[h][1], a[h][2], a[h][3]), _mm_set1_ps(scale))); \
+            memcpy(p + (size_t)h * n, sc, (size_t)nk * sizeof(float));                           \
+        }                                                                                        \
+}
+SCORES(4)
+SCORES(2)
+
 /* One row's group of heads (see above) over a pool of element size ES (4: fp32, 2: bf16). */
 #define GROUP(ES)                                                                                \
 __attribute__((target("avx512f")))                                                               \
@@ -382,20 +415,8 @@ static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const 
                 const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g * D) * ES;           \
                 for (int c = 0; c < D * ES; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);           \
             }                                                                                    \
-        for (int h = 0; h < nh; h++) {                                                           \
-            const float *qi = q + (size_t)h * D;                                                 \
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
-            for (int d = 0; d < D; d += 16) {                                                    \
-                __m512 qv = _mm512_loadu_ps(qi + d);                                             \
-                a0 = _mm512_fmadd_ps(qv, kv16(k[0] + d * ES, ES == 2), a0);                      \
-                a1 = _mm512_fmadd_ps(qv, kv16(k[1] + d * ES, ES == 2), a1);                      \
-                a2 = _mm512_fmadd_ps(qv, kv16(k[2] + d * ES, ES == 2), a2);                      \
-                a3 = _mm512_fmadd_ps(qv, kv16(k[3] + d * ES, ES == 2), a3);                      \
-            }                                                                                    \
-            float sc[4];                                                                         \
-            _mm_storeu_ps(sc, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));             \
-            memcpy(p + (size_t)h * n + j, sc, (size_t)nk * sizeof(float));                       \
-        }                                                                                        \
+        for (int h0 = 0; h0 < nh; h0 += SH)                                                      \
+            scores4_##ES(p + (size_t)h0 * n + j, n, q + (size_t)h0 * D, nh - h0 < SH ? nh - h0 : SH, k, D, nk, scale); \
     }                                                                                            \
     float inv[GMAX];                                                                             \
     for (int h = 0; h < nh; h++) {   /* softmax, 16 scores at a time */                          \
