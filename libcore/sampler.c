@@ -104,16 +104,24 @@ CPU_CLONES static void smp_exp_blocks(float *e, double *bs, const float *l, int 
     }
 }
 
-/* Fills w->e, w->bs and w->Z for temperature T (> 0). A row without a finite logit is
- * treated as uniform, so a broken row still yields a valid token. NaN logits get e = 0 and
- * are never picked. */
+/* Fills w->e, w->bs and w->Z for temperature T (> 0). NaN logits get e = 0 and are never
+ * picked. A row whose max is +inf is uniform over its +inf tokens; a row without a number
+ * (all -inf or NaN) is uniform over the vocabulary, so a broken row still yields a token. */
 static void smp_exp(smp_ws *w, const float *l, int V, float T) {
     float m = smp_max(l, V);
     int nb = (V + SMP_BLK - 1) / SMP_BLK;
-    if (m == -INFINITY || isinf(m)) {
-        for (int i = 0; i < V; i++) w->e[i] = 1.0f;
-        for (int b = 0; b < nb; b++) w->bs[b] = V - b * SMP_BLK < SMP_BLK ? V - b * SMP_BLK : SMP_BLK;
-        w->Z = V;
+    if (isinf(m)) {
+        double Z = 0;
+        for (int b = 0; b < nb; b++) {
+            double bs = 0;
+            for (int i = b * SMP_BLK; i < V && i < (b + 1) * SMP_BLK; i++) {
+                w->e[i] = m < 0 || l[i] == INFINITY ? 1.0f : 0.0f;
+                bs += w->e[i];
+            }
+            w->bs[b] = bs;
+            Z += bs;
+        }
+        w->Z = Z;
         return;
     }
     smp_exp_blocks(w->e, w->bs, l, V, m, 1.0f / T);
@@ -125,7 +133,12 @@ static void smp_exp(smp_ws *w, const float *l, int V, float T) {
 double smp_logprob(const float *logits, int V, float T, int32_t tok) {
     if (!(T > 0)) T = 1.0f;
     double m = smp_max(logits, V), Z = 0;
-    if (isinf(m)) return -log((double)V);
+    if (m == INFINITY && logits[tok] == INFINITY) {   /* as smp_sample draws such a row: uniform over its +inf tokens */
+        int k = 0;
+        for (int i = 0; i < V; i++) k += logits[i] == INFINITY;
+        return -log((double)k);
+    }
+    if (isinf(m)) return -log((double)V);   /* no number at all (or a token beside +inf ones): a finite stand-in */
     for (int i = 0; i < V; i++) {
         double x = ((double)logits[i] - m) / T;
         if (x == x) Z += exp(x);
@@ -225,7 +238,7 @@ static int32_t smp_argmax(const float *l, int V) {
 
 int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
                    mrl_rng *rng, float *logprob) {
-    if (!(p->temperature > 0)) {
+    if (!(p->temperature > 0) || isinf(1.0f / p->temperature)) {   /* 0, or so small that 1/T overflows: greedy */
         int32_t t = smp_argmax(logits, V);
         if (logprob) *logprob = (float)smp_logprob(logits, V, 1.0f, t);
         return t;
@@ -257,8 +270,8 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
     }
     if (tok < 0) tok = smp_argmax(logits, V);   /* unreachable: the max has e = 1 */
     if (logprob) {
-        double m = smp_max(logits, V);
-        *logprob = isinf(m) ? (float)-log((double)V)
+        double m = smp_max(logits, V);   /* a row without a finite max: uniform over w->Z tokens */
+        *logprob = isinf(m) ? (float)-log(w->Z)
                             : (float)(((double)logits[tok] - m) / p->temperature - log(w->Z));
     }
     return tok;
@@ -266,7 +279,7 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
 
 int smp_probs(smp_ws *w, const smp_params *p, const float *logits, int V, double *probs) {
     memset(probs, 0, (size_t)V * sizeof *probs);
-    if (!(p->temperature > 0)) {
+    if (!(p->temperature > 0) || isinf(1.0f / p->temperature)) {   /* 0, or so small that 1/T overflows: greedy */
         probs[smp_argmax(logits, V)] = 1;
         return 1;
     }

@@ -174,6 +174,38 @@ TEST(large_vocab_plain_draws) {
     free(l); free(lr); free(want); free(got);
 }
 
+/* Rows that are not numbers: +inf logits share the draw uniformly, NaN and -inf ones never get
+ * it; an all -inf/NaN row is uniform over the vocabulary; a temperature so small that 1/T
+ * overflows samples greedily. */
+TEST(infinite_rows) {
+    float l[8] = {0.5f, INFINITY, NAN, -INFINITY, INFINITY, 3.0f, 1e30f, -2.0f};
+    smp_ws *w = smp_ws_new(8);
+    smp_params p; smp_defaults(&p);
+    int cnt[8] = {0};
+    for (int j = 0; j < 2000; j++) {
+        mrl_rng r;
+        rng_init(&r, 3, 4, (uint64_t)j);
+        float lp;
+        int32_t t = smp_sample(w, &p, l, 8, &r, &lp);
+        if (t >= 0 && t < 8) cnt[t]++;
+        EXPECT_NEAR(lp, -log(2.0), 1e-6);
+    }
+    EXPECTF(cnt[1] + cnt[4] == 2000 && cnt[1] > 900 && cnt[4] > 900, "+inf tokens drawn %d and %d of 2000", cnt[1], cnt[4]);
+    EXPECT_NEAR(smp_logprob(l, 8, 1.0f, 4), -log(2.0), 1e-9);
+    float bad[5] = {NAN, -INFINITY, NAN, -INFINITY, -INFINITY};
+    mrl_rng r;
+    rng_init(&r, 3, 4, 5);
+    int32_t t = smp_sample(w, &p, bad, 5, &r, NULL);
+    EXPECT(t >= 0 && t < 5);
+    float fin[4] = {0.1f, 2.0f, 1.9f, -1.0f};
+    p.temperature = 1e-40f;   /* a denormal: 1/T is inf */
+    rng_init(&r, 3, 4, 6);
+    float lp = 1;
+    EXPECT(smp_sample(w, &p, fin, 4, &r, &lp) == 1);
+    EXPECT(lp == lp);   /* a number, not NaN */
+    smp_ws_free(w);
+}
+
 TEST(greedy) {
     float l[6] = {0.5f, 3.0f, -1.0f, 3.0f, 2.9f, 0.0f};
     smp_params p; smp_defaults(&p); p.temperature = 0; p.top_k = 2; p.top_p = 0.1f;
@@ -239,6 +271,7 @@ int main(void) {
     RUN(combined);
     RUN(large_vocab_sets);
     RUN(large_vocab_plain_draws);
+    RUN(infinite_rows);
     RUN(greedy);
     RUN(logprob_definition);
     RUN(replay);
