@@ -32,7 +32,8 @@ typedef struct eng_opts {
     size_t kv_mem;               /* KV pool bytes; 0 = enough for `batch` full sequences */
     uint64_t seed;
     int block_tokens;            /* KV block size in tokens; 0 = 16 */
-    int kv_dtype;                /* KV_AUTO, MRL_F32 or MRL_BF16 (kv_create) */
+    int kv_dtype;                /* KV_AUTO (eng_defaults), MRL_F32 or MRL_BF16 (kv_create); note
+                                    MRL_F32 is 0: set options with eng_defaults, not memset */
 } eng_opts;
 
 void eng_defaults(eng_opts *o);

@@ -93,8 +93,9 @@ int model_backward(mrl_model *m, const float *dlogp, mrl_err *e);
 
 /* ---- parameters (for the optimizer and checkpoints) ----
  * Every tensor by its Hugging Face name, fp32 master copy and gradient, both on the
- * model's device; after an optimizer update call model_sync_weights() so forward
- * weights (bf16 copies, device copies) follow the master weights. */
+ * model's device. optim_step keeps the bf16 forward copies (fw) in step with the masters;
+ * after changing masters any other way (loading optimizer state, a hand-made update) call
+ * model_sync_weights(). */
 typedef struct mrl_param {
     const char *name;      /* "model.layers.0.self_attn.q_proj.weight" */
     int ndim; int64_t shape[2];
