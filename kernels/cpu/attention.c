@@ -131,27 +131,38 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     int nblk = 0, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;   /* tasks: (sequence, head, query block) */
     (void)v512;
 #ifdef SOFTMAX_AVX512
-    if (v512 && D % 16 == 0) {   /* tasks (sequence, head): K transposed once for its blocks */
-        #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
+    if (v512 && D % 16 == 0) {
+        /* tasks: (sequence, head, run of query blocks), K transposed once per task up to the keys
+           its last block sees. One run per (sequence, head) where that makes 4 tasks a thread
+           (the transposes then cost least: one per head); else shorter runs, down to one block
+           a task, so that few long sequences still keep every thread busy. */
+        int nt = cpu_nt(be, (size_t)T * maxlen * H * D), want = 4 * nt, runs = (want + nseq * H - 1) / (nseq * H);
+        int nblkmax = (maxlen + BQ - 1) / BQ;
+        if (runs > nblkmax) runs = nblkmax;
+        if (runs < 1) runs = 1;
+        #pragma omp parallel num_threads(nt)
         {
             float *S = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
             float *Kt = S + (size_t)2 * BQ * maxlen;
-            #pragma omp for schedule(dynamic, 1) collapse(2)
+            #pragma omp for schedule(dynamic, 1) collapse(3)
             for (int s = 0; s < nseq; s++)
-                for (int h = 0; h < H; h++) {
-                    int s0 = cu[s], n = cu[s + 1] - s0;
-                    if (n <= 0) continue;
-                    const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
-                    cpu_transpose(Kt, (size_t)n, K, (size_t)st, n, D);   /* Kt[d][j] */
-                    for (int i0 = 0; i0 < n; i0 += BQ) {
-                        int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
-                        const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
-                        cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)n, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                        softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
-                        cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vv, (size_t)st, 0, out + (size_t)(s0 + i0) * HD + (size_t)h * D,
-                                        (size_t)HD, CPU_CAUSAL_KEND, i0);
+                for (int h = 0; h < H; h++)
+                    for (int r = 0; r < runs; r++) {
+                        int s0 = cu[s], n = cu[s + 1] - s0, nb = (n + BQ - 1) / BQ;
+                        int b0 = (int)((long)r * nb / runs), b1 = (int)((long)(r + 1) * nb / runs);
+                        if (b0 >= b1) continue;
+                        int kmax = b1 * BQ < n ? b1 * BQ : n;   /* keys the run's last block sees */
+                        const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
+                        cpu_transpose(Kt, (size_t)kmax, K, (size_t)st, kmax, D);   /* Kt[d][j], j < kmax */
+                        for (int i0 = b0 * BQ; i0 < b1 * BQ && i0 < n; i0 += BQ) {
+                            int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                            const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
+                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)kmax, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                            softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
+                            cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vv, (size_t)st, 0,
+                                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD, CPU_CAUSAL_KEND, i0);
+                        }
                     }
-                }
         }
         return;
     }

@@ -118,6 +118,7 @@ static const tc_case big_cases[] = {
     {"linear_T300_big",  {300, 1100, 300, 1},       su_linear,    fw_linear,    bw_linear},   /* 3 row blocks, 2 dW column tiles */
     {"rope_big",         {200, 6, 64, 384},         su_rope,      fw_rope,      bw_rope},
     {"attention_big",    {3, 4, 2, 32, 150, 70, 9}, su_attention, fw_attention, bw_attention},
+    {"attention_one_seq_big", {1, 2, 1, 32, 300},   su_attention, fw_attention, bw_attention},   /* runs of query blocks split by the thread count */
     {"swiglu_big",       {100, 512},                su_swiglu,    fw_swiglu,    bw_swiglu},
     {"add_big",          {100003},                  su_add,       fw_add,       bw_add},
     {"logprob_big",      {300, 64, 9000, 100},      su_logprob,   fw_logprob,   bw_logprob},
