@@ -67,3 +67,8 @@ $ msample --model m --dtype fp16 < /dev/null
 > ran
 ? 2
 2~ ^msample: --dtype: 'fp16' is not auto, bf16 or fp32
+
+## --kv-dtype: a bad value is a usage error
+$ msample --model m --kv-dtype fp16 < /dev/null
+2~ ^msample: --kv-dtype: 'fp16' is not auto, bf16 or fp32
+? 2
