@@ -174,6 +174,13 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
 #define RA 16    /* rows per AMX block */
 #define TCA 128  /* rows per task on AMX */
 #define KBA 64   /* pairs per K-block on AMX */
+#ifndef PF_ROWS
+#define PF_ROWS 64   /* tasks of fewer rows leave the packed stream to the hardware (at 32 rows
+                        the prefetches cost a quarter of the rate) */
+#endif
+#ifndef PF_AHEAD
+#define PF_AHEAD 2   /* packed blocks between the one computed and the one prefetched (AMX) */
+#endif
 #if CPU_AMX
 typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
 
@@ -198,7 +205,8 @@ TGTA static void amx_end(void) { _tile_release(); }
 /* acc[RA][NP] (+)= RA rows of x pairs (row stride ldp words, zero-padded to whole groups of 16
  * pairs) times the panel block pk of kb pairs (its last kb % 16 pairs also in tail). */
 TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first,
-                           const uint32_t *tail) {
+                           const uint32_t *tail, pfq *pf) {
+    int pn = pf->next, pe = pf->end, pi = pf->per_iter * 8;
     if (first) { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
     else {
         _tile_loadd(0, acc, NP * 4); _tile_loadd(1, acc + 16, NP * 4);
@@ -206,9 +214,12 @@ TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32
     }
     int p = 0;
     for (; p + 16 <= kb; p += 16) {
+        for (int q = 0; q < pi && pn < pe; q++, pn++)
+            _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1);
         _tile_loadd(4, xp + p, (size_t)ldp * 4);
         AMX_STEP(pk + (size_t)p * NP, NP * 4);
     }
+    pf->next = pn;
     if (p < kb) {
         _tile_loadd(4, xp + p, (size_t)ldp * 4);
         AMX_STEP(tail, NP * 4);
@@ -234,7 +245,7 @@ TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32
 TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first,
                             const uint32_t *tail, pfq *pf) {
     size_t lx = (size_t)ldp * 4;
-    int pn = pf->next, pe = pf->end, pi = pf->per_iter * 8;   /* about the first half of the next block: measured better than all of it */
+    int pn = pf->next, pe = pf->end, pi = pf->per_iter * 8;   /* lines a step, set by gemm() */
     for (int h = 0; h < 2; h++) {   /* outputs 32 h .. 32 h + 31 */
         float *a0 = acc + 32 * h, *a1 = a0 + 16 * NP;
         if (first) { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
@@ -257,8 +268,9 @@ TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint3
 #else   /* no AMX in this compiler: never called (cpu_amx_supported() is 0) */
 static void amx_begin(void) { abort(); }
 static void amx_end(void) { abort(); }
-static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail) {
-    (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail;
+static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail,
+                      pfq *pf) {
+    (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail; (void)pf;
     abort();
 }
 static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail,
@@ -381,10 +393,20 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 if (np0 >= np2) { no0 = nt1 % npan * NP; np0 = 0; }
                 int kbn = np2 - np0 < kbs ? np2 - np0 : kbs;
                 pfq pf = {0};
-                /* AMX on packed W: only where amx_micro2 runs (tasks of 64 rows and more: +7-10 %);
-                   with fewer rows the hardware's streams do better alone. Raw W: always (the
-                   next pack's rows) */
-                if ((!amx || !wp || t1 - t0 >= 64) && (np0 > 0 || nt1 < ntask) && (wp || !ws->kmajor)) {
+                /* AMX on packed W, where amx_micro2 runs (tasks of 64 rows and more): the packed
+                   stream PF_AHEAD blocks ahead, every line of a block into L2 over the block's
+                   steps (a thread's tasks are consecutive panels, so the stream runs on into the
+                   next panel). The hardware alone fetched ~16 GB/s of W through the tile loads,
+                   against ~27 for a plain read loop; the next block alone (or half of it, as
+                   before) was too close. With fewer rows the hardware's streams do better alone.
+                   vdpbf16ps and raw W: the next block (the next pack's rows). */
+                if (amx && wp && t1 - t0 >= PF_ROWS) {
+                    pf.base = (const char *)(wp + (size_t)(o0 / NP) * np2 * NP + (size_t)(p0 + PF_AHEAD * kbs) * NP);
+                    pf.stride = 1024; pf.end = kb * 4;
+                    int calls = t1 - t0 >= 64 ? (t1 - t0) / (2 * RA) * 2 : (t1 - t0 + RA - 1) / RA;   /* K loops over the block */
+                    int steps = calls * (kb / 16), lines = steps ? (pf.end + steps - 1) / steps : pf.end;
+                    pf.per_iter = (lines + 7) / 8;   /* the micro kernels issue 8 per_iter a step */
+                } else if ((!amx || (!wp && t1 - t0 >= 64)) && (np0 > 0 || nt1 < ntask) && (wp || !ws->kmajor)) {
                     if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
@@ -410,7 +432,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     if (t1 - t0 >= 64) for (; t + 2 * RA <= t1; t += 2 * RA)
                         amx_micro2(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail, &pf);
                     for (; t < t1; t += RA)
-                        amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail);
+                        amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail, &pf);
                     continue;
                 }
                 for (int t = t0; t < t1; t += RT) {
