@@ -200,52 +200,15 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     const float *dout = doutv, *q = qv, *k = kv, *v = vv, *out = outv;
     int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;
     float scale = 1.0f / sqrtf((float)D);
-    (void)v512;
+    int tiles = 0;   /* the block products on AVX-512 tiles (K and V transposed once per task), else OpenBLAS */
 #ifdef SOFTMAX_AVX512
-    if (v512 && D % 16 == 0) {   /* the same tasks, K and V transposed once per task */
-        #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
-        {
-            float *P = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
-            float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;
-            #pragma omp for schedule(dynamic, 1) collapse(2)
-            for (int s = 0; s < nseq; s++)
-                for (int g = 0; g < Hkv; g++) {
-                    int s0 = cu[s], n = cu[s + 1] - cu[s];
-                    float *dK = dk + (size_t)s0 * dst + (size_t)g * D, *dV = dv + (size_t)s0 * dst + (size_t)g * D;
-                    const float *K = k + (size_t)s0 * st + (size_t)g * D, *Vv = v + (size_t)s0 * st + (size_t)g * D;
-                    for (int j = 0; j < n; j++) {
-                        memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
-                        memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
-                    }
-                    if (n <= 0) continue;
-                    cpu_transpose(Kt, (size_t)n, K, (size_t)st, n, D);
-                    cpu_transpose(Vt, (size_t)n, Vv, (size_t)st, n, D);
-                    for (int h = g * grp; h < (g + 1) * grp; h++)
-                        for (int i0 = 0; i0 < n; i0 += BQ) {
-                            int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
-                            size_t r0 = (size_t)(s0 + i0);
-                            const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
-                            const float *O = out + r0 * HD + (size_t)h * D;
-                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)n, 0, P, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                            cpu_sgemm_small(m, nk, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)n, 0, dP, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                            float di[BQ];   /* rowsum(dO o O) */
-                            for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
-                            exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
-                            ds_rows512(dP, P, m, nk, i0, di, scale);
-                            /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
-                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dq + r0 * dst + (size_t)h * D,
-                                            (size_t)dst, CPU_CAUSAL_KEND, i0);
-                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0);
-                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0);
-                        }
-                }
-        }
-        return;
-    }
+    tiles = v512 && D % 16 == 0;
 #endif
+    (void)v512;
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
     {
-        float *P = (float *)work + (size_t)omp_get_thread_num() * 2 * BQ * maxlen, *dP = P + (size_t)BQ * maxlen;
+        float *P = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
+        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int s = 0; s < nseq; s++)
             for (int g = 0; g < Hkv; g++) {
@@ -256,14 +219,25 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                     memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                     memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                 }
+                if (tiles && n > 0) {
+                    cpu_transpose(Kt, (size_t)n, K, (size_t)st, n, D);
+                    cpu_transpose(Vt, (size_t)n, Vv, (size_t)st, n, D);
+                }
                 for (int h = g * grp; h < (g + 1) * grp; h++)
                     for (int i0 = 0; i0 < n; i0 += BQ) {
                         int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
                         size_t r0 = (size_t)(s0 + i0);
                         const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                         const float *O = out + r0 * HD + (size_t)h * D;
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
+                        float *dQ = dq + r0 * dst + (size_t)h * D;
+                        /* P = softmax(Q K^T scale) from the saved logsumexp; dP = dO V^T */
+                        if (tiles) {
+                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)n, 0, P, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                            cpu_sgemm_small(m, nk, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)n, 0, dP, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                        } else {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
+                        }
                         float di[BQ];   /* rowsum(dO o O) */
                         for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
 #ifdef SOFTMAX_AVX512
@@ -284,10 +258,16 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                                 for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - di[r]) * scale;
                             }
                         }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f,
-                                    dq + r0 * dst + (size_t)h * D, dst);
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, P, nk, dO, HD, 1.0f, dV, dst);
+                        /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
+                        if (tiles) {
+                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0);
+                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0);
+                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0);
+                        } else {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f, dQ, dst);
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, P, nk, dO, HD, 1.0f, dV, dst);
+                        }
                     }
             }
     }
