@@ -53,13 +53,13 @@ static void softmax_rows512(float *S, int m, int nk, int i0, float *lse, int lse
         int n = i0 + r + 1;
         __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();
         for (int j = 0; j < n; j += 16) {
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __mmask16 k = cpu_lanes16(n - j);
             mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, sr + j));
         }
         float mxs = _mm512_reduce_max_ps(mx);
         __m512 mv = _mm512_set1_ps(mxs);
         for (int j = 0; j < n; j += 16) {
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __mmask16 k = cpu_lanes16(n - j);
             __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr + j), mv));
             _mm512_mask_storeu_ps(sr + j, k, e);
             sm = _mm512_mask_add_ps(sm, k, sm, e);
@@ -67,8 +67,8 @@ static void softmax_rows512(float *S, int m, int nk, int i0, float *lse, int lse
         float sum = _mm512_reduce_add_ps(sm);
         __m512 inv = _mm512_set1_ps(1.0f / sum);
         for (int j = 0; j < nk; j += 16) {   /* masked keys (j >= n) become 0 */
-            __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
-            __mmask16 live = j >= n ? 0 : n - j >= 16 ? k : (__mmask16)(k & ((1u << (n - j)) - 1));
+            __mmask16 k = cpu_lanes16(nk - j);
+            __mmask16 live = cpu_lanes16(n - j);   /* n <= nk: within k */
             _mm512_mask_storeu_ps(sr + j, k, _mm512_maskz_mul_ps(live, _mm512_maskz_loadu_ps(live, sr + j), inv));
         }
         lse[(size_t)r * lse_stride] = mxs + logf(sum);
@@ -82,8 +82,8 @@ static void exp_rows512(float *P, int m, int nk, int i0, const float *lse, int l
         int n = i0 + r + 1;
         __m512 l = _mm512_set1_ps(lse[(size_t)r * lse_stride]);
         for (int j = 0; j < nk; j += 16) {
-            __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
-            __mmask16 live = j >= n ? 0 : n - j >= 16 ? k : (__mmask16)(k & ((1u << (n - j)) - 1));
+            __mmask16 k = cpu_lanes16(nk - j);
+            __mmask16 live = cpu_lanes16(n - j);   /* n <= nk: within k */
             __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, pr + j), l));
             _mm512_mask_storeu_ps(pr + j, k, _mm512_maskz_mov_ps(live, e));
         }
@@ -100,8 +100,8 @@ static void ds_rows512(float *dP, const float *P, int m, int nk, int i0, const f
         __m512 d = _mm512_set1_ps(di[r]);
         int n = i0 + r + 1;
         for (int j = 0; j < nk; j += 16) {
-            __mmask16 k = nk - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nk - j)) - 1);
-            __mmask16 live = j >= n ? 0 : n - j >= 16 ? k : (__mmask16)(k & ((1u << (n - j)) - 1));
+            __mmask16 k = cpu_lanes16(nk - j);
+            __mmask16 live = cpu_lanes16(n - j);   /* n <= nk: within k */
             __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, pr + j), _mm512_sub_ps(_mm512_maskz_loadu_ps(live, dr + j), d)), sc);
             _mm512_mask_storeu_ps(dr + j, k, _mm512_maskz_mov_ps(live, v));
         }
@@ -414,12 +414,12 @@ static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const 
         float *ph = p + (size_t)h * n;                                                           \
         __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();                         \
         for (int j = 0; j < n; j += 16) {                                                        \
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);    \
+            __mmask16 k = cpu_lanes16(n - j);    \
             mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, ph + j));                \
         }                                                                                        \
         __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));                                     \
         for (int j = 0; j < n; j += 16) {                                                        \
-            __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);    \
+            __mmask16 k = cpu_lanes16(n - j);    \
             __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));           \
             _mm512_mask_storeu_ps(ph + j, k, e);                                                 \
             sm = _mm512_mask_add_ps(sm, k, sm, e);                                               \

@@ -72,7 +72,7 @@ TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, i
                 continue;
             }
             __m512i r[16];
-            __mmask16 m = (__mmask16)((1u << np) - 1);
+            __mmask16 m = cpu_lanes16(np);
             for (int j = 0; j < 16; j++) r[j] = _mm512_maskz_loadu_epi32(m, w + (size_t)(o0 + jg + j) * IN + 2 * (p0 + p));
             cpu_tr16(r);
             for (int q = 0; q < np; q++) _mm512_storeu_si512(pk + (size_t)(p + q) * NP + jg, r[q]);
@@ -108,7 +108,7 @@ TGT static void pack_k(uint32_t *pk, const wsrc *s, int IN, int OUT, int o0, int
             int n = OUT - o0 - jg;
             __m512i lo = _mm512_setzero_si512(), hi = lo;
             if (n > 0) {
-                __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
+                __mmask16 m = cpu_lanes16(n);
                 lo = krow16(s, k0, o0 + jg, m);
                 if (k0 + 1 < IN) hi = krow16(s, k0 + 1, o0 + jg, m);
             }
@@ -284,7 +284,7 @@ static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *
  * elements; rows split over the threads. */
 TGT static void round_row(uint16_t *d, const float *x, int n) {
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = cpu_lanes16(n - i);
         __m512i r = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i)));
         _mm256_mask_storeu_epi16(d + i, m, _mm512_cvtepi32_epi16(r));
     }
@@ -302,7 +302,7 @@ static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float
  * turned into rows with one 16 x 16 transpose; zero pairs past IN up to ld / 2 pairs. */
 TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN, int t0) {
     int nr = T - t0 < 16 ? T - t0 : 16;
-    __mmask16 m = (__mmask16)((1u << nr) - 1);
+    __mmask16 m = cpu_lanes16(nr);
     for (int p0 = 0; p0 < ldp; p0 += 16) {
         __m512i v[16];
         for (int q = 0; q < 16; q++) {
@@ -313,7 +313,7 @@ TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, in
             v[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
         }
         cpu_tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
-        __mmask16 pm = ldp - p0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (ldp - p0)) - 1);
+        __mmask16 pm = cpu_lanes16(ldp - p0);
         for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xp + (size_t)(t0 + j) * ldp + p0, pm, v[j]);
     }
 }
@@ -329,7 +329,7 @@ static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const flo
 TGT static void store_row(float *y, const float *a, int n, float beta) {
     __m512 b = _mm512_set1_ps(beta);
     for (int j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 k = cpu_lanes16(n - j);
         __m512 v = _mm512_maskz_loadu_ps(k, a + j);
         if (beta != 0) v = _mm512_fmadd_ps(b, _mm512_maskz_loadu_ps(k, y + j), v);
         _mm512_mask_storeu_ps(y + j, k, v);

@@ -115,6 +115,10 @@ double cpu_sumsq8(const float *x, size_t n);
 
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
+/* The low min(n, 16) lanes, none for n <= 0: the mask of a row's last, partial vector. */
+static inline __mmask16 cpu_lanes16(int n) {
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
 /* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
 __attribute__((target("avx512f")))
 static inline void cpu_tr16(__m512i r[16]) {

@@ -158,7 +158,7 @@ __attribute__((target("avx512f")))
 static void swiglu_row512(float *out, const float *g, const float *u, int F) {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < F; i += 16) {
-        __mmask16 k = F - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (F - i)) - 1);
+        __mmask16 k = cpu_lanes16(F - i);
         __m512 gv = _mm512_maskz_loadu_ps(k, g + i), uv = _mm512_maskz_loadu_ps(k, u + i);
         __m512 s = _mm512_div_ps(gv, _mm512_add_ps(one, cpu_exp512(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
         _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(s, uv));
@@ -168,7 +168,7 @@ __attribute__((target("avx512f")))
 static void swiglu_bwd_row512(float *dg, float *du, const float *dy, const float *g, const float *u, int F) {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < F; i += 16) {
-        __mmask16 k = F - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (F - i)) - 1);
+        __mmask16 k = cpu_lanes16(F - i);
         __m512 gv = _mm512_maskz_loadu_ps(k, g + i), uv = _mm512_maskz_loadu_ps(k, u + i), d = _mm512_maskz_loadu_ps(k, dy + i);
         __m512 sg = _mm512_div_ps(one, _mm512_add_ps(one, cpu_exp512(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
         __m512 dsu = _mm512_mul_ps(_mm512_mul_ps(d, uv), sg);   /* dy u sg (1 + g (1 - sg)) */

@@ -14,12 +14,6 @@
 #define MR 6    /* rows per register tile */
 #define NC 64   /* columns per register tile (4 vectors) */
 
-/* Mask of the lanes of vector v (columns 16 v ..) below nc. */
-static inline __mmask16 lanes(int nc, int v) {
-    int n = nc - 16 * v;
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-
 /* C[i][c] = alpha sum_{k0<=k<k1} a(i,k) B[k][c] (+ C[i][c] when acc), i < R, c < nc. */
 __attribute__((target("avx512f"), always_inline))
 static inline void tile(const int R, const int FULL, int k0, int k1, const float *A, size_t sar, size_t sak, const float *B, size_t ldb,
@@ -29,7 +23,7 @@ static inline void tile(const int R, const int FULL, int k0, int k1, const float
     for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) c[i][v] = _mm512_setzero_ps();
-    __mmask16 m0 = lanes(nc, 0), m1 = lanes(nc, 1), m2 = lanes(nc, 2), m3 = lanes(nc, 3);
+    __mmask16 m0 = cpu_lanes16(nc), m1 = cpu_lanes16(nc - 16), m2 = cpu_lanes16(nc - 32), m3 = cpu_lanes16(nc - 48);
     for (int k = k0; k < k1; k++) {
         const float *b = B + (size_t)k * ldb;
         __m512 b0, b1, b2, b3;
@@ -55,7 +49,7 @@ static inline void tile(const int R, const int FULL, int k0, int k1, const float
         float *ci = C + (size_t)i * ldc;
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) {
-            __mmask16 m = lanes(nc, v);
+            __mmask16 m = cpu_lanes16(nc - 16 * v);
             if (!m) continue;
             __m512 r = _mm512_mul_ps(c[i][v], al);
             if (acc) r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, ci + 16 * v), r);
@@ -99,7 +93,7 @@ void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int row
     for (int r0 = 0; r0 < rows; r0 += 16)
         for (int c0 = 0; c0 < cols; c0 += 16) {
             int nr = rows - r0 < 16 ? rows - r0 : 16, nc = cols - c0 < 16 ? cols - c0 : 16;
-            __mmask16 mc = (__mmask16)(nc == 16 ? 0xffff : (1u << nc) - 1), mr = (__mmask16)(nr == 16 ? 0xffff : (1u << nr) - 1);
+            __mmask16 mc = cpu_lanes16(nc), mr = cpu_lanes16(nr);
             __m512i v[16];
             for (int i = 0; i < 16; i++)
                 v[i] = i < nr ? _mm512_castps_si512(_mm512_maskz_loadu_ps(mc, src + (size_t)(r0 + i) * lds + c0)) : _mm512_setzero_si512();
