@@ -46,25 +46,31 @@ static int longest(const int32_t *cu, int nseq) {
  * versions (cpu_exp512, 16 at a time) and the portable ones (expf) agree to float rounding. */
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #define SOFTMAX_AVX512 1
+/* p[0..n) -> exp(p - max p), 16 at a time; returns their sum and the max in *mx (the packed
+ * softmax below and the paged attention's share it). */
+__attribute__((target("avx512f")))
+static float exp_shift512(float *p, int n, float *mx) {
+    __m512 m = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = cpu_lanes16(n - j);
+        m = _mm512_mask_max_ps(m, k, m, _mm512_maskz_loadu_ps(k, p + j));
+    }
+    *mx = _mm512_reduce_max_ps(m);
+    __m512 mv = _mm512_set1_ps(*mx);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = cpu_lanes16(n - j);
+        __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + j), mv));
+        _mm512_mask_storeu_ps(p + j, k, e);
+        sm = _mm512_mask_add_ps(sm, k, sm, e);
+    }
+    return _mm512_reduce_add_ps(sm);
+}
 __attribute__((target("avx512f")))
 static void softmax_rows512(float *S, int m, int nk, int i0, float *lse, int lse_stride) {
     for (int r = 0; r < m; r++) {
-        float *sr = S + (size_t)r * nk;
+        float *sr = S + (size_t)r * nk, mxs;
         int n = i0 + r + 1;
-        __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = cpu_lanes16(n - j);
-            mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, sr + j));
-        }
-        float mxs = _mm512_reduce_max_ps(mx);
-        __m512 mv = _mm512_set1_ps(mxs);
-        for (int j = 0; j < n; j += 16) {
-            __mmask16 k = cpu_lanes16(n - j);
-            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr + j), mv));
-            _mm512_mask_storeu_ps(sr + j, k, e);
-            sm = _mm512_mask_add_ps(sm, k, sm, e);
-        }
-        float sum = _mm512_reduce_add_ps(sm);
+        float sum = exp_shift512(sr, n, &mxs);
         __m512 inv = _mm512_set1_ps(1.0f / sum);
         for (int j = 0; j < nk; j += 16) {   /* masked keys (j >= n) become 0 */
             __mmask16 k = cpu_lanes16(nk - j);
@@ -409,23 +415,8 @@ static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const 
         for (int h0 = 0; h0 < nh; h0 += SH)                                                      \
             scores4_##ES(p + (size_t)h0 * n + j, n, q + (size_t)h0 * D, nh - h0 < SH ? nh - h0 : SH, k, D, nk, scale); \
     }                                                                                            \
-    float inv[GMAX];                                                                             \
-    for (int h = 0; h < nh; h++) {   /* softmax, 16 scores at a time */                          \
-        float *ph = p + (size_t)h * n;                                                           \
-        __m512 mx = _mm512_set1_ps(-INFINITY), sm = _mm512_setzero_ps();                         \
-        for (int j = 0; j < n; j += 16) {                                                        \
-            __mmask16 k = cpu_lanes16(n - j);    \
-            mx = _mm512_mask_max_ps(mx, k, mx, _mm512_maskz_loadu_ps(k, ph + j));                \
-        }                                                                                        \
-        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));                                     \
-        for (int j = 0; j < n; j += 16) {                                                        \
-            __mmask16 k = cpu_lanes16(n - j);    \
-            __m512 e = cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, ph + j), m));           \
-            _mm512_mask_storeu_ps(ph + j, k, e);                                                 \
-            sm = _mm512_mask_add_ps(sm, k, sm, e);                                               \
-        }                                                                                        \
-        inv[h] = 1.0f / _mm512_reduce_add_ps(sm);                                                \
-    }                                                                                            \
+    float inv[GMAX], mx;                                                                         \
+    for (int h = 0; h < nh; h++) inv[h] = 1.0f / exp_shift512(p + (size_t)h * n, n, &mx);   /* softmax */ \
     int d = 0;                                                                                   \
     for (; d + 32 <= D; d += 32) pv_pass2_##ES(o, p, inv, vp, row, slot, g, nh, D, d, n);        \
     if (d < D) pv_pass1_##ES(o, p, inv, vp, row, slot, g, nh, D, d, n);                          \
@@ -433,11 +424,6 @@ static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const 
 GROUP(4)
 GROUP(2)
 #endif
-
-/* Element j of a pool row as fp32. */
-static inline float kv_at(const void *row, int bf, int j) {
-    return bf ? cpu_ld(row, MRL_BF16, (size_t)j) : ((const float *)row)[j];
-}
 
 void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int qs, const void *kpool,
                          const void *vpool, mrl_dtype kvdt, const int32_t *bt, int max_blocks, int bs,
@@ -488,7 +474,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                     const char *kr = kp + (slot * row + (size_t)g * D) * es;
                     if (bf) {
                         float s = 0;
-                        for (int i = 0; i < D; i++) s += qi[i] * kv_at(kr, 1, i);
+                        for (int i = 0; i < D; i++) s += qi[i] * cpu_ld(kr, MRL_BF16, (size_t)i);
                         p[j] = s * scale;
                     } else p[j] = dot(qi, (const float *)kr, D) * scale;
                     if (p[j] > m) m = p[j];
@@ -500,7 +486,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 for (int j = 0; j < n; j++) {
                     size_t slot = (size_t)tab[j / bs] * bs + j % bs;
                     const char *vr = vp + (slot * row + (size_t)g * D) * es;
-                    if (bf) { float a = p[j] * inv; for (int i = 0; i < D; i++) o[i] += a * kv_at(vr, 1, i); }
+                    if (bf) { float a = p[j] * inv; for (int i = 0; i < D; i++) o[i] += a * cpu_ld(vr, MRL_BF16, (size_t)i); }
                     else axpy(o, p[j] * inv, (const float *)vr, D);
                 }
             }
