@@ -142,10 +142,9 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
            its last block sees. One run per (sequence, head) where that makes 4 tasks a thread
            (the transposes then cost least: one per head); else shorter runs, down to one block
            a task, so that few long sequences still keep every thread busy. */
-        int nt = cpu_nt(be, (size_t)T * maxlen * H * D), want = 4 * nt, runs = (want + nseq * H - 1) / (nseq * H);
-        int nblkmax = (maxlen + BQ - 1) / BQ;
+        int nt = cpu_nt(be, (size_t)T * maxlen * H * D), pairs = nseq * H;
+        int runs = pairs > 0 ? (4 * nt + pairs - 1) / pairs : 1, nblkmax = (maxlen + BQ - 1) / BQ;   /* maxlen >= 1 */
         if (runs > nblkmax) runs = nblkmax;
-        if (runs < 1) runs = 1;
         #pragma omp parallel num_threads(nt)
         {
             float *S = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
