@@ -110,8 +110,7 @@ CPU_CLONES static void smp_exp_blocks(float *e, double *bs, const float *l, int 
 static void smp_exp(smp_ws *w, const float *l, int V, float T) {
     float m = smp_max(l, V);
     int nb = (V + SMP_BLK - 1) / SMP_BLK;
-    if (isinf(m)) {
-        double Z = 0;
+    if (isinf(m))
         for (int b = 0; b < nb; b++) {
             double bs = 0;
             for (int i = b * SMP_BLK; i < V && i < (b + 1) * SMP_BLK; i++) {
@@ -119,12 +118,8 @@ static void smp_exp(smp_ws *w, const float *l, int V, float T) {
                 bs += w->e[i];
             }
             w->bs[b] = bs;
-            Z += bs;
         }
-        w->Z = Z;
-        return;
-    }
-    smp_exp_blocks(w->e, w->bs, l, V, m, 1.0f / T);
+    else smp_exp_blocks(w->e, w->bs, l, V, m, 1.0f / T);
     double Z = 0;
     for (int b = 0; b < nb; b++) Z += w->bs[b];
     w->Z = Z;
@@ -225,6 +220,9 @@ static void smp_truncate(smp_ws *w, const smp_params *p, int V) {
     w->n = n;
 }
 
+/* Temperature 0, or so small that 1/T overflows: the argmax. */
+static int smp_greedy(const smp_params *p) { return !(p->temperature > 0) || isinf(1.0f / p->temperature); }
+
 static int smp_truncating(const smp_params *p, int V) {
     return (p->top_k > 0 && p->top_k < V) || (p->top_p > 0 && p->top_p < 1) || p->min_p > 0;
 }
@@ -238,7 +236,7 @@ static int32_t smp_argmax(const float *l, int V) {
 
 int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
                    mrl_rng *rng, float *logprob) {
-    if (!(p->temperature > 0) || isinf(1.0f / p->temperature)) {   /* 0, or so small that 1/T overflows: greedy */
+    if (smp_greedy(p)) {
         int32_t t = smp_argmax(logits, V);
         if (logprob) *logprob = (float)smp_logprob(logits, V, 1.0f, t);
         return t;
@@ -279,7 +277,7 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
 
 int smp_probs(smp_ws *w, const smp_params *p, const float *logits, int V, double *probs) {
     memset(probs, 0, (size_t)V * sizeof *probs);
-    if (!(p->temperature > 0) || isinf(1.0f / p->temperature)) {   /* 0, or so small that 1/T overflows: greedy */
+    if (smp_greedy(p)) {
         probs[smp_argmax(logits, V)] = 1;
         return 1;
     }
