@@ -128,21 +128,28 @@ static void pack_all(const mrl_backend *be, uint32_t *dst, const wsrc *s, int OU
             pack_src(dst + (size_t)b * np2 * NP + (size_t)p0 * NP, s, IN, OUT, b * NP, p0, np2 - p0 < KB ? np2 - p0 : KB);
 }
 
-/* The W lines the next panel block will pack, prefetched into L2 while this one computes (the
- * pack would otherwise wait on memory with the cores idle): line i is row i / 16's (i % 16)-th. */
+/* Lines prefetched into L2 while a panel block computes, a few each step: the W lines the next
+ * block will pack (the pack would otherwise wait on memory with the cores idle), or the packed
+ * stream ahead (AMX). Entry i is line i % 16 of row i / 16, rows `stride` bytes apart. */
 typedef struct { const char *base; size_t stride; int next, end, per_iter; } pfq;
+/* Issues the queue's entries pn .. (at most n of them, not past its end) into L2; returns the
+ * next entry. */
+static inline int pf_issue(const pfq *pf, int pn, int n) {
+    for (int q = 0; q < n && pn < pf->end; q++, pn++)
+        _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1);
+    return pn;
+}
 
 /* acc[R][NP] (+)= x pairs of R rows (row stride ldp words) times the panel block, kb pairs. */
 #define MICRO(R)                                                                                 \
 TGT static void micro##R(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, pfq *pf) { \
-    int pn = pf->next, pe = pf->end, pi = pf->per_iter;                                          \
+    int pn = pf->next;                                                                           \
     __m512 c[R][4];                                                                              \
     _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
         c[r][i] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + r * NP + 16 * i);          \
     for (int p = 0; p < kb; p++) {                                                               \
         const uint32_t *b = pk + (size_t)p * NP;                                                 \
-        for (int q = 0; q < pi && pn < pe; q++, pn++)                                            \
-            _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1); \
+        pn = pf_issue(pf, pn, pf->per_iter);                                                     \
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16); \
         __m512bh b2 = (__m512bh)_mm512_loadu_si512(b + 32), b3 = (__m512bh)_mm512_loadu_si512(b + 48); \
         _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
@@ -167,20 +174,15 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
  * exactly the pair-interleaved layout TDPBF16PS wants for its second operand). Each output is
  * again summed over the pairs in index order in one fp32 element, so rows, tasks and threads do
  * not change it; x's rows are padded with zero rows and zero pairs to whole tiles, and a last
- * group of fewer than 16 pairs of the panel comes from `tail` (zero-padded). No software
- * prefetch: measured on a Xeon with AMX, the hardware's streams do better without it (one row:
- * 27 GB/s of weights against 23 with the next block prefetched as for vdpbf16ps; prefetching
- * 4-16 KB ahead into L1 changed nothing). */
+ * group of fewer than 16 pairs of the panel comes from `tail` (zero-padded). Software prefetch
+ * only for tasks of M2_ROWS rows and more (see gemm()): with fewer, the hardware's streams do
+ * better alone (one row: 27 GB/s of weights against 23 with the next block prefetched as for
+ * vdpbf16ps; 32 rows: a quarter slower with the 64-row scheme). */
 #define RA 16    /* rows per AMX block */
 #define TCA 128  /* rows per task on AMX */
 #define KBA 64   /* pairs per K-block on AMX */
-#ifndef PF_ROWS
-#define PF_ROWS 64   /* tasks of fewer rows leave the packed stream to the hardware (at 32 rows
-                        the prefetches cost a quarter of the rate) */
-#endif
-#ifndef PF_AHEAD
+#define M2_ROWS 64   /* tasks of this many rows run 32 rows at a time (amx_micro2) and prefetch */
 #define PF_AHEAD 2   /* packed blocks between the one computed and the one prefetched (AMX) */
-#endif
 #if CPU_AMX
 typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
 
@@ -205,8 +207,7 @@ TGTA static void amx_end(void) { _tile_release(); }
 /* acc[RA][NP] (+)= RA rows of x pairs (row stride ldp words, zero-padded to whole groups of 16
  * pairs) times the panel block pk of kb pairs (its last kb % 16 pairs also in tail). */
 TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first,
-                           const uint32_t *tail, pfq *pf) {
-    int pn = pf->next, pe = pf->end, pi = pf->per_iter * 8;
+                           const uint32_t *tail) {
     if (first) { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
     else {
         _tile_loadd(0, acc, NP * 4); _tile_loadd(1, acc + 16, NP * 4);
@@ -214,12 +215,9 @@ TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32
     }
     int p = 0;
     for (; p + 16 <= kb; p += 16) {
-        for (int q = 0; q < pi && pn < pe; q++, pn++)
-            _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1);
         _tile_loadd(4, xp + p, (size_t)ldp * 4);
         AMX_STEP(pk + (size_t)p * NP, NP * 4);
     }
-    pf->next = pn;
     if (p < kb) {
         _tile_loadd(4, xp + p, (size_t)ldp * 4);
         AMX_STEP(tail, NP * 4);
@@ -245,7 +243,7 @@ TGTA static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32
 TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first,
                             const uint32_t *tail, pfq *pf) {
     size_t lx = (size_t)ldp * 4;
-    int pn = pf->next, pe = pf->end, pi = pf->per_iter * 8;   /* lines a step, set by gemm() */
+    int pn = pf->next;
     for (int h = 0; h < 2; h++) {   /* outputs 32 h .. 32 h + 31 */
         float *a0 = acc + 32 * h, *a1 = a0 + 16 * NP;
         if (first) { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
@@ -255,8 +253,7 @@ TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint3
         }
         int p = 0;
         for (; p + 16 <= kb; p += 16) {
-            for (int q = 0; q < pi && pn < pe; q++, pn++)
-                _mm_prefetch(pf->base + (size_t)(pn >> 4) * pf->stride + (pn & 15) * 64, _MM_HINT_T1);
+            pn = pf_issue(pf, pn, 8 * pf->per_iter);   /* per_iter counts eighths of a 16-pair step */
             AMX_STEP2(xp + p, lx, pk + (size_t)p * NP + 32 * h, NP * 4);
         }
         if (p < kb) AMX_STEP2(xp + p, lx, tail + 32 * h, NP * 4);
@@ -268,9 +265,8 @@ TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint3
 #else   /* no AMX in this compiler: never called (cpu_amx_supported() is 0) */
 static void amx_begin(void) { abort(); }
 static void amx_end(void) { abort(); }
-static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail,
-                      pfq *pf) {
-    (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail; (void)pf;
+static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail) {
+    (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail;
     abort();
 }
 static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail,
@@ -393,20 +389,20 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 if (np0 >= np2) { no0 = nt1 % npan * NP; np0 = 0; }
                 int kbn = np2 - np0 < kbs ? np2 - np0 : kbs;
                 pfq pf = {0};
-                /* AMX on packed W, where amx_micro2 runs (tasks of 64 rows and more): the packed
+                /* AMX on packed W, where amx_micro2 runs (tasks of M2_ROWS rows and more): the packed
                    stream PF_AHEAD blocks ahead, every line of a block into L2 over the block's
                    steps (a thread's tasks are consecutive panels, so the stream runs on into the
                    next panel). The hardware alone fetched ~16 GB/s of W through the tile loads,
                    against ~27 for a plain read loop; the next block alone (or half of it, as
                    before) was too close. With fewer rows the hardware's streams do better alone.
                    vdpbf16ps and raw W: the next block (the next pack's rows). */
-                if (amx && wp && t1 - t0 >= PF_ROWS) {
+                if (amx && wp && t1 - t0 >= M2_ROWS) {
                     pf.base = (const char *)(wp + (size_t)(o0 / NP) * np2 * NP + (size_t)(p0 + PF_AHEAD * kbs) * NP);
                     pf.stride = 1024; pf.end = kb * 4;
-                    int calls = t1 - t0 >= 64 ? (t1 - t0) / (2 * RA) * 2 : (t1 - t0 + RA - 1) / RA;   /* K loops over the block */
-                    int steps = calls * (kb / 16), lines = steps ? (pf.end + steps - 1) / steps : pf.end;
-                    pf.per_iter = (lines + 7) / 8;   /* the micro kernels issue 8 per_iter a step */
-                } else if ((!amx || (!wp && t1 - t0 >= 64)) && (np0 > 0 || nt1 < ntask) && (wp || !ws->kmajor)) {
+                    int steps = (t1 - t0) / (2 * RA) * 2 * (kb / 16);   /* amx_micro2's 16-pair steps over the block */
+                    int lines = steps ? (pf.end + steps - 1) / steps : pf.end;
+                    pf.per_iter = (lines + 7) / 8;   /* amx_micro2 issues 8 per_iter a step */
+                } else if ((!amx || (!wp && t1 - t0 >= M2_ROWS)) && (np0 > 0 || nt1 < ntask) && (wp || !ws->kmajor)) {
                     if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
@@ -429,10 +425,10 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                         memset(tail + (size_t)(kb - full) * NP, 0, (size_t)(16 - (kb - full)) * NP * 4);
                     }
                     int t = t0;
-                    if (t1 - t0 >= 64) for (; t + 2 * RA <= t1; t += 2 * RA)
+                    if (t1 - t0 >= M2_ROWS) for (; t + 2 * RA <= t1; t += 2 * RA)
                         amx_micro2(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail, &pf);
                     for (; t < t1; t += RA)
-                        amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail, &pf);
+                        amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail);
                     continue;
                 }
                 for (int t = t0; t < t1; t += RT) {
