@@ -92,14 +92,7 @@ void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float 
     }
 }
 
-CPU_CLONES static double sumsq8(const float *x, size_t n) {
-    double s8[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) s8[j] += (double)x[i + j] * x[i + j];
-    for (; i < n; i++) s8[0] += (double)x[i] * x[i];
-    return ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
-}
+CPU_CLONES static double sumsq8(const float *x, size_t n) { CPU_SUM8(n, (double)x[k] * x[k]) }
 /* (a plain function around the clones: clang 14 gives a multiversioned function no symbol
  * that other files can link to) */
 double cpu_sumsq8(const float *x, size_t n) { return sumsq8(x, n); }

@@ -109,8 +109,17 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
 /* dst[c ldd + r] = src[r lds + c] (AVX-512 16 x 16 blocks where compiled in). */
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 
-/* Sum of x[i]^2 in eight interleaved doubles added in a fixed order (vectorisable without
- * reordering): the gradient norm's chunks and RMSNorm's rows. */
+/* The body of a function returning sum_{k < N} EXPR (EXPR in terms of size_t k) in eight
+ * interleaved doubles added in a fixed order: vectorisable without reordering, the same bits
+ * for any thread count or vector width. */
+#define CPU_SUM8(N, EXPR)                                                                        \
+    double s8[8] = {0};                                                                          \
+    size_t i = 0, n8 = (size_t)(N);                                                              \
+    for (; i + 8 <= n8; i += 8)                                                                  \
+        for (int j = 0; j < 8; j++) { size_t k = i + j; s8[j] += (EXPR); }                       \
+    for (; i < n8; i++) { size_t k = i; s8[0] += (EXPR); }                                       \
+    return ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
+/* Sum of x[i]^2 that way: the gradient norm's chunks and RMSNorm's rows. */
 double cpu_sumsq8(const float *x, size_t n);
 
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))

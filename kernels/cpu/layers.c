@@ -32,18 +32,9 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
         for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
 }
 
-/* A sum over a row in eight interleaved doubles, added in a fixed order (vectorisable without
- * reordering; the same for any thread count), as cpu_sumsq8 does for sums of squares. */
-#define SUM8(EXPR)                                                                               \
-    double s8[8] = {0};                                                                          \
-    int i = 0;                                                                                   \
-    for (; i + 8 <= C; i += 8)                                                                   \
-        for (int j = 0; j < 8; j++) { int k = i + j; s8[j] += (EXPR); }                          \
-    for (; i < C; i++) { int k = i; s8[0] += (EXPR); }                                           \
-    return ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7]));
 CPU_CLONES static double row_wdot(const void *w, mrl_dtype wdt, const float *dy, const float *x, int C) {
-    if (wdt == MRL_F32) { const float *wf = w; SUM8((double)wf[k] * dy[k] * x[k]) }
-    SUM8((double)cpu_ld(w, wdt, k) * dy[k] * x[k])
+    if (wdt == MRL_F32) { const float *wf = w; CPU_SUM8(C, (double)wf[k] * dy[k] * x[k]) }
+    CPU_SUM8(C, (double)cpu_ld(w, wdt, k) * dy[k] * x[k])
 }
 CPU_CLONES static void rms_row_fwd(float *y, const float *x, const void *w, mrl_dtype wdt, float r, int C) {
     if (wdt == MRL_F32) { const float *wf = w; for (int i = 0; i < C; i++) y[i] = (x[i] * r) * wf[i]; }
