@@ -299,6 +299,14 @@ static int run_score(app *a, mrl_model *m, float temperature) {
     return 0;
 }
 
+/* The value of --dtype or --kv-dtype: KV_AUTO, MRL_BF16 or MRL_F32. */
+static int precision_arg(const cli *c, const char *opt, const char *arg) {
+    if (!strcmp(arg, "bf16")) return MRL_BF16;
+    if (!strcmp(arg, "fp32")) return MRL_F32;
+    if (strcmp(arg, "auto")) cli_usage(c, "%s: '%s' is not auto, bf16 or fp32", opt, arg);
+    return KV_AUTO;
+}
+
 int main(int argc, char **argv) {
     app a = {0};
     cli_init(&a.c, "msample", USAGE);
@@ -307,7 +315,7 @@ int main(int argc, char **argv) {
     const char *model_dir = NULL, *tmpl = "r1", *system = NULL, *problem = ".problem";
     const char **stops = NULL;
     int nstops = 0, score = 0, threads = 0;
-    const char *dtype = "auto";
+    int wdt = KV_AUTO;   /* --dtype: KV_AUTO (the checkpoint's), MRL_BF16 or MRL_F32 */
     a.shard_k = 0; a.shard_n = 1;
     static const struct option lo[] = {
         CLI_COMMON_LONGOPTS,
@@ -354,17 +362,8 @@ int main(int argc, char **argv) {
         }
         case O_SCORE: score = 1; break;
         case O_THREADS: threads = (int)cli_long(&a.c, "--threads", optarg, 1, 4096); break;
-        case O_DTYPE:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "bf16") && strcmp(optarg, "fp32"))
-                cli_usage(&a.c, "--dtype: '%s' is not auto, bf16 or fp32", optarg);
-            dtype = optarg;
-            break;
-        case O_KVDTYPE:
-            if (!strcmp(optarg, "auto")) o.kv_dtype = KV_AUTO;
-            else if (!strcmp(optarg, "bf16")) o.kv_dtype = MRL_BF16;
-            else if (!strcmp(optarg, "fp32")) o.kv_dtype = MRL_F32;
-            else cli_usage(&a.c, "--kv-dtype: '%s' is not auto, bf16 or fp32", optarg);
-            break;
+        case O_DTYPE: wdt = precision_arg(&a.c, "--dtype", optarg); break;
+        case O_KVDTYPE: o.kv_dtype = precision_arg(&a.c, "--kv-dtype", optarg); break;
         default: cli_usage(&a.c, "unknown option");
         }
     }
@@ -387,8 +386,8 @@ int main(int argc, char **argv) {
     }
 
     cli_signals();
-    int bf16 = !strcmp(dtype, "bf16");
-    if (!strcmp(dtype, "auto")) {   /* the checkpoint's own precision: bf16 weights stay bf16 */
+    int bf16 = wdt == MRL_BF16;
+    if (wdt == KV_AUTO) {   /* the checkpoint's own precision: bf16 weights stay bf16 */
         mrl_config cfg;
         bf16 = config_load(&cfg, model_dir, &e) == 0 && !strcmp(cfg.torch_dtype, "bfloat16");
         e = (mrl_err){0};   /* a bad config is reported by model_load below */
