@@ -96,14 +96,21 @@ TEST(combined) {
     check_config(&p, 6);
 }
 
+/* A full-size vocabulary of logits, normal with standard deviation sd, from stream (s, s, s). */
+enum { VOCAB = 151936 };
+static float *normal_logits(uint64_t s, double sd) {
+    float *l = malloc(VOCAB * sizeof *l);
+    mrl_rng r;
+    rng_init(&r, s, s, s);
+    for (int i = 0; i < VOCAB; i++) l[i] = (float)(sd * rng_normal(&r));
+    return l;
+}
+
 /* The partial selection on a full-size vocabulary keeps exactly the reference set. */
 TEST(large_vocab_sets) {
-    int V = 151936;
-    float *l = malloc(V * sizeof *l);
+    int V = VOCAB;
+    float *l = normal_logits(5, 3.0);
     double *want = malloc(V * sizeof *want), *got = malloc(V * sizeof *got);
-    mrl_rng r;
-    rng_init(&r, 5, 5, 5);
-    for (int i = 0; i < V; i++) l[i] = (float)(3.0 * rng_normal(&r));
     smp_ws *w = smp_ws_new(V);
     smp_params cfgs[4];
     for (int c = 0; c < 4; c++) smp_defaults(&cfgs[c]);
@@ -133,12 +140,9 @@ TEST(large_vocab_sets) {
  * probabilities equal the double-precision softmax, -inf and NaN logits get none, and each draw
  * is the reference's inverse CDF at the stream's uniform number. */
 TEST(large_vocab_plain_draws) {
-    int V = 151936;
-    float *l = malloc(V * sizeof *l);
+    int V = VOCAB;
+    float *l = normal_logits(6, 4.0);
     double *want = malloc(V * sizeof *want), *got = malloc(V * sizeof *got);
-    mrl_rng r;
-    rng_init(&r, 6, 6, 6);
-    for (int i = 0; i < V; i++) l[i] = (float)(4.0 * rng_normal(&r));
     l[7] = -INFINITY; l[70000] = NAN; l[151935] = -200.0f;
     smp_ws *w = smp_ws_new(V);
     smp_params p; smp_defaults(&p); p.temperature = 0.7f;
