@@ -5,9 +5,7 @@
  * the result depends neither on the thread count nor on where a block starts. Attention's
  * blocks (64 query rows, a head of 64-128, keys up to a sequence) are too small for OpenBLAS's
  * packing to pay; this replaces those calls where the CPU has AVX-512 (attention.c). */
-#include <limits.h>
 #include <stdlib.h>
-#include <string.h>
 #include "cpu.h"
 
 #ifdef CPU_HAVE_EXP512
