@@ -32,14 +32,16 @@ awk 'BEGIN { srand(7); for (r = 0; r < 2; r++) { printf "{\"id\":\"b%d\",\"promp
   for (i = 0; i < 256; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * 150000);
   printf "],\"completion_ids\":["; for (i = 0; i < 256; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * 150000);
   printf "]}\n" } }' > "$d/long.jsonl"
+# peak RSS through GNU time where it is installed (the CUDA images often lack it)
+timer=""; [ -x /usr/bin/time ] && timer="/usr/bin/time -f %M -o $d/rss"
 echo "| device | grad ckpt | tokens/s (2nd step) | peak host RSS |"
 echo "|---|---|---|---|"
 for dev in ${DEVICES:-cuda cpu}; do
   for gc in off on; do
     flag=""; [ $gc = on ] && flag="--grad-checkpoint"
-    if /usr/bin/time -f '%M' -o "$d/rss" "$BIN/mgrpo" -Z -q --device $dev --model "$d/m" --out "$d/run" --loss sft \
+    if $timer "$BIN/mgrpo" -Z -q --device $dev --model "$d/m" --out "$d/run" --loss sft \
          --micro-batch 1 --groups 1 --steps 2 --no-checkpoint $flag "$d/long.jsonl" > "$d/m.jsonl" 2> "$d/err"; then
-      printf '| %s | %s | %.0f | %.1f GiB |\n' $dev $gc "$(tail -n 1 "$d/m.jsonl" | field tokens_per_s)" "$(awk '{print $1/1048576}' "$d/rss")"
+      printf '| %s | %s | %.0f | %s |\n' $dev $gc "$(tail -n 1 "$d/m.jsonl" | field tokens_per_s)" "$( [ -s "$d/rss" ] && awk '{printf "%.1f GiB", $1/1048576}' "$d/rss" || echo n/a)"
     else
       echo "| $dev | $gc | failed: $(head -c 200 "$d/err") | |"
     fi

@@ -1,6 +1,7 @@
 /* test_cuda_model.c — the whole Qwen2 model on CUDA against the CPU backend (the reference),
  * same weights (bf16 forward copies on both), same packed batch: per-token log-probs, every
- * parameter's gradient, and logits through prefill + batched decode over the paged cache.
+ * parameter's gradient (both against the float64 PyTorch gradients), and logits through
+ * prefill + batched decode over the paged cache.
  * Skips without a GPU (fails under `make test-gpu`). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 #include "model.h"
 #include "safetensors.h"
 
-typedef struct batch_ref { st_file *f; int T, nseq; int32_t *tok, *tgt, *cu; float *w; } batch_ref;
+typedef struct batch_ref { st_file *f; int T, nseq; int32_t *tok, *tgt, *cu; float *w, temp; } batch_ref;
 
 static void *copy_tensor(st_file *f, const char *name, int *n, int as_float) {
     const st_tensor *t = st_find(f, name);
@@ -29,7 +30,9 @@ static int batch_load(batch_ref *b, const char *model) {
     b->tgt = copy_tensor(b->f, "targets", NULL, 0);
     b->cu = copy_tensor(b->f, "cu_seqlens", &b->nseq, 0); b->nseq--;
     b->w = copy_tensor(b->f, "lw", NULL, 1);
-    return b->tok && b->tgt && b->cu && b->w ? 0 : -1;
+    float *t = copy_tensor(b->f, "temperature", NULL, 1);
+    if (t) { b->temp = t[0]; free(t); }
+    return b->tok && b->tgt && b->cu && b->w && t ? 0 : -1;
 }
 static void batch_free(batch_ref *b) { free(b->tok); free(b->tgt); free(b->cu); free(b->w); st_close(b->f); }
 
@@ -51,13 +54,25 @@ static double nerr(const float *a, const float *b, size_t n, double floor) {
 
 static const char *MODELS[] = {"tiny-untied", "tiny-tied"};
 
+/* max |a - b| / max |b|: the error relative to the tensor's scale */
+static double maxrel(const float *a, const float *b, size_t n) {
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) { d = fmax(d, fabs((double)a[i] - b[i])); m = fmax(m, fabs(b[i])); }
+    return d / (m > 0 ? m : 1);
+}
+
+/* Gradients: both backends against the float64 PyTorch gradients in ref.safetensors (what
+ * test_model checks the CPU against), not against each other: two bf16 computations that
+ * round differently are each ~3e-2 off the truth, so their mutual distance can be twice that
+ * without either being wrong. CUDA must be as close to the truth as the CPU's bf16 path
+ * (within twice its worst error, plus 1e-2) and within the CPU's bf16 bound (1e-1). */
 TEST(model_logprobs_and_grads) {
     NEED_GPU();
     for (int k = 0; k < 2; k++) {
         batch_ref r; if (batch_load(&r, MODELS[k])) { EXPECT(0); continue; }
         mrl_model *mc = load(MODELS[k], "cpu", 1), *mg = load(MODELS[k], "cuda", 1);
         if (!mc || !mg) { EXPECT(0); batch_free(&r); continue; }
-        mrl_batch b = {.T = r.T, .nseq = r.nseq, .tokens = r.tok, .targets = r.tgt, .cu_seqlens = r.cu, .temperature = 0.7f};
+        mrl_batch b = {.T = r.T, .nseq = r.nseq, .tokens = r.tok, .targets = r.tgt, .cu_seqlens = r.cu, .temperature = r.temp};
         float *lc = calloc(r.T, 4), *lg = calloc(r.T, 4);
         mrl_err e = {0};
         EXPECT(model_forward(mc, &b, lc, &e) == 0);
@@ -67,16 +82,24 @@ TEST(model_logprobs_and_grads) {
         EXPECT(model_backward(mc, r.w, &e) == 0);
         EXPECT(model_backward(mg, r.w, &e) == 0);
         mrl_param *pc, *pg; int nc = model_params(mc, &pc), ng = model_params(mg, &pg);
-        EXPECT(nc == ng);
+        EXPECT(nc == ng && nc > 0);
+        double wc = 0, wg = 0, wx = 0; const char *wname = "";
         for (int i = 0; i < nc && i < ng; i++) {
-            float *gc = malloc(pc[i].numel * 4), *gg = malloc(pg[i].numel * 4);
-            memcpy(gc, pc[i].g, pc[i].numel * 4);                       /* CPU memory */
+            char gname[160];
+            snprintf(gname, sizeof gname, "grad.%s", pc[i].name);
+            float *gr = copy_tensor(r.f, gname, NULL, 1);
+            if (!gr) { printf("  no reference gradient for %s\n", pc[i].name); EXPECT(0); continue; }
+            float *gg = malloc(pc[i].numel * 4);
             mrl_err de = {0};
             EXPECT(model_param_download(mg, i, 1, gg, &de) == 0);       /* device memory */
-            double ge = nerr(gg, gc, pc[i].numel, 1e-6);
-            EXPECTF(ge < 5e-2, "%s: grad of %s: normalised error %.3g", MODELS[k], pc[i].name, ge);
-            free(gc); free(gg);
+            double ec = maxrel(pc[i].g, gr, pc[i].numel), eg = maxrel(gg, gr, pc[i].numel);
+            wc = fmax(wc, ec); wx = fmax(wx, maxrel(gg, pc[i].g, pc[i].numel));
+            if (eg > wg) { wg = eg; wname = pc[i].name; }
+            free(gr); free(gg);
         }
+        printf("  %s: worst gradient error vs float64: cpu bf16 %.3g, cuda %.3g (%s); cuda vs cpu %.3g\n",
+               MODELS[k], wc, wg, wname, wx);
+        EXPECTF(wg <= 1e-1 && wg <= 2 * wc + 1e-2, "%s: cuda gradient error %.3g (%s), cpu bf16 %.3g", MODELS[k], wg, wname, wc);
         free(lc); free(lg);
         model_free(mc); model_free(mg);
         batch_free(&r);

@@ -1,7 +1,8 @@
 /* test_grpo_cuda.c — mgrpo's update on CUDA against the CPU: three GRPO steps (reference
  * model, clipping, AdamW with its state in GPU memory) on the tiny fixture model give the
- * same loss, KL, gradient norm and weight change to bf16 precision; the optimizer state saved
- * from the GPU and loaded back is bit-exact. Skips without a GPU (fails under make test-gpu). */
+ * loss, KL, gradient norm and weight change of the CPU's fp32 run to bf16 precision, as the
+ * CPU's own bf16 run does; the optimizer state saved from the GPU and loaded back is
+ * bit-exact. Skips without a GPU (fails under make test-gpu). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,11 @@ static int load_batch(void) {
 
 typedef struct { double loss[3], kl[3], gnorm[3]; float *delta; size_t n; } run_out;
 
-static int run(const char *dev, run_out *out, const char *save_to) {
+static int run(const char *dev, int bf16, run_out *out, const char *save_to) {
     mrl_err e = {0};
-    /* bf16 forward on both; the reference computes as the policy does, as in mgrpo */
-    model_opts mo = {.device = dev, .bf16 = 1, .trainable = 1, .threads = 1};
-    model_opts ro = {.device = dev, .bf16 = 1, .threads = 1, .train_numerics = 1};
+    /* the reference model computes as the policy does, as in mgrpo */
+    model_opts mo = {.device = dev, .bf16 = bf16, .trainable = 1, .threads = 1};
+    model_opts ro = {.device = dev, .bf16 = bf16, .threads = 1, .train_numerics = 1};
     mrl_model *m = model_load("testdata/grpo/model", &mo, &e), *ref = model_load("testdata/grpo/ref", &ro, &e);
     if (!m || !ref) { printf("  %s: %s\n", dev, e.msg); model_free(m); model_free(ref); return -1; }
     mrl_backend *be = be_open(dev, 1, &e);
@@ -101,36 +102,51 @@ static int same_file(const char *a, const char *b) {
     return same;
 }
 
+static double cosine(const run_out *a, const run_out *b) {
+    double dot = 0, na = 0, nb = 0;
+    for (size_t k = 0; a->delta && b->delta && k < a->n && k < b->n; k++) {
+        dot += (double)a->delta[k] * b->delta[k]; na += (double)a->delta[k] * a->delta[k]; nb += (double)b->delta[k] * b->delta[k];
+    }
+    return dot / sqrt(na * nb + 1e-300);
+}
+
 TEST(grpo_steps_cuda_match_cpu) {
     NEED_GPU();
     if (load_batch() != NSEQ) SKIP("testdata/grpo/batch.jsonl missing");
     char dir[] = "/tmp/test_grpo_cuda_XXXXXX";
     EXPECT(mkdtemp(dir) != NULL);
-    run_out c = {0}, g = {0};
-    EXPECT(run("cpu", &c, NULL) == 0);
-    EXPECT(run("cuda", &g, dir) == 0);
-    /* step 1 is forward/backward precision (bf16 on both; the loss is a sum of +-A terms that
-     * nearly cancel, so it is compared absolutely); later steps also carry AdamW's amplifying
-     * of bf16 noise in near-zero gradients (its update is sign-like), hence looser bounds */
+    run_out f = {0}, c = {0}, g = {0};
+    EXPECT(run("cpu", 0, &f, NULL) == 0);
+    EXPECT(run("cpu", 1, &c, NULL) == 0);
+    EXPECT(run("cuda", 1, &g, dir) == 0);
+    /* Both bf16 runs (CPU and CUDA) against the CPU's fp32 run, not against each other: step 1
+     * is forward/backward precision (the loss is a sum of +-A terms that nearly cancel, so it
+     * is compared absolutely); later steps also carry AdamW's amplifying of bf16 noise in
+     * near-zero gradients (its first update is sign-like), so the two bf16 runs can land on
+     * opposite sides of the fp32 one (on an H200: step 2 grad norm fp32 2.91, CPU bf16 2.65,
+     * CUDA 3.11). The CPU's bf16 run must meet the same bounds: they are bf16-sized. */
+    run_out *bf[2] = {&c, &g};
+    const char *nm[2] = {"cpu bf16", "cuda"};
     for (int s = 0; s < 3; s++) {
-        double tol = s == 0 ? 3e-2 : 1e-1;
-        EXPECTF(fabs(c.loss[s] - g.loss[s]) <= 1e-2, "step %d loss cpu %.6g cuda %.6g", s + 1, c.loss[s], g.loss[s]);
-        EXPECTF(fabs(c.kl[s] - g.kl[s]) <= tol * c.kl[s], "step %d kl cpu %.6g cuda %.6g", s + 1, c.kl[s], g.kl[s]);
-        EXPECTF(fabs(c.gnorm[s] - g.gnorm[s]) <= tol * c.gnorm[s], "step %d grad norm cpu %.6g cuda %.6g", s + 1, c.gnorm[s], g.gnorm[s]);
-        printf("  step %d: loss %.5g / %.5g, kl %.5g / %.5g, grad norm %.5g / %.5g (cpu / cuda)\n", s + 1,
-               c.loss[s], g.loss[s], c.kl[s], g.kl[s], c.gnorm[s], g.gnorm[s]);
+        double tol = s == 0 ? 3e-2 : 1.5e-1;
+        for (int k = 0; k < 2; k++) {
+            run_out *x = bf[k];
+            EXPECTF(fabs(f.loss[s] - x->loss[s]) <= 1e-2, "step %d loss fp32 %.6g %s %.6g", s + 1, f.loss[s], nm[k], x->loss[s]);
+            EXPECTF(fabs(f.kl[s] - x->kl[s]) <= tol * f.kl[s], "step %d kl fp32 %.6g %s %.6g", s + 1, f.kl[s], nm[k], x->kl[s]);
+            EXPECTF(fabs(f.gnorm[s] - x->gnorm[s]) <= tol * f.gnorm[s], "step %d grad norm fp32 %.6g %s %.6g", s + 1, f.gnorm[s], nm[k], x->gnorm[s]);
+        }
+        printf("  step %d: loss %.5g / %.5g / %.5g, kl %.5g / %.5g / %.5g, grad norm %.5g / %.5g / %.5g (cpu fp32 / cpu bf16 / cuda)\n", s + 1,
+               f.loss[s], c.loss[s], g.loss[s], f.kl[s], c.kl[s], g.kl[s], f.gnorm[s], c.gnorm[s], g.gnorm[s]);
     }
-    /* the weight change of three AdamW steps points the same way */
-    double dot = 0, nc = 0, ng = 0;
-    for (size_t k = 0; c.delta && g.delta && k < c.n; k++) { dot += (double)c.delta[k] * g.delta[k]; nc += (double)c.delta[k] * c.delta[k]; ng += (double)g.delta[k] * g.delta[k]; }
-    double cosine = dot / sqrt(nc * ng + 1e-300);
-    EXPECTF(cosine > 0.95, "cosine of the weight changes %.4f", cosine);
-    printf("  cuda vs cpu: loss %.5g / %.5g, weight-change cosine %.4f\n", g.loss[2], c.loss[2], cosine);
+    /* the weight change of three AdamW steps points the way the fp32 run's does */
+    double cos_c = cosine(&f, &c), cos_g = cosine(&f, &g);
+    EXPECTF(cos_c > 0.93 && cos_g > 0.93, "cosine of the weight change to fp32's: cpu bf16 %.4f, cuda %.4f", cos_c, cos_g);
+    printf("  weight-change cosine to the fp32 run: cpu bf16 %.4f, cuda %.4f\n", cos_c, cos_g);
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/a.safetensors", dir);
     snprintf(b, sizeof b, "%s/b.safetensors", dir);
     EXPECT(same_file(a, b));
-    free(c.delta); free(g.delta);
+    free(f.delta); free(c.delta); free(g.delta);
     ckpt_rmtree(dir);
 }
 
