@@ -106,6 +106,10 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
 enum { CPU_CAUSAL_NONE = 0, CPU_CAUSAL_NEND = 1, CPU_CAUSAL_KEND = 2, CPU_CAUSAL_KSTART = 3 };
 void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
                      size_t ldb, int acc, float *C, size_t ldc, int causal, int diag);
+/* The linear layers' fp32 products on the same tiles (AVX-512 only): C[M x N] = A B + beta C,
+ * a(i,k) as above, B(k,c) = B[k ldb + c], or B[c ldb + k] when bt; B fp32, or bf16 when bf. */
+void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
+                     size_t ldb, float beta, float *C, size_t ldc);
 /* dst[c ldd + r] = src[r lds + c] (AVX-512 16 x 16 blocks where compiled in). */
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 

@@ -1,5 +1,7 @@
-/* matmul.c — the CPU backend's dense products: OpenBLAS sgemm for many rows, and for few
- * rows (decode) a weight-streaming kernel (AVX-512 / AVX2 / portable) that reads W once. */
+/* matmul.c — the CPU backend's dense products: for many rows the AVX-512 register tiles of
+ * smallgemm.c (OpenBLAS sgemm on CPUs without AVX-512), and for few rows (decode) a
+ * weight-streaming kernel (AVX-512 / AVX2 / portable) that reads W once. bf16 models on
+ * AVX512_BF16 CPUs take the bf16 GEMMs of bf16dot.c instead. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,10 +100,11 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
     }
 }
 
-/* One thread pool: OpenBLAS runs single-threaded (set at backend start) inside our OpenMP
- * threads. The work is cut into tiles whose size never depends on the thread count and each
- * tile is one fixed sgemm call (same shape, same pointers, same summation order whichever thread
- * runs it), so a result is the same bit for bit with 1, 2 or 16 threads (SPEC). */
+/* One thread pool: the register tiles, or OpenBLAS single-threaded (set at backend start),
+ * run inside our OpenMP threads. The work is cut into tasks whose size never depends on the
+ * thread count and each task is one fixed product call (same shape, same pointers, same
+ * summation order whichever thread runs it), so a result is the same bit for bit with 1, 2 or
+ * 16 threads (SPEC). */
 #define TILE_N 256   /* output columns per sgemm call (fp32 weights) */
 #define TILE_M 128   /* rows of dW per sgemm call in cpu_mm_gTx */
 #define TILE_T 128   /* rows of x (tokens) per sgemm call: with only column tiles, a 512-wide
@@ -123,6 +126,17 @@ static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, i
     }
 }
 
+/* fp32 products on the AVX-512 register tiles (smallgemm.c) instead of OpenBLAS, where the
+ * CPU has AVX-512: the same speed as OpenBLAS's own AVX-512 kernel, without depending on
+ * which kernel OpenBLAS picks for the CPU (MRL_CPU_SIMD=avx2 or none: OpenBLAS). */
+static int use_tiles(const mrl_backend *be) {
+#ifdef CPU_HAVE_EXP512
+    return cpu_st(be)->simd >= CPU_SIMD_AVX512;
+#else
+    (void)be; return 0;
+#endif
+}
+
 /* The vdpbf16ps kernel for this weight: bf16 weights of a bf16 model (be->bf16_act) on a CPU
  * with AVX512_BF16, or forced by MRL_CPU_BF16_DOT=1. */
 static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
@@ -138,14 +152,24 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
      * weights, with which it agrees bit for bit), so no row depends on the batch size */
     if (use_bf16dot(be, wdt)) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
     /* Each row's result is independent of the other rows on either side of this switch (the
-     * streaming kernel by construction; sgemm while each tile call has T x n x IN > 100^3,
+     * streaming kernel and the AVX-512 tiles by construction; sgemm while each tile call has T x n x IN > 100^3,
      * below which OpenBLAS 0.3.21 takes its small-matrix kernel: see test_ops), but the two
      * sum in different orders: a decode row's last bits depend on whether the step has
      * <= small_t rows or more, i.e. on msample --batch past 12 (fp32 weights, or bf16 without AVX512_BF16). */
     if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
-    int tm, nrb = row_blocks(T, &tm);
-    int nt = be->threads, tile = wdt == MRL_BF16 ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
+    int tm, nrb = row_blocks(T, &tm), tiles = use_tiles(be);
+    int nt = be->threads, tile = wdt == MRL_BF16 && !tiles ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
+    if (tiles) {   /* bf16 W widened as it is packed */
+        #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int b = 0; b < ntiles; b++) {
+            int cb = b / nrb, t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
+            int a = cb * tile, n = OUT - a < tile ? OUT - a : tile;
+            cpu_sgemm_tiles(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, (const char *)w + (size_t)a * IN * mrl_dtype_size(wdt),
+                            wdt == MRL_BF16, 1, (size_t)IN, beta, out + (size_t)t0 * ldo + a, (size_t)ldo);
+        }
+        return;
+    }
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * IN) : NULL;
     #pragma omp parallel num_threads(nt)
     {
@@ -176,6 +200,16 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
     int tm, nrb = row_blocks(T, &tm);
     int nt = be->threads, ncol = (IN + TILE_N - 1) / TILE_N, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
+    if (use_tiles(be)) {
+        #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int b = 0; b < ntiles; b++) {
+            int i0 = b / nrb * TILE_N, ni = IN - i0 < TILE_N ? IN - i0 : TILE_N;
+            int t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
+            cpu_sgemm_tiles(nr, ni, OUT, g + (size_t)t0 * ldg, (size_t)ldg, 1, (const char *)w + (size_t)i0 * mrl_dtype_size(wdt),
+                            wdt == MRL_BF16, 0, (size_t)IN, beta, out + (size_t)t0 * IN + i0, (size_t)IN);
+        }
+        return;
+    }
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * TILE_N) : NULL;
     #pragma omp parallel num_threads(nt)
     {
@@ -210,11 +244,12 @@ void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const
     /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum
      * order of an element does not depend on the tiling's task count */
     int nr = (OUT + TILE_M - 1) / TILE_M, nc = (IN + 4 * TILE_N - 1) / (4 * TILE_N), ntiles = nr * nc;
-    int nt = be->threads < ntiles ? be->threads : ntiles;
+    int nt = be->threads < ntiles ? be->threads : ntiles, tiles = use_tiles(be);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int b = 0; b < ntiles; b++) {
         int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
         int i0 = b % nc * 4 * TILE_N, ni = IN - i0 < 4 * TILE_N ? IN - i0 : 4 * TILE_N;
+        if (tiles) { cpu_sgemm_tiles(n, ni, T, g + o0, 1, (size_t)ldg, x + i0, 0, 0, (size_t)IN, 1.0f, dw + (size_t)o0 * IN + i0, (size_t)IN); continue; }
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
                     dw + (size_t)o0 * IN + i0, IN);
     }

@@ -5,6 +5,7 @@
  * the result depends neither on the thread count nor on where a block starts. Attention's
  * blocks (64 query rows, a head of 64-128, keys up to a sequence) are too small for OpenBLAS's
  * packing to pay; this replaces those calls where the CPU has AVX-512 (attention.c). */
+#include <stdint.h>
 #include <stdlib.h>
 #include "cpu.h"
 
@@ -85,6 +86,86 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
         }
 }
 
+/* The dense products of the linear layers (matmul.c) on the same register tiles, where the
+ * CPU has AVX-512: B is packed KC x 64 at a time (in L1 beside A's rows), widened from bf16
+ * and transposed on the way where it is W of x W^T, and each 6 x 64 tile sums its K block in
+ * k order onto the previous blocks' sum: every output is the same chain of fp32 FMAs whatever
+ * M, the tiling of the rows or the thread count. This keeps fp32 off OpenBLAS's per-CPU kernel
+ * choice: OpenBLAS 0.3.21 (Debian 12) falls back to a generic SSE kernel on Xeons newer than
+ * it knows (26 GFLOP/s a core, against ~160 with its SkylakeX kernel; BENCHMARKS.md). */
+#define KC 128
+
+__attribute__((target("avx512f")))
+static inline __m512 widen16(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+/* n < 16 bf16 (or 16 fp32) values at p as fp32 lanes, the rest 0 */
+__attribute__((target("avx512f")))
+static inline __m512 load16(const void *B, int bf, size_t off, int n) {
+    if (!bf) return _mm512_maskz_loadu_ps(cpu_lanes16(n), (const float *)B + off);
+    const uint16_t *p = (const uint16_t *)B + off;
+    if (n >= 16) return widen16(p);
+    uint16_t t[16] = {0};
+    for (int i = 0; i < n; i++) t[i] = p[i];
+    return widen16(t);
+}
+
+/* dst[k][c] = B(k0 + k, c0 + c) for k < kc, c < 64 (0 past nc); B(k, c) = B[k ldb + c], or
+ * B[c ldb + k] when bt (W of x W^T: 16 x 16 blocks through registers). */
+__attribute__((target("avx512f")))
+static void pack_b(float *dst, const void *B, int bf, int bt, size_t ldb, int k0, int kc, int c0, int nc) {
+    if (!bt) {
+        for (int k = 0; k < kc; k++)
+            for (int v = 0; v < 4; v++)
+                _mm512_storeu_ps(dst + (size_t)k * NC + 16 * v, load16(B, bf, (size_t)(k0 + k) * ldb + c0 + 16 * v, nc - 16 * v));
+        return;
+    }
+    for (int cb = 0; cb < NC; cb += 16)
+        for (int kb = 0; kb < kc; kb += 16) {
+            int nk = kc - kb < 16 ? kc - kb : 16;
+            __m512i v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = cb + i < nc ? _mm512_castps_si512(load16(B, bf, (size_t)(c0 + cb + i) * ldb + k0 + kb, nk)) : _mm512_setzero_si512();
+            cpu_tr16(v);
+            for (int j = 0; j < nk; j++) _mm512_storeu_ps(dst + (size_t)(kb + j) * NC + cb, _mm512_castsi512_ps(v[j]));
+        }
+}
+
+/* The cache lines of B's block (k0.., c0..) into L2: the block after the one being packed,
+ * while the tiles run on that one. Packing reads 64 (or 128) rows at once, more streams than
+ * the hardware prefetchers follow: without this, weights streamed from memory ran at 2/3 of
+ * the speed they run at from cache. */
+static void prefetch_b(const void *B, int bf, int bt, size_t ldb, int k0, int kc, int c0, int nc) {
+    size_t es = bf ? 2 : 4, step = 64 / es;
+    int rows = bt ? nc : kc, len = bt ? kc : nc;
+    for (int r = 0; r < rows; r++) {
+        const char *p = (const char *)B + (bt ? (size_t)(c0 + r) * ldb + k0 : (size_t)(k0 + r) * ldb + c0) * es;
+        for (size_t o = 0; o < (size_t)len; o += step) _mm_prefetch(p + o * es, _MM_HINT_T1);
+        _mm_prefetch(p + (size_t)(len - 1) * es, _MM_HINT_T1);
+    }
+}
+
+void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
+                     size_t ldb, float beta, float *C, size_t ldc) {
+    float pk[KC * NC] __attribute__((aligned(64)));
+    if (beta != 0 && beta != 1)
+        for (int i = 0; i < M; i++) for (int c = 0; c < N; c++) C[(size_t)i * ldc + c] *= beta;
+    for (int c0 = 0; c0 < N; c0 += NC) {
+        int nc = N - c0 < NC ? N - c0 : NC;
+        for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {
+            int kc = K - k0 < KC ? K - k0 : KC;
+            pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
+            if (k0 + KC < K) prefetch_b(B, bf, bt, ldb, k0 + KC, K - k0 - KC < KC ? K - k0 - KC : KC, c0, nc);
+            else if (c0 + NC < N) prefetch_b(B, bf, bt, ldb, 0, K < KC ? K : KC, c0 + NC, N - c0 - NC < NC ? N - c0 - NC : NC);
+            for (int r0 = 0; r0 < M; r0 += MR) {
+                int R = M - r0 < MR ? M - r0 : MR;
+                tiles[R](0, kc, A + (size_t)r0 * sar + (size_t)k0 * sak, sar, sak, pk, NC, C + (size_t)r0 * ldc + c0, ldc,
+                         nc, 1.0f, k0 > 0 || beta != 0);
+            }
+        }
+    }
+}
+
 /* dst[c][r] = src[r][c], r < rows, c < cols: 16 x 16 blocks through registers. */
 __attribute__((target("avx512f")))
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
@@ -105,6 +186,11 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
     (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)sar; (void)sak; (void)B; (void)ldb; (void)acc;
     (void)C; (void)ldc; (void)causal; (void)diag;
     abort();   /* never called: attention.c checks CPU_HAVE_EXP512 */
+}
+void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
+                     size_t ldb, float beta, float *C, size_t ldc) {
+    (void)M; (void)N; (void)K; (void)A; (void)sar; (void)sak; (void)B; (void)bf; (void)bt; (void)ldb; (void)beta; (void)C; (void)ldc;
+    abort();   /* never called: matmul.c checks CPU_HAVE_EXP512 */
 }
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
     for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];

@@ -174,13 +174,14 @@ TEST(thread_count_changes_no_bit) {
 }
 
 /* A row of x W^T does not depend on the other rows of the call within each of the two paths
- * (<= 12 rows: the streaming kernel; more: sgemm), which is what keeps msample's output
- * the same for --batch 1..12 and, separately, across larger batches. The two paths differ
- * from each other in the last bits (documented in matmul.c and test_msample.c). The sgemm
- * side holds only while every tile call has rows x tile columns x IN > 100^3: below that
- * OpenBLAS (0.3.21, SkylakeX kernels) switches to its small-matrix kernel, which sums in
- * another order (measured: IN 384, 128-column bf16 tiles, 13 and 17 rows differ from 32+).
- * Hence IN = 1536 here, the 1.5B model's width, where all its shapes are above it. */
+ * (<= 12 rows: the streaming kernel; more: the AVX-512 tiles, or sgemm without AVX-512),
+ * which is what keeps msample's output the same for --batch 1..12 and, separately, across
+ * larger batches. The two paths differ from each other in the last bits (documented in
+ * matmul.c and test_msample.c). The tiles hold it for any shape; sgemm only while every tile
+ * call has rows x tile columns x IN > 100^3: below that OpenBLAS (0.3.21, SkylakeX kernels)
+ * switches to its small-matrix kernel, which sums in another order (measured: IN 384,
+ * 128-column bf16 tiles, 13 and 17 rows differ from 32+). Hence IN = 1536 here, the 1.5B
+ * model's width, where all its shapes are above it. */
 TEST(linear_rows_independent_of_row_count) {
     enum { IN = 1536, OUT = 512, TM = 100 };
     mrl_err e = {0};
@@ -213,6 +214,47 @@ TEST(linear_rows_independent_of_row_count) {
 
 static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
     uint32_t u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u; memcpy(&f, &u, 4); return f;
+}
+
+/* The linear layers' AVX-512 tile GEMM (cpu_sgemm_tiles) against a float64 product, on the
+ * edges of its blocking: rows 1..13 (tiles of 6), columns around 64, K 0, 1 and past its
+ * 128-deep blocks, B as is and transposed, fp32 and bf16, beta 0, 1 and 0.5. */
+TEST(sgemm_tiles_match_float64) {
+#ifdef CPU_HAVE_EXP512
+    if (!__builtin_cpu_supports("avx512f")) SKIP("no AVX-512 on this CPU");
+    int Ms[] = {1, 6, 13}, Ns[] = {1, 63, 64, 130}, Ks[] = {0, 1, 129, 300};
+    float betas[] = {0, 1, 0.5f};
+    uint64_t r = 11;
+    int bad = 0, cases = 0;
+    for (int mi = 0; mi < 3; mi++) for (int ni = 0; ni < 4; ni++) for (int ki = 0; ki < 4; ki++)
+    for (int bt = 0; bt < 2; bt++) for (int bf = 0; bf < 2; bf++) for (int bi = 0; bi < 3; bi++) {
+        int M = Ms[mi], N = Ns[ni], K = Ks[ki], lda = K + 3, ldb = (bt ? K : N) + 5, ldc = N + 2;
+        float beta = betas[bi];
+        float *A = malloc(sizeof(float) * (M * lda + 1)), *B = malloc(sizeof(float) * ((bt ? N : K) * ldb + 1));
+        float *C = malloc(sizeof(float) * M * ldc), *C0 = malloc(sizeof(float) * M * ldc);
+        uint16_t *Bh = malloc(sizeof(uint16_t) * ((bt ? N : K) * ldb + 1));
+        fill_uniform(A, (size_t)M * lda, &r); fill_uniform(B, (size_t)(bt ? N : K) * ldb, &r); fill_uniform(C0, (size_t)M * ldc, &r);
+        for (int i = 0; i < (bt ? N : K) * ldb; i++) { B[i] = bf16r(B[i]); uint32_t u; memcpy(&u, &B[i], 4); Bh[i] = (uint16_t)(u >> 16); }
+        memcpy(C, C0, sizeof(float) * M * ldc);
+        cpu_sgemm_tiles(M, N, K, A, (size_t)lda, 1, bf ? (const void *)Bh : (const void *)B, bf, bt, (size_t)ldb, beta, C, (size_t)ldc);
+        for (int i = 0; i < M; i++) for (int c = 0; c < ldc; c++) {
+            double want = C0[i * ldc + c], tol = 0;
+            if (c < N) {
+                double s = 0, sa = 0;
+                for (int k = 0; k < K; k++) { double p = (double)A[i * lda + k] * B[bt ? c * ldb + k : k * ldb + c]; s += p; sa += fabs(p); }
+                want = (beta == 0 ? 0 : beta * (double)C0[i * ldc + c]) + s; tol = 1e-6 * (sa + fabs(want)) + 1e-7;
+            }
+            if (!(fabs(C[i * ldc + c] - want) <= tol)) {   /* past column N: left as it was */
+                if (bad++ < 5) printf("  M %d N %d K %d bt %d bf %d beta %g: C[%d][%d] = %.9g, want %.9g\n", M, N, K, bt, bf, beta, i, c, C[i * ldc + c], want);
+            }
+        }
+        cases++;
+        free(A); free(B); free(C); free(C0); free(Bh);
+    }
+    EXPECTF(bad == 0, "%d of the outputs of %d products off", bad, cases);
+#else
+    SKIP("built without AVX-512 intrinsics");
+#endif
 }
 
 /* A case of the bf16 GEMM as two tests: on vdpbf16ps, and on AMX tiles (skipped, and so
@@ -466,6 +508,7 @@ int main(void) {
     RUN(simd_paths_agree);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
+    RUN(sgemm_tiles_match_float64);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
     RUN(bf16_packed_equals_unpacked);
