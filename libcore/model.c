@@ -56,40 +56,81 @@ static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
 }
 
 /* bf16 inference: each linear weight packed into the layout the backend's GEMM reads directly
- * (op_pack_weight: the CPU's vdpbf16ps panels), so no step repacks it; then its pages in fw
- * are given back (CPU), which keeps the model at the size of its weights. A tied head stays
- * where the embedding is. Returns 0 also where the backend has no packed layout. */
-static int pack_linears(mrl_model *m, mrl_err *e) {
-    m->head_p = m->embed_p = NOPACK;
-    if (!m->be->bf16_act || m->wdt != MRL_BF16 || m->master || m->o.train_numerics || !op_pack_weight(m->be, NULL, NULL, 64, 64))
-        return 0;
-    size_t C = m->C, F = m->F, HD = m->HD, QKV = m->QKV, tot = 0;
-    typedef struct { size_t off, *p; int OUT, IN; } item;
-    item w[4 * m->L + 1];
+ * (op_pack_weight: the CPU's vdpbf16ps panels / AMX tiles), so no step repacks it. The linear
+ * weights never enter fw: model_load leaves their file tensors where they are (`held`), and
+ * each weight is packed straight from the file mapping (one bf16 tensor) or from a bf16
+ * assembly of its tensors in tmp2 (fused q/k/v, gate/up, or a file in another dtype), then
+ * its file pages are dropped. Fresh anonymous pages cost the kernel a zeroing each: writing
+ * the weights to fw and packing them from there was half of a 5 s load of the 1.5B model.
+ * A tied head is packed too; the embedding lookup then gathers its rows from the panels. */
+typedef struct { size_t off, *p; int OUT, IN; } lin_item;
+
+static int will_pack(const mrl_model *m) {
+    return m->be->bf16_act && m->wdt == MRL_BF16 && !m->master && !m->o.train_numerics && op_pack_weight(m->be, NULL, NULL, 64, 64);
+}
+/* The packed weights as ranges of the flat space, in w[4 L + 1]; returns their count. */
+static int linear_items(mrl_model *m, lin_item *w) {
+    size_t C = m->C, F = m->F, HD = m->HD, QKV = m->QKV;
     int n = 0;
     for (int l = 0; l < m->L; l++) {
         layer_off *o = &m->lo[l];
-        w[n++] = (item){o->qkv_w, &o->qkv_p, (int)QKV, (int)C};
-        w[n++] = (item){o->o_w, &o->o_p, (int)C, (int)HD};
-        w[n++] = (item){o->gu_w, &o->gu_p, (int)(2 * F), (int)C};
-        w[n++] = (item){o->down_w, &o->down_p, (int)C, (int)F};
+        w[n++] = (lin_item){o->qkv_w, &o->qkv_p, (int)QKV, (int)C};
+        w[n++] = (lin_item){o->o_w, &o->o_p, (int)C, (int)HD};
+        w[n++] = (lin_item){o->gu_w, &o->gu_p, (int)(2 * F), (int)C};
+        w[n++] = (lin_item){o->down_w, &o->down_p, (int)C, (int)F};
     }
-    /* a tied head is packed too; the embedding lookup then gathers its rows from the panels */
-    w[n++] = (item){m->off_head, &m->head_p, m->V, (int)C};
+    w[n++] = (lin_item){m->off_head, &m->head_p, m->V, (int)C};
+    return n;
+}
+static int in_items(const lin_item *w, int n, size_t off) {
+    for (int i = 0; i < n; i++) if (off >= w[i].off && off < w[i].off + (size_t)w[i].OUT * w[i].IN) return 1;
+    return 0;
+}
+static void drop_pages(const void *p, size_t nbytes) {   /* the whole pages inside [p, p + nbytes) */
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, z = ((uintptr_t)p + nbytes) & ~(uintptr_t)4095;
+    if (z > a) madvise((void *)a, z - a, MADV_DONTNEED);
+}
+
+/* held[i] / hoff[i]: the file tensor of flat-space offset hoff[i] that model_load left for
+ * this (NULL: loaded into fw); tmp (floats) and tmp2 (bf16) hold the largest tensor. */
+static int pack_linears(mrl_model *m, const st_tensor *const *held, const size_t *hoff, int nt, float *tmp, uint16_t *tmp2, mrl_err *e) {
+    m->head_p = m->embed_p = NOPACK;
+    if (!will_pack(m)) return 0;
+    lin_item *w = malloc((4 * (size_t)m->L + 1) * sizeof *w);
+    if (!w) return err_set(e, 3, "out of memory");
+    int n = linear_items(m, w);
+    size_t tot = 0, maxw = 0;
     for (int i = 0; i < n; i++) {
         *w[i].p = tot;
         tot += (op_pack_weight(m->be, NULL, NULL, w[i].OUT, w[i].IN) + 255) / 256 * 256;
+        if ((size_t)w[i].OUT * w[i].IN > maxw) maxw = (size_t)w[i].OUT * w[i].IN;
     }
-    if (!(m->pw = be_alloc(m->be, tot))) return err_set(e, 3, "out of memory for packed bf16 weights on %s", m->be->name);
+    if (!(m->pw = be_alloc(m->be, tot))) { free(w); return err_set(e, 3, "out of memory for packed bf16 weights on %s", m->be->name); }
+    uint16_t *asm16 = NULL;   /* a fused weight assembled from several tensors (tmp2 holds one tensor) */
     for (int i = 0; i < n; i++) {
-        const void *src = mw(m, w[i].off);
-        op_pack_weight(m->be, (char *)m->pw + *w[i].p, src, w[i].OUT, w[i].IN);
-        if (m->be->kind == MRL_DEV_CPU) {   /* the whole pages inside the source range */
-            uintptr_t a = ((uintptr_t)src + 4095) & ~(uintptr_t)4095;
-            uintptr_t z = ((uintptr_t)src + (size_t)w[i].OUT * w[i].IN * 2) & ~(uintptr_t)4095;
-            if (z > a) madvise((void *)a, z - a, MADV_DONTNEED);
+        size_t lo = w[i].off, cnt = (size_t)w[i].OUT * w[i].IN;
+        const void *src = NULL;
+        int parts = 0;
+        for (int j = 0; j < nt; j++) if (held[j] && hoff[j] >= lo && hoff[j] < lo + cnt) parts++;
+        for (int j = 0; j < nt && !src; j++)   /* one bf16 tensor: packed from the mapping itself */
+            if (parts == 1 && held[j] && hoff[j] == lo && held[j]->numel == cnt && held[j]->dtype == ST_BF16) src = held[j]->data;
+        if (!src) {
+            uint16_t *dst = parts == 1 ? tmp2 : asm16;
+            if (!dst && !(dst = asm16 = malloc(maxw * 2))) { free(w); return err_set(e, 3, "out of memory"); }
+            for (int j = 0; j < nt; j++) {
+                if (!held[j] || hoff[j] < lo || hoff[j] >= lo + cnt) continue;
+                uint16_t *d = dst + (hoff[j] - lo);
+                if (held[j]->dtype == ST_BF16) memcpy(d, held[j]->data, held[j]->numel * 2);
+                else if (st_read_f32(held[j], tmp, e) < 0) { free(asm16); free(w); return -1; }
+                else dtype_from_f32(ST_BF16, tmp, d, held[j]->numel);
+            }
+            src = dst;
         }
+        op_pack_weight(m->be, (char *)m->pw + *w[i].p, src, w[i].OUT, w[i].IN);
+        for (int j = 0; j < nt; j++)   /* done with these file pages */
+            if (held[j] && hoff[j] >= lo && hoff[j] < lo + cnt) drop_pages(held[j]->data, held[j]->nbytes);
     }
+    free(asm16); free(w);
     if (m->c.tie_word_embeddings) m->embed_p = m->head_p;
     be_sync(m->be);
     return 0;
@@ -117,7 +158,10 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     m->o = *o;
     st_file *f = NULL;
     qwen2_tensor *ts = NULL;
-    float *tmp = NULL; void *tmp2 = NULL;
+    float *tmp = NULL; uint16_t *tmp2 = NULL;
+    const st_tensor **held = NULL;   /* linear weights left in the file for pack_linears */
+    size_t *hoff = NULL;
+    lin_item *lin = NULL;
     if (config_load(&m->c, dir, e) < 0) goto fail;
     if (!(f = st_open(dir, e))) goto fail;
     if (st_check_qwen2(f, &m->c, e) < 0) goto fail;
@@ -146,8 +190,15 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     ts = calloc(nt, sizeof *ts);
     m->params = calloc(nt, sizeof *m->params);
     m->pnames = calloc(nt, sizeof *m->pnames);
-    if (!ts || !m->params || !m->pnames) { err_set(e, 3, "out of memory"); goto fail; }
+    held = calloc(nt, sizeof *held);
+    hoff = calloc(nt, sizeof *hoff);
+    if (!ts || !m->params || !m->pnames || !held || !hoff) { err_set(e, 3, "out of memory"); goto fail; }
     qwen2_tensors(&m->c, ts, nt);
+    /* bf16 inference with packed weights: the linear weights go from the file to the packed
+       panels (pack_linears), not through fw */
+    int packing = will_pack(m), nlin = 0;
+    if (packing && !(lin = malloc((4 * (size_t)m->L + 1) * sizeof *lin))) { err_set(e, 3, "out of memory"); goto fail; }
+    if (packing) nlin = linear_items(m, lin);
     size_t maxn = 0;
     for (int i = 0; i < nt; i++) if (ts[i].numel > maxn) maxn = ts[i].numel;
     if (!(tmp = malloc(maxn * sizeof(float))) || !(tmp2 = malloc(maxn * 2))) { err_set(e, 3, "out of memory"); goto fail; }
@@ -155,18 +206,21 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
         const st_tensor *t = st_find(f, ts[i].name);
         if (!t) { err_set(e, 1, "%s: tensor \"%s\" is missing", dir, ts[i].name); goto fail; }
         size_t off = tensor_off(m, &ts[i]);
-        if (!m->master && t->dtype == ST_BF16) {   /* bf16 inference from a bf16 file: bytes as they are */
-            memcpy(tmp2, t->data, ts[i].numel * 2);
-            be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
+        if (packing && in_items(lin, nlin, off)) {
+            held[i] = t; hoff[i] = off;
         } else {
-            if (st_read_f32(t, tmp, e) < 0) goto fail;
-            if (m->master) be_upload(m->be, m->master + off, tmp, ts[i].numel * sizeof(float));
-            if (m->wdt == MRL_BF16) {
-                dtype_from_f32(ST_BF16, tmp, tmp2, ts[i].numel);
+            if (!m->master && t->dtype == ST_BF16) {   /* bf16 inference from a bf16 file: bytes as they are */
+                memcpy(tmp2, t->data, ts[i].numel * 2);
                 be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
+            } else {
+                if (st_read_f32(t, tmp, e) < 0) goto fail;
+                if (m->master) be_upload(m->be, m->master + off, tmp, ts[i].numel * sizeof(float));
+                if (m->wdt == MRL_BF16) {
+                    dtype_from_f32(ST_BF16, tmp, tmp2, ts[i].numel);
+                    be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
+                }
             }
-        }
-        {   /* done with these file pages: drop them so the mapping does not double peak RSS */
+            /* done with these file pages: drop them so the mapping does not double peak RSS */
             uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)4095, z = (uintptr_t)t->data + t->nbytes;
             madvise((void *)a, z - a, MADV_DONTNEED);
         }
@@ -181,12 +235,12 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     }
     m->np = nt;
     be_sync(m->be);
-    free(tmp); free(tmp2); free(ts); tmp = NULL; tmp2 = NULL; ts = NULL;
-    if (pack_linears(m, e) < 0) goto fail;
+    if (pack_linears(m, held, hoff, nt, tmp, tmp2, e) < 0) goto fail;
+    free(tmp); free(tmp2); free(ts); free(held); free(hoff); free(lin);
     st_close(f);
     return m;
 fail:
-    free(tmp); free(tmp2); free(ts);
+    free(tmp); free(tmp2); free(ts); free(held); free(hoff); free(lin);
     if (f) st_close(f);
     model_free(m);
     return NULL;
