@@ -145,22 +145,34 @@ static void prefetch_b(const void *B, int bf, int bt, size_t ldb, int k0, int kc
     }
 }
 
+/* Column tiles taken K-block by K-block together, so that A's block is read once for all of
+ * them: for long K (A's rows past L2) — 8960 -> 1536 at 256 rows +10 %; at K = 1536 the
+ * other order (each column tile over all of K) is 10-20 % faster from 32 to 128 rows. */
+#define CB_LONG_K 4096
+
 void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
                      size_t ldb, float beta, float *C, size_t ldc) {
     float pk[KC * NC] __attribute__((aligned(64)));
     if (beta != 0 && beta != 1)
         for (int i = 0; i < M; i++) for (int c = 0; c < N; c++) C[(size_t)i * ldc + c] *= beta;
-    for (int c0 = 0; c0 < N; c0 += NC) {
-        int nc = N - c0 < NC ? N - c0 : NC;
+    int cb = K >= CB_LONG_K ? 4 : 1;
+    for (int cc = 0; cc < N; cc += NC * cb) {
+        int ce = N - cc < NC * cb ? N : cc + NC * cb;   /* columns cc .. ce */
         for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {
             int kc = K - k0 < KC ? K - k0 : KC;
-            pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
-            if (k0 + KC < K) prefetch_b(B, bf, bt, ldb, k0 + KC, K - k0 - KC < KC ? K - k0 - KC : KC, c0, nc);
-            else if (c0 + NC < N) prefetch_b(B, bf, bt, ldb, 0, K < KC ? K : KC, c0 + NC, N - c0 - NC < NC ? N - c0 - NC : NC);
-            for (int r0 = 0; r0 < M; r0 += MR) {
-                int R = M - r0 < MR ? M - r0 : MR;
-                tiles[R](0, kc, A + (size_t)r0 * sar + (size_t)k0 * sak, sar, sak, pk, NC, C + (size_t)r0 * ldc + c0, ldc,
-                         nc, 1.0f, k0 > 0 || beta != 0);
+            for (int c0 = cc; c0 < ce; c0 += NC) {
+                int nc = ce - c0 < NC ? ce - c0 : NC;
+                pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
+                /* the block packed next into L2: the next columns of this K-block, else the
+                   next K-block's first columns, else the next column group's first block */
+                if (c0 + NC < ce) prefetch_b(B, bf, bt, ldb, k0, kc, c0 + NC, ce - c0 - NC < NC ? ce - c0 - NC : NC);
+                else if (k0 + KC < K) prefetch_b(B, bf, bt, ldb, k0 + KC, K - k0 - KC < KC ? K - k0 - KC : KC, cc, ce - cc < NC ? ce - cc : NC);
+                else if (ce < N) prefetch_b(B, bf, bt, ldb, 0, K < KC ? K : KC, ce, N - ce < NC ? N - ce : NC);
+                for (int r0 = 0; r0 < M; r0 += MR) {
+                    int R = M - r0 < MR ? M - r0 : MR;
+                    tiles[R](0, kc, A + (size_t)r0 * sar + (size_t)k0 * sak, sar, sak, pk, NC, C + (size_t)r0 * ldc + c0, ldc,
+                             nc, 1.0f, k0 > 0 || beta != 0);
+                }
             }
         }
     }
