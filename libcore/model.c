@@ -112,8 +112,10 @@ static int pack_linears(mrl_model *m, const st_tensor *const *held, const size_t
         const void *src = NULL;
         int parts = 0;
         for (int j = 0; j < nt; j++) if (held[j] && hoff[j] >= lo && hoff[j] < lo + cnt) parts++;
-        for (int j = 0; j < nt && !src; j++)   /* one bf16 tensor: packed from the mapping itself */
-            if (parts == 1 && held[j] && hoff[j] == lo && held[j]->numel == cnt && held[j]->dtype == ST_BF16) src = held[j]->data;
+        for (int j = 0; j < nt && !src; j++)   /* one bf16 tensor: packed from the mapping itself (if aligned) */
+            if (parts == 1 && held[j] && hoff[j] == lo && held[j]->numel == cnt && held[j]->dtype == ST_BF16 &&
+                !((uintptr_t)held[j]->data & 1))
+                src = held[j]->data;
         if (!src) {
             uint16_t *dst = parts == 1 ? tmp2 : asm16;
             if (!dst && !(dst = asm16 = malloc(maxw * 2))) { free(w); return err_set(e, 3, "out of memory"); }

@@ -31,8 +31,9 @@ static int batch_load(batch_ref *b, const char *model) {
     b->cu = copy_tensor(b->f, "cu_seqlens", &b->nseq, 0); b->nseq--;
     b->w = copy_tensor(b->f, "lw", NULL, 1);
     float *t = copy_tensor(b->f, "temperature", NULL, 1);
+    int have_t = t != NULL;
     if (t) { b->temp = t[0]; free(t); }
-    return b->tok && b->tgt && b->cu && b->w && t ? 0 : -1;
+    return b->tok && b->tgt && b->cu && b->w && have_t ? 0 : -1;
 }
 static void batch_free(batch_ref *b) { free(b->tok); free(b->tgt); free(b->cu); free(b->w); st_close(b->f); }
 
@@ -87,8 +88,9 @@ TEST(model_logprobs_and_grads) {
         for (int i = 0; i < nc && i < ng; i++) {
             char gname[160];
             snprintf(gname, sizeof gname, "grad.%s", pc[i].name);
-            float *gr = copy_tensor(r.f, gname, NULL, 1);
-            if (!gr) { printf("  no reference gradient for %s\n", pc[i].name); EXPECT(0); continue; }
+            int nref = 0;
+            float *gr = copy_tensor(r.f, gname, &nref, 1);
+            if (!gr || (size_t)nref != pc[i].numel) { printf("  no reference gradient of %zu elements for %s\n", pc[i].numel, pc[i].name); EXPECT(0); free(gr); continue; }
             float *gg = malloc(pc[i].numel * 4);
             mrl_err de = {0};
             EXPECT(model_param_download(mg, i, 1, gg, &de) == 0);       /* device memory */

@@ -217,12 +217,13 @@ static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
 }
 
 /* The linear layers' AVX-512 tile GEMM (cpu_sgemm_tiles) against a float64 product, on the
- * edges of its blocking: rows 1..13 (tiles of 6), columns around 64, K 0, 1 and past its
- * 128-deep blocks, B as is and transposed, fp32 and bf16, beta 0, 1 and 0.5. */
+ * edges of its blocking: rows 1..13 (tiles of 6), columns around 64 and past 4 tiles, K 0, 1,
+ * past its 128-deep blocks and past 4096 (the other loop order), B as is and transposed, fp32
+ * and bf16, beta 0, 1 and 0.5. */
 TEST(sgemm_tiles_match_float64) {
 #ifdef CPU_HAVE_EXP512
     if (!__builtin_cpu_supports("avx512f")) SKIP("no AVX-512 on this CPU");
-    int Ms[] = {1, 6, 13}, Ns[] = {1, 63, 64, 130}, Ks[] = {0, 1, 129, 300};
+    int Ms[] = {1, 6, 13}, Ns[] = {1, 63, 64, 300}, Ks[] = {0, 1, 129, 4100};   /* K >= 4096: column tiles by K-block */
     float betas[] = {0, 1, 0.5f};
     uint64_t r = 11;
     int bad = 0, cases = 0;
