@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# run-packed-gpu.sh — on a GPU machine without build dependencies: `make test-gpu` and `make
+# bench-gpu` from the binaries bench/pack-gpu.sh packed into DIR (default .dev). Installs them
+# as bin/ and build/ of this tree, puts DIR/lib first on LD_LIBRARY_PATH and a no-op `make` on
+# PATH (the bench scripts call make to build what is already there), then runs the GPU tests
+# (each under a time limit, MRL_REQUIRE_GPU=1) and the GPU benchmarks. A log goes to
+# $OUT/log.txt where OUT is set (the device tool's output folder).
+# Usage: bash bench/run-packed-gpu.sh [DIR] [test] [bench]     (default: both)
+set -u
+cd "$(dirname "$0")/.."
+D=${1:-.dev}; shift || true
+phases=${*:-test bench}
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+export LD_LIBRARY_PATH="$PWD/$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$PWD/$D/fake:$PATH"
+rm -rf bin build/tests build/bench; mkdir -p build
+cp -r "$D/bin" bin; cp -r "$D/tests" build/tests; cp -r "$D/bench" build/bench
+export MRL_BIN="$PWD/bin"
+rc=0
+for p in $phases; do case $p in
+test)
+  MRL_REQUIRE_GPU=1 tests/run.sh $(for t in build/tests/test_*; do echo "$t"; done) -- tests/gpu/*.t || rc=1 ;;
+bench)
+  bash bench/run-gpu.sh || rc=1 ;;
+esac; done
+exit $rc
