@@ -196,7 +196,87 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     }
 }
 
-/* Each thread owns one (sequence, kv head) pair, so dk/dv of the group never race. */
+#ifdef SOFTMAX_AVX512
+#define BK 96   /* keys per task of the split backward: a multiple of the tiles' 6 rows */
+
+/* The backward below, cut finer for when there are fewer (sequence, KV head) pairs than
+ * threads (mgrpo's micro-batch of one long sequence of a model with 2 KV heads ran on 2 of 16
+ * threads): pass 1, a task per (sequence, KV head, block of BK keys), sums those keys' dK and
+ * dV over the group's heads and the query blocks that see them; pass 2, a task per (sequence,
+ * head, query block), its dQ. Pass 2 recomputes P and dP (flash attention 2's split). Every
+ * element goes through the same product calls as in the one-pass loop (key blocks start on
+ * its 6-row tiles; a tile's sum is a chain over its k range in order, whatever the tile's
+ * columns), with the partial sums added in the same order (heads, then query blocks), so the
+ * result is the same bits: the choice may follow the thread count. */
+static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst, const float *dout, const float *q,
+                                const float *k, const float *v, int st, const float *out, const float *lse,
+                                const int32_t *cu, int nseq, int H, int Hkv, int D, int maxlen, float *work) {
+    int grp = H / Hkv, HD = H * D, nkb = (maxlen + BK - 1) / BK, nqb = (maxlen + BQ - 1) / BQ;
+    float scale = 1.0f / sqrtf((float)D);
+    #pragma omp parallel num_threads(nt)
+    {
+        float *P = work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
+        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;
+        /* pass 1: dK, dV of one block of keys */
+        #pragma omp for schedule(dynamic, 1) collapse(3)
+        for (int s = 0; s < nseq; s++)
+            for (int g = 0; g < Hkv; g++)
+                for (int kb = 0; kb < nkb; kb++) {
+                    int s0 = cu[s], n = cu[s + 1] - cu[s], kb0 = kb * BK;
+                    if (kb0 >= n) continue;
+                    int nb = n - kb0 < BK ? n - kb0 : BK;
+                    float *dK = dk + (size_t)(s0 + kb0) * dst + (size_t)g * D, *dV = dv + (size_t)(s0 + kb0) * dst + (size_t)g * D;
+                    for (int j = 0; j < nb; j++) {
+                        memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
+                        memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
+                    }
+                    cpu_transpose(Kt, (size_t)nb, k + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, D);
+                    cpu_transpose(Vt, (size_t)nb, v + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, D);
+                    for (int h = g * grp; h < (g + 1) * grp; h++)
+                        for (int i0 = kb0 / BQ * BQ; i0 < n; i0 += BQ) {
+                            int m = n - i0 < BQ ? n - i0 : BQ, w = i0 + m - kb0 < nb ? i0 + m - kb0 : nb, d0 = i0 - kb0;
+                            size_t r0 = (size_t)(s0 + i0);
+                            const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
+                            const float *O = out + r0 * HD + (size_t)h * D;
+                            cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)nb, 0, P, (size_t)w, CPU_CAUSAL_NEND, d0);
+                            cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)nb, 0, dP, (size_t)w, CPU_CAUSAL_NEND, d0);
+                            float di[BQ];
+                            for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+                            exp_rows512(P, m, w, d0, lse + r0 * H + h, H);
+                            ds_rows512(dP, P, m, w, d0, di, scale);
+                            cpu_sgemm_small(w, D, m, 1.0f, dP, 1, (size_t)w, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, d0);
+                            cpu_sgemm_small(w, D, m, 1.0f, P, 1, (size_t)w, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, d0);
+                        }
+                }
+        /* pass 2: dQ of one query block of one head */
+        #pragma omp for schedule(dynamic, 1) collapse(3)
+        for (int s = 0; s < nseq; s++)
+            for (int h = 0; h < H; h++)
+                for (int qb = 0; qb < nqb; qb++) {
+                    int s0 = cu[s], n = cu[s + 1] - cu[s], i0 = qb * BQ, g = h / grp;
+                    if (i0 >= n) continue;
+                    int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                    const float *K = k + (size_t)s0 * st + (size_t)g * D;
+                    cpu_transpose(Kt, (size_t)nk, K, (size_t)st, nk, D);
+                    cpu_transpose(Vt, (size_t)nk, v + (size_t)s0 * st + (size_t)g * D, (size_t)st, nk, D);
+                    size_t r0 = (size_t)(s0 + i0);
+                    const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
+                    const float *O = out + r0 * HD + (size_t)h * D;
+                    cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)nk, 0, P, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                    cpu_sgemm_small(m, nk, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)nk, 0, dP, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                    float di[BQ];
+                    for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+                    exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
+                    ds_rows512(dP, P, m, nk, i0, di, scale);
+                    cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dq + r0 * dst + (size_t)h * D, (size_t)dst,
+                                    CPU_CAUSAL_KEND, i0);
+                }
+    }
+}
+#endif
+
+/* Each thread owns one (sequence, kv head) pair, so dk/dv of the group never race (with
+ * fewer pairs than threads, attention_bwd_split: the same bits, more tasks). */
 void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, int dst,
                        const void *doutv, const void *qv, const void *kv, const void *vv, int st,
                        const void *outv, const float *lse, const int32_t *cu, int nseq, int T,
@@ -210,7 +290,16 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     tiles = v512 && D % 16 == 0;
 #endif
     (void)v512;
-    #pragma omp parallel num_threads(cpu_nt(be, (size_t)T * maxlen * H * D))
+    int nt = cpu_nt(be, (size_t)T * maxlen * H * D);
+#ifdef SOFTMAX_AVX512
+    /* MRL_CPU_ATTN_SPLIT=1/0 forces the split on/off (tests: it must give the same bits) */
+    const char *sp = getenv("MRL_CPU_ATTN_SPLIT");
+    if (tiles && (sp ? atoi(sp) == 1 : nseq * Hkv < nt)) {
+        attention_bwd_split(nt, dq, dk, dv, dst, dout, q, k, v, st, out, lse, cu, nseq, H, Hkv, D, maxlen, work);
+        return;
+    }
+#endif
+    #pragma omp parallel num_threads(nt)
     {
         float *P = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
         float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;

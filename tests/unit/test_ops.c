@@ -173,6 +173,51 @@ TEST(thread_count_changes_no_bit) {
     free(x);
 }
 
+/* The attention backward split into key-block and query-block tasks (taken where there are
+ * fewer (sequence, KV head) pairs than threads) gives the bits of the one-pass loop:
+ * MRL_CPU_ATTN_SPLIT=1 against =0 on every attention case, GQA groups 1-3, D 16-64, key
+ * blocks cut mid-sequence (BK = 96) and sequences shorter than one. */
+static int split_same_bytes(const tc_case *k, mrl_dtype w) {
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 2, &e);
+    if (!be) { printf("  be_open: %s\n", e.msg); return 0; }
+    tc_ctx ca, cb;
+    float *va[TC_MAXT], *ga[TC_MAXT], *vb[TC_MAXT], *gb[TC_MAXT];
+    setenv("MRL_CPU_ATTN_SPLIT", "0", 1);
+    tc_init(&ca, be, k, w); tc_run(&ca, k, va, ga);
+    setenv("MRL_CPU_ATTN_SPLIT", "1", 1);
+    tc_init(&cb, be, k, w); tc_run(&cb, k, vb, gb);
+    unsetenv("MRL_CPU_ATTN_SPLIT");
+    int same = 1;
+    for (int i = 0; i < ca.nt; i++) {
+        size_t n = ca.t[i].n * sizeof(float);
+        if (memcmp(va[i], vb[i], n) || memcmp(ga[i], gb[i], n)) {
+            printf("  %s (%s): %s differs between the one-pass and the split backward\n", k->name, w == MRL_BF16 ? "bf16" : "fp32", ca.t[i].name);
+            same = 0;
+        }
+        free(va[i]); free(ga[i]); free(vb[i]); free(gb[i]);
+    }
+    tc_free(&ca); tc_free(&cb);
+    be_close(be);
+    return same;
+}
+TEST(attention_split_backward_same_bits) {
+    static const tc_case more[] = {
+        {"attention_split_gqa3_d64", {2, 6, 2, 64, 400, 97}, su_attention, fw_attention, bw_attention},
+        {"attention_split_d16_short", {3, 2, 1, 16, 5, 96, 193}, su_attention, fw_attention, bw_attention},
+    };
+    int n = 0;
+    for (int bf = 0; bf < 2; bf++) {
+        mrl_dtype w = bf ? MRL_BF16 : MRL_F32;
+        for (int k = 0; k < TC_NCASES; k++)
+            if (!strncmp(tc_cases[k].name, "attention", 9)) { EXPECT(split_same_bytes(&tc_cases[k], w)); n++; }
+        for (int k = 0; k < (int)(sizeof big_cases / sizeof big_cases[0]); k++)
+            if (!strncmp(big_cases[k].name, "attention", 9)) { EXPECT(split_same_bytes(&big_cases[k], w)); n++; }
+        for (int k = 0; k < 2; k++) { EXPECT(split_same_bytes(&more[k], w)); n++; }
+    }
+    EXPECT(n >= 12);
+}
+
 /* A row of x W^T does not depend on the other rows of the call within each of the two paths
  * (<= 12 rows: the streaming kernel; more: the AVX-512 tiles, or sgemm without AVX-512),
  * which is what keeps msample's output the same for --batch 1..12 and, separately, across
@@ -509,6 +554,7 @@ int main(void) {
     RUN(simd_paths_agree);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
+    RUN(attention_split_backward_same_bits);
     RUN(sgemm_tiles_match_float64);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
