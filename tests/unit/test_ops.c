@@ -375,7 +375,7 @@ static void packed_case(const char *amx) {
     open_bf16dot(amx, &be, &be1);
     int shapes[][2] = {{53, 37}, {96, 300}, {1536, 130}, {600, 64}};
     for (int sh = 0; sh < 4; sh++) {
-        int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 41;
+        int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 100;
         float *x = malloc(sizeof(float) * TM * IN), *w = malloc(sizeof(float) * OUT * IN);
         float *ref = malloc(sizeof(float) * TM * OUT), *o = malloc(sizeof(float) * TM * OUT);
         uint16_t *wb = malloc(2 * (size_t)OUT * IN);
@@ -387,9 +387,10 @@ static void packed_case(const char *amx) {
         EXPECTF(nb >= (size_t)OUT * IN * 2, "IN %d OUT %d: packed size %zu", IN, OUT, nb);
         void *wp = malloc(nb);
         EXPECT(op_pack_weight(be, wp, wb, OUT, IN) == nb);
-        op_linear_fwd(be, ref, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);   /* 41 rows: the per-call path */
-        int Ts[] = {1, 2, 5, 6, 7, 12, 13, 40, 41};
-        for (int k = 0; k < 9; k++) {
+        op_linear_fwd(be, ref, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);   /* 100 rows: the per-call path */
+        /* up to 100 rows: AMX's 32-row step (amx_micro2) from 64 rows on */
+        int Ts[] = {1, 2, 5, 6, 7, 12, 13, 40, 41, 64, 65, 100};
+        for (int k = 0; k < 12; k++) {
             op_linear_fwd(be, o, 0, x, wp, MRL_BF16P, NULL, Ts[k], IN, OUT);
             EXPECTF(!memcmp(o, ref, sizeof(float) * Ts[k] * OUT), "IN %d OUT %d: %d rows packed differ", IN, OUT, Ts[k]);
         }
