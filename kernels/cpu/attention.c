@@ -208,6 +208,19 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
  * its 6-row tiles; a tile's sum is a chain over its k range in order, whatever the tile's
  * columns), with the partial sums added in the same order (heads, then query blocks), so the
  * result is the same bits: the choice may follow the thread count. */
+/* One block of the split backward: query rows Q/dO/O (m of them, strides st/HD) against w keys
+ * given transposed (Kt, Vt: D x w, row stride ldk), the first key d0 rows before the first
+ * query: P (m x w) from the saved logsumexp and dS (in dP) = P o (dP - rowsum(dO o O)) scale. */
+static void p_ds_block(float *P, float *dP, const float *Q, const float *dO, const float *O, int st, int HD, const float *Kt,
+                       const float *Vt, int ldk, int m, int w, int d0, int D, const float *lse, int H, float scale) {
+    cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, P, (size_t)w, CPU_CAUSAL_NEND, d0);
+    cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)ldk, 0, dP, (size_t)w, CPU_CAUSAL_NEND, d0);
+    float di[BQ];
+    for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+    exp_rows512(P, m, w, d0, lse, H);
+    ds_rows512(dP, P, m, w, d0, di, scale);
+}
+
 static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst, const float *dout, const float *q,
                                 const float *k, const float *v, int st, const float *out, const float *lse,
                                 const int32_t *cu, int nseq, int H, int Hkv, int D, int maxlen, float *work) {
@@ -238,12 +251,7 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                             size_t r0 = (size_t)(s0 + i0);
                             const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                             const float *O = out + r0 * HD + (size_t)h * D;
-                            cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)nb, 0, P, (size_t)w, CPU_CAUSAL_NEND, d0);
-                            cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)nb, 0, dP, (size_t)w, CPU_CAUSAL_NEND, d0);
-                            float di[BQ];
-                            for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
-                            exp_rows512(P, m, w, d0, lse + r0 * H + h, H);
-                            ds_rows512(dP, P, m, w, d0, di, scale);
+                            p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nb, m, w, d0, D, lse + r0 * H + h, H, scale);
                             cpu_sgemm_small(w, D, m, 1.0f, dP, 1, (size_t)w, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, d0);
                             cpu_sgemm_small(w, D, m, 1.0f, P, 1, (size_t)w, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, d0);
                         }
@@ -262,12 +270,7 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                     size_t r0 = (size_t)(s0 + i0);
                     const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                     const float *O = out + r0 * HD + (size_t)h * D;
-                    cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)nk, 0, P, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                    cpu_sgemm_small(m, nk, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)nk, 0, dP, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                    float di[BQ];
-                    for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
-                    exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
-                    ds_rows512(dP, P, m, nk, i0, di, scale);
+                    p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nk, m, nk, i0, D, lse + r0 * H + h, H, scale);
                     cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dq + r0 * dst + (size_t)h * D, (size_t)dst,
                                     CPU_CAUSAL_KEND, i0);
                 }
