@@ -13,6 +13,13 @@ phases=${*:-test bench}
 if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export LD_LIBRARY_PATH="$PWD/$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$PWD/$D/fake:$PATH"
+# cuBLAS and the CUDA runtime: the binaries look in /usr/local/cuda/lib64 (their rpath); elsewhere
+# the first copies found (a Python wheel's, say) go on the path
+for l in libcublas.so.13 libcudart.so.13; do
+  [ -e "/usr/local/cuda/lib64/$l" ] && continue
+  f=$(find / -name "$l" -not -path '/proc/*' 2>/dev/null | head -n 1)
+  [ -n "$f" ] && LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$f")"
+done
 rm -rf bin build/tests build/bench; mkdir -p build
 cp -r "$D/bin" bin; cp -r "$D/tests" build/tests; cp -r "$D/bench" build/bench
 export MRL_BIN="$PWD/bin"
