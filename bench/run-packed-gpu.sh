@@ -10,6 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 D=${1:-.dev}; shift || true
 phases=${*:-test bench}
+[ -d "$D/bin" ] && [ -d "$D/tests" ] || { echo "run-packed-gpu.sh: $D/bin or $D/tests missing (run bench/pack-gpu.sh first)" >&2; exit 2; }
 if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export LD_LIBRARY_PATH="$PWD/$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$PWD/$D/fake:$PATH"
