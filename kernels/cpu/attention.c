@@ -407,7 +407,7 @@ size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H,
 /* 16 pool elements at p as fp32: bf16 (BF = 1) widened by a 16-bit shift, or fp32 as is. */
 __attribute__((target("avx512f")))
 static inline __m512 kv16(const char *p, int BF) {
-    if (BF) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+    if (BF) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)p));
     return _mm512_loadu_ps((const float *)p);
 }
 

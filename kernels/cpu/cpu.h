@@ -132,6 +132,9 @@ double cpu_sumsq8(const float *x, size_t n);
 static inline __mmask16 cpu_lanes16(int n) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
+/* 16 bf16 values (the 16-bit halves of h) as fp32 lanes: exact, a bf16 is an fp32's high half. */
+__attribute__((target("avx512f")))
+static inline __m512 cpu_bf16_widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
 /* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
 __attribute__((target("avx512f")))
 static inline void cpu_tr16(__m512i r[16]) {

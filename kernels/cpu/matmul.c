@@ -46,8 +46,8 @@ static void dots512_##NT(const void *wv, int isbf, const float *x, int ldx, int 
         __m512 w0, w1;                                                                           \
         if (isbf) {                                                                              \
             __m512i h = _mm512_loadu_si512((const void *)(wb + i));                              \
-            w0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16)); \
-            w1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16)); \
+            w0 = cpu_bf16_widen(_mm512_castsi512_si256(h));                                      \
+            w1 = cpu_bf16_widen(_mm512_extracti64x4_epi64(h, 1));                                \
         } else { w0 = _mm512_loadu_ps(wf + i); w1 = _mm512_loadu_ps(wf + i + 16); }              \
         for (int k = 0; k < NT; k++) {                                                           \
             a0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[k]);        \
@@ -55,8 +55,7 @@ static void dots512_##NT(const void *wv, int isbf, const float *x, int ldx, int 
         }                                                                                        \
     }                                                                                            \
     for (; i + 16 <= n; i += 16) {                                                               \
-        __m512 w0 = isbf ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(          \
-                               _mm256_loadu_si256((const __m256i *)(wb + i))), 16))              \
+        __m512 w0 = isbf ? cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)(wb + i)))       \
                          : _mm512_loadu_ps(wf + i);                                              \
         for (int k = 0; k < NT; k++)                                                             \
             a0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[k]);        \

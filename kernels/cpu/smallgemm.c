@@ -95,19 +95,15 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
  * it knows (26 GFLOP/s a core, against ~160 with its SkylakeX kernel; BENCHMARKS.md). */
 #define KC 128
 
-__attribute__((target("avx512f")))
-static inline __m512 widen16(const uint16_t *p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}
 /* n < 16 bf16 (or 16 fp32) values at p as fp32 lanes, the rest 0 */
 __attribute__((target("avx512f")))
 static inline __m512 load16(const void *B, int bf, size_t off, int n) {
     if (!bf) return _mm512_maskz_loadu_ps(cpu_lanes16(n), (const float *)B + off);
     const uint16_t *p = (const uint16_t *)B + off;
-    if (n >= 16) return widen16(p);
+    if (n >= 16) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)p));
     uint16_t t[16] = {0};
     for (int i = 0; i < n; i++) t[i] = p[i];
-    return widen16(t);
+    return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)t));
 }
 
 /* dst[k][c] = B(k0 + k, c0 + c) for k < kc, c < 64 (0 past nc); B(k, c) = B[k ldb + c], or
