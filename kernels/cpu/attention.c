@@ -327,32 +327,34 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                         const float *O = out + r0 * HD + (size_t)h * D;
                         float *dQ = dq + r0 * dst + (size_t)h * D;
-                        /* P = softmax(Q K^T scale) from the saved logsumexp; dP = dO V^T */
-                        if (tiles) {
-                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)n, 0, P, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                            cpu_sgemm_small(m, nk, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)n, 0, dP, (size_t)nk, CPU_CAUSAL_NEND, i0);
-                        } else {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
-                        }
-                        float di[BQ];   /* rowsum(dO o O) */
-                        for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+                        /* P = softmax(Q K^T scale) from the saved logsumexp, dP = dO V^T, then dS
+                           in dP: on the tiles the split backward's very calls (p_ds_block) */
 #ifdef SOFTMAX_AVX512
-                        if (v512) {
-                            exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
-                            ds_rows512(dP, P, m, nk, i0, di, scale);
-                        } else
+                        if (tiles) p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, n, m, nk, i0, D, lse + r0 * H + h, H, scale);
+                        else
 #endif
                         {
-                            for (int r = 0; r < m; r++) {   /* P from the saved logsumexp, masked */
-                                float *pr = P + (size_t)r * nk, l = lse[(r0 + r) * H + h];
-                                int nv = i0 + r + 1;
-                                for (int j = 0; j < nv; j++) pr[j] = expf(pr[j] - l);
-                                for (int j = nv; j < nk; j++) pr[j] = 0;
-                            }
-                            for (int r = 0; r < m; r++) {   /* dS = P (dP - rowsum(dO o O)) scale */
-                                float *pr = P + (size_t)r * nk, *dr = dP + (size_t)r * nk;
-                                for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - di[r]) * scale;
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
+                            float di[BQ];   /* rowsum(dO o O) */
+                            for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
+#ifdef SOFTMAX_AVX512
+                            if (v512) {
+                                exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
+                                ds_rows512(dP, P, m, nk, i0, di, scale);
+                            } else
+#endif
+                            {
+                                for (int r = 0; r < m; r++) {   /* P from the saved logsumexp, masked */
+                                    float *pr = P + (size_t)r * nk, l = lse[(r0 + r) * H + h];
+                                    int nv = i0 + r + 1;
+                                    for (int j = 0; j < nv; j++) pr[j] = expf(pr[j] - l);
+                                    for (int j = nv; j < nk; j++) pr[j] = 0;
+                                }
+                                for (int r = 0; r < m; r++) {   /* dS = P (dP - rowsum(dO o O)) scale */
+                                    float *pr = P + (size_t)r * nk, *dr = dP + (size_t)r * nk;
+                                    for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - di[r]) * scale;
+                                }
                             }
                         }
                         /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
