@@ -86,53 +86,52 @@ static int in_items(const lin_item *w, int n, size_t off) {
     for (int i = 0; i < n; i++) if (off >= w[i].off && off < w[i].off + (size_t)w[i].OUT * w[i].IN) return 1;
     return 0;
 }
-static void drop_pages(const void *p, size_t nbytes) {   /* the whole pages inside [p, p + nbytes) */
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, z = ((uintptr_t)p + nbytes) & ~(uintptr_t)4095;
-    if (z > a) madvise((void *)a, z - a, MADV_DONTNEED);
+/* Done with a tensor's pages of the (read-only, private) file mapping: dropped so that the
+ * mapping does not add to peak RSS. A page it shares with a neighbour is read again from the
+ * page cache if the neighbour still needs it. */
+static void drop_file_pages(const st_tensor *t) {
+    uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)4095, z = (uintptr_t)t->data + t->nbytes;
+    madvise((void *)a, z - a, MADV_DONTNEED);
 }
 
-/* held[i] / hoff[i]: the file tensor of flat-space offset hoff[i] that model_load left for
- * this (NULL: loaded into fw); tmp (floats) and tmp2 (bf16) hold the largest tensor. */
-static int pack_linears(mrl_model *m, const st_tensor *const *held, const size_t *hoff, int nt, float *tmp, uint16_t *tmp2, mrl_err *e) {
+/* The n items w (model_load's linear_items; none: nothing to pack). held[i] / hoff[i]: the
+ * file tensor of flat-space offset hoff[i] that model_load left for this (NULL: loaded into
+ * fw); tmp (floats) and tmp2 (bf16) hold the largest tensor. */
+static int pack_linears(mrl_model *m, const lin_item *w, int n, const st_tensor *const *held, const size_t *hoff, int nt,
+                        float *tmp, uint16_t *tmp2, mrl_err *e) {
     m->head_p = m->embed_p = NOPACK;
-    if (!will_pack(m)) return 0;
-    lin_item *w = malloc((4 * (size_t)m->L + 1) * sizeof *w);
-    if (!w) return err_set(e, 3, "out of memory");
-    int n = linear_items(m, w);
+    if (n == 0) return 0;
     size_t tot = 0, maxw = 0;
     for (int i = 0; i < n; i++) {
         *w[i].p = tot;
         tot += (op_pack_weight(m->be, NULL, NULL, w[i].OUT, w[i].IN) + 255) / 256 * 256;
         if ((size_t)w[i].OUT * w[i].IN > maxw) maxw = (size_t)w[i].OUT * w[i].IN;
     }
-    if (!(m->pw = be_alloc(m->be, tot))) { free(w); return err_set(e, 3, "out of memory for packed bf16 weights on %s", m->be->name); }
+    if (!(m->pw = be_alloc(m->be, tot))) return err_set(e, 3, "out of memory for packed bf16 weights on %s", m->be->name);
     uint16_t *asm16 = NULL;   /* a fused weight assembled from several tensors (tmp2 holds one tensor) */
     for (int i = 0; i < n; i++) {
-        size_t lo = w[i].off, cnt = (size_t)w[i].OUT * w[i].IN;
         const void *src = NULL;
-        int parts = 0;
-        for (int j = 0; j < nt; j++) if (held[j] && hoff[j] >= lo && hoff[j] < lo + cnt) parts++;
-        for (int j = 0; j < nt && !src; j++)   /* one bf16 tensor: packed from the mapping itself (if aligned) */
-            if (parts == 1 && held[j] && hoff[j] == lo && held[j]->numel == cnt && held[j]->dtype == ST_BF16 &&
-                !((uintptr_t)held[j]->data & 1))
-                src = held[j]->data;
+        int parts = 0, one = -1;   /* the item's tensors: how many, and the last */
+        for (int j = 0; j < nt; j++) if (held[j] && in_items(&w[i], 1, hoff[j])) { parts++; one = j; }
+        const st_tensor *t1 = parts == 1 ? held[one] : NULL;   /* one bf16 tensor: packed from the mapping itself (if aligned) */
+        if (t1 && hoff[one] == w[i].off && t1->numel == (size_t)w[i].OUT * w[i].IN && t1->dtype == ST_BF16 && !((uintptr_t)t1->data & 1))
+            src = t1->data;
         if (!src) {
             uint16_t *dst = parts == 1 ? tmp2 : asm16;
-            if (!dst && !(dst = asm16 = malloc(maxw * 2))) { free(w); return err_set(e, 3, "out of memory"); }
+            if (!dst && !(dst = asm16 = malloc(maxw * 2))) return err_set(e, 3, "out of memory");
             for (int j = 0; j < nt; j++) {
-                if (!held[j] || hoff[j] < lo || hoff[j] >= lo + cnt) continue;
-                uint16_t *d = dst + (hoff[j] - lo);
+                if (!held[j] || !in_items(&w[i], 1, hoff[j])) continue;
+                uint16_t *d = dst + (hoff[j] - w[i].off);
                 if (held[j]->dtype == ST_BF16) memcpy(d, held[j]->data, held[j]->numel * 2);
-                else if (st_read_f32(held[j], tmp, e) < 0) { free(asm16); free(w); return -1; }
+                else if (st_read_f32(held[j], tmp, e) < 0) { free(asm16); return -1; }
                 else dtype_from_f32(ST_BF16, tmp, d, held[j]->numel);
             }
             src = dst;
         }
         op_pack_weight(m->be, (char *)m->pw + *w[i].p, src, w[i].OUT, w[i].IN);
-        for (int j = 0; j < nt; j++)   /* done with these file pages */
-            if (held[j] && hoff[j] >= lo && hoff[j] < lo + cnt) drop_pages(held[j]->data, held[j]->nbytes);
+        for (int j = 0; j < nt; j++) if (held[j] && in_items(&w[i], 1, hoff[j])) drop_file_pages(held[j]);
     }
-    free(asm16); free(w);
+    free(asm16);
     if (m->c.tie_word_embeddings) m->embed_p = m->head_p;
     be_sync(m->be);
     return 0;
@@ -198,9 +197,11 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     qwen2_tensors(&m->c, ts, nt);
     /* bf16 inference with packed weights: the linear weights go from the file to the packed
        panels (pack_linears), not through fw */
-    int packing = will_pack(m), nlin = 0;
-    if (packing && !(lin = malloc((4 * (size_t)m->L + 1) * sizeof *lin))) { err_set(e, 3, "out of memory"); goto fail; }
-    if (packing) nlin = linear_items(m, lin);
+    int nlin = 0;
+    if (will_pack(m)) {
+        if (!(lin = malloc((4 * (size_t)m->L + 1) * sizeof *lin))) { err_set(e, 3, "out of memory"); goto fail; }
+        nlin = linear_items(m, lin);
+    }
     size_t maxn = 0;
     for (int i = 0; i < nt; i++) if (ts[i].numel > maxn) maxn = ts[i].numel;
     if (!(tmp = malloc(maxn * sizeof(float))) || !(tmp2 = malloc(maxn * 2))) { err_set(e, 3, "out of memory"); goto fail; }
@@ -208,7 +209,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
         const st_tensor *t = st_find(f, ts[i].name);
         if (!t) { err_set(e, 1, "%s: tensor \"%s\" is missing", dir, ts[i].name); goto fail; }
         size_t off = tensor_off(m, &ts[i]);
-        if (packing && in_items(lin, nlin, off)) {
+        if (in_items(lin, nlin, off)) {
             held[i] = t; hoff[i] = off;
         } else {
             if (!m->master && t->dtype == ST_BF16) {   /* bf16 inference from a bf16 file: bytes as they are */
@@ -222,9 +223,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
                     be_upload(m->be, (char *)m->fw + off * 2, tmp2, ts[i].numel * 2);
                 }
             }
-            /* done with these file pages: drop them so the mapping does not double peak RSS */
-            uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)4095, z = (uintptr_t)t->data + t->nbytes;
-            madvise((void *)a, z - a, MADV_DONTNEED);
+            drop_file_pages(t);
         }
         mrl_param *p = &m->params[i];
         snprintf(m->pnames[i], sizeof m->pnames[i], "%s", ts[i].name);
@@ -237,7 +236,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     }
     m->np = nt;
     be_sync(m->be);
-    if (pack_linears(m, held, hoff, nt, tmp, tmp2, e) < 0) goto fail;
+    if (pack_linears(m, lin, nlin, held, hoff, nt, tmp, tmp2, e) < 0) goto fail;
     free(tmp); free(tmp2); free(ts); free(held); free(hoff); free(lin);
     st_close(f);
     return m;
