@@ -1,4 +1,5 @@
-/* smallgemm.c — the fp32 block products of packed attention on AVX-512: C = alpha A B (+ C),
+/* smallgemm.c — fp32 products on AVX-512 register tiles: packed attention's blocks
+ * (cpu_sgemm_small, here) and the linear layers (cpu_sgemm_tiles, below). C = alpha A B (+ C),
  * A read through strides (so A or its transpose), B row-major, with the causal mask's zero
  * blocks skipped. A register tile of up to 6 rows x 64 columns (24 accumulators, one load of
  * B's row slice per 6 broadcast FMAs) runs over all of K, so each output is one sum in k order:
