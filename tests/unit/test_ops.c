@@ -452,6 +452,57 @@ static void kmajor_case(const char *amx) {
 }
 BF16_KERNEL_TESTS(bf16_kmajor_equals_transposed, bf16_amx_kmajor_equals_transposed, kmajor_case)
 
+/* out = beta out + x W^T for beta 1 (the backward's dW += g^T x: on AMX whole tiles start from
+ * out and sum in place) and 0.5 (through the accumulators): within fp32 rounding of the same sum
+ * in double, each row independent of the row count, one thread equal to two; 1 and 2 row
+ * chunks, N on and off the 64-wide panels, a row stride past N. */
+static void accumulate_case(const char *amx) {
+    mrl_backend *be, *be1;
+    open_bf16dot(amx, &be, &be1);
+    int shapes[][2] = {{96, 128}, {300, 70}, {1536, 64}};
+    float betas[] = {1.0f, 0.5f};
+    for (int sh = 0; sh < 3; sh++)
+        for (int bi = 0; bi < 2; bi++) {
+            int IN = shapes[sh][0], N = shapes[sh][1], ldo = N + 16, TM = 150;
+            float beta = betas[bi];
+            float *x = malloc(sizeof(float) * TM * IN), *w = malloc(sizeof(float) * N * IN);
+            float *o0 = malloc(sizeof(float) * TM * ldo), *ref = malloc(sizeof(float) * TM * ldo), *o = malloc(sizeof(float) * TM * ldo);
+            uint16_t *wb = malloc(2 * (size_t)N * IN);
+            uint64_t r = 17;
+            fill_uniform(x, (size_t)TM * IN, &r);
+            fill_uniform(w, (size_t)N * IN, &r);
+            fill_uniform(o0, (size_t)TM * ldo, &r);
+            for (size_t i = 0; i < (size_t)N * IN; i++) wb[i] = cpu_bf16_rne(w[i]);
+            memcpy(ref, o0, sizeof(float) * TM * ldo);
+            cpu_bf16dot_xwT(be, ref, ldo, beta, x, IN, TM, IN, wb, N);
+            double worst = 0;
+            for (int t = 0; t < TM; t++)
+                for (int j = 0; j < ldo; j++) {
+                    double s = o0[(size_t)t * ldo + j];
+                    if (j < N) {
+                        s *= beta;
+                        for (int i = 0; i < IN; i++) s += (double)bf16r(x[(size_t)t * IN + i]) * bf16r(w[(size_t)j * IN + i]);
+                    }
+                    worst = fmax(worst, fabs(s - ref[(size_t)t * ldo + j]) / fmax(1.0, fabs(s)));
+                }
+            EXPECTF(worst < 5e-5, "IN %d N %d beta %g: %g off the sum in double (or a column past N written)", IN, N, beta, worst);
+            int Ts[] = {1, 16, 17, 64, 100};
+            for (int k = 0; k < 5; k++) {
+                memcpy(o, o0, sizeof(float) * TM * ldo);
+                cpu_bf16dot_xwT(be, o, ldo, beta, x, IN, Ts[k], IN, wb, N);
+                EXPECTF(!memcmp(o, ref, sizeof(float) * Ts[k] * ldo) && !memcmp(o + (size_t)Ts[k] * ldo, o0 + (size_t)Ts[k] * ldo,
+                                                                                 sizeof(float) * (TM - Ts[k]) * ldo),
+                        "IN %d N %d beta %g: %d rows differ from the same rows among %d", IN, N, beta, Ts[k], TM);
+            }
+            memcpy(o, o0, sizeof(float) * TM * ldo);
+            cpu_bf16dot_xwT(be1, o, ldo, beta, x, IN, TM, IN, wb, N);
+            EXPECTF(!memcmp(o, ref, sizeof(float) * TM * ldo), "IN %d N %d beta %g: 1 thread differs from 2", IN, N, beta);
+            free(x); free(w); free(o0); free(ref); free(o); free(wb);
+        }
+    be_close(be); be_close(be1);
+}
+BF16_KERNEL_TESTS(bf16_accumulates_into_out, bf16_amx_accumulates_into_out, accumulate_case)
+
 BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, packed_case)
 
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
@@ -563,6 +614,8 @@ int main(void) {
     RUN(bf16_amx_packed_equals_unpacked);
     RUN(bf16_kmajor_equals_transposed);
     RUN(bf16_amx_kmajor_equals_transposed);
+    RUN(bf16_accumulates_into_out);
+    RUN(bf16_amx_accumulates_into_out);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(device_names);
