@@ -7,6 +7,12 @@
 # BENCHMARKS.md. On CPU the 1.5B model makes this long (batch 1 is NPROB*G*NEW
 # sequential steps): NPROB, G, NEW, BATCHES, THREADS, DEVICE, HF=0, KVDT (msample --kv-dtype,
 # default auto: bf16 for these bf16 weights) override.
+# LLAMA=1 adds llama.cpp as a second peer (bench/msample_llamacpp.py; pip install llama-cpp-python
+# gguf sentencepiece) on the same weights as a bf16 GGUF: LLAMA_GGUF (default MODEL.gguf) or,
+# where that file is missing, made with LLAMA_CONVERT=path/to/llama.cpp/convert_hf_to_gguf.py
+# (the llama-cpp-python sdist has it under vendor/llama.cpp); the converter only knows real
+# tokenizers, so the GGUF gets the Qwen2 one from SHARED/data/qwen2-tokenizer (the prompts are
+# still token ids of MODEL's own tokenizer: the vocabulary is the same size).
 # Usage: bash bench/bench-msample.sh        (B=build BIN=bin: where make puts things)
 set -u
 cd "$(dirname "$0")/.."
@@ -14,12 +20,22 @@ B=${B:-build}; BIN=${BIN:-bin}
 NPROB=${NPROB:-8}; G=${G:-8}; NEW=${NEW:-256}; BATCHES=${BATCHES:-"1 8 64"}
 THREADS=${THREADS:-$(nproc)}; DEVICE=${DEVICE:-cpu}; HF=${HF:-1}; KVDT=${KVDT:-auto}
 MODEL=${MODEL:-${TMPDIR:-/tmp}/mrl-bench-qwen2-1.5b-bf16}
+LLAMA=${LLAMA:-0}; LLAMA_GGUF=${LLAMA_GGUF:-$MODEL.gguf}; SHARED=${SHARED:-../shared}
 make -s B="$B" BIN="$BIN" "$BIN/msample" "$BIN/minit" >/dev/null || exit 1
 if [ ! -f "$MODEL/model.safetensors" ]; then
   rm -rf "$MODEL"
   "$BIN/minit" qwen2-1.5b -o "$MODEL" --dtype bf16 --seed 1 -q || exit 1
 fi
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+if [ "$LLAMA" = 1 ] && [ ! -f "$LLAMA_GGUF" ]; then
+  [ -f "${LLAMA_CONVERT:-}" ] || { echo "LLAMA=1: no $LLAMA_GGUF and no LLAMA_CONVERT=convert_hf_to_gguf.py to make it"; exit 1; }
+  mkdir "$dir/hf" && ln -s "$(realpath "$MODEL")"/{config.json,model.safetensors} "$dir/hf/" || exit 1
+  tk="$SHARED/data/qwen2-tokenizer"
+  for f in tokenizer.json vocab.json merges.txt; do zstd -dqf "$tk/$f.zst" -o "$dir/hf/$f" || exit 1; done
+  cp "$tk/tokenizer_config.json" "$dir/hf/" &&
+  python3 "$LLAMA_CONVERT" "$dir/hf" --outtype bf16 --outfile "$LLAMA_GGUF" > "$dir/convert.log" 2>&1 ||
+    { tail -5 "$dir/convert.log"; exit 1; }
+fi
 for i in $(seq 1 "$NPROB"); do
   echo "{\"id\":\"b$i\",\"problem\":\"Problem $i: find the sum of all positive integers n below $((i * 100)) such that n^2 + $i is divisible by 7.\"}"
 done > "$dir/problems.jsonl"
@@ -45,8 +61,10 @@ print(int(best))" 2>/dev/null || echo 0)
 echo "model: minit qwen2-1.5b bf16 ($((wbytes / 1000000)) MB of weights), $NPROB problems x G=$G x $NEW tokens, $THREADS threads, device $DEVICE"
 echo "memory bandwidth (read, from model_bench bw; a copy without it): $(python3 -c "print(f'{$bw/1e9:.1f}')") GB/s"
 echo
-echo "| --batch | msample tokens/s | transformers tokens/s | msample / transformers | roofline tokens/s | msample / roofline |"
-echo "|---|---|---|---|---|---|"
+lh=""; ls=""
+[ "$LLAMA" = 1 ] && lh=" llama.cpp tokens/s | msample / llama.cpp |" && ls="---|---|"
+echo "| --batch | msample tokens/s | transformers tokens/s | msample / transformers |$lh roofline tokens/s | msample / roofline |"
+echo "|---|---|---|---|$ls---|---|"
 for b in $BATCHES; do
   # the rate of msample's last progress line: generated tokens over the time since the
   # model was loaded (prefill included, loading not: like the generate() timing of the peer)
@@ -60,8 +78,15 @@ for b in $BATCHES; do
          python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s"])' 2>/dev/null || echo "-")
     [ "$hf" != "-" ] && ratio=$(python3 -c "print(f'{$ms / $hf:.2f}x')")
   fi
+  lc=""
+  if [ "$LLAMA" = 1 ]; then
+    lt=$(python3 bench/msample_llamacpp.py "$LLAMA_GGUF" "$MODEL" "$dir/problems.jsonl" "$G" "$NEW" "$b" "$THREADS" 2>/dev/null |
+         python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s"])' 2>/dev/null || echo "-")
+    lr="-"; [ "$lt" != "-" ] && lr=$(python3 -c "print(f'{$ms / $lt:.2f}x')")
+    lc=" $lt | $lr |"
+  fi
   roof=$(python3 -c "print(f'{$b * $bw / $sbytes:.1f}')")
-  echo "| $b | $ms | $hf | $ratio | $roof | $(python3 -c "print(f'{100 * $ms / $roof:.0f}%')") |"
+  echo "| $b | $ms | $hf | $ratio |$lc $roof | $(python3 -c "print(f'{100 * $ms / $roof:.0f}%')") |"
 done
 echo
 echo "Both timings exclude model loading and include prefill."
