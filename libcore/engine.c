@@ -6,6 +6,7 @@
 #include <omp.h>
 #endif
 #include "engine.h"
+#include "ops.h"
 #include "rng.h"
 #include "stopstr.h"
 
@@ -175,8 +176,9 @@ static int eng_emit_front(eng *g, int all, mrl_err *e) {
 static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     long pres = round_up(p->nprompt, g->bt) + g->bt;
     if (pres + g->sample_res > g->cap) {
-        err_set(e, 1, "a prompt of %d tokens plus --max-tokens %d needs %ld KV tokens, "
+        err_set(e, 1, "%s%sa prompt of %d tokens plus --max-tokens %d needs %ld KV tokens, "
                        "but --kv-mem holds only %ld: raise --kv-mem or lower --max-tokens",
+                       p->where ? p->where : "", p->where ? ": " : "",
                        p->nprompt, g->o->max_tokens, pres + g->sample_res, g->cap);
         return -2;
     }
@@ -184,6 +186,7 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     int seq = kv_seq_new(g->kv);
     if (seq < 0) return 0;
     eng_group *gr = calloc(1, sizeof *gr);
+    if (!gr) { kv_seq_free(g->kv, seq); return err_set(e, 3, "out of memory"); }
     gr->s = calloc(g->o->n, sizeof *gr->s);
     gr->logits = malloc((size_t)g->V * sizeof *gr->logits);
     if (!gr->s || !gr->logits) { kv_seq_free(g->kv, seq); eng_group_free(gr, g->o->n); return err_set(e, 3, "out of memory"); }
@@ -250,6 +253,7 @@ static int eng_admit(eng *g, int *eof, int *ferr, mrl_err *fe, mrl_err *e) {
         }
         if (!g->has_held) {
             if (*eof || *ferr) return 0;
+            if (g->nrun > 0 && g->io->would_block && g->io->would_block(g->io->ctx)) return 0;
             int r = g->io->feed(g->io->ctx, &g->held, fe);
             if (r == 0) { *eof = 1; return 0; }
             if (r < 0) { *ferr = 1; return 0; }
@@ -278,7 +282,7 @@ static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e)
     for (int b = 0; b < B; b++) { seqs[b] = g->run[b]->kv; toks[b] = g->run[b]->next; }
     if (model_decode(g->m, g->kv, seqs, toks, B, logits, e) < 0) return -1;
     /* threads only pay off on real vocabularies: a parallel region costs more than a small row */
-    #pragma omp parallel for schedule(dynamic, 1) if (B > 1 && (long)B * g->V >= (1L << 17))
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(g->nws) if (B > 1 && (long)B * g->V >= (1L << 17))
     for (int b = 0; b < B; b++) {
         int tid = 0;
 #ifdef _OPENMP
@@ -315,7 +319,7 @@ static void eng_cleanup(eng *g) {
     if (g->has_held) { if (g->io->drop) g->io->drop(g->io->ctx, &g->held); free(g->held.prompt); }
     free(g->win);
     free(g->run);
-    for (int i = 0; i < g->nws; i++) smp_ws_free(g->ws[i]);
+    for (int i = 0; g->ws && i < g->nws; i++) smp_ws_free(g->ws[i]);
     free(g->ws);
     free(g->skip);
     stop_free(g->stops);
@@ -351,18 +355,20 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     g.cap = kv_capacity_tokens(g.kv);
     g.nws = 1;
 #ifdef _OPENMP
-    g.nws = omp_get_max_threads();
+    g.nws = model_backend(m)->threads > 0 ? model_backend(m)->threads   /* the sampling loop keeps to */
+                                           : omp_get_max_threads();      /* the model's --threads */
 #endif
     g.ws = calloc(g.nws, sizeof *g.ws);
     g.run = calloc(o->batch, sizeof *g.run);
     g.stops = stop_new(o->stops, o->nstops);
-    for (int i = 0; i < g.nws; i++) if (!(g.ws[i] = smp_ws_new(g.V))) g.ws = NULL;
+    int ws_ok = g.ws != NULL;
+    for (int i = 0; ws_ok && i < g.nws; i++) if (!(g.ws[i] = smp_ws_new(g.V))) ws_ok = 0;
     int32_t *toks = malloc(o->batch * sizeof *toks);
     int *seqs = malloc(o->batch * sizeof *seqs);
     float *logits = malloc((size_t)o->batch * g.V * sizeof *logits);
     int rc = 0, eof = 0, ferr = 0;
     mrl_err fe = {0};
-    if (!g.ws || !g.run || !g.stops || !toks || !seqs || !logits) { rc = err_set(e, 3, "out of memory"); goto out; }
+    if (!ws_ok || !g.run || !g.stops || !toks || !seqs || !logits) { rc = err_set(e, 3, "out of memory"); goto out; }
     if (eng_skip_table(&g, e) < 0) { rc = -1; goto out; }
     long long last_gen = -1;
     long last_in = -1;

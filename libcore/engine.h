@@ -44,6 +44,7 @@ typedef struct eng_problem {
     int32_t *prompt;
     int nprompt;
     uint64_t key;
+    const char *where;           /* FILE:LINE of its record for messages, or NULL (caller's) */
     void *user;
 } eng_problem;
 
@@ -78,6 +79,10 @@ typedef struct eng_io {
     void (*progress)(void *ctx, const eng_stats *st);
     /* Non-zero when the run should stop (Ctrl-C). May be NULL. */
     int (*interrupted)(void *ctx);
+    /* Non-zero when feed would wait for input that has not arrived (a slow pipe): while
+     * sequences are running the engine then decodes on instead of waiting, and feeds when
+     * the input is there or nothing is left to run. May be NULL (feed is always called). */
+    int (*would_block)(void *ctx);
 } eng_io;
 
 /* Runs to the end of the input. Returns 0 when done, 1 when interrupted (every complete

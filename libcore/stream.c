@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,14 @@ int rd_line_ready(const rd_stream *r) {
     if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 1;
     if (r->zstd && r->zin_pos < r->zin_len) return 1;   /* compressed bytes in hand decode without waiting */
     return r->fd_regular && !r->at_eof;   /* at its end the next input may be a pipe */
+}
+
+int rd_would_block(const rd_stream *r) {
+    if (r->stopped || r->fd < 0 || r->fd_regular) return 0;
+    if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 0;
+    if (r->zstd && r->zin_pos < r->zin_len) return 0;
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    return poll(&p, 1, 0) == 0;
 }
 
 const char *rd_line(const rd_stream *r, size_t *len) { if (len) *len = r->line_len; return r->line; }

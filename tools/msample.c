@@ -65,7 +65,7 @@ typedef struct app {
     long long bytes_total;
 } app;
 
-typedef struct rec_box { jv rec; } rec_box;
+typedef struct rec_box { jv rec; char where[PATH_MAX + 24]; } rec_box;   /* where: FILE:LINE */
 
 static size_t parse_size(const cli *c, const char *arg) {
     char *end;
@@ -77,6 +77,7 @@ static size_t parse_size(const cli *c, const char *arg) {
     if ((*end == 'i' || *end == 'I') && mul > 1) end++;
     if ((*end == 'b' || *end == 'B')) end++;
     if (end == arg || *end || !(v > 0)) cli_usage(c, "--kv-mem: '%s' is not a size (e.g. 512M, 4G)", arg);
+    if (v * mul < 1) cli_usage(c, "--kv-mem: '%s' is less than a byte", arg);   /* 0 would mean the default */
     return (size_t)(v * mul);
 }
 
@@ -86,11 +87,15 @@ static long model_step(const char *dir) {
     snprintf(path, sizeof path, "%s/trainer_state.json", dir);
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    size_t cap = 1 << 16, n = 0, k;
+    char *buf = malloc(cap);
+    while (buf && (k = fread(buf + n, 1, cap - 1 - n, f)) > 0)   /* the whole file: a Trainer's */
+        if ((n += k) == cap - 1) { char *nb = realloc(buf, cap *= 2); if (!nb) free(buf); buf = nb; }   /* log_history grows */
     fclose(f);
+    if (!buf) return 0;
     buf[n] = 0;
     jv v = jv_parse(buf);
+    free(buf);
     long step = 0;
     if (jv_get_kind(v) == JV_KIND_OBJECT) {
         double d;
@@ -139,7 +144,8 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         }
         /* the RNG key is the record's id; one is assigned (FILE:LINE, like mfilter) if missing */
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-        if (jv_get_kind(id) == JV_KIND_NUMBER) { jv_free(id); id = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0); }
+        jv_kind ik = jv_get_kind(id);
+        if (ik != JV_KIND_STRING && ik != JV_KIND_NULL && ik != JV_KIND_INVALID) id = jv_dump_string(id, 0);   /* 7, true, {...}: its JSON text */
         if (jv_get_kind(id) != JV_KIND_STRING) {
             jv_free(id);
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
@@ -165,12 +171,15 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (bad(a, e) == 0) continue;
             return -1;
         }
+        rec_box *b = malloc(sizeof *b);
+        if (!b) { free(ids); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
+        b->rec = rec;
+        snprintf(b->where, sizeof b->where, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
         p->prompt = ids;
         p->nprompt = n;
         p->key = rng_hash_str(jv_string_value(id));
+        p->where = b->where;
         jv_free(id);
-        rec_box *b = malloc(sizeof *b);
-        b->rec = rec;
         p->user = b;
         return 1;
     }
@@ -197,7 +206,7 @@ static int emit(void *ctx, const eng_problem *p, const eng_sample *s, int G, mrl
         r = jv_object_set(r, jv_string("logprobs"), lp);
         r = jv_object_set(r, jv_string("finish"), jv_string(s[i].finish == ENG_LENGTH ? "length" : "stop"));
         r = jv_object_set(r, jv_string("policy"), jv_copy(a->policy));
-        if (wr_put(a->w, r, e) < 0) { jv_free(prompt); return -1; }
+        if (wr_put(a->w, r, e) < 0) { jv_free(prompt); jv_free(b->rec); free(b); return -1; }
     }
     jv_free(prompt);
     jv_free(b->rec);
@@ -242,6 +251,7 @@ static void progress_line(void *ctx, const eng_stats *st) {
 }
 
 static int interrupted(void *ctx) { (void)ctx; return cli_stop_requested() != 0; }
+static int would_block(void *ctx) { return rd_would_block(((app *)ctx)->rd); }
 
 /* An int array field of a record (ids), or -1 when missing/not one. */
 static int rec_ids(jv rec, const char *field, int32_t **out) {
@@ -285,7 +295,9 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         memcpy(tok, pi, np * sizeof *tok);
         if (nc) memcpy(tok + np, ci, nc * sizeof *tok);
         for (int t = 0; t < T; t++) tgt[t] = t >= np - 1 && t + 1 < T ? tok[t + 1] : -1;
-        mrl_batch b = {.T = T, .nseq = 1, .tokens = tok, .targets = tgt, .cu_seqlens = cu, .temperature = temperature};
+        /* greedy (0) samples carry temperature-1 log-probs: score them the same way */
+        mrl_batch b = {.T = T, .nseq = 1, .tokens = tok, .targets = tgt, .cu_seqlens = cu,
+                       .temperature = temperature > 0 ? temperature : 1.0f};
         if (model_logprobs(m, &b, lp, &e) < 0) cli_die(&a->c, &e);
         jv arr = jv_array_sized(nc);
         for (int i = 0; i < nc; i++) arr = jv_array_append(arr, jv_number(lp[np - 1 + i]));
@@ -403,6 +415,7 @@ int main(int argc, char **argv) {
 
     const char *const *paths = (const char *const *)argv + optind;
     if (!(a.rd = rd_open(paths, argc - optind, &e))) cli_die(&a.c, &e);
+    rd_set_stop(a.rd, cli_stop_requested);   /* a signal ends a blocked read */
     a.w = cli_writer(&a.c);
     a.prog_on = a.c.progress > 0 || (a.c.progress < 0 && isatty(2));
     a.t0 = a.last = now_s();
@@ -413,7 +426,7 @@ int main(int argc, char **argv) {
         run_score(&a, m, o.sp.temperature);
     } else {
         eng_io io = {.ctx = &a, .feed = feed, .emit = emit, .drop = drop,
-                     .progress = progress_line, .interrupted = interrupted};
+                     .progress = progress_line, .interrupted = interrupted, .would_block = would_block};
         rc = eng_run(m, tok, &o, &io, &st, &e);
         if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
         if (rc < 0) {

@@ -35,11 +35,31 @@ $ msample --device cpu -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-t
 > p3
 > p5
 
-## the KV budget must hold one whole sequence
+## the KV budget must hold one whole sequence; the message names the record
 % requires $TESTDATA/msample/model/model.safetensors
 $ msample --device cpu -Z -q --model $TESTDATA/msample/model --max-tokens 500 --kv-mem 64K $TESTDATA/msample/problems.jsonl
-2~ ^msample: a prompt of [0-9]+ tokens plus --max-tokens 500 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+
+2~ ^msample: .*problems.jsonl:1: a prompt of [0-9]+ tokens plus --max-tokens 500 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+
 ? 1
+
+## a slow input does not hold back what is running: the first group is decoded and written
+## while the pipe is still open (before, msample waited in read() for the next record); a
+## signal then ends the wait at once (exit 143)
+% requires $TESTDATA/msample/model/model.safetensors
+$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-status 3 msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4; echo "rc $?" >&2) | jq -c '[.id, .sample]'
+> ["a",0]
+> ["a",1]
+2> rc 143
+
+## an id of any JSON kind is kept (the RNG key is its JSON text); greedy rollouts score at T=1
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":true,"problem":"x"}\n{"id":{"s":1},"problem":"y"}\n{"id":null,"problem":"z"}\n' > in.jsonl
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 3 --temperature 0 in.jsonl > g.jsonl
+$ msample --device cpu --score --temperature 0 --model $TESTDATA/msample/model -Z -q g.jsonl > s.jsonl
+$ jq -c '[.id, .sample]' g.jsonl; jq -s -c 'map((.logprobs | length) == (.completion_ids | length) and length > 0)' s.jsonl
+> [true,0]
+> [{"s":1},0]
+> ["in.jsonl:3",0]
+> [true,true,true]
 
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
@@ -71,4 +91,10 @@ $ msample --model m --dtype fp16 < /dev/null
 ## --kv-dtype: a bad value is a usage error
 $ msample --model m --kv-dtype fp16 < /dev/null
 2~ ^msample: --kv-dtype: 'fp16' is not auto, bf16 or fp32
+? 2
+
+## --kv-mem below one byte is a usage error (it would have meant the default size)
+$ msample --model m --kv-mem 0.5 < /dev/null
+2> msample: --kv-mem: '0.5' is less than a byte
+2> Try 'msample --help'.
 ? 2
