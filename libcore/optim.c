@@ -19,13 +19,14 @@ struct optim {
 int optim_parse_kind(const char *s) {
     return !s ? -1 : !strcmp(s, "adamw") ? OPTIM_ADAMW : !strcmp(s, "sgd") ? OPTIM_SGD : -1;
 }
-static const char *const sched_names[] = {"constant", "linear", "cosine", "cosine_with_min_lr"};
+static const char *const sched_names[] = {"constant", "linear", "cosine", "cosine_with_min_lr", "constant_with_warmup"};
+enum { NSCHED = sizeof sched_names / sizeof *sched_names };
 int sched_parse(const char *s) {
-    for (int i = 0; s && i < 4; i++)
+    for (int i = 0; s && i < NSCHED; i++)
         if (!strcmp(s, sched_names[i])) return i;
     return -1;
 }
-const char *sched_name(sched_kind k) { return (unsigned)k < 4 ? sched_names[k] : "?"; }
+const char *sched_name(sched_kind k) { return (unsigned)k < NSCHED ? sched_names[k] : "?"; }
 
 long sched_warmup_steps(double warmup, long total) {
     if (warmup <= 0) return 0;
@@ -36,10 +37,11 @@ long sched_warmup_steps(double warmup, long total) {
 double sched_factor(const sched_opts *s, long step) {
     long k = step - 1, w = s->warmup, T = s->total;
     if (k < 0) k = 0;
+    if (s->kind == SCHED_CONSTANT) return 1.0;   /* transformers' "constant": no warmup */
     if (k < w) return (double)k / (double)(w > 1 ? w : 1);
     double progress = (double)(k - w) / (double)(T - w > 1 ? T - w : 1);
     switch (s->kind) {
-    case SCHED_CONSTANT: return 1.0;
+    case SCHED_CONSTANT: case SCHED_CONSTANT_WARMUP: return 1.0;
     case SCHED_LINEAR: { double f = (double)(T - k) / (double)(T - w > 1 ? T - w : 1); return f > 0 ? f : 0; }
     case SCHED_COSINE: { double f = 0.5 * (1.0 + cos(M_PI * 0.5 * 2.0 * progress)); return f > 0 ? f : 0; }
     case SCHED_COSINE_MIN_LR: {

@@ -8,10 +8,12 @@
 #include "ops.h"
 
 typedef enum optim_kind { OPTIM_ADAMW, OPTIM_SGD } optim_kind;
-typedef enum sched_kind { SCHED_CONSTANT, SCHED_LINEAR, SCHED_COSINE, SCHED_COSINE_MIN_LR } sched_kind;
+typedef enum sched_kind { SCHED_CONSTANT, SCHED_LINEAR, SCHED_COSINE, SCHED_COSINE_MIN_LR, SCHED_CONSTANT_WARMUP } sched_kind;
 
 int optim_parse_kind(const char *s);    /* "adamw" | "sgd"; -1 if unknown */
-int sched_parse(const char *s);         /* "constant" | "linear" | "cosine" | "cosine_with_min_lr" */
+/* "constant" | "linear" | "cosine" | "cosine_with_min_lr" | "constant_with_warmup", as
+ * transformers' get_scheduler names them: "constant" ignores the warmup */
+int sched_parse(const char *s);
 const char *sched_name(sched_kind k);
 
 typedef struct sched_opts {

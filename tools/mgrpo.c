@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,8 +41,8 @@ static const char usage[] =
 "  --temperature T      the sampler's temperature, for the log-probs (default 1)\n"
 "  --optimizer adamw|sgd, --lr LR (1e-6), --weight-decay W (0),\n"
 "  --adam-beta1 B (0.9), --adam-beta2 B (0.999), --adam-epsilon E (1e-8)\n"
-"  --schedule constant|linear|cosine|cosine_with_min_lr (constant), --warmup N|RATIO (0),\n"
-"  --min-lr-rate R (0.1), --total-steps N (schedule length)\n"
+"  --schedule constant|constant_with_warmup|linear|cosine|cosine_with_min_lr (constant),\n"
+"  --warmup N|RATIO (0), --min-lr-rate R (0.1), --total-steps N (schedule length)\n"
 "  --max-grad-norm G    clip the global gradient norm (default 1; 0 = off)\n"
 "  --groups N           groups per optimizer step (default 0: the whole input is one batch)\n"
 "  --micro-batch N      sequences per forward/backward (default 1)\n"
@@ -61,6 +62,7 @@ enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
        O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS };
+enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16 };
 
 typedef struct {
     cli c;
@@ -70,6 +72,8 @@ typedef struct {
     optim_opts oo;
     sched_opts so;
     double lr, warmup, max_grad_norm;
+    unsigned given;      /* which schedule options the command line set (G_*): a resumed run
+                            takes the others from its trainer_state.json */
     long steps, save_every, keep;
     jqf *freward;
 } opts;
@@ -81,6 +85,7 @@ typedef struct {
     float *old;
     int plen, clen, truncated;
     double reward;
+    char *where;         /* FILE:LINE of the record, for messages about its group */
 } item;
 
 typedef struct {               /* the input, in groups */
@@ -92,10 +97,18 @@ typedef struct {               /* the input, in groups */
     uint64_t *seen; size_t nseen, cap;   /* hashes of finished ids */
 } input;
 
+/* Allocations of the input side: out of memory ends the run (exit 3) through the cli, so
+ * the steps taken before it are still checkpointed. */
+static cli *mem_cli;
+static void *need(void *p) {
+    if (!p) cli_dief(mem_cli, 3, "out of memory");
+    return p;
+}
+
 static int seen_add(input *in, uint64_t h) {   /* 1 if already there */
     if (2 * (in->nseen + 1) > in->cap) {
         size_t nc = in->cap ? 2 * in->cap : 1024;
-        uint64_t *ns = calloc(nc, sizeof *ns);
+        uint64_t *ns = need(calloc(nc, sizeof *ns));
         for (size_t i = 0; i < in->cap; i++)
             if (in->seen[i]) { size_t j = in->seen[i] % nc; while (ns[j]) j = (j + 1) % nc; ns[j] = in->seen[i]; }
         free(in->seen); in->seen = ns; in->cap = nc;
@@ -127,7 +140,7 @@ static int32_t *int_array(jv a, int *n, int vocab, int *bad) {
     *bad = 0;
     if (jv_get_kind(a) != JV_KIND_ARRAY) { *bad = 1; return NULL; }
     *n = jv_array_length(jv_copy(a));
-    int32_t *x = malloc((*n + 1) * sizeof *x);
+    int32_t *x = need(malloc((*n + 1) * sizeof *x));
     for (int i = 0; i < *n; i++) {
         jv v = jv_array_get(jv_copy(a), i);
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
@@ -142,6 +155,7 @@ static int32_t *int_array(jv a, int *n, int vocab, int *bad) {
 static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) {
     memset(it, 0, sizeof *it);
     it->rec = rec;
+    it->where = need(strdup(where));
     int bad;
     jv a = jv_object_get(jv_copy(rec), jv_string("prompt_ids"));
     if (jv_get_kind(a) == JV_KIND_INVALID || jv_get_kind(a) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "prompt_ids");
@@ -158,7 +172,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
         a = jv_object_get(jv_copy(rec), jv_string("logprobs"));
         if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
         if (jv_array_length(jv_copy(a)) != it->clen) die_rec(o, where, "\"%s\" does not have one value per completion token", "logprobs");
-        it->old = malloc((it->clen + 1) * sizeof *it->old);
+        it->old = need(malloc((it->clen + 1) * sizeof *it->old));
         for (int i = 0; i < it->clen; i++) {
             jv v = jv_array_get(jv_copy(a), i);
             if (jv_get_kind(v) != JV_KIND_NUMBER || !isfinite(jv_number_value(v))) die_rec(o, where, "\"%s\" holds a value that is not a finite number", "logprobs");
@@ -181,15 +195,15 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
 
 static void item_free(item *it) {
     jv_free(it->rec);
-    free(it->prompt); free(it->comp); free(it->old);
+    free(it->prompt); free(it->comp); free(it->old); free(it->where);
 }
 
 /* Reads up to want groups (0 = all) into *items; gstart gets ngroups+1 offsets. Returns the
  * number of groups (0 at the end of the input). */
 static int read_batch(opts *o, input *in, int want, item **items, int *nitems, int **gstart, int vocab) {
     int n = 0, cap = 64, ng = 0, gcap = 16;
-    item *it = malloc(cap * sizeof *it);
-    int *gs = malloc(gcap * sizeof *gs);
+    item *it = need(malloc(cap * sizeof *it));
+    int *gs = need(malloc(gcap * sizeof *gs));
     gs[0] = 0;
     mrl_err e = {0};
     jv cur_id = jv_invalid();
@@ -209,7 +223,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         if (jv_get_kind(id) == JV_KIND_INVALID || jv_get_kind(id) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "id");
         if (!jv_is_valid(cur_id) || !jv_equal(jv_copy(cur_id), jv_copy(id))) {
             if (jv_is_valid(cur_id)) {       /* the group in hand is complete */
-                if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
+                if (ng + 2 > gcap) gs = need(realloc(gs, (gcap *= 2) * sizeof *gs));
                 gs[++ng] = n;
                 if (!in->gsize) in->gsize = n - gs[ng - 1];
                 if (want > 0 && ng == want) {
@@ -225,14 +239,14 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
             cur_id = jv_copy(id);
         }
         jv_free(id);
-        if (n == cap) it = realloc(it, (cap *= 2) * sizeof *it);
+        if (n == cap) it = need(realloc(it, (cap *= 2) * sizeof *it));
         parse_item(o, &it[n], rec, where, vocab);
         n++;
         in->records_read++;
         /* once the group size is known a full group closes at once, without waiting for the
          * next record: a sampler that waits for this step's checkpoint does not deadlock */
-        if (in->gsize && !o->partial && n - gs[ng] == in->gsize) {
-            if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
+        if (in->gsize && !o->partial && o->t.g.loss != GRPO_LOSS_SFT && n - gs[ng] == in->gsize) {   /* sft groups may differ in size */
+            if (ng + 2 > gcap) gs = need(realloc(gs, (gcap *= 2) * sizeof *gs));
             gs[++ng] = n;
             jv_free(cur_id);
             cur_id = jv_invalid();
@@ -240,22 +254,23 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         }
     }
     if (ng == 0 ? n > 0 : gs[ng] != n) {
-        if (ng + 2 > gcap) gs = realloc(gs, (gcap *= 2) * sizeof *gs);
+        if (ng + 2 > gcap) gs = need(realloc(gs, (gcap *= 2) * sizeof *gs));
         gs[++ng] = n;
     }
     jv_free(cur_id);
-    for (int g = 0; g < ng; g++) {
+    for (int g = 0; g < ng && !cli_stop_requested(); g++) {   /* cut short by a signal: main drops it */
         int sz = gs[g + 1] - gs[g];
         if (!in->gsize) in->gsize = sz;
         if (o->partial || o->t.g.loss == GRPO_LOSS_SFT) continue;
         if (sz == 1 || sz != in->gsize) {
             jv id = jv_object_get(jv_copy(it[gs[g]].rec), jv_string("id"));
             jv s = jv_dump_string(id, 0);
+            const char *w = it[gs[g]].where ? it[gs[g]].where : "?";
             if (sz == 1)
-                cli_dief(&o->c, 1, "group %s has a single record: its advantage is undefined "
-                         "(--allow-partial gives it advantage 0)", jv_string_value(s));
-            cli_dief(&o->c, 1, "group %s has %d records, the first group had %d (--allow-partial accepts it)",
-                     jv_string_value(s), sz, in->gsize);
+                cli_dief(&o->c, 1, "%s: group %s has a single record: its advantage is undefined "
+                         "(--allow-partial gives it advantage 0)", w, jv_string_value(s));
+            cli_dief(&o->c, 1, "%s: group %s has %d records, the first group had %d (--allow-partial accepts it)",
+                     w, jv_string_value(s), sz, in->gsize);
         }
     }
     in->groups_read += ng;
@@ -315,16 +330,18 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_TEMP: o->t.temperature = (float)cli_double(c, "--temperature", optarg, 1e-3, 100); break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
                       o->oo.kind = v; break;
-        case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); break;
+        case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); o->given |= G_LR; break;
         case O_WD: o->oo.weight_decay = cli_double(c, "--weight-decay", optarg, 0, 1e3); break;
         case O_B1: o->oo.beta1 = cli_double(c, "--adam-beta1", optarg, 0, 0.999999999); break;
         case O_B2: o->oo.beta2 = cli_double(c, "--adam-beta2", optarg, 0, 0.999999999); break;
         case O_AEPS: o->oo.eps = cli_double(c, "--adam-epsilon", optarg, 0, 1); break;
-        case O_SCHED: if ((v = sched_parse(optarg)) < 0) cli_usage(c, "--schedule: '%s' is not one of constant, linear, cosine, cosine_with_min_lr", optarg);
-                      o->so.kind = v; break;
-        case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12); break;
-        case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); break;
-        case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); break;
+        case O_SCHED: if ((v = sched_parse(optarg)) < 0)
+                          cli_usage(c, "--schedule: '%s' is not one of constant, constant_with_warmup, linear, cosine, "
+                                    "cosine_with_min_lr", optarg);
+                      o->so.kind = v; o->given |= G_SCHED; break;
+        case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12); o->given |= G_WARMUP; break;
+        case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->given |= G_MINLR; break;
+        case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); o->given |= G_TOTAL; break;
         case O_MAXGN: o->max_grad_norm = cli_double(c, "--max-grad-norm", optarg, 0, 1e12); break;
         case O_GROUPS: o->groups = (int)cli_long(c, "--groups", optarg, 0, 1 << 24); break;
         case O_MB: o->t.micro_batch = (int)cli_long(c, "--micro-batch", optarg, 1, 1 << 24); break;
@@ -345,10 +362,6 @@ static void parse_opts(opts *o, int argc, char **argv) {
     }
     o->t.g.epsilon_high = eps_high >= 0 ? eps_high : o->t.g.epsilon;
     if (!o->out) cli_usage(c, "--out RUNDIR is required");
-    if (o->so.kind != SCHED_CONSTANT && o->so.total <= 0)
-        cli_usage(c, "--schedule %s needs --total-steps", sched_name(o->so.kind));
-    if (o->warmup > 0 && o->warmup < 1 && o->so.total <= 0) cli_usage(c, "--warmup as a ratio needs --total-steps");
-    o->so.warmup = sched_warmup_steps(o->warmup, o->so.total);
     o->t.use_old = o->iterations > 1;
     mrl_err e = {0};
     if (!(o->freward = jqf_compile(reward, &e))) cli_die(c, &e);
@@ -368,6 +381,44 @@ static void check_same_model(opts *o, const char *a, const char *b, int vocab_on
     else if (x.num_heads != y.num_heads || x.num_kv_heads != y.num_kv_heads) what = "attention heads";
     else if (x.tie_word_embeddings != y.tie_word_embeddings) what = "tie_word_embeddings";
     if (what) cli_dief(&o->c, 1, "%s is not the same model as %s (%s differs)", a, b, what);
+}
+
+/* The schedule, once the run's own (a resumed run's trainer_state.json, state) is known: an
+ * option not given takes the run's value (a resumed run keeps its schedule without repeating
+ * it), one given that differs replaces it with a warning (extending a run's --total-steps is
+ * how a pipeline continues it); then the checks. */
+static void sched_resolve(opts *o, jv state, const char *latest) {
+    cli *c = &o->c;
+    jv sc = jv_is_valid(state) ? jv_object_get(jv_copy(state), jv_string("schedule")) : jv_invalid();
+    if (jv_get_kind(sc) == JV_KIND_OBJECT) {
+        const char *name = rec_str(sc, "name");
+        double lr, w, total, minr;
+        int kind = sched_parse(name);
+        if (kind < 0 || rec_num(sc, "lr", &lr) || rec_num(sc, "warmup", &w) || rec_num(sc, "total_steps", &total) ||
+            rec_num(sc, "min_lr_rate", &minr))
+            cli_dief(c, 1, "%s/trainer_state.json: \"schedule\" is not name, lr, warmup, total_steps, min_lr_rate", latest);
+#define CHANGED(opt, fmt, mine, theirs) \
+    cli_warn(c, opt " " fmt " replaces the run's " fmt " (%s/trainer_state.json)", mine, theirs, latest)
+        if (!(o->given & G_SCHED)) o->so.kind = kind;
+        else if ((int)o->so.kind != kind) CHANGED("--schedule", "%s", sched_name(o->so.kind), name);
+        if (!(o->given & G_LR)) o->lr = lr;
+        else if (o->lr != lr) CHANGED("--lr", "%g", o->lr, lr);
+        if (!(o->given & G_TOTAL)) o->so.total = (long)total;
+        else if (o->so.total != (long)total) CHANGED("--total-steps", "%ld", o->so.total, (long)total);
+        if (!(o->given & G_MINLR)) o->so.min_lr_rate = minr;
+        else if (o->so.min_lr_rate != minr) CHANGED("--min-lr-rate", "%g", o->so.min_lr_rate, minr);
+        if (!(o->given & G_WARMUP)) o->warmup = w;   /* in steps: sched_warmup_steps keeps it */
+        else if (sched_warmup_steps(o->warmup, o->so.total) != (long)w)
+            CHANGED("--warmup", "%ld steps", sched_warmup_steps(o->warmup, o->so.total), (long)w);
+#undef CHANGED
+    }
+    jv_free(sc);
+    if (o->so.kind != SCHED_CONSTANT && o->so.kind != SCHED_CONSTANT_WARMUP && o->so.total <= 0)
+        cli_usage(c, "--schedule %s needs --total-steps", sched_name(o->so.kind));
+    if (o->warmup > 0 && o->warmup < 1 && o->so.total <= 0) cli_usage(c, "--warmup as a ratio needs --total-steps");
+    if (o->so.kind == SCHED_CONSTANT && o->warmup > 0 && (o->given & G_WARMUP))
+        cli_warn(c, "--warmup has no effect on --schedule constant (as in transformers): constant_with_warmup warms up");
+    o->so.warmup = sched_warmup_steps(o->warmup, o->so.total);
 }
 
 static jv run_state(opts *o, long step, const input *in, const char *init, const char *ref) {
@@ -431,7 +482,7 @@ static char *abspath(const char *p) {
 static jv step_metrics(long step, const item *it, int n, const int *gs, int ng, const grpo_stats *st,
                        int have_kl, double gnorm, double lr, double secs) {
     double rsum = 0, lsum = 0, trunc = 0, tokens = 0;
-    double *r = malloc((n + 1) * sizeof *r);
+    double *r = need(malloc((n + 1) * sizeof *r));
     jv names = jv_object();   /* per-reward sums and counts, in first-seen order */
     for (int i = 0; i < n; i++) {
         r[i] = it[i].reward; rsum += r[i]; lsum += it[i].clen; trunc += it[i].truncated;
@@ -490,6 +541,7 @@ int main(int argc, char **argv) {
     o.oo = (optim_opts){OPTIM_ADAMW, 0.9, 0.999, 1e-8, 0};
     o.so = (sched_opts){SCHED_CONSTANT, 0, 0, 0.1};
     parse_opts(&o, argc, argv);
+    mem_cli = &o.c;
     mrl_err e = {0};
     if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* become the launcher of one rank per GPU */
         int rc = dist_spawn(argc, argv, o.gpus, optind >= argc, &e);
@@ -510,6 +562,13 @@ int main(int argc, char **argv) {
     ckpt_run run;
     char latest[PATH_MAX + 32];
     long step = 0;
+    /* a new run's schedule is checked before ckpt_open creates --out (a usage error leaves
+       nothing behind); a resumed run's once its trainer_state.json is read */
+    char lpath[PATH_MAX + 16];
+    struct stat lst;
+    snprintf(lpath, sizeof lpath, "%s/latest", o.out);
+    int resolved = lstat(lpath, &lst) != 0;
+    if (resolved) sched_resolve(&o, jv_invalid(), NULL);
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
     if (have < 0) cli_die(&o.c, &e);
@@ -527,6 +586,7 @@ int main(int argc, char **argv) {
         if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
         init = abspath(o.model);
     }
+    if (!resolved) sched_resolve(&o, state, latest);
     if (!refdir) refdir = abspath(o.ref ? o.ref : init);
     int use_ref = o.t.g.beta != 0 && o.t.g.loss != GRPO_LOSS_SFT;
     const char *policy_dir = have ? latest : o.model;
@@ -614,9 +674,10 @@ int main(int argc, char **argv) {
             break;
         }
         if (o.groups > 0 && ng < o.groups && !o.partial)
-            cli_dief(&o.c, 1, "the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)", ng, o.groups);
-        double *rw = malloc(n * sizeof *rw), *adv = malloc(n * sizeof *adv);
-        tr_seq *sq = malloc(n * sizeof *sq);
+            cli_dief(&o.c, 1, "%s: the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)",
+                     it[n - 1].where ? it[n - 1].where : rd_name(in.rd), ng, o.groups);
+        double *rw = need(malloc(n * sizeof *rw)), *adv = need(malloc(n * sizeof *adv));
+        tr_seq *sq = need(malloc(n * sizeof *sq));
         int maxlen = 1;
         for (int i = 0; i < n; i++) { rw[i] = it[i].reward; adv[i] = 0; if (it[i].clen > maxlen) maxlen = it[i].clen; }
         if (o.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.adv, o.scale, o.partial, adv, &e))

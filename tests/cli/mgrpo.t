@@ -52,7 +52,7 @@ $ head -n 4 $TESTDATA/grpo/batch.jsonl > in.jsonl
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo "rc=$?"; ls run
 ? 0
 > rc=1
-2~ group "p1" has a single record
+2~ ^mgrpo: in.jsonl:4: group "p1" has a single record
 2~ --allow-partial
 
 ## a record without reward: FILE:LINE: "reward" is missing, no checkpoint
@@ -202,7 +202,7 @@ $ for i in 1 2 3 4 5; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completi
 $ mgrpo --model m --out run --groups 2 --threads 1 --save-every 0 -Z r.jsonl > /dev/null; echo $?; readlink run/latest
 > 1
 > step-000002
-2> mgrpo: the input ended with 1 groups, fewer than --groups 2 (--allow-partial trains on them)
+2> mgrpo: r.jsonl:10: the input ended with 1 groups, fewer than --groups 2 (--allow-partial trains on them)
 2> mgrpo: the 2 steps taken before the error are checkpointed (step 2)
 
 ## a reader that goes away: exit 0, and the steps taken are checkpointed (latest = metrics)
@@ -216,3 +216,30 @@ $ n=$(wc -l < run/metrics.jsonl); test -e run/latest/model.safetensors && test "
 ## --dtype bf16: the reference model computes as the policy does (the same bf16 products, weights not packed), so KL is exactly 0 at the first step
 $ mgrpo -Z -q --threads 2 --model $TESTDATA/grpo/model --out run --steps 1 --beta 0.04 --dtype bf16 $TESTDATA/grpo/batch.jsonl | jq -c '.kl'
 > 0
+
+## --loss sft takes groups of any size (a filter keeps different numbers of completions per problem)
+$ minit tiny -o m -q
+$ for id in a a b b b c; do echo "{\"id\":\"$id\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":1}"; done > s.jsonl
+$ mgrpo -Z -q --model m --out run --loss sft --groups 3 --threads 1 --no-checkpoint s.jsonl | jq -c '[.step, .groups, .tokens]'
+> [1,3,36]
+
+## a resumed run keeps its schedule without repeating it; a changed option replaces it, with a warning
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2 3 4; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --groups 1 --steps 1 --threads 1 --lr 1e-3 --schedule cosine --total-steps 4 --warmup 1 | jq -c .lr
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 | jq -c .lr
+$ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --total-steps 5 | jq -c .lr
+> 0
+> 0.001
+> 0.0008535533905932737
+2~ ^mgrpo: --total-steps 5 replaces the run's 4 \(.*/trainer_state.json\)$
+
+## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
+$ minit tiny -o m -q
+$ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
+$ mgrpo -Z -q --model m --out a --lr 1e-3 --schedule constant --warmup 2 --threads 1 --no-checkpoint r.jsonl | jq -c .lr
+$ mgrpo -Z -q --model m --out b --lr 1e-3 --schedule constant_with_warmup --warmup 2 --threads 1 --no-checkpoint r.jsonl | jq -c .lr
+> 0.001
+> 0
+2> mgrpo: --warmup has no effect on --schedule constant (as in transformers): constant_with_warmup warms up

@@ -292,19 +292,15 @@ def optim_cases():
                        a_clipped=a.grad.tolist(), b_clipped=b.grad.tolist())
     # schedules: lr used by optimizer step k (1-based) = base * lambda(k-1), read off the scheduler
     sched = []
-    for name, total, warm, minr in [("constant", 20, 0, 0), ("constant", 20, 5, 0), ("linear", 20, 4, 0),
-                                    ("cosine", 30, 3, 0), ("cosine_with_min_lr", 500, 50, 0.1),
+    # (by name through transformers' get_scheduler, as the HF Trainer picks them: "constant"
+    # ignores the warmup, "constant_with_warmup" does not)
+    for name, total, warm, minr in [("constant", 20, 0, 0), ("constant_with_warmup", 20, 5, 0), ("constant", 20, 5, 0),
+                                    ("linear", 20, 4, 0), ("cosine", 30, 3, 0), ("cosine_with_min_lr", 500, 50, 0.1),
                                     ("cosine_with_min_lr", 17, 0, 0.2), ("linear", 10, 0, 0)]:
         p = torch.nn.Parameter(torch.zeros(1))
         opt = torch.optim.AdamW([p], lr=1e-3)
-        if name == "constant":
-            s = hfo.get_constant_schedule_with_warmup(opt, warm)
-        elif name == "linear":
-            s = hfo.get_linear_schedule_with_warmup(opt, warm, total)
-        elif name == "cosine":
-            s = hfo.get_cosine_schedule_with_warmup(opt, warm, total)
-        else:
-            s = hfo.get_cosine_with_min_lr_schedule_with_warmup(opt, warm, total, min_lr_rate=minr)
+        kw = dict(min_lr_rate=minr) if name == "cosine_with_min_lr" else None
+        s = hfo.get_scheduler(name, opt, num_warmup_steps=warm, num_training_steps=total, scheduler_specific_kwargs=kw)
         lrs = []
         for _ in range(total + 2):
             lrs.append(opt.param_groups[0]["lr"])
