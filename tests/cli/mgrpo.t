@@ -243,3 +243,8 @@ $ mgrpo -Z -q --model m --out b --lr 1e-3 --schedule constant_with_warmup --warm
 > 0.001
 > 0
 2> mgrpo: --warmup has no effect on --schedule constant (as in transformers): constant_with_warmup warms up
+
+## a signal while a group is half read stops the run (130), not a bad-input error
+$ minit tiny -o m -q
+$ (for id in p1 p1 p2; do echo "{\"id\":\"$id\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":1}"; done; sleep 3) | (timeout -s INT --preserve-status 1 mgrpo -Z -q --model m --out run --groups 2 --threads 1; echo "rc $?")
+> rc 130
