@@ -261,12 +261,12 @@ static int eng_admit(eng *g, int *eof, int *ferr, mrl_err *fe, mrl_err *e) {
         }
         int r = eng_open_group(g, &g->held, e);
         if (r == -2) {
-            /* earlier groups still finish and go out before this error */
-            *fe = *e;
-            *ferr = 1;
+            int skip = g->io->reject && g->io->reject(g->io->ctx, e) == 0;
+            if (!skip) { *fe = *e; *ferr = 1; }   /* earlier groups still finish and go out before this error */
             if (g->io->drop) g->io->drop(g->io->ctx, &g->held);
             free(g->held.prompt);
             g->has_held = 0;
+            if (skip) continue;
             return 0;
         }
         if (r < 0) return -1;

@@ -83,6 +83,10 @@ typedef struct eng_io {
      * sequences are running the engine then decodes on instead of waiting, and feeds when
      * the input is there or nothing is left to run. May be NULL (feed is always called). */
     int (*would_block)(void *ctx);
+    /* A problem the engine cannot take (its one sequence does not fit the KV pool; e says
+     * why): 0 to skip it and go on (the caller's --skip-bad), else the run stops after the
+     * earlier groups. May be NULL (stop). */
+    int (*reject)(void *ctx, mrl_err *e);
 } eng_io;
 
 /* Runs to the end of the input. Returns 0 when done, 1 when interrupted (every complete

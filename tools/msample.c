@@ -252,6 +252,7 @@ static void progress_line(void *ctx, const eng_stats *st) {
 
 static int interrupted(void *ctx) { (void)ctx; return cli_stop_requested() != 0; }
 static int would_block(void *ctx) { return rd_would_block(((app *)ctx)->rd); }
+static int reject(void *ctx, mrl_err *e) { return bad(ctx, e); }   /* --skip-bad skips it too */
 
 /* An int array field of a record (ids), or -1 when missing/not one. */
 static int rec_ids(jv rec, const char *field, int32_t **out) {
@@ -426,7 +427,8 @@ int main(int argc, char **argv) {
         run_score(&a, m, o.sp.temperature);
     } else {
         eng_io io = {.ctx = &a, .feed = feed, .emit = emit, .drop = drop,
-                     .progress = progress_line, .interrupted = interrupted, .would_block = would_block};
+                     .progress = progress_line, .interrupted = interrupted, .would_block = would_block,
+                     .reject = reject};
         rc = eng_run(m, tok, &o, &io, &st, &e);
         if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
         if (rc < 0) {

@@ -98,3 +98,12 @@ $ msample --model m --kv-mem 0.5 < /dev/null
 2> msample: --kv-mem: '0.5' is less than a byte
 2> Try 'msample --help'.
 ? 2
+
+## a problem too long for the KV budget is a bad record: --skip-bad skips it and goes on
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":"a","problem":"hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"yo"}\n' "$(printf 'word %.0s' $(seq 1 300))" > in.jsonl
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --kv-mem 300K --skip-bad in.jsonl | jq -c '[.id, .sample]'
+> ["a",0]
+> ["c",0]
+2~ ^msample: in.jsonl:2: a prompt of [0-9]+ tokens plus --max-tokens 8 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+: .* \(skipped\)$
+2~ ^msample: 1 bad record skipped$
