@@ -28,6 +28,7 @@ struct rd_stream {
     long long bytes_read, bytes_total;
     wr_stream *flush_before_block;      /* written out before a read that may wait */
     int (*stop)(void);                  /* when it returns non-zero, an interrupted read ends input */
+    int keep_blank;                     /* rd_keep_blank */
     int stopped;                        /* a signal ended the input: report the end at once */
 };
 
@@ -61,6 +62,7 @@ rd_stream *rd_open(const char *const *paths, int n, mrl_err *e) {
 
 void rd_set_flush(rd_stream *r, wr_stream *w) { r->flush_before_block = w; }
 void rd_set_stop(rd_stream *r, int (*stop)(void)) { r->stop = stop; }
+void rd_keep_blank(rd_stream *r, int keep) { r->keep_blank = keep; }
 
 /* Opens the next input and sniffs its first 4 bytes for the zstd magic (or a skippable frame). */
 static int rd_open_next(rd_stream *r, mrl_err *e) {
@@ -134,6 +136,7 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         if (want > 1 << 20) want = 1 << 20;
         int got = rd_raw_read(r, r->buf + r->end, want, e);
         if (got < 0) return -1;
+        if (r->stopped) return 0;
         if (got == 0) { r->at_eof = 1; return 0; }
         r->end += (size_t)got;
         return got;
@@ -142,6 +145,7 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         if (r->zin_pos == r->zin_len && !r->at_eof) {
             int got = rd_raw_read(r, r->zin, r->zin_cap, e);
             if (got < 0) return -1;
+            if (r->stopped) return 0;   /* a signal, not the end: no "truncated" error */
             r->zin_pos = 0; r->zin_len = (size_t)got;
             if (got == 0) r->at_eof = 1;
         }
@@ -176,6 +180,7 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
             if (nl) break;
             r->scan = r->end;
             long got = rd_fill(r, e);
+            if (got < 0 && r->stopped) return 0;   /* stopped while a flush or read failed: the stop wins */
             if (got < 0) { rd_close_input(r); return -1; }   /* a caller that goes on gets the next input */
             if (got == 0) break;
         }
@@ -197,7 +202,7 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
                                                     read again comes back the same (fuzz_stream) */
         size_t i = 0;
         while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
-        if (i == n) continue;   /* blank lines carry no record */
+        if (i == n && !r->keep_blank) continue;   /* blank lines carry no record */
         r->line = s; r->line_len = n;
         *line = s; *len = n;
         return 1;
@@ -275,15 +280,22 @@ struct wr_stream {
     char *in; size_t in_cap, in_len;    /* text not yet compressed / written */
     char *out; size_t out_cap;          /* compressed bytes */
     int dirty;                  /* something written since the last flush */
-    int failed;
+    int failed;                 /* the first failure's code (ERR_PIPE, ERR_SYS), 0 while none */
 };
+
+/* After a failure every write and flush fails again with the same code: a broken pipe met by
+ * an earlier flush (say the one before a blocking read) stays a quiet ERR_PIPE. */
+static int wr_failed(const wr_stream *w, mrl_err *e) {
+    if (w->failed == ERR_PIPE) return err_set(e, ERR_PIPE, "broken pipe");
+    return err_set(e, ERR_SYS, "write after an earlier write error");
+}
 
 static int wr_write_all(wr_stream *w, const char *p, size_t n, mrl_err *e) {
     while (n > 0) {
         ssize_t k = write(w->fd, p, n);
         if (k < 0) {
             if (errno == EINTR) continue;
-            w->failed = 1;
+            w->failed = errno == EPIPE ? ERR_PIPE : ERR_SYS;
             if (errno == EPIPE) return err_set(e, ERR_PIPE, "broken pipe");
             return err_set(e, ERR_SYS, "%s: write error: %s", w->path ? w->path : "<stdout>", strerror(errno));
         }
@@ -303,7 +315,7 @@ static int wr_drain(wr_stream *w, ZSTD_EndDirective mode, mrl_err *e) {
     for (;;) {
         ZSTD_outBuffer out = {w->out, w->out_cap, 0};
         size_t left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
-        if (ZSTD_isError(left)) { w->failed = 1; return err_set(e, ERR_SYS, "zstd: %s", ZSTD_getErrorName(left)); }
+        if (ZSTD_isError(left)) { w->failed = ERR_SYS; return err_set(e, ERR_SYS, "zstd: %s", ZSTD_getErrorName(left)); }
         if (wr_write_all(w, w->out, out.pos, e) < 0) return -1;
         if (mode == ZSTD_e_continue ? in.pos == in.size : left == 0) break;
     }
@@ -346,7 +358,7 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
 }
 
 int wr_put_raw(wr_stream *w, const char *line, size_t len, mrl_err *e) {
-    if (w->failed) return err_set(e, ERR_SYS, "write after an earlier write error");
+    if (w->failed) return wr_failed(w, e);
     w->dirty = 1;
     if (w->in_len + len + 1 > w->in_cap) {
         if (wr_drain(w, ZSTD_e_continue, e) < 0) return -1;
@@ -359,7 +371,7 @@ int wr_put_raw(wr_stream *w, const char *line, size_t len, mrl_err *e) {
             while (in.pos < in.size) {
                 ZSTD_outBuffer out = {w->out, w->out_cap, 0};
                 size_t r = ZSTD_compressStream2(w->cctx, &out, &in, ZSTD_e_continue);
-                if (ZSTD_isError(r)) { w->failed = 1; return err_set(e, ERR_SYS, "zstd: %s", ZSTD_getErrorName(r)); }
+                if (ZSTD_isError(r)) { w->failed = ERR_SYS; return err_set(e, ERR_SYS, "zstd: %s", ZSTD_getErrorName(r)); }
                 if (wr_write_all(w, w->out, out.pos, e) < 0) return -1;
             }
             w->in[w->in_len++] = '\n';
@@ -380,14 +392,14 @@ int wr_put(wr_stream *w, jv rec, mrl_err *e) {
 }
 
 int wr_flush(wr_stream *w, mrl_err *e) {
-    if (!w->dirty || w->failed) return w->failed ? err_set(e, ERR_SYS, "earlier write error") : 0;
+    if (!w->dirty || w->failed) return w->failed ? wr_failed(w, e) : 0;
     w->dirty = 0;
     return wr_drain(w, ZSTD_e_flush, e);
 }
 
 int wr_close(wr_stream *w, mrl_err *e) {
     if (!w) return 0;
-    int rc = w->failed ? err_set(e, ERR_SYS, "earlier write error") : wr_drain(w, ZSTD_e_end, e);
+    int rc = w->failed ? wr_failed(w, e) : wr_drain(w, ZSTD_e_end, e);
     if (rc == 0 && w->tmp) {
         if (fsync(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: fsync: %s", w->tmp, strerror(errno));
         else if (close(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));

@@ -50,6 +50,9 @@ const char *rd_line(const rd_stream *r, size_t *len);
 void rd_set_flush(rd_stream *r, wr_stream *w);
 /* A read interrupted by a signal while stop() returns non-zero ends the input (rd_next* → 0). */
 void rd_set_stop(rd_stream *r, int (*stop)(void));
+/* keep != 0: rd_next_line returns blank and whitespace-only lines too (texts, one per line,
+ * as mtok -r reads them); by default they are skipped (they carry no record). */
+void rd_keep_blank(rd_stream *r, int keep);
 
 /* ---- writer ---- */
 typedef struct wr_opts {

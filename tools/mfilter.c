@@ -262,9 +262,17 @@ static uint64_t mf_norm_hash(const char *s) {
                                         UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
                                         UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
     if (len < 0) return rng_hash_str(s);   /* not reachable for jv strings (valid UTF-8) */
-    size_t k = 0;
-    for (utf8proc_ssize_t i = 0; i < len; i++)
-        if (!strchr(" \t\n\r\v\f", n[i])) n[k++] = n[i];
+    size_t k = 0;   /* every White_Space character out: ASCII's, NEL, and the Zs/Zl/Zp ones NFKC keeps */
+    for (utf8proc_ssize_t i = 0; i < len;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t m = utf8proc_iterate(n + i, len - i, &c);
+        if (m <= 0) { n[k++] = n[i++]; continue; }   /* not reachable: utf8proc_map wrote valid UTF-8 */
+        utf8proc_category_t cat = utf8proc_category(c);
+        int ws = (c >= 9 && c <= 13) || c == 0x85 || cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+                 cat == UTF8PROC_CATEGORY_ZP;
+        if (!ws) { memmove(n + k, n + i, (size_t)m); k += (size_t)m; }
+        i += m;
+    }
     uint64_t h = rng_hash(n, k);
     free(n);
     return h;

@@ -302,6 +302,12 @@ int main(int argc, char **argv) {
     if (optind != argc - 1) cli_usage(&cl, optind >= argc ? "a config name or config.json is required" : "one config only");
     o.what = argv[optind];
     if (!cl.out) cli_usage(&cl, "-o DIR is required");
+    static char outbuf[4000];   /* "DIR/" names DIR: its temp sibling is DIR.tmp.PID, not DIR/.tmp.PID */
+    size_t ol = strlen(cl.out);
+    if (ol >= sizeof outbuf) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    memcpy(outbuf, cl.out, ol + 1);
+    while (ol > 1 && outbuf[ol - 1] == '/') outbuf[--ol] = 0;
+    cl.out = outbuf;
     if (o.merges > 0 && !o.merges_text) cli_usage(&cl, "--merges needs --merges-text FILE");
     if (o.merges > 0 && o.tokenizer) cli_usage(&cl, "--merges and --tokenizer exclude each other");
     mrl_config probe;

@@ -235,6 +235,7 @@ int main(int argc, char **argv) {
     wr_stream *w = cli_writer(&m.c);
     rd_set_flush(rd, w);
     rd_set_stop(rd, cli_stop_requested);
+    rd_keep_blank(rd, m.raw && m.cmd != CMD_DECODE);   /* -r: every line is a text, an empty one too */
     progress *p = prog_start(&m.c, "records", -1);
     prog_input(p, rd);
     long long done = 0;

@@ -495,3 +495,21 @@ $ mfilter -Z -q -j 4 --skip-bad --dedupe --where '.n % 3 > 0' in.jsonl | cmp - a
 > 1000
 > mfilter: in.jsonl:5000: "problem" is not a string (number)
 > skip-bad same
+
+## --dedupe drops every White_Space character, Unicode's too (U+2028, U+0085 survive NFKC)
+$ printf '{"id":1,"problem":"what\\u2028is\\u0085x"}\n{"id":2,"problem":"What is X"}\n{"id":3,"problem":"what is y"}\n' | mfilter -Z --dedupe --field .problem | jq -c .id
+> 1
+> 3
+2> mfilter: --dedupe: 1 duplicate dropped
+
+## a signal while waiting mid-frame on a zstd pipe: interrupted (130), not "truncated zstd input"
+# (an upstream tool between two records has flushed its frame, not ended it)
+$ (echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}') | mfilter | (timeout -s INT --preserve-status 1 mfilter -Z; echo "rc $?")
+> {"id":"s1"}
+> rc 130
+
+## the reader gone during the flush before a wait on input: a quiet exit 0 (a broken pipe)
+# (it was "write after an earlier write error", exit 3)
+$ seq 1 5000 | awk '{ printf "{\"id\":\"%d\"}\n", $1 }' > s5k.jsonl
+$ { sleep 1; echo '{"id":"x"}'; } | mfilter -Z -j 1 s5k.jsonl - | true; echo "rc ${PIPESTATUS[1]}"
+> rc 0

@@ -146,3 +146,9 @@ $ minit tiny -o m -q && printf '\377\377\377\377' | dd of=m/model.safetensors bs
 $ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-tokens 1 -Z
 ? 1
 2~ m/model.safetensors: header length [0-9]+ (exceeds the limit|runs past the end of the file)
+
+## -o DIR/ (a trailing slash) names DIR, new or empty
+$ mkdir e1; minit tiny -o e1/ -q && minit tiny -o nd/ -q && ls e1/config.json nd/config.json && ls -a | grep tmp | wc -l
+> e1/config.json
+> nd/config.json
+> 0

@@ -154,3 +154,12 @@ $ mtok template --system @sys.txt -Z
 $ mtok template --system @nonesuch.txt -Z < /dev/null
 ? 2
 2~ ^mtok: --system: cannot read nonesuch.txt
+
+## -r encode: every line is a text, an empty or blank one too (the output lines up with the input)
+$ printf 'a\n\n   \nb\r\n\t\nc' | mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z | jq -c '.text'
+> "a"
+> ""
+> "   "
+> "b"
+> "\t"
+> "c"
