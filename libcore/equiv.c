@@ -326,7 +326,7 @@ static int cmp(const eq_side *G, int g, const eq_side *P, int p) {
     if (is_listy(x->op) && is_listy(y->op)) return cmp_items(G, g, P, p, 0);
     if (is_listy(x->op) && (y->op == ME_TUPLE || (y->op == ME_IVL && y->flags == 0)))
         return cmp_items(G, g, P, p, 1);
-    if ((x->op == ME_TUPLE || (x->op == ME_IVL && x->flags == 0)) && is_listy(y->op))
+    if ((x->op == ME_TUPLE || (x->op == ME_IVL && x->flags == 0)) && y->op == ME_LIST)   /* a set is no tuple */
         return cmp_items(G, g, P, p, 0);
     if ((x->op == ME_IVL || (x->op == ME_TUPLE && x->nkids == 2)) && y->op == ME_REL && y->nkids == 2)
         return ivl_ray(G, g, P, p);
@@ -350,6 +350,24 @@ static int words_only(const char *s) {
     return letters > 1;
 }
 
+/* Words compared as words: case and spaces ignored, letters in order ("Amy" is not "May",
+ * as a product of letters would have it). */
+static int same_words(const char *a, const char *b) {
+    for (;;) {
+        while (*a == ' ') a++;
+        while (*b == ' ') b++;
+        if (!*a || !*b) return !*a && !*b;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+        a++, b++;
+    }
+}
+
+/* The gold was written as text (\text{Devon}, \mathrm{Monday}): a name or a word, not a
+ * product of variables. */
+static int gold_is_text(const char *gold) {
+    return strstr(gold, "\\text") || strstr(gold, "\\mathrm") || strstr(gold, "\\mbox") || strstr(gold, "\\textbf");
+}
+
 int eq_equiv(const char *pred, const char *gold) {
     if (!gold) return 2;
     /* longer than any answer: a gold is not checkable, a prediction is not an answer
@@ -363,9 +381,13 @@ int eq_equiv(const char *pred, const char *gold) {
     eq_side *S = NULL;
     if (!p || !*p) goto done;
     if (strcmp(p, g) == 0) { r = 1; goto done; }
+    if (words_only(g) && gold_is_text(gold)) { r = same_words(p, g); goto done; }
     S = malloc(2 * sizeof *S);
     if (!S) goto done;
     int gi = me_parse(&S[0].a, g);
+    /* words the parser cannot read ("Stan": s times tan of nothing) are still a gold answer:
+       compared as words, never "unparsed" (which would reward any boxed answer) */
+    if (gi < 0 && words_only(g)) { r = same_words(p, g); goto done; }
     if (gi < 0) { r = 2; goto done; }
     int pi = me_parse(&S[1].a, p);
     if (pi < 0) goto done;

@@ -100,6 +100,20 @@ TEST(equiv_basic) {
 }
 
 TEST(equiv_classes) {
+    /* words are words: letters in order, not a product of letters; a word the parser cannot
+       read ("Stan": s times tan) is compared as a word, never "unparsed" (which would reward
+       any boxed answer under --unparsed-gold correct) */
+    EXPECT(eqv("May", "\\text{Amy}") == 0);
+    EXPECT(eqv("\\text{seat}", "\\text{east}") == 0);
+    EXPECT(eqv("devon", "\\text{Devon}") == 1);
+    EXPECT(eqv("new york", "\\text{New York}") == 1);
+    EXPECT(eqv("Bob", "\\text{Stan}") == 0);
+    EXPECT(eqv("stan", "\\text{Stan}") == 1);
+    EXPECT(eqv("Bob", "Lincoln") == 0);
+    EXPECT(eqv("yx", "xy") == 1);                       /* no \\text: a product, as Math-Verify */
+    /* a gold tuple is matched by a bare list in any order, not by a set (Math-Verify: False) */
+    EXPECT(eqv("5,3", "(3,5)") == 1);
+    EXPECT(eqv("\\{5,3\\}", "(3,5)") == 0);
     /* numbers */
     EXPECT(eqv("0.333333", "\\frac{1}{3}") == 1);
     EXPECT(eqv("0.33", "\\frac{1}{3}") == 0);
