@@ -20,6 +20,7 @@
  */
 #ifndef MRL_OPS_H
 #define MRL_OPS_H
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
@@ -34,6 +35,7 @@ typedef enum mrl_devkind { MRL_DEV_CPU = 0, MRL_DEV_CUDA = 1 } mrl_devkind;
 static inline size_t mrl_dtype_size(mrl_dtype t) { return t == MRL_F32 ? 4 : 2; }
 
 typedef struct mrl_ops mrl_ops;
+struct mrl_adamw_step;   /* the AdamW step's scalars (op_adamw_step, below) */
 typedef struct mrl_backend {
     mrl_devkind kind;
     int device;            /* CUDA ordinal (0 on CPU) */
@@ -113,8 +115,7 @@ struct mrl_ops {
                    int T, int C, int V);
     size_t (*pack_weight)(const mrl_backend *be, void *dst, const void *w, int OUT, int IN);   /* optional */
     void (*adamw)(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
-                  mrl_dtype cdt, size_t n, float lr, float beta1, float beta2, float eps,
-                  float weight_decay, int step, float grad_scale);
+                  mrl_dtype cdt, size_t n, const struct mrl_adamw_step *s);
     double (*sumsq)(const mrl_backend *be, const float *x, size_t n);
     void (*scale)(const mrl_backend *be, float *x, size_t n, float s);
 };
@@ -227,12 +228,30 @@ static inline void op_logits(const mrl_backend *be, float *logits, const void *x
 static inline size_t op_pack_weight(const mrl_backend *be, void *dst, const void *w, int OUT, int IN)
 { return be->ops->pack_weight ? be->ops->pack_weight(be, dst, w, OUT, IN) : 0; }
 
-/* AdamW on fp32 master weights w with fp32 m, v (PyTorch's torch.optim.AdamW formula):
- * g' = g * grad_scale; m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2; w -= lr * wd * w;
- * w -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps). step counts from 1.
- * wcopy (may be NULL) receives w converted to cdt (the bf16 forward copy). */
-static inline void op_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, float grad_scale)
-{ be->ops->adamw(be, w, g, m, v, wcopy, cdt, n, lr, beta1, beta2, eps, weight_decay, step, grad_scale); }
+/* AdamW on fp32 master weights w with fp32 m, v, as torch.optim.AdamW (single-tensor) computes
+ * it: g' = g * grad_scale; m = lerp(m, g', 1-b1); v = b2 v + (1-b2) g'^2; w *= 1 - lr wd;
+ * w += -step_size * (m / (sqrt(v) / bc2_sqrt + eps)), with step_size = lr / (1-b1^t) and
+ * bc2_sqrt = sqrt(1-b2^t) (t counts from 1). The scalars are made once per step on the host in
+ * double, as torch's are Python floats, then rounded to float (op_adamw_step): 1-b2 is not
+ * 1 - (float)b2 (0.999f is 1.3e-5 off 0.999 in 1-b2). wcopy (may be NULL) receives w converted
+ * to cdt (the bf16 forward copy). */
+typedef struct mrl_adamw_step {
+    float beta1, one_m_beta1, beta2, one_m_beta2, eps;
+    float decay;        /* 1 - lr * weight_decay */
+    float step_size;    /* lr / (1 - beta1^t) */
+    float bc2_sqrt;     /* sqrt(1 - beta2^t) */
+    float grad_scale;
+} mrl_adamw_step;
+static inline mrl_adamw_step op_adamw_step(double lr, double beta1, double beta2, double eps, double weight_decay,
+                                           long t, double grad_scale) {
+    double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
+    mrl_adamw_step s = {(float)beta1, (float)(1.0 - beta1), (float)beta2, (float)(1.0 - beta2), (float)eps,
+                        (float)(1.0 - lr * weight_decay), (float)(lr / bc1), (float)sqrt(bc2), (float)grad_scale};
+    return s;
+}
+static inline void op_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
+                            mrl_dtype cdt, size_t n, const mrl_adamw_step *s)
+{ be->ops->adamw(be, w, g, m, v, wcopy, cdt, n, s); }
 /* sum x[i]^2 in double, returned on the host (synchronises); x *= s (gradient clipping). */
 static inline double op_sumsq(const mrl_backend *be, const float *x, size_t n) { return be->ops->sumsq(be, x, n); }
 static inline void op_scale(const mrl_backend *be, float *x, size_t n, float s) { be->ops->scale(be, x, n, s); }

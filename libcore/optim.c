@@ -131,9 +131,9 @@ int optim_step(optim *opt, double lr, double grad_scale, mrl_err *e) {
         if (opt->o.kind == OPTIM_SGD) {
             if (sgd_param(opt, p, (float)lr, wd, (float)grad_scale, e)) return -1;
         } else {
-            op_adamw(opt->be, p->w, p->g, opt->m[i], opt->v[i], p->fw, MRL_BF16, p->numel, (float)lr,
-                     (float)opt->o.beta1, (float)opt->o.beta2, (float)opt->o.eps, wd,
-                     (int)opt->step, (float)grad_scale);
+            mrl_adamw_step st = op_adamw_step(lr, opt->o.beta1, opt->o.beta2, opt->o.eps,
+                                              decays(p->name) ? opt->o.weight_decay : 0.0, opt->step, grad_scale);
+            op_adamw(opt->be, p->w, p->g, opt->m[i], opt->v[i], p->fw, MRL_BF16, p->numel, &st);
         }
     }
     be_sync(opt->be);

@@ -66,28 +66,28 @@ void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, m
     for (size_t c = 0; c < ns; c++) cast_span(dst, dt, src, st, c * SPAN, (c + 1) * SPAN < n ? (c + 1) * SPAN : n);
 }
 
-CPU_CLONES static void adamw_span(float *w, const float *g, float *m, float *v, size_t a, size_t b, float beta1, float beta2,
-                                  float decay, float step_size, float bc2_sqrt, float eps, float grad_scale) {
+CPU_CLONES static void adamw_span(float *w, const float *g, float *m, float *v, size_t a, size_t b,
+                                  const mrl_adamw_step *s) {
+    float w1 = s->one_m_beta1, b2 = s->beta2, w2 = s->one_m_beta2, eps = s->eps;
+    float decay = s->decay, step = -s->step_size, bc2_sqrt = s->bc2_sqrt, gs = s->grad_scale;
     for (size_t i = a; i < b; i++) {
-        float gi = g[i] * grad_scale;
-        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
-        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        float gi = g[i] * gs;
+        /* torch's lerp: m + w (g - m) for a weight below 1/2, g - (g - m)(1 - w) above */
+        float mi = w1 < 0.5f ? m[i] + w1 * (gi - m[i]) : gi - (gi - m[i]) * (1.0f - w1);
+        float vi = v[i] * b2 + w2 * gi * gi;                     /* addcmul: (value t1) t2 */
+        m[i] = mi; v[i] = vi;
         float wi = w[i] * decay;
-        wi -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
-        w[i] = wi;
+        w[i] = wi + step * mi / (sqrtf(vi) / bc2_sqrt + eps);     /* addcdiv: (value t1) / t2 */
     }
 }
 
 void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
-               mrl_dtype cdt, size_t n, float lr, float beta1, float beta2, float eps,
-               float weight_decay, int step, float grad_scale) {
-    float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
-    float step_size = lr / bc1, bc2_sqrt = sqrtf(bc2), decay = 1.0f - lr * weight_decay;
+               mrl_dtype cdt, size_t n, const mrl_adamw_step *st) {
     size_t ns = (n + SPAN - 1) / SPAN;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t c = 0; c < ns; c++) {   /* the copy from the span just written, still in cache */
         size_t a = c * SPAN, b = (c + 1) * SPAN < n ? (c + 1) * SPAN : n;
-        adamw_span(w, g, m, v, a, b, beta1, beta2, decay, step_size, bc2_sqrt, eps, grad_scale);
+        adamw_span(w, g, m, v, a, b, st);
         if (wcopy) cast_span(wcopy, cdt, w, MRL_F32, a, b);
     }
 }

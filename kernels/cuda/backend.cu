@@ -251,23 +251,24 @@ static void cu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dty
 }
 
 __global__ void k_adamw(float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n,
-                        float lr, float b1, float b2, float eps, float wd, float step_size, float bc2_sqrt, float gs) {
+                        mrl_adamw_step s) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        float gi = g[i] * gs;
-        float mi = b1 * m[i] + (1.0f - b1) * gi, vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float gi = __fmul_rn(g[i], s.grad_scale);   /* no FMA contraction: the CPU's roundings */
+        float mi = s.one_m_beta1 < 0.5f ? __fadd_rn(m[i], __fmul_rn(s.one_m_beta1, __fsub_rn(gi, m[i])))
+                                        : __fsub_rn(gi, __fmul_rn(__fsub_rn(gi, m[i]), 1.0f - s.one_m_beta1));
+        float vi = __fadd_rn(__fmul_rn(v[i], s.beta2), __fmul_rn(__fmul_rn(s.one_m_beta2, gi), gi));
         m[i] = mi; v[i] = vi;
-        float wi = w[i] * (1.0f - lr * wd);
-        wi -= step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
+        float wi = __fmul_rn(w[i], s.decay);
+        float den = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), s.bc2_sqrt), s.eps);
+        wi = __fadd_rn(wi, __fdiv_rn(__fmul_rn(-s.step_size, mi), den));
         w[i] = wi;
         if (wcopy) { if (cdt == MRL_BF16) ((bf16 *)wcopy)[i] = __float2bfloat16(wi); else ((float *)wcopy)[i] = wi; }
     }
 }
 static void cu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n,
-                     float lr, float beta1, float beta2, float eps, float weight_decay, int step, float grad_scale) {
+                     const mrl_adamw_step *s) {
     if (!n) return;
-    float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
-    k_adamw<<<grid_for(n), 256, 0, cu_st(be)->stream>>>(w, g, m, v, wcopy, cdt, n, lr, beta1, beta2, eps, weight_decay,
-                                                       lr / bc1, sqrtf(bc2), grad_scale);
+    k_adamw<<<grid_for(n), 256, 0, cu_st(be)->stream>>>(w, g, m, v, wcopy, cdt, n, *s);
 }
 
 __global__ void k_sumsq(double *out, const float *x, size_t n) {

@@ -305,8 +305,9 @@ TEST(par_optimizer) {
     double sc = op_sumsq(cpu, gc, n), sg = op_sumsq(gpu, gg, n);
     EXPECT_NEAR(sg, sc, 1e-9);
     op_scale(cpu, gc, n, 0.5f); op_scale(gpu, gg, n, 0.5f);
-    op_adamw(cpu, wc, gc, mc, vc, cc, MRL_BF16, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f);
-    op_adamw(gpu, wg, gg, mg, vg, cg, MRL_BF16, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f);
+    mrl_adamw_step st = op_adamw_step(1e-3, 0.9, 0.999, 1e-8, 0.01, 3, 0.7);
+    op_adamw(cpu, wc, gc, mc, vc, cc, MRL_BF16, n, &st);
+    op_adamw(gpu, wg, gg, mg, vg, cg, MRL_BF16, n, &st);
     float *a = get(gpu, wg, n, MRL_F32), *b = get(cpu, wc, n, MRL_F32);
     CLOSE(a, b, n, 1e-6, "adamw w");
     float *ma = get(gpu, mg, n, MRL_F32), *mb = get(cpu, mc, n, MRL_F32);

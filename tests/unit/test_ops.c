@@ -574,7 +574,8 @@ TEST(adamw_matches_formula) {
     for (int i = 0; i < N; i++) { w[i] = w0[i] = 0.1f * (i - 18); g[i] = 0.03f * ((i * 7) % 11 - 5); m[i] = 0.01f * (i % 3); v[i] = 0.001f * (i % 4); }
     float m0[N], v0[N]; memcpy(m0, m, sizeof m); memcpy(v0, v, sizeof v);
     float lr = 1e-2f, b1 = 0.9f, b2 = 0.99f, eps = 1e-8f, wd = 0.1f, gs = 0.5f; int step = 3;
-    op_adamw(be, w, g, m, v, wc, MRL_BF16, N, lr, b1, b2, eps, wd, step, gs);
+    mrl_adamw_step st = op_adamw_step(lr, b1, b2, eps, wd, step, gs);
+    op_adamw(be, w, g, m, v, wc, MRL_BF16, N, &st);
     for (int i = 0; i < N; i++) {   /* torch.optim.AdamW, in double */
         double gi = (double)g[i] * gs, mi = b1 * (double)m0[i] + (1 - b1) * gi, vi = b2 * (double)v0[i] + (1 - b2) * gi * gi;
         double wi = w0[i] * (1 - (double)lr * wd);
