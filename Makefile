@@ -2,6 +2,11 @@
 # Variables: NATIVE=1 (-march=native), CUDA=0|1 (default: 1 where nvcc is found),
 # PREFIX (install), CC, NVCC, CUDA_ARCH.
 
+# Recipes run in bash with pipefail: a stage that fails inside `msample | mreward -o F` fails
+# the recipe (the pipelines' recipes remove F then), instead of leaving F looking finished.
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 PREFIX    ?= /usr/local
 CC        ?= cc
 NATIVE    ?= 0

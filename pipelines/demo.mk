@@ -69,7 +69,8 @@ $(D)/init/config.json: | $(DEMO_GEN)
 # SFT records: the prompt as msample renders it, the worked solution + EOS as the completion
 $(D)/sft.jsonl.zst: $(D)/sft-problems.jsonl $(D)/init/config.json
 	$(MRL_T)/mtok encode --model $(D)/init --template r1 --system '' -q $< \
-	  | $(MRL_T)/mtok encode --model $(D)/init --field '.completion + "<｜end▁of▁sentence｜>"' --as completion_ids -q -o $@
+	  | $(MRL_T)/mtok encode --model $(D)/init --field '.completion + "<｜end▁of▁sentence｜>"' --as completion_ids -q -o $@ \
+	  || { rm -f $@; exit 1; }
 
 # the warm start: resumes from $(D)/sft/latest, skipping the records it already trained on
 $(D)/sft/done: $(D)/sft.jsonl.zst
@@ -86,10 +87,10 @@ $(D)/sft/done: $(D)/sft.jsonl.zst
 # held-out scores: the same problems, seed and samples for both models
 $(D)/eval-sft.jsonl.zst: $(D)/sft/done $(D)/test.jsonl
 	$(DEMO_SAMPLE) --model $(D)/sft/latest -n $(DEMO_EVAL_N) --temperature $(DEMO_EVAL_TEMP) --seed $(DEMO_SEED) $(D)/test.jsonl \
-	  | $(MRL_T)/mreward -q -o $@
+	  | $(MRL_T)/mreward -q -o $@ || { rm -f $@; exit 1; }
 $(D)/eval-grpo.jsonl.zst: $(D)/grpo/done $(D)/test.jsonl
 	$(DEMO_SAMPLE) --model $(D)/grpo/latest -n $(DEMO_EVAL_N) --temperature $(DEMO_EVAL_TEMP) --seed $(DEMO_SEED) $(D)/test.jsonl \
-	  | $(MRL_T)/mreward -q -o $@
+	  | $(MRL_T)/mreward -q -o $@ || { rm -f $@; exit 1; }
 
 # GRPO from the SFT model: msample | mreward | mgrpo, one step at a time (pipelines/grpo-loop.sh)
 $(D)/grpo/done: $(D)/sft/done $(D)/train.jsonl

@@ -94,7 +94,7 @@ MIX_OUT         ?= data/exp2-mix.jsonl.zst
 data-exp2:
 	@test -n "$(OPEN_S1)" -a -n "$(OPEN_DEEPSCALER)" -a -n "$(DEEPSCALER)" || { echo "data-exp2: OPEN_S1=, OPEN_DEEPSCALER= and DEEPSCALER= are required (problem files)" >&2; exit 2; }
 	@mkdir -p $(dir $(MIX_OUT))
-	{ $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
+	{ set -e; $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
 	  $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_DEEPSCALER); \
 	  $(MRL_T)/mfilter --where '$(EASY_WHERE)' --take 1000 --seed $(SEED) -q $(DEEPSCALER); } \
 	| $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o $(MIX_OUT)
@@ -108,16 +108,23 @@ EVAL_TOP_P     ?= 0.95
 EVAL_MAX_TOKENS ?= 32768
 RUN            ?=
 CKPT           ?= $(if $(STEP),$(RUN)/$(shell printf 'step-%06d' $(STEP)),$(RUN)/latest)
-EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(or $(realpath $(CKPT)),$(CKPT)))
+# the checkpoint as resolved when make starts: a run still training moves RUN/latest, and every
+# benchmark must score the same step (the one EVAL_OUT is named after)
+EVAL_MODEL     := $(or $(realpath $(CKPT)),$(CKPT))
+EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(EVAL_MODEL))
+EVAL_SETTINGS   = k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: Benchmarks)" >&2; exit 2; }
 	@mkdir -p $(EVAL_OUT)
+	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again)
+	@if [ "$$(cat $(EVAL_OUT)/settings 2>/dev/null)" != "$(EVAL_SETTINGS)" ]; then \
+	  rm -f $(EVAL_OUT)/*.jsonl.zst; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
 	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; \
-	  test -s $(EVAL_OUT)/$$b.jsonl.zst || $(MRL_T)/msample --model $(CKPT) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
+	  test -s $(EVAL_OUT)/$$b.jsonl.zst || $(MRL_T)/msample --model $(EVAL_MODEL) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
 	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \
 	    --seed $(SEED) $(EXP_DEVICE) -q $$f \
-	  | $(MRL_T)/mreward -q -o $(EVAL_OUT)/$$b.jsonl.zst || exit 1; done
+	  | $(MRL_T)/mreward -q --fallback -o $(EVAL_OUT)/$$b.jsonl.zst || { rm -f $(EVAL_OUT)/$$b.jsonl.zst; exit 1; }; done
 	$(MRL_T)/meval -Z -q $(addprefix $(EVAL_OUT)/,$(addsuffix .jsonl.zst,$(BENCHES))) -o $(EVAL_OUT)/scores.jsonl
 	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(CKPT)" > $(EVAL_OUT)/table.md
 	@cat $(EVAL_OUT)/table.md

@@ -102,9 +102,12 @@ validate() {
     sample "$EVAL_DATA" "${EVAL_MAX_TOKENS:-$(max_tokens_at "$s")}" "$SEED" "$pol" "$EVAL_TEMP" "${EVAL_TOP_P:-0.95}" \
         "$EVAL_N" | "${T}mreward" -q -o "$f.jsonl.zst"
     sys_args=("${sys_saved[@]}"); tmpl=$TEMPLATE
-    "${T}meval" -q --by '"val"' -Z "$f.jsonl.zst" -o "$f.json"
-    p=$(jnum 'pass@1' <"$f.json")
-    sed "s/^{/{\"step\":$s,/" "$f.json" >>"$RUN/val.jsonl"
+    # $f.json last: it marks the step validated, so an interruption before it repeats the
+    # validation (a repeated val.jsonl line is harmless) instead of losing it
+    "${T}meval" -q --by '"val"' -Z "$f.jsonl.zst" -o "$f.json.tmp"
+    p=$(jnum 'pass@1' <"$f.json.tmp")
+    sed "s/^{/{\"step\":$s,/" "$f.json.tmp" >>"$RUN/val.jsonl"
+    mv "$f.json.tmp" "$f.json"
     # best so far (the earliest of equals)
     read -r bs best < <(awk '{ s = $0; sub(/.*"step":/, "", s); s += 0; p = $0; sub(/.*"pass@1":/, "", p); p += 0;
                                if (NR == 1 || p > b) { b = p; bs = s } } END { print bs, b }' "$RUN/val.jsonl")
@@ -159,10 +162,14 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
         "$RUN/problems.jsonl" >"$RUN/.slice.jsonl"
     mapfile -t d < <(dev_args "${DEVICE:-}")
     t0=$(date +%s.%N)
-    metrics=$(sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
-              bash -c "$REWARD" |
-              "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --steps 1 --seed "$SEED" \
-                  --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q)
+    # the rewarded batch whole before mgrpo reads it: a sampler or reward stage that dies part way
+    # (an OOM kill, a bad record) stops the loop here (set -e, pipefail) instead of letting mgrpo
+    # commit a step on the groups that got through
+    sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
+        bash -c "$REWARD" >"$RUN/.batch"
+    metrics=$("${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --steps 1 --seed "$SEED" \
+                  --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q <"$RUN/.batch")
+    rm -f "$RUN/.batch"
     step=$(step_of "$RUN/latest")
     m=$(printf '%s\n' "$metrics" | tail -n 1)
     kl=$(jnum kl <<<"$m")
@@ -180,6 +187,6 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     if [ "$EVAL_EVERY" -gt 0 ] && (( step % EVAL_EVERY == 0 )); then validate "$step" "$RUN/latest"; fi
     prune
 done
-rm -f "$RUN/.slice.jsonl"
+rm -f "$RUN/.slice.jsonl" "$RUN/.batch"
 [ -e "$RUN/stopped" ] && echo "grpo-loop: stopped early: $(cat "$RUN/stopped")" >&2
 exit 0

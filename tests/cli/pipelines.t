@@ -109,10 +109,24 @@ $ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head
 $ minit tiny -o m -q
 $ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 EVAL_K=2 | sed -n '1p;7p' | sed "s|$PWD|T|"
 $ ls run/eval/m | tr '\n' ' '; echo; jq -s 'map(.problems) | add' run/eval/m/scores.jsonl
+$ zstd -dc run/eval/m/aime24.jsonl.zst | wc -l
+$ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 EVAL_K=1 >/dev/null
+$ zstd -dc run/eval/m/aime24.jsonl.zst | wc -l
 > | Model | AIME24 | MATH-500 | AMC23 | Minerva | OlympiadBench | Avg |
 > | T/m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
-> aime24.jsonl.zst amc23.jsonl.zst math500.jsonl.zst minerva_math.jsonl.zst olympiadbench.jsonl.zst scores.jsonl table.md 
+> aime24.jsonl.zst amc23.jsonl.zst math500.jsonl.zst minerva_math.jsonl.zst olympiadbench.jsonl.zst scores.jsonl settings table.md 
 > 15
+> 6
+> 3
+
+## make eval: a benchmark whose sampling fails leaves no scored file and fails the target
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -3 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ sed -i '2s/.*/{"id":"broken"}/' bench/aime24.jsonl
+$ minit tiny -o m -q
+$ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 >/dev/null 2>&1; echo "rc $?"; ls run/eval/m
+> rc 2
+> settings
 
 ## grpo-loop.sh: NGPU=2 samples in two shards (--shard K/2, here CPU processes) whose groups are concatenated
 $ minit tiny -o m -q --seed 5
@@ -152,3 +166,12 @@ $ head -c 8 run/metrics.png | od -An -c | tr -s ' '
 $ out=$(make -s -C "$ROOT" plot 2>&1); echo "status $?"; echo "$out" | head -1
 > status 2
 > plot: RUN= is required (a run directory with metrics.jsonl)
+
+## grpo-loop.sh: a reward stage that fails part way stops the loop before mgrpo takes a step
+$ minit tiny -o m -q --seed 5
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ RUN=run MODEL=m DATA=p.jsonl STEPS=2 PROMPTS=4 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4 REWARD="$MRL_BIN/mreward -Z -q | { head -n 4; exit 1; }" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"
+$ ls run | grep -c step-; test -e run/latest || echo "no latest"
+> rc 1
+> 0
+> no latest
