@@ -270,6 +270,13 @@ static char *read_small(const char *path, size_t cap, size_t *len, mrl_err *e) {
     return buf;
 }
 
+/* A shard's file name as the index gives it, "./" prefixes dropped ("./model-1.safetensors" and
+ * "model-1.safetensors" are one shard, as transformers reads the index). */
+static const char *shard_name(const char *fn) {
+    while (fn[0] == '.' && fn[1] == '/') fn += 2;
+    return fn;
+}
+
 /* Reads an index: the shard files of weight_map (relative to the index's directory), then
  * checks that each listed tensor sits in the shard the index names. */
 static int open_index(st_file *f, const char *ipath, mrl_err *e) {
@@ -297,6 +304,7 @@ static int open_index(st_file *f, const char *ipath, mrl_err *e) {
             bad = err_set(e, 1, "%s: \"%.100s\": shard name is not a string", ipath, jv_string_value(k));
         } else if (!bad) {
             const char *fn = jv_string_value(v);
+            fn = shard_name(fn);
             if (!*fn || fn[0] == '/' || strstr(fn, "..")) bad = err_set(e, 1, "%s: shard name \"%.100s\" refused", ipath, fn);
             int known = 0;
             for (int i = 0; !bad && i < f->nsh && !known; i++) known = !strcmp(f->sh[i].path + dirlen, fn);
@@ -320,7 +328,7 @@ static int open_index(st_file *f, const char *ipath, mrl_err *e) {
     jv_object_foreach(wm, k, v) {
         const st_tensor *t = bad ? NULL : st_find(f, jv_string_value(k));
         if (!bad && !t) bad = err_set(e, 1, "%s: \"%.100s\" is listed but in no shard", ipath, jv_string_value(k));
-        else if (!bad && strcmp(f->sh[t->shard].path + dirlen, jv_string_value(v)))
+        else if (!bad && strcmp(f->sh[t->shard].path + dirlen, shard_name(jv_string_value(v))))
             bad = err_set(e, 1, "%s: \"%.100s\" is listed in %.100s but found in %s", ipath, jv_string_value(k),
                           jv_string_value(v), f->sh[t->shard].path);
         jv_free(k); jv_free(v);

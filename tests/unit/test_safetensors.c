@@ -211,6 +211,22 @@ TEST(refuses_bad_index) {
         EXPECTF(!f && strstr(e.msg, cases[i].want), "case %zu: %s", i, f ? "accepted" : e.msg);
         st_close(f);
     }
+    /* the same shard spelt "./name" and "name" is one shard, as transformers reads the index */
+    FILE *ix = fopen(FX "sharded/model.safetensors.index.json", "rb");
+    char good[4096] = "", dot[4200];
+    size_t gn = ix ? fread(good, 1, sizeof good - 1, ix) : 0;
+    if (ix) fclose(ix);
+    good[gn] = 0;
+    char *q = strstr(good, "\"model-00001"), *d = dot;
+    EXPECT(q != NULL);
+    if (q) {
+        memcpy(d, good, (size_t)(q - good)); d += q - good;
+        d += sprintf(d, "\"./%s", q + 1);   /* the first mention of shard 1 as ./model-00001... */
+        write_text(tmp_path("model.safetensors.index.json"), dot);
+        st_file *f = st_open(tmpdir, &e);
+        EXPECTF(f != NULL, "./ shard name: %s", e.msg);
+        st_close(f);
+    }
     for (int i = 0; i < 2; i++) unlink(tmp_path(shards[i]));
     unlink(tmp_path("model.safetensors.index.json"));
     EXPECT(st_open(tmpdir, &e) == NULL && strstr(e.msg, "no model.safetensors"));
