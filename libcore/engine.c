@@ -74,8 +74,9 @@ static int eng_skip_table(eng *g, mrl_err *e) {
     for (int32_t id = 0; id < g->V; id++) {
         size_t len = 0;
         if (id >= tv || !tok_piece(g->tok, id, &len) || !len) { g->skip[id] = 1; continue; }
-        char *d = tok_decode(g->tok, &id, 1, 1);
-        if (d && !*d) g->skip[id] = 1;
+        size_t dl = 0;
+        char *d = tok_decode(g->tok, &id, 1, 1, &dl);
+        if (d && !dl) g->skip[id] = 1;   /* no text (a skipped special); the 0x00 byte token is text */
         free(d);
     }
     for (int i = 0; i < c->n_eos; i++)

@@ -74,7 +74,7 @@ char *tok_utf8_lossy(const char *s, size_t n, size_t *outlen) {
 
 /* ---- decode ---- */
 
-char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special) {
+char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special, size_t *outlen) {
     size_t cap = 64, len = 0;
     for (int i = 0; i < n; i++) {
         size_t l;
@@ -89,7 +89,7 @@ char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special) 
         memcpy(raw + len, p, l);
         len += l;
     }
-    char *out = tok_utf8_lossy(raw, len, NULL);
+    char *out = tok_utf8_lossy(raw, len, outlen);
     free(raw);
     return out;
 }

@@ -112,18 +112,24 @@ static int maybe_unzstd(const char *path, char **buf, size_t *len, mrl_err *e) {
     size_t cap = *len * 4 + 4096, n = 0, r = 1;
     char *out = malloc(cap);
     ZSTD_inBuffer in = {*buf, *len, 0};
-    while (in.pos < in.size) {
+    int full = 0, big = 0;   /* full: the last call filled the output, so zstd may hold more of it */
+    while (out && (in.pos < in.size || full)) {
         if (n == cap) {
-            if (cap >= TOK_MAX_FILE) { r = 0; break; }
+            if (cap >= TOK_MAX_FILE) { big = 1; break; }
             cap *= 2;
-            out = realloc(out, cap);
+            char *no = realloc(out, cap);
+            if (!no) { free(out); out = NULL; break; }
+            out = no;
         }
         ZSTD_outBuffer o = {out + n, cap - n, 0};
         r = ZSTD_decompressStream(z, &o, &in);
         n += o.pos;
         if (ZSTD_isError(r)) break;
+        full = o.pos == o.size;
     }
     ZSTD_freeDStream(z);
+    if (!out) return err_set(e, 3, "%s: out of memory", path);
+    if (big) { free(out); return err_set(e, 1, "%s: larger than %d bytes once decompressed", path, (int)TOK_MAX_FILE); }
     if (ZSTD_isError(r) || r != 0) {
         free(out);
         return err_set(e, 1, "%s: corrupt or truncated zstd data", path);

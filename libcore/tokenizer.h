@@ -29,8 +29,10 @@ int  tok_id(const mrl_tok *t, const char *token); /* id of an exact token string
  * count > cap: normalization can make more tokens than bytes); -1 on invalid UTF-8 (e set). */
 int  tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int cap, mrl_err *e);
 /* Decodes ids into newly allocated UTF-8 (skip_special: drop tokens marked special); bytes
- * that are not UTF-8 become U+FFFD, ids without a token decode to nothing (as HF). */
-char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special);
+ * that are not UTF-8 become U+FFFD, ids without a token decode to nothing (as HF). The text
+ * is NUL-terminated, and may hold NUL bytes of its own (the 0x00 byte token): *len (when not
+ * NULL) gets its length. */
+char *tok_decode(const mrl_tok *t, const int32_t *ids, int n, int skip_special, size_t *len);
 /* The raw bytes of one token (for streaming decode and stop strings); *len set. */
 const char *tok_piece(const mrl_tok *t, int32_t id, size_t *len);
 /* 1 if id is an added token marked "special" (what skip_special drops). */

@@ -89,8 +89,9 @@ static jv decode(mtok *m, jv ids, mrl_err *e) {
         m->ids[i] = (int32_t)d;
     }
     m->tokens += n;
-    char *s = tok_decode(m->tok, m->ids, n, m->skip_special);
-    jv out = jv_string(s);
+    size_t sl = 0;
+    char *s = tok_decode(m->tok, m->ids, n, m->skip_special, &sl);
+    jv out = jv_string_sized(s, (int)sl);   /* a 0x00 byte token is text too */
     free(s);
     return out;
 }

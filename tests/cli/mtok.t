@@ -163,3 +163,8 @@ $ printf 'a\n\n   \nb\r\n\t\nc' | mtok encode -r --tokenizer $TESTDATA/tokenizer
 > "b"
 > "\t"
 > "c"
+
+## decode: the 0x00 byte token is text too (HF: "stud9\u0000unkt"), not the end of the string
+% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ echo '{"ids":[11, 1673, 24, 188, 43226]}' | mtok decode --model $SHARED/data/qwen2-tokenizer -Z | jq -c .text
+> ", stud9\u0000unkt"

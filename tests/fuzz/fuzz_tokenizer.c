@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (k >= 0) {
         for (int i = 0; i < k; i++)
             if (ids[i] < 0 || ids[i] >= tok_vocab_size(t)) abort();
-        char *s = tok_decode(t, ids, k, 0);
+        char *s = tok_decode(t, ids, k, 0, NULL);
         if (tok_utf8_check(s, strlen(s)) >= 0) abort();   /* decode always gives UTF-8 */
         free(s);
     }

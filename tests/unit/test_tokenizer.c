@@ -67,7 +67,7 @@ static int check_cases(const mrl_tok *t, const char *path) {
         }
         EXPECT(same);
         if (same && jv_get_kind(rt) != JV_KIND_FALSE) {
-            char *back = tok_decode(t, ids, got, 0);
+            char *back = tok_decode(t, ids, got, 0, NULL);
             EXPECTF(strcmp(back, s) == 0, "decode of \"%.60s\" gave \"%.60s\"", s, back);
             free(back);
         }
@@ -106,7 +106,7 @@ TEST(qwen_lookup) {
     p = tok_piece(qwen, 999999, &n);
     EXPECT(n == 0);
     int32_t ids[] = {151646, 9707, 151643};   /* BOS "Hello" EOS */
-    char *s = tok_decode(qwen, ids, 3, 1);
+    char *s = tok_decode(qwen, ids, 3, 1, NULL);
     EXPECT(strcmp(s, "Hello") == 0);
     free(s);
 }
