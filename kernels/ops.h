@@ -236,7 +236,7 @@ static inline size_t op_pack_weight(const mrl_backend *be, void *dst, const void
  * 1 - (float)b2 (0.999f is 1.3e-5 off 0.999 in 1-b2). wcopy (may be NULL) receives w converted
  * to cdt (the bf16 forward copy). */
 typedef struct mrl_adamw_step {
-    float beta1, one_m_beta1, beta2, one_m_beta2, eps;
+    float one_m_beta1, beta2, one_m_beta2, eps;   /* m: lerp by 1-beta1, as torch */
     float decay;        /* 1 - lr * weight_decay */
     float step_size;    /* lr / (1 - beta1^t) */
     float bc2_sqrt;     /* sqrt(1 - beta2^t) */
@@ -245,7 +245,7 @@ typedef struct mrl_adamw_step {
 static inline mrl_adamw_step op_adamw_step(double lr, double beta1, double beta2, double eps, double weight_decay,
                                            long t, double grad_scale) {
     double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
-    mrl_adamw_step s = {(float)beta1, (float)(1.0 - beta1), (float)beta2, (float)(1.0 - beta2), (float)eps,
+    mrl_adamw_step s = {(float)(1.0 - beta1), (float)beta2, (float)(1.0 - beta2), (float)eps,
                         (float)(1.0 - lr * weight_decay), (float)(lr / bc1), (float)sqrt(bc2), (float)grad_scale};
     return s;
 }

@@ -365,7 +365,7 @@ static int same_words(const char *a, const char *b) {
 /* The gold was written as text (\text{Devon}, \mathrm{Monday}): a name or a word, not a
  * product of variables. */
 static int gold_is_text(const char *gold) {
-    return strstr(gold, "\\text") || strstr(gold, "\\mathrm") || strstr(gold, "\\mbox") || strstr(gold, "\\textbf");
+    return strstr(gold, "\\text") || strstr(gold, "\\mathrm") || strstr(gold, "\\mbox");   /* "\text" finds "\textbf" too */
 }
 
 int eq_equiv(const char *pred, const char *gold) {

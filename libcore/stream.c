@@ -136,7 +136,6 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         if (want > 1 << 20) want = 1 << 20;
         int got = rd_raw_read(r, r->buf + r->end, want, e);
         if (got < 0) return -1;
-        if (r->stopped) return 0;
         if (got == 0) { r->at_eof = 1; return 0; }
         r->end += (size_t)got;
         return got;
@@ -180,7 +179,6 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
             if (nl) break;
             r->scan = r->end;
             long got = rd_fill(r, e);
-            if (got < 0 && r->stopped) return 0;   /* stopped while a flush or read failed: the stop wins */
             if (got < 0) { rd_close_input(r); return -1; }   /* a caller that goes on gets the next input */
             if (got == 0) break;
         }
@@ -247,10 +245,8 @@ int rd_line_ready(const rd_stream *r) {
 }
 
 int rd_would_block(const rd_stream *r) {
-    if (r->stopped || r->fd < 0 || r->fd_regular) return 0;
-    if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 0;
-    if (r->zstd && r->zin_pos < r->zin_len) return 0;
-    struct pollfd p = {.fd = r->fd, .events = POLLIN};
+    if (r->stopped || r->fd < 0 || r->fd_regular || rd_line_ready(r)) return 0;
+    struct pollfd p = {.fd = r->fd, .events = POLLIN};   /* a pipe or terminal with nothing in hand */
     return poll(&p, 1, 0) == 0;
 }
 

@@ -265,7 +265,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         if (sz == 1 || sz != in->gsize) {
             jv id = jv_object_get(jv_copy(it[gs[g]].rec), jv_string("id"));
             jv s = jv_dump_string(id, 0);
-            const char *w = it[gs[g]].where ? it[gs[g]].where : "?";
+            const char *w = it[gs[g]].where;
             if (sz == 1)
                 cli_dief(&o->c, 1, "%s: group %s has a single record: its advantage is undefined "
                          "(--allow-partial gives it advantage 0)", w, jv_string_value(s));
@@ -675,7 +675,7 @@ int main(int argc, char **argv) {
         }
         if (o.groups > 0 && ng < o.groups && !o.partial)
             cli_dief(&o.c, 1, "%s: the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)",
-                     it[n - 1].where ? it[n - 1].where : rd_name(in.rd), ng, o.groups);
+                     it[n - 1].where, ng, o.groups);
         double *rw = need(malloc(n * sizeof *rw)), *adv = need(malloc(n * sizeof *adv));
         tr_seq *sq = need(malloc(n * sizeof *sq));
         int maxlen = 1;

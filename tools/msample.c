@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "checkpoint.h"
 #include "cli.h"
 #include "engine.h"
 #include "jqf.h"
@@ -81,26 +82,14 @@ static size_t parse_size(const cli *c, const char *arg) {
     return (size_t)(v * mul);
 }
 
-/* Step from trainer_state.json ("global_step", as Hugging Face's Trainer writes it, or "step"). */
+/* Step from trainer_state.json ("global_step", as Hugging Face's Trainer writes it, or "step");
+ * 0 when there is none or it cannot be read. */
 static long model_step(const char *dir) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/trainer_state.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t cap = 1 << 16, n = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + n, 1, cap - 1 - n, f)) > 0)   /* the whole file: a Trainer's */
-        if ((n += k) == cap - 1) { char *nb = realloc(buf, cap *= 2); if (!nb) free(buf); buf = nb; }   /* log_history grows */
-    fclose(f);
-    if (!buf) return 0;
-    buf[n] = 0;
-    jv v = jv_parse(buf);
-    free(buf);
+    mrl_err e = {0};
+    jv v = ckpt_load_state(dir, &e);
     long step = 0;
-    if (jv_get_kind(v) == JV_KIND_OBJECT) {
-        double d;
-        if (rec_num(v, "global_step", &d) == 0 || rec_num(v, "step", &d) == 0) step = (long)d;
-    }
+    double d;
+    if (jv_is_valid(v) && (rec_num(v, "global_step", &d) == 0 || rec_num(v, "step", &d) == 0)) step = (long)d;
     jv_free(v);
     return step;
 }

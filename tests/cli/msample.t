@@ -107,3 +107,10 @@ $ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --kv
 > ["c",0]
 2~ ^msample: in.jsonl:2: a prompt of [0-9]+ tokens plus --max-tokens 8 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+: .* \(skipped\)$
 2~ ^msample: 1 bad record skipped$
+
+## policy.step comes from the model's trainer_state.json, however long its log_history
+% requires $TESTDATA/msample/model/model.safetensors
+$ cp -r $TESTDATA/msample/model m
+$ awk 'BEGIN { printf "{\"log_history\": ["; for (i = 0; i < 5000; i++) printf "%s{\"loss\": %d.5, \"step\": %d}", (i ? "," : ""), i, i; printf "], \"global_step\": 7}\n" }' > m/trainer_state.json
+$ test $(wc -c < m/trainer_state.json) -gt 65536 && echo '{"id":"a","problem":"x"}' | msample --device cpu --model m -Z -q --max-tokens 2 | jq -c .policy.step
+> 7
