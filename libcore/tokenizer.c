@@ -203,6 +203,68 @@ static int load_normalizer(mrl_tok *t, jv n, mrl_err *e) {
 static const char *GPT2_REGEX =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+/* Unicode's White_Space property, which is what \s means to the Oniguruma regexes of
+ * Hugging Face tokenizers. PCRE2 10.42's \s also takes U+180E (MONGOLIAN VOWEL SEPARATOR,
+ * a format character since Unicode 6.3), which split text around it differently. */
+#define WHITE_SPACE "\\t\\n\\x0b\\f\\r\\x20\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}" \
+                    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+/* pat with each \s spelled as WHITE_SPACE and each \S as its complement (outside a class;
+ * \S inside one has no such spelling and is left to PCRE2). NULL when out of memory. */
+static char *white_space_pattern(const char *pat, size_t n, size_t *out_n) {
+    size_t ws = strlen(WHITE_SPACE), cap = 1, o = 0;
+    for (size_t i = 0; i < n; i++) cap += pat[i] == '\\' ? ws + 4 : 1;
+    char *r = malloc(cap);
+    if (!r) return NULL;
+    int in_class = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = pat[i];
+        if (c == '\\' && i + 1 < n) {
+            char d = pat[i + 1];
+            if (d == 's' || (d == 'S' && !in_class)) {
+                if (!in_class) r[o++] = '[';
+                if (d == 'S') r[o++] = '^';
+                memcpy(r + o, WHITE_SPACE, ws), o += ws;
+                if (!in_class) r[o++] = ']';
+            } else if (d == 'Q' || d == 'E' || (d == 'x' && i + 2 < n && pat[i + 2] == '{')) {
+                /* \Q..\E and \x{..} are copied as they are (no \s inside them) */
+                size_t j = i + 2;
+                if (d == 'Q') { while (j + 1 < n && !(pat[j] == '\\' && pat[j + 1] == 'E')) j++; j = j + 1 < n ? j + 2 : n; }
+                else if (d == 'x') { while (j < n && pat[j] != '}') j++; j = j < n ? j + 1 : n; }
+                memcpy(r + o, pat + i, j - i), o += j - i;
+                i = j - 1;
+                continue;
+            } else {
+                r[o++] = c, r[o++] = d;
+            }
+            i++;
+            continue;
+        }
+        if (c == '[' && !in_class) {
+            in_class = 1;
+            r[o++] = c;
+            /* a ] right after [ or [^ is a literal member */
+            if (i + 1 < n && pat[i + 1] == '^') r[o++] = pat[++i];
+            if (i + 1 < n && pat[i + 1] == ']') r[o++] = pat[++i];
+            continue;
+        }
+        if (c == '[' && in_class && i + 1 < n && pat[i + 1] == ':') {
+            /* a POSIX class [:name:] inside a class */
+            size_t j = i + 2;
+            while (j + 1 < n && !(pat[j] == ':' && pat[j + 1] == ']')) j++;
+            j = j + 1 < n ? j + 2 : n;
+            memcpy(r + o, pat + i, j - i), o += j - i;
+            i = j - 1;
+            continue;
+        }
+        if (c == ']' && in_class) in_class = 0;
+        r[o++] = c;
+    }
+    r[o] = 0;
+    *out_n = o;
+    return r;
+}
+
 /* A pre-tokenizer step: pat (NULL: no split), prefix: ByteLevel's add_prefix_space. */
 static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int prefix, mrl_err *e) {
     if (t->n_re == TOK_MAX_SPLITS) return err_set(e, 1, "pre_tokenizer: too many steps");
@@ -210,8 +272,16 @@ static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int p
     if (!pat) { t->re[t->n_re++] = NULL; return 0; }
     int ec;
     PCRE2_SIZE eo;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
+    char *ws = NULL;
+    size_t wn = n;
+    if (!(extra & PCRE2_LITERAL) && !(ws = white_space_pattern(pat, n, &wn)))
+        return err_set(e, 3, "out of memory");
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)(ws ? ws : pat), wn, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
+    free(ws);
     if (!re) {
+        /* the offset and message of the pattern as the file spells it */
+        pcre2_code *as_is = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
+        pcre2_code_free(as_is);
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);
         return err_set(e, 1, "pre_tokenizer regex at offset %zu: %s", (size_t)eo, (char *)msg);

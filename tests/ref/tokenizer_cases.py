@@ -96,6 +96,25 @@ def random_cases(n, seed=1):
     return out
 
 
+# Unicode's White_Space characters (what \\s means to HF's Oniguruma) and look-alikes that are
+# not White_Space (U+180E, a space until Unicode 6.3, is one to PCRE2; the rest are format or
+# separator controls), in the places where the regex splits on \\s / \\S.
+WHITE_SPACE = [chr(c) for c in [0x9, 0xa, 0xb, 0xc, 0xd, 0x20, 0x85, 0xa0, 0x1680, *range(0x2000, 0x200b),
+                                0x2028, 0x2029, 0x202f, 0x205f, 0x3000]]
+NOT_WHITE_SPACE = [chr(c) for c in [0x180e, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff, 0x1c, 0x1d, 0x1e, 0x1f]]
+
+
+def white_space_cases(n=200, seed=3):
+    out = []
+    for c in WHITE_SPACE + NOT_WHITE_SPACE:
+        out += [f"x{c}'s", f"{c}{c}x", f"a {c} b", f"{c}{c}", f"1{c}2!", f"\u00a0\u00a0{c}"]
+    rng = random.Random(seed)
+    alpha = WHITE_SPACE + NOT_WHITE_SPACE + ["a", "1", "'s", "'ll", ".", "中", "😀", "\r\n"]
+    for _ in range(n):
+        out.append("".join(rng.choice(alpha) for _ in range(rng.randint(1, 12))))
+    return out
+
+
 def corpus_cases():
     """Real problems and answers: the text the pipeline will encode."""
     out = []
@@ -125,7 +144,7 @@ def qwen_tokenizer_json():
 
 def qwen_cases(tok):
     rows = []
-    for s in FIXED + corpus_cases() + random_cases(400):
+    for s in FIXED + corpus_cases() + random_cases(400) + white_space_cases():
         ids = tok.encode(s, add_special_tokens=False).ids
         rows.append({"text": s, "ids": ids, "roundtrip": unicodedata.normalize("NFC", s) == s})
     return rows
@@ -232,7 +251,7 @@ def main():
     gtok = Tokenizer.from_str(gs)
     extra = ["a  <think>  b  </think>  c", "x\t<think>\n</think>\n\ny", "ﬁne ①② ＡＢＣ ｶﾀｶﾅ", "Hello world"]
     rows = [{"text": s, "ids": gtok.encode(s, add_special_tokens=False).ids, "roundtrip": False}
-            for s in texts + extra]
+            for s in texts + extra + white_space_cases(100, seed=4)]
     write_jsonl(os.path.join(OUT, "cases-bytelevel-gpt2.jsonl"), rows)
 
     wp, ug = other_models()
