@@ -140,8 +140,12 @@ void cli_warn(const cli *c, const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+int cli_skippable(const cli *c, const mrl_err *e) {
+    return c->skip_bad && e->code == ERR_INPUT && !e->unreadable;
+}
+
 int cli_bad_record(cli *c, wr_stream *w, const mrl_err *e) {
-    if (c->skip_bad && e->code == ERR_INPUT) {
+    if (cli_skippable(c, e)) {
         cli_warn(c, "%s (skipped)", e->msg);
         c->nbad++;
         return 0;

@@ -63,6 +63,9 @@ void cli_warn(const cli *c, const char *fmt, ...) __attribute__((format(printf, 
 /* A bad record (code ERR_INPUT): with --skip-bad warn and count (returns 0: skip it),
  * else flush w (or abandon it when it is a -o file) and die with e's code. */
 int  cli_bad_record(cli *c, wr_stream *w, const mrl_err *e);
+/* Whether cli_bad_record would skip e: --skip-bad, a record's error, and an input that could
+ * still be read (a missing file or broken zstd is never skipped). */
+int  cli_skippable(const cli *c, const mrl_err *e);
 /* At the end: report the --skip-bad count on stderr. */
 void cli_report_bad(const cli *c);
 /* Parse numbers strictly; usage error naming the option on failure. */

@@ -7,6 +7,8 @@
 typedef struct mrl_err {
     char msg[1024];   /* e.g. `train.jsonl:17: "answer" is missing` (no tool prefix) */
     int  code;        /* 1 input error, 2 usage error, 3 system error; 0 = none */
+    int  unreadable;  /* the input itself failed (cannot be opened or read, broken zstd):
+                         not a bad record, so --skip-bad does not skip it */
 } mrl_err;
 
 /* The codes (also the tools' exit statuses, except ERR_PIPE which exits 0 quietly). */

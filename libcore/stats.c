@@ -10,6 +10,7 @@
 double st_pass_at_k(int n, int c, int k)
 {
     if (n - c < k) return 1.0;
+    if (k == 1) return (double)c / n;   /* the same double as pass@1's c/n, not 1 - (1 - c/n) */
     /* 1 - C(n-c,k)/C(n,k) as a product, which stays exact-ish for any n (Chen et al.'s
      * numerically stable form) */
     double p = 1.0;

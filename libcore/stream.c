@@ -64,6 +64,12 @@ void rd_set_flush(rd_stream *r, wr_stream *w) { r->flush_before_block = w; }
 void rd_set_stop(rd_stream *r, int (*stop)(void)) { r->stop = stop; }
 void rd_keep_blank(rd_stream *r, int keep) { r->keep_blank = keep; }
 
+/* Marks e as a failure of the input itself, not of one record; returns rc. */
+static int unreadable(mrl_err *e, int rc) {
+    if (e) e->unreadable = 1;
+    return rc;
+}
+
 /* Opens the next input and sniffs its first 4 bytes for the zstd magic (or a skippable frame). */
 static int rd_open_next(rd_stream *r, mrl_err *e) {
     const char *p = r->paths[r->next++];
@@ -71,7 +77,7 @@ static int rd_open_next(rd_stream *r, mrl_err *e) {
     else {
         r->fd = open(p, O_RDONLY);
         r->name = p;
-        if (r->fd < 0) return err_set(e, ERR_INPUT, "%s: %s", p, strerror(errno));
+        if (r->fd < 0) return unreadable(e, err_set(e, ERR_INPUT, "%s: %s", p, strerror(errno)));
     }
     struct stat st;
     r->fd_regular = fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -109,7 +115,7 @@ static int rd_raw_read(rd_stream *r, void *dst, size_t n, mrl_err *e) {
             if (r->stop && r->stop()) { r->stopped = 1; return 0; }
             continue;
         }
-        return err_set(e, ERR_INPUT, "%s: read error: %s", r->name, strerror(errno));
+        return unreadable(e, err_set(e, ERR_INPUT, "%s: read error: %s", r->name, strerror(errno)));
     }
 }
 
@@ -149,14 +155,14 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
             if (got == 0) r->at_eof = 1;
         }
         if (r->zin_pos == r->zin_len && r->at_eof) {
-            if (!r->zdone) return err_set(e, ERR_INPUT, "%s: truncated zstd input (the last frame is incomplete)", r->name);
+            if (!r->zdone) return unreadable(e, err_set(e, ERR_INPUT, "%s: truncated zstd input (the last frame is incomplete)", r->name));
             return 0;
         }
         ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
         ZSTD_outBuffer out = {r->buf, r->cap, r->end};
         size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
         if (ZSTD_isError(ret))
-            return err_set(e, ERR_INPUT, "%s: corrupt zstd input: %s", r->name, ZSTD_getErrorName(ret));
+            return unreadable(e, err_set(e, ERR_INPUT, "%s: corrupt zstd input: %s", r->name, ZSTD_getErrorName(ret)));
         r->zdone = ret == 0;   /* 0 = a frame just ended; the context starts the next frame by itself */
         r->zin_pos = in.pos;
         size_t added = out.pos - r->end;

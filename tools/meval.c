@@ -33,6 +33,7 @@ enum { O_BY = 1, O_K, O_JSON, O_TABLE, O_MARKDOWN, O_BOOT, O_PARTIAL };
 
 typedef struct {
     int bench, seq, correct, trunc, fmt;   /* fmt: 1/0, -1 unknown */
+    int has_sample;        /* the record had a "sample" index */
     double order;          /* the sample index (input order where absent): ties in votes go to the lower */
     char *id, *pred;
     const char *file;      /* the input file it came from (owned by input.files) */
@@ -114,8 +115,11 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
             continue;
         }
         if (kk != JV_KIND_TRUE && kk != JV_KIND_FALSE && kk != JV_KIND_NUMBER) {
+            char msg[128];
+            if (kk == JV_KIND_INVALID || kk == JV_KIND_NULL) snprintf(msg, sizeof msg, "\"correct\" is missing");
+            else snprintf(msg, sizeof msg, "\"correct\" is not a boolean or a number (got %s)", jv_kind_name(kk));
             jv_free(id); jv_free(ok); jv_free(rec);
-            bad(m, file, line, "\"correct\" is missing");
+            bad(m, file, line, msg);
             continue;
         }
         jv b = jqf_first(m->by, rec, &e);
@@ -136,7 +140,8 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         free(bn);
         s->id = dump_str(id);
         s->seq = seq;
-        if (rec_num(rec, "sample", &s->order) < 0) s->order = seq;
+        s->has_sample = rec_num(rec, "sample", &s->order) >= 0;
+        if (!s->has_sample) s->order = seq;
         if (!in->nfiles || strcmp(in->files[in->nfiles - 1], file)) {
             in->files = realloc(in->files, sizeof *in->files * (size_t)(in->nfiles + 1));
             in->files[in->nfiles++] = strdup(file);
@@ -163,6 +168,8 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
     }
     if (!in->file) in->file = npaths ? paths[0] : "<stdin>";
     rd_close(rd);
+    /* an empty eval file is a run that failed upstream, not a score of nothing */
+    if (!in->n) cli_dief(&m->c, ERR_INPUT, "%s%s: no records to score", in->file, npaths > 1 ? " ..." : "");
 }
 
 static int cmp_sample(const void *a, const void *b)
@@ -178,6 +185,19 @@ static int cmp_sample(const void *a, const void *b)
 static void stats_of(ev *m, input *in)
 {
     qsort(in->s, (size_t)in->n, sizeof *in->s, cmp_sample);
+    /* a sample index seen twice for one problem: the same file given twice, or a rerun
+     * appended to the old output; it would double k and skew pass@k without a sign */
+    for (int t = 1; t < in->n; t++) {
+        const sample *a = &in->s[t - 1], *b = &in->s[t];
+        if (a->has_sample && b->has_sample && a->bench == b->bench && a->order == b->order && !strcmp(a->id, b->id))
+        {
+            if (a->line == b->line && !strcmp(a->file, b->file))
+                cli_dief(&m->c, ERR_INPUT, "%s:%ld: sample %.17g of \"%.200s\" read twice (the same input given twice?)",
+                         b->file, b->line, b->order, b->id);
+            cli_dief(&m->c, ERR_INPUT, "%s:%ld: sample %.17g of \"%.200s\" again (also at %s:%ld)",
+                     b->file, b->line, b->order, b->id, a->file, a->line);
+        }
+    }
     in->b = calloc((size_t)m->nbench, sizeof *in->b);
     for (int i = 0; i < in->n;) {
         int bi = in->s[i].bench, j = i;
@@ -386,15 +406,42 @@ static void put_table(ev *m, FILE *f)
         tstr(&t, 0, 3 + per * m->nin + i - 1, h);
     }
     double *avg = calloc((size_t)m->nin, sizeof *avg);
+    int unpaired = 0, navg = 0;
     for (int bi = 0; bi < m->nbench; bi++) {
-        int r = bi + 1, first = -1;
+        int r = bi + 1, all = 1;
         tstr(&t, r, 0, m->bench[bi]);
+        /* problems and k: one value, or each run's where the runs differ ("10/20") */
+        char np[256] = "", nk[256] = "";
+        int same_p = 1, same_k = 1, first = -1;
+        for (int i = 0; i < m->nin; i++) {
+            const bstat *b = &m->in[i].b[bi];
+            if (!b->valid) { all = 0; continue; }
+            if (first < 0) first = i;
+            else {
+                same_p &= b->problems == m->in[first].b[bi].problems;
+                same_k &= b->k == m->in[first].b[bi].k;
+            }
+        }
+        for (int i = 0; i < m->nin; i++) {
+            const bstat *b = &m->in[i].b[bi];
+            if (i != first && (same_p || !b->valid)) continue;
+            size_t l = strlen(np);
+            snprintf(np + l, sizeof np - l, "%s%d", i == first ? "" : "/", b->problems);
+        }
+        for (int i = 0; i < m->nin; i++) {
+            const bstat *b = &m->in[i].b[bi];
+            if (i != first && (same_k || !b->valid)) continue;
+            size_t l = strlen(nk);
+            snprintf(nk + l, sizeof nk - l, "%s%d", i == first ? "" : "/", b->k);
+        }
+        tstr(&t, r, 1, np);
+        tstr(&t, r, 2, nk);
+        navg += all;
         for (int i = 0; i < m->nin; i++) {
             const bstat *b = &m->in[i].b[bi];
             int c = 3 + per * i;
             if (!b->valid) continue;
-            if (first < 0) { first = i; tset(&t, r, 1, "%.0f", b->problems); tset(&t, r, 2, "%.0f", b->k); }
-            avg[i] += b->pass1;
+            if (all) avg[i] += b->pass1;
             char ci[64];
             snprintf(ci, sizeof ci, "[%.1f, %.1f]", 100 * b->ci[0], 100 * b->ci[1]);
             tset(&t, r, c++, "%.1f", 100 * b->pass1);
@@ -410,20 +457,17 @@ static void put_table(ev *m, FILE *f)
             const bstat *a = &m->in[0].b[bi], *b = &m->in[i].b[bi];
             if (!a->valid || !b->valid) continue;
             double d, ci[2];
-            delta(m, bi, a, b, &d, ci);
+            int paired = delta(m, bi, a, b, &d, ci);
+            unpaired |= !paired;
             char cell[64];
-            snprintf(cell, sizeof cell, "%+.1f%s", 100 * d, (ci[0] > 0 || ci[1] < 0) ? " *" : "");
+            snprintf(cell, sizeof cell, "%+.1f%s%s", 100 * d, (ci[0] > 0 || ci[1] < 0) ? " *" : "", paired ? "" : " \xe2\x80\xa0");
             tstr(&t, r, 3 + per * m->nin + i - 1, cell);
         }
     }
-    if (m->nbench > 1) {   /* the study's "Avg" column: the mean over benchmarks */
+    if (m->nbench > 1) {   /* the study's "Avg" column: the mean over the benchmarks every input scored */
         int r = m->nbench + 1;
         tstr(&t, r, 0, "avg");
-        for (int i = 0; i < m->nin; i++) {
-            int nb = 0;
-            for (int bi = 0; bi < m->nbench; bi++) nb += m->in[i].b[bi].valid;
-            tset(&t, r, 3 + per * i, "%.1f", nb ? 100 * avg[i] / nb : NAN);
-        }
+        for (int i = 0; i < m->nin; i++) tset(&t, r, 3 + per * i, "%.1f", navg ? 100 * avg[i] / navg : NAN);
     }
     free(avg);
     tprint(&t, m->mode == 2, f);
@@ -434,11 +478,24 @@ static void put_table(ev *m, FILE *f)
     fprintf(f, "%slen: mean completion length in %s\n", m->mode == 2 ? "\n" : "",
             chr ? (tok ? "tokens (chars where records lack completion_ids)" : "characters") : "tokens");
     if (multi) fputs("\xce\x94: pass@1 change from the first input; * its 95% bootstrap interval excludes 0\n", f);
+    if (unpaired) fputs("\xe2\x80\xa0: the runs scored different problems; the interval is not paired\n", f);
+    if (m->nbench > 1 && navg < m->nbench)
+        fprintf(f, "avg: over the %d of %d benchmarks every input scored\n", navg, m->nbench);
     for (int i = 0; i < t.rows * t.cols; i++) free(t.cell[i]);
     free(t.cell);
 }
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* Sorts k[0..n) and drops repeats; returns the new count. */
+static int sort_unique(int *k, int n)
+{
+    qsort(k, (size_t)n, sizeof *k, cmp_int);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (!u || k[i] != k[u - 1]) k[u++] = k[i];
+    return u;
+}
 
 static void free_all(ev *m)
 {
@@ -538,15 +595,20 @@ int main(int argc, char **argv)
         for (int i = 0; i < m.nin; i++)
             for (int bi = 0; bi < m.nbench; bi++)
                 if (m.in[i].b[bi].valid && m.in[i].b[bi].k > kmax) kmax = m.in[i].b[bi].k;
-        for (int k = 2; k <= kmax && m.nks < 31; k *= 2) m.ks[m.nks++] = k;
-        if (m.ks[m.nks - 1] != kmax) m.ks[m.nks++] = kmax;
+        for (int k = 2; k <= kmax && m.nks < 32; k *= 2) m.ks[m.nks++] = k;
+        /* and each benchmark's (and run's) own k */
+        for (int i = 0; i < m.nin; i++)
+            for (int bi = 0; bi < m.nbench; bi++)
+                if (m.in[i].b[bi].valid && m.nks < 32) m.ks[m.nks++] = m.in[i].b[bi].kmin;
+        if (m.nks < 32) m.ks[m.nks++] = kmax;
+        m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) {
             for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); }
             free(m.in[i].b);
             stats_of(&m, &m.in[i]);
         }
     } else {
-        qsort(m.ks, (size_t)m.nks, sizeof *m.ks, cmp_int);
+        m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) stats_of(&m, &m.in[i]);
     }
     if (m.mode == 0) {

@@ -113,7 +113,7 @@ static void mf_abort_splits(mf *m) {
 static void mf_die(mf *m, const mrl_err *e) { mf_abort_splits(m); cli_die(&m->c, e); }
 /* A bad record: returns 0 to skip it (--skip-bad), otherwise exits. */
 static int mf_bad(mf *m, const mrl_err *e) {
-    if (!(m->c.skip_bad && e->code == ERR_INPUT)) mf_abort_splits(m);
+    if (!cli_skippable(&m->c, e)) mf_abort_splits(m);
     return cli_bad_record(&m->c, NULL, e);
 }
 

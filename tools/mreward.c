@@ -373,7 +373,7 @@ int main(int argc, char **argv)
         int rc = rd_next(rd, &rec, &e);
         if (rc == 0) break;
         if (rc < 0) {
-            if (e.code != ERR_INPUT || !m.c.skip_bad) drain(&m, 1);
+            if (!cli_skippable(&m.c, &e)) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);
             continue;
         }

@@ -97,7 +97,7 @@ static long model_step(const char *dir) {
 /* A bad record inside feed: under --skip-bad warn and go on (0); else -1, so the
  * engine first finishes and writes every earlier group, then the tool exits 1. */
 static int bad(app *a, mrl_err *e) {
-    if (a->c.skip_bad && e->code == ERR_INPUT) return cli_bad_record(&a->c, NULL, e);
+    if (cli_skippable(&a->c, e)) return cli_bad_record(&a->c, NULL, e);
     return -1;
 }
 

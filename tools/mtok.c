@@ -157,7 +157,7 @@ static void mtok_free(mtok *m) {
 /* A bad record: skipped with --skip-bad, else the end (what we hold is freed first, so that
  * the sanitizers see a clean exit: libjq keeps a finished filter's stack until teardown). */
 static void bad_record(mtok *m, wr_stream *w, const mrl_err *e) {
-    if (!(m->c.skip_bad && e->code == ERR_INPUT)) mtok_free(m);
+    if (!cli_skippable(&m->c, e)) mtok_free(m);
     cli_bad_record(&m->c, w, e);
 }
 

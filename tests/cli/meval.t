@@ -95,3 +95,48 @@ $ printf '%s\n' '{"id":"a","bench":"x","correct":true}' '{"id":"a","bench":"x","
 $ printf '%s\n' '{"id":"a","bench":"x","correct":true}' '{"id":"a","bench":"x","correct":true}' > b.jsonl
 $ meval --json -Z a=a.jsonl b=b.jsonl | grep -o '"delta":{[^}]*}'
 > "delta":{"vs":"a","pass@1":0.5,"ci95":[null,null],"paired":true,"significant":false}
+
+## a sample given twice (the same file twice, a rerun appended) is an error, not a doubled k
+$ printf '%s\n' '{"id":"a","sample":0,"correct":true}' '{"id":"a","sample":1,"correct":false}' > two.jsonl
+$ meval -Z two.jsonl two.jsonl
+$ cat two.jsonl two.jsonl > twice.jsonl; meval -Z twice.jsonl
+2> meval: two.jsonl:1: sample 0 of "a" read twice (the same input given twice?)
+2> meval: twice.jsonl:3: sample 0 of "a" again (also at twice.jsonl:1)
+? 1
+
+## each benchmark's own k is in the automatic pass@k list
+% requires /usr/bin/jq
+$ for i in 1 2; do for s in 0 1 2; do echo "{\"id\":\"q$i\",\"bench\":\"x\",\"sample\":$s,\"correct\":$([ $s = 2 ] && echo true || echo false)}"; done; done > mixk.jsonl
+$ for i in 1 2; do for s in 0 1 2 3; do echo "{\"id\":\"q$i\",\"bench\":\"y\",\"sample\":$s,\"correct\":false}"; done; done >> mixk.jsonl
+$ meval -Z mixk.jsonl | jq -c '[.bench, .k, ."pass@1" == ."pass@k"."1", (."pass@k" | keys)]'
+> ["x",3,true,["1","2","3"]]
+> ["y",4,true,["1","2","3","4"]]
+
+## labelled runs of different problems or k: each run's count, and the change marked unpaired
+$ for i in $(seq 10); do echo "{\"id\":\"q$i\",\"correct\":false}"; done > base.jsonl
+$ for i in $(seq 20); do for s in 0 1 2 3; do echo "{\"id\":\"q$i\",\"sample\":$s,\"correct\":true}"; done; done > rl.jsonl
+$ meval --table base=base.jsonl rl=rl.jsonl
+> bench  problems    k  base pass@1  base 95% CI  base maj@k  base len  rl pass@1       rl 95% CI  rl maj@k  rl len        Δ rl
+> all       10/20  1/4          0.0   [0.0, 0.0]         0.0         -      100.0  [100.0, 100.0]       0.0       -  +100.0 * †
+> len: mean completion length in characters
+> Δ: pass@1 change from the first input; * its 95% bootstrap interval excludes 0
+> †: the runs scored different problems; the interval is not paired
+
+## avg is over the benchmarks every labelled run scored
+$ for i in $(seq 10); do echo "{\"id\":\"q$i\",\"correct\":false,\"bench\":\"x\"}"; echo "{\"id\":\"q$i\",\"correct\":true,\"bench\":\"y\"}"; done > bxy.jsonl
+$ for i in $(seq 10); do echo "{\"id\":\"q$i\",\"correct\":true,\"bench\":\"x\"}"; done > rx.jsonl
+$ meval --table base=bxy.jsonl rl=rx.jsonl | grep -E '^avg'
+> avg                         0.0                                            100.0
+> avg: over the 1 of 2 benchmarks every input scored
+
+## an empty input, a missing file and a wrong-typed field: errors (--skip-bad skips records, not files)
+$ : > empty.jsonl; echo '{"id":"q1","correct":true}' > one.jsonl
+$ meval -Z empty.jsonl
+$ meval --table base=one.jsonl rl=empty.jsonl
+$ meval -Z --skip-bad nope.jsonl one.jsonl
+$ echo '{"id":"a","correct":"true"}' | meval -Z
+2> meval: empty.jsonl: no records to score
+2> meval: empty.jsonl: no records to score
+2> meval: nope.jsonl: No such file or directory
+2> meval: <stdin>:1: "correct" is not a boolean or a number (got string)
+? 1

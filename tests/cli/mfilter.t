@@ -357,6 +357,17 @@ $ mfilter -Z cut.zst > out; echo $?; n=$(wc -l < out); [ $n -gt 1000 ] && [ $n -
 > prefix
 2> mfilter: cut.zst: truncated zstd input (the last frame is incomplete)
 
+## --skip-bad skips bad records, not an input it cannot read: the records before the cut, then exit 1
+$ for i in $(seq 1 20000); do echo "{\"id\":\"t$i\",\"pad\":\"$((i * 7919 % 10007))\"}"; done > big.jsonl
+$ zstd -q -c big.jsonl > full.zst; head -c $(( $(stat -c %s full.zst) - 100 )) full.zst > cut.zst
+$ mfilter -Z --skip-bad cut.zst big.jsonl > out; echo $?; n=$(wc -l < out); [ $n -lt 20000 ] && head -n $n big.jsonl | cmp - out && echo prefix
+$ mfilter -Z --skip-bad missing.jsonl big.jsonl | wc -l
+> 1
+> prefix
+> 0
+2> mfilter: cut.zst: truncated zstd input (the last frame is incomplete)
+2> mfilter: missing.jsonl: No such file or directory
+
 ## a corrupt zstd input
 $ printf '\x28\xb5\x2f\xfd\x00\x00garbage-garbage' > bad.zst; mfilter -Z bad.zst
 2~ ^mfilter: bad\.zst: corrupt zstd input: 
