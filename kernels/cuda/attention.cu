@@ -42,9 +42,13 @@ __global__ void k_heads_major(bf16 *dst, const bf16 *src, int ld, int L, int H, 
     }
 }
 
-static void host_cu(const mrl_backend *be, const int32_t *cu, int nseq, int32_t *h) {
+/* The sequence offsets on the host (malloc'd; the caller frees them). */
+static int32_t *host_cu(const mrl_backend *be, const int32_t *cu, int nseq) {
+    int32_t *h = (int32_t *)malloc((size_t)(nseq + 1) * 4);
+    if (!h) { fprintf(stderr, "mrl: out of memory at %s:%d\n", __FILE__, __LINE__); abort(); }
     CUDA_CHECK(cudaMemcpyAsync(h, cu, (size_t)(nseq + 1) * 4, cudaMemcpyDeviceToHost, cu_st(be)->stream));
     CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+    return h;
 }
 
 /* Row i of head h: p_j = exp(s_ij - lse) for j <= i, 0 beyond; lse saved at lse[(s0+i)*H + h]. */
@@ -97,8 +101,7 @@ void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *
     (void)T;
     if (nseq <= 0) return;
     cudaStream_t stream = cu_st(be)->stream;
-    int32_t *cu = (int32_t *)malloc((size_t)(nseq + 1) * 4);
-    host_cu(be, cu_seqlens, nseq, cu);
+    int32_t *cu = host_cu(be, cu_seqlens, nseq);
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     for (int s = 0; s < nseq; s++) {
         int s0 = cu[s], L = cu[s + 1] - cu[s];
@@ -127,8 +130,7 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
     (void)T;
     if (nseq <= 0) return;
     cudaStream_t stream = cu_st(be)->stream;
-    int32_t *cu = (int32_t *)malloc((size_t)(nseq + 1) * 4);
-    host_cu(be, cu_seqlens, nseq, cu);
+    int32_t *cu = host_cu(be, cu_seqlens, nseq);
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     int maxlen = 1;
     for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];

@@ -21,6 +21,7 @@ static void c_download(const mrl_backend *be, void *dst, const void *src, size_t
     if (!n) return;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, cu_st(be)->stream));
     CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+    CUDA_CHECK(cudaGetLastError());   /* a kernel launch that failed since (launches are not checked one by one) */
 }
 static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) {
     if (n) CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, cu_st(be)->stream));
@@ -28,7 +29,10 @@ static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) 
 static void c_memset0(const mrl_backend *be, void *p, size_t n) {
     if (n) CUDA_CHECK(cudaMemsetAsync(p, 0, n, cu_st(be)->stream));
 }
-static void c_sync(const mrl_backend *be) { CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream)); }
+static void c_sync(const mrl_backend *be) {
+    CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
+    CUDA_CHECK(cudaGetLastError());   /* as in c_download */
+}
 static void c_close(mrl_backend *be) {
     cuda_state *s = cu_st(be);
     if (!s) return;
@@ -316,6 +320,8 @@ static mrl_ops make_table(void) {
 }
 static const mrl_ops cuda_table = make_table();
 
+__global__ void k_probe(double *p) { *p = 0.0; }
+
 extern "C" void *cuda_backend_stream(const mrl_backend *be) { return (void *)cu_st(be)->stream; }
 
 extern "C" int cuda_device_count(void) {
@@ -331,10 +337,27 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
     if (cudaSetDevice(ordinal) != cudaSuccess) { cudaGetLastError(); return err_set(e, 3, "cannot open CUDA device %d", ordinal); }
     cuda_state *s = (cuda_state *)calloc(1, sizeof *s);
     if (!s) return err_set(e, 3, "out of memory");
-    if (cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) != cudaSuccess ||
-        cublasCreate(&s->blas) != CUBLAS_STATUS_SUCCESS ||
-        cudaMalloc(&s->red, sizeof(double)) != cudaSuccess) {
-        free(s); return err_set(e, 3, "cannot initialise CUDA/cuBLAS on device %d", ordinal);
+    int ok = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) == cudaSuccess &&
+             cublasCreate(&s->blas) == CUBLAS_STATUS_SUCCESS &&
+             cudaMalloc(&s->red, sizeof(double)) == cudaSuccess;
+    cudaError_t launch = cudaSuccess;
+    if (ok) {   /* one trivial kernel: a GPU this build has no code for fails here, not in silence later */
+        k_probe<<<1, 1, 0, s->stream>>>(s->red);
+        launch = cudaGetLastError();
+        if (launch == cudaSuccess) launch = cudaStreamSynchronize(s->stream);
+    } else cudaGetLastError();
+    if (!ok || launch != cudaSuccess) {
+        if (s->red) cudaFree(s->red);
+        if (s->blas) cublasDestroy(s->blas);
+        if (s->stream) cudaStreamDestroy(s->stream);
+        free(s);
+        if (!ok) return err_set(e, 3, "cannot initialise CUDA/cuBLAS on device %d", ordinal);
+        cudaDeviceProp p;
+        int major = 0, minor = 0;
+        if (cudaGetDeviceProperties(&p, ordinal) == cudaSuccess) major = p.major, minor = p.minor;
+        return err_set(e, 3, "CUDA device %d (compute capability %d.%d) cannot run this build's kernels: %s "
+                       "(rebuild with CUDA_ARCH='-gencode arch=compute_%d%d,code=sm_%d%d')",
+                       ordinal, major, minor, cudaGetErrorString(launch), major, minor, major, minor);
     }
     cublasSetStream(s->blas, s->stream);
     cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);

@@ -222,37 +222,47 @@ TEST(par_attention) {
 }
 
 /* Paged decode attention: rows of different sequences and context lengths over shuffled blocks;
- * 3 rows (CUDA splits the context) and 48 rows x 6 heads (one split per block). */
-static void paged_case(int R) {
-    int H = 6, Hkv = 2, D = 64, bt = 16, nblocks = 40, max_blocks = 12, W = Hkv * D;
+ * 3 rows (CUDA splits the context) and 48 rows x 6 heads (one split per block), D = 64; and the
+ * 1.5B model's shapes (12 heads, 2 KV heads, D = 128) with q read from a fused QKV row (stride
+ * (H + 2 Hkv) D) and the new K/V rows written from one, as the model passes them. */
+static void paged_case(int R, int H, int Hkv, int D, int fused) {
+    int bt = 16, nblocks = 40, max_blocks = 12, W = Hkv * D, qs = fused ? (H + 2 * Hkv) * D : H * D;
+    int ws = fused ? qs : W;   /* the stride of the rows kv_write reads */
     int32_t ctx[64], seq[64], tab[3 * 12];
     for (int r = 0; r < R; r++) { seq[r] = (2 + r) % 3; ctx[r] = r == 0 ? 1 : r == 1 ? 150 : 1 + (r * 37) % 190; }
     for (int i = 0; i < 3 * 12; i++) tab[i] = (i * 7 + 3) % nblocks;
     size_t pool = (size_t)nblocks * bt * W;
-    float *kp = rnd(pool, 1), *vp = rnd(pool, 1), *q = rnd((size_t)R * H * D, 1);
+    float *kp = rnd(pool, 1), *vp = rnd(pool, 1), *q = rnd((size_t)R * qs, 1);
     void *kc = put_act(cpu, kp, pool), *kg = put_act(gpu, kp, pool), *vc = put_act(cpu, vp, pool), *vg = put_act(gpu, vp, pool);
-    void *qc = put_act(cpu, q, (size_t)R * H * D), *qg = put_act(gpu, q, (size_t)R * H * D);
+    void *qc = put_act(cpu, q, (size_t)R * qs), *qg = put_act(gpu, q, (size_t)R * qs);
     void *tc = put_i32(cpu, tab, 36), *tg = put_i32(gpu, tab, 36), *sc = put_i32(cpu, seq, R), *sg = put_i32(gpu, seq, R);
     void *xc = put_i32(cpu, ctx, R), *xg = put_i32(gpu, ctx, R);
     /* kv_write: overwrite two slots with new rows first */
-    int32_t slots[2] = {5, 300}; float *nk = rnd(2 * W, 1), *nv = rnd(2 * W, 1);
+    int32_t slots[2] = {5, 300}; float *nk = rnd(2 * ws, 1), *nv = rnd(2 * ws, 1);
     void *slc = put_i32(cpu, slots, 2), *slg = put_i32(gpu, slots, 2);
-    void *nkc = put_act(cpu, nk, 2 * W), *nkg = put_act(gpu, nk, 2 * W), *nvc = put_act(cpu, nv, 2 * W), *nvg = put_act(gpu, nv, 2 * W);
-    op_kv_write(cpu, kc, vc, cpu->act, nkc, nvc, W, slc, 2, Hkv, D); op_kv_write(gpu, kg, vg, gpu->act, nkg, nvg, W, slg, 2, Hkv, D);
+    void *nkc = put_act(cpu, nk, 2 * ws), *nkg = put_act(gpu, nk, 2 * ws), *nvc = put_act(cpu, nv, 2 * ws), *nvg = put_act(gpu, nv, 2 * ws);
+    op_kv_write(cpu, kc, vc, cpu->act, nkc, nvc, ws, slc, 2, Hkv, D); op_kv_write(gpu, kg, vg, gpu->act, nkg, nvg, ws, slg, 2, Hkv, D);
     float *ka = get_act(gpu, kg, pool), *kb = get_act(cpu, kc, pool);
     CLOSE(ka, kb, pool, 0, "kv_write");
+    float *va = get_act(gpu, vg, pool), *vb = get_act(cpu, vc, pool);
+    CLOSE(va, vb, pool, 0, "kv_write v");
     void *wc = be_alloc(cpu, op_attention_paged_work(cpu, R, 190, H, D) + 16), *wg = be_alloc(gpu, op_attention_paged_work(gpu, R, 190, H, D) + 16);
     void *oc = be_alloc(cpu, (size_t)R * H * D * 4), *og = be_alloc(gpu, (size_t)R * H * D * 2);
-    op_attention_paged(cpu, oc, qc, H * D, kc, vc, cpu->act, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
-    op_attention_paged(gpu, og, qg, H * D, kg, vg, gpu->act, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
+    op_attention_paged(cpu, oc, qc, qs, kc, vc, cpu->act, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
+    op_attention_paged(gpu, og, qg, qs, kg, vg, gpu->act, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
     float *a = get_act(gpu, og, (size_t)R * H * D), *b = get_act(cpu, oc, (size_t)R * H * D);
-    CLOSE(a, b, (size_t)R * H * D, 2e-2, R < 10 ? "attention_paged (split)" : "attention_paged (one split)");
-    free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(a); free(b);
+    char what[96];
+    snprintf(what, sizeof what, "attention_paged (%s, R=%d H=%d Hkv=%d D=%d%s)", R < 10 ? "split" : "one split",
+             R, H, Hkv, D, fused ? ", fused QKV rows" : "");
+    CLOSE(a, b, (size_t)R * H * D, 2e-2, what);
+    free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(va); free(vb); free(a); free(b);
 }
 TEST(par_attention_paged) {
     NEED_GPU_BACKEND();
-    paged_case(3);
-    paged_case(48);
+    paged_case(3, 6, 2, 64, 0);
+    paged_case(48, 6, 2, 64, 0);
+    paged_case(3, 12, 2, 128, 1);
+    paged_case(48, 12, 2, 128, 1);
 }
 
 /* LM head + log-softmax: a vocabulary larger than one CUDA chunk (16384), and odd T and V
@@ -262,12 +272,18 @@ TEST(par_logprob_logits) {
     NEED_GPU_BACKEND();
     logprob_case(9, 20011);
     logprob_case(7, 263);
+    logprob_case(2100, 17000);   /* more rows than one CUDA row block (2048) */
 }
 static void logprob_case(int T, int V) {
     int C = 64;
-    float *x = rnd((size_t)T * C, 1), *w = rnd((size_t)V * C, 0.2f), dl[9];
-    int32_t tg[9] = {0, 5, V - 1, 16383 % V, 16384 % V, -1, 777 % V, 19999 % V, 3};
-    for (int t = 0; t < T; t++) dl[t] = (float)rng_normal(&R);
+    float *x = rnd((size_t)T * C, 1), *w = rnd((size_t)V * C, 0.2f), *dl = malloc(sizeof(float) * (size_t)T);
+    int32_t *tg = malloc(sizeof(int32_t) * (size_t)T);
+    static const int32_t first[9] = {0, 5, -2, 16383, 16384, -1, 777, 19999, 3};   /* -2: V - 1 */
+    for (int t = 0; t < T; t++) {
+        int32_t f = t < 9 ? first[t] : (int32_t)((t * 7919L) % V);
+        tg[t] = f == -2 ? V - 1 : f < 0 ? -1 : f % V;
+        dl[t] = (float)rng_normal(&R);
+    }
     void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
     void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, MRL_BF16);
     void *tc = put_i32(cpu, tg, T), *tgg = put_i32(gpu, tg, T);
@@ -287,11 +303,14 @@ static void logprob_case(int T, int V) {
     CLOSE(da, db, (size_t)T * C, 2e-2, "logprob_bwd dx");
     float *wa = get(gpu, dwg, (size_t)V * C, MRL_F32), *wb = get(cpu, dwc, (size_t)V * C, MRL_F32);
     CLOSE(wa, wb, (size_t)V * C, 2e-2, "logprob_bwd dw");
-    void *gc = be_alloc(cpu, (size_t)T * V * 4), *gg = be_alloc(gpu, (size_t)T * V * 4);
-    op_logits(cpu, gc, xc, wc, MRL_F32, T, C, V); op_logits(gpu, gg, xg, wg, MRL_BF16, T, C, V);
-    float *ga = get(gpu, gg, (size_t)T * V, MRL_F32), *gb = get(cpu, gc, (size_t)T * V, MRL_F32);
-    CLOSE(ga, gb, (size_t)T * V, 1e-2, "logits");
-    free(x); free(w); free(a); free(b); free(z); free(da); free(db); free(wa); free(wb); free(ga); free(gb);
+    if (T < 100) {   /* the logits of a few rows */
+        void *gc = be_alloc(cpu, (size_t)T * V * 4), *gg = be_alloc(gpu, (size_t)T * V * 4);
+        op_logits(cpu, gc, xc, wc, MRL_F32, T, C, V); op_logits(gpu, gg, xg, wg, MRL_BF16, T, C, V);
+        float *ga = get(gpu, gg, (size_t)T * V, MRL_F32), *gb = get(cpu, gc, (size_t)T * V, MRL_F32);
+        CLOSE(ga, gb, (size_t)T * V, 1e-2, "logits");
+        free(ga); free(gb);
+    }
+    free(x); free(w); free(dl); free(tg); free(a); free(b); free(z); free(da); free(db); free(wa); free(wb);
 }
 
 TEST(par_optimizer) {
@@ -317,6 +336,27 @@ TEST(par_optimizer) {
     free(w); free(g); free(m); free(v); free(a); free(b); free(ma); free(mb); free(ca); free(cb);
 }
 
+/* AdamW's other paths: beta1 < 0.5 (the lerp's other branch), no bf16 copy, and more elements
+ * than one grid covers (65535 x 4 blocks of 256: the kernel's grid-stride loop). */
+TEST(par_optimizer_paths) {
+    NEED_GPU_BACKEND();
+    size_t n = (size_t)65535 * 4 * 256 + 4099;
+    float *w = rnd(n, 1), *g = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.1f);
+    for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
+    void *wc = put(cpu, w, n, MRL_F32), *wg = put(gpu, w, n, MRL_F32), *gc = put(cpu, g, n, MRL_F32), *gg = put(gpu, g, n, MRL_F32);
+    void *mc = put(cpu, m, n, MRL_F32), *mg = put(gpu, m, n, MRL_F32), *vc = put(cpu, v, n, MRL_F32), *vg = put(gpu, v, n, MRL_F32);
+    double sc = op_sumsq(cpu, gc, n), sg = op_sumsq(gpu, gg, n);
+    EXPECT_NEAR(sg / sc, 1.0, 1e-9);
+    mrl_adamw_step st = op_adamw_step(3e-4, 0.3, 0.95, 1e-6, 0.1, 7, 1.0);
+    op_adamw(cpu, wc, gc, mc, vc, NULL, MRL_F32, n, &st);
+    op_adamw(gpu, wg, gg, mg, vg, NULL, MRL_F32, n, &st);
+    float *a = get(gpu, wg, n, MRL_F32), *b = get(cpu, wc, n, MRL_F32);
+    CLOSE(a, b, n, 1e-6, "adamw w (beta1 0.3, past one grid)");
+    float *va = get(gpu, vg, n, MRL_F32), *vb = get(cpu, vc, n, MRL_F32);
+    CLOSE(va, vb, n, 1e-6, "adamw v");
+    free(w); free(g); free(m); free(v); free(a); free(b); free(va); free(vb);
+}
+
 int main(void) {
     rng_init(&R, 1234, 0, 0);
     mrl_err e = {0};
@@ -324,5 +364,6 @@ int main(void) {
     if (have_gpu()) gpu = be_open("cuda", 0, &e);
     RUN(par_cast); RUN(par_embedding); RUN(par_rmsnorm); RUN(par_linear); RUN(par_rope); RUN(par_swiglu_add);
     RUN(par_attention); RUN(par_attention_paged); RUN(par_logprob_logits); RUN(par_optimizer);
+    RUN(par_optimizer_paths);
     return tst_done();
 }
