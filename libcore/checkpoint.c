@@ -80,6 +80,13 @@ static int parse_step_name(const char *name, long *step) {
     return 0;
 }
 
+int ckpt_has_latest(const char *dir) {
+    char lp[PATH_MAX + 16];
+    struct stat st;
+    snprintf(lp, sizeof lp, "%s/latest", dir);
+    return lstat(lp, &st) == 0;
+}
+
 int ckpt_latest(const ckpt_run *r, long *step, char *path, size_t n, mrl_err *e) {
     char lp[PATH_MAX + 16], target[PATH_MAX];
     snprintf(lp, sizeof lp, "%s/latest", r->dir);

@@ -22,6 +22,8 @@ int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e);
 /* The step `latest` points to: 1 and *step (path of the directory in path), 0 when the run
  * has no latest, -1 when latest is broken (dangling, not a step directory). */
 int ckpt_latest(const ckpt_run *r, long *step, char *path, size_t n, mrl_err *e);
+/* Whether run directory dir has a `latest` entry (broken or not), without creating dir. */
+int ckpt_has_latest(const char *dir);
 
 typedef struct ckpt_data {
     mrl_model *model;

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -564,10 +563,7 @@ int main(int argc, char **argv) {
     long step = 0;
     /* a new run's schedule is checked before ckpt_open creates --out (a usage error leaves
        nothing behind); a resumed run's once its trainer_state.json is read */
-    char lpath[PATH_MAX + 16];
-    struct stat lst;
-    snprintf(lpath, sizeof lpath, "%s/latest", o.out);
-    int resolved = lstat(lpath, &lst) != 0;
+    int resolved = !ckpt_has_latest(o.out);
     if (resolved) sched_resolve(&o, jv_invalid(), NULL);
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
