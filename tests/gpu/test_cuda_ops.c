@@ -313,48 +313,43 @@ static void logprob_case(int T, int V) {
     free(x); free(w); free(dl); free(tg); free(a); free(b); free(z); free(da); free(db); free(wa); free(wb);
 }
 
-TEST(par_optimizer) {
-    NEED_GPU_BACKEND();
-    size_t n = 5000;
+/* One AdamW step on both backends from the same state: w, m, v (and the bf16 copy) compared;
+ * the gradient's sum of squares and a grad scale (clipping) first. */
+static void adamw_case(size_t n, double beta1, double wd, float clip, int bf16_copy, const char *what) {
     float *w = rnd(n, 1), *g = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.1f);
     for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
     void *wc = put(cpu, w, n, MRL_F32), *wg = put(gpu, w, n, MRL_F32), *gc = put(cpu, g, n, MRL_F32), *gg = put(gpu, g, n, MRL_F32);
     void *mc = put(cpu, m, n, MRL_F32), *mg = put(gpu, m, n, MRL_F32), *vc = put(cpu, v, n, MRL_F32), *vg = put(gpu, v, n, MRL_F32);
-    void *cc = be_alloc(cpu, n * 2), *cg = be_alloc(gpu, n * 2);
-    double sc = op_sumsq(cpu, gc, n), sg = op_sumsq(gpu, gg, n);
-    EXPECT_NEAR(sg, sc, 1e-9);
-    op_scale(cpu, gc, n, 0.5f); op_scale(gpu, gg, n, 0.5f);
-    mrl_adamw_step st = op_adamw_step(1e-3, 0.9, 0.999, 1e-8, 0.01, 3, 0.7);
-    op_adamw(cpu, wc, gc, mc, vc, cc, MRL_BF16, n, &st);
-    op_adamw(gpu, wg, gg, mg, vg, cg, MRL_BF16, n, &st);
-    float *a = get(gpu, wg, n, MRL_F32), *b = get(cpu, wc, n, MRL_F32);
-    CLOSE(a, b, n, 1e-6, "adamw w");
-    float *ma = get(gpu, mg, n, MRL_F32), *mb = get(cpu, mc, n, MRL_F32);
-    CLOSE(ma, mb, n, 1e-6, "adamw m");
-    float *ca = get(gpu, cg, n, MRL_BF16), *cb = get(cpu, cc, n, MRL_BF16);
-    CLOSE(ca, cb, n, 1e-2, "adamw bf16 copy");
-    free(w); free(g); free(m); free(v); free(a); free(b); free(ma); free(mb); free(ca); free(cb);
-}
-
-/* AdamW's other paths: beta1 < 0.5 (the lerp's other branch), no bf16 copy, and more elements
- * than one grid covers (65535 x 4 blocks of 256: the kernel's grid-stride loop). */
-TEST(par_optimizer_paths) {
-    NEED_GPU_BACKEND();
-    size_t n = (size_t)65535 * 4 * 256 + 4099;
-    float *w = rnd(n, 1), *g = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.1f);
-    for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
-    void *wc = put(cpu, w, n, MRL_F32), *wg = put(gpu, w, n, MRL_F32), *gc = put(cpu, g, n, MRL_F32), *gg = put(gpu, g, n, MRL_F32);
-    void *mc = put(cpu, m, n, MRL_F32), *mg = put(gpu, m, n, MRL_F32), *vc = put(cpu, v, n, MRL_F32), *vg = put(gpu, v, n, MRL_F32);
+    void *cc = bf16_copy ? be_alloc(cpu, n * 2) : NULL, *cg = bf16_copy ? be_alloc(gpu, n * 2) : NULL;
     double sc = op_sumsq(cpu, gc, n), sg = op_sumsq(gpu, gg, n);
     EXPECT_NEAR(sg / sc, 1.0, 1e-9);
-    mrl_adamw_step st = op_adamw_step(3e-4, 0.3, 0.95, 1e-6, 0.1, 7, 1.0);
-    op_adamw(cpu, wc, gc, mc, vc, NULL, MRL_F32, n, &st);
-    op_adamw(gpu, wg, gg, mg, vg, NULL, MRL_F32, n, &st);
-    float *a = get(gpu, wg, n, MRL_F32), *b = get(cpu, wc, n, MRL_F32);
-    CLOSE(a, b, n, 1e-6, "adamw w (beta1 0.3, past one grid)");
-    float *va = get(gpu, vg, n, MRL_F32), *vb = get(cpu, vc, n, MRL_F32);
-    CLOSE(va, vb, n, 1e-6, "adamw v");
-    free(w); free(g); free(m); free(v); free(a); free(b); free(va); free(vb);
+    op_scale(cpu, gc, n, 0.5f); op_scale(gpu, gg, n, 0.5f);
+    mrl_adamw_step st = op_adamw_step(1e-3, beta1, 0.999, 1e-8, wd, 3, clip);
+    op_adamw(cpu, wc, gc, mc, vc, cc, bf16_copy ? MRL_BF16 : MRL_F32, n, &st);
+    op_adamw(gpu, wg, gg, mg, vg, cg, bf16_copy ? MRL_BF16 : MRL_F32, n, &st);
+    char msg[128];
+    float *bufs[3][2] = {{get(gpu, wg, n, MRL_F32), get(cpu, wc, n, MRL_F32)},
+                         {get(gpu, mg, n, MRL_F32), get(cpu, mc, n, MRL_F32)},
+                         {get(gpu, vg, n, MRL_F32), get(cpu, vc, n, MRL_F32)}};
+    for (int k = 0; k < 3; k++) {
+        snprintf(msg, sizeof msg, "adamw %c %s", "wmv"[k], what);
+        CLOSE(bufs[k][0], bufs[k][1], n, 1e-6, msg);
+        free(bufs[k][0]); free(bufs[k][1]);
+    }
+    if (bf16_copy) {
+        float *ca = get(gpu, cg, n, MRL_BF16), *cb = get(cpu, cc, n, MRL_BF16);
+        CLOSE(ca, cb, n, 1e-2, "adamw bf16 copy");
+        free(ca); free(cb);
+    }
+    free(w); free(g); free(m); free(v);
+}
+
+/* The usual step (bf16 copy, clipping); then beta1 < 0.5 (the lerp's other branch) with no
+ * copy over more elements than one grid covers (65535 x 4 blocks of 256: the grid-stride loop). */
+TEST(par_optimizer) {
+    NEED_GPU_BACKEND();
+    adamw_case(5000, 0.9, 0.01, 0.7f, 1, "(bf16 copy)");
+    adamw_case((size_t)65535 * 4 * 256 + 4099, 0.3, 0.1, 1.0f, 0, "(beta1 0.3, past one grid)");
 }
 
 int main(void) {
@@ -364,6 +359,5 @@ int main(void) {
     if (have_gpu()) gpu = be_open("cuda", 0, &e);
     RUN(par_cast); RUN(par_embedding); RUN(par_rmsnorm); RUN(par_linear); RUN(par_rope); RUN(par_swiglu_add);
     RUN(par_attention); RUN(par_attention_paged); RUN(par_logprob_logits); RUN(par_optimizer);
-    RUN(par_optimizer_paths);
     return tst_done();
 }
