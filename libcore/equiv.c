@@ -76,8 +76,10 @@ static int close_num(double complex x, double complex y, int flt) {
 
 static int close_vals(const vals *g, const vals *p) {
     if (g->sym != p->sym) {
-        /* one side is constant: equal only if the other is constant in value too */
+        /* one side is constant: equal only if the other is constant in value too (never an
+         * infinite one: |s - inf| <= 1e-6 |inf| holds for every s) */
         const vals *s = g->sym ? g : p, *c = g->sym ? p : g;
+        if (!isfinite(creal(c->v[0])) || !isfinite(cimag(c->v[0]))) return 0;
         for (int k = 0; k < ME_NPOINTS; k++)
             if (!(cabs(s->v[k] - c->v[0]) <= 1e-6 * fmax(1e-12, cabs(c->v[0])))) return 0;
         return 1;
@@ -107,6 +109,7 @@ static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side 
         if (a.v[0] == b.v[0] && has_inf_literal(&G->a, g) && has_inf_literal(&P->a, p)) return 1;
         return me_same(&G->a, g, &P->a, p);     /* overflowed values: same shape only */
     }
+    if (a.inf || b.inf) return me_same(&G->a, g, &P->a, p);   /* with symbols too: x + \infty is not y + \infty */
     if (close_vals(&a, &b)) return 1;
     if ((G->pct || P->pct) && !a.sym && !b.sym) {
         /* 50% against 0.5 or 50 */

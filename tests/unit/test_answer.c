@@ -160,6 +160,18 @@ TEST(equiv_classes) {
     EXPECT(eqv("[1,2)", "[1,2)") == 1);
     EXPECT(eqv("(1,2]", "[1,2]") == 0);
     EXPECT(eqv("(1,\\infty)\\cup(-\\infty,0)", "(-\\infty,0)\\cup(1,\\infty)") == 1);
+    /* infinity is no expression with a variable, either way round (|x - inf| <= 1e-6 |inf|
+     * held for every x: \boxed{\infty} scored on every symbolic gold) */
+    static const char *const sym[] = {"x", "n", "abc", "2x", "x+1", "\\sqrt{x}", "a+b", "y=2x+3", "\\text{none}", "10^{400}"};
+    for (size_t i = 0; i < sizeof sym / sizeof *sym; i++) {
+        EXPECTF(eqv(sym[i], "\\infty") == 0, "%s vs \\infty", sym[i]);
+        EXPECTF(eqv("\\infty", sym[i]) == 0, "\\infty vs %s", sym[i]);
+    }
+    EXPECT(eqv("(x,3)", "(-\\infty,3)") == 0);
+    EXPECT(eqv("x", "10^{400}") == 0);
+    EXPECT(eqv("x+\\infty", "y+\\infty") == 0);
+    EXPECT(eqv("\\infty", "\\infty") == 1);
+    EXPECT(eqv("x+\\infty", "x+\\infty") == 1);
     /* relations, matrices, words */
     EXPECT(eqv("1<x", "x>1") == 1);
     EXPECT(eqv("x\\ge1", "x>1") == 0);
