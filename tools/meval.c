@@ -530,7 +530,8 @@ int main(int argc, char **argv)
         {"markdown", no_argument, 0, O_MARKDOWN}, {"bootstrap", required_argument, 0, O_BOOT},
         {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT, longopts, NULL)) != -1) {
         if (cli_common(&m.c, opt, optarg)) continue;
         switch (opt) {
         case O_BY: by = optarg; break;
@@ -551,7 +552,7 @@ int main(int argc, char **argv)
         case O_MARKDOWN: m.mode = 2; break;
         case O_BOOT: m.boot = (int)cli_long(&m.c, "--bootstrap", optarg, 1, 1000000); break;
         case O_PARTIAL: m.partial = 1; break;
-        default: cli_usage(&m.c, "unknown option");
+        default: cli_bad_option(&m.c, opt, argv);
         }
     }
     if (m.mode < 0) m.mode = (!m.c.out && isatty(1)) ? 1 : 0;

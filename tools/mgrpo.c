@@ -304,7 +304,8 @@ static void parse_opts(opts *o, int argc, char **argv) {
     double eps_high = -1;
     const char *reward = ".reward";
     int opt, v;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, lo, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT, lo, NULL)) != -1) {
         if (cli_common(c, opt, optarg)) continue;
         switch (opt) {
         case O_MODEL: o->model = optarg; break;
@@ -356,11 +357,13 @@ static void parse_opts(opts *o, int argc, char **argv) {
                       o->dtype = optarg; break;
         case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 0, 4096); break;
         case O_GPUS: o->gpus = (int)cli_long(c, "--gpus", optarg, 1, 1024); break;
-        default: cli_usage(c, "unknown option");
+        default: cli_bad_option(c, opt, argv);
         }
     }
     o->t.g.epsilon_high = eps_high >= 0 ? eps_high : o->t.g.epsilon;
     if (!o->out) cli_usage(c, "--out RUNDIR is required");
+    /* a step takes whole groups, and a dropped record would change every later step's data */
+    if (c->skip_bad) cli_usage(c, "--skip-bad: mgrpo has none (drop bad records before it: mreward or mfilter --skip-bad)");
     o->t.use_old = o->iterations > 1;
     mrl_err e = {0};
     if (!(o->freward = jqf_compile(reward, &e))) cli_die(c, &e);

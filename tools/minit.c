@@ -279,7 +279,8 @@ int main(int argc, char **argv) {
         {"vocab-size", required_argument, 0, 5}, {"tokenizer", required_argument, 0, 6},
         {"merges", required_argument, 0, 7}, {"merges-text", required_argument, 0, 8}, {0, 0, 0, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT, longopts, NULL)) != -1) {
         if (cli_common(&cl, opt, optarg)) continue;
         switch (opt) {
         case 1:
@@ -296,7 +297,7 @@ int main(int argc, char **argv) {
         case 6: o.tokenizer = optarg; break;
         case 7: o.merges = (int)cli_long(&cl, "--merges", optarg, 0, 1000000); break;
         case 8: o.merges_text = optarg; break;
-        default: cli_usage(&cl, "unknown option");
+        default: cli_bad_option(&cl, opt, argv);
         }
     }
     if (optind != argc - 1) cli_usage(&cl, optind >= argc ? "a config name or config.json is required" : "one config only");

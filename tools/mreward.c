@@ -314,7 +314,8 @@ int main(int argc, char **argv)
         {"unparsed-gold", required_argument, 0, O_UNPARSED}, {"jobs", required_argument, 0, O_JOBS},
         {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT, longopts, NULL)) != -1) {
         if (cli_common(&m.c, opt, optarg)) continue;
         mrl_err e = {0};
         switch (opt) {
@@ -341,7 +342,7 @@ int main(int argc, char **argv)
             break;
         case O_JOBS: m.jobs = (int)cli_long(&m.c, "--jobs", optarg, 1, 1024); break;
         case O_PARTIAL: m.partial = 1; break;
-        default: cli_usage(&m.c, "unknown option");
+        default: cli_bad_option(&m.c, opt, argv);
         }
     }
     if (!m.nrw) {

@@ -332,7 +332,8 @@ int main(int argc, char **argv) {
         {"threads", required_argument, 0, O_THREADS}, {"dtype", required_argument, 0, O_DTYPE},
         {"kv-dtype", required_argument, 0, O_KVDTYPE}, {0, 0, 0, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "n:", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "n:", lo, NULL)) != -1) {
         if (cli_common(&a.c, opt, optarg)) continue;
         switch (opt) {
         case O_MODEL: model_dir = optarg; break;
@@ -366,7 +367,7 @@ int main(int argc, char **argv) {
         case O_THREADS: threads = (int)cli_long(&a.c, "--threads", optarg, 1, 4096); break;
         case O_DTYPE: wdt = precision_arg(&a.c, "--dtype", optarg); break;
         case O_KVDTYPE: o.kv_dtype = precision_arg(&a.c, "--kv-dtype", optarg); break;
-        default: cli_usage(&a.c, "unknown option");
+        default: cli_bad_option(&a.c, opt, argv);
         }
     }
     if (!model_dir) cli_usage(&a.c, "--model DIR is required");

@@ -182,7 +182,8 @@ int main(int argc, char **argv) {
     m.cmd = argc > 1 ? parse_cmd(argv[1]) : -1;
     if (m.cmd < 0) {   /* only --help / --version make sense without a command */
         int opt;
-        while (argc > 1 && (opt = getopt_long(argc, argv, CLI_COMMON_SHORT "r", opts, NULL)) != -1)
+        opterr = 0;
+        while (argc > 1 && (opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "r", opts, NULL)) != -1)
             if (opt == 'h' || opt == 0x1000) cli_common(&m.c, opt, optarg);
         cli_usage(&m.c, argc > 1 ? "unknown command '%s' (encode, decode, count, template)" : "a command is needed%s",
                   argc > 1 ? argv[1] : "");
@@ -190,7 +191,8 @@ int main(int argc, char **argv) {
     const char *model = NULL, *tokfile = NULL, *field = NULL, *tname = NULL;
     int opt;
     argc--, argv++;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT "r", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "r", opts, NULL)) != -1) {
         if (cli_common(&m.c, opt, optarg)) continue;
         switch (opt) {
         case O_MODEL: model = optarg; break;
@@ -201,7 +203,7 @@ int main(int argc, char **argv) {
         case O_SYSTEM: m.system = optarg; break;
         case O_SKIP_SPECIAL: m.skip_special = 1; break;
         case 'r': m.raw = 1; break;
-        default: cli_usage(&m.c, "unknown option");
+        default: cli_bad_option(&m.c, opt, argv);
         }
     }
     if (model && tokfile) cli_usage(&m.c, "--model and --tokenizer: give one");

@@ -248,3 +248,9 @@ $ mgrpo -Z -q --model m --out b --lr 1e-3 --schedule constant_with_warmup --warm
 $ minit tiny -o m -q
 $ (for id in p1 p1 p2; do echo "{\"id\":\"$id\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":1}"; done; sleep 3) | (timeout -s INT --preserve-status 1 mgrpo -Z -q --model m --out run --groups 2 --threads 1; echo "rc $?")
 > rc 130
+
+## --skip-bad is a usage error: a step takes whole groups
+$ mgrpo --out run --skip-bad < /dev/null
+2> mgrpo: --skip-bad: mgrpo has none (drop bad records before it: mreward or mfilter --skip-bad)
+2> Try 'mgrpo --help'.
+? 2

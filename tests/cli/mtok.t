@@ -168,3 +168,12 @@ $ printf 'a\n\n   \nb\r\n\t\nc' | mtok encode -r --tokenizer $TESTDATA/tokenizer
 % requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
 $ echo '{"ids":[11, 1673, 24, 188, 43226]}' | mtok decode --model $SHARED/data/qwen2-tokenizer -Z | jq -c .text
 > ", stud9\u0000unkt"
+
+## a bad option or a missing value: one line naming it, exit 2 (as in every tool)
+$ mtok count --bogus
+$ mtok count --model
+2> mtok: unknown option '--bogus'
+2> Try 'mtok --help'.
+2> mtok: option '--model' needs a value
+2> Try 'mtok --help'.
+? 2
