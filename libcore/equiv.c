@@ -80,8 +80,10 @@ static int close_vals(const vals *g, const vals *p) {
          * infinite one: |s - inf| <= 1e-6 |inf| holds for every s) */
         const vals *s = g->sym ? g : p, *c = g->sym ? p : g;
         if (!isfinite(creal(c->v[0])) || !isfinite(cimag(c->v[0]))) return 0;
+        /* relative to the constant; only a 0 gets an absolute slack (x - x against 1e-27 is not) */
+        double tol = c->v[0] == 0 ? 1e-18 : 1e-6 * cabs(c->v[0]);
         for (int k = 0; k < ME_NPOINTS; k++)
-            if (!(cabs(s->v[k] - c->v[0]) <= 1e-6 * fmax(1e-12, cabs(c->v[0])))) return 0;
+            if (!(cabs(s->v[k] - c->v[0]) <= tol)) return 0;
         return 1;
     }
     if (!g->sym) return close_num(g->v[0], p->v[0], g->flt || p->flt);
@@ -110,7 +112,11 @@ static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side 
         return me_same(&G->a, g, &P->a, p);     /* overflowed values: same shape only */
     }
     if (a.inf || b.inf) return me_same(&G->a, g, &P->a, p);   /* with symbols too: x + \infty is not y + \infty */
-    if (close_vals(&a, &b)) return 1;
+    /* two exact rationals are equal or not, whatever doubles make of them (Math-Verify
+     * compares them in sympy: 2^{100} - 2 is not 2^{100}, 2^{-98} is not 0) */
+    uint64_t ra, rb;
+    int exact = !a.sym && !b.sym && !a.flt && !b.flt && me_eval_exact(&G->a, g, &ra) && me_eval_exact(&P->a, p, &rb);
+    if (exact ? ra == rb : close_vals(&a, &b)) return 1;
     if ((G->pct || P->pct) && !a.sym && !b.sym) {
         /* 50% against 0.5 or 50 */
         if (P->pct && close_num(a.v[0], b.v[0] / 100, 1)) return 1;
