@@ -68,6 +68,33 @@ void jqf_free(jqf *f) {
     free(f);
 }
 
+jv jv_no_nul(jv s) {
+    if (jv_get_kind(s) != JV_KIND_STRING) return s;
+    const char *p = jv_string_value(s);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(s)), nul = 0;
+    for (size_t i = 0; i < n; i++) nul += p[i] == 0;
+    if (!nul) return s;
+    char *b = malloc(n + 2 * nul + 1);
+    if (!b) return s;   /* out of memory: the text as C code sees it, cut at the NUL */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) b[k++] = p[i];
+        else b[k++] = (char)0xEF, b[k++] = (char)0xBF, b[k++] = (char)0xBD;
+    jv r = jv_string_sized(b, (int)k);
+    free(b);
+    jv_free(s);
+    return r;
+}
+
+char *jv_key_text(jv s) {
+    const char *p = jv_string_value(s);
+    if (strlen(p) == (size_t)jv_string_length_bytes(jv_copy(s))) return strdup(p);
+    jv d = jv_dump_string(jv_copy(s), 0);
+    char *r = strdup(jv_string_value(d));
+    jv_free(d);
+    return r;
+}
+
 const char *rec_str(jv rec, const char *field) {
     if (jv_get_kind(rec) != JV_KIND_OBJECT) return NULL;
     jv v = jv_object_get(jv_copy(rec), jv_string(field));

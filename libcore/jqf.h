@@ -17,5 +17,12 @@ void jqf_free(jqf *f);
 
 /* Record helpers (jv objects; rec not consumed). NULL / -1 when missing or wrong type. */
 const char *rec_str(jv rec, const char *field);        /* pointer valid while rec lives */
+/* A string whose text C-string code reads (the answer checker, the rewards): s itself, or,
+ * when it holds a NUL byte (JSON's \u0000, which a sampled byte token can produce), a copy
+ * with each NUL as U+FFFD, so nothing after it is lost. Consumes s; anything else is returned as is. */
+jv jv_no_nul(jv s);
+/* A string as a C-string key that stays distinct past a NUL: its text, or (holding a NUL) its
+ * JSON text, quotes and \u0000 included. Newly allocated; NULL when out of memory. */
+char *jv_key_text(jv s);
 int rec_num(jv rec, const char *field, double *out);   /* 0 ok, -1 missing/not a number */
 #endif

@@ -59,19 +59,22 @@ mrl_template *tmpl_load(const char *name, mrl_err *e) {
     return tp;
 }
 
-char *tmpl_render(const mrl_template *tp, const char *system, const char *problem) {
+char *tmpl_render(const mrl_template *tp, const char *system, const char *problem, size_t np, size_t *len) {
     if (!system) system = "";
-    if (!problem) problem = "";
+    if (!problem) problem = "", np = 0;
+    if (np == (size_t)-1) np = strlen(problem);
     const char *src = tp->plain && !*system ? "{problem}\n" : tp->text;
-    size_t ns = strlen(system), np = strlen(problem), cap = strlen(src) + 1, n = 0;
+    size_t ns = strlen(system), cap = strlen(src) + 1, n = 0;
     for (const char *p = src; (p = strchr(p, '{')); p++) cap += ns + np;   /* generous bound */
     char *out = malloc(cap);
+    if (!out) return NULL;
     for (const char *p = src; *p;) {
         if (strncmp(p, "{system}", 8) == 0) memcpy(out + n, system, ns), n += ns, p += 8;
         else if (strncmp(p, "{problem}", 9) == 0) memcpy(out + n, problem, np), n += np, p += 9;
         else out[n++] = *p++;
     }
     out[n] = 0;
+    if (len) *len = n;
     return out;
 }
 

@@ -52,10 +52,12 @@ char  *tok_utf8_lossy(const char *s, size_t n, size_t *outlen);
  * add_generation_prompt), "plain" (system\n\nproblem\n; just problem\n without a system
  * text), or a file whose text has {system} and {problem} replaced (a missing {problem} is
  * an error; an unknown name without '/' that is no file is a usage error, code 2).
- * tmpl_render returns the prompt (newly allocated); NULL system/problem count as "". */
+ * tmpl_render returns the prompt (newly allocated, NULL when out of memory) and its length
+ * in *len (problem_len bytes of problem, which may hold a NUL; (size_t)-1: strlen); NULL
+ * system/problem count as "". */
 typedef struct mrl_template mrl_template;
 mrl_template *tmpl_load(const char *name_or_file, mrl_err *e);
-char *tmpl_render(const mrl_template *tp, const char *system, const char *problem);
+char *tmpl_render(const mrl_template *tp, const char *system, const char *problem, size_t problem_len, size_t *len);
 void tmpl_free(mrl_template *tp);
 /* The system text a --system argument names: NULL → Open-RS's system prompt (the study's,
  * verbatim), "@FILE" → the file's text (trailing newlines dropped), else the argument itself.

@@ -84,9 +84,9 @@ static void bad(ev *m, const char *file, long line, const char *msg)
     cli_bad_record(&m->c, NULL, &e);
 }
 
-static char *dump_str(jv v)    /* a string's text, anything else as JSON */
+static char *dump_str(jv v)    /* a string's text (its JSON text if it holds a NUL), anything else as JSON */
 {
-    if (jv_get_kind(v) == JV_KIND_STRING) { char *s = strdup(jv_string_value(v)); jv_free(v); return s; }
+    if (jv_get_kind(v) == JV_KIND_STRING) { char *s = jv_key_text(v); jv_free(v); return s; }
     jv d = jv_dump_string(v, 0);
     char *s = strdup(jv_string_value(d));
     jv_free(d);
@@ -150,8 +150,9 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         s->line = line;
         s->correct = kk == JV_KIND_TRUE || (kk == JV_KIND_NUMBER && jv_number_value(ok) > 0);
         jv_free(ok);
-        const char *pred = rec_str(rec, "pred");
-        s->pred = pred ? strdup(pred) : NULL;
+        jv pv = jv_object_get(jv_copy(rec), jv_string("pred"));
+        s->pred = jv_get_kind(pv) == JV_KIND_STRING ? jv_key_text(pv) : NULL;
+        jv_free(pv);
         const char *fin = rec_str(rec, "finish");
         s->trunc = fin && !strcmp(fin, "length");
         jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));

@@ -215,7 +215,7 @@ static void mf_emit_kept(mf *m) {
 static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, mrl_err *e) {
     *hold = jqf_first(q, it->rec, e);
     if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
-    if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);
+    if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);   /* may hold a NUL: use its length */
     const char *f = jqf_text(q);
     int simple = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
     jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
@@ -233,6 +233,8 @@ static int mf_gold_ok(mf *m, int th, item *it, mrl_err *e) {
     jv hold;
     const char *s = mf_jq_text(m->answer[th], "--answer", it, &hold, e);
     if (!s) { jv_free(hold); return -1; }
+    hold = jv_no_nul(hold);   /* the answer checker reads a C string */
+    s = jv_string_value(hold);
     char *g = ans_extract_gold(s);
     int ok = g && ans_gold_parses(g);
     free(g); jv_free(hold);
@@ -245,10 +247,11 @@ static int mf_short_enough(mf *m, int th, item *it, mrl_err *e) {
     jv hold;
     const char *s = mf_field_text(m, th, it, &hold, e);
     if (!s) { jv_free(hold); return -1; }
-    char *prompt = tmpl_render(m->tp, m->system, s);
+    size_t plen;
+    char *prompt = tmpl_render(m->tp, m->system, s, (size_t)jv_string_length_bytes(jv_copy(hold)), &plen);
     jv_free(hold);
     if (!prompt) return err_set(e, ERR_SYS, "out of memory");
-    int n = tok_encode(m->tok, prompt, strlen(prompt), NULL, 0, e);
+    int n = tok_encode(m->tok, prompt, plen, NULL, 0, e);
     free(prompt);
     if (n < 0) return err_prefix(e, "%s:%ld", it->file, it->line);
     if (n > m->max_tokens) { __atomic_fetch_add(&m->nlong, 1, __ATOMIC_RELAXED); return 0; }
@@ -256,12 +259,11 @@ static int mf_short_enough(mf *m, int th, item *it, mrl_err *e) {
 }
 
 /* Dedupe key: NFKC + case folding, whitespace removed ("What is  X?" = "what is x?"). */
-static uint64_t mf_norm_hash(const char *s) {
-    utf8proc_uint8_t *n = NULL;
-    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)s, 0, &n,
-                                        UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPAT |
-                                        UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
-    if (len < 0) return rng_hash_str(s);   /* not reachable for jv strings (valid UTF-8) */
+static uint64_t mf_norm_hash(const char *s, size_t slen) {
+    utf8proc_uint8_t *n = NULL;   /* every byte up to slen: a NUL is a character like any other */
+    utf8proc_ssize_t len = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)slen, &n,
+                                        UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+    if (len < 0) return rng_hash(s, slen);   /* not reachable for jv strings (valid UTF-8) */
     size_t k = 0;   /* every White_Space character out: ASCII's, NEL, and the Zs/Zl/Zp ones NFKC keeps */
     for (utf8proc_ssize_t i = 0; i < len;) {
         utf8proc_int32_t c;
@@ -310,7 +312,7 @@ static int mf_test(mf *m, int th, item *it, uint64_t *dkey, mrl_err *e) {
             }
             keep = rc >= 0;
         }
-        if (keep && m->dedupe) *dkey = mf_norm_hash(s);
+        if (keep && m->dedupe) *dkey = mf_norm_hash(s, (size_t)jv_string_length_bytes(jv_copy(hold)));
         jv_free(hold);
         return keep;
     }

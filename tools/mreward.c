@@ -272,9 +272,10 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
     item *x = &m->it[m->n++];
     memset(x, 0, sizeof *x);
     x->rec = rec;
-    x->completion = comp;
-    x->gold = gold;
-    x->prompt = prompt;
+    /* the checker and the rewards read C strings: a NUL in a text is U+FFFD to them */
+    x->completion = comp = jv_no_nul(comp);
+    x->gold = gold = jv_no_nul(gold);
+    x->prompt = prompt = jv_no_nul(prompt);
     x->s.completion = jv_string_value(comp);
     x->s.gold = jv_string_value(gold);
     x->s.prompt = jv_is_valid(prompt) ? jv_string_value(prompt) : NULL;

@@ -140,8 +140,9 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
             rec = jv_object_set(rec, jv_string("id"), jv_copy(id));
         }
-        char *text = tmpl_render(a->tp, a->system, jv_string_value(pv));
-        size_t len = strlen(text);
+        size_t len;
+        char *text = tmpl_render(a->tp, a->system, jv_string_value(pv), (size_t)jv_string_length_bytes(jv_copy(pv)), &len);
+        if (!text) { jv_free(pv); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
         int cap = (int)(len + 16);
         int32_t *ids = malloc(cap * sizeof *ids);
         int n = tok_encode(a->tok, text, len, ids, cap, e);
@@ -166,7 +167,7 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         snprintf(b->where, sizeof b->where, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
         p->prompt = ids;
         p->nprompt = n;
-        p->key = rng_hash_str(jv_string_value(id));
+        p->key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
         p->where = b->where;
         jv_free(id);
         p->user = b;

@@ -59,7 +59,7 @@ static const char *field_name(const char *prog) {
 /* Ids of text (or of its rendered prompt); NULL on invalid UTF-8 (e set). */
 static jv encode(mtok *m, const char *s, size_t len, int *count, mrl_err *e) {
     char *prompt = NULL;
-    if (m->tp) s = prompt = tmpl_render(m->tp, m->system, s), len = strlen(prompt);
+    if (m->tp && !(s = prompt = tmpl_render(m->tp, m->system, s, len, &len))) return err_set(e, ERR_SYS, "out of memory"), jv_invalid();
     if (len + 1 > m->cap) m->ids = realloc(m->ids, (m->cap = len + 64) * sizeof *m->ids);
     int n = tok_encode(m->tok, s, len, m->ids, (int)m->cap, e);
     if (n > (int)m->cap) {   /* normalization can lengthen a text: take the count and redo */
@@ -102,8 +102,10 @@ static jv apply(mtok *m, jv val, mrl_err *e) {
     if (jv_get_kind(val) != JV_KIND_STRING) return err_set(e, ERR_INPUT, "is not a string"), jv_invalid();
     const char *s = jv_string_value(val);
     if (m->cmd == CMD_TEMPLATE) {
-        char *p = tmpl_render(m->tp, m->system, s);
-        jv out = jv_string(p);
+        size_t n;
+        char *p = tmpl_render(m->tp, m->system, s, (size_t)jv_string_length_bytes(jv_copy(val)), &n);
+        if (!p) return err_set(e, ERR_SYS, "out of memory"), jv_invalid();
+        jv out = jv_string_sized(p, (int)n);
         free(p);
         return out;
     }

@@ -140,3 +140,8 @@ $ echo '{"id":"a","correct":"true"}' | meval -Z
 2> meval: nope.jsonl: No such file or directory
 2> meval: <stdin>:1: "correct" is not a boolean or a number (got string)
 ? 1
+
+## ids that differ past a NUL (JSON \u0000) are different problems
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a\u0000x","correct":true}' '{"id":"a\u0000y","correct":false}' | meval --json -Z -q | jq -c '[.problems, .k]'
+> [2,1]

@@ -154,3 +154,9 @@ $ meval --json -Z custom.jsonl | jq -c '[.bench, .problems, .k, (."pass@1" - 7/9
 $ printf '%s\n' '{"answer":"1","completion":"\\boxed{1}"}' '{"answer":"1","completion":"long \\boxed{2}"}' | mreward -Z --reward length --reward accuracy
 > {"answer":"1","completion":"\\boxed{1}","pred":"1","correct":true,"rewards":{"length":0,"accuracy":1},"reward":1}
 > {"answer":"1","completion":"long \\boxed{2}","pred":"2","correct":false,"rewards":{"length":0,"accuracy":0},"reward":0}
+
+## a NUL inside a completion or gold (JSON \u0000) is text to the checker (U+FFFD), not the end of it
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{2}\u0000\\boxed{1}"}' '{"id":"b","answer":"2","completion":"\\boxed{2}\u0000\\boxed{1}"}' | mreward -Z -q --reward accuracy | jq -c '[.pred, .correct, (.completion | length)]'
+> ["1",true,19]
+> ["1",false,19]

@@ -114,3 +114,11 @@ $ cp -r $TESTDATA/msample/model m
 $ awk 'BEGIN { printf "{\"log_history\": ["; for (i = 0; i < 5000; i++) printf "%s{\"loss\": %d.5, \"step\": %d}", (i ? "," : ""), i, i; printf "], \"global_step\": 7}\n" }' > m/trainer_state.json
 $ test $(wc -c < m/trainer_state.json) -gt 65536 && echo '{"id":"a","problem":"x"}' | msample --device cpu --model m -Z -q --max-tokens 2 | jq -c .policy.step
 > 7
+
+## a NUL inside a text (JSON \u0000) is text: the problem's prompt keeps what follows it, and ids that differ after it draw different samples
+% requires $TESTDATA/msample/model/model.safetensors
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a\u0000x","problem":"p\u0000q"}' '{"id":"a\u0000y","problem":"p\u0000q"}' '{"id":"a\u0000x","problem":"p"}' > in.jsonl
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --temperature 1 in.jsonl > out
+$ jq -s -c '[(.[0].prompt_ids == .[1].prompt_ids), (.[0].prompt_ids == .[2].prompt_ids), (.[0].completion_ids != .[1].completion_ids)]' out
+> [true,false,true]

@@ -177,3 +177,7 @@ $ mtok count --model
 2> mtok: option '--model' needs a value
 2> Try 'mtok --help'.
 ? 2
+
+## template keeps a problem's text past a NUL (JSON \u0000)
+$ printf '%s\n' '{"problem":"ab\u0000cd"}' | mtok template --template plain -Z
+> {"problem":"ab\u0000cd","prompt":"ab\u0000cd\n"}

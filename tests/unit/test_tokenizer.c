@@ -197,7 +197,9 @@ static char *render(const char *name, const char *sys, const char *prob) {
     mrl_err e = {0};
     mrl_template *tp = tmpl_load(name, &e);
     if (!tp) { printf("  %s\n", e.msg); return strdup("(error)"); }
-    char *s = tmpl_render(tp, sys, prob);
+    size_t n;
+    char *s = tmpl_render(tp, sys, prob, (size_t)-1, &n);
+    if (s && n != strlen(s)) { free(s); s = strdup("(length differs)"); }
     tmpl_free(tp);
     return s;
 }
