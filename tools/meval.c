@@ -183,9 +183,39 @@ static int cmp_sample(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* --skip-bad without --allow-partial: a problem with fewer samples than the most of its
+ * benchmark (one of them was a bad record) is dropped with a warning, not the whole run. */
+static void drop_short(ev *m, input *in)
+{
+    int o = 0;
+    for (int i = 0; i < in->n;) {
+        int j = i, kmax = 0;
+        while (j < in->n && in->s[j].bench == in->s[i].bench) j++;
+        for (int p = i, q; p < j; p = q) {
+            for (q = p; q < j && !strcmp(in->s[q].id, in->s[p].id); q++) {}
+            if (q - p > kmax) kmax = q - p;
+        }
+        for (int p = i, q; p < j; p = q) {
+            for (q = p; q < j && !strcmp(in->s[q].id, in->s[p].id); q++) {}
+            if (q - p == kmax) { for (int t = p; t < q; t++) in->s[o++] = in->s[t]; continue; }
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s:%ld: group \"%.200s\" has %d sample%s, expected %d", in->s[p].file,
+                     in->s[p].line, in->s[p].id, q - p, q - p == 1 ? "" : "s", kmax);
+            mrl_err e = {.code = ERR_INPUT};
+            snprintf(e.msg, sizeof e.msg, "%s", msg);
+            cli_bad_record(&m->c, NULL, &e);
+            for (int t = p; t < q; t++) { free(in->s[t].id); free(in->s[t].pred); }
+        }
+        i = j;
+    }
+    in->n = o;
+    if (!in->n) cli_dief(&m->c, ERR_INPUT, "%s: no records to score", in->file);
+}
+
 static void stats_of(ev *m, input *in)
 {
     qsort(in->s, (size_t)in->n, sizeof *in->s, cmp_sample);
+    if (m->c.skip_bad && !m->partial) drop_short(m, in);
     /* a sample index seen twice for one problem: the same file given twice, or a rerun
      * appended to the old output; it would double k and skew pass@k without a sign */
     for (int t = 1; t < in->n; t++) {

@@ -54,6 +54,7 @@ typedef struct {
     int n, cap;
     int *gend, ng, gcap;   /* end index of each complete pending group */
     int gsize;             /* size of the first group (the expected size) */
+    int tainted;           /* --skip-bad skipped a record of the open group: it goes too */
     uint64_t *seen;        /* hashes of finished ids (open addressing), for contiguity */
     size_t nseen, seencap;
     long unparsed, dropped;
@@ -200,11 +201,20 @@ static uint64_t id_hash(jv rec)
     return h;
 }
 
-/* The open group (it[gopen..n)) is whole: check it, then close it. */
+/* The open group (it[gopen..n)) is whole: check it, then close it. A group that lost a
+ * record to --skip-bad, or (--skip-bad) has the wrong size or an id seen before, is dropped
+ * whole: its rewards (the length reward, any per-group one) need every sample. */
 static void close_group(mr *m, int gopen)
 {
     int size = m->n - gopen;
     item *first = &m->it[gopen];
+    if (m->tainted) {
+        m->tainted = 0;
+        cli_warn(&m->c, "%s: the rest of its group (%d record%s) dropped with it", first->where, size, size == 1 ? "" : "s");
+        for (int i = gopen; i < m->n; i++) item_free(&m->it[i]);
+        m->n = gopen;
+        return;
+    }
     if (!m->partial) {
         if (!m->gsize) m->gsize = size;
         jv id = jv_object_get(jv_copy(first->rec), jv_string("id"));
@@ -224,7 +234,10 @@ static void close_group(mr *m, int gopen)
             char where[256];
             snprintf(where, sizeof where, "%s", m->it[m->n - 1].where);
             drain(m, 0);          /* the groups before it go out first */
-            die_at(m, where, "%s", msg);
+            die_at(m, where, "%s", msg);   /* returns only under --skip-bad: drop the group */
+            for (int i = gopen; i < m->n; i++) item_free(&m->it[i]);
+            m->n = gopen;
+            return;
         }
     }
     if (m->ng == m->gcap) {
@@ -377,16 +390,19 @@ int main(int argc, char **argv)
         if (rc < 0) {
             if (!cli_skippable(&m.c, &e)) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);
-            continue;
+            continue;   /* whose group it was is unknown: the group size check catches a short one */
         }
         char where[256];
         snprintf(where, sizeof where, "%s:%ld", rd_name(rd), rd_lineno(rd));
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
         /* a record without an id is a group of its own */
-        if (m.n > gopen && (!jv_is_valid(id) || !jv_is_valid(open_id) || !jv_equal(jv_copy(id), jv_copy(open_id)))) {
-            close_group(&m, gopen);
-            gopen = m.n;
-            if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }
+        if (!jv_is_valid(id) || !jv_is_valid(open_id) || !jv_equal(jv_copy(id), jv_copy(open_id))) {
+            if (m.n > gopen) {
+                close_group(&m, gopen);
+                gopen = m.n;
+                if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }
+            }
+            m.tainted = 0;   /* a new group (one whose every record was bad is gone already) */
         }
         jv_free(open_id);
         open_id = id;
@@ -394,6 +410,7 @@ int main(int argc, char **argv)
             jv_free(rec);
             if (!m.c.skip_bad) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);
+            m.tainted = 1;
             continue;
         }
         prog_update(p, m.done, 0);

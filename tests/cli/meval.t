@@ -145,3 +145,11 @@ $ echo '{"id":"a","correct":"true"}' | meval -Z
 % requires /usr/bin/jq
 $ printf '%s\n' '{"id":"a\u0000x","correct":true}' '{"id":"a\u0000y","correct":false}' | meval --json -Z -q | jq -c '[.problems, .k]'
 > [2,1]
+
+## --skip-bad: a problem left short by a skipped record is dropped, not the run
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":"x"}' '{"id":"b","correct":false}' '{"id":"b","correct":true}' | meval --json -Z --skip-bad | jq -c '[.problems, .k, ."pass@1"]'
+> [1,2,0.5]
+2> meval: <stdin>:2: "correct" is not a boolean or a number (got string) (skipped)
+2> meval: <stdin>:1: group "a" has 1 sample, expected 2 (skipped)
+2> meval: 2 bad records skipped

@@ -160,3 +160,15 @@ $ printf '%s\n' '{"answer":"1","completion":"\\boxed{1}"}' '{"answer":"1","compl
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{2}\u0000\\boxed{1}"}' '{"id":"b","answer":"2","completion":"\\boxed{2}\u0000\\boxed{1}"}' | mreward -Z -q --reward accuracy | jq -c '[.pred, .correct, (.completion | length)]'
 > ["1",true,19]
 > ["1",false,19]
+
+## --skip-bad drops a whole group: one with the wrong size, or one that lost a record (its rewards need every sample)
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' | mreward -Z --skip-bad | jq -r .id | tr '\n' ' '; echo
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' | mreward -Z --skip-bad | jq -r .id | tr '\n' ' '; echo
+> a a c c 
+> b b 
+2> mreward: <stdin>:3: group "b" has 1 sample, expected 2 (skipped)
+2> mreward: 1 bad record skipped
+2> mreward: <stdin>:2: "answer" is missing (skipped)
+2> mreward: <stdin>:1: the rest of its group (1 record) dropped with it
+2> mreward: 1 bad record skipped
