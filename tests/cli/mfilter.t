@@ -529,3 +529,7 @@ $ { sleep 1; echo '{"id":"x"}'; } | mfilter -Z -j 1 s5k.jsonl - | true; echo "rc
 $ printf '%s\n' '{"id":1,"problem":"a\u0000b"}' '{"id":2,"problem":"a\u0000c"}' '{"id":3,"problem":"A\u0000 b"}' | mfilter -Z -q --dedupe
 > {"id":1,"problem":"a\u0000b"}
 > {"id":2,"problem":"a\u0000c"}
+
+## a byte order mark opening an input is dropped, not passed through on the first record
+$ printf '\357\273\277{"id":"a"}\n{"id":"b"}\n' > bom.jsonl; mfilter -Z bom.jsonl | od -An -c | head -1
+>    {   "   i   d   "   :   "   a   "   }  \n   {   "   i   d   "
