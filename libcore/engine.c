@@ -20,6 +20,7 @@ typedef struct eng_seq {
     int32_t next;         /* sampled token not yet in the KV cache */
     long stop_at;         /* offset of a stop string in text, -1 none */
     size_t stop_len;
+    int max_n;            /* --max-tokens, or fewer where the model's context ends first */
 } eng_seq;
 
 typedef struct eng_group {
@@ -116,7 +117,7 @@ static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
             return;
         }
     }
-    if (o->n >= g->o->max_tokens) { q->state = 2; o->finish = ENG_LENGTH; }
+    if (o->n >= q->max_n) { q->state = 2; o->finish = ENG_LENGTH; }
 }
 
 static void eng_group_free(eng_group *gr, int G) {
@@ -183,6 +184,12 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
                        p->nprompt, g->o->max_tokens, pres + g->sample_res, g->cap);
         return -2;
     }
+    int ctx = model_config(g->m)->max_position_embeddings;
+    if (p->nprompt >= ctx) {   /* as vLLM: the prompt must leave room for a token */
+        err_set(e, 1, "%s%sa prompt of %d tokens does not fit the model's context of %d "
+                       "(max_position_embeddings)", p->where ? p->where : "", p->where ? ": " : "", p->nprompt, ctx);
+        return -2;
+    }
     if (g->reserved + pres + g->sample_res > g->cap) return 0;
     int seq = kv_seq_new(g->kv);
     if (seq < 0) return 0;
@@ -201,7 +208,9 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     }
     gr->reserved = pres;
     g->reserved += pres;
-    for (int i = 0; i < g->o->n; i++) { gr->s[i].kv = -1; gr->s[i].stop_at = -1; }
+    /* a sample ends ("length") at --max-tokens or where the context does, whichever is first */
+    int max_n = ctx - p->nprompt < g->o->max_tokens ? ctx - p->nprompt : g->o->max_tokens;
+    for (int i = 0; i < g->o->n; i++) { gr->s[i].kv = -1; gr->s[i].stop_at = -1; gr->s[i].max_n = max_n; }
     if (g->nwin == g->capwin) {
         g->capwin = g->capwin ? 2 * g->capwin : 16;
         g->win = realloc(g->win, g->capwin * sizeof *g->win);

@@ -11,6 +11,7 @@ int err_set(mrl_err *e, int code, const char *fmt, ...) {
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
     e->code = code ? code : ERR_INPUT;
+    e->unreadable = 0;   /* a new error; the stream marks its own after this */
     return -1;
 }
 

@@ -15,7 +15,8 @@ typedef struct mrl_err {
 enum { ERR_NONE = 0, ERR_INPUT = 1, ERR_USAGE = 2, ERR_SYS = 3,
        ERR_PIPE = 4 /* the reader of our output went away (EPIPE): stop quietly */ };
 
-/* Set e (if non-NULL) from a printf format; returns -1 so callers can `return err_set(...)`. */
+/* Set e (if non-NULL) from a printf format (unreadable cleared); returns -1 so callers can
+ * `return err_set(...)`. */
 int err_set(mrl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prefix the existing message with "PREFIX: " (e.g. a file name). */
 int err_prefix(mrl_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

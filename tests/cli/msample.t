@@ -122,3 +122,14 @@ $ printf '%s\n' '{"id":"a\u0000x","problem":"p\u0000q"}' '{"id":"a\u0000y","prob
 $ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --temperature 1 in.jsonl > out
 $ jq -s -c '[(.[0].prompt_ids == .[1].prompt_ids), (.[0].prompt_ids == .[2].prompt_ids), (.[0].completion_ids != .[1].completion_ids)]' out
 > [true,false,true]
+
+## the model's context (max_position_embeddings) ends a sample ("length") and refuses a prompt that fills it
+% requires $TESTDATA/msample/model/model.safetensors
+% requires /usr/bin/jq
+$ mkdir m && cp $TESTDATA/msample/model/* m/ && jq '.max_position_embeddings = 40' $TESTDATA/msample/model/config.json > m/config.json
+$ printf '{"id":"a","problem":"Hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"Yo"}\n' "$(printf 'word %.0s' $(seq 1 40))" > in.jsonl
+$ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 100 --skip-bad in.jsonl | jq -c '[.id, .finish, (.prompt_ids | length) + (.completion_ids | length)]'
+> ["a","length",40]
+> ["c","length",40]
+2> msample: in.jsonl:2: a prompt of 122 tokens does not fit the model's context of 40 (max_position_embeddings) (skipped)
+2> msample: 1 bad record skipped
