@@ -87,13 +87,13 @@ struct mrl_ops {
                  const int32_t *pos, float theta, int inverse);
     size_t (*attention_work)(const mrl_backend *be, int T, int maxlen, int H, int D);
     void (*attention_fwd)(const mrl_backend *be, void *out, float *lse, const void *q, const void *k,
-                          const void *v, int qkv_stride, const int32_t *cu_seqlens, int nseq, int T,
-                          int H, int Hkv, int D, void *work);
+                          const void *v, int qkv_stride, const int32_t *cu_seqlens, const int32_t *cu_host,
+                          int nseq, int T, int H, int Hkv, int D, void *work);
     void (*attention_bwd)(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride,
                           const void *dout, const void *q, const void *k, const void *v,
                           int qkv_stride, const void *out, const float *lse,
-                          const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D,
-                          void *work);
+                          const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H,
+                          int Hkv, int D, void *work);
     void (*kv_write)(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvdt, const void *k,
                      const void *v, int stride, const int32_t *slots, int n, int Hkv, int D);
     size_t (*attention_paged_work)(const mrl_backend *be, int R, int maxctx, int H, int D);
@@ -166,17 +166,18 @@ static inline void op_rope(const mrl_backend *be, void *x, int T, int H, int D, 
 
 /* Causal grouped-query attention over packed sequences (training, scoring, plain prefill).
  * q[t*qkv_stride + h*D], k/v[t*qkv_stride + g*D] (g < Hkv, head h reads g = h / (H/Hkv));
- * sequence i is rows cu_seqlens[i] .. cu_seqlens[i+1] (backend int32 [nseq+1]);
+ * sequence i is rows cu_seqlens[i] .. cu_seqlens[i+1] (backend int32 [nseq+1]); cu_host: the same
+ * offsets in host memory, or NULL (the CUDA backend then reads them back, a stream sync each call);
  * scale 1/sqrt(D). out act [T, H*D]; lse fp32 [T*H] (row t, head h at t*H + h), kept for bwd.
  * work: attention_work(T, maxlen = the longest sequence, H, D) bytes. */
 static inline size_t op_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D)
 { return be->ops->attention_work(be, T, maxlen, H, D); }
-static inline void op_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work)
-{ be->ops->attention_fwd(be, out, lse, q, k, v, qkv_stride, cu_seqlens, nseq, T, H, Hkv, D, work); }
+static inline void op_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work)
+{ be->ops->attention_fwd(be, out, lse, q, k, v, qkv_stride, cu_seqlens, cu_host, nseq, T, H, Hkv, D, work); }
 /* Writes dq, dk, dv (same layout as q, k, v with dqkv_stride; may all point into one dqkv
  * buffer). Needs out and lse of the forward. */
-static inline void op_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work)
-{ be->ops->attention_bwd(be, dq, dk, dv, dqkv_stride, dout, q, k, v, qkv_stride, out, lse, cu_seqlens, nseq, T, H, Hkv, D, work); }
+static inline void op_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work)
+{ be->ops->attention_bwd(be, dq, dk, dv, dqkv_stride, dout, q, k, v, qkv_stride, out, lse, cu_seqlens, cu_host, nseq, T, H, Hkv, D, work); }
 
 /* Paged KV cache (one layer): kpool/vpool [nblocks, block_tokens, Hkv, D] of dtype kvdt: the
  * backend's act dtype, or MRL_BF16 where act is F32 (CPU: K and V rounded to nearest even as

@@ -49,6 +49,7 @@ struct mrl_model {
     void *lnf; float *rstdf, *lse_head, *logp_d, *dlogp_d;
     void *d_a, *d_b, *d_mid, *d_ln, *d_att, *d_qkv, *d_gu, *d_act;
     int32_t *tok_d, *tgt_d, *cu_d, *pos_d;
+    int32_t *cu_h;         /* cu_d's offsets on the host too (the CUDA attention reads them there) */
     void *attn_work, *head_work;
     size_t attn_work_n, head_work_n;
     /* the batch of the last model_forward */
@@ -79,7 +80,7 @@ static inline float *mg(const mrl_model *m, size_t off) { return m->grad ? m->gr
 
 /* One layer forward on rows [0,T): x -> xout, keeping activations in a (model_train.c). */
 void model_layer_fwd(mrl_model *m, int l, const void *x, void *xout, const layer_act *a, int T,
-                     const int32_t *pos_d, const int32_t *cu_d, int nseq, void *attn_work);
+                     const int32_t *pos_d, const int32_t *cu_d, const int32_t *cu_h, int nseq, void *attn_work);
 
 /* Frees the training and inference arenas (model_train.c). */
 void model_arena_free(mrl_model *m);

@@ -17,7 +17,7 @@ static void *talloc(mrl_model *m, size_t bytes, int *ok) {
 static void train_arena_free(mrl_model *m) {
     for (int i = 0; i < m->ntbufs; i++) be_free(m->be, m->tbufs[i]);
     free(m->tbufs); m->tbufs = NULL; m->ntbufs = 0;
-    free(m->xin); free(m->la); m->xin = NULL; m->la = NULL;
+    free(m->xin); free(m->la); free(m->cu_h); m->xin = NULL; m->la = NULL; m->cu_h = NULL;
     m->cap_T = 0; m->fw_ready = 0;
 }
 
@@ -65,6 +65,7 @@ static int train_arena(mrl_model *m, int T, int maxlen, int mode, mrl_err *e) {
     m->lse_head = talloc(m, t * 4, &ok); m->logp_d = talloc(m, t * 4, &ok); m->dlogp_d = talloc(m, t * 4, &ok);
     m->tok_d = talloc(m, t * 4, &ok); m->tgt_d = talloc(m, t * 4, &ok); m->pos_d = talloc(m, t * 4, &ok);
     m->cu_d = talloc(m, (t + 1) * 4, &ok);
+    if (ok && !(m->cu_h = malloc((t + 1) * 4))) ok = 0;
     if (mode) {
         m->d_a = talloc(m, t * C * es, &ok); m->d_b = talloc(m, t * C * es, &ok);
         m->d_mid = talloc(m, t * C * es, &ok); m->d_ln = talloc(m, t * C * es, &ok);
@@ -115,7 +116,7 @@ int model_infer_arena(mrl_model *m, int R, int maxctx, size_t tab_entries, int n
 
 /* ---- forward ---- */
 void model_layer_fwd(mrl_model *m, int l, const void *x, void *xout, const layer_act *a, int T,
-                     const int32_t *pos_d, const int32_t *cu_d, int nseq, void *attn_work) {
+                     const int32_t *pos_d, const int32_t *cu_d, const int32_t *cu_h, int nseq, void *attn_work) {
     const mrl_backend *be = m->be;
     const layer_off *o = &m->lo[l];
     int C = m->C, HD = m->HD, KD = m->K * m->D, QKV = m->QKV;
@@ -125,7 +126,7 @@ void model_layer_fwd(mrl_model *m, int l, const void *x, void *xout, const layer
     op_rope(be, a->qkv, T, m->H, m->D, QKV, pos_d, m->c.rope_theta, 0);
     op_rope(be, act_at(m, a->qkv, HD), T, m->K, m->D, QKV, pos_d, m->c.rope_theta, 0);
     op_attention_fwd(be, a->att, a->lse, a->qkv, act_at(m, a->qkv, HD), act_at(m, a->qkv, HD + KD), QKV,
-                     cu_d, nseq, T, m->H, m->K, m->D, attn_work);
+                     cu_d, cu_h, nseq, T, m->H, m->K, m->D, attn_work);
     be_copy(be, a->xmid, x, rowb);
     op_linear_fwd(be, a->xmid, 1, a->att, lw(m, o->o_w, o->o_p), ldt(m, o->o_p), NULL, T, HD, C);
     op_rmsnorm_fwd(be, a->ln2, a->rstd2, a->xmid, mw(m, o->ln2), m->wdt, T, C, m->c.rms_norm_eps);
@@ -162,6 +163,7 @@ static int batch_upload(mrl_model *m, const mrl_batch *b, int mode, mrl_err *e) 
     be_upload(m->be, m->tok_d, b->tokens, (size_t)b->T * 4);
     be_upload(m->be, m->tgt_d, b->targets, (size_t)b->T * 4);
     be_upload(m->be, m->cu_d, b->cu_seqlens, (size_t)(b->nseq + 1) * 4);
+    memcpy(m->cu_h, b->cu_seqlens, (size_t)(b->nseq + 1) * 4);
     be_upload(m->be, m->pos_d, pos, (size_t)b->T * 4);
     be_sync(m->be);
     free(pos);
@@ -178,7 +180,7 @@ static int forward(mrl_model *m, const mrl_batch *b, float *logp, int mode, mrl_
     op_embedding_fwd(be, m->xin[0], m->tok_d, lw(m, m->off_embed, m->embed_p), ldt(m, m->embed_p), T, m->C);
     for (int l = 0; l < m->L; l++)
         model_layer_fwd(m, l, m->xin[l], m->xin[l + 1], &m->la[mode == 1 ? l : 0], T, m->pos_d, m->cu_d,
-                        b->nseq, m->attn_work);
+                        m->cu_h, b->nseq, m->attn_work);
     op_rmsnorm_fwd(be, m->lnf, m->rstdf, m->xin[m->L], mw(m, m->off_norm), m->wdt, T, m->C, m->c.rms_norm_eps);
     op_logprob_fwd(be, m->logp_d, m->lse_head, m->lnf, lw(m, m->off_head, m->head_p), ldt(m, m->head_p), m->tgt_d, T, m->C, m->V,
                    m->fw_inv_temp, m->head_work);
@@ -215,7 +217,7 @@ int model_backward(mrl_model *m, const float *dlogp, mrl_err *e) {
         const layer_off *o = &m->lo[l];
         const layer_act *a = &m->la[ckpt ? 0 : l];
         if (ckpt && l < m->L - 1)   /* the shared buffers hold layer L-1; recompute this one */
-            model_layer_fwd(m, l, m->xin[l], m->xin[l + 1], a, T, m->pos_d, m->cu_d, m->fw_nseq, m->attn_work);
+            model_layer_fwd(m, l, m->xin[l], m->xin[l + 1], a, T, m->pos_d, m->cu_d, m->cu_h, m->fw_nseq, m->attn_work);
         op_linear_bwd(be, m->d_act, 0, mg(m, o->down_w), NULL, dx, a->act, mw(m, o->down_w), m->wdt, T, F, C);
         op_swiglu_bwd(be, m->d_gu, m->d_act, a->gu, T, F);
         op_linear_bwd(be, m->d_ln, 0, mg(m, o->gu_w), NULL, m->d_gu, a->ln2, mw(m, o->gu_w), m->wdt, T, C, 2 * F);
@@ -224,7 +226,7 @@ int model_backward(mrl_model *m, const float *dlogp, mrl_err *e) {
         op_linear_bwd(be, m->d_att, 0, mg(m, o->o_w), NULL, m->d_mid, a->att, mw(m, o->o_w), m->wdt, T, HD, C);
         op_attention_bwd(be, m->d_qkv, act_at(m, m->d_qkv, HD), act_at(m, m->d_qkv, HD + KD), QKV, m->d_att,
                          a->qkv, act_at(m, a->qkv, HD), act_at(m, a->qkv, HD + KD), QKV, a->att, a->lse,
-                         m->cu_d, m->fw_nseq, T, m->H, m->K, m->D, m->attn_work);
+                         m->cu_d, m->cu_h, m->fw_nseq, T, m->H, m->K, m->D, m->attn_work);
         op_rope(be, m->d_qkv, T, m->H, m->D, QKV, m->pos_d, m->c.rope_theta, 1);
         op_rope(be, act_at(m, m->d_qkv, HD), T, m->K, m->D, QKV, m->pos_d, m->c.rope_theta, 1);
         op_linear_bwd(be, m->d_ln, 0, mg(m, o->qkv_w), mg(m, o->qkv_b), m->d_qkv, a->ln1, mw(m, o->qkv_w), m->wdt,

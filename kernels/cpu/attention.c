@@ -129,8 +129,9 @@ static void softmax_rows(float *S, int m, int nk, int i0, float *lse, int lse_st
 }
 
 void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void *qv, const void *kv,
-                       const void *vv, int st, const int32_t *cu, int nseq, int T, int H, int Hkv,
-                       int D, void *work) {
+                       const void *vv, int st, const int32_t *cu, const int32_t *cu_host, int nseq, int T,
+                       int H, int Hkv, int D, void *work) {
+    (void)cu_host;   /* cu is in host memory already */
     float *out = outv; const float *q = qv, *k = kv, *v = vv;
     int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D;
     float scale = 1.0f / sqrtf((float)D);
@@ -282,8 +283,9 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
  * fewer pairs than threads, attention_bwd_split: the same bits, more tasks). */
 void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, int dst,
                        const void *doutv, const void *qv, const void *kv, const void *vv, int st,
-                       const void *outv, const float *lse, const int32_t *cu, int nseq, int T,
-                       int H, int Hkv, int D, void *work) {
+                       const void *outv, const float *lse, const int32_t *cu, const int32_t *cu_host,
+                       int nseq, int T, int H, int Hkv, int D, void *work) {
+    (void)cu_host;
     float *dq = dqv, *dk = dkv, *dv = dvv;
     const float *dout = doutv, *q = qv, *k = kv, *v = vv, *out = outv;
     int grp = H / Hkv, maxlen = longest(cu, nseq), HD = H * D, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;

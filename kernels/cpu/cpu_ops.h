@@ -11,8 +11,8 @@ void cpu_linear_fwd(const mrl_backend *be, void *out, int acc, const void *inp, 
 void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float *db, const void *dout, const void *inp, const void *w, mrl_dtype wdt, int T, int IN, int OUT);
 void cpu_rope(const mrl_backend *be, void *x, int T, int H, int D, int stride, const int32_t *pos, float theta, int inverse);
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D);
-void cpu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work);
-void cpu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work);
+void cpu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work);
+void cpu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work);
 void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvdt, const void *k, const void *v, int stride, const int32_t *slots, int n, int Hkv, int D);
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D);
 void cpu_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool, mrl_dtype kvdt, const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work);

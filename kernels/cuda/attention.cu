@@ -97,11 +97,13 @@ __global__ void k_store_rows(bf16 *dst, int ld_dst, const float *src, int W) {
 }
 
 void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v,
-                      int st, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work) {
+                      int st, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv,
+                      int D, void *work) {
     (void)T;
     if (nseq <= 0) return;
     cudaStream_t stream = cu_st(be)->stream;
-    int32_t *cu = host_cu(be, cu_seqlens, nseq);
+    int32_t *own = cu_host ? NULL : host_cu(be, cu_seqlens, nseq);
+    const int32_t *cu = cu_host ? cu_host : own;
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     for (int s = 0; s < nseq; s++) {
         int s0 = cu[s], L = cu[s + 1] - cu[s];
@@ -121,16 +123,17 @@ void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *
             cu_gemm_batched(be, false, false, D, L, L, 1.0f, Vg, st, 0, P + (size_t)g * r * LL, L, LL, 0.0f, Og, MRL_BF16, H * D, D, r);
         }
     }
-    free(cu);
+    free(own);
 }
 
 void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dst, const void *dout, const void *q,
                       const void *k, const void *v, int st, const void *out, const float *lse, const int32_t *cu_seqlens,
-                      int nseq, int T, int H, int Hkv, int D, void *work) {
+                      const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work) {
     (void)T;
     if (nseq <= 0) return;
     cudaStream_t stream = cu_st(be)->stream;
-    int32_t *cu = host_cu(be, cu_seqlens, nseq);
+    int32_t *own = cu_host ? NULL : host_cu(be, cu_seqlens, nseq);
+    const int32_t *cu = cu_host ? cu_host : own;
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     int maxlen = 1;
     for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
@@ -167,7 +170,7 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
         k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dk + (size_t)s0 * dst, dst, dka, Hkv * D);
         k_store_rows<<<L, 256, 0, stream>>>((bf16 *)dv + (size_t)s0 * dst, dst, dva, Hkv * D);
     }
-    free(cu);
+    free(own);
 }
 
 /* Decode attention over the paged cache, split-K: grid (row, head, split); each split scores

@@ -86,8 +86,8 @@ void cu_logprob_fwd(const mrl_backend *be, float *logp, float *lse, const void *
 void cu_logprob_bwd(const mrl_backend *be, void *dx, float *dw, const float *dlogp, const float *lse, const void *x, const void *w, mrl_dtype wdt, const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
 void cu_logits(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt, int T, int C, int V);
 size_t cu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D);
-void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work);
-void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, int nseq, int T, int H, int Hkv, int D, void *work);
+void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work);
+void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work);
 size_t cu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D);
 void cu_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool, mrl_dtype kvdt, const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work);
 #endif

@@ -205,8 +205,9 @@ TEST(par_attention) {
     void *oc = be_alloc(cpu, (size_t)T * H * D * 4), *og = be_alloc(gpu, (size_t)T * H * D * 2);
     float *lc = be_alloc(cpu, (size_t)T * H * 4), *lg = be_alloc(gpu, (size_t)T * H * 4);
     #define QKV(base, es) (base), (char *)(base) + (size_t)H * D * (es), (char *)(base) + (size_t)(H + Hkv) * D * (es)
-    op_attention_fwd(cpu, oc, lc, QKV(qc, 4), st, cc, nseq, T, H, Hkv, D, wc);
-    op_attention_fwd(gpu, og, lg, QKV(qg, 2), st, cg, nseq, T, H, Hkv, D, wg);
+    /* the forward with the offsets on the host too, the backward reading them back itself */
+    op_attention_fwd(cpu, oc, lc, QKV(qc, 4), st, cc, cu, nseq, T, H, Hkv, D, wc);
+    op_attention_fwd(gpu, og, lg, QKV(qg, 2), st, cg, cu, nseq, T, H, Hkv, D, wg);
     float *a = get_act(gpu, og, (size_t)T * H * D), *b = get_act(cpu, oc, (size_t)T * H * D);
     CLOSE(a, b, (size_t)T * H * D, 2e-2, "attention_fwd");
     float *la = get(gpu, lg, (size_t)T * H, MRL_F32), *lb = get(cpu, lc, (size_t)T * H, MRL_F32);
@@ -214,8 +215,8 @@ TEST(par_attention) {
     void *doc = put_act(cpu, dout, (size_t)T * H * D), *dog = put_act(gpu, dout, (size_t)T * H * D);
     void *gc = be_alloc(cpu, (size_t)T * st * 4), *gg = be_alloc(gpu, (size_t)T * st * 2);
     be_memset0(cpu, gc, (size_t)T * st * 4); be_memset0(gpu, gg, (size_t)T * st * 2);
-    op_attention_bwd(cpu, QKV(gc, 4), st, doc, QKV(qc, 4), st, oc, lc, cc, nseq, T, H, Hkv, D, wc);
-    op_attention_bwd(gpu, QKV(gg, 2), st, dog, QKV(qg, 2), st, og, lg, cg, nseq, T, H, Hkv, D, wg);
+    op_attention_bwd(cpu, QKV(gc, 4), st, doc, QKV(qc, 4), st, oc, lc, cc, NULL, nseq, T, H, Hkv, D, wc);
+    op_attention_bwd(gpu, QKV(gg, 2), st, dog, QKV(qg, 2), st, og, lg, cg, NULL, nseq, T, H, Hkv, D, wg);
     float *ga = get_act(gpu, gg, (size_t)T * st), *gb = get_act(cpu, gc, (size_t)T * st);
     CLOSE(ga, gb, (size_t)T * st, 3e-2, "attention_bwd dq|dk|dv");
     free(qkv); free(dout); free(a); free(b); free(la); free(lb); free(ga); free(gb);

@@ -184,8 +184,9 @@ static void fw_attention(tc_ctx *c) {
     for (int s = 0; s < D_(0); s++) if (D_(4 + s) > maxlen) maxlen = D_(4 + s);
     char *qkv = tc_d(c, 1); size_t es = mrl_dtype_size(c->be->act);
     void *w = tc_work(c, op_attention_work(c->be, T, maxlen, H, D));
+    /* the offsets on the host too (tensor 0's host copy); the backward reads them back itself */
     op_attention_fwd(c->be, tc_d(c, 2), tc_d(c, 3), qkv, qkv + (size_t)H * D * es, qkv + (size_t)(H + K) * D * es,
-                     st, tc_d(c, 0), D_(0), T, H, K, D, w);
+                     st, tc_d(c, 0), c->t[0].hi, D_(0), T, H, K, D, w);
 }
 static void bw_attention(tc_ctx *c) {
     int H = D_(1), K = D_(2), D = D_(3), T = D_(7), st = (H + 2 * K) * D, maxlen = 0;
@@ -194,7 +195,7 @@ static void bw_attention(tc_ctx *c) {
     void *w = tc_work(c, op_attention_work(c->be, T, maxlen, H, D));
     op_attention_bwd(c->be, dqkv, dqkv + (size_t)H * D * es, dqkv + (size_t)(H + K) * D * es, st, tc_g(c, 2),
                      qkv, qkv + (size_t)H * D * es, qkv + (size_t)(H + K) * D * es, st, tc_d(c, 2), tc_d(c, 3),
-                     tc_d(c, 0), D_(0), T, H, K, D, w);
+                     tc_d(c, 0), NULL, D_(0), T, H, K, D, w);
 }
 
 static void su_swiglu(tc_ctx *c) {             /* dims: T, F */

@@ -526,7 +526,7 @@ static void paged_case(int D, int H, int K, mrl_dtype kvdt) {
                 memcpy(&qkvr[(size_t)t * st + i], &u, 4);
             }
     void *w = malloc(op_attention_work(be, T, 11, H, D));
-    op_attention_fwd(be, ref, lse, qkvr, qkvr + H * D, qkvr + (H + K) * D, st, cu, NS, T, H, K, D, w);
+    op_attention_fwd(be, ref, lse, qkvr, qkvr + H * D, qkvr + (H + K) * D, st, cu, cu, NS, T, H, K, D, w);
     /* blocks handed out in a scrambled order: seq 0 gets 5,1,7; seq 1 gets 2,6 */
     int32_t bt[NS * 3] = {5, 1, 7, 2, 6, 0};
     void *kp = calloc(8 * BS * K * D, sizeof(float)), *vp = calloc(8 * BS * K * D, sizeof(float));
