@@ -233,10 +233,10 @@ static void close_group(mr *m, int gopen)
         if (bad) {
             char where[256];
             snprintf(where, sizeof where, "%s", m->it[m->n - 1].where);
-            drain(m, 0);          /* the groups before it go out first */
+            drain(m, 0);          /* the groups before it go out first (the open one moves to the front) */
             die_at(m, where, "%s", msg);   /* returns only under --skip-bad: drop the group */
-            for (int i = gopen; i < m->n; i++) item_free(&m->it[i]);
-            m->n = gopen;
+            for (int i = m->n - size; i < m->n; i++) item_free(&m->it[i]);
+            m->n -= size;
             return;
         }
     }
@@ -390,7 +390,10 @@ int main(int argc, char **argv)
         if (rc < 0) {
             if (!cli_skippable(&m.c, &e)) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);
-            continue;   /* whose group it was is unknown: the group size check catches a short one */
+            /* whose record it was is unknown: the open group's, unless that is whole already
+             * (else it would go out short, and as the first group set the size to expect) */
+            if (m.n > gopen && (m.partial || !m.gsize || m.n - gopen < m.gsize)) m.tainted = 1;
+            continue;
         }
         char where[256];
         snprintf(where, sizeof where, "%s:%ld", rd_name(rd), rd_lineno(rd));
