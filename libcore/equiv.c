@@ -107,16 +107,25 @@ static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side 
     const me_node *x = &G->a.node[g], *y = &P->a.node[p];
     if (x->op == ME_NUM && y->op == ME_NUM && x->aux && y->aux && x->aux != y->aux) return 0;
     vals a = *pa, b = *pb;
+    /* two exact rationals are equal or not, whatever doubles make of them (Math-Verify
+     * compares them in sympy: 2^{100} - 2 is not 2^{100}, 2^{-98} is not 0, 2^{2000} is
+     * 4^{1000} though both overflow); equal under every prime both sides evaluate under */
+    if (!a.sym && !b.sym && !a.flt && !b.flt) {
+        int decided = 0, same = 1;
+        for (int k = 0; k < ME_NPRIMES; k++) {
+            uint64_t ra, rb;
+            if (me_eval_exact(&G->a, g, k, &ra) && me_eval_exact(&P->a, p, k, &rb)) decided = 1, same &= ra == rb;
+        }
+        if (decided && same) return 1;
+        if (decided) goto percent;
+    }
     if ((a.inf || b.inf) && !(a.sym || b.sym)) {
         if (a.v[0] == b.v[0] && has_inf_literal(&G->a, g) && has_inf_literal(&P->a, p)) return 1;
         return me_same(&G->a, g, &P->a, p);     /* overflowed values: same shape only */
     }
     if (a.inf || b.inf) return me_same(&G->a, g, &P->a, p);   /* with symbols too: x + \infty is not y + \infty */
-    /* two exact rationals are equal or not, whatever doubles make of them (Math-Verify
-     * compares them in sympy: 2^{100} - 2 is not 2^{100}, 2^{-98} is not 0) */
-    uint64_t ra, rb;
-    int exact = !a.sym && !b.sym && !a.flt && !b.flt && me_eval_exact(&G->a, g, &ra) && me_eval_exact(&P->a, p, &rb);
-    if (exact ? ra == rb : close_vals(&a, &b)) return 1;
+    if (close_vals(&a, &b)) return 1;
+percent:
     if ((G->pct || P->pct) && !a.sym && !b.sym) {
         /* 50% against 0.5 or 50 */
         if (P->pct && close_num(a.v[0], b.v[0] / 100, 1)) return 1;

@@ -52,7 +52,7 @@ static int num_node(mp *p, double v, int flags) {
     /* an integer a double holds exactly (pi, e and infinity are not; nor a decimal) */
     if (!(flags & ME_FLOAT) && v >= 0 && v == floor(v) && v < 9007199254740992.0) {
         flags |= ME_INT;
-        p->a->node[n].lit = (uint64_t)v % ME_PRIME;
+        for (int k = 0; k < ME_NPRIMES; k++) p->a->node[n].lit[k] = (uint64_t)v % me_prime[k];
     }
     p->a->node[n].v = v;
     p->a->node[n].flags = (uint8_t)flags;
@@ -202,10 +202,12 @@ static int p_number(mp *p) {
     int n = num_node(p, strtod(buf, NULL), flt ? ME_FLOAT : 0);
     if (n >= 0) p->a->node[n].aux = base;
     if (n >= 0 && !flt) {   /* every digit, past what the double kept */
-        uint64_t r = 0;
-        for (size_t d = 0; d < k; d++) r = (uint64_t)(((unsigned __int128)r * 10 + (unsigned)(buf[d] - '0')) % ME_PRIME);
+        for (int j = 0; j < ME_NPRIMES; j++) {
+            uint64_t r = 0;
+            for (size_t d = 0; d < k; d++) r = (uint64_t)(((unsigned __int128)r * 10 + (unsigned)(buf[d] - '0')) % me_prime[j]);
+            p->a->node[n].lit[j] = r;
+        }
         p->a->node[n].flags |= ME_INT;
-        p->a->node[n].lit = r;
     }
     /* mixed number: 1\frac{1}{2} is 3/2 */
     if (!flt && at_cmd(p, "frac")) {

@@ -22,9 +22,12 @@ enum {
 #define ME_LCLOSED 2u   /* ME_IVL: [a */
 #define ME_RCLOSED 4u   /* ME_IVL: b] */
 #define ME_PCT     8u   /* ME_NUM: written as a percentage */
-#define ME_INT    16u   /* ME_NUM: an integer written in digits; lit holds it mod ME_PRIME */
+#define ME_INT    16u   /* ME_NUM: an integer written in digits; lit[k] holds it mod me_prime[k] */
 
-#define ME_PRIME ((1ull << 61) - 1)   /* a Mersenne prime: exact integer arithmetic mod it */
+/* Two primes for exact integer arithmetic (2^61 - 1 and 2^63 - 25): a difference that is a
+ * multiple of both (past 2^123) is all that could pass for equality. */
+#define ME_NPRIMES 2
+extern const uint64_t me_prime[ME_NPRIMES];
 
 typedef struct me_node {
     uint8_t op, sub, flags;  /* sub: ME_REL_* for ME_REL, ME_F_* for ME_FN */
@@ -35,7 +38,7 @@ typedef struct me_node {
         double v;            /* ME_NUM value (real) */
         uint64_t sym;        /* ME_SYM: hash of the name */
     };
-    uint64_t lit;            /* ME_NUM with ME_INT: the integer mod ME_PRIME (exact past 2^53) */
+    uint64_t lit[ME_NPRIMES]; /* ME_NUM with ME_INT: the integer mod each prime (exact past 2^53) */
 } me_node;
 
 #define ME_MAX_NODES 1024
@@ -66,9 +69,9 @@ int me_is_expr(const me_arena *a, int node);   /* arithmetic (not tuple/set/...)
  * evaluate (overflow). */
 int me_same(const me_arena *a, int x, const me_arena *b, int y);
 /* The exact value of a rational expression (integers written in digits, + - * /, integer
- * powers, factorials) mod ME_PRIME in *r: 1, or 0 where it has anything else (a decimal,
- * a symbol, pi, a root, a function) or divides by a multiple of ME_PRIME. Two such
- * expressions are equal exactly when their residues are (but for a 2^-61 chance), which
- * doubles cannot tell past 2^53 (2^100 - 2 against 2^100) or near 0 (2^-98 against 0). */
-int me_eval_exact(const me_arena *a, int node, uint64_t *r);
+ * powers, factorials) mod me_prime[k] in *r: 1, or 0 where it has anything else (a decimal,
+ * a symbol, pi, a root, a function) or divides by a multiple of that prime. Two such
+ * expressions are equal when their residues are under every prime both evaluate under,
+ * which doubles cannot tell past 2^53 (2^100 - 2 against 2^100) or near 0 (2^-98 against 0). */
+int me_eval_exact(const me_arena *a, int node, int k, uint64_t *r);
 #endif

@@ -117,67 +117,73 @@ static double complex ev(const me_arena *a, int i, int k, int depth, int sign) {
 
 double complex me_eval(const me_arena *a, int node, int k) { return ev(a, node, k, 0, 0); }
 
-/* ---- exact rational values mod ME_PRIME ---- */
-static uint64_t mod_mul(uint64_t x, uint64_t y) { return (uint64_t)((unsigned __int128)x * y % ME_PRIME); }
-static uint64_t mod_pow(uint64_t x, uint64_t e) {
+/* ---- exact rational values mod a prime ---- */
+const uint64_t me_prime[ME_NPRIMES] = {(1ull << 61) - 1, (1ull << 63) - 25};
+
+static uint64_t mod_mul(uint64_t x, uint64_t y, uint64_t P) { return (uint64_t)((unsigned __int128)x * y % P); }
+static uint64_t mod_pow(uint64_t x, uint64_t e, uint64_t P) {
     uint64_t r = 1;
-    for (; e; e >>= 1, x = mod_mul(x, x)) if (e & 1) r = mod_mul(r, x);
+    for (; e; e >>= 1, x = mod_mul(x, x, P)) if (e & 1) r = mod_mul(r, x, P);
     return r;
 }
-static uint64_t mod_inv(uint64_t x) { return mod_pow(x, ME_PRIME - 2); }   /* x != 0: Fermat */
+static uint64_t mod_inv(uint64_t x, uint64_t P) { return mod_pow(x, P - 2, P); }   /* x != 0: Fermat */
+
+static int exact(const me_arena *a, int i, int k, uint64_t *r, int depth);
 
 /* The integer value of an exact subtree, when it is one of at most `lim` in magnitude. */
-static int exact_small_int(const me_arena *a, int i, double lim, long *out) {
-    uint64_t r;
-    if (!me_eval_exact(a, i, &r)) return 0;
-    double v = creal(ev(a, i, 0, 0, 0));
-    if (cimag(ev(a, i, 0, 0, 0)) != 0 || v != floor(v) || fabs(v) > lim) return 0;
+static int exact_small_int(const me_arena *a, int i, int k, double lim, long *out) {
+    uint64_t r, P = me_prime[k];
+    if (!exact(a, i, k, &r, 0)) return 0;
+    double complex z = ev(a, i, 0, 0, 0);
+    double v = creal(z);
+    if (cimag(z) != 0 || v != floor(v) || fabs(v) > lim) return 0;
     /* the double and the residue must agree (they do for any integer below 2^53) */
-    uint64_t rv = (uint64_t)fabs(v) % ME_PRIME;
-    if ((v < 0 ? (ME_PRIME - rv) % ME_PRIME : rv) != r) return 0;
+    uint64_t rv = (uint64_t)fabs(v) % P;
+    if ((v < 0 ? (P - rv) % P : rv) != r) return 0;
     *out = (long)v;
     return 1;
 }
 
-static int exact(const me_arena *a, int i, uint64_t *r, int depth) {
+static int exact(const me_arena *a, int i, int k, uint64_t *r, int depth) {
     if (i < 0 || depth > EVAL_MAX_DEPTH) return 0;
     const me_node *n = &a->node[i];
+    const uint64_t P = me_prime[k];
     int j = n->kid;
     uint64_t x, y;
     long e;
     switch (n->op) {
     case ME_NUM:
         if (!(n->flags & ME_INT) || n->aux) return 0;
-        *r = n->flags & ME_PCT ? mod_mul(n->lit, mod_inv(100)) : n->lit;
+        *r = n->flags & ME_PCT ? mod_mul(n->lit[k], mod_inv(100, P), P) : n->lit[k];
         return 1;
     case ME_ADD: case ME_SUB: case ME_MUL: case ME_DIV:
-        if (!exact(a, j, &x, depth + 1) || !exact(a, a->node[j].next, &y, depth + 1)) return 0;
-        if (n->op == ME_ADD) *r = (x + y) % ME_PRIME;
-        else if (n->op == ME_SUB) *r = (x + ME_PRIME - y) % ME_PRIME;
-        else if (n->op == ME_MUL) *r = mod_mul(x, y);
+        if (!exact(a, j, k, &x, depth + 1) || !exact(a, a->node[j].next, k, &y, depth + 1)) return 0;
+        if (n->op == ME_ADD) *r = (x + y) % P;
+        else if (n->op == ME_SUB) *r = (x + P - y) % P;
+        else if (n->op == ME_MUL) *r = mod_mul(x, y, P);
         else if (y == 0) return 0;
-        else *r = mod_mul(x, mod_inv(y));
+        else *r = mod_mul(x, mod_inv(y, P), P);
         return 1;
     case ME_NEG:
-        if (!exact(a, j, &x, depth + 1)) return 0;
-        *r = (ME_PRIME - x) % ME_PRIME;
+        if (!exact(a, j, k, &x, depth + 1)) return 0;
+        *r = (P - x) % P;
         return 1;
     case ME_POW:   /* an integer exponent of at most a million */
-        if (!exact(a, j, &x, depth + 1) || !exact_small_int(a, a->node[j].next, 1e6, &e)) return 0;
+        if (!exact(a, j, k, &x, depth + 1) || !exact_small_int(a, a->node[j].next, k, 1e6, &e)) return 0;
         if (e < 0 && x == 0) return 0;
-        *r = mod_pow(e < 0 ? mod_inv(x) : x, (uint64_t)(e < 0 ? -e : e));
+        *r = mod_pow(e < 0 ? mod_inv(x, P) : x, (uint64_t)(e < 0 ? -e : e), P);
         return 1;
     case ME_FACT:  /* n! for n up to 10000 (a thousand of them in one answer stay fast) */
-        if (!exact_small_int(a, j, 1e4, &e) || e < 0) return 0;
+        if (!exact_small_int(a, j, k, 1e4, &e) || e < 0) return 0;
         x = 1;
-        for (long k = 2; k <= e; k++) x = mod_mul(x, (uint64_t)k);
+        for (long t = 2; t <= e; t++) x = mod_mul(x, (uint64_t)t, P);
         *r = x;
         return 1;
     default: return 0;
     }
 }
 
-int me_eval_exact(const me_arena *a, int node, uint64_t *r) { return exact(a, node, r, 0); }
+int me_eval_exact(const me_arena *a, int node, int k, uint64_t *r) { return exact(a, node, k, r, 0); }
 double complex me_eval_sign(const me_arena *a, int node, int k, int sign) { return ev(a, node, k, 0, sign); }
 
 int me_has_pm(const me_arena *a, int i) {
