@@ -70,10 +70,19 @@ void cli_usage(const cli *c, const char *fmt, ...) {
     exit(2);
 }
 
+/* Whether a is a cluster of short options (-xq) holding ch. */
+static int short_cluster_has(const char *a, int ch) {
+    return a && a[0] == '-' && a[1] && a[1] != '-' && ch > ' ' && ch < 127 && strchr(a + 1, ch);
+}
+
 void cli_bad_option(const cli *c, int opt, char *const *argv) {
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    /* a short option: getopt has moved past its cluster (-qx) or not yet (-xq) */
+    if (short_cluster_has(arg, optopt) || (optind > 0 && short_cluster_has(argv[optind], optopt))) {
+        if (opt == ':') cli_usage(c, "option '-%c' needs a value", optopt);
+        cli_usage(c, "unknown option '-%c'", optopt);
+    }
     if (opt == ':') cli_usage(c, "option '%s' needs a value", arg);
-    if (optopt && optopt != '?' && arg[0] == '-' && arg[1] != '-') cli_usage(c, "unknown option '-%c'", optopt);
     cli_usage(c, "unknown option '%s'", arg);
 }
 

@@ -176,18 +176,18 @@ static int eng_emit_front(eng *g, int all, mrl_err *e) {
 /* Prefills a problem into a new group. 1 done, 0 no room yet, -1 error, -2 when this
  * problem can never fit (e set). */
 static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
+    int ctx = model_config(g->m)->max_position_embeddings;
+    if (p->nprompt >= ctx) {   /* as vLLM: the prompt must leave room for a token */
+        err_set(e, 1, "%s%sa prompt of %d tokens does not fit the model's context of %d "
+                       "(max_position_embeddings)", p->where ? p->where : "", p->where ? ": " : "", p->nprompt, ctx);
+        return -2;
+    }
     long pres = round_up(p->nprompt, g->bt) + g->bt;
     if (pres + g->sample_res > g->cap) {
         err_set(e, 1, "%s%sa prompt of %d tokens plus --max-tokens %d needs %ld KV tokens, "
                        "but --kv-mem holds only %ld: raise --kv-mem or lower --max-tokens",
                        p->where ? p->where : "", p->where ? ": " : "",
-                       p->nprompt, g->o->max_tokens, pres + g->sample_res, g->cap);
-        return -2;
-    }
-    int ctx = model_config(g->m)->max_position_embeddings;
-    if (p->nprompt >= ctx) {   /* as vLLM: the prompt must leave room for a token */
-        err_set(e, 1, "%s%sa prompt of %d tokens does not fit the model's context of %d "
-                       "(max_position_embeddings)", p->where ? p->where : "", p->where ? ": " : "", p->nprompt, ctx);
+                       p->nprompt, g->o->max_tokens < ctx ? g->o->max_tokens : ctx, pres + g->sample_res, g->cap);
         return -2;
     }
     if (g->reserved + pres + g->sample_res > g->cap) return 0;
@@ -353,7 +353,9 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     memset(st, 0, sizeof *st);
     g.V = model_config(m)->vocab_size;
     g.bt = o->block_tokens > 0 ? o->block_tokens : 16;
-    g.sample_res = round_up(o->max_tokens, g.bt) + g.bt;
+    /* a sample's KV reservation: --max-tokens, or the model's context where that is shorter */
+    int ctx = model_config(m)->max_position_embeddings;
+    g.sample_res = round_up(o->max_tokens < ctx ? o->max_tokens : ctx, g.bt) + g.bt;
     size_t bytes = o->kv_mem;
     if (!bytes) {
         double bpt = eng_kv_bytes_per_token(m, g.bt, o->kv_dtype, e);

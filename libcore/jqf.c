@@ -88,9 +88,13 @@ jv jv_no_nul(jv s) {
 
 char *jv_key_text(jv s) {
     const char *p = jv_string_value(s);
-    if (strlen(p) == (size_t)jv_string_length_bytes(jv_copy(s))) return strdup(p);
-    jv d = jv_dump_string(jv_copy(s), 0);
-    char *r = strdup(jv_string_value(d));
+    int nul = strlen(p) != (size_t)jv_string_length_bytes(jv_copy(s));
+    if (!nul && p[0] != '\x01') return strdup(p);
+    jv d = nul ? jv_dump_string(jv_copy(s), 0) : jv_copy(s);
+    const char *t = jv_string_value(d);
+    size_t n = strlen(t);
+    char *r = malloc(n + 2);
+    if (r) { r[0] = '\x01'; memcpy(r + 1, t, n + 1); }
     jv_free(d);
     return r;
 }

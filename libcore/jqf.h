@@ -21,8 +21,9 @@ const char *rec_str(jv rec, const char *field);        /* pointer valid while re
  * when it holds a NUL byte (JSON's \u0000, which a sampled byte token can produce), a copy
  * with each NUL as U+FFFD, so nothing after it is lost. Consumes s; anything else is returned as is. */
 jv jv_no_nul(jv s);
-/* A string as a C-string key that stays distinct past a NUL: its text, or (holding a NUL) its
- * JSON text, quotes and \u0000 included. Newly allocated; NULL when out of memory. */
+/* A string as a C-string key that stays distinct past a NUL: its text; or, holding a NUL,
+ * \x01 and its JSON text (quotes and \u0000 included); a text that starts with \x01 gets
+ * one more in front, so no two strings share a key. Newly allocated; NULL when out of memory. */
 char *jv_key_text(jv s);
 int rec_num(jv rec, const char *field, double *out);   /* 0 ok, -1 missing/not a number */
 #endif

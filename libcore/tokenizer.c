@@ -226,6 +226,10 @@ static char *white_space_pattern(const char *pat, size_t n, size_t *out_n) {
                 if (d == 'S') r[o++] = '^';
                 memcpy(r + o, WHITE_SPACE, ws), o += ws;
                 if (!in_class) r[o++] = ']';
+            } else if (d == 'c' && i + 2 < n) {   /* \cX: a control character, X taken as it is */
+                r[o++] = c, r[o++] = d, r[o++] = pat[i + 2];
+                i += 2;
+                continue;
             } else if (d == 'Q' || d == 'E' || (d == 'x' && i + 2 < n && pat[i + 2] == '{')) {
                 /* \Q..\E and \x{..} are copied as they are (no \s inside them) */
                 size_t j = i + 2;
@@ -279,8 +283,11 @@ static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int p
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)(ws ? ws : pat), wn, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
     free(ws);
     if (!re) {
-        /* the offset and message of the pattern as the file spells it */
-        pcre2_code *as_is = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
+        /* the offset and message of the pattern as the file spells it, where it fails too */
+        int ec2;
+        PCRE2_SIZE eo2;
+        pcre2_code *as_is = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_UTF | PCRE2_UCP | extra, &ec2, &eo2, NULL);
+        if (!as_is) ec = ec2, eo = eo2;
         pcre2_code_free(as_is);
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);

@@ -183,24 +183,39 @@ static int cmp_sample(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* --skip-bad without --allow-partial: a problem with fewer samples than the most of its
- * benchmark (one of them was a bad record) is dropped with a warning, not the whole run. */
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* --skip-bad without --allow-partial: a problem with fewer samples than most of its
+ * benchmark's (one of them was a bad record) is dropped with a warning, not the whole run;
+ * one with more is still an error (no skipped record explains it: input given twice?). */
 static void drop_short(ev *m, input *in)
 {
     int o = 0;
     for (int i = 0; i < in->n;) {
-        int j = i, kmax = 0;
+        int j = i, kmode = 0, best = 0;
         while (j < in->n && in->s[j].bench == in->s[i].bench) j++;
+        /* the most common group size (the larger on a tie) */
+        int ng = 0, *sz = malloc(sizeof *sz * (size_t)(j - i));
+        if (!sz) cli_dief(&m->c, ERR_SYS, "out of memory");
         for (int p = i, q; p < j; p = q) {
             for (q = p; q < j && !strcmp(in->s[q].id, in->s[p].id); q++) {}
-            if (q - p > kmax) kmax = q - p;
+            sz[ng++] = q - p;
         }
+        qsort(sz, (size_t)ng, sizeof *sz, cmp_int);
+        for (int a = 0, b; a < ng; a = b) {
+            for (b = a; b < ng && sz[b] == sz[a]; b++) {}
+            if (b - a >= best) best = b - a, kmode = sz[a];
+        }
+        free(sz);
         for (int p = i, q; p < j; p = q) {
             for (q = p; q < j && !strcmp(in->s[q].id, in->s[p].id); q++) {}
-            if (q - p == kmax) { for (int t = p; t < q; t++) in->s[o++] = in->s[t]; continue; }
+            if (q - p > kmode)
+                cli_dief(&m->c, ERR_INPUT, "%s:%ld: group \"%.200s\" has %d samples, more than the %d of most (the same input twice?)",
+                         in->s[p].file, in->s[p].line, in->s[p].id, q - p, kmode);
+            if (q - p == kmode) { for (int t = p; t < q; t++) in->s[o++] = in->s[t]; continue; }
             char msg[600];
             snprintf(msg, sizeof msg, "%s:%ld: group \"%.200s\" has %d sample%s, expected %d", in->s[p].file,
-                     in->s[p].line, in->s[p].id, q - p, q - p == 1 ? "" : "s", kmax);
+                     in->s[p].line, in->s[p].id, q - p, q - p == 1 ? "" : "s", kmode);
             mrl_err e = {.code = ERR_INPUT};
             snprintf(e.msg, sizeof e.msg, "%s", msg);
             cli_bad_record(&m->c, NULL, &e);
@@ -516,7 +531,6 @@ static void put_table(ev *m, FILE *f)
     free(t.cell);
 }
 
-static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
 /* Sorts k[0..n) and drops repeats; returns the new count. */
 static int sort_unique(int *k, int n)
@@ -630,9 +644,14 @@ int main(int argc, char **argv)
         for (int k = 2; k <= kmax && m.nks < 32; k *= 2) m.ks[m.nks++] = k;
         /* and each benchmark's (and run's) own k */
         for (int i = 0; i < m.nin; i++)
-            for (int bi = 0; bi < m.nbench; bi++)
-                if (m.in[i].b[bi].valid && m.nks < 32) m.ks[m.nks++] = m.in[i].b[bi].kmin;
-        if (m.nks < 32) m.ks[m.nks++] = kmax;
+            for (int bi = 0; bi < m.nbench; bi++) {
+                int k = m.in[i].b[bi].kmin, have = 0;
+                for (int t = 0; t < m.nks; t++) have |= m.ks[t] == k;
+                if (m.in[i].b[bi].valid && !have && m.nks < 32) m.ks[m.nks++] = k;
+            }
+        int have = 0;
+        for (int t = 0; t < m.nks; t++) have |= m.ks[t] == kmax;
+        if (!have && m.nks < 32) m.ks[m.nks++] = kmax;
         m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) {
             for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); }

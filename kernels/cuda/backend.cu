@@ -17,11 +17,26 @@ static void c_upload(const mrl_backend *be, void *dst, const void *src, size_t n
      * it at once without a stream synchronisation (CUDA's documented memcpy semantics). */
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, cu_st(be)->stream));
 }
+/* A kernel launch of ours that failed since the last check (launches are not checked one by
+ * one): those errors abort, as CUDA_CHECK does; anything else a library left in the
+ * thread's last-error state is cleared and left to that library. */
+static void check_launches(void) {
+    cudaError_t err = cudaGetLastError();
+    switch (err) {
+    case cudaErrorNoKernelImageForDevice: case cudaErrorInvalidDeviceFunction:
+    case cudaErrorInvalidConfiguration: case cudaErrorLaunchOutOfResources:
+    case cudaErrorInvalidPtx: case cudaErrorUnsupportedPtxVersion: case cudaErrorLaunchFailure:
+        CUDA_CHECK(err);
+        break;
+    default: break;
+    }
+}
+
 static void c_download(const mrl_backend *be, void *dst, const void *src, size_t n) {
     if (!n) return;
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, cu_st(be)->stream));
     CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
-    CUDA_CHECK(cudaGetLastError());   /* a kernel launch that failed since (launches are not checked one by one) */
+    check_launches();
 }
 static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) {
     if (n) CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, cu_st(be)->stream));
@@ -31,7 +46,7 @@ static void c_memset0(const mrl_backend *be, void *p, size_t n) {
 }
 static void c_sync(const mrl_backend *be) {
     CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
-    CUDA_CHECK(cudaGetLastError());   /* as in c_download */
+    check_launches();
 }
 static void c_close(mrl_backend *be) {
     cuda_state *s = cu_st(be);
@@ -355,9 +370,13 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
         cudaDeviceProp p;
         int major = 0, minor = 0;
         if (cudaGetDeviceProperties(&p, ordinal) == cudaSuccess) major = p.major, minor = p.minor;
-        return err_set(e, 3, "CUDA device %d (compute capability %d.%d) cannot run this build's kernels: %s "
-                       "(rebuild with CUDA_ARCH='-gencode arch=compute_%d%d,code=sm_%d%d')",
-                       ordinal, major, minor, cudaGetErrorString(launch), major, minor, major, minor);
+        if (launch == cudaErrorNoKernelImageForDevice || launch == cudaErrorInvalidDeviceFunction)
+            return err_set(e, 3, "CUDA device %d (compute capability %d.%d) cannot run this build's kernels: %s "
+                           "(rebuild with CUDA_ARCH='-gencode arch=compute_%d%d,code=sm_%d%d')",
+                           ordinal, major, minor, cudaGetErrorString(launch), major, minor, major, minor);
+        return err_set(e, 3, "CUDA device %d (compute capability %d.%d): a first kernel failed: %s%s", ordinal, major, minor,
+                       cudaGetErrorString(launch), launch == cudaErrorUnsupportedPtxVersion || launch == cudaErrorInvalidPtx
+                       ? " (the driver is older than this build's CUDA toolkit: update it, or rebuild for this GPU)" : "");
     }
     cublasSetStream(s->blas, s->stream);
     cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);

@@ -530,6 +530,8 @@ $ printf '%s\n' '{"id":1,"problem":"a\u0000b"}' '{"id":2,"problem":"a\u0000c"}' 
 > {"id":1,"problem":"a\u0000b"}
 > {"id":2,"problem":"a\u0000c"}
 
-## a byte order mark opening an input is dropped, not passed through on the first record
+## a byte order mark opening an input (or a file of a `cat a b`) is dropped, not passed on
 $ printf '\357\273\277{"id":"a"}\n{"id":"b"}\n' > bom.jsonl; mfilter -Z bom.jsonl | od -An -c | head -1
+$ cat bom.jsonl bom.jsonl | mfilter -Z | { grep -c $'\xef\xbb\xbf' || true; }
 >    {   "   i   d   "   :   "   a   "   }  \n   {   "   i   d   "
+> 0

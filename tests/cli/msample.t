@@ -101,7 +101,7 @@ $ msample --model m --kv-mem 0.5 < /dev/null
 
 ## a problem too long for the KV budget is a bad record: --skip-bad skips it and goes on
 % requires $TESTDATA/msample/model/model.safetensors
-$ printf '{"id":"a","problem":"hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"yo"}\n' "$(printf 'word %.0s' $(seq 1 300))" > in.jsonl
+$ printf '{"id":"a","problem":"hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"yo"}\n' "$(printf 'word %.0s' $(seq 1 200))" > in.jsonl
 $ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --kv-mem 300K --skip-bad in.jsonl | jq -c '[.id, .sample]'
 > ["a",0]
 > ["c",0]
@@ -129,7 +129,10 @@ $ jq -s -c '[(.[0].prompt_ids == .[1].prompt_ids), (.[0].prompt_ids == .[2].prom
 $ mkdir m && cp $TESTDATA/msample/model/* m/ && jq '.max_position_embeddings = 40' $TESTDATA/msample/model/config.json > m/config.json
 $ printf '{"id":"a","problem":"Hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"Yo"}\n' "$(printf 'word %.0s' $(seq 1 40))" > in.jsonl
 $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 100 --skip-bad in.jsonl | jq -c '[.id, .finish, (.prompt_ids | length) + (.completion_ids | length)]'
+$ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 16000000 --skip-bad in.jsonl 2>/dev/null | jq -c '[.id, .finish]'
 > ["a","length",40]
 > ["c","length",40]
+> ["a","length"]
+> ["c","length"]
 2> msample: in.jsonl:2: a prompt of 122 tokens does not fit the model's context of 40 (max_position_embeddings) (skipped)
 2> msample: 1 bad record skipped

@@ -181,3 +181,9 @@ $ mtok count --model
 ## template keeps a problem's text past a NUL (JSON \u0000)
 $ printf '%s\n' '{"problem":"ab\u0000cd"}' | mtok template --template plain -Z
 > {"problem":"ab\u0000cd","prompt":"ab\u0000cd\n"}
+
+## an unknown short option in a cluster is named itself (not the word before it)
+$ mtok count -xq
+2> mtok: unknown option '-x'
+2> Try 'mtok --help'.
+? 2
