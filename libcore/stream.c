@@ -204,7 +204,8 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
         r->lineno++;
         /* a UTF-8 byte order mark opening a file (Windows editors write one; `cat a b` puts
          * one mid-stream) is no text: libjq skips it, and a line passed on must not carry it */
-        if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
+        while (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;   /* every one: a line read,
+                                                    written and read again comes back the same (fuzz_stream) */
         while (n > 0 && s[n - 1] == '\r') n--;   /* every CR before the end: a line read, written and
                                                     read again comes back the same (fuzz_stream) */
         size_t i = 0;
