@@ -185,6 +185,14 @@ static int cmp_sample(const void *a, const void *b)
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
+/* The end of the run of samples of in->s[p]'s problem within [p, j) (in->s sorted by cmp_sample). */
+static int id_run_end(const input *in, int p, int j)
+{
+    int q = p;
+    while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+    return q;
+}
+
 /* --skip-bad without --allow-partial: a problem with fewer samples than most of its
  * benchmark's (one of them was a bad record) is dropped with a warning, not the whole run;
  * one with more is still an error (no skipped record explains it: input given twice?). */
@@ -198,7 +206,7 @@ static void drop_short(ev *m, input *in)
         int ng = 0, *sz = malloc(sizeof *sz * (size_t)(j - i));
         if (!sz) cli_dief(&m->c, ERR_SYS, "out of memory");
         for (int p = i, q; p < j; p = q) {
-            for (q = p; q < j && !strcmp(in->s[q].id, in->s[p].id); q++) {}
+            q = id_run_end(in, p, j);
             sz[ng++] = q - p;
         }
         qsort(sz, (size_t)ng, sizeof *sz, cmp_int);
@@ -208,16 +216,14 @@ static void drop_short(ev *m, input *in)
         }
         free(sz);
         for (int p = i, q; p < j; p = q) {
-            for (q = p; q < j && !strcmp(in->s[q].id, in->s[p].id); q++) {}
+            q = id_run_end(in, p, j);
             if (q - p > kmode)
                 cli_dief(&m->c, ERR_INPUT, "%s:%ld: group \"%.200s\" has %d samples, more than the %d of most (the same input twice?)",
                          in->s[p].file, in->s[p].line, in->s[p].id, q - p, kmode);
             if (q - p == kmode) { for (int t = p; t < q; t++) in->s[o++] = in->s[t]; continue; }
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s:%ld: group \"%.200s\" has %d sample%s, expected %d", in->s[p].file,
-                     in->s[p].line, in->s[p].id, q - p, q - p == 1 ? "" : "s", kmode);
-            mrl_err e = {.code = ERR_INPUT};
-            snprintf(e.msg, sizeof e.msg, "%s", msg);
+            mrl_err e;
+            err_set(&e, ERR_INPUT, "%s:%ld: group \"%.200s\" has %d sample%s, expected %d", in->s[p].file,
+                    in->s[p].line, in->s[p].id, q - p, q - p == 1 ? "" : "s", kmode);
             cli_bad_record(&m->c, NULL, &e);
             for (int t = p; t < q; t++) { free(in->s[t].id); free(in->s[t].pred); }
         }
@@ -251,18 +257,15 @@ static void stats_of(ev *m, input *in)
         bstat *b = &in->b[bi];
         /* problems: runs of one id within [i, j) */
         int np = 0, kmax = 0, kmin = 1 << 30;
-        for (int p = i; p < j;) {
-            int q = p;
-            while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+        for (int p = i, q; p < j; p = q) {
+            q = id_run_end(in, p, j);
             np++;
             if (q - p > kmax) kmax = q - p;
             if (q - p < kmin) kmin = q - p;
-            p = q;
         }
         if (kmin != kmax && !m->partial) {
-            for (int p = i; p < j;) {
-                int q = p;
-                while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+            for (int p = i, q; p < j; p = q) {
+                q = id_run_end(in, p, j);
                 if (q - p != kmax) {
                     char msg[600];
                     snprintf(msg, sizeof msg, "group \"%.200s\" has %d sample%s, expected %d (--allow-partial accepts it)",
@@ -270,7 +273,6 @@ static void stats_of(ev *m, input *in)
                     /* not a bad record (--skip-bad cannot drop it): the run is incomplete */
                     cli_dief(&m->c, ERR_INPUT, "%s:%ld: %s", in->s[p].file, in->s[p].line, msg);
                 }
-                p = q;
             }
         }
         b->valid = 1;
@@ -285,8 +287,7 @@ static void stats_of(ev *m, input *in)
         for (int p = i; p < j; p++) tokens &= in->s[p].ntok >= 0;
         int pi = 0;
         for (int p = i; p < j; pi++) {
-            int q = p, c = 0;
-            while (q < j && !strcmp(in->s[q].id, in->s[p].id)) q++;
+            int q = id_run_end(in, p, j), c = 0;
             int n = q - p;
             const char **preds = malloc(sizeof *preds * (size_t)n);
             int *cor = malloc(sizeof *cor * (size_t)n);
@@ -424,6 +425,19 @@ static void tprint(const table *t, int markdown, FILE *f)
     free(wd);
 }
 
+/* A benchmark's problems (k = 0) or k (k = 1) for the table: the first scoring input's, or,
+ * where the inputs differ (!same), each scoring input's joined by '/' ("10/20"). */
+static void per_run(char *buf, size_t cap, const ev *m, int bi, int first, int same, int k)
+{
+    buf[0] = 0;
+    for (int i = 0; i < m->nin; i++) {
+        const bstat *b = &m->in[i].b[bi];
+        if (i != first && (same || !b->valid)) continue;
+        size_t l = strlen(buf);
+        snprintf(buf + l, cap - l, "%s%d", i == first ? "" : "/", k ? b->k : b->problems);
+    }
+}
+
 static void put_table(ev *m, FILE *f)
 {
     int multi = m->nin > 1;
@@ -457,7 +471,7 @@ static void put_table(ev *m, FILE *f)
         int r = bi + 1, all = 1;
         tstr(&t, r, 0, m->bench[bi]);
         /* problems and k: one value, or each run's where the runs differ ("10/20") */
-        char np[256] = "", nk[256] = "";
+        char np[256], nk[256];
         int same_p = 1, same_k = 1, first = -1;
         for (int i = 0; i < m->nin; i++) {
             const bstat *b = &m->in[i].b[bi];
@@ -468,18 +482,8 @@ static void put_table(ev *m, FILE *f)
                 same_k &= b->k == m->in[first].b[bi].k;
             }
         }
-        for (int i = 0; i < m->nin; i++) {
-            const bstat *b = &m->in[i].b[bi];
-            if (i != first && (same_p || !b->valid)) continue;
-            size_t l = strlen(np);
-            snprintf(np + l, sizeof np - l, "%s%d", i == first ? "" : "/", b->problems);
-        }
-        for (int i = 0; i < m->nin; i++) {
-            const bstat *b = &m->in[i].b[bi];
-            if (i != first && (same_k || !b->valid)) continue;
-            size_t l = strlen(nk);
-            snprintf(nk + l, sizeof nk - l, "%s%d", i == first ? "" : "/", b->k);
-        }
+        per_run(np, sizeof np, m, bi, first, same_p, 0);
+        per_run(nk, sizeof nk, m, bi, first, same_k, 1);
         tstr(&t, r, 1, np);
         tstr(&t, r, 2, nk);
         navg += all;
@@ -531,6 +535,14 @@ static void put_table(ev *m, FILE *f)
     free(t.cell);
 }
 
+
+/* Adds k to the pass@k list unless it is there already or the list is full (32). */
+static void add_k(ev *m, int k)
+{
+    for (int t = 0; t < m->nks; t++)
+        if (m->ks[t] == k) return;
+    if (m->nks < 32) m->ks[m->nks++] = k;
+}
 
 /* Sorts k[0..n) and drops repeats; returns the new count. */
 static int sort_unique(int *k, int n)
@@ -641,17 +653,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < m.nin; i++)
             for (int bi = 0; bi < m.nbench; bi++)
                 if (m.in[i].b[bi].valid && m.in[i].b[bi].k > kmax) kmax = m.in[i].b[bi].k;
-        for (int k = 2; k <= kmax && m.nks < 32; k *= 2) m.ks[m.nks++] = k;
+        for (int k = 2; k <= kmax; k *= 2) add_k(&m, k);
         /* and each benchmark's (and run's) own k */
         for (int i = 0; i < m.nin; i++)
-            for (int bi = 0; bi < m.nbench; bi++) {
-                int k = m.in[i].b[bi].kmin, have = 0;
-                for (int t = 0; t < m.nks; t++) have |= m.ks[t] == k;
-                if (m.in[i].b[bi].valid && !have && m.nks < 32) m.ks[m.nks++] = k;
-            }
-        int have = 0;
-        for (int t = 0; t < m.nks; t++) have |= m.ks[t] == kmax;
-        if (!have && m.nks < 32) m.ks[m.nks++] = kmax;
+            for (int bi = 0; bi < m.nbench; bi++)
+                if (m.in[i].b[bi].valid) add_k(&m, m.in[i].b[bi].kmin);
+        add_k(&m, kmax);
         m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) {
             for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); }
