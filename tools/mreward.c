@@ -201,6 +201,13 @@ static uint64_t id_hash(jv rec)
     return h;
 }
 
+/* Drops the pending items it[from..n) (a group that does not go out). */
+static void drop_from(mr *m, int from)
+{
+    for (int i = from; i < m->n; i++) item_free(&m->it[i]);
+    m->n = from;
+}
+
 /* The open group (it[gopen..n)) is whole: check it, then close it. A group that lost a
  * record to --skip-bad, or (--skip-bad) has the wrong size or an id seen before, is dropped
  * whole: its rewards (the length reward, any per-group one) need every sample. */
@@ -211,8 +218,7 @@ static void close_group(mr *m, int gopen)
     if (m->tainted) {
         m->tainted = 0;
         cli_warn(&m->c, "%s: the rest of its group (%d record%s) dropped with it", first->where, size, size == 1 ? "" : "s");
-        for (int i = gopen; i < m->n; i++) item_free(&m->it[i]);
-        m->n = gopen;
+        drop_from(m, gopen);
         return;
     }
     if (!m->partial) {
@@ -235,8 +241,7 @@ static void close_group(mr *m, int gopen)
             snprintf(where, sizeof where, "%s", m->it[m->n - 1].where);
             drain(m, 0);          /* the groups before it go out first (the open one moves to the front) */
             die_at(m, where, "%s", msg);   /* returns only under --skip-bad: drop the group */
-            for (int i = m->n - size; i < m->n; i++) item_free(&m->it[i]);
-            m->n -= size;
+            drop_from(m, m->n - size);
             return;
         }
     }
