@@ -40,6 +40,8 @@ typedef struct eng {
     eng_stats *st;
     kv_cache *kv;
     int V, bt;
+    int ctx;              /* the model's context (max_position_embeddings) */
+    int max_new;          /* tokens a sample may get: --max-tokens, or ctx where that is shorter */
     long cap, reserved, sample_res;
     uint8_t *skip;        /* per id: 1 = no text (special tokens), 2 = EOS */
     stop_set *stops;
@@ -176,7 +178,7 @@ static int eng_emit_front(eng *g, int all, mrl_err *e) {
 /* Prefills a problem into a new group. 1 done, 0 no room yet, -1 error, -2 when this
  * problem can never fit (e set). */
 static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
-    int ctx = model_config(g->m)->max_position_embeddings;
+    int ctx = g->ctx;
     if (p->nprompt >= ctx) {   /* as vLLM: the prompt must leave room for a token */
         err_set(e, 1, "%s%sa prompt of %d tokens does not fit the model's context of %d "
                        "(max_position_embeddings)", p->where ? p->where : "", p->where ? ": " : "", p->nprompt, ctx);
@@ -187,7 +189,7 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
         err_set(e, 1, "%s%sa prompt of %d tokens plus --max-tokens %d needs %ld KV tokens, "
                        "but --kv-mem holds only %ld: raise --kv-mem or lower --max-tokens",
                        p->where ? p->where : "", p->where ? ": " : "",
-                       p->nprompt, g->o->max_tokens < ctx ? g->o->max_tokens : ctx, pres + g->sample_res, g->cap);
+                       p->nprompt, g->max_new, pres + g->sample_res, g->cap);
         return -2;
     }
     if (g->reserved + pres + g->sample_res > g->cap) return 0;
@@ -209,7 +211,7 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     gr->reserved = pres;
     g->reserved += pres;
     /* a sample ends ("length") at --max-tokens or where the context does, whichever is first */
-    int max_n = ctx - p->nprompt < g->o->max_tokens ? ctx - p->nprompt : g->o->max_tokens;
+    int max_n = ctx - p->nprompt < g->max_new ? ctx - p->nprompt : g->max_new;
     for (int i = 0; i < g->o->n; i++) { gr->s[i].kv = -1; gr->s[i].stop_at = -1; gr->s[i].max_n = max_n; }
     if (g->nwin == g->capwin) {
         g->capwin = g->capwin ? 2 * g->capwin : 16;
@@ -353,9 +355,9 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     memset(st, 0, sizeof *st);
     g.V = model_config(m)->vocab_size;
     g.bt = o->block_tokens > 0 ? o->block_tokens : 16;
-    /* a sample's KV reservation: --max-tokens, or the model's context where that is shorter */
-    int ctx = model_config(m)->max_position_embeddings;
-    g.sample_res = round_up(o->max_tokens < ctx ? o->max_tokens : ctx, g.bt) + g.bt;
+    g.ctx = model_config(m)->max_position_embeddings;
+    g.max_new = o->max_tokens < g.ctx ? o->max_tokens : g.ctx;
+    g.sample_res = round_up(g.max_new, g.bt) + g.bt;   /* a sample's KV reservation */
     size_t bytes = o->kv_mem;
     if (!bytes) {
         double bpt = eng_kv_bytes_per_token(m, g.bt, o->kv_dtype, e);
