@@ -42,13 +42,16 @@ __global__ void k_heads_major(bf16 *dst, const bf16 *src, int ld, int L, int H, 
     }
 }
 
-/* The sequence offsets on the host (malloc'd; the caller frees them). */
-static int32_t *host_cu(const mrl_backend *be, const int32_t *cu, int nseq) {
+/* The sequence offsets on the host: cu_host when the caller has them, else read back from cu
+ * with a stream sync into *own (malloc'd, which the caller frees; NULL when not needed). */
+static const int32_t *host_cu(const mrl_backend *be, const int32_t *cu, const int32_t *cu_host, int nseq, int32_t **own) {
+    *own = NULL;
+    if (cu_host) return cu_host;
     int32_t *h = (int32_t *)malloc((size_t)(nseq + 1) * 4);
     if (!h) { fprintf(stderr, "mrl: out of memory at %s:%d\n", __FILE__, __LINE__); abort(); }
     CUDA_CHECK(cudaMemcpyAsync(h, cu, (size_t)(nseq + 1) * 4, cudaMemcpyDeviceToHost, cu_st(be)->stream));
     CUDA_CHECK(cudaStreamSynchronize(cu_st(be)->stream));
-    return h;
+    return *own = h;
 }
 
 /* Row i of head h: p_j = exp(s_ij - lse) for j <= i, 0 beyond; lse saved at lse[(s0+i)*H + h]. */
@@ -102,8 +105,8 @@ void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *
     (void)T;
     if (nseq <= 0) return;
     cudaStream_t stream = cu_st(be)->stream;
-    int32_t *own = cu_host ? NULL : host_cu(be, cu_seqlens, nseq);
-    const int32_t *cu = cu_host ? cu_host : own;
+    int32_t *own;
+    const int32_t *cu = host_cu(be, cu_seqlens, cu_host, nseq, &own);
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     for (int s = 0; s < nseq; s++) {
         int s0 = cu[s], L = cu[s + 1] - cu[s];
@@ -132,8 +135,8 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
     (void)T;
     if (nseq <= 0) return;
     cudaStream_t stream = cu_st(be)->stream;
-    int32_t *own = cu_host ? NULL : host_cu(be, cu_seqlens, nseq);
-    const int32_t *cu = cu_host ? cu_host : own;
+    int32_t *own;
+    const int32_t *cu = host_cu(be, cu_seqlens, cu_host, nseq, &own);
     int r = H / Hkv; float scale = 1.0f / sqrtf((float)D);
     int maxlen = 1;
     for (int s = 0; s < nseq; s++) if (cu[s + 1] - cu[s] > maxlen) maxlen = cu[s + 1] - cu[s];
