@@ -201,7 +201,7 @@ static int p_number(mp *p) {
     }
     int n = num_node(p, strtod(buf, NULL), flt ? ME_FLOAT : 0);
     if (n >= 0) p->a->node[n].aux = base;
-    if (n >= 0 && !flt) {   /* every digit, past what the double kept */
+    if (n >= 0 && !flt && !(p->a->node[n].flags & ME_INT)) {   /* past 2^53: every digit, not the double */
         for (int j = 0; j < ME_NPRIMES; j++) {
             uint64_t r = 0;
             for (size_t d = 0; d < k; d++) r = (uint64_t)(((unsigned __int128)r * 10 + (unsigned)(buf[d] - '0')) % me_prime[j]);
