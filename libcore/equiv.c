@@ -399,13 +399,14 @@ int eq_equiv(const char *pred, const char *gold) {
     eq_side *S = NULL;
     if (!p || !*p) goto done;
     if (strcmp(p, g) == 0) { r = 1; goto done; }
-    if (words_only(g) && gold_is_text(gold)) { r = same_words(p, g); goto done; }
+    int words = words_only(g);
+    if (words && gold_is_text(gold)) { r = same_words(p, g); goto done; }
     S = malloc(2 * sizeof *S);
     if (!S) goto done;
     int gi = me_parse(&S[0].a, g);
     /* words the parser cannot read ("Stan": s times tan of nothing) are still a gold answer:
        compared as words, never "unparsed" (which would reward any boxed answer) */
-    if (gi < 0 && words_only(g)) { r = same_words(p, g); goto done; }
+    if (gi < 0 && words) { r = same_words(p, g); goto done; }
     if (gi < 0) { r = 2; goto done; }
     int pi = me_parse(&S[1].a, p);
     if (pi < 0) goto done;
