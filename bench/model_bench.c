@@ -369,18 +369,33 @@ static int train(const char *dir, int T, int nseq, int ckpt, int reps, int threa
     return 0;
 }
 
+/* One linear op of the given shape (best of its runs), as peak's table rows. */
+static int linear(int T, int IN, int OUT, const char *dt, int threads) {
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", threads, &e);
+    if (!be) die("cpu backend", &e);
+    int k = !strcmp(dt, "bf16") ? 1 : !strcmp(dt, "bf16packed") ? 2 : 0;
+    be->bf16_act = k > 0;
+    double g = T > 0 && IN > 0 && OUT > 0 ? linear_gflops(be, T, IN, OUT, k == 0 ? MRL_F32 : k == 1 ? MRL_BF16 : MRL_BF16P) : 0;
+    if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, dt, T, IN, OUT, g);
+    else fprintf(stderr, "model_bench: linear %s %d x %d -> %d not measured here\n", dt, T, IN, OUT);
+    be_close(be);
+    return g > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     const char *th = getenv("THREADS");
     int threads = th ? atoi(th) : omp_get_max_threads();
     if (argc >= 2 && !strcmp(argv[1], "bw")) return bw(argc > 2 ? atoi(argv[2]) : 512, threads);
     if (argc >= 2 && !strcmp(argv[1], "peak")) return peak(threads);
+    if (argc >= 5 && !strcmp(argv[1], "linear")) return linear(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : "fp32", threads);
     if (argc >= 4 && !strcmp(argv[1], "attn")) return attn(atoi(argv[2]), atoi(argv[3]), threads);
     if (argc >= 5 && !strcmp(argv[1], "decode"))
         return decode(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | attn R CTX | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|bf16|bf16packed] | attn R CTX | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

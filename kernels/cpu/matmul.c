@@ -33,51 +33,88 @@ __attribute__((target("avx2,fma")))
 static void dots_bf16_avx2(const uint16_t *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(bf(w[i])) }
 
 #include <immintrin.h>
-/* AVX-512: NT x rows per pass over the weight row (which stays in L1), two accumulators per
- * row so the FMA latency is hidden; bf16 is widened by a shift (bf16 = high half of fp32). */
-#define DOTS512(NT)                                                                              \
-__attribute__((target("avx512f")))                                                              \
-static void dots512_##NT(const void *wv, int isbf, const float *x, int ldx, int n, float *res) { \
-    __m512 a0[NT], a1[NT];                                                                       \
-    for (int k = 0; k < NT; k++) { a0[k] = _mm512_setzero_ps(); a1[k] = _mm512_setzero_ps(); }   \
-    const uint16_t *wb = (const uint16_t *)wv; const float *wf = (const float *)wv;              \
-    int i = 0;                                                                                   \
-    for (; i + 32 <= n; i += 32) {                                                               \
-        __m512 w0, w1;                                                                           \
-        if (isbf) {                                                                              \
-            __m512i h = _mm512_loadu_si512((const void *)(wb + i));                              \
-            w0 = cpu_bf16_widen(_mm512_castsi512_si256(h));                                      \
-            w1 = cpu_bf16_widen(_mm512_extracti64x4_epi64(h, 1));                                \
-        } else { w0 = _mm512_loadu_ps(wf + i); w1 = _mm512_loadu_ps(wf + i + 16); }              \
-        for (int k = 0; k < NT; k++) {                                                           \
-            a0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[k]);        \
-            a1[k] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + (size_t)k * ldx + i + 16), a1[k]);   \
-        }                                                                                        \
-    }                                                                                            \
-    for (; i + 16 <= n; i += 16) {                                                               \
-        __m512 w0 = isbf ? cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)(wb + i)))       \
-                         : _mm512_loadu_ps(wf + i);                                              \
-        for (int k = 0; k < NT; k++)                                                             \
-            a0[k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[k]);        \
-    }                                                                                            \
-    for (int k = 0; k < NT; k++) {                                                               \
-        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[k], a1[k]));                             \
-        for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];    \
-        res[k] = s;                                                                              \
-    }                                                                                            \
+/* AVX-512: RO rows of W (o) against NT rows of x (t) at once, two accumulators per (o, t) so
+ * the FMA latency is hidden: 3 x 4 x 2 = 24 accumulators, each x vector loaded once for the 3
+ * weight rows (one row at a time read x from L2 once per weight row: 8 rows of 1536 floats
+ * fill L1). Every (o, t) sum is the same chain whatever RO, NT, T or the thread count: lanes
+ * of a0 take the elements i % 32 < 16 (and a last 16), a1 the rest, then one reduction and the
+ * scalar tail; bf16 is widened by a shift (bf16 = high half of fp32). */
+#define DOT_RO 3
+#define DOT_NT 4
+__attribute__((target("avx512f")))
+static inline __m512 wload16(const void *wv, int isbf, size_t i) {
+    if (isbf) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)wv + i)));
+    return _mm512_loadu_ps((const float *)wv + i);
 }
-DOTS512(1)
-DOTS512(2)
-DOTS512(3)
-DOTS512(4)
+/* res[r * SMALL_T_MAX + k] = dot(W row r, x row k), r < RO, k < NT; W rows ldw elements apart */
+__attribute__((target("avx512f"), always_inline))
+static inline void dots_blk(const int RO, const int NT, const void *wv, size_t ldw, int isbf, const float *x, int ldx,
+                            int n, float *res) {
+    __m512 a0[DOT_RO][DOT_NT], a1[DOT_RO][DOT_NT];
+    size_t es = isbf ? 2 : 4;
+    const char *wr[DOT_RO];
+#pragma GCC unroll 3
+    for (int r = 0; r < RO; r++) {
+        wr[r] = (const char *)wv + (size_t)r * ldw * es;
+#pragma GCC unroll 4
+        for (int k = 0; k < NT; k++) { a0[r][k] = _mm512_setzero_ps(); a1[r][k] = _mm512_setzero_ps(); }
+    }
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 w[DOT_RO];
+#pragma GCC unroll 3
+        for (int r = 0; r < RO; r++) w[r] = wload16(wr[r], isbf, i);
+#pragma GCC unroll 4
+        for (int k = 0; k < NT; k++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)k * ldx + i);
+#pragma GCC unroll 3
+            for (int r = 0; r < RO; r++) a0[r][k] = _mm512_fmadd_ps(w[r], xv, a0[r][k]);
+        }
+#pragma GCC unroll 3
+        for (int r = 0; r < RO; r++) w[r] = wload16(wr[r], isbf, i + 16);
+#pragma GCC unroll 4
+        for (int k = 0; k < NT; k++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)k * ldx + i + 16);
+#pragma GCC unroll 3
+            for (int r = 0; r < RO; r++) a1[r][k] = _mm512_fmadd_ps(w[r], xv, a1[r][k]);
+        }
+    }
+    for (; i + 16 <= n; i += 16)
+#pragma GCC unroll 3
+        for (int r = 0; r < RO; r++) {
+            __m512 w0 = wload16(wr[r], isbf, i);
+#pragma GCC unroll 4
+            for (int k = 0; k < NT; k++) a0[r][k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[r][k]);
+        }
+    for (int r = 0; r < RO; r++) {
+        const uint16_t *wb = (const uint16_t *)wr[r]; const float *wf = (const float *)wr[r];
+        for (int k = 0; k < NT; k++) {
+            float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[r][k], a1[r][k]));
+            for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];
+            res[r * SMALL_T_MAX + k] = s;
+        }
+    }
+}
+#define DOTS_BLK(RO, NT)                                                                         \
+__attribute__((target("avx512f")))                                                              \
+static void dots_blk_##RO##_##NT(const void *wv, size_t ldw, int isbf, const float *x, int ldx, int n, float *res) { \
+    dots_blk(RO, NT, wv, ldw, isbf, x, ldx, n, res);                                             \
+}
+DOTS_BLK(1, 1) DOTS_BLK(1, 2) DOTS_BLK(1, 3) DOTS_BLK(1, 4)
+DOTS_BLK(2, 1) DOTS_BLK(2, 2) DOTS_BLK(2, 3) DOTS_BLK(2, 4)
+DOTS_BLK(3, 1) DOTS_BLK(3, 2) DOTS_BLK(3, 3) DOTS_BLK(3, 4)
+typedef void dots_blk_fn(const void *, size_t, int, const float *, int, int, float *);
+static dots_blk_fn *const dots_blks[DOT_RO][DOT_NT] = {
+    {dots_blk_1_1, dots_blk_1_2, dots_blk_1_3, dots_blk_1_4},
+    {dots_blk_2_1, dots_blk_2_2, dots_blk_2_3, dots_blk_2_4},
+    {dots_blk_3_1, dots_blk_3_2, dots_blk_3_3, dots_blk_3_4},
+};
 
-static void dots_avx512(const void *wv, int isbf, const float *x, int ldx, int T, int n, float *res) {
-    int t = 0;
-    for (; t + 4 <= T; t += 4) dots512_4(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t);
-    switch (T - t) {
-    case 3: dots512_3(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t); break;
-    case 2: dots512_2(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t); break;
-    case 1: dots512_1(wv, isbf, x + (size_t)t * ldx, ldx, n, res + t); break;
+/* res[r * SMALL_T_MAX + t] = dot(W row r, x row t), r < ro, t < T */
+static void dots_avx512(const void *wv, size_t ldw, int ro, int isbf, const float *x, int ldx, int T, int n, float *res) {
+    for (int t = 0; t < T; t += DOT_NT) {
+        int nt = T - t < DOT_NT ? T - t : DOT_NT;
+        dots_blks[ro - 1][nt - 1](wv, ldw, isbf, x + (size_t)t * ldx, ldx, n, res + t);
     }
 }
 
@@ -85,17 +122,20 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
                       int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     int simd = cpu_st(be)->simd, isbf = wdt == MRL_BF16;
     size_t es = mrl_dtype_size(wdt);
+    int ro = simd >= CPU_SIMD_AVX512 ? DOT_RO : 1, nb = (OUT + ro - 1) / ro;   /* weight rows per task */
     #pragma omp parallel for schedule(static) num_threads(be->threads)
-    for (int o = 0; o < OUT; o++) {
-        float res[SMALL_T_MAX];
-        const void *wr = (const char *)w + (size_t)o * IN * es;
-        if (simd >= CPU_SIMD_AVX512) dots_avx512(wr, isbf, x, ldx, T, IN, res);
+    for (int b = 0; b < nb; b++) {
+        float res[DOT_RO * SMALL_T_MAX];
+        int o0 = b * ro, nr = OUT - o0 < ro ? OUT - o0 : ro;
+        const void *wr = (const char *)w + (size_t)o0 * IN * es;
+        if (simd >= CPU_SIMD_AVX512) dots_avx512(wr, (size_t)IN, nr, isbf, x, ldx, T, IN, res);
         else if (simd >= CPU_SIMD_AVX2) { if (isbf) dots_bf16_avx2(wr, x, ldx, T, IN, res); else dots_f32_avx2(wr, x, ldx, T, IN, res); }
         else { if (isbf) dots_bf16(wr, x, ldx, T, IN, res); else dots_f32(wr, x, ldx, T, IN, res); }
-        for (int t = 0; t < T; t++) {
-            float *y = out + (size_t)t * ldo + o;
-            *y = beta == 0 ? res[t] : beta * *y + res[t];
-        }
+        for (int r = 0; r < nr; r++)
+            for (int t = 0; t < T; t++) {
+                float *y = out + (size_t)t * ldo + o0 + r;
+                *y = beta == 0 ? res[r * SMALL_T_MAX + t] : beta * *y + res[r * SMALL_T_MAX + t];
+            }
     }
 }
 

@@ -261,6 +261,60 @@ static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
     uint32_t u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u; memcpy(&f, &u, 4); return f;
 }
 
+/* The few-row kernel (<= 12 rows: W streamed once, matmul.c's small_xwT, 3 weight rows x 4 x
+ * rows at a time on AVX-512) against a float64 product, for widths with every tail (past the
+ * 32s, a last 16, single elements) and weight-row counts that leave 1 or 2 rows past the
+ * 3-row blocks; and each output the same bits whichever block computes it: W shifted by one
+ * row (output j computed as j - 1 of a shorter W) and every x row alone. On the AVX-512, AVX2
+ * and portable paths. */
+TEST(streaming_linear_matches_float64) {
+    enum { TM = 12, INM = 100, OUTM = 7 };
+    static const int INs[] = {1, 15, 16, 17, 31, 32, 33, 47, 48, 63, 100}, OUTs[] = {1, 2, 3, 4, 5, 7};
+    static const char *simds[] = {NULL, "avx2", "none"};
+    float x[TM * INM], w[OUTM * INM], o[TM * OUTM], o2[TM * OUTM], o1[OUTM];
+    uint16_t wb[OUTM * INM];
+    uint64_t r = 5;
+    fill_uniform(x, TM * INM, &r);
+    fill_uniform(w, OUTM * INM, &r);
+    int bad = 0;
+    for (int sp = 0; sp < 3; sp++) {
+        mrl_backend *be = cpu_open(simds[sp]);
+        if (!be) { bad++; continue; }
+        op_cast(be, wb, MRL_BF16, w, MRL_F32, OUTM * INM);
+        for (int bf = 0; bf < 2; bf++)
+            for (size_t a = 0; a < sizeof INs / sizeof *INs; a++)
+                for (size_t b = 0; b < sizeof OUTs / sizeof *OUTs; b++)
+                    for (int T = 1; T <= TM; T++) {
+                        int IN = INs[a], OUT = OUTs[b];
+                        mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
+                        const void *ws = bf ? (const void *)wb : (const void *)w;
+                        size_t row = (size_t)IN * (bf ? 2 : 4);
+                        op_linear_fwd(be, o, 0, x, ws, wd, NULL, T, IN, OUT);
+                        if (OUT > 1) op_linear_fwd(be, o2, 0, x, (const char *)ws + row, wd, NULL, T, IN, OUT - 1);
+                        for (int t = 0; t < T; t++) {
+                            op_linear_fwd(be, o1, 0, x + (size_t)t * IN, ws, wd, NULL, 1, IN, OUT);
+                            for (int j = 0; j < OUT; j++) {
+                                double ref = 0, mag = 0;
+                                for (int i = 0; i < IN; i++) {
+                                    double wv = w[j * IN + i];
+                                    if (bf) { uint32_t u = (uint32_t)wb[j * IN + i] << 16; float f; memcpy(&f, &u, 4); wv = f; }
+                                    ref += wv * x[t * IN + i]; mag += fabs(wv * x[t * IN + i]);
+                                }
+                                float got = o[t * OUT + j];
+                                int ok = fabs(got - ref) <= 1e-6 * mag + 1e-30 && !memcmp(&o1[j], &got, 4) &&
+                                         (j == 0 || !memcmp(&o2[t * (OUT - 1) + j - 1], &got, 4));
+                                if (!ok && bad++ < 5)
+                                    printf("  %s %s, %d rows, IN %d, OUT %d: out[%d][%d] = %.9g, float64 %.9g, alone %.9g, shifted %.9g\n",
+                                           simds[sp] ? simds[sp] : "default", bf ? "bf16" : "fp32", T, IN, OUT, t, j, got, ref,
+                                           o1[j], j ? o2[t * (OUT - 1) + j - 1] : got);
+                            }
+                        }
+                    }
+        be_close(be);
+    }
+    EXPECTF(!bad, "%d outputs wrong or dependent on their block", bad);
+}
+
 /* The linear layers' AVX-512 tile GEMM (cpu_sgemm_tiles) against a float64 product, on the
  * edges of its blocking: rows 1..13 (tiles of 6), columns around 64 and past 4 tiles, K 0, 1,
  * past its 128-deep blocks and past 4096 (the other loop order), B as is and transposed, fp32
@@ -607,6 +661,7 @@ int main(void) {
     RUN(simd_paths_agree);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
+    RUN(streaming_linear_matches_float64);
     RUN(attention_split_backward_same_bits);
     RUN(sgemm_tiles_match_float64);
     RUN(bf16dot_matches_rounded_product);
