@@ -37,7 +37,9 @@ MAX_TOKENS  ?=
 ACC_REWARD  ?= --reward accuracy=2 --reward format=1 --reward language=0
 COS_REWARD  ?= --reward format=1 --reward cosine=2:max_len=3584 --reward language=0
 REWARD      ?=
-MGRPO_EXTRA ?= --grad-checkpoint
+# recompute each layer in the backward: the 1.5B model's 6 x 3584-token micro-batch fits a GPU
+GRAD_CKPT   ?= --grad-checkpoint
+MGRPO_EXTRA ?=
 MSAMPLE_EXTRA ?=
 DEVICE      ?=
 NGPU        ?= 1
@@ -50,9 +52,9 @@ EVAL_N      ?= 4
 EARLY_STOP  ?=
 
 MRL_T = $(abspath $(BIN))
-EXP_MGRPO = --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
+EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
   --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(STEPS) --beta $(BETA) \
-  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(MGRPO_EXTRA)
+  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT) $(MGRPO_EXTRA))
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
 define exp_need

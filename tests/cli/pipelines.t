@@ -9,6 +9,12 @@ $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
 >~ pipelines/grpo-loop\.sh$
 
+## MGRPO_EXTRA adds options and keeps gradient checkpointing; GRAD_CKPT= turns it off
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MGRPO_EXTRA='--temperature 0.7' | grep -o "MGRPO_ARGS='[^']*'" | grep -o -- '--max-grad-norm.*'
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" GRAD_CKPT= | grep -o "MGRPO_ARGS='[^']*'" | grep -o -- '--max-grad-norm.*'
+> --max-grad-norm 1.0 --grad-checkpoint --temperature 0.7'
+> --max-grad-norm 1.0'
+
 ## exp1 samples 4096 tokens, exp3 3584 with format=1 + cosine=2 at max_len 3584
 $ make -s -C "$ROOT" -n exp1 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
 $ make -s -C "$ROOT" -n exp3 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
@@ -40,7 +46,7 @@ $ make -s -C "$ROOT" eval BIN="$MRL_BIN" RUN=runs/x 2>&1 | head -1
 ## a tiny exp2 end to end: 2 steps, then the same command with STEPS=3 continues from step 2
 $ minit tiny -o m -q --seed 3
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2 * i))\"}"; done > p.jsonl
-$ x() { make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL=$PWD/m DATA=$PWD/p.jsonl RUN=$PWD/run PROMPTS=2 G=2 MAX_TOKENS=6 MICRO_BATCH=4 EVAL_EVERY=0 MGRPO_EXTRA= THREADS=1 "$@" >/dev/null; }
+$ x() { make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL=$PWD/m DATA=$PWD/p.jsonl RUN=$PWD/run PROMPTS=2 G=2 MAX_TOKENS=6 MICRO_BATCH=4 EVAL_EVERY=0 GRAD_CKPT= THREADS=1 "$@" >/dev/null; }
 $ x STEPS=2 && readlink run/latest && wc -l < run/metrics.jsonl
 $ x STEPS=3 && readlink run/latest && wc -l < run/metrics.jsonl && ls -d run/step-* run/rollouts/*
 $ zstd -dc run/rollouts/step-000003.jsonl.zst | jq -r '.id' | uniq -c | awk '{ print $1 }' | tr '\n' ' '; echo
