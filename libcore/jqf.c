@@ -1,5 +1,6 @@
 /* jqf.c — a jq program compiled once with libjq and run on each record; plus the
  * small record accessors every tool needs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jq.h>
@@ -115,4 +116,33 @@ int rec_num(jv rec, const char *field, double *out) {
     *out = jv_number_value(v);
     jv_free(v);
     return 0;
+}
+
+const char *jv_kind_phrase(jv_kind k) {
+    switch (k) {
+    case JV_KIND_STRING: return "a string";
+    case JV_KIND_NUMBER: return "a number";
+    case JV_KIND_ARRAY: return "an array";
+    case JV_KIND_OBJECT: return "an object";
+    case JV_KIND_TRUE: case JV_KIND_FALSE: return "a boolean";
+    case JV_KIND_NULL: return "null";
+    default: return "nothing";
+    }
+}
+
+const char *jv_wrong(jv v, const char *want, char *buf, size_t n) {
+    jv_kind k = jv_get_kind(v);
+    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) snprintf(buf, n, "is missing");
+    else snprintf(buf, n, "is %s, not %s", jv_kind_phrase(k), want);
+    return buf;
+}
+
+int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n) {
+    if (jv_get_kind(rec) != JV_KIND_OBJECT) return 0;
+    jv v = jv_object_get(jv_copy(rec), jv_string(field));
+    jv_kind got = jv_get_kind(v);
+    jv_free(v);
+    if (got == JV_KIND_INVALID || got == JV_KIND_NULL || got == k) return 0;
+    snprintf(msg, n, "\"%s\" is %s, not %s", field, jv_kind_phrase(got), jv_kind_phrase(k));
+    return -1;
 }

@@ -26,4 +26,13 @@ jv jv_no_nul(jv s);
  * one more in front, so no two strings share a key. Newly allocated; NULL when out of memory. */
 char *jv_key_text(jv s);
 int rec_num(jv rec, const char *field, double *out);   /* 0 ok, -1 missing/not a number */
+/* A value's kind for a message: "a string", "a number", "an array", "an object", "a boolean", "null". */
+const char *jv_kind_phrase(jv_kind k);
+/* What is wrong with v, the value of a field that should be `want` ("a string"), as the end
+ * of a message after the field's name: "is missing" (no value, or null: what jq's `.field`
+ * gives for an absent field) or "is a number, not a string". Written to buf (n bytes), which is returned. */
+const char *jv_wrong(jv v, const char *want, char *buf, size_t n);
+/* An optional field: 0 when rec lacks it, or it is null or of kind k; else -1 with msg (n
+ * bytes) set to `"field" is an array, not a string`. */
+int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n);
 #endif

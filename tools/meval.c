@@ -130,6 +130,13 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
             bad(m, file, line, msg);
             continue;
         }
+        char why[200];
+        if (rec_optional(rec, "sample", JV_KIND_NUMBER, why, sizeof why) < 0 || rec_optional(rec, "pred", JV_KIND_STRING, why, sizeof why) < 0 ||
+            rec_optional(rec, "finish", JV_KIND_STRING, why, sizeof why) < 0 || rec_optional(rec, "completion", JV_KIND_STRING, why, sizeof why) < 0) {
+            jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
+            bad(m, file, line, why);
+            continue;
+        }
         if (in->n == in->cap) {
             in->cap = in->cap ? 2 * in->cap : 256;
             in->s = realloc(in->s, sizeof *in->s * (size_t)in->cap);

@@ -180,6 +180,9 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
         }
         jv_free(a);
     }
+    char msg[200];
+    if (rec_optional(rec, "finish", JV_KIND_STRING, msg, sizeof msg) < 0 || rec_optional(rec, "rewards", JV_KIND_OBJECT, msg, sizeof msg) < 0)
+        die_rec(o, where, "%s", msg);
     const char *fin = rec_str(rec, "finish");
     it->truncated = fin && !strcmp(fin, "length");
     if (o->t.g.loss == GRPO_LOSS_SFT) return;

@@ -48,7 +48,7 @@ typedef struct {
     ans_opts ao;
     rw_unparsed policy;
     jqf *fcomp, *fgold, *fprompt;
-    const char *ncomp, *ngold;
+    const char *ncomp, *ngold, *nprompt;
     wr_stream *w;
     item *it;              /* pending records: complete groups, then the open group */
     int n, cap;
@@ -257,29 +257,39 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
 {
     jv comp = jqf_first(m->fcomp, rec, e);
     if (e->code) { jv_free(comp); return err_prefix(e, "%s", where); }
+    char why[80];
     if (jv_get_kind(comp) != JV_KIND_STRING) {
+        jv_wrong(comp, "a string", why, sizeof why);
         jv_free(comp);
-        return err_set(e, ERR_INPUT, "%s: \"%s\" is missing", where, m->ncomp);
+        return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->ncomp, why);
     }
     jv gold = jqf_first(m->fgold, rec, e);
     if (e->code) { jv_free(comp); jv_free(gold); return err_prefix(e, "%s", where); }
     if (jv_get_kind(gold) == JV_KIND_NUMBER) gold = jv_dump_string(gold, 0);   /* "answer": 42 */
     if (jv_get_kind(gold) != JV_KIND_STRING) {
+        jv_wrong(gold, "a string or a number", why, sizeof why);
         jv_free(comp); jv_free(gold);
-        return err_set(e, ERR_INPUT, "%s: \"%s\" is missing", where, m->ngold);
+        return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->ngold, why);
     }
     long ntok = -1;
     jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
     if (jv_get_kind(ids) == JV_KIND_ARRAY) ntok = jv_array_length(jv_copy(ids));
+    jv_wrong(ids, "an array", why, sizeof why);
+    int wrong = jv_is_valid(ids) && jv_get_kind(ids) != JV_KIND_NULL && ntok < 0;
     jv_free(ids);
-    if ((m->need & RW_NEEDS_TOKENS) && ntok < 0) {
+    if (((m->need & RW_NEEDS_TOKENS) || wrong) && ntok < 0) {
         jv_free(comp); jv_free(gold);
-        return err_set(e, ERR_INPUT, "%s: \"completion_ids\" is missing", where);
+        return err_set(e, ERR_INPUT, "%s: \"completion_ids\" %s", where, why);
     }
     jv prompt = jv_invalid();
     if (m->need & RW_NEEDS_PROMPT) {
         prompt = jqf_first(m->fprompt, rec, e);
         if (e->code) { jv_free(comp); jv_free(gold); jv_free(prompt); return err_prefix(e, "%s", where); }
+        if (jv_get_kind(prompt) != JV_KIND_STRING && jv_get_kind(prompt) != JV_KIND_NULL && jv_is_valid(prompt)) {
+            jv_wrong(prompt, "a string", why, sizeof why);
+            jv_free(comp); jv_free(gold); jv_free(prompt);
+            return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->nprompt, why);
+        }
         if (jv_get_kind(prompt) != JV_KIND_STRING) { jv_free(prompt); prompt = jv_invalid(); }
     }
     if (m->n == m->cap) {
@@ -376,6 +386,7 @@ int main(int argc, char **argv)
     m.fprompt = compile(&m, pprompt);
     m.ncomp = field_name(pcomp);
     m.ngold = field_name(pgold);
+    m.nprompt = field_name(pprompt);
 
     mrl_err e = {0};
     rd_stream *rd = rd_open((const char *const *)argv + optind, argc - optind, &e);

@@ -101,11 +101,14 @@ static int bad(app *a, mrl_err *e) {
     return -1;
 }
 
-static int missing(app *a, const char *what, mrl_err *e) {
+/* The record's problem is not a string: v is what the filter gave. */
+static int missing(app *a, jv v, mrl_err *e) {
+    char why[80];
     if (a->problem_field)
-        return err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", rd_name(a->rd), rd_lineno(a->rd), what);
-    return err_set(e, ERR_INPUT, "%s:%ld: --problem '%s' gave no string", rd_name(a->rd),
-                   rd_lineno(a->rd), jqf_text(a->problem));
+        return err_set(e, ERR_INPUT, "%s:%ld: \"%s\" %s", rd_name(a->rd), rd_lineno(a->rd), a->problem_field,
+                       jv_wrong(v, "a string", why, sizeof why));
+    return err_set(e, ERR_INPUT, "%s:%ld: --problem '%s' gave %s, not a string", rd_name(a->rd),
+                   rd_lineno(a->rd), jqf_text(a->problem), jv_is_valid(v) ? jv_kind_phrase(jv_get_kind(v)) : "nothing");
 }
 
 /* The next problem of this shard, rendered and tokenized; bad records are skipped
@@ -124,10 +127,10 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         jv pv = jqf_first(a->problem, rec, e);
         if (jv_get_kind(pv) != JV_KIND_STRING) {
             int had = jv_is_valid(pv) || !e->msg[0];
+            if (had) missing(a, pv, e);
+            else err_prefix(e, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
             jv_free(pv);
             jv_free(rec);
-            if (had) missing(a, a->problem_field ? a->problem_field : "problem", e);
-            else err_prefix(e, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
             if (bad(a, e) == 0) continue;
             return -1;
         }

@@ -61,6 +61,20 @@ $ meval --markdown $TESTDATA/rewards/evalset.jsonl
 >~ ^\| aime24 +\| 9 +\| 4 +\| 72\.2 +\|
 >~ ^\| avg +\|
 
+## optional fields of the wrong type: sample, pred, finish, completion
+$ printf '{"id":"a","correct":true,"sample":"0"}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":true,"pred":5}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":true,"finish":1}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":true,"completion":[]}\n' | meval; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=1
+> rc=1
+2> meval: <stdin>:1: "sample" is a string, not a number
+2> meval: <stdin>:1: "pred" is a number, not a string
+2> meval: <stdin>:1: "finish" is a number, not a string
+2> meval: <stdin>:1: "completion" is an array, not a string
+
 ## a record without correct: FILE:LINE: "correct" is missing
 $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"b"}' > in.jsonl
 $ meval -Z in.jsonl

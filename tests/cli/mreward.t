@@ -27,6 +27,23 @@ $ x=$(head -c 1991 /dev/zero | tr '\0' x)
 $ printf '{"id":"a","answer":"1","completion":"%s\\\\boxed{1}","completion_ids":[1,2,3,4,5,6,7,8,9,10]}\n' "$x" | mreward -Z --reward cosine --reward cosine:clamp=1,as=clamped --reward cosine:unit=tokens,max_len=20,as=tok | jq -c '[.rewards.cosine, .rewards.clamped, .rewards.tok]'
 > [1,0.5,0.75]
 
+## fields of the wrong type are named with what they hold (completion, answer, problem for language)
+$ printf '{"id":"a","answer":"5","completion":5}\n' | mreward -Z; echo "rc=$?"
+$ printf '{"id":"a","answer":[5],"completion":"x"}\n' | mreward -Z; echo "rc=$?"
+$ printf '{"id":"a","answer":true,"completion":"x"}\n' | mreward -Z; echo "rc=$?"
+$ printf '{"id":"a","answer":"5","completion":"x","problem":5}\n' | mreward -Z --reward language; echo "rc=$?"
+$ printf '{"id":"a","answer":"5","completion":"x","completion_ids":"1 2"}\n' | mreward -Z --reward length; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=1
+> rc=1
+> rc=1
+2> mreward: <stdin>:1: "completion" is a number, not a string
+2> mreward: <stdin>:1: "answer" is an array, not a string or a number
+2> mreward: <stdin>:1: "answer" is a boolean, not a string or a number
+2> mreward: <stdin>:1: "problem" is a number, not a string
+2> mreward: <stdin>:1: "completion_ids" is a string, not an array
+
 ## a record without its completion: earlier records out, then FILE:LINE: "field" is missing
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"b","answer":"1","completion":"\\boxed{2}"}' '{"id":"c","answer":"1"}' '{"id":"d","answer":"1","completion":"x"}' > in.jsonl
 $ mreward -Z in.jsonl

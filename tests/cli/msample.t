@@ -11,6 +11,18 @@ $ jq -c '[.id, .sample, .finish, (.completion_ids | length), (.logprobs | length
 2> msample: in.jsonl:2: "problem" is missing
 ? 1
 
+## a problem that is not a string is named with what it holds; so is a --problem filter's value
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":"a","problem":5}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q; echo "rc=$?"
+$ printf '{"id":"a","q":[1]}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q --problem '.q'; echo "rc=$?"
+$ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q --problem '.q | .[]?'; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=1
+2> msample: <stdin>:1: "problem" is a number, not a string
+2> msample: <stdin>:1: "q" is an array, not a string
+2> msample: <stdin>:1: --problem '.q | .[]?' gave nothing, not a string
+
 ## --skip-bad skips it with a warning
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
