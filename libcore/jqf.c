@@ -28,9 +28,12 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
     }
     jq_set_error_cb(f->jq, jqf_on_error, f);
     if (!jq_compile(f->jq, program)) {
-        /* libjq's message ends "...at <top-level>, line 1:\nPROGRAM"; keep its first line */
+        /* libjq's message is "jq: error: WHAT at <top-level>, line 1:\nPROGRAM": WHAT alone */
         char *nl = strchr(f->cerr, '\n');
         if (nl) *nl = 0;
+        char *at = strstr(f->cerr, " at <top-level>");
+        if (at) *at = 0;
+        if (!strncmp(f->cerr, "jq: error: ", 11)) memmove(f->cerr, f->cerr + 11, strlen(f->cerr + 11) + 1);
         err_set(e, ERR_USAGE, "cannot compile jq filter '%s'%s%s", program,
                 f->cerr[0] ? ": " : "", f->cerr);
         jqf_free(f);

@@ -621,7 +621,7 @@ int main(int argc, char **argv)
     }
     if (m.mode < 0) m.mode = (!m.c.out && isatty(1)) ? 1 : 0;
     mrl_err e = {0};
-    if (!(m.by = jqf_compile(by, &e))) cli_usage(&m.c, "%s", e.msg);
+    if (!(m.by = jqf_compile(by, &e))) cli_usage(&m.c, "--by: %s", e.msg);
 
     /* inputs: LABEL=FILE pairs side by side, or plain files read as one */
     int nargs = argc - optind, labelled = 0;

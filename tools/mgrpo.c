@@ -369,7 +369,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
     if (c->skip_bad) cli_usage(c, "--skip-bad: mgrpo has none (drop bad records before it: mreward or mfilter --skip-bad)");
     o->t.use_old = o->iterations > 1;
     mrl_err e = {0};
-    if (!(o->freward = jqf_compile(reward, &e))) cli_die(c, &e);
+    if (!(o->freward = jqf_compile(reward, &e))) cli_usage(c, "--reward: %s", e.msg);
 }
 
 /* Architecture fields that must agree between a run's checkpoint and --model / --ref. */

@@ -313,11 +313,11 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
     return 0;
 }
 
-static jqf *compile(mr *m, const char *prog)
+static jqf *compile(mr *m, const char *opt, const char *prog)
 {
     mrl_err e = {0};
     jqf *f = jqf_compile(prog, &e);
-    if (!f) cli_usage(&m->c, "%s", e.msg);
+    if (!f) cli_usage(&m->c, "%s: %s", opt, e.msg);
     return f;
 }
 
@@ -381,9 +381,9 @@ int main(int argc, char **argv)
         m.rw[m.nrw++] = rw_parse("format=1", &e);
     }
     for (int i = 0; i < m.nrw; i++) m.need |= rw_needs(m.rw[i]);
-    m.fcomp = compile(&m, pcomp);
-    m.fgold = compile(&m, pgold);
-    m.fprompt = compile(&m, pprompt);
+    m.fcomp = compile(&m, "--completion", pcomp);
+    m.fgold = compile(&m, "--answer", pgold);
+    m.fprompt = compile(&m, "--prompt", pprompt);
     m.ncomp = field_name(pcomp);
     m.ngold = field_name(pgold);
     m.nprompt = field_name(pprompt);

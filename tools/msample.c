@@ -380,7 +380,7 @@ int main(int argc, char **argv) {
     o.nstops = nstops;
     mrl_err e = {0};
 
-    if (!(a.problem = jqf_compile(problem, &e))) cli_die(&a.c, &e);
+    if (!(a.problem = jqf_compile(problem, &e))) cli_usage(&a.c, "--problem: %s", e.msg);
     static char field[128];
     if (problem[0] == '.' && strlen(problem) < sizeof field && problem[1] &&
         strspn(problem + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(problem + 1)) {
@@ -427,6 +427,7 @@ int main(int argc, char **argv) {
         if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
         if (rc < 0) {
             jqf_free(a.problem);        /* its jq state holds the last record */
+            if (e.code == ERR_USAGE) cli_usage(&a.c, "--kv-mem: %s", e.msg);   /* too small for one block */
             cli_die(&a.c, &e);          /* ends the output cleanly first: earlier groups stay */
         }
     }

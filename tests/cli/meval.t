@@ -75,6 +75,12 @@ $ printf '{"id":"a","correct":true,"completion":[]}\n' | meval; echo "rc=$?"
 2> meval: <stdin>:1: "finish" is a number, not a string
 2> meval: <stdin>:1: "completion" is an array, not a string
 
+## a --by filter that does not compile is a usage error naming the option
+$ meval --by '.[' </dev/null; echo "rc=$?"
+> rc=2
+2~ ^meval: --by: cannot compile jq filter '\.\[': syntax error
+2~ ^Try 'meval --help'\.$
+
 ## a record without correct: FILE:LINE: "correct" is missing
 $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"b"}' > in.jsonl
 $ meval -Z in.jsonl

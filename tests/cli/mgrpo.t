@@ -47,6 +47,13 @@ $ ls run | grep step; jq -c '[.step, (.loss > 0)]' run/metrics.jsonl
 > [2,true]
 > [3,true]
 
+## a --reward filter that does not compile is a usage error naming the option
+$ mgrpo --out run --model $TESTDATA/grpo/model --reward '.[' </dev/null; echo "rc=$?"; test -e run || echo none
+> rc=2
+> none
+2~ ^mgrpo: --reward: cannot compile jq filter '\.\[': syntax error
+2~ ^Try 'mgrpo --help'\.$
+
 ## a group of one record is an error; nothing is written
 $ head -n 4 $TESTDATA/grpo/batch.jsonl > in.jsonl
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo "rc=$?"; ls run

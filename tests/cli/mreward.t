@@ -44,6 +44,14 @@ $ printf '{"id":"a","answer":"5","completion":"x","completion_ids":"1 2"}\n' | m
 2> mreward: <stdin>:1: "problem" is a number, not a string
 2> mreward: <stdin>:1: "completion_ids" is a string, not an array
 
+## filters that do not compile: usage errors naming the option
+$ mreward --answer '.[' </dev/null; echo "rc=$?"; mreward --prompt '{' </dev/null; echo "rc=$?"
+> rc=2
+> rc=2
+2~ ^mreward: --answer: cannot compile jq filter '\.\[': syntax error
+2~ ^mreward: --prompt: cannot compile jq filter '\{'
+2~ ^Try 'mreward --help'\.$
+
 ## a record without its completion: earlier records out, then FILE:LINE: "field" is missing
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"b","answer":"1","completion":"\\boxed{2}"}' '{"id":"c","answer":"1"}' '{"id":"d","answer":"1","completion":"x"}' > in.jsonl
 $ mreward -Z in.jsonl

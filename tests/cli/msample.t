@@ -23,6 +23,16 @@ $ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/
 2> msample: <stdin>:1: "q" is an array, not a string
 2> msample: <stdin>:1: --problem '.q | .[]?' gave nothing, not a string
 
+## a --problem filter that does not compile, a --kv-mem below one block: usage errors naming the option
+% requires $TESTDATA/msample/model/model.safetensors
+$ msample --device cpu --model $TESTDATA/msample/model --problem '.[' </dev/null; echo "rc=$?"
+$ echo '{"problem":"x"}' | msample --device cpu --model $TESTDATA/msample/model --kv-mem 1K -Z; echo "rc=$?"
+> rc=2
+> rc=2
+2~ ^msample: --problem: cannot compile jq filter '\.\[': syntax error, unexpected .*\?\)$
+2~ ^msample: --kv-mem: KV cache: 1024 bytes hold no block of 16 tokens
+2~ ^Try 'msample --help'\.$
+
 ## --skip-bad skips it with a warning
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
