@@ -89,11 +89,16 @@ void cli_bad_option(const cli *c, int opt, char *const *argv) {
 /* Before an error exit: records already written reach stdout (the zstd frame is
  * ended so downstream reads a clean stream); a -o temp file is removed instead,
  * leaving the target as it was. */
-static void cli_settle_output(wr_stream *w) {
+static void settle_writer(wr_stream *w) {
     if (!w) return;
     if (wr_path(w)) { wr_abort(w); return; }
     mrl_err ignore = {0};
     if (wr_close(w, &ignore) < 0) { /* nothing more to do: we are exiting with an error anyway */ }
+}
+static void cli_settle_output(const cli *c) {
+    wr_stream *w = c->out_w;
+    ((cli *)c)->out_w = NULL;   /* settled once: a fatal hook that fails calls cli_die again */
+    settle_writer(w);
 }
 
 /* A fatal stop ends the process at once once the outputs are settled: stdio is flushed and
@@ -121,10 +126,10 @@ static void run_fatal_hook(const cli *c, int code) {
 void cli_die(const cli *c, const mrl_err *e) {
     if (e && e->code == ERR_PIPE) {   /* downstream closed the pipe: done, quietly */
         run_fatal_hook(c, ERR_PIPE);
-        if (c->out_w && wr_path(c->out_w)) wr_abort(c->out_w);
+        if (c->out_w && wr_path(c->out_w)) { wr_abort(c->out_w); ((cli *)c)->out_w = NULL; }
         die_now(0);
     }
-    cli_settle_output(c->out_w);
+    cli_settle_output(c);
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
     int code = e && e->code ? e->code : 1;
     run_fatal_hook(c, code);
@@ -159,7 +164,7 @@ int cli_bad_record(cli *c, wr_stream *w, const mrl_err *e) {
         c->nbad++;
         return 0;
     }
-    if (w && w != c->out_w) cli_settle_output(w);
+    if (w && w != c->out_w) settle_writer(w);
     cli_die(c, e);
 }
 

@@ -474,8 +474,8 @@ static void on_fatal(void *p, int code) {
     f->in->groups_read = f->groups; f->in->records_read = f->records;   /* what those steps consumed */
     save(f->o, f->run, f->cd, f->step, f->in, f->init, f->ref, f->policy_dir);
     if (code != ERR_PIPE)
-        fprintf(stderr, "mgrpo: the %ld step%s taken before the error are checkpointed (step %ld)\n",
-                f->step - f->last_saved, f->step - f->last_saved == 1 ? "" : "s", f->step);
+        fprintf(stderr, "mgrpo: the %ld step%s taken before the error %s checkpointed (step %ld)\n",
+                f->step - f->last_saved, f->step - f->last_saved == 1 ? "" : "s", f->step - f->last_saved == 1 ? "is" : "are", f->step);
 }
 
 static char *abspath(const char *p) {
@@ -676,8 +676,8 @@ int main(int argc, char **argv) {
             break;
         }
         if (o.groups > 0 && ng < o.groups && !o.partial)
-            cli_dief(&o.c, 1, "%s: the input ended with %d groups, fewer than --groups %d (--allow-partial trains on them)",
-                     it[n - 1].where, ng, o.groups);
+            cli_dief(&o.c, 1, "%s: the input ended with %d group%s, fewer than --groups %d (--allow-partial trains on them)",
+                     it[n - 1].where, ng, ng == 1 ? "" : "s", o.groups);
         double *rw = need(malloc(n * sizeof *rw)), *adv = need(malloc(n * sizeof *adv));
         tr_seq *sq = need(malloc(n * sizeof *sq));
         int maxlen = 1;
