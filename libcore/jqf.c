@@ -19,6 +19,19 @@ static void jqf_on_error(void *data, jv msg) {
     jv_free(msg);
 }
 
+/* `debug` prints as jq's command line does; libjq 1.6 leaves the callback unset and calls it. */
+static void jqf_on_debug(void *data, jv msg) {
+    (void)data;
+    jv d = jv_dump_string(JV_ARRAY(jv_string("DEBUG:"), msg), 0);
+    fprintf(stderr, "%s\n", jv_string_value(d));
+    jv_free(d);
+}
+/* `input` / `inputs`: a record is the filter's only input ("No more inputs"). */
+static jv jqf_no_input(jq_state *jq, void *data) {
+    (void)jq; (void)data;
+    return jv_invalid_with_msg(jv_string("no more inputs: a filter reads one record"));
+}
+
 jqf *jqf_compile(const char *program, mrl_err *e) {
     jqf *f = calloc(1, sizeof *f);
     if (!f || !(f->text = strdup(program)) || !(f->jq = jq_init())) {
@@ -27,6 +40,10 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
         return NULL;
     }
     jq_set_error_cb(f->jq, jqf_on_error, f);
+    jq_set_debug_cb(f->jq, jqf_on_debug, NULL);
+    jq_set_input_cb(f->jq, jqf_no_input, NULL);
+    /* no module search path: `import` / `include` fail to compile (unset, libjq 1.6 asserts) */
+    jq_set_attr(f->jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
     if (!jq_compile(f->jq, program)) {
         /* libjq's message is "jq: error: WHAT at <top-level>, line 1:\nPROGRAM": WHAT alone */
         char *nl = strchr(f->cerr, '\n');
@@ -46,6 +63,18 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
     jq_start(f->jq, jv_copy(rec), 0);
     jv out = jq_next(f->jq);
     if (jv_is_valid(out)) return out;
+    if (jq_halted(f->jq)) {   /* halt / halt_error: the filter stopped, which is not "no value" */
+        jv m = jq_get_error_message(f->jq);
+        if (jv_get_kind(m) == JV_KIND_STRING) err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(m));
+        else if (jv_is_valid(m)) {
+            jv d = jv_dump_string(jv_copy(m), 0);
+            err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(d));
+            jv_free(d);
+        } else err_set(e, ERR_INPUT, "jq filter '%s' halted", f->text);
+        jv_free(m);
+        jv_free(out);
+        return jv_invalid();
+    }
     if (jv_invalid_has_msg(jv_copy(out))) {
         jv msg = jv_invalid_get_msg(out);
         if (jv_get_kind(msg) == JV_KIND_STRING) {

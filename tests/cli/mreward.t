@@ -52,6 +52,24 @@ $ mreward --answer '.[' </dev/null; echo "rc=$?"; mreward --prompt '{' </dev/nul
 2~ ^mreward: --prompt: cannot compile jq filter '\{'
 2~ ^Try 'mreward --help'\.$
 
+## jq builtins that reach outside the record: debug prints to stderr, input is an error,
+## halt / halt_error stop with an error (not "no value"), import / include do not compile
+$ echo '{"id":"a","answer":"2","completion":"\\boxed{2}"}' > x.jsonl
+$ mreward -Z --answer '.answer|debug' x.jsonl | jq -c .correct; echo "rc=$?"
+$ mreward -Z --answer 'input' x.jsonl; echo "rc=$?"
+$ mreward -Z --answer 'halt_error' x.jsonl; echo "rc=$?"
+$ mreward -Z --answer 'import "a" as a; .answer' x.jsonl; echo "rc=$?"
+> true
+> rc=0
+> rc=1
+> rc=1
+> rc=2
+2> ["DEBUG:","2"]
+2> mreward: x.jsonl:1: jq filter 'input': no more inputs: a filter reads one record
+2> mreward: x.jsonl:1: jq filter 'halt_error' halted: {"id":"a","answer":"2","completion":"\\boxed{2}"}
+2> mreward: --answer: cannot compile jq filter 'import "a" as a; .answer': module not found: a
+2> Try 'mreward --help'.
+
 ## a record without its completion: earlier records out, then FILE:LINE: "field" is missing
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"b","answer":"1","completion":"\\boxed{2}"}' '{"id":"c","answer":"1"}' '{"id":"d","answer":"1","completion":"x"}' > in.jsonl
 $ mreward -Z in.jsonl
