@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Inputs longer than this are cut: no real answer is this long, and it bounds the work. */
+/* Inputs longer than this are cut (a completion to its end, a gold to its start): no real
+ * answer is this long, and it bounds the work. */
 #define ANS_MAX_IN (1u << 20)
 #define ANS_MAX_ANSWER 4096
 
@@ -423,8 +424,11 @@ char *ans_normalize_ex(const char *s, int keep_lhs) {
 
 char *ans_extract(const char *text, const ans_opts *o) {
     if (!text) return NULL;
-    size_t n = strnlen(text, ANS_MAX_IN);
+    /* the answer is at the end: a longer text keeps its last ANS_MAX_IN bytes (all of them
+       after any "</think>" that comes earlier, so --answer-part is unchanged) */
+    size_t n = strlen(text);
     const char *s = text;
+    if (n > ANS_MAX_IN) { s += n - ANS_MAX_IN; n = ANS_MAX_IN; }
     if (o && o->answer_part) {
         const char *t = memrstr(s, n, "</think>", n + 1);
         if (t) { n -= (size_t)(t + 8 - s); s = t + 8; }

@@ -42,6 +42,21 @@ TEST(extract_answer_part) {
     EXPECT(extract_is("no think \\boxed{3}", 1, 0, "3"));
 }
 
+/* A completion longer than the extractor reads (1 MiB) is read from its end, where the
+ * answer is: a box at the end of 3 MiB of text is found, one at its start is not. */
+TEST(extract_long_text) {
+    size_t n = 3u << 20;
+    char *t = malloc(n + 64);
+    memset(t, 'w', n);
+    memcpy(t, "\\boxed{1} ", 10);
+    strcpy(t + n, " so \\boxed{7}");
+    EXPECT(extract_is(t, 0, 0, "7"));
+    EXPECT(extract_is(t, 1, 0, "7"));
+    t[n] = 0;
+    EXPECT(extract_is(t, 0, 0, NULL));
+    free(t);
+}
+
 TEST(extract_fallback) {
     EXPECT(extract_is("The answer is 42.", 0, 1, "42"));
     EXPECT(extract_is("The answer is 42.", 0, 0, NULL));
@@ -345,6 +360,7 @@ TEST(mathverify_agreement) {
 int main(void) {
     RUN(extract_boxed);
     RUN(extract_answer_part);
+    RUN(extract_long_text);
     RUN(extract_fallback);
     RUN(extract_gold);
     RUN(normalize);
