@@ -2,6 +2,7 @@
  * log-probs (engine.c does the scheduling); --score writes teacher-forced log-probs instead. */
 #include <limits.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,8 +70,10 @@ typedef struct app {
 typedef struct rec_box { jv rec; char where[PATH_MAX + 24]; } rec_box;   /* where: FILE:LINE */
 
 static size_t parse_size(const cli *c, const char *arg) {
-    char *end;
-    double v = strtod(arg, &end);
+    char *end = (char *)arg;
+    /* decimal digits and a point only: strtod would also take "inf", "nan" and hex */
+    double v = strspn(arg, "0123456789.") ? strtod(arg, &end) : 0;
+    if (end > arg && (size_t)(end - arg) > strspn(arg, "0123456789.")) end = (char *)arg;
     double mul = 1;
     if (*end == 'k' || *end == 'K') mul = 1024.0, end++;
     else if (*end == 'm' || *end == 'M') mul = 1024.0 * 1024, end++;
@@ -79,6 +82,7 @@ static size_t parse_size(const cli *c, const char *arg) {
     if ((*end == 'b' || *end == 'B')) end++;
     if (end == arg || *end || !(v > 0)) cli_usage(c, "--kv-mem: '%s' is not a size (e.g. 512M, 4G)", arg);
     if (v * mul < 1) cli_usage(c, "--kv-mem: '%s' is less than a byte", arg);   /* 0 would mean the default */
+    if (v * mul > 0x1p50) cli_usage(c, "--kv-mem: '%s' is more than a petabyte", arg);
     return (size_t)(v * mul);
 }
 
@@ -247,7 +251,7 @@ static int interrupted(void *ctx) { (void)ctx; return cli_stop_requested() != 0;
 static int would_block(void *ctx) { return rd_would_block(((app *)ctx)->rd); }
 static int reject(void *ctx, mrl_err *e) { return bad(ctx, e); }   /* --skip-bad skips it too */
 
-/* An int array field of a record (ids), or -1 when missing/not one. */
+/* An array of token ids (whole numbers >= 0) of a record, or -1 when missing/not one. */
 static int rec_ids(jv rec, const char *field, int32_t **out) {
     jv v = jv_object_get(jv_copy(rec), jv_string(field));
     if (jv_get_kind(v) != JV_KIND_ARRAY) { jv_free(v); return -1; }
@@ -255,8 +259,10 @@ static int rec_ids(jv rec, const char *field, int32_t **out) {
     int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
     for (int i = 0; i < n; i++) {
         jv x = jv_array_get(jv_copy(v), i);
-        if (jv_get_kind(x) != JV_KIND_NUMBER) { jv_free(x); jv_free(v); free(ids); return -1; }
-        ids[i] = (int32_t)jv_number_value(x);
+        double d = jv_get_kind(x) == JV_KIND_NUMBER ? jv_number_value(x) : -1;
+        /* whole numbers in int32 range only (the caller checks the vocabulary) */
+        if (!(d >= 0 && d < 2147483648.0 && d == floor(d))) { jv_free(x); jv_free(v); free(ids); return -1; }
+        ids[i] = (int32_t)d;
         jv_free(x);
     }
     jv_free(v);

@@ -27,8 +27,13 @@ $ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/
 % requires $TESTDATA/msample/model/model.safetensors
 $ msample --device cpu --model $TESTDATA/msample/model --problem '.[' </dev/null; echo "rc=$?"
 $ echo '{"problem":"x"}' | msample --device cpu --model $TESTDATA/msample/model --kv-mem 1K -Z; echo "rc=$?"
+$ for v in inf 0x10M 1e30 18446744073709551615; do msample --device cpu --model $TESTDATA/msample/model --kv-mem $v </dev/null 2>&1 | head -n 1; done
 > rc=2
 > rc=2
+> msample: --kv-mem: 'inf' is not a size (e.g. 512M, 4G)
+> msample: --kv-mem: '0x10M' is not a size (e.g. 512M, 4G)
+> msample: --kv-mem: '1e30' is not a size (e.g. 512M, 4G)
+> msample: --kv-mem: '18446744073709551615' is more than a petabyte
 2~ ^msample: --problem: cannot compile jq filter '\.\[': syntax error, unexpected .*\?\)$
 2~ ^msample: --kv-mem: KV cache: 1024 bytes hold no block of 16 tokens
 2~ ^Try 'msample --help'\.$
@@ -86,7 +91,11 @@ $ jq -c '[.id, .sample]' g.jsonl; jq -s -c 'map((.logprobs | length) == (.comple
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
 $ echo '{"x":1}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
+$ echo '{"prompt_ids":[5,6],"completion_ids":[65.5]}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
+$ echo '{"prompt_ids":[5,6],"completion_ids":[1e300]}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
 2> msample: <stdin>:1: "prompt_ids" is missing or not token ids
+2> msample: <stdin>:1: "completion_ids" is missing or not token ids
+2> msample: <stdin>:1: "completion_ids" is missing or not token ids
 ? 1
 
 ## usage errors exit 2
