@@ -84,7 +84,8 @@ static void bad(ev *m, const char *file, long line, const char *msg)
     cli_bad_record(&m->c, NULL, &e);
 }
 
-static char *dump_str(jv v)    /* a string's text (its JSON text if it holds a NUL), anything else as JSON */
+/* A string's text (its JSON text if it holds a NUL), anything else as JSON. */
+static char *dump_str(jv v)
 {
     if (jv_get_kind(v) == JV_KIND_STRING) { char *s = jv_key_text(v); jv_free(v); return s; }
     jv d = jv_dump_string(v, 0);
@@ -92,6 +93,21 @@ static char *dump_str(jv v)    /* a string's text (its JSON text if it holds a N
     jv_free(d);
     return s;
 }
+
+/* A problem id as a key: a string's key text (jv_key_text), anything else \x01 and its JSON
+ * text, so that 1 and "1" are two problems, as in mreward and mgrpo. */
+static char *id_key(jv v)
+{
+    if (jv_get_kind(v) == JV_KIND_STRING) { char *s = jv_key_text(v); jv_free(v); return s; }
+    jv d = jv_dump_string(v, 0);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(d));
+    char *s = malloc(n + 2);
+    if (s) { s[0] = '\x01'; memcpy(s + 1, jv_string_value(d), n + 1); }
+    jv_free(d);
+    return s;
+}
+/* The key as messages show it: a string's text, else the JSON text. */
+static const char *id_shown(const char *key) { return key[0] == '\x01' ? key + 1 : key; }
 
 static void read_input(ev *m, input *in, const char *const *paths, int npaths)
 {
@@ -137,6 +153,17 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
             bad(m, file, line, why);
             continue;
         }
+        double sv, cv = kk == JV_KIND_NUMBER ? jv_number_value(ok) : 0;
+        if (rec_num(rec, "sample", &sv) == 0 && !(sv >= 0 && sv <= 0x1p53 && sv == floor(sv))) {
+            jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
+            bad(m, file, line, "\"sample\" is not a whole number from 0 to 2^53");
+            continue;
+        }
+        if (!isfinite(cv)) {
+            jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
+            bad(m, file, line, "\"correct\" is not a finite number");
+            continue;
+        }
         if (in->n == in->cap) {
             in->cap = in->cap ? 2 * in->cap : 256;
             in->s = realloc(in->s, sizeof *in->s * (size_t)in->cap);
@@ -145,7 +172,7 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         char *bn = dump_str(b);
         s->bench = bench_index(m, bn);
         free(bn);
-        s->id = dump_str(id);
+        s->id = id_key(id);
         s->seq = seq;
         s->has_sample = rec_num(rec, "sample", &s->order) >= 0;
         if (!s->has_sample) s->order = seq;
@@ -226,11 +253,11 @@ static void drop_short(ev *m, input *in)
             q = id_run_end(in, p, j);
             if (q - p > kmode)
                 cli_dief(&m->c, ERR_INPUT, "%s:%ld: group \"%.200s\" has %d samples, more than the %d of most (the same input twice?)",
-                         in->s[p].file, in->s[p].line, in->s[p].id, q - p, kmode);
+                         in->s[p].file, in->s[p].line, id_shown(in->s[p].id), q - p, kmode);
             if (q - p == kmode) { for (int t = p; t < q; t++) in->s[o++] = in->s[t]; continue; }
             mrl_err e;
             err_set(&e, ERR_INPUT, "%s:%ld: group \"%.200s\" has %d sample%s, expected %d", in->s[p].file,
-                    in->s[p].line, in->s[p].id, q - p, q - p == 1 ? "" : "s", kmode);
+                    in->s[p].line, id_shown(in->s[p].id), q - p, q - p == 1 ? "" : "s", kmode);
             cli_bad_record(&m->c, NULL, &e);
             for (int t = p; t < q; t++) { free(in->s[t].id); free(in->s[t].pred); }
         }
@@ -252,9 +279,9 @@ static void stats_of(ev *m, input *in)
         {
             if (a->line == b->line && !strcmp(a->file, b->file))
                 cli_dief(&m->c, ERR_INPUT, "%s:%ld: sample %.17g of \"%.200s\" read twice (the same input given twice?)",
-                         b->file, b->line, b->order, b->id);
+                         b->file, b->line, b->order, id_shown(b->id));
             cli_dief(&m->c, ERR_INPUT, "%s:%ld: sample %.17g of \"%.200s\" again (also at %s:%ld)",
-                     b->file, b->line, b->order, b->id, a->file, a->line);
+                     b->file, b->line, b->order, id_shown(b->id), a->file, a->line);
         }
     }
     in->b = calloc((size_t)m->nbench, sizeof *in->b);
@@ -276,7 +303,7 @@ static void stats_of(ev *m, input *in)
                 if (q - p != kmax) {
                     char msg[600];
                     snprintf(msg, sizeof msg, "group \"%.200s\" has %d sample%s, expected %d (--allow-partial accepts it)",
-                             in->s[p].id, q - p, q - p == 1 ? "" : "s", kmax);
+                             id_shown(in->s[p].id), q - p, q - p == 1 ? "" : "s", kmax);
                     /* not a bad record (--skip-bad cannot drop it): the run is incomplete */
                     cli_dief(&m->c, ERR_INPUT, "%s:%ld: %s", in->s[p].file, in->s[p].line, msg);
                 }
@@ -641,6 +668,7 @@ int main(int argc, char **argv)
             *eq = 0;
             m.in[i].label = args[i];
             m.in[i].file = eq + 1;
+            if (!eq[1]) cli_usage(&m.c, "'%s=': no file after the label", args[i]);
             for (int j = 0; j < i; j++)
                 if (!strcmp(m.in[j].label, args[i])) cli_usage(&m.c, "label '%s' given twice", args[i]);
             const char *p = eq + 1;

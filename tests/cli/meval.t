@@ -81,6 +81,23 @@ $ meval --by '.[' </dev/null; echo "rc=$?"
 2~ ^meval: --by: cannot compile jq filter '\.\[': syntax error
 2~ ^Try 'meval --help'\.$
 
+## ids of different JSON types are different problems (1 and "1"), as in mreward and mgrpo
+% requires /usr/bin/jq
+$ printf '{"id":1,"correct":true}\n{"id":"1","correct":false}\n' | meval --json -Z | jq -c '[.problems, .k]'
+> [2,1]
+
+## a sample index must be a whole number (0 to 2^53), correct a finite number; a label needs a file
+$ printf '{"id":"a","correct":true,"sample":1.5}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":nan}\n' | meval; echo "rc=$?"
+$ meval a=; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=2
+2> meval: <stdin>:1: "sample" is not a whole number from 0 to 2^53
+2> meval: <stdin>:1: "correct" is not a finite number
+2> meval: 'a=': no file after the label
+2> Try 'meval --help'.
+
 ## a record without correct: FILE:LINE: "correct" is missing
 $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"b"}' > in.jsonl
 $ meval -Z in.jsonl
