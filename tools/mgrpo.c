@@ -358,7 +358,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_RESUME: o->resume = 1; break;
         case O_DTYPE: if (strcmp(optarg, "bf16") && strcmp(optarg, "fp32")) cli_usage(c, "--dtype: '%s' is not bf16 or fp32", optarg);
                       o->dtype = optarg; break;
-        case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 0, 4096); break;
+        case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 1, 4096); break;
         case O_GPUS: o->gpus = (int)cli_long(c, "--gpus", optarg, 1, 1024); break;
         default: cli_bad_option(c, opt, argv);
         }
@@ -548,6 +548,10 @@ int main(int argc, char **argv) {
     parse_opts(&o, argc, argv);
     mem_cli = &o.c;
     mrl_err e = {0};
+#ifndef MRL_CUDA
+    /* checked once here, not by each rank */
+    if (o.gpus > 1) cli_usage(&o.c, "--gpus %d: data parallel needs a CUDA build (make CUDA=1)", o.gpus);
+#endif
     if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* become the launcher of one rank per GPU */
         int rc = dist_spawn(argc, argv, o.gpus, optind >= argc, &e);
         jqf_free(o.freward);

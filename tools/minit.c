@@ -247,7 +247,16 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
         if (!txt) return -1;
         int rc = join(p, sizeof p, tmp, "config.json", e) ? -1 : st_write_file_atomic(p, txt, len, e);
         free(txt);
-        if (rc || config_load(c, tmp, e)) return -1;
+        if (rc) return -1;
+        if (config_load(c, tmp, e)) {   /* the message names the user's file, not the copy in tmp */
+            size_t n = strlen(p);
+            if (!strncmp(e->msg, p, n)) {
+                char rest[sizeof e->msg];
+                snprintf(rest, sizeof rest, "%s", e->msg + n);
+                snprintf(e->msg, sizeof e->msg, "%s%s", o->what, rest);
+            }
+            return -1;
+        }
     }
     int ntok = 0, bos = -1, eos = -1;
     if (make_tokenizer(o, tmp, &ntok, &bos, &eos, e)) return -1;
@@ -310,6 +319,7 @@ int main(int argc, char **argv) {
     while (ol > 1 && outbuf[ol - 1] == '/') outbuf[--ol] = 0;
     cl.out = outbuf;
     if (o.merges > 0 && !o.merges_text) cli_usage(&cl, "--merges needs --merges-text FILE");
+    if (o.merges_text && o.merges <= 0) cli_usage(&cl, "--merges-text needs --merges N (the number of merges to learn)");
     if (o.merges > 0 && o.tokenizer) cli_usage(&cl, "--merges and --tokenizer exclude each other");
     mrl_config probe;
     if (named_config(o.what, &probe) && !strchr(o.what, '/') && !strstr(o.what, ".json"))

@@ -13,6 +13,11 @@ $ mgrpo --out r --schedule cosine </dev/null
 ? 2
 2~ needs --total-steps
 
+## usage: --threads 0 is refused, as by msample
+$ mgrpo --out r --threads 0 </dev/null
+? 2
+2~ --threads: '0' is not an integer in \[1, 4096\]
+
 ## one step: metrics from the batch, checkpoint with model, optimizer and state, latest
 % requires /usr/bin/jq
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --lr 1e-3 $TESTDATA/grpo/batch.jsonl > m

@@ -77,7 +77,7 @@ $ minit cfg.json -o m; echo $?; ls
 $ printf '{"model_type":"llama"}' > cfg.json
 $ minit cfg.json -o m
 ? 1
-2~ config.json: "model_type" is "llama"; only "qwen2" is supported
+2> minit: cfg.json: "model_type" is "llama"; only "qwen2" is supported
 
 ## the real tokenizer: vocab and special ids from it
 % requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
@@ -110,10 +110,12 @@ $ minit huge -o m
 $ minit tiny
 ? 2
 2~ -o DIR is required
-## --merges without a text
-$ minit tiny -o m --merges 3
-? 2
+## --merges without a text, a text without --merges
+$ minit tiny -o m --merges 3; echo "rc=$?"; minit tiny -o m --merges-text cfg.json; echo "rc=$?"
+> rc=2
+> rc=2
 2~ --merges needs --merges-text
+2~ --merges-text needs --merges N
 ## a bad dtype
 $ minit tiny -o m --dtype int8
 ? 2
