@@ -99,7 +99,8 @@ data-exp2:
 	{ set -e; $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
 	  $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_DEEPSCALER); \
 	  $(MRL_T)/mfilter --where '$(EASY_WHERE)' --take 1000 --seed $(SEED) -q $(DEEPSCALER); } \
-	| $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o $(MIX_OUT)
+	| $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o $(MIX_OUT).part; \
+	rc=$$?; if [ $$rc = 0 ]; then mv $(MIX_OUT).part $(MIX_OUT); else rm -f $(MIX_OUT).part; exit $$rc; fi
 
 # Benchmarks with the study's evaluation settings: no system prompt, the MATH_QUERY_TEMPLATE user
 # turn (pipelines/math-query.tmpl), temperature 0.6, top-p 0.95, 32768 new tokens, one sample.

@@ -35,7 +35,11 @@ $ make -s -C "$ROOT" -n data-exp2 BIN="$MRL_BIN" OPEN_S1=a OPEN_DEEPSCALER=b DEE
 > mfilter --take 3000 --seed 42 -q a
 > mfilter --take 3000 --seed 42 -q b
 > mfilter --where 'true' --take 1000 --seed 42 -q c
-> mfilter --shuffle --seed 42 -q -o data/exp2-mix.jsonl.zst
+> mfilter --shuffle --seed 42 -q -o data/exp2-mix.jsonl.zst.part
+
+## data-exp2 with an input that does not exist: an error, and no mix file (not even an empty one)
+$ make -s -C "$ROOT" data-exp2 BIN="$MRL_BIN" OPEN_S1=$PWD/none OPEN_DEEPSCALER=$PWD/none DEEPSCALER=$PWD/none MIX_OUT=$PWD/mix/m.jsonl.zst 2>/dev/null; echo "rc=$?"; ls -A mix
+> rc=2
 
 ## eval: the study's sampling settings; BENCH_DIR is required
 $ make -s -C "$ROOT" -n eval BIN="$MRL_BIN" RUN=runs/x BENCH_DIR=b | tr -s '\n\\ ' ' ' | grep -o 'msample .*--seed 42' | head -1
