@@ -90,7 +90,7 @@ typedef struct {
 typedef struct {               /* the input, in groups */
     rd_stream *rd;
     jv pending;                /* first record of the next group (or invalid) */
-    char pending_where[300];
+    char pending_where[PATH_MAX + 24];
     long groups_read, records_read;
     int gsize;                 /* size of the first group */
     uint64_t *seen; size_t nseen, cap;   /* hashes of finished ids */
@@ -211,7 +211,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
     jv cur_id = jv_invalid();
     for (;;) {
         jv rec;
-        char where[300];
+        char where[PATH_MAX + 24];
         if (jv_is_valid(in->pending)) {
             rec = in->pending; in->pending = jv_invalid();
             snprintf(where, sizeof where, "%s", in->pending_where);

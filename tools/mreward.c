@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -38,7 +39,7 @@ typedef struct {           /* one pending record */
     jv rec, completion, gold, prompt;   /* the last three: jv strings (or invalid) kept alive */
     rw_sample s;
     double *val;           /* one value per reward */
-    char where[256];       /* FILE:LINE, for messages */
+    char where[PATH_MAX + 24];   /* FILE:LINE, for messages */
 } item;
 
 typedef struct {
@@ -71,10 +72,10 @@ static const char *field_name(const char *prog)
 
 static void die_at(mr *m, const char *where, const char *fmt, const char *arg)
 {
-    mrl_err e = {.code = ERR_INPUT};
+    mrl_err e = {0};
     char msg[700];
     snprintf(msg, sizeof msg, fmt, arg);
-    snprintf(e.msg, sizeof e.msg, "%s: %s", where, msg);
+    err_set(&e, ERR_INPUT, "%s: %s", where, msg);
     cli_bad_record(&m->c, m->w, &e);
 }
 
@@ -237,8 +238,8 @@ static void close_group(mr *m, int gopen)
         }
         jv_free(d);
         if (bad) {
-            char where[256];
-            snprintf(where, sizeof where, "%s", m->it[m->n - 1].where);
+            char where[PATH_MAX + 24];   /* a reappearing id: where the group starts again */
+            snprintf(where, sizeof where, "%s", size != m->gsize ? m->it[m->n - 1].where : first->where);
             drain(m, 0);          /* the groups before it go out first (the open one moves to the front) */
             die_at(m, where, "%s", msg);   /* returns only under --skip-bad: drop the group */
             drop_from(m, m->n - size);
@@ -411,7 +412,7 @@ int main(int argc, char **argv)
             if (m.n > gopen && (m.partial || !m.gsize || m.n - gopen < m.gsize)) m.tainted = 1;
             continue;
         }
-        char where[256];
+        char where[PATH_MAX + 24];
         snprintf(where, sizeof where, "%s:%ld", rd_name(rd), rd_lineno(rd));
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
         /* a record without an id is a group of its own */

@@ -112,6 +112,11 @@ $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"
 > 2
 2> mreward: <stdin>:3: id "a" seen before: the samples of a problem must be contiguous
 
+## a reappearing group is named at its first record there, not its last
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' | mreward -Z | wc -l
+> 4
+2> mreward: <stdin>:5: id "a" seen before: the samples of a problem must be contiguous
+
 ## the Kimi length reward is computed over each group: lengths 9, 11, 13 give lambda 0.5, 0, -0.5; a wrong sample gets min(0, lambda)
 % requires /usr/bin/jq
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"a","answer":"1","completion":"xy\\boxed{1}"}' '{"id":"a","answer":"1","completion":"wxyz\\boxed{2}"}' '{"id":"b","answer":"1","completion":"\\boxed{2}"}' '{"id":"b","answer":"1","completion":"xy\\boxed{1}"}' '{"id":"b","answer":"1","completion":"wxyz\\boxed{1}"}' | mreward -Z --reward length | jq -c '[.correct, .rewards.length]'
