@@ -268,8 +268,9 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
     while (mem && (k = getline(&line, &cap, f)) > 0) {
         jv v = jv_parse_sized(line, (int)k);
         jv s = jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("step")) : jv_invalid();
-        /* a torn last line (crash mid-write) is dropped too */
-        int keep = jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) <= step && line[k - 1] == '\n';
+        /* the steps after the checkpoint go, and a torn last line (crash mid-write); a line
+           that is not a step's metrics (a note someone added) stays */
+        int keep = line[k - 1] == '\n' && !(jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) > step);
         jv_free(s); jv_free(v);
         if (keep) fwrite(line, 1, (size_t)k, mem);
         else dropped++;

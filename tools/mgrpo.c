@@ -734,7 +734,11 @@ int main(int argc, char **argv) {
             jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, gnorm, lr, now_s() - t0);
             if (lead) {
                 jv line = jv_dump_string(jv_copy(m), 0);
-                if (ckpt_metrics_append(&run, jv_string_value(line), &e)) cli_die(&o.c, &e);
+                if (ckpt_metrics_append(&run, jv_string_value(line), &e)) {   /* the step's line still reaches stdout */
+                    mrl_err e2 = {0};
+                    if (!wr_put(w, jv_copy(m), &e2)) wr_flush(w, &e2);
+                    cli_die(&o.c, &e);
+                }
                 jv_free(line);
                 if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o.c, &e);   /* a closed pipe: checkpoint, exit 0 */
             } else jv_free(m);

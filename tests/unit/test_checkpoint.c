@@ -82,18 +82,21 @@ TEST(save_and_reload) {
     /* saving a step again (an orphan of a crash) replaces it */
     EXPECT(save_step(&r, 3, 7.0f, &e) == 0);
     EXPECT(first_weight(lp) == 7.0f);
-    /* metrics: lines after the resumed step go, a torn last line too */
+    /* metrics: lines after the resumed step go, a torn last line too; a note stays */
     EXPECT(ckpt_metrics_append(&r, "{\"step\":1,\"loss\":0.5}", &e) == 0);
+    EXPECT(ckpt_metrics_append(&r, "# lr halved here", &e) == 0);
     EXPECT(ckpt_metrics_append(&r, "{\"step\":2,\"loss\":0.25}", &e) == 0);
     EXPECT(ckpt_metrics_append(&r, "{\"step\":3,\"loss\":0.125}", &e) == 0);
-    EXPECT(ckpt_metrics_truncate(&r, 2, &e) == 0);
     char mp[PATH_MAX + 32], buf[256] = {0};
     snprintf(mp, sizeof mp, "%s/metrics.jsonl", run);
-    FILE *f = fopen(mp, "r");
+    FILE *f = fopen(mp, "a");
+    if (f) { fputs("{\"step\":4,\"lo", f); fclose(f); }   /* torn */
+    EXPECT(ckpt_metrics_truncate(&r, 2, &e) == 0);
+    f = fopen(mp, "r");
     size_t k = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
     if (f) fclose(f);
     buf[k] = 0;
-    EXPECT(!strcmp(buf, "{\"step\":1,\"loss\":0.5}\n{\"step\":2,\"loss\":0.25}\n"));
+    EXPECT(!strcmp(buf, "{\"step\":1,\"loss\":0.5}\n# lr halved here\n{\"step\":2,\"loss\":0.25}\n"));
     ckpt_rmtree(dir);
 }
 
