@@ -281,7 +281,9 @@ void rd_close(rd_stream *r) {
 
 struct wr_stream {
     int fd;
-    char *path, *tmp;           /* -o target and its temp file; NULL for stdout */
+    char *path, *tmp;           /* -o as given and its temp file; NULL for stdout */
+    char *target;               /* the file renamed over: path, or where its symlinks lead */
+    int direct;                 /* -o names a device, FIFO or socket: written in place, no temp */
     ZSTD_CCtx *cctx;            /* NULL = plain */
     char *in; size_t in_cap, in_len;    /* text not yet compressed / written */
     char *out; size_t out_cap;          /* compressed bytes */
@@ -329,22 +331,57 @@ static int wr_drain(wr_stream *w, ZSTD_EndDirective mode, mrl_err *e) {
     return 0;
 }
 
+/* -o through a symlink replaces the link's target, not the link: each link is read in turn
+ * (a dangling one too: its target is created), relative ones against the link's directory. */
+static char *wr_follow(const char *path) {
+    char *p = strdup(path), link[PATH_MAX];
+    for (int hops = 0; p && hops < 40; hops++) {   /* a loop of links: open reports ELOOP */
+        struct stat st;
+        ssize_t n;
+        if (lstat(p, &st) < 0 || !S_ISLNK(st.st_mode) || (n = readlink(p, link, sizeof link - 1)) < 0) break;
+        link[n] = 0;
+        const char *slash = strrchr(p, '/');
+        size_t dl = link[0] == '/' || !slash ? 0 : (size_t)(slash - p) + 1;
+        char *q = malloc(dl + (size_t)n + 1);
+        if (q) { memcpy(q, p, dl); memcpy(q + dl, link, (size_t)n + 1); }
+        free(p);
+        p = q;
+    }
+    return p;
+}
+
 wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
     wr_stream *w = calloc(1, sizeof *w);
     if (!w) { err_set(e, ERR_SYS, "out of memory"); return NULL; }
     w->fd = 1;
     int plain = o->plain;
     if (o->path && strcmp(o->path, "-") != 0) {
-        size_t n = strlen(o->path) + 32;
+        w->fd = -1;   /* not stdout: wr_abort closes only a descriptor of ours */
         w->path = strdup(o->path);
-        w->tmp = malloc(n);
-        if (!w->path || !w->tmp) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
-        snprintf(w->tmp, n, "%s.tmp.%ld", o->path, (long)getpid());
-        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (w->fd < 0) {
-            err_set(e, ERR_SYS, "%s: cannot create: %s", w->tmp, strerror(errno));
-            free(w->tmp); w->tmp = NULL; wr_abort(w);
-            return NULL;
+        w->target = wr_follow(o->path);
+        if (!w->path || !w->target) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
+        struct stat st;
+        /* a rename over a device, FIFO or socket would put a plain file in its place (-o /dev/null
+         * as root destroys the node; a reader of the FIFO waits forever): open and write it
+         * (a socket cannot be opened: that is an error, and the socket stays) */
+        w->direct = stat(w->target, &st) == 0 && !S_ISREG(st.st_mode);
+        if (w->direct) {
+            w->fd = open(w->target, O_WRONLY | O_CLOEXEC);
+            if (w->fd < 0) {
+                err_set(e, ERR_SYS, "%s: cannot open: %s", w->path, strerror(errno));
+                wr_abort(w);
+                return NULL;
+            }
+        } else {
+            size_t n = strlen(w->target) + 32;
+            if (!(w->tmp = malloc(n))) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
+            snprintf(w->tmp, n, "%s.tmp.%ld", w->target, (long)getpid());
+            w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+            if (w->fd < 0) {
+                err_set(e, ERR_SYS, "%s: cannot create: %s", w->tmp, strerror(errno));
+                free(w->tmp); w->tmp = NULL; wr_abort(w);
+                return NULL;
+            }
         }
         if (plain < 0) plain = 0;   /* a file is not a terminal: zstd unless -Z */
     } else if (plain < 0) {
@@ -411,9 +448,13 @@ int wr_close(wr_stream *w, mrl_err *e) {
         else if (close(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));
         else {
             w->fd = -1;
-            if (rename(w->tmp, w->path) < 0) rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(errno));
-            else { fsync_dir_of(w->path); free(w->tmp); w->tmp = NULL; }
+            if (rename(w->tmp, w->target) < 0) rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(errno));
+            else { fsync_dir_of(w->target); free(w->tmp); w->tmp = NULL; }
         }
+    } else if (w->direct) {
+        int fd = w->fd;
+        w->fd = -1;
+        if (close(fd) < 0 && rc == 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->path, strerror(errno));
     }
     if (rc < 0) { wr_abort(w); return -1; }
     wr_abort(w);   /* frees; nothing left to remove */
@@ -422,16 +463,14 @@ int wr_close(wr_stream *w, mrl_err *e) {
 
 void wr_abort(wr_stream *w) {
     if (!w) return;
-    if (w->tmp) {
-        if (w->fd >= 0) close(w->fd);
-        unlink(w->tmp);
-    }
-    free(w->tmp); free(w->path); free(w->in); free(w->out);
+    if (w->path && w->fd >= 0) close(w->fd);
+    if (w->tmp) unlink(w->tmp);
+    free(w->tmp); free(w->path); free(w->target); free(w->in); free(w->out);
     ZSTD_freeCCtx(w->cctx);
     free(w);
 }
 
-const char *wr_path(const wr_stream *w) { return w->path; }
+const char *wr_path(const wr_stream *w) { return w->direct ? NULL : w->path; }
 
 /* ============================ atomic files ============================ */
 

@@ -56,7 +56,8 @@ void rd_keep_blank(rd_stream *r, int keep);
 
 /* ---- writer ---- */
 typedef struct wr_opts {
-    const char *path;  /* NULL or "-" = stdout; else written atomically: temp file, fsync, rename */
+    const char *path;  /* NULL or "-" = stdout; else written atomically: temp file, fsync, rename
+                          (over a symlink's target; a device, FIFO or socket is written directly) */
     int plain;         /* 1 = plain JSON Lines; 0 = zstd; -1 = auto: zstd, except plain when
                           writing stdout and stdout is a terminal (a -o file is zstd) */
     int level;         /* zstd level (default 3 when 0) */
@@ -70,9 +71,12 @@ int wr_put_raw(wr_stream *w, const char *line, size_t len, mrl_err *e);  /* a li
 int wr_flush(wr_stream *w, mrl_err *e);
 /* Ends the stream: finishes the zstd frame, and for a path fsyncs and renames into place. */
 int wr_close(wr_stream *w, mrl_err *e);
-/* Abandons the output: a -o temp file is removed, the target is left as it was. */
+/* Abandons the output: a -o temp file is removed, the target is left as it was (a device
+ * or FIFO written directly is just closed). */
 void wr_abort(wr_stream *w);
-const char *wr_path(const wr_stream *w);   /* the -o target, NULL for stdout */
+/* the -o file that wr_close renames into place (which wr_abort leaves unchanged); NULL for
+ * stdout and for a device or FIFO written directly, which, like stdout, cannot be left as it was */
+const char *wr_path(const wr_stream *w);
 /* Errors: a closed downstream pipe is code ERR_PIPE (the tool exits 0 quietly);
  * other write errors ERR_SYS. After any write error the stream refuses further writes. */
 

@@ -535,3 +535,10 @@ $ printf '\357\273\277{"id":"a"}\n{"id":"b"}\n' > bom.jsonl; mfilter -Z bom.json
 $ cat bom.jsonl bom.jsonl | mfilter -Z | { grep -c $'\xef\xbb\xbf' || true; }
 >    {   "   i   d   "   :   "   a   "   }  \n   {   "   i   d   "
 > 0
+
+## -o through a symlink replaces its target and the link stays; a FIFO is written, not replaced
+$ echo '{"id":"a"}' > in.jsonl && echo old > real.jsonl && ln -s real.jsonl link.jsonl && mkfifo fifo
+$ mfilter -Z in.jsonl -o link.jsonl && test -L link.jsonl && cat real.jsonl
+$ timeout 10 cat fifo > got & mfilter -Z in.jsonl -o fifo; wait; test -p fifo && cat got
+> {"id":"a"}
+> {"id":"a"}

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -312,6 +313,63 @@ TEST(atomic_output_commit_and_abort) {
     EXPECT(wr_open(&bad, &e) == NULL && e.code == ERR_SYS && strstr(e.msg, "/nonexistent-dir/x.jsonl"));
 }
 
+/* -o through a symlink replaces the target (the link stays, a dangling one gets its target);
+ * a FIFO or a device is written in place, not replaced by a regular file. */
+TEST(output_follows_symlinks_and_writes_devices_in_place) {
+    mrl_err e = {0};
+    struct stat st;
+    size_t n; char *c;
+    const char *real = tpath("real.jsonl"), *link = tpath("link.jsonl");
+    put_file(real, "old\n", 4);
+    EXPECT(symlink("real.jsonl", link) == 0);   /* relative: against the link's directory */
+    EXPECT(mkdir(tpath("sub"), 0777) == 0 && symlink("../link.jsonl", tpath("sub/l")) == 0);
+    EXPECT(symlink("made.jsonl", tpath("dangling")) == 0);
+    const char *paths[] = {link, tpath("sub/l"), tpath("dangling")};
+    for (int i = 0; i < 3; i++) {
+        wr_opts o = {.path = paths[i], .plain = 1};
+        wr_stream *w = wr_open(&o, &e);
+        EXPECTF(w, "%s", e.msg);
+        if (!w) continue;
+        EXPECT(wr_path(w) && !strcmp(wr_path(w), paths[i]));
+        wr_put_raw(w, "{\"n\":1}", 7, &e);
+        EXPECTF(wr_close(w, &e) == 0, "%s", e.msg);
+        EXPECTF(lstat(paths[i], &st) == 0 && S_ISLNK(st.st_mode), "%s is no longer a symlink", paths[i]);
+    }
+    c = get_file(real, &n);
+    EXPECT(c && n == 8 && !memcmp(c, "{\"n\":1}\n", 8));
+    free(c);
+    c = get_file(tpath("made.jsonl"), &n);
+    EXPECT(c && n == 8);
+    free(c);
+
+    const char *fifo = tpath("fifo");
+    if (mkfifo(fifo, 0666) < 0) SKIP("no mkfifo");
+    int rfd = open(fifo, O_RDWR | O_NONBLOCK);   /* a reader, so the writer's open does not wait */
+    wr_opts o = {.path = fifo, .plain = 1};
+    wr_stream *w = wr_open(&o, &e);
+    EXPECTF(w, "%s", e.msg);
+    if (w) {
+        EXPECT(wr_path(w) == NULL);   /* like stdout: an error cannot leave it unchanged */
+        wr_put_raw(w, "{\"f\":1}", 7, &e);
+        EXPECTF(wr_close(w, &e) == 0, "%s", e.msg);
+    }
+    char buf[64] = {0};
+    EXPECTF(read(rfd, buf, sizeof buf) == 8 && !memcmp(buf, "{\"f\":1}\n", 8), "the FIFO's reader got '%s'", buf);
+    close(rfd);
+    EXPECT(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+
+    /* a character device: a node of our own where we may make one; else /dev/null unless we
+     * are root (as root, code that renames over it would destroy it) */
+    const char *dev = tpath("null");
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) < 0) dev = geteuid() ? "/dev/null" : NULL;
+    if (!dev) return;
+    o.path = dev;
+    w = wr_open(&o, &e);
+    EXPECTF(w, "%s", e.msg);
+    if (w) { wr_put_raw(w, "{}", 2, &e); EXPECTF(wr_close(w, &e) == 0, "%s", e.msg); }
+    EXPECT(stat(dev, &st) == 0 && S_ISCHR(st.st_mode));
+}
+
 /* A pipe that delivers zstd bytes one at a time: the magic sniff must not be fooled. */
 TEST(zstd_from_a_pipe_in_tiny_pieces) {
     const char *t = "{\"slow\":1}\n{\"slow\":2}\n";
@@ -420,6 +478,7 @@ int main(void) {
     RUN(zstd_writer_flush_makes_records_readable_at_once);
     RUN(writer_to_a_closed_pipe_reports_err_pipe);
     RUN(atomic_output_commit_and_abort);
+    RUN(output_follows_symlinks_and_writes_devices_in_place);
     RUN(zstd_from_a_pipe_in_tiny_pieces);
     RUN(batch_parse_on_threads_keeps_order_and_errors);
     RUN(batch_hook_runs_per_line_on_its_thread);
