@@ -449,6 +449,9 @@ static void mf_group_add(mf *m, item *it) {
 
 /* ----------------------------------------------------------------- input */
 
+/* "FILE:LINE", whole however long the path: a cut one would give two records one id. */
+static jv mf_line_id(const char *file, long line) { return jv_string_fmt("%s:%ld", file, line); }
+
 /* A record without "id" gets "FILE:LINE", spliced in front of the input text so the
  * other bytes stay exactly as they came. */
 static void mf_assign_id(mf *m, item *it) {
@@ -457,15 +460,14 @@ static void mf_assign_id(mf *m, item *it) {
     jv_free(id);
     if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return;
     int empty = jv_object_length(jv_copy(it->rec)) == 0;
-    char idbuf[1200];
-    snprintf(idbuf, sizeof idbuf, "%s:%ld", it->file, it->line);
-    it->rec = jv_object_set(it->rec, jv_string("id"), jv_string(idbuf));
+    jv nid = mf_line_id(it->file, it->line);
+    it->rec = jv_object_set(it->rec, jv_string("id"), jv_copy(nid));
     if (k == JV_KIND_NULL) {   /* "id": null is replaced in place: the record is re-encoded */
         jv s = jv_dump_string(jv_copy(it->rec), 0);
         it->own = strdup(jv_string_value(s));
         jv_free(s);
     } else {
-        jv q = jv_dump_string(jv_string(idbuf), 0);
+        jv q = jv_dump_string(jv_copy(nid), 0);
         const char *brace = memchr(it->text, '{', it->len);   /* the record is an object: found */
         size_t pre = (size_t)(brace - it->text) + 1, ql = strlen(jv_string_value(q));
         it->own = malloc(it->len + ql + 8);
@@ -480,6 +482,7 @@ static void mf_assign_id(mf *m, item *it) {
         }
         jv_free(q);
     }
+    jv_free(nid);
     if (!it->own) cli_dief(&m->c, ERR_SYS, "out of memory");
     if (k == JV_KIND_NULL) it->len = strlen(it->own);
     it->text = it->own;
@@ -493,11 +496,7 @@ static void mf_hook(void *ctx, int th, rb_line *l) {
     jv id = jv_object_get(jv_copy(it.rec), jv_string("id"));
     jv_kind k = jv_get_kind(id);
     jv_free(id);
-    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
-        char idbuf[1200];
-        snprintf(idbuf, sizeof idbuf, "%s:%ld", l->file, l->line);
-        it.rec = jv_object_set(it.rec, jv_string("id"), jv_string(idbuf));
-    }
+    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) it.rec = jv_object_set(it.rec, jv_string("id"), mf_line_id(l->file, l->line));
     mrl_err e = {0};
     l->tag = mf_test(m, th, &it, &l->value, &e);
     if (l->tag < 0 && (l->err = malloc(sizeof *l->err))) *l->err = e;

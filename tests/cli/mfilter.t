@@ -542,3 +542,11 @@ $ mfilter -Z in.jsonl -o link.jsonl && test -L link.jsonl && cat real.jsonl
 $ timeout 10 cat fifo > got & mfilter -Z in.jsonl -o fifo; wait; test -p fifo && cat got
 > {"id":"a"}
 > {"id":"a"}
+
+## a long input path: the FILE:LINE id keeps its line number (both records, and what --where sees)
+$ d=$(printf 'd%.0s' $(seq 200)); p=$d/$d/$d/$d/$d/$d/$d; mkdir -p $p && printf '%s\n' '{"a":1}' '{"a":2}' > $p/in.jsonl
+$ mfilter -Z $p/in.jsonl | sed 's/.*in\.jsonl\(:[0-9]*\)".*/\1/'
+$ mfilter -Z --where '.id | endswith(":2")' $p/in.jsonl | sed 's/.*in\.jsonl\(:[0-9]*\)".*/\1/'
+> :1
+> :2
+> :2
