@@ -92,6 +92,7 @@ typedef struct mf {
     double lo, hi;
     long group_size;        /* -n, or the first group's size; 0 = not known yet */
     item *grp; int ngrp, capgrp;
+    uint64_t grp_id;        /* the open group's mf_id_hash */
     hset done_ids;
     long ngroups, ndropped;
     /* sampling */
@@ -117,21 +118,31 @@ static int mf_bad(mf *m, const mrl_err *e) {
     return cli_bad_record(&m->c, NULL, e);
 }
 
-/* The id as grouping key: a string id as it is, any other value as its JSON text. */
-static jv mf_id_key(jv rec) {
+/* The id's key (groups, --split, --take): a string id's text as it is; any other value its
+ * JSON text after a 0xFF byte, which no string (valid UTF-8) holds, so 1 and "1" are two
+ * problems, as in mreward and mgrpo. */
+static uint64_t mf_id_hash(mf *m, jv rec) {
     jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-    if (jv_get_kind(id) == JV_KIND_STRING) return id;
-    return jv_dump_string(id, 0);
+    int str = jv_get_kind(id) == JV_KIND_STRING;
+    jv t = str ? id : jv_dump_string(id, 0);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(t));
+    char *b = malloc(n + 1);
+    if (!b) cli_dief(&m->c, ERR_SYS, "out of memory");
+    b[0] = (char)0xFF;
+    memcpy(b + 1, jv_string_value(t), n);
+    uint64_t h = str ? rng_hash(b + 1, n) : rng_hash(b, n + 1);
+    free(b); jv_free(t);
+    return h;
 }
+/* The id for messages, as JSON ("p1", 1), as mreward writes it. */
+static jv mf_id_json(jv rec) { return jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0); }
 
 /* ---------------------------------------------------------------- output */
 
 static int mf_split_of(mf *m, jv rec) {
     if (!m->nsplit) return -1;
-    jv key = mf_id_key(rec);
     mrl_rng r;
-    rng_init(&r, m->c.seed, rng_hash(jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key))), 0x53504C4954ull);
-    jv_free(key);
+    rng_init(&r, m->c.seed, mf_id_hash(m, rec), 0x53504C4954ull);
     double u = rng_uniform(&r), acc = 0;
     for (int i = 0; i < m->nsplit - 1; i++) if (u < (acc += m->split_frac[i])) return i;
     return m->nsplit - 1;
@@ -177,11 +188,8 @@ static void heap_up(kept *h, long i) {
 static void mf_emit(mf *m, item *it) {
     int split = mf_split_of(m, it->rec);
     if (!m->take && !m->shuffle) { mf_write(m, split, it->text, it->len); return; }
-    jv key = mf_id_key(it->rec);
     mrl_rng r;
-    rng_init(&r, m->c.seed, rng_hash(jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key))),
-             rng_hash(it->text, it->len));
-    jv_free(key);
+    rng_init(&r, m->c.seed, mf_id_hash(m, it->rec), rng_hash(it->text, it->len));
     kept k = {.key = rng_u64(&r), .seq = m->seq++, .split = split, .len = it->len};
     if (m->take && m->nkeep == m->take) {
         if (kept_by_key(&k, &m->keep[0]) >= 0) return;   /* not among the N smallest */
@@ -364,8 +372,8 @@ static void mf_group_end(mf *m) {
     if (m->pass_band) {
         if (!m->group_size) m->group_size = n;
         if (n != m->group_size && !m->allow_partial) {
-            jv key = mf_id_key(g[0].rec);
-            err_set(&e, ERR_INPUT, "%s:%ld: group \"%s\" has %d sample%s, expected %ld (--allow-partial accepts it)",
+            jv key = mf_id_json(g[0].rec);
+            err_set(&e, ERR_INPUT, "%s:%ld: group %s has %d sample%s, expected %ld (--allow-partial accepts it)",
                     g[0].file, g[0].line, jv_string_value(key), n, n == 1 ? "" : "s", m->group_size);
             jv_free(key);
             mf_bad(m, &e);
@@ -414,27 +422,23 @@ done:
 
 /* Collects a contiguous run of records with one id; an id seen in an earlier run is an error. */
 static void mf_group_add(mf *m, item *it) {
-    jv key = mf_id_key(it->rec);
-    if (m->ngrp > 0) {
-        jv cur = mf_id_key(m->grp[0].rec);
-        int same = jv_equal(jv_copy(key), cur);
-        if (!same) mf_group_end(m);
-    }
+    uint64_t h = mf_id_hash(m, it->rec);
+    if (m->ngrp > 0 && h != m->grp_id) mf_group_end(m);
     if (m->ngrp == 0) {
-        uint64_t h = rng_hash(jv_string_value(key), (size_t)jv_string_length_bytes(jv_copy(key)));
         int added = hset_add(&m->done_ids, h);
         if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
         if (!added) {
             mrl_err e;
-            err_set(&e, ERR_INPUT, "%s:%ld: id \"%s\" appears again after its group ended (the samples of one id must be contiguous)",
+            jv key = mf_id_json(it->rec);
+            err_set(&e, ERR_INPUT, "%s:%ld: id %s appears again after its group ended (the samples of one id must be contiguous)",
                     it->file, it->line, jv_string_value(key));
             jv_free(key);
             mf_bad(m, &e);
             mf_item_free(it);
             return;
         }
+        m->grp_id = h;
     }
-    jv_free(key);
     if (m->ngrp == m->capgrp) {
         m->capgrp = m->capgrp ? 2 * m->capgrp : 16;
         if (!(m->grp = realloc(m->grp, (size_t)m->capgrp * sizeof *m->grp))) cli_dief(&m->c, ERR_SYS, "out of memory");

@@ -550,3 +550,16 @@ $ mfilter -Z --where '.id | endswith(":2")' $p/in.jsonl | sed 's/.*in\.jsonl\(:[
 > :1
 > :2
 > :2
+
+## ids of different JSON types are different problems (1 is not "1", as in mreward and mgrpo)
+$ printf '%s\n' '{"id":1,"reward":1}' '{"id":1,"reward":0}' '{"id":"1","reward":1}' '{"id":"1","reward":1}' | mfilter -Z -q --drop-uniform
+$ printf '%s\n' '{"id":1,"correct":true}' '{"id":"1","correct":false}' | mfilter -Z -q --pass-band 0:1
+$ printf '%s\n' '{"id":1,"correct":true}' '{"id":"1","correct":true}' '{"id":1,"correct":true}' | mfilter -Z --pass-band 0:1
+> {"id":1,"reward":1}
+> {"id":1,"reward":0}
+> {"id":1,"pass_rate":1,"samples":1}
+> {"id":"1","pass_rate":0,"samples":1}
+> {"id":1,"pass_rate":1,"samples":1}
+> {"id":"1","pass_rate":1,"samples":1}
+2> mfilter: <stdin>:3: id 1 appears again after its group ended (the samples of one id must be contiguous)
+? 1
