@@ -363,6 +363,17 @@ static int mf_solved(const item *it, int *solved, mrl_err *e) {
     return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is not a boolean (%s)", it->file, it->line, jv_kind_name(k));
 }
 
+/* A bad record in a group (--skip-bad) takes the group with it, as its rate or uniformity
+ * needs every sample: the records that go unreported otherwise are named, as mreward does. */
+static void mf_group_bad(mf *m, const item *g, int n, const mrl_err *e) {
+    mf_bad(m, e);
+    if (n < 2) return;
+    jv id = mf_id_json(g[0].rec);
+    cli_warn(&m->c, "%s:%ld: the rest of its group %s (%d record%s) dropped with it",
+             g[0].file, g[0].line, jv_string_value(id), n - 1, n == 2 ? "" : "s");
+    jv_free(id);
+}
+
 static void mf_group_end(mf *m) {
     if (m->ngrp == 0) return;
     item *g = m->grp;
@@ -382,7 +393,7 @@ static void mf_group_end(mf *m) {
         int solved = 0;
         for (int i = 0; i < n; i++) {
             int s = 0;
-            if (mf_solved(&g[i], &s, &e) < 0) { mf_bad(m, &e); goto done; }
+            if (mf_solved(&g[i], &s, &e) < 0) { mf_group_bad(m, g, n, &e); goto done; }
             solved += s;
         }
         double rate = (double)solved / n;
@@ -406,7 +417,7 @@ static void mf_group_end(mf *m) {
             double r;
             if (rec_num(g[i].rec, "reward", &r) < 0) {
                 err_set(&e, ERR_INPUT, "%s:%ld: \"reward\" is missing (or not a number)", g[i].file, g[i].line);
-                mf_bad(m, &e);
+                mf_group_bad(m, g, n, &e);
                 goto done;
             }
             if (i == 0) r0 = r;

@@ -227,6 +227,19 @@ $ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:0 --sk
 2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (--allow-partial accepts it) (skipped)
 2> mfilter: 1 bad record skipped
 
+## --skip-bad: a bad record takes its group with it, and the records that go with it are named
+$ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"c","reward":1}' '{"id":"c","reward":"1"}' '{"id":"c","reward":0}' | mfilter -Z -q --drop-uniform --skip-bad
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":"c","correct":true}' '{"id":"c","correct":1}' | mfilter -Z -q --pass-band 0:1 --skip-bad
+> {"id":"a","reward":1}
+> {"id":"a","reward":0}
+> {"id":"a","pass_rate":0.5,"samples":2}
+2> mfilter: <stdin>:4: "reward" is missing (or not a number) (skipped)
+2> mfilter: <stdin>:3: the rest of its group "c" (2 records) dropped with it
+2> mfilter: 1 bad record skipped
+2> mfilter: <stdin>:4: "correct" is not a boolean (number) (skipped)
+2> mfilter: <stdin>:3: the rest of its group "c" (1 record) dropped with it
+2> mfilter: 1 bad record skipped
+
 ## the samples of one id must be contiguous
 $ (cat $TESTDATA/mfilter/rollouts.jsonl; head -1 $TESTDATA/mfilter/rollouts.jsonl) | mfilter -Z -q --pass-band 0:1 | wc -l
 2> mfilter: <stdin>:17: id "a" appears again after its group ended (the samples of one id must be contiguous)
