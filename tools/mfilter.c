@@ -2,6 +2,7 @@
  * difficulty from rollouts (--pass-band, --drop-uniform), mixing (--take, --shuffle, --split). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -349,6 +350,13 @@ static void mf_after_groups(mf *m, item *it) {
 static const char *const per_sample[] = {"sample", "completion", "completion_ids", "prompt_ids", "logprobs",
                                          "finish", "policy", "pred", "correct", "rewards", "reward"};
 
+/* A reward of NaN or infinity (libjq reads `nan`, and 1e999 as infinity) is a bad record, not
+ * a sample that counts as unsolved (NaN) or solved (infinity) or breaks uniformity. */
+static int mf_reward_finite(const item *it, double r, mrl_err *e) {
+    if (isfinite(r)) return 0;
+    return err_set(e, ERR_INPUT, "%s:%ld: \"reward\" is not a finite number", it->file, it->line);
+}
+
 /* Whether sample it was solved: `correct` when the record has it, else reward > 0. */
 static int mf_solved(const item *it, int *solved, mrl_err *e) {
     jv c = jv_object_get(jv_copy(it->rec), jv_string("correct"));
@@ -357,7 +365,7 @@ static int mf_solved(const item *it, int *solved, mrl_err *e) {
     if (k == JV_KIND_TRUE || k == JV_KIND_FALSE) { *solved = k == JV_KIND_TRUE; return 0; }
     double r;
     if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
-        if (rec_num(it->rec, "reward", &r) == 0) { *solved = r > 0; return 0; }
+        if (rec_num(it->rec, "reward", &r) == 0) { *solved = r > 0; return mf_reward_finite(it, r, e); }
         return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is missing (and there is no numeric \"reward\")", it->file, it->line);
     }
     return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is not a boolean (%s)", it->file, it->line, jv_kind_name(k));
@@ -415,8 +423,8 @@ static void mf_group_end(mf *m) {
         int uniform = 1;
         for (int i = 0; i < n; i++) {
             double r;
-            if (rec_num(g[i].rec, "reward", &r) < 0) {
-                err_set(&e, ERR_INPUT, "%s:%ld: \"reward\" is missing (or not a number)", g[i].file, g[i].line);
+            if (rec_num(g[i].rec, "reward", &r) < 0 || mf_reward_finite(&g[i], r, &e) < 0) {
+                if (!e.code) err_set(&e, ERR_INPUT, "%s:%ld: \"reward\" is missing (or not a number)", g[i].file, g[i].line);
                 mf_group_bad(m, g, n, &e);
                 goto done;
             }

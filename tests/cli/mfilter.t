@@ -240,6 +240,20 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":
 2> mfilter: <stdin>:3: the rest of its group "c" (1 record) dropped with it
 2> mfilter: 1 bad record skipped
 
+## a reward of NaN or infinity (libjq reads nan, and 1e999 as infinity) is a bad record, not unsolved or solved
+$ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"b","reward":nan}' '{"id":"b","reward":0}' > r.jsonl && mfilter -Z -q --pass-band 0:1 r.jsonl
+> {"id":"a","pass_rate":0.5,"samples":2}
+2> mfilter: r.jsonl:3: "reward" is not a finite number
+? 1
+
+## ... and --skip-bad skips it (with its group)
+$ printf '%s\n' '{"id":"a","reward":0}' '{"id":"a","reward":1e999}' '{"id":"b","reward":0}' '{"id":"b","reward":1}' | mfilter -Z -q --drop-uniform --skip-bad
+> {"id":"b","reward":0}
+> {"id":"b","reward":1}
+2> mfilter: <stdin>:2: "reward" is not a finite number (skipped)
+2> mfilter: <stdin>:1: the rest of its group "a" (1 record) dropped with it
+2> mfilter: 1 bad record skipped
+
 ## the samples of one id must be contiguous
 $ (cat $TESTDATA/mfilter/rollouts.jsonl; head -1 $TESTDATA/mfilter/rollouts.jsonl) | mfilter -Z -q --pass-band 0:1 | wc -l
 2> mfilter: <stdin>:17: id "a" appears again after its group ended (the samples of one id must be contiguous)
