@@ -424,7 +424,12 @@ static void mf_group_end(mf *m) {
         for (int i = 0; i < n; i++) {
             double r;
             if (rec_num(g[i].rec, "reward", &r) < 0 || mf_reward_finite(&g[i], r, &e) < 0) {
-                if (!e.code) err_set(&e, ERR_INPUT, "%s:%ld: \"reward\" is missing (or not a number)", g[i].file, g[i].line);
+                if (!e.code) {
+                    char why[80];
+                    jv v = jv_object_get(jv_copy(g[i].rec), jv_string("reward"));
+                    err_set(&e, ERR_INPUT, "%s:%ld: \"reward\" %s", g[i].file, g[i].line, jv_wrong(v, "a number", why, sizeof why));
+                    jv_free(v);
+                }
                 mf_group_bad(m, g, n, &e);
                 goto done;
             }

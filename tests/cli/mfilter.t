@@ -233,7 +233,7 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":
 > {"id":"a","reward":1}
 > {"id":"a","reward":0}
 > {"id":"a","pass_rate":0.5,"samples":2}
-2> mfilter: <stdin>:4: "reward" is missing (or not a number) (skipped)
+2> mfilter: <stdin>:4: "reward" is a string, not a number (skipped)
 2> mfilter: <stdin>:3: the rest of its group "c" (2 records) dropped with it
 2> mfilter: 1 bad record skipped
 2> mfilter: <stdin>:4: "correct" is not a boolean (number) (skipped)
@@ -303,7 +303,7 @@ $ mfilter -Z --drop-uniform
 < {"id":"b","reward":"1"}
 > {"id":"a","reward":1}
 > {"id":"a","reward":0}
-2> mfilter: <stdin>:3: "reward" is missing (or not a number)
+2> mfilter: <stdin>:3: "reward" is a string, not a number
 ? 1
 
 ## --drop-uniform keeps groups whole: with --take it is a usage error
