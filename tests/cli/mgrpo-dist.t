@@ -41,4 +41,4 @@ $ minit tiny -o m -q
 $ echo '{"id":"p","prompt_ids":[1],"completion_ids":[2],"reward":1}' > r.jsonl
 $ CUDA_VISIBLE_DEVICES= mgrpo --model m --out run --gpus 2 -Z r.jsonl
 ? 2
-2~ ^mgrpo: --device cuda(:[0-9]+)?: (no CUDA device is present on this machine|this machine has [0-9]+ CUDA devices?|this build has no CUDA backend.*)$
+2~ ^mgrpo: (--device cuda(:[0-9]+)?: (no CUDA device is present on this machine|this machine has [0-9]+ CUDA devices?)|--gpus 2: data parallel needs a CUDA build \(make CUDA=1\))$
