@@ -289,7 +289,14 @@ static int run_score(app *a, mrl_model *m, float temperature) {
             cli_bad_record(&a->c, a->w, &e);
             continue;
         }
-        int T = np + nc;
+        int T = np + nc, ctx = model_config(m)->max_position_embeddings;
+        if (ctx > 0 && T > ctx) {   /* as in sampling: the model has no positions past its context */
+            free(pi); free(ci); jv_free(rec);
+            err_set(&e, ERR_INPUT, "%s:%ld: \"prompt_ids\" + \"completion_ids\": %d tokens, more than the model's context (max_position_embeddings %d)",
+                    rd_name(a->rd), rd_lineno(a->rd), T, ctx);
+            cli_bad_record(&a->c, a->w, &e);
+            continue;
+        }
         int32_t *tok = malloc(T * sizeof *tok), *tgt = malloc(T * sizeof *tgt), cu[2] = {0, T};
         float *lp = malloc(T * sizeof *lp);
         memcpy(tok, pi, np * sizeof *tok);

@@ -95,6 +95,15 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo
 2> mgrpo: bad.jsonl:6: "finish" is a number, not a string
 2> mgrpo: bad.jsonl:1: "rewards" is a string, not an object
 
+## a sequence longer than the model's context (max_position_embeddings) is a bad record, as in msample
+% requires /usr/bin/jq
+$ minit tiny -o m -q && jq '.max_position_embeddings = 8' m/config.json > c && mv c m/config.json
+$ printf '%s\n' '{"id":"p","prompt_ids":[1,2,3,4,5],"completion_ids":[6,7,8],"reward":1}' '{"id":"p","prompt_ids":[1,2,3,4,5],"completion_ids":[6,7,8,9],"reward":0}' > long.jsonl
+$ mgrpo --model m --out run --threads 1 -Z long.jsonl; echo "rc=$?"; test -e run/latest || echo none
+> rc=1
+> none
+2> mgrpo: long.jsonl:2: "prompt_ids" + "completion_ids": 9 tokens, more than the model's context (max_position_embeddings 8)
+
 ## a NaN reward
 $ sed '2s/"reward": [0-9.]*/"reward": nan/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
 $ grep -c nan bad.jsonl

@@ -38,6 +38,13 @@ $ for v in inf 0x10M 1e30 18446744073709551615; do msample --device cpu --model 
 2~ ^msample: --kv-mem: KV cache: 1024 bytes hold no block of 16 tokens
 2~ ^Try 'msample --help'\.$
 
+## --score: a sequence longer than the model's context is a bad record; the records before it are written
+% requires /usr/bin/jq
+$ minit tiny -o m -q && jq '.max_position_embeddings = 8' m/config.json > c && mv c m/config.json
+$ printf '%s\n' '{"prompt_ids":[1,2,3,4,5],"completion_ids":[6,7,8]}' '{"prompt_ids":[1,2,3,4,5],"completion_ids":[6,7,8,9]}' | msample --device cpu --score --model m -Z -q | jq -c '.logprobs | length'
+> 3
+2> msample: <stdin>:2: "prompt_ids" + "completion_ids": 9 tokens, more than the model's context (max_position_embeddings 8)
+
 ## --skip-bad skips it with a warning
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
