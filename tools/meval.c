@@ -435,27 +435,33 @@ static void tprint(const table *t, int markdown, FILE *f)
             int l = (int)rw_chars(s);
             if (l > wd[c]) wd[c] = l;
         }
-    static const char dashes[] = "--------------------------------------------------------------------------------";
+    char *line = NULL;
+    size_t cap = 0;
     for (int r = 0; r < t->rows; r++) {
-        char line[4096];
-        size_t at = 0;
-        for (int c = 0; c < t->cols && at < sizeof line; c++) {
+        FILE *ls = open_memstream(&line, &cap);   /* a line of any width (a label can be long) */
+        if (!ls) break;
+        for (int c = 0; c < t->cols; c++) {
             const char *s = t->cell[r * t->cols + c] ? t->cell[r * t->cols + c] : "";
             int pad = wd[c] - (int)rw_chars(s);
             /* the first column reads left to right, numbers line up on the right */
-            if (markdown) at += (size_t)snprintf(line + at, sizeof line - at, "| %s%*s ", s, pad, "");
-            else if (c == 0) at += (size_t)snprintf(line + at, sizeof line - at, "%s%*s", s, pad, "");
-            else at += (size_t)snprintf(line + at, sizeof line - at, "  %*s%s", pad, "", s);
+            if (markdown) fprintf(ls, "| %s%*s ", s, pad, "");
+            else if (c == 0) fprintf(ls, "%s%*s", s, pad, "");
+            else fprintf(ls, "  %*s%s", pad, "", s);
         }
-        if (at >= sizeof line) at = sizeof line - 1;
+        fclose(ls);
+        size_t at = strlen(line);
         while (!markdown && at && line[at - 1] == ' ') at--;
         fprintf(f, "%.*s%s\n", (int)at, line, markdown ? "|" : "");
         if (markdown && r == 0) {
-            for (int c = 0; c < t->cols; c++)
-                fprintf(f, c ? "|%.*s:" : "|:%.*s", wd[c] + 1, dashes);
+            for (int c = 0; c < t->cols; c++) {
+                fputs(c ? "|" : "|:", f);
+                for (int d = 0; d < wd[c] + 1; d++) fputc('-', f);
+                if (c) fputc(':', f);
+            }
             fputs("|\n", f);
         }
     }
+    free(line);
     free(wd);
 }
 

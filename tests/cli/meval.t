@@ -98,6 +98,10 @@ $ meval a=; echo "rc=$?"
 2> meval: 'a=': no file after the label
 2> Try 'meval --help'.
 
+## a benchmark name of 5000 characters: the table's line is whole (it was cut at 4095 bytes)
+$ b=$(printf 'x%.0s' $(seq 5000)); printf '{"id":"a","correct":true,"bench":"%s"}\n' "$b" | meval --by .bench --table | sed -n 2p | awk '{print length($0), $4}'
+> 5056 100.0
+
 ## a record without correct: FILE:LINE: "correct" is missing
 $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"b"}' > in.jsonl
 $ meval -Z in.jsonl
