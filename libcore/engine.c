@@ -331,7 +331,7 @@ static void eng_cleanup(eng *g) {
     if (g->has_held) { if (g->io->drop) g->io->drop(g->io->ctx, &g->held); free(g->held.prompt); }
     free(g->win);
     free(g->run);
-    for (int i = 0; g->ws && i < g->nws; i++) smp_ws_free(g->ws[i]);
+    for (int i = 0; g->ws && i < g->nws; i++) { g->st->broken_rows += smp_broken(g->ws[i]); smp_ws_free(g->ws[i]); }
     free(g->ws);
     free(g->skip);
     stop_free(g->stops);

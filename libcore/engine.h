@@ -63,6 +63,7 @@ typedef struct eng_sample {
 typedef struct eng_stats {
     long problems_in, problems_done, samples_done;
     long long prompt_tokens, gen_tokens;
+    long broken_rows;      /* tokens drawn from logits with no number (smp_broken) */
     int running;
 } eng_stats;
 

@@ -21,6 +21,7 @@ struct smp_ws {
     smp_cand *c;       /* candidates; the kept set is c[0..n) */
     int n;
     double Z;          /* sum of e over the whole vocabulary (of bs, in order) */
+    long broken;       /* rows drawn from that held no number (all NaN or -inf) */
 };
 
 void smp_defaults(smp_params *p) {
@@ -109,6 +110,7 @@ CPU_CLONES static void smp_exp_blocks(float *e, double *bs, const float *l, int 
  * (all -inf or NaN) is uniform over the vocabulary, so a broken row still yields a token. */
 static void smp_exp(smp_ws *w, const float *l, int V, float T) {
     float m = smp_max(l, V);
+    w->broken += m == -INFINITY;
     int nb = (V + SMP_BLK - 1) / SMP_BLK;
     if (isinf(m))
         for (int b = 0; b < nb; b++) {
@@ -238,6 +240,7 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
                    mrl_rng *rng, float *logprob) {
     if (smp_greedy(p)) {
         int32_t t = smp_argmax(logits, V);
+        w->broken += smp_max(logits, V) == -INFINITY;
         if (logprob) *logprob = (float)smp_logprob(logits, V, 1.0f, t);
         return t;
     }
@@ -292,3 +295,5 @@ int smp_probs(smp_ws *w, const smp_params *p, const float *logits, int V, double
     for (int i = 0; i < w->n; i++) probs[w->c[i].i] = w->c[i].e / Zs;
     return w->n;
 }
+
+long smp_broken(const smp_ws *w) { return w ? w->broken : 0; }

@@ -35,6 +35,9 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
 
 /* log softmax(logits / T)[tok], in double; T <= 0 counts as 1. */
 double smp_logprob(const float *logits, int V, float T, int32_t tok);
+/* Rows w has drawn a token from that held no number (every logit NaN or -inf): a uniform
+ * draw, the sign of a broken model (weights or activations not finite). */
+long smp_broken(const smp_ws *w);
 
 /* The distribution smp_sample draws from (after truncation, renormalised) into
  * probs[0..V); returns the number of tokens kept. For tests and diagnostics. */

@@ -438,6 +438,9 @@ int main(int argc, char **argv) {
                      .reject = reject};
         rc = eng_run(m, tok, &o, &io, &st, &e);
         if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
+        if (st.broken_rows)   /* drawn uniformly, so the output looks like text: say so */
+            cli_warn(&a.c, "%ld token%s drawn from logits that held no number (all NaN or -inf): are the model's weights finite?",
+                     st.broken_rows, st.broken_rows == 1 ? " was" : "s were");
         if (rc < 0) {
             jqf_free(a.problem);        /* its jq state holds the last record */
             if (e.code == ERR_USAGE) cli_usage(&a.c, "--kv-mem: %s", e.msg);   /* too small for one block */

@@ -199,8 +199,12 @@ TEST(infinite_rows) {
     float bad[5] = {NAN, -INFINITY, NAN, -INFINITY, -INFINITY};
     mrl_rng r;
     rng_init(&r, 3, 4, 5);
+    EXPECT(smp_broken(w) == 0);   /* +inf rows have numbers: not broken */
     int32_t t = smp_sample(w, &p, bad, 5, &r, NULL);
     EXPECT(t >= 0 && t < 5);
+    EXPECT(smp_broken(w) == 1);   /* counted, so msample can warn */
+    smp_params gp; smp_defaults(&gp); gp.temperature = 0;
+    EXPECT(smp_sample(w, &gp, bad, 5, &r, NULL) >= 0 && smp_broken(w) == 2);   /* greedy too */
     float fin[4] = {0.1f, 2.0f, 1.9f, -1.0f};
     p.temperature = 1e-40f;   /* a denormal: 1/T is inf */
     rng_init(&r, 3, 4, 6);
