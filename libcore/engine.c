@@ -266,7 +266,9 @@ static int eng_admit(eng *g, int *eof, int *ferr, mrl_err *fe, mrl_err *e) {
         if (!g->has_held) {
             if (*eof || *ferr) return 0;
             if (g->nrun > 0 && g->io->would_block && g->io->would_block(g->io->ctx)) return 0;
+            if (g->nrun == 0 && eng_emit_front(g, 0, e) < 0) return -1;   /* the read may wait: what is whole goes out first */
             int r = g->io->feed(g->io->ctx, &g->held, fe);
+            if (r == 2) continue;   /* records skipped, none in hand yet: decode on if the input would wait */
             if (r == 0) { *eof = 1; return 0; }
             if (r < 0) { *ferr = 1; return 0; }
             g->has_held = 1;

@@ -70,7 +70,9 @@ typedef struct eng_stats {
 typedef struct eng_io {
     void *ctx;
     /* 1 and *p filled, 0 at the end of input, -1 with e set on a bad record (the engine
-     * then finishes and emits every earlier group before returning -1 with that error). */
+     * then finishes and emits every earlier group before returning -1 with that error),
+     * 2 when it skipped records and the next would have to wait (the engine decodes on and
+     * asks again; with nothing running it asks again at once, and then feed may wait). */
     int (*feed)(void *ctx, eng_problem *p, mrl_err *e);
     /* A complete group, in input order: s[0..G). Return -1 (e set) to abort. */
     int (*emit)(void *ctx, const eng_problem *p, const eng_sample *s, int G, mrl_err *e);

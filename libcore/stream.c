@@ -254,10 +254,18 @@ int rd_line_ready(const rd_stream *r) {
     return r->fd_regular && !r->at_eof;   /* at its end the next input may be a pipe */
 }
 
-int rd_would_block(const rd_stream *r) {
-    if (r->stopped || r->fd < 0 || r->fd_regular || rd_line_ready(r)) return 0;
-    struct pollfd p = {.fd = r->fd, .events = POLLIN};   /* a pipe or terminal with nothing in hand */
-    return poll(&p, 1, 0) == 0;
+int rd_would_block(rd_stream *r) {
+    for (;;) {
+        if (r->stopped || r->fd < 0 || r->fd_regular || rd_line_ready(r)) return 0;
+        struct pollfd p = {.fd = r->fd, .events = POLLIN};   /* a pipe or terminal with no line in hand */
+        if (poll(&p, 1, 0) == 0) return 1;
+        /* bytes are there, maybe half a line: plain text takes them in now (one read, which does
+           not wait) and waits only for a whole line; compressed input decodes in the reader */
+        if (r->zstd || r->at_eof) return 0;
+        r->scan = r->end;
+        mrl_err e = {0};
+        if (rd_fill(r, &e) <= 0) return 0;   /* the end or an error: the reader reports it */
+    }
 }
 
 const char *rd_line(const rd_stream *r, size_t *len) { if (len) *len = r->line_len; return r->line; }

@@ -33,7 +33,7 @@ int rd_line_ready(const rd_stream *r);
 /* 1 when the next rd_next would wait on a pipe or terminal that has nothing to read yet (no
  * whole line buffered, no compressed bytes in hand, poll() says not readable); 0 when it would
  * return at once (or reach the end, or open the next file). */
-int rd_would_block(const rd_stream *r);
+int rd_would_block(rd_stream *r);
 const char *rd_name(const rd_stream *r);  /* file of the last line read ("<stdin>" for stdin) */
 long rd_lineno(const rd_stream *r);       /* its 1-based line number */
 /* bytes consumed so far and total bytes of all regular input files (-1 if unknown): for progress/ETA */

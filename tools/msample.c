@@ -119,7 +119,8 @@ static int missing(app *a, jv v, mrl_err *e) {
  * here under --skip-bad, else handed back as the error. */
 static int feed(void *ctx, eng_problem *p, mrl_err *e) {
     app *a = ctx;
-    for (;;) {
+    for (int skipped = 0;; skipped = 1) {   /* past a skipped record: 2 (none yet) rather than wait */
+        if (skipped && rd_would_block(a->rd)) return 2;
         jv rec;
         int r = rd_next(a->rd, &rec, e);
         if (r <= 0) {

@@ -84,6 +84,21 @@ $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-st
 > ["a",1]
 2> rc 143
 
+## ... nor when a record before the wait was skipped (another shard's), nor when half a line has
+## come (the reader takes what is there and waits only for a whole line), nor when every sample
+## ends at its first token (the group goes out before the next read): each group is in the
+## output while the input is still open
+% requires $TESTDATA/msample/model/model.safetensors
+$ (echo '{"id":"a","problem":"What is 1+1?"}'; echo '{"id":"b","problem":"x"}'; sleep 6) | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 64 --batch 4 --shard 0/2 > o1 & sleep 4; jq -c '["shard", .id, .sample]' o1; wait
+$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 0.3; printf '{"id":"h","prob'; sleep 6; echo 'lem":"z"}') | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 48 --max-tokens 400 --batch 2 > o2 & sleep 4; jq -c 'select(.sample < 2) | ["half", .id, .sample]' o2; wait
+$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 6) | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 1 --batch 4 > o3 & sleep 4; jq -c '["first", .id, .sample]' o3; wait
+> ["shard","a",0]
+> ["shard","a",1]
+> ["half","a",0]
+> ["half","a",1]
+> ["first","a",0]
+> ["first","a",1]
+
 ## an id of any JSON kind is kept (the RNG key is its JSON text); greedy rollouts score at T=1
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":true,"problem":"x"}\n{"id":{"s":1},"problem":"y"}\n{"id":null,"problem":"z"}\n' > in.jsonl
