@@ -213,12 +213,21 @@ int cli_finish(cli *c, wr_stream *w) {
     return sig ? 128 + sig : 0;
 }
 
+/* The first signal asks for a clean stop; a second one stops at once, unless it comes within
+ * a second of the first: GNU timeout and shells signal both a process and its group, and that
+ * echo must not kill a tool in the middle of its final checkpoint. (clock_gettime, sigaction
+ * and raise are async-signal-safe.) */
+static struct timespec cli_first_sig;
 static void cli_on_signal(int sig) {
-    cli_stop_sig = sig;
-    struct sigaction dfl;   /* a second ^C stops at once (sigaction: async-signal-safe) */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!cli_stop_sig) { cli_stop_sig = sig; cli_first_sig = now; return; }
+    if ((now.tv_sec - cli_first_sig.tv_sec) + 1e-9 * (now.tv_nsec - cli_first_sig.tv_nsec) < 1.0) return;
+    struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigaction(sig, &dfl, NULL);
+    raise(sig);
 }
 
 void cli_signals(void) {

@@ -635,7 +635,9 @@ int main(int argc, char **argv) {
         if (optim_load(opt, p, &e)) cli_die(&o.c, &e);
         model_sync_weights(policy);
         if (ckpt_metrics_truncate(&run, step, &e)) cli_die(&o.c, &e);
-    }
+    } else if (lead && !o.no_ckpt && ckpt_metrics_truncate(&run, 0, &e))   /* a run that stopped before its first */
+        cli_die(&o.c, &e);                                        /* checkpoint starts over: its lines go */
+
     const char *save_dtype = !strcmp(cfg->torch_dtype, "bfloat16") ? "bf16" : "fp32";
 
     input in = {0};

@@ -225,6 +225,20 @@ $ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c 
 > step-000001
 > 1
 
+## a second SIGTERM right after the first (timeout and shells signal a process and its group)
+## does not cut the final checkpoint short; a run stopped before its first checkpoint starts
+## over without keeping its metrics lines
+% requires /usr/bin/jq
+$ (cat $TESTDATA/grpo/batch.jsonl; sleep 4) | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 1 --save-every 100 > /dev/null & pid=$!
+$ for i in $(seq 300); do [ "$(wc -l < S/metrics.jsonl 2>/dev/null)" = 2 ] && break; sleep 0.05; done
+$ kill -TERM $pid; sleep 0.005; kill -TERM $pid; wait $pid; echo "rc=$?"; readlink S/latest
+$ MRL_CRASH_AT=1 mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out C --groups 1 $TESTDATA/grpo/batch.jsonl > /dev/null; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out C --groups 1 $TESTDATA/grpo/batch.jsonl > /dev/null; jq -c .step C/metrics.jsonl | tr '\n' ' '; echo
+> rc=143
+> step-000002
+> rc=99
+> 1 2 
+
 ## --resume insists on a latest checkpoint
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl
 ? 1
