@@ -57,7 +57,9 @@ run_case() {
 }
 while IFS= read -r line || [ -n "$line" ]; do
   case "$line" in
-    "## "*) run_case; name=${line#\#\# }; cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=() ;;
+    "## "*)   # a title goes on over consecutive lines; a title line after a case's body starts the next case
+      if [ -n "$name" ] && [ -z "$cmd" ] && [ ${#reqs[@]} -eq 0 ]; then name+=" ${line#\#\# }"; continue; fi
+      run_case; name=${line#\#\# }; cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=() ;;
     "% requires "*) reqs+=("${line#% requires }") ;;
     "\$ "*) if [ -n "$cmd" ]; then cmd+=$'\n'; fi; cmd+="${line#\$ }" ;;
     "<") stdin+=$'\n'; has_stdin=1 ;;

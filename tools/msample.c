@@ -196,7 +196,13 @@ static int emit(void *ctx, const eng_problem *p, const eng_sample *s, int G, mrl
     for (int i = 0; i < G; i++) {
         jv r = jv_copy(b->rec);
         r = jv_object_set(r, jv_string("sample"), jv_number(i));
-        r = jv_object_set(r, jv_string("completion"), jv_string_sized(s[i].text ? s[i].text : "", (int)s[i].text_len));
+        /* the bytes as text with U+FFFD for each ill-formed part, as mtok decode and HF do
+           (libjq's own repair took a cut sequence's valid bytes after it as well) */
+        size_t tl = 0;
+        char *txt = tok_utf8_lossy(s[i].text ? s[i].text : "", s[i].text ? s[i].text_len : 0, &tl);
+        if (!txt) { jv_free(r); jv_free(prompt); return err_set(e, ERR_SYS, "out of memory"); }
+        r = jv_object_set(r, jv_string("completion"), jv_string_sized(txt, (int)tl));
+        free(txt);
         r = jv_object_set(r, jv_string("completion_ids"), ids_json(s[i].ids, s[i].n));
         r = jv_object_set(r, jv_string("prompt_ids"), jv_copy(prompt));
         jv lp = jv_array_sized(s[i].n);

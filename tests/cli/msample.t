@@ -99,6 +99,14 @@ $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 6) | msample --device cpu -
 > ["first","a",0]
 > ["first","a",1]
 
+## completion is the completion_ids decoded as mtok decode does: U+FFFD for each ill-formed part
+## only (random byte-level models cut UTF-8 sequences often; libjq's repair ate the next bytes)
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 3 --std 0.3
+$ echo '{"id":"b","problem":"Compute 3*7."}' | msample --device cpu --model m --threads 1 -n 16 --max-tokens 20 -Z -q > o
+$ jq -c 'select(.finish == "length") | {c: .completion, ids: .completion_ids}' o | mtok decode --model m --field .ids --skip-special -Z -q | jq -s -c '[length > 8, all(.c == .text), any(.c | contains("\ufffd"))]'
+> [true,true,true]
+
 ## an id of any JSON kind is kept (the RNG key is its JSON text); greedy rollouts score at T=1
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":true,"problem":"x"}\n{"id":{"s":1},"problem":"y"}\n{"id":null,"problem":"z"}\n' > in.jsonl
