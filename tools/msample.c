@@ -362,7 +362,11 @@ int main(int argc, char **argv) {
         switch (opt) {
         case O_MODEL: model_dir = optarg; break;
         case 'n': o.n = (int)cli_long(&a.c, "-n", optarg, 1, 1 << 20); break;
-        case O_TEMP: o.sp.temperature = (float)cli_double(&a.c, "--temperature", optarg, 0, 1e6); break;
+        case O_TEMP:
+            o.sp.temperature = (float)cli_double(&a.c, "--temperature", optarg, 0, 1e6);
+            /* as mgrpo's lower bound: below it 1/T leaves float's range and sampling and --score part ways */
+            if (o.sp.temperature > 0 && o.sp.temperature < 1e-3f) cli_usage(&a.c, "--temperature: '%s' is below 1e-3 (0 is greedy)", optarg);
+            break;
         case O_TOPP: o.sp.top_p = (float)cli_double(&a.c, "--top-p", optarg, 1e-9, 1); break;
         case O_TOPK: o.sp.top_k = (int)cli_long(&a.c, "--top-k", optarg, 0, INT_MAX); break;
         case O_MINP: o.sp.min_p = (float)cli_double(&a.c, "--min-p", optarg, 0, 1); break;

@@ -28,12 +28,14 @@ $ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/
 $ msample --device cpu --model $TESTDATA/msample/model --problem '.[' </dev/null; echo "rc=$?"
 $ echo '{"problem":"x"}' | msample --device cpu --model $TESTDATA/msample/model --kv-mem 1K -Z; echo "rc=$?"
 $ for v in inf 0x10M 1e30 18446744073709551615; do msample --device cpu --model $TESTDATA/msample/model --kv-mem $v </dev/null 2>&1 | head -n 1; done
+$ msample --device cpu --model $TESTDATA/msample/model --temperature 1e-39 </dev/null 2>&1 | head -n 1
 > rc=2
 > rc=2
 > msample: --kv-mem: 'inf' is not a size (e.g. 512M, 4G)
 > msample: --kv-mem: '0x10M' is not a size (e.g. 512M, 4G)
 > msample: --kv-mem: '1e30' is not a size (e.g. 512M, 4G)
 > msample: --kv-mem: '18446744073709551615' is more than a petabyte
+> msample: --temperature: '1e-39' is below 1e-3 (0 is greedy)
 2~ ^msample: --problem: cannot compile jq filter '\.\[': syntax error, unexpected .*\?\)$
 2~ ^msample: --kv-mem: KV cache: 1024 bytes hold no block of 16 tokens
 2~ ^Try 'msample --help'\.$
