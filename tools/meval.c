@@ -452,6 +452,8 @@ static void tprint(const table *t, int markdown, FILE *f)
         size_t at = strlen(line);
         while (!markdown && at && line[at - 1] == ' ') at--;
         fprintf(f, "%.*s%s\n", (int)at, line, markdown ? "|" : "");
+        free(line);   /* each open_memstream makes a buffer of its own */
+        line = NULL;
         if (markdown && r == 0) {
             for (int c = 0; c < t->cols; c++) {
                 fputs(c ? "|" : "|:", f);
@@ -461,7 +463,6 @@ static void tprint(const table *t, int markdown, FILE *f)
             fputs("|\n", f);
         }
     }
-    free(line);
     free(wd);
 }
 
