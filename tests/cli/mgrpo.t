@@ -239,6 +239,13 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out C --groups 1 $TESTD
 > rc=99
 > 1 2 
 
+## a checkpoint's config.json is the starting model's, keys mrl does not read included
+% requires /usr/bin/jq
+$ minit tiny -o m0 -q && mkdir m && cp m0/* m/ && jq '. + {"_name_or_path":"org/model","transformers_version":"4.44.0","eos_token_id":[256,257]}' m0/config.json > m/config.json
+$ printf '%s\n' '{"id":"p","prompt_ids":[1,2,3],"completion_ids":[4,5],"reward":1}' '{"id":"p","prompt_ids":[1,2,3],"completion_ids":[6],"reward":0}' | mgrpo --model m --out run --steps 1 --threads 1 -Z -q > /dev/null
+$ diff <(jq -S . m/config.json) <(jq -S . run/latest/config.json) && echo same
+> same
+
 ## --resume insists on a latest checkpoint
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl
 ? 1
