@@ -100,6 +100,7 @@ static void cli_settle_output(const cli *c) {
     ((cli *)c)->out_w = NULL;   /* settled once: a fatal hook that fails calls cli_die again */
     settle_writer(w);
 }
+void cli_settle(cli *c) { cli_settle_output(c); }
 
 /* A fatal stop ends the process at once once the outputs are settled: stdio is flushed and
  * _exit skips the atexit handlers, which could run while worker threads still use state that
@@ -194,6 +195,10 @@ wr_stream *cli_writer(cli *c) {
     mrl_err e = {0};
     wr_opts o = {.path = c->out, .plain = c->plain, .level = c->zlevel};
     wr_stream *w = wr_open(&o, &e);
+    if (!w && cli_stop_requested()) {   /* a signal while -o waited for a FIFO's reader: a stop, not a failure */
+        fprintf(stderr, "%s: %s\n", c->tool, e.msg);
+        die_now(128 + cli_stop_requested());
+    }
     if (!w) cli_die(c, &e);
     c->out_w = w;
     return w;
@@ -221,7 +226,7 @@ static struct timespec cli_first_sig;
 static void cli_on_signal(int sig) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!cli_stop_sig) { cli_stop_sig = sig; cli_first_sig = now; return; }
+    if (!cli_stop_sig) { cli_first_sig = now; cli_stop_sig = sig; return; }   /* the time first: a reader of the flag sees it */
     if ((now.tv_sec - cli_first_sig.tv_sec) + 1e-9 * (now.tv_nsec - cli_first_sig.tv_nsec) < 1.0) return;
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
@@ -237,6 +242,8 @@ void cli_signals(void) {
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = cli_on_signal;   /* no SA_RESTART: a blocked read returns EINTR */
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);   /* one handler at a time: a TERM cannot cut into an INT's */
+    sigaddset(&sa.sa_mask, SIGTERM);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }

@@ -42,7 +42,8 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
     jq_set_error_cb(f->jq, jqf_on_error, f);
     jq_set_debug_cb(f->jq, jqf_on_debug, NULL);
     jq_set_input_cb(f->jq, jqf_no_input, NULL);
-    /* no module search path: `import` / `include` fail to compile (unset, libjq 1.6 asserts) */
+    /* no default module path (unset, libjq 1.6 asserts on import): modules come only from the
+       current directory or an import's own search path, as mrl(7) says */
     jq_set_attr(f->jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
     if (!jq_compile(f->jq, program)) {
         /* libjq's message is "jq: error: WHAT at <top-level>, line 1:\nPROGRAM": WHAT alone */

@@ -14,13 +14,13 @@ kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, int kvdt, mrl_
     else if (kvdt == MRL_F32 || kvdt == MRL_BF16) dt = (mrl_dtype)kvdt;
     else { err_set(e, 2, "KV cache: dtype %d is neither fp32 nor bf16", kvdt); return NULL; }
     if (dt != act && dt != MRL_BF16) {
-        err_set(e, 2, "KV cache: %s keeps K and V in bf16, not fp32", m->be->name);
+        err_set(e, 2, "--kv-dtype fp32: the KV cache on %s keeps K and V in bf16", m->be->name);
         return NULL;
     }
     size_t es = mrl_dtype_size(dt), row = (size_t)m->K * m->D;
     size_t per_block = (size_t)m->L * 2 * block_tokens * row * es;
     size_t nb = bytes / per_block;
-    if (nb < 1) { err_set(e, 2, "KV cache: %zu bytes hold no block of %d tokens (%zu bytes each)", bytes, block_tokens, per_block); return NULL; }
+    if (nb < 1) { err_set(e, 2, "--kv-mem: KV cache: %zu bytes hold no block of %d tokens (%zu bytes each)", bytes, block_tokens, per_block); return NULL; }
     if (nb > (1u << 30)) nb = 1u << 30;
     kv_cache *kv = calloc(1, sizeof *kv);
     if (!kv) { err_set(e, 3, "out of memory"); return NULL; }

@@ -339,11 +339,24 @@ static int wr_drain(wr_stream *w, ZSTD_EndDirective mode, mrl_err *e) {
     return 0;
 }
 
+/* A descriptor's path (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N): N, else -1.
+ * Such a path names an open descriptor, not a file to replace: `-o /dev/stdout >> log` must
+ * append to log, and a pipe's "target" (pipe:[123]) is no path at all. */
+static int wr_fd_path(const char *p) {
+    int n = -1;
+    char c;
+    if (!strcmp(p, "/dev/stdout")) return 1;
+    if (!strcmp(p, "/dev/stderr")) return 2;
+    if (sscanf(p, "/dev/fd/%d%c", &n, &c) == 1 || sscanf(p, "/proc/self/fd/%d%c", &n, &c) == 1) return n;
+    return -1;
+}
+
 /* -o through a symlink replaces the link's target, not the link: each link is read in turn
- * (a dangling one too: its target is created), relative ones against the link's directory. */
+ * (a dangling one too: its target is created), relative ones against the link's directory;
+ * it stops at a descriptor's path. */
 static char *wr_follow(const char *path) {
     char *p = strdup(path), link[PATH_MAX];
-    for (int hops = 0; p && hops < 40; hops++) {   /* a loop of links: open reports ELOOP */
+    for (int hops = 0; p && hops < 40 && wr_fd_path(p) < 0; hops++) {   /* a loop of links: open reports ELOOP */
         struct stat st;
         ssize_t n;
         if (lstat(p, &st) < 0 || !S_ISLNK(st.st_mode) || (n = readlink(p, link, sizeof link - 1)) < 0) break;
@@ -356,6 +369,18 @@ static char *wr_follow(const char *path) {
         p = q;
     }
     return p;
+}
+
+/* Opens what -o names without a temp file: a descriptor's path (a copy of the descriptor, so
+ * an append stays an append) or an existing device or FIFO (waiting for a FIFO's reader; a
+ * signal then ends the wait). */
+static int wr_open_direct(wr_stream *w, mrl_err *e) {
+    int n = wr_fd_path(w->target);
+    if (n >= 0) w->fd = fcntl(n, F_DUPFD_CLOEXEC, 3);
+    else w->fd = open(w->target, O_WRONLY | O_CLOEXEC);
+    if (w->fd >= 0) return 0;
+    if (errno == EINTR) return err_set(e, ERR_SYS, "%s: interrupted while waiting for a reader", w->path);
+    return err_set(e, ERR_SYS, "%s: cannot open: %s", w->path, strerror(errno));
 }
 
 wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
@@ -372,14 +397,9 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         /* a rename over a device, FIFO or socket would put a plain file in its place (-o /dev/null
          * as root destroys the node; a reader of the FIFO waits forever): open and write it
          * (a socket cannot be opened: that is an error, and the socket stays) */
-        w->direct = stat(w->target, &st) == 0 && !S_ISREG(st.st_mode);
+        w->direct = wr_fd_path(w->target) >= 0 || (stat(w->target, &st) == 0 && !S_ISREG(st.st_mode));
         if (w->direct) {
-            w->fd = open(w->target, O_WRONLY | O_CLOEXEC);
-            if (w->fd < 0) {
-                err_set(e, ERR_SYS, "%s: cannot open: %s", w->path, strerror(errno));
-                wr_abort(w);
-                return NULL;
-            }
+            if (wr_open_direct(w, e) < 0) { wr_abort(w); return NULL; }
         } else {
             size_t n = strlen(w->target) + 32;
             if (!(w->tmp = malloc(n))) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }

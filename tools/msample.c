@@ -454,7 +454,7 @@ int main(int argc, char **argv) {
                      st.broken_rows, st.broken_rows == 1 ? " was" : "s were");
         if (rc < 0) {
             jqf_free(a.problem);        /* its jq state holds the last record */
-            if (e.code == ERR_USAGE) cli_usage(&a.c, "--kv-mem: %s", e.msg);   /* too small for one block */
+            if (e.code == ERR_USAGE) { cli_settle(&a.c); cli_usage(&a.c, "%s", e.msg); }   /* --kv-mem, --kv-dtype: the -o temp file goes first */
             cli_die(&a.c, &e);          /* ends the output cleanly first: earlier groups stay */
         }
     }

@@ -590,3 +590,21 @@ $ printf '%s\n' '{"id":1,"correct":true}' '{"id":"1","correct":true}' '{"id":1,"
 > {"id":"1","pass_rate":1,"samples":1}
 2> mfilter: <stdin>:3: id 1 appears again after its group ended (the samples of one id must be contiguous)
 ? 1
+
+## -o naming a descriptor (/dev/stdout, /dev/fd/N) writes to that descriptor: an append stays an
+## append, a pipe is a pipe (the link's target was renamed over, or "pipe:[N]" taken for a path)
+$ printf '{"a":1}\n' > h.jsonl; echo '{"old":1}' > log
+$ mfilter -Z -o /dev/stdout h.jsonl >> log; echo "rc=$?"; cat log
+$ mfilter -Z -o /dev/stdout h.jsonl | cat
+$ mfilter -Z -o >(cat > ps) h.jsonl; sleep 0.5; cat ps
+> rc=0
+> {"old":1}
+> {"id":"h.jsonl:1","a":1}
+> {"id":"h.jsonl:1","a":1}
+> {"id":"h.jsonl:1","a":1}
+
+## a signal while -o waits for a FIFO's reader is a stop (130), not an open error (3)
+$ printf '{"a":1}\n' > h.jsonl; mkfifo nf
+$ mfilter -Z -o nf h.jsonl & p=$!; sleep 0.5; kill -INT $p; wait $p; echo "rc=$?"
+> rc=130
+2> mfilter: nf: interrupted while waiting for a reader

@@ -53,7 +53,7 @@ $ mreward --answer '.[' </dev/null; echo "rc=$?"; mreward --prompt '{' </dev/nul
 2~ ^Try 'mreward --help'\.$
 
 ## jq builtins that reach outside the record: debug prints to stderr, input is an error,
-## halt / halt_error stop with an error (not "no value"), import / include do not compile
+## halt / halt_error stop with an error (not "no value"), an import of a module that is not there does not compile
 $ echo '{"id":"a","answer":"2","completion":"\\boxed{2}"}' > x.jsonl
 $ mreward -Z --answer '.answer|debug' x.jsonl | jq -c .correct; echo "rc=$?"
 $ mreward -Z --answer 'input' x.jsonl; echo "rc=$?"

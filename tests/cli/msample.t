@@ -26,7 +26,7 @@ $ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/
 ## a --problem filter that does not compile, a --kv-mem below one block: usage errors naming the option
 % requires $TESTDATA/msample/model/model.safetensors
 $ msample --device cpu --model $TESTDATA/msample/model --problem '.[' </dev/null; echo "rc=$?"
-$ echo '{"problem":"x"}' | msample --device cpu --model $TESTDATA/msample/model --kv-mem 1K -Z; echo "rc=$?"
+$ echo '{"problem":"x"}' | msample --device cpu --model $TESTDATA/msample/model --kv-mem 1K -o out.zst; echo "rc=$?"; ls
 $ for v in inf 0x10M 1e30 18446744073709551615; do msample --device cpu --model $TESTDATA/msample/model --kv-mem $v </dev/null 2>&1 | head -n 1; done
 $ msample --device cpu --model $TESTDATA/msample/model --temperature 1e-39 </dev/null 2>&1 | head -n 1
 > rc=2
