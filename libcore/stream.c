@@ -356,7 +356,7 @@ static int wr_fd_path(const char *p) {
  * it stops at a descriptor's path. */
 static char *wr_follow(const char *path) {
     char *p = strdup(path), link[PATH_MAX];
-    for (int hops = 0; p && hops < 40 && wr_fd_path(p) < 0; hops++) {   /* a loop of links: open reports ELOOP */
+    for (int hops = 0; p && hops < 40 && wr_fd_path(p) < 0; hops++) {   /* a loop of links: wr_open reports ELOOP */
         struct stat st;
         ssize_t n;
         if (lstat(p, &st) < 0 || !S_ISLNK(st.st_mode) || (n = readlink(p, link, sizeof link - 1)) < 0) break;
@@ -394,6 +394,11 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         w->target = wr_follow(o->path);
         if (!w->path || !w->target) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
         struct stat st;
+        if (lstat(w->target, &st) == 0 && S_ISLNK(st.st_mode) && wr_fd_path(w->target) < 0) {   /* 40 links on: a loop */
+            err_set(e, ERR_SYS, "%s: %s", w->path, strerror(ELOOP));
+            wr_abort(w);
+            return NULL;
+        }
         /* a rename over a device, FIFO or socket would put a plain file in its place (-o /dev/null
          * as root destroys the node; a reader of the FIFO waits forever): open and write it
          * (a socket cannot be opened: that is an error, and the socket stays) */

@@ -59,6 +59,7 @@ size_t tok_utf8_complete(const char *s, size_t n) {
 
 char *tok_utf8_lossy(const char *s, size_t n, size_t *outlen) {
     char *o = malloc(n * 3 + 1), *p = o;   /* each bad byte becomes at most 3 */
+    if (!o) return NULL;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         size_t adv;

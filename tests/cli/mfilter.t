@@ -608,3 +608,10 @@ $ printf '{"a":1}\n' > h.jsonl; mkfifo nf
 $ mfilter -Z -o nf h.jsonl & p=$!; sleep 0.5; kill -INT $p; wait $p; echo "rc=$?"
 > rc=130
 2> mfilter: nf: interrupted while waiting for a reader
+
+## -o through a loop of symlinks is an error, and the links stay links
+$ printf '{"a":1}\n' > h.jsonl; ln -s l2 l1; ln -s l1 l2
+$ mfilter -Z -o l1 h.jsonl; echo "rc=$?"; test -L l1 && test -L l2 && echo links
+> rc=3
+> links
+2> mfilter: l1: Too many levels of symbolic links
