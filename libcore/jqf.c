@@ -174,8 +174,9 @@ int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n) {
     if (jv_get_kind(rec) != JV_KIND_OBJECT) return 0;
     jv v = jv_object_get(jv_copy(rec), jv_string(field));
     jv_kind got = jv_get_kind(v);
+    char why[80];
+    if (got != JV_KIND_INVALID && got != JV_KIND_NULL && got != k)
+        snprintf(msg, n, "\"%s\" %s", field, jv_wrong(v, jv_kind_phrase(k), why, sizeof why));
     jv_free(v);
-    if (got == JV_KIND_INVALID || got == JV_KIND_NULL || got == k) return 0;
-    snprintf(msg, n, "\"%s\" is %s, not %s", field, jv_kind_phrase(got), jv_kind_phrase(k));
-    return -1;
+    return got == JV_KIND_INVALID || got == JV_KIND_NULL || got == k ? 0 : -1;
 }

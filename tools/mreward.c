@@ -275,12 +275,13 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
     long ntok = -1;
     jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
     if (jv_get_kind(ids) == JV_KIND_ARRAY) ntok = jv_array_length(jv_copy(ids));
-    jv_wrong(ids, "an array", why, sizeof why);
-    int wrong = jv_is_valid(ids) && jv_get_kind(ids) != JV_KIND_NULL && ntok < 0;
     jv_free(ids);
-    if (((m->need & RW_NEEDS_TOKENS) || wrong) && ntok < 0) {
+    char msg[200] = "";
+    if (rec_optional(rec, "completion_ids", JV_KIND_ARRAY, msg, sizeof msg) == 0 && (m->need & RW_NEEDS_TOKENS) && ntok < 0)
+        snprintf(msg, sizeof msg, "\"completion_ids\" is missing");
+    if (msg[0]) {
         jv_free(comp); jv_free(gold);
-        return err_set(e, ERR_INPUT, "%s: \"completion_ids\" %s", where, why);
+        return err_set(e, ERR_INPUT, "%s: %s", where, msg);
     }
     jv prompt = jv_invalid();
     if (m->need & RW_NEEDS_PROMPT) {
