@@ -124,14 +124,18 @@ static int mf_bad(mf *m, const mrl_err *e) {
  * problems, as in mreward and mgrpo. */
 static uint64_t mf_id_hash(mf *m, jv rec) {
     jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-    int str = jv_get_kind(id) == JV_KIND_STRING;
-    jv t = str ? id : jv_dump_string(id, 0);
+    if (jv_get_kind(id) == JV_KIND_STRING) {   /* every record of most inputs: hashed in place */
+        uint64_t h = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));
+        jv_free(id);
+        return h;
+    }
+    jv t = jv_dump_string(id, 0);
     size_t n = (size_t)jv_string_length_bytes(jv_copy(t));
     char *b = malloc(n + 1);
     if (!b) cli_dief(&m->c, ERR_SYS, "out of memory");
     b[0] = (char)0xFF;
     memcpy(b + 1, jv_string_value(t), n);
-    uint64_t h = str ? rng_hash(b + 1, n) : rng_hash(b, n + 1);
+    uint64_t h = rng_hash(b, n + 1);
     free(b); jv_free(t);
     return h;
 }
