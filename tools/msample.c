@@ -71,9 +71,10 @@ typedef struct rec_box { jv rec; char where[PATH_MAX + 24]; } rec_box;   /* wher
 
 static size_t parse_size(const cli *c, const char *arg) {
     char *end = (char *)arg;
-    /* decimal digits and a point only: strtod would also take "inf", "nan" and hex */
-    double v = strspn(arg, "0123456789.") ? strtod(arg, &end) : 0;
-    if (end > arg && (size_t)(end - arg) > strspn(arg, "0123456789.")) end = (char *)arg;
+    /* decimal digits and a point only: strtod would also take "inf", "nan", hex and exponents */
+    size_t digits = strspn(arg, "0123456789.");
+    double v = digits ? strtod(arg, &end) : 0;
+    if ((size_t)(end - arg) > digits) end = (char *)arg;
     double mul = 1;
     if (*end == 'k' || *end == 'K') mul = 1024.0, end++;
     else if (*end == 'm' || *end == 'M') mul = 1024.0 * 1024, end++;
