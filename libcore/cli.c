@@ -95,12 +95,11 @@ static void settle_writer(wr_stream *w) {
     mrl_err ignore = {0};
     if (wr_close(w, &ignore) < 0) { /* nothing more to do: we are exiting with an error anyway */ }
 }
-static void cli_settle_output(const cli *c) {
+void cli_settle(const cli *c) {
     wr_stream *w = c->out_w;
     ((cli *)c)->out_w = NULL;   /* settled once: a fatal hook that fails calls cli_die again */
     settle_writer(w);
 }
-void cli_settle(cli *c) { cli_settle_output(c); }
 
 /* A fatal stop ends the process at once once the outputs are settled: stdio is flushed and
  * _exit skips the atexit handlers, which could run while worker threads still use state that
@@ -130,7 +129,7 @@ void cli_die(const cli *c, const mrl_err *e) {
         if (c->out_w && wr_path(c->out_w)) { wr_abort(c->out_w); ((cli *)c)->out_w = NULL; }
         die_now(0);
     }
-    cli_settle_output(c);
+    cli_settle(c);
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
     int code = e && e->code ? e->code : 1;
     run_fatal_hook(c, code);

@@ -60,7 +60,7 @@ void cli_bad_option(const cli *c, int opt, char *const *argv) __attribute__((nor
 void cli_die(const cli *c, const mrl_err *e) __attribute__((noreturn));
 /* What cli_die does to the output before a usage exit found late (cli_usage exits at once):
  * records written so far reach stdout, a -o temp file is removed. */
-void cli_settle(cli *c);
+void cli_settle(const cli *c);
 void cli_dief(const cli *c, int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
 void cli_warn(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A bad record (code ERR_INPUT): with --skip-bad warn and count (returns 0: skip it),

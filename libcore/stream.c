@@ -371,11 +371,10 @@ static char *wr_follow(const char *path) {
     return p;
 }
 
-/* Opens what -o names without a temp file: a descriptor's path (a copy of the descriptor, so
+/* Opens what -o names without a temp file: descriptor n (>= 0: its path named one; a copy, so
  * an append stays an append) or an existing device or FIFO (waiting for a FIFO's reader; a
  * signal then ends the wait). */
-static int wr_open_direct(wr_stream *w, mrl_err *e) {
-    int n = wr_fd_path(w->target);
+static int wr_open_direct(wr_stream *w, int n, mrl_err *e) {
     if (n >= 0) w->fd = fcntl(n, F_DUPFD_CLOEXEC, 3);
     else w->fd = open(w->target, O_WRONLY | O_CLOEXEC);
     if (w->fd >= 0) return 0;
@@ -394,7 +393,8 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         w->target = wr_follow(o->path);
         if (!w->path || !w->target) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
         struct stat st;
-        if (lstat(w->target, &st) == 0 && S_ISLNK(st.st_mode) && wr_fd_path(w->target) < 0) {   /* 40 links on: a loop */
+        int fdn = wr_fd_path(w->target);
+        if (fdn < 0 && lstat(w->target, &st) == 0 && S_ISLNK(st.st_mode)) {   /* 40 links on: a loop */
             err_set(e, ERR_SYS, "%s: %s", w->path, strerror(ELOOP));
             wr_abort(w);
             return NULL;
@@ -402,9 +402,9 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         /* a rename over a device, FIFO or socket would put a plain file in its place (-o /dev/null
          * as root destroys the node; a reader of the FIFO waits forever): open and write it
          * (a socket cannot be opened: that is an error, and the socket stays) */
-        w->direct = wr_fd_path(w->target) >= 0 || (stat(w->target, &st) == 0 && !S_ISREG(st.st_mode));
+        w->direct = fdn >= 0 || (stat(w->target, &st) == 0 && !S_ISREG(st.st_mode));
         if (w->direct) {
-            if (wr_open_direct(w, e) < 0) { wr_abort(w); return NULL; }
+            if (wr_open_direct(w, fdn, e) < 0) { wr_abort(w); return NULL; }
         } else {
             size_t n = strlen(w->target) + 32;
             if (!(w->tmp = malloc(n))) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
