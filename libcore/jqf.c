@@ -60,33 +60,32 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
     return f;
 }
 
+/* v as text for a message: a string itself, anything else its JSON text. Consumes v. */
+static jv msg_text(jv v) { return jv_get_kind(v) == JV_KIND_STRING ? v : jv_dump_string(v, 0); }
+
 jv jqf_first(jqf *f, jv rec, mrl_err *e) {
     jq_start(f->jq, jv_copy(rec), 0);
     jv out = jq_next(f->jq);
     if (jv_is_valid(out)) return out;
     if (jq_halted(f->jq)) {   /* halt / halt_error: the filter stopped, which is not "no value" */
         jv m = jq_get_error_message(f->jq);
-        if (jv_get_kind(m) == JV_KIND_STRING) err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(m));
-        else if (jv_is_valid(m)) {
-            jv d = jv_dump_string(jv_copy(m), 0);
-            err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(d));
-            jv_free(d);
-        } else err_set(e, ERR_INPUT, "jq filter '%s' halted", f->text);
-        jv_free(m);
+        if (jv_is_valid(m)) {
+            jv t = msg_text(m);
+            err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(t));
+            jv_free(t);
+        } else {
+            jv_free(m);
+            err_set(e, ERR_INPUT, "jq filter '%s' halted", f->text);
+        }
         jv_free(out);
         return jv_invalid();
     }
     if (jv_invalid_has_msg(jv_copy(out))) {
         jv msg = jv_invalid_get_msg(out);
-        if (jv_get_kind(msg) == JV_KIND_STRING) {
-            err_set(e, ERR_INPUT, "jq filter '%s': %s", f->text, jv_string_value(msg));
-        } else {
-            jv s = jv_dump_string(msg, 0);
-            err_set(e, ERR_INPUT, "jq filter '%s': %s (not a string)", f->text, jv_string_value(s));
-            jv_free(s);
-            return jv_invalid();
-        }
-        jv_free(msg);
+        int str = jv_get_kind(msg) == JV_KIND_STRING;
+        jv t = msg_text(msg);
+        err_set(e, ERR_INPUT, "jq filter '%s': %s%s", f->text, jv_string_value(t), str ? "" : " (not a string)");
+        jv_free(t);
         return jv_invalid();
     }
     jv_free(out);
