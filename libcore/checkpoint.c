@@ -162,22 +162,22 @@ static int prune(ckpt_run *r, long latest) {
 }
 
 /* The checkpoint's config.json is the source model's (files_from) with the dtype the weights
- * were saved in: keys mrl does not read (_name_or_path, transformers_version, an eos list)
- * stay as the user's model had them. Without a readable source config, model_save's stands. */
-static int keep_source_config(const char *from, const char *dir, mrl_err *e) {
+ * were saved in (dtype, as model_save takes it): keys mrl does not read (_name_or_path,
+ * transformers_version, an eos list) stay as the user's model had them. Without a readable
+ * source config, model_save's stands. */
+static int keep_source_config(const char *from, const char *dir, const char *dtype, mrl_err *e) {
     char src[PATH_MAX + 32], dst[PATH_MAX + 32];
     if (snprintf(src, sizeof src, "%s/config.json", from) >= (int)sizeof src ||
         snprintf(dst, sizeof dst, "%s/config.json", dir) >= (int)sizeof dst) return 0;   /* paths past PATH_MAX: model_save's */
-    jv orig = jv_load_file(src, 0), ours = jv_load_file(dst, 0);
+    int dt = dtype_parse_torch(dtype ? dtype : "bf16");
+    jv orig = jv_load_file(src, 0);
+    if (dt < 0 || jv_get_kind(orig) != JV_KIND_ARRAY || jv_array_length(jv_copy(orig)) != 1) { jv_free(orig); return 0; }
+    orig = jv_array_get(orig, 0);
     int rc = 0;
-    if (jv_get_kind(orig) == JV_KIND_ARRAY && jv_array_length(jv_copy(orig)) == 1) orig = jv_array_get(orig, 0);
-    else { jv_free(orig); orig = jv_invalid(); }
-    if (jv_get_kind(ours) == JV_KIND_ARRAY && jv_array_length(jv_copy(ours)) == 1) ours = jv_array_get(ours, 0);
-    else { jv_free(ours); ours = jv_invalid(); }
-    if (jv_get_kind(orig) == JV_KIND_OBJECT && jv_get_kind(ours) == JV_KIND_OBJECT) {
-        jv dt = jv_object_get(jv_copy(ours), jv_string("torch_dtype"));
-        if (jv_object_has(jv_copy(orig), jv_string("dtype"))) orig = jv_object_set(orig, jv_string("dtype"), jv_copy(dt));   /* transformers 5 */
-        orig = jv_object_set(orig, jv_string("torch_dtype"), dt);
+    if (jv_get_kind(orig) == JV_KIND_OBJECT) {
+        jv name = jv_string(dtype_torch_name((st_dtype)dt));
+        if (jv_object_has(jv_copy(orig), jv_string("dtype"))) orig = jv_object_set(orig, jv_string("dtype"), jv_copy(name));   /* transformers 5 */
+        orig = jv_object_set(orig, jv_string("torch_dtype"), name);
         jv txt = jv_dump_string(jv_copy(orig), JV_PRINT_INDENT_FLAGS(2));
         size_t n = (size_t)jv_string_length_bytes(jv_copy(txt));
         char *buf = malloc(n + 2);
@@ -190,7 +190,7 @@ static int keep_source_config(const char *from, const char *dir, mrl_err *e) {
         }
         jv_free(txt);
     }
-    jv_free(orig); jv_free(ours);
+    jv_free(orig);
     return rc;
 }
 
@@ -210,7 +210,7 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
         snprintf(p, sizeof p, "%s/%s", tmp, src_files[i]);
         if (copy_file(src, p, e)) goto fail;
     }
-    if (d->files_from && keep_source_config(d->files_from, tmp, e)) goto fail;
+    if (d->files_from && keep_source_config(d->files_from, tmp, d->model_dtype, e)) goto fail;
     crash_point(r);
     snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
     if (d->opt && optim_save(d->opt, p, strcmp(d->model_dtype, "fp32") != 0, e)) goto fail;
