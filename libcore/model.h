@@ -23,6 +23,10 @@ typedef struct mrl_config {
 int config_load(mrl_config *c, const char *dir, mrl_err *e);
 /* Writes config.json and generation_config.json (atomically) for c. */
 int config_save(const mrl_config *c, const char *dir, mrl_err *e);
+/* 0 when a sequence of T tokens (prompt_ids + completion_ids) fits the model's context
+ * (max_position_embeddings; none set: anything fits); else -1, e saying so (code 1, the
+ * caller puts FILE:LINE in front). */
+int config_fits(const mrl_config *c, long T, mrl_err *e);
 /* Parameter count. */
 size_t config_nparams(const mrl_config *c);
 

@@ -264,3 +264,9 @@ int config_save(const mrl_config *c, const char *dir, mrl_err *e) {
     if (save_text(dir, "config.json", cfg, e)) return -1;
     return save_text(dir, "generation_config.json", gen, e);
 }
+
+int config_fits(const mrl_config *c, long T, mrl_err *e) {
+    if (c->max_position_embeddings <= 0 || T <= c->max_position_embeddings) return 0;
+    return err_set(e, 1, "\"prompt_ids\" + \"completion_ids\": %ld tokens, more than the model's context (max_position_embeddings %d)",
+                   T, c->max_position_embeddings);
+}

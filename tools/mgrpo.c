@@ -68,7 +68,7 @@ typedef struct {
     const char *model, *ref, *out, *dtype;
     tr_opts t;
     int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume, gpus;
-    int ctx;               /* the model's context (max_position_embeddings): longer sequences are bad records */
+    const mrl_config *cfg; /* the policy's: its context bounds a record (config_fits) */
     optim_opts oo;
     sched_opts so;
     double lr, warmup, max_grad_norm;
@@ -168,11 +168,8 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     it->comp = int_array(a, &it->clen, vocab, &bad);
     jv_free(a);
     if (bad) die_rec(o, where, "\"%s\" is not an array of token ids of the model", "completion_ids");
-    if (o->ctx > 0 && it->plen + it->clen > o->ctx) {
-        char m[160];
-        snprintf(m, sizeof m, "%d tokens, more than the model's context (max_position_embeddings %d)", it->plen + it->clen, o->ctx);
-        die_rec(o, where, "\"prompt_ids\" + \"completion_ids\": %s", m);
-    }
+    mrl_err fe = {0};
+    if (o->cfg && config_fits(o->cfg, (long)it->plen + it->clen, &fe) < 0) die_rec(o, where, "%s", fe.msg);
     if (o->iterations > 1) {
         a = jv_object_get(jv_copy(rec), jv_string("logprobs"));
         if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
@@ -615,7 +612,7 @@ int main(int argc, char **argv) {
         if (!(ref = model_load(refdir, &ro, &e))) cli_die(&o.c, &e);
     }
     const mrl_config *cfg = model_config(policy);
-    o.ctx = cfg->max_position_embeddings;
+    o.cfg = cfg;
     mrl_dist *dist = NULL;
     if (world > 1) {
         const char *job = dist_job_key();

@@ -297,11 +297,10 @@ static int run_score(app *a, mrl_model *m, float temperature) {
             cli_bad_record(&a->c, a->w, &e);
             continue;
         }
-        int T = np + nc, ctx = model_config(m)->max_position_embeddings;
-        if (ctx > 0 && T > ctx) {   /* as in sampling: the model has no positions past its context */
+        int T = np + nc;
+        if (config_fits(model_config(m), T, &e) < 0) {   /* as in sampling: the model has no positions past its context */
             free(pi); free(ci); jv_free(rec);
-            err_set(&e, ERR_INPUT, "%s:%ld: \"prompt_ids\" + \"completion_ids\": %d tokens, more than the model's context (max_position_embeddings %d)",
-                    rd_name(a->rd), rd_lineno(a->rd), T, ctx);
+            err_prefix(&e, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
             cli_bad_record(&a->c, a->w, &e);
             continue;
         }
