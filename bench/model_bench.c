@@ -172,10 +172,10 @@ static double loop_gflops(int bf16, int threads) {
 #endif
 
 /* x W^T on the backend's linear op, W in NW copies that together exceed the caches (each call
- * reads its W from memory, as a model's layers do); wdt MRL_BF16P packs the copies first. */
+ * reads its W from memory, as a model's layers do); a packed wdt packs the copies first. */
 static double linear_gflops(mrl_backend *be, int T, int IN, int OUT, mrl_dtype wdt) {
-    size_t es = wdt == MRL_F32 ? 4 : 2, wn = (size_t)OUT * IN;
-    int NW = (int)(512e6 / (wn * es)) + 1;
+    size_t es = mrl_dtype_size(wdt), wn = (size_t)OUT * IN;
+    int NW = getenv("HOT") ? 1 : (int)(512e6 / (wn * es)) + 1;
     float *x = malloc((size_t)T * IN * 4), *y = malloc((size_t)T * OUT * 4);
     char *w = malloc(wn * es * NW), *wp = NULL;
     size_t pb = 0;
@@ -185,10 +185,10 @@ static double linear_gflops(mrl_backend *be, int T, int IN, int OUT, mrl_dtype w
         if (es == 2) { uint32_t v; memcpy(&v, &f, 4); ((uint16_t *)w)[i] = (uint16_t)(v >> 16); }
         else ((float *)w)[i] = f;
     }
-    if (wdt == MRL_BF16P) {
-        if (!(pb = op_pack_weight(be, NULL, NULL, OUT, IN))) { free(x); free(y); free(w); return 0; }
+    if (wdt == MRL_BF16P || wdt == MRL_F32P) {
+        if (!(pb = op_pack_weight(be, NULL, NULL, es == 2 ? MRL_BF16 : MRL_F32, OUT, IN))) { free(x); free(y); free(w); return 0; }
         wp = malloc(pb * NW);
-        for (int k = 0; k < NW; k++) op_pack_weight(be, wp + k * pb, w + k * wn * es, OUT, IN);
+        for (int k = 0; k < NW; k++) op_pack_weight(be, wp + k * pb, w + k * wn * es, es == 2 ? MRL_BF16 : MRL_F32, OUT, IN);
     }
     double best = 1e9;
     for (int r = 0; r < 2 * NW + 2; r++) {
@@ -374,9 +374,10 @@ static int linear(int T, int IN, int OUT, const char *dt, int threads) {
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", threads, &e);
     if (!be) die("cpu backend", &e);
-    int k = !strcmp(dt, "bf16") ? 1 : !strcmp(dt, "bf16packed") ? 2 : 0;
-    be->bf16_act = k > 0;
-    double g = T > 0 && IN > 0 && OUT > 0 ? linear_gflops(be, T, IN, OUT, k == 0 ? MRL_F32 : k == 1 ? MRL_BF16 : MRL_BF16P) : 0;
+    int k = !strcmp(dt, "bf16") ? 1 : !strcmp(dt, "bf16packed") ? 2 : !strcmp(dt, "fp32packed") ? 3 : 0;
+    be->bf16_act = k == 1 || k == 2;
+    static const mrl_dtype kd[] = {MRL_F32, MRL_BF16, MRL_BF16P, MRL_F32P};
+    double g = T > 0 && IN > 0 && OUT > 0 ? linear_gflops(be, T, IN, OUT, kd[k]) : 0;
     if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, dt, T, IN, OUT, g);
     else fprintf(stderr, "model_bench: linear %s %d x %d -> %d not measured here\n", dt, T, IN, OUT);
     be_close(be);

@@ -25,14 +25,14 @@
 #include <stdint.h>
 #include "err.h"
 
-/* MRL_BF16P: a bf16 weight [OUT, IN] in the layout the backend's GEMM reads directly, made by
- * op_pack_weight; only ever the weight of linear_fwd, logits and logprob_fwd (forward-only
- * inference) or, for a tied head, the table of embedding_fwd; a row range of it starts at a
- * multiple of 64 rows. */
-typedef enum mrl_dtype { MRL_F32 = 0, MRL_BF16 = 1, MRL_BF16P = 2 } mrl_dtype;
+/* MRL_BF16P, MRL_F32P: a bf16 or fp32 weight [OUT, IN] in the layout the backend's GEMM reads
+ * directly, made by op_pack_weight; only ever the weight of linear_fwd, logits and logprob_fwd
+ * (forward-only inference) or, for a tied head, the table of embedding_fwd; a row range of it
+ * starts at a multiple of 64 rows. */
+typedef enum mrl_dtype { MRL_F32 = 0, MRL_BF16 = 1, MRL_BF16P = 2, MRL_F32P = 3 } mrl_dtype;
 typedef enum mrl_devkind { MRL_DEV_CPU = 0, MRL_DEV_CUDA = 1 } mrl_devkind;
 
-static inline size_t mrl_dtype_size(mrl_dtype t) { return t == MRL_F32 ? 4 : 2; }
+static inline size_t mrl_dtype_size(mrl_dtype t) { return t == MRL_F32 || t == MRL_F32P ? 4 : 2; }
 
 typedef struct mrl_ops mrl_ops;
 struct mrl_adamw_step;   /* the AdamW step's scalars (op_adamw_step, below) */
@@ -113,7 +113,7 @@ struct mrl_ops {
                         const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
     void (*logits)(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt,
                    int T, int C, int V);
-    size_t (*pack_weight)(const mrl_backend *be, void *dst, const void *w, int OUT, int IN);   /* optional */
+    size_t (*pack_weight)(const mrl_backend *be, void *dst, const void *w, mrl_dtype wdt, int OUT, int IN);   /* optional */
     void (*adamw)(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
                   mrl_dtype cdt, size_t n, const struct mrl_adamw_step *s);
     double (*sumsq)(const mrl_backend *be, const float *x, size_t n);
@@ -223,11 +223,13 @@ static inline void op_logprob_bwd(const mrl_backend *be, void *dx, float *dw, co
 static inline void op_logits(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt, int T, int C, int V)
 { be->ops->logits(be, logits, x, w, wdt, T, C, V); }
 
-/* The bf16 weight w [OUT, IN] (backend memory) packed into dst as MRL_BF16P for the forward
- * GEMMs of bf16 inference; returns the bytes that takes (dst NULL: only the size). 0: this
- * backend (or this CPU) has no packed layout; use w as MRL_BF16. */
-static inline size_t op_pack_weight(const mrl_backend *be, void *dst, const void *w, int OUT, int IN)
-{ return be->ops->pack_weight ? be->ops->pack_weight(be, dst, w, OUT, IN) : 0; }
+/* The weight w [OUT, IN] (backend memory) of dtype wdt packed into dst as mrl_packed(wdt) (bf16:
+ * MRL_BF16P, fp32: MRL_F32P) for the forward GEMMs of inference; returns the bytes that takes
+ * (dst NULL: only the size). 0: this backend (or this CPU) has no packed layout for wdt; use w
+ * as it is. */
+static inline mrl_dtype mrl_packed(mrl_dtype wdt) { return wdt == MRL_BF16 ? MRL_BF16P : MRL_F32P; }
+static inline size_t op_pack_weight(const mrl_backend *be, void *dst, const void *w, mrl_dtype wdt, int OUT, int IN)
+{ return be->ops->pack_weight ? be->ops->pack_weight(be, dst, w, wdt, OUT, IN) : 0; }
 
 /* AdamW on fp32 master weights w with fp32 m, v, as torch.optim.AdamW (single-tensor) computes
  * it: g' = g * grad_scale; m = lerp(m, g', 1-b1); v = b2 v + (1-b2) g'^2; w *= 1 - lr wd;

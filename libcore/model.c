@@ -55,18 +55,22 @@ static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
     }
 }
 
-/* bf16 inference: each linear weight packed into the layout the backend's GEMM reads directly
- * (op_pack_weight: the CPU's vdpbf16ps panels / AMX tiles), so no step repacks it. The linear
- * weights never enter fw: model_load leaves their file tensors where they are (`held`), and
- * each weight is packed straight from the file mapping (one bf16 tensor) or from a bf16
- * assembly of its tensors in tmp2 (fused q/k/v, gate/up, or a file in another dtype), then
- * its file pages are dropped. Fresh anonymous pages cost the kernel a zeroing each: writing
- * the weights to fw and packing them from there was half of a 5 s load of the 1.5B model.
- * A tied head is packed too; the embedding lookup then gathers its rows from the panels. */
+/* Inference: each linear weight packed into the layout the backend's GEMM reads directly
+ * (op_pack_weight: for bf16 the CPU's vdpbf16ps panels / AMX tiles, for fp32 the AVX-512
+ * register tiles' panels), so no step repacks it. The linear weights never enter fw: model_load
+ * leaves their file tensors where they are (`held`), and each weight is packed straight from
+ * the file mapping (one tensor of the forward dtype) or from an assembly of its tensors in
+ * that dtype (fused q/k/v, gate/up, or a file in another dtype), then its file pages are
+ * dropped. Fresh anonymous pages cost the kernel a zeroing each: writing the weights to fw and
+ * packing them from there was half of a 5 s load of the 1.5B model. A tied head is packed too;
+ * the embedding lookup then gathers its rows from the panels. A model that trains, or computes
+ * as one that trains (mgrpo's reference), keeps W as it is: its products run on the unpacked
+ * kernels (for fp32 the same sums, bit for bit, past 12 rows). */
 typedef struct { size_t off, *p; int OUT, IN; } lin_item;
 
 static int will_pack(const mrl_model *m) {
-    return m->be->bf16_act && m->wdt == MRL_BF16 && !m->master && !m->o.train_numerics && op_pack_weight(m->be, NULL, NULL, 64, 64);
+    if (m->o.trainable || m->o.train_numerics || (m->wdt == MRL_BF16 && !m->be->bf16_act)) return 0;
+    return op_pack_weight(m->be, NULL, NULL, m->wdt, 64, 64) > 0;
 }
 /* The packed weights as ranges of the flat space, in w[4 L + 1]; returns their count. */
 static int linear_items(mrl_model *m, lin_item *w) {
@@ -96,7 +100,8 @@ static void drop_file_pages(const st_tensor *t) {
 
 /* The n items w (model_load's linear_items; none: nothing to pack). held[i] / hoff[i]: the
  * file tensor of flat-space offset hoff[i] that model_load left for this (NULL: loaded into
- * fw); tmp (floats) and tmp2 (bf16) hold the largest tensor. */
+ * fw); tmp (floats) and tmp2 (bf16) hold the largest tensor. The weights are packed from
+ * m->wdt (bf16 or fp32). */
 static int pack_linears(mrl_model *m, const lin_item *w, int n, const st_tensor *const *held, const size_t *hoff, int nt,
                         float *tmp, uint16_t *tmp2, mrl_err *e) {
     m->head_p = m->embed_p = NOPACK;
@@ -104,34 +109,38 @@ static int pack_linears(mrl_model *m, const lin_item *w, int n, const st_tensor 
     size_t tot = 0, maxw = 0;
     for (int i = 0; i < n; i++) {
         *w[i].p = tot;
-        tot += (op_pack_weight(m->be, NULL, NULL, w[i].OUT, w[i].IN) + 255) / 256 * 256;
+        tot += (op_pack_weight(m->be, NULL, NULL, m->wdt, w[i].OUT, w[i].IN) + 255) / 256 * 256;
         if ((size_t)w[i].OUT * w[i].IN > maxw) maxw = (size_t)w[i].OUT * w[i].IN;
     }
-    if (!(m->pw = be_alloc(m->be, tot))) return err_set(e, 3, "out of memory for packed bf16 weights on %s", m->be->name);
-    uint16_t *asm16 = NULL;   /* a fused weight assembled from several tensors (tmp2 holds one tensor) */
+    if (!(m->pw = be_alloc(m->be, tot))) return err_set(e, 3, "out of memory for packed weights on %s", m->be->name);
+    int f32 = m->wdt == MRL_F32;
+    size_t es = f32 ? 4 : 2;
+    st_dtype sdt = f32 ? ST_F32 : ST_BF16;
+    char *asmb = NULL;   /* a fused weight assembled from several tensors (tmp / tmp2 hold one tensor) */
     for (int i = 0; i < n; i++) {
         const void *src = NULL;
         int parts = 0, one = -1;   /* the item's tensors: how many, and the last */
         for (int j = 0; j < nt; j++) if (held[j] && in_items(&w[i], 1, hoff[j])) { parts++; one = j; }
-        const st_tensor *t1 = parts == 1 ? held[one] : NULL;   /* one bf16 tensor: packed from the mapping itself (if aligned) */
-        if (t1 && hoff[one] == w[i].off && t1->numel == (size_t)w[i].OUT * w[i].IN && t1->dtype == ST_BF16 && !((uintptr_t)t1->data & 1))
+        const st_tensor *t1 = parts == 1 ? held[one] : NULL;   /* one tensor of wdt: packed from the mapping itself (if aligned) */
+        if (t1 && hoff[one] == w[i].off && t1->numel == (size_t)w[i].OUT * w[i].IN && t1->dtype == sdt && !((uintptr_t)t1->data % es))
             src = t1->data;
         if (!src) {
-            uint16_t *dst = parts == 1 ? tmp2 : asm16;
-            if (!dst && !(dst = asm16 = malloc(maxw * 2))) return err_set(e, 3, "out of memory");
+            char *dst = parts == 1 ? (f32 ? (char *)tmp : (char *)tmp2) : asmb;
+            if (!dst && !(dst = asmb = malloc(maxw * es))) return err_set(e, 3, "out of memory");
             for (int j = 0; j < nt; j++) {
                 if (!held[j] || !in_items(&w[i], 1, hoff[j])) continue;
-                uint16_t *d = dst + (hoff[j] - w[i].off);
-                if (held[j]->dtype == ST_BF16) memcpy(d, held[j]->data, held[j]->numel * 2);
-                else if (st_read_f32(held[j], tmp, e) < 0) { free(asm16); return -1; }
+                char *d = dst + (hoff[j] - w[i].off) * es;
+                if (held[j]->dtype == sdt) memcpy(d, held[j]->data, held[j]->numel * es);
+                else if (f32) { if (st_read_f32(held[j], (float *)d, e) < 0) { free(asmb); return -1; } }
+                else if (st_read_f32(held[j], tmp, e) < 0) { free(asmb); return -1; }
                 else dtype_from_f32(ST_BF16, tmp, d, held[j]->numel);
             }
             src = dst;
         }
-        op_pack_weight(m->be, (char *)m->pw + *w[i].p, src, w[i].OUT, w[i].IN);
+        op_pack_weight(m->be, (char *)m->pw + *w[i].p, src, m->wdt, w[i].OUT, w[i].IN);
         for (int j = 0; j < nt; j++) if (held[j] && in_items(&w[i], 1, hoff[j])) drop_file_pages(held[j]);
     }
-    free(asm16);
+    free(asmb);
     if (m->c.tie_word_embeddings) m->embed_p = m->head_p;
     be_sync(m->be);
     return 0;
@@ -195,7 +204,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
     hoff = calloc(nt, sizeof *hoff);
     if (!ts || !m->params || !m->pnames || !held || !hoff) { err_set(e, 3, "out of memory"); goto fail; }
     qwen2_tensors(&m->c, ts, nt);
-    /* bf16 inference with packed weights: the linear weights go from the file to the packed
+    /* inference with packed weights: the linear weights go from the file to the packed
        panels (pack_linears), not through fw */
     int nlin = 0;
     if (will_pack(m)) {
@@ -278,7 +287,7 @@ static int save_fill(void *vctx, void *dst, size_t off, size_t n, mrl_err *e) {
 }
 
 int model_save(mrl_model *m, const char *dir, const char *dtype, mrl_err *e) {
-    if (m->pw) return err_set(e, 2, "model_save: this model was loaded for bf16 inference (packed weights); load it for training or in fp32 to save it");
+    if (m->pw) return err_set(e, 2, "model_save: this model was loaded for inference (packed weights); load it for training to save it");
     int dt = dtype_parse_torch(dtype ? dtype : "bf16");
     if (dt != ST_BF16 && dt != ST_F32 && dt != ST_F16) return err_set(e, 2, "model_save: dtype \"%s\" is not bf16 or fp32", dtype);
     mrl_config c = m->c;

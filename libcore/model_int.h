@@ -33,9 +33,9 @@ struct mrl_model {
     size_t off_embed, off_norm, off_head;    /* off_head == off_embed when tied */
     float *master, *grad;        /* fp32 [n] (NULL unless trainable / fp32 inference) */
     void *fw;                    /* forward weights [n] of wdt (== master when fp32) */
-    void *pw;                    /* bf16 inference: the linear weights packed for the backend's
-                                    GEMM (MRL_BF16P; NULL when it has no packed layout). Their
-                                    ranges in fw are then released and must not be read. */
+    void *pw;                    /* inference: the linear weights packed for the backend's GEMM
+                                    (MRL_BF16P or MRL_F32P; NULL when it has no packed layout).
+                                    Their ranges in fw are then never written and must not be read. */
     size_t head_p;               /* byte offset of the head in pw, or NOPACK */
     size_t embed_p;              /* the embedding table's: head_p when tied and packed, else NOPACK */
     mrl_param *params; int np;
@@ -71,7 +71,7 @@ static inline const void *mw(const mrl_model *m, size_t off) {
 static inline const void *lw(const mrl_model *m, size_t off, size_t poff) {
     return m->pw && poff != NOPACK ? (const char *)m->pw + poff : mw(m, off);
 }
-static inline mrl_dtype ldt(const mrl_model *m, size_t poff) { return m->pw && poff != NOPACK ? MRL_BF16P : m->wdt; }
+static inline mrl_dtype ldt(const mrl_model *m, size_t poff) { return m->pw && poff != NOPACK ? mrl_packed(m->wdt) : m->wdt; }
 /* p advanced by n elements of the activation dtype */
 static inline void *act_at(const mrl_model *m, const void *p, size_t n) {
     return (char *)p + n * mrl_dtype_size(m->be->act);

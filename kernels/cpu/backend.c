@@ -120,9 +120,16 @@ void cpu_scale(const mrl_backend *be, float *x, size_t n, float s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
-/* MRL_BF16P where the vdpbf16ps GEMM runs (AVX512_BF16, not turned off by MRL_CPU_BF16_DOT=0). */
-static size_t cpu_pack_weight(const mrl_backend *be, void *dst, const void *w, int OUT, int IN) {
-    if (cpu_st(be)->bf16dot < 0 || OUT <= 0 || IN <= 0) return 0;
+/* MRL_BF16P where the vdpbf16ps GEMM runs (AVX512_BF16, not turned off by MRL_CPU_BF16_DOT=0);
+ * MRL_F32P where the fp32 register tiles run (AVX-512, not turned off by MRL_CPU_SIMD). */
+static size_t cpu_pack_weight(const mrl_backend *be, void *dst, const void *w, mrl_dtype wdt, int OUT, int IN) {
+    if (OUT <= 0 || IN <= 0) return 0;
+    if (wdt == MRL_F32) {
+        if (!cpu_f32p_supported(be)) return 0;
+        if (dst) cpu_f32p_pack(be, dst, w, 0, OUT, IN);
+        return cpu_f32p_bytes(OUT, IN);
+    }
+    if (wdt != MRL_BF16 || cpu_st(be)->bf16dot < 0) return 0;
     if (dst) cpu_bf16p_pack(be, dst, w, OUT, IN);
     return cpu_bf16p_bytes(OUT, IN);
 }

@@ -48,8 +48,21 @@ void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const
 static inline size_t cpu_bf16p_bytes(int OUT, int IN) {
     return (size_t)((OUT + CPU_BF16P_ROWS - 1) / CPU_BF16P_ROWS) * ((IN + 1) / 2) * CPU_BF16P_ROWS * 4;
 }
+/* MRL_F32P on the CPU (AVX-512): panels of CPU_F32P_ROWS rows of W, each W's rows as the
+ * columns of an [IN][CPU_F32P_ROWS] fp32 block — what the register tiles would pack per call. */
+#define CPU_F32P_ROWS 64
+static inline size_t cpu_f32p_bytes(int OUT, int IN) {
+    return (size_t)((OUT + CPU_F32P_ROWS - 1) / CPU_F32P_ROWS) * (size_t)IN * CPU_F32P_ROWS * 4;
+}
+static inline float cpu_f32p_at(const void *wp, int IN, size_t r, int k) {
+    return ((const float *)wp)[(r / CPU_F32P_ROWS * (size_t)IN + (size_t)k) * CPU_F32P_ROWS + r % CPU_F32P_ROWS];
+}
 /* Rows r0.. of a weight of dtype wdt and row length IN (r0 a multiple of 64 when packed). */
 static inline const void *cpu_wrows(const void *w, mrl_dtype wdt, size_t r0, int IN) {
+    if (wdt == MRL_F32P) {
+        assert(r0 % CPU_F32P_ROWS == 0);
+        return (const float *)w + r0 * (size_t)IN;
+    }
     if (wdt == MRL_BF16P) {
         assert(r0 % CPU_BF16P_ROWS == 0);
         return (const char *)w + r0 / CPU_BF16P_ROWS * (size_t)((IN + 1) / 2) * CPU_BF16P_ROWS * 4;
@@ -91,7 +104,7 @@ static inline uint16_t cpu_bf16_rne(float f) {
 
 /* Element i of a plain vector of dtype t (a bias that comes with an MRL_BF16P weight is bf16). */
 static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
-    if (t != MRL_F32) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
+    if (t == MRL_BF16 || t == MRL_BF16P) { uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16; float f; memcpy(&f, &u, 4); return f; }
     return ((const float *)p)[i];
 }
 #include "clones.h"   /* CPU_CLONES */
@@ -110,6 +123,12 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
  * a(i,k) as above, B(k,c) = B[k ldb + c], or B[c ldb + k] when bt; B fp32, or bf16 when bf. */
 void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
                      size_t ldb, float beta, float *C, size_t ldc);
+/* The same product from W packed ahead as MRL_F32P (P: the panel of B's column 0), bit for bit
+ * cpu_sgemm_tiles's on the unpacked W (bt). */
+void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
+                       float *C, size_t ldc);
+/* W [OUT, IN] (fp32, or bf16 when bf) packed into dst as MRL_F32P (cpu_f32p_bytes). */
+void cpu_f32p_pack(const mrl_backend *be, float *dst, const void *w, int bf, int OUT, int IN);
 /* dst[c ldd + r] = src[r lds + c] (AVX-512 16 x 16 blocks where compiled in). */
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 
@@ -179,4 +198,14 @@ static inline __m512 cpu_exp512(__m512 x) {
 }
 #define CPU_HAVE_EXP512 1
 #endif
+
+/* The fp32 register tiles of smallgemm.c run here (compiled in, AVX-512, not turned off by
+ * MRL_CPU_SIMD): the linear layers' fp32 products, and MRL_F32P. */
+static inline int cpu_f32p_supported(const mrl_backend *be) {
+#ifdef CPU_HAVE_EXP512
+    return cpu_st(be)->simd >= CPU_SIMD_AVX512;
+#else
+    (void)be; return 0;
+#endif
+}
 #endif

@@ -10,10 +10,11 @@
 void cpu_embedding_fwd(const mrl_backend *be, void *outv, const int32_t *tokens, const void *wte,
                        mrl_dtype wdt, int T, int C) {
     float *out = outv;
-    if (wdt == MRL_BF16P) {   /* a tied table packed as the head: gather the row */
+    if (wdt == MRL_BF16P || wdt == MRL_F32P) {   /* a tied table packed as the head: gather the row */
         #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
         for (int t = 0; t < T; t++)
-            for (int i = 0; i < C; i++) out[(size_t)t * C + i] = cpu_bf16p_at(wte, C, (size_t)tokens[t], i);
+            for (int i = 0; i < C; i++)
+                out[(size_t)t * C + i] = wdt == MRL_F32P ? cpu_f32p_at(wte, C, (size_t)tokens[t], i) : cpu_bf16p_at(wte, C, (size_t)tokens[t], i);
         return;
     }
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))

@@ -7,7 +7,7 @@
 
 #define ROWS 256    /* rows per tile */
 #define VCHUNK 4096 /* vocabulary entries per tile: ROWS x VCHUNK x 4 B = 4 MiB */
-_Static_assert(VCHUNK % CPU_BF16P_ROWS == 0, "a packed head's chunks start at whole panels");
+_Static_assert(VCHUNK % CPU_BF16P_ROWS == 0 && VCHUNK % CPU_F32P_ROWS == 0, "a packed head's chunks start at whole panels");
 
 size_t cpu_logprob_work(const mrl_backend *be, int T, int C, int V) {
     (void)be; (void)C;

@@ -168,13 +168,7 @@ static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, i
 /* fp32 products on the AVX-512 register tiles (smallgemm.c) instead of OpenBLAS, where the
  * CPU has AVX-512: the same speed as OpenBLAS's own AVX-512 kernel, without depending on
  * which kernel OpenBLAS picks for the CPU (MRL_CPU_SIMD=avx2 or none: OpenBLAS). */
-static int use_tiles(const mrl_backend *be) {
-#ifdef CPU_HAVE_EXP512
-    return cpu_st(be)->simd >= CPU_SIMD_AVX512;
-#else
-    (void)be; return 0;
-#endif
-}
+static int use_tiles(const mrl_backend *be) { return cpu_f32p_supported(be); }
 
 /* The vdpbf16ps kernel for this weight: bf16 weights of a bf16 model (be->bf16_act) on a CPU
  * with AVX512_BF16, or forced by MRL_CPU_BF16_DOT=1. */
@@ -183,10 +177,26 @@ static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
     return wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act));
 }
 
+/* x W^T from W packed ahead (MRL_F32P): the tiles path below without its per-call packing —
+ * the same tasks and sums, so the same bits as the unpacked W on the tiles, for every T. */
+static void f32p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                     int T, int IN, const float *wp, int OUT) {
+    int tm, nrb = row_blocks(T, &tm), ncol = (OUT + TILE_N - 1) / TILE_N, ntiles = ncol * nrb;
+    int nt = be->threads < ntiles ? be->threads : ntiles;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int b = 0; b < ntiles; b++) {
+        int cb = b / nrb, t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
+        int a = cb * TILE_N, n = OUT - a < TILE_N ? OUT - a : TILE_N;
+        cpu_sgemm_tiles_p(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wp + (size_t)a * IN, beta,
+                          out + (size_t)t0 * ldo + a, (size_t)ldo);
+    }
+}
+
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (wdt == MRL_BF16P) { cpu_bf16p_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }   /* every row count */
+    if (wdt == MRL_F32P) { f32p_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }          /* every row count */
     /* bf16 inference on AVX512_BF16: the vdpbf16ps GEMM for every row count (as for packed
      * weights, with which it agrees bit for bit), so no row depends on the batch size */
     if (use_bf16dot(be, wdt)) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
@@ -231,7 +241,7 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
 void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, int ldg, int T,
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0 || IN <= 0) return;
-    if (wdt == MRL_BF16P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
+    if (wdt == MRL_BF16P || wdt == MRL_F32P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
     if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g W, W packed straight from its rows */
         cpu_bf16dot_xw(be, out, IN, beta, g, ldg, 0, T, OUT, w, 0, IN, IN);
         return;

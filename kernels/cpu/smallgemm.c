@@ -14,17 +14,35 @@
 #define MR 6    /* rows per register tile */
 #define NC 64   /* columns per register tile (4 vectors) */
 
-/* C[i][c] = alpha sum_{k0<=k<k1} a(i,k) B[k][c] (+ C[i][c] when acc), i < R, c < nc. */
+/* Cache lines to bring into L2 while a tile computes: lines l0 .. l1 of `rows` rows of len
+ * bytes, stride bytes apart; line j of a row is at j * 64, its last at len - 1 (so lpr =
+ * len / 64 + 1 covers a row however it is aligned). */
+typedef struct { const char *p; size_t stride; int len, lpr, l0, l1; } pf_plan;
+
+/* C[i][c] = alpha sum_{k0<=k<k1} a(i,k) B[k][c] (+ C[i][c] when acc), i < R, c < nc; and pf's
+ * lines into L2 (pf may be NULL), spread over the k loop. */
 __attribute__((target("avx512f"), always_inline))
 static inline void tile(const int R, const int FULL, int k0, int k1, const float *A, size_t sar, size_t sak, const float *B, size_t ldb,
-                        float *C, size_t ldc, int nc, float alpha, int acc) {
+                        float *C, size_t ldc, int nc, float alpha, int acc, const pf_plan *pf) {
     __m512 c[MR][4];
 #pragma GCC unroll 8
     for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) c[i][v] = _mm512_setzero_ps();
     __mmask16 m0 = cpu_lanes16(nc), m1 = cpu_lanes16(nc - 16), m2 = cpu_lanes16(nc - 32), m3 = cpu_lanes16(nc - 48);
+    int n = pf ? pf->l1 - pf->l0 : 0, per = k1 > k0 ? (n + (k1 - k0) - 1) / (k1 - k0) : 0;   /* lines per k */
+    const char *row = NULL;
+    int o = 0, last = 0, rowb = 0;   /* the next line: row + o (o past the row's end: its last byte, last) */
+    size_t stride = 0;
+    if (n > 0) {
+        row = pf->p + (size_t)(pf->l0 / pf->lpr) * pf->stride; o = pf->l0 % pf->lpr * 64;
+        last = pf->len - 1; rowb = pf->lpr * 64; stride = pf->stride;
+    }
     for (int k = k0; k < k1; k++) {
+        for (int j = 0; j < per && n > 0; j++, n--) {
+            _mm_prefetch(row + (o < last ? o : last), _MM_HINT_T1);
+            if ((o += 64) >= rowb) { o = 0; row += stride; }
+        }
         const float *b = B + (size_t)k * ldb;
         __m512 b0, b1, b2, b3;
         if (FULL) {   /* all 64 columns: no masks to keep in registers */
@@ -61,12 +79,13 @@ static inline void tile(const int R, const int FULL, int k0, int k1, const float
 #define TILE_R(R)                                                                                \
 __attribute__((target("avx512f")))                                                               \
 static void tile##R(int k0, int k1, const float *A, size_t sar, size_t sak, const float *B, size_t ldb, \
-                    float *C, size_t ldc, int nc, float alpha, int acc) {                        \
-    if (nc == NC) tile(R, 1, k0, k1, A, sar, sak, B, ldb, C, ldc, nc, alpha, acc);               \
-    else tile(R, 0, k0, k1, A, sar, sak, B, ldb, C, ldc, nc, alpha, acc);                        \
+                    float *C, size_t ldc, int nc, float alpha, int acc, const pf_plan *pf) {     \
+    if (nc == NC) tile(R, 1, k0, k1, A, sar, sak, B, ldb, C, ldc, nc, alpha, acc, pf);           \
+    else tile(R, 0, k0, k1, A, sar, sak, B, ldb, C, ldc, nc, alpha, acc, pf);                    \
 }
 TILE_R(1) TILE_R(2) TILE_R(3) TILE_R(4) TILE_R(5) TILE_R(6)
-typedef void tile_fn(int, int, const float *, size_t, size_t, const float *, size_t, float *, size_t, int, float, int);
+typedef void tile_fn(int, int, const float *, size_t, size_t, const float *, size_t, float *, size_t, int, float, int,
+                     const pf_plan *);
 static tile_fn *const tiles[MR + 1] = {NULL, tile1, tile2, tile3, tile4, tile5, tile6};
 
 void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
@@ -83,7 +102,7 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
                 if (r0 - diag > k0) k0 = r0 - diag;
             }
             if (k0 >= k1 && acc) continue;            /* an empty sum added */
-            tiles[R](k0, k1, A + (size_t)r0 * sar, sar, sak, B + c0, ldb, C + (size_t)r0 * ldc + c0, ldc, nc, alpha, acc);
+            tiles[R](k0, k1, A + (size_t)r0 * sar, sar, sak, B + c0, ldb, C + (size_t)r0 * ldc + c0, ldc, nc, alpha, acc, NULL);
         }
 }
 
@@ -128,18 +147,23 @@ static void pack_b(float *dst, const void *B, int bf, int bt, size_t ldb, int k0
         }
 }
 
-/* The cache lines of B's block (k0.., c0..) into L2: the block after the one being packed,
- * while the tiles run on that one. Packing reads 64 (or 128) rows at once, more streams than
- * the hardware prefetchers follow: without this, weights streamed from memory ran at 2/3 of
- * the speed they run at from cache. */
-static void prefetch_b(const void *B, int bf, int bt, size_t ldb, int k0, int kc, int c0, int nc) {
-    size_t es = bf ? 2 : 4, step = 64 / es;
-    int rows = bt ? nc : kc, len = bt ? kc : nc;
-    for (int r = 0; r < rows; r++) {
-        const char *p = (const char *)B + (bt ? (size_t)(c0 + r) * ldb + k0 : (size_t)(k0 + r) * ldb + c0) * es;
-        for (size_t o = 0; o < (size_t)len; o += step) _mm_prefetch(p + o * es, _MM_HINT_T1);
-        _mm_prefetch(p + (size_t)(len - 1) * es, _MM_HINT_T1);
+/* The cache lines of B's block (k0.., c0..) as a prefetch plan (its lines counted in *nl):
+ * the block after the one the tiles run on goes into L2 meanwhile. Packing reads 64 (or 128)
+ * rows at once, more streams than the hardware prefetchers follow, and a packed P is one
+ * stream the tiles read too slowly for them: without this, weights streamed from memory ran
+ * at 2/3 of the speed they run at from cache. The lines are spread over the tiles' k loops —
+ * issued in one burst, the prefetches stalled the tiles until memory had answered them all
+ * (then memory and arithmetic took turns: fp32 x W^T at 32 rows 183 GFLOP/s from memory, 308
+ * from cache; spread, 258). */
+static pf_plan pf_block(const void *B, int bf, int bt, size_t ldb, const float *P, int K, int k0, int kc, int c0, int nc) {
+    if (P) {   /* contiguous: panel c0 / 64, rows k0 .. k0 + kc */
+        int len = kc * NC * 4;
+        return (pf_plan){(const char *)(P + (size_t)c0 * K + (size_t)k0 * NC), 0, len, len / 64 + 1, 0, len / 64 + 1};
     }
+    size_t es = bf ? 2 : 4;
+    int rows = bt ? nc : kc, len = (int)((bt ? kc : nc) * es);
+    const char *p = (const char *)B + (bt ? (size_t)c0 * ldb + k0 : (size_t)k0 * ldb + c0) * es;
+    return (pf_plan){p, ldb * es, len, len / 64 + 1, 0, rows * (len / 64 + 1)};
 }
 
 /* Column tiles taken K-block by K-block together, so that A's block is read once for all of
@@ -147,9 +171,11 @@ static void prefetch_b(const void *B, int bf, int bt, size_t ldb, int k0, int kc
  * other order (each column tile over all of K) is 10-20 % faster from 32 to 128 rows. */
 #define CB_LONG_K 4096
 
-void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
-                     size_t ldb, float beta, float *C, size_t ldc) {
-    float pk[KC * NC] __attribute__((aligned(64)));
+/* P (B packed ahead, cpu_f32p_pack) or B (packed here, block by block): the same tiles over
+ * the same K-blocks, so the two give the same bits. */
+static inline void sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
+                               size_t ldb, const float *P, float beta, float *C, size_t ldc) {
+    float pk[KC * NC] __attribute__((aligned(64)));   /* unused when P */
     if (beta != 0 && beta != 1)
         for (int i = 0; i < M; i++) for (int c = 0; c < N; c++) C[(size_t)i * ldc + c] *= beta;
     int cb = K >= CB_LONG_K ? 4 : 1;
@@ -159,20 +185,46 @@ void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak
             int kc = K - k0 < KC ? K - k0 : KC;
             for (int c0 = cc; c0 < ce; c0 += NC) {
                 int nc = ce - c0 < NC ? ce - c0 : NC;
-                pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
-                /* the block packed next into L2: the next columns of this K-block, else the
-                   next K-block's first columns, else the next column group's first block */
-                if (c0 + NC < ce) prefetch_b(B, bf, bt, ldb, k0, kc, c0 + NC, ce - c0 - NC < NC ? ce - c0 - NC : NC);
-                else if (k0 + KC < K) prefetch_b(B, bf, bt, ldb, k0 + KC, K - k0 - KC < KC ? K - k0 - KC : KC, cc, ce - cc < NC ? ce - cc : NC);
-                else if (ce < N) prefetch_b(B, bf, bt, ldb, 0, K < KC ? K : KC, ce, N - ce < NC ? N - ce : NC);
-                for (int r0 = 0; r0 < M; r0 += MR) {
+                const float *b = pk;
+                if (P) b = P + (size_t)c0 * K + (size_t)k0 * NC;   /* panel c0 / 64, row k0 */
+                else pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
+                /* the block next into L2: the next columns of this K-block, else the next
+                   K-block's first columns, else the next column group's first block */
+                pf_plan pf = {0};
+                if (c0 + NC < ce) pf = pf_block(B, bf, bt, ldb, P, K, k0, kc, c0 + NC, ce - c0 - NC < NC ? ce - c0 - NC : NC);
+                else if (k0 + KC < K) pf = pf_block(B, bf, bt, ldb, P, K, k0 + KC, K - k0 - KC < KC ? K - k0 - KC : KC, cc, ce - cc < NC ? ce - cc : NC);
+                else if (ce < N) pf = pf_block(B, bf, bt, ldb, P, K, 0, K < KC ? K : KC, ce, N - ce < NC ? N - ce : NC);
+                int nl = pf.l1, nrt = (M + MR - 1) / MR;   /* its lines, a share to each row tile */
+                for (int r0 = 0, j = 0; r0 < M; r0 += MR, j++) {
                     int R = M - r0 < MR ? M - r0 : MR;
-                    tiles[R](0, kc, A + (size_t)r0 * sar + (size_t)k0 * sak, sar, sak, pk, NC, C + (size_t)r0 * ldc + c0, ldc,
-                             nc, 1.0f, k0 > 0 || beta != 0);
+                    pf.l0 = (int)((long)nl * j / nrt); pf.l1 = (int)((long)nl * (j + 1) / nrt);
+                    tiles[R](0, kc, A + (size_t)r0 * sar + (size_t)k0 * sak, sar, sak, b, NC, C + (size_t)r0 * ldc + c0, ldc,
+                             nc, 1.0f, k0 > 0 || beta != 0, nl ? &pf : NULL);
                 }
             }
         }
     }
+}
+
+void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
+                     size_t ldb, float beta, float *C, size_t ldc) {
+    sgemm_tiles(M, N, K, A, sar, sak, B, bf, bt, ldb, NULL, beta, C, ldc);
+}
+void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
+                       float *C, size_t ldc) {
+    sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc);
+}
+
+/* W [OUT, IN] (fp32, or bf16 widened) as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as
+ * columns, [IN][64] floats (rows past OUT zero) — pack_b's blocks of x W^T laid end to end. */
+void cpu_f32p_pack(const mrl_backend *be, float *dst, const void *w, int bf, int OUT, int IN) {
+    int np = (OUT + NC - 1) / NC;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(be->threads)
+    for (int p = 0; p < np; p++)
+        for (int k0 = 0; k0 < IN; k0 += KC) {
+            int nc = OUT - p * NC < NC ? OUT - p * NC : NC;
+            pack_b(dst + (size_t)p * NC * IN + (size_t)k0 * NC, w, bf, 1, (size_t)IN, k0, IN - k0 < KC ? IN - k0 : KC, p * NC, nc);
+        }
 }
 
 /* dst[c][r] = src[r][c], r < rows, c < cols: 16 x 16 blocks through registers. */
@@ -200,6 +252,15 @@ void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak
                      size_t ldb, float beta, float *C, size_t ldc) {
     (void)M; (void)N; (void)K; (void)A; (void)sar; (void)sak; (void)B; (void)bf; (void)bt; (void)ldb; (void)beta; (void)C; (void)ldc;
     abort();   /* never called: matmul.c checks CPU_HAVE_EXP512 */
+}
+void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
+                       float *C, size_t ldc) {
+    (void)M; (void)N; (void)K; (void)A; (void)sar; (void)sak; (void)P; (void)beta; (void)C; (void)ldc;
+    abort();   /* never called: MRL_F32P needs AVX-512 */
+}
+void cpu_f32p_pack(const mrl_backend *be, float *dst, const void *w, int bf, int OUT, int IN) {
+    (void)be; (void)dst; (void)w; (void)bf; (void)OUT; (void)IN;
+    abort();
 }
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
     for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];

@@ -222,14 +222,14 @@ static void bf16_case(const char *name) {
 }
 TEST(bf16_weights_close) { bf16_case("tiny-untied"); bf16_case("tiny-tied"); }
 
-/* bf16 inference: a sequence's decode logits are the same bits whether it is decoded alone,
- * in a batch of 7 or of 20 — where the backend packs the weights (CPU with AVX512_BF16) there
- * is one GEMM for every row count; elsewhere up to 12 rows. Such a model refuses model_save
- * (its fw pages are given back). */
-static void batch_case(const char *name) {
-    mrl_model *m = load(name, 0, 1, 0);
+/* Inference: a sequence's decode logits are the same bits whether it is decoded alone, in a
+ * batch of 7 or of 20 — where the backend packs the weights (bf16: a CPU with AVX512_BF16;
+ * fp32: AVX-512) there is one GEMM for every row count; elsewhere up to 12 rows. Such a model
+ * refuses model_save (its linear weights exist only packed). */
+static void batch_case(const char *name, int bf16) {
+    mrl_model *m = load(name, 0, bf16, 0);
     if (!m) { EXPECT(0); return; }
-    int packed = op_pack_weight(model_backend(m), NULL, NULL, 64, 64) > 0;
+    int packed = op_pack_weight(model_backend(m), NULL, NULL, bf16 ? MRL_BF16 : MRL_F32, 64, 64) > 0;
     mrl_err e = {0};
     enum { NS = 20 };
     int V = model_config(m)->vocab_size, sizes[3] = {NS, 7, 1};
@@ -262,11 +262,12 @@ static void batch_case(const char *name) {
         EXPECT(model_save(m, d, "bf16", &e) == -1 && strstr(e.msg, "packed"));
         rmdir(d);
     }
-    printf("  %s: bf16 inference, packed weights: %s\n", name, packed ? "yes, any batch size" : "no, batches up to 12");
+    printf("  %s: %s inference, packed weights: %s\n", name, bf16 ? "bf16" : "fp32", packed ? "yes, any batch size" : "no, batches up to 12");
     for (int r = 0; r < 3; r++) free(z[r]);
     kv_free(kv); model_free(m);
 }
-TEST(bf16_inference_independent_of_batch) { batch_case("tiny-untied"); batch_case("tiny-tied"); }
+TEST(bf16_inference_independent_of_batch) { batch_case("tiny-untied", 1); batch_case("tiny-tied", 1); }
+TEST(fp32_inference_independent_of_batch) { batch_case("tiny-untied", 0); batch_case("tiny-tied", 0); }
 
 /* G samples share a prompt through kv_fork; each continues with its own token and must get
  * the logits of a fresh prefill of prompt + that token. The prompt's blocks are not copied
@@ -369,6 +370,7 @@ int main(void) {
     RUN(bf16_training_gradients_close);
     RUN(bf16_weights_close);
     RUN(bf16_inference_independent_of_batch);
+    RUN(fp32_inference_independent_of_batch);
     RUN(kv_fork_shares_prompt);
     RUN(save_and_reload_same_logprobs);
     RUN(bad_batches_are_errors);

@@ -357,6 +357,69 @@ TEST(sgemm_tiles_match_float64) {
 #endif
 }
 
+/* fp32 weights packed once (MRL_F32P, fp32 inference) give the same bits as the register
+ * tiles on the unpacked W (more than 12 rows: the training forward's path), for every row
+ * count (1 included: the packed path has no small-row kernel, so fp32 inference does not
+ * depend on --batch), for a row range starting at a multiple of 64 (the head's vocabulary
+ * chunks) and on 1 or 2 threads; a tied table's rows come back from the panels. */
+TEST(f32_packed_same_bits_as_tiles) {
+    mrl_backend *be = cpu_open(NULL), *be1;
+    mrl_err e = {0};
+    if (!(be1 = be_open("cpu", 1, &e))) { EXPECT(0); be_close(be); return; }
+    if (!op_pack_weight(be, NULL, NULL, MRL_F32, 64, 64)) { be_close(be); be_close(be1); SKIP("no AVX-512 on this CPU: fp32 weights are not packed"); }
+    int shapes[][2] = {{53, 37}, {24, 16}, {16, 96}, {1536, 130}, {600, 64}, {4100, 70}};   /* IN 4100: K-blocks across column tiles */
+    for (int sh = 0; sh < 6; sh++) {
+        int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 100;
+        float *x = malloc(sizeof(float) * TM * IN), *w = malloc(sizeof(float) * OUT * IN);
+        float *ref = malloc(sizeof(float) * TM * OUT), *o = malloc(sizeof(float) * TM * OUT);
+        uint64_t r = 7;
+        fill_uniform(x, (size_t)(TM * IN), &r);
+        fill_uniform(w, (size_t)(OUT * IN), &r);
+        size_t nb = op_pack_weight(be, NULL, NULL, MRL_F32, OUT, IN);
+        EXPECTF(nb >= (size_t)OUT * IN * 4, "IN %d OUT %d: packed size %zu", IN, OUT, nb);
+        float *wp = malloc(nb);
+        EXPECT(op_pack_weight(be, wp, w, MRL_F32, OUT, IN) == nb);
+        op_linear_fwd(be, ref, 0, x, w, MRL_F32, NULL, TM, IN, OUT);   /* 100 rows: the tiles on W */
+        int Ts[] = {1, 2, 5, 6, 7, 12, 13, 40, 41, 64, 65, 100};
+        for (int k = 0; k < 12; k++) {
+            memset(o, 0xff, sizeof(float) * TM * OUT);
+            op_linear_fwd(be, o, 0, x, wp, MRL_F32P, NULL, Ts[k], IN, OUT);
+            EXPECTF(!memcmp(o, ref, sizeof(float) * Ts[k] * OUT), "IN %d OUT %d: %d rows packed differ", IN, OUT, Ts[k]);
+        }
+        op_linear_fwd(be1, o, 0, x, wp, MRL_F32P, NULL, TM, IN, OUT);
+        EXPECTF(!memcmp(o, ref, sizeof(float) * TM * OUT), "IN %d OUT %d: packed, 1 thread differs", IN, OUT);
+        {   /* the residual add (acc) on the packed weight too */
+            float *o2 = malloc(sizeof(float) * 3 * OUT), *o3 = malloc(sizeof(float) * 3 * OUT);
+            for (int i = 0; i < 3 * OUT; i++) o2[i] = o3[i] = (float)i * 0.25f;
+            op_linear_fwd(be, o2, 1, x, w, MRL_F32, NULL, 3, IN, OUT);
+            op_linear_fwd(be, o3, 1, x, wp, MRL_F32P, NULL, 3, IN, OUT);
+            for (int i = 0; i < 3 * OUT; i++) o2[i] -= (float)i * 0.25f, o3[i] -= (float)i * 0.25f;
+            double d = 0;
+            for (int i = 0; i < 3 * OUT; i++) d = fmax(d, fabs((double)o2[i] - o3[i]) / (fabs((double)o2[i]) + 1));
+            EXPECTF(d < 1e-5, "IN %d OUT %d: acc on the packed weight off by %g", IN, OUT, d);
+            free(o2); free(o3);
+        }
+        {   /* a tied table: embedding rows gathered from the panels equal the rows */
+            int32_t tok[3] = {0, OUT - 1, OUT / 2};
+            float *e1 = malloc(sizeof(float) * 3 * IN), *e2 = malloc(sizeof(float) * 3 * IN);
+            op_embedding_fwd(be, e1, tok, w, MRL_F32, 3, IN);
+            op_embedding_fwd(be, e2, tok, wp, MRL_F32P, 3, IN);
+            EXPECTF(!memcmp(e1, e2, sizeof(float) * 3 * IN), "IN %d OUT %d: embedding rows from the packed table differ", IN, OUT);
+            free(e1); free(e2);
+        }
+        if (OUT > 64) {   /* rows 64.. as their own matrix, through the logits op */
+            float *z = malloc(sizeof(float) * 3 * OUT);
+            op_logits(be, z, x, wp + (size_t)IN * 64, MRL_F32P, 3, IN, OUT - 64);
+            int same = 1;
+            for (int t = 0; t < 3; t++) same &= !memcmp(z + (size_t)t * (OUT - 64), ref + (size_t)t * OUT + 64, sizeof(float) * (OUT - 64));
+            EXPECTF(same, "IN %d OUT %d: rows 64.. of the packed weight differ", IN, OUT);
+            free(z);
+        }
+        free(x); free(w); free(ref); free(o); free(wp);
+    }
+    be_close(be); be_close(be1);
+}
+
 /* A case of the bf16 GEMM as two tests: on vdpbf16ps, and on AMX tiles (skipped, and so
  * reported, where the CPU has no AMX). */
 #define BF16_KERNEL_TESTS(NAME, AMX_NAME, CASE)                                                  \
@@ -437,10 +500,10 @@ static void packed_case(const char *amx) {
         fill_uniform(x, (size_t)(TM * IN), &r);
         fill_uniform(w, (size_t)(OUT * IN), &r);
         op_cast(be, wb, MRL_BF16, w, MRL_F32, (size_t)OUT * IN);
-        size_t nb = op_pack_weight(be, NULL, NULL, OUT, IN);
+        size_t nb = op_pack_weight(be, NULL, NULL, MRL_BF16, OUT, IN);
         EXPECTF(nb >= (size_t)OUT * IN * 2, "IN %d OUT %d: packed size %zu", IN, OUT, nb);
         void *wp = malloc(nb);
-        EXPECT(op_pack_weight(be, wp, wb, OUT, IN) == nb);
+        EXPECT(op_pack_weight(be, wp, wb, MRL_BF16, OUT, IN) == nb);
         op_linear_fwd(be, ref, 0, x, wb, MRL_BF16, NULL, TM, IN, OUT);   /* 100 rows: the per-call path */
         /* up to 100 rows: AMX's 32-row step (amx_micro2) from 64 rows on */
         int Ts[] = {1, 2, 5, 6, 7, 12, 13, 40, 41, 64, 65, 100};
@@ -664,6 +727,7 @@ int main(void) {
     RUN(streaming_linear_matches_float64);
     RUN(attention_split_backward_same_bits);
     RUN(sgemm_tiles_match_float64);
+    RUN(f32_packed_same_bits_as_tiles);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
     RUN(bf16_packed_equals_unpacked);
