@@ -175,7 +175,7 @@ static double loop_gflops(int bf16, int threads) {
  * reads its W from memory, as a model's layers do); a packed wdt packs the copies first. */
 static double linear_gflops(mrl_backend *be, int T, int IN, int OUT, mrl_dtype wdt) {
     size_t es = mrl_dtype_size(wdt), wn = (size_t)OUT * IN;
-    int NW = getenv("HOT") ? 1 : (int)(512e6 / (wn * es)) + 1;
+    int NW = (int)(512e6 / (wn * es)) + 1;
     float *x = malloc((size_t)T * IN * 4), *y = malloc((size_t)T * OUT * 4);
     char *w = malloc(wn * es * NW), *wp = NULL;
     size_t pb = 0;
