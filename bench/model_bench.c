@@ -220,11 +220,12 @@ static int peak(int threads) {
     if (!be) die("cpu backend", &e);
     static const int shapes[][3] = {{1, 1536, 8960}, {8, 1536, 8960}, {32, 1536, 8960}, {32, 8960, 1536},
                                     {256, 1536, 8960}, {256, 8960, 1536}, {64, 1536, 8960}, {64, 1536, 1536}, {128, 1536, 8960}};
-    static const char *names[] = {"fp32", "bf16", "bf16packed"};
-    for (int k = 0; k < 3; k++) {
-        be->bf16_act = k > 0;   /* bf16: as bf16 inference calls it (per-call packing on AVX512_BF16) */
+    static const char *names[] = {"fp32", "bf16", "bf16packed", "fp32packed"};
+    static const mrl_dtype kd[] = {MRL_F32, MRL_BF16, MRL_BF16P, MRL_F32P};
+    for (int k = 0; k < 4; k++) {
+        be->bf16_act = k == 1 || k == 2;   /* bf16: as bf16 inference calls it (per-call packing on AVX512_BF16) */
         for (int s = 0; s < (int)(sizeof shapes / sizeof *shapes); s++) {
-            double g = linear_gflops(be, shapes[s][0], shapes[s][1], shapes[s][2], k == 0 ? MRL_F32 : k == 1 ? MRL_BF16 : MRL_BF16P);
+            double g = linear_gflops(be, shapes[s][0], shapes[s][1], shapes[s][2], kd[k]);
             if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, names[k], shapes[s][0],
                               shapes[s][1], shapes[s][2], g);
         }
@@ -396,7 +397,7 @@ int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|bf16|bf16packed] | attn R CTX | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | attn R CTX | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

@@ -65,7 +65,8 @@ static size_t tensor_off(const mrl_model *m, const qwen2_tensor *t) {
  * packing them from there was half of a 5 s load of the 1.5B model. A tied head is packed too;
  * the embedding lookup then gathers its rows from the panels. A model that trains, or computes
  * as one that trains (mgrpo's reference), keeps W as it is: its products run on the unpacked
- * kernels (for fp32 the same sums, bit for bit, past 12 rows). */
+ * kernels — for fp32 the same sums, bit for bit, for products of more than 12 rows (the
+ * head's last chunk of rows, T mod 256, can be fewer). */
 typedef struct { size_t off, *p; int OUT, IN; } lin_item;
 
 static int will_pack(const mrl_model *m) {
@@ -239,7 +240,7 @@ mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e) {
         p->name = m->pnames[i]; p->ndim = ts[i].ndim;
         p->shape[0] = ts[i].shape[0]; p->shape[1] = ts[i].ndim > 1 ? ts[i].shape[1] : 1;
         p->numel = ts[i].numel;
-        p->w = m->master ? m->master + off : NULL;
+        p->w = m->master && !held[i] ? m->master + off : NULL;   /* packed: never written to master */
         p->g = m->grad ? m->grad + off : NULL;
         p->fw = m->master && m->fw != (void *)m->master ? (char *)m->fw + off * 2 : NULL;
     }

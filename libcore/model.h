@@ -104,7 +104,8 @@ typedef struct mrl_param {
     const char *name;      /* "model.layers.0.self_attn.q_proj.weight" */
     int ndim; int64_t shape[2];
     size_t numel;
-    float *w;              /* fp32 master (device memory on CUDA) */
+    float *w;              /* fp32 master (device memory on CUDA); NULL where there is none, or
+                              where the weight exists only packed (an fp32 inference model) */
     float *g;              /* gradient, same place */
     void *fw;              /* the bf16 copy the forward reads, NULL when it reads w itself: the
                               optimizer rewrites it with w (optim_step), as model_sync_weights does */

@@ -261,6 +261,17 @@ static void batch_case(const char *name, int bf16) {
         EXPECT(mkdtemp(d) != NULL);
         EXPECT(model_save(m, d, "bf16", &e) == -1 && strstr(e.msg, "packed"));
         rmdir(d);
+        /* a packed weight has no master copy to read back (an fp32 model keeps one for the rest) */
+        mrl_param *ps; int np = model_params(m, &ps), checked = 0;
+        float *buf = malloc(sizeof(float) * 1 << 16);
+        for (int i = 0; i < np; i++) {
+            if (ps[i].numel > 1 << 16) continue;
+            int rc = model_param_download(m, i, 0, buf, &e);
+            if (strstr(ps[i].name, "q_proj.weight")) { EXPECTF(rc == -1 && strstr(e.msg, "no master"), "%s: rc %d", ps[i].name, rc); checked++; }
+            else if (!bf16 && strstr(ps[i].name, "norm")) { EXPECTF(rc == 0, "%s: %s", ps[i].name, e.msg); }
+        }
+        EXPECT(checked > 0);
+        free(buf);
     }
     printf("  %s: %s inference, packed weights: %s\n", name, bf16 ? "bf16" : "fp32", packed ? "yes, any batch size" : "no, batches up to 12");
     for (int r = 0; r < 3; r++) free(z[r]);
