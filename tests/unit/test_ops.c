@@ -357,6 +357,26 @@ TEST(sgemm_tiles_match_float64) {
 #endif
 }
 
+/* A packed weight wp (pdt) of w (wdt) [OUT, IN] as a tied table: embedding rows gathered from
+ * the panels equal w's rows; rows 64.. taken as their own matrix through the logits op give
+ * ref's columns 64.. (ref = x w^T, 3 rows at least). */
+static void packed_table_checks(mrl_backend *be, const float *x, const float *ref, const void *w, mrl_dtype wdt,
+                                const void *wp, mrl_dtype pdt, int IN, int OUT) {
+    int32_t tok[3] = {0, OUT - 1, OUT / 2};
+    float *e1 = malloc(sizeof(float) * 3 * IN), *e2 = malloc(sizeof(float) * 3 * IN);
+    op_embedding_fwd(be, e1, tok, w, wdt, 3, IN);
+    op_embedding_fwd(be, e2, tok, wp, pdt, 3, IN);
+    EXPECTF(!memcmp(e1, e2, sizeof(float) * 3 * IN), "IN %d OUT %d: embedding rows from the packed table differ", IN, OUT);
+    free(e1); free(e2);
+    if (OUT <= 64) return;
+    float *z = malloc(sizeof(float) * 3 * OUT);
+    op_logits(be, z, x, cpu_wrows(wp, pdt, 64, IN), pdt, 3, IN, OUT - 64);
+    int same = 1;
+    for (int t = 0; t < 3; t++) same &= !memcmp(z + (size_t)t * (OUT - 64), ref + (size_t)t * OUT + 64, sizeof(float) * (OUT - 64));
+    EXPECTF(same, "IN %d OUT %d: rows 64.. of the packed weight differ", IN, OUT);
+    free(z);
+}
+
 /* fp32 weights packed once (MRL_F32P, fp32 inference) give the same bits as the register
  * tiles on the unpacked W (more than 12 rows: the training forward's path), for every row
  * count (1 included: the packed path has no small-row kernel, so fp32 inference does not
@@ -399,22 +419,7 @@ TEST(f32_packed_same_bits_as_tiles) {
             EXPECTF(d < 1e-5, "IN %d OUT %d: acc on the packed weight off by %g", IN, OUT, d);
             free(o2); free(o3);
         }
-        {   /* a tied table: embedding rows gathered from the panels equal the rows */
-            int32_t tok[3] = {0, OUT - 1, OUT / 2};
-            float *e1 = malloc(sizeof(float) * 3 * IN), *e2 = malloc(sizeof(float) * 3 * IN);
-            op_embedding_fwd(be, e1, tok, w, MRL_F32, 3, IN);
-            op_embedding_fwd(be, e2, tok, wp, MRL_F32P, 3, IN);
-            EXPECTF(!memcmp(e1, e2, sizeof(float) * 3 * IN), "IN %d OUT %d: embedding rows from the packed table differ", IN, OUT);
-            free(e1); free(e2);
-        }
-        if (OUT > 64) {   /* rows 64.. as their own matrix, through the logits op */
-            float *z = malloc(sizeof(float) * 3 * OUT);
-            op_logits(be, z, x, wp + (size_t)IN * 64, MRL_F32P, 3, IN, OUT - 64);
-            int same = 1;
-            for (int t = 0; t < 3; t++) same &= !memcmp(z + (size_t)t * (OUT - 64), ref + (size_t)t * OUT + 64, sizeof(float) * (OUT - 64));
-            EXPECTF(same, "IN %d OUT %d: rows 64.. of the packed weight differ", IN, OUT);
-            free(z);
-        }
+        packed_table_checks(be, x, ref, w, MRL_F32, wp, MRL_F32P, IN, OUT);
         free(x); free(w); free(ref); free(o); free(wp);
     }
     be_close(be); be_close(be1);
@@ -513,22 +518,7 @@ static void packed_case(const char *amx) {
         }
         op_linear_fwd(be1, o, 0, x, wp, MRL_BF16P, NULL, TM, IN, OUT);
         EXPECTF(!memcmp(o, ref, sizeof(float) * TM * OUT), "IN %d OUT %d: packed, 1 thread differs", IN, OUT);
-        {   /* a tied table: embedding rows gathered from the panels equal the bf16 rows */
-            int32_t tok[3] = {0, OUT - 1, OUT / 2};
-            float *e1 = malloc(sizeof(float) * 3 * IN), *e2 = malloc(sizeof(float) * 3 * IN);
-            op_embedding_fwd(be, e1, tok, wb, MRL_BF16, 3, IN);
-            op_embedding_fwd(be, e2, tok, wp, MRL_BF16P, 3, IN);
-            EXPECTF(!memcmp(e1, e2, sizeof(float) * 3 * IN), "IN %d OUT %d: embedding rows from the packed table differ", IN, OUT);
-            free(e1); free(e2);
-        }
-        if (OUT > 64) {   /* rows 64.. as their own matrix, through the logits op */
-            float *z = malloc(sizeof(float) * 3 * OUT);
-            op_logits(be, z, x, (const char *)wp + (size_t)((IN + 1) / 2) * 64 * 4, MRL_BF16P, 3, IN, OUT - 64);
-            int same = 1;
-            for (int t = 0; t < 3; t++) same &= !memcmp(z + (size_t)t * (OUT - 64), ref + (size_t)t * OUT + 64, sizeof(float) * (OUT - 64));
-            EXPECTF(same, "IN %d OUT %d: rows 64.. of the packed weight differ", IN, OUT);
-            free(z);
-        }
+        packed_table_checks(be, x, ref, wb, MRL_BF16, wp, MRL_BF16P, IN, OUT);
         free(x); free(w); free(ref); free(o); free(wb); free(wp);
     }
     be_close(be); be_close(be1);
