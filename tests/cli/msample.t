@@ -92,7 +92,7 @@ $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-st
 ## output while the input is still open
 % requires $TESTDATA/msample/model/model.safetensors
 $ (echo '{"id":"a","problem":"What is 1+1?"}'; echo '{"id":"b","problem":"x"}'; sleep 6) | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 64 --batch 4 --shard 0/2 > o1 & sleep 4; jq -c '["shard", .id, .sample]' o1; wait
-$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 0.1; printf '{"id":"h","prob'; sleep 8; echo 'lem":"z"}') | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 48 --max-tokens 400 --batch 2 > o2 & sleep 6; jq -c 'select(.sample < 2) | ["half", .id, .sample]' o2; wait
+$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 0.1; printf '{"id":"h","prob'; sleep 10; echo 'lem":"z"}') | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 48 --max-tokens 400 --batch 2 > o2 & sleep 8; jq -c 'select(.sample < 2) | ["half", .id, .sample]' o2; wait
 $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 6) | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 1 --batch 4 > o3 & sleep 4; jq -c '["first", .id, .sample]' o3; wait
 > ["shard","a",0]
 > ["shard","a",1]
