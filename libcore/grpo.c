@@ -17,6 +17,8 @@ int grpo_parse_loss(const char *s) { return parse_in(s, loss_names, 5); }
 int grpo_parse_adv(const char *s) { return parse_in(s, adv_names, 3); }
 int grpo_parse_scale(const char *s) { return parse_in(s, scale_names, 3); }
 const char *grpo_loss_name(grpo_loss l) { return (unsigned)l < 5 ? loss_names[l] : "?"; }
+const char *grpo_adv_name(grpo_adv a) { return (unsigned)a < 3 ? adv_names[a] : "?"; }
+const char *grpo_scale_name(grpo_scale s) { return (unsigned)s < 3 ? scale_names[s] : "?"; }
 
 static double mean_of(const double *x, int n) {
     double s = 0;

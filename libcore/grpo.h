@@ -16,6 +16,8 @@ int grpo_parse_loss(const char *s);
 int grpo_parse_adv(const char *s);
 int grpo_parse_scale(const char *s);
 const char *grpo_loss_name(grpo_loss l);
+const char *grpo_adv_name(grpo_adv a);
+const char *grpo_scale_name(grpo_scale s);
 
 typedef struct grpo_opts {
     grpo_loss loss;

@@ -61,7 +61,7 @@ enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
        O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS };
-enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16 };
+enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16, G_OBJ = 32 /* G_OBJ << i: OBJ[i] */ };
 
 typedef struct {
     cli c;
@@ -72,11 +72,62 @@ typedef struct {
     optim_opts oo;
     sched_opts so;
     double lr, warmup, max_grad_norm;
-    unsigned given;      /* which schedule options the command line set (G_*): a resumed run
-                            takes the others from its trainer_state.json */
+    unsigned given;      /* which schedule and objective options the command line set (G_*):
+                            a resumed run takes the others from its trainer_state.json */
     long steps, save_every, keep;
     jqf *freward;
 } opts;
+
+/* The options that define the objective, recorded in trainer_state.json ("objective") so that a
+ * resumed run keeps them as it keeps its schedule: one not given takes the run's value, one
+ * given that differs replaces it with a warning (objective_resolve). */
+enum { OBJ_LOSS, OBJ_BETA, OBJ_EPS, OBJ_EPSH, OBJ_DELTA, OBJ_IMP, OBJ_ADV, OBJ_SCALE, OBJ_ITER, OBJ_MASKT,
+       OBJ_TEMP, OBJ_MAXLEN, OBJ_N };
+static const char *const obj_key[OBJ_N] = {"loss", "beta", "epsilon", "epsilon_high", "delta", "importance",
+    "advantage", "scale_rewards", "iterations", "mask_truncated", "temperature", "max_completion_length"};
+static const char *const obj_opt[OBJ_N] = {"--loss", "--beta", "--epsilon", "--epsilon-high", "--delta",
+    "--importance", "--advantage", "--scale-rewards", "--iterations", "--mask-truncated", "--temperature",
+    "--max-completion-length"};
+
+/* OBJ[i] of o as JSON (max_completion_length 0: from the batch) */
+static jv obj_get(const opts *o, int i) {
+    switch (i) {
+    case OBJ_LOSS: return jv_string(grpo_loss_name(o->t.g.loss));
+    case OBJ_BETA: return jv_number(o->t.g.beta);
+    case OBJ_EPS: return jv_number(o->t.g.epsilon);
+    case OBJ_EPSH: return jv_number(o->t.g.epsilon_high);
+    case OBJ_DELTA: return jv_number(o->t.g.delta);
+    case OBJ_IMP: return jv_string(o->t.g.seq_importance ? "sequence" : "token");
+    case OBJ_ADV: return jv_string(grpo_adv_name(o->adv));
+    case OBJ_SCALE: return jv_string(grpo_scale_name(o->scale));
+    case OBJ_ITER: return jv_number(o->iterations);
+    case OBJ_MASKT: return jv_bool(o->t.mask_truncated);
+    case OBJ_TEMP: return jv_number(o->t.temperature);
+    default: return jv_number(o->maxlen_opt);
+    }
+}
+/* Sets OBJ[i] of o from v (consumed); -1 when v is not a value the option takes. */
+static int obj_set(opts *o, int i, jv v) {
+    int k = -1, num = jv_get_kind(v) == JV_KIND_NUMBER;
+    double x = num ? jv_number_value(v) : 0;
+    const char *s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+    switch (i) {
+    case OBJ_LOSS: if (s && (k = grpo_parse_loss(s)) >= 0) o->t.g.loss = k; break;
+    case OBJ_BETA: if (num && x >= 0 && x <= 1e9) { o->t.g.beta = x; k = 0; } break;
+    case OBJ_EPS: if (num && x >= 0 && x <= 1) { o->t.g.epsilon = x; k = 0; } break;
+    case OBJ_EPSH: if (num && x >= 0 && x <= 1e9) { o->t.g.epsilon_high = x; k = 0; } break;
+    case OBJ_DELTA: if (num && (x == 0 || (x >= 1 && x <= 1e9))) { o->t.g.delta = x; k = 0; } break;
+    case OBJ_IMP: if (s && (!strcmp(s, "token") || !strcmp(s, "sequence"))) { o->t.g.seq_importance = !strcmp(s, "sequence"); k = 0; } break;
+    case OBJ_ADV: if (s && (k = grpo_parse_adv(s)) >= 0) o->adv = k; break;
+    case OBJ_SCALE: if (s && (k = grpo_parse_scale(s)) >= 0) o->scale = k; break;
+    case OBJ_ITER: if (num && x == (int)x && x >= 1 && x <= 1000) { o->iterations = (int)x; k = 0; } break;
+    case OBJ_MASKT: if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE) { o->t.mask_truncated = jv_get_kind(v) == JV_KIND_TRUE; k = 0; } break;
+    case OBJ_TEMP: if (num && x >= 1e-3 && x <= 100) { o->t.temperature = (float)x; k = 0; } break;
+    default: if (num && x == (int)x && x >= 0 && x <= 1 << 30) { o->maxlen_opt = (int)x; k = 0; } break;
+    }
+    jv_free(v);
+    return k < 0 ? -1 : 0;
+}
 
 /* One record of the batch, parsed. */
 typedef struct {
@@ -318,22 +369,22 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_REF: o->ref = optarg; break;
         case O_OUT: o->out = optarg; break;
         case O_LOSS: if ((v = grpo_parse_loss(optarg)) < 0) cli_usage(c, "--loss: '%s' is not one of grpo, bnpo, dr_grpo, dapo, sft", optarg);
-                     o->t.g.loss = v; break;
-        case O_BETA: o->t.g.beta = cli_double(c, "--beta", optarg, 0, 1e9); break;
-        case O_EPS: o->t.g.epsilon = cli_double(c, "--epsilon", optarg, 0, 1); break;
-        case O_EPSH: eps_high = cli_double(c, "--epsilon-high", optarg, 0, 1e9); break;
-        case O_DELTA: o->t.g.delta = cli_double(c, "--delta", optarg, 1, 1e9); break;
+                     o->t.g.loss = v; o->given |= G_OBJ << OBJ_LOSS; break;
+        case O_BETA: o->t.g.beta = cli_double(c, "--beta", optarg, 0, 1e9); o->given |= G_OBJ << OBJ_BETA; break;
+        case O_EPS: o->t.g.epsilon = cli_double(c, "--epsilon", optarg, 0, 1); o->given |= G_OBJ << OBJ_EPS; break;
+        case O_EPSH: eps_high = cli_double(c, "--epsilon-high", optarg, 0, 1e9); o->given |= G_OBJ << OBJ_EPSH; break;
+        case O_DELTA: o->t.g.delta = cli_double(c, "--delta", optarg, 1, 1e9); o->given |= G_OBJ << OBJ_DELTA; break;
         case O_IMP: if (strcmp(optarg, "token") && strcmp(optarg, "sequence")) cli_usage(c, "--importance: '%s' is not token or sequence", optarg);
-                    o->t.g.seq_importance = !strcmp(optarg, "sequence"); break;
+                    o->t.g.seq_importance = !strcmp(optarg, "sequence"); o->given |= G_OBJ << OBJ_IMP; break;
         case O_ADV: if ((v = grpo_parse_adv(optarg)) < 0) cli_usage(c, "--advantage: '%s' is not one of grpo, rloo, reinforce++", optarg);
-                    o->adv = v; break;
+                    o->adv = v; o->given |= G_OBJ << OBJ_ADV; break;
         case O_SCALE: if ((v = grpo_parse_scale(optarg)) < 0) cli_usage(c, "--scale-rewards: '%s' is not one of group, batch, none", optarg);
-                      o->scale = v; break;
+                      o->scale = v; o->given |= G_OBJ << OBJ_SCALE; break;
         case O_REWARD: reward = optarg; break;
-        case O_ITER: o->iterations = (int)cli_long(c, "--iterations", optarg, 1, 1000); break;
-        case O_MASKT: o->t.mask_truncated = 1; break;
-        case O_MAXLEN: o->maxlen_opt = (int)cli_long(c, "--max-completion-length", optarg, 1, 1 << 30); break;
-        case O_TEMP: o->t.temperature = (float)cli_double(c, "--temperature", optarg, 1e-3, 100); break;
+        case O_ITER: o->iterations = (int)cli_long(c, "--iterations", optarg, 1, 1000); o->given |= G_OBJ << OBJ_ITER; break;
+        case O_MASKT: o->t.mask_truncated = 1; o->given |= G_OBJ << OBJ_MASKT; break;
+        case O_MAXLEN: o->maxlen_opt = (int)cli_long(c, "--max-completion-length", optarg, 1, 1 << 30); o->given |= G_OBJ << OBJ_MAXLEN; break;
+        case O_TEMP: o->t.temperature = (float)cli_double(c, "--temperature", optarg, 1e-3, 100); o->given |= G_OBJ << OBJ_TEMP; break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
                       o->oo.kind = v; break;
         case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); o->given |= G_LR; break;
@@ -370,7 +421,6 @@ static void parse_opts(opts *o, int argc, char **argv) {
     if (!o->out) cli_usage(c, "--out RUNDIR is required");
     /* a step takes whole groups, and a dropped record would change every later step's data */
     if (c->skip_bad) cli_usage(c, "--skip-bad: mgrpo has none (drop bad records before it: mreward or mfilter --skip-bad)");
-    o->t.use_old = o->iterations > 1;
     mrl_err e = {0};
     if (!(o->freward = jqf_compile(reward, &e))) cli_usage(c, "--reward: %s", e.msg);
 }
@@ -429,6 +479,34 @@ static void sched_resolve(opts *o, jv state, const char *latest) {
     o->so.warmup = sched_warmup_steps(o->warmup, o->so.total);
 }
 
+/* The objective, once the run's own is known (as sched_resolve; a run from before mrl recorded
+ * it keeps the options of this call, as it always did). */
+static void objective_resolve(opts *o, jv state, const char *latest) {
+    jv ob = jv_is_valid(state) ? jv_object_get(jv_copy(state), jv_string("objective")) : jv_invalid();
+    if (jv_get_kind(ob) == JV_KIND_OBJECT)
+        for (int i = 0; i < OBJ_N; i++) {
+            jv theirs = jv_object_get(jv_copy(ob), jv_string(obj_key[i]));
+            if (!jv_is_valid(theirs)) { jv_free(theirs); continue; }
+            if (!(o->given & (G_OBJ << i))) {
+                jv t = jv_dump_string(jv_copy(theirs), 0);
+                if (obj_set(o, i, theirs) < 0)
+                    cli_dief(&o->c, 1, "%s/trainer_state.json: \"objective\": \"%s\" holds %s, not a value of %s", latest,
+                             obj_key[i], jv_string_value(t), obj_opt[i]);
+                jv_free(t);
+                continue;
+            }
+            jv mine = obj_get(o, i);
+            if (!jv_equal(jv_copy(mine), jv_copy(theirs))) {
+                jv a = jv_dump_string(mine, 0), b = jv_dump_string(theirs, 0);
+                cli_warn(&o->c, "%s %s replaces the run's %s (%s/trainer_state.json)", obj_opt[i], jv_string_value(a),
+                         jv_string_value(b), latest);
+                jv_free(a); jv_free(b);
+            } else { jv_free(mine); jv_free(theirs); }
+        }
+    jv_free(ob);
+    o->t.use_old = o->iterations > 1;
+}
+
 static jv run_state(opts *o, long step, const input *in, const char *init, const char *ref) {
     jv s = jv_object();
     s = jv_object_set(s, jv_string("step"), jv_number(step));
@@ -444,6 +522,9 @@ static jv run_state(opts *o, long step, const input *in, const char *init, const
     s = jv_object_set(s, jv_string("model"), jv_string(init));
     s = jv_object_set(s, jv_string("ref"), ref ? jv_string(ref) : jv_null());
     s = jv_object_set(s, jv_string("loss"), jv_string(grpo_loss_name(o->t.g.loss)));
+    jv ob = jv_object();
+    for (int i = 0; i < OBJ_N; i++) ob = jv_object_set(ob, jv_string(obj_key[i]), obj_get(o, i));
+    s = jv_object_set(s, jv_string("objective"), ob);
     return s;
 }
 
@@ -577,7 +658,7 @@ int main(int argc, char **argv) {
     /* a new run's schedule is checked before ckpt_open creates --out (a usage error leaves
        nothing behind); a resumed run's once its trainer_state.json is read */
     int resolved = !ckpt_has_latest(o.out);
-    if (resolved) sched_resolve(&o, jv_invalid(), NULL);
+    if (resolved) { sched_resolve(&o, jv_invalid(), NULL); objective_resolve(&o, jv_invalid(), NULL); }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
     if (have < 0) cli_die(&o.c, &e);
@@ -595,7 +676,7 @@ int main(int argc, char **argv) {
         if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
         init = abspath(o.model);
     }
-    if (!resolved) sched_resolve(&o, state, latest);
+    if (!resolved) { sched_resolve(&o, state, latest); objective_resolve(&o, state, latest); }
     if (!refdir) refdir = abspath(o.ref ? o.ref : init);
     int use_ref = o.t.g.beta != 0 && o.t.g.loss != GRPO_LOSS_SFT;
     const char *policy_dir = have ? latest : o.model;

@@ -299,6 +299,21 @@ $ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 -
 > 0.0008535533905932737
 2~ ^mgrpo: --total-steps 5 replaces the run's 4 \(.*/trainer_state.json\)$
 
+## ... and its objective (--loss, --beta, --epsilon, ... as trainer_state.json's "objective"): a call
+## that leaves them out continues the run as it was; one given with another value replaces it,
+## with a warning
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2 3 4; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --groups 1 --steps 1 --threads 1 --loss dapo --beta 0 --epsilon-high 0.28 --mask-truncated > /dev/null
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 > /dev/null
+$ jq -c '[.loss, .objective.loss, .objective.beta, .objective.epsilon, .objective.epsilon_high, .objective.mask_truncated, .objective.iterations]' run/latest/trainer_state.json
+$ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --beta 0.04 --loss dapo > /dev/null
+$ jq -c '[.step, .objective.loss, .objective.beta]' run/latest/trainer_state.json
+> ["dapo","dapo",0,0.2,0.28,true,1]
+> [3,"dapo",0.04]
+2~ ^mgrpo: --beta 0.04 replaces the run's 0 \(.*/trainer_state.json\)$
+
 ## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
 $ minit tiny -o m -q
 $ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
