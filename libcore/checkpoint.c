@@ -1,6 +1,7 @@
 /* checkpoint.c — crash-safe run directories: each checkpoint is built in a hidden temp dir,
  * fsynced, renamed into place, and only then does `latest` (a symlink) move, by rename. */
 #include "checkpoint.h"
+#include "stream.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,18 +19,6 @@
 static void crash_point(ckpt_run *r) {
     r->crash_count++;
     if (r->crash_at > 0 && r->crash_count == r->crash_at) _exit(99);
-}
-
-static int mkdirs(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
 }
 
 static int fsync_path(const char *path) {
@@ -57,7 +46,7 @@ int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e) {
     r->keep = keep;
     const char *c = getenv("MRL_CRASH_AT");
     r->crash_at = c ? atol(c) : 0;
-    if (mkdirs(dir)) return err_set(e, 3, "%s: cannot create the run directory: %s", dir, strerror(errno));
+    if (path_mkdirs(dir)) return err_set(e, 3, "%s: cannot create the run directory: %s", dir, strerror(errno));
     DIR *d = opendir(dir);
     if (!d) return err_set(e, 3, "%s: %s", dir, strerror(errno));
     struct dirent *de;
@@ -320,7 +309,7 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
 
 int ckpt_rollouts_path(const ckpt_run *r, long step, char *path, size_t n, mrl_err *e) {
     snprintf(path, n, "%s/rollouts", r->dir);
-    if (mkdirs(path)) return err_set(e, 3, "%s: %s", path, strerror(errno));
+    if (path_mkdirs(path)) return err_set(e, 3, "%s: %s", path, strerror(errno));
     snprintf(path, n, "%s/rollouts/step-%06ld.jsonl.zst", r->dir, step);
     return 0;
 }

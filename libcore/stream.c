@@ -411,7 +411,7 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
             snprintf(w->tmp, n, "%s.tmp.%ld", w->target, (long)getpid());
             w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
             if (w->fd < 0) {
-                err_set(e, ERR_SYS, "%s: cannot create: %s", w->tmp, strerror(errno));
+                err_set(e, ERR_SYS, "%s: cannot create: %s", w->target, errno == ENOENT ? "no such directory" : strerror(errno));
                 free(w->tmp); w->tmp = NULL; wr_abort(w);
                 return NULL;
             }
@@ -507,6 +507,18 @@ const char *wr_path(const wr_stream *w) { return w->direct ? NULL : w->path; }
 
 /* ============================ atomic files ============================ */
 
+int path_mkdirs(const char *path) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+}
+
 int fsync_dir_of(const char *path) {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
@@ -525,7 +537,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) return err_set(e, ERR_SYS, "%s: cannot create: %s", tmp, strerror(errno));
+    if (fd < 0) return err_set(e, ERR_SYS, "%s: cannot create: %s", path, errno == ENOENT ? "no such directory" : strerror(errno));
     const char *p = data;
     while (len > 0) {
         ssize_t k = write(fd, p, len);

@@ -337,7 +337,22 @@ int main(int argc, char **argv) {
     char tmp[4000];
     int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", cl.out, (long)getpid());
     if (k < 0 || (size_t)k >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
-    if (mkdir(tmp, 0755)) cli_dief(&cl, 3, "%s: %s", tmp, strerror(errno));
+    /* the missing parents, as mkdir -p (and save_pretrained, and mgrpo --out) make them; made[0
+       .. nmade) the ones made here, deepest first, removed again if the model is not made */
+    char made[64][4000];
+    int nmade = 0;
+    for (char p[4000]; nmade < 64; nmade++) {
+        snprintf(p, sizeof p, "%s", nmade ? made[nmade - 1] : cl.out);
+        char *s = p + strlen(p);   /* p's parent: drop the last component and its slashes */
+        while (s > p + 1 && s[-1] == '/') *--s = 0;
+        while (s > p && s[-1] != '/') s--;
+        while (s > p + 1 && s[-1] == '/') s--;
+        *s = 0;
+        if (!*p || !access(p, F_OK)) break;
+        snprintf(made[nmade], sizeof made[nmade], "%s", p);
+    }
+    if (nmade && path_mkdirs(made[0])) cli_dief(&cl, 3, "%s: %s", made[0], strerror(errno));
+    if (mkdir(tmp, 0755)) cli_dief(&cl, 3, "%s: %s", cl.out, strerror(errno));
     mrl_config c;
     mrl_err e = {0};
     int rc = build(&o, tmp, &c, cl.seed, &e);
@@ -347,6 +362,7 @@ int main(int argc, char **argv) {
     if (!rc && rename(tmp, cl.out)) rc = err_set(&e, 3, "%s: rename: %s", cl.out, strerror(errno));
     if (rc) {
         remove_dir(tmp);
+        for (int i = 0; i < nmade; i++) rmdir(made[i]);
         int sig = cli_stop_requested();
         if (sig) return 128 + sig;
         cli_die(&cl, &e);

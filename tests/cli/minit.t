@@ -154,3 +154,12 @@ $ mkdir e1; minit tiny -o e1/ -q && minit tiny -o nd/ -q && ls e1/config.json nd
 > e1/config.json
 > nd/config.json
 > 0
+
+## -o makes the missing parent directories (as mkdir -p, save_pretrained and mgrpo --out do);
+## a bad option is still a usage error there, with nothing created
+$ minit tiny -o models/a/tiny -q && jq -c .model_type models/a/tiny/config.json
+$ minit tiny -o other/m --vocab-size 10 -q; echo "rc $?"; ls
+> "qwen2"
+> rc 1
+> models
+2~ ^minit: 
