@@ -132,6 +132,7 @@ void cli_die(const cli *c, const mrl_err *e) {
     cli_settle(c);
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
     int code = e && e->code ? e->code : 1;
+    if (code == 2) fprintf(stderr, "Try '%s --help'.\n", c->tool);   /* a usage error, however found (mrl(7)) */
     run_fatal_hook(c, code);
     die_now(code);
 }

@@ -15,6 +15,7 @@ $ echo '{"id":"p","prompt_ids":[1],"completion_ids":[2],"reward":1}' > r.jsonl
 $ env -u SLURM_JOB_ID MRL_RANK=1 MRL_WORLD=2 mgrpo --model m --out run --device cpu -Z r.jsonl
 ? 2
 2> mgrpo: rank 1 of 2: set MRL_JOB to the same value in every rank (srun and mpirun set their own job ids)
+2> Try 'mgrpo --help'.
 
 ## srun's variables are read too (and the job id keys the NCCL id file)
 $ minit tiny -o m -q
@@ -27,6 +28,7 @@ $ SLURM_JOB_ID=77 SLURM_PROCID=0 SLURM_NTASKS=2 SLURM_LOCALID=0 mgrpo --model m 
 $ MRL_RANK=2 MRL_WORLD=2 mgrpo --out run -Z /dev/null
 ? 2
 2> mgrpo: MRL_RANK=2 is not below MRL_WORLD=2
+2> Try 'mgrpo --help'.
 
 ## --gpus 1 is the plain run (same loss, same weights step)
 $ minit tiny -o m -q

@@ -199,3 +199,11 @@ $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens
 > ["c","length"]
 2> msample: in.jsonl:2: a prompt of 122 tokens does not fit the model's context of 40 (max_position_embeddings) (skipped)
 2> msample: 1 bad record skipped
+
+## a usage error found after the options are read (a template or --system file, a device
+## this build lacks) ends with the Try line too, as every exit 2
+$ echo '{"id":"a","problem":"x"}' > p.jsonl
+$ msample --model $TESTDATA/msample/model --template nosuch.tmpl p.jsonl
+? 2
+2> msample: unknown template "nosuch.tmpl" (r1, plain, or a file with {system}/{problem})
+2> Try 'msample --help'.
