@@ -183,12 +183,14 @@ int main(int argc, char **argv) {
         {"skip-special", no_argument, 0, O_SKIP_SPECIAL}, {"raw", no_argument, 0, 'r'}, {0}};
     m.cmd = argc > 1 ? parse_cmd(argv[1]) : -1;
     if (m.cmd < 0) {   /* only --help / --version make sense without a command */
+        const char *first = argc > 1 ? argv[1] : NULL;   /* (getopt_long permutes argv) */
         int opt;
         opterr = 0;
         while (argc > 1 && (opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT "r", opts, NULL)) != -1)
             if (opt == 'h' || opt == 0x1000) cli_common(&m.c, opt, optarg);
-        cli_usage(&m.c, argc > 1 ? "unknown command '%s' (encode, decode, count, template)" : "a command is needed%s",
-                  argc > 1 ? argv[1] : "");
+        if (!first) cli_usage(&m.c, "a command is needed (encode, decode, count, template)");
+        if (first[0] == '-') cli_usage(&m.c, "the command comes first: mtok encode|decode|count|template [OPTIONS] [FILE...]");
+        cli_usage(&m.c, "unknown command '%s' (encode, decode, count, template)", first);
     }
     const char *model = NULL, *tokfile = NULL, *field = NULL, *tname = NULL;
     int opt;

@@ -93,15 +93,19 @@ $ mtok template --template nonesuch -Z
 ? 2
 2~ unknown template "nonesuch"
 
-## usage: a command is needed; unknown command; no tokenizer
+## usage: a command is needed; unknown command (named even after options); the command comes
+## first; no tokenizer
 $ mtok; echo "rc=$?"
-$ mtok frobnicate; echo "rc=$?"
+$ mtok frobnicate --model m; echo "rc=$?"
+$ mtok --model m encode; echo "rc=$?"
 $ mtok encode </dev/null; echo "rc=$?"
+> rc=2
 > rc=2
 > rc=2
 > rc=2
 2~ a command is needed
 2~ unknown command 'frobnicate'
+2~ the command comes first
 2~ --model DIR or --tokenizer FILE is needed
 
 ## help and version
