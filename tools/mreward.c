@@ -443,6 +443,7 @@ int main(int argc, char **argv)
         if (m.n > gopen) close_group(&m, gopen);
         drain(&m, 0);
     }
+    prog_update(p, m.done, 0);   /* the last group, scored by the drain above */
     prog_end(p);
     rd_close(rd);
     if (m.unparsed)

@@ -231,3 +231,8 @@ $ { r a; echo 'broken'; r b b c c; } | mreward -Z -q --skip-bad 2>/dev/null | jq
 > a a b b d d 
 > a a b b c c 
 > b b c c 
+
+## --progress: the last line counts every record written (the last group was left out)
+$ for i in 1 2 3 4 5; do for k in 0 1; do echo "{\"id\":\"p$i\",\"completion\":\"\\\\boxed{$k}\",\"answer\":\"1\"}"; done; done > rw.jsonl
+$ mreward --progress rw.jsonl -o out.zst 2>&1 | tr '\r' '\n' | grep -o '^mreward: [0-9]* records' | tail -1
+> mreward: 10 records
