@@ -33,6 +33,7 @@ static const char usage[] =
     "      --merges N         learn N BPE merges for the byte-level tokenizer ...\n"
     "      --merges-text FILE ... from this UTF-8 text (plain or zstd)\n"
     "  -q, --quiet            no summary line on stderr\n"
+    "  (and the options every tool accepts, mrl(7): -Z, --zstd-level, --skip-bad, --progress, --device)\n"
     "  -h, --help, --version\n";
 
 /* The named configs; vocab_size 0 = the tokenizer's size. */

@@ -27,7 +27,7 @@ static const char usage[] =
 "                       (default correct, as open-rs; skip drops those records)\n"
 "  --jobs N             score with N threads (output order is kept)\n"
 "  --allow-partial      accept groups of unequal size and repeated ids\n"
-"  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, -h, --version\n"
+"  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, --device D, -h, --version\n"
 "\n"
 "Rewards:\n"
 "%s";
