@@ -229,17 +229,17 @@ static void close_group(mr *m, int gopen)
         jv d = has_id ? jv_dump_string(id, 0) : (jv_free(id), jv_string("(no id)"));
         char msg[400];
         int bad = 0;
-        if (size != m->gsize) {
-            snprintf(msg, sizeof msg, "group %.200s has %d sample%s, expected %d", jv_string_value(d), size, size == 1 ? "" : "s", m->gsize);
-            bad = 1;
-        } else if (has_id && seen_has(m, id_hash(first->rec), 1)) {
+        if (has_id && seen_has(m, id_hash(first->rec), 1)) {   /* first: a part of a group that comes back is short too */
             snprintf(msg, sizeof msg, "id %.200s seen before: the samples of a problem must be contiguous", jv_string_value(d));
+            bad = 2;
+        } else if (size != m->gsize) {
+            snprintf(msg, sizeof msg, "group %.200s has %d sample%s, expected %d", jv_string_value(d), size, size == 1 ? "" : "s", m->gsize);
             bad = 1;
         }
         jv_free(d);
         if (bad) {
             char where[PATH_MAX + 24];   /* a reappearing id: where the group starts again */
-            snprintf(where, sizeof where, "%s", size != m->gsize ? m->it[m->n - 1].where : first->where);
+            snprintf(where, sizeof where, "%s", bad == 1 ? m->it[m->n - 1].where : first->where);
             drain(m, 0);          /* the groups before it go out first (the open one moves to the front) */
             die_at(m, where, "%s", msg);   /* returns only under --skip-bad: drop the group */
             drop_from(m, m->n - size);

@@ -236,3 +236,14 @@ $ { r a; echo 'broken'; r b b c c; } | mreward -Z -q --skip-bad 2>/dev/null | jq
 $ for i in 1 2 3 4 5; do for k in 0 1; do echo "{\"id\":\"p$i\",\"completion\":\"\\\\boxed{$k}\",\"answer\":\"1\"}"; done; done > rw.jsonl
 $ mreward --progress rw.jsonl -o out.zst 2>&1 | tr '\r' '\n' | grep -o '^mreward: [0-9]* records' | tail -1
 > mreward: 10 records
+
+## an id that comes back after other ids is named as such, even when the part that comes back
+## is shorter than a group (it was "group has 1 sample, expected 2")
+$ for id in a a b b a; do echo "{\"id\":\"$id\",\"completion\":\"\\\\boxed{1}\",\"answer\":\"1\"}"; done > back.jsonl
+$ mreward -Z back.jsonl > o.jsonl; echo "rc $?"; jq -c .id o.jsonl
+> rc 1
+> "a"
+> "a"
+> "b"
+> "b"
+2> mreward: back.jsonl:5: id "a" seen before: the samples of a problem must be contiguous
