@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "hset.h"
 #include "jqf.h"
 #include "rewards.h"
 #include "rng.h"
@@ -56,8 +57,7 @@ typedef struct {
     int *gend, ng, gcap;   /* end index of each complete pending group */
     int gsize;             /* size of the first group (the expected size) */
     int tainted;           /* --skip-bad skipped a record of the open group: it goes too */
-    uint64_t *seen;        /* hashes of finished ids (open addressing), for contiguity */
-    size_t nseen, seencap;
+    hset seen;             /* hashes of finished ids, for contiguity */
     long unparsed, dropped;
     long long done;
 } mr;
@@ -172,26 +172,8 @@ static void drain(mr *m, int upto_open)
     m->ng = 0;
 }
 
-static int seen_has(mr *m, uint64_t h, int add)
-{
-    if (add && 2 * (m->nseen + 1) > m->seencap) {
-        size_t cap = m->seencap ? 2 * m->seencap : 1024;
-        uint64_t *t = calloc(cap, sizeof *t);
-        if (!t) return 0;
-        for (size_t i = 0; i < m->seencap; i++)
-            if (m->seen[i]) { size_t j = m->seen[i] & (cap - 1); while (t[j]) j = (j + 1) & (cap - 1); t[j] = m->seen[i]; }
-        free(m->seen);
-        m->seen = t;
-        m->seencap = cap;
-    }
-    if (!m->seencap) return 0;
-    h |= 1;   /* 0 marks an empty slot */
-    size_t j = h & (m->seencap - 1);
-    for (; m->seen[j]; j = (j + 1) & (m->seencap - 1))
-        if (m->seen[j] == h) return 1;
-    if (add) { m->seen[j] = h; m->nseen++; }
-    return 0;
-}
+/* Whether id hash h was seen before; added to the set (out of memory: not seen, not added). */
+static int seen_before(mr *m, uint64_t h) { return hset_add(&m->seen, h) == 0; }
 
 static uint64_t id_hash(jv rec)
 {
@@ -229,7 +211,7 @@ static void close_group(mr *m, int gopen)
         jv d = has_id ? jv_dump_string(id, 0) : (jv_free(id), jv_string("(no id)"));
         char msg[400];
         int bad = 0;
-        if (has_id && seen_has(m, id_hash(first->rec), 1)) {   /* first: a part of a group that comes back is short too */
+        if (has_id && seen_before(m, id_hash(first->rec))) {   /* first: a part of a group that comes back is short too */
             snprintf(msg, sizeof msg, "id %.200s seen before: the samples of a problem must be contiguous", jv_string_value(d));
             bad = 2;
         } else if (size != m->gsize) {
@@ -451,7 +433,7 @@ int main(int argc, char **argv)
                  m.policy == RW_UNPARSED_SKIP ? "skipped" : m.policy == RW_UNPARSED_WRONG ? "scored wrong" : "scored correct");
     int status = cli_finish(&m.c, m.w);
     for (int i = 0; i < m.nrw; i++) rw_free(m.rw[i]);
-    free(m.rw); free(m.it); free(m.gend); free(m.seen);
+    free(m.rw); free(m.it); free(m.gend); hset_free(&m.seen);
     jqf_free(m.fcomp); jqf_free(m.fgold); jqf_free(m.fprompt);
     return status;
 }
