@@ -120,10 +120,10 @@ static int obj_set(opts *o, int i, jv v) {
     case OBJ_IMP: if (s && (!strcmp(s, "token") || !strcmp(s, "sequence"))) { o->t.g.seq_importance = !strcmp(s, "sequence"); k = 0; } break;
     case OBJ_ADV: if (s && (k = grpo_parse_adv(s)) >= 0) o->adv = k; break;
     case OBJ_SCALE: if (s && (k = grpo_parse_scale(s)) >= 0) o->scale = k; break;
-    case OBJ_ITER: if (num && x == (int)x && x >= 1 && x <= 1000) { o->iterations = (int)x; k = 0; } break;
+    case OBJ_ITER: if (num && x >= 1 && x <= 1000 && x == (int)x) { o->iterations = (int)x; k = 0; } break;
     case OBJ_MASKT: if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE) { o->t.mask_truncated = jv_get_kind(v) == JV_KIND_TRUE; k = 0; } break;
     case OBJ_TEMP: if (num && x >= 1e-3 && x <= 100) { o->t.temperature = (float)x; k = 0; } break;
-    default: if (num && x == (int)x && x >= 0 && x <= 1 << 30) { o->maxlen_opt = (int)x; k = 0; } break;
+    default: if (num && x >= 0 && x <= 1 << 30 && x == (int)x) { o->maxlen_opt = (int)x; k = 0; } break;
     }
     jv_free(v);
     return k < 0 ? -1 : 0;
@@ -483,6 +483,11 @@ static void sched_resolve(opts *o, jv state, const char *latest) {
  * it keeps the options of this call, as it always did). */
 static void objective_resolve(opts *o, jv state, const char *latest) {
     jv ob = jv_is_valid(state) ? jv_object_get(jv_copy(state), jv_string("objective")) : jv_invalid();
+    if (jv_is_valid(state) && jv_get_kind(ob) != JV_KIND_OBJECT) {   /* a run from before "objective": its "loss" */
+        jv_free(ob);
+        jv l = jv_object_get(jv_copy(state), jv_string("loss"));
+        ob = jv_get_kind(l) == JV_KIND_STRING ? JV_OBJECT(jv_string("loss"), l) : (jv_free(l), jv_invalid());
+    }
     if (jv_get_kind(ob) == JV_KIND_OBJECT)
         for (int i = 0; i < OBJ_N; i++) {
             jv theirs = jv_object_get(jv_copy(ob), jv_string(obj_key[i]));
@@ -503,6 +508,14 @@ static void objective_resolve(opts *o, jv state, const char *latest) {
                 jv_free(a); jv_free(b);
             } else { jv_free(mine); jv_free(theirs); }
         }
+    /* --epsilon-high defaults to --epsilon: a run that took that default follows a new --epsilon */
+    if (jv_get_kind(ob) == JV_KIND_OBJECT && (o->given & (G_OBJ << OBJ_EPS)) && !(o->given & (G_OBJ << OBJ_EPSH))) {
+        jv re = jv_object_get(jv_copy(ob), jv_string("epsilon")), rh = jv_object_get(jv_copy(ob), jv_string("epsilon_high"));
+        if (jv_get_kind(re) == JV_KIND_NUMBER && jv_get_kind(rh) == JV_KIND_NUMBER &&
+            jv_number_value(re) == jv_number_value(rh))
+            o->t.g.epsilon_high = o->t.g.epsilon;
+        jv_free(re); jv_free(rh);
+    }
     jv_free(ob);
     o->t.use_old = o->iterations > 1;
 }

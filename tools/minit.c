@@ -340,9 +340,9 @@ int main(int argc, char **argv) {
     if (k < 0 || (size_t)k >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
     /* the missing parents, as mkdir -p (and save_pretrained, and mgrpo --out) make them; made[0
        .. nmade) the ones made here, deepest first, removed again if the model is not made */
-    char made[64][4000];
+    char made[65][4000];
     int nmade = 0;
-    for (char p[4000]; nmade < 64; nmade++) {
+    for (char p[4000]; nmade < 65; nmade++) {
         snprintf(p, sizeof p, "%s", nmade ? made[nmade - 1] : cl.out);
         char *s = p + strlen(p);   /* p's parent: drop the last component and its slashes */
         while (s > p + 1 && s[-1] == '/') *--s = 0;
@@ -352,8 +352,13 @@ int main(int argc, char **argv) {
         if (!*p || !access(p, F_OK)) break;
         snprintf(made[nmade], sizeof made[nmade], "%s", p);
     }
-    if (nmade && path_mkdirs(made[0])) cli_dief(&cl, 3, "%s: %s", made[0], strerror(errno));
-    if (mkdir(tmp, 0755)) cli_dief(&cl, 3, "%s: %s", cl.out, strerror(errno));
+    if (nmade > 64) cli_dief(&cl, 2, "%s: more than 64 missing parent directories", cl.out);   /* before making any */
+    const char *failed = nmade && path_mkdirs(made[0]) ? made[0] : mkdir(tmp, 0755) ? cl.out : NULL;
+    if (failed) {
+        int err = errno;
+        for (int i = 0; i < nmade; i++) rmdir(made[i]);   /* those made before the failure */
+        cli_dief(&cl, 3, "%s: %s", failed, strerror(err));
+    }
     mrl_config c;
     mrl_err e = {0};
     int rc = build(&o, tmp, &c, cl.seed, &e);
