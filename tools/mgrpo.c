@@ -36,7 +36,8 @@ static const char usage[] =
 "  --reward JQ          the scalar reward (default .reward)\n"
 "  --iterations K       updates per batch; K>1 uses the records' logprobs as old policy\n"
 "  --mask-truncated     completions with finish \"length\" count for nothing\n"
-"  --max-completion-length N   dr_grpo normaliser (default: longest in the batch)\n"
+"                      (--no-mask-truncated: they count, the default; for a resumed run)\n"
+"  --max-completion-length N   dr_grpo normaliser (default, or 0: longest in the batch)\n"
 "  --temperature T      the sampler's temperature, for the log-probs (default 1)\n"
 "  --optimizer adamw|sgd, --lr LR (1e-6), --weight-decay W (0),\n"
 "  --adam-beta1 B (0.9), --adam-beta2 B (0.999), --adam-epsilon E (1e-8)\n"
@@ -60,7 +61,7 @@ static const char usage[] =
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
-       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS };
+       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS, O_NOMASKT };
 enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16, G_OBJ = 32 /* G_OBJ << i: OBJ[i] */ };
 
 typedef struct {
@@ -347,7 +348,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         {"beta", 1, 0, O_BETA}, {"epsilon", 1, 0, O_EPS}, {"epsilon-high", 1, 0, O_EPSH},
         {"delta", 1, 0, O_DELTA}, {"importance", 1, 0, O_IMP}, {"advantage", 1, 0, O_ADV},
         {"scale-rewards", 1, 0, O_SCALE}, {"reward", 1, 0, O_REWARD}, {"iterations", 1, 0, O_ITER},
-        {"mask-truncated", 0, 0, O_MASKT}, {"max-completion-length", 1, 0, O_MAXLEN},
+        {"mask-truncated", 0, 0, O_MASKT}, {"no-mask-truncated", 0, 0, O_NOMASKT}, {"max-completion-length", 1, 0, O_MAXLEN},
         {"temperature", 1, 0, O_TEMP}, {"optimizer", 1, 0, O_OPTIM}, {"lr", 1, 0, O_LR},
         {"weight-decay", 1, 0, O_WD}, {"adam-beta1", 1, 0, O_B1}, {"adam-beta2", 1, 0, O_B2},
         {"adam-epsilon", 1, 0, O_AEPS}, {"schedule", 1, 0, O_SCHED}, {"warmup", 1, 0, O_WARMUP},
@@ -382,8 +383,8 @@ static void parse_opts(opts *o, int argc, char **argv) {
                       o->scale = v; o->given |= G_OBJ << OBJ_SCALE; break;
         case O_REWARD: reward = optarg; break;
         case O_ITER: o->iterations = (int)cli_long(c, "--iterations", optarg, 1, 1000); o->given |= G_OBJ << OBJ_ITER; break;
-        case O_MASKT: o->t.mask_truncated = 1; o->given |= G_OBJ << OBJ_MASKT; break;
-        case O_MAXLEN: o->maxlen_opt = (int)cli_long(c, "--max-completion-length", optarg, 1, 1 << 30); o->given |= G_OBJ << OBJ_MAXLEN; break;
+        case O_MASKT: case O_NOMASKT: o->t.mask_truncated = opt == O_MASKT; o->given |= G_OBJ << OBJ_MASKT; break;
+        case O_MAXLEN: o->maxlen_opt = (int)cli_long(c, "--max-completion-length", optarg, 0, 1 << 30); o->given |= G_OBJ << OBJ_MAXLEN; break;
         case O_TEMP: o->t.temperature = (float)cli_double(c, "--temperature", optarg, 1e-3, 100); o->given |= G_OBJ << OBJ_TEMP; break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
                       o->oo.kind = v; break;

@@ -315,7 +315,8 @@ $ jq -c '[.step, .objective.loss, .objective.beta]' run/latest/trainer_state.jso
 2~ ^mgrpo: --beta 0.04 replaces the run's 0 \(.*/trainer_state.json\)$
 
 ## ... --epsilon-high, left at its default (--epsilon), follows a new --epsilon as on a new run;
-## a run from before "objective" was recorded keeps at least its "loss"
+## a run from before "objective" was recorded keeps at least its "loss"; --no-mask-truncated
+## turns off what a run's --mask-truncated turned on
 % requires /usr/bin/jq
 $ minit tiny -o m -q
 $ for i in 1 2 3 4; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
@@ -326,8 +327,15 @@ $ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out old --groups 1 --steps 1 --t
 $ jq 'del(.objective)' old/latest/trainer_state.json > t.json && cp t.json old/latest/trainer_state.json
 $ sed -n 3,4p r.jsonl | mgrpo -Z -q --out old --groups 1 --steps 1 --threads 1 > /dev/null
 $ jq -c '[.loss, .objective.loss]' old/latest/trainer_state.json
+$ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --mask-truncated > /dev/null 2>&1
+$ sed -n 7,8p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 > /dev/null 2>&1
+$ jq -c .objective.mask_truncated run/latest/trainer_state.json
+$ sed -n 7,8p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --no-mask-truncated > /dev/null 2>&1
+$ jq -c .objective.mask_truncated run/latest/trainer_state.json
 > [0.1,0.1]
 > ["bnpo","bnpo"]
+> true
+> false
 
 ## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
 $ minit tiny -o m -q
