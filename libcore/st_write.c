@@ -124,7 +124,7 @@ static int write_all(int fd, const void *p, size_t n, const char *path, mrl_err 
 static char *tmp_name(const char *path) {
     size_t n = strlen(path) + 32;
     char *t = malloc(n);
-    if (t) snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
+    if (t) atomic_tmp_name(t, n, path);
     return t;
 }
 

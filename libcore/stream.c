@@ -408,7 +408,7 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         } else {
             size_t n = strlen(w->target) + 32;
             if (!(w->tmp = malloc(n))) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
-            snprintf(w->tmp, n, "%s.tmp.%ld", w->target, (long)getpid());
+            atomic_tmp_name(w->tmp, n, w->target);
             w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
             if (w->fd < 0) {
                 err_set(e, ERR_SYS, "%s: cannot create: %s", w->target, errno == ENOENT ? "no such directory" : strerror(errno));
@@ -507,6 +507,15 @@ const char *wr_path(const wr_stream *w) { return w->direct ? NULL : w->path; }
 
 /* ============================ atomic files ============================ */
 
+void atomic_tmp_name(char *dst, size_t n, const char *path) {
+    static unsigned seq;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strlen(base) + 24 <= NAME_MAX) snprintf(dst, n, "%s.tmp.%ld", path, (long)getpid());
+    else snprintf(dst, n, "%.*s.mrl-tmp.%ld.%u", (int)(base - path), path, (long)getpid(),
+                  __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+}
+
 int path_mkdirs(const char *path) {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
@@ -535,7 +544,7 @@ int fsync_dir_of(const char *path) {
 
 int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e) {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    atomic_tmp_name(tmp, sizeof tmp, path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) return err_set(e, ERR_SYS, "%s: cannot create: %s", path, errno == ENOENT ? "no such directory" : strerror(errno));
     const char *p = data;

@@ -83,6 +83,9 @@ const char *wr_path(const wr_stream *w);
 /* Atomic file helpers used by checkpoints and -o: write to "PATH.tmp.PID", fsync, rename, fsync dir. */
 int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e);
 int fsync_dir_of(const char *path);
+/* The temporary sibling an atomic write of path goes to first: "PATH.tmp.PID", or, where that
+ * name would pass NAME_MAX, "DIR/.mrl-tmp.PID.N" (N counts within the process). */
+void atomic_tmp_name(char *dst, size_t n, const char *path);
 /* mkdir -p: path and its missing parents (0777 less the umask); -1 with errno set. */
 int path_mkdirs(const char *path);
 #endif

@@ -336,8 +336,8 @@ int main(int argc, char **argv) {
         if (!empty) cli_dief(&cl, 1, "%s: exists and is not an empty directory", cl.out);
     }
     char tmp[4000];
-    int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", cl.out, (long)getpid());
-    if (k < 0 || (size_t)k >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    if (strlen(cl.out) + 40 >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    atomic_tmp_name(tmp, sizeof tmp, cl.out);
     /* the missing parents, as mkdir -p (and save_pretrained, and mgrpo --out) make them; made[0
        .. nmade) the ones made here, deepest first, removed again if the model is not made */
     char made[65][4000];

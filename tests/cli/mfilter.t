@@ -615,3 +615,9 @@ $ mfilter -Z -o l1 h.jsonl; echo "rc=$?"; test -L l1 && test -L l2 && echo links
 > rc=3
 > links
 2> mfilter: l1: Too many levels of symbolic links
+
+## -o to a legal name too long for NAME.tmp.PID beside it (250 bytes): the temporary file takes a
+## short name in the same directory
+$ echo '{"id":"a"}' | mfilter -Z -o $(printf 'n%.0s' $(seq 244)).jsonl && cat n*.jsonl && { ls -A | grep -c tmp || true; }
+> {"id":"a"}
+> 0

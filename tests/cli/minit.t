@@ -164,7 +164,8 @@ $ minit tiny -o other/m --vocab-size 10 -q; echo "rc $?"; ls
 > models
 2~ ^minit: 
 
-## ... and when the directory itself cannot be made (a name past NAME_MAX), the parents made for it go too
+## ... and when the directory itself cannot be made (a name past NAME_MAX: the model is built
+## under a short temporary name, the rename fails), the parents made for it go too
 $ minit tiny -q -o new1/$(printf 'x%.0s' $(seq 300)); echo "rc $?"; ls
 > rc 3
-2~ ^minit: new1/x+: File name too long$
+2~ ^minit: new1/x+: rename: File name too long$
