@@ -171,6 +171,10 @@ static double loop_gflops(int bf16, int threads) {
 }
 #endif
 
+/* The weight layouts the linear op is measured on, by name (linear, peak). */
+static const char *const lin_names[] = {"fp32", "bf16", "bf16packed", "fp32packed"};
+static const mrl_dtype lin_dt[] = {MRL_F32, MRL_BF16, MRL_BF16P, MRL_F32P};
+
 /* x W^T on the backend's linear op, W in NW copies that together exceed the caches (each call
  * reads its W from memory, as a model's layers do); a packed wdt packs the copies first. */
 static double linear_gflops(mrl_backend *be, int T, int IN, int OUT, mrl_dtype wdt) {
@@ -186,9 +190,10 @@ static double linear_gflops(mrl_backend *be, int T, int IN, int OUT, mrl_dtype w
         else ((float *)w)[i] = f;
     }
     if (wdt == MRL_BF16P || wdt == MRL_F32P) {
-        if (!(pb = op_pack_weight(be, NULL, NULL, es == 2 ? MRL_BF16 : MRL_F32, OUT, IN))) { free(x); free(y); free(w); return 0; }
+        mrl_dtype src = es == 2 ? MRL_BF16 : MRL_F32;
+        if (!(pb = op_pack_weight(be, NULL, NULL, src, OUT, IN))) { free(x); free(y); free(w); return 0; }
         wp = malloc(pb * NW);
-        for (int k = 0; k < NW; k++) op_pack_weight(be, wp + k * pb, w + k * wn * es, es == 2 ? MRL_BF16 : MRL_F32, OUT, IN);
+        for (int k = 0; k < NW; k++) op_pack_weight(be, wp + k * pb, w + k * wn * es, src, OUT, IN);
     }
     double best = 1e9;
     for (int r = 0; r < 2 * NW + 2; r++) {
@@ -220,13 +225,11 @@ static int peak(int threads) {
     if (!be) die("cpu backend", &e);
     static const int shapes[][3] = {{1, 1536, 8960}, {8, 1536, 8960}, {32, 1536, 8960}, {32, 8960, 1536},
                                     {256, 1536, 8960}, {256, 8960, 1536}, {64, 1536, 8960}, {64, 1536, 1536}, {128, 1536, 8960}};
-    static const char *names[] = {"fp32", "bf16", "bf16packed", "fp32packed"};
-    static const mrl_dtype kd[] = {MRL_F32, MRL_BF16, MRL_BF16P, MRL_F32P};
     for (int k = 0; k < 4; k++) {
-        be->bf16_act = k == 1 || k == 2;   /* bf16: as bf16 inference calls it (per-call packing on AVX512_BF16) */
+        be->bf16_act = lin_dt[k] == MRL_BF16 || lin_dt[k] == MRL_BF16P;   /* bf16: as bf16 inference calls it (per-call packing on AVX512_BF16) */
         for (int s = 0; s < (int)(sizeof shapes / sizeof *shapes); s++) {
-            double g = linear_gflops(be, shapes[s][0], shapes[s][1], shapes[s][2], kd[k]);
-            if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, names[k], shapes[s][0],
+            double g = linear_gflops(be, shapes[s][0], shapes[s][1], shapes[s][2], lin_dt[k]);
+            if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, lin_names[k], shapes[s][0],
                               shapes[s][1], shapes[s][2], g);
         }
     }
@@ -375,10 +378,10 @@ static int linear(int T, int IN, int OUT, const char *dt, int threads) {
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", threads, &e);
     if (!be) die("cpu backend", &e);
-    int k = !strcmp(dt, "bf16") ? 1 : !strcmp(dt, "bf16packed") ? 2 : !strcmp(dt, "fp32packed") ? 3 : 0;
-    be->bf16_act = k == 1 || k == 2;
-    static const mrl_dtype kd[] = {MRL_F32, MRL_BF16, MRL_BF16P, MRL_F32P};
-    double g = T > 0 && IN > 0 && OUT > 0 ? linear_gflops(be, T, IN, OUT, kd[k]) : 0;
+    int k = 0;   /* an unknown name: fp32, as before */
+    for (int i = 0; i < 4; i++) if (!strcmp(dt, lin_names[i])) k = i;
+    be->bf16_act = lin_dt[k] == MRL_BF16 || lin_dt[k] == MRL_BF16P;
+    double g = T > 0 && IN > 0 && OUT > 0 ? linear_gflops(be, T, IN, OUT, lin_dt[k]) : 0;
     if (g > 0) printf("linear threads=%d w=%s T=%d IN=%d OUT=%d GFLOPs=%.1f\n", threads, dt, T, IN, OUT, g);
     else fprintf(stderr, "model_bench: linear %s %d x %d -> %d not measured here\n", dt, T, IN, OUT);
     be_close(be);

@@ -371,6 +371,12 @@ static char *wr_follow(const char *path) {
     return p;
 }
 
+/* The temporary file of an atomic write of path could not be made (errno): the path given is
+ * named, not the temporary one; ENOENT can only mean a missing directory, the name being new. */
+static int create_failed(mrl_err *e, const char *path) {
+    return err_set(e, ERR_SYS, "%s: cannot create: %s", path, errno == ENOENT ? "no such directory" : strerror(errno));
+}
+
 /* Opens what -o names without a temp file: descriptor n (>= 0: its path named one; a copy, so
  * an append stays an append) or an existing device or FIFO (waiting for a FIFO's reader; a
  * signal then ends the wait). */
@@ -411,7 +417,7 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
             atomic_tmp_name(w->tmp, n, w->target);
             w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
             if (w->fd < 0) {
-                err_set(e, ERR_SYS, "%s: cannot create: %s", w->target, errno == ENOENT ? "no such directory" : strerror(errno));
+                create_failed(e, w->target);
                 free(w->tmp); w->tmp = NULL; wr_abort(w);
                 return NULL;
             }
@@ -546,7 +552,7 @@ int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e
     char tmp[PATH_MAX];
     atomic_tmp_name(tmp, sizeof tmp, path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) return err_set(e, ERR_SYS, "%s: cannot create: %s", path, errno == ENOENT ? "no such directory" : strerror(errno));
+    if (fd < 0) return create_failed(e, path);
     const char *p = data;
     while (len > 0) {
         ssize_t k = write(fd, p, len);

@@ -126,7 +126,7 @@ static size_t cpu_pack_weight(const mrl_backend *be, void *dst, const void *w, m
     if (OUT <= 0 || IN <= 0) return 0;
     if (wdt == MRL_F32) {
         if (!cpu_f32p_supported(be)) return 0;
-        if (dst) cpu_f32p_pack(be, dst, w, 0, OUT, IN);
+        if (dst) cpu_f32p_pack(be, dst, w, OUT, IN);
         return cpu_f32p_bytes(OUT, IN);
     }
     if (wdt != MRL_BF16 || cpu_st(be)->bf16dot < 0) return 0;

@@ -127,8 +127,8 @@ void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak
  * cpu_sgemm_tiles's on the unpacked W (bt). */
 void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
                        float *C, size_t ldc);
-/* W [OUT, IN] (fp32, or bf16 when bf) packed into dst as MRL_F32P (cpu_f32p_bytes). */
-void cpu_f32p_pack(const mrl_backend *be, float *dst, const void *w, int bf, int OUT, int IN);
+/* W [OUT, IN] packed into dst as MRL_F32P (cpu_f32p_bytes). */
+void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, int IN);
 /* dst[c ldd + r] = src[r lds + c] (AVX-512 16 x 16 blocks where compiled in). */
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols);
 

@@ -177,26 +177,13 @@ static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
     return wdt == MRL_BF16 && (bd > 0 || (bd == 0 && be->bf16_act));
 }
 
-/* x W^T from W packed ahead (MRL_F32P): the tiles path below without its per-call packing —
- * the same tasks and sums, so the same bits as the unpacked W on the tiles, for every T. */
-static void f32p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
-                     int T, int IN, const float *wp, int OUT) {
-    int tm, nrb = row_blocks(T, &tm), ncol = (OUT + TILE_N - 1) / TILE_N, ntiles = ncol * nrb;
-    int nt = be->threads < ntiles ? be->threads : ntiles;
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int b = 0; b < ntiles; b++) {
-        int cb = b / nrb, t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
-        int a = cb * TILE_N, n = OUT - a < TILE_N ? OUT - a : TILE_N;
-        cpu_sgemm_tiles_p(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wp + (size_t)a * IN, beta,
-                          out + (size_t)t0 * ldo + a, (size_t)ldo);
-    }
-}
-
 void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                 int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     if (T <= 0 || OUT <= 0) return;
     if (wdt == MRL_BF16P) { cpu_bf16p_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }   /* every row count */
-    if (wdt == MRL_F32P) { f32p_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }          /* every row count */
+    /* W packed ahead (MRL_F32P): the tiles below for every row count, without their per-call
+     * packing — the same tasks and sums, so the same bits as the unpacked W on the tiles */
+    int packed = wdt == MRL_F32P;
     /* bf16 inference on AVX512_BF16: the vdpbf16ps GEMM for every row count (as for packed
      * weights, with which it agrees bit for bit), so no row depends on the batch size */
     if (use_bf16dot(be, wdt)) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
@@ -204,9 +191,9 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
      * streaming kernel and the AVX-512 tiles by construction; sgemm while each tile call has T x n x IN > 100^3,
      * below which OpenBLAS 0.3.21 takes its small-matrix kernel: see test_ops), but the two
      * sum in different orders: a decode row's last bits depend on whether the step has
-     * <= small_t rows or more, i.e. on msample --batch past 12 (fp32 weights, or bf16 without AVX512_BF16). */
-    if (T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
-    int tm, nrb = row_blocks(T, &tm), tiles = use_tiles(be);
+     * <= small_t rows or more, i.e. on msample --batch past 12 (fp32 weights without AVX-512, or bf16 without AVX512_BF16). */
+    if (!packed && T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
+    int tm, nrb = row_blocks(T, &tm), tiles = packed || use_tiles(be);
     int nt = be->threads, tile = wdt == MRL_BF16 && !tiles ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
     if (tiles) {   /* bf16 W widened as it is packed */
@@ -214,8 +201,10 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
         for (int b = 0; b < ntiles; b++) {
             int cb = b / nrb, t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
             int a = cb * tile, n = OUT - a < tile ? OUT - a : tile;
-            cpu_sgemm_tiles(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, (const char *)w + (size_t)a * IN * mrl_dtype_size(wdt),
-                            wdt == MRL_BF16, 1, (size_t)IN, beta, out + (size_t)t0 * ldo + a, (size_t)ldo);
+            const void *wa = (const char *)w + (size_t)a * IN * mrl_dtype_size(wdt);   /* packed: panel a / 64 */
+            if (packed) cpu_sgemm_tiles_p(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wa, beta, out + (size_t)t0 * ldo + a, (size_t)ldo);
+            else cpu_sgemm_tiles(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wa, wdt == MRL_BF16, 1, (size_t)IN, beta,
+                                 out + (size_t)t0 * ldo + a, (size_t)ldo);
         }
         return;
     }

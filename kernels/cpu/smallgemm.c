@@ -147,11 +147,11 @@ static void pack_b(float *dst, const void *B, int bf, int bt, size_t ldb, int k0
         }
 }
 
-/* The cache lines of B's block (k0.., c0..) as a prefetch plan (its lines counted in *nl):
- * the block after the one the tiles run on goes into L2 meanwhile. Packing reads 64 (or 128)
- * rows at once, more streams than the hardware prefetchers follow, and a packed P is one
- * stream the tiles read too slowly for them: without this, weights streamed from memory ran
- * at 2/3 of the speed they run at from cache. The lines are spread over the tiles' k loops —
+/* The cache lines of B's block (k0.., c0..) as a prefetch plan (lines 0 .. l1 of it): the
+ * block after the one the tiles run on goes into L2 meanwhile. Packing reads 64 (or 128) rows
+ * at once, more streams than the hardware prefetchers follow, and a packed P is one stream the
+ * tiles read too slowly for them: without this, weights streamed from memory ran at 2/3 of the
+ * speed they run at from cache. The lines are spread over the tiles' k loops —
  * issued in one burst, the prefetches stalled the tiles until memory had answered them all
  * (then memory and arithmetic took turns: fp32 x W^T at 32 rows 183 GFLOP/s from memory, 308
  * from cache; spread, 258). */
@@ -176,22 +176,23 @@ static pf_plan pf_block(const void *B, int bf, int bt, size_t ldb, const float *
  * in flight instead of one, each prefetched a block (KC rows) ahead. Batch-1 decode: the op
  * 1 x 1536 -> 8960 at 15.3 GFLOP/s against 13.5 through tile(1, ...) and 14.7 for the old
  * few-row kernel on the unpacked W (same minutes, 2 threads). */
+static inline void prefetch_row(const float *b) {   /* one packed row, NC floats: 4 lines */
+    for (int v = 0; v < NC; v += 16) _mm_prefetch((const char *)(b + v), _MM_HINT_T1);
+}
 __attribute__((target("avx512f")))
 static void row2p(int kc, const float *a, const float *B, const float *B2, float *C, int nc, int nc2, int acc) {
     __m512 c[8];
     for (int v = 0; v < 8; v++) c[v] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k++) {
         const float *b = B + (size_t)k * NC, *b2 = B2 + (size_t)k * NC;
-        _mm_prefetch((const char *)(b + KC * NC), _MM_HINT_T1); _mm_prefetch((const char *)(b + KC * NC + 16), _MM_HINT_T1);
-        _mm_prefetch((const char *)(b + KC * NC + 32), _MM_HINT_T1); _mm_prefetch((const char *)(b + KC * NC + 48), _MM_HINT_T1);
+        prefetch_row(b + KC * NC);
         __m512 ai = _mm512_set1_ps(a[k]);
         c[0] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b), c[0]);
         c[1] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b + 16), c[1]);
         c[2] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b + 32), c[2]);
         c[3] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b + 48), c[3]);
         if (nc2) {
-            _mm_prefetch((const char *)(b2 + KC * NC), _MM_HINT_T1); _mm_prefetch((const char *)(b2 + KC * NC + 16), _MM_HINT_T1);
-            _mm_prefetch((const char *)(b2 + KC * NC + 32), _MM_HINT_T1); _mm_prefetch((const char *)(b2 + KC * NC + 48), _MM_HINT_T1);
+            prefetch_row(b2 + KC * NC);
             c[4] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b2), c[4]);
             c[5] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b2 + 16), c[5]);
             c[6] = _mm512_fmadd_ps(ai, _mm512_loadu_ps(b2 + 32), c[6]);
@@ -261,15 +262,15 @@ void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t s
     sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc);
 }
 
-/* W [OUT, IN] (fp32, or bf16 widened) as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as
- * columns, [IN][64] floats (rows past OUT zero) — pack_b's blocks of x W^T laid end to end. */
-void cpu_f32p_pack(const mrl_backend *be, float *dst, const void *w, int bf, int OUT, int IN) {
+/* W [OUT, IN] as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as columns, [IN][64] floats
+ * (rows past OUT zero) — pack_b's blocks of x W^T laid end to end. */
+void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, int IN) {
     int np = (OUT + NC - 1) / NC;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(be->threads)
     for (int p = 0; p < np; p++)
         for (int k0 = 0; k0 < IN; k0 += KC) {
             int nc = OUT - p * NC < NC ? OUT - p * NC : NC;
-            pack_b(dst + (size_t)p * NC * IN + (size_t)k0 * NC, w, bf, 1, (size_t)IN, k0, IN - k0 < KC ? IN - k0 : KC, p * NC, nc);
+            pack_b(dst + (size_t)p * NC * IN + (size_t)k0 * NC, w, 0, 1, (size_t)IN, k0, IN - k0 < KC ? IN - k0 : KC, p * NC, nc);
         }
 }
 
@@ -304,8 +305,8 @@ void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t s
     (void)M; (void)N; (void)K; (void)A; (void)sar; (void)sak; (void)P; (void)beta; (void)C; (void)ldc;
     abort();   /* never called: MRL_F32P needs AVX-512 */
 }
-void cpu_f32p_pack(const mrl_backend *be, float *dst, const void *w, int bf, int OUT, int IN) {
-    (void)be; (void)dst; (void)w; (void)bf; (void)OUT; (void)IN;
+void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, int IN) {
+    (void)be; (void)dst; (void)w; (void)OUT; (void)IN;
     abort();
 }
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
