@@ -40,7 +40,9 @@ typedef struct mrl_backend {
     mrl_devkind kind;
     int device;            /* CUDA ordinal (0 on CPU) */
     mrl_dtype act;         /* activation dtype: MRL_F32 on CPU, MRL_BF16 on CUDA */
-    int threads;           /* CPU threads used by ops (OpenMP) */
+    int threads;           /* CPU threads the ops use now (OpenMP): threads_max, or fewer while
+                              other processes keep CPUs busy (be_tick) */
+    int threads_max;       /* CPU threads given (--threads); per-thread workspaces are sized for it */
     char name[16];         /* "cpu", "cuda:0" */
     int bf16_act;          /* GEMMs with bf16 weights may round activations to bf16 (and, in the
                               backward, gradients and saved activations)
@@ -68,6 +70,7 @@ struct mrl_ops {
     void  (*memset0)(const mrl_backend *be, void *p, size_t bytes);
     void  (*sync)(const mrl_backend *be);
     void  (*close)(mrl_backend *be);
+    void  (*tick)(mrl_backend *be);                               /* optional (be_tick) */
 
     void (*cast)(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, mrl_dtype st, size_t n);
     void (*embedding_fwd)(const mrl_backend *be, void *out, const int32_t *tokens, const void *wte,
@@ -128,6 +131,9 @@ static inline void be_download(const mrl_backend *be, void *dst, const void *src
 static inline void be_copy(const mrl_backend *be, void *dst, const void *src, size_t bytes) { be->ops->copy(be, dst, src, bytes); }
 static inline void be_memset0(const mrl_backend *be, void *p, size_t bytes) { be->ops->memset0(be, p, bytes); }
 static inline void be_sync(const mrl_backend *be) { be->ops->sync(be); }
+/* Between ops, never inside one: lets the backend revise be->threads (the CPU backend runs
+ * fewer threads while other processes keep CPUs busy; outputs do not depend on it). */
+static inline void be_tick(mrl_backend *be) { if (be->ops->tick) be->ops->tick(be); }
 
 /* ---- ops ---- */
 /* dst[i] = (dt) src[i], element types F32 or BF16 (BF16 rounds to nearest even). */

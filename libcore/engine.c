@@ -297,7 +297,8 @@ static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e)
     for (int b = 0; b < B; b++) { seqs[b] = g->run[b]->kv; toks[b] = g->run[b]->next; }
     if (model_decode(g->m, g->kv, seqs, toks, B, logits, e) < 0) return -1;
     /* threads only pay off on real vocabularies: a parallel region costs more than a small row */
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(g->nws) if (B > 1 && (long)B * g->V >= (1L << 17))
+    int nt = model_backend(g->m)->threads < g->nws ? model_backend(g->m)->threads : g->nws;   /* be_tick's count */
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (B > 1 && (long)B * g->V >= (1L << 17))
     for (int b = 0; b < B; b++) {
         int tid = 0;
 #ifdef _OPENMP
@@ -372,8 +373,8 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     g.cap = kv_capacity_tokens(g.kv);
     g.nws = 1;
 #ifdef _OPENMP
-    g.nws = model_backend(m)->threads > 0 ? model_backend(m)->threads   /* the sampling loop keeps to */
-                                           : omp_get_max_threads();      /* the model's --threads */
+    g.nws = model_backend(m)->threads_max > 0 ? model_backend(m)->threads_max   /* the sampling loop keeps to */
+                                               : omp_get_max_threads();          /* the model's --threads */
 #endif
     g.ws = calloc(g.nws, sizeof *g.ws);
     g.run = calloc(o->batch, sizeof *g.run);

@@ -162,6 +162,7 @@ static void head_rows(mrl_model *m, int r0, int n, float *out) {
 
 int model_prefill(mrl_model *m, kv_cache *kv, int seq, const int32_t *tokens, int n,
                   float *logits_last, mrl_err *e) {
+    be_tick(m->be);
     kv_seq *s = seq_at(kv, seq);
     if (!s) return err_set(e, 2, "model_prefill: sequence %d does not exist", seq);
     if (n <= 0) return err_set(e, 2, "model_prefill: no tokens");
@@ -197,6 +198,7 @@ int model_prefill(mrl_model *m, kv_cache *kv, int seq, const int32_t *tokens, in
 
 int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tokens, int B,
                  float *logits, mrl_err *e) {
+    be_tick(m->be);
     if (B <= 0) return 0;
     int maxb = 1, maxctx = 1, rc = 0;
     for (int b = 0; b < B; b++) {

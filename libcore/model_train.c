@@ -173,6 +173,7 @@ static int batch_upload(mrl_model *m, const mrl_batch *b, int mode, mrl_err *e) 
 }
 
 static int forward(mrl_model *m, const mrl_batch *b, float *logp, int mode, mrl_err *e) {
+    be_tick(m->be);   /* the threads for this pass (fewer while other processes keep CPUs busy) */
     m->fw_ready = 0;
     if (batch_upload(m, b, mode, e) < 0) return -1;
     const mrl_backend *be = m->be;
@@ -205,6 +206,7 @@ int model_forward(mrl_model *m, const mrl_batch *b, float *logp, mrl_err *e) {
 int model_backward(mrl_model *m, const float *dlogp, mrl_err *e) {
     if (!m->fw_ready) return err_set(e, 2, "model_backward: no model_forward to go back through");
     m->fw_ready = 0;
+    be_tick(m->be);
     const mrl_backend *be = m->be;
     int T = m->fw_T, C = m->C, F = m->F, HD = m->HD, KD = m->K * m->D, QKV = m->QKV, ckpt = m->cap_mode == 2;
     size_t rowb = (size_t)T * C * mrl_dtype_size(be->act);

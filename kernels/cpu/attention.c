@@ -32,7 +32,7 @@ static inline void axpy(float *y, float a, const float *x, int n) {
  * sequence transposed (D x maxlen each). */
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H;
-    return (size_t)be->threads * (2 * BQ + 2 * (size_t)D) * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
+    return (size_t)be->threads_max * (2 * BQ + 2 * (size_t)D) * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
 }
 
 static int longest(const int32_t *cu, int nseq) {
@@ -393,7 +393,7 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvd
 
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
     (void)R; (void)D;   /* per thread: the scores of up to 8 heads (a GQA group slice), and slots */
-    return (size_t)be->threads * (size_t)((H < 8 ? H : 8) + 1) * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
+    return (size_t)be->threads_max * (size_t)((H < 8 ? H : 8) + 1) * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
 }
 
 /* The query heads h0 .. h0+nh-1 of one row, which share KV head g, against its n cached keys:

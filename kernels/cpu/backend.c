@@ -20,7 +20,7 @@ static void c_memset0(const mrl_backend *be, void *p, size_t n) { (void)be; if (
 static void c_sync(const mrl_backend *be) { (void)be; }
 static void c_close(mrl_backend *be) {
     cpu_state *s = cpu_st(be);
-    if (s) { free(s->scratch); free(s->scratch2); free(s); }
+    if (s) { free(s->scratch); free(s->scratch2); cpu_threads_free(s); free(s); }
     be->impl = NULL;
 }
 
@@ -136,7 +136,7 @@ static size_t cpu_pack_weight(const mrl_backend *be, void *dst, const void *w, m
 
 static const mrl_ops cpu_table = {
     .alloc = c_alloc, .free = c_free, .upload = c_copy, .download = c_copy, .copy = c_copy,
-    .memset0 = c_memset0, .sync = c_sync, .close = c_close,
+    .memset0 = c_memset0, .sync = c_sync, .close = c_close, .tick = cpu_tick,
     .cast = cpu_cast,
     .embedding_fwd = cpu_embedding_fwd, .embedding_bwd = cpu_embedding_bwd,
     .rmsnorm_fwd = cpu_rmsnorm_fwd, .rmsnorm_bwd = cpu_rmsnorm_bwd,
@@ -172,7 +172,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     memset(be, 0, sizeof *be);
     be->kind = MRL_DEV_CPU;
     be->act = MRL_F32;
-    be->threads = threads > 0 ? threads : omp_get_max_threads();
+    be->threads = be->threads_max = threads > 0 ? threads : omp_get_max_threads();
+    cpu_threads_init(s, be->threads_max);
     snprintf(be->name, sizeof be->name, "cpu");
     be->ops = &cpu_table;
     be->impl = s;

@@ -10,6 +10,19 @@
 
 enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 
+/* The thread governor's state (threads.c). */
+typedef struct cpu_gov {
+    int mode;              /* 1 adapt (default), 0 keep every thread (MRL_THREADS_ADAPT=0), 2 jitter (tests) */
+    int ncpu;              /* CPUs this process may run on (its affinity mask, *set) */
+    void *set;             /* that mask (a cpu_set_t) */
+    long hz;               /* /proc/stat's clock ticks per second */
+    int up;                /* windows in a row that asked for more threads */
+    int log;               /* MRL_THREADS_ADAPT=log: each window's figures to stderr */
+    long long busy0;       /* at the window's start: busy ticks of those CPUs, */
+    double t0, own0;       /* the time, and this process's CPU seconds */
+    unsigned long long rng;
+} cpu_gov;
+
 typedef struct cpu_state {
     int simd;              /* best of CPU_SIMD_* this machine runs */
     int bf16dot;           /* bf16 weights, any row count: x rounded to bf16, vdpbf16ps (bf16dot.c):
@@ -22,9 +35,21 @@ typedef struct cpu_state {
     size_t scratch_n;
     float *scratch2;       /* transposed operands of the bf16 backward products */
     size_t scratch2_n;
+    cpu_gov gov;           /* how many of be->threads_max run now (be->threads) */
 } cpu_state;
 
 static inline cpu_state *cpu_st(const mrl_backend *be) { return (cpu_state *)be->impl; }
+/* The thread governor (threads.c): cpu_tick sets be->threads for the ops that follow. */
+void cpu_threads_init(cpu_state *s, int max);
+void cpu_threads_free(cpu_state *s);
+void cpu_tick(mrl_backend *be);
+/* The next window's thread count, from cur threads now, max given, ncpu CPUs, and the cores
+ * other processes kept busy in the last window; *up counts windows in a row that asked for
+ * more (a rise takes two). */
+int cpu_threads_next(int cur, int max, int ncpu, double others, int *up);
+/* Busy clock ticks (all but idle and iowait; steal counts as busy: the CPU was not ours) of
+ * the CPUs in *cpus (a cpu_set_t) in a /proc/stat file, summed; -1 if it has none of them. */
+long long cpu_busy_ticks(const char *path, const void *cpus);
 /* Threads for a loop over `work` elements: one below ~32 K, where waking the team costs
  * more than it saves (decode runs hundreds of such small ops per token). */
 static inline int cpu_nt(const mrl_backend *be, size_t work) { return work < (1u << 15) ? 1 : be->threads; }

@@ -342,6 +342,7 @@ TEST(kv_cache_bf16) {
 }
 
 int main(void) {
+    setenv("MRL_THREADS_ADAPT", "0", 1);   /* "2 threads" below means two, however busy the machine */
     snprintf(tmpdir, sizeof tmpdir, "%s/msample.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(greedy_matches_pytorch);

@@ -4,6 +4,8 @@
 #include "../test.h"
 #include "ops_cases.h"
 #include "cpu/cpu.h"
+#include <sched.h>
+#include <unistd.h>
 
 static mrl_backend *cpu_open(const char *simd) {
     if (simd) setenv("MRL_CPU_SIMD", simd, 1); else unsetenv("MRL_CPU_SIMD");
@@ -700,6 +702,77 @@ TEST(adamw_matches_formula) {
     be_close(be);
 }
 
+/* The thread governor (threads.c) as data: the threads now, given, CPUs, the cores other
+ * processes kept busy, the rise votes so far -> the next count and votes. */
+TEST(thread_governor_decisions) {
+    static const struct { int cur, max, ncpu; double others; int up, next, up_after; } c[] = {
+        {2, 2, 2, 0.02, 0, 2, 0},    /* quiet */
+        {2, 2, 2, 0.67, 0, 1, 0},    /* one busy process against our two threads: its 2/3 of a core */
+        {1, 2, 2, 1.00, 0, 1, 0},    /* ... against one: it keeps its core, we keep ours */
+        {2, 2, 2, 0.45, 0, 2, 0},    /* a core less than half used by others is still ours */
+        {1, 2, 2, 0.05, 0, 1, 1},    /* it stopped: a rise waits for a second window */
+        {1, 2, 2, 0.05, 1, 2, 0},    /* ... which confirms it */
+        {1, 2, 2, 0.90, 1, 1, 0},    /* ... or not: the vote is reset */
+        {4, 4, 4, 0.80, 0, 3, 0},    /* four cores, one busy process */
+        {1, 4, 4, 0.00, 1, 4, 0},    /* a rise goes straight to what is free */
+        {8, 8, 2, 0.00, 0, 2, 0},    /* more threads given than CPUs */
+        {2, 2, 2, 3.00, 0, 1, 0},    /* never below one */
+        {3, 3, 16, 0.00, 1, 3, 0},   /* never above what was given */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        int up = c[i].up, next = cpu_threads_next(c[i].cur, c[i].max, c[i].ncpu, c[i].others, &up);
+        EXPECTF(next == c[i].next && up == c[i].up_after, "case %zu: %d threads and %d votes, expected %d and %d",
+                i, next, up, c[i].next, c[i].up_after);
+    }
+    /* /proc/stat's busy ticks: user nice system irq softirq steal of the CPUs in the mask */
+    char dir[] = "/tmp/mrl-test-stat.XXXXXX", path[64];
+    EXPECT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/stat", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("cpu  900 9 900 9000 90 9 9 9 0 0\n"
+              "cpu0 100 1 10 5000 70 2 3 4 0 0\n"
+              "cpu1 200 2 20 4000 20 3 4 5 0 0\n"
+              "cpu3 400 4 40 1 1 4 5 6\n"
+              "intr 12345 1 2 3\n"
+              "cpu2 999 999 999 0 0 0 0 0\n", f);   /* not a CPU line any more: the cpu lines have ended */
+        fclose(f);
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set); CPU_SET(0, &set); CPU_SET(3, &set);
+    EXPECTF(cpu_busy_ticks(path, &set) == 120 + 459, "busy ticks %lld", cpu_busy_ticks(path, &set));
+    CPU_ZERO(&set); CPU_SET(2, &set);
+    EXPECT(cpu_busy_ticks(path, &set) == -1);   /* none of its CPUs in the file */
+    EXPECT(cpu_busy_ticks("/nonexistent/stat", &set) == -1);
+    remove(path); rmdir(dir);
+    /* MRL_THREADS_ADAPT=0 keeps every thread; jitter draws counts in 1..max (all of them, in time) */
+    setenv("MRL_THREADS_ADAPT", "0", 1);
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 3, &e);
+    EXPECT(be && be->threads == 3 && be->threads_max == 3);
+    if (be) { for (int i = 0; i < 50; i++) be_tick(be); EXPECT(be->threads == 3); be_close(be); }
+    setenv("MRL_THREADS_ADAPT", "jitter", 1);
+    be = be_open("cpu", 3, &e);
+    unsetenv("MRL_THREADS_ADAPT");
+    int seen[4] = {0};
+    if (be) {
+        for (int i = 0; i < 50; i++) { be_tick(be); EXPECT(be->threads >= 1 && be->threads <= 3); seen[be->threads & 3]++; }
+        EXPECT(seen[1] && seen[2] && seen[3] && be->threads_max == 3);
+        be_close(be);
+    }
+    /* the default reads /proc/stat once a window is over (where there is one), and stays in 1..max */
+    be = be_open("cpu", 2, &e);
+    if (be) {
+        cpu_gov *g = &cpu_st(be)->gov;
+        if (g->mode == 1) {
+            g->t0 -= 1.0;
+            be_tick(be);
+            EXPECT(be->threads >= 1 && be->threads <= 2 && g->busy0 > 0);
+        }
+        be_close(be);
+    }
+}
+
 TEST(device_names) {
     mrl_err e = {0};
     EXPECT(be_open("gpu", 0, &e) == NULL && e.code == 2);
@@ -728,6 +801,7 @@ int main(void) {
     RUN(bf16_amx_accumulates_into_out);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
+    RUN(thread_governor_decisions);
     RUN(device_names);
     return tst_done();
 }

@@ -1,0 +1,104 @@
+/* threads.c — how many of its threads the CPU backend runs: all it was given (--threads),
+ * unless other processes keep some of the CPUs busy.
+ *
+ * Every op is an OpenMP fork-join whose barrier waits for the slowest thread. When another
+ * process holds a core, one of our threads sits in the run queue at almost every op while the
+ * others spin at the barrier: on 2 cores with one `yes` running, an mgrpo step of `small` ran
+ * 14x slower on 2 threads than on 1, and msample 8x (BENCHMARKS.md, #4 M). So at most every
+ * half second (checked by be_tick, which the model calls at each forward, backward, prefill
+ * and decode) the backend measures what other processes used of the CPUs it may run on:
+ * their busy time in /proc/stat, less this process's own CPU time. The cores left over
+ * (rounded to the nearest, at least 1, at most --threads) are the threads of the next window; a rise needs two
+ * windows in a row that ask for it. Every op sums in an order fixed by its shapes, never by its
+ * thread count, so the count changes speed only: outputs stay bit for bit the same.
+ * MRL_THREADS_ADAPT=0 keeps every thread; =log adapts and prints each window's figures to
+ * stderr; =jitter draws a new count at every tick (tests). */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+#include <unistd.h>
+#include "cpu.h"
+
+#define WINDOW 0.5   /* seconds between two looks */
+
+static double clock_s(clockid_t c) {
+    struct timespec t;
+    if (clock_gettime(c, &t)) return 0;
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+long long cpu_busy_ticks(const char *path, const void *cpus) {
+    const cpu_set_t *set = cpus;
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[512];
+    long long sum = 0;
+    int seen = 0;
+    while (fgets(line, sizeof line, f) && !strncmp(line, "cpu", 3)) {
+        int n;
+        unsigned long long v[8] = {0};
+        if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &n, &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]) < 5) continue;   /* the "cpu " total line, too */
+        if (n < 0 || n >= CPU_SETSIZE || !CPU_ISSET(n, set)) continue;
+        sum += (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);   /* user nice system irq softirq steal */
+        seen++;
+    }
+    fclose(f);
+    return seen ? sum : -1;
+}
+
+int cpu_threads_next(int cur, int max, int ncpu, double others, int *up) {
+    int want = (int)floor((double)ncpu - others + 0.5);   /* a core half used by others is still ours */
+    if (want > max) want = max;
+    if (want < 1) want = 1;
+    if (want <= cur) { *up = 0; return want; }
+    if (++*up < 2) return cur;
+    *up = 0;
+    return want;
+}
+
+void cpu_threads_init(cpu_state *s, int max) {
+    memset(&s->gov, 0, sizeof s->gov);
+    const char *m = getenv("MRL_THREADS_ADAPT");
+    s->gov.mode = m && !strcmp(m, "0") ? 0 : m && !strcmp(m, "jitter") ? 2 : 1;
+    s->gov.log = m && !strcmp(m, "log");
+    s->gov.rng = 0x9e3779b97f4a7c15ull;
+    if (s->gov.mode != 1 || max < 2) return;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) || (s->gov.ncpu = CPU_COUNT(&set)) < 1) { s->gov.mode = 0; return; }
+    s->gov.set = malloc(sizeof set);
+    if (!s->gov.set) { s->gov.mode = 0; return; }
+    memcpy(s->gov.set, &set, sizeof set);
+    s->gov.hz = sysconf(_SC_CLK_TCK);
+    if (s->gov.hz <= 0 || (s->gov.busy0 = cpu_busy_ticks("/proc/stat", &set)) < 0) { s->gov.mode = 0; return; }
+    s->gov.t0 = clock_s(CLOCK_MONOTONIC);
+    s->gov.own0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+void cpu_threads_free(cpu_state *s) { free(s->gov.set); s->gov.set = NULL; }
+
+void cpu_tick(mrl_backend *be) {
+    cpu_state *s = cpu_st(be);
+    cpu_gov *g = &s->gov;
+    if (g->mode == 2) {   /* tests: a new count in 1..max at every tick */
+        g->rng = g->rng * 6364136223846793005ull + 1442695040888963407ull;
+        be->threads = 1 + (int)((g->rng >> 33) % (unsigned long long)be->threads_max);
+        return;
+    }
+    if (g->mode != 1 || be->threads_max < 2) return;
+    double now = clock_s(CLOCK_MONOTONIC);
+    if (now - g->t0 < WINDOW) return;
+    long long busy = cpu_busy_ticks("/proc/stat", g->set);
+    double own = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    if (busy < 0) { g->mode = 0; be->threads = be->threads_max; return; }
+    double others = ((double)(busy - g->busy0) / (double)g->hz - (own - g->own0)) / (now - g->t0);
+    int was = be->threads;
+    be->threads = cpu_threads_next(was, be->threads_max, g->ncpu, others > 0 ? others : 0, &g->up);
+    if (g->log)
+        fprintf(stderr, "mrl: threads %d -> %d of %d: other processes kept %.2f of %d CPUs busy over %.2f s\n",
+                was, be->threads, be->threads_max, others, g->ncpu, now - g->t0);
+    g->t0 = now; g->busy0 = busy; g->own0 = own;
+}
