@@ -146,6 +146,7 @@ typedef struct {               /* the input, in groups */
     char pending_where[PATH_MAX + 24];
     long groups_read, records_read;
     int gsize;                 /* size of the first group */
+    uint64_t closed_full;      /* id hash of the group just closed on reaching gsize (0: none) */
     uint64_t *seen; size_t nseen, cap;   /* hashes of finished ids */
 } input;
 
@@ -290,8 +291,21 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
                     break;
                 }
             }
-            if (seen_add(in, id_hash(rec)) && !o->partial)
-                die_rec(o, where, "%s", "samples of this id came earlier (groups must be contiguous and of one size; --allow-partial accepts it)");
+            uint64_t h = id_hash(rec);
+            if (seen_add(in, h) && !o->partial) {
+                jv s = jv_dump_string(jv_copy(id), 0);
+                char m[400];
+                /* the group in hand was closed when it reached the first group's size: this
+                 * record is one more of it, not a group that comes back */
+                if (!jv_is_valid(cur_id) && in->closed_full == (h | 1))
+                    snprintf(m, sizeof m, "group %.200s has more than %d records, the first group had %d (--allow-partial accepts it)",
+                             jv_string_value(s), in->gsize, in->gsize);
+                else
+                    snprintf(m, sizeof m, "%s", "samples of this id came earlier (groups must be contiguous and of one size; --allow-partial accepts it)");
+                jv_free(s);
+                die_rec(o, where, "%s", m);
+            }
+            in->closed_full = 0;
             jv_free(cur_id);
             cur_id = jv_copy(id);
         }
@@ -305,6 +319,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         if (in->gsize && !o->partial && o->t.g.loss != GRPO_LOSS_SFT && n - gs[ng] == in->gsize) {   /* sft groups may differ in size */
             if (ng + 2 > gcap) gs = need(realloc(gs, (gcap *= 2) * sizeof *gs));
             gs[++ng] = n;
+            in->closed_full = id_hash(it[n - 1].rec) | 1;
             jv_free(cur_id);
             cur_id = jv_invalid();
             if (want > 0 && ng == want) break;

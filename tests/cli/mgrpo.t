@@ -125,6 +125,13 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
 ? 1
 2~ bad.jsonl:7: samples of this id came earlier
 
+## a group with more records than the first is named as such, not as an id that came earlier
+$ (cat $TESTDATA/grpo/batch.jsonl; tail -n 1 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null | grep step | wc -l
+> rc=1
+> 0
+2> mgrpo: bad.jsonl:7: group "p1" has more than 3 records, the first group had 3 (--allow-partial accepts it)
+
 ## a run continued with another model is refused
 % requires $MRL_BIN/minit
 $ minit tiny -o other >/dev/null 2>&1 || echo "minit failed"
