@@ -225,27 +225,29 @@ static void mf_emit_kept(mf *m) {
 
 /* ----------------------------------------------------------------- rules */
 
-/* The text chosen by --field, or NULL with e set. */
-static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, mrl_err *e) {
+/* The text chosen by --field, or NULL with e set. numok: a number is taken as its JSON text
+ * (a gold answer of 42, as mreward reads it). */
+static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, int numok, mrl_err *e) {
     *hold = jqf_first(q, it->rec, e);
     if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
+    if (numok && jv_get_kind(*hold) == JV_KIND_NUMBER) *hold = jv_dump_string(*hold, 0);
     if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);   /* may hold a NUL: use its length */
     const char *f = jqf_text(q);
     int simple = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
     jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
     if (simple && k == JV_KIND_NULL) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", it->file, it->line, f + 1);
-    else if (simple) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is not a string (%s)", it->file, it->line, f + 1, jv_kind_name(k));
-    else err_set(e, ERR_INPUT, "%s:%ld: %s '%s' gave %s, not a string", it->file, it->line, opt, f, jv_kind_name(k));
+    else if (simple) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is not a string%s (%s)", it->file, it->line, f + 1, numok ? " or a number" : "", jv_kind_name(k));
+    else err_set(e, ERR_INPUT, "%s:%ld: %s '%s' gave %s, not a string%s", it->file, it->line, opt, f, jv_kind_name(k), numok ? " or a number" : "");
     return NULL;
 }
 static const char *mf_field_text(mf *m, int th, item *it, jv *hold, mrl_err *e) {
-    return mf_jq_text(m->field[th], "--field", it, hold, e);
+    return mf_jq_text(m->field[th], "--field", it, hold, 0, e);
 }
 
 /* --require-boxed: 1 when the gold parses, 0 not (counted), -1 bad record. */
 static int mf_gold_ok(mf *m, int th, item *it, mrl_err *e) {
     jv hold;
-    const char *s = mf_jq_text(m->answer[th], "--answer", it, &hold, e);
+    const char *s = mf_jq_text(m->answer[th], "--answer", it, &hold, 1, e);
     if (!s) { jv_free(hold); return -1; }
     hold = jv_no_nul(hold);   /* the answer checker reads a C string */
     s = jv_string_value(hold);

@@ -24,6 +24,16 @@ $ mfilter --require-boxed --answer .gold -Z
 2> mfilter: <stdin>:2: "gold" is missing
 ? 1
 
+## --require-boxed reads a numeric gold as mreward does (as its JSON text); an array is an error
+< {"id":"a","problem":"p","answer":42}
+< {"id":"b","problem":"p","answer":-0.5}
+< {"id":"c","problem":"p","answer":[1]}
+$ mfilter --require-boxed -Z
+> {"id":"a","problem":"p","answer":42}
+> {"id":"b","problem":"p","answer":-0.5}
+2> mfilter: <stdin>:3: --answer '.answer // .solution' gave array, not a string or a number
+? 1
+
 ## --max-tokens with the real Qwen2 tokenizer: 114 and 123 tokens (HF tokenizers)
 % requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
 < {"id":"a","problem":"What is 1+1?"}
