@@ -95,6 +95,10 @@ typedef struct mf {
     long group_size;        /* -n, or the first group's size; 0 = not known yet */
     item *grp; int ngrp, capgrp;
     uint64_t grp_id;        /* the open group's mf_id_hash */
+    int grp_tainted;        /* --skip-bad lost a line (invalid JSON) of the open group: it goes too */
+    long lost_ref, cond_ref;   /* ... or of the group that starts next: 1 + the size of the group
+                              open when it was lost (0: none), held by the next group (mf_lost_line) */
+    long first_size;        /* the size of the first whole group (--drop-uniform too) */
     hset done_ids;
     long ngroups, ndropped;
     /* sampling */
@@ -395,6 +399,19 @@ static void mf_group_end(mf *m) {
     int n = m->ngrp;
     mrl_err e = {0};
     m->ngroups++;
+    if (m->cond_ref) {   /* a line was lost just before this group: it was this group's if there
+                            was no group before it or this group is the smaller one */
+        if (m->cond_ref == 1 || n < m->cond_ref - 1) m->grp_tainted = 1;
+        m->cond_ref = 0;
+    }
+    if (m->grp_tainted) {   /* its rate or uniformity would be that of the samples left */
+        jv id = mf_id_json(g[0].rec);
+        cli_warn(&m->c, "%s:%ld: the rest of its group %s (%d record%s) dropped with it",
+                 g[0].file, g[0].line, jv_string_value(id), n, n == 1 ? "" : "s");
+        jv_free(id);
+        goto done;
+    }
+    if (!m->first_size) m->first_size = n;
     if (m->pass_band) {
         if (!m->group_size) m->group_size = n;
         if (n != m->group_size && !m->allow_partial) {
@@ -449,13 +466,29 @@ static void mf_group_end(mf *m) {
 done:
     for (int i = 0; i < n; i++) mf_item_free(&g[i]);
     m->ngrp = 0;
+    m->grp_tainted = 0;
+}
+
+/* --skip-bad with a group stage: a line that is not a record (its id unknown) was the open
+ * group's or the next one's. The open group goes unless it is whole already. Where the size is
+ * not known yet (or, for --drop-uniform, which checks no size, where the open group is whole)
+ * the next group goes too when it is the smaller of the two (or there was no open group): a
+ * short group must neither pass nor, taken for the first, set the size every later group is
+ * held against. */
+static void mf_lost_line(mf *m) {
+    long size = m->group_size ? m->group_size : m->first_size;
+    if (m->ngrp > 0 && (m->allow_partial || !size || m->ngrp < size)) m->grp_tainted = 1;
+    if (!m->allow_partial && (!size || (m->drop_uniform && (m->ngrp == 0 || m->ngrp >= size)))) m->lost_ref = 1 + m->ngrp;
 }
 
 /* Collects a contiguous run of records with one id; an id seen in an earlier run is an error. */
 static void mf_group_add(mf *m, item *it) {
     uint64_t h = mf_id_hash(m, it->rec);
     if (m->ngrp > 0 && h != m->grp_id) mf_group_end(m);
+    else if (m->ngrp > 0) m->lost_ref = 0;   /* a lost line was the open group's, tainted already */
     if (m->ngrp == 0) {
+        m->cond_ref = m->lost_ref;
+        m->lost_ref = 0;
         int added = hset_add(&m->done_ids, h);
         if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
         if (!added) {
@@ -700,7 +733,11 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n && !cli_stop_requested(); i++) {
             rb_line *l = rb_get(b, i);
             mrl_err oom = {.code = ERR_SYS, .msg = "out of memory"};
-            if (!l->ok || (hook && l->tag < 0)) { mf_bad(&m, l->err ? l->err : &oom); continue; }
+            if (!l->ok || (hook && l->tag < 0)) {
+                mf_bad(&m, l->err ? l->err : &oom);   /* returns only under --skip-bad */
+                if (!hook && !l->ok) mf_lost_line(&m);
+                continue;
+            }
             nin++;
             if (hook && (!l->tag || mf_dup(&m, l->value))) continue;   /* the rules said no */
             item it = {.rec = l->rec, .text = l->text, .len = l->len, .file = l->file, .line = l->line};

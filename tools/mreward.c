@@ -57,6 +57,9 @@ typedef struct {
     int *gend, ng, gcap;   /* end index of each complete pending group */
     int gsize;             /* size of the first group (the expected size) */
     int tainted;           /* --skip-bad skipped a record of the open group: it goes too */
+    int lost_ref;          /* a line lost while the group size was unknown: 1 + the size of the
+                              group open then (0: none); it may be the next group's first */
+    int cond_ref;          /* that, for the open group: it goes if it is smaller (see close_group) */
     hset seen;             /* hashes of finished ids, for contiguity */
     long unparsed, dropped;
     long long done;
@@ -198,6 +201,12 @@ static void close_group(mr *m, int gopen)
 {
     int size = m->n - gopen;
     item *first = &m->it[gopen];
+    if (m->cond_ref) {   /* a line was lost just before this group, the size still unknown: the
+                            line was this group's if there was no group before it or this group
+                            is the smaller (the one before it, had it lost it, would be the smaller) */
+        if (m->cond_ref == 1 || size < m->cond_ref - 1) m->tainted = 1;
+        m->cond_ref = 0;
+    }
     if (m->tainted) {
         m->tainted = 0;
         cli_warn(&m->c, "%s: the rest of its group (%d record%s) dropped with it", first->where, size, size == 1 ? "" : "s");
@@ -393,6 +402,10 @@ int main(int argc, char **argv)
             /* whose record it was is unknown: the open group's, unless that is whole already
              * (else it would go out short, and as the first group set the size to expect) */
             if (m.n > gopen && (m.partial || !m.gsize || m.n - gopen < m.gsize)) m.tainted = 1;
+            /* before the first whole group its size is unknown: the line may be the next group's
+             * first just as well; a short group taken for the first would set the size that every
+             * later, whole group is held against */
+            if (!m.partial && !m.gsize) m.lost_ref = 1 + (m.n - gopen);
             continue;
         }
         char where[PATH_MAX + 24];
@@ -406,7 +419,9 @@ int main(int argc, char **argv)
                 if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }
             }
             m.tainted = 0;   /* a new group (one whose every record was bad is gone already) */
+            m.cond_ref = m.lost_ref;
         }
+        m.lost_ref = 0;   /* a lost line before a record of the open group was that group's */
         jv_free(open_id);
         open_id = id;
         if (take(&m, rec, where, &e) < 0) {

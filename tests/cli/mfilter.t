@@ -246,6 +246,20 @@ $ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"b","rewa
 2> mfilter: r.jsonl:3: "reward" is not a finite number
 ? 1
 
+## --skip-bad: an invalid line (its id unknown) takes the group it was lost from; --drop-uniform
+## passed the rest of it, --pass-band took a short first group for the size and dropped all others
+% requires /usr/bin/jq
+$ r() { for i in "$@"; do echo "{\"id\":\"${i%=*}\",\"reward\":${i#*=}}"; done; }
+$ { r a=1 a=0; echo 'broken'; r b=1 c=1 c=0 d=0 d=1; } > in1.jsonl
+$ { r a=1 a=0 a=0 b=1 b=0 b=0; echo 'broken'; r c=1 c=0 d=1 d=0 d=0; } > in2.jsonl
+$ { r a=1 a=0 a=0 b=1 b=0 b=0; echo 'broken'; r c=1 c=0 c=0; } > in3.jsonl
+$ mfilter -Z -q --skip-bad --pass-band 0:1 in1.jsonl 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+$ for f in in1 in2 in3; do mfilter -Z -q --skip-bad --drop-uniform $f.jsonl 2>/dev/null | jq -r .id | tr '\n' ' '; echo; done
+> c d 
+> c c d d 
+> a a a b b b d d d 
+> a a a b b b c c c 
+
 ## ... and --skip-bad skips it (with its group)
 $ printf '%s\n' '{"id":"a","reward":0}' '{"id":"a","reward":1e999}' '{"id":"b","reward":0}' '{"id":"b","reward":1}' | mfilter -Z -q --drop-uniform --skip-bad
 > {"id":"b","reward":0}

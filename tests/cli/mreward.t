@@ -232,6 +232,17 @@ $ { r a; echo 'broken'; r b b c c; } | mreward -Z -q --skip-bad 2>/dev/null | jq
 > a a b b c c 
 > b b c c 
 
+## --skip-bad: an invalid line before the first group is whole takes the short group, never the size
+## (a short group taken for the first set the size every later, whole group was dropped against)
+% requires /usr/bin/jq
+$ r() { for i in "$@"; do echo "{\"id\":\"$i\",\"answer\":\"1\",\"completion\":\"x\"}"; done; }
+$ { echo 'broken'; r a b b c c; } | mreward -Z -q --skip-bad 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+$ { r a a; echo 'broken'; r b c c d d; } | mreward -Z -q --skip-bad 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+$ { r a; echo 'broken'; r b b c c d d; } | mreward -Z -q --skip-bad 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+> b b c c 
+> c c d d 
+> b b c c d d 
+
 ## --progress: the last line counts every record written (the last group was left out)
 $ for i in 1 2 3 4 5; do for k in 0 1; do echo "{\"id\":\"p$i\",\"completion\":\"\\\\boxed{$k}\",\"answer\":\"1\"}"; done; done > rw.jsonl
 $ mreward --progress rw.jsonl -o out.zst 2>&1 | tr '\r' '\n' | grep -o '^mreward: [0-9]* records' | tail -1
