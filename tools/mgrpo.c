@@ -876,6 +876,9 @@ int main(int argc, char **argv) {
     }
     dist_free(dist);
     prog_end(pg);
+    if (!done && !cli_stop_requested())   /* a loop that asked for a step must not think it took one */
+        cli_dief(&o.c, 1, "no records to train on%s: no step taken",
+                 have && o.resume_data ? " past the groups earlier steps took (--resume-data)" : "");
     rd_close(in.rd);
     free(in.seen);
     jv_free(in.pending);

@@ -141,6 +141,18 @@ $ mgrpo -Z -q --threads 1 --model other --out run --steps 1 $TESTDATA/grpo/batch
 > step-000001
 2~ is not the same model
 
+## no records (an empty sampling stage, or an input all taken by earlier steps): exit 1, no step
+% requires /usr/bin/jq
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 < /dev/null; echo "rc=$?"; ls run
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl | jq -c .step
+$ mgrpo -Z -q --threads 1 --out run --resume-data $TESTDATA/grpo/batch.jsonl; echo "rc=$?"; readlink run/latest
+> rc=1
+> 1
+> rc=1
+> step-000001
+2> mgrpo: no records to train on: no step taken
+2> mgrpo: no records to train on past the groups earlier steps took (--resume-data): no step taken
+
 ## stopped and resumed equals uninterrupted: metrics and weights, step by step
 % requires /usr/bin/jq
 $ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
