@@ -239,6 +239,19 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     char msg[200];
     if (rec_optional(rec, "finish", JV_KIND_STRING, msg, sizeof msg) < 0 || rec_optional(rec, "rewards", JV_KIND_OBJECT, msg, sizeof msg) < 0)
         die_rec(o, where, "%s", msg);
+    jv rws = jv_object_get(jv_copy(rec), jv_string("rewards"));   /* its values go into the step's means */
+    if (jv_get_kind(rws) == JV_KIND_OBJECT) {
+        jv_object_foreach(rws, k, v) {
+            char why[80], m[300];
+            if (jv_get_kind(v) != JV_KIND_NUMBER || !isfinite(jv_number_value(v))) {
+                snprintf(m, sizeof m, "\"rewards.%.200s\" %s", jv_string_value(k),
+                         jv_get_kind(v) == JV_KIND_NUMBER ? "is not a finite number" : jv_wrong(v, "a number", why, sizeof why));
+                die_rec(o, where, "%s", m);
+            }
+            jv_free(k); jv_free(v);
+        }
+    }
+    jv_free(rws);
     const char *fin = rec_str(rec, "finish");
     it->truncated = fin && !strcmp(fin, "length");
     if (o->t.g.loss == GRPO_LOSS_SFT) return;

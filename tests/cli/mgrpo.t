@@ -82,18 +82,23 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo
 > none
 2> mgrpo: bad.jsonl:3: "completion_ids" is missing
 
-## fields of the wrong type are named with what they hold: finish, rewards
+## fields of the wrong type are named with what they hold: finish, rewards, a value in rewards
 % requires /usr/bin/jq
 $ jq -c 'if .sample == 2 and .id == "p1" then .finish = 5 else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
 $ jq -c 'if .sample == 0 then .rewards = "x" else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ jq -c 'if .sample == 1 and .id == "p1" then .rewards = {"accuracy": 1, "format": "x"} else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+> rc=1
+> none
 > rc=1
 > none
 > rc=1
 > none
 2> mgrpo: bad.jsonl:6: "finish" is a number, not a string
 2> mgrpo: bad.jsonl:1: "rewards" is a string, not an object
+2> mgrpo: bad.jsonl:5: "rewards.format" is a string, not a number
 
 ## a sequence longer than the model's context (max_position_embeddings) is a bad record, as in msample
 % requires /usr/bin/jq
