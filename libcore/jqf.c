@@ -63,6 +63,11 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
 /* v as text for a message: a string itself, anything else its JSON text. Consumes v. */
 static jv msg_text(jv v) { return jv_get_kind(v) == JV_KIND_STRING ? v : jv_dump_string(v, 0); }
 
+/* An error is one line of stderr: a filter's own text or error value may hold line breaks. */
+static void one_line(mrl_err *e) {
+    for (char *p = e->msg; *p; p++) if ((unsigned char)*p < 0x20) *p = ' ';
+}
+
 jv jqf_first(jqf *f, jv rec, mrl_err *e) {
     jq_start(f->jq, jv_copy(rec), 0);
     jv out = jq_next(f->jq);
@@ -72,10 +77,12 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
         if (jv_is_valid(m)) {
             jv t = msg_text(m);
             err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(t));
+            one_line(e);
             jv_free(t);
         } else {
             jv_free(m);
             err_set(e, ERR_INPUT, "jq filter '%s' halted", f->text);
+            one_line(e);
         }
         jv_free(out);
         return jv_invalid();
@@ -85,6 +92,7 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
         int str = jv_get_kind(msg) == JV_KIND_STRING;
         jv t = msg_text(msg);
         err_set(e, ERR_INPUT, "jq filter '%s': %s%s", f->text, jv_string_value(t), str ? "" : " (not a string)");
+        one_line(e);
         jv_free(t);
         return jv_invalid();
     }

@@ -201,7 +201,7 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         jv_free(f);
         jv_free(rec);
     }
-    if (!in->file) in->file = npaths ? paths[0] : "<stdin>";
+    if (!in->file) in->file = npaths && strcmp(paths[0], "-") ? paths[0] : "<stdin>";   /* as the readers name it */
     rd_close(rd);
     /* an empty eval file is a run that failed upstream, not a score of nothing */
     if (!in->n) cli_dief(&m->c, ERR_INPUT, "%s%s: no records to score", in->file, npaths > 1 ? " ..." : "");
@@ -674,7 +674,7 @@ int main(int argc, char **argv)
             char *eq = strchr(args[i], '=');
             *eq = 0;
             m.in[i].label = args[i];
-            m.in[i].file = eq + 1;
+            m.in[i].file = strcmp(eq + 1, "-") ? eq + 1 : "<stdin>";   /* as the readers name it */
             if (!eq[1]) cli_usage(&m.c, "'%s=': no file after the label", args[i]);
             for (int j = 0; j < i; j++)
                 if (!strcmp(m.in[j].label, args[i])) cli_usage(&m.c, "label '%s' given twice", args[i]);

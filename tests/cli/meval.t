@@ -170,16 +170,18 @@ $ meval --table base=bxy.jsonl rl=rx.jsonl | grep -E '^avg'
 > avg                         0.0                                            100.0
 > avg: over the 1 of 2 benchmarks every input scored
 
-## an empty input, a missing file and a wrong-typed field: errors (--skip-bad skips records, not files)
+## an empty input (a file or stdin, named as every reader names it), a missing file and a wrong-typed field: errors (--skip-bad skips records, not files)
 $ : > empty.jsonl; echo '{"id":"q1","correct":true}' > one.jsonl
 $ meval -Z empty.jsonl
 $ meval --table base=one.jsonl rl=empty.jsonl
 $ meval -Z --skip-bad nope.jsonl one.jsonl
 $ echo '{"id":"a","correct":"true"}' | meval -Z
+$ meval --table base=one.jsonl rl=- < empty.jsonl
 2> meval: empty.jsonl: no records to score
 2> meval: empty.jsonl: no records to score
 2> meval: nope.jsonl: No such file or directory
 2> meval: <stdin>:1: "correct" is not a boolean or a number (got string)
+2> meval: <stdin>: no records to score
 ? 1
 
 ## ids that differ past a NUL (JSON \u0000) are different problems

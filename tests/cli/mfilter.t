@@ -37,6 +37,11 @@ $ cp $TESTDATA/mfilter/problems.jsonl . && mfilter -Z --where '.answer | tonumbe
 2~ ^mfilter: problems.jsonl:3: jq filter '.answer \| tonumber > 3': .*4\\pi
 ? 1
 
+## a jq error value with line breaks still makes a one-line message
+$ echo '{"a":1}' | mfilter -Z --where 'error("two\nlines")'
+2> mfilter: <stdin>:1: jq filter 'error("two\nlines")': two lines
+? 1
+
 ## --where that does not compile is a usage error
 $ mfilter --where '.a ==' $TESTDATA/mfilter/problems.jsonl
 2~ ^mfilter: --where: cannot compile jq filter '.a =='
