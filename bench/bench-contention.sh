@@ -7,7 +7,7 @@
 # the scheduler parks behind another process stalls every op (kernels/cpu/threads.c).
 #   mgrpo:   `minit small`, --dtype bf16, one 512-token sequence (256 prompt + 256 completion)
 #            per step, 8 steps; the median tokens/s of steps 3..8.
-#   msample: `minit small` bf16, 8 problems x 8 samples x 64 tokens at --batch 64; generated
+#   msample: `minit small` bf16, 8 problems x 8 samples x 256 tokens at --batch 64; generated
 #            tokens / wall seconds.
 # Usage: bash bench/bench-contention.sh   (BIN=bin; THREADS default nproc; BUSY=1; TORCH=0 skips PyTorch)
 set -u
@@ -38,7 +38,7 @@ mgrpo_tps() {   # ADAPT: the median tokens/s of steps 3..8
 msample_tps() {   # ADAPT: generated tokens / wall s
   local t0 t1 n
   t0=$(date +%s.%N)
-  n=$(MRL_THREADS_ADAPT=$1 "$BIN/msample" --device cpu --model "$dir/b16" --threads "$THREADS" -n 8 --batch 64 --max-tokens 64 \
+  n=$(MRL_THREADS_ADAPT=$1 "$BIN/msample" --device cpu --model "$dir/b16" --threads "$THREADS" -n 8 --batch 64 --max-tokens 256 \
       --seed 1 -Z -q "$dir/probs.jsonl" | jq -s 'map(.completion_ids | length) | add')
   t1=$(date +%s.%N)
   awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }'

@@ -17,6 +17,7 @@ typedef struct cpu_gov {
     void *set;             /* that mask (a cpu_set_t) */
     long hz;               /* /proc/stat's clock ticks per second */
     int up;                /* windows in a row that asked for more threads */
+    int looked;            /* the first (shorter) window is over */
     int log;               /* MRL_THREADS_ADAPT=log: each window's figures to stderr */
     long long busy0;       /* at the window's start: busy ticks of those CPUs, */
     double t0, own0;       /* the time, and this process's CPU seconds */

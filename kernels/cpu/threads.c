@@ -22,7 +22,10 @@
 #include <unistd.h>
 #include "cpu.h"
 
-#define WINDOW 0.5   /* seconds between two looks */
+#define WINDOW 0.5   /* seconds between two looks; the first look comes after FIRST (a 2-thread
+                        op stalled by a busy core costs ~10x: catch it early; 10 clock ticks of
+                        /proc/stat per CPU still tell a busy core from an idle one) */
+#define FIRST 0.1
 
 static double clock_s(clockid_t c) {
     struct timespec t;
@@ -90,7 +93,8 @@ void cpu_tick(mrl_backend *be) {
     }
     if (g->mode != 1 || be->threads_max < 2) return;
     double now = clock_s(CLOCK_MONOTONIC);
-    if (now - g->t0 < WINDOW) return;
+    if (now - g->t0 < (g->looked ? WINDOW : FIRST)) return;
+    g->looked = 1;
     long long busy = cpu_busy_ticks("/proc/stat", g->set);
     double own = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (busy < 0) { g->mode = 0; be->threads = be->threads_max; return; }
