@@ -20,6 +20,7 @@
 #include <math.h>
 #include <time.h>
 #include <unistd.h>
+#include <omp.h>
 #include "cpu.h"
 
 #define WINDOW 0.5   /* seconds between two looks; the first look comes after FIRST (a 2-thread
@@ -43,8 +44,11 @@ long long cpu_busy_ticks(const char *path, const void *cpus) {
     while (fgets(line, sizeof line, f) && !strncmp(line, "cpu", 3)) {
         int n;
         unsigned long long v[8] = {0};
+        /* "cpuN ...": the "cpu  ..." total line is not one (%d would skip its blanks and read
+           its user ticks as a CPU number) */
+        if (line[3] < '0' || line[3] > '9') continue;
         if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu", &n, &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &v[5], &v[6], &v[7]) < 5) continue;   /* the "cpu " total line, too */
+                   &v[4], &v[5], &v[6], &v[7]) < 5) continue;
         if (n < 0 || n >= CPU_SETSIZE || !CPU_ISSET(n, set)) continue;
         sum += (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);   /* user nice system irq softirq steal */
         seen++;
@@ -71,7 +75,16 @@ void cpu_threads_init(cpu_state *s, int max) {
     s->gov.rng = 0x9e3779b97f4a7c15ull;
     if (s->gov.mode != 1 || max < 2) return;
     cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) || (s->gov.ncpu = CPU_COUNT(&set)) < 1) { s->gov.mode = 0; return; }
+    if (sched_getaffinity(0, sizeof set, &set)) { s->gov.mode = 0; return; }
+    /* OMP_PROC_BIND / OMP_PLACES: libgomp binds this (the initial) thread to the first place
+       when it starts, so its mask is one place; the team runs on all of them */
+    for (int p = 0, np = omp_get_num_places(); p < np; p++) {
+        int ids[CPU_SETSIZE], k = omp_get_place_num_procs(p);
+        if (k <= 0 || k > CPU_SETSIZE) continue;
+        omp_get_place_proc_ids(p, ids);
+        for (int i = 0; i < k; i++) if (ids[i] >= 0 && ids[i] < CPU_SETSIZE) CPU_SET(ids[i], &set);
+    }
+    if ((s->gov.ncpu = CPU_COUNT(&set)) < 1) { s->gov.mode = 0; return; }
     s->gov.set = malloc(sizeof set);
     if (!s->gov.set) { s->gov.mode = 0; return; }
     memcpy(s->gov.set, &set, sizeof set);

@@ -23,3 +23,19 @@ $ wc -l < fp32-0.m
 > fp32 same
 > bf16 same
 > 2
+
+## OMP_PROC_BIND / OMP_PLACES bind the initial thread to the first place: the governor still counts the CPUs of every place (it took the one place for all it had, and ran one thread)
+% requires /proc/stat
+% requires /usr/bin/jq
+$ minit small -o s -q && jq '.num_hidden_layers = 2' s/config.json > c.json && minit c.json -o m -q --seed 3
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\"}"; done > in.jsonl
+$ for b in false true; do OMP_PROC_BIND=$b MRL_THREADS_ADAPT=log msample --device cpu --model m --threads 2 -n 4 --batch 8 --max-tokens 64 --seed 5 -Z -q in.jsonl 2>&1 >/dev/null | grep -o 'of [0-9]* CPUs' | head -1; done | uniq | wc -l
+> 1
+
+## mgrpo, one sequence a micro-batch on up to 4 threads: the counts where the attention's tasks follow the thread count (the forward's query-block runs, the split backward past (sequences x KV heads) threads) give the same bytes
+% requires /usr/bin/jq
+$ minit small -o s -q && jq '.num_hidden_layers = 2' s/config.json > c.json && minit c.json -o m -q --seed 3
+$ for i in 1 2; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\"}"; done | MRL_THREADS_ADAPT=0 msample --device cpu --model m --threads 1 -n 2 --max-tokens 16 --seed 5 -Z -q | jq -c '.reward = (.sample % 2)' > r.jsonl
+$ for d in fp32 bf16; do MRL_THREADS_ADAPT=0 mgrpo --device cpu --model m --out $d-0 --threads 1 --dtype $d --groups 1 --micro-batch 1 --lr 1e-3 -Z -q r.jsonl > $d-0.m; MRL_THREADS_ADAPT=jitter mgrpo --device cpu --model m --out $d-j --threads 4 --dtype $d --groups 1 --micro-batch 1 --lr 1e-3 -Z -q r.jsonl > $d-j.m; jq -c '[.loss, .grad_norm]' $d-0.m > a; jq -c '[.loss, .grad_norm]' $d-j.m > b; cmp a b && cmp $d-0/latest/model.safetensors $d-j/latest/model.safetensors && echo "$d same"; done
+> fp32 same
+> bf16 same

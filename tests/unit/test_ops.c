@@ -744,6 +744,19 @@ TEST(thread_governor_decisions) {
     CPU_ZERO(&set); CPU_SET(2, &set);
     EXPECT(cpu_busy_ticks(path, &set) == -1);   /* none of its CPUs in the file */
     EXPECT(cpu_busy_ticks("/nonexistent/stat", &set) == -1);
+    /* the "cpu  " total line is no CPU, even where its user ticks are a CPU number of the mask
+       (the first seconds after boot, or a container's own /proc/stat) */
+    f = fopen(path, "w");
+    if (f) {
+        fputs("cpu  3 1 1 50 0 0 0 0 0 0\n"
+              "cpu0 2 0 1 30 0 0 0 0 0 0\n"
+              "cpu1 1 1 0 20 0 0 0 0 0 0\n", f);
+        fclose(f);
+    }
+    CPU_ZERO(&set); CPU_SET(3, &set);
+    EXPECTF(cpu_busy_ticks(path, &set) == -1, "busy ticks %lld of a CPU that is not in the file", cpu_busy_ticks(path, &set));
+    CPU_SET(1, &set);
+    EXPECTF(cpu_busy_ticks(path, &set) == 2, "busy ticks %lld", cpu_busy_ticks(path, &set));
     remove(path); rmdir(dir);
     /* MRL_THREADS_ADAPT=0 keeps every thread; jitter draws counts in 1..max (all of them, in time) */
     setenv("MRL_THREADS_ADAPT", "0", 1);
