@@ -11,7 +11,7 @@
  * (rounded to the nearest, at least 1, at most --threads) are the threads of the next window; a rise needs two
  * windows in a row that ask for it. Every op sums in an order fixed by its shapes, never by its
  * thread count, so the count changes speed only: outputs stay bit for bit the same.
- * MRL_THREADS_ADAPT=0 keeps every thread; =log adapts and prints each window's figures to
+ * MRL_THREADS_ADAPT=0 (off, no, false) keeps every thread; =log adapts and prints each window's figures to
  * stderr; =jitter draws a new count at every tick (tests). */
 #include <sched.h>
 #include <stdio.h>
@@ -70,7 +70,8 @@ int cpu_threads_next(int cur, int max, int ncpu, double others, int *up) {
 void cpu_threads_init(cpu_state *s, int max) {
     memset(&s->gov, 0, sizeof s->gov);
     const char *m = getenv("MRL_THREADS_ADAPT");
-    s->gov.mode = m && !strcmp(m, "0") ? 0 : m && !strcmp(m, "jitter") ? 2 : 1;
+    int off = m && (!strcmp(m, "0") || !strcmp(m, "off") || !strcmp(m, "no") || !strcmp(m, "false"));
+    s->gov.mode = off ? 0 : m && !strcmp(m, "jitter") ? 2 : 1;
     s->gov.log = m && !strcmp(m, "log");
     s->gov.rng = 0x9e3779b97f4a7c15ull;
     if (s->gov.mode != 1 || max < 2) return;
@@ -112,8 +113,9 @@ void cpu_tick(mrl_backend *be) {
     double own = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (busy < 0) { g->mode = 0; be->threads = be->threads_max; return; }
     double others = ((double)(busy - g->busy0) / (double)g->hz - (own - g->own0)) / (now - g->t0);
+    if (others < 0) others = 0;   /* tick rounding, or a CPU taken offline */
     int was = be->threads;
-    be->threads = cpu_threads_next(was, be->threads_max, g->ncpu, others > 0 ? others : 0, &g->up);
+    be->threads = cpu_threads_next(was, be->threads_max, g->ncpu, others, &g->up);
     if (g->log)
         fprintf(stderr, "mrl: threads %d -> %d of %d: other processes kept %.2f of %d CPUs busy over %.2f s\n",
                 was, be->threads, be->threads_max, others, g->ncpu, now - g->t0);
