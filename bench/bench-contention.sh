@@ -9,6 +9,9 @@
 #            per step, 8 steps; the median tokens/s of steps 3..8.
 #   msample: `minit small` bf16, 8 problems x 8 samples x 256 tokens at --batch 64; generated
 #            tokens / wall seconds.
+# CGROUP=DIR (a cgroup with a CPU quota that you made, e.g. as root on cgroup v1:
+#   mkdir /sys/fs/cgroup/cpu/q && echo 100000 > /sys/fs/cgroup/cpu/q/cpu.cfs_quota_us   (1 CPU))
+# adds the same mgrpo and msample rows run inside it, with and without the governor.
 # Usage: bash bench/bench-contention.sh   (BIN=bin; THREADS default nproc; BUSY=1; TORCH=0 skips PyTorch)
 set -u
 cd "$(dirname "$0")/.."
@@ -64,4 +67,23 @@ row "mgrpo tokens/s, MRL_THREADS_ADAPT=0" mgrpo_tps 0
 row "msample tokens/s, governor (default)" msample_tps 1
 row "msample tokens/s, MRL_THREADS_ADAPT=0" msample_tps 0
 [ $have_torch = 1 ] && row "PyTorch step tokens/s (bf16 autocast, $THREADS threads)" torch_tps
+if [ -n "${CGROUP:-}" ]; then
+  q=$(cat "$CGROUP/cpu.max" 2>/dev/null || echo "$(cat "$CGROUP/cpu.cfs_quota_us") $(cat "$CGROUP/cpu.cfs_period_us")")
+  echo
+  echo "In $CGROUP (CPU quota, quota period in us: $q):"
+  echo
+  echo "| run | idle machine | in the cgroup | cgroup / idle |"
+  echo "|---|---|---|---|"
+  in_cg() { ( echo "$BASHPID" > "$CGROUP/cgroup.procs" && "$@" ); }
+  qrow() {
+    local name=$1; shift
+    local a b
+    a=$("$@"); b=$(in_cg "$@")
+    awk -v n="$name" -v a="$a" -v b="$b" 'BEGIN { printf "| %s | %.0f | %.0f | %.2f |\n", n, a, b, (a > 0 ? b / a : 0) }'
+  }
+  qrow "mgrpo tokens/s, governor (default)" mgrpo_tps 1
+  qrow "mgrpo tokens/s, MRL_THREADS_ADAPT=0" mgrpo_tps 0
+  qrow "msample tokens/s, governor (default)" msample_tps 1
+  qrow "msample tokens/s, MRL_THREADS_ADAPT=0" msample_tps 0
+fi
 exit 0

@@ -173,7 +173,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     be->kind = MRL_DEV_CPU;
     be->act = MRL_F32;
     be->threads = be->threads_max = threads > 0 ? threads : omp_get_max_threads();
-    cpu_threads_init(s, be->threads_max);
+    be->impl = s;
+    cpu_threads_init(be);
     snprintf(be->name, sizeof be->name, "cpu");
     be->ops = &cpu_table;
     be->impl = s;

@@ -14,6 +14,7 @@ enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 typedef struct cpu_gov {
     int mode;              /* 1 adapt (default), 0 keep every thread (MRL_THREADS_ADAPT=0), 2 jitter (tests) */
     int ncpu;              /* CPUs this process may run on (its affinity mask, *set) */
+    int cap;               /* the most threads: be->threads_max, the CPUs, a cgroup CPU quota */
     void *set;             /* that mask (a cpu_set_t) */
     long hz;               /* /proc/stat's clock ticks per second */
     int up;                /* windows in a row that asked for more threads */
@@ -41,7 +42,7 @@ typedef struct cpu_state {
 
 static inline cpu_state *cpu_st(const mrl_backend *be) { return (cpu_state *)be->impl; }
 /* The thread governor (threads.c): cpu_tick sets be->threads for the ops that follow. */
-void cpu_threads_init(cpu_state *s, int max);
+void cpu_threads_init(mrl_backend *be);
 void cpu_threads_free(cpu_state *s);
 void cpu_tick(mrl_backend *be);
 /* The next window's thread count, from cur threads now, max given, ncpu CPUs, and the cores
@@ -51,6 +52,10 @@ int cpu_threads_next(int cur, int max, int ncpu, double others, int *up);
 /* Busy clock ticks (all but idle and iowait; steal counts as busy: the CPU was not ours) of
  * the CPUs in *cpus (a cpu_set_t) in a /proc/stat file, summed; -1 if it has none of them. */
 long long cpu_busy_ticks(const char *path, const void *cpus);
+/* The CPUs a cgroup CPU quota allows (rounded up; the smallest along the cgroup's ancestors;
+ * cgroup v2 cpu.max or v1 cpu.cfs_quota_us), from a /proc/self/cgroup file and the directory
+ * the hierarchies are mounted under (/sys/fs/cgroup); 0: no quota. */
+int cpu_cgroup_cpus(const char *root, const char *self);
 /* Threads for a loop over `work` elements: one below ~32 K, where waking the team costs
  * more than it saves (decode runs hundreds of such small ops per token). */
 static inline int cpu_nt(const mrl_backend *be, size_t work) { return work < (1u << 15) ? 1 : be->threads; }

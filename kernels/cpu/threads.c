@@ -8,7 +8,8 @@
  * half second (checked by be_tick, which the model calls at each forward, backward, prefill
  * and decode) the backend measures what other processes used of the CPUs it may run on:
  * their busy time in /proc/stat, less this process's own CPU time. The cores left over
- * (rounded to the nearest, at least 1, at most --threads) are the threads of the next window; a rise needs two
+ * (rounded to the nearest, at least 1, at most --threads and what a cgroup CPU quota allows)
+ * are the threads of the next window; a rise needs two
  * windows in a row that ask for it. Every op sums in an order fixed by its shapes, never by its
  * thread count, so the count changes speed only: outputs stay bit for bit the same.
  * MRL_THREADS_ADAPT=0 (off, no, false) keeps every thread; =log adapts and prints each window's figures to
@@ -57,6 +58,63 @@ long long cpu_busy_ticks(const char *path, const void *cpus) {
     return seen ? sum : -1;
 }
 
+/* A cgroup's CPU limit in CPUs from its directory: v2 cpu.max ("max 100000" or "QUOTA
+ * PERIOD"), v1 cpu.cfs_quota_us / cpu.cfs_period_us (-1: none); 0 where it sets none. */
+static double quota_in(const char *dir) {
+    char p[4300];   /* dir (at most 4200) and a file name */
+    long long q = -1, per = 0;
+    snprintf(p, sizeof p, "%s/cpu.max", dir);
+    FILE *f = fopen(p, "r");
+    if (f) {
+        char a[32] = "";
+        if (fscanf(f, "%31s %lld", a, &per) != 2 || !strcmp(a, "max")) per = 0;
+        else q = atoll(a);
+        fclose(f);
+    } else {
+        snprintf(p, sizeof p, "%s/cpu.cfs_quota_us", dir);
+        if ((f = fopen(p, "r"))) { if (fscanf(f, "%lld", &q) != 1) q = -1; fclose(f); }
+        snprintf(p, sizeof p, "%s/cpu.cfs_period_us", dir);
+        if (q > 0 && (f = fopen(p, "r"))) { if (fscanf(f, "%lld", &per) != 1) per = 0; fclose(f); }
+    }
+    return q > 0 && per > 0 ? (double)q / (double)per : 0;
+}
+
+int cpu_cgroup_cpus(const char *root, const char *self) {
+    FILE *f = fopen(self, "r");
+    if (!f) return 0;
+    char line[4096];
+    double lim = 0;
+    while (fgets(line, sizeof line, f)) {   /* "ID:CONTROLLERS:PATH": v2 is "0::PATH", v1's has "cpu" */
+        line[strcspn(line, "\n")] = 0;
+        char *c = strchr(line, ':'), *path = c ? strchr(c + 1, ':') : NULL;
+        if (!path) continue;
+        *path++ = 0; c++;
+        char ctl[256], *save = NULL;
+        snprintf(ctl, sizeof ctl, "%s", c);
+        int v1cpu = 0;
+        for (char *t = strtok_r(ctl, ",", &save); t; t = strtok_r(NULL, ",", &save)) v1cpu |= !strcmp(t, "cpu");
+        if (*c && !v1cpu) continue;
+        const char *mounts[3] = {NULL, NULL, NULL};   /* where this hierarchy is mounted, as usual */
+        char m1[512], m2[512];
+        if (!*c) { snprintf(m1, sizeof m1, "%s", root); snprintf(m2, sizeof m2, "%s/unified", root); }
+        else { snprintf(m1, sizeof m1, "%s/%s", root, c); snprintf(m2, sizeof m2, "%s/cpu", root); }
+        mounts[0] = m1; mounts[1] = m2;
+        for (int k = 0; mounts[k]; k++) {
+            char dir[4200];
+            snprintf(dir, sizeof dir, "%s%s", mounts[k], path);   /* the cgroup, then each ancestor */
+            for (;;) {
+                double q = quota_in(dir);
+                if (q > 0 && (lim == 0 || q < lim)) lim = q;
+                char *slash = strrchr(dir, '/');
+                if (!slash || (size_t)(slash - dir) < strlen(mounts[k])) break;
+                *slash = 0;
+            }
+        }
+    }
+    fclose(f);
+    return lim > 0 ? (int)ceil(lim - 1e-9) : 0;
+}
+
 int cpu_threads_next(int cur, int max, int ncpu, double others, int *up) {
     int want = (int)floor((double)ncpu - others + 0.5);   /* a core half used by others is still ours */
     if (want > max) want = max;
@@ -67,7 +125,9 @@ int cpu_threads_next(int cur, int max, int ncpu, double others, int *up) {
     return want;
 }
 
-void cpu_threads_init(cpu_state *s, int max) {
+void cpu_threads_init(mrl_backend *be) {
+    cpu_state *s = cpu_st(be);
+    int max = be->threads_max;
     memset(&s->gov, 0, sizeof s->gov);
     const char *m = getenv("MRL_THREADS_ADAPT");
     int off = m && (!strcmp(m, "0") || !strcmp(m, "off") || !strcmp(m, "no") || !strcmp(m, "false"));
@@ -86,6 +146,13 @@ void cpu_threads_init(cpu_state *s, int max) {
         for (int i = 0; i < k; i++) if (ids[i] >= 0 && ids[i] < CPU_SETSIZE) CPU_SET(ids[i], &set);
     }
     if ((s->gov.ncpu = CPU_COUNT(&set)) < 1) { s->gov.mode = 0; return; }
+    /* a CPU quota (a container's --cpus, a systemd CPUQuota): never more threads than it allows;
+       throttling stops every thread at once, so it needs no window to see */
+    s->gov.cap = max;
+    int q = cpu_cgroup_cpus("/sys/fs/cgroup", "/proc/self/cgroup");
+    if (q > 0 && q < s->gov.cap) s->gov.cap = q;
+    if (s->gov.ncpu < s->gov.cap) s->gov.cap = s->gov.ncpu;
+    be->threads = s->gov.cap;
     s->gov.set = malloc(sizeof set);
     if (!s->gov.set) { s->gov.mode = 0; return; }
     memcpy(s->gov.set, &set, sizeof set);
@@ -115,9 +182,10 @@ void cpu_tick(mrl_backend *be) {
     double others = ((double)(busy - g->busy0) / (double)g->hz - (own - g->own0)) / (now - g->t0);
     if (others < 0) others = 0;   /* tick rounding, or a CPU taken offline */
     int was = be->threads;
-    be->threads = cpu_threads_next(was, be->threads_max, g->ncpu, others, &g->up);
+    be->threads = cpu_threads_next(was, g->cap, g->ncpu, others, &g->up);
     if (g->log)
-        fprintf(stderr, "mrl: threads %d -> %d of %d: other processes kept %.2f of %d CPUs busy over %.2f s\n",
-                was, be->threads, be->threads_max, others, g->ncpu, now - g->t0);
+        fprintf(stderr, "mrl: threads %d -> %d of %d: other processes kept %.2f of %d CPUs busy over %.2f s%s\n",
+                was, be->threads, be->threads_max, others, g->ncpu, now - g->t0,
+                g->cap < be->threads_max && g->cap < g->ncpu ? " (a cgroup CPU quota allows fewer)" : "");
     g->t0 = now; g->busy0 = busy; g->own0 = own;
 }

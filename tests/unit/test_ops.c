@@ -5,6 +5,7 @@
 #include "ops_cases.h"
 #include "cpu/cpu.h"
 #include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static mrl_backend *cpu_open(const char *simd) {
@@ -758,6 +759,41 @@ TEST(thread_governor_decisions) {
     CPU_SET(1, &set);
     EXPECTF(cpu_busy_ticks(path, &set) == 2, "busy ticks %lld", cpu_busy_ticks(path, &set));
     remove(path); rmdir(dir);
+    /* cgroup CPU quotas: v2 cpu.max, v1 cfs quota/period, the smallest up the ancestors, rounded up */
+    static const struct { const char *self, *files; int cpus; } q[] = {
+        {"0::/a/b\n", "a/b/cpu.max=max 100000|a/cpu.max=150000 100000", 2},
+        {"0::/a/b\n", "a/b/cpu.max=50000 100000|a/cpu.max=300000 100000", 1},
+        {"4:memory:/x\n2:cpu,cpuacct:/k/pod\n", "cpu,cpuacct/k/pod/cpu.cfs_quota_us=-1|cpu,cpuacct/k/cpu.cfs_quota_us=250000|"
+                                                "cpu,cpuacct/k/cpu.cfs_period_us=100000", 3},
+        {"0::/\n1:cpu:/\n", "cpu/cpu.cfs_quota_us=100000|cpu/cpu.cfs_period_us=100000", 1},
+        {"0::/\n", "cpu.max=max 100000", 0},
+        {"3:memory:/m\n", "memory/cpu.max=100000 100000", 0},   /* not the cpu controller's */
+    };
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char root[] = "/tmp/mrl-test-cg.XXXXXX", p[512], spec[512];
+        if (!mkdtemp(root)) { EXPECT(0); break; }
+        snprintf(spec, sizeof spec, "%s", q[i].files);
+        char *save = NULL;
+        for (char *t = strtok_r(spec, "|", &save); t; t = strtok_r(NULL, "|", &save)) {
+            char *eq = strchr(t, '=');
+            *eq = 0;
+            for (char *sl = t; (sl = strchr(sl, '/')); sl++) {   /* its directories */
+                snprintf(p, sizeof p, "%s/%.*s", root, (int)(sl - t), t);
+                mkdir(p, 0755);
+            }
+            snprintf(p, sizeof p, "%s/%s", root, t);
+            FILE *w = fopen(p, "w");
+            if (w) { fprintf(w, "%s\n", eq + 1); fclose(w); }
+        }
+        snprintf(p, sizeof p, "%s/self", root);
+        FILE *w = fopen(p, "w");
+        if (w) { fputs(q[i].self, w); fclose(w); }
+        int got = cpu_cgroup_cpus(root, p);
+        EXPECTF(got == q[i].cpus, "cgroup case %zu: %d CPUs, expected %d", i, got, q[i].cpus);
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        if (system(cmd)) {}
+    }
     /* MRL_THREADS_ADAPT=0 keeps every thread; jitter draws counts in 1..max (all of them, in time) */
     setenv("MRL_THREADS_ADAPT", "0", 1);
     mrl_err e = {0};
@@ -766,7 +802,7 @@ TEST(thread_governor_decisions) {
     if (be) { for (int i = 0; i < 50; i++) be_tick(be); EXPECT(be->threads == 3); be_close(be); }
     setenv("MRL_THREADS_ADAPT", "jitter", 1);
     be = be_open("cpu", 3, &e);
-    unsetenv("MRL_THREADS_ADAPT");
+    setenv("MRL_THREADS_ADAPT", "0", 1);
     int seen[4] = {0};
     if (be) {
         for (int i = 0; i < 50; i++) { be_tick(be); EXPECT(be->threads >= 1 && be->threads <= 3); seen[be->threads & 3]++; }
@@ -774,7 +810,9 @@ TEST(thread_governor_decisions) {
         be_close(be);
     }
     /* the default reads /proc/stat once a window is over (where there is one), and stays in 1..max */
+    unsetenv("MRL_THREADS_ADAPT");
     be = be_open("cpu", 2, &e);
+    setenv("MRL_THREADS_ADAPT", "0", 1);
     if (be) {
         cpu_gov *g = &cpu_st(be)->gov;
         if (g->mode == 1) {
@@ -795,6 +833,7 @@ TEST(device_names) {
 }
 
 int main(void) {
+    setenv("MRL_THREADS_ADAPT", "0", 1);   /* "3 threads" below means three, whatever the CPUs or load */
     RUN(backward_matches_finite_differences);
     RUN(bf16_weights_match_fp32_weights);
     RUN(simd_paths_agree);
