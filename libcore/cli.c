@@ -19,6 +19,12 @@
 /* The one global: a signal handler can only talk to the program through one. */
 static volatile sig_atomic_t cli_stop_sig;
 
+/* A progress line is drawn on stderr without its newline: a message must not be glued to it. */
+static int prog_drawn;
+static void prog_clear_line(void) {
+    if (prog_drawn) { fputs("\r\033[K", stderr); prog_drawn = 0; }
+}
+
 void cli_init(cli *c, const char *tool, const char *usage) {
     memset(c, 0, sizeof *c);
     c->tool = tool;
@@ -130,6 +136,7 @@ void cli_die(const cli *c, const mrl_err *e) {
         die_now(0);
     }
     cli_settle(c);
+    prog_clear_line();
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
     int code = e && e->code ? e->code : 1;
     if (code == 2) fprintf(stderr, "Try '%s --help'.\n", c->tool);   /* a usage error, however found (mrl(7)) */
@@ -148,6 +155,7 @@ void cli_dief(const cli *c, int code, const char *fmt, ...) {
 
 void cli_warn(const cli *c, const char *fmt, ...) {
     va_list ap;
+    prog_clear_line();
     va_start(ap, fmt);
     fprintf(stderr, "%s: ", c->tool);
     vfprintf(stderr, fmt, ap);
@@ -287,6 +295,7 @@ static void prog_print(progress *p, double now, int final) {
         fprintf(stderr, ", %.0f%%, ETA %ld:%02ld:%02ld", 100 * frac, eta / 3600, eta / 60 % 60, eta % 60);
     }
     fputs(final ? "\033[K\n" : "\033[K", stderr);
+    prog_drawn = !final;
 }
 
 void prog_update(progress *p, long long done, long long tokens) {

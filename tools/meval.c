@@ -114,7 +114,8 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
     mrl_err e = {0};
     rd_stream *rd = rd_open(paths, npaths, &e);
     if (!rd) cli_die(&m->c, &e);
-    for (int seq = 0;; seq++) {
+    rd_set_stop(rd, cli_stop_requested);   /* a signal ends a blocked read: scores of what was read */
+    for (int seq = 0; !cli_stop_requested(); seq++) {
         jv rec;
         e = (mrl_err){0};
         int rc = rd_next(rd, &rec, &e);
@@ -203,6 +204,18 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
     }
     if (!in->file) in->file = npaths && strcmp(paths[0], "-") ? paths[0] : "<stdin>";   /* as the readers name it */
     rd_close(rd);
+    if (cli_stop_requested()) {
+        /* interrupted while reading: the problem read last may be half read (samples of one id
+         * arrive together); it is not scored, as mfilter drops a half-read group */
+        int t = in->n;
+        while (t > 0 && !strcmp(in->s[t - 1].id, in->s[in->n - 1].id) && in->s[t - 1].bench == in->s[in->n - 1].bench) t--;
+        for (int u = t; u < in->n; u++) { free(in->s[u].id); free(in->s[u].pred); }
+        in->n = t;
+        if (!in->n) {
+            cli_warn(&m->c, "interrupted: %s: no whole problem read, nothing scored", in->file);
+            exit(128 + cli_stop_requested());
+        }
+    }
     /* an empty eval file is a run that failed upstream, not a score of nothing */
     if (!in->n) cli_dief(&m->c, ERR_INPUT, "%s%s: no records to score", in->file, npaths > 1 ? " ..." : "");
 }

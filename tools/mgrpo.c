@@ -580,7 +580,10 @@ static void save(opts *o, ckpt_run *run, ckpt_data *cd, long step, const input *
     int have = ckpt_latest(run, &ls, lp, sizeof lp, &e);
     cd->files_from = have == 1 ? lp : policy_dir;
     cd->state = run_state(o, step, in, init, ref);
-    if (ckpt_save(run, step, cd, &e)) cli_die(&o->c, &e);
+    if (ckpt_save(run, step, cd, &e)) {
+        cli_on_fatal(&o->c, NULL, NULL);   /* the error exit must not try this same checkpoint again */
+        cli_die(&o->c, &e);
+    }
     jv_free(cd->state);
     cd->state = jv_null();
 }

@@ -385,6 +385,7 @@ int main(int argc, char **argv)
     rd_stream *rd = rd_open((const char *const *)argv + optind, argc - optind, &e);
     if (!rd) cli_die(&m.c, &e);
     m.w = cli_writer(&m.c);
+    rd_set_stop(rd, cli_stop_requested);   /* a signal ends a blocked read (mrl(7): a stop is at once) */
     progress *p = prog_start(&m.c, "records", -1);
     prog_input(p, rd);
     int batch = m.jobs > 1 ? 16 * m.jobs : 1;  /* groups scored together; 1 keeps a pipe prompt */

@@ -196,3 +196,16 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":"x"}' '{"id":"b
 2> meval: <stdin>:2: "correct" is not a boolean or a number (got string) (skipped)
 2> meval: <stdin>:1: group "a" has 1 sample, expected 2 (skipped)
 2> meval: 2 bad records skipped
+
+## a signal while reading a slow upstream ends the read at once (exit 130); the problems read
+## whole are scored, the one read last (maybe half read) is not (meval read on to the end)
+% requires /usr/bin/jq
+$ r() { echo "{\"id\":\"$1\",\"sample\":$2,\"correct\":$3}"; }
+$ { r a 0 true; r a 1 false; r b 0 true; sleep 4; r b 1 true; } | { timeout -s INT --preserve-status 1 meval --json -Z > o.json; echo "rc $?"; }
+$ jq -c '[.problems, .k, ."pass@1"]' o.json
+$ { r a 0 true; sleep 4; r a 1 true; } | timeout -s TERM --preserve-status 1 meval --json -Z -o o2.json; echo "rc $?"; ls o2.json 2>/dev/null || echo "no o2.json"
+> rc 130
+> [1,2,0.5]
+> rc 143
+> no o2.json
+2> meval: interrupted: <stdin>: no whole problem read, nothing scored

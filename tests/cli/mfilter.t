@@ -640,3 +640,8 @@ $ mfilter -Z -o l1 h.jsonl; echo "rc=$?"; test -L l1 && test -L l2 && echo links
 $ echo '{"id":"a"}' | mfilter -Z -o $(printf 'n%.0s' $(seq 244)).jsonl && cat n*.jsonl && { ls -A | grep -c tmp || true; }
 > {"id":"a"}
 > 0
+
+## an error after a progress line was drawn starts a line of its own (it was glued to the
+## progress line, which has no newline)
+$ { for i in 1 2 3; do echo "{\"id\":\"s$i\"}"; sleep 0.3; done; echo '{bad'; } | mfilter -Z --progress 2>&1 >/dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g' | grep '^mfilter: <stdin>:4' | cut -d: -f1-3
+> mfilter: <stdin>:4

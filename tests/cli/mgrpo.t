@@ -380,3 +380,12 @@ $ mgrpo --out run --skip-bad < /dev/null
 2> mgrpo: --skip-bad: mgrpo has none (drop bad records before it: mreward or mfilter --skip-bad)
 2> Try 'mgrpo --help'.
 ? 2
+
+## a checkpoint that cannot be written (here: past the file-size limit) is reported once and
+## not tried a second time by the error exit; no partial checkpoint, no latest
+$ (trap '' XFSZ; ulimit -f 200; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out E --groups 1 --save-every 1 --steps 2 $TESTDATA/grpo/batch.jsonl > /dev/null 2> err; echo "rc $?")
+$ grep -c 'checkpoint E/step-000001: .*File too large' err; ls -A E
+> rc 3
+> 1
+> metrics.jsonl
+> rollouts

@@ -258,3 +258,13 @@ $ mreward -Z back.jsonl > o.jsonl; echo "rc $?"; jq -c .id o.jsonl
 > "b"
 > "b"
 2> mreward: back.jsonl:5: id "a" seen before: the samples of a problem must be contiguous
+
+## a signal while waiting for a slow upstream ends the wait at once (exit 130), and no record
+## that arrives after it is scored (mreward waited in read() for the next record, then went on)
+$ r() { echo "{\"id\":\"$1\",\"sample\":$2,\"completion\":\"\\\\boxed{1}\",\"answer\":\"1\"}"; }
+$ { r a 0; r a 1; r b 0; sleep 4; r b 1; } | { timeout -s INT --preserve-status 1 mreward -Z -q > o.jsonl; echo "rc $?"; }
+$ jq -c '[.id, .sample]' o.jsonl
+> rc 130
+> ["a",0]
+> ["a",1]
+> ["b",0]
