@@ -236,6 +236,7 @@ static void cli_on_signal(int sig) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (!cli_stop_sig) { cli_first_sig = now; cli_stop_sig = sig; return; }   /* the time first: a reader of the flag sees it */
     if ((now.tv_sec - cli_first_sig.tv_sec) + 1e-9 * (now.tv_nsec - cli_first_sig.tv_nsec) < 1.0) return;
+    wr_unlink_temps();   /* the hard stop: no -o temp file left behind (mrl(7)) */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;

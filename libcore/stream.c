@@ -388,6 +388,21 @@ static int wr_open_direct(wr_stream *w, int n, mrl_err *e) {
     return err_set(e, ERR_SYS, "%s: cannot open: %s", w->path, strerror(errno));
 }
 
+/* The temp files of the -o writers now open, for a second signal's hard stop to remove
+ * (cli.c): a plain array of pointers that the handler may read at any moment (unlink is
+ * async-signal-safe; a slot is set after its file exists and cleared before it is freed). */
+#define NTEMP 8
+static const char *volatile temps[NTEMP];
+static void temp_add(const char *p) {
+    for (int i = 0; i < NTEMP; i++) if (!temps[i]) { temps[i] = p; return; }
+}
+static void temp_del(const char *p) {
+    for (int i = 0; i < NTEMP; i++) if (temps[i] == p) temps[i] = NULL;
+}
+void wr_unlink_temps(void) {
+    for (int i = 0; i < NTEMP; i++) { const char *p = temps[i]; if (p) unlink(p); }
+}
+
 wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
     wr_stream *w = calloc(1, sizeof *w);
     if (!w) { err_set(e, ERR_SYS, "out of memory"); return NULL; }
@@ -421,6 +436,7 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
                 free(w->tmp); w->tmp = NULL; wr_abort(w);
                 return NULL;
             }
+            temp_add(w->tmp);
         }
         if (plain < 0) plain = 0;   /* a file is not a terminal: zstd unless -Z */
     } else if (plain < 0) {
@@ -488,7 +504,7 @@ int wr_close(wr_stream *w, mrl_err *e) {
         else {
             w->fd = -1;
             if (rename(w->tmp, w->target) < 0) rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(errno));
-            else { fsync_dir_of(w->target); free(w->tmp); w->tmp = NULL; }
+            else { temp_del(w->tmp); fsync_dir_of(w->target); free(w->tmp); w->tmp = NULL; }
         }
     } else if (w->direct) {
         int fd = w->fd;
@@ -503,7 +519,7 @@ int wr_close(wr_stream *w, mrl_err *e) {
 void wr_abort(wr_stream *w) {
     if (!w) return;
     if (w->path && w->fd >= 0) close(w->fd);
-    if (w->tmp) unlink(w->tmp);
+    if (w->tmp) { unlink(w->tmp); temp_del(w->tmp); }
     free(w->tmp); free(w->path); free(w->target); free(w->in); free(w->out);
     ZSTD_freeCCtx(w->cctx);
     free(w);

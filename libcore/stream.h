@@ -74,6 +74,9 @@ int wr_close(wr_stream *w, mrl_err *e);
 /* Abandons the output: a -o temp file is removed, the target is left as it was (a device
  * or FIFO written directly is just closed). */
 void wr_abort(wr_stream *w);
+/* Removes the temp file of every atomic -o writer still open (async-signal-safe: for a signal
+ * handler that ends the process at once). */
+void wr_unlink_temps(void);
 /* the -o file that wr_close renames into place (which wr_abort leaves unchanged); NULL for
  * stdout and for a device or FIFO written directly, which, like stdout, cannot be left as it was */
 const char *wr_path(const wr_stream *w);

@@ -295,10 +295,25 @@ TEST(atomic_output_commit_and_abort) {
     EXPECT(n == 4 && !memcmp(c, "old\n", 4));
     free(c);
 
+    /* a second signal's hard stop (cli.c) removes the temp files of the writers still open,
+       and of those only: a closed writer's file is no longer registered */
+    w = wr_open(&o, &e);
+    EXPECT(access(tmp, F_OK) == 0);
+    wr_unlink_temps();
+    EXPECT(access(tmp, F_OK) != 0);
+    wr_abort(w);
+    c = get_file(t, &n);
+    EXPECT(n == 4 && !memcmp(c, "old\n", 4));
+    free(c);
+
     w = wr_open(&o, &e);
     wr_put(w, jv_parse("{\"k\":\"v\"}"), &e);
     EXPECTF(wr_close(w, &e) == 0, "%s", e.msg);
     EXPECT(access(tmp, F_OK) != 0);
+    put_file(tmp, "x", 1);   /* a file of that name now: not the writer's any more */
+    wr_unlink_temps();
+    EXPECT(access(tmp, F_OK) == 0);
+    remove(tmp);
     rd_stream *r = rd_open(&t, 1, &e);
     const char *s; size_t k;
     EXPECT(rd_next_line(r, &s, &k, &e) == 1 && k == 9 && !memcmp(s, "{\"k\":\"v\"}", 9));
