@@ -271,7 +271,12 @@ int rd_would_block(rd_stream *r) {
 const char *rd_line(const rd_stream *r, size_t *len) { if (len) *len = r->line_len; return r->line; }
 const char *rd_name(const rd_stream *r) { return r->name; }
 long rd_lineno(const rd_stream *r) { return r->lineno; }
-long long rd_bytes_read(const rd_stream *r) { return r->bytes_read; }
+long long rd_bytes_read(const rd_stream *r) {
+    /* read from the files, less what waits in the buffers: 128 KB of read-ahead is a whole
+       small input, whose progress would show 100 % at the first record */
+    long long held = r->zstd ? (long long)(r->zin_len - r->zin_pos) : (long long)(r->end - r->start);
+    return r->bytes_read - held > 0 ? r->bytes_read - held : 0;
+}
 long long rd_bytes_total(const rd_stream *r) { return r->bytes_total; }
 
 void rd_close(rd_stream *r) {

@@ -184,6 +184,21 @@ TEST(invalid_utf8_passes_through_untouched) {
     free(got); jv_free(rec); rd_close(r);
 }
 
+/* Progress counts the bytes handed out, not the read-ahead: a small file is read whole at once. */
+TEST(bytes_read_counts_what_was_consumed) {
+    const char *t = tpath("progress.jsonl");
+    put_file(t, "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n", 24);
+    mrl_err e = {0};
+    rd_stream *r = rd_open(&t, 1, &e);
+    const char *s; size_t k;
+    EXPECT(rd_bytes_total(r) == 24);
+    EXPECT(rd_next_line(r, &s, &k, &e) == 1);
+    EXPECTF(rd_bytes_read(r) == 8, "after one line of 8 bytes: %lld", rd_bytes_read(r));
+    EXPECT(rd_next_line(r, &s, &k, &e) == 1 && rd_next_line(r, &s, &k, &e) == 1);
+    EXPECT(rd_bytes_read(r) == 24);
+    rd_close(r);
+}
+
 TEST(empty_inputs) {
     const char *p = tpath("empty.jsonl"), *z = tpath("empty.zst");
     put_file(p, "", 0);
@@ -487,6 +502,7 @@ int main(void) {
     RUN(ten_megabyte_line_plain);
     RUN(ten_megabyte_line_zstd);
     RUN(invalid_utf8_passes_through_untouched);
+    RUN(bytes_read_counts_what_was_consumed);
     RUN(empty_inputs);
     RUN(bad_json_names_file_and_line_and_reading_goes_on);
     RUN(field_order_kept_when_writing_back);
