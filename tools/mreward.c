@@ -436,7 +436,16 @@ int main(int argc, char **argv)
     }
     jv_free(open_id);
     if (cli_stop_requested()) {
-        drain(&m, 1);   /* interrupted: the open group goes out as it is, unchecked */
+        /* interrupted: the open group goes out if it is whole (the size of the groups before it);
+           one that may be half read is left out, as mfilter and meval leave it, so that what was
+           written holds whole groups only (--allow-partial: as it is) */
+        int open = m.n - gopen;
+        if (open > 0 && !m.partial && (!m.gsize || open < m.gsize)) {
+            cli_warn(&m.c, "interrupted: the group open then (%d record%s) left out: it may be incomplete", open, open == 1 ? "" : "s");
+            for (int i = gopen; i < m.n; i++) item_free(&m.it[i]);
+            m.n = gopen;
+            drain(&m, 0);
+        } else drain(&m, 1);
     } else {
         if (m.n > gopen) close_group(&m, gopen);
         drain(&m, 0);

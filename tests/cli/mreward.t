@@ -260,11 +260,20 @@ $ mreward -Z back.jsonl > o.jsonl; echo "rc $?"; jq -c .id o.jsonl
 2> mreward: back.jsonl:5: id "a" seen before: the samples of a problem must be contiguous
 
 ## a signal while waiting for a slow upstream ends the wait at once (exit 130), and no record
-## that arrives after it is scored (mreward waited in read() for the next record, then went on)
+## that arrives after it is scored (mreward waited in read() for the next record, then went on);
+## the group then open is written only if it is whole (here b has 1 of 2: left out, as mfilter
+## and meval leave a half-read group; a whole one goes out)
 $ r() { echo "{\"id\":\"$1\",\"sample\":$2,\"completion\":\"\\\\boxed{1}\",\"answer\":\"1\"}"; }
 $ { r a 0; r a 1; r b 0; sleep 4; r b 1; } | { timeout -s INT --preserve-status 1 mreward -Z -q > o.jsonl; echo "rc $?"; }
+$ jq -c '[.id, .sample]' o.jsonl
+$ { r a 0; r a 1; r b 0; r b 1; sleep 4; r c 0; } | { timeout -s INT --preserve-status 1 mreward -Z -q > o.jsonl; echo "rc $?"; }
 $ jq -c '[.id, .sample]' o.jsonl
 > rc 130
 > ["a",0]
 > ["a",1]
+> rc 130
+> ["a",0]
+> ["a",1]
 > ["b",0]
+> ["b",1]
+2> mreward: interrupted: the group open then (1 record) left out: it may be incomplete
