@@ -372,14 +372,20 @@ static int mf_reward_finite(const item *it, double r, mrl_err *e) {
 static int mf_solved(const item *it, int *solved, mrl_err *e) {
     jv c = jv_object_get(jv_copy(it->rec), jv_string("correct"));
     jv_kind k = jv_get_kind(c);
+    double cv = k == JV_KIND_NUMBER ? jv_number_value(c) : 0;
     jv_free(c);
     if (k == JV_KIND_TRUE || k == JV_KIND_FALSE) { *solved = k == JV_KIND_TRUE; return 0; }
+    if (k == JV_KIND_NUMBER) {   /* 1/0, as meval reads it */
+        if (!isfinite(cv)) return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is not a finite number", it->file, it->line);
+        *solved = cv > 0;
+        return 0;
+    }
     double r;
     if (k == JV_KIND_INVALID || k == JV_KIND_NULL) {
         if (rec_num(it->rec, "reward", &r) == 0) { *solved = r > 0; return mf_reward_finite(it, r, e); }
         return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is missing (and there is no numeric \"reward\")", it->file, it->line);
     }
-    return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is not a boolean (%s)", it->file, it->line, jv_kind_name(k));
+    return err_set(e, ERR_INPUT, "%s:%ld: \"correct\" is not a boolean or a number (%s)", it->file, it->line, jv_kind_name(k));
 }
 
 /* A bad record in a group (--skip-bad) takes the group with it, as its rate or uniformity

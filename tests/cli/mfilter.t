@@ -234,14 +234,14 @@ $ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:0 --sk
 
 ## --skip-bad: a bad record takes its group with it, and the records that go with it are named
 $ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"c","reward":1}' '{"id":"c","reward":"1"}' '{"id":"c","reward":0}' | mfilter -Z -q --drop-uniform --skip-bad
-$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":"c","correct":true}' '{"id":"c","correct":1}' | mfilter -Z -q --pass-band 0:1 --skip-bad
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":"c","correct":true}' '{"id":"c","correct":"1"}' | mfilter -Z -q --pass-band 0:1 --skip-bad
 > {"id":"a","reward":1}
 > {"id":"a","reward":0}
 > {"id":"a","pass_rate":0.5,"samples":2}
 2> mfilter: <stdin>:4: "reward" is a string, not a number (skipped)
 2> mfilter: <stdin>:3: the rest of its group "c" (2 records) dropped with it
 2> mfilter: 1 bad record skipped
-2> mfilter: <stdin>:4: "correct" is not a boolean (number) (skipped)
+2> mfilter: <stdin>:4: "correct" is not a boolean or a number (string) (skipped)
 2> mfilter: <stdin>:3: the rest of its group "c" (1 record) dropped with it
 2> mfilter: 1 bad record skipped
 
@@ -285,11 +285,15 @@ $ mfilter -Z --pass-band 0:1
 2> mfilter: <stdin>:2: "correct" is missing (and there is no numeric "reward")
 ? 1
 
-## --pass-band: "correct" of the wrong type
+## --pass-band: "correct" of the wrong type; a number is read as meval reads it (above 0: solved)
 $ mfilter -Z --pass-band 0:1
 < {"id":"h","correct":"yes"}
-2> mfilter: <stdin>:1: "correct" is not a boolean (string)
+2> mfilter: <stdin>:1: "correct" is not a boolean or a number (string)
 ? 1
+
+## --pass-band: "correct" as 1/0 counts as true/false, as in meval
+$ printf '%s\n' '{"id":"a","correct":1}' '{"id":"a","correct":0}' '{"id":"a","correct":0}' '{"id":"a","correct":0}' | mfilter -Z --pass-band 0:1
+> {"id":"a","pass_rate":0.25,"samples":4}
 
 ## --pass-band argument errors
 $ mfilter --pass-band 0.9:0.1 < /dev/null; echo $?; mfilter --pass-band 0.5 < /dev/null; echo $?; mfilter --pass-band 0:2 < /dev/null; echo $?
