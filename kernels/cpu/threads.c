@@ -3,10 +3,10 @@
  *
  * Every op is an OpenMP fork-join whose barrier waits for the slowest thread. When another
  * process holds a core, one of our threads sits in the run queue at almost every op while the
- * others spin at the barrier: on 2 cores with one `yes` running, an mgrpo step of `small` ran
- * 14x slower on 2 threads than on 1, and msample 8x (BENCHMARKS.md, #4 M). So at most every
- * half second (checked by be_tick, which the model calls at each forward, backward, prefill
- * and decode) the backend measures what other processes used of the CPUs it may run on:
+ * others spin at the barrier: on 2 cores with one `yes` running, mgrpo and msample on 2 threads
+ * ran at 0.10-0.31 of their idle speed, on 1 thread at 0.5-0.57 (BENCHMARKS.md, #4 M). So
+ * 0.1 s after load and then at most every half second (checked by be_tick, which the model
+ * calls at each forward, backward, prefill and decode) the backend measures what other processes used of the CPUs it may run on:
  * their busy time in /proc/stat, less this process's own CPU time. The cores left over
  * (rounded to the nearest, at least 1, at most --threads and what a cgroup CPU quota allows)
  * are the threads of the next window; a rise needs two
@@ -178,7 +178,7 @@ void cpu_tick(mrl_backend *be) {
     g->looked = 1;
     long long busy = cpu_busy_ticks("/proc/stat", g->set);
     double own = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    if (busy < 0) { g->mode = 0; be->threads = be->threads_max; return; }
+    if (busy < 0) { g->mode = 0; be->threads = g->cap; return; }   /* /proc/stat gone: the cap stays */
     double others = ((double)(busy - g->busy0) / (double)g->hz - (own - g->own0)) / (now - g->t0);
     if (others < 0) others = 0;   /* tick rounding, or a CPU taken offline */
     int was = be->threads;
