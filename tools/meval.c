@@ -212,8 +212,8 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         for (int u = t; u < in->n; u++) { free(in->s[u].id); free(in->s[u].pred); }
         in->n = t;
         if (!in->n) {
-            cli_warn(&m->c, "interrupted: %s: no whole problem read, nothing scored", in->file);
-            exit(128 + cli_stop_requested());
+            /* cli_dief: outputs settled, then _exit (exit's handlers would tear down what jq holds) */
+            cli_dief(&m->c, 128 + cli_stop_requested(), "interrupted: %s: no whole problem read, nothing scored", in->file);
         }
     }
     /* an empty eval file is a run that failed upstream, not a score of nothing */
