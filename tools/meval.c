@@ -212,6 +212,7 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         for (int u = t; u < in->n; u++) { free(in->s[u].id); free(in->s[u].pred); }
         in->n = t;
         if (!in->n) {
+            cli_report_bad(&m->c);   /* --skip-bad's count, as at any end */
             /* cli_dief: outputs settled, then _exit (exit's handlers would tear down what jq holds) */
             cli_dief(&m->c, 128 + cli_stop_requested(), "interrupted: %s: no whole problem read, nothing scored", in->file);
         }

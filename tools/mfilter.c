@@ -2,6 +2,7 @@
  * difficulty from rollouts (--pass-band, --drop-uniform), mixing (--take, --shuffle, --split). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +97,9 @@ typedef struct mf {
     item *grp; int ngrp, capgrp;
     uint64_t grp_id;        /* the open group's mf_id_hash */
     int grp_tainted;        /* --skip-bad lost a line (invalid JSON) of the open group: it goes too */
-    long lost_ref, cond_ref;   /* ... or of the group that starts next: 1 + the size of the group
-                              open when it was lost (0: none), held by the next group (mf_lost_line) */
+    long lost_min, cond_min;   /* ... or of the group that starts next: the size it needs to be
+                              kept (0: no line lost; LONG_MAX: it goes), held by it (mf_lost_line) */
+    int lost_run, lost_grows;   /* lines lost in a row there; whether each needs one more */
     long first_size;        /* the size of the first whole group (--drop-uniform too) */
     hset done_ids;
     long ngroups, ndropped;
@@ -405,10 +407,10 @@ static void mf_group_end(mf *m) {
     int n = m->ngrp;
     mrl_err e = {0};
     m->ngroups++;
-    if (m->cond_ref) {   /* a line was lost just before this group: it was this group's if there
-                            was no group before it or this group is the smaller one */
-        if (m->cond_ref == 1 || n < m->cond_ref - 1) m->grp_tainted = 1;
-        m->cond_ref = 0;
+    if (m->cond_min) {   /* lines were lost just before this group: they were this group's unless
+                            the one before it took them all */
+        if (n < m->cond_min) m->grp_tainted = 1;
+        m->cond_min = 0;
     }
     if (m->grp_tainted) {   /* its rate or uniformity would be that of the samples left */
         jv id = mf_id_json(g[0].rec);
@@ -483,18 +485,29 @@ done:
  * held against. */
 static void mf_lost_line(mf *m) {
     long size = m->group_size ? m->group_size : m->first_size;
+    if (!m->allow_partial && (!size || m->drop_uniform)) {
+        /* k lines lost in a row after a group of a: the next group is whole only if that one
+           took them all, so it needs a + k (k = 1: not the smaller of the two). An open group
+           that lost another line (inside it or just before it), or none, measures nothing: the
+           next group goes, or under --drop-uniform needs the first whole group's size */
+        int measures = m->ngrp > 0 && !m->grp_tainted && !m->cond_min && (!size || m->ngrp >= size);
+        if (!m->lost_run) {
+            m->lost_min = measures ? m->ngrp : size ? size : LONG_MAX;
+            m->lost_grows = measures;
+        } else if (m->lost_grows) m->lost_min++;
+        m->lost_run++;
+    }
     if (m->ngrp > 0 && (m->allow_partial || !size || m->ngrp < size)) m->grp_tainted = 1;
-    if (!m->allow_partial && (!size || (m->drop_uniform && (m->ngrp == 0 || m->ngrp >= size)))) m->lost_ref = 1 + m->ngrp;
 }
 
 /* Collects a contiguous run of records with one id; an id seen in an earlier run is an error. */
 static void mf_group_add(mf *m, item *it) {
     uint64_t h = mf_id_hash(m, it->rec);
     if (m->ngrp > 0 && h != m->grp_id) mf_group_end(m);
-    else if (m->ngrp > 0) m->lost_ref = 0;   /* a lost line was the open group's, tainted already */
+    else if (m->ngrp > 0) m->lost_min = m->lost_run = 0;   /* a lost line was the open group's, tainted already */
     if (m->ngrp == 0) {
-        m->cond_ref = m->lost_ref;
-        m->lost_ref = 0;
+        m->cond_min = m->lost_min;
+        m->lost_min = m->lost_run = 0;
         int added = hset_add(&m->done_ids, h);
         if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
         if (!added) {

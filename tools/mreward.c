@@ -57,9 +57,10 @@ typedef struct {
     int *gend, ng, gcap;   /* end index of each complete pending group */
     int gsize;             /* size of the first group (the expected size) */
     int tainted;           /* --skip-bad skipped a record of the open group: it goes too */
-    int lost_ref;          /* a line lost while the group size was unknown: 1 + the size of the
-                              group open then (0: none); it may be the next group's first */
-    int cond_ref;          /* that, for the open group: it goes if it is smaller (see close_group) */
+    int lost_min;          /* lines lost while the group size was unknown may be the next group's
+                              first: the size it needs to be kept (0: none lost; INT_MAX: it goes) */
+    int lost_run;          /* lines lost in a row there */
+    int cond_min;          /* that, for the open group (see close_group) */
     hset seen;             /* hashes of finished ids, for contiguity */
     long unparsed, dropped;
     long long done;
@@ -201,11 +202,10 @@ static void close_group(mr *m, int gopen)
 {
     int size = m->n - gopen;
     item *first = &m->it[gopen];
-    if (m->cond_ref) {   /* a line was lost just before this group, the size still unknown: the
-                            line was this group's if there was no group before it or this group
-                            is the smaller (the one before it, had it lost it, would be the smaller) */
-        if (m->cond_ref == 1 || size < m->cond_ref - 1) m->tainted = 1;
-        m->cond_ref = 0;
+    if (m->cond_min) {   /* lines were lost just before this group, the size still unknown: they
+                            were this group's unless the one before it took them all */
+        if (size < m->cond_min) m->tainted = 1;
+        m->cond_min = 0;
     }
     if (m->tainted) {
         m->tainted = 0;
@@ -402,11 +402,19 @@ int main(int argc, char **argv)
             cli_bad_record(&m.c, m.w, &e);
             /* whose record it was is unknown: the open group's, unless that is whole already
              * (else it would go out short, and as the first group set the size to expect) */
-            if (m.n > gopen && (m.partial || !m.gsize || m.n - gopen < m.gsize)) m.tainted = 1;
             /* before the first whole group its size is unknown: the line may be the next group's
              * first just as well; a short group taken for the first would set the size that every
-             * later, whole group is held against */
-            if (!m.partial && !m.gsize) m.lost_ref = 1 + (m.n - gopen);
+             * later, whole group is held against. The next group is whole only if the open one
+             * took every line lost here: k lines, a group of a before, it needs a + k (k = 1: not
+             * the smaller of the two); an open group that lost anything else (a record, a line
+             * inside it or just before it), or none, measures nothing: the next group goes */
+            if (!m.partial && !m.gsize) {
+                int open = m.n - gopen;
+                if (!m.lost_run) m.lost_min = open > 0 && !m.tainted && !m.cond_min ? open : INT_MAX;
+                else if (m.lost_min < INT_MAX) m.lost_min++;
+                m.lost_run++;
+            }
+            if (m.n > gopen && (m.partial || !m.gsize || m.n - gopen < m.gsize)) m.tainted = 1;
             continue;
         }
         char where[PATH_MAX + 24];
@@ -420,9 +428,9 @@ int main(int argc, char **argv)
                 if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }
             }
             m.tainted = 0;   /* a new group (one whose every record was bad is gone already) */
-            m.cond_ref = m.lost_ref;
+            m.cond_min = m.lost_min;
         }
-        m.lost_ref = 0;   /* a lost line before a record of the open group was that group's */
+        m.lost_min = m.lost_run = 0;   /* a lost line before a record of the open group was that group's */
         jv_free(open_id);
         open_id = id;
         if (take(&m, rec, where, &e) < 0) {
@@ -444,8 +452,9 @@ int main(int argc, char **argv)
             cli_warn(&m.c, "interrupted: the group open then (%d record%s) left out: it may be incomplete", open, open == 1 ? "" : "s");
             for (int i = gopen; i < m.n; i++) item_free(&m.it[i]);
             m.n = gopen;
-            drain(&m, 0);
-        } else drain(&m, 1);
+        } else if (open > 0) close_group(&m, gopen);   /* whole by its size: checked as at the end
+                                                            (a lost record, an id seen before) */
+        drain(&m, 0);
     } else {
         if (m.n > gopen) close_group(&m, gopen);
         drain(&m, 0);

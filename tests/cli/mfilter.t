@@ -265,6 +265,19 @@ $ for f in in1 in2 in3; do mfilter -Z -q --skip-bad --drop-uniform $f.jsonl 2>/d
 > a a a b b b d d d 
 > a a a b b b c c c 
 
+## --skip-bad: the group after lost lines is kept only if the group before them took them all:
+## two lines lost in a row (one of a, one of b: b passed short and set the size, c and d were
+## dropped); --drop-uniform, a line lost after a short group (b passed short)
+% requires /usr/bin/jq
+$ r() { for i in "$@"; do echo "{\"id\":\"${i%=*}\",\"reward\":${i#*=},\"correct\":$([ ${i#*=} = 1 ] && echo true || echo false)}"; done; }
+$ { r a=1 a=0 a=1; echo broken; echo broken; r b=1 b=0 b=0 c=1 c=0 c=0 c=1 d=1 d=0 d=0 d=0; } > two.jsonl
+$ { r a=1 a=0 a=1 a=0 b=1 b=0; echo broken; r b=1; echo broken; r c=1 c=0 c=0 d=1 d=0 d=0 d=0; } > du.jsonl
+$ mfilter -Z -q --skip-bad --pass-band 0:1 two.jsonl 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+$ for f in two du; do mfilter -Z -q --skip-bad --drop-uniform $f.jsonl 2>/dev/null | jq -r .id | tr '\n' ' '; echo; done
+> c d 
+> c c c c d d d d 
+> a a a a d d d d 
+
 ## ... and --skip-bad skips it (with its group)
 $ printf '%s\n' '{"id":"a","reward":0}' '{"id":"a","reward":1e999}' '{"id":"b","reward":0}' '{"id":"b","reward":1}' | mfilter -Z -q --drop-uniform --skip-bad
 > {"id":"b","reward":0}

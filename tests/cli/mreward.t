@@ -277,3 +277,37 @@ $ jq -c '[.id, .sample]' o.jsonl
 > ["b",0]
 > ["b",1]
 2> mreward: interrupted: the group open then (1 record) left out: it may be incomplete
+
+## ... and the open group that is whole by its size is still checked as at the end of input: one
+## that lost a record to --skip-bad, or one with more records than the first, is not written
+## (it went out unchecked)
+% requires /usr/bin/jq
+$ r() { echo "{\"id\":\"$1\",\"sample\":$2,\"completion\":\"\\\\boxed{1}\",\"answer\":\"1\"}"; }
+$ { r a 0; r a 1; r b 0; echo '{"id":"b","answer":"1"}'; r b 2; sleep 4; } | { timeout -s INT --preserve-status 1 mreward -Z -q --skip-bad > o.jsonl; echo "rc $?"; }
+$ jq -c '[.id, .sample]' o.jsonl
+$ { r a 0; r a 1; r b 0; r b 1; r b 2; sleep 4; } | { timeout -s INT --preserve-status 1 mreward -Z -q --skip-bad > o.jsonl; echo "rc $?"; }
+$ jq -c '[.id, .sample]' o.jsonl
+> rc 130
+> ["a",0]
+> ["a",1]
+> rc 130
+> ["a",0]
+> ["a",1]
+2> mreward: <stdin>:4: "completion" is missing (skipped)
+2> mreward: <stdin>:3: the rest of its group (2 records) dropped with it
+2> mreward: 1 bad record skipped
+2> mreward: <stdin>:5: group "b" has 3 samples, expected 2 (skipped)
+2> mreward: 1 bad record skipped
+
+## --skip-bad: the group after lost lines is kept only if the group before them took them all: two
+## lines lost in a row (one of a, one of b), a line lost after a group that lost a record, lines
+## lost around a group that lost its first (a short group passed and set the size: every later,
+## whole group was dropped)
+% requires /usr/bin/jq
+$ r() { for i in "$@"; do echo "{\"id\":\"$i\",\"answer\":\"1\",\"completion\":\"x\"}"; done; }
+$ { r a a a; echo 'broken'; echo 'broken'; r b b b c c c c d d d d; } | mreward -Z -q --skip-bad 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+$ { r a a; echo '{"id":"a","answer":"1"}'; echo 'broken'; r b b c c c d d d; } | mreward -Z -q --skip-bad 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+$ { r a a; echo broken; r b; echo broken; r c; echo broken; r d d e e; } | mreward -Z -q --skip-bad 2>/dev/null | jq -r .id | tr '\n' ' '; echo
+> c c c c d d d d 
+> c c c d d d 
+> e e 

@@ -199,6 +199,27 @@ TEST(bytes_read_counts_what_was_consumed) {
     rd_close(r);
 }
 
+/* mfilter --split writes up to 32 files at once: the hard stop removes the temp file of each */
+TEST(hard_stop_removes_every_open_temp_file) {
+    enum { N = 33 };
+    wr_stream *w[N];
+    char tmp[N][600];
+    mrl_err e = {0};
+    for (int i = 0; i < N; i++) {
+        char name[32]; snprintf(name, sizeof name, "split%02d.jsonl", i);
+        const char *t = tpath(name);
+        snprintf(tmp[i], sizeof tmp[i], "%s.tmp.%ld", t, (long)getpid());
+        wr_opts o = {.path = t, .plain = 1};
+        w[i] = wr_open(&o, &e);
+        EXPECTF(w[i] && access(tmp[i], F_OK) == 0, "writer %d: %s", i, e.msg);
+    }
+    wr_unlink_temps();
+    int left = 0;
+    for (int i = 0; i < N; i++) left += access(tmp[i], F_OK) == 0;
+    EXPECTF(left == 0, "%d of %d temp files left", left, N);
+    for (int i = 0; i < N; i++) wr_abort(w[i]);
+}
+
 TEST(empty_inputs) {
     const char *p = tpath("empty.jsonl"), *z = tpath("empty.zst");
     put_file(p, "", 0);
@@ -503,6 +524,7 @@ int main(void) {
     RUN(ten_megabyte_line_zstd);
     RUN(invalid_utf8_passes_through_untouched);
     RUN(bytes_read_counts_what_was_consumed);
+    RUN(hard_stop_removes_every_open_temp_file);
     RUN(empty_inputs);
     RUN(bad_json_names_file_and_line_and_reading_goes_on);
     RUN(field_order_kept_when_writing_back);
