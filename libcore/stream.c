@@ -26,6 +26,7 @@ struct rd_stream {
     char *buf; size_t cap, start, end, scan;   /* decoded bytes [start,end); no '\n' in [start,scan) */
     const char *line; size_t line_len;  /* the last line returned */
     long long bytes_read, bytes_total;
+    long long decoded;                  /* zstd: decoded bytes so far (progress: the ratio) */
     wr_stream *flush_before_block;      /* written out before a read that may wait */
     int (*stop)(void);                  /* when it returns non-zero, an interrupted read ends input */
     int keep_blank;                     /* rd_keep_blank */
@@ -166,6 +167,7 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         r->zdone = ret == 0;   /* 0 = a frame just ended; the context starts the next frame by itself */
         r->zin_pos = in.pos;
         size_t added = out.pos - r->end;
+        r->decoded += (long long)added;
         r->end = out.pos;
         if (added > 0) return (long)added;
         if (out.pos == out.size) return 0;  /* cannot happen: caller made room */
@@ -274,7 +276,11 @@ long rd_lineno(const rd_stream *r) { return r->lineno; }
 long long rd_bytes_read(const rd_stream *r) {
     /* read from the files, less what waits in the buffers: 128 KB of read-ahead is a whole
        small input, whose progress would show 100 % at the first record */
-    long long held = r->zstd ? (long long)(r->zin_len - r->zin_pos) : (long long)(r->end - r->start);
+    long long held = (long long)(r->end - r->start);   /* text not handed out yet */
+    if (r->zstd) {   /* in compressed bytes: those not decoded yet, and the text held at the ratio so far */
+        long long in = r->bytes_read - (long long)(r->zin_len - r->zin_pos);
+        held = (long long)(r->zin_len - r->zin_pos) + (r->decoded > 0 ? (long long)((double)held * in / r->decoded) : 0);
+    }
     return r->bytes_read - held > 0 ? r->bytes_read - held : 0;
 }
 long long rd_bytes_total(const rd_stream *r) { return r->bytes_total; }

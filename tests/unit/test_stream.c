@@ -197,6 +197,25 @@ TEST(bytes_read_counts_what_was_consumed) {
     EXPECT(rd_next_line(r, &s, &k, &e) == 1 && rd_next_line(r, &s, &k, &e) == 1);
     EXPECT(rd_bytes_read(r) == 24);
     rd_close(r);
+    /* zstd: the compressed bytes, at the ratio of the text handed out (2000 lines, ~2 KB) */
+    size_t cap = 1 << 16, n = 0;
+    char *txt = malloc(cap);
+    for (int i = 0; i < 2000; i++) n += (size_t)snprintf(txt + n, cap - n, "{\"a\":%d}\n", i % 10);
+    size_t zc = ZSTD_compressBound(n);
+    char *z = malloc(zc);
+    size_t zn = ZSTD_compress(z, zc, txt, n, 3);
+    const char *tz = tpath("progress.jsonl.zst");
+    put_file(tz, z, zn);
+    r = rd_open(&tz, 1, &e);
+    EXPECT(rd_next_line(r, &s, &k, &e) == 1);
+    EXPECTF(rd_bytes_read(r) < (long long)zn / 10, "after 1 line of 2000: %lld of %zu bytes", rd_bytes_read(r), zn);
+    for (int i = 1; i < 1000; i++) rd_next_line(r, &s, &k, &e);
+    long long half = rd_bytes_read(r);
+    EXPECTF(half > (long long)zn / 3 && half < 2 * (long long)zn / 3, "after 1000 lines of 2000: %lld of %zu bytes", half, zn);
+    while (rd_next_line(r, &s, &k, &e) == 1) {}
+    EXPECT(rd_bytes_read(r) == (long long)zn);
+    rd_close(r);
+    free(txt); free(z);
 }
 
 /* mfilter --split writes up to 32 files at once: the hard stop removes the temp file of each */
