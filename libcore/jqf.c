@@ -32,6 +32,11 @@ static jv jqf_no_input(jq_state *jq, void *data) {
     return jv_invalid_with_msg(jv_string("no more inputs: a filter reads one record"));
 }
 
+/* An error is one line of stderr: a filter's own text or error value may hold line breaks. */
+static void one_line(mrl_err *e) {
+    for (char *p = e->msg; *p; p++) if ((unsigned char)*p < 0x20) *p = ' ';
+}
+
 jqf *jqf_compile(const char *program, mrl_err *e) {
     jqf *f = calloc(1, sizeof *f);
     if (!f || !(f->text = strdup(program)) || !(f->jq = jq_init())) {
@@ -54,6 +59,7 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
         if (!strncmp(f->cerr, "jq: error: ", 11)) memmove(f->cerr, f->cerr + 11, strlen(f->cerr + 11) + 1);
         err_set(e, ERR_USAGE, "cannot compile jq filter '%s'%s%s", program,
                 f->cerr[0] ? ": " : "", f->cerr);
+        one_line(e);
         jqf_free(f);
         return NULL;
     }
@@ -62,11 +68,6 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
 
 /* v as text for a message: a string itself, anything else its JSON text. Consumes v. */
 static jv msg_text(jv v) { return jv_get_kind(v) == JV_KIND_STRING ? v : jv_dump_string(v, 0); }
-
-/* An error is one line of stderr: a filter's own text or error value may hold line breaks. */
-static void one_line(mrl_err *e) {
-    for (char *p = e->msg; *p; p++) if ((unsigned char)*p < 0x20) *p = ' ';
-}
 
 jv jqf_first(jqf *f, jv rec, mrl_err *e) {
     jq_start(f->jq, jv_copy(rec), 0);

@@ -42,6 +42,14 @@ $ echo '{"a":1}' | mfilter -Z --where 'error("two\nlines")'
 2> mfilter: <stdin>:1: jq filter 'error("two\nlines")': two lines
 ? 1
 
+## a filter written on two lines that does not compile: the message is one line all the same
+$ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')" 2>&1 | wc -l
+$ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')"
+> 2
+2~ ^mfilter: --where: cannot compile jq filter '\.a \| bad\(': syntax error
+2~ ^Try 'mfilter --help'\.$
+? 2
+
 ## --where that does not compile is a usage error
 $ mfilter --where '.a ==' $TESTDATA/mfilter/problems.jsonl
 2~ ^mfilter: --where: cannot compile jq filter '.a =='
