@@ -441,13 +441,13 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
             size_t n = strlen(w->target) + 32;
             if (!(w->tmp = malloc(n))) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
             atomic_tmp_name(w->tmp, n, w->target);
+            temp_add(w->tmp);   /* before it exists: a hard stop in between removes it too (the name is ours: PID) */
             w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
             if (w->fd < 0) {
                 create_failed(e, w->target);
-                free(w->tmp); w->tmp = NULL; wr_abort(w);
+                temp_del(w->tmp); free(w->tmp); w->tmp = NULL; wr_abort(w);
                 return NULL;
             }
-            temp_add(w->tmp);
         }
         if (plain < 0) plain = 0;   /* a file is not a terminal: zstd unless -Z */
     } else if (plain < 0) {
