@@ -109,7 +109,7 @@ static char *id_key(jv v)
 /* The key as messages show it: a string's text, else the JSON text. */
 static const char *id_shown(const char *key) { return key[0] == '\x01' ? key + 1 : key; }
 
-static void read_input(ev *m, input *in, const char *const *paths, int npaths)
+static int read_input(ev *m, input *in, const char *const *paths, int npaths)
 {
     mrl_err e = {0};
     rd_stream *rd = rd_open(paths, npaths, &e);
@@ -212,14 +212,18 @@ static void read_input(ev *m, input *in, const char *const *paths, int npaths)
         while (t > 0 && !strcmp(in->s[t - 1].id, in->s[in->n - 1].id) && in->s[t - 1].bench == in->s[in->n - 1].bench) t--;
         for (int u = t; u < in->n; u++) { free(in->s[u].id); free(in->s[u].pred); }
         in->n = t;
-        if (!in->n) {
-            cli_report_bad(&m->c);   /* --skip-bad's count, as at any end */
-            /* cli_dief: outputs settled, then _exit (exit's handlers would tear down what jq holds) */
-            cli_dief(&m->c, 128 + cli_stop_requested(), "interrupted: %s: no whole problem read, nothing scored", in->file);
-        }
+        if (!in->n) return -1;   /* nothing whole read: the caller says so */
     }
     /* an empty eval file is a run that failed upstream, not a score of nothing */
     if (!in->n) cli_dief(&m->c, ERR_INPUT, "%s%s: no records to score", in->file, npaths > 1 ? " ..." : "");
+    return 0;
+}
+
+/* Interrupted with nothing to score: settled outputs, then _exit (cli_dief; exit's handlers
+ * would tear down what jq holds). */
+static void nothing_scored(ev *m, const char *what) {
+    cli_report_bad(&m->c);   /* --skip-bad's count, as at any end */
+    cli_dief(&m->c, 128 + cli_stop_requested(), "interrupted: %s: no whole problem read, nothing scored", what);
 }
 
 static int cmp_sample(const void *a, const void *b)
@@ -693,13 +697,27 @@ int main(int argc, char **argv)
             if (!eq[1]) cli_usage(&m.c, "'%s=': no file after the label", args[i]);
             for (int j = 0; j < i; j++)
                 if (!strcmp(m.in[j].label, args[i])) cli_usage(&m.c, "label '%s' given twice", args[i]);
-            const char *p = eq + 1;
-            read_input(&m, &m.in[i], &p, 1);
         }
+        /* interrupted: the runs read whole so far are scored; the one cut off is if it has a
+           whole problem; those not read are left out (each named) */
+        int kept = 0;
+        for (int i = 0; i < nargs; i++) {
+            const char *p = strchr(args[i], 0) + 1;   /* the file after the label's '=' (now a NUL) */
+            if (cli_stop_requested() || read_input(&m, &m.in[i], &p, 1) < 0) {
+                cli_warn(&m.c, "interrupted: %s=%s left out", m.in[i].label, m.in[i].file);
+                input *in = &m.in[i];   /* nothing whole in it (read_input freed the samples) */
+                for (int j = 0; j < in->nfiles; j++) free(in->files[j]);
+                free(in->files); free(in->s);
+                continue;
+            }
+            m.in[kept++] = m.in[i];
+        }
+        if (!kept) nothing_scored(&m, "every input");
+        m.nin = kept;
     } else {
         m.nin = 1;
         m.in = calloc(1, sizeof *m.in);
-        read_input(&m, &m.in[0], (const char *const *)args, nargs);
+        if (read_input(&m, &m.in[0], (const char *const *)args, nargs) < 0) nothing_scored(&m, m.in[0].file);
     }
     if (m.kauto) {
         /* powers of two up to the largest k, and k itself: known only after grouping,

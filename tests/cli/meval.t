@@ -209,3 +209,19 @@ $ { r a 0 true; sleep 4; r a 1 true; } | timeout -s TERM --preserve-status 1 mev
 > rc 143
 > no o2.json
 2> meval: interrupted: <stdin>: no whole problem read, nothing scored
+
+## labelled inputs, interrupted: the runs read whole are scored, the one cut off if it has a
+## whole problem, the others are left out and named (it threw every score away)
+% requires /usr/bin/jq
+$ r() { echo "{\"id\":\"$1\",\"sample\":$2,\"correct\":$3}"; }
+$ { r a 0 true; r a 1 false; } > e1.jsonl; { r a 0 true; r a 1 true; } > e2.jsonl
+$ { r a 0 true; r a 1 false; r b 0 true; sleep 2; } | { timeout -s INT --preserve-status 1 meval --json -Z new=- base=e2.jsonl > o.json; echo "rc $?"; }
+$ jq -c '[.label, .problems, ."pass@1"]' o.json
+$ { sleep 2; } | { timeout -s INT --preserve-status 1 meval --json -Z base=e1.jsonl new=- > o.json; echo "rc $?"; }
+$ jq -c '[.label, .problems, ."pass@1"]' o.json
+> rc 130
+> ["new",1,0.5]
+> rc 130
+> ["base",1,0.5]
+2> meval: interrupted: base=e2.jsonl left out
+2> meval: interrupted: new=<stdin> left out
