@@ -401,7 +401,8 @@ static int wr_open_direct(wr_stream *w, int n, mrl_err *e) {
 
 /* The temp files of the -o writers now open, for a second signal's hard stop to remove
  * (cli.c): a plain array of pointers that the handler may read at any moment (unlink is
- * async-signal-safe; a slot is set after its file exists and cleared before it is freed). */
+ * async-signal-safe; a slot is set just before its file is created and cleared before the
+ * name is freed). */
 #define NTEMP 64   /* mfilter --split opens up to 32 at once */
 static const char *volatile temps[NTEMP];
 static void temp_add(const char *p) {

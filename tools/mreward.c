@@ -400,8 +400,6 @@ int main(int argc, char **argv)
         if (rc < 0) {
             if (!cli_skippable(&m.c, &e)) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);
-            /* whose record it was is unknown: the open group's, unless that is whole already
-             * (else it would go out short, and as the first group set the size to expect) */
             /* before the first whole group its size is unknown: the line may be the next group's
              * first just as well; a short group taken for the first would set the size that every
              * later, whole group is held against. The next group is whole only if the open one
@@ -414,6 +412,8 @@ int main(int argc, char **argv)
                 else if (m.lost_min < INT_MAX) m.lost_min++;
                 m.lost_run++;
             }
+            /* whose record it was is unknown: the open group's, unless that is whole already
+             * (else it would go out short, and as the first group set the size to expect) */
             if (m.n > gopen && (m.partial || !m.gsize || m.n - gopen < m.gsize)) m.tainted = 1;
             continue;
         }
@@ -443,22 +443,18 @@ int main(int argc, char **argv)
         prog_update(p, m.done, 0);
     }
     jv_free(open_id);
-    if (cli_stop_requested()) {
-        /* interrupted: the open group goes out if it is whole (the size of the groups before it);
-           one that may be half read is left out, as mfilter and meval leave it, so that what was
-           written holds whole groups only (--allow-partial: as it is) */
-        int open = m.n - gopen;
-        if (open > 0 && !m.partial && (!m.gsize || open < m.gsize)) {
-            cli_warn(&m.c, "interrupted: the group open then (%d record%s) left out: it may be incomplete", open, open == 1 ? "" : "s");
-            for (int i = gopen; i < m.n; i++) item_free(&m.it[i]);
-            m.n = gopen;
-        } else if (open > 0) close_group(&m, gopen);   /* whole by its size: checked as at the end
-                                                            (a lost record, an id seen before) */
-        drain(&m, 0);
-    } else {
-        if (m.n > gopen) close_group(&m, gopen);
-        drain(&m, 0);
+    /* interrupted: the open group goes out if it is whole (the size of the groups before it);
+       one that may be half read is left out, as mfilter and meval leave it, so that what was
+       written holds whole groups only (--allow-partial: as it is). A whole one is checked as at
+       the end of input (a lost record, an id seen before). */
+    int open = m.n - gopen;
+    if (cli_stop_requested() && open > 0 && !m.partial && (!m.gsize || open < m.gsize)) {
+        cli_warn(&m.c, "interrupted: the group open then (%d record%s) left out: it may be incomplete", open, open == 1 ? "" : "s");
+        for (int i = gopen; i < m.n; i++) item_free(&m.it[i]);
+        m.n = gopen;
     }
+    if (m.n > gopen) close_group(&m, gopen);
+    drain(&m, 0);
     prog_update(p, m.done, 0);   /* the last group, scored by the drain above */
     prog_end(p);
     rd_close(rd);

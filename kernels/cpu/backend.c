@@ -174,10 +174,9 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     be->act = MRL_F32;
     be->threads = be->threads_max = threads > 0 ? threads : omp_get_max_threads();
     be->impl = s;
-    cpu_threads_init(be);
+    cpu_threads_init(be);   /* reads be->threads_max, sets be->threads */
     snprintf(be->name, sizeof be->name, "cpu");
     be->ops = &cpu_table;
-    be->impl = s;
     /* OpenBLAS runs inside our OpenMP threads, one slice each (matmul.c): a second spinning
      * thread pool would fight the first for the cores */
     openblas_set_num_threads(1);
