@@ -35,3 +35,7 @@ int err_prefix(mrl_err *e, const char *fmt, ...) {
     if (!e->code) e->code = ERR_INPUT;
     return -1;
 }
+
+void err_one_line(char *s) {
+    for (; *s; s++) if ((unsigned char)*s < 0x20) *s = ' ';
+}

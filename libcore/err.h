@@ -20,4 +20,7 @@ enum { ERR_NONE = 0, ERR_INPUT = 1, ERR_USAGE = 2, ERR_SYS = 3,
 int err_set(mrl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Prefix the existing message with "PREFIX: " (e.g. a file name). */
 int err_prefix(mrl_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A message is one line of stderr: control characters in s (a jq filter's own text or error
+ * value may hold line breaks) become spaces. */
+void err_one_line(char *s);
 #endif

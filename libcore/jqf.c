@@ -32,11 +32,6 @@ static jv jqf_no_input(jq_state *jq, void *data) {
     return jv_invalid_with_msg(jv_string("no more inputs: a filter reads one record"));
 }
 
-/* An error is one line of stderr: a filter's own text or error value may hold line breaks. */
-static void one_line(mrl_err *e) {
-    for (char *p = e->msg; *p; p++) if ((unsigned char)*p < 0x20) *p = ' ';
-}
-
 jqf *jqf_compile(const char *program, mrl_err *e) {
     jqf *f = calloc(1, sizeof *f);
     if (!f || !(f->text = strdup(program)) || !(f->jq = jq_init())) {
@@ -59,7 +54,7 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
         if (!strncmp(f->cerr, "jq: error: ", 11)) memmove(f->cerr, f->cerr + 11, strlen(f->cerr + 11) + 1);
         err_set(e, ERR_USAGE, "cannot compile jq filter '%s'%s%s", program,
                 f->cerr[0] ? ": " : "", f->cerr);
-        one_line(e);
+        err_one_line(e->msg);
         jqf_free(f);
         return NULL;
     }
@@ -78,12 +73,12 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
         if (jv_is_valid(m)) {
             jv t = msg_text(m);
             err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(t));
-            one_line(e);
+            err_one_line(e->msg);
             jv_free(t);
         } else {
             jv_free(m);
             err_set(e, ERR_INPUT, "jq filter '%s' halted", f->text);
-            one_line(e);
+            err_one_line(e->msg);
         }
         jv_free(out);
         return jv_invalid();
@@ -93,7 +88,7 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
         int str = jv_get_kind(msg) == JV_KIND_STRING;
         jv t = msg_text(msg);
         err_set(e, ERR_INPUT, "jq filter '%s': %s%s", f->text, jv_string_value(t), str ? "" : " (not a string)");
-        one_line(e);
+        err_one_line(e->msg);
         jv_free(t);
         return jv_invalid();
     }

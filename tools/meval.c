@@ -143,7 +143,7 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         if (e.code || !jv_is_valid(b)) {
             char msg[600];
             snprintf(msg, sizeof msg, "--by %.200s: %.300s", jqf_text(m->by), e.code ? e.msg : "no value");
-            for (char *q = msg; *q; q++) if ((unsigned char)*q < 0x20) *q = ' ';   /* one line, whatever the filter's text */
+            err_one_line(msg);   /* whatever the filter's text */
             jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
             bad(m, file, line, msg);
             continue;
