@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "grpo.h"
+#include "hset.h"
 #include "jqf.h"
 #include "model.h"
 #include "optim.h"
@@ -146,8 +147,8 @@ typedef struct {               /* the input, in groups */
     char pending_where[PATH_MAX + 24];
     long groups_read, records_read;
     int gsize;                 /* size of the first group */
-    uint64_t closed_full;      /* id hash of the group just closed on reaching gsize (0: none) */
-    uint64_t *seen; size_t nseen, cap;   /* hashes of finished ids */
+    uint64_t closed_full;      /* id hash | 1 of the group just closed on reaching gsize (0: none) */
+    hset seen;                 /* hashes of finished ids */
 } input;
 
 /* Allocations of the input side: out of memory ends the run (exit 3) through the cli, so
@@ -159,18 +160,9 @@ static void *need(void *p) {
 }
 
 static int seen_add(input *in, uint64_t h) {   /* 1 if already there */
-    if (2 * (in->nseen + 1) > in->cap) {
-        size_t nc = in->cap ? 2 * in->cap : 1024;
-        uint64_t *ns = need(calloc(nc, sizeof *ns));
-        for (size_t i = 0; i < in->cap; i++)
-            if (in->seen[i]) { size_t j = in->seen[i] % nc; while (ns[j]) j = (j + 1) % nc; ns[j] = in->seen[i]; }
-        free(in->seen); in->seen = ns; in->cap = nc;
-    }
-    h |= 1;
-    size_t j = h % in->cap;
-    while (in->seen[j]) { if (in->seen[j] == h) return 1; j = (j + 1) % in->cap; }
-    in->seen[j] = h; in->nseen++;
-    return 0;
+    int r = hset_add(&in->seen, h);
+    if (r < 0) cli_dief(mem_cli, 3, "out of memory");   /* as need() */
+    return r == 0;
 }
 
 static uint64_t id_hash(jv rec) {
@@ -896,7 +888,7 @@ int main(int argc, char **argv) {
         cli_dief(&o.c, 1, "no records to train on%s: no step taken",
                  have && o.resume_data ? " past the groups earlier steps took (--resume-data)" : "");
     rd_close(in.rd);
-    free(in.seen);
+    hset_free(&in.seen);
     jv_free(in.pending);
     jv_free(state);
     optim_free(opt);
