@@ -181,6 +181,28 @@ void cli_report_bad(const cli *c) {
     if (c->nbad) cli_warn(c, "%ld bad record%s skipped", c->nbad, c->nbad == 1 ? "" : "s");
 }
 
+void cli_lost_line(cli_lost *l, long open, long fallback) {
+    int measures = open > 0 && !l->cond;   /* a group that carries lost lines measures nothing */
+    if (!l->run) {
+        l->need = measures ? open : fallback;
+        l->grows = measures;
+    } else if (l->grows) l->need++;
+    l->run++;
+}
+
+void cli_lost_same(cli_lost *l) { l->need = l->run = 0; }
+
+void cli_lost_open(cli_lost *l) {
+    l->cond = l->need;
+    l->need = l->run = 0;
+}
+
+int cli_lost_short(cli_lost *l, long n) {
+    int s = l->cond && n < l->cond;
+    l->cond = 0;
+    return s;
+}
+
 long cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi) {
     char *end;
     errno = 0;

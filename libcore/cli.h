@@ -71,6 +71,29 @@ int  cli_bad_record(cli *c, wr_stream *w, const mrl_err *e);
 int  cli_skippable(const cli *c, const mrl_err *e);
 /* At the end: report the --skip-bad count on stderr. */
 void cli_report_bad(const cli *c);
+/* --skip-bad in a tool that keeps groups whole (mreward, mfilter): a line lost before its id
+ * was read belonged to the open group or to the next one. While the group size is in doubt
+ * the next group is kept only if it is large enough: after k lines lost in a row behind an
+ * open group of a records that lost nothing, at least a + k - 1 (k = 1: not the smaller of
+ * the two, or a short group taken for the first would set the size every later, whole group
+ * is held against); behind a group that measures nothing, what the caller says (the size
+ * known, or LONG_MAX: it goes). */
+typedef struct {
+    long need;   /* what the group that opens next needs (0: no line lost) */
+    long cond;   /* that, carried by the open group */
+    int run;     /* lines lost in a row */
+    int grows;   /* each further lost line needs one more */
+} cli_lost;
+/* A line was lost. open: the open group's size where it can measure the next (it has
+ * records, lost nothing and is not short), else 0; fallback: what the next group needs when
+ * it cannot. */
+void cli_lost_line(cli_lost *l, long open, long fallback);
+/* A record of the open group came: the lines lost just before it were that group's. */
+void cli_lost_same(cli_lost *l);
+/* A new group opens: it carries what the lines lost before it need. */
+void cli_lost_open(cli_lost *l);
+/* The open group closes with n records: whether it is short of what it carries (it goes). */
+int  cli_lost_short(cli_lost *l, long n);
 /* Parse numbers strictly; usage error naming the option on failure. */
 long   cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi);
 double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi);

@@ -97,9 +97,7 @@ typedef struct mf {
     item *grp; int ngrp, capgrp;
     uint64_t grp_id;        /* the open group's mf_id_hash */
     int grp_tainted;        /* --skip-bad lost a line (invalid JSON) of the open group: it goes too */
-    long lost_min, cond_min;   /* ... or of the group that starts next: the size it needs to be
-                              kept (0: no line lost; LONG_MAX: it goes), held by it (mf_lost_line) */
-    int lost_run, lost_grows;   /* lines lost in a row there; whether each needs one more */
+    cli_lost lost;          /* ... or of the group that starts next (mf_lost_line) */
     long first_size;        /* the size of the first whole group (--drop-uniform too) */
     hset done_ids;
     long ngroups, ndropped;
@@ -407,11 +405,7 @@ static void mf_group_end(mf *m) {
     int n = m->ngrp;
     mrl_err e = {0};
     m->ngroups++;
-    if (m->cond_min) {   /* lines were lost just before this group: they were this group's unless
-                            the one before it took them all */
-        if (n < m->cond_min) m->grp_tainted = 1;
-        m->cond_min = 0;
-    }
+    if (cli_lost_short(&m->lost, n)) m->grp_tainted = 1;   /* lines lost just before it were its own */
     if (m->grp_tainted) {   /* its rate or uniformity would be that of the samples left */
         jv id = mf_id_json(g[0].rec);
         cli_warn(&m->c, "%s:%ld: the rest of its group %s (%d record%s) dropped with it",
@@ -486,16 +480,10 @@ done:
 static void mf_lost_line(mf *m) {
     long size = m->group_size ? m->group_size : m->first_size;
     if (!m->allow_partial && (!size || m->drop_uniform)) {
-        /* k lines lost in a row after a group of a: the next group is whole only if that one
-           took them all, so it needs a + k (k = 1: not the smaller of the two). An open group
-           that lost another line (inside it or just before it), or none, measures nothing: the
-           next group goes, or under --drop-uniform needs the first whole group's size */
-        int measures = m->ngrp > 0 && !m->grp_tainted && !m->cond_min && (!size || m->ngrp >= size);
-        if (!m->lost_run) {
-            m->lost_min = measures ? m->ngrp : size ? size : LONG_MAX;
-            m->lost_grows = measures;
-        } else if (m->lost_grows) m->lost_min++;
-        m->lost_run++;
+        /* an open group that lost a line (inside it or just before it), or none, measures
+           nothing: the next group goes, or under --drop-uniform needs the first whole group's size */
+        int measures = m->ngrp > 0 && !m->grp_tainted && (!size || m->ngrp >= size);
+        cli_lost_line(&m->lost, measures ? m->ngrp : 0, size ? size : LONG_MAX);
     }
     if (m->ngrp > 0 && (m->allow_partial || !size || m->ngrp < size)) m->grp_tainted = 1;
 }
@@ -504,10 +492,9 @@ static void mf_lost_line(mf *m) {
 static void mf_group_add(mf *m, item *it) {
     uint64_t h = mf_id_hash(m, it->rec);
     if (m->ngrp > 0 && h != m->grp_id) mf_group_end(m);
-    else if (m->ngrp > 0) m->lost_min = m->lost_run = 0;   /* a lost line was the open group's, tainted already */
+    else if (m->ngrp > 0) cli_lost_same(&m->lost);   /* a lost line was the open group's, tainted already */
     if (m->ngrp == 0) {
-        m->cond_min = m->lost_min;
-        m->lost_min = m->lost_run = 0;
+        cli_lost_open(&m->lost);
         int added = hset_add(&m->done_ids, h);
         if (added < 0) cli_dief(&m->c, ERR_SYS, "out of memory");
         if (!added) {

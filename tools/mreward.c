@@ -57,10 +57,7 @@ typedef struct {
     int *gend, ng, gcap;   /* end index of each complete pending group */
     int gsize;             /* size of the first group (the expected size) */
     int tainted;           /* --skip-bad skipped a record of the open group: it goes too */
-    int lost_min;          /* lines lost while the group size was unknown may be the next group's
-                              first: the size it needs to be kept (0: none lost; INT_MAX: it goes) */
-    int lost_run;          /* lines lost in a row there */
-    int cond_min;          /* that, for the open group (see close_group) */
+    cli_lost lost;         /* lines lost while the group size was unknown may be the next group's */
     hset seen;             /* hashes of finished ids, for contiguity */
     long unparsed, dropped;
     long long done;
@@ -202,11 +199,7 @@ static void close_group(mr *m, int gopen)
 {
     int size = m->n - gopen;
     item *first = &m->it[gopen];
-    if (m->cond_min) {   /* lines were lost just before this group, the size still unknown: they
-                            were this group's unless the one before it took them all */
-        if (size < m->cond_min) m->tainted = 1;
-        m->cond_min = 0;
-    }
+    if (cli_lost_short(&m->lost, size)) m->tainted = 1;   /* lines lost just before it were its own */
     if (m->tainted) {
         m->tainted = 0;
         cli_warn(&m->c, "%s: the rest of its group (%d record%s) dropped with it", first->where, size, size == 1 ? "" : "s");
@@ -401,16 +394,11 @@ int main(int argc, char **argv)
             if (!cli_skippable(&m.c, &e)) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);
             /* before the first whole group its size is unknown: the line may be the next group's
-             * first just as well; a short group taken for the first would set the size that every
-             * later, whole group is held against. The next group is whole only if the open one
-             * took every line lost here: k lines, a group of a before, it needs a + k (k = 1: not
-             * the smaller of the two); an open group that lost anything else (a record, a line
-             * inside it or just before it), or none, measures nothing: the next group goes */
+             * first just as well (cli_lost_line); an open group that lost anything else (a record,
+             * a line inside it or just before it), or none, measures nothing: the next group goes */
             if (!m.partial && !m.gsize) {
                 int open = m.n - gopen;
-                if (!m.lost_run) m.lost_min = open > 0 && !m.tainted && !m.cond_min ? open : INT_MAX;
-                else if (m.lost_min < INT_MAX) m.lost_min++;
-                m.lost_run++;
+                cli_lost_line(&m.lost, open > 0 && !m.tainted ? open : 0, LONG_MAX);
             }
             /* whose record it was is unknown: the open group's, unless that is whole already
              * (else it would go out short, and as the first group set the size to expect) */
@@ -428,9 +416,9 @@ int main(int argc, char **argv)
                 if (m.ng >= batch) { drain(&m, 0); gopen = m.n; }
             }
             m.tainted = 0;   /* a new group (one whose every record was bad is gone already) */
-            m.cond_min = m.lost_min;
+            cli_lost_open(&m.lost);
         }
-        m.lost_min = m.lost_run = 0;   /* a lost line before a record of the open group was that group's */
+        cli_lost_same(&m.lost);   /* a lost line before a record of the open group was that group's */
         jv_free(open_id);
         open_id = id;
         if (take(&m, rec, where, &e) < 0) {
