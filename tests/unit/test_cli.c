@@ -1,5 +1,6 @@
 /* test_cli.c — the shared conventions: exit statuses and messages (in forked children),
  * --skip-bad counting, signals, output settled before an error exit, progress switch. */
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -120,6 +121,43 @@ TEST(numbers_parse_strictly) {
     EXPECT(cli_common(&c, 'x', NULL) == 0);
 }
 
+/* cli_lost, the --skip-bad rule for lines lost between groups, as data: an open group of
+ * `open` records (0: one that measures nothing), k lines lost, then a group of n records. */
+TEST(lost_lines_between_groups) {
+    static const struct { long open; int k; long fallback, n; int kept; } rows[] = {
+        {3, 1, LONG_MAX, 3, 1},   /* one line lost: the next group may not be the smaller */
+        {3, 1, LONG_MAX, 2, 0},
+        {3, 2, LONG_MAX, 4, 1},   /* two in a row: one more than the group before */
+        {3, 2, LONG_MAX, 3, 0},
+        {3, 3, LONG_MAX, 5, 1},
+        {0, 1, LONG_MAX, 9, 0},   /* behind a group that measures nothing: it goes */
+        {0, 2, 4, 4, 1},          /* ... or needs the size known (--drop-uniform) */
+        {0, 2, 4, 3, 0},
+        {0, 0, LONG_MAX, 1, 1},   /* nothing lost: anything goes */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        cli_lost l = {0};
+        for (int j = 0; j < rows[i].k; j++) cli_lost_line(&l, rows[i].open, rows[i].fallback);
+        cli_lost_open(&l);
+        EXPECTF((!cli_lost_short(&l, rows[i].n)) == rows[i].kept, "row %zu", i);
+        EXPECT(!cli_lost_short(&l, 1));   /* the condition is the one group's */
+    }
+    /* a line lost before a record of the open group was that group's: the next one owes nothing */
+    cli_lost l = {0};
+    cli_lost_line(&l, 3, LONG_MAX);
+    cli_lost_same(&l);
+    cli_lost_open(&l);
+    EXPECT(!cli_lost_short(&l, 1));
+    /* a group that carries lost lines measures nothing for the lines lost after it */
+    l = (cli_lost){0};
+    cli_lost_line(&l, 3, LONG_MAX);
+    cli_lost_open(&l);                 /* b opens owing 3 ... */
+    cli_lost_line(&l, 5, LONG_MAX);    /* ... has 5 when a line is lost after it */
+    EXPECT(!cli_lost_short(&l, 5));    /* b itself is whole */
+    cli_lost_open(&l);
+    EXPECT(cli_lost_short(&l, 100));   /* c goes, whatever its size */
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "%s/mrl-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
@@ -130,6 +168,7 @@ int main(void) {
     RUN(skip_bad_counts);
     RUN(numbers_parse_strictly);
     RUN(signals_set_the_stop_flag);
+    RUN(lost_lines_between_groups);
     char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) { /* harmless */ }
     return tst_done();
