@@ -137,6 +137,15 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo
 > 0
 2> mgrpo: bad.jsonl:7: group "p1" has more than 3 records, the first group had 3 (--allow-partial accepts it)
 
+## streaming (--groups): a group closes when it reaches the first group's size, so the step that takes it comes first; its extra record is still an error, and that step is kept
+$ (cat $TESTDATA/grpo/batch.jsonl; tail -n 1 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --groups 2 bad.jsonl | wc -l; echo "rc=${PIPESTATUS[0]}"; readlink run/latest
+> 1
+> rc=1
+> step-000001
+2> mgrpo: bad.jsonl:7: group "p1" has more than 3 records, the first group had 3 (--allow-partial accepts it)
+2> mgrpo: the 1 step taken before the error is checkpointed (step 1)
+
 ## a run continued with another model is refused
 % requires $MRL_BIN/minit
 $ minit tiny -o other >/dev/null 2>&1 || echo "minit failed"
