@@ -115,11 +115,14 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
     rd_stream *rd = rd_open(paths, npaths, &e);
     if (!rd) cli_die(&m->c, &e);
     rd_set_stop(rd, cli_stop_requested);   /* a signal ends a blocked read: scores of what was read */
+    progress *p = prog_start(&m->c, "records", -1);
+    prog_input(p, rd);
     for (int seq = 0; !cli_stop_requested(); seq++) {
         jv rec;
         e = (mrl_err){0};
         int rc = rd_next(rd, &rec, &e);
         if (rc == 0) break;
+        prog_update(p, seq + 1, 0);
         if (rc < 0) { cli_bad_record(&m->c, NULL, &e); continue; }
         const char *file = rd_name(rd);
         long line = rd_lineno(rd);
@@ -203,6 +206,7 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         jv_free(f);
         jv_free(rec);
     }
+    prog_end(p);
     if (!in->file) in->file = npaths && strcmp(paths[0], "-") ? paths[0] : "<stdin>";   /* as the readers name it */
     rd_close(rd);
     if (cli_stop_requested()) {

@@ -225,3 +225,11 @@ $ jq -c '[.label, .problems, ."pass@1"]' o.json
 > ["base",1,0.5]
 2> meval: interrupted: base=e2.jsonl left out
 2> meval: interrupted: new=<stdin> left out
+
+## --progress draws the progress line (records read) on stderr; without it, stderr not a terminal, none
+## (meval accepted --progress and drew nothing)
+$ for i in 1 2 3; do echo "{\"id\":\"p$i\",\"correct\":true}"; done > e.jsonl
+$ meval --progress --json -Z e.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -o '^meval: [0-9]* records' | tail -1
+$ meval --json -Z e.jsonl 2>&1 >/dev/null | wc -c
+> meval: 3 records
+> 0
