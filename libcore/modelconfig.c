@@ -30,7 +30,9 @@ static jv read_json(const char *path, mrl_err *e) {
     free(buf);
     if (!jv_is_valid(v)) {
         jv msg = jv_invalid_get_msg(v);
-        err_set(e, 1, "%s: not valid JSON: %.200s", path, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?");
+        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?";
+        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text, line breaks and all */
+        err_set(e, 1, "%s: not valid JSON: %.*s", path, quote ? (int)(quote - m) : (int)strlen(m), m);
         jv_free(msg);
         return jv_invalid();
     }

@@ -182,8 +182,9 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
     jv h = jv_parse_sized((const char *)s->map + 8, (int)hlen);
     if (!jv_is_valid(h)) {
         jv msg = jv_invalid_get_msg(h);
-        err_set(e, 1, "%s: header is not valid JSON: %.200s", s->path,
-                jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error");
+        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
+        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text, line breaks and all */
+        err_set(e, 1, "%s: header is not valid JSON: %.*s", s->path, quote ? (int)(quote - m) : (int)strlen(m), m);
         jv_free(msg);
         return -1;
     }
@@ -289,7 +290,9 @@ static int open_index(st_file *f, const char *ipath, mrl_err *e) {
     jv wm = jv_invalid();
     if (!jv_is_valid(idx)) {
         jv msg = jv_invalid_get_msg(idx);
-        err_set(e, 1, "%s: not valid JSON: %.200s", ipath, jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error");
+        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
+        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text, line breaks and all */
+        err_set(e, 1, "%s: not valid JSON: %.*s", ipath, quote ? (int)(quote - m) : (int)strlen(m), m);
         jv_free(msg);
         return -1;
     }

@@ -73,6 +73,13 @@ $ minit cfg.json -o m; echo $?; ls
 > 1
 > cfg.json
 
+## a config.json that is not JSON: one line naming the file (libjq's message ended in a copy
+## of the whole file, line breaks and all)
+$ printf '{"model_type":\n  bad\n}\n' > cfg.json
+$ minit cfg.json -o m
+? 1
+2> minit: cfg.json: not valid JSON: Invalid numeric literal at line 3, column 0
+
 ## a config.json of another architecture, naming the field
 $ printf '{"model_type":"llama"}' > cfg.json
 $ minit cfg.json -o m
