@@ -263,8 +263,10 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
     if (make_tokenizer(o, tmp, &ntok, &bos, &eos, e)) return -1;
     if (o->vocab) c->vocab_size = o->vocab;
     else if (!c->vocab_size) c->vocab_size = ntok;
-    if (c->vocab_size < ntok)
-        return err_set(e, 1, "vocab_size %d is smaller than the tokenizer's %d tokens", c->vocab_size, ntok);
+    if (c->vocab_size < ntok && o->vocab)
+        return err_set(e, 1, "--vocab-size %d is smaller than the tokenizer's %d tokens", c->vocab_size, ntok);
+    if (c->vocab_size < ntok)   /* the config's own: named as a field of it */
+        return err_set(e, 1, "%s: \"vocab_size\" %d is smaller than the tokenizer's %d tokens", o->what, c->vocab_size, ntok);
     c->bos_token_id = bos; c->eos_token_id = eos;
     c->n_eos = eos >= 0;
     c->eos_ids[0] = eos;

@@ -66,10 +66,13 @@ $ printf '{"model_type":"qwen2","vocab_size":300,"hidden_size":32,"intermediate_
 $ minit cfg.json -o m -q && jq -c '[.vocab_size, .hidden_size, .num_hidden_layers, .tie_word_embeddings, .torch_dtype]' m/config.json
 > [300,32,1,true,"bfloat16"]
 
-## a config.json with fewer tokens than the tokenizer
+## a config.json with fewer tokens than the tokenizer: the file and the field named (or the
+## option, where --vocab-size set it)
 $ printf '{"model_type":"qwen2","vocab_size":100,"hidden_size":32,"intermediate_size":48,"num_hidden_layers":1,"num_attention_heads":2}' > cfg.json
-$ minit cfg.json -o m; echo $?; ls
-2> minit: vocab_size 100 is smaller than the tokenizer's 263 tokens
+$ minit cfg.json -o m; echo $?; minit tiny -o m --vocab-size 10; echo $?; ls
+2> minit: cfg.json: "vocab_size" 100 is smaller than the tokenizer's 263 tokens
+2> minit: --vocab-size 10 is smaller than the tokenizer's 263 tokens
+> 1
 > 1
 > cfg.json
 
