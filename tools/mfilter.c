@@ -48,7 +48,7 @@ static const char usage[] =
 "  --split NAME:FRAC,... one file per NAME, records placed by a hash of id;\n"
 "                        files NAME.jsonl.zst, or -o PATTERN with %s for NAME\n"
 "  --seed N              seed for --take, --shuffle, --split (default 0)\n"
-"  -j, --threads N       threads parsing JSON (default: one per CPU, at most 8)\n"
+"  -j, --threads N       threads parsing JSON, 1 to 8 (default: one per CPU, at most 8)\n"
 "Common:\n"
 "  -o, --output FILE     write FILE atomically (zstd unless -Z)\n"
 "  -Z, --plain           plain JSON Lines output (default on a terminal)\n"
