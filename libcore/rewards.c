@@ -188,7 +188,7 @@ rw_spec *rw_parse(const char *arg, mrl_err *e)
         if (!strncmp(s, "pattern=", 8)) {
             if (r->kind != R_REGEX) { err_set(e, 2, "--reward %s: %s has no parameter 'pattern'", arg, table[k].name); goto fail; }
             if (r->re) pcre2_code_free(r->re);
-            if (!(r->re = compile_re(s + 8, 0, e))) goto fail;
+            if (!(r->re = compile_re(s + 8, 0, e))) { err_prefix(e, "--reward %s", arg); goto fail; }
             break;
         }
         size_t pl = strcspn(s, ",");

@@ -143,6 +143,12 @@ $ mreward --reward cosine:maxlen=10 </dev/null
 2~ ^mreward: --reward cosine:maxlen=10: cosine has no parameter 'maxlen'$
 ? 2
 
+## a pattern that does not compile names the option, as every other bad --reward does
+$ mreward --reward 'regex:pattern=(' </dev/null
+2> mreward: --reward regex:pattern=(: bad regex '(' at offset 1: missing closing parenthesis
+2> Try 'mreward --help'.
+? 2
+
 ## two rewards of one name need :as=
 $ mreward --reward regex:pattern=a --reward regex:pattern=b </dev/null
 2~ needs its own name
