@@ -213,6 +213,7 @@ int main(int argc, char **argv) {
     if (model && tokfile) cli_usage(&m.c, "--model and --tokenizer: give one");
     if (m.cmd == CMD_TEMPLATE && !tname) tname = "r1";
     if (tname && m.cmd == CMD_DECODE) cli_usage(&m.c, "--template does not apply to decode");
+    if (m.system && !tname) cli_usage(&m.c, "--system goes with --template (it is the template's system text)");
     if (m.skip_special && m.cmd != CMD_DECODE) cli_usage(&m.c, "--skip-special applies to decode only");
     if (m.raw && field) cli_usage(&m.c, "--field does not apply to raw lines (-r)");
     static const char *defs[][3] = {      /* field, output, raw line's name */

@@ -108,6 +108,13 @@ $ mtok encode </dev/null; echo "rc=$?"
 2~ the command comes first
 2~ --model DIR or --tokenizer FILE is needed
 
+## --system without a template is a usage error, as --template with decode is (encode
+## dropped it without a word and encoded the bare text)
+$ minit tiny -o m -q && echo '{"text":"a"}' | mtok encode --model m --system Hi -Z
+? 2
+2> mtok: --system goes with --template (it is the template's system text)
+2> Try 'mtok --help'.
+
 ## help and version
 $ mtok --help | head -1
 $ mtok encode --version
