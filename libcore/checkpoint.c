@@ -183,6 +183,68 @@ static int keep_source_config(const char *from, const char *dir, const char *dty
     return rc;
 }
 
+/* The tokenizer and generation files, and config.json, of the source model into dir. */
+static int copy_source_files(const ckpt_data *d, const char *dir, mrl_err *e) {
+    char src[PATH_MAX + 64], p[PATH_MAX + 64];
+    for (int i = 0; d->files_from && src_files[i]; i++) {
+        snprintf(src, sizeof src, "%s/%s", d->files_from, src_files[i]);
+        snprintf(p, sizeof p, "%s/%s", dir, src_files[i]);
+        if (copy_file(src, p, e)) return -1;
+    }
+    return d->files_from ? keep_source_config(d->files_from, dir, d->model_dtype, e) : 0;
+}
+
+/* Moves the symbolic link dir/name to target by rename (never missing, never half made). */
+static int move_link(const char *dir, const char *name, const char *target, mrl_err *e) {
+    char lt[PATH_MAX + 64], lf[PATH_MAX + 16];
+    snprintf(lt, sizeof lt, "%s/" TMP_PREFIX "%s.%ld", dir, name, (long)getpid());
+    snprintf(lf, sizeof lf, "%s/%s", dir, name);
+    unlink(lt);
+    if (symlink(target, lt)) return err_set(e, 3, "%s: %s", lt, strerror(errno));
+    if (rename(lt, lf)) { unlink(lt); return err_set(e, 3, "%s: %s", lf, strerror(errno)); }
+    return 0;
+}
+
+/* Removes the policy-* snapshots but keep (renamed first, as prune does). */
+static void drop_policies(ckpt_run *r, const char *keep) {
+    DIR *dd = opendir(r->dir);
+    struct dirent *de;
+    while (dd && (de = readdir(dd))) {
+        if (strncmp(de->d_name, "policy-", 7) || (keep && !strcmp(de->d_name, keep))) continue;
+        char q[PATH_MAX + 300], t[PATH_MAX + 320];
+        snprintf(q, sizeof q, "%s/%s", r->dir, de->d_name);
+        snprintf(t, sizeof t, "%s/" TMP_PREFIX "old-%s.%ld", r->dir, de->d_name, (long)getpid());
+        if (!rename(q, t)) ckpt_rmtree(t);
+    }
+    if (dd) closedir(dd);
+}
+
+int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
+    char name[32], tmp[PATH_MAX + 64], fin[PATH_MAX + 32], p[PATH_MAX + 320];
+    snprintf(name, sizeof name, "policy-%06ld", step);
+    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
+    snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
+    ckpt_rmtree(tmp);
+    if (mkdir(tmp, 0777)) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
+    if (model_save(d->model, tmp, d->model_dtype, e) || copy_source_files(d, tmp, e)) {
+        ckpt_rmtree(tmp);
+        return err_prefix(e, "policy snapshot %s", fin);
+    }
+    snprintf(p, sizeof p, "%s/" TMP_PREFIX "orphan-%s.%ld", r->dir, name, (long)getpid());
+    if (!rename(fin, p)) ckpt_rmtree(p);   /* one a stopped run left at this step */
+    if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
+    if (move_link(r->dir, "policy", name, e)) return -1;
+    drop_policies(r, name);   /* the snapshots before it go */
+    return 0;
+}
+
+void ckpt_clear_policy(ckpt_run *r) {
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/policy", r->dir);
+    unlink(p);
+    drop_policies(r, NULL);
+}
+
 int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     char tmp[PATH_MAX + 64], fin[PATH_MAX + 32], p[PATH_MAX + 96], name[32];
     snprintf(name, sizeof name, "step-%06ld", step);
@@ -193,13 +255,7 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     crash_point(r);
     if (model_save(d->model, tmp, d->model_dtype, e)) goto fail;
     crash_point(r);
-    for (int i = 0; d->files_from && src_files[i]; i++) {
-        char src[PATH_MAX + 64];
-        snprintf(src, sizeof src, "%s/%s", d->files_from, src_files[i]);
-        snprintf(p, sizeof p, "%s/%s", tmp, src_files[i]);
-        if (copy_file(src, p, e)) goto fail;
-    }
-    if (d->files_from && keep_source_config(d->files_from, tmp, d->model_dtype, e)) goto fail;
+    if (copy_source_files(d, tmp, e)) goto fail;
     crash_point(r);
     snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
     if (d->opt && optim_save(d->opt, p, strcmp(d->model_dtype, "fp32") != 0, e)) goto fail;

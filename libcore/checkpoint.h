@@ -35,6 +35,13 @@ typedef struct ckpt_data {
 /* Writes step-XXXXXX for step and moves latest to it; then prunes to keep. A crash at any
  * point leaves latest on a whole checkpoint (the previous or this one). */
 int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
+/* Writes policy-XXXXXX for step, the model files only (what msample loads: weights, config,
+ * tokenizer; no optimizer state, no trainer_state.json), moves the link `policy` to it and
+ * removes the snapshots before it: how a long-running mgrpo hands each new policy to a sampler
+ * without a whole checkpoint. Not a checkpoint: a resume starts from latest. */
+int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
+/* Removes `policy` and the snapshots (what an earlier run left: a new one starts from latest). */
+void ckpt_clear_policy(ckpt_run *r);
 /* Reads DIR/trainer_state.json. */
 jv ckpt_load_state(const char *ckpt_dir, mrl_err *e);
 

@@ -44,6 +44,9 @@ MSAMPLE_EXTRA ?=
 DEVICE      ?=
 NGPU        ?= 1
 THREADS     ?=
+# 1: one mgrpo for the whole run, handed each step's batch; the policy reaches the sampler as
+# RUN/policy (3.5 GB) instead of a whole checkpoint each step (~25 GB with the optimizer state)
+PERSIST     ?= 0
 # validation during a run (SPEC: every 25 steps on an AMC23-sized set, few samples)
 BENCH_DIR   ?=
 EVAL_EVERY  ?= 25
@@ -73,7 +76,7 @@ define exp_run
 	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) -q $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst
 	RUN=$(or $(RUN),$(RUNS)/$1) MODEL=$(MODEL) DATA=$(or $(RUN),$(RUNS)/$1)/data.jsonl.zst STEPS=$(STEPS) \
 	PROMPTS=$(PROMPTS) G=$(G) TEMP=$(TEMP) TOP_P=$(TOP_P) MAX_TOKENS=$(or $(MAX_TOKENS),$2) TEMPLATE=$(TEMPLATE) \
-	SYSTEM="$$(cat $(SYSTEM_FILE))" SEED=$(SEED) SAVE_EVERY=$(SAVE_EVERY) DEVICE=$(DEVICE) NGPU=$(NGPU) THREADS=$(THREADS) \
+	SYSTEM="$$(cat $(SYSTEM_FILE))" SEED=$(SEED) SAVE_EVERY=$(SAVE_EVERY) DEVICE=$(DEVICE) NGPU=$(NGPU) PERSIST=$(PERSIST) THREADS=$(THREADS) \
 	EVAL_EVERY=$(if $(EVAL_DATA),$(EVAL_EVERY),0) EVAL_DATA=$(EVAL_DATA) EVAL_N=$(EVAL_N) EARLY_STOP=$(EARLY_STOP) \
 	EVAL_TEMPLATE=pipelines/math-query.tmpl EVAL_SYSTEM= BIN=$(MRL_T) \
 	REWARD='$(or $(REWARD),$(MRL_T)/mreward -q $3)' \

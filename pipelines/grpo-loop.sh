@@ -28,6 +28,12 @@
 #               outputs are concatenated, and the
 #               update runs as mgrpo --gpus NGPU where mgrpo has that option
 #   THREADS     CPU threads per tool; SEED (42); BIN directory of the tools (else PATH)
+#   PERSIST     1: one mgrpo for the whole loop (mgrpo --batches-from, fed each step's batch) that
+#               hands each new policy to the sampler as RUN/policy (--policy-every 1: the model
+#               files alone) instead of writing a checkpoint with the optimizer state every step
+#               and loading it again: checkpoints every SAVE_EVERY steps and at the end, so a crash
+#               loses the steps since the last one (a restart takes them again, the same way).
+#               The same steps as the default, bit for bit. Not with mgrpo --gpus (NGPU > 1 on GPUs)
 set -euo pipefail
 
 die() { echo "grpo-loop: $*" >&2; exit 2; }
@@ -41,7 +47,7 @@ PROMPTS=${PROMPTS:-12} G=${G:-6} TEMP=${TEMP:-0.7} TOP_P=${TOP_P:-1}
 MAX_TOKENS=${MAX_TOKENS:-3584} TEMPLATE=${TEMPLATE:-r1} SEED=${SEED:-42}
 REWARD=${REWARD:-${T}mreward} SAVE_EVERY=${SAVE_EVERY:-50}
 EVAL_EVERY=${EVAL_EVERY:-0} EVAL_N=${EVAL_N:-4} EVAL_TEMP=${EVAL_TEMP:-0.6}
-NGPU=${NGPU:-1} DEVICE=${DEVICE:-} THREADS=${THREADS:-}
+NGPU=${NGPU:-1} DEVICE=${DEVICE:-} THREADS=${THREADS:-} PERSIST=${PERSIST:-0}
 export BIN
 
 mkdir -p "$RUN"
@@ -68,6 +74,8 @@ read -ra msample_extra <<<"${MSAMPLE_ARGS:-}"
 read -ra mgrpo_extra <<<"${MGRPO_ARGS:-}"
 # data-parallel update over NGPU GPUs where this mgrpo has it (--gpus: one process per GPU)
 if [ "$NGPU" -gt 1 ] && [ "$DEVICE" != cpu ] && "${T}mgrpo" --help 2>&1 | grep -q -- '--gpus'; then mgrpo_extra+=(--gpus "$NGPU"); fi
+case $PERSIST in 0|1) ;; *) die "PERSIST=$PERSIST: 0 or 1" ;; esac
+[ "$PERSIST" = 1 ] && [[ " ${mgrpo_extra[*]} " == *" --gpus "* ]] && die "PERSIST=1 is not for mgrpo --gpus (NGPU=$NGPU): its ranks read a whole input first"
 
 # Samples the problems in $1 ($7 each, limit $2, seed $3) with policy $4, at temperature $5, top-p $6.
 sample() {
@@ -113,9 +121,15 @@ validate() {
                                if (NR == 1 || p > b) { b = p; bs = s } } END { print bs, b }' "$RUN/val.jsonl")
     echo "grpo-loop: step $s validation pass@1 $p (best $best at step $bs)" >&2
     if [ "$bs" = "$s" ]; then
-        if [ "$s" -eq 0 ]; then ln -sfn "$(cd "$pol" && pwd -P)" "$RUN/.best.tmp"
-        else ln -sfn "$(printf 'step-%06d' "$s")" "$RUN/.best.tmp"; fi
+        local b; b=$(printf 'step-%06d' "$s")
+        if [ "$s" -eq 0 ]; then b=$(cd "$pol" && pwd -P)
+        elif [ ! -d "$RUN/$b" ]; then   # PERSIST: a snapshot, which the next step replaces
+            b=$(printf 'best-%06d' "$s"); rm -rf "$RUN/$b"
+            cp -al "$pol/" "$RUN/$b" 2>/dev/null || cp -a "$pol/" "$RUN/$b"
+        fi
+        ln -sfn "$b" "$RUN/.best.tmp"
         mv -T "$RUN/.best.tmp" "$RUN/best"
+        for d in "$RUN"/best-*; do [ -d "$d" ] && [ "${d##*/}" != "$b" ] && rm -rf "$d"; done
     fi
     if [[ ${EARLY_STOP:-} == *drop=* ]]; then
         local drop=${EARLY_STOP#*drop=}; drop=${drop%%,*}
@@ -154,9 +168,40 @@ if [ "$EVAL_EVERY" -gt 0 ]; then
     if [ "$step" -eq 0 ]; then validate 0 "$MODEL"; elif (( step % EVAL_EVERY == 0 )); then validate "$step" "$RUN/latest"; fi
 fi
 
+# PERSIST=1: mgrpo as a coprocess reading the names of batch files; after each batch it writes
+# RUN/policy, then the step's metrics line (one per update: --iterations K gives K)
+mg_pid=
+pol=$MODEL; [ -e "$RUN/latest" ] && pol=$RUN/latest
+if [ "$PERSIST" = 1 ] && [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; then
+    mapfile -t d < <(dev_args "${DEVICE:-}")
+    coproc MG { exec "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --batches-from - --policy-every 1 \
+                    --seed "$SEED" --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q; }
+    mg_pid=$MG_PID mg_in=${MG[1]} mg_out=${MG[0]}
+    # a loop that stops on an error still lets mgrpo checkpoint the steps it took, and waits for it
+    trap '[ -z "$mg_pid" ] || { eval "exec $mg_in>&-"; wait "$mg_pid" || true; }' EXIT
+fi
+# The last metrics line of the batch just handed over: lines until RUN/policy is that step's.
+mg_step() {
+    local line s
+    while IFS= read -r line <&"$mg_out"; do
+        metrics=$line
+        s=$(jnum step <<<"$line")
+        [ "$(readlink "$RUN/policy" 2>/dev/null)" = "$(printf 'policy-%06d' "$s")" ] && return 0
+    done
+    mg_end; die "mgrpo ended before the step was taken"
+}
+# Ends the coprocess: its input closed, it checkpoints its last step and exits.
+mg_end() {
+    [ -n "$mg_pid" ] || return 0
+    local rc=0
+    eval "exec $mg_in>&-"
+    wait "$mg_pid" || rc=$?
+    mg_pid=
+    [ "$rc" -eq 0 ] || die "mgrpo failed (status $rc)"
+}
+
 while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     mt=$(max_tokens_at "$step")
-    pol=$MODEL; [ -e "$RUN/latest" ] && pol=$RUN/latest
     # the step's problems: PROMPTS lines from offset step*PROMPTS of the shuffled file, wrapping
     awk -v s=$(( (step * PROMPTS) % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
         "$RUN/problems.jsonl" >"$RUN/.slice.jsonl"
@@ -167,10 +212,16 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     # commit a step on the groups that got through
     sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
         bash -c "$REWARD" >"$RUN/.batch"
-    metrics=$("${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --steps 1 --seed "$SEED" \
-                  --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q <"$RUN/.batch")
+    if [ -n "$mg_pid" ]; then
+        printf '%s\n' "$RUN/.batch" >&"$mg_in"
+        mg_step
+        step=$(jnum step <<<"$metrics") pol=$RUN/policy
+    else
+        metrics=$("${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --steps 1 --seed "$SEED" \
+                      --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q <"$RUN/.batch")
+        step=$(step_of "$RUN/latest") pol=$RUN/latest
+    fi
     rm -f "$RUN/.batch"
-    step=$(step_of "$RUN/latest")
     m=$(printf '%s\n' "$metrics" | tail -n 1)
     kl=$(jnum kl <<<"$m")
     acc=$(sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' <<<"$m")
@@ -184,9 +235,10 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
             echo "KL $kl at step $step is above $klmax" >"$RUN/stopped"
         fi
     fi
-    if [ "$EVAL_EVERY" -gt 0 ] && (( step % EVAL_EVERY == 0 )); then validate "$step" "$RUN/latest"; fi
+    if [ "$EVAL_EVERY" -gt 0 ] && (( step % EVAL_EVERY == 0 )); then validate "$step" "$pol"; fi
     prune
 done
+mg_end
 rm -f "$RUN/.slice.jsonl" "$RUN/.batch"
 [ -e "$RUN/stopped" ] && echo "grpo-loop: stopped early: $(cat "$RUN/stopped")" >&2
 exit 0

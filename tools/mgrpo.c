@@ -1,5 +1,6 @@
 /* mgrpo — the policy update: reads rewarded rollouts in whole groups, forms advantages, takes
  * optimizer steps (trainer.c, optim.c) and keeps a crash-safe run directory (checkpoint.c). */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -50,6 +51,10 @@ static const char usage[] =
 "  --steps N            stop after N optimizer steps (default 0: until the input ends)\n"
 "  --save-every N       checkpoint every N steps (default 50) and always at the end\n"
 "  --keep N             keep the N newest checkpoints (default 0: all)\n"
+"  --batches-from LIST  take each file LIST names (a line each; - for stdin) whole as one\n"
+"                       batch, as it comes: one mgrpo for a whole sampling loop\n"
+"  --policy-every N     after every N steps write the new policy alone, RUNDIR/policy, before\n"
+"                       the step's metrics line (a sampler's next model; default 0: never)\n"
 "  --no-checkpoint      write metrics only, no checkpoint (benchmarks, dry runs)\n"
 "  --resume             require RUNDIR/latest (resuming is the default when it exists)\n"
 "  --resume-data        skip the groups the run has already consumed (same input again)\n"
@@ -62,12 +67,12 @@ static const char usage[] =
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
-       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS, O_NOMASKT };
+       O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS, O_NOMASKT, O_POLICY, O_BATCHES };
 enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16, G_OBJ = 32 /* G_OBJ << i: OBJ[i] */ };
 
 typedef struct {
     cli c;
-    const char *model, *ref, *out, *dtype;
+    const char *model, *ref, *out, *dtype, *batches_from;
     tr_opts t;
     int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume, gpus;
     const mrl_config *cfg; /* the policy's: its context bounds a record (config_fits) */
@@ -76,7 +81,7 @@ typedef struct {
     double lr, warmup, max_grad_norm;
     unsigned given;      /* which schedule and objective options the command line set (G_*):
                             a resumed run takes the others from its trainer_state.json */
-    long steps, save_every, keep;
+    long steps, save_every, keep, policy_every;
     jqf *freward;
 } opts;
 
@@ -149,7 +154,35 @@ typedef struct {               /* the input, in groups */
     int gsize;                 /* size of the first group */
     uint64_t closed_full;      /* id hash | 1 of the group just closed on reaching gsize (0: none) */
     hset seen;                 /* hashes of finished ids */
+    FILE *list;                /* --batches-from: the names of the batch files */
+    char *path; size_t pathcap;   /* the batch file open */
 } input;
+
+/* --batches-from: opens the next file the list names (empty lines skipped) as a batch of its
+ * own: groups, their size and the ids seen start over, as in a new invocation. 0 at the end
+ * of the list (or a signal). */
+static int next_batch_file(opts *o, input *in) {
+    mrl_err e = {0};
+    rd_close(in->rd);
+    in->rd = NULL;
+    for (;;) {
+        ssize_t len = getline(&in->path, &in->pathcap, in->list);
+        if (len < 0) {
+            if (ferror(in->list) && !cli_stop_requested())
+                cli_dief(&o->c, 1, "%s: %s", o->batches_from, strerror(errno));
+            return 0;
+        }
+        while (len > 0 && (in->path[len - 1] == '\n' || in->path[len - 1] == '\r')) in->path[--len] = 0;
+        if (len > 0) break;
+    }
+    const char *files[1] = {in->path};
+    if (!(in->rd = rd_open(files, 1, &e))) cli_die(&o->c, &e);
+    rd_set_stop(in->rd, cli_stop_requested);
+    hset_free(&in->seen);
+    memset(&in->seen, 0, sizeof in->seen);
+    in->gsize = 0; in->closed_full = 0;
+    return 1;
+}
 
 /* Allocations of the input side: out of memory ends the run (exit 3) through the cli, so
  * the steps taken before it are still checkpointed. */
@@ -377,7 +410,8 @@ static void parse_opts(opts *o, int argc, char **argv) {
         {"steps", 1, 0, O_STEPS}, {"save-every", 1, 0, O_SAVE}, {"keep", 1, 0, O_KEEP},
         {"resume-data", 0, 0, O_RESDATA}, {"allow-partial", 0, 0, O_PARTIAL},
         {"grad-checkpoint", 0, 0, O_GCKPT}, {"no-checkpoint", 0, 0, O_NOCKPT}, {"resume", 0, 0, O_RESUME}, {"dtype", 1, 0, O_DTYPE}, {"threads", 1, 0, O_THREADS},
-        {"gpus", 1, 0, O_GPUS}, {0, 0, 0, 0}};
+        {"gpus", 1, 0, O_GPUS}, {"policy-every", 1, 0, O_POLICY},
+        {"batches-from", 1, 0, O_BATCHES}, {0, 0, 0, 0}};
     cli *c = &o->c;
     double eps_high = -1;
     const char *reward = ".reward";
@@ -425,6 +459,8 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_MB: o->t.micro_batch = (int)cli_long(c, "--micro-batch", optarg, 1, 1 << 24); break;
         case O_STEPS: o->steps = cli_long(c, "--steps", optarg, 0, 1L << 40); break;
         case O_SAVE: o->save_every = cli_long(c, "--save-every", optarg, 0, 1L << 40); break;
+        case O_BATCHES: o->batches_from = optarg; break;
+        case O_POLICY: o->policy_every = cli_long(c, "--policy-every", optarg, 0, 1L << 40); break;
         case O_KEEP: o->keep = cli_long(c, "--keep", optarg, 0, 1 << 20); break;
         case O_RESDATA: o->resume_data = 1; break;
         case O_PARTIAL: o->partial = 1; break;
@@ -440,6 +476,12 @@ static void parse_opts(opts *o, int argc, char **argv) {
     }
     o->t.g.epsilon_high = eps_high >= 0 ? eps_high : o->t.g.epsilon;
     if (!o->out) cli_usage(c, "--out RUNDIR is required");
+    if (o->batches_from) {   /* each file is one batch, as one invocation of the step loop takes it */
+        if (optind < argc) cli_usage(c, "--batches-from names the input files: no FILE arguments with it");
+        if (o->groups) cli_usage(c, "--batches-from: each file is one batch, no --groups");
+        if (o->resume_data) cli_usage(c, "--batches-from: the files are new data, no --resume-data");
+        if (o->gpus > 1) cli_usage(c, "--batches-from: not with --gpus (its ranks read a whole input first)");
+    }
     /* a step takes whole groups, and a dropped record would change every later step's data */
     if (c->skip_bad) cli_usage(c, "--skip-bad: mgrpo has none (drop bad records before it: mreward or mfilter --skip-bad)");
     mrl_err e = {0};
@@ -580,6 +622,15 @@ static void save(opts *o, ckpt_run *run, ckpt_data *cd, long step, const input *
     cd->state = jv_null();
 }
 
+/* --policy-every: the model files alone, RUNDIR/policy (ckpt_save_policy). */
+static void save_policy(opts *o, ckpt_run *run, ckpt_data *cd, long step, const char *policy_dir) {
+    mrl_err e = {0};
+    char lp[PATH_MAX + 32];
+    long ls;
+    cd->files_from = ckpt_latest(run, &ls, lp, sizeof lp, &e) == 1 ? lp : policy_dir;
+    if (ckpt_save_policy(run, step, cd, &e)) cli_die(&o->c, &e);
+}
+
 /* What an error exit needs to checkpoint the steps taken before it (cli_on_fatal): the state
  * after the last whole batch (consistent is 0 while the optimizer changes the weights). */
 typedef struct fatal_ctx {
@@ -697,6 +748,7 @@ int main(int argc, char **argv) {
     int resolved = !ckpt_has_latest(o.out);
     if (resolved) { sched_resolve(&o, jv_invalid(), NULL); objective_resolve(&o, jv_invalid(), NULL); }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
+    if (o.policy_every > 0 && rank == 0) ckpt_clear_policy(&run);   /* an earlier run's: this one starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
     if (have < 0) cli_die(&o.c, &e);
     jv state = jv_invalid();
@@ -757,8 +809,13 @@ int main(int argc, char **argv) {
 
     input in = {0};
     in.pending = jv_invalid();
-    if (!(in.rd = rd_open((const char *const *)argv + optind, argc - optind, &e))) cli_die(&o.c, &e);
-    rd_set_stop(in.rd, cli_stop_requested);   /* a signal ends a blocked read */
+    if (o.batches_from) {
+        in.list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin;
+        if (!in.list) cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
+    } else {
+        if (!(in.rd = rd_open((const char *const *)argv + optind, argc - optind, &e))) cli_die(&o.c, &e);
+        rd_set_stop(in.rd, cli_stop_requested);   /* a signal ends a blocked read */
+    }
     if (have && o.resume_data) {   /* skip what the run already consumed */
         jv d = jv_object_get(jv_copy(state), jv_string("data"));
         double g = 0;
@@ -787,7 +844,7 @@ int main(int argc, char **argv) {
 
     wr_stream *w = cli_writer(&o.c);
     progress *pg = prog_start(&o.c, "steps", o.steps);
-    long done = 0, last_saved = step;
+    long done = 0, last_saved = step, last_policy = step;
     ckpt_data cd = {policy, save_dtype, opt, init, jv_null()};
     fatal_ctx fc = {&o, &run, &cd, &in, init, use_ref ? refdir : NULL, policy_dir, step, last_saved,
                     in.groups_read, in.records_read, 1};
@@ -796,7 +853,10 @@ int main(int argc, char **argv) {
         if (o.steps > 0 && done >= o.steps) break;
         if (cli_stop_requested()) break;
         item *it; int n, *gs;
+        if (in.list && !next_batch_file(&o, &in)) break;
         int ng = read_batch(&o, &in, o.groups, &it, &n, &gs, cfg->vocab_size);
+        if (in.list && !ng && !cli_stop_requested())   /* a driver waits for this step */
+            cli_dief(&o.c, 1, "%s: no records to train on: no step taken", in.path);
         if (!ng || cli_stop_requested()) {   /* a batch cut short by a signal is not trained on */
             in.groups_read -= ng; in.records_read -= n;   /* nor counted as consumed */
             for (int i = 0; i < n; i++) item_free(&it[i]);
@@ -854,6 +914,11 @@ int main(int argc, char **argv) {
             step++; done++;
             if (k == o.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
                 fc.step = step; fc.groups = in.groups_read; fc.records = in.records_read; fc.consistent = 1;
+                /* the new policy for a sampler, before the line that tells a driver the step is done */
+                if (o.policy_every > 0 && lead && step / o.policy_every > last_policy / o.policy_every) {
+                    save_policy(&o, &run, &cd, step, policy_dir);
+                    last_policy = step;
+                }
             }
             jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, gnorm, lr, now_s() - t0);
             if (lead) {
@@ -888,6 +953,8 @@ int main(int argc, char **argv) {
         cli_dief(&o.c, 1, "no records to train on%s: no step taken",
                  have && o.resume_data ? " past the groups earlier steps took (--resume-data)" : "");
     rd_close(in.rd);
+    if (in.list && in.list != stdin) fclose(in.list);
+    free(in.path);
     hset_free(&in.seen);
     jv_free(in.pending);
     jv_free(state);

@@ -398,3 +398,34 @@ $ grep -c 'checkpoint E/step-000001: .*File too large' err; ls -A E
 > 1
 > metrics.jsonl
 > rollouts
+
+## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
+$ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
+$ mkdir -p r2/policy-000009 && ln -s policy-000009 r2/policy
+$ printf 'a.jsonl\n\nb.jsonl\na.jsonl\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r2 --lr 1e-3 --policy-every 2 --batches-from - | jq -c 'del(.seconds, .tokens_per_s)' > m2
+$ cmp m1 m2 && cmp r1/latest/model.safetensors r2/latest/model.safetensors && cmp r1/latest/optimizer.safetensors r2/latest/optimizer.safetensors && echo same
+$ readlink r2/policy; ls r2/policy/ | tr '\n' ' '; echo; ls -d r2/policy-* r2/step-*
+$ cmp r2/policy/model.safetensors r1/step-000002/model.safetensors && echo "policy is step 2's"
+> same
+> policy-000002
+> config.json generation_config.json model.safetensors 
+> r2/policy-000002
+> r2/step-000003
+> policy is step 2's
+
+## --batches-from: an empty batch is an error (a driver waits for its step), the steps before it checkpointed; no FILE arguments, no --groups
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; : > empty.jsonl
+$ printf 'a.jsonl\nempty.jsonl\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
+$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - a.jsonl; echo "rc $?"
+$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 2 < /dev/null; echo "rc $?"
+> rc 1
+> step-000001
+> rc 2
+> rc 2
+2> mgrpo: empty.jsonl: no records to train on: no step taken
+2> mgrpo: the 1 step taken before the error is checkpointed (step 1)
+2> mgrpo: --batches-from names the input files: no FILE arguments with it
+2> Try 'mgrpo --help'.
+2> mgrpo: --batches-from: each file is one batch, no --groups
+2> Try 'mgrpo --help'.

@@ -185,3 +185,27 @@ $ ls run | grep -c step-; test -e run/latest || echo "no latest"
 > rc 1
 > 0
 > no latest
+
+## grpo-loop.sh PERSIST=1: one mgrpo for the loop (--batches-from, the policy as RUN/policy) takes the steps of the default loop bit for bit; a best step without a checkpoint keeps its snapshot (best-N); a fail in the reward stage still checkpoints the steps taken
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ head -2 p.jsonl > v.jsonl
+$ mkdir bin; for t in msample mgrpo meval mfilter; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ # validation's mreward: the third call (step 2) scores every sample correct, so best moves there
+$ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\n%s "$@" || exit\nf=$(echo "$@" | sed "s/.*-o //")\nif [ $n = 3 ]; then zstd -dc "$f" | jq -c ".correct = true" | zstd -q > "$f.x" && mv "$f.x" "$f"; fi\n' "$MRL_BIN/mreward" > bin/mreward; chmod +x bin/mreward
+$ export MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 EVAL_EVERY=1 EVAL_DATA=v.jsonl EVAL_N=2 MAX_TOKENS=3@0,5@1 SAVE_EVERY=3 MGRPO_ARGS='--lr 1e-2'
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >oa 2>/dev/null || echo "default loop failed"
+$ rm calls; RUN=rb PERSIST=1 "$ROOT/pipelines/grpo-loop.sh" >ob 2>/dev/null || echo "persistent loop failed"
+$ cut -c1-40 ob | cmp - <(cut -c1-40 oa) && wc -l < ob
+$ for f in latest/model.safetensors latest/optimizer.safetensors best/model.safetensors val.jsonl; do cmp ra/$f rb/$f || echo "$f differs"; done
+$ diff <(jq -c 'del(.seconds, .tokens_per_s)' ra/metrics.jsonl) <(jq -c 'del(.seconds, .tokens_per_s)' rb/metrics.jsonl) && ls rb | grep -v json | tr '\n' ' '; echo
+$ readlink ra/best rb/best rb/policy
+$ RUN=rb PERSIST=1 STEPS=7 REWARD="if [ -e once ]; then exit 1; fi; touch once; $REWARD" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink rb/latest
+> 4
+> best best-000002 evals latest policy policy-000004 rollouts step-000003 step-000004 
+> step-000002
+> best-000002
+> policy-000004
+> rc 1
+> step-000005
