@@ -280,14 +280,27 @@ static int rec_ids(jv rec, const char *field, int32_t **out) {
     return n;
 }
 
+/* Whether a record read under --score is this shard's. A problem there is a run of records with
+ * one id (a group, as msample wrote it), so the shards' outputs, concatenated, keep every group
+ * whole; a record without an id (or a null one) is a problem of its own. */
+static int score_mine(app *a, jv rec, jv *last_id) {
+    jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+    if (jv_get_kind(id) == JV_KIND_NULL) { jv_free(id); id = jv_invalid(); }   /* no id, as in sampling */
+    if (!jv_is_valid(id) || !jv_is_valid(*last_id) || !jv_equal(jv_copy(id), jv_copy(*last_id))) a->nread++;
+    jv_free(*last_id);
+    *last_id = id;
+    return (a->nread - 1) % a->shard_n == a->shard_k;
+}
+
 /* --score: teacher-forced log-probs of completion_ids after prompt_ids, one record at a time. */
 static int run_score(app *a, mrl_model *m, float temperature) {
     mrl_err e = {0};
-    jv rec;
+    jv rec, last_id = jv_invalid();
     int r, V = model_config(m)->vocab_size;
     long done = 0;
     while (!cli_stop_requested() && (r = rd_next(a->rd, &rec, &e)) != 0) {
         if (r < 0) { cli_bad_record(&a->c, a->w, &e); continue; }
+        if (!score_mine(a, rec, &last_id)) { jv_free(rec); continue; }
         int32_t *pi = NULL, *ci = NULL;
         int np = rec_ids(rec, "prompt_ids", &pi), nc = np < 0 ? -1 : rec_ids(rec, "completion_ids", &ci);
         const char *bad = np <= 0 ? "prompt_ids" : nc < 0 ? "completion_ids" : NULL;
@@ -325,6 +338,7 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         eng_stats st = {.problems_done = done, .samples_done = done};
         progress_line(a, &st);
     }
+    jv_free(last_id);
     return 0;
 }
 

@@ -120,6 +120,18 @@ $ jq -c '[.id, .sample]' g.jsonl; jq -s -c 'map((.logprobs | length) == (.comple
 > ["in.jsonl:3",0]
 > [true,true,true]
 
+## --score --shard K/N scores groups K, K+N, ... (runs of one id): the shards' outputs together
+## are every record once, each group whole (--shard was ignored: every shard scored everything)
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":"%s","sample":%s,"prompt_ids":[5,6],"completion_ids":[7]}\n' a 0 a 1 b 0 b 1 c 0 c 1 > r.jsonl
+$ for k in 0 1; do msample --device cpu --score --shard $k/2 --model $TESTDATA/msample/model -Z -q r.jsonl | jq -c '[.id, .sample, (.logprobs | length)]'; done
+> ["a",0,1]
+> ["a",1,1]
+> ["c",0,1]
+> ["c",1,1]
+> ["b",0,1]
+> ["b",1,1]
+
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
 $ echo '{"x":1}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
