@@ -306,6 +306,8 @@ progress *prog_start(const cli *c, const char *unit, long long total) {
 
 void prog_input(progress *p, const rd_stream *r) { if (p) p->rd = r; }
 
+void prog_set_drawn(int drawn) { prog_drawn = drawn; }
+
 static void prog_print(progress *p, double now, int final) {
     double dt = now - p->t0 > 1e-9 ? now - p->t0 : 1e-9;
     double frac = -1;

@@ -115,4 +115,7 @@ void prog_update(progress *p, long long done, long long tokens);        /* throt
 void prog_end(progress *p);
 /* Where the total is unknown, ETA from the share of input bytes read so far. */
 void prog_input(progress *p, const rd_stream *r);
+/* A tool that draws a progress line of its own (msample) says whether one is on stderr now
+ * (drawn without its newline), so that a message first clears it instead of running on. */
+void prog_set_drawn(int drawn);
 #endif

@@ -255,6 +255,7 @@ static void progress_line(void *ctx, const eng_stats *st) {
         }
     }
     fputs("\033[K", stderr);
+    prog_set_drawn(1);   /* a warning now starts a line of its own (cli_warn clears this one) */
 }
 
 static int interrupted(void *ctx) { (void)ctx; return cli_stop_requested() != 0; }
@@ -337,6 +338,13 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         done++;   /* not in the initializer: its two uses there would be unsequenced */
         eng_stats st = {.problems_done = done, .samples_done = done};
         progress_line(a, &st);
+    }
+    if (a->prog_on) {   /* the final count, on a line of its own, as sampling ends */
+        eng_stats st = {.problems_done = done, .samples_done = done};
+        a->last = 0;
+        progress_line(a, &st);
+        fputc('\n', stderr);
+        prog_set_drawn(0);
     }
     jv_free(last_id);
     return 0;
@@ -465,7 +473,7 @@ int main(int argc, char **argv) {
                      .progress = progress_line, .interrupted = interrupted, .would_block = would_block,
                      .reject = reject};
         rc = eng_run(m, tok, &o, &io, &st, &e);
-        if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); }
+        if (a.prog_on) { a.last = 0; progress_line(&a, &st); fputc('\n', stderr); prog_set_drawn(0); }
         if (st.broken_rows)   /* drawn uniformly, so the output looks like text: say so */
             cli_warn(&a.c, "%ld token%s drawn from logits that held no number (all NaN or -inf): are the model's weights finite?",
                      st.broken_rows, st.broken_rows == 1 ? " was" : "s were");

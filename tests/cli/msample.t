@@ -132,6 +132,16 @@ $ for k in 0 1; do msample --device cpu --score --shard $k/2 --model $TESTDATA/m
 > ["b",0,1]
 > ["b",1,1]
 
+## a warning while the progress line is drawn starts a line of its own (msample's own line did not
+## tell cli_warn it was there, so the warning ran on after it); --score ends its line too
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ (echo '{"id":"a","problem":"x"}'; sleep 1; echo '{"id":"b"}') | msample --device cpu --model m --threads 1 --template plain --system '' --temperature 0 --max-tokens 3000 --progress --skip-bad -Z 2>err | msample --device cpu --score --model m --progress -Z 2>err2 >/dev/null
+$ tr '\r' '\n' < err | sed 's/\x1b\[K//g' | grep -c '^msample: <stdin>:2: "problem" is missing (skipped)$'
+$ tail -c 1 err2 | od -An -c | tr -d ' '
+> 1
+> \n
+
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
 $ echo '{"x":1}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
