@@ -845,6 +845,7 @@ int main(int argc, char **argv) {
     wr_stream *w = cli_writer(&o.c);
     progress *pg = prog_start(&o.c, "steps", o.steps);
     long done = 0, last_saved = step, last_policy = step;
+    long long tokens_done = 0;   /* prompt + completion tokens trained on, for the progress line's rate */
     ckpt_data cd = {policy, save_dtype, opt, init, jv_null()};
     fatal_ctx fc = {&o, &run, &cd, &in, init, use_ref ? refdir : NULL, policy_dir, step, last_saved,
                     in.groups_read, in.records_read, 1};
@@ -869,7 +870,11 @@ int main(int argc, char **argv) {
         double *rw = need(malloc(n * sizeof *rw)), *adv = need(malloc(n * sizeof *adv));
         tr_seq *sq = need(malloc(n * sizeof *sq));
         int maxlen = 1;
-        for (int i = 0; i < n; i++) { rw[i] = it[i].reward; adv[i] = 0; if (it[i].clen > maxlen) maxlen = it[i].clen; }
+        long long batch_tokens = 0;
+        for (int i = 0; i < n; i++) {
+            rw[i] = it[i].reward; adv[i] = 0; if (it[i].clen > maxlen) maxlen = it[i].clen;
+            batch_tokens += it[i].plen + it[i].clen;
+        }
         if (o.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.adv, o.scale, o.partial, adv, &e))
             cli_die(&o.c, &e);
         for (int i = 0; i < n; i++)
@@ -931,7 +936,8 @@ int main(int argc, char **argv) {
                 jv_free(line);
                 if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o.c, &e);   /* a closed pipe: checkpoint, exit 0 */
             } else jv_free(m);
-            prog_update(pg, done, 0);
+            tokens_done += batch_tokens;
+            prog_update(pg, done, tokens_done);
         }
         for (int i = 0; i < n; i++) item_free(&it[i]);
         free(it); free(gs); free(rw); free(adv); free(sq);

@@ -429,3 +429,8 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 
 2> Try 'mgrpo --help'.
 2> mgrpo: --batches-from: each file is one batch, no --groups
 2> Try 'mgrpo --help'.
+
+## the progress line (--progress) counts steps and the tokens trained on per second, as SPEC's
+## progress line does (it showed steps/s alone)
+$ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 steps, [0-9]* steps/s, [0-9]* tokens/s'
+> 1
