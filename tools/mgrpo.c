@@ -229,6 +229,23 @@ static int32_t *int_array(jv a, int *n, int vocab, int *bad) {
     return x;
 }
 
+/* The reward r is not a finite number: named as a field, as the other fields are ("reward" is
+ * missing, is a string, not a number) where --reward is one (.reward); else as the filter and
+ * what it gave, as msample's --problem. */
+static void die_reward(opts *o, const char *where, jv r) {
+    const char *f = jqf_text(o->freward);
+    int field = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
+    jv_kind k = jv_get_kind(r);
+    char why[80], m[400];
+    if (k == JV_KIND_NUMBER) snprintf(why, sizeof why, field ? "is not a finite number" : "a number that is not finite");
+    else if (field) jv_wrong(r, "a number", why, sizeof why);
+    else snprintf(why, sizeof why, "%s, not a number", k == JV_KIND_INVALID ? "nothing" : jv_kind_phrase(k));
+    if (field) snprintf(m, sizeof m, "\"%s\" %s", f + 1, why);
+    else snprintf(m, sizeof m, "--reward '%.300s' gave %s", f, why);
+    jv_free(r);
+    die_rec(o, where, "%s", m);
+}
+
 /* Parses and checks one record; dies naming the field. */
 static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) {
     memset(it, 0, sizeof *it);
@@ -283,8 +300,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     mrl_err e = {0};
     jv r = jqf_first(o->freward, rec, &e);
     if (e.code) cli_dief(&o->c, 1, "%s: %s", where, e.msg);
-    if (jv_get_kind(r) == JV_KIND_INVALID || jv_get_kind(r) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", jqf_text(o->freward) + (jqf_text(o->freward)[0] == '.'));
-    if (jv_get_kind(r) != JV_KIND_NUMBER || !isfinite(jv_number_value(r))) die_rec(o, where, "\"%s\" is not a finite number", jqf_text(o->freward) + (jqf_text(o->freward)[0] == '.'));
+    if (jv_get_kind(r) != JV_KIND_NUMBER || !isfinite(jv_number_value(r))) die_reward(o, where, r);
     it->reward = jv_number_value(r);
     jv_free(r);
 }

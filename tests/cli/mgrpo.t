@@ -118,6 +118,21 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo
 > none
 2> mgrpo: bad.jsonl:2: "reward" is not a finite number
 
+## a reward of the wrong kind is named with what it holds, as the other fields are; a --reward
+## filter that is not a field is named as the filter with what it gave (it was '"reward |
+## tostring" is not a finite number', the filter's text taken for a field's name)
+$ sed '2s/"reward": [0-9.]*/"reward": "1"/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"
+$ cp $TESTDATA/grpo/batch.jsonl b.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --reward '.reward | tostring' b.jsonl; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --reward 'empty' b.jsonl; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=1
+2> mgrpo: bad.jsonl:2: "reward" is a string, not a number
+2> mgrpo: b.jsonl:1: --reward '.reward | tostring' gave a string, not a number
+2> mgrpo: b.jsonl:1: --reward 'empty' gave nothing, not a number
+
 ## a token id outside the vocabulary
 $ sed '1s/"completion_ids": \[[0-9]*/"completion_ids": [300/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
