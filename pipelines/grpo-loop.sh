@@ -10,7 +10,7 @@
 #   STEPS       total optimizer steps (required)
 #   PROMPTS G   problems per step and samples per problem (12, 6)
 #   TEMP TOP_P  sampling temperature and nucleus (0.7, 1)
-#   MAX_TOKENS  completion limit, a number or a schedule STEP-free list LIMIT@STEP,...
+#   MAX_TOKENS  completion limit, a number, or a schedule LIMIT@STEP,... (the limit from each STEP on)
 #               e.g. 3584@0,4096@100 (3584 from step 0, 4096 from step 100)
 #   TEMPLATE    msample/mtok chat template (r1); SYSTEM the system prompt (unset: msample's default,
 #               the study's; set and empty: none)
@@ -18,8 +18,8 @@
 #   MGRPO_ARGS  further mgrpo options (learning rate, schedule, beta, ...); MSAMPLE_ARGS msample's
 #   SAVE_EVERY  step directories kept: multiples of this, latest, best (50); the others are removed
 #   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
-#               EVAL_TEMP (0.6) with EVAL_MAX_TOKENS (the step's MAX_TOKENS); results in
-#               RUN/evals/ and RUN/val.jsonl, RUN/best -> the best checkpoint so far;
+#               EVAL_TEMP (0.6) and top-p EVAL_TOP_P (0.95) with EVAL_MAX_TOKENS (the step's
+#               MAX_TOKENS); results in RUN/evals/ and RUN/val.jsonl, RUN/best -> the best checkpoint so far;
 #               EVAL_TEMPLATE and EVAL_SYSTEM (when set) replace TEMPLATE and SYSTEM there
 #   EARLY_STOP  drop=D,kl=K: stop when validation pass@1 falls D below the best, or a step's KL
 #               exceeds K (RUN/stopped says why; a stopped run stays stopped)
