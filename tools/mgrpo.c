@@ -762,7 +762,12 @@ int main(int argc, char **argv) {
     /* a new run's schedule is checked before ckpt_open creates --out (a usage error leaves
        nothing behind); a resumed run's once its trainer_state.json is read */
     int resolved = !ckpt_has_latest(o.out);
-    if (resolved) { sched_resolve(&o, jv_invalid(), NULL); objective_resolve(&o, jv_invalid(), NULL); }
+    if (resolved) {   /* nor does a run that cannot start (an empty RUNDIR would be left behind) */
+        sched_resolve(&o, jv_invalid(), NULL);
+        objective_resolve(&o, jv_invalid(), NULL);
+        if (o.resume) cli_dief(&o.c, 1, "--resume: %s has no latest checkpoint", o.out);
+        if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
+    }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     if (o.policy_every > 0 && rank == 0) ckpt_clear_policy(&run);   /* an earlier run's: this one starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
@@ -776,11 +781,9 @@ int main(int argc, char **argv) {
         if (o.model) check_same_model(&o, o.model, latest, 0);
         const char *r = rec_str(state, "ref");
         if (!o.ref && r) refdir = strdup(r);
-    } else {
-        if (o.resume) cli_dief(&o.c, 1, "--resume: %s has no latest checkpoint", o.out);
-        if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
-        init = abspath(o.model);
-    }
+    } else if (!o.model) {   /* latest went away since resolved was set */
+        cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
+    } else init = abspath(o.model);
     if (!resolved) { sched_resolve(&o, state, latest); objective_resolve(&o, state, latest); }
     if (!refdir) refdir = abspath(o.ref ? o.ref : init);
     int use_ref = o.t.g.beta != 0 && o.t.g.loss != GRPO_LOSS_SFT;

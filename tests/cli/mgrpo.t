@@ -294,10 +294,16 @@ $ printf '%s\n' '{"id":"p","prompt_ids":[1,2,3],"completion_ids":[4,5],"reward":
 $ diff <(jq -S . m/config.json) <(jq -S . run/latest/config.json) && echo same
 > same
 
-## --resume insists on a latest checkpoint
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl
-? 1
+## --resume insists on a latest checkpoint; a run that cannot start (that, or no --model) leaves
+## no empty RUNDIR behind (it was created first)
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --out run2 $TESTDATA/grpo/batch.jsonl; echo "rc=$?"
+$ ls
+> rc=1
+> rc=2
 2> mgrpo: --resume: run has no latest checkpoint
+2> mgrpo: --model DIR is needed to start a run (run2 has no latest)
+2> Try 'mgrpo --help'.
 
 ## an input that ends in a short batch: an error, and the steps taken before it are checkpointed
 $ minit tiny -o m -q
