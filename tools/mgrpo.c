@@ -767,6 +767,8 @@ int main(int argc, char **argv) {
         objective_resolve(&o, jv_invalid(), NULL);
         if (o.resume) cli_dief(&o.c, 1, "--resume: %s has no latest checkpoint", o.out);
         if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
+        mrl_config cf;   /* a --model that is not a model directory */
+        if (config_load(&cf, o.model, &e)) cli_die(&o.c, &e);
     }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     if (o.policy_every > 0 && rank == 0) ckpt_clear_policy(&run);   /* an earlier run's: this one starts from latest */
@@ -866,7 +868,7 @@ int main(int argc, char **argv) {
     long done = 0, last_saved = step, last_policy = step;
     long long tokens_done = 0;   /* prompt + completion tokens trained on, for the progress line's rate */
     ckpt_data cd = {policy, save_dtype, opt, init, jv_null()};
-    fatal_ctx fc = {&o, &run, &cd, &in, init, use_ref ? refdir : NULL, policy_dir, step, last_saved,
+    fatal_ctx fc = {&o, &run, &cd, &in, init, refdir, policy_dir, step, last_saved,
                     in.groups_read, in.records_read, 1};
     if (lead && !o.no_ckpt) cli_on_fatal(&o.c, on_fatal, &fc);
     for (;;) {
@@ -963,14 +965,14 @@ int main(int argc, char **argv) {
         int last = (o.steps > 0 && done >= o.steps) || cli_stop_requested();
         if (o.no_ckpt || !lead) last_saved = step;
         if (o.save_every > 0 && step / o.save_every > last_saved / o.save_every && !last) {
-            save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
+            save(&o, &run, &cd, step, &in, init, refdir, policy_dir);
             last_saved = step;
         }
         fc.last_saved = last_saved;
     }
     cli_on_fatal(&o.c, NULL, NULL);
     if (step > last_saved && lead) {
-        save(&o, &run, &cd, step, &in, init, use_ref ? refdir : NULL, policy_dir);
+        save(&o, &run, &cd, step, &in, init, refdir, policy_dir);
     }
     dist_free(dist);
     prog_end(pg);

@@ -455,3 +455,12 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 
 ## progress line does (it showed steps/s alone)
 $ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 steps, [0-9]* steps/s, [0-9]* tokens/s'
 > 1
+
+## --ref is recorded whatever --beta, so a later step with a KL term uses it (a run started at --beta 0 recorded null: the starting model served instead); a --model that is not a model directory leaves no RUNDIR
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/model --beta 0 --out run --steps 1 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ jq -r '.ref | test("grpo/model$")' run/latest/trainer_state.json
+$ mgrpo -Z -q --threads 1 --model nope --out run2 $TESTDATA/grpo/batch.jsonl; echo "rc $?"; ls -d run2 2>/dev/null || echo "no run2"
+> true
+> rc 1
+> no run2
+2~ ^mgrpo: nope
