@@ -276,7 +276,11 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
             jv_free(comp); jv_free(gold); jv_free(prompt);
             return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->nprompt, why);
         }
-        if (jv_get_kind(prompt) != JV_KIND_STRING) { jv_free(prompt); prompt = jv_invalid(); }
+        if (jv_get_kind(prompt) != JV_KIND_STRING) {   /* the script to hold the completion to is unknown */
+            jv_free(comp); jv_free(gold); jv_free(prompt);
+            return err_set(e, ERR_INPUT, "%s: \"%s\" is missing (the language reward takes its script from it; language:script=NAME fixes one)",
+                           where, m->nprompt);
+        }
     }
     if (m->n == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 64;

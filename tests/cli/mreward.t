@@ -317,3 +317,11 @@ $ { r a a; echo broken; r b; echo broken; r c; echo broken; r d d e e; } | mrewa
 > c c c c d d d d 
 > c c c d d d 
 > e e 
+
+## language: a record without the prompt is a bad record (it was scored against Latin without a word); script=NAME needs none
+$ jq -cn '{id:"x",answer:"1",completion:"abcd δεκ"}' > r.jsonl
+$ mreward -Z -q --reward language r.jsonl; echo "rc $?"
+$ mreward -Z -q --reward language:script=greek r.jsonl | jq -c .rewards
+> rc 1
+> {"language":-0.5714285714285714}
+2> mreward: r.jsonl:1: "problem" is missing (the language reward takes its script from it; language:script=NAME fixes one)
