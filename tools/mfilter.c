@@ -651,6 +651,7 @@ int main(int argc, char **argv) {
         {"system", required_argument, 0, O_SYSTEM}, {0, 0, 0, 0}};
     const char *match = NULL, *field = ".problem", *model = NULL, *tokfile = NULL, *tmpl = "r1", *system = NULL;
     m.answer_text = ".answer // .solution";
+    int field_given = 0, answer_given = 0, tmpl_given = 0;   /* options of a stage, which must be on */
     mrl_err e = {0};
     int opt;
     opterr = 0;
@@ -663,14 +664,14 @@ int main(int argc, char **argv) {
             if (!(m.where[0][m.nwhere++] = jqf_compile(optarg, &e))) cli_usage(c, "--where: %s", e.msg);
             break;
         case O_MATCH: match = optarg; break;
-        case O_FIELD: field = optarg; break;
+        case O_FIELD: field = optarg; field_given = 1; break;
         case O_DEDUPE: m.dedupe = 1; break;
         case O_REQBOXED: m.require_boxed = 1; break;
-        case O_ANSWER: m.answer_text = optarg; break;
+        case O_ANSWER: m.answer_text = optarg; answer_given = 1; break;
         case O_MAXTOK: m.max_tokens = cli_long(c, "--max-tokens", optarg, 1, 1L << 30); break;
         case O_MODEL: model = optarg; break;
         case O_TOKENIZER: tokfile = optarg; break;
-        case O_TEMPLATE: tmpl = optarg; break;
+        case O_TEMPLATE: tmpl = optarg; tmpl_given = 1; break;
         case O_SYSTEM: system = optarg; break;
         case O_PASSBAND: {
             char *colon = strchr(optarg, ':');
@@ -712,6 +713,9 @@ int main(int argc, char **argv) {
         if (!(m.tok = model ? tok_load_dir(model, &e) : tok_load(tokfile, &e))) cli_die(c, &e);
         if (!(m.tp = tmpl_load(tmpl, &e)) || !(m.system = tmpl_system(system, &e))) cli_die(c, &e);
     } else if (model || tokfile) cli_usage(c, "--model and --tokenizer go with --max-tokens");
+    else if (tmpl_given || system) cli_usage(c, "--template and --system go with --max-tokens");
+    if (answer_given && !m.require_boxed) cli_usage(c, "--answer goes with --require-boxed");
+    if (field_given && !(match || m.dedupe || m.max_tokens)) cli_usage(c, "--field goes with --match, --dedupe or --max-tokens");
     if (m.require_boxed && !(m.answer[0] = jqf_compile(m.answer_text, &e))) cli_usage(c, "--answer: %s", e.msg);
     m.field_text = field;
     if ((match || m.dedupe || m.max_tokens) && !(m.field[0] = jqf_compile(field, &e))) cli_usage(c, "--field: %s", e.msg);

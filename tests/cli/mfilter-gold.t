@@ -65,3 +65,18 @@ $ mfilter --model m -Z < /dev/null
 ? 2
 2> mfilter: --model and --tokenizer go with --max-tokens
 2> Try 'mfilter --help'.
+
+## the options of a stage that is not on are usage errors, not ignored: --template and --system without --max-tokens, --answer without --require-boxed, --field without --match, --dedupe or --max-tokens
+$ for o in "--system hi" "--template plain" "--answer .gold" "--field .text"; do mfilter -Z $o < /dev/null; echo "rc $?"; done
+> rc 2
+> rc 2
+> rc 2
+> rc 2
+2> mfilter: --template and --system go with --max-tokens
+2> Try 'mfilter --help'.
+2> mfilter: --template and --system go with --max-tokens
+2> Try 'mfilter --help'.
+2> mfilter: --answer goes with --require-boxed
+2> Try 'mfilter --help'.
+2> mfilter: --field goes with --match, --dedupe or --max-tokens
+2> Try 'mfilter --help'.
