@@ -210,15 +210,14 @@ static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, i
         *ntok = info.n_tokens; *bos = info.bos_id; *eos = info.eos_id;
         return 0;
     }
+    mrl_tok *t = tok_load(o->tokenizer, e);   /* the tokenizer must be one we can run */
+    if (!t) return -1;
     size_t len;
     char *txt = read_any(o->tokenizer, &len, e);
-    if (!txt) return -1;
-    if (join(p, sizeof p, tmp, "tokenizer.json", e)) { free(txt); return -1; }
-    int rc = st_write_file_atomic(p, txt, len, e);
+    if (!txt) { tok_free(t); return -1; }
+    int rc = join(p, sizeof p, tmp, "tokenizer.json", e) ? -1 : st_write_file_atomic(p, txt, len, e);
     free(txt);
-    if (rc) return -1;
-    mrl_tok *t = tok_load(p, e);   /* the tokenizer must be one we can run */
-    if (!t) return err_prefix(e, "%s", o->tokenizer);
+    if (rc) { tok_free(t); return -1; }
     *ntok = tok_vocab_size(t);
     *bos = tok_id(t, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
     *eos = tok_id(t, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");

@@ -179,3 +179,10 @@ $ minit tiny -o other/m --vocab-size 10 -q; echo "rc $?"; ls
 $ minit tiny -q -o new1/$(printf 'x%.0s' $(seq 300)); echo "rc $?"; ls
 > rc 3
 2~ ^minit: new1/x+: rename: File name too long$
+
+## a --tokenizer that is not one: the message names the file given (it named minit's temporary directory), nothing is left behind
+$ echo '{}' > bad.json
+$ minit tiny -o y --tokenizer bad.json; echo "rc $?"; ls
+> rc 1
+> bad.json
+2> minit: bad.json: "model" is missing
