@@ -313,7 +313,9 @@ static void prog_print(progress *p, double now, int final) {
     double frac = -1;
     if (p->total > 0) frac = (double)p->done / (double)p->total;
     else if (p->rd && rd_bytes_total(p->rd) > 0) frac = (double)rd_bytes_read(p->rd) / (double)rd_bytes_total(p->rd);
-    fprintf(stderr, "\r%s: %lld %s, %.0f %s/s", p->tool, p->done, p->unit, (double)p->done / dt, p->unit);
+    int ulen = (int)strlen(p->unit);
+    if (p->done == 1 && ulen > 1 && p->unit[ulen - 1] == 's') ulen--;   /* 1 record, 2 records */
+    fprintf(stderr, "\r%s: %lld %.*s, %.0f %s/s", p->tool, p->done, ulen, p->unit, (double)p->done / dt, p->unit);
     if (p->tokens) fprintf(stderr, ", %.0f tokens/s", (double)p->tokens / dt);
     if (!final && frac > 0 && frac <= 1) {
         long eta = lround(dt * (1 - frac) / frac);

@@ -453,7 +453,7 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 
 
 ## the progress line (--progress) counts steps and the tokens trained on per second, as SPEC's
 ## progress line does (it showed steps/s alone)
-$ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 steps, [0-9]* steps/s, [0-9]* tokens/s'
+$ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 step, [0-9]* steps/s, [0-9]* tokens/s'
 > 1
 
 ## --ref is recorded whatever --beta, so a later step with a KL term uses it (a run started at --beta 0 recorded null: the starting model served instead); a --model that is not a model directory leaves no RUNDIR

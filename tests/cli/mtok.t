@@ -198,3 +198,8 @@ $ mtok count -xq
 2> mtok: unknown option '-x'
 2> Try 'mtok --help'.
 ? 2
+
+## the progress line counts in the singular for one ("1 record", was "1 records")
+$ minit tiny -o m -q
+$ echo '{"text":"a"}' | mtok count --progress -Z --model m 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mtok: 1 record, [0-9]* records/s'
+> 1
