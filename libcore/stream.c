@@ -17,6 +17,8 @@
 struct rd_stream {
     char **paths; int npaths, next;    /* inputs; next = index of the one to open next */
     int fd;                             /* current input, -1 between inputs */
+    int fd_ours;                        /* fd was opened here, not stdin: closed after (with stdin
+                                           closed a file gets descriptor 0 and must not stay it) */
     int fd_regular;                     /* reads from it never block (no flush needed first) */
     const char *name;                   /* current input for messages */
     long lineno;
@@ -74,7 +76,8 @@ static int unreadable(mrl_err *e, int rc) {
 /* Opens the next input and sniffs its first 4 bytes for the zstd magic (or a skippable frame). */
 static int rd_open_next(rd_stream *r, mrl_err *e) {
     const char *p = r->paths[r->next++];
-    if (strcmp(p, "-") == 0) { r->fd = 0; r->name = "<stdin>"; }
+    r->fd_ours = strcmp(p, "-") != 0;
+    if (!r->fd_ours) { r->fd = 0; r->name = "<stdin>"; }
     else {
         r->fd = open(p, O_RDONLY);
         r->name = p;
@@ -121,7 +124,7 @@ static int rd_raw_read(rd_stream *r, void *dst, size_t n, mrl_err *e) {
 }
 
 static void rd_close_input(rd_stream *r) {
-    if (r->fd > 0) close(r->fd);
+    if (r->fd >= 0 && r->fd_ours) close(r->fd);
     r->fd = -1;
 }
 

@@ -405,6 +405,13 @@ $ cp $TESTDATA/mfilter/rewards-only.jsonl r.jsonl && mfilter -Z r.jsonl - r.json
 > {"id":"f","p
 > {"id":"f","p
 
+## with stdin closed a file opened on its descriptor is closed after it: a later "-" is the
+## closed stdin (a read error), not that file's end read again as an empty stdin
+$ printf '{"id":"a"}\n' > a.jsonl && mfilter -Z a.jsonl - <&-
+> {"id":"a"}
+2> mfilter: <stdin>: read error: Bad file descriptor
+? 1
+
 ## zstd input (several frames) is detected by its magic, whatever the name
 $ cp $TESTDATA/mfilter/rewards-only.jsonl r.jsonl && zstd -q -c r.jsonl > a && zstd -q -c r.jsonl > b && cat a b > both.data
 $ mfilter -Z both.data | cmp - <(cat r.jsonl r.jsonl) && echo same
