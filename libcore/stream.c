@@ -89,13 +89,20 @@ static int rd_open_next(rd_stream *r, mrl_err *e) {
     r->at_eof = 0;
     r->start = r->end = r->scan = 0;
     r->zin_pos = r->zin_len = 0;
-    while (r->zin_len < 4) {   /* a short read on a pipe must not spoil the sniff */
+    static const unsigned char zmagic[4] = {0x28, 0xB5, 0x2F, 0xFD}, skip[4] = {0x50, 0x2A, 0x4D, 0x18};
+    const unsigned char *m = (const unsigned char *)r->zin;
+    /* a short read on a pipe must not spoil the sniff; bytes that begin no frame settle it
+       at once (a short first line from a slow writer is not held back for more input) */
+    while (r->zin_len < 4) {
         ssize_t got = rd_raw_read(r, r->zin + r->zin_len, 4 - r->zin_len, e);
         if (got < 0) return -1;
         if (got == 0) { r->at_eof = 1; break; }
         r->zin_len += (size_t)got;
+        int maybe = 1;
+        for (size_t i = 0; i < r->zin_len && maybe; i++)
+            maybe = m[i] == zmagic[i] || (i == 0 ? (m[0] & 0xF0) == 0x50 : m[i] == skip[i] && (m[0] & 0xF0) == 0x50);
+        if (!maybe) break;
     }
-    const unsigned char *m = (const unsigned char *)r->zin;
     r->zstd = r->zin_len == 4 && ((m[0] == 0x28 && m[1] == 0xB5 && m[2] == 0x2F && m[3] == 0xFD) ||
                                   ((m[0] & 0xF0) == 0x50 && m[1] == 0x2A && m[2] == 0x4D && m[3] == 0x18));
     if (r->zstd) { ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only); r->zdone = 1; }

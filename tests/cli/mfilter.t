@@ -677,3 +677,10 @@ $ echo '{"id":"a"}' | mfilter -Z -o $(printf 'n%.0s' $(seq 244)).jsonl && cat n*
 ## progress line, which has no newline)
 $ { for i in 1 2 3; do echo "{\"id\":\"s$i\"}"; sleep 0.3; done; echo '{bad'; } | mfilter -Z --progress 2>&1 >/dev/null | tr '\r' '\n' | sed 's/\x1b\[K//g' | grep '^mfilter: <stdin>:4' | cut -d: -f1-3
 > mfilter: <stdin>:4
+
+## a first line shorter than a zstd magic from a slow writer passes at once (the reader waited for 4 bytes before it knew the input was text)
+$ mkfifo f
+$ (printf '{}\n'; for i in $(seq 100); do [ -s out ] && break; sleep 0.1; done; [ -s out ] && echo '{"x":"in time"}' || echo '{"x":"late"}') > f &
+$ mfilter -Z f > out; wait; jq -c .x out
+> null
+> "in time"
