@@ -29,6 +29,8 @@ DEMO_MAX_TOKENS ?= 40
 DEMO_EVAL_N     ?= 8
 DEMO_EVAL_TEMP  ?= $(DEMO_TEMP)
 DEMO_THREADS    ?= 1
+# one mgrpo for the whole GRPO stage (grpo-loop.sh PERSIST=1): the same steps, bit for bit
+DEMO_PERSIST    ?= 1
 DEMO_JOBS       ?= 2
 DEMO_REWARD     ?= $(MRL_T)/mreward --reward accuracy=2 --reward format=1
 
@@ -92,11 +94,11 @@ $(D)/eval-grpo.jsonl.zst: $(D)/grpo/done $(D)/test.jsonl
 	$(DEMO_SAMPLE) --model $(D)/grpo/latest -n $(DEMO_EVAL_N) --temperature $(DEMO_EVAL_TEMP) --seed $(DEMO_SEED) $(D)/test.jsonl \
 	  | $(MRL_T)/mreward -q -o $@ || { rm -f $@; exit 1; }
 
-# GRPO from the SFT model: msample | mreward | mgrpo, one step at a time (pipelines/grpo-loop.sh)
+# GRPO from the SFT model: msample | mreward | mgrpo, step by step (pipelines/grpo-loop.sh)
 $(D)/grpo/done: $(D)/sft/done $(D)/train.jsonl
 	RUN=$(D)/grpo MODEL=$$(readlink -f $(D)/sft/latest) DATA=$(D)/train.jsonl STEPS=$(DEMO_STEPS) \
 	PROMPTS=$(DEMO_PROMPTS) G=$(DEMO_G) TEMP=$(DEMO_TEMP) MAX_TOKENS=$(DEMO_MAX_TOKENS) SYSTEM= \
-	SEED=$(DEMO_SEED) SAVE_EVERY=$(DEMO_STEPS) THREADS=$(DEMO_THREADS) BIN=$(MRL_T) \
+	SEED=$(DEMO_SEED) SAVE_EVERY=$(DEMO_STEPS) THREADS=$(DEMO_THREADS) PERSIST=$(DEMO_PERSIST) BIN=$(MRL_T) \
 	REWARD='$(DEMO_REWARD) -q' \
 	MGRPO_ARGS='--lr $(DEMO_LR) --beta $(DEMO_BETA) --micro-batch $(DEMO_MICRO) --temperature $(DEMO_TEMP)' \
 	  pipelines/grpo-loop.sh

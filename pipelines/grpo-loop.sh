@@ -177,8 +177,8 @@ if [ "$PERSIST" = 1 ] && [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; th
     coproc MG { exec "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --batches-from - --policy-every 1 \
                     --seed "$SEED" --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q; }
     mg_pid=$MG_PID mg_in=${MG[1]} mg_out=${MG[0]}
-    # a loop that stops on an error still lets mgrpo checkpoint the steps it took, and waits for it
-    trap '[ -z "$mg_pid" ] || { eval "exec $mg_in>&-"; wait "$mg_pid" || true; }' EXIT
+    # a loop that stops on an error or a signal still lets mgrpo checkpoint the steps it took
+    trap mg_close EXIT
 fi
 # The last metrics line of the batch just handed over: lines until RUN/policy is that step's.
 mg_step() {
@@ -190,14 +190,18 @@ mg_step() {
     done
     mg_end; die "mgrpo ended before the step was taken"
 }
-# Ends the coprocess: its input closed, it checkpoints its last step and exits.
-mg_end() {
+# Ends the coprocess: its input closed, it checkpoints its last step and exits (status: mg_rc).
+mg_close() {
+    mg_rc=0
     [ -n "$mg_pid" ] || return 0
-    local rc=0
     eval "exec $mg_in>&-"
-    wait "$mg_pid" || rc=$?
+    wait "$mg_pid" || mg_rc=$?
     mg_pid=
-    [ "$rc" -eq 0 ] || die "mgrpo failed (status $rc)"
+    case $mg_rc in 130|143) echo "grpo-loop: interrupted; mgrpo checkpointed the steps it took (run the loop again to go on)" >&2 ;; esac
+}
+mg_end() {
+    mg_close
+    case $mg_rc in 0) ;; 130|143) exit "$mg_rc" ;; *) die "mgrpo failed (status $mg_rc)" ;; esac
 }
 
 while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
@@ -213,7 +217,7 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
         bash -c "$REWARD" >"$RUN/.batch"
     if [ -n "$mg_pid" ]; then
-        printf '%s\n' "$RUN/.batch" >&"$mg_in"
+        { printf '%s\n' "$RUN/.batch" >&"$mg_in"; } 2>/dev/null || { mg_end; die "mgrpo stopped before step $((step + 1))"; }
         mg_step
         step=$(jnum step <<<"$metrics") pol=$RUN/policy
     else

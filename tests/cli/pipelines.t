@@ -209,3 +209,17 @@ $ RUN=rb PERSIST=1 STEPS=7 REWARD="if [ -e once ]; then exit 1; fi; touch once; 
 > policy-000004
 > rc 1
 > step-000005
+
+## grpo-loop.sh PERSIST=1: Ctrl-C (SIGINT to the process group, here sent by the reward stage of step 4) ends the loop with 130, mgrpo checkpoints the 3 steps taken, and the loop run again ends on the weights of a run never stopped
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\nif [ -e stop ] && [ $n = 4 ]; then kill -INT 0; sleep 5; fi\n%s -Z -q | jq -c ".reward = (.completion_ids[0] %% 2)"\n' "$MRL_BIN/mreward" > rw; chmod +x rw
+$ export MODEL=m DATA=p.jsonl STEPS=6 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=5 SAVE_EVERY=100 MGRPO_ARGS='--lr 1e-2' PERSIST=1 REWARD=./rw
+$ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "the straight run failed"
+$ rm calls; touch stop; RUN=rb setsid -w "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err; echo "rc $?"; readlink rb/latest; tail -n 1 err
+$ rm stop; RUN=rb "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; readlink rb/latest; cmp ra/latest/model.safetensors rb/latest/model.safetensors && echo same
+> rc 130
+> step-000003
+> grpo-loop: interrupted; mgrpo checkpointed the steps it took (run the loop again to go on)
+> step-000006
+> same
