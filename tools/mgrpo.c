@@ -62,7 +62,8 @@ static const char usage[] =
 "  --gpus N             data parallel over N GPUs of this node: one process per GPU, gradients\n"
 "                       all-reduced with NCCL (under mpirun or srun each process is a rank already)\n"
 "  --grad-checkpoint, --dtype bf16|fp32, --threads N, --device DEV, --seed N\n"
-"  -o FILE, -Z, --zstd-level N, --progress, -q, -h, --version\n";
+"  -o FILE, -Z, --zstd-level N, --progress, -q, -h, --version\n"
+"See mgrpo(1) and mrl(7).\n";
 
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,

@@ -34,7 +34,8 @@ static const char usage[] =
     "      --merges-text FILE ... from this UTF-8 text (plain or zstd)\n"
     "  -q, --quiet            no summary line on stderr\n"
     "  (and the options every tool accepts, mrl(7): -Z, --zstd-level, --skip-bad, --progress, --device)\n"
-    "  -h, --help, --version\n";
+    "  -h, --help, --version\n"
+    "See minit(1) and mrl(7).\n";
 
 /* The named configs; vocab_size 0 = the tokenizer's size. */
 static int named_config(const char *name, mrl_config *c) {

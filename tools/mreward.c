@@ -31,7 +31,8 @@ static const char usage[] =
 "  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, --device D, -h, --version\n"
 "\n"
 "Rewards:\n"
-"%s";
+"%s"
+"See mreward(1) and mrl(7).\n";
 
 enum { O_REWARD = 1, O_ANSWER, O_COMPLETION, O_PROMPT, O_ANSWER_PART, O_FALLBACK,
        O_UNPARSED, O_JOBS, O_PARTIAL };

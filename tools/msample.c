@@ -47,7 +47,7 @@ static const char USAGE[] =
     "\n"
     "  -o FILE  -Z  --zstd-level N  --skip-bad  --progress  -q  --seed N  --device D\n"
     "  -h, --help  --version\n"
-    "See msample(1).\n";
+    "See msample(1) and mrl(7).\n";
 
 enum { O_MODEL = 0x100, O_TEMP, O_TOPP, O_TOPK, O_MINP, O_MAXTOK, O_STOP, O_INCSTOP,
        O_TEMPLATE, O_SYSTEM, O_PROBLEM, O_BATCH, O_KVMEM, O_SHARD, O_SCORE, O_THREADS, O_DTYPE, O_KVDTYPE };
