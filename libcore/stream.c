@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 #include "stream.h"
 
 /* ================================ reader ================================ */
@@ -172,8 +173,12 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
         ZSTD_outBuffer out = {r->buf, r->cap, r->end};
         size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
-        if (ZSTD_isError(ret))
+        if (ZSTD_isError(ret)) {
+            if (ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge)   /* zstd --long=N, N > 27 */
+                return unreadable(e, err_set(e, ERR_INPUT, "%s: zstd frame with a window above 128 MB (made with zstd --long): "
+                                              "decompress it with zstd -d --long=31 first", r->name));
             return unreadable(e, err_set(e, ERR_INPUT, "%s: corrupt zstd input: %s", r->name, ZSTD_getErrorName(ret)));
+        }
         r->zdone = ret == 0;   /* 0 = a frame just ended; the context starts the next frame by itself */
         r->zin_pos = in.pos;
         size_t added = out.pos - r->end;

@@ -684,3 +684,10 @@ $ (printf '{}\n'; for i in $(seq 100); do [ -s out ] && break; sleep 0.1; done; 
 $ mfilter -Z f > out; wait; jq -c .x out
 > null
 > "in time"
+
+## a zstd frame with a window above 128 MB (zstd --long=31) says so and how to read it (it said "corrupt zstd input: Frame requires too much memory for decoding"); the same frame with a 2 MB window reads
+$ printf '\x28\xb5\x2f\xfd\x00\xa8\x19\x00\x00{}\n' > w31.zst; printf '\x28\xb5\x2f\xfd\x00\x58\x19\x00\x00{}\n' > w21.zst
+$ mfilter -Z w21.zst w31.zst; echo "rc $?"
+> {"id":"w21.zst:1"}
+> rc 1
+2> mfilter: w31.zst: zstd frame with a window above 128 MB (made with zstd --long): decompress it with zstd -d --long=31 first
