@@ -215,18 +215,31 @@ static void die_rec(opts *o, const char *where, const char *fmt, const char *fie
     cli_die(&o->c, &e);
 }
 
-static int32_t *int_array(jv a, int *n, int vocab, int *bad) {
-    *bad = 0;
-    if (jv_get_kind(a) != JV_KIND_ARRAY) { *bad = 1; return NULL; }
+/* The token ids of field name (a, consumed); dies naming the field, or the element and what
+ * it holds, when a is not an array of ids below vocab. */
+static int32_t *token_ids(opts *o, const char *where, const char *name, jv a, int *n, int vocab) {
+    char why[80], m[300];
+    if (jv_get_kind(a) != JV_KIND_ARRAY) {
+        snprintf(m, sizeof m, "\"%s\" %s", name, jv_wrong(a, "an array of token ids", why, sizeof why));
+        jv_free(a);
+        die_rec(o, where, "%s", m);
+    }
     *n = jv_array_length(jv_copy(a));
     int32_t *x = need(malloc((*n + 1) * sizeof *x));
     for (int i = 0; i < *n; i++) {
         jv v = jv_array_get(jv_copy(a), i);
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+        if (d < 0 || d >= vocab || d != floor(d)) {
+            if (jv_get_kind(v) == JV_KIND_NUMBER)
+                snprintf(m, sizeof m, "\"%s[%d]\" is %.17g, not a token id of the model (0 to %d)", name, i, d, vocab - 1);
+            else snprintf(m, sizeof m, "\"%s[%d]\" %s", name, i, jv_wrong(v, "a token id", why, sizeof why));
+            jv_free(v); jv_free(a);
+            die_rec(o, where, "%s", m);
+        }
         jv_free(v);
-        if (d < 0 || d >= vocab || d != floor(d)) { *bad = 2; free(x); return NULL; }
         x[i] = (int32_t)d;
     }
+    jv_free(a);
     return x;
 }
 
@@ -252,18 +265,13 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     memset(it, 0, sizeof *it);
     it->rec = rec;
     it->where = need(strdup(where));
-    int bad;
     jv a = jv_object_get(jv_copy(rec), jv_string("prompt_ids"));
     if (jv_get_kind(a) == JV_KIND_INVALID || jv_get_kind(a) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "prompt_ids");
-    it->prompt = int_array(a, &it->plen, vocab, &bad);
-    jv_free(a);
-    if (bad) die_rec(o, where, "\"%s\" is not an array of token ids of the model", "prompt_ids");
+    it->prompt = token_ids(o, where, "prompt_ids", a, &it->plen, vocab);
     if (it->plen < 1) die_rec(o, where, "\"%s\" is empty", "prompt_ids");
     a = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
     if (jv_get_kind(a) == JV_KIND_INVALID || jv_get_kind(a) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "completion_ids");
-    it->comp = int_array(a, &it->clen, vocab, &bad);
-    jv_free(a);
-    if (bad) die_rec(o, where, "\"%s\" is not an array of token ids of the model", "completion_ids");
+    it->comp = token_ids(o, where, "completion_ids", a, &it->clen, vocab);
     mrl_err fe = {0};
     if (o->cfg && config_fits(o->cfg, (long)it->plen + it->clen, &fe) < 0) die_rec(o, where, "%s", fe.msg);
     if (o->iterations > 1) {

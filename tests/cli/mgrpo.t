@@ -137,7 +137,7 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --reward 'empty
 $ sed '1s/"completion_ids": \[[0-9]*/"completion_ids": [300/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
 $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
 ? 1
-2> mgrpo: bad.jsonl:1: "completion_ids" is not an array of token ids of the model
+2> mgrpo: bad.jsonl:1: "completion_ids[0]" is 300, not a token id of the model (0 to 299)
 
 ## groups must be contiguous
 $ (head -n 3 $TESTDATA/grpo/batch.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl; head -n 3 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
@@ -464,3 +464,13 @@ $ mgrpo -Z -q --threads 1 --model nope --out run2 $TESTDATA/grpo/batch.jsonl; ec
 > rc 1
 > no run2
 2~ ^mgrpo: nope
+
+## token ids that are not: the message names the element and what it holds
+$ sed '1s/"prompt_ids": \[/"prompt_ids": ["x",/' $TESTDATA/grpo/batch.jsonl > b1.jsonl
+$ sed '1s/"prompt_ids": \[[^]]*\]/"prompt_ids": "abc"/' $TESTDATA/grpo/batch.jsonl > b2.jsonl
+$ sed '2s/"completion_ids": \[/"completion_ids": [2.5,/' $TESTDATA/grpo/batch.jsonl > b3.jsonl
+$ for f in b1 b2 b3; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r$f $f.jsonl; done
+2> mgrpo: b1.jsonl:1: "prompt_ids[0]" is a string, not a token id
+2> mgrpo: b2.jsonl:1: "prompt_ids" is a string, not an array of token ids
+2> mgrpo: b3.jsonl:2: "completion_ids[0]" is 2.5, not a token id of the model (0 to 299)
+? 1
