@@ -169,7 +169,8 @@ if [ "$EVAL_EVERY" -gt 0 ]; then
 fi
 
 # PERSIST=1: mgrpo as a coprocess reading the names of batch files; after each batch it writes
-# RUN/policy, then the step's metrics line (one per update: --iterations K gives K)
+# RUN/policy and any checkpoint due, then the step's metrics line (one per update: --iterations K
+# gives K), so prune and validate below never race it
 mg_pid=
 pol=$MODEL; [ -e "$RUN/latest" ] && pol=$RUN/latest
 if [ "$PERSIST" = 1 ] && [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; then

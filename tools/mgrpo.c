@@ -884,6 +884,7 @@ int main(int argc, char **argv) {
         if (o.steps > 0 && done >= o.steps) break;
         if (cli_stop_requested()) break;
         item *it; int n, *gs;
+        jv batch_line = jv_invalid();   /* --batches-from: the batch's last metrics line, held back */
         if (in.list && !next_batch_file(&o, &in)) break;
         int ng = read_batch(&o, &in, o.groups, &it, &n, &gs, cfg->vocab_size);
         if (in.list && !ng && !cli_stop_requested())   /* a driver waits for this step */
@@ -964,7 +965,10 @@ int main(int argc, char **argv) {
                     cli_die(&o.c, &e);
                 }
                 jv_free(line);
-                if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o.c, &e);   /* a closed pipe: checkpoint, exit 0 */
+                /* --batches-from: a batch's last line waits for the batch's checkpoint (below), so
+                   a driver that acts on it (prunes, links best) finds the run directory whole */
+                if (in.list && k == o.iterations - 1) batch_line = m;
+                else if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o.c, &e);   /* a closed pipe: checkpoint, exit 0 */
             } else jv_free(m);
             tokens_done += batch_tokens;
             prog_update(pg, done, tokens_done);
@@ -978,6 +982,7 @@ int main(int argc, char **argv) {
             last_saved = step;
         }
         fc.last_saved = last_saved;
+        if (jv_is_valid(batch_line) && (wr_put(w, batch_line, &e) || wr_flush(w, &e))) cli_die(&o.c, &e);
     }
     cli_on_fatal(&o.c, NULL, NULL);
     if (step > last_saved && lead) {

@@ -451,6 +451,16 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 
 2> mgrpo: --batches-from: each file is one batch, no --groups
 2> Try 'mgrpo --help'.
 
+## --batches-from: a batch's metrics line comes after the batch's checkpoint, so a driver that acts on the line (grpo-loop.sh PERSIST=1 prunes step directories by RUN/latest) finds latest on that step (the line came first, latest moved while the driver read it)
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ coproc MG { mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --save-every 1 --policy-every 1 --batches-from -; }
+$ for i in 1 2 3; do echo a.jsonl >&${MG[1]}; read -r l <&${MG[0]}; if [ run/latest -ef run/step-00000$i ]; then echo "$i latest"; else echo "$i not yet"; fi; done
+$ exec {MG[1]}>&-; wait; echo "rc $?"
+> 1 latest
+> 2 latest
+> 3 latest
+> rc 0
+
 ## the progress line (--progress) counts steps and the tokens trained on per second, as SPEC's
 ## progress line does (it showed steps/s alone)
 $ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 step, [0-9]* steps/s, [0-9]* tokens/s'

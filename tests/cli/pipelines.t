@@ -223,3 +223,17 @@ $ rm stop; RUN=rb "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; readlink rb/la
 > grpo-loop: interrupted; mgrpo checkpointed the steps it took (run the loop again to go on)
 > step-000006
 > same
+
+## grpo-loop.sh PERSIST=1 with mgrpo --iterations 2: the weights and step directories of the default loop (mgrpo's checkpoint at step 4, past SAVE_EVERY=3, goes once latest moves on; the loop pruned while mgrpo still wrote it, and kept it or, read between its rename and latest's move, removed it)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl STEPS=8 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=5 SAVE_EVERY=3 MGRPO_ARGS='--lr 1e-2 --iterations 2'
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "default loop failed"
+$ RUN=rb PERSIST=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "persistent loop failed"
+$ cmp ra/latest/model.safetensors rb/latest/model.safetensors && echo same; ls -d ra/step-* rb/step-*
+> same
+> ra/step-000006
+> ra/step-000008
+> rb/step-000006
+> rb/step-000008
