@@ -780,7 +780,7 @@ int main(int argc, char **argv) {
         if (config_load(&cf, o.model, &e)) cli_die(&o.c, &e);
     }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
-    if (o.policy_every > 0 && rank == 0) ckpt_clear_policy(&run);   /* an earlier run's: this one starts from latest */
+    if (rank == 0) ckpt_clear_policy(&run);   /* an earlier run's, whatever this one's options: it starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
     if (have < 0) cli_die(&o.c, &e);
     jv state = jv_invalid();

@@ -461,6 +461,13 @@ $ exec {MG[1]}>&-; wait; echo "rc $?"
 > 3 latest
 > rc 0
 
+## the snapshots an earlier run left (--policy-every) go when the run goes on without --policy-every too, as mgrpo(1) says: RUN/policy named a step behind latest
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ echo a.jsonl | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --policy-every 1 --batches-from - > /dev/null
+$ mgrpo -Z -q --threads 1 --out run --lr 1e-3 --steps 1 a.jsonl > /dev/null; ls run | grep -c policy; readlink run/latest
+> 0
+> step-000002
+
 ## the progress line (--progress) counts steps and the tokens trained on per second, as SPEC's
 ## progress line does (it showed steps/s alone)
 $ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 step, [0-9]* steps/s, [0-9]* tokens/s'
