@@ -125,7 +125,8 @@ validate() {
         if [ "$s" -eq 0 ]; then b=$(cd "$pol" && pwd -P)
         elif [ ! -d "$RUN/$b" ]; then   # PERSIST: a snapshot, which the next step replaces
             b=$(printf 'best-%06d' "$s"); rm -rf "$RUN/$b"
-            cp -al "$pol/" "$RUN/$b" 2>/dev/null || cp -a "$pol/" "$RUN/$b"
+            # no hard links there: a copy, into no half-made directory (cp would copy into it)
+            cp -al "$pol/" "$RUN/$b" 2>/dev/null || { rm -rf "$RUN/$b"; cp -a "$pol/" "$RUN/$b"; }
         fi
         ln -sfn "$b" "$RUN/.best.tmp"
         mv -T "$RUN/.best.tmp" "$RUN/best"

@@ -237,3 +237,19 @@ $ cmp ra/latest/model.safetensors rb/latest/model.safetensors && echo same; ls -
 > ra/step-000008
 > rb/step-000006
 > rb/step-000008
+
+## grpo-loop.sh PERSIST=1: where hard links fail (here a cp that fails after making the directory, as GNU cp -al does), the best step's snapshot is copied whole (the copy went into the directory cp -al had made: best-000001/policy/)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ head -2 p.jsonl > v.jsonl
+$ mkdir bin; for t in msample mgrpo meval mfilter; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ printf '#!/bin/sh\nif [ "$1" = -al ]; then for a; do :; done; mkdir -p "$a"; exit 1; fi\nexec %s "$@"\n' "$(command -v cp)" > bin/cp; chmod +x bin/cp
+$ # validation's mreward: the second call (step 1) scores every sample correct, so best is step 1, which has no checkpoint
+$ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\n%s "$@" || exit\nf=$(echo "$@" | sed "s/.*-o //")\nif [ $n = 2 ]; then zstd -dc "$f" | jq -c ".correct = true" | zstd -q > "$f.x" && mv "$f.x" "$f"; fi\n' "$MRL_BIN/mreward" > bin/mreward; chmod +x bin/mreward
+$ export MODEL=m DATA=p.jsonl STEPS=2 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 EVAL_EVERY=1 EVAL_DATA=v.jsonl EVAL_N=2 MAX_TOKENS=4 SAVE_EVERY=3 MGRPO_ARGS='--lr 1e-2' PERSIST=1
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ PATH=$PWD/bin:$PATH RUN=run "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "loop failed"
+$ readlink run/best; ls run/best/ | grep -c safetensors; test -e run/best/policy || echo "no policy/ inside"
+> best-000001
+> 1
+> no policy/ inside
