@@ -176,8 +176,10 @@ mg_pid=
 pol=$MODEL; [ -e "$RUN/latest" ] && pol=$RUN/latest
 if [ "$PERSIST" = 1 ] && [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; then
     mapfile -t d < <(dev_args "${DEVICE:-}")
-    coproc MG { exec "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --batches-from - --policy-every 1 \
-                    --seed "$SEED" --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q; }
+    # --batches-from and --policy-every after MGRPO_ARGS: the last one counts, and the loop waits
+    # for each step's policy (an N > 1 there left it waiting on mgrpo, and mgrpo on it)
+    coproc MG { exec "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --seed "$SEED" --save-every "$SAVE_EVERY" \
+                    "${d[@]}" "${mgrpo_extra[@]}" --batches-from - --policy-every 1 -Z -q; }
     mg_pid=$MG_PID mg_in=${MG[1]} mg_out=${MG[0]}
     # a loop that stops on an error or a signal still lets mgrpo checkpoint the steps it took
     trap mg_close EXIT

@@ -253,3 +253,12 @@ $ readlink run/best; ls run/best/ | grep -c safetensors; test -e run/best/policy
 > best-000001
 > 1
 > no policy/ inside
+
+## grpo-loop.sh PERSIST=1 with --policy-every 2 in MGRPO_ARGS: the loop's --policy-every 1 comes last and counts (the loop waited for step 1's policy and mgrpo for step 2's batch, until the timeout)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4 PERSIST=1 MGRPO_ARGS='--lr 1e-2 --policy-every 2'
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ RUN=run timeout 60 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink run/latest
+> rc 0
+> step-000003
