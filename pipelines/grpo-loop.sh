@@ -16,7 +16,7 @@
 #               the study's; set and empty: none)
 #   REWARD      the reward stage, any shell command reading and writing records (BIN/mreward)
 #   MGRPO_ARGS  further mgrpo options (learning rate, schedule, beta, ...); MSAMPLE_ARGS msample's
-#   SAVE_EVERY  step directories kept: multiples of this, latest, best (50); the others are removed
+#   SAVE_EVERY  step directories kept: multiples of this, latest, best (50; 0: none but those)
 #   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
 #               EVAL_TEMP (0.6) and top-p EVAL_TOP_P (0.95) with EVAL_MAX_TOKENS (the step's
 #               MAX_TOKENS); results in RUN/evals/ and RUN/val.jsonl, RUN/best -> the best checkpoint so far;
@@ -148,7 +148,7 @@ prune() {
         [ -d "$d" ] || continue
         n=${d##*step-}; n=$((10#$n))
         [ "${d##*/}" = "$keep_l" ] || [ "${d##*/}" = "$keep_b" ] && continue
-        (( n % SAVE_EVERY == 0 || n == STEPS )) && continue
+        (( (SAVE_EVERY > 0 && n % SAVE_EVERY == 0) || n == STEPS )) && continue
         rm -rf "$d"
     done
 }

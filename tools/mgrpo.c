@@ -779,6 +779,8 @@ int main(int argc, char **argv) {
         mrl_config cf;   /* a --model that is not a model directory */
         if (config_load(&cf, o.model, &e)) cli_die(&o.c, &e);
     }
+    if (o.batches_from && strcmp(o.batches_from, "-") && access(o.batches_from, R_OK))   /* before RUNDIR is made */
+        cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     if (rank == 0) ckpt_clear_policy(&run);   /* an earlier run's, whatever this one's options: it starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);

@@ -491,3 +491,9 @@ $ for f in b1 b2 b3; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --o
 2> mgrpo: b2.jsonl:1: "prompt_ids" is a string, not an array of token ids
 2> mgrpo: b3.jsonl:2: "completion_ids[0]" is 2.5, not a token id of the model (0 to 299)
 ? 1
+
+## --batches-from a list that does not exist: an error before RUNDIR is made
+$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from nolist; echo "rc $?"; ls -d run 2>/dev/null || echo "no run"
+> rc 1
+> no run
+2> mgrpo: nolist: No such file or directory

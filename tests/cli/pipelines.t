@@ -262,3 +262,10 @@ $ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] %
 $ RUN=run timeout 60 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink run/latest
 > rc 0
 > step-000003
+
+## grpo-loop.sh SAVE_EVERY=0: mgrpo checkpoints at the end only and the loop keeps latest (its pruning divided by zero)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ RUN=run MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4 SAVE_EVERY=0 "$ROOT/pipelines/grpo-loop.sh" >/dev/null; echo "rc $?"; ls run | grep step-
+> rc 0
+> step-000003
