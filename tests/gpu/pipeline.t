@@ -22,3 +22,17 @@ $ test $(wc -l < metrics.jsonl) -eq 2 && grep -c '"loss":' metrics.jsonl
 $ test -e run/latest/model.safetensors && msample --model run/latest -n 1 --max-tokens 8 --template plain --device cpu -Z p.jsonl | grep -c '"completion":'
 > 2
 > 6
+
+## grpo-loop.sh PERSIST=1 on CUDA: one mgrpo on the GPU for the loop, the sampler on the GPU reading RUN/policy; the same steps as one mgrpo per step on the GPU (the loss of every step within bf16 noise, the same step directories)
+% requires /dev/nvidia0
+$ minit tiny -o m --seed 3 -q
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=4 TEMP=1 SYSTEM= BIN="$MRL_BIN" MAX_TOKENS=16 SAVE_EVERY=2 DEVICE=cuda MGRPO_ARGS='--lr 1e-3'
+$ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err || cat err
+$ RUN=rb PERSIST=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err || cat err
+$ ls -d ra/step-* rb/step-* | sed 's|^r[ab]/||' | sort | uniq -c | awk '{ print $1, $2 }'; readlink rb/policy
+$ paste -d' ' <(jq -r '.loss' ra/metrics.jsonl) <(jq -r '.loss' rb/metrics.jsonl) | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { print (m < 0.05 ? "close" : "far " m) }'
+> 2 step-000002
+> 2 step-000003
+> policy-000003
+> close
