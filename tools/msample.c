@@ -243,8 +243,9 @@ static void progress_line(void *ctx, const eng_stats *st) {
     a->last = t;
     double dt = t - a->t0 > 1e-9 ? t - a->t0 : 1e-9;
     double rate = st->gen_tokens / dt;
-    fprintf(stderr, "\rmsample: %ld problems, %ld samples, %d running, %.*f tokens/s",
-            st->problems_done, st->samples_done, st->running, rate < 100 ? 2 : 0, rate);
+    fprintf(stderr, "\rmsample: %ld problem%s, %ld sample%s, %d running, %.*f tokens/s",
+            st->problems_done, st->problems_done == 1 ? "" : "s", st->samples_done, st->samples_done == 1 ? "" : "s",
+            st->running, rate < 100 ? 2 : 0, rate);
     long long tot = rd_bytes_total(a->rd), rd = rd_bytes_read(a->rd);
     if (tot > 0 && rd > 0 && st->problems_in > 0) {
         /* input bytes consumed run ahead of the work: count done problems' share of them */
@@ -299,6 +300,7 @@ static int run_score(app *a, mrl_model *m, float temperature) {
     jv rec, last_id = jv_invalid();
     int r, V = model_config(m)->vocab_size;
     long done = 0;
+    long long scored = 0;   /* completion tokens scored: the progress line's tokens/s */
     while (!cli_stop_requested() && (r = rd_next(a->rd, &rec, &e)) != 0) {
         if (r < 0) { cli_bad_record(&a->c, a->w, &e); continue; }
         if (!score_mine(a, rec, &last_id)) { jv_free(rec); continue; }
@@ -336,11 +338,12 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         free(tok); free(tgt); free(lp); free(pi); free(ci);
         if (wr_put(a->w, rec, &e) < 0 || wr_flush(a->w, &e) < 0) cli_die(&a->c, &e);
         done++;   /* not in the initializer: its two uses there would be unsequenced */
-        eng_stats st = {.problems_done = done, .samples_done = done};
+        scored += nc;
+        eng_stats st = {.problems_done = done, .samples_done = done, .gen_tokens = scored};
         progress_line(a, &st);
     }
     if (a->prog_on) {   /* the final count, on a line of its own, as sampling ends */
-        eng_stats st = {.problems_done = done, .samples_done = done};
+        eng_stats st = {.problems_done = done, .samples_done = done, .gen_tokens = scored};
         a->last = 0;
         progress_line(a, &st);
         fputc('\n', stderr);

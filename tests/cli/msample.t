@@ -133,14 +133,17 @@ $ for k in 0 1; do msample --device cpu --score --shard $k/2 --model $TESTDATA/m
 > ["b",1,1]
 
 ## a warning while the progress line is drawn starts a line of its own (msample's own line did not
-## tell cli_warn it was there, so the warning ran on after it); --score ends its line too
+## tell cli_warn it was there, so the warning ran on after it); --score ends its line too, and counts
+## the tokens it scored (its rate read 0.00 tokens/s)
 % requires /usr/bin/jq
 $ minit tiny -o m -q
 $ (echo '{"id":"a","problem":"x"}'; sleep 1; echo '{"id":"b"}') | msample --device cpu --model m --threads 1 --template plain --system '' --temperature 0 --max-tokens 3000 --progress --skip-bad -Z 2>err | msample --device cpu --score --model m --progress -Z 2>err2 >/dev/null
 $ tr '\r' '\n' < err | sed 's/\x1b\[K//g' | grep -c '^msample: <stdin>:2: "problem" is missing (skipped)$'
 $ tail -c 1 err2 | od -An -c | tr -d ' '
+$ tr '\r' '\n' < err2 | tail -n 1 | grep -c 'msample: 1 problem, 1 sample, 0 running, [1-9][0-9.]* tokens/s'
 > 1
 > \n
+> 1
 
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
