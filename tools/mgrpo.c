@@ -882,6 +882,7 @@ int main(int argc, char **argv) {
     fatal_ctx fc = {&o, &run, &cd, &in, init, refdir, policy_dir, step, last_saved,
                     in.groups_read, in.records_read, 1};
     if (lead && !o.no_ckpt) cli_on_fatal(&o.c, on_fatal, &fc);
+    jv end_line = jv_invalid();   /* --batches-from: the last batch's line, after the final checkpoint */
     for (;;) {
         if (o.steps > 0 && done >= o.steps) break;
         if (cli_stop_requested()) break;
@@ -984,12 +985,14 @@ int main(int argc, char **argv) {
             last_saved = step;
         }
         fc.last_saved = last_saved;
-        if (jv_is_valid(batch_line) && (wr_put(w, batch_line, &e) || wr_flush(w, &e))) cli_die(&o.c, &e);
+        if (last) end_line = batch_line;   /* --steps reached or a signal: the checkpoint comes below */
+        else if (jv_is_valid(batch_line) && (wr_put(w, batch_line, &e) || wr_flush(w, &e))) cli_die(&o.c, &e);
     }
     cli_on_fatal(&o.c, NULL, NULL);
     if (step > last_saved && lead) {
         save(&o, &run, &cd, step, &in, init, refdir, policy_dir);
     }
+    if (jv_is_valid(end_line) && (wr_put(w, end_line, &e) || wr_flush(w, &e))) cli_die(&o.c, &e);
     dist_free(dist);
     prog_end(pg);
     if (!done && !cli_stop_requested())   /* a loop that asked for a step must not think it took one */

@@ -461,6 +461,15 @@ $ exec {MG[1]}>&-; wait; echo "rc $?"
 > 3 latest
 > rc 0
 
+## --batches-from: the last batch's line (--steps reached, or a signal) also waits for its checkpoint, the final one (it came before it)
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ coproc MG { mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --save-every 1 --steps 2 --batches-from -; }
+$ for i in 1 2; do echo a.jsonl >&${MG[1]}; read -r l <&${MG[0]}; if [ run/latest -ef run/step-00000$i ]; then echo "$i latest"; else echo "$i not yet"; fi; done
+$ exec {MG[1]}>&-; wait; echo "rc $?"
+> 1 latest
+> 2 latest
+> rc 0
+
 ## the snapshots an earlier run left (--policy-every) go when the run goes on without --policy-every too, as mgrpo(1) says: RUN/policy named a step behind latest
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
 $ echo a.jsonl | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --policy-every 1 --batches-from - > /dev/null
