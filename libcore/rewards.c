@@ -305,7 +305,8 @@ double rw_eval(const rw_spec *r, const rw_sample *g, int n, int i)
         return rw_overlong((double)s->ntokens, r->p[0], r->p[1]);
     case R_LANGUAGE: {
         int script = r->script >= 0 ? r->script : rw_dominant_script(s->prompt);
-        return -rw_foreign_fraction(t, script);
+        double f = rw_foreign_fraction(t, script);
+        return f > 0 ? -f : 0.0;   /* 0, not -0, for a completion all in the script */
     }
     case R_REGEX:
         return regex_hit(r->re, t);

@@ -176,6 +176,8 @@ static int next_batch_file(opts *o, input *in) {
         while (len > 0 && (in->path[len - 1] == '\n' || in->path[len - 1] == '\r')) in->path[--len] = 0;
         if (len > 0) break;
     }
+    if (!strcmp(in->path, "-") && in->list == stdin)
+        cli_dief(&o->c, 2, "--batches-from -: a batch named - would be standard input, which is the list");
     const char *files[1] = {in->path};
     if (!(in->rd = rd_open(files, 1, &e))) cli_die(&o->c, &e);
     rd_set_stop(in->rd, cli_stop_requested);

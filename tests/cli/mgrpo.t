@@ -506,3 +506,12 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from nolist; echo
 > rc 1
 > no run
 2> mgrpo: nolist: No such file or directory
+
+## --batches-from -: a batch named - (standard input, which is the list) is refused, the steps before it checkpointed
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ printf 'a.jsonl\n-\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
+> rc 2
+> step-000001
+2> mgrpo: --batches-from -: a batch named - would be standard input, which is the list
+2> Try 'mgrpo --help'.
+2> mgrpo: the 1 step taken before the error is checkpointed (step 1)

@@ -325,3 +325,7 @@ $ mreward -Z -q --reward language:script=greek r.jsonl | jq -c .rewards
 > rc 1
 > {"language":-0.5714285714285714}
 2> mreward: r.jsonl:1: "problem" is missing (the language reward takes its script from it; language:script=NAME fixes one)
+
+## language: a completion all in the prompt's script scores 0, not -0
+$ echo '{"id":"a","problem":"What is one?","completion":"\\boxed{1} one","answer":"1"}' | mreward -Z --reward language | jq -c .rewards
+> {"language":0}
