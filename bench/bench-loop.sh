@@ -4,16 +4,19 @@
 # PERSIST=1 (one mgrpo for the run, fed each batch by --batches-from; only the model files are
 # written per step, as RUN/policy). Same problems, seeds and settings; the final weights are
 # compared byte for byte. Reports the wall time of STEPS steps and of each step.
-# Usage: bash bench/bench-loop.sh MODEL_DIR   (env: STEPS=4 PROMPTS=2 G=2 MAX_TOKENS=16
-#        THREADS=nproc BIN=bin DTYPE=bf16 SAVE_EVERY=1000 MGRPO_ARGS=...)
-# A model for it: bin/minit qwen2-1.5b -o DIR --dtype bf16, or a smaller config.json.
+# Usage: bash bench/bench-loop.sh [MODEL_DIR | NAME | config.json]   (default: minit's small;
+#        a NAME or config.json is made with minit --dtype bf16 in a temporary directory)
+#        env: STEPS=4 PROMPTS=2 G=2 MAX_TOKENS=16 THREADS=nproc BIN=bin DTYPE=bf16
+#        SAVE_EVERY=1000 MGRPO_ARGS=...
+# BENCHMARKS.md's figures: a config.json of Qwen2-0.5B's shapes (see there).
 set -eu
 cd "$(dirname "$0")/.."
-MODEL=${1:?usage: bench-loop.sh MODEL_DIR}
 BIN=${BIN:-bin} STEPS=${STEPS:-4} PROMPTS=${PROMPTS:-2} G=${G:-2} MAX_TOKENS=${MAX_TOKENS:-16}
 THREADS=${THREADS:-$(nproc)} SAVE_EVERY=${SAVE_EVERY:-1000}
 BIN=$(cd "$BIN" && pwd)
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+MODEL=${1:-small}
+if [ ! -d "$MODEL" ]; then "$BIN/minit" "$MODEL" -o "$dir/model" --dtype bf16 -q; MODEL=$dir/model; fi
 for i in $(seq 1 $((STEPS * PROMPTS))); do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > "$dir/p.jsonl"
 echo "model: $MODEL ($(du -sh "$MODEL" | cut -f1)); $STEPS steps of $PROMPTS x $G samples, $MAX_TOKENS tokens; threads $THREADS;"
 echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg); run directory on $(df -P "$dir" | awk 'NR == 2 { print $1 }')"
