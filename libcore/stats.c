@@ -97,6 +97,12 @@ int st_boot_mean(const double *x, int n, int B, uint64_t seed, uint64_t stream, 
     return interval(stat, B, ci);
 }
 
+double st_diff(double b, double a)
+{
+    double d = b - a;
+    return fabs(d) < 1e-12 ? 0 : d;   /* else 1e-17 is a change, and an interval of it "excludes 0" */
+}
+
 int st_boot_diff(const double *a, int na, const double *b, int nb, int paired,
                  int B, uint64_t seed, uint64_t stream, double ci[2])
 {
@@ -118,7 +124,7 @@ int st_boot_diff(const double *a, int na, const double *b, int nb, int paired,
             for (int i = 0; i < na; i++) sa += a[rng_below(&r, (uint64_t)na)];
             for (int i = 0; i < nb; i++) sb += b[rng_below(&r, (uint64_t)nb)];
         }
-        stat[k] = sb / nb - sa / na;
+        stat[k] = st_diff(sb / nb, sa / na);
     }
     return interval(stat, B, ci);
 }

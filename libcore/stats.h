@@ -26,4 +26,7 @@ int st_boot_mean(const double *x, int n, int B, uint64_t seed, uint64_t stream, 
  * (na == nb, the same resampled index for both); else each is resampled on its own. */
 int st_boot_diff(const double *a, int na, const double *b, int nb, int paired,
                  int B, uint64_t seed, uint64_t stream, double ci[2]);
+/* b - a, where both are means of accuracies: a difference below 1e-12 is rounding (the same
+ * accuracy summed in another order or over another count, 0.1 * 10 / 10 != 0.1) and is 0. */
+double st_diff(double b, double a);
 #endif

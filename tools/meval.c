@@ -385,7 +385,7 @@ static void stats_of(ev *m, input *in)
  * problems when both scored the same problem set, else two independent resamplings. */
 static int delta(ev *m, int bi, const bstat *a, const bstat *b, double *d, double ci[2])
 {
-    *d = b->pass1 - a->pass1;
+    *d = st_diff(b->pass1, a->pass1);
     int paired = a->problems == b->problems;
     for (int p = 0; paired && p < a->problems; p++) paired = !strcmp(a->ids[p], b->ids[p]);
     st_boot_diff(a->acc, a->problems, b->acc, b->problems, paired, m->boot, m->c.seed,

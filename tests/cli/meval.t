@@ -233,3 +233,9 @@ $ meval --progress --json -Z e.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -o '^
 $ meval --json -Z e.jsonl 2>&1 >/dev/null | wc -c
 > meval: 3 records
 > 0
+
+## the same accuracy on different problem sets is no change: rounding (0.1 * 10 / 10) is not significant
+$ for i in 0 1 2 3 4 5 6 7 8 9; do for s in 0 1 2 3 4 5 6 7 8 9; do echo "{\"id\":\"q$i\",\"sample\":$s,\"correct\":$([ $s = 0 ] && echo true || echo false)}"; done; done > a.jsonl
+$ head -20 a.jsonl > b.jsonl
+$ meval --json -Z a=a.jsonl b=b.jsonl | tail -1 | sed 's/.*"delta"://'
+> {"vs":"a","pass@1":0,"ci95":[0,0],"paired":false,"significant":false}}

@@ -94,6 +94,12 @@ TEST(bootstrap_diff)
     for (int i = 0; i < 60; i += 3) b[i + 1] = 1; /* b solves 20 more problems */
     st_boot_diff(a, 60, b, 60, 1, 1000, 0, 1, ci);
     EXPECT(ci[0] > 0 && ci[0] <= 1.0 / 3 && ci[1] >= 1.0 / 3);
+    /* the same accuracy over 10 problems and over 2: the means differ by rounding only
+       (1.4e-17), which is no change, not one whose interval excludes 0 */
+    for (int i = 0; i < 10; i++) a[i] = b[i] = 0.1;
+    st_boot_diff(a, 10, b, 2, 0, 1000, 0, 1, ci);
+    EXPECT(ci[0] == 0 && ci[1] == 0);
+    EXPECT(st_diff(st_mean(b, 2), st_mean(a, 10)) == 0 && st_diff(0.5, 0.25) == 0.25);
 }
 
 int main(void)
