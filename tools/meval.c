@@ -47,7 +47,7 @@ typedef struct {            /* the statistics of one benchmark in one input */
     const char *unit;
     double *acc;            /* per problem accuracy, sorted by id */
     char **ids;
-    double passk[32];       /* for ks[j] (NaN when k > kmin) */
+    double *passk;          /* for ks[j] (NaN when k > kmin) */
 } bstat;
 
 typedef struct {
@@ -64,7 +64,7 @@ typedef struct {
     jqf *by;
     char **bench;
     int nbench;
-    int ks[32], nks, kauto, boot, partial, mode;   /* mode 0 json 1 table 2 markdown */
+    int *ks, nks, kauto, boot, partial, mode;   /* mode 0 json 1 table 2 markdown */
     input *in;
     int nin;
 } ev;
@@ -339,7 +339,7 @@ static void stats_of(ev *m, input *in)
         b->kmin = kmin;
         b->acc = malloc(sizeof *b->acc * (size_t)np);
         b->ids = malloc(sizeof *b->ids * (size_t)np);
-        double maj = 0, *pk = calloc(32, sizeof *pk);
+        double maj = 0, *pk = calloc((size_t)m->nks, sizeof *pk);
         long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0;
         int tokens = 1;
         for (int p = i; p < j; p++) tokens &= in->s[p].ntok >= 0;
@@ -371,8 +371,8 @@ static void stats_of(ev *m, input *in)
         b->pass1 = st_mean(b->acc, np);
         st_boot_mean(b->acc, np, m->boot, m->c.seed, rng_hash_str(m->bench[bi]), b->ci);
         b->maj = maj / np;
-        for (int t = 0; t < m->nks; t++) b->passk[t] = m->ks[t] <= kmin ? pk[t] / np : NAN;
-        free(pk);
+        for (int t = 0; t < m->nks; t++) pk[t] = m->ks[t] <= kmin ? pk[t] / np : NAN;
+        b->passk = pk;
         b->lenm = lcount ? (double)ltot / lcount : NAN;
         b->unit = tokens ? "tokens" : "chars";
         b->trunc = (double)ntrunc / (j - i);
@@ -601,12 +601,15 @@ static void put_table(ev *m, FILE *f)
 }
 
 
-/* Adds k to the pass@k list unless it is there already or the list is full (32). */
+/* Adds k to the pass@k list unless it is there already (the list grows: each benchmark's k). */
 static void add_k(ev *m, int k)
 {
     for (int t = 0; t < m->nks; t++)
         if (m->ks[t] == k) return;
-    if (m->nks < 32) m->ks[m->nks++] = k;
+    int *ks = realloc(m->ks, sizeof *ks * (size_t)(m->nks + 1));
+    if (!ks) cli_dief(&m->c, ERR_SYS, "out of memory");
+    m->ks = ks;
+    m->ks[m->nks++] = k;
 }
 
 /* Sorts k[0..n) and drops repeats; returns the new count. */
@@ -624,7 +627,7 @@ static void free_all(ev *m)
     for (int i = 0; i < m->nin; i++) {
         input *in = &m->in[i];
         for (int j = 0; j < in->n; j++) { free(in->s[j].id); free(in->s[j].pred); }
-        for (int bi = 0; in->b && bi < m->nbench; bi++) { free(in->b[bi].acc); free(in->b[bi].ids); }
+        for (int bi = 0; in->b && bi < m->nbench; bi++) { free(in->b[bi].acc); free(in->b[bi].ids); free(in->b[bi].passk); }
         for (int j = 0; j < in->nfiles; j++) free(in->files[j]);
         free(in->files);
         free(in->s);
@@ -633,6 +636,7 @@ static void free_all(ev *m)
     for (int bi = 0; bi < m->nbench; bi++) free(m->bench[bi]);
     free(m->bench);
     free(m->in);
+    free(m->ks);
     jqf_free(m->by);
 }
 
@@ -660,6 +664,7 @@ int main(int argc, char **argv)
         case O_K: {
             m.kauto = 0;
             m.nks = 0;
+            if (!m.ks && !(m.ks = malloc(sizeof *m.ks * 32))) cli_dief(&m.c, ERR_SYS, "out of memory");
             char *s = strdup(optarg), *save = NULL;
             for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 if (m.nks == 32) cli_usage(&m.c, "--k: at most 32 values");
@@ -727,7 +732,8 @@ int main(int argc, char **argv)
     if (m.kauto) {
         /* powers of two up to the largest k, and k itself: known only after grouping,
          * so group once with k = {1}, then again with the list */
-        m.nks = 1; m.ks[0] = 1;
+        m.nks = 0;
+        add_k(&m, 1);
         for (int i = 0; i < m.nin; i++) stats_of(&m, &m.in[i]);
         int kmax = 1;
         for (int i = 0; i < m.nin; i++)
@@ -741,7 +747,7 @@ int main(int argc, char **argv)
         add_k(&m, kmax);
         m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) {
-            for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); }
+            for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); free(m.in[i].b[bi].passk); }
             free(m.in[i].b);
             stats_of(&m, &m.in[i]);
         }

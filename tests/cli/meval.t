@@ -239,3 +239,10 @@ $ for i in 0 1 2 3 4 5 6 7 8 9; do for s in 0 1 2 3 4 5 6 7 8 9; do echo "{\"id\
 $ head -20 a.jsonl > b.jsonl
 $ meval --json -Z a=a.jsonl b=b.jsonl | tail -1 | sed 's/.*"delta"://'
 > {"vs":"a","pass@1":0,"ci95":[0,0],"paired":false,"significant":false}}
+
+## each benchmark's own k is in the default pass@k list, past 32 distinct k (it was cut at 32)
+% requires /usr/bin/jq
+$ for k in $(seq 40); do for s in $(seq 0 $((k - 1))); do echo "{\"id\":\"q\",\"bench\":\"b$k\",\"sample\":$s,\"correct\":$([ $s = 0 ] && echo true || echo false)}"; done; done > in.jsonl
+$ meval --json -Z in.jsonl | jq -c 'select(.bench == "b33" or .bench == "b40") | [.bench, (."pass@k" | keys | length), ."pass@k"[.k | tostring]]'
+> ["b33",33,1]
+> ["b40",40,1]
