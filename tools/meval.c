@@ -191,7 +191,8 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         s->correct = kk == JV_KIND_TRUE || (kk == JV_KIND_NUMBER && jv_number_value(ok) > 0);
         jv_free(ok);
         jv pv = jv_object_get(jv_copy(rec), jv_string("pred"));
-        s->pred = jv_get_kind(pv) == JV_KIND_STRING ? jv_key_text(pv) : NULL;
+        /* an empty or blank answer is no answer: it does not vote (mreward writes null there) */
+        s->pred = jv_get_kind(pv) == JV_KIND_STRING && jv_string_value(pv)[strspn(jv_string_value(pv), " \t\r\n")] ? jv_key_text(pv) : NULL;
         jv_free(pv);
         const char *fin = rec_str(rec, "finish");
         s->trunc = fin && !strcmp(fin, "length");

@@ -246,3 +246,7 @@ $ for k in $(seq 40); do for s in $(seq 0 $((k - 1))); do echo "{\"id\":\"q\",\"
 $ meval --json -Z in.jsonl | jq -c 'select(.bench == "b33" or .bench == "b40") | [.bench, (."pass@k" | keys | length), ."pass@k"[.k | tostring]]'
 > ["b33",33,1]
 > ["b40",40,1]
+
+## maj@k: an empty or blank pred is no answer and does not vote (two blank answers outvoted the one given)
+$ printf '{"id":1,"sample":0,"pred":"","correct":false}\n{"id":1,"sample":1,"pred":" ","correct":false}\n{"id":1,"sample":2,"pred":"3","correct":true}\n' | meval --json -Z | jq -c '{k, "maj@k"}'
+> {"k":3,"maj@k":1}
