@@ -74,6 +74,19 @@ static int unreadable(mrl_err *e, int rc) {
     return rc;
 }
 
+/* Whether the n bytes at p (n <= 4) can begin a zstd frame (magic 28 B5 2F FD) or a
+ * skippable frame (5X 2A 4D 18): with n = 4, whether they do. */
+static int frame_start(const void *p, size_t n) {
+    static const unsigned char zmagic[4] = {0x28, 0xB5, 0x2F, 0xFD}, skip[4] = {0x50, 0x2A, 0x4D, 0x18};
+    const unsigned char *m = p;
+    int z = 1, k = 1;
+    for (size_t i = 0; i < n; i++) {
+        z &= m[i] == zmagic[i];
+        k &= i == 0 ? (m[0] & 0xF0) == 0x50 : m[i] == skip[i];
+    }
+    return z || k;
+}
+
 /* Opens the next input and sniffs its first 4 bytes for the zstd magic (or a skippable frame). */
 static int rd_open_next(rd_stream *r, mrl_err *e) {
     const char *p = r->paths[r->next++];
@@ -90,22 +103,15 @@ static int rd_open_next(rd_stream *r, mrl_err *e) {
     r->at_eof = 0;
     r->start = r->end = r->scan = 0;
     r->zin_pos = r->zin_len = 0;
-    static const unsigned char zmagic[4] = {0x28, 0xB5, 0x2F, 0xFD}, skip[4] = {0x50, 0x2A, 0x4D, 0x18};
-    const unsigned char *m = (const unsigned char *)r->zin;
     /* a short read on a pipe must not spoil the sniff; bytes that begin no frame settle it
        at once (a short first line from a slow writer is not held back for more input) */
-    while (r->zin_len < 4) {
+    while (r->zin_len < 4 && frame_start(r->zin, r->zin_len)) {
         ssize_t got = rd_raw_read(r, r->zin + r->zin_len, 4 - r->zin_len, e);
         if (got < 0) return -1;
         if (got == 0) { r->at_eof = 1; break; }
         r->zin_len += (size_t)got;
-        int maybe = 1;
-        for (size_t i = 0; i < r->zin_len && maybe; i++)
-            maybe = m[i] == zmagic[i] || (i == 0 ? (m[0] & 0xF0) == 0x50 : m[i] == skip[i] && (m[0] & 0xF0) == 0x50);
-        if (!maybe) break;
     }
-    r->zstd = r->zin_len == 4 && ((m[0] == 0x28 && m[1] == 0xB5 && m[2] == 0x2F && m[3] == 0xFD) ||
-                                  ((m[0] & 0xF0) == 0x50 && m[1] == 0x2A && m[2] == 0x4D && m[3] == 0x18));
+    r->zstd = r->zin_len == 4 && frame_start(r->zin, 4);
     if (r->zstd) { ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only); r->zdone = 1; }
     if (!r->zstd) {   /* the sniffed bytes are text */
         memcpy(r->buf, r->zin, r->zin_len);
