@@ -52,6 +52,7 @@ int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e) {
     struct dirent *de;
     char p[PATH_MAX + 256];
     while ((de = readdir(d)))
+        /* .latest.PID: the temp link of checkpoints written before latest moved by move_link */
         if (!strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) || !strncmp(de->d_name, ".latest.", 8)) {
             snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
             ckpt_rmtree(p);
@@ -119,6 +120,17 @@ static const char *const src_files[] = {"tokenizer.json", "tokenizer_config.json
     "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json",
     "chat_template.jinja", "generation_config.json", NULL};
 
+/* Removes dir/name, renamed to a temp name first so that a crash mid-removal leaves only a
+ * name ckpt_open clears. -1 (errno set) when the rename fails. */
+static int retire(const char *dir, const char *name, const char *why) {
+    char p[PATH_MAX + 300], t[PATH_MAX + 340];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    snprintf(t, sizeof t, "%s/" TMP_PREFIX "%s-%s.%ld", dir, why, name, (long)getpid());
+    if (rename(p, t)) return -1;
+    ckpt_rmtree(t);
+    return 0;
+}
+
 /* Keeps the r->keep newest step directories, and always the ones latest and best name. */
 static int prune(ckpt_run *r, long latest) {
     if (r->keep <= 0) return 0;
@@ -140,11 +152,9 @@ static int prune(ckpt_run *r, long latest) {
         int newer = 0;
         for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
         if (newer < r->keep || steps[i] == latest || steps[i] == best) continue;
-        char p[PATH_MAX + 32], t[PATH_MAX + 64];
-        snprintf(p, sizeof p, "%s/step-%06ld", r->dir, steps[i]);
-        snprintf(t, sizeof t, "%s/" TMP_PREFIX "old-%06ld.%ld", r->dir, steps[i], (long)getpid());
-        /* rename first: a crash mid-removal leaves only a temp name that ckpt_open clears */
-        if (!rename(p, t)) ckpt_rmtree(t);
+        char nm[32];
+        snprintf(nm, sizeof nm, "step-%06ld", steps[i]);
+        retire(r->dir, nm, "old");
         crash_point(r);
     }
     return 0;
@@ -194,33 +204,29 @@ static int copy_source_files(const ckpt_data *d, const char *dir, mrl_err *e) {
     return d->files_from ? keep_source_config(d->files_from, dir, d->model_dtype, e) : 0;
 }
 
-/* Moves the symbolic link dir/name to target by rename (never missing, never half made). */
-static int move_link(const char *dir, const char *name, const char *target, mrl_err *e) {
+/* Moves the symbolic link r->dir/name to target by rename (never missing, never half made). */
+static int move_link(ckpt_run *r, const char *name, const char *target, mrl_err *e) {
     char lt[PATH_MAX + 64], lf[PATH_MAX + 16];
-    snprintf(lt, sizeof lt, "%s/" TMP_PREFIX "%s.%ld", dir, name, (long)getpid());
-    snprintf(lf, sizeof lf, "%s/%s", dir, name);
+    snprintf(lt, sizeof lt, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
+    snprintf(lf, sizeof lf, "%s/%s", r->dir, name);
     unlink(lt);
     if (symlink(target, lt)) return err_set(e, 3, "%s: %s", lt, strerror(errno));
+    crash_point(r);
     if (rename(lt, lf)) { unlink(lt); return err_set(e, 3, "%s: %s", lf, strerror(errno)); }
     return 0;
 }
 
-/* Removes the policy-* snapshots but keep (renamed first, as prune does). */
+/* Removes the policy-* snapshots but keep. */
 static void drop_policies(ckpt_run *r, const char *keep) {
     DIR *dd = opendir(r->dir);
     struct dirent *de;
-    while (dd && (de = readdir(dd))) {
-        if (strncmp(de->d_name, "policy-", 7) || (keep && !strcmp(de->d_name, keep))) continue;
-        char q[PATH_MAX + 300], t[PATH_MAX + 320];
-        snprintf(q, sizeof q, "%s/%s", r->dir, de->d_name);
-        snprintf(t, sizeof t, "%s/" TMP_PREFIX "old-%s.%ld", r->dir, de->d_name, (long)getpid());
-        if (!rename(q, t)) ckpt_rmtree(t);
-    }
+    while (dd && (de = readdir(dd)))
+        if (!strncmp(de->d_name, "policy-", 7) && !(keep && !strcmp(de->d_name, keep))) retire(r->dir, de->d_name, "old");
     if (dd) closedir(dd);
 }
 
 int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
-    char name[32], tmp[PATH_MAX + 64], fin[PATH_MAX + 32], p[PATH_MAX + 320];
+    char name[32], tmp[PATH_MAX + 64], fin[PATH_MAX + 32];
     snprintf(name, sizeof name, "policy-%06ld", step);
     snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
     snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
@@ -230,10 +236,9 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
         ckpt_rmtree(tmp);
         return err_prefix(e, "policy snapshot %s", fin);
     }
-    snprintf(p, sizeof p, "%s/" TMP_PREFIX "orphan-%s.%ld", r->dir, name, (long)getpid());
-    if (!rename(fin, p)) ckpt_rmtree(p);   /* one a stopped run left at this step */
+    retire(r->dir, name, "orphan");   /* one a stopped run left at this step */
     if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
-    if (move_link(r->dir, "policy", name, e)) return -1;
+    if (move_link(r, "policy", name, e)) return -1;
     drop_policies(r, name);   /* the snapshots before it go */
     return 0;
 }
@@ -277,22 +282,14 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     /* a step directory that exists already was orphaned by a crash before latest moved */
     struct stat st;
     if (!lstat(fin, &st)) {
-        snprintf(p, sizeof p, "%s/" TMP_PREFIX "orphan-%s.%ld", r->dir, name, (long)getpid());
-        if (rename(fin, p)) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
-        ckpt_rmtree(p);
+        if (retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
         crash_point(r);
     }
     if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); goto fail; }
     crash_point(r);
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     crash_point(r);
-    char lt[PATH_MAX + 64], lf[PATH_MAX + 16];
-    snprintf(lt, sizeof lt, "%s/.latest.%ld", r->dir, (long)getpid());
-    snprintf(lf, sizeof lf, "%s/latest", r->dir);
-    unlink(lt);
-    if (symlink(name, lt)) return err_set(e, 3, "%s: %s", lt, strerror(errno));
-    crash_point(r);
-    if (rename(lt, lf)) { unlink(lt); return err_set(e, 3, "%s: %s", lf, strerror(errno)); }
+    if (move_link(r, "latest", name, e)) return -1;
     crash_point(r);
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     crash_point(r);
