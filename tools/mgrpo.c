@@ -633,13 +633,19 @@ static jv run_state(opts *o, long step, const input *in, const char *init, const
 
 /* Tokenizer files come from the newest checkpoint (still there until this save prunes it),
  * else from the directory the policy was loaded from. */
+/* Where a save's tokenizer and generation files come from: the run's latest (path in lp, n
+ * bytes), else the starting policy. */
+static const char *files_source(ckpt_run *run, char *lp, size_t n, const char *policy_dir) {
+    mrl_err e = {0};
+    long ls;
+    return ckpt_latest(run, &ls, lp, n, &e) == 1 ? lp : policy_dir;
+}
+
 static void save(opts *o, ckpt_run *run, ckpt_data *cd, long step, const input *in,
                  const char *init, const char *ref, const char *policy_dir) {
     mrl_err e = {0};
     char lp[PATH_MAX + 32];
-    long ls;
-    int have = ckpt_latest(run, &ls, lp, sizeof lp, &e);
-    cd->files_from = have == 1 ? lp : policy_dir;
+    cd->files_from = files_source(run, lp, sizeof lp, policy_dir);
     cd->state = run_state(o, step, in, init, ref);
     if (ckpt_save(run, step, cd, &e)) {
         cli_on_fatal(&o->c, NULL, NULL);   /* the error exit must not try this same checkpoint again */
@@ -653,9 +659,14 @@ static void save(opts *o, ckpt_run *run, ckpt_data *cd, long step, const input *
 static void save_policy(opts *o, ckpt_run *run, ckpt_data *cd, long step, const char *policy_dir) {
     mrl_err e = {0};
     char lp[PATH_MAX + 32];
-    long ls;
-    cd->files_from = ckpt_latest(run, &ls, lp, sizeof lp, &e) == 1 ? lp : policy_dir;
+    cd->files_from = files_source(run, lp, sizeof lp, policy_dir);
     if (ckpt_save_policy(run, step, cd, &e)) cli_die(&o->c, &e);
+}
+
+/* Writes a metrics line (consumed) and flushes it; a closed pipe ends the run (checkpoint, exit 0). */
+static void put_line(opts *o, wr_stream *w, jv m) {
+    mrl_err e = {0};
+    if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o->c, &e);
 }
 
 /* What an error exit needs to checkpoint the steps taken before it (cli_on_fatal): the state
@@ -781,7 +792,8 @@ int main(int argc, char **argv) {
         mrl_config cf;   /* a --model that is not a model directory */
         if (config_load(&cf, o.model, &e)) cli_die(&o.c, &e);
     }
-    if (o.batches_from && strcmp(o.batches_from, "-") && access(o.batches_from, R_OK))   /* before RUNDIR is made */
+    FILE *list = NULL;   /* --batches-from: opened before RUNDIR is made (a missing one leaves none) */
+    if (o.batches_from && !(list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin))
         cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     if (rank == 0) ckpt_clear_policy(&run);   /* an earlier run's, whatever this one's options: it starts from latest */
@@ -843,10 +855,8 @@ int main(int argc, char **argv) {
 
     input in = {0};
     in.pending = jv_invalid();
-    if (o.batches_from) {
-        in.list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin;
-        if (!in.list) cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
-    } else {
+    in.list = list;
+    if (!list) {
         if (!(in.rd = rd_open((const char *const *)argv + optind, argc - optind, &e))) cli_die(&o.c, &e);
         rd_set_stop(in.rd, cli_stop_requested);   /* a signal ends a blocked read */
     }
@@ -884,12 +894,13 @@ int main(int argc, char **argv) {
     fatal_ctx fc = {&o, &run, &cd, &in, init, refdir, policy_dir, step, last_saved,
                     in.groups_read, in.records_read, 1};
     if (lead && !o.no_ckpt) cli_on_fatal(&o.c, on_fatal, &fc);
-    jv end_line = jv_invalid();   /* --batches-from: the last batch's line, after the final checkpoint */
+    /* --batches-from: a batch's last metrics line, written once the batch's checkpoint is (for
+       the last batch, the final checkpoint below), so a driver acting on it finds it whole */
+    jv held = jv_invalid();
     for (;;) {
         if (o.steps > 0 && done >= o.steps) break;
         if (cli_stop_requested()) break;
         item *it; int n, *gs;
-        jv batch_line = jv_invalid();   /* --batches-from: the batch's last metrics line, held back */
         if (in.list && !next_batch_file(&o, &in)) break;
         int ng = read_batch(&o, &in, o.groups, &it, &n, &gs, cfg->vocab_size);
         if (in.list && !ng && !cli_stop_requested())   /* a driver waits for this step */
@@ -970,10 +981,8 @@ int main(int argc, char **argv) {
                     cli_die(&o.c, &e);
                 }
                 jv_free(line);
-                /* --batches-from: a batch's last line waits for the batch's checkpoint (below), so
-                   a driver that acts on it (prunes, links best) finds the run directory whole */
-                if (in.list && k == o.iterations - 1) batch_line = m;
-                else if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o.c, &e);   /* a closed pipe: checkpoint, exit 0 */
+                if (in.list && k == o.iterations - 1) held = m;
+                else put_line(&o, w, m);
             } else jv_free(m);
             tokens_done += batch_tokens;
             prog_update(pg, done, tokens_done);
@@ -987,14 +996,13 @@ int main(int argc, char **argv) {
             last_saved = step;
         }
         fc.last_saved = last_saved;
-        if (last) end_line = batch_line;   /* --steps reached or a signal: the checkpoint comes below */
-        else if (jv_is_valid(batch_line) && (wr_put(w, batch_line, &e) || wr_flush(w, &e))) cli_die(&o.c, &e);
+        if (!last && jv_is_valid(held)) { put_line(&o, w, held); held = jv_invalid(); }
     }
     cli_on_fatal(&o.c, NULL, NULL);
     if (step > last_saved && lead) {
         save(&o, &run, &cd, step, &in, init, refdir, policy_dir);
     }
-    if (jv_is_valid(end_line) && (wr_put(w, end_line, &e) || wr_flush(w, &e))) cli_die(&o.c, &e);
+    if (jv_is_valid(held)) put_line(&o, w, held);
     dist_free(dist);
     prog_end(pg);
     if (!done && !cli_stop_requested())   /* a loop that asked for a step must not think it took one */
