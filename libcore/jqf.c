@@ -98,6 +98,11 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
 
 const char *jqf_text(const jqf *f) { return f->text; }
 
+const char *jqf_field(const char *p) {
+    static const char word[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    return p[0] == '.' && p[1] && strspn(p + 1, word) == strlen(p + 1) ? p + 1 : NULL;
+}
+
 void jqf_free(jqf *f) {
     if (!f) return;
     if (f->jq) jq_teardown(&f->jq);

@@ -237,7 +237,7 @@ static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, int n
     if (numok && jv_get_kind(*hold) == JV_KIND_NUMBER) *hold = jv_dump_string(*hold, 0);
     if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);   /* may hold a NUL: use its length */
     const char *f = jqf_text(q);
-    int simple = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
+    int simple = jqf_field(f) != NULL;
     jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
     if (simple && k == JV_KIND_NULL) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", it->file, it->line, f + 1);
     else if (simple) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is not a string%s (%s)", it->file, it->line, f + 1, numok ? " or a number" : "", jv_kind_name(k));

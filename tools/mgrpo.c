@@ -250,7 +250,7 @@ static int32_t *token_ids(opts *o, const char *where, const char *name, jv a, in
  * what it gave, as msample's --problem. */
 static void die_reward(opts *o, const char *where, jv r) {
     const char *f = jqf_text(o->freward);
-    int field = f[0] == '.' && f[1] && strspn(f + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(f + 1);
+    int field = jqf_field(f) != NULL;
     jv_kind k = jv_get_kind(r);
     char why[80], m[400];
     if (k == JV_KIND_NUMBER) snprintf(why, sizeof why, field ? "is not a finite number" : "a number that is not finite");

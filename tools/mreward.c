@@ -67,9 +67,7 @@ typedef struct {
 /* A simple `.field` filter names its field in messages; anything else is quoted whole. */
 static const char *field_name(const char *prog)
 {
-    if (prog[0] == '.' && prog[1] && strspn(prog + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(prog + 1))
-        return prog + 1;
-    return prog;
+    return jqf_field(prog) ? jqf_field(prog) : prog;
 }
 
 static void die_at(mr *m, const char *where, const char *fmt, const char *arg)

@@ -434,8 +434,7 @@ int main(int argc, char **argv) {
 
     if (!(a.problem = jqf_compile(problem, &e))) cli_usage(&a.c, "--problem: %s", e.msg);
     static char field[128];
-    if (problem[0] == '.' && strlen(problem) < sizeof field && problem[1] &&
-        strspn(problem + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(problem + 1)) {
+    if (jqf_field(problem) && strlen(problem) < sizeof field) {
         strcpy(field, problem + 1);
         a.problem_field = field;
     }
