@@ -623,16 +623,23 @@ static int sort_unique(int *k, int n)
     return u;
 }
 
+/* The per-benchmark statistics of an input (stats_of makes them). */
+static void free_stats(const ev *m, input *in)
+{
+    for (int bi = 0; in->b && bi < m->nbench; bi++) { free(in->b[bi].acc); free(in->b[bi].ids); free(in->b[bi].passk); }
+    free(in->b);
+    in->b = NULL;
+}
+
 static void free_all(ev *m)
 {
     for (int i = 0; i < m->nin; i++) {
         input *in = &m->in[i];
         for (int j = 0; j < in->n; j++) { free(in->s[j].id); free(in->s[j].pred); }
-        for (int bi = 0; in->b && bi < m->nbench; bi++) { free(in->b[bi].acc); free(in->b[bi].ids); free(in->b[bi].passk); }
+        free_stats(m, in);
         for (int j = 0; j < in->nfiles; j++) free(in->files[j]);
         free(in->files);
         free(in->s);
-        free(in->b);
     }
     for (int bi = 0; bi < m->nbench; bi++) free(m->bench[bi]);
     free(m->bench);
@@ -748,8 +755,7 @@ int main(int argc, char **argv)
         add_k(&m, kmax);
         m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) {
-            for (int bi = 0; bi < m.nbench; bi++) { free(m.in[i].b[bi].acc); free(m.in[i].b[bi].ids); free(m.in[i].b[bi].passk); }
-            free(m.in[i].b);
+            free_stats(&m, &m.in[i]);
             stats_of(&m, &m.in[i]);
         }
     } else {
