@@ -79,7 +79,7 @@ case $PERSIST in 0|1) ;; *) die "PERSIST=$PERSIST: 0 or 1" ;; esac
 
 # Samples the problems in $1 ($7 each, limit $2, seed $3) with policy $4, at temperature $5, top-p $6.
 sample() {
-    local in=$1 mt=$2 seed=$3 pol=$4 temp=$5 topp=$6 n=$7; shift 7
+    local in=$1 mt=$2 seed=$3 pol=$4 temp=$5 topp=$6 n=$7 d; shift 7
     local common=(--model "$pol" -n "$n" --temperature "$temp" --top-p "$topp" --max-tokens "$mt"
                   --template "$tmpl" --seed "$seed" -q "${sys_args[@]}" "${msample_extra[@]}" "$@")
     if [ "$NGPU" -le 1 ]; then
@@ -174,12 +174,12 @@ fi
 # gives K), so prune and validate below never race it
 mg_pid=
 pol=$MODEL; [ -e "$RUN/latest" ] && pol=$RUN/latest
+mapfile -t d < <(dev_args "${DEVICE:-}")
+mgrpo_args=(--out "$RUN" ${MODEL:+--model "$MODEL"} --seed "$SEED" --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}")
 if [ "$PERSIST" = 1 ] && [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; then
-    mapfile -t d < <(dev_args "${DEVICE:-}")
     # --batches-from and --policy-every after MGRPO_ARGS: the last one counts, and the loop waits
     # for each step's policy (an N > 1 there left it waiting on mgrpo, and mgrpo on it)
-    coproc MG { exec "${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --seed "$SEED" --save-every "$SAVE_EVERY" \
-                    "${d[@]}" "${mgrpo_extra[@]}" --batches-from - --policy-every 1 -Z -q; }
+    coproc MG { exec "${T}mgrpo" "${mgrpo_args[@]}" --batches-from - --policy-every 1 -Z -q; }
     mg_pid=$MG_PID mg_in=${MG[1]} mg_out=${MG[0]}
     # a loop that stops on an error or a signal still lets mgrpo checkpoint the steps it took
     trap mg_close EXIT
@@ -213,7 +213,6 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     # the step's problems: PROMPTS lines from offset step*PROMPTS of the shuffled file, wrapping
     awk -v s=$(( (step * PROMPTS) % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
         "$RUN/problems.jsonl" >"$RUN/.slice.jsonl"
-    mapfile -t d < <(dev_args "${DEVICE:-}")
     t0=$(date +%s.%N)
     # the rewarded batch whole before mgrpo reads it: a sampler or reward stage that dies part way
     # (an OOM kill, a bad record) stops the loop here (set -e, pipefail) instead of letting mgrpo
@@ -225,8 +224,7 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
         mg_step
         step=$(jnum step <<<"$metrics") pol=$RUN/policy
     else
-        metrics=$("${T}mgrpo" --out "$RUN" ${MODEL:+--model "$MODEL"} --steps 1 --seed "$SEED" \
-                      --save-every "$SAVE_EVERY" "${d[@]}" "${mgrpo_extra[@]}" -Z -q <"$RUN/.batch")
+        metrics=$("${T}mgrpo" --steps 1 "${mgrpo_args[@]}" -Z -q <"$RUN/.batch")
         step=$(step_of "$RUN/latest") pol=$RUN/latest
     fi
     rm -f "$RUN/.batch"
