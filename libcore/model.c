@@ -272,7 +272,7 @@ typedef struct save_ctx { mrl_model *m; size_t off; st_dtype dt; save_buf *sb; }
 
 /* Produces a tensor's bytes from backend memory: master weights, else the forward copy. Host
  * memory (the CPU backend's) is read in place; a device's goes through one scratch buffer for
- * the whole save (a buffer per chunk cost a page fault per 4 KB of it: ~1 s per GB saved). */
+ * the whole save (buffers made per chunk were fresh mappings, page-faulted anew each time). */
 static int save_fill(void *vctx, void *dst, size_t off, size_t n, mrl_err *e) {
     save_ctx *s = vctx; mrl_model *m = s->m; save_buf *b = s->sb;
     const float *src;
