@@ -384,11 +384,12 @@ $ jq -c '[.loss, .objective.loss]' old/latest/trainer_state.json
 $ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --mask-truncated > /dev/null 2>&1
 $ sed -n 7,8p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 > /dev/null 2>&1
 $ jq -c .objective.mask_truncated run/latest/trainer_state.json
-$ sed -n 7,8p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --no-mask-truncated > /dev/null 2>&1
+$ sed -n 7,8p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --no-mask-truncated 2>&1 > /dev/null | sed 's/ (.*//'
 $ jq -c .objective.mask_truncated run/latest/trainer_state.json
 > [0.1,0.1]
 > ["bnpo","bnpo"]
 > true
+> mgrpo: --no-mask-truncated replaces the run's --mask-truncated
 > false
 
 ## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
