@@ -36,6 +36,7 @@ static inline size_t mrl_dtype_size(mrl_dtype t) { return t == MRL_F32 || t == M
 
 typedef struct mrl_ops mrl_ops;
 struct mrl_adamw_step;   /* the AdamW step's scalars (op_adamw_step, below) */
+struct mrl_pick;         /* one row's token from op_sample_rows (below) */
 typedef struct mrl_backend {
     mrl_devkind kind;
     int device;            /* CUDA ordinal (0 on CPU) */
@@ -117,6 +118,9 @@ struct mrl_ops {
     void (*logits)(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt,
                    int T, int C, int V);
     size_t (*pack_weight)(const mrl_backend *be, void *dst, const void *w, mrl_dtype wdt, int OUT, int IN);   /* optional */
+    size_t (*sample_rows_work)(const mrl_backend *be, int B, int V);
+    void (*sample_rows)(const mrl_backend *be, struct mrl_pick *out, const float *logits, const double *u,
+                        int B, int V, float inv_temp, int greedy, void *work);
     void (*adamw)(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
                   mrl_dtype cdt, size_t n, const struct mrl_adamw_step *s);
     double (*sumsq)(const mrl_backend *be, const float *x, size_t n);
@@ -228,6 +232,25 @@ static inline void op_logprob_bwd(const mrl_backend *be, void *dx, float *dw, co
 /* Full fp32 logits [T, V] = x W^T for the few rows a sampler needs (no temperature). */
 static inline void op_logits(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt, int T, int C, int V)
 { be->ops->logits(be, logits, x, w, wdt, T, C, V); }
+
+/* One token per row of logits [B, V] (fp32, as op_logits writes them), drawn as the host
+ * sampler (libcore/sampler.c) draws without truncation, with the arithmetic of
+ * kernels/sample_core.h, so a row gives the host sampler's token for the same uniform u[r]
+ * (B doubles in [0, 1), backend memory). greedy: every row takes its argmax (the first index
+ * of the max) and u is not read. out: B mrl_pick (backend memory): the token, its logit, the
+ * row's max and Z, from which smp_pick_logprob makes the sampler's log-prob. For a draw Z is
+ * sample_core.h's sum of e; for greedy it is the sum of exp((double)l - max) over the row's
+ * numbers, per block of SK_BLK tokens in index order, then the blocks in order (within a few
+ * ulps of the host's sequential sum). A row whose max is not finite (a +inf logit, or nothing
+ * but -inf and NaN) gets flag 1 and no token: the host samples that row from its logits.
+ * work: op_sample_rows_work bytes. A backend where the logits live on the host (the CPU) need
+ * not run it: the sampler reads them there. */
+typedef struct mrl_pick { int32_t tok, flag; float logit, max; double Z; } mrl_pick;
+static inline int op_has_sample_rows(const mrl_backend *be) { return be->ops->sample_rows != NULL; }
+static inline size_t op_sample_rows_work(const mrl_backend *be, int B, int V)
+{ return be->ops->sample_rows_work(be, B, V); }
+static inline void op_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, const double *u, int B, int V, float inv_temp, int greedy, void *work)
+{ be->ops->sample_rows(be, out, logits, u, B, V, inv_temp, greedy, work); }
 
 /* The weight w [OUT, IN] (backend memory) of dtype wdt packed into dst as mrl_packed(wdt) (bf16:
  * MRL_BF16P, fp32: MRL_F32P) for the forward GEMMs of inference; returns the bytes that takes

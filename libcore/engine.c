@@ -54,6 +54,9 @@ typedef struct eng {
     int has_held;
     smp_ws **ws;          /* one per thread */
     int nws;
+    int pick;             /* decode steps draw on the device (model_pick) */
+    mrl_pick *picks;      /* their tokens, one per running sequence */
+    double *us;           /* their uniforms */
 } eng;
 
 void eng_defaults(eng_opts *o) {
@@ -291,10 +294,14 @@ static int eng_admit(eng *g, int *eof, int *ferr, mrl_err *fe, mrl_err *e) {
     return 0;
 }
 
+static int eng_step_picked(eng *g, int32_t *toks, int *seqs, float *row, mrl_err *e);
+static void eng_retire_done(eng *g);
+
 /* One batched decode step over every running sequence; retires the finished ones. */
 static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e) {
     int B = g->nrun;
     for (int b = 0; b < B; b++) { seqs[b] = g->run[b]->kv; toks[b] = g->run[b]->next; }
+    if (g->pick) return eng_step_picked(g, toks, seqs, logits, e);
     if (model_decode(g->m, g->kv, seqs, toks, B, logits, e) < 0) return -1;
     /* threads only pay off on real vocabularies: a parallel region costs more than a small row */
     int nt = model_backend(g->m)->threads < g->nws ? model_backend(g->m)->threads : g->nws;   /* be_tick's count */
@@ -310,6 +317,40 @@ static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e)
                                logits + (size_t)b * g->V, g->V, &q->rng, &lp);
         eng_push(g, q, t, lp);
     }
+    eng_retire_done(g);
+    return 0;
+}
+
+/* A decode step whose tokens the device draws: each sequence's uniform is taken from its
+ * stream before the step (one per token, as smp_sample takes it), the device picks every
+ * row, and only a row it leaves to the host (no finite max) comes down whole. */
+static int eng_step_picked(eng *g, int32_t *toks, int *seqs, float *row, mrl_err *e) {
+    int B = g->nrun;
+    const smp_params *sp = &g->o->sp;
+    int greedy = smp_is_greedy(sp);
+    for (int b = 0; b < B; b++) g->us[b] = greedy ? 0.0 : rng_uniform(&g->run[b]->rng);
+    if (model_decode(g->m, g->kv, seqs, toks, B, NULL, e) < 0) return -1;
+    if (model_pick(g->m, B, g->us, greedy ? 1.0f : 1.0f / sp->temperature, greedy, g->picks, e) < 0) return -1;
+    for (int b = 0; b < B; b++) {
+        const mrl_pick *k = &g->picks[b];
+        int32_t t;
+        float lp;
+        if (k->flag) {
+            model_logits_row(g->m, b, row);
+            t = smp_sample_u(g->ws[0], sp, row, g->V, g->us[b], &lp);
+        } else {
+            t = k->tok;
+            lp = smp_pick_logprob(sp, k->logit, k->max, k->Z);
+        }
+        eng_push(g, g->run[b], t, lp);
+    }
+    eng_retire_done(g);
+    return 0;
+}
+
+/* After a step: counts its tokens and retires the sequences it finished. */
+static void eng_retire_done(eng *g) {
+    int B = g->nrun;
     g->st->gen_tokens += B;
     int k = 0;
     for (int b = 0; b < B; b++) {
@@ -323,7 +364,6 @@ static int eng_step(eng *g, int32_t *toks, int *seqs, float *logits, mrl_err *e)
         }
     }
     g->nrun = k;
-    return 0;
 }
 
 static void eng_cleanup(eng *g) {
@@ -381,9 +421,18 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     g.stops = stop_new(o->stops, o->nstops);
     int ws_ok = g.ws != NULL;
     for (int i = 0; ws_ok && i < g.nws; i++) if (!(g.ws[i] = smp_ws_new(g.V))) ws_ok = 0;
+    /* the device draws the tokens of untruncated sampling and greedy decoding; top-k, top-p
+       and min-p stay with the host sampler */
+    g.pick = o->device_sampling && model_can_pick(m) && !smp_is_truncating(&o->sp, g.V) &&
+             (model_backend(m)->kind != MRL_DEV_CPU || o->device_sampling == 2);
+    if (g.pick) {
+        g.picks = malloc(o->batch * sizeof *g.picks);
+        g.us = malloc(o->batch * sizeof *g.us);
+        if (!g.picks || !g.us) ws_ok = 0;
+    }
     int32_t *toks = malloc(o->batch * sizeof *toks);
     int *seqs = malloc(o->batch * sizeof *seqs);
-    float *logits = malloc((size_t)o->batch * g.V * sizeof *logits);
+    float *logits = malloc((size_t)(g.pick ? 1 : o->batch) * g.V * sizeof *logits);   /* picked: one row, a fallback */
     int rc = 0, eof = 0, ferr = 0;
     mrl_err fe = {0};
     if (!ws_ok || !g.run || !g.stops || !toks || !seqs || !logits) { rc = err_set(e, 3, "out of memory"); goto out; }
@@ -413,7 +462,7 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
     }
     if (rc == 0 && ferr) { *e = fe; rc = -1; }
 out:
-    free(toks); free(seqs); free(logits);
+    free(toks); free(seqs); free(logits); free(g.picks); free(g.us);
     eng_cleanup(&g);
     return rc;
 }

@@ -34,6 +34,10 @@ typedef struct eng_opts {
     int block_tokens;            /* KV block size in tokens; 0 = 16 */
     int kv_dtype;                /* KV_AUTO (eng_defaults), MRL_F32 or MRL_BF16 (kv_create); note
                                     MRL_F32 is 0: set options with eng_defaults, not memset */
+    int device_sampling;         /* 1: on a device backend, decode steps without top-k/top-p/min-p
+                                    draw their tokens on the device (model_pick) instead of
+                                    downloading every row of logits; the same tokens (0 = off);
+                                    2: on the CPU backend too (the same path, for tests) */
 } eng_opts;
 
 void eng_defaults(eng_opts *o);

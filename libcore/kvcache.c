@@ -155,9 +155,9 @@ static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
 static void head_rows(mrl_model *m, int r0, int n, float *out) {
     op_rmsnorm_fwd(m->be, m->iln, NULL, act_at(m, m->ix, (size_t)r0 * m->C), mw(m, m->off_norm), m->wdt, n,
                    m->C, m->c.rms_norm_eps);
-    int host = m->be->kind == MRL_DEV_CPU;
+    int host = m->be->kind == MRL_DEV_CPU && out;   /* out NULL: the logits stay in ilogits */
     op_logits(m->be, host ? out : m->ilogits, m->iln, lw(m, m->off_head, m->head_p), ldt(m, m->head_p), n, m->C, m->V);
-    if (!host) be_download(m->be, out, m->ilogits, (size_t)n * m->V * 4);
+    if (!host && out) be_download(m->be, out, m->ilogits, (size_t)n * m->V * 4);
 }
 
 int model_prefill(mrl_model *m, kv_cache *kv, int seq, const int32_t *tokens, int n,
@@ -208,6 +208,13 @@ int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tok
             return err_set(e, 1, "model_decode: token id %d is outside the vocabulary (%d)", tokens[b], m->V);
         for (int c = 0; c < b; c++) if (seqs[c] == seqs[b]) return err_set(e, 2, "model_decode: sequence %d given twice", seqs[b]);
     }
+    if (!logits && !model_can_pick(m)) return err_set(e, 2, "model_decode: no logits buffer");
+    if (!logits && m->be->kind == MRL_DEV_CPU && B > m->cap_logits) {   /* the arena keeps none on the CPU */
+        be_free(m->be, m->ilogits);
+        m->cap_logits = 0;
+        if (!(m->ilogits = be_alloc(m->be, (size_t)B * m->V * 4))) return err_set(e, 3, "out of memory");
+        m->cap_logits = B;
+    }
     int32_t *h = malloc((size_t)B * 4 * 4);
     if (!h) return err_set(e, 3, "out of memory");
     int32_t *slot = h, *pos = h + B, *ctx = h + 2 * B, *row = h + 3 * B;
@@ -238,4 +245,33 @@ int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tok
     }
     free(tab); free(h);
     return rc;
+}
+
+int model_can_pick(const mrl_model *m) { return op_has_sample_rows(m->be); }
+
+int model_pick(mrl_model *m, int B, const double *u, float inv_temp, int greedy, mrl_pick *out, mrl_err *e) {
+    if (!model_can_pick(m)) return err_set(e, 2, "model_pick: the %s backend has no op_sample_rows", m->be->name);
+    if (B <= 0) return 0;
+    if (B > m->cap_logits) return err_set(e, 2, "model_pick: %d rows, the last decode left %d", B, m->cap_logits);
+    const mrl_backend *be = m->be;
+    if (B > m->cap_pick) {
+        be_free(be, m->ipick); be_free(be, m->ipick_u); be_free(be, m->ipick_work);
+        m->ipick = be_alloc(be, (size_t)B * sizeof *m->ipick);
+        m->ipick_u = be_alloc(be, (size_t)B * sizeof *m->ipick_u);
+        m->ipick_work = be_alloc(be, op_sample_rows_work(be, B, m->V));
+        if (!m->ipick || !m->ipick_u || !m->ipick_work) {
+            be_free(be, m->ipick); be_free(be, m->ipick_u); be_free(be, m->ipick_work);
+            m->ipick = NULL; m->ipick_u = NULL; m->ipick_work = NULL; m->cap_pick = 0;
+            return err_set(e, 3, "out of memory for sampling buffers on %s", be->name);
+        }
+        m->cap_pick = B;
+    }
+    if (!greedy) be_upload(be, m->ipick_u, u, (size_t)B * sizeof *u);
+    op_sample_rows(be, m->ipick, m->ilogits, m->ipick_u, B, m->V, inv_temp, greedy, m->ipick_work);
+    be_download(be, out, m->ipick, (size_t)B * sizeof *out);
+    return 0;
+}
+
+void model_logits_row(mrl_model *m, int b, float *out) {
+    be_download(m->be, out, m->ilogits + (size_t)b * m->V, (size_t)m->V * 4);
 }

@@ -71,9 +71,21 @@ long kv_capacity_tokens(const kv_cache *kv);
  * of the last position to logits_last. -1 with e set when the cache is full. */
 int model_prefill(mrl_model *m, kv_cache *kv, int seq, const int32_t *tokens, int n,
                   float *logits_last, mrl_err *e);
-/* One decode step for B sequences: appends tokens[b] to seqs[b], writes logits[b*V ..]. */
+/* One decode step for B sequences: appends tokens[b] to seqs[b], writes logits[b*V ..].
+ * logits NULL: the logits stay in the backend's memory, for model_pick and model_logits_row. */
 int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tokens, int B,
                  float *logits, mrl_err *e);
+/* Whether model_pick can run: the backend has op_sample_rows. It pays on a device (a pick
+ * per row comes down instead of the row); on the CPU, whose logits are on the host already,
+ * it is the same draw done another way (msample's MRL_DEVICE_SAMPLING=all, for tests). */
+int model_can_pick(const mrl_model *m);
+/* One token for each of the B rows of logits the last model_decode(..., NULL) left in the
+ * backend's memory (op_sample_rows: u[b] the row's uniform, inv_temp = 1.0f / T, or greedy); out[b]
+ * on the host. A row with flag set has no token: read it with model_logits_row. */
+struct mrl_pick;   /* ops.h */
+int model_pick(mrl_model *m, int B, const double *u, float inv_temp, int greedy, struct mrl_pick *out, mrl_err *e);
+/* Row b of those logits (vocab_size floats) into out. */
+void model_logits_row(mrl_model *m, int b, float *out);
 
 /* ---- training / scoring over packed sequences (mgrpo, msample --score) ----
  * A batch packs nseq sequences back to back: tokens[0..T), each sequence restarting at

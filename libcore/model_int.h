@@ -62,6 +62,9 @@ struct mrl_model {
     int32_t *itok, *ipos, *islot, *irow_seq, *irow_ctx, *itab;
     size_t itab_n;
     void *ipaged_work; size_t ipaged_work_n;
+    /* model_pick's buffers (device backends), for cap_pick rows */
+    int cap_pick;
+    mrl_pick *ipick; double *ipick_u; void *ipick_work;
 };
 
 static inline const void *mw(const mrl_model *m, size_t off) {

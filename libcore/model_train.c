@@ -23,11 +23,13 @@ static void train_arena_free(mrl_model *m) {
 
 static void infer_arena_free(mrl_model *m) {
     void *ps[] = {m->ix, m->iln, m->iqkv, m->iatt, m->igu, m->iact, m->ilogits, m->itok, m->ipos,
-                  m->islot, m->irow_seq, m->irow_ctx, m->itab, m->ipaged_work};
+                  m->islot, m->irow_seq, m->irow_ctx, m->itab, m->ipaged_work, m->ipick, m->ipick_u,
+                  m->ipick_work};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) be_free(m->be, ps[i]);
     m->ix = m->iln = m->iqkv = m->iatt = m->igu = m->iact = NULL; m->ilogits = NULL;
     m->itok = m->ipos = m->islot = m->irow_seq = m->irow_ctx = m->itab = NULL; m->ipaged_work = NULL;
-    m->cap_R = m->cap_ctx = m->cap_logits = 0; m->itab_n = m->ipaged_work_n = 0;
+    m->ipick = NULL; m->ipick_u = NULL; m->ipick_work = NULL;
+    m->cap_R = m->cap_ctx = m->cap_logits = m->cap_pick = 0; m->itab_n = m->ipaged_work_n = 0;
 }
 
 void model_arena_free(mrl_model *m) {

@@ -9,10 +9,11 @@
 #include <string.h>
 #include "clones.h"
 #include "sampler.h"
+#include "sample_core.h"   /* the exp, block sums and walk the device samplers share */
 
 typedef struct smp_cand { float e; int32_t i; } smp_cand;
 
-#define SMP_BLK 256   /* tokens per block sum */
+#define SMP_BLK SK_BLK   /* tokens per block sum */
 
 struct smp_ws {
     int V;
@@ -64,27 +65,6 @@ CPU_CLONES static float smp_max(const float *l, int V) {
     return r;
 }
 
-/* e^x for x <= 0 without a branch or a library call (so the loop over a row vectorises):
- * x = n ln2 + r, Cephes' degree-7 polynomial for e^r (about 1 ulp, as the CPU backend's
- * AVX-512 exp), scaled by 2^n built in the exponent bits; 0 below -87.3 and for NaN. */
-static inline float smp_expf(float x) {
-    float xc = x > -87.3f ? x : -87.3f;
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float y = 1.9875691500e-4f;
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * (r * r) + (r + 1.0f);
-    int32_t b = ((int32_t)n + 127) * (1 << 23);
-    float s;
-    memcpy(&s, &b, sizeof s);
-    return x >= -87.3f ? y * s : 0.0f;
-}
-
 /* e[i] = exp((l[i] - m) inv) and the block sums: sixteen float lanes per block, added in a
  * fixed order into a double. */
 CPU_CLONES static void smp_exp_blocks(float *e, double *bs, const float *l, int V, float m, float inv) {
@@ -93,7 +73,7 @@ CPU_CLONES static void smp_exp_blocks(float *e, double *bs, const float *l, int 
         float *eb = e + b0;
         const float *lb = l + b0;
         #pragma omp simd   /* element-wise: vectorised at -O2 too, the same values */
-        for (int i = 0; i < n; i++) eb[i] = smp_expf((lb[i] - m) * inv);
+        for (int i = 0; i < n; i++) eb[i] = sk_e(lb[i], m, inv);
         float part[16] = {0};
         int i = 0;
         for (; i + 16 <= n; i += 16)
@@ -238,6 +218,19 @@ static int32_t smp_argmax(const float *l, int V) {
 
 int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
                    mrl_rng *rng, float *logprob) {
+    return smp_sample_u(w, p, logits, V, smp_greedy(p) ? 0.0 : rng_uniform(rng), logprob);
+}
+
+int smp_is_greedy(const smp_params *p) { return smp_greedy(p); }
+int smp_is_truncating(const smp_params *p, int V) { return smp_truncating(p, V); }
+
+float smp_pick_logprob(const smp_params *p, float logit, float max, double Z) {
+    /* smp_logprob's and smp_sample's expressions, term for term */
+    float T = smp_greedy(p) ? 1.0f : p->temperature;
+    return (float)(((double)logit - (double)max) / T - log(Z));
+}
+
+int32_t smp_sample_u(smp_ws *w, const smp_params *p, const float *logits, int V, double u, float *logprob) {
     if (smp_greedy(p)) {
         int32_t t = smp_argmax(logits, V);
         w->broken += smp_max(logits, V) == -INFINITY;
@@ -245,7 +238,6 @@ int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
         return t;
     }
     smp_exp(w, logits, V, p->temperature);
-    double u = rng_uniform(rng);
     int32_t tok = -1;
     if (!smp_truncating(p, V)) {   /* the block where the running sum passes u Z, then its token */
         double x = u * w->Z, acc = 0;

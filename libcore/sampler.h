@@ -33,6 +33,16 @@ void smp_ws_free(smp_ws *w);
 int32_t smp_sample(smp_ws *w, const smp_params *p, const float *logits, int V,
                    mrl_rng *rng, float *logprob);
 
+/* smp_sample with its uniform given (the draw it would take from rng; ignored when greedy). */
+int32_t smp_sample_u(smp_ws *w, const smp_params *p, const float *logits, int V, double u, float *logprob);
+/* Whether p is greedy (T = 0, or so small that 1/T overflows); whether it truncates a
+ * vocabulary of V (top-k < V, top-p < 1 or min-p > 0). */
+int smp_is_greedy(const smp_params *p);
+int smp_is_truncating(const smp_params *p, int V);
+/* The log-prob smp_sample gives its token, from that token's logit, the row's max and the
+ * row's Z as op_sample_rows returns them (a row with a finite max). */
+float smp_pick_logprob(const smp_params *p, float logit, float max, double Z);
+
 /* log softmax(logits / T)[tok], in double; T <= 0 counts as 1. */
 double smp_logprob(const float *logits, int V, float T, int32_t tok);
 /* Rows w has drawn a token from that held no number (every logit NaN or -inf): a uniform

@@ -366,6 +366,9 @@ int main(int argc, char **argv) {
     cli_init(&a.c, "msample", USAGE);
     eng_opts o;
     eng_defaults(&o);
+    const char *ds = getenv("MRL_DEVICE_SAMPLING");   /* mrl(7): off until checked on a GPU */
+    o.device_sampling = !ds ? 0 : !strcmp(ds, "all") ? 2 :
+                        !strcmp(ds, "1") || !strcmp(ds, "on") || !strcmp(ds, "yes") || !strcmp(ds, "true");
     const char *model_dir = NULL, *tmpl = "r1", *system = NULL, *problem = ".problem";
     const char **stops = NULL;
     int nstops = 0, score = 0, threads = 0;

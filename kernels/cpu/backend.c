@@ -147,6 +147,7 @@ static const mrl_ops cpu_table = {
     .swiglu_fwd = cpu_swiglu_fwd, .swiglu_bwd = cpu_swiglu_bwd, .add = cpu_add,
     .logprob_work = cpu_logprob_work, .logprob_fwd = cpu_logprob_fwd, .logprob_bwd = cpu_logprob_bwd,
     .logits = cpu_logits, .pack_weight = cpu_pack_weight,
+    .sample_rows_work = cpu_sample_rows_work, .sample_rows = cpu_sample_rows,
     .adamw = cpu_adamw, .sumsq = cpu_sumsq, .scale = cpu_scale,
 };
 

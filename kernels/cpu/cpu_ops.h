@@ -23,6 +23,8 @@ size_t cpu_logprob_work(const mrl_backend *be, int T, int C, int V);
 void cpu_logprob_fwd(const mrl_backend *be, float *logp, float *lse, const void *x, const void *w, mrl_dtype wdt, const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
 void cpu_logprob_bwd(const mrl_backend *be, void *dx, float *dw, const float *dlogp, const float *lse, const void *x, const void *w, mrl_dtype wdt, const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
 void cpu_logits(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt, int T, int C, int V);
+size_t cpu_sample_rows_work(const mrl_backend *be, int B, int V);
+void cpu_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, const double *u, int B, int V, float inv_temp, int greedy, void *work);
 void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n, const mrl_adamw_step *s);
 double cpu_sumsq(const mrl_backend *be, const float *x, size_t n);
 void cpu_scale(const mrl_backend *be, float *x, size_t n, float s);

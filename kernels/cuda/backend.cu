@@ -329,7 +329,7 @@ static mrl_ops make_table(void) {
     t.kv_write = cu_kv_write; t.attention_paged_work = cu_attention_paged_work; t.attention_paged = cu_attention_paged;
     t.swiglu_fwd = cu_swiglu_fwd; t.swiglu_bwd = cu_swiglu_bwd; t.add = cu_add;
     t.logprob_work = cu_logprob_work; t.logprob_fwd = cu_logprob_fwd; t.logprob_bwd = cu_logprob_bwd;
-    t.logits = cu_logits;
+    t.logits = cu_logits; t.sample_rows_work = cu_sample_rows_work; t.sample_rows = cu_sample_rows;
     t.adamw = cu_adamw; t.sumsq = cu_sumsq; t.scale = cu_scale;
     return t;
 }

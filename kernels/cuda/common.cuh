@@ -78,13 +78,16 @@ void cu_gemm_batched(const mrl_backend *be, bool ta, bool tb, int m, int n, int 
 /* dst[c] += sum over rows t of src[t*ld + c] (src act bf16) — bias and norm-weight gradients. */
 void cu_colsum_acc(const mrl_backend *be, float *dst, const bf16 *src, int T, int C, int ld);
 
-/* ops implemented in gemm.cu and attention.cu */
+/* ops implemented in gemm.cu, attention.cu and sample.cu */
 void cu_linear_fwd(const mrl_backend *be, void *out, int acc, const void *inp, const void *w, mrl_dtype wdt, const void *bias, int T, int IN, int OUT);
 void cu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float *db, const void *dout, const void *inp, const void *w, mrl_dtype wdt, int T, int IN, int OUT);
 size_t cu_logprob_work(const mrl_backend *be, int T, int C, int V);
 void cu_logprob_fwd(const mrl_backend *be, float *logp, float *lse, const void *x, const void *w, mrl_dtype wdt, const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
 void cu_logprob_bwd(const mrl_backend *be, void *dx, float *dw, const float *dlogp, const float *lse, const void *x, const void *w, mrl_dtype wdt, const int32_t *targets, int T, int C, int V, float inv_temp, void *work);
 void cu_logits(const mrl_backend *be, float *logits, const void *x, const void *w, mrl_dtype wdt, int T, int C, int V);
+size_t cu_sample_rows_work(const mrl_backend *be, int B, int V);
+void cu_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, const double *u, int B, int V,
+                    float inv_temp, int greedy, void *work);
 size_t cu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D);
 void cu_attention_fwd(const mrl_backend *be, void *out, float *lse, const void *q, const void *k, const void *v, int qkv_stride, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work);
 void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int dqkv_stride, const void *dout, const void *q, const void *k, const void *v, int qkv_stride, const void *out, const float *lse, const int32_t *cu_seqlens, const int32_t *cu_host, int nseq, int T, int H, int Hkv, int D, void *work);

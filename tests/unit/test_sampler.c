@@ -2,8 +2,10 @@
  * distributions exactly, the draws statistically (chi-square, seeded), greedy, and the log-prob definition. */
 #include <stdint.h>
 #include "../test.h"
+#include "ops.h"
 #include "rng.h"
 #include "sampler.h"
+#include "sample_core.h"
 
 static const float L10[10] = {2.0f, 1.1f, 0.3f, -0.4f, 1.7f, -1.3f, 0.9f, -2.2f, 0.05f, 1.45f};
 
@@ -270,6 +272,67 @@ TEST(replay) {
     smp_ws_free(w);
 }
 
+/* op_sample_rows, the op a device backend draws a decode step's tokens with (here the CPU's,
+ * the reference the CUDA one is checked against), picks smp_sample's token for the same
+ * uniform, and its pick gives smp_sample's log-prob: bit for bit for a draw, within rounding
+ * for greedy (whose Z it sums per block). Rows of every kind: vocabularies around the block
+ * of SK_BLK and its 16 lanes, NaN and -inf entries, ties at the max, one dominant logit,
+ * uniforms at the ends; rows without a finite max are flagged for the host. */
+TEST(op_sample_rows_picks_the_samplers_token) {
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 2, &e);
+    EXPECTF(be, "%s", e.msg);
+    if (!be) return;
+    const int Vs[] = {1, 5, 16, 17, 255, 256, 257, 1000, 4099, 151936};
+    const float Ts[] = {1.0f, 0.6f, 0.7f, 1.3f, 0.05f, 0.0f};
+    const int B = 12;
+    mrl_rng R;
+    rng_init(&R, 42, 7, 0);
+    long checked = 0, flagged = 0;
+    for (size_t vi = 0; vi < sizeof Vs / sizeof Vs[0]; vi++) {
+        int V = Vs[vi];
+        float *l = malloc((size_t)B * V * sizeof *l);
+        double u[12];
+        mrl_pick pk[12];
+        void *work = malloc(op_sample_rows_work(be, B, V));
+        smp_ws *w = smp_ws_new(V);
+        for (size_t ti = 0; ti < sizeof Ts / sizeof Ts[0]; ti++) {
+            smp_params p; smp_defaults(&p); p.temperature = Ts[ti];
+            int greedy = smp_is_greedy(&p);
+            for (int r = 0; r < B; r++) {
+                float *row = l + (size_t)r * V;
+                for (int i = 0; i < V; i++) row[i] = (float)(rng_normal(&R) * (r % 3 ? 3.0 : 0.5));
+                if (r == 1 && V > 3) { row[V / 2] = NAN; row[V - 1] = -INFINITY; }
+                if (r == 2 && V > 3) { row[V / 3] = 40.0f; row[V - 2] = 40.0f; }   /* ties at the max */
+                if (r == 3) row[V - 1] = 1e4f;                                     /* one dominant token */
+                if (r == 9) for (int i = 0; i < V; i++) row[i] = i % 2 ? NAN : -INFINITY;   /* no number */
+                if (r == 10) row[V / 2] = INFINITY;
+                if (r == 11) for (int i = 0; i < V; i++) row[i] = -INFINITY;
+                u[r] = r == 4 ? 0.0 : r == 5 ? 0.9999999999 : rng_uniform(&R);
+            }
+            op_sample_rows(be, pk, l, u, B, V, greedy ? 1.0f : 1.0f / p.temperature, greedy, work);
+            for (int r = 0; r < B; r++) {
+                const float *row = l + (size_t)r * V;
+                float lp;
+                int32_t t = smp_sample_u(w, &p, row, V, u[r], &lp);
+                float m = -INFINITY;
+                for (int i = 0; i < V; i++) m = row[i] > m ? row[i] : m;
+                if (isinf(m)) { EXPECTF(pk[r].flag == 1, "V %d T %g row %d: not flagged", V, Ts[ti], r); flagged++; continue; }
+                EXPECTF(pk[r].flag == 0 && pk[r].tok == t, "V %d T %g row %d: token %d (flag %d), the sampler's %d",
+                        V, Ts[ti], r, pk[r].tok, pk[r].flag, t);
+                float plp = smp_pick_logprob(&p, pk[r].logit, pk[r].max, pk[r].Z);
+                if (greedy) EXPECT_NEAR(plp, lp, 1e-6);
+                else EXPECTF(plp == lp, "V %d T %g row %d: log-prob %.9g, the sampler's %.9g", V, Ts[ti], r, plp, lp);
+                checked++;
+            }
+        }
+        smp_ws_free(w);
+        free(work); free(l);
+    }
+    EXPECT(checked > 500 && flagged > 100);
+    be_close(be);
+}
+
 int main(void) {
     RUN(plain_t1);
     RUN(temperature_half);
@@ -283,5 +346,6 @@ int main(void) {
     RUN(greedy);
     RUN(logprob_definition);
     RUN(replay);
+    RUN(op_sample_rows_picks_the_samplers_token);
     return tst_done();
 }
