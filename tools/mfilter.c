@@ -26,7 +26,7 @@ static const char usage[] =
 "  --where JQ            keep records for which the jq filter's first output is\n"
 "                        neither false nor null (repeatable: all must hold)\n"
 "  --match REGEX         keep records whose --field text matches (PCRE2, UTF-8, \\p{..})\n"
-"  --field JQ            text for --match and --dedupe (default .problem)\n"
+"  --field JQ            text for --match, --dedupe and --max-tokens (default .problem)\n"
 "  --dedupe              keep the first record of each normalised --field text\n"
 "                        (NFKC, case folded, whitespace removed); count on stderr\n"
 "  --require-boxed       keep records whose gold answer parses (its last \\boxed{} or the\n"

@@ -95,6 +95,10 @@ $ mfilter -Z --match 'x' --field '.a // .b'
 2> mfilter: <stdin>:2: --field '.a // .b' gave null, not a string
 ? 1
 
+## --help: --field names the text of --max-tokens as well (it said --match and --dedupe only)
+$ mfilter --help | grep -- '--field JQ'
+>   --field JQ            text for --match, --dedupe and --max-tokens (default .problem)
+
 ## --match that does not compile is a usage error
 $ mfilter --match '(' $TESTDATA/mfilter/problems.jsonl
 2~ ^mfilter: --match: missing closing parenthesis at offset 1 of '\('
