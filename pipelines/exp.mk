@@ -61,7 +61,7 @@ EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --sch
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
 define exp_need
-	@test -n "$(MODEL)" || { echo "$@: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B (README: Experiments)" >&2; exit 2; }
+	@test -n "$(MODEL)" || { echo "$@: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B (README: The Open-RS experiments)" >&2; exit 2; }
 	@test -n "$(DATA)" || { echo "$@: DATA= is required: problem records (JSON Lines, plain or zstd: id, problem, answer), e.g. the open-rs 7k mix (make data-exp2)" >&2; exit 2; }
 endef
 
@@ -121,7 +121,7 @@ EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(EVAL_MODEL))
 EVAL_SETTINGS   = k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
-	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: Benchmarks)" >&2; exit 2; }
+	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
 	@mkdir -p $(EVAL_OUT)
 	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again)
 	@if [ "$$(cat $(EVAL_OUT)/settings 2>/dev/null)" != "$(EVAL_SETTINGS)" ]; then \

@@ -27,7 +27,7 @@ $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MAX_TOKENS=3584@0,409
 
 ## exp2 without MODEL= or DATA= says what is needed
 $ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" DATA=d 2>&1 | head -1; make -s -C "$ROOT" exp3 BIN="$MRL_BIN" MODEL=m 2>&1 | head -1
->~ ^exp2: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B
+>~ ^exp2: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B \(README: The Open-RS experiments\)$
 >~ ^exp3: DATA= is required: problem records
 
 ## data-exp2: three mfilter --take and a shuffle
@@ -45,7 +45,7 @@ $ make -s -C "$ROOT" data-exp2 BIN="$MRL_BIN" OPEN_S1=$PWD/none OPEN_DEEPSCALER=
 $ make -s -C "$ROOT" -n eval BIN="$MRL_BIN" RUN=runs/x BENCH_DIR=b | tr -s '\n\\ ' ' ' | grep -o 'msample .*--seed 42' | head -1
 $ make -s -C "$ROOT" eval BIN="$MRL_BIN" RUN=runs/x 2>&1 | head -1
 > msample --model runs/x/latest -n 1 --temperature 0.6 --top-p 0.95 --max-tokens 32768 --template pipelines/math-query.tmpl --system '' --seed 42
-> eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: Benchmarks)
+> eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)
 
 ## a tiny exp2 end to end: 2 steps, then the same command with STEPS=3 continues from step 2
 $ minit tiny -o m -q --seed 3
