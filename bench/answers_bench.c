@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
     free(line);
     fclose(f);
     if (!n) { fprintf(stderr, "answers_bench: no pairs\n"); return 1; }
-    ans_opts o = {1, 0};
+    ans_opts o = {1, 0, 0};
     long done = 0, correct = 0;
     double t0 = now(), t;
     do {

@@ -1,8 +1,12 @@
 /* answer.c — final-answer extraction (last \boxed{}, fallbacks) and LaTeX normalisation;
  * ans_equiv runs exact comparison first and hands the rest to the structural checker. */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include "answer.h"
 #include "equiv.h"
 #include <ctype.h>
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +120,120 @@ static char *fallback_answer(const char *s, size_t n) {
         if (o) return dup_trim(o + 2, (size_t)(d - o - 2));
     }
     return NULL;
+}
+
+/* Anchored answers: the LaTeX that open-rs's prediction setting of Math-Verify 0.5.2 reads
+ * when a completion has no \boxed{} (LatexExtractionConfig, try_extract_without_anchor=False,
+ * boxed_match_priority=0, extraction_mode="first_match"): its regexes, in its priority order;
+ * within one, the match that ends last. A latex environment is $$...$$, \[...\], $...$ (one
+ * line, not after a digit), \(...\), " [...] " or a bare \frac{n}{m}, with an optional
+ * percent sign after it; up to five more may follow, joined by "and", "or" or ",". */
+#define ENV_GROUPS 7   /* six alternatives and the percent sign */
+#define LIST_ENVS 6
+static const char ENV_RE[] =
+    "(?:(?<!\\\\)\\$\\$((?:[^$]|\\$(?!\\$))+?)(?<!\\\\)\\$\\$"
+    "|(?<!\\\\)\\\\\\[((?:[^\\\\]|\\\\(?!\\]))+?)(?<!\\\\)\\\\\\]"
+    "|(?<!\\\\|\\d)\\$((?:\\\\[$]|[^\\n$])+?)(?<!\\\\)\\$"
+    "|(?<!\\\\)\\\\\\(((?:[^\\\\\\n]|\\\\(?!\\)))+?)(?<!\\\\)\\\\\\)"
+    "|\\s\\[([^\\n\\]\\[]+?)\\]\\s"
+    "|(-?\\\\frac\\{-?\\d+(?:[.,]\\d+)?\\}\\{-?\\d+(?:[.,]\\d+)?\\}))"
+    "\\s*(\\\\?%|[Pp]ercent|[Pp]ercentage|[Pp]ct)?";
+/* "%s" is the list of environments; CP is one character (Python's "." under re.DOTALL) of
+ * UTF-8 text matched byte by byte: PCRE2's UTF mode checks the whole subject at every call,
+ * which made the search of a long text quadratic */
+#define CP "(?:[\\x00-\\x7f\\xc0-\\xff][\\x80-\\xbf]*)"
+static const char *const ANCHOR_FMT[] = {
+    "(?i:final answer is):?\\s*%s\\.?\\s?I hope",            /* priority 0 (with \boxed{}) */
+    "(?i:final answer" CP "{0,100}?)\\s+is:?\\s*%s",         /* 50 */
+    "(?i:answer):" CP "{0,50}?%s",                           /* 100 */
+    "(?i:answer)" CP "{0,50}?%s",                            /* 200 */
+};
+enum { NANCHOR = sizeof ANCHOR_FMT / sizeof *ANCHOR_FMT };
+static pcre2_code *anchor_re[NANCHOR];
+static pthread_once_t anchor_once = PTHREAD_ONCE_INIT;
+
+static void anchor_init(void) {
+    static const char join[] = "(?:\\s*(?:and|or|,)\\s*";
+    size_t el = strlen(ENV_RE), cap = LIST_ENVS * (el + sizeof join + 4) + 128;
+    char *list = malloc(cap), *pat = malloc(cap + 128);
+    if (!list || !pat) { free(list); free(pat); return; }
+    strcpy(list, ENV_RE);
+    for (int j = 1; j < LIST_ENVS; j++) { strcat(list, join); strcat(list, ENV_RE); strcat(list, ")?"); }
+    for (int k = 0; k < NANCHOR; k++) {
+        snprintf(pat, cap + 128, ANCHOR_FMT[k], list);
+        int ec;
+        PCRE2_SIZE off;
+        /* bytes: \s and \d are ASCII's (Python's re on str also takes Unicode spaces and
+           digits, which math answers do not use) */
+        anchor_re[k] = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+        if (anchor_re[k]) pcre2_jit_compile(anchor_re[k], PCRE2_JIT_COMPLETE);   /* optional */
+    }
+    free(list);
+    free(pat);
+}
+
+/* The environments of a match, trimmed, joined by ", " (a percent sign kept as \%). */
+static char *anchor_join(const char *s, const PCRE2_SIZE *ov) {
+    size_t cap = 64, n = 0;
+    for (int j = 0; j < LIST_ENVS; j++)
+        for (int g = 1; g <= ENV_GROUPS; g++) {
+            PCRE2_SIZE a = ov[2 * (j * ENV_GROUPS + g)], b = ov[2 * (j * ENV_GROUPS + g) + 1];
+            if (a != PCRE2_UNSET) cap += b - a + 4;
+        }
+    char *r = malloc(cap);
+    if (!r) return NULL;
+    for (int j = 0; j < LIST_ENVS; j++) {
+        const PCRE2_SIZE *e = ov + 2 * (j * ENV_GROUPS + 1);
+        int g = 0;
+        while (g < ENV_GROUPS - 1 && e[2 * g] == PCRE2_UNSET) g++;
+        if (g == ENV_GROUPS - 1) break;   /* this environment (and the ones after) absent */
+        const char *a = s + e[2 * g];
+        size_t l = e[2 * g + 1] - e[2 * g];
+        while (l && isspace((unsigned char)*a)) a++, l--;
+        while (l && isspace((unsigned char)a[l - 1])) l--;
+        if (n) memcpy(r + n, ", ", 2), n += 2;
+        memcpy(r + n, a, l), n += l;
+        if (e[2 * (ENV_GROUPS - 1)] != PCRE2_UNSET) memcpy(r + n, "\\%", 2), n += 2;
+    }
+    r[n] = 0;
+    if (!*r || n > ANS_MAX_ANSWER) { free(r); return NULL; }
+    return r;
+}
+
+static char *anchored_answer(const char *s, size_t n) {
+    pthread_once(&anchor_once, anchor_init);
+    enum { NOV = 1 + LIST_ENVS * ENV_GROUPS };
+    pcre2_match_data *md = pcre2_match_data_create(NOV, NULL);
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    char *r = NULL;
+    if (!md || !mc) goto out;
+    /* bounded work on any text: a search that runs out is a search that found nothing more */
+    pcre2_set_match_limit(mc, 2000000);
+    pcre2_set_heap_limit(mc, 16 * 1024);   /* KiB */
+    for (int k = 0; k < NANCHOR && !r; k++) {
+        if (!anchor_re[k]) continue;
+        PCRE2_SIZE last[2 * NOV], at = 0;
+        int found = 0;
+        while (at <= n) {
+            int rc = pcre2_match(anchor_re[k], (PCRE2_SPTR)s, n, at, 0, md, mc);
+            if (rc == PCRE2_ERROR_JIT_STACKLIMIT)   /* a long environment: the interpreter */
+                rc = pcre2_match(anchor_re[k], (PCRE2_SPTR)s, n, at, PCRE2_NO_JIT, md, mc);
+            if (rc < 0) break;
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+            memcpy(last, ov, sizeof last);
+            /* groups past the highest set one are not touched by pcre2_match: unset them */
+            for (int g = rc; g < NOV; g++) last[2 * g] = last[2 * g + 1] = PCRE2_UNSET;
+            found = 1;
+            at = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+        }
+        /* Math-Verify's first_match: the last match of the first pattern that matches,
+           whether or not it parses */
+        if (found) { r = anchor_join(s, last); break; }
+    }
+out:
+    pcre2_match_context_free(mc);
+    pcre2_match_data_free(md);
+    return r;
 }
 
 
@@ -434,6 +552,7 @@ char *ans_extract(const char *text, const ans_opts *o) {
         if (t) { n -= (size_t)(t + 8 - s); s = t + 8; }
     }
     char *a = last_boxed(s, n);
+    if (!a && o && o->anchored) a = anchored_answer(s, n);
     if (!a && o && o->fallback) a = fallback_answer(s, n);
     return a;
 }

@@ -8,6 +8,8 @@
 typedef struct ans_opts {
     int answer_part;      /* 1: only text after the last "</think>" (if present) */
     int fallback;         /* 1: no \boxed{} → try a final $...$ or "answer is ..." */
+    int anchored;         /* 1: no \boxed{} → a LaTeX answer after "answer", as open-rs's
+                             Math-Verify setting (try_extract_without_anchor=False) reads it */
 } ans_opts;
 
 /* The last \boxed{...} / \fbox{...} (balanced braces, also "\boxed 5") of text, newly

@@ -23,6 +23,8 @@ static const char usage[] =
 "  --completion JQ      the completion text (default .completion)\n"
 "  --prompt JQ          the prompt, for the language reward (default .problem)\n"
 "  --answer-part        extract the answer only from the text after the last </think>\n"
+"  --anchored           no \\boxed{}: a LaTeX answer anchored by \"answer\" (open-rs's\n"
+"                       Math-Verify setting)\n"
 "  --fallback           no \\boxed{}: fall back to a final $...$ or \"answer is ...\"\n"
 "  --unparsed-gold skip|correct|wrong   how a sample whose gold does not parse scores\n"
 "                       (default correct, as open-rs; skip drops those records)\n"
@@ -35,7 +37,7 @@ static const char usage[] =
 "See mreward(1) and mrl(7).\n";
 
 enum { O_REWARD = 1, O_ANSWER, O_COMPLETION, O_PROMPT, O_ANSWER_PART, O_FALLBACK,
-       O_UNPARSED, O_JOBS, O_PARTIAL };
+       O_UNPARSED, O_JOBS, O_PARTIAL, O_ANCHORED };
 
 typedef struct {           /* one pending record */
     jv rec, completion, gold, prompt;   /* the last three: jv strings (or invalid) kept alive */
@@ -329,6 +331,7 @@ int main(int argc, char **argv)
         {"reward", required_argument, 0, O_REWARD}, {"answer", required_argument, 0, O_ANSWER},
         {"completion", required_argument, 0, O_COMPLETION}, {"prompt", required_argument, 0, O_PROMPT},
         {"answer-part", no_argument, 0, O_ANSWER_PART}, {"fallback", no_argument, 0, O_FALLBACK},
+        {"anchored", no_argument, 0, O_ANCHORED},
         {"unparsed-gold", required_argument, 0, O_UNPARSED}, {"jobs", required_argument, 0, O_JOBS},
         {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
     int opt;
@@ -352,6 +355,7 @@ int main(int argc, char **argv)
         case O_PROMPT: pprompt = optarg; break;
         case O_ANSWER_PART: m.ao.answer_part = 1; break;
         case O_FALLBACK: m.ao.fallback = 1; break;
+        case O_ANCHORED: m.ao.anchored = 1; break;
         case O_UNPARSED:
             if (!strcmp(optarg, "correct")) m.policy = RW_UNPARSED_CORRECT;
             else if (!strcmp(optarg, "wrong")) m.policy = RW_UNPARSED_WRONG;

@@ -27,6 +27,19 @@ $ x=$(head -c 1991 /dev/zero | tr '\0' x)
 $ printf '{"id":"a","answer":"1","completion":"%s\\\\boxed{1}","completion_ids":[1,2,3,4,5,6,7,8,9,10]}\n' "$x" | mreward -Z --reward cosine --reward cosine:clamp=1,as=clamped --reward cosine:unit=tokens,max_len=20,as=tok | jq -c '[.rewards.cosine, .rewards.clamped, .rewards.tok]'
 > [1,0.5,0.75]
 
+## --anchored: no box, a LaTeX answer after "answer" counts, as open-rs's Math-Verify setting
+## reads it (Math-Verify 0.5.2 gives 4, 4, none); without it nothing is read
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","answer":"4","completion":"out of tokens: so the answer is $4$ unless"}' '{"id":"b","answer":"4","completion":"**Final Answer**\n\\[ 4 \\]"}' '{"id":"c","answer":"4","completion":"We get $4$."}' > r.jsonl
+$ mreward -Z --anchored --reward accuracy --reward cosine:max_len=3584 r.jsonl | jq -c '[.pred, .rewards.accuracy, (.rewards.cosine > 0.9)]'
+$ mreward -Z --reward accuracy r.jsonl | jq -c '[.pred, .rewards.accuracy]'
+> ["4",1,true]
+> ["4",1,true]
+> [null,0,false]
+> [null,0]
+> [null,0]
+> [null,0]
+
 ## fields of the wrong type are named with what they hold (completion, answer, problem for language)
 $ printf '{"id":"a","answer":"5","completion":5}\n' | mreward -Z; echo "rc=$?"
 $ printf '{"id":"a","answer":[5],"completion":"x"}\n' | mreward -Z; echo "rc=$?"

@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *gold = strchr(buf, '\n');
     if (gold) *gold++ = 0;
     else gold = buf;
-    for (int k = 0; k < 4; k++) {
-        ans_opts o = {k & 1, k >> 1};
+    for (int k = 0; k < 8; k++) {
+        ans_opts o = {k & 1, (k >> 1) & 1, k >> 2};
         free(ans_extract(buf, &o));
     }
     char *g = ans_extract_gold(gold);

@@ -8,7 +8,7 @@
 static int eqv(const char *p, const char *g) { return (int)ans_equiv(p, g); }
 
 static int extract_is(const char *text, int part, int fb, const char *want) {
-    ans_opts o = {part, fb};
+    ans_opts o = {part, fb, 0};
     char *a = ans_extract(text, &o);
     int ok = want ? (a && strcmp(a, want) == 0) : a == NULL;
     if (!ok) printf("  extract(%s) = %s, want %s\n", text, a ? a : "(null)", want ? want : "(null)");
@@ -64,6 +64,43 @@ TEST(extract_fallback) {
     EXPECT(extract_is("Final answer: 12 apples\nthanks", 0, 1, "12 apples"));
     EXPECT(extract_is("so we get $x=3$ and finally $\\frac{1}{2}$", 0, 1, "\\frac{1}{2}"));
     EXPECT(extract_is("thus \\[ 17 \\]", 0, 1, "17"));
+}
+
+/* open-rs's Math-Verify setting reads a LaTeX answer after "answer" when there is no box
+ * (each expectation is Math-Verify 0.5.2's parse with open-rs's prediction config). */
+static int anchored_is(const char *text, const char *want) {
+    ans_opts o = {.anchored = 1};
+    char *a = ans_extract(text, &o);
+    int ok = want ? (a && strcmp(a, want) == 0) : a == NULL;
+    if (!ok) printf("  anchored(%s) = %s, want %s\n", text, a ? a : "(null)", want ? want : "(null)");
+    free(a);
+    return ok;
+}
+
+TEST(extract_anchored) {
+    EXPECT(anchored_is("Therefore, the final answer is: $4$. I hope it is correct", "4"));
+    EXPECT(anchored_is("**Final Answer**\n\\[ 4 \\]", "4"));
+    EXPECT(anchored_is("The final answer, after all this work, is $7$", "7"));
+    EXPECT(anchored_is("answer: $4$", "4"));
+    EXPECT(anchored_is("Thus the answer is $4$ and not $5$.", "4"));
+    EXPECT(anchored_is("the answer is $3$, answer: $4$", "4"));
+    EXPECT(anchored_is("Answer: $\\frac{1}{2}$ and $3$", "\\frac{1}{2}, 3"));
+    EXPECT(anchored_is("answer is \\frac{3}{4} maybe", "\\frac{3}{4}"));
+    EXPECT(anchored_is("the answer is $50\\%$", "50\\%"));
+    EXPECT(anchored_is("answer \\( x = 2 \\)", "x = 2"));
+    EXPECT(anchored_is("answer is [ 5 ] here", "5"));
+    EXPECT(anchored_is("answer is $$\n12\n$$ done", "12"));
+    /* the priority of "answer:" over a later bare "answer" */
+    EXPECT(anchored_is("Answer: $1$. Let me check the answer $2$", "1"));
+    /* no anchor, an anchor too far (over 50 characters), a $ after a digit, plain text */
+    EXPECT(anchored_is("We get $4$.", NULL));
+    EXPECT(anchored_is("\\[4\\]", NULL));
+    EXPECT(anchored_is("answerxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx$4$", NULL));
+    EXPECT(anchored_is("answer 12$3$", NULL));
+    EXPECT(anchored_is("The final answer is 4", NULL));
+    /* a box comes first; without the option nothing is read */
+    EXPECT(anchored_is("answer: $4$ so \\boxed{5}", "5"));
+    EXPECT(extract_is("answer: $4$", 0, 0, NULL));
 }
 
 TEST(extract_gold) {
@@ -261,7 +298,7 @@ TEST(pathological) {
         while (i + l < n) { memcpy(s + i, pat[k], l); i += l; }
         s[i] = 0;
         double t0 = now_s();
-        ans_opts o = {1, 1};
+        ans_opts o = {1, 1, 1};
         char *a = ans_extract(s, &o);
         ans_verdict v1 = ans_equiv(s, s + 1), v2 = ans_equiv(s, "5"), v3 = ans_equiv("5", s);
         char *z = ans_normalize(s);
@@ -304,6 +341,27 @@ TEST(pathological) {
     free(s);
 }
 
+/* Hostile texts for the anchored patterns (open delimiters after many anchors): bounded. */
+TEST(anchored_hostile) {
+    size_t n = 1u << 20;
+    char *s = malloc(n + 64);
+    double worst = 0;
+    const char *pat[] = {"answer $$", "answer \\[", "answer $", "answer \\(", "answer: ", "final answer ", "answer and $1$ or ", "answer [ "};
+    for (size_t k = 0; k < sizeof pat / sizeof pat[0]; k++) {
+        size_t l = strlen(pat[k]), i = 0;
+        while (i + l < n) { memcpy(s + i, pat[k], l); i += l; }
+        s[i] = 0;
+        double t0 = now_s();
+        ans_opts o = {.anchored = 1};
+        char *a = ans_extract(s, &o);
+        double dt = now_s() - t0;
+        if (dt > worst) worst = dt;
+        free(a);
+    }
+    EXPECTF(worst < 1.0, "slowest hostile anchored case took %.1f ms", worst * 1e3);
+    free(s);
+}
+
 static const char *jstr(jv o, const char *k, jv *hold) {
     *hold = jv_object_get(jv_copy(o), jv_string(k));
     return jv_get_kind(*hold) == JV_KIND_STRING ? jv_string_value(*hold) : NULL;
@@ -332,7 +390,7 @@ TEST(mathverify_agreement) {
         jv_free(hpp);
         char *comp = malloc(strlen(pred) + 128);
         sprintf(comp, "Let me think step by step.\n</think>\nTherefore, the final answer is: $\\boxed{%s}$. I hope it is correct", pred);
-        ans_opts opt = {1, 0};
+        ans_opts opt = {1, 0, 0};
         char *p = ans_extract(comp, &opt), *g = ans_extract_gold(gold);
         ans_verdict v = ans_equiv(p, g);
         int mine = v == ANS_EQUIV || v == ANS_UNPARSED_GOLD;
@@ -362,6 +420,8 @@ int main(void) {
     RUN(extract_answer_part);
     RUN(extract_long_text);
     RUN(extract_fallback);
+    RUN(extract_anchored);
+    RUN(anchored_hostile);
     RUN(extract_gold);
     RUN(normalize);
     RUN(equiv_basic);
