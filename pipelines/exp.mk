@@ -33,9 +33,10 @@ EXP2_MAX_TOKENS ?= 3584
 EXP3_MAX_TOKENS ?= 3584
 MAX_TOKENS  ?=
 # language=0 only records the share of non-Latin letters (the study's language drift) in the
-# metrics: weight 0, so the reward is the study's
-ACC_REWARD  ?= --reward accuracy=2 --reward format=1 --reward language=0
-COS_REWARD  ?= --reward format=1 --reward cosine=2:max_len=3584 --reward language=0
+# metrics: weight 0, so the reward is the study's; --anchored reads an unboxed "answer ... $x$"
+# as open-rs's accuracy and cosine rewards did (Math-Verify, try_extract_without_anchor=False)
+ACC_REWARD  ?= --anchored --reward accuracy=2 --reward format=1 --reward language=0
+COS_REWARD  ?= --anchored --reward format=1 --reward cosine=2:max_len=3584 --reward language=0
 REWARD      ?=
 # recompute each layer in the backward: the 1.5B model's 6 x 3584-token micro-batch fits a GPU
 GRAD_CKPT   ?= --grad-checkpoint

@@ -5,7 +5,7 @@
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
 >~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt -q d -o runs/exp2/data\.jsonl\.zst$
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
->~ REWARD='[^']*/mreward -q --reward accuracy=2 --reward format=1 --reward language=0'
+>~ REWARD='[^']*/mreward -q --anchored --reward accuracy=2 --reward format=1 --reward language=0'
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
 >~ pipelines/grpo-loop\.sh$
 
@@ -24,6 +24,12 @@ $ make -s -C "$ROOT" -n exp3 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS
 ## overrides: a MAX_TOKENS schedule, another reward stage, sharded sampling, a run directory
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MAX_TOKENS=3584@0,4096@100 REWARD='mreward | python3 short.py' NGPU=4 DEVICE=cuda LR=2e-6 RUN=/tmp/r | grep -o "RUN=[^ ]*\|MAX_TOKENS=[^ ]*\|NGPU=[^ ]*\|DEVICE=[^ ]*\|REWARD='[^']*'\|--lr [^ ]*" | tr '\n' ' '; echo
 > RUN=/tmp/r MAX_TOKENS=3584@0,4096@100 DEVICE=cuda NGPU=4 REWARD='mreward | python3 short.py' --lr 2e-6 
+
+## every experiment's reward reads unboxed anchored answers as open-rs did (mreward --anchored)
+$ for e in exp1 exp2 exp3; do make -s -C "$ROOT" -n $e MODEL=m DATA=d BIN="$MRL_BIN" | grep -o "REWARD='[^']*'" | grep -c -- ' --anchored '; done
+> 1
+> 1
+> 1
 
 ## exp2 without MODEL= or DATA= says what is needed
 $ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" DATA=d 2>&1 | head -1; make -s -C "$ROOT" exp3 BIN="$MRL_BIN" MODEL=m 2>&1 | head -1
