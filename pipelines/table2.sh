@@ -8,7 +8,7 @@ label=${2:-this run}
 cat <<'EOF'
 | Model | AIME24 | MATH-500 | AMC23 | Minerva | OlympiadBench | Avg |
 |---|---|---|---|---|---|---|
-| DeepSeek-R1-Distill-Qwen-1.5B (paper) | 28.8 | 82.8 | 62.9 | 26.5 | 43.3 | 48.9 |
+| DeepSeek-R1-Distill-Qwen-1.5B (paper, from DeepScaleR: mean of 16 samples) | 28.8 | 82.8 | 62.9 | 26.5 | 43.3 | 48.9 |
 | Open-RS1, Exp1 step 100 (paper) | 30.0 | 83.8 | 70.0 | 29.0 | 52.4 | 53.0 |
 | Open-RS2, Exp2 step 50 (paper) | 30.0 | 85.4 | 80.0 | 30.5 | 52.4 | 55.7 |
 | Open-RS3, Exp3 step 50 (paper) | 46.7 | 84.4 | 72.5 | 26.8 | 51.3 | 56.3 |
@@ -30,5 +30,5 @@ awk -v label="$label" '
         print row
         printf "\nThis run: pass@1 averaged over k samples per problem (k = "
         sep = ""; for (b in k) { printf "%s%s %s", sep, b, k[b]; sep = ", " }
-        print "); the paper used one sample per problem (lighteval, T=0.6, top-p 0.95), so one AIME problem moves AIME24 by 3.3 points."
+        print "); the paper'"'"'s Open-RS rows used one sample per problem (lighteval, T=0.6, top-p 0.95), so one AIME problem moves AIME24 by 3.3 points; its base-model row is copied from DeepScaleR'"'"'s table (16 samples)."
     }' "$scores"
