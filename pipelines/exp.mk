@@ -48,7 +48,8 @@ THREADS     ?=
 # 1: one mgrpo for the whole run, handed each step's batch; the policy reaches the sampler as
 # RUN/policy (3.5 GB) instead of a whole checkpoint each step (~25 GB with the optimizer state)
 PERSIST     ?= 0
-# validation during a run (SPEC: every 25 steps on an AMC23-sized set, few samples)
+# validation during a run (SPEC: every 25 steps on an AMC23-sized set, few samples); AMC23
+# itself is one of the benchmarks `make eval` reports: EVAL_DATA= another set for a clean `best`
 BENCH_DIR   ?=
 EVAL_EVERY  ?= 25
 EVAL_DATA   ?= $(if $(BENCH_DIR),$(BENCH_DIR)/amc23.jsonl)
