@@ -240,9 +240,11 @@ static inline void op_logits(const mrl_backend *be, float *logits, const void *x
  * of the max) and u is not read. out: B mrl_pick (backend memory): the token, its logit, the
  * row's max and Z, from which smp_pick_logprob makes the sampler's log-prob. For a draw Z is
  * sample_core.h's sum of e; for greedy it is the sum of exp((double)l - max) over the row's
- * numbers, per block of SK_BLK tokens in index order, then the blocks in order (within a few
- * ulps of the host's sequential sum). A row whose max is not finite (a +inf logit, or nothing
- * but -inf and NaN) gets flag 1 and no token: the host samples that row from its logits.
+ * numbers, per block of SK_BLK tokens in index order, then the blocks in order, as the host's
+ * smp_logprob sums it (sk_block_sum_exp: the same bits on the CPU; on a GPU its double exp
+ * may differ from the C library's by an ulp a term). A row whose max is not finite (a +inf
+ * logit, or nothing but -inf and NaN) gets flag 1 and no token: the host samples that row
+ * from its logits.
  * work: op_sample_rows_work bytes. A backend where the logits live on the host (the CPU) need
  * not run it: the sampler reads them there. */
 typedef struct mrl_pick { int32_t tok, flag; float logit, max; double Z; } mrl_pick;

@@ -12,10 +12,18 @@
  *          it (or after it, if rounding says so) whose running sum passes x; tokens with e = 0
  *          are never taken.
  *
+ * Greedy decoding's log-prob (smp_logprob at T = 1) sums exp((double)l_i - m) over the row's
+ * numbers per block of SK_BLK tokens in index order, then the blocks in order (sk_block_sum_exp):
+ * the same order on every side, so only the exp differs (the C library's or the GPU's, within
+ * an ulp a term). A sequential sum instead differs from the blocked one by whole ulps of Z, and
+ * for a confident token (Z = 1 + d, d tiny) its float log-prob -log Z ~ -d then differs
+ * in most of its digits.
+ *
  * The CUDA side gets explicit round-to-nearest operations (no contraction); the C side is
  * built with -ffp-contract=off. */
 #ifndef MRL_SAMPLE_CORE_H
 #define MRL_SAMPLE_CORE_H
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -30,10 +38,14 @@
 #define SK_MUL(a, b) __fmul_rn((a), (b))
 #define SK_ADD(a, b) __fadd_rn((a), (b))
 #define SK_SUB(a, b) __fsub_rn((a), (b))
+#define SK_DADD(a, b) __dadd_rn((a), (b))
+#define SK_DSUB(a, b) __dsub_rn((a), (b))
 #else
 #define SK_MUL(a, b) ((a) * (b))
 #define SK_ADD(a, b) ((a) + (b))
 #define SK_SUB(a, b) ((a) - (b))
+#define SK_DADD(a, b) ((a) + (b))
+#define SK_DSUB(a, b) ((a) - (b))
 #endif
 
 /* e^x for x <= 0 without a branch or a library call (so a loop over a row vectorises):
@@ -71,6 +83,14 @@ SK_FN double sk_block_sum(const float *l, int n, float m, float inv) {
     double sum = 0;
     for (int j = 0; j < 16; j++) sum += part[j];
     return sum;
+}
+
+/* Greedy's block sum: exp((double)l[i] - m) over the numbers of l[0..n), in index order. */
+SK_FN double sk_block_sum_exp(const float *l, int n, float m) {
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        if (l[i] == l[i]) s = SK_DADD(s, exp(SK_DSUB((double)l[i], (double)m)));
+    return s;
 }
 
 /* The token of the draw x = u Z from the block sums bs[0..nb) of the row l[0..V); -1 if no

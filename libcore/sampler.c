@@ -116,9 +116,13 @@ double smp_logprob(const float *logits, int V, float T, int32_t tok) {
         return -log((double)k);
     }
     if (isinf(m)) return -log((double)V);   /* no number at all (or a token beside +inf ones): a finite stand-in */
-    for (int i = 0; i < V; i++) {
-        double x = ((double)logits[i] - m) / T;
-        if (x == x) Z += exp(x);
+    for (int b0 = 0; b0 < V; b0 += SMP_BLK) {   /* per block, then the blocks: at T = 1 op_sample_rows' */
+        double s = 0;                             /* greedy Z (sk_block_sum_exp) to the bit */
+        for (int i = b0; i < V && i < b0 + SMP_BLK; i++) {
+            double x = ((double)logits[i] - m) / T;
+            if (x == x) s += exp(x);
+        }
+        Z += s;
     }
     return ((double)logits[tok] - m) / T - log(Z);
 }

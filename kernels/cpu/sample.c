@@ -28,10 +28,8 @@ void cpu_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, 
         if (greedy) {
             for (int i = 0; i < V && tok < 0; i++) if (l[i] == m) tok = i;
             for (int b = 0; b < nb; b++) {
-                double s = 0;
-                for (int i = b * SK_BLK; i < V && i < (b + 1) * SK_BLK; i++)
-                    if (l[i] == l[i]) s += exp((double)l[i] - m);
-                bs[b] = s;
+                int n = V - b * SK_BLK < SK_BLK ? V - b * SK_BLK : SK_BLK;
+                bs[b] = sk_block_sum_exp(l + (size_t)b * SK_BLK, n, m);
             }
             for (int b = 0; b < nb; b++) Z += bs[b];
         } else {
@@ -42,6 +40,7 @@ void cpu_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, 
             for (int b = 0; b < nb; b++) Z += bs[b];
             tok = sk_walk(bs, nb, l, V, m, inv_temp, u[r] * Z);
         }
+        if (tok < 0) { o->flag = 1; continue; }   /* as the CUDA op: not for a finite max (its e is 1) */
         o->tok = tok; o->logit = l[tok]; o->Z = Z;
     }
 }

@@ -39,16 +39,14 @@ __global__ void k_pick_max(mrl_pick *out, const float *logits, int V, int greedy
 
 __global__ void k_pick_blocks(double *bs, const mrl_pick *out, const float *logits, int V, int nb,
                               float inv, int greedy) {
-    int r = blockIdx.y, b = blockIdx.x * blockDim.x + threadIdx.x;
+    int r = blockIdx.x, b = blockIdx.y * blockDim.x + threadIdx.x;   /* rows in x: B may pass 65535 */
     if (b >= nb || out[r].flag) return;
     const float *l = logits + (size_t)r * V + (size_t)b * SK_BLK;
     int n = V - b * SK_BLK < SK_BLK ? V - b * SK_BLK : SK_BLK;
     float m = out[r].max;
-    double s = 0;
-    if (greedy) {
-        for (int i = 0; i < n; i++)
-            if (l[i] == l[i]) s = __dadd_rn(s, exp(__dsub_rn((double)l[i], (double)m)));
-    } else s = sk_block_sum(l, n, m, inv);
+    double s;
+    if (greedy) s = sk_block_sum_exp(l, n, m);
+    else s = sk_block_sum(l, n, m, inv);
     bs[(size_t)r * nb + b] = s;
 }
 
@@ -77,6 +75,6 @@ void cu_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, c
     int nb = cdiv(V, SK_BLK);
     cudaStream_t st = cu_st(be)->stream;
     k_pick_max<<<B, 1024, 0, st>>>(out, logits, V, greedy);
-    k_pick_blocks<<<dim3(cdiv(nb, 128), B), 128, 0, st>>>((double *)work, out, logits, V, nb, inv_temp, greedy);
+    k_pick_blocks<<<dim3(B, cdiv(nb, 128)), 128, 0, st>>>((double *)work, out, logits, V, nb, inv_temp, greedy);
     k_pick_walk<<<cdiv(B, 64), 64, 0, st>>>(out, (const double *)work, logits, u, B, V, nb, inv_temp, greedy);
 }

@@ -358,8 +358,8 @@ TEST(par_optimizer) {
  * itself checked against libcore's sampler by test_sampler) — except greedy's Z, which
  * uses the GPU's double exp (within a few ulps). Rows of every kind, as in test_sampler:
  * NaN and -inf entries, ties, a dominant logit, uniforms at the ends, rows with no finite max
- * (flagged); vocabularies around the block of 256 tokens, and the Qwen2 vocabulary at the
- * batch of a full msample step. */
+ * (flagged); vocabularies around the block of 256 tokens, the Qwen2 vocabulary at the
+ * batch of a full msample step, and msample's largest --batch. */
 static void pick_case(int B, int V, float T) {
     int greedy = !(T > 0);
     float *l = malloc((size_t)B * V * sizeof *l);
@@ -371,6 +371,7 @@ static void pick_case(int B, int V, float T) {
         if (k == 1 && V > 3) { row[V / 2] = NAN; row[V - 1] = -INFINITY; }
         if (k == 2 && V > 3) { row[V / 3] = 40.0f; row[V - 2] = 40.0f; }
         if (k == 3) row[V - 1] = 1e4f;
+        if (k == 6) row[V / 4] = 30.0f;   /* a confident token: greedy's Z = 1 + d, d tiny */
         if (k == 9) for (int i = 0; i < V; i++) row[i] = i % 2 ? NAN : -INFINITY;
         if (k == 10) row[V / 2] = INFINITY;
         u[r] = k == 4 ? 0.0 : k == 5 ? 0.9999999999 : rng_uniform(&R);
@@ -408,6 +409,7 @@ TEST(par_sample_rows) {
         for (size_t t = 0; t < sizeof Ts / sizeof Ts[0]; t++) pick_case(24, Vs[v], Ts[t]);
     pick_case(256, 151936, 0.6f);
     pick_case(256, 151936, 0.0f);
+    pick_case(65536, 3, 1.0f);   /* msample's largest --batch: more rows than a grid's y (65535) */
 }
 
 int main(void) {

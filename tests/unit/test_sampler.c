@@ -274,10 +274,11 @@ TEST(replay) {
 
 /* op_sample_rows, the op a device backend draws a decode step's tokens with (here the CPU's,
  * the reference the CUDA one is checked against), picks smp_sample's token for the same
- * uniform, and its pick gives smp_sample's log-prob: bit for bit for a draw, within rounding
- * for greedy (whose Z it sums per block). Rows of every kind: vocabularies around the block
- * of SK_BLK and its 16 lanes, NaN and -inf entries, ties at the max, one dominant logit,
- * uniforms at the ends; rows without a finite max are flagged for the host. */
+ * uniform, and its pick gives smp_sample's log-prob bit for bit, greedy's too (smp_logprob
+ * sums its Z in op_sample_rows' order: a confident token's log-prob, -log(1 + d) with d
+ * tiny, shows any difference in Z's last bits). Rows of every kind: vocabularies around the
+ * block of SK_BLK and its 16 lanes, NaN and -inf entries, ties at the max, one dominant logit,
+ * confident tokens, uniforms at the ends; rows without a finite max are flagged for the host. */
 TEST(op_sample_rows_picks_the_samplers_token) {
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", 2, &e);
@@ -305,6 +306,8 @@ TEST(op_sample_rows_picks_the_samplers_token) {
                 if (r == 1 && V > 3) { row[V / 2] = NAN; row[V - 1] = -INFINITY; }
                 if (r == 2 && V > 3) { row[V / 3] = 40.0f; row[V - 2] = 40.0f; }   /* ties at the max */
                 if (r == 3) row[V - 1] = 1e4f;                                     /* one dominant token */
+                if (r == 6) row[V / 4] = 30.0f;    /* confident tokens: Z = 1 + d, d from 1e-13 ... */
+                if (r == 7) row[V / 5] = 30.0f;    /* ... to 1e-3 a row */
                 if (r == 9) for (int i = 0; i < V; i++) row[i] = i % 2 ? NAN : -INFINITY;   /* no number */
                 if (r == 10) row[V / 2] = INFINITY;
                 if (r == 11) for (int i = 0; i < V; i++) row[i] = -INFINITY;
@@ -321,8 +324,7 @@ TEST(op_sample_rows_picks_the_samplers_token) {
                 EXPECTF(pk[r].flag == 0 && pk[r].tok == t, "V %d T %g row %d: token %d (flag %d), the sampler's %d",
                         V, Ts[ti], r, pk[r].tok, pk[r].flag, t);
                 float plp = smp_pick_logprob(&p, pk[r].logit, pk[r].max, pk[r].Z);
-                if (greedy) EXPECT_NEAR(plp, lp, 1e-6);
-                else EXPECTF(plp == lp, "V %d T %g row %d: log-prob %.9g, the sampler's %.9g", V, Ts[ti], r, plp, lp);
+                EXPECTF(plp == lp, "V %d T %g row %d: log-prob %.9g, the sampler's %.9g", V, Ts[ti], r, plp, lp);
                 checked++;
             }
         }
