@@ -271,6 +271,8 @@ void cli_signals(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGXFSZ, &sa, NULL);   /* past a file size limit (ulimit -f) a write fails with EFBIG:
+                                        an error that removes the temp file, not a kill that leaves it */
     sa.sa_handler = cli_on_signal;   /* no SA_RESTART: a blocked read returns EINTR */
     sigemptyset(&sa.sa_mask);
     sigaddset(&sa.sa_mask, SIGINT);   /* one handler at a time: a TERM cannot cut into an INT's */

@@ -104,7 +104,8 @@ wr_stream *cli_writer(cli *c);
  * target keeps its old content) while stdout gets every finished record. */
 int cli_finish(cli *c, wr_stream *w);
 
-/* Signals: SIGPIPE ignored (a write error EPIPE exits quietly 0); SIGINT/SIGTERM set a flag. */
+/* Signals: SIGPIPE ignored (a write error EPIPE exits quietly 0), SIGXFSZ too (a write past
+ * ulimit -f fails with EFBIG, an error); SIGINT/SIGTERM set a flag. */
 void cli_signals(void);
 int  cli_stop_requested(void);   /* the signal number, or 0 */
 

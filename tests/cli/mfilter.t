@@ -478,6 +478,19 @@ $ mfilter -o nodir/out.zst < /dev/null
 2> mfilter: nodir/out.zst: cannot create: no such directory
 ? 3
 
+## a write past the file size limit (ulimit -f) is an error, not a kill (SIGXFSZ): -o keeps its old
+## content and leaves no temporary file, and the message names the output
+$ seq 1 20000 | awk '{ printf "{\"id\":\"%d\",\"t\":\"padding padding padding\"}\n", $1 }' > big.jsonl; echo old > out.jsonl
+$ (ulimit -f 64; mfilter -Z -o out.jsonl big.jsonl; echo "rc=$?"; mfilter -Z big.jsonl > o.jsonl; echo "rc=$?"); cat out.jsonl; ls
+> rc=3
+> rc=3
+> old
+> big.jsonl
+> o.jsonl
+> out.jsonl
+2> mfilter: out.jsonl: write error: File too large
+2> mfilter: <stdout>: write error: File too large
+
 ## CRLF input: line ends are normalised, content untouched
 $ printf '{"id":"c1","x":"a"}\r\n{"id":"c2","x":"b"}\r\n' | mfilter -Z | od -c | grep -q '\\r' || echo no CR
 $ printf '{"id":"c1","x":"a"}\r\n{"id":"c2","x":"b"}\r\n' | mfilter -Z

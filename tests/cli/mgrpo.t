@@ -317,7 +317,7 @@ $ mgrpo --model m --out run --groups 2 --threads 1 --save-every 0 -Z r.jsonl > /
 ## the checkpoint an error exit takes cannot be written: that error too, exit 3, no crash, no latest
 $ minit tiny -o m -q
 $ for i in 1 2 3 4 5; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":$i}"; echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[7,8],\"reward\":0}"; done > r.jsonl
-$ (ulimit -f 5000; trap '' XFSZ; mgrpo --model m --out run --groups 2 --threads 1 --save-every 0 -Z r.jsonl > /dev/null); echo "rc=$?"; test -e run/latest || echo "no latest"
+$ (ulimit -f 5000; mgrpo --model m --out run --groups 2 --threads 1 --save-every 0 -Z r.jsonl > /dev/null); echo "rc=$?"; test -e run/latest || echo "no latest"
 > rc=3
 > no latest
 2~ ^mgrpo: r\.jsonl:10: the input ended with 1 group, fewer than --groups 2

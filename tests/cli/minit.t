@@ -180,6 +180,12 @@ $ minit tiny -q -o new1/$(printf 'x%.0s' $(seq 300)); echo "rc $?"; ls
 > rc 3
 2~ ^minit: new1/x+: rename: File name too long$
 
+## past the file size limit (ulimit -f): an error, not a kill (SIGXFSZ), and neither the temporary
+## directory nor the parents made for it stay
+$ (ulimit -f 8; minit tiny -q -o new1/m; echo "rc $?"); ls
+> rc 3
+2~ ^minit: .*model\.safetensors.*: write: File too large$
+
 ## a --tokenizer that is not one: the message names the file given (it named minit's temporary directory), nothing is left behind
 $ echo '{}' > bad.json
 $ minit tiny -o y --tokenizer bad.json; echo "rc $?"; ls
