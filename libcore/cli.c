@@ -43,10 +43,20 @@ static uint64_t cli_u64(const cli *c, const char *opt, const char *arg) {
     return v;
 }
 
+/* After --help or --version: exit 0 once stdout has taken the text; a write error is one
+ * (exit 3, as for records: `--help > /dev/full` must not look like success), a closed pipe not. */
+static void exit_printed(const cli *c) __attribute__((noreturn));
+static void exit_printed(const cli *c) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) exit(0);
+    if (errno == EPIPE) exit(0);
+    fprintf(stderr, "%s: <stdout>: write error: %s\n", c->tool, strerror(errno));
+    exit(3);
+}
+
 int cli_common(cli *c, int opt, const char *arg) {
     switch (opt) {
-    case 'h': fputs(c->usage, stdout); exit(0);
-    case 0x1000: printf("%s mrl %s\n", c->tool, MRL_VERSION); exit(0);
+    case 'h': fputs(c->usage, stdout); exit_printed(c);
+    case 0x1000: printf("%s mrl %s\n", c->tool, MRL_VERSION); exit_printed(c);
     case 'Z': c->plain = 1; return 1;
     case 'o': c->out = arg; return 1;
     case 'q': c->progress = 0; return 1;

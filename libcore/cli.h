@@ -44,7 +44,8 @@ void cli_on_fatal(cli *c, void (*hook)(void *ctx, int code), void *ctx);
 
 void cli_init(cli *c, const char *tool, const char *usage);
 /* Handles a common option (getopt's return value and optarg); 1 if it was one.
- * -h prints usage and exits 0; --version prints "TOOL mrl VERSION" and exits 0. */
+ * -h prints usage and exits 0; --version prints "TOOL mrl VERSION" and exits 0 (3 when
+ * stdout cannot take it). */
 int  cli_common(cli *c, int opt, const char *arg);
 /* Usage error: "TOOL: message\nTry 'TOOL --help'." and exit 2. */
 void cli_usage(const cli *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));

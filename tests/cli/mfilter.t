@@ -537,6 +537,28 @@ $ sleep 1; kill -TERM $pid; wait $pid; echo "status $?"; ls
 > status 143
 2> mfilter: interrupted; out.zst left unchanged
 
+## -h and --version into a full device: a write error (exit 3), not success; a closed pipe stays quiet
+% requires /dev/full
+$ for t in mfilter mreward msample mgrpo meval mtok minit; do $t --help > /dev/full; echo "$t $?"; done 2>&1
+$ mfilter --version > /dev/full; echo "rc=$?"; mfilter --help | head -c 6; echo " rc=${PIPESTATUS[0]}"
+> mfilter: <stdout>: write error: No space left on device
+> mfilter 3
+> mreward: <stdout>: write error: No space left on device
+> mreward 3
+> msample: <stdout>: write error: No space left on device
+> msample 3
+> mgrpo: <stdout>: write error: No space left on device
+> mgrpo 3
+> meval: <stdout>: write error: No space left on device
+> meval 3
+> mtok: <stdout>: write error: No space left on device
+> mtok 3
+> minit: <stdout>: write error: No space left on device
+> minit 3
+> rc=3
+> Usage: rc=0
+2> mfilter: <stdout>: write error: No space left on device
+
 ## --progress forces the progress line on stderr
 $ mfilter -Z --progress $TESTDATA/mfilter/rollouts.jsonl > /dev/null
 2~ mfilter: 16 records, [0-9]+ records/s
