@@ -325,10 +325,24 @@ int ckpt_metrics_append(const ckpt_run *r, const char *line, mrl_err *e) {
     snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
     int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) return err_set(e, 3, "%s: %s", p, strerror(errno));
+    /* the line and its newline in one write where the system takes it whole; a short write goes
+       on, so that a failure is the system's reason (No space left on device, File too large) */
     size_t len = strlen(line);
-    int bad = write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd);
+    char *buf = malloc(len + 1);
+    if (!buf) { close(fd); return err_set(e, 3, "out of memory"); }
+    memcpy(buf, line, len);
+    buf[len++] = '\n';
+    const char *at = buf, *why = NULL;
+    while (len > 0 && !why) {
+        ssize_t k = write(fd, at, len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) why = k < 0 ? strerror(errno) : "short write";
+        else { at += k; len -= (size_t)k; }
+    }
+    if (!why && fsync(fd)) why = strerror(errno);
+    free(buf);
     close(fd);
-    return bad ? err_set(e, 3, "%s: write error", p) : 0;
+    return why ? err_set(e, 3, "%s: write error: %s", p, why) : 0;
 }
 
 int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {

@@ -323,6 +323,16 @@ $ (ulimit -f 5000; mgrpo --model m --out run --groups 2 --threads 1 --save-every
 2~ ^mgrpo: r\.jsonl:10: the input ended with 1 group, fewer than --groups 2
 2~ ^mgrpo: checkpoint run/step-000002: .*optimizer\.safetensors.*: write: File too large$
 
+## metrics.jsonl that cannot take the step's line: the message says why (it said "write error"
+## alone), exit 3, and the step is checkpointed
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ head -c 600000 /dev/zero | tr '\0' '\n' >> run/metrics.jsonl
+$ (ulimit -f 586; mgrpo -Z -q --threads 1 --out run --steps 1 $TESTDATA/grpo/batch.jsonl > /dev/null); echo "rc=$?"; readlink run/latest
+> rc=3
+> step-000002
+2> mgrpo: run/metrics.jsonl: write error: File too large
+2> mgrpo: the 1 step taken before the error is checkpointed (step 2)
+
 ## a reader that goes away: exit 0, and the steps taken are checkpointed (latest = metrics)
 $ minit tiny -o m -q
 $ for i in 1 2 3 4 5; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":$i}"; echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[7,8],\"reward\":0}"; done > r.jsonl
