@@ -328,6 +328,7 @@ struct wr_stream {
     char *in; size_t in_cap, in_len;    /* text not yet compressed / written */
     char *out; size_t out_cap;          /* compressed bytes */
     int dirty;                  /* something written since the last flush */
+    int synced;                 /* wr_sync done: the stream is ended, a -o temp file fsynced */
     int failed;                 /* the first failure's code (ERR_PIPE, ERR_SYS), 0 while none */
 };
 
@@ -528,12 +529,22 @@ int wr_flush(wr_stream *w, mrl_err *e) {
     return wr_drain(w, ZSTD_e_flush, e);
 }
 
+int wr_sync(wr_stream *w, mrl_err *e) {
+    if (w->synced) return 0;
+    int rc = w->failed ? wr_failed(w, e) : wr_drain(w, ZSTD_e_end, e);
+    if (rc == 0 && w->tmp && fsync(w->fd) < 0) {
+        w->failed = ERR_SYS;
+        rc = err_set(e, ERR_SYS, "%s: fsync: %s", w->tmp, strerror(errno));
+    }
+    if (rc == 0) w->synced = 1;
+    return rc;
+}
+
 int wr_close(wr_stream *w, mrl_err *e) {
     if (!w) return 0;
-    int rc = w->failed ? wr_failed(w, e) : wr_drain(w, ZSTD_e_end, e);
+    int rc = wr_sync(w, e);
     if (rc == 0 && w->tmp) {
-        if (fsync(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: fsync: %s", w->tmp, strerror(errno));
-        else if (close(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));
+        if (close(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));
         else {
             w->fd = -1;
             if (rename(w->tmp, w->target) < 0) rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(errno));

@@ -71,6 +71,10 @@ int wr_put_raw(wr_stream *w, const char *line, size_t len, mrl_err *e);  /* a li
 int wr_flush(wr_stream *w, mrl_err *e);
 /* Ends the stream: finishes the zstd frame, and for a path fsyncs and renames into place. */
 int wr_close(wr_stream *w, mrl_err *e);
+/* wr_close's first half: finishes the zstd frame and fsyncs a -o temp file, renaming nothing
+ * (nothing may be written after it). A tool writing several files (mfilter --split) syncs them
+ * all before it closes any, so that a write error leaves every target as it was. */
+int wr_sync(wr_stream *w, mrl_err *e);
 /* Abandons the output: a -o temp file is removed, the target is left as it was (a device
  * or FIFO written directly is just closed). */
 void wr_abort(wr_stream *w);

@@ -619,6 +619,10 @@ static void mf_open_outputs(mf *m) {
 static void mf_finish_outputs(mf *m, int *status) {
     if (!m->nsplit) { *status = cli_finish(&m->c, m->w); return; }
     int sig = cli_stop_requested();
+    for (int i = 0; i < m->nsplit && !sig; i++) {   /* every part written out before any is renamed */
+        mrl_err e = {0};
+        if (wr_sync(m->split_w[i], &e) < 0) mf_die(m, &e);
+    }
     for (int i = 0; i < m->nsplit; i++) {
         mrl_err e = {0};
         if (sig) { wr_abort(m->split_w[i]); m->split_w[i] = NULL; continue; }

@@ -188,6 +188,18 @@ $ mkdir out && mfilter -q -Z --split a:0.5,b:0.5 -o 'out/%s.jsonl' $TESTDATA/mfi
 > a.jsonl
 > b.jsonl
 
+## --split: a part that cannot be written leaves every part as it was (all are written out before
+## any is renamed; a new a.jsonl was renamed beside the old b.jsonl of another split)
+$ seq 1 2000 | awk '{ printf "{\"id\":\"s%d\",\"t\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n", $1 }' > in.jsonl; echo old > a.jsonl; echo old > b.jsonl
+$ (ulimit -f 64; mfilter -q -Z --split a:0.3,b:0.7 in.jsonl; echo "rc=$?"); cat a.jsonl b.jsonl; ls
+> rc=3
+> old
+> old
+> a.jsonl
+> b.jsonl
+> in.jsonl
+2> mfilter: b.jsonl: write error: File too large
+
 ## --split usage errors: fractions must add up to 1; -o needs %s
 $ mfilter --split a:0.5,b:0.4 $TESTDATA/mfilter/rollouts.jsonl
 2> mfilter: --split: fractions add up to 0.9, not 1
