@@ -457,7 +457,8 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         /* a rename over a device, FIFO or socket would put a plain file in its place (-o /dev/null
          * as root destroys the node; a reader of the FIFO waits forever): open and write it
          * (a socket cannot be opened: that is an error, and the socket stays) */
-        w->direct = fdn >= 0 || (stat(w->target, &st) == 0 && !S_ISREG(st.st_mode));
+        int exists = fdn < 0 && stat(w->target, &st) == 0;
+        w->direct = fdn >= 0 || (exists && !S_ISREG(st.st_mode));
         if (w->direct) {
             if (wr_open_direct(w, fdn, e) < 0) { wr_abort(w); return NULL; }
         } else {
@@ -471,6 +472,8 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
                 temp_del(w->tmp); free(w->tmp); w->tmp = NULL; wr_abort(w);
                 return NULL;
             }
+            /* the file replaced keeps its permission bits: a private (0600) output stays private */
+            if (exists && fchmod(w->fd, st.st_mode & 07777) < 0) { /* the umask's mode stands */ }
         }
         if (plain < 0) plain = 0;   /* a file is not a terminal: zstd unless -Z */
     } else if (plain < 0) {

@@ -476,6 +476,12 @@ $ ls
 > out.jsonl
 > out.zst
 
+## -o over an existing file keeps its permission bits (a 0600 file became 0644 under umask 022)
+$ echo old > p.zst; chmod 600 p.zst; echo old > r.zst; chmod 444 r.zst
+$ umask 022; mfilter -o p.zst $TESTDATA/mfilter/rollouts.jsonl && mfilter -o r.zst $TESTDATA/mfilter/rollouts.jsonl && stat -c %a p.zst r.zst
+> 600
+> 444
+
 ## -o on a bad input: the target keeps its old content, no temp file
 $ echo old > out.jsonl; cp $TESTDATA/mfilter/bad-json.jsonl .
 $ mfilter -Z -o out.jsonl bad-json.jsonl; echo $?; cat out.jsonl; ls
