@@ -33,6 +33,9 @@ void cli_init(cli *c, const char *tool, const char *usage) {
     c->zlevel = 3;
     c->progress = -1;
     c->device = "auto";
+    /* from the start, not only from cli_signals: --help into a pipe its reader closed is a
+       write that fails with EPIPE (a quiet exit 0), not a SIGPIPE kill (141) */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 static uint64_t cli_u64(const cli *c, const char *opt, const char *arg) {

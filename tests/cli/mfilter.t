@@ -577,6 +577,16 @@ $ mfilter --version > /dev/full; echo "rc=$?"; mfilter --help | head -c 6; echo 
 > Usage: rc=0
 2> mfilter: <stdout>: write error: No space left on device
 
+## --help into a pipe whose reader is gone: a quiet exit 0 for every tool, not a SIGPIPE kill (141; msample and mgrpo ignored SIGPIPE only once their options were read)
+$ for t in mfilter mreward msample mgrpo meval mtok minit; do { sleep 0.2; exec $t --help; } | true; echo "$t ${PIPESTATUS[0]}"; done
+> mfilter 0
+> mreward 0
+> msample 0
+> mgrpo 0
+> meval 0
+> mtok 0
+> minit 0
+
 ## --progress forces the progress line on stderr
 $ mfilter -Z --progress $TESTDATA/mfilter/rollouts.jsonl > /dev/null
 2~ mfilter: 16 records, [0-9]+ records/s
