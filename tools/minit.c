@@ -220,19 +220,25 @@ static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, i
     free(txt);
     if (rc) { tok_free(t); return -1; }
     *ntok = tok_vocab_size(t);
-    *bos = tok_id(t, "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
-    *eos = tok_id(t, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
-    if (*eos < 0) *eos = tok_id(t, "<|endoftext|>");
+    const char *bos_s = "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+    const char *eos_s = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+    *bos = tok_id(t, bos_s);
+    *eos = tok_id(t, eos_s);
+    if (*eos < 0) *eos = tok_id(t, eos_s = "<|endoftext|>");
     tok_free(t);
-    /* Its tokenizer_config.json (special flags, chat template) comes along when it sits beside it. */
+    /* The tokenizer's own files beside it come along: tokenizer_config.json (special tokens, the
+       chat template), chat_template.jinja (where newer transformers save the template) and
+       special_tokens_map.json. */
+    static const char *const beside[] = {"tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json", NULL};
     const char *sl = strrchr(o->tokenizer, '/');
-    int k = snprintf(p, sizeof p, "%.*stokenizer_config.json", sl ? (int)(sl - o->tokenizer + 1) : 0, o->tokenizer);
-    if (k < 0 || (size_t)k >= sizeof p) return err_set(e, 2, "%s: path too long", o->tokenizer);
-    struct stat st;
-    if (!stat(p, &st)) {
+    for (int i = 0; beside[i]; i++) {
+        int k = snprintf(p, sizeof p, "%.*s%s", sl ? (int)(sl - o->tokenizer + 1) : 0, o->tokenizer, beside[i]);
+        if (k < 0 || (size_t)k >= sizeof p) return err_set(e, 2, "%s: path too long", o->tokenizer);
+        struct stat st;
+        if (stat(p, &st)) continue;
         if (!(txt = read_any(p, &len, e))) return -1;
         char q[4096];
-        rc = join(q, sizeof q, tmp, "tokenizer_config.json", e) ? -1 : st_write_file_atomic(q, txt, len, e);
+        rc = join(q, sizeof q, tmp, beside[i], e) ? -1 : st_write_file_atomic(q, txt, len, e);
         free(txt);
         if (rc) return -1;
     }

@@ -98,6 +98,22 @@ $ jq -r .tokenizer_class m/tokenizer_config.json
 > [null,151646,151643]
 > LlamaTokenizerFast
 
+## the tokenizer files beside it come along as they are: tokenizer_config.json, and
+## chat_template.jinja and special_tokens_map.json (where save_pretrained now puts the template)
+$ minit tiny -o a -q && mkdir t && cp a/tokenizer.json t/
+$ jq 'del(.chat_template)' a/tokenizer_config.json > t/tokenizer_config.json
+$ jq -r .chat_template a/tokenizer_config.json > t/chat_template.jinja
+$ echo '{"eos_token": "<｜end▁of▁sentence｜>"}' > t/special_tokens_map.json
+$ minit tiny -o m -q --tokenizer t/tokenizer.json && ls m
+$ for f in tokenizer_config.json chat_template.jinja special_tokens_map.json; do cmp t/$f m/$f || echo "$f differs"; done
+> chat_template.jinja
+> config.json
+> generation_config.json
+> model.safetensors
+> special_tokens_map.json
+> tokenizer.json
+> tokenizer_config.json
+
 ## a missing tokenizer: error, and no directory (not even a temp one) left
 $ minit tiny -o m --tokenizer nope.json; echo $?; ls
 2~ ^minit: nope.json: No such file or directory$
