@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <jv.h>
 #include "cli.h"
 #include "model.h"
 #include "rng.h"
@@ -225,12 +226,14 @@ static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, i
     *bos = tok_id(t, bos_s);
     *eos = tok_id(t, eos_s);
     if (*eos < 0) *eos = tok_id(t, eos_s = "<|endoftext|>");
+    int r1 = *bos >= 0 && tok_id(t, "<\xef\xbd\x9c" "User\xef\xbd\x9c>") >= 0 && tok_id(t, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>") >= 0;
     tok_free(t);
     /* The tokenizer's own files beside it come along: tokenizer_config.json (special tokens, the
        chat template), chat_template.jinja (where newer transformers save the template) and
        special_tokens_map.json. */
     static const char *const beside[] = {"tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json", NULL};
     const char *sl = strrchr(o->tokenizer, '/');
+    int found[3] = {0};
     for (int i = 0; beside[i]; i++) {
         int k = snprintf(p, sizeof p, "%.*s%s", sl ? (int)(sl - o->tokenizer + 1) : 0, o->tokenizer, beside[i]);
         if (k < 0 || (size_t)k >= sizeof p) return err_set(e, 2, "%s: path too long", o->tokenizer);
@@ -241,8 +244,34 @@ static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, i
         rc = join(q, sizeof q, tmp, beside[i], e) ? -1 : st_write_file_atomic(q, txt, len, e);
         free(txt);
         if (rc) return -1;
+        found[i] = 1;
     }
-    return 0;
+    if (found[0]) return 0;
+    /* A tokenizer.json alone: without a tokenizer_config.json transformers takes its class's
+       defaults, for Qwen2 "<|endoftext|>" as eos, pad and unk, which a tokenizer without that
+       token gets as a new id (= vocab_size, out of the embedding's range). This one names the
+       tokenizer's own BOS and EOS (pad = EOS, as the R1 distill), no unk, and the R1 chat
+       template where the R1 tokens exist; the neutral class keeps tokenizer.json as it is. */
+    jv c = jv_object();
+    c = jv_object_set(c, jv_string("bos_token"), *bos >= 0 ? jv_string(bos_s) : jv_null());
+    if (r1 && !found[1]) c = jv_object_set(c, jv_string("chat_template"), jv_string(tokmk_r1_chat_template));
+    c = jv_object_set(c, jv_string("clean_up_tokenization_spaces"), jv_false());
+    c = jv_object_set(c, jv_string("eos_token"), *eos >= 0 ? jv_string(eos_s) : jv_null());
+    c = jv_object_set(c, jv_string("pad_token"), *eos >= 0 ? jv_string(eos_s) : jv_null());
+    c = jv_object_set(c, jv_string("tokenizer_class"), jv_string("PreTrainedTokenizerFast"));
+    c = jv_object_set(c, jv_string("unk_token"), jv_null());
+    jv s = jv_dump_string(c, JV_PRINT_INDENT_FLAGS(2));
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
+    char *buf = malloc(n + 1), q[4096];
+    if (!buf) rc = err_set(e, 3, "out of memory");
+    else {
+        memcpy(buf, jv_string_value(s), n);
+        buf[n] = '\n';
+        rc = join(q, sizeof q, tmp, "tokenizer_config.json", e) ? -1 : st_write_file_atomic(q, buf, n + 1, e);
+        free(buf);
+    }
+    jv_free(s);
+    return rc;
 }
 
 static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, mrl_err *e) {

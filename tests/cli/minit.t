@@ -98,6 +98,29 @@ $ jq -r .tokenizer_class m/tokenizer_config.json
 > [null,151646,151643]
 > LlamaTokenizerFast
 
+## a tokenizer.json alone: a tokenizer_config.json naming its BOS and EOS (pad = EOS, no unk:
+## transformers' Qwen2 defaults made "<|endoftext|>" a new token, id = vocab_size) and the R1 template
+$ minit tiny -o a -q && mkdir t && cp a/tokenizer.json t/
+$ minit tiny -o m -q --tokenizer t/tokenizer.json && ls m
+$ jq -c '[.bos_token, .eos_token, .pad_token, .unk_token, .tokenizer_class]' m/tokenizer_config.json
+$ jq -r .chat_template m/tokenizer_config.json | cmp - <(jq -r .chat_template a/tokenizer_config.json) && echo same template
+> config.json
+> generation_config.json
+> model.safetensors
+> tokenizer.json
+> tokenizer_config.json
+> ["<｜begin▁of▁sentence｜>","<｜end▁of▁sentence｜>","<｜end▁of▁sentence｜>",null,"PreTrainedTokenizerFast"]
+> same template
+
+## a tokenizer.json alone without the R1 tokens: EOS <|endoftext|>, no BOS, no chat template
+$ minit tiny -o a -q && mkdir t
+$ jq -c '.added_tokens |= map(select(.id == 256) | .content = "<|endoftext|>") | .post_processor = null' a/tokenizer.json > t/tokenizer.json
+$ minit tiny -o m -q --tokenizer t/tokenizer.json
+$ jq -c '[.bos_token, .eos_token, .pad_token, has("chat_template")]' m/tokenizer_config.json
+$ jq -c '[.vocab_size, .bos_token_id, .eos_token_id]' m/config.json
+> [null,"<|endoftext|>","<|endoftext|>",false]
+> [257,null,256]
+
 ## the tokenizer files beside it come along as they are: tokenizer_config.json, and
 ## chat_template.jinja and special_tokens_map.json (where save_pretrained now puts the template)
 $ minit tiny -o a -q && mkdir t && cp a/tokenizer.json t/
