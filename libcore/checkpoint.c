@@ -204,6 +204,43 @@ static int copy_source_files(const ckpt_data *d, const char *dir, mrl_err *e) {
     return d->files_from ? keep_source_config(d->files_from, dir, d->model_dtype, e) : 0;
 }
 
+/* model.safetensors.index.json naming model.safetensors for each of its tensors. A step
+ * directory holds optimizer.safetensors beside the model; vLLM (and SGLang) load every
+ * *.safetensors of a directory without an index and refuse optimizer.safetensors' names
+ * (exp_avg.*), while with an index they take only the files it names. transformers and mrl
+ * read model.safetensors itself first. */
+static int write_model_index(const char *dir, mrl_err *e) {
+    char p[PATH_MAX + 128];
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    st_file *f = st_open(p, e);
+    if (!f) return -1;
+    jv map = jv_object();
+    double total = 0;
+    for (int i = 0; i < st_count(f); i++) {
+        const st_tensor *t = st_at(f, i);
+        map = jv_object_set(map, jv_string(t->name), jv_string("model.safetensors"));
+        total += (double)t->nbytes;
+    }
+    st_close(f);
+    jv idx = jv_object_set(jv_object(), jv_string("metadata"),
+                           jv_object_set(jv_object(), jv_string("total_size"), jv_number(total)));
+    idx = jv_object_set(idx, jv_string("weight_map"), map);
+    jv txt = jv_dump_string(idx, JV_PRINT_INDENT_FLAGS(2) | JV_PRINT_SORTED);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(txt));
+    char *buf = malloc(n + 1);
+    int rc;
+    if (!buf) rc = err_set(e, 3, "out of memory");
+    else {
+        memcpy(buf, jv_string_value(txt), n);
+        buf[n] = '\n';
+        snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+        rc = st_write_file_atomic(p, buf, n + 1, e);
+        free(buf);
+    }
+    jv_free(txt);
+    return rc;
+}
+
 /* Moves the symbolic link r->dir/name to target by rename (never missing, never half made). */
 static int move_link(ckpt_run *r, const char *name, const char *target, mrl_err *e) {
     char lt[PATH_MAX + 64], lf[PATH_MAX + 16];
@@ -263,7 +300,7 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     if (copy_source_files(d, tmp, e)) goto fail;
     crash_point(r);
     snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
-    if (d->opt && optim_save(d->opt, p, strcmp(d->model_dtype, "fp32") != 0, e)) goto fail;
+    if (d->opt && (optim_save(d->opt, p, strcmp(d->model_dtype, "fp32") != 0, e) || write_model_index(tmp, e))) goto fail;
     crash_point(r);
     char *js = NULL;
     {

@@ -32,7 +32,8 @@ typedef struct ckpt_data {
     const char *files_from;     /* copy tokenizer and generation files from this model directory (NULL: none) */
     jv state;                   /* trainer_state.json (not consumed) */
 } ckpt_data;
-/* Writes step-XXXXXX for step and moves latest to it; then prunes to keep. A crash at any
+/* Writes step-XXXXXX for step (the model files, with model.safetensors.index.json beside
+ * optimizer.safetensors) and moves latest to it; then prunes to keep. A crash at any
  * point leaves latest on a whole checkpoint (the previous or this one). */
 int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
 /* Writes policy-XXXXXX for step, the model files only (what msample loads: weights, config,

@@ -30,6 +30,7 @@ $ cmp m run/metrics.jsonl && zstd -dc run/rollouts/step-000001.jsonl.zst | wc -l
 > config.json
 > generation_config.json
 > model.safetensors
+> model.safetensors.index.json
 > optimizer.safetensors
 > trainer_state.json
 > {"step":1,"data":{"groups":2,"records":6}}
@@ -256,11 +257,29 @@ $ ls A/latest; jq -r .torch_dtype A/latest/config.json
 > config.json
 > generation_config.json
 > model.safetensors
+> model.safetensors.index.json
 > optimizer.safetensors
 > tokenizer.json
 > tokenizer_config.json
 > trainer_state.json
 > bfloat16
+
+## a step directory's model.safetensors.index.json names model.safetensors for each of its tensors and
+## nothing else (vLLM loads every *.safetensors of a directory without one, optimizer.safetensors too)
+% requires /usr/bin/jq
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --policy-every 1 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ jq -r '.weight_map | to_entries[] | "\(.key) \(.value)"' run/latest/model.safetensors.index.json > idx
+$ head -c 8 run/latest/model.safetensors | od -An -tu8 | { read n; tail -c +9 run/latest/model.safetensors | head -c $n; } > hdr
+$ jq -r 'del(.__metadata__) | keys[] | "\(.) model.safetensors"' hdr | cmp - idx && echo same names
+$ jq 'del(.__metadata__) | [.[] | .data_offsets[1] - .data_offsets[0]] | add' hdr > size
+$ jq .metadata.total_size run/latest/model.safetensors.index.json | cmp - size && echo same size
+$ grep -c optimizer run/latest/model.safetensors.index.json; ls run/policy
+> same names
+> same size
+> 0
+> config.json
+> generation_config.json
+> model.safetensors
 
 ## SIGTERM between batches: the steps taken are checkpointed, exit 143
 % requires /usr/bin/jq
