@@ -16,7 +16,7 @@ the file's added tokens and near misses, long words, repeats, controls, random c
 and checks, with `mtok` run once per --batch strings (JSON Lines in and out):
 
   encode   mtok encode ids == HF encode(text, add_special_tokens=False).ids  (mtok adds no BOS)
-  count    mtok count == len(ids)                                            (every 4th batch)
+  count    mtok count == len(mtok encode ids)                                (every 4th batch)
   decode   mtok decode(ids) == HF decode(ids, skip_special_tokens=False), and
            mtok decode --skip-special == HF decode(ids) (whose default skips special tokens)
   ids      random id lists (byte tokens that cut UTF-8, added tokens, padding ids past the
@@ -33,6 +33,11 @@ With --codepoints, instead: one probe string per code point of planes 0-3 and 14
 325k strings: the code point between letters, after a space and a digit, doubled, between
 combining marks of low and high class, after an apostrophe), which finds every code point
 whose Unicode tables differ between the two (normalizer, regex classes).
+
+With --reveal, the same checks run on a derived tokenizer.json: the same normalizer,
+pre-tokenizer regex and added tokens over a vocabulary of the 256 bytes and no merges, with
+ByteLevel's add_prefix_space on, so the ids show where the regex cut the text (the merges of
+the real vocabulary hide most differences in the regex's Unicode classes).
 
 Mismatching strings are reduced (greedy deletion of character runs, candidates batched
 through mtok) to a minimal string that still differs, printed with both id lists.
@@ -340,20 +345,67 @@ def main():
     ap.add_argument("--no-bytes", action="store_true")
     ap.add_argument("--codepoints", action="store_true",
                     help="instead: one probe string per code point of planes 0-3 and 14")
+    ap.add_argument("--reveal", action="store_true",
+                    help="use a derived tokenizer whose ids show the pre-tokenizer's pieces")
     ap.add_argument("--tokenizer", default=QWEN)
     ap.add_argument("--mtok", default=os.environ.get("MTOK", os.path.join(ROOT, "bin", "mtok")))
     args = ap.parse_args()
 
     raw = subprocess.run(["zstd", "-dcf", args.tokenizer], check=True, capture_output=True).stdout.decode()
-    tok = Tokenizer.from_str(raw)
     j = json.loads(raw)
+    if args.reveal:
+        raw = reveal_json(j)
+        j = json.loads(raw)
+        fd, args.tokenizer = tempfile.mkstemp(suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            f.write(raw)
+    tok = Tokenizer.from_str(raw)
+
+    try:
+        if args.codepoints:
+            return check_codepoints(args, tok)
+        return check_random(args, tok, j)
+    finally:
+        if args.reveal:
+            os.unlink(args.tokenizer)
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def reveal_json(j):
+    """The same normalizer, pre-tokenizer regex and added tokens over a vocabulary of the 256
+    bytes and no merges, with ByteLevel's add_prefix_space: every piece the regex cuts that
+    does not open with a space gets one, so the ids show where the pieces begin, which the
+    merges of the real vocabulary mostly hide (a letter of a script the vocabulary never saw
+    has the same bytes whether the regex joins it to its neighbours or not)."""
+    j = json.loads(json.dumps(j))
+    b2u = bytes_to_unicode()
+    j["model"]["vocab"] = {b2u[b]: b for b in range(256)}
+    j["model"]["merges"] = []
+    for i, a in enumerate(j["added_tokens"]):
+        a["id"] = 256 + i
+    j["post_processor"] = None
+    pre = j["pre_tokenizer"]
+    steps = pre["pretokenizers"] if pre["type"] == "Sequence" else [pre]
+    for st in steps:
+        if st["type"] == "ByteLevel":
+            st["add_prefix_space"] = True
+    return json.dumps(j, ensure_ascii=False)
+
+
+def check_random(args, tok, j):
+
     ADDED.extend(a["content"] for a in j["added_tokens"])
-    special = {a["id"] for a in j["added_tokens"] if a["special"]}
-    nvocab = tok.get_vocab_size(with_added_tokens=True)
-
-    if args.codepoints:
-        return check_codepoints(args, tok)
-
     r = random.Random(args.seed)
     stats = collections.Counter()
     kind_n = collections.Counter()
@@ -383,9 +435,9 @@ def main():
                     dec_bad.append((t, h, skip, w, o["text"]))
         if (b0 // args.batch) % 4 == 0:
             outs = run_mtok(args, "count", [{"text": t} for t in texts])
-            for t, h, o in zip(texts, hf, outs):
+            for t, g, o in zip(texts, got, outs):
                 stats["counts"] += 1
-                if o["tokens"] != len(h):
+                if o["tokens"] != len(g):
                     cnt_bad.append(t)
         print(f"\r{b0 + len(batch)} strings, {len(enc_bad)} encode / {len(dec_bad)} decode mismatches",
               end="", file=sys.stderr)
@@ -393,13 +445,16 @@ def main():
 
     # random id lists: byte tokens (cut UTF-8), ordinary tokens, added tokens, padding ids
     byte_ids = [tok.token_to_id(t) for t in tok.get_vocab() if len(t) == 1]
+    nmodel = len(j["model"]["vocab"])
+    added_ids = [a["id"] for a in j["added_tokens"]]
+    top = max(added_ids + [nmodel - 1])   # ids past it have no token (padding rows)
     id_lists = []
     for _ in range(max(1000, args.n // 10)):
         ids = []
         for _ in range(r.randint(1, 12)):
             k = r.random()
-            ids.append(r.choice(byte_ids) if k < 0.5 else r.randint(0, 151642) if k < 0.8 else
-                       r.randint(151643, 151664) if k < 0.95 else r.randint(151665, 151935))
+            ids.append(r.choice(byte_ids) if k < 0.5 else r.randint(0, nmodel - 1) if k < 0.8 else
+                       r.choice(added_ids) if k < 0.95 else r.randint(top + 1, top + 272))
         id_lists.append(ids)
     for skip in (False, True):
         want = [tok.decode(ids, skip_special_tokens=skip) for ids in id_lists]
