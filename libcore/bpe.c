@@ -4,6 +4,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "tok_internal.h"
+#include "tok_unicode.inc"
 
 /* Words up to this many bytes are merged by rescanning a small rank array (fast for the
  * usual short word); longer ones use a heap over a linked list, as HF does. */
@@ -178,6 +179,88 @@ static void split_regex(enc *o, int level, const unsigned char *s, size_t n) {
     if (last < n) split(o, level + 1, s + last, n - last);
 }
 
+/* Hugging Face tokenizers normalizes with Unicode 9.0 tables (unicode-normalization-alignments),
+ * utf8proc with newer ones: a code point assigned since is to tokenizers a starter that neither
+ * decomposes nor composes (U+0EC8 U+0EBA stays in that order, where utf8proc puts U+0EBA,
+ * class 9 since Unicode 12, first). So the text is normalized in the stretches between such
+ * code points, which are kept as they are: what the Unicode 9.0 normal form of the whole is. */
+static int u9_assigned(uint32_t c) {
+    size_t lo = 0, hi = sizeof TOK_U9_ASSIGNED / sizeof *TOK_U9_ASSIGNED;
+    while (lo < hi) {   /* the first range that ends at or after c */
+        size_t m = (lo + hi) / 2;
+        if (TOK_U9_ASSIGNED[m][1] < c) lo = m + 1;
+        else hi = m;
+    }
+    return lo < sizeof TOK_U9_ASSIGNED / sizeof *TOK_U9_ASSIGNED && TOK_U9_ASSIGNED[lo][0] <= c;
+}
+
+/* The end of the first code point at or after s[from] that Unicode 9.0 lacks (its start in
+ * *at), or 0 if none. s is valid UTF-8 (tok_encode checked it). */
+static size_t next_new_cp(const unsigned char *s, size_t n, size_t from, size_t *at) {
+    for (size_t i = from; i < n;) {
+        unsigned char c = s[i];
+        if (c < 0xCD) { i += c < 0x80 ? 1 : 2; continue; }   /* below U+0340: all in Unicode 9.0 */
+        size_t k = utf8_len(c);
+        uint32_t cp = k == 2 ? (uint32_t)(c & 0x1F) << 6 | (s[i + 1] & 0x3F)
+                    : k == 3 ? (uint32_t)(c & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F)
+                             : (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
+                               (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
+        if (!u9_assigned(cp)) { *at = i; return i + k; }
+        i += k;
+    }
+    return 0;
+}
+
+static int buf_put(unsigned char **out, size_t *len, size_t *cap, const void *p, size_t k) {
+    if (*len + k > *cap) {
+        size_t nc = (*len + k) * 2 + 64;
+        unsigned char *no = realloc(*out, nc);
+        if (!no) return -1;
+        *out = no, *cap = nc;
+    }
+    memcpy(*out + *len, p, k);
+    *len += k;
+    return 0;
+}
+
+/* The normal form of s[0..n) in *out (malloc'd), its length returned; -1 if utf8proc fails. */
+static utf8proc_ssize_t norm_map(const char *s, size_t n, int opt, unsigned char **out) {
+    return utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, out, (utf8proc_option_t)opt);
+}
+
+/* s[0..n) normalized as tokenizers does; NULL (use s as it is) where utf8proc fails. */
+static unsigned char *normalize(const mrl_tok *t, const char *s, size_t n, size_t *out_n) {
+    int opt = UTF8PROC_STABLE;
+    opt |= (t->normalizer == TOK_NORM_NFC || t->normalizer == TOK_NORM_NFKC) ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
+    if (t->normalizer == TOK_NORM_NFKC || t->normalizer == TOK_NORM_NFKD) opt |= UTF8PROC_COMPAT;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t at, end = next_new_cp(u, n, 0, &at);
+    unsigned char *out = NULL;
+    if (!end) {   /* the usual case: one call */
+        utf8proc_ssize_t r = norm_map(s, n, opt, &out);
+        if (r < 0) return NULL;
+        *out_n = (size_t)r;
+        return out;
+    }
+    size_t len = 0, cap = 0, from = 0;
+    for (;;) {
+        if (!end) at = end = n;   /* the stretch after the last new code point */
+        if (at > from) {
+            unsigned char *piece = NULL;
+            utf8proc_ssize_t r = norm_map(s + from, at - from, opt, &piece);
+            int bad = r < 0 || buf_put(&out, &len, &cap, piece, (size_t)r);
+            free(piece);
+            if (bad) { free(out); return NULL; }
+        }
+        if (end > at && buf_put(&out, &len, &cap, s + at, end - at)) { free(out); return NULL; }
+        if (end >= n) break;
+        from = end;
+        end = next_new_cp(u, n, from, &at);
+    }
+    *out_n = len;
+    return out;
+}
+
 static void segment(enc *o, const char *s, size_t n) {
     const mrl_tok *t = o->t;
     if (n == 0) return;
@@ -185,14 +268,8 @@ static void segment(enc *o, const char *s, size_t n) {
     if (t->normalizer != TOK_NORM_NONE) {
         int ascii = 1;   /* ASCII is unchanged by every normal form */
         for (size_t i = 0; i < n && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
-        if (!ascii) {
-            int opt = UTF8PROC_STABLE;
-            opt |= (t->normalizer == TOK_NORM_NFC || t->normalizer == TOK_NORM_NFKC) ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
-            if (t->normalizer == TOK_NORM_NFKC || t->normalizer == TOK_NORM_NFKD) opt |= UTF8PROC_COMPAT;
-            utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &norm, (utf8proc_option_t)opt);
-            if (r >= 0) s = (const char *)norm, n = (size_t)r;
-            else norm = NULL;
-        }
+        size_t len;
+        if (!ascii && (norm = normalize(t, s, n, &len))) s = (const char *)norm, n = len;
     }
     split(o, 0, (const unsigned char *)s, n);
     free(norm);
