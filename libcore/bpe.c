@@ -4,6 +4,8 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "tok_internal.h"
+#define TOK_WANT_U9_ASSIGNED
+#define TOK_WANT_RX_EXTRA
 #include "tok_unicode.inc"
 
 /* Words up to this many bytes are merged by rescanning a small rank array (fast for the
@@ -16,6 +18,7 @@ typedef struct enc {
     int cap, n;
     pcre2_match_data *md;
     int rx_err;               /* a PCRE2 error code (match or heap limit), 0 if none */
+    int ext;                  /* the text holds a letter or number of TOK_RX_EXTRA: re_ext cuts it */
     /* scratch for long words, grown as needed */
     int32_t *sym, *prev, *next;
     uint64_t *heap;
@@ -157,12 +160,13 @@ static void split(enc *o, int level, const unsigned char *s, size_t n) {
 
 static void split_regex(enc *o, int level, const unsigned char *s, size_t n) {
     const mrl_tok *t = o->t;
-    if (!t->re[level]) { split(o, level + 1, s, n); return; }
+    const pcre2_code *re = o->ext && t->re_ext[level] ? t->re_ext[level] : t->re[level];
+    if (!re) { split(o, level + 1, s, n); return; }
     size_t pos = 0, last = 0;
     while (pos < n) {
-        int rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
+        int rc = pcre2_match(re, s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT)   /* the interpreter keeps its frames on the heap */
-            rc = pcre2_match(t->re[level], s, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, o->md, NULL);
+            rc = pcre2_match(re, s, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, o->md, NULL);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) { o->rx_err = rc; return; }   /* never a silent wrong split */
         /* copied out: the next step reuses the match data */
@@ -179,34 +183,57 @@ static void split_regex(enc *o, int level, const unsigned char *s, size_t n) {
     if (last < n) split(o, level + 1, s + last, n - last);
 }
 
+/* Membership of c in sorted ranges r; *last is the stretch (a range or the gap after one)
+ * the previous code point fell in, which the next one usually shares (a run of CJK). */
+typedef struct { uint32_t lo, hi; int in; } tok_span;
+static int in_ranges(const uint32_t (*r)[2], size_t nr, uint32_t c, tok_span *last) {
+    if (c >= last->lo && c <= last->hi) return last->in;
+    size_t lo = 0, hi = nr;
+    while (lo < hi) {   /* the first range that ends at or after c */
+        size_t m = (lo + hi) / 2;
+        if (r[m][1] < c) lo = m + 1;
+        else hi = m;
+    }
+    if (lo < nr && r[lo][0] <= c) *last = (tok_span){r[lo][0], r[lo][1], 1};
+    else *last = (tok_span){lo ? r[lo - 1][1] + 1 : 0, lo < nr ? r[lo][0] - 1 : 0x10FFFF, 0};
+    return last->in;
+}
+#define IN_TABLE(tab, c, last) in_ranges(tab, sizeof tab / sizeof *tab, c, last)
+
+/* The code point at s (valid UTF-8: tok_encode checked it, and utf8proc writes it), its
+ * length in *k. */
+static uint32_t cp_at(const unsigned char *s, size_t *k) {
+    unsigned char c = s[0];
+    *k = utf8_len(c);
+    return *k == 1 ? c
+         : *k == 2 ? (uint32_t)(c & 0x1F) << 6 | (s[1] & 0x3F)
+         : *k == 3 ? (uint32_t)(c & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F)
+                   : (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+                     (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+}
+
 /* Hugging Face tokenizers normalizes with Unicode 9.0 tables (unicode-normalization-alignments),
  * utf8proc with newer ones: a code point assigned since is to tokenizers a starter that neither
  * decomposes nor composes (U+0EC8 U+0EBA stays in that order, where utf8proc puts U+0EBA,
  * class 9 since Unicode 12, first). So the text is normalized in the stretches between such
- * code points, which are kept as they are: what the Unicode 9.0 normal form of the whole is. */
-static int u9_assigned(uint32_t c) {
-    size_t lo = 0, hi = sizeof TOK_U9_ASSIGNED / sizeof *TOK_U9_ASSIGNED;
-    while (lo < hi) {   /* the first range that ends at or after c */
-        size_t m = (lo + hi) / 2;
-        if (TOK_U9_ASSIGNED[m][1] < c) lo = m + 1;
-        else hi = m;
+ * code points, which are kept as they are: what the Unicode 9.0 normal form of the whole is.
+ * Here: the end of the first code point at or after s[from] that Unicode 9.0 lacks (its
+ * start in *at), or 0 if none. */
+static size_t next_new_cp(const unsigned char *s, size_t n, size_t from, size_t *at) {
+    tok_span last = {1, 0, 0};
+    for (size_t i = from, k; i < n; i += k) {
+        if (s[i] < 0xCD) { k = s[i] < 0x80 ? 1 : 2; continue; }   /* below U+0340: all in Unicode 9.0 */
+        if (!IN_TABLE(TOK_U9_ASSIGNED, cp_at(s + i, &k), &last)) { *at = i; return i + k; }
     }
-    return lo < sizeof TOK_U9_ASSIGNED / sizeof *TOK_U9_ASSIGNED && TOK_U9_ASSIGNED[lo][0] <= c;
+    return 0;
 }
 
-/* The end of the first code point at or after s[from] that Unicode 9.0 lacks (its start in
- * *at), or 0 if none. s is valid UTF-8 (tok_encode checked it). */
-static size_t next_new_cp(const unsigned char *s, size_t n, size_t from, size_t *at) {
-    for (size_t i = from; i < n;) {
-        unsigned char c = s[i];
-        if (c < 0xCD) { i += c < 0x80 ? 1 : 2; continue; }   /* below U+0340: all in Unicode 9.0 */
-        size_t k = utf8_len(c);
-        uint32_t cp = k == 2 ? (uint32_t)(c & 0x1F) << 6 | (s[i + 1] & 0x3F)
-                    : k == 3 ? (uint32_t)(c & 0x0F) << 12 | (uint32_t)(s[i + 1] & 0x3F) << 6 | (s[i + 2] & 0x3F)
-                             : (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3F) << 12 |
-                               (uint32_t)(s[i + 2] & 0x3F) << 6 | (s[i + 3] & 0x3F);
-        if (!u9_assigned(cp)) { *at = i; return i + k; }
-        i += k;
+/* 1 if s holds a letter or number of TOK_RX_EXTRA (all at or above U+1C89). */
+static int has_rx_extra(const unsigned char *s, size_t n) {
+    tok_span last = {1, 0, 0};
+    for (size_t i = 0, k = 1; i < n; i += k) {
+        if (s[i] < 0xE1) { k = 1; continue; }   /* below U+1000 (or inside a character) */
+        if (IN_TABLE(TOK_RX_EXTRA, cp_at(s + i, &k), &last)) return 1;
     }
     return 0;
 }
@@ -265,12 +292,12 @@ static void segment(enc *o, const char *s, size_t n) {
     const mrl_tok *t = o->t;
     if (n == 0) return;
     unsigned char *norm = NULL;
-    if (t->normalizer != TOK_NORM_NONE) {
-        int ascii = 1;   /* ASCII is unchanged by every normal form */
-        for (size_t i = 0; i < n && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
-        size_t len;
-        if (!ascii && (norm = normalize(t, s, n, &len))) s = (const char *)norm, n = len;
-    }
+    int ascii = 1;   /* ASCII is unchanged by every normal form, and cut by the plain regex */
+    for (size_t i = 0; i < n && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
+    size_t len;
+    if (!ascii && t->normalizer != TOK_NORM_NONE && (norm = normalize(t, s, n, &len)))
+        s = (const char *)norm, n = len;
+    o->ext = !ascii && t->has_ext && has_rx_extra((const unsigned char *)s, n);
     split(o, 0, (const unsigned char *)s, n);
     free(norm);
 }

@@ -52,6 +52,11 @@ struct mrl_tok {
      * split (NULL: none) after, for ByteLevel's add_prefix_space, a space put in front
      * of a piece that does not start with one. */
     pcre2_code *re[TOK_MAX_SPLITS];
+    /* The same with \p{L} and \p{N} given the letters and numbers of Unicode 15.0-16.0 that
+     * tokenizers' Oniguruma has and PCRE2 10.42 lacks, for text that holds one (NULL: a step
+     * without \p{L} or \p{N}); has_ext: some step has one. */
+    pcre2_code *re_ext[TOK_MAX_SPLITS];
+    int has_ext;
     uint8_t prefix_space[TOK_MAX_SPLITS];
     int n_re;
 };

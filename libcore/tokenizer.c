@@ -8,6 +8,7 @@
 #include <jv.h>
 #include <zstd.h>
 #include "tok_internal.h"
+#include "tok_unicode.inc"
 
 #define TOK_MAX_ID (1 << 24)          /* refuse ids that would make absurd tables */
 #define TOK_MAX_FILE ((size_t)1 << 31)
@@ -209,16 +210,50 @@ static const char *GPT2_REGEX =
 #define WHITE_SPACE "\\t\\n\\x0b\\f\\r\\x20\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}" \
                     "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
 
-/* pat with each \s spelled as WHITE_SPACE and each \S as its complement (outside a class;
- * \S inside one has no such spelling and is left to PCRE2). NULL when out of memory. */
-static char *white_space_pattern(const char *pat, size_t n, size_t *out_n) {
-    size_t ws = strlen(WHITE_SPACE), cap = 1, o = 0;
-    for (size_t i = 0; i < n; i++) cap += pat[i] == '\\' ? ws + 4 : 1;
+/* The length of a \p{L}, \pL, \p{N} or \pN (or \P: negated) at pat[i] (a backslash), 0 if
+ * there is none; *extra is what tokenizers' Oniguruma adds to the class (Unicode 16.0). */
+static size_t letter_number_class(const char *pat, size_t n, size_t i, const char **extra) {
+    if (i + 2 >= n || (pat[i + 1] != 'p' && pat[i + 1] != 'P')) return 0;
+    char k = pat[i + 2];
+    size_t len = 3;
+    if (k == '{') {
+        if (i + 4 >= n || pat[i + 4] != '}') return 0;
+        k = pat[i + 3], len = 5;
+    }
+    if (k != 'L' && k != 'N') return 0;
+    *extra = k == 'L' ? TOK_RX_L_EXTRA : TOK_RX_N_EXTRA;
+    return len;
+}
+
+/* pat with each \s spelled as WHITE_SPACE and each \S as its complement, and with ext, each
+ * \p{L} and \p{N} given the letters and numbers of Unicode 15.0 and 16.0 that tokenizers'
+ * Oniguruma has and PCRE2 10.42 lacks (\p{N} of KAKTOVIK NUMERAL ZERO, \p{L} of CJK
+ * Extension I), \P{L} and \P{N} their complements (outside a class; \S, \P{L} and \P{N}
+ * inside one have no such spelling and are left to PCRE2). *changed is set when an \p{L} or
+ * \p{N} was given more. NULL when out of memory. */
+static char *white_space_pattern(const char *pat, size_t n, int ext, int *changed, size_t *out_n) {
+    size_t ws = strlen(WHITE_SPACE), cap = 1, o = 0, most = ws;
+    if (strlen(TOK_RX_L_EXTRA) > most) most = strlen(TOK_RX_L_EXTRA);
+    if (strlen(TOK_RX_N_EXTRA) > most) most = strlen(TOK_RX_N_EXTRA);
+    for (size_t i = 0; i < n; i++) cap += pat[i] == '\\' ? most + 8 : 1;
     char *r = malloc(cap);
     if (!r) return NULL;
     int in_class = 0;
     for (size_t i = 0; i < n; i++) {
         char c = pat[i];
+        const char *extra;
+        size_t k;
+        if (ext && c == '\\' && (k = letter_number_class(pat, n, i, &extra)) && !(in_class && pat[i + 1] == 'P')) {
+            size_t xn = strlen(extra);
+            *changed = 1;
+            if (!in_class) r[o++] = '[';
+            if (pat[i + 1] == 'P') r[o++] = '^';
+            r[o++] = '\\', r[o++] = 'p', r[o++] = '{', r[o++] = pat[i + k - (k == 5 ? 2 : 1)], r[o++] = '}';
+            memcpy(r + o, extra, xn), o += xn;
+            if (!in_class) r[o++] = ']';
+            i += k - 1;
+            continue;
+        }
         if (c == '\\' && i + 1 < n) {
             char d = pat[i + 1];
             if (d == 's' || (d == 'S' && !in_class)) {
@@ -274,14 +309,21 @@ static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int p
     if (t->n_re == TOK_MAX_SPLITS) return err_set(e, 1, "pre_tokenizer: too many steps");
     t->prefix_space[t->n_re] = (uint8_t)prefix;
     if (!pat) { t->re[t->n_re++] = NULL; return 0; }
-    int ec;
+    int ec, changed = 0;
     PCRE2_SIZE eo;
-    char *ws = NULL;
-    size_t wn = n;
-    if (!(extra & PCRE2_LITERAL) && !(ws = white_space_pattern(pat, n, &wn)))
+    char *ws = NULL, *wx = NULL;
+    size_t wn = n, xn = n;
+    if (!(extra & PCRE2_LITERAL) && (!(ws = white_space_pattern(pat, n, 0, &changed, &wn)) ||
+                                     !(wx = white_space_pattern(pat, n, 1, &changed, &xn)))) {
+        free(ws);
         return err_set(e, 3, "out of memory");
+    }
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)(ws ? ws : pat), wn, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL);
-    free(ws);
+    /* text with a letter or number PCRE2's tables lack is cut by a second regex that names
+     * them (slower: the classes grow by some 40 ranges) */
+    pcre2_code *rx = re && changed ? pcre2_compile((PCRE2_SPTR)wx, xn, PCRE2_UTF | PCRE2_UCP | extra, &ec, &eo, NULL) : NULL;
+    free(ws), free(wx);
+    if (re && changed && !rx) pcre2_code_free(re), re = NULL;
     if (!re) {
         /* the offset and message of the pattern as the file spells it, where it fails too */
         int ec2;
@@ -294,6 +336,8 @@ static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int p
         return err_set(e, 1, "pre_tokenizer regex at offset %zu: %s", (size_t)eo, (char *)msg);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is absent */
+    if (rx) pcre2_jit_compile(rx, PCRE2_JIT_COMPLETE), t->has_ext = 1;
+    t->re_ext[t->n_re] = rx;
     t->re[t->n_re++] = re;
     return 0;
 }
@@ -591,7 +635,7 @@ mrl_tok *tok_load_dir(const char *dir, mrl_err *e) {
 
 void tok_free(mrl_tok *t) {
     if (!t) return;
-    for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]);   /* NULL is fine */
+    for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]), pcre2_code_free(t->re_ext[i]);   /* NULL is fine */
     free(t->pool), free(t->off), free(t->len), free(t->flags), free((void *)t->selfok);
     free(t->vslot), free(t->mkey), free(t->mrank), free(t->mres), free(t->added);
     free(t);

@@ -15,6 +15,8 @@ Writes libcore/tok_unicode.inc with
   TOK_RX_N_EXTRA    that are not letters / numbers in this Python's unicodedata (14.0, the
                     tables of PCRE2 10.42; an older Python only lengthens the lists, which
                     is harmless): class members the pre-tokenizer regex adds for PCRE2
+  TOK_RX_EXTRA      the code points of both, as ranges: only text holding one is cut by the
+                    regex with the longer classes (it is slower)
 It also checks that tokenizers' \\s is the White_Space list that tokenizer.c spells out.
 """
 import os, subprocess, sys, unicodedata
@@ -75,10 +77,19 @@ def main():
                 " * tables of Hugging Face tokenizers that utf8proc and PCRE2 do not share. */\n\n")
         f.write("/* Code points assigned in Unicode 9.0, the tables of tokenizers' normalizer\n"
                 " * (unicode-normalization-alignments): any other code point is left as it is. */\n")
+        f.write("#ifdef TOK_WANT_U9_ASSIGNED   /* (bpe.c's) */\n")
         f.write(f"static const uint32_t TOK_U9_ASSIGNED[{len(u9)}][2] = {{\n")
         for i in range(0, len(u9), 4):
             f.write("    " + " ".join(f"{{0x{a:05X}, 0x{b:05X}}}," for a, b in u9[i:i + 4]) + "\n")
-        f.write("};\n\n")
+        f.write("};\n#endif\n\n")
+        both = ranges({c for cls in "LN" for a, b in extra[cls] for c in range(a, b + 1)})
+        f.write("#ifdef TOK_WANT_RX_EXTRA   /* (bpe.c's) */\n"
+                "/* The code points of TOK_RX_L_EXTRA and TOK_RX_N_EXTRA: text without them is cut by\n"
+                " * the plain \\p{L} and \\p{N} (a class with the extra ranges is slower). */\n")
+        f.write(f"static const uint32_t TOK_RX_EXTRA[{len(both)}][2] = {{\n")
+        for i in range(0, len(both), 4):
+            f.write("    " + " ".join(f"{{0x{a:05X}, 0x{b:05X}}}," for a, b in both[i:i + 4]) + "\n")
+        f.write("};\n#endif\n\n")
         for cls, name in (("L", "letters"), ("N", "numbers")):
             f.write(f"/* \\p{{{cls}}} {name} of tokenizers' Oniguruma (Unicode 16.0) after Unicode 14.0 (PCRE2 10.42):\n"
                     f" * {sum(b - a + 1 for a, b in extra[cls])} code points in {len(extra[cls])} ranges, as members of a regex class. */\n")

@@ -132,6 +132,20 @@ UNICODE9_CASES = [
 ]
 
 
+# Letters and numbers of Unicode 15.0-16.0 that tokenizers' Oniguruma (Unicode 16.0) has in
+# \p{L} / \p{N} and PCRE2 10.42 (Unicode 14.0) does not (found by tokenizer_diff.py --reveal;
+# the prefix spaces of the GPT-2 style fixture show the regex's pieces).
+REGEX16_CASES = [
+    " \U0001d2c0\U0001d2c1 12",          # KAKTOVIK NUMERAL ZERO, ONE (15.0, \p{N})
+    "a\U00013d3c",                        # an EGYPTIAN HIEROGLYPH of Extension A (16.0)
+    "\U0002ed10\ue4b3 \U0002ebf0x",      # CJK UNIFIED IDEOGRAPH of Extension I (15.1)
+    "x\u1c89\u1c8a y",                    # CYRILLIC CAPITAL/SMALL LETTER TJE (16.0)
+    "\U00011f04\U00011f05 \U00011f50\U00011f51.",   # KAWI letters and digits (15.0)
+    "\U0001e4d0\U0001e4d1\n\U0001e4f0 \U000116d0a",
+    "a\U0001e5f0\U0001e5f1 \U0001e5f6>",
+]
+
+
 def corpus_cases():
     """Real problems and answers: the text the pipeline will encode."""
     out = []
@@ -161,7 +175,7 @@ def qwen_tokenizer_json():
 
 def qwen_cases(tok):
     rows = []
-    for s in FIXED + corpus_cases() + random_cases(400) + white_space_cases() + UNICODE9_CASES:
+    for s in FIXED + corpus_cases() + random_cases(400) + white_space_cases() + UNICODE9_CASES + REGEX16_CASES:
         ids = tok.encode(s, add_special_tokens=False).ids
         rows.append({"text": s, "ids": ids, "roundtrip": tok.normalizer.normalize_str(s) == s})
     return rows
@@ -268,7 +282,7 @@ def main():
     gtok = Tokenizer.from_str(gs)
     extra = ["a  <think>  b  </think>  c", "x\t<think>\n</think>\n\ny", "ﬁne ①② ＡＢＣ ｶﾀｶﾅ", "Hello world"]
     rows = [{"text": s, "ids": gtok.encode(s, add_special_tokens=False).ids, "roundtrip": False}
-            for s in texts + extra + white_space_cases(100, seed=4) + UNICODE9_CASES]
+            for s in texts + extra + white_space_cases(100, seed=4) + UNICODE9_CASES + REGEX16_CASES]
     write_jsonl(os.path.join(OUT, "cases-bytelevel-gpt2.jsonl"), rows)
 
     wp, ug = other_models()
