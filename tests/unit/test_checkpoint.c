@@ -30,6 +30,31 @@ static float first_weight(const char *ckpt) {
     return w;
 }
 
+/* ckpt's model.safetensors.index.json names model.safetensors for each of its tensors and
+ * nothing else (vLLM reads an index's files only; without one it loads every *.safetensors
+ * of the directory, optimizer.safetensors too): 1 if so. */
+static int index_whole(const char *ckpt) {
+    char p[PATH_MAX + 64];
+    mrl_err e = {0};
+    snprintf(p, sizeof p, "%s/model.safetensors", ckpt);
+    st_file *f = st_open(p, &e);
+    if (!f) { printf("  %s: %s\n", p, e.msg); return 0; }
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", ckpt);
+    jv all = jv_load_file(p, 0);
+    jv ix = jv_is_valid(all) && jv_array_length(jv_copy(all)) == 1 ? jv_array_get(jv_copy(all), 0) : jv_invalid();
+    jv map = jv_get_kind(ix) == JV_KIND_OBJECT ? jv_object_get(jv_copy(ix), jv_string("weight_map")) : jv_invalid();
+    int ok = jv_get_kind(map) == JV_KIND_OBJECT && jv_object_length(jv_copy(map)) == st_count(f);
+    for (int i = 0; ok && i < st_count(f); i++) {
+        jv v = jv_object_get(jv_copy(map), jv_string(st_at(f, i)->name));
+        ok = jv_get_kind(v) == JV_KIND_STRING && !strcmp(jv_string_value(v), "model.safetensors");
+        jv_free(v);
+    }
+    if (!ok) printf("  %s: missing, or not model.safetensors' %d tensors\n", p, st_count(f));
+    jv_free(map); jv_free(ix); jv_free(all);
+    st_close(f);
+    return ok;
+}
+
 /* A model whose first weight is set to v, an optimizer that took `steps` steps. */
 static int save_step(ckpt_run *r, long step, float v, mrl_err *e) {
     mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, e);
@@ -65,6 +90,7 @@ TEST(save_and_reload) {
     EXPECT(step == 3);
     EXPECT(first_weight(lp) == 1.5f);
     EXPECT(exists(lp, "optimizer.safetensors") && exists(lp, "trainer_state.json") && exists(lp, "config.json"));
+    EXPECT(index_whole(lp));
     /* generation_config.json is the policy's own (sampling defaults such as the R1 distill's
      * temperature 0.6 / top_p 0.95 must survive), not one rebuilt from bos/eos alone */
     char gp[PATH_MAX + 64];
@@ -139,6 +165,8 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
         st_file *f = st_open(op, &e);
         EXPECTF(f != NULL, "crash point %d: %s", n, e.msg);
         if (f) st_close(f);
+        /* the index too: it is written in the temporary directory, before the rename */
+        EXPECTF(index_whole(lp), "crash point %d, latest step %ld", n, step);
         if (code == 99) { points_seen = n; if (step == 2) crashed_new++; else crashed_old++; }
         /* nothing hidden is left behind after the reopen */
         DIR *d = opendir(run);
