@@ -341,6 +341,7 @@ static int eng_step_picked(eng *g, int32_t *toks, int *seqs, float *row, mrl_err
         } else {
             t = k->tok;
             lp = smp_pick_logprob(sp, k->logit, k->max, k->Z);
+            g->st->picked++;
         }
         eng_push(g, g->run[b], t, lp);
     }

@@ -68,6 +68,7 @@ typedef struct eng_stats {
     long problems_in, problems_done, samples_done;
     long long prompt_tokens, gen_tokens;
     long broken_rows;      /* tokens drawn from logits with no number (smp_broken) */
+    long long picked;      /* tokens the backend drew itself (device_sampling: model_pick) */
     int running;
 } eng_stats;
 

@@ -67,6 +67,7 @@ typedef struct app {
     int prog_on;
     double t0, last;
     long long bytes_total;
+    const char *dev;               /* the backend's name */
 } app;
 
 typedef struct rec_box { jv rec; char where[PATH_MAX + 24]; } rec_box;   /* where: FILE:LINE */
@@ -246,6 +247,8 @@ static void progress_line(void *ctx, const eng_stats *st) {
     fprintf(stderr, "\rmsample: %ld problem%s, %ld sample%s, %d running, %.*f tokens/s",
             st->problems_done, st->problems_done == 1 ? "" : "s", st->samples_done, st->samples_done == 1 ? "" : "s",
             st->running, rate < 100 ? 2 : 0, rate);
+    if (st->picked)   /* MRL_DEVICE_SAMPLING: say that it is on */
+        fprintf(stderr, ", %lld drawn on %s", st->picked, a->dev);
     long long tot = rd_bytes_total(a->rd), rd = rd_bytes_read(a->rd);
     if (tot > 0 && rd > 0 && st->problems_in > 0) {
         /* input bytes consumed run ahead of the work: count done problems' share of them */
@@ -456,6 +459,7 @@ int main(int argc, char **argv) {
     model_opts mo = {.device = a.c.device, .threads = threads, .bf16 = bf16};
     mrl_model *m = model_load(model_dir, &mo, &e);
     if (!m) cli_die(&a.c, &e);
+    a.dev = model_backend(m)->name;
     mrl_tok *tok = NULL;
     if (!score && !(tok = tok_load_dir(model_dir, &e))) cli_die(&a.c, &e);
     a.tok = tok;

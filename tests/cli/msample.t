@@ -233,18 +233,23 @@ $ msample --model $TESTDATA/msample/model --template nosuch.tmpl p.jsonl
 2> msample: unknown template "nosuch.tmpl" (r1, plain, or a file with {system}/{problem})
 2> Try 'msample --help'.
 
-## MRL_DEVICE_SAMPLING=all: the CPU draws its decode tokens with op_sample_rows, the path a GPU takes with MRL_DEVICE_SAMPLING=1 (a pick per sequence, the uniform taken before the step, the log-prob from the pick), and msample writes the host sampler's output byte for byte: T = 1, 0.6, greedy, --top-p (left to the host), the byte-level vocabulary (263: two blocks of the sums) and one of 4099 (17 blocks); a model whose logits hold no number (its final norm's weights NaN) has every row left to the host, and both ways warn alike
+## MRL_DEVICE_SAMPLING=all: the CPU draws its decode tokens with op_sample_rows, the path a GPU takes with MRL_DEVICE_SAMPLING=1 (a pick per sequence, the uniform taken before the step, the log-prob from the pick), and msample writes the host sampler's output byte for byte: T = 1, 0.6, greedy, --top-p (left to the host), the byte-level vocabulary (263: two blocks of the sums) and one of 4099 (17 blocks); a model whose logits hold no number (its final norm's weights NaN) has every row left to the host, and both ways warn alike; --progress counts the tokens the backend drew (every one but each sample's first, which the prompt's logits give; none with --top-p), so the case cannot pass with the path off
 % requires /usr/bin/jq
 $ minit tiny -o m --seed 3 -q
 $ minit tiny -o v --seed 5 -q --vocab-size 4099
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
 $ run() { msample --model "$1" -n 4 --batch 24 --max-tokens 32 --template plain --seed 7 --threads 2 -Z "${@:2}" p.jsonl; }
 $ for M in m v; do for o in "--temperature 1" "--temperature 0.6" "--temperature 0" "--temperature 1 --top-p 0.9"; do run $M $o > host.jsonl; MRL_DEVICE_SAMPLING=all run $M $o > pick.jsonl; cmp -s host.jsonl pick.jsonl && echo same || echo "differs: $M $o"; done; done | sort | uniq -c | awk '{ $1 = $1; print }'
+$ MRL_DEVICE_SAMPLING=all run m --temperature 1 --progress 2>&1 > s.jsonl | tr '\r' '\n' | tail -1 | grep -o '[0-9]* drawn on cpu'; jq -s 'map(.completion_ids | length - 1) | add' s.jsonl
+$ MRL_DEVICE_SAMPLING=all run m --temperature 1 --top-p 0.9 --progress 2>&1 > s.jsonl | tr '\r' '\n' | tail -1 | grep -c 'drawn on'
 $ minit tiny -o nan --seed 3 -q --dtype fp32
 $ f=nan/model.safetensors; n=$(od -An -t u8 -N8 $f | tr -d ' '); off=$(dd if=$f bs=1 skip=8 count=$n 2>/dev/null | jq '.["model.norm.weight"].data_offsets[0]')
 $ for i in $(seq 64); do printf '\x00\x00\xc0\x7f'; done | dd of=$f bs=1 seek=$((8 + n + off)) conv=notrunc status=none
 $ for s in 0 all; do MRL_DEVICE_SAMPLING=$s msample --model nan -n 2 --max-tokens 4 --template plain --seed 7 -Z p.jsonl > nan-$s.jsonl 2> err-$s; done
 $ cmp nan-0.jsonl nan-all.jsonl && cat err-0 err-all
 > 8 same
+> 713 drawn on cpu
+> 713
+> 0
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?

@@ -45,4 +45,6 @@ $ minit tiny -o q --seed 4 -q --tokenizer "$SHARED/data/qwen2-tokenizer/tokenize
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
 $ run() { msample --model "$1" -n 4 --batch 24 --max-tokens 32 --template plain --device cuda --seed 7 -Z "${@:2}" p.jsonl; }
 $ for M in m q; do for o in "--temperature 1" "--temperature 0.6" "--temperature 0" "--temperature 1 --top-p 0.9"; do run $M $o > host.jsonl; MRL_DEVICE_SAMPLING=1 run $M $o > dev.jsonl; cmp -s host.jsonl dev.jsonl && echo same || echo "differs: $M $o"; done; done | sort | uniq -c | awk '{ $1 = $1; print }'
+$ MRL_DEVICE_SAMPLING=1 run q --temperature 1 --progress 2>&1 >/dev/null | tr '\r' '\n' | tail -1 | grep -c 'drawn on cuda'
 > 8 same
+> 1
