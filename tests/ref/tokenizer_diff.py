@@ -47,6 +47,9 @@ import argparse, collections, json, os, random, subprocess, sys, tempfile, unico
 
 from tokenizers import Tokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tokenizer_cases import bytes_to_unicode  # GPT-2's byte-to-symbol map, one copy
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QWEN = os.path.join(ROOT, "..", "shared", "data", "qwen2-tokenizer", "tokenizer.json.zst")
 
@@ -368,18 +371,6 @@ def main():
     finally:
         if args.reveal:
             os.unlink(args.tokenizer)
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
 
 
 def reveal_json(j):
