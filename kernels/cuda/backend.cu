@@ -357,6 +357,7 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
              cudaMalloc(&s->red, sizeof(double)) == cudaSuccess;
     cudaError_t launch = cudaSuccess;
     if (ok) {   /* one trivial kernel: a GPU this build has no code for fails here, not in silence later */
+        cudaGetLastError();   /* clear what cudaSetDevice or cublasCreate may have left: only the probe's own error counts */
         k_probe<<<1, 1, 0, s->stream>>>(s->red);
         launch = cudaGetLastError();
         if (launch == cudaSuccess) launch = cudaStreamSynchronize(s->stream);
