@@ -40,12 +40,14 @@
 #define SK_SUB(a, b) __fsub_rn((a), (b))
 #define SK_DADD(a, b) __dadd_rn((a), (b))
 #define SK_DSUB(a, b) __dsub_rn((a), (b))
+#define SK_DDIV(a, b) __ddiv_rn((a), (b))
 #else
 #define SK_MUL(a, b) ((a) * (b))
 #define SK_ADD(a, b) ((a) + (b))
 #define SK_SUB(a, b) ((a) - (b))
 #define SK_DADD(a, b) ((a) + (b))
 #define SK_DSUB(a, b) ((a) - (b))
+#define SK_DDIV(a, b) ((a) / (b))
 #endif
 
 /* e^x for x <= 0 without a branch or a library call (so a loop over a row vectorises):
@@ -85,11 +87,14 @@ SK_FN double sk_block_sum(const float *l, int n, float m, float inv) {
     return sum;
 }
 
-/* Greedy's block sum: exp((double)l[i] - m) over the numbers of l[0..n), in index order. */
-SK_FN double sk_block_sum_exp(const float *l, int n, float m) {
+/* smp_logprob's block sum, in double: exp(((double)l[i] - m) / T) over l[0..n) in index
+ * order, NaN terms left out (greedy decoding's Z at T = 1). */
+SK_FN double sk_block_sum_exp(const float *l, int n, float m, double T) {
     double s = 0;
-    for (int i = 0; i < n; i++)
-        if (l[i] == l[i]) s = SK_DADD(s, exp(SK_DSUB((double)l[i], (double)m)));
+    for (int i = 0; i < n; i++) {
+        double x = SK_DDIV(SK_DSUB((double)l[i], (double)m), T);
+        if (x == x) s = SK_DADD(s, exp(x));
+    }
     return s;
 }
 

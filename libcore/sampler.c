@@ -116,14 +116,8 @@ double smp_logprob(const float *logits, int V, float T, int32_t tok) {
         return -log((double)k);
     }
     if (isinf(m)) return -log((double)V);   /* no number at all (or a token beside +inf ones): a finite stand-in */
-    for (int b0 = 0; b0 < V; b0 += SMP_BLK) {   /* per block, then the blocks: at T = 1 op_sample_rows' */
-        double s = 0;                             /* greedy Z (sk_block_sum_exp) to the bit */
-        for (int i = b0; i < V && i < b0 + SMP_BLK; i++) {
-            double x = ((double)logits[i] - m) / T;
-            if (x == x) s += exp(x);
-        }
-        Z += s;
-    }
+    for (int b0 = 0; b0 < V; b0 += SMP_BLK)   /* per block, then the blocks: op_sample_rows' greedy Z */
+        Z += sk_block_sum_exp(logits + b0, V - b0 < SMP_BLK ? V - b0 : SMP_BLK, (float)m, T);
     return ((double)logits[tok] - m) / T - log(Z);
 }
 
@@ -267,9 +261,8 @@ int32_t smp_sample_u(smp_ws *w, const smp_params *p, const float *logits, int V,
     }
     if (tok < 0) tok = smp_argmax(logits, V);   /* unreachable: the max has e = 1 */
     if (logprob) {
-        double m = smp_max(logits, V);   /* a row without a finite max: uniform over w->Z tokens */
-        *logprob = isinf(m) ? (float)-log(w->Z)
-                            : (float)(((double)logits[tok] - m) / p->temperature - log(w->Z));
+        float m = smp_max(logits, V);   /* a row without a finite max: uniform over w->Z tokens */
+        *logprob = isinf(m) ? (float)-log(w->Z) : smp_pick_logprob(p, logits[tok], m, w->Z);
     }
     return tok;
 }

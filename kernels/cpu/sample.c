@@ -23,23 +23,16 @@ void cpu_sample_rows(const mrl_backend *be, mrl_pick *out, const float *logits, 
         for (int i = 0; i < V; i++) m = l[i] > m ? l[i] : m;   /* NaN never wins */
         o->max = m; o->flag = isinf(m) != 0; o->tok = -1; o->logit = 0; o->Z = 0;
         if (o->flag) continue;
-        int32_t tok = -1;
         double Z = 0;
-        if (greedy) {
-            for (int i = 0; i < V && tok < 0; i++) if (l[i] == m) tok = i;
-            for (int b = 0; b < nb; b++) {
-                int n = V - b * SK_BLK < SK_BLK ? V - b * SK_BLK : SK_BLK;
-                bs[b] = sk_block_sum_exp(l + (size_t)b * SK_BLK, n, m);
-            }
-            for (int b = 0; b < nb; b++) Z += bs[b];
-        } else {
-            for (int b = 0; b < nb; b++) {
-                int n = V - b * SK_BLK < SK_BLK ? V - b * SK_BLK : SK_BLK;
-                bs[b] = sk_block_sum(l + (size_t)b * SK_BLK, n, m, inv_temp);
-            }
-            for (int b = 0; b < nb; b++) Z += bs[b];
-            tok = sk_walk(bs, nb, l, V, m, inv_temp, u[r] * Z);
+        for (int b = 0; b < nb; b++) {
+            const float *lb = l + (size_t)b * SK_BLK;
+            int n = V - b * SK_BLK < SK_BLK ? V - b * SK_BLK : SK_BLK;
+            bs[b] = greedy ? sk_block_sum_exp(lb, n, m, 1.0) : sk_block_sum(lb, n, m, inv_temp);
+            Z += bs[b];
         }
+        int32_t tok = -1;
+        if (greedy) { for (int i = 0; i < V && tok < 0; i++) if (l[i] == m) tok = i; }
+        else tok = sk_walk(bs, nb, l, V, m, inv_temp, u[r] * Z);
         if (tok < 0) { o->flag = 1; continue; }   /* as the CUDA op: not for a finite max (its e is 1) */
         o->tok = tok; o->logit = l[tok]; o->Z = Z;
     }

@@ -44,9 +44,7 @@ __global__ void k_pick_blocks(double *bs, const mrl_pick *out, const float *logi
     const float *l = logits + (size_t)r * V + (size_t)b * SK_BLK;
     int n = V - b * SK_BLK < SK_BLK ? V - b * SK_BLK : SK_BLK;
     float m = out[r].max;
-    double s;
-    if (greedy) s = sk_block_sum_exp(l, n, m);
-    else s = sk_block_sum(l, n, m, inv);
+    double s = greedy ? sk_block_sum_exp(l, n, m, 1.0) : sk_block_sum(l, n, m, inv);
     bs[(size_t)r * nb + b] = s;
 }
 
