@@ -152,10 +152,15 @@ static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
 /* Final norm and full logits of rows [r0, r0+n) of ix into out (host memory): written there
  * directly on the CPU (batch 64 of a 151,936-token vocabulary is 39 MB a step not copied), on a
  * GPU through ilogits. */
+/* The rows of logits head_rows keeps in the backend's ilogits for n rows bound for out: none
+ * where the CPU writes out itself; all on a device (they are downloaded from there) or when out
+ * is NULL (they stay for model_pick). model_infer_arena sizes ilogits by it. */
+static int kept_logits(const mrl_model *m, int n, const float *out) { return m->be->kind == MRL_DEV_CPU && out ? 0 : n; }
+
 static void head_rows(mrl_model *m, int r0, int n, float *out) {
     op_rmsnorm_fwd(m->be, m->iln, NULL, act_at(m, m->ix, (size_t)r0 * m->C), mw(m, m->off_norm), m->wdt, n,
                    m->C, m->c.rms_norm_eps);
-    int host = m->be->kind == MRL_DEV_CPU && out;   /* out NULL: the logits stay in ilogits */
+    int host = !kept_logits(m, n, out);
     op_logits(m->be, host ? out : m->ilogits, m->iln, lw(m, m->off_head, m->head_p), ldt(m, m->head_p), n, m->C, m->V);
     if (!host && out) be_download(m->be, out, m->ilogits, (size_t)n * m->V * 4);
 }
@@ -175,7 +180,7 @@ int model_prefill(mrl_model *m, kv_cache *kv, int seq, const int32_t *tokens, in
     if (!slots || !pos || !ctx || !zero) { free(slots); free(pos); free(ctx); free(zero); return err_set(e, 3, "out of memory"); }
     int rc = kv_reserve(kv, seq, n, slots, e);
     s = &kv->seqs[seq];
-    if (rc == 0) rc = model_infer_arena(m, PREFILL_CHUNK, start + n, (size_t)s->nblk, 1, e);
+    if (rc == 0) rc = model_infer_arena(m, PREFILL_CHUNK, start + n, (size_t)s->nblk, logits_last ? kept_logits(m, 1, logits_last) : 0, e);
     if (rc == 0) {
         be_upload(m->be, m->itab, s->blocks, (size_t)s->nblk * 4);
         be_upload(m->be, m->irow_seq, zero, PREFILL_CHUNK * 4);
@@ -209,12 +214,6 @@ int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tok
         for (int c = 0; c < b; c++) if (seqs[c] == seqs[b]) return err_set(e, 2, "model_decode: sequence %d given twice", seqs[b]);
     }
     if (!logits && !model_can_pick(m)) return err_set(e, 2, "model_decode: no logits buffer");
-    if (!logits && m->be->kind == MRL_DEV_CPU && B > m->cap_logits) {   /* the arena keeps none on the CPU */
-        be_free(m->be, m->ilogits);
-        m->cap_logits = 0;
-        if (!(m->ilogits = be_alloc(m->be, (size_t)B * m->V * 4))) return err_set(e, 3, "out of memory");
-        m->cap_logits = B;
-    }
     int32_t *h = malloc((size_t)B * 4 * 4);
     if (!h) return err_set(e, 3, "out of memory");
     int32_t *slot = h, *pos = h + B, *ctx = h + 2 * B, *row = h + 3 * B;
@@ -227,7 +226,7 @@ int model_decode(mrl_model *m, kv_cache *kv, const int *seqs, const int32_t *tok
     }
     int32_t *tab = rc == 0 ? calloc((size_t)B * maxb, 4) : NULL;
     if (rc == 0 && !tab) rc = err_set(e, 3, "out of memory");
-    if (rc == 0) rc = model_infer_arena(m, B, maxctx, (size_t)B * maxb, B, e);
+    if (rc == 0) rc = model_infer_arena(m, B, maxctx, (size_t)B * maxb, kept_logits(m, B, logits), e);
     if (rc == 0) {
         for (int b = 0; b < B; b++) {
             kv_seq *s = &kv->seqs[seqs[b]];

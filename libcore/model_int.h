@@ -87,7 +87,7 @@ void model_layer_fwd(mrl_model *m, int l, const void *x, void *xout, const layer
 
 /* Frees the training and inference arenas (model_train.c). */
 void model_arena_free(mrl_model *m);
-/* Sizes the inference arena for R rows, a block table of tab_entries and nlogits logit rows and contexts up to maxctx (model_train.c). */
+/* Sizes the inference arena for R rows, a block table of tab_entries, nlogits rows of logits kept in the backend's memory (kvcache.c's kept_logits) and contexts up to maxctx (model_train.c). */
 int model_infer_arena(mrl_model *m, int R, int maxctx, size_t tab_entries, int nlogits, mrl_err *e);
 
 /* ---- KV cache internals (kvcache.c) ---- */

@@ -95,7 +95,6 @@ int model_infer_arena(mrl_model *m, int R, int maxctx, size_t tab_entries, int n
         for (int i = 0; i < 5; i++) { be_free(be, *is[i]); if (!(*is[i] = be_alloc(be, R * 4))) ok = 0; }
         m->cap_R = ok ? R : 0;
     }
-    if (be->kind == MRL_DEV_CPU) nlogits = 0;   /* head_rows writes the caller's buffer */
     if (nlogits > m->cap_logits) {
         be_free(be, m->ilogits);
         if (!(m->ilogits = be_alloc(be, (size_t)nlogits * m->V * 4))) ok = 0;
