@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "jqf.h"
 #include "safetensors.h"
 
 #define TMP_PREFIX ".tmp-"
@@ -177,17 +178,7 @@ static int keep_source_config(const char *from, const char *dir, const char *dty
         jv name = jv_string(dtype_torch_name((st_dtype)dt));
         if (jv_object_has(jv_copy(orig), jv_string("dtype"))) orig = jv_object_set(orig, jv_string("dtype"), jv_copy(name));   /* transformers 5 */
         orig = jv_object_set(orig, jv_string("torch_dtype"), name);
-        jv txt = jv_dump_string(jv_copy(orig), JV_PRINT_INDENT_FLAGS(2));
-        size_t n = (size_t)jv_string_length_bytes(jv_copy(txt));
-        char *buf = malloc(n + 2);
-        if (!buf) rc = err_set(e, 3, "out of memory");
-        else {
-            memcpy(buf, jv_string_value(txt), n);
-            buf[n] = '\n';
-            rc = st_write_file_atomic(dst, buf, n + 1, e);
-            free(buf);
-        }
-        jv_free(txt);
+        rc = json_write_file(dst, jv_copy(orig), JV_PRINT_INDENT_FLAGS(2), e);
     }
     jv_free(orig);
     return rc;
@@ -225,20 +216,8 @@ static int write_model_index(const char *dir, mrl_err *e) {
     jv idx = jv_object_set(jv_object(), jv_string("metadata"),
                            jv_object_set(jv_object(), jv_string("total_size"), jv_number(total)));
     idx = jv_object_set(idx, jv_string("weight_map"), map);
-    jv txt = jv_dump_string(idx, JV_PRINT_INDENT_FLAGS(2) | JV_PRINT_SORTED);
-    size_t n = (size_t)jv_string_length_bytes(jv_copy(txt));
-    char *buf = malloc(n + 1);
-    int rc;
-    if (!buf) rc = err_set(e, 3, "out of memory");
-    else {
-        memcpy(buf, jv_string_value(txt), n);
-        buf[n] = '\n';
-        snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
-        rc = st_write_file_atomic(p, buf, n + 1, e);
-        free(buf);
-    }
-    jv_free(txt);
-    return rc;
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    return json_write_file(p, idx, JV_PRINT_INDENT_FLAGS(2) | JV_PRINT_SORTED, e);
 }
 
 /* Moves the symbolic link r->dir/name to target by rename (never missing, never half made). */
@@ -302,17 +281,8 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
     if (d->opt && (optim_save(d->opt, p, strcmp(d->model_dtype, "fp32") != 0, e) || write_model_index(tmp, e))) goto fail;
     crash_point(r);
-    char *js = NULL;
-    {
-        jv s = jv_dump_string(jv_copy(d->state), JV_PRINT_PRETTY | JV_PRINT_SPACE1);
-        size_t len = strlen(jv_string_value(s));
-        js = malloc(len + 2);
-        if (js) { memcpy(js, jv_string_value(s), len); js[len] = '\n'; js[len + 1] = 0; }
-        jv_free(s);
-        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
-        if (!js || st_write_file_atomic(p, js, len + 1, e)) { free(js); goto fail; }
-        free(js);
-    }
+    snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+    if (json_write_file(p, jv_copy(d->state), JV_PRINT_PRETTY | JV_PRINT_SPACE1, e)) goto fail;
     crash_point(r);
     if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); goto fail; }
     crash_point(r);

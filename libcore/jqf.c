@@ -5,6 +5,7 @@
 #include <string.h>
 #include <jq.h>
 #include "jqf.h"
+#include "safetensors.h"
 
 struct jqf {
     jq_state *jq;
@@ -187,4 +188,20 @@ int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n) {
         snprintf(msg, n, "\"%s\" %s", field, jv_wrong(v, jv_kind_phrase(k), why, sizeof why));
     jv_free(v);
     return got == JV_KIND_INVALID || got == JV_KIND_NULL || got == k ? 0 : -1;
+}
+
+int json_write_file(const char *path, jv v, int flags, mrl_err *e) {
+    jv txt = jv_dump_string(v, flags);
+    size_t n = (size_t)jv_string_length_bytes(jv_copy(txt));
+    char *buf = malloc(n + 1);
+    int rc;
+    if (!buf) rc = err_set(e, 3, "out of memory");
+    else {
+        memcpy(buf, jv_string_value(txt), n);
+        buf[n] = '\n';
+        rc = st_write_file_atomic(path, buf, n + 1, e);
+        free(buf);
+    }
+    jv_free(txt);
+    return rc;
 }

@@ -1,5 +1,5 @@
 /* jqf.h — jq filters (libjq) compiled once and run per record: how a tool reads a
- * value from a record (`--answer '.answer // .solution'`). */
+ * value from a record (`--answer '.answer // .solution'`); and a JSON value written as a file. */
 #ifndef MRL_JQF_H
 #define MRL_JQF_H
 #include <jv.h>
@@ -17,6 +17,10 @@ const char *jqf_text(const jqf *f);
  * messages name such a field as the record's ("answer" is missing), others as the filter. */
 const char *jqf_field(const char *program);
 void jqf_free(jqf *f);
+
+/* v (consumed) as JSON text (jv_dump_string's flags) and a newline, written to path atomically
+ * (st_write_file_atomic): config files, trainer_state.json, an index. 0, or -1 with e set. */
+int json_write_file(const char *path, jv v, int flags, mrl_err *e);
 
 /* Record helpers (jv objects; rec not consumed). NULL / -1 when missing or wrong type. */
 const char *rec_str(jv rec, const char *field);        /* pointer valid while rec lives */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jv.h>
+#include "jqf.h"
 #include "safetensors.h"
 #include "tok_make.h"
 
@@ -247,20 +248,9 @@ static jv tokenizer_config(int base) {
 }
 
 static int dump_to(const char *dir, const char *name, jv v, int flags, mrl_err *e) {
-    jv s = jv_dump_string(v, flags);
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    const char *txt = jv_string_value(s);
-    size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-    char *buf = malloc(n + 2);
-    int rc = -1;
-    if (buf) {
-        memcpy(buf, txt, n); buf[n] = '\n';
-        rc = st_write_file_atomic(p, buf, n + 1, e);
-        free(buf);
-    } else err_set(e, 3, "out of memory");
-    jv_free(s);
-    return rc;
+    return json_write_file(p, v, flags, e);
 }
 
 int tokmk_write(const char *dir, const char *text, size_t len, int nmerges, tokmk_info *info, mrl_err *e) {

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
-#include <jv.h>
 #include "cli.h"
+#include "jqf.h"
 #include "model.h"
 #include "rng.h"
 #include "safetensors.h"
@@ -260,18 +260,9 @@ static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, i
     c = jv_object_set(c, jv_string("pad_token"), *eos >= 0 ? jv_string(eos_s) : jv_null());
     c = jv_object_set(c, jv_string("tokenizer_class"), jv_string("PreTrainedTokenizerFast"));
     c = jv_object_set(c, jv_string("unk_token"), jv_null());
-    jv s = jv_dump_string(c, JV_PRINT_INDENT_FLAGS(2));
-    size_t n = (size_t)jv_string_length_bytes(jv_copy(s));
-    char *buf = malloc(n + 1), q[4096];
-    if (!buf) rc = err_set(e, 3, "out of memory");
-    else {
-        memcpy(buf, jv_string_value(s), n);
-        buf[n] = '\n';
-        rc = join(q, sizeof q, tmp, "tokenizer_config.json", e) ? -1 : st_write_file_atomic(q, buf, n + 1, e);
-        free(buf);
-    }
-    jv_free(s);
-    return rc;
+    char q[4096];
+    if (join(q, sizeof q, tmp, "tokenizer_config.json", e)) { jv_free(c); return -1; }
+    return json_write_file(q, c, JV_PRINT_INDENT_FLAGS(2), e);
 }
 
 static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, mrl_err *e) {
