@@ -592,15 +592,17 @@ static void objective_resolve(opts *o, jv state, const char *latest) {
             }
             jv mine = obj_get(o, i);
             if (!jv_equal(jv_copy(mine), jv_copy(theirs))) {
-                if (i == OBJ_MASKT)   /* a switch: named as given, not as "--mask-truncated false" */
+                if (i == OBJ_MASKT) {   /* a switch: named as given, not as "--mask-truncated false" */
                     cli_warn(&o->c, "%s replaces the run's %s (%s/trainer_state.json)",
                              jv_get_kind(mine) == JV_KIND_TRUE ? "--mask-truncated" : "--no-mask-truncated",
                              jv_get_kind(theirs) == JV_KIND_TRUE ? "--mask-truncated" : "--no-mask-truncated", latest);
-                jv a = jv_dump_string(mine, 0), b = jv_dump_string(theirs, 0);
-                if (i != OBJ_MASKT)
+                    jv_free(mine); jv_free(theirs);
+                } else {
+                    jv a = jv_dump_string(mine, 0), b = jv_dump_string(theirs, 0);
                     cli_warn(&o->c, "%s %s replaces the run's %s (%s/trainer_state.json)", obj_opt[i], jv_string_value(a),
                              jv_string_value(b), latest);
-                jv_free(a); jv_free(b);
+                    jv_free(a); jv_free(b);
+                }
             } else { jv_free(mine); jv_free(theirs); }
         }
     /* --epsilon-high defaults to --epsilon: a run that took that default follows a new --epsilon */
