@@ -551,6 +551,7 @@ char *ans_extract(const char *text, const ans_opts *o) {
         const char *t = memrstr(s, n, "</think>", n + 1);
         if (t) { n -= (size_t)(t + 8 - s); s = t + 8; }
     }
+    if (o && o->lighteval) return ans_lighteval(s, n);
     char *a = last_boxed(s, n);
     if (!a && o && o->anchored) a = anchored_answer(s, n);
     if (!a && o && o->fallback) a = fallback_answer(s, n);

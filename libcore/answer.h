@@ -10,11 +10,17 @@ typedef struct ans_opts {
     int fallback;         /* 1: no \boxed{} → try a final $...$ or "answer is ..." */
     int anchored;         /* 1: no \boxed{} → a LaTeX answer after "answer", as open-rs's
                              Math-Verify setting (try_extract_without_anchor=False) reads it */
+    int lighteval;        /* 1: the answer the study's evaluation read (lighteval's Math-Verify
+                             extraction, ans_lighteval) instead of the last \boxed{} */
 } ans_opts;
 
 /* The last \boxed{...} / \fbox{...} (balanced braces, also "\boxed 5") of text, newly
  * allocated, or NULL when there is none (and no fallback applied). */
 char *ans_extract(const char *text, const ans_opts *o);
+/* lighteval.c: the answer lighteval's extractive match (Math-Verify 0.5.2 with
+ * ExprExtractionConfig and LatexExtractionConfig(boxed_match_priority=0), the Open-RS
+ * study's evaluation) reads from s[0..n), newly allocated, or NULL when it reads none. */
+char *ans_lighteval(const char *s, size_t n);
 /* Gold: its last \boxed{} when it has one, else the whole string (trimmed). */
 char *ans_extract_gold(const char *gold);
 

@@ -26,6 +26,9 @@ static const char usage[] =
 "  --anchored           no \\boxed{}: a LaTeX answer anchored by \"answer\" (open-rs's\n"
 "                       Math-Verify setting)\n"
 "  --fallback           no \\boxed{}: fall back to a final $...$ or \"answer is ...\"\n"
+"  --lighteval          read the answer as the study's evaluation did (lighteval's\n"
+"                       Math-Verify extraction: a box, an answer sentence, else the\n"
+"                       last number, expression or LaTeX of the text)\n"
 "  --unparsed-gold skip|correct|wrong   how a sample whose gold does not parse scores\n"
 "                       (default correct, as open-rs; skip drops those records)\n"
 "  --jobs N             score with N threads (output order is kept)\n"
@@ -37,7 +40,7 @@ static const char usage[] =
 "See mreward(1) and mrl(7).\n";
 
 enum { O_REWARD = 1, O_ANSWER, O_COMPLETION, O_PROMPT, O_ANSWER_PART, O_FALLBACK,
-       O_UNPARSED, O_JOBS, O_PARTIAL, O_ANCHORED };
+       O_UNPARSED, O_JOBS, O_PARTIAL, O_ANCHORED, O_LIGHTEVAL };
 
 typedef struct {           /* one pending record */
     jv rec, completion, gold, prompt;   /* the last three: jv strings (or invalid) kept alive */
@@ -331,7 +334,7 @@ int main(int argc, char **argv)
         {"reward", required_argument, 0, O_REWARD}, {"answer", required_argument, 0, O_ANSWER},
         {"completion", required_argument, 0, O_COMPLETION}, {"prompt", required_argument, 0, O_PROMPT},
         {"answer-part", no_argument, 0, O_ANSWER_PART}, {"fallback", no_argument, 0, O_FALLBACK},
-        {"anchored", no_argument, 0, O_ANCHORED},
+        {"anchored", no_argument, 0, O_ANCHORED}, {"lighteval", no_argument, 0, O_LIGHTEVAL},
         {"unparsed-gold", required_argument, 0, O_UNPARSED}, {"jobs", required_argument, 0, O_JOBS},
         {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
     int opt;
@@ -356,6 +359,7 @@ int main(int argc, char **argv)
         case O_ANSWER_PART: m.ao.answer_part = 1; break;
         case O_FALLBACK: m.ao.fallback = 1; break;
         case O_ANCHORED: m.ao.anchored = 1; break;
+        case O_LIGHTEVAL: m.ao.lighteval = 1; break;
         case O_UNPARSED:
             if (!strcmp(optarg, "correct")) m.policy = RW_UNPARSED_CORRECT;
             else if (!strcmp(optarg, "wrong")) m.policy = RW_UNPARSED_WRONG;
@@ -367,6 +371,9 @@ int main(int argc, char **argv)
         default: cli_bad_option(&m.c, opt, argv);
         }
     }
+    if (m.ao.lighteval && (m.ao.anchored || m.ao.fallback))
+        cli_usage(&m.c, "--lighteval reads the answer its own way: it takes no --%s",
+                  m.ao.anchored ? "anchored" : "fallback");
     if (!m.nrw) {
         mrl_err e = {0};
         m.rw = malloc(sizeof *m.rw * 2);

@@ -40,6 +40,22 @@ $ mreward -Z --reward accuracy r.jsonl | jq -c '[.pred, .rewards.accuracy]'
 > [null,0]
 > [null,0]
 
+## --lighteval: the answer the study's evaluation read (Math-Verify 0.5.2 with lighteval's
+## settings reads 5, 7 and 1234): a final sentence after a box, a text cut off, a bare number
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","answer":"5","completion":"So $\\boxed{4}$.\nTherefore, the final answer is: $5$. I hope it is correct"}' '{"id":"b","answer":"7","completion":"so we get 3 + 4 = 7 and then the next term is"}' '{"id":"c","answer":"1234","completion":"The total is 1,234 apples"}' > r.jsonl
+$ mreward -Z --lighteval --reward accuracy r.jsonl | jq -c '[.pred, .rewards.accuracy]'
+$ mreward -Z --fallback --reward accuracy r.jsonl | jq -c '[.pred, .rewards.accuracy]'
+$ mreward -Z --lighteval --fallback r.jsonl; echo "rc=$?"
+> ["5",1]
+> ["7",1]
+> ["1234",1]
+> ["4",0]
+> [null,0]
+> [null,0]
+> rc=2
+2~ --lighteval reads the answer its own way: it takes no --fallback
+
 ## fields of the wrong type are named with what they hold (completion, answer, problem for language)
 $ printf '{"id":"a","answer":"5","completion":5}\n' | mreward -Z; echo "rc=$?"
 $ printf '{"id":"a","answer":[5],"completion":"x"}\n' | mreward -Z; echo "rc=$?"

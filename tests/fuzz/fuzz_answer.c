@@ -13,8 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *gold = strchr(buf, '\n');
     if (gold) *gold++ = 0;
     else gold = buf;
-    for (int k = 0; k < 8; k++) {
-        ans_opts o = {k & 1, (k >> 1) & 1, k >> 2};
+    for (int k = 0; k < 10; k++) {   /* every combination, then --lighteval with and
+                                         without --answer-part */
+        ans_opts o = {.answer_part = k & 1, .fallback = (k >> 1) & 1, .anchored = (k >> 2) & 1,
+                      .lighteval = k >> 3};
         free(ans_extract(buf, &o));
     }
     char *g = ans_extract_gold(gold);
