@@ -120,7 +120,7 @@ CKPT           ?= $(if $(STEP),$(RUN)/$(shell printf 'step-%06d' $(STEP)),$(RUN)
 # benchmark must score the same step (the one EVAL_OUT is named after)
 EVAL_MODEL     := $(or $(realpath $(CKPT)),$(CKPT))
 EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(EVAL_MODEL))
-EVAL_SETTINGS   = k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
+EVAL_SETTINGS   = extract=lighteval k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
@@ -132,7 +132,7 @@ eval:
 	  test -s $(EVAL_OUT)/$$b.jsonl.zst || $(MRL_T)/msample --model $(EVAL_MODEL) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
 	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \
 	    --seed $(SEED) $(EXP_DEVICE) -q $$f \
-	  | $(MRL_T)/mreward -q --fallback -o $(EVAL_OUT)/$$b.jsonl.zst || { rm -f $(EVAL_OUT)/$$b.jsonl.zst; exit 1; }; done
+	  | $(MRL_T)/mreward -q --lighteval -o $(EVAL_OUT)/$$b.jsonl.zst || { rm -f $(EVAL_OUT)/$$b.jsonl.zst; exit 1; }; done
 	$(MRL_T)/meval -Z -q $(addprefix $(EVAL_OUT)/,$(addsuffix .jsonl.zst,$(BENCHES))) -o $(EVAL_OUT)/scores.jsonl
 	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(CKPT)" > $(EVAL_OUT)/table.md
 	@cat $(EVAL_OUT)/table.md

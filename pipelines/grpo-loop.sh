@@ -19,8 +19,8 @@
 #   SAVE_EVERY  step directories kept: multiples of this, latest, best (50; 0: none but those)
 #   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
 #               EVAL_TEMP (0.6) and top-p EVAL_TOP_P (0.95) with EVAL_MAX_TOKENS (the step's
-#               MAX_TOKENS), scored as make eval scores (mreward --fallback: an answer without
-#               \boxed{} is taken from a final $...$ or "answer is ...");
+#               MAX_TOKENS), scored as make eval scores (mreward --lighteval: the answer read
+#               as the study's evaluation read it);
 #               results in RUN/evals/ and RUN/val.jsonl, RUN/best -> the best checkpoint so far;
 #               EVAL_TEMPLATE and EVAL_SYSTEM (when set) replace TEMPLATE and SYSTEM there
 #   EARLY_STOP  drop=D,kl=K: stop when validation pass@1 falls D below the best, or a step's KL
@@ -110,7 +110,7 @@ validate() {
     tmpl=${EVAL_TEMPLATE:-$TEMPLATE}
     [ -n "${EVAL_SYSTEM+set}" ] && sys_args=(--system "$EVAL_SYSTEM")
     sample "$EVAL_DATA" "${EVAL_MAX_TOKENS:-$(max_tokens_at "$s")}" "$SEED" "$pol" "$EVAL_TEMP" "${EVAL_TOP_P:-0.95}" \
-        "$EVAL_N" | "${T}mreward" -q --fallback -o "$f.jsonl.zst"
+        "$EVAL_N" | "${T}mreward" -q --lighteval -o "$f.jsonl.zst"
     sys_args=("${sys_saved[@]}"); tmpl=$TEMPLATE
     # $f.json last: it marks the step validated, so an interruption before it repeats the
     # validation (a repeated val.jsonl line is harmless) instead of losing it

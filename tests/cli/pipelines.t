@@ -276,12 +276,12 @@ $ RUN=run MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BI
 > rc 0
 > step-000003
 
-## grpo-loop.sh: validation scores as make eval does, with mreward --fallback (an answer without \boxed{} taken from a final $...$ or "answer is ..."), whatever REWARD the training uses
+## grpo-loop.sh: validation scores as make eval does, with mreward --lighteval (the answer read as the study's evaluation read it), whatever REWARD the training uses
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
 $ head -2 p.jsonl > v.jsonl
 $ mkdir bin; for t in msample mgrpo meval mfilter; do ln -s "$MRL_BIN/$t" bin/$t; done
 $ printf '#!/bin/sh\necho "$@" >> args\nexec %s "$@"\n' "$MRL_BIN/mreward" > bin/mreward; chmod +x bin/mreward
 $ RUN=r MODEL=m DATA=p.jsonl STEPS=1 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 EVAL_EVERY=1 EVAL_DATA=v.jsonl EVAL_N=2 MAX_TOKENS=3 REWARD="$MRL_BIN/mreward -Z -q" "$ROOT/pipelines/grpo-loop.sh" > /dev/null 2>&1 || echo "loop failed"
-$ grep -c -- '-q --fallback -o r/evals/step-00000[01].jsonl.zst' args
+$ grep -c -- '-q --lighteval -o r/evals/step-00000[01].jsonl.zst' args
 > 2
