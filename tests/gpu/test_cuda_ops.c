@@ -342,6 +342,8 @@ static void adamw_case(size_t n, double beta1, double wd, float clip, int bf16_c
         CLOSE(ca, cb, n, 1e-2, "adamw bf16 copy");
         free(ca); free(cb);
     }
+    void *cpu_bufs[] = {wc, gc, mc, vc, cc}, *gpu_bufs[] = {wg, gg, mg, vg, cg};
+    for (int k = 0; k < 5; k++) be_free(cpu, cpu_bufs[k]), be_free(gpu, gpu_bufs[k]);
     free(w); free(g); free(m); free(v);
 }
 
