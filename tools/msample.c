@@ -1,5 +1,6 @@
 /* msample — group rollouts: G completions per problem record, with the sampled tokens'
  * log-probs (engine.c does the scheduling); --score writes teacher-forced log-probs instead. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <math.h>
@@ -417,11 +418,13 @@ int main(int argc, char **argv) {
         case O_BATCH: o.batch = (int)cli_long(&a.c, "--batch", optarg, 1, 1 << 16); break;
         case O_KVMEM: o.kv_mem = parse_size(&a.c, optarg); break;
         case O_SHARD: {
-            char *end;
-            a.shard_k = strtol(optarg, &end, 10);
-            if (end == optarg || *end != '/') cli_usage(&a.c, "--shard: '%s' is not K/N", optarg);
-            a.shard_n = strtol(end + 1, &end, 10);
-            if (*end || a.shard_n < 1 || a.shard_k < 0 || a.shard_k >= a.shard_n)
+            /* digits only: strtol would skip blanks, take a sign and saturate a long N to LONG_MAX */
+            size_t kd = strspn(optarg, "0123456789"), nd = optarg[kd] == '/' ? strspn(optarg + kd + 1, "0123456789") : 0;
+            if (!kd || optarg[kd] != '/' || !nd || optarg[kd + 1 + nd]) cli_usage(&a.c, "--shard: '%s' is not K/N", optarg);
+            errno = 0;
+            a.shard_k = strtol(optarg, NULL, 10);
+            a.shard_n = strtol(optarg + kd + 1, NULL, 10);
+            if (errno || a.shard_n < 1 || a.shard_k >= a.shard_n)
                 cli_usage(&a.c, "--shard: '%s' is not K/N with 0 <= K < N", optarg);
             break;
         }

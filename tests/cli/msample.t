@@ -167,6 +167,24 @@ $ msample --model m --shard 2/2 x.jsonl
 2> Try 'msample --help'.
 ? 2
 
+## --shard takes digits only: a blank, a sign or an N past the range of a long was taken (strtol
+## skipped the blank and the sign, and saturated N to LONG_MAX: shard 0 of "all" took one problem)
+$ for s in ' 1/2' '1/ 2' '+1/2' '-0/2' '1/' '/2' '0/99999999999999999999'; do msample --model m --shard "$s" x.jsonl 2>&1 | head -n 1; echo "rc=${PIPESTATUS[0]}"; done
+> msample: --shard: ' 1/2' is not K/N
+> rc=2
+> msample: --shard: '1/ 2' is not K/N
+> rc=2
+> msample: --shard: '+1/2' is not K/N
+> rc=2
+> msample: --shard: '-0/2' is not K/N
+> rc=2
+> msample: --shard: '1/' is not K/N
+> rc=2
+> msample: --shard: '/2' is not K/N
+> rc=2
+> msample: --shard: '0/99999999999999999999' is not K/N with 0 <= K < N
+> rc=2
+
 ## --dtype: fp32 and bf16 forward weights both sample every problem; a bad value is a usage error
 $ msample --device cpu -Z -q --model $TESTDATA/msample/model --temperature 0 --max-tokens 8 --dtype fp32 $TESTDATA/msample/problems.jsonl | grep -o '"completion_ids":\[[^]]*\]' > a
 $ msample --device cpu -Z -q --model $TESTDATA/msample/model --temperature 0 --max-tokens 8 --dtype bf16 $TESTDATA/msample/problems.jsonl | grep -o '"completion_ids":\[[^]]*\]' > b
