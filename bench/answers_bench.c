@@ -1,5 +1,7 @@
 /* answers_bench.c — throughput of mrl's answer checker on one core: for each (gold, pred)
- * pair of a Math-Verify fixture, extract from a completion, extract the gold, check. */
+ * pair of a Math-Verify fixture, extract from a completion, extract the gold, check. A
+ * fixture of whole completions (records with "completion": lighteval-completions.jsonl) is
+ * read with mreward --lighteval's extraction instead. */
 #include <jv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,19 +27,27 @@ int main(int argc, char **argv) {
     char **comp = NULL, **gold = NULL;
     char *line = NULL;
     size_t lcap = 0;
+    int whole = 0;
     while (getline(&line, &lcap, f) > 0) {
         jv o = jv_parse(line);
         if (!jv_is_valid(o)) { jv_free(o); continue; }
         jv g = jv_object_get(jv_copy(o), jv_string("gold")), p = jv_object_get(jv_copy(o), jv_string("pred"));
+        jv c = jv_object_get(jv_copy(o), jv_string("completion"));
         if (n == cap) {
             cap = cap ? 2 * cap : 1024;
             comp = realloc(comp, cap * sizeof *comp);
             gold = realloc(gold, cap * sizeof *gold);
         }
-        const char *ps = jv_string_value(p);
-        /* the same completion text the Python side parses */
-        comp[n] = malloc(strlen(ps) + 128);
-        sprintf(comp[n], "Let me think step by step.\n</think>\nTherefore, the final answer is: $\\boxed{%s}$. I hope it is correct", ps);
+        if (jv_get_kind(c) == JV_KIND_STRING) {
+            whole = 1;
+            comp[n] = strdup(jv_string_value(c));
+        } else {
+            const char *ps = jv_string_value(p);
+            /* the same completion text the Python side parses */
+            comp[n] = malloc(strlen(ps) + 128);
+            sprintf(comp[n], "Let me think step by step.\n</think>\nTherefore, the final answer is: $\\boxed{%s}$. I hope it is correct", ps);
+        }
+        jv_free(c);
         gold[n] = strdup(jv_string_value(g));
         n++;
         jv_free(g); jv_free(p); jv_free(o);
@@ -45,7 +55,7 @@ int main(int argc, char **argv) {
     free(line);
     fclose(f);
     if (!n) { fprintf(stderr, "answers_bench: no pairs\n"); return 1; }
-    ans_opts o = {1, 0, 0};
+    ans_opts o = whole ? (ans_opts){.lighteval = 1} : (ans_opts){.answer_part = 1};
     long done = 0, correct = 0;
     double t0 = now(), t;
     do {

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# bench-answers.sh — mrl's answer checker (extract + check) vs Math-Verify (parse + verify,
-# open-rs settings) on the same (gold, prediction) pairs, one core each; prints markdown rows.
-# Math-Verify needs `pip install math-verify`; without it only mrl's row is printed.
+# bench-answers.sh — mrl's answer checker (extract + check) vs Math-Verify (parse + verify) on
+# the same inputs, one core each; prints markdown rows. Two fixtures: (gold, prediction) pairs
+# in a box with open-rs's settings (mathverify-pairs.jsonl), and whole completions read as the
+# study's evaluation read them (lighteval-completions.jsonl: mreward --lighteval against
+# Math-Verify with lighteval's settings). Math-Verify needs `pip install math-verify` (0.5.2
+# for the second, the study's pin) in PYTHON (default python3); without it only mrl's rows.
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
-PAIRS=testdata/answers/mathverify-pairs.jsonl
+PY=${PYTHON:-python3}
 make -s B="$B" "$B/bench/answers_bench" >/dev/null || exit 1
-mrl=$(taskset -c 0 "$B/bench/answers_bench" "$PAIRS" "${SECONDS_MRL:-3}" 2>/dev/null || "$B/bench/answers_bench" "$PAIRS" "${SECONDS_MRL:-3}")
-mrl_rate=$(echo "$mrl" | sed 's/.*"records_per_s": \([0-9.]*\).*/\1/')
-echo "| checker | pairs/s (one core) | µs/pair |"
-echo "|---|---|---|"
-echo "| mrl ans_extract+ans_equiv | $mrl_rate | $(echo "$mrl" | sed 's/.*"us_per_record": \([0-9.]*\).*/\1/') |"
-if python3 -c 'import math_verify' 2>/dev/null; then
-  mv=$(taskset -c 0 python3 bench/mathverify_speed.py "$PAIRS" "${SECONDS_MV:-20}" 2>/dev/null)
-  mv_rate=$(echo "$mv" | sed 's/.*"records_per_s": \([0-9.]*\).*/\1/')
-  echo "| Math-Verify $(python3 -c 'import importlib.metadata as m; print(m.version("math-verify"))') parse+verify | $mv_rate | $(echo "$mv" | sed 's/.*"us_per_record": \([0-9.]*\).*/\1/') |"
+have_mv=0
+"$PY" -c 'import math_verify' 2>/dev/null && have_mv=1
+for PAIRS in testdata/answers/mathverify-pairs.jsonl testdata/answers/lighteval-completions.jsonl; do
+  echo "$PAIRS:"
   echo
-  echo "speed-up: $(python3 -c "print(f'{$mrl_rate/$mv_rate:.0f}x')")"
-fi
-echo
-echo "agreement (tests/unit/test_answer.c on the same fixture):"
+  mrl=$(taskset -c 0 "$B/bench/answers_bench" "$PAIRS" "${SECONDS_MRL:-3}" 2>/dev/null || "$B/bench/answers_bench" "$PAIRS" "${SECONDS_MRL:-3}")
+  mrl_rate=$(echo "$mrl" | sed 's/.*"records_per_s": \([0-9.]*\).*/\1/')
+  echo "| checker | records/s (one core) | µs/record |"
+  echo "|---|---|---|"
+  echo "| mrl ans_extract+ans_equiv | $mrl_rate | $(echo "$mrl" | sed 's/.*"us_per_record": \([0-9.]*\).*/\1/') |"
+  if [ $have_mv = 1 ]; then
+    mv=$(taskset -c 0 "$PY" bench/mathverify_speed.py "$PAIRS" "${SECONDS_MV:-20}" 2>/dev/null)
+    mv_rate=$(echo "$mv" | sed 's/.*"records_per_s": \([0-9.]*\).*/\1/')
+    echo "| Math-Verify $("$PY" -c 'import importlib.metadata as m; print(m.version("math-verify"))') parse+verify | $mv_rate | $(echo "$mv" | sed 's/.*"us_per_record": \([0-9.]*\).*/\1/') |"
+    echo
+    echo "speed-up: $("$PY" -c "print(f'{$mrl_rate/$mv_rate:.0f}x')")"
+  fi
+  echo
+done
+echo "agreement (tests/unit/test_answer.c on the same fixtures):"
 make -s B="$B" "$B/tests/test_answer" >/dev/null && "$B/tests/test_answer" | grep 'agreement with'

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """mathverify_speed.py — Math-Verify's throughput on the same pairs as answers_bench:
 parse(gold) + parse(completion) + verify, open-rs settings (tests/ref/mathverify_pairs.py),
-one process, one core. Prints one JSON line. Usage: mathverify_speed.py PAIRS.jsonl [SECONDS]"""
+one process, one core; for a fixture of whole completions (lighteval-completions.jsonl) the
+study's evaluation settings instead (tests/ref/lighteval_extract.py). Prints one JSON line.
+Usage: mathverify_speed.py PAIRS.jsonl [SECONDS]"""
 import json
 import os
 import sys
@@ -15,15 +17,29 @@ from math_verify import parse, verify  # noqa: E402
 def main():
     pairs = [json.loads(l) for l in open(sys.argv[1])]
     budget = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
-    work = [(gold_text(r["gold"]), completion(r["pred"])) for r in pairs]
+    whole = "completion" in pairs[0]
+    if whole:
+        from lighteval_extract import PRED_CFG as LV_PRED  # noqa: E402
+        from math_verify.parser import ExprExtractionConfig, LatexExtractionConfig  # noqa: E402
+        from mathverify_pairs import strip_dollars  # noqa: E402
+        work = [(r["gold"] if r["gold_kind"] == "expr" else "$" + strip_dollars(r["gold"]) + "$",
+                 r["completion"], [ExprExtractionConfig()] if r["gold_kind"] == "expr"
+                 else [LatexExtractionConfig()]) for r in pairs]
+    else:
+        work = [(gold_text(r["gold"]), completion(r["pred"]), GOLD_CFG) for r in pairs]
     done = ok = 0
     t0 = time.perf_counter()
     while True:
-        for g, c in work:
-            G = parse(g, extraction_mode="first_match", extraction_config=GOLD_CFG)
-            P = parse(c, extraction_mode="first_match", extraction_config=PRED_CFG)
+        for g, c, gcfg in work:
             try:
-                ok += bool(verify(P, G, float_rounding=6, strict=True, timeout_seconds=3))
+                if whole:   # lighteval: any_match, gold first, precision 5 (Math-Verify 0.5.2)
+                    G = parse(g, extraction_config=gcfg, extraction_mode="any_match")
+                    P = parse(c, extraction_config=LV_PRED, extraction_mode="any_match")
+                    ok += bool(verify(G, P, precision=5))
+                else:
+                    G = parse(g, extraction_mode="first_match", extraction_config=gcfg)
+                    P = parse(c, extraction_mode="first_match", extraction_config=PRED_CFG)
+                    ok += bool(verify(P, G, float_rounding=6, strict=True, timeout_seconds=3))
             except Exception:
                 pass
             done += 1
