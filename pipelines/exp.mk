@@ -120,12 +120,13 @@ CKPT           ?= $(if $(STEP),$(RUN)/$(shell printf 'step-%06d' $(STEP)),$(RUN)
 # benchmark must score the same step (the one EVAL_OUT is named after)
 EVAL_MODEL     := $(or $(realpath $(CKPT)),$(CKPT))
 EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(EVAL_MODEL))
-EVAL_SETTINGS   = extract=lighteval k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
+EVAL_SETTINGS   = model=$(abspath $(EVAL_MODEL)) extract=lighteval k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
 	@mkdir -p $(EVAL_OUT)
-	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again)
+	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again;
+	@# so does another model whose directory has the same name: runs/exp1/step-000050, runs/exp2/step-000050)
 	@if [ "$$(cat $(EVAL_OUT)/settings 2>/dev/null)" != "$(EVAL_SETTINGS)" ]; then \
 	  rm -f $(EVAL_OUT)/*.jsonl.zst; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
 	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; \

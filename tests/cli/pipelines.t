@@ -135,6 +135,15 @@ $ zstd -dc run/eval/m/aime24.jsonl.zst | wc -l
 > 6
 > 3
 
+## make eval: another model in a directory of the same name samples again (it was scored with the
+## first model's files, under the second's name)
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench a b; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -1 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ minit tiny -o a/m -q; minit tiny -o b/m -q --seed 1
+$ x() { make -s -C "$ROOT" eval CKPT="$PWD/$1/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 >/dev/null; }
+$ x a && x b && zstd -dc run/eval/m/aime24.jsonl.zst | jq -r .policy.path | sed "s|$PWD|T|"
+> T/b/m
+
 ## make eval: a benchmark whose sampling fails leaves no scored file and fails the target
 % requires $SHARED/data/bench/aime24.jsonl
 $ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -3 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
