@@ -126,9 +126,10 @@ eval:
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
 	@mkdir -p $(EVAL_OUT)
 	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again;
-	@# so does another model whose directory has the same name: runs/exp1/step-000050, runs/exp2/step-000050)
+	@# so does another model whose directory has the same name: runs/exp1/step-000050, runs/exp2/step-000050);
+	@# the scores and table of other settings go with them, not left to be read if a stage fails
 	@if [ "$$(cat $(EVAL_OUT)/settings 2>/dev/null)" != "$(EVAL_SETTINGS)" ]; then \
-	  rm -f $(EVAL_OUT)/*.jsonl.zst; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
+	  rm -f $(EVAL_OUT)/*.jsonl.zst $(EVAL_OUT)/scores.jsonl $(EVAL_OUT)/table.md; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
 	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; \
 	  test -s $(EVAL_OUT)/$$b.jsonl.zst || $(MRL_T)/msample --model $(EVAL_MODEL) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
 	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \

@@ -153,6 +153,16 @@ $ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BI
 > rc 2
 > settings
 
+## make eval: new settings whose sampling fails leave no scores or table of the old settings behind
+## (scores.jsonl and table.md of k=1 stayed beside a settings file that said k=2)
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -1 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ minit tiny -o m -q
+$ x() { make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 "$@" >/dev/null 2>&1; }
+$ x && echo '{"id":"broken"}' > bench/aime24.jsonl && x EVAL_K=2; echo "rc $?"; ls run/eval/m | tr '\n' ' '; echo
+> rc 2
+> settings 
+
 ## grpo-loop.sh: NGPU=2 samples in two shards (--shard K/2, here CPU processes) whose groups are concatenated
 $ minit tiny -o m -q --seed 5
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
