@@ -35,6 +35,7 @@ enum { O_BY = 1, O_K, O_JSON, O_TABLE, O_MARKDOWN, O_BOOT, O_PARTIAL };
 typedef struct {
     int bench, seq, correct, trunc, fmt;   /* fmt: 1/0, -1 unknown */
     int has_sample;        /* the record had a "sample" index */
+    int has_pred;          /* the record had a "pred" field (null included) */
     double order;          /* the sample index (input order where absent): ties in votes go to the lower */
     char *id, *pred;
     const char *file;      /* the input file it came from (owned by input.files) */
@@ -191,6 +192,7 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         s->correct = kk == JV_KIND_TRUE || (kk == JV_KIND_NUMBER && jv_number_value(ok) > 0);
         jv_free(ok);
         jv pv = jv_object_get(jv_copy(rec), jv_string("pred"));
+        s->has_pred = jv_is_valid(pv);
         /* an empty or blank answer is no answer: it does not vote (mreward writes null there) */
         s->pred = jv_get_kind(pv) == JV_KIND_STRING && jv_string_value(pv)[strspn(jv_string_value(pv), " \t\r\n")] ? jv_key_text(pv) : NULL;
         jv_free(pv);
@@ -341,7 +343,7 @@ static void stats_of(ev *m, input *in)
         b->acc = malloc(sizeof *b->acc * (size_t)np);
         b->ids = malloc(sizeof *b->ids * (size_t)np);
         double maj = 0, *pk = calloc((size_t)m->nks, sizeof *pk);
-        long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0;
+        long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0, predknown = 0;
         int tokens = 1;
         for (int p = i; p < j; p++) tokens &= in->s[p].ntok >= 0;
         int pi = 0;
@@ -358,6 +360,7 @@ static void stats_of(ev *m, input *in)
                 long L = tokens ? s->ntok : s->nchr;
                 if (L >= 0) { ltot += L; lcount++; }
                 ntrunc += s->trunc;
+                predknown += s->has_pred;
                 if (s->fmt >= 0) { fmtknown++; nfmt += s->fmt; }
             }
             b->acc[pi] = (double)c / n;
@@ -371,7 +374,8 @@ static void stats_of(ev *m, input *in)
         }
         b->pass1 = st_mean(b->acc, np);
         st_boot_mean(b->acc, np, m->boot, m->c.seed, rng_hash_str(m->bench[bi]), b->ci);
-        b->maj = maj / np;
+        /* no record with a pred field: nothing to vote on, maj@k is unknown (not 0) */
+        b->maj = predknown ? maj / np : NAN;
         for (int t = 0; t < m->nks; t++) pk[t] = m->ks[t] <= kmin ? pk[t] / np : NAN;
         b->passk = pk;
         b->lenm = lcount ? (double)ltot / lcount : NAN;

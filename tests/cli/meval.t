@@ -158,7 +158,7 @@ $ for i in $(seq 10); do echo "{\"id\":\"q$i\",\"correct\":false}"; done > base.
 $ for i in $(seq 20); do for s in 0 1 2 3; do echo "{\"id\":\"q$i\",\"sample\":$s,\"correct\":true}"; done; done > rl.jsonl
 $ meval --table base=base.jsonl rl=rl.jsonl
 > bench  problems    k  base pass@1  base 95% CI  base maj@k  base len  rl pass@1       rl 95% CI  rl maj@k  rl len        Δ rl
-> all       10/20  1/4          0.0   [0.0, 0.0]         0.0         -      100.0  [100.0, 100.0]       0.0       -  +100.0 * †
+> all       10/20  1/4          0.0   [0.0, 0.0]           -         -      100.0  [100.0, 100.0]         -       -  +100.0 * †
 > len: mean completion length in characters
 > Δ: pass@1 change from the first input; * its 95% bootstrap interval excludes 0
 > †: the runs scored different problems; the interval is not paired
@@ -250,3 +250,13 @@ $ meval --json -Z in.jsonl | jq -c 'select(.bench == "b33" or .bench == "b40") |
 ## maj@k: an empty or blank pred is no answer and does not vote (two blank answers outvoted the one given)
 $ printf '{"id":1,"sample":0,"pred":"","correct":false}\n{"id":1,"sample":1,"pred":" ","correct":false}\n{"id":1,"sample":2,"pred":"3","correct":true}\n' | meval --json -Z | jq -c '{k, "maj@k"}'
 > {"k":3,"maj@k":1}
+
+## maj@k needs answers: where no record of a benchmark has a pred field (a custom reward that writes
+## only correct) it is unknown, null and -, not 0 (every problem counted as failed by the vote)
+$ printf '{"id":1,"sample":0,"correct":true}\n{"id":1,"sample":1,"correct":true}\n{"id":2,"sample":0,"correct":true}\n{"id":2,"sample":1,"correct":false}\n' > r.jsonl
+$ meval --json -Z r.jsonl | jq -c '{"pass@1", "maj@k"}'; meval --table r.jsonl | head -2
+$ sed 's/}$/,"pred":null}/' r.jsonl | meval --json -Z | jq -c '{"pass@1", "maj@k"}'
+> {"pass@1":0.75,"maj@k":null}
+> bench  problems  k  pass@1         95% CI  maj@k  pass@2  len  trunc  format
+> all           2  2    75.0  [50.0, 100.0]      -   100.0    -  0.000       -
+> {"pass@1":0.75,"maj@k":0}
