@@ -737,6 +737,14 @@ int main(int argc, char **argv)
         if (!kept) nothing_scored(&m, "every input");
         m.nin = kept;
     } else {
+        /* one file twice would count each sample twice: caught by the sample index where there is
+           one, here where there is none */
+        struct stat st2;
+        for (int i = 0; i < nargs; i++)
+            for (int j = 0; j < i; j++)
+                if (strcmp(args[i], "-") && stat(args[i], &st) == 0 && S_ISREG(st.st_mode) &&
+                    stat(args[j], &st2) == 0 && st.st_dev == st2.st_dev && st.st_ino == st2.st_ino)
+                    cli_dief(&m.c, ERR_INPUT, "%s: the same file as %s, given twice (its samples would count twice)", args[i], args[j]);
         m.nin = 1;
         m.in = calloc(1, sizeof *m.in);
         if (read_input(&m, &m.in[0], (const char *const *)args, nargs) < 0) nothing_scored(&m, m.in[0].file);

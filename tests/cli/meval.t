@@ -141,7 +141,7 @@ $ meval --json -Z a=a.jsonl b=b.jsonl | grep -o '"delta":{[^}]*}'
 $ printf '%s\n' '{"id":"a","sample":0,"correct":true}' '{"id":"a","sample":1,"correct":false}' > two.jsonl
 $ meval -Z two.jsonl two.jsonl
 $ cat two.jsonl two.jsonl > twice.jsonl; meval -Z twice.jsonl
-2> meval: two.jsonl:1: sample 0 of "a" read twice (the same input given twice?)
+2> meval: two.jsonl: the same file as two.jsonl, given twice (its samples would count twice)
 2> meval: twice.jsonl:3: sample 0 of "a" again (also at twice.jsonl:1)
 ? 1
 
@@ -260,3 +260,10 @@ $ sed 's/}$/,"pred":null}/' r.jsonl | meval --json -Z | jq -c '{"pass@1", "maj@k
 > bench  problems  k  pass@1         95% CI  maj@k  pass@2  len  trunc  format
 > all           2  2    75.0  [50.0, 100.0]      -   100.0    -  0.000       -
 > {"pass@1":0.75,"maj@k":0}
+
+## a file given twice is an error also where its records have no sample index (k was doubled without
+## a word: 4 samples per problem from a file of 2)
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' > two.jsonl
+$ meval -Z two.jsonl ./two.jsonl
+2> meval: ./two.jsonl: the same file as two.jsonl, given twice (its samples would count twice)
+? 1
