@@ -73,7 +73,8 @@ typedef struct item {       /* a record on its way through the stages */
 } item;
 
 typedef struct kept {       /* a record held for --take/--shuffle */
-    uint64_t key;
+    uint64_t key;           /* --take's: the N smallest are kept */
+    uint64_t order;         /* --shuffle's: the order they are written in */
     long seq;
     int split;
     size_t len;
@@ -170,6 +171,10 @@ static int kept_by_key(const void *a, const void *b) {
     const kept *x = a, *y = b;
     return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->seq > y->seq) - (x->seq < y->seq);
 }
+static int kept_by_order(const void *a, const void *b) {
+    const kept *x = a, *y = b;
+    return x->order < y->order ? -1 : x->order > y->order ? 1 : (x->seq > y->seq) - (x->seq < y->seq);
+}
 static int kept_by_seq(const void *a, const void *b) {
     const kept *x = a, *y = b;
     return (x->seq > y->seq) - (x->seq < y->seq);
@@ -201,6 +206,10 @@ static void mf_emit(mf *m, item *it) {
     mrl_rng r;
     rng_init(&r, m->c.seed, mf_id_hash(m, it->rec), rng_hash(it->text, it->len));
     kept k = {.key = rng_u64(&r), .seq = m->seq++, .split = split, .len = it->len};
+    /* the order is a draw of its own: were it the --take key, a --shuffle of what --takes with
+       the same seed chose (the mix of EXAMPLES) would line the records up by source, those of
+       the input that kept the smallest fraction first */
+    k.order = rng_u64(&r);
     if (m->take && m->nkeep == m->take) {
         if (kept_by_key(&k, &m->keep[0]) >= 0) return;   /* not among the N smallest */
         free(m->keep[0].text);
@@ -222,7 +231,7 @@ static void mf_emit(mf *m, item *it) {
 
 static void mf_emit_kept(mf *m) {
     if (!m->nkeep) return;
-    qsort(m->keep, (size_t)m->nkeep, sizeof *m->keep, m->shuffle ? kept_by_key : kept_by_seq);
+    qsort(m->keep, (size_t)m->nkeep, sizeof *m->keep, m->shuffle ? kept_by_order : kept_by_seq);
     for (long i = 0; i < m->nkeep; i++) { mf_write(m, m->keep[i].split, m->keep[i].text, m->keep[i].len); free(m->keep[i].text); }
     m->nkeep = 0;
 }

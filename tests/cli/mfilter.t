@@ -146,18 +146,31 @@ $ for i in 0 1 2 3 4 5 6 7 8 9; do echo "{\"id\":\"r$i\"}"; done > ten.jsonl
 $ for s in $(seq 1 600); do mfilter -Z --take 3 --seed $s ten.jsonl; done | sort | uniq -c | awk '$1 < 135 || $1 > 225 { bad++ } END { print NR, bad + 0 }'
 > 10 0
 
-## --shuffle: a permutation, seeded, and --take N --shuffle = the first N of --shuffle
+## --shuffle: a permutation, seeded, and --take N --shuffle = the records of --take N in --shuffle's order
 $ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
 $ mfilter -Z --shuffle --seed 5 r.jsonl > s5; mfilter -Z --shuffle --seed 5 r.jsonl | cmp - s5 && echo seeded
 $ sort s5 | cmp - <(sort r.jsonl) && echo permutation
 $ cmp -s s5 r.jsonl || echo reordered
 $ mfilter -Z --shuffle --seed 6 r.jsonl | cmp -s - s5 || echo seed 6 differs
-$ mfilter -Z --take 4 --shuffle --seed 5 r.jsonl | cmp - <(head -4 s5) && echo prefix
+$ mfilter -Z --take 4 --shuffle --seed 5 r.jsonl > t4
+$ mfilter -Z --take 4 --seed 5 r.jsonl | sort | cmp - <(sort t4) && echo the subset of --take
+$ grep -Fxf t4 s5 | cmp - t4 && echo in the order of --shuffle
 > seeded
 > permutation
 > reordered
 > seed 6 differs
-> prefix
+> the subset of --take
+> in the order of --shuffle
+
+## --shuffle of a mix of --takes with the same seed mixes the sources: its order is not the
+## key --take chose by (the records of the input that kept the smallest fraction came first:
+## of 50 of 2000 a's and 50 of 100 c's, 48 a's were among the first 50)
+$ for i in $(seq 2000); do echo "{\"id\":\"a$i\"}"; done > a.jsonl
+$ for i in $(seq 100); do echo "{\"id\":\"c$i\"}"; done > c.jsonl
+$ { mfilter -q --take 50 a.jsonl; mfilter -q --take 50 c.jsonl; } | mfilter -Z -q --shuffle > mix
+$ wc -l < mix; head -n 50 mix | grep -c '"a' | awk '{ print ($1 >= 15 && $1 <= 35 ? "mixed" : $1 " a of the first 50") }'
+> 100
+> mixed
 
 ## --split: every record in exactly one part, whole groups together, about the fractions
 $ for i in $(seq 1 500); do for s in 0 1 2 3; do echo "{\"id\":\"q$i\",\"sample\":$s}"; done; done > in.jsonl
