@@ -587,6 +587,9 @@ static void mf_hook(void *ctx, int th, rb_line *l) {
 }
 
 static void mf_parse_split(mf *m, const char *arg) {
+    /* a second --split added its parts to the first's, each list checked alone: a:0.5,b:0.5 and
+       c:1 made three parts whose fractions add up to 2, c always empty */
+    if (m->nsplit) cli_usage(&m->c, "--split given twice (one --split names every part)");
     char *list = strdup(arg), *save = NULL;
     double sum = 0;
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {

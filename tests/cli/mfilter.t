@@ -219,6 +219,12 @@ $ mfilter --split a:0.5,b:0.4 $TESTDATA/mfilter/rollouts.jsonl
 2> Try 'mfilter --help'.
 ? 2
 
+## --split given twice is a usage error (the parts of both were used, fractions adding up to 2)
+$ mfilter --split a:0.5,b:0.5 --split c:1 $TESTDATA/mfilter/rollouts.jsonl; echo $?; ls
+> 2
+2> mfilter: --split given twice (one --split names every part)
+2> Try 'mfilter --help'.
+
 ## --split -o without %s
 $ mfilter --split a:0.5,b:0.5 -o x.zst $TESTDATA/mfilter/rollouts.jsonl
 2~ ^mfilter: --split: -o must be a pattern with %s
