@@ -679,7 +679,11 @@ int main(int argc, char **argv) {
             m.where_text[m.nwhere] = optarg;
             if (!(m.where[0][m.nwhere++] = jqf_compile(optarg, &e))) cli_usage(c, "--where: %s", e.msg);
             break;
-        case O_MATCH: match = optarg; break;
+        case O_MATCH:
+            /* not repeatable, where --where is: a second one would silently replace the first */
+            if (match) cli_usage(c, "--match given twice (one REGEX: join them with |, or use (?=...) for both)");
+            match = optarg;
+            break;
         case O_FIELD: field = optarg; field_given = 1; break;
         case O_DEDUPE: m.dedupe = 1; break;
         case O_REQBOXED: m.require_boxed = 1; break;

@@ -777,3 +777,9 @@ $ mfilter -Z w21.zst w31.zst; echo "rc $?"
 > {"id":"w21.zst:1"}
 > rc 1
 2> mfilter: w31.zst: zstd frame with a window above 128 MB (made with zstd --long): decompress it with zstd -d --long=31 first
+
+## --match given twice is a usage error (the second silently replaced the first, where --where filters add up)
+$ printf '{"problem":"a"}\n' | mfilter --match a --match b
+? 2
+2> mfilter: --match given twice (one REGEX: join them with |, or use (?=...) for both)
+2> Try 'mfilter --help'.
