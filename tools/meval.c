@@ -36,6 +36,7 @@ typedef struct {
     int bench, seq, correct, trunc, fmt;   /* fmt: 1/0, -1 unknown */
     int has_sample;        /* the record had a "sample" index */
     int has_pred;          /* the record had a "pred" field (null included) */
+    int has_finish;        /* the record had a "finish" string */
     double order;          /* the sample index (input order where absent): ties in votes go to the lower */
     char *id, *pred;
     const char *file;      /* the input file it came from (owned by input.files) */
@@ -198,6 +199,7 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         jv_free(pv);
         const char *fin = rec_str(rec, "finish");
         s->trunc = fin && !strcmp(fin, "length");
+        s->has_finish = fin != NULL;
         jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
         s->ntok = jv_get_kind(ids) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ids)) : -1;
         jv_free(ids);
@@ -343,7 +345,7 @@ static void stats_of(ev *m, input *in)
         b->acc = malloc(sizeof *b->acc * (size_t)np);
         b->ids = malloc(sizeof *b->ids * (size_t)np);
         double maj = 0, *pk = calloc((size_t)m->nks, sizeof *pk);
-        long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0, predknown = 0;
+        long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0, predknown = 0, finknown = 0;
         int tokens = 1;
         for (int p = i; p < j; p++) tokens &= in->s[p].ntok >= 0;
         int pi = 0;
@@ -360,6 +362,7 @@ static void stats_of(ev *m, input *in)
                 long L = tokens ? s->ntok : s->nchr;
                 if (L >= 0) { ltot += L; lcount++; }
                 ntrunc += s->trunc;
+                finknown += s->has_finish;
                 predknown += s->has_pred;
                 if (s->fmt >= 0) { fmtknown++; nfmt += s->fmt; }
             }
@@ -380,7 +383,8 @@ static void stats_of(ev *m, input *in)
         b->passk = pk;
         b->lenm = lcount ? (double)ltot / lcount : NAN;
         b->unit = tokens ? "tokens" : "chars";
-        b->trunc = (double)ntrunc / (j - i);
+        /* no record with a finish field: how many were cut off is unknown (not 0) */
+        b->trunc = finknown ? (double)ntrunc / (j - i) : NAN;
         b->fmt = fmtknown ? (double)nfmt / fmtknown : NAN;
         i = j;
     }
@@ -423,7 +427,7 @@ static void put_json(ev *m, wr_stream *w)
             }
             r = jv_object_set(r, jv_string("pass@k"), pk);
             r = jv_object_set(r, jv_string("len_mean"), num(b->lenm));
-            r = jv_object_set(r, jv_string("len_unit"), jv_string(b->unit));
+            r = jv_object_set(r, jv_string("len_unit"), isnan(b->lenm) ? jv_null() : jv_string(b->unit));
             r = jv_object_set(r, jv_string("truncated_frac"), num(b->trunc));
             r = jv_object_set(r, jv_string("format_rate"), num(b->fmt));
             const bstat *a = &m->in[0].b[bi];

@@ -258,7 +258,7 @@ $ meval --json -Z r.jsonl | jq -c '{"pass@1", "maj@k"}'; meval --table r.jsonl |
 $ sed 's/}$/,"pred":null}/' r.jsonl | meval --json -Z | jq -c '{"pass@1", "maj@k"}'
 > {"pass@1":0.75,"maj@k":null}
 > bench  problems  k  pass@1         95% CI  maj@k  pass@2  len  trunc  format
-> all           2  2    75.0  [50.0, 100.0]      -   100.0    -  0.000       -
+> all           2  2    75.0  [50.0, 100.0]      -   100.0    -      -       -
 > {"pass@1":0.75,"maj@k":0}
 
 ## a file given twice is an error also where its records have no sample index (k was doubled without
@@ -267,3 +267,10 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' > two.j
 $ meval -Z two.jsonl ./two.jsonl
 2> meval: ./two.jsonl: the same file as two.jsonl, given twice (its samples would count twice)
 ? 1
+
+## truncated_frac needs finish: where no record has one it is unknown, null and -, not 0; len_unit is
+## null beside a null len_mean
+$ printf '{"id":1,"correct":true}\n{"id":2,"correct":false}\n' | meval --json -Z | jq -c '{truncated_frac, len_mean, len_unit}'
+$ printf '{"id":1,"correct":true,"finish":"length","completion":"ab"}\n{"id":2,"correct":false,"finish":"stop","completion":"abcd"}\n' | meval --json -Z | jq -c '{truncated_frac, len_mean, len_unit}'
+> {"truncated_frac":null,"len_mean":null,"len_unit":null}
+> {"truncated_frac":0.5,"len_mean":3,"len_unit":"chars"}
