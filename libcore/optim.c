@@ -40,6 +40,9 @@ double sched_factor(const sched_opts *s, long step) {
     if (s->kind == SCHED_CONSTANT) return 1.0;   /* transformers' "constant": no warmup */
     if (k < w) return (double)k / (double)(w > 1 ? w : 1);
     double progress = (double)(k - w) / (double)(T - w > 1 ? T - w : 1);
+    /* past the schedule's end (the HF Trainer stops at max_steps, mgrpo may go on) the factor
+       keeps its last value: transformers' cosine would rise again towards the peak */
+    if (progress > 1) progress = 1;
     switch (s->kind) {
     case SCHED_CONSTANT: case SCHED_CONSTANT_WARMUP: return 1.0;
     case SCHED_LINEAR: { double f = (double)(T - k) / (double)(T - w > 1 ? T - w : 1); return f > 0 ? f : 0; }

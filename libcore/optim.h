@@ -27,7 +27,9 @@ typedef struct sched_opts {
 long sched_warmup_steps(double warmup, long total);
 /* Multiplier of the base lr for the optimizer step `step` (1-based). As the HF Trainer, whose
  * LambdaLR is stepped after each optimizer step, step k uses lambda(k - 1): with warmup the
- * first step has lr 0. Formulas of transformers.optimization (get_*_schedule_with_warmup). */
+ * first step has lr 0. Formulas of transformers.optimization (get_*_schedule_with_warmup);
+ * past total (where the HF Trainer has stopped) the factor stays at its end value (linear and
+ * cosine 0, cosine_with_min_lr min_lr_rate) instead of following the cosine back up. */
 double sched_factor(const sched_opts *s, long step);
 
 typedef struct optim_opts {

@@ -96,7 +96,9 @@ TEST(schedules_match_transformers) {
         jv s = jv_array_get(jv_copy(ss), c), name = get(s, "schedule"), lrs = get(s, "lrs");
         sched_opts so = {sched_parse(jv_string_value(name)), (long)num(s, "total"), (long)num(s, "warmup"), num(s, "min_lr_rate")};
         EXPECT((int)so.kind >= 0);
-        for (int k = 0; k < jv_array_length(jv_copy(lrs)); k++) {
+        /* through step total + 1 (lambda(total), the schedule's end): past it the HF Trainer
+           has stopped, and mgrpo holds the end value (schedule_holds_its_end_value) */
+        for (int k = 0; k < jv_array_length(jv_copy(lrs)) && k <= so.total; k++) {
             jv x = jv_array_get(jv_copy(lrs), k);
             double want = jv_number_value(x), got = num(s, "lr") * sched_factor(&so, k + 1);
             jv_free(x);
@@ -114,6 +116,24 @@ TEST(schedules_match_transformers) {
     EXPECT(sched_warmup_steps(7, 100) == 7);
     EXPECT(sched_warmup_steps(0, 100) == 0);
     jv_free(wr); jv_free(ss); jv_free(f);
+}
+
+/* A run that goes on past --total-steps (mgrpo --steps 0 on a longer input, a resumed run
+ * that kept its --total-steps) keeps the schedule's last value: transformers' cosine lambda,
+ * which the HF Trainer never evaluates past max_steps, climbs back to the peak lr. */
+TEST(schedule_holds_its_end_value) {
+    sched_opts cos = {SCHED_COSINE, 10, 2, 0}, cmin = {SCHED_COSINE_MIN_LR, 500, 50, 0.1},
+               lin = {SCHED_LINEAR, 10, 2, 0};
+    long past[] = {11, 12, 15, 19, 40};   /* step 19 (progress 2): back at the peak before */
+    for (int i = 0; i < 5; i++) {
+        EXPECTF(sched_factor(&cos, past[i]) == 0, "cosine step %ld: %g", past[i], sched_factor(&cos, past[i]));
+        EXPECTF(sched_factor(&lin, past[i]) == 0, "linear step %ld: %g", past[i], sched_factor(&lin, past[i]));
+    }
+    long past_min[] = {501, 502, 600, 950, 1500};
+    for (int i = 0; i < 5; i++)
+        EXPECTF(fabs(sched_factor(&cmin, past_min[i]) - 0.1) < 1e-15, "cosine_with_min_lr step %ld: %.17g",
+                past_min[i], sched_factor(&cmin, past_min[i]));
+    EXPECT(sched_factor(&cmin, 500) > 0.1);   /* step 500 is still on the curve (lambda(499)) */
 }
 
 TEST(state_roundtrip_is_exact) {
@@ -159,6 +179,7 @@ int main(void) {
     RUN(adamw_matches_torch);
     RUN(clip_matches_torch);
     RUN(schedules_match_transformers);
+    RUN(schedule_holds_its_end_value);
     RUN(state_roundtrip_is_exact);
     return tst_done();
 }
