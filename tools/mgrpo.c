@@ -701,8 +701,10 @@ static char *abspath(const char *p) {
     return r;
 }
 
+/* have_reward 0 (sft, which reads no reward): reward_mean and reward_std are null, as kl is
+ * without a KL term, not the 0 of rewards never read */
 static jv step_metrics(long step, const item *it, int n, const int *gs, int ng, const grpo_stats *st,
-                       int have_kl, double gnorm, double lr, double secs) {
+                       int have_kl, int have_reward, double gnorm, double lr, double secs) {
     double rsum = 0, lsum = 0, trunc = 0, tokens = 0;
     double *r = need(malloc((n + 1) * sizeof *r));
     jv names = jv_object();   /* per-reward sums and counts, in first-seen order */
@@ -738,8 +740,8 @@ static jv step_metrics(long step, const item *it, int n, const int *gs, int ng, 
     m = jv_object_set(m, jv_string("step"), jv_number(step));
     m = jv_object_set(m, jv_string("loss"), jv_number(st->loss));
     m = jv_object_set(m, jv_string("kl"), have_kl && st->tokens > 0 ? jv_number(st->kl_sum / st->tokens) : jv_null());
-    m = jv_object_set(m, jv_string("reward_mean"), jv_number(n ? rsum / n : 0));
-    m = jv_object_set(m, jv_string("reward_std"), jv_number(grpo_group_std_mean(r, gs, ng)));
+    m = jv_object_set(m, jv_string("reward_mean"), have_reward ? jv_number(n ? rsum / n : 0) : jv_null());
+    m = jv_object_set(m, jv_string("reward_std"), have_reward ? jv_number(grpo_group_std_mean(r, gs, ng)) : jv_null());
     m = jv_object_set(m, jv_string("rewards"), per);
     m = jv_object_set(m, jv_string("clip_frac"), jv_number(st->tokens > 0 ? st->clipped / st->tokens : 0));
     m = jv_object_set(m, jv_string("grad_norm"), jv_number(gnorm));
@@ -979,7 +981,7 @@ int main(int argc, char **argv) {
                     last_policy = step;
                 }
             }
-            jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, gnorm, lr, now_s() - t0);
+            jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, o.t.g.loss != GRPO_LOSS_SFT, gnorm, lr, now_s() - t0);
             if (lead) {
                 jv line = jv_dump_string(jv_copy(m), 0);
                 if (ckpt_metrics_append(&run, jv_string_value(line), &e)) {   /* the step's line still reaches stdout */

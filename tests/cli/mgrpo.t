@@ -45,13 +45,14 @@ $ readlink run/latest; ls -d run/step-*
 > run/step-000001
 > run/step-000002
 
-## --keep 1 prunes older steps; sft needs no rewards
+## --keep 1 prunes older steps; sft needs no rewards, and reports no reward_mean or reward_std
+## (they were 0: the rewards it never reads)
 $ for i in 1 2 3; do jq -c 'del(.reward, .rewards)' $TESTDATA/grpo/batch.jsonl | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --loss sft --keep 1 --lr 1e-2 > /dev/null || echo fail; done
-$ ls run | grep step; jq -c '[.step, (.loss > 0)]' run/metrics.jsonl
+$ ls run | grep step; jq -c '[.step, (.loss > 0), .reward_mean, .reward_std]' run/metrics.jsonl
 > step-000003
-> [1,true]
-> [2,true]
-> [3,true]
+> [1,true,null,null]
+> [2,true,null,null]
+> [3,true,null,null]
 
 ## a --reward filter that does not compile is a usage error naming the option
 $ mgrpo --out run --model $TESTDATA/grpo/model --reward '.[' </dev/null; echo "rc=$?"; test -e run || echo none
