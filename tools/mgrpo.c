@@ -276,7 +276,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     it->comp = token_ids(o, where, "completion_ids", a, &it->clen, vocab);
     mrl_err fe = {0};
     if (o->cfg && config_fits(o->cfg, (long)it->plen + it->clen, &fe) < 0) die_rec(o, where, "%s", fe.msg);
-    if (o->iterations > 1) {
+    if (o->t.use_old) {   /* sft has no ratio: its records need no logprobs */
         a = jv_object_get(jv_copy(rec), jv_string("logprobs"));
         if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
         if (jv_array_length(jv_copy(a)) != it->clen) die_rec(o, where, "\"%s\" does not have one value per completion token", "logprobs");
@@ -614,7 +614,7 @@ static void objective_resolve(opts *o, jv state, const char *latest) {
         jv_free(re); jv_free(rh);
     }
     jv_free(ob);
-    o->t.use_old = o->iterations > 1;
+    o->t.use_old = o->iterations > 1 && o->t.g.loss != GRPO_LOSS_SFT;
 }
 
 static jv run_state(opts *o, long step, const input *in, const char *init, const char *ref) {

@@ -371,6 +371,13 @@ $ for id in a a b b b c; do echo "{\"id\":\"$id\",\"prompt_ids\":[1,2,3],\"compl
 $ mgrpo -Z -q --model m --out run --loss sft --groups 3 --threads 1 --no-checkpoint s.jsonl | jq -c '[.step, .groups, .tokens]'
 > [1,3,36]
 
+## --loss sft with --iterations 2 needs no logprobs (it has no ratio; SFT data from mtok has none)
+$ minit tiny -o m -q
+$ for id in a a b b; do echo "{\"id\":\"$id\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6]}"; done > s.jsonl
+$ mgrpo -Z -q --model m --out run --loss sft --iterations 2 --threads 1 --no-checkpoint s.jsonl | jq -c '[.step, .groups]'
+> [1,2]
+> [2,2]
+
 ## a resumed run keeps its schedule without repeating it; a changed option replaces it, with a warning
 % requires /usr/bin/jq
 $ minit tiny -o m -q
