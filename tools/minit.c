@@ -205,6 +205,13 @@ static int make_tokenizer(const opts *o, const char *tmp, int *ntok, int *bos, i
         size_t len = 0;
         char *text = NULL;
         if (o->merges > 0 && !(text = read_any(o->merges_text, &len, e))) return -1;
+        long bad = text ? tok_utf8_check(text, len) : -1;
+        if (bad >= 0) {   /* named here, with its place: the trainer knows no file */
+            long line = 1, col = 0;
+            for (long i = 0; i < bad; i++) { if (text[i] == '\n') line++, col = 0; else col++; }
+            free(text);
+            return err_set(e, 1, "%s:%ld: invalid UTF-8 at byte %ld of the line", o->merges_text, line, col + 1);
+        }
         tokmk_info info;
         int rc = tokmk_write(tmp, text, len, o->merges, &info, e);
         free(text);

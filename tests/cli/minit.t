@@ -61,6 +61,14 @@ $ jq .vocab_size m/config.json
 > ["h e","t he","Ġ the","o r","Ġthe n"]
 > 268
 
+## --merges-text that is not UTF-8: the file, the line and the byte named (it said only
+## "training text: invalid UTF-8"), and no directory left
+$ printf 'ok line\nhello \377 world\n' > text.txt
+$ minit tiny -o m --merges 5 --merges-text text.txt; echo $?; ls
+2> minit: text.txt:2: invalid UTF-8 at byte 7 of the line
+> 1
+> text.txt
+
 ## a config.json
 $ printf '{"model_type":"qwen2","vocab_size":300,"hidden_size":32,"intermediate_size":48,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"tie_word_embeddings":true,"torch_dtype":"bfloat16"}' > cfg.json
 $ minit cfg.json -o m -q && jq -c '[.vocab_size, .hidden_size, .num_hidden_layers, .tie_word_embeddings, .torch_dtype]' m/config.json
