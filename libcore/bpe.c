@@ -23,6 +23,9 @@ typedef struct enc {
     int32_t *sym, *prev, *next;
     uint64_t *heap;
     size_t scap;
+    tok_word_fn word;         /* tok_pretokenize: each piece goes here instead of BPE */
+    void *wctx;
+    int word_err;
 } enc;
 
 static inline void emit(enc *o, int32_t id) {
@@ -146,6 +149,7 @@ static void split_regex(enc *o, int level, const unsigned char *s, size_t n);
 static void split(enc *o, int level, const unsigned char *s, size_t n) {
     const mrl_tok *t = o->t;
     if (n == 0) return;
+    if (level == t->n_re && o->word) { if (!o->word_err) o->word_err = o->word(o->wctx, s, n); return; }
     if (level == t->n_re) { bpe_word(o, s, n); return; }
     if (t->prefix_space[level] && s[0] != ' ') {
         unsigned char *p = malloc(n + 1);
@@ -316,10 +320,11 @@ static const tok_added *next_added(const mrl_tok *t, const char *s, size_t n, si
     return NULL;
 }
 
-int tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int cap, mrl_err *e) {
+/* Encodes text with o's settings (ids, or pieces to o.word); the count of ids, or -1. */
+static int run(enc o, const char *text, size_t len, mrl_err *e) {
+    const mrl_tok *t = o.t;
     long bad = tok_utf8_check(text, len);
     if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad);
-    enc o = {.t = t, .ids = ids, .cap = ids ? cap : 0};
     o.md = pcre2_match_data_create(4, NULL);
     size_t pos = 0;
     while (pos < len) {
@@ -330,7 +335,7 @@ int tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int
         if (a && a->lstrip) while (end > pos && is_ws(text[end - 1])) end--;
         segment(&o, text + pos, end - pos);
         if (!a) break;
-        emit(&o, a->id);
+        if (!o.word) emit(&o, a->id);
         pos = at + a->len;
         if (a->rstrip) while (pos < len && is_ws(text[pos])) pos++;
     }
@@ -341,5 +346,16 @@ int tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int
         pcre2_get_error_message(o.rx_err, msg, sizeof msg);
         return err_set(e, 1, "pre-tokenizer regex: %s", (char *)msg);
     }
+    if (o.word_err) return err_set(e, 3, "out of memory");
     return o.n;
+}
+
+int tok_encode(const mrl_tok *t, const char *text, size_t len, int32_t *ids, int cap, mrl_err *e) {
+    enc o = {.t = t, .ids = ids, .cap = ids ? cap : 0};
+    return run(o, text, len, e);
+}
+
+int tok_pretokenize(const mrl_tok *t, const char *text, size_t len, tok_word_fn fn, void *ctx, mrl_err *e) {
+    enc o = {.t = t, .word = fn, .wctx = ctx};
+    return run(o, text, len, e) < 0 ? -1 : 0;
 }

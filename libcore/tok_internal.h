@@ -61,6 +61,12 @@ struct mrl_tok {
     int n_re;
 };
 
+/* The pieces encode would merge, in order, each to fn (ctx, its bytes, its length): the text
+ * after added tokens are split out (and dropped), normalization and the pre-tokenizer; fn
+ * returns nonzero for out of memory. For learning merges on the text as encode will cut it. */
+typedef int (*tok_word_fn)(void *ctx, const unsigned char *w, size_t n);
+int tok_pretokenize(const mrl_tok *t, const char *text, size_t len, tok_word_fn fn, void *ctx, mrl_err *e);
+
 /* Hash of a byte string (shared by building and probing the vocab table). */
 uint64_t tok_hash(const char *s, size_t n);
 /* Vocab lookup of raw bytes: id or -1. */

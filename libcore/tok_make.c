@@ -1,7 +1,5 @@
 /* tok_make.c — a byte-level BPE tokenizer.json for minit: the GPT-2 byte alphabet in the
  * Qwen2 id order, merges learned by pair counts, the R1 distill's added tokens and config. */
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +7,7 @@
 #include <jv.h>
 #include "jqf.h"
 #include "safetensors.h"
+#include "tok_internal.h"
 #include "tok_make.h"
 
 #define QWEN2_REGEX "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
@@ -91,28 +90,26 @@ static int corpus_add(corpus *c, const int *sym, int len) {
     return 0;
 }
 
-/* Splits text with the Qwen2 pre-tokenizer regex into byte-symbol words. */
-static int pretokenize(corpus *c, const char *text, size_t len, const int *id_of_byte, mrl_err *e) {
-    int ec; PCRE2_SIZE eo;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)QWEN2_REGEX, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
-    if (!re) return err_set(e, 3, "pre-tokenizer regex failed to compile");
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    int *sym = malloc((len ? len : 1) * sizeof *sym), rc = 0;
-    size_t off = 0;
-    while (md && sym && off < len) {
-        int m = pcre2_match(re, (PCRE2_SPTR)text, len, off, off ? PCRE2_NO_UTF_CHECK : 0, md, NULL);
-        if (m == PCRE2_ERROR_NOMATCH) break;
-        if (m < 0) { rc = err_set(e, 1, "training text: %s", m <= PCRE2_ERROR_UTF8_ERR1 && m >= PCRE2_ERROR_UTF8_ERR21 ? "invalid UTF-8" : "regex match failed"); break; }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        if (ov[1] <= ov[0]) { off = ov[1] + 1; continue; }   /* no empty tokens in this regex; be safe */
-        int n = 0;
-        for (size_t i = ov[0]; i < ov[1]; i++) sym[n++] = id_of_byte[(unsigned char)text[i]];
-        if (corpus_add(c, sym, n)) { rc = err_set(e, 3, "out of memory"); break; }
-        off = ov[1];
+/* One piece of the training text as byte-symbol ids, into the corpus. */
+typedef struct word_ctx { corpus *c; const int *id_of_byte; int *sym; size_t cap; } word_ctx;
+static int add_word(void *vctx, const unsigned char *w, size_t n) {
+    word_ctx *x = vctx;
+    if (n > x->cap) {
+        int *ns = realloc(x->sym, n * sizeof *ns);
+        if (!ns) return -1;
+        x->sym = ns; x->cap = n;
     }
-    if ((!md || !sym) && !rc) rc = err_set(e, 3, "out of memory");
-    free(sym); pcre2_match_data_free(md); pcre2_code_free(re);
-    return rc;
+    for (size_t i = 0; i < n; i++) x->sym[i] = x->id_of_byte[w[i]];
+    return corpus_add(x->c, x->sym, (int)n);
+}
+
+/* Splits text into byte-symbol words as encode will (tok is the tokenizer without merges):
+ * added tokens out, NFC, the Qwen2 pre-tokenizer. */
+static int pretokenize(corpus *c, const mrl_tok *tok, const char *text, size_t len, const int *id_of_byte, mrl_err *e) {
+    word_ctx x = {c, id_of_byte, NULL, 0};
+    int rc = tok_pretokenize(tok, text, len, add_word, &x, e);
+    free(x.sym);
+    return rc ? err_prefix(e, "training text") : 0;
 }
 
 /* Pair counts in an open-addressing table keyed by (a, b). */
@@ -271,7 +268,15 @@ int tokmk_write(const char *dir, const char *text, size_t len, int nmerges, tokm
     if (v.n != 256) { err_set(e, 3, "out of memory"); goto out; }
     if (nmerges > 0) {
         if (!(merges = malloc((size_t)nmerges * sizeof *merges))) { err_set(e, 3, "out of memory"); goto out; }
-        if (pretokenize(&c, text ? text : "", text ? len : 0, id_of_byte, e)) goto out;
+        /* the words are cut by the tokenizer itself (without merges), so that merges are
+           learned on what encode merges: NFC text, the added tokens taken out */
+        jv d = jv_dump_string(tokenizer_json(&v, NULL, 0), 0);
+        mrl_tok *tok = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), e);
+        jv_free(d);
+        if (!tok) goto out;
+        int prc = pretokenize(&c, tok, text ? text : "", text ? len : 0, id_of_byte, e);
+        tok_free(tok);
+        if (prc) goto out;
         if (train(&c, &v, nmerges, merges, &nm, e)) goto out;
     }
     if (dump_to(dir, "tokenizer.json", tokenizer_json(&v, merges, nm), 0, e) ||

@@ -61,6 +61,15 @@ $ jq .vocab_size m/config.json
 > ["h e","t he","Ġ the","o r","Ġthe n"]
 > 268
 
+## --merges learns on the text as encode cuts it: NFC first (e + U+0301 is "é", C3 A9 =
+## "Ã©"), added tokens taken out; it learned merges of the decomposed bytes and of "<think>"'s
+## pieces, which encode never meets
+$ printf 'e\xcc\x81<think>\n%.0s' 1 2 3 > text.txt
+$ minit tiny -o m -q --merges 5 --merges-text text.txt && jq -c '.model.merges' m/tokenizer.json
+$ printf 'e\xcc\x81\n' | mtok encode -r --model m -Z | jq -c .ids
+> ["Ã ©"]
+> [256]
+
 ## --merges-text that is not UTF-8: the file, the line and the byte named (it said only
 ## "training text: invalid UTF-8"), and no directory left
 $ printf 'ok line\nhello \377 world\n' > text.txt
