@@ -301,9 +301,23 @@ static char *dup_n(const char *s, size_t n) {
     return r;
 }
 
-/* An expression pattern's match: a number (always parses: thousands separators dropped,
- * leading zeros stripped, a decimal comma made a point, a percent kept as \%), else the
- * expression. *str: what Math-Verify keeps as its string fallback. Returns parsed. */
+/* Would sympy's Number() reject this number string (integer, then the decimal part with its
+ * point)? It reads it as Python: a digit outside ASCII (\d is any Unicode digit) is no
+ * Python, nor is an integer with leading zeros ("-007": the sign kept them). */
+static int number_raises(const char *in, size_t inl, const char *de, size_t del) {
+    for (size_t i = 0; i < inl; i++) if ((unsigned char)in[i] >= 0x80) return 1;
+    for (size_t i = 0; i < del; i++) if ((unsigned char)de[i] >= 0x80) return 1;
+    if (del) return 0;   /* "-007.5" is a float literal */
+    size_t i = inl && in[0] == '-';
+    if (i + 1 >= inl || in[i] != '0') return 0;
+    for (; i < inl; i++) if (in[i] != '0') return 1;   /* "-00" is still Python */
+    return 0;
+}
+
+/* An expression pattern's match: a number (thousands separators dropped, leading zeros
+ * stripped, a decimal comma made a point, a percent kept as \%), else the expression.
+ * *str: what Math-Verify keeps as its string fallback. Returns parsed, or -1 where Math-Verify's
+ * Number() raises, which ends its whole parse with nothing (parse() catches the error). */
 static int take_expr(const pat *p, const char *s, const PCRE2_SIZE *ov, char **str) {
     const char *in = "", *de = "";
     size_t inl = 0, del = 0;
@@ -321,6 +335,10 @@ static int take_expr(const pat *p, const char *s, const PCRE2_SIZE *ov, char **s
             if (in[i] != ',' && in[i] != ' ') put(&b, in + i, 1);
         if (!b.n) put(&b, "0", 1);
         if (del) put(&b, ".", 1), put(&b, de + 1, del - 1);
+        if (b.p && number_raises(b.p, b.n - (del ? del : 0), b.p + b.n - del, del)) {
+            free(b.p), *str = NULL;
+            return -1;
+        }
         int pct = p->percent && ov[2 * p->percent] != PCRE2_UNSET &&
                   ov[2 * p->percent + 1] > ov[2 * p->percent];
         if (pct) puts_(&b, "\\%");
@@ -463,6 +481,7 @@ char *ans_lighteval(const char *s, size_t n) {
             char *str = NULL;
             int ok = DEFS[h[i].def].kind == K_EXPR ? take_expr(p, s, ov, &str)
                                                    : take_latex(p, s, ov, &str);
+            if (ok < 0) { free(fallback), fallback = NULL; goto out; }
             if (ok) answer = str, str = NULL;
             else if (str && *str && !fallback) fallback = str, str = NULL;
             free(str);

@@ -139,6 +139,14 @@ TEST(extract_lighteval) {
     EXPECT(lighteval_is("we get 2 \xc3\x97 3", "3"));
     EXPECT(lighteval_is("no numbers here", NULL));
     EXPECT(lighteval_is("", NULL));
+    /* a number sympy's Number() cannot read ends Math-Verify's parse with nothing: leading
+       zeros kept by the sign, a digit outside ASCII; a box read first is not touched */
+    EXPECT(lighteval_is("Answer: -007", NULL));
+    EXPECT(lighteval_is("3 and then -0,012", NULL));
+    EXPECT(lighteval_is("So the final answer is \xd9\xa3.", NULL));
+    EXPECT(lighteval_is("x = -007.5", "-007.5"));
+    EXPECT(lighteval_is("it is -00", "-00"));
+    EXPECT(lighteval_is("so $\\boxed{4}$ and -007", "4"));
 }
 
 TEST(extract_gold) {
