@@ -22,18 +22,24 @@
 
 /* ---- the patterns (Math-Verify's lazy_expr_regex and lazy_latex_regex) ---- */
 
+/* Python's \s on a str: what str.isspace() holds, which PCRE2's \s does not all match
+   (U+001C..U+001F); PYS_SET goes inside a class */
+#define PYS_SET                                                                           \
+    "\\t-\\r\\x1c-\\x20\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}" \
+    "\\x{205f}\\x{3000}"
+#define PYS "[" PYS_SET "]"
 #define OPS "\\+\\-\\*\\x{d7}\\/\\^\\(\\)\\x{f7}"
-#define EXPR_CHARS "[\\d\\.\\s" OPS "]"
+#define EXPR_CHARS "[\\d\\." PYS_SET OPS "]"
 #define EXPR_RE "(?<expr>-?\\(?-?\\d" EXPR_CHARS "*[" OPS "]" EXPR_CHARS "+\\)?)"
 #define NUMBER_RE                                                                        \
     "(?:(?<integer1>-?\\d{1,3}(?:[ ,]\\d{3})+)(?<decimal1>\\.\\d+)?"                     \
     "|(?<integer2>-?\\d+)(?<decimal2>[.,]\\d+)|(?<decimal3>\\.\\d+)|(?<integer3>-?\\d+))" \
-    "(?<percent>\\s*(?:%|[Pp]ercent|\\s*[Pp]ercentage|\\s*[Pp]ct))?"
+    "(?<percent>" PYS "*(?:%|[Pp]ercent|" PYS "*[Pp]ercentage|" PYS "*[Pp]ct))?"
 #define CURRENCY                                                                           \
     "[$\\x{20ac}\\x{a3}\\x{a5}\\x{20b9}\\x{20bd}\\x{20aa}\\x{20a9}\\x{20ab}\\x{e3f}\\x{20a1}" \
     "-\\x{20a8}\\x{20ad}-\\x{20b8}\\x{20ba}-\\x{20bc}\\x{20be}\\x{20bf}]"
-#define EXPR_PREFIX "(?:^|\\s|\\=)(?:\\*\\*)?"
-#define EXPR_SUFFIX "(?:\\*\\*)?(?:\\.|,|:|\\s|\\)|\\$|$)"
+#define EXPR_PREFIX "(?:^|" PYS "|\\=)(?:\\*\\*)?"
+#define EXPR_SUFFIX "(?:\\*\\*)?(?:\\.|,|:|" PYS "|\\)|\\$|$)"
 #define EXPR_ANCHORED "(?:" EXPR_PREFIX EXPR_RE EXPR_SUFFIX ")"
 #define NUMBER_ANCHORED "(?:" EXPR_PREFIX CURRENCY "?" NUMBER_RE ")"
 #define EXPR_OR_NUMBER "(?:" EXPR_ANCHORED "|" NUMBER_ANCHORED ")"
@@ -44,14 +50,14 @@ typedef struct { const char *fmt; int prio, kind, boxed; } pat_def;
 /* in Math-Verify's order (expression patterns first, as the study's config lists them);
    sorting by priority keeps that order within a group */
 static const pat_def DEFS[] = {
-    {"(?i:final answer is)\\:?\\s*" EXPR_OR_NUMBER "\\.?\\s?I hope", 0, K_EXPR, 0},
-    {"(?i:final answer.{0,100}?)\\s+is\\:?" EXPR_OR_NUMBER, 50, K_EXPR, 0},
-    {"(?i:answer):(?:.{0,100}=\\s*|.{0,50}?)" EXPR_OR_NUMBER "(?!\\s*=)", 100, K_EXPR, 0},
-    {"(?i:answer)(?:.{0,100}=\\s*|.{0,50}?)" EXPR_OR_NUMBER "(?!\\s*=)", 200, K_EXPR, 0},
+    {"(?i:final answer is)\\:?" PYS "*" EXPR_OR_NUMBER "\\.?" PYS "?I hope", 0, K_EXPR, 0},
+    {"(?i:final answer.{0,100}?)" PYS "+is\\:?" EXPR_OR_NUMBER, 50, K_EXPR, 0},
+    {"(?i:answer):(?:.{0,100}=" PYS "*|.{0,50}?)" EXPR_OR_NUMBER "(?!" PYS "*=)", 100, K_EXPR, 0},
+    {"(?i:answer)(?:.{0,100}=" PYS "*|.{0,50}?)" EXPR_OR_NUMBER "(?!" PYS "*=)", 200, K_EXPR, 0},
     {EXPR_ANCHORED, 300, K_EXPR, 0},
     {NUMBER_ANCHORED, 300, K_EXPR, 0},
-    {"(?i:final answer is)\\:?\\s*%s\\.?\\s?I hope", 0, K_LATEX, 0},
-    {"(?i:final answer.{0,100}?)\\s+is\\:?\\s*%s", 50, K_LATEX, 0},
+    {"(?i:final answer is)\\:?" PYS "*%s\\.?" PYS "?I hope", 0, K_LATEX, 0},
+    {"(?i:final answer.{0,100}?)" PYS "+is\\:?" PYS "*%s", 50, K_LATEX, 0},
     {"(?i:answer):.{0,50}?%s", 100, K_LATEX, 0},
     {"(?i:answer).{0,50}?%s", 200, K_LATEX, 0},
     {"%s", 300, K_LATEX, 0},
@@ -84,8 +90,8 @@ static void env_re(char *o, size_t cap, const char *p, int boxed) {
              "|(?<!\\\\)\\\\\\[(?<%slatexDisplayBracket>%s)(?<!\\\\)\\\\\\]"
              "|(?<!\\\\|\\d)\\$(?<%slatexInlineDollar>%s)(?<!\\\\)\\$"
              "|(?<!\\\\)\\\\\\((?<%slatexInlineParenthesis>%s)(?<!\\\\)\\\\\\)"
-             "|\\s\\[(?<%slatexInlineBracket>%s)\\]\\s%s)"
-             "\\s*(?<%spercent>(?:\\\\?%%|[Pp]ercent|[Pp]ercentage|[Pp]ct))?)",
+             "|" PYS "\\[(?<%slatexInlineBracket>%s)\\]" PYS "%s)"
+             PYS "*(?<%spercent>(?:\\\\?%%|[Pp]ercent|[Pp]ercentage|[Pp]ct))?)",
              p, c[0], p, c[1], p, c[2], p, c[3], p, c[4], frac, p);
 }
 
@@ -96,7 +102,7 @@ static char *make_list(int boxed) {
     if (!o) return NULL;
     for (int j = 0; j < NENV; j++) {
         env_re(env, sizeof env, PREFIX[j], boxed);
-        n += (size_t)snprintf(o + n, cap - n, j ? "(?:\\s*(?:and|or|,)\\s*%s)?" : "%s", env);
+        n += (size_t)snprintf(o + n, cap - n, j ? "(?:" PYS "*(?:and|or|,)" PYS "*%s)?" : "%s", env);
     }
     return o;
 }
@@ -176,13 +182,42 @@ static void put(buf *b, const char *s, size_t n) {
 }
 static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
 
-static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+/* The length of the Python whitespace character (str.isspace(), PYS) at s[0..n), else 0. */
+static size_t py_space(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    if (!n) return 0;
+    if (u[0] < 0x80) return (u[0] >= '\t' && u[0] <= '\r') || (u[0] >= 0x1c && u[0] <= 0x20);
+    if (n >= 2 && u[0] == 0xc2) return u[1] == 0x85 || u[1] == 0xa0 ? 2 : 0;
+    if (n < 3) return 0;
+    unsigned cp = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+    if ((u[0] & 0xf0) != 0xe0) return 0;
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+                   cp == 0x202f || cp == 0x205f || cp == 0x3000
+               ? 3 : 0;
+}
+/* Python's str.strip(): s[0..*n) without the whitespace at either end (s is valid UTF-8). */
+static const char *py_strip(const char *s, size_t *n) {
+    size_t k, i = 0, end = 0;
+    while (i < *n && (k = py_space(s + i, *n - i))) i += k;
+    const char *b = s + i;
+    for (size_t j = i; j < *n;) {
+        if ((k = py_space(s + j, *n - j))) { j += k; continue; }
+        j++;
+        while (j < *n && ((unsigned char)s[j] & 0xc0) == 0x80) j++;
+        end = j;
+    }
+    *n = end > i ? end - i : 0;
+    return b;
+}
 
 /* Would sympy's parse_expr (Python's grammar; no implicit products) read this expression of
  * digits, '.', spaces and + - * / ^ ( ) × ÷ once '^' is '**'? */
-typedef struct { const char *s; size_t i, n; } py;
+typedef struct { const char *s; size_t i, n; int paren; } py;
 static int py_tok(py *t, char *k, size_t *len) {   /* 'n' number, an operator, 0 end, -1 bad */
-    while (t->i < t->n && is_space(t->s[t->i])) t->i++;
+    /* between tokens Python takes ' ', '\t' and '\f' ('\n' is a space by then); '\r' ends
+       the line (an error) unless a parenthesis is open; other whitespace is no Python */
+    while (t->i < t->n && ((t->s[t->i] && strchr(" \t\f\n", t->s[t->i])) || (t->s[t->i] == '\r' && t->paren)))
+        t->i++;
     if (t->i >= t->n) return *k = 0, 0;
     const char *s = t->s + t->i;
     size_t r = t->n - t->i;
@@ -199,7 +234,10 @@ static int py_tok(py *t, char *k, size_t *len) {   /* 'n' number, an operator, 0
     if (*s == '*' && r > 1 && s[1] == '*') return *k = 'P', *len = 2, t->i += 2, 1;
     if (*s == '^') return *k = 'P', *len = 1, t->i += 1, 1;
     if (*s == '/' && r > 1 && s[1] == '/') return *k = '/', *len = 2, t->i += 2, 1;
-    if (strchr("+-*/()", *s)) return *k = *s, *len = 1, t->i += 1, 1;
+    if (*s && strchr("+-*/()", *s)) {
+        t->paren += *s == '(' ? 1 : *s == ')' && t->paren ? -1 : 0;
+        return *k = *s, *len = 1, t->i += 1, 1;
+    }
     return -1;   /* '.', '×', '÷': not Python */
 }
 typedef struct { py t; char k; size_t len; int bad, depth; } pyp;
@@ -224,7 +262,8 @@ static void py_expr(pyp *p) {
         py_next(p), py_factor(p);
 }
 static int py_parses(const char *s, size_t n) {
-    pyp p = {{s, 0, n}, 0, 0, 0, 0};
+    s = py_strip(s, &n);   /* parse_expr strips the text */
+    pyp p = {{s, 0, n, 0}, 0, 0, 0, 0};
     py_next(&p);
     py_expr(&p);
     return !p.bad && p.k == 0;
@@ -235,13 +274,13 @@ static int py_parses(const char *s, size_t n) {
  * "last" (all=0) the last one and those before it joined to it by "and", "or" or ",". An
  * unclosed box (or one without a brace) that comes last is taken to the end of the text. */
 static int sep_only(const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n && is_space(s[i])) i++;
+    size_t i = 0, k;
+    while (i < n && (k = py_space(s + i, n - i))) i += k;
     if (i + 3 <= n && !memcmp(s + i, "and", 3)) i += 3;
     else if (i + 2 <= n && !memcmp(s + i, "or", 2)) i += 2;
     else if (i < n && s[i] == ',') i++;
     else return 0;
-    while (i < n && is_space(s[i])) i++;
+    while (i < n && (k = py_space(s + i, n - i))) i += k;
     return i == n;
 }
 static const char *rfind(const char *s, size_t n, const char *w) {
@@ -262,7 +301,7 @@ static void boxed_content(buf *o, const char *s, size_t n, int all) {
         if (!b && !f) break;
         const char *st = b > f ? b : f;
         size_t q = (size_t)(st - s) + (b > f ? 6 : 5);
-        while (q < maxpos && is_space(s[q])) q++;
+        for (size_t k; q < maxpos && (k = py_space(s + q, maxpos - q));) q += k;
         if (q >= maxpos) break;
         if (s[q] != '{') {
             if (!k) a[k] = s + q, l[k++] = n - q;
@@ -280,10 +319,8 @@ static void boxed_content(buf *o, const char *s, size_t n, int all) {
         }
         if (!all && last_start && !sep_only(s + close + 1, (size_t)(last_start - s) - close - 1))
             break;
-        const char *c = s + q + 1;
         size_t cl = close - q - 1;
-        while (cl && is_space(*c)) c++, cl--;
-        while (cl && is_space(c[cl - 1])) cl--;
+        const char *c = py_strip(s + q + 1, &cl);
         a[k] = c, l[k++] = cl;
         last_start = st;
         maxpos = cur = (size_t)(st - s);
@@ -371,10 +408,8 @@ static int take_latex(const pat *p, const char *s, const PCRE2_SIZE *ov, char **
         buf raw = {0};
         boxed_content(&raw, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], e != NENV_NAMES - 1);
         /* trimmed, as the normalisation strips it */
-        const char *c = raw.p ? raw.p : "";
         size_t cl = raw.n;
-        while (cl && is_space(*c)) c++, cl--;
-        while (cl && is_space(c[cl - 1])) cl--;
+        const char *c = py_strip(raw.p ? raw.p : "", &cl);
         put(&one[n], c, cl);
         if (!one[n].p) put(&one[n], "", 0);
         free(raw.p);

@@ -147,6 +147,16 @@ TEST(extract_lighteval) {
     EXPECT(lighteval_is("x = -007.5", "-007.5"));
     EXPECT(lighteval_is("it is -00", "-00"));
     EXPECT(lighteval_is("so $\\boxed{4}$ and -007", "4"));
+    /* whitespace is Python's (str.isspace): U+001F is a space to the patterns, an expression
+       may end in U+0085 (parse_expr strips it) but not hold U+2009, nor '\r' outside
+       parentheses; a box's content is stripped of U+00A0 and may be joined across U+001F */
+    EXPECT(lighteval_is("the value\x1f" "5", "5"));
+    EXPECT(lighteval_is("-5*-5\xc2\x85\xc2\x85", "-5*-5\xc2\x85\xc2\x85"));
+    EXPECT(lighteval_is("so 3 +\xe2\x80\x89" "4 ok", "4"));
+    EXPECT(lighteval_is("so 1 +\r\n2", "2"));
+    EXPECT(lighteval_is("So (1 +\r 2) it", "(1 +\r 2)"));
+    EXPECT(lighteval_is("so \\boxed{\xc2\xa0" "5\xc2\xa0}", "5"));
+    EXPECT(lighteval_is("so \\boxed{1}\x1f,\x1f\\boxed{2}", "1,2"));
 }
 
 TEST(extract_gold) {
