@@ -14,6 +14,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "answer.h"
 #include "equiv.h"
+#include "mathexpr.h"
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -392,6 +393,26 @@ static int take_expr(const pat *p, const char *s, const PCRE2_SIZE *ov, char **s
     return 0;
 }
 
+/* Does a percentage on this LaTeX break its parse? Math-Verify multiplies the value by 1/100,
+ * which sympy refuses for a relation ("$x = 5$ %", "$x \\le 3$ %"); its normalisation has
+ * kept only the last side of two or more '=' (not after \\ < ! >) when no ',' or ';' is in
+ * the text, and of an "\\approx". */
+static int pct_breaks(const char *c) {
+    int eqs = 0;
+    for (const char *q = c; *q; q++)
+        if (*q == '=' && (q == c || !strchr("\\<!>", q[-1]))) eqs++;
+    if ((eqs >= 2 && !strpbrk(c, ",;")) || strstr(c, "\\approx")) return 0;
+    char *g = ans_normalize_ex(c, 1);
+    me_arena *a = malloc(sizeof *a);
+    int r = 0;
+    if (g && a) {
+        int root = me_parse(a, g);
+        r = root >= 0 && a->node[root].op == ME_REL;
+    }
+    free(a), free(g);
+    return r;
+}
+
 /* A LaTeX pattern's match: each environment's content with its boxes taken out ("last" for
  * the bare-box pattern); several that all parse are one answer joined by ", ", else the
  * first environment (parsed or not). */
@@ -414,9 +435,12 @@ static int take_latex(const pat *p, const char *s, const PCRE2_SIZE *ov, char **
         if (!one[n].p) put(&one[n], "", 0);
         free(raw.p);
         parsed[n] = one[n].p && cl && eq_gold_parses(one[n].p);
-        if (p->env_pct[j] && ov[2 * p->env_pct[j]] != PCRE2_UNSET &&
-            ov[2 * p->env_pct[j] + 1] > ov[2 * p->env_pct[j]])
-            puts_(&one[n], "\\%");
+        /* the string kept when nothing parses has no percent sign, as Math-Verify's */
+        if (parsed[n] && p->env_pct[j] && ov[2 * p->env_pct[j]] != PCRE2_UNSET &&
+            ov[2 * p->env_pct[j] + 1] > ov[2 * p->env_pct[j]]) {
+            if (pct_breaks(one[n].p)) parsed[n] = 0;
+            else puts_(&one[n], "\\%");
+        }
         n++;
     }
     int all = n > 1;

@@ -157,6 +157,12 @@ TEST(extract_lighteval) {
     EXPECT(lighteval_is("So (1 +\r 2) it", "(1 +\r 2)"));
     EXPECT(lighteval_is("so \\boxed{\xc2\xa0" "5\xc2\xa0}", "5"));
     EXPECT(lighteval_is("so \\boxed{1}\x1f,\x1f\\boxed{2}", "1,2"));
+    /* a percentage on a relation does not parse (sympy will not scale an equation), and the
+       text kept when nothing parses has no percent sign */
+    EXPECT(lighteval_is("so $x \\le 3$ %", "3"));
+    EXPECT(lighteval_is("\\[\nk=n+1\n\\]\n%", "k=n+1"));
+    EXPECT(lighteval_is("$a=b=5$ %", "a=b=5\\%"));
+    EXPECT(lighteval_is("$x$ %", "x\\%"));
 }
 
 TEST(extract_gold) {
