@@ -450,6 +450,13 @@ TEST(lighteval_hostile) {
     }
     printf("  slowest hostile lighteval case: %.1f ms\n", worst * 1e3);
     EXPECTF(worst < 2.0, "slowest hostile lighteval case took %.1f ms", worst * 1e3);
+    /* invalid UTF-8 is read as Python reads bytes decoded with errors="replace" (and as
+       mreward's JSON reader hands it over): a bad byte does not hide the answer, nor does a
+       long text cut inside a character (ans_extract keeps its last MiB) */
+    EXPECT(lighteval_is("\xff\xc3 so \xe2\x82 \\boxed{5} \xf0\x9f", "5"));
+    for (size_t i = 0; i < n; i += 2) memcpy(s + i, "\xc3\xa9", 2);
+    strcpy(s + n, " so \\boxed{7}");   /* 13 bytes: the last MiB starts inside an "é" */
+    EXPECT(lighteval_is(s, "7"));
     free(s);
 }
 
