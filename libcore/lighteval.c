@@ -290,22 +290,26 @@ static const char *rfind(const char *s, size_t n, const char *w) {
         if (!memcmp(s + i, w, l)) return s + i;
     return NULL;
 }
+typedef struct { const char *p; size_t n; } span;
 static void boxed_content(buf *o, const char *s, size_t n, int all) {
-    enum { MAXBOX = 64 };
-    const char *a[MAXBOX];
-    size_t l[MAXBOX];
-    int k = 0;
+    span *a = NULL;   /* the boxes found, last first; as many as there are */
+    size_t k = 0, cap = 0;
     size_t cur = n, maxpos = n;
     const char *last_start = NULL;
-    while (k < MAXBOX) {
+    for (;;) {
+        if (k == cap) {
+            span *q = realloc(a, (cap = cap ? 2 * cap : 16) * sizeof *a);
+            if (!q) break;
+            a = q;
+        }
         const char *b = rfind(s, cur, "\\boxed"), *f = rfind(s, cur, "\\fbox");
         if (!b && !f) break;
         const char *st = b > f ? b : f;
         size_t q = (size_t)(st - s) + (b > f ? 6 : 5);
-        for (size_t k; q < maxpos && (k = py_space(s + q, maxpos - q));) q += k;
+        for (size_t w; q < maxpos && (w = py_space(s + q, maxpos - q));) q += w;
         if (q >= maxpos) break;
         if (s[q] != '{') {
-            if (!k) a[k] = s + q, l[k++] = n - q;
+            if (!k) a[k++] = (span){s + q, n - q};
             break;
         }
         size_t i = q, depth = 1, close = 0;
@@ -315,22 +319,23 @@ static void boxed_content(buf *o, const char *s, size_t n, int all) {
             else if (s[i] == '}' && !--depth) { close = i; break; }
         }
         if (!close) {
-            if (!k) a[k] = s + q, l[k++] = n - q;
+            if (!k) a[k++] = (span){s + q, n - q};
             break;
         }
         if (!all && last_start && !sep_only(s + close + 1, (size_t)(last_start - s) - close - 1))
             break;
         size_t cl = close - q - 1;
         const char *c = py_strip(s + q + 1, &cl);
-        a[k] = c, l[k++] = cl;
+        a[k++] = (span){c, cl};
         last_start = st;
         maxpos = cur = (size_t)(st - s);
     }
-    if (!k) { put(o, s, n); return; }
-    for (int j = k; j-- > 0;) {
-        put(o, a[j], l[j]);
+    if (!k) put(o, s, n);
+    for (size_t j = k; j-- > 0;) {
+        put(o, a[j].p, a[j].n);
         if (j) put(o, ",", 1);
     }
+    free(a);
 }
 
 static char *dup_n(const char *s, size_t n) {

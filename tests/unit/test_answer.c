@@ -163,6 +163,16 @@ TEST(extract_lighteval) {
     EXPECT(lighteval_is("\\[\nk=n+1\n\\]\n%", "k=n+1"));
     EXPECT(lighteval_is("$a=b=5$ %", "a=b=5\\%"));
     EXPECT(lighteval_is("$x$ %", "x\\%"));
+    /* every box of an environment is read, however many */
+    {
+        char t[2048] = "$", want[1024] = "";
+        for (int i = 0; i < 70; i++) {
+            sprintf(t + strlen(t), "%s\\boxed{%d}", i ? ", " : "", i);
+            sprintf(want + strlen(want), "%s%d", i ? "," : "", i);
+        }
+        strcat(t, "$ ok");
+        EXPECT(lighteval_is(t, want));
+    }
 }
 
 TEST(extract_gold) {
