@@ -7,13 +7,16 @@
 
 static int eqv(const char *p, const char *g) { return (int)ans_equiv(p, g); }
 
-static int extract_is(const char *text, int part, int fb, const char *want) {
-    ans_opts o = {.answer_part = part, .fallback = fb};
+static int read_is(const char *how, ans_opts o, const char *text, const char *want) {
     char *a = ans_extract(text, &o);
     int ok = want ? (a && strcmp(a, want) == 0) : a == NULL;
-    if (!ok) printf("  extract(%s) = %s, want %s\n", text, a ? a : "(null)", want ? want : "(null)");
+    if (!ok) printf("  %s(%s) = %s, want %s\n", how, text, a ? a : "(null)", want ? want : "(null)");
     free(a);
     return ok;
+}
+
+static int extract_is(const char *text, int part, int fb, const char *want) {
+    return read_is("extract", (ans_opts){.answer_part = part, .fallback = fb}, text, want);
 }
 
 static int norm_is(const char *s, const char *want) {
@@ -69,12 +72,7 @@ TEST(extract_fallback) {
 /* open-rs's Math-Verify setting reads a LaTeX answer after "answer" when there is no box
  * (each expectation is Math-Verify 0.5.2's parse with open-rs's prediction config). */
 static int anchored_is(const char *text, const char *want) {
-    ans_opts o = {.anchored = 1};
-    char *a = ans_extract(text, &o);
-    int ok = want ? (a && strcmp(a, want) == 0) : a == NULL;
-    if (!ok) printf("  anchored(%s) = %s, want %s\n", text, a ? a : "(null)", want ? want : "(null)");
-    free(a);
-    return ok;
+    return read_is("anchored", (ans_opts){.anchored = 1}, text, want);
 }
 
 TEST(extract_anchored) {
@@ -104,12 +102,7 @@ TEST(extract_anchored) {
 }
 
 static int lighteval_is(const char *text, const char *want) {
-    ans_opts o = {.lighteval = 1};
-    char *a = ans_extract(text, &o);
-    int ok = want ? (a && strcmp(a, want) == 0) : a == NULL;
-    if (!ok) printf("  lighteval(%s) = %s, want %s\n", text, a ? a : "(null)", want ? want : "(null)");
-    free(a);
-    return ok;
+    return read_is("lighteval", (ans_opts){.lighteval = 1}, text, want);
 }
 
 /* What Math-Verify 0.5.2 reads with the study's evaluation settings (each checked with it,
