@@ -275,7 +275,7 @@ static const char *const unit_words[] = {
     "pound", "pounds", "ounce", "ounces", "oz", "mph", "kmh", "kph", "liter", "liters",
     "litre", "litres", "l", "ml", "gallon", "gallons", "people", "person", "persons",
     "student", "students", "way", "ways", "point", "points", "times", "tile", "tiles",
-    "coin", "coins", "edge", "edges", "digit", "digits", "integer", "integers",
+    "coin", "coins", "edge", "edges", "percent", "digit", "digits", "integer", "integers",
     "number", "numbers", "K", "J", "W", "N", "Pa", "eV", "V", "Hz", "nm", "um", "pc",
     "AU", "kpc", "Mpc", "ly", "erg", "ergs", "cm^2", "cm^3", "m^2", "m^3", "sq.", "units^2",
     "square units", "square feet", "square inches", "square meters", "cubic units",
@@ -411,6 +411,23 @@ static void norm_pass(sbuf *o, const char *s, size_t n, int depth) {
         if (c == '{' && i + 2 < n && s[i + 1] == ',' && s[i + 2] == '}') { sb_puts(o, ","); i += 3; continue; }
         if (c == '$' || c == '%') { i++; continue; }
         if (c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xB0) { i += 2; continue; }  /* ° */
+        /* the Unicode operators a model writes for LaTeX's: × ÷ · ⋅ and the minus sign − */
+        if (c == 0xC3 && i + 1 < n && ((unsigned char)s[i + 1] == 0x97 || (unsigned char)s[i + 1] == 0xB7)) {
+            sb_puts(o, (unsigned char)s[i + 1] == 0x97 ? "\\times " : "\\div ");
+            i += 2;
+            continue;
+        }
+        if ((c == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0xB7) ||
+            (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x8B && (unsigned char)s[i + 2] == 0x85)) {
+            sb_puts(o, "\\cdot ");
+            i += c == 0xC2 ? 2 : 3;
+            continue;
+        }
+        if (c == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x88 && (unsigned char)s[i + 2] == 0x92) {
+            sb_puts(o, "-");
+            i += 3;
+            continue;
+        }
         if (isspace(c) || c == '~') {
             size_t k = i;
             while (k < n && (isspace((unsigned char)s[k]) || s[k] == '~')) k++;

@@ -410,8 +410,9 @@ int eq_equiv(const char *pred, const char *gold) {
     if (gi < 0) { r = 2; goto done; }
     int pi = me_parse(&S[1].a, p);
     if (pi < 0) goto done;
-    S[0].pct = strchr(gold, '%') != NULL;
-    S[1].pct = strchr(pred, '%') != NULL;
+    /* "50\\%" and "50 percent" (a unit word the normalisation drops) */
+    S[0].pct = strchr(gold, '%') || strstr(gold, "percent");
+    S[1].pct = strchr(pred, '%') || strstr(pred, "percent");
     r = cmp(&S[0], gi, &S[1], pi);
 done:
     free(S);

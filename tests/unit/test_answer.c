@@ -214,6 +214,11 @@ TEST(equiv_basic) {
     EXPECT(eqv("8", "\\pm 8") == 0);
     EXPECT(ans_gold_parses("1:3") && ans_gold_parses("\\pm 8") && ans_gold_parses("\\text{even}"));
     EXPECT(!ans_gold_parses("") && !ans_gold_parses("np.arcsin(10/13)"));
+    /* the Unicode operators (× ÷ · ⋅ −) are LaTeX's, "percent" is a percent sign */
+    EXPECT(eqv("2 \xc3\x97 3", "6") == 1 && eqv("2 \xc3\x97 3", "5") == 0);
+    EXPECT(eqv("6 \xc3\xb7 2", "3") == 1 && eqv("2\xc2\xb7" "3", "6") == 1 && eqv("2\xe2\x8b\x85" "x", "2x") == 1);
+    EXPECT(eqv("\xe2\x88\x92" "5", "-5") == 1);
+    EXPECT(eqv("5 percent", "5") == 1 && eqv("50 percent", "0.5") == 1 && eqv("50 percent", "0.4") == 0);
 }
 
 TEST(equiv_classes) {
