@@ -304,3 +304,14 @@ $ printf '#!/bin/sh\necho "$@" >> args\nexec %s "$@"\n' "$MRL_BIN/mreward" > bin
 $ RUN=r MODEL=m DATA=p.jsonl STEPS=1 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 EVAL_EVERY=1 EVAL_DATA=v.jsonl EVAL_N=2 MAX_TOKENS=3 REWARD="$MRL_BIN/mreward -Z -q" "$ROOT/pipelines/grpo-loop.sh" > /dev/null 2>&1 || echo "loop failed"
 $ grep -c -- '-q --lighteval -o r/evals/step-00000[01].jsonl.zst' args
 > 2
+
+## grpo-loop.sh: paths with spaces (RUN, MODEL, DATA, BIN), the default reward stage among them (BIN/mreward, run by bash -c, was cut at the space: "bash: .../b: No such file or directory")
+$ minit tiny -o "m x" -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > "p x.jsonl"
+$ head -2 "p x.jsonl" > "v x.jsonl"
+$ mkdir "b in"; for t in msample mgrpo meval mfilter mreward; do ln -s "$MRL_BIN/$t" "b in/$t"; done
+$ RUN="r x" MODEL="m x" DATA="p x.jsonl" STEPS=2 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$PWD/b in" THREADS=1 MAX_TOKENS=4 EVAL_EVERY=1 EVAL_DATA="v x.jsonl" EVAL_N=2 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err; echo "rc $?"; grep -v validation err
+$ readlink "r x/latest"; ls "r x/evals" | grep -c json$
+> rc 0
+> step-000002
+> 3
