@@ -14,7 +14,8 @@
 #               e.g. 3584@0,4096@100 (3584 from step 0, 4096 from step 100)
 #   TEMPLATE    msample/mtok chat template (r1); SYSTEM the system prompt (unset: msample's default,
 #               the study's; set and empty: none)
-#   REWARD      the reward stage, any shell command reading and writing records (BIN/mreward)
+#   REWARD      the reward stage, any shell command reading and writing records (BIN/mreward),
+#               run by bash -o pipefail: a failing command anywhere in it fails the step
 #   MGRPO_ARGS  further mgrpo options (learning rate, schedule, beta, ...); MSAMPLE_ARGS msample's
 #   SAVE_EVERY  step directories kept: multiples of this, latest, best (50; 0: none but those)
 #   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
@@ -218,9 +219,10 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     t0=$(date +%s.%N)
     # the rewarded batch whole before mgrpo reads it: a sampler or reward stage that dies part way
     # (an OOM kill, a bad record) stops the loop here (set -e, pipefail) instead of letting mgrpo
-    # commit a step on the groups that got through
+    # commit a step on the groups that got through; pipefail inside the stage too, whose last
+    # command (REWARD='mreward | jq ...') would hide a reward stage that died before it
     sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
-        bash -c "$REWARD" >"$RUN/.batch"
+        bash -o pipefail -c "$REWARD" >"$RUN/.batch"
     if [ -n "$mg_pid" ]; then
         { printf '%s\n' "$RUN/.batch" >&"$mg_in"; } 2>/dev/null || { mg_end; die "mgrpo stopped before step $((step + 1))"; }
         mg_step

@@ -211,6 +211,17 @@ $ ls run | grep -c step-; test -e run/latest || echo "no latest"
 > 0
 > no latest
 
+## grpo-loop.sh: a reward stage that is a pipeline fails when any of its commands fails, not only its last (mreward ... | jq took a step on the 2 of 4 groups that got through, or said "no records to train on" where mreward failed at once)
+$ minit tiny -o m -q --seed 5
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export RUN=run MODEL=m DATA=p.jsonl STEPS=1 PROMPTS=4 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4
+$ REWARD="$MRL_BIN/mreward -Z -q | { head -n 4; exit 1; } | jq -c ." "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; test -e run/latest || echo "no latest"
+$ REWARD="$MRL_BIN/mreward -Z -q --reward nosuch=1 | jq -c ." "$ROOT/pipelines/grpo-loop.sh" 2>&1 >/dev/null | head -n 1; test -e run/latest || echo "no latest"
+> rc 1
+> no latest
+> mreward: --reward nosuch=1: unknown reward 'nosuch' (accuracy, format, tags, cosine, repetition, length, overlong, language, regex)
+> no latest
+
 ## grpo-loop.sh PERSIST=1: one mgrpo for the loop (--batches-from, the policy as RUN/policy) takes the steps of the default loop bit for bit; a best step without a checkpoint keeps its snapshot (best-N); a fail in the reward stage still checkpoints the steps taken
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
