@@ -249,6 +249,9 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     prune
 done
 mg_end
+# again once mgrpo has written its last checkpoint and moved latest: PERSIST's checkpoint of a
+# run that stopped part way (step-000003 of SAVE_EVERY=50) goes now that latest has moved on
+prune
 rm -f "$RUN/.slice.jsonl" "$RUN/.batch"
 [ -e "$RUN/stopped" ] && echo "grpo-loop: stopped early: $(cat "$RUN/stopped")" >&2
 exit 0

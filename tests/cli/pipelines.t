@@ -246,7 +246,7 @@ $ RUN=rb PERSIST=1 STEPS=7 REWARD="if [ -e once ]; then exit 1; fi; touch once; 
 > rc 1
 > step-000005
 
-## grpo-loop.sh PERSIST=1: Ctrl-C (SIGINT to the process group, here sent by the reward stage of step 4) ends the loop with 130, mgrpo checkpoints the 3 steps taken, and the loop run again ends on the weights of a run never stopped
+## grpo-loop.sh PERSIST=1: Ctrl-C (SIGINT to the process group, here sent by the reward stage of step 4) ends the loop with 130, mgrpo checkpoints the 3 steps taken, and the loop run again ends on the weights of a run never stopped, without the stop's checkpoint
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
 $ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\nif [ -e stop ] && [ $n = 4 ]; then kill -INT 0; sleep 5; fi\n%s -Z -q | jq -c ".reward = (.completion_ids[0] %% 2)"\n' "$MRL_BIN/mreward" > rw; chmod +x rw
@@ -254,11 +254,14 @@ $ export MODEL=m DATA=p.jsonl STEPS=6 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN
 $ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "the straight run failed"
 $ rm calls; touch stop; RUN=rb setsid -w "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err; echo "rc $?"; readlink rb/latest; tail -n 1 err
 $ rm stop; RUN=rb "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; readlink rb/latest; cmp ra/latest/model.safetensors rb/latest/model.safetensors && echo same
+$ # the checkpoint of the stop (step 3) goes once latest moves past it, as in the default loop (it stayed)
+$ ls -d rb/step-*
 > rc 130
 > step-000003
 > grpo-loop: interrupted; mgrpo checkpointed the steps it took (run the loop again to go on)
 > step-000006
 > same
+> rb/step-000006
 
 ## grpo-loop.sh PERSIST=1 with mgrpo --iterations 2: the weights and step directories of the default loop (mgrpo's checkpoint at step 4, past SAVE_EVERY=3, goes once latest moves on; the loop pruned while mgrpo still wrote it, and kept it or, read between its rename and latest's move, removed it)
 $ minit tiny -o m -q --seed 4
