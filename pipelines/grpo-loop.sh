@@ -57,12 +57,15 @@ mkdir -p "$RUN"
 [ -e "$RUN/stopped" ] && { echo "grpo-loop: $RUN stopped early: $(cat "$RUN/stopped")" >&2; exit 0; }
 
 step_of() { local s; s=$(readlink "$1" 2>/dev/null) || { echo 0; return; }; s=${s##*step-}; echo $((10#$s)); }
-# The completion limit at step $1 from a schedule "A@0,B@100" (or a plain number).
+# The completion limit at step $1 from a schedule "A@0,B@100" (or a plain number, as from 0): the
+# entry of the latest STEP at or before $1, in whatever order the entries come.
 max_tokens_at() {
-    local v="" e
+    local v="" at=-1 e s
     IFS=, read -ra ents <<<"$MAX_TOKENS"
     for e in "${ents[@]}"; do
-        if [[ $e == *@* ]]; then (( $1 >= ${e#*@} )) && v=${e%@*}; else v=$e; fi
+        [[ $e =~ ^[0-9]+(@[0-9]+)?$ ]] || die "MAX_TOKENS=$MAX_TOKENS: '$e' is not LIMIT or LIMIT@STEP"
+        s=0; [[ $e == *@* ]] && s=$((10#${e#*@}))
+        if (( $1 >= s && s >= at )); then v=${e%@*} at=$s; fi
     done
     [ -n "$v" ] || die "MAX_TOKENS=$MAX_TOKENS has no entry for step $1"
     echo "$v"
@@ -163,6 +166,7 @@ N=$(wc -l <"$RUN/problems.jsonl")
 [ "$N" -ge "$PROMPTS" ] || die "$DATA has $N problems, fewer than PROMPTS=$PROMPTS"
 
 step=$(step_of "$RUN/latest")
+max_tokens_at "$step" >/dev/null   # a bad schedule stops here, not in a validation's msample
 if [ "$step" -eq 0 ]; then
     [ -n "${MODEL:-}" ] || die "MODEL= is required (the starting policy)"
     [ -e "$MODEL/config.json" ] || die "$MODEL/config.json: no such file (MODEL= must be a model directory)"

@@ -329,3 +329,17 @@ $ readlink "r x/latest"; ls "r x/evals" | grep -c json$
 > rc 0
 > step-000002
 > 3
+
+## grpo-loop.sh: a MAX_TOKENS schedule in any order (each step takes the entry of the latest STEP at or before it: 3@0 for steps 1-2, 5@2 from step 3; the last entry that had begun counted, 3@0 throughout), and a malformed one stops before the first stage (bash's arithmetic error, then a validation msample given --max-tokens '')
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=4 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ RUN=run MAX_TOKENS=5@2,3@0 "$ROOT/pipelines/grpo-loop.sh" >/dev/null || echo "loop failed"
+$ for s in 1 2 3; do zstd -dc run/rollouts/step-00000$s.jsonl.zst | jq -s 'map(.completion_ids | length) | max'; done
+$ RUN=bad MAX_TOKENS='3@0;5@2' EVAL_EVERY=1 EVAL_DATA=p.jsonl "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; ls bad | grep -v problems || echo "no evals"
+> 3
+> 3
+> 5
+> rc 2
+> no evals
+2> grpo-loop: MAX_TOKENS=3@0;5@2: '3@0;5@2' is not LIMIT or LIMIT@STEP
