@@ -4,7 +4,7 @@
 #
 # Settings come from the environment (the make fragments in pipelines/ set them):
 #   RUN         run directory (required); the step is read from RUN/latest, so a stopped loop
-#               continues where it stopped when started again
+#               continues where it stopped when started again; one loop at a time (flock on RUN)
 #   MODEL       starting policy (required until RUN/latest exists)
 #   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl
 #   STEPS       total optimizer steps (required)
@@ -54,6 +54,13 @@ NGPU=${NGPU:-1} DEVICE=${DEVICE:-} THREADS=${THREADS:-} PERSIST=${PERSIST:-0}
 export BIN
 
 mkdir -p "$RUN"
+# one loop per run: two at once took the same steps twice (metrics.jsonl had each step twice)
+# and collided in mgrpo's checkpoints; the lock is on the directory (fd 9, which mgrpo and the
+# other stages inherit: PERSIST's mgrpo holds it until its last checkpoint is written)
+if command -v flock >/dev/null; then
+    exec 9<"$RUN"
+    flock -n 9 || die "$RUN: another loop is running on it"
+fi
 [ -e "$RUN/stopped" ] && { echo "grpo-loop: $RUN stopped early: $(cat "$RUN/stopped")" >&2; exit 0; }
 
 step_of() { local s; s=$(readlink "$1" 2>/dev/null) || { echo 0; return; }; s=${s##*step-}; echo $((10#$s)); }

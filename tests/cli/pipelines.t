@@ -343,3 +343,18 @@ $ RUN=bad MAX_TOKENS='3@0;5@2' EVAL_EVERY=1 EVAL_DATA=p.jsonl "$ROOT/pipelines/g
 > rc 2
 > no evals
 2> grpo-loop: MAX_TOKENS=3@0;5@2: '3@0;5@2' is not LIMIT or LIMIT@STEP
+
+## grpo-loop.sh: a second loop on a run directory in use stops at once (both took steps 1 and 2, metrics.jsonl had them twice, and one failed in mgrpo's checkpoint)
+% requires /usr/bin/flock
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export RUN=run MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4
+$ # the first loop's reward stage waits in step 1 until the second loop has given up
+$ REWARD="touch started; while [ ! -e done ]; do sleep 0.1; done; $MRL_BIN/mreward -Z -q" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err1 & p=$!
+$ while [ ! -e started ]; do sleep 0.1; done
+$ REWARD="$MRL_BIN/mreward -Z -q" "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; touch done
+$ wait $p; echo "rc $?"; jq -c .step run/metrics.jsonl | tr '\n' ' '; echo
+> rc 2
+> rc 0
+> 1 2 3 
+2> grpo-loop: run: another loop is running on it
