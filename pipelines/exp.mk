@@ -3,7 +3,7 @@
 #
 # Every hyperparameter of the published recipe (knoveleng/open-rs recipes/grpo.yaml, TRL 69ad852
 # defaults; ../shared/OPEN-RS.md §1) is a variable that the command line overrides:
-#   make exp2 MODEL=models/R1-Distill-Qwen-1.5B DATA=data/open-rs.jsonl.zst LR=2e-6 STEPS=100
+#   make exp2 MODEL=models/R1-Distill-Qwen-1.5B DATA=data/open-rs.jsonl.zst LR=2e-6 STEPS=100 TOTAL_STEPS=100
 # A run lives in $(RUNS)/expN (RUN= to choose); run the same command again to continue it.
 
 MODEL       ?=
@@ -16,6 +16,10 @@ SCHEDULE    ?= cosine_with_min_lr
 MIN_LR_RATE ?= 0.1
 WARMUP      ?= 0.1
 STEPS       ?= 500
+# the schedule's length, the study's max_steps, whatever STEPS is: STEPS=50 stops where Open-RS2
+# and Open-RS3 were taken, at the end of the warmup of 500 steps (not of a 50-step schedule), and
+# a run continued with a larger STEPS goes on along the same schedule
+TOTAL_STEPS ?= 500
 BETA        ?= 0.04
 EPSILON     ?= 0.2
 LOSS        ?= bnpo
@@ -58,7 +62,7 @@ EARLY_STOP  ?=
 
 MRL_T = $(abspath $(BIN))
 EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
-  --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(STEPS) --beta $(BETA) \
+  --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(TOTAL_STEPS) --beta $(BETA) \
   --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT) $(MGRPO_EXTRA))
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 

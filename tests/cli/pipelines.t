@@ -9,6 +9,12 @@ $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
 >~ pipelines/grpo-loop\.sh$
 
+## STEPS= stops a run part way along the study's 500-step schedule (--total-steps was STEPS: STEPS=50 ran a 50-step cosine, not the warmup the released Open-RS2/3 ended on); TOTAL_STEPS= sets its length
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" STEPS=50 | grep -o 'STEPS=[0-9]*\|--total-steps [0-9]*' | tr '\n' ' '; echo
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" STEPS=50 TOTAL_STEPS=50 | grep -o -- '--total-steps [0-9]*'
+> STEPS=50 --total-steps 500 
+> --total-steps 50
+
 ## MGRPO_EXTRA adds options and keeps gradient checkpointing; GRAD_CKPT= turns it off
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MGRPO_EXTRA='--temperature 0.7' | grep -o "MGRPO_ARGS='[^']*'" | grep -o -- '--max-grad-norm.*'
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" GRAD_CKPT= | grep -o "MGRPO_ARGS='[^']*'" | grep -o -- '--max-grad-norm.*'
