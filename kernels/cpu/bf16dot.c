@@ -337,8 +337,8 @@ TGT static void store_row(float *y, const float *a, int n, float beta) {
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int xk,
                  int T, int IN, const wsrc *ws, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
-    if (IN <= 0) {   /* an empty sum */
-        for (int t = 0; t < T; t++) for (int j = 0; j < OUT; j++) out[(size_t)t * ldo + j] *= beta;
+    if (IN <= 0) {   /* an empty sum: beta y, or 0 when beta is 0 whatever y held (as store_row) */
+        for (int t = 0; t < T; t++) for (int j = 0; j < OUT; j++) out[(size_t)t * ldo + j] = beta == 0 ? 0 : beta * out[(size_t)t * ldo + j];
         return;
     }
     int amx = cpu_st(be)->amx > 0;

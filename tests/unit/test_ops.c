@@ -615,6 +615,28 @@ BF16_KERNEL_TESTS(bf16_accumulates_into_out, bf16_amx_accumulates_into_out, accu
 
 BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, packed_case)
 
+/* An empty sum (IN = 0, or OUT = 0 in the backward's dinp = dout W) writes zeros over whatever
+ * the output held (as the fp32 paths do), not beta times it: 0 x NaN is NaN. */
+static void empty_sum_case(const char *amx) {
+    mrl_backend *be, *be1;
+    open_bf16dot(amx, &be, &be1);
+    int T = 5, N = 3;
+    float o[15], x[1] = {0}, g[1] = {0}, dw[1] = {0};
+    uint16_t wb[1] = {0};
+    for (int i = 0; i < T * N; i++) o[i] = NAN;
+    op_linear_fwd(be, o, 0, x, wb, MRL_BF16, NULL, T, 0, N);
+    int zero = 1;
+    for (int i = 0; i < T * N; i++) zero &= o[i] == 0;
+    EXPECTF(zero, "x W^T with IN = 0 left %g, not 0", o[0]);
+    for (int i = 0; i < T * N; i++) o[i] = NAN;
+    op_linear_bwd(be, o, 0, dw, NULL, g, x, wb, MRL_BF16, T, N, 0);
+    zero = 1;
+    for (int i = 0; i < T * N; i++) zero &= o[i] == 0;
+    EXPECTF(zero, "dinp = dout W with OUT = 0 left %g, not 0", o[0]);
+    be_close(be); be_close(be1);
+}
+BF16_KERNEL_TESTS(bf16_empty_sum_writes_zeros, bf16_amx_empty_sum_writes_zeros, empty_sum_case)
+
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 /* D = 8 runs the portable loop, D = 16 and 32 the AVX-512 one (where the CPU has it: keys four
  * at a time, so the 11- and 6-token contexts exercise the remainder too; a GQA group of 12
@@ -851,6 +873,8 @@ int main(void) {
     RUN(bf16_amx_kmajor_equals_transposed);
     RUN(bf16_accumulates_into_out);
     RUN(bf16_amx_accumulates_into_out);
+    RUN(bf16_empty_sum_writes_zeros);
+    RUN(bf16_amx_empty_sum_writes_zeros);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(thread_governor_decisions);
