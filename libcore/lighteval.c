@@ -129,7 +129,10 @@ static void lv_init(void) {
     int ok = list && blist && src;
     for (int k = 0; ok && k < NDEF; k++) {
         const pat_def *d = &DEFS[k];
-        snprintf(src, cap, d->fmt, d->boxed == 1 ? blist : list);
+        /* only the LaTeX patterns are formats (their "%s" is the list of environments): the
+           expression patterns hold a bare '%' of their own, the percent sign */
+        if (d->kind == K_LATEX && d->boxed != 2) snprintf(src, cap, d->fmt, d->boxed == 1 ? blist : list);
+        else snprintf(src, cap, "%s", d->fmt);
         int ec;
         PCRE2_SIZE off;
         uint32_t fl = PCRE2_UTF | PCRE2_UCP | (d->kind == K_LATEX ? PCRE2_DOTALL : 0);
