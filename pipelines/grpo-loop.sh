@@ -4,7 +4,8 @@
 #
 # Settings come from the environment (the make fragments in pipelines/ set them):
 #   RUN         run directory (required); the step is read from RUN/latest, so a stopped loop
-#               continues where it stopped when started again; one loop at a time (flock on RUN)
+#               continues where it stopped when started again; one loop at a time (flock on RUN;
+#               without flock(1), as on macOS, no lock)
 #   MODEL       starting policy (required until RUN/latest exists)
 #   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl
 #   STEPS       total optimizer steps (required)
