@@ -32,10 +32,13 @@
 #define OPS "\\+\\-\\*\\x{d7}\\/\\^\\(\\)\\x{f7}"
 #define EXPR_CHARS "[\\d\\." PYS_SET OPS "]"
 #define EXPR_RE "(?<expr>-?\\(?-?\\d" EXPR_CHARS "*[" OPS "]" EXPR_CHARS "+\\)?)"
+/* Math-Verify's percent is \s*(?:%|[Pp]ercent|\s*[Pp]ercentage|\s*[Pp]ct): the same matches as
+   one possessive \s*+ (% or a word must follow the blanks), without its two nested \s* trying every
+   split of a long blank run ("5" and 100k newlines took half a minute: quadratic) */
 #define NUMBER_RE                                                                        \
     "(?:(?<integer1>-?\\d{1,3}(?:[ ,]\\d{3})+)(?<decimal1>\\.\\d+)?"                     \
     "|(?<integer2>-?\\d+)(?<decimal2>[.,]\\d+)|(?<decimal3>\\.\\d+)|(?<integer3>-?\\d+))" \
-    "(?<percent>" PYS "*(?:%|[Pp]ercent|" PYS "*[Pp]ercentage|" PYS "*[Pp]ct))?"
+    "(?<percent>" PYS "*+(?:%|[Pp]ercent|[Pp]ercentage|[Pp]ct))?"
 #define CURRENCY                                                                           \
     "[$\\x{20ac}\\x{a3}\\x{a5}\\x{20b9}\\x{20bd}\\x{20aa}\\x{20a9}\\x{20ab}\\x{e3f}\\x{20a1}" \
     "-\\x{20a8}\\x{20ad}-\\x{20b8}\\x{20ba}-\\x{20bc}\\x{20be}\\x{20bf}]"

@@ -456,6 +456,15 @@ TEST(lighteval_hostile) {
         if (dt > worst) worst = dt;
         free(a);
     }
+    /* a number and then a long blank run, as a completion that ends in newlines until the
+       limit: the percent's nested \s* tried every split of the run (64 KiB took 13 s) */
+    size_t m = 1u << 16;
+    memcpy(s, "so 5", 4);
+    memset(s + 4, '\n', m - 4);
+    s[m] = 0;
+    double t0 = now_s();
+    EXPECT(lighteval_is(s, "5"));
+    if (now_s() - t0 > worst) worst = now_s() - t0;
     printf("  slowest hostile lighteval case: %.1f ms\n", worst * 1e3);
     EXPECTF(worst < 2.0, "slowest hostile lighteval case took %.1f ms", worst * 1e3);
     /* invalid UTF-8 is read as Python reads bytes decoded with errors="replace" (and as
