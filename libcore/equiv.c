@@ -386,6 +386,13 @@ static int gold_is_text(const char *gold) {
     return strstr(gold, "\\text") || strstr(gold, "\\mathrm") || strstr(gold, "\\mbox");   /* "\text" finds "\textbf" too */
 }
 
+/* The word "percent" on its own ("percentile", "percentage points" are other things). */
+static int percent_word(const char *s) {
+    for (const char *p = s; (p = strstr(p, "percent")); p += 7)
+        if ((p == s || !isalpha((unsigned char)p[-1])) && !isalpha((unsigned char)p[7])) return 1;
+    return 0;
+}
+
 int eq_equiv(const char *pred, const char *gold) {
     if (!gold) return 2;
     /* longer than any answer: a gold is not checkable, a prediction is not an answer
@@ -411,8 +418,8 @@ int eq_equiv(const char *pred, const char *gold) {
     int pi = me_parse(&S[1].a, p);
     if (pi < 0) goto done;
     /* "50\\%" and "50 percent" (a unit word the normalisation drops) */
-    S[0].pct = strchr(gold, '%') || strstr(gold, "percent");
-    S[1].pct = strchr(pred, '%') || strstr(pred, "percent");
+    S[0].pct = strchr(gold, '%') || percent_word(gold);
+    S[1].pct = strchr(pred, '%') || percent_word(pred);
     r = cmp(&S[0], gi, &S[1], pi);
 done:
     free(S);

@@ -219,6 +219,7 @@ TEST(equiv_basic) {
     EXPECT(eqv("6 \xc3\xb7 2", "3") == 1 && eqv("2\xc2\xb7" "3", "6") == 1 && eqv("2\xe2\x8b\x85" "x", "2x") == 1);
     EXPECT(eqv("\xe2\x88\x92" "5", "-5") == 1);
     EXPECT(eqv("5 percent", "5") == 1 && eqv("50 percent", "0.5") == 1 && eqv("50 percent", "0.4") == 0);
+    EXPECT(eqv("50 percentile", "0.5") == 0);
 }
 
 TEST(equiv_classes) {
