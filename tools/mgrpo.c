@@ -817,6 +817,12 @@ int main(int argc, char **argv) {
         if (o.model) check_same_model(&o, o.model, latest, 0);
         const char *r = rec_str(state, "ref");
         if (!o.ref && r) refdir = strdup(r);
+        if (o.ref && r) {   /* a changed reference is taken, as a changed option is, said aloud */
+            char *mine = abspath(o.ref);
+            if (strcmp(mine, r))
+                cli_warn(&o.c, "--ref %s replaces the run's reference %s (%s/trainer_state.json)", mine, r, latest);
+            free(mine);
+        }
     } else if (!o.model) {   /* latest went away since resolved was set */
         cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
     } else init = abspath(o.model);

@@ -553,3 +553,13 @@ $ printf 'a.jsonl\n-\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model -
 2> mgrpo: --batches-from -: a batch named - would be standard input, which is the list
 2> Try 'mgrpo --help'.
 2> mgrpo: the 1 step taken before the error is checkpointed (step 1)
+
+## a resumed run given another --ref takes it with a warning (it replaced the recorded reference
+## without a word); the same --ref again (as an absolute or relative path) says nothing
+$ minit tiny -o m -q --seed 1
+$ minit tiny -o r2 -q --seed 2
+$ for i in 1 2 3; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --ref m --out run --groups 1 --steps 1 --threads 1 > /dev/null
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --ref "$PWD/m" --groups 1 --steps 1 --threads 1 > /dev/null
+$ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --ref r2 --groups 1 --steps 1 --threads 1 > /dev/null
+2~ ^mgrpo: --ref .*/r2 replaces the run's reference .*/m \(.*/trainer_state.json\)$
