@@ -15,6 +15,7 @@
 #include "answer.h"
 #include "equiv.h"
 #include "mathexpr.h"
+#include "tokenizer.h"
 #include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -443,7 +444,6 @@ static int take_latex(const pat *p, const char *s, const PCRE2_SIZE *ov, char **
         size_t cl = raw.n;
         const char *c = py_strip(raw.p ? raw.p : "", &cl);
         put(&one[n], c, cl);
-        if (!one[n].p) put(&one[n], "", 0);
         free(raw.p);
         parsed[n] = one[n].p && cl && eq_gold_parses(one[n].p);
         /* the string kept when nothing parses has no percent sign, as Math-Verify's */
@@ -492,55 +492,16 @@ static int run(const pat *p, const char *s, size_t n, size_t at, uint32_t fl,
     return rc;
 }
 
-/* The length of the valid UTF-8 character at s[0..n), else of the longest start of one
- * there (at least 1) and *bad set: Unicode's "maximal subpart", which Python's
- * decode(errors="replace") turns into one U+FFFD. */
-static size_t utf8_len(const unsigned char *s, size_t n, int *bad) {
-    unsigned char b = s[0], lo = 0x80, hi = 0xbf;
-    size_t need;
-    *bad = 0;
-    if (b < 0x80) return 1;
-    if (b >= 0xc2 && b <= 0xdf) need = 2;
-    else if (b >= 0xe0 && b <= 0xef) need = 3, lo = b == 0xe0 ? 0xa0 : 0x80, hi = b == 0xed ? 0x9f : 0xbf;
-    else if (b >= 0xf0 && b <= 0xf4) need = 4, lo = b == 0xf0 ? 0x90 : 0x80, hi = b == 0xf4 ? 0x8f : 0xbf;
-    else return *bad = 1, 1;
-    size_t i = 1;
-    for (; i < need && i < n; i++) {
-        if (s[i] < lo || s[i] > hi) break;
-        lo = 0x80, hi = 0xbf;
-    }
-    if (i < need) *bad = 1;
-    return i;
-}
-
-/* s[0..n) with each invalid UTF-8 sequence made U+FFFD, as the text reaches Math-Verify
- * (and mreward, from its JSON reader); NULL when s is valid (or on no memory: *oom). */
-static char *utf8_fixed(const char *s, size_t n, size_t *m, int *oom) {
-    size_t i = 0, l;
-    int bad = 0;
-    *oom = 0;
-    while (i < n && (l = utf8_len((const unsigned char *)s + i, n - i, &bad), !bad)) i += l;
-    if (i >= n) return NULL;
-    buf b = {0};
-    put(&b, s, i);
-    while (i < n) {
-        l = utf8_len((const unsigned char *)s + i, n - i, &bad);
-        if (bad) put(&b, "\xef\xbf\xbd", 3);
-        else put(&b, s + i, l);
-        i += l;
-    }
-    if (!b.p) *oom = 1;
-    *m = b.n;
-    return b.p;
-}
-
 char *ans_lighteval(const char *s, size_t n) {
     pthread_once(&lv_once, lv_init);
     if (!lv_ready) return NULL;
-    int oom;
-    char *fixed = utf8_fixed(s, n, &n, &oom);
-    if (oom) return NULL;
-    if (fixed) s = fixed;
+    /* each ill-formed UTF-8 part made U+FFFD, as the text reaches Math-Verify (decoded with
+       errors="replace") and mreward (from its JSON reader) */
+    char *fixed = NULL;
+    if (tok_utf8_check(s, n) >= 0) {
+        if (!(fixed = tok_utf8_lossy(s, n, &n))) return NULL;
+        s = fixed;
+    }
     pcre2_match_data *md = pcre2_match_data_create(512, NULL);
     pcre2_match_context *mc = pcre2_match_context_create(NULL);
     hit *h = NULL;
