@@ -29,5 +29,19 @@ for PAIRS in testdata/answers/mathverify-pairs.jsonl testdata/answers/lighteval-
   fi
   echo
 done
+# Worst cases: degenerate completions of 14,000 characters (a rollout that repeats one piece up
+# to the length limit), mrl only. Each of these long unclosed environments cost seconds while
+# the regex engine's JIT ran out of stack and its interpreter took over.
+hostile=$(mktemp); trap 'rm -f "$hostile"' EXIT
+awk 'function rep(s, n,   o) { o = ""; while (length(o) < n) o = o s; return substr(o, 1, n) }
+     BEGIN { split("\\(|\\[|$|1 |\\boxed{|1\\(-|x = 1, ", a, "|")
+             for (i = 1; i in a; i++) printf "{\"gold\": \"3\", \"completion\": \"%s\"}\n", rep(a[i], 14000) }' > "$hostile"
+echo "degenerate completions (one piece repeated to 14,000 characters; mreward --lighteval):"
+echo
+echo "| checker | records/s (one core) | µs/record |"
+echo "|---|---|---|"
+h=$("$B/bench/answers_bench" "$hostile" "${SECONDS_MRL:-3}" 2>/dev/null)
+echo "| mrl --lighteval | $(echo "$h" | sed 's/.*"records_per_s": \([0-9.]*\).*/\1/') | $(echo "$h" | sed 's/.*"us_per_record": \([0-9.]*\).*/\1/') |"
+echo
 echo "agreement (tests/unit/test_answer.c on the same fixtures):"
 make -s B="$B" "$B/tests/test_answer" >/dev/null && "$B/tests/test_answer" | grep 'agreement with'
