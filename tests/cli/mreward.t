@@ -15,6 +15,14 @@ $ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict 
 $ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/expected.jsonl '($a|length) == 9 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
 > true
 
+## ... and on the edge cases (tests/ref/rewards_ref.py): an empty completion, lengths at and at
+## twice max_len, CRLF and text after </answer> for the strict regex, two think blocks, tags in a
+## code fence, a completion cut off, astral characters, combining marks, Unicode white space
+% requires /usr/bin/jq
+$ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict --reward tags --reward tags:upstream,as=tags_up --reward cosine:max_len=50 --reward cosine:max_len=50,clamp=1,as=cos_clamp --reward repetition --reward length --reward overlong:max_len=40,cache=10 $TESTDATA/rewards/edge-rollouts.jsonl | jq -c '[.rewards[]]' > got
+$ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/edge-expected.jsonl '($a|length) == 12 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
+> true
+
 ## Exp3 rewards: format=1 cosine=2:max_len=3584; 1792 characters correct is cos(pi/2): 1 + 2 * 0.75
 % requires /usr/bin/jq
 $ x=$(head -c 1773 /dev/zero | tr '\0' x)

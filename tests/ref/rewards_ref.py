@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """rewards_ref.py — dev script: writes testdata/rewards/rollouts.jsonl and the values
-the open-rs / open-r1 Python reward functions give for it (expected.jsonl).
+the open-rs / open-r1 Python reward functions give for it (expected.jsonl), and the same
+for the edge cases (edge-rollouts.jsonl, edge-expected.jsonl: empty, at and past max_len,
+CRLF and trailing text for the strict regex, two think blocks, tags in code, a completion
+cut off, astral characters and combining marks, Unicode white space).
 
 The functions below are the open-rs (knoveleng/open-rs src/open_r1/rewards.py) and
 open-r1 definitions as OPEN-RS.md §4 gives them, with Math-Verify for correctness.
@@ -123,10 +126,42 @@ GROUPS = [
     ]),
 ]
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
-    with open(f"{OUT}/rollouts.jsonl", "w") as fr, open(f"{OUT}/expected.jsonl", "w") as fe:
-        for gid, gold, samples in GROUPS:
+# Edge cases, written to edge-rollouts.jsonl / edge-expected.jsonl (same rewards, same row
+# layout) so that the cases above, which other tests count on, stay as they are.
+EDGE_GROUPS = [
+    # Lengths against cosine max_len=50: an empty completion (L = 0), exactly
+    # max_len characters (50), twice max_len (100: the unclamped cosine wraps back to hi).
+    ("g4", "$\\boxed{3}$", [
+        ("", 0),
+        ("x" * 41 + "\\boxed{3}", 50),
+        ("y" * 91 + "\\boxed{3}", 100),
+    ]),
+    # The strict regex (re.match, DOTALL|MULTILINE, `$` before any "\n" only): CRLF line ends,
+    # a trailing newline after </answer>, a trailing space after it.
+    ("g5", "\\boxed{3}", [
+        ("<think>\r\na\r\n</think>\r\n<answer>\r\n\\boxed{3}\r\n</answer>", 20),
+        ("<think>\na\n</think>\n<answer>\n\\boxed{3}\n</answer>\n", 20),
+        ("<think>\na\n</think>\n<answer>\n\\boxed{3}\n</answer> ", 20),
+    ]),
+    # Two think blocks (strict matches across them, the counts say twice), tags inside a code
+    # fence, a record cut off by the length limit (finish "length": no closing tag, no box).
+    ("g6", "\\boxed{3}", [
+        ("<think>\na\n</think>\n<think>\nb\n</think>\n<answer>\n\\boxed{3}\n</answer>", 30),
+        ("```\n<think>\n</think>\n```\n\\boxed{3}", 30),
+        ("<think>\nLet me compute 1 + 2 step by step, so the answer is", 40),
+    ]),
+    # Unicode: astral code points (one character each, two UTF-16 units, four bytes),
+    # combining marks, non-ASCII white space that str.split() splits on, upper case.
+    ("g7", "\\boxed{3}", [
+        ("\U0001F600" * 20 + "\n</think>\n\\boxed{3}", 25),
+        ("e\u0301" * 15 + "\n</think>\n\\boxed{4}", 25),
+        ("Ab\u3000ab\u00a0AB\u2003ab ab\u2029AB ab \\boxed{3}", 25),
+    ]),
+]
+
+def write(groups, rollouts, expected):
+    with open(f"{OUT}/{rollouts}", "w") as fr, open(f"{OUT}/{expected}", "w") as fe:
+        for gid, gold, samples in groups:
             texts = [t for t, _ in samples]
             lens = len_reward(texts, [gold] * len(texts))
             for i, (t, ntok) in enumerate(samples):
@@ -136,6 +171,11 @@ def main():
                        cosine(t, gold, max_len=50), cosine(t, gold, max_len=50, clamp=True),
                        repetition(t), lens[i], overlong(ntok)]
                 fe.write(json.dumps(row) + "\n")
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    write(GROUPS, "rollouts.jsonl", "expected.jsonl")
+    write(EDGE_GROUPS, "edge-rollouts.jsonl", "edge-expected.jsonl")
 
 if __name__ == "__main__":
     main()
