@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pcre2.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,12 +253,32 @@ void rw_sample_clear(rw_sample *s)
     s->pred = NULL;
 }
 
+static atomic_long regex_undecided;
+long rw_regex_undecided(void) { return atomic_load(&regex_undecided); }
+
+/* Python's re.search as far as PCRE2 can: a long text that runs the JIT out of its default
+ * 32 KiB stack (a lazy `(.|\n)*` over a whole completion does) is matched again on an 8 MiB
+ * one, then by the interpreter; it scored 0 before. What still fails (PCRE2's match or heap
+ * limit: catastrophic backtracking) scores 0 and is counted (rw_regex_undecided). */
 static double regex_hit(const pcre2_code *re, const char *text)
 {
+    size_t n = strlen(text);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!md) return 0.0;
-    int rc = pcre2_match(re, (PCRE2_SPTR)text, strlen(text), 0, 0, md, NULL);
+    int rc = md ? pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) : PCRE2_ERROR_NOMEMORY;
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+        pcre2_match_context *mc = pcre2_match_context_create(NULL);
+        pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
+        if (mc && js) {
+            pcre2_jit_stack_assign(mc, NULL, js);
+            rc = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, mc);
+        }
+        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+            rc = pcre2_match(re, (PCRE2_SPTR)text, n, 0, PCRE2_NO_JIT, md, mc);
+        pcre2_jit_stack_free(js);
+        pcre2_match_context_free(mc);
+    }
     pcre2_match_data_free(md);
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) atomic_fetch_add(&regex_undecided, 1);
     return rc >= 0 ? 1.0 : 0.0;
 }
 

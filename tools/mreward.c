@@ -463,6 +463,9 @@ int main(int argc, char **argv)
     if (m.unparsed)
         cli_warn(&m.c, "gold_unparsed: %ld record%s (%s)", m.unparsed, m.unparsed == 1 ? "" : "s",
                  m.policy == RW_UNPARSED_SKIP ? "skipped" : m.policy == RW_UNPARSED_WRONG ? "scored wrong" : "scored correct");
+    if (rw_regex_undecided())
+        cli_warn(&m.c, "%ld regex match%s ran past PCRE2's match or heap limit (catastrophic backtracking) and scored 0",
+                 rw_regex_undecided(), rw_regex_undecided() == 1 ? "" : "es");
     int status = cli_finish(&m.c, m.w);
     for (int i = 0; i < m.nrw; i++) rw_free(m.rw[i]);
     free(m.rw); free(m.it); free(m.gend); hset_free(&m.seen);

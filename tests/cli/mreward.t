@@ -222,6 +222,16 @@ $ mreward -Z --reward 'regex=0.5:as=short,pattern=^.{1,5}$'
 > {"id":"a","answer":"1","completion":"12345","pred":null,"correct":false,"rewards":{"short":1},"reward":0.5}
 > {"id":"b","answer":"1","completion":"123456","pred":null,"correct":false,"rewards":{"short":0},"reward":0}
 
+## regex reward over a long completion: `(.|\n)*` runs PCRE2's JIT out of its default stack
+## (it scored 0, where Python's re.search matches); a pattern that backtracks past the match
+## limit scores 0 and is counted in a warning
+% requires /usr/bin/jq
+$ printf '{"id":"a","answer":"1","completion":"<think>%s</think> done"}\n' "$(for i in $(seq 5000); do printf 'ab\\n'; done)" | mreward -Z --reward 'regex:pattern=^<think>(.|\n)*</think>' | jq -c .rewards
+> {"regex":1}
+$ printf '{"id":"a","answer":"1","completion":"%sb"}\n' "$(head -c 60 /dev/zero | tr '\0' a)" | mreward -Z --reward 'regex:pattern=^(a+)+$' | jq -c .rewards
+> {"regex":0}
+2> mreward: 1 regex match ran past PCRE2's match or heap limit (catastrophic backtracking) and scored 0
+
 ## --jobs keeps the output order and values
 $ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
 $ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three
