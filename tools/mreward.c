@@ -30,7 +30,8 @@ static const char usage[] =
 "                       Math-Verify extraction: a box, an answer sentence, else the\n"
 "                       last number, expression or LaTeX of the text)\n"
 "  --unparsed-gold skip|correct|wrong   how a sample whose gold does not parse scores\n"
-"                       (default correct, as open-rs; skip drops those records)\n"
+"                       (default correct, as open-rs; wrong with --lighteval, as the\n"
+"                       study's evaluation; skip drops those records)\n"
 "  --jobs N             score with N threads (output order is kept)\n"
 "  --allow-partial      accept groups of unequal size and repeated ids\n"
 "  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, --device D, -h, --version\n"
@@ -55,6 +56,7 @@ typedef struct {
     int nrw, need, jobs, partial;
     ans_opts ao;
     rw_unparsed policy;
+    int policy_given;      /* --unparsed-gold was given (else --lighteval makes it wrong) */
     jqf *fcomp, *fgold, *fprompt;
     const char *ncomp, *ngold, *nprompt;
     wr_stream *w;
@@ -365,6 +367,7 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "wrong")) m.policy = RW_UNPARSED_WRONG;
             else if (!strcmp(optarg, "skip")) m.policy = RW_UNPARSED_SKIP;
             else cli_usage(&m.c, "--unparsed-gold: '%s' is not skip, correct or wrong", optarg);
+            m.policy_given = 1;
             break;
         case O_JOBS: m.jobs = (int)cli_long(&m.c, "--jobs", optarg, 1, 1024); break;
         case O_PARTIAL: m.partial = 1; break;
@@ -374,6 +377,9 @@ int main(int argc, char **argv)
     if (m.ao.lighteval && (m.ao.anchored || m.ao.fallback))
         cli_usage(&m.c, "--lighteval reads the answer its own way: it takes no --%s",
                   m.ao.anchored ? "anchored" : "fallback");
+    /* lighteval compares a gold it cannot extract as a raw string, which a completion practically
+     * never matches: the study's evaluation scored such a problem 0, not open-rs's training 1 */
+    if (m.ao.lighteval && !m.policy_given) m.policy = RW_UNPARSED_WRONG;
     if (!m.nrw) {
         mrl_err e = {0};
         m.rw = malloc(sizeof *m.rw * 2);

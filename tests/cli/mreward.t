@@ -210,6 +210,20 @@ $ mreward -Z --unparsed-gold skip --reward accuracy
 > {"id":"b","answer":"3","completion":"\\boxed{3}","pred":"3","correct":true,"rewards":{"accuracy":1},"reward":1}
 2> mreward: gold_unparsed: 1 record (skipped)
 
+## --lighteval: an unparsed gold scores wrong, as the study's evaluation scored it (lighteval compares
+## such a gold as a raw string; it was scored correct, so make eval counted two Minerva problems solved
+## whatever the completion); --unparsed-gold still decides where given
+$ mreward -Z --lighteval --reward accuracy
+< {"id":"a","answer":"np.arcsin(10/13)","completion":"\\boxed{3}"}
+> {"id":"a","answer":"np.arcsin(10/13)","completion":"\\boxed{3}","pred":null,"correct":false,"rewards":{"accuracy":0},"reward":0}
+2> mreward: gold_unparsed: 1 record (scored wrong)
+
+## --lighteval --unparsed-gold correct: the option given wins
+$ mreward -Z --lighteval --unparsed-gold correct --reward accuracy
+< {"id":"a","answer":"np.arcsin(10/13)","completion":"\\boxed{3}"}
+> {"id":"a","answer":"np.arcsin(10/13)","completion":"\\boxed{3}","pred":null,"correct":true,"rewards":{"accuracy":1},"reward":1}
+2> mreward: gold_unparsed: 1 record (scored correct)
+
 ## --answer-part looks only after the last </think>
 $ mreward -Z --answer-part --reward accuracy
 < {"id":"a","answer":"1","completion":"maybe \\boxed{1}\n</think>\nno box"}
