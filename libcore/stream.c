@@ -242,6 +242,13 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
 
 int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_err *e) {
     if (n > INT_MAX) return err_set(e, ERR_INPUT, "%s:%ld: line longer than 2 GiB", file, line);
+    /* libjq 1.7 refuses a raw control character in a string except U+0000 and U+001F (its test
+       is c > 0 && c < 0x1f): those two would pass, and a line passed on as it came would be JSON
+       that no other reader takes. Neither byte is JSON anywhere outside a string either. */
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == 0 || s[i] == 0x1f)
+            return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: control character U+%04X at column %zu must be escaped",
+                           file, line, (unsigned)s[i], i + 1);
     jv v = jv_parse_sized(s, (int)n);
     if (!jv_is_valid(v)) {
         jv msg = jv_invalid_get_msg(v);

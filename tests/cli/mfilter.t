@@ -421,6 +421,19 @@ $ mfilter -Z
 2> mfilter: <stdin>:2: not a JSON object (a record must be {...}, got array)
 ? 1
 
+## a raw U+0000 or U+001F inside a string is invalid JSON (libjq lets these two through, and the
+## line would go on as it came, to readers that refuse it): FILE:LINE, the records before it written
+$ printf '{"id":"a"}\n{"id":"b","problem":"x\0y"}\n{"id":"c","problem":"x\037y"}\n{"id":"d"}\n' > nul.jsonl
+$ mfilter -Z --skip-bad nul.jsonl; mfilter -Z nul.jsonl; echo "rc=$?"
+> {"id":"a"}
+> {"id":"d"}
+> {"id":"a"}
+> rc=1
+2> mfilter: nul.jsonl:2: invalid JSON: control character U+0000 at column 23 must be escaped (skipped)
+2> mfilter: nul.jsonl:3: invalid JSON: control character U+001F at column 23 must be escaped (skipped)
+2> mfilter: 2 bad records skipped
+2> mfilter: nul.jsonl:2: invalid JSON: control character U+0000 at column 23 must be escaped
+
 ## a missing input file: named, exit 1, earlier files' records written
 $ mfilter -Z $TESTDATA/mfilter/rewards-only.jsonl nope.jsonl | wc -l; echo "status ${PIPESTATUS[0]}"
 > 4
