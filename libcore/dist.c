@@ -206,16 +206,23 @@ static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
     return 0;
 }
 
-int dist_spawn(int argc, char **argv, int n, int copy_stdin, mrl_err *e) {
+int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
     if (n < 1 || n > 1024) return err_set(e, 2, "--gpus: %d is not between 1 and 1024", n), 2;
+    if (first_operand < 1 || first_operand > argc) first_operand = argc;
+    /* standard input is the ranks' input where no FILE is named or one is "-": each rank would
+       read its own part of a shared pipe (or of a file's shared offset), so a copy goes to each */
+    int copy_stdin = first_operand == argc;
+    for (int i = first_operand; i < argc; i++) copy_stdin |= !strcmp(argv[i], "-");
     char tmp[4096] = "";
     if (copy_stdin && stdin_to_file(tmp, sizeof tmp, e)) return 3;
-    const char *extra_arg = tmp[0] ? tmp : NULL;
     pid_t *pid = calloc((size_t)n, sizeof *pid);
     char **av = calloc((size_t)argc + 4, sizeof *av);
     if (!pid || !av) { free(pid); free(av); if (tmp[0]) unlink(tmp); return err_set(e, 3, "out of memory"), 3; }
     char job[64], num[16], dev[32];
     snprintf(job, sizeof job, "gpus-%ld-%ld", (long)getpid(), (long)time(NULL));
+    /* getopt has put the options first: "--device cuda:RANK" goes after them (it overrides one
+       given) and before a "--" that ends them, which would make it a FILE */
+    int opt_end = first_operand > 1 && !strcmp(argv[first_operand - 1], "--") ? first_operand - 1 : first_operand;
     for (int r = 0; r < n; r++) {
         pid[r] = fork();
         if (pid[r] < 0) { err_set(e, 3, "fork: %s", strerror(errno)); n = r; break; }
@@ -224,10 +231,15 @@ int dist_spawn(int argc, char **argv, int n, int copy_stdin, mrl_err *e) {
             snprintf(num, sizeof num, "%d", n); setenv("MRL_WORLD", num, 1);
             setenv("MRL_JOB", job, 1);
             snprintf(dev, sizeof dev, "cuda:%d", r);
-            int k = 0;
-            for (int i = 0; i < argc; i++) av[k++] = argv[i];
+            int k = 0, stdin_named = 0;
+            for (int i = 0; i < opt_end; i++) av[k++] = argv[i];
             av[k++] = "--device"; av[k++] = dev;
-            if (extra_arg) av[k++] = (char *)extra_arg;
+            for (int i = opt_end; i < argc; i++) {
+                int dash = i >= first_operand && !strcmp(argv[i], "-");
+                /* the first "-" reads the copy; a later one finds standard input at its end, as in one process */
+                av[k++] = !dash ? argv[i] : stdin_named++ ? "/dev/null" : tmp;
+            }
+            if (copy_stdin && !stdin_named) av[k++] = tmp;
             av[k] = NULL;
             if (r > 0) { int fd = open("/dev/null", O_WRONLY); if (fd >= 0) { dup2(fd, 1); close(fd); } }
             execv("/proc/self/exe", av);

@@ -36,9 +36,10 @@ int dist_allreduce_grads(mrl_dist *d, struct mrl_model *m, mrl_err *e);
 
 /* One process per GPU of this node (mgrpo --gpus N): runs argv[0..argc) again N times, as
  * /proc/self/exe, with MRL_RANK/MRL_WORLD/MRL_LOCAL_RANK/MRL_JOB set and "--device cuda:RANK"
- * appended; with copy_stdin, standard input (which the ranks cannot share) is first copied to
- * a temporary file given to each as its input. Rank 0 keeps stdout, the others write theirs to
+ * added after the options. argv[first_operand..argc) are the FILE operands (getopt's optind, the
+ * options before them): where there are none or one is "-", standard input (which the ranks
+ * cannot share) is first copied to a temporary file each rank reads in its place. Rank 0 keeps stdout, the others write theirs to
  * /dev/null. When one rank fails the others are stopped (a collective would wait forever).
  * Returns the exit status to use: the first failure's, else 0 (e set when none could start). */
-int dist_spawn(int argc, char **argv, int n, int copy_stdin, mrl_err *e);
+int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e);
 #endif

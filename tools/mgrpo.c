@@ -772,7 +772,7 @@ int main(int argc, char **argv) {
     if (o.gpus > 1) cli_usage(&o.c, "--gpus %d: data parallel needs a CUDA build (make CUDA=1)", o.gpus);
 #endif
     if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* become the launcher of one rank per GPU */
-        int rc = dist_spawn(argc, argv, o.gpus, optind >= argc, &e);
+        int rc = dist_spawn(argc, argv, optind, o.gpus, &e);
         jqf_free(o.freward);
         if (e.msg[0]) cli_die(&o.c, &e);
         return rc;
