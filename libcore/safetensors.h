@@ -10,7 +10,7 @@
 #include "model.h"
 
 #define ST_MAX_DIMS 8
-#define ST_MAX_HEADER (100u << 20)   /* a header above 100 MiB is refused (as HF does) */
+#define ST_MAX_HEADER 100000000u   /* a header above 100 MB (10^8 bytes, safetensors' MAX_HEADER_SIZE) is refused, as HF refuses it */
 
 typedef struct st_tensor {
     const char *name;

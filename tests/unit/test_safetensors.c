@@ -176,6 +176,22 @@ TEST(empty_header) {
     unlink(path);
 }
 
+/* The header limit is safetensors' MAX_HEADER_SIZE, 100,000,000 bytes (it was 100 MiB, so a
+ * header of 100,000,008 bytes that safe_open refuses as "header too large" was read). */
+TEST(header_limit_is_hf_s) {
+    const char *path = tmp_path("big-header.safetensors");
+    static const unsigned char len8[8] = {0x08, 0xe1, 0xf5, 0x05, 0, 0, 0, 0};   /* 100000008 */
+    FILE *fp = fopen(path, "wb");
+    fwrite(len8, 1, 8, fp);
+    fwrite("{}      ", 1, 8, fp);
+    fclose(fp);
+    mrl_err e = {0};
+    st_file *f = st_open(path, &e);
+    EXPECTF(!f && strstr(e.msg, "header length 100000008 exceeds the limit of 100000000 bytes"), "%s", f ? "accepted" : e.msg);
+    st_close(f);
+    unlink(path);
+}
+
 static void write_text(const char *path, const char *s) {
     FILE *f = fopen(path, "w");
     fputs(s, f);
@@ -462,6 +478,7 @@ int main(void) {
     RUN(refuses_bad_files);
     RUN(refuses_bad_index);
     RUN(empty_header);
+    RUN(header_limit_is_hf_s);
     RUN(writer_round_trip);
     RUN(qwen2_layout_check);
     RUN(qwen2_1p5b_layout);
