@@ -59,6 +59,17 @@ int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e) {
             ckpt_rmtree(p);
         }
     closedir(d);
+    /* the temp file of a rollouts copy that a killed run was writing (wr_open's NAME.tmp.PID):
+       written only after every rank has passed here, so none of them is a live one's */
+    snprintf(p, sizeof p, "%s/rollouts", dir);
+    if ((d = opendir(p))) {
+        while ((de = readdir(d)))
+            if (!strncmp(de->d_name, "step-", 5) && strstr(de->d_name, ".jsonl.zst.tmp.")) {
+                snprintf(p, sizeof p, "%s/rollouts/%s", dir, de->d_name);
+                unlink(p);
+            }
+        closedir(d);
+    }
     return 0;
 }
 

@@ -195,9 +195,34 @@ TEST(broken_latest_is_an_error) {
     ckpt_rmtree(dir);
 }
 
+/* A run killed while it wrote a rollouts copy left rollouts/step-XXXXXX.jsonl.zst.tmp.PID:
+ * the next start removes it, as it removes a checkpoint's temp directory (mrl(7): mgrpo removes
+ * its leftovers at its next start); it stayed for ever. Other files stay. */
+TEST(open_removes_rollouts_leftovers) {
+    char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
+    EXPECT(mkdtemp(dir) != NULL);
+    static const char *const files[] = {"rollouts/step-000009.jsonl.zst.tmp.17628", "rollouts/step-000009.jsonl.zst",
+                                        "rollouts/notes.txt", ".tmp-step-000010.17628/x"};
+    snprintf(p, sizeof p, "%s/rollouts", dir); mkdir(p, 0777);
+    snprintf(p, sizeof p, "%s/.tmp-step-000010.17628", dir); mkdir(p, 0777);
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        FILE *f = fopen(p, "w");
+        if (f) fclose(f);
+    }
+    ckpt_run r;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
+    EXPECT(!exists(dir, files[0]));
+    EXPECT(exists(dir, files[1]) && exists(dir, files[2]));
+    EXPECT(!exists(dir, ".tmp-step-000010.17628"));
+    ckpt_rmtree(dir);
+}
+
 int main(void) {
     RUN(save_and_reload);
     RUN(crash_at_every_point_leaves_a_whole_latest);
     RUN(broken_latest_is_an_error);
+    RUN(open_removes_rollouts_leftovers);
     return tst_done();
 }
