@@ -379,11 +379,14 @@ static int p_command(mp *p) {
         return fn_node(p, f, x, -1);
     }
     if (eat_cmd(p, "begin")) return p_matrix(p);
-    if (eat_cmd(p, "mathbb") || eat_cmd(p, "mathcal") || eat_cmd(p, "vec") || eat_cmd(p, "overline") || eat_cmd(p, "hat")) {
-        size_t st = p->i;
+    if (eat_cmd(p, "mathbb") || eat_cmd(p, "mathcal") || eat_cmd(p, "vec") || eat_cmd(p, "overline") || eat_cmd(p, "hat") ||
+        eat_cmd(p, "dot") || eat_cmd(p, "ddot")) {
         int x = p_arg(p);
         if (x < 0) return -1;
-        return sym_node(p, p->s + st - 1, p->i - st + 1);
+        /* a name with its subscript, as latex2sympy reads \dot{x}_{0}: one symbol, named by
+           the whole command (\dot{x} and \ddot{x} are two) */
+        if (p->s[p->i] == '_' && skip_subscript(p) < 0) return -1;
+        return sym_node(p, q, (size_t)(p->s + p->i - q));
     }
     /* other names (\alpha, \theta, \angle...) are symbols; operators are not primaries */
     static const char *const notprim[] = {"cdot", "times", "div", "pm", "mp", "cup", "cap",

@@ -318,6 +318,13 @@ TEST(equiv_classes) {
     EXPECT(eqv("2^{100}+1-2^{100}", "1") == 1);
     EXPECT(eqv("\\frac{2}{\\sqrt{2}}", "\\sqrt{2}") == 1);
     EXPECT(eqv("x+\\infty", "x+\\infty") == 1);
+    /* \dot / \ddot name a quantity (latex2sympy: the symbol dot{x}_0), subscript and all;
+       Minerva's gold minerva-72, with the stray "$ $" its solution's box holds */
+    EXPECT(eqv("x_0 \\cos(\\omega t) + \\frac{\\dot{x}_0}{\\omega} \\sin(\\omega t)",
+               "x_{0} \\cos (\\omega t)+$ $\\dot{x}_{0} \\sin (\\omega t) / \\omega") == 1);
+    EXPECT(eqv("x_0 \\cos(\\omega t) + \\frac{\\dot{x}_1}{\\omega} \\sin(\\omega t)",
+               "x_{0} \\cos (\\omega t)+ \\dot{x}_{0} \\sin (\\omega t) / \\omega") == 0);
+    EXPECT(eqv("\\ddot{x}", "\\dot{x}") == 0 && eqv("2\\ddot{y}", "\\ddot{y}+\\ddot{y}") == 1);
     /* relations, matrices, words */
     EXPECT(eqv("1<x", "x>1") == 1);
     EXPECT(eqv("x\\ge1", "x>1") == 0);
