@@ -306,7 +306,28 @@ static void segment(enc *o, const char *s, size_t n) {
     free(norm);
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+/* The length of the White_Space character (Rust's char::is_whitespace, what tokenizers'
+ * lstrip/rstrip take away) that starts at s[i] of the n bytes, 0 if there is none. */
+static size_t ws_at(const char *s, size_t n, size_t i) {
+    const unsigned char *u = (const unsigned char *)s + i;
+    size_t k = n - i;
+    if (k >= 1 && (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r'))) return 1;
+    if (k >= 2 && u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0)) return 2;   /* U+0085, U+00A0 */
+    if (k < 3) return 0;
+    if (u[0] == 0xE1 && u[1] == 0x9A && u[2] == 0x80) return 3;                /* U+1680 */
+    if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] <= 0x8A || u[2] == 0xA8 || u[2] == 0xA9 || u[2] == 0xAF))
+        return 3;                                              /* U+2000-200A, U+2028/2029, U+202F */
+    if (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F) return 3;                /* U+205F */
+    if (u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) return 3;                /* U+3000 */
+    return 0;
+}
+
+/* The same for the White_Space character that ends at s[end] (well-formed UTF-8 before it). */
+static size_t ws_before(const char *s, size_t from, size_t end) {
+    for (size_t k = 1; k <= 3 && k <= end - from; k++)
+        if (ws_at(s, end, end - k) == k) return k;
+    return 0;
+}
 
 /* The leftmost added token at or after *from (longest there); NULL if none. */
 static const tok_added *next_added(const mrl_tok *t, const char *s, size_t n, size_t *at) {
@@ -332,12 +353,12 @@ static int run(enc o, const char *text, size_t len, mrl_err *e) {
         const tok_added *a = t->n_added ? next_added(t, text, len, &at) : NULL;
         if (!a) at = len;
         end = at;
-        if (a && a->lstrip) while (end > pos && is_ws(text[end - 1])) end--;
+        if (a && a->lstrip) for (size_t k; (k = ws_before(text, pos, end)); ) end -= k;
         segment(&o, text + pos, end - pos);
         if (!a) break;
         if (!o.word) emit(&o, a->id);
         pos = at + a->len;
-        if (a->rstrip) while (pos < len && is_ws(text[pos])) pos++;
+        if (a->rstrip) for (size_t k; (k = ws_at(text, len, pos)); ) pos += k;
     }
     pcre2_match_data_free(o.md);
     free(o.sym), free(o.prev), free(o.next), free(o.heap);

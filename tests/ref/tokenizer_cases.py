@@ -281,6 +281,9 @@ def main():
         f.write(gs + "\n")
     gtok = Tokenizer.from_str(gs)
     extra = ["a  <think>  b  </think>  c", "x\t<think>\n</think>\n\ny", "ﬁne ①② ＡＢＣ ｶﾀｶﾅ", "Hello world"]
+    # lstrip/rstrip take every White_Space character (Rust's char::is_whitespace), not ASCII's only
+    extra += [f"a{w}<think>{w}b{w}</think>{w}c" for w in WHITE_SPACE + NOT_WHITE_SPACE]
+    extra += ["x\u00a0 \u3000<think>\u2028\u0085</think>\u2003\u202f\u205fy", "\u1680<think></think>\u2029"]
     rows = [{"text": s, "ids": gtok.encode(s, add_special_tokens=False).ids, "roundtrip": False}
             for s in texts + extra + white_space_cases(100, seed=4) + UNICODE9_CASES + REGEX16_CASES]
     write_jsonl(os.path.join(OUT, "cases-bytelevel-gpt2.jsonl"), rows)
