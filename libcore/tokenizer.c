@@ -483,9 +483,14 @@ static int cmp_added_len(const void *x, const void *y) {
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
-static int load_added(mrl_tok *t, jv list, mrl_err *e) {
+/* An added token matches its content as it is; it decodes as HF's ByteLevel decoder turns it
+ * into bytes: a content made only of byte-level symbols ("\xC4\xA0\xC4\xA0x", "\xC3\xA9") is
+ * those bytes ("  x", the byte 0xE9), any other (the R1 tokens) its own UTF-8. */
+static int load_added(mrl_tok *t, jv list, const int16_t u2b[324], mrl_err *e) {
     int n = jv_array_length(jv_copy(list)), rc = 0;
     t->added = calloc((size_t)n + 1, sizeof *t->added);
+    char *raw = NULL;
+    size_t rawcap = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
         jv a = jv_array_get(jv_copy(list), i);
         jv c = obj_get(a, "content"), jid = obj_get(a, "id");
@@ -499,13 +504,17 @@ static int load_added(mrl_tok *t, jv list, mrl_err *e) {
             tok_added *ad = &t->added[t->n_added++];
             ad->id = id, ad->special = (uint8_t)obj_bool(a, "special");
             ad->lstrip = (uint8_t)obj_bool(a, "lstrip"), ad->rstrip = (uint8_t)obj_bool(a, "rstrip");
-            set_token(t, id, jv_string_value(c), len, TOKF_ADDED | (ad->special ? TOKF_SPECIAL : 0));
-            ad->off = t->off[id], ad->len = (uint32_t)len;
+            if (len + 1 > rawcap) raw = realloc(raw, rawcap = len * 2 + 16);
+            long k = bytelevel_to_raw(u2b, jv_string_value(c), len, raw);
+            ad->off = (uint32_t)pool_add(t, jv_string_value(c), len), ad->len = (uint32_t)len;
+            set_token(t, id, k < 0 ? jv_string_value(c) : raw, k < 0 ? len : (size_t)k,
+                      TOKF_ADDED | (ad->special ? TOKF_SPECIAL : 0));
             t->added_first[(unsigned char)t->pool[ad->off]] = 1;
         }
         jv_free(c), jv_free(jid), jv_free(a);
     }
     qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added_len);
+    free(raw);
     jv_free(list);
     return rc;
 }
@@ -580,7 +589,7 @@ static int load_json(mrl_tok *t, jv root, mrl_err *e) {
         t->byte_id[b] = tok_vocab_find(t, &c, 1);
         if (t->byte_id[b] < 0) rc = err_set(e, 1, "model.vocab lacks the byte-level symbol for byte 0x%02x", b);
     }
-    if (rc == 0) rc = load_added(t, jv_copy(added), e);
+    if (rc == 0) rc = load_added(t, jv_copy(added), u2b, e);
     jv_free(model), jv_free(type), jv_free(vocab), jv_free(merges), jv_free(added);
     jv_free(root);
     return rc;

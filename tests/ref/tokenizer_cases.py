@@ -12,6 +12,10 @@ Writes:
   bytelevel.json          a hand-made byte-level tokenizer in minit's format (256 bytes, a few
                           merges in the ["a","b"] form, the R1 added tokens)
   cases-bytelevel.jsonl   its ids from HF tokenizers
+  bytelevel-gpt2.json, cases-bytelevel-gpt2.jsonl   NFKC, two regex steps, lstrip/rstrip, and
+                          added tokens spelled in byte-level symbols; its ids from HF
+  decode-hf.jsonl         {"tokenizer", "ids", "skip", "text"}: HF decode of random id lists on
+                          the Qwen2 tokenizer and on bytelevel-gpt2.json
   bad-wordpiece.json, bad-unigram.json   other model types (must be refused)
   bad-truncated.json      bytelevel.json cut in half
 
@@ -238,6 +242,28 @@ def bytelevel_json(qwen):
                       "ignore_merges": False, "vocab": vocab, "merges": merges}}
 
 
+def decode_cases(tok, n, seed):
+    """{"tokenizer": "qwen"|"gpt2", "ids", "skip", "text"}: HF decode of random id lists (byte tokens
+    that cut a character, ordinary and added tokens, ids past the vocabulary) with and without
+    skip_special_tokens."""
+    rng = random.Random(seed)
+    nv = tok.get_vocab_size(with_added_tokens=False)
+    nall = tok.get_vocab_size(with_added_tokens=True)
+    added = list(range(nv, nall))
+    which = "qwen" if nv > 1000 else "gpt2"
+    rows = []
+    for i in range(n):
+        ids = []
+        for _ in range(rng.randint(0, 10)):
+            k = rng.random()
+            ids.append(rng.randrange(256) if k < 0.4 else rng.randrange(nv) if k < 0.7 else
+                       rng.choice(added) if k < 0.95 else nall + rng.randrange(50))
+        skip = i % 2 == 1
+        rows.append({"tokenizer": which, "ids": ids, "skip": skip,
+                     "text": tok.decode([x for x in ids if x < nall], skip_special_tokens=skip)})
+    return rows
+
+
 def other_models():
     from tokenizers import models, pre_tokenizers
     wp = Tokenizer(models.WordPiece({"[UNK]": 0, "a": 1, "##b": 2}, unk_token="[UNK]"))
@@ -276,6 +302,12 @@ def main():
     g["model"]["merges"] = [" ".join(m) for m in g["model"]["merges"]]   # the "a b" form
     g["added_tokens"][4]["lstrip"] = True    # <think>
     g["added_tokens"][5]["rstrip"] = True    # </think>
+    # added tokens spelled in byte-level symbols: HF's ByteLevel decoder turns them into bytes
+    # ("ĠĠx" decodes to "  x", "Ã©Ã©" to "éé", "üx" to the lone byte 0xFC and x, so U+FFFD x)
+    for s in ["ĠĠx", "Ã©Ã©", "üx", "ĊĊĊ"]:   # none of them in the vocab: HF would take its id
+        g["added_tokens"].append({"id": len(g["model"]["vocab"]) + len(g["added_tokens"]), "content": s,
+                                  "single_word": False, "lstrip": False, "rstrip": False,
+                                  "normalized": False, "special": False})
     gs = json.dumps(g, ensure_ascii=False, indent=1)
     with open(os.path.join(OUT, "bytelevel-gpt2.json"), "w") as f:
         f.write(gs + "\n")
@@ -287,6 +319,7 @@ def main():
     rows = [{"text": s, "ids": gtok.encode(s, add_special_tokens=False).ids, "roundtrip": False}
             for s in texts + extra + white_space_cases(100, seed=4) + UNICODE9_CASES + REGEX16_CASES]
     write_jsonl(os.path.join(OUT, "cases-bytelevel-gpt2.jsonl"), rows)
+    write_jsonl(os.path.join(OUT, "decode-hf.jsonl"), decode_cases(tok, 300, seed=5) + decode_cases(gtok, 200, seed=6))
 
     wp, ug = other_models()
     for name, s in [("bad-wordpiece.json", wp), ("bad-unigram.json", ug)]:

@@ -133,6 +133,46 @@ TEST(gpt2_style_fixture) {
     tok_free(t);
 }
 
+/* Decode of random id lists against HF's decode (tests/ref/tokenizer_cases.py): byte tokens
+ * that cut a character (U+FFFD), ids past the vocabulary (nothing), skip_special, and added
+ * tokens spelled in byte-level symbols, which HF's ByteLevel decoder turns into their bytes. */
+TEST(decode_matches_hf) {
+    size_t n;
+    char *buf = read_file(TD "decode-hf.jsonl", &n);
+    if (!buf) SKIP("fixture missing");
+    mrl_err e = {0};
+    mrl_tok *g = tok_load(TD "bytelevel-gpt2.json", &e);
+    EXPECTF(g, "%s", e.msg);
+    int count[2] = {0, 0}, shown = 0;
+    for (char *line = strtok(buf, "\n"); line && g; line = strtok(NULL, "\n")) {
+        jv r = jv_parse(line);
+        jv which = jv_object_get(jv_copy(r), jv_string("tokenizer"));
+        jv ids = jv_object_get(jv_copy(r), jv_string("ids"));
+        jv text = jv_object_get(jv_copy(r), jv_string("text"));
+        jv skip = jv_object_get(jv_copy(r), jv_string("skip"));
+        int is_qwen = strcmp(jv_string_value(which), "qwen") == 0;
+        const mrl_tok *t = is_qwen ? get_qwen() : g;
+        if (t) {
+            int k = jv_array_length(jv_copy(ids));
+            int32_t v[64];
+            for (int i = 0; i < k && i < 64; i++) v[i] = (int32_t)jv_number_value(jv_array_get(jv_copy(ids), i));
+            size_t len;
+            char *got = tok_decode(t, v, k, jv_get_kind(skip) == JV_KIND_TRUE, &len);
+            size_t wl = (size_t)jv_string_length_bytes(jv_copy(text));
+            int same = len == wl && memcmp(got, jv_string_value(text), wl) == 0;
+            if (!same && shown++ < 5) printf("  %s: got \"%s\", want \"%s\"\n", line, got, jv_string_value(text));
+            EXPECT(same);
+            free(got);
+            count[is_qwen]++;
+        }
+        jv_free(which), jv_free(ids), jv_free(text), jv_free(skip), jv_free(r);
+    }
+    EXPECT(count[0] >= 100);
+    EXPECT(count[1] >= 100 || !get_qwen());
+    free(buf);
+    tok_free(g);
+}
+
 TEST(invalid_utf8_refused) {
     mrl_err e = {0};
     mrl_tok *t = tok_load(TD "bytelevel.json", &e);
@@ -295,6 +335,7 @@ int main(void) {
     RUN(qwen_lookup);
     RUN(byte_level_fixture);
     RUN(gpt2_style_fixture);
+    RUN(decode_matches_hf);
     RUN(invalid_utf8_refused);
     RUN(count_beyond_cap);
     RUN(other_model_types_refused);
