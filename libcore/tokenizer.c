@@ -346,7 +346,10 @@ static int add_step(mrl_tok *t, const char *pat, size_t n, uint32_t extra, int p
 static int load_pretok(mrl_tok *t, jv p, int *bytelevel, mrl_err *e) {
     jv type = obj_get(p, "type");
     int rc = 0;
-    if (str_is(type, "Sequence")) {
+    if (*bytelevel && !str_is(type, "Sequence"))   /* HF runs it on the byte-level symbols ("Ġ", "Ċ") */
+        rc = err_set(e, 1, "pre_tokenizer: a %s step after ByteLevel is not supported (it would cut the "
+                     "byte-level symbols, not the text)", jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "?");
+    else if (str_is(type, "Sequence")) {
         jv list = obj_get(p, "pretokenizers");
         if (jv_get_kind(list) != JV_KIND_ARRAY) rc = err_set(e, 1, "pre_tokenizer: Sequence without \"pretokenizers\"");
         else

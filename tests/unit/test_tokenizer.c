@@ -220,6 +220,26 @@ TEST(other_model_types_refused) {
     EXPECTF(strstr(e.msg, "no-such-file.json"), "%s", e.msg);
 }
 
+/* A pre-tokenizer step after ByteLevel: HF runs it on the byte-level symbols ("a\nb" is the one
+ * letter run "aĊb" to a Split's \p{L}+), so mrl, which cuts the text, refuses it. */
+TEST(step_after_byte_level_refused) {
+    static const char *pre[] = {
+        "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"ByteLevel\",\"use_regex\":false},"
+        "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\p{L}+\"},\"behavior\":\"Isolated\"}]}",
+        "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"ByteLevel\"},{\"type\":\"Sequence\","
+        "\"pretokenizers\":[{\"type\":\"ByteLevel\"}]}]}"};
+    for (int i = 0; i < 2; i++) {
+        char buf[1024];
+        snprintf(buf, sizeof buf, "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]},"
+                 "\"added_tokens\":[],\"normalizer\":null,\"pre_tokenizer\":%s}", pre[i]);
+        mrl_err e = {0};
+        mrl_tok *t = tok_load_mem(buf, strlen(buf), &e);
+        EXPECT(t == NULL);
+        EXPECTF(strstr(e.msg, "after ByteLevel"), "%s", e.msg);
+        tok_free(t);
+    }
+}
+
 TEST(utf8_helpers) {
     EXPECT(tok_utf8_check("h\xC3\xA9llo", 6) == -1);
     EXPECT(tok_utf8_check("h\xC3", 2) == 1);
@@ -339,6 +359,7 @@ int main(void) {
     RUN(invalid_utf8_refused);
     RUN(count_beyond_cap);
     RUN(other_model_types_refused);
+    RUN(step_after_byte_level_refused);
     RUN(utf8_helpers);
     RUN(shared_between_threads);
     RUN(template_r1_matches_transformers);
