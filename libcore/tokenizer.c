@@ -140,9 +140,10 @@ static int maybe_unzstd(const char *path, char **buf, size_t *len, mrl_err *e) {
     return 0;
 }
 
-static jv obj_get(jv o, const char *k) {   /* o not consumed; null if o isn't an object */
+static jv obj_get(jv o, const char *k) {   /* o not consumed; null if o isn't an object or lacks k */
     if (jv_get_kind(o) != JV_KIND_OBJECT) return jv_null();
-    return jv_object_get(jv_copy(o), jv_string(k));
+    jv v = jv_object_get(jv_copy(o), jv_string(k));
+    return jv_is_valid(v) ? v : (jv_free(v), jv_null());   /* an absent key is invalid to libjq */
 }
 
 static int obj_bool(jv o, const char *k) {
@@ -374,6 +375,8 @@ static int load_pretok(mrl_tok *t, jv p, int *bytelevel, mrl_err *e) {
             rc = add_step(t, jv_string_value(lit), (size_t)jv_string_length_bytes(jv_copy(lit)), PCRE2_LITERAL, 0, e);
         else rc = err_set(e, 1, "pre_tokenizer: Split without a pattern");
         jv_free(pat), jv_free(beh), jv_free(rx), jv_free(lit);
+    } else if (jv_get_kind(p) == JV_KIND_NULL) {
+        rc = err_set(e, 1, "pre_tokenizer is missing (null): only byte-level BPE, with a ByteLevel pre-tokenizer, is supported");
     } else {
         rc = err_set(e, 1, "pre_tokenizer \"%s\" is not supported (byte-level BPE: Split and ByteLevel)",
                      jv_get_kind(type) == JV_KIND_STRING ? jv_string_value(type) : "?");

@@ -240,6 +240,41 @@ TEST(step_after_byte_level_refused) {
     }
 }
 
+/* tokenizer.json without "normalizer" or "added_tokens" (HF: none) loads, and encodes as HF;
+ * without "pre_tokenizer" it is refused as not byte-level, saying that it is missing. */
+static mrl_tok *load_without(const char *key, mrl_err *e) {
+    size_t n;
+    char *buf = read_file(TD "bytelevel.json", &n);
+    if (!buf) return NULL;
+    jv j = jv_object_delete(jv_parse_sized(buf, (int)n), jv_string(key));
+    jv d = jv_dump_string(j, 0);
+    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), e);
+    jv_free(d);
+    free(buf);
+    return t;
+}
+
+TEST(optional_keys_absent) {
+    mrl_err e = {0};
+    mrl_tok *t = load_without("normalizer", &e);
+    EXPECTF(t, "%s", e.msg);
+    int32_t ids[32];
+    /* HF on bytelevel.json without its normalizer: "e\u0301" stays two characters */
+    if (t) EXPECT(tok_encode(t, "e\xCC\x81<think>", 10, ids, 32, &e) == 4 && ids[0] == 101 && ids[1] == 204 &&
+                  ids[2] == 129 && ids[3] == 280);
+    tok_free(t);
+    t = load_without("added_tokens", &e);
+    EXPECTF(t, "%s", e.msg);
+    static const int32_t want[] = {60, 116, 104, 259, 107, 62};   /* HF: no added token, "in" merged */
+    if (t) EXPECT(tok_encode(t, "<think>", 7, ids, 32, &e) == 6 && memcmp(ids, want, sizeof want) == 0);
+    tok_free(t);
+    e = (mrl_err){0};
+    t = load_without("pre_tokenizer", &e);
+    EXPECT(t == NULL);
+    EXPECTF(strstr(e.msg, "pre_tokenizer is missing"), "%s", e.msg);
+    tok_free(t);
+}
+
 TEST(utf8_helpers) {
     EXPECT(tok_utf8_check("h\xC3\xA9llo", 6) == -1);
     EXPECT(tok_utf8_check("h\xC3", 2) == 1);
@@ -360,6 +395,7 @@ int main(void) {
     RUN(count_beyond_cap);
     RUN(other_model_types_refused);
     RUN(step_after_byte_level_refused);
+    RUN(optional_keys_absent);
     RUN(utf8_helpers);
     RUN(shared_between_threads);
     RUN(template_r1_matches_transformers);
