@@ -94,9 +94,24 @@ static const char OPENRS_SYSTEM[] =
     "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
     "</answer>. Note that respond by English, NOT use other languages.";
 
+/* 0 if s[0..n) is UTF-8 text (no NUL: the text ends there), else e set naming where: what
+ * is "--system" or "--system: FILE" (with the line). */
+static int system_is_text(const char *s, size_t n, const char *what, int file, mrl_err *e) {
+    long bad = tok_utf8_check(s, n);
+    const char *nul = memchr(s, 0, n);
+    if (nul && (bad < 0 || nul - s < bad)) bad = nul - s;
+    if (bad < 0) return 0;
+    long line = 1, col = 0;
+    for (long i = 0; i < bad; i++) { if (s[i] == '\n') line++, col = 0; else col++; }
+    if (!file) return err_set(e, 2, "%s: not UTF-8 text (byte %ld)", what, bad + 1);
+    return err_set(e, 1, "%s:%ld: not UTF-8 text (byte %ld of the line)", what, line, col + 1);
+}
+
 char *tmpl_system(const char *arg, mrl_err *e) {
     if (!arg) return strdup(OPENRS_SYSTEM);
-    if (arg[0] != '@') return strdup(arg);
+    /* checked here: a template filled with bytes that are not UTF-8 fails at every record,
+       and under the record's own name */
+    if (arg[0] != '@') return system_is_text(arg, strlen(arg), "--system", 0, e) ? NULL : strdup(arg);
     FILE *f = fopen(arg + 1, "rb");
     if (!f) { err_set(e, 2, "--system: cannot read %s: %s", arg + 1, strerror(errno)); return NULL; }
     size_t cap = 4096, n = 0, r;
@@ -106,6 +121,9 @@ char *tmpl_system(const char *arg, mrl_err *e) {
     fclose(f);
     if (!b) { err_set(e, 3, "out of memory"); return NULL; }
     b[n] = 0;
+    char what[4200];
+    snprintf(what, sizeof what, "--system: %s", arg + 1);
+    if (system_is_text(b, n, what, 1, e)) { free(b); return NULL; }
     while (n && (b[n - 1] == '\n' || b[n - 1] == '\r')) b[--n] = 0;   /* a file ends in a newline */
     return b;
 }

@@ -62,6 +62,7 @@ char *tmpl_render(const mrl_template *tp, const char *system, const char *proble
 void tmpl_free(mrl_template *tp);
 /* The system text a --system argument names: NULL → Open-RS's system prompt (the study's,
  * verbatim), "@FILE" → the file's text (trailing newlines dropped), else the argument itself.
- * Newly allocated; NULL with e set when the file cannot be read. */
+ * Newly allocated; NULL with e set when the file cannot be read or the text is not UTF-8
+ * (a NUL included): code 1 for a file, 2 for the argument. */
 char *tmpl_system(const char *arg, mrl_err *e);
 #endif

@@ -166,6 +166,19 @@ $ mtok template --system @nonesuch.txt -Z < /dev/null
 ? 2
 2~ ^mtok: --system: cannot read nonesuch.txt
 
+## --system whose text is not UTF-8 is refused at the start, naming the file and line (it
+## failed every record instead, as if the record's "problem" were not UTF-8)
+$ printf 'ok\nbad \377 byte\n' > sys.txt
+$ mtok encode --tokenizer $TESTDATA/tokenizer/bytelevel.json --template r1 --system @sys.txt -Z --skip-bad
+< {"problem":"Q?"}
+2> mtok: --system: sys.txt:2: not UTF-8 text (byte 5 of the line)
+? 1
+
+## --system TEXT that is not UTF-8 is a usage error
+$ mtok template --system "$(printf 'a\377')" -Z < /dev/null
+? 2
+2~ ^mtok: --system: not UTF-8 text \(byte 2\)
+
 ## -r encode: every line is a text, an empty or blank one too (the output lines up with the input)
 $ printf 'a\n\n   \nb\r\n\t\nc' | mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z | jq -c '.text'
 > "a"
