@@ -12,7 +12,9 @@ From the repo root; the tokenizer is ../shared/data/qwen2-tokenizer/tokenizer.js
 (ASCII words, punctuation, digit runs, whitespace runs of Unicode spaces, contractions, CJK,
 Hangul (precomposed and conjoining jamo), Thai, Devanagari, Arabic, Latin with combining marks
 in decomposed and precomposed forms, emoji with ZWJ/skin tones/flags/keycaps, LaTeX, code,
-the file's added tokens and near misses, long words, repeats, controls, random code points)
+the file's added tokens and near misses, long words, repeats, controls, random code points,
+characters of every general category, long mixed white-space runs, added tokens touching each
+other, cut short or followed by combining marks)
 and checks, with `mtok` run once per --batch strings (JSON Lines in and out):
 
   encode   mtok encode ids == HF encode(text, add_special_tokens=False).ids  (mtok adds no BOS)
@@ -34,7 +36,8 @@ With --codepoints, instead: one probe string per code point of planes 0-3 and 14
 combining marks of low and high class, after an apostrophe), which finds every code point
 whose Unicode tables differ between the two (normalizer, regex classes).
 
-With --reveal, the same checks run on a derived tokenizer.json: the same normalizer,
+With --strip, the added tokens get lstrip and/or rstrip (each then swallows the White_Space
+beside it, as RoBERTa's <mask>). With --reveal, the same checks run on a derived tokenizer.json: the same normalizer,
 pre-tokenizer regex and added tokens over a vocabulary of the 256 bytes and no merges, with
 ByteLevel's add_prefix_space on, so the ids show where the regex cut the text (the merges of
 the real vocabulary hide most differences in the regex's Unicode classes).
@@ -261,11 +264,52 @@ def frag_assigned(r):
             return c
 
 
+CATEGORIES = "Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So Zs Zl Zp Cc Cf Co".split()
+_BY_CATEGORY = {}
+
+
+def frag_category(r):
+    """Characters drawn by Unicode general category (Python's tables), so that rare ones (Lt, Me,
+    Nl, Pi/Pf, Zl, Cf, ...) come up as often as letters."""
+    out = ""
+    for _ in range(r.randint(1, 6)):
+        cat = r.choice(CATEGORIES)
+        if cat not in _BY_CATEGORY:
+            _BY_CATEGORY[cat] = [chr(c) for c in range(0x80, 0x30000)
+                                 if not 0xd800 <= c <= 0xdfff and unicodedata.category(chr(c)) == cat]
+        out += r.choice(_BY_CATEGORY[cat])
+    return out
+
+
+def frag_wsrun(r):
+    """Long runs of mixed white space (\r\n, tabs, Unicode spaces, look-alikes), with the odd
+    letter, digit or combining mark inside: the regex's \s*[\r\n]+ / \s+(?!\S) / \s+ choices."""
+    alpha = WS + ["\r\n", "\r\n", "\t\t"] + NOT_WS[:3] + ["a", "1", "\u0301", ".", "'s"]
+    run = "".join(r.choice(WS + ["\r\n"]) for _ in range(r.choice([20, 100, 1000])))
+    return run if r.random() < 0.5 else "".join(r.choice(alpha) for _ in range(r.choice([10, 50, 300])))
+
+
+def frag_added_mix(r):
+    """Added tokens touching each other, cut short, or followed by combining marks that NFC
+    would compose with their last character ('>' + U+0338 is U+226F)."""
+    k = r.random()
+    if k < 0.3:
+        return "".join(r.choice(ADDED) for _ in range(r.randint(2, 4)))
+    if k < 0.6:
+        a = r.choice(ADDED)
+        i = r.randint(1, len(a) - 1)
+        return a[:i] if r.random() < 0.5 else a[i:]
+    if k < 0.85:
+        return r.choice(ADDED) + "".join(r.choice(["\u0338", "\u0301", "\u0323", "\u20d2"]) for _ in range(r.randint(1, 2)))
+    return r.choice(ADDED) + r.choice(WS) + r.choice(ADDED)
+
+
 KINDS = [("word", frag_word, 10), ("punct", frag_punct, 5), ("digits", frag_digits, 5), ("ws", frag_ws, 8),
          ("contraction", frag_contraction, 4), ("cjk", frag_cjk, 3), ("hangul", frag_hangul, 2),
          ("script", frag_script, 3), ("accent", frag_accent, 4), ("emoji", frag_emoji, 3),
          ("latex", frag_latex, 4), ("code", frag_code, 3), ("added", frag_added, 4), ("long", frag_long, 1),
-         ("control", frag_control, 1), ("assigned", frag_assigned, 1), ("anychar", frag_anychar, 0.5)]
+         ("control", frag_control, 1), ("assigned", frag_assigned, 1), ("anychar", frag_anychar, 0.5),
+         ("category", frag_category, 2), ("wsrun", frag_wsrun, 1), ("addedmix", frag_added_mix, 2)]
 ADDED = []   # filled from the tokenizer.json
 
 
@@ -350,15 +394,23 @@ def main():
                     help="instead: one probe string per code point of planes 0-3 and 14")
     ap.add_argument("--reveal", action="store_true",
                     help="use a derived tokenizer whose ids show the pre-tokenizer's pieces")
+    ap.add_argument("--strip", action="store_true",
+                    help="set lstrip/rstrip on some added tokens (as RoBERTa's <mask>): each swallows "
+                         "the White_Space beside it")
     ap.add_argument("--tokenizer", default=QWEN)
     ap.add_argument("--mtok", default=os.environ.get("MTOK", os.path.join(ROOT, "bin", "mtok")))
     args = ap.parse_args()
 
     raw = subprocess.run(["zstd", "-dcf", args.tokenizer], check=True, capture_output=True).stdout.decode()
     j = json.loads(raw)
+    if args.strip:
+        for i, a in enumerate(j["added_tokens"]):
+            a["lstrip"], a["rstrip"] = i % 3 != 1, i % 3 != 0
+        raw = json.dumps(j, ensure_ascii=False)
     if args.reveal:
         raw = reveal_json(j)
         j = json.loads(raw)
+    if args.reveal or args.strip:
         fd, args.tokenizer = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as f:
             f.write(raw)
@@ -369,7 +421,7 @@ def main():
             return check_codepoints(args, tok)
         return check_random(args, tok, j)
     finally:
-        if args.reveal:
+        if args.reveal or args.strip:
             os.unlink(args.tokenizer)
 
 
