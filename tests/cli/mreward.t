@@ -211,7 +211,7 @@ $ mreward -Z --unparsed-gold skip --reward accuracy
 2> mreward: gold_unparsed: 1 record (skipped)
 
 ## --lighteval: an unparsed gold scores wrong, as the study's evaluation scored it (lighteval compares
-## such a gold as a raw string; it was scored correct, so make eval counted two Minerva problems solved
+## such a gold as a raw string; it was scored correct, so make eval counted Minerva problems solved
 ## whatever the completion); --unparsed-gold still decides where given
 $ mreward -Z --lighteval --reward accuracy
 < {"id":"a","answer":"np.arcsin(10/13)","completion":"\\boxed{3}"}
