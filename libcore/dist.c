@@ -199,10 +199,20 @@ static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
     snprintf(tmp, cap, "%s/mrl-stdin-XXXXXX", td && *td ? td : "/tmp");
     int fd = mkstemp(tmp);
     if (fd < 0) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
-    char buf[1 << 16]; ssize_t k;
-    while ((k = read(0, buf, sizeof buf)) > 0)
-        if (write(fd, buf, (size_t)k) != k) { close(fd); unlink(tmp); return err_set(e, 3, "%s: %s", tmp, strerror(errno)); }
-    close(fd);
+    char buf[1 << 16];
+    for (;;) {   /* a read error is not the end of the input: the ranks would train on part of it */
+        ssize_t k = read(0, buf, sizeof buf);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) { int er = errno; close(fd); unlink(tmp); return err_set(e, 1, "<stdin>: read error: %s", strerror(er)); }
+        if (k == 0) break;
+        for (ssize_t done = 0; done < k;) {
+            ssize_t w = write(fd, buf + done, (size_t)(k - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) { int er = errno; close(fd); unlink(tmp); return err_set(e, 3, "%s: %s", tmp, strerror(er)); }
+            done += w;
+        }
+    }
+    if (close(fd) < 0) { int er = errno; unlink(tmp); return err_set(e, 3, "%s: %s", tmp, strerror(er)); }
     return 0;
 }
 

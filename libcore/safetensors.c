@@ -11,6 +11,10 @@
 #include <jv.h>
 #include "safetensors.h"
 
+/* safetensors stores little-endian data, which the reader maps and the writer copies as they
+ * are: on a big-endian host every weight would be silently wrong, so such a build is refused. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mrl reads and writes safetensors in the host's byte order: little-endian hosts only");
+
 /* ---- dtypes ---- */
 static const struct { const char *name; size_t size; } dtypes[ST_NDTYPE] = {
     [ST_BOOL] = {"BOOL", 1}, [ST_U8] = {"U8", 1}, [ST_I8] = {"I8", 1}, [ST_I16] = {"I16", 2},

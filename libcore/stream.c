@@ -630,7 +630,8 @@ int atomic_write_file(const char *path, const void *data, size_t len, mrl_err *e
         if (k < 0) { err_set(e, ERR_SYS, "%s: write error: %s", tmp, strerror(errno)); close(fd); unlink(tmp); return -1; }
         p += k; len -= (size_t)k;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) { err_set(e, ERR_SYS, "%s: fsync: %s", tmp, strerror(errno)); unlink(tmp); return -1; }
+    if (fsync(fd) < 0) { err_set(e, ERR_SYS, "%s: fsync: %s", tmp, strerror(errno)); close(fd); unlink(tmp); return -1; }
+    if (close(fd) < 0) { err_set(e, ERR_SYS, "%s: close: %s", tmp, strerror(errno)); unlink(tmp); return -1; }
     if (rename(tmp, path) < 0) { err_set(e, ERR_SYS, "%s: rename: %s", path, strerror(errno)); unlink(tmp); return -1; }
     fsync_dir_of(path);
     return 0;

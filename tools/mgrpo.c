@@ -862,7 +862,7 @@ int main(int argc, char **argv) {
         snprintf(p, sizeof p, "%s/optimizer.safetensors", latest);
         if (optim_load(opt, p, &e)) cli_die(&o.c, &e);
         model_sync_weights(policy);
-        if (ckpt_metrics_truncate(&run, step, &e)) cli_die(&o.c, &e);
+        if (lead && ckpt_metrics_truncate(&run, step, &e)) cli_die(&o.c, &e);
     } else if (lead && !o.no_ckpt && ckpt_metrics_truncate(&run, 0, &e))   /* a run that stopped before its first */
         cli_die(&o.c, &e);                                        /* checkpoint starts over: its lines go */
 
@@ -901,7 +901,9 @@ int main(int argc, char **argv) {
         in.groups_read = (long)g; in.records_read = (long)r;
     }
 
-    wr_stream *w = cli_writer(&o.c);
+    /* the metrics stream is rank 0's: another rank writing its own (an empty zstd frame into a
+       shared stdout, an empty file renamed over -o FILE) would spoil it */
+    wr_stream *w = lead ? cli_writer(&o.c) : NULL;
     progress *pg = prog_start(&o.c, "steps", o.steps);
     long done = 0, last_saved = step, last_policy = step;
     long long tokens_done = 0;   /* prompt + completion tokens trained on, for the progress line's rate */
