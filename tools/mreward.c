@@ -102,7 +102,7 @@ static void score_group(mr *m, item *g, int n)
     /* with --unparsed-gold skip those samples leave the group before group rewards */
     rw_sample *s = malloc(sizeof *s * (size_t)n);
     int *map = malloc(sizeof *map * (size_t)n), k = 0;
-    if (!s || !map) { free(s); free(map); return; }
+    if (!s || !map) cli_dief(&m->c, ERR_SYS, "out of memory");   /* not rewards of 0 */
     for (int i = 0; i < n; i++)
         if (!(m->policy == RW_UNPARSED_SKIP && g[i].s.gold_unparsed)) { s[k] = g[i].s; map[k++] = i; }
     for (int j = 0; j < k; j++)
@@ -145,7 +145,7 @@ static void drain(mr *m, int upto_open)
     if (upto_open && m->n > (ng ? end : 0)) {
         if (m->ng == m->gcap) {
             m->gcap = m->gcap ? 2 * m->gcap : 16;
-            m->gend = realloc(m->gend, sizeof *m->gend * (size_t)m->gcap);
+            if (!(m->gend = realloc(m->gend, sizeof *m->gend * (size_t)m->gcap))) cli_dief(&m->c, ERR_SYS, "out of memory");
         }
         m->gend[m->ng++] = m->n;
         ng = m->ng;
@@ -238,7 +238,7 @@ static void close_group(mr *m, int gopen)
     }
     if (m->ng == m->gcap) {
         m->gcap = m->gcap ? 2 * m->gcap : 16;
-        m->gend = realloc(m->gend, sizeof *m->gend * (size_t)m->gcap);
+        if (!(m->gend = realloc(m->gend, sizeof *m->gend * (size_t)m->gcap))) cli_dief(&m->c, ERR_SYS, "out of memory");
     }
     m->gend[m->ng++] = m->n;
 }
@@ -305,6 +305,7 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
     x->s.prompt = jv_is_valid(prompt) ? jv_string_value(prompt) : NULL;
     x->s.ntokens = ntok;
     x->val = calloc((size_t)(m->nrw ? m->nrw : 1), sizeof *x->val);
+    if (!x->val) cli_dief(&m->c, ERR_SYS, "out of memory");
     snprintf(x->where, sizeof x->where, "%s", where);
     return 0;
 }
@@ -351,7 +352,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < m.nrw; i++)
                 if (!strcmp(rw_key(m.rw[i]), rw_key(r)))
                     cli_usage(&m.c, "--reward %s: a second '%s' needs its own name (:as=NAME)", optarg, rw_key(r));
-            m.rw = realloc(m.rw, sizeof *m.rw * (size_t)(m.nrw + 1));
+            if (!(m.rw = realloc(m.rw, sizeof *m.rw * (size_t)(m.nrw + 1)))) cli_dief(&m.c, ERR_SYS, "out of memory");
             m.rw[m.nrw++] = r;
             break;
         }
@@ -382,7 +383,7 @@ int main(int argc, char **argv)
     if (m.ao.lighteval && !m.policy_given) m.policy = RW_UNPARSED_WRONG;
     if (!m.nrw) {
         mrl_err e = {0};
-        m.rw = malloc(sizeof *m.rw * 2);
+        if (!(m.rw = malloc(sizeof *m.rw * 2))) cli_dief(&m.c, ERR_SYS, "out of memory");
         m.rw[m.nrw++] = rw_parse("accuracy=2", &e);
         m.rw[m.nrw++] = rw_parse("format=1", &e);
     }
