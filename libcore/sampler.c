@@ -185,7 +185,15 @@ static void smp_truncate(smp_ws *w, const smp_params *p, int V) {
     double Zk = w->Z;
     if (p->top_k > 0 && p->top_k < n) {
         smp_select_k(c, n, p->top_k);
-        n = p->top_k;
+        /* as Hugging Face (scores < the k-th are removed) and vLLM: every token tied with the
+           k-th stays, not an arbitrary part of the tie */
+        float kth = c[0].e;
+        for (int i = 1; i < p->top_k; i++) kth = c[i].e < kth ? c[i].e : kth;
+        int k = p->top_k;
+        if (kth > 0)
+            for (int i = k; i < n; i++)
+                if (c[i].e == kth) smp_swap(&c[k++], &c[i]);
+        n = k;
         Zk = 0;
         for (int i = 0; i < n; i++) Zk += c[i].e;
     }

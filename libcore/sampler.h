@@ -15,7 +15,7 @@
 
 typedef struct smp_params {
     float temperature;   /* 0 = greedy (argmax, first index on ties) */
-    int   top_k;         /* 0 = off */
+    int   top_k;         /* 0 = off; tokens tied with the k-th largest stay (as HF, vLLM) */
     float top_p;         /* 1 = off; keep the smallest most-likely set with mass >= top_p */
     float min_p;         /* 0 = off; keep tokens with p >= min_p * p_max */
 } smp_params;

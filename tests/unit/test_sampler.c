@@ -26,8 +26,8 @@ static int ref_probs(const float *l, int V, const smp_params *sp, double *out) {
     for (int i = 0; i < V; i++) { p[i] /= Z; ord[i] = i; keep[i] = 1; }
     cmp_p = p;
     qsort(ord, V, sizeof *ord, cmp_desc);
-    if (sp->top_k > 0)
-        for (int r = sp->top_k; r < V; r++) keep[ord[r]] = 0;
+    if (sp->top_k > 0 && sp->top_k < V)   /* as Hugging Face and vLLM: every token tied with the k-th stays */
+        for (int r = sp->top_k; r < V; r++) if (p[ord[r]] < p[ord[sp->top_k - 1]]) keep[ord[r]] = 0;
     if (sp->top_p < 1) {
         double zk = 0, cum = 0;
         for (int i = 0; i < V; i++) if (keep[i]) zk += p[i];
@@ -56,12 +56,12 @@ static double chi2_crit(int df) {
     return df * pow(1 - a + z * sqrt(a), 3);
 }
 
-static void check_config(const smp_params *sp, uint64_t cfg) {
+static void check_row(const float *L, const smp_params *sp, uint64_t cfg) {
     int V = 10;
     double want[10], got[10];
     smp_ws *w = smp_ws_new(V);
-    int nref = ref_probs(L10, V, sp, want);
-    int n = smp_probs(w, sp, L10, V, got);
+    int nref = ref_probs(L, V, sp, want);
+    int n = smp_probs(w, sp, L, V, got);
     EXPECTF(n == nref, "kept %d, reference keeps %d", n, nref);
     for (int i = 0; i < V; i++) EXPECT_NEAR(got[i], want[i], 1e-6);
 
@@ -71,7 +71,7 @@ static void check_config(const smp_params *sp, uint64_t cfg) {
     for (int j = 0; j < N; j++) {
         mrl_rng r;
         rng_init(&r, 11, cfg, (uint64_t)j);
-        int32_t t = smp_sample(w, sp, L10, V, &r, NULL);
+        int32_t t = smp_sample(w, sp, L, V, &r, NULL);
         EXPECT(t >= 0 && t < V);
         if (t >= 0 && t < V) cnt[t]++;
     }
@@ -87,6 +87,8 @@ static void check_config(const smp_params *sp, uint64_t cfg) {
     smp_ws_free(w);
 }
 
+static void check_config(const smp_params *sp, uint64_t cfg) { check_row(L10, sp, cfg); }
+
 TEST(plain_t1) { smp_params p; smp_defaults(&p); check_config(&p, 1); }
 TEST(temperature_half) { smp_params p; smp_defaults(&p); p.temperature = 0.5f; check_config(&p, 2); }
 TEST(top_k_3) { smp_params p; smp_defaults(&p); p.top_k = 3; check_config(&p, 3); }
@@ -96,6 +98,27 @@ TEST(combined) {
     smp_params p; smp_defaults(&p);
     p.temperature = 0.8f; p.top_k = 6; p.top_p = 0.85f; p.min_p = 0.1f;
     check_config(&p, 6);
+}
+
+/* Ties at the k-th largest: Hugging Face's TopKLogitsWarper removes only the scores below the
+ * k-th (scores < topk(scores, k)[-1]) and vLLM's top-k masks likewise, so every token tied with
+ * the k-th stays. The sampler kept exactly k, an arbitrary part of the tie (its partition's
+ * order): top-k 3 here never drew three of the five 0.5 tokens. */
+static const float LTIE[10] = {1.0f, 0.5f, -1.0f, 0.5f, 0.5f, -2.0f, 0.5f, -0.5f, 0.9f, 0.5f};
+TEST(top_k_ties) {
+    smp_params p; smp_defaults(&p);
+    double got[10];
+    smp_ws *w = smp_ws_new(10);
+    static const int want_n[10] = {0, 1, 2, 7, 7, 7, 7, 7, 8, 9};   /* kept for k = 1..9 */
+    for (int k = 1; k <= 9; k++) {
+        p.top_k = k;
+        int n = smp_probs(w, &p, LTIE, 10, got);
+        EXPECTF(n == want_n[k], "top-k %d kept %d tokens, Hugging Face keeps %d", k, n, want_n[k]);
+    }
+    smp_ws_free(w);
+    p.top_k = 3; check_row(LTIE, &p, 7);                                   /* the draws too */
+    p.top_k = 4; p.temperature = 0.8f; p.top_p = 0.9f; check_row(LTIE, &p, 8);   /* top-p over the whole tie */
+    p.top_k = 2; p.top_p = 1; p.min_p = 0.5f; check_row(LTIE, &p, 9);
 }
 
 /* A full-size vocabulary of logits, normal with standard deviation sd, from stream (s, s, s). */
@@ -342,6 +365,7 @@ int main(void) {
     RUN(top_p_07);
     RUN(min_p_03);
     RUN(combined);
+    RUN(top_k_ties);
     RUN(large_vocab_sets);
     RUN(large_vocab_plain_draws);
     RUN(infinite_rows);
