@@ -312,11 +312,19 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         int np = rec_ids(rec, "prompt_ids", &pi), nc = np < 0 ? -1 : rec_ids(rec, "completion_ids", &ci);
         const char *bad = np <= 0 ? "prompt_ids" : nc < 0 ? "completion_ids" : NULL;
         const char *why = np == 0 ? "is empty (the first completion token needs a prompt token before it)" : "is missing or not token ids";
-        for (int i = 0; !bad && i < np + nc; i++)
-            if ((i < np ? pi[i] : ci[i - np]) < 0 || (i < np ? pi[i] : ci[i - np]) >= V) bad = i < np ? "prompt_ids" : "completion_ids";
+        char where[96];
+        for (int i = 0; !bad && i < np + nc; i++) {
+            int32_t id = i < np ? pi[i] : ci[i - np];
+            if (id >= V) {   /* a token id, but not of this model: say which and why */
+                bad = i < np ? "prompt_ids" : "completion_ids";
+                snprintf(where, sizeof where, "[%d] is %d, outside the model's vocabulary (vocab_size %d)",
+                         i < np ? i : i - np, id, V);
+                why = where;
+            }
+        }
         if (bad) {
             free(pi); free(ci); jv_free(rec);
-            err_set(&e, ERR_INPUT, "%s:%ld: \"%s\" %s", rd_name(a->rd), rd_lineno(a->rd), bad, why);
+            err_set(&e, ERR_INPUT, "%s:%ld: \"%s\"%s%s", rd_name(a->rd), rd_lineno(a->rd), bad, why == where ? "" : " ", why);
             cli_bad_record(&a->c, a->w, &e);
             continue;
         }

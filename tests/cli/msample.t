@@ -155,6 +155,17 @@ $ echo '{"prompt_ids":[5,6],"completion_ids":[1e300]}' | msample --device cpu --
 2> msample: <stdin>:1: "completion_ids" is missing or not token ids
 ? 1
 
+## --score: an id outside the model's vocabulary is named with its index, value and the vocabulary's
+## size (it read "is missing or not token ids", as if the field were absent: rollouts of a larger
+## model scored under a smaller one said nothing of the cause)
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ printf '%s\n' '{"prompt_ids":[1,2,300],"completion_ids":[3]}' '{"prompt_ids":[1,2],"completion_ids":[3,263]}' '{"prompt_ids":[1,2],"completion_ids":[3,262]}' | msample --device cpu --score --model m -Z -q --skip-bad | jq -c '.logprobs | length'
+> 2
+2> msample: <stdin>:1: "prompt_ids"[2] is 300, outside the model's vocabulary (vocab_size 263) (skipped)
+2> msample: <stdin>:2: "completion_ids"[1] is 263, outside the model's vocabulary (vocab_size 263) (skipped)
+2> msample: 2 bad records skipped
+
 ## usage errors exit 2
 $ msample x.jsonl
 2> msample: --model DIR is required
