@@ -182,6 +182,13 @@ static int eng_emit_front(eng *g, int all, mrl_err *e) {
  * problem can never fit (e set). */
 static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     int ctx = g->ctx;
+    for (int i = 0; i < p->nprompt; i++)   /* a tokenizer larger than the model's vocabulary */
+        if (p->prompt[i] < 0 || p->prompt[i] >= g->V) {
+            err_set(e, 1, "%s%sprompt token %d is id %d, outside the model's vocabulary (vocab_size %d in "
+                           "config.json; the tokenizer has %d tokens)", p->where ? p->where : "",
+                    p->where ? ": " : "", i, (int)p->prompt[i], g->V, g->tok ? tok_vocab_size(g->tok) : -1);
+            return -2;
+        }
     if (p->nprompt >= ctx) {   /* as vLLM: the prompt must leave room for a token */
         err_set(e, 1, "%s%sa prompt of %d tokens does not fit the model's context of %d "
                        "(max_position_embeddings)", p->where ? p->where : "", p->where ? ": " : "", p->nprompt, ctx);

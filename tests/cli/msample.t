@@ -47,6 +47,13 @@ $ printf '%s\n' '{"prompt_ids":[1,2,3,4,5],"completion_ids":[6,7,8]}' '{"prompt_
 > 3
 2> msample: <stdin>:2: "prompt_ids" + "completion_ids": 9 tokens, more than the model's context (max_position_embeddings 8)
 
+## a tokenizer larger than the model's vocabulary (here its specials moved past 263 by merges): the
+## record is named (it failed inside the model with "model_prefill: token id ... is outside the vocabulary")
+$ minit tiny -o m -q && yes 'hello there, the theme' | head -n 200 > t.txt && minit tiny -o big -q --merges 7 --merges-text t.txt && cp big/tokenizer.json m/
+$ printf '%s\n' '{"id":"a","problem":"ab"}' | msample --device cpu --model m -Z -q -n 1 --max-tokens 2; echo "rc=$?"
+> rc=1
+2~ ^msample: <stdin>:1: prompt token 0 is id 26[3-9], outside the model's vocabulary \(vocab_size 263 in config.json; the tokenizer has 270 tokens\)$
+
 ## --skip-bad skips it with a warning
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
