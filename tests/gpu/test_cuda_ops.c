@@ -93,9 +93,16 @@ TEST(par_embedding) {
     free(w); free(dout);
 }
 
+/* T = 1100: more rows than the weight gradients' column sums give one thread each (64 x 8),
+ * so each thread strides over its rows */
+static void rmsnorm_case(int T);
 TEST(par_rmsnorm) {
     NEED_GPU_BACKEND();
-    int T = 33, C = 200;
+    rmsnorm_case(33);
+    rmsnorm_case(1100);
+}
+static void rmsnorm_case(int T) {
+    int C = 200;
     float *x = rnd((size_t)T * C, 2), *w = rnd(C, 1), *dout = rnd((size_t)T * C, 1), *prev = rnd((size_t)T * C, 1);
     void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
     void *wc = put(cpu, w, C, MRL_F32), *wg = put(gpu, w, C, MRL_BF16);
@@ -119,9 +126,14 @@ TEST(par_rmsnorm) {
     free(x); free(w); free(dout); free(prev); free(a); free(b); free(ra); free(rb); free(z); free(da); free(db); free(wa); free(wb);
 }
 
+static void linear_case(int T);
 TEST(par_linear) {
     NEED_GPU_BACKEND();
-    int T = 45, IN = 128, OUT = 72;
+    linear_case(45);
+    linear_case(1100);   /* the bias gradient's column sum strides over its rows */
+}
+static void linear_case(int T) {
+    int IN = 128, OUT = 72;
     float *x = rnd((size_t)T * IN, 1), *w = rnd((size_t)OUT * IN, 0.1f), *bias = rnd(OUT, 0.5f), *prev = rnd((size_t)T * OUT, 1);
     float *dout = rnd((size_t)T * OUT, 1), *dprev = rnd((size_t)T * IN, 1);
     for (int wd = 0; wd < 2; wd++) {
@@ -192,15 +204,22 @@ static void swiglu_case(int F) {
     free(gu); free(dout); free(a); free(b); free(da); free(db); free(sa); free(sb);
 }
 
-/* Packed causal GQA attention: two sequences, q/k/v inside one fused row. */
+/* Packed causal GQA attention: sequences of several lengths (one of a single token), q/k/v
+ * inside one fused row; small heads, then the 1.5B model's (12 heads over 2 KV heads, D = 128)
+ * with sequences longer than the softmax kernels' 128 threads. */
+static void attention_case(int H, int Hkv, int D, int nseq, const int32_t *cu, int maxlen);
 TEST(par_attention) {
     NEED_GPU_BACKEND();
-    int H = 4, Hkv = 2, D = 32, nseq = 3;
-    int32_t cu[4] = {0, 19, 20, 61}; int T = cu[nseq], st = (H + 2 * Hkv) * D;
+    static const int32_t cu1[] = {0, 19, 20, 61}, cu2[] = {0, 300, 301, 437};
+    attention_case(4, 2, 32, 3, cu1, 41);
+    attention_case(12, 2, 128, 3, cu2, 300);
+}
+static void attention_case(int H, int Hkv, int D, int nseq, const int32_t *cu, int maxlen) {
+    int T = cu[nseq], st = (H + 2 * Hkv) * D;
     float *qkv = rnd((size_t)T * st, 1), *dout = rnd((size_t)T * H * D, 1);
     void *qc = put_act(cpu, qkv, (size_t)T * st), *qg = put_act(gpu, qkv, (size_t)T * st);
     void *cc = put_i32(cpu, cu, nseq + 1), *cg = put_i32(gpu, cu, nseq + 1);
-    size_t wc_n = op_attention_work(cpu, T, 41, H, D), wg_n = op_attention_work(gpu, T, 41, H, D);
+    size_t wc_n = op_attention_work(cpu, T, maxlen, H, D), wg_n = op_attention_work(gpu, T, maxlen, H, D);
     void *wc = be_alloc(cpu, wc_n), *wg = be_alloc(gpu, wg_n);
     void *oc = be_alloc(cpu, (size_t)T * H * D * 4), *og = be_alloc(gpu, (size_t)T * H * D * 2);
     float *lc = be_alloc(cpu, (size_t)T * H * 4), *lg = be_alloc(gpu, (size_t)T * H * 4);
@@ -218,25 +237,43 @@ TEST(par_attention) {
     op_attention_bwd(cpu, QKV(gc, 4), st, doc, QKV(qc, 4), st, oc, lc, cc, NULL, nseq, T, H, Hkv, D, wc);
     op_attention_bwd(gpu, QKV(gg, 2), st, dog, QKV(qg, 2), st, og, lg, cg, NULL, nseq, T, H, Hkv, D, wg);
     float *ga = get_act(gpu, gg, (size_t)T * st), *gb = get_act(cpu, gc, (size_t)T * st);
-    CLOSE(ga, gb, (size_t)T * st, 3e-2, "attention_bwd dq|dk|dv");
-    free(qkv); free(dout); free(a); free(b); free(la); free(lb); free(ga); free(gb);
+    /* dq, dk and dv each against its own scale (dv, summed over a group's heads, is the largest:
+     * one bound over the fused rows let dq be off by a tenth of its own size) */
+    static const char *const part[3] = {"attention_bwd dq", "attention_bwd dk", "attention_bwd dv"};
+    int c0[3] = {0, H * D, (H + Hkv) * D}, w[3] = {H * D, Hkv * D, Hkv * D};
+    float *pa = malloc((size_t)T * H * D * sizeof *pa), *pb = malloc((size_t)T * H * D * sizeof *pb);
+    for (int k = 0; k < 3; k++) {
+        for (int t = 0; t < T; t++) {
+            memcpy(pa + (size_t)t * w[k], ga + (size_t)t * st + c0[k], (size_t)w[k] * sizeof *pa);
+            memcpy(pb + (size_t)t * w[k], gb + (size_t)t * st + c0[k], (size_t)w[k] * sizeof *pb);
+        }
+        CLOSE(pa, pb, (size_t)T * w[k], 3e-2, part[k]);
+    }
+    free(qkv); free(dout); free(a); free(b); free(la); free(lb); free(ga); free(gb); free(pa); free(pb);
 }
 
 /* Paged decode attention: rows of different sequences and context lengths over shuffled blocks;
  * 3 rows (CUDA splits the context) and 48 rows x 6 heads (one split per block), D = 64; and the
  * 1.5B model's shapes (12 heads, 2 KV heads, D = 128) with q read from a fused QKV row (stride
- * (H + 2 Hkv) D) and the new K/V rows written from one, as the model passes them. */
-static void paged_case(int R, int H, int Hkv, int D, int fused) {
-    int bt = 16, nblocks = 40, max_blocks = 12, W = Hkv * D, qs = fused ? (H + 2 * Hkv) * D : H * D;
+ * (H + 2 Hkv) D) and the new K/V rows written from one, as the model passes them. Contexts up
+ * to maxctx: 190 fits one CUDA tile of 256 keys per split; the long cases (a decode step deep
+ * into a 4096-token completion) take several tiles per block, so the online softmax rescales
+ * its running sum and output between tiles (a split of 257 keys: a last tile of one key). */
+static void paged_case(int R, int H, int Hkv, int D, int fused, int maxctx) {
+    int bt = 16, max_blocks = (maxctx + bt - 1) / bt, nblocks = max_blocks + 28, W = Hkv * D;
+    int qs = fused ? (H + 2 * Hkv) * D : H * D;
     int ws = fused ? qs : W;   /* the stride of the rows kv_write reads */
-    int32_t ctx[64], seq[64], tab[3 * 12];
-    for (int r = 0; r < R; r++) { seq[r] = (2 + r) % 3; ctx[r] = r == 0 ? 1 : r == 1 ? 150 : 1 + (r * 37) % 190; }
-    for (int i = 0; i < 3 * 12; i++) tab[i] = (i * 7 + 3) % nblocks;
+    int32_t ctx[64], seq[64], *tab = malloc(sizeof(int32_t) * 3 * (size_t)max_blocks);
+    for (int r = 0; r < R; r++) {
+        seq[r] = (2 + r) % 3;
+        ctx[r] = r == 0 ? 1 : r == 1 ? maxctx * 15 / 19 : r == 2 ? maxctx : 1 + (r * 37) % maxctx;
+    }
+    for (int i = 0; i < 3 * max_blocks; i++) tab[i] = (i * 7 + 3) % nblocks;
     size_t pool = (size_t)nblocks * bt * W;
     float *kp = rnd(pool, 1), *vp = rnd(pool, 1), *q = rnd((size_t)R * qs, 1);
     void *kc = put_act(cpu, kp, pool), *kg = put_act(gpu, kp, pool), *vc = put_act(cpu, vp, pool), *vg = put_act(gpu, vp, pool);
     void *qc = put_act(cpu, q, (size_t)R * qs), *qg = put_act(gpu, q, (size_t)R * qs);
-    void *tc = put_i32(cpu, tab, 36), *tg = put_i32(gpu, tab, 36), *sc = put_i32(cpu, seq, R), *sg = put_i32(gpu, seq, R);
+    void *tc = put_i32(cpu, tab, 3 * (size_t)max_blocks), *tg = put_i32(gpu, tab, 3 * (size_t)max_blocks), *sc = put_i32(cpu, seq, R), *sg = put_i32(gpu, seq, R);
     void *xc = put_i32(cpu, ctx, R), *xg = put_i32(gpu, ctx, R);
     /* kv_write: overwrite two slots with new rows first */
     int32_t slots[2] = {5, 300}; float *nk = rnd(2 * ws, 1), *nv = rnd(2 * ws, 1);
@@ -247,23 +284,26 @@ static void paged_case(int R, int H, int Hkv, int D, int fused) {
     CLOSE(ka, kb, pool, 0, "kv_write");
     float *va = get_act(gpu, vg, pool), *vb = get_act(cpu, vc, pool);
     CLOSE(va, vb, pool, 0, "kv_write v");
-    void *wc = be_alloc(cpu, op_attention_paged_work(cpu, R, 190, H, D) + 16), *wg = be_alloc(gpu, op_attention_paged_work(gpu, R, 190, H, D) + 16);
+    void *wc = be_alloc(cpu, op_attention_paged_work(cpu, R, maxctx, H, D) + 16);
+    void *wg = be_alloc(gpu, op_attention_paged_work(gpu, R, maxctx, H, D) + 16);
     void *oc = be_alloc(cpu, (size_t)R * H * D * 4), *og = be_alloc(gpu, (size_t)R * H * D * 2);
     op_attention_paged(cpu, oc, qc, qs, kc, vc, cpu->act, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
     op_attention_paged(gpu, og, qg, qs, kg, vg, gpu->act, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
     float *a = get_act(gpu, og, (size_t)R * H * D), *b = get_act(cpu, oc, (size_t)R * H * D);
     char what[96];
-    snprintf(what, sizeof what, "attention_paged (%s, R=%d H=%d Hkv=%d D=%d%s)", R < 10 ? "split" : "one split",
-             R, H, Hkv, D, fused ? ", fused QKV rows" : "");
+    snprintf(what, sizeof what, "attention_paged (%s, R=%d H=%d Hkv=%d D=%d maxctx=%d%s)", R < 10 ? "split" : "one split",
+             R, H, Hkv, D, maxctx, fused ? ", fused QKV rows" : "");
     CLOSE(a, b, (size_t)R * H * D, 2e-2, what);
-    free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(va); free(vb); free(a); free(b);
+    free(kp); free(vp); free(q); free(nk); free(nv); free(ka); free(kb); free(va); free(vb); free(a); free(b); free(tab);
 }
 TEST(par_attention_paged) {
     NEED_GPU_BACKEND();
-    paged_case(3, 6, 2, 64, 0);
-    paged_case(48, 6, 2, 64, 0);
-    paged_case(3, 12, 2, 128, 1);
-    paged_case(48, 12, 2, 128, 1);
+    paged_case(3, 6, 2, 64, 0, 190);
+    paged_case(48, 6, 2, 64, 0, 190);
+    paged_case(3, 12, 2, 128, 1, 190);
+    paged_case(48, 12, 2, 128, 1, 190);
+    paged_case(3, 12, 2, 128, 1, 2600);   /* 8 splits of up to 325 keys: two tiles each */
+    paged_case(48, 12, 2, 128, 1, 700);   /* one split: up to three tiles */
 }
 
 /* LM head + log-softmax: a vocabulary larger than one CUDA chunk (16384), and odd T and V
