@@ -3,7 +3,9 @@
 # bench-gpu` from the binaries bench/pack-gpu.sh packed into DIR (default .dev). Installs them
 # as bin/ and build/ of this tree, puts DIR/lib first on LD_LIBRARY_PATH and a no-op `make` on
 # PATH (the bench scripts call make to build what is already there), then runs the GPU tests
-# (each under a time limit, MRL_REQUIRE_GPU=1) and the GPU benchmarks. A log goes to
+# (MRL_REQUIRE_GPU=1; each test binary and case file under MRL_TEST_TIMEOUT seconds, default
+# 240: one that hangs is stopped and counted failed, and the rest still run in the device
+# time) and the GPU benchmarks. A log goes to
 # $OUT/log.txt where OUT is set (the device tool's output folder).
 # Usage: bash bench/run-packed-gpu.sh [DIR] [test] [bench]     (default: both)
 set -u
@@ -27,7 +29,7 @@ export MRL_BIN="$PWD/bin"
 rc=0
 for p in $phases; do case $p in
 test)
-  MRL_REQUIRE_GPU=1 tests/run.sh $(for t in build/tests/test_*; do echo "$t"; done) -- tests/gpu/*.t || rc=1 ;;
+  MRL_REQUIRE_GPU=1 MRL_TEST_TIMEOUT=${MRL_TEST_TIMEOUT:-240} tests/run.sh $(for t in build/tests/test_*; do echo "$t"; done) -- tests/gpu/*.t || rc=1 ;;
 bench)
   bash bench/run-gpu.sh || rc=1 ;;
 esac; done

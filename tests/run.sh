@@ -3,6 +3,8 @@
 # and CLI cases (tests/cli/*.t, read by tests/clitest.sh); ends with the
 # line "N passed, N failed, N skipped" and exits 1 on any failure.
 # Usage: tests/run.sh [BINARY...] -- [CASEFILE...]
+# MRL_TEST_TIMEOUT=S: a binary or case file still running after S seconds is stopped and
+# counted failed, and the rest go on (timeout(1); bench/run-packed-gpu.sh sets it).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 pass=0 fail=0 skip=0
@@ -17,22 +19,33 @@ count() {  # reads a test's output on stdin, echoes it, counts verdict lines
     esac
   done
 }
+limit=${MRL_TEST_TIMEOUT:-}
+tlimit=()   # the command prefix that applies it
+if [ -n "$limit" ] && command -v timeout >/dev/null; then tlimit=(timeout -k 10 "$limit"); fi
+timed_out() {  # the verdict line for a run that ended with status $2
+  if [ ${#tlimit[@]} -gt 0 ] && [ "$2" -eq 124 ]; then
+    echo "FAIL $1: timed out after $limit s"; fail=$((fail+1)); return 0
+  fi
+  return 1
+}
 bins=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do bins+=("$1"); shift; done
 [ $# -gt 0 ] && shift
 for b in "${bins[@]+"${bins[@]}"}"; do
   failed_any=0
-  out=$(mktemp); (cd "$root" && "$b") >"$out" 2>&1; rc=$?
+  out=$(mktemp); (cd "$root" && ${tlimit[@]+"${tlimit[@]}"} "$b") >"$out" 2>&1; rc=$?
   count <"$out"; rm -f "$out"
-  if [ $rc -ne 0 ] && [ $failed_any -eq 0 ]; then
+  if timed_out "$(basename "$b")" $rc; then :
+  elif [ $rc -ne 0 ] && [ $failed_any -eq 0 ]; then
     echo "FAIL $(basename "$b"): exited with status $rc"; fail=$((fail+1))
   fi
 done
 for f in "$@"; do
   [ -f "$f" ] || continue
   failed_any=0
-  out=$(mktemp); "$root/tests/clitest.sh" "$f" >"$out" 2>&1
+  out=$(mktemp); ${tlimit[@]+"${tlimit[@]}"} "$root/tests/clitest.sh" "$f" >"$out" 2>&1; rc=$?
   count <"$out"; rm -f "$out"
+  timed_out "$(basename "$f")" $rc || :
 done
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
