@@ -4,7 +4,8 @@
 # both devices and their relative difference (bf16 forward on CUDA: expect ~1e-2, not 1e-6).
 # (2) one training step (sft loss, micro-batch 1, 512 tokens, grad checkpointing off/on) on
 # minit qwen2-1.5b shapes: tokens/s and peak host RSS, on CUDA and on the CPU (all cores).
-# Env: MRL_BIN (tools, default bin); SPEED=0 skips (2); DEVICES (default "cuda cpu"). No jq needed.
+# Env: MRL_BIN (tools, default bin); SPEED=0 skips (2); DEVICES (default "cuda cpu": the devices
+# of (2); (1) always runs both). No jq needed.
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${MRL_BIN:-bin}

@@ -140,6 +140,7 @@ mrl_dist *dist_init(const mrl_backend *be, const char *id_path, double timeout_s
     if (rc) { nccl_fail(d, e, "ncclCommInitRank", rc); d->comm = NULL; dist_free(d); return NULL; }
     d->hbuf = be_alloc(be, 64 * sizeof(double));
     if (d->rank == 0) unlink(id_path);   /* every rank has joined; the id is spent */
+    if (!d->hbuf) { err_set(e, 3, "out of device memory (the all-reduce's scalar buffer)"); dist_free(d); return NULL; }
     return d;
 #else
     (void)id_path; (void)timeout_s; (void)load_nccl; (void)exchange_id;
