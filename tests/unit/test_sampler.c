@@ -1,6 +1,8 @@
 /* test_sampler.c — the sampler against an independent sort-based reference: the kept
  * distributions exactly, the draws statistically (chi-square, seeded), greedy, and the log-prob definition. */
 #include <stdint.h>
+#include <stdio.h>
+#include <jv.h>
 #include "../test.h"
 #include "ops.h"
 #include "rng.h"
@@ -119,6 +121,62 @@ TEST(top_k_ties) {
     p.top_k = 3; check_row(LTIE, &p, 7);                                   /* the draws too */
     p.top_k = 4; p.temperature = 0.8f; p.top_p = 0.9f; check_row(LTIE, &p, 8);   /* top-p over the whole tie */
     p.top_k = 2; p.top_p = 1; p.min_p = 0.5f; check_row(LTIE, &p, 9);
+}
+
+/* Hugging Face's own warpers (tests/ref/sampler_ref.py: transformers' TemperatureLogitsWarper,
+ * TopKLogitsWarper, TopPLogitsWarper, MinPLogitsWarper chained as generate() chains them, then
+ * softmax) on 200 rows of 7-97 logits, ties among them: the same tokens kept, the same
+ * probabilities. An independent reference for the one above, which is this file's own. */
+static float jnum_f(jv o, const char *k) {
+    jv v = jv_object_get(jv_copy(o), jv_string(k));
+    float f = jv_get_kind(v) == JV_KIND_NUMBER ? (float)jv_number_value(v) : NAN;
+    jv_free(v);
+    return f;
+}
+TEST(hf_warpers) {
+    FILE *f = fopen("testdata/msample/sampler-hf.jsonl", "r");
+    EXPECT(f != NULL);
+    if (!f) return;
+    char *line = NULL;
+    size_t cap = 0;
+    int rows = 0, truncated = 0;
+    while (getline(&line, &cap, f) > 0) {
+        jv o = jv_parse(line);
+        jv lg = jv_object_get(jv_copy(o), jv_string("logits")), pr = jv_object_get(jv_copy(o), jv_string("probs"));
+        int V = jv_array_length(jv_copy(lg));
+        EXPECT(V > 0 && V == jv_array_length(jv_copy(pr)) && V <= 128);
+        if (V <= 0 || V > 128) { jv_free(lg); jv_free(pr); jv_free(o); break; }
+        float l[128];
+        double want[128], got[128];
+        for (int i = 0; i < V; i++) {
+            jv a = jv_array_get(jv_copy(lg), i), b = jv_array_get(jv_copy(pr), i);
+            l[i] = (float)jv_number_value(a);
+            want[i] = jv_number_value(b);
+            jv_free(a); jv_free(b);
+        }
+        smp_params sp;
+        smp_defaults(&sp);
+        sp.temperature = jnum_f(o, "temperature");
+        sp.top_k = (int)jnum_f(o, "top_k");
+        sp.top_p = jnum_f(o, "top_p");
+        sp.min_p = jnum_f(o, "min_p");
+        smp_ws *w = smp_ws_new(V);
+        int n = smp_probs(w, &sp, l, V, got), nwant = 0;
+        smp_ws_free(w);
+        for (int i = 0; i < V; i++) nwant += want[i] > 0;
+        truncated += nwant < V;
+        EXPECTF(n == nwant, "row %d (T %g, top-k %d, top-p %g, min-p %g): kept %d, transformers keeps %d",
+                rows + 1, sp.temperature, sp.top_k, sp.top_p, sp.min_p, n, nwant);
+        for (int i = 0; i < V; i++) {
+            EXPECTF((got[i] > 0) == (want[i] > 0), "row %d token %d: kept %d, transformers %d", rows + 1, i, got[i] > 0, want[i] > 0);
+            EXPECT_NEAR(got[i], want[i], 2e-6 + 1e-5 * want[i]);
+        }
+        jv_free(lg); jv_free(pr); jv_free(o);
+        rows++;
+    }
+    free(line);
+    fclose(f);
+    EXPECTF(rows == 200 && truncated > 100, "%d rows, %d truncated", rows, truncated);
 }
 
 /* A full-size vocabulary of logits, normal with standard deviation sd, from stream (s, s, s). */
@@ -366,6 +424,7 @@ int main(void) {
     RUN(min_p_03);
     RUN(combined);
     RUN(top_k_ties);
+    RUN(hf_warpers);
     RUN(large_vocab_sets);
     RUN(large_vocab_plain_draws);
     RUN(infinite_rows);
