@@ -406,7 +406,7 @@ int main(int argc, char **argv) {
         case O_MODEL: model_dir = optarg; break;
         case 'n': o.n = (int)cli_long(&a.c, "-n", optarg, 1, 1 << 20); break;
         case O_TEMP:
-            o.sp.temperature = (float)cli_double(&a.c, "--temperature", optarg, 0, 1e6);
+            o.sp.temperature = (float)cli_double(&a.c, "--temperature", optarg, 0, 100);   /* mgrpo's range: its log-probs must be able to follow */
             /* as mgrpo's lower bound: below it 1/T leaves float's range and sampling and --score part ways */
             if (o.sp.temperature > 0 && o.sp.temperature < 1e-3f) cli_usage(&a.c, "--temperature: '%s' is below 1e-3 (0 is greedy)", optarg);
             break;
