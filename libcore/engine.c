@@ -196,10 +196,11 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     }
     long pres = round_up(p->nprompt, g->bt) + g->bt;
     if (pres + g->sample_res > g->cap) {
-        err_set(e, 1, "%s%sa prompt of %d tokens plus --max-tokens %d needs %ld KV tokens, "
+        err_set(e, 1, "%s%sa prompt of %d tokens plus --max-tokens %d%s needs %ld KV tokens, "
                        "but --kv-mem holds only %ld%s: raise --kv-mem or lower --max-tokens",
                        p->where ? p->where : "", p->where ? ": " : "",
-                       p->nprompt, g->max_new, pres + g->sample_res, g->cap,
+                       p->nprompt, g->max_new, g->max_new < g->o->max_tokens ? " (cut to the model's context)" : "",
+                       pres + g->sample_res, g->cap,
                        g->o->kv_mem ? "" : " (the default, sized for prompts of up to 4096 tokens)");
         return -2;
     }
