@@ -47,7 +47,12 @@ out:
     free(norm);
     free(cls);
     if (winner) *winner = best;
-    return best >= 0 ? correct[best] != 0 : 0;
+    if (best >= 0) return correct[best] != 0;
+    /* no answer to vote on: solved only if every sample counts correct anyway (a gold that
+       does not parse, scored correct by mreward's --unparsed-gold correct: pass@1 says 1) */
+    int all = n > 0;
+    for (int i = 0; i < n; i++) all = all && correct[i];
+    return all;
 }
 
 double st_mean(const double *x, int n)

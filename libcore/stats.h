@@ -10,8 +10,9 @@ double st_pass_at_k(int n, int c, int k);
 
 /* Majority vote over n answers (NULL = no answer, never votes): answers are grouped
  * by ans_normalize and merged when ans_equiv says equal; the largest class wins, ties
- * to the class seen first. Returns correct[] of the winner's first member, 0 when no
- * sample has an answer. *winner (may be NULL) gets that member's index or -1. */
+ * to the class seen first. Returns correct[] of the winner's first member; when no sample
+ * has an answer, 1 if every sample is correct (an unparsed gold scored correct), else 0.
+ * *winner (may be NULL) gets that member's index or -1. */
 int st_majority(const char *const *preds, const int *correct, int n, int *winner);
 
 double st_mean(const double *x, int n);

@@ -252,14 +252,16 @@ $ printf '{"id":1,"sample":0,"pred":"","correct":false}\n{"id":1,"sample":1,"pre
 > {"k":3,"maj@k":1}
 
 ## maj@k needs answers: where no record of a benchmark has a pred field (a custom reward that writes
-## only correct) it is unknown, null and -, not 0 (every problem counted as failed by the vote)
+## only correct) it is unknown, null and -, not 0 (every problem counted as failed by the vote); with
+## pred fields all null, a problem whose samples are all correct (an unparsed gold scored correct)
+## is solved, as pass@1 has it (it was 0), one with a wrong sample is not
 $ printf '{"id":1,"sample":0,"correct":true}\n{"id":1,"sample":1,"correct":true}\n{"id":2,"sample":0,"correct":true}\n{"id":2,"sample":1,"correct":false}\n' > r.jsonl
 $ meval --json -Z r.jsonl | jq -c '{"pass@1", "maj@k"}'; meval --table r.jsonl | head -2
 $ sed 's/}$/,"pred":null}/' r.jsonl | meval --json -Z | jq -c '{"pass@1", "maj@k"}'
 > {"pass@1":0.75,"maj@k":null}
 > bench  problems  k  pass@1         95% CI  maj@k  pass@2  len  trunc  format
 > all           2  2    75.0  [50.0, 100.0]      -   100.0    -      -       -
-> {"pass@1":0.75,"maj@k":0}
+> {"pass@1":0.75,"maj@k":0.5}
 
 ## a file given twice is an error also where its records have no sample index (k was doubled without
 ## a word: 4 samples per problem from a file of 2)

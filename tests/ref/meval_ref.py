@@ -49,6 +49,8 @@ def main():
                     best = max(votes.values())
                     first = next(x for x in v if x["pred"] is not None and votes[x["pred"]] == best)
                     maj += first["correct"]
+                else:   # no answer to vote on: solved only if every sample counts correct
+                    maj += all(x["correct"] for x in v)
             pk = {str(k): sum(pass_at_k(4, sum(x["correct"] for x in v), k) for v in probs.values()) / P
                   for k in (1, 2, 4)}
             f.write(json.dumps({"bench": bench, "problems": P, "k": 4, "pass@1": sum(acc) / P,
