@@ -90,12 +90,14 @@ typedef struct {
  * resumed run keeps them as it keeps its schedule: one not given takes the run's value, one
  * given that differs replaces it with a warning (objective_resolve). */
 enum { OBJ_LOSS, OBJ_BETA, OBJ_EPS, OBJ_EPSH, OBJ_DELTA, OBJ_IMP, OBJ_ADV, OBJ_SCALE, OBJ_ITER, OBJ_MASKT,
-       OBJ_TEMP, OBJ_MAXLEN, OBJ_N };
+       OBJ_TEMP, OBJ_MAXLEN, OBJ_MB, OBJ_WD, OBJ_MAXGN, OBJ_B1, OBJ_B2, OBJ_AEPS, OBJ_N };
 static const char *const obj_key[OBJ_N] = {"loss", "beta", "epsilon", "epsilon_high", "delta", "importance",
-    "advantage", "scale_rewards", "iterations", "mask_truncated", "temperature", "max_completion_length"};
+    "advantage", "scale_rewards", "iterations", "mask_truncated", "temperature", "max_completion_length",
+    "micro_batch", "weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_epsilon"};
 static const char *const obj_opt[OBJ_N] = {"--loss", "--beta", "--epsilon", "--epsilon-high", "--delta",
     "--importance", "--advantage", "--scale-rewards", "--iterations", "--mask-truncated", "--temperature",
-    "--max-completion-length"};
+    "--max-completion-length", "--micro-batch", "--weight-decay", "--max-grad-norm", "--adam-beta1", "--adam-beta2",
+    "--adam-epsilon"};
 
 /* OBJ[i] of o as JSON (max_completion_length 0: from the batch) */
 static jv obj_get(const opts *o, int i) {
@@ -111,6 +113,12 @@ static jv obj_get(const opts *o, int i) {
     case OBJ_ITER: return jv_number(o->iterations);
     case OBJ_MASKT: return jv_bool(o->t.mask_truncated);
     case OBJ_TEMP: return jv_number(o->t.temperature);
+    case OBJ_MB: return jv_number(o->t.micro_batch);
+    case OBJ_WD: return jv_number(o->oo.weight_decay);
+    case OBJ_MAXGN: return jv_number(o->max_grad_norm);
+    case OBJ_B1: return jv_number(o->oo.beta1);
+    case OBJ_B2: return jv_number(o->oo.beta2);
+    case OBJ_AEPS: return jv_number(o->oo.eps);
     default: return jv_number(o->maxlen_opt);
     }
 }
@@ -131,6 +139,12 @@ static int obj_set(opts *o, int i, jv v) {
     case OBJ_ITER: if (num && x >= 1 && x <= 1000 && x == (int)x) { o->iterations = (int)x; k = 0; } break;
     case OBJ_MASKT: if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE) { o->t.mask_truncated = jv_get_kind(v) == JV_KIND_TRUE; k = 0; } break;
     case OBJ_TEMP: if (num && x >= 1e-3 && x <= 100) { o->t.temperature = (float)x; k = 0; } break;
+    case OBJ_MB: if (num && x >= 1 && x <= 1 << 24 && x == (int)x) { o->t.micro_batch = (int)x; k = 0; } break;
+    case OBJ_WD: if (num && x >= 0 && x <= 1e3) { o->oo.weight_decay = x; k = 0; } break;
+    case OBJ_MAXGN: if (num && x >= 0 && x <= 1e12) { o->max_grad_norm = x; k = 0; } break;
+    case OBJ_B1: if (num && x >= 0 && x <= 0.999999999) { o->oo.beta1 = x; k = 0; } break;
+    case OBJ_B2: if (num && x >= 0 && x <= 0.999999999) { o->oo.beta2 = x; k = 0; } break;
+    case OBJ_AEPS: if (num && x >= 0 && x <= 1) { o->oo.eps = x; k = 0; } break;
     default: if (num && x >= 0 && x <= 1 << 30 && x == (int)x) { o->maxlen_opt = (int)x; k = 0; } break;
     }
     jv_free(v);
@@ -470,10 +484,10 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
                       o->oo.kind = v; break;
         case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); o->given |= G_LR; break;
-        case O_WD: o->oo.weight_decay = cli_double(c, "--weight-decay", optarg, 0, 1e3); break;
-        case O_B1: o->oo.beta1 = cli_double(c, "--adam-beta1", optarg, 0, 0.999999999); break;
-        case O_B2: o->oo.beta2 = cli_double(c, "--adam-beta2", optarg, 0, 0.999999999); break;
-        case O_AEPS: o->oo.eps = cli_double(c, "--adam-epsilon", optarg, 0, 1); break;
+        case O_WD: o->oo.weight_decay = cli_double(c, "--weight-decay", optarg, 0, 1e3); o->given |= G_OBJ << OBJ_WD; break;
+        case O_B1: o->oo.beta1 = cli_double(c, "--adam-beta1", optarg, 0, 0.999999999); o->given |= G_OBJ << OBJ_B1; break;
+        case O_B2: o->oo.beta2 = cli_double(c, "--adam-beta2", optarg, 0, 0.999999999); o->given |= G_OBJ << OBJ_B2; break;
+        case O_AEPS: o->oo.eps = cli_double(c, "--adam-epsilon", optarg, 0, 1); o->given |= G_OBJ << OBJ_AEPS; break;
         case O_SCHED: if ((v = sched_parse(optarg)) < 0)
                           cli_usage(c, "--schedule: '%s' is not one of constant, constant_with_warmup, linear, cosine, "
                                     "cosine_with_min_lr", optarg);
@@ -481,9 +495,9 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12); o->given |= G_WARMUP; break;
         case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->given |= G_MINLR; break;
         case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); o->given |= G_TOTAL; break;
-        case O_MAXGN: o->max_grad_norm = cli_double(c, "--max-grad-norm", optarg, 0, 1e12); break;
+        case O_MAXGN: o->max_grad_norm = cli_double(c, "--max-grad-norm", optarg, 0, 1e12); o->given |= G_OBJ << OBJ_MAXGN; break;
         case O_GROUPS: o->groups = (int)cli_long(c, "--groups", optarg, 0, 1 << 24); break;
-        case O_MB: o->t.micro_batch = (int)cli_long(c, "--micro-batch", optarg, 1, 1 << 24); break;
+        case O_MB: o->t.micro_batch = (int)cli_long(c, "--micro-batch", optarg, 1, 1 << 24); o->given |= G_OBJ << OBJ_MB; break;
         case O_STEPS: o->steps = cli_long(c, "--steps", optarg, 0, 1L << 40); break;
         case O_SAVE: o->save_every = cli_long(c, "--save-every", optarg, 0, 1L << 40); break;
         case O_BATCHES: o->batches_from = optarg; break;

@@ -405,6 +405,21 @@ $ jq -c '[.step, .objective.loss, .objective.beta]' run/latest/trainer_state.jso
 > [3,"dapo",0.04]
 2~ ^mgrpo: --beta 0.04 replaces the run's 0 \(.*/trainer_state.json\)$
 
+## ... and the optimizer's settings and the micro-batch (bnpo's normaliser): a one-step-per-call loop
+## that left them out trained with the defaults from its second call on (weight decay 0, clipping at 1,
+## micro-batch 1: a later step's loss 144 % off in test_mgrpo_steps' study case)
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2 3 4; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,4p r.jsonl | mgrpo -Z -q --model m --out run --groups 2 --steps 1 --threads 1 --loss bnpo --micro-batch 2 --weight-decay 0.1 --max-grad-norm 0.3 --adam-beta1 0.8 --adam-beta2 0.99 --adam-epsilon 1e-6 > /dev/null
+$ sed -n 5,8p r.jsonl | mgrpo -Z -q --out run --groups 2 --steps 1 --threads 1 > /dev/null
+$ jq -c '.objective | [.micro_batch, .weight_decay, .max_grad_norm, .adam_beta1, .adam_beta2, .adam_epsilon]' run/latest/trainer_state.json
+$ sed -n 1,4p r.jsonl | mgrpo -Z -q --out run --groups 2 --steps 1 --threads 1 --micro-batch 1 > /dev/null
+$ jq -c '[.step, .objective.micro_batch, .objective.weight_decay]' run/latest/trainer_state.json
+> [2,0.1,0.3,0.8,0.99,1e-06]
+> [3,1,0.1]
+2~ ^mgrpo: --micro-batch 1 replaces the run's 2 \(.*/trainer_state.json\)$
+
 ## ... --epsilon-high, left at its default (--epsilon), follows a new --epsilon as on a new run;
 ## a run from before "objective" was recorded keeps at least its "loss"; --no-mask-truncated
 ## turns off what a run's --mask-truncated turned on
