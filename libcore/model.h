@@ -39,8 +39,10 @@ typedef struct model_opts {
     int grad_checkpoint;  /* keep only layer inputs; recompute in backward */
     int threads;          /* CPU threads (0 = OpenMP default) */
     int train_numerics;   /* not trainable, but computing as a trainable model of this dtype does
-                             (weights not packed; packing gives the same bits on the CPU): a
-                             reference model compared with a policy (KL exactly 0 at step 0) */
+                             (weights not packed: packed fp32 weights sum products of 12 rows or
+                             fewer in another order than the streaming kernel the unpacked ones
+                             take there): a reference model compared with a policy (KL exactly 0
+                             at step 0) */
 } model_opts;
 
 mrl_model *model_load(const char *dir, const model_opts *o, mrl_err *e);
