@@ -96,7 +96,10 @@ exp2: ; $(call exp_run,exp2,$(EXP2_MAX_TOKENS),$(ACC_REWARD))
 exp3: ; $(call exp_run,exp3,$(EXP3_MAX_TOKENS),$(COS_REWARD))
 
 # The exp2/exp3 mix: 3,000 open-s1 + 3,000 open-deepscaler + 1,000 easier raw DeepScaleR problems
-# (EASY_WHERE selects them; the study's criterion is unpublished), shuffled.
+# (EASY_WHERE selects them; the study's criterion is unpublished), shuffled. Each --take has a
+# seed of its own: a --take key depends on the seed and the record only, and open-deepscaler is
+# a subset of raw DeepScaleR, so with one seed the raw picks that are also in open-deepscaler
+# were all among its 3,000 picks (half the 1,000 twice in the mix, not a random few).
 OPEN_S1         ?=
 OPEN_DEEPSCALER ?=
 DEEPSCALER      ?=
@@ -106,8 +109,8 @@ data-exp2:
 	@test -n "$(OPEN_S1)" -a -n "$(OPEN_DEEPSCALER)" -a -n "$(DEEPSCALER)" || { echo "data-exp2: OPEN_S1=, OPEN_DEEPSCALER= and DEEPSCALER= are required (problem files)" >&2; exit 2; }
 	@mkdir -p $(dir $(MIX_OUT))
 	{ set -e; $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
-	  $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_DEEPSCALER); \
-	  $(MRL_T)/mfilter --where '$(EASY_WHERE)' --take 1000 --seed $(SEED) -q $(DEEPSCALER); } \
+	  $(MRL_T)/mfilter --take 3000 --seed $(shell echo $$(($(SEED) + 1))) -q $(OPEN_DEEPSCALER); \
+	  $(MRL_T)/mfilter --where '$(EASY_WHERE)' --take 1000 --seed $(shell echo $$(($(SEED) + 2))) -q $(DEEPSCALER); } \
 	| $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o $(MIX_OUT).part; \
 	rc=$$?; if [ $$rc = 0 ]; then mv $(MIX_OUT).part $(MIX_OUT); else rm -f $(MIX_OUT).part; exit $$rc; fi
 

@@ -45,9 +45,18 @@ $ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" DATA=d 2>&1 | head -1; make -s -C "$ROO
 ## data-exp2: three mfilter --take and a shuffle
 $ make -s -C "$ROOT" -n data-exp2 BIN="$MRL_BIN" OPEN_S1=a OPEN_DEEPSCALER=b DEEPSCALER=c | grep -o 'mfilter [^|;}]*' | sed 's|^ *||; s| *$||'
 > mfilter --take 3000 --seed 42 -q a
-> mfilter --take 3000 --seed 42 -q b
-> mfilter --where 'true' --take 1000 --seed 42 -q c
+> mfilter --take 3000 --seed 43 -q b
+> mfilter --where 'true' --take 1000 --seed 44 -q c
 > mfilter --shuffle --seed 42 -q -o data/exp2-mix.jsonl.zst.part
+
+## data-exp2: open-deepscaler is a subset of raw DeepScaleR; a record in both (same id and text) drew the same --take key in both takes (one seed), so the 1,000 raw picks that lie in open-deepscaler were all among its 3,000 picks: 527 of the 7,000 twice, where independent takes give about 75 (one draw per source: seeds SEED, SEED+1, SEED+2)
+$ seq 1 18615 | awk '{ printf "{\"id\":\"s1-%d\",\"problem\":\"S1 problem %d\",\"answer\":\"%d\"}\n", $1, $1, $1 }' > s1.jsonl
+$ seq 1 40315 | awk '{ printf "{\"id\":\"ds-%d\",\"problem\":\"Problem %d\",\"answer\":\"%d\"}\n", $1, $1, $1 }' > ds.jsonl
+$ awk 'NR % 2 == 0 || NR % 19 == 1' ds.jsonl > ods.jsonl
+$ make -s -C "$ROOT" data-exp2 BIN="$MRL_BIN" OPEN_S1=$PWD/s1.jsonl OPEN_DEEPSCALER=$PWD/ods.jsonl DEEPSCALER=$PWD/ds.jsonl MIX_OUT=$PWD/mix.jsonl.zst
+$ zstd -dc mix.jsonl.zst | wc -l; zstd -dc mix.jsonl.zst | jq -r .id | sort | uniq -d | wc -l | awk '{ print ($1 < 150) ? "few repeats" : $1 " repeats" }'
+> 7000
+> few repeats
 
 ## data-exp2 with an input that does not exist: an error, and no mix file (not even an empty one)
 $ make -s -C "$ROOT" data-exp2 BIN="$MRL_BIN" OPEN_S1=$PWD/none OPEN_DEEPSCALER=$PWD/none DEEPSCALER=$PWD/none MIX_OUT=$PWD/mix/m.jsonl.zst 2>/dev/null; echo "rc=$?"; ls -A mix
