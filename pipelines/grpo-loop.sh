@@ -8,7 +8,8 @@
 #               without flock(1), as on macOS, no lock)
 #   MODEL       starting policy (required until RUN/latest exists)
 #   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl
-#   STEPS       total optimizer steps (required)
+#   STEPS       total optimizer steps (required; with mgrpo --iterations K in MGRPO_ARGS each batch
+#               is K of them, and the next batch takes the next slice)
 #   PROMPTS G   problems per step and samples per problem (12, 6)
 #   TEMP TOP_P  sampling temperature and nucleus (0.7, 1)
 #   MAX_TOKENS  completion limit, a number, or a schedule LIMIT@STEP,... (the limit from each STEP on)
@@ -174,6 +175,10 @@ N=$(wc -l <"$RUN/problems.jsonl")
 [ "$N" -ge "$PROMPTS" ] || die "$DATA has $N problems, fewer than PROMPTS=$PROMPTS"
 
 step=$(step_of "$RUN/latest")
+# mgrpo --iterations K takes K optimizer steps on each batch: the problem slices follow the
+# batches (a slice per step skipped K - 1 slices a batch), K being the run's (trainer_state.json)
+iters=$(sed -n 's/.*"iterations": *\([0-9][0-9]*\).*/\1/p' "$RUN/latest/trainer_state.json" 2>/dev/null | head -n 1 || true)
+batch=$(( step / ${iters:-1} ))
 max_tokens_at "$step" >/dev/null   # a bad schedule stops here, not in a validation's msample
 if [ "$step" -eq 0 ]; then
     [ -n "${MODEL:-}" ] || die "MODEL= is required (the starting policy)"
@@ -224,9 +229,10 @@ mg_end() {
 }
 
 while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
+    prev=$step
     mt=$(max_tokens_at "$step")
-    # the step's problems: PROMPTS lines from offset step*PROMPTS of the shuffled file, wrapping
-    awk -v s=$(( (step * PROMPTS) % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
+    # the batch's problems: PROMPTS lines from offset batch*PROMPTS of the shuffled file, wrapping
+    awk -v s=$(( (batch * PROMPTS) % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
         "$RUN/problems.jsonl" >"$RUN/.slice.jsonl"
     t0=$(date +%s.%N)
     # the rewarded batch whole before mgrpo reads it: a sampler or reward stage that dies part way
@@ -244,6 +250,7 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
         step=$(step_of "$RUN/latest") pol=$RUN/latest
     fi
     rm -f "$RUN/.batch"
+    batch=$((batch + 1))
     m=$(printf '%s\n' "$metrics" | tail -n 1)
     kl=$(jnum kl <<<"$m")
     acc=$(sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' <<<"$m")
@@ -257,7 +264,8 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
             echo "KL $kl at step $step is above $klmax" >"$RUN/stopped"
         fi
     fi
-    if [ "$EVAL_EVERY" -gt 0 ] && (( step % EVAL_EVERY == 0 )); then validate "$step" "$pol"; fi
+    # every EVAL_EVERY steps: the step that reaches or passes a multiple (--iterations K moves K)
+    if [ "$EVAL_EVERY" -gt 0 ] && (( step / EVAL_EVERY > prev / EVAL_EVERY )); then validate "$step" "$pol"; fi
     prune
 done
 mg_end

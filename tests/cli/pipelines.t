@@ -292,6 +292,19 @@ $ cmp ra/latest/model.safetensors rb/latest/model.safetensors && echo same; ls -
 > rb/step-000006
 > rb/step-000008
 
+## grpo-loop.sh with mgrpo --iterations 2: each batch takes the next slice of the problems (the
+## slice followed the optimizer step, so K = 2 skipped every other slice: 8 problems, 3 batches of
+## 2 gave p at offsets 0, 4, 0 — 4 distinct problems, one slice twice), in the default loop and PERSIST
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6 7 8; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl STEPS=6 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 SAVE_EVERY=1 MGRPO_ARGS='--lr 1e-2 --iterations 2'
+$ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "default loop failed"
+$ RUN=rb PERSIST=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "persistent loop failed"
+$ for r in ra rb; do zstdcat $r/rollouts/*.zst | jq -r .id | sort -u | wc -l; done
+> 6
+> 6
+
 ## grpo-loop.sh PERSIST=1: where hard links fail (here a cp that fails after making the directory, as GNU cp -al does), the best step's snapshot is copied whole (the copy went into the directory cp -al had made: best-000001/policy/)
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
@@ -366,7 +379,7 @@ $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"a
 $ export RUN=run MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4
 $ # the first loop's reward stage waits in step 1 until the second loop has given up
 $ REWARD="touch started; while [ ! -e done ]; do sleep 0.1; done; $MRL_BIN/mreward -Z -q" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err1 & p=$!
-$ while [ ! -e started ]; do sleep 0.1; done
+$ while [ ! -e started ] && kill -0 $p 2>/dev/null; do sleep 0.1; done   # not for ever if the first loop died early
 $ REWARD="$MRL_BIN/mreward -Z -q" "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; touch done
 $ wait $p; echo "rc $?"; jq -c .step run/metrics.jsonl | tr '\n' ' '; echo
 > rc 2
