@@ -244,9 +244,12 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
     if (n > INT_MAX) return err_set(e, ERR_INPUT, "%s:%ld: line longer than 2 GiB", file, line);
     /* libjq 1.7 refuses a raw control character in a string except U+0000 and U+001F (its test
        is c > 0 && c < 0x1f): those two would pass, and a line passed on as it came would be JSON
-       that no other reader takes. Neither byte is JSON anywhere outside a string either. */
+       that no other reader takes. Neither byte is JSON anywhere outside a string either. Nor is
+       U+001E, which libjq's parser takes for the record separator of JSON text sequences (RFC
+       7464) even without --seq: after a value it ends the parse, so '{"a":1}<RS>{"b":2}' read as
+       {"a":1} alone, the rest of the line dropped unseen and the line passed on as it came. */
     for (size_t i = 0; i < n; i++)
-        if (s[i] == 0 || s[i] == 0x1f)
+        if (s[i] == 0 || s[i] == 0x1e || s[i] == 0x1f)
             return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: control character U+%04X at column %zu must be escaped",
                            file, line, (unsigned)s[i], i + 1);
     jv v = jv_parse_sized(s, (int)n);

@@ -434,6 +434,15 @@ $ mfilter -Z --skip-bad nul.jsonl; mfilter -Z nul.jsonl; echo "rc=$?"
 2> mfilter: 2 bad records skipped
 2> mfilter: nul.jsonl:2: invalid JSON: control character U+0000 at column 23 must be escaped
 
+## a raw U+001E (the record separator of JSON text sequences) is invalid JSON: libjq ended the
+## parse there, so the record after it on the line was lost and the line written on as it came
+$ printf '{"id":"a","x":1}\036{"id":"b","x":2}\n{"id":"c"}\036\n{"id":"d"}\n' > rs.jsonl
+$ mfilter -Z --skip-bad rs.jsonl
+> {"id":"d"}
+2> mfilter: rs.jsonl:1: invalid JSON: control character U+001E at column 17 must be escaped (skipped)
+2> mfilter: rs.jsonl:2: invalid JSON: control character U+001E at column 11 must be escaped (skipped)
+2> mfilter: 2 bad records skipped
+
 ## a missing input file: named, exit 1, earlier files' records written
 $ mfilter -Z $TESTDATA/mfilter/rewards-only.jsonl nope.jsonl | wc -l; echo "status ${PIPESTATUS[0]}"
 > 4

@@ -1,6 +1,7 @@
 /* fuzz_stream.c — libFuzzer target: arbitrary bytes as an input file (plain or zstd by
  * magic) through the batch reader (2 threads); the lines it returns, written back with
- * the zstd writer and read again, must come back byte for byte. */
+ * the zstd writer and read again, must come back byte for byte; a line read as a record holds
+ * no raw control character but tab and CR. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (l->line <= last) abort();                 /* line numbers only grow */
             last = l->line;
             if (l->ok ? jv_get_kind(l->rec) != JV_KIND_OBJECT : !(l->err && l->err->msg[0])) abort();
+            /* a record's line holds no raw control character but JSON's whitespace (tab, CR) */
+            for (size_t j = 0; l->ok && j < l->len; j++)
+                if ((unsigned char)l->text[j] < 0x20 && l->text[j] != '\t' && l->text[j] != '\r') abort();
             if (wr_put_raw(w, l->text, l->len, &e) < 0) abort();
             while (len + l->len + 1 > cap) all = realloc(all, cap *= 2);
             memcpy(all + len, l->text, l->len); len += l->len; all[len++] = '\n';
