@@ -347,18 +347,27 @@ static int run(enc o, const char *text, size_t len, mrl_err *e) {
     long bad = tok_utf8_check(text, len);
     if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad);
     o.md = pcre2_match_data_create(4, NULL);
-    size_t pos = 0;
-    while (pos < len) {
-        size_t at = pos, end;
-        const tok_added *a = t->n_added ? next_added(t, text, len, &at) : NULL;
-        if (!a) at = len;
-        end = at;
-        if (a && a->lstrip) for (size_t k; (k = ws_before(text, pos, end)); ) end -= k;
-        segment(&o, text + pos, end - pos);
+    /* As HF's AddedVocabulary: the added tokens are found in the text first, each search going
+       on from the end of the last match (scan), and only then widened by lstrip/rstrip; so an
+       rstrip that takes the space an added token begins with (" <y>" after "<x>" rstrip) does
+       not hide that token. pos: where the text not yet encoded starts (HF's start_offset). */
+    size_t pos = 0, scan = 0;
+    for (;;) {
+        size_t at = scan;
+        const tok_added *a = t->n_added && scan < len ? next_added(t, text, len, &at) : NULL;
+        size_t start = a ? at : len;
+        if (a && a->lstrip) {   /* never back into what the token before took */
+            if (start < pos) start = pos;
+            for (size_t k; (k = ws_before(text, pos, start)); ) start -= k;
+        }
+        if (start > pos) segment(&o, text + pos, start - pos);
         if (!a) break;
-        if (!o.word) emit(&o, a->id);
-        pos = at + a->len;
-        if (a->rstrip) for (size_t k; (k = ws_at(text, len, pos)); ) pos += k;
+        size_t stop = scan = at + a->len;
+        if (a->rstrip) for (size_t k; (k = ws_at(text, len, stop)); ) stop += k;
+        /* an lstrip token inside the whitespace the one before took is left nothing of its
+           own (start at that whitespace's end): HF drops the empty piece, token and all */
+        if (!o.word && start < stop) emit(&o, a->id);
+        pos = stop;
     }
     pcre2_match_data_free(o.md);
     free(o.sym), free(o.prev), free(o.next), free(o.heap);

@@ -275,6 +275,51 @@ TEST(optional_keys_absent) {
     tok_free(t);
 }
 
+/* Added tokens are found in the text first, each search going on from the end of the last
+ * match, and only then widened by lstrip/rstrip (HF's AddedVocabulary): an rstrip that takes the
+ * whitespace an added token begins with does not hide that token, and an lstrip token wholly
+ * inside that whitespace is dropped (its piece is empty). Found by a random differential against
+ * HF tokenizers 0.23.3 (which gave these ids); mrl searched on after the stripped whitespace and
+ * encoded " <y>" as text. */
+TEST(rstrip_does_not_hide_the_next_added_token) {
+    size_t n;
+    char *buf = read_file(TD "bytelevel.json", &n);
+    if (!buf) SKIP("fixture missing");
+    jv j = jv_parse_sized(buf, (int)n);
+    free(buf);
+    jv add = jv_object_get(jv_copy(j), jv_string("added_tokens"));
+    static const struct { const char *content; int lstrip, rstrip; } more[] = {
+        {"<x>", 0, 1}, {" <y>", 0, 0}, {"\xE3\x80\x80", 0, 0}, {"<z>", 1, 0}, {"\t\t", 1, 1}};   /* 282-286 */
+    for (int i = 0; i < 5; i++) {
+        jv a = jv_object();
+        a = jv_object_set(a, jv_string("id"), jv_number(282 + i));
+        a = jv_object_set(a, jv_string("content"), jv_string(more[i].content));
+        a = jv_object_set(a, jv_string("lstrip"), jv_bool(more[i].lstrip));
+        a = jv_object_set(a, jv_string("rstrip"), jv_bool(more[i].rstrip));
+        add = jv_array_append(add, a);
+    }
+    jv d = jv_dump_string(jv_object_set(j, jv_string("added_tokens"), add), 0);
+    mrl_err e = {0};
+    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), &e);
+    jv_free(d);
+    EXPECTF(t, "%s", e.msg);
+    static const struct { const char *text; int n; int32_t ids[6]; } cases[] = {
+        {"a<x> <y>b", 4, {97, 282, 283, 98}},
+        {"<x>\xE3\x80\x80\xE3\x80\x80 c", 5, {282, 284, 284, 32, 99}},   /* the space after them is text again */
+        {"<x>  <z>d", 3, {282, 285, 100}},
+        {"<x> <y> <y>", 3, {282, 283, 283}},
+        {"<x> \t\tq", 2, {282, 113}},     /* "\t\t" lies in what <x> took: its lstrip leaves it empty, dropped */
+        {"p\t\t q", 3, {112, 286, 113}},
+    };
+    for (size_t i = 0; t && i < sizeof cases / sizeof *cases; i++) {
+        int32_t ids[32];
+        int k = tok_encode(t, cases[i].text, strlen(cases[i].text), ids, 32, &e);
+        int same = k == cases[i].n && memcmp(ids, cases[i].ids, sizeof(int32_t) * (size_t)k) == 0;
+        EXPECTF(same, "\"%s\": %d ids, the first %d", cases[i].text, k, k > 0 ? ids[0] : -1);
+    }
+    tok_free(t);
+}
+
 TEST(utf8_helpers) {
     EXPECT(tok_utf8_check("h\xC3\xA9llo", 6) == -1);
     EXPECT(tok_utf8_check("h\xC3", 2) == 1);
@@ -396,6 +441,7 @@ int main(void) {
     RUN(other_model_types_refused);
     RUN(step_after_byte_level_refused);
     RUN(optional_keys_absent);
+    RUN(rstrip_does_not_hide_the_next_added_token);
     RUN(utf8_helpers);
     RUN(shared_between_threads);
     RUN(template_r1_matches_transformers);
