@@ -15,7 +15,7 @@ typedef struct mrl_config {
     float rope_theta, rms_norm_eps;
     int tie_word_embeddings;
     int bos_token_id, eos_token_id;            /* eos from config.json (generation_config may add more) */
-    int eos_ids[8], n_eos;                     /* every id that ends a completion */
+    int eos_ids[32], n_eos;                    /* every id that ends a completion (at most 32) */
     char torch_dtype[16];                      /* "bfloat16" | "float32" | "float16" */
 } mrl_config;
 

@@ -81,7 +81,12 @@ static int add_eos(mrl_config *c, jv o, const char *path, mrl_err *e) {
             if (d < 0 || d != floor(d) || d >= c->vocab_size) { rc = err_set(e, 1, "%s: \"eos_token_id\" must be token ids below vocab_size", path); continue; }
             int id = (int)d, seen = 0;
             for (int j = 0; j < c->n_eos; j++) seen |= c->eos_ids[j] == id;
-            if (!seen && c->n_eos < (int)(sizeof c->eos_ids / sizeof *c->eos_ids)) c->eos_ids[c->n_eos++] = id;
+            if (seen) continue;
+            if (c->n_eos == (int)(sizeof c->eos_ids / sizeof *c->eos_ids)) {   /* not dropped without a word */
+                rc = err_set(e, 1, "%s: \"eos_token_id\": more than %d ids (with config.json's)", path, c->n_eos);
+                continue;
+            }
+            c->eos_ids[c->n_eos++] = id;
         }
     } else if (jv_get_kind(v) != JV_KIND_INVALID && jv_get_kind(v) != JV_KIND_NULL)
         rc = err_set(e, 1, "%s: \"eos_token_id\" must be an integer or an array", path);

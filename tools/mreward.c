@@ -1,6 +1,7 @@
 /* mreward — scores rollouts: reads whole groups (records of one id), judges each
  * completion against its gold, adds pred, correct, rewards{} and their weighted sum. */
 #include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <limits.h>
@@ -166,6 +167,11 @@ static void drain(mr *m, int upto_open)
         for (int r = 0; r < m->nrw; r++) {
             rw = jv_object_set(rw, jv_string(rw_key(m->rw[r])), jv_number(x->val[r]));
             sum += rw_weight(m->rw[r]) * x->val[r];
+            /* parameters at the edge of double's range (cosine:max_len=3e-308, a weight of
+               1e308) make no number: JSON would say null, and mgrpo would refuse the record */
+            if (!isfinite(x->val[r]) || !isfinite(sum))
+                cli_dief(&m->c, 1, "%s: reward %s is %s (its parameters or weights are out of range)", x->where,
+                         rw_key(m->rw[r]), isfinite(x->val[r]) ? "finite, but the weighted sum is not" : "not a finite number");
         }
         rec = jv_object_set(rec, jv_string("rewards"), rw);
         rec = jv_object_set(rec, jv_string("reward"), jv_number(sum));

@@ -246,6 +246,12 @@ $ printf '{"id":"a","answer":"1","completion":"%sb"}\n' "$(head -c 60 /dev/zero 
 > {"regex":0}
 2> mreward: 1 regex match ran past PCRE2's match or heap limit (catastrophic backtracking) and scored 0
 
+## a reward sum past double's range (weights of 1e308) is an error naming the record, not a
+## "reward": null that mgrpo refuses later
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"<think>\nhm\n</think>\nok"}' | mreward -Z --reward format=1e308 --reward tags=1e308; echo "rc=$?"
+> rc=1
+2> mreward: <stdin>:1: reward tags is finite, but the weighted sum is not (its parameters or weights are out of range)
+
 ## --jobs keeps the output order and values
 $ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
 $ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three

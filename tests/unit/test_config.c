@@ -131,6 +131,17 @@ TEST(refuses_bad_configs) {
     put("config.json", r1_config);
     put("generation_config.json", "{\"eos_token_id\": \"x\"}");
     EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "generation_config.json") && strstr(e.msg, "eos_token_id"));
+    /* more end ids than a config holds: an error (the ninth on were dropped without a word, so
+       a completion ran on past them); 32 are taken, config.json's 151643 and 31 more */
+    char big[1024], *q = big;
+    q += sprintf(q, "{\"eos_token_id\": [");
+    for (int i = 0; i < 31; i++) q += sprintf(q, "%s%d", i ? ", " : "", 151600 + i);
+    sprintf(q, "]}");
+    put("generation_config.json", big);
+    EXPECT(config_load(&c, dir, &e) == 0 && c.n_eos == 32 && c.eos_ids[31] == 151630);
+    sprintf(q, ", 151650]}");
+    put("generation_config.json", big);
+    EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "generation_config.json") && strstr(e.msg, "more than 32"));
     put("config.json", NULL);
     put("generation_config.json", NULL);
     EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "config.json"));
