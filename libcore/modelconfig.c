@@ -122,6 +122,10 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     jv rp = jv_object_get(jv_copy(o), jv_string("rope_parameters"));
     if (jv_get_kind(rp) == JV_KIND_OBJECT) {
         jv rt = jv_object_get(jv_copy(rp), jv_string("rope_type"));
+        if (jv_get_kind(rt) != JV_KIND_STRING) {   /* transformers takes "type" where "rope_type" is absent */
+            jv_free(rt);
+            rt = jv_object_get(jv_copy(rp), jv_string("type"));
+        }
         int plain = jv_get_kind(rt) != JV_KIND_STRING || !strcmp(jv_string_value(rt), "default");
         jv_free(rt);
         int rc = plain ? 0 : err_set(e, 1, "%s: \"rope_parameters.rope_type\" other than \"default\" is not supported", p);

@@ -94,6 +94,12 @@ TEST(transformers5_fields) {
                        " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
                        " \"rope_parameters\": {\"rope_theta\": 10000, \"rope_type\": \"yarn\"}}");
     EXPECT(config_load(&c, dir, &e) != 0 && strstr(e.msg, "rope_type"));
+    /* the older key "type": transformers reads it as the rope_type (here linear scaling, which
+       the forward here does not compute; it was taken for plain RoPE) */
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+                       " \"rope_parameters\": {\"rope_theta\": 10000, \"type\": \"linear\", \"factor\": 4.0}}");
+    EXPECT(config_load(&c, dir, &e) != 0 && strstr(e.msg, "rope_type"));
 }
 
 TEST(refuses_bad_configs) {
