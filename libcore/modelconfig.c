@@ -116,6 +116,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     if (get_int(o, p, "num_key_value_heads", &c->num_kv_heads, 1, 4096, 0, e) < 0 ||
         get_int(o, p, "head_dim", &c->head_dim, 1, 4096, 0, e) < 0 ||
         get_int(o, p, "max_position_embeddings", &c->max_position_embeddings, 1, BIG, 0, e) < 0 ||
+        get_int(o, p, "max_window_layers", &c->max_window_layers, 0, 4096, 0, e) < 0 ||
         (theta_missing = get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e)) < 0 ||
         get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
     /* transformers 5 writes the rotary settings as rope_parameters {rope_theta, rope_type} */
@@ -268,7 +269,8 @@ int config_save(const mrl_config *c, const char *dir, mrl_err *e) {
              "  \"use_sliding_window\": false,\n"
              "  \"vocab_size\": %d\n"
              "}\n",
-             bos, eos, hd, c->hidden_size, c->intermediate_size, c->max_position_embeddings, c->num_layers,
+             bos, eos, hd, c->hidden_size, c->intermediate_size, c->max_position_embeddings,
+             c->max_window_layers > 0 ? c->max_window_layers : c->num_layers,
              c->num_heads, c->num_layers, c->num_kv_heads, eps, theta, c->tie_word_embeddings ? "true" : "false",
              dtype_torch_name((st_dtype)d), c->vocab_size);
     snprintf(gen, sizeof gen, "{\n  \"bos_token_id\": %s,\n  \"eos_token_id\": %s\n}\n", bos, eosl);

@@ -53,7 +53,7 @@ static int named_config(const char *name, mrl_config *c) {
     } else if (!strcmp(name, "qwen2-1.5b")) {   /* OPEN-RS.md §6 */
         c->hidden_size = 1536; c->intermediate_size = 8960; c->num_layers = 28;
         c->num_heads = 12; c->num_kv_heads = 2; c->max_position_embeddings = 131072;
-        c->vocab_size = 151936;
+        c->vocab_size = 151936; c->max_window_layers = 21;
         snprintf(c->torch_dtype, sizeof c->torch_dtype, "bfloat16");
     } else return -1;
     c->head_dim = c->hidden_size / c->num_heads;

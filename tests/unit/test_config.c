@@ -60,6 +60,9 @@ TEST(round_trip) {
     EXPECTF(config_save(&a, dir, &e) == 0, "%s", e.msg);
     EXPECTF(config_load(&b, dir, &e) == 0, "%s", e.msg);
     EXPECT(!memcmp(&a, &b, sizeof a));
+    /* max_window_layers (21 of 28 layers) is written back as read, not as num_layers (minit
+       qwen2-1.5b and every config minit rewrote said 28) */
+    EXPECT(a.max_window_layers == 21 && b.max_window_layers == 21);
     /* a head_dim that is not hidden/heads survives too */
     a.head_dim = 64;
     EXPECT(config_save(&a, dir, &e) == 0 && config_load(&b, dir, &e) == 0 && b.head_dim == 64 && !memcmp(&a, &b, sizeof a));
