@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jq.h>
+#include <oniguruma.h>
+#include <pthread.h>
 #include "jqf.h"
 #include "safetensors.h"
 
@@ -33,7 +35,18 @@ static jv jqf_no_input(jq_state *jq, void *data) {
     return jv_invalid_with_msg(jv_string("no more inputs: a filter reads one record"));
 }
 
+/* libjq 1.6 compiles a regex (test, match, sub, ...) with onig_new when the filter runs; the
+ * first onig_new of a process initialises Oniguruma (global tables grown by realloc) with no
+ * lock, so threads whose first regexes ran at once (mfilter -j's --where) crashed now and then
+ * (a double free). Initialised here, in the thread that compiles, before any filter runs. */
+static void jqf_onig_init(void) {
+    OnigEncoding enc[] = {ONIG_ENCODING_UTF8};   /* the one libjq compiles its regexes with */
+    onig_initialize(enc, 1);
+}
+
 jqf *jqf_compile(const char *program, mrl_err *e) {
+    static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
+    pthread_once(&onig_once, jqf_onig_init);
     jqf *f = calloc(1, sizeof *f);
     if (!f || !(f->text = strdup(program)) || !(f->jq = jq_init())) {
         if (f) { free(f->text); free(f); }
