@@ -12,7 +12,7 @@ typedef struct mrl_config {
     int vocab_size, hidden_size, intermediate_size, num_layers;
     int num_heads, num_kv_heads, head_dim;     /* head_dim = hidden_size / num_heads */
     int max_position_embeddings;
-    int max_window_layers;                     /* kept for config.json (sliding window is off); 0: num_layers */
+    int max_window_layers;                     /* kept for config.json (sliding window is off); absent: num_layers */
     float rope_theta, rms_norm_eps;
     int tie_word_embeddings;
     int bos_token_id, eos_token_id;            /* eos from config.json (generation_config may add more) */

@@ -119,6 +119,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
         get_int(o, p, "max_window_layers", &c->max_window_layers, 0, 4096, 0, e) < 0 ||
         (theta_missing = get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e)) < 0 ||
         get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
+    if (c->max_window_layers <= 0) c->max_window_layers = c->num_layers;   /* as config_save writes it */
     /* transformers 5 writes the rotary settings as rope_parameters {rope_theta, rope_type} */
     jv rp = jv_object_get(jv_copy(o), jv_string("rope_parameters"));
     if (jv_get_kind(rp) == JV_KIND_OBJECT) {
