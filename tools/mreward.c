@@ -154,8 +154,22 @@ static void drain(mr *m, int upto_open)
     if (!ng) return;
     score_all(m, ng);
     int last = m->gend[ng - 1];
+    /* parameters at the edge of double's range (cosine:max_len=3e-308, a weight of 1e308)
+       make no number: JSON would say null, and mgrpo would refuse the record. Checked before
+       anything is written, so that only the groups before the record's go out (whole: the
+       samples of its group before it went out alone) */
+    int bad = -1, bad_r = 0, bad_lim = last;
+    for (int g = 0, lo = 0; g < ng && bad < 0; lo = m->gend[g++])
+        for (int i = lo; i < m->gend[g] && bad < 0; i++) {
+            if (m->policy == RW_UNPARSED_SKIP && m->it[i].s.gold_unparsed) continue;
+            double sum = 0;
+            for (int r = 0; r < m->nrw && bad < 0; r++) {
+                sum += rw_weight(m->rw[r]) * m->it[i].val[r];
+                if (!isfinite(m->it[i].val[r]) || !isfinite(sum)) { bad = i; bad_r = r; bad_lim = lo; }
+            }
+        }
     mrl_err e = {0};
-    for (int i = 0; i < last; i++) {
+    for (int i = 0; i < bad_lim; i++) {
         item *x = &m->it[i];
         if (x->s.gold_unparsed) m->unparsed++;
         if (m->policy == RW_UNPARSED_SKIP && x->s.gold_unparsed) { m->dropped++; item_free(x); continue; }
@@ -167,11 +181,6 @@ static void drain(mr *m, int upto_open)
         for (int r = 0; r < m->nrw; r++) {
             rw = jv_object_set(rw, jv_string(rw_key(m->rw[r])), jv_number(x->val[r]));
             sum += rw_weight(m->rw[r]) * x->val[r];
-            /* parameters at the edge of double's range (cosine:max_len=3e-308, a weight of
-               1e308) make no number: JSON would say null, and mgrpo would refuse the record */
-            if (!isfinite(x->val[r]) || !isfinite(sum))
-                cli_dief(&m->c, 1, "%s: reward %s is %s (its parameters or weights are out of range)", x->where,
-                         rw_key(m->rw[r]), isfinite(x->val[r]) ? "finite, but the weighted sum is not" : "not a finite number");
         }
         rec = jv_object_set(rec, jv_string("rewards"), rw);
         rec = jv_object_set(rec, jv_string("reward"), jv_number(sum));
@@ -179,6 +188,9 @@ static void drain(mr *m, int upto_open)
         if (wr_put(m->w, rec, &e) < 0) cli_die(&m->c, &e);
         m->done++;
     }
+    if (bad >= 0)
+        cli_dief(&m->c, 1, "%s: reward %s is %s (its parameters or weights are out of range)", m->it[bad].where,
+                 rw_key(m->rw[bad_r]), isfinite(m->it[bad].val[bad_r]) ? "finite, but the weighted sum is not" : "not a finite number");
     if (wr_flush(m->w, &e) < 0) cli_die(&m->c, &e);
     memmove(m->it, m->it + last, sizeof *m->it * (size_t)(m->n - last));
     m->n -= last;

@@ -252,6 +252,14 @@ $ printf '%s\n' '{"id":"a","answer":"1","completion":"<think>\nhm\n</think>\nok"
 > rc=1
 2> mreward: <stdin>:1: reward tags is finite, but the weighted sum is not (its parameters or weights are out of range)
 
+## ... and the groups before it go out whole: the samples of its group before it went out
+## alone (a short group in the stream)
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"b","answer":"1","completion":"no"}' '{"id":"b","answer":"1","completion":"no"}' '{"id":"a","answer":"1","completion":"no"}' '{"id":"a","answer":"1","completion":"<think>\nhm\n</think>\nok"}' | mreward -Z --reward format=1e308 --reward tags=1e308 | jq -c '[.id, .reward]'
+> ["b",0]
+> ["b",0]
+2> mreward: <stdin>:4: reward tags is finite, but the weighted sum is not (its parameters or weights are out of range)
+
 ## --jobs keeps the output order and values
 $ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
 $ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three
