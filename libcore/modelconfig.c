@@ -227,7 +227,9 @@ static void fmt_id(char *b, size_t n, int id) {
 int config_save(const mrl_config *c, const char *dir, mrl_err *e) {
     int d = dtype_parse_torch(c->torch_dtype);
     if (d < 0) return err_set(e, 2, "torch_dtype \"%s\" is not bfloat16, float16 or float32", c->torch_dtype);
-    char theta[32], eps[32], bos[16], eos[16], eosl[160];
+    /* every end id (at most 32, each up to 10 digits and ", "): 160 characters held the 8 of
+       old and cut a longer list mid-id, leaving generation_config.json unreadable */
+    char theta[32], eps[32], bos[16], eos[16], eosl[sizeof c->eos_ids / sizeof *c->eos_ids * 13 + 4];
     fmt_float(theta, sizeof theta, c->rope_theta);
     fmt_float(eps, sizeof eps, c->rms_norm_eps);
     fmt_id(bos, sizeof bos, c->bos_token_id);

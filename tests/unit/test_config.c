@@ -63,6 +63,17 @@ TEST(round_trip) {
     /* max_window_layers (21 of 28 layers) is written back as read, not as num_layers (minit
        qwen2-1.5b and every config minit rewrote said 28) */
     EXPECT(a.max_window_layers == 21 && b.max_window_layers == 21);
+    /* the most end ids a config holds (32: config.json's and 31 more) are written whole: the
+       list was cut at 160 characters (room for the 8 it held before), leaving
+       generation_config.json unreadable ("[151643, ..., 1516") */
+    char big[1024], *q = big;
+    q += sprintf(q, "{\"eos_token_id\": [");
+    for (int i = 0; i < 31; i++) q += sprintf(q, "%s%d", i ? ", " : "", 151600 + i);
+    sprintf(q, "]}");
+    put("generation_config.json", big);
+    EXPECTF(config_load(&a, dir, &e) == 0 && a.n_eos == 32, "%s", e.msg);
+    EXPECTF(config_save(&a, dir, &e) == 0, "%s", e.msg);
+    EXPECTF(config_load(&b, dir, &e) == 0 && b.n_eos == 32 && !memcmp(&a, &b, sizeof a), "%s", e.msg);
     /* a head_dim that is not hidden/heads survives too */
     a.head_dim = 64;
     EXPECT(config_save(&a, dir, &e) == 0 && config_load(&b, dir, &e) == 0 && b.head_dim == 64 && !memcmp(&a, &b, sizeof a));
