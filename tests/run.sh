@@ -23,7 +23,8 @@ limit=${MRL_TEST_TIMEOUT:-}
 tlimit=()   # the command prefix that applies it
 if [ -n "$limit" ] && command -v timeout >/dev/null; then tlimit=(timeout -k 10 "$limit"); fi
 timed_out() {  # the verdict line for a run that ended with status $2
-  if [ ${#tlimit[@]} -gt 0 ] && [ "$2" -eq 124 ]; then
+  # 124: timeout's TERM ended it; 137: it outlived the TERM and the KILL after -k ended it
+  if [ ${#tlimit[@]} -gt 0 ] && { [ "$2" -eq 124 ] || [ "$2" -eq 137 ]; }; then
     echo "FAIL $1: timed out after $limit s"; fail=$((fail+1)); return 0
   fi
   return 1
@@ -45,7 +46,10 @@ for f in "$@"; do
   failed_any=0
   out=$(mktemp); ${tlimit[@]+"${tlimit[@]}"} "$root/tests/clitest.sh" "$f" >"$out" 2>&1; rc=$?
   count <"$out"; rm -f "$out"
-  timed_out "$(basename "$f")" $rc || :
+  if timed_out "$(basename "$f")" $rc; then :
+  elif [ $rc -ne 0 ] && [ $failed_any -eq 0 ]; then   # a case file that died without a verdict line
+    echo "FAIL $(basename "$f"): exited with status $rc"; fail=$((fail+1))
+  fi
 done
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
