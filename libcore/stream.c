@@ -248,10 +248,15 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
        U+001E, which libjq's parser takes for the record separator of JSON text sequences (RFC
        7464) even without --seq: after a value it ends the parse, so '{"a":1}<RS>{"b":2}' read as
        {"a":1} alone, the rest of the line dropped unseen and the line passed on as it came. */
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == 0 || s[i] == 0x1e || s[i] == 0x1f)
-            return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: control character U+%04X at column %zu must be escaped",
-                           file, line, (unsigned)s[i], i + 1);
+    const char *bad = NULL;   /* the first of the three, by memchr: each line goes through here */
+    static const char ctl[3] = {0x00, 0x1e, 0x1f};
+    for (int c = 0; c < 3; c++) {
+        const char *q = memchr(s, ctl[c], bad ? (size_t)(bad - s) : n);
+        if (q) bad = q;
+    }
+    if (bad)
+        return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: control character U+%04X at column %zu must be escaped",
+                       file, line, (unsigned)(unsigned char)*bad, (size_t)(bad - s) + 1);
     jv v = jv_parse_sized(s, (int)n);
     if (!jv_is_valid(v)) {
         jv msg = jv_invalid_get_msg(v);
