@@ -306,21 +306,9 @@ static void segment(enc *o, const char *s, size_t n) {
     free(norm);
 }
 
-/* The length of the White_Space character (Rust's char::is_whitespace, what tokenizers'
- * lstrip/rstrip take away) that starts at s[i] of the n bytes, 0 if there is none. */
-static size_t ws_at(const char *s, size_t n, size_t i) {
-    const unsigned char *u = (const unsigned char *)s + i;
-    size_t k = n - i;
-    if (k >= 1 && (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r'))) return 1;
-    if (k >= 2 && u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0)) return 2;   /* U+0085, U+00A0 */
-    if (k < 3) return 0;
-    if (u[0] == 0xE1 && u[1] == 0x9A && u[2] == 0x80) return 3;                /* U+1680 */
-    if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] <= 0x8A || u[2] == 0xA8 || u[2] == 0xA9 || u[2] == 0xAF))
-        return 3;                                              /* U+2000-200A, U+2028/2029, U+202F */
-    if (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F) return 3;                /* U+205F */
-    if (u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) return 3;                /* U+3000 */
-    return 0;
-}
+/* The length of the White_Space character (what tokenizers' lstrip/rstrip take away) that
+ * starts at s[i] of the n bytes, 0 if there is none. */
+static size_t ws_at(const char *s, size_t n, size_t i) { return tok_space_at(s + i, n - i, 0); }
 
 /* The same for the White_Space character that ends at s[end] (well-formed UTF-8 before it). */
 static size_t ws_before(const char *s, size_t from, size_t end) {

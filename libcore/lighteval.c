@@ -191,18 +191,7 @@ static void put(buf *b, const char *s, size_t n) {
 static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
 
 /* The length of the Python whitespace character (str.isspace(), PYS) at s[0..n), else 0. */
-static size_t py_space(const char *s, size_t n) {
-    const unsigned char *u = (const unsigned char *)s;
-    if (!n) return 0;
-    if (u[0] < 0x80) return (u[0] >= '\t' && u[0] <= '\r') || (u[0] >= 0x1c && u[0] <= 0x20);
-    if (n >= 2 && u[0] == 0xc2) return u[1] == 0x85 || u[1] == 0xa0 ? 2 : 0;
-    if (n < 3) return 0;
-    unsigned cp = (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
-    if ((u[0] & 0xf0) != 0xe0) return 0;
-    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
-                   cp == 0x202f || cp == 0x205f || cp == 0x3000
-               ? 3 : 0;
-}
+static size_t py_space(const char *s, size_t n) { return tok_space_at(s, n, 1); }
 /* Python's str.strip(): s[0..*n) without the whitespace at either end (s is valid UTF-8). */
 static const char *py_strip(const char *s, size_t *n) {
     size_t k, i = 0, end = 0;

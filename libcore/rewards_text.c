@@ -6,6 +6,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "rewards.h"
+#include "tokenizer.h"
 
 long rw_count(const char *text, const char *needle)
 {
@@ -55,12 +56,7 @@ double rw_overlong(double len, double max_len, double cache)
 }
 
 /* Python's str.isspace(), which str.split() splits on. */
-static int py_space(int32_t c)
-{
-    return (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
-           c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202f || c == 0x205f || c == 0x3000;
-}
+static int py_space(int32_t c) { return c >= 0 && tok_is_space((uint32_t)c, 1); }
 
 typedef struct { const char *s; int len; } span;
 typedef struct { uint64_t h; int first; } gram;

@@ -46,6 +46,22 @@ long tok_utf8_check(const char *s, size_t n) {
     return -1;
 }
 
+int tok_is_space(uint32_t c, int python) {
+    return (c >= 9 && c <= 13) || c == 0x20 || (python && c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+           c == 0x205f || c == 0x3000;
+}
+
+size_t tok_space_at(const char *s, size_t n, int python) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t adv;
+    int trunc;
+    if (!n || !utf8_seq(u, n, &adv, &trunc) || adv == 4) return 0;   /* none is past U+FFFF */
+    uint32_t c = adv == 1 ? u[0] : adv == 2 ? (u[0] & 0x1fu) << 6 | (u[1] & 0x3fu)
+                                            : (u[0] & 0x0fu) << 12 | (u[1] & 0x3fu) << 6 | (u[2] & 0x3fu);
+    return tok_is_space(c, python) ? adv : 0;
+}
+
 size_t tok_utf8_complete(const char *s, size_t n) {
     /* Only the last 3 bytes can hold a sequence that more bytes would complete. */
     for (size_t k = n > 3 ? n - 3 : 0; k < n; k++) {

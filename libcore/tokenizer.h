@@ -47,6 +47,12 @@ int  tok_is_special(const mrl_tok *t, int32_t id);
 long   tok_utf8_check(const char *s, size_t n);
 size_t tok_utf8_complete(const char *s, size_t n);
 char  *tok_utf8_lossy(const char *s, size_t n, size_t *outlen);
+/* White space as the reference implementations see it: Unicode's White_Space property (Rust's
+ * char::is_whitespace, what tokenizers' lstrip/rstrip take away), and with python also
+ * U+001C..U+001F (Python's str.isspace(): str.split, str.strip, Math-Verify's \s).
+ * tok_space_at: the byte length of such a character starting at s[0..n), 0 if none does. */
+int    tok_is_space(uint32_t c, int python);
+size_t tok_space_at(const char *s, size_t n, int python);
 
 /* Chat templates: "r1" (DeepSeek-R1-Distill-Qwen: BOS + system + <｜User｜>problem
  * <｜Assistant｜><think>\n, as apply_chat_template renders its chat_template.jinja with
