@@ -443,6 +443,16 @@ $ mfilter -Z --skip-bad rs.jsonl
 2> mfilter: rs.jsonl:2: invalid JSON: control character U+001E at column 11 must be escaped (skipped)
 2> mfilter: 2 bad records skipped
 
+## any other raw control character is invalid JSON too: libjq took a vertical tab or a form feed
+## between tokens for white space, and the line went on as it came (found by fuzz_stream); a tab
+## between tokens and a CR before the newline are JSON's own white space
+$ printf '{"id":"a","x":\0131}\n{"id":"b",\014"x":2}\n{"id":"c",\t"x":3}\r\n' > vt.jsonl
+$ mfilter -Z --skip-bad vt.jsonl
+> {"id":"c",	"x":3}
+2> mfilter: vt.jsonl:1: invalid JSON: control character U+000B at column 15 must be escaped (skipped)
+2> mfilter: vt.jsonl:2: invalid JSON: control character U+000C at column 11 must be escaped (skipped)
+2> mfilter: 2 bad records skipped
+
 ## a missing input file: named, exit 1, earlier files' records written
 $ mfilter -Z $TESTDATA/mfilter/rewards-only.jsonl nope.jsonl | wc -l; echo "status ${PIPESTATUS[0]}"
 > 4
