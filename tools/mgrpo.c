@@ -122,33 +122,65 @@ static jv obj_get(const opts *o, int i) {
     default: return jv_number(o->maxlen_opt);
     }
 }
+/* The range of each numeric objective option (integer: whole numbers only), the one check of a
+ * value given on the command line and of one read from a run's trainer_state.json. */
+static const struct { double lo, hi; int integer; } obj_range[OBJ_N] = {
+    [OBJ_BETA] = {0, 1e9, 0}, [OBJ_EPS] = {0, 1, 0}, [OBJ_EPSH] = {0, 1e9, 0}, [OBJ_DELTA] = {1, 1e9, 0},
+    [OBJ_ITER] = {1, 1000, 1}, [OBJ_TEMP] = {1e-3, 100, 0}, [OBJ_MAXLEN] = {0, 1 << 30, 1},
+    [OBJ_MB] = {1, 1 << 24, 1}, [OBJ_WD] = {0, 1e3, 0}, [OBJ_MAXGN] = {0, 1e12, 0},
+    [OBJ_B1] = {0, 0.999999999, 0}, [OBJ_B2] = {0, 0.999999999, 0}, [OBJ_AEPS] = {0, 1, 0}};
+static int obj_numeric(int i) { return obj_range[i].hi > 0; }
+
+/* Sets numeric OBJ[i] of o to x; -1 when x is out of its range (--delta 0 is the option off,
+ * as a run without it records it). */
+static int obj_set_num(opts *o, int i, double x) {
+    if (!((x >= obj_range[i].lo && x <= obj_range[i].hi && (!obj_range[i].integer || x == (int)x)) ||
+          (i == OBJ_DELTA && x == 0)))
+        return -1;
+    switch (i) {
+    case OBJ_BETA: o->t.g.beta = x; break;
+    case OBJ_EPS: o->t.g.epsilon = x; break;
+    case OBJ_EPSH: o->t.g.epsilon_high = x; break;
+    case OBJ_DELTA: o->t.g.delta = x; break;
+    case OBJ_ITER: o->iterations = (int)x; break;
+    case OBJ_TEMP: o->t.temperature = (float)x; break;
+    case OBJ_MAXLEN: o->maxlen_opt = (int)x; break;
+    case OBJ_MB: o->t.micro_batch = (int)x; break;
+    case OBJ_WD: o->oo.weight_decay = x; break;
+    case OBJ_MAXGN: o->max_grad_norm = x; break;
+    case OBJ_B1: o->oo.beta1 = x; break;
+    case OBJ_B2: o->oo.beta2 = x; break;
+    default: o->oo.eps = x; break;   /* OBJ_AEPS */
+    }
+    return 0;
+}
+
 /* Sets OBJ[i] of o from v (consumed); -1 when v is not a value the option takes. */
 static int obj_set(opts *o, int i, jv v) {
-    int k = -1, num = jv_get_kind(v) == JV_KIND_NUMBER;
-    double x = num ? jv_number_value(v) : 0;
+    int k = -1;
     const char *s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
-    switch (i) {
+    if (obj_numeric(i)) {
+        if (jv_get_kind(v) == JV_KIND_NUMBER) k = obj_set_num(o, i, jv_number_value(v));
+    } else switch (i) {
     case OBJ_LOSS: if (s && (k = grpo_parse_loss(s)) >= 0) o->t.g.loss = k; break;
-    case OBJ_BETA: if (num && x >= 0 && x <= 1e9) { o->t.g.beta = x; k = 0; } break;
-    case OBJ_EPS: if (num && x >= 0 && x <= 1) { o->t.g.epsilon = x; k = 0; } break;
-    case OBJ_EPSH: if (num && x >= 0 && x <= 1e9) { o->t.g.epsilon_high = x; k = 0; } break;
-    case OBJ_DELTA: if (num && (x == 0 || (x >= 1 && x <= 1e9))) { o->t.g.delta = x; k = 0; } break;
     case OBJ_IMP: if (s && (!strcmp(s, "token") || !strcmp(s, "sequence"))) { o->t.g.seq_importance = !strcmp(s, "sequence"); k = 0; } break;
     case OBJ_ADV: if (s && (k = grpo_parse_adv(s)) >= 0) o->adv = k; break;
     case OBJ_SCALE: if (s && (k = grpo_parse_scale(s)) >= 0) o->scale = k; break;
-    case OBJ_ITER: if (num && x >= 1 && x <= 1000 && x == (int)x) { o->iterations = (int)x; k = 0; } break;
-    case OBJ_MASKT: if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE) { o->t.mask_truncated = jv_get_kind(v) == JV_KIND_TRUE; k = 0; } break;
-    case OBJ_TEMP: if (num && x >= 1e-3 && x <= 100) { o->t.temperature = (float)x; k = 0; } break;
-    case OBJ_MB: if (num && x >= 1 && x <= 1 << 24 && x == (int)x) { o->t.micro_batch = (int)x; k = 0; } break;
-    case OBJ_WD: if (num && x >= 0 && x <= 1e3) { o->oo.weight_decay = x; k = 0; } break;
-    case OBJ_MAXGN: if (num && x >= 0 && x <= 1e12) { o->max_grad_norm = x; k = 0; } break;
-    case OBJ_B1: if (num && x >= 0 && x <= 0.999999999) { o->oo.beta1 = x; k = 0; } break;
-    case OBJ_B2: if (num && x >= 0 && x <= 0.999999999) { o->oo.beta2 = x; k = 0; } break;
-    case OBJ_AEPS: if (num && x >= 0 && x <= 1) { o->oo.eps = x; k = 0; } break;
-    default: if (num && x >= 0 && x <= 1 << 30 && x == (int)x) { o->maxlen_opt = (int)x; k = 0; } break;
+    default: /* OBJ_MASKT */
+        if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE) { o->t.mask_truncated = jv_get_kind(v) == JV_KIND_TRUE; k = 0; }
+        break;
     }
     jv_free(v);
     return k < 0 ? -1 : 0;
+}
+
+/* A numeric objective option from the command line: dies naming it when arg is not a number
+ * in its range. */
+static void obj_arg(opts *o, int i, const char *arg) {
+    double x = obj_range[i].integer ? (double)cli_long(&o->c, obj_opt[i], arg, (long)obj_range[i].lo, (long)obj_range[i].hi)
+                                    : cli_double(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
+    obj_set_num(o, i, x);   /* in range: cli_long/cli_double checked it */
+    o->given |= G_OBJ << i;
 }
 
 /* One record of the batch, parsed. */
@@ -454,7 +486,6 @@ static void parse_opts(opts *o, int argc, char **argv) {
         {"gpus", 1, 0, O_GPUS}, {"policy-every", 1, 0, O_POLICY},
         {"batches-from", 1, 0, O_BATCHES}, {0, 0, 0, 0}};
     cli *c = &o->c;
-    double eps_high = -1;
     const char *reward = ".reward";
     int opt, v;
     opterr = 0;
@@ -466,10 +497,10 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_OUT: o->out = optarg; break;
         case O_LOSS: if ((v = grpo_parse_loss(optarg)) < 0) cli_usage(c, "--loss: '%s' is not one of grpo, bnpo, dr_grpo, dapo, sft", optarg);
                      o->t.g.loss = v; o->given |= G_OBJ << OBJ_LOSS; break;
-        case O_BETA: o->t.g.beta = cli_double(c, "--beta", optarg, 0, 1e9); o->given |= G_OBJ << OBJ_BETA; break;
-        case O_EPS: o->t.g.epsilon = cli_double(c, "--epsilon", optarg, 0, 1); o->given |= G_OBJ << OBJ_EPS; break;
-        case O_EPSH: eps_high = cli_double(c, "--epsilon-high", optarg, 0, 1e9); o->given |= G_OBJ << OBJ_EPSH; break;
-        case O_DELTA: o->t.g.delta = cli_double(c, "--delta", optarg, 1, 1e9); o->given |= G_OBJ << OBJ_DELTA; break;
+        case O_BETA: obj_arg(o, OBJ_BETA, optarg); break;
+        case O_EPS: obj_arg(o, OBJ_EPS, optarg); break;
+        case O_EPSH: obj_arg(o, OBJ_EPSH, optarg); break;
+        case O_DELTA: obj_arg(o, OBJ_DELTA, optarg); break;
         case O_IMP: if (strcmp(optarg, "token") && strcmp(optarg, "sequence")) cli_usage(c, "--importance: '%s' is not token or sequence", optarg);
                     o->t.g.seq_importance = !strcmp(optarg, "sequence"); o->given |= G_OBJ << OBJ_IMP; break;
         case O_ADV: if ((v = grpo_parse_adv(optarg)) < 0) cli_usage(c, "--advantage: '%s' is not one of grpo, rloo, reinforce++", optarg);
@@ -477,17 +508,17 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_SCALE: if ((v = grpo_parse_scale(optarg)) < 0) cli_usage(c, "--scale-rewards: '%s' is not one of group, batch, none", optarg);
                       o->scale = v; o->given |= G_OBJ << OBJ_SCALE; break;
         case O_REWARD: reward = optarg; break;
-        case O_ITER: o->iterations = (int)cli_long(c, "--iterations", optarg, 1, 1000); o->given |= G_OBJ << OBJ_ITER; break;
+        case O_ITER: obj_arg(o, OBJ_ITER, optarg); break;
         case O_MASKT: case O_NOMASKT: o->t.mask_truncated = opt == O_MASKT; o->given |= G_OBJ << OBJ_MASKT; break;
-        case O_MAXLEN: o->maxlen_opt = (int)cli_long(c, "--max-completion-length", optarg, 0, 1 << 30); o->given |= G_OBJ << OBJ_MAXLEN; break;
-        case O_TEMP: o->t.temperature = (float)cli_double(c, "--temperature", optarg, 1e-3, 100); o->given |= G_OBJ << OBJ_TEMP; break;
+        case O_MAXLEN: obj_arg(o, OBJ_MAXLEN, optarg); break;
+        case O_TEMP: obj_arg(o, OBJ_TEMP, optarg); break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
                       o->oo.kind = v; break;
         case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); o->given |= G_LR; break;
-        case O_WD: o->oo.weight_decay = cli_double(c, "--weight-decay", optarg, 0, 1e3); o->given |= G_OBJ << OBJ_WD; break;
-        case O_B1: o->oo.beta1 = cli_double(c, "--adam-beta1", optarg, 0, 0.999999999); o->given |= G_OBJ << OBJ_B1; break;
-        case O_B2: o->oo.beta2 = cli_double(c, "--adam-beta2", optarg, 0, 0.999999999); o->given |= G_OBJ << OBJ_B2; break;
-        case O_AEPS: o->oo.eps = cli_double(c, "--adam-epsilon", optarg, 0, 1); o->given |= G_OBJ << OBJ_AEPS; break;
+        case O_WD: obj_arg(o, OBJ_WD, optarg); break;
+        case O_B1: obj_arg(o, OBJ_B1, optarg); break;
+        case O_B2: obj_arg(o, OBJ_B2, optarg); break;
+        case O_AEPS: obj_arg(o, OBJ_AEPS, optarg); break;
         case O_SCHED: if ((v = sched_parse(optarg)) < 0)
                           cli_usage(c, "--schedule: '%s' is not one of constant, constant_with_warmup, linear, cosine, "
                                     "cosine_with_min_lr", optarg);
@@ -495,9 +526,9 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12); o->given |= G_WARMUP; break;
         case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->given |= G_MINLR; break;
         case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); o->given |= G_TOTAL; break;
-        case O_MAXGN: o->max_grad_norm = cli_double(c, "--max-grad-norm", optarg, 0, 1e12); o->given |= G_OBJ << OBJ_MAXGN; break;
+        case O_MAXGN: obj_arg(o, OBJ_MAXGN, optarg); break;
         case O_GROUPS: o->groups = (int)cli_long(c, "--groups", optarg, 0, 1 << 24); break;
-        case O_MB: o->t.micro_batch = (int)cli_long(c, "--micro-batch", optarg, 1, 1 << 24); o->given |= G_OBJ << OBJ_MB; break;
+        case O_MB: obj_arg(o, OBJ_MB, optarg); break;
         case O_STEPS: o->steps = cli_long(c, "--steps", optarg, 0, 1L << 40); break;
         case O_SAVE: o->save_every = cli_long(c, "--save-every", optarg, 0, 1L << 40); break;
         case O_BATCHES: o->batches_from = optarg; break;
@@ -515,7 +546,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         default: cli_bad_option(c, opt, argv);
         }
     }
-    o->t.g.epsilon_high = eps_high >= 0 ? eps_high : o->t.g.epsilon;
+    if (!(o->given & (G_OBJ << OBJ_EPSH))) o->t.g.epsilon_high = o->t.g.epsilon;
     if (!o->out) cli_usage(c, "--out RUNDIR is required");
     if (o->batches_from) {   /* each file is one batch, as one invocation of the step loop takes it */
         if (optind < argc) cli_usage(c, "--batches-from names the input files: no FILE arguments with it");

@@ -444,6 +444,29 @@ $ jq -c .objective.mask_truncated run/latest/trainer_state.json
 > mgrpo: --no-mask-truncated replaces the run's --mask-truncated
 > false
 
+## ... a value in "objective" that its option would refuse (out of range, not a whole number, not
+## a number) is an error naming the file and the key, and the run is left as it was; --delta's
+## "off" (0, as a run without it records it) is taken
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --groups 1 --steps 1 --threads 1 > /dev/null
+$ jq -c .objective.delta run/latest/trainer_state.json
+$ cp run/latest/trainer_state.json good.json
+$ for bad in '.beta = -1' '.iterations = 2.5' '.micro_batch = 0' '.temperature = "hot"' '.delta = 0.5' '.adam_beta2 = 1'; do
+$   jq -c ".objective |= ($bad)" good.json > run/latest/trainer_state.json
+$   sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 2>&1 > /dev/null | sed 's|^mgrpo: .*/run/|mgrpo: run/|'
+$ done
+$ readlink run/latest
+> 0
+> mgrpo: run/step-000001/trainer_state.json: "objective": "beta" holds -1, not a value of --beta
+> mgrpo: run/step-000001/trainer_state.json: "objective": "iterations" holds 2.5, not a value of --iterations
+> mgrpo: run/step-000001/trainer_state.json: "objective": "micro_batch" holds 0, not a value of --micro-batch
+> mgrpo: run/step-000001/trainer_state.json: "objective": "temperature" holds "hot", not a value of --temperature
+> mgrpo: run/step-000001/trainer_state.json: "objective": "delta" holds 0.5, not a value of --delta
+> mgrpo: run/step-000001/trainer_state.json: "objective": "adam_beta2" holds 1, not a value of --adam-beta2
+> step-000001
+
 ## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
 $ minit tiny -o m -q
 $ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
