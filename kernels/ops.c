@@ -28,12 +28,15 @@ mrl_backend *be_open(const char *device, int threads, mrl_err *e) {
 
     mrl_backend *be = calloc(1, sizeof *be);
     if (!be) { err_set(e, 3, "out of memory"); return NULL; }
+    char note[sizeof be->note] = "";
 #ifdef MRL_HAVE_CUDA_OPS
     if (want_cuda) {
         mrl_err ce = {0};
         if (cuda_backend_init(be, ordinal, &ce) == 0) return be;
         if (want_cuda == 1) { if (e) *e = ce; free(be); return NULL; }
-        memset(be, 0, sizeof *be);   /* auto: fall back to the CPU */
+        memset(be, 0, sizeof *be);   /* auto: fall back to the CPU, saying why when a device is there */
+        if (ce.code != ERR_USAGE)    /* ERR_USAGE: no device at all, the CPU is simply the machine's */
+            snprintf(note, sizeof note, "--device auto: running on the CPU: %.360s", ce.msg);
     }
 #else
     (void)ordinal;
@@ -44,6 +47,7 @@ mrl_backend *be_open(const char *device, int threads, mrl_err *e) {
     }
 #endif
     if (cpu_backend_init(be, threads, e) != 0) { free(be); return NULL; }
+    memcpy(be->note, note, sizeof note);
     return be;
 }
 

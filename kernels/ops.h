@@ -51,6 +51,8 @@ typedef struct mrl_backend {
                               model_load sets it for every bf16 model (--dtype bf16). */
     const mrl_ops *ops;    /* the backend's implementation table */
     void *impl;            /* backend-private state (CUDA stream, cuBLASLt handle, ...) */
+    char note[400];        /* --device auto on the CPU though this machine has a CUDA device:
+                              why that device was not used (tools warn with it); else empty */
 } mrl_backend;
 
 /* device: "cpu", "cuda", "cuda:N", "auto" or NULL (= auto: CUDA where built and present,

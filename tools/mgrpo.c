@@ -880,6 +880,7 @@ int main(int argc, char **argv) {
                      .grad_checkpoint = o.gckpt, .threads = o.threads};
     mrl_model *policy = model_load(policy_dir, &mo, &e);
     if (!policy) cli_die(&o.c, &e);
+    if (model_backend(policy)->note[0]) cli_warn(&o.c, "%s", model_backend(policy)->note);
     mrl_model *ref = NULL;
     if (use_ref) {
         check_same_model(&o, refdir, policy_dir, 1);

@@ -471,6 +471,7 @@ int main(int argc, char **argv) {
     mrl_model *m = model_load(model_dir, &mo, &e);
     if (!m) cli_die(&a.c, &e);
     a.dev = model_backend(m)->name;
+    if (model_backend(m)->note[0]) cli_warn(&a.c, "%s", model_backend(m)->note);
     mrl_tok *tok = NULL;
     if (!score && !(tok = tok_load_dir(model_dir, &e))) cli_die(&a.c, &e);
     a.tok = tok;
