@@ -44,22 +44,55 @@ static void jqf_onig_init(void) {
     onig_initialize(enc, 1);
 }
 
+/* A fresh jq state with mrl's callbacks and attributes; NULL when out of memory. */
+static jq_state *jqf_state(jqf *f) {
+    jq_state *jq = jq_init();
+    if (!jq) return NULL;
+    jq_set_error_cb(jq, jqf_on_error, f);
+    jq_set_debug_cb(jq, jqf_on_debug, NULL);
+    jq_set_input_cb(jq, jqf_no_input, NULL);
+    /* no default module path (unset, libjq 1.6 asserts on import): modules come only from the
+       current directory or an import's own search path, as mrl(7) says */
+    jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
+    return jq;
+}
+
+/* libjq 1.6 makes error(null) (and null | error) an error without a message, which jq_next
+ * cannot tell from no output: a --where dropped the record without a word. jq 1.7 made it an
+ * error like any other; these definitions, put in front of the program, do so here (the message
+ * is the text jqf_first gives a non-string value; catch sees that string, as libjq cannot carry
+ * null). No newline, so $__loc__ keeps its line. A program whose module directives must come
+ * first (import, include) does not compile behind them and is compiled as it is. */
+static const char jqf_prelude[] =
+    "def _mrl_error(m): error(m); "
+    "def error(m): m as $m | if $m == null then _mrl_error(\"null (not a string)\") else _mrl_error($m) end; "
+    "def error: error(.); ";
+
 jqf *jqf_compile(const char *program, mrl_err *e) {
     static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
     pthread_once(&onig_once, jqf_onig_init);
     jqf *f = calloc(1, sizeof *f);
-    if (!f || !(f->text = strdup(program)) || !(f->jq = jq_init())) {
+    char *pre = malloc(sizeof jqf_prelude + strlen(program));
+    if (!f || !pre || !(f->text = strdup(program)) || !(f->jq = jqf_state(f))) {
         if (f) { free(f->text); free(f); }
+        free(pre);
         err_set(e, ERR_SYS, "out of memory");
         return NULL;
     }
-    jq_set_error_cb(f->jq, jqf_on_error, f);
-    jq_set_debug_cb(f->jq, jqf_on_debug, NULL);
-    jq_set_input_cb(f->jq, jqf_no_input, NULL);
-    /* no default module path (unset, libjq 1.6 asserts on import): modules come only from the
-       current directory or an import's own search path, as mrl(7) says */
-    jq_set_attr(f->jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
-    if (!jq_compile(f->jq, program)) {
+    memcpy(pre, jqf_prelude, sizeof jqf_prelude - 1);
+    strcpy(pre + sizeof jqf_prelude - 1, program);
+    int ok = jq_compile(f->jq, pre);
+    free(pre);
+    if (!ok) {   /* a syntax error (its message is the program's own) or a module directive */
+        jq_teardown(&f->jq);
+        f->cerr[0] = 0;
+        if (!(f->jq = jqf_state(f))) {
+            free(f->text); free(f);
+            err_set(e, ERR_SYS, "out of memory");
+            return NULL;
+        }
+    }
+    if (!ok && !jq_compile(f->jq, program)) {
         /* libjq's message is "jq: error: WHAT at <top-level>, line 1:\nPROGRAM": WHAT alone */
         char *nl = strchr(f->cerr, '\n');
         if (nl) *nl = 0;

@@ -42,6 +42,24 @@ $ echo '{"a":1}' | mfilter -Z --where 'error("two\nlines")'
 2> mfilter: <stdin>:1: jq filter 'error("two\nlines")': two lines
 ? 1
 
+## error(null) (and null | error) is a run-time error, as in jq 1.7, not "no output": libjq 1.6
+## backtracked on it, so --where dropped the record without a word; catch and ? still see it,
+## and a filter with an import (where no definition may go first) compiles as before
+$ printf '{"a":1}\n{"a":2}\n' | mfilter -Z --where 'if .a == 2 then error(null) else true end'; echo "rc=$?"
+$ printf '{"a":null}\n' | mfilter -Z --where '.a | error'; echo "rc=$?"
+$ printf '{"a":1}\n' | mfilter -Z --where '[try error(null) catch .] == ["null (not a string)"] and ([(error(null))?] == [])'
+$ printf '{"a":1}\n' | mfilter -Z --where 'error("x") // true'; echo "rc=$?"
+$ mkdir m && echo 'def yes: true;' > m/y.jq && printf '{"a":1}\n' | mfilter -Z --where 'import "m/y" as y; y::yes'
+> {"id":"<stdin>:1","a":1}
+> rc=1
+> rc=1
+> {"id":"<stdin>:1","a":1}
+> rc=1
+> {"id":"<stdin>:1","a":1}
+2> mfilter: <stdin>:2: jq filter 'if .a == 2 then error(null) else true end': null (not a string)
+2> mfilter: <stdin>:1: jq filter '.a | error': null (not a string)
+2> mfilter: <stdin>:1: jq filter 'error("x") // true': x
+
 ## a filter written on two lines that does not compile: the message is one line all the same
 $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')" 2>&1 | wc -l
 $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')"

@@ -2,6 +2,7 @@
  * parsing threads, each with its own jq state). */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "jqf.h"
@@ -55,7 +56,40 @@ TEST(first_regexes_in_several_threads_at_once) {
     EXPECTF(fails == 0, "%d of 1000 processes failed", fails);
 }
 
+/* error(null) is an error (jq 1.7), not no output (libjq 1.6 backtracked on it); empty is
+ * still no output with no error, and other errors keep their messages. */
+TEST(error_null_is_an_error) {
+    static const struct { const char *prog; int code; const char *msg; } c[] = {
+        {"error(null)", 1, "jq filter 'error(null)': null (not a string)"},
+        {".a | error", 1, "jq filter '.a | error': null (not a string)"},
+        {"empty", 0, ""},
+        {"error({\"x\":1})", 1, "jq filter 'error({\"x\":1})': {\"x\":1} (not a string)"},
+        {"(error(null))?", 0, ""},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        mrl_err e = {0};
+        jqf *f = jqf_compile(c[i].prog, &e);
+        EXPECTF(f != NULL, "%s: %s", c[i].prog, e.msg);
+        if (!f) continue;
+        jv rec = jv_parse("{\"a\":null}");
+        jv v = jqf_first(f, rec, &e);
+        EXPECTF(!jv_is_valid(v) && e.code == c[i].code && !strcmp(e.msg, c[i].msg), "%s: code %d '%s'", c[i].prog, e.code, e.msg);
+        jv_free(v);
+        jv_free(rec);
+        jqf_free(f);
+    }
+    mrl_err e = {0};
+    jqf *f = jqf_compile("try error(null) catch .", &e);
+    jv rec = jv_parse("{}");
+    jv v = jqf_first(f, rec, &e);
+    EXPECT(jv_get_kind(v) == JV_KIND_STRING && !strcmp(jv_string_value(v), "null (not a string)"));
+    jv_free(v); jv_free(rec); jqf_free(f);
+    /* a syntax error names the program as written, not with the definitions in front */
+    EXPECT(jqf_compile(".a ==", &e) == NULL && e.code == 2 && strstr(e.msg, "'.a =='") && !strstr(e.msg, "_mrl"));
+}
+
 int main(void) {
+    RUN(error_null_is_an_error);
     RUN(first_regexes_in_several_threads_at_once);
     return tst_done();
 }
