@@ -228,10 +228,17 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
         r->lineno++;
         /* a UTF-8 byte order mark opening a file (Windows editors write one; `cat a b` puts
          * one mid-stream) is no text: libjq skips it, and a line passed on must not carry it */
-        while (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;   /* every one: a line read,
-                                                    written and read again comes back the same (fuzz_stream) */
-        while (n > 0 && s[n - 1] == '\r') n--;   /* every CR before the end: a line read, written and
-                                                    read again comes back the same (fuzz_stream) */
+        if (r->keep_blank) {   /* a line of text (mtok -r): its characters are the text, so only
+                                  a mark opening the file goes, and only the CR of a CRLF ending
+                                  (Hugging Face encodes U+FEFF and a CR like any character) */
+            if (r->lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;
+            if (n > 0 && s[n - 1] == '\r') n--;
+        } else {
+            while (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) s += 3, n -= 3;   /* every one: a line read,
+                                                        written and read again comes back the same (fuzz_stream) */
+            while (n > 0 && s[n - 1] == '\r') n--;   /* every CR before the end: a line read, written and
+                                                        read again comes back the same (fuzz_stream) */
+        }
         size_t i = 0;
         while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
         if (i == n && !r->keep_blank) continue;   /* blank lines carry no record */

@@ -188,6 +188,16 @@ $ printf 'a\n\n   \nb\r\n\t\nc' | mtok encode -r --tokenizer $TESTDATA/tokenizer
 > "\t"
 > "c"
 
+## -r encode: a line's characters are its text: a byte order mark goes only where it opens the
+## file, and only the CR of a CRLF ending (Hugging Face encodes U+FEFF and CR like any character)
+$ printf '\357\273\277a\r\n\357\273\277b\n\357\273\277\357\273\277c\r\r\n' > t.txt
+$ mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z t.txt | jq -ac '.text'
+$ cat t.txt t.txt | mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z | jq -ac '.text' | sed -n 4p
+> "a"
+> "\ufeffb"
+> "\ufeff\ufeffc\r"
+> "\ufeffa"
+
 ## decode: the 0x00 byte token is text too (HF: "stud9\u0000unkt"), not the end of the string
 % requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
 $ echo '{"ids":[11, 1673, 24, 188, 43226]}' | mtok decode --model $SHARED/data/qwen2-tokenizer -Z | jq -c .text
