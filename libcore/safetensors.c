@@ -469,12 +469,15 @@ int st_check_qwen2(const st_file *f, const mrl_config *c, mrl_err *e) {
     for (int i = 0; i < n && !rc; i++) {
         const st_tensor *t = st_find(f, q[i].name);
         if (!t) { rc = err_set(e, 1, "%s: \"%s\" is missing", f->path, q[i].name); break; }
+        /* a tensor that is there but wrong is named with the file that holds it (the shard of a
+           sharded checkpoint); a missing one with what was searched */
+        const char *in = f->sh[t->shard].path;
         if (t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16)
-            rc = err_set(e, 1, "%s: \"%s\" has dtype %s, expected F32, BF16 or F16", f->path, t->name, dtype_name(t->dtype));
+            rc = err_set(e, 1, "%s: \"%s\" has dtype %s, expected F32, BF16 or F16", in, t->name, dtype_name(t->dtype));
         else if (t->ndim != q[i].ndim || t->shape[0] != q[i].shape[0] || (q[i].ndim > 1 && t->shape[1] != q[i].shape[1])) {
             shape_str(a, sizeof a, t->ndim, t->shape);
             shape_str(b, sizeof b, q[i].ndim, q[i].shape);
-            rc = err_set(e, 1, "%s: \"%s\" has shape %s, config.json implies %s", f->path, t->name, a, b);
+            rc = err_set(e, 1, "%s: \"%s\" has shape %s, config.json implies %s", in, t->name, a, b);
         }
     }
     /* Anything else is a sign of another architecture or a config that disagrees (more
@@ -485,7 +488,7 @@ int st_check_qwen2(const st_file *f, const mrl_config *c, mrl_err *e) {
         if (c->tie_word_embeddings && !strcmp(nm, "lm_head.weight")) continue;
         int found = 0;
         for (int j = 0; j < n && !found; j++) found = !strcmp(q[j].name, nm);
-        if (!found) rc = err_set(e, 1, "%s: unexpected tensor \"%s\" (not in the Qwen2 layout config.json implies)", f->path, nm);
+        if (!found) rc = err_set(e, 1, "%s: unexpected tensor \"%s\" (not in the Qwen2 layout config.json implies)", f->sh[f->t[i].shard].path, nm);
     }
     free(q);
     return rc;

@@ -73,8 +73,9 @@ typedef struct qwen2_tensor {
 int qwen2_tensors(const mrl_config *c, qwen2_tensor *out, int cap);
 /* Every tensor c implies is present with that shape and a float dtype (F32, BF16, F16); no
  * extra tensors other than ones transformers ignores (rotary_emb.inv_freq). The first
- * failure is reported, naming the tensor: `"model.norm.weight" has shape [64], config.json
- * implies [128]`. Returns 0 or -1. */
+ * failure is reported, naming the tensor and the file that holds it (a shard of a sharded
+ * checkpoint; a missing tensor: the path opened): `DIR/model-00002-of-00002.safetensors:
+ * "model.norm.weight" has shape [64], config.json implies [128]`. Returns 0 or -1. */
 int st_check_qwen2(const st_file *f, const mrl_config *c, mrl_err *e);
 
 /* ---- writer ----

@@ -206,7 +206,7 @@ $ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-to
 $ minit tiny -o m -q && sed -i 's/"intermediate_size": 384/"intermediate_size": 256/' m/config.json
 $ echo '{"id":"1","problem":"x","answer":"1"}' | msample --model m -n 1 --max-tokens 1 -Z
 ? 1
-2> msample: m: "model.layers.0.mlp.gate_proj.weight" has shape [384, 128], config.json implies [256, 128]
+2> msample: m/model.safetensors: "model.layers.0.mlp.gate_proj.weight" has shape [384, 128], config.json implies [256, 128]
 
 ## a header length that lies
 % requires $MRL_BIN/msample

@@ -419,6 +419,61 @@ TEST(qwen2_layout_check) {
     unlink(path);
 }
 
+/* A sharded checkpoint of small_cfg(0) in tmpdir: model.norm.weight (shape [n0]) and extra (if
+ * any) in q-2.safetensors, everything else in q-1.safetensors, and the index naming them. */
+static void write_sharded(int64_t n0, const char *extra) {
+    mrl_config c = small_cfg(0);
+    int n = qwen2_tensors(&c, NULL, 0);
+    qwen2_tensor *q = malloc((size_t)n * sizeof *q);
+    qwen2_tensors(&c, q, n);
+    static float zeros[4096];
+    mrl_err e = {0};
+    char idx[8192], *x = idx;
+    x += sprintf(x, "{\"weight_map\": {");
+    st_writer *w1 = st_write_begin(tmp_path("q-1.safetensors"), &e), *w2 = st_write_begin(tmp_path("q-2.safetensors"), &e);
+    for (int i = 0; i < n; i++) {
+        int two = !strcmp(q[i].name, "model.norm.weight");
+        int64_t shape[2] = {two ? n0 : q[i].shape[0], q[i].shape[1]};
+        st_add(two ? w2 : w1, q[i].name, ST_F32, q[i].ndim, shape, zeros, &e);
+        x += sprintf(x, "%s\"%s\": \"q-%d.safetensors\"", i ? ", " : "", q[i].name, two ? 2 : 1);
+    }
+    int64_t one = 1;
+    if (extra) {
+        st_add(w2, extra, ST_F32, 1, &one, zeros, &e);
+        x += sprintf(x, ", \"%s\": \"q-2.safetensors\"", extra);
+    }
+    sprintf(x, "}}");
+    st_write_end(w1, NULL, &e);
+    st_write_end(w2, NULL, &e);
+    write_text(tmp_path("model.safetensors.index.json"), idx);
+    free(q);
+}
+
+/* In a sharded checkpoint a wrong or unexpected tensor is named with the shard that holds it
+ * (the message named the directory only, leaving the user to search every shard). */
+TEST(qwen2_layout_check_names_the_shard) {
+    mrl_config c = small_cfg(0);
+    mrl_err e = {0};
+    static const struct { int64_t n0; const char *extra; const char *want; } cases[] = {
+        {8, NULL, NULL},
+        {9, NULL, "q-2.safetensors: \"model.norm.weight\" has shape [9], config.json implies [8]"},
+        {8, "model.layers.2.input_layernorm.weight", "q-2.safetensors: unexpected tensor \"model.layers.2.input_layernorm.weight\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_sharded(cases[i].n0, cases[i].extra);
+        st_file *f = st_open(tmpdir, &e);
+        EXPECTF(f != NULL, "%s", e.msg);
+        if (!f) continue;
+        int rc = st_check_qwen2(f, &c, &e);
+        if (!cases[i].want) EXPECTF(rc == 0, "case %zu: %s", i, e.msg);
+        else EXPECTF(rc < 0 && strstr(e.msg, cases[i].want), "case %zu: %s", i, rc ? e.msg : "accepted");
+        st_close(f);
+    }
+    unlink(tmp_path("q-1.safetensors"));
+    unlink(tmp_path("q-2.safetensors"));
+    unlink(tmp_path("model.safetensors.index.json"));
+}
+
 /* The real DeepSeek-R1-Distill-Qwen-1.5B shapes (OPEN-RS.md §6): 339 tensors and the published
  * Qwen2-1.5B count 1,543,714,304 (tied) plus an untied 151936 x 1536 head. */
 TEST(qwen2_1p5b_layout) {
@@ -481,6 +536,7 @@ int main(void) {
     RUN(header_limit_is_hf_s);
     RUN(writer_round_trip);
     RUN(qwen2_layout_check);
+    RUN(qwen2_layout_check_names_the_shard);
     RUN(qwen2_1p5b_layout);
     RUN(minit_output);
     rmdir(tmpdir);
