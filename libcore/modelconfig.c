@@ -165,12 +165,14 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
         return -1;
     }
     jv_free(v);
-    v = jv_object_get(jv_copy(o), jv_string("torch_dtype"));
-    if (jv_get_kind(v) != JV_KIND_STRING) { jv_free(v); v = jv_object_get(jv_copy(o), jv_string("dtype")); }   /* transformers 5 */
+    /* transformers 5 writes "dtype" and, given both, keeps "dtype" (torch_dtype is its old name) */
+    const char *dkey = "dtype";
+    v = jv_object_get(jv_copy(o), jv_string(dkey));
+    if (jv_get_kind(v) != JV_KIND_STRING) { jv_free(v); v = jv_object_get(jv_copy(o), jv_string(dkey = "torch_dtype")); }
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "float32");
     if (jv_get_kind(v) == JV_KIND_STRING) {
         int d = dtype_parse_torch(jv_string_value(v));
-        if (d < 0) { err_set(e, 1, "%s: \"torch_dtype\" \"%.40s\" is not bfloat16, float16 or float32", p, jv_string_value(v)); jv_free(v); return -1; }
+        if (d < 0) { err_set(e, 1, "%s: \"%s\" \"%.40s\" is not bfloat16, float16 or float32", p, dkey, jv_string_value(v)); jv_free(v); return -1; }
         snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", dtype_torch_name((st_dtype)d));
     }
     jv_free(v);

@@ -114,6 +114,18 @@ TEST(transformers5_fields) {
                        " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
                        " \"rope_parameters\": {\"rope_theta\": 10000, \"type\": \"linear\", \"factor\": 4.0}}");
     EXPECT(config_load(&c, dir, &e) != 0 && strstr(e.msg, "rope_type"));
+    /* both dtype keys: transformers 5 keeps "dtype" (mrl took torch_dtype, so msample's auto dtype
+       and mgrpo's saved dtype were not the ones transformers loads the model in) */
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"torch_dtype\": \"float32\", \"dtype\": \"bfloat16\"}");
+    EXPECTF(config_load(&c, dir, &e) == 0 && !strcmp(c.torch_dtype, "bfloat16"), "%s", e.msg);
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"torch_dtype\": \"bfloat16\", \"dtype\": null}");
+    EXPECTF(config_load(&c, dir, &e) == 0 && !strcmp(c.torch_dtype, "bfloat16"), "%s", e.msg);
+    /* a bad value is named by the key it was read from (it was always called "torch_dtype") */
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"dtype\": \"int8\"}");
+    EXPECTF(config_load(&c, dir, &e) != 0 && strstr(e.msg, "\"dtype\" \"int8\""), "%s", e.msg);
 }
 
 TEST(refuses_bad_configs) {
