@@ -66,6 +66,7 @@ static char *read_any(const char *path, size_t *len, mrl_err *e) {
     if (!fp) { err_set(e, 1, "%s: %s", path, strerror(errno)); return NULL; }
     size_t n = 0, cap = 1 << 16, k;
     char *buf = malloc(cap), *nb;
+    errno = 0;
     while (buf) {
         if (n == cap) {
             if (!(nb = realloc(buf, cap * 2))) { free(buf); buf = NULL; break; }
@@ -74,10 +75,10 @@ static char *read_any(const char *path, size_t *len, mrl_err *e) {
         if (!(k = fread(buf + n, 1, cap - n, fp))) break;
         n += k;
     }
-    int rerr = ferror(fp);
+    int rerr = ferror(fp) ? (errno ? errno : EIO) : 0;   /* a directory: EISDIR */
     fclose(fp);
     if (!buf) { err_set(e, 3, "out of memory"); return NULL; }
-    if (rerr) { free(buf); err_set(e, 1, "%s: read error", path); return NULL; }
+    if (rerr) { free(buf); err_set(e, 1, "%s: %s", path, strerror(rerr)); return NULL; }
     if (n >= 4 && (unsigned char)buf[0] == 0x28 && (unsigned char)buf[1] == 0xB5 && (unsigned char)buf[2] == 0x2F && (unsigned char)buf[3] == 0xFD) {
         ZSTD_DStream *z = ZSTD_createDStream();
         size_t ocap = 4 * n + (1 << 16), olen = 0;
@@ -358,6 +359,9 @@ int main(int argc, char **argv) {
     if (o.merges_text && o.merges <= 0) cli_usage(&cl, "--merges-text needs --merges N (the number of merges to learn)");
     if (o.merges > 0 && o.tokenizer) cli_usage(&cl, "--merges and --tokenizer exclude each other");
     mrl_config probe;
+    struct stat wst;
+    if (named_config(o.what, &probe) && !stat(o.what, &wst) && S_ISDIR(wst.st_mode))   /* a model directory */
+        cli_usage(&cl, "'%s' is a directory: name the config.json in it", o.what);
     if (named_config(o.what, &probe) && !strchr(o.what, '/') && !strstr(o.what, ".json"))
         cli_usage(&cl, "'%s' is not tiny, small, qwen2-1.5b or a config.json", o.what);
 

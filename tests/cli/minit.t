@@ -83,6 +83,15 @@ $ printf '{"model_type":"qwen2","vocab_size":300,"hidden_size":32,"intermediate_
 $ minit cfg.json -o m -q && jq -c '[.vocab_size, .hidden_size, .num_hidden_layers, .tie_word_embeddings, .torch_dtype]' m/config.json
 > [300,32,1,true,"bfloat16"]
 
+## a model directory given for its config.json: said so (with a "/" it was "./: read error",
+## without one "not tiny, small, qwen2-1.5b or a config.json")
+$ mkdir d && minit d -o m -q; minit ./d/ -o m -q
+2> minit: 'd' is a directory: name the config.json in it
+2> Try 'minit --help'.
+2> minit: './d/' is a directory: name the config.json in it
+2> Try 'minit --help'.
+? 2
+
 ## a config.json with fewer tokens than the tokenizer: the file and the field named (or the
 ## option, where --vocab-size set it)
 $ printf '{"model_type":"qwen2","vocab_size":100,"hidden_size":32,"intermediate_size":48,"num_hidden_layers":1,"num_attention_heads":2}' > cfg.json
