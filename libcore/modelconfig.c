@@ -119,6 +119,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
         get_int(o, p, "max_window_layers", &c->max_window_layers, 0, 4096, 0, e) < 0 ||
         (theta_missing = get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e)) < 0 ||
         get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
+    int window_layers = c->max_window_layers;   /* 0: absent (transformers' Qwen2Config default: 28) */
     if (c->max_window_layers <= 0) c->max_window_layers = c->num_layers;   /* as config_save writes it */
     /* transformers 5 writes the rotary settings as rope_parameters {rope_theta, rope_type} */
     jv rp = jv_object_get(jv_copy(o), jv_string("rope_parameters"));
@@ -152,12 +153,39 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     /* Features the Qwen2 forward here does not implement are refused, not ignored. */
     v = jv_object_get(jv_copy(o), jv_string("rope_scaling"));
     k = jv_get_kind(v);
+    if (k == JV_KIND_OBJECT) {   /* {"rope_type": "default"} (or "type") is plain RoPE, as transformers reads it */
+        jv rt = jv_object_get(jv_copy(v), jv_string("rope_type"));
+        if (jv_get_kind(rt) != JV_KIND_STRING) { jv_free(rt); rt = jv_object_get(jv_copy(v), jv_string("type")); }
+        if (jv_get_kind(rt) == JV_KIND_STRING && !strcmp(jv_string_value(rt), "default")) k = JV_KIND_NULL;
+        jv_free(rt);
+    }
     jv_free(v);
-    if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return err_set(e, 1, "%s: \"rope_scaling\" is not supported (must be null)", p);
+    if (k != JV_KIND_INVALID && k != JV_KIND_NULL)
+        return err_set(e, 1, "%s: \"rope_scaling\" is not supported (must be null or of rope_type \"default\")", p);
+    /* Sliding-window attention, refused where a layer would use it. transformers' Qwen2: the
+       window is "sliding_window" when "use_sliding_window" is true; layer i slides when there is
+       a window and "layer_types"[i] is "sliding_attention" or, without layer_types, i >=
+       max_window_layers. A config that turns it on for no layer is plain attention. */
     v = jv_object_get(jv_copy(o), jv_string("use_sliding_window"));
     k = jv_get_kind(v);
     jv_free(v);
-    if (k == JV_KIND_TRUE) return err_set(e, 1, "%s: \"use_sliding_window\" true is not supported", p);
+    jv sw = jv_object_get(jv_copy(o), jv_string("sliding_window"));
+    int window = k == JV_KIND_TRUE && jv_get_kind(sw) == JV_KIND_NUMBER;
+    jv_free(sw);
+    if (window) {
+        jv lt = jv_object_get(jv_copy(o), jv_string("layer_types"));
+        int slides = 0;
+        if (jv_get_kind(lt) == JV_KIND_ARRAY) {
+            jv_array_foreach(lt, i, t) {
+                if (jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), "sliding_attention")) slides = 1;
+                jv_free(t);
+            }
+        } else slides = (window_layers > 0 ? window_layers : 28) < c->num_layers;
+        jv_free(lt);
+        if (slides)
+            return err_set(e, 1, "%s: \"use_sliding_window\" true slides the attention of some layers (\"sliding_window\", "
+                           "\"max_window_layers\" or \"layer_types\"): sliding-window attention is not supported", p);
+    }
     v = jv_object_get(jv_copy(o), jv_string("hidden_act"));
     if (jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), "silu")) {
         err_set(e, 1, "%s: \"hidden_act\" is \"%.40s\"; only \"silu\" is supported", p, jv_string_value(v));

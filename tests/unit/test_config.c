@@ -128,6 +128,31 @@ TEST(transformers5_fields) {
     EXPECTF(config_load(&c, dir, &e) != 0 && strstr(e.msg, "\"dtype\" \"int8\""), "%s", e.msg);
 }
 
+/* A setting transformers reads as plain attention and plain RoPE is taken (they were refused):
+ * use_sliding_window true where no layer slides, rope_scaling of rope_type "default". Checked
+ * against transformers 5.25's Qwen2Config.layer_types and rope_parameters. */
+TEST(takes_configs_that_change_nothing) {
+    static const char *const cases[] = {
+        "\"use_sliding_window\": true, \"sliding_window\": 16, \"max_window_layers\": 2",
+        "\"use_sliding_window\": true, \"sliding_window\": 16",   /* 2 layers < 28 */
+        "\"use_sliding_window\": true, \"sliding_window\": null, \"max_window_layers\": 0",
+        "\"use_sliding_window\": true, \"sliding_window\": 16, \"max_window_layers\": 0, \"layer_types\": [\"full_attention\", \"full_attention\"]",
+        "\"use_sliding_window\": false, \"sliding_window\": 16, \"max_window_layers\": 0",
+        "\"rope_scaling\": {\"rope_type\": \"default\"}",
+        "\"rope_scaling\": {\"type\": \"default\", \"rope_theta\": 10000}",
+    };
+    mrl_config c;
+    mrl_err e = {0};
+    put("generation_config.json", NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, "
+                 "\"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, %s}", cases[i]);
+        put("config.json", json);
+        EXPECTF(config_load(&c, dir, &e) == 0 && c.num_layers == 2, "case %zu: %s", i, e.msg);
+    }
+}
+
 TEST(refuses_bad_configs) {
     static const struct { const char *json, *want; } cases[] = {
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4}",
@@ -141,6 +166,13 @@ TEST(refuses_bad_configs) {
         {"{\"model_type\": \"qwen2\", \"vocab_size\": \"300\", \"hidden_size\": 64}", "\"vocab_size\" must be an integer"},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"rope_scaling\": {\"type\": \"yarn\"}}",
          "\"rope_scaling\" is not supported"},
+        /* sliding windows where a layer would use one (transformers' layer_types) */
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"sliding_window\": 16, \"max_window_layers\": 1}",
+         "sliding-window attention is not supported"},
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 30, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"sliding_window\": 16}",
+         "sliding-window attention is not supported"},   /* max_window_layers absent: 28 */
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"sliding_window\": 16, \"max_window_layers\": 2, \"layer_types\": [\"full_attention\", \"sliding_attention\"]}",
+         "sliding-window attention is not supported"},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"torch_dtype\": \"int8\"}",
          "\"torch_dtype\""},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"eos_token_id\": 300}",
@@ -188,6 +220,7 @@ int main(void) {
     RUN(defaults);
     RUN(transformers5_fields);
     RUN(refuses_bad_configs);
+    RUN(takes_configs_that_change_nothing);
     put("config.json", NULL);
     put("generation_config.json", NULL);
     rmdir(dir);
