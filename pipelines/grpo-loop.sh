@@ -9,7 +9,8 @@
 #   MODEL       starting policy (required until RUN/latest exists)
 #   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl
 #   STEPS       total optimizer steps (required; with mgrpo --iterations K in MGRPO_ARGS each batch
-#               is K of them, and the next batch takes the next slice)
+#               is K of them, and the next batch takes the next slice: the steps left must then
+#               be a multiple of K, or the loop stops before the first stage)
 #   PROMPTS G   problems per step and samples per problem (12, 6)
 #   TEMP TOP_P  sampling temperature and nucleus (0.7, 1)
 #   MAX_TOKENS  completion limit, a number, or a schedule LIMIT@STEP,... (the limit from each STEP on)
@@ -179,6 +180,19 @@ step=$(step_of "$RUN/latest")
 # batches (a slice per step skipped K - 1 slices a batch), K being the run's (trainer_state.json)
 iters=$(sed -n 's/.*"iterations": *\([0-9][0-9]*\).*/\1/p' "$RUN/latest/trainer_state.json" 2>/dev/null | head -n 1 || true)
 batch=$(( step / ${iters:-1} ))
+# the K of the coming batches: the last --iterations of MGRPO_ARGS, else the run's (mgrpo keeps
+# it), else 1; a batch is never split, so the steps left must be a multiple of it (STEPS=3 with
+# K = 2 ended at step 4)
+k=${iters:-1}
+for ((i = 0; i < ${#mgrpo_extra[@]}; i++)); do
+    case ${mgrpo_extra[i]} in
+        --iterations) k=${mgrpo_extra[i + 1]:-} ;;
+        --iterations=*) k=${mgrpo_extra[i]#*=} ;;
+    esac
+done
+if [[ $k =~ ^[0-9]+$ ]] && (( 10#$k > 1 && step < STEPS && (STEPS - step) % 10#$k != 0 )); then
+    die "STEPS=$STEPS: mgrpo --iterations $k takes $k optimizer steps per batch, so from step $step the run would end at step $(( step + (STEPS - step + 10#$k - 1) / 10#$k * 10#$k )), past STEPS (STEPS - $step must be a multiple of $k)"
+fi
 max_tokens_at "$step" >/dev/null   # a bad schedule stops here, not in a validation's msample
 if [ "$step" -eq 0 ]; then
     [ -n "${MODEL:-}" ] || die "MODEL= is required (the starting policy)"

@@ -305,6 +305,22 @@ $ for r in ra rb; do zstdcat $r/rollouts/*.zst | jq -r .id | sort -u | wc -l; do
 > 6
 > 6
 
+## grpo-loop.sh with mgrpo --iterations 2 and STEPS=3: the loop stops before its first stage (a batch is never split: it ended at step 4, past STEPS); from step 2, STEPS=4 goes on
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export RUN=run MODEL=m DATA=p.jsonl PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 MGRPO_ARGS='--lr 1e-2 --iterations 2'
+$ STEPS=3 "$ROOT/pipelines/grpo-loop.sh" >/dev/null; echo "rc $?"; ls run | grep -c step-
+$ STEPS=2 "$ROOT/pipelines/grpo-loop.sh" >/dev/null && STEPS=5 "$ROOT/pipelines/grpo-loop.sh" >/dev/null; echo "rc $?"; readlink run/latest
+$ STEPS=4 MGRPO_ARGS='--lr 1e-2 --iterations=2' "$ROOT/pipelines/grpo-loop.sh" >/dev/null; echo "rc $?"; readlink run/latest
+> rc 2
+> 0
+> rc 2
+> step-000002
+> rc 0
+> step-000004
+2~ ^grpo-loop: STEPS=3: mgrpo --iterations 2 takes 2 optimizer steps per batch, so from step 0 the run would end at step 4, past STEPS \(STEPS - 0 must be a multiple of 2\)$
+2~ ^grpo-loop: STEPS=5: mgrpo --iterations 2 takes 2 optimizer steps per batch, so from step 2 the run would end at step 6, past STEPS
+
 ## grpo-loop.sh PERSIST=1: where hard links fail (here a cp that fails after making the directory, as GNU cp -al does), the best step's snapshot is copied whole (the copy went into the directory cp -al had made: best-000001/policy/)
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
