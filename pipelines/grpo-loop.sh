@@ -7,7 +7,8 @@
 #               continues where it stopped when started again; one loop at a time (flock on RUN;
 #               without flock(1), as on macOS, no lock)
 #   MODEL       starting policy (required until RUN/latest exists)
-#   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl
+#   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl,
+#               taken PROMPTS at a time in that order (RUN/slices: which ones each batch took)
 #   STEPS       total optimizer steps (required; with mgrpo --iterations K in MGRPO_ARGS each batch
 #               is K of them, and the next batch takes the next slice: the steps left must then
 #               be a multiple of K, or the loop stops before the first stage)
@@ -177,9 +178,16 @@ N=$(wc -l <"$RUN/problems.jsonl")
 
 step=$(step_of "$RUN/latest")
 # mgrpo --iterations K takes K optimizer steps on each batch: the problem slices follow the
-# batches (a slice per step skipped K - 1 slices a batch), K being the run's (trainer_state.json)
+# batches (a slice per step skipped K - 1 slices a batch). Where the next slice begins is read
+# from RUN/slices, a line "STEP OFFSET COUNT" per batch (taken from step STEP's policy, problems
+# OFFSET.. of the shuffled file, COUNT of them), written before the batch is sampled: the
+# batch that led to latest is the last line of a step before it (a line of a batch not taken,
+# or of steps a crash lost under PERSIST, has a step at or after latest). From the steps and K
+# alone, a K changed between restarts moved every later slice (step 6 of K = 2 then K = 1 was
+# read as batch 6 of K = 1, not 4). A run from before RUN/slices: the step over the run's K.
 iters=$(sed -n 's/.*"iterations": *\([0-9][0-9]*\).*/\1/p' "$RUN/latest/trainer_state.json" 2>/dev/null | head -n 1 || true)
-batch=$(( step / ${iters:-1} ))
+off=$(awk -v s="$step" '$1 < s { o = $2 + $3; f = 1 } END { if (f) print o }' "$RUN/slices" 2>/dev/null || true)
+[ -n "$off" ] || off=$(( step / ${iters:-1} * PROMPTS ))
 # the K of the coming batches: the last --iterations of MGRPO_ARGS, else the run's (mgrpo keeps
 # it), else 1; a batch is never split, so the steps left must be a multiple of it (STEPS=3 with
 # K = 2 ended at step 4)
@@ -245,8 +253,9 @@ mg_end() {
 while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     prev=$step
     mt=$(max_tokens_at "$step")
-    # the batch's problems: PROMPTS lines from offset batch*PROMPTS of the shuffled file, wrapping
-    awk -v s=$(( (batch * PROMPTS) % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
+    # the batch's problems: PROMPTS lines from offset off of the shuffled file, wrapping
+    printf '%d %d %d\n' "$step" "$off" "$PROMPTS" >>"$RUN/slices"
+    awk -v s=$(( off % N )) -v p="$PROMPTS" -v n="$N" '(NR - 1 - s + n) % n < p' \
         "$RUN/problems.jsonl" >"$RUN/.slice.jsonl"
     t0=$(date +%s.%N)
     # the rewarded batch whole before mgrpo reads it: a sampler or reward stage that dies part way
@@ -264,7 +273,7 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
         step=$(step_of "$RUN/latest") pol=$RUN/latest
     fi
     rm -f "$RUN/.batch"
-    batch=$((batch + 1))
+    off=$((off + PROMPTS))
     m=$(printf '%s\n' "$metrics" | tail -n 1)
     kl=$(jnum kl <<<"$m")
     acc=$(sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' <<<"$m")

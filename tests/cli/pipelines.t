@@ -190,6 +190,7 @@ $ zstd -dc run/rollouts/step-000001.jsonl.zst | jq -r .id | sort -u | wc -l; ls 
 > metrics.jsonl
 > problems.jsonl
 > rollouts
+> slices
 > step-000001
 
 ## exp's prompt filter counts the prompt msample renders (the study's system prompt, r1 template)
@@ -254,7 +255,7 @@ $ diff <(jq -c 'del(.seconds, .tokens_per_s)' ra/metrics.jsonl) <(jq -c 'del(.se
 $ readlink ra/best rb/best rb/policy
 $ RUN=rb PERSIST=1 STEPS=7 REWARD="if [ -e once ]; then exit 1; fi; touch once; $REWARD" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink rb/latest
 > 4
-> best best-000002 evals latest policy policy-000004 rollouts step-000003 step-000004 
+> best best-000002 evals latest policy policy-000004 rollouts slices step-000003 step-000004 
 > step-000002
 > best-000002
 > policy-000004
@@ -320,6 +321,20 @@ $ STEPS=4 MGRPO_ARGS='--lr 1e-2 --iterations=2' "$ROOT/pipelines/grpo-loop.sh" >
 > step-000004
 2~ ^grpo-loop: STEPS=3: mgrpo --iterations 2 takes 2 optimizer steps per batch, so from step 0 the run would end at step 4, past STEPS \(STEPS - 0 must be a multiple of 2\)$
 2~ ^grpo-loop: STEPS=5: mgrpo --iterations 2 takes 2 optimizer steps per batch, so from step 2 the run would end at step 6, past STEPS
+
+## grpo-loop.sh: a run's mgrpo --iterations changed between restarts (2, then 1) still takes the next slice each batch: 6 batches of 2 over 12 problems take each once (the slice was read from the step over the run's K: step 6 of K = 2 then 1 as batch 6, not 4, so the last two batches took the first two slices again); so does a changed PROMPTS
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in $(seq 1 12); do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3
+$ for r in ra rb; do RUN=$r STEPS=4 MGRPO_ARGS='--iterations 2' "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 && RUN=$r STEPS=6 MGRPO_ARGS='--iterations 1' "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "loop failed"; done
+$ RUN=ra STEPS=8 MGRPO_ARGS='--iterations 1' "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "loop failed"
+$ ls ra/rollouts | wc -l; zstdcat ra/rollouts/*.zst | jq -r .id | sort -u | wc -l
+$ RUN=rb STEPS=7 PROMPTS=4 MGRPO_ARGS='--iterations 1' "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "loop failed"
+$ zstdcat rb/rollouts/*.zst | jq -r .id | sort -u | wc -l
+> 6
+> 12
+> 12
 
 ## grpo-loop.sh PERSIST=1: where hard links fail (here a cp that fails after making the directory, as GNU cp -al does), the best step's snapshot is copied whole (the copy went into the directory cp -al had made: best-000001/policy/)
 $ minit tiny -o m -q --seed 4
