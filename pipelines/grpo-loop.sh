@@ -208,7 +208,15 @@ if [ "$step" -eq 0 ]; then
 fi
 if [ "$EVAL_EVERY" -gt 0 ]; then
     [ -n "${EVAL_DATA:-}" ] || die "EVAL_EVERY needs EVAL_DATA= (validation problems)"
-    if [ "$step" -eq 0 ]; then validate 0 "$MODEL"; elif (( step % EVAL_EVERY == 0 )); then validate "$step" "$RUN/latest"; fi
+    if [ "$step" -eq 0 ]; then validate 0 "$MODEL"
+    else
+        # a validation the last run owed: latest reached or passed a multiple m of EVAL_EVERY and
+        # no step from m on was validated (the loop stopped before or during it); with mgrpo
+        # --iterations K that step need not be a multiple (K = 2, EVAL_EVERY=3: step 4)
+        m=$(( step - step % EVAL_EVERY )) v=0
+        for ((i = m; i <= step; i++)); do [ -e "$(printf '%s/evals/step-%06d.json' "$RUN" "$i")" ] && v=1; done
+        (( m == 0 || v )) || validate "$step" "$RUN/latest"
+    fi
 fi
 
 # PERSIST=1: mgrpo as a coprocess reading the names of batch files; after each batch it writes

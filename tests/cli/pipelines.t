@@ -336,6 +336,22 @@ $ zstdcat rb/rollouts/*.zst | jq -r .id | sort -u | wc -l
 > 12
 > 12
 
+## grpo-loop.sh: a validation that failed at step 4 (mgrpo --iterations 2, EVAL_EVERY=3: step 4 passed 3) is taken when the loop starts again (it was owed only at a multiple of EVAL_EVERY, so step 4 was never validated)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ head -2 p.jsonl > v.jsonl
+$ mkdir bin; for t in msample mgrpo meval mfilter; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ printf '#!/bin/sh\ncase "$*" in *step-000004*) [ -e failed ] || { touch failed; exit 1; } ;; esac\nexec %s "$@"\n' "$MRL_BIN/mreward" > bin/mreward; chmod +x bin/mreward
+$ export RUN=run MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 MAX_TOKENS=3 EVAL_EVERY=3 EVAL_DATA=v.jsonl EVAL_N=2 REWARD="$MRL_BIN/mreward -Z -q" MGRPO_ARGS='--iterations 2'
+$ "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink run/latest; ls run/evals | grep -c 'json$'
+$ "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; ls run/evals | grep 'json$'
+> rc 1
+> step-000004
+> 1
+> rc 0
+> step-000000.json
+> step-000004.json
+
 ## grpo-loop.sh PERSIST=1: where hard links fail (here a cp that fails after making the directory, as GNU cp -al does), the best step's snapshot is copied whole (the copy went into the directory cp -al had made: best-000001/policy/)
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
