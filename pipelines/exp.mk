@@ -53,10 +53,11 @@ THREADS     ?=
 # RUN/policy (3.5 GB) instead of a whole checkpoint each step (~25 GB with the optimizer state)
 PERSIST     ?= 0
 # validation during a run (SPEC: every 25 steps on an AMC23-sized set, few samples); AMC23
-# itself is one of the benchmarks `make eval` reports: EVAL_DATA= another set for a clean `best`
+# itself is one of the benchmarks `make eval` reports: EVAL_DATA= another set for a clean `best`;
+# amc23.jsonl.zst where BENCH_DIR has no amc23.jsonl, as `make eval` reads it
 BENCH_DIR   ?=
 EVAL_EVERY  ?= 25
-EVAL_DATA   ?= $(if $(BENCH_DIR),$(BENCH_DIR)/amc23.jsonl)
+EVAL_DATA   ?= $(if $(BENCH_DIR),$(or $(wildcard $(BENCH_DIR)/amc23.jsonl),$(wildcard $(BENCH_DIR)/amc23.jsonl.zst),$(BENCH_DIR)/amc23.jsonl))
 EVAL_N      ?= 4
 EARLY_STOP  ?=
 

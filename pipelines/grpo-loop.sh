@@ -208,6 +208,8 @@ if [ "$step" -eq 0 ]; then
 fi
 if [ "$EVAL_EVERY" -gt 0 ]; then
     [ -n "${EVAL_DATA:-}" ] || die "EVAL_EVERY needs EVAL_DATA= (validation problems)"
+    # here, not in the first validation after a restart, which comes after a step's sampling and update
+    [ -e "$EVAL_DATA" ] || die "EVAL_DATA=$EVAL_DATA: no such file"
     if [ "$step" -eq 0 ]; then validate 0 "$MODEL"
     else
         # a validation the last run owed: latest reached or passed a multiple m of EVAL_EVERY and

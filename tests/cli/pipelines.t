@@ -205,6 +205,20 @@ $ for n in 490 491; do make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DAT
 > 0
 > 1
 
+## exp2 with a BENCH_DIR of zstd files validates on its amc23.jsonl.zst, as make eval reads it (msample was handed amc23.jsonl: "No such file or directory"); a missing EVAL_DATA stops the loop before it samples, also when no validation is due at the start
+$ minit tiny -o m -q
+$ echo '{"id":"a","problem":"What is 1+1?","answer":"2"}' > q.jsonl
+$ mkdir bench; zstd -q -o bench/amc23.jsonl.zst q.jsonl
+$ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DATA="$PWD/q.jsonl" RUN="$PWD/r" BENCH_DIR="$PWD/bench" STEPS=0 PROMPTS=1 EVAL_N=1 MAX_TOKENS=2 >/dev/null 2>&1; echo "rc $?"; ls r/evals
+$ export RUN=r2 MODEL=m DATA=q.jsonl PROMPTS=1 G=2 MAX_TOKENS=2 THREADS=1
+$ STEPS=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null && STEPS=2 EVAL_EVERY=25 EVAL_DATA=bench/amc23.jsonl "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; readlink r2/latest
+> rc 0
+> step-000000.json
+> step-000000.jsonl.zst
+> rc 2
+> step-000001
+2> grpo-loop: EVAL_DATA=bench/amc23.jsonl: no such file
+
 ## make plot: a PNG of a run's metrics (reward, accuracy, length, KL per step)
 % requires /usr/bin/gnuplot
 $ mkdir run; for i in 1 2 3; do echo "{\"step\":$i,\"loss\":0.1,\"kl\":0.0$i,\"reward_mean\":$i,\"rewards\":{\"accuracy\":0.$i},\"completion_len_mean\":1$i}" >> run/metrics.jsonl; done
