@@ -79,8 +79,16 @@ define exp_run
 	$(exp_need)
 	$(if $(EVAL_DATA),,@echo "$1: no validation during the run (BENCH_DIR= or EVAL_DATA= turns it on)" >&2)
 	@mkdir -p $(or $(RUN),$(RUNS)/$1)
-	test -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst || $(MRL_T)/mfilter --max-tokens $(MAX_PROMPT) --model $(MODEL) \
-	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) -q $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst
+	@# data.source: the records and filter RUN/data.jsonl.zst was made from, so that the same RUN
+	@# with another DATA (MAX_PROMPT, TEMPLATE, SYSTEM_FILE) is an error, not the old problems
+	sum=$$($(MRL_T)/mfilter -Z -q $(DATA) | cksum) && sys=$$(cksum <$(SYSTEM_FILE)) || exit 2; \
+	src="records $$sum max_prompt=$(MAX_PROMPT) template=$(TEMPLATE) system $$sys"; \
+	if [ -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst ]; then \
+	  if [ -e $(or $(RUN),$(RUNS)/$1)/data.source ] && [ "$$(cat $(or $(RUN),$(RUNS)/$1)/data.source)" != "$$src" ]; then \
+	    echo "$1: DATA=$(DATA) (MAX_PROMPT=$(MAX_PROMPT) TEMPLATE=$(TEMPLATE) SYSTEM_FILE=$(SYSTEM_FILE)) is not what $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst was made from ($(or $(RUN),$(RUNS)/$1)/data.source): give those, another run directory, or remove $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst and problems.jsonl there to go on with these" >&2; exit 2; fi; \
+	else $(MRL_T)/mfilter --max-tokens $(MAX_PROMPT) --model $(MODEL) \
+	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) -q $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst \
+	  && echo "$$src" > $(or $(RUN),$(RUNS)/$1)/data.source; fi
 	RUN=$(or $(RUN),$(RUNS)/$1) MODEL=$(MODEL) DATA=$(or $(RUN),$(RUNS)/$1)/data.jsonl.zst STEPS=$(STEPS) \
 	PROMPTS=$(PROMPTS) G=$(G) TEMP=$(TEMP) TOP_P=$(TOP_P) MAX_TOKENS=$(or $(MAX_TOKENS),$2) TEMPLATE=$(TEMPLATE) \
 	SYSTEM="$$(cat $(SYSTEM_FILE))" SEED=$(SEED) SAVE_EVERY=$(SAVE_EVERY) DEVICE=$(DEVICE) NGPU=$(NGPU) PERSIST=$(PERSIST) THREADS=$(THREADS) \

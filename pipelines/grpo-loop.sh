@@ -8,7 +8,8 @@
 #               without flock(1), as on macOS, no lock)
 #   MODEL       starting policy (required until RUN/latest exists)
 #   DATA        problem records, plain or zstd (required); shuffled once into RUN/problems.jsonl,
-#               taken PROMPTS at a time in that order (RUN/slices: which ones each batch took)
+#               taken PROMPTS at a time in that order (RUN/slices: which ones each batch took);
+#               a restart with a DATA of other records stops with an error
 #   STEPS       total optimizer steps (required; with mgrpo --iterations K in MGRPO_ARGS each batch
 #               is K of them, and the next batch takes the next slice: the steps left must then
 #               be a multiple of K, or the loop stops before the first stage)
@@ -172,6 +173,9 @@ prune() {
 
 if [ ! -s "$RUN/problems.jsonl" ]; then
     "${T}mfilter" --shuffle --seed "$SEED" -Z -q "$DATA" -o "$RUN/problems.jsonl"
+# a run continues on the problems it began with: another DATA is an error, not ignored for them
+elif ! cmp -s <(LC_ALL=C sort "$RUN/problems.jsonl") <("${T}mfilter" -Z -q "$DATA" | LC_ALL=C sort); then
+    die "DATA=$DATA holds other problems than $RUN/problems.jsonl, shuffled from the DATA the run began with: give that one, another RUN=, or remove $RUN/problems.jsonl to go on with these"
 fi
 N=$(wc -l <"$RUN/problems.jsonl")
 [ "$N" -ge "$PROMPTS" ] || die "$DATA has $N problems, fewer than PROMPTS=$PROMPTS"

@@ -3,7 +3,7 @@
 
 ## exp2: the study's recipe, every hyperparameter on the command line of the loop
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
->~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt -q d -o runs/exp2/data\.jsonl\.zst$
+>~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt -q d -o runs/exp2/data\.jsonl\.zst && echo "\$src" > runs/exp2/data\.source; fi$
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
 >~ REWARD='[^']*/mreward -q --anchored --reward accuracy=2 --reward format=1 --reward language=0'
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
@@ -335,6 +335,25 @@ $ STEPS=4 MGRPO_ARGS='--lr 1e-2 --iterations=2' "$ROOT/pipelines/grpo-loop.sh" >
 > step-000004
 2~ ^grpo-loop: STEPS=3: mgrpo --iterations 2 takes 2 optimizer steps per batch, so from step 0 the run would end at step 4, past STEPS \(STEPS - 0 must be a multiple of 2\)$
 2~ ^grpo-loop: STEPS=5: mgrpo --iterations 2 takes 2 optimizer steps per batch, so from step 2 the run would end at step 6, past STEPS
+
+## a run started again with another DATA stops with an error (it went on silently with the shuffled problems of the first DATA); the same records compressed go on; make exp2 says the same of its filtered data.jsonl.zst
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ sed 's/+ 1/+ 2/' p.jsonl > q.jsonl; zstd -q p.jsonl
+$ export RUN=run MODEL=m PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3
+$ DATA=p.jsonl STEPS=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null && DATA=q.jsonl STEPS=2 "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; readlink run/latest
+$ DATA=p.jsonl.zst STEPS=2 "$ROOT/pipelines/grpo-loop.sh" >/dev/null; echo "rc $?"; readlink run/latest
+$ unset RUN; x() { make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" RUN="$PWD/e" PROMPTS=2 G=2 MAX_TOKENS=3 MICRO_BATCH=4 EVAL_EVERY=0 GRAD_CKPT= THREADS=1 "$@" >/dev/null; }
+$ x DATA="$PWD/p.jsonl" STEPS=1 && x DATA="$PWD/q.jsonl" STEPS=2; echo "rc $?"; x DATA="$PWD/p.jsonl.zst" STEPS=2; echo "rc $?"; readlink e/latest
+> rc 2
+> step-000001
+> rc 0
+> step-000002
+> rc 2
+> rc 0
+> step-000002
+2~ ^grpo-loop: DATA=q\.jsonl holds other problems than run/problems\.jsonl, shuffled from the DATA the run began with
+2~ ^exp2: DATA=.*/q\.jsonl \(MAX_PROMPT=512 TEMPLATE=r1 SYSTEM_FILE=pipelines/open-rs-system\.txt\) is not what .*/e/data\.jsonl\.zst was made from
 
 ## grpo-loop.sh: a run's mgrpo --iterations changed between restarts (2, then 1) still takes the next slice each batch: 6 batches of 2 over 12 problems take each once (the slice was read from the step over the run's K: step 6 of K = 2 then 1 as batch 6, not 4, so the last two batches took the first two slices again); so does a changed PROMPTS
 % requires /usr/bin/jq
