@@ -83,7 +83,7 @@ $(D)/sft/done: $(D)/sft.jsonl.zst
 	    --total-steps $(DEMO_SFT_STEPS) --steps $$(($(DEMO_SFT_STEPS) - s)) --save-every 25 --keep 1 \
 	    --resume-data $(DEMO_THR) -Z $< >> $(D)/sft.log; \
 	fi
-	@awk -F'"loss":' '{ split($$2, a, ","); l = a[1] } END { printf "sft: %d steps, last loss %.3f\n", NR, l }' $(D)/sft/metrics.jsonl
+	@LC_ALL=C awk -F'"loss":' '{ split($$2, a, ","); l = a[1] } END { printf "sft: %d steps, last loss %.3f\n", NR, l }' $(D)/sft/metrics.jsonl
 	@test -e $(D)/sft/latest && touch $@
 
 # held-out scores: the same problems, seed and samples for both models

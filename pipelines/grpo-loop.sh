@@ -43,6 +43,9 @@
 #               loses the steps since the last one (a restart takes them again, the same way).
 #               The same steps as the default, bit for bit. Not with mgrpo --gpus (NGPU > 1 on GPUs)
 set -euo pipefail
+# numbers as the tools write them: under a locale with a decimal comma (de_DE) bash's printf
+# refused the first step's "0.500" (the loop died after every step) and awk read 0.5 as 0
+export LC_ALL=C
 
 die() { echo "grpo-loop: $*" >&2; exit 2; }
 [ -n "${RUN:-}" ] || die "RUN= is required (the run directory)"

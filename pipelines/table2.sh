@@ -3,6 +3,8 @@
 # the Open-RS paper's Table 2 (zero-shot pass@1, %), printed under the paper's own rows.
 # Usage: pipelines/table2.sh SCORES.jsonl [ROW-LABEL]
 set -eu
+# awk reads the scores' 0.854 as 0 under a locale with a decimal comma (de_DE): every cell 0,0
+export LC_ALL=C
 scores=${1:?usage: pipelines/table2.sh SCORES.jsonl [LABEL]}
 label=${2:-this run}
 cat <<'EOF'

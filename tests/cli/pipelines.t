@@ -219,6 +219,21 @@ $ STEPS=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null && STEPS=2 EVAL_EVERY=25 EVA
 > step-000001
 2> grpo-loop: EVAL_DATA=bench/amc23.jsonl: no such file
 
+## under a locale with a decimal comma (de_DE, made here with localedef) the loop runs (bash's printf refused the first step's "0.500" and the loop died after every step) and table2.sh prints the scores (awk read 0.854 as 0: every cell 0,0)
+% requires /usr/share/i18n/locales/de_DE
+% requires /usr/bin/localedef
+$ mkdir loc; localedef -i de_DE -f UTF-8 loc/de_DE.UTF-8 >/dev/null 2>&1; test -e loc/de_DE.UTF-8/LC_NUMERIC && export LOCPATH=$PWD/loc LC_ALL=de_DE.UTF-8 && printf '%s\n' "$(awk 'BEGIN { print 0.5 }')"
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ RUN=run MODEL=m DATA=p.jsonl STEPS=2 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = 0.5'" "$ROOT/pipelines/grpo-loop.sh" >out 2>&1; echo "rc $?"; cut -c1-22 out
+$ printf '{"bench":"aime24","problems":30,"k":1,"pass@1":0.3}\n{"bench":"math500","problems":500,"k":1,"pass@1":0.854}\n' > s.jsonl
+$ "$ROOT/pipelines/table2.sh" s.jsonl x | grep '^| x'
+> 0,5
+> rc 0
+> step 1  reward 0.500  
+> step 2  reward 0.500  
+> | x | 30.0 | 85.4 | – | – | – | – |
+
 ## make plot: a PNG of a run's metrics (reward, accuracy, length, KL per step)
 % requires /usr/bin/gnuplot
 $ mkdir run; for i in 1 2 3; do echo "{\"step\":$i,\"loss\":0.1,\"kl\":0.0$i,\"reward_mean\":$i,\"rewards\":{\"accuracy\":0.$i},\"completion_len_mean\":1$i}" >> run/metrics.jsonl; done
