@@ -105,9 +105,9 @@ $(D)/grpo/done: $(D)/sft/done $(D)/train.jsonl
 	@test "$$(readlink $(D)/grpo/latest)" = "$$(printf 'step-%06d' $(DEMO_STEPS))" && touch $@
 
 $(D)/result.md: $(D)/eval-sft.jsonl.zst $(D)/eval-grpo.jsonl.zst
-	{ echo "Held-out pass@1, $(DEMO_TEST_N) problems x $(DEMO_EVAL_N) samples (T=$(DEMO_EVAL_TEMP)); Δ = grpo - sft, * = 95% interval excludes 0"; \
-	  echo; $(MRL_T)/meval --markdown --seed $(DEMO_SEED) sft=$(D)/eval-sft.jsonl.zst grpo=$(D)/eval-grpo.jsonl.zst; \
-	  echo; echo "By level:"; echo; \
+	{ echo "Held-out pass@1, $(DEMO_TEST_N) problems x $(DEMO_EVAL_N) samples (T=$(DEMO_EVAL_TEMP)); Δ = grpo - sft, * = 95% interval excludes 0" && \
+	  echo && $(MRL_T)/meval --markdown --seed $(DEMO_SEED) sft=$(D)/eval-sft.jsonl.zst grpo=$(D)/eval-grpo.jsonl.zst && \
+	  echo && echo "By level:" && echo && \
 	  $(MRL_T)/meval --markdown --seed $(DEMO_SEED) --by '"level " + (.level|tostring)' sft=$(D)/eval-sft.jsonl.zst grpo=$(D)/eval-grpo.jsonl.zst; } > $@.tmp
 	mv $@.tmp $@
 	-@pipelines/plot.sh $(D)/grpo

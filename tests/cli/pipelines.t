@@ -118,6 +118,16 @@ $ readlink d/sft/latest d/grpo/latest; sed -n 3p d/result.md | tr -s ' ' | cut -
 > step-000002
 >  bench | problems | k | sft pass@1 | grpo pass@1 
 
+## the demo's table: a failing meval fails the target, and no result.md is made without its
+## first table (only the last command's status counted)
+$ mkdir -p d fb && for t in "$MRL_BIN"/*; do ln -s "$t" fb/; done && rm fb/meval
+$ printf '#!/bin/sh\ncase " $* " in *" --by "*) exec "%s/meval" "$@";; esac\necho "meval: broken" >&2; exit 1\n' "$MRL_BIN" > fb/meval && chmod +x fb/meval
+$ for r in sft grpo; do printf '{"id":"p1","sample":0,"correct":true,"level":1}\n' | zstd -q > d/eval-$r.jsonl.zst; done
+$ make -s -C "$ROOT" -o "$PWD/d/eval-sft.jsonl.zst" -o "$PWD/d/eval-grpo.jsonl.zst" "$PWD/d/result.md" DEMO_DIR="$PWD/d" BIN="$PWD/fb" > /dev/null 2>&1; echo $?
+$ ls d/result.md 2>&1 | sed 's/.*No such.*/none/'
+> 2
+> none
+
 ## gen_arith: train and held-out problems never share a text; --unique has no repeats; --noise is the wrong-answer rate
 $ cc -O2 -o gen "$ROOT/testdata/gen_arith.c"
 $ ./gen --n 3000 --split train --no-solution | jq -r .problem | sort -u > a; ./gen --n 500 --split test --unique | jq -r .problem > b
