@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "engine.h"
+#include "hset.h"
 #include "jqf.h"
 #include "model.h"
 #include "ops.h"
@@ -63,6 +64,7 @@ typedef struct app {
     const char *system;
     const mrl_tok *tok;
     long shard_k, shard_n, nread;
+    hset ids;                      /* hashes of the ids read (every shard's records) */
     jv policy;
     progress *prog;
     int prog_on;
@@ -132,6 +134,27 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (r < 0 && bad(a, e) == 0) continue;
             return r;
         }
+        /* an id given twice: its samples would share a random stream (the same completions) and
+           run together into one group downstream. Checked on every record, not only this
+           shard's, so that every shard stops on the same one. */
+        jv rid = jv_object_get(jv_copy(rec), jv_string("id"));
+        if (jv_get_kind(rid) != JV_KIND_NULL && jv_get_kind(rid) != JV_KIND_INVALID) {
+            jv t = jv_get_kind(rid) == JV_KIND_STRING ? jv_copy(rid) : jv_dump_string(jv_copy(rid), 0);
+            int r = hset_add(&a->ids, rng_hash(jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t))));
+            jv_free(t);
+            if (r < 0) { jv_free(rid); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
+            if (r == 0) {
+                jv d = jv_dump_string(jv_copy(rid), 0);
+                err_set(e, ERR_INPUT, "%s:%ld: \"id\" %.200s is an earlier problem's too: its samples would share their "
+                        "random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)",
+                        rd_name(a->rd), rd_lineno(a->rd), jv_string_value(d));
+                jv_free(d); jv_free(rid); jv_free(rec);
+                a->nread++;   /* a record all the same: the shards count it alike */
+                if (bad(a, e) == 0) continue;
+                return -1;
+            }
+        }
+        jv_free(rid);
         if (a->nread++ % a->shard_n != a->shard_k) { jv_free(rec); continue; }
         e->msg[0] = 0;
         jv pv = jqf_first(a->problem, rec, e);
@@ -507,6 +530,7 @@ int main(int argc, char **argv) {
     rc = cli_finish(&a.c, a.w);
     rd_close(a.rd);
     jv_free(a.policy);
+    hset_free(&a.ids);
     tok_free(tok);
     tmpl_free(a.tp);
     jqf_free(a.problem);

@@ -78,6 +78,23 @@ $ msample --device cpu -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-t
 > p3
 > p5
 
+## an id given twice is a bad record naming it (its samples drew the first one's completions and
+## ran together with them into one group, which mreward, mfilter and mgrpo then refused or took
+## as one problem); every shard stops on it, and --skip-bad keeps the first
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":"a","problem":"x"}\n{"id":"b","problem":"y"}\n{"id":"a","problem":"z"}\n{"id":7,"problem":"z"}\n{"id":7,"problem":"w"}\n' > in.jsonl
+$ for s in 0/2 1/2; do msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 --shard $s in.jsonl | jq -c '[.id, .sample]'; done
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 1 --max-tokens 2 --skip-bad in.jsonl 2>&1 >/dev/null | sed 's/: its samples.*//'
+> ["a",0]
+> ["a",1]
+> ["b",0]
+> ["b",1]
+> msample: in.jsonl:3: "id" "a" is an earlier problem's too
+> msample: in.jsonl:5: "id" 7 is an earlier problem's too
+> msample: 2 bad records skipped
+2> msample: in.jsonl:3: "id" "a" is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)
+2> msample: in.jsonl:3: "id" "a" is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)
+
 ## the KV budget must hold one whole sequence; the message names the record
 % requires $TESTDATA/msample/model/model.safetensors
 $ msample --device cpu -Z -q --model $TESTDATA/msample/model --max-tokens 500 --kv-mem 64K $TESTDATA/msample/problems.jsonl
