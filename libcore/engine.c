@@ -21,6 +21,7 @@ typedef struct eng_seq {
     long stop_at;         /* offset of a stop string in text, -1 none */
     size_t stop_len;
     int max_n;            /* --max-tokens, or fewer where the model's context ends first */
+    long res;             /* KV tokens reserved for it while it runs */
 } eng_seq;
 
 typedef struct eng_group {
@@ -28,6 +29,7 @@ typedef struct eng_group {
     int prompt_kv;        /* -1 once every sample has been forked */
     float *logits;        /* last prompt position, until every sample has been forked */
     long reserved;        /* KV tokens reserved for the prompt */
+    long sample_res;      /* and for each running sample: its max_n rounded up, plus a block */
     int started, finished;
     eng_seq *s;
 } eng_group;
@@ -42,7 +44,7 @@ typedef struct eng {
     int V, bt;
     int ctx;              /* the model's context (max_position_embeddings) */
     int max_new;          /* tokens a sample may get: --max-tokens, or ctx where that is shorter */
-    long cap, reserved, sample_res;
+    long cap, reserved, sample_res;   /* sample_res: the most a sample reserves (max_new's) */
     uint8_t *skip;        /* per id: 1 = no text (special tokens), 2 = EOS */
     stop_set *stops;
     eng_group **win;      /* groups in input order */
@@ -194,17 +196,20 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
                        "(max_position_embeddings)", p->where ? p->where : "", p->where ? ": " : "", p->nprompt, ctx);
         return -2;
     }
-    long pres = round_up(p->nprompt, g->bt) + g->bt;
-    if (pres + g->sample_res > g->cap) {
+    /* a sample ends ("length") at --max-tokens or where the context does, whichever is first;
+       so it never needs more KV than that (a long prompt leaves less of the context) */
+    int max_n = ctx - p->nprompt < g->max_new ? ctx - p->nprompt : g->max_new;
+    long pres = round_up(p->nprompt, g->bt) + g->bt, sres = round_up(max_n, g->bt) + g->bt;
+    if (pres + sres > g->cap) {
         err_set(e, 1, "%s%sa prompt of %d tokens plus --max-tokens %d%s needs %ld KV tokens, "
                        "but --kv-mem holds only %ld%s: raise --kv-mem or lower --max-tokens",
                        p->where ? p->where : "", p->where ? ": " : "",
-                       p->nprompt, g->max_new, g->max_new < g->o->max_tokens ? " (cut to the model's context)" : "",
-                       pres + g->sample_res, g->cap,
+                       p->nprompt, max_n, max_n < g->o->max_tokens ? " (cut to the model's context)" : "",
+                       pres + sres, g->cap,
                        g->o->kv_mem ? "" : " (the default, sized for prompts of up to 4096 tokens)");
         return -2;
     }
-    if (g->reserved + pres + g->sample_res > g->cap) return 0;
+    if (g->reserved + pres + sres > g->cap) return 0;
     int seq = kv_seq_new(g->kv);
     if (seq < 0) return 0;
     eng_group *gr = calloc(1, sizeof *gr);
@@ -221,9 +226,8 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
         return -1;
     }
     gr->reserved = pres;
+    gr->sample_res = sres;
     g->reserved += pres;
-    /* a sample ends ("length") at --max-tokens or where the context does, whichever is first */
-    int max_n = ctx - p->nprompt < g->max_new ? ctx - p->nprompt : g->max_new;
     for (int i = 0; i < g->o->n; i++) { gr->s[i].kv = -1; gr->s[i].stop_at = -1; gr->s[i].max_n = max_n; }
     if (g->nwin == g->capwin) {
         g->capwin = g->capwin ? 2 * g->capwin : 16;
@@ -238,7 +242,7 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
 /* Starts sample i of a group: fork the prompt, draw the first token from the prompt's
  * logits with the sample's own stream. 1 started, 0 no room. */
 static int eng_start_sample(eng *g, eng_group *gr) {
-    if (g->reserved + g->sample_res > g->cap) return 0;
+    if (g->reserved + gr->sample_res > g->cap) return 0;
     int kv = kv_fork(g->kv, gr->prompt_kv);
     if (kv < 0) return 0;
     int i = gr->started++;
@@ -257,7 +261,8 @@ static int eng_start_sample(eng *g, eng_group *gr) {
         gr->logits = NULL;
     }
     if (q->state == 2) { eng_retire(g, gr, q); return 1; }
-    g->reserved += g->sample_res;
+    q->res = gr->sample_res;
+    g->reserved += q->res;
     g->run[g->nrun++] = q;
     return 1;
 }
@@ -365,7 +370,7 @@ static void eng_retire_done(eng *g) {
     for (int b = 0; b < B; b++) {
         eng_seq *q = g->run[b];
         if (q->state != 2) { g->run[k++] = q; continue; }
-        g->reserved -= g->sample_res;
+        g->reserved -= q->res;
         /* find its group: the window is short, and retirements are rare per step */
         for (int w = 0; w < g->nwin; w++) {
             eng_group *gr = g->win[w];

@@ -7,8 +7,8 @@
  * whose logits for a row do not depend on the other rows of the batch, the output does
  * not depend on --batch, the thread count or the order of the input.
  *
- * Memory: a sequence is admitted only while its worst case (the prompt plus max_tokens,
- * rounded to blocks) fits in the KV pool next to those already running, so none is
+ * Memory: a sequence is admitted only while its worst case (the prompt plus max_tokens, or
+ * what the model's context leaves after the prompt where that is less, rounded to blocks) fits in the KV pool next to those already running, so none is
  * ever preempted; a problem whose single sequence cannot fit is an error. */
 #ifndef MRL_ENGINE_H
 #define MRL_ENGINE_H

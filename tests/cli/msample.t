@@ -278,6 +278,20 @@ $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens
 2> msample: in.jsonl:2: a prompt of 122 tokens does not fit the model's context of 40 (max_position_embeddings) (skipped)
 2> msample: 1 bad record skipped
 
+## a sample reserves the KV the context leaves it, not all of --max-tokens: under a context of 64 a
+## 20-token prompt's samples end at 44 tokens, so 7 blocks of 16 (224K of fp32 K and V here) hold
+## the prompt (2 blocks + 1) and a sample (3 + 1) (it was refused, as needing 8: the sizes a
+## --max-tokens of 64 would take); one block less is still too little, and the message says 44
+% requires /usr/bin/jq
+$ minit tiny -o m -q && jq '.max_position_embeddings = 64' m/config.json > c && mv c m/config.json
+$ printf '{"id":"a","problem":"xxxxxxxxxxxxxxxxxxx"}\n' > in.jsonl
+$ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 64 -n 2 --kv-mem 224K in.jsonl | jq -c '[.id, .sample, .finish, (.prompt_ids | length), (.completion_ids | length)]'
+$ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 64 --kv-mem 223K in.jsonl; echo "rc=$?"
+> ["a",0,"length",20,44]
+> ["a",1,"length",20,44]
+> rc=1
+2> msample: in.jsonl:1: a prompt of 20 tokens plus --max-tokens 44 (cut to the model's context) needs 112 KV tokens, but --kv-mem holds only 96: raise --kv-mem or lower --max-tokens
+
 ## a usage error found after the options are read (a template or --system file, a device
 ## this build lacks) ends with the Try line too, as every exit 2
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
