@@ -35,6 +35,8 @@ typedef struct eng_group {
 } eng_group;
 
 typedef struct eng {
+    int oom;                 /* a sequence's buffers could not grow (eng_push, maybe on a worker
+                                thread): the run ends with "out of memory" after the step */
     mrl_model *m;
     const mrl_tok *tok;
     const eng_opts *o;
@@ -96,9 +98,13 @@ static int eng_skip_table(eng *g, mrl_err *e) {
 static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
     eng_sample *o = &q->out;
     if (o->n == q->cap) {
-        q->cap = q->cap ? 2 * q->cap : 64;
-        o->ids = realloc(o->ids, q->cap * sizeof *o->ids);
-        o->logprobs = realloc(o->logprobs, q->cap * sizeof *o->logprobs);
+        int cap = q->cap ? 2 * q->cap : 64;
+        int32_t *ids = realloc(o->ids, cap * sizeof *o->ids);
+        if (ids) o->ids = ids;
+        float *lps = ids ? realloc(o->logprobs, cap * sizeof *o->logprobs) : NULL;
+        if (!lps) { __atomic_store_n(&g->oom, 1, __ATOMIC_RELAXED); q->state = 2; o->finish = ENG_LENGTH; return; }
+        o->logprobs = lps;
+        q->cap = cap;
     }
     o->ids[o->n] = t;
     o->logprobs[o->n++] = lp;
@@ -109,8 +115,11 @@ static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
     if (piece && len) {
         size_t prev = o->text_len;
         if (prev + len + 1 > q->tcap) {
-            q->tcap = 2 * (prev + len + 1) + 64;
-            o->text = realloc(o->text, q->tcap);
+            size_t tcap = 2 * (prev + len + 1) + 64;
+            char *text = realloc(o->text, tcap);
+            if (!text) { __atomic_store_n(&g->oom, 1, __ATOMIC_RELAXED); q->state = 2; o->finish = ENG_LENGTH; return; }
+            o->text = text;
+            q->tcap = tcap;
         }
         memcpy(o->text + prev, piece, len);
         o->text_len += len;
@@ -129,7 +138,7 @@ static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
 
 static void eng_group_free(eng_group *gr, int G) {
     if (!gr) return;
-    for (int i = 0; i < G; i++) {
+    for (int i = 0; gr->s && i < G; i++) {   /* s is NULL when eng_open_group's allocation failed */
         free(gr->s[i].out.ids);
         free(gr->s[i].out.logprobs);
         free(gr->s[i].out.text);
@@ -230,8 +239,14 @@ static int eng_open_group(eng *g, eng_problem *p, mrl_err *e) {
     g->reserved += pres;
     for (int i = 0; i < g->o->n; i++) { gr->s[i].kv = -1; gr->s[i].stop_at = -1; gr->s[i].max_n = max_n; }
     if (g->nwin == g->capwin) {
-        g->capwin = g->capwin ? 2 * g->capwin : 16;
-        g->win = realloc(g->win, g->capwin * sizeof *g->win);
+        int capwin = g->capwin ? 2 * g->capwin : 16;
+        eng_group **win = realloc(g->win, capwin * sizeof *g->win);
+        if (!win) {   /* undone as the allocation failure above */
+            g->reserved -= pres;
+            gr->p.prompt = NULL;   /* still owned by the caller's *p */
+            kv_seq_free(g->kv, seq); eng_group_free(gr, g->o->n); return err_set(e, 3, "out of memory");
+        }
+        g->win = win; g->capwin = capwin;
     }
     g->win[g->nwin++] = gr;
     g->st->problems_in++;
@@ -460,6 +475,7 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
         }
         if (eng_admit(&g, &eof, &ferr, &fe, e) < 0) { rc = -1; break; }
         if (g.nrun > 0 && eng_step(&g, toks, seqs, logits, e) < 0) { rc = -1; break; }
+        if (g.oom) { rc = err_set(e, 3, "out of memory"); break; }   /* a sequence that could not grow */
         if (eng_emit_front(&g, 0, e) < 0) { rc = -1; break; }
         st->running = g.nrun;
         if (io->progress) io->progress(io->ctx, st);
