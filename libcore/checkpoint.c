@@ -53,8 +53,10 @@ int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e) {
     struct dirent *de;
     char p[PATH_MAX + 256];
     while ((de = readdir(d)))
-        /* .latest.PID: the temp link of checkpoints written before latest moved by move_link */
-        if (!strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) || !strncmp(de->d_name, ".latest.", 8)) {
+        /* .latest.PID: the temp link of checkpoints written before latest moved by move_link;
+           metrics.jsonl.tmp.PID: the temp file of a ckpt_metrics_truncate a killed run was writing */
+        if (!strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) || !strncmp(de->d_name, ".latest.", 8) ||
+            !strncmp(de->d_name, "metrics.jsonl.tmp.", 18)) {
             snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
             ckpt_rmtree(p);
         }

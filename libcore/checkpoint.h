@@ -18,7 +18,8 @@ typedef struct ckpt_run {
 } ckpt_run;
 
 /* Creates dir (and parents) if needed; removes temp directories a crashed save left, and the
- * temp files of rollouts copies a killed run was writing (rollouts/step-XXXXXX.jsonl.zst.tmp.PID). */
+ * temp files of rollouts copies and of metrics.jsonl rewrites a killed run was writing
+ * (rollouts/step-XXXXXX.jsonl.zst.tmp.PID, metrics.jsonl.tmp.PID). */
 int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e);
 /* The step `latest` points to: 1 and *step (path of the directory in path), 0 when the run
  * has no latest, -1 when latest is broken (dangling, not a step directory). */

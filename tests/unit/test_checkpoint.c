@@ -219,10 +219,32 @@ TEST(open_removes_rollouts_leftovers) {
     ckpt_rmtree(dir);
 }
 
+/* A run killed while ckpt_metrics_truncate rewrote metrics.jsonl (each resume after a crash that
+ * left lines past latest does) left metrics.jsonl.tmp.PID in RUNDIR: the next start removes it
+ * (found killing mgrpo at random times in a resume loop: they piled up). metrics.jsonl and a
+ * file of the user's stay. */
+TEST(open_removes_metrics_leftovers) {
+    char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
+    EXPECT(mkdtemp(dir) != NULL);
+    static const char *const files[] = {"metrics.jsonl.tmp.31584", "metrics.jsonl", "metrics.jsonl.bak"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        FILE *f = fopen(p, "w");
+        if (f) fclose(f);
+    }
+    ckpt_run r;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
+    EXPECT(!exists(dir, files[0]));
+    EXPECT(exists(dir, files[1]) && exists(dir, files[2]));
+    ckpt_rmtree(dir);
+}
+
 int main(void) {
     RUN(save_and_reload);
     RUN(crash_at_every_point_leaves_a_whole_latest);
     RUN(broken_latest_is_an_error);
     RUN(open_removes_rollouts_leftovers);
+    RUN(open_removes_metrics_leftovers);
     return tst_done();
 }
