@@ -715,10 +715,14 @@ static void save_policy(opts *o, ckpt_run *run, ckpt_data *cd, long step, const 
     if (ckpt_save_policy(run, step, cd, &e)) cli_die(&o->c, &e);
 }
 
-/* Writes a metrics line (consumed) and flushes it; a closed pipe ends the run (checkpoint, exit 0). */
-static void put_line(opts *o, wr_stream *w, jv m) {
+/* Writes a metrics line (consumed) and flushes it; a closed pipe ends the run (checkpoint, exit 0).
+ * mid_batch: the line of an update before the batch's last (--iterations K > 1), when the
+ * weights are no checkpoint's: a closed pipe then lets the batch finish, and the last update's
+ * line, which meets it again, ends the run with the batch checkpointed (it ended it at once,
+ * and the error exit could checkpoint nothing: every step since the last checkpoint was lost). */
+static void put_line(opts *o, wr_stream *w, jv m, int mid_batch) {
     mrl_err e = {0};
-    if (wr_put(w, m, &e) || wr_flush(w, &e)) cli_die(&o->c, &e);
+    if ((wr_put(w, m, &e) || wr_flush(w, &e)) && !(mid_batch && e.code == ERR_PIPE)) cli_die(&o->c, &e);
 }
 
 /* What an error exit needs to checkpoint the steps taken before it (cli_on_fatal): the state
@@ -1045,7 +1049,7 @@ int main(int argc, char **argv) {
                 }
                 jv_free(line);
                 if (in.list && k == o.iterations - 1) held = m;
-                else put_line(&o, w, m);
+                else put_line(&o, w, m, k < o.iterations - 1);
             } else jv_free(m);
             tokens_done += batch_tokens;
             prog_update(pg, done, tokens_done);
@@ -1059,13 +1063,13 @@ int main(int argc, char **argv) {
             last_saved = step;
         }
         fc.last_saved = last_saved;
-        if (!last && jv_is_valid(held)) { put_line(&o, w, held); held = jv_invalid(); }
+        if (!last && jv_is_valid(held)) { put_line(&o, w, held, 0); held = jv_invalid(); }
     }
     cli_on_fatal(&o.c, NULL, NULL);
     if (step > last_saved && lead) {
         save(&o, &run, &cd, step, &in, init, refdir, policy_dir);
     }
-    if (jv_is_valid(held)) put_line(&o, w, held);
+    if (jv_is_valid(held)) put_line(&o, w, held, 0);
     dist_free(dist);
     prog_end(pg);
     if (!done && !cli_stop_requested())   /* a loop that asked for a step must not think it took one */

@@ -361,6 +361,17 @@ $ n=$(wc -l < run/metrics.jsonl); test -e run/latest/model.safetensors && test "
 > 0
 > consistent
 
+## a reader that goes away between the updates of a batch (--iterations 3): the batch is finished
+## and checkpointed, exit 0 (the error exit could checkpoint nothing mid-batch: no latest, every
+## step since the last checkpoint lost)
+$ minit tiny -o m -q
+$ for i in 1 2 3; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"logprobs\":[-5,-5,-5],\"reward\":$i}"; echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[7,8],\"logprobs\":[-5,-5],\"reward\":0}"; done > r.jsonl
+$ (sleep 1; cat r.jsonl) | mgrpo --model m --out run --groups 1 --iterations 3 --threads 1 --save-every 0 -Z | true; echo ${PIPESTATUS[1]}
+$ readlink run/latest; wc -l < run/metrics.jsonl
+> 0
+> step-000003
+> 3
+
 ## --dtype bf16: the reference model computes as the policy does (the same bf16 products, weights not packed), so KL is exactly 0 at the first step
 $ mgrpo -Z -q --threads 2 --model $TESTDATA/grpo/model --out run --steps 1 --beta 0.04 --dtype bf16 $TESTDATA/grpo/batch.jsonl | jq -c '.kl'
 > 0
