@@ -218,6 +218,23 @@ $   ls -a C | grep -q '^\.tmp' && echo "temp left at $n"
 $ done; [ "$crashed" -ge 12 ] && echo "crashed at points 1..$crashed"
 >~ ^crashed at points 1\.\.1[2-6]$
 
+## SIGKILL at random moments (inside a checkpoint's files, a rollouts copy, a policy snapshot, the
+## rewrite of metrics.jsonl on resume): each start resumes from a latest that loads, no temp file
+## is left once the run has started again (metrics.jsonl.tmp.PID of a killed rewrite stayed for
+## ever), and the run ends as one never killed did, bit for bit
+% requires /usr/bin/jq
+$ for k in $(seq 1 20); do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ O="-Z -q --threads 1 --model $TESTDATA/grpo/model --lr 1e-2 --groups 1 --save-every 1 --keep 1 --policy-every 2"
+$ mgrpo $O --out A in.jsonl > /dev/null
+$ RANDOM=7; for i in $(seq 1 60); do mgrpo $O --out K --resume-data in.jsonl > /dev/null 2> err & pid=$!
+$   sleep 0.0$((RANDOM % 10))$((RANDOM % 10)); kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
+$   [ -s err ] && { echo "start $i:"; cat err; }
+$   [ "$(readlink K/latest)" = step-000040 ] && break; done
+$ mgrpo $O --out K --resume-data in.jsonl > /dev/null 2> /dev/null; readlink K/latest; find K -name '*.tmp*' -o -name '.tmp-*'
+$ [ "$(jq -c 'del(.seconds, .tokens_per_s)' A/metrics.jsonl)" = "$(jq -c 'del(.seconds, .tokens_per_s)' K/metrics.jsonl)" ] && cmp A/latest/model.safetensors K/latest/model.safetensors && cmp A/latest/optimizer.safetensors K/latest/optimizer.safetensors && echo same
+> step-000040
+> same
+
 ## the tool's first step reproduces the PyTorch loss, KL and clip fraction (tests/ref/grpo_ref.py)
 % requires /usr/bin/jq
 $ M="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --steps 1"
