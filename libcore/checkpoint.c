@@ -261,7 +261,12 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
     ckpt_rmtree(tmp);
     if (mkdir(tmp, 0777)) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
-    if (model_save(d->model, tmp, d->model_dtype, e) || copy_source_files(d, tmp, e)) {
+    /* trainer_state.json with the step alone: what msample reports as the policy's step (it
+       reported 0 for every snapshot: RUNDIR/policy had no trainer_state.json) */
+    char p[PATH_MAX + 96];
+    snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+    if (model_save(d->model, tmp, d->model_dtype, e) || copy_source_files(d, tmp, e) ||
+        json_write_file(p, JV_OBJECT(jv_string("step"), jv_number(step)), JV_PRINT_PRETTY | JV_PRINT_SPACE1, e)) {
         ckpt_rmtree(tmp);
         return err_prefix(e, "policy snapshot %s", fin);
     }

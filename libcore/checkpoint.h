@@ -39,7 +39,8 @@ typedef struct ckpt_data {
  * point leaves latest on a whole checkpoint (the previous or this one). */
 int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
 /* Writes policy-XXXXXX for step, the model files only (what msample loads: weights, config,
- * tokenizer; no optimizer state, no trainer_state.json), moves the link `policy` to it and
+ * tokenizer; no optimizer state) and a trainer_state.json with the step alone (msample's
+ * policy.step), moves the link `policy` to it and
  * removes the snapshots before it: how a long-running mgrpo hands each new policy to a sampler
  * without a whole checkpoint. Not a checkpoint: a resume starts from latest. */
 int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);

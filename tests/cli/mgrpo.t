@@ -298,6 +298,7 @@ $ grep -c optimizer run/latest/model.safetensors.index.json; ls run/policy
 > config.json
 > generation_config.json
 > model.safetensors
+> trainer_state.json
 
 ## SIGTERM between batches: the steps taken are checkpointed, exit 143
 % requires /usr/bin/jq
@@ -534,10 +535,20 @@ $ readlink r2/policy; ls r2/policy/ | tr '\n' ' '; echo; ls -d r2/policy-* r2/st
 $ cmp r2/policy/model.safetensors r1/step-000002/model.safetensors && echo "policy is step 2's"
 > same
 > policy-000002
-> config.json generation_config.json model.safetensors 
+> config.json generation_config.json model.safetensors trainer_state.json 
 > r2/policy-000002
 > r2/step-000003
 > policy is step 2's
+
+## a policy snapshot (--policy-every) holds its step in trainer_state.json, the step msample records
+## as policy.step (it recorded 0 for every RUN/policy: a snapshot had no trainer_state.json)
+% requires /usr/bin/jq
+$ minit tiny -o tb -q
+$ jq -c '.prompt_ids |= map(. % 263) | .completion_ids |= map(. % 263)' $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ printf 'a.jsonl\na.jsonl\n' | mgrpo -Z -q --threads 1 --model tb --out run --lr 1e-3 --policy-every 1 --batches-from - > /dev/null
+$ readlink run/policy; echo '{"id":"a","problem":"x"}' | msample --device cpu --model run/policy -Z -q --max-tokens 2 | jq -c .policy.step
+> policy-000002
+> 2
 
 ## --batches-from: an empty batch is an error (a driver waits for its step), the steps before it checkpointed; no FILE arguments, no --groups
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; : > empty.jsonl
