@@ -95,6 +95,7 @@ typedef struct mf {
     int pass_band, drop_uniform, allow_partial;
     double lo, hi;
     long group_size;        /* -n, or the first group's size; 0 = not known yet */
+    char group_size_from[PATH_MAX + 48];   /* " (the first group's, at FILE:LINE)"; empty for -n */
     item *grp; int ngrp, capgrp;
     uint64_t grp_id;        /* the open group's mf_id_hash */
     int grp_tainted;        /* --skip-bad lost a line (invalid JSON) of the open group: it goes too */
@@ -424,11 +425,14 @@ static void mf_group_end(mf *m) {
     }
     if (!m->first_size) m->first_size = n;
     if (m->pass_band) {
-        if (!m->group_size) m->group_size = n;
+        if (!m->group_size) {
+            m->group_size = n;
+            snprintf(m->group_size_from, sizeof m->group_size_from, " (the first group's, at %.*s:%ld)", PATH_MAX, g[0].file, g[0].line);
+        }
         if (n != m->group_size && !m->allow_partial) {
             jv key = mf_id_json(g[0].rec);
-            err_set(&e, ERR_INPUT, "%s:%ld: group %s has %d sample%s, expected %ld (--allow-partial accepts it)",
-                    g[0].file, g[0].line, jv_string_value(key), n, n == 1 ? "" : "s", m->group_size);
+            err_set(&e, ERR_INPUT, "%s:%ld: group %s has %d sample%s, expected %ld%s (--allow-partial accepts it)",
+                    g[0].file, g[0].line, jv_string_value(key), n, n == 1 ? "" : "s", m->group_size, m->group_size_from);
             jv_free(key);
             mf_bad(m, &e);
             goto done;

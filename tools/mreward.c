@@ -65,6 +65,7 @@ typedef struct {
     int n, cap;
     int *gend, ng, gcap;   /* end index of each complete pending group */
     int gsize;             /* size of the first group (the expected size) */
+    char gsize_where[PATH_MAX + 24];   /* FILE:LINE where that group began (messages) */
     int tainted;           /* --skip-bad skipped a record of the open group: it goes too */
     cli_lost lost;         /* lines lost while the group size was unknown may be the next group's */
     hset seen;             /* hashes of finished ids, for contiguity */
@@ -231,7 +232,7 @@ static void close_group(mr *m, int gopen)
         return;
     }
     if (!m->partial) {
-        if (!m->gsize) m->gsize = size;
+        if (!m->gsize) { m->gsize = size; snprintf(m->gsize_where, sizeof m->gsize_where, "%s", first->where); }
         jv id = jv_object_get(jv_copy(first->rec), jv_string("id"));
         int has_id = jv_is_valid(id);
         jv d = has_id ? jv_dump_string(id, 0) : (jv_free(id), jv_string("(no id)"));
@@ -241,7 +242,8 @@ static void close_group(mr *m, int gopen)
             snprintf(msg, sizeof msg, "id %.200s seen before: the samples of a problem must be contiguous", jv_string_value(d));
             bad = 2;
         } else if (size != m->gsize) {
-            snprintf(msg, sizeof msg, "group %.200s has %d sample%s, expected %d", jv_string_value(d), size, size == 1 ? "" : "s", m->gsize);
+            snprintf(msg, sizeof msg, "group %.120s has %d sample%s, expected %d (the first group's, at %.120s)", jv_string_value(d),
+                     size, size == 1 ? "" : "s", m->gsize, m->gsize_where);
             bad = 1;
         }
         jv_free(d);

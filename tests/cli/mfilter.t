@@ -275,7 +275,7 @@ $ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:1
 > {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
 > {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
 > {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
-2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (--allow-partial accepts it)
+2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (the first group's, at <stdin>:1) (--allow-partial accepts it)
 ? 1
 
 ## --allow-partial accepts it
@@ -290,7 +290,7 @@ $ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl && mfilter -Z -q --pass-band 0:1 -
 ## --skip-bad skips an incomplete group with a warning and a count
 $ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:0 --skip-bad
 > {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
-2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (--allow-partial accepts it) (skipped)
+2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (the first group's, at <stdin>:1) (--allow-partial accepts it) (skipped)
 2> mfilter: 1 bad record skipped
 
 ## --skip-bad: a bad record takes its group with it, and the records that go with it are named

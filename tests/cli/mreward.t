@@ -132,12 +132,12 @@ $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' 'not json' '{"id":"c"
 ## a group smaller than the first is an error after the whole groups before it
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' | mreward -Z | wc -l
 > 2
-2> mreward: <stdin>:3: group "b" has 1 sample, expected 2
+2> mreward: <stdin>:3: group "b" has 1 sample, expected 2 (the first group's, at <stdin>:1)
 ? 0
 
 ## the same with the exit status of mreward itself
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"c","answer":"1","completion":"x"}' | mreward -Z >/dev/null
-2> mreward: <stdin>:3: group "b" has 1 sample, expected 2
+2> mreward: <stdin>:3: group "b" has 1 sample, expected 2 (the first group's, at <stdin>:1)
 ? 1
 
 ## --allow-partial accepts groups of any size
@@ -297,7 +297,7 @@ $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","answer":"
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' '{"id":"a","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' '{"id":"b","answer":"1","completion":"x"}' | mreward -Z --skip-bad | jq -r .id | tr '\n' ' '; echo
 > a a c c 
 > b b 
-2> mreward: <stdin>:3: group "b" has 1 sample, expected 2 (skipped)
+2> mreward: <stdin>:3: group "b" has 1 sample, expected 2 (the first group's, at <stdin>:1) (skipped)
 2> mreward: 1 bad record skipped
 2> mreward: <stdin>:2: "answer" is missing (skipped)
 2> mreward: <stdin>:1: the rest of its group (1 record) dropped with it
@@ -377,7 +377,7 @@ $ jq -c '[.id, .sample]' o.jsonl
 2> mreward: <stdin>:4: "completion" is missing (skipped)
 2> mreward: <stdin>:3: the rest of its group (2 records) dropped with it
 2> mreward: 1 bad record skipped
-2> mreward: <stdin>:5: group "b" has 3 samples, expected 2 (skipped)
+2> mreward: <stdin>:5: group "b" has 3 samples, expected 2 (the first group's, at <stdin>:1) (skipped)
 2> mreward: 1 bad record skipped
 
 ## --skip-bad: the group after lost lines is kept only if the group before them took them all: two

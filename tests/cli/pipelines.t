@@ -220,7 +220,7 @@ $ minit tiny -o m -q
 $ echo '{"id":"a","problem":"What is 1+1?","answer":"2"}' > q.jsonl
 $ mkdir bench; zstd -q -o bench/amc23.jsonl.zst q.jsonl
 $ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DATA="$PWD/q.jsonl" RUN="$PWD/r" BENCH_DIR="$PWD/bench" STEPS=0 PROMPTS=1 EVAL_N=1 MAX_TOKENS=2 >/dev/null 2>&1; echo "rc $?"; ls r/evals
-$ export RUN=r2 MODEL=m DATA=q.jsonl PROMPTS=1 G=2 MAX_TOKENS=2 THREADS=1
+$ export RUN=r2 MODEL=m DATA=q.jsonl PROMPTS=1 G=2 MAX_TOKENS=2 THREADS=1 BIN="$MRL_BIN"
 $ STEPS=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null && STEPS=2 EVAL_EVERY=25 EVAL_DATA=bench/amc23.jsonl "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; readlink r2/latest
 > rc 0
 > step-000000.json
