@@ -398,23 +398,26 @@ int eq_equiv(const char *pred, const char *gold) {
     /* longer than any answer: a gold is not checkable, a prediction is not an answer
      * (normalisation would cut both, and cut strings must not compare equal) */
     if (strnlen(gold, EQ_MAX_LEN + 1) > EQ_MAX_LEN) return 2;
-    if (pred && strnlen(pred, EQ_MAX_LEN + 1) > EQ_MAX_LEN) return 0;
     char *g = ans_normalize_ex(gold, 1);
     if (!g || !*g) { free(g); return 2; }
-    char *p = pred ? ans_normalize_ex(pred, 1) : NULL;
+    char *p = pred && strnlen(pred, EQ_MAX_LEN + 1) <= EQ_MAX_LEN ? ans_normalize_ex(pred, 1) : NULL;
+    /* no answer (none, empty, too long) is wrong, but only once the gold is known to be
+       checkable: a gold this checker cannot read is 2 whatever the prediction, so that
+       every sample of a problem gets the same unparsed-gold verdict */
+    int none = !p || !*p;
     int r = 0;
     eq_side *S = NULL;
-    if (!p || !*p) goto done;
-    if (strcmp(p, g) == 0) { r = 1; goto done; }
+    if (!none && strcmp(p, g) == 0) { r = 1; goto done; }
     int words = words_only(g);
-    if (words && gold_is_text(gold)) { r = same_words(p, g); goto done; }
+    if (words && gold_is_text(gold)) { r = !none && same_words(p, g); goto done; }
     S = malloc(2 * sizeof *S);
     if (!S) goto done;
     int gi = me_parse(&S[0].a, g);
     /* words the parser cannot read ("Stan": s times tan of nothing) are still a gold answer:
        compared as words, never "unparsed" (which would reward any boxed answer) */
-    if (gi < 0 && words) { r = same_words(p, g); goto done; }
+    if (gi < 0 && words) { r = !none && same_words(p, g); goto done; }
     if (gi < 0) { r = 2; goto done; }
+    if (none) goto done;
     int pi = me_parse(&S[1].a, p);
     if (pi < 0) goto done;
     /* "50\\%" and "50 percent" (a unit word the normalisation drops) */

@@ -233,16 +233,17 @@ void rw_judge(rw_sample *s, const ans_opts *o, rw_unparsed policy)
         return;
     }
     s->pred = ans_extract(s->completion, o);
-    if (s->pred) {
-        ans_verdict v = ans_equiv(s->pred, gold);
-        if (v == ANS_UNPARSED_GOLD) {   /* the checker disagrees with ans_gold_parses: trust it */
-            s->gold_unparsed = 1;
-            s->correct = policy == RW_UNPARSED_CORRECT;
-            free(s->pred);
-            s->pred = NULL;
-        } else {
-            s->correct = v == ANS_EQUIV;
-        }
+    /* asked also without an answer: whether the checker can read the gold must not depend on
+       the sample (a completion without a box scored 0 where its group's boxed ones took the
+       unparsed-gold policy) */
+    ans_verdict v = ans_equiv(s->pred, gold);
+    if (v == ANS_UNPARSED_GOLD) {   /* the checker disagrees with ans_gold_parses: trust it */
+        s->gold_unparsed = 1;
+        s->correct = policy == RW_UNPARSED_CORRECT;
+        free(s->pred);
+        s->pred = NULL;
+    } else {
+        s->correct = s->pred && v == ANS_EQUIV;
     }
     free(gold);
 }

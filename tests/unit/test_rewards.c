@@ -1,6 +1,7 @@
 /* test_rewards.c — every reward's formula on hand-computed cases (cosine past max_len
  * included), the --reward syntax, and judging against the gold. */
 #include <stdlib.h>
+#include <string.h>
 #include "../test.h"
 #include "rewards.h"
 
@@ -237,6 +238,34 @@ TEST(judge_accuracy)
     rw_free(r);
 }
 
+/* A gold that ans_gold_parses takes (its right side "0" parses) but the checker cannot read
+ * whole ("\cos = 0": cos of nothing): every sample of the problem gets the unparsed-gold
+ * verdict, with an answer or without one, an empty box or a box too long to be an answer.
+ * A completion without a box scored 0 while its group's boxed ones scored 1 (open-rs scores
+ * them all 1.0); found by feeding mreward random completions and golds. */
+TEST(judge_unparsed_gold_per_problem)
+{
+    static char huge[4200 + 16];
+    strcpy(huge, "\\boxed{");
+    memset(huge + 7, '1', 4200);
+    strcpy(huge + 7 + 4200, "}");
+    const char *comps[] = {"\\boxed{1}", "no box at all", "\\boxed{0}", "\\boxed{ }", huge};
+    ans_opts o = {0};
+    for (int pol = 0; pol < 2; pol++)
+        for (size_t i = 0; i < sizeof comps / sizeof *comps; i++) {
+            rw_sample s = {.completion = comps[i], .gold = "\\cos = 0", .ntokens = -1};
+            rw_judge(&s, &o, pol ? RW_UNPARSED_WRONG : RW_UNPARSED_CORRECT);
+            EXPECTF(s.gold_unparsed && !s.pred && s.correct == !pol, "completion %zu, policy %d: unparsed %d correct %d",
+                    i, pol, s.gold_unparsed, s.correct);
+            rw_sample_clear(&s);
+        }
+    /* a gold the checker reads: no answer is wrong, as before */
+    rw_sample s = {.completion = "no box at all", .gold = "x = 0", .ntokens = -1};
+    rw_judge(&s, &o, RW_UNPARSED_CORRECT);
+    EXPECT(!s.gold_unparsed && !s.pred && !s.correct);
+    rw_sample_clear(&s);
+}
+
 int main(void)
 {
     RUN(parse_syntax);
@@ -249,5 +278,6 @@ int main(void)
     RUN(overlong);
     RUN(language);
     RUN(judge_accuracy);
+    RUN(judge_unparsed_gold_per_problem);
     return tst_done();
 }
