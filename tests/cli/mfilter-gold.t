@@ -15,6 +15,14 @@ $ mfilter --require-boxed -Z
 > {"id":"d","problem":"p","solution":"so the answer is \\boxed{5}."}
 2> mfilter: --require-boxed: 3 records dropped (gold does not parse)
 
+## --require-boxed reads a gold whole, as mreward does: "\cos = 0" passed on its right side "0",
+## though mreward scores every sample of it as an unparsed gold
+< {"id":"a","problem":"p","answer":"\\cos = 0"}
+< {"id":"b","problem":"p","answer":"x = 0"}
+$ mfilter --require-boxed -Z
+> {"id":"b","problem":"p","answer":"x = 0"}
+2> mfilter: --require-boxed: 1 record dropped (gold does not parse)
+
 ## --answer chooses the gold; a record without one is an error after the earlier records
 < {"id":"a","problem":"p","gold":"7"}
 < {"id":"b","problem":"p"}

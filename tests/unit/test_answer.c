@@ -214,6 +214,10 @@ TEST(equiv_basic) {
     EXPECT(eqv("8", "\\pm 8") == 0);
     EXPECT(ans_gold_parses("1:3") && ans_gold_parses("\\pm 8") && ans_gold_parses("\\text{even}"));
     EXPECT(!ans_gold_parses("") && !ans_gold_parses("np.arcsin(10/13)"));
+    /* a gold parses only when the checker reads it whole: "\cos = 0" (its right side parses,
+       the equation does not) passed, though ans_equiv calls it unparsed for every answer */
+    EXPECT(ans_equiv("0", "\\cos = 0") == ANS_UNPARSED_GOLD && !ans_gold_parses("\\cos = 0"));
+    EXPECT(ans_gold_parses("x = 0") && ans_gold_parses("f(x) = 2x+1") && ans_gold_parses("x \\in [1,2]"));
     /* the Unicode operators (× ÷ · ⋅ −) are LaTeX's, "percent" is a percent sign */
     EXPECT(eqv("2 \xc3\x97 3", "6") == 1 && eqv("2 \xc3\x97 3", "5") == 0);
     EXPECT(eqv("6 \xc3\xb7 2", "3") == 1 && eqv("2\xc2\xb7" "3", "6") == 1 && eqv("2\xe2\x8b\x85" "x", "2x") == 1);
