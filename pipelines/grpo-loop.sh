@@ -14,7 +14,8 @@
 #               is K of them, and the next batch takes the next slice: the steps left must then
 #               be a multiple of K, or the loop stops before the first stage)
 #   PROMPTS G   problems per step and samples per problem (12, 6)
-#   TEMP TOP_P  sampling temperature and nucleus (0.7, 1)
+#   TEMP TOP_P  sampling temperature and nucleus (0.7, 1); with mgrpo --iterations K > 1 also
+#               mgrpo's --temperature (its old policy is the sampler's log-probs), unless given
 #   MAX_TOKENS  completion limit, a number, or a schedule LIMIT@STEP,... (the limit from each STEP on)
 #               e.g. 3584@0,4096@100 (3584 from step 0, 4096 from step 100)
 #   TEMPLATE    msample/mtok chat template (r1); SYSTEM the system prompt (unset: msample's default,
@@ -207,6 +208,12 @@ for ((i = 0; i < ${#mgrpo_extra[@]}; i++)); do
 done
 if [[ $k =~ ^[0-9]+$ ]] && (( 10#$k > 1 && step < STEPS && (STEPS - step) % 10#$k != 0 )); then
     die "STEPS=$STEPS: mgrpo --iterations $k takes $k optimizer steps per batch, so from step $step the run would end at step $(( step + (STEPS - step + 10#$k - 1) / 10#$k * 10#$k )), past STEPS (STEPS - $step must be a multiple of $k)"
+fi
+# with K > 1 mgrpo takes the records' logprobs, drawn at TEMP, for the old policy: its own must be
+# of logits / TEMP too, or the first update's ratio is pi_1 / pi_TEMP, not 1 (mgrpo's default is 1,
+# as the TRL commit Open-RS pinned, for K = 1); a --temperature in MGRPO_ARGS still decides
+if [[ $k =~ ^[0-9]+$ ]] && (( 10#$k > 1 )) && [[ " ${mgrpo_extra[*]} " != *" --temperature"* ]]; then
+    mgrpo_extra=(--temperature "$TEMP" "${mgrpo_extra[@]}")
 fi
 max_tokens_at "$step" >/dev/null   # a bad schedule stops here, not in a validation's msample
 if [ "$step" -eq 0 ]; then

@@ -345,6 +345,21 @@ $ for r in ra rb; do zstdcat $r/rollouts/*.zst | jq -r .id | sort -u | wc -l; do
 > 6
 > 6
 
+## grpo-loop.sh with mgrpo --iterations 2: mgrpo's log-probs are of logits / TEMP, as the records'
+## logprobs it takes for the old policy (they were at mgrpo's default 1, so the first update's
+## ratio was pi_1 / pi_0.7, not 1); a --temperature in MGRPO_ARGS decides; K = 1 keeps mgrpo's 1
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export MODEL=m DATA=p.jsonl PROMPTS=2 G=2 TEMP=0.7 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 STEPS=2
+$ RUN=a MGRPO_ARGS='--iterations 2' "$ROOT/pipelines/grpo-loop.sh" >/dev/null
+$ RUN=b MGRPO_ARGS='--iterations 2 --temperature 1' "$ROOT/pipelines/grpo-loop.sh" >/dev/null
+$ RUN=c "$ROOT/pipelines/grpo-loop.sh" >/dev/null
+$ for r in a b c; do jq '.objective.temperature * 100 | round' $r/latest/trainer_state.json; done
+> 70
+> 100
+> 100
+
 ## grpo-loop.sh with mgrpo --iterations 2 and STEPS=3: the loop stops before its first stage (a batch is never split: it ended at step 4, past STEPS); from step 2, STEPS=4 goes on
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
