@@ -4,12 +4,25 @@
 #include <string.h>
 #include <stdio.h>
 #include "ops.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #if defined(MRL_CUDA) && defined(__has_include)
 #if __has_include("cuda/ops_cuda.h")
 #include "cuda/ops_cuda.h"
 #define MRL_HAVE_CUDA_OPS 1
 #endif
+#endif
+
+#ifdef MRL_HAVE_CUDA_OPS
+static int host_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
 #endif
 
 mrl_backend *be_open(const char *device, int threads, mrl_err *e) {
@@ -32,7 +45,12 @@ mrl_backend *be_open(const char *device, int threads, mrl_err *e) {
 #ifdef MRL_HAVE_CUDA_OPS
     if (want_cuda) {
         mrl_err ce = {0};
-        if (cuda_backend_init(be, ordinal, &ce) == 0) return be;
+        if (cuda_backend_init(be, ordinal, &ce) == 0) {
+            /* the host's share (msample's sampling from the logits that come back each step) runs
+               on the CPU threads given, as on the CPU backend: it ran on one, B x 151,936 logits a step */
+            be->threads = be->threads_max = threads > 0 ? threads : host_threads();
+            return be;
+        }
         if (want_cuda == 1) { if (e) *e = ce; free(be); return NULL; }
         memset(be, 0, sizeof *be);   /* auto: fall back to the CPU, saying why when a device is there */
         if (ce.code != ERR_USAGE)    /* ERR_USAGE: no device at all, the CPU is simply the machine's */

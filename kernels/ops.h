@@ -43,7 +43,8 @@ typedef struct mrl_backend {
     mrl_dtype act;         /* activation dtype: MRL_F32 on CPU, MRL_BF16 on CUDA */
     int threads;           /* CPU threads the ops use now (OpenMP): threads_max, or fewer while
                               other processes keep CPUs busy (be_tick) */
-    int threads_max;       /* CPU threads given (--threads); per-thread workspaces are sized for it */
+    int threads_max;       /* CPU threads given (--threads); per-thread workspaces are sized for it
+                              (on CUDA: the threads of the host's share, msample's sampling) */
     char name[16];         /* "cpu", "cuda:0" */
     int bf16_act;          /* GEMMs with bf16 weights may round activations to bf16 (and, in the
                               backward, gradients and saved activations)

@@ -385,7 +385,7 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
     be->kind = MRL_DEV_CUDA;
     be->device = ordinal;
     be->act = MRL_BF16;
-    be->threads = be->threads_max = 1;
+    be->threads = be->threads_max = 1;   /* be_open gives the host's share its CPU threads */
     snprintf(be->name, sizeof be->name, "cuda:%hu", (unsigned short)ordinal);
     be->ops = &cuda_table;
     be->impl = s;
