@@ -7,11 +7,30 @@
 /* The log-prob of completion token j sits at packed position start + plen - 1 + j. */
 int trainer_accumulate(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *s,
                        int n, grpo_stats *st, mrl_err *e) {
-    return trainer_accumulate_norm(policy, ref, o, s, n, 0, 0, st, e);
+    return trainer_accumulate_norm(policy, ref, o, s, n, NULL, st, e);
+}
+
+int trainer_share(const tr_opts *o, tr_seq *s, int n, int rank, int world, tr_norm *nm) {
+    int mb = o->micro_batch > 0 ? o->micro_batch : (n > 0 ? n : 1), nmb = (n + mb - 1) / mb, k = 0;
+    long tokens = 0;
+    for (int i = 0; i < n; i++) tokens += (o->mask_truncated && s[i].truncated) ? 0 : s[i].clen;
+    nm->seq = (double)n / world;
+    nm->token = (double)(tokens > 1 ? tokens : 1) / world;
+    nm->mb = (double)(nmb > 0 ? nmb : 1) / world;
+    if (o->g.loss == GRPO_LOSS_BNPO) {
+        /* micro-batch j is s[j*mb, min((j+1)*mb, n)); only the last may be short, and it stays
+           last in its rank's share, so the share's own micro-batches are these */
+        for (int j = rank; j < nmb; j += world)
+            for (int i = j * mb; i < n && i < (j + 1) * mb; i++) s[k++] = s[i];   /* k <= i */
+    } else {   /* the other normalisers do not depend on the packing: an even share of sequences */
+        int a = (int)((long)n * rank / world), b = (int)((long)n * (rank + 1) / world);
+        for (int i = a; i < b; i++) s[k++] = s[i];
+    }
+    return k;
 }
 
 int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *s,
-                            int n, double seq_norm, double token_norm, grpo_stats *st, mrl_err *e) {
+                            int n, const tr_norm *nm, grpo_stats *st, mrl_err *e) {
     if (n <= 0) return 0;
     int mb = o->micro_batch > 0 ? o->micro_batch : n;
     int *ntok = malloc(n * sizeof *ntok);
@@ -30,11 +49,10 @@ int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o,
     if (!ntok || !scale || !tok || !tgt || !cu || !logp || !rlogp || !dlogp) { err_set(e, 3, "out of memory"); goto out; }
     for (int i = 0; i < n; i++) ntok[i] = (o->mask_truncated && s[i].truncated) ? 0 : s[i].clen;
     grpo_seq_scales(o->g.loss, ntok, n, mb, o->max_len, scale);
-    for (int i = 0; i < n; i++) {
-        if (token_norm > 0 && (o->g.loss == GRPO_LOSS_DAPO || o->g.loss == GRPO_LOSS_SFT))
-            scale[i] = 1.0 / token_norm;
-        else if (seq_norm > 0 && (o->g.loss == GRPO_LOSS_GRPO || o->g.loss == GRPO_LOSS_DR_GRPO))
-            scale[i] *= (double)n / seq_norm;   /* grpo_seq_scales divided by this call's n */
+    for (int i = 0; nm && i < n; i++) {   /* grpo_seq_scales divided by this call's counts */
+        if (o->g.loss == GRPO_LOSS_DAPO || o->g.loss == GRPO_LOSS_SFT) scale[i] = 1.0 / nm->token;
+        else if (o->g.loss == GRPO_LOSS_BNPO) scale[i] *= (double)((n + mb - 1) / mb) / nm->mb;
+        else scale[i] *= (double)n / nm->seq;   /* grpo, dr_grpo */
     }
     int use_ref = ref && o->g.beta != 0 && o->g.loss != GRPO_LOSS_SFT;
     for (int a = 0; a < n; a += mb) {

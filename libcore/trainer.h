@@ -30,11 +30,19 @@ typedef struct tr_opts {
  * (beta 0 or sft). */
 int trainer_accumulate(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *seqs,
                        int n, grpo_stats *st, mrl_err *e);
-/* The same over one rank's share of a data-parallel batch: the normalisers are those of the
- * whole batch divided among the ranks. seq_norm > 0 replaces the number of sequences (grpo,
- * dr_grpo) and token_norm > 0 the number of tokens (dapo, sft): with (the batch's sequences)
- * / world and (its tokens) / world, the mean of the ranks' gradients (the all-reduce) is the
- * gradient over the whole batch however the batch is shared out (TRL's dapo divides so). */
+/* Data parallel: the normalisers of a rank's share (trainer_share), each the whole batch's count
+ * divided by the world: seq (sequences; grpo, dr_grpo), token (counted tokens; dapo, sft) and
+ * mb (micro-batches; bnpo). With them the mean of the ranks' gradients (the all-reduce) is the
+ * one-process gradient over the whole batch (TRL's dapo divides so). */
+typedef struct tr_norm { double seq, token, mb; } tr_norm;
+/* The share of rank of world of a batch of n sequences, moved in order to the front of seqs;
+ * returns its number of sequences and sets *nm. bnpo: the micro-batches (o->micro_batch
+ * consecutive sequences of the batch, as one process packs them) rank, rank + world, ..., so
+ * that its per-micro-batch token mean is the one-process one; the other losses: the rank-th
+ * of world consecutive, even slices of the sequences. */
+int trainer_share(const tr_opts *o, tr_seq *seqs, int n, int rank, int world, tr_norm *nm);
+/* trainer_accumulate over one rank's share of a data-parallel batch, with the normalisers of
+ * trainer_share (NULL: the call's own, one process). */
 int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o, const tr_seq *seqs,
-                            int n, double seq_norm, double token_norm, grpo_stats *st, mrl_err *e);
+                            int n, const tr_norm *nm, grpo_stats *st, mrl_err *e);
 #endif

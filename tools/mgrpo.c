@@ -995,18 +995,8 @@ int main(int argc, char **argv) {
             sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
         o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;
         int nmine = n;
-        double seq_norm = 0, token_norm = 0;   /* data parallel: the whole batch's, per rank */
-        if (world > 1) {
-            long tokens = 0;
-            for (int i = 0; i < n; i++) tokens += (o.t.mask_truncated && sq[i].truncated) ? 0 : sq[i].clen;
-            token_norm = (double)(tokens > 1 ? tokens : 1) / world;
-            seq_norm = (double)n / world;
-        }
-        if (world > 1) {   /* this rank's share: groups rank, rank + world, ... */
-            nmine = 0;
-            for (int g = rank; g < ng; g += world)
-                for (int i = gs[g]; i < gs[g + 1]; i++) sq[nmine++] = sq[i];
-        }
+        tr_norm nm = {0};   /* data parallel: the whole batch's normalisers, per rank */
+        if (world > 1) nmine = trainer_share(&o.t, sq, n, rank, world, &nm);   /* this rank's share */
         if (!o.no_ckpt && lead) {   /* the rollouts this step trains on */
             char rp[PATH_MAX + 64];
             if (ckpt_rollouts_path(&run, step + 1, rp, sizeof rp, &e)) cli_die(&o.c, &e);
@@ -1019,7 +1009,7 @@ int main(int argc, char **argv) {
             double t0 = now_s();
             grpo_stats st = {0};
             model_zero_grad(policy);
-            if (trainer_accumulate_norm(policy, ref, &o.t, sq, nmine, seq_norm, token_norm, &st, &e)) cli_die(&o.c, &e);
+            if (trainer_accumulate_norm(policy, ref, &o.t, sq, nmine, world > 1 ? &nm : NULL, &st, &e)) cli_die(&o.c, &e);
             if (dist) {   /* the mean over the whole batch: each rank's loss is a mean over its share */
                 double v[4] = {st.loss, st.kl_sum, st.clipped, st.tokens};
                 if (dist_allreduce_grads(dist, policy, &e) || dist_allreduce_host(dist, v, 4, &e)) cli_die(&o.c, &e);

@@ -219,56 +219,72 @@ static void model_case(const char *name) {
     jv_free(all); jv_free(cs); jv_free(o);
 }
 
-/* Data parallel: each rank holds a share of the batch (here of unequal sizes and token
- * counts); with the whole batch's normalisers divided by the world, the mean of the ranks'
- * gradients (what the all-reduce forms) is the one-process gradient over the whole batch. */
-static void ranks_case(grpo_loss loss) {
+/* Data parallel: each rank takes its share of the batch (trainer_share: bnpo whole micro-batches
+ * rank, rank + world, ..., the other losses an even slice; here of unequal sizes and token
+ * counts) with the whole batch's normalisers divided by the world; the mean of the ranks'
+ * gradients (what the all-reduce forms) must be the one-process gradient over the whole batch,
+ * bnpo's per-micro-batch token mean included. (mgrpo shared out groups r, r + world, ... with
+ * bnpo's own normaliser per rank: its micro-batches were not the one-process ones, 20% off with
+ * --micro-batch 4 over groups of 3, 50% with micro-batches of 1 over more ranks than groups.) */
+static void ranks_case(grpo_loss loss, int mb, int world) {
     mrl_err e = {0};
     mrl_model *m = model_load("testdata/grpo/model", &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
     EXPECTF(m != NULL, "%s", e.msg);
     if (!m) return;
     rec rs[8];
-    tr_seq sq[8];
+    tr_seq sq[8], share[8];
     int n = fixture_seqs(rs, sq, &e);
-    long tokens = 0;
-    for (int i = 0; i < n; i++) tokens += rs[i].clen;
-    tr_opts t = {{loss, 0, 0.2, 0.2, 0, 0}, 8, 8, 0, 0, 1.0f};
+    sq[4].truncated = 1;   /* a masked completion: no counted tokens (dapo's, bnpo's count) */
+    tr_opts t = {{loss, 0, 0.2, 0.2, 0, 0}, mb, 8, 1, 0, 1.0f};
     mrl_param *p;
     int np = model_params(m, &p);
     grpo_stats st = {0};
     model_zero_grad(m);
     EXPECT(trainer_accumulate(m, NULL, &t, sq, n, &st, &e) == 0);
+    double whole_loss = st.loss, ranks_loss = 0;
     float **whole = malloc(np * sizeof *whole);
     for (int i = 0; i < np; i++) {
         whole[i] = malloc(p[i].numel * sizeof **whole);
         memcpy(whole[i], p[i].g, p[i].numel * sizeof **whole);
     }
-    /* two ranks: sequences 0-1 and 2-5 (2 and 4 sequences, unequal token counts) */
     model_zero_grad(m);
-    EXPECT(rs[0].clen + rs[1].clen != tokens / 2);
-    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq, 2, n / 2.0, tokens / 2.0, &st, &e) == 0);
-    EXPECT(trainer_accumulate_norm(m, NULL, &t, sq + 2, n - 2, n / 2.0, tokens / 2.0, &st, &e) == 0);
+    int total = 0;
+    for (int r = 0; r < world; r++) {
+        tr_norm nm;
+        memcpy(share, sq, sizeof sq);
+        int k = trainer_share(&t, share, n, r, world, &nm);
+        total += k;
+        grpo_stats rst = {0};
+        EXPECT(trainer_accumulate_norm(m, NULL, &t, share, k, &nm, &rst, &e) == 0);
+        ranks_loss += rst.loss / world;
+    }
+    EXPECT(total == n);
     double d2 = 0, r2 = 0;
     for (int i = 0; i < np; i++) {
         for (size_t k = 0; k < p[i].numel; k++) {
-            double d = 0.5 * p[i].g[k] - whole[i][k];
+            double d = p[i].g[k] / (double)world - whole[i][k];
             d2 += d * d;
             r2 += (double)whole[i][k] * whole[i][k];
         }
         free(whole[i]);
     }
     free(whole);
-    EXPECTF(r2 > 0 && sqrt(d2) <= 1e-5 * sqrt(r2), "%s: mean of the ranks off by %.3g relative",
-            grpo_loss_name(loss), sqrt(d2 / (r2 + 1e-300)));
+    EXPECTF(r2 > 0 && sqrt(d2) <= 1e-5 * sqrt(r2), "%s, micro-batch %d, %d ranks: mean of the ranks off by %.3g relative",
+            grpo_loss_name(loss), mb, world, sqrt(d2 / (r2 + 1e-300)));
+    EXPECTF(fabs(ranks_loss - whole_loss) <= 1e-5 * fabs(whole_loss), "%s, micro-batch %d, %d ranks: loss %.9g, one process %.9g",
+            grpo_loss_name(loss), mb, world, ranks_loss, whole_loss);
     model_free(m);
 }
 
 TEST(ranks_average_to_the_whole_batch) {
     if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
-    ranks_case(GRPO_LOSS_GRPO);
-    ranks_case(GRPO_LOSS_DR_GRPO);
-    ranks_case(GRPO_LOSS_DAPO);
-    ranks_case(GRPO_LOSS_SFT);
+    /* 6 sequences (2 groups of 3), as bnpo shares them: micro-batches of 1 over 4 ranks (2, 2, 1,
+       1 sequences), of 4 over 2 ranks (4 and 2: across the groups), of 2 over 2 ranks (4 and 2),
+       of 8 (one, so one rank has nothing), of 3 (a group each); the other losses' slices are
+       1, 2, 1, 2 over 4 ranks and 3, 3 over 2 */
+    static const int cfg[][2] = {{1, 4}, {4, 2}, {2, 2}, {8, 2}, {3, 2}};
+    for (int l = GRPO_LOSS_GRPO; l <= GRPO_LOSS_SFT; l++)
+        for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) ranks_case((grpo_loss)l, cfg[c][0], cfg[c][1]);
 }
 
 TEST(model_grads_grpo) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("grpo"); }
