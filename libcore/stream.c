@@ -96,6 +96,8 @@ static int rd_open_next(rd_stream *r, mrl_err *e) {
     else {
         r->fd = open(p, O_RDONLY);
         r->name = p;
+        /* a FIFO's open waits for a writer: a signal then ends the input, as in a blocked read */
+        if (r->fd < 0 && errno == EINTR && r->stop && r->stop()) { r->stopped = 1; return 0; }
         if (r->fd < 0) return unreadable(e, err_set(e, ERR_INPUT, "%s: %s", p, strerror(errno)));
     }
     struct stat st;
@@ -202,6 +204,7 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
         if (r->fd < 0) {
             if (r->next >= r->npaths) return 0;
             if (rd_open_next(r, e) < 0) { rd_close_input(r); return -1; }
+            if (r->stopped) return 0;
         }
         char *nl = NULL;
         for (;;) {

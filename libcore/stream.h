@@ -48,7 +48,8 @@ const char *rd_line(const rd_stream *r, size_t *len);
 /* Before any read that may wait (a pipe or terminal, not a regular file), flush w: a slow
  * upstream then never holds our already-finished records back from downstream. */
 void rd_set_flush(rd_stream *r, wr_stream *w);
-/* A read interrupted by a signal while stop() returns non-zero ends the input (rd_next* → 0). */
+/* A read interrupted by a signal while stop() returns non-zero ends the input (rd_next* → 0); so
+ * does an open of a FIFO interrupted while it waits for a writer. */
 void rd_set_stop(rd_stream *r, int (*stop)(void));
 /* keep != 0: rd_next_line returns blank and whitespace-only lines too (texts, one per line,
  * as mtok -r reads them); by default they are skipped (they carry no record). */

@@ -796,6 +796,23 @@ $ mfilter -Z -o nf h.jsonl & p=$!; sleep 0.5; kill -INT $p; wait $p; echo "rc=$?
 > rc=130
 2> mfilter: nf: interrupted while waiting for a reader
 
+## a signal while an input FIFO waits for its writer is a stop (130), as in a blocked read, not an
+## input error (1, "f1: Interrupted system call"); every tool that reads records. (A signal that
+## comes before the open, on a slow machine, leaves the tool waiting there: a writer that opens
+## and closes each FIFO then ends the wait, and the status is 130 too.)
+$ for i in 1 2 3 4; do mkfifo f$i; done
+$ mfilter -Z f1 > o1 & p1=$!; meval -Z f2 > o2 2> e2 & p2=$!
+$ mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z f3 > o3 & p3=$!; mreward -Z f4 > o4 & p4=$!
+$ sleep 1; kill -INT $p1 $p2 $p3 $p4; sleep 0.5; for i in 1 2 3 4; do timeout 0.5 sh -c ": > f$i" 2> /dev/null; done
+$ for p in $p1 $p2 $p3 $p4; do wait $p; echo "rc=$?"; done; cat o1 o2 o3 o4 | wc -c; cat e2
+> rc=130
+> rc=130
+> rc=130
+> rc=130
+> 0
+> meval: interrupted: f2: no whole problem read, nothing scored
+2>
+
 ## -o through a loop of symlinks is an error, and the links stay links
 $ printf '{"a":1}\n' > h.jsonl; ln -s l2 l1; ln -s l1 l2
 $ mfilter -Z -o l1 h.jsonl; echo "rc=$?"; test -L l1 && test -L l2 && echo links
