@@ -118,8 +118,10 @@ char *tmpl_system(const char *arg, mrl_err *e) {
     char *b = malloc(cap);
     while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0)
         if ((n += r) + 1 == cap) { char *nb = realloc(b, cap *= 2); if (!nb) { free(b); b = NULL; } else b = nb; }
+    int rerr = b && ferror(f) ? errno : 0;   /* a directory opens, and reads as an error (EISDIR) */
     fclose(f);
     if (!b) { err_set(e, 3, "out of memory"); return NULL; }
+    if (rerr) { free(b); err_set(e, 2, "--system: cannot read %s: %s", arg + 1, strerror(rerr)); return NULL; }
     b[n] = 0;
     char what[4200];
     snprintf(what, sizeof what, "--system: %s", arg + 1);

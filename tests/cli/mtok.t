@@ -166,6 +166,15 @@ $ mtok template --system @nonesuch.txt -Z < /dev/null
 ? 2
 2~ ^mtok: --system: cannot read nonesuch.txt
 
+## template: --system @DIR is an error, as a file that cannot be read (a directory opens, its
+## read fails, and the system text was silently empty; msample and mfilter read it the same way)
+$ mkdir d; mtok template --system @d -Z < /dev/null; echo "rc=$?"
+$ echo '{"id":"a","problem":"Q?"}' | msample --model $TESTDATA/grpo/model --system @d -Z; echo "rc=$?"
+> rc=2
+> rc=2
+2~ ^mtok: --system: cannot read d: Is a directory
+2~ ^msample: --system: cannot read d: Is a directory
+
 ## --system whose text is not UTF-8 is refused at the start, naming the file and line (it
 ## failed every record instead, as if the record's "problem" were not UTF-8)
 $ printf 'ok\nbad \377 byte\n' > sys.txt
