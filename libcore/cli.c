@@ -94,8 +94,37 @@ static int short_cluster_has(const char *a, int ch) {
     return a && a[0] == '-' && a[1] && a[1] != '-' && ch > ' ' && ch < 127 && strchr(a + 1, ch);
 }
 
-void cli_bad_option(const cli *c, int opt, char *const *argv) {
+/* A long option getopt refused that is not unknown: "--dedupe=yes" (one that takes no value:
+ * getopt says '?' as for an unknown one) or "--temp" (the start of --temperature and
+ * --template: ambiguous); usage error naming them, else it returns. */
+static void long_option_misuse(const cli *c, const char *arg, const struct option *lo) {
+    if (!lo || strncmp(arg, "--", 2) || !arg[2]) return;
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t n = eq ? (size_t)(eq - name) : strlen(name);
+    if (!n) return;   /* "--=x" */
+    const struct option *hit = NULL;
+    int nhit = 0;
+    char list[512] = "";
+    for (const struct option *o = lo; o->name; o++) {
+        if (strncmp(o->name, name, n)) continue;
+        if (strlen(o->name) == n) { hit = o; nhit = 1; break; }   /* an exact name is never ambiguous */
+        if (hit && hit->has_arg == o->has_arg && hit->flag == o->flag && hit->val == o->val) continue;
+        size_t k = strlen(list);
+        snprintf(list + k, sizeof list - k, "%s--%s", k ? ", " : "", o->name);
+        if (!hit) hit = o;
+        nhit++;
+    }
+    /* getopt's optopt tells which it met: 0 for an unknown or ambiguous name, the option's value
+       for one given a value it does not take (arg is then surely the option, not a value
+       before a short option that failed) */
+    if (nhit > 1 && optopt == 0) cli_usage(c, "option '--%.*s' is ambiguous (%s)", (int)n, name, list);
+    if (nhit == 1 && eq && hit->has_arg == no_argument && !hit->flag && optopt == hit->val)
+        cli_usage(c, "option '--%s' takes no value", hit->name);
+}
+
+void cli_bad_option(const cli *c, int opt, char *const *argv, const struct option *longopts) {
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (opt == '?') long_option_misuse(c, arg, longopts);
     /* a short option: getopt has moved past its cluster (-qx) or not yet (-xq) */
     if (short_cluster_has(arg, optopt) || (optind > 0 && short_cluster_has(argv[optind], optopt))) {
         if (opt == ':') cli_usage(c, "option '-%c' needs a value", optopt);

@@ -50,11 +50,13 @@ int  cli_common(cli *c, int opt, const char *arg);
 /* Usage error: "TOOL: message\nTry 'TOOL --help'." and exit 2. */
 void cli_usage(const cli *c, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 /* getopt's '?' or ':' as a usage error naming the option ("unknown option '--bogus'",
- * "option '--take' needs a value"). For the second, start the short-option string
- * with ':' and set opterr = 0 so getopt stays quiet:
- *   opterr = 0; getopt_long(argc, argv, ":" CLI_COMMON_SHORT "n:", ...) ...
- *   default: cli_bad_option(&c, opt, argv); */
-void cli_bad_option(const cli *c, int opt, char *const *argv) __attribute__((noreturn));
+ * "option '--take' needs a value"; with the long options getopt was given, also "option
+ * '--temp' is ambiguous (--temperature, --template)" and "option '--dedupe' takes no value",
+ * which getopt reports as it does an unknown one). For the second, start the short-option
+ * string with ':' and set opterr = 0 so getopt stays quiet:
+ *   opterr = 0; getopt_long(argc, argv, ":" CLI_COMMON_SHORT "n:", longopts, ...) ...
+ *   default: cli_bad_option(&c, opt, argv, longopts); */
+void cli_bad_option(const cli *c, int opt, char *const *argv, const struct option *longopts) __attribute__((noreturn));
 /* Fatal error: "TOOL: message" and exit (code from e, default 1); records written to
  * stdout through c->out_w are flushed first, a -o temp file is removed. ERR_PIPE exits 0
  * without a word (the reader of our output went away). */

@@ -695,7 +695,7 @@ int main(int argc, char **argv)
         case O_MARKDOWN: m.mode = 2; break;
         case O_BOOT: m.boot = (int)cli_long(&m.c, "--bootstrap", optarg, 1, 1000000); break;
         case O_PARTIAL: m.partial = 1; break;
-        default: cli_bad_option(&m.c, opt, argv);
+        default: cli_bad_option(&m.c, opt, argv, longopts);
         }
     }
     if (m.mode < 0) m.mode = (!m.c.out && isatty(1)) ? 1 : 0;

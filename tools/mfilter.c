@@ -714,7 +714,7 @@ int main(int argc, char **argv) {
         case O_SHUFFLE: m.shuffle = 1; break;
         case O_SPLIT: mf_parse_split(&m, optarg); break;
         case 'j': m.threads = (int)cli_long(c, "--threads", optarg, 1, 8); break;
-        default: cli_bad_option(c, opt, argv);
+        default: cli_bad_option(c, opt, argv, longopts);
         }
     }
     if (m.pass_band && m.drop_uniform) cli_usage(c, "--pass-band and --drop-uniform do not combine (run two mfilters)");

@@ -543,7 +543,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
                       o->dtype = optarg; break;
         case O_THREADS: o->threads = (int)cli_long(c, "--threads", optarg, 1, 4096); break;
         case O_GPUS: o->gpus = (int)cli_long(c, "--gpus", optarg, 1, 1024); break;
-        default: cli_bad_option(c, opt, argv);
+        default: cli_bad_option(c, opt, argv, lo);
         }
     }
     if (!(o->given & (G_OBJ << OBJ_EPSH))) o->t.g.epsilon_high = o->t.g.epsilon;

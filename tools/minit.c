@@ -343,7 +343,7 @@ int main(int argc, char **argv) {
         case 6: o.tokenizer = optarg; break;
         case 7: o.merges = (int)cli_long(&cl, "--merges", optarg, 0, 1000000); break;
         case 8: o.merges_text = optarg; break;
-        default: cli_bad_option(&cl, opt, argv);
+        default: cli_bad_option(&cl, opt, argv, longopts);
         }
     }
     if (optind != argc - 1) cli_usage(&cl, optind >= argc ? "a config name or config.json is required" : "one config only");

@@ -392,7 +392,7 @@ int main(int argc, char **argv)
             break;
         case O_JOBS: m.jobs = (int)cli_long(&m.c, "--jobs", optarg, 1, 1024); break;
         case O_PARTIAL: m.partial = 1; break;
-        default: cli_bad_option(&m.c, opt, argv);
+        default: cli_bad_option(&m.c, opt, argv, longopts);
         }
     }
     if (m.ao.lighteval && (m.ao.anchored || m.ao.fallback))

@@ -463,7 +463,7 @@ int main(int argc, char **argv) {
         case O_THREADS: threads = (int)cli_long(&a.c, "--threads", optarg, 1, 4096); break;
         case O_DTYPE: wdt = precision_arg(&a.c, "--dtype", optarg); break;
         case O_KVDTYPE: o.kv_dtype = precision_arg(&a.c, "--kv-dtype", optarg); break;
-        default: cli_bad_option(&a.c, opt, argv);
+        default: cli_bad_option(&a.c, opt, argv, lo);
         }
     }
     if (!model_dir) cli_usage(&a.c, "--model DIR is required");

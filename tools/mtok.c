@@ -208,7 +208,7 @@ int main(int argc, char **argv) {
         case O_SYSTEM: m.system = optarg; break;
         case O_SKIP_SPECIAL: m.skip_special = 1; break;
         case 'r': m.raw = 1; break;
-        default: cli_bad_option(&m.c, opt, argv);
+        default: cli_bad_option(&m.c, opt, argv, opts);
         }
     }
     if (model && tokfile) cli_usage(&m.c, "--model and --tokenizer: give one");

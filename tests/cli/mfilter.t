@@ -677,6 +677,28 @@ $ mfilter --bogus; echo $?; mfilter --take; echo $?; mfilter --take x; echo $?
 2> mfilter: --take: 'x' is not an integer in [1, 1099511627776]
 2> Try 'mfilter --help'.
 
+## an abbreviation of two options is ambiguous, and a value given to an option that takes none
+## is refused as such: both were "unknown option", naming an option the tool has (getopt says
+## '?' for all three); a value before a bad short option is not taken for an option
+$ mfilter --t 5; echo $?; mfilter --dedupe=yes; echo $?; mfilter --ded=1; echo $?; mfilter --ta=1 -Z < /dev/null; echo $?
+$ msample --temp 0.7; echo $?; mfilter --field --dedupe=x -yq; echo $?
+> 2
+> 2
+> 2
+> 0
+> 2
+> 2
+2> mfilter: option '--t' is ambiguous (--take, --threads, --tokenizer, --template)
+2> Try 'mfilter --help'.
+2> mfilter: option '--dedupe' takes no value
+2> Try 'mfilter --help'.
+2> mfilter: option '--dedupe' takes no value
+2> Try 'mfilter --help'.
+2> msample: option '--temp' is ambiguous (--temperature, --template)
+2> Try 'msample --help'.
+2> mfilter: unknown option '-y'
+2> Try 'mfilter --help'.
+
 ## --seed and --device values are checked
 $ mfilter --seed -1 < /dev/null; echo $?; mfilter --device tpu < /dev/null; echo $?; mfilter -j 0 < /dev/null; echo $?
 > 2
