@@ -305,7 +305,13 @@ int rd_line_ready(const rd_stream *r) {
     if (r->stopped || r->fd < 0) return 0;
     if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 1;
     if (r->zstd && r->zin_pos < r->zin_len) return 1;   /* compressed bytes in hand decode without waiting */
-    return r->fd_regular && !r->at_eof;   /* at its end the next input may be a pipe */
+    if (!r->fd_regular || r->at_eof) return 0;   /* at its end the next input may be a pipe */
+    /* read to its end (the read that says so not made yet): the next read goes on to the next
+       input, which may wait (`mfilter a.jsonl -` held a.jsonl's last lines back until stdin
+       gave a line, and a signal meanwhile lost them) */
+    struct stat st;
+    off_t pos = lseek(r->fd, 0, SEEK_CUR);
+    return !(pos >= 0 && fstat(r->fd, &st) == 0 && pos >= st.st_size);
 }
 
 int rd_would_block(rd_stream *r) {

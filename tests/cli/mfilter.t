@@ -606,6 +606,18 @@ $ { echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}'; } | mfilter | mfilter -Z | 
 > within 2 s: 1
 > {"id":"s2"}
 
+## a file's last records go out before the next input, a slow pipe, is waited on (they were
+## held until stdin gave a line), and a signal during that wait keeps them (they were lost)
+$ echo '{"id":"f1"}' > f.jsonl; start=$(date +%s%N)
+$ { sleep 3; echo '{"id":"s2"}'; } | mfilter -Z f.jsonl - | { read -r first; echo "$first"; echo "within 2 s: $(( ($(date +%s%N) - start) < 2000000000 ))"; cat; }
+$ { sleep 3; echo '{"id":"s2"}'; } | mfilter -Z f.jsonl - > out & pid=$!
+$ sleep 1; kill -INT $pid; wait $pid; echo "status $?"; cat out
+> {"id":"f1"}
+> within 2 s: 1
+> {"id":"s2"}
+> status 130
+> {"id":"f1"}
+
 ## SIGTERM: the records read so far are flushed, exit 143
 $ { echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}'; } | mfilter -Z > out & pid=$!
 $ sleep 1; kill -TERM $pid; wait $pid; echo "status $?"; cat out
