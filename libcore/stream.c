@@ -314,9 +314,26 @@ int rd_line_ready(const rd_stream *r) {
     return !(pos >= 0 && fstat(r->fd, &st) == 0 && pos >= st.st_size);
 }
 
+/* Whether the first read of the next input may wait: stdin with nothing to read yet, or a path
+ * that is no regular file (a FIFO: its open waits for a writer, and it cannot be polled first). */
+static int rd_next_would_block(const rd_stream *r) {
+    if (r->next >= r->npaths) return 0;   /* the end, reported at once */
+    const char *p = r->paths[r->next];
+    struct stat st;
+    if (strcmp(p, "-")) return stat(p, &st) == 0 && !S_ISREG(st.st_mode);   /* missing: an error at once */
+    if (fstat(0, &st) == 0 && S_ISREG(st.st_mode)) return 0;
+    struct pollfd pf = {.fd = 0, .events = POLLIN};
+    return poll(&pf, 1, 0) == 0;
+}
+
 int rd_would_block(rd_stream *r) {
     for (;;) {
-        if (r->stopped || r->fd < 0 || r->fd_regular || rd_line_ready(r)) return 0;
+        if (r->stopped || rd_line_ready(r)) return 0;
+        if (r->fd < 0) return rd_next_would_block(r);
+        /* a regular file read to its end: what it still holds (a last line without a newline)
+           comes at once, then the next input (`msample a.jsonl -` sampled nothing more while
+           it waited on stdin, a.jsonl's groups in flight) */
+        if (r->fd_regular) return r->end > r->start ? 0 : rd_next_would_block(r);
         struct pollfd p = {.fd = r->fd, .events = POLLIN};   /* a pipe or terminal with no line in hand */
         if (poll(&p, 1, 0) == 0) return 1;
         /* bytes are there, maybe half a line: plain text takes them in now (one read, which does

@@ -31,8 +31,9 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
  * this holds and process it, without holding back records from a slow upstream. */
 int rd_line_ready(const rd_stream *r);
 /* 1 when the next rd_next would wait on a pipe or terminal that has nothing to read yet (no
- * whole line buffered, no compressed bytes in hand, poll() says not readable); 0 when it would
- * return at once (or reach the end, or open the next file). */
+ * whole line buffered, no compressed bytes in hand, poll() says not readable), or, at the end of
+ * an input, when the next one is stdin with nothing to read yet or a FIFO; 0 when it would
+ * return at once (or reach the end, or open the next regular file). */
 int rd_would_block(rd_stream *r);
 const char *rd_name(const rd_stream *r);  /* file of the last line read ("<stdin>" for stdin) */
 long rd_lineno(const rd_stream *r);       /* its 1-based line number */

@@ -125,6 +125,19 @@ $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 6) | msample --device cpu -
 > ["first","a",0]
 > ["first","a",1]
 
+## ... nor at the end of a file followed by a slow stdin (`msample a.jsonl -`): the file's groups
+## were held until stdin gave a line (the reader took the end of a regular file for an input
+## that never waits, and msample blocked on the pipe with them in flight)
+% requires $TESTDATA/msample/model/model.safetensors
+$ echo '{"id":"a","problem":"What is 1+1?"}' > a.jsonl
+$ (sleep 5; echo '{"id":"b","problem":"x"}') | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4 a.jsonl - > o & sleep 3; jq -c '["file", .id, .sample]' o; wait; jq -c '[.id, .sample]' o
+> ["file","a",0]
+> ["file","a",1]
+> ["a",0]
+> ["a",1]
+> ["b",0]
+> ["b",1]
+
 ## completion is the completion_ids decoded as mtok decode does: U+FFFD for each ill-formed part
 ## only (random byte-level models cut UTF-8 sequences often; libjq's repair ate the next bytes)
 % requires /usr/bin/jq
