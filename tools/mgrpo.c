@@ -851,8 +851,10 @@ int main(int argc, char **argv) {
         if (config_load(&cf, o.model, &e)) cli_die(&o.c, &e);
     }
     FILE *list = NULL;   /* --batches-from: opened before RUNDIR is made (a missing one leaves none) */
-    if (o.batches_from && !(list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin))
+    if (o.batches_from && !(list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin)) {
+        if (errno == EINTR && cli_stop_requested()) return 128 + cli_stop_requested();   /* a FIFO that waited for its writer: a stop */
         cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
+    }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
     if (rank == 0) ckpt_clear_policy(&run);   /* an earlier run's, whatever this one's options: it starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);

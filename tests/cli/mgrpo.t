@@ -550,6 +550,15 @@ $ readlink run/policy; echo '{"id":"a","problem":"x"}' | msample --device cpu --
 > policy-000002
 > 2
 
+## --batches-from FIFO: a signal while its open waits for the writer is a stop (130, no RUNDIR
+## made), not an error (1, "L: Interrupted system call"); the writer at the end only frees an
+## mgrpo still waiting (a signal too early for the open), so that the case cannot hang
+$ mkfifo L; mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from L & p=$!
+$ sleep 1.5; kill -INT $p; sleep 0.5; timeout 0.5 sh -c ': > L' 2> /dev/null; wait $p; echo "rc $?"; ls
+> rc 130
+> L
+2>
+
 ## --batches-from: an empty batch is an error (a driver waits for its step), the steps before it checkpointed; no FILE arguments, no --groups
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; : > empty.jsonl
 $ printf 'a.jsonl\nempty.jsonl\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
