@@ -551,10 +551,13 @@ $ readlink run/policy; echo '{"id":"a","problem":"x"}' | msample --device cpu --
 > 2
 
 ## --batches-from FIFO: a signal while its open waits for the writer is a stop (130, no RUNDIR
-## made), not an error (1, "L: Interrupted system call"); the writer at the end only frees an
-## mgrpo still waiting (a signal too early for the open), so that the case cannot hang
+## made), not an error (1, "L: Interrupted system call"); the signal is sent again until mgrpo
+## has ended (one before its handler is ignored, as a background job's SIGINT is), and the writer
+## at the end only frees an mgrpo still waiting, so that the case cannot hang
 $ mkfifo L; mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from L & p=$!
-$ sleep 1.5; kill -INT $p; sleep 0.5; timeout 0.5 sh -c ': > L' 2> /dev/null; wait $p; echo "rc $?"; ls
+$ alive() { s=$(cut -d' ' -f3 "/proc/$1/stat" 2> /dev/null) && [ "$s" != Z ]; }
+$ for i in $(seq 50); do alive $p || break; kill -INT $p; sleep 0.2; done
+$ timeout 0.5 sh -c ': > L' 2> /dev/null; wait $p; echo "rc $?"; ls
 > rc 130
 > L
 2>
