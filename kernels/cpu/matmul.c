@@ -231,6 +231,12 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
                int OUT, const void *w, mrl_dtype wdt, int IN) {
     if (T <= 0 || IN <= 0) return;
     if (wdt == MRL_BF16P || wdt == MRL_F32P) { fprintf(stderr, "mrl: internal error: backward through a packed (inference-only) weight\n"); abort(); }
+    if (OUT <= 0) {   /* an empty sum: beta out, or 0 whatever out held, on every path (the bf16
+                         tiles below would run no product at all and leave out as it was) */
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < IN; i++) out[(size_t)t * IN + i] = beta == 0 ? 0 : beta * out[(size_t)t * IN + i];
+        return;
+    }
     if (use_bf16dot(be, wdt)) {   /* bf16 compute: out = g W, W packed straight from its rows */
         cpu_bf16dot_xw(be, out, IN, beta, g, ldg, 0, T, OUT, w, 0, IN, IN);
         return;

@@ -733,6 +733,47 @@ static void empty_sum_case(const char *amx) {
 }
 BF16_KERNEL_TESTS(bf16_empty_sum_writes_zeros, bf16_amx_empty_sum_writes_zeros, empty_sum_case)
 
+/* The same empty sums on every other path: the AVX-512 tiles, and OpenBLAS below AVX-512
+ * (MRL_CPU_SIMD=avx2, none), fp32 and bf16 weights, the streaming kernel's few rows and the
+ * GEMM's many: dinp = dout W with OUT = 0 is 0 (acc: dinp as it was), x W^T with IN = 0 is 0.
+ * The bf16 weights' OpenBLAS backward converted W tile by tile and ran a product per tile:
+ * with no rows of W there was none, and dinp kept what it held (NaN here). */
+TEST(empty_sums_write_zeros_on_every_path) {
+    static const char *simds[] = {NULL, "avx2", "none"};
+    int bad = 0;
+    for (int sp = 0; sp < 3; sp++) {
+        mrl_backend *be = cpu_open(simds[sp]);
+        if (!be) { bad++; continue; }
+        for (int bf = 0; bf < 2; bf++)
+            for (int T = 1; T <= 200; T += 199)
+                for (int acc = 0; acc < 2; acc++) {
+                    enum { N = 3 };
+                    float *o = malloc(sizeof(float) * T * N), x[1] = {0}, g[1] = {0}, dw[1] = {0}, wf[1] = {0};
+                    uint16_t wb[1] = {0};
+                    const void *w = bf ? (const void *)wb : (const void *)wf;
+                    mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
+                    const char *path = simds[sp] ? simds[sp] : "default";
+                    for (int i = 0; i < T * N; i++) o[i] = acc ? (float)i : NAN;
+                    op_linear_bwd(be, o, acc, dw, NULL, g, x, w, wd, T, N, 0);
+                    int ok = 1;
+                    for (int i = 0; i < T * N; i++) ok &= o[i] == (acc ? (float)i : 0.0f);
+                    if (!ok && bad++ < 5)
+                        printf("  %s, %s weights, %d rows, acc %d: dinp = dout W with OUT = 0 left %g at [0], not %g\n", path,
+                               bf ? "bf16" : "fp32", T, acc, o[0], 0.0);
+                    for (int i = 0; i < T * N; i++) o[i] = acc ? (float)i : NAN;
+                    op_linear_fwd(be, o, acc, x, w, wd, NULL, T, 0, N);
+                    ok = 1;
+                    for (int i = 0; i < T * N; i++) ok &= o[i] == (acc ? (float)i : 0.0f);
+                    if (!ok && bad++ < 5)
+                        printf("  %s, %s weights, %d rows, acc %d: x W^T with IN = 0 left %g at [0]\n", path, bf ? "bf16" : "fp32",
+                               T, acc, o[0]);
+                    free(o);
+                }
+        be_close(be);
+    }
+    EXPECTF(bad == 0, "%d empty sums not written as 0", bad);
+}
+
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
 /* D = 8 runs the portable loop, D = 16 and 32 the AVX-512 one (where the CPU has it: keys four
  * at a time, so the 11- and 6-token contexts exercise the remainder too; a GQA group of 12
@@ -973,6 +1014,7 @@ int main(void) {
     RUN(bf16_amx_accumulates_into_out);
     RUN(bf16_empty_sum_writes_zeros);
     RUN(bf16_amx_empty_sum_writes_zeros);
+    RUN(empty_sums_write_zeros_on_every_path);
     RUN(paged_attention_equals_packed);
     RUN(adamw_matches_formula);
     RUN(thread_governor_decisions);
