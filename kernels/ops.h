@@ -266,7 +266,9 @@ static inline size_t op_pack_weight(const mrl_backend *be, void *dst, const void
 { return be->ops->pack_weight ? be->ops->pack_weight(be, dst, w, wdt, OUT, IN) : 0; }
 
 /* AdamW on fp32 master weights w with fp32 m, v, as torch.optim.AdamW (single-tensor) computes
- * it: g' = g * grad_scale; m = lerp(m, g', 1-b1); v = b2 v + (1-b2) g'^2; w *= 1 - lr wd;
+ * it: g' = g * grad_scale; m = lerp(m, g', 1-b1); v = b2 v + (1-b2) g'^2 (the lerp and the
+ * addcmul each round their last multiply-add once, fused, as torch's CPU and CUDA kernels do:
+ * m and v are torch's bits); w *= 1 - lr wd;
  * w += -step_size * (m / (sqrt(v) / bc2_sqrt + eps)), with step_size = lr / (1-b1^t) and
  * bc2_sqrt = sqrt(1-b2^t) (t counts from 1). The scalars are made once per step on the host in
  * double, as torch's are Python floats, then rounded to float (op_adamw_step): 1-b2 is not

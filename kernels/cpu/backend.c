@@ -66,15 +66,26 @@ void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, m
     for (size_t c = 0; c < ns; c++) cast_span(dst, dt, src, st, c * SPAN, (c + 1) * SPAN < n ? (c + 1) * SPAN : n);
 }
 
-CPU_CLONES static void adamw_span(float *w, const float *g, float *m, float *v, size_t a, size_t b,
-                                  const mrl_adamw_step *s) {
+/* AdamW's loop needs fmaf as one instruction: the AVX-512 clone has FMA, and "fma" (AVX + FMA)
+ * stands in for the AVX2 clone, whose target lacks it (there fmaf would be a libm call per
+ * element); the default clone calls libm's fmaf, exact on any CPU. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(CPU_NO_CLONES)
+#define CPU_CLONES_FMA __attribute__((target_clones("avx512f", "fma", "default")))
+#else
+#define CPU_CLONES_FMA
+#endif
+
+CPU_CLONES_FMA static void adamw_span(float *w, const float *g, float *m, float *v, size_t a, size_t b,
+                                      const mrl_adamw_step *s) {
     float w1 = s->one_m_beta1, b2 = s->beta2, w2 = s->one_m_beta2, eps = s->eps;
     float decay = s->decay, step = -s->step_size, bc2_sqrt = s->bc2_sqrt, gs = s->grad_scale;
     for (size_t i = a; i < b; i++) {
         float gi = g[i] * gs;
-        /* torch's lerp: m + w (g - m) for a weight below 1/2, g - (g - m)(1 - w) above */
-        float mi = w1 < 0.5f ? m[i] + w1 * (gi - m[i]) : gi - (gi - m[i]) * (1.0f - w1);
-        float vi = v[i] * b2 + w2 * gi * gi;                     /* addcmul: (value t1) t2 */
+        /* torch's lerp with its one rounding (ATen's CPU lerp_vec is an fmadd; on CUDA nvcc
+           contracts the same expression): m + w (g - m) for a weight below 1/2, g + (w - 1)(g - m)
+           above. Rounding the product apart left a fifth of m an ulp off torch's. */
+        float mi = w1 < 0.5f ? fmaf(w1, gi - m[i], m[i]) : fmaf(w1 - 1.0f, gi - m[i], gi);
+        float vi = fmaf(w2 * gi, gi, v[i] * b2);                 /* addcmul: (value t1) t2 + self, fused as torch's */
         m[i] = mi; v[i] = vi;
         float wi = w[i] * decay;
         w[i] = wi + step * mi / (sqrtf(vi) / bc2_sqrt + eps);     /* addcdiv: (value t1) / t2 */

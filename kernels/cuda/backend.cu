@@ -272,10 +272,11 @@ static void cu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dty
 __global__ void k_adamw(float *w, const float *g, float *m, float *v, void *wcopy, mrl_dtype cdt, size_t n,
                         mrl_adamw_step s) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        float gi = __fmul_rn(g[i], s.grad_scale);   /* no FMA contraction: the CPU's roundings */
-        float mi = s.one_m_beta1 < 0.5f ? __fadd_rn(m[i], __fmul_rn(s.one_m_beta1, __fsub_rn(gi, m[i])))
-                                        : __fsub_rn(gi, __fmul_rn(__fsub_rn(gi, m[i]), 1.0f - s.one_m_beta1));
-        float vi = __fadd_rn(__fmul_rn(v[i], s.beta2), __fmul_rn(__fmul_rn(s.one_m_beta2, gi), gi));
+        float gi = __fmul_rn(g[i], s.grad_scale);   /* the CPU's roundings (cpu/backend.c), no contraction */
+        /* torch's lerp_ and addcmul_, each with one rounding for its last multiply-add, as on the CPU */
+        float mi = s.one_m_beta1 < 0.5f ? __fmaf_rn(s.one_m_beta1, __fsub_rn(gi, m[i]), m[i])
+                                        : __fmaf_rn(__fsub_rn(s.one_m_beta1, 1.0f), __fsub_rn(gi, m[i]), gi);
+        float vi = __fmaf_rn(__fmul_rn(s.one_m_beta2, gi), gi, __fmul_rn(v[i], s.beta2));
         m[i] = mi; v[i] = vi;
         float wi = __fmul_rn(w[i], s.decay);
         float den = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), s.bc2_sqrt), s.eps);
