@@ -224,6 +224,13 @@ static int next_batch_file(opts *o, input *in) {
     }
     if (!strcmp(in->path, "-") && in->list == stdin)
         cli_dief(&o->c, 2, "--batches-from -: a batch named - would be standard input, which is the list");
+    /* records piped in where the list of their files belongs (mreward | mgrpo --batches-from -):
+     * said so, instead of "No such file or directory" after a whole record or zstd bytes */
+    if ((in->path[0] == '{' || !strncmp(in->path, "\x28\xb5\x2f\xfd", 4))
+        && access(in->path, F_OK) != 0)
+        cli_dief(&o->c, 1, "--batches-from %s: holds records, not the names of batch files (one a "
+                 "line); records go to mgrpo as FILE arguments or stdin, without --batches-from",
+                 o->batches_from);
     const char *files[1] = {in->path};
     if (!(in->rd = rd_open(files, 1, &e))) cli_die(&o->c, &e);
     rd_set_stop(in->rd, cli_stop_requested);

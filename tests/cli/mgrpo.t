@@ -634,6 +634,16 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from nolist; echo
 > no run
 2> mgrpo: nolist: No such file or directory
 
+## --batches-from -: records piped in where the list of their files belongs (plain or zstd) are
+## named as such, not "No such file or directory" after a whole record or zstd bytes
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from - < a.jsonl; echo "rc $?"
+$ zstd -q -c a.jsonl | mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from -; echo "rc $?"
+> rc 1
+> rc 1
+2> mgrpo: --batches-from -: holds records, not the names of batch files (one a line); records go to mgrpo as FILE arguments or stdin, without --batches-from
+2> mgrpo: --batches-from -: holds records, not the names of batch files (one a line); records go to mgrpo as FILE arguments or stdin, without --batches-from
+
 ## --batches-from -: a batch named - (standard input, which is the list) is refused, the steps before it checkpointed
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
 $ printf 'a.jsonl\n-\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
