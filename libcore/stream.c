@@ -270,6 +270,9 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
         for (size_t k = i; k < n && k < i + 8; k++)
             if ((unsigned char)s[k] < 0x20 && s[k] != '\t' && s[k] != '\r') { bad = k; break; }
     }
+    if (bad == 0 && line == 1 && n >= 2 && (unsigned char)s[1] == 0x8b && s[0] == 0x1f)   /* the gzip magic */
+        return err_set(e, ERR_INPUT, "%s:1: gzip data, not JSON Lines: the tools read plain or zstd "
+                       "(gunzip it, or zcat it into the tool)", file);
     if (bad < n)
         return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: control character U+%04X at column %zu must be escaped",
                        file, line, (unsigned)(unsigned char)s[bad], bad + 1);

@@ -452,6 +452,18 @@ $ mfilter -Z --skip-bad nul.jsonl; mfilter -Z nul.jsonl; echo "rc=$?"
 2> mfilter: 2 bad records skipped
 2> mfilter: nul.jsonl:2: invalid JSON: control character U+0000 at column 23 must be escaped
 
+## gzip input (a .jsonl.gz from a dataset hub) is named as such with what to do, not
+## "invalid JSON: control character U+001F at column 1"; a file, stdin, and a later line 1
+$ printf '{"id":"a"}\n' > a.jsonl; gzip -c a.jsonl > a.jsonl.gz
+$ mfilter -Z a.jsonl.gz; echo "rc=$?"; mfilter -Z < a.jsonl.gz; echo "rc=$?"; mfilter -Z a.jsonl a.jsonl.gz; echo "rc=$?"
+> rc=1
+> rc=1
+> {"id":"a"}
+> rc=1
+2> mfilter: a.jsonl.gz:1: gzip data, not JSON Lines: the tools read plain or zstd (gunzip it, or zcat it into the tool)
+2> mfilter: <stdin>:1: gzip data, not JSON Lines: the tools read plain or zstd (gunzip it, or zcat it into the tool)
+2> mfilter: a.jsonl.gz:1: gzip data, not JSON Lines: the tools read plain or zstd (gunzip it, or zcat it into the tool)
+
 ## a raw U+001E (the record separator of JSON text sequences) is invalid JSON: libjq ended the
 ## parse there, so the record after it on the line was lost and the line written on as it came
 $ printf '{"id":"a","x":1}\036{"id":"b","x":2}\n{"id":"c"}\036\n{"id":"d"}\n' > rs.jsonl
