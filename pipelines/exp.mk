@@ -73,8 +73,9 @@ define exp_need
 endef
 
 # exp_run NAME MAX_TOKENS REWARD-OPTIONS: prompts over MAX_PROMPT tokens (the study's template and
-# system prompt, mfilter --max-tokens) are dropped, not truncated; then the GRPO loop
-# (pipelines/grpo-loop.sh).
+# system prompt, mfilter --max-tokens) are dropped, not truncated, and mfilter says how many (all
+# of them, with a stand-in model's byte-level tokenizer, is why the loop would find no problems);
+# then the GRPO loop (pipelines/grpo-loop.sh).
 define exp_run
 	$(exp_need)
 	$(if $(EVAL_DATA),,@echo "$1: no validation during the run (BENCH_DIR= or EVAL_DATA= turns it on)" >&2)
@@ -87,7 +88,7 @@ define exp_run
 	  if [ -e $(or $(RUN),$(RUNS)/$1)/data.source ] && [ "$$(cat $(or $(RUN),$(RUNS)/$1)/data.source)" != "$$src" ]; then \
 	    echo "$1: DATA=$(DATA) (MAX_PROMPT=$(MAX_PROMPT) TEMPLATE=$(TEMPLATE) SYSTEM_FILE=$(SYSTEM_FILE)) is not what $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst was made from ($(or $(RUN),$(RUNS)/$1)/data.source): give those, another run directory, or remove $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst and problems.jsonl there to go on with these" >&2; exit 2; fi; \
 	else $(MRL_T)/mfilter --max-tokens $(MAX_PROMPT) --model $(MODEL) \
-	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) -q $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst \
+	    --template $(TEMPLATE) --system @$(SYSTEM_FILE) $(DATA) -o $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst \
 	  && echo "$$src" > $(or $(RUN),$(RUNS)/$1)/data.source; fi
 	RUN=$(or $(RUN),$(RUNS)/$1) MODEL=$(MODEL) DATA=$(or $(RUN),$(RUNS)/$1)/data.jsonl.zst STEPS=$(STEPS) \
 	PROMPTS=$(PROMPTS) G=$(G) TEMP=$(TEMP) TOP_P=$(TOP_P) MAX_TOKENS=$(or $(MAX_TOKENS),$2) TEMPLATE=$(TEMPLATE) \

@@ -3,7 +3,7 @@
 
 ## exp2: the study's recipe, every hyperparameter on the command line of the loop
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
->~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt -q d -o runs/exp2/data\.jsonl\.zst && echo "\$src" > runs/exp2/data\.source; fi$
+>~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt d -o runs/exp2/data\.jsonl\.zst && echo "\$src" > runs/exp2/data\.source; fi$
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
 >~ REWARD='[^']*/mreward -q --anchored --reward accuracy=2 --reward format=1 --reward language=0'
 >~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
@@ -214,6 +214,16 @@ $ for n in 490 491; do make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DAT
 > 491
 > 0
 > 1
+
+## exp's prompt filter says how many problems it dropped: when it drops all of them (a stand-in
+## model's byte-level tokenizer makes long prompts), the loop's "0 problems" has its reason (mfilter
+## ran with -q, so the loop's error was all a user saw)
+$ minit tiny -o m -q
+$ echo '{"id":"a","problem":"What is 1+1?","answer":"2"}' > q.jsonl
+$ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DATA="$PWD/q.jsonl" RUN="$PWD/r" MAX_PROMPT=490 STEPS=1 PROMPTS=1 EVAL_EVERY=0 >/dev/null; echo "rc $?"
+> rc 2
+2~ ^mfilter: --max-tokens: 1 record dropped \(prompt over 490 tokens\)$
+2~ ^grpo-loop: .*/r/data\.jsonl\.zst has 0 problems, fewer than PROMPTS=1$
 
 ## exp2 with a BENCH_DIR of zstd files validates on its amc23.jsonl.zst, as make eval reads it (msample was handed amc23.jsonl: "No such file or directory"); a missing EVAL_DATA stops the loop before it samples, also when no validation is due at the start
 $ minit tiny -o m -q
