@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <jv.h>
 #include "model.h"
 #include "safetensors.h"
@@ -214,6 +215,10 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
 
 int config_load(mrl_config *c, const char *dir, mrl_err *e) {
     memset(c, 0, sizeof *c);
+    struct stat st;   /* a .jsonl or a .safetensors given as --model: "X/config.json: Not a directory" */
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return err_set(e, 1, "%s: a file, not a model directory (one with config.json, model.safetensors, "
+                       "tokenizer.json)", dir);
     char p[4096];
     snprintf(p, sizeof p, "%s/config.json", dir);
     jv o = read_json(p, e);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <jv.h>
 #include <zstd.h>
@@ -636,6 +637,11 @@ mrl_tok *tok_load(const char *path, mrl_err *e) {
 }
 
 mrl_tok *tok_load_dir(const char *dir, mrl_err *e) {
+    struct stat st;   /* a .jsonl given as --model: "X/tokenizer.json: Not a directory" */
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        err_set(e, 1, "%s: a file, not a model directory (one with tokenizer.json)", dir);
+        return NULL;
+    }
     size_t n = strlen(dir) + 32;
     char *p = malloc(n);
     snprintf(p, n, "%s/tokenizer.json", dir);

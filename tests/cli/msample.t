@@ -11,6 +11,22 @@ $ jq -c '[.id, .sample, .finish, (.completion_ids | length), (.logprobs | length
 2> msample: in.jsonl:2: "problem" is missing
 ? 1
 
+## a file given where a model directory belongs (--model train.jsonl, a newcomer's slip) is named
+## as such, by every tool that takes --model, not as "train.jsonl/config.json: Not a directory"
+$ echo '{"id":"a","problem":"x"}' > train.jsonl
+$ msample --model train.jsonl -Z train.jsonl; echo "rc $?"
+$ echo '{"id":"a","prompt_ids":[1],"completion_ids":[2],"reward":1}' | mgrpo --model train.jsonl --out run -Z; echo "rc $?"
+$ mtok count --model train.jsonl -Z train.jsonl; echo "rc $?"
+$ mfilter --max-tokens 9 --model train.jsonl -Z train.jsonl; echo "rc $?"
+> rc 1
+> rc 1
+> rc 1
+> rc 1
+2> msample: train.jsonl: a file, not a model directory (one with config.json, model.safetensors, tokenizer.json)
+2> mgrpo: train.jsonl: a file, not a model directory (one with config.json, model.safetensors, tokenizer.json)
+2> mtok: train.jsonl: a file, not a model directory (one with tokenizer.json)
+2> mfilter: train.jsonl: a file, not a model directory (one with tokenizer.json)
+
 ## a problem that is not a string is named with what it holds; so is a --problem filter's value
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":5}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q; echo "rc=$?"
