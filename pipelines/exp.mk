@@ -153,7 +153,8 @@ eval:
 	    --seed $(SEED) $(EXP_DEVICE) -q $$f \
 	  | $(MRL_T)/mreward -q --lighteval -o $(EVAL_OUT)/$$b.jsonl.zst || { rm -f $(EVAL_OUT)/$$b.jsonl.zst; exit 1; }; done
 	$(MRL_T)/meval -Z -q $(addprefix $(EVAL_OUT)/,$(addsuffix .jsonl.zst,$(BENCHES))) -o $(EVAL_OUT)/scores.jsonl
-	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(CKPT)" > $(EVAL_OUT)/table.md
+	@# the row names the step scored, not RUN/latest, which moves on while a run trains
+	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(if $(filter $(RUN)/latest,$(CKPT)),$(RUN)/$(notdir $(EVAL_MODEL)),$(CKPT))" > $(EVAL_OUT)/table.md
 	@cat $(EVAL_OUT)/table.md
 
 plot:

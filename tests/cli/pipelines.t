@@ -160,6 +160,16 @@ $ zstd -dc run/eval/m/aime24.jsonl.zst | wc -l
 > 6
 > 3
 
+## make eval RUN= without STEP=: the table's row names the step it scored (RUN/step-N, as the
+## directory it is in), not RUN/latest, which has moved on by the time the table is read
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench run; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -1 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ minit tiny -o run/step-000003 -q; ln -s step-000003 run/latest
+$ make -s -C "$ROOT" eval RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 | sed -n '7p' | sed "s|$PWD|T|"
+$ ls run/eval
+> | T/run/step-000003 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
+> step-000003
+
 ## make eval: another model in a directory of the same name samples again (it was scored with the
 ## first model's files, under the second's name)
 % requires $SHARED/data/bench/aime24.jsonl
