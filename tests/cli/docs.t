@@ -19,3 +19,17 @@ $     $cmd "$o=1" --version 2>&1 < /dev/null | grep -qE "unknown option|is ambig
 $   done
 $ done; echo checked
 > checked
+
+## the README's 60-second tour runs as written, each command as it stands there (an option
+## renamed, a default changed, an output moved shows here, not in a newcomer's terminal)
+$ sed -n '/^## A 60-second tour/,/^## The tools/p' "$ROOT/README.md" | awk '/^```/ { n++; next } n == 1' > tour.sh
+$ grep -c . tour.sh
+$ bash -e -o pipefail tour.sh > out 2> err; echo "rc $?"
+$ readlink runs/x/latest; zstd -dc rollouts.jsonl.zst | jq -r '[.id, .sample, (.reward | type)] | @tsv'
+> 8
+> rc 0
+> step-000001
+> p1	0	number
+> p1	1	number
+> p1	2	number
+> p1	3	number
