@@ -141,6 +141,11 @@ EVAL_SETTINGS   = model=$(abspath $(EVAL_MODEL)) extract=lighteval k=$(EVAL_K) t
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
+	@# every benchmark file before the first is sampled (a missing one was found after hours of it,
+	@# as "msample: BENCH_DIR/math500.jsonl.zst: No such file or directory")
+	@test -d "$(BENCH_DIR)" || { echo "eval: BENCH_DIR=$(BENCH_DIR) is not a directory (one holding aime24.jsonl, math500.jsonl, ...)" >&2; exit 2; }
+	@for b in $(BENCHES); do [ -e $(BENCH_DIR)/$$b.jsonl ] || [ -e $(BENCH_DIR)/$$b.jsonl.zst ] || \
+	  { echo "eval: BENCH_DIR=$(BENCH_DIR) has no $$b.jsonl (nor $$b.jsonl.zst); BENCHES= names the benchmarks to score" >&2; exit 2; }; done
 	@mkdir -p $(EVAL_OUT)
 	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again;
 	@# so does another model whose directory has the same name: runs/exp1/step-000050, runs/exp2/step-000050);

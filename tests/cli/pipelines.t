@@ -170,6 +170,18 @@ $ ls run/eval
 > | T/run/step-000003 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
 > step-000003
 
+## make eval: a BENCH_DIR without one of the benchmarks stops before any is sampled, naming it (the
+## ones before it were sampled first, hours with the real model, and then "msample:
+## BENCH_DIR/math500.jsonl.zst: No such file or directory"); a BENCH_DIR that is a file likewise
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench; head -1 "$SHARED/data/bench/aime24.jsonl" > bench/aime24.jsonl
+$ minit tiny -o m -q
+$ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 2>&1 >/dev/null | sed "s|$PWD|T|; /^make/d"; ls run/eval/m 2>/dev/null | wc -l
+$ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench/aime24.jsonl" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 2>&1 >/dev/null | sed "s|$PWD|T|; /^make/d"
+> eval: BENCH_DIR=T/bench has no math500.jsonl (nor math500.jsonl.zst); BENCHES= names the benchmarks to score
+> 0
+> eval: BENCH_DIR=T/bench/aime24.jsonl is not a directory (one holding aime24.jsonl, math500.jsonl, ...)
+
 ## make eval: another model in a directory of the same name samples again (it was scored with the
 ## first model's files, under the second's name)
 % requires $SHARED/data/bench/aime24.jsonl
