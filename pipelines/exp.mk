@@ -82,7 +82,9 @@ define exp_run
 	@mkdir -p $(or $(RUN),$(RUNS)/$1)
 	@# data.source: the records and filter RUN/data.jsonl.zst was made from, so that the same RUN
 	@# with another DATA (MAX_PROMPT, TEMPLATE, SYSTEM_FILE) is an error, not the old problems
-	sum=$$($(MRL_T)/mfilter -Z -q $(DATA) | cksum) && sys=$$(cksum <$(SYSTEM_FILE)) || exit 2; \
+	@# (each file read as stdin: the FILE:LINE ids mfilter gives records without one would make
+	@# DATA=data/x.jsonl and DATA=$$PWD/data/x.jsonl other records)
+	sum=$$(for f in $(DATA); do $(MRL_T)/mfilter -Z -q <"$$f" || exit 2; done | cksum) && sys=$$(cksum <$(SYSTEM_FILE)) || exit 2; \
 	src="records $$sum max_prompt=$(MAX_PROMPT) template=$(TEMPLATE) system $$sys"; \
 	if [ -s $(or $(RUN),$(RUNS)/$1)/data.jsonl.zst ]; then \
 	  if [ -e $(or $(RUN),$(RUNS)/$1)/data.source ] && [ "$$(cat $(or $(RUN),$(RUNS)/$1)/data.source)" != "$$src" ]; then \

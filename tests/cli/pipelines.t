@@ -427,6 +427,15 @@ $ x DATA="$PWD/p.jsonl" STEPS=1 && x DATA="$PWD/q.jsonl" STEPS=2; echo "rc $?"; 
 2~ ^grpo-loop: DATA=q\.jsonl holds other problems than run/problems\.jsonl, shuffled from the DATA the run began with
 2~ ^exp2: DATA=.*/q\.jsonl \(MAX_PROMPT=512 TEMPLATE=r1 SYSTEM_FILE=pipelines/open-rs-system\.txt\) is not what .*/e/data\.jsonl\.zst was made from
 
+## make exp2: the same DATA spelt another way (./ in it) goes on, also for records without an id,
+## which mfilter names FILE:LINE by the path as given (their checksum said "another DATA")
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > n.jsonl
+$ x() { make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" RUN="$PWD/e" PROMPTS=2 G=2 MAX_TOKENS=3 MICRO_BATCH=4 EVAL_EVERY=0 GRAD_CKPT= THREADS=1 "$@" >/dev/null; }
+$ x DATA="$PWD/n.jsonl" STEPS=1 && x DATA="$PWD/./n.jsonl" STEPS=2; echo "rc $?"; readlink e/latest
+> rc 0
+> step-000002
+
 ## grpo-loop.sh: a run's mgrpo --iterations changed between restarts (2, then 1) still takes the next slice each batch: 6 batches of 2 over 12 problems take each once (the slice was read from the step over the run's K: step 6 of K = 2 then 1 as batch 6, not 4, so the last two batches took the first two slices again); so does a changed PROMPTS
 % requires /usr/bin/jq
 $ minit tiny -o m -q --seed 4
