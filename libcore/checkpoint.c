@@ -1,6 +1,7 @@
 /* checkpoint.c — crash-safe run directories: each checkpoint is built in a hidden temp dir,
  * fsynced, renamed into place, and only then does `latest` (a symlink) move, by rename. */
 #include "checkpoint.h"
+#include "fileio.h"
 #include "stream.h"
 #include <dirent.h>
 #include <errno.h>
@@ -111,18 +112,12 @@ int ckpt_latest(const ckpt_run *r, long *step, char *path, size_t n, mrl_err *e)
 }
 
 static int copy_file(const char *src, const char *dst, mrl_err *e) {
-    FILE *f = fopen(src, "rb");
-    if (!f) return errno == ENOENT ? 0 : err_set(e, 3, "%s: %s", src, strerror(errno));
-    size_t cap = 1 << 16, len = 0, k;
-    char *buf = malloc(cap);
-    while (buf && (k = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += k;
-        if (len == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
-    }
-    int bad = !buf || ferror(f);
-    fclose(f);
-    if (bad) { free(buf); return err_set(e, 3, "%s: read error", src); }
-    int rc = st_write_file_atomic(dst, buf, len, e);
+    char *buf;
+    size_t len;
+    int rc = file_read(src, 0, &buf, &len);
+    if (rc == ENOENT) return 0;
+    if (rc) return err_set(e, 3, "%s: %s", src, strerror(rc));
+    rc = st_write_file_atomic(dst, buf, len, e);
     free(buf);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <jv.h>
+#include "fileio.h"
 #include "model.h"
 #include "safetensors.h"
 
@@ -19,14 +20,12 @@ size_t config_nparams(const mrl_config *c) {
 
 /* Parses a JSON file of at most 1 MiB; NULL kind invalid with e set (missing file: code 1). */
 static jv read_json(const char *path, mrl_err *e) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { err_set(e, 1, "%s: %s", path, strerror(errno)); return jv_invalid(); }
-    size_t cap = 1u << 20;
-    char *buf = malloc(cap + 1);
-    size_t n = buf ? fread(buf, 1, cap + 1, fp) : 0;
-    fclose(fp);
-    if (!buf) { err_set(e, 3, "out of memory"); return jv_invalid(); }
-    if (n > cap) { free(buf); err_set(e, 1, "%s: larger than 1 MiB", path); return jv_invalid(); }
+    char *buf;
+    size_t n;
+    int rc = file_read(path, 1u << 20, &buf, &n);
+    if (rc == ENOMEM) { err_set(e, 3, "out of memory"); return jv_invalid(); }
+    if (rc == EFBIG) { err_set(e, 1, "%s: larger than 1 MiB", path); return jv_invalid(); }
+    if (rc) { err_set(e, 1, "%s: %s", path, strerror(rc)); return jv_invalid(); }   /* a directory: EISDIR */
     jv v = jv_parse_sized(buf, (int)n);
     free(buf);
     if (!jv_is_valid(v)) {

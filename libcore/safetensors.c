@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jv.h>
+#include "fileio.h"
 #include "safetensors.h"
 
 /* safetensors stores little-endian data, which the reader maps and the writer copies as they
@@ -264,14 +265,11 @@ const st_tensor *st_find(const st_file *f, const char *name) {
 }
 
 static char *read_small(const char *path, size_t cap, size_t *len, mrl_err *e) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { err_set(e, 1, "%s: %s", path, strerror(errno)); return NULL; }
-    char *buf = malloc(cap + 1);
-    size_t n = buf ? fread(buf, 1, cap + 1, fp) : 0;
-    fclose(fp);
-    if (!buf) { err_set(e, 3, "out of memory"); return NULL; }
-    if (n > cap) { free(buf); err_set(e, 1, "%s: larger than %zu bytes", path, cap); return NULL; }
-    buf[n] = 0; *len = n;
+    char *buf;
+    int rc = file_read(path, cap, &buf, len);
+    if (rc == ENOMEM) err_set(e, 3, "out of memory");
+    else if (rc == EFBIG) err_set(e, 1, "%s: larger than %zu bytes", path, cap);
+    else if (rc) err_set(e, 1, "%s: %s", path, strerror(rc));
     return buf;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fileio.h"
 #include "tokenizer.h"
 
 /* The DeepSeek-R1-Distill-Qwen chat template (its chat_template.jinja) for one system and
@@ -20,18 +21,10 @@ struct mrl_template {
 };
 
 static char *slurp(const char *path, mrl_err *e) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { err_set(e, 1, "template %s: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap);
-    while ((r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n + 1 == cap) b = realloc(b, cap *= 2);
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(b); err_set(e, 1, "template %s: read error", path); return NULL; }
-    b[n] = 0;
+    char *b;
+    size_t n;
+    int rc = file_read(path, 0, &b, &n);
+    if (rc) { err_set(e, rc == ENOMEM ? 3 : 1, "template %s: %s", path, strerror(rc)); return NULL; }
     if (strlen(b) != n || tok_utf8_check(b, n) >= 0) {
         free(b);
         err_set(e, 1, "template %s: not UTF-8 text", path);
@@ -112,17 +105,10 @@ char *tmpl_system(const char *arg, mrl_err *e) {
     /* checked here: a template filled with bytes that are not UTF-8 fails at every record,
        and under the record's own name */
     if (arg[0] != '@') return system_is_text(arg, strlen(arg), "--system", 0, e) ? NULL : strdup(arg);
-    FILE *f = fopen(arg + 1, "rb");
-    if (!f) { err_set(e, 2, "--system: cannot read %s: %s", arg + 1, strerror(errno)); return NULL; }
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap);
-    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0)
-        if ((n += r) + 1 == cap) { char *nb = realloc(b, cap *= 2); if (!nb) { free(b); b = NULL; } else b = nb; }
-    int rerr = b && ferror(f) ? errno : 0;   /* a directory opens, and reads as an error (EISDIR) */
-    fclose(f);
-    if (!b) { err_set(e, 3, "out of memory"); return NULL; }
-    if (rerr) { free(b); err_set(e, 2, "--system: cannot read %s: %s", arg + 1, strerror(rerr)); return NULL; }
-    b[n] = 0;
+    char *b;
+    size_t n;
+    int rc = file_read(arg + 1, 0, &b, &n);   /* a directory: EISDIR */
+    if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "--system: cannot read %s: %s", arg + 1, strerror(rc)); return NULL; }
     char what[4200];
     snprintf(what, sizeof what, "--system: %s", arg + 1);
     if (system_is_text(b, n, what, 1, e)) { free(b); return NULL; }

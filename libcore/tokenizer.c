@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jv.h>
-#include <zstd.h>
+#include "fileio.h"
 #include "tok_internal.h"
 #include "tok_unicode.inc"
 
@@ -83,63 +83,7 @@ static uint64_t pair_hash(uint64_t k) {
 
 /* ---- loading helpers ---- */
 
-static int read_all(const char *path, char **buf, size_t *len, mrl_err *e) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(e, 1, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    for (;;) {
-        if (n == cap) {
-            if (cap >= TOK_MAX_FILE) { fclose(f); free(b); return err_set(e, 1, "%s: file too large", path); }
-            cap *= 2;
-            b = realloc(b, cap);
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) { free(b); return err_set(e, 1, "%s: read error", path); }
-    *buf = b, *len = n;
-    return 0;
-}
 
-/* zstd (several frames allowed) -> plain; a file without the magic is returned as is. */
-static int maybe_unzstd(const char *path, char **buf, size_t *len, mrl_err *e) {
-    const unsigned char *b = (const unsigned char *)*buf;
-    if (*len < 4 || !(b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD)) return 0;
-    ZSTD_DStream *z = ZSTD_createDStream();
-    ZSTD_initDStream(z);
-    size_t cap = *len * 4 + 4096, n = 0, r = 1;
-    char *out = malloc(cap);
-    ZSTD_inBuffer in = {*buf, *len, 0};
-    int full = 0, big = 0;   /* full: the last call filled the output, so zstd may hold more of it */
-    while (out && (in.pos < in.size || full)) {
-        if (n == cap) {
-            if (cap >= TOK_MAX_FILE) { big = 1; break; }
-            cap *= 2;
-            char *no = realloc(out, cap);
-            if (!no) { free(out); out = NULL; break; }
-            out = no;
-        }
-        ZSTD_outBuffer o = {out + n, cap - n, 0};
-        r = ZSTD_decompressStream(z, &o, &in);
-        n += o.pos;
-        if (ZSTD_isError(r)) break;
-        full = o.pos == o.size;
-    }
-    ZSTD_freeDStream(z);
-    if (!out) return err_set(e, 3, "%s: out of memory", path);
-    if (big) { free(out); return err_set(e, 1, "%s: larger than %d bytes once decompressed", path, (int)TOK_MAX_FILE); }
-    if (ZSTD_isError(r) || r != 0) {
-        free(out);
-        return err_set(e, 1, "%s: corrupt or truncated zstd data", path);
-    }
-    free(*buf);
-    *buf = out, *len = n;
-    return 0;
-}
 
 static jv obj_get(jv o, const char *k) {   /* o not consumed; null if o isn't an object or lacks k */
     if (jv_get_kind(o) != JV_KIND_OBJECT) return jv_null();
@@ -630,7 +574,7 @@ mrl_tok *tok_load_mem(const char *buf, size_t len, mrl_err *e) {
 mrl_tok *tok_load(const char *path, mrl_err *e) {
     char *buf = NULL;
     size_t len = 0;
-    if (read_all(path, &buf, &len, e) || maybe_unzstd(path, &buf, &len, e)) return NULL;
+    if (file_load(path, TOK_MAX_FILE, &buf, &len, e)) return NULL;
     mrl_tok *t = load_buf(path, buf, len, e);
     free(buf);
     return t;

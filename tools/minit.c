@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 #include "cli.h"
+#include "fileio.h"
 #include "jqf.h"
 #include "model.h"
 #include "rng.h"
@@ -62,49 +62,8 @@ static int named_config(const char *name, mrl_config *c) {
 
 /* A whole file, zstd-decompressed when it starts with the frame magic. */
 static char *read_any(const char *path, size_t *len, mrl_err *e) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { err_set(e, 1, "%s: %s", path, strerror(errno)); return NULL; }
-    size_t n = 0, cap = 1 << 16, k;
-    char *buf = malloc(cap), *nb;
-    errno = 0;
-    while (buf) {
-        if (n == cap) {
-            if (!(nb = realloc(buf, cap * 2))) { free(buf); buf = NULL; break; }
-            buf = nb; cap *= 2;
-        }
-        if (!(k = fread(buf + n, 1, cap - n, fp))) break;
-        n += k;
-    }
-    int rerr = ferror(fp) ? (errno ? errno : EIO) : 0;   /* a directory: EISDIR */
-    fclose(fp);
-    if (!buf) { err_set(e, 3, "out of memory"); return NULL; }
-    if (rerr) { free(buf); err_set(e, 1, "%s: %s", path, strerror(rerr)); return NULL; }
-    if (n >= 4 && (unsigned char)buf[0] == 0x28 && (unsigned char)buf[1] == 0xB5 && (unsigned char)buf[2] == 0x2F && (unsigned char)buf[3] == 0xFD) {
-        ZSTD_DStream *z = ZSTD_createDStream();
-        size_t ocap = 4 * n + (1 << 16), olen = 0;
-        char *out = malloc(ocap);
-        ZSTD_inBuffer in = {buf, n, 0};
-        int bad = !z || !out;
-        while (!bad) {
-            ZSTD_outBuffer ob = {out, ocap, olen};
-            size_t r = ZSTD_decompressStream(z, &ob, &in);
-            olen = ob.pos;
-            if (ZSTD_isError(r)) { bad = 2; break; }
-            if (in.pos == in.size && olen < ocap) { if (r) bad = 2; break; }
-            if (olen == ocap) {
-                char *no = realloc(out, ocap *= 2);
-                if (!no) { bad = 1; break; }
-                out = no;
-            }
-        }
-        ZSTD_freeDStream(z);
-        free(buf);
-        if (bad) { free(out); err_set(e, bad == 2 ? 1 : 3, bad == 2 ? "%s: corrupt or truncated zstd" : "%s: out of memory", path); return NULL; }
-        buf = out; n = olen;
-    }
-    if (!(nb = realloc(buf, n + 1))) { free(buf); err_set(e, 3, "out of memory"); return NULL; }
-    nb[n] = 0; *len = n;
-    return nb;
+    char *buf;
+    return file_load(path, 0, &buf, len, e) ? NULL : buf;
 }
 
 /* dir/name into p (PATH_MAX-sized); -1 when it does not fit. */

@@ -27,6 +27,17 @@ $ mfilter --max-tokens 9 --model train.jsonl -Z train.jsonl; echo "rc $?"
 2> mtok: train.jsonl: a file, not a model directory (one with tokenizer.json)
 2> mfilter: train.jsonl: a file, not a model directory (one with tokenizer.json)
 
+## a config.json, tokenizer.json or --template that is a directory is named with the reason (one
+## loop reads them all, fileio.c): config.json said "not valid JSON: Expected JSON value", the
+## tokenizer and the template "read error"
+$ minit tiny -o m -q && mkdir m2 m2/config.json && mkdir t3 && cp m/config.json t3/ && mkdir t3/tokenizer.json
+$ echo '{"id":"a","problem":"x"}' > p.jsonl
+$ msample --device cpu --model m2 -Z -q p.jsonl; mtok encode --model t3 -Z -q p.jsonl; msample --device cpu --model m --template t3/ -Z -q p.jsonl
+? 1
+2> msample: m2/config.json: Is a directory
+2> mtok: t3/tokenizer.json: Is a directory
+2> msample: template t3/: Is a directory
+
 ## a problem that is not a string is named with what it holds; so is a --problem filter's value
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":5}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q; echo "rc=$?"
