@@ -67,7 +67,11 @@ EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --sch
   --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT) $(MGRPO_EXTRA))
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
+# the tools: a make exp2 before make said "/bin/bash: .../bin/mfilter: No such file or directory"
+tools_need = $(foreach t,mfilter msample mreward mgrpo meval,$(if $(wildcard $(MRL_T)/$t),,$(error $@: $(MRL_T)/$t is not built: run make first (or give BIN= the directory of the tools))))
+
 define exp_need
+	$(tools_need)
 	@test -n "$(MODEL)" || { echo "$@: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B (README: The Open-RS experiments)" >&2; exit 2; }
 	@test -n "$(DATA)" || { echo "$@: DATA= is required: problem records (JSON Lines, plain or zstd: id, problem, answer), e.g. the open-rs 7k mix (make data-exp2)" >&2; exit 2; }
 endef
@@ -119,6 +123,7 @@ EASY_WHERE      ?= true
 MIX_OUT         ?= data/exp2-mix.jsonl.zst
 data-exp2:
 	@test -n "$(OPEN_S1)" -a -n "$(OPEN_DEEPSCALER)" -a -n "$(DEEPSCALER)" || { echo "data-exp2: OPEN_S1=, OPEN_DEEPSCALER= and DEEPSCALER= are required (problem files)" >&2; exit 2; }
+	$(tools_need)
 	@mkdir -p $(dir $(MIX_OUT))
 	{ set -e; $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
 	  $(MRL_T)/mfilter --take 3000 --seed $(shell echo $$(($(SEED) + 1))) -q $(OPEN_DEEPSCALER); \
@@ -142,6 +147,7 @@ EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(EVAL_MODEL))
 EVAL_SETTINGS   = model=$(abspath $(EVAL_MODEL)) extract=lighteval k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
+	$(tools_need)
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
 	@# every benchmark file before the first is sampled (a missing one was found after hours of it,
 	@# as "msample: BENCH_DIR/math500.jsonl.zst: No such file or directory")

@@ -42,6 +42,13 @@ $ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" DATA=d 2>&1 | head -1; make -s -C "$ROO
 >~ ^exp2: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B \(README: The Open-RS experiments\)$
 >~ ^exp3: DATA= is required: problem records
 
+## exp2, eval and data-exp2 before the tools are built say so (it was bash's "BIN/mfilter: No
+## such file or directory" from the middle of a recipe)
+$ for t in "exp2 MODEL=m DATA=d" "eval RUN=r BENCH_DIR=b" "data-exp2 OPEN_S1=a OPEN_DEEPSCALER=b DEEPSCALER=c"; do make -s -C "$ROOT" $t BIN="$PWD/none" 2>&1 | head -1 | sed "s|$PWD/||; s|^.*\*\*\* ||"; done
+> exp2: none/mfilter is not built: run make first (or give BIN= the directory of the tools).  Stop.
+> eval: none/mfilter is not built: run make first (or give BIN= the directory of the tools).  Stop.
+> data-exp2: none/mfilter is not built: run make first (or give BIN= the directory of the tools).  Stop.
+
 ## data-exp2: three mfilter --take and a shuffle
 $ make -s -C "$ROOT" -n data-exp2 BIN="$MRL_BIN" OPEN_S1=a OPEN_DEEPSCALER=b DEEPSCALER=c | grep -o 'mfilter [^|;}]*' | sed 's|^ *||; s| *$||'
 > mfilter --take 3000 --seed 42 -q a
