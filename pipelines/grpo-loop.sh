@@ -286,8 +286,15 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     # (an OOM kill, a bad record) stops the loop here (set -e, pipefail) instead of letting mgrpo
     # commit a step on the groups that got through; pipefail inside the stage too, whose last
     # command (REWARD='mreward | jq ...') would hide a reward stage that died before it
+    # a stage's own message names <stdin>: say which step's rollouts those were (the exit status,
+    # 130 for Ctrl-C among them, is the stage's)
     sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
-        bash -o pipefail -c "$REWARD" >"$RUN/.batch"
+        bash -o pipefail -c "$REWARD" >"$RUN/.batch" || {
+        rc=$?
+        (( rc == 130 || rc == 143 )) ||
+            echo "grpo-loop: step $((step + 1)): sampling or the reward stage failed (exit $rc): <stdin> above is this step's rollouts, of the problems in $RUN/.slice.jsonl" >&2
+        exit "$rc"
+    }
     if [ -n "$mg_pid" ]; then
         { printf '%s\n' "$RUN/.batch" >&"$mg_in"; } 2>/dev/null || { mg_end; die "mgrpo stopped before step $((step + 1))"; }
         mg_step

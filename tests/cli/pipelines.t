@@ -296,14 +296,16 @@ $ out=$(make -s -C "$ROOT" plot 2>&1); echo "status $?"; echo "$out" | head -1
 > status 2
 > plot: RUN= is required (a run directory with metrics.jsonl)
 
-## grpo-loop.sh: a reward stage that fails part way stops the loop before mgrpo takes a step
+## grpo-loop.sh: a reward stage that fails part way stops the loop before mgrpo takes a step, and
+## the loop names the step (the stage's own message names only <stdin>)
 $ minit tiny -o m -q --seed 5
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
-$ RUN=run MODEL=m DATA=p.jsonl STEPS=2 PROMPTS=4 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4 REWARD="$MRL_BIN/mreward -Z -q | { head -n 4; exit 1; }" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"
-$ ls run | grep -c step-; test -e run/latest || echo "no latest"
+$ RUN=run MODEL=m DATA=p.jsonl STEPS=2 PROMPTS=4 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=4 REWARD="$MRL_BIN/mreward -Z -q | { head -n 4; exit 1; }" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err; echo "rc $?"
+$ ls run | grep -c step-; test -e run/latest || echo "no latest"; sed "s|$PWD/||" err
 > rc 1
 > 0
 > no latest
+> grpo-loop: step 1: sampling or the reward stage failed (exit 1): <stdin> above is this step's rollouts, of the problems in run/.slice.jsonl
 
 ## grpo-loop.sh: a reward stage that is a pipeline fails when any of its commands fails, not only its last (mreward ... | jq took a step on the 2 of 4 groups that got through, or said "no records to train on" where mreward failed at once)
 $ minit tiny -o m -q --seed 5
