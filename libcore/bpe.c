@@ -333,7 +333,7 @@ static const tok_added *next_added(const mrl_tok *t, const char *s, size_t n, si
 static int run(enc o, const char *text, size_t len, mrl_err *e) {
     const mrl_tok *t = o.t;
     long bad = tok_utf8_check(text, len);
-    if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad);
+    if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad + 1);
     o.md = pcre2_match_data_create(4, NULL);
     /* As HF's AddedVocabulary: the added tokens are found in the text first, each search going
        on from the end of the last match (scan), and only then widened by lstrip/rstrip; so an

@@ -125,7 +125,7 @@ static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e)
         rec = jv_object_set(jv_object(), jv_string(m->in_name), jv_copy(val));
     } else if (m->raw) {
         long bad = tok_utf8_check(line, len);
-        if (bad >= 0) return err_set(e, ERR_INPUT, "invalid UTF-8 at byte %ld", bad);
+        if (bad >= 0) return err_set(e, ERR_INPUT, "invalid UTF-8 at byte %ld", bad + 1);
         val = jv_string_sized(line, (int)len);
         rec = jv_object_set(jv_object(), jv_string(m->in_name), jv_copy(val));
     } else {

@@ -52,7 +52,7 @@ $ printf '[97,280,98]\n' | mtok decode -r --tokenizer $TESTDATA/tokenizer/bytele
 ## invalid UTF-8 in a raw line: error naming the line, earlier records already out
 $ printf 'ok\nbad \377 byte\nnever\n' | mtok encode -r --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
 > {"text":"ok","ids":[111,107]}
-2> mtok: <stdin>:2: invalid UTF-8 at byte 4
+2> mtok: <stdin>:2: invalid UTF-8 at byte 5
 ? 1
 
 ## --skip-bad: the bad line is counted, the rest goes on
