@@ -265,9 +265,13 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
         ckpt_rmtree(tmp);
         return err_prefix(e, "policy snapshot %s", fin);
     }
+    /* fsynced as a checkpoint is: after a power cut "policy" names a whole snapshot */
+    if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); ckpt_rmtree(tmp); return -1; }
     retire(r->dir, name, "orphan");   /* one a stopped run left at this step */
     if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
+    if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     if (move_link(r, "policy", name, e)) return -1;
+    if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     drop_policies(r, name);   /* the snapshots before it go */
     return 0;
 }
