@@ -2,7 +2,8 @@
 # run-packed-gpu.sh — on a GPU machine without build dependencies: `make test-gpu` and `make
 # bench-gpu` from the binaries bench/pack-gpu.sh packed into DIR (default .dev). Installs them
 # as bin/ and build/ of this tree, puts DIR/lib first on LD_LIBRARY_PATH and a no-op `make` on
-# PATH (the bench scripts call make to build what is already there), then runs the GPU tests
+# PATH (the bench scripts call make to build what is already there), points SHARED at DIR/shared
+# (the files of the shared folder the GPU cases require), then runs the GPU tests
 # (MRL_REQUIRE_GPU=1; each test binary and case file under MRL_TEST_TIMEOUT seconds, default
 # 240: one that hangs is stopped and counted failed, and the rest still run in the device
 # time) and the GPU benchmarks. A log goes to
@@ -16,6 +17,8 @@ phases=${*:-test bench}
 if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export LD_LIBRARY_PATH="$PWD/$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$PWD/$D/fake:$PATH"
+# tests/clitest.sh looks for ../shared beside the tree, which the device machine's copy lacks
+[ -d "$D/shared" ] && export SHARED="$PWD/$D/shared"
 # cuBLAS and the CUDA runtime: the binaries look in /usr/local/cuda/lib64 (their rpath); elsewhere
 # the first copies found (a Python wheel's, say) go on the path
 for l in libcublas.so.13 libcudart.so.13; do

@@ -2,9 +2,11 @@
 # Runs the CLI cases of one tests/cli/*.t file; prints PASS/FAIL/SKIP per case.
 # A case (jq's tests as data, zstd's golden files):
 #   ## name                  starts a case
-#   % requires PATH          skip the case unless PATH exists ($ROOT, $SHARED expand)
+#   % requires PATH          skip the case unless PATH exists ($ROOT, $SHARED expand); under
+#                            MRL_REQUIRE_GPU=1 (make test-gpu) a missing PATH fails the case
 #   $ command                run by bash in a fresh temp dir ($ROOT, $TESTDATA, $SHARED set;
 #                            bin/ first on PATH); several $ lines are joined by newlines
+# SHARED is the environment's where set (bench/run-packed-gpu.sh), else ROOT/../shared.
 #   < line                   a line of stdin
 #   > line                   an expected stdout line (all of stdout must match exactly)
 #   >~ regex                 stdout must contain a line matching this extended regex
@@ -16,7 +18,7 @@
 set -u
 file=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export ROOT TESTDATA="$ROOT/testdata" SHARED="$ROOT/../shared"
+export ROOT TESTDATA="$ROOT/testdata" SHARED="${SHARED:-$ROOT/../shared}"
 export MRL_BIN="${MRL_BIN:-$ROOT/bin}"; export PATH="$MRL_BIN:$PATH"
 # A case that runs make runs it as a user would, not as a sub-make of the make running the
 # tests (whose flags and variables, e.g. make test-asan's B=, would leak in and add -w output).
@@ -29,7 +31,12 @@ run_case() {
   local r
   for r in "${reqs[@]+"${reqs[@]}"}"; do
     r=$(eval echo "$r")
-    if [ ! -e "$r" ]; then echo "SKIP $base: $name: needs $r"; return 0; fi
+    if [ ! -e "$r" ]; then
+      # make test-gpu must not pass by skipping what it is there to run (as gpu.h's NEED_GPU)
+      if [ -n "${MRL_REQUIRE_GPU:-}" ]; then echo "FAIL $base: $name: needs $r (MRL_REQUIRE_GPU is set)"
+      else echo "SKIP $base: $name: needs $r"; fi
+      return 0
+    fi
   done
   local dir; dir=$(mktemp -d)
   if [ $has_stdin -eq 1 ]; then printf '%s' "$stdin" >"$dir/.stdin"; else : >"$dir/.stdin"; fi

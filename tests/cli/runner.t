@@ -21,3 +21,19 @@ $ printf '#!/bin/sh\nsleep 2; echo "PASS slow"\n' > slow; chmod +x slow
 $ "$ROOT/tests/run.sh" "$PWD/slow" --
 > PASS slow
 > 1 passed, 0 failed, 0 skipped
+
+## MRL_REQUIRE_GPU=1 (make test-gpu, run-packed-gpu.sh): a case whose '% requires' is missing fails instead of skipping, as a GPU test binary does; without it the case skips
+$ printf '## needs a file\n%% requires $SHARED/not-there\n$ true\n' > req.t
+$ env -u MRL_REQUIRE_GPU "$ROOT/tests/run.sh" -- req.t | sed "s|$SHARED|SHARED|"
+$ MRL_REQUIRE_GPU=1 "$ROOT/tests/run.sh" -- req.t | sed "s|$SHARED|SHARED|"
+> SKIP req: needs a file: needs SHARED/not-there
+> 0 passed, 0 failed, 1 skipped
+> FAIL req: needs a file: needs SHARED/not-there (MRL_REQUIRE_GPU is set)
+> 0 passed, 1 failed, 0 skipped
+
+## SHARED from the environment names the shared folder (run-packed-gpu.sh points it at the packed copy: the GPU machine has no shared/ beside the tree)
+$ mkdir -p s/data && echo hi > s/data/f
+$ printf '## reads shared\n%% requires $SHARED/data/f\n$ cat "$SHARED/data/f"\n> hi\n' > sh.t
+$ SHARED=$PWD/s MRL_REQUIRE_GPU=1 "$ROOT/tests/run.sh" -- sh.t
+> PASS sh: reads shared
+> 1 passed, 0 failed, 0 skipped
