@@ -23,15 +23,17 @@ $ test -e run/latest/model.safetensors && msample --model run/latest -n 1 --max-
 > 2
 > 6
 
-## grpo-loop.sh PERSIST=1 on CUDA: one mgrpo on the GPU for the loop, the sampler on the GPU reading RUN/policy; the same steps as one mgrpo per step on the GPU (the loss of every step within bf16 noise, the same step directories)
+## grpo-loop.sh PERSIST=1 on CUDA: one mgrpo on the GPU for the loop, the sampler on the GPU reading RUN/policy; the same steps as one mgrpo per step on the GPU (the loss and gradient norm of every step within bf16 noise, the same step directories); the reward stage scores a sample 1 where its first token id is odd, so the steps have advantages and a gradient (the random model earns none from mreward: every loss and grad norm was 0), and no jq is needed (the GPU machine's image is not known to have it, and without it the comparison read nothing and printed close)
 % requires /dev/nvidia0
 $ minit tiny -o m --seed 3 -q
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
 $ export MODEL=m DATA=p.jsonl STEPS=3 PROMPTS=2 G=4 TEMP=1 SYSTEM= BIN="$MRL_BIN" MAX_TOKENS=16 SAVE_EVERY=2 DEVICE=cuda MGRPO_ARGS='--lr 1e-3'
+$ export REWARD="$MRL_BIN/mreward -Z -q | sed -E '/\"completion_ids\":\[[0-9]*[13579][],]/s/\"reward\":0/\"reward\":1/'"
 $ RUN=ra "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err || cat err
 $ RUN=rb PERSIST=1 "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err || cat err
 $ ls -d ra/step-* rb/step-* | sed 's|^r[ab]/||' | sort | uniq -c | awk '{ print $1, $2 }'; readlink rb/policy
-$ paste -d' ' <(jq -r '.loss' ra/metrics.jsonl) <(jq -r '.loss' rb/metrics.jsonl) | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { print (m < 0.05 ? "close" : "far " m) }'
+$ field() { grep -o "\"$1\":[^,}]*" "$2" | cut -d: -f2; }
+$ paste -d' ' <(field loss ra/metrics.jsonl) <(field loss rb/metrics.jsonl) <(field grad_norm ra/metrics.jsonl) <(field grad_norm rb/metrics.jsonl) | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d; r = ($3 - $4) / ($3 + 1e-9); if (r < 0) r = -r; if (r > q) q = r; if ($3 > 0.1) g++ } END { print (NR == 3 && g == 3 && m < 0.05 && q < 0.1 ? "close" : "far: " NR " steps, " g " with a gradient, loss diff " m ", grad_norm rel diff " q) }'
 > 2 step-000002
 > 2 step-000003
 > policy-000003
