@@ -6,8 +6,13 @@
 # (the files of the shared folder the GPU cases require), then runs the GPU tests
 # (MRL_REQUIRE_GPU=1; each test binary and case file under MRL_TEST_TIMEOUT seconds, default
 # 240: one that hangs is stopped and counted failed, and the rest still run in the device
-# time) and the GPU benchmarks. A log goes to
-# $OUT/log.txt where OUT is set (the device tool's output folder).
+# time) and the GPU benchmarks (bench/run-gpu.sh; each script under MRL_BENCH_TIMEOUT, default
+# 240). A log goes to $OUT/log.txt where OUT is set (the device tool's output folder).
+# Most important first, for a session of a few minutes: the case files (tests/gpu/pipeline.t
+# opens with MRL_DEVICE_SAMPLING's parity case), then the test binaries (the op and model parity
+# cases), then the benchmarks (gpu-msample.sh first). gpu-mgrpo.sh's training-speed rows run on
+# CUDA only (DEVICES=cuda unless set): its CPU rows train the 1.5B shapes on the host's cores,
+# minutes of device time for a figure bench-mgrpo.sh gives without a GPU.
 # Usage: bash bench/run-packed-gpu.sh [DIR] [test] [bench]     (default: both)
 set -u
 cd "$(dirname "$0")/.."
@@ -32,8 +37,9 @@ export MRL_BIN="$PWD/bin"
 rc=0
 for p in $phases; do case $p in
 test)
-  MRL_REQUIRE_GPU=1 MRL_TEST_TIMEOUT=${MRL_TEST_TIMEOUT:-240} tests/run.sh $(for t in build/tests/test_*; do echo "$t"; done) -- tests/gpu/*.t || rc=1 ;;
+  MRL_REQUIRE_GPU=1 MRL_TEST_TIMEOUT=${MRL_TEST_TIMEOUT:-240} tests/run.sh -- tests/gpu/*.t || rc=1
+  MRL_REQUIRE_GPU=1 MRL_TEST_TIMEOUT=${MRL_TEST_TIMEOUT:-240} tests/run.sh build/tests/test_* -- || rc=1 ;;
 bench)
-  bash bench/run-gpu.sh || rc=1 ;;
+  DEVICES=${DEVICES:-cuda} MRL_BENCH_TIMEOUT=${MRL_BENCH_TIMEOUT:-240} bash bench/run-gpu.sh || rc=1 ;;
 esac; done
 exit $rc

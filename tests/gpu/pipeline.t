@@ -1,6 +1,19 @@
 # The tools on CUDA, end to end (make test-gpu; skipped where there is no GPU): a tiny model
 # samples on the GPU, the teacher-forced log-probs on CUDA agree with the CPU's, mgrpo takes
-# GRPO steps on the GPU, and its checkpoint loads and samples on the CPU.
+# GRPO steps on the GPU, and its checkpoint loads and samples on the CPU. The on-device
+# sampling case comes first: a GPU session's time is short, and it is the one no GPU has run.
+
+## MRL_DEVICE_SAMPLING=1: msample on CUDA draws its tokens on the GPU and writes what the host sampler writes from the same GPU's logits, byte for byte: sampling at T = 1 and 0.6, greedy, and --top-p (which stays with the host); 24 sequences in flight, the byte-level vocabulary (263 tokens: two blocks of the sampler's sums) and the Qwen2 one (151,665)
+% requires /dev/nvidia0
+% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ minit tiny -o m --seed 3 -q
+$ minit tiny -o q --seed 4 -q --tokenizer "$SHARED/data/qwen2-tokenizer/tokenizer.json.zst"
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
+$ run() { msample --model "$1" -n 4 --batch 24 --max-tokens 32 --template plain --device cuda --seed 7 -Z "${@:2}" p.jsonl; }
+$ for M in m q; do for o in "--temperature 1" "--temperature 0.6" "--temperature 0" "--temperature 1 --top-p 0.9"; do run $M $o > host.jsonl; MRL_DEVICE_SAMPLING=1 run $M $o > dev.jsonl; cmp -s host.jsonl dev.jsonl && echo same || echo "differs: $M $o"; done; done | sort | uniq -c | awk '{ $1 = $1; print }'
+$ MRL_DEVICE_SAMPLING=1 run q --temperature 1 --progress 2>&1 >/dev/null | tr '\r' '\n' | tail -1 | grep -c 'drawn on cuda'
+> 8 same
+> 1
 
 ## msample --score: CUDA log-probs agree with the CPU's (bf16 tolerance)
 % requires /dev/nvidia0
@@ -38,15 +51,3 @@ $ paste -d' ' <(field loss ra/metrics.jsonl) <(field loss rb/metrics.jsonl) <(fi
 > 2 step-000003
 > policy-000003
 > close
-
-## MRL_DEVICE_SAMPLING=1: msample on CUDA draws its tokens on the GPU and writes what the host sampler writes from the same GPU's logits, byte for byte: sampling at T = 1 and 0.6, greedy, and --top-p (which stays with the host); 24 sequences in flight, the byte-level vocabulary (263 tokens: two blocks of the sampler's sums) and the Qwen2 one (151,665)
-% requires /dev/nvidia0
-% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
-$ minit tiny -o m --seed 3 -q
-$ minit tiny -o q --seed 4 -q --tokenizer "$SHARED/data/qwen2-tokenizer/tokenizer.json.zst"
-$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
-$ run() { msample --model "$1" -n 4 --batch 24 --max-tokens 32 --template plain --device cuda --seed 7 -Z "${@:2}" p.jsonl; }
-$ for M in m q; do for o in "--temperature 1" "--temperature 0.6" "--temperature 0" "--temperature 1 --top-p 0.9"; do run $M $o > host.jsonl; MRL_DEVICE_SAMPLING=1 run $M $o > dev.jsonl; cmp -s host.jsonl dev.jsonl && echo same || echo "differs: $M $o"; done; done | sort | uniq -c | awk '{ $1 = $1; print }'
-$ MRL_DEVICE_SAMPLING=1 run q --temperature 1 --progress 2>&1 >/dev/null | tr '\r' '\n' | tail -1 | grep -c 'drawn on cuda'
-> 8 same
-> 1
