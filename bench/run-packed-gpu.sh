@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 D=${1:-.dev}; shift || true
 phases=${*:-test bench}
 [ -d "$D/bin" ] && [ -d "$D/tests" ] || { echo "run-packed-gpu.sh: $D/bin or $D/tests missing (run bench/pack-gpu.sh first)" >&2; exit 2; }
-if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; fi
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; tee_pid=$!; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export LD_LIBRARY_PATH="$PWD/$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$PWD/$D/fake:$PATH"
 # tests/clitest.sh looks for ../shared beside the tree, which the device machine's copy lacks
@@ -42,4 +42,11 @@ test)
 bench)
   DEVICES=${DEVICES:-cuda} MRL_BENCH_TIMEOUT=${MRL_BENCH_TIMEOUT:-240} bash bench/run-gpu.sh || rc=1 ;;
 esac; done
+# the log's tee ends at end of input: close ours and wait for it (10 s at most, in case a stray
+# process still holds the pipe), so that log.txt is whole when this returns (the device tool
+# takes OUT then, and ends what is still running)
+if [ -n "${tee_pid:-}" ]; then
+  exec >&- 2>&-
+  for _ in $(seq 100); do kill -0 "$tee_pid" 2>/dev/null || break; sleep 0.1; done
+fi
 exit $rc
