@@ -19,11 +19,12 @@ cd "$(dirname "$0")/.."
 D=${1:-.dev}; shift || true
 phases=${*:-test bench}
 [ -d "$D/bin" ] && [ -d "$D/tests" ] || { echo "run-packed-gpu.sh: $D/bin or $D/tests missing (run bench/pack-gpu.sh first)" >&2; exit 2; }
+D=$(cd "$D" && pwd)   # absolute: the paths below go into the environment
 if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; exec > >(tee -a "$OUT/log.txt") 2>&1; tee_pid=$!; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-export LD_LIBRARY_PATH="$PWD/$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$PWD/$D/fake:$PATH"
+export LD_LIBRARY_PATH="$D/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PATH="$D/fake:$PATH"
 # tests/clitest.sh looks for ../shared beside the tree, which the device machine's copy lacks
-[ -d "$D/shared" ] && export SHARED="$PWD/$D/shared"
+[ -d "$D/shared" ] && export SHARED="$D/shared"
 # cuBLAS and the CUDA runtime: the binaries look in /usr/local/cuda/lib64 (their rpath); elsewhere
 # the first copies found (a Python wheel's, say) go on the path
 for l in libcublas.so.13 libcudart.so.13; do

@@ -11,3 +11,12 @@ $ PATH=$PWD/stub:$PATH OUT=$PWD/o bash t/bench/run-packed-gpu.sh .dev test >/dev
 > run.sh -- tests/gpu/*.t
 > run.sh build/tests/test_* --
 
+## an absolute DIR: LD_LIBRARY_PATH, PATH and SHARED name DIR itself (they were $PWD/DIR: no packed library loaded)
+$ mkdir -p t/bench t/tests d/bin d/tests d/bench d/lib d/shared stub && cp "$ROOT/bench/run-packed-gpu.sh" t/bench/
+$ printf '#!/bin/sh\necho "stub GPU"\n' > stub/nvidia-smi; chmod +x stub/*
+$ printf '#!/bin/sh\necho "$LD_LIBRARY_PATH" | cut -d: -f1; echo "$PATH" | cut -d: -f1; echo "$SHARED"; exit 0\n' > t/tests/run.sh; chmod +x t/tests/run.sh
+$ PATH=$PWD/stub:$PATH LD_LIBRARY_PATH= bash t/bench/run-packed-gpu.sh "$PWD/d" test | sort -u | sed "s|$PWD|.|"
+> ./d/fake
+> ./d/lib
+> ./d/shared
+> stub GPU
