@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # bench-mfilter: mfilter --where '.level == "Level 5"' over N generated problem records
 # (default 1,000,000), plain and zstd input, against `zstdcat | jq -c 'select(...)'`
-# on the same input. Prints a markdown table; needs bin/mfilter (make), zstd, jq.
-# Usage: bash bench/bench-mfilter.sh [N]   (MFILTER=path overrides bin/mfilter)
+# on the same input. Prints a markdown table; needs BIN/mfilter (make; BIN default bin, as
+# `make bench BIN=DIR` passes it), zstd, jq.
+# Usage: bash bench/bench-mfilter.sh [N]   (MFILTER=path overrides BIN/mfilter)
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
-MFILTER=${MFILTER:-bin/mfilter}
+MFILTER=${MFILTER:-${BIN:-bin}/mfilter}
 command -v jq >/dev/null || { echo "jq not found (apt-get install jq)"; exit 1; }
 command -v zstd >/dev/null || { echo "zstd not found"; exit 1; }
 [ -x "$MFILTER" ] || { echo "$MFILTER not built (make)"; exit 1; }

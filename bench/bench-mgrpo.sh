@@ -8,9 +8,11 @@
 # when MemAvailable allows ~16 bytes/parameter + activations). THREADS=N (default nproc).
 # DTYPE=bf16: mgrpo --dtype bf16 (bf16 products, fp32 sums and master weights), next to
 # PyTorch fp32 eager and PyTorch under bf16 autocast (two speed-up columns).
+# The tools: BIN/mgrpo and BIN/minit (BIN default bin, as `make bench BIN=DIR` passes it), or
+# MGRPO=path and MINIT=path.
 set -eu
 cd "$(dirname "$0")/.."
-MGRPO=${MGRPO:-bin/mgrpo}; MINIT=${MINIT:-bin/minit}
+MGRPO=${MGRPO:-${BIN:-bin}/mgrpo}; MINIT=${MINIT:-${BIN:-bin}/minit}
 THREADS=${THREADS:-$(nproc)}; export THREADS
 [ -x "$MGRPO" ] && [ -x "$MINIT" ] || { echo "$MGRPO or $MINIT not built (make)"; exit 1; }
 field() { grep -o "\"$1\": *[^,}]*" | head -n 1 | sed 's/.*: *//'; }   # no jq needed

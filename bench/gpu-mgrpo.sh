@@ -4,11 +4,11 @@
 # both devices and their relative difference (bf16 forward on CUDA: expect ~1e-2, not 1e-6).
 # (2) one training step (sft loss, micro-batch 1, 512 tokens, grad checkpointing off/on) on
 # minit qwen2-1.5b shapes: tokens/s and peak host RSS, on CUDA and on the CPU (all cores).
-# Env: MRL_BIN (tools, default bin); SPEED=0 skips (2); DEVICES (default "cuda cpu": the devices
-# of (2); (1) always runs both). No jq needed.
+# Env: MRL_BIN (tools, default BIN, else bin: `make bench-gpu BIN=DIR` passes BIN); SPEED=0
+# skips (2); DEVICES (default "cuda cpu": the devices of (2); (1) always runs both). No jq needed.
 set -eu
 cd "$(dirname "$0")/.."
-BIN=${MRL_BIN:-bin}
+BIN=${MRL_BIN:-${BIN:-bin}}
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 field() { grep -o "\"$1\":[^,}]*" | cut -d: -f2; }
 for k in 1 2 3; do sed "s/\"id\": \"p\([01]\)\"/\"id\": \"p\1-$k\"/" testdata/grpo/batch.jsonl; done > "$d/in.jsonl"

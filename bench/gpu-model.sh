@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench-gpu: decode tokens/s (batch 1 .. 256) against the HBM roofline and training MFU, on a
 # random model with the shapes of DeepSeek-R1-Distill-Qwen-1.5B (minit qwen2-1.5b).
-# Env: MRL_BIN (tools, default bin), B (build dir, default build), GPU_BENCH_ARGS (extra args).
+# Env: MRL_BIN (tools, default BIN, else bin: `make bench-gpu BIN=DIR` passes BIN), B (build
+# dir, default build), GPU_BENCH_ARGS (extra args).
 set -eu
 cd "$(dirname "$0")/.."
-BIN=${MRL_BIN:-bin}; B=${B:-build}
+BIN=${MRL_BIN:-${BIN:-bin}}; B=${B:-build}
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 t0=$(date +%s)
 "$BIN/minit" qwen2-1.5b -o "$d/m" --dtype bf16 -q

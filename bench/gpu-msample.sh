@@ -3,10 +3,11 @@
 # model with the 1.5B shapes, its tokens drawn two ways: by the host sampler, which downloads
 # every decode step's B x 151 936 fp32 logits, and on the GPU (MRL_DEVICE_SAMPLING=1, mrl(7)),
 # which downloads a pick per sequence. The two outputs must be identical; prints markdown rows.
-# Env: MRL_BIN (tools, default bin), NPROB (32), G (8), NEW (256), BATCHES ("64 256").
+# Env: MRL_BIN (tools, default BIN, else bin: `make bench-gpu BIN=DIR` passes BIN), NPROB (32),
+# G (8), NEW (256), BATCHES ("64 256").
 set -u
 cd "$(dirname "$0")/.."
-BIN=${MRL_BIN:-bin}; NPROB=${NPROB:-32}; G=${G:-8}; NEW=${NEW:-256}; BATCHES=${BATCHES:-"64 256"}
+BIN=${MRL_BIN:-${BIN:-bin}}; NPROB=${NPROB:-32}; G=${G:-8}; NEW=${NEW:-256}; BATCHES=${BATCHES:-"64 256"}
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 "$BIN/minit" qwen2-1.5b -o "$d/m" --dtype bf16 --seed 1 -q || exit 1
 for i in $(seq 1 "$NPROB"); do
