@@ -7,3 +7,20 @@ $ mkdir b && printf '#!/bin/sh\ntouch %s/used\nexec %s/mfilter "$@"\n' "$PWD" "$
 $ BIN=$PWD/b REPS=1 bash "$ROOT/bench/bench-mfilter.sh" 20 | grep -c '^| mfilter'; ls used
 > 3
 > used
+
+## every bench/ file BENCHMARKS.md names is there, every bench/*.sh is executable (BENCHMARKS.md
+## runs some as `bench/X.sh`; bench-contention.sh was not), and each VAR= a command there sets
+## before `bench/X.sh` is one that script reads (CUDA= is make's, which the scripts run)
+$ cd "$ROOT"
+$ for p in $(grep -oE 'bench/[A-Za-z0-9_.-]+\.(sh|py|c|json)' BENCHMARKS.md | sort -u); do
+$   [ -e "$p" ] || echo "BENCHMARKS.md names $p: no such file"
+$ done
+$ for s in bench/*.sh; do [ -x "$s" ] || echo "$s is not executable"; done
+$ grep -oE '([A-Z][A-Z0-9_]*=("[^"]*"|[^ `"]*) +)+(bash +)?bench/[a-z-]+\.sh' BENCHMARKS.md | while read -r l; do
+$   s=$(grep -oE 'bench/[a-z-]+\.sh' <<<"$l")
+$   for v in $(grep -oE '(^| )[A-Z][A-Z0-9_]*=' <<<"$l" | tr -d ' ='); do
+$     [ "$v" = CUDA ] || grep -qw "$v" "$s" || echo "BENCHMARKS.md: $v= for $s, which does not read it"
+$   done
+$ done
+$ echo checked
+> checked
