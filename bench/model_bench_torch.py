@@ -33,7 +33,14 @@ def decode(d, B, steps, dt):
         m.generate(ids, max_new_tokens=2, min_new_tokens=2, **kw)          # warm-up
         t = time.time(); m.generate(ids, max_new_tokens=1, min_new_tokens=1, **kw); t1 = time.time() - t
         t = time.time(); m.generate(ids, max_new_tokens=steps + 1, min_new_tokens=steps + 1, **kw); tn = time.time() - t
-    dtime = max(tn - t1, 1e-9)
+    # the decode steps' time is a difference of two runs: where the prefill's noise is larger
+    # than the steps (few steps, a loaded machine) it is <= 0, and max(.., 1e-9) made that
+    # B * steps * 1e9 tokens/s; no figure then (bench-model.sh prints "-")
+    dtime = tn - t1
+    if dtime <= 0:
+        print(f"model_bench_torch: decode B={B}: generating {steps + 1} tokens took {tn:.3f} s, 1 token {t1:.3f} s: "
+              f"the {steps} decode steps are below the noise (give more steps)", file=sys.stderr)
+        sys.exit(1)
     print(f"torch_decode B={B} dtype={dt} threads={torch.get_num_threads()} tok_per_s={B * steps / dtime:.3f} "
           f"ms_per_step={dtime / steps * 1e3:.1f} rss_MB={rss_mb():.0f}")
 
