@@ -58,7 +58,12 @@ for _ in range(3):
     t = time.perf_counter(); np.copyto(b, a); dt = time.perf_counter() - t; best = max(best, 2 * a.nbytes / dt)
 print(int(best))" 2>/dev/null || echo 0)
 [ "$DEVICE" = cpu ] || bw=${GPU_BW:-3.35e12}
-echo "model: minit qwen2-1.5b bf16 ($((wbytes / 1000000)) MB of weights), $NPROB problems x G=$G x $NEW tokens, $THREADS threads, device $DEVICE"
+# the model as MODEL is (the default is made by minit qwen2-1.5b --dtype bf16; a MODEL= of other
+# shapes was labelled "minit qwen2-1.5b bf16" all the same)
+mdesc=$(python3 -c "
+import json; c = json.load(open('$MODEL/config.json'))
+print(f\"{c['num_hidden_layers']} layers, hidden {c['hidden_size']}, vocab {c['vocab_size']}, {c.get('torch_dtype', c.get('dtype'))}\")" 2>/dev/null)
+echo "model: $MODEL ($mdesc; $((wbytes / 1000000)) MB of weights), $NPROB problems x G=$G x $NEW tokens, $THREADS threads, device $DEVICE"
 echo "memory bandwidth (read, from model_bench bw; a copy without it): $(python3 -c "print(f'{$bw/1e9:.1f}')") GB/s"
 echo
 lh=""; ls=""
