@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 B=${B:-build} BIN=${BIN:-bin} SECS=${SECS:-3}
 TOK=../shared/data/qwen2-tokenizer/tokenizer.json.zst
 [ -r "$TOK" ] || { echo "skipped: needs $TOK"; exit 0; }
-[ -x "$B/bench/tok_bench" ] || make -s B="$B" BIN="$BIN" "$B/bench/tok_bench" "$BIN/mtok" >/dev/null || exit 1
+[ -x "$B/bench/tok_bench" ] && [ -x "$BIN/mtok" ] || make -s B="$B" BIN="$BIN" "$B/bench/tok_bench" "$BIN/mtok" >/dev/null || exit 1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # Corpora: real math problems (one per line, newlines kept as spaces), CJK, and the mixed
@@ -33,7 +33,11 @@ done
 
 # mtok end to end: records in (zstd), libjq parse, encode, ids out (zstd).
 n=$(zstd -dc ../shared/data/train/math-train.jsonl.zst | wc -l)
-s=$( { /usr/bin/time -f %e "$BIN/mtok" encode --model ../shared/data/qwen2-tokenizer --field .problem \
-        ../shared/data/train/math-train.jsonl.zst >/dev/null; } 2>&1 | tail -1)
+# time's own file, and mtok's status: the last stderr line was taken as the time, so an mtok that
+# failed (or a BIN without one) was reported as "0.00s"
+/usr/bin/time -f %e -o "$tmp/time" "$BIN/mtok" encode --model ../shared/data/qwen2-tokenizer --field .problem \
+    ../shared/data/train/math-train.jsonl.zst >/dev/null 2>"$tmp/err" ||
+  { echo; echo "mtok encode failed: $(tail -n 3 "$tmp/err")"; exit 1; }
+s=$(tail -n 1 "$tmp/time")
 echo
 echo "mtok encode of math-train.jsonl.zst ($n records, incl. loading the tokenizer): ${s}s"
