@@ -13,7 +13,7 @@
 #   mkdir /sys/fs/cgroup/cpu/q && echo 100000 > /sys/fs/cgroup/cpu/q/cpu.cfs_quota_us   (1 CPU))
 # adds the same mgrpo and msample rows run inside it, with and without the governor.
 # Usage: bash bench/bench-contention.sh   (BIN=bin; THREADS default nproc; BUSY=1; TORCH=0 skips PyTorch)
-set -u
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}; THREADS=${THREADS:-$(nproc)}; BUSY=${BUSY:-1}; TORCH=${TORCH:-1}
 export THREADS   # mgrpo_torch.py takes its thread count from it
@@ -42,7 +42,7 @@ msample_tps() {   # ADAPT: generated tokens / wall s
   local t0 t1 n
   t0=$(date +%s.%N)
   n=$(MRL_THREADS_ADAPT=$1 "$BIN/msample" --device cpu --model "$dir/b16" --threads "$THREADS" -n 8 --batch 64 --max-tokens 256 \
-      --seed 1 -Z -q "$dir/probs.jsonl" | jq -s 'map(.completion_ids | length) | add')
+      --seed 1 -Z -q "$dir/probs.jsonl" | jq -s 'map(.completion_ids | length) | add') || return 1
   t1=$(date +%s.%N)
   awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }'
 }
@@ -56,10 +56,12 @@ echo "threads: $THREADS of $(nproc) CPUs; busy processes: $BUSY; $(grep -m1 'mod
 echo
 echo "| run | idle machine | $BUSY busy process(es) | busy / idle |"
 echo "|---|---|---|---|"
+# a run that fails stops the script (its rows read 0 before, and the script exited 0)
+failed() { echo "bench-contention: $1: failed" >&2; exit 1; }
 row() {   # name, command...
   local name=$1; shift
   local a b
-  a=$("$@"); start_busy; b=$("$@"); stop_busy
+  a=$("$@") || failed "$name"; start_busy; b=$("$@") || failed "$name (busy)"; stop_busy
   awk -v n="$name" -v a="$a" -v b="$b" 'BEGIN { printf "| %s | %.0f | %.0f | %.2f |\n", n, a, b, (a > 0 ? b / a : 0) }'
 }
 row "mgrpo tokens/s, governor (default)" mgrpo_tps 1
@@ -78,7 +80,7 @@ if [ -n "${CGROUP:-}" ]; then
   qrow() {
     local name=$1; shift
     local a b
-    a=$("$@"); b=$(in_cg "$@")
+    a=$("$@") || failed "$name"; b=$(in_cg "$@") || failed "$name (in $CGROUP)"
     awk -v n="$name" -v a="$a" -v b="$b" 'BEGIN { printf "| %s | %.0f | %.0f | %.2f |\n", n, a, b, (a > 0 ? b / a : 0) }'
   }
   qrow "mgrpo tokens/s, governor (default)" mgrpo_tps 1
