@@ -20,6 +20,11 @@ torch=1
 [ -n "${NO_TORCH:-}" ] && torch=0
 python3 -c 'import torch, transformers' 2>/dev/null || torch=0
 kv() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }   # value of key $1 in a result line
+# model_bench with its load messages kept out of the table; one that fails (a model it cannot
+# load, memory) says why on stderr and the script exits 1 at the end: its row was left blank
+# and the script exited 0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mbr() { "$MB" "$@" 2>"$tmp/err" || { echo "bench-model: model_bench $*: $(tail -n 1 "$tmp/err")" >&2; touch "$tmp/failed"; }; }
 
 echo "threads=$THREADS load=$(cut -d' ' -f1-3 /proc/loadavg)"
 # the decode roofline: read bandwidth (a decode step only reads weights); the STREAM triad beside it
@@ -46,7 +51,7 @@ for dt in bf16 fp32; do
     best=-1
     for r in $(seq $reps); do
       rb=$("$MB" bw 1024 | kv read_GBps)
-      l=$("$MB" decode "$D/q15" "$bs" "$st" "$dt" 2>/dev/null)
+      l=$(mbr decode "$D/q15" "$bs" "$st" "$dt")
       t=$(echo "$l" | kv tok_per_s); gb=$(echo "$l" | kv weight_GB)
       rf=$(awk -v b="$rb" -v g="$gb" -v n="$bs" 'BEGIN{printf "%.2f", b / g * n}')
       q=$(awk -v a="$t" -v r="$rf" 'BEGIN{printf "%.4f", a / r}')
@@ -62,7 +67,7 @@ for dt in bf16 fp32; do
     echo "| decode qwen2-1.5b $dt batch $bs (tok/s) | $tps | $roof | $ratio | ${pt:--} | $pr | $rss | ${prss:--} |"
   done
 done
-l=$("$MB" prefill "$D/q15" 256 bf16 2>/dev/null); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
+l=$(mbr prefill "$D/q15" 256 bf16); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
 pt=-; pr=-; prss=-
 if [ $torch = 1 ]; then
   p=$(python3 bench/model_bench_torch.py prefill "$D/q15" 256 bf16 2>/dev/null)
@@ -70,7 +75,7 @@ if [ $torch = 1 ]; then
 fi
 echo "| prefill qwen2-1.5b bf16 256 tokens (tok/s) | $tps | - | - | $pt | $pr | $rss | $prss |"
 for ck in 0 1; do
-  l=$("$MB" train "$D/small" 1024 4 $ck 2 2>/dev/null); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
+  l=$(mbr train "$D/small" 1024 4 $ck 2); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
   pt=-; pr=-; prss=-
   if [ $torch = 1 ] && [ $ck = 0 ]; then
     p=$(python3 bench/model_bench_torch.py train "$D/small" 1024 4 2>/dev/null)
@@ -80,7 +85,7 @@ for ck in 0 1; do
   echo "| train fwd+bwd small, 4 x 256 tokens$([ $ck = 1 ] && echo ', checkpointing') (tok/s) | $tps | - | - | $pt | $pr | $rss | $prss |"
 done
 # bf16 training: mrl's bf16 products (fp32 sums, fp32 master) next to PyTorch under bf16 autocast
-l=$(TRAIN_BF16=1 "$MB" train "$D/small" 1024 4 0 2 2>/dev/null); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
+l=$(TRAIN_BF16=1 mbr train "$D/small" 1024 4 0 2); tps=$(echo "$l" | kv tok_per_s); rss=$(echo "$l" | kv rss_MB)
 pt=-; pr=-; prss=-
 if [ $torch = 1 ]; then
   p=$(python3 bench/model_bench_torch.py train "$D/small" 1024 4 bf16 2>/dev/null)
@@ -88,3 +93,4 @@ if [ $torch = 1 ]; then
 fi
 echo "| train fwd+bwd small bf16, 4 x 256 tokens (tok/s; PyTorch: bf16 autocast) | $tps | - | - | $pt | $pr | $rss | $prss |"
 [ -n "${pt32:-}" ] && [ "$pt32" != - ] && echo && echo "mrl bf16 training / PyTorch fp32 eager: $(awk -v a="$tps" -v b="$pt32" 'BEGIN{printf "%.2fx", a / b}')"
+[ ! -e "$tmp/failed" ]
