@@ -140,4 +140,9 @@ clean:
 
 -include pipelines/*.mk
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
-.SECONDARY:
+# The objects between a program and its source are kept (make deletes intermediates); only
+# these: a bare .SECONDARY: made every file secondary, the configuration stamp and the CUDA
+# objects too, and a missing secondary file is not remade, so make CUDA=1 in a CPU-only B
+# linked no CUDA (and CUDA=0 after CUDA=1 rebuilt nothing), against the stamp's promise above.
+.SECONDARY: $(TOOLS:%=$(B)/tools/%.o) $(UTESTS:%=$(B)/tests/unit/%.o) $(GTESTS:%=$(B)/tests/gpu/%.o) \
+            $(BENCH_SRC:bench/%.c=$(B)/bench/%.o)
