@@ -859,7 +859,10 @@ int main(int argc, char **argv) {
     }
     FILE *list = NULL;   /* --batches-from: opened before RUNDIR is made (a missing one leaves none) */
     if (o.batches_from && !(list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin)) {
-        if (errno == EINTR && cli_stop_requested()) return 128 + cli_stop_requested();   /* a FIFO that waited for its writer: a stop */
+        if (errno == EINTR && cli_stop_requested()) {   /* a FIFO that waited for its writer: a stop */
+            fflush(NULL);
+            _exit(128 + cli_stop_requested());   /* as cli's stops end: nothing to settle yet, the filters still held */
+        }
         cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
     }
     if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
