@@ -195,6 +195,16 @@ TEST(broken_latest_is_an_error) {
     ckpt_rmtree(dir);
 }
 
+/* Empty files dir/names[i] (their directories made already). */
+static void touch_all(const char *dir, const char *const *names, int n) {
+    char p[PATH_MAX];
+    for (int i = 0; i < n; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        FILE *f = fopen(p, "w");
+        if (f) fclose(f);
+    }
+}
+
 /* A run killed while it wrote a rollouts copy left rollouts/step-XXXXXX.jsonl.zst.tmp.PID:
  * the next start removes it, as it removes a checkpoint's temp directory (mrl(7): mgrpo removes
  * its leftovers at its next start); it stayed for ever. Other files stay. */
@@ -205,11 +215,7 @@ TEST(open_removes_rollouts_leftovers) {
                                         "rollouts/notes.txt", ".tmp-step-000010.17628/x"};
     snprintf(p, sizeof p, "%s/rollouts", dir); mkdir(p, 0777);
     snprintf(p, sizeof p, "%s/.tmp-step-000010.17628", dir); mkdir(p, 0777);
-    for (int i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        FILE *f = fopen(p, "w");
-        if (f) fclose(f);
-    }
+    touch_all(dir, files, 4);
     ckpt_run r;
     mrl_err e = {0};
     EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
@@ -224,14 +230,10 @@ TEST(open_removes_rollouts_leftovers) {
  * (found killing mgrpo at random times in a resume loop: they piled up). metrics.jsonl and a
  * file of the user's stay. */
 TEST(open_removes_metrics_leftovers) {
-    char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
+    char dir[] = "/tmp/test_ckpt_XXXXXX";
     EXPECT(mkdtemp(dir) != NULL);
     static const char *const files[] = {"metrics.jsonl.tmp.31584", "metrics.jsonl", "metrics.jsonl.bak"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        FILE *f = fopen(p, "w");
-        if (f) fclose(f);
-    }
+    touch_all(dir, files, 3);
     ckpt_run r;
     mrl_err e = {0};
     EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
