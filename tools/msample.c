@@ -134,28 +134,33 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (r < 0 && bad(a, e) == 0) continue;
             return r;
         }
-        /* an id given twice: its samples would share a random stream (the same completions) and
-           run together into one group downstream. Checked on every record, not only this
-           shard's, so that every shard stops on the same one. */
-        jv rid = jv_object_get(jv_copy(rec), jv_string("id"));
-        if (jv_get_kind(rid) != JV_KIND_NULL && jv_get_kind(rid) != JV_KIND_INVALID) {
-            jv t = jv_get_kind(rid) == JV_KIND_STRING ? jv_copy(rid) : jv_dump_string(jv_copy(rid), 0);
-            int r = hset_add(&a->ids, rng_hash(jv_string_value(t), (size_t)jv_string_length_bytes(jv_copy(t))));
-            jv_free(t);
-            if (r < 0) { jv_free(rid); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
+        /* the RNG key is the record's id: a string as it is, any other value by its JSON text
+           (7, true, {...}); a record without one (or null) is given FILE:LINE, like mfilter,
+           once it is known to be this shard's. An id given twice is a bad record: its samples
+           would share a random stream (the same completions) and run together into one group
+           downstream. Checked on every record, not only this shard's, so that every shard
+           stops on the same one. */
+        jv id = jv_object_get(jv_copy(rec), jv_string("id"));
+        jv_kind ik = jv_get_kind(id);
+        int given = ik != JV_KIND_NULL && ik != JV_KIND_INVALID;
+        if (given && ik != JV_KIND_STRING) id = jv_dump_string(id, 0);
+        uint64_t key = 0;
+        if (given) {
+            key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
+            int r = hset_add(&a->ids, key);
+            if (r < 0) { jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
             if (r == 0) {
-                jv d = jv_dump_string(jv_copy(rid), 0);
+                jv d = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0);
                 err_set(e, ERR_INPUT, "%s:%ld: \"id\" %.200s is an earlier problem's too: its samples would share their "
                         "random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)",
                         rd_name(a->rd), rd_lineno(a->rd), jv_string_value(d));
-                jv_free(d); jv_free(rid); jv_free(rec);
+                jv_free(d); jv_free(id); jv_free(rec);
                 a->nread++;   /* a record all the same: the shards count it alike */
                 if (bad(a, e) == 0) continue;
                 return -1;
             }
         }
-        jv_free(rid);
-        if (a->nread++ % a->shard_n != a->shard_k) { jv_free(rec); continue; }
+        if (a->nread++ % a->shard_n != a->shard_k) { jv_free(id); jv_free(rec); continue; }
         e->msg[0] = 0;
         jv pv = jqf_first(a->problem, rec, e);
         if (jv_get_kind(pv) != JV_KIND_STRING) {
@@ -163,18 +168,16 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (had) missing(a, pv, e);
             else err_prefix(e, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
             jv_free(pv);
+            jv_free(id);
             jv_free(rec);
             if (bad(a, e) == 0) continue;
             return -1;
         }
-        /* the RNG key is the record's id; one is assigned (FILE:LINE, like mfilter) if missing */
-        jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-        jv_kind ik = jv_get_kind(id);
-        if (ik != JV_KIND_STRING && ik != JV_KIND_NULL && ik != JV_KIND_INVALID) id = jv_dump_string(id, 0);   /* 7, true, {...}: its JSON text */
-        if (jv_get_kind(id) != JV_KIND_STRING) {
+        if (!given) {
             jv_free(id);
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
             rec = jv_object_set(rec, jv_string("id"), jv_copy(id));
+            key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));
         }
         size_t len;
         char *text = tmpl_render(a->tp, a->system, jv_string_value(pv), (size_t)jv_string_length_bytes(jv_copy(pv)), &len);
@@ -203,7 +206,7 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         snprintf(b->where, sizeof b->where, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
         p->prompt = ids;
         p->nprompt = n;
-        p->key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
+        p->key = key;
         p->where = b->where;
         jv_free(id);
         p->user = b;
