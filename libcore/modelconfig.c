@@ -94,6 +94,16 @@ static int add_eos(mrl_config *c, jv o, const char *path, mrl_err *e) {
     return rc;
 }
 
+/* The type of rotary settings o (rope_parameters, rope_scaling), as transformers reads it:
+ * "rope_type", else "type". 1 "default", 0 another, -1 none given. */
+static int rope_default(jv o) {
+    jv rt = jv_object_get(jv_copy(o), jv_string("rope_type"));
+    if (jv_get_kind(rt) != JV_KIND_STRING) { jv_free(rt); rt = jv_object_get(jv_copy(o), jv_string("type")); }
+    int r = jv_get_kind(rt) != JV_KIND_STRING ? -1 : !strcmp(jv_string_value(rt), "default");
+    jv_free(rt);
+    return r;
+}
+
 static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     jv mt = jv_object_get(jv_copy(o), jv_string("model_type"));
     int ok = jv_get_kind(mt) == JV_KIND_STRING && !strcmp(jv_string_value(mt), "qwen2");
@@ -124,13 +134,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     /* transformers 5 writes the rotary settings as rope_parameters {rope_theta, rope_type} */
     jv rp = jv_object_get(jv_copy(o), jv_string("rope_parameters"));
     if (jv_get_kind(rp) == JV_KIND_OBJECT) {
-        jv rt = jv_object_get(jv_copy(rp), jv_string("rope_type"));
-        if (jv_get_kind(rt) != JV_KIND_STRING) {   /* transformers takes "type" where "rope_type" is absent */
-            jv_free(rt);
-            rt = jv_object_get(jv_copy(rp), jv_string("type"));
-        }
-        int plain = jv_get_kind(rt) != JV_KIND_STRING || !strcmp(jv_string_value(rt), "default");
-        jv_free(rt);
+        int plain = rope_default(rp) != 0;   /* no type: plain */
         int rc = plain ? 0 : err_set(e, 1, "%s: \"rope_parameters.rope_type\" other than \"default\" is not supported", p);
         float th = c->rope_theta;
         if (rc == 0 && (rc = get_num(rp, p, "rope_theta", &th, 0, 1e12, e)) == 0) {
@@ -153,12 +157,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     /* Features the Qwen2 forward here does not implement are refused, not ignored. */
     v = jv_object_get(jv_copy(o), jv_string("rope_scaling"));
     k = jv_get_kind(v);
-    if (k == JV_KIND_OBJECT) {   /* {"rope_type": "default"} (or "type") is plain RoPE, as transformers reads it */
-        jv rt = jv_object_get(jv_copy(v), jv_string("rope_type"));
-        if (jv_get_kind(rt) != JV_KIND_STRING) { jv_free(rt); rt = jv_object_get(jv_copy(v), jv_string("type")); }
-        if (jv_get_kind(rt) == JV_KIND_STRING && !strcmp(jv_string_value(rt), "default")) k = JV_KIND_NULL;
-        jv_free(rt);
-    }
+    if (k == JV_KIND_OBJECT && rope_default(v) == 1) k = JV_KIND_NULL;   /* {"rope_type": "default"}: plain RoPE */
     jv_free(v);
     if (k != JV_KIND_INVALID && k != JV_KIND_NULL)
         return err_set(e, 1, "%s: \"rope_scaling\" is not supported (must be null or of rope_type \"default\")", p);

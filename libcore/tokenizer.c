@@ -83,8 +83,6 @@ static uint64_t pair_hash(uint64_t k) {
 
 /* ---- loading helpers ---- */
 
-
-
 static jv obj_get(jv o, const char *k) {   /* o not consumed; null if o isn't an object or lacks k */
     if (jv_get_kind(o) != JV_KIND_OBJECT) return jv_null();
     jv v = jv_object_get(jv_copy(o), jv_string(k));
