@@ -94,6 +94,13 @@ static int eng_skip_table(eng *g, mrl_err *e) {
     return 0;
 }
 
+/* A sequence whose buffers could not grow ends where it is; the run ends with "out of memory"
+ * after the step (eng_push may run on a worker thread). */
+static void eng_oom(eng *g, eng_seq *q) {
+    __atomic_store_n(&g->oom, 1, __ATOMIC_RELAXED);
+    q->state = 2; q->out.finish = ENG_LENGTH;
+}
+
 /* Appends one sampled token to a sequence and decides whether it ends there. */
 static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
     eng_sample *o = &q->out;
@@ -102,7 +109,7 @@ static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
         int32_t *ids = realloc(o->ids, cap * sizeof *o->ids);
         if (ids) o->ids = ids;
         float *lps = ids ? realloc(o->logprobs, cap * sizeof *o->logprobs) : NULL;
-        if (!lps) { __atomic_store_n(&g->oom, 1, __ATOMIC_RELAXED); q->state = 2; o->finish = ENG_LENGTH; return; }
+        if (!lps) { eng_oom(g, q); return; }
         o->logprobs = lps;
         q->cap = cap;
     }
@@ -117,7 +124,7 @@ static void eng_push(eng *g, eng_seq *q, int32_t t, float lp) {
         if (prev + len + 1 > q->tcap) {
             size_t tcap = 2 * (prev + len + 1) + 64;
             char *text = realloc(o->text, tcap);
-            if (!text) { __atomic_store_n(&g->oom, 1, __ATOMIC_RELAXED); q->state = 2; o->finish = ENG_LENGTH; return; }
+            if (!text) { eng_oom(g, q); return; }
             o->text = text;
             q->tcap = tcap;
         }
