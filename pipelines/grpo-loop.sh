@@ -178,7 +178,7 @@ prune() {
 if [ ! -s "$RUN/problems.jsonl" ]; then
     "${T}mfilter" --shuffle --seed "$SEED" -Z -q "$DATA" -o "$RUN/problems.jsonl"
 # a run continues on the problems it began with: another DATA is an error, not ignored for them
-elif ! cmp -s <(LC_ALL=C sort "$RUN/problems.jsonl") <("${T}mfilter" -Z -q "$DATA" | LC_ALL=C sort); then
+elif ! cmp -s <(sort "$RUN/problems.jsonl") <("${T}mfilter" -Z -q "$DATA" | sort); then
     die "DATA=$DATA holds other problems than $RUN/problems.jsonl, shuffled from the DATA the run began with: give that one, another RUN=, or remove $RUN/problems.jsonl to go on with these"
 fi
 N=$(wc -l <"$RUN/problems.jsonl")
