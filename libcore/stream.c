@@ -583,6 +583,143 @@ int wr_put(wr_stream *w, jv rec, mrl_err *e) {
     return rc;
 }
 
+/* ---- records written over their input line ---- */
+static size_t js_ws(const char *s, size_t i, size_t n) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
+    return i;
+}
+/* The end of the string whose opening quote is at i (one past its closing quote); n if none. */
+static size_t js_str(const char *s, size_t i, size_t n) {
+    for (i++; i < n; i++) {
+        if (s[i] == '\\') i++;
+        else if (s[i] == '"') return i + 1;
+    }
+    return n;
+}
+/* The end of the value starting at i (a string, an object or array with everything in it, or a
+ * literal up to the next delimiter); n if it runs off the line. */
+static size_t js_val(const char *s, size_t i, size_t n) {
+    if (i >= n) return n;
+    if (s[i] == '"') return js_str(s, i, n);
+    if (s[i] == '{' || s[i] == '[') {
+        int depth = 0;
+        for (; i < n; i++) {
+            if (s[i] == '"') { i = js_str(s, i, n) - 1; continue; }
+            if (s[i] == '{' || s[i] == '[') depth++;
+            else if ((s[i] == '}' || s[i] == ']') && --depth == 0) return i + 1;
+        }
+        return n;
+    }
+    while (i < n && !strchr(",}] \t\r\n", s[i])) i++;
+    return i;
+}
+
+typedef struct { size_t k0, k1, v0, v1; } js_member;   /* key (quotes included) and value spans */
+
+/* raw's top-level members (at most cap), -1 when raw is not an object this can take apart. */
+static int js_members(const char *s, size_t n, js_member *m, int cap) {
+    size_t i = js_ws(s, 0, n);
+    if (i >= n || s[i] != '{') return -1;
+    i = js_ws(s, i + 1, n);
+    if (i < n && s[i] == '}') return js_ws(s, i + 1, n) == n ? 0 : -1;
+    for (int k = 0;; k++) {
+        if (k >= cap || i >= n || s[i] != '"') return -1;
+        m[k].k0 = i; m[k].k1 = i = js_str(s, i, n);
+        i = js_ws(s, i, n);
+        if (i >= n || s[i] != ':') return -1;
+        m[k].v0 = i = js_ws(s, i + 1, n);
+        m[k].v1 = i = js_val(s, i, n);
+        if (i >= n || i == m[k].v0) return -1;
+        i = js_ws(s, i, n);
+        if (i < n && s[i] == '}') return js_ws(s, i + 1, n) == n ? k + 1 : -1;
+        if (i >= n || s[i] != ',') return -1;
+        i = js_ws(s, i + 1, n);
+    }
+}
+
+/* A key's text as libjq reads it (escapes decoded; ill-formed UTF-8 replaced). */
+static jv js_key(const char *s, const js_member *m) {
+    if (!memchr(s + m->k0, '\\', m->k1 - m->k0)) return jv_string_sized(s + m->k0 + 1, (int)(m->k1 - m->k0 - 2));
+    return jv_parse_sized(s + m->k0, (int)(m->k1 - m->k0));
+}
+
+char *rec_text_from(jv rec, const char *raw, size_t len, size_t *n) {
+    enum { CAP = 256 };   /* members taken apart; a wider record is dumped whole */
+    js_member m[CAP];
+    jv keys[CAP];
+    int nm = raw && len <= INT_MAX && jv_get_kind(rec) == JV_KIND_OBJECT ? js_members(raw, len, m, CAP) : -1, nk = 0;
+    while (nk < nm) {
+        jv k = js_key(raw, &m[nk]);
+        int ok = jv_get_kind(k) == JV_KIND_STRING;
+        for (int j = 0; ok && j < nk; j++) ok = !jv_equal(jv_copy(keys[j]), jv_copy(k));   /* a key given twice */
+        keys[nk++] = k;
+        if (!ok) nm = -1;   /* keys[0 .. nk) are freed below */
+    }
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *f = open_memstream(&buf, &blen);
+    if (f && nm < 0) {   /* as wr_put */
+        jv d = jv_dump_string(jv_copy(rec), 0);
+        fputs(jv_string_value(d), f);
+        jv_free(d);
+    } else if (f) {   /* rec's members in its order: raw's keys first, where rec kept them; then the new ones */
+        int first = 1;
+        fputc('{', f);
+        jv_object_foreach(rec, key, val) {
+            int k = 0;
+            while (k < nm && !jv_equal(jv_copy(keys[k]), jv_copy(key))) k++;
+            jv kd = jv_dump_string(key, 0);
+            fprintf(f, "%s%s:", first ? "" : ",", jv_string_value(kd));
+            jv_free(kd);
+            if (k < nm && jv_equal(jv_parse_sized(raw + m[k].v0, (int)(m[k].v1 - m[k].v0)), jv_copy(val)))
+                fwrite(raw + m[k].v0, 1, m[k].v1 - m[k].v0, f);   /* unchanged: as it came */
+            else {
+                jv vd = jv_dump_string(jv_copy(val), 0);
+                fputs(jv_string_value(vd), f);
+                jv_free(vd);
+            }
+            jv_free(val);
+            first = 0;
+        }
+        fputc('}', f);
+    }
+    for (int j = 0; j < nk; j++) jv_free(keys[j]);
+    jv_free(rec);
+    if (!f || fclose(f) != 0) { free(buf); return NULL; }
+    *n = blen;
+    return buf;
+}
+
+jv rec_number_text(jv num, const char *raw, size_t len, const char *key) {
+    enum { CAP = 256 };
+    js_member m[CAP];
+    int nm = raw && key && len <= INT_MAX && jv_get_kind(num) == JV_KIND_NUMBER ? js_members(raw, len, m, CAP) : -1;
+    int at = -1;
+    for (int k = 0; k < nm; k++) {   /* the last member of that name: the one libjq keeps */
+        jv kk = js_key(raw, &m[k]);
+        if (jv_get_kind(kk) == JV_KIND_STRING && !strcmp(jv_string_value(kk), key)) at = k;
+        jv_free(kk);
+    }
+    if (at >= 0) {
+        const char *v = raw + m[at].v0;
+        size_t vn = m[at].v1 - m[at].v0;
+        if ((*v == '-' || (*v >= '0' && *v <= '9')) && jv_equal(jv_parse_sized(v, (int)vn), jv_copy(num))) {
+            jv_free(num);
+            return jv_string_sized(v, (int)vn);
+        }
+    }
+    return jv_dump_string(num, 0);
+}
+
+int wr_put_from(wr_stream *w, jv rec, const char *raw, size_t len, mrl_err *e) {
+    size_t n = 0;
+    char *t = rec_text_from(rec, raw, len, &n);
+    if (!t) return err_set(e, ERR_SYS, "out of memory");
+    int rc = wr_put_raw(w, t, n, e);
+    free(t);
+    return rc;
+}
+
 int wr_flush(wr_stream *w, mrl_err *e) {
     if (!w->dirty || w->failed) return w->failed ? wr_failed(w, e) : 0;
     w->dirty = 0;

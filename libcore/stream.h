@@ -68,6 +68,19 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e);
 /* Writes rec as one compact line (field order kept); consumes rec. */
 int wr_put(wr_stream *w, jv rec, mrl_err *e);
 int wr_put_raw(wr_stream *w, const char *line, size_t len, mrl_err *e);  /* a line, "\n" added */
+/* rec, a record read from the line `raw` (rd_line's text) and then changed, written as wr_put
+ * would (same fields in the same order) except that each top-level field whose value is still
+ * the one raw holds is copied from raw's text: the other fields pass through exactly as they
+ * came, where libjq 1.6 would round integers past 2^53 and numbers like 1e400 to doubles and
+ * replace ill-formed UTF-8. raw NULL, or a line this cannot take apart (a key given twice):
+ * wr_put. Consumes rec. */
+int wr_put_from(wr_stream *w, jv rec, const char *raw, size_t len, mrl_err *e);
+/* wr_put_from's line (no "\n"), malloc'ed, its length in *n; NULL when out of memory. */
+char *rec_text_from(jv rec, const char *raw, size_t len, size_t *n);
+/* A number's text as the line raw writes it, when num is the value of raw's top-level field key
+ * (a gold answer of 12345678901234567891 keeps its digits, where libjq 1.6 holds the double
+ * 12345678901234567000); else num's JSON text (raw or key NULL). Consumes num; a jv string. */
+jv rec_number_text(jv num, const char *raw, size_t len, const char *key);
 /* Pushes everything written so far to the reader (zstd flush + fflush): call after each
  * record batch / group so downstream stages see records promptly. */
 int wr_flush(wr_stream *w, mrl_err *e);

@@ -244,7 +244,7 @@ static void mf_emit_kept(mf *m) {
 static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, int numok, mrl_err *e) {
     *hold = jqf_first(q, it->rec, e);
     if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
-    if (numok && jv_get_kind(*hold) == JV_KIND_NUMBER) *hold = jv_dump_string(*hold, 0);
+    if (numok && jv_get_kind(*hold) == JV_KIND_NUMBER) *hold = rec_number_text(*hold, it->text, it->len, jqf_field(jqf_text(q)));
     if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);   /* may hold a NUL: use its length */
     const char *f = jqf_text(q);
     int simple = jqf_field(f) != NULL;
@@ -450,11 +450,10 @@ static void mf_group_end(mf *m) {
             rec = jv_object_delete(rec, jv_string(per_sample[i]));
         rec = jv_object_set(rec, jv_string("pass_rate"), jv_number(rate));
         rec = jv_object_set(rec, jv_string("samples"), jv_number(n));
-        jv text = jv_dump_string(jv_copy(rec), 0);
-        item out = {.rec = rec, .file = g[0].file, .line = g[0].line, .own = strdup(jv_string_value(text))};
-        jv_free(text);
+        size_t tl = 0;   /* the fields kept leave as the group's first record had them */
+        item out = {.rec = rec, .file = g[0].file, .line = g[0].line, .own = rec_text_from(jv_copy(rec), g[0].text, g[0].len, &tl)};
         if (!out.own) cli_dief(&m->c, ERR_SYS, "out of memory");
-        out.text = out.own; out.len = strlen(out.own);
+        out.text = out.own; out.len = tl;
         mf_after_groups(m, &out);
         mf_item_free(&out);
     } else {   /* --drop-uniform */
@@ -549,10 +548,9 @@ static void mf_assign_id(mf *m, item *it) {
     int empty = jv_object_length(jv_copy(it->rec)) == 0;
     jv nid = mf_line_id(it->file, it->line);
     it->rec = jv_object_set(it->rec, jv_string("id"), jv_copy(nid));
-    if (k == JV_KIND_NULL) {   /* "id": null is replaced in place: the record is re-encoded */
-        jv s = jv_dump_string(jv_copy(it->rec), 0);
-        it->own = strdup(jv_string_value(s));
-        jv_free(s);
+    size_t tl = 0;
+    if (k == JV_KIND_NULL) {   /* "id": null is replaced in place, the other fields as they came */
+        it->own = rec_text_from(jv_copy(it->rec), it->text, it->len, &tl);
     } else {
         jv q = jv_dump_string(jv_copy(nid), 0);
         const char *brace = memchr(it->text, '{', it->len);   /* the record is an object: found */
@@ -571,7 +569,7 @@ static void mf_assign_id(mf *m, item *it) {
     }
     jv_free(nid);
     if (!it->own) cli_dief(&m->c, ERR_SYS, "out of memory");
-    if (k == JV_KIND_NULL) it->len = strlen(it->own);
+    if (k == JV_KIND_NULL) it->len = tl;
     it->text = it->own;
 }
 
@@ -579,7 +577,7 @@ static void mf_assign_id(mf *m, item *it) {
  * record with its id as it will be, so --where sees the same record. */
 static void mf_hook(void *ctx, int th, rb_line *l) {
     mf *m = ctx;
-    item it = {.rec = jv_copy(l->rec), .file = l->file, .line = l->line};
+    item it = {.rec = jv_copy(l->rec), .text = l->text, .len = l->len, .file = l->file, .line = l->line};
     jv id = jv_object_get(jv_copy(it.rec), jv_string("id"));
     jv_kind k = jv_get_kind(id);
     jv_free(id);

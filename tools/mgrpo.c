@@ -191,12 +191,14 @@ typedef struct {
     int plen, clen, truncated;
     double reward;
     char *where;         /* FILE:LINE of the record, for messages about its group */
+    char *raw; size_t raw_len;   /* its input line: the step's rollouts file keeps it as it came */
 } item;
 
 typedef struct {               /* the input, in groups */
     rd_stream *rd;
     jv pending;                /* first record of the next group (or invalid) */
     char pending_where[PATH_MAX + 24];
+    char *pending_raw; size_t pending_raw_len;   /* its input line */
     long groups_read, records_read;
     int gsize;                 /* size of the first group */
     uint64_t closed_full;      /* id hash | 1 of the group just closed on reaching gsize (0: none) */
@@ -371,7 +373,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
 
 static void item_free(item *it) {
     jv_free(it->rec);
-    free(it->prompt); free(it->comp); free(it->old); free(it->where);
+    free(it->prompt); free(it->comp); free(it->old); free(it->where); free(it->raw);
 }
 
 /* Reads up to want groups (0 = all) into *items; gstart gets ngroups+1 offsets. Returns the
@@ -385,15 +387,20 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
     jv cur_id = jv_invalid();
     for (;;) {
         jv rec;
-        char where[PATH_MAX + 24];
+        char where[PATH_MAX + 24], *raw;
+        size_t raw_len = 0;
         if (jv_is_valid(in->pending)) {
             rec = in->pending; in->pending = jv_invalid();
             snprintf(where, sizeof where, "%s", in->pending_where);
+            raw = in->pending_raw; raw_len = in->pending_raw_len; in->pending_raw = NULL;
         } else {
             int r = rd_next(in->rd, &rec, &e);
             if (r < 0) cli_die(&o->c, &e);
             if (r == 0) break;
             snprintf(where, sizeof where, "%s:%ld", rd_name(in->rd), rd_lineno(in->rd));
+            const char *l = rd_line(in->rd, &raw_len);
+            raw = need(malloc(raw_len + 1));
+            memcpy(raw, l, raw_len);
         }
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
         if (jv_get_kind(id) == JV_KIND_INVALID || jv_get_kind(id) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "id");
@@ -405,6 +412,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
                 if (want > 0 && ng == want) {
                     in->pending = rec;
                     snprintf(in->pending_where, sizeof in->pending_where, "%s", where);
+                    in->pending_raw = raw; in->pending_raw_len = raw_len;
                     jv_free(id);
                     break;
                 }
@@ -430,6 +438,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         jv_free(id);
         if (n == cap) it = need(realloc(it, (cap *= 2) * sizeof *it));
         parse_item(o, &it[n], rec, where, vocab);
+        it[n].raw = raw; it[n].raw_len = raw_len;
         n++;
         in->records_read++;
         /* once the group size is known a full group closes at once, without waiting for the
@@ -1014,7 +1023,7 @@ int main(int argc, char **argv) {
             if (ckpt_rollouts_path(&run, step + 1, rp, sizeof rp, &e)) cli_die(&o.c, &e);
             wr_opts wo = {rp, 0, 3};
             wr_stream *rwr = wr_open(&wo, &e);
-            for (int i = 0; rwr && i < n; i++) if (wr_put(rwr, jv_copy(it[i].rec), &e)) { wr_abort(rwr); rwr = NULL; }
+            for (int i = 0; rwr && i < n; i++) if (wr_put_from(rwr, jv_copy(it[i].rec), it[i].raw, it[i].raw_len, &e)) { wr_abort(rwr); rwr = NULL; }
             if (!rwr || wr_close(rwr, &e)) cli_die(&o.c, &e);
         }
         for (int k = 0; k < o.iterations; k++) {
@@ -1082,6 +1091,7 @@ int main(int argc, char **argv) {
     free(in.path);
     hset_free(&in.seen);
     jv_free(in.pending);
+    free(in.pending_raw);
     jv_free(state);
     optim_free(opt);
     model_free(ref);

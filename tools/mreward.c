@@ -46,6 +46,7 @@ enum { O_REWARD = 1, O_ANSWER, O_COMPLETION, O_PROMPT, O_ANSWER_PART, O_FALLBACK
 
 typedef struct {           /* one pending record */
     jv rec, completion, gold, prompt;   /* the last three: jv strings (or invalid) kept alive */
+    char *raw; size_t raw_len;          /* rec's input line: the fields not set here leave as they came */
     rw_sample s;
     double *val;           /* one value per reward */
     char where[PATH_MAX + 24];   /* FILE:LINE, for messages */
@@ -60,6 +61,7 @@ typedef struct {
     int policy_given;      /* --unparsed-gold was given (else --lighteval makes it wrong) */
     jqf *fcomp, *fgold, *fprompt;
     const char *ncomp, *ngold, *nprompt;
+    const char *kgold;     /* the field --answer reads when it is a plain .name, else NULL */
     wr_stream *w;
     item *it;              /* pending records: complete groups, then the open group */
     int n, cap;
@@ -94,6 +96,7 @@ static void item_free(item *x)
     jv_free(x->completion);
     jv_free(x->gold);
     jv_free(x->prompt);
+    free(x->raw);
     rw_sample_clear(&x->s);
     free(x->val);
 }
@@ -185,8 +188,9 @@ static void drain(mr *m, int upto_open)
         }
         rec = jv_object_set(rec, jv_string("rewards"), rw);
         rec = jv_object_set(rec, jv_string("reward"), jv_number(sum));
+        int rc = wr_put_from(m->w, rec, x->raw, x->raw_len, &e);
         item_free(x);
-        if (wr_put(m->w, rec, &e) < 0) cli_die(&m->c, &e);
+        if (rc < 0) cli_die(&m->c, &e);
         m->done++;
     }
     if (bad >= 0)
@@ -264,7 +268,7 @@ static void close_group(mr *m, int gopen)
 }
 
 /* Reads the fields of rec into a new pending item; 0, or -1 with e set (bad record). */
-static int take(mr *m, jv rec, const char *where, mrl_err *e)
+static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *where, mrl_err *e)
 {
     jv comp = jqf_first(m->fcomp, rec, e);
     if (e->code) { jv_free(comp); return err_prefix(e, "%s", where); }
@@ -276,7 +280,7 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
     }
     jv gold = jqf_first(m->fgold, rec, e);
     if (e->code) { jv_free(comp); jv_free(gold); return err_prefix(e, "%s", where); }
-    if (jv_get_kind(gold) == JV_KIND_NUMBER) gold = jv_dump_string(gold, 0);   /* "answer": 42 */
+    if (jv_get_kind(gold) == JV_KIND_NUMBER) gold = rec_number_text(gold, raw, raw_len, m->kgold);   /* "answer": 42, in its own digits */
     if (jv_get_kind(gold) != JV_KIND_STRING) {
         jv_wrong(gold, "a string or a number", why, sizeof why);
         jv_free(comp); jv_free(gold);
@@ -313,9 +317,13 @@ static int take(mr *m, jv rec, const char *where, mrl_err *e)
         m->it = realloc(m->it, sizeof *m->it * (size_t)m->cap);
         if (!m->it) return err_set(e, ERR_SYS, "out of memory");
     }
+    char *rc = malloc(raw_len + 1);
+    if (!rc) { jv_free(comp); jv_free(gold); jv_free(prompt); return err_set(e, ERR_SYS, "out of memory"); }
+    memcpy(rc, raw, raw_len);
     item *x = &m->it[m->n++];
     memset(x, 0, sizeof *x);
     x->rec = rec;
+    x->raw = rc; x->raw_len = raw_len;
     /* the checker and the rewards read C strings: a NUL in a text is U+FFFD to them */
     x->completion = comp = jv_no_nul(comp);
     x->gold = gold = jv_no_nul(gold);
@@ -413,6 +421,7 @@ int main(int argc, char **argv)
     m.fprompt = compile(&m, "--prompt", pprompt);
     m.ncomp = field_name(pcomp);
     m.ngold = field_name(pgold);
+    m.kgold = jqf_field(pgold);
     m.nprompt = field_name(pprompt);
 
     mrl_err e = {0};
@@ -462,7 +471,9 @@ int main(int argc, char **argv)
         cli_lost_same(&m.lost);   /* a lost line before a record of the open group was that group's */
         jv_free(open_id);
         open_id = id;
-        if (take(&m, rec, where, &e) < 0) {
+        size_t rl = 0;
+        const char *raw = rd_line(rd, &rl);
+        if (take(&m, rec, raw, rl, where, &e) < 0) {
             jv_free(rec);
             if (!m.c.skip_bad) drain(&m, 1);
             cli_bad_record(&m.c, m.w, &e);

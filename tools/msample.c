@@ -2,8 +2,8 @@
  * log-probs (engine.c does the scheduling); --score writes teacher-forced log-probs instead. */
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,7 +73,11 @@ typedef struct app {
     const char *dev;               /* the backend's name */
 } app;
 
-typedef struct rec_box { jv rec; char where[PATH_MAX + 24]; } rec_box;   /* where: FILE:LINE */
+/* rec and its input line (raw: the fields msample does not set are written as they came) */
+typedef struct rec_box { jv rec; char *raw; size_t raw_len; char where[PATH_MAX + 24]; } rec_box;   /* where: FILE:LINE */
+static void box_free(rec_box *b) {
+    if (b) { jv_free(b->rec); free(b->raw); free(b); }
+}
 
 static size_t parse_size(const cli *c, const char *arg) {
     char *end = (char *)arg;
@@ -151,9 +155,12 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (r < 0) { jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
             if (r == 0) {
                 jv d = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0);
+                double v = ik == JV_KIND_NUMBER ? fabs(atof(jv_string_value(d))) : 0;
                 err_set(e, ERR_INPUT, "%s:%ld: \"id\" %.200s is an earlier problem's too: its samples would share their "
-                        "random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)",
-                        rd_name(a->rd), rd_lineno(a->rd), jv_string_value(d));
+                        "random stream and one group (%s)", rd_name(a->rd), rd_lineno(a->rd), jv_string_value(d),
+                        v >= 9007199254740992.0 ? "a number past 2^53 is read to the nearest double, so ids that differ only "
+                        "in their last digits become one: write such ids as strings"
+                        : "give each problem its own id; mfilter --dedupe drops repeated problems");
                 jv_free(d); jv_free(id); jv_free(rec);
                 a->nread++;   /* a record all the same: the shards count it alike */
                 if (bad(a, e) == 0) continue;
@@ -200,9 +207,13 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (bad(a, e) == 0) continue;
             return -1;
         }
+        size_t rl = 0;
+        const char *raw = rd_line(a->rd, &rl);
         rec_box *b = malloc(sizeof *b);
-        if (!b) { free(ids); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
-        b->rec = rec;
+        char *rc = malloc(rl + 1);
+        if (!b || !rc) { free(b); free(rc); free(ids); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
+        memcpy(rc, raw, rl);
+        b->rec = rec; b->raw = rc; b->raw_len = rl;
         snprintf(b->where, sizeof b->where, "%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
         p->prompt = ids;
         p->nprompt = n;
@@ -241,18 +252,16 @@ static int emit(void *ctx, const eng_problem *p, const eng_sample *s, int G, mrl
         r = jv_object_set(r, jv_string("logprobs"), lp);
         r = jv_object_set(r, jv_string("finish"), jv_string(s[i].finish == ENG_LENGTH ? "length" : "stop"));
         r = jv_object_set(r, jv_string("policy"), jv_copy(a->policy));
-        if (wr_put(a->w, r, e) < 0) { jv_free(prompt); jv_free(b->rec); free(b); return -1; }
+        if (wr_put_from(a->w, r, b->raw, b->raw_len, e) < 0) { jv_free(prompt); box_free(b); return -1; }
     }
     jv_free(prompt);
-    jv_free(b->rec);
-    free(b);
+    box_free(b);
     return wr_flush(a->w, e);
 }
 
 static void drop(void *ctx, eng_problem *p) {
     (void)ctx;
-    rec_box *b = p->user;
-    if (b) { jv_free(b->rec); free(b); }
+    box_free(p->user);
     p->user = NULL;
 }
 
@@ -374,7 +383,9 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         for (int i = 0; i < nc; i++) arr = jv_array_append(arr, jv_number(lp[np - 1 + i]));
         rec = jv_object_set(rec, jv_string("logprobs"), arr);
         free(tok); free(tgt); free(lp); free(pi); free(ci);
-        if (wr_put(a->w, rec, &e) < 0 || wr_flush(a->w, &e) < 0) cli_die(&a->c, &e);
+        size_t rl = 0;
+        const char *raw = rd_line(a->rd, &rl);
+        if (wr_put_from(a->w, rec, raw, rl, &e) < 0 || wr_flush(a->w, &e) < 0) cli_die(&a->c, &e);
         done++;   /* not in the initializer: its two uses there would be unsequenced */
         scored += nc;
         eng_stats st = {.problems_done = done, .samples_done = done, .gen_tokens = scored};

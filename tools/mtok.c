@@ -149,7 +149,9 @@ static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e)
         snprintf(msg, sizeof msg, "\"%.100s\" %.900s", field_name(jqf_text(m->field)), e->msg);
         return err_set(e, ERR_INPUT, "%s", msg);
     }
-    return wr_put(m->c.out_w, jv_object_set(rec, jv_string(m->as), out), e) < 0 ? -2 : 0;
+    rec = jv_object_set(rec, jv_string(m->as), out);
+    if (m->raw) return wr_put(m->c.out_w, rec, e) < 0 ? -2 : 0;   /* a record made here */
+    return wr_put_from(m->c.out_w, rec, line, len, e) < 0 ? -2 : 0;   /* the other fields as they came */
 }
 
 static void mtok_free(mtok *m) {
@@ -254,6 +256,7 @@ int main(int argc, char **argv) {
         size_t len = 0;
         e = (mrl_err){0};
         int rc = m.raw ? rd_next_line(rd, &line, &len, &e) : rd_next(rd, &rec, &e);
+        if (rc > 0 && !m.raw) line = rd_line(rd, &len);
         if (rc == 0) break;
         if (rc < 0) { bad_record(&m, w, &e); continue; }   /* the reader named the place */
         rc = one_record(&m, rec, line, len, &e);

@@ -281,6 +281,62 @@ TEST(field_order_kept_when_writing_back) {
     jv_free(s);
 }
 
+/* rec_text_from(rec, raw) with rec = raw parsed and then changed by f */
+static void text_from_case(const char *raw, jv (*f)(jv), const char *want) {
+    jv rec = jv_parse_sized(raw, (int)strlen(raw));
+    EXPECTF(jv_is_valid(rec), "%s does not parse", raw);
+    size_t n = 0;
+    char *t = rec_text_from(f(rec), raw, strlen(raw), &n);
+    EXPECT(t != NULL);
+    if (!t) return;
+    EXPECTF(n == strlen(want) && !memcmp(t, want, n), "%s\n  got  %.*s\n  want %s", raw, (int)n, t, want);
+    free(t);
+}
+static jv as_msample(jv r) {   /* fields set, replaced in place and added, as msample does */
+    r = jv_object_set(r, jv_string("sample"), jv_number(0));
+    return jv_object_set(r, jv_string("completion"), jv_string("x"));
+}
+static jv del_b(jv r) { return jv_object_delete(jv_object_set(r, jv_string("c"), jv_number(1e20)), jv_string("b")); }
+static jv same(jv r) { return r; }
+
+TEST(unchanged_fields_leave_as_they_came) {
+    /* libjq 1.6 rounds 12345678901234567891 to a double (it would print 12345678901234567000)
+       and 1e400 to 1.7976931348623157e+308: an untouched field keeps its digits */
+    text_from_case("{\"id\":12345678901234567891,\"big\":1e400,\"f\":1.0,\"n\":[1.50,{\"k\":\"}\\\"]\"}],\"sample\":7}", as_msample,
+                   "{\"id\":12345678901234567891,\"big\":1e400,\"f\":1.0,\"n\":[1.50,{\"k\":\"}\\\"]\"}],\"sample\":0,\"completion\":\"x\"}");
+    /* white space goes (keys are written as libjq writes them); a changed value is rec's, a deleted one is dropped */
+    text_from_case("  { \"a\" : 100000000000000000001 ,\"b\":2,\t\"c\": 3 }  ", del_b, "{\"a\":100000000000000000001,\"c\":1e+20}");
+    text_from_case("{}", as_msample, "{\"sample\":0,\"completion\":\"x\"}");
+    /* a key written with escapes is the same key; ill-formed UTF-8 in a value stays */
+    text_from_case("{\"s\\u0061mple\":3,\"t\":\"\xff\xfe\"}", as_msample, "{\"sample\":0,\"t\":\"\xff\xfe\",\"completion\":\"x\"}");
+    /* a key given twice: libjq keeps the last value (at the first place); dumped as wr_put would */
+    text_from_case("{\"a\":1,\"a\":12345678901234567891}", same, "{\"a\":12345678901234567000}");
+    text_from_case("{\"a\":[1,2],\"b\":{}}", same, "{\"a\":[1,2],\"b\":{}}");
+    /* no raw text: wr_put's line */
+    jv r = jv_parse("{\"a\":1.0}");
+    size_t n = 0;
+    char *t = rec_text_from(r, NULL, 0, &n);
+    EXPECT(t && n == 7 && !memcmp(t, "{\"a\":1}", 7));
+    free(t);
+}
+
+static void number_text_case(const char *raw, const char *key, const char *want) {
+    jv rec = jv_parse(raw);
+    jv t = rec_number_text(jv_object_get(rec, jv_string(key)), raw, strlen(raw), key);
+    EXPECTF(jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), want), "%s .%s: got %s, want %s", raw, key,
+            jv_get_kind(t) == JV_KIND_STRING ? jv_string_value(t) : "no string", want);
+    jv_free(t);
+}
+TEST(a_number_field_keeps_its_digits) {
+    number_text_case("{\"answer\":12345678901234567891}", "answer", "12345678901234567891");
+    number_text_case("{\"p\":\"x\", \"answer\" : -1.50e2 }", "answer", "-1.50e2");
+    number_text_case("{\"answer\":1,\"answer\":12345678901234567891}", "answer", "12345678901234567891");   /* the last, as libjq */
+    number_text_case("{\"answer\":42}", "answer", "42");
+    jv t = rec_number_text(jv_number(12345678901234567891.0), NULL, 0, "answer");   /* no line: libjq's text */
+    EXPECTF(!strcmp(jv_string_value(t), "12345678901234567000"), "got %s", jv_string_value(t));
+    jv_free(t);
+}
+
 /* Decompresses everything in buf (possibly an unfinished frame) into out. */
 static size_t unzstd(const char *buf, size_t n, char *out, size_t cap) {
     ZSTD_DCtx *d = ZSTD_createDCtx();
@@ -554,6 +610,8 @@ int main(void) {
     RUN(zstd_from_a_pipe_in_tiny_pieces);
     RUN(batch_parse_on_threads_keeps_order_and_errors);
     RUN(batch_hook_runs_per_line_on_its_thread);
+    RUN(unchanged_fields_leave_as_they_came);
+    RUN(a_number_field_keeps_its_digits);
     char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) { /* leftovers in TMPDIR are harmless */ }
     return tst_done();
