@@ -273,6 +273,13 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
     if (bad == 0 && line == 1 && n >= 2 && (unsigned char)s[1] == 0x8b && s[0] == 0x1f)   /* the gzip magic */
         return err_set(e, ERR_INPUT, "%s:1: gzip data, not JSON Lines: the tools read plain or zstd "
                        "(gunzip it, or zcat it into the tool)", file);
+    /* UTF-16 (what Windows PowerShell's > writes): a byte order mark FF FE or FE FF, or ASCII
+       with a NUL byte after or before each character */
+    const unsigned char *u = (const unsigned char *)s;
+    if (bad < n && line == 1 && n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF) ||
+                                           (u[0] && !u[1]) || (!u[0] && u[1])))
+        return err_set(e, ERR_INPUT, "%s:1: UTF-16 text, not UTF-8: the tools read UTF-8 JSON Lines "
+                       "(convert it: iconv -f UTF-16 -t UTF-8)", file);
     if (bad < n)
         return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: control character U+%04X at column %zu must be escaped",
                        file, line, (unsigned)(unsigned char)s[bad], bad + 1);

@@ -464,6 +464,15 @@ $ mfilter -Z a.jsonl.gz; echo "rc=$?"; mfilter -Z < a.jsonl.gz; echo "rc=$?"; mf
 2> mfilter: <stdin>:1: gzip data, not JSON Lines: the tools read plain or zstd (gunzip it, or zcat it into the tool)
 2> mfilter: a.jsonl.gz:1: gzip data, not JSON Lines: the tools read plain or zstd (gunzip it, or zcat it into the tool)
 
+## UTF-16 input (what Windows PowerShell's > writes), with and without a byte order mark, is
+## named as such with what to do, not "invalid JSON: control character U+0000 at column 4"
+$ printf '{"id":"a"}\n' | iconv -t UTF-16 > b.jsonl; printf '{"id":"a"}\n' | iconv -t UTF-16BE > c.jsonl
+$ mfilter -Z b.jsonl; echo "rc=$?"; mfilter -Z < c.jsonl; echo "rc=$?"
+> rc=1
+> rc=1
+2> mfilter: b.jsonl:1: UTF-16 text, not UTF-8: the tools read UTF-8 JSON Lines (convert it: iconv -f UTF-16 -t UTF-8)
+2> mfilter: <stdin>:1: UTF-16 text, not UTF-8: the tools read UTF-8 JSON Lines (convert it: iconv -f UTF-16 -t UTF-8)
+
 ## a raw U+001E (the record separator of JSON text sequences) is invalid JSON: libjq ended the
 ## parse there, so the record after it on the line was lost and the line written on as it came
 $ printf '{"id":"a","x":1}\036{"id":"b","x":2}\n{"id":"c"}\036\n{"id":"d"}\n' > rs.jsonl
