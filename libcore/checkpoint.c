@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "jqf.h"
@@ -41,14 +42,49 @@ int ckpt_rmtree(const char *path) {
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e) {
+/* RUNDIR/.lock, held (flock) while the process lives: the kernel lets go when it ends, however
+ * it ends. It holds the holder's pid and host, for the message of the one turned away. */
+static int run_lock(ckpt_run *r, mrl_err *e) {
+    char p[PATH_MAX + 16], who[320] = "";
+    snprintf(p, sizeof p, "%s/.lock", r->dir);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return err_set(e, 3, "%s: %s", p, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        char host[256] = "";
+        gethostname(host, sizeof host - 1);
+        int n = snprintf(who, sizeof who, "%ld %s\n", (long)getpid(), host);
+        if (ftruncate(fd, 0) == 0 && pwrite(fd, who, (size_t)n, 0) == n) {}   /* for messages only */
+        r->lock_fd = fd;
+        return 0;
+    }
+    int err = errno;
+    if (err != EWOULDBLOCK) { close(fd); return 0; }   /* a file system without locks: none taken */
+    char b[300] = "", host[256] = "";
+    long pid = 0;
+    ssize_t k = pread(fd, b, sizeof b - 1, 0);
+    close(fd);
+    if (k > 0 && sscanf(b, "%ld %255s", &pid, host) >= 1 && pid > 0)
+        snprintf(who, sizeof who, " (pid %ld%s%s)", pid, host[0] ? " on " : "", host);
+    return err_set(e, 1, "%s: in use by another mgrpo%s: two runs writing one directory would overwrite each "
+                   "other's steps and metrics (wait for it to end, or give this one another --out)", r->dir, who);
+}
+
+void ckpt_close(ckpt_run *r) {
+    if (r->lock_fd >= 0) close(r->lock_fd);
+    r->lock_fd = -1;
+}
+
+int ckpt_open(ckpt_run *r, const char *dir, int keep, int writer, mrl_err *e) {
     memset(r, 0, sizeof *r);
+    r->lock_fd = -1;
     if (snprintf(r->dir, sizeof r->dir, "%s", dir) >= (int)sizeof r->dir)
         return err_set(e, 2, "%s: path too long", dir);
     r->keep = keep;
     const char *c = getenv("MRL_CRASH_AT");
     r->crash_at = c ? atol(c) : 0;
     if (path_mkdirs(dir)) return err_set(e, 3, "%s: cannot create the run directory: %s", dir, strerror(errno));
+    if (!writer) return 0;
+    if (run_lock(r, e)) return -1;
     DIR *d = opendir(dir);
     if (!d) return err_set(e, 3, "%s: %s", dir, strerror(errno));
     struct dirent *de;

@@ -15,12 +15,18 @@ typedef struct ckpt_run {
     /* Crash simulation for tests: MRL_CRASH_AT=N makes the N-th numbered point of the
      * checkpoint sequence (counted over this run's saves) _exit(99) the process. */
     long crash_at, crash_count;
+    int lock_fd;          /* RUNDIR/.lock held by the writer (-1: none) */
 } ckpt_run;
 
-/* Creates dir (and parents) if needed; removes temp directories a crashed save left, and the
- * temp files of rollouts copies and of metrics.jsonl rewrites a killed run was writing
- * (rollouts/step-XXXXXX.jsonl.zst.tmp.PID, metrics.jsonl.tmp.PID). */
-int ckpt_open(ckpt_run *r, const char *dir, int keep, mrl_err *e);
+/* Creates dir (and parents) if needed. The writer (writer 1: the process that saves; data
+ * parallel, rank 0) then locks the run (RUNDIR/.lock, flock: another live writer of the same
+ * directory is refused, code 1, naming its pid and host; a file system without flock locks
+ * nothing) and removes temp directories a crashed save left, and the temp files of rollouts
+ * copies and of metrics.jsonl rewrites a killed run was writing (rollouts/step-XXXXXX.jsonl.zst.tmp.PID,
+ * metrics.jsonl.tmp.PID): with the lock held, none of them is a live writer's. */
+int ckpt_open(ckpt_run *r, const char *dir, int keep, int writer, mrl_err *e);
+/* Lets the lock go (it goes with the process too). */
+void ckpt_close(ckpt_run *r);
 /* The step `latest` points to: 1 and *step (path of the directory in path), 0 when the run
  * has no latest, -1 when latest is broken (dangling, not a step directory). */
 int ckpt_latest(const ckpt_run *r, long *step, char *path, size_t n, mrl_err *e);

@@ -874,7 +874,7 @@ int main(int argc, char **argv) {
         }
         cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
     }
-    if (ckpt_open(&run, o.out, (int)o.keep, &e)) cli_die(&o.c, &e);
+    if (ckpt_open(&run, o.out, (int)o.keep, lead, &e)) cli_die(&o.c, &e);   /* rank 0 locks the run */
     if (rank == 0) ckpt_clear_policy(&run);   /* an earlier run's, whatever this one's options: it starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
     if (have < 0) cli_die(&o.c, &e);

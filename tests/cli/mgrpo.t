@@ -522,6 +522,7 @@ $ (trap '' XFSZ; ulimit -f 200; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/m
 $ grep -c 'checkpoint E/step-000001: .*File too large' err; ls -A E
 > rc 3
 > 1
+> .lock
 > metrics.jsonl
 > rollouts
 
@@ -662,3 +663,16 @@ $ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --ref m --out run --groups 1 --ste
 $ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --ref "$PWD/m" --groups 1 --steps 1 --threads 1 > /dev/null
 $ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --ref r2 --groups 1 --steps 1 --threads 1 > /dev/null
 2~ ^mgrpo: --ref .*/r2 replaces the run's reference .*/m \(.*/trainer_state.json\)$
+
+## two mgrpo writing one --out at once (a loop started twice, a requeued job whose first run
+## still lives): the second is refused, naming the first; both had exited 0 with every step
+## written twice into metrics.jsonl and each other's step directories overwritten
+$ mkfifo f
+$ (mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --steps 1 f > /dev/null; echo "first rc $?" > first) &
+$ exec 3> f; for i in $(seq 100); do [ -e R/.lock ] && break; sleep 0.1; done; sleep 0.5
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --steps 1 $TESTDATA/grpo/batch.jsonl; echo "second rc $?"
+$ cat $TESTDATA/grpo/batch.jsonl >&3; exec 3>&-; wait; cat first; wc -l < R/metrics.jsonl
+> second rc 1
+> first rc 0
+> 1
+2~ ^mgrpo: R: in use by another mgrpo \(pid [0-9]+( on [^)]*)?\): two runs writing one directory would overwrite each other's steps and metrics \(wait for it to end, or give this one another --out\)$

@@ -2,6 +2,7 @@
  * newest, metrics truncate, and a save killed at every point of its sequence (MRL_CRASH_AT,
  * in a forked child) always leaves `latest` on a whole checkpoint that loads. */
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,7 +82,7 @@ TEST(save_and_reload) {
     snprintf(run, sizeof run, "%s/runs/x", dir);
     ckpt_run r;
     mrl_err e = {0};
-    EXPECT(ckpt_open(&r, run, 2, &e) == 0);
+    EXPECT(ckpt_open(&r, run, 2, 1, &e) == 0);
     long step = -1;
     char lp[PATH_MAX + 32];
     EXPECT(ckpt_latest(&r, &step, lp, sizeof lp, &e) == 0);
@@ -123,6 +124,7 @@ TEST(save_and_reload) {
     if (f) fclose(f);
     buf[k] = 0;
     EXPECT(!strcmp(buf, "{\"step\":1,\"loss\":0.5}\n# lr halved here\n{\"step\":2,\"loss\":0.25}\n"));
+    ckpt_close(&r);
     ckpt_rmtree(dir);
 }
 
@@ -136,16 +138,17 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
         snprintf(run, sizeof run, "%s/run", dir);
         ckpt_run r;
         mrl_err e = {0};
-        EXPECT(ckpt_open(&r, run, 1, &e) == 0);
+        EXPECT(ckpt_open(&r, run, 1, 1, &e) == 0);
         EXPECT(save_step(&r, 1, 1.0f, &e) == 0);
         /* the orphan case too: a step-000002 left by an earlier crash, latest still on 1 */
         if (n % 2 == 0) { char p[PATH_MAX + 32]; snprintf(p, sizeof p, "%s/step-000002", run); mkdir(p, 0777); }
+        ckpt_close(&r);   /* the child writes: the run's lock is its */
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
             ckpt_run rc;
             mrl_err ce = {0};
-            if (ckpt_open(&rc, run, 1, &ce)) _exit(3);
+            if (ckpt_open(&rc, run, 1, 1, &ce)) _exit(3);
             rc.crash_at = n;
             _exit(save_step(&rc, 2, 2.0f, &ce) ? 4 : 0);
         }
@@ -154,7 +157,7 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
         /* reopen as a resuming mgrpo does: temp dirs go, latest is whole */
-        EXPECT(ckpt_open(&r, run, 1, &e) == 0);
+        EXPECT(ckpt_open(&r, run, 1, 1, &e) == 0);
         long step = -1;
         char lp[PATH_MAX + 32];
         EXPECTF(ckpt_latest(&r, &step, lp, sizeof lp, &e) == 1, "crash point %d: %s", n, e.msg);
@@ -173,6 +176,7 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
         struct dirent *de;
         while (d && (de = readdir(d))) EXPECTF(strncmp(de->d_name, ".tmp-", 5) && strncmp(de->d_name, ".latest.", 8), "crash point %d left %s", n, de->d_name);
         if (d) closedir(d);
+        ckpt_close(&r);
         ckpt_rmtree(dir);
     }
     /* the sequence has at least a dozen points, crashes before and after latest moved */
@@ -185,13 +189,14 @@ TEST(broken_latest_is_an_error) {
     EXPECT(mkdtemp(dir) != NULL);
     ckpt_run r;
     mrl_err e = {0};
-    EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
+    EXPECT(ckpt_open(&r, dir, 0, 1, &e) == 0);
     snprintf(p, sizeof p, "%s/latest", dir);
     EXPECT(symlink("step-000009", p) == 0);
     long step;
     char lp[PATH_MAX + 32];
     EXPECT(ckpt_latest(&r, &step, lp, sizeof lp, &e) == -1);
     EXPECT(strstr(e.msg, "missing") != NULL);
+    ckpt_close(&r);
     ckpt_rmtree(dir);
 }
 
@@ -218,10 +223,11 @@ TEST(open_removes_rollouts_leftovers) {
     touch_all(dir, files, 4);
     ckpt_run r;
     mrl_err e = {0};
-    EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
+    EXPECT(ckpt_open(&r, dir, 0, 1, &e) == 0);
     EXPECT(!exists(dir, files[0]));
     EXPECT(exists(dir, files[1]) && exists(dir, files[2]));
     EXPECT(!exists(dir, ".tmp-step-000010.17628"));
+    ckpt_close(&r);
     ckpt_rmtree(dir);
 }
 
@@ -236,9 +242,54 @@ TEST(open_removes_metrics_leftovers) {
     touch_all(dir, files, 3);
     ckpt_run r;
     mrl_err e = {0};
-    EXPECT(ckpt_open(&r, dir, 0, &e) == 0);
+    EXPECT(ckpt_open(&r, dir, 0, 1, &e) == 0);
     EXPECT(!exists(dir, files[0]));
     EXPECT(exists(dir, files[1]) && exists(dir, files[2]));
+    ckpt_close(&r);
+    ckpt_rmtree(dir);
+}
+
+/* Two writers of one run directory overwrote each other's steps and wrote every step twice into
+ * metrics.jsonl (found running two mgrpo on one --out: both exited 0); the second opener also
+ * removed the first one's temp files. The writer now holds RUNDIR/.lock: a second writer is
+ * refused, naming the holder; a reader (a data-parallel rank other than 0) is not; the lock
+ * goes with ckpt_close or the process, and a killed holder's leftover temp files are then
+ * removed as before. */
+TEST(a_second_writer_of_a_run_is_refused) {
+    char dir[] = "/tmp/test_ckpt_XXXXXX";
+    EXPECT(mkdtemp(dir) != NULL);
+    static const char *const files[] = {"metrics.jsonl.tmp.31584"};
+    ckpt_run a, b, c;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&a, dir, 0, 1, &e) == 0);
+    touch_all(dir, files, 1);   /* as if a's rewrite of metrics.jsonl were under way */
+    EXPECT(ckpt_open(&b, dir, 0, 1, &e) == -1 && e.code == 1);
+    char want[64];
+    snprintf(want, sizeof want, "in use by another mgrpo (pid %ld on ", (long)getpid());
+    EXPECTF(strstr(e.msg, want) && strstr(e.msg, dir) == e.msg, "got: %s", e.msg);
+    EXPECT(exists(dir, files[0]));   /* a's file is left alone */
+    e = (mrl_err){0};
+    EXPECT(ckpt_open(&c, dir, 0, 0, &e) == 0);   /* a reader */
+    EXPECT(exists(dir, files[0]));
+    ckpt_close(&c);
+    ckpt_close(&a);
+    EXPECT(ckpt_open(&b, dir, 0, 1, &e) == 0);   /* a is gone: its leftovers go */
+    EXPECT(!exists(dir, files[0]));
+    ckpt_close(&b);
+    /* a holder killed: the kernel lets the lock go */
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ckpt_run k;
+        mrl_err ke = {0};
+        if (ckpt_open(&k, dir, 0, 1, &ke)) _exit(3);
+        raise(SIGKILL);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    EXPECT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    EXPECTF(ckpt_open(&b, dir, 0, 1, &e) == 0, "%s", e.msg);
+    ckpt_close(&b);
     ckpt_rmtree(dir);
 }
 
@@ -248,5 +299,6 @@ int main(void) {
     RUN(broken_latest_is_an_error);
     RUN(open_removes_rollouts_leftovers);
     RUN(open_removes_metrics_leftovers);
+    RUN(a_second_writer_of_a_run_is_refused);
     return tst_done();
 }
