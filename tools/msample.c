@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "checkpoint.h"
 #include "cli.h"
@@ -95,6 +96,22 @@ static size_t parse_size(const cli *c, const char *arg) {
     if (v * mul < 1) cli_usage(c, "--kv-mem: '%s' is less than a byte", arg);   /* 0 would mean the default */
     if (v * mul > 0x1p50) cli_usage(c, "--kv-mem: '%s' is more than a petabyte", arg);
     return (size_t)(v * mul);
+}
+
+/* The directory to load from: a symlink (RUN/latest, RUN/policy) resolved once, so that every
+ * file comes from the one step it names even when mgrpo moves it while msample loads (config,
+ * weights, tokenizer and trainer_state.json are separate opens); else dir as given, so that
+ * messages name it as typed. */
+static char *pinned_dir(const char *dir) {
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;   /* "RUN/latest/": lstat would follow the link */
+    char *d = strndup(dir, n);
+    struct stat st;
+    if (d && lstat(d, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char *r = realpath(d, NULL);
+        if (r) { free(d); return r; }
+    }
+    return d;
 }
 
 /* Step from trainer_state.json ("global_step", as Hugging Face's Trainer writes it, or "step");
@@ -498,6 +515,10 @@ int main(int argc, char **argv) {
     }
 
     cli_signals();
+    const char *given_dir = model_dir;   /* policy.path: as the user named it */
+    char *pinned = pinned_dir(model_dir);
+    if (!pinned) cli_dief(&a.c, ERR_SYS, "out of memory");
+    model_dir = pinned;
     int bf16 = wdt == MRL_BF16;
     if (wdt == KV_AUTO) {   /* the checkpoint's own precision: bf16 weights stay bf16 */
         mrl_config cfg;
@@ -512,7 +533,7 @@ int main(int argc, char **argv) {
     mrl_tok *tok = NULL;
     if (!score && !(tok = tok_load_dir(model_dir, &e))) cli_die(&a.c, &e);
     a.tok = tok;
-    a.policy = jv_object_set(jv_object_set(jv_object(), jv_string("path"), jv_string(model_dir)),
+    a.policy = jv_object_set(jv_object_set(jv_object(), jv_string("path"), jv_string(given_dir)),
                              jv_string("step"), jv_number(model_step(model_dir)));
 
     const char *const *paths = (const char *const *)argv + optind;
@@ -544,6 +565,7 @@ int main(int argc, char **argv) {
     rc = cli_finish(&a.c, a.w);
     rd_close(a.rd);
     jv_free(a.policy);
+    free(pinned);
     hset_free(&a.ids);
     tok_free(tok);
     tmpl_free(a.tp);

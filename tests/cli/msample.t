@@ -360,3 +360,18 @@ $ cmp nan-0.jsonl nan-all.jsonl && cat err-0 err-all
 > 0
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
+
+## --model through a symlink that moves while msample loads (RUN/latest, RUN/policy, renamed by
+## mgrpo): every file comes from the one step the link named at the start. The tokenizer here is
+## a FIFO that holds msample until the link has moved: it then read trainer_state.json through the
+## moved link and recorded the other step's number for the weights it had loaded
+% requires $TESTDATA/msample/model/model.safetensors
+$ mkdir A B && cp $TESTDATA/msample/model/* A/ && cp $TESTDATA/msample/model/* B/
+$ echo '{"global_step":1}' > A/trainer_state.json; echo '{"global_step":2}' > B/trainer_state.json
+$ rm A/tokenizer.json && mkfifo A/tokenizer.json && ln -s A L
+$ echo '{"id":"a","problem":"x"}' > p.jsonl
+$ (msample --device cpu --model L -Z -q -n 1 --max-tokens 2 p.jsonl > out; echo "rc $?" > rc) &
+$ exec 3> A/tokenizer.json; ln -sfn B L; cat B/tokenizer.json >&3; exec 3>&-; wait; cat rc
+$ jq -c .policy out
+> rc 0
+> {"path":"L","step":1}
