@@ -1,6 +1,7 @@
 /* cli.c — the conventions every tool shares, in one place: common options, messages
  * and exit statuses, signals, and the progress line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -25,7 +26,20 @@ static void prog_clear_line(void) {
     if (prog_drawn) { fputs("\r\033[K", stderr); prog_drawn = 0; }
 }
 
+/* A tool started with stdin, stdout or stderr closed (`2>&-`, `>&-`) would hand that number to
+ * the first file it opens: warnings written "to stderr" went into an -o file, the metrics "on
+ * stdout" into mgrpo's RUNDIR/.lock. Each closed one is held by /dev/null opened the wrong way
+ * round, so that using it still fails (EBADF) as it did on the closed descriptor. */
+static void cli_hold_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+        if (n >= 0 && n != fd) { dup2(n, fd); close(n); }
+    }
+}
+
 void cli_init(cli *c, const char *tool, const char *usage) {
+    cli_hold_std_fds();
     memset(c, 0, sizeof *c);
     c->tool = tool;
     c->usage = usage;

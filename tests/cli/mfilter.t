@@ -909,3 +909,18 @@ $ printf '{"problem":"a"}\n' | mfilter --match a --match b
 ? 2
 2> mfilter: --match given twice (one REGEX: join them with |, or use (?=...) for both)
 2> Try 'mfilter --help'.
+
+## started with stderr closed (2>&-), a warning is not written into the -o file: the temp file took descriptor 2, so the --skip-bad line went into out.jsonl among the records, exit 0
+$ printf '{"id":"a"}\nnot json\n{"id":"b"}\n' > in.jsonl
+$ mfilter -Z --skip-bad -o out.jsonl in.jsonl 2>&-; echo "rc $?"; cat out.jsonl
+> rc 0
+> {"id":"a"}
+> {"id":"b"}
+
+## with stdout or stdin closed it is still an error naming the stream, not a write into (or a read from) a file that took its number
+$ printf '{"id":"a"}\n' > in.jsonl
+$ mfilter -Z in.jsonl >&-; echo "rc $?"; mfilter -Z <&-; echo "rc $?"
+> rc 3
+> rc 1
+2> mfilter: <stdout>: write error: Bad file descriptor
+2> mfilter: <stdin>: read error: Bad file descriptor

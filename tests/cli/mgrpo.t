@@ -526,6 +526,14 @@ $ grep -c 'checkpoint E/step-000001: .*File too large' err; ls -A E
 > metrics.jsonl
 > rollouts
 
+## started with stdout closed (>&-), the metrics are not written into RUN/.lock (which took descriptor 1: exit 0, every step's line in the lock file and none anywhere else): the first line is a write error, the steps taken are checkpointed, and .lock holds the pid and host
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out E --groups 1 --save-every 1 $TESTDATA/grpo/batch.jsonl >&- 2> err; echo "rc $?"; cat err; grep -c step E/.lock; readlink E/latest
+> rc 3
+> mgrpo: <stdout>: write error: Bad file descriptor
+> mgrpo: the 1 step taken before the error is checkpointed (step 1)
+> 0
+> step-000001
+
 ## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
 $ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
