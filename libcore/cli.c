@@ -75,7 +75,11 @@ int cli_common(cli *c, int opt, const char *arg) {
     case 'h': fputs(c->usage, stdout); exit_printed(c);
     case 0x1000: printf("%s mrl %s\n", c->tool, MRL_VERSION); exit_printed(c);
     case 'Z': c->plain = 1; return 1;
-    case 'o': c->out = arg; return 1;
+    case 'o':   /* "" (-o "$OUT" with OUT unset) named no file: the rename at the very end failed,
+                   after all the work (hours of msample), with the message ": rename: ..." */
+        if (!*arg) cli_usage(c, "-o: the name is empty");
+        c->out = arg;
+        return 1;
     case 'q': c->progress = 0; return 1;
     case 0x1001: c->zlevel = (int)cli_long(c, "--zstd-level", arg, ZSTD_minCLevel(), ZSTD_maxCLevel());
                  if (c->zlevel == 0) c->zlevel = 3;

@@ -510,7 +510,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         switch (opt) {
         case O_MODEL: o->model = optarg; break;
         case O_REF: o->ref = optarg; break;
-        case O_OUT: o->out = optarg; break;
+        case O_OUT: if (!*optarg) cli_usage(c, "--out: the name is empty"); o->out = optarg; break;
         case O_LOSS: if ((v = grpo_parse_loss(optarg)) < 0) cli_usage(c, "--loss: '%s' is not one of grpo, bnpo, dr_grpo, dapo, sft", optarg);
                      o->t.g.loss = v; o->given |= G_OBJ << OBJ_LOSS; break;
         case O_BETA: obj_arg(o, OBJ_BETA, optarg); break;

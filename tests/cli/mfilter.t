@@ -924,3 +924,11 @@ $ mfilter -Z in.jsonl >&-; echo "rc $?"; mfilter -Z <&-; echo "rc $?"
 > rc 1
 2> mfilter: <stdout>: write error: Bad file descriptor
 2> mfilter: <stdin>: read error: Bad file descriptor
+
+## -o '' (-o "$OUT" with OUT unset) is a usage error at once, not ": rename: No such file or directory" (exit 3) once the whole input was done; nothing is left behind
+$ printf '{"id":"a"}\n' > in.jsonl
+$ mfilter -o '' in.jsonl; echo "rc $?"; ls -A | grep -c tmp || :
+> rc 2
+> 0
+2> mfilter: -o: the name is empty
+2> Try 'mfilter --help'.

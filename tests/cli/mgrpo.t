@@ -534,6 +534,14 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out E --groups 1 --save
 > 0
 > step-000001
 
+## --out '' and -o '' are usage errors (--out '' was ": cannot create the run directory", exit 3; -o '' failed at the end, after every step)
+$ mgrpo -q --model $TESTDATA/grpo/model --out '' $TESTDATA/grpo/batch.jsonl; echo "rc $?"; mgrpo -q --model $TESTDATA/grpo/model --out R -o '' $TESTDATA/grpo/batch.jsonl 2>/dev/null; echo "rc $?"; ls -A | grep -c -v '^\.std' || :
+> rc 2
+> rc 2
+> 0
+2> mgrpo: --out: the name is empty
+2> Try 'mgrpo --help'.
+
 ## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
 $ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1

@@ -257,3 +257,10 @@ $ minit tiny -o y --tokenizer bad.json; echo "rc $?"; ls
 > rc 1
 > bad.json
 2> minit: bad.json: "model" is missing
+
+## -o '' is a usage error (it built the model, then failed with ": rename: No such file or directory")
+$ minit tiny -o ''; echo "rc $?"; ls -A | grep -c tmp || :
+> rc 2
+> 0
+2> minit: -o: the name is empty
+2> Try 'minit --help'.

@@ -375,3 +375,11 @@ $ exec 3> A/tokenizer.json; ln -sfn B L; cat B/tokenizer.json >&3; exec 3>&-; wa
 $ jq -c .policy out
 > rc 0
 > {"path":"L","step":1}
+
+## -o '' is a usage error before any sampling (every sample was drawn, then lost: ": rename: No such file or directory", exit 3)
+% requires $TESTDATA/msample/model/model.safetensors
+$ msample --model $TESTDATA/msample/model -q -n 2 --max-tokens 4 -o '' $TESTDATA/msample/problems.jsonl; echo "rc $?"; ls -A | grep -c tmp || :
+> rc 2
+> 0
+2> msample: -o: the name is empty
+2> Try 'msample --help'.
