@@ -701,6 +701,11 @@ int main(int argc, char **argv)
     if (m.mode < 0) m.mode = (!m.c.out && isatty(1)) ? 1 : 0;
     mrl_err e = {0};
     if (!(m.by = jqf_compile(by, &e))) cli_usage(&m.c, "--by: %s", e.msg);
+    if (m.mode != 0) m.c.plain = 1;   /* a table is text */
+    /* -o is made before the inputs are read, as every tool makes it: one that cannot be created
+       (a missing directory) was found only after the whole input, when a pipeline's sampling
+       upstream had all been done for nothing */
+    wr_stream *w = m.c.out ? cli_writer(&m.c) : NULL;
 
     /* inputs: LABEL=FILE pairs side by side, or plain files read as one */
     int nargs = argc - optind, labelled = 0;
@@ -778,14 +783,12 @@ int main(int argc, char **argv)
         m.nks = sort_unique(m.ks, m.nks);
         for (int i = 0; i < m.nin; i++) stats_of(&m, &m.in[i]);
     }
+    if (!w) w = cli_writer(&m.c);
     if (m.mode == 0) {
-        wr_stream *w = cli_writer(&m.c);
         put_json(&m, w);
         free_all(&m);
         return cli_finish(&m.c, w);
     }
-    m.c.plain = 1;
-    wr_stream *w = cli_writer(&m.c);
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

@@ -276,3 +276,9 @@ $ printf '{"id":1,"correct":true}\n{"id":2,"correct":false}\n' | meval --json -Z
 $ printf '{"id":1,"correct":true,"finish":"length","completion":"ab"}\n{"id":2,"correct":false,"finish":"stop","completion":"abcd"}\n' | meval --json -Z | jq -c '{truncated_frac, len_mean, len_unit}'
 > {"truncated_frac":null,"len_mean":null,"len_unit":null}
 > {"truncated_frac":0.5,"len_mean":3,"len_unit":"chars"}
+
+## -o into a missing directory is found before the input is read (it was found after the whole input: `msample | mreward | meval -o results/x.json` sampled everything for nothing); here the input's bad line 2 is never reached
+$ printf '{"id":"a","correct":true,"pred":"1"}\nnot json\n' > in.jsonl
+$ meval -o nodir/x.json in.jsonl; echo "rc $?"
+> rc 3
+2> meval: nodir/x.json: cannot create: no such directory
