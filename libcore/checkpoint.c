@@ -228,6 +228,20 @@ static int keep_source_config(const char *from, const char *dir, const char *dty
     return rc;
 }
 
+int ckpt_check_sources(const char *from, mrl_err *e) {
+    char src[PATH_MAX + 64];
+    for (int i = 0; from && src_files[i]; i++) {
+        snprintf(src, sizeof src, "%s/%s", from, src_files[i]);
+        int fd = open(src, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO: no wait for a writer */
+        struct stat st;
+        int err = fd < 0 ? errno : fstat(fd, &st) ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+        if (fd >= 0) close(fd);
+        if (err && err != ENOENT)
+            return err_set(e, 1, "%s: %s (each checkpoint copies it from the model directory)", src, strerror(err));
+    }
+    return 0;
+}
+
 /* The tokenizer and generation files, and config.json, of the source model into dir. */
 static int copy_source_files(const ckpt_data *d, const char *dir, mrl_err *e) {
     char src[PATH_MAX + 64], p[PATH_MAX + 64];

@@ -44,6 +44,11 @@ typedef struct ckpt_data {
  * optimizer.safetensors) and moves latest to it; then prunes to keep. A crash at any
  * point leaves latest on a whole checkpoint (the previous or this one). */
 int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
+/* Whether every tokenizer and generation file a save copies from the model directory from
+ * (ckpt_data.files_from) can be opened for reading: checked when the run starts, since a save
+ * that cannot copy one fails, and the steps since the last checkpoint are lost with it.
+ * A missing file is fine (none is copied). 0, or -1 with e set (code 1) naming the file. */
+int ckpt_check_sources(const char *from, mrl_err *e);
 /* Writes policy-XXXXXX for step, the model files only (what msample loads: weights, config,
  * tokenizer; no optimizer state) and a trainer_state.json with the step alone (msample's
  * policy.step), moves the link `policy` to it and

@@ -905,6 +905,8 @@ int main(int argc, char **argv) {
                      .grad_checkpoint = o.gckpt, .threads = o.threads};
     mrl_model *policy = model_load(policy_dir, &mo, &e);
     if (!policy) cli_die(&o.c, &e);
+    /* a tokenizer file the first save cannot copy lost every step before it */
+    if (lead && !o.no_ckpt && ckpt_check_sources(policy_dir, &e)) cli_die(&o.c, &e);
     if (model_backend(policy)->note[0]) cli_warn(&o.c, "%s", model_backend(policy)->note);
     mrl_model *ref = NULL;
     if (use_ref) {

@@ -542,6 +542,13 @@ $ mgrpo -q --model $TESTDATA/grpo/model --out '' $TESTDATA/grpo/batch.jsonl; ech
 2> mgrpo: --out: the name is empty
 2> Try 'mgrpo --help'.
 
+## a tokenizer file of --model that a checkpoint cannot copy (here a directory; as a user, one not readable) is an error at the start: it was found by the first save, which failed (exit 3) and took every step before it along (no checkpoint at all)
+$ cp -r $TESTDATA/grpo/model M; mkdir M/tokenizer.json
+$ mgrpo -Z -q --threads 1 --model M --out E --groups 1 --save-every 2 $TESTDATA/grpo/batch.jsonl > m; echo "rc $?"; wc -l < m
+> rc 1
+> 0
+2> mgrpo: M/tokenizer.json: Is a directory (each checkpoint copies it from the model directory)
+
 ## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
 $ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
