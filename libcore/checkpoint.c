@@ -69,6 +69,15 @@ static int run_lock(ckpt_run *r, mrl_err *e) {
                    "other's steps and metrics (wait for it to end, or give this one another --out)", r->dir, who);
 }
 
+int ckpt_same_dir(const ckpt_run *r, mrl_err *e) {
+    struct stat st;
+    if (!r->ino) return 0;
+    if (stat(r->dir, &st) == 0 && (unsigned long long)st.st_dev == r->dev && (unsigned long long)st.st_ino == r->ino)
+        return 0;
+    return err_set(e, 3, "%s: the run directory was %s while mgrpo ran (its steps would go on in a new "
+                   "one, without the earlier steps)", r->dir, stat(r->dir, &st) ? "removed" : "replaced");
+}
+
 void ckpt_close(ckpt_run *r) {
     if (r->lock_fd >= 0) close(r->lock_fd);
     r->lock_fd = -1;
@@ -85,6 +94,10 @@ int ckpt_open(ckpt_run *r, const char *dir, int keep, int writer, mrl_err *e) {
     if (path_mkdirs(dir)) return err_set(e, 3, "%s: cannot create the run directory: %s", dir, strerror(errno));
     if (!writer) return 0;
     if (run_lock(r, e)) return -1;
+    struct stat dst;
+    if (stat(dir, &dst)) return err_set(e, 3, "%s: %s", dir, strerror(errno));
+    r->dev = (unsigned long long)dst.st_dev;
+    r->ino = (unsigned long long)dst.st_ino;
     DIR *d = opendir(dir);
     if (!d) return err_set(e, 3, "%s: %s", dir, strerror(errno));
     struct dirent *de;
@@ -301,6 +314,7 @@ static void drop_policies(ckpt_run *r, const char *keep) {
 
 int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     char name[32], tmp[PATH_MAX + 64], fin[PATH_MAX + 32];
+    if (ckpt_same_dir(r, e)) return -1;
     snprintf(name, sizeof name, "policy-%06ld", step);
     snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
     snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
@@ -335,6 +349,7 @@ void ckpt_clear_policy(ckpt_run *r) {
 
 int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     char tmp[PATH_MAX + 64], fin[PATH_MAX + 32], p[PATH_MAX + 96], name[32];
+    if (ckpt_same_dir(r, e)) return -1;
     snprintf(name, sizeof name, "step-%06ld", step);
     snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
     snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
@@ -396,6 +411,7 @@ jv ckpt_load_state(const char *dir, mrl_err *e) {
 
 int ckpt_metrics_append(const ckpt_run *r, const char *line, mrl_err *e) {
     char p[PATH_MAX + 32];
+    if (ckpt_same_dir(r, e)) return -1;
     snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
     int fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (fd < 0) return err_set(e, 3, "%s: %s", p, strerror(errno));
@@ -449,6 +465,7 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
 }
 
 int ckpt_rollouts_path(const ckpt_run *r, long step, char *path, size_t n, mrl_err *e) {
+    if (ckpt_same_dir(r, e)) return -1;
     snprintf(path, n, "%s/rollouts", r->dir);
     if (path_mkdirs(path)) return err_set(e, 3, "%s: %s", path, strerror(errno));
     snprintf(path, n, "%s/rollouts/step-%06ld.jsonl.zst", r->dir, step);

@@ -16,6 +16,7 @@ typedef struct ckpt_run {
      * checkpoint sequence (counted over this run's saves) _exit(99) the process. */
     long crash_at, crash_count;
     int lock_fd;          /* RUNDIR/.lock held by the writer (-1: none) */
+    unsigned long long dev, ino;   /* the writer's RUNDIR as ckpt_open found it (ino 0: not a writer) */
 } ckpt_run;
 
 /* Creates dir (and parents) if needed. The writer (writer 1: the process that saves; data
@@ -25,6 +26,11 @@ typedef struct ckpt_run {
  * copies and of metrics.jsonl rewrites a killed run was writing (rollouts/step-XXXXXX.jsonl.zst.tmp.PID,
  * metrics.jsonl.tmp.PID): with the lock held, none of them is a live writer's. */
 int ckpt_open(ckpt_run *r, const char *dir, int keep, int writer, mrl_err *e);
+/* The writer's run directory still the one ckpt_open locked: 0, or -1 with e set (code 3) when
+ * it was removed or replaced meanwhile (rm -r, mv RUN RUN.old; mkdir RUN), where the next
+ * write would make a new RUNDIR without the earlier steps. ckpt_save, ckpt_save_policy,
+ * ckpt_metrics_append and ckpt_rollouts_path check it first. */
+int ckpt_same_dir(const ckpt_run *r, mrl_err *e);
 /* Lets the lock go (it goes with the process too). */
 void ckpt_close(ckpt_run *r);
 /* The step `latest` points to: 1 and *step (path of the directory in path), 0 when the run

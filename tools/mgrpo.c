@@ -752,7 +752,9 @@ typedef struct fatal_ctx {
 
 static void on_fatal(void *p, int code) {
     fatal_ctx *f = p;
+    mrl_err e = {0};
     if (!f->consistent || f->step <= f->last_saved) return;
+    if (ckpt_same_dir(f->run, &e)) return;   /* the run directory is gone: nowhere to save (said once) */
     f->in->groups_read = f->groups; f->in->records_read = f->records;   /* what those steps consumed */
     save(f->o, f->run, f->cd, f->step, f->in, f->init, f->ref, f->policy_dir);
     if (code != ERR_PIPE)

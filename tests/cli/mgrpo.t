@@ -549,6 +549,20 @@ $ mgrpo -Z -q --threads 1 --model M --out E --groups 1 --save-every 2 $TESTDATA/
 > 0
 2> mgrpo: M/tokenizer.json: Is a directory (each checkpoint copies it from the model directory)
 
+## the run directory removed, or replaced (mv run run.old; mkdir run), while mgrpo runs is an error naming it (exit 3): it went on silently (exit 0) in a new run directory, made again by the next step's writes, without the earlier steps' metrics and rollouts and without the lock
+$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
+$ for how in rm mv; do
+$   coproc MG { mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - --save-every 1 2> err; echo "rc $?" > rc; }
+$   echo a.jsonl >&${MG[1]}; read -r line <&${MG[0]}
+$   if [ $how = rm ]; then rm -r run; else mv run run.old; mkdir run; fi
+$   echo b.jsonl >&${MG[1]}; exec {MG[1]}>&-; wait; cat rc err; ls run 2>&1; rm -rf run run.old
+$ done
+> rc 3
+> mgrpo: run: the run directory was removed while mgrpo ran (its steps would go on in a new one, without the earlier steps)
+> ls: cannot access 'run': No such file or directory
+> rc 3
+> mgrpo: run: the run directory was replaced while mgrpo ran (its steps would go on in a new one, without the earlier steps)
+
 ## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
 $ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
