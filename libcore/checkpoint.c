@@ -459,7 +459,10 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
     fclose(f);
     if (!mem) return err_set(e, 3, "out of memory");
     fclose(mem);
-    int rc = dropped ? st_write_file_atomic(p, out, olen, e) : 0;
+    /* through a symbolic link to its target, as -o writes (rename over the link replaced it
+       with a file: the target kept the steps dropped here, and no later one) */
+    char real[PATH_MAX];
+    int rc = dropped ? st_write_file_atomic(realpath(p, real) ? real : p, out, olen, e) : 0;
     free(out);
     return rc;
 }

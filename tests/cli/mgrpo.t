@@ -563,6 +563,16 @@ $ done
 > rc 3
 > mgrpo: run: the run directory was replaced while mgrpo ran (its steps would go on in a new one, without the earlier steps)
 
+## RUNDIR/metrics.jsonl a symbolic link: the resumed run's rewrite (the steps after latest dropped) goes to its target, as -o does, and the link stays (it was replaced by a file: the target kept steps 1 and 2 of the run killed before its checkpoint, and got nothing after)
+$ mkdir R; : > m.jsonl; ln -s ../m.jsonl R/metrics.jsonl
+$ MRL_CRASH_AT=1 mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --groups 1 --save-every 2 $TESTDATA/grpo/batch.jsonl > /dev/null; echo "rc $?"; wc -l < m.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --groups 1 --save-every 2 $TESTDATA/grpo/batch.jsonl > /dev/null; readlink R/metrics.jsonl; jq -c .step m.jsonl
+> rc 99
+> 2
+> ../m.jsonl
+> 1
+> 2
+
 ## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
 $ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
 $ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
