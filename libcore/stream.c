@@ -468,6 +468,8 @@ static char *wr_follow(const char *path) {
     return p;
 }
 
+char *path_follow(const char *path) { return wr_follow(path); }
+
 /* The temporary file of an atomic write of path could not be made (errno): the path given is
  * named, not the temporary one; ENOENT can only mean a missing directory, the name being new. */
 static int create_failed(mrl_err *e, const char *path) {

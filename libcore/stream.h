@@ -108,6 +108,10 @@ int fsync_dir_of(const char *path);
 /* The temporary sibling an atomic write of path goes to first: "PATH.tmp.PID", or, where that
  * name would pass NAME_MAX, "DIR/.mrl-tmp.PID.N" (N counts within the process). */
 void atomic_tmp_name(char *dst, size_t n, const char *path);
+/* Where path's symbolic links lead, as -o follows them (each link in turn, a dangling one's
+ * target too, relative ones against the link's directory; 40 at most): a malloc'd path (path
+ * itself when it is no link), NULL when out of memory. */
+char *path_follow(const char *path);
 /* mkdir -p: path and its missing parents (0777 less the umask); -1 with errno set. */
 int path_mkdirs(const char *path);
 #endif

@@ -324,9 +324,20 @@ int main(int argc, char **argv) {
     if (named_config(o.what, &probe) && !strchr(o.what, '/') && !strstr(o.what, ".json"))
         cli_usage(&cl, "'%s' is not tiny, small, qwen2-1.5b or a config.json", o.what);
 
+    /* -o through a symbolic link makes the directory where it leads, and the link stays, as -o
+       FILE replaces a link's target (mrl(7)): the rename over the link itself failed, "L: rename:
+       Not a directory", once the model was built */
+    static char dst[4000];
+    char *fl = path_follow(cl.out);
     struct stat st;
-    if (!stat(cl.out, &st)) {
-        DIR *d = S_ISDIR(st.st_mode) ? opendir(cl.out) : NULL;
+    if (!fl) cli_dief(&cl, 3, "out of memory");
+    if (!lstat(fl, &st) && S_ISLNK(st.st_mode)) cli_dief(&cl, 3, "%s: %s", cl.out, strerror(ELOOP));
+    if (strlen(fl) >= sizeof dst) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    memcpy(dst, fl, strlen(fl) + 1);
+    free(fl);
+    for (size_t n = strlen(dst); n > 1 && dst[n - 1] == '/'; n--) dst[n - 1] = 0;   /* a link to "DIR/" */
+    if (!stat(dst, &st)) {
+        DIR *d = S_ISDIR(st.st_mode) ? opendir(dst) : NULL;
         int empty = d != NULL;
         struct dirent *de;
         while (d && (de = readdir(d))) if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) empty = 0;
@@ -334,14 +345,14 @@ int main(int argc, char **argv) {
         if (!empty) cli_dief(&cl, 1, "%s: exists and is not an empty directory", cl.out);
     }
     char tmp[4000];
-    if (strlen(cl.out) + 40 >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
-    atomic_tmp_name(tmp, sizeof tmp, cl.out);
+    if (strlen(dst) + 40 >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    atomic_tmp_name(tmp, sizeof tmp, dst);
     /* the missing parents, as mkdir -p (and save_pretrained, and mgrpo --out) make them; made[0
        .. nmade) the ones made here, deepest first, removed again if the model is not made */
     char made[65][4000];
     int nmade = 0;
     for (char p[4000]; nmade < 65; nmade++) {
-        snprintf(p, sizeof p, "%s", nmade ? made[nmade - 1] : cl.out);
+        snprintf(p, sizeof p, "%s", nmade ? made[nmade - 1] : dst);
         char *s = p + strlen(p);   /* p's parent: drop the last component and its slashes */
         while (s > p + 1 && s[-1] == '/') *--s = 0;
         while (s > p && s[-1] != '/') s--;
@@ -363,7 +374,7 @@ int main(int argc, char **argv) {
     if (!rc && cli_stop_requested()) rc = err_set(&e, 1, "interrupted");   /* never publish after a signal */
     char inside[4096];
     if (!rc && !join(inside, sizeof inside, tmp, "config.json", &e) && fsync_dir_of(inside) < 0) { /* best effort: some filesystems refuse directory fsync */ }
-    if (!rc && rename(tmp, cl.out)) rc = err_set(&e, 3, "%s: rename: %s", cl.out, strerror(errno));
+    if (!rc && rename(tmp, dst)) rc = err_set(&e, 3, "%s: rename: %s", cl.out, strerror(errno));
     if (rc) {
         remove_dir(tmp);
         for (int i = 0; i < nmade; i++) rmdir(made[i]);
@@ -371,7 +382,7 @@ int main(int argc, char **argv) {
         if (sig) return 128 + sig;
         cli_die(&cl, &e);
     }
-    fsync_dir_of(cl.out);
+    fsync_dir_of(dst);
     if (cl.progress != 0)
         fprintf(stderr, "minit: %s: %zu parameters, %d layers, vocab %d, %s, seed %llu\n", cl.out,
                 config_nparams(&c), c.num_layers, c.vocab_size, c.torch_dtype, (unsigned long long)cl.seed);

@@ -264,3 +264,17 @@ $ minit tiny -o ''; echo "rc $?"; ls -A | grep -c tmp || :
 > 0
 2> minit: -o: the name is empty
 2> Try 'minit --help'.
+
+## -o a symbolic link (to an empty directory, a dangling one, one to "DIR/") makes the model where it leads and the link stays, as -o FILE does: it built the model, then failed "L: rename: Not a directory" (exit 3); a loop of links is an error before any work
+$ mkdir e; ln -s e L; ln -s sub/new D; mkdir sub; ln -s f/ S; ln -s l2 l1; ln -s l1 l2
+$ for o in L D S/; do minit tiny -q -o $o; echo "rc $?"; done; readlink L D S; ls e sub/new f | grep -cx config.json
+$ minit tiny -q -o l1; echo "rc $?"
+> rc 0
+> rc 0
+> rc 0
+> e
+> sub/new
+> f/
+> 3
+> rc 3
+2> minit: l1: Too many levels of symbolic links
