@@ -777,6 +777,11 @@ void wr_abort(wr_stream *w) {
 
 const char *wr_path(const wr_stream *w) { return w->direct ? NULL : w->path; }
 
+int wr_same_file(const wr_stream *a, const wr_stream *b) {
+    struct stat x, y;
+    return a->fd >= 0 && b->fd >= 0 && !fstat(a->fd, &x) && !fstat(b->fd, &y) && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 /* ============================ atomic files ============================ */
 
 void atomic_tmp_name(char *dst, size_t n, const char *path) {

@@ -99,6 +99,9 @@ void wr_unlink_temps(void);
 /* the -o file that wr_close renames into place (which wr_abort leaves unchanged); NULL for
  * stdout and for a device or FIFO written directly, which, like stdout, cannot be left as it was */
 const char *wr_path(const wr_stream *w);
+/* Whether a and b write one file (their -o temporary files, or what they write directly, are one
+ * inode: two -o names that lead to one target, through a link say). */
+int wr_same_file(const wr_stream *a, const wr_stream *b);
 /* Errors: a closed downstream pipe is code ERR_PIPE (the tool exits 0 quietly);
  * other write errors ERR_SYS. After any write error the stream refuses further writes. */
 

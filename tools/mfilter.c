@@ -627,6 +627,14 @@ static void mf_open_outputs(mf *m) {
         wr_opts o = {.path = path, .plain = m->c.plain, .level = m->c.zlevel};
         mrl_err e = {0};
         if (!(m->split_w[i] = wr_open(&o, &e))) mf_die(m, &e);
+        /* two parts into one file (b.jsonl a link to a.jsonl; A and a on a case-insensitive file
+           system) shared one temporary file, written over by both; the second rename failed
+           after the first had put that mix in place of the file's old content */
+        for (int j = 0; j < i; j++)
+            if (wr_same_file(m->split_w[j], m->split_w[i])) {
+                mf_abort_splits(m);
+                cli_usage(&m->c, "--split: parts %s and %s would be written to one file (%s)", m->split_name[j], m->split_name[i], path);
+            }
     }
 }
 

@@ -932,3 +932,12 @@ $ mfilter -o '' in.jsonl; echo "rc $?"; ls -A | grep -c tmp || :
 > 0
 2> mfilter: -o: the name is empty
 2> Try 'mfilter --help'.
+
+## --split: two parts that lead to one file (a.jsonl a link to b.jsonl) are refused before any record, and b.jsonl keeps its content (both parts shared one temporary file: b.jsonl got a mix of them, then "b.jsonl: rename: No such file or directory", exit 3)
+$ printf '{"id":"p%d"}\n' 1 2 3 4 5 6 > in.jsonl; echo old > b.jsonl; ln -s b.jsonl a.jsonl
+$ mfilter -Z --split a:0.5,b:0.5 in.jsonl; echo "rc $?"; cat b.jsonl; ls -A | grep -c tmp || :
+> rc 2
+> old
+> 0
+2> mfilter: --split: parts a and b would be written to one file (b.jsonl)
+2> Try 'mfilter --help'.
