@@ -503,6 +503,21 @@ void wr_unlink_temps(void) {
     for (int i = 0; i < NTEMP; i++) { const char *p = temps[i]; if (p) unlink(p); }
 }
 
+/* The existing file path (stat st) is another user's in a sticky directory (/tmp, a shared
+ * scratch): the temporary file can be made there, but the rename over path at the very end
+ * fails (EPERM), after all the work. Root (CAP_FOWNER) may. */
+static int wr_sticky_other(const char *path, const struct stat *st) {
+    uid_t me = geteuid();
+    if (me == 0 || st->st_uid == me) return 0;
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    struct stat ds;
+    return stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) && ds.st_uid != me;
+}
+
 wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
     wr_stream *w = calloc(1, sizeof *w);
     if (!w) { err_set(e, ERR_SYS, "out of memory"); return NULL; }
@@ -528,6 +543,12 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         if (w->direct) {
             if (wr_open_direct(w, fdn, e) < 0) { wr_abort(w); return NULL; }
         } else {
+            if (exists && wr_sticky_other(w->target, &st)) {
+                err_set(e, ERR_SYS, "%s: cannot replace: it belongs to another user, in a directory with the sticky bit "
+                        "(as /tmp), where only its owner can rename over it", w->path);
+                wr_abort(w);
+                return NULL;
+            }
             size_t n = strlen(w->target) + 32;
             if (!(w->tmp = malloc(n))) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
             atomic_tmp_name(w->tmp, n, w->target);
