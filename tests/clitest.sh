@@ -4,6 +4,7 @@
 #   ## name                  starts a case
 #   % requires PATH          skip the case unless PATH exists ($ROOT, $SHARED expand); under
 #                            MRL_REQUIRE_GPU=1 (make test-gpu) a missing PATH fails the case
+#   % requires root          skip the case unless run as root (it switches users)
 #   $ command                run by bash in a fresh temp dir ($ROOT, $TESTDATA, $SHARED set;
 #                            bin/ first on PATH); several $ lines are joined by newlines
 # SHARED is the environment's where set (bench/run-packed-gpu.sh), else ROOT/../shared.
@@ -30,6 +31,10 @@ run_case() {
   [ -n "$name" ] || return 0
   local r
   for r in "${reqs[@]+"${reqs[@]}"}"; do
+    if [ "$r" = root ]; then   # a case that must switch users (setpriv) runs as root only
+      [ "$(id -u)" = 0 ] || { echo "SKIP $base: $name: needs root"; return 0; }
+      continue
+    fi
     r=$(eval echo "$r")
     if [ ! -e "$r" ]; then
       # make test-gpu must not pass by skipping what it is there to run (as gpu.h's NEED_GPU)

@@ -37,3 +37,17 @@ $ printf '## reads shared\n%% requires $SHARED/data/f\n$ cat "$SHARED/data/f"\n>
 $ SHARED=$PWD/s MRL_REQUIRE_GPU=1 "$ROOT/tests/run.sh" -- sh.t
 > PASS sh: reads shared
 > 1 passed, 0 failed, 0 skipped
+
+## '% requires root' runs the case when the runner is root, and skips it otherwise
+$ printf '## as root\n%% requires root\n$ id -u\n> 0\n' > root.t
+$ want="1 passed, 0 failed, 0 skipped"; [ "$(id -u)" = 0 ] || want="0 passed, 0 failed, 1 skipped"
+$ [ "$("$ROOT/tests/run.sh" -- root.t | tail -1)" = "$want" ] && echo ok
+> ok
+
+## ... and skips it for another user (a case that switches users with setpriv checks nothing as one)
+% requires root
+% requires /usr/bin/setpriv
+$ printf '## as root\n%% requires root\n$ id -u\n> 0\n' > root.t; chmod 755 .; chmod 644 root.t
+$ setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOT/tests/run.sh" -- root.t
+> SKIP root: as root: needs root
+> 0 passed, 0 failed, 1 skipped
