@@ -12,6 +12,7 @@
 struct jqf {
     jq_state *jq;
     char *text;
+    int bare;         /* compiled without jqf_prelude (the program opens with a module directive) */
     char cerr[512];   /* compile messages arrive through a callback; kept for the usage error */
 };
 
@@ -68,31 +69,34 @@ static const char jqf_prelude[] =
     "def error(m): m as $m | if $m == null then _mrl_error(\"null (not a string)\") else _mrl_error($m) end; "
     "def error: error(.); ";
 
+/* f->jq: f->text compiled behind jqf_prelude, or (f->bare) as it is. 1, or 0 when out of memory. */
+static int jqf_build(jqf *f) {
+    if (!(f->jq = jqf_state(f))) return 0;
+    if (f->bare) return jq_compile(f->jq, f->text), 1;   /* compiled once before: it compiles again */
+    char *pre = malloc(sizeof jqf_prelude + strlen(f->text));
+    if (!pre) { jq_teardown(&f->jq); return 0; }
+    memcpy(pre, jqf_prelude, sizeof jqf_prelude - 1);
+    strcpy(pre + sizeof jqf_prelude - 1, f->text);
+    int ok = jq_compile(f->jq, pre);
+    free(pre);
+    if (ok) return 1;
+    /* a syntax error (its message is the program's own) or a module directive */
+    jq_teardown(&f->jq);
+    f->cerr[0] = 0;
+    f->bare = 1;
+    return (f->jq = jqf_state(f)) != NULL;
+}
+
 jqf *jqf_compile(const char *program, mrl_err *e) {
     static pthread_once_t onig_once = PTHREAD_ONCE_INIT;
     pthread_once(&onig_once, jqf_onig_init);
     jqf *f = calloc(1, sizeof *f);
-    char *pre = malloc(sizeof jqf_prelude + strlen(program));
-    if (!f || !pre || !(f->text = strdup(program)) || !(f->jq = jqf_state(f))) {
-        if (f) { free(f->text); free(f); }
-        free(pre);
+    if (!f || !(f->text = strdup(program)) || !jqf_build(f)) {
+        if (f) { if (f->jq) jq_teardown(&f->jq); free(f->text); free(f); }
         err_set(e, ERR_SYS, "out of memory");
         return NULL;
     }
-    memcpy(pre, jqf_prelude, sizeof jqf_prelude - 1);
-    strcpy(pre + sizeof jqf_prelude - 1, program);
-    int ok = jq_compile(f->jq, pre);
-    free(pre);
-    if (!ok) {   /* a syntax error (its message is the program's own) or a module directive */
-        jq_teardown(&f->jq);
-        f->cerr[0] = 0;
-        if (!(f->jq = jqf_state(f))) {
-            free(f->text); free(f);
-            err_set(e, ERR_SYS, "out of memory");
-            return NULL;
-        }
-    }
-    if (!ok && !jq_compile(f->jq, program)) {
+    if (f->bare && !jq_compile(f->jq, program)) {
         /* libjq's message is "jq: error: WHAT at <top-level>, line 1:\nPROGRAM": WHAT alone */
         char *nl = strchr(f->cerr, '\n');
         if (nl) *nl = 0;
@@ -112,11 +116,22 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
 static jv msg_text(jv v) { return jv_get_kind(v) == JV_KIND_STRING ? v : jv_dump_string(v, 0); }
 
 jv jqf_first(jqf *f, jv rec, mrl_err *e) {
+    if (!f->jq && !jqf_build(f)) {
+        err_set(e, ERR_SYS, "out of memory");
+        return jv_invalid();
+    }
     jq_start(f->jq, jv_copy(rec), 0);
     jv out = jq_next(f->jq);
     if (jv_is_valid(out)) return out;
     if (jq_halted(f->jq)) {   /* halt / halt_error: the filter stopped, which is not "no value" */
         jv m = jq_get_error_message(f->jq);
+        /* libjq 1.6's jq_reset (each jq_start, and jq_teardown) frees the halt's message and exit
+           code but leaves them in the state, so every later record's jq_start freed them again:
+           under --skip-bad the run went on past a halt_error with a freed record or string (an
+           abort in malloc or jv.c, or a corrupt heap). The state is rebuilt, its reset freeing
+           them once, and the program compiled again for the next record. */
+        jq_teardown(&f->jq);
+        f->cerr[0] = 0;
         if (jv_is_valid(m)) {
             jv t = msg_text(m);
             err_set(e, ERR_INPUT, "jq filter '%s' halted: %s", f->text, jv_string_value(t));

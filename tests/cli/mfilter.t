@@ -60,6 +60,35 @@ $ mkdir m && echo 'def yes: true;' > m/y.jq && printf '{"a":1}\n' | mfilter -Z -
 2> mfilter: <stdin>:1: jq filter '.a | error': null (not a string)
 2> mfilter: <stdin>:1: jq filter 'error("x") // true': x
 
+## --skip-bad past a halt / halt_error goes on with the next records (libjq 1.6 left the halt's
+## message in the jq state, freed on every later record: an abort in malloc or jv.c), also with
+## -j 2 and in a filter with an import (compiled without mrl's error definitions)
+$ printf '%s\n' '{"a":1}' '{"a":2}' '{"a":3}' '{"a":4}' '{"a":5}' > h.jsonl
+$ mfilter -Z --skip-bad --where 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' h.jsonl; echo "rc=$?"
+$ mfilter -Z -j 2 --skip-bad --where 'if .a % 2 == 1 then halt_error else . end' h.jsonl; echo "rc=$?"
+$ mkdir m2 && echo 'def yes: true;' > m2/y.jq && mfilter -Z --skip-bad --where 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' h.jsonl; echo "rc=$?"
+> {"id":"h.jsonl:2","a":2}
+> {"id":"h.jsonl:5","a":5}
+> rc=0
+> {"id":"h.jsonl:2","a":2}
+> {"id":"h.jsonl:4","a":4}
+> rc=0
+> {"id":"h.jsonl:3","a":3}
+> {"id":"h.jsonl:4","a":4}
+> {"id":"h.jsonl:5","a":5}
+> rc=0
+2> mfilter: h.jsonl:1: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted: {"a":1,"id":"h.jsonl:1"} (skipped)
+2> mfilter: h.jsonl:3: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted: m (skipped)
+2> mfilter: h.jsonl:4: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted (skipped)
+2> mfilter: 3 bad records skipped
+2> mfilter: h.jsonl:1: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"a":1,"id":"h.jsonl:1"} (skipped)
+2> mfilter: h.jsonl:3: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"a":3,"id":"h.jsonl:3"} (skipped)
+2> mfilter: h.jsonl:5: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"a":5,"id":"h.jsonl:5"} (skipped)
+2> mfilter: 3 bad records skipped
+2> mfilter: h.jsonl:1: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"a":1,"id":"h.jsonl:1"} (skipped)
+2> mfilter: h.jsonl:2: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"a":2,"id":"h.jsonl:2"} (skipped)
+2> mfilter: 2 bad records skipped
+
 ## a filter written on two lines that does not compile: the message is one line all the same
 $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')" 2>&1 | wc -l
 $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')"
