@@ -13,6 +13,7 @@ struct jqf {
     jq_state *jq;
     char *text;
     int bare;         /* compiled without jqf_prelude (the program opens with a module directive) */
+    int no_input;     /* this run's `input` found no more inputs */
     char cerr[512];   /* compile messages arrive through a callback; kept for the usage error */
 };
 
@@ -30,10 +31,14 @@ static void jqf_on_debug(void *data, jv msg) {
     fprintf(stderr, "%s\n", jv_string_value(d));
     jv_free(d);
 }
-/* `input` / `inputs`: a record is the filter's only input ("No more inputs"). */
+/* `input` / `inputs`: a record is the filter's only input. The error is the one libjq 1.6's
+ * `input` raises at the end of jq's own input, "break", which its `inputs` (try repeat(_input)
+ * catch if . == "break" then empty ...) takes for the end: `[inputs]` is [] as in jq on a last
+ * record, not an error. jqf_first names it when it ends a filter (f->no_input). */
 static jv jqf_no_input(jq_state *jq, void *data) {
-    (void)jq; (void)data;
-    return jv_invalid_with_msg(jv_string("no more inputs: a filter reads one record"));
+    (void)jq;
+    ((jqf *)data)->no_input = 1;
+    return jv_invalid_with_msg(jv_string("break"));
 }
 
 /* libjq 1.6 compiles a regex (test, match, sub, ...) with onig_new when the filter runs; the
@@ -51,7 +56,7 @@ static jq_state *jqf_state(jqf *f) {
     if (!jq) return NULL;
     jq_set_error_cb(jq, jqf_on_error, f);
     jq_set_debug_cb(jq, jqf_on_debug, NULL);
-    jq_set_input_cb(jq, jqf_no_input, NULL);
+    jq_set_input_cb(jq, jqf_no_input, f);
     /* no default module path (unset, libjq 1.6 asserts on import): modules come only from the
        current directory or an import's own search path, as mrl(7) says */
     jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
@@ -120,6 +125,7 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
         err_set(e, ERR_SYS, "out of memory");
         return jv_invalid();
     }
+    f->no_input = 0;
     jq_start(f->jq, jv_copy(rec), 0);
     jv out = jq_next(f->jq);
     if (jv_is_valid(out)) return out;
@@ -148,6 +154,10 @@ jv jqf_first(jqf *f, jv rec, mrl_err *e) {
     if (jv_invalid_has_msg(jv_copy(out))) {
         jv msg = jv_invalid_get_msg(out);
         int str = jv_get_kind(msg) == JV_KIND_STRING;
+        if (str && f->no_input && !strcmp(jv_string_value(msg), "break")) {
+            jv_free(msg);
+            msg = jv_string("no more inputs: a filter reads one record");
+        }
         jv t = msg_text(msg);
         err_set(e, ERR_INPUT, "jq filter '%s': %s%s", f->text, jv_string_value(t), str ? "" : " (not a string)");
         err_one_line(e->msg);

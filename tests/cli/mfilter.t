@@ -60,6 +60,14 @@ $ mkdir m && echo 'def yes: true;' > m/y.jq && printf '{"a":1}\n' | mfilter -Z -
 2> mfilter: <stdin>:1: jq filter '.a | error': null (not a string)
 2> mfilter: <stdin>:1: jq filter 'error("x") // true': x
 
+## input is an error naming it; inputs gives nothing, as jq's on a last record (it was the
+## same error: libjq 1.6's inputs ends on "break", the error its input raises at the end)
+$ printf '{"a":1}\n' | mfilter -Z --where '[inputs] == [] and ([.a, inputs] == [1]) and (first(inputs)? // true) and ([try input catch .] == ["break"])'
+$ printf '{"a":1}\n' | mfilter -Z --where 'input'; echo "rc=$?"
+> {"id":"<stdin>:1","a":1}
+> rc=1
+2> mfilter: <stdin>:1: jq filter 'input': no more inputs: a filter reads one record
+
 ## --skip-bad past a halt / halt_error goes on with the next records (libjq 1.6 left the halt's
 ## message in the jq state, freed on every later record: an abort in malloc or jv.c), also with
 ## -j 2 and in a filter with an import (compiled without mrl's error definitions)
