@@ -80,6 +80,17 @@ static int bench_index(ev *m, const char *name)
     return m->nbench++;
 }
 
+/* A bench's value as the output shows it, from its key (dump_str: jv_key_text for a string):
+ * the string itself, not the key's \x01 and JSON text for one with a NUL, nor the \x01 put in
+ * front of one that starts with \x01. */
+static jv bench_shown(const char *key)
+{
+    if (key[0] != '\x01') return jv_string(key);
+    if (key[1] == '\x01') return jv_string(key + 1);
+    jv v = jv_parse(key + 1);
+    return jv_get_kind(v) == JV_KIND_STRING ? v : (jv_free(v), jv_string(key));
+}
+
 static void bad(ev *m, const char *file, long line, const char *msg)
 {
     mrl_err e = {.code = ERR_INPUT};
@@ -412,7 +423,7 @@ static void put_json(ev *m, wr_stream *w)
             const bstat *b = &m->in[i].b[bi];
             if (!b->valid) continue;
             jv r = jv_object();
-            r = jv_object_set(r, jv_string("bench"), jv_string(m->bench[bi]));
+            r = jv_object_set(r, jv_string("bench"), bench_shown(m->bench[bi]));
             if (m->in[i].label) r = jv_object_set(r, jv_string("label"), jv_string(m->in[i].label));
             r = jv_object_set(r, jv_string("problems"), jv_number(b->problems));
             r = jv_object_set(r, jv_string("k"), jv_number(b->k));
@@ -543,7 +554,9 @@ static void put_table(ev *m, FILE *f)
     int unpaired = 0, navg = 0;
     for (int bi = 0; bi < m->nbench; bi++) {
         int r = bi + 1, all = 1;
-        tstr(&t, r, 0, m->bench[bi]);
+        jv shown = jv_no_nul(bench_shown(m->bench[bi]));   /* a NUL as U+FFFD in the table */
+        tstr(&t, r, 0, jv_string_value(shown));
+        jv_free(shown);
         /* problems and k: one value, or each run's where the runs differ ("10/20") */
         char np[256], nk[256];
         int same_p = 1, same_k = 1, first = -1;

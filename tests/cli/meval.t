@@ -38,6 +38,18 @@ $ meval --json -Z --k 3,1,8 $TESTDATA/rewards/evalset.jsonl | jq -c '."pass@k" |
 $ meval --json -Z --by '"x"' $TESTDATA/rewards/evalset.jsonl | jq -c '[.bench, .problems, .k]'
 > ["x",21,4]
 
+## a --by string with a NUL (JSON \u0000), or one that starts with U+0001, is written as it is
+## (the output showed the internal key: U+0001 and the string's JSON text, or a second U+0001);
+## the table shows the NUL as U+FFFD
+% requires /usr/bin/jq
+$ printf '%s\n' '{"id":"a","correct":true,"b":"a\u0000b"}' '{"id":"b","correct":true,"b":"\u0001x"}' '{"id":"c","correct":true,"b":"y"}' > nul.jsonl
+$ meval --json -Z --by .b nul.jsonl | jq -c .bench
+$ meval --table --by .b nul.jsonl | sed -n 2p | cut -c1-5 | od -An -tx1
+> "a\u0000b"
+> "\u0001x"
+> "y"
+>  61 ef bf bd 62 0a
+
 ## labelled inputs side by side: a clear gain is marked, no change is not
 $ for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"id\":\"q$i\",\"correct\":false,\"pred\":\"0\",\"completion\":\"abc\"}"; done > base.jsonl
 $ sed 's/false/true/' base.jsonl > rl.jsonl
