@@ -251,7 +251,8 @@ static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, int n
     jv_kind k = jv_is_valid(*hold) ? jv_get_kind(*hold) : JV_KIND_NULL;
     if (simple && k == JV_KIND_NULL) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is missing", it->file, it->line, f + 1);
     else if (simple) err_set(e, ERR_INPUT, "%s:%ld: \"%s\" is not a string%s (%s)", it->file, it->line, f + 1, numok ? " or a number" : "", jv_kind_name(k));
-    else err_set(e, ERR_INPUT, "%s:%ld: %s '%s' gave %s, not a string%s", it->file, it->line, opt, f, jv_kind_name(k), numok ? " or a number" : "");
+    else err_set(e, ERR_INPUT, "%s:%ld: %s '%s' gave %s, not a string%s", it->file, it->line, opt, f,
+                 jv_is_valid(*hold) ? jv_kind_name(k) : "nothing", numok ? " or a number" : "");   /* no output: not "null" */
     return NULL;
 }
 static const char *mf_field_text(mf *m, int th, item *it, jv *hold, mrl_err *e) {

@@ -150,6 +150,14 @@ $ mfilter -Z --match 'x' --field '.a // .b'
 2> mfilter: <stdin>:2: --field '.a // .b' gave null, not a string
 ? 1
 
+## a --field or --answer filter with no output gave nothing, not null (msample and mgrpo say so too)
+$ printf '{"a":[]}\n' | mfilter -Z --dedupe --field '.a[]'; echo "rc=$?"
+$ printf '{"a":[]}\n' | mfilter -Z --require-boxed --answer '.a[]'; echo "rc=$?"
+> rc=1
+> rc=1
+2> mfilter: <stdin>:1: --field '.a[]' gave nothing, not a string
+2> mfilter: <stdin>:1: --answer '.a[]' gave nothing, not a string or a number
+
 ## --help: --field names the text of --max-tokens as well (it said --match and --dedupe only)
 $ mfilter --help | grep -- '--field JQ'
 >   --field JQ            text for --match, --dedupe and --max-tokens (default .problem)
