@@ -102,14 +102,18 @@ jqf *jqf_compile(const char *program, mrl_err *e) {
         return NULL;
     }
     if (f->bare && !jq_compile(f->jq, program)) {
-        /* libjq's message is "jq: error: WHAT at <top-level>, line 1:\nPROGRAM": WHAT alone */
+        /* libjq's message is "jq: error: WHAT at <top-level>, line N:\nPROGRAM": WHAT alone, and
+           the line where the program has several (the message shows it on one line) */
         char *nl = strchr(f->cerr, '\n');
         if (nl) *nl = 0;
-        char *at = strstr(f->cerr, " at <top-level>");
-        if (at) *at = 0;
+        char *at = strstr(f->cerr, " at <top-level>, line ");
+        long line = at && strchr(program, '\n') ? strtol(at + strlen(" at <top-level>, line "), NULL, 10) : 0;
+        if ((at = strstr(f->cerr, " at <top-level>"))) *at = 0;
         if (!strncmp(f->cerr, "jq: error: ", 11)) memmove(f->cerr, f->cerr + 11, strlen(f->cerr + 11) + 1);
-        err_set(e, ERR_USAGE, "cannot compile jq filter '%s'%s%s", program,
-                f->cerr[0] ? ": " : "", f->cerr);
+        char where[40] = "";
+        if (line > 0) snprintf(where, sizeof where, " (line %ld)", line);
+        err_set(e, ERR_USAGE, "cannot compile jq filter '%s'%s%s%s", program,
+                f->cerr[0] ? ": " : "", f->cerr, where);
         err_one_line(e->msg);
         jqf_free(f);
         return NULL;

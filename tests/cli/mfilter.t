@@ -97,6 +97,18 @@ $ mkdir m2 && echo 'def yes: true;' > m2/y.jq && mfilter -Z --skip-bad --where '
 2> mfilter: h.jsonl:2: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"a":2,"id":"h.jsonl:2"} (skipped)
 2> mfilter: 2 bad records skipped
 
+## a filter of several lines that does not compile: the message names the line libjq gives
+## (it was cut off with " at <top-level>, line N", and the program is shown on one line); a
+## filter of one line is not given one
+$ printf '{"a":1}\n' | mfilter -Z --where "$(printf '.a\n| .b\n| foo(1)')"; echo "rc=$?"
+$ printf '{"a":1}\n' | mfilter -Z --where 'foo(1)'; echo "rc=$?"
+> rc=2
+> rc=2
+2> mfilter: --where: cannot compile jq filter '.a | .b | foo(1)': foo/1 is not defined (line 3)
+2> Try 'mfilter --help'.
+2> mfilter: --where: cannot compile jq filter 'foo(1)': foo/1 is not defined
+2> Try 'mfilter --help'.
+
 ## a filter written on two lines that does not compile: the message is one line all the same
 $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')" 2>&1 | wc -l
 $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')"
