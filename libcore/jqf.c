@@ -176,7 +176,8 @@ const char *jqf_text(const jqf *f) { return f->text; }
 
 const char *jqf_field(const char *p) {
     static const char word[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
-    return p[0] == '.' && p[1] && strspn(p + 1, word) == strlen(p + 1) ? p + 1 : NULL;
+    /* not a digit first: `.1` is the number 0.1 to jq, not the field "1" */
+    return p[0] == '.' && p[1] && !(p[1] >= '0' && p[1] <= '9') && strspn(p + 1, word) == strlen(p + 1) ? p + 1 : NULL;
 }
 
 void jqf_free(jqf *f) {

@@ -13,7 +13,8 @@ jqf *jqf_compile(const char *program, mrl_err *e);
 jv jqf_first(jqf *f, jv rec, mrl_err *e);
 /* The filter's text, for messages. */
 const char *jqf_text(const jqf *f);
-/* The field a program that is a plain `.name` reads (name: letters, digits, _), else NULL:
+/* The field a program that is a plain `.name` reads (name: letters, digits, _, not a digit
+ * first: `.1` is a number), else NULL:
  * messages name such a field as the record's ("answer" is missing), others as the filter. */
 const char *jqf_field(const char *program);
 void jqf_free(jqf *f);

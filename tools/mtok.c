@@ -51,10 +51,7 @@ typedef struct {
 
 /* A simple `.field` filter names its field in messages; anything else is quoted whole. */
 static const char *field_name(const char *prog) {
-    if (prog[0] == '.' && prog[1] &&
-        strspn(prog + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") == strlen(prog + 1))
-        return prog + 1;
-    return prog;
+    return jqf_field(prog) ? jqf_field(prog) : prog;
 }
 
 /* Ids of text (or of its rendered prompt); NULL on invalid UTF-8 (e set). */

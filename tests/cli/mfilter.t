@@ -162,6 +162,12 @@ $ mfilter -Z --match 'x' --field '.a // .b'
 2> mfilter: <stdin>:2: --field '.a // .b' gave null, not a string
 ? 1
 
+## --field '.1' is the number 0.1 to jq, not the field "1": named as a filter (it said
+## '"1" is not a string (number)' of a record whose "1" is a string)
+$ printf '{"1":"x"}\n' | mfilter -Z --dedupe --field '.1'; echo "rc=$?"
+> rc=1
+2> mfilter: <stdin>:1: --field '.1' gave number, not a string
+
 ## a --field or --answer filter with no output gave nothing, not null (msample and mgrpo say so too)
 $ printf '{"a":[]}\n' | mfilter -Z --dedupe --field '.a[]'; echo "rc=$?"
 $ printf '{"a":[]}\n' | mfilter -Z --require-boxed --answer '.a[]'; echo "rc=$?"
