@@ -60,7 +60,6 @@ typedef struct {
     rw_unparsed policy;
     int policy_given;      /* --unparsed-gold was given (else --lighteval makes it wrong) */
     jqf *fcomp, *fgold, *fprompt;
-    const char *ncomp, *ngold, *nprompt;
     const char *kgold;     /* the field --answer reads when it is a plain .name, else NULL */
     wr_stream *w;
     item *it;              /* pending records: complete groups, then the open group */
@@ -75,10 +74,19 @@ typedef struct {
     long long done;
 } mr;
 
-/* A simple `.field` filter names its field in messages; anything else is quoted whole. */
-static const char *field_name(const char *prog)
+/* What is wrong with v, the value of --OPT's filter f, for a message after FILE:LINE: a plain
+ * `.field` names its field ("answer" is missing, "answer" is an array, not a string), any other
+ * filter is named with what it gave (--answer '.a // .b' gave nothing, not a string), as in
+ * msample and mgrpo: its text is no field's name ("empty" is missing). Written to buf. */
+static const char *wrong(const char *opt, jqf *f, jv v, const char *want, char *buf, size_t n)
 {
-    return jqf_field(prog) ? jqf_field(prog) : prog;
+    const char *field = jqf_field(jqf_text(f));
+    char why[80];
+    if (field) snprintf(buf, n, "\"%s\" %s", field, jv_wrong(v, want, why, sizeof why));
+    else snprintf(buf, n, "%s '%.300s' gave %s, not %s", opt, jqf_text(f),
+                  jv_is_valid(v) ? jv_kind_phrase(jv_get_kind(v)) : "nothing", want);
+    err_one_line(buf);   /* whatever the filter's text */
+    return buf;
 }
 
 static void die_at(mr *m, const char *where, const char *fmt, const char *arg)
@@ -272,19 +280,19 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
 {
     jv comp = jqf_first(m->fcomp, rec, e);
     if (e->code) { jv_free(comp); return err_prefix(e, "%s", where); }
-    char why[80];
+    char why[600];
     if (jv_get_kind(comp) != JV_KIND_STRING) {
-        jv_wrong(comp, "a string", why, sizeof why);
+        wrong("--completion", m->fcomp, comp, "a string", why, sizeof why);
         jv_free(comp);
-        return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->ncomp, why);
+        return err_set(e, ERR_INPUT, "%s: %s", where, why);
     }
     jv gold = jqf_first(m->fgold, rec, e);
     if (e->code) { jv_free(comp); jv_free(gold); return err_prefix(e, "%s", where); }
     if (jv_get_kind(gold) == JV_KIND_NUMBER) gold = rec_number_text(gold, raw, raw_len, m->kgold);   /* "answer": 42, in its own digits */
     if (jv_get_kind(gold) != JV_KIND_STRING) {
-        jv_wrong(gold, "a string or a number", why, sizeof why);
+        wrong("--answer", m->fgold, gold, "a string or a number", why, sizeof why);
         jv_free(comp); jv_free(gold);
-        return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->ngold, why);
+        return err_set(e, ERR_INPUT, "%s: %s", where, why);
     }
     long ntok = -1;
     jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
@@ -302,14 +310,15 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
         prompt = jqf_first(m->fprompt, rec, e);
         if (e->code) { jv_free(comp); jv_free(gold); jv_free(prompt); return err_prefix(e, "%s", where); }
         if (jv_get_kind(prompt) != JV_KIND_STRING && jv_get_kind(prompt) != JV_KIND_NULL && jv_is_valid(prompt)) {
-            jv_wrong(prompt, "a string", why, sizeof why);
+            wrong("--prompt", m->fprompt, prompt, "a string", why, sizeof why);
             jv_free(comp); jv_free(gold); jv_free(prompt);
-            return err_set(e, ERR_INPUT, "%s: \"%s\" %s", where, m->nprompt, why);
+            return err_set(e, ERR_INPUT, "%s: %s", where, why);
         }
         if (jv_get_kind(prompt) != JV_KIND_STRING) {   /* the script to hold the completion to is unknown */
+            wrong("--prompt", m->fprompt, prompt, "a string", why, sizeof why);
             jv_free(comp); jv_free(gold); jv_free(prompt);
-            return err_set(e, ERR_INPUT, "%s: \"%s\" is missing (the language reward takes its script from it; language:script=NAME fixes one)",
-                           where, m->nprompt);
+            return err_set(e, ERR_INPUT, "%s: %s (the language reward takes its script from it; language:script=NAME fixes one)",
+                           where, why);
         }
     }
     if (m->n == m->cap) {
@@ -419,10 +428,7 @@ int main(int argc, char **argv)
     m.fcomp = compile(&m, "--completion", pcomp);
     m.fgold = compile(&m, "--answer", pgold);
     m.fprompt = compile(&m, "--prompt", pprompt);
-    m.ncomp = field_name(pcomp);
-    m.ngold = field_name(pgold);
     m.kgold = jqf_field(pgold);
-    m.nprompt = field_name(pprompt);
 
     mrl_err e = {0};
     rd_stream *rd = rd_open((const char *const *)argv + optind, argc - optind, &e);

@@ -49,9 +49,15 @@ typedef struct {
     long long tokens;
 } mtok;
 
-/* A simple `.field` filter names its field in messages; anything else is quoted whole. */
-static const char *field_name(const char *prog) {
-    return jqf_field(prog) ? jqf_field(prog) : prog;
+/* The subject of a message about --field's value: a plain `.field` names its field ("text");
+ * any other filter is named as the option and the filter (--field '.a // .b'), as msample and
+ * mgrpo name theirs, not quoted as if its text were a field's name ("empty" is missing). */
+static const char *field_subject(jqf *f, char *buf, size_t n) {
+    const char *field = jqf_field(jqf_text(f));
+    if (field) snprintf(buf, n, "\"%.100s\"", field);
+    else snprintf(buf, n, "--field '%.200s'", jqf_text(f));
+    err_one_line(buf);
+    return buf;
 }
 
 /* Ids of text (or of its rendered prompt); NULL on invalid UTF-8 (e set). */
@@ -127,14 +133,16 @@ static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e)
         rec = jv_object_set(jv_object(), jv_string(m->in_name), jv_copy(val));
     } else {
         val = jqf_first(m->field, rec, e);
+        char who[300];
+        int field = jqf_field(jqf_text(m->field)) != NULL;
         if (!jv_is_valid(val)) {
             jv_free(rec);
-            if (!e->msg[0]) err_set(e, ERR_INPUT, "\"%s\" is missing", field_name(jqf_text(m->field)));
+            if (!e->msg[0]) err_set(e, ERR_INPUT, "%s %s", field_subject(m->field, who, sizeof who), field ? "is missing" : "gave nothing");
             return -1;
         }
         if (jv_get_kind(val) == JV_KIND_NULL) {
             jv_free(rec), jv_free(val);
-            return err_set(e, ERR_INPUT, "\"%s\" is missing", field_name(jqf_text(m->field)));
+            return err_set(e, ERR_INPUT, "%s %s", field_subject(m->field, who, sizeof who), field ? "is missing" : "gave null");
         }
     }
     jv out = apply(m, val, e);
@@ -143,7 +151,9 @@ static int one_record(mtok *m, jv rec, const char *line, size_t len, mrl_err *e)
         jv_free(rec);
         if (m->raw) return -1;
         char msg[sizeof e->msg];
-        snprintf(msg, sizeof msg, "\"%.100s\" %.900s", field_name(jqf_text(m->field)), e->msg);
+        char who[300];
+        int field = jqf_field(jqf_text(m->field)) != NULL;
+        snprintf(msg, sizeof msg, "%s%s %.700s", field_subject(m->field, who, sizeof who), field ? "" : ": its value", e->msg);
         return err_set(e, ERR_INPUT, "%s", msg);
     }
     rec = jv_object_set(rec, jv_string(m->as), out);

@@ -121,6 +121,23 @@ $ mreward -Z --answer .solution
 2> mreward: <stdin>:1: "solution" is missing
 ? 1
 
+## a filter that is not a plain field is named as the option and the filter with what it gave
+## (as msample --problem and mgrpo --reward), not quoted as if its text were a field's name (it
+## said '"empty" is missing', '".answer // .solution" is missing')
+$ echo '{"id":"a","completion":"x","c":[]}' > f.jsonl
+$ mreward -Z --completion '.c[]' f.jsonl; echo "rc=$?"
+$ mreward -Z --answer '.answer // .solution' f.jsonl; echo "rc=$?"
+$ mreward -Z --answer '.c | length > 0' f.jsonl; echo "rc=$?"
+$ mreward -Z --answer '"1"' --reward language --prompt '.c[0]' f.jsonl; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=1
+> rc=1
+2> mreward: f.jsonl:1: --completion '.c[]' gave nothing, not a string
+2> mreward: f.jsonl:1: --answer '.answer // .solution' gave null, not a string or a number
+2> mreward: f.jsonl:1: --answer '.c | length > 0' gave a boolean, not a string or a number
+2> mreward: f.jsonl:1: --prompt '.c[0]' gave null, not a string (the language reward takes its script from it; language:script=NAME fixes one)
+
 ## --skip-bad warns, counts and goes on (the first group, which the unreadable line may have belonged to, goes with it)
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"x"}' 'not json' '{"id":"c","answer":"1"}' '{"id":"d","answer":"1","completion":"x"}' | mreward -Z --skip-bad | wc -l
 > 1

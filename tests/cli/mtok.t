@@ -69,6 +69,18 @@ $ mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
 2> mtok: <stdin>:2: "text" is missing
 ? 1
 
+## a --field filter that is not a plain field is named as the option and the filter, not
+## quoted as if its text were a field's name (it said '"empty" is missing')
+$ printf '{"a":[]}\n' | mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z --field '.a[]'; echo "rc=$?"
+$ printf '{"a":[]}\n' | mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z --field '.b // .c'; echo "rc=$?"
+$ printf '{"a":[]}\n' | mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z --field '.a | length'; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=1
+2> mtok: <stdin>:1: --field '.a[]' gave nothing
+2> mtok: <stdin>:1: --field '.b // .c' gave null
+2> mtok: <stdin>:1: --field '.a | length': its value is not a string
+
 ## decode: ids that are not ids
 $ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
 < {"ids":[1,-3]}
