@@ -14,6 +14,9 @@ struct jqf {
     char *text;
     int bare;         /* compiled without jqf_prelude (the program opens with a module directive) */
     int no_input;     /* this run's `input` found no more inputs */
+    int quiet;        /* debug prints nothing (jqf_first_key's second run of a filter) */
+    struct jqf *path; /* first(path(text)), compiled on jqf_first_key's first call */
+    int nopath;       /* ... which does not compile (a module directive first) */
     char cerr[512];   /* compile messages arrive through a callback; kept for the usage error */
 };
 
@@ -26,7 +29,7 @@ static void jqf_on_error(void *data, jv msg) {
 
 /* `debug` prints as jq's command line does; libjq 1.6 leaves the callback unset and calls it. */
 static void jqf_on_debug(void *data, jv msg) {
-    (void)data;
+    if (((jqf *)data)->quiet) { jv_free(msg); return; }
     jv d = jv_dump_string(JV_ARRAY(jv_string("DEBUG:"), msg), 0);
     fprintf(stderr, "%s\n", jv_string_value(d));
     jv_free(d);
@@ -55,7 +58,7 @@ static jq_state *jqf_state(jqf *f) {
     jq_state *jq = jq_init();
     if (!jq) return NULL;
     jq_set_error_cb(jq, jqf_on_error, f);
-    jq_set_debug_cb(jq, jqf_on_debug, NULL);
+    jq_set_debug_cb(jq, jqf_on_debug, f);
     jq_set_input_cb(jq, jqf_no_input, f);
     /* no default module path (unset, libjq 1.6 asserts on import): modules come only from the
        current directory or an import's own search path, as mrl(7) says */
@@ -180,8 +183,36 @@ const char *jqf_field(const char *p) {
     return p[0] == '.' && p[1] && !(p[1] >= '0' && p[1] <= '9') && strspn(p + 1, word) == strlen(p + 1) ? p + 1 : NULL;
 }
 
+char *jqf_first_key(jqf *f, jv rec) {
+    const char *field = jqf_field(f->text);
+    if (field) return strdup(field);
+    if (!f->path && !f->nopath) {
+        /* the newline ends a comment the program may end with */
+        size_t n = strlen(f->text) + sizeof "first(path(\n))";
+        char *p = malloc(n);
+        mrl_err e = {0};
+        if (p) snprintf(p, n, "first(path(%s\n))", f->text);
+        if (!p || !(f->path = jqf_compile(p, &e))) f->nopath = 1;
+        else f->path->quiet = 1;   /* its debug already printed in the run that gave the value */
+        free(p);
+    }
+    if (!f->path) return NULL;
+    mrl_err e = {0};   /* not a path expression (.a | tonumber), or any error: no field */
+    jv p = jqf_first(f->path, rec, &e);
+    char *key = NULL;
+    if (jv_get_kind(p) == JV_KIND_ARRAY && jv_array_length(jv_copy(p)) == 1) {
+        jv k = jv_array_get(jv_copy(p), 0);
+        if (jv_get_kind(k) == JV_KIND_STRING && strlen(jv_string_value(k)) == (size_t)jv_string_length_bytes(jv_copy(k)))
+            key = strdup(jv_string_value(k));
+        jv_free(k);
+    }
+    jv_free(p);
+    return key;
+}
+
 void jqf_free(jqf *f) {
     if (!f) return;
+    jqf_free(f->path);
     if (f->jq) jq_teardown(&f->jq);
     free(f->text);
     free(f);

@@ -17,6 +17,12 @@ const char *jqf_text(const jqf *f);
  * first: `.1` is a number), else NULL:
  * messages name such a field as the record's ("answer" is missing), others as the filter. */
 const char *jqf_field(const char *program);
+/* The top-level field the filter's first output on rec is the value of, by jq's path():
+ * "answer" for `.answer // .solution` on a record with an answer (a number read from it keeps
+ * its own text: rec_number_text); NULL where it is none (a computed value, a nested field, an
+ * error). A filter that is not a plain `.name` runs again for it (its debug then prints nothing).
+ * Newly allocated. */
+char *jqf_first_key(jqf *f, jv rec);
 void jqf_free(jqf *f);
 
 /* v (consumed) as JSON text (jv_dump_string's flags) and a newline, written to path atomically

@@ -244,7 +244,11 @@ static void mf_emit_kept(mf *m) {
 static const char *mf_jq_text(jqf *q, const char *opt, item *it, jv *hold, int numok, mrl_err *e) {
     *hold = jqf_first(q, it->rec, e);
     if (!jv_is_valid(*hold) && e->code) return err_prefix(e, "%s:%ld", it->file, it->line), NULL;
-    if (numok && jv_get_kind(*hold) == JV_KIND_NUMBER) *hold = rec_number_text(*hold, it->text, it->len, jqf_field(jqf_text(q)));
+    if (numok && jv_get_kind(*hold) == JV_KIND_NUMBER) {
+        char *key = jqf_first_key(q, it->rec);
+        *hold = rec_number_text(*hold, it->text, it->len, key);
+        free(key);
+    }
     if (jv_get_kind(*hold) == JV_KIND_STRING) return jv_string_value(*hold);   /* may hold a NUL: use its length */
     const char *f = jqf_text(q);
     int simple = jqf_field(f) != NULL;

@@ -60,7 +60,6 @@ typedef struct {
     rw_unparsed policy;
     int policy_given;      /* --unparsed-gold was given (else --lighteval makes it wrong) */
     jqf *fcomp, *fgold, *fprompt;
-    const char *kgold;     /* the field --answer reads when it is a plain .name, else NULL */
     wr_stream *w;
     item *it;              /* pending records: complete groups, then the open group */
     int n, cap;
@@ -288,7 +287,11 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
     }
     jv gold = jqf_first(m->fgold, rec, e);
     if (e->code) { jv_free(comp); jv_free(gold); return err_prefix(e, "%s", where); }
-    if (jv_get_kind(gold) == JV_KIND_NUMBER) gold = rec_number_text(gold, raw, raw_len, m->kgold);   /* "answer": 42, in its own digits */
+    if (jv_get_kind(gold) == JV_KIND_NUMBER) {   /* "answer": 42, in its own digits, also through .answer // .solution */
+        char *key = jqf_first_key(m->fgold, rec);
+        gold = rec_number_text(gold, raw, raw_len, key);
+        free(key);
+    }
     if (jv_get_kind(gold) != JV_KIND_STRING) {
         wrong("--answer", m->fgold, gold, "a string or a number", why, sizeof why);
         jv_free(comp); jv_free(gold);
@@ -428,7 +431,6 @@ int main(int argc, char **argv)
     m.fcomp = compile(&m, "--completion", pcomp);
     m.fgold = compile(&m, "--answer", pgold);
     m.fprompt = compile(&m, "--prompt", pprompt);
-    m.kgold = jqf_field(pgold);
 
     mrl_err e = {0};
     rd_stream *rd = rd_open((const char *const *)argv + optind, argc - optind, &e);

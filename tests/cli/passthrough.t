@@ -29,6 +29,16 @@ $ printf '%s\n' '{"id":"a","answer":123456789012345678901,"completion":"\\boxed{
 > "answer":123456789012345678901
 > "correct":false
 
+## ... also through a filter that is not a plain field (mrl(7)'s --answer '.answer // .solution',
+## which gave 123456789012345680000: a correct answer scored 0); a computed number stays a double
+$ printf '%s\n' '{"id":"a","solution":"x","answer":123456789012345678901,"completion":"\\boxed{123456789012345678901}"}' '{"id":"b","solution":123456789012345678901,"completion":"\\boxed{123456789012345678901}"}' > g.jsonl
+$ mreward -Z -q --reward accuracy --answer '.answer // .solution' g.jsonl | grep -o '"correct":[a-z]*'
+$ mreward -Z -q --reward accuracy --answer '(.answer // .solution) + 0' g.jsonl | grep -o '"correct":[a-z]*'
+> "correct":true
+> "correct":true
+> "correct":false
+> "correct":false
+
 ## a field the tool sets is replaced where it stood; an "id": null given FILE:LINE by mfilter keeps the rest
 $ printf '%s\n' '{"sample":9,"id":"q","problem":"x","n":100000000000000000001}' | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 1 --max-tokens 1 | cut -d, -f1-4
 $ printf '%s\n' '{"id":null,"n":100000000000000000001}' > n.jsonl && mfilter -Z n.jsonl

@@ -2,6 +2,7 @@
  * parsing threads, each with its own jq state). */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,8 +89,31 @@ TEST(error_null_is_an_error) {
     EXPECT(jqf_compile(".a ==", &e) == NULL && e.code == 2 && strstr(e.msg, "'.a =='") && !strstr(e.msg, "_mrl"));
 }
 
+/* jqf_first_key: the top-level field a first output is the value of (a number read from it
+ * keeps its own digits), through `//` too; none for a computed or nested value. */
+TEST(first_key) {
+    static const struct { const char *prog; const char *key; } c[] = {
+        {".answer", "answer"}, {".answer // .solution", "solution"}, {".none // .answer # c", "answer"},
+        {"if .answer then .answer else .solution end", "answer"}, {".answer + 0", NULL},
+        {".o.x", NULL}, {".answer as $x | $x", NULL}, {"error(\"x\")", NULL}, {"empty", NULL},
+        {"import \"no_such_module\" as m; .answer", NULL}, {".1", NULL},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        mrl_err e = {0};
+        jqf *f = jqf_compile(c[i].prog, &e);
+        if (!f) { EXPECTF(strstr(c[i].prog, "import") != NULL, "%s: %s", c[i].prog, e.msg); continue; }
+        jv rec = jv_parse(i == 1 ? "{\"solution\":7}" : "{\"answer\":7,\"solution\":8,\"o\":{\"x\":1}}");
+        char *k = jqf_first_key(f, rec);
+        EXPECTF(c[i].key ? k && !strcmp(k, c[i].key) : !k, "%s: %s", c[i].prog, k ? k : "NULL");
+        free(k);
+        jv_free(rec);
+        jqf_free(f);
+    }
+}
+
 int main(void) {
     RUN(error_null_is_an_error);
+    RUN(first_key);
     RUN(first_regexes_in_several_threads_at_once);
     return tst_done();
 }
