@@ -65,7 +65,9 @@ typedef struct {
     cli c;
     jqf *by;
     char **bench;
-    int nbench;
+    int nbench, capbench;
+    int *bslot;             /* bench name -> index + 1 (open addressing; 0 empty), bcap slots */
+    size_t bcap;
     int *ks, nks, kauto, boot, partial, mode;   /* mode 0 json 1 table 2 markdown */
     input *in;
     int nin;
@@ -73,10 +75,31 @@ typedef struct {
 
 static int bench_index(ev *m, const char *name)
 {
-    for (int i = m->nbench - 1; i >= 0; i--)
-        if (!strcmp(m->bench[i], name)) return i;
-    m->bench = realloc(m->bench, sizeof *m->bench * (size_t)(m->nbench + 1));
-    m->bench[m->nbench] = strdup(name);
+    /* a hash index, not a scan of the names: --by .id makes a benchmark of every problem,
+       and 100k of them took 25 s of strcmp (quadratic) */
+    if ((size_t)m->nbench * 2 >= m->bcap) {
+        size_t cap = m->bcap ? m->bcap * 2 : 64;
+        int *sl = calloc(cap, sizeof *sl);
+        if (!sl) cli_dief(&m->c, ERR_SYS, "out of memory");
+        for (int i = 0; i < m->nbench; i++) {
+            size_t h = (size_t)rng_hash_str(m->bench[i]) & (cap - 1);
+            while (sl[h]) h = (h + 1) & (cap - 1);
+            sl[h] = i + 1;
+        }
+        free(m->bslot);
+        m->bslot = sl, m->bcap = cap;
+    }
+    size_t h = (size_t)rng_hash_str(name) & (m->bcap - 1);
+    for (; m->bslot[h]; h = (h + 1) & (m->bcap - 1))
+        if (!strcmp(m->bench[m->bslot[h] - 1], name)) return m->bslot[h] - 1;
+    if (m->nbench == m->capbench) {
+        int cap = m->capbench ? 2 * m->capbench : 16;
+        char **b = realloc(m->bench, sizeof *b * (size_t)cap);
+        if (!b) cli_dief(&m->c, ERR_SYS, "out of memory");
+        m->bench = b, m->capbench = cap;
+    }
+    if (!(m->bench[m->nbench] = strdup(name))) cli_dief(&m->c, ERR_SYS, "out of memory");
+    m->bslot[h] = m->nbench + 1;
     return m->nbench++;
 }
 
@@ -664,6 +687,7 @@ static void free_all(ev *m)
     }
     for (int bi = 0; bi < m->nbench; bi++) free(m->bench[bi]);
     free(m->bench);
+    free(m->bslot);
     free(m->in);
     free(m->ks);
     jqf_free(m->by);
