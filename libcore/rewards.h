@@ -40,6 +40,9 @@ double rw_weight(const rw_spec *r);
 int rw_needs(const rw_spec *r);            /* RW_NEEDS_* bits */
 /* The value of reward r for sample i of a judged group g[0..n-1]. */
 double rw_eval(const rw_spec *r, const rw_sample *g, int n, int i);
+/* The same for every sample of the group at once, into out[0..n-1]: linear in the group's
+ * text (rw_eval of a group reward measures the whole group for each sample). */
+void rw_eval_group(const rw_spec *r, const rw_sample *g, int n, double *out);
 /* How many regex matches (format:strict, regex) ran past PCRE2's limits and scored 0. */
 long rw_regex_undecided(void);
 /* One line per reward: name, parameters and defaults (for --help and the man page). */

@@ -114,11 +114,15 @@ static void score_group(mr *m, item *g, int n)
     /* with --unparsed-gold skip those samples leave the group before group rewards */
     rw_sample *s = malloc(sizeof *s * (size_t)n);
     int *map = malloc(sizeof *map * (size_t)n), k = 0;
-    if (!s || !map) cli_dief(&m->c, ERR_SYS, "out of memory");   /* not rewards of 0 */
+    double *v = malloc(sizeof *v * (size_t)n);
+    if (!s || !map || !v) cli_dief(&m->c, ERR_SYS, "out of memory");   /* not rewards of 0 */
     for (int i = 0; i < n; i++)
         if (!(m->policy == RW_UNPARSED_SKIP && g[i].s.gold_unparsed)) { s[k] = g[i].s; map[k++] = i; }
-    for (int j = 0; j < k; j++)
-        for (int r = 0; r < m->nrw; r++) g[map[j]].val[r] = rw_eval(m->rw[r], s, k, j);
+    for (int r = 0; r < m->nrw; r++) {
+        rw_eval_group(m->rw[r], s, k, v);
+        for (int j = 0; j < k; j++) g[map[j]].val[r] = v[j];
+    }
+    free(v);
     free(s);
     free(map);
 }

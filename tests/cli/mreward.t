@@ -181,6 +181,16 @@ $ printf '%s\n' '{"id":"a","answer":"1","completion":"\\boxed{1}"}' '{"id":"a","
 > [true,0]
 > [true,-0.5]
 
+## the length reward measures each completion of a group once, not once per sample of the group
+## (quadratic: a group of 40k short completions took 80 s, now under a second; the CPU limit
+## of 20 s stops only the old way); lengths 0 to 39 (all wrong: no box) give min(0, lambda), 0 down to -0.5
+$ awk 'BEGIN { s = ""; for (i = 0; i < 40000; i++) { printf "{\"id\":\"a\",\"answer\":\"1\",\"completion\":\"%s\"}\n", substr("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1, i % 40) } }' > g.jsonl
+$ (ulimit -t 20; mreward -q -Z --reward length g.jsonl > out; echo "rc=$?"); wc -l < out; sed -n '1p;40p' out | grep -o '"length":[-0-9.]*'
+> rc=0
+> 40000
+> "length":0
+> "length":-0.5
+
 ## overlong needs completion_ids
 $ mreward -Z --reward overlong:max_len=100,cache=20
 < {"id":"a","answer":"1","completion":"x"}

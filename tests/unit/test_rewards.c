@@ -178,6 +178,21 @@ TEST(length_kimi)
     EXPECT_NEAR(rw_eval(r, t, 2, 0), 0.5, 1e-12);
     EXPECT_NEAR(rw_eval(r, t, 2, 1), -0.5, 1e-12);
     rw_free(r);
+    /* rw_eval_group (what mreward calls: each length measured once) gives rw_eval's values */
+    const char *const names[] = {"length", "length:unit=tokens", "accuracy", "cosine:max_len=25"};
+    for (int k = 0; k < 4; k++) {
+        r = spec(names[k]);
+        rw_sample u[4] = {{.completion = "a\xc3\xa9" "bc", .ntokens = 7, .correct = 1},
+                          {.completion = "", .ntokens = 0, .correct = 0},
+                          {.completion = "aaaaaaaaaaaaaaaaaaaa", .ntokens = 3, .correct = 1},
+                          {.completion = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", .ntokens = 9, .correct = 0}};
+        double v[4];
+        for (int n = 1; n <= 4; n++) {
+            rw_eval_group(r, u, n, v);
+            for (int i = 0; i < n; i++) EXPECT(v[i] == rw_eval(r, u, n, i));
+        }
+        rw_free(r);
+    }
 }
 
 TEST(overlong)
