@@ -49,7 +49,8 @@ typedef struct {           /* one pending record */
     char *raw; size_t raw_len;          /* rec's input line: the fields not set here leave as they came */
     rw_sample s;
     double *val;           /* one value per reward */
-    char where[PATH_MAX + 24];   /* FILE:LINE, for messages */
+    char *where;           /* FILE:LINE, for messages (its own length: a group of a million
+                              records held PATH_MAX bytes each, 4 GiB) */
 } item;
 
 typedef struct {
@@ -106,6 +107,7 @@ static void item_free(item *x)
     free(x->raw);
     rw_sample_clear(&x->s);
     free(x->val);
+    free(x->where);
 }
 
 static void score_group(mr *m, item *g, int n)
@@ -350,7 +352,7 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
     x->s.ntokens = ntok;
     x->val = calloc((size_t)(m->nrw ? m->nrw : 1), sizeof *x->val);
     if (!x->val) cli_dief(&m->c, ERR_SYS, "out of memory");
-    snprintf(x->where, sizeof x->where, "%s", where);
+    if (!(x->where = strdup(where))) cli_dief(&m->c, ERR_SYS, "out of memory");
     return 0;
 }
 
