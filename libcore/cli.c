@@ -199,6 +199,9 @@ void cli_die(const cli *c, const mrl_err *e) {
     prog_clear_line();
     fprintf(stderr, "%s: %s\n", c->tool, e && e->msg[0] ? e->msg : "error");
     int code = e && e->code ? e->code : 1;
+    /* after a stop, an error is what the signal cut short (a FIFO's open or read of a model's
+       config.json or tokenizer.json fails with EINTR): the tool was interrupted (mrl(7)) */
+    if (cli_stop_sig && code != ERR_USAGE) code = 128 + cli_stop_sig;
     if (code == 2) fprintf(stderr, "Try '%s --help'.\n", c->tool);   /* a usage error, however found (mrl(7)) */
     run_fatal_hook(c, code);
     die_now(code);

@@ -523,6 +523,7 @@ int main(int argc, char **argv) {
     if (wdt == KV_AUTO) {   /* the checkpoint's own precision: bf16 weights stay bf16 */
         mrl_config cfg;
         bf16 = config_load(&cfg, model_dir, &e) == 0 && !strcmp(cfg.torch_dtype, "bfloat16");
+        if (e.msg[0] && cli_stop_requested()) cli_die(&a.c, &e);   /* a FIFO's open cut short: model_load would wait on it again */
         e = (mrl_err){0};   /* a bad config is reported by model_load below */
     }
     model_opts mo = {.device = a.c.device, .threads = threads, .bf16 = bf16};

@@ -383,3 +383,45 @@ $ msample --model $TESTDATA/msample/model -q -n 2 --max-tokens 4 -o '' $TESTDATA
 > 0
 2> msample: -o: the name is empty
 2> Try 'msample --help'.
+
+## a signal while a model file that is a FIFO waits for its writer (config.json, tokenizer.json) is
+## a stop (130), not an error (1, "m/tokenizer.json: Interrupted system call"); msample, which reads
+## config.json once for its dtype and again for the model, took the first open's EINTR for a bad
+## config and waited on the second open, the stop lost. (The signal is sent again until the tool
+## has ended, as in mfilter.t's FIFO inputs: a second one a second after the first is a hard stop,
+## which says nothing on stderr; a writer that opens and closes each FIFO then frees a tool still
+## waiting, so that the case cannot hang.)
+% requires $TESTDATA/msample/model/model.safetensors
+$ for d in c t; do mkdir $d && cp $TESTDATA/msample/model/* $d/; done
+$ rm c/config.json t/tokenizer.json && mkfifo c/config.json t/tokenizer.json
+$ echo '{"id":"a","problem":"x"}' > p.jsonl
+$ msample --device cpu --model c -Z -q p.jsonl > o1 2> e1 & p1=$!; msample --device cpu --model t -Z -q p.jsonl > o2 2> e2 & p2=$!
+$ mtok count --model t -Z p.jsonl > o3 2> e3 & p3=$!; mgrpo -Z -q --model c --out R p.jsonl > o4 2> e4 & p4=$!
+$ alive() { s=$(cut -d' ' -f3 "/proc/$1/stat" 2> /dev/null) && [ "$s" != Z ]; }
+$ for p in $p1 $p2 $p3 $p4; do for i in $(seq 50); do alive $p || break; kill -INT $p; sleep 0.2; done; done
+$ for f in c/config.json t/tokenizer.json; do timeout 0.5 sh -c ": > $f" 2> /dev/null; timeout 0.5 sh -c ": > $f" 2> /dev/null; done
+$ for p in $p1 $p2 $p3 $p4; do wait $p; echo "rc=$?"; done; cat o1 o2 o3 o4 | wc -c; cat e1 e2 e3 e4
+> rc=130
+> rc=130
+> rc=130
+> rc=130
+> 0
+> msample: c/config.json: Interrupted system call
+> msample: t/tokenizer.json: Interrupted system call
+> mtok: t/tokenizer.json: Interrupted system call
+> mgrpo: c/config.json: Interrupted system call
+
+## one signal while msample waits in config.json's first open (a FIFO) stops it: the open's EINTR
+## was taken for a bad config (its dtype read as not bf16) and model_load opened the FIFO again
+## and waited there, the stop lost (a writer that comes after 3 s frees it: then a config of no
+## bytes was an error, exit 1)
+% requires $TESTDATA/msample/model/model.safetensors
+$ mkdir c && cp $TESTDATA/msample/model/* c/ && rm c/config.json && mkfifo c/config.json
+$ echo '{"id":"a","problem":"x"}' > p.jsonl
+$ msample --device cpu --model c -Z -q p.jsonl > o 2> e & p=$!
+$ for i in $(seq 100); do [ "$(cat /proc/$p/wchan 2> /dev/null)" = wait_for_partner ] && break; sleep 0.1; done
+$ kill -INT $p; for i in $(seq 30); do [ -e /proc/$p ] && [ "$(cut -d' ' -f3 /proc/$p/stat)" != Z ] || break; sleep 0.1; done
+$ timeout 0.5 sh -c ": > c/config.json" 2> /dev/null; wait $p; echo "rc=$?"; cat e; wc -c < o
+> rc=130
+> msample: c/config.json: Interrupted system call
+> 0
