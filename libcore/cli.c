@@ -340,8 +340,14 @@ void cli_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaddset(&sa.sa_mask, SIGINT);   /* one handler at a time: a TERM cannot cut into an INT's */
     sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* a hangup (the terminal or ssh session closed) is a stop as SIGTERM is: its default kill left
+       an -o temporary file and lost mgrpo's steps since its last checkpoint; one ignored from the
+       start (nohup) stays ignored */
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, NULL);
 }
 
 int cli_stop_requested(void) { return cli_stop_sig; }

@@ -267,11 +267,11 @@ mg_close() {
     eval "exec $mg_in>&-"
     wait "$mg_pid" || mg_rc=$?
     mg_pid=
-    case $mg_rc in 130|143) echo "grpo-loop: interrupted; mgrpo checkpointed the steps it took (run the loop again to go on)" >&2 ;; esac
+    case $mg_rc in 129|130|143) echo "grpo-loop: interrupted; mgrpo checkpointed the steps it took (run the loop again to go on)" >&2 ;; esac
 }
 mg_end() {
     mg_close
-    case $mg_rc in 0) ;; 130|143) exit "$mg_rc" ;; *) die "mgrpo failed (status $mg_rc)" ;; esac
+    case $mg_rc in 0) ;; 129|130|143) exit "$mg_rc" ;; *) die "mgrpo failed (status $mg_rc)" ;; esac
 }
 
 while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
@@ -291,7 +291,7 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
     sample "$RUN/.slice.jsonl" "$mt" $((SEED + step)) "$pol" "$TEMP" "$TOP_P" "$G" |
         bash -o pipefail -c "$REWARD" >"$RUN/.batch" || {
         rc=$?
-        (( rc == 130 || rc == 143 )) ||
+        (( rc == 129 || rc == 130 || rc == 143 )) ||
             echo "grpo-loop: step $((step + 1)): sampling or the reward stage failed (exit $rc): <stdin> above is this step's rollouts, of the problems in $RUN/.slice.jsonl" >&2
         exit "$rc"
     }

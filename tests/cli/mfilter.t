@@ -721,6 +721,29 @@ $ sleep 1; kill -TERM $pid; wait $pid; echo "status $?"; ls
 > status 143
 2> mfilter: interrupted; out.zst left unchanged
 
+## SIGHUP (the terminal or the ssh session closed) is a stop as SIGTERM is: exit 129, the records
+## read so far flushed, an -o target left as it was and its temporary file removed (the default
+## kill left out.zst.tmp.PID behind); a SIGHUP ignored from the start (nohup) stays ignored
+$ echo old > out.zst; mkfifo f1 f2 f3
+$ for f in f1 f2 f3; do { echo '{"id":"s1"}'; sleep 2; echo '{"id":"s2"}'; } > $f & done
+$ env --default-signal=HUP mfilter -o out.zst f1 & p1=$!; env --default-signal=HUP mfilter -Z f2 > o2 & p2=$!
+$ nohup mfilter -Z f3 > o3 2> /dev/null & p3=$!
+$ sleep 1; kill -HUP $p1 $p2 $p3; for p in $p1 $p2 $p3; do wait $p; echo "status $?"; done; ls; cat out.zst o2 o3
+> status 129
+> status 129
+> status 0
+> f1
+> f2
+> f3
+> o2
+> o3
+> out.zst
+> old
+> {"id":"s1"}
+> {"id":"s1"}
+> {"id":"s2"}
+2> mfilter: interrupted; out.zst left unchanged
+
 ## -h and --version into a full device: a write error (exit 3), not success; a closed pipe stays quiet
 % requires /dev/full
 $ for t in mfilter mreward msample mgrpo meval mtok minit; do $t --help > /dev/full; echo "$t $?"; done 2>&1

@@ -311,6 +311,18 @@ $ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c 
 > step-000001
 > 1
 
+## SIGHUP (the terminal or the ssh session closed) between batches: a stop as SIGTERM is, the steps
+## taken checkpointed, exit 129 (the default kill lost them: no RUNDIR/latest)
+% requires /usr/bin/jq
+$ for k in 1 2; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ mkfifo f; env --default-signal=HUP mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 2 --save-every 100 < f > s.m & pid=$!
+$ exec 3>f; sed -n 1,6p in.jsonl >&3
+$ for i in $(seq 600); do [ -s S/metrics.jsonl ] && break; sleep 0.1; done; sleep 0.5
+$ kill -HUP $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c .step s.m
+> rc=129
+> step-000001
+> 1
+
 ## a second SIGTERM right after the first (timeout and shells signal a process and its group)
 ## does not cut the final checkpoint short; a run stopped before its first checkpoint starts
 ## over without keeping its metrics lines
