@@ -187,11 +187,14 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
     /* bf16 inference on AVX512_BF16: the vdpbf16ps GEMM for every row count (as for packed
      * weights, with which it agrees bit for bit), so no row depends on the batch size */
     if (use_bf16dot(be, wdt)) { cpu_bf16dot_xwT(be, out, ldo, beta, x, ldx, T, IN, w, OUT); return; }
-    /* Each row's result is independent of the other rows on either side of this switch (the
-     * streaming kernel and the AVX-512 tiles by construction; sgemm while each tile call has T x n x IN > 100^3,
-     * below which OpenBLAS 0.3.21 takes its small-matrix kernel: see test_ops), but the two
-     * sum in different orders: a decode row's last bits depend on whether the step has
-     * <= small_t rows or more, i.e. on msample --batch past 12 (fp32 weights without AVX-512, or bf16 without AVX512_BF16). */
+    /* Each row's result is independent of the other rows on either side of this switch for
+     * the streaming kernel and the AVX-512 tiles, by construction, but the two sum in
+     * different orders: a decode row's last bits depend on whether the step has <= small_t
+     * rows or more, i.e. on msample --batch past 12 (fp32 weights without AVX-512, or bf16
+     * without AVX512_BF16). OpenBLAS's sgemm (no AVX-512) keeps a row's bits only within its
+     * register tile: rows past a multiple of 12 on its Zen kernel, and small products on
+     * SkylakeX, sum in another order (test_ops; padding to whole tiles cost msample 17 % at
+     * --batch 16 and was dropped). */
     if (!packed && T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
     int tm, nrb = row_blocks(T, &tm), tiles = packed || use_tiles(be);
     int nt = be->threads, tile = wdt == MRL_BF16 && !tiles ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
