@@ -5,6 +5,8 @@
 #   % requires PATH          skip the case unless PATH exists ($ROOT, $SHARED expand); under
 #                            MRL_REQUIRE_GPU=1 (make test-gpu) a missing PATH fails the case
 #   % requires root          skip the case unless run as root (it switches users)
+#   % requires unsanitized   skip the case when the tools are built with a sanitizer (make
+#                            test-asan: ASan's shadow memory leaves no room under a ulimit -v)
 #   $ command                run by bash in a fresh temp dir ($ROOT, $TESTDATA, $SHARED set;
 #                            bin/ first on PATH); several $ lines are joined by newlines
 # SHARED is the environment's where set (bench/run-packed-gpu.sh), else ROOT/../shared.
@@ -33,6 +35,10 @@ run_case() {
   for r in "${reqs[@]+"${reqs[@]}"}"; do
     if [ "$r" = root ]; then   # a case that must switch users (setpriv) runs as root only
       [ "$(id -u)" = 0 ] || { echo "SKIP $base: $name: needs root"; return 0; }
+      continue
+    fi
+    if [ "$r" = unsanitized ]; then
+      if ldd "$MRL_BIN/mfilter" 2>/dev/null | grep -q 'lib[a-z]*san'; then echo "SKIP $base: $name: the tools are built with a sanitizer"; return 0; fi
       continue
     fi
     r=$(eval echo "$r")

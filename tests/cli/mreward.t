@@ -193,6 +193,7 @@ $ (ulimit -t 20; mreward -q -Z --reward length g.jsonl > out; echo "rc=$?"); wc 
 
 ## a pending record costs what it holds: its FILE:LINE was a PATH_MAX array, 4 KiB a record, so a
 ## group of 100k short samples (5 MB) needed 1.3 GiB and failed under a 300 MB limit; now ~120 MB
+% requires unsanitized
 $ awk 'BEGIN { for (i = 0; i < 100000; i++) printf "{\"id\":\"a\",\"answer\":\"1\",\"completion\":\"\\\\boxed{%d}\"}\n", i % 3 }' > g.jsonl
 $ (ulimit -v 300000; mreward -q -Z --reward accuracy g.jsonl > out 2> err; echo "rc=$?"); wc -l < out; grep -c '"correct":true' out
 > rc=0

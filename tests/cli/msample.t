@@ -140,11 +140,17 @@ $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-st
 ## ... nor when a record before the wait was skipped (another shard's), nor when half a line has
 ## come (the reader takes what is there and waits only for a whole line), nor when every sample
 ## ends at its first token (the group goes out before the next read): each group is in the
-## output while the input is still open
+## output while the input is still open (a FIFO held open until the group is there, or 120 s:
+## fixed sleeps of 4-8 s were too short under make test-asan on a slower CPU)
 % requires $TESTDATA/msample/model/model.safetensors
-$ (echo '{"id":"a","problem":"What is 1+1?"}'; echo '{"id":"b","problem":"x"}'; sleep 6) | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 64 --batch 4 --shard 0/2 > o1 & sleep 4; jq -c '["shard", .id, .sample]' o1; wait
-$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 0.1; printf '{"id":"h","prob'; sleep 10; echo 'lem":"z"}') | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 48 --max-tokens 400 --batch 2 > o2 & sleep 8; jq -c 'select(.sample < 2) | ["half", .id, .sample]' o2; wait
-$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 6) | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 1 --batch 4 > o3 & sleep 4; jq -c '["first", .id, .sample]' o3; wait
+$ M="msample --device cpu --model $TESTDATA/msample/model -Z -q"; mkfifo f1 f2 f3
+$ lines() { for i in $(seq 1200); do [ "$(grep -c '^{.*}$' "$1")" -ge "$2" ] && return; sleep 0.1; done; }   # up to 120 s (ASan), the input still open
+$ $M -n 2 --max-tokens 64 --batch 4 --shard 0/2 < f1 > o1 & p=$!; exec 3>f1; printf '%s\n' '{"id":"a","problem":"What is 1+1?"}' '{"id":"b","problem":"x"}' >&3
+$ lines o1 2; jq -c '["shard", .id, .sample]' o1; exec 3>&-; wait $p
+$ $M -n 48 --max-tokens 400 --batch 2 < f2 > o2 & p=$!; exec 3>f2; echo '{"id":"a","problem":"What is 1+1?"}' >&3; sleep 0.1; printf '{"id":"h","prob' >&3
+$ lines o2 48; jq -c 'select(.sample < 2) | ["half", .id, .sample]' o2; echo 'lem":"z"}' >&3; exec 3>&-; wait $p
+$ $M -n 2 --max-tokens 1 --batch 4 < f3 > o3 & p=$!; exec 3>f3; echo '{"id":"a","problem":"What is 1+1?"}' >&3
+$ lines o3 2; jq -c '["first", .id, .sample]' o3; exec 3>&-; wait $p
 > ["shard","a",0]
 > ["shard","a",1]
 > ["half","a",0]

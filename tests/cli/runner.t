@@ -51,3 +51,9 @@ $ printf '## as root\n%% requires root\n$ id -u\n> 0\n' > root.t; chmod 755 .; c
 $ setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOT/tests/run.sh" -- root.t
 > SKIP root: as root: needs root
 > 0 passed, 0 failed, 1 skipped
+
+## '% requires unsanitized' skips the case when the tools are built with a sanitizer (make test-asan)
+$ printf '## memory\n%% requires unsanitized\n$ echo ran\n> ran\n' > m.t
+$ want="1 passed, 0 failed, 0 skipped"; ldd "$MRL_BIN/mfilter" | grep -q 'lib[a-z]*san' && want="0 passed, 0 failed, 1 skipped"
+$ [ "$("$ROOT/tests/run.sh" -- m.t | tail -1)" = "$want" ] && echo ok
+> ok
