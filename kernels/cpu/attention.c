@@ -565,6 +565,52 @@ CPU_CLONES static void head_portable(float *o, float *p, const float *qi, const 
     }
 }
 
+/* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512, as group_ES above does with
+ * AVX-512: each cached key and value row is read (and a bf16 one widened) once for all nh heads
+ * instead of once per head, the heads' sums the same SIMD reductions as head_portable's. p
+ * holds nh x n scores. D up to PORT_DMAX (the widened row is on the stack). */
+#define PORT_DMAX 512
+#define GMAX_PORT 8   /* heads per task, as cpu_attention_paged_work sizes the scores (H < 8 ? H : 8) */
+static inline const float *kv_row(float *buf, const char *src, int bf, int D) {
+    if (!bf) return (const float *)src;
+    const uint16_t *h = (const uint16_t *)src;
+    #pragma omp simd
+    for (int i = 0; i < D; i++) buf[i] = bf16f(h[i]);
+    return buf;
+}
+CPU_CLONES static void group_portable(float *o, float *p, const float *q, const char *kp, const char *vp, int bf, size_t row,
+                                      int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    float buf[PORT_DMAX], inv[GMAX_PORT];
+    size_t es = bf ? 2 : 4;
+    for (int j = 0; j < n; j++) {
+        size_t slot = (size_t)tab[j / bs] * bs + j % bs;
+        const float *k = kv_row(buf, kp + (slot * row + (size_t)g * D) * es, bf, D);
+        for (int h = 0; h < nh; h++) {
+            const float *qh = q + (size_t)h * D;
+            float s = 0;
+            #pragma omp simd reduction(+:s)
+            for (int i = 0; i < D; i++) s += qh[i] * k[i];
+            p[(size_t)h * n + j] = s * scale;
+        }
+    }
+    for (int h = 0; h < nh; h++) {
+        float *ph = p + (size_t)h * n, m = -INFINITY, sum = 0;
+        for (int j = 0; j < n; j++) if (ph[j] > m) m = ph[j];
+        for (int j = 0; j < n; j++) { ph[j] = expf(ph[j] - m); sum += ph[j]; }
+        inv[h] = 1.0f / sum;
+    }
+    memset(o, 0, (size_t)nh * D * sizeof(float));
+    for (int j = 0; j < n; j++) {
+        size_t slot = (size_t)tab[j / bs] * bs + j % bs;
+        const float *v = kv_row(buf, vp + (slot * row + (size_t)g * D) * es, bf, D);
+        for (int h = 0; h < nh; h++) {
+            float a = p[(size_t)h * n + j] * inv[h], *oh = o + (size_t)h * D;
+            #pragma omp simd
+            for (int i = 0; i < D; i++) oh[i] += a * v[i];
+        }
+    }
+}
+
 void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int qs, const void *kpool,
                          const void *vpool, mrl_dtype kvdt, const int32_t *bt, int max_blocks, int bs,
                          const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv,
@@ -597,6 +643,21 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
         return;
     }
 #endif
+    if (D <= PORT_DMAX) {   /* one task per (row, KV group slice of up to GMAX_PORT heads) */
+        int per = grp < GMAX_PORT ? grp : GMAX_PORT, nsl = (grp + per - 1) / per;
+        #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
+        {
+            float *p = (float *)work + (size_t)omp_get_thread_num() * ((H < 8 ? H : 8) + 1) * maxctx;   /* per <= that */
+            #pragma omp for schedule(dynamic, 1) collapse(2)
+            for (int r = 0; r < R; r++)
+                for (int gs = 0; gs < Hkv * nsl; gs++) {
+                    int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
+                    group_portable(out + (size_t)r * H * D + (size_t)h0 * D, p, q + (size_t)r * qs + (size_t)h0 * D, kp, vp, bf, row,
+                                   g, nh, D, bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
+                }
+        }
+        return;
+    }
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * maxctx;
