@@ -156,8 +156,11 @@ static inline int row_blocks(int T, int *tm) {
     return nb;
 }
 
-/* bf16 block W[o0:o0+no, i0:i0+ni] (row length IN) as fp32 into dst (row length ni). */
-static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, int i0, int ni) {
+/* bf16 block W[o0:o0+no, i0:i0+ni] (row length IN) as fp32 into dst (row length ni); compiled
+ * for AVX2 and AVX-512 too (CPU_CLONES): on an AVX2 CPU the bf16 linear op at 32 rows went
+ * 81 -> 92 GFLOP/s, batch-32 bf16 decode of the 1.5B shapes 24.4 -> 26.8 tokens/s (exact
+ * widening: the same bits). */
+CPU_CLONES static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no, int IN, int i0, int ni) {
     for (int o = 0; o < no; o++) {
         const uint16_t *src = w + (o0 + o) * IN + i0;
         float *d = dst + (size_t)o * ni;
