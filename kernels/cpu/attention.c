@@ -391,9 +391,17 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvd
     }
 }
 
+#define GMAX 8   /* heads per task: a GQA group, or a slice of one (a group is usually 2-8) */
+
+/* Floats of work per thread: the scores of up to GMAX heads, then maxctx + D floats for the
+ * AVX-512 kernel's slots or the portable one's widened K or V row. */
+static size_t paged_stride(int H, int maxctx, int D) {
+    if (maxctx < 1) maxctx = 1;
+    return (size_t)((H < GMAX ? H : GMAX) + 1) * (size_t)maxctx + (size_t)D;
+}
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
-    (void)R; (void)D;   /* per thread: the scores of up to 8 heads (a GQA group slice), and slots */
-    return (size_t)be->threads_max * (size_t)((H < 8 ? H : 8) + 1) * (size_t)(maxctx > 0 ? maxctx : 1) * sizeof(float);
+    (void)R;
+    return (size_t)be->threads_max * paged_stride(H, maxctx, D) * sizeof(float);
 }
 
 /* The query heads h0 .. h0+nh-1 of one row, which share KV head g, against its n cached keys:
@@ -406,7 +414,6 @@ size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H,
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
 #define PAGED_AVX512 1
-#define GMAX 8   /* heads per pass (a GQA group is usually 2-8) */
 
 /* 16 pool elements at p as fp32: bf16 (BF = 1) widened by a 16-bit shift, or fp32 as is. */
 __attribute__((target("avx512f")))
@@ -520,78 +527,25 @@ GROUP(4)
 GROUP(2)
 #endif
 
-/* One head of one row without AVX-512: scores, softmax, P V, one cached row at a time. Its
- * loops are SIMD reductions compiled for AVX2 as well (CPU_CLONES): a bf16 pool's scalar loads
- * ran at 0.6 GB/s of K and V on an AVX2 CPU (AMD EPYC Zen 2), 7x slower than the fp32 pool's.
- * The sums depend only on this row and head, so batching never changes them. */
-static inline float bf16f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
-CPU_CLONES static void head_portable(float *o, float *p, const float *qi, const char *kp, const char *vp, int bf, size_t row,
-                                     int g, int D, const int32_t *tab, int bs, int n, float scale) {
-    size_t es = bf ? 2 : 4;
-    float m = -INFINITY;
-    for (int j = 0; j < n; j++) {
-        size_t slot = (size_t)tab[j / bs] * bs + j % bs;
-        const char *kr = kp + (slot * row + (size_t)g * D) * es;
-        float s = 0;
-        if (bf) {
-            const uint16_t *k = (const uint16_t *)kr;
-            #pragma omp simd reduction(+:s)
-            for (int i = 0; i < D; i++) s += qi[i] * bf16f(k[i]);
-        } else {
-            const float *k = (const float *)kr;
-            #pragma omp simd reduction(+:s)
-            for (int i = 0; i < D; i++) s += qi[i] * k[i];
-        }
-        p[j] = s * scale;
-        if (p[j] > m) m = p[j];
-    }
-    float sum = 0;
-    for (int j = 0; j < n; j++) { p[j] = expf(p[j] - m); sum += p[j]; }
-    float inv = 1.0f / sum;
-    memset(o, 0, (size_t)D * sizeof(float));
-    for (int j = 0; j < n; j++) {
-        size_t slot = (size_t)tab[j / bs] * bs + j % bs;
-        const char *vr = vp + (slot * row + (size_t)g * D) * es;
-        float a = p[j] * inv;
-        if (bf) {
-            const uint16_t *v = (const uint16_t *)vr;
-            #pragma omp simd
-            for (int i = 0; i < D; i++) o[i] += a * bf16f(v[i]);
-        } else {
-            const float *v = (const float *)vr;
-            #pragma omp simd
-            for (int i = 0; i < D; i++) o[i] += a * v[i];
-        }
-    }
-}
-
-/* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512, as group_ES above does with
- * AVX-512: each cached key and value row is read (and a bf16 one widened) once for all nh heads
- * instead of once per head, the heads' sums the same SIMD reductions as head_portable's. p
- * holds nh x n scores. D up to PORT_DMAX (the widened row is on the stack). */
-#define PORT_DMAX 512
-#define GMAX_PORT 8   /* heads per task, as cpu_attention_paged_work sizes the scores (H < 8 ? H : 8) */
-static inline const float *kv_row(float *buf, const char *src, int bf, int D) {
+/* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512, as group_ES above: each cached
+ * key and value row is read (and a bf16 one widened into buf, D floats) once for all nh heads;
+ * the loops are SIMD reductions compiled for AVX2 as well (CPU_CLONES). (The scalar loop before
+ * read a bf16 pool at 0.6 GB/s on an AVX2 CPU, AMD EPYC Zen 2, 7x slower than an fp32 one.) A
+ * head's sums depend only on its row, so batching never changes them. p holds nh x n scores. */
+static inline const float *kv_row(float *restrict buf, const char *restrict src, int bf, int D) {
     if (!bf) return (const float *)src;
-    const uint16_t *h = (const uint16_t *)src;
     #pragma omp simd
-    for (int i = 0; i < D; i++) buf[i] = bf16f(h[i]);
+    for (int i = 0; i < D; i++) buf[i] = cpu_ld(src, MRL_BF16, (size_t)i);
     return buf;
 }
-CPU_CLONES static void group_portable(float *o, float *p, const float *q, const char *kp, const char *vp, int bf, size_t row,
-                                      int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
-    float buf[PORT_DMAX], inv[GMAX_PORT];
+CPU_CLONES static void group_portable(float *o, float *p, float *restrict buf, const float *q, const char *kp, const char *vp, int bf,
+                                      size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    float inv[GMAX];
     size_t es = bf ? 2 : 4;
     for (int j = 0; j < n; j++) {
         size_t slot = (size_t)tab[j / bs] * bs + j % bs;
         const float *k = kv_row(buf, kp + (slot * row + (size_t)g * D) * es, bf, D);
-        for (int h = 0; h < nh; h++) {
-            const float *qh = q + (size_t)h * D;
-            float s = 0;
-            #pragma omp simd reduction(+:s)
-            for (int i = 0; i < D; i++) s += qh[i] * k[i];
-            p[(size_t)h * n + j] = s * scale;
-        }
+        for (int h = 0; h < nh; h++) p[(size_t)h * n + j] = dot(q + (size_t)h * D, k, D) * scale;
     }
     for (int h = 0; h < nh; h++) {
         float *ph = p + (size_t)h * n, m = -INFINITY, sum = 0;
@@ -603,11 +557,7 @@ CPU_CLONES static void group_portable(float *o, float *p, const float *q, const 
     for (int j = 0; j < n; j++) {
         size_t slot = (size_t)tab[j / bs] * bs + j % bs;
         const float *v = kv_row(buf, vp + (slot * row + (size_t)g * D) * es, bf, D);
-        for (int h = 0; h < nh; h++) {
-            float a = p[(size_t)h * n + j] * inv[h], *oh = o + (size_t)h * D;
-            #pragma omp simd
-            for (int i = 0; i < D; i++) oh[i] += a * v[i];
-        }
+        for (int h = 0; h < nh; h++) axpy(o + (size_t)h * D, p[(size_t)h * n + j] * inv[h], v, D);
     }
 }
 
@@ -621,50 +571,32 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     for (int r = 0; r < R; r++) if (row_ctx[r] > maxctx) maxctx = row_ctx[r];
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
+    int avx512 = 0;
 #ifdef PAGED_AVX512
-    if (cpu_st(be)->simd >= CPU_SIMD_AVX512 && D % 16 == 0) {   /* one task per (row, KV group slice) */
-        int per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;
-        #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
-        {
-            int hw = H < 8 ? H : 8;   /* as cpu_attention_paged_work sized it; per <= hw */
-            float *p = (float *)work + (size_t)omp_get_thread_num() * (hw + 1) * maxctx;
-            int32_t *slot = (int32_t *)(p + (size_t)hw * maxctx);
-            #pragma omp for schedule(dynamic, 1) collapse(2)
-            for (int r = 0; r < R; r++)
-                for (int gs = 0; gs < Hkv * nsl; gs++) {
-                    int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
-                    float *o = out + (size_t)r * H * D + (size_t)h0 * D;
-                    const float *qr = q + (size_t)r * qs + (size_t)h0 * D;
-                    const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
-                    if (bf) group_2(o, p, slot, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
-                    else group_4(o, p, slot, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
-                }
-        }
-        return;
-    }
+    avx512 = cpu_st(be)->simd >= CPU_SIMD_AVX512 && D % 16 == 0;
 #endif
-    if (D <= PORT_DMAX) {   /* one task per (row, KV group slice of up to GMAX_PORT heads) */
-        int per = grp < GMAX_PORT ? grp : GMAX_PORT, nsl = (grp + per - 1) / per;
-        #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
-        {
-            float *p = (float *)work + (size_t)omp_get_thread_num() * ((H < 8 ? H : 8) + 1) * maxctx;   /* per <= that */
-            #pragma omp for schedule(dynamic, 1) collapse(2)
-            for (int r = 0; r < R; r++)
-                for (int gs = 0; gs < Hkv * nsl; gs++) {
-                    int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
-                    group_portable(out + (size_t)r * H * D + (size_t)h0 * D, p, q + (size_t)r * qs + (size_t)h0 * D, kp, vp, bf, row,
-                                   g, nh, D, bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
-                }
-        }
-        return;
-    }
+    /* one task per (row, KV group slice of up to GMAX heads) */
+    int hw = H < GMAX ? H : GMAX, per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;   /* per <= hw */
+    size_t stride = paged_stride(H, maxctx, D);
     #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
     {
-        float *p = (float *)work + (size_t)omp_get_thread_num() * maxctx;
+        float *p = (float *)work + (size_t)omp_get_thread_num() * stride;
+        float *extra = p + (size_t)hw * maxctx;   /* the AVX-512 kernel's slots, or the portable one's row */
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int r = 0; r < R; r++)
-            for (int h = 0; h < H; h++)
-                head_portable(out + (size_t)r * H * D + (size_t)h * D, p, q + (size_t)r * qs + (size_t)h * D, kp, vp, bf, row,
-                              h / grp, D, bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
+            for (int gs = 0; gs < Hkv * nsl; gs++) {
+                int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
+                float *o = out + (size_t)r * H * D + (size_t)h0 * D;
+                const float *qr = q + (size_t)r * qs + (size_t)h0 * D;
+                const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
+#ifdef PAGED_AVX512
+                if (avx512) {
+                    if (bf) group_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
+                    else group_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
+                    continue;
+                }
+#endif
+                group_portable(o, p, extra, qr, kp, vp, bf, row, g, nh, D, tab, bs, row_ctx[r], scale);
+            }
     }
 }
