@@ -451,7 +451,7 @@ static int wr_fd_path(const char *p) {
 /* -o through a symlink replaces the link's target, not the link: each link is read in turn
  * (a dangling one too: its target is created), relative ones against the link's directory;
  * it stops at a descriptor's path. */
-static char *wr_follow(const char *path) {
+char *path_follow(const char *path) {
     char *p = strdup(path), link[PATH_MAX];
     for (int hops = 0; p && hops < 40 && wr_fd_path(p) < 0; hops++) {   /* a loop of links: wr_open reports ELOOP */
         struct stat st;
@@ -467,8 +467,6 @@ static char *wr_follow(const char *path) {
     }
     return p;
 }
-
-char *path_follow(const char *path) { return wr_follow(path); }
 
 /* The temporary file of an atomic write of path could not be made (errno): the path given is
  * named, not the temporary one; ENOENT can only mean a missing directory, the name being new. */
@@ -503,6 +501,14 @@ void wr_unlink_temps(void) {
     for (int i = 0; i < NTEMP; i++) { const char *p = temps[i]; if (p) unlink(p); }
 }
 
+/* The directory path is in: "." for a bare name, "/" for one at the root. */
+static void dir_of(char *dir, size_t n, const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, n, ".");
+    else if (slash == path) snprintf(dir, n, "/");
+    else snprintf(dir, n, "%.*s", (int)(slash - path), path);
+}
+
 /* The existing file path (stat st) is another user's in a sticky directory (/tmp, a shared
  * scratch): the temporary file can be made there, but the rename over path at the very end
  * fails (EPERM), after all the work. Root (CAP_FOWNER) may. */
@@ -510,10 +516,7 @@ static int wr_sticky_other(const char *path, const struct stat *st) {
     uid_t me = geteuid();
     if (me == 0 || st->st_uid == me) return 0;
     char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    dir_of(dir, sizeof dir, path);
     struct stat ds;
     return stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) && ds.st_uid != me;
 }
@@ -526,7 +529,7 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
     if (o->path && strcmp(o->path, "-") != 0) {
         w->fd = -1;   /* not stdout: wr_abort closes only a descriptor of ours */
         w->path = strdup(o->path);
-        w->target = wr_follow(o->path);
+        w->target = path_follow(o->path);
         if (!w->path || !w->target) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
         struct stat st;
         int fdn = wr_fd_path(w->target);
@@ -828,11 +831,7 @@ int path_mkdirs(const char *path) {
 
 int fsync_dir_of(const char *path) {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == dir) dir[1] = 0;
-    else *slash = 0;
+    dir_of(dir, sizeof dir, path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0) return -1;
     int rc = fsync(fd);
