@@ -183,6 +183,16 @@ const char *jqf_field(const char *p) {
     return p[0] == '.' && p[1] && !(p[1] >= '0' && p[1] <= '9') && strspn(p + 1, word) == strlen(p + 1) ? p + 1 : NULL;
 }
 
+const char *jqf_wrong(const jqf *f, const char *opt, jv v, const char *want, char *buf, size_t n) {
+    const char *field = jqf_field(f->text);
+    char why[80];
+    if (field) snprintf(buf, n, "\"%s\" %s", field, jv_wrong(v, want, why, sizeof why));
+    else snprintf(buf, n, "%s '%.300s' gave %s, not %s", opt, f->text,
+                  jv_is_valid(v) ? jv_kind_phrase(jv_get_kind(v)) : "nothing", want);
+    err_one_line(buf);   /* whatever the filter's text */
+    return buf;
+}
+
 char *jqf_first_key(jqf *f, jv rec) {
     const char *field = jqf_field(f->text);
     if (field) return strdup(field);

@@ -17,6 +17,12 @@ const char *jqf_text(const jqf *f);
  * first: `.1` is a number), else NULL:
  * messages name such a field as the record's ("answer" is missing), others as the filter. */
 const char *jqf_field(const char *program);
+/* What is wrong with v, the value of option opt's filter f (want: "a string", ...), for a
+ * message after FILE:LINE: a plain `.field` names the record's field ("answer" is missing,
+ * "answer" is an array, not a string); any other filter is named as the option and the filter
+ * with what it gave (--answer '.a // .b' gave nothing, not a string): its text is no field's
+ * name ("empty" is missing). One line, written to buf. */
+const char *jqf_wrong(const jqf *f, const char *opt, jv v, const char *want, char *buf, size_t n);
 /* The top-level field the filter's first output on rec is the value of, by jq's path():
  * "answer" for `.answer // .solution` on a record with an answer (a number read from it keeps
  * its own text: rec_number_text); NULL where it is none (a computed value, a nested field, an

@@ -305,14 +305,10 @@ static int32_t *token_ids(opts *o, const char *where, const char *name, jv a, in
  * what it gave, as msample's --problem. */
 static void die_reward(opts *o, const char *where, jv r) {
     const char *f = jqf_text(o->freward);
-    int field = jqf_field(f) != NULL;
-    jv_kind k = jv_get_kind(r);
-    char why[80], m[400];
-    if (k == JV_KIND_NUMBER) snprintf(why, sizeof why, field ? "is not a finite number" : "a number that is not finite");
-    else if (field) jv_wrong(r, "a number", why, sizeof why);
-    else snprintf(why, sizeof why, "%s, not a number", k == JV_KIND_INVALID ? "nothing" : jv_kind_phrase(k));
-    if (field) snprintf(m, sizeof m, "\"%s\" %s", f + 1, why);
-    else snprintf(m, sizeof m, "--reward '%.300s' gave %s", f, why);
+    char m[400];
+    if (jv_get_kind(r) != JV_KIND_NUMBER) jqf_wrong(o->freward, "--reward", r, "a number", m, sizeof m);
+    else if (jqf_field(f)) snprintf(m, sizeof m, "\"%s\" is not a finite number", f + 1);
+    else snprintf(m, sizeof m, "--reward '%.300s' gave a number that is not finite", f);
     jv_free(r);
     die_rec(o, where, "%s", m);
 }

@@ -74,21 +74,6 @@ typedef struct {
     long long done;
 } mr;
 
-/* What is wrong with v, the value of --OPT's filter f, for a message after FILE:LINE: a plain
- * `.field` names its field ("answer" is missing, "answer" is an array, not a string), any other
- * filter is named with what it gave (--answer '.a // .b' gave nothing, not a string), as in
- * msample and mgrpo: its text is no field's name ("empty" is missing). Written to buf. */
-static const char *wrong(const char *opt, jqf *f, jv v, const char *want, char *buf, size_t n)
-{
-    const char *field = jqf_field(jqf_text(f));
-    char why[80];
-    if (field) snprintf(buf, n, "\"%s\" %s", field, jv_wrong(v, want, why, sizeof why));
-    else snprintf(buf, n, "%s '%.300s' gave %s, not %s", opt, jqf_text(f),
-                  jv_is_valid(v) ? jv_kind_phrase(jv_get_kind(v)) : "nothing", want);
-    err_one_line(buf);   /* whatever the filter's text */
-    return buf;
-}
-
 static void die_at(mr *m, const char *where, const char *fmt, const char *arg)
 {
     mrl_err e = {0};
@@ -287,7 +272,7 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
     if (e->code) { jv_free(comp); return err_prefix(e, "%s", where); }
     char why[600];
     if (jv_get_kind(comp) != JV_KIND_STRING) {
-        wrong("--completion", m->fcomp, comp, "a string", why, sizeof why);
+        jqf_wrong(m->fcomp, "--completion", comp, "a string", why, sizeof why);
         jv_free(comp);
         return err_set(e, ERR_INPUT, "%s: %s", where, why);
     }
@@ -299,7 +284,7 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
         free(key);
     }
     if (jv_get_kind(gold) != JV_KIND_STRING) {
-        wrong("--answer", m->fgold, gold, "a string or a number", why, sizeof why);
+        jqf_wrong(m->fgold, "--answer", gold, "a string or a number", why, sizeof why);
         jv_free(comp); jv_free(gold);
         return err_set(e, ERR_INPUT, "%s: %s", where, why);
     }
@@ -319,12 +304,12 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
         prompt = jqf_first(m->fprompt, rec, e);
         if (e->code) { jv_free(comp); jv_free(gold); jv_free(prompt); return err_prefix(e, "%s", where); }
         if (jv_get_kind(prompt) != JV_KIND_STRING && jv_get_kind(prompt) != JV_KIND_NULL && jv_is_valid(prompt)) {
-            wrong("--prompt", m->fprompt, prompt, "a string", why, sizeof why);
+            jqf_wrong(m->fprompt, "--prompt", prompt, "a string", why, sizeof why);
             jv_free(comp); jv_free(gold); jv_free(prompt);
             return err_set(e, ERR_INPUT, "%s: %s", where, why);
         }
         if (jv_get_kind(prompt) != JV_KIND_STRING) {   /* the script to hold the completion to is unknown */
-            wrong("--prompt", m->fprompt, prompt, "a string", why, sizeof why);
+            jqf_wrong(m->fprompt, "--prompt", prompt, "a string", why, sizeof why);
             jv_free(comp); jv_free(gold); jv_free(prompt);
             return err_set(e, ERR_INPUT, "%s: %s (the language reward takes its script from it; language:script=NAME fixes one)",
                            where, why);

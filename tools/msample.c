@@ -60,7 +60,6 @@ typedef struct app {
     rd_stream *rd;
     wr_stream *w;
     jqf *problem;
-    const char *problem_field;     /* "problem" for the filter ".problem" (messages) */
     mrl_template *tp;
     const char *system;
     const mrl_tok *tok;
@@ -135,12 +134,8 @@ static int bad(app *a, mrl_err *e) {
 
 /* The record's problem is not a string: v is what the filter gave. */
 static int missing(app *a, jv v, mrl_err *e) {
-    char why[80];
-    if (a->problem_field)
-        return err_set(e, ERR_INPUT, "%s:%ld: \"%s\" %s", rd_name(a->rd), rd_lineno(a->rd), a->problem_field,
-                       jv_wrong(v, "a string", why, sizeof why));
-    return err_set(e, ERR_INPUT, "%s:%ld: --problem '%s' gave %s, not a string", rd_name(a->rd),
-                   rd_lineno(a->rd), jqf_text(a->problem), jv_is_valid(v) ? jv_kind_phrase(jv_get_kind(v)) : "nothing");
+    char why[600];
+    return err_set(e, ERR_INPUT, "%s:%ld: %s", rd_name(a->rd), rd_lineno(a->rd), jqf_wrong(a->problem, "--problem", v, "a string", why, sizeof why));
 }
 
 /* The next problem of this shard, rendered and tokenized; bad records are skipped
@@ -504,11 +499,6 @@ int main(int argc, char **argv) {
     mrl_err e = {0};
 
     if (!(a.problem = jqf_compile(problem, &e))) cli_usage(&a.c, "--problem: %s", e.msg);
-    static char field[128];
-    if (jqf_field(problem) && strlen(problem) < sizeof field) {
-        strcpy(field, problem + 1);
-        a.problem_field = field;
-    }
     if (!score) {
         if (!(a.tp = tmpl_load(tmpl, &e))) cli_die(&a.c, &e);
         if (!(a.system = tmpl_system(system, &e))) cli_die(&a.c, &e);
