@@ -199,6 +199,7 @@ typedef struct {               /* the input, in groups */
     jv pending;                /* first record of the next group (or invalid) */
     char pending_where[PATH_MAX + 24];
     char *pending_raw; size_t pending_raw_len;   /* its input line */
+    int keep_raw;              /* input lines are kept (the rollouts file is written: checkpoints on, rank 0) */
     long groups_read, records_read;
     int gsize;                 /* size of the first group */
     uint64_t closed_full;      /* id hash | 1 of the group just closed on reaching gsize (0: none) */
@@ -394,9 +395,12 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
             if (r < 0) cli_die(&o->c, &e);
             if (r == 0) break;
             snprintf(where, sizeof where, "%s:%ld", rd_name(in->rd), rd_lineno(in->rd));
-            const char *l = rd_line(in->rd, &raw_len);
-            raw = need(malloc(raw_len + 1));
-            memcpy(raw, l, raw_len);
+            raw = NULL;
+            if (in->keep_raw) {
+                const char *l = rd_line(in->rd, &raw_len);
+                raw = need(malloc(raw_len + 1));
+                memcpy(raw, l, raw_len);
+            }
         }
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
         if (jv_get_kind(id) == JV_KIND_INVALID || jv_get_kind(id) == JV_KIND_NULL) die_rec(o, where, "\"%s\" is missing", "id");
@@ -940,6 +944,7 @@ int main(int argc, char **argv) {
     const char *save_dtype = !strcmp(cfg->torch_dtype, "bfloat16") ? "bf16" : "fp32";
 
     input in = {0};
+    in.keep_raw = !o.no_ckpt && lead;
     in.pending = jv_invalid();
     in.list = list;
     if (!list) {
