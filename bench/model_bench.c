@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <omp.h>
 #include "model.h"
+#include "model_int.h"   /* kv_reserve: the CTX filler */
 #include "ops.h"
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
@@ -303,13 +304,39 @@ static mrl_model *load(const char *dir, int bf16, int trainable, int ckpt, int t
     return m;
 }
 
+/* CTX=N: n more cached tokens in each sequence, as if N tokens had been decoded (values of a
+ * fixed pattern written into every layer's K and V rows, so the pages are real memory), to time
+ * the steps of long completions without decoding up to them. */
+static void fill_ctx(kv_cache *kv, const int *seqs, int B, int n) {
+    mrl_err e = {0};
+    int32_t *slots = malloc(sizeof(int32_t) * (size_t)n);
+    const mrl_config *c = model_config(kv->m);
+    size_t row = (size_t)c->num_kv_heads * c->head_dim;
+    for (int b = 0; b < B; b++) {
+        if (!slots || kv_reserve(kv, seqs[b], n, slots, &e) < 0) die("CTX", &e);
+        for (int l = 0; l < kv->L; l++)
+            for (int i = 0; i < n; i++)
+                for (size_t j = 0; j < row; j++) {
+                    float a = (float)((i * 31 + (int)j * 7 + b) % 97) * 0.01f - 0.5f, v = (float)((i * 17 + (int)j * 5 + l) % 89) * 0.01f - 0.4f;
+                    size_t at = (size_t)slots[i] * row + j;
+                    if (kv->dt == MRL_BF16) {
+                        uint32_t ua, uv; memcpy(&ua, &a, 4); memcpy(&uv, &v, 4);
+                        ((uint16_t *)kv_kpool(kv, l))[at] = (uint16_t)(ua >> 16); ((uint16_t *)kv_vpool(kv, l))[at] = (uint16_t)(uv >> 16);
+                    } else { ((float *)kv_kpool(kv, l))[at] = a; ((float *)kv_vpool(kv, l))[at] = v; }
+                }
+        kv_commit(kv, seqs[b], n);
+    }
+    free(slots);
+}
+
 /* B sequences with prompts of 16 + b tokens (different lengths), then `steps` batched steps. */
 static int decode(const char *dir, int B, int steps, int bf16, int threads) {
     mrl_model *m = load(dir, bf16, 0, 0, threads);
     const mrl_config *c = model_config(m);
     mrl_err e = {0};
-    int P = 16, V = c->vocab_size;
-    size_t kvb = (size_t)B * (P + B + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 4 * 2;
+    const char *cx = getenv("CTX");
+    int P = 16, V = c->vocab_size, ctx = cx ? atoi(cx) : 0;
+    size_t kvb = (size_t)B * (P + B + ctx + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 4 * 2;
     kv_cache *kv = kv_create(m, kvb, 16, kv_env(), &e);
     if (!kv) die("kv_create", &e);
     float *z = malloc((size_t)V * B * sizeof(float));
@@ -322,6 +349,7 @@ static int decode(const char *dir, int B, int steps, int bf16, int threads) {
         if (model_prefill(m, kv, seqs[b], tok, P + b % 8, z, &e) < 0) die("prefill", &e);
     }
     tp = now() - tp;
+    if (ctx > 0) fill_ctx(kv, seqs, B, ctx);
     for (int b = 0; b < B; b++) next[b] = (b * 31 + 1) % V;
     if (model_decode(m, kv, seqs, next, B, z, &e) < 0) die("decode", &e);   /* warm-up */
     double t = now(), c0 = cpu_s();
@@ -334,8 +362,8 @@ static int decode(const char *dir, int B, int steps, int bf16, int threads) {
     /* bytes a decode step must stream: every weight but the embedding table (one row read);
      * with a tied head the table is read once, as the head */
     size_t wbytes = (c->tie_word_embeddings ? np : np - emb) * (bf16 ? 2 : 4);
-    printf("decode B=%d dtype=%s kv=%s threads=%d tok_per_s=%.3f ms_per_step=%.1f cpu_s_per_step=%.2f weight_GB=%.3f prefill_s=%.2f rss_MB=%.0f\n",
-           B, bf16 ? "bf16" : "fp32", kv_dtype(kv) == MRL_BF16 ? "bf16" : "fp32", threads, (double)B * steps / t, t / steps * 1e3, c0 / steps, wbytes / 1e9, tp, rss_mb());
+    printf("decode B=%d ctx=%d dtype=%s kv=%s threads=%d tok_per_s=%.3f ms_per_step=%.1f cpu_s_per_step=%.2f weight_GB=%.3f prefill_s=%.2f rss_MB=%.0f\n",
+           B, ctx + P, bf16 ? "bf16" : "fp32", kv_dtype(kv) == MRL_BF16 ? "bf16" : "fp32", threads, (double)B * steps / t, t / steps * 1e3, c0 / steps, wbytes / 1e9, tp, rss_mb());
     free(z); free(seqs); free(tok); free(next);
     kv_free(kv); model_free(m);
     return 0;

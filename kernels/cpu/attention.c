@@ -525,6 +525,149 @@ static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const 
 }
 GROUP(4)
 GROUP(2)
+
+/* The same design for AVX2 + FMA (16 ymm registers, 8 lanes): scores two keys at a time for up
+ * to 6 heads (12 accumulators), P V 16 columns at a time for up to 6 heads. The loop without
+ * AVX-512 before this one (group_portable, one SIMD dot per head and key, a scalar expf)
+ * reached 25 GFLOP/s on an AMD EPYC Zen 2. */
+#define PAGED_AVX2 1
+__attribute__((target("avx2,fma")))
+static inline __m256 kv8(const char *p, int BF) {
+    if (BF) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+    return _mm256_loadu_ps((const float *)p);
+}
+/* [sum(a0), sum(a1), sum(a2), sum(a3)] */
+__attribute__((target("avx2,fma")))
+static inline __m128 hsum4_8(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+/* p[0..n) -> exp(p - max p), 8 at a time; returns their sum, the max in *mx. */
+__attribute__((target("avx2,fma")))
+static float exp_shift256(float *p, int n, float *mx) {
+    __m256 m = _mm256_set1_ps(-INFINITY), sm = _mm256_setzero_ps();
+    for (int j = 0; j < n; j += 8) {
+        __m256i k = cpu_lanes8(n - j);
+        m = _mm256_blendv_ps(m, _mm256_max_ps(m, _mm256_maskload_ps(p + j, k)), _mm256_castsi256_ps(k));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    *mx = _mm_cvtss_f32(m4);
+    __m256 mv = _mm256_set1_ps(*mx);
+    for (int j = 0; j < n; j += 8) {
+        __m256i k = cpu_lanes8(n - j);
+        __m256 e = _mm256_and_ps(cpu_exp256(_mm256_sub_ps(_mm256_maskload_ps(p + j, k), mv)), _mm256_castsi256_ps(k));
+        _mm256_maskstore_ps(p + j, k, e);
+        sm = _mm256_add_ps(sm, e);
+    }
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sm), _mm256_extractf128_ps(sm, 1));
+    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    return _mm_cvtss_f32(_mm_add_ss(s4, _mm_movehdup_ps(s4)));
+}
+#define SH2 6   /* heads per pass of the AVX2 kernels */
+#define JC 32   /* cached rows per P V chunk */
+/* The kernels below are inlined with the head count HN, the column vectors NC and the element
+ * size ES as constants (a switch picks the instance), so that their accumulators stay in
+ * registers: with a run-time head count GCC kept them on the stack. */
+#define AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/* The scores of keys k0, k1 (nk of them real) for HN heads. */
+AVX2_INLINE void scores2_body(float *p, int n, const float *q, const char *k0p, const char *k1p, int D, int nk,
+                              float scale, const int HN, const int ES) {
+    __m256 a[SH2][2];
+    _Pragma("GCC unroll 6") for (int h = 0; h < SH2; h++) a[h][0] = a[h][1] = _mm256_setzero_ps();
+    for (int d = 0; d < D; d += 8) {
+        __m256 k0 = kv8(k0p + d * ES, ES == 2), k1 = kv8(k1p + d * ES, ES == 2);
+        _Pragma("GCC unroll 6") for (int h = 0; h < HN; h++) {
+            __m256 qv = _mm256_loadu_ps(q + (size_t)h * D + d);
+            a[h][0] = _mm256_fmadd_ps(qv, k0, a[h][0]);
+            a[h][1] = _mm256_fmadd_ps(qv, k1, a[h][1]);
+        }
+    }
+    float sc[SH2 * 2];
+    __m128 s = _mm_set1_ps(scale);
+    _mm_storeu_ps(sc, _mm_mul_ps(hsum4_8(a[0][0], a[0][1], a[1][0], a[1][1]), s));
+    if (HN > 2) _mm_storeu_ps(sc + 4, _mm_mul_ps(hsum4_8(a[2][0], a[2][1], a[3][0], a[3][1]), s));
+    if (HN > 4) _mm_storeu_ps(sc + 8, _mm_mul_ps(hsum4_8(a[4][0], a[4][1], a[5][0], a[5][1]), s));
+    for (int h = 0; h < HN; h++) { p[(size_t)h * n] = sc[2 * h]; if (nk > 1) p[(size_t)h * n + 1] = sc[2 * h + 1]; }
+}
+/* P V of HN heads over the 8 x NC columns from d, for the cached rows j0 .. j1-1: the sums so
+ * far are in o (j0 > 0) and go back there. */
+AVX2_INLINE void pv2_body(float *o, const float *p, const char *vp, size_t row, const int32_t *slot, int g,
+                          int D, int d, int n, int j0, int j1, const int HN, const int NC, const int ES) {
+    __m256 acc[SH2][2];
+    _Pragma("GCC unroll 6") for (int h = 0; h < HN; h++)
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++)
+            acc[h][c] = j0 ? _mm256_loadu_ps(o + (size_t)h * D + d + 8 * c) : _mm256_setzero_ps();
+    for (int j = j0; j < j1; j++) {
+        const char *v = vp + ((size_t)slot[j] * row + (size_t)g * D + d) * ES;
+        __m256 vv[2];
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = kv8(v + 8 * ES * c, ES == 2);
+        _Pragma("GCC unroll 6") for (int h = 0; h < HN; h++) {
+            __m256 pj = _mm256_broadcast_ss(p + (size_t)h * n + j);
+            _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) acc[h][c] = _mm256_fmadd_ps(pj, vv[c], acc[h][c]);
+        }
+    }
+    _Pragma("GCC unroll 6") for (int h = 0; h < HN; h++)
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) _mm256_storeu_ps(o + (size_t)h * D + d + 8 * c, acc[h][c]);
+}
+#define HN_SWITCH(hn, CALL) switch (hn) { case 1: CALL(1); break; case 2: CALL(2); break; case 3: CALL(3); break; \
+                                          case 4: CALL(4); break; case 5: CALL(5); break; default: CALL(6); }
+__attribute__((target("avx2,fma")))
+static void scores2(float *p, int n, const float *q, int hn, const char *k0, const char *k1, int D, int nk, float scale, int es) {
+#define SC(HN) if (es == 2) scores2_body(p, n, q, k0, k1, D, nk, scale, HN, 2); else scores2_body(p, n, q, k0, k1, D, nk, scale, HN, 4)
+    HN_SWITCH(hn, SC)
+#undef SC
+}
+__attribute__((target("avx2,fma")))
+static void pv2(float *o, const float *p, const char *vp, size_t row, const int32_t *slot, int g, int hn, int D,
+                int d, int n, int j0, int j1, int nc, int es) {
+#define PV(HN) if (es == 2) { if (nc == 2) pv2_body(o, p, vp, row, slot, g, D, d, n, j0, j1, HN, 2, 2); \
+                              else pv2_body(o, p, vp, row, slot, g, D, d, n, j0, j1, HN, 1, 2); }         \
+               else { if (nc == 2) pv2_body(o, p, vp, row, slot, g, D, d, n, j0, j1, HN, 2, 4);          \
+                      else pv2_body(o, p, vp, row, slot, g, D, d, n, j0, j1, HN, 1, 4); }
+    HN_SWITCH(hn, PV)
+#undef PV
+}
+
+/* One row's group of heads, as group_ES above; es is the pool's element size. */
+__attribute__((target("avx2,fma")))
+static void group_avx2(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, int es,
+                       size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }
+    for (int j = 0; j < n; j++) slot[j] = j % bs ? slot[j - 1] + 1 : tab[j / bs] * bs;
+    for (int j = 0; j < n; j += 2) {
+        int nk = n - j < 2 ? n - j : 2;
+        const char *k0 = kp + ((size_t)slot[j] * row + (size_t)g * D) * es;
+        const char *k1 = nk > 1 ? kp + ((size_t)slot[j + 1] * row + (size_t)g * D) * es : k0;
+        if (j + 18 <= n)   /* the keys eight steps ahead */
+            for (int u = 16; u < 18; u++) {
+                const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g * D) * es;
+                for (int c = 0; c < D * es; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);
+            }
+        for (int h0 = 0; h0 < nh; h0 += SH2)
+            scores2(p + (size_t)h0 * n + j, n, q + (size_t)h0 * D, nh - h0 < SH2 ? nh - h0 : SH2, k0, k1, D, nk, scale, es);
+    }
+    float inv[GMAX], mx;
+    for (int h = 0; h < nh; h++) inv[h] = 1.0f / exp_shift256(p + (size_t)h * n, n, &mx);   /* softmax */
+    /* P V in chunks of JC cached rows: a chunk's value rows come from memory for the first
+     * column slice and from L1 for the others */
+    for (int j0 = 0; j0 < n; j0 += JC) {
+        int j1 = n - j0 < JC ? n : j0 + JC;
+        for (int j = j1; j < j1 + JC && j < n; j++) {   /* the next chunk */
+            const char *f = vp + ((size_t)slot[j] * row + (size_t)g * D) * es;
+            for (int c = 0; c < D * es; c += 64) _mm_prefetch(f + c, _MM_HINT_T1);
+        }
+        for (int h0 = 0; h0 < nh; h0 += SH2) {
+            int hn = nh - h0 < SH2 ? nh - h0 : SH2, d = 0;
+            for (; d + 16 <= D; d += 16) pv2(o + (size_t)h0 * D, p + (size_t)h0 * n, vp, row, slot, g, hn, D, d, n, j0, j1, 2, es);
+            if (d < D) pv2(o + (size_t)h0 * D, p + (size_t)h0 * n, vp, row, slot, g, hn, D, d, n, j0, j1, 1, es);
+        }
+    }
+    for (int h = 0; h < nh; h++)
+        for (int i = 0; i < D; i++) o[(size_t)h * D + i] *= inv[h];
+}
 #endif
 
 /* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512, as group_ES above: each cached
@@ -571,18 +714,24 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     for (int r = 0; r < R; r++) if (row_ctx[r] > maxctx) maxctx = row_ctx[r];
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
-    int avx512 = 0;
+    int avx512 = 0, avx2 = 0;
 #ifdef PAGED_AVX512
     avx512 = cpu_st(be)->simd >= CPU_SIMD_AVX512 && D % 16 == 0;
+    avx2 = !avx512 && cpu_st(be)->simd >= CPU_SIMD_AVX2 && D % 8 == 0;
 #endif
     /* one task per (row, KV group slice of up to GMAX heads) */
     int hw = H < GMAX ? H : GMAX, per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;   /* per <= hw */
     size_t stride = paged_stride(H, maxctx, D);
-    #pragma omp parallel num_threads(cpu_nt(be, (size_t)R * maxctx * H * D))
+    int nt = cpu_nt(be, (size_t)R * maxctx * H * D);
+    /* With rows enough for every thread, a thread takes all the groups of a row in turn: a
+     * group's K and V are half of each cached row's bytes or less, and the memory next to them
+     * is then read by the same core (bf16 cache 32 rows x 2000 tokens, AMD Zen 2: 9.6 -> 7.7 ms) */
+    int chunk = R >= 2 * nt ? Hkv * nsl : 1;
+    #pragma omp parallel num_threads(nt)
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * stride;
         float *extra = p + (size_t)hw * maxctx;   /* the AVX-512 kernel's slots, or the portable one's row */
-        #pragma omp for schedule(dynamic, 1) collapse(2)
+        #pragma omp for schedule(dynamic, chunk) collapse(2)
         for (int r = 0; r < R; r++)
             for (int gs = 0; gs < Hkv * nsl; gs++) {
                 int g = gs / nsl, h0 = g * grp + gs % nsl * per, nh = g * grp + grp - h0 < per ? g * grp + grp - h0 : per;
@@ -593,6 +742,10 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 if (avx512) {
                     if (bf) group_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
                     else group_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
+                    continue;
+                }
+                if (avx2) {
+                    group_avx2(o, p, (int32_t *)extra, qr, kp, vp, bf ? 2 : 4, row, g, nh, D, tab, bs, row_ctx[r], scale);
                     continue;
                 }
 #endif

@@ -228,6 +228,30 @@ static inline __m512 cpu_exp512(__m512 x) {
     return _mm512_scalef_ps(y, n);
 }
 #define CPU_HAVE_EXP512 1
+
+/* cpu_exp512 on 8 lanes for AVX2 + FMA: the same reduction and polynomial, 2^n built in the
+ * exponent field (n in [-126, 128] after the clamp; 128 overflows to inf as e^88.8 does). */
+__attribute__((target("avx2,fma")))
+static inline __m256 cpu_exp256(__m256 x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-87.3f), _mm256_min_ps(_mm256_set1_ps(88.8f), x));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+/* The low min(n, 8) lanes as an AVX2 mask (all bits set in a lane that is in), none for n <= 0. */
+__attribute__((target("avx2")))
+static inline __m256i cpu_lanes8(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n < 0 ? 0 : n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 #endif
 
 /* The fp32 register tiles of smallgemm.c run here (compiled in, AVX-512, not turned off by

@@ -795,12 +795,15 @@ TEST(empty_sums_write_zeros_on_every_path) {
 }
 
 /* Paged attention over scattered blocks equals packed causal attention row by row. */
-/* D = 8 runs the portable loop, D = 16 and 32 the AVX-512 one (where the CPU has it: keys four
- * at a time, so the 11- and 6-token contexts exercise the remainder too; a GQA group of 12
- * heads is taken 8 + 4). A bf16 cache (kvdt) equals packed attention on K and V rounded to
- * bf16 (cpu_bf16_rne) and the queries as they are. */
-static void paged_case(int D, int H, int K, mrl_dtype kvdt) {
-    mrl_backend *be = cpu_open(NULL);
+/* Each case runs on the CPU's own kernels, then with MRL_CPU_SIMD=avx2 and =none: a head dim
+ * that is a multiple of 16 takes the AVX-512 kernel (keys four at a time, so the 11- and
+ * 6-token contexts exercise the remainder too; a GQA group of 12 heads is taken 8 + 4), a
+ * multiple of 8 the AVX2 one (keys two at a time, 6 heads per pass: 12 = 6 + 6, 7 = 6 + 1;
+ * D = 8 and 40 leave an 8-column slice), D = 12 and SIMD "none" the portable loop. A bf16 cache
+ * (kvdt) equals packed attention on K and V rounded to bf16 (cpu_bf16_rne) and the queries as
+ * they are. */
+static void paged_case(int D, int H, int K, mrl_dtype kvdt, const char *simd) {
+    mrl_backend *be = cpu_open(simd);
     enum { BS = 4, NS = 2 };
     int lens[NS] = {11, 6}, T = 17, st = (H + 2 * K) * D, cu[NS + 1] = {0, 11, 17};
     float *qkv = malloc(sizeof(float) * T * st), *ref = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H);
@@ -839,22 +842,27 @@ static void paged_case(int D, int H, int K, mrl_dtype kvdt) {
     op_attention_paged(be, out, qkv, st, kp, vp, kvdt, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
     double worst = 0;
     for (int i = 0; i < T * H * D; i++) worst = fmax(worst, fabs(out[i] - ref[i]));
-    EXPECTF(worst < 1e-6, "D %d H %d K %d kv %s: max difference %g", D, H, K, kvdt == MRL_BF16 ? "bf16" : "fp32", worst);
+    EXPECTF(worst < 1e-6, "D %d H %d K %d kv %s simd %s: max difference %g", D, H, K, kvdt == MRL_BF16 ? "bf16" : "fp32",
+            simd ? simd : "(own)", worst);
     qkv[0] = NAN;   /* a diverged model shows as NaN, it is not turned into weights of ~0 */
     op_attention_paged(be, out, qkv, st, kp, vp, kvdt, bt, 3, BS, rseq, rctx, T, H, K, D, pw);
     int nan = 1;
     for (int i = 0; i < D; i++) nan &= isnan(out[i]);
-    EXPECTF(nan, "D %d: a NaN query did not give a NaN output", D);
+    EXPECTF(nan, "D %d simd %s: a NaN query did not give a NaN output", D, simd ? simd : "(own)");
     free(qkv); free(qkvr); free(ref); free(lse); free(out); free(w); free(kp); free(vp); free(pw);
     be_close(be);
 }
 TEST(paged_attention_equals_packed) {
-    for (int b = 0; b < 2; b++) {
-        mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
-        paged_case(8, 4, 2, dt); paged_case(32, 4, 2, dt); paged_case(16, 12, 1, dt); paged_case(32, 6, 3, dt);
-        paged_case(64, 7, 1, dt); paged_case(128, 6, 2, dt);   /* the models' head dims and GQA groups */
-        paged_case(544, 4, 2, dt);   /* a head dim past the models' (the portable kernel widens a row of D) */
-    }
+    const char *simds[3] = {NULL, "avx2", "none"};
+    for (int sp = 0; sp < 3; sp++)
+        for (int b = 0; b < 2; b++) {
+            mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
+            const char *si = simds[sp];
+            paged_case(8, 4, 2, dt, si); paged_case(12, 4, 2, dt, si); paged_case(32, 4, 2, dt, si);
+            paged_case(16, 12, 1, dt, si); paged_case(32, 6, 3, dt, si); paged_case(40, 2, 1, dt, si);
+            paged_case(64, 7, 1, dt, si); paged_case(128, 6, 2, dt, si);   /* the models' head dims and GQA groups */
+            paged_case(544, 4, 2, dt, si);   /* a head dim past the models' (the portable kernel widens a row of D) */
+        }
 }
 
 TEST(adamw_matches_formula) {
