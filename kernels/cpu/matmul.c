@@ -11,7 +11,8 @@
 #include "cpu.h"
 
 /* Few rows: W is streamed once and each row of W meets every x row while it is in L1, so
- * decode runs at memory bandwidth. Below this many rows sgemm's packing is not worth it. */
+ * decode runs at memory bandwidth. Up to this many rows (small_t, at most this) sgemm's
+ * packing is not worth it. */
 #define SMALL_T_MAX 64
 #define BF16_TILE 128   /* rows of a bf16 weight converted to fp32 per sgemm call */
 
@@ -27,10 +28,6 @@ static inline float bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; me
     }
 static void dots_f32(const float *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(w[i]) }
 static void dots_bf16(const uint16_t *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(bf(w[i])) }
-__attribute__((target("avx2,fma")))
-static void dots_f32_avx2(const float *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(w[i]) }
-__attribute__((target("avx2,fma")))
-static void dots_bf16_avx2(const uint16_t *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(bf(w[i])) }
 
 #include <immintrin.h>
 /* AVX-512: RO rows of W (o) against NT rows of x (t) at once, two accumulators per (o, t) so
@@ -110,11 +107,72 @@ static dots_blk_fn *const dots_blks[DOT_RO][DOT_NT] = {
     {dots_blk_3_1, dots_blk_3_2, dots_blk_3_3, dots_blk_3_4},
 };
 
-/* res[r * SMALL_T_MAX + t] = dot(W row r, x row t), r < ro, t < T */
-static void dots_avx512(const void *wv, size_t ldw, int ro, int isbf, const float *x, int ldx, int T, int n, float *res) {
+/* The same register tile for AVX2 + FMA (16 ymm registers): 3 weight rows x 4 x rows = 12
+ * accumulators of 8 lanes, one per (o, t); lane l sums the elements i % 8 == l, then a fixed
+ * reduction and the scalar tail, for every RO, NT, T and thread count. The one-row loop before
+ * (DOTS_BODY) read each x vector once per weight row and reduced each dot alone. */
+__attribute__((target("avx2,fma")))
+static inline __m256 wload8(const void *wv, int isbf, size_t i) {
+    if (isbf) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)wv + i))), 16));
+    return _mm256_loadu_ps((const float *)wv + i);
+}
+__attribute__((target("avx2,fma"), always_inline))
+static inline void dots_blk8(const int RO, const int NT, const void *wv, size_t ldw, const int isbf, const float *x, int ldx,
+                             int n, float *res) {
+    __m256 a[DOT_RO][DOT_NT];
+    size_t es = isbf ? 2 : 4;
+    const char *wr[DOT_RO];
+#pragma GCC unroll 3
+    for (int r = 0; r < RO; r++) {
+        wr[r] = (const char *)wv + (size_t)r * ldw * es;
+#pragma GCC unroll 4
+        for (int k = 0; k < NT; k++) a[r][k] = _mm256_setzero_ps();
+    }
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 w[DOT_RO];
+#pragma GCC unroll 3
+        for (int r = 0; r < RO; r++) w[r] = wload8(wr[r], isbf, i);
+#pragma GCC unroll 4
+        for (int k = 0; k < NT; k++) {
+            __m256 xv = _mm256_loadu_ps(x + (size_t)k * ldx + i);
+#pragma GCC unroll 3
+            for (int r = 0; r < RO; r++) a[r][k] = _mm256_fmadd_ps(w[r], xv, a[r][k]);
+        }
+    }
+    for (int r = 0; r < RO; r++) {
+        const uint16_t *wb = (const uint16_t *)wr[r]; const float *wf = (const float *)wr[r];
+        for (int k = 0; k < NT; k++) {
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(a[r][k]), _mm256_extractf128_ps(a[r][k], 1));
+            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            float s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+            for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];
+            res[r * SMALL_T_MAX + k] = s;
+        }
+    }
+}
+#define DOTS_BLK8(RO, NT)                                                                        \
+__attribute__((target("avx2,fma")))                                                              \
+static void dots_blk8_##RO##_##NT(const void *wv, size_t ldw, int isbf, const float *x, int ldx, int n, float *res) { \
+    if (isbf) dots_blk8(RO, NT, wv, ldw, 1, x, ldx, n, res);                                      \
+    else dots_blk8(RO, NT, wv, ldw, 0, x, ldx, n, res);                                           \
+}
+DOTS_BLK8(1, 1) DOTS_BLK8(1, 2) DOTS_BLK8(1, 3) DOTS_BLK8(1, 4)
+DOTS_BLK8(2, 1) DOTS_BLK8(2, 2) DOTS_BLK8(2, 3) DOTS_BLK8(2, 4)
+DOTS_BLK8(3, 1) DOTS_BLK8(3, 2) DOTS_BLK8(3, 3) DOTS_BLK8(3, 4)
+static dots_blk_fn *const dots_blks8[DOT_RO][DOT_NT] = {
+    {dots_blk8_1_1, dots_blk8_1_2, dots_blk8_1_3, dots_blk8_1_4},
+    {dots_blk8_2_1, dots_blk8_2_2, dots_blk8_2_3, dots_blk8_2_4},
+    {dots_blk8_3_1, dots_blk8_3_2, dots_blk8_3_3, dots_blk8_3_4},
+};
+
+/* res[r * SMALL_T_MAX + t] = dot(W row r, x row t), r < ro, t < T: the AVX-512 tiles, or
+ * (tab = dots_blks8) the AVX2 ones */
+static void dots_tiled(dots_blk_fn *const tab[DOT_RO][DOT_NT], const void *wv, size_t ldw, int ro, int isbf, const float *x,
+                       int ldx, int T, int n, float *res) {
     for (int t = 0; t < T; t += DOT_NT) {
         int nt = T - t < DOT_NT ? T - t : DOT_NT;
-        dots_blks[ro - 1][nt - 1](wv, ldw, isbf, x + (size_t)t * ldx, ldx, n, res + t);
+        tab[ro - 1][nt - 1](wv, ldw, isbf, x + (size_t)t * ldx, ldx, n, res + t);
     }
 }
 
@@ -122,14 +180,14 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
                       int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     int simd = cpu_st(be)->simd, isbf = wdt == MRL_BF16;
     size_t es = mrl_dtype_size(wdt);
-    int ro = simd >= CPU_SIMD_AVX512 ? DOT_RO : 1, nb = (OUT + ro - 1) / ro;   /* weight rows per task */
+    int ro = simd >= CPU_SIMD_AVX2 ? DOT_RO : 1, nb = (OUT + ro - 1) / ro;   /* weight rows per task */
     #pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int b = 0; b < nb; b++) {
         float res[DOT_RO * SMALL_T_MAX];
         int o0 = b * ro, nr = OUT - o0 < ro ? OUT - o0 : ro;
         const void *wr = (const char *)w + (size_t)o0 * IN * es;
-        if (simd >= CPU_SIMD_AVX512) dots_avx512(wr, (size_t)IN, nr, isbf, x, ldx, T, IN, res);
-        else if (simd >= CPU_SIMD_AVX2) { if (isbf) dots_bf16_avx2(wr, x, ldx, T, IN, res); else dots_f32_avx2(wr, x, ldx, T, IN, res); }
+        if (simd >= CPU_SIMD_AVX512) dots_tiled(dots_blks, wr, (size_t)IN, nr, isbf, x, ldx, T, IN, res);
+        else if (simd >= CPU_SIMD_AVX2) dots_tiled(dots_blks8, wr, (size_t)IN, nr, isbf, x, ldx, T, IN, res);
         else { if (isbf) dots_bf16(wr, x, ldx, T, IN, res); else dots_f32(wr, x, ldx, T, IN, res); }
         for (int r = 0; r < nr; r++)
             for (int t = 0; t < T; t++) {
@@ -193,7 +251,7 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
     /* Each row's result is independent of the other rows on either side of this switch for
      * the streaming kernel and the AVX-512 tiles, by construction, but the two sum in
      * different orders: a decode row's last bits depend on whether the step has <= small_t
-     * rows or more, i.e. on msample --batch past 12 (fp32 weights without AVX-512, or bf16
+     * rows or more, i.e. on msample --batch past 12, or 64 on AVX2 (fp32 weights without AVX-512, or bf16
      * without AVX512_BF16). OpenBLAS's sgemm (no AVX-512) keeps a row's bits only within its
      * register tile: rows past a multiple of 12 on its Zen kernel, and small products on
      * SkylakeX, sum in another order (test_ops; padding to whole tiles cost msample 17 % at

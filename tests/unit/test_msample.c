@@ -157,9 +157,10 @@ TEST(score_matches_teacher_forcing) {
 
 /* The tokens a sequence gets depend only on its own logits and its own stream, so:
  * - the same bytes whatever --batch up to 12 (decode rows go through the row-independent
- *   weight-streaming kernel), the KV budget, the input order and the thread count (the CPU
- *   backend cuts its work into tiles whose size does not depend on the thread count);
- * - with --batch 64 the decode steps have more than 12 rows and run as sgemm, whose float
+ *   weight-streaming kernel; up to 64 on AVX2 without AVX-512), the KV budget, the input
+ *   order and the thread count (the CPU backend cuts its work into tiles whose size does not
+ *   depend on the thread count);
+ * - with --batch 64 the decode steps may have more than 12 rows and run as sgemm, whose float
  *   sums go in another order than the streaming kernel's (each row still independent of the
  *   others): the same tokens, completions and finish, log-probs equal to float rounding
  *   (<= 1e-4) -- a known gap to SPEC's "whatever --batch" at the last bits;

@@ -324,20 +324,17 @@ TEST(attention_head_dims_match_float64) {
 }
 
 /* A row of x W^T does not depend on the other rows of the call within each of the two paths
- * (<= 12 rows: the streaming kernel; more: the AVX-512 tiles), which is what keeps msample's
- * output the same for --batch 1..12 and, with AVX-512, for any --batch (the tiles; fp32
- * weights are packed at load, one kernel for every row count). The two paths differ from
- * each other in the last bits (documented in matmul.c, msample(1) and test_msample.c).
- * Without AVX-512 the rows past 12 go through OpenBLAS's sgemm, whose rows are independent of
- * the row count only within its register tiles: on its Zen kernel (0.3.21, an AMD EPYC
- * without AVX-512) the rows past a multiple of 12 take narrower kernels that sum in another
- * order (row 12 of 13 rows differs from row 12 of 24 in the last bits), and on SkylakeX
- * (MRL_CPU_SIMD=avx2) small products take its small-matrix kernel (measured: IN 384,
- * 128-column bf16 tiles, 13 and 17 rows differ from 32+). Padding every call to whole tiles
- * was measured and dropped: msample at its default --batch 16 took 17 % longer (12 + 4 rows
- * computed as 24), and the streaming path below 12 rows still differs, so --batch past 12
- * changes the last digits there either way (msample(1) says so). On that path the rows are
- * checked to agree to 1e-5 instead of in every bit. IN = 1536, the 1.5B model's width. */
+ * (up to small_t rows, 12, or 64 on AVX2 without AVX-512: the streaming kernel; more: the
+ * AVX-512 tiles, or OpenBLAS's sgemm), which is what keeps msample's output the same for
+ * --batch 1..small_t and, with AVX-512, for any --batch (the tiles; fp32 weights are packed
+ * at load, one kernel for every row count). The two paths differ from each other in the last
+ * bits (documented in matmul.c, msample(1) and test_msample.c). OpenBLAS's sgemm keeps a row's
+ * bits only within its register tiles: on its Zen kernel (0.3.21, an AMD EPYC without AVX-512)
+ * the rows past a multiple of 12 take narrower kernels that sum in another order (row 12 of
+ * 13 rows differs from row 12 of 24 in the last bits), and on SkylakeX small products take
+ * its small-matrix kernel. Padding every call to whole tiles was measured and dropped (msample
+ * 17 % slower at --batch 16, before the AVX2 streaming tile took those rows). On that path the
+ * rows are checked to agree to 1e-5 instead of in every bit. IN = 1536, the 1.5B model's width. */
 TEST(linear_rows_independent_of_row_count) {
     enum { IN = 1536, OUT = 512, TM = 100 };
     mrl_err e = {0};
@@ -351,17 +348,17 @@ TEST(linear_rows_independent_of_row_count) {
     for (int bf = 0; bf < 2; bf++) {
         mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
         op_cast(be, wb, wd, w, MRL_F32, (size_t)OUT * IN);
-        int Ts[] = {1, 2, 5, 12, 13, 17, 32, 64, 99};
+        int Ts[] = {1, 2, 5, 12, 13, 17, 32, 63, 64, 65, 99}, st = cpu_st(be)->small_t;   /* 12, or 64 on AVX2 */
         op_linear_fwd(be, ref, 0, x, wb, wd, NULL, TM, IN, OUT);   /* the sgemm path */
-        float *small = malloc(sizeof(float) * 12 * OUT);
-        op_linear_fwd(be, small, 0, x, wb, wd, NULL, 12, IN, OUT);   /* the streaming path */
+        float *small = malloc(sizeof(float) * st * OUT);
+        op_linear_fwd(be, small, 0, x, wb, wd, NULL, st, IN, OUT);   /* the streaming path */
         for (int k = 0; k < (int)(sizeof Ts / sizeof Ts[0]); k++) {
             int T = Ts[k];
             op_linear_fwd(be, o, 0, x, wb, wd, NULL, T, IN, OUT);
-            const float *want = T <= 12 ? small : ref;
-            if (T <= 12 || cpu_f32p_supported(be))
+            const float *want = T <= st ? small : ref;
+            if (T <= st || cpu_f32p_supported(be))
                 EXPECTF(!memcmp(o, want, sizeof(float) * T * OUT), "%s, %d rows: a row differs from the same row computed with %d rows",
-                        bf ? "bf16" : "fp32", T, T <= 12 ? 12 : TM);
+                        bf ? "bf16" : "fp32", T, T <= st ? st : TM);
             else {   /* OpenBLAS sgemm: the same values to rounding */
                 double worst = 0, big = 0;   /* off by at most 1e-5 of the largest value */
                 for (int i = 0; i < T * OUT; i++) big = fmax(big, fabs((double)want[i]));
@@ -380,8 +377,8 @@ static float bf16r(float f) {   /* round to nearest even bf16, back in fp32 */
     uint32_t u; memcpy(&u, &f, 4); u += 0x7fffu + ((u >> 16) & 1u); u &= 0xffff0000u; memcpy(&f, &u, 4); return f;
 }
 
-/* The few-row kernel (<= 12 rows: W streamed once, matmul.c's small_xwT, 3 weight rows x 4 x
- * rows at a time on AVX-512) against a float64 product, for widths with every tail (past the
+/* The few-row kernel (<= small_t rows: W streamed once, matmul.c's small_xwT, 3 weight rows x
+ * 4 x rows at a time on AVX-512 and AVX2) against a float64 product, for widths with every tail (past the
  * 32s, a last 16, single elements) and weight-row counts that leave 1 or 2 rows past the
  * 3-row blocks; and each output the same bits whichever block computes it: W shifted by one
  * row (output j computed as j - 1 of a shorter W) and every x row alone. On the AVX-512, AVX2
