@@ -33,6 +33,7 @@ typedef struct cpu_state {
     int amx;               /* 1: the bf16 GEMM above runs on AMX tiles (the CPU has AMX-BF16 and
                               Linux granted the tile state; MRL_CPU_AMX=0 turns it off) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
+    int small_t_bf16;      /* the same for bf16 weights */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
     size_t scratch_n;
     float *scratch2;       /* transposed operands of the bf16 backward products */

@@ -176,7 +176,7 @@ static void dots_tiled(dots_blk_fn *const tab[DOT_RO][DOT_NT], const void *wv, s
     }
 }
 
-static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+static void small_blk(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                       int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     int simd = cpu_st(be)->simd, isbf = wdt == MRL_BF16;
     size_t es = mrl_dtype_size(wdt);
@@ -195,6 +195,15 @@ static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, co
                 *y = beta == 0 ? res[r * SMALL_T_MAX + t] : beta * *y + res[r * SMALL_T_MAX + t];
             }
     }
+}
+
+/* More rows than SMALL_T_MAX (bf16 weights on AVX2: every row count) in blocks of it: W is
+ * streamed once per block, and a block's x rows stay in L2 while it is. */
+static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
+                      int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
+    for (int t0 = 0; t0 < T; t0 += SMALL_T_MAX)
+        small_blk(be, out + (size_t)t0 * ldo, ldo, beta, x + (size_t)t0 * ldx, ldx, T - t0 < SMALL_T_MAX ? T - t0 : SMALL_T_MAX,
+                  IN, w, wdt, OUT);
 }
 
 /* One thread pool: the register tiles, or OpenBLAS single-threaded (set at backend start),
@@ -251,12 +260,16 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
     /* Each row's result is independent of the other rows on either side of this switch for
      * the streaming kernel and the AVX-512 tiles, by construction, but the two sum in
      * different orders: a decode row's last bits depend on whether the step has <= small_t
-     * rows or more, i.e. on msample --batch past 12, or 64 on AVX2 (fp32 weights without AVX-512, or bf16
-     * without AVX512_BF16). OpenBLAS's sgemm (no AVX-512) keeps a row's bits only within its
+     * rows or more, i.e. on msample --batch past 12, or 64 on AVX2 (fp32 weights without
+     * AVX-512, or bf16 on AVX-512 without AVX512_BF16; bf16 weights on AVX2 stream at every
+     * row count, as fast as sgemm on them widened or faster). OpenBLAS's sgemm (no AVX-512) keeps a row's bits only within its
      * register tile: rows past a multiple of 12 on its Zen kernel, and small products on
      * SkylakeX, sum in another order (test_ops; padding to whole tiles cost msample 17 % at
      * --batch 16 and was dropped). */
-    if (!packed && T <= cpu_st(be)->small_t) { small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT); return; }
+    if (!packed && (T <= cpu_st(be)->small_t || (wdt == MRL_BF16 && T <= cpu_st(be)->small_t_bf16))) {
+        small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT);
+        return;
+    }
     int tm, nrb = row_blocks(T, &tm), tiles = packed || use_tiles(be);
     int nt = be->threads, tile = wdt == MRL_BF16 && !tiles ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
