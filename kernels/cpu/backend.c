@@ -2,7 +2,6 @@
  * (cast, AdamW, sum of squares, scale) that touch every parameter once. */
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <omp.h>
@@ -183,9 +182,10 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
      * (against its tiles); on AVX2 the 3 x 4 register tile is at 150-160 GFLOP/s from 32 rows
      * to 64, its limit, where sgemm on widened bf16 reaches 78-108 and fp32 ties (AMD Zen 2) */
     s->small_t = s->simd == CPU_SIMD_AVX2 ? 64 : 12;
-    /* bf16 weights on AVX2: streamed at every row count, in blocks of 64 rows (153-168 GFLOP/s
-     * at 64 to 1024 rows against sgemm on the widened weights' 114-159) */
-    s->small_t_bf16 = s->simd == CPU_SIMD_AVX2 ? INT_MAX : s->small_t;
+    /* bf16 weights on AVX2: streamed up to 256 rows, in blocks of 64 (1.5B shapes: 153-164
+     * GFLOP/s at 96 to 256 rows against sgemm on the widened weights' 114-136; at 1024 rows
+     * sgemm is even there and ahead by 10-15 % on the 512-wide `small`) */
+    s->small_t_bf16 = s->simd == CPU_SIMD_AVX2 ? 256 : s->small_t;
     const char *st = getenv("MRL_CPU_SMALL_T");   /* for measuring the crossover */
     if (st && atoi(st) >= 0 && atoi(st) <= 64) s->small_t = s->small_t_bf16 = atoi(st);
     const char *sb = getenv("MRL_CPU_SMALL_T_BF16");

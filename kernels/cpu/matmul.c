@@ -197,7 +197,7 @@ static void small_blk(const mrl_backend *be, float *out, int ldo, float beta, co
     }
 }
 
-/* More rows than SMALL_T_MAX (bf16 weights on AVX2: every row count) in blocks of it: W is
+/* More rows than SMALL_T_MAX (bf16 weights on AVX2: up to 256) in blocks of it: W is
  * streamed once per block, and a block's x rows stay in L2 while it is. */
 static void small_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                       int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
@@ -261,8 +261,8 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
      * the streaming kernel and the AVX-512 tiles, by construction, but the two sum in
      * different orders: a decode row's last bits depend on whether the step has <= small_t
      * rows or more, i.e. on msample --batch past 12, or 64 on AVX2 (fp32 weights without
-     * AVX-512, or bf16 on AVX-512 without AVX512_BF16; bf16 weights on AVX2 stream at every
-     * row count, as fast as sgemm on them widened or faster). OpenBLAS's sgemm (no AVX-512) keeps a row's bits only within its
+     * AVX-512, or bf16 on AVX-512 without AVX512_BF16; bf16 weights on AVX2 stream up to 256
+     * rows, faster than sgemm on them widened). OpenBLAS's sgemm (no AVX-512) keeps a row's bits only within its
      * register tile: rows past a multiple of 12 on its Zen kernel, and small products on
      * SkylakeX, sum in another order (test_ops; padding to whole tiles cost msample 17 % at
      * --batch 16 and was dropped). */

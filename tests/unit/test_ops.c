@@ -348,7 +348,7 @@ TEST(linear_rows_independent_of_row_count) {
     for (int bf = 0; bf < 2; bf++) {
         mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
         op_cast(be, wb, wd, w, MRL_F32, (size_t)OUT * IN);
-        /* streaming up to st rows: 12, or 64 on AVX2 (bf16 weights there: every row count) */
+        /* streaming up to st rows: 12, or 64 on AVX2 (bf16 weights there: 256) */
         int Ts[] = {1, 2, 5, 12, 13, 17, 32, 63, 64, 65, 99};
         int st = bf ? cpu_st(be)->small_t_bf16 : cpu_st(be)->small_t, sm = st < 64 ? st : 64;
         op_linear_fwd(be, ref, 0, x, wb, wd, NULL, TM, IN, OUT);   /* the sgemm path, or streaming */
