@@ -526,10 +526,11 @@ static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const 
 GROUP(4)
 GROUP(2)
 
-/* The same design for AVX2 + FMA (16 ymm registers, 8 lanes): scores two keys at a time for up
- * to 6 heads (12 accumulators), P V 16 columns at a time for up to 6 heads. The loop without
- * AVX-512 before this one (group_portable, one SIMD dot per head and key, a scalar expf)
- * reached 25 GFLOP/s on an AMD EPYC Zen 2. */
+/* The same design for AVX2 + FMA (16 ymm registers, 8 lanes; a head dim that is a multiple of
+ * 8): scores two keys at a time for up to 6 heads (12 accumulators), P V 16 columns at a time
+ * for up to 6 heads, over chunks of cached rows. The loop without AVX-512 before this one
+ * (group_portable, one SIMD dot per head and key, a scalar expf) reached 25 GFLOP/s on an AMD
+ * EPYC Zen 2; this one 50-80 (bf16 cache, 2 threads). */
 #define PAGED_AVX2 1
 __attribute__((target("avx2,fma")))
 static inline __m256 kv8(const char *p, int BF) {
@@ -670,9 +671,10 @@ static void group_avx2(float *o, float *p, int32_t *slot, const float *q, const 
 }
 #endif
 
-/* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512, as group_ES above: each cached
- * key and value row is read (and a bf16 one widened into buf, D floats) once for all nh heads;
- * the loops are SIMD reductions compiled for AVX2 as well (CPU_CLONES). (The scalar loop before
+/* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512 or AVX2 (or with a head dim
+ * that is not a multiple of 8), as group_ES above: each cached key and value row is read (and
+ * a bf16 one widened into buf, D floats) once for all nh heads; the loops are SIMD reductions
+ * (CPU_CLONES). (The scalar loop before
  * read a bf16 pool at 0.6 GB/s on an AVX2 CPU, AMD EPYC Zen 2, 7x slower than an fp32 one.) A
  * head's sums depend only on its row, so batching never changes them. p holds nh x n scores. */
 static inline const float *kv_row(float *restrict buf, const char *restrict src, int bf, int D) {

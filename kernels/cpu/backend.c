@@ -187,7 +187,7 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
      * sgemm is even there and ahead by 10-15 % on the 512-wide `small`) */
     s->small_t_bf16 = s->simd == CPU_SIMD_AVX2 ? 256 : s->small_t;
     const char *st = getenv("MRL_CPU_SMALL_T");   /* for measuring the crossover */
-    if (st && atoi(st) >= 0 && atoi(st) <= 64) s->small_t = s->small_t_bf16 = atoi(st);
+    if (st && atoi(st) >= 0) s->small_t = s->small_t_bf16 = atoi(st);
     const char *sb = getenv("MRL_CPU_SMALL_T_BF16");
     if (sb && atoi(sb) >= 0) s->small_t_bf16 = atoi(sb);
     memset(be, 0, sizeof *be);

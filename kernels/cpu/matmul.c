@@ -176,24 +176,33 @@ static void dots_tiled(dots_blk_fn *const tab[DOT_RO][DOT_NT], const void *wv, s
     }
 }
 
+#define SMALL_G 8   /* weight-row blocks per task, at most: a task writes up to 24 adjacent outputs of a row */
 static void small_blk(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                       int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
     int simd = cpu_st(be)->simd, isbf = wdt == MRL_BF16;
     size_t es = mrl_dtype_size(wdt);
-    int ro = simd >= CPU_SIMD_AVX2 ? DOT_RO : 1, nb = (OUT + ro - 1) / ro;   /* weight rows per task */
+    int ro = simd >= CPU_SIMD_AVX2 ? DOT_RO : 1, nblk = (OUT + ro - 1) / ro;   /* weight rows per block */
+    /* blocks per task: fewer where there would be under 4 tasks a thread (an output's sum is
+     * one kernel call whatever the grouping, so this never changes a bit) */
+    int g = nblk / (4 * be->threads);
+    g = g < 1 ? 1 : g > SMALL_G ? SMALL_G : g;
+    int rows = g * ro, ntask = (OUT + rows - 1) / rows;
     #pragma omp parallel for schedule(static) num_threads(be->threads)
-    for (int b = 0; b < nb; b++) {
-        float res[DOT_RO * SMALL_T_MAX];
-        int o0 = b * ro, nr = OUT - o0 < ro ? OUT - o0 : ro;
-        const void *wr = (const char *)w + (size_t)o0 * IN * es;
-        if (simd >= CPU_SIMD_AVX512) dots_tiled(dots_blks, wr, (size_t)IN, nr, isbf, x, ldx, T, IN, res);
-        else if (simd >= CPU_SIMD_AVX2) dots_tiled(dots_blks8, wr, (size_t)IN, nr, isbf, x, ldx, T, IN, res);
-        else { if (isbf) dots_bf16(wr, x, ldx, T, IN, res); else dots_f32(wr, x, ldx, T, IN, res); }
-        for (int r = 0; r < nr; r++)
-            for (int t = 0; t < T; t++) {
-                float *y = out + (size_t)t * ldo + o0 + r;
-                *y = beta == 0 ? res[r * SMALL_T_MAX + t] : beta * *y + res[r * SMALL_T_MAX + t];
-            }
+    for (int b = 0; b < ntask; b++) {
+        float res[SMALL_G * DOT_RO * SMALL_T_MAX];
+        int o0 = b * rows, nr = OUT - o0 < rows ? OUT - o0 : rows;
+        for (int q = 0; q * ro < nr; q++) {
+            int n = nr - q * ro < ro ? nr - q * ro : ro;
+            const void *wr = (const char *)w + (size_t)(o0 + q * ro) * IN * es;
+            float *rq = res + (size_t)q * ro * SMALL_T_MAX;
+            if (simd >= CPU_SIMD_AVX512) dots_tiled(dots_blks, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq);
+            else if (simd >= CPU_SIMD_AVX2) dots_tiled(dots_blks8, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq);
+            else { if (isbf) dots_bf16(wr, x, ldx, T, IN, rq); else dots_f32(wr, x, ldx, T, IN, rq); }
+        }
+        for (int t = 0; t < T; t++) {   /* each row's outputs o0 .. o0+nr-1 side by side */
+            float *y = out + (size_t)t * ldo + o0;
+            for (int r = 0; r < nr; r++) y[r] = beta == 0 ? res[r * SMALL_T_MAX + t] : beta * y[r] + res[r * SMALL_T_MAX + t];
+        }
     }
 }
 
