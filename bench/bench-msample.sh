@@ -6,7 +6,8 @@
 # batch * bandwidth / weight bytes, KV reads left out). Prints markdown rows for
 # BENCHMARKS.md. On CPU the 1.5B model makes this long (batch 1 is NPROB*G*NEW
 # sequential steps): NPROB, G, NEW, BATCHES, THREADS, DEVICE, HF=0, KVDT (msample --kv-dtype,
-# default auto: bf16 for these bf16 weights) override.
+# default auto: bf16 for these bf16 weights) override; HF_DTYPE=fp32 runs the transformers peer
+# in float32 (PyTorch's fast dtype on a CPU without AVX512_BF16).
 # LLAMA=1 adds llama.cpp as a second peer (bench/msample_llamacpp.py; pip install llama-cpp-python
 # gguf sentencepiece) on the same weights as a bf16 GGUF: LLAMA_GGUF (default MODEL.gguf) or,
 # where that file is missing, made with LLAMA_CONVERT=path/to/llama.cpp/convert_hf_to_gguf.py

@@ -3,7 +3,10 @@
 model directory and problems, sampling (T=1) exactly NEW tokens per sequence, num_return_sequences=G,
 `batch` sequences per generate call (batch/G problems, left-padded). Prints one JSON line:
 {"batch", "sequences", "tokens", "seconds", "tokens_per_s"}.
-Usage: msample_hf.py MODEL_DIR PROBLEMS.jsonl G NEW BATCH THREADS DEVICE(cpu|cuda) [SYSTEM]"""
+Usage: msample_hf.py MODEL_DIR PROBLEMS.jsonl G NEW BATCH THREADS DEVICE(cpu|cuda) [SYSTEM]
+HF_DTYPE=fp32 runs the model in float32 (default bf16, as the weights are): PyTorch's fast
+dtype on a CPU without AVX512_BF16."""
+import os
 import json, sys, time
 import torch
 from transformers import AutoTokenizer, Qwen2ForCausalLM
@@ -16,7 +19,8 @@ tok = AutoTokenizer.from_pretrained(d)
 tok.padding_side = "left"
 if tok.pad_token is None:
     tok.pad_token = tok.eos_token
-model = Qwen2ForCausalLM.from_pretrained(d, torch_dtype=torch.bfloat16).to(dev).eval()
+dtype = torch.float32 if os.environ.get("HF_DTYPE", "bf16") == "fp32" else torch.bfloat16
+model = Qwen2ForCausalLM.from_pretrained(d, torch_dtype=dtype).to(dev).eval()
 texts = [f"<｜begin▁of▁sentence｜>{system}<｜User｜>{json.loads(l)['problem']}<｜Assistant｜><think>\n"
          for l in open(probs) if l.strip()]
 per_call = max(1, B // G)          # problems per generate call
