@@ -393,6 +393,13 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvd
 
 #define GMAX 8   /* heads per task: a GQA group, or a slice of one (a group is usually 2-8) */
 
+/* The pool slots of a sequence's first n tokens from its block table (bs tokens a block),
+ * block by block, without a division per token (3-5 % of the AVX2 kernel's time). */
+static inline void paged_slots(int32_t *slot, const int32_t *tab, int bs, int n) {
+    for (int j0 = 0, b = 0; j0 < n; j0 += bs, b++)
+        for (int j = j0, s = tab[b] * bs; j < n && j < j0 + bs; j++) slot[j] = s + (j - j0);
+}
+
 /* Floats of work per thread: the scores of up to GMAX heads, then maxctx + D floats for the
  * AVX-512 kernel's slots or the portable one's widened K or V row. */
 static size_t paged_stride(int H, int maxctx, int D) {
@@ -504,7 +511,7 @@ __attribute__((target("avx512f")))                                              
 static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, \
                        size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) { \
     if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }   /* as the portable loop */ \
-    for (int j = 0; j < n; j++) slot[j] = tab[j / bs] * bs + j % bs;                             \
+    paged_slots(slot, tab, bs, n);                                                               \
     for (int j = 0; j < n; j += 4) {                                                             \
         int nk = n - j < 4 ? n - j : 4;                                                          \
         const char *k[4];                                                                        \
@@ -637,7 +644,7 @@ __attribute__((target("avx2,fma")))
 static void group_avx2(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, int es,
                        size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
     if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }
-    for (int j = 0; j < n; j++) slot[j] = j % bs ? slot[j - 1] + 1 : tab[j / bs] * bs;
+    paged_slots(slot, tab, bs, n);
     for (int j = 0; j < n; j += 2) {
         int nk = n - j < 2 ? n - j : 2;
         const char *k0 = kp + ((size_t)slot[j] * row + (size_t)g * D) * es;
