@@ -864,6 +864,74 @@ TEST(paged_attention_equals_packed) {
         }
 }
 
+/* Long contexts (past the AVX2 kernel's 18-key prefetch and its 32-row P V chunks, whose sums
+ * are reloaded from the output) and GQA groups of 1, 5 and 13 heads (6 + 6 + 1): every row
+ * against float64 on the CPU's kernels, avx2 and none, each row the same bits alone as in the
+ * batch. Blocks of 3 tokens, a pool sized exactly (ASan sees a read past it). */
+TEST(paged_attention_long_context) {
+    enum { R = 5, BS = 3, MB = 40 };
+    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}};
+    static const char *simds[3] = {NULL, "avx2", "none"};
+    int bad = 0;
+    for (int c = 0; c < 4; c++) for (int b = 0; b < 2; b++) {
+        int H = HKD[c][0], K = HKD[c][1], D = HKD[c][2], grp = H / K, qs = H * D + 1;
+        mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
+        size_t row = (size_t)K * D, nel = (size_t)R * MB * BS * row, es = b ? 2 : 4;
+        float *kf = malloc(sizeof(float) * nel), *vf = malloc(sizeof(float) * nel), *q = malloc(sizeof(float) * R * qs);
+        float *out = malloc(sizeof(float) * R * H * D), *one = malloc(sizeof(float) * H * D);
+        char *kp = malloc(nel * es), *vp = malloc(nel * es);
+        uint64_t r = 3 + c;
+        fill_uniform(kf, nel, &r); fill_uniform(vf, nel, &r); fill_uniform(q, (size_t)R * qs, &r);
+        for (size_t i = 0; i < nel; i++) {
+            kf[i] *= 3;
+            if (b) { ((uint16_t *)kp)[i] = cpu_bf16_rne(kf[i]); ((uint16_t *)vp)[i] = cpu_bf16_rne(vf[i]);
+                     kf[i] = bf16r(kf[i]); vf[i] = bf16r(vf[i]); }
+            else { ((float *)kp)[i] = kf[i]; ((float *)vp)[i] = vf[i]; }
+        }
+        int32_t bt[R * MB], rseq[R], rctx[R];
+        for (int i = 0; i < R * MB; i++) bt[i] = (i * 37 + 11) % (R * MB);   /* a permutation of the blocks */
+        for (int i = 0; i < R; i++) { rseq[i] = (i + 2) % R; rctx[i] = ctx[i]; }
+        for (int sp = 0; sp < 3; sp++) {
+            mrl_backend *be = cpu_open(simds[sp]);
+            void *pw = malloc(op_attention_paged_work(be, R, 118, H, D));
+            op_attention_paged(be, out, q, qs, kp, vp, dt, bt, MB, BS, rseq, rctx, R, H, K, D, pw);
+            double worst = 0;
+            for (int i = 0; i < R; i++) {
+                const int32_t *tab = bt + rseq[i] * MB;
+                int n = rctx[i];
+                op_attention_paged(be, one, q + (size_t)i * qs, qs, kp, vp, dt, bt, MB, BS, rseq + i, rctx + i, 1, H, K, D, pw);
+                if (memcmp(one, out + (size_t)i * H * D, sizeof(float) * H * D) && bad++ < 5)
+                    printf("  H %d K %d D %d %s simd %s: row %d alone differs from the batch\n", H, K, D, b ? "bf16" : "fp32",
+                           simds[sp] ? simds[sp] : "(own)", i);
+                for (int h = 0; h < H; h++) {
+                    double sc[118], m = -INFINITY, sum = 0, acc[40] = {0};
+                    size_t ko = (size_t)(h / grp) * D;
+                    for (int j = 0; j < n; j++) {
+                        size_t sl = (size_t)tab[j / BS] * BS + j % BS; double d = 0;
+                        for (int e = 0; e < D; e++) d += (double)q[(size_t)i * qs + h * D + e] * kf[sl * row + ko + e];
+                        sc[j] = d / sqrt((double)D); m = fmax(m, sc[j]);
+                    }
+                    for (int j = 0; j < n; j++) { sc[j] = exp(sc[j] - m); sum += sc[j]; }
+                    for (int j = 0; j < n; j++) {
+                        size_t sl = (size_t)tab[j / BS] * BS + j % BS;
+                        for (int e = 0; e < D; e++) acc[e] += sc[j] / sum * vf[sl * row + ko + e];
+                    }
+                    for (int e = 0; e < D; e++) {
+                        double d = fabs(out[((size_t)i * H + h) * D + e] - acc[e]);
+                        worst = d <= worst ? worst : d;   /* NaN -> NaN */
+                    }
+                }
+            }
+            if (!(worst < 1e-6) && bad++ < 5)
+                printf("  H %d K %d D %d %s simd %s: max difference %g\n", H, K, D, b ? "bf16" : "fp32", simds[sp] ? simds[sp] : "(own)", worst);
+            free(pw);
+            be_close(be);
+        }
+        free(kf); free(vf); free(q); free(out); free(one); free(kp); free(vp);
+    }
+    EXPECTF(!bad, "%d paged attention results wrong or dependent on the batch", bad);
+}
+
 TEST(adamw_matches_formula) {
     mrl_backend *be = cpu_open(NULL);
     enum { N = 37 };
@@ -1095,6 +1163,7 @@ int main(void) {
     RUN(bf16_amx_empty_sum_writes_zeros);
     RUN(empty_sums_write_zeros_on_every_path);
     RUN(paged_attention_equals_packed);
+    RUN(paged_attention_long_context);
     RUN(adamw_matches_formula);
     RUN(adamw_matches_torch_bits);
     RUN(thread_governor_decisions);
