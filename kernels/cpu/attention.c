@@ -541,7 +541,7 @@ GROUP(2)
 #define PAGED_AVX2 1
 __attribute__((target("avx2,fma")))
 static inline __m256 kv8(const char *p, int BF) {
-    if (BF) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+    if (BF) return cpu_bf16_widen8(_mm_loadu_si128((const __m128i *)p));
     return _mm256_loadu_ps((const float *)p);
 }
 /* [sum(a0), sum(a1), sum(a2), sum(a3)] */
@@ -569,9 +569,7 @@ static float exp_shift256(float *p, int n, float *mx) {
         _mm256_maskstore_ps(p + j, k, e);
         sm = _mm256_add_ps(sm, e);
     }
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sm), _mm256_extractf128_ps(sm, 1));
-    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s4, _mm_movehdup_ps(s4)));
+    return cpu_hsum8(sm);
 }
 #define SH2 6   /* heads per pass of the AVX2 kernels */
 #define JC 32   /* cached rows per P V chunk */

@@ -210,43 +210,50 @@ static inline void cpu_tr16(__m512i r[16]) {
     }
 }
 
-/* e^x, 16 lanes: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for e^r (about
- * 1 ulp), then scaled by 2^n; x clamped to [-87.3, 88.8] (below, the result flushes towards
- * 0; above, it overflows to inf), a NaN kept (min/max return their second operand for one). */
+/* e^x: x = n ln2 + r, |r| <= ln2/2, Cephes' degree-7 polynomial for e^r (about 1 ulp), then
+ * scaled by 2^n; x clamped to [-87.3, 88.8] (below, the result flushes towards 0; above, it
+ * overflows to inf), a NaN kept (min/max return their second operand for one). PS is the
+ * intrinsics' prefix (_mm512, _mm256), ROUND their round-to-integer; sets n, r and y = e^r. */
+#define CPU_EXP_BODY(PS, ROUND, x, n, r, y) do {                                                 \
+    x = PS##_max_ps(PS##_set1_ps(-87.3f), PS##_min_ps(PS##_set1_ps(88.8f), x));                  \
+    n = ROUND(PS##_mul_ps(x, PS##_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); \
+    r = PS##_fnmadd_ps(n, PS##_set1_ps(0.693359375f), x);                                        \
+    r = PS##_fnmadd_ps(n, PS##_set1_ps(-2.12194440e-4f), r);                                     \
+    y = PS##_set1_ps(1.9875691500e-4f);                                                          \
+    y = PS##_fmadd_ps(y, r, PS##_set1_ps(1.3981999507e-3f));                                     \
+    y = PS##_fmadd_ps(y, r, PS##_set1_ps(8.3334519073e-3f));                                     \
+    y = PS##_fmadd_ps(y, r, PS##_set1_ps(4.1665795894e-2f));                                     \
+    y = PS##_fmadd_ps(y, r, PS##_set1_ps(1.6666665459e-1f));                                     \
+    y = PS##_fmadd_ps(y, r, PS##_set1_ps(5.0000001201e-1f));                                     \
+    y = PS##_fmadd_ps(y, PS##_mul_ps(r, r), PS##_add_ps(r, PS##_set1_ps(1.0f)));                 \
+} while (0)
+/* e^x, 16 lanes (CPU_EXP_BODY). */
 __attribute__((target("avx512f")))
 static inline __m512 cpu_exp512(__m512 x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-87.3f), _mm512_min_ps(_mm512_set1_ps(88.8f), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512 n, r, y;
+    CPU_EXP_BODY(_mm512, _mm512_roundscale_ps, x, n, r, y);
     return _mm512_scalef_ps(y, n);
 }
 #define CPU_HAVE_EXP512 1
 
-/* cpu_exp512 on 8 lanes for AVX2 + FMA: the same reduction and polynomial, 2^n built in the
- * exponent field (n in [-126, 128] after the clamp; 128 overflows to inf as e^88.8 does). */
+/* e^x, 8 lanes for AVX2 + FMA (CPU_EXP_BODY), 2^n built in the exponent field (n in
+ * [-126, 128] after the clamp; 128 overflows to inf as e^88.8 does). */
 __attribute__((target("avx2,fma")))
 static inline __m256 cpu_exp256(__m256 x) {
-    x = _mm256_max_ps(_mm256_set1_ps(-87.3f), _mm256_min_ps(_mm256_set1_ps(88.8f), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256 n, r, y;
+    CPU_EXP_BODY(_mm256, _mm256_round_ps, x, n, r, y);
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+/* 8 bf16 values as fp32 lanes, exactly (cpu_bf16_widen on 8). */
+__attribute__((target("avx2")))
+static inline __m256 cpu_bf16_widen8(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+/* The sum of a's 8 lanes: (l0+l4 + l2+l6) + (l1+l5 + l3+l7), one fixed order. */
+__attribute__((target("avx2")))
+static inline float cpu_hsum8(__m256 a) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
 }
 /* The low min(n, 8) lanes as an AVX2 mask (all bits set in a lane that is in), none for n <= 0. */
 __attribute__((target("avx2")))

@@ -113,7 +113,7 @@ static dots_blk_fn *const dots_blks[DOT_RO][DOT_NT] = {
  * (DOTS_BODY) read each x vector once per weight row and reduced each dot alone. */
 __attribute__((target("avx2,fma")))
 static inline __m256 wload8(const void *wv, int isbf, size_t i) {
-    if (isbf) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)wv + i))), 16));
+    if (isbf) return cpu_bf16_widen8(_mm_loadu_si128((const __m128i *)((const uint16_t *)wv + i)));
     return _mm256_loadu_ps((const float *)wv + i);
 }
 __attribute__((target("avx2,fma"), always_inline))
@@ -143,9 +143,7 @@ static inline void dots_blk8(const int RO, const int NT, const void *wv, size_t 
     for (int r = 0; r < RO; r++) {
         const uint16_t *wb = (const uint16_t *)wr[r]; const float *wf = (const float *)wr[r];
         for (int k = 0; k < NT; k++) {
-            __m128 h = _mm_add_ps(_mm256_castps256_ps128(a[r][k]), _mm256_extractf128_ps(a[r][k], 1));
-            h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-            float s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+            float s = cpu_hsum8(a[r][k]);
             for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];
             res[r * SMALL_T_MAX + k] = s;
         }
@@ -275,7 +273,7 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
      * register tile: rows past a multiple of 12 on its Zen kernel, and small products on
      * SkylakeX, sum in another order (test_ops; padding to whole tiles cost msample 17 % at
      * --batch 16 and was dropped). */
-    if (!packed && (T <= cpu_st(be)->small_t || (wdt == MRL_BF16 && T <= cpu_st(be)->small_t_bf16))) {
+    if (!packed && T <= (wdt == MRL_BF16 ? cpu_st(be)->small_t_bf16 : cpu_st(be)->small_t)) {
         small_xwT(be, out, ldo, beta, x, ldx, T, IN, w, wdt, OUT);
         return;
     }
