@@ -18,16 +18,16 @@
 
 static inline float bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
 
-/* res[t] = dot(w, x + t*ldx) for t < T, n elements; portable (OpenMP SIMD). */
+/* res[t * ldr] = dot(w, x + t*ldx) for t < T, n elements; portable (OpenMP SIMD). */
 #define DOTS_BODY(WLOAD)                                                       \
     for (int t = 0; t < T; t++) {                                              \
         const float *xt = x + (size_t)t * ldx; float s = 0;                    \
         _Pragma("omp simd reduction(+:s)")                                     \
         for (int i = 0; i < n; i++) s += WLOAD * xt[i];                        \
-        res[t] = s;                                                            \
+        res[(size_t)t * ldr] = s;                                              \
     }
-static void dots_f32(const float *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(w[i]) }
-static void dots_bf16(const uint16_t *w, const float *x, int ldx, int T, int n, float *res) { DOTS_BODY(bf(w[i])) }
+static void dots_f32(const float *w, const float *x, int ldx, int T, int n, float *res, int ldr) { DOTS_BODY(w[i]) }
+static void dots_bf16(const uint16_t *w, const float *x, int ldx, int T, int n, float *res, int ldr) { DOTS_BODY(bf(w[i])) }
 
 #include <immintrin.h>
 /* AVX-512: RO rows of W (o) against NT rows of x (t) at once, two accumulators per (o, t) so
@@ -43,10 +43,10 @@ static inline __m512 wload16(const void *wv, int isbf, size_t i) {
     if (isbf) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)wv + i)));
     return _mm512_loadu_ps((const float *)wv + i);
 }
-/* res[r * SMALL_T_MAX + k] = dot(W row r, x row k), r < RO, k < NT; W rows ldw elements apart */
+/* res[k * ldr + r] = dot(W row r, x row k), r < RO, k < NT; W rows ldw elements apart */
 __attribute__((target("avx512f"), always_inline))
 static inline void dots_blk(const int RO, const int NT, const void *wv, size_t ldw, int isbf, const float *x, int ldx,
-                            int n, float *res) {
+                            int n, float *res, int ldr) {
     __m512 a0[DOT_RO][DOT_NT], a1[DOT_RO][DOT_NT];
     size_t es = isbf ? 2 : 4;
     const char *wr[DOT_RO];
@@ -88,19 +88,19 @@ static inline void dots_blk(const int RO, const int NT, const void *wv, size_t l
         for (int k = 0; k < NT; k++) {
             float s = _mm512_reduce_add_ps(_mm512_add_ps(a0[r][k], a1[r][k]));
             for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];
-            res[r * SMALL_T_MAX + k] = s;
+            res[(size_t)k * ldr + r] = s;
         }
     }
 }
 #define DOTS_BLK(RO, NT)                                                                         \
 __attribute__((target("avx512f")))                                                              \
-static void dots_blk_##RO##_##NT(const void *wv, size_t ldw, int isbf, const float *x, int ldx, int n, float *res) { \
-    dots_blk(RO, NT, wv, ldw, isbf, x, ldx, n, res);                                             \
+static void dots_blk_##RO##_##NT(const void *wv, size_t ldw, int isbf, const float *x, int ldx, int n, float *res, int ldr) { \
+    dots_blk(RO, NT, wv, ldw, isbf, x, ldx, n, res, ldr);                                             \
 }
 DOTS_BLK(1, 1) DOTS_BLK(1, 2) DOTS_BLK(1, 3) DOTS_BLK(1, 4)
 DOTS_BLK(2, 1) DOTS_BLK(2, 2) DOTS_BLK(2, 3) DOTS_BLK(2, 4)
 DOTS_BLK(3, 1) DOTS_BLK(3, 2) DOTS_BLK(3, 3) DOTS_BLK(3, 4)
-typedef void dots_blk_fn(const void *, size_t, int, const float *, int, int, float *);
+typedef void dots_blk_fn(const void *, size_t, int, const float *, int, int, float *, int);
 static dots_blk_fn *const dots_blks[DOT_RO][DOT_NT] = {
     {dots_blk_1_1, dots_blk_1_2, dots_blk_1_3, dots_blk_1_4},
     {dots_blk_2_1, dots_blk_2_2, dots_blk_2_3, dots_blk_2_4},
@@ -118,7 +118,7 @@ static inline __m256 wload8(const void *wv, int isbf, size_t i) {
 }
 __attribute__((target("avx2,fma"), always_inline))
 static inline void dots_blk8(const int RO, const int NT, const void *wv, size_t ldw, const int isbf, const float *x, int ldx,
-                             int n, float *res) {
+                             int n, float *res, int ldr) {
     __m256 a[DOT_RO][DOT_NT];
     size_t es = isbf ? 2 : 4;
     const char *wr[DOT_RO];
@@ -145,15 +145,15 @@ static inline void dots_blk8(const int RO, const int NT, const void *wv, size_t 
         for (int k = 0; k < NT; k++) {
             float s = cpu_hsum8(a[r][k]);
             for (int j = i; j < n; j++) s += (isbf ? bf(wb[j]) : wf[j]) * x[(size_t)k * ldx + j];
-            res[r * SMALL_T_MAX + k] = s;
+            res[(size_t)k * ldr + r] = s;
         }
     }
 }
 #define DOTS_BLK8(RO, NT)                                                                        \
 __attribute__((target("avx2,fma")))                                                              \
-static void dots_blk8_##RO##_##NT(const void *wv, size_t ldw, int isbf, const float *x, int ldx, int n, float *res) { \
-    if (isbf) dots_blk8(RO, NT, wv, ldw, 1, x, ldx, n, res);                                      \
-    else dots_blk8(RO, NT, wv, ldw, 0, x, ldx, n, res);                                           \
+static void dots_blk8_##RO##_##NT(const void *wv, size_t ldw, int isbf, const float *x, int ldx, int n, float *res, int ldr) { \
+    if (isbf) dots_blk8(RO, NT, wv, ldw, 1, x, ldx, n, res, ldr);                                      \
+    else dots_blk8(RO, NT, wv, ldw, 0, x, ldx, n, res, ldr);                                           \
 }
 DOTS_BLK8(1, 1) DOTS_BLK8(1, 2) DOTS_BLK8(1, 3) DOTS_BLK8(1, 4)
 DOTS_BLK8(2, 1) DOTS_BLK8(2, 2) DOTS_BLK8(2, 3) DOTS_BLK8(2, 4)
@@ -164,16 +164,20 @@ static dots_blk_fn *const dots_blks8[DOT_RO][DOT_NT] = {
     {dots_blk8_3_1, dots_blk8_3_2, dots_blk8_3_3, dots_blk8_3_4},
 };
 
-/* res[r * SMALL_T_MAX + t] = dot(W row r, x row t), r < ro, t < T: the AVX-512 tiles, or
+/* res[t * ldr + r] = dot(W row r, x row t), r < ro, t < T: the AVX-512 tiles, or
  * (tab = dots_blks8) the AVX2 ones */
 static void dots_tiled(dots_blk_fn *const tab[DOT_RO][DOT_NT], const void *wv, size_t ldw, int ro, int isbf, const float *x,
-                       int ldx, int T, int n, float *res) {
+                       int ldx, int T, int n, float *res, int ldr) {
     for (int t = 0; t < T; t += DOT_NT) {
         int nt = T - t < DOT_NT ? T - t : DOT_NT;
-        tab[ro - 1][nt - 1](wv, ldw, isbf, x + (size_t)t * ldx, ldx, n, res + t);
+        tab[ro - 1][nt - 1](wv, ldw, isbf, x + (size_t)t * ldx, ldx, n, res + (size_t)t * ldr, ldr);
     }
 }
 
+/* out[t, o] = beta * out[t, o] + dot(W row o, x row t) for t < T <= SMALL_T_MAX: tasks of up to
+ * SMALL_G blocks of DOT_RO weight rows; a task's sums go to res laid out as its outputs are
+ * (row t's nr outputs side by side), so they are added to out a row at a time, contiguously
+ * (with one column per row of res, that copy was ~4 % of a batch-64 decode step). */
 #define SMALL_G 8   /* weight-row blocks per task, at most: a task writes up to 24 adjacent outputs of a row */
 static void small_blk(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                       int T, int IN, const void *w, mrl_dtype wdt, int OUT) {
@@ -192,14 +196,18 @@ static void small_blk(const mrl_backend *be, float *out, int ldo, float beta, co
         for (int q = 0; q * ro < nr; q++) {
             int n = nr - q * ro < ro ? nr - q * ro : ro;
             const void *wr = (const char *)w + (size_t)(o0 + q * ro) * IN * es;
-            float *rq = res + (size_t)q * ro * SMALL_T_MAX;
-            if (simd >= CPU_SIMD_AVX512) dots_tiled(dots_blks, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq);
-            else if (simd >= CPU_SIMD_AVX2) dots_tiled(dots_blks8, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq);
-            else { if (isbf) dots_bf16(wr, x, ldx, T, IN, rq); else dots_f32(wr, x, ldx, T, IN, rq); }
+            float *rq = res + q * ro;
+            if (simd >= CPU_SIMD_AVX512) dots_tiled(dots_blks, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq, nr);
+            else if (simd >= CPU_SIMD_AVX2) dots_tiled(dots_blks8, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq, nr);
+            else { if (isbf) dots_bf16(wr, x, ldx, T, IN, rq, nr); else dots_f32(wr, x, ldx, T, IN, rq, nr); }
         }
-        for (int t = 0; t < T; t++) {   /* each row's outputs o0 .. o0+nr-1 side by side */
+        for (int t = 0; t < T; t++) {   /* row t's outputs o0 .. o0+nr-1 */
             float *y = out + (size_t)t * ldo + o0;
-            for (int r = 0; r < nr; r++) y[r] = beta == 0 ? res[r * SMALL_T_MAX + t] : beta * y[r] + res[r * SMALL_T_MAX + t];
+            const float *rt = res + (size_t)t * nr;
+            if (beta == 0) memcpy(y, rt, (size_t)nr * sizeof *y);
+            else
+                #pragma omp simd
+                for (int r = 0; r < nr; r++) y[r] = beta * y[r] + rt[r];
         }
     }
 }
