@@ -257,11 +257,17 @@ static int kv_env(void) {
     return k && !strcmp(k, "fp32") ? MRL_F32 : k && !strcmp(k, "bf16") ? MRL_BF16 : KV_AUTO;
 }
 
+static int env_int(const char *name, int def) {
+    const char *v = getenv(name);
+    return v && atoi(v) > 0 ? atoi(v) : def;
+}
+
 /* Decode attention over the paged KV cache: R rows, each with its own ctx cached tokens in
- * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims); one layer, best of 20.
- * The pool in fp32, or in bf16 with KV=bf16. */
+ * 16-token blocks, the 1.5B model's heads (12 query, 2 KV, 128 dims; AH=, AK= set others);
+ * one layer, best of 20 (ITERS=). The pool in fp32, or in bf16 with KV=bf16. */
 static int attn(int R, int ctx, int threads) {
-    int H = 12, K = 2, D = 128, BS = 16, nb = (ctx + BS - 1) / BS, qs = (H + 2 * K) * D;
+    int H = env_int("AH", 12), K = env_int("AK", 2), D = 128, BS = 16, nb = (ctx + BS - 1) / BS, qs = (H + 2 * K) * D;
+    if (H % K) { fprintf(stderr, "model_bench: AH=%d is not a multiple of AK=%d\n", H, K); return 1; }
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", threads, &e);
     if (!be) die("cpu backend", &e);
@@ -282,7 +288,7 @@ static int attn(int R, int ctx, int threads) {
     for (int i = 0; i < R * qs; i++) q[i] = (float)(i % 13) * 0.05f - 0.3f;
     for (int r = 0; r < R; r++) { rs[r] = r; rc[r] = ctx; for (int b = 0; b < nb; b++) bt[r * nb + b] = r * nb + b; }
     double best = 1e9;
-    for (int it = 0; it < 20; it++) {
+    for (int it = 0, iters = env_int("ITERS", 20); it < iters; it++) {
         double t = now();
         op_attention_paged(be, out, q, qs, kp, vp, kdt, bt, nb, BS, rs, rc, R, H, K, D, w);
         t = now() - t;

@@ -392,6 +392,7 @@ void cpu_kv_write(const mrl_backend *be, void *kpool, void *vpool, mrl_dtype kvd
 }
 
 #define GMAX 8   /* heads per task: a GQA group, or a slice of one (a group is usually 2-8) */
+#define ROWMAX 16   /* query heads of a row-wide task (all its KV heads; the AVX2 kernel) */
 
 /* The pool slots of a sequence's first n tokens from its block table (bs tokens a block),
  * block by block, without a division per token (3-5 % of the AVX2 kernel's time). */
@@ -404,7 +405,7 @@ static inline void paged_slots(int32_t *slot, const int32_t *tab, int bs, int n)
  * AVX-512 kernel's slots or the portable one's widened K or V row. */
 static size_t paged_stride(int H, int maxctx, int D) {
     if (maxctx < 1) maxctx = 1;
-    return (size_t)((H < GMAX ? H : GMAX) + 1) * (size_t)maxctx + (size_t)D;
+    return (size_t)((H < ROWMAX ? H : ROWMAX) + 1) * (size_t)maxctx + (size_t)D;   /* GMAX <= ROWMAX */
 }
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
     (void)R;
@@ -637,41 +638,58 @@ static void pv2(float *o, const float *p, const char *vp, size_t row, const int3
 #undef PV
 }
 
-/* One row's group of heads, as group_ES above; es is the pool's element size. */
+/* One row's heads against its n cached keys, as group_ES above, for ng adjacent KV heads
+ * g0 .. g0+ng-1 and nh query heads each (head i of KV head g0+gi at q, o + (gi nh + i) D; p
+ * holds ng nh x n scores); es is the pool's element size. A task of one group (ng = 1) read
+ * half of each cached row's 512 bytes (2 KV heads of 128 bf16) and left the other half to a
+ * second pass; with every group of the row in one task (ng = Hkv), the keys and values are
+ * read as they lie. Either way a head's sums are the same operations in the same order. */
 __attribute__((target("avx2,fma")))
 static void group_avx2(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, int es,
-                       size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
-    if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }
+                       size_t row, int g0, int ng, int nh, int D, const int32_t *tab, int bs, int n, float scale) {
+    int nq = ng * nh;
+    if (n <= 0) { memset(o, 0, (size_t)nq * D * sizeof(float)); return; }
     paged_slots(slot, tab, bs, n);
+    size_t off = (size_t)g0 * D;   /* the first KV head's columns in a cached row */
+    int span = ng * D * es;        /* bytes of a cached row this task reads */
     for (int j = 0; j < n; j += 2) {
         int nk = n - j < 2 ? n - j : 2;
-        const char *k0 = kp + ((size_t)slot[j] * row + (size_t)g * D) * es;
-        const char *k1 = nk > 1 ? kp + ((size_t)slot[j + 1] * row + (size_t)g * D) * es : k0;
         if (j + 18 <= n)   /* the keys eight steps ahead */
             for (int u = 16; u < 18; u++) {
-                const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g * D) * es;
-                for (int c = 0; c < D * es; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);
+                const char *f = kp + ((size_t)slot[j + u] * row + off) * es;
+                for (int c = 0; c < span; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);
             }
-        for (int h0 = 0; h0 < nh; h0 += SH2)
-            scores2(p + (size_t)h0 * n + j, n, q + (size_t)h0 * D, nh - h0 < SH2 ? nh - h0 : SH2, k0, k1, D, nk, scale, es);
+        for (int gi = 0; gi < ng; gi++) {
+            size_t kg = (size_t)(g0 + gi) * D;
+            const char *k0 = kp + ((size_t)slot[j] * row + kg) * es;
+            const char *k1 = nk > 1 ? kp + ((size_t)slot[j + 1] * row + kg) * es : k0;
+            float *pg = p + (size_t)gi * nh * n;
+            const float *qg = q + (size_t)gi * nh * D;
+            for (int h0 = 0; h0 < nh; h0 += SH2)
+                scores2(pg + (size_t)h0 * n + j, n, qg + (size_t)h0 * D, nh - h0 < SH2 ? nh - h0 : SH2, k0, k1, D, nk, scale, es);
+        }
     }
-    float inv[GMAX], mx;
-    for (int h = 0; h < nh; h++) inv[h] = 1.0f / exp_shift256(p + (size_t)h * n, n, &mx);   /* softmax */
+    float inv[ROWMAX], mx;
+    for (int h = 0; h < nq; h++) inv[h] = 1.0f / exp_shift256(p + (size_t)h * n, n, &mx);   /* softmax */
     /* P V in chunks of JC cached rows: a chunk's value rows come from memory for the first
      * column slice and from L1 for the others */
     for (int j0 = 0; j0 < n; j0 += JC) {
         int j1 = n - j0 < JC ? n : j0 + JC;
         for (int j = j1; j < j1 + JC && j < n; j++) {   /* the next chunk */
-            const char *f = vp + ((size_t)slot[j] * row + (size_t)g * D) * es;
-            for (int c = 0; c < D * es; c += 64) _mm_prefetch(f + c, _MM_HINT_T1);
+            const char *f = vp + ((size_t)slot[j] * row + off) * es;
+            for (int c = 0; c < span; c += 64) _mm_prefetch(f + c, _MM_HINT_T1);
         }
-        for (int h0 = 0; h0 < nh; h0 += SH2) {
-            int hn = nh - h0 < SH2 ? nh - h0 : SH2, d = 0;
-            for (; d + 16 <= D; d += 16) pv2(o + (size_t)h0 * D, p + (size_t)h0 * n, vp, row, slot, g, hn, D, d, n, j0, j1, 2, es);
-            if (d < D) pv2(o + (size_t)h0 * D, p + (size_t)h0 * n, vp, row, slot, g, hn, D, d, n, j0, j1, 1, es);
+        for (int gi = 0; gi < ng; gi++) {
+            float *og = o + (size_t)gi * nh * D;
+            const float *pg = p + (size_t)gi * nh * n;
+            for (int h0 = 0; h0 < nh; h0 += SH2) {
+                int hn = nh - h0 < SH2 ? nh - h0 : SH2, d = 0;
+                for (; d + 16 <= D; d += 16) pv2(og + (size_t)h0 * D, pg + (size_t)h0 * n, vp, row, slot, g0 + gi, hn, D, d, n, j0, j1, 2, es);
+                if (d < D) pv2(og + (size_t)h0 * D, pg + (size_t)h0 * n, vp, row, slot, g0 + gi, hn, D, d, n, j0, j1, 1, es);
+            }
         }
     }
-    for (int h = 0; h < nh; h++)
+    for (int h = 0; h < nq; h++)
         for (int i = 0; i < D; i++) o[(size_t)h * D + i] *= inv[h];
 }
 #endif
@@ -727,17 +745,27 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     avx2 = !avx512 && cpu_st(be)->simd >= CPU_SIMD_AVX2 && D % 8 == 0;
 #endif
     /* one task per (row, KV group slice of up to GMAX heads) */
-    int hw = H < GMAX ? H : GMAX, per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;   /* per <= hw */
+    int hw = H < ROWMAX ? H : ROWMAX, per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;   /* per <= hw */
     size_t stride = paged_stride(H, maxctx, D);
     int nt = cpu_nt(be, (size_t)R * maxctx * H * D);
     /* With rows enough for every thread, a thread takes all the groups of a row in turn: a
      * group's K and V are half of each cached row's bytes or less, and the memory next to them
-     * is then read by the same core (bf16 cache 32 rows x 2000 tokens, AMD Zen 2: 9.6 -> 7.7 ms) */
+     * is then read by the same core (bf16 cache 32 rows x 2000 tokens, AMD Zen 2: 9.6 -> 7.7 ms);
+     * the AVX2 kernel takes them in one task (row_wide), reading each cached row whole */
     int chunk = R >= 2 * nt ? Hkv * nsl : 1;
+    int row_wide = avx2 && chunk > 1 && nsl == 1 && H <= ROWMAX;
     #pragma omp parallel num_threads(nt)
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * stride;
-        float *extra = p + (size_t)hw * maxctx;   /* the AVX-512 kernel's slots, or the portable one's row */
+        float *extra = p + (size_t)hw * maxctx;   /* the SIMD kernels' slots, or the portable one's row */
+#ifdef PAGED_AVX512
+        if (row_wide) {
+            #pragma omp for schedule(dynamic, 1)
+            for (int r = 0; r < R; r++)
+                group_avx2(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, bf ? 2 : 4, row, 0, Hkv, grp, D,
+                           bt + (size_t)row_seq[r] * max_blocks, bs, row_ctx[r], scale);
+        } else
+#endif
         #pragma omp for schedule(dynamic, chunk) collapse(2)
         for (int r = 0; r < R; r++)
             for (int gs = 0; gs < Hkv * nsl; gs++) {
@@ -752,7 +780,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                     continue;
                 }
                 if (avx2) {
-                    group_avx2(o, p, (int32_t *)extra, qr, kp, vp, bf ? 2 : 4, row, g, nh, D, tab, bs, row_ctx[r], scale);
+                    group_avx2(o, p, (int32_t *)extra, qr, kp, vp, bf ? 2 : 4, row, g, 1, nh, D, tab, bs, row_ctx[r], scale);
                     continue;
                 }
 #endif
