@@ -439,7 +439,7 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
     FILE *f = fopen(p, "rb");
-    if (!f) return 0;
+    if (!f) return errno == ENOENT ? 0 : err_set(e, 3, "%s: %s", p, strerror(errno));   /* none yet: nothing to drop */
     char *out = NULL, *line = NULL;
     size_t olen = 0, cap = 0;
     ssize_t k;
@@ -456,9 +456,15 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
         else dropped++;
     }
     free(line);
+    /* a read error is not the end of the file: the steps past it would stay, and the resumed
+       run's metrics would follow them (a directory in its place reads as EISDIR) */
+    int rerr = ferror(f) ? errno : 0;
     fclose(f);
     if (!mem) return err_set(e, 3, "out of memory");
-    fclose(mem);
+    if (fclose(mem) || rerr) {
+        free(out);
+        return rerr ? err_set(e, 3, "%s: %s", p, strerror(rerr)) : err_set(e, 3, "out of memory");
+    }
     /* through a symbolic link to its target, as -o writes (rename over the link replaced it
        with a file: the target kept the steps dropped here, and no later one) */
     char real[PATH_MAX];

@@ -2,6 +2,7 @@
  * newest, metrics truncate, and a save killed at every point of its sequence (MRL_CRASH_AT,
  * in a forked child) always leaves `latest` on a whole checkpoint that loads. */
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -124,6 +125,14 @@ TEST(save_and_reload) {
     if (f) fclose(f);
     buf[k] = 0;
     EXPECT(!strcmp(buf, "{\"step\":1,\"loss\":0.5}\n# lr halved here\n{\"step\":2,\"loss\":0.25}\n"));
+    /* no metrics.jsonl yet: nothing to drop; one that cannot be read (here a directory, EISDIR
+       on the first read) is an error naming it, not an empty file whose later steps stay */
+    EXPECT(unlink(mp) == 0 && ckpt_metrics_truncate(&r, 2, &e) == 0);
+    EXPECT(mkdir(mp, 0755) == 0);
+    e = (mrl_err){0};
+    EXPECT(ckpt_metrics_truncate(&r, 2, &e) != 0 && strstr(e.msg, "metrics.jsonl") && strstr(e.msg, strerror(EISDIR)));
+    if (!strstr(e.msg, "metrics.jsonl")) printf("  message: %s\n", e.msg);
+    rmdir(mp);
     ckpt_close(&r);
     ckpt_rmtree(dir);
 }
