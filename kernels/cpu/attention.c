@@ -401,11 +401,14 @@ static inline void paged_slots(int32_t *slot, const int32_t *tab, int bs, int n)
         for (int j = j0, s = tab[b] * bs; j < n && j < j0 + bs; j++) slot[j] = s + (j - j0);
 }
 
-/* Floats of work per thread: the scores of up to GMAX heads, then maxctx + D floats for the
- * AVX-512 kernel's slots or the portable one's widened K or V row. */
+/* Heads whose scores a task holds at once: all H of a row where a row can be one task (the AVX2
+ * kernel, H <= ROWMAX), else a GQA group or a slice of one (up to GMAX). */
+static int task_heads(int H) { return H <= ROWMAX ? H : GMAX; }
+/* Floats of work per thread: the scores of task_heads(H) heads, then maxctx + D floats for the
+ * SIMD kernels' slots or the portable one's widened K or V row. */
 static size_t paged_stride(int H, int maxctx, int D) {
     if (maxctx < 1) maxctx = 1;
-    return (size_t)((H < ROWMAX ? H : ROWMAX) + 1) * (size_t)maxctx + (size_t)D;   /* GMAX <= ROWMAX */
+    return (size_t)(task_heads(H) + 1) * (size_t)maxctx + (size_t)D;
 }
 size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
     (void)R;
@@ -745,7 +748,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     avx2 = !avx512 && cpu_st(be)->simd >= CPU_SIMD_AVX2 && D % 8 == 0;
 #endif
     /* one task per (row, KV group slice of up to GMAX heads) */
-    int hw = H < ROWMAX ? H : ROWMAX, per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;   /* per <= hw */
+    int hw = task_heads(H), per = grp < GMAX ? grp : GMAX, nsl = (grp + per - 1) / per;   /* per <= hw */
     size_t stride = paged_stride(H, maxctx, D);
     int nt = cpu_nt(be, (size_t)R * maxctx * H * D);
     /* With rows enough for every thread, a thread takes all the groups of a row in turn: a
@@ -754,6 +757,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
      * the AVX2 kernel takes them in one task (row_wide), reading each cached row whole */
     int chunk = R >= 2 * nt ? Hkv * nsl : 1;
     int row_wide = avx2 && chunk > 1 && nsl == 1 && H <= ROWMAX;
+    (void)row_wide;   /* read only where the SIMD kernels are compiled (PAGED_AVX512) */
     #pragma omp parallel num_threads(nt)
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * stride;
