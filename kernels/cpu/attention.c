@@ -424,14 +424,7 @@ size_t cpu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H,
  * is widened exactly to fp32 as it is loaded: the same arithmetic on half the bytes. */
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
 #include <immintrin.h>
-#define PAGED_AVX512 1
-
-/* 16 pool elements at p as fp32: bf16 (BF = 1) widened by a 16-bit shift, or fp32 as is. */
-__attribute__((target("avx512f")))
-static inline __m512 kv16(const char *p, int BF) {
-    if (BF) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)p));
-    return _mm512_loadu_ps((const float *)p);
-}
+#define PAGED_SIMD 1
 
 /* [sum(a0), sum(a1), sum(a2), sum(a3)]: four horizontal sums sharing their shuffles. */
 __attribute__((target("avx512f")))
@@ -460,7 +453,7 @@ static void pv_pass##NC##_##ES(float *o, const float *p, const float *inv, const
             _Pragma("GCC unroll 2") for (int c = 0; c < (NC * ES + 3) / 4; c++) _mm_prefetch(f + 64 * c, _MM_HINT_T0); \
         }                                                                                        \
         __m512 vv[NC];                                                                           \
-        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = kv16(v + 16 * ES * c, ES == 2); \
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = cpu_ld16(v + 16 * ES * c, ES == 2, 0); \
         _Pragma("GCC unroll 8") for (int h = 0; h < GMAX; h++)                                   \
             if (h < nh) {                                                                        \
                 __m512 pj = _mm512_set1_ps(p[(size_t)h * n + j]);                                \
@@ -488,8 +481,8 @@ static void scores4_##ES(float *p, int n, const float *q, int hn, const char *co
     _Pragma("GCC unroll 8") for (int h = 0; h < SH; h++)                                         \
         _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) a[h][u] = _mm512_setzero_ps();       \
     for (int d = 0; d < D; d += 16) {                                                            \
-        __m512 k0 = kv16(k[0] + d * ES, ES == 2), k1 = kv16(k[1] + d * ES, ES == 2);             \
-        __m512 k2 = kv16(k[2] + d * ES, ES == 2), k3 = kv16(k[3] + d * ES, ES == 2);             \
+        __m512 k0 = cpu_ld16(k[0] + d * ES, ES == 2, 0), k1 = cpu_ld16(k[1] + d * ES, ES == 2, 0); \
+        __m512 k2 = cpu_ld16(k[2] + d * ES, ES == 2, 0), k3 = cpu_ld16(k[3] + d * ES, ES == 2, 0); \
         _Pragma("GCC unroll 8") for (int h = 0; h < SH; h++)                                     \
             if (h < hn) {                                                                        \
                 __m512 qv = _mm512_loadu_ps(q + (size_t)h * D + d);                              \
@@ -542,12 +535,6 @@ GROUP(2)
  * for up to 6 heads, over chunks of cached rows. The loop without AVX-512 before this one
  * (group_portable, one SIMD dot per head and key, a scalar expf) reached 25 GFLOP/s on an AMD
  * EPYC Zen 2; this one 50-80 (bf16 cache, 2 threads). */
-#define PAGED_AVX2 1
-__attribute__((target("avx2,fma")))
-static inline __m256 kv8(const char *p, int BF) {
-    if (BF) return cpu_bf16_widen8(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_loadu_ps((const float *)p);
-}
 /* [sum(a0), sum(a1), sum(a2), sum(a3)] */
 __attribute__((target("avx2,fma")))
 static inline __m128 hsum4_8(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
@@ -588,7 +575,7 @@ AVX2_INLINE void scores2_body(float *p, int n, const float *q, const char *k0p, 
     __m256 a[SH2][2];
     _Pragma("GCC unroll 6") for (int h = 0; h < SH2; h++) a[h][0] = a[h][1] = _mm256_setzero_ps();
     for (int d = 0; d < D; d += 8) {
-        __m256 k0 = kv8(k0p + d * ES, ES == 2), k1 = kv8(k1p + d * ES, ES == 2);
+        __m256 k0 = cpu_ld8(k0p + d * ES, ES == 2, 0), k1 = cpu_ld8(k1p + d * ES, ES == 2, 0);
         _Pragma("GCC unroll 6") for (int h = 0; h < HN; h++) {
             __m256 qv = _mm256_loadu_ps(q + (size_t)h * D + d);
             a[h][0] = _mm256_fmadd_ps(qv, k0, a[h][0]);
@@ -613,7 +600,7 @@ AVX2_INLINE void pv2_body(float *o, const float *p, const char *vp, size_t row, 
     for (int j = j0; j < j1; j++) {
         const char *v = vp + ((size_t)slot[j] * row + (size_t)g * D + d) * ES;
         __m256 vv[2];
-        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = kv8(v + 8 * ES * c, ES == 2);
+        _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) vv[c] = cpu_ld8(v + 8 * ES * c, ES == 2, 0);
         _Pragma("GCC unroll 6") for (int h = 0; h < HN; h++) {
             __m256 pj = _mm256_broadcast_ss(p + (size_t)h * n + j);
             _Pragma("GCC unroll 2") for (int c = 0; c < NC; c++) acc[h][c] = _mm256_fmadd_ps(pj, vv[c], acc[h][c]);
@@ -743,7 +730,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
     int avx512 = 0, avx2 = 0;
-#ifdef PAGED_AVX512
+#ifdef PAGED_SIMD
     avx512 = cpu_st(be)->simd >= CPU_SIMD_AVX512 && D % 16 == 0;
     avx2 = !avx512 && cpu_st(be)->simd >= CPU_SIMD_AVX2 && D % 8 == 0;
 #endif
@@ -757,12 +744,12 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
      * the AVX2 kernel takes them in one task (row_wide), reading each cached row whole */
     int chunk = R >= 2 * nt ? Hkv * nsl : 1;
     int row_wide = avx2 && chunk > 1 && nsl == 1 && H <= ROWMAX;
-    (void)row_wide;   /* read only where the SIMD kernels are compiled (PAGED_AVX512) */
+    (void)row_wide;   /* read only where the SIMD kernels are compiled (PAGED_SIMD) */
     #pragma omp parallel num_threads(nt)
     {
         float *p = (float *)work + (size_t)omp_get_thread_num() * stride;
         float *extra = p + (size_t)hw * maxctx;   /* the SIMD kernels' slots, or the portable one's row */
-#ifdef PAGED_AVX512
+#ifdef PAGED_SIMD
         if (row_wide) {
             #pragma omp for schedule(dynamic, 1)
             for (int r = 0; r < R; r++)
@@ -777,7 +764,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 float *o = out + (size_t)r * H * D + (size_t)h0 * D;
                 const float *qr = q + (size_t)r * qs + (size_t)h0 * D;
                 const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
-#ifdef PAGED_AVX512
+#ifdef PAGED_SIMD
                 if (avx512) {
                     if (bf) group_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
                     else group_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);

@@ -186,6 +186,12 @@ static inline __mmask16 cpu_lanes16(int n) {
 /* 16 bf16 values (the 16-bit halves of h) as fp32 lanes: exact, a bf16 is an fp32's high half. */
 __attribute__((target("avx512f")))
 static inline __m512 cpu_bf16_widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+/* 16 elements from element i of p as fp32: bf16 (bf = 1) widened, or fp32 as they are. */
+__attribute__((target("avx512f")))
+static inline __m512 cpu_ld16(const void *p, int bf, size_t i) {
+    if (bf) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
+    return _mm512_loadu_ps((const float *)p + i);
+}
 /* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
 __attribute__((target("avx512f")))
 static inline void cpu_tr16(__m512i r[16]) {
@@ -248,6 +254,12 @@ static inline __m256 cpu_exp256(__m256 x) {
 /* 8 bf16 values as fp32 lanes, exactly (cpu_bf16_widen on 8). */
 __attribute__((target("avx2")))
 static inline __m256 cpu_bf16_widen8(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+/* 8 elements from element i of p as fp32 (cpu_ld16 on 8). */
+__attribute__((target("avx2")))
+static inline __m256 cpu_ld8(const void *p, int bf, size_t i) {
+    if (bf) return cpu_bf16_widen8(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i)));
+    return _mm256_loadu_ps((const float *)p + i);
+}
 /* The sum of a's 8 lanes: (l0+l4 + l2+l6) + (l1+l5 + l3+l7), one fixed order. */
 __attribute__((target("avx2")))
 static inline float cpu_hsum8(__m256 a) {

@@ -38,11 +38,6 @@ static void dots_bf16(const uint16_t *w, const float *x, int ldx, int T, int n, 
  * scalar tail; bf16 is widened by a shift (bf16 = high half of fp32). */
 #define DOT_RO 3
 #define DOT_NT 4
-__attribute__((target("avx512f")))
-static inline __m512 wload16(const void *wv, int isbf, size_t i) {
-    if (isbf) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)wv + i)));
-    return _mm512_loadu_ps((const float *)wv + i);
-}
 /* res[k * ldr + r] = dot(W row r, x row k), r < RO, k < NT; W rows ldw elements apart */
 __attribute__((target("avx512f"), always_inline))
 static inline void dots_blk(const int RO, const int NT, const void *wv, size_t ldw, int isbf, const float *x, int ldx,
@@ -60,7 +55,7 @@ static inline void dots_blk(const int RO, const int NT, const void *wv, size_t l
     for (; i + 32 <= n; i += 32) {
         __m512 w[DOT_RO];
 #pragma GCC unroll 3
-        for (int r = 0; r < RO; r++) w[r] = wload16(wr[r], isbf, i);
+        for (int r = 0; r < RO; r++) w[r] = cpu_ld16(wr[r], isbf, i);
 #pragma GCC unroll 4
         for (int k = 0; k < NT; k++) {
             __m512 xv = _mm512_loadu_ps(x + (size_t)k * ldx + i);
@@ -68,7 +63,7 @@ static inline void dots_blk(const int RO, const int NT, const void *wv, size_t l
             for (int r = 0; r < RO; r++) a0[r][k] = _mm512_fmadd_ps(w[r], xv, a0[r][k]);
         }
 #pragma GCC unroll 3
-        for (int r = 0; r < RO; r++) w[r] = wload16(wr[r], isbf, i + 16);
+        for (int r = 0; r < RO; r++) w[r] = cpu_ld16(wr[r], isbf, i + 16);
 #pragma GCC unroll 4
         for (int k = 0; k < NT; k++) {
             __m512 xv = _mm512_loadu_ps(x + (size_t)k * ldx + i + 16);
@@ -79,7 +74,7 @@ static inline void dots_blk(const int RO, const int NT, const void *wv, size_t l
     for (; i + 16 <= n; i += 16)
 #pragma GCC unroll 3
         for (int r = 0; r < RO; r++) {
-            __m512 w0 = wload16(wr[r], isbf, i);
+            __m512 w0 = cpu_ld16(wr[r], isbf, i);
 #pragma GCC unroll 4
             for (int k = 0; k < NT; k++) a0[r][k] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + (size_t)k * ldx + i), a0[r][k]);
         }
@@ -111,11 +106,6 @@ static dots_blk_fn *const dots_blks[DOT_RO][DOT_NT] = {
  * accumulators of 8 lanes, one per (o, t); lane l sums the elements i % 8 == l, then a fixed
  * reduction and the scalar tail, for every RO, NT, T and thread count. The one-row loop before
  * (DOTS_BODY) read each x vector once per weight row and reduced each dot alone. */
-__attribute__((target("avx2,fma")))
-static inline __m256 wload8(const void *wv, int isbf, size_t i) {
-    if (isbf) return cpu_bf16_widen8(_mm_loadu_si128((const __m128i *)((const uint16_t *)wv + i)));
-    return _mm256_loadu_ps((const float *)wv + i);
-}
 __attribute__((target("avx2,fma"), always_inline))
 static inline void dots_blk8(const int RO, const int NT, const void *wv, size_t ldw, const int isbf, const float *x, int ldx,
                              int n, float *res, int ldr) {
@@ -132,7 +122,7 @@ static inline void dots_blk8(const int RO, const int NT, const void *wv, size_t 
     for (; i + 8 <= n; i += 8) {
         __m256 w[DOT_RO];
 #pragma GCC unroll 3
-        for (int r = 0; r < RO; r++) w[r] = wload8(wr[r], isbf, i);
+        for (int r = 0; r < RO; r++) w[r] = cpu_ld8(wr[r], isbf, i);
 #pragma GCC unroll 4
         for (int k = 0; k < NT; k++) {
             __m256 xv = _mm256_loadu_ps(x + (size_t)k * ldx + i);
