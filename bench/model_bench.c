@@ -340,8 +340,7 @@ static int decode(const char *dir, int B, int steps, int bf16, int threads) {
     mrl_model *m = load(dir, bf16, 0, 0, threads);
     const mrl_config *c = model_config(m);
     mrl_err e = {0};
-    const char *cx = getenv("CTX");
-    int P = 16, V = c->vocab_size, ctx = cx ? atoi(cx) : 0;
+    int P = 16, V = c->vocab_size, ctx = env_int("CTX", 0);
     size_t kvb = (size_t)B * (P + B + ctx + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 4 * 2;
     kv_cache *kv = kv_create(m, kvb, 16, kv_env(), &e);
     if (!kv) die("kv_create", &e);
