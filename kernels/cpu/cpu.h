@@ -242,14 +242,19 @@ static inline __m512 cpu_exp512(__m512 x) {
 }
 #define CPU_HAVE_EXP512 1
 
-/* e^x, 8 lanes for AVX2 + FMA (CPU_EXP_BODY), 2^n built in the exponent field (n in
- * [-126, 128] after the clamp; 128 overflows to inf as e^88.8 does). */
+/* e^x, 8 lanes for AVX2 + FMA (CPU_EXP_BODY). 2^n is applied as 2^h 2^(n-h), h = n >> 1, each
+ * factor built in the exponent field: n is in [-126, 128] after the clamp and 2^128 has no
+ * float, while e^x for x up to ln(FLT_MAX) = 88.72 does (n = 128 with y < 1). y 2^h is exact,
+ * so the result is rounded once, as cpu_exp512's _mm512_scalef_ps rounds it, and for n <= 127
+ * it is the y 2^n of one factor bit for bit (softmax's e^(x - max) never reaches n = 128). */
 __attribute__((target("avx2,fma")))
 static inline __m256 cpu_exp256(__m256 x) {
     __m256 n, r, y;
     CPU_EXP_BODY(_mm256, _mm256_round_ps, x, n, r, y);
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    __m256i ni = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(ni, 1), bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
 }
 /* 8 bf16 values as fp32 lanes, exactly (cpu_bf16_widen on 8). */
 __attribute__((target("avx2")))
