@@ -661,21 +661,26 @@ static void group_avx2(float *o, float *p, int32_t *slot, const float *q, const 
     }
     float inv[ROWMAX], mx;
     for (int h = 0; h < nq; h++) inv[h] = 1.0f / exp_shift256(p + (size_t)h * n, n, &mx);   /* softmax */
-    /* P V in chunks of JC cached rows: a chunk's value rows come from memory for the first
-     * column slice and from L1 for the others */
+    /* P V in chunks of JC cached rows: a chunk's value rows come from L2 for the first column
+     * slice and from L1 for the others. The next chunk's rows are prefetched a few before each
+     * pv2 call: issued all at once (256 lines), most were lost and pv2 waited on its loads
+     * (bf16 cache, 32 rows x 2000 tokens, one Zen 2 core: 14.6 -> 10.5 ms). */
+    int calls = ng * ((nh + SH2 - 1) / SH2) * ((D + 15) / 16);   /* pv2 calls per chunk */
     for (int j0 = 0; j0 < n; j0 += JC) {
         int j1 = n - j0 < JC ? n : j0 + JC;
-        for (int j = j1; j < j1 + JC && j < n; j++) {   /* the next chunk */
-            const char *f = vp + ((size_t)slot[j] * row + off) * es;
-            for (int c = 0; c < span; c += 64) _mm_prefetch(f + c, _MM_HINT_T1);
-        }
+        int pf = j1, pe = j1 + JC < n ? j1 + JC : n, per = (pe - pf + calls - 1) / calls;
         for (int gi = 0; gi < ng; gi++) {
             float *og = o + (size_t)gi * nh * D;
             const float *pg = p + (size_t)gi * nh * n;
             for (int h0 = 0; h0 < nh; h0 += SH2) {
-                int hn = nh - h0 < SH2 ? nh - h0 : SH2, d = 0;
-                for (; d + 16 <= D; d += 16) pv2(og + (size_t)h0 * D, pg + (size_t)h0 * n, vp, row, slot, g0 + gi, hn, D, d, n, j0, j1, 2, es);
-                if (d < D) pv2(og + (size_t)h0 * D, pg + (size_t)h0 * n, vp, row, slot, g0 + gi, hn, D, d, n, j0, j1, 1, es);
+                int hn = nh - h0 < SH2 ? nh - h0 : SH2;
+                for (int d = 0; d < D; d += 16) {
+                    for (int u = 0; u < per && pf < pe; u++, pf++) {   /* the next chunk, a few rows a call */
+                        const char *f = vp + ((size_t)slot[pf] * row + off) * es;
+                        for (int c = 0; c < span; c += 64) _mm_prefetch(f + c, _MM_HINT_T1);
+                    }
+                    pv2(og + (size_t)h0 * D, pg + (size_t)h0 * n, vp, row, slot, g0 + gi, hn, D, d, n, j0, j1, D - d >= 16 ? 2 : 1, es);
+                }
             }
         }
     }
