@@ -219,6 +219,21 @@ static void drop_from(mr *m, int from)
     m->n = from;
 }
 
+/* Before a bad record stops the run (no --skip-bad): the whole groups go out, the open group
+ * it[gopen..n) too if it is whole (the size of the groups before it, the bad line not its
+ * own: in_it 0) or --allow-partial. A part of a group would go out scored as a group (the
+ * length reward, any per-group one, compare its samples), so it is left out, as at a signal. */
+static void drain_before_error(mr *m, int gopen, int in_it)
+{
+    int open = m->n - gopen;
+    if (open > 0 && !m->partial && (in_it || !m->gsize || open != m->gsize)) {
+        cli_warn(&m->c, "%s: its group (%d record%s read) left out: a part of a group is not scored", m->it[gopen].where,
+                 open, open == 1 ? "" : "s");
+        drop_from(m, gopen);
+    }
+    drain(m, 1);
+}
+
 /* The open group (it[gopen..n)) is whole: check it, then close it. A group that lost a
  * record to --skip-bad, or (--skip-bad) has the wrong size or an id seen before, is dropped
  * whole: its rewards (the length reward, any per-group one) need every sample. */
@@ -440,7 +455,7 @@ int main(int argc, char **argv)
         int rc = rd_next(rd, &rec, &e);
         if (rc == 0) break;
         if (rc < 0) {
-            if (!cli_skippable(&m.c, &e)) drain(&m, 1);
+            if (!cli_skippable(&m.c, &e)) drain_before_error(&m, gopen, 0);
             cli_bad_record(&m.c, m.w, &e);
             /* before the first whole group its size is unknown: the line may be the next group's
              * first just as well (cli_lost_line); an open group that lost anything else (a record,
@@ -474,7 +489,7 @@ int main(int argc, char **argv)
         const char *raw = rd_line(rd, &rl);
         if (take(&m, rec, raw, rl, where, &e) < 0) {
             jv_free(rec);
-            if (!m.c.skip_bad) drain(&m, 1);
+            if (!m.c.skip_bad) drain_before_error(&m, gopen, 1);
             cli_bad_record(&m.c, m.w, &e);
             m.tainted = 1;
             continue;

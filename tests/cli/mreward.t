@@ -115,6 +115,31 @@ $ mreward -Z in.jsonl
 2> mreward: in.jsonl:3: "completion" is missing
 ? 1
 
+## ... and the records of its own group before it are left out with a warning, not written as
+## a group of their own: the length reward of a part of a group is not the group's (it wrote
+## group "b"'s first record with "length":0; in the whole group it is 0.5)
+$ printf '%s\n' '{"id":"a","answer":"2","completion":"\\boxed{2}"}' '{"id":"a","answer":"2","completion":"xx\\boxed{2}"}' '{"id":"b","answer":"2","completion":"\\boxed{2}"}' '{"id":"b","completion":"xx\\boxed{2}"}' > part.jsonl
+$ mreward -Z --reward length part.jsonl
+> {"id":"a","answer":"2","completion":"\\boxed{2}","pred":"2","correct":true,"rewards":{"length":0.5},"reward":0.5}
+> {"id":"a","answer":"2","completion":"xx\\boxed{2}","pred":"2","correct":true,"rewards":{"length":-0.5},"reward":-0.5}
+2> mreward: part.jsonl:3: its group (1 record read) left out: a part of a group is not scored
+2> mreward: part.jsonl:4: "answer" is missing
+? 1
+
+## ... while a line that is not JSON after a group of the first group's size lets that group out
+$ mreward -Z --reward length
+< {"id":"a","answer":"2","completion":"x"}
+< {"id":"a","answer":"2","completion":"y"}
+< {"id":"b","answer":"2","completion":"z"}
+< {"id":"b","answer":"2","completion":"w"}
+< {bad
+> {"id":"a","answer":"2","completion":"x","pred":null,"correct":false,"rewards":{"length":0},"reward":0}
+> {"id":"a","answer":"2","completion":"y","pred":null,"correct":false,"rewards":{"length":0},"reward":0}
+> {"id":"b","answer":"2","completion":"z","pred":null,"correct":false,"rewards":{"length":0},"reward":0}
+> {"id":"b","answer":"2","completion":"w","pred":null,"correct":false,"rewards":{"length":0},"reward":0}
+2> mreward: <stdin>:5: invalid JSON: Invalid numeric literal at EOF at line 1, column 4
+? 1
+
 ## a record without its gold answer, named after the --answer filter
 $ mreward -Z --answer .solution
 < {"id":"a","answer":"1","completion":"\\boxed{1}"}
