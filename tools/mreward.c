@@ -35,6 +35,8 @@ static const char usage[] =
 "                       study's evaluation; skip drops those records)\n"
 "  --jobs N             score with N threads (output order is kept)\n"
 "  --allow-partial      accept groups of unequal size and repeated ids\n"
+"  --add                keep the rewards of an earlier reward stage and add to its\n"
+"                       reward (default: rewards and reward are written afresh)\n"
 "  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, --device D, -h, --version\n"
 "\n"
 "Rewards:\n"
@@ -42,7 +44,7 @@ static const char usage[] =
 "See mreward(1) and mrl(7).\n";
 
 enum { O_REWARD = 1, O_ANSWER, O_COMPLETION, O_PROMPT, O_ANSWER_PART, O_FALLBACK,
-       O_UNPARSED, O_JOBS, O_PARTIAL, O_ANCHORED, O_LIGHTEVAL };
+       O_UNPARSED, O_JOBS, O_PARTIAL, O_ANCHORED, O_LIGHTEVAL, O_ADD };
 
 typedef struct {           /* one pending record */
     jv rec, completion, gold, prompt;   /* the last three: jv strings (or invalid) kept alive */
@@ -57,6 +59,8 @@ typedef struct {
     cli c;
     rw_spec **rw;
     int nrw, need, jobs, partial;
+    int add;               /* --add: keep an earlier stage's rewards{} and add to its reward */
+    int warned_replace;    /* an earlier stage's reward was replaced (warned once) */
     ans_opts ao;
     rw_unparsed policy;
     int policy_given;      /* --unparsed-gold was given (else --lighteval makes it wrong) */
@@ -140,6 +144,17 @@ static void score_all(mr *m, int ng)
     for (int t = 0; t < nt; t++) pthread_join(th[t], NULL);
 }
 
+/* What this run's weighted rewards are added to: with --add the record's "reward" (checked
+ * when the record was taken), else 0. */
+static double earlier_sum(const mr *m, const item *x)
+{
+    if (!m->add) return 0;
+    jv v = jv_object_get(jv_copy(x->rec), jv_string("reward"));
+    double s = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+    jv_free(v);
+    return s;
+}
+
 /* Scores the complete pending groups (and, with upto_open, the open one too), writes
  * them in input order and flushes. */
 static void drain(mr *m, int upto_open)
@@ -164,7 +179,7 @@ static void drain(mr *m, int upto_open)
     for (int g = 0, lo = 0; g < ng && bad < 0; lo = m->gend[g++])
         for (int i = lo; i < m->gend[g] && bad < 0; i++) {
             if (m->policy == RW_UNPARSED_SKIP && m->it[i].s.gold_unparsed) continue;
-            double sum = 0;
+            double sum = earlier_sum(m, &m->it[i]);
             for (int r = 0; r < m->nrw && bad < 0; r++) {
                 sum += rw_weight(m->rw[r]) * m->it[i].val[r];
                 if (!isfinite(m->it[i].val[r]) || !isfinite(sum)) { bad = i; bad_r = r; bad_lim = lo; }
@@ -176,7 +191,11 @@ static void drain(mr *m, int upto_open)
         if (x->s.gold_unparsed) m->unparsed++;
         if (m->policy == RW_UNPARSED_SKIP && x->s.gold_unparsed) { m->dropped++; item_free(x); continue; }
         jv rec = x->rec, rw = jv_object();
-        double sum = 0;
+        double sum = earlier_sum(m, x);
+        if (m->add) {
+            jv old = jv_object_get(jv_copy(rec), jv_string("rewards"));
+            if (jv_get_kind(old) == JV_KIND_OBJECT) { jv_free(rw); rw = old; } else jv_free(old);
+        }
         x->rec = jv_null();
         rec = jv_object_set(rec, jv_string("pred"), x->s.pred ? jv_string(x->s.pred) : jv_null());
         rec = jv_object_set(rec, jv_string("correct"), jv_bool(x->s.correct));
@@ -281,6 +300,40 @@ static void close_group(mr *m, int gopen)
 }
 
 /* Reads the fields of rec into a new pending item; 0, or -1 with e set (bad record). */
+/* An earlier reward stage's "rewards" and "reward" in rec. --add keeps them: rewards must be
+ * an object without a name of this run's, reward a number (or absent, 0). Else both are
+ * written afresh: a name this run does not give would be lost, which is said once. */
+static int earlier_rewards(mr *m, jv rec, const char *where, mrl_err *e)
+{
+    jv old = jv_object_get(jv_copy(rec), jv_string("rewards"));
+    int kind = jv_get_kind(old), rc = 0;
+    if (m->add) {
+        jv sum = jv_object_get(jv_copy(rec), jv_string("reward"));
+        if (jv_is_valid(sum) && (jv_get_kind(sum) != JV_KIND_NUMBER || !isfinite(jv_number_value(sum))))
+            rc = err_set(e, ERR_INPUT, "%s: \"reward\" is not a finite number (--add adds to it)", where);
+        else if (jv_is_valid(old) && kind != JV_KIND_OBJECT)
+            rc = err_set(e, ERR_INPUT, "%s: \"rewards\" is not an object (--add adds to it)", where);
+        for (int r = 0; !rc && kind == JV_KIND_OBJECT && r < m->nrw; r++)
+            if (jv_object_has(jv_copy(old), jv_string(rw_key(m->rw[r]))))
+                rc = err_set(e, ERR_INPUT, "%s: \"rewards\" has %s already (an earlier stage's; :as=NAME gives this one another name)",
+                             where, rw_key(m->rw[r]));
+        jv_free(sum);
+    } else if (kind == JV_KIND_OBJECT && !m->warned_replace) {
+        jv_object_foreach(old, k, v) {
+            int ours = 0;
+            for (int r = 0; r < m->nrw && !ours; r++) ours = !strcmp(jv_string_value(k), rw_key(m->rw[r]));
+            if (!ours && !m->warned_replace) {
+                cli_warn(&m->c, "%s: rewards.%s, an earlier stage's, is replaced with this run's rewards (--add keeps it and adds to \"reward\")",
+                         where, jv_string_value(k));
+                m->warned_replace = 1;
+            }
+            jv_free(k); jv_free(v);
+        }
+    }
+    jv_free(old);
+    return rc;
+}
+
 static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *where, mrl_err *e)
 {
     jv comp = jqf_first(m->fcomp, rec, e);
@@ -330,6 +383,7 @@ static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *wher
                            where, why);
         }
     }
+    if (earlier_rewards(m, rec, where, e) < 0) { jv_free(comp); jv_free(gold); jv_free(prompt); return -1; }
     if (m->n == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 64;
         m->it = realloc(m->it, sizeof *m->it * (size_t)m->cap);
@@ -385,7 +439,7 @@ int main(int argc, char **argv)
         {"answer-part", no_argument, 0, O_ANSWER_PART}, {"fallback", no_argument, 0, O_FALLBACK},
         {"anchored", no_argument, 0, O_ANCHORED}, {"lighteval", no_argument, 0, O_LIGHTEVAL},
         {"unparsed-gold", required_argument, 0, O_UNPARSED}, {"jobs", required_argument, 0, O_JOBS},
-        {"allow-partial", no_argument, 0, O_PARTIAL}, {0, 0, 0, 0}};
+        {"allow-partial", no_argument, 0, O_PARTIAL}, {"add", no_argument, 0, O_ADD}, {0, 0, 0, 0}};
     int opt;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORT, longopts, NULL)) != -1) {
@@ -418,6 +472,7 @@ int main(int argc, char **argv)
             break;
         case O_JOBS: m.jobs = (int)cli_long(&m.c, "--jobs", optarg, 1, 1024); break;
         case O_PARTIAL: m.partial = 1; break;
+        case O_ADD: m.add = 1; break;
         default: cli_bad_option(&m.c, opt, argv, longopts);
         }
     }

@@ -140,6 +140,30 @@ $ mreward -Z --reward length
 2> mreward: <stdin>:5: invalid JSON: Invalid numeric literal at EOF at line 1, column 4
 ? 1
 
+## an earlier reward stage: replaced by default, with one warning naming the first record whose
+## reward it loses (it was replaced silently); --add keeps its rewards and adds to its reward
+$ printf '%s\n' '{"id":"a","rewards":{"custom":0.5},"reward":0.5,"answer":"1","completion":"\\boxed{1}"}' '{"id":"b","rewards":{"custom":0},"reward":0,"answer":"1","completion":"2"}' > pre.jsonl
+$ mreward -Z --reward accuracy pre.jsonl
+> {"id":"a","rewards":{"accuracy":1},"reward":1,"answer":"1","completion":"\\boxed{1}","pred":"1","correct":true}
+> {"id":"b","rewards":{"accuracy":0},"reward":0,"answer":"1","completion":"2","pred":null,"correct":false}
+2> mreward: pre.jsonl:1: rewards.custom, an earlier stage's, is replaced with this run's rewards (--add keeps it and adds to "reward")
+$ mreward -Z --reward accuracy=2 --add pre.jsonl
+> {"id":"a","rewards":{"custom":0.5,"accuracy":1},"reward":2.5,"answer":"1","completion":"\\boxed{1}","pred":"1","correct":true}
+> {"id":"b","rewards":{"custom":0,"accuracy":0},"reward":0,"answer":"1","completion":"2","pred":null,"correct":false}
+
+## --add after mreward: two stages are one with both rewards; a name given twice is an error
+$ printf '%s\n' '{"id":"a","answer":"1","completion":"<think>\nhm\n</think>\n\\boxed{1}"}' > one.jsonl
+$ mreward -Z --reward accuracy=2 one.jsonl | mreward -Z --add --reward format
+> {"id":"a","answer":"1","completion":"<think>\nhm\n</think>\n\\boxed{1}","pred":"1","correct":true,"rewards":{"accuracy":1,"format":1},"reward":3}
+$ mreward -Z --reward accuracy=2 --reward format one.jsonl
+> {"id":"a","answer":"1","completion":"<think>\nhm\n</think>\n\\boxed{1}","pred":"1","correct":true,"rewards":{"accuracy":1,"format":1},"reward":3}
+$ mreward -Z one.jsonl | mreward -Z --add --reward accuracy
+2> mreward: <stdin>:1: "rewards" has accuracy already (an earlier stage's; :as=NAME gives this one another name)
+? 1
+$ printf '%s\n' '{"id":"a","reward":"high","answer":"1","completion":"x"}' | mreward -Z --add
+2> mreward: <stdin>:1: "reward" is not a finite number (--add adds to it)
+? 1
+
 ## a record without its gold answer, named after the --answer filter
 $ mreward -Z --answer .solution
 < {"id":"a","answer":"1","completion":"\\boxed{1}"}
