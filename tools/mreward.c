@@ -505,6 +505,8 @@ int main(int argc, char **argv)
     jv open_id = jv_invalid();
     for (;;) {
         if (cli_stop_requested()) break;
+        /* a batch of --jobs goes out early when upstream is slow: the next read would wait */
+        if (m.ng && rd_would_block(rd)) { int open = m.n - gopen; drain(&m, 0); gopen = m.n - open; }
         jv rec;
         e = (mrl_err){0};
         int rc = rd_next(rd, &rec, &e);

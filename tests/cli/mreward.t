@@ -345,6 +345,14 @@ $ printf '%s\n' '{"id":"b","answer":"1","completion":"no"}' '{"id":"b","answer":
 > ["b",0]
 2> mreward: <stdin>:4: reward tags is finite, but the weighted sum is not (its parameters or weights are out of range)
 
+## --jobs: the groups read go out when the input has nothing more yet (a slow msample
+## upstream), not only when a batch of 16 N groups is full: the writer below waits (up to 20 s)
+## for the 10 whole groups of its first 41 lines to come out before it writes the rest (it saw 0)
+$ for g in $(seq 30); do for i in 1 2 3 4; do printf '{"id":"g%d","answer":"1","completion":"\\boxed{1}"}\n' $g; done; done > rr.jsonl
+$ mkfifo f; (head -41 rr.jsonl; n=0; for i in $(seq 200); do n=$(wc -l < out); [ "$n" -ge 40 ] && break; sleep 0.1; done; echo "seen $n" > seen; tail -n +42 rr.jsonl) > f & mreward -Z --jobs 4 f > out; wait; cat seen; wc -l < out
+> seen 40
+> 120
+
 ## --jobs keeps the output order and values
 $ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
 $ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three
