@@ -46,7 +46,7 @@ mrl_template *tmpl_load(const char *name, mrl_err *e) {
         return NULL;
     } else if (!strstr(tp->text, "{problem}")) {
         free(tp->text), free(tp);
-        err_set(e, 1, "template %s has no {problem} placeholder", name);
+        err_set(e, 2, "template %s has no {problem} placeholder", name);   /* an option that cannot work, as an unknown name */
         return NULL;
     }
     return tp;

@@ -57,8 +57,8 @@ size_t tok_space_at(const char *s, size_t n, int python);
 /* Chat templates: "r1" (DeepSeek-R1-Distill-Qwen: BOS + system + <｜User｜>problem
  * <｜Assistant｜><think>\n, as apply_chat_template renders its chat_template.jinja with
  * add_generation_prompt), "plain" (system\n\nproblem\n; just problem\n without a system
- * text), or a file whose text has {system} and {problem} replaced (a missing {problem} is
- * an error; an unknown name without '/' that is no file is a usage error, code 2).
+ * text), or a file whose text has {system} and {problem} replaced (a file without {problem},
+ * or an unknown name without '/' that is no file, is a usage error, code 2).
  * tmpl_render returns the prompt (newly allocated, NULL when out of memory) and its length
  * in *len (problem_len bytes of problem, which may hold a NUL; (size_t)-1: strlen); NULL
  * system/problem count as "". */

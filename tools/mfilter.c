@@ -102,7 +102,9 @@ typedef struct mf {
     cli_lost lost;          /* ... or of the group that starts next (mf_lost_line) */
     long first_size;        /* the size of the first whole group (--drop-uniform too) */
     hset done_ids;
-    long ngroups, ndropped;
+    long ngroups, ndropped; /* groups judged (rate or uniformity known), and dropped by it */
+    long nskipped;          /* groups --skip-bad dropped whole (a bad or lost record, a wrong size) */
+    long nshort, nshort_recs;   /* ... those of them of the wrong size, and their records */
     /* sampling */
     long take; int shuffle;
     kept *keep; long nkeep, capkeep, seq;
@@ -407,6 +409,7 @@ static int mf_solved(const item *it, int *solved, mrl_err *e) {
  * needs every sample: the records that go unreported otherwise are named, as mreward does. */
 static void mf_group_bad(mf *m, const item *g, int n, const mrl_err *e) {
     mf_bad(m, e);
+    m->nskipped++;
     if (n < 2) return;
     jv id = mf_id_json(g[0].rec);
     cli_warn(&m->c, "%s:%ld: the rest of its group %s (%d record%s) dropped with it",
@@ -419,9 +422,9 @@ static void mf_group_end(mf *m) {
     item *g = m->grp;
     int n = m->ngrp;
     mrl_err e = {0};
-    m->ngroups++;
     if (cli_lost_short(&m->lost, n)) m->grp_tainted = 1;   /* lines lost just before it were its own */
     if (m->grp_tainted) {   /* its rate or uniformity would be that of the samples left */
+        m->nskipped++;
         jv id = mf_id_json(g[0].rec);
         cli_warn(&m->c, "%s:%ld: the rest of its group %s (%d record%s) dropped with it",
                  g[0].file, g[0].line, jv_string_value(id), n, n == 1 ? "" : "s");
@@ -439,7 +442,12 @@ static void mf_group_end(mf *m) {
             err_set(&e, ERR_INPUT, "%s:%ld: group %s has %d sample%s, expected %ld%s (--allow-partial accepts it)",
                     g[0].file, g[0].line, jv_string_value(key), n, n == 1 ? "" : "s", m->group_size, m->group_size_from);
             jv_free(key);
-            mf_bad(m, &e);
+            /* skipped, it is a group of n records, not one bad record: counted apart, at the end */
+            if (!cli_skippable(&m->c, &e)) mf_bad(m, &e);   /* exits */
+            cli_warn(&m->c, "%s (skipped)", e.msg);
+            m->nskipped++;
+            m->nshort++;
+            m->nshort_recs += n;
             goto done;
         }
         int solved = 0;
@@ -449,6 +457,7 @@ static void mf_group_end(mf *m) {
             solved += s;
         }
         double rate = (double)solved / n;
+        m->ngroups++;
         if (rate < m->lo || rate > m->hi) { m->ndropped++; goto done; }
         jv rec = jv_copy(g[0].rec);
         for (size_t i = 0; i < sizeof per_sample / sizeof *per_sample; i++)
@@ -479,6 +488,7 @@ static void mf_group_end(mf *m) {
             if (i == 0) r0 = r;
             else if (r != r0) uniform = 0;
         }
+        m->ngroups++;
         if (uniform) m->ndropped++;
         else for (int i = 0; i < n; i++) mf_after_groups(m, &g[i]);
     }
@@ -543,6 +553,19 @@ static void mf_group_add(mf *m, item *it) {
 /* "FILE:LINE", whole however long the path: a cut one would give two records one id. */
 static jv mf_line_id(const char *file, long line) { return jv_string_fmt("%s:%ld", file, line); }
 
+/* rec with id set: in place where it had "id": null, else as its first field, where the text
+ * has it spliced (a --pass-band record is written in rec's order). Consumes both. */
+static jv mf_with_id(jv rec, jv id) {
+    jv old = jv_object_get(jv_copy(rec), jv_string("id"));
+    int has = jv_is_valid(old);
+    jv_free(old);
+    if (has) return jv_object_set(rec, jv_string("id"), id);
+    jv out = jv_object_set(jv_object(), jv_string("id"), id);
+    jv_object_foreach(rec, k, v) out = jv_object_set(out, k, v);
+    jv_free(rec);
+    return out;
+}
+
 /* A record without "id" gets "FILE:LINE", spliced in front of the input text so the
  * other bytes stay exactly as they came. */
 static void mf_assign_id(mf *m, item *it) {
@@ -552,7 +575,7 @@ static void mf_assign_id(mf *m, item *it) {
     if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return;
     int empty = jv_object_length(jv_copy(it->rec)) == 0;
     jv nid = mf_line_id(it->file, it->line);
-    it->rec = jv_object_set(it->rec, jv_string("id"), jv_copy(nid));
+    it->rec = mf_with_id(it->rec, jv_copy(nid));
     size_t tl = 0;
     if (k == JV_KIND_NULL) {   /* "id": null is replaced in place, the other fields as they came */
         it->own = rec_text_from(jv_copy(it->rec), it->text, it->len, &tl);
@@ -586,7 +609,7 @@ static void mf_hook(void *ctx, int th, rb_line *l) {
     jv id = jv_object_get(jv_copy(it.rec), jv_string("id"));
     jv_kind k = jv_get_kind(id);
     jv_free(id);
-    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) it.rec = jv_object_set(it.rec, jv_string("id"), mf_line_id(l->file, l->line));
+    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) it.rec = mf_with_id(it.rec, mf_line_id(l->file, l->line));
     mrl_err e = {0};
     l->tag = mf_test(m, th, &it, &l->value, &e);
     if (l->tag < 0 && (l->err = malloc(sizeof *l->err))) *l->err = e;
@@ -804,10 +827,14 @@ int main(int argc, char **argv) {
     rd_close(r);
     int status;
     mf_finish_outputs(&m, &status);
+    if (m.nshort)   /* beside the bad records' count (cli_report_bad), also under -q */
+        cli_warn(c, "%ld incomplete group%s skipped (%ld records)", m.nshort, m.nshort == 1 ? "" : "s", m.nshort_recs);
     if (c->progress != 0 && !stopped) {
+        char more[64] = "";   /* the groups --skip-bad took are neither in nor outside the band */
+        if (m.nskipped) snprintf(more, sizeof more, ", %ld more skipped by --skip-bad", m.nskipped);
         if (m.dedupe) cli_warn(c, "--dedupe: %ld duplicate%s dropped", m.ndup, m.ndup == 1 ? "" : "s");
-        if (m.pass_band) cli_warn(c, "--pass-band: %ld of %ld problems outside [%g, %g]", m.ndropped, m.ngroups, m.lo, m.hi);
-        if (m.drop_uniform) cli_warn(c, "--drop-uniform: %ld of %ld groups dropped (all rewards equal)", m.ndropped, m.ngroups);
+        if (m.pass_band) cli_warn(c, "--pass-band: %ld of %ld problems outside [%g, %g]%s", m.ndropped, m.ngroups, m.lo, m.hi, more);
+        if (m.drop_uniform) cli_warn(c, "--drop-uniform: %ld of %ld groups dropped (all rewards equal)%s", m.ndropped, m.ngroups, more);
         if (m.require_boxed) cli_warn(c, "--require-boxed: %ld record%s dropped (gold does not parse)", m.nunparsed, m.nunparsed == 1 ? "" : "s");
         if (m.max_tokens) cli_warn(c, "--max-tokens: %ld record%s dropped (prompt over %ld tokens)", m.nlong, m.nlong == 1 ? "" : "s", m.max_tokens);
     }

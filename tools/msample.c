@@ -64,7 +64,8 @@ typedef struct app {
     const char *system;
     const mrl_tok *tok;
     long shard_k, shard_n, nread;
-    hset ids;                      /* hashes of the ids read (every shard's records) */
+    hset ids;                      /* hashes of the ids read (every shard's records), as text: the RNG's key */
+    hset json_ids;                 /* ... as JSON, where 5 and "5" differ (for the message) */
     jv policy;
     progress *prog;
     int prog_on;
@@ -114,15 +115,33 @@ static char *pinned_dir(const char *dir) {
 }
 
 /* Step from trainer_state.json ("global_step", as Hugging Face's Trainer writes it, or "step");
- * 0 when there is none or it cannot be read. */
-static long model_step(const char *dir) {
+ * 0 when there is none. One that is there but cannot be read, or holds no step, is a warning
+ * naming it, and 0: the rollouts are still the model's, their policy.step is not known. */
+static long model_step(const cli *c, const char *dir) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+    if (access(p, F_OK) != 0 && errno == ENOENT) return 0;   /* a base model: no state */
     mrl_err e = {0};
     jv v = ckpt_load_state(dir, &e);
-    long step = 0;
-    double d;
-    if (jv_is_valid(v) && (rec_num(v, "global_step", &d) == 0 || rec_num(v, "step", &d) == 0)) step = (long)d;
+    const char *key = "global_step";
+    jv s = jv_invalid();
+    if (jv_is_valid(v)) {
+        s = jv_object_get(jv_copy(v), jv_string(key));
+        if (jv_get_kind(s) == JV_KIND_INVALID) s = jv_object_get(jv_copy(v), jv_string(key = "step"));
+    }
+    double d = jv_get_kind(s) == JV_KIND_NUMBER ? jv_number_value(s) : -1;
+    if (!jv_is_valid(v)) cli_warn(c, "%s; policy.step is 0", e.msg);
+    else if (!jv_is_valid(s)) cli_warn(c, "%s: no \"global_step\" or \"step\"; policy.step is 0", p);
+    else if (!(d >= 0 && d <= 9007199254740992.0 && d == floor(d))) {
+        char why[80];
+        if (jv_get_kind(s) == JV_KIND_NUMBER) snprintf(why, sizeof why, "is %g, not a whole number >= 0", d);
+        else jv_wrong(s, "a number", why, sizeof why);
+        cli_warn(c, "%s: \"%s\" %s; policy.step is 0", p, key, why);
+        d = 0;
+    }
+    jv_free(s);
     jv_free(v);
-    return step;
+    return d > 0 ? (long)d : 0;
 }
 
 /* A bad record inside feed: under --skip-bad warn and go on (0); else -1, so the
@@ -163,17 +182,30 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         uint64_t key = 0;
         if (given) {
             key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
+            jv d = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0);
             int r = hset_add(&a->ids, key);
-            if (r < 0) { jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
-            if (r == 0) {
-                jv d = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0);
+            int rj = r < 0 ? r : hset_add(&a->json_ids, rng_hash(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d))));
+            if (r < 0 || rj < 0) { jv_free(d); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
+            if (r == 0 && rj == 1) {
+                /* equal as text only (5 and "5"): mreward and mfilter take them for two problems, but
+                   the stream is keyed by the text, so the two would draw the same completions.
+                   The earlier one is the other spelling: the text bare, or as a JSON string. */
+                jv other = ik == JV_KIND_STRING ? jv_copy(id) : jv_dump_string(jv_copy(id), 0);
+                err_set(e, ERR_INPUT, "%s:%ld: \"id\" %.200s keys the same random stream as the earlier id %.200s "
+                        "(msample keys it by the id's text): give one of them another id", rd_name(a->rd),
+                        rd_lineno(a->rd), jv_string_value(d), jv_string_value(other));
+                jv_free(other);
+            } else if (r == 0) {
                 double v = ik == JV_KIND_NUMBER ? fabs(atof(jv_string_value(d))) : 0;
                 err_set(e, ERR_INPUT, "%s:%ld: \"id\" %.200s is an earlier problem's too: its samples would share their "
                         "random stream and one group (%s)", rd_name(a->rd), rd_lineno(a->rd), jv_string_value(d),
                         v >= 9007199254740992.0 ? "a number past 2^53 is read to the nearest double, so ids that differ only "
                         "in their last digits become one: write such ids as strings"
                         : "give each problem its own id; mfilter --dedupe drops repeated problems");
-                jv_free(d); jv_free(id); jv_free(rec);
+            }
+            jv_free(d);
+            if (r == 0) {
+                jv_free(id); jv_free(rec);
                 a->nread++;   /* a record all the same: the shards count it alike */
                 if (bad(a, e) == 0) continue;
                 return -1;
@@ -192,10 +224,16 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (bad(a, e) == 0) continue;
             return -1;
         }
-        if (!given) {
+        if (!given) {   /* as mfilter: in place of a null, else the first field */
             jv_free(id);
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
-            rec = jv_object_set(rec, jv_string("id"), jv_copy(id));
+            if (ik == JV_KIND_NULL) rec = jv_object_set(rec, jv_string("id"), jv_copy(id));
+            else {
+                jv first = jv_object_set(jv_object(), jv_string("id"), jv_copy(id));
+                jv_object_foreach(rec, k, v) first = jv_object_set(first, k, v);
+                jv_free(rec);
+                rec = first;
+            }
             key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));
         }
         size_t len;
@@ -525,7 +563,7 @@ int main(int argc, char **argv) {
     if (!score && !(tok = tok_load_dir(model_dir, &e))) cli_die(&a.c, &e);
     a.tok = tok;
     a.policy = jv_object_set(jv_object_set(jv_object(), jv_string("path"), jv_string(given_dir)),
-                             jv_string("step"), jv_number(model_step(model_dir)));
+                             jv_string("step"), jv_number(score ? 0 : model_step(&a.c, model_dir)));   /* --score writes no policy */
 
     const char *const *paths = (const char *const *)argv + optind;
     if (!(a.rd = rd_open(paths, argc - optind, &e))) cli_die(&a.c, &e);
@@ -558,6 +596,7 @@ int main(int argc, char **argv) {
     jv_free(a.policy);
     free(pinned);
     hset_free(&a.ids);
+    hset_free(&a.json_ids);
     tok_free(tok);
     tmpl_free(a.tp);
     jqf_free(a.problem);

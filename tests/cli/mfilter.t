@@ -21,6 +21,16 @@ $ mfilter -Z
 > {"id":"<stdin>:2"}
 > {"id":"<stdin>:3","b":2}
 
+## --pass-band puts an id it assigns first too, as plain mfilter (it came last); null stays in place;
+## --where sees the fields in that order
+$ printf '{"answer":"1","correct":true}\n' > noid.jsonl
+$ mfilter -Z -q --pass-band 0:1 noid.jsonl
+$ printf '{"answer":"1","id":null,"correct":true}\n' | mfilter -Z -q --pass-band 0:1
+$ mfilter -Z --where 'keys_unsorted[0] == "id"' noid.jsonl
+> {"id":"noid.jsonl:1","answer":"1","pass_rate":1,"samples":1}
+> {"answer":"1","id":"<stdin>:1","pass_rate":1,"samples":1}
+> {"id":"noid.jsonl:1","answer":"1","correct":true}
+
 ## --where keeps records whose filter is true
 $ mfilter -Z --where '.level == "Level 5"' $TESTDATA/mfilter/problems.jsonl
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
@@ -85,16 +95,16 @@ $ mkdir m2 && echo 'def yes: true;' > m2/y.jq && mfilter -Z --skip-bad --where '
 > {"id":"h.jsonl:4","a":4}
 > {"id":"h.jsonl:5","a":5}
 > rc=0
-2> mfilter: h.jsonl:1: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted: {"a":1,"id":"h.jsonl:1"} (skipped)
+2> mfilter: h.jsonl:1: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted: {"id":"h.jsonl:1","a":1} (skipped)
 2> mfilter: h.jsonl:3: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted: m (skipped)
 2> mfilter: h.jsonl:4: jq filter 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' halted (skipped)
 2> mfilter: 3 bad records skipped
-2> mfilter: h.jsonl:1: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"a":1,"id":"h.jsonl:1"} (skipped)
-2> mfilter: h.jsonl:3: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"a":3,"id":"h.jsonl:3"} (skipped)
-2> mfilter: h.jsonl:5: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"a":5,"id":"h.jsonl:5"} (skipped)
+2> mfilter: h.jsonl:1: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"id":"h.jsonl:1","a":1} (skipped)
+2> mfilter: h.jsonl:3: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"id":"h.jsonl:3","a":3} (skipped)
+2> mfilter: h.jsonl:5: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"id":"h.jsonl:5","a":5} (skipped)
 2> mfilter: 3 bad records skipped
-2> mfilter: h.jsonl:1: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"a":1,"id":"h.jsonl:1"} (skipped)
-2> mfilter: h.jsonl:2: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"a":2,"id":"h.jsonl:2"} (skipped)
+2> mfilter: h.jsonl:1: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"id":"h.jsonl:1","a":1} (skipped)
+2> mfilter: h.jsonl:2: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"id":"h.jsonl:2","a":2} (skipped)
 2> mfilter: 2 bad records skipped
 
 ## a filter of several lines that does not compile: the message names the line libjq gives
@@ -350,11 +360,32 @@ $ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl && mfilter -Z -q --pass-band 0:1 -
 2> mfilter: r.jsonl:1: group "a" has 4 samples, expected 5 (--allow-partial accepts it)
 ? 1
 
-## --skip-bad skips an incomplete group with a warning and a count
+## --skip-bad skips an incomplete group with a warning and a count of groups and their records
+## (it counted "1 bad record")
 $ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:0 --skip-bad
 > {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
 2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (the first group's, at <stdin>:1) (--allow-partial accepts it) (skipped)
+2> mfilter: 1 incomplete group skipped (2 records)
+
+## --skip-bad: the groups it skipped are not counted among the problems judged; a group of another
+## size than the first is incomplete (without --allow-partial), and counted as a group with its
+## records, not as one bad record ("2 bad records skipped", "0 of 4 problems outside [0, 1]")
+$ python3 -c 'import json
+$ for g,(n,k) in enumerate([(10,3),(10,7),(6,1),(8,3)]):
+$   [print(json.dumps({"id":"g%d"%g,"correct":i<k})) for i in range(n)]' > pr.jsonl
+$ mfilter -Z --skip-bad --pass-band 0:1 pr.jsonl
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":"b","correct":1}' '{"id":"b","correct":"1"}' '{"id":"c","correct":false}' '{"id":"c","correct":false}' | mfilter -Z --skip-bad --pass-band 0.5:1
+> {"id":"g0","pass_rate":0.3,"samples":10}
+> {"id":"g1","pass_rate":0.7,"samples":10}
+> {"id":"a","pass_rate":0.5,"samples":2}
+2> mfilter: pr.jsonl:21: group "g2" has 6 samples, expected 10 (the first group's, at pr.jsonl:1) (--allow-partial accepts it) (skipped)
+2> mfilter: pr.jsonl:27: group "g3" has 8 samples, expected 10 (the first group's, at pr.jsonl:1) (--allow-partial accepts it) (skipped)
+2> mfilter: 2 incomplete groups skipped (14 records)
+2> mfilter: --pass-band: 0 of 2 problems outside [0, 1], 2 more skipped by --skip-bad
+2> mfilter: <stdin>:4: "correct" is not a boolean or a number (string) (skipped)
+2> mfilter: <stdin>:3: the rest of its group "b" (1 record) dropped with it
 2> mfilter: 1 bad record skipped
+2> mfilter: --pass-band: 1 of 2 problems outside [0.5, 1], 1 more skipped by --skip-bad
 
 ## --skip-bad: a bad record takes its group with it, and the records that go with it are named
 $ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"c","reward":1}' '{"id":"c","reward":"1"}' '{"id":"c","reward":0}' | mfilter -Z -q --drop-uniform --skip-bad
@@ -1037,3 +1068,10 @@ $ setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" mfilter -Z
 > theirs
 > out.jsonl
 2~ ^mfilter: t/out.jsonl: cannot replace: it belongs to another user, in a directory with the sticky bit
+
+## --max-tokens with a --template file without {problem} is a usage error, as an unknown name (it exited 1)
+$ printf 'no placeholders' > tnp.txt
+$ mfilter --max-tokens 9 --tokenizer $TESTDATA/msample/model/tokenizer.json --template tnp.txt -Z < /dev/null
+? 2
+2> mfilter: template tnp.txt has no {problem} placeholder
+2> Try 'mfilter --help'.

@@ -98,6 +98,14 @@ $ printf '{"q":"What is 1+1?"}\n' > in.jsonl
 $ msample --device cpu --model $TESTDATA/msample/model -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c '[.id, .q, .policy.step, (.prompt_ids | length > 5)]'
 > ["in.jsonl:1","What is 1+1?",0,true]
 
+## an id msample assigns is the record's first field, as mfilter's (it came last); a null one is
+## replaced in place
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"q":"What is 1+1?","x":1}\n{"q":"2+2?","id":null}\n' > in.jsonl
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c 'keys_unsorted[:3]'
+> ["id","q","x"]
+> ["q","id","sample"]
+
 ## --shard K/N takes every N-th problem from K
 % requires $TESTDATA/msample/model/model.safetensors
 $ msample --device cpu -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-tokens 2 $TESTDATA/msample/problems.jsonl | jq -r .id
@@ -121,6 +129,22 @@ $ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 1 --max-tokens 2
 > msample: 2 bad records skipped
 2> msample: in.jsonl:3: "id" "a" is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)
 2> msample: in.jsonl:3: "id" "a" is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)
+
+## ids equal as text only (5 and "5", an object and its JSON text) are two problems to mreward and
+## mfilter, but msample keys the random stream by the text: the second is a bad record that says so
+## (it said "an earlier problem's too"), whichever came first
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":5,"problem":"x"}\n{"id":"5","problem":"y"}\n{"id":{"a":1},"problem":"y"}\n{"id":"{\\"a\\":1}","problem":"y"}\n' > in.jsonl
+$ printf '{"id":"5","problem":"x"}\n{"id":5,"problem":"y"}\n' > in2.jsonl
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .problem]'
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 in2.jsonl | jq -c '[.id, .problem]'
+> [5,"x"]
+> [{"a":1},"y"]
+> ["5","x"]
+2> msample: in.jsonl:2: "id" "5" keys the same random stream as the earlier id 5 (msample keys it by the id's text): give one of them another id (skipped)
+2> msample: in.jsonl:4: "id" "{\"a\":1}" keys the same random stream as the earlier id {"a":1} (msample keys it by the id's text): give one of them another id (skipped)
+2> msample: 2 bad records skipped
+2> msample: in2.jsonl:2: "id" 5 keys the same random stream as the earlier id "5" (msample keys it by the id's text): give one of them another id
 
 ## the KV budget must hold one whole sequence; the message names the record
 % requires $TESTDATA/msample/model/model.safetensors
@@ -302,6 +326,24 @@ $ awk 'BEGIN { printf "{\"log_history\": ["; for (i = 0; i < 5000; i++) printf "
 $ test $(wc -c < m/trainer_state.json) -gt 65536 && echo '{"id":"a","problem":"x"}' | msample --device cpu --model m -Z -q --max-tokens 2 | jq -c .policy.step
 > 7
 
+## a trainer_state.json that is there but cannot be read, or holds no step, is a warning naming the
+## file (where the link points), and step 0 (it was 0 without a word); with none there, 0 silently
+% requires $TESTDATA/msample/model/model.safetensors
+$ mkdir run && cp -r $TESTDATA/msample/model run/step-000005 && ln -s step-000005 run/latest
+$ for st in '{bad' '{"global_step":"five"}' '{"global_step":-1}' '{"log_history":[]}' '{"global_step":5}'; do printf '%s' "$st" > run/step-000005/trainer_state.json; echo '{"id":"p","problem":"x"}' | msample --device cpu --model run/latest -Z -q --max-tokens 2 2>err | jq -c .policy; sed 's|: /.*/run/|: run/|' err; done
+$ rm run/step-000005/trainer_state.json; echo '{"id":"p","problem":"x"}' | msample --device cpu --model run/latest -Z -q --max-tokens 2 | jq -c .policy
+> {"path":"run/latest","step":0}
+> msample: run/step-000005/trainer_state.json: Invalid numeric literal at EOF at line 1, column 4; policy.step is 0
+> {"path":"run/latest","step":0}
+> msample: run/step-000005/trainer_state.json: "global_step" is a string, not a number; policy.step is 0
+> {"path":"run/latest","step":0}
+> msample: run/step-000005/trainer_state.json: "global_step" is -1, not a whole number >= 0; policy.step is 0
+> {"path":"run/latest","step":0}
+> msample: run/step-000005/trainer_state.json: no "global_step" or "step"; policy.step is 0
+> {"path":"run/latest","step":5}
+> {"path":"run/latest","step":0}
+2>
+
 ## a NUL inside a text (JSON \u0000) is text: the problem's prompt keeps what follows it, and ids that differ after it draw different samples
 % requires $TESTDATA/msample/model/model.safetensors
 % requires /usr/bin/jq
@@ -344,6 +386,35 @@ $ echo '{"id":"a","problem":"x"}' > p.jsonl
 $ msample --model $TESTDATA/msample/model --template nosuch.tmpl p.jsonl
 ? 2
 2> msample: unknown template "nosuch.tmpl" (r1, plain, or a file with {system}/{problem})
+2> Try 'msample --help'.
+
+## after a signal the output holds the groups that were complete, not a prefix of the input: the
+## recipe of msample(1) (PROGRESS AND SIGNALS) selects the problems it lacks (a numeric id and one
+## msample gave FILE:LINE among them), and their samples are those of an uninterrupted run, byte
+## for byte (an assigned id is the first field in both)
+% requires $TESTDATA/msample/model/model.safetensors
+% requires /usr/bin/jq
+$ printf '{"id":"a","problem":"x"}\n{"id":5,"problem":"y"}\n{"problem":"z"}\n{"id":"c","problem":"w"}\n' > train.jsonl
+$ ms() { msample --device cpu --model $TESTDATA/msample/model -q -n 2 --max-tokens 4 --seed 3 "$@"; }
+$ ms train.jsonl > full.zst
+$ mfilter -Z full.zst | jq -c 'select(.id == "a" or .id == "c")' | mfilter > part1.zst
+$ mfilter -Z part1.zst | jq -c .id > done.json
+$ mfilter -Z train.jsonl | jq -nc --slurpfile done done.json \
+$   '(reduce $done[] as $i ({}; .[$i | tojson] = 1)) as $d
+$    | inputs | select($d[.id | tojson] | not)' > rest.jsonl
+$ cat rest.jsonl
+$ ms rest.jsonl > part2.zst
+$ cat part1.zst part2.zst > rollouts.jsonl.zst
+$ mfilter -Z rollouts.jsonl.zst | sort | cmp - <(mfilter -Z full.zst | sort) && echo same samples
+> {"id":5,"problem":"y"}
+> {"id":"train.jsonl:3","problem":"z"}
+> same samples
+
+## a template file without {problem} is a usage error too (it exited 1)
+$ printf 'no placeholders' > tnp.txt
+$ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template tnp.txt -Z
+? 2
+2> msample: template tnp.txt has no {problem} placeholder
 2> Try 'msample --help'.
 
 ## MRL_DEVICE_SAMPLING=all: the CPU draws its decode tokens with op_sample_rows, the path a GPU takes with MRL_DEVICE_SAMPLING=1 (a pick per sequence, the uniform taken before the step, the log-prob from the pick), and msample writes the host sampler's output byte for byte: T = 1, 0.6, greedy, --top-p (left to the host), the byte-level vocabulary (263: two blocks of the sums) and one of 4099 (17 blocks); a model whose logits hold no number (its final norm's weights NaN) has every row left to the host, and both ways warn alike; --progress counts the tokens the backend drew (every one but each sample's first, which the prompt's logits give; none with --top-p), so the case cannot pass with the path off
