@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +410,44 @@ jv ckpt_load_state(const char *dir, mrl_err *e) {
     return s;
 }
 
+/* Field key of o (where + key in messages) as a count: a whole number in [0, 2^53). 0, or -1 with e set. */
+static int state_count(jv o, const char *path, const char *where, const char *key, double *out, mrl_err *e) {
+    jv v = jv_object_get(jv_copy(o), jv_string(key));
+    int kind = jv_get_kind(v);
+    double x = kind == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+    *out = x;
+    if (kind == JV_KIND_INVALID) { jv_free(v); return err_set(e, 1, "%s: \"%s%s\" is missing", path, where, key); }
+    if (x >= 0 && x < 9007199254740992.0 && x == floor(x)) { jv_free(v); return 0; }
+    jv t = jv_dump_string(v, 0);
+    err_set(e, 1, "%s: \"%s%s\" is %.40s, not a count (a whole number, 0 or more)", path, where, key, jv_string_value(t));
+    jv_free(t);
+    return -1;
+}
+
+int ckpt_check_state(jv state, const char *dir, long step, mrl_err *e) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+    double s, g, r;
+    if (state_count(state, p, "", "step", &s, e)) return -1;
+    if (s != (double)step)
+        return err_set(e, 1, "%s: \"step\" is %.0f, but the checkpoint is step %ld", p, s, step);
+    jv d = jv_object_get(jv_copy(state), jv_string("data"));
+    int rc = jv_get_kind(d) != JV_KIND_OBJECT ? err_set(e, 1, "%s: \"data\" is missing or not an object", p)
+           : state_count(d, p, "data.", "groups", &g, e) || state_count(d, p, "data.", "records", &r, e) ? -1
+           : r < g ? err_set(e, 1, "%s: \"data.records\" (%.0f) is fewer than \"data.groups\" (%.0f)", p, r, g) : 0;
+    jv_free(d);
+    if (rc) return -1;
+    static const char *const paths[] = {"model", "ref"};   /* directories: a string ("ref" may be null) */
+    for (int i = 0; i < 2; i++) {
+        jv v = jv_object_get(jv_copy(state), jv_string(paths[i]));
+        int k = jv_get_kind(v);
+        jv_free(v);
+        if (k != JV_KIND_INVALID && k != JV_KIND_STRING && !(i == 1 && k == JV_KIND_NULL))
+            return err_set(e, 1, "%s: \"%s\" is not a directory name (a string)", p, paths[i]);
+    }
+    return 0;
+}
+
 int ckpt_metrics_append(const ckpt_run *r, const char *line, mrl_err *e) {
     char p[PATH_MAX + 32];
     if (ckpt_same_dir(r, e)) return -1;
@@ -443,17 +482,22 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
     char *out = NULL, *line = NULL;
     size_t olen = 0, cap = 0;
     ssize_t k;
-    int dropped = 0;
+    int changed = 0;
     FILE *mem = open_memstream(&out, &olen);
     while (mem && (k = getline(&line, &cap, f)) > 0) {
         jv v = jv_parse_sized(line, (int)k);
-        jv s = jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT ? jv_object_get(jv_copy(v), jv_string("step")) : jv_invalid();
+        int whole = jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT;
+        jv s = whole ? jv_object_get(jv_copy(v), jv_string("step")) : jv_invalid();
         /* the steps after the checkpoint go, and a torn last line (crash mid-write); a line
-           that is not a step's metrics (a note someone added) stays */
-        int keep = line[k - 1] == '\n' && !(jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) > step);
+           that is not a step's metrics (a note someone added) stays. A last line without its
+           newline that is a whole JSON object lost only the newline (an editor, truncate -s -1):
+           it is a whole line, and gets its newline back; anything else there is torn. */
+        int ended = line[k - 1] == '\n';
+        int keep = (ended || whole) && !(jv_get_kind(s) == JV_KIND_NUMBER && jv_number_value(s) > step);
         jv_free(s); jv_free(v);
         if (keep) fwrite(line, 1, (size_t)k, mem);
-        else dropped++;
+        if (keep && !ended) fputc('\n', mem);
+        changed += !keep || !ended;
     }
     free(line);
     /* a read error is not the end of the file: the steps past it would stay, and the resumed
@@ -468,7 +512,7 @@ int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e) {
     /* through a symbolic link to its target, as -o writes (rename over the link replaced it
        with a file: the target kept the steps dropped here, and no later one) */
     char real[PATH_MAX];
-    int rc = dropped ? st_write_file_atomic(realpath(p, real) ? real : p, out, olen, e) : 0;
+    int rc = changed ? st_write_file_atomic(realpath(p, real) ? real : p, out, olen, e) : 0;
     free(out);
     return rc;
 }

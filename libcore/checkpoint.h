@@ -65,9 +65,14 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e);
 void ckpt_clear_policy(ckpt_run *r);
 /* Reads DIR/trainer_state.json. */
 jv ckpt_load_state(const char *ckpt_dir, mrl_err *e);
+/* Checks the fields of a run's trainer_state.json that a resume takes as they are: "step" (that
+ * of the step directory dir, step), "data" ("groups" and "records": counts), "model" and "ref"
+ * (directory names; "ref" may be null). 0, or -1 with e set (code 1) naming the file and field. */
+int ckpt_check_state(jv state, const char *ckpt_dir, long step, mrl_err *e);
 
 /* metrics.jsonl: one line appended and fsynced; truncate keeps lines whose "step" <= step
- * (after a resume, the lines of steps that were lost with the crash go). */
+ * (after a resume, the lines of steps that were lost with the crash go) and drops a torn last
+ * line; a last line without its newline that parses as a JSON object is whole and gets it back. */
 int ckpt_metrics_append(const ckpt_run *r, const char *line, mrl_err *e);
 int ckpt_metrics_truncate(const ckpt_run *r, long step, mrl_err *e);
 /* runs/NAME/rollouts/step-XXXXXX.jsonl.zst (creates rollouts/). */

@@ -18,6 +18,7 @@ typedef struct mrl_config {
     int bos_token_id, eos_token_id;            /* eos from config.json (generation_config may add more) */
     int eos_ids[32], n_eos;                    /* every id that ends a completion (at most 32) */
     char torch_dtype[16];                      /* "bfloat16" | "float32" | "float16" */
+    int dtype_named;                           /* config.json names it ("dtype" or "torch_dtype"), else float32 */
 } mrl_config;
 
 /* Reads DIR/config.json (+ generation_config.json for eos ids) via libjq; an error names the field. */

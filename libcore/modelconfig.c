@@ -201,6 +201,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
         int d = dtype_parse_torch(jv_string_value(v));
         if (d < 0) { err_set(e, 1, "%s: \"%s\" \"%.40s\" is not bfloat16, float16 or float32", p, dkey, jv_string_value(v)); jv_free(v); return -1; }
         snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", dtype_torch_name((st_dtype)d));
+        c->dtype_named = 1;
     }
     jv_free(v);
     c->bos_token_id = c->eos_token_id = -1;

@@ -199,6 +199,16 @@ static int load_tensor(optim *opt, st_file *f, const char *path, const char *pre
     float *h = malloc(p->numel * sizeof(float));
     if (!h) return err_set(e, 3, "out of memory");
     if (st_read_f32(t, h, e)) { free(h); return err_prefix(e, "%s", path); }
+    /* a NaN or inf in a moment (or a master weight) would go into every weight at the first
+       step; a negative second moment into its square root. One pass, at load. */
+    int sq = !strcmp(pre, "exp_avg_sq");
+    for (size_t i = 0; i < p->numel; i++)
+        if (!isfinite(h[i]) || (sq && h[i] < 0)) {
+            err_set(e, 1, "%s: tensor \"%s\" holds %g at element %zu (%s)", path, name, h[i], i,
+                    isfinite(h[i]) ? "a second moment is never negative" : "not a finite number");
+            free(h);
+            return -1;
+        }
     be_upload(opt->be, dst, h, p->numel * sizeof(float));
     be_sync(opt->be);
     free(h);

@@ -464,6 +464,9 @@ int st_check_qwen2(const st_file *f, const mrl_config *c, mrl_err *e) {
     qwen2_tensors(c, q, n);
     int rc = 0;
     char a[160], b[160];
+    /* the dtype config.json names is the one its tensors are in; a config that names none
+       (float32 to transformers, which converts whatever the file holds) checks none */
+    int want = c->dtype_named ? dtype_parse_torch(c->torch_dtype) : -1;
     for (int i = 0; i < n && !rc; i++) {
         const st_tensor *t = st_find(f, q[i].name);
         if (!t) { rc = err_set(e, 1, "%s: \"%s\" is missing", f->path, q[i].name); break; }
@@ -472,6 +475,9 @@ int st_check_qwen2(const st_file *f, const mrl_config *c, mrl_err *e) {
         const char *in = f->sh[t->shard].path;
         if (t->dtype != ST_F32 && t->dtype != ST_BF16 && t->dtype != ST_F16)
             rc = err_set(e, 1, "%s: \"%s\" has dtype %s, expected F32, BF16 or F16", in, t->name, dtype_name(t->dtype));
+        else if (want >= 0 && t->dtype != (st_dtype)want)
+            rc = err_set(e, 1, "%s: \"%s\" has dtype %s, but config.json's dtype is %s (%s)", in, t->name,
+                         dtype_name(t->dtype), c->torch_dtype, dtype_name((st_dtype)want));
         else if (t->ndim != q[i].ndim || t->shape[0] != q[i].shape[0] || (q[i].ndim > 1 && t->shape[1] != q[i].shape[1])) {
             shape_str(a, sizeof a, t->ndim, t->shape);
             shape_str(b, sizeof b, q[i].ndim, q[i].shape);

@@ -71,7 +71,8 @@ typedef struct qwen2_tensor {
 /* The tensors config c implies, in Hugging Face order (embed, layers 0..L-1, norm, lm_head).
  * Writes up to cap entries into out (out may be NULL) and returns the total count. */
 int qwen2_tensors(const mrl_config *c, qwen2_tensor *out, int cap);
-/* Every tensor c implies is present with that shape and a float dtype (F32, BF16, F16); no
+/* Every tensor c implies is present with that shape and a float dtype (F32, BF16, F16), the
+ * one config.json names where it names one (c->dtype_named); no
  * extra tensors other than ones transformers ignores (rotary_emb.inv_freq). The first
  * failure is reported, naming the tensor and the file that holds it (a shard of a sharded
  * checkpoint; a missing tensor: the path opened): `DIR/model-00002-of-00002.safetensors:

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "checkpoint.h"
@@ -124,17 +125,18 @@ static jv obj_get(const opts *o, int i) {
 }
 /* The range of each numeric objective option (integer: whole numbers only), the one check of a
  * value given on the command line and of one read from a run's trainer_state.json. */
-static const struct { double lo, hi; int integer; } obj_range[OBJ_N] = {
+static const struct { double lo, hi; int integer, open; } obj_range[OBJ_N] = {   /* open: hi itself excluded */
     [OBJ_BETA] = {0, 1e9, 0}, [OBJ_EPS] = {0, 1, 0}, [OBJ_EPSH] = {0, 1e9, 0}, [OBJ_DELTA] = {1, 1e9, 0},
     [OBJ_ITER] = {1, 1000, 1}, [OBJ_TEMP] = {1e-3, 100, 0}, [OBJ_MAXLEN] = {0, 1 << 30, 1},
     [OBJ_MB] = {1, 1 << 24, 1}, [OBJ_WD] = {0, 1e3, 0}, [OBJ_MAXGN] = {0, 1e12, 0},
-    [OBJ_B1] = {0, 0.999999999, 0}, [OBJ_B2] = {0, 0.999999999, 0}, [OBJ_AEPS] = {0, 1, 0}};
+    [OBJ_B1] = {0, 1, 0, 1}, [OBJ_B2] = {0, 1, 0, 1}, [OBJ_AEPS] = {0, 1, 0}};
 static int obj_numeric(int i) { return obj_range[i].hi > 0; }
 
 /* Sets numeric OBJ[i] of o to x; -1 when x is out of its range (--delta 0 is the option off,
  * as a run without it records it). */
 static int obj_set_num(opts *o, int i, double x) {
-    if (!((x >= obj_range[i].lo && x <= obj_range[i].hi && (!obj_range[i].integer || x == (int)x)) ||
+    if (!((x >= obj_range[i].lo && x <= obj_range[i].hi && !(obj_range[i].open && x == obj_range[i].hi) &&
+           (!obj_range[i].integer || x == (int)x)) ||
           (i == OBJ_DELTA && x == 0)))
         return -1;
     switch (i) {
@@ -177,9 +179,17 @@ static int obj_set(opts *o, int i, jv v) {
 /* A numeric objective option from the command line: dies naming it when arg is not a number
  * in its range. */
 static void obj_arg(opts *o, int i, const char *arg) {
-    double x = obj_range[i].integer ? (double)cli_long(&o->c, obj_opt[i], arg, (long)obj_range[i].lo, (long)obj_range[i].hi)
-                                    : cli_double(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
-    obj_set_num(o, i, x);   /* in range: cli_long/cli_double checked it */
+    double x;
+    if (obj_range[i].integer) x = (double)cli_long(&o->c, obj_opt[i], arg, (long)obj_range[i].lo, (long)obj_range[i].hi);
+    else if (!obj_range[i].open) x = cli_double(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
+    else {   /* [lo, hi), said so: cli_double's message names [lo, hi] */
+        char *end;
+        errno = 0;
+        x = strtod(arg, &end);
+        if (errno || end == arg || *end || !(x >= obj_range[i].lo && x < obj_range[i].hi))
+            cli_usage(&o->c, "%s: '%s' is not a number in [%g, %g)", obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
+    }
+    obj_set_num(o, i, x);   /* in range: checked above */
     o->given |= G_OBJ << i;
 }
 
@@ -539,7 +549,10 @@ static void parse_opts(opts *o, int argc, char **argv) {
                           cli_usage(c, "--schedule: '%s' is not one of constant, constant_with_warmup, linear, cosine, "
                                     "cosine_with_min_lr", optarg);
                       o->so.kind = v; o->given |= G_SCHED; break;
-        case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12); o->given |= G_WARMUP; break;
+        case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12);
+                       if (o->warmup >= 1 && o->warmup != floor(o->warmup))   /* a ratio is below 1; 1.5 is no step count */
+                           cli_usage(c, "--warmup: '%s' is neither a whole number of steps nor a ratio below 1", optarg);
+                       o->given |= G_WARMUP; break;
         case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->given |= G_MINLR; break;
         case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); o->given |= G_TOTAL; break;
         case O_MAXGN: obj_arg(o, OBJ_MAXGN, optarg); break;
@@ -762,6 +775,21 @@ static void on_fatal(void *p, int code) {
                 f->step - f->last_saved, f->step - f->last_saved == 1 ? "" : "s", f->step - f->last_saved == 1 ? "is" : "are", f->step);
 }
 
+/* The input as a message names it: standard input, the file or files, or the --batches-from list. */
+static void input_name(const opts *o, char **files, int n, char *buf, size_t cap) {
+    if (o->batches_from) {
+        snprintf(buf, cap, "--batches-from %s", strcmp(o->batches_from, "-") ? o->batches_from : "standard input");
+        return;
+    }
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < (n ? n : 1) && at < cap; i++) {
+        const char *f = n ? files[i] : "-";
+        int k = snprintf(buf + at, cap - at, "%s%s", i ? ", " : "", strcmp(f, "-") ? f : "standard input");
+        at += k > 0 ? (size_t)k : 0;
+    }
+}
+
 static char *abspath(const char *p) {
     char *r = realpath(p, NULL);
     if (!r) r = strdup(p);
@@ -838,6 +866,8 @@ int main(int argc, char **argv) {
     /* checked once here, not by each rank */
     if (o.gpus > 1) cli_usage(&o.c, "--gpus %d: data parallel needs a CUDA build (make CUDA=1)", o.gpus);
 #endif
+    struct stat ost;   /* said as minit says it (it was the first file made inside failing, exit 3) */
+    if (stat(o.out, &ost) == 0 && !S_ISDIR(ost.st_mode)) cli_dief(&o.c, 1, "--out %s: exists and is not a directory", o.out);
     if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* become the launcher of one rank per GPU */
         int rc = dist_spawn(argc, argv, optind, o.gpus, &e);
         jqf_free(o.freward);
@@ -883,7 +913,8 @@ int main(int argc, char **argv) {
     jv state = jv_invalid();
     char *init = NULL, *refdir = NULL;
     if (have) {
-        if (!(state = ckpt_load_state(latest, &e), jv_is_valid(state))) cli_die(&o.c, &e);
+        if (!(state = ckpt_load_state(latest, &e), jv_is_valid(state)) || ckpt_check_state(state, latest, step, &e))
+            cli_die(&o.c, &e);
         const char *m = rec_str(state, "model");
         init = strdup(m ? m : latest);
         if (o.model) check_same_model(&o, o.model, latest, 0);
@@ -936,10 +967,12 @@ int main(int argc, char **argv) {
         char p[PATH_MAX + 64];
         snprintf(p, sizeof p, "%s/optimizer.safetensors", latest);
         if (optim_load(opt, p, &e)) cli_die(&o.c, &e);
+        if (optim_steps(opt) != step)   /* AdamW's bias correction would use the other step */
+            cli_dief(&o.c, 1, "%s: metadata \"step\" is %ld, but the checkpoint is step %ld", p, optim_steps(opt), step);
         model_sync_weights(policy);
         if (lead && ckpt_metrics_truncate(&run, step, &e)) cli_die(&o.c, &e);
-    } else if (lead && !o.no_ckpt && ckpt_metrics_truncate(&run, 0, &e))   /* a run that stopped before its first */
-        cli_die(&o.c, &e);                                        /* checkpoint starts over: its lines go */
+    } else if (lead && ckpt_metrics_truncate(&run, 0, &e))   /* a run that stopped before its first checkpoint, */
+        cli_die(&o.c, &e);                                /* or one without checkpoints, starts over: its lines go */
 
     const char *save_dtype = !strcmp(cfg->torch_dtype, "bfloat16") ? "bf16" : "fp32";
 
@@ -1088,9 +1121,12 @@ int main(int argc, char **argv) {
     if (jv_is_valid(held)) put_line(&o, w, held, 0);
     dist_free(dist);
     prog_end(pg);
-    if (!done && !cli_stop_requested())   /* a loop that asked for a step must not think it took one */
-        cli_dief(&o.c, 1, "no records to train on%s: no step taken",
+    if (!done && !cli_stop_requested()) {   /* a loop that asked for a step must not think it took one */
+        char what[PATH_MAX + 64];
+        input_name(&o, argv + optind, argc - optind, what, sizeof what);
+        cli_dief(&o.c, 1, "%s: no records to train on%s: no step taken", what,
                  have && o.resume_data ? " past the groups earlier steps took (--resume-data)" : "");
+    }
     rd_close(in.rd);
     if (in.list && in.list != stdin) fclose(in.list);
     free(in.path);

@@ -181,8 +181,8 @@ $ mgrpo -Z -q --threads 1 --out run --resume-data $TESTDATA/grpo/batch.jsonl; ec
 > 1
 > rc=1
 > step-000001
-2> mgrpo: no records to train on: no step taken
-2> mgrpo: no records to train on past the groups earlier steps took (--resume-data): no step taken
+2~ ^mgrpo: standard input: no records to train on: no step taken$
+2~ ^mgrpo: .*/grpo/batch\.jsonl: no records to train on past the groups earlier steps took \(--resume-data\): no step taken$
 
 ## stopped and resumed equals uninterrupted: metrics and weights, step by step
 % requires /usr/bin/jq
@@ -735,3 +735,103 @@ $ cat $TESTDATA/grpo/batch.jsonl >&3; exec 3>&-; wait; cat first; wc -l < R/metr
 > first rc 0
 > 1
 2~ ^mgrpo: R: in use by another mgrpo \(pid [0-9]+( on [^)]*)?\): two runs writing one directory would overwrite each other's steps and metrics \(wait for it to end, or give this one another --out\)$
+
+## a metrics.jsonl whose last line lost only its newline (truncate -s -1, an editor) keeps that
+## line on resume, its newline given back (it was taken for a torn line: step 2 went); a tail
+## that does not parse is torn and goes
+% requires /usr/bin/jq
+$ S="$TESTDATA/grpo-steps"
+$ mgrpo -Z -q --threads 1 --model $S/model --out run --groups 1 --steps 2 $S/batch.jsonl > /dev/null
+$ truncate -s -1 run/metrics.jsonl
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl > /dev/null
+$ jq -c .step run/metrics.jsonl | paste -sd' '
+$ printf '{"step":4,"lo' >> run/metrics.jsonl
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl > /dev/null
+$ jq -c .step run/metrics.jsonl | paste -sd' '
+> 1 2 3
+> 1 2 3 4
+
+## a resumed run's state is checked: in trainer_state.json a "step" other than the checkpoint's,
+## a data position that is not a count, a model that is not a name; in optimizer.safetensors a
+## "step" other than the checkpoint's and a moment that is not finite. Each is an error naming
+## the file and the field or tensor, and the run is left as it was (all were taken: the NaN went
+## into every weight at the next step)
+% requires /usr/bin/jq
+$ S="$TESTDATA/grpo-steps"
+$ mgrpo -Z -q --threads 1 --model $S/model --out run --groups 1 --steps 1 $S/batch.jsonl > /dev/null
+$ cp run/latest/trainer_state.json good.json; cp run/latest/optimizer.safetensors good.st
+$ for bad in '.data.groups = -5' '.data.groups = "a"' '.data.records = 2.5' 'del(.data)' '.step = "x"' '.step = 2' '.model = 3'; do
+$   jq "$bad" good.json > run/latest/trainer_state.json
+$   mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl 2>&1 > /dev/null
+$ done
+$ cp good.json run/latest/trainer_state.json
+$ perl -pi -e 's/"step":"1"/"step":"7"/' run/latest/optimizer.safetensors
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl 2>&1 > /dev/null
+$ cp good.st run/latest/optimizer.safetensors
+$ n=$(od -An -tu8 -N8 good.st | tr -d ' '); off=$(head -c $((8 + n)) good.st | tail -c $n | jq '.["exp_avg_sq.model.norm.weight"].data_offsets[0]')
+$ printf '\000\000\300\177' | dd of=run/latest/optimizer.safetensors bs=1 seek=$((8 + n + off + 8)) conv=notrunc 2>/dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl 2>&1 > /dev/null
+$ readlink run/latest; jq -c .step run/metrics.jsonl
+> mgrpo: run/step-000001/trainer_state.json: "data.groups" is -5, not a count (a whole number, 0 or more)
+> mgrpo: run/step-000001/trainer_state.json: "data.groups" is "a", not a count (a whole number, 0 or more)
+> mgrpo: run/step-000001/trainer_state.json: "data.records" is 2.5, not a count (a whole number, 0 or more)
+> mgrpo: run/step-000001/trainer_state.json: "data" is missing or not an object
+> mgrpo: run/step-000001/trainer_state.json: "step" is "x", not a count (a whole number, 0 or more)
+> mgrpo: run/step-000001/trainer_state.json: "step" is 2, but the checkpoint is step 1
+> mgrpo: run/step-000001/trainer_state.json: "model" is not a directory name (a string)
+> mgrpo: run/step-000001/optimizer.safetensors: metadata "step" is 7, but the checkpoint is step 1
+> mgrpo: run/step-000001/optimizer.safetensors: tensor "exp_avg_sq.model.norm.weight" holds nan at element 2 (not a finite number)
+> step-000001
+> 1
+
+## a tensor in another dtype than config.json's is refused, naming the tensor and both dtypes
+## (F16 weights under float32 were converted, F32 under bfloat16 too, and saved as bf16)
+% requires /usr/bin/jq
+$ minit tiny -o h -q --dtype fp16 && minit tiny -o f -q
+$ jq '.torch_dtype = "float32"' h/config.json > c && cp c h/config.json
+$ jq '.torch_dtype = "bfloat16"' f/config.json > c && cp c f/config.json
+$ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
+$ for m in h f; do mgrpo -Z -q --threads 1 --model $m --out run-$m r.jsonl; echo "rc $?"; done
+> rc 1
+> rc 1
+2> mgrpo: h/model.safetensors: "model.embed_tokens.weight" has dtype F16, but config.json's dtype is float32 (F32)
+2> mgrpo: f/model.safetensors: "model.embed_tokens.weight" has dtype F32, but config.json's dtype is bfloat16 (BF16)
+
+## ... while a config.json that names no dtype takes the tensors as they are (transformers
+## converts them to its default): bf16 weights under it train
+% requires /usr/bin/jq
+$ minit tiny -o n -q --dtype bf16 && jq -c 'del(.torch_dtype, .dtype)' n/config.json > c && cp c n/config.json
+$ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
+$ mgrpo -Z -q --threads 1 --model n --out run-n r.jsonl | jq -c .step
+> 1
+
+## --no-checkpoint starts over as a new run does: an earlier run's metrics lines go (they stayed,
+## and two runs wrote steps 1 2 1 2)
+% requires /usr/bin/jq
+$ S="$TESTDATA/grpo-steps"
+$ for i in 1 2; do mgrpo -Z -q --threads 1 --model $S/model --out run --groups 1 --steps 2 --no-checkpoint $S/batch.jsonl > /dev/null; done
+$ jq -c .step run/metrics.jsonl | paste -sd' '
+> 1 2
+
+## --warmup: steps are a whole number, a ratio is below 1 (1.5 was taken as 1 step)
+$ mgrpo --out r --warmup 1.5 </dev/null; echo "rc=$?"; test -e r || echo none
+> rc=2
+> none
+2> mgrpo: --warmup: '1.5' is neither a whole number of steps nor a ratio below 1
+2> Try 'mgrpo --help'.
+
+## --out naming a file that is not a directory: exit 1, said so (it was "afile/.lock: Not a directory", exit 3)
+$ touch afile
+$ mgrpo -Z -q --model $TESTDATA/grpo/model --out afile $TESTDATA/grpo/batch.jsonl; echo "rc=$?"
+> rc=1
+2> mgrpo: --out afile: exists and is not a directory
+
+## --adam-beta1 and --adam-beta2 take [0, 1), and say so (1 was "not a number in [0, 1]")
+$ mgrpo --out r --adam-beta1 1 </dev/null; echo "rc=$?"
+$ mgrpo --out r --adam-beta2 0.9999999995 --adam-beta1 -0.1 </dev/null; echo "rc=$?"
+> rc=2
+> rc=2
+2> mgrpo: --adam-beta1: '1' is not a number in [0, 1)
+2> Try 'mgrpo --help'.
+2> mgrpo: --adam-beta1: '-0.1' is not a number in [0, 1)
+2> Try 'mgrpo --help'.

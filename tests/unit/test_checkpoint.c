@@ -302,6 +302,63 @@ TEST(a_second_writer_of_a_run_is_refused) {
     ckpt_rmtree(dir);
 }
 
+/* metrics.jsonl whose last line lost only its newline (truncate -s -1, an editor): the line is
+ * whole and stays, its newline given back (it was dropped as torn, and the resumed run's lines
+ * followed the step before it); a tail that does not parse, or a later step's line, goes. */
+TEST(metrics_last_line_without_newline) {
+    char dir[] = "/tmp/test_ckpt_XXXXXX", mp[64], buf[256];
+    EXPECT(mkdtemp(dir) != NULL);
+    snprintf(mp, sizeof mp, "%s/metrics.jsonl", dir);
+    static const struct { const char *in; long step; const char *want; } cases[] = {
+        {"{\"step\":1}\n{\"step\":2}", 2, "{\"step\":1}\n{\"step\":2}\n"},
+        {"{\"step\":1}\n{\"step\":2}", 1, "{\"step\":1}\n"},
+        {"{\"step\":1}\n{\"step\":2,\"lo", 2, "{\"step\":1}\n"},
+        {"{\"step\":1}\n# a note", 2, "{\"step\":1}\n"},   /* not a whole line: its end may be lost */
+        {"{\"step\":1}\n", 2, "{\"step\":1}\n"},
+    };
+    ckpt_run r;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&r, dir, 0, 1, &e) == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        FILE *f = fopen(mp, "w");
+        if (f) { fputs(cases[i].in, f); fclose(f); }
+        e = (mrl_err){0};
+        EXPECTF(ckpt_metrics_truncate(&r, cases[i].step, &e) == 0, "%s", e.msg);
+        f = fopen(mp, "r");
+        size_t k = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) fclose(f);
+        buf[k] = 0;
+        EXPECTF(!strcmp(buf, cases[i].want), "case %zu: got \"%s\"", i, buf);
+    }
+    ckpt_close(&r);
+    ckpt_rmtree(dir);
+}
+
+/* trainer_state.json's fields a resume takes as they are: a bad one is an error naming the file
+ * and the field (a negative or non-numeric data position, a step that is not a count, were taken). */
+TEST(state_is_checked) {
+    static const struct { const char *json, *want; } cases[] = {
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":8},\"model\":\"/m\",\"ref\":null}", NULL},
+        {"{\"step\":3,\"data\":{\"groups\":-5,\"records\":8}}", "\"data.groups\" is -5, not a count"},
+        {"{\"step\":3,\"data\":{\"groups\":\"a\",\"records\":8}}", "\"data.groups\" is \"a\", not a count"},
+        {"{\"step\":3,\"data\":{\"groups\":2}}", "\"data.records\" is missing"},
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":1}}", "\"data.records\" (1) is fewer than \"data.groups\" (2)"},
+        {"{\"step\":3}", "\"data\" is missing or not an object"},
+        {"{\"step\":\"x\",\"data\":{\"groups\":2,\"records\":8}}", "\"step\" is \"x\", not a count"},
+        {"{\"step\":4,\"data\":{\"groups\":2,\"records\":8}}", "\"step\" is 4, but the checkpoint is step 3"},
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":8},\"ref\":[1]}", "\"ref\" is not a directory name"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        mrl_err e = {0};
+        jv st = jv_parse(cases[i].json);
+        int rc = ckpt_check_state(st, "/r/step-000003", 3, &e);
+        jv_free(st);
+        if (!cases[i].want) EXPECTF(rc == 0, "case %zu: %s", i, e.msg);
+        else EXPECTF(rc == -1 && e.code == 1 && strstr(e.msg, "/r/step-000003/trainer_state.json: ") == e.msg &&
+                     strstr(e.msg, cases[i].want), "case %zu: %s", i, rc ? e.msg : "accepted");
+    }
+}
+
 int main(void) {
     RUN(save_and_reload);
     RUN(crash_at_every_point_leaves_a_whole_latest);
@@ -309,5 +366,7 @@ int main(void) {
     RUN(open_removes_rollouts_leftovers);
     RUN(open_removes_metrics_leftovers);
     RUN(a_second_writer_of_a_run_is_refused);
+    RUN(metrics_last_line_without_newline);
+    RUN(state_is_checked);
     return tst_done();
 }
