@@ -493,8 +493,28 @@ static void tset(table *t, int r, int c, const char *fmt, double x)
 
 static void tstr(table *t, int r, int c, const char *s) { t->cell[r * t->cols + c] = strdup(s); }
 
+/* A cell's text as a table line can hold it: a control character (a newline in a --by value or
+ * a label) as a space, and in Markdown a | as \| (else it opens a column). */
+static char *cell_text(const char *s, int markdown)
+{
+    size_t n = strlen(s), k = 0;
+    char *o = malloc(2 * n + 1);
+    if (!o) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (markdown && ch == '|') o[k++] = '\\';
+        o[k++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+    }
+    o[k] = 0;
+    return o;
+}
+
 static void tprint(const table *t, int markdown, FILE *f)
 {
+    table e = {calloc((size_t)t->rows * t->cols, sizeof(char *)), t->rows, t->cols};
+    if (!e.cell) return;
+    for (int i = 0; i < t->rows * t->cols; i++) e.cell[i] = t->cell[i] ? cell_text(t->cell[i], markdown) : NULL;
+    t = &e;
     int *wd = calloc((size_t)t->cols, sizeof *wd);
     for (int r = 0; r < t->rows; r++)
         for (int c = 0; c < t->cols; c++) {
@@ -531,6 +551,8 @@ static void tprint(const table *t, int markdown, FILE *f)
         }
     }
     free(wd);
+    for (int i = 0; i < e.rows * e.cols; i++) free(e.cell[i]);
+    free(e.cell);
 }
 
 /* A benchmark's problems (k = 0) or k (k = 1) for the table: the first scoring input's, or,
@@ -634,9 +656,13 @@ static void put_table(ev *m, FILE *f)
     int tok = 0, chr = 0;
     for (int i = 0; i < m->nin; i++)
         for (int bi = 0; bi < m->nbench; bi++)
-            if (m->in[i].b[bi].valid) { tok += m->in[i].b[bi].unit[0] == 't'; chr += m->in[i].b[bi].unit[0] == 'c'; }
-    fprintf(f, "%slen: mean completion length in %s\n", m->mode == 2 ? "\n" : "",
-            chr ? (tok ? "tokens (chars where records lack completion_ids)" : "characters") : "tokens");
+            if (m->in[i].b[bi].valid && !isnan(m->in[i].b[bi].lenm)) {   /* a length known: the records had one */
+                tok += m->in[i].b[bi].unit[0] == 't';
+                chr += m->in[i].b[bi].unit[0] == 'c';
+            }
+    if (tok || chr)
+        fprintf(f, "%slen: mean completion length in %s\n", m->mode == 2 ? "\n" : "",
+                chr ? (tok ? "tokens (chars where records lack completion_ids)" : "characters") : "tokens");
     if (multi) fputs("\xce\x94: pass@1 change from the first input; * its 95% bootstrap interval excludes 0\n", f);
     if (unpaired) fputs("\xe2\x80\xa0: the runs scored different problems; the interval is not paired\n", f);
     if (m->nbench > 1 && navg < m->nbench)
@@ -692,6 +718,9 @@ static void free_all(ev *m)
     free(m->ks);
     jqf_free(m->by);
 }
+
+/* stat of an input path, "-" being standard input (a file redirected to it is that file). */
+static int file_stat(const char *path, struct stat *st) { return strcmp(path, "-") ? stat(path, st) : fstat(0, st); }
 
 int main(int argc, char **argv)
 {
@@ -788,9 +817,10 @@ int main(int argc, char **argv)
         struct stat st2;
         for (int i = 0; i < nargs; i++)
             for (int j = 0; j < i; j++)
-                if (strcmp(args[i], "-") && stat(args[i], &st) == 0 && S_ISREG(st.st_mode) &&
-                    stat(args[j], &st2) == 0 && st.st_dev == st2.st_dev && st.st_ino == st2.st_ino)
-                    cli_dief(&m.c, ERR_INPUT, "%s: the same file as %s, given twice (its samples would count twice)", args[i], args[j]);
+                if (file_stat(args[i], &st) == 0 && S_ISREG(st.st_mode) && file_stat(args[j], &st2) == 0 &&
+                    st.st_dev == st2.st_dev && st.st_ino == st2.st_ino)
+                    cli_dief(&m.c, ERR_INPUT, "%s: the same file as %s, given twice (its samples would count twice)",
+                             strcmp(args[i], "-") ? args[i] : "standard input", strcmp(args[j], "-") ? args[j] : "standard input");
         m.nin = 1;
         m.in = calloc(1, sizeof *m.in);
         if (read_input(&m, &m.in[0], (const char *const *)args, nargs) < 0) nothing_scored(&m, m.in[0].file);

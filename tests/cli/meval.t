@@ -166,12 +166,12 @@ $ meval -Z mixk.jsonl | jq -c '[.bench, .k, ."pass@1" == ."pass@k"."1", (."pass@
 > ["y",4,true,["1","2","3","4"]]
 
 ## labelled runs of different problems or k: each run's count, and the change marked unpaired
+## (no footer for len where no record has a length: it said "in characters" beside a column of -)
 $ for i in $(seq 10); do echo "{\"id\":\"q$i\",\"correct\":false}"; done > base.jsonl
 $ for i in $(seq 20); do for s in 0 1 2 3; do echo "{\"id\":\"q$i\",\"sample\":$s,\"correct\":true}"; done; done > rl.jsonl
 $ meval --table base=base.jsonl rl=rl.jsonl
 > bench  problems    k  base pass@1  base 95% CI  base maj@k  base len  rl pass@1       rl 95% CI  rl maj@k  rl len        Δ rl
 > all       10/20  1/4          0.0   [0.0, 0.0]           -         -      100.0  [100.0, 100.0]         -       -  +100.0 * †
-> len: mean completion length in characters
 > Δ: pass@1 change from the first input; * its 95% bootstrap interval excludes 0
 > †: the runs scored different problems; the interval is not paired
 
@@ -280,6 +280,21 @@ $ sed 's/}$/,"pred":null}/' r.jsonl | meval --json -Z | jq -c '{"pass@1", "maj@k
 $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' > two.jsonl
 $ meval -Z two.jsonl ./two.jsonl
 2> meval: ./two.jsonl: the same file as two.jsonl, given twice (its samples would count twice)
+? 1
+
+## a | in a --by value or a label is \| in Markdown (it opened a column), a newline a space
+$ printf '%s\n' '{"id":"a","correct":true}' > one.jsonl
+$ meval --markdown --by '"x|y"' one.jsonl | head -3
+> | bench | problems | k | pass@1 | 95% CI | maj@k | len | trunc | format |
+> |:------|---------:|--:|-------:|-------:|------:|----:|------:|-------:|
+> | x\|y  | 1        | 1 | 100.0  | -      | -     | -   | -     | -      |
+$ meval --table --by '"l1\nl2"' one.jsonl | sed -n 2p
+> l1 l2         1  1   100.0       -      -    -      -       -
+
+## ... standard input redirected from a file named beside it too (it was read twice, k 4)
+$ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' > two.jsonl
+$ meval -Z two.jsonl - < two.jsonl
+2> meval: standard input: the same file as two.jsonl, given twice (its samples would count twice)
 ? 1
 
 ## truncated_frac needs finish: where no record has one it is unknown, null and -, not 0; len_unit is
