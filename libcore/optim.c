@@ -100,6 +100,26 @@ double optim_grad_norm(optim *opt) {
     return sqrt(s);
 }
 
+/* 1 when one of the n floats at p (backend memory) is a NaN or inf; -1 out of memory. */
+static int has_nonfinite(const mrl_backend *be, const float *p, size_t n) {
+    float *h = malloc(n * sizeof *h);
+    if (!h) return -1;
+    be_download(be, h, p, n * sizeof *h);
+    int bad = 0;
+    for (size_t i = 0; i < n && !bad; i++) bad = !isfinite(h[i]);
+    free(h);
+    return bad;
+}
+
+const char *optim_nonfinite(optim *opt, int *weight) {
+    for (int pass = 1; pass >= 0; pass--)   /* the weights first: a gradient is not finite where they are not */
+        for (int i = 0; i < opt->n; i++) {
+            const float *t = pass ? opt->params[i].w : opt->params[i].g;
+            if (t && has_nonfinite(opt->be, t, opt->params[i].numel) == 1) { *weight = pass; return opt->params[i].name; }
+        }
+    return NULL;
+}
+
 double optim_clip_factor(double norm, double max_norm) {
     if (max_norm <= 0) return 1.0;
     double f = max_norm / (norm + 1e-6);

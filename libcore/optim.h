@@ -44,6 +44,10 @@ optim *optim_create(const mrl_backend *be, mrl_param *params, int n, const optim
 void optim_free(optim *opt);
 /* Global L2 norm of every gradient (double accumulation). */
 double optim_grad_norm(optim *opt);
+/* Where a gradient that is not finite comes from, for the message: the first parameter whose
+ * fp32 master weight holds a NaN or inf (*weight = 1), else the first whose gradient does
+ * (*weight = 0); NULL when none does. Reads every tensor back to the host: for the error path. */
+const char *optim_nonfinite(optim *opt, int *weight);
 /* torch clip_grad_norm_: factor min(1, max_norm / (norm + 1e-6)); 1 when max_norm <= 0. */
 double optim_clip_factor(double norm, double max_norm);
 /* One update with learning rate lr and gradients multiplied by grad_scale (the clip factor).

@@ -1076,7 +1076,13 @@ int main(int argc, char **argv) {
             }
             double gnorm = optim_grad_norm(opt), fac = optim_clip_factor(gnorm, o.max_grad_norm);
             double lr = o.lr * sched_factor(&o.so, step + 1);
-            if (!isfinite(gnorm)) cli_dief(&o.c, 1, "step %ld: the gradient is not finite; no update taken", step + 1);
+            if (!isfinite(gnorm)) {
+                int wt = 0;
+                const char *where = optim_nonfinite(opt, &wt);
+                cli_dief(&o.c, 1, "step %ld: the gradient is not finite; no update taken%s%s%s", step + 1,
+                         where ? (wt ? ": the weight \"" : ": first in the gradient of \"") : "", where ? where : "",
+                         where ? (wt ? "\" holds a NaN or inf (is the model whole?)" : "\"") : "");
+            }
             fc.consistent = 0;   /* the weights change from here until the batch's last update */
             if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);   /* the bf16 forward copy too */
             step++; done++;

@@ -805,6 +805,16 @@ $ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\"
 $ mgrpo -Z -q --threads 1 --model n --out run-n r.jsonl | jq -c .step
 > 1
 
+## a weight that is NaN: the error names it (it said only "the gradient is not finite")
+% requires /usr/bin/jq
+$ minit tiny -o nanm -q && f=nanm/model.safetensors && n=$(od -An -t u8 -N8 $f | tr -d ' ')
+$ off=$(dd if=$f bs=1 skip=8 count=$n 2>/dev/null | jq '.["model.norm.weight"].data_offsets[0]')
+$ printf '\000\000\300\177' | dd of=$f bs=1 seek=$((8 + n + off)) conv=notrunc 2>/dev/null
+$ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
+$ mgrpo -Z -q --threads 1 --model nanm --out run-nan r.jsonl
+2> mgrpo: step 1: the gradient is not finite; no update taken: the weight "model.norm.weight" holds a NaN or inf (is the model whole?)
+? 1
+
 ## --no-checkpoint starts over as a new run does: an earlier run's metrics lines go (they stayed,
 ## and two runs wrote steps 1 2 1 2)
 % requires /usr/bin/jq
