@@ -94,13 +94,14 @@ $(D)/eval-grpo.jsonl.zst: $(D)/grpo/done $(D)/test.jsonl
 	$(DEMO_SAMPLE) --model $(D)/grpo/latest -n $(DEMO_EVAL_N) --temperature $(DEMO_EVAL_TEMP) --seed $(DEMO_SEED) $(D)/test.jsonl \
 	  | $(MRL_T)/mreward -q -o $@ || { rm -f $@; exit 1; }
 
-# GRPO from the SFT model: msample | mreward | mgrpo, step by step (pipelines/grpo-loop.sh)
+# GRPO from the SFT model: msample | mreward | mgrpo, step by step (pipelines/grpo-loop.sh);
+# DEMO_REWARD reaches it as given, quotes and all (mrl_shq, mrl_user: pipelines/exp.mk)
 $(D)/grpo/done: $(D)/sft/done $(D)/train.jsonl
 	RUN=$(D)/grpo MODEL=$$(readlink -f $(D)/sft/latest) DATA=$(D)/train.jsonl STEPS=$(DEMO_STEPS) \
 	PROMPTS=$(DEMO_PROMPTS) G=$(DEMO_G) TEMP=$(DEMO_TEMP) MAX_TOKENS=$(DEMO_MAX_TOKENS) SYSTEM= \
 	SEED=$(DEMO_SEED) SAVE_EVERY=$(DEMO_STEPS) THREADS=$(DEMO_THREADS) PERSIST=$(DEMO_PERSIST) BIN=$(MRL_T) \
-	REWARD='$(DEMO_REWARD) -q' \
-	MGRPO_ARGS='--lr $(DEMO_LR) --beta $(DEMO_BETA) --micro-batch $(DEMO_MICRO) --temperature $(DEMO_TEMP)' \
+	REWARD=$(call mrl_shq,$(call mrl_user,DEMO_REWARD) -q) \
+	MGRPO_ARGS=$(call mrl_shq,--lr $(DEMO_LR) --beta $(DEMO_BETA) --micro-batch $(DEMO_MICRO) --temperature $(DEMO_TEMP)) \
 	  pipelines/grpo-loop.sh
 	@test "$$(readlink $(D)/grpo/latest)" = "$$(printf 'step-%06d' $(DEMO_STEPS))" && touch $@
 

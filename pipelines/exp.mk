@@ -62,9 +62,17 @@ EVAL_N      ?= 4
 EARLY_STOP  ?=
 
 MRL_T = $(abspath $(BIN))
+# Command text handed to the loop (REWARD=, MGRPO_EXTRA=, MSAMPLE_EXTRA=, demo.mk's DEMO_REWARD=)
+# reaches it byte for byte: mrl_shq quotes $1 as one shell word ('...', each ' in it as '\''),
+# where REWARD='$(REWARD)' let the command's own quotes end the recipe's ("+=: command not
+# found" for jq -c '.reward += 1'); mrl_user is the text of the variable named $1 as given on the
+# command line or in the environment, not expanded by make (awk's $1 or a jq $x in a command was
+# make's variable, empty), else its value.
+mrl_shq = '$(subst ','\'',$1)'
+mrl_user = $(if $(filter command environment,$(firstword $(origin $1))),$(value $1),$($1))
 EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
   --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(TOTAL_STEPS) --beta $(BETA) \
-  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT) $(MGRPO_EXTRA))
+  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT) $(call mrl_user,MGRPO_EXTRA))
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
 # the tools: a make exp2 before make said "/bin/bash: .../bin/mfilter: No such file or directory"
@@ -101,8 +109,8 @@ define exp_run
 	SYSTEM="$$(cat $(SYSTEM_FILE))" SEED=$(SEED) SAVE_EVERY=$(SAVE_EVERY) DEVICE=$(DEVICE) NGPU=$(NGPU) PERSIST=$(PERSIST) THREADS=$(THREADS) \
 	EVAL_EVERY=$(if $(EVAL_DATA),$(EVAL_EVERY),0) EVAL_DATA=$(EVAL_DATA) EVAL_N=$(EVAL_N) EARLY_STOP=$(EARLY_STOP) \
 	EVAL_TEMPLATE=pipelines/math-query.tmpl EVAL_SYSTEM= BIN=$(MRL_T) \
-	REWARD='$(or $(REWARD),$(MRL_T)/mreward -q $3)' \
-	MGRPO_ARGS='$(EXP_MGRPO)' MSAMPLE_ARGS='$(MSAMPLE_EXTRA)' \
+	REWARD=$(call mrl_shq,$(or $(call mrl_user,REWARD),$(MRL_T)/mreward -q $3)) \
+	MGRPO_ARGS=$(call mrl_shq,$(EXP_MGRPO)) MSAMPLE_ARGS=$(call mrl_shq,$(call mrl_user,MSAMPLE_EXTRA)) \
 	  pipelines/grpo-loop.sh
 endef
 
@@ -165,7 +173,11 @@ eval:
 	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \
 	    --seed $(SEED) $(EXP_DEVICE) -q $$f \
 	  | $(MRL_T)/mreward -q --lighteval -o $(EVAL_OUT)/$$b.jsonl.zst || { rm -f $(EVAL_OUT)/$$b.jsonl.zst; exit 1; }; done
-	$(MRL_T)/meval -Z -q $(addprefix $(EVAL_OUT)/,$(addsuffix .jsonl.zst,$(BENCHES))) -o $(EVAL_OUT)/scores.jsonl
+	@# each benchmark scored on its own, named by its file where its records have no bench (the
+	@# Hugging Face sets named in README have none: one row "all" and a table of dashes; their ids,
+	@# 0, 1, ... in several files, were "sample 0 of 0 again")
+	for b in $(BENCHES); do $(MRL_T)/meval -Z -q --by ".bench // \"$$b\"" $(EVAL_OUT)/$$b.jsonl.zst || exit; done \
+	  > $(EVAL_OUT)/scores.jsonl.tmp && mv $(EVAL_OUT)/scores.jsonl.tmp $(EVAL_OUT)/scores.jsonl || { rm -f $(EVAL_OUT)/scores.jsonl.tmp; exit 1; }
 	@# the row names the step scored, not RUN/latest, which moves on while a run trains
 	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(if $(filter $(RUN)/latest,$(CKPT)),$(RUN)/$(notdir $(EVAL_MODEL)),$(CKPT))" > $(EVAL_OUT)/table.md
 	@cat $(EVAL_OUT)/table.md

@@ -22,7 +22,11 @@
 #               the study's; set and empty: none)
 #   REWARD      the reward stage, any shell command reading and writing records (BIN/mreward),
 #               run by bash -o pipefail: a failing command anywhere in it fails the step
-#   MGRPO_ARGS  further mgrpo options (learning rate, schedule, beta, ...); MSAMPLE_ARGS msample's
+#   MGRPO_ARGS  further mgrpo options (learning rate, schedule, beta, ...); MSAMPLE_ARGS msample's;
+#               split into words as the shell splits a command line: '...' and "..." quote, \
+#               escapes (MSAMPLE_ARGS="--stop 'The answer'" is one argument The answer), but
+#               nothing is expanded or run: $ and ` outside '...', an unquoted ; & | < > ( ) and
+#               an unclosed quote are usage errors (~, * and {a,b} are plain characters)
 #   SAVE_EVERY  step directories kept: multiples of this, latest, best (50; 0: none but those)
 #   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
 #               EVAL_TEMP (0.6) and top-p EVAL_TOP_P (0.95) with EVAL_MAX_TOKENS (the step's
@@ -43,6 +47,8 @@
 #               and loading it again: checkpoints every SAVE_EVERY steps and at the end, so a crash
 #               loses the steps since the last one (a restart takes them again, the same way).
 #               The same steps as the default, bit for bit. Not with mgrpo --gpus (NGPU > 1 on GPUs)
+# A count or number above that is not one (STEPS=2O, EVAL_EVERY=1x, TEMP=hot) is a usage error
+# (status 2) before anything is done.
 set -euo pipefail
 # numbers as the tools write them: under a locale with a decimal comma (de_DE) bash's printf
 # refused the first step's "0.500" (the loop died after every step) and awk read 0.5 as 0
@@ -61,6 +67,66 @@ REWARD=${REWARD:-$(printf %q "${T}mreward")} SAVE_EVERY=${SAVE_EVERY:-50}
 EVAL_EVERY=${EVAL_EVERY:-0} EVAL_N=${EVAL_N:-4} EVAL_TEMP=${EVAL_TEMP:-0.6}
 NGPU=${NGPU:-1} DEVICE=${DEVICE:-} THREADS=${THREADS:-} PERSIST=${PERSIST:-0}
 export BIN
+
+# The numbers the loop reads: a word that is not one failed in the middle of the loop or not at
+# all (STEPS=2O: "[: 2O: integer expression expected", then status 0 and no step; EVAL_EVERY=1x
+# turned validation off). Counts are made decimal (STEPS=08 is 8 in $(( )), not an octal error).
+whole() {   # NAME [MIN]: a whole number, at least MIN (0)
+    local v=${!1}
+    [[ $v =~ ^[0-9]+$ ]] && (( 10#$v >= ${2:-0} )) ||
+        die "$1=$v: not a whole number${2:+ above $(( $2 - 1 ))}"
+    printf -v "$1" %d "$((10#$v))"
+}
+whole STEPS; whole PROMPTS 1; whole G 1; whole SEED; whole SAVE_EVERY; whole EVAL_EVERY; whole EVAL_N 1
+whole NGPU 1; [ -z "$THREADS" ] || whole THREADS; [ -z "${EVAL_MAX_TOKENS:-}" ] || whole EVAL_MAX_TOKENS 1
+isnum() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]]; }
+for v in TEMP TOP_P EVAL_TEMP ${EVAL_TOP_P:+EVAL_TOP_P}; do isnum "${!v}" || die "$v=${!v}: not a number"; done
+IFS=, read -ra ents <<<"${EARLY_STOP:-}"
+for e in "${ents[@]}"; do
+    [[ $e =~ ^(drop|kl)=(.*)$ ]] && isnum "${BASH_REMATCH[2]}" || die "EARLY_STOP=$EARLY_STOP: '$e' is not drop=NUMBER or kl=NUMBER"
+done
+case $PERSIST in 0|1) ;; *) die "PERSIST=$PERSIST: 0 or 1" ;; esac
+
+# The words of the variable named $1 into the array words: split and unquoted as the shell splits
+# a command line ('...', "...", \), with nothing expanded or run (read -ra split --stop 'The
+# answer' into 'The and answer'; eval would run a $(...) or ; in it).
+split_words() {
+    local v=${!1:-} w="" c n q="" inw="" i
+    words=()
+    for ((i = 0; i < ${#v}; i++)); do
+        c=${v:i:1}
+        if [ "$q" = "'" ]; then
+            if [ "$c" = "'" ]; then q=""; else w+=$c; fi
+            continue
+        fi
+        case $c in
+            '$'|'`') die "$1=$v: $c is not expanded here (the words are split and unquoted as the shell does, nothing is expanded or run): expand it before, or quote it with '...'" ;;
+        esac
+        if [ "$q" = '"' ]; then
+            case $c in
+                '"') q="" ;;
+                '\') n=${v:i+1:1}
+                     case $n in '"'|'\'|'$'|'`') w+=$n; i=$((i + 1)) ;; $'\n') i=$((i + 1)) ;; *) w+=$c ;; esac ;;
+                *) w+=$c ;;
+            esac
+            continue
+        fi
+        case $c in
+            ' '|$'\t'|$'\n') [ -z "$inw" ] || words+=("$w"); w="" inw=""; continue ;;
+            "'"|'"') q=$c ;;
+            '\') i=$((i + 1)); n=${v:i:1}
+                 if [ "$n" = $'\n' ]; then continue; fi
+                 w+=$n ;;
+            ';'|'&'|'|'|'<'|'>'|'('|')') die "$1=$v: $c is a shell operator here: quote it" ;;
+            *) w+=$c ;;
+        esac
+        inw=1
+    done
+    [ -z "$q" ] || die "$1=$v: an unclosed $q"
+    [ -z "$inw" ] || words+=("$w")
+}
+split_words MSAMPLE_ARGS; msample_extra=("${words[@]}")
+split_words MGRPO_ARGS; mgrpo_extra=("${words[@]}")
 
 mkdir -p "$RUN"
 # one loop per run: two at once took the same steps twice (metrics.jsonl had each step twice)
@@ -92,11 +158,8 @@ dev_args() { [ -n "$DEVICE" ] && printf -- '--device\n%s\n' "$1"; [ -n "$THREADS
 
 sys_args=(); [ -n "${SYSTEM+set}" ] && sys_args=(--system "$SYSTEM")
 tmpl=$TEMPLATE
-read -ra msample_extra <<<"${MSAMPLE_ARGS:-}"
-read -ra mgrpo_extra <<<"${MGRPO_ARGS:-}"
 # data-parallel update over NGPU GPUs where this mgrpo has it (--gpus: one process per GPU)
 if [ "$NGPU" -gt 1 ] && [ "$DEVICE" != cpu ] && "${T}mgrpo" --help 2>&1 | grep -q -- '--gpus'; then mgrpo_extra+=(--gpus "$NGPU"); fi
-case $PERSIST in 0|1) ;; *) die "PERSIST=$PERSIST: 0 or 1" ;; esac
 [ "$PERSIST" = 1 ] && [[ " ${mgrpo_extra[*]} " == *" --gpus "* ]] && die "PERSIST=1 is not for mgrpo --gpus (NGPU=$NGPU): its ranks read a whole input first"
 
 # Samples the problems in $1 ($7 each, limit $2, seed $3) with policy $4, at temperature $5, top-p $6.

@@ -556,3 +556,88 @@ $ wait $p; echo "rc $?"; jq -c .step run/metrics.jsonl | tr '\n' ' '; echo
 > rc 0
 > 1 2 3 
 2> grpo-loop: run: another loop is running on it
+
+## exp2: REWARD=, MSAMPLE_EXTRA= and MGRPO_EXTRA= reach the loop byte for byte, quotes, spaces and $ in them (REWARD='$(REWARD)' in the recipe let the command's own quotes end make's: "+=: command not found", a filter without spaces lost its quotes, and make took $1 for a variable of its own)
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" REWARD="mreward -q | jq -c '.reward += 1 | .t = \"\$1\"'" MSAMPLE_EXTRA="--stop 'The answer'" MGRPO_EXTRA="--temperature '0.7'" | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv REWARD MSAMPLE_ARGS MGRPO_ARGS|' | (cd "$ROOT" && bash) | sed 's/.*--grad-checkpoint //'
+> mreward -q | jq -c '.reward += 1 | .t = "$1"'
+> --stop 'The answer'
+> --temperature '0.7'
+
+## exp2 with a reward stage whose jq filter has quotes and spaces takes its step (the reviewer's repro)
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ make -s -C "$ROOT" exp2 BIN="$MRL_BIN" MODEL="$PWD/m" DATA="$PWD/p.jsonl" RUN="$PWD/run" PROMPTS=2 G=2 MAX_TOKENS=4 MICRO_BATCH=4 EVAL_EVERY=0 GRAD_CKPT= THREADS=1 STEPS=1 REWARD="$MRL_BIN/mreward -q -Z | jq -c '.reward += 1'" >/dev/null; echo "rc $?"; jq '.reward_mean >= 1' run/metrics.jsonl
+> rc 0
+> true
+
+## demo: DEMO_REWARD reaches the loop as given, with the -q the demo adds (REWARD='$(DEMO_REWARD) -q': a quoted argument with a space was split)
+$ mkdir -p d/sft; touch d/sft/done d/train.jsonl
+$ make -s -C "$ROOT" -n "$PWD/d/grpo/done" -o "$PWD/d/sft/done" -o "$PWD/d/train.jsonl" DEMO_DIR="$PWD/d" BIN="$MRL_BIN" DEMO_REWARD="mreward --reward 'regex:pattern=a b'" | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv REWARD MGRPO_ARGS|' | (cd "$ROOT" && bash)
+> mreward --reward 'regex:pattern=a b' -q
+> --lr 3e-4 --beta 0.04 --micro-batch 64 --temperature 1.0
+
+## grpo-loop.sh: a setting that must be a number and is not is a usage error naming it, before the run directory is made (STEPS=2O said "[: 2O: integer expression expected" and ended with status 0 and no step; EVAL_EVERY=1x turned validation off)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export RUN=run MODEL=m DATA=p.jsonl STEPS=0 PROMPTS=2 G=2 BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 EVAL_DATA=p.jsonl
+$ for v in STEPS=2O EVAL_EVERY=1x PROMPTS=0 G=1.5 SEED=-1 SAVE_EVERY=x NGPU=0 EVAL_N=4x THREADS=two EVAL_MAX_TOKENS=4k TEMP=hot EVAL_TOP_P=1,0 EARLY_STOP=kl=big; do env "$v" "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; done 2>&1; ls run 2>/dev/null | wc -l
+> grpo-loop: STEPS=2O: not a whole number
+> rc 2
+> grpo-loop: EVAL_EVERY=1x: not a whole number
+> rc 2
+> grpo-loop: PROMPTS=0: not a whole number above 0
+> rc 2
+> grpo-loop: G=1.5: not a whole number above 0
+> rc 2
+> grpo-loop: SEED=-1: not a whole number
+> rc 2
+> grpo-loop: SAVE_EVERY=x: not a whole number
+> rc 2
+> grpo-loop: NGPU=0: not a whole number above 0
+> rc 2
+> grpo-loop: EVAL_N=4x: not a whole number above 0
+> rc 2
+> grpo-loop: THREADS=two: not a whole number
+> rc 2
+> grpo-loop: EVAL_MAX_TOKENS=4k: not a whole number above 0
+> rc 2
+> grpo-loop: TEMP=hot: not a number
+> rc 2
+> grpo-loop: EVAL_TOP_P=1,0: not a number
+> rc 2
+> grpo-loop: EARLY_STOP=kl=big: 'kl=big' is not drop=NUMBER or kl=NUMBER
+> rc 2
+> 0
+
+## grpo-loop.sh: MSAMPLE_ARGS and MGRPO_ARGS are split into words as the shell splits them, quotes and backslashes kept out of the words (read -ra split --stop 'The answer' into "'The" and "answer'"); $ and ` (nothing is expanded) and an unclosed quote are usage errors
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ mkdir bin; for t in mgrpo meval mfilter mreward; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ printf '#!/bin/sh\nfor a; do echo "[$a]"; done > args\nexec %s "$@"\n' "$MRL_BIN/msample" > bin/msample; chmod +x bin/msample
+$ export RUN=run MODEL=m DATA=p.jsonl PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 MAX_TOKENS=3 STEPS=1
+$ MSAMPLE_ARGS="--stop 'The answer' --stop \"a \\\"b\\\" \\\$c\" --stop d\\ e --stop 'it'\\''s'" MGRPO_ARGS=" --lr  '1e-2' " "$ROOT/pipelines/grpo-loop.sh" >/dev/null; echo "rc $?"; readlink run/latest
+$ tr '\n' ' ' < args | grep -o '\[--stop\] \[[^]]*\]'
+$ export STEPS=0; for a in '--stop "$HOME"' '--stop `id`' '--stop a;b' "--stop 'a"; do MSAMPLE_ARGS=$a "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; done 2>&1
+> rc 0
+> step-000001
+> [--stop] [The answer]
+> [--stop] [a "b" $c]
+> [--stop] [d e]
+> [--stop] [it's]
+> grpo-loop: MSAMPLE_ARGS=--stop "$HOME": $ is not expanded here (the words are split and unquoted as the shell does, nothing is expanded or run): expand it before, or quote it with '...'
+> rc 2
+> grpo-loop: MSAMPLE_ARGS=--stop `id`: ` is not expanded here (the words are split and unquoted as the shell does, nothing is expanded or run): expand it before, or quote it with '...'
+> rc 2
+> grpo-loop: MSAMPLE_ARGS=--stop a;b: ; is a shell operator here: quote it
+> rc 2
+> grpo-loop: MSAMPLE_ARGS=--stop 'a: an unclosed '
+> rc 2
+
+## make eval: benchmark records without a bench field (the Hugging Face datasets README names have none) are scored under their file's name (the five were one row "all" and the table's row dashes, or, with the same ids in two files, meval's "sample 0 of \"1\" again")
+$ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do for i in 1 2; do echo "{\"id\":\"$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > bench/$b.jsonl; done
+$ minit tiny -o m -q
+$ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 | sed -n '7p' | sed "s|$PWD|T|"
+$ jq -r '.bench + " " + (.problems|tostring)' run/eval/m/scores.jsonl | tr '\n' ' '; echo
+> | T/m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
+> aime24 2 math500 2 amc23 2 minerva_math 2 olympiadbench 2 
