@@ -70,9 +70,10 @@ MRL_T = $(abspath $(BIN))
 # make's variable, empty), else its value.
 mrl_shq = '$(subst ','\'',$1)'
 mrl_user = $(if $(filter command environment,$(firstword $(origin $1))),$(value $1),$($1))
+# (MGRPO_EXTRA outside the strip, which made every run of white space one space, quoted or not)
 EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
   --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(TOTAL_STEPS) --beta $(BETA) \
-  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT) $(call mrl_user,MGRPO_EXTRA))
+  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT))$(if $(call mrl_user,MGRPO_EXTRA), $(call mrl_user,MGRPO_EXTRA))
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
 # the tools: a make exp2 before make said "/bin/bash: .../bin/mfilter: No such file or directory"
@@ -176,7 +177,7 @@ eval:
 	@# each benchmark scored on its own, named by its file where its records have no bench (the
 	@# Hugging Face sets named in README have none: one row "all" and a table of dashes; their ids,
 	@# 0, 1, ... in several files, were "sample 0 of 0 again")
-	for b in $(BENCHES); do $(MRL_T)/meval -Z -q --by ".bench // \"$$b\"" $(EVAL_OUT)/$$b.jsonl.zst || exit; done \
+	( for b in $(BENCHES); do $(MRL_T)/meval -Z -q --by ".bench // \"$$b\"" $(EVAL_OUT)/$$b.jsonl.zst || exit 1; done ) \
 	  > $(EVAL_OUT)/scores.jsonl.tmp && mv $(EVAL_OUT)/scores.jsonl.tmp $(EVAL_OUT)/scores.jsonl || { rm -f $(EVAL_OUT)/scores.jsonl.tmp; exit 1; }
 	@# the row names the step scored, not RUN/latest, which moves on while a run trains
 	pipelines/table2.sh $(EVAL_OUT)/scores.jsonl "$(if $(filter $(RUN)/latest,$(CKPT)),$(RUN)/$(notdir $(EVAL_MODEL)),$(CKPT))" > $(EVAL_OUT)/table.md

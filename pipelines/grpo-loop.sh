@@ -71,14 +71,15 @@ export BIN
 # The numbers the loop reads: a word that is not one failed in the middle of the loop or not at
 # all (STEPS=2O: "[: 2O: integer expression expected", then status 0 and no step; EVAL_EVERY=1x
 # turned validation off). Counts are made decimal (STEPS=08 is 8 in $(( )), not an octal error).
-whole() {   # NAME [MIN]: a whole number, at least MIN (0)
+whole() {   # NAME [MIN]: a whole number, at least MIN (0), of at most 18 digits (past 2^63 $(( )) wraps)
     local v=${!1}
-    [[ $v =~ ^[0-9]+$ ]] && (( 10#$v >= ${2:-0} )) ||
+    [[ $v =~ ^0*[0-9]{19,}$ ]] && die "$1=$v: too large"
+    [[ $v =~ ^0*[0-9]{1,18}$ ]] && (( 10#$v >= ${2:-0} )) ||
         die "$1=$v: not a whole number${2:+ above $(( $2 - 1 ))}"
     printf -v "$1" %d "$((10#$v))"
 }
 whole STEPS; whole PROMPTS 1; whole G 1; whole SEED; whole SAVE_EVERY; whole EVAL_EVERY; whole EVAL_N 1
-whole NGPU 1; [ -z "$THREADS" ] || whole THREADS; [ -z "${EVAL_MAX_TOKENS:-}" ] || whole EVAL_MAX_TOKENS 1
+whole NGPU 1; [ -z "$THREADS" ] || whole THREADS 1; [ -z "${EVAL_MAX_TOKENS:-}" ] || whole EVAL_MAX_TOKENS 1
 isnum() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]]; }
 for v in TEMP TOP_P EVAL_TEMP ${EVAL_TOP_P:+EVAL_TOP_P}; do isnum "${!v}" || die "$v=${!v}: not a number"; done
 IFS=, read -ra ents <<<"${EARLY_STOP:-}"

@@ -211,8 +211,10 @@ static void drain(mr *m, int upto_open)
         m->done++;
     }
     if (bad >= 0)
-        cli_dief(&m->c, 1, "%s: reward %s is %s (its parameters or weights are out of range)", m->it[bad].where,
-                 rw_key(m->rw[bad_r]), isfinite(m->it[bad].val[bad_r]) ? "finite, but the weighted sum is not" : "not a finite number");
+        cli_dief(&m->c, 1, "%s: reward %s is %s", m->it[bad].where, rw_key(m->rw[bad_r]),
+                 !isfinite(m->it[bad].val[bad_r]) ? "not a finite number (its parameters or weights are out of range)"
+                 : m->add ? "finite, but added to the record's \"reward\" (--add) the sum is not"
+                 : "finite, but the weighted sum is not (its parameters or weights are out of range)");
     if (wr_flush(m->w, &e) < 0) cli_die(&m->c, &e);
     memmove(m->it, m->it + last, sizeof *m->it * (size_t)(m->n - last));
     m->n -= last;
@@ -317,6 +319,13 @@ static int earlier_rewards(mr *m, jv rec, const char *where, mrl_err *e)
             if (jv_object_has(jv_copy(old), jv_string(rw_key(m->rw[r]))))
                 rc = err_set(e, ERR_INPUT, "%s: \"rewards\" has %s already (an earlier stage's; :as=NAME gives this one another name)",
                              where, rw_key(m->rw[r]));
+        jv_free(sum);
+    } else if (kind != JV_KIND_OBJECT && !m->warned_replace) {   /* a reward without rewards{} */
+        jv sum = jv_object_get(jv_copy(rec), jv_string("reward"));
+        if (jv_is_valid(sum) && jv_get_kind(sum) != JV_KIND_NULL) {
+            cli_warn(&m->c, "%s: \"reward\", an earlier stage's, is replaced with this run's (--add adds to it)", where);
+            m->warned_replace = 1;
+        }
         jv_free(sum);
     } else if (kind == JV_KIND_OBJECT && !m->warned_replace) {
         jv_object_foreach(old, k, v) {

@@ -151,6 +151,15 @@ $ mreward -Z --reward accuracy=2 --add pre.jsonl
 > {"id":"a","rewards":{"custom":0.5,"accuracy":1},"reward":2.5,"answer":"1","completion":"\\boxed{1}","pred":"1","correct":true}
 > {"id":"b","rewards":{"custom":0,"accuracy":0},"reward":0,"answer":"1","completion":"2","pred":null,"correct":false}
 
+## ... a reward without rewards{} is replaced with a warning too; with --add, a sum past double's
+## range names the earlier reward as the cause
+$ printf '%s\n' '{"id":"a","reward":0.5,"answer":"1","completion":"\\boxed{1}"}' | mreward -Z --reward accuracy
+> {"id":"a","reward":1,"answer":"1","completion":"\\boxed{1}","pred":"1","correct":true,"rewards":{"accuracy":1}}
+2> mreward: <stdin>:1: "reward", an earlier stage's, is replaced with this run's (--add adds to it)
+$ printf '%s\n' '{"id":"a","reward":1e308,"answer":"1","completion":"\\boxed{1}"}' | mreward -Z --reward accuracy=1e308 --add
+2> mreward: <stdin>:1: reward accuracy is finite, but added to the record's "reward" (--add) the sum is not
+? 1
+
 ## --add after mreward: two stages are one with both rewards; a name given twice is an error
 $ printf '%s\n' '{"id":"a","answer":"1","completion":"<think>\nhm\n</think>\n\\boxed{1}"}' > one.jsonl
 $ mreward -Z --reward accuracy=2 one.jsonl | mreward -Z --add --reward format

@@ -557,11 +557,11 @@ $ wait $p; echo "rc $?"; jq -c .step run/metrics.jsonl | tr '\n' ' '; echo
 > 1 2 3 
 2> grpo-loop: run: another loop is running on it
 
-## exp2: REWARD=, MSAMPLE_EXTRA= and MGRPO_EXTRA= reach the loop byte for byte, quotes, spaces and $ in them (REWARD='$(REWARD)' in the recipe let the command's own quotes end make's: "+=: command not found", a filter without spaces lost its quotes, and make took $1 for a variable of its own)
-$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" REWARD="mreward -q | jq -c '.reward += 1 | .t = \"\$1\"'" MSAMPLE_EXTRA="--stop 'The answer'" MGRPO_EXTRA="--temperature '0.7'" | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv REWARD MSAMPLE_ARGS MGRPO_ARGS|' | (cd "$ROOT" && bash) | sed 's/.*--grad-checkpoint //'
+## exp2: REWARD=, MSAMPLE_EXTRA= and MGRPO_EXTRA= reach the loop byte for byte, quotes, runs of spaces and $ in them (REWARD='$(REWARD)' in the recipe let the command's own quotes end make's: "+=: command not found", a filter without spaces lost its quotes, make took $1 for a variable of its own, and MGRPO_EXTRA's runs of spaces were one)
+$ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" REWARD="mreward -q | jq -c '.reward += 1 | .t = \"\$1\"'" MSAMPLE_EXTRA="--stop 'The answer'" MGRPO_EXTRA="--reward '.rewards.a  +   .rewards.b'" | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv REWARD MSAMPLE_ARGS MGRPO_ARGS|' | (cd "$ROOT" && bash) | sed 's/.*--grad-checkpoint //'
 > mreward -q | jq -c '.reward += 1 | .t = "$1"'
 > --stop 'The answer'
-> --temperature '0.7'
+> --reward '.rewards.a  +   .rewards.b'
 
 ## exp2 with a reward stage whose jq filter has quotes and spaces takes its step (the reviewer's repro)
 % requires /usr/bin/jq
@@ -577,11 +577,11 @@ $ make -s -C "$ROOT" -n "$PWD/d/grpo/done" -o "$PWD/d/sft/done" -o "$PWD/d/train
 > mreward --reward 'regex:pattern=a b' -q
 > --lr 3e-4 --beta 0.04 --micro-batch 64 --temperature 1.0
 
-## grpo-loop.sh: a setting that must be a number and is not is a usage error naming it, before the run directory is made (STEPS=2O said "[: 2O: integer expression expected" and ended with status 0 and no step; EVAL_EVERY=1x turned validation off)
+## grpo-loop.sh: a setting that must be a number and is not is a usage error naming it, before the run directory is made (STEPS=2O said "[: 2O: integer expression expected" and ended with status 0 and no step; EVAL_EVERY=1x turned validation off; THREADS=0 failed in msample as if sampling had; a count past 2^63 wrapped, 2^64 + 1 steps to 1)
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
 $ export RUN=run MODEL=m DATA=p.jsonl STEPS=0 PROMPTS=2 G=2 BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 EVAL_DATA=p.jsonl
-$ for v in STEPS=2O EVAL_EVERY=1x PROMPTS=0 G=1.5 SEED=-1 SAVE_EVERY=x NGPU=0 EVAL_N=4x THREADS=two EVAL_MAX_TOKENS=4k TEMP=hot EVAL_TOP_P=1,0 EARLY_STOP=kl=big; do env "$v" "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; done 2>&1; ls run 2>/dev/null | wc -l
+$ for v in STEPS=2O EVAL_EVERY=1x PROMPTS=0 G=1.5 SEED=-1 SAVE_EVERY=x NGPU=0 EVAL_N=4x THREADS=two THREADS=0 STEPS=18446744073709551617 EVAL_MAX_TOKENS=4k TEMP=hot EVAL_TOP_P=1,0 EARLY_STOP=kl=big; do env "$v" "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; done 2>&1; ls run 2>/dev/null | wc -l
 > grpo-loop: STEPS=2O: not a whole number
 > rc 2
 > grpo-loop: EVAL_EVERY=1x: not a whole number
@@ -598,7 +598,11 @@ $ for v in STEPS=2O EVAL_EVERY=1x PROMPTS=0 G=1.5 SEED=-1 SAVE_EVERY=x NGPU=0 EV
 > rc 2
 > grpo-loop: EVAL_N=4x: not a whole number above 0
 > rc 2
-> grpo-loop: THREADS=two: not a whole number
+> grpo-loop: THREADS=two: not a whole number above 0
+> rc 2
+> grpo-loop: THREADS=0: not a whole number above 0
+> rc 2
+> grpo-loop: STEPS=18446744073709551617: too large
 > rc 2
 > grpo-loop: EVAL_MAX_TOKENS=4k: not a whole number above 0
 > rc 2
