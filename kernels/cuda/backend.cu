@@ -298,15 +298,22 @@ __global__ void k_sumsq(double *out, const float *x, size_t n) {
     sh[threadIdx.x] = s;
     __syncthreads();
     for (int o = blockDim.x / 2; o > 0; o >>= 1) { if ((int)threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o]; __syncthreads(); }
-    if (threadIdx.x == 0) atomicAdd(out, sh[0]);
+    if (threadIdx.x == 0) out[blockIdx.x] = sh[0];
 }
+/* Each block's partial sum, added on the host in block order: the same bits every run (an
+ * atomicAdd per block summed in the order the blocks finished, so the gradient norm and the
+ * clipping scale differed in their last bits from run to run, as cpu_sumsq does not). */
+#define SUMSQ_BLOCKS 1024
 static double cu_sumsq(const mrl_backend *be, const float *x, size_t n) {
     cuda_state *s = cu_st(be);
-    double r = 0;
-    CUDA_CHECK(cudaMemsetAsync(s->red, 0, sizeof(double), s->stream));
-    if (n) k_sumsq<<<grid_for(n) < 1024 ? grid_for(n) : 1024, 256, 0, s->stream>>>(s->red, x, n);
-    CUDA_CHECK(cudaMemcpyAsync(&r, s->red, sizeof r, cudaMemcpyDeviceToHost, s->stream));
+    if (!n) return 0;
+    unsigned nb = grid_for(n) < SUMSQ_BLOCKS ? grid_for(n) : SUMSQ_BLOCKS;
+    double part[SUMSQ_BLOCKS], r = 0;
+    k_sumsq<<<nb, 256, 0, s->stream>>>(s->red, x, n);
+    CUDA_CHECK(cudaMemcpyAsync(part, s->red, nb * sizeof(double), cudaMemcpyDeviceToHost, s->stream));
     CUDA_CHECK(cudaStreamSynchronize(s->stream));
+    check_launches();
+    for (unsigned b = 0; b < nb; b++) r += part[b];
     return r;
 }
 __global__ void k_scale(float *x, size_t n, float a) {
@@ -355,7 +362,7 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
     if (!s) return err_set(e, 3, "out of memory");
     int ok = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) == cudaSuccess &&
              cublasCreate(&s->blas) == CUBLAS_STATUS_SUCCESS &&
-             cudaMalloc(&s->red, sizeof(double)) == cudaSuccess;
+             cudaMalloc(&s->red, SUMSQ_BLOCKS * sizeof(double)) == cudaSuccess;
     cudaError_t launch = cudaSuccess;
     if (ok) {   /* one trivial kernel: a GPU this build has no code for fails here, not in silence later */
         cudaGetLastError();   /* clear what cudaSetDevice or cublasCreate may have left: only the probe's own error counts */
