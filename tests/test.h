@@ -10,6 +10,9 @@
 static int tst_failed_now, tst_skipped_now, tst_nfail;
 static char tst_skip_reason[256];
 #define TEST(name) static void name(void)
+/* The larger of a running worst error w and x, a NaN in either being the larger (fmax drops
+ * a NaN operand: an output all NaN would score 0 and pass every <= bound). */
+static inline double tst_worst(double w, double x) { return w != w ? w : x <= w ? w : x; }
 #define EXPECT(c) do { if (!(c)) { fprintf(stdout, "  %s:%d: EXPECT(%s) failed\n", __FILE__, __LINE__, #c); tst_failed_now = 1; } } while (0)
 #define EXPECTF(c, ...) do { if (!(c)) { fprintf(stdout, "  %s:%d: EXPECT(%s) failed: ", __FILE__, __LINE__, #c); fprintf(stdout, __VA_ARGS__); fputc('\n', stdout); tst_failed_now = 1; } } while (0)
 /* relative closeness: |a-b| <= tol * max(1, |b|) */

@@ -56,14 +56,10 @@ static double nerr(const float *a, const float *b, size_t n, double floor) {
 static const char *MODELS[] = {"tiny-untied", "tiny-tied"};
 
 /* max |a - b| / max |b|: the error relative to the tensor's scale; a NaN anywhere is NaN
- * (fmax dropped it: a gradient all NaN scored 0 and passed every <= bound) */
+ * (tst_worst: fmax dropped it, and a gradient all NaN scored 0 and passed every <= bound) */
 static double maxrel(const float *a, const float *b, size_t n) {
     double d = 0, m = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = fabs((double)a[i] - b[i]);
-        if (!(x <= d)) d = x;   /* NaN sticks: no later x is <= NaN */
-        m = fmax(m, fabs(b[i]));
-    }
+    for (size_t i = 0; i < n; i++) { d = tst_worst(d, fabs((double)a[i] - b[i])); m = fmax(m, fabs(b[i])); }
     return d / (m > 0 ? m : 1);
 }
 
@@ -100,10 +96,8 @@ TEST(model_logprobs_and_grads) {
             mrl_err de = {0};
             EXPECT(model_param_download(mg, i, 1, gg, &de) == 0);       /* device memory */
             double ec = maxrel(pc[i].g, gr, pc[i].numel), eg = maxrel(gg, gr, pc[i].numel);
-            double ex = maxrel(gg, pc[i].g, pc[i].numel);
-            if (!(ec <= wc)) wc = ec;   /* a NaN error sticks, as in maxrel */
-            if (!(ex <= wx)) wx = ex;
-            if (!(eg <= wg)) { wg = eg; wname = pc[i].name; }
+            wc = tst_worst(wc, ec); wx = tst_worst(wx, maxrel(gg, pc[i].g, pc[i].numel));
+            if (wg == wg && tst_worst(wg, eg) != wg) { wg = eg; wname = pc[i].name; }   /* a NaN stays */
             free(gr); free(gg);
         }
         printf("  %s: worst gradient error vs float64: cpu bf16 %.3g, cuda %.3g (%s); cuda vs cpu %.3g\n",

@@ -68,14 +68,14 @@ static mrl_model *load(const char *name, int trainable, int bf16, int ckpt) {
 /* max over i of |a - b| / (|b| + floor) */
 static double relerr(const float *a, const float *b, size_t n, double floor) {
     double w = 0;
-    for (size_t i = 0; i < n; i++) w = fmax(w, fabs((double)a[i] - b[i]) / (fabs(b[i]) + floor));
+    for (size_t i = 0; i < n; i++) w = tst_worst(w, fabs((double)a[i] - b[i]) / (fabs(b[i]) + floor));
     return w;
 }
 
 /* max |a - b| / max |b|: the error relative to the tensor's scale */
 static double maxrel(const float *a, const float *b, size_t n) {
     double d = 0, s = 0;
-    for (size_t i = 0; i < n; i++) { d = fmax(d, fabs((double)a[i] - b[i])); s = fmax(s, fabs(b[i])); }
+    for (size_t i = 0; i < n; i++) { d = tst_worst(d, fabs((double)a[i] - b[i])); s = fmax(s, fabs(b[i])); }
     return d / (s > 0 ? s : 1);
 }
 
@@ -124,8 +124,8 @@ TEST(prefill_and_decode_match_pytorch) {
         double worst_lp = 0, worst_z = 0;
         /* compares the logits of packed position t (the row of the token at t) with the reference */
         #define CHECK_ROW(zrow, t) do { \
-            if (r.targets[t] >= 0) worst_lp = fmax(worst_lp, fabs(logp_of(zrow, V, r.targets[t]) - r.logp1[t]) / (fabs(r.logp1[t]) + 1e-3)); \
-            for (int p = 0; p < r.P; p++) if (r.pos[p] == (t)) worst_z = fmax(worst_z, maxrel(zrow, r.logits + (size_t)p * V, V)); \
+            if (r.targets[t] >= 0) worst_lp = tst_worst(worst_lp, fabs(logp_of(zrow, V, r.targets[t]) - r.logp1[t]) / (fabs(r.logp1[t]) + 1e-3)); \
+            for (int p = 0; p < r.P; p++) if (r.pos[p] == (t)) worst_z = tst_worst(worst_z, maxrel(zrow, r.logits + (size_t)p * V, V)); \
         } while (0)
         for (int s = 0; s < ns; s++) {
             int len = r.cu[s + 1] - r.cu[s], h = len / 2 > 0 ? len / 2 : 1;
@@ -179,7 +179,7 @@ static void grads_case_dt(const char *name, int ckpt, int bf16) {
         for (size_t j = 0; j < ps[i].numel; j++) { mine[j] = ps[i].g[j] * 0.5f; gmax = fmax(gmax, fabs(g[j])); }
         /* relative to each element, with a floor of 1e-3 of the tensor's largest gradient */
         double d = maxrel(mine, g, ps[i].numel), del = relerr(mine, g, ps[i].numel, 1e-3 * gmax);
-        worst_el = fmax(worst_el, del);
+        worst_el = tst_worst(worst_el, del);
         if (getenv("MRL_TEST_VERBOSE")) {
             double num = 0, den = 0, mx = 0;
             for (size_t j = 0; j < ps[i].numel; j++) { num += pow(mine[j] - g[j], 2); den += pow(g[j], 2); mx = fmax(mx, fabs(mine[j] - g[j])); }
@@ -215,7 +215,7 @@ static void bf16_case(const char *name) {
     mrl_batch b = {r.T, r.nseq, r.tokens, r.targets, r.cu, 1.0f};
     EXPECT(model_logprobs(m, &b, lp, &e) == 0);
     double worst = 0;
-    for (int t = 0; t < r.T; t++) worst = fmax(worst, fabs(lp[t] - r.logp1[t]) / (fabs(r.logp1[t]) + 1));
+    for (int t = 0; t < r.T; t++) worst = tst_worst(worst, fabs(lp[t] - r.logp1[t]) / (fabs(r.logp1[t]) + 1));
     printf("  %s, bf16 weights: logp rel err %.2e\n", name, worst);
     EXPECT(worst < 5e-2 && worst > 1e-7);   /* bf16 rounding shows, but only as rounding */
     free(lp); model_free(m); ref_free(&r);

@@ -81,8 +81,8 @@ static double run_diff(const tc_case *k, mrl_backend *a, mrl_dtype wa, mrl_backe
     for (int i = 0; i < ca.nt; i++) {
         if (ca.t[i].role == R_INT || (ca.t[i].role == R_W && !k->bwd)) goto next;
         for (size_t j = 0; j < ca.t[i].n; j++) {
-            if (ca.t[i].role != R_W) worst = fmax(worst, fabs(va[i][j] - vb[i][j]) / fmax(1.0, fabs(va[i][j])));
-            worst = fmax(worst, fabs(ga[i][j] - gb[i][j]) / fmax(1.0, fabs(ga[i][j])));
+            if (ca.t[i].role != R_W) worst = tst_worst(worst, fabs(va[i][j] - vb[i][j]) / fmax(1.0, fabs(va[i][j])));
+            worst = tst_worst(worst, fabs(ga[i][j] - gb[i][j]) / fmax(1.0, fabs(ga[i][j])));
         }
     next:
         free(va[i]); free(ga[i]); free(vb[i]); free(gb[i]);
