@@ -178,12 +178,17 @@ void cu_colsum_acc(const mrl_backend *be, float *dst, const bf16 *src, int T, in
 }
 
 /* HF rotate_half: pairs (i, i + D/2), angle pos * theta^(-2i/D) in fp32 as Hugging Face
- * rounds it; inverse rotates back (the backward). A block per token; the frequencies once. */
-__global__ void k_rope(bf16 *x, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
+ * rounds it; inverse rotates back (the backward). A block per token; the frequencies once.
+ * The frequencies come from the host (its powf, as cpu_rope's and PyTorch's: the device powf
+ * is not correctly rounded, and an error in one grows with the position), by value up to
+ * D = 2 ROPE_HOST; past that the device's. */
+#define ROPE_HOST 256
+struct rope_freqs { float f[ROPE_HOST]; };
+__global__ void k_rope(bf16 *x, int H, int D, int stride, const int32_t *pos, float theta, int inverse, rope_freqs hf) {
     extern __shared__ float cs[];          /* cos [D/2] | sin [D/2] */
     int t = blockIdx.x, half = D / 2;
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
-        float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+        float inv_freq = half <= ROPE_HOST ? hf.f[i] : 1.0f / powf(theta, (float)(2 * i) / (float)D);
         float sn, c;
         sincosf((float)pos[t] * inv_freq, &sn, &c);
         cs[i] = c; cs[half + i] = inverse ? -sn : sn;
@@ -199,8 +204,10 @@ __global__ void k_rope(bf16 *x, int H, int D, int stride, const int32_t *pos, fl
     }
 }
 static void cu_rope(const mrl_backend *be, void *x, int T, int H, int D, int stride, const int32_t *pos, float theta, int inverse) {
-    if (T > 0 && H > 0 && D > 1)
-        k_rope<<<T, 128, (size_t)D * sizeof(float), cu_st(be)->stream>>>((bf16 *)x, H, D, stride, pos, theta, inverse);
+    if (!(T > 0 && H > 0 && D > 1)) return;
+    rope_freqs hf = {{0}};
+    for (int i = 0; i < D / 2 && i < ROPE_HOST; i++) hf.f[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+    k_rope<<<T, 128, (size_t)D * sizeof(float), cu_st(be)->stream>>>((bf16 *)x, H, D, stride, pos, theta, inverse, hf);
 }
 
 /* SwiGLU: a block row per token, bf16x2 loads (F even; an odd F takes the scalar tail). */
