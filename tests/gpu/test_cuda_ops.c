@@ -65,7 +65,13 @@ TEST(par_cast) {
     op_cast(cpu, oc, MRL_BF16, dc, MRL_F32, n); op_cast(gpu, og, MRL_BF16, dg, MRL_F32, n);
     float *a = get(gpu, og, n, MRL_BF16), *b = get(cpu, oc, n, MRL_BF16);
     EXPECT(memcmp(a, b, n * 4) == 0);
-    free(x); free(a); free(b);
+    /* and back: bf16 -> fp32 is exact on both (a review found it untested) */
+    void *bc = put(cpu, x, n, MRL_BF16), *bg = put(gpu, x, n, MRL_BF16);
+    void *fc = be_alloc(cpu, n * 4), *fg = be_alloc(gpu, n * 4);
+    op_cast(cpu, fc, MRL_F32, bc, MRL_BF16, n); op_cast(gpu, fg, MRL_F32, bg, MRL_BF16, n);
+    float *c = get(gpu, fg, n, MRL_F32), *d = get(cpu, fc, n, MRL_F32);
+    EXPECT(memcmp(c, d, n * 4) == 0 && memcmp(c, x, n * 4) == 0);   /* x is bf16-rounded already */
+    free(x); free(a); free(b); free(c); free(d);
 }
 
 TEST(par_embedding) {
@@ -163,20 +169,30 @@ static void linear_case(int T) {
     free(x); free(w); free(bias); free(prev); free(dout); free(dprev);
 }
 
-TEST(par_rope) {
-    NEED_GPU_BACKEND();
-    int T = 20, H = 3, D = 64, st = 5 * D;
+/* D = 64 at positions to 1846; D = 128 (the 1.5B's heads) at positions to ~32 k, where an
+ * error in a frequency is multiplied by the position (the device's powf was one: the frequencies
+ * now come from the host, as the CPU's) */
+static void rope_case(int D, int pstep, float theta) {
+    int T = 20, H = 3, st = 5 * D;
     float *x = rnd((size_t)T * st, 1);
-    int32_t pos[20]; for (int t = 0; t < T; t++) pos[t] = t * 97 + 3;
+    int32_t pos[20]; for (int t = 0; t < T; t++) pos[t] = t * pstep + 3;
     void *pc = put_i32(cpu, pos, T), *pg = put_i32(gpu, pos, T);
     for (int inv = 0; inv < 2; inv++) {
         void *xc = put_act(cpu, x, (size_t)T * st), *xg = put_act(gpu, x, (size_t)T * st);
-        op_rope(cpu, xc, T, H, D, st, pc, 10000.0f, inv); op_rope(gpu, xg, T, H, D, st, pg, 10000.0f, inv);
+        op_rope(cpu, xc, T, H, D, st, pc, theta, inv); op_rope(gpu, xg, T, H, D, st, pg, theta, inv);
         float *a = get_act(gpu, xg, (size_t)T * st), *b = get_act(cpu, xc, (size_t)T * st);
-        CLOSE(a, b, (size_t)T * st, 1e-2, inv ? "rope inverse" : "rope");
+        char what[64];
+        snprintf(what, sizeof what, "rope%s D %d to position %d", inv ? " inverse" : "", D, pos[T - 1]);
+        CLOSE(a, b, (size_t)T * st, 1e-2, what);
         free(a); free(b);
     }
     free(x);
+}
+TEST(par_rope) {
+    NEED_GPU_BACKEND();
+    rope_case(64, 97, 10000.0f);
+    rope_case(128, 1700, 10000.0f);
+    rope_case(128, 1700, 1000000.0f);
 }
 
 static void swiglu_case(int F);
