@@ -323,15 +323,17 @@ TEST(par_attention_paged) {
 }
 
 /* LM head + log-softmax: a vocabulary larger than one CUDA chunk (16384), and odd T and V
- * (the workspace's parts must stay aligned). */
-static void logprob_case(int T, int V);
+ * (the workspace's parts must stay aligned); the GPU's head in bf16, and once in fp32 (a model
+ * loaded as fp32: the head converted into scratch). */
+static void logprob_case(int T, int V, mrl_dtype gw);
 TEST(par_logprob_logits) {
     NEED_GPU_BACKEND();
-    logprob_case(9, 20011);
-    logprob_case(7, 263);
-    logprob_case(2100, 17000);   /* more rows than one CUDA row block (2048) */
+    logprob_case(9, 20011, MRL_BF16);
+    logprob_case(7, 263, MRL_BF16);
+    logprob_case(2100, 17000, MRL_BF16);   /* more rows than one CUDA row block (2048) */
+    logprob_case(9, 20011, MRL_F32);
 }
-static void logprob_case(int T, int V) {
+static void logprob_case(int T, int V, mrl_dtype gw) {
     int C = 64;
     float *x = rnd((size_t)T * C, 1), *w = rnd((size_t)V * C, 0.2f), *dl = malloc(sizeof(float) * (size_t)T);
     int32_t *tg = malloc(sizeof(int32_t) * (size_t)T);
@@ -342,12 +344,12 @@ static void logprob_case(int T, int V) {
         dl[t] = (float)rng_normal(&R);
     }
     void *xc = put_act(cpu, x, (size_t)T * C), *xg = put_act(gpu, x, (size_t)T * C);
-    void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, MRL_BF16);
+    void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, gw);
     void *tc = put_i32(cpu, tg, T), *tgg = put_i32(gpu, tg, T);
     void *kc = be_alloc(cpu, op_logprob_work(cpu, T, C, V)), *kg = be_alloc(gpu, op_logprob_work(gpu, T, C, V));
     float *lpc = be_alloc(cpu, T * 4), *lpg = be_alloc(gpu, T * 4), *lsc = be_alloc(cpu, T * 4), *lsg = be_alloc(gpu, T * 4);
     op_logprob_fwd(cpu, lpc, lsc, xc, wc, MRL_F32, tc, T, C, V, 1.0f / 0.7f, kc);
-    op_logprob_fwd(gpu, lpg, lsg, xg, wg, MRL_BF16, tgg, T, C, V, 1.0f / 0.7f, kg);
+    op_logprob_fwd(gpu, lpg, lsg, xg, wg, gw, tgg, T, C, V, 1.0f / 0.7f, kg);
     float *a = get(gpu, lpg, T, MRL_F32), *b = get(cpu, lpc, T, MRL_F32);
     CLOSE(a, b, T, 1e-2, "logprob_fwd");
     void *dlc = put(cpu, dl, T, MRL_F32), *dlg = put(gpu, dl, T, MRL_F32);
@@ -355,14 +357,14 @@ static void logprob_case(int T, int V) {
     void *dwc = put(cpu, z, (size_t)V * C, MRL_F32), *dwg = put(gpu, z, (size_t)V * C, MRL_F32);
     void *dxc = be_alloc(cpu, (size_t)T * C * 4), *dxg = be_alloc(gpu, (size_t)T * C * 2);
     op_logprob_bwd(cpu, dxc, dwc, dlc, lsc, xc, wc, MRL_F32, tc, T, C, V, 1.0f / 0.7f, kc);
-    op_logprob_bwd(gpu, dxg, dwg, dlg, lsg, xg, wg, MRL_BF16, tgg, T, C, V, 1.0f / 0.7f, kg);
+    op_logprob_bwd(gpu, dxg, dwg, dlg, lsg, xg, wg, gw, tgg, T, C, V, 1.0f / 0.7f, kg);
     float *da = get_act(gpu, dxg, (size_t)T * C), *db = get_act(cpu, dxc, (size_t)T * C);
     CLOSE(da, db, (size_t)T * C, 2e-2, "logprob_bwd dx");
     float *wa = get(gpu, dwg, (size_t)V * C, MRL_F32), *wb = get(cpu, dwc, (size_t)V * C, MRL_F32);
     CLOSE(wa, wb, (size_t)V * C, 2e-2, "logprob_bwd dw");
     if (T < 100) {   /* the logits of a few rows */
         void *gc = be_alloc(cpu, (size_t)T * V * 4), *gg = be_alloc(gpu, (size_t)T * V * 4);
-        op_logits(cpu, gc, xc, wc, MRL_F32, T, C, V); op_logits(gpu, gg, xg, wg, MRL_BF16, T, C, V);
+        op_logits(cpu, gc, xc, wc, MRL_F32, T, C, V); op_logits(gpu, gg, xg, wg, gw, T, C, V);
         float *ga = get(gpu, gg, (size_t)T * V, MRL_F32), *gb = get(cpu, gc, (size_t)T * V, MRL_F32);
         CLOSE(ga, gb, (size_t)T * V, 1e-2, "logits");
         free(ga); free(gb);
