@@ -203,7 +203,9 @@ static inline void op_kv_write(const mrl_backend *be, void *kpool, void *vpool, 
  * new rows of one sequence). Row r belongs to sequence row_seq[r], whose blocks are
  * block_tables[row_seq[r] * max_blocks ..], and sees its first row_ctx[r] tokens (itself
  * included, already written by kv_write). out act [R, H*D]; q rows at q_stride.
- * work: attention_paged_work(R, maxctx = max row_ctx, H, D) bytes. */
+ * work: attention_paged_work(R, maxctx = max row_ctx, H, D) bytes. On CUDA D is even and at
+ * most MRL_CUDA_PAGED_MAXD (a head is held in shared memory; kv_create says so at once). */
+#define MRL_CUDA_PAGED_MAXD 128
 static inline size_t op_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D)
 { return be->ops->attention_paged_work(be, R, maxctx, H, D); }
 static inline void op_attention_paged(const mrl_backend *be, void *out, const void *q, int q_stride, const void *kpool, const void *vpool, mrl_dtype kvdt, const int32_t *block_tables, int max_blocks, int block_tokens, const int32_t *row_seq, const int32_t *row_ctx, int R, int H, int Hkv, int D, void *work)

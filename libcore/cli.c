@@ -275,14 +275,17 @@ long cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi) 
     return v;
 }
 
-double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi) {
+/* arg as a number in [lo, hi], or [lo, hi) where open_hi; a usage error saying which. */
+static double number_in(const cli *c, const char *opt, const char *arg, double lo, double hi, int open_hi) {
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !(v >= lo && v <= hi))
-        cli_usage(c, "%s: '%s' is not a number in [%g, %g]", opt, arg, lo, hi);
+    if (errno || end == arg || *end || !(v >= lo && (open_hi ? v < hi : v <= hi)))
+        cli_usage(c, "%s: '%s' is not a number in [%g, %g%c", opt, arg, lo, hi, open_hi ? ')' : ']');
     return v;
 }
+double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi) { return number_in(c, opt, arg, lo, hi, 0); }
+double cli_double_below(const cli *c, const char *opt, const char *arg, double lo, double hi) { return number_in(c, opt, arg, lo, hi, 1); }
 
 wr_stream *cli_writer(cli *c) {
     mrl_err e = {0};

@@ -100,6 +100,7 @@ int  cli_lost_short(cli_lost *l, long n);
 /* Parse numbers strictly; usage error naming the option on failure. */
 long   cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi);
 double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi);
+double cli_double_below(const cli *c, const char *opt, const char *arg, double lo, double hi);   /* [lo, hi) */
 /* Open the output writer from the common options (dies on error). */
 wr_stream *cli_writer(cli *c);
 /* Finish output: wr_close, report bad count; returns the exit status to use

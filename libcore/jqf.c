@@ -296,6 +296,17 @@ const char *jv_wrong(jv v, const char *want, char *buf, size_t n) {
     return buf;
 }
 
+jv rec_with_id(jv rec, jv id) {
+    jv old = jv_object_get(jv_copy(rec), jv_string("id"));
+    int has = jv_is_valid(old);
+    jv_free(old);
+    if (has) return jv_object_set(rec, jv_string("id"), id);
+    jv out = jv_object_set(jv_object(), jv_string("id"), id);
+    jv_object_foreach(rec, k, v) out = jv_object_set(out, k, v);
+    jv_free(rec);
+    return out;
+}
+
 int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n) {
     if (jv_get_kind(rec) != JV_KIND_OBJECT) return 0;
     jv v = jv_object_get(jv_copy(rec), jv_string(field));

@@ -17,10 +17,11 @@ kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, int kvdt, mrl_
         err_set(e, 2, "--kv-dtype fp32: the KV cache on %s keeps K and V in bf16", m->be->name);
         return NULL;
     }
-    /* the CUDA decode attention (kernels/cuda/attention.cu, PG_MAXD) holds a head in shared
-       memory: said here, not as an abort at the first decode step */
-    if (m->be->kind == MRL_DEV_CUDA && (m->D > 128 || (m->D & 1))) {
-        err_set(e, 2, "head_dim %d: decoding on %s takes an even head_dim of at most 128 (--device cpu takes any)", m->D, m->be->name);
+    /* the CUDA decode attention holds a head in shared memory: said here, not as an abort at
+       the first decode step */
+    if (m->be->kind == MRL_DEV_CUDA && (m->D > MRL_CUDA_PAGED_MAXD || (m->D & 1))) {
+        err_set(e, 2, "head_dim %d: decoding on %s takes an even head_dim of at most %d (--device cpu takes any)", m->D,
+                m->be->name, MRL_CUDA_PAGED_MAXD);
         return NULL;
     }
     size_t es = mrl_dtype_size(dt), row = (size_t)m->K * m->D;

@@ -553,19 +553,6 @@ static void mf_group_add(mf *m, item *it) {
 /* "FILE:LINE", whole however long the path: a cut one would give two records one id. */
 static jv mf_line_id(const char *file, long line) { return jv_string_fmt("%s:%ld", file, line); }
 
-/* rec with id set: in place where it had "id": null, else as its first field, where the text
- * has it spliced (a --pass-band record is written in rec's order). Consumes both. */
-static jv mf_with_id(jv rec, jv id) {
-    jv old = jv_object_get(jv_copy(rec), jv_string("id"));
-    int has = jv_is_valid(old);
-    jv_free(old);
-    if (has) return jv_object_set(rec, jv_string("id"), id);
-    jv out = jv_object_set(jv_object(), jv_string("id"), id);
-    jv_object_foreach(rec, k, v) out = jv_object_set(out, k, v);
-    jv_free(rec);
-    return out;
-}
-
 /* A record without "id" gets "FILE:LINE", spliced in front of the input text so the
  * other bytes stay exactly as they came. */
 static void mf_assign_id(mf *m, item *it) {
@@ -575,7 +562,7 @@ static void mf_assign_id(mf *m, item *it) {
     if (k != JV_KIND_INVALID && k != JV_KIND_NULL) return;
     int empty = jv_object_length(jv_copy(it->rec)) == 0;
     jv nid = mf_line_id(it->file, it->line);
-    it->rec = mf_with_id(it->rec, jv_copy(nid));
+    it->rec = rec_with_id(it->rec, jv_copy(nid));
     size_t tl = 0;
     if (k == JV_KIND_NULL) {   /* "id": null is replaced in place, the other fields as they came */
         it->own = rec_text_from(jv_copy(it->rec), it->text, it->len, &tl);
@@ -609,7 +596,7 @@ static void mf_hook(void *ctx, int th, rb_line *l) {
     jv id = jv_object_get(jv_copy(it.rec), jv_string("id"));
     jv_kind k = jv_get_kind(id);
     jv_free(id);
-    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) it.rec = mf_with_id(it.rec, mf_line_id(l->file, l->line));
+    if (k == JV_KIND_INVALID || k == JV_KIND_NULL) it.rec = rec_with_id(it.rec, mf_line_id(l->file, l->line));
     mrl_err e = {0};
     l->tag = mf_test(m, th, &it, &l->value, &e);
     if (l->tag < 0 && (l->err = malloc(sizeof *l->err))) *l->err = e;

@@ -179,17 +179,10 @@ static int obj_set(opts *o, int i, jv v) {
 /* A numeric objective option from the command line: dies naming it when arg is not a number
  * in its range. */
 static void obj_arg(opts *o, int i, const char *arg) {
-    double x;
-    if (obj_range[i].integer) x = (double)cli_long(&o->c, obj_opt[i], arg, (long)obj_range[i].lo, (long)obj_range[i].hi);
-    else if (!obj_range[i].open) x = cli_double(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
-    else {   /* [lo, hi), said so: cli_double's message names [lo, hi] */
-        char *end;
-        errno = 0;
-        x = strtod(arg, &end);
-        if (errno || end == arg || *end || !(x >= obj_range[i].lo && x < obj_range[i].hi))
-            cli_usage(&o->c, "%s: '%s' is not a number in [%g, %g)", obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
-    }
-    obj_set_num(o, i, x);   /* in range: checked above */
+    double x = obj_range[i].integer ? (double)cli_long(&o->c, obj_opt[i], arg, (long)obj_range[i].lo, (long)obj_range[i].hi)
+             : obj_range[i].open ? cli_double_below(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi)
+             : cli_double(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
+    obj_set_num(o, i, x);   /* in range: cli_long/cli_double(_below) checked it */
     o->given |= G_OBJ << i;
 }
 

@@ -301,7 +301,6 @@ static void close_group(mr *m, int gopen)
     m->gend[m->ng++] = m->n;
 }
 
-/* Reads the fields of rec into a new pending item; 0, or -1 with e set (bad record). */
 /* An earlier reward stage's "rewards" and "reward" in rec. --add keeps them: rewards must be
  * an object without a name of this run's, reward a number (or absent, 0). Else both are
  * written afresh: a name this run does not give would be lost, which is said once. */
@@ -343,6 +342,7 @@ static int earlier_rewards(mr *m, jv rec, const char *where, mrl_err *e)
     return rc;
 }
 
+/* Reads the fields of rec into a new pending item; 0, or -1 with e set (bad record). */
 static int take(mr *m, jv rec, const char *raw, size_t raw_len, const char *where, mrl_err *e)
 {
     jv comp = jqf_first(m->fcomp, rec, e);

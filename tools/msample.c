@@ -227,13 +227,7 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         if (!given) {   /* as mfilter: in place of a null, else the first field */
             jv_free(id);
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
-            if (ik == JV_KIND_NULL) rec = jv_object_set(rec, jv_string("id"), jv_copy(id));
-            else {
-                jv first = jv_object_set(jv_object(), jv_string("id"), jv_copy(id));
-                jv_object_foreach(rec, k, v) first = jv_object_set(first, k, v);
-                jv_free(rec);
-                rec = first;
-            }
+            rec = rec_with_id(rec, jv_copy(id));
             key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));
         }
         size_t len;

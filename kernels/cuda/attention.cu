@@ -183,7 +183,7 @@ void cu_attention_bwd(const mrl_backend *be, void *dq, void *dk, void *dv, int d
  * block writes the output itself. More splits when rows x heads alone cannot fill the GPU. */
 #define PG_THREADS 128
 #define PG_KT 256
-#define PG_MAXD 128
+#define PG_MAXD MRL_CUDA_PAGED_MAXD
 
 static int paged_splits(int R, int H) {
     int rh = R * H;
