@@ -24,7 +24,8 @@ static char *slurp(const char *path, mrl_err *e) {
     char *b;
     size_t n;
     int rc = file_read(path, 0, &b, &n);
-    if (rc) { err_set(e, rc == ENOMEM ? 3 : 1, "template %s: %s", path, strerror(rc)); return NULL; }
+    /* a file an option names that cannot be read is a usage error, as --system @FILE */
+    if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "template %s: %s", path, strerror(rc)); return NULL; }
     if (strlen(b) != n || tok_utf8_check(b, n) >= 0) {
         free(b);
         err_set(e, 1, "template %s: not UTF-8 text", path);

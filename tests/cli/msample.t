@@ -29,14 +29,18 @@ $ mfilter --max-tokens 9 --model train.jsonl -Z train.jsonl; echo "rc $?"
 
 ## a config.json, tokenizer.json or --template that is a directory is named with the reason (one
 ## loop reads them all, fileio.c): config.json said "not valid JSON: Expected JSON value", the
-## tokenizer and the template "read error"
+## tokenizer and the template "read error" (the template, a file an option names, is a usage
+## error, exit 2, as --system @FILE)
 $ minit tiny -o m -q && mkdir m2 m2/config.json && mkdir t3 && cp m/config.json t3/ && mkdir t3/tokenizer.json
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
-$ msample --device cpu --model m2 -Z -q p.jsonl; mtok encode --model t3 -Z -q p.jsonl; msample --device cpu --model m --template t3/ -Z -q p.jsonl
-? 1
+$ msample --device cpu --model m2 -Z -q p.jsonl; echo "rc=$?"; mtok encode --model t3 -Z -q p.jsonl; echo "rc=$?"; msample --device cpu --model m --template t3/ -Z -q p.jsonl; echo "rc=$?"
+> rc=1
+> rc=1
+> rc=2
 2> msample: m2/config.json: Is a directory
 2> mtok: t3/tokenizer.json: Is a directory
 2> msample: template t3/: Is a directory
+2> Try 'msample --help'.
 
 ## a problem that is not a string is named with what it holds; so is a --problem filter's value
 % requires $TESTDATA/msample/model/model.safetensors
@@ -416,6 +420,14 @@ $ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --te
 ? 2
 2> msample: template tnp.txt has no {problem} placeholder
 2> Try 'msample --help'.
+
+## a template file that cannot be read is a usage error, as --system @FILE that cannot be (it exited 1)
+$ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template ./nonesuch.txt -Z; echo "rc=$?"
+$ mkdir td; echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template td -Z; echo "rc=$?"
+> rc=2
+> rc=2
+2~ ^msample: template \./nonesuch\.txt: No such file or directory
+2~ ^msample: template td: Is a directory
 
 ## MRL_DEVICE_SAMPLING=all: the CPU draws its decode tokens with op_sample_rows, the path a GPU takes with MRL_DEVICE_SAMPLING=1 (a pick per sequence, the uniform taken before the step, the log-prob from the pick), and msample writes the host sampler's output byte for byte: T = 1, 0.6, greedy, --top-p (left to the host), the byte-level vocabulary (263: two blocks of the sums) and one of 4099 (17 blocks); a model whose logits hold no number (its final norm's weights NaN) has every row left to the host, and both ways warn alike; --progress counts the tokens the backend drew (every one but each sample's first, which the prompt's logits give; none with --top-p), so the case cannot pass with the path off
 % requires /usr/bin/jq
