@@ -21,22 +21,25 @@ void cu_gemm_batched(const mrl_backend *be, bool ta, bool tb, int m, int n, int 
                                           C, cty(ctype), ldc, sc, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-__global__ void k_bias(bf16 *out, const void *bias, mrl_dtype bdt, int T, int OUT) {
+/* out[t, o] = bias[o] (fill) or out[t, o] + bias[o] (add), in bf16 */
+__global__ void k_bias(bf16 *out, const void *bias, mrl_dtype bdt, int T, int OUT, int fill) {
     long n = (long)T * OUT;
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
-        out[i] = __float2bfloat16(__bfloat162float(out[i]) + ldf(bias, bdt, i % OUT));
+        out[i] = __float2bfloat16((fill ? 0.0f : __bfloat162float(out[i])) + ldf(bias, bdt, i % OUT));
 }
 
-/* Row-major out[T,OUT] = inp[T,IN] W[OUT,IN]^T is column-major out^T = W^T' inp^T: op(A)=T on W. */
+/* Row-major out[T,OUT] = inp[T,IN] W[OUT,IN]^T is column-major out^T = W^T' inp^T: op(A)=T on W.
+ * A bias is written into out first and the GEMM adds to it (beta 1), so that the sum is rounded
+ * to bf16 once, in fp32 inside cuBLAS (a bf16 bias is exact there; an fp32 one is rounded to bf16
+ * as the weights are). Added after the GEMM, it rounded the product and then the sum. */
 void cu_linear_fwd(const mrl_backend *be, void *out, int acc, const void *inp, const void *w, mrl_dtype wdt,
                    const void *bias, int T, int IN, int OUT) {
     if (T <= 0) return;
     const void *wb = cu_bf16_weights(be, w, wdt, (size_t)OUT * IN);
-    cu_gemm(be, true, false, OUT, T, IN, 1.0f, wb, IN, inp, IN, acc ? 1.0f : 0.0f, out, MRL_BF16, OUT);
-    if (bias) {
-        long n = (long)T * OUT; int g = (int)((n + 255) / 256); if (g > 65535 * 4) g = 65535 * 4;
-        k_bias<<<g, 256, 0, cu_st(be)->stream>>>((bf16 *)out, bias, wdt, T, OUT);
-    }
+    long n = (long)T * OUT; int g = (int)((n + 255) / 256); if (g > 65535 * 4) g = 65535 * 4;
+    if (bias && !acc) k_bias<<<g, 256, 0, cu_st(be)->stream>>>((bf16 *)out, bias, wdt, T, OUT, 1);
+    cu_gemm(be, true, false, OUT, T, IN, 1.0f, wb, IN, inp, IN, (acc || bias) ? 1.0f : 0.0f, out, MRL_BF16, OUT);
+    if (bias && acc) k_bias<<<g, 256, 0, cu_st(be)->stream>>>((bf16 *)out, bias, wdt, T, OUT, 0);
 }
 
 void cu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float *db, const void *dout,

@@ -132,6 +132,38 @@ static void rmsnorm_case(int T) {
     free(x); free(w); free(dout); free(prev); free(a); free(b); free(ra); free(rb); free(z); free(da); free(db); free(wa); free(wb);
 }
 
+/* The qkv projection's shape of use (no accumulation, a bias): the sum of product and bias is
+ * rounded to bf16 once. Small integers make every product sum exact in fp32, so the GPU's result
+ * must be bf16(the CPU's) bit for bit; adding the bias after a rounded product rounded twice
+ * (x w = 257 -> 256, + 1 = 257 -> 256 where 258 is right). */
+TEST(par_linear_bias_rounded_once) {
+    NEED_GPU_BACKEND();
+    int T = 64, IN = 16, OUT = 48;
+    float *x = malloc((size_t)T * IN * 4), *w = malloc((size_t)OUT * IN * 4), *bias = malloc(OUT * 4);
+    for (int i = 0; i < T * IN; i++) x[i] = (float)(int)(rng_uniform(&R) * 33) - 16;     /* -16..16 */
+    for (int i = 0; i < OUT * IN; i++) w[i] = (float)(int)(rng_uniform(&R) * 33) - 16;
+    for (int o = 0; o < OUT; o++) bias[o] = (float)(int)(rng_uniform(&R) * 9) - 4 + (o & 1 ? 0.5f : 0.0f);
+    x[0] = 16, x[1] = 16, x[2] = 1; for (int i = 3; i < IN; i++) x[i] = 0;   /* row 0: 257 + bias */
+    w[0] = 16, w[1] = 0, w[2] = 1; for (int i = 3; i < IN; i++) w[i] = 0;
+    bias[0] = 1;
+    for (int wd = 0; wd < 2; wd++) {
+        mrl_dtype wdt = wd ? MRL_BF16 : MRL_F32;
+        void *xc = put_act(cpu, x, (size_t)T * IN), *xg = put_act(gpu, x, (size_t)T * IN);
+        void *wc = put(cpu, w, (size_t)OUT * IN, MRL_F32), *wg = put(gpu, w, (size_t)OUT * IN, wdt);
+        void *bc = put(cpu, bias, OUT, MRL_F32), *bg = put(gpu, bias, OUT, wdt);
+        void *oc = be_alloc(cpu, (size_t)T * OUT * 4), *og = be_alloc(gpu, (size_t)T * OUT * 4);
+        op_linear_fwd(cpu, oc, 0, xc, wc, MRL_F32, bc, T, IN, OUT); op_linear_fwd(gpu, og, 0, xg, wg, wdt, bg, T, IN, OUT);
+        float *a = get_act(gpu, og, (size_t)T * OUT), *b = get_act(cpu, oc, (size_t)T * OUT);
+        int bad = -1;
+        for (int i = 0; i < T * OUT && bad < 0; i++) if (a[i] != bf16_round(b[i])) bad = i;
+        EXPECTF(bad < 0, "linear_fwd (bias, %s weights): out[%d] = %g, bf16 of the exact %g is %g",
+                wd ? "bf16" : "fp32", bad, bad < 0 ? 0 : a[bad], bad < 0 ? 0 : b[bad], bad < 0 ? 0 : bf16_round(b[bad]));
+        EXPECTF(b[0] == 258, "the case's first output is %g, not 257 + 1", b[0]);
+        free(a); free(b);
+    }
+    free(x); free(w); free(bias);
+}
+
 static void linear_case(int T);
 TEST(par_linear) {
     NEED_GPU_BACKEND();
@@ -477,7 +509,7 @@ int main(void) {
     mrl_err e = {0};
     cpu = be_open("cpu", 0, &e);
     if (have_gpu()) gpu = be_open("cuda", 0, &e);
-    RUN(par_cast); RUN(par_embedding); RUN(par_rmsnorm); RUN(par_linear); RUN(par_rope); RUN(par_swiglu_add);
+    RUN(par_cast); RUN(par_embedding); RUN(par_rmsnorm); RUN(par_linear); RUN(par_linear_bias_rounded_once); RUN(par_rope); RUN(par_swiglu_add);
     RUN(par_attention); RUN(par_attention_paged); RUN(par_logprob_logits); RUN(par_optimizer);
     RUN(par_sample_rows);
     return tst_done();
