@@ -26,6 +26,16 @@ $ test -s cpu.txt && test $(wc -l < cpu.txt) -eq 8
 $ paste -d, cpu.txt gpu.txt | awk -F, '{ n = NF / 2; for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > m) m = d } } END { print (m < 0.05 ? "close" : "far " m) }'
 > close
 
+## the 1.5B model's head shapes (head dim 128, 2 query heads per KV head), a tied and an untied LM head: CUDA's sampled log-probs (prefill, then decode over the paged cache past one 256-key tile) and its teacher-forced ones (--score) agree with the CPU's --score of the same completions; the tiny models of the other cases have a head dim of 8
+% requires /dev/nvidia0
+$ for tie in true false; do printf '{"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2","hidden_size":512,"intermediate_size":768,"num_attention_heads":4,"num_key_value_heads":2,"num_hidden_layers":2,"vocab_size":263,"max_position_embeddings":1024,"rms_norm_eps":1e-6,"rope_theta":10000.0,"tie_word_embeddings":%s,"bos_token_id":256,"eos_token_id":257,"torch_dtype":"bfloat16"}\n' $tie > c$tie.json; minit c$tie.json -o m$tie --seed 3 -q; done
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\",\"answer\":\"$((2*i))\"}"; done > p.jsonl
+$ lp() { grep -o '"logprobs":\[[^]]*\]' | tr -d '"logprobs:[]'; }
+$ far() { paste -d, "$1" "$2" | awk -F, '{ n = NF / 2; if (n < 1) bad = 1; for (i = 1; i <= n; i++) { d = $i - $(i + n); if (d < 0) d = -d; if (d > m) m = d; t += $i; c++ } } END { print (NR == 8 && !bad && c > 1000 && t < 0 && m < 0.1 ? "close" : "far: " NR " rows, " c " values, max diff " m) }'; }
+$ for tie in true false; do msample --model m$tie -n 2 --temperature 1 --max-tokens 300 --template plain --device cuda --seed 5 -Z p.jsonl > s.jsonl; lp < s.jsonl > dev.txt; msample --model m$tie --score --device cpu -Z s.jsonl | lp > cpu.txt; msample --model m$tie --score --device cuda -Z s.jsonl | lp > score.txt; echo "$tie sampled $(far dev.txt cpu.txt), scored $(far score.txt cpu.txt)"; done
+> true sampled close, scored close
+> false sampled close, scored close
+
 ## msample | mreward | mgrpo on CUDA, then the checkpoint samples on the CPU
 % requires /dev/nvidia0
 $ minit tiny -o m --seed 3 -q

@@ -109,10 +109,16 @@ TEST(model_logprobs_and_grads) {
     }
 }
 
+/* prefill and batched decode over the paged cache, untied and tied LM heads (the tied one
+ * reads the embedding table as the head's weights) */
+static void prefill_decode_case(const char *name);
 TEST(model_prefill_decode) {
     NEED_GPU();
-    batch_ref r; if (batch_load(&r, "tiny-untied")) { EXPECT(0); return; }
-    mrl_model *mc = load("tiny-untied", "cpu", 0), *mg = load("tiny-untied", "cuda", 0);
+    for (int k = 0; k < 2; k++) prefill_decode_case(MODELS[k]);
+}
+static void prefill_decode_case(const char *name) {
+    batch_ref r; if (batch_load(&r, name)) { EXPECT(0); return; }
+    mrl_model *mc = load(name, "cpu", 0), *mg = load(name, "cuda", 0);
     if (!mc || !mg) { EXPECT(0); batch_free(&r); return; }
     int V = model_config(mc)->vocab_size, nseq = r.nseq;
     mrl_err e = {0};
@@ -126,7 +132,7 @@ TEST(model_prefill_decode) {
         EXPECT(model_prefill(mc, kc, sc[s], r.tok + r.cu[s], lens[s], zc, &e) == 0);
         EXPECT(model_prefill(mg, kg, sg[s], r.tok + r.cu[s], lens[s], zg, &e) == 0);
         double pe = nerr(zg, zc, V, 1e-3);
-        EXPECTF(pe < 3e-2, "prefill logits of sequence %d: normalised error %.3g", s, pe);
+        EXPECTF(pe < 3e-2, "%s: prefill logits of sequence %d: normalised error %.3g", name, s, pe);
     }
     for (int step = 0; step < 5; step++) {   /* a batch of sequences at different lengths */
         int32_t tk[16];
@@ -134,7 +140,7 @@ TEST(model_prefill_decode) {
         EXPECT(model_decode(mc, kc, sc, tk, nseq, zc, &e) == 0);
         EXPECT(model_decode(mg, kg, sg, tk, nseq, zg, &e) == 0);
         double de = nerr(zg, zc, (size_t)nseq * V, 1e-3);
-        EXPECTF(de < 3e-2, "decode step %d logits: normalised error %.3g", step, de);
+        EXPECTF(de < 3e-2, "%s: decode step %d logits: normalised error %.3g", name, step, de);
     }
     free(zc); free(zg);
     kv_free(kc); kv_free(kg);
