@@ -25,9 +25,15 @@ static double mean_of(const double *x, int n) {
     for (int i = 0; i < n; i++) s += x[i];
     return n ? s / n : 0;
 }
-/* torch.std: unbiased; NaN for one element, which callers never ask for. */
+static int all_equal(const double *x, int n) {
+    for (int i = 1; i < n; i++)
+        if (x[i] != x[0]) return 0;
+    return 1;
+}
+/* torch.std: unbiased (torch's NaN for one element is 0 here). Equal values give 0, not the
+ * spread of their mean's rounding error. */
 static double std_of(const double *x, int n) {
-    if (n < 2) return 0;
+    if (all_equal(x, n)) return 0;
     double m = mean_of(x, n), s = 0;
     for (int i = 0; i < n; i++) s += (x[i] - m) * (x[i] - m);
     return sqrt(s / (n - 1));
@@ -46,9 +52,13 @@ int grpo_advantages(const double *r, const int *start, int ngroups, grpo_adv adv
             return err_set(e, 1, "group %d has a single record: its advantage is undefined "
                            "(use --allow-partial to give it advantage 0)", g + 1);
         double mu = mean_of(r + a, m);
+        /* equal rewards have advantage 0 exactly: their double mean may round off them
+           (0.1, 0.1, 0.1 -> 0.10000000000000002), and the group std, of the rounding errors
+           alone, is no scale for them */
+        int uniform = all_equal(r + a, m);
         for (int i = 0; i < m; i++) {
             double d = r[a + i] - mu;
-            if (m == 1) d = 0;
+            if (uniform) d = 0;
             else if (adv == GRPO_ADV_RLOO) d *= (double)m / (m - 1);  /* r - mean of the others */
             out[a + i] = d;
         }
@@ -125,7 +135,7 @@ void grpo_seq_loss(const grpo_opts *o, int len, const float *logp, const float *
         if ((r1 < lo && A < 0) || (r1 > hi && A > 0)) st->clipped += 1;
         /* dr/dlogp_t = r (token), or r * sum over the sequence's tokens of 1/len (GSPO),
          * which is the same r once the len identical per-token terms are summed */
-        double g = dl_dr * r;
+        double g = dl_dr == 0 ? 0 : dl_dr * r;   /* clipped: no gradient, even where r overflowed (0 * inf) */
         if (ref) {
             double d = (double)ref[t] - logp[t], kl = exp(d) - d - 1;
             l += o->beta * kl;

@@ -33,7 +33,8 @@ typedef struct grpo_opts {
  * then scaled by 1/(std + 1e-4), std the unbiased (N-1) std of the group (scale group) or
  * of every reward of the batch (scale batch), or left (none).
  * reinforce++: r - mean_g, then whitened over the batch: (A - mean(A)) / (std(A) + 1e-4);
- * `scale` is ignored. A group of one record has no baseline: an error unless allow_single,
+ * `scale` is ignored. A group of equal rewards has advantage exactly 0 before whitening (not
+ * the rounding error of its mean). A group of one record has no baseline: an error unless allow_single,
  * which gives it advantage 0. Non-finite rewards are an error naming the record index. */
 int grpo_advantages(const double *rewards, const int *start, int ngroups, grpo_adv adv,
                     grpo_scale scale, int allow_single, double *out, mrl_err *e);

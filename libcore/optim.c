@@ -38,10 +38,12 @@ double sched_factor(const sched_opts *s, long step) {
     long k = step - 1, w = s->warmup, T = s->total;
     if (k < 0) k = 0;
     if (s->kind == SCHED_CONSTANT) return 1.0;   /* transformers' "constant": no warmup */
+    /* past the schedule's end (the HF Trainer stops at max_steps, mgrpo may go on) the factor
+       keeps its last value, lambda(total): transformers' cosine would rise again towards the
+       peak, and a warmup longer than the schedule would go on warming up */
+    if (T > 0 && k > T) k = T;
     if (k < w) return (double)k / (double)(w > 1 ? w : 1);
     double progress = (double)(k - w) / (double)(T - w > 1 ? T - w : 1);
-    /* past the schedule's end (the HF Trainer stops at max_steps, mgrpo may go on) the factor
-       keeps its last value: transformers' cosine would rise again towards the peak */
     if (progress > 1) progress = 1;
     switch (s->kind) {
     case SCHED_CONSTANT: case SCHED_CONSTANT_WARMUP: return 1.0;

@@ -126,6 +126,47 @@ TEST(advantages_bad_input) {
     EXPECT(a[0] == 0 && a[1] == 0 && a[2] == 0);
 }
 
+/* A group of equal rewards has advantage exactly 0 (SPEC: all equal = zero advantage; TRL's
+ * float32 mean gives 0 too), also for rewards whose double mean rounds off them: the mean of
+ * 0.1, 0.1, 0.1 is 0.10000000000000002, which made every advantage -1.4e-13 (the std of the
+ * rounding errors is 1.7e-17, far below the 1e-4), and with --iterations > 1 each token of
+ * the group with a ratio below 1 - epsilon counted in clip_frac. */
+TEST(uniform_group_has_zero_advantage) {
+    mrl_err e = {0};
+    double r[7] = {0.1, 0.1, 0.1, 0.7, 0.7, 0.7, 0.7}, a[7];
+    int st[3] = {0, 3, 7};
+    for (int adv = GRPO_ADV_GRPO; adv <= GRPO_ADV_RLOO; adv++)
+        for (int sc = GRPO_SCALE_GROUP; sc <= GRPO_SCALE_NONE; sc++) {
+            EXPECT(grpo_advantages(r, st, 2, adv, sc, 0, a, &e) == 0);
+            for (int i = 0; i < 7; i++)
+                EXPECTF(a[i] == 0, "%s/%s: advantage %d is %g", grpo_adv_name(adv), grpo_scale_name(sc), i, a[i]);
+        }
+    EXPECT(grpo_group_std_mean(r, st, 2) == 0);   /* reward_std: 0, not 1.7e-17 */
+    /* that advantage through the loss: ratio 0.5 < 1 - epsilon, nothing clipped */
+    EXPECT(grpo_advantages(r, st, 2, GRPO_ADV_GRPO, GRPO_SCALE_GROUP, 0, a, &e) == 0);
+    grpo_opts go = {GRPO_LOSS_GRPO, 0, 0.2, 0.2, 0, 0};
+    float lp[2] = {-1.0f - 0.6931472f, -2.0f - 0.6931472f}, old[2] = {-1.0f, -2.0f}, d[2];
+    grpo_stats gs = {0};
+    grpo_seq_loss(&go, 2, lp, old, NULL, a[0], 0, 0.5, d, &gs);
+    EXPECTF(gs.clipped == 0 && d[0] == 0 && d[1] == 0, "clipped %g, dlogp %g %g", gs.clipped, d[0], d[1]);
+}
+
+/* A clipped token has no gradient, also where its ratio overflowed: an old log-prob 800 below
+ * the policy's makes exp(800) = inf, and the clipped branch's 0 * inf was NaN (positive
+ * advantage: the loss is the clipped, finite one; zero advantage: 0). */
+TEST(clipped_overflowing_ratio_has_no_gradient) {
+    float lp[2] = {-1.0f, -2.0f}, old[2] = {-801.0f, -2.0f}, d[2];
+    for (int k = 0; k < 2; k++) {
+        grpo_opts go = {GRPO_LOSS_GRPO, 0, 0.2, 0.2, 0, 0};
+        grpo_stats gs = {0};
+        double A = k ? 0.0 : 1.5;
+        grpo_seq_loss(&go, 2, lp, old, NULL, A, 0, 0.5, d, &gs);
+        EXPECTF(d[0] == 0 && isfinite(gs.loss), "A %g: dlogp %g, loss %g", A, d[0], gs.loss);
+        EXPECTF(fabs(gs.loss - 0.5 * (-1.2 * A - A)) < 1e-12, "A %g: loss %.17g", A, gs.loss);   /* clipped 1.2 A, and r = 1 for the second */
+        EXPECTF(fabs(d[1] - 0.5 * -A) < 1e-7, "A %g: dlogp of the unclipped token %g", A, d[1]);
+    }
+}
+
 TEST(names) {
     EXPECT(grpo_parse_loss("dr_grpo") == GRPO_LOSS_DR_GRPO);
     EXPECT(grpo_parse_loss("ppo") == -1);
@@ -396,6 +437,8 @@ TEST(optimizer_updates_the_bf16_copy) {
 int main(void) {
     RUN(loss_cases_match_pytorch);
     RUN(advantages_bad_input);
+    RUN(uniform_group_has_zero_advantage);
+    RUN(clipped_overflowing_ratio_has_no_gradient);
     RUN(optimizer_updates_the_bf16_copy);
     RUN(names);
     RUN(ranks_average_to_the_whole_batch);

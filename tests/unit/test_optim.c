@@ -134,6 +134,19 @@ TEST(schedule_holds_its_end_value) {
         EXPECTF(fabs(sched_factor(&cmin, past_min[i]) - 0.1) < 1e-15, "cosine_with_min_lr step %ld: %.17g",
                 past_min[i], sched_factor(&cmin, past_min[i]));
     EXPECT(sched_factor(&cmin, 500) > 0.1);   /* step 500 is still on the curve (lambda(499)) */
+    /* a warmup longer than the schedule (--warmup 20 --total-steps 10) ends still warming up,
+       at lambda(10) = 10/20, and holds it: it went on warming up to the peak at step 21 and
+       fell to 0 at step 22 (cosine, linear) */
+    for (int kind = SCHED_LINEAR; kind <= SCHED_CONSTANT_WARMUP; kind++) {
+        sched_opts lw = {(sched_kind)kind, 10, 20, 0.1};
+        EXPECTF(sched_factor(&lw, 11) == 0.5, "%s step 11: %g", sched_name(lw.kind), sched_factor(&lw, 11));
+        for (long s = 12; s <= 40; s += 7)
+            EXPECTF(sched_factor(&lw, s) == 0.5, "%s warmup 20 of 10 steps, step %ld: %g (0.5 at the end)",
+                    sched_name(lw.kind), s, sched_factor(&lw, s));
+    }
+    /* constant_with_warmup needs no --total-steps: without one it warms up and stays at 1 */
+    sched_opts cw = {SCHED_CONSTANT_WARMUP, 0, 4, 0};
+    EXPECT(sched_factor(&cw, 3) == 0.5 && sched_factor(&cw, 5) == 1 && sched_factor(&cw, 100) == 1);
 }
 
 TEST(state_roundtrip_is_exact) {
