@@ -339,7 +339,15 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
         for (int i = 0; i < it->clen; i++) {
             jv v = jv_array_get(jv_copy(a), i);
             if (jv_get_kind(v) != JV_KIND_NUMBER || !isfinite(jv_number_value(v))) die_rec(o, where, "\"%s\" holds a value that is not a finite number", "logprobs");
-            it->old[i] = (float)jv_number_value(v);
+            /* a log-probability is at most 0 and, read into a float, finite (-1e300 was -inf:
+               the ratio's NaN then named a weight, not the record) */
+            double lp = jv_number_value(v);
+            char m[80];
+            if (lp > 0 || !isfinite((float)lp)) {
+                snprintf(m, sizeof m, "\"logprobs\" holds %g, %s", lp, lp > 0 ? "above 0: not a log-probability" : "below a float's range");
+                die_rec(o, where, "%s", m);
+            }
+            it->old[i] = (float)lp;
             jv_free(v);
         }
         jv_free(a);

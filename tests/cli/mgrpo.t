@@ -406,6 +406,14 @@ $ readlink run/latest; wc -l < run/metrics.jsonl
 $ mgrpo -Z -q --threads 2 --model $TESTDATA/grpo/model --out run --steps 1 --beta 0.04 --dtype bf16 $TESTDATA/grpo/batch.jsonl | jq -c '.kl'
 > 0
 
+## --iterations > 1: an old log-prob above 0, or below a float's range, is a bad record named with its value (1e300 below the policy's made the ratio overflow; its NaN named a weight: "gradient not finite")
+$ minit tiny -o m -q
+$ for lp in 0.5 -1e300; do for i in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5],\"logprobs\":[-1,$([ $i = 2 ] && echo $lp || echo -2)],\"reward\":$i}"; done > r.jsonl; mgrpo --model m --out run$lp --iterations 2 --threads 1 -Z r.jsonl; echo "rc=$?"; done
+> rc=1
+> rc=1
+2> mgrpo: r.jsonl:2: "logprobs" holds 0.5, above 0: not a log-probability
+2> mgrpo: r.jsonl:2: "logprobs" holds -1e+300, below a float's range
+
 ## --loss sft takes groups of any size (a filter keeps different numbers of completions per problem)
 $ minit tiny -o m -q
 $ for id in a a b b b c; do echo "{\"id\":\"$id\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,6],\"reward\":1}"; done > s.jsonl
