@@ -43,7 +43,9 @@ int file_load(const char *path, size_t max, char **buf, size_t *len, mrl_err *e)
     if (rc == EFBIG) return err_set(e, 1, "%s: larger than %zu bytes", path, max);
     if (rc) return err_set(e, 1, "%s: %s", path, strerror(rc));
     const unsigned char *b = (const unsigned char *)*buf;
-    if (*len < 4 || !(b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD)) return 0;
+    /* a zstd frame, or a skippable one (pzstd's output opens with one), as the record reader tells them */
+    if (*len < 4 || !((b[0] == 0x28 && b[1] == 0xB5 && b[2] == 0x2F && b[3] == 0xFD) ||
+                      ((b[0] & 0xF0) == 0x50 && b[1] == 0x2A && b[2] == 0x4D && b[3] == 0x18))) return 0;
     ZSTD_DStream *z = ZSTD_createDStream();
     size_t cap = *len * 4 + 4096, n = 0, r = 1;
     char *out = z ? malloc(cap + 1) : NULL;

@@ -11,7 +11,8 @@
 int file_read(const char *path, size_t max, char **buf, size_t *len);
 
 struct mrl_err;
-/* file_read, then zstd-decompressed when the file starts with a frame (several frames are one
+/* file_read, then zstd-decompressed when the file starts with a frame, or a skippable frame as
+ * pzstd writes first (several frames are one
  * text), as tokenizer.json.zst is read; max bounds the text either way. 0, or -1 with e set
  * naming path: why it could not be read (code 1), "larger than MAX bytes" (1), "corrupt or
  * truncated zstd data" (1), out of memory (3). */

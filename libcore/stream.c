@@ -26,6 +26,8 @@ struct rd_stream {
     long lineno;
     int zstd, zdone, at_eof;            /* zstd input; last frame ended; no more input bytes */
     ZSTD_DCtx *dctx;
+    size_t zstep;                       /* compressed bytes the decoder gets next (see rd_fill) */
+    int zheld;                          /* the last decode filled the buffer: output may wait in the decoder */
     char *zin; size_t zin_cap, zin_pos, zin_len;
     char *buf; size_t cap, start, end, scan;   /* decoded bytes [start,end); no '\n' in [start,scan) */
     const char *line; size_t line_len;  /* the last line returned */
@@ -115,7 +117,7 @@ static int rd_open_next(rd_stream *r, mrl_err *e) {
         r->zin_len += (size_t)got;
     }
     r->zstd = r->zin_len == 4 && frame_start(r->zin, 4);
-    if (r->zstd) { ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only); r->zdone = 1; }
+    if (r->zstd) { ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only); r->zdone = 1; r->zstep = 4; r->zheld = 0; }
     if (!r->zstd) {   /* the sniffed bytes are text */
         memcpy(r->buf, r->zin, r->zin_len);
         r->end = r->zin_len;
@@ -168,18 +170,25 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         return got;
     }
     for (;;) {
-        if (r->zin_pos == r->zin_len && !r->at_eof) {
+        if (!r->zheld && r->zin_pos == r->zin_len && !r->at_eof) {
             int got = rd_raw_read(r, r->zin, r->zin_cap, e);
             if (got < 0) return -1;
             if (r->stopped) return 0;   /* a signal, not the end: no "truncated" error */
             r->zin_pos = 0; r->zin_len = (size_t)got;
             if (got == 0) r->at_eof = 1;
         }
-        if (r->zin_pos == r->zin_len && r->at_eof) {
+        if (!r->zheld && r->zin_pos == r->zin_len && r->at_eof) {
             if (!r->zdone) return unreadable(e, err_set(e, ERR_INPUT, "%s: truncated zstd input (the last frame is incomplete)", r->name));
             return 0;
         }
-        ZSTD_inBuffer in = {r->zin, r->zin_len, r->zin_pos};
+        /* One step of the frame per call (a block, a header): libzstd writes the output of the
+           blocks a call decodes but, when a later block of the same call is corrupt, reports no
+           position, so their records were lost. Its return value is the input the next step
+           needs, with the next block's 3-byte header added to a block's body; output it could
+           not hand over is handed over first, with no input. */
+        size_t feed = r->zheld ? 0 : r->zin_len - r->zin_pos;
+        if (feed > r->zstep) feed = r->zstep;
+        ZSTD_inBuffer in = {r->zin, r->zin_pos + feed, r->zin_pos};
         ZSTD_outBuffer out = {r->buf, r->cap, r->end};
         size_t ret = ZSTD_decompressStream(r->dctx, &out, &in);
         if (ZSTD_isError(ret)) {
@@ -189,6 +198,8 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
             return unreadable(e, err_set(e, ERR_INPUT, "%s: corrupt zstd input: %s", r->name, ZSTD_getErrorName(ret)));
         }
         r->zdone = ret == 0;   /* 0 = a frame just ended; the context starts the next frame by itself */
+        r->zstep = ret == 0 ? 4 : ret > 3 ? ret - 3 : ret;
+        r->zheld = out.pos == out.size;
         r->zin_pos = in.pos;
         size_t added = out.pos - r->end;
         r->decoded += (long long)added;
@@ -314,7 +325,8 @@ int rd_next(rd_stream *r, jv *rec, mrl_err *e) {
 int rd_line_ready(const rd_stream *r) {
     if (r->stopped || r->fd < 0) return 0;
     if (memchr(r->buf + r->scan, '\n', r->end - r->scan)) return 1;
-    if (r->zstd && r->zin_pos < r->zin_len) return 1;   /* compressed bytes in hand decode without waiting */
+    /* compressed bytes in hand decode without waiting, and output the decoder holds comes at once */
+    if (r->zstd && (r->zin_pos < r->zin_len || r->zheld)) return 1;
     if (!r->fd_regular || r->at_eof) return 0;   /* at its end the next input may be a pipe */
     /* read to its end (the read that says so not made yet): the next read goes on to the next
        input, which may wait (`mfilter a.jsonl -` held a.jsonl's last lines back until stdin
@@ -774,9 +786,10 @@ int wr_close(wr_stream *w, mrl_err *e) {
     if (!w) return 0;
     int rc = wr_sync(w, e);
     if (rc == 0 && w->tmp) {
-        if (close(w->fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));
+        int fd = w->fd;
+        w->fd = -1;   /* released even when close fails: wr_abort must not close the number again */
+        if (close(fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));
         else {
-            w->fd = -1;
             if (rename(w->tmp, w->target) < 0) rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(errno));
             else { temp_del(w->tmp); fsync_dir_of(w->target); free(w->tmp); w->tmp = NULL; }
         }

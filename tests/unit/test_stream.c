@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zstd.h>
 #include "batch.h"
+#include "fileio.h"
 #include "stream.h"
 #include "../test.h"
 
@@ -125,6 +126,51 @@ TEST(corrupt_zstd_is_an_error_naming_the_file) {
     EXPECT(rc == -1);
     EXPECTF(strstr(e.msg, "c.jsonl.zst") != NULL, "msg: %s", e.msg);
     free(got); free(z);
+}
+
+/* A block that cannot be decoded ends the input after every record of the blocks before it:
+ * libzstd writes a call's output but reports no position when a later block of the same call
+ * fails, so one call spanning many small blocks (a writer that flushes each record) lost
+ * them all. */
+TEST(corrupt_block_keeps_the_records_before_it) {
+    enum { N = 1000, K = 500 };
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    size_t cap = 1 << 20, on = 0, at_k = 0;
+    unsigned char *z = malloc(cap);
+    for (int i = 0; i < N; i++) {
+        char line[32];
+        int n = sprintf(line, "{\"i\":%d}\n", i);
+        if (i == K) at_k = on;   /* each flush is one block: record K's starts here */
+        ZSTD_inBuffer in = {line, (size_t)n, 0};
+        ZSTD_outBuffer out = {z + on, cap - on, 0};
+        while (ZSTD_compressStream2(c, &out, &in, i == N - 1 ? ZSTD_e_end : ZSTD_e_flush) != 0) {}
+        on += out.pos;
+    }
+    ZSTD_freeCCtx(c);
+    z[at_k] |= 6;   /* block type 3: reserved, a corrupt block header */
+    const char *p = tpath("blocks.zst");
+    put_file(p, z, on);
+    mrl_err e = {0}; int rc; long last = 0;
+    char *got = read_all(&p, 1, &rc, &e, &last);
+    EXPECTF(rc == -1 && strstr(e.msg, "blocks.zst: corrupt zstd input"), "rc %d msg %s", rc, e.msg);
+    EXPECTF(last == K, "records read before the corrupt block: %ld, expected %d", last, K);
+    free(got); free(z);
+}
+
+/* file_load (tokenizer.json.zst, minit --tokenizer) decompresses a file that opens with a
+ * skippable frame, as pzstd writes: it was read as text ("invalid JSON"). */
+TEST(file_load_skippable_frame_first) {
+    const char *t = "{\"a\":1}";
+    size_t zn; char *z = zframe(t, strlen(t), &zn);
+    unsigned char skip[12] = {0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4};
+    char *all = malloc(sizeof skip + zn);
+    memcpy(all, skip, sizeof skip); memcpy(all + sizeof skip, z, zn);
+    const char *p = tpath("tok.json.zst");
+    put_file(p, all, sizeof skip + zn);
+    char *buf = NULL; size_t len = 0; mrl_err e = {0};
+    EXPECTF(file_load(p, 1 << 20, &buf, &len, &e) == 0, "%s", e.msg);
+    EXPECTF(buf && len == strlen(t) && !strcmp(buf, t), "got %zu bytes: %.20s", len, buf ? buf : "(null)");
+    free(buf); free(all); free(z);
 }
 
 TEST(after_a_stream_error_the_next_file_is_read) {
@@ -594,6 +640,8 @@ int main(void) {
     RUN(multi_frame_zstd_and_skippable_frame);
     RUN(truncated_zstd_is_an_error_naming_the_file);
     RUN(corrupt_zstd_is_an_error_naming_the_file);
+    RUN(corrupt_block_keeps_the_records_before_it);
+    RUN(file_load_skippable_frame_first);
     RUN(after_a_stream_error_the_next_file_is_read);
     RUN(ten_megabyte_line_plain);
     RUN(ten_megabyte_line_zstd);
