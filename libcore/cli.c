@@ -56,7 +56,9 @@ static uint64_t cli_u64(const cli *c, const char *opt, const char *arg) {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-') cli_usage(c, "%s: '%s' is not a non-negative integer", opt, arg);
+    /* a digit first: strtoull takes " -1" (white space, then a sign) as 2^64 - 1 */
+    if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9'))
+        cli_usage(c, "%s: '%s' is not a non-negative integer", opt, arg);
     return v;
 }
 

@@ -31,6 +31,8 @@ static int in_child(void (*fn)(void), char *out, size_t outn, char *err, size_t 
 static cli C;
 static void do_usage(void) { cli_init(&C, "mtool", "help\n"); cli_usage(&C, "--take: bad"); }
 static void do_long(void) { cli_init(&C, "mtool", "help\n"); cli_long(&C, "--take", "12x", 1, 100); }
+/* strtoull reads " -1" as 2^64 - 1: a negative seed behind a space must be refused like "-1" */
+static void do_seed_space_minus(void) { cli_init(&C, "mtool", "help\n"); cli_common(&C, 0x1004, " -1"); _exit(0); }
 static void do_help(void) {
     cli_init(&C, "mtool", "Usage: mtool\n");
     char *argv[] = {"mtool", "--help", NULL};
@@ -57,6 +59,8 @@ TEST(usage_errors_exit_2_with_a_hint) {
     EXPECTF(!strcmp(err, "mtool: --take: bad\nTry 'mtool --help'.\n"), "stderr: %s", err);
     EXPECT(in_child(do_long, out, sizeof out, err, sizeof err) == 2);
     EXPECTF(strstr(err, "--take: '12x' is not an integer in [1, 100]") != NULL, "stderr: %s", err);
+    EXPECT(in_child(do_seed_space_minus, out, sizeof out, err, sizeof err) == 2);
+    EXPECTF(strstr(err, "--seed: ' -1' is not a non-negative integer") != NULL, "stderr: %s", err);
 }
 
 TEST(help_and_version_exit_0) {
