@@ -587,7 +587,12 @@ wr_stream *wr_open(const wr_opts *o, mrl_err *e) {
         w->cctx = ZSTD_createCCtx();
         w->out_cap = ZSTD_CStreamOutSize();
         w->out = malloc(w->out_cap);
-        if (w->cctx) ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, o->level ? o->level : 3);
+        if (w->cctx) {
+            ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, o->level ? o->level : 3);
+            /* a content checksum, as the zstd CLI writes by default: libzstd's reader (ours,
+               zstd -d) then tells a flipped bit from data (without it, truncation only) */
+            ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+        }
         if (!w->cctx || !w->out) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }
     }
     if (!w->in) { wr_abort(w); err_set(e, ERR_SYS, "out of memory"); return NULL; }

@@ -415,6 +415,30 @@ TEST(zstd_writer_flush_makes_records_readable_at_once) {
     close(fds[0]); close(fds[1]);
 }
 
+/* Written frames carry a content checksum (as the zstd CLI's): a flipped bit in a record is
+ * then an error when read back, not a changed record. */
+TEST(written_frames_have_a_checksum) {
+    const char *t = tpath("sum.jsonl.zst");
+    mrl_err e = {0};
+    wr_opts o = {.path = t, .plain = 0, .level = 3};
+    wr_stream *w = wr_open(&o, &e);
+    wr_put_raw(w, "{\"text\":\"abcdefgh\"}", 19, &e);
+    EXPECTF(wr_close(w, &e) == 0, "%s", e.msg);
+    size_t n; char *c = get_file(t, &n);
+    EXPECT(c && n > 5 && (c[4] & 4));   /* the frame header descriptor's Content_Checksum_flag */
+    char *lit = c ? memmem(c, n, "abcdefgh", 8) : NULL;   /* level 3 keeps so short a record literal */
+    EXPECT(lit != NULL);
+    if (lit) {
+        lit[3] ^= 1;
+        put_file(t, c, n);
+        int rc; long last = 0;
+        char *got = read_all(&t, 1, &rc, &e, &last);
+        EXPECTF(rc == -1 && strstr(e.msg, "corrupt zstd input"), "a flipped bit read back: rc %d, %s", rc, e.msg);
+        free(got);
+    }
+    free(c);
+}
+
 TEST(writer_to_a_closed_pipe_reports_err_pipe) {
     int fds[2];
     if (pipe(fds) < 0) SKIP("no pipe");
@@ -640,6 +664,7 @@ int main(void) {
     RUN(multi_frame_zstd_and_skippable_frame);
     RUN(truncated_zstd_is_an_error_naming_the_file);
     RUN(corrupt_zstd_is_an_error_naming_the_file);
+    RUN(written_frames_have_a_checksum);
     RUN(corrupt_block_keeps_the_records_before_it);
     RUN(file_load_skippable_frame_first);
     RUN(after_a_stream_error_the_next_file_is_read);
