@@ -292,18 +292,19 @@ static unsigned char *normalize(const mrl_tok *t, const char *s, size_t n, size_
     return out;
 }
 
-static void segment(enc *o, const char *s, size_t n) {
-    const mrl_tok *t = o->t;
-    if (n == 0) return;
-    unsigned char *norm = NULL;
-    int ascii = 1;   /* ASCII is unchanged by every normal form, and cut by the plain regex */
+unsigned char *tok_normalized(const mrl_tok *t, const char *s, size_t n, size_t *out_n) {
+    int ascii = 1;   /* ASCII is unchanged by every normal form */
     for (size_t i = 0; i < n && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
-    size_t len;
-    if (!ascii && t->normalizer != TOK_NORM_NONE && (norm = normalize(t, s, n, &len)))
-        s = (const char *)norm, n = len;
+    return ascii || t->normalizer == TOK_NORM_NONE ? NULL : normalize(t, s, n, out_n);
+}
+
+/* Normalized text (no added token in it) to the pre-tokenizer and BPE. */
+static void pretok(enc *o, const char *s, size_t n) {
+    const mrl_tok *t = o->t;
+    int ascii = 1;   /* ASCII is cut by the plain regex */
+    for (size_t i = 0; i < n && ascii; i++) ascii = (unsigned char)s[i] < 0x80;
     o->ext = !ascii && t->has_ext && has_rx_extra((const unsigned char *)s, n);
     split(o, 0, (const unsigned char *)s, n);
-    free(norm);
 }
 
 /* The length of the White_Space character (what tokenizers' lstrip/rstrip take away) that
@@ -317,46 +318,84 @@ static size_t ws_before(const char *s, size_t from, size_t end) {
     return 0;
 }
 
-/* The leftmost added token at or after *from (longest there); NULL if none. */
-static const tok_added *next_added(const mrl_tok *t, const char *s, size_t n, size_t *at) {
+/* The leftmost added token of this kind (normalized or not) at or after *at (longest there);
+ * NULL if none. */
+static const tok_added *next_added(const mrl_tok *t, const char *s, size_t n, int kind, size_t *at) {
+    uint8_t bit = (uint8_t)(1u << kind);
     for (size_t i = *at; i < n; i++) {
-        if (!t->added_first[(unsigned char)s[i]]) continue;
+        if (!(t->added_first[(unsigned char)s[i]] & bit)) continue;
         for (int k = 0; k < t->n_added; k++) {
             const tok_added *a = &t->added[k];
-            if (a->len <= n - i && memcmp(s + i, t->pool + a->off, a->len) == 0) { *at = i; return a; }
+            if (a->normalized == kind && a->mlen <= n - i && memcmp(s + i, t->pool + a->moff, a->mlen) == 0) {
+                *at = i;
+                return a;
+            }
         }
     }
     return NULL;
 }
 
-/* Encodes text with o's settings (ids, or pieces to o.word); the count of ids, or -1. */
-static int run(enc o, const char *text, size_t len, mrl_err *e) {
-    const mrl_tok *t = o.t;
-    long bad = tok_utf8_check(text, len);
-    if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad + 1);
-    o.md = pcre2_match_data_create(4, NULL);
-    /* As HF's AddedVocabulary: the added tokens are found in the text first, each search going
-       on from the end of the last match (scan), and only then widened by lstrip/rstrip; so an
-       rstrip that takes the space an added token begins with (" <y>" after "<x>" rstrip) does
-       not hide that token. pos: where the text not yet encoded starts (HF's start_offset). */
+/* 1 if a word character (Rust regex's \w, what HF's single_word looks at) starts at s[i]. */
+static int word_at(enc *o, const char *s, size_t n, size_t i) {
+    return i < n && pcre2_match(o->t->re_word, (PCRE2_SPTR)s, n, i, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, o->md, NULL) > 0;
+}
+
+static void added_split(enc *o, const char *text, size_t len, int kind);
+
+/* Text between the added tokens that match as they are: normalized, then the "normalized"
+ * added tokens split out of it (HF's two passes), the rest pre-tokenized. */
+static void segment(enc *o, const char *s, size_t n) {
+    if (n == 0) return;
+    size_t len;
+    unsigned char *norm = tok_normalized(o->t, s, n, &len);
+    if (norm) s = (const char *)norm, n = len;
+    if (o->t->n_norm_added) added_split(o, s, n, 1);
+    else pretok(o, s, n);
+    free(norm);
+}
+
+/* As HF's AddedVocabulary: the added tokens of one kind (kind 0: those matched on the text as it
+ * is, 1: the "normalized" ones, on the normalized text) are found first, each search going on
+ * from the end of the last match (scan), and only then widened by lstrip/rstrip; so an rstrip that
+ * takes the space an added token begins with (" <y>" after "<x>" rstrip) does not hide that
+ * token. A single_word token with a word character beside it is passed over (the search goes on
+ * after it). pos: where the text not yet encoded starts (HF's start_offset). */
+static void added_split(enc *o, const char *text, size_t len, int kind) {
+    const mrl_tok *t = o->t;
     size_t pos = 0, scan = 0;
     for (;;) {
         size_t at = scan;
-        const tok_added *a = t->n_added && scan < len ? next_added(t, text, len, &at) : NULL;
+        const tok_added *a = t->n_added && scan < len ? next_added(t, text, len, kind, &at) : NULL;
+        if (a && a->single_word) {
+            size_t b = at;   /* the start of the character before the token */
+            if (b > 0) do b--; while (b > 0 && ((unsigned char)text[b] & 0xC0) == 0x80);
+            if ((at > 0 && word_at(o, text, at, b)) || word_at(o, text, len, at + a->mlen)) {
+                scan = at + a->mlen;
+                continue;
+            }
+        }
         size_t start = a ? at : len;
         if (a && a->lstrip) {   /* never back into what the token before took */
             if (start < pos) start = pos;
             for (size_t k; (k = ws_before(text, pos, start)); ) start -= k;
         }
-        if (start > pos) segment(&o, text + pos, start - pos);
+        if (start > pos) (kind ? pretok : segment)(o, text + pos, start - pos);
         if (!a) break;
-        size_t stop = scan = at + a->len;
+        size_t stop = scan = at + a->mlen;
         if (a->rstrip) for (size_t k; (k = ws_at(text, len, stop)); ) stop += k;
         /* an lstrip token inside the whitespace the one before took is left nothing of its
            own (start at that whitespace's end): HF drops the empty piece, token and all */
-        if (!o.word && start < stop) emit(&o, a->id);
+        if (!o->word && start < stop) emit(o, a->id);
         pos = stop;
     }
+}
+
+/* Encodes text with o's settings (ids, or pieces to o.word); the count of ids, or -1. */
+static int run(enc o, const char *text, size_t len, mrl_err *e) {
+    long bad = tok_utf8_check(text, len);
+    if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad + 1);
+    o.md = pcre2_match_data_create(4, NULL);
+    added_split(&o, text, len, 0);
     pcre2_match_data_free(o.md);
     free(o.sym), free(o.prev), free(o.next), free(o.heap);
     if (o.rx_err) {

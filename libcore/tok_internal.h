@@ -16,7 +16,8 @@ enum { TOK_NORM_NONE, TOK_NORM_NFC, TOK_NORM_NFD, TOK_NORM_NFKC, TOK_NORM_NFKD }
 typedef struct tok_added {
     int32_t id;
     uint32_t off, len;        /* content in the pool */
-    uint8_t special, lstrip, rstrip;
+    uint32_t moff, mlen;      /* what is matched: the content, normalized where "normalized" */
+    uint8_t special, lstrip, rstrip, single_word, normalized;
 } tok_added;
 
 struct mrl_tok {
@@ -42,9 +43,10 @@ struct mrl_tok {
 
     int32_t byte_id[256];     /* id of each single byte's token */
 
-    tok_added *added;         /* sorted longest first, so the first match is the longest */
-    int n_added;
-    uint8_t added_first[256]; /* 1 where an added token starts with this byte */
+    tok_added *added;         /* sorted longest match first, so the first match is the longest */
+    int n_added, n_norm_added; /* n_norm_added: those "normalized" (matched after normalization) */
+    uint8_t added_first[256]; /* bit 1 << normalized where an added token starts with this byte */
+    pcre2_code *re_word;      /* one word character (Rust regex's \w), for single_word; NULL: none */
 
     int normalizer;           /* TOK_NORM_* */
     int ignore_merges;
@@ -66,6 +68,10 @@ struct mrl_tok {
  * returns nonzero for out of memory. For learning merges on the text as encode will cut it. */
 typedef int (*tok_word_fn)(void *ctx, const unsigned char *w, size_t n);
 int tok_pretokenize(const mrl_tok *t, const char *text, size_t len, tok_word_fn fn, void *ctx, mrl_err *e);
+
+/* s[0..n) as the normalizer makes it (newly allocated, length in *out_n); NULL where that is
+ * s itself (no normalizer, ASCII) or utf8proc fails. */
+unsigned char *tok_normalized(const mrl_tok *t, const char *s, size_t n, size_t *out_n);
 
 /* Hash of a byte string (shared by building and probing the vocab table). */
 uint64_t tok_hash(const char *s, size_t n);

@@ -428,16 +428,25 @@ static int load_merges(mrl_tok *t, jv merges, const int16_t u2b[324], mrl_err *e
 
 static int cmp_added_len(const void *x, const void *y) {
     const tok_added *a = x, *b = y;
-    if (a->len != b->len) return a->len < b->len ? 1 : -1;
+    if (a->mlen != b->mlen) return a->mlen < b->mlen ? 1 : -1;
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
 /* An added token matches its content as it is; it decodes as HF's ByteLevel decoder turns it
  * into bytes: a content made only of byte-level symbols ("\xC4\xA0\xC4\xA0x", "\xC3\xA9") is
- * those bytes ("  x", the byte 0xE9), any other (the R1 tokens) its own UTF-8. */
-static int load_added(mrl_tok *t, jv list, const int16_t u2b[324], mrl_err *e) {
-    int n = jv_array_length(jv_copy(list)), rc = 0;
+ * those bytes ("  x", the byte 0xE9), any other (the R1 tokens) its own UTF-8.
+ * HF does not take the "id" of the file: it gives a token the id of an earlier entry with the
+ * same content, else its id in the vocab, else the next after the vocab's n_vocab tokens and
+ * the added ids before it (and only warns where the file says otherwise). Every file HF writes
+ * agrees; one that does not would encode and decode differently here, so it is refused.
+ * vocab: model.vocab (not consumed). */
+static int load_added(mrl_tok *t, jv list, jv vocab, const int16_t u2b[324], mrl_err *e) {
+    int n = jv_array_length(jv_copy(list)), rc = 0, top = -1, n_vocab = jv_object_length(jv_copy(vocab));   /* top: the largest id HF gave */
     t->added = calloc((size_t)n + 1, sizeof *t->added);
+    size_t scap = 16;
+    while (scap < (size_t)n * 2) scap *= 2;
+    int *seen = malloc(scap * sizeof *seen);   /* content -> index in t->added, -1 empty */
+    for (size_t i = 0; i < scap; i++) seen[i] = -1;
     char *raw = NULL;
     size_t rawcap = 0;
     for (int i = 0; rc == 0 && i < n; i++) {
@@ -449,21 +458,60 @@ static int load_added(mrl_tok *t, jv list, const int16_t u2b[324], mrl_err *e) {
         else if (!valid_id(jid, &id) || id >= t->n_ids)
             rc = err_set(e, 1, "added_tokens[%d]: \"id\" is missing or out of range", i);
         else {
-            size_t len = (size_t)jv_string_length_bytes(jv_copy(c));
-            tok_added *ad = &t->added[t->n_added++];
-            ad->id = id, ad->special = (uint8_t)obj_bool(a, "special");
-            ad->lstrip = (uint8_t)obj_bool(a, "lstrip"), ad->rstrip = (uint8_t)obj_bool(a, "rstrip");
+            size_t len = (size_t)jv_string_length_bytes(jv_copy(c)), h;
+            const char *cs = jv_string_value(c);
             if (len + 1 > rawcap) raw = realloc(raw, rawcap = len * 2 + 16);
-            long k = bytelevel_to_raw(u2b, jv_string_value(c), len, raw);
-            ad->off = (uint32_t)pool_add(t, jv_string_value(c), len), ad->len = (uint32_t)len;
-            set_token(t, id, k < 0 ? jv_string_value(c) : raw, k < 0 ? len : (size_t)k,
-                      TOKF_ADDED | (ad->special ? TOKF_SPECIAL : 0));
-            t->added_first[(unsigned char)t->pool[ad->off]] = 1;
+            long k = bytelevel_to_raw(u2b, cs, len, raw);
+            int32_t want = -1, in_vocab = -1;
+            for (h = tok_hash(cs, len) & (scap - 1); seen[h] >= 0; h = (h + 1) & (scap - 1)) {
+                const tok_added *p = &t->added[seen[h]];
+                if (p->len == len && memcmp(t->pool + p->off, cs, len) == 0) { want = p->id; break; }
+            }
+            int again = want >= 0;
+            if (want < 0) {   /* the vocab's own spelling, as HF's token_to_id */
+                jv v = jv_object_get(jv_copy(vocab), jv_string_sized(cs, (int)len));   /* invalid if absent */
+                if (valid_id(v, &in_vocab)) want = in_vocab;
+                else in_vocab = -1;
+                jv_free(v);
+            }
+            if (want < 0) want = top < n_vocab ? n_vocab : top + 1;
+            if (want > top) top = want;
+            if (want != id) {
+                char why[96];
+                if (again) snprintf(why, sizeof why, "that of the entry before it with this content");
+                else if (in_vocab >= 0) snprintf(why, sizeof why, "its id in model.vocab");
+                else snprintf(why, sizeof why, "the next after model.vocab's %d tokens and the added ones before it", n_vocab);
+                rc = err_set(e, 1, "added_tokens[%d]: \"id\" %d, but Hugging Face tokenizers gives \"%.100s\" the id %d (%s)",
+                             i, id, cs, want, why);
+            } else {
+                if (!again) seen[h] = t->n_added;
+                tok_added *ad = &t->added[t->n_added++];
+                ad->id = id, ad->special = (uint8_t)obj_bool(a, "special");
+                ad->lstrip = (uint8_t)obj_bool(a, "lstrip"), ad->rstrip = (uint8_t)obj_bool(a, "rstrip");
+                ad->single_word = (uint8_t)obj_bool(a, "single_word"), ad->normalized = (uint8_t)obj_bool(a, "normalized");
+                ad->off = (uint32_t)pool_add(t, cs, len), ad->len = (uint32_t)len;
+                /* a "normalized" token matches the normalized text with its content normalized too */
+                size_t ml = len;
+                char *norm = ad->normalized ? (char *)tok_normalized(t, cs, len, &ml) : NULL;
+                ad->moff = norm && ml ? (uint32_t)pool_add(t, norm, ml) : ad->off, ad->mlen = norm && ml ? (uint32_t)ml : ad->len;
+                free(norm);
+                t->n_norm_added += ad->normalized;
+                set_token(t, id, k < 0 ? cs : raw, k < 0 ? len : (size_t)k, TOKF_ADDED | (ad->special ? TOKF_SPECIAL : 0));
+                t->added_first[(unsigned char)t->pool[ad->moff]] |= (uint8_t)(1u << ad->normalized);
+                if (ad->single_word && !t->re_word) {   /* Rust regex's \w */
+                    static const char word[] = "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]";
+                    int ec;
+                    PCRE2_SIZE eo;
+                    if (!(t->re_word = pcre2_compile((PCRE2_SPTR)word, sizeof word - 1, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL)))
+                        rc = err_set(e, 3, "out of memory");
+                    else pcre2_jit_compile(t->re_word, PCRE2_JIT_COMPLETE);
+                }
+            }
         }
         jv_free(c), jv_free(jid), jv_free(a);
     }
     qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added_len);
-    free(raw);
+    free(raw), free(seen);
     jv_free(list);
     return rc;
 }
@@ -538,7 +586,7 @@ static int load_json(mrl_tok *t, jv root, mrl_err *e) {
         t->byte_id[b] = tok_vocab_find(t, &c, 1);
         if (t->byte_id[b] < 0) rc = err_set(e, 1, "model.vocab lacks the byte-level symbol for byte 0x%02x", b);
     }
-    if (rc == 0) rc = load_added(t, jv_copy(added), u2b, e);
+    if (rc == 0) rc = load_added(t, jv_copy(added), vocab, u2b, e);
     jv_free(model), jv_free(type), jv_free(vocab), jv_free(merges), jv_free(added);
     jv_free(root);
     return rc;
@@ -601,6 +649,7 @@ void tok_free(mrl_tok *t) {
     for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]), pcre2_code_free(t->re_ext[i]);   /* NULL is fine */
     free(t->pool), free(t->off), free(t->len), free(t->flags), free((void *)t->selfok);
     free(t->vslot), free(t->mkey), free(t->mrank), free(t->mres), free(t->added);
+    pcre2_code_free(t->re_word);
     free(t);
 }
 

@@ -3,13 +3,13 @@
  * unicode, merges by rank. Encode equals HF `tokenizers` token for token.
  *
  * Understood: model BPE (vocab; merges as "a b" or ["a","b"]; ignore_merges), added_tokens
- * (longest match first; special, lstrip, rstrip), normalizer null/NFC/NFD/NFKC/NFKD (or a
- * Sequence of one), pre_tokenizer Split (Regex or String, behavior Isolated) and ByteLevel
- * (add_prefix_space, use_regex) alone or last in a Sequence (a step after ByteLevel would see
- * its byte-level symbols, not the text). Anything else (WordPiece, Unigram,
+ * (longest match first; special, lstrip, rstrip, single_word, normalized: matched after the
+ * others, on the normalized text; the ids HF gives them: a file that says others is refused),
+ * normalizer null/NFC/NFD/NFKC/NFKD (or a Sequence of one), pre_tokenizer Split (Regex or
+ * String, behavior Isolated) and ByteLevel (add_prefix_space, use_regex) alone or last in a
+ * Sequence (a step after ByteLevel would see its byte-level symbols, not the text). Anything else (WordPiece, Unigram,
  * WordLevel, a pre-tokenizer without ByteLevel, ...) is refused with a message. No BOS is
- * added (the post_processor is not applied: HF's add_special_tokens=False); single_word and
- * normalized of added tokens are ignored (all match on the raw text).
+ * added (the post_processor is not applied: HF's add_special_tokens=False).
  * A loaded tokenizer is read-only: one may be shared by threads. */
 #ifndef MRL_TOKENIZER_H
 #define MRL_TOKENIZER_H

@@ -145,6 +145,20 @@ $ cd $TESTDATA/tokenizer && mtok encode --tokenizer bad-wordpiece.json </dev/nul
 2> mtok: bad-wordpiece.json: model type WordPiece is not supported (only byte-level BPE)
 ? 1
 
+## added tokens: single_word and normalized are honoured as in HF tokenizers 0.23.3 (they were
+## ignored: "x<s>" gave the added token, "<a><b>" normalized hid the plain "<b>"), and ids that HF
+## would not give are refused (HF renumbers "<gap>" 300 to 282; mrl used 300 without a word)
+% requires /usr/bin/jq
+$ jq -c '.added_tokens += [{"id":282,"content":"<a><b>","normalized":true},{"id":283,"content":"<b>"},{"id":284,"content":"<s>","single_word":true}]' $TESTDATA/tokenizer/bytelevel.json > flags.json
+$ printf 'x<s>\n<s> y\n<a><b>\n' | mtok encode -r --tokenizer flags.json -Z
+> {"text":"x<s>","ids":[120,60,115,62]}
+> {"text":"<s> y","ids":[284,32,121]}
+> {"text":"<a><b>","ids":[60,97,62,283]}
+$ jq -c '.added_tokens += [{"id":300,"content":"<gap>"}]' $TESTDATA/tokenizer/bytelevel.json > gap.json
+$ mtok encode --tokenizer gap.json </dev/null
+2> mtok: gap.json: added_tokens[6]: "id" 300, but Hugging Face tokenizers gives "<gap>" the id 282 (the next after model.vocab's 276 tokens and the added ones before it)
+? 1
+
 ## a truncated tokenizer.json is refused
 $ mtok encode --tokenizer $TESTDATA/tokenizer/bad-truncated.json </dev/null
 2~ bad-truncated.json: invalid JSON

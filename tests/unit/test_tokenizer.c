@@ -320,6 +320,98 @@ TEST(rstrip_does_not_hide_the_next_added_token) {
     tok_free(t);
 }
 
+/* Hugging Face tokenizers ignores an added token's "id" in the file: it takes the id of an
+ * earlier entry with the same content, else the token's id in the vocab, else the next after the
+ * vocab's size and the added ids before it (0.23.3: "<gap>" id 300 becomes 282, "a" id 280 becomes
+ * 97 and shifts the tokens after it). mrl took the file's ids, so such a file encoded and decoded
+ * differently from HF without a word; now it is refused, naming the entry and the id HF gives. */
+static mrl_tok *with_added(const char *content, int id, int replace, mrl_err *e) {
+    size_t n;
+    char *buf = read_file(TD "bytelevel.json", &n);
+    if (!buf) return NULL;
+    jv j = jv_parse_sized(buf, (int)n);
+    free(buf);
+    jv add = jv_object_get(jv_copy(j), jv_string("added_tokens"));
+    jv a = jv_object_set(jv_object_set(jv_object(), jv_string("id"), jv_number(id)), jv_string("content"), jv_string(content));
+    add = replace >= 0 ? jv_array_set(add, replace, a) : jv_array_append(add, a);
+    jv d = jv_dump_string(jv_object_set(j, jv_string("added_tokens"), add), 0);
+    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), e);
+    jv_free(d);
+    return t;
+}
+
+TEST(added_token_ids_as_hf_gives_them) {
+    static const struct { const char *content; int id, replace; const char *want; } bad[] = {
+        {"<gap>", 300, -1, "added_tokens[6]: \"id\" 300, but Hugging Face tokenizers gives \"<gap>\" the id 282"},
+        {"a", 280, 4, "added_tokens[4]: \"id\" 280, but Hugging Face tokenizers gives \"a\" the id 97 (its id in model.vocab)"},
+        {"<think>", 282, -1, "added_tokens[6]: \"id\" 282, but Hugging Face tokenizers gives \"<think>\" the id 280"},
+    };
+    for (int i = 0; i < 3; i++) {
+        mrl_err e = {0};
+        mrl_tok *t = with_added(bad[i].content, bad[i].id, bad[i].replace, &e);
+        EXPECTF(t == NULL && strstr(e.msg, bad[i].want), "%s", e.msg);
+        tok_free(t);
+    }
+    /* as HF numbers them: the next id, and an entry repeated with its first id, load */
+    mrl_err e = {0};
+    mrl_tok *t = with_added("<gap>", 282, -1, &e);
+    EXPECTF(t, "%s", e.msg);
+    int32_t ids[8];
+    if (t) EXPECT(tok_encode(t, "a<gap>", 6, ids, 8, &e) == 2 && ids[0] == 97 && ids[1] == 282);
+    tok_free(t);
+    t = with_added("<think>", 280, -1, &e);
+    EXPECTF(t, "%s", e.msg);
+    if (t) EXPECT(tok_encode(t, "<think>", 7, ids, 8, &e) == 1 && ids[0] == 280);
+    tok_free(t);
+}
+
+/* The flags of added tokens that HF honours and mrl ignored (every added token was matched on
+ * the raw text, in one pass): a "normalized" token is found only after the tokens that are not,
+ * in the normalized text, with its content normalized ("<a><b>" normalized loses "<b>" to the
+ * plain "<b>"; "e\u0301!" matches "\u00e9!"); a single_word token is passed over where a word
+ * character (Rust regex's \w: "_", "x", "\u00e9", not "\u00b2") touches it. Ids from HF
+ * tokenizers 0.23.3 on bytelevel.json (NFC) with these four tokens added. */
+TEST(added_token_normalized_and_single_word) {
+    size_t n;
+    char *buf = read_file(TD "bytelevel.json", &n);
+    if (!buf) SKIP("fixture missing");
+    jv j = jv_parse_sized(buf, (int)n);
+    free(buf);
+    jv add = jv_object_get(jv_copy(j), jv_string("added_tokens"));
+    static const struct { const char *content; int single_word, normalized; } more[] = {
+        {"<a><b>", 0, 1}, {"<b>", 0, 0}, {"<s>", 1, 0}, {"e\xCC\x81!", 0, 1}};   /* 282-285 */
+    for (int i = 0; i < 4; i++) {
+        jv a = jv_object();
+        a = jv_object_set(a, jv_string("id"), jv_number(282 + i));
+        a = jv_object_set(a, jv_string("content"), jv_string(more[i].content));
+        a = jv_object_set(a, jv_string("single_word"), jv_bool(more[i].single_word));
+        a = jv_object_set(a, jv_string("normalized"), jv_bool(more[i].normalized));
+        add = jv_array_append(add, a);
+    }
+    jv d = jv_dump_string(jv_object_set(j, jv_string("added_tokens"), add), 0);
+    mrl_err e = {0};
+    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), &e);
+    jv_free(d);
+    EXPECTF(t, "%s", e.msg);
+    static const struct { const char *text; int n; int32_t ids[9]; } cases[] = {
+        {"<a><b>", 4, {60, 97, 62, 283}},
+        {"x<s>", 4, {120, 60, 115, 62}},
+        {"<s> y", 3, {284, 32, 121}},
+        {"_<s>", 4, {95, 60, 115, 62}},
+        {"\xC2\xB2<s>\xC2\xB2", 5, {194, 178, 284, 194, 178}},
+        {"<s>\xC3\xA9", 4, {60, 115, 62, 273}},
+        {"\xC3\xA9!", 1, {285}},
+        {"<a><b>e\xCC\x81!x<s>", 9, {60, 97, 62, 283, 285, 120, 60, 115, 62}},
+    };
+    for (size_t i = 0; t && i < sizeof cases / sizeof *cases; i++) {
+        int32_t ids[32];
+        int k = tok_encode(t, cases[i].text, strlen(cases[i].text), ids, 32, &e);
+        int same = k == cases[i].n && memcmp(ids, cases[i].ids, sizeof(int32_t) * (size_t)k) == 0;
+        EXPECTF(same, "\"%s\": %d ids, the first %d", cases[i].text, k, k > 0 ? ids[0] : -1);
+    }
+    tok_free(t);
+}
+
 TEST(utf8_helpers) {
     EXPECT(tok_utf8_check("h\xC3\xA9llo", 6) == -1);
     EXPECT(tok_utf8_check("h\xC3", 2) == 1);
@@ -442,6 +534,8 @@ int main(void) {
     RUN(step_after_byte_level_refused);
     RUN(optional_keys_absent);
     RUN(rstrip_does_not_hide_the_next_added_token);
+    RUN(added_token_ids_as_hf_gives_them);
+    RUN(added_token_normalized_and_single_word);
     RUN(utf8_helpers);
     RUN(shared_between_threads);
     RUN(template_r1_matches_transformers);
