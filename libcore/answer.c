@@ -503,8 +503,14 @@ char *ans_normalize(const char *s) { return ans_normalize_ex(s, 0); }
 char *ans_normalize_ex(const char *s, int keep_lhs) {
     if (!s) return NULL;
     size_t n = strnlen(s, ANS_MAX_IN);
-    if (n > ANS_MAX_ANSWER) n = ANS_MAX_ANSWER;
-    sbuf o = {malloc(2 * n + 16), 0, 2 * n + 16};
+    /* longer than any answer: kept verbatim, so that it equals only itself (cut to its first
+       ANS_MAX_ANSWER bytes, two answers that differ after them normalised the same and were
+       one class in meval's majority vote) */
+    if (n > ANS_MAX_ANSWER) return dup_range(s, n);
+    /* room for the longest expansion, never a cut: "×" (2 bytes) becomes "\\times " (7), and
+       a cut string compared equal to another cut at the same place ("1·1·...·2" was
+       "1·1·...·3") */
+    sbuf o = {malloc(4 * n + 16), 0, 4 * n + 16};
     if (!o.p) return NULL;
     o.p[0] = 0;
     norm_pass(&o, s, n, 0);

@@ -19,6 +19,8 @@ typedef struct eq_side {
 typedef struct vals {
     double complex v[ME_NPOINTS];
     int sym, flt, inf;       /* has symbols / a decimal literal / an infinite value */
+    int exact[ME_NPRIMES];   /* an exact rational (no symbol, no decimal): its residue res[k] */
+    uint64_t res[ME_NPRIMES];
 } vals;
 
 static int has_float(const me_arena *a, int i) {
@@ -46,6 +48,10 @@ static void get_vals_sign(const me_arena *a, int i, int sign, vals *out) {
     out->sym = me_has_sym(a, i);
     out->flt = has_float(a, i);
     out->inf = 0;
+    /* once per value, not once per pairing: a set of 64 items with factorials (10^4 steps
+       each) took seconds, every pairing evaluating both sides again */
+    for (int k = 0; k < ME_NPRIMES; k++)
+        out->exact[k] = !out->sym && !out->flt && me_eval_exact(a, i, k, &out->res[k]);
     int n = out->sym ? ME_NPOINTS : 1;
     for (int k = 0; k < n; k++) {
         out->v[k] = me_eval_sign(a, i, k, sign);
@@ -75,13 +81,16 @@ static int close_num(double complex x, double complex y, int flt) {
 }
 
 static int close_vals(const vals *g, const vals *p) {
+    /* a relative 1e-6 is a decimal literal's rounding; without one the values are exact up to
+       double rounding, and 1e-6 made 1000001x equal 1000000x */
+    double rel = g->flt || p->flt ? 1e-6 : 1e-9;
     if (g->sym != p->sym) {
         /* one side is constant: equal only if the other is constant in value too (never an
          * infinite one: |s - inf| <= 1e-6 |inf| holds for every s) */
         const vals *s = g->sym ? g : p, *c = g->sym ? p : g;
         if (!isfinite(creal(c->v[0])) || !isfinite(cimag(c->v[0]))) return 0;
         /* relative to the constant; only a 0 gets an absolute slack (x - x against 1e-27 is not) */
-        double tol = c->v[0] == 0 ? 1e-18 : 1e-6 * cabs(c->v[0]);
+        double tol = c->v[0] == 0 ? 1e-18 : rel * cabs(c->v[0]);
         for (int k = 0; k < ME_NPOINTS; k++)
             if (!(cabs(s->v[k] - c->v[0]) <= tol)) return 0;
         return 1;
@@ -94,7 +103,7 @@ static int close_vals(const vals *g, const vals *p) {
         if (nx || ny) { if (nx != ny) return 0; continue; }
         if (x == y) { good++; continue; }
         double d = cabs(x - y), s = fmax(cabs(x), cabs(y));
-        if (isinf(s) || !(d <= 1e-6 * s + 1e-10)) return 0;
+        if (isinf(s) || !(d <= rel * s + 1e-10)) return 0;
         good++;
     }
     return good > 0;
@@ -112,10 +121,8 @@ static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side 
      * 4^{1000} though both overflow); equal under every prime both sides evaluate under */
     if (!a.sym && !b.sym && !a.flt && !b.flt) {
         int decided = 0, same = 1;
-        for (int k = 0; k < ME_NPRIMES; k++) {
-            uint64_t ra, rb;
-            if (me_eval_exact(&G->a, g, k, &ra) && me_eval_exact(&P->a, p, k, &rb)) decided = 1, same &= ra == rb;
-        }
+        for (int k = 0; k < ME_NPRIMES; k++)
+            if (a.exact[k] && b.exact[k]) decided = 1, same &= a.res[k] == b.res[k];
         if (decided && same) return 1;
         if (decided) goto percent;
     }
@@ -126,8 +133,9 @@ static int cmp_expr_vals(const eq_side *G, int g, const vals *pa, const eq_side 
     if (a.inf || b.inf) return me_same(&G->a, g, &P->a, p);   /* with symbols too: x + \infty is not y + \infty */
     if (close_vals(&a, &b)) return 1;
 percent:
-    if ((G->pct || P->pct) && !a.sym && !b.sym) {
-        /* 50% against 0.5 or 50 */
+    if (G->pct != P->pct && !a.sym && !b.sym) {
+        /* 50% against 0.5 or 50; with a percent sign on both sides the numbers are the values
+           (1% is not 100%) */
         if (P->pct && close_num(a.v[0], b.v[0] / 100, 1)) return 1;
         if (G->pct && close_num(a.v[0] / 100, b.v[0], 1)) return 1;
     }
@@ -254,6 +262,7 @@ static void rel_vals(const eq_side *S, int r, vals *out, int *op) {
     out->sym = l.sym || rr.sym;
     out->flt = l.flt || rr.flt;
     out->inf = l.inf || rr.inf;
+    for (int k = 0; k < ME_NPRIMES; k++) out->exact[k] = 0;
     for (int k = 0; k < ME_NPOINTS; k++) {
         double complex x = l.sym ? l.v[k] : l.v[0], y = rr.sym ? rr.v[k] : rr.v[0];
         out->v[k] = flip ? y - x : x - y;
@@ -280,7 +289,7 @@ static int cmp_rel(const eq_side *G, int g, const eq_side *P, int p) {
         }
         double complex r = b.v[k] / a.v[k];
         if (c == 0) c = r;
-        else if (!(cabs(r - c) <= 1e-6 * cabs(c))) return 0;
+        else if (!(cabs(r - c) <= (a.flt || b.flt ? 1e-6 : 1e-9) * cabs(c))) return 0;
     }
     if (c == 0 || isinf(creal(c)) || isinf(cimag(c))) return 0;
     return opa == ME_REL_EQ || opa == ME_REL_NE || (cimag(c) == 0 && creal(c) > 0);

@@ -292,13 +292,15 @@ static void boxed_content(buf *o, const char *s, size_t n, int all) {
     size_t k = 0, cap = 0;
     size_t cur = n, maxpos = n;
     const char *last_start = NULL;
+    /* the last \boxed and \fbox before cur: only the one taken is searched for again (both
+       searched from cur each time, a text of boxes and no \fbox was quadratic) */
+    const char *b = rfind(s, cur, "\\boxed"), *f = rfind(s, cur, "\\fbox");
     for (;;) {
         if (k == cap) {
             span *q = realloc(a, (cap = cap ? 2 * cap : 16) * sizeof *a);
             if (!q) break;
             a = q;
         }
-        const char *b = rfind(s, cur, "\\boxed"), *f = rfind(s, cur, "\\fbox");
         if (!b && !f) break;
         const char *st = b > f ? b : f;
         size_t q = (size_t)(st - s) + (b > f ? 6 : 5);
@@ -325,6 +327,8 @@ static void boxed_content(buf *o, const char *s, size_t n, int all) {
         a[k++] = (span){c, cl};
         last_start = st;
         maxpos = cur = (size_t)(st - s);
+        if (st == b) b = rfind(s, cur, "\\boxed");
+        else f = rfind(s, cur, "\\fbox");
     }
     if (!k) put(o, s, n);
     for (size_t j = k; j-- > 0;) {

@@ -224,6 +224,43 @@ TEST(equiv_basic) {
     EXPECT(eqv("\xe2\x88\x92" "5", "-5") == 1);
     EXPECT(eqv("5 percent", "5") == 1 && eqv("50 percent", "0.5") == 1 && eqv("50 percent", "0.4") == 0);
     EXPECT(eqv("50 percentile", "0.5") == 0);
+    /* a percent sign on both sides: the numbers compare as they are (the one-sided reading,
+       50% as 0.5, made 1% equal 100% and 0.05% equal 5%) */
+    EXPECT(eqv("1\\%", "100\\%") == 0 && eqv("100\\%", "1\\%") == 0);
+    EXPECT(eqv("0.05\\%", "5\\%") == 0 && eqv("5000 percent", "50\\%") == 0);
+    EXPECT(eqv("50\\%", "50 percent") == 1 && eqv("\\frac{1}{2}\\%", "0.5\\%") == 1);
+    EXPECT(eqv("5000\\%", "50") == 1 && eqv("0.5", "50\\%") == 1 && eqv("50", "50\\%") == 1);
+    /* without a decimal literal, values at the sample points compare closer than 1e-6 (the
+       tolerance of a decimal's rounding): 1000001x is not 1000000x, y = 10001x is not
+       y = 10000x (a scaled equation's ratio is constant to 1e-9, not 1e-6) */
+    EXPECT(eqv("1000001x", "1000000x") == 0 && eqv("y=10001x", "y=10000x") == 0);
+    EXPECT(eqv("2y=2000000x", "y=1000000x") == 1 && eqv("1000000x", "10^6x") == 1);
+    EXPECT(eqv("1000000.1x", "1000000x") == 1);
+}
+
+/* Normalisation never cuts what it writes: "×" (2 bytes) becomes "\times " (7), and the
+ * buffer had room for twice the input, so 1·1·...·1·3 and 1·1·...·1·2 were both cut before
+ * their last factor and compared equal. An answer longer than any (4 KiB) is kept whole:
+ * cut to its start, two that differ only after it were one class in the majority vote. */
+TEST(normalize_no_cut) {
+    char g[1024], p[1024], *q = g, *r = p;
+    for (int i = 0; i < 100; i++) q += sprintf(q, "%s", i ? "\xc2\xb7" "1" : "1"), r += sprintf(r, "%s", i ? "\xc2\xb7" "1" : "1");
+    strcpy(q, "\xc2\xb7" "2"), strcpy(r, "\xc2\xb7" "3");
+    EXPECT(eqv(p, g) == 0 && eqv(g, g) == 1);
+    q = g, r = p;
+    for (int i = 0; i < 100; i++) q += sprintf(q, "%s", i ? "\xc3\x97" "2" : "2"), r += sprintf(r, "%s", i ? "\xc3\x97" "2" : "2");
+    strcpy(q, "\xc3\x97" "3"), strcpy(r, "\xc3\x97" "5");
+    EXPECT(eqv(p, g) == 0);
+    char *n = ans_normalize(g);
+    EXPECT(n && strlen(n) > 700 && strcmp(n + strlen(n) - 2, " 3") == 0);
+    free(n);
+    size_t len = 6000;
+    char *a = malloc(len + 2), *b = malloc(len + 2);
+    memset(a, '7', len), memset(b, '7', len);
+    a[len] = '1', b[len] = '2', a[len + 1] = b[len + 1] = 0;
+    char *na = ans_normalize(a), *nb = ans_normalize(b);
+    EXPECT(na && nb && strcmp(na, nb) != 0);
+    free(na), free(nb), free(a), free(b);
 }
 
 TEST(equiv_classes) {
@@ -420,6 +457,26 @@ TEST(pathological) {
     if (dt > worst) worst = dt;
     free(a);
     free(b);
+    /* a set of 64 exact values with factorials, the prediction in reverse order and one item
+       wrong: each value's residues were computed again for every pairing (1.5 s; 0.04 once
+       per value) */
+    for (int wrong = 1; wrong >= 0; wrong--) {
+        a = malloc(8192), b = malloc(8192);
+        char *qa = a, *qb = b;
+        qa += sprintf(qa, "\\{"), qb += sprintf(qb, "\\{");
+        for (int i = 0; i < 64; i++) {
+            qa += sprintf(qa, "%s9999!+9999!+9999!+%d", i ? "," : "", i);
+            qb += sprintf(qb, "%s9999!+9999!+9999!+%d", i ? "," : "", i == 0 && wrong ? 999 : 63 - i);
+        }
+        sprintf(qa, "\\}"), sprintf(qb, "\\}");
+        t0 = now_s();
+        EXPECT(ans_equiv(b, a) == (wrong ? ANS_WRONG : ANS_EQUIV));
+        dt = now_s() - t0;
+        EXPECTF(dt < 1.0, "factorial set: %.2f s", dt);   /* a hang guard: 0.04 s now, 1.5 before */
+        if (dt > worst) worst = dt;
+        free(a);
+        free(b);
+    }
     printf("  slowest hostile case: %.1f ms\n", worst * 1e3);
     free(s);
 }
@@ -479,6 +536,22 @@ TEST(lighteval_hostile) {
     double t0 = now_s();
     EXPECT(lighteval_is(s, "5"));
     if (now_s() - t0 > worst) worst = now_s() - t0;
+    /* one environment full of boxes ("$\boxed{1}\boxed{1}...$", 630 KB): each box searched
+       the text back to its start for a \fbox: 20 s where it takes 0.15 (the one bound asserted
+       here: 3 s, far from both) */
+    {
+        size_t k = 0;
+        s[k++] = '$';
+        while (k + 10 < 630000) memcpy(s + k, "\\boxed{1}", 9), k += 9;
+        s[k++] = '$', s[k] = 0;
+        t0 = now_s();
+        ans_opts o = {.lighteval = 1};
+        char *a = ans_extract(s, &o);
+        double dt = now_s() - t0;
+        if (dt > worst) worst = dt;
+        EXPECTF(dt < 3, "%.1f s", dt);
+        free(a);
+    }
     printf("  slowest hostile lighteval case: %.1f ms\n", worst * 1e3);
     /* invalid UTF-8 is read as Python reads bytes decoded with errors="replace" (and as
        mreward's JSON reader hands it over): a bad byte does not hide the answer, nor does a
@@ -588,6 +661,7 @@ int main(void) {
     RUN(extract_gold);
     RUN(normalize);
     RUN(equiv_basic);
+    RUN(normalize_no_cut);
     RUN(equiv_classes);
     RUN(pathological);
     RUN(mathverify_agreement);
