@@ -599,10 +599,17 @@ def check_bytes(args, tok, r, stats):
         return b'{"text":"' + out + b'"}\n'
     p = subprocess.run([args.mtok, "encode", "--tokenizer", args.tokenizer, "-Z", "-q"],
                        input=b"".join(json_bytes(b) for b in lines), capture_output=True)
-    jout = [json.loads(x) for x in p.stdout.decode().split("\n") if x]
+    # unchanged fields pass through as they were read (stream.c), so "text" keeps its ill-formed
+    # bytes: read them as Python replaces them
+    # bytes; the text mtok encoded (libjq's U+FFFD replacement) is what its ids decode to
+    jout = [json.loads(x) for x in p.stdout.decode("utf-8", "replace").split("\n") if x]
+    d = subprocess.run([args.mtok, "decode", "--tokenizer", args.tokenizer, "-Z", "-q"],
+                       input="".join(json.dumps({"ids": o["ids"]}) + "\n" for o in jout).encode(), capture_output=True)
+    jtext = [json.loads(x)["text"] for x in d.stdout.decode().split("\n") if x]
     jsrc = lines
-    jq_repl = sum(o["text"] != b.decode("utf-8", "replace") for o, b in zip(jout, jsrc))
-    ids_bad += sum(o["ids"] != tok.encode(o["text"], add_special_tokens=False).ids for o in jout)
+    jq_repl = sum(t != b.decode("utf-8", "replace") for t, b in zip(jtext, jsrc))
+    ids_bad += len(jtext) != len(jout)
+    ids_bad += sum(o["ids"] != tok.encode(t, add_special_tokens=False).ids for o, t in zip(jout, jtext))
     rep.insert(0, f"ill-formed UTF-8: {len(lines)} byte lines, {len(lines) - len(good)} ill-formed; "
                f"-r refused {len(lines) - len(out)}; {len(jout)} as JSON records: libjq's U+FFFD replacement "
                f"differs from Python's errors='replace' on {jq_repl}; ids differing from HF on the text mtok "
