@@ -146,8 +146,10 @@ static int batch_upload(mrl_model *m, const mrl_batch *b, int mode, mrl_err *e) 
     if (!(b->temperature > 0)) return err_set(e, 2, "model: temperature must be > 0");
     int maxlen = 0;
     for (int s = 0; s < b->nseq; s++) {
+        /* compared, not subtracted first: a difference of far-apart offsets overflows an int */
+        if (b->cu_seqlens[s + 1] <= b->cu_seqlens[s] || b->cu_seqlens[s + 1] > b->T)
+            return err_set(e, 2, "model: sequence %d of the batch is empty or out of order", s);
         int n = b->cu_seqlens[s + 1] - b->cu_seqlens[s];
-        if (n <= 0) return err_set(e, 2, "model: sequence %d of the batch is empty or out of order", s);
         if (n > maxlen) maxlen = n;
     }
     for (int t = 0; t < b->T; t++) {

@@ -1,6 +1,7 @@
 /* trainer.c — packing completions into micro-batches (tokens = prompt + completion, targets =
  * the next token over the completion span) and the forward/loss/backward pass per micro-batch. */
 #include "trainer.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,14 +34,21 @@ int trainer_accumulate_norm(mrl_model *policy, mrl_model *ref, const tr_opts *o,
                             int n, const tr_norm *nm, grpo_stats *st, mrl_err *e) {
     if (n <= 0) return 0;
     int mb = o->micro_batch > 0 ? o->micro_batch : n;
-    int *ntok = malloc(n * sizeof *ntok);
-    double *scale = malloc(n * sizeof *scale);
     long maxT = 0;
     for (int a = 0; a < n; a += mb) {
         long T = 0;
-        for (int i = a; i < n && i < a + mb; i++) T += s[i].plen + s[i].clen;
+        for (int i = a; i < n && i < a + mb; i++) {
+            /* the first completion token's log-prob is read at the last prompt position */
+            if (s[i].plen < 1 || s[i].clen < 0)
+                return err_set(e, 2, "trainer: sequence %d has %s", i, s[i].plen < 1 ? "an empty prompt" : "a negative length");
+            T += (long)s[i].plen + s[i].clen;
+        }
         if (T > maxT) maxT = T;
     }
+    if (maxT > INT_MAX)   /* packed positions and offsets are ints */
+        return err_set(e, 2, "trainer: a micro-batch of %ld tokens is too large (at most %d): lower --micro-batch", maxT, INT_MAX);
+    int *ntok = malloc(n * sizeof *ntok);
+    double *scale = malloc(n * sizeof *scale);
     int32_t *tok = malloc(maxT * sizeof *tok), *tgt = malloc(maxT * sizeof *tgt);
     int32_t *cu = malloc((mb + 1) * sizeof *cu);
     float *logp = malloc(maxT * sizeof *logp), *rlogp = malloc(maxT * sizeof *rlogp);

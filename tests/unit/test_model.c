@@ -7,6 +7,7 @@
 #include "model.h"
 #include "ops.h"
 #include "safetensors.h"
+#include "trainer.h"
 
 typedef struct ref {
     st_file *f;
@@ -201,7 +202,34 @@ static void grads_case_dt(const char *name, int ckpt, int bf16) {
 static void grads_case(const char *name, int ckpt) { grads_case_dt(name, ckpt, 0); }
 
 TEST(gradients_match_pytorch) { grads_case("tiny-untied", 0); grads_case("tiny-tied", 0); }
-TEST(gradient_checkpointing_same_gradients) { grads_case("tiny-untied", 1); grads_case("tiny-tied", 1); }
+/* Checkpointing recomputes each layer in the backward with the same ops on the same inputs:
+ * the same gradients bit for bit (fp32 and bf16), over two micro-batches of different sizes
+ * accumulated (the second within the first's workspace). */
+static void ckpt_bits_case(const char *name, int bf16) {
+    ref r; if (ref_load(&r, name) < 0) { EXPECT(0); return; }
+    mrl_model *m = load(name, 1, bf16, 0), *mc = load(name, 1, bf16, 1);
+    if (!m || !mc) { EXPECT(0); model_free(m); model_free(mc); ref_free(&r); return; }
+    mrl_err e = {0};
+    float *lp = malloc(r.T * sizeof(float)), *lpc = malloc(r.T * sizeof(float));
+    int32_t cu1[2] = {0, r.cu[1]};
+    mrl_batch bs[2] = {{r.T, r.nseq, r.tokens, r.targets, r.cu, r.temp}, {r.cu[1], 1, r.tokens, r.targets, cu1, r.temp}};
+    for (int k = 0; k < 2; k++) {
+        EXPECT(model_forward(m, &bs[k], lp, &e) == 0 && model_backward(m, r.lw, &e) == 0);
+        EXPECT(model_forward(mc, &bs[k], lpc, &e) == 0 && model_backward(mc, r.lw, &e) == 0);
+        EXPECT(!memcmp(lp, lpc, bs[k].T * sizeof(float)));
+    }
+    mrl_param *ps, *pc; int np = model_params(m, &ps), diff = 0;
+    model_params(mc, &pc);
+    for (int i = 0; i < np; i++)
+        if (memcmp(ps[i].g, pc[i].g, ps[i].numel * sizeof(float))) { printf("  %s%s: %s differs\n", name, bf16 ? " (bf16)" : "", ps[i].name); diff++; }
+    EXPECT(diff == 0 && np > 0);
+    free(lp); free(lpc); model_free(m); model_free(mc); ref_free(&r);
+}
+
+TEST(gradient_checkpointing_same_gradients) {
+    grads_case("tiny-untied", 1); grads_case("tiny-tied", 1);
+    for (int bf16 = 0; bf16 < 2; bf16++) { ckpt_bits_case("tiny-untied", bf16); ckpt_bits_case("tiny-tied", bf16); }
+}
 TEST(bf16_training_gradients_close) { grads_case_dt("tiny-untied", 0, 1); grads_case_dt("tiny-tied", 1, 1); }
 
 /* bf16 inference (on AVX512_BF16 CPUs: packed weights; a tied head also serves the embedding
@@ -364,9 +392,32 @@ TEST(bad_batches_are_errors) {
     tok[2] = 5; cu[1] = 2;
     EXPECT(model_logprobs(m, &b, lp, &e) == -1);
     EXPECT(model_backward(m, lp, &e) == -1);
+    /* offsets far apart: their differences overflow an int into small positive lengths (2^31 - 1,
+       then -5 - (2^31 - 1) = 2^31 - 4, then 8, summing to T = 3); an order error, not a
+       workspace for a 2^31-token sequence ("out of memory") or a write past pos[T] */
+    int32_t cu4[4] = {0, 2147483647, -5, 3};
+    mrl_batch b4 = {3, 3, tok, tg, cu4, 1.0f};
+    EXPECTF(model_logprobs(m, &b4, lp, &e) == -1 && strstr(e.msg, "out of order"), "%s", e.msg);
     model_free(m);
     model_opts o = {.device = "cpu"};
     EXPECT(model_load("testdata/models/nonexistent", &o, &e) == NULL && e.msg[0]);
+}
+
+/* The trainer reads completion token j's log-prob at the packed position plen - 1 + j: a
+ * sequence with no prompt token has none for its first token. It is an error, not a target
+ * written into the sequence before it (or before the buffer, for the first one). */
+TEST(trainer_refuses_empty_prompt) {
+    mrl_model *m = load("tiny-tied", 1, 0, 0);
+    if (!m) { EXPECT(0); return; }
+    int32_t p[3] = {5, 6, 7}, c[2] = {8, 9};
+    tr_seq sq[2] = {{p, 3, c, 2, NULL, 0, 1.0}, {p, 0, c, 2, NULL, 0, -1.0}};
+    tr_opts t = {{GRPO_LOSS_GRPO, 0, 0.2, 0.2, 0, 0}, 2, 8, 0, 0, 1.0f};
+    grpo_stats st = {0};
+    mrl_err e = {0};
+    EXPECTF(trainer_accumulate(m, NULL, &t, sq, 2, &st, &e) == -1 && strstr(e.msg, "empty prompt"), "%s", e.msg);
+    sq[1].plen = 1;   /* a one-token prompt is enough */
+    EXPECTF(trainer_accumulate(m, NULL, &t, sq, 2, &st, &e) == 0, "%s", e.msg);
+    model_free(m);
 }
 
 int main(void) {
@@ -385,5 +436,6 @@ int main(void) {
     RUN(kv_fork_shares_prompt);
     RUN(save_and_reload_same_logprobs);
     RUN(bad_batches_are_errors);
+    RUN(trainer_refuses_empty_prompt);
     return tst_done();
 }
