@@ -30,8 +30,11 @@ void cpu_logprob_fwd(const mrl_backend *be, float *logp, float *lse, const void 
             for (int i = 0; i < nr; i++) {
                 float *zr = z + (size_t)i * nv, m = mx[i];
                 for (int j = 0; j < nv; j++) { zr[j] *= inv_temp; if (zr[j] > m) m = zr[j]; }
-                float s = sm[i] * expf(mx[i] - m);
-                for (int j = 0; j < nv; j++) s += expf(zr[j] - m);
+                /* shifted by 0 while every logit so far is -inf (a chunk of them, e.g. overflowed
+                   products): -inf - -inf would be NaN and poison the later, finite chunks */
+                float sh = m == -INFINITY ? 0.0f : m;
+                float s = sm[i] * expf(mx[i] - sh);
+                for (int j = 0; j < nv; j++) s += expf(zr[j] - sh);
                 mx[i] = m; sm[i] = s;
                 int tg = targets[r0 + i];
                 if (tg >= v0 && tg < v0 + nv) logp[r0 + i] = zr[tg - v0];

@@ -142,6 +142,99 @@ TEST(swiglu_whole_range) {
     }
 }
 
+/* The log-prob's logsumexp runs online over vocabulary chunks of 4096: a row whose whole first
+ * chunk is -inf (products that overflow: x = -3e38 against weights of 10) and whose later
+ * words are finite has the logsumexp of those words, as it would without the chunks. The fold
+ * shifted by the running max, -inf, and e^(-inf - -inf) made the row NaN. A chunk of +inf
+ * logits and NaN logits still give NaN. */
+TEST(logprob_infinite_chunk) {
+    enum { C = 2, V = 4096 + 37, T = 3 };
+    static float w[V * C];
+    float x[T * C] = {-3e38f, 1.0f, 1e38f, -1.0f, NAN, 0.25f}, logp[T], lse[T];   /* row 2: NaN logits */
+    int32_t tg[T] = {V - 2, 5, V - 1};
+    for (int v = 0; v < V; v++) { w[v * C] = v < 4096 ? 10.0f : 0.0f; w[v * C + 1] = 0.05f * (v % 11) - 0.2f; }
+    double s = 0;
+    for (int v = 4096; v < V; v++) s += exp((double)(0.05f * (v % 11) - 0.2f));
+    const char *simds[] = {NULL, "none"};
+    for (int p = 0; p < 2; p++) {
+        mrl_backend *be = cpu_open(simds[p]);
+        void *work = malloc(op_logprob_work(be, T, C, V));
+        op_logprob_fwd(be, logp, lse, x, w, MRL_F32, tg, T, C, V, 1.0f, work);
+        EXPECTF(fabs(lse[0] - log(s)) < 1e-5 && fabs(logp[0] - ((0.05f * ((V - 2) % 11) - 0.2f) - log(s))) < 1e-5,
+                "%s: a first chunk of -inf logits: lse %g, logp %g (expected %g, %g)", simds[p] ? simds[p] : "default",
+                lse[0], logp[0], log(s), (0.05f * ((V - 2) % 11) - 0.2f) - log(s));
+        EXPECTF(isnan(logp[1]), "a chunk of +inf logits: logp %g, not NaN", logp[1]);
+        EXPECTF(isnan(logp[2]) && isnan(lse[2]), "a NaN logit: logp %g lse %g, not NaN", logp[2], lse[2]);
+        free(work);
+        be_close(be);
+    }
+}
+
+/* RMSNorm on rows of zeros (r = eps^-1/2, out 0), of values near 1e18 (their squares sum past
+ * FLT_MAX: the sum runs in double) and of 1e-30 (eps dominates), forward and backward against
+ * double (the backward's k = sum(w dy x) r^3 / C is a float, denormal for x near 1e18: its
+ * rounding costs up to |x| 2^-150 in dx; torch's float r^3 there is 0); RoPE at positions up to 32768 with theta 1e4 and 1e6 against double on the angle
+ * Hugging Face rounds (fp32 inv_freq times fp32 position), and its inverse undoing it. */
+TEST(rmsnorm_rope_extremes) {
+    enum { C = 1536, T = 3 };
+    static float x[T * C], w[C], y[T * C], dy[T * C], dx[T * C], dw[C];
+    float r[T];
+    for (int i = 0; i < C; i++) {
+        w[i] = 0.5f + (i % 7) * 0.25f; x[i] = 0;
+        x[C + i] = (i % 2 ? 1e18f : -0.7e18f) * (1 + (i % 5)); x[2 * C + i] = 1e-30f * (i % 3);
+        for (int t = 0; t < T; t++) dy[t * C + i] = 0.01f * (i % 13) - 0.06f;
+    }
+    mrl_backend *be = cpu_open(NULL);
+    op_rmsnorm_fwd(be, y, r, x, w, MRL_F32, T, C, 1e-6f);
+    op_rmsnorm_bwd(be, dx, 0, dw, dy, x, w, MRL_F32, r, T, C);
+    double rdw[C] = {0};
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + t * C;
+        double ss = 0, k = 0;
+        for (int i = 0; i < C; i++) ss += (double)xr[i] * xr[i];
+        double rr = 1.0 / sqrt(ss / C + 1e-6);
+        EXPECTF(fabs(r[t] - rr) <= 1e-6 * rr, "row %d: rstd %g, double %g", t, r[t], rr);
+        for (int i = 0; i < C; i++) k += (double)w[i] * dy[t * C + i] * xr[i];
+        k *= rr * rr * rr / C;
+        int bad = 0;
+        for (int i = 0; i < C; i++) {
+            double yo = xr[i] * rr * w[i], g = rr * w[i] * dy[t * C + i] - xr[i] * k;
+            rdw[i] += (double)dy[t * C + i] * xr[i] * rr;
+            if (!(fabs(y[t * C + i] - yo) <= 1e-6 * fabs(yo) + 1e-37) || !(fabs(dx[t * C + i] - g) <= 1e-5 * (fabs(rr * w[i] * dy[t * C + i]) + fabs(xr[i] * k)) + fabs(xr[i]) * 1e-45 + 1e-37))
+                if (bad++ < 2) EXPECTF(0, "row %d col %d: y %g (double %g), dx %g (double %g)", t, i, y[t * C + i], yo, dx[t * C + i], g);
+        }
+    }
+    for (int i = 0; i < C; i++) EXPECTF(fabs(dw[i] - rdw[i]) <= 1e-5 * (fabs(rdw[i]) + 1e-3), "dw[%d] %g, double %g", i, dw[i], rdw[i]);
+
+    enum { RT = 7, RH = 2 };
+    static const int32_t pos[RT] = {0, 1, 4095, 8191, 16384, 32767, 32768};
+    static const int dims[2] = {64, 128};
+    static const float thetas[2] = {1e4f, 1e6f};
+    for (int c = 0; c < 2; c++) {
+        int D = dims[c], st = RH * D + 3;
+        float theta = thetas[c], *q = malloc(sizeof(float) * RT * st), *q0 = malloc(sizeof(float) * RT * st);
+        uint64_t rg = 5;
+        for (int i = 0; i < RT * st; i++) { rg = rg * 6364136223846793005ULL + 1; q[i] = q0[i] = (float)((rg >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        op_rope(be, q, RT, RH, D, st, pos, theta, 0);
+        double worst = 0, back = 0;
+        for (int t = 0; t < RT; t++)
+            for (int h = 0; h < RH; h++)
+                for (int i = 0; i < D / 2; i++) {
+                    float invf = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+                    double a = (double)((float)pos[t] * invf), cs = cos(a), sn = sin(a);
+                    const float *p0 = q0 + t * st + h * D, *p = q + t * st + h * D;
+                    worst = tst_worst(worst, fabs(p[i] - (p0[i] * cs - p0[i + D / 2] * sn)));
+                    worst = tst_worst(worst, fabs(p[i + D / 2] - (p0[i + D / 2] * cs + p0[i] * sn)));
+                }
+        for (int t = 0; t < RT; t++) for (int j = RH * D; j < st; j++) EXPECT(q[t * st + j] == q0[t * st + j]);   /* past the heads: untouched */
+        op_rope(be, q, RT, RH, D, st, pos, theta, 1);
+        for (int i = 0; i < RT * st; i++) back = tst_worst(back, fabs(q[i] - q0[i]));
+        EXPECTF(worst < 3e-7 && back < 3e-7, "rope D %d theta %g: %g off double, inverse %g off the input", D, theta, worst, back);
+        free(q); free(q0);
+    }
+    be_close(be);
+}
+
 /* a[0..n) uniform in [-1, 1) from the LCG state *r (the inputs of the tests below). */
 static void fill_uniform(float *a, size_t n, uint64_t *r) {
     for (size_t i = 0; i < n; i++) { *r = *r * 6364136223846793005ULL + 1; a[i] = (float)((*r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
@@ -1176,6 +1269,8 @@ int main(void) {
     RUN(bf16_weights_match_fp32_weights);
     RUN(simd_paths_agree);
     RUN(swiglu_whole_range);
+    RUN(logprob_infinite_chunk);
+    RUN(rmsnorm_rope_extremes);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
     RUN(streaming_linear_matches_float64);
