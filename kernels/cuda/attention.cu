@@ -194,9 +194,12 @@ static int paged_splits(int R, int H) {
 
 size_t cu_attention_paged_work(const mrl_backend *be, int R, int maxctx, int H, int D) {
     (void)be; (void)maxctx;
-    /* R * H * S <= R * H + 263 for every split count, so this bound is monotone in R: an arena
-     * sized for R rows also serves any smaller batch (which may use more splits). */
-    return ((size_t)R * H + 264) * (D + 2) * sizeof(float);
+    /* Partials exist only where R * H < 264 (else one split, which writes the output itself),
+     * and there R * H * S < R * H + 264 <= 527. The bound min(R H, 263) + 264 (rows of D + 2
+     * floats) is monotone in R: an arena sized for R rows also serves any smaller batch (which
+     * may use more splits). R H + 264 held 400 MB at msample's largest --batch, never used. */
+    size_t rh = (size_t)R * H;
+    return ((rh < 263 ? rh : 263) + 264) * (D + 2) * sizeof(float);
 }
 
 __global__ void __launch_bounds__(PG_THREADS) k_paged_split(float *part, bf16 *out, const bf16 *q, int q_stride,

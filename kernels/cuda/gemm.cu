@@ -83,19 +83,22 @@ size_t cu_logprob_work(const mrl_backend *be, int T, int C, int V) {
     return a256(r * v * 4) + a256(r * v * 2) + a256(r * (size_t)C * 4) + 2 * a256(r * 4);
 }
 
-/* One block per row: fold this chunk into the running max / sum of exp; grab the target logit. */
+/* One block per row: fold this chunk into the running max / sum of exp; grab the target logit.
+ * A part all -inf (this chunk, or every chunk so far: overflowed products) adds 0, as on the
+ * CPU: shifted by its max, -inf - -inf made the row NaN though later chunks were finite (a NaN
+ * logit still makes it NaN). */
 __global__ void k_lse_update(float *mx, float *sm, float *logp, const float *z, const int32_t *targets, int nv, int v0, int first) {
     int i = blockIdx.x; const float *zr = z + (size_t)i * nv;
     float m = -INFINITY;
     for (int j = threadIdx.x; j < nv; j += blockDim.x) m = fmaxf(m, zr[j]);
     m = block_max(m);
-    float s = 0;
-    for (int j = threadIdx.x; j < nv; j += blockDim.x) s += expf(zr[j] - m);
+    float s = 0, sh = m == -INFINITY ? 0.0f : m;
+    for (int j = threadIdx.x; j < nv; j += blockDim.x) s += expf(zr[j] - sh);
     s = block_sum(s);
     if (threadIdx.x == 0) {
         float om = first ? -INFINITY : mx[i], os = first ? 0.0f : sm[i];
         float nm = fmaxf(om, m);
-        sm[i] = os * expf(om - nm) + s * expf(m - nm);
+        sm[i] = (om == -INFINITY ? os : os * expf(om - nm)) + (m == -INFINITY ? s : s * expf(m - nm));   /* 0, or a NaN kept */
         mx[i] = nm;
         int tg = targets[i];
         if (first) logp[i] = 0;

@@ -307,7 +307,7 @@ static void attention_case(int H, int Hkv, int D, int nseq, const int32_t *cu, i
  * to maxctx: 190 fits one CUDA tile of 256 keys per split; the long cases (a decode step deep
  * into a 4096-token completion) take several tiles per block, so the online softmax rescales
  * its running sum and output between tiles (a split of 257 keys: a last tile of one key). */
-static void paged_case(int R, int H, int Hkv, int D, int fused, int maxctx) {
+static void paged_case(int R, int H, int Hkv, int D, int fused, int maxctx, int arena_R) {
     int bt = 16, max_blocks = (maxctx + bt - 1) / bt, nblocks = max_blocks + 28, W = Hkv * D;
     int qs = fused ? (H + 2 * Hkv) * D : H * D;
     int ws = fused ? qs : W;   /* the stride of the rows kv_write reads */
@@ -333,7 +333,7 @@ static void paged_case(int R, int H, int Hkv, int D, int fused, int maxctx) {
     float *va = get_act(gpu, vg, pool), *vb = get_act(cpu, vc, pool);
     CLOSE(va, vb, pool, 0, "kv_write v");
     void *wc = be_alloc(cpu, op_attention_paged_work(cpu, R, maxctx, H, D) + 16);
-    void *wg = be_alloc(gpu, op_attention_paged_work(gpu, R, maxctx, H, D) + 16);
+    void *wg = be_alloc(gpu, op_attention_paged_work(gpu, arena_R > R ? arena_R : R, maxctx, H, D) + 16);
     void *oc = be_alloc(cpu, (size_t)R * H * D * 4), *og = be_alloc(gpu, (size_t)R * H * D * 2);
     op_attention_paged(cpu, oc, qc, qs, kc, vc, cpu->act, tc, max_blocks, bt, sc, xc, R, H, Hkv, D, wc);
     op_attention_paged(gpu, og, qg, qs, kg, vg, gpu->act, tg, max_blocks, bt, sg, xg, R, H, Hkv, D, wg);
@@ -346,12 +346,20 @@ static void paged_case(int R, int H, int Hkv, int D, int fused, int maxctx) {
 }
 TEST(par_attention_paged) {
     NEED_GPU_BACKEND();
-    paged_case(3, 6, 2, 64, 0, 190);
-    paged_case(48, 6, 2, 64, 0, 190);
-    paged_case(3, 12, 2, 128, 1, 190);
-    paged_case(48, 12, 2, 128, 1, 190);
-    paged_case(3, 12, 2, 128, 1, 2600);   /* 8 splits of up to 325 keys: two tiles each */
-    paged_case(48, 12, 2, 128, 1, 700);   /* one split: up to three tiles */
+    paged_case(3, 6, 2, 64, 0, 190, 0);
+    paged_case(48, 6, 2, 64, 0, 190, 0);
+    paged_case(3, 12, 2, 128, 1, 190, 0);
+    paged_case(48, 12, 2, 128, 1, 190, 0);
+    paged_case(3, 12, 2, 128, 1, 2600, 0);   /* 8 splits of up to 325 keys: two tiles each */
+    paged_case(48, 12, 2, 128, 1, 700, 0);   /* one split: up to three tiles */
+    /* rows x heads just under 264 (21 x 12: 2 splits, the most partials any batch writes) and
+     * at it (22 x 12: one split), in an arena sized for a larger batch, as the model's is */
+    paged_case(21, 12, 2, 128, 1, 700, 64);
+    paged_case(22, 12, 2, 128, 1, 700, 64);
+    /* the split partials' work does not grow with the batch: one split past 264 rows x heads
+     * (it was (R H + 264)(D + 2) floats, 400 MB at msample's largest --batch, never read) */
+    size_t w22 = op_attention_paged_work(gpu, 22, 4096, 12, 128), wbig = op_attention_paged_work(gpu, 65536, 4096, 12, 128);
+    EXPECTF(wbig <= w22, "attention_paged_work: %zu bytes for 65536 rows, %zu for 22", wbig, w22);
 }
 
 /* LM head + log-softmax: a vocabulary larger than one CUDA chunk (16384), and odd T and V
@@ -402,6 +410,38 @@ static void logprob_case(int T, int V, mrl_dtype gw) {
         free(ga); free(gb);
     }
     free(x); free(w); free(dl); free(tg); free(a); free(b); free(z); free(da); free(db); free(wa); free(wb);
+}
+
+/* A row whose logits are -inf over the whole first CUDA chunk of 16384 words (x = -3e38
+ * against weights of 10: the products overflow) and finite after it has the logsumexp of the
+ * finite ones, as on the CPU (kernels/cpu/logprob.c, chunks of 4096); the fold shifted the
+ * chunk's sum by its max, -inf - -inf, and the row came out NaN. Forward and backward. */
+TEST(par_logprob_infinite_chunk) {
+    NEED_GPU_BACKEND();
+    enum { T = 2, C = 2, V = 16384 + 37 };
+    float *w = malloc(sizeof(float) * V * C), x[T * C] = {bf16_round(-3e38f), 1.0f, 0.5f, -1.0f}, dl[T] = {0.7f, -1.3f};
+    int32_t tg[T] = {V - 2, 5};
+    for (int v = 0; v < V; v++) { w[v * C] = v < 16384 ? 10.0f : 0.0f; w[v * C + 1] = bf16_round(0.05f * (v % 11) - 0.2f); }
+    void *xc = put_act(cpu, x, T * C), *xg = put_act(gpu, x, T * C);
+    void *wc = put(cpu, w, (size_t)V * C, MRL_F32), *wg = put(gpu, w, (size_t)V * C, MRL_BF16);
+    void *tc = put_i32(cpu, tg, T), *tgg = put_i32(gpu, tg, T);
+    void *kc = be_alloc(cpu, op_logprob_work(cpu, T, C, V)), *kg = be_alloc(gpu, op_logprob_work(gpu, T, C, V));
+    float *lpc = be_alloc(cpu, T * 4), *lpg = be_alloc(gpu, T * 4), *lsc = be_alloc(cpu, T * 4), *lsg = be_alloc(gpu, T * 4);
+    op_logprob_fwd(cpu, lpc, lsc, xc, wc, MRL_F32, tc, T, C, V, 1.0f / 0.7f, kc);
+    op_logprob_fwd(gpu, lpg, lsg, xg, wg, MRL_BF16, tgg, T, C, V, 1.0f / 0.7f, kg);
+    float *a = get(gpu, lpg, T, MRL_F32), *b = get(cpu, lpc, T, MRL_F32);
+    float *la = get(gpu, lsg, T, MRL_F32), *lb = get(cpu, lsc, T, MRL_F32);
+    EXPECTF(isfinite(b[0]) && isfinite(lb[0]), "the CPU's row 0: logp %g lse %g", b[0], lb[0]);
+    EXPECTF(isfinite(a[0]) && isfinite(la[0]), "CUDA's row 0 (a first chunk all -inf): logp %g lse %g (CPU %g, %g)", a[0], la[0], b[0], lb[0]);
+    CLOSE(a, b, T, 1e-2, "logprob_fwd, a first chunk all -inf");
+    CLOSE(la, lb, T, 1e-2, "logprob lse, a first chunk all -inf");
+    void *dlc = put(cpu, dl, T, MRL_F32), *dlg = put(gpu, dl, T, MRL_F32);
+    void *dxc = be_alloc(cpu, T * C * 4), *dxg = be_alloc(gpu, T * C * 2);
+    op_logprob_bwd(cpu, dxc, NULL, dlc, lsc, xc, wc, MRL_F32, tc, T, C, V, 1.0f / 0.7f, kc);
+    op_logprob_bwd(gpu, dxg, NULL, dlg, lsg, xg, wg, MRL_BF16, tgg, T, C, V, 1.0f / 0.7f, kg);
+    float *da = get_act(gpu, dxg, T * C), *db = get_act(cpu, dxc, T * C);
+    CLOSE(da, db, T * C, 2e-2, "logprob_bwd dx, a first chunk all -inf");
+    free(w); free(a); free(b); free(la); free(lb); free(da); free(db);
 }
 
 /* One AdamW step on both backends from the same state: w, m, v (and the bf16 copy) compared;
@@ -510,7 +550,8 @@ int main(void) {
     cpu = be_open("cpu", 0, &e);
     if (have_gpu()) gpu = be_open("cuda", 0, &e);
     RUN(par_cast); RUN(par_embedding); RUN(par_rmsnorm); RUN(par_linear); RUN(par_linear_bias_rounded_once); RUN(par_rope); RUN(par_swiglu_add);
-    RUN(par_attention); RUN(par_attention_paged); RUN(par_logprob_logits); RUN(par_optimizer);
+    RUN(par_attention); RUN(par_attention_paged); RUN(par_logprob_logits); RUN(par_logprob_infinite_chunk);
+    RUN(par_optimizer);
     RUN(par_sample_rows);
     return tst_done();
 }
