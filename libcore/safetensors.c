@@ -201,7 +201,8 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
         const char *name = jv_string_value(key);
         if (rc) { jv_free(key); jv_free(val); continue; }
         if (!strcmp(name, "__metadata__")) {
-            if (jv_get_kind(val) != JV_KIND_OBJECT) rc = err_set(e, 1, "%s: __metadata__ is not an object", s->path);
+            if (jv_get_kind(val) == JV_KIND_NULL) {}   /* none, as safetensors reads it */
+            else if (jv_get_kind(val) != JV_KIND_OBJECT) rc = err_set(e, 1, "%s: __metadata__ is not an object", s->path);
             else {
                 jv_object_foreach(val, mk, mv) {
                     if (!rc && jv_get_kind(mv) != JV_KIND_STRING)
@@ -224,16 +225,29 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
     }
     jv_free(h);
     if (rc) return -1;
-    /* Overlap check in data order; empty tensors occupy no bytes. */
+    /* In data order the tensors cover the data area exactly, as safetensors requires (safe_open
+     * refuses a gap, bytes before the first or after the last: "invalid offset", "file not fully
+     * covered"): each begins where the one before ends; an empty one there too. */
     if (f->n > first) qsort(f->t + first, (size_t)(f->n - first), sizeof *f->t, cmp_by_offset);
     const st_tensor *prev = NULL;
+    size_t pos = 0;
     for (int i = first; i < f->n; i++) {
         const st_tensor *t = &f->t[i];
-        if (!t->nbytes) continue;
-        if (prev && (const unsigned char *)t->data < (const unsigned char *)prev->data + prev->nbytes)
+        size_t b = (size_t)((const unsigned char *)t->data - data);
+        if (b < pos)
             return err_set(e, 1, "%s: \"%s\" overlaps \"%s\" in the data area", s->path, t->name, prev->name);
-        prev = t;
+        if (b > pos && prev)
+            return err_set(e, 1, "%s: \"%s\" begins at data offset %zu, but \"%s\" ends at %zu: %zu bytes that no "
+                           "tensor holds (a gap, or a name given twice)", s->path, t->name, b, prev->name, pos, b - pos);
+        if (b > pos)
+            return err_set(e, 1, "%s: the first tensor, \"%s\", begins at data offset %zu, not 0: %zu bytes that no "
+                           "tensor holds (a gap, or a name given twice)", s->path, t->name, b, b);
+        pos = b + t->nbytes;
+        if (t->nbytes || !prev) prev = t;
     }
+    if (pos != data_len)
+        return err_set(e, 1, "%s: the tensors end at data offset %zu, but the data area is %zu bytes: %zu bytes "
+                       "after the last that no tensor holds", s->path, pos, data_len, data_len - pos);
     return 0;
 }
 

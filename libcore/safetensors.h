@@ -30,7 +30,8 @@ typedef struct st_file st_file;
  * shards), a .safetensors file, or an index .json. Every file is mmapped read-only and its
  * header validated: length bounded and inside the file, JSON well-formed, every entry with
  * a known dtype, a shape, data_offsets inside the data area, not overlapping another tensor,
- * of exactly numel * dtype size bytes; names unique across shards and each indexed name
+ * of exactly numel * dtype size bytes, the tensors covering the data area without a gap (as
+ * safetensors requires); names unique across shards and each indexed name
  * found in its shard. Errors name the file and the tensor. */
 st_file *st_open(const char *path, mrl_err *e);
 void st_close(st_file *f);

@@ -192,6 +192,55 @@ TEST(header_limit_is_hf_s) {
     unlink(path);
 }
 
+/* A file of header hdr (JSON text) and ndata zero bytes of data. */
+static void write_raw(const char *path, const char *hdr, size_t ndata) {
+    unsigned char len8[8];
+    size_t hl = strlen(hdr);
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    FILE *fp = fopen(path, "wb");
+    fwrite(len8, 1, 8, fp);
+    fwrite(hdr, 1, hl, fp);
+    for (size_t i = 0; i < ndata; i++) fputc(0, fp);
+    fclose(fp);
+}
+
+/* The tensors cover the data area exactly, as safetensors requires: a gap, bytes before the
+ * first or after the last, an empty tensor inside another, and a name given twice (jq keeps
+ * the last entry, leaving the first one's bytes a gap) were read, where safe_open refuses them
+ * ("invalid offset for tensor", "file not fully covered"; safetensors 0.8). */
+TEST(refuses_gaps_as_hf_does) {
+    static const struct { const char *hdr; size_t n; const char *want; } cases[] = {
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+         12, "\"b\" begins at data offset 8, but \"a\" ends at 4"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "data area is 8 bytes"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "begins at data offset 4, not 0"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}",
+         8, "overlaps"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+         8, "a name given twice"},
+    };
+    const char *path = tmp_path("gap.safetensors");
+    mrl_err e = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_raw(path, cases[i].hdr, cases[i].n);
+        st_file *f = st_open(path, &e);
+        EXPECTF(!f && strstr(e.msg, cases[i].want) && strstr(e.msg, "gap.safetensors"), "case %zu: %s", i, f ? "accepted" : e.msg);
+        st_close(f);
+    }
+    /* what safe_open takes: contiguous, an empty tensor where one ends (also at the very end) */
+    write_raw(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                    "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[4,8]},\"z\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[8,8]}}", 8);
+    st_file *f = st_open(path, &e);
+    EXPECTF(f && st_count(f) == 4, "%s", f ? "wrong count" : e.msg);
+    st_close(f);
+    /* "__metadata__": null is no metadata to safe_open (it was refused, "not an object") */
+    write_raw(path, "{\"__metadata__\":null,\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+    f = st_open(path, &e);
+    EXPECTF(f && st_count(f) == 1 && !st_metadata(f, "format"), "%s", f ? "wrong count" : e.msg);
+    st_close(f);
+    unlink(path);
+}
+
 static void write_text(const char *path, const char *s) {
     FILE *f = fopen(path, "w");
     fputs(s, f);
@@ -534,6 +583,7 @@ int main(void) {
     RUN(refuses_bad_index);
     RUN(empty_header);
     RUN(header_limit_is_hf_s);
+    RUN(refuses_gaps_as_hf_does);
     RUN(writer_round_trip);
     RUN(qwen2_layout_check);
     RUN(qwen2_layout_check_names_the_shard);
