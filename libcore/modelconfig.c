@@ -122,14 +122,15 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     c->head_dim = c->hidden_size / c->num_heads;
     c->max_position_embeddings = 32768;
     c->rope_theta = 10000.0f; c->rms_norm_eps = 1e-6f;
-    int theta_missing;
+    int theta_missing = 1, window_absent = 1;
     if (get_int(o, p, "num_key_value_heads", &c->num_kv_heads, 1, 4096, 0, e) < 0 ||
         get_int(o, p, "head_dim", &c->head_dim, 1, 4096, 0, e) < 0 ||
         get_int(o, p, "max_position_embeddings", &c->max_position_embeddings, 1, BIG, 0, e) < 0 ||
-        get_int(o, p, "max_window_layers", &c->max_window_layers, 0, 4096, 0, e) < 0 ||
+        (window_absent = get_int(o, p, "max_window_layers", &c->max_window_layers, 0, 4096, 0, e)) < 0 ||
         (theta_missing = get_num(o, p, "rope_theta", &c->rope_theta, 0, 1e12, e)) < 0 ||
         get_num(o, p, "rms_norm_eps", &c->rms_norm_eps, 0, 1, e) < 0) return -1;
-    int window_layers = c->max_window_layers;   /* 0: absent (transformers' Qwen2Config default: 28) */
+    /* absent: transformers' Qwen2Config default, 28; a 0 given slides every layer */
+    int window_layers = window_absent ? 28 : c->max_window_layers;
     if (c->max_window_layers <= 0) c->max_window_layers = c->num_layers;   /* as config_save writes it */
     /* transformers 5 writes the rotary settings as rope_parameters {rope_theta, rope_type} */
     jv rp = jv_object_get(jv_copy(o), jv_string("rope_parameters"));
@@ -141,6 +142,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
             if (!theta_missing && th != c->rope_theta)
                 rc = err_set(e, 1, "%s: \"rope_theta\" %g and \"rope_parameters.rope_theta\" %g disagree", p, c->rope_theta, th);
             c->rope_theta = th;
+            theta_missing = 0;
         }
         jv_free(rp);
         if (rc < 0) return -1;
@@ -157,7 +159,17 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     /* Features the Qwen2 forward here does not implement are refused, not ignored. */
     v = jv_object_get(jv_copy(o), jv_string("rope_scaling"));
     k = jv_get_kind(v);
-    if (k == JV_KIND_OBJECT && rope_default(v) == 1) k = JV_KIND_NULL;   /* {"rope_type": "default"}: plain RoPE */
+    if (k == JV_KIND_OBJECT && rope_default(v) == 1) {   /* {"rope_type": "default"}: plain RoPE */
+        /* transformers 5 reads rope_scaling as rope_parameters, its rope_theta before the others */
+        float th = c->rope_theta;
+        int rc = get_num(v, p, "rope_theta", &th, 0, 1e12, e);
+        if (rc == 0 && !theta_missing && th != c->rope_theta)
+            rc = err_set(e, 1, "%s: \"rope_theta\" %g and \"rope_scaling.rope_theta\" %g disagree", p, c->rope_theta, th);
+        jv_free(v);
+        if (rc < 0) return -1;
+        c->rope_theta = th;
+        v = jv_null(); k = JV_KIND_NULL;
+    }
     jv_free(v);
     if (k != JV_KIND_INVALID && k != JV_KIND_NULL)
         return err_set(e, 1, "%s: \"rope_scaling\" is not supported (must be null or of rope_type \"default\")", p);
@@ -168,8 +180,8 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
     v = jv_object_get(jv_copy(o), jv_string("use_sliding_window"));
     k = jv_get_kind(v);
     jv_free(v);
-    jv sw = jv_object_get(jv_copy(o), jv_string("sliding_window"));
-    int window = k == JV_KIND_TRUE && jv_get_kind(sw) == JV_KIND_NUMBER;
+    jv sw = jv_object_get(jv_copy(o), jv_string("sliding_window"));   /* absent: Qwen2Config's 4096; null: none */
+    int window = k == JV_KIND_TRUE && (jv_get_kind(sw) == JV_KIND_NUMBER || jv_get_kind(sw) == JV_KIND_INVALID);
     jv_free(sw);
     if (window) {
         jv lt = jv_object_get(jv_copy(o), jv_string("layer_types"));
@@ -179,7 +191,7 @@ static int parse_config(mrl_config *c, jv o, const char *p, mrl_err *e) {
                 if (jv_get_kind(t) == JV_KIND_STRING && !strcmp(jv_string_value(t), "sliding_attention")) slides = 1;
                 jv_free(t);
             }
-        } else slides = (window_layers > 0 ? window_layers : 28) < c->num_layers;
+        } else slides = window_layers < c->num_layers;
         jv_free(lt);
         if (slides)
             return err_set(e, 1, "%s: \"use_sliding_window\" true slides the attention of some layers (\"sliding_window\", "
@@ -229,7 +241,9 @@ int config_load(mrl_config *c, const char *dir, mrl_err *e) {
      * R1 distill, where config.json says 151643) wins, its eos ids are added. */
     snprintf(p, sizeof p, "%s/generation_config.json", dir);
     FILE *fp = fopen(p, "rb");
-    if (!fp) return 0;
+    if (!fp && errno == ENOENT) return 0;
+    /* one that is there but cannot be read is not taken for none: its end ids would be lost */
+    if (!fp) return err_set(e, 1, "%s: %s", p, strerror(errno));
     fclose(fp);
     o = read_json(p, e);
     if (!jv_is_valid(o)) return -1;

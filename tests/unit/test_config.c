@@ -114,6 +114,18 @@ TEST(transformers5_fields) {
                        " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
                        " \"rope_parameters\": {\"rope_theta\": 10000, \"type\": \"linear\", \"factor\": 4.0}}");
     EXPECT(config_load(&c, dir, &e) != 0 && strstr(e.msg, "rope_type"));
+    /* rope_scaling of rope_type "default" is rope_parameters to transformers 5, its rope_theta the
+       one RoPE runs with (5.25: {"rope_type": "default", "rope_theta": 500000.0}); it was dropped
+       and RoPE ran with 10000 */
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4,"
+                       " \"rope_scaling\": {\"rope_type\": \"default\", \"rope_theta\": 500000.0}}");
+    EXPECTF(config_load(&c, dir, &e) == 0 && c.rope_theta == 500000.0f, "%s", e.msg);
+    put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
+                       " \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"rope_theta\": 10000,"
+                       " \"rope_scaling\": {\"type\": \"default\", \"rope_theta\": 500000.0}}");
+    EXPECTF(config_load(&c, dir, &e) != 0 && strstr(e.msg, "rope_scaling.rope_theta") && strstr(e.msg, "disagree"),
+            "%s", e.msg);
     /* both dtype keys: transformers 5 keeps "dtype" (mrl took torch_dtype, so msample's auto dtype
        and mgrpo's saved dtype were not the ones transformers loads the model in) */
     put("config.json", "{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128,"
@@ -171,6 +183,14 @@ TEST(refuses_bad_configs) {
          "sliding-window attention is not supported"},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 30, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"sliding_window\": 16}",
          "sliding-window attention is not supported"},   /* max_window_layers absent: 28 */
+        /* sliding_window absent: Qwen2Config's default window, 4096 (only null is none); it was
+           taken for no window */
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"max_window_layers\": 1}",
+         "sliding-window attention is not supported"},
+        /* max_window_layers 0 given: every layer slides (transformers 5.25's layer_types); it was
+           taken for an absent one (28) and the 2 layers here ran without their window */
+        {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"sliding_window\": 16, \"max_window_layers\": 0}",
+         "sliding-window attention is not supported"},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"use_sliding_window\": true, \"sliding_window\": 16, \"max_window_layers\": 2, \"layer_types\": [\"full_attention\", \"sliding_attention\"]}",
          "sliding-window attention is not supported"},
         {"{\"model_type\": \"qwen2\", \"vocab_size\": 300, \"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"torch_dtype\": \"int8\"}",
@@ -206,6 +226,15 @@ TEST(refuses_bad_configs) {
     sprintf(q, ", 151650]}");
     put("generation_config.json", big);
     EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "generation_config.json") && strstr(e.msg, "more than 32"));
+    /* a generation_config.json that is there but cannot be opened (EACCES for another user; here
+       a symbolic link loop, ELOOP) is an error naming it: it was taken for an absent one, and
+       its end ids were lost without a word */
+    put("generation_config.json", NULL);
+    char gp[400];
+    snprintf(gp, sizeof gp, "%s/generation_config.json", dir);
+    EXPECT(symlink("generation_config.json", gp) == 0);
+    e = (mrl_err){0};
+    EXPECTF(config_load(&c, dir, &e) < 0 && strstr(e.msg, "generation_config.json"), "%s", e.msg[0] ? e.msg : "accepted");
     put("config.json", NULL);
     put("generation_config.json", NULL);
     EXPECT(config_load(&c, dir, &e) < 0 && strstr(e.msg, "config.json"));
