@@ -369,13 +369,23 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     crash_point(r);
     if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); goto fail; }
     crash_point(r);
-    /* a step directory that exists already was orphaned by a crash before latest moved */
+    /* a step directory that exists already was orphaned by a crash before latest moved, or is
+       latest's own (its step saved again): the two swap names in one rename, so that latest
+       never names a missing directory, and the old one goes under the temp name; where the
+       file system cannot swap, it is retired first */
     struct stat st;
+    int swapped = 0;
     if (!lstat(fin, &st)) {
-        if (retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
-        crash_point(r);
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) {
+            swapped = 1;
+            crash_point(r);
+            ckpt_rmtree(tmp);
+        } else {
+            if (retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
+            crash_point(r);
+        }
     }
-    if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); goto fail; }
+    if (!swapped && rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); goto fail; }
     crash_point(r);
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     crash_point(r);

@@ -193,6 +193,47 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
     EXPECT(crashed_new > 0 && crashed_old > 0);
 }
 
+/* A step saved again while latest names it (ckpt_save of latest's own step: the orphan path):
+ * the old directory was retired before the new one took its name, and a crash between the two
+ * left latest naming a missing directory, the run without a checkpoint. At every crash point
+ * latest now loads, the old step or the new one. */
+TEST(resaving_the_latest_step_never_loses_it) {
+    struct stat sb;
+    if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
+    for (int n = 1; n <= 14; n++) {
+        char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX];
+        EXPECT(mkdtemp(dir) != NULL);
+        snprintf(run, sizeof run, "%s/run", dir);
+        ckpt_run r;
+        mrl_err e = {0};
+        EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
+        EXPECT(save_step(&r, 1, 1.0f, &e) == 0);
+        ckpt_close(&r);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            ckpt_run rc;
+            mrl_err ce = {0};
+            if (ckpt_open(&rc, run, 0, 1, &ce)) _exit(3);
+            rc.crash_at = n;
+            _exit(save_step(&rc, 1, 2.0f, &ce) ? 4 : 0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
+        EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
+        long step = -1;
+        char lp[PATH_MAX + 32];
+        EXPECTF(ckpt_latest(&r, &step, lp, sizeof lp, &e) == 1 && step == 1, "crash point %d: %s", n, e.msg);
+        float w = first_weight(lp);
+        EXPECTF(w == 1.0f || w == 2.0f, "crash point %d: first weight %g", n, w);
+        if (code == 0) EXPECTF(w == 2.0f, "crash point %d: the save ended, but the old step stands", n);
+        ckpt_close(&r);
+        ckpt_rmtree(dir);
+    }
+}
+
 TEST(broken_latest_is_an_error) {
     char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
     EXPECT(mkdtemp(dir) != NULL);
@@ -362,6 +403,7 @@ TEST(state_is_checked) {
 int main(void) {
     RUN(save_and_reload);
     RUN(crash_at_every_point_leaves_a_whole_latest);
+    RUN(resaving_the_latest_step_never_loses_it);
     RUN(broken_latest_is_an_error);
     RUN(open_removes_rollouts_leftovers);
     RUN(open_removes_metrics_leftovers);
