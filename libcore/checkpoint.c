@@ -332,8 +332,15 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     }
     /* fsynced as a checkpoint is: after a power cut "policy" names a whole snapshot */
     if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); ckpt_rmtree(tmp); return -1; }
-    retire(r->dir, name, "orphan");   /* one a stopped run left at this step */
-    if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
+    /* one a stopped run left at this step, or the one "policy" names (its step snapshotted
+       again): swapped in one rename as in ckpt_save, so that policy never names a missing
+       directory; retired first where the file system cannot swap */
+    struct stat st;
+    if (!lstat(fin, &st) && renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) ckpt_rmtree(tmp);
+    else {
+        retire(r->dir, name, "orphan");
+        if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
+    }
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     if (move_link(r, "policy", name, e)) return -1;
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));

@@ -234,6 +234,41 @@ TEST(resaving_the_latest_step_never_loses_it) {
     }
 }
 
+/* A policy snapshot of a step "policy" names already (taken again) replaces it in one
+ * rename: the link names the new weights, and no temporary directory is left. */
+TEST(policy_snapshot_of_the_same_step_replaces_it) {
+    struct stat sb;
+    if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
+    char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX], lp[PATH_MAX + 32];
+    EXPECT(mkdtemp(dir) != NULL);
+    snprintf(run, sizeof run, "%s/run", dir);
+    ckpt_run r;
+    mrl_err e = {0};
+    EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
+    for (float v = 1; v <= 2; v++) {
+        mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
+        if (!m) { EXPECTF(0, "%s", e.msg); break; }
+        mrl_param *p;
+        model_params(m, &p);
+        p[0].w[0] = v;
+        jv st = JV_OBJECT(jv_string("step"), jv_number(1));
+        ckpt_data d = {m, "fp32", NULL, TINY, st};
+        EXPECTF(ckpt_save_policy(&r, 1, &d, &e) == 0, "%s", e.msg);
+        jv_free(st);
+        model_free(m);
+        snprintf(lp, sizeof lp, "%s/policy", run);
+        float w = first_weight(lp);
+        EXPECTF(w == v, "snapshot %g: policy's first weight %g", v, w);
+    }
+    DIR *dd = opendir(run);
+    int left = 0;
+    for (struct dirent *de; dd && (de = readdir(dd));) if (!strncmp(de->d_name, ".tmp", 4)) left++, printf("  left: %s\n", de->d_name);
+    if (dd) closedir(dd);
+    EXPECT(left == 0);
+    ckpt_close(&r);
+    ckpt_rmtree(dir);
+}
+
 TEST(broken_latest_is_an_error) {
     char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
     EXPECT(mkdtemp(dir) != NULL);
@@ -404,6 +439,7 @@ int main(void) {
     RUN(save_and_reload);
     RUN(crash_at_every_point_leaves_a_whole_latest);
     RUN(resaving_the_latest_step_never_loses_it);
+    RUN(policy_snapshot_of_the_same_step_replaces_it);
     RUN(broken_latest_is_an_error);
     RUN(open_removes_rollouts_leftovers);
     RUN(open_removes_metrics_leftovers);
