@@ -39,11 +39,12 @@ struct mrl_dist {
     double *hbuf;   /* backend scratch for host all-reduces */
 };
 
-static int env_int(const char *name, int *out) {
+/* 1 with *out set, 0 where name is unset or empty, -1 with e set where it is not a count */
+static int env_int(const char *name, int *out, mrl_err *e) {
     const char *s = getenv(name);
     if (!s || !*s) return 0;
     char *end; long v = strtol(s, &end, 10);
-    if (*end || v < 0 || v > 1 << 20) return -1;
+    if (*end || v < 0 || v > 1 << 20) return err_set(e, 2, "%s='%s' is not a number from 0 to %d", name, s, 1 << 20);
     *out = (int)v; return 1;
 }
 
@@ -56,11 +57,15 @@ int dist_env(int *rank, int *world, int *local, mrl_err *e) {
     };
     *rank = 0; *world = 1; *local = 0;
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        int r = 0, w = 0, l = 0;
-        int hr = env_int(sets[i][0], &r), hw = env_int(sets[i][1], &w), hl = env_int(sets[i][2], &l);
-        if (hr < 0 || hw < 0 || hl < 0) return err_set(e, 2, "%s/%s/%s: not a number", sets[i][0], sets[i][1], sets[i][2]);
+        int r = 0, w = 0, l = 0, hr, hw, hl;
+        if ((hr = env_int(sets[i][0], &r, e)) < 0 || (hw = env_int(sets[i][1], &w, e)) < 0 ||
+            (hl = env_int(sets[i][2], &l, e)) < 0) return -1;
+        /* mgrpo's own pair is set together (a launcher's may be half there: sbatch's script) */
+        if (i == 0 && hr != hw)
+            return err_set(e, 2, "%s is set but %s is not (set both, or neither)", sets[i][hr ? 0 : 1], sets[i][hr ? 1 : 0]);
         if (hr == 0 || hw == 0) continue;
         if (w < 1 || r >= w) return err_set(e, 2, "%s=%d is not below %s=%d", sets[i][0], r, sets[i][1], w);
+        if (hl == 1 && l >= w) return err_set(e, 2, "%s=%d is not below %s=%d", sets[i][2], l, sets[i][1], w);
         *rank = r; *world = w; *local = hl == 1 ? l : r;
         return 0;
     }
@@ -72,8 +77,12 @@ const char *dist_job_key(void) {
     const char *s;
     if ((s = getenv("MRL_JOB")) && *s) return s;
     if ((s = getenv("SLURM_JOB_ID")) && *s) {
-        const char *st = getenv("SLURM_STEP_ID");
-        snprintf(key, sizeof key, "%s.%s", s, st ? st : "0"); return key;
+        const char *st = getenv("SLURM_STEP_ID"), *rs = getenv("SLURM_RESTART_COUNT");
+        /* a requeued job keeps its id and counts its steps from 0 again: the id file a start that
+           failed left behind is not this start's */
+        if (rs && *rs && strcmp(rs, "0")) snprintf(key, sizeof key, "%s.%s.r%s", s, st && *st ? st : "0", rs);
+        else snprintf(key, sizeof key, "%s.%s", s, st && *st ? st : "0");
+        return key;
     }
     if ((s = getenv("OMPI_MCA_orte_ess_jobid")) && *s) return s;
     if ((s = getenv("PMIX_NAMESPACE")) && *s) return s;
@@ -90,8 +99,13 @@ static int nccl_fail(mrl_dist *d, mrl_err *e, const char *what, int rc) {
 
 static int load_nccl(mrl_dist *d, mrl_err *e) {
     const char *names[] = {"libnccl.so.2", "libnccl.so"};
-    for (size_t i = 0; i < 2 && !d->lib; i++) d->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (!d->lib) return err_set(e, 3, "data parallel needs NCCL: cannot load libnccl.so.2 (%s); install NCCL or add its directory to LD_LIBRARY_PATH", dlerror());
+    char why[1024] = "";   /* libnccl.so.2's own reason (a missing dependency), not libnccl.so's absence after it */
+    for (size_t i = 0; i < 2 && !d->lib; i++) {
+        d->lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        const char *m = d->lib ? NULL : dlerror();
+        if (m && !why[0]) snprintf(why, sizeof why, "%s", m);
+    }
+    if (!d->lib) return err_set(e, 3, "data parallel needs NCCL: cannot load libnccl.so.2 (%s); install NCCL or add its directory to LD_LIBRARY_PATH", why);
     *(void **)&d->get_id = dlsym(d->lib, "ncclGetUniqueId");
     *(void **)&d->init_rank = dlsym(d->lib, "ncclCommInitRank");
     *(void **)&d->all_reduce = dlsym(d->lib, "ncclAllReduce");
@@ -102,6 +116,38 @@ static int load_nccl(mrl_dist *d, mrl_err *e) {
     return 0;
 }
 
+int dist_read_id(const char *path, void *id, size_t len, int rank, double timeout_s, mrl_err *e) {
+    struct timespec t0, now, nap = {0, 20 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int fd = open(path, O_RDONLY);
+        /* not there yet (ESTALE: NFS, the name renamed over meanwhile) is waited for; any other
+           error (no permission, not a directory on the way) would last the whole timeout */
+        if (fd < 0 && errno != ENOENT && errno != ESTALE)
+            return err_set(e, 3, "rank %d: cannot read the NCCL id %s: %s", rank, path, strerror(errno));
+        if (fd >= 0) {
+            ssize_t n = read(fd, id, len);
+            int er = errno;
+            close(fd);
+            if (n == (ssize_t)len) return 0;
+            if (n < 0 && er != EINTR && er != ESTALE)
+                return err_set(e, 3, "rank %d: cannot read the NCCL id %s: %s", rank, path, strerror(er));
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9 > timeout_s)
+            return err_set(e, 3, "rank %d: no NCCL id appeared in %s after %.0f s (is rank 0 running, and is the directory shared?)",
+                           rank, path, timeout_s);
+        nanosleep(&nap, NULL);
+    }
+}
+
+int dist_nccl_check(mrl_err *e) {
+    mrl_dist d = {0};
+    int rc = load_nccl(&d, e);
+    if (d.lib) dlclose(d.lib);
+    return rc;
+}
+
 /* Rank 0 publishes the id; the others wait for the file to appear whole (rename is atomic). */
 static int exchange_id(mrl_dist *d, const char *path, double timeout_s, nccl_id *id, mrl_err *e) {
     if (d->rank == 0) {
@@ -109,21 +155,7 @@ static int exchange_id(mrl_dist *d, const char *path, double timeout_s, nccl_id 
         if (rc) return nccl_fail(d, e, "ncclGetUniqueId", rc);
         return atomic_write_file(path, id, sizeof *id, e);
     }
-    struct timespec t0, now, nap = {0, 20 * 1000 * 1000};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        int fd = open(path, O_RDONLY);
-        if (fd >= 0) {
-            ssize_t n = read(fd, id, sizeof *id);
-            close(fd);
-            if (n == (ssize_t)sizeof *id) return 0;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9 > timeout_s)
-            return err_set(e, 3, "rank %d: no NCCL id appeared in %s after %.0f s (is rank 0 running, and is the directory shared?)",
-                           d->rank, path, timeout_s);
-        nanosleep(&nap, NULL);
-    }
+    return dist_read_id(path, id, sizeof *id, d->rank, timeout_s, e);
 }
 
 mrl_dist *dist_init(const mrl_backend *be, const char *id_path, double timeout_s, mrl_err *e) {
@@ -137,13 +169,17 @@ mrl_dist *dist_init(const mrl_backend *be, const char *id_path, double timeout_s
     nccl_id id;
     if (load_nccl(d, e) || exchange_id(d, id_path, timeout_s, &id, e)) { dist_free(d); return NULL; }
     int rc = d->init_rank(&d->comm, d->world, id, d->rank);
-    if (rc) { nccl_fail(d, e, "ncclCommInitRank", rc); d->comm = NULL; dist_free(d); return NULL; }
+    if (rc) {   /* the id is spent: a later launch with this job key must not read it */
+        nccl_fail(d, e, "ncclCommInitRank", rc); d->comm = NULL;
+        if (d->rank == 0) unlink(id_path);
+        dist_free(d); return NULL;
+    }
     d->hbuf = be_alloc(be, 64 * sizeof(double));
     if (d->rank == 0) unlink(id_path);   /* every rank has joined; the id is spent */
     if (!d->hbuf) { err_set(e, 3, "out of device memory (the all-reduce's scalar buffer)"); dist_free(d); return NULL; }
     return d;
 #else
-    (void)id_path; (void)timeout_s; (void)load_nccl; (void)exchange_id;
+    (void)id_path; (void)timeout_s; (void)exchange_id;
     err_set(e, 2, "data parallel (world %d) needs a CUDA build (make CUDA=1)", d->world);
     free(d);
     return NULL;
@@ -194,7 +230,16 @@ int dist_allreduce_grads(mrl_dist *d, struct mrl_model *m, mrl_err *e) {
     return 0;
 }
 
-/* stdin → a temporary file (path written to tmp); 0 or -1 with e set */
+/* The launcher's stop signals (cli_signals' own): while it copies standard input they end the
+ * copy; once the ranks run they are forwarded to every rank, which stops as it would alone (a
+ * rank that also got it from the terminal takes the echo within a second as the same stop). */
+static const int spawn_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+static volatile sig_atomic_t spawn_stop;
+static void spawn_on_signal(int sig) { if (!spawn_stop) spawn_stop = sig; }
+double dist_spawn_grace_s = 30;
+
+/* stdin → a temporary file (path written to tmp); 0, 1 when a stop signal came (the copy
+ * removed), or -1 with e set */
 static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
     const char *td = getenv("TMPDIR");
     snprintf(tmp, cap, "%s/mrl-stdin-XXXXXX", td && *td ? td : "/tmp");
@@ -202,6 +247,7 @@ static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
     if (fd < 0) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
     char buf[1 << 16];
     for (;;) {   /* a read error is not the end of the input: the ranks would train on part of it */
+        if (spawn_stop) { close(fd); unlink(tmp); return 1; }
         ssize_t k = read(0, buf, sizeof buf);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) { int er = errno; close(fd); unlink(tmp); return err_set(e, 1, "<stdin>: read error: %s", strerror(er)); }
@@ -217,6 +263,10 @@ static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
     return 0;
 }
 
+static void signal_ranks(const pid_t *pid, int n, int sig) {
+    for (int r = 0; r < n; r++) if (pid[r] > 0) kill(pid[r], sig);
+}
+
 int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
     if (n < 1 || n > 1024) return err_set(e, 2, "--gpus: %d is not between 1 and 1024", n), 2;
     if (first_operand < 1 || first_operand > argc) first_operand = argc;
@@ -224,20 +274,52 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
        read its own part of a shared pipe (or of a file's shared offset), so a copy goes to each */
     int copy_stdin = first_operand == argc;
     for (int i = first_operand; i < argc; i++) copy_stdin |= !strcmp(argv[i], "-");
+    /* the stop signals are caught from here (not where ignored, as under nohup) and, while the
+       ranks run, blocked and taken by sigtimedwait with SIGCHLD: no exit or signal is missed
+       between a check and a wait; SIGCHLD is the default one while the ranks run (inherited
+       ignored, the kernel would reap them and wait could not see a failure) */
+    const int ns = (int)(sizeof spawn_sigs / sizeof spawn_sigs[0]);
+    struct sigaction old_act[3], old_chld, sa;
+    sigset_t set, old_mask;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    spawn_stop = 0;
+    for (int i = 0; i < ns; i++) {
+        sigaction(spawn_sigs[i], NULL, &old_act[i]);
+        if (old_act[i].sa_handler == SIG_IGN) continue;
+        sa.sa_handler = spawn_on_signal;   /* no SA_RESTART: a blocked read returns EINTR */
+        sigaction(spawn_sigs[i], &sa, NULL);
+        sigaddset(&set, spawn_sigs[i]);
+    }
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, &old_chld);
     char tmp[4096] = "";
-    if (copy_stdin && stdin_to_file(tmp, sizeof tmp, e)) return 3;
+    int rc = 0;
+    if (copy_stdin && (rc = stdin_to_file(tmp, sizeof tmp, e)) != 0) { rc = rc < 0 ? 3 : 128 + spawn_stop; tmp[0] = 0; goto restore; }
+    sigprocmask(SIG_BLOCK, &set, &old_mask);
+    if (spawn_stop) { rc = 128 + spawn_stop; goto unblock; }   /* came after the copy */
     pid_t *pid = calloc((size_t)n, sizeof *pid);
     char **av = calloc((size_t)argc + 4, sizeof *av);
-    if (!pid || !av) { free(pid); free(av); if (tmp[0]) unlink(tmp); return err_set(e, 3, "out of memory"), 3; }
+    if (!pid || !av) { free(pid); free(av); err_set(e, 3, "out of memory"); rc = 3; goto unblock; }
     char job[64], num[16], dev[32];
     snprintf(job, sizeof job, "gpus-%ld-%ld", (long)getpid(), (long)time(NULL));
     /* getopt has put the options first: "--device cuda:RANK" goes after them (it overrides one
        given) and before a "--" that ends them, which would make it a FILE */
     int opt_end = first_operand > 1 && !strcmp(argv[first_operand - 1], "--") ? first_operand - 1 : first_operand;
+    int started = 0, fwd = 0, stopping = 0;   /* fwd: the first signal forwarded; stopping: the ranks were asked to stop (1), again (2), killed (3) */
     for (int r = 0; r < n; r++) {
         pid[r] = fork();
-        if (pid[r] < 0) { err_set(e, 3, "fork: %s", strerror(errno)); n = r; break; }
+        if (pid[r] < 0) {   /* the ranks started cannot form the world: stopped as after a failure */
+            err_set(e, 3, "fork: %s", strerror(errno));
+            pid[r] = 0; rc = 3;
+            break;
+        }
         if (pid[r] == 0) {
+            for (int i = 0; i < ns; i++) sigaction(spawn_sigs[i], &old_act[i], NULL);
+            sigaction(SIGCHLD, &old_chld, NULL);
+            sigprocmask(SIG_SETMASK, &old_mask, NULL);
             snprintf(num, sizeof num, "%d", r); setenv("MRL_RANK", num, 1); setenv("MRL_LOCAL_RANK", num, 1);
             snprintf(num, sizeof num, "%d", n); setenv("MRL_WORLD", num, 1);
             setenv("MRL_JOB", job, 1);
@@ -257,20 +339,45 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
             fprintf(stderr, "%s: cannot start rank %d: %s\n", argv[0], r, strerror(errno));
             _exit(127);
         }
+        started++;
     }
-    int rc = n == 0 ? 3 : 0, left = n;
-    while (left > 0) {
-        int st; pid_t w = wait(&st);
-        if (w < 0) { if (errno == EINTR) continue; break; }
-        left--;
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (code && !rc) {
-            rc = code;
-            for (int r = 0; r < n; r++) if (pid[r] > 0 && pid[r] != w) kill(pid[r], SIGTERM);
+    if (rc) { signal_ranks(pid, n, SIGTERM); stopping = 1; }
+    struct timespec t_stop = {0, 0}, now;
+    if (stopping) clock_gettime(CLOCK_MONOTONIC, &t_stop);
+    for (int left = started; left > 0;) {
+        for (int r = 0; r < n; r++) {   /* only the ranks are waited for: no other child's exit is theirs */
+            int st;
+            if (pid[r] <= 0 || waitpid(pid[r], &st, WNOHANG) != pid[r]) continue;
+            pid[r] = 0; left--;
+            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            if (code && !rc) {   /* the others would wait for this one in a collective forever */
+                rc = code;
+                /* not a rank's stop on a forwarded signal: the others are stopping too, rank 0
+                   maybe writing its last checkpoint */
+                if (!stopping && !(fwd && code == 128 + fwd)) { signal_ranks(pid, n, SIGTERM); stopping = 1; clock_gettime(CLOCK_MONOTONIC, &t_stop); }
+            }
         }
-        for (int r = 0; r < n; r++) if (pid[r] == w) pid[r] = 0;
+        if (!left) break;
+        siginfo_t si;
+        int sig;
+        if (stopping && stopping < 3) {   /* a rank blocked in a collective never reaches its stop */
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double due = stopping * dist_spawn_grace_s - ((now.tv_sec - t_stop.tv_sec) + 1e-9 * (now.tv_nsec - t_stop.tv_nsec));
+            if (due <= 0) { signal_ranks(pid, n, stopping == 1 ? SIGTERM : SIGKILL); stopping++; continue; }
+            struct timespec to = {(time_t)due, (long)((due - (double)(time_t)due) * 1e9)};
+            sig = sigtimedwait(&set, &si, &to);
+        } else sig = sigwaitinfo(&set, &si);
+        if (sig > 0 && sig != SIGCHLD) {   /* forwarded: the ranks stop as one process would */
+            signal_ranks(pid, n, sig);
+            if (!fwd) fwd = sig;
+        }
     }
     free(pid); free(av);
+unblock:
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+restore:
+    sigaction(SIGCHLD, &old_chld, NULL);
+    for (int i = 0; i < ns; i++) sigaction(spawn_sigs[i], &old_act[i], NULL);
     if (tmp[0]) unlink(tmp);
     return rc;
 }

@@ -44,3 +44,16 @@ $ echo '{"id":"p","prompt_ids":[1],"completion_ids":[2],"reward":1}' > r.jsonl
 $ CUDA_VISIBLE_DEVICES= mgrpo --model m --out run --gpus 2 -Z r.jsonl
 ? 2
 2~ ^mgrpo: (--device cuda(:[0-9]+)?: (no CUDA device is present on this machine|this machine has [0-9]+ CUDA devices?)|--gpus 2: data parallel needs a CUDA build \(make CUDA=1\))$
+
+## half of mgrpo's own pair is refused (MRL_WORLD alone was a silent single process)
+$ MRL_WORLD=2 mgrpo --out run -Z /dev/null; echo $?; test -e run || echo none
+> 2
+> none
+2> mgrpo: MRL_WORLD is set but MRL_RANK is not (set both, or neither)
+2> Try 'mgrpo --help'.
+
+## a local rank past the world is refused (it chose a GPU no rank of the node has)
+$ MRL_RANK=0 MRL_WORLD=2 MRL_LOCAL_RANK=2 mgrpo --out run -Z /dev/null
+? 2
+2> mgrpo: MRL_LOCAL_RANK=2 is not below MRL_WORLD=2
+2> Try 'mgrpo --help'.
