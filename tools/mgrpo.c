@@ -1026,13 +1026,20 @@ int main(int argc, char **argv) {
     jv held = jv_invalid();
     for (;;) {
         if (o.steps > 0 && done >= o.steps) break;
-        if (cli_stop_requested()) break;
+        if (!dist && cli_stop_requested()) break;   /* the ranks decide together, below */
         item *it; int n, *gs;
         if (in.list && !next_batch_file(&o, &in)) break;
         int ng = read_batch(&o, &in, o.groups, &it, &n, &gs, cfg->vocab_size);
         if (in.list && !ng && !cli_stop_requested())   /* a driver waits for this step */
             cli_dief(&o.c, 1, "%s: no records to train on: no step taken", in.path);
-        if (!ng || cli_stop_requested()) {   /* a batch cut short by a signal is not trained on */
+        int go = ng && !cli_stop_requested();
+        if (dist) {   /* the ranks stop together: one that stopped alone (a forwarded signal takes a
+                         moment to reach each) left the others waiting in the gradient all-reduce */
+            double v = go;
+            if (dist_allreduce_host(dist, &v, 1, &e)) cli_die(&o.c, &e);
+            go = v > world - 0.5;
+        }
+        if (!go) {   /* a batch cut short by a signal is not trained on */
             in.groups_read -= ng; in.records_read -= n;   /* nor counted as consumed */
             for (int i = 0; i < n; i++) item_free(&it[i]);
             free(it); free(gs);
