@@ -776,7 +776,7 @@ static void on_fatal(void *p, int code) {
                 f->step - f->last_saved, f->step - f->last_saved == 1 ? "" : "s", f->step - f->last_saved == 1 ? "is" : "are", f->step);
 }
 
-/* The input as a message names it: standard input, the file or files, or the --batches-from list. */
+/* The input as a message names it: <stdin>, the file or files, or the --batches-from list. */
 static void input_name(const opts *o, char **files, int n, char *buf, size_t cap) {
     if (o->batches_from) {
         snprintf(buf, cap, "--batches-from %s", strcmp(o->batches_from, "-") ? o->batches_from : "standard input");
@@ -786,7 +786,7 @@ static void input_name(const opts *o, char **files, int n, char *buf, size_t cap
     buf[0] = 0;
     for (int i = 0; i < (n ? n : 1) && at < cap; i++) {
         const char *f = n ? files[i] : "-";
-        int k = snprintf(buf + at, cap - at, "%s%s", i ? ", " : "", strcmp(f, "-") ? f : "standard input");
+        int k = snprintf(buf + at, cap - at, "%s%s", i ? ", " : "", strcmp(f, "-") ? f : "<stdin>");   /* as a record's FILE:LINE names it */
         at += k > 0 ? (size_t)k : 0;
     }
 }

@@ -181,7 +181,7 @@ $ mgrpo -Z -q --threads 1 --out run --resume-data $TESTDATA/grpo/batch.jsonl; ec
 > 1
 > rc=1
 > step-000001
-2~ ^mgrpo: standard input: no records to train on: no step taken$
+2~ ^mgrpo: <stdin>: no records to train on: no step taken$
 2~ ^mgrpo: .*/grpo/batch\.jsonl: no records to train on past the groups earlier steps took \(--resume-data\): no step taken$
 
 ## stopped and resumed equals uninterrupted: metrics and weights, step by step
