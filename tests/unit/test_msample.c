@@ -346,6 +346,25 @@ TEST(kv_cache_bf16) {
     free(b1); free(b8); free(b5); free(f32); free(aut); free(bw); free(ba); free(sc);
 }
 
+/* A bf16 model on a CPU with AVX2 but not AVX-512 streams its weights for up to 256 rows
+ * (msample(1)): decode steps of 72 rows -- past the 64-row blocks of the streaming kernel --
+ * give the bytes of --batch 1, at 2 threads as at 1. */
+TEST(bf16_batch_past_64_same_bytes) {
+    if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f")) ||
+        getenv("MRL_CPU_SIMD") || getenv("MRL_CPU_SMALL_T") || getenv("MRL_CPU_SMALL_T_BF16"))
+        SKIP("the bf16 streaming limit of 256 rows is AVX2's without AVX-512");
+    char cmd[8192], *b1, *b72;
+    const char *opt = "-n 12 --temperature 1 --top-p 0.95 --max-tokens 16 --seed 7 --dtype bf16";
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s %s --batch 1 %s", bin, COMMON, opt, PROBS);
+    EXPECT(run(cmd, &b1) == 0);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=2 %s %s %s --batch 72 %s", bin, COMMON, opt, PROBS);
+    EXPECT(run(cmd, &b72) == 0);
+    EXPECT(jv_array_length(parse_lines(b1)) == 72);
+    EXPECTF(!strcmp(b1, b72), "bf16 weights: --batch 72 at 2 threads differs from --batch 1 at 1");
+    free(b1); free(b72);
+}
+
 int main(void) {
     setenv("MRL_THREADS_ADAPT", "0", 1);   /* "2 threads" below means two, however busy the machine */
     snprintf(tmpdir, sizeof tmpdir, "%s/msample.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -354,6 +373,7 @@ int main(void) {
     RUN(score_matches_teacher_forcing);
     RUN(invariance_and_sampled_logprobs);
     RUN(kv_cache_bf16);
+    RUN(bf16_batch_past_64_same_bytes);
     RUN(stop_string_across_tokens);
     RUN(max_tokens_length);
     char cmd[512], *o;
