@@ -25,6 +25,12 @@ EPSILON     ?= 0.2
 LOSS        ?= bnpo
 MICRO_BATCH ?= 6
 MAX_GRAD_NORM ?= 1.0
+# the HF Trainer's AdamW, which the recipe leaves at its defaults (given here, so that make -n
+# shows them and a change of mgrpo's defaults does not change the study's run)
+WEIGHT_DECAY ?= 0
+ADAM_BETA1  ?= 0.9
+ADAM_BETA2  ?= 0.999
+ADAM_EPSILON ?= 1e-8
 TEMP        ?= 0.7
 TOP_P       ?= 1
 MAX_PROMPT  ?= 512
@@ -73,7 +79,8 @@ mrl_user = $(if $(filter command environment,$(firstword $(origin $1))),$(value 
 # (MGRPO_EXTRA outside the strip, which made every run of white space one space, quoted or not)
 EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --schedule $(SCHEDULE) \
   --min-lr-rate $(MIN_LR_RATE) --warmup $(WARMUP) --total-steps $(TOTAL_STEPS) --beta $(BETA) \
-  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) $(GRAD_CKPT))$(if $(call mrl_user,MGRPO_EXTRA), $(call mrl_user,MGRPO_EXTRA))
+  --epsilon $(EPSILON) --max-grad-norm $(MAX_GRAD_NORM) --weight-decay $(WEIGHT_DECAY) \
+  --adam-beta1 $(ADAM_BETA1) --adam-beta2 $(ADAM_BETA2) --adam-epsilon $(ADAM_EPSILON) $(GRAD_CKPT))$(if $(call mrl_user,MGRPO_EXTRA), $(call mrl_user,MGRPO_EXTRA))
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
 # the tools: a make exp2 before make said "/bin/bash: .../bin/mfilter: No such file or directory"
@@ -129,16 +136,25 @@ OPEN_S1         ?=
 OPEN_DEEPSCALER ?=
 DEEPSCALER      ?=
 EASY_WHERE      ?= true
+MIX_OPEN_S1     ?= 3000
+MIX_OPEN_DEEPSCALER ?= 3000
+MIX_EASY        ?= 1000
 MIX_OUT         ?= data/exp2-mix.jsonl.zst
+# mix_take COUNT-VARIABLE FILES-VARIABLE SEED-OFFSET [easy]: the take (easy: of the problems that
+# pass EASY_WHERE, named here, as a comma in it would split the call's arguments) into $p.OFFSET,
+# counted: a source with fewer problems than its take (an EASY_WHERE that keeps 500) is an error
+# naming it (--take keeps all of a smaller input: the mix was smaller than the study's, silently)
+mix_take = $(MRL_T)/mfilter$(if $4, --where '$(EASY_WHERE)') --take $($1) --seed $(shell echo $$(($(SEED) + $3))) -q -Z $($2) > "$$p.$3"; \
+	n=$$(wc -l < "$$p.$3"); [ $$n -ge $($1) ] || { echo "data-exp2: $2=$($2): $$n problems$(if $4, that pass EASY_WHERE), fewer than $1=$($1)" >&2; exit 1; }
 data-exp2:
 	@test -n "$(OPEN_S1)" -a -n "$(OPEN_DEEPSCALER)" -a -n "$(DEEPSCALER)" || { echo "data-exp2: OPEN_S1=, OPEN_DEEPSCALER= and DEEPSCALER= are required (problem files)" >&2; exit 2; }
 	$(tools_need)
 	@mkdir -p $(dir $(MIX_OUT))
-	{ set -e; $(MRL_T)/mfilter --take 3000 --seed $(SEED) -q $(OPEN_S1); \
-	  $(MRL_T)/mfilter --take 3000 --seed $(shell echo $$(($(SEED) + 1))) -q $(OPEN_DEEPSCALER); \
-	  $(MRL_T)/mfilter --where '$(EASY_WHERE)' --take 1000 --seed $(shell echo $$(($(SEED) + 2))) -q $(DEEPSCALER); } \
-	| $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o $(MIX_OUT).part; \
-	rc=$$?; if [ $$rc = 0 ]; then mv $(MIX_OUT).part $(MIX_OUT); else rm -f $(MIX_OUT).part; exit $$rc; fi
+	set -e; p="$(MIX_OUT).part"; trap 'rm -f "$$p".[012]' EXIT; \
+	$(call mix_take,MIX_OPEN_S1,OPEN_S1,0); \
+	$(call mix_take,MIX_OPEN_DEEPSCALER,OPEN_DEEPSCALER,1); \
+	$(call mix_take,MIX_EASY,DEEPSCALER,2,easy); \
+	cat "$$p".[012] | $(MRL_T)/mfilter --shuffle --seed $(SEED) -q -o "$$p"; mv "$$p" "$(MIX_OUT)"
 
 # Benchmarks with the study's evaluation settings: no system prompt, the MATH_QUERY_TEMPLATE user
 # turn (pipelines/math-query.tmpl), temperature 0.6, top-p 0.95, 32768 new tokens, one sample.

@@ -6,8 +6,16 @@ $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN"
 >~ mfilter --max-tokens 512 --model m --template r1 --system @pipelines/open-rs-system\.txt d -o runs/exp2/data\.jsonl\.zst && echo "\$src" > runs/exp2/data\.source; fi$
 >~ ^RUN=runs/exp2 MODEL=m DATA=runs/exp2/data\.jsonl\.zst STEPS=500 PROMPTS=12 G=6 TEMP=0\.7 TOP_P=1 MAX_TOKENS=3584 TEMPLATE=r1 SYSTEM="\$\(cat pipelines/open-rs-system\.txt\)" SEED=42 SAVE_EVERY=50 .*
 >~ REWARD='[^']*/mreward -q --anchored --reward accuracy=2 --reward format=1 --reward language=0'
->~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --grad-checkpoint'
+>~ MGRPO_ARGS='--loss bnpo --micro-batch 6 --lr 1e-6 --schedule cosine_with_min_lr --min-lr-rate 0\.1 --warmup 0\.1 --total-steps 500 --beta 0\.04 --epsilon 0\.2 --max-grad-norm 1\.0 --weight-decay 0 --adam-beta1 0\.9 --adam-beta2 0\.999 --adam-epsilon 1e-8 --grad-checkpoint'
 >~ pipelines/grpo-loop\.sh$
+
+## exp1 and exp3 run exp2's recipe but for the completion limit and the rewards (recipes/grpo.yaml,
+## the one published, for all three), with the HF Trainer's AdamW constants the recipe leaves at
+## their defaults given to mgrpo (they were mgrpo's defaults, which make -n did not show)
+$ for e in exp1 exp2 exp3; do make -s -C "$ROOT" -n $e MODEL=m DATA=d BIN="$MRL_BIN" | grep '^RUN=' | sed "s/$e/expN/g; s/ MAX_TOKENS=[0-9]* / /; s/ REWARD='[^']*' / /"; done | uniq | wc -l
+$ make -s -C "$ROOT" -n exp3 MODEL=m DATA=d BIN="$MRL_BIN" WEIGHT_DECAY=0.01 | grep -o -- '--weight-decay [^ ]* --adam-beta1 [^ ]* --adam-beta2 [^ ]* --adam-epsilon [^ ]*'
+> 1
+> --weight-decay 0.01 --adam-beta1 0.9 --adam-beta2 0.999 --adam-epsilon 1e-8
 
 ## STEPS= stops a run part way along the study's 500-step schedule (--total-steps was STEPS: STEPS=50 ran a 50-step cosine, not the warmup the released Open-RS2/3 ended on); TOTAL_STEPS= sets its length
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" STEPS=50 | grep -o 'STEPS=[0-9]*\|--total-steps [0-9]*' | tr '\n' ' '; echo
@@ -18,8 +26,8 @@ $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" STEPS=50 TOTAL_STEPS=
 ## MGRPO_EXTRA adds options and keeps gradient checkpointing; GRAD_CKPT= turns it off
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" MGRPO_EXTRA='--temperature 0.7' | grep -o "MGRPO_ARGS='[^']*'" | grep -o -- '--max-grad-norm.*'
 $ make -s -C "$ROOT" -n exp2 MODEL=m DATA=d BIN="$MRL_BIN" GRAD_CKPT= | grep -o "MGRPO_ARGS='[^']*'" | grep -o -- '--max-grad-norm.*'
-> --max-grad-norm 1.0 --grad-checkpoint --temperature 0.7'
-> --max-grad-norm 1.0'
+> --max-grad-norm 1.0 --weight-decay 0 --adam-beta1 0.9 --adam-beta2 0.999 --adam-epsilon 1e-8 --grad-checkpoint --temperature 0.7'
+> --max-grad-norm 1.0 --weight-decay 0 --adam-beta1 0.9 --adam-beta2 0.999 --adam-epsilon 1e-8'
 
 ## exp1 samples 4096 tokens, exp3 3584 with format=1 + cosine=2 at max_len 3584
 $ make -s -C "$ROOT" -n exp1 MODEL=m DATA=d BIN="$MRL_BIN" | grep -o 'MAX_TOKENS=[0-9]*\|--reward [a-z0-9=:_]*' | tr '\n' ' '; echo
@@ -50,11 +58,11 @@ $ for t in "exp2 MODEL=m DATA=d" "eval RUN=r BENCH_DIR=b" "data-exp2 OPEN_S1=a O
 > data-exp2: none/mfilter is not built: run make first (or give BIN= the directory of the tools).  Stop.
 
 ## data-exp2: three mfilter --take and a shuffle
-$ make -s -C "$ROOT" -n data-exp2 BIN="$MRL_BIN" OPEN_S1=a OPEN_DEEPSCALER=b DEEPSCALER=c | grep -o 'mfilter [^|;}]*' | sed 's|^ *||; s| *$||'
-> mfilter --take 3000 --seed 42 -q a
-> mfilter --take 3000 --seed 43 -q b
-> mfilter --where 'true' --take 1000 --seed 44 -q c
-> mfilter --shuffle --seed 42 -q -o data/exp2-mix.jsonl.zst.part
+$ make -s -C "$ROOT" -n data-exp2 BIN="$MRL_BIN" OPEN_S1=a OPEN_DEEPSCALER=b DEEPSCALER=c | grep -o 'mfilter [^|;}>]*' | sed 's|^ *||; s| *$||'
+> mfilter --take 3000 --seed 42 -q -Z a
+> mfilter --take 3000 --seed 43 -q -Z b
+> mfilter --where 'true' --take 1000 --seed 44 -q -Z c
+> mfilter --shuffle --seed 42 -q -o "$p"
 
 ## data-exp2: open-deepscaler is a subset of raw DeepScaleR; a record in both (same id and text) drew the same --take key in both takes (one seed), so the 1,000 raw picks that lie in open-deepscaler were all among its 3,000 picks: 527 of the 7,000 twice, where independent takes give about 75 (one draw per source: seeds SEED, SEED+1, SEED+2)
 $ seq 1 18615 | awk '{ printf "{\"id\":\"s1-%d\",\"problem\":\"S1 problem %d\",\"answer\":\"%d\"}\n", $1, $1, $1 }' > s1.jsonl
@@ -65,14 +73,27 @@ $ zstd -dc mix.jsonl.zst | wc -l; zstd -dc mix.jsonl.zst | jq -r .id | sort | un
 > 7000
 > few repeats
 
+## data-exp2: a source with fewer problems than its take is an error naming it, and no mix file (--take kept all 300 easy problems: a mix of 6,300, not the study's 7,000, and status 0); MIX_EASY= asks for fewer
+$ seq 1 3000 | awk '{ printf "{\"id\":\"s1-%d\",\"problem\":\"S1 problem %d\",\"answer\":\"%d\"}\n", $1, $1, $1 }' > s1.jsonl
+$ seq 1 3000 | awk '{ printf "{\"id\":\"ds-%d\",\"problem\":\"Problem %d\",\"answer\":\"%d\",\"level\":%d}\n", $1, $1, $1, $1 % 10 }' > ds.jsonl
+$ x() { make -s -C "$ROOT" data-exp2 BIN="$MRL_BIN" OPEN_S1=$PWD/s1.jsonl OPEN_DEEPSCALER=$PWD/ds.jsonl DEEPSCALER=$PWD/ds.jsonl EASY_WHERE='.level | IN(1, 11)' MIX_OUT=$PWD/mix/m.jsonl.zst "$@"; }
+$ x 2>&1 | sed "s|$PWD/||; /^make/d"; ls -A mix
+$ x MIX_EASY=300 && zstd -dc mix/m.jsonl.zst | wc -l; ls -A mix
+> data-exp2: DEEPSCALER=ds.jsonl: 300 problems that pass EASY_WHERE, fewer than MIX_EASY=1000
+> 6300
+> m.jsonl.zst
+
 ## data-exp2 with an input that does not exist: an error, and no mix file (not even an empty one)
 $ make -s -C "$ROOT" data-exp2 BIN="$MRL_BIN" OPEN_S1=$PWD/none OPEN_DEEPSCALER=$PWD/none DEEPSCALER=$PWD/none MIX_OUT=$PWD/mix/m.jsonl.zst 2>/dev/null; echo "rc=$?"; ls -A mix
 > rc=2
 
 ## eval: the study's sampling settings; BENCH_DIR is required
 $ make -s -C "$ROOT" -n eval BIN="$MRL_BIN" RUN=runs/x BENCH_DIR=b | tr -s '\n\\ ' ' ' | grep -o 'msample .*--seed 42' | head -1
+$ make -s -C "$ROOT" -n eval BIN="$MRL_BIN" RUN=runs/x BENCH_DIR=b | grep -o 'mreward [^|]*\.jsonl\.zst\|^for b in [^;]*' | sort -u | sed 's| -o .*||'
 $ make -s -C "$ROOT" eval BIN="$MRL_BIN" RUN=runs/x 2>&1 | head -1
 > msample --model runs/x/latest -n 1 --temperature 0.6 --top-p 0.95 --max-tokens 32768 --template pipelines/math-query.tmpl --system '' --seed 42
+> for b in aime24 math500 amc23 minerva_math olympiadbench
+> mreward -q --lighteval
 > eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)
 
 ## a tiny exp2 end to end: 2 steps, then the same command with STEPS=3 continues from step 2
