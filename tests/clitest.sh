@@ -18,6 +18,8 @@
 #   2~ regex                 stderr must contain a line matching this extended regex
 #   ? N                      expected exit status (default 0)
 # "<", ">" and "2>" take the rest of the line after one space; a bare "<" or ">" is an empty line.
+# A case with no "$" line, and a case line before the first "## " title, fail (they check nothing);
+# a title goes on over "## " lines only until the case's first other line.
 set -u
 file=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,9 +30,10 @@ export MRL_BIN="${MRL_BIN:-$ROOT/bin}"; export PATH="$MRL_BIN:$PATH"
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 base=$(basename "$file" .t)
 
-name="" cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=()
+name="" body=0 cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=()
 run_case() {
   [ -n "$name" ] || return 0
+  [ -n "$cmd" ] || { echo "FAIL $base: $name: no \$ command (the case runs nothing)"; return 0; }
   local r
   for r in "${reqs[@]+"${reqs[@]}"}"; do
     if [ "$r" = root ]; then   # a case that must switch users (setpriv) runs as root only
@@ -75,9 +78,14 @@ run_case() {
 }
 while IFS= read -r line || [ -n "$line" ]; do
   case "$line" in
+    "#"*|"") ;;
+    *) if [ -z "$name" ]; then echo "FAIL $base: a case line before the first '## ' title: $line"; continue; fi
+       body=1 ;;
+  esac
+  case "$line" in
     "## "*)   # a title goes on over consecutive lines; a title line after a case's body starts the next case
-      if [ -n "$name" ] && [ -z "$cmd" ] && [ ${#reqs[@]} -eq 0 ]; then name+=" ${line#\#\# }"; continue; fi
-      run_case; name=${line#\#\# }; cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=() ;;
+      if [ -n "$name" ] && [ $body -eq 0 ]; then name+=" ${line#\#\# }"; continue; fi
+      run_case; name=${line#\#\# }; body=0 cmd="" stdin="" has_stdin=0 out="" has_out=0 err="" has_err=0 rc_want=0 reqs=() outre=() errre=() ;;
     "% requires "*) reqs+=("${line#% requires }") ;;
     "\$ "*) if [ -n "$cmd" ]; then cmd+=$'\n'; fi; cmd+="${line#\$ }" ;;
     "<") stdin+=$'\n'; has_stdin=1 ;;

@@ -15,8 +15,9 @@ static char tst_skip_reason[256];
 static inline double tst_worst(double w, double x) { return w != w ? w : x <= w ? w : x; }
 #define EXPECT(c) do { if (!(c)) { fprintf(stdout, "  %s:%d: EXPECT(%s) failed\n", __FILE__, __LINE__, #c); tst_failed_now = 1; } } while (0)
 #define EXPECTF(c, ...) do { if (!(c)) { fprintf(stdout, "  %s:%d: EXPECT(%s) failed: ", __FILE__, __LINE__, #c); fprintf(stdout, __VA_ARGS__); fputc('\n', stdout); tst_failed_now = 1; } } while (0)
-/* relative closeness: |a-b| <= tol * max(1, |b|) */
-#define EXPECT_NEAR(a, b, tol) do { double _a = (a), _b = (b); if (!(fabs(_a - _b) <= (tol) * fmax(1.0, fabs(_b))) || _a != _a) { fprintf(stdout, "  %s:%d: %s = %.9g, expected %s = %.9g (tol %g)\n", __FILE__, __LINE__, #a, _a, #b, _b, (double)(tol)); tst_failed_now = 1; } } while (0)
+/* relative closeness: |a-b| <= tol * max(1, |b|); an infinite b is met only by a == b (the bound
+ * tol * |b| is infinite: every finite a passed), a NaN never */
+#define EXPECT_NEAR(a, b, tol) do { double _a = (a), _b = (b); if (_a != _b && (!(fabs(_a - _b) <= (tol) * fmax(1.0, fabs(_b))) || isinf(_b) || _a != _a)) { fprintf(stdout, "  %s:%d: %s = %.9g, expected %s = %.9g (tol %g)\n", __FILE__, __LINE__, #a, _a, #b, _b, (double)(tol)); tst_failed_now = 1; } } while (0)
 #define SKIP(...) do { snprintf(tst_skip_reason, sizeof tst_skip_reason, __VA_ARGS__); tst_skipped_now = 1; return; } while (0)
 #define RUN(name) tst_run(#name, name)
 static void tst_run(const char *name, void (*fn)(void)) {

@@ -10,10 +10,11 @@ $ BIN=$PWD/b REPS=1 bash "$ROOT/bench/bench-mfilter.sh" 20 | grep -c '^| mfilter
 
 ## every bench/ file BENCHMARKS.md names is there, every bench/*.sh is executable (BENCHMARKS.md
 ## runs some as `bench/X.sh`; bench-contention.sh was not), and each VAR= a command there sets
-## before `bench/X.sh` is one that script reads (CUDA= is make's, which the scripts run)
+## before `bench/X.sh` is one that script reads (CUDA= is make's, which the scripts run); and the
+## patterns find such names and commands at all (else every loop ran zero times and said "checked")
 $ cd "$ROOT"
-$ for p in $(grep -oE 'bench/[A-Za-z0-9_.-]+\.(sh|py|c|json)' BENCHMARKS.md | sort -u); do
-$   [ -e "$p" ] || echo "BENCHMARKS.md names $p: no such file"
+$ n=0; for p in $(grep -oE 'bench/[A-Za-z0-9_.-]+\.(sh|py|c|json)' BENCHMARKS.md | sort -u); do
+$   n=$((n + 1)); [ -e "$p" ] || echo "BENCHMARKS.md names $p: no such file"
 $ done
 $ for s in bench/*.sh; do [ -x "$s" ] || echo "$s is not executable"; done
 $ grep -oE '([A-Z][A-Z0-9_]*=("[^"]*"|[^ `"]*) +)+(bash +)?bench/[a-z-]+\.sh' BENCHMARKS.md | while read -r l; do
@@ -22,5 +23,6 @@ $   for v in $(grep -oE '(^| )[A-Z][A-Z0-9_]*=' <<<"$l" | tr -d ' ='); do
 $     [ "$v" = CUDA ] || grep -qw "$v" "$s" || echo "BENCHMARKS.md: $v= for $s, which does not read it"
 $   done
 $ done
-$ echo checked
+$ v=$(grep -oE '([A-Z][A-Z0-9_]*=("[^"]*"|[^ `"]*) +)+(bash +)?bench/[a-z-]+\.sh' BENCHMARKS.md | wc -l)
+$ [ "$n" -ge 10 ] && [ "$v" -ge 5 ] && echo checked
 > checked

@@ -22,9 +22,11 @@ $ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/meval_expected.jsonl '
 ## the interval holds pass@1, and the same seed gives the same interval
 % requires /usr/bin/jq
 $ meval --json -Z $TESTDATA/rewards/evalset.jsonl | jq -c '[.ci95[0] < ."pass@1", ."pass@1" < .ci95[1]]'
-$ meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > a; meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > b; cmp a b && echo same
+$ meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > a; meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > b; cmp a b && jq -c '.ci95 | map(type)' a && echo same
 > [true,true]
 > [true,true]
+> ["number","number"]
+> ["number","number"]
 > same
 
 ## --k picks the pass@k list; k above the samples per problem is left out

@@ -53,7 +53,9 @@ $ mfilter --max-tokens 114 --tokenizer "$SHARED/data/qwen2-tokenizer/tokenizer.j
 % requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
 < {"id":"a","problem":"What is 1+1?"}
 < {"id":"b","problem":"Tom has 12 apples and eats 5. How many are left?"}
-$ mfilter --max-tokens 113 --tokenizer "$SHARED/data/qwen2-tokenizer/tokenizer.json.zst" -Z
+$ mfilter --max-tokens 113 --tokenizer "$SHARED/data/qwen2-tokenizer/tokenizer.json.zst" -Z | wc -l; echo "rc ${PIPESTATUS[0]}"
+> 0
+> rc 0
 2> mfilter: --max-tokens: 2 records dropped (prompt over 113 tokens)
 
 ## --max-tokens with the plain template and no system text (10 and 2 tokens, HF tokenizers)

@@ -279,12 +279,18 @@ $ n=$(zstd -dc train.jsonl.zst | wc -l); [ $n -gt 1480 ] && [ $n -lt 1720 ] && e
 2~ ^mfilter: split train: [0-9]+ records$
 2~ ^mfilter: split test: [0-9]+ records$
 
-## --split is stable: the same ids land in the same parts whatever else is in the input
+## --split is stable: the same ids land in the same parts whatever else is in the input, and
+## wherever they are in it (every third record, in reverse order: a part chosen by the line
+## number passed the head -50 check, as did a split that put every record in one part)
 $ for i in $(seq 1 200); do echo "{\"id\":\"q$i\"}"; done > a.jsonl
 $ head -50 a.jsonl > b.jsonl
 $ mfilter -q -Z --split x:0.5,y:0.5 -o 'A-%s.jsonl' a.jsonl; mfilter -q -Z --split x:0.5,y:0.5 -o 'B-%s.jsonl' b.jsonl
 $ head -n $(wc -l < B-x.jsonl) A-x.jsonl | cmp - B-x.jsonl && echo stable
+$ awk 'NR % 3 == 1' a.jsonl | tac > c.jsonl; mfilter -q -Z --split x:0.5,y:0.5 -o 'C-%s.jsonl' c.jsonl
+$ for p in x y; do [ -s C-$p.jsonl ] && grep -Fxf c.jsonl A-$p.jsonl | sort | cmp - <(sort C-$p.jsonl) && echo "$p stable"; done
 > stable
+> x stable
+> y stable
 
 ## --split -o pattern into a directory, -Z plain
 $ mkdir out && mfilter -q -Z --split a:0.5,b:0.5 -o 'out/%s.jsonl' $TESTDATA/mfilter/rollouts.jsonl && cat out/*.jsonl | wc -l && ls out
@@ -441,10 +447,11 @@ $ printf '%s\n' '{"id":"a","reward":0}' '{"id":"a","reward":1e999}' '{"id":"b","
 2> mfilter: <stdin>:1: the rest of its group "a" (1 record) dropped with it
 2> mfilter: 1 bad record skipped
 
-## the samples of one id must be contiguous
-$ (cat $TESTDATA/mfilter/rollouts.jsonl; head -1 $TESTDATA/mfilter/rollouts.jsonl) | mfilter -Z -q --pass-band 0:1 | wc -l
+## the samples of one id must be contiguous (an error: exit 1)
+$ (cat $TESTDATA/mfilter/rollouts.jsonl; head -1 $TESTDATA/mfilter/rollouts.jsonl) | mfilter -Z -q --pass-band 0:1 | wc -l; echo "status ${PIPESTATUS[1]}"
 2> mfilter: <stdin>:17: id "a" appears again after its group ended (the samples of one id must be contiguous)
 > 4
+> status 1
 
 ## --pass-band on a record with neither "correct" nor "reward"
 $ mfilter -Z --pass-band 0:1
@@ -638,7 +645,7 @@ $ mfilter -Z cut.zst > out; echo $?; n=$(wc -l < out); [ $n -gt 1000 ] && [ $n -
 ## --skip-bad skips bad records, not an input it cannot read: the records before the cut, then exit 1
 $ for i in $(seq 1 20000); do echo "{\"id\":\"t$i\",\"pad\":\"$((i * 7919 % 10007))\"}"; done > big.jsonl
 $ zstd -q -c big.jsonl > full.zst; head -c $(( $(stat -c %s full.zst) - 100 )) full.zst > cut.zst
-$ mfilter -Z --skip-bad cut.zst big.jsonl > out; echo $?; n=$(wc -l < out); [ $n -lt 20000 ] && head -n $n big.jsonl | cmp - out && echo prefix
+$ mfilter -Z --skip-bad cut.zst big.jsonl > out; echo $?; n=$(wc -l < out); [ $n -gt 1000 ] && [ $n -lt 20000 ] && head -n $n big.jsonl | cmp - out && echo prefix
 $ mfilter -Z --skip-bad missing.jsonl big.jsonl | wc -l
 > 1
 > prefix
@@ -919,8 +926,10 @@ $ printf '%s\n' '{"id":1,"problem":"a\u0000b"}' '{"id":2,"problem":"a\u0000c"}' 
 
 ## a byte order mark opening an input (or a file of a `cat a b`) is dropped, not passed on
 $ printf '\357\273\277{"id":"a"}\n{"id":"b"}\n' > bom.jsonl; mfilter -Z bom.jsonl | od -An -c | head -1
-$ cat bom.jsonl bom.jsonl | mfilter -Z | { grep -c $'\xef\xbb\xbf' || true; }
+$ cat bom.jsonl bom.jsonl | mfilter -Z > o; echo "rc $?"; wc -l < o; LC_ALL=C tr -dc '\357' < o | wc -c
 >    {   "   i   d   "   :   "   a   "   }  \n   {   "   i   d   "
+> rc 0
+> 4
 > 0
 
 ## -o through a symlink replaces its target and the link stays; a FIFO is written, not replaced

@@ -130,6 +130,7 @@ $ minit tiny -o a -q && mkdir t && cp a/tokenizer.json t/
 $ minit tiny -o m -q --tokenizer t/tokenizer.json && ls m
 $ jq -c '[.bos_token, .eos_token, .pad_token, .unk_token, .tokenizer_class]' m/tokenizer_config.json
 $ jq -r .chat_template m/tokenizer_config.json | cmp - <(jq -r .chat_template a/tokenizer_config.json) && echo same template
+$ jq -r .chat_template m/tokenizer_config.json | grep -c '<｜Assistant｜>'
 > config.json
 > generation_config.json
 > model.safetensors
@@ -137,6 +138,7 @@ $ jq -r .chat_template m/tokenizer_config.json | cmp - <(jq -r .chat_template a/
 > tokenizer_config.json
 > ["<｜begin▁of▁sentence｜>","<｜end▁of▁sentence｜>","<｜end▁of▁sentence｜>",null,"PreTrainedTokenizerFast"]
 > same template
+> 1
 
 ## a tokenizer.json alone without the R1 tokens: EOS <|endoftext|>, no BOS, no chat template
 $ minit tiny -o a -q && mkdir t
@@ -231,13 +233,13 @@ $ mkdir e1; minit tiny -o e1/ -q && minit tiny -o nd/ -q && ls e1/config.json nd
 > 0
 
 ## -o makes the missing parent directories (as mkdir -p, save_pretrained and mgrpo --out do);
-## a bad option is still a usage error there, with nothing created
+## an option value that cannot work (--vocab-size below the tokenizer's) is still an error there, exit 1, with nothing created
 $ minit tiny -o models/a/tiny -q && jq -c .model_type models/a/tiny/config.json
 $ minit tiny -o other/m --vocab-size 10 -q; echo "rc $?"; ls
 > "qwen2"
 > rc 1
 > models
-2~ ^minit: 
+2> minit: --vocab-size 10 is smaller than the tokenizer's 263 tokens
 
 ## ... and when the directory itself cannot be made (a name past NAME_MAX: the model is built
 ## under a short temporary name, the rename fails), the parents made for it go too

@@ -365,8 +365,9 @@ $ mkfifo f; (head -41 rr.jsonl; n=0; for i in $(seq 200); do n=$(wc -l < out); [
 ## --jobs keeps the output order and values
 $ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
 $ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three
-$ cat one one | cmp - three && echo same
+$ cat one one | cmp - three && echo same; wc -l < three
 > same
+> 18
 
 ## zstd out when stdout is not a terminal, readable by the next stage
 $ mreward $TESTDATA/rewards/rollouts.jsonl | zstd -dc | wc -l

@@ -57,3 +57,29 @@ $ printf '## memory\n%% requires unsanitized\n$ echo ran\n> ran\n' > m.t
 $ want="1 passed, 0 failed, 0 skipped"; ldd "$MRL_BIN/mfilter" | grep -q 'lib[a-z]*san' && want="0 passed, 0 failed, 1 skipped"
 $ [ "$("$ROOT/tests/run.sh" -- m.t | tail -1)" = "$want" ] && echo ok
 > ok
+
+## a test binary that dies before its verdict line (a crash), or ends at 0 with no verdict line, is
+## counted failed; a verdict line without a final newline is counted (a FAIL printed just before
+## an exit without one was dropped, and the binary counted passed)
+$ printf '#!/bin/sh\nkill -SEGV $$\n' > crash; printf '#!/bin/sh\nexit 0\n' > silent; printf '#!/bin/sh\nprintf "PASS a\\nFAIL b"\n' > nonl; chmod +x crash silent nonl
+$ "$ROOT/tests/run.sh" "$PWD/crash" "$PWD/silent" "$PWD/nonl" -- 2> /dev/null
+> FAIL crash: exited with status 139
+> FAIL silent: printed no PASS, FAIL or SKIP line
+> PASS a
+> FAIL b
+> 1 passed, 3 failed, 0 skipped
+? 1
+
+## case files that check nothing are counted failed: a case with no $ command (its title was run on
+## into the next case's, with its expected output), a case line before the first title (never run),
+## a file with no case, a file that is not there; a pattern that matched no file is no file
+$ printf '## no command\n> x\n## runs\n$ echo x\n> x\n' > a.t; printf '$ echo hi\n> bye\n' > b.t; printf '# a comment\n' > c.t
+$ "$ROOT/tests/run.sh" -- a.t b.t c.t d.t 'none/*.t'
+> FAIL a: no command: no $ command (the case runs nothing)
+> PASS a: runs
+> FAIL b: a case line before the first '## ' title: $ echo hi
+> FAIL b: a case line before the first '## ' title: > bye
+> FAIL c.t: no case ran
+> FAIL d.t: no such case file
+> 1 passed, 5 failed, 0 skipped
+? 1

@@ -29,7 +29,9 @@ $ wc -l < fp32-0.m
 % requires /usr/bin/jq
 $ minit small -o s -q && jq '.num_hidden_layers = 2' s/config.json > c.json && minit c.json -o m -q --seed 3
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\"}"; done > in.jsonl
-$ for b in false true; do OMP_PROC_BIND=$b MRL_THREADS_ADAPT=log msample --device cpu --model m --threads 2 -n 4 --batch 8 --max-tokens 64 --seed 5 -Z -q in.jsonl 2>&1 >/dev/null | grep -o 'of [0-9]* CPUs' | head -1; done | uniq | wc -l
+$ for b in false true; do OMP_PROC_BIND=$b MRL_THREADS_ADAPT=log msample --device cpu --model m --threads 2 -n 4 --batch 8 --max-tokens 64 --seed 5 -Z -q in.jsonl 2>&1 >/dev/null | grep -o 'of [0-9]* CPUs' | head -1; done > cpus
+$ wc -l < cpus; uniq cpus | wc -l
+> 2
 > 1
 
 ## mgrpo, one sequence a micro-batch on up to 4 threads: the counts where the attention's tasks follow the thread count (the forward's query-block runs, the split backward past (sequences x KV heads) threads) give the same bytes
