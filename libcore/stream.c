@@ -199,7 +199,7 @@ static long rd_fill(rd_stream *r, mrl_err *e) {
         }
         r->zdone = ret == 0;   /* 0 = a frame just ended; the context starts the next frame by itself */
         r->zstep = ret == 0 ? 4 : ret > 3 ? ret - 3 : ret;
-        r->zheld = out.pos == out.size;
+        r->zheld = ret != 0 && out.pos == out.size;   /* 0: the frame is decoded and flushed, nothing held */
         r->zin_pos = in.pos;
         size_t added = out.pos - r->end;
         r->decoded += (long long)added;

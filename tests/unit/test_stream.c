@@ -157,6 +157,25 @@ TEST(corrupt_block_keeps_the_records_before_it) {
     free(got); free(z);
 }
 
+/* A frame without a checksum whose text fills the reader's buffer exactly (1 << 17 bytes) ends
+ * with that buffer full: nothing is held then, and the end of the file is the stream's end (it
+ * was "truncated zstd input": the full buffer was taken for output held back, and the decoder,
+ * asked for it, had begun the next frame). zstd --no-check and files written before mrl set the
+ * checksum make such frames. */
+TEST(unchecked_frame_filling_the_buffer_ends_cleanly) {
+    enum { N = 16384 };   /* "{\"a\":1}\n" is 8 bytes: 131072 */
+    char *t = malloc(8 * N);
+    for (int i = 0; i < N; i++) memcpy(t + 8 * i, "{\"a\":1}\n", 8);
+    size_t zn; char *z = zframe(t, 8 * N, &zn);   /* ZSTD_compress: no checksum */
+    EXPECT(zn > 5 && !((unsigned char)z[4] & 4));
+    const char *p = tpath("exact.jsonl.zst");
+    put_file(p, z, zn);
+    mrl_err e = {0}; int rc; long last = 0;
+    char *got = read_all(&p, 1, &rc, &e, &last);
+    EXPECTF(rc == 0 && last == N, "rc %d, %ld records, %s", rc, last, e.msg);
+    free(got); free(z); free(t);
+}
+
 /* file_load (tokenizer.json.zst, minit --tokenizer) decompresses a file that opens with a
  * skippable frame, as pzstd writes: it was read as text ("invalid JSON"). */
 TEST(file_load_skippable_frame_first) {
@@ -665,6 +684,7 @@ int main(void) {
     RUN(truncated_zstd_is_an_error_naming_the_file);
     RUN(corrupt_zstd_is_an_error_naming_the_file);
     RUN(written_frames_have_a_checksum);
+    RUN(unchecked_frame_filling_the_buffer_ends_cleanly);
     RUN(corrupt_block_keeps_the_records_before_it);
     RUN(file_load_skippable_frame_first);
     RUN(after_a_stream_error_the_next_file_is_read);
