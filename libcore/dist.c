@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,30 +240,43 @@ static void spawn_on_signal(int sig) { if (!spawn_stop) spawn_stop = sig; }
 double dist_spawn_grace_s = 30;
 
 /* stdin → a temporary file (path written to tmp); 0, 1 when a stop signal came (the copy
- * removed), or -1 with e set */
-static int stdin_to_file(char *tmp, size_t cap, mrl_err *e) {
+ * removed), or -1 with e set. The stop signals (stops) are blocked but while ppoll waits for
+ * input, so that one cannot come between the check of spawn_stop and a read that would then
+ * wait for more input. */
+static int stdin_copy(int fd, const sigset_t *open_mask, char *tmp, mrl_err *e) {
+    char buf[1 << 16];
+    for (;;) {   /* a read error is not the end of the input: the ranks would train on part of it */
+        if (spawn_stop) return 1;
+        struct pollfd pf = {0, POLLIN, 0};
+        if (ppoll(&pf, 1, NULL, open_mask) < 0) {
+            if (errno == EINTR) continue;
+            return err_set(e, 3, "<stdin>: poll: %s", strerror(errno));
+        }
+        ssize_t k = read(0, buf, sizeof buf);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return err_set(e, 1, "<stdin>: read error: %s", strerror(errno));
+        if (k == 0) return 0;
+        for (ssize_t done = 0; done < k;) {
+            ssize_t w = write(fd, buf + done, (size_t)(k - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
+            done += w;
+        }
+    }
+}
+static int stdin_to_file(char *tmp, size_t cap, const sigset_t *stops, mrl_err *e) {
     const char *td = getenv("TMPDIR");
     snprintf(tmp, cap, "%s/mrl-stdin-XXXXXX", td && *td ? td : "/tmp");
     int fd = mkstemp(tmp);
     if (fd < 0) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
-    char buf[1 << 16];
-    for (;;) {   /* a read error is not the end of the input: the ranks would train on part of it */
-        if (spawn_stop) { close(fd); unlink(tmp); return 1; }
-        ssize_t k = read(0, buf, sizeof buf);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) { int er = errno; close(fd); unlink(tmp); return err_set(e, 1, "<stdin>: read error: %s", strerror(er)); }
-        if (k == 0) break;
-        for (ssize_t done = 0; done < k;) {
-            ssize_t w = write(fd, buf + done, (size_t)(k - done));
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) { int er = errno; close(fd); unlink(tmp); return err_set(e, 3, "%s: %s", tmp, strerror(er)); }
-            done += w;
-        }
-    }
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, stops, &old);
+    int rc = stdin_copy(fd, &old, tmp, e);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) { close(fd); unlink(tmp); return rc; }
     if (close(fd) < 0) { int er = errno; unlink(tmp); return err_set(e, 3, "%s: %s", tmp, strerror(er)); }
     return 0;
 }
-
 static void signal_ranks(const pid_t *pid, int n, int sig) {
     for (int r = 0; r < n; r++) if (pid[r] > 0) kill(pid[r], sig);
 }
@@ -279,26 +293,30 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
        between a check and a wait; SIGCHLD is the default one while the ranks run (inherited
        ignored, the kernel would reap them and wait could not see a failure) */
     const int ns = (int)(sizeof spawn_sigs / sizeof spawn_sigs[0]);
-    struct sigaction old_act[3], old_chld, sa;
-    sigset_t set, old_mask;
+    struct sigaction old_act[sizeof spawn_sigs / sizeof spawn_sigs[0]], old_chld, sa;
+    sigset_t set, stops, old_mask;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sigemptyset(&set);
+    sigemptyset(&stops);
     sigaddset(&set, SIGCHLD);
     spawn_stop = 0;
     for (int i = 0; i < ns; i++) {
         sigaction(spawn_sigs[i], NULL, &old_act[i]);
         if (old_act[i].sa_handler == SIG_IGN) continue;
-        sa.sa_handler = spawn_on_signal;   /* no SA_RESTART: a blocked read returns EINTR */
+        sa.sa_handler = spawn_on_signal;   /* no SA_RESTART: the copy's ppoll returns EINTR */
         sigaction(spawn_sigs[i], &sa, NULL);
         sigaddset(&set, spawn_sigs[i]);
+        sigaddset(&stops, spawn_sigs[i]);
     }
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, &old_chld);
     char tmp[4096] = "";
     int rc = 0;
-    if (copy_stdin && (rc = stdin_to_file(tmp, sizeof tmp, e)) != 0) { rc = rc < 0 ? 3 : 128 + spawn_stop; tmp[0] = 0; goto restore; }
-    sigprocmask(SIG_BLOCK, &set, &old_mask);
+    if (copy_stdin && (rc = stdin_to_file(tmp, sizeof tmp, &stops, e)) != 0) { rc = rc < 0 ? e->code : 128 + spawn_stop; tmp[0] = 0; goto restore; }
+    /* this thread's mask: the launcher runs before mgrpo starts a thread (a process-directed
+       signal could go to another thread that does not block it) */
+    pthread_sigmask(SIG_BLOCK, &set, &old_mask);
     if (spawn_stop) { rc = 128 + spawn_stop; goto unblock; }   /* came after the copy */
     pid_t *pid = calloc((size_t)n, sizeof *pid);
     char **av = calloc((size_t)argc + 4, sizeof *av);
@@ -319,7 +337,7 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
         if (pid[r] == 0) {
             for (int i = 0; i < ns; i++) sigaction(spawn_sigs[i], &old_act[i], NULL);
             sigaction(SIGCHLD, &old_chld, NULL);
-            sigprocmask(SIG_SETMASK, &old_mask, NULL);
+            pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
             snprintf(num, sizeof num, "%d", r); setenv("MRL_RANK", num, 1); setenv("MRL_LOCAL_RANK", num, 1);
             snprintf(num, sizeof num, "%d", n); setenv("MRL_WORLD", num, 1);
             setenv("MRL_JOB", job, 1);
@@ -374,7 +392,7 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
     }
     free(pid); free(av);
 unblock:
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 restore:
     sigaction(SIGCHLD, &old_chld, NULL);
     for (int i = 0; i < ns; i++) sigaction(spawn_sigs[i], &old_act[i], NULL);

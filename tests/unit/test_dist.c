@@ -118,14 +118,17 @@ static void rank_on_signal(int sig) { if (!rank_sig) rank_sig = sig; }
 static int signal_rank(int argc, char **argv) {
     const char *r = getenv("MRL_RANK");
     int rank = atoi(r);
-    put("pid", r, (long)getpid());
+    /* the pid is written once the rank's signal handling is in place: a test that signals on
+       seeing it must not find the default action (the rank killed, nothing noted) */
     if (!strcmp(argv[1], "exit")) {
+        put("pid", r, (long)getpid());
         nap(0.2);
         return 3 + 2 + rank < argc ? atoi(argv[3 + 2 + rank]) : 99;
     }
     if (!strcmp(argv[1], "stuck")) {
-        if (rank == 1) { wait_for("pid", 1, 20); return 5; }
+        if (rank == 1) { put("pid", r, (long)getpid()); wait_for("pid", 1, 20); return 5; }
         signal(SIGTERM, SIG_IGN);
+        put("pid", r, (long)getpid());
         nap(20);
         return 0;
     }
@@ -134,6 +137,7 @@ static int signal_rank(int argc, char **argv) {
     sa.sa_handler = rank_on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    put("pid", r, (long)getpid());
     for (double t0 = now_s(); now_s() - t0 < 20 && !rank_sig;) nap(0.01);
     if (!rank_sig) return 0;
     if (rank == 0) nap(1);   /* its last checkpoint */
@@ -286,10 +290,14 @@ TEST(failing_rank_stops_a_rank_stuck_in_a_collective) {
     char *av[] = {"test_dist", "stuck", dir, NULL};
     double grace = dist_spawn_grace_s;
     dist_spawn_grace_s = 0.3;
+    double t0 = now_s();
     pid_t l = launcher(av, 3, 3, 0, NULL);
     int st = reap(l, 10);
+    double took = now_s() - t0;
     dist_spawn_grace_s = grace;
     EXPECTF(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 5, "launcher: wait status %#x", st);
+    /* rank 0 ignores SIGTERM: only the SIGKILL two grace periods after the failure ends it */
+    EXPECTF(took >= 2 * 0.3 - 0.05, "the launcher ended after %.2f s, before the SIGKILL was due", took);
     EXPECT(ranks_gone(2, 1));
     kill_ranks(2);
     clean_dir();
