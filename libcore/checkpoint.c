@@ -336,13 +336,19 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
        again): swapped in one rename as in ckpt_save, so that policy never names a missing
        directory; retired first where the file system cannot swap */
     struct stat st;
-    if (!lstat(fin, &st) && renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) ckpt_rmtree(tmp);
-    else {
-        retire(r->dir, name, "orphan");
+    int swapped = !lstat(fin, &st) && renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0;
+    crash_point(r);
+    if (!swapped) {
+        if (!lstat(fin, &st) && retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
+        crash_point(r);
         if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
+        crash_point(r);
     }
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
+    if (swapped) ckpt_rmtree(tmp);   /* the old snapshot, once the swap is durable */
+    crash_point(r);
     if (move_link(r, "policy", name, e)) return -1;
+    crash_point(r);
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     drop_policies(r, name);   /* the snapshots before it go */
     return 0;
@@ -384,9 +390,8 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     int swapped = 0;
     if (!lstat(fin, &st)) {
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) {
-            swapped = 1;
+            swapped = 1;   /* the old tree goes once the swap is durable, below */
             crash_point(r);
-            ckpt_rmtree(tmp);
         } else {
             if (retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
             crash_point(r);
@@ -395,6 +400,7 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     if (!swapped && rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); goto fail; }
     crash_point(r);
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
+    if (swapped) ckpt_rmtree(tmp);   /* the old step, under the temp name (a reopen clears it too) */
     crash_point(r);
     if (move_link(r, "latest", name, e)) return -1;
     crash_point(r);

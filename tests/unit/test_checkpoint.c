@@ -269,6 +269,57 @@ TEST(policy_snapshot_of_the_same_step_replaces_it) {
     ckpt_rmtree(dir);
 }
 
+/* A crash at any point of a policy snapshot of the step "policy" names leaves policy naming
+ * a whole snapshot, the old or the new one (retired first, then renamed, a crash between left
+ * policy naming a missing directory). */
+static int save_policy_v(ckpt_run *r, float v, mrl_err *e) {
+    mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, e);
+    if (!m) return -1;
+    mrl_param *p;
+    model_params(m, &p);
+    p[0].w[0] = v;
+    jv st = JV_OBJECT(jv_string("step"), jv_number(1));
+    ckpt_data d = {m, "fp32", NULL, TINY, st};
+    int rc = ckpt_save_policy(r, 1, &d, e);
+    jv_free(st);
+    model_free(m);
+    return rc;
+}
+TEST(policy_snapshot_crash_never_loses_policy) {
+    struct stat sb;
+    if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
+    int ended = 0;
+    for (int n = 1; n <= 8 && !ended; n++) {
+        char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX], lp[PATH_MAX + 32];
+        EXPECT(mkdtemp(dir) != NULL);
+        snprintf(run, sizeof run, "%s/run", dir);
+        snprintf(lp, sizeof lp, "%s/policy", run);
+        ckpt_run r;
+        mrl_err e = {0};
+        EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
+        EXPECTF(save_policy_v(&r, 1.0f, &e) == 0, "%s", e.msg);
+        ckpt_close(&r);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            ckpt_run rc;
+            mrl_err ce = {0};
+            if (ckpt_open(&rc, run, 0, 1, &ce)) _exit(3);
+            rc.crash_at = n;
+            _exit(save_policy_v(&rc, 2.0f, &ce) ? 4 : 0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
+        float w = first_weight(lp);
+        EXPECTF(w == 1.0f || w == 2.0f, "crash point %d: policy's first weight %g", n, w);
+        if (code == 0) { EXPECTF(w == 2.0f, "crash point %d: the snapshot ended, but the old one stands", n); ended = 1; }
+        ckpt_rmtree(dir);
+    }
+    EXPECT(ended);   /* the points ran out before the save's end: every one was tried */
+}
+
 TEST(broken_latest_is_an_error) {
     char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
     EXPECT(mkdtemp(dir) != NULL);
@@ -440,6 +491,7 @@ int main(void) {
     RUN(crash_at_every_point_leaves_a_whole_latest);
     RUN(resaving_the_latest_step_never_loses_it);
     RUN(policy_snapshot_of_the_same_step_replaces_it);
+    RUN(policy_snapshot_crash_never_loses_policy);
     RUN(broken_latest_is_an_error);
     RUN(open_removes_rollouts_leftovers);
     RUN(open_removes_metrics_leftovers);
