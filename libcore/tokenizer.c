@@ -446,6 +446,7 @@ static int load_added(mrl_tok *t, jv list, jv vocab, const int16_t u2b[324], mrl
     size_t scap = 16;
     while (scap < (size_t)n * 2) scap *= 2;
     int *seen = malloc(scap * sizeof *seen);   /* content -> index in t->added, -1 empty */
+    if (!seen || !t->added) { free(seen); jv_free(list); return err_set(e, 3, "out of memory"); }
     for (size_t i = 0; i < scap; i++) seen[i] = -1;
     char *raw = NULL;
     size_t rawcap = 0;
@@ -502,8 +503,11 @@ static int load_added(mrl_tok *t, jv list, jv vocab, const int16_t u2b[324], mrl
                     static const char word[] = "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]";
                     int ec;
                     PCRE2_SIZE eo;
-                    if (!(t->re_word = pcre2_compile((PCRE2_SPTR)word, sizeof word - 1, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL)))
-                        rc = err_set(e, 3, "out of memory");
+                    if (!(t->re_word = pcre2_compile((PCRE2_SPTR)word, sizeof word - 1, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL))) {
+                        PCRE2_UCHAR msg[160];   /* \p{Alphabetic} and \p{Join_Control} need PCRE2 10.40 */
+                        pcre2_get_error_message(ec, msg, sizeof msg);
+                        rc = err_set(e, 1, "added_tokens[%d]: single_word needs a word-character class this PCRE2 lacks: %s", i, (char *)msg);
+                    }
                     else pcre2_jit_compile(t->re_word, PCRE2_JIT_COMPLETE);
                 }
             }
