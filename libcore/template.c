@@ -20,17 +20,28 @@ struct mrl_template {
     int plain;     /* "plain": system and a blank line only when a system text is given */
 };
 
+/* 0 if s[0..n) is UTF-8 text (no NUL: the text ends there), else e set naming where: what
+ * is "--system" or "--system: FILE" (with the line). */
+static int system_is_text(const char *s, size_t n, const char *what, int file, mrl_err *e) {
+    long bad = tok_utf8_check(s, n);
+    const char *nul = memchr(s, 0, n);
+    if (nul && (bad < 0 || nul - s < bad)) bad = nul - s;
+    if (bad < 0) return 0;
+    long line = 1, col = 0;
+    for (long i = 0; i < bad; i++) { if (s[i] == '\n') line++, col = 0; else col++; }
+    if (!file) return err_set(e, 2, "%s: not UTF-8 text (byte %ld)", what, bad + 1);
+    return err_set(e, 1, "%s:%ld: not UTF-8 text (byte %ld of the line)", what, line, col + 1);
+}
+
 static char *slurp(const char *path, mrl_err *e) {
     char *b;
     size_t n;
     int rc = file_read(path, 0, &b, &n);
     /* a file an option names that cannot be read is a usage error, as --system @FILE */
     if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "template %s: %s", path, strerror(rc)); return NULL; }
-    if (strlen(b) != n || tok_utf8_check(b, n) >= 0) {
-        free(b);
-        err_set(e, 1, "template %s: not UTF-8 text", path);
-        return NULL;
-    }
+    char what[4200];   /* "template FILE:LINE: not UTF-8 text (byte N of the line)", as --system @FILE */
+    snprintf(what, sizeof what, "template %s", path);
+    if (system_is_text(b, n, what, 1, e)) { free(b); return NULL; }
     return b;
 }
 
@@ -87,19 +98,6 @@ static const char OPENRS_SYSTEM[] =
     "reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
     "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
     "</answer>. Note that respond by English, NOT use other languages.";
-
-/* 0 if s[0..n) is UTF-8 text (no NUL: the text ends there), else e set naming where: what
- * is "--system" or "--system: FILE" (with the line). */
-static int system_is_text(const char *s, size_t n, const char *what, int file, mrl_err *e) {
-    long bad = tok_utf8_check(s, n);
-    const char *nul = memchr(s, 0, n);
-    if (nul && (bad < 0 || nul - s < bad)) bad = nul - s;
-    if (bad < 0) return 0;
-    long line = 1, col = 0;
-    for (long i = 0; i < bad; i++) { if (s[i] == '\n') line++, col = 0; else col++; }
-    if (!file) return err_set(e, 2, "%s: not UTF-8 text (byte %ld)", what, bad + 1);
-    return err_set(e, 1, "%s:%ld: not UTF-8 text (byte %ld of the line)", what, line, col + 1);
-}
 
 char *tmpl_system(const char *arg, mrl_err *e) {
     if (!arg) return strdup(OPENRS_SYSTEM);

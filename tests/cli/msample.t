@@ -429,6 +429,12 @@ $ mkdir td; echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/
 2~ ^msample: template \./nonesuch\.txt: No such file or directory
 2~ ^msample: template td: Is a directory
 
+## a template file that is not UTF-8 text is a bad input naming its line, as --system @FILE (it named no line)
+$ printf 'ok {problem}\nline two \377 here\n' > bad.tmpl
+$ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template ./bad.tmpl -Z
+? 1
+2> msample: template ./bad.tmpl:2: not UTF-8 text (byte 10 of the line)
+
 ## MRL_DEVICE_SAMPLING=all: the CPU draws its decode tokens with op_sample_rows, the path a GPU takes with MRL_DEVICE_SAMPLING=1 (a pick per sequence, the uniform taken before the step, the log-prob from the pick), and msample writes the host sampler's output byte for byte: T = 1, 0.6, greedy, --top-p (left to the host), the byte-level vocabulary (263: two blocks of the sums) and one of 4099 (17 blocks); a model whose logits hold no number (its final norm's weights NaN) has every row left to the host, and both ways warn alike; --progress counts the tokens the backend drew (every one but each sample's first, which the prompt's logits give; none with --top-p), so the case cannot pass with the path off
 % requires /usr/bin/jq
 $ minit tiny -o m --seed 3 -q
