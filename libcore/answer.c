@@ -503,7 +503,7 @@ char *ans_normalize(const char *s) { return ans_normalize_ex(s, 0); }
 char *ans_normalize_ex(const char *s, int keep_lhs) {
     if (!s) return NULL;
     size_t n = strnlen(s, ANS_MAX_IN);
-    /* longer than any answer: kept verbatim, so that it equals only itself (cut to its first
+    /* longer than any answer: kept verbatim (up to ANS_MAX_IN), so that it equals only itself (cut to its first
        ANS_MAX_ANSWER bytes, two answers that differ after them normalised the same and were
        one class in meval's majority vote) */
     if (n > ANS_MAX_ANSWER) return dup_range(s, n);

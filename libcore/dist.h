@@ -20,7 +20,8 @@ int dist_env(int *rank, int *world, int *local_rank, mrl_err *e);
 const char *dist_job_key(void);
 
 /* Loads libnccl.so.2 and lets it go: 0, or -1 with e saying why it cannot be loaded or lacks
- * the NCCL 2 API (what each rank's dist_init would say; a launcher can say it once). */
+ * the NCCL 2 API (what each rank's dist_init would say; test_dist checks the message, and a
+ * launcher could say it once before starting the ranks: mgrpo does not yet). */
 int dist_nccl_check(mrl_err *e);
 /* Joins the group: world 1 needs nothing; otherwise rank 0 writes a fresh NCCL unique id to
  * id_path atomically and every rank reads it (waiting up to timeout_s), then NCCL is
