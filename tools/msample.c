@@ -170,23 +170,31 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             return r;
         }
         /* the RNG key is the record's id: a string as it is, any other value by its JSON text
-           (7, true, {...}); a record without one (or null) is given FILE:LINE, like mfilter,
-           once it is known to be this shard's. An id given twice is a bad record: its samples
-           would share a random stream (the same completions) and run together into one group
+           (7, true, {...}); a record without one (or null) is given FILE:LINE, like mfilter (written
+           into it once it is known to be this shard's). An id given twice, or given to one record
+           and assigned to another, is a bad record: its samples would share a random stream (the same completions) and run together into one group
            downstream. Checked on every record, not only this shard's, so that every shard
            stops on the same one. */
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
         jv_kind ik = jv_get_kind(id);
         int given = ik != JV_KIND_NULL && ik != JV_KIND_INVALID;
         if (given && ik != JV_KIND_STRING) id = jv_dump_string(id, 0);
+        if (!given) {   /* FILE:LINE, in every shard: an id given elsewhere may spell it too */
+            jv_free(id);
+            id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
+        }
         uint64_t key = 0;
-        if (given) {
+        {   /* every record's id, as given or assigned, is in the sets */
             key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
-            jv d = jv_dump_string(jv_object_get(jv_copy(rec), jv_string("id")), 0);
+            jv d = jv_dump_string(given ? jv_object_get(jv_copy(rec), jv_string("id")) : jv_copy(id), 0);
             int r = hset_add(&a->ids, key);
             int rj = r < 0 ? r : hset_add(&a->json_ids, rng_hash(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d))));
             if (r < 0 || rj < 0) { jv_free(d); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
-            if (r == 0 && rj == 1) {
+            if (r == 0 && !given) {
+                err_set(e, ERR_INPUT, "%s:%ld: no \"id\", and %.200s, the one msample gives it, is an earlier problem's: "
+                        "its samples would share their random stream and one group: give it an id", rd_name(a->rd),
+                        rd_lineno(a->rd), jv_string_value(d));
+            } else if (r == 0 && rj == 1) {
                 /* equal as text only (5 and "5"): mreward and mfilter take them for two problems, but
                    the stream is keyed by the text, so the two would draw the same completions.
                    The earlier one is the other spelling: the text bare, or as a JSON string. */
@@ -224,12 +232,7 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             if (bad(a, e) == 0) continue;
             return -1;
         }
-        if (!given) {   /* as mfilter: in place of a null, else the first field */
-            jv_free(id);
-            id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
-            rec = rec_with_id(rec, jv_copy(id));
-            key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));
-        }
+        if (!given) rec = rec_with_id(rec, jv_copy(id));   /* as mfilter: in place of a null, else the first field */
         size_t len;
         char *text = tmpl_render(a->tp, a->system, jv_string_value(pv), (size_t)jv_string_length_bytes(jv_copy(pv)), &len);
         if (!text) { jv_free(pv); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }

@@ -520,3 +520,21 @@ $ timeout 0.5 sh -c ": > c/config.json" 2> /dev/null; wait $p; echo "rc=$?"; cat
 > rc=130
 > msample: c/config.json: Interrupted system call
 > 0
+
+## the FILE:LINE id msample gives a record without one is an id like any other: one given to an
+## earlier or a later record as well was two groups of one id with one random stream (the same
+## completions), exit 0; now the second is a bad record, in every shard
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"problem":"What is 1+1?"}\n{"id":"in.jsonl:1","problem":"x"}\n' > in.jsonl
+$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 in.jsonl | jq -c '[.id, .sample]'
+$ printf '{"id":"in.jsonl:2","problem":"x"}\n{"id":null,"problem":"What is 1+1?"}\n{"problem":"y"}\n' > in.jsonl
+$ for s in 0/2 1/2; do msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 --shard $s --skip-bad in.jsonl | jq -c '[.id, .sample]'; done
+> ["in.jsonl:1",0]
+> ["in.jsonl:1",1]
+> ["in.jsonl:2",0]
+> ["in.jsonl:3",0]
+2> msample: in.jsonl:2: "id" "in.jsonl:1" is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems)
+2> msample: in.jsonl:2: no "id", and "in.jsonl:2", the one msample gives it, is an earlier problem's: its samples would share their random stream and one group: give it an id (skipped)
+2> msample: 1 bad record skipped
+2> msample: in.jsonl:2: no "id", and "in.jsonl:2", the one msample gives it, is an earlier problem's: its samples would share their random stream and one group: give it an id (skipped)
+2> msample: 1 bad record skipped
