@@ -73,6 +73,13 @@ typedef struct {
     int nin;
 } ev;
 
+/* p, or out of memory: exit 3 (an input past the memory limit crashed with SIGSEGV). */
+static void *need(ev *m, void *p)
+{
+    if (!p) cli_dief(&m->c, ERR_SYS, "out of memory");
+    return p;
+}
+
 static int bench_index(ev *m, const char *name)
 {
     /* a hash index, not a scan of the names: --by .id makes a benchmark of every problem,
@@ -208,19 +215,19 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         }
         if (in->n == in->cap) {
             in->cap = in->cap ? 2 * in->cap : 256;
-            in->s = realloc(in->s, sizeof *in->s * (size_t)in->cap);
+            in->s = need(m, realloc(in->s, sizeof *in->s * (size_t)in->cap));
         }
         sample *s = &in->s[in->n++];
-        char *bn = dump_str(b);
+        char *bn = need(m, dump_str(b));
         s->bench = bench_index(m, bn);
         free(bn);
-        s->id = id_key(id);
+        s->id = need(m, id_key(id));
         s->seq = seq;
         s->has_sample = rec_num(rec, "sample", &s->order) >= 0;
         if (!s->has_sample) s->order = seq;
         if (!in->nfiles || strcmp(in->files[in->nfiles - 1], file)) {
-            in->files = realloc(in->files, sizeof *in->files * (size_t)(in->nfiles + 1));
-            in->files[in->nfiles++] = strdup(file);
+            in->files = need(m, realloc(in->files, sizeof *in->files * (size_t)(in->nfiles + 1)));
+            in->files[in->nfiles++] = need(m, strdup(file));
         }
         s->file = in->files[in->nfiles - 1];
         s->line = line;
@@ -229,7 +236,7 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         jv pv = jv_object_get(jv_copy(rec), jv_string("pred"));
         s->has_pred = jv_is_valid(pv);
         /* an empty or blank answer is no answer: it does not vote (mreward writes null there) */
-        s->pred = jv_get_kind(pv) == JV_KIND_STRING && jv_string_value(pv)[strspn(jv_string_value(pv), " \t\r\n")] ? jv_key_text(pv) : NULL;
+        s->pred = jv_get_kind(pv) == JV_KIND_STRING && jv_string_value(pv)[strspn(jv_string_value(pv), " \t\r\n")] ? need(m, jv_key_text(pv)) : NULL;
         jv_free(pv);
         const char *fin = rec_str(rec, "finish");
         s->trunc = fin && !strcmp(fin, "length");
@@ -347,7 +354,7 @@ static void stats_of(ev *m, input *in)
                      b->file, b->line, b->order, id_shown(b->id), a->file, a->line);
         }
     }
-    in->b = calloc((size_t)m->nbench, sizeof *in->b);
+    in->b = need(m, calloc((size_t)m->nbench, sizeof *in->b));
     for (int i = 0; i < in->n;) {
         int bi = in->s[i].bench, j = i;
         while (j < in->n && in->s[j].bench == bi) j++;
@@ -376,9 +383,9 @@ static void stats_of(ev *m, input *in)
         b->problems = np;
         b->k = kmax;
         b->kmin = kmin;
-        b->acc = malloc(sizeof *b->acc * (size_t)np);
-        b->ids = malloc(sizeof *b->ids * (size_t)np);
-        double maj = 0, *pk = calloc((size_t)m->nks, sizeof *pk);
+        b->acc = need(m, malloc(sizeof *b->acc * (size_t)np));
+        b->ids = need(m, malloc(sizeof *b->ids * (size_t)np));
+        double maj = 0, *pk = need(m, calloc((size_t)m->nks, sizeof *pk));
         long long ltot = 0, lcount = 0, ntrunc = 0, nfmt = 0, fmtknown = 0, predknown = 0, finknown = 0;
         int tokens = 1;
         for (int p = i; p < j; p++) tokens &= in->s[p].ntok >= 0;
@@ -386,8 +393,8 @@ static void stats_of(ev *m, input *in)
         for (int p = i; p < j; pi++) {
             int q = id_run_end(in, p, j), c = 0;
             int n = q - p;
-            const char **preds = malloc(sizeof *preds * (size_t)n);
-            int *cor = malloc(sizeof *cor * (size_t)n);
+            const char **preds = need(m, malloc(sizeof *preds * (size_t)n));
+            int *cor = need(m, malloc(sizeof *cor * (size_t)n));
             for (int t = p; t < q; t++) {
                 const sample *s = &in->s[t];
                 c += s->correct;
@@ -493,6 +500,15 @@ static void tset(table *t, int r, int c, const char *fmt, double x)
 
 static void tstr(table *t, int r, int c, const char *s) { t->cell[r * t->cols + c] = strdup(s); }
 
+/* A header cell a b c of any length (a label can be long: a 128-byte buffer cut it, mid-character). */
+static void thead(table *t, int c, const char *a, const char *b, const char *d)
+{
+    size_t n = strlen(a) + strlen(b) + strlen(d) + 1;
+    char *h = malloc(n);
+    if (h) snprintf(h, n, "%s%s%s", a, b, d);
+    t->cell[c] = h;
+}
+
 /* A cell's text as a table line can hold it: a control character (a newline in a --by value or
  * a label) as a space, and in Markdown a | as \| (else it opens a column). */
 static char *cell_text(const char *s, int markdown)
@@ -575,13 +591,13 @@ static void put_table(ev *m, FILE *f)
      * then a Δ per later input */
     int per = multi ? 4 : 6 + m->nks - (m->nks && m->ks[0] == 1);
     table t = {.rows = m->nbench + 1 + (m->nbench > 1), .cols = 3 + per * m->nin + (m->nin - 1)};
-    t.cell = calloc((size_t)(t.rows * t.cols), sizeof *t.cell);
+    t.cell = need(m, calloc((size_t)t.rows * (size_t)t.cols, sizeof *t.cell));
     tstr(&t, 0, 0, "bench"); tstr(&t, 0, 1, "problems"); tstr(&t, 0, 2, "k");
     for (int i = 0; i < m->nin; i++) {
         char h[128];
         const char *lb = m->in[i].label;
         int c = 3 + per * i;
-#define HDR(name) do { snprintf(h, sizeof h, "%s%s%s", lb ? lb : "", lb ? " " : "", name); tstr(&t, 0, c++, h); } while (0)
+#define HDR(name) thead(&t, c++, lb ? lb : "", lb ? " " : "", name)
         HDR("pass@1"); HDR("95% CI"); HDR("maj@k");
         if (!multi)
             for (int k = 0; k < m->nks; k++)
@@ -590,12 +606,8 @@ static void put_table(ev *m, FILE *f)
         if (!multi) { HDR("trunc"); HDR("format"); }
 #undef HDR
     }
-    for (int i = 1; i < m->nin; i++) {
-        char h[128];
-        snprintf(h, sizeof h, "\xce\x94 %s", m->in[i].label);
-        tstr(&t, 0, 3 + per * m->nin + i - 1, h);
-    }
-    double *avg = calloc((size_t)m->nin, sizeof *avg);
+    for (int i = 1; i < m->nin; i++) thead(&t, 3 + per * m->nin + i - 1, "\xce\x94 ", m->in[i].label, "");
+    double *avg = need(m, calloc((size_t)m->nin, sizeof *avg));
     int unpaired = 0, navg = 0;
     for (int bi = 0; bi < m->nbench; bi++) {
         int r = bi + 1, all = 1;
@@ -785,7 +797,7 @@ int main(int argc, char **argv)
     }
     if (labelled) {
         m.nin = nargs;
-        m.in = calloc((size_t)nargs, sizeof *m.in);
+        m.in = need(&m, calloc((size_t)nargs, sizeof *m.in));
         for (int i = 0; i < nargs; i++) {
             char *eq = strchr(args[i], '=');
             *eq = 0;
@@ -822,7 +834,7 @@ int main(int argc, char **argv)
                     cli_dief(&m.c, ERR_INPUT, "%s: the same file as %s, given twice (its samples would count twice)",
                              strcmp(args[i], "-") ? args[i] : "standard input", strcmp(args[j], "-") ? args[j] : "standard input");
         m.nin = 1;
-        m.in = calloc(1, sizeof *m.in);
+        m.in = need(&m, calloc(1, sizeof *m.in));
         if (read_input(&m, &m.in[0], (const char *const *)args, nargs) < 0) nothing_scored(&m, m.in[0].file);
     }
     if (m.kauto) {

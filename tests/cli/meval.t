@@ -320,3 +320,22 @@ $ (ulimit -t 20; meval -q --json -Z --by .id r.jsonl > out; echo "rc=$?"); wc -l
 > rc=0
 > 150000
 > {"bench":"p0","problems":1,"k":1,"pass@1"
+
+## a long label is whole in the table's headers (a 128-byte buffer cut it, mid-character, and the
+## labels' differing ends were lost)
+$ echo '{"id":"a","correct":true}' > one.jsonl; L=$(printf 'é%.0s' $(seq 70))
+$ meval --table "${L}a=one.jsonl" "${L}b=one.jsonl" | head -1 > h; iconv -f utf-8 -t utf-8 h > /dev/null && echo valid
+$ grep -o "${L}b [a-z@0-9%]*\|Δ ${L}b" h | sed "s/$L/L/"
+> valid
+> Lb pass@1
+> Lb 95%
+> Lb maj@k
+> Lb len
+> Δ Lb
+
+## out of memory is exit 3 (meval: out of memory), not a crash: the samples' array grew by an
+## unchecked realloc and a memory limit met there was a SIGSEGV (139)
+% requires unsanitized
+$ awk 'BEGIN { for (i = 0; i < 140000; i++) printf "{\"id\":%d,\"correct\":true}\n", i }' > r.jsonl
+$ for v in 26000 29000 32000 35000 38000; do (ulimit -v $v; meval -q --json -Z --bootstrap 1 r.jsonl > /dev/null 2>&1; echo "$?"); done | awk '$1 == 139 { n++ } END { print n + 0 }'
+> 0
