@@ -304,6 +304,24 @@ static int move_link(ckpt_run *r, const char *name, const char *target, mrl_err 
     return 0;
 }
 
+/* Puts the finished temporary directory tmp in place as fin (name in r->dir). One there already
+ * (orphaned by a crash before its link moved, or the link's own: its step saved again) swaps
+ * names with tmp in one rename, so that latest or policy never names a missing directory; the
+ * old one is then at tmp, for the caller to remove once the directory's fsync has made the swap
+ * durable. Where the file system cannot swap, the old one is retired first. 1 swapped, 0
+ * renamed, -1 with e set (tmp still the caller's). */
+static int install_dir(ckpt_run *r, const char *tmp, const char *fin, const char *name, mrl_err *e) {
+    struct stat st;
+    if (!lstat(fin, &st)) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) { crash_point(r); return 1; }
+        if (retire(r->dir, name, "orphan")) return err_set(e, 3, "%s: %s", fin, strerror(errno));
+        crash_point(r);
+    }
+    if (rename(tmp, fin)) return err_set(e, 3, "rename %s: %s", fin, strerror(errno));
+    crash_point(r);
+    return 0;
+}
+
 /* Removes the policy-* snapshots but keep. */
 static void drop_policies(ckpt_run *r, const char *keep) {
     DIR *dd = opendir(r->dir);
@@ -332,18 +350,8 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     }
     /* fsynced as a checkpoint is: after a power cut "policy" names a whole snapshot */
     if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); ckpt_rmtree(tmp); return -1; }
-    /* one a stopped run left at this step, or the one "policy" names (its step snapshotted
-       again): swapped in one rename as in ckpt_save, so that policy never names a missing
-       directory; retired first where the file system cannot swap */
-    struct stat st;
-    int swapped = !lstat(fin, &st) && renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0;
-    crash_point(r);
-    if (!swapped) {
-        if (!lstat(fin, &st) && retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
-        crash_point(r);
-        if (rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); ckpt_rmtree(tmp); return -1; }
-        crash_point(r);
-    }
+    int swapped = install_dir(r, tmp, fin, name, e);   /* one a stopped run left, or policy's own */
+    if (swapped < 0) { ckpt_rmtree(tmp); return -1; }
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
     if (swapped) ckpt_rmtree(tmp);   /* the old snapshot, once the swap is durable */
     crash_point(r);
@@ -382,25 +390,10 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     crash_point(r);
     if (fsync_path(tmp)) { err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno)); goto fail; }
     crash_point(r);
-    /* a step directory that exists already was orphaned by a crash before latest moved, or is
-       latest's own (its step saved again): the two swap names in one rename, so that latest
-       never names a missing directory, and the old one goes under the temp name; where the
-       file system cannot swap, it is retired first */
-    struct stat st;
-    int swapped = 0;
-    if (!lstat(fin, &st)) {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_EXCHANGE) == 0) {
-            swapped = 1;   /* the old tree goes once the swap is durable, below */
-            crash_point(r);
-        } else {
-            if (retire(r->dir, name, "orphan")) { err_set(e, 3, "%s: %s", fin, strerror(errno)); goto fail; }
-            crash_point(r);
-        }
-    }
-    if (!swapped && rename(tmp, fin)) { err_set(e, 3, "rename %s: %s", fin, strerror(errno)); goto fail; }
-    crash_point(r);
+    int swapped = install_dir(r, tmp, fin, name, e);   /* one a crash orphaned, or latest's own */
+    if (swapped < 0) goto fail;
     if (fsync_path(r->dir)) return err_set(e, 3, "%s: fsync: %s", r->dir, strerror(errno));
-    if (swapped) ckpt_rmtree(tmp);   /* the old step, under the temp name (a reopen clears it too) */
+    if (swapped) ckpt_rmtree(tmp);   /* the old step, once the swap is durable (a reopen clears it too) */
     crash_point(r);
     if (move_link(r, "latest", name, e)) return -1;
     crash_point(r);
