@@ -75,6 +75,39 @@ static int save_step(ckpt_run *r, long step, float v, mrl_err *e) {
     return rc;
 }
 
+/* A policy snapshot of step 1 whose first weight is v. */
+static int save_policy_v(ckpt_run *r, float v, mrl_err *e) {
+    mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, e);
+    if (!m) return -1;
+    mrl_param *p;
+    model_params(m, &p);
+    p[0].w[0] = v;
+    jv st = JV_OBJECT(jv_string("step"), jv_number(1));
+    ckpt_data d = {m, "fp32", NULL, TINY, st};
+    int rc = ckpt_save_policy(r, 1, &d, e);
+    jv_free(st);
+    model_free(m);
+    return rc;
+}
+
+/* A child process that reopens run (keep steps) as a resuming mgrpo does and saves, stopping at
+ * crash point n: step with first weight v, or (policy) a policy snapshot of step 1. Its exit
+ * status: 99 crashed there, 0 the save ended (fewer points than n), else a failure. */
+static int save_crashing(const char *run, int keep, int n, int policy, long step, float v) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ckpt_run rc;
+        mrl_err ce = {0};
+        if (ckpt_open(&rc, run, keep, 1, &ce)) _exit(3);
+        rc.crash_at = n;
+        _exit((policy ? save_policy_v(&rc, v, &ce) : save_step(&rc, step, v, &ce)) ? 4 : 0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 TEST(save_and_reload) {
     struct stat sb;
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
@@ -152,18 +185,7 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
         /* the orphan case too: a step-000002 left by an earlier crash, latest still on 1 */
         if (n % 2 == 0) { char p[PATH_MAX + 32]; snprintf(p, sizeof p, "%s/step-000002", run); mkdir(p, 0777); }
         ckpt_close(&r);   /* the child writes: the run's lock is its */
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            ckpt_run rc;
-            mrl_err ce = {0};
-            if (ckpt_open(&rc, run, 1, 1, &ce)) _exit(3);
-            rc.crash_at = n;
-            _exit(save_step(&rc, 2, 2.0f, &ce) ? 4 : 0);
-        }
-        int status = 0;
-        waitpid(pid, &status, 0);
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        int code = save_crashing(run, 1, n, 0, 2, 2.0f);
         EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
         /* reopen as a resuming mgrpo does: temp dirs go, latest is whole */
         EXPECT(ckpt_open(&r, run, 1, 1, &e) == 0);
@@ -209,18 +231,7 @@ TEST(resaving_the_latest_step_never_loses_it) {
         EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
         EXPECT(save_step(&r, 1, 1.0f, &e) == 0);
         ckpt_close(&r);
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            ckpt_run rc;
-            mrl_err ce = {0};
-            if (ckpt_open(&rc, run, 0, 1, &ce)) _exit(3);
-            rc.crash_at = n;
-            _exit(save_step(&rc, 1, 2.0f, &ce) ? 4 : 0);
-        }
-        int status = 0;
-        waitpid(pid, &status, 0);
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        int code = save_crashing(run, 0, n, 0, 1, 2.0f);
         EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
         EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
         long step = -1;
@@ -246,16 +257,7 @@ TEST(policy_snapshot_of_the_same_step_replaces_it) {
     mrl_err e = {0};
     EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
     for (float v = 1; v <= 2; v++) {
-        mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
-        if (!m) { EXPECTF(0, "%s", e.msg); break; }
-        mrl_param *p;
-        model_params(m, &p);
-        p[0].w[0] = v;
-        jv st = JV_OBJECT(jv_string("step"), jv_number(1));
-        ckpt_data d = {m, "fp32", NULL, TINY, st};
-        EXPECTF(ckpt_save_policy(&r, 1, &d, &e) == 0, "%s", e.msg);
-        jv_free(st);
-        model_free(m);
+        EXPECTF(save_policy_v(&r, v, &e) == 0, "%s", e.msg);
         snprintf(lp, sizeof lp, "%s/policy", run);
         float w = first_weight(lp);
         EXPECTF(w == v, "snapshot %g: policy's first weight %g", v, w);
@@ -272,19 +274,6 @@ TEST(policy_snapshot_of_the_same_step_replaces_it) {
 /* A crash at any point of a policy snapshot of the step "policy" names leaves policy naming
  * a whole snapshot, the old or the new one (retired first, then renamed, a crash between left
  * policy naming a missing directory). */
-static int save_policy_v(ckpt_run *r, float v, mrl_err *e) {
-    mrl_model *m = model_load(TINY, &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, e);
-    if (!m) return -1;
-    mrl_param *p;
-    model_params(m, &p);
-    p[0].w[0] = v;
-    jv st = JV_OBJECT(jv_string("step"), jv_number(1));
-    ckpt_data d = {m, "fp32", NULL, TINY, st};
-    int rc = ckpt_save_policy(r, 1, &d, e);
-    jv_free(st);
-    model_free(m);
-    return rc;
-}
 TEST(policy_snapshot_crash_never_loses_policy) {
     struct stat sb;
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
@@ -299,18 +288,7 @@ TEST(policy_snapshot_crash_never_loses_policy) {
         EXPECT(ckpt_open(&r, run, 0, 1, &e) == 0);
         EXPECTF(save_policy_v(&r, 1.0f, &e) == 0, "%s", e.msg);
         ckpt_close(&r);
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            ckpt_run rc;
-            mrl_err ce = {0};
-            if (ckpt_open(&rc, run, 0, 1, &ce)) _exit(3);
-            rc.crash_at = n;
-            _exit(save_policy_v(&rc, 2.0f, &ce) ? 4 : 0);
-        }
-        int status = 0;
-        waitpid(pid, &status, 0);
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        int code = save_crashing(run, 0, n, 1, 1, 2.0f);
         EXPECTF(code == 99 || code == 0, "crash point %d: child status %d", n, code);
         float w = first_weight(lp);
         EXPECTF(w == 1.0f || w == 2.0f, "crash point %d: policy's first weight %g", n, w);
