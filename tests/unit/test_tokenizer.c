@@ -240,18 +240,36 @@ TEST(step_after_byte_level_refused) {
     }
 }
 
-/* tokenizer.json without "normalizer" or "added_tokens" (HF: none) loads, and encodes as HF;
- * without "pre_tokenizer" it is refused as not byte-level, saying that it is missing. */
-static mrl_tok *load_without(const char *key, mrl_err *e) {
+/* testdata's bytelevel.json, parsed, for a test to change (invalid where the fixture is missing) */
+static jv bytelevel_json(void) {
     size_t n;
     char *buf = read_file(TD "bytelevel.json", &n);
-    if (!buf) return NULL;
-    jv j = jv_object_delete(jv_parse_sized(buf, (int)n), jv_string(key));
+    if (!buf) return jv_invalid();
+    jv j = jv_parse_sized(buf, (int)n);
+    free(buf);
+    return j;
+}
+/* The tokenizer of tokenizer.json j (consumed); NULL with e set, or where j is invalid. */
+static mrl_tok *tok_of_json(jv j, mrl_err *e) {
+    if (!jv_is_valid(j)) { jv_free(j); return NULL; }
     jv d = jv_dump_string(j, 0);
     mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), e);
     jv_free(d);
-    free(buf);
     return t;
+}
+/* An added_tokens entry: id, content and two of its boolean flags. */
+static jv added_entry(int id, const char *content, const char *f1, int v1, const char *f2, int v2) {
+    jv a = jv_object_set(jv_object(), jv_string("id"), jv_number(id));
+    a = jv_object_set(a, jv_string("content"), jv_string(content));
+    a = jv_object_set(a, jv_string(f1), jv_bool(v1));
+    return jv_object_set(a, jv_string(f2), jv_bool(v2));
+}
+
+/* tokenizer.json without "normalizer" or "added_tokens" (HF: none) loads, and encodes as HF;
+ * without "pre_tokenizer" it is refused as not byte-level, saying that it is missing. */
+static mrl_tok *load_without(const char *key, mrl_err *e) {
+    jv j = bytelevel_json();
+    return tok_of_json(jv_is_valid(j) ? jv_object_delete(j, jv_string(key)) : j, e);
 }
 
 TEST(optional_keys_absent) {
@@ -282,26 +300,15 @@ TEST(optional_keys_absent) {
  * HF tokenizers 0.23.3 (which gave these ids); mrl searched on after the stripped whitespace and
  * encoded " <y>" as text. */
 TEST(rstrip_does_not_hide_the_next_added_token) {
-    size_t n;
-    char *buf = read_file(TD "bytelevel.json", &n);
-    if (!buf) SKIP("fixture missing");
-    jv j = jv_parse_sized(buf, (int)n);
-    free(buf);
+    jv j = bytelevel_json();
+    if (!jv_is_valid(j)) { jv_free(j); SKIP("fixture missing"); }
     jv add = jv_object_get(jv_copy(j), jv_string("added_tokens"));
     static const struct { const char *content; int lstrip, rstrip; } more[] = {
         {"<x>", 0, 1}, {" <y>", 0, 0}, {"\xE3\x80\x80", 0, 0}, {"<z>", 1, 0}, {"\t\t", 1, 1}};   /* 282-286 */
-    for (int i = 0; i < 5; i++) {
-        jv a = jv_object();
-        a = jv_object_set(a, jv_string("id"), jv_number(282 + i));
-        a = jv_object_set(a, jv_string("content"), jv_string(more[i].content));
-        a = jv_object_set(a, jv_string("lstrip"), jv_bool(more[i].lstrip));
-        a = jv_object_set(a, jv_string("rstrip"), jv_bool(more[i].rstrip));
-        add = jv_array_append(add, a);
-    }
-    jv d = jv_dump_string(jv_object_set(j, jv_string("added_tokens"), add), 0);
+    for (int i = 0; i < 5; i++)
+        add = jv_array_append(add, added_entry(282 + i, more[i].content, "lstrip", more[i].lstrip, "rstrip", more[i].rstrip));
     mrl_err e = {0};
-    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), &e);
-    jv_free(d);
+    mrl_tok *t = tok_of_json(jv_object_set(j, jv_string("added_tokens"), add), &e);
     EXPECTF(t, "%s", e.msg);
     static const struct { const char *text; int n; int32_t ids[6]; } cases[] = {
         {"a<x> <y>b", 4, {97, 282, 283, 98}},
@@ -326,18 +333,12 @@ TEST(rstrip_does_not_hide_the_next_added_token) {
  * 97 and shifts the tokens after it). mrl took the file's ids, so such a file encoded and decoded
  * differently from HF without a word; now it is refused, naming the entry and the id HF gives. */
 static mrl_tok *with_added(const char *content, int id, int replace, mrl_err *e) {
-    size_t n;
-    char *buf = read_file(TD "bytelevel.json", &n);
-    if (!buf) return NULL;
-    jv j = jv_parse_sized(buf, (int)n);
-    free(buf);
+    jv j = bytelevel_json();
+    if (!jv_is_valid(j)) return tok_of_json(j, e);
     jv add = jv_object_get(jv_copy(j), jv_string("added_tokens"));
     jv a = jv_object_set(jv_object_set(jv_object(), jv_string("id"), jv_number(id)), jv_string("content"), jv_string(content));
     add = replace >= 0 ? jv_array_set(add, replace, a) : jv_array_append(add, a);
-    jv d = jv_dump_string(jv_object_set(j, jv_string("added_tokens"), add), 0);
-    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), e);
-    jv_free(d);
-    return t;
+    return tok_of_json(jv_object_set(j, jv_string("added_tokens"), add), e);
 }
 
 TEST(added_token_ids_as_hf_gives_them) {
@@ -372,26 +373,16 @@ TEST(added_token_ids_as_hf_gives_them) {
  * character (Rust regex's \w: "_", "x", "\u00e9", not "\u00b2") touches it. Ids from HF
  * tokenizers 0.23.3 on bytelevel.json (NFC) with these four tokens added. */
 TEST(added_token_normalized_and_single_word) {
-    size_t n;
-    char *buf = read_file(TD "bytelevel.json", &n);
-    if (!buf) SKIP("fixture missing");
-    jv j = jv_parse_sized(buf, (int)n);
-    free(buf);
+    jv j = bytelevel_json();
+    if (!jv_is_valid(j)) { jv_free(j); SKIP("fixture missing"); }
     jv add = jv_object_get(jv_copy(j), jv_string("added_tokens"));
     static const struct { const char *content; int single_word, normalized; } more[] = {
         {"<a><b>", 0, 1}, {"<b>", 0, 0}, {"<s>", 1, 0}, {"e\xCC\x81!", 0, 1}};   /* 282-285 */
-    for (int i = 0; i < 4; i++) {
-        jv a = jv_object();
-        a = jv_object_set(a, jv_string("id"), jv_number(282 + i));
-        a = jv_object_set(a, jv_string("content"), jv_string(more[i].content));
-        a = jv_object_set(a, jv_string("single_word"), jv_bool(more[i].single_word));
-        a = jv_object_set(a, jv_string("normalized"), jv_bool(more[i].normalized));
-        add = jv_array_append(add, a);
-    }
-    jv d = jv_dump_string(jv_object_set(j, jv_string("added_tokens"), add), 0);
+    for (int i = 0; i < 4; i++)
+        add = jv_array_append(add, added_entry(282 + i, more[i].content, "single_word", more[i].single_word,
+                                               "normalized", more[i].normalized));
     mrl_err e = {0};
-    mrl_tok *t = tok_load_mem(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d)), &e);
-    jv_free(d);
+    mrl_tok *t = tok_of_json(jv_object_set(j, jv_string("added_tokens"), add), &e);
     EXPECTF(t, "%s", e.msg);
     static const struct { const char *text; int n; int32_t ids[9]; } cases[] = {
         {"<a><b>", 4, {60, 97, 62, 283}},
