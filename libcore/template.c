@@ -20,9 +20,9 @@ struct mrl_template {
     int plain;     /* "plain": system and a blank line only when a system text is given */
 };
 
-/* 0 if s[0..n) is UTF-8 text (no NUL: the text ends there), else e set naming where: what
- * is "--system" or "--system: FILE" (with the line). */
-static int system_is_text(const char *s, size_t n, const char *what, int file, mrl_err *e) {
+/* 0 if s[0..n) is UTF-8 text (no NUL: the text ends there), else e set naming where: what is
+ * "--system" (an argument: exit 2), "--system: FILE" or "template FILE" (a file: its line, exit 1). */
+static int utf8_text_check(const char *s, size_t n, const char *what, int file, mrl_err *e) {
     long bad = tok_utf8_check(s, n);
     const char *nul = memchr(s, 0, n);
     if (nul && (bad < 0 || nul - s < bad)) bad = nul - s;
@@ -39,9 +39,9 @@ static char *slurp(const char *path, mrl_err *e) {
     int rc = file_read(path, 0, &b, &n);
     /* a file an option names that cannot be read is a usage error, as --system @FILE */
     if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "template %s: %s", path, strerror(rc)); return NULL; }
-    char what[4200];   /* "template FILE:LINE: not UTF-8 text (byte N of the line)", as --system @FILE */
+    char what[4200];
     snprintf(what, sizeof what, "template %s", path);
-    if (system_is_text(b, n, what, 1, e)) { free(b); return NULL; }
+    if (utf8_text_check(b, n, what, 1, e)) { free(b); return NULL; }
     return b;
 }
 
@@ -103,14 +103,14 @@ char *tmpl_system(const char *arg, mrl_err *e) {
     if (!arg) return strdup(OPENRS_SYSTEM);
     /* checked here: a template filled with bytes that are not UTF-8 fails at every record,
        and under the record's own name */
-    if (arg[0] != '@') return system_is_text(arg, strlen(arg), "--system", 0, e) ? NULL : strdup(arg);
+    if (arg[0] != '@') return utf8_text_check(arg, strlen(arg), "--system", 0, e) ? NULL : strdup(arg);
     char *b;
     size_t n;
     int rc = file_read(arg + 1, 0, &b, &n);   /* a directory: EISDIR */
     if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "--system: cannot read %s: %s", arg + 1, strerror(rc)); return NULL; }
     char what[4200];
     snprintf(what, sizeof what, "--system: %s", arg + 1);
-    if (system_is_text(b, n, what, 1, e)) { free(b); return NULL; }
+    if (utf8_text_check(b, n, what, 1, e)) { free(b); return NULL; }
     while (n && (b[n - 1] == '\n' || b[n - 1] == '\r')) b[--n] = 0;   /* a file ends in a newline */
     return b;
 }
