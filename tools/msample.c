@@ -183,9 +183,8 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
             jv_free(id);
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
         }
-        uint64_t key = 0;
-        {   /* every record's id, as given or assigned, is in the sets */
-            key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
+        uint64_t key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
+        {   /* every record's id, as given or assigned, is in the sets (a scope: r is taken above) */
             jv d = jv_dump_string(given ? jv_object_get(jv_copy(rec), jv_string("id")) : jv_copy(id), 0);
             int r = hset_add(&a->ids, key);
             int rj = r < 0 ? r : hset_add(&a->json_ids, rng_hash(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d))));
