@@ -26,6 +26,7 @@ typedef struct enc {
     tok_word_fn word;         /* tok_pretokenize: each piece goes here instead of BPE */
     void *wctx;
     int word_err;
+    int oom;                  /* an allocation failed: the ids are incomplete */
 } enc;
 
 static inline void emit(enc *o, int32_t id) {
@@ -88,11 +89,15 @@ static uint64_t heap_pop(uint64_t *h, size_t *n) {
 static void bpe_heap(enc *o, const unsigned char *w, size_t n) {
     const mrl_tok *t = o->t;
     if (n > o->scap) {
-        o->scap = n * 2;
-        o->sym = realloc(o->sym, o->scap * sizeof *o->sym);
-        o->prev = realloc(o->prev, o->scap * sizeof *o->prev);
-        o->next = realloc(o->next, o->scap * sizeof *o->next);
-        o->heap = realloc(o->heap, o->scap * 3 * sizeof *o->heap);
+        size_t cap = n * 2;
+        int32_t *p;
+        uint64_t *h;
+        if ((p = realloc(o->sym, cap * sizeof *p))) o->sym = p;
+        if (p && (p = realloc(o->prev, cap * sizeof *p))) o->prev = p;
+        if (p && (p = realloc(o->next, cap * sizeof *p))) o->next = p;
+        if (!p || !(h = realloc(o->heap, cap * 3 * sizeof *h))) { o->oom = 1; return; }
+        o->heap = h;
+        o->scap = cap;
     }
     int32_t *sym = o->sym, *prev = o->prev, *next = o->next, res = -1;
     size_t hn = 0;
@@ -153,6 +158,7 @@ static void split(enc *o, int level, const unsigned char *s, size_t n) {
     if (level == t->n_re) { bpe_word(o, s, n); return; }
     if (t->prefix_space[level] && s[0] != ' ') {
         unsigned char *p = malloc(n + 1);
+        if (!p) { o->oom = 1; return; }
         p[0] = ' ';
         memcpy(p + 1, s, n);
         split_regex(o, level, p, n + 1);
@@ -259,7 +265,8 @@ static utf8proc_ssize_t norm_map(const char *s, size_t n, int opt, unsigned char
     return utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, out, (utf8proc_option_t)opt);
 }
 
-/* s[0..n) normalized as tokenizers does; NULL (use s as it is) where utf8proc fails. */
+/* s[0..n) normalized as tokenizers does; NULL with *out_n SIZE_MAX where utf8proc fails
+ * (out of memory: the text was checked to be UTF-8). */
 static unsigned char *normalize(const mrl_tok *t, const char *s, size_t n, size_t *out_n) {
     int opt = UTF8PROC_STABLE;
     opt |= (t->normalizer == TOK_NORM_NFC || t->normalizer == TOK_NORM_NFKC) ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE;
@@ -269,7 +276,7 @@ static unsigned char *normalize(const mrl_tok *t, const char *s, size_t n, size_
     unsigned char *out = NULL;
     if (!end) {   /* the usual case: one call */
         utf8proc_ssize_t r = norm_map(s, n, opt, &out);
-        if (r < 0) return NULL;
+        if (r < 0) { *out_n = SIZE_MAX; return NULL; }
         *out_n = (size_t)r;
         return out;
     }
@@ -281,9 +288,9 @@ static unsigned char *normalize(const mrl_tok *t, const char *s, size_t n, size_
             utf8proc_ssize_t r = norm_map(s + from, at - from, opt, &piece);
             int bad = r < 0 || buf_put(&out, &len, &cap, piece, (size_t)r);
             free(piece);
-            if (bad) { free(out); return NULL; }
+            if (bad) { free(out); *out_n = SIZE_MAX; return NULL; }
         }
-        if (end > at && buf_put(&out, &len, &cap, s + at, end - at)) { free(out); return NULL; }
+        if (end > at && buf_put(&out, &len, &cap, s + at, end - at)) { free(out); *out_n = SIZE_MAX; return NULL; }
         if (end >= n) break;
         from = end;
         end = next_new_cp(u, n, from, &at);
@@ -346,8 +353,9 @@ static void added_split(enc *o, const char *text, size_t len, int kind);
  * added tokens split out of it (HF's two passes), the rest pre-tokenized. */
 static void segment(enc *o, const char *s, size_t n) {
     if (n == 0) return;
-    size_t len;
+    size_t len = 0;
     unsigned char *norm = tok_normalized(o->t, s, n, &len);
+    if (!norm && len == SIZE_MAX) { o->oom = 1; return; }
     if (norm) s = (const char *)norm, n = len;
     if (o->t->n_norm_added) added_split(o, s, n, 1);
     else pretok(o, s, n);
@@ -395,7 +403,7 @@ static int run(enc o, const char *text, size_t len, mrl_err *e) {
     long bad = tok_utf8_check(text, len);
     if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad + 1);
     o.md = pcre2_match_data_create(4, NULL);
-    added_split(&o, text, len, 0);
+    if (o.md) added_split(&o, text, len, 0);
     pcre2_match_data_free(o.md);
     free(o.sym), free(o.prev), free(o.next), free(o.heap);
     if (o.rx_err) {
@@ -403,7 +411,7 @@ static int run(enc o, const char *text, size_t len, mrl_err *e) {
         pcre2_get_error_message(o.rx_err, msg, sizeof msg);
         return err_set(e, 1, "pre-tokenizer regex: %s", (char *)msg);
     }
-    if (o.word_err) return err_set(e, 3, "out of memory");
+    if (o.word_err || o.oom || !o.md) return err_set(e, 3, "out of memory");
     return o.n;
 }
 

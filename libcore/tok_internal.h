@@ -70,7 +70,7 @@ typedef int (*tok_word_fn)(void *ctx, const unsigned char *w, size_t n);
 int tok_pretokenize(const mrl_tok *t, const char *text, size_t len, tok_word_fn fn, void *ctx, mrl_err *e);
 
 /* s[0..n) as the normalizer makes it (newly allocated, length in *out_n); NULL where that is
- * s itself (no normalizer, ASCII) or utf8proc fails. */
+ * s itself (no normalizer, ASCII), NULL with *out_n SIZE_MAX where utf8proc fails (memory). */
 unsigned char *tok_normalized(const mrl_tok *t, const char *s, size_t n, size_t *out_n);
 
 /* Hash of a byte string (shared by building and probing the vocab table). */

@@ -236,13 +236,15 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         char *text = tmpl_render(a->tp, a->system, jv_string_value(pv), (size_t)jv_string_length_bytes(jv_copy(pv)), &len);
         if (!text) { jv_free(pv); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
         int cap = (int)(len + 16);
-        int32_t *ids = malloc(cap * sizeof *ids);
-        int n = tok_encode(a->tok, text, len, ids, cap, e);
-        if (n > cap) {
-            ids = realloc(ids, n * sizeof *ids);
-            n = tok_encode(a->tok, text, len, ids, n, e);
+        int32_t *ids = malloc(cap * sizeof *ids), *more = NULL;
+        int n = ids ? tok_encode(a->tok, text, len, ids, cap, e) : 0;
+        if (n > cap && (more = realloc(ids, n * sizeof *ids))) {
+            ids = more;
+            cap = n;
+            n = tok_encode(a->tok, text, len, ids, cap, e);
         }
         free(text);
+        if (!ids || n > cap) { free(ids); jv_free(pv); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
         jv_free(pv);
         if (n <= 0) {
             free(ids);
@@ -348,12 +350,13 @@ static int interrupted(void *ctx) { (void)ctx; return cli_stop_requested() != 0;
 static int would_block(void *ctx) { return rd_would_block(((app *)ctx)->rd); }
 static int reject(void *ctx, mrl_err *e) { return bad(ctx, e); }   /* --skip-bad skips it too */
 
-/* An array of token ids (whole numbers >= 0) of a record, or -1 when missing/not one. */
+/* An array of token ids (whole numbers >= 0) of a record, or -1 when missing/not one (-2: out of memory). */
 static int rec_ids(jv rec, const char *field, int32_t **out) {
     jv v = jv_object_get(jv_copy(rec), jv_string(field));
     if (jv_get_kind(v) != JV_KIND_ARRAY) { jv_free(v); return -1; }
     int n = jv_array_length(jv_copy(v));
     int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+    if (!ids) { jv_free(v); return -2; }
     for (int i = 0; i < n; i++) {
         jv x = jv_array_get(jv_copy(v), i);
         double d = jv_get_kind(x) == JV_KIND_NUMBER ? jv_number_value(x) : -1;
@@ -391,6 +394,7 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         if (!score_mine(a, rec, &last_id)) { jv_free(rec); continue; }
         int32_t *pi = NULL, *ci = NULL;
         int np = rec_ids(rec, "prompt_ids", &pi), nc = np < 0 ? -1 : rec_ids(rec, "completion_ids", &ci);
+        if (np == -2 || nc == -2) { err_set(&e, ERR_SYS, "out of memory"); cli_die(&a->c, &e); }
         const char *bad = np <= 0 ? "prompt_ids" : nc < 0 ? "completion_ids" : NULL;
         const char *why = np == 0 ? "is empty (the first completion token needs a prompt token before it)" : "is missing or not token ids";
         char where[96];
@@ -418,6 +422,7 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         }
         int32_t *tok = malloc(T * sizeof *tok), *tgt = malloc(T * sizeof *tgt), cu[2] = {0, T};
         float *lp = malloc(T * sizeof *lp);
+        if (!tok || !tgt || !lp) { err_set(&e, ERR_SYS, "out of memory"); cli_die(&a->c, &e); }
         memcpy(tok, pi, np * sizeof *tok);
         if (nc) memcpy(tok + np, ci, nc * sizeof *tok);
         for (int t = 0; t < T; t++) tgt[t] = t >= np - 1 && t + 1 < T ? tok[t + 1] : -1;
@@ -499,7 +504,11 @@ int main(int argc, char **argv) {
         case O_MAXTOK: o.max_tokens = (int)cli_long(&a.c, "--max-tokens", optarg, 1, 1 << 24); break;
         case O_STOP:
             if (!*optarg) cli_usage(&a.c, "--stop: empty string");
-            stops = realloc(stops, (nstops + 1) * sizeof *stops);
+            if (!(stops = realloc(stops, (nstops + 1) * sizeof *stops))) {
+                mrl_err oom = {0};
+                err_set(&oom, ERR_SYS, "out of memory");
+                cli_die(&a.c, &oom);
+            }
             stops[nstops++] = optarg;
             break;
         case O_INCSTOP: o.include_stop = 1; break;
