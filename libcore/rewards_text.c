@@ -76,9 +76,41 @@ static int gram_cmp(const void *a, const void *b, void *ctx)
     return 0;
 }
 
+/* Case_Ignorable and Cased as Python's str.lower() tests them for the final sigma (derived from
+ * CPython 3.11: the categories and the few extra code points). */
+static int py_case_ignorable(int32_t c)
+{
+    static const int32_t extra[] = {0x27, 0x2e, 0x3a, 0xb7, 0x387, 0x55f, 0x5f4, 0x2018, 0x2019, 0x2024,
+                                    0x2027, 0xfe13, 0xfe52, 0xfe55, 0xff07, 0xff0e, 0xff1a};
+    utf8proc_category_t k = utf8proc_category(c);
+    if (k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_CF ||
+        k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_SK) return 1;
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++)
+        if (c == extra[i]) return 1;
+    return 0;
+}
+static int py_cased(int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
+           c == 0xaa || c == 0xba || (c >= 0x2160 && c <= 0x217f) || (c >= 0x24b6 && c <= 0x24e9) ||
+           (c >= 0x1f130 && c <= 0x1f149) || (c >= 0x1f150 && c <= 0x1f169) || (c >= 0x1f170 && c <= 0x1f189);
+}
+/* Whether the text after a capital sigma leaves it final: no cased letter follows, case-ignorable
+ * ones skipped. */
+static int sigma_final_after(const char *q)
+{
+    int32_t d;
+    while (next_cp(&q, &d))
+        if (!py_case_ignorable(d)) return !py_cased(d);
+    return 1;
+}
+
 /* open-r1 repetition_penalty_reward: words = text.lower().split(); the share of repeated
- * n-grams times max_penalty. Lower-casing is utf8proc's simple mapping (Python's full
- * mapping differs only for a handful of letters such as U+0130). */
+ * n-grams times max_penalty. Lower-casing is utf8proc's simple mapping plus what Python's
+ * str.lower() does beyond it: U+0130 becomes "i\u0307", and a capital sigma that ends a word
+ * (after a cased letter) becomes final sigma, so "ΟΔΟΣ" and "οδος" are one word, as in the
+ * study (utf8proc alone made them two). */
 double rw_repetition(const char *text, int ngram, double max_penalty)
 {
     size_t cap = strlen(text) * 4 + 4;   /* a lower-cased code point never takes > 4 bytes */
@@ -87,13 +119,18 @@ double rw_repetition(const char *text, int ngram, double max_penalty)
     double r = 0.0;
     if (!low || !w) goto out;
     size_t at = 0;
-    int nw = 0, inword = 0;
+    int nw = 0, inword = 0, after_cased = 0;   /* the last character not case-ignorable was cased */
     int32_t cp;
     const char *p = text;
     while (next_cp(&p, &cp)) {
+        int ign = py_case_ignorable(cp);
+        int prev_cased = after_cased;
+        if (!ign) after_cased = py_cased(cp);
         if (py_space(cp)) { inword = 0; continue; }
         if (!inword) { w[nw].s = low + at; w[nw].len = 0; nw++; inword = 1; }
-        utf8proc_ssize_t k = utf8proc_encode_char(utf8proc_tolower(cp), (utf8proc_uint8_t *)low + at);
+        int32_t lc = cp == 0x3a3 && prev_cased && sigma_final_after(p) ? 0x3c2 : utf8proc_tolower(cp);
+        utf8proc_ssize_t k = utf8proc_encode_char(lc, (utf8proc_uint8_t *)low + at);
+        if (cp == 0x130) k += utf8proc_encode_char(0x307, (utf8proc_uint8_t *)low + at + k);
         at += (size_t)k;
         w[nw - 1].len += (int)k;
     }

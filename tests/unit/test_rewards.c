@@ -153,6 +153,18 @@ TEST(repetition)
     EXPECT_NEAR(one("repetition:ngram=2", "x x x x x", 0), -0.75, 1e-12);
     /* U+3000 ideographic space splits words in Python; \xc3\x89 (É) lowers to é */
     EXPECT_NEAR(one("repetition:ngram=1", "\xc3\xa9\xe3\x80\x80\xc3\x89 z", 0), -1.0 / 3.0, 1e-12);
+    /* str.lower() is more than the simple mapping: a capital sigma that ends a word (after a
+       cased letter, case-ignorable ones skipped) becomes final sigma, so "ΟΔΟΣ" is "οδος" and
+       not "οδοσ"; "Σ" alone, "ΣΑ", "Α'Σ'" keep σ / ς as Python has them; U+0130 becomes
+       "i\u0307", not "i". Python: [rep("ΟΔΟΣ οδος", 1), rep("Σ σ", 1), rep("ΣΑ σα", 1),
+       rep("Α'Σ' α'ς'", 1), rep("\u0130 i", 1), rep("\u0130 i\u0307", 1)] = [-1/2, -1/2, -1/2, -1/2, 0, -1/2] */
+    EXPECT_NEAR(one("repetition:ngram=1", "\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\xbf\xce\xb4\xce\xbf\xcf\x82", 0),
+                -0.5, 1e-12);
+    EXPECT_NEAR(one("repetition:ngram=1", "\xce\xa3 \xcf\x83", 0), -0.5, 1e-12);
+    EXPECT_NEAR(one("repetition:ngram=1", "\xce\xa3\xce\x91 \xcf\x83\xce\xb1", 0), -0.5, 1e-12);
+    EXPECT_NEAR(one("repetition:ngram=1", "\xce\x91'\xce\xa3' \xce\xb1'\xcf\x82'", 0), -0.5, 1e-12);
+    EXPECT_NEAR(one("repetition:ngram=1", "\xc4\xb0 i", 0), 0.0, 1e-12);
+    EXPECT_NEAR(one("repetition:ngram=1", "\xc4\xb0 i\xcc\x87", 0), -0.5, 1e-12);
 }
 
 TEST(length_kimi)
