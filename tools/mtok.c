@@ -88,7 +88,7 @@ static jv decode(mtok *m, jv ids, mrl_err *e) {
         jv v = jv_array_get(jv_copy(ids), i);
         double d = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
         jv_free(v);
-        if (!(d >= 0 && d < 2147483647.0) || d != (double)(int32_t)d)
+        if (!(d >= 0 && d <= 2147483647.0) || d != (double)(int32_t)d)
             return err_set(e, ERR_INPUT, "[%d] is not a token id", i), jv_invalid();
         m->ids[i] = (int32_t)d;
     }

@@ -87,6 +87,15 @@ $ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
 2> mtok: <stdin>:1: "ids" [1] is not a token id
 ? 1
 
+## decode: an id without a token decodes to nothing, up to the largest id, 2147483647 (as HF
+## decode; it was refused as "not a token id"); past it is not an id
+$ mtok decode --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z
+< {"ids":[97,300,99999999,2147483647,98]}
+< {"ids":[2147483648]}
+> {"ids":[97,300,99999999,2147483647,98],"text":"ab"}
+2> mtok: <stdin>:2: "ids" [0] is not a token id
+? 1
+
 ## template: r1 by default, with --system (the model's chat template, as transformers renders it)
 $ mtok template --system 'Be brief.' -Z
 < {"problem":"What is $1+1$?"}
