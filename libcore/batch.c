@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "batch.h"
+#include "jqf.h"
 
 struct rd_batch {
     rd_stream *r;
@@ -49,6 +50,7 @@ typedef struct { rd_batch *b; int first, step; } rb_job;
 
 static void *rb_parse_share(void *arg) {
     rb_job *j = arg;
+    jqf_nomem_thread();   /* libjq out of memory here: the tool's exit 3, not an abort */
     for (int i = j->first; i < j->b->n; i += j->step) {
         rb_line *l = &j->b->lines[i];
         mrl_err e = {0};

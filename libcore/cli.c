@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zstd.h>
 #include "cli.h"
+#include "jqf.h"
 
 #ifndef MRL_VERSION
 #define MRL_VERSION "dev"
@@ -38,6 +39,23 @@ static void cli_hold_std_fds(void) {
     }
 }
 
+/* libjq out of memory (it calls this, then aborts: 134): the tools' exit 3 instead, through
+ * cli_die so a tool's fatal hook still runs; if that runs out of memory too, at once. The
+ * handler is per thread: the main thread's and a jq filter's (jqf_on_nomem); a thread that only
+ * parses JSON, without a filter, still aborts. jq 1.6 drops the handler's data argument, so the
+ * tool is a static. */
+static const cli *nomem_cli;
+static void cli_nomem(void *unused) {
+    (void)unused;
+    static volatile sig_atomic_t again;
+    if (again++) {
+        static const char msg[] = ": out of memory\n";
+        if (write(2, nomem_cli->tool, strlen(nomem_cli->tool)) < 0 || write(2, msg, sizeof msg - 1) < 0) _exit(ERR_SYS);
+        _exit(ERR_SYS);
+    }
+    cli_dief(nomem_cli, ERR_SYS, "out of memory");
+}
+
 void cli_init(cli *c, const char *tool, const char *usage) {
     cli_hold_std_fds();
     memset(c, 0, sizeof *c);
@@ -50,6 +68,8 @@ void cli_init(cli *c, const char *tool, const char *usage) {
     /* from the start, not only from cli_signals: --help into a pipe its reader closed is a
        write that fails with EPIPE (a quiet exit 0), not a SIGPIPE kill (141) */
     signal(SIGPIPE, SIG_IGN);
+    nomem_cli = c;
+    jqf_on_nomem(cli_nomem);
 }
 
 static uint64_t cli_u64(const cli *c, const char *opt, const char *arg) {

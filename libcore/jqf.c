@@ -53,10 +53,22 @@ static void jqf_onig_init(void) {
     onig_initialize(enc, 1);
 }
 
+/* What libjq calls when an allocation fails (jqf_on_nomem), else it aborts. A jq state installs
+ * its own handler (none by default) for the thread on every run, so each state gets this one. */
+static void (*jqf_nomem)(void *);
+void jqf_on_nomem(void (*fn)(void *)) {
+    jqf_nomem = fn;
+    jv_nomem_handler(fn, NULL);   /* the calling thread's, outside any filter */
+}
+void jqf_nomem_thread(void) {
+    if (jqf_nomem) jv_nomem_handler(jqf_nomem, NULL);
+}
+
 /* A fresh jq state with mrl's callbacks and attributes; NULL when out of memory. */
 static jq_state *jqf_state(jqf *f) {
     jq_state *jq = jq_init();
     if (!jq) return NULL;
+    if (jqf_nomem) jq_set_nomem_handler(jq, jqf_nomem, NULL);
     jq_set_error_cb(jq, jqf_on_error, f);
     jq_set_debug_cb(jq, jqf_on_debug, f);
     jq_set_input_cb(jq, jqf_no_input, f);

@@ -30,6 +30,11 @@ const char *jqf_wrong(const jqf *f, const char *opt, jv v, const char *want, cha
  * Newly allocated. */
 char *jqf_first_key(jqf *f, jv rec);
 void jqf_free(jqf *f);
+/* fn is called (data NULL) where libjq cannot allocate, in place of its abort, in this thread and
+ * in any thread that runs a filter compiled afterwards; it should not return (cli_init's exits 3). */
+void jqf_on_nomem(void (*fn)(void *));
+/* The same handler for the calling thread (a thread of one's own that parses or builds JSON). */
+void jqf_nomem_thread(void);
 
 /* v (consumed) as JSON text (jv_dump_string's flags) and a newline, written to path atomically
  * (st_write_file_atomic): config files, trainer_state.json, an index. 0, or -1 with e set. */

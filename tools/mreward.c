@@ -125,6 +125,7 @@ typedef struct { mr *m; int ng; atomic_int next; } work;
 static void *worker(void *arg)
 {
     work *w = arg;
+    jqf_nomem_thread();   /* libjq out of memory here: exit 3, not an abort */
     for (int g; (g = atomic_fetch_add(&w->next, 1)) < w->ng;) {
         int lo = g ? w->m->gend[g - 1] : 0;
         score_group(w->m, w->m->it + lo, w->m->gend[g] - lo);

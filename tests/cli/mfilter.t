@@ -1092,3 +1092,10 @@ $ mfilter --max-tokens 9 --tokenizer $TESTDATA/msample/model/tokenizer.json --te
 ? 2
 2> mfilter: template tnp.txt has no {problem} placeholder
 2> Try 'mfilter --help'.
+
+## out of memory in libjq on a parse thread (-j 2) is exit 3 (mfilter: out of memory), not libjq's
+## abort (134, "error: cannot allocate memory"): each thread that parses has the tools' handler
+% requires unsanitized
+$ awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"id\":%d,\"problem\":\"some text here\",\"correct\":true}\n", i }' > many.jsonl
+$ for v in 25000 30000 35000 40000 45000; do (ulimit -v $v; mfilter -q -j 2 -Z --shuffle many.jsonl > /dev/null 2> err; echo "$? $(cat err)"); done | sort -u
+> 3 mfilter: out of memory
