@@ -32,7 +32,7 @@ static const char usage[] =
 "  --loss grpo|bnpo|dr_grpo|dapo|sft   loss normaliser (default grpo)\n"
 "  --beta B             k3 KL weight (default 0.04; 0 loads no reference)\n"
 "  --epsilon E, --epsilon-high E   clip range [1-E, 1+E_high] (0.2, = epsilon)\n"
-"  --delta D            dual-clip: cap the unclipped ratio at D (default off)\n"
+"  --delta D            dual-clip: cap the unclipped ratio at D >= 1 (default 0: off)\n"
 "  --importance token|sequence     per-token ratios or GSPO's sequence ratio\n"
 "  --advantage grpo|rloo|reinforce++   (default grpo)\n"
 "  --scale-rewards group|batch|none    divide by the std of the group/batch (group)\n"
@@ -179,10 +179,12 @@ static int obj_set(opts *o, int i, jv v) {
 /* A numeric objective option from the command line: dies naming it when arg is not a number
  * in its range. */
 static void obj_arg(opts *o, int i, const char *arg) {
-    double x = obj_range[i].integer ? (double)cli_long(&o->c, obj_opt[i], arg, (long)obj_range[i].lo, (long)obj_range[i].hi)
-             : obj_range[i].open ? cli_double_below(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi)
-             : cli_double(&o->c, obj_opt[i], arg, obj_range[i].lo, obj_range[i].hi);
-    obj_set_num(o, i, x);   /* in range: cli_long/cli_double(_below) checked it */
+    /* --delta 0: off, as a run without it records it (the one way to turn a resumed run's off) */
+    double lo = i == OBJ_DELTA ? 0 : obj_range[i].lo;
+    double x = obj_range[i].integer ? (double)cli_long(&o->c, obj_opt[i], arg, (long)lo, (long)obj_range[i].hi)
+             : obj_range[i].open ? cli_double_below(&o->c, obj_opt[i], arg, lo, obj_range[i].hi)
+             : cli_double(&o->c, obj_opt[i], arg, lo, obj_range[i].hi);
+    if (obj_set_num(o, i, x)) cli_usage(&o->c, "%s: '%s' is neither 0 (off) nor at least 1", obj_opt[i], arg);   /* --delta 0.5 */
     o->given |= G_OBJ << i;
 }
 

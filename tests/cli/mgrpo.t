@@ -853,3 +853,33 @@ $ mgrpo --out r --adam-beta2 0.9999999995 --adam-beta1 -0.1 </dev/null; echo "rc
 2> Try 'mgrpo --help'.
 2> mgrpo: --adam-beta1: '-0.1' is not a number in [0, 1)
 2> Try 'mgrpo --help'.
+
+## --delta 0 turns dual clip off, as a run without it records it: the one way to turn a resumed
+## run's --delta off (it was a usage error, "not a number in [1, 1e+09]"); 0.5 is still refused
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --groups 1 --steps 1 --threads 1 --delta 2 > /dev/null
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 --delta 0 2>&1 > /dev/null | sed 's/ (.*//'
+$ jq -c '[.step, .objective.delta]' run/latest/trainer_state.json
+$ mgrpo -Z -q --out run --delta 0.5 < /dev/null 2>&1; echo "rc $?"
+> mgrpo: --delta 0 replaces the run's 2
+> [2,0]
+> mgrpo: --delta: '0.5' is neither 0 (off) nor at least 1
+> Try 'mgrpo --help'.
+> rc 2
+
+## the rank comes from the first set of variables that is there, mgrpo's own MRL_* before a
+## launcher's (mgrpo(1)): under srun's SLURM_* as rank 1 of 2, MRL_RANK=0 MRL_WORLD=1 is one process
+$ minit tiny -o m -q
+$ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
+$ MRL_RANK=0 MRL_WORLD=1 SLURM_PROCID=1 SLURM_NTASKS=2 mgrpo -Z -q --model m --out run --threads 1 --no-checkpoint --device cpu r.jsonl | jq -c .step
+> 1
+
+## --total-steps is needed by a --warmup ratio under every schedule, constant too (mgrpo(1)), not only
+## by linear and the cosines
+$ mgrpo --out run --warmup 0.1 </dev/null; echo "rc $?"; test -e run || echo none
+> rc 2
+> none
+2> mgrpo: --warmup as a ratio needs --total-steps
+2> Try 'mgrpo --help'.
