@@ -56,7 +56,7 @@ else
   CU_OBJ  :=
 endif
 
-.PHONY: all test test-unit test-cli test-gpu test-asan bench bench-gpu fuzz install clean demo
+.PHONY: all test test-unit test-cli test-gpu test-asan bench bench-gpu fuzz install clean demo help
 all: $(BINS)
 
 # The build's configuration as a file: switching it (make CUDA=0 after make, in the same B)
@@ -101,23 +101,25 @@ $(B)/bench/%: $(B)/bench/%.o $(B)/libmrl.a
 # The test runner: unit test binaries, then the CLI cases in tests/cli/*.t,
 # then the GPU parity tests (they skip where no GPU is present).
 # A test binary or case file still running after TEST_TIMEOUT seconds is stopped and counted
-# failed (a hang must not stall CI); no test asserts a speed: that is bench's.
+# failed (a hang must not stall CI); no test asserts a speed: that is bench's. MRL_BIN quoted: a
+# tree under a path with a space ran "x/bin: No such file or directory" and no test.
 TEST_TIMEOUT ?= 900
 test: all $(UTEST_BINS) $(GTEST_BINS)
-	@MRL_BIN=$(abspath $(BIN)) MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t tests/gpu/*.t
+	@MRL_BIN='$(abspath $(BIN))' MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh $(UTEST_BINS) $(GTEST_BINS) -- tests/cli/*.t tests/gpu/*.t
 
 test-unit: all $(UTEST_BINS)
-	@MRL_BIN=$(abspath $(BIN)) MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh $(UTEST_BINS) --
+	@MRL_BIN='$(abspath $(BIN))' MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh $(UTEST_BINS) --
 
 test-cli: all
-	@MRL_BIN=$(abspath $(BIN)) MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh -- tests/cli/*.t
+	@MRL_BIN='$(abspath $(BIN))' MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh -- tests/cli/*.t
 
 test-gpu: all $(GTEST_BINS)
-	@MRL_BIN=$(abspath $(BIN)) MRL_REQUIRE_GPU=1 MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh $(GTEST_BINS) -- tests/gpu/*.t
+	@MRL_BIN='$(abspath $(BIN))' MRL_REQUIRE_GPU=1 MRL_TEST_TIMEOUT=$(TEST_TIMEOUT) tests/run.sh $(GTEST_BINS) -- tests/gpu/*.t
 
-# Loaders and parsers under AddressSanitizer + UBSan (CUDA off).
+# Loaders and parsers under AddressSanitizer + UBSan (CUDA off); the summary line last, as make
+# test (the sub-make's "Leaving directory" came after it).
 test-asan:
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MAKE) B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MAKE) --no-print-directory B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 bench: all $(BENCH_BINS)
@@ -137,6 +139,17 @@ install: all
 
 clean:
 	rm -rf $(B) build-asan $(BIN)
+
+# the targets, as README describes them (make help was "No rule to make target 'help'")
+help:
+	@echo 'make                the tools into $(BIN)/ (CUDA=0|1, NATIVE=1, B= BIN= build and tool directories)'
+	@echo 'make test           every test; ends "N passed, N failed, N skipped" (test-unit, test-cli, test-gpu, test-asan)'
+	@echo 'make demo           the whole loop on CPU, nothing downloaded (DEMO_* in pipelines/demo.mk; demo-clean)'
+	@echo 'make exp1|exp2|exp3 MODEL=DIR DATA=FILE   the Open-RS runs (make -n shows the commands; pipelines/exp.mk)'
+	@echo 'make data-exp2 OPEN_S1= OPEN_DEEPSCALER= DEEPSCALER=   the exp2/exp3 problem mix'
+	@echo 'make eval RUN=DIR [STEP=N] BENCH_DIR=DIR   the five benchmarks as a Table-2 row'
+	@echo 'make plot RUN=DIR   a run'"'"'s metrics.png'
+	@echo 'make bench, bench-gpu, fuzz, install (PREFIX=), clean'
 
 -include pipelines/*.mk
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -67,7 +67,10 @@ EVAL_DATA   ?= $(if $(BENCH_DIR),$(or $(wildcard $(BENCH_DIR)/amc23.jsonl),$(wil
 EVAL_N      ?= 4
 EARLY_STOP  ?=
 
-MRL_T = $(abspath $(BIN))
+# the tools' directory, absolute, as one shell word (MRL_T, quoted where it has a space: in a tree
+# under "My Projects" every tool ran as "/home/me/My") and as it is, for make's own test (MRL_TDIR)
+MRL_TDIR = $(abspath $(BIN))
+MRL_T = $(if $(word 2,$(MRL_TDIR)),$(call mrl_shq,$(MRL_TDIR)),$(MRL_TDIR))
 # Command text handed to the loop (REWARD=, MGRPO_EXTRA=, MSAMPLE_EXTRA=, demo.mk's DEMO_REWARD=)
 # reaches it byte for byte: mrl_shq quotes $1 as one shell word ('...', each ' in it as '\''),
 # where REWARD='$(REWARD)' let the command's own quotes end the recipe's ("+=: command not
@@ -84,7 +87,8 @@ EXP_MGRPO = $(strip --loss $(LOSS) --micro-batch $(MICRO_BATCH) --lr $(LR) --sch
 EXP_DEVICE = $(if $(DEVICE),--device $(DEVICE))
 
 # the tools: a make exp2 before make said "/bin/bash: .../bin/mfilter: No such file or directory"
-tools_need = $(foreach t,mfilter msample mreward mgrpo meval,$(if $(wildcard $(MRL_T)/$t),,$(error $@: $(MRL_T)/$t is not built: run make first (or give BIN= the directory of the tools))))
+# (tested by the shell: make's wildcard splits a path at its spaces)
+tools_need = $(foreach t,mfilter msample mreward mgrpo meval,$(if $(shell test -e $(MRL_T)/$t && echo y),,$(error $@: $(MRL_TDIR)/$t is not built: run make first (or give BIN= the directory of the tools))))
 
 define exp_need
 	$(tools_need)

@@ -16,3 +16,20 @@ $ m CUDA=0 > n0; echo "rc $?"; grep -c . n0; m CUDA=1 | grep -c '[.]cu -o' | awk
 > rc 0
 > 0
 > 1
+
+## make test, test-unit, test-cli and test-gpu from a tree under a path with a space: MRL_BIN is
+## one word (it was split: "/bin/bash: line 1: x/bin: No such file or directory", no test run)
+$ mkdir -p "t x/tests/cli"; cp "$ROOT/Makefile" "$ROOT/tests/run.sh" "$ROOT/tests/clitest.sh" "t x/tests/"; mv "t x/tests/Makefile" "t x/"
+$ printf '## bin\n$ case "$MRL_BIN" in */t\\ x/bin) echo ok ;; esac\n> ok\n' > "t x/tests/cli/a.t"
+$ make -s -C "t x" CUDA=0 test-cli 2>&1
+> PASS a: bin
+> 1 passed, 0 failed, 0 skipped
+
+## make test-asan ends with the test runner's "N passed, N failed, N skipped" line, as make test
+## does (its sub-make printed "make[1]: Leaving directory ..." after it)
+$ cd "$ROOT" && make -n CUDA=0 test-asan 2>/dev/null | tail -n 1 | grep -o 'tests/run.sh\|Leaving directory'
+> tests/run.sh
+
+## make help lists the targets README describes (it was "No rule to make target 'help'")
+$ make -s -C "$ROOT" help | grep -o '^make [a-z0-9|-]*' | tr '\n' ' '; echo
+> make  make test make demo make exp1|exp2|exp3 make data-exp2 make eval make plot make bench 

@@ -666,3 +666,14 @@ $ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BI
 $ jq -r '.bench + " " + (.problems|tostring)' run/eval/m/scores.jsonl | tr '\n' ' '; echo
 > | T/m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
 > aime24 2 math500 2 amc23 2 minerva_math 2 olympiadbench 2 
+
+## a tree under a path with a space: make exp2 finds the built tools and hands the loop their
+## directory as one word, and the demo's stages run them (exp2 said "r x/bin/mfilter is not built:
+## run make first", the demo ran ".../r" for minit)
+$ mkdir "r x"; cp -r "$ROOT/Makefile" "$ROOT/pipelines" "r x/"; ln -s "$MRL_BIN" "r x/bin"
+$ make -s -C "r x" -n exp2 MODEL=m DATA=d | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv BIN REWARD|' | (cd "r x" && bash) | sed "s|$PWD/||"
+$ cc -O2 -o gen "$ROOT/testdata/gen_arith.c"
+$ make -s -C "r x" demo/init/config.json DEMO_GEN="$PWD/gen" DEMO_MERGES=20 >/dev/null; ls "r x/demo/init/config.json"
+> r x/bin
+> 'r x/bin'/mreward -q --anchored --reward accuracy=2 --reward format=1 --reward language=0
+> r x/demo/init/config.json
