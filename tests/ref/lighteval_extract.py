@@ -28,7 +28,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mathverify_pairs import near_miss, strip_dollars  # noqa: E402  (also silences warnings)
+from mathverify_pairs import ROUNDING, near_miss, strip_dollars  # noqa: E402  (also silences warnings)
 from math_verify import parse, verify  # noqa: E402
 from math_verify.parser import ExprExtractionConfig, LatexExtractionConfig  # noqa: E402
 
@@ -128,7 +128,7 @@ def main():
             G = parse(gtext, extraction_config=gcfg, fallback_mode="first_match", extraction_mode="any_match")
             P = parse(text, extraction_config=PRED_CFG, fallback_mode="first_match", extraction_mode="any_match")
             try:
-                ok = bool(verify(G, P, precision=5))
+                ok = bool(verify(G, P, **{ROUNDING: 5}))
             except Exception:
                 ok = False
             rows.append({"gold": g, "gold_kind": gk, "completion": text, "ending": kind,

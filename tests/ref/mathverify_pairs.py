@@ -13,7 +13,11 @@ completion "... $\\boxed{PRED}$." parsed with LatexExtractionConfig(normalizatio
 nits=False, malformed_operators=False, basic_latex, equations, boxed="all", units,
 boxed_match_priority=0, try_extract_without_anchor=False); verify(answer, gold,
 float_rounding=6 (0.5.2's precision=6), strict=True, timeout_seconds=3) — answer first,
-as open-rs calls it. Installed math-verify is 0.9.0; open-rs pinned 0.5.2.
+as open-rs calls it. The committed fixture was written by math-verify 0.9.0 (with
+latex2sympy2_extended 1.11.0), which gives it back byte for byte; open-rs pinned 0.5.2,
+which the other Math-Verify scripts here need: there 15 verdicts and 19 predictions (the
+"equivalent" ones latex2sympy rewrites) come out otherwise. Keep 0.9.0 in a venv:
+    python3 -m venv /tmp/mv09 && /tmp/mv09/bin/pip install math-verify==0.9.0
 
 Each output record: gold, pred, class (same | reformatted | equivalent | near-miss |
 wrong | crafted), mathverify (bool, open-rs order), mathverify_gold_first (bool),
@@ -22,6 +26,7 @@ gold 1), pred_parsed (bool: Math-Verify turned the prediction into a math object
 only a string — where it did not, its False is an extraction failure, not a verdict)."""
 import argparse
 import glob
+import inspect
 import json
 import logging
 import os
@@ -38,6 +43,9 @@ from math_verify import parse, verify  # noqa: E402
 from math_verify.parser import LatexExtractionConfig, NormalizationConfig  # noqa: E402
 
 GOLD_CFG = [LatexExtractionConfig()]
+# 0.5.2 names verify's rounding precision, later versions float_rounding; the other name is a
+# TypeError, which mv() below would take for a False verdict on every pair
+ROUNDING = "float_rounding" if "float_rounding" in inspect.signature(verify).parameters else "precision"
 PRED_CFG = [LatexExtractionConfig(
     normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
                                              equations=True, boxed="all", units=True),
@@ -56,11 +64,11 @@ def mv(gold, pred):
     G = parse(gold_text(gold), extraction_mode="first_match", extraction_config=GOLD_CFG)
     P = parse(completion(pred), extraction_mode="first_match", extraction_config=PRED_CFG)
     try:
-        a = bool(verify(P, G, float_rounding=6, strict=True, timeout_seconds=3))
+        a = bool(verify(P, G, **{ROUNDING: 6}, strict=True, timeout_seconds=3))
     except Exception:
         a = False
     try:
-        b = bool(verify(G, P, float_rounding=6, strict=True, timeout_seconds=3))
+        b = bool(verify(G, P, **{ROUNDING: 6}, strict=True, timeout_seconds=3))
     except Exception:
         b = False
     return a, b, len(G) > 0, any(not isinstance(x, str) for x in P)

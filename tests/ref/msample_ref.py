@@ -23,6 +23,13 @@ that the greedy continuation of some problem produces mid-way, so some problems 
 and others run to the length limit.
 Usage: python3 tests/ref/msample_ref.py TOKENIZER_DIR [OUTDIR]
   (TOKENIZER_DIR from: minit tiny -o DIR --merges 300 --merges-text ../shared/OPEN-RS.md)
+The committed tokenizer was made so by minit before 3f4278e; minit --merges now learns on the
+text as encode cuts it and gives other merges on OPEN-RS.md, so other vocabulary ids, weights
+and references. To rebuild the committed fixture, copy its tokenizer out and pass that:
+  mkdir /tmp/tok && cp testdata/msample/model/tokenizer*.json /tmp/tok/
+  python3 tests/ref/msample_ref.py /tmp/tok
+(the weights, ids and stop string come back bit for bit; the log-probs, a float32 forward, move
+by up to 3e-6 between CPUs, against test_msample's 1e-4)
 """
 import json, os, shutil, sys
 import torch
