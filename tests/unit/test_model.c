@@ -143,6 +143,16 @@ TEST(prefill_and_decode_match_pytorch) {
             for (int b = 0; b < B; b++) CHECK_ROW(z + (size_t)b * V, at[b]);
         }
         for (int s = 0; s < ns; s++) EXPECT(kv_seq_len(kv, seq[s]) == r.cu[s + 1] - r.cu[s]);
+        /* every reference position, those inside the prefilled halves too: the last row of a
+           prefill that ends there */
+        for (int p = 0; p < r.P; p++) {
+            int s = 0;
+            while (s + 1 < ns && r.pos[p] >= r.cu[s + 1]) s++;
+            int q = kv_seq_new(kv);
+            EXPECT(q >= 0 && model_prefill(m, kv, q, r.tokens + r.cu[s], r.pos[p] - r.cu[s] + 1, z, &e) == 0);
+            worst_z = tst_worst(worst_z, maxrel(z, r.logits + (size_t)p * V, V));
+            kv_seq_free(kv, q);
+        }
         printf("  %s: decode logp rel err %.2e, logits rel err %.2e\n", MODELS[k], worst_lp, worst_z);
         EXPECT(worst_lp <= 1e-4 && worst_z <= 1e-4);
         free(z); kv_free(kv); model_free(m); ref_free(&r);

@@ -80,6 +80,7 @@ TEST(reads_reference_file) {
     jv j = load_json(FX "good.json");
     EXPECT(jv_is_valid(j));
     EXPECT(st_count(f) == 6);
+    EXPECT(jv_is_valid(j) && jv_object_length(jv_copy(j)) == st_count(f));   /* every tensor has its expectation */
     EXPECT(st_metadata(f, "note") && !strcmp(st_metadata(f, "note"), "fixture"));
     EXPECT(st_metadata(f, "absent") == NULL);
     EXPECT(st_find(f, "nope") == NULL);

@@ -45,7 +45,12 @@ static int check_cases(const mrl_tok *t, const char *path) {
         nl = strchr(line, '\n');
         if (!nl) nl = line + strlen(line);
         jv rec = jv_parse_sized(line, (int)(nl - line));
-        if (!jv_is_valid(rec)) { jv_free(rec); if (!*nl) break; continue; }
+        if (!jv_is_valid(rec)) {   /* only the end of the file is no case: a broken line fails */
+            jv_free(rec);
+            EXPECTF(line == nl && !*nl, "%s: a line that is not JSON: %.60s", path, line);
+            if (!*nl) break;
+            continue;
+        }
         jv text = jv_object_get(jv_copy(rec), jv_string("text"));
         jv want = jv_object_get(jv_copy(rec), jv_string("ids"));
         jv rt = jv_object_get(jv_copy(rec), jv_string("roundtrip"));
@@ -87,7 +92,7 @@ TEST(qwen_llamacpp_cases) {
 
 TEST(qwen_hf_cases) {
     if (!get_qwen()) SKIP("needs %s", QWEN);
-    EXPECT(check_cases(qwen, TD "cases-hf.jsonl") >= 100);
+    EXPECT(check_cases(qwen, TD "cases-hf.jsonl") >= 1500);   /* tokenizer_cases.py wrote 1581: a cut file fails */
 }
 
 TEST(qwen_lookup) {
@@ -129,7 +134,7 @@ TEST(gpt2_style_fixture) {
     mrl_tok *t = tok_load(TD "bytelevel-gpt2.json", &e);
     EXPECTF(t, "%s", e.msg);
     if (!t) return;
-    EXPECT(check_cases(t, TD "cases-bytelevel-gpt2.jsonl") >= 100);
+    EXPECT(check_cases(t, TD "cases-bytelevel-gpt2.jsonl") >= 500);   /* 508 */
     tok_free(t);
 }
 
