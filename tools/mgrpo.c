@@ -16,6 +16,7 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
+#include "safetensors.h"
 #include "stream.h"
 #include "trainer.h"
 #include "dist.h"
@@ -77,6 +78,7 @@ typedef struct {
     const char *model, *ref, *out, *dtype, *batches_from;
     tr_opts t;
     int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume, gpus;
+    int optim_given;     /* --optimizer set: else a resumed run's follows its optimizer.safetensors */
     const mrl_config *cfg; /* the policy's: its context bounds a record (config_fits) */
     optim_opts oo;
     sched_opts so;
@@ -542,7 +544,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_MAXLEN: obj_arg(o, OBJ_MAXLEN, optarg); break;
         case O_TEMP: obj_arg(o, OBJ_TEMP, optarg); break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
-                      o->oo.kind = v; break;
+                      o->oo.kind = v; o->optim_given = 1; break;
         case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); o->given |= G_LR; break;
         case O_WD: obj_arg(o, OBJ_WD, optarg); break;
         case O_B1: obj_arg(o, OBJ_B1, optarg); break;
@@ -964,6 +966,16 @@ int main(int argc, char **argv) {
     const mrl_backend *be = model_backend(policy);   /* the optimizer runs in the model's queue */
     mrl_param *params;
     int np = model_params(policy, &params);
+    if (have && !o.optim_given) {   /* the state is one optimizer's: an sgd run need not repeat --optimizer */
+        char p[PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/optimizer.safetensors", latest);
+        mrl_err ie = {0};
+        st_file *f = st_open(p, &ie);   /* one that cannot be read is optim_load's error, below */
+        const char *k = f ? st_metadata(f, "optimizer") : NULL;
+        int v = k ? optim_parse_kind(k) : -1;
+        if (v >= 0) o.oo.kind = v;
+        if (f) st_close(f);
+    }
     optim *opt = optim_create(be, params, np, &o.oo, &e);
     if (!opt) cli_die(&o.c, &e);
     if (have) {

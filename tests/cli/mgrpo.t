@@ -883,3 +883,16 @@ $ mgrpo --out run --warmup 0.1 </dev/null; echo "rc $?"; test -e run || echo non
 > none
 2> mgrpo: --warmup as a ratio needs --total-steps
 2> Try 'mgrpo --help'.
+
+## an --optimizer left out on resume takes the run's, as the objective options do (mgrpo(1)): an sgd
+## run's second invocation without it was refused ("optimizer state is for sgd, the run uses adamw");
+## one given that differs is still an error
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2 3; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --threads 1 --optimizer sgd > /dev/null
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --threads 1 | jq -c .step
+$ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --threads 1 --optimizer adamw; echo "rc $?"
+> 2
+> rc 1
+2> mgrpo: run/step-000002/optimizer.safetensors: optimizer state is for sgd, the run uses adamw
