@@ -6,6 +6,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,12 +48,14 @@ static void cli_hold_std_fds(void) {
 static const cli *nomem_cli;
 static void cli_nomem(void *unused) {
     (void)unused;
-    static volatile sig_atomic_t again;
-    if (again++) {
+    static atomic_int taken;          /* one thread settles and exits */
+    static _Thread_local int inside;  /* this thread ran out again while doing so */
+    if (inside++) {
         static const char msg[] = ": out of memory\n";
         if (write(2, nomem_cli->tool, strlen(nomem_cli->tool)) < 0 || write(2, msg, sizeof msg - 1) < 0) _exit(ERR_SYS);
         _exit(ERR_SYS);
     }
+    if (atomic_fetch_add(&taken, 1)) for (;;) pause();   /* another thread is ending the process */
     cli_dief(nomem_cli, ERR_SYS, "out of memory");
 }
 
