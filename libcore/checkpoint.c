@@ -338,7 +338,10 @@ int ckpt_save_policy(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
     snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
     ckpt_rmtree(tmp);
-    if (mkdir(tmp, 0777)) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
+    if (mkdir(tmp, 0777)) {   /* as every other failure of a save: named by the checkpoint */
+        err_set(e, 3, "%s: cannot create: %s", tmp, strerror(errno));
+        return err_prefix(e, "checkpoint %s", fin);
+    }
     /* trainer_state.json with the step alone: what msample reports as the policy's step (it
        reported 0 for every snapshot: RUNDIR/policy had no trainer_state.json) */
     char p[PATH_MAX + 96];
@@ -376,7 +379,10 @@ int ckpt_save(ckpt_run *r, long step, const ckpt_data *d, mrl_err *e) {
     snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s.%ld", r->dir, name, (long)getpid());
     snprintf(fin, sizeof fin, "%s/%s", r->dir, name);
     ckpt_rmtree(tmp);
-    if (mkdir(tmp, 0777)) return err_set(e, 3, "%s: %s", tmp, strerror(errno));
+    if (mkdir(tmp, 0777)) {   /* as every other failure of a save: named by the checkpoint */
+        err_set(e, 3, "%s: cannot create: %s", tmp, strerror(errno));
+        return err_prefix(e, "checkpoint %s", fin);
+    }
     crash_point(r);
     if (model_save(d->model, tmp, d->model_dtype, e)) goto fail;
     crash_point(r);

@@ -128,9 +128,10 @@ static char *tmp_name(const char *path) {
     return t;
 }
 
+/* Errors name path, the file being written: its temporary name is removed by then. */
 static int finish_atomic(int fd, char *tmp, const char *path, int rc, mrl_err *e) {
-    if (!rc && fsync(fd)) rc = err_set(e, 3, "%s: fsync: %s", tmp, strerror(errno));
-    if (close(fd) && !rc) rc = err_set(e, 3, "%s: close: %s", tmp, strerror(errno));
+    if (!rc && fsync(fd)) rc = err_set(e, 3, "%s: fsync: %s", path, strerror(errno));
+    if (close(fd) && !rc) rc = err_set(e, 3, "%s: close: %s", path, strerror(errno));
     if (!rc && rename(tmp, path)) rc = err_set(e, 3, "%s: rename: %s", path, strerror(errno));
     if (rc) unlink(tmp);
     else fsync_dir_of(path);   /* some filesystems refuse fsync on a directory; the rename is done */
@@ -154,15 +155,15 @@ static int *layout(st_writer *w) {
     return ord;
 }
 
-static int write_tensor(int fd, const wtensor *t, unsigned char *buf, size_t bufsz, const char *tmp, mrl_err *e) {
-    if (t->raw) return write_all(fd, t->raw, t->nbytes, tmp, e);
+static int write_tensor(int fd, const wtensor *t, unsigned char *buf, size_t bufsz, const char *path, mrl_err *e) {
+    if (t->raw) return write_all(fd, t->raw, t->nbytes, path, e);
     size_t es = dtype_size(t->dtype), step = bufsz / (t->f32 ? 4 : es);
     for (size_t off = 0; off < t->numel; off += step) {
         size_t n = t->numel - off < step ? t->numel - off : step;
         if (t->f32) dtype_from_f32(t->dtype, t->f32 + off, buf, n);
         else if (t->fill) { if (t->fill(t->ctx, buf, off, n, e)) return err_prefix(e, "\"%s\"", t->name); }
         else return err_set(e, 2, "\"%s\": no data", t->name);
-        if (write_all(fd, buf, n * es, tmp, e)) return -1;
+        if (write_all(fd, buf, n * es, path, e)) return -1;
     }
     return 0;
 }
@@ -194,12 +195,12 @@ int st_write_end(st_writer *w, const char *const *meta, mrl_err *e) {
     while (h.n % 8) sb_str(&h, " ");
     if (h.oom || !(buf = malloc(bufsz)) || !(tmp = tmp_name(w->path))) { err_set(e, 3, "out of memory"); goto out; }
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-        err_set(e, 3, "%s: %s", tmp, strerror(errno)); goto out;
+        err_set(e, 3, "%s: %s", w->path, strerror(errno)); goto out;
     }
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
-    int wrc = write_all(fd, len8, 8, tmp, e) || write_all(fd, h.s, h.n, tmp, e) ? -1 : 0;
-    for (int i = 0; i < w->n && !wrc; i++) wrc = write_tensor(fd, &w->t[ord[i]], buf, bufsz, tmp, e);
+    int wrc = write_all(fd, len8, 8, w->path, e) || write_all(fd, h.s, h.n, w->path, e) ? -1 : 0;
+    for (int i = 0; i < w->n && !wrc; i++) wrc = write_tensor(fd, &w->t[ord[i]], buf, bufsz, w->path, e);
     rc = finish_atomic(fd, tmp, w->path, wrc, e);
     tmp = NULL;
 out:

@@ -795,8 +795,14 @@ int wr_close(wr_stream *w, mrl_err *e) {
         w->fd = -1;   /* released even when close fails: wr_abort must not close the number again */
         if (close(fd) < 0) rc = err_set(e, ERR_SYS, "%s: close: %s", w->tmp, strerror(errno));
         else {
-            if (rename(w->tmp, w->target) < 0) rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(errno));
-            else { temp_del(w->tmp); fsync_dir_of(w->target); free(w->tmp); w->tmp = NULL; }
+            if (rename(w->tmp, w->target) < 0) {
+                /* a temporary file that cannot go either (its directory made read-only meanwhile)
+                   is named: the records are there, not silently left under an unknown name */
+                int er = errno;
+                if (unlink(w->tmp) < 0 && errno != ENOENT)
+                    rc = err_set(e, ERR_SYS, "%s: rename: %s (the records stay in %s)", w->path, strerror(er), w->tmp);
+                else rc = err_set(e, ERR_SYS, "%s: rename: %s", w->path, strerror(er));
+            } else { temp_del(w->tmp); fsync_dir_of(w->target); free(w->tmp); w->tmp = NULL; }
         }
     } else if (w->direct) {
         int fd = w->fd;

@@ -759,6 +759,25 @@ static void put_line(opts *o, wr_stream *w, jv m, int mid_batch) {
     if ((wr_put(w, m, &e) || wr_flush(w, &e)) && !(mid_batch && e.code == ERR_PIPE)) cli_die(&o->c, &e);
 }
 
+/* --out as this mgrpo made it (NULL: it was there, or a step has been taken): a run that ends
+ * before its first step removes it again, as one that cannot start leaves none (a missing
+ * input, --ref or -o directory left RUNDIR/.lock behind). Parents made with it stay. */
+static const char *made_out;
+static void drop_made_out(void) {
+    if (!made_out) return;
+    char p[PATH_MAX + 32];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/metrics.jsonl", made_out);
+    if (!stat(p, &st) && st.st_size == 0) unlink(p);
+    snprintf(p, sizeof p, "%s/rollouts", made_out);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/.lock", made_out);
+    unlink(p);
+    rmdir(made_out);
+    made_out = NULL;
+}
+static void drop_made_out_hook(void *unused, int code) { (void)unused; (void)code; drop_made_out(); }
+
 /* What an error exit needs to checkpoint the steps taken before it (cli_on_fatal): the state
  * after the last whole batch (consistent is 0 while the optimizer changes the weights). */
 typedef struct fatal_ctx {
@@ -771,6 +790,7 @@ typedef struct fatal_ctx {
 static void on_fatal(void *p, int code) {
     fatal_ctx *f = p;
     mrl_err e = {0};
+    drop_made_out();
     if (!f->consistent || f->step <= f->last_saved) return;
     if (ckpt_same_dir(f->run, &e)) return;   /* the run directory is gone: nowhere to save (said once) */
     f->in->groups_read = f->groups; f->in->records_read = f->records;   /* what those steps consumed */
@@ -911,7 +931,9 @@ int main(int argc, char **argv) {
         }
         cli_dief(&o.c, 1, "%s: %s", o.batches_from, strerror(errno));
     }
+    int fresh = lead && access(o.out, F_OK) != 0;
     if (ckpt_open(&run, o.out, (int)o.keep, lead, &e)) cli_die(&o.c, &e);   /* rank 0 locks the run */
+    if (fresh) { made_out = o.out; cli_on_fatal(&o.c, drop_made_out_hook, NULL); }
     if (rank == 0) ckpt_clear_policy(&run);   /* an earlier run's, whatever this one's options: it starts from latest */
     int have = ckpt_latest(&run, &step, latest, sizeof latest, &e);
     if (have < 0) cli_die(&o.c, &e);
@@ -1108,6 +1130,7 @@ int main(int argc, char **argv) {
             fc.consistent = 0;   /* the weights change from here until the batch's last update */
             if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);   /* the bf16 forward copy too */
             step++; done++;
+            made_out = NULL;   /* the run has a step: it stays */
             if (k == o.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
                 fc.step = step; fc.groups = in.groups_read; fc.records = in.records_read; fc.consistent = 1;
                 /* the new policy for a sampler, before the line that tells a driver the step is done */
@@ -1149,6 +1172,7 @@ int main(int argc, char **argv) {
     if (jv_is_valid(held)) put_line(&o, w, held, 0);
     dist_free(dist);
     prog_end(pg);
+    drop_made_out();   /* no step taken (a stop, or no records) */
     if (!done && !cli_stop_requested()) {   /* a loop that asked for a step must not think it took one */
         char what[PATH_MAX + 64];
         input_name(&o, argv + optind, argc - optind, what, sizeof what);

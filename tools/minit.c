@@ -371,6 +371,13 @@ int main(int argc, char **argv) {
     mrl_config c;
     mrl_err e = {0};
     int rc = build(&o, tmp, &c, cl.seed, &e);
+    size_t tl = strlen(tmp);
+    if (rc && !strncmp(e.msg, tmp, tl) && e.msg[tl] == '/') {
+        /* a write error names DIR/FILE as given, not DIR.tmp.PID/FILE: that directory is gone */
+        char rest[sizeof e.msg];
+        snprintf(rest, sizeof rest, "%s", e.msg + tl);
+        snprintf(e.msg, sizeof e.msg, "%s%s", cl.out, rest);
+    }
     if (!rc && cli_stop_requested()) rc = err_set(&e, 1, "interrupted");   /* never publish after a signal */
     char inside[4096];
     if (!rc && !join(inside, sizeof inside, tmp, "config.json", &e) && fsync_dir_of(inside) < 0) { /* best effort: some filesystems refuse directory fsync */ }

@@ -63,17 +63,19 @@ $ mgrpo --out run --model $TESTDATA/grpo/model --reward '.[' </dev/null; echo "r
 
 ## a group of one record is an error; nothing is written
 $ head -n 4 $TESTDATA/grpo/batch.jsonl > in.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo "rc=$?"; ls run
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
 ? 0
 > rc=1
+> no run
 2~ ^mgrpo: in.jsonl:4: group "p1" has a single record
 2~ --allow-partial
 
 ## a record without reward: FILE:LINE: "reward" is missing, no checkpoint
 % requires /usr/bin/jq
 $ jq -c 'if .sample == 1 and .id == "p1" then del(.reward) else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; ls run
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
 > rc=1
+> no run
 2> mgrpo: bad.jsonl:5: "reward" is missing
 
 ## a record without completion_ids
@@ -896,3 +898,13 @@ $ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --threads 1 --optimizer adamw; ech
 > 2
 > rc 1
 2> mgrpo: run/step-000002/optimizer.safetensors: optimizer state is for sgd, the run uses adamw
+
+## a run that ends before its first step (a missing input, --ref or -o directory, no records) removes the RUNDIR it made, as one that cannot start at all does (each left RUNDIR/.lock behind); a RUNDIR that was there stays
+$ for a in nope.jsonl "--ref nope $TESTDATA/grpo/batch.jsonl" "-o no/m $TESTDATA/grpo/batch.jsonl" /dev/null; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out a/run $a 2>/dev/null; echo "rc $? $(test -e a/run && echo left || echo none)"; done
+$ mkdir old; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out old nope.jsonl 2>/dev/null; echo "rc $?"; ls -A old
+> rc 1 none
+> rc 1 none
+> rc 3 none
+> rc 1 none
+> rc 1
+> .lock

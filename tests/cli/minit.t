@@ -280,3 +280,8 @@ $ minit tiny -q -o l1; echo "rc $?"
 > 3
 > rc 3
 2> minit: l1: Too many levels of symbolic links
+
+## a write that fails (ulimit -f, a full disk) names the file in DIR as given, not its temporary copy in DIR.tmp.PID, which is gone by then (it named new1/m.tmp.PID/model.safetensors.tmp.PID)
+$ (ulimit -f 8; minit tiny -q -o new1/m; echo "rc $?"); ls
+> rc 3
+2> minit: new1/m/model.safetensors: write: File too large

@@ -277,3 +277,14 @@ $ mtok count -xq
 $ minit tiny -o m -q
 $ echo '{"text":"a"}' | mtok count --progress -Z --model m 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mtok: 1 record, [0-9]* records/s'
 > 1
+
+## -o whose directory turns read-only before the end: neither the rename nor the removal of the temporary file can be done, and the message says where the records are (it said "rename: Permission denied" and left the file unnamed)
+% requires root
+% requires /usr/bin/setpriv
+$ chmod 755 .; mkdir -m 777 o; mkfifo f; chmod 666 f
+$ setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" mtok template -Z -o o/out < f 2> err & p=$!
+$ exec 3> f; echo '{"problem":"x"}' >&3; for i in $(seq 100); do ls o | grep -q tmp && break; sleep 0.1; done; chmod 555 o; exec 3>&-; wait $p; echo "rc $?"
+$ sed 's/tmp\.[0-9]*/tmp.PID/' err; chmod 777 o; ls o | sed 's/tmp\.[0-9]*/tmp.PID/'
+> rc 3
+> mtok: o/out: rename: Permission denied (the records stay in o/out.tmp.PID)
+> out.tmp.PID
