@@ -143,7 +143,7 @@ clean:
 # the targets, as README describes them (make help was "No rule to make target 'help'")
 help:
 	@echo 'make                the tools into $(BIN)/ (CUDA=0|1, NATIVE=1, B= BIN= build and tool directories)'
-	@echo 'make test           every test; ends "N passed, N failed, N skipped" (test-unit, test-cli, test-gpu, test-asan)'
+	@echo 'make test           every test; ends "N passed, N failed, N skipped" (parts: test-unit, test-cli, test-gpu; test-asan: all under ASan/UBSan)'
 	@echo 'make demo           the whole loop on CPU, nothing downloaded (DEMO_* in pipelines/demo.mk; demo-clean)'
 	@echo 'make exp1|exp2|exp3 MODEL=DIR DATA=FILE   the Open-RS runs (make -n shows the commands; pipelines/exp.mk)'
 	@echo 'make data-exp2 OPEN_S1= OPEN_DEEPSCALER= DEEPSCALER=   the exp2/exp3 problem mix'

@@ -53,7 +53,7 @@ $ minit tiny -o m -q && echo '{"id":"p1","problem":"What is 2 + 3?","answer":"5"
 $ msample --model m -n 2 --max-tokens 4 -Z p.jsonl > r.jsonl
 $ perl -0ne 'print "$1\n" if /`(mreward -Z r\.jsonl \| jq .*?\| mgrpo) …`/s' "$ROOT/README.md" | sed 's/mgrpo$/mgrpo --model m --out run -Z -q/' > custom.sh
 $ bash -e -o pipefail custom.sh | jq -c '.rewards'
-$ mkdir bench && echo '{"id":"b1","bench":"tiny","problem":"What is 1 + 1?","answer":"2"}' > bench/tiny.jsonl
+$ mkdir -p data/bench && echo '{"id":"b1","bench":"tiny","problem":"What is 1 + 1?","answer":"2"}' > data/bench/tiny.jsonl
 $ grep -o '`msample [^`]*| meval`' "$ROOT/README.md" | tr -d '`' | sed 's#runs/x/latest#m#; s/-n 4/-n 4 --max-tokens 4/' > eval.sh
 $ bash -e -o pipefail eval.sh | zstd -dc | jq -r '[.bench, .problems, .k] | @tsv'
 > {"accuracy":0,"format":0,"short":1}
@@ -178,3 +178,23 @@ $ sed -n '/^\.SH EXAMPLES/,/^\.SH/ s/^\.B \(jq .*\)/\1/p' "$ROOT/man/man1/mgrpo.
 > 1
 > 2
 > 3
+
+## every file of the tree that the README names is there (a path under .ci, bench, kernels,
+## libcore, man, pipelines, testdata, tests or tools; a glob matches one): the demo's generator
+## was named testdata/gen_arith, a build output (build/testdata/gen_arith), and the benchmark
+## problems bench/*.jsonl, in the tree's bench/ of scripts
+$ grep -oE '(^|[^A-Za-z0-9_./-])(\.ci|bench|kernels|libcore|man|pipelines|testdata|tests|tools)/[A-Za-z0-9_.*/-]*' "$ROOT/README.md" |
+$   sed -E 's#^[^.a-z]##; s#\.$##' | grep -v TOOL | sort -u > paths; [ "$(wc -l < paths)" -ge 30 ] && echo "paths found"
+$ here=$PWD; cd "$ROOT" && while read -r p; do compgen -G "$p" > /dev/null || echo "$p (README) is not in the tree"; done < "$here/paths"; echo checked
+> paths found
+> checked
+
+## the README's BENCH_DIR= is a directory of one's own, not the tree's: BENCH_DIR=bench, the
+## benchmark scripts, made its make eval stop ("BENCH_DIR=bench has no aime24.jsonl") and its
+## make exp2 ... BENCH_DIR=bench too ("grpo-loop: EVAL_DATA=bench/amc23.jsonl: no such file")
+$ grep -oE 'BENCH_DIR=[^ `)…]+' "$ROOT/README.md" | sort -u > dirs; [ -s dirs ] && echo "found"
+$ while read -r d; do d=${d#BENCH_DIR=}; d=${d%/}
+$   case $d in .ci|bench|kernels|libcore|man|pipelines|testdata|tests|tools) echo "BENCH_DIR=$d is the tree's $d/";; esac
+$ done < dirs; echo checked
+> found
+> checked
