@@ -19,8 +19,10 @@
 #define MRL_VERSION "dev"
 #endif
 
-/* The one global: a signal handler can only talk to the program through one. */
-static volatile sig_atomic_t cli_stop_sig;
+/* The one global: a signal handler can only talk to the program through one. An atomic, not a
+ * volatile sig_atomic_t: the handler runs on whichever thread the kernel picks (a parse or
+ * scoring thread too), and a lock-free atomic is as safe in a handler (C11 7.14.1.1). */
+static atomic_int cli_stop_sig;
 
 /* A progress line is drawn on stderr without its newline: a message must not be glued to it. */
 static int prog_drawn;
@@ -343,12 +345,17 @@ int cli_finish(cli *c, wr_stream *w) {
  * a second of the first: GNU timeout and shells signal both a process and its group, and that
  * echo must not kill a tool in the middle of its final checkpoint. (clock_gettime, sigaction
  * and raise are async-signal-safe.) */
-static struct timespec cli_first_sig;
+static atomic_llong cli_first_ns;
 static void cli_on_signal(int sig) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!cli_stop_sig) { cli_first_sig = now; cli_stop_sig = sig; return; }   /* the time first: a reader of the flag sees it */
-    if ((now.tv_sec - cli_first_sig.tv_sec) + 1e-9 * (now.tv_nsec - cli_first_sig.tv_nsec) < 1.0) return;
+    long long t = (long long)now.tv_sec * 1000000000 + now.tv_nsec;
+    /* the time first: the echo can reach another thread while this handler runs (the signal is
+       blocked only here), and there it must find the time with the flag; with a plain struct
+       beside a volatile flag GCC stored the flag first, and that handler read a time of 0: a
+       hard stop on the echo */
+    if (!atomic_load(&cli_stop_sig)) { atomic_store(&cli_first_ns, t); atomic_store(&cli_stop_sig, sig); return; }
+    if (t - atomic_load(&cli_first_ns) < 1000000000) return;
     wr_unlink_temps();   /* the hard stop: no -o temp file left behind (mrl(7)) */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
@@ -378,7 +385,7 @@ void cli_signals(void) {
     if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, NULL);
 }
 
-int cli_stop_requested(void) { return cli_stop_sig; }
+int cli_stop_requested(void) { return atomic_load(&cli_stop_sig); }
 
 /* ---- progress ---- */
 struct progress {

@@ -7,11 +7,13 @@
  * GCC's ISO C mode does anyway), so the AVX-512 clone, whose target implies FMA, rounds as the
  * others do: the optimizer's results do not depend on the CPU. */
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)   /* clang's spelling of __SANITIZE_ADDRESS__ */
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)   /* clang's spellings */
 #define CPU_NO_CLONES 1
 #endif
 #endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(CPU_NO_CLONES)
+/* under TSan the clones' resolvers, instrumented, ran before its runtime: a crash at load */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
+    !defined(CPU_NO_CLONES)
 #define CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CPU_CLONES

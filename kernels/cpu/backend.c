@@ -69,7 +69,7 @@ void cpu_cast(const mrl_backend *be, void *dst, mrl_dtype dt, const void *src, m
 /* AdamW's loop needs fmaf as one instruction: the AVX-512 clone has FMA, and "fma" (AVX + FMA)
  * stands in for the AVX2 clone, whose target lacks it (there fmaf would be a libm call per
  * element); the default clone calls libm's fmaf, exact on any CPU. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(CPU_NO_CLONES)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && !defined(CPU_NO_CLONES)
 #define CPU_CLONES_FMA __attribute__((target_clones("avx512f", "fma", "default")))
 #else
 #define CPU_CLONES_FMA

@@ -2,7 +2,9 @@
  * --skip-bad counting, signals, output settled before an error exit, progress switch. */
 #include <limits.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
@@ -115,6 +117,34 @@ TEST(signals_set_the_stop_flag) {
     EXPECT(sa.sa_handler == SIG_IGN);
 }
 
+/* A stop signal and its echo (timeout signals the process and its group) handled on two threads:
+ * the kernel gives the echo to another thread while the first handler runs with the signal
+ * blocked. The second handler must see the first's time with its flag, or it takes the echo for
+ * a second stop and kills the tool. Nothing orders two handlers but the flag itself: a build with
+ * -fsanitize=thread reported the volatile flag and the plain time as data races (exit 66). */
+static atomic_int echo_done;
+static void *echo_thread(void *arg) {
+    (void)arg;
+    pthread_kill(pthread_self(), SIGTERM);   /* the first stop, handled here */
+    atomic_store_explicit(&echo_done, 1, memory_order_relaxed);   /* no happens-before: a clock, not a lock */
+    return NULL;
+}
+static void do_echo_on_two_threads(void) {
+    cli_signals();
+    if (cli_stop_requested()) exit(98);   /* a fresh child only */
+    pthread_t t;
+    if (pthread_create(&t, NULL, echo_thread, NULL)) exit(97);
+    while (!atomic_load_explicit(&echo_done, memory_order_relaxed)) {}
+    raise(SIGTERM);   /* the echo, on the main thread: within a second, not a hard stop */
+    pthread_join(t, NULL);
+    exit(cli_stop_requested() == SIGTERM ? 0 : 1);
+}
+TEST(stop_signal_echo_on_another_thread) {
+    char out[256], err[8192];
+    int rc = in_child(do_echo_on_two_threads, out, sizeof out, err, sizeof err);
+    EXPECTF(rc == 0, "exit %d: %s", rc, err);
+}
+
 TEST(numbers_parse_strictly) {
     cli c; cli_init(&c, "mtool", "");
     EXPECT(cli_long(&c, "-n", "42", 1, 100) == 42);
@@ -171,6 +201,7 @@ int main(void) {
     RUN(error_exit_flushes_earlier_records);
     RUN(skip_bad_counts);
     RUN(numbers_parse_strictly);
+    RUN(stop_signal_echo_on_another_thread);   /* before the stop flag is set in this process */
     RUN(signals_set_the_stop_flag);
     RUN(lost_lines_between_groups);
     char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
