@@ -671,9 +671,49 @@ $ jq -r '.bench + " " + (.problems|tostring)' run/eval/m/scores.jsonl | tr '\n' 
 ## directory as one word, and the demo's stages run them (exp2 said "r x/bin/mfilter is not built:
 ## run make first", the demo ran ".../r" for minit)
 $ mkdir "r x"; cp -r "$ROOT/Makefile" "$ROOT/pipelines" "r x/"; ln -s "$MRL_BIN" "r x/bin"
-$ make -s -C "r x" -n exp2 MODEL=m DATA=d | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv BIN REWARD|' | (cd "r x" && bash) | sed "s|$PWD/||"
+$ make -s -C "r x" -n exp2 B=build BIN=bin MODEL=m DATA=d | sed -n '/^RUN=/,/grpo-loop\.sh$/p' | sed 's|pipelines/grpo-loop\.sh$|printenv BIN REWARD|' | (cd "r x" && bash) | sed "s|$PWD/||"
 $ cc -O2 -o gen "$ROOT/testdata/gen_arith.c"
-$ make -s -C "r x" demo/init/config.json DEMO_GEN="$PWD/gen" DEMO_MERGES=20 >/dev/null; ls "r x/demo/init/config.json"
+$ make -s -C "r x" B=build BIN=bin demo/init/config.json DEMO_GEN="$PWD/gen" DEMO_MERGES=20 >/dev/null; ls "r x/demo/init/config.json"
 > r x/bin
 > 'r x/bin'/mreward -q --anchored --reward accuracy=2 --reward format=1 --reward language=0
 > r x/demo/init/config.json
+
+## grpo-loop.sh killed (SIGKILL to its process group, in a step's reward stage: step 3's in the default loop, step 4's under PERSIST=1 with SAVE_EVERY=2, which loses step 3) and run again takes the steps of a loop never stopped: each step's rollouts (seed SEED + step), its metrics line but the timings, and the weights
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\nif [ -e stop ] && [ $n = "$(cat stop)" ]; then kill -KILL 0; fi\n%s -Z -q | jq -c ".reward = (.completion_ids[0] %% 2)"\n' "$MRL_BIN/mreward" > rw; chmod +x rw
+$ export MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=5 SAVE_EVERY=2 MGRPO_ARGS='--lr 1e-2' REWARD=./rw
+$ same() {   # the run $1 against $2: metrics but timings, weights, each step's rollouts but the policy's path
+$   diff <(jq -c 'del(.seconds, .tokens_per_s)' $1/metrics.jsonl) <(jq -c 'del(.seconds, .tokens_per_s)' $2/metrics.jsonl) >/dev/null || echo "metrics differ"
+$   cmp -s $1/latest/model.safetensors $2/latest/model.safetensors || echo "weights differ"
+$   for s in 1 2 3 4; do cmp -s <(zstdcat $1/rollouts/step-00000$s.jsonl.zst | jq -c 'del(.policy.path)') <(zstdcat $2/rollouts/step-00000$s.jsonl.zst | jq -c 'del(.policy.path)') || echo "step $s's rollouts differ"; done
+$ }
+$ for p in 0 1; do RUN=a$p PERSIST=$p "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "the straight run failed"; done
+$ for p in 0 1; do
+$   rm -f calls; echo $((p + 3)) > stop; RUN=b$p PERSIST=$p setsid -w "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $? $(readlink b$p/latest)"
+$   rm stop; RUN=b$p PERSIST=$p "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "the resumed run failed"; same a$p b$p; readlink b$p/latest
+$ done
+> rc 137 step-000002
+> step-000004
+> rc 137 step-000002
+> step-000004
+
+## grpo-loop.sh EARLY_STOP=kl=: a loop stopped after mgrpo's checkpoint of the step whose KL is too high (Ctrl-C in that step: mgrpo finishes it, checkpoints it and exits 130) and run again stops there, as a loop never stopped does (it went on to step 3: the check of step 2 was never made)
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ mkdir bin; for t in msample mreward mfilter; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\n%s "$@" || exit\n[ $n != 2 ] || exit 130\n' "$MRL_BIN/mgrpo" > bin/mgrpo; chmod +x bin/mgrpo
+$ export RUN=run MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 MAX_TOKENS=5 MGRPO_ARGS='--lr 1e-2' EARLY_STOP=kl=1e-12
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ RUN=a BIN="$MRL_BIN" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; readlink a/latest   # a loop never stopped
+$ "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink run/latest
+$ "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>err; echo "rc $?"; readlink run/latest; sed 's/KL [0-9.e-]* /KL x /' err; jq -c .step run/metrics.jsonl | tr '\n' ' '; echo
+> step-000002
+> rc 130
+> step-000002
+> rc 0
+> step-000002
+> grpo-loop: stopped early: KL x at step 2 is above 1e-12
+> 1 2 
