@@ -196,12 +196,12 @@ validate() {
     sample "$EVAL_DATA" "${EVAL_MAX_TOKENS:-$(max_tokens_at "$s")}" "$SEED" "$pol" "$EVAL_TEMP" "${EVAL_TOP_P:-0.95}" \
         "$EVAL_N" | "${T}mreward" -q --lighteval -o "$f.jsonl.zst"
     sys_args=("${sys_saved[@]}"); tmpl=$TEMPLATE
-    # $f.json last: it marks the step validated, so an interruption before it repeats the
-    # validation (a repeated val.jsonl line is harmless) instead of losing it
+    # $f.json last, after RUN/best and the drop check: it marks the step validated, so an
+    # interruption before it repeats the validation (a repeated val.jsonl line is harmless)
+    # instead of losing it, or the best link, or the early stop
     "${T}meval" -q --by '"val"' -Z "$f.jsonl.zst" -o "$f.json.tmp"
     p=$(jnum 'pass@1' <"$f.json.tmp")
     sed "s/^{/{\"step\":$s,/" "$f.json.tmp" >>"$RUN/val.jsonl"
-    mv "$f.json.tmp" "$f.json"
     # best so far (the earliest of equals)
     read -r bs best < <(awk '{ s = $0; sub(/.*"step":/, "", s); s += 0; p = $0; sub(/.*"pass@1":/, "", p); p += 0;
                                if (NR == 1 || p > b) { b = p; bs = s } } END { print bs, b }' "$RUN/val.jsonl")
@@ -224,6 +224,7 @@ validate() {
             echo "validation pass@1 $p at step $s is more than $drop below the best $best (step $bs)" >"$RUN/stopped"
         fi
     fi
+    mv "$f.json.tmp" "$f.json"
 }
 
 # Removes step directories that are not kept (multiples of SAVE_EVERY, latest, best, the last).
@@ -249,6 +250,21 @@ N=$(wc -l <"$RUN/problems.jsonl")
 [ "$N" -ge "$PROMPTS" ] || die "$DATA has $N problems, fewer than PROMPTS=$PROMPTS"
 
 step=$(step_of "$RUN/latest")
+# EARLY_STOP's kl=: RUN/stopped when step $1's KL $2 is above the limit
+kl_stop() {
+    local klmax
+    [[ ${EARLY_STOP:-} == *kl=* ]] && [ -n "$2" ] || return 0
+    klmax=${EARLY_STOP#*kl=}; klmax=${klmax%%,*}
+    if awk -v k="$2" -v m="$klmax" 'BEGIN { exit !(k > m) }'; then
+        echo "KL $2 at step $1 is above $klmax" >"$RUN/stopped"
+    fi
+}
+# ... and for latest's step, from its metrics line: a loop stopped between mgrpo's checkpoint and
+# that check (Ctrl-C in mgrpo's step, which finishes and checkpoints the step, then the loop exits
+# 130) took further steps when run again, past the step where a loop never stopped stops
+if [ "$step" -gt 0 ] && [ -e "$RUN/metrics.jsonl" ]; then
+    kl_stop "$step" "$(grep "^{\"step\":$step," "$RUN/metrics.jsonl" | tail -n 1 | jnum kl)"
+fi
 # mgrpo --iterations K takes K optimizer steps on each batch: the problem slices follow the
 # batches (a slice per step skipped K - 1 slices a batch). Where the next slice begins is read
 # from RUN/slices, a line "STEP OFFSET COUNT" per batch (taken from step STEP's policy, problems
@@ -376,12 +392,7 @@ while [ "$step" -lt "$STEPS" ] && [ ! -e "$RUN/stopped" ]; do
         "$(if [ -n "$acc" ]; then printf '%.3f' "$acc"; else echo -; fi)" "$(jnum completion_len_mean <<<"$m")" \
         "$(if [ -n "$kl" ]; then printf '%.4f' "$kl"; else echo -; fi)" \
         "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
-    if [[ ${EARLY_STOP:-} == *kl=* ]] && [ -n "$kl" ]; then
-        klmax=${EARLY_STOP#*kl=}; klmax=${klmax%%,*}
-        if awk -v k="$kl" -v m="$klmax" 'BEGIN { exit !(k > m) }'; then
-            echo "KL $kl at step $step is above $klmax" >"$RUN/stopped"
-        fi
-    fi
+    kl_stop "$step" "$kl"
     # every EVAL_EVERY steps: the step that reaches or passes a multiple (--iterations K moves K)
     if [ "$EVAL_EVERY" -gt 0 ] && (( step / EVAL_EVERY > prev / EVAL_EVERY )); then validate "$step" "$pol"; fi
     prune
