@@ -404,14 +404,16 @@ static int run(enc o, const char *text, size_t len, mrl_err *e) {
     if (bad >= 0) return err_set(e, 1, "invalid UTF-8 at byte %ld", bad + 1);
     o.md = pcre2_match_data_create(4, NULL);
     if (o.md) added_split(&o, text, len, 0);
+    else o.oom = 1;
     pcre2_match_data_free(o.md);
     free(o.sym), free(o.prev), free(o.next), free(o.heap);
-    if (o.rx_err) {
+    if (o.rx_err == PCRE2_ERROR_NOMEMORY) o.oom = 1;   /* the interpreter's frames: memory, not the text */
+    else if (o.rx_err) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(o.rx_err, msg, sizeof msg);
         return err_set(e, 1, "pre-tokenizer regex: %s", (char *)msg);
     }
-    if (o.word_err || o.oom || !o.md) return err_set(e, 3, "out of memory");
+    if (o.word_err || o.oom) return err_set(e, 3, "out of memory");
     return o.n;
 }
 
