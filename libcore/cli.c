@@ -44,9 +44,9 @@ static void cli_hold_std_fds(void) {
 
 /* libjq out of memory (it calls this, then aborts: 134): the tools' exit 3 instead, through
  * cli_die so a tool's fatal hook still runs; if that runs out of memory too, at once. The
- * handler is per thread: the main thread's and a jq filter's (jqf_on_nomem); a thread that only
- * parses JSON, without a filter, still aborts. jq 1.6 drops the handler's data argument, so the
- * tool is a static. */
+ * handler is per thread: the main thread's and a jq filter's (jqf_on_nomem); a thread of one's
+ * own that parses JSON installs it with jqf_nomem_thread (the parse threads, mreward's workers),
+ * else libjq aborts there. jq 1.6 drops the handler's data argument, so the tool is a static. */
 static const cli *nomem_cli;
 static void cli_nomem(void *unused) {
     (void)unused;
@@ -134,9 +134,11 @@ void cli_usage(const cli *c, const char *fmt, ...) {
     exit(2);
 }
 
-/* Whether a is a cluster of short options (-xq) holding ch. */
+/* Whether a is a cluster of short options (-xq) holding ch. A byte past ASCII too: getopt
+ * reports the first byte of -é (optopt sign-extended), and left to the fallback below, a cluster
+ * it stopped inside was named by the word before it ("unknown option 'mfilter'"). */
 static int short_cluster_has(const char *a, int ch) {
-    return a && a[0] == '-' && a[1] && a[1] != '-' && ch > ' ' && ch < 127 && strchr(a + 1, ch);
+    return a && a[0] == '-' && a[1] && a[1] != '-' && ((ch > ' ' && ch < 127) || ch < 0 || ch > 127) && strchr(a + 1, ch);
 }
 
 /* A long option getopt refused that is not unknown: "--dedupe=yes" (one that takes no value:
@@ -171,7 +173,14 @@ void cli_bad_option(const cli *c, int opt, char *const *argv, const struct optio
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
     if (opt == '?') long_option_misuse(c, arg, longopts);
     /* a short option: getopt has moved past its cluster (-qx) or not yet (-xq) */
-    if (short_cluster_has(arg, optopt) || (optind > 0 && short_cluster_has(argv[optind], optopt))) {
+    const char *cl = short_cluster_has(arg, optopt) ? arg : optind > 0 && short_cluster_has(argv[optind], optopt) ? argv[optind] : NULL;
+    if (cl) {
+        if (optopt < 0 || optopt > 127) {   /* the whole UTF-8 character, not its first byte alone */
+            const char *p = strchr(cl + 1, optopt);
+            int n = 1;
+            while (((unsigned char)p[n] & 0xC0) == 0x80) n++;
+            cli_usage(c, "unknown option '-%.*s'", n, p);
+        }
         if (opt == ':') cli_usage(c, "option '-%c' needs a value", optopt);
         cli_usage(c, "unknown option '-%c'", optopt);
     }

@@ -310,7 +310,9 @@ int main(int argc, char **argv) {
     if (!cl.out) cli_usage(&cl, "-o DIR is required");
     static char outbuf[4000];   /* "DIR/" names DIR: its temp sibling is DIR.tmp.PID, not DIR/.tmp.PID */
     size_t ol = strlen(cl.out);
-    if (ol >= sizeof outbuf) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    /* named by the option, not the path: a path past mrl_err's 1024 bytes cut the message before
+       its reason, and the usage error named neither -o nor what was wrong */
+    if (ol >= sizeof outbuf) cli_usage(&cl, "-o: the path is too long (%zu bytes)", ol);
     memcpy(outbuf, cl.out, ol + 1);
     while (ol > 1 && outbuf[ol - 1] == '/') outbuf[--ol] = 0;
     cl.out = outbuf;
@@ -332,7 +334,7 @@ int main(int argc, char **argv) {
     struct stat st;
     if (!fl) cli_dief(&cl, 3, "out of memory");
     if (!lstat(fl, &st) && S_ISLNK(st.st_mode)) cli_dief(&cl, 3, "%s: %s", cl.out, strerror(ELOOP));
-    if (strlen(fl) >= sizeof dst) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    if (strlen(fl) >= sizeof dst) cli_usage(&cl, "-o: the path is too long (%zu bytes where it leads)", strlen(fl));
     memcpy(dst, fl, strlen(fl) + 1);
     free(fl);
     for (size_t n = strlen(dst); n > 1 && dst[n - 1] == '/'; n--) dst[n - 1] = 0;   /* a link to "DIR/" */
@@ -345,7 +347,7 @@ int main(int argc, char **argv) {
         if (!empty) cli_dief(&cl, 1, "%s: exists and is not an empty directory", cl.out);
     }
     char tmp[4000];
-    if (strlen(dst) + 40 >= sizeof tmp) cli_dief(&cl, 2, "%s: path too long", cl.out);
+    if (strlen(dst) + 40 >= sizeof tmp) cli_usage(&cl, "-o: the path is too long (%zu bytes)", strlen(dst));
     atomic_tmp_name(tmp, sizeof tmp, dst);
     /* the missing parents, as mkdir -p (and save_pretrained, and mgrpo --out) make them; made[0
        .. nmade) the ones made here, deepest first, removed again if the model is not made */

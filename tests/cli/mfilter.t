@@ -1099,3 +1099,16 @@ $ mfilter --max-tokens 9 --tokenizer $TESTDATA/msample/model/tokenizer.json --te
 $ awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"id\":%d,\"problem\":\"some text here\",\"correct\":true}\n", i }' > many.jsonl
 $ for v in 25000 30000 35000 40000 45000; do (ulimit -v $v; mfilter -q -j 2 -Z --shuffle many.jsonl > /dev/null 2> err; echo "$? $(cat err)"); done | sort -u
 > 3 mfilter: out of memory
+
+## a short option past ASCII is named itself, the whole character (getopt stops at its first
+## byte, inside the word: -é was named by the word before it, the tool or -Z)
+$ mfilter -é < /dev/null; echo "rc=$?"; mfilter -Zqé < /dev/null; echo "rc=$?"; mfilter -Z -é < /dev/null; echo "rc=$?"
+> rc=2
+> rc=2
+> rc=2
+2> mfilter: unknown option '-é'
+2> Try 'mfilter --help'.
+2> mfilter: unknown option '-é'
+2> Try 'mfilter --help'.
+2> mfilter: unknown option '-é'
+2> Try 'mfilter --help'.

@@ -285,3 +285,10 @@ $ minit tiny -q -o l1; echo "rc $?"
 $ (ulimit -f 8; minit tiny -q -o new1/m; echo "rc $?"); ls
 > rc 3
 2> minit: new1/m/model.safetensors: write: File too large
+
+## -o too long a path is a usage error naming -o and why (the message held the path alone, cut
+## at 1024 bytes before its reason)
+$ minit tiny -o "$(printf 'a%.0s' $(seq 5000))"; echo "rc $?"
+> rc 2
+2> minit: -o: the path is too long (5000 bytes)
+2> Try 'minit --help'.
