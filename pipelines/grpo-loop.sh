@@ -135,7 +135,9 @@ mkdir -p "$RUN"
 # other stages inherit: PERSIST's mgrpo holds it until its last checkpoint is written)
 if command -v flock >/dev/null; then
     exec 9<"$RUN"
-    flock -n 9 || die "$RUN: another loop is running on it"
+    # a few seconds' wait: the stages of a loop killed a moment ago hold the lock until they have
+    # finished dying (a SIGKILLed mgrpo with many threads takes a second or more)
+    flock -w 5 9 || die "$RUN: another loop is running on it"
 fi
 [ -e "$RUN/stopped" ] && { echo "grpo-loop: $RUN stopped early: $(cat "$RUN/stopped")" >&2; exit 0; }
 
