@@ -5,6 +5,7 @@
 #include "equiv.h"
 #include <ctype.h>
 #include <pcre2.h>
+#include "rx.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,9 +216,7 @@ static char *anchored_answer(const char *s, size_t n) {
         PCRE2_SIZE last[2 * NOV], at = 0;
         int found = 0;
         while (at <= n) {
-            int rc = pcre2_match(anchor_re[k], (PCRE2_SPTR)s, n, at, 0, md, mc);
-            if (rc == PCRE2_ERROR_JIT_STACKLIMIT)   /* a long environment: the interpreter */
-                rc = pcre2_match(anchor_re[k], (PCRE2_SPTR)s, n, at, PCRE2_NO_JIT, md, mc);
+            int rc = rx_match(anchor_re[k], s, n, at, 0, md, mc);   /* a long environment: the interpreter */
             if (rc < 0) break;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             memcpy(last, ov, sizeof last);

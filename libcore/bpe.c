@@ -4,6 +4,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "tok_internal.h"
+#include "rx.h"
 #define TOK_WANT_U9_ASSIGNED
 #define TOK_WANT_RX_EXTRA
 #include "tok_unicode.inc"
@@ -174,9 +175,7 @@ static void split_regex(enc *o, int level, const unsigned char *s, size_t n) {
     if (!re) { split(o, level + 1, s, n); return; }
     size_t pos = 0, last = 0;
     while (pos < n) {
-        int rc = pcre2_match(re, s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
-        if (rc == PCRE2_ERROR_JIT_STACKLIMIT)   /* the interpreter keeps its frames on the heap */
-            rc = pcre2_match(re, s, n, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, o->md, NULL);
+        int rc = rx_match(re, s, n, pos, PCRE2_NO_UTF_CHECK, o->md, NULL);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) { o->rx_err = rc; return; }   /* never a silent wrong split */
         /* copied out: the next step reuses the match data */

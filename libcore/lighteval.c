@@ -17,6 +17,7 @@
 #include "mathexpr.h"
 #include "tokenizer.h"
 #include <pcre2.h>
+#include "rx.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,10 +480,7 @@ static int hit_cmp(const void *x, const void *y) {
 /* Bounded work: a search that runs out is a search that found nothing more. */
 static int run(const pat *p, const char *s, size_t n, size_t at, uint32_t fl,
                pcre2_match_data *md, pcre2_match_context *mc) {
-    int rc = pcre2_match(p->re, (PCRE2_SPTR)s, n, at, fl | PCRE2_NO_UTF_CHECK, md, mc);
-    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-        rc = pcre2_match(p->re, (PCRE2_SPTR)s, n, at, fl | PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, mc);
-    return rc;
+    return rx_match(p->re, s, n, at, fl | PCRE2_NO_UTF_CHECK, md, mc);
 }
 
 char *ans_lighteval(const char *s, size_t n) {

@@ -2,6 +2,7 @@
  * difficulty from rollouts (--pass-band, --drop-uniform), mixing (--take, --shuffle, --split). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include "rx.h"
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -339,13 +340,7 @@ static int mf_test(mf *m, int th, item *it, uint64_t *dkey, mrl_err *e) {
         if (!s) { jv_free(hold); return -1; }
         int keep = 1;
         if (m->re) {
-            int rc = pcre2_match(m->re, (PCRE2_SPTR)s, (PCRE2_SIZE)jv_string_length_bytes(jv_copy(hold)),
-                                 0, PCRE2_NO_UTF_CHECK, m->md[th], NULL);
-            /* JIT's stack (32 KiB) runs out on a group repeated a thousand times ((a|b)*c on a 2 KB
-               problem), which says nothing about the record: the interpreter keeps its frames on the heap */
-            if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-                rc = pcre2_match(m->re, (PCRE2_SPTR)s, (PCRE2_SIZE)jv_string_length_bytes(jv_copy(hold)),
-                                 0, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, m->md[th], NULL);
+            int rc = rx_match(m->re, s, (size_t)jv_string_length_bytes(jv_copy(hold)), 0, PCRE2_NO_UTF_CHECK, m->md[th], NULL);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
                 PCRE2_UCHAR msg[256];
                 pcre2_get_error_message(rc, msg, sizeof msg);
