@@ -237,6 +237,15 @@ static int load_tensor(optim *opt, st_file *f, const char *path, const char *pre
     return 0;
 }
 
+int optim_saved_kind(const char *path) {
+    mrl_err ignore = {0};
+    st_file *f = st_open(path, &ignore);
+    const char *k = f ? st_metadata(f, "optimizer") : NULL;
+    int v = k ? optim_parse_kind(k) : -1;
+    if (f) st_close(f);
+    return v;
+}
+
 int optim_load(optim *opt, const char *path, mrl_err *e) {
     st_file *f = st_open(path, e);
     if (!f) return -1;

@@ -64,4 +64,7 @@ int optim_save(optim *opt, const char *path, int with_master, mrl_err *e);
 /* Loads a file written by optim_save for the same parameters: every tensor present with the
  * parameter's shape, else an error naming it; "master.*" when present overwrite the weights. */
 int optim_load(optim *opt, const char *path, mrl_err *e);
+/* The optimizer (OPTIM_*) whose state the file at path holds: -1 when it cannot be read or
+ * names none (optim_load then says why or accepts it). */
+int optim_saved_kind(const char *path);
 #endif

@@ -16,7 +16,6 @@
 #include "model.h"
 #include "optim.h"
 #include "rng.h"
-#include "safetensors.h"
 #include "stream.h"
 #include "trainer.h"
 #include "dist.h"
@@ -991,12 +990,8 @@ int main(int argc, char **argv) {
     if (have && !o.optim_given) {   /* the state is one optimizer's: an sgd run need not repeat --optimizer */
         char p[PATH_MAX + 64];
         snprintf(p, sizeof p, "%s/optimizer.safetensors", latest);
-        mrl_err ie = {0};
-        st_file *f = st_open(p, &ie);   /* one that cannot be read is optim_load's error, below */
-        const char *k = f ? st_metadata(f, "optimizer") : NULL;
-        int v = k ? optim_parse_kind(k) : -1;
+        int v = optim_saved_kind(p);   /* one that cannot be read is optim_load's error, below */
         if (v >= 0) o.oo.kind = v;
-        if (f) st_close(f);
     }
     optim *opt = optim_create(be, params, np, &o.oo, &e);
     if (!opt) cli_die(&o.c, &e);
