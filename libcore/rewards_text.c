@@ -96,12 +96,17 @@ static int py_cased(int32_t c)
            c == 0xaa || c == 0xba || (c >= 0x2160 && c <= 0x217f) || (c >= 0x24b6 && c <= 0x24e9) ||
            (c >= 0x1f130 && c <= 0x1f149) || (c >= 0x1f150 && c <= 0x1f169) || (c >= 0x1f170 && c <= 0x1f189);
 }
-/* Whether the text after a capital sigma leaves it final: no cased letter follows, case-ignorable
- * ones skipped. */
-static int sigma_final_after(const char *q)
+/* Whether the capital sigma at s (its end p) is final as Python's str.lower() takes it: a cased
+ * letter before it and none after it, case-ignorable ones skipped. The text before is read from
+ * *seen on (*cased: whether its last letter not case-ignorable was cased), so each stretch is read
+ * once, and only in a text that has a capital sigma. */
+static int sigma_final(const char **seen, int *cased, const char *s, const char *p)
 {
     int32_t d;
-    while (next_cp(&q, &d))
+    while (*seen < s && next_cp(seen, &d))
+        if (!py_case_ignorable(d)) *cased = py_cased(d);
+    if (!*cased) return 0;
+    while (next_cp(&p, &d))
         if (!py_case_ignorable(d)) return !py_cased(d);
     return 1;
 }
@@ -119,16 +124,13 @@ double rw_repetition(const char *text, int ngram, double max_penalty)
     double r = 0.0;
     if (!low || !w) goto out;
     size_t at = 0;
-    int nw = 0, inword = 0, after_cased = 0;   /* the last character not case-ignorable was cased */
+    int nw = 0, inword = 0, seen_cased = 0;
     int32_t cp;
-    const char *p = text;
-    while (next_cp(&p, &cp)) {
-        int ign = py_case_ignorable(cp);
-        int prev_cased = after_cased;
-        if (!ign) after_cased = py_cased(cp);
+    const char *seen = text;   /* sigma_final's reading of the text before a sigma */
+    for (const char *q = text, *p = text; next_cp(&p, &cp); q = p) {
         if (py_space(cp)) { inword = 0; continue; }
         if (!inword) { w[nw].s = low + at; w[nw].len = 0; nw++; inword = 1; }
-        int32_t lc = cp == 0x3a3 && prev_cased && sigma_final_after(p) ? 0x3c2 : utf8proc_tolower(cp);
+        int32_t lc = cp == 0x3a3 && sigma_final(&seen, &seen_cased, q, p) ? 0x3c2 : utf8proc_tolower(cp);
         utf8proc_ssize_t k = utf8proc_encode_char(lc, (utf8proc_uint8_t *)low + at);
         if (cp == 0x130) k += utf8proc_encode_char(0x307, (utf8proc_uint8_t *)low + at + k);
         at += (size_t)k;
