@@ -34,8 +34,7 @@ DEMO_PERSIST    ?= 1
 DEMO_JOBS       ?= 2
 DEMO_REWARD     ?= $(MRL_T)/mreward --reward accuracy=2 --reward format=1
 
-# the tools' directory as one shell word (pipelines/exp.mk)
-MRL_T      = $(if $(word 2,$(abspath $(BIN))),$(call mrl_shq,$(abspath $(BIN))),$(abspath $(BIN)))
+# MRL_T, the tools' directory as one shell word: pipelines/exp.mk's (the Makefile includes both)
 DEMO_GEN  ?= $(B)/testdata/gen_arith
 DEMO_TASK  = --levels $(DEMO_LEVELS) --small $(DEMO_SMALL)
 DEMO_THR   = $(if $(DEMO_THREADS),--threads $(DEMO_THREADS))
