@@ -247,6 +247,29 @@ $ close='def d(a; b): ((a - b) | if . < 0 then -. else . end) <= 1e-4 * (b | if 
 $ jq -n --slurpfile g g.m --slurpfile b b.m --slurpfile s s.m --slurpfile r $TESTDATA/grpo/model_cases.json "$close"' [d($g[0].loss; $r[0].grpo.loss), d($g[0].kl; $r[0].grpo.kl), ($g[0].clip_frac - $r[0].grpo.clip_frac | . * . < 1e-18), ($g | length), d($b[0].loss; $r[0].bnpo.loss), d($b[0].kl; $r[0].bnpo.kl), d($s[0].loss; $r[0].sft.loss)]' | jq -c .
 > [true,true,true,2,true,true,true]
 
+## --grad-checkpoint recomputes each layer with the same ops: the same step, byte for byte (grpo over micro-batches of 4 + 2 with a reference, and sft)
+% requires /usr/bin/jq
+$ M="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --steps 1 --micro-batch 4 --lr 1e-2"
+$ mgrpo $M --out a --beta 0.04 --iterations 2 $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a.m
+$ mgrpo $M --out b --beta 0.04 --iterations 2 --grad-checkpoint $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > b.m
+$ mgrpo $M --out c --loss sft $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > c.m
+$ mgrpo $M --out d --loss sft --grad-checkpoint $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > d.m
+$ cmp a.m b.m && cmp a/latest/model.safetensors b/latest/model.safetensors && cmp a/latest/optimizer.safetensors b/latest/optimizer.safetensors && echo grpo same
+$ cmp c.m d.m && cmp c/latest/model.safetensors d/latest/model.safetensors && echo sft same
+> grpo same
+> sft same
+
+## groups of equal rewards: advantage 0, so with beta 0 a step has loss 0 and gradient 0 and leaves the weights as they were (as a step at --lr 0 writes them)
+% requires /usr/bin/jq
+$ jq -c '.reward = (if .id == "p0" then 1 else 0.1 end)' $TESTDATA/grpo/batch.jsonl > eq.jsonl
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out a --beta 0 --lr 1e-2 --micro-batch 2 eq.jsonl | jq -c '[.loss, .grad_norm, .reward_std]'
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out b --beta 0 --lr 1e-2 --loss dr_grpo --scale-rewards none eq.jsonl | jq -c '[.loss, .grad_norm, .reward_std]'
+$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out z --beta 0 --lr 0 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ cmp a/latest/model.safetensors z/latest/model.safetensors && cmp b/latest/model.safetensors z/latest/model.safetensors && echo unchanged
+> [0,0,0]
+> [0,0,0]
+> unchanged
+
 ## a long-running consumer: each batch is trained and checkpointed before the next arrives
 % requires /usr/bin/jq
 $ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl

@@ -330,6 +330,74 @@ TEST(ranks_average_to_the_whole_batch) {
         for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) ranks_case((grpo_loss)l, cfg[c][0], cfg[c][1]);
 }
 
+/* The step's gradient over the fixture batch (old logprobs, a reference, one masked truncated
+ * completion) with micro-batches of mb sequences, copied out; *loss_out its objective. */
+static float *mb_grads(mrl_model *m, mrl_model *ref, grpo_loss loss, int mb, tr_seq *sq, int n, double *loss_out) {
+    tr_opts t = {{loss, 0.04, 0.2, 0.28, 0, 0}, mb, 8, 1, 1, 0.7f};
+    mrl_param *p;
+    int np = model_params(m, &p);
+    size_t total = 0;
+    for (int i = 0; i < np; i++) total += p[i].numel;
+    float *g = malloc(total * sizeof *g);
+    grpo_stats st = {0};
+    mrl_err e = {0};
+    model_zero_grad(m);
+    EXPECTF(trainer_accumulate(m, ref, &t, sq, n, &st, &e) == 0, "%s", e.msg);
+    total = 0;
+    for (int i = 0; i < np; total += p[i].numel, i++) memcpy(g + total, p[i].g, p[i].numel * sizeof *g);
+    *loss_out = st.loss;
+    return g;
+}
+static double rel_diff(const float *a, const float *b, size_t n) {
+    double d2 = 0, r2 = 0;
+    for (size_t i = 0; i < n; i++) { d2 += ((double)a[i] - b[i]) * ((double)a[i] - b[i]); r2 += (double)b[i] * b[i]; }
+    return r2 > 0 ? sqrt(d2 / r2) : INFINITY;
+}
+
+/* --micro-batch sets memory, not the step: grpo, dr_grpo, dapo and sft normalise over the whole
+ * step (mgrpo(1)), so micro-batches of 1 and of 4 (4 + 2: the last one short) give the
+ * one-pass gradient up to float summation order. bnpo's token mean is per micro-batch by
+ * definition (TRL's local batch): with micro-batches of 1 it is grpo's loss, with the whole step
+ * in one it is dapo's, bit for bit. */
+TEST(micro_batches_do_not_change_the_step) {
+    if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture");
+    mrl_err e = {0};
+    mrl_model *m = model_load("testdata/grpo/model", &(model_opts){.device = "cpu", .trainable = 1, .threads = 1}, &e);
+    mrl_model *ref = model_load("testdata/grpo/ref", &(model_opts){.device = "cpu", .threads = 1, .train_numerics = 1}, &e);
+    EXPECTF(m && ref, "%s", e.msg);
+    if (!m || !ref) { model_free(m); model_free(ref); return; }
+    rec rs[8];
+    tr_seq sq[8];
+    int n = fixture_seqs(rs, sq, &e);
+    sq[4].truncated = 1;
+    mrl_param *p;
+    int np = model_params(m, &p);
+    size_t total = 0;
+    for (int i = 0; i < np; i++) total += p[i].numel;
+    static const grpo_loss inv[] = {GRPO_LOSS_GRPO, GRPO_LOSS_DR_GRPO, GRPO_LOSS_DAPO, GRPO_LOSS_SFT};
+    for (size_t l = 0; l < sizeof inv / sizeof *inv; l++) {
+        double lw, lk;
+        float *whole = mb_grads(m, ref, inv[l], n, sq, n, &lw);
+        for (int mb = 1; mb <= 4; mb += 3) {
+            float *g = mb_grads(m, ref, inv[l], mb, sq, n, &lk);
+            double d = rel_diff(g, whole, total);
+            EXPECTF(d <= 1e-5, "%s: micro-batches of %d change the gradient by %.3g relative", grpo_loss_name(inv[l]), mb, d);
+            EXPECTF(fabs(lk - lw) <= 1e-6 * fabs(lw) + 1e-9, "%s: micro-batches of %d: loss %.9g, one pass %.9g",
+                    grpo_loss_name(inv[l]), mb, lk, lw);
+            free(g);
+        }
+        free(whole);
+    }
+    double a, b;
+    float *g1 = mb_grads(m, ref, GRPO_LOSS_BNPO, 1, sq, n, &a), *g2 = mb_grads(m, ref, GRPO_LOSS_GRPO, 1, sq, n, &b);
+    EXPECTF(!memcmp(g1, g2, total * sizeof *g1) && a == b, "bnpo with micro-batches of 1 is not grpo: loss %.9g vs %.9g", a, b);
+    free(g1); free(g2);
+    g1 = mb_grads(m, ref, GRPO_LOSS_BNPO, n, sq, n, &a); g2 = mb_grads(m, ref, GRPO_LOSS_DAPO, n, sq, n, &b);
+    EXPECTF(!memcmp(g1, g2, total * sizeof *g1) && a == b, "bnpo in one micro-batch is not dapo: loss %.9g vs %.9g", a, b);
+    free(g1); free(g2);
+    model_free(m); model_free(ref);
+}
+
 TEST(model_grads_grpo) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("grpo"); }
 TEST(model_grads_bnpo) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("bnpo"); }
 TEST(model_grads_sft) { if (access("testdata/grpo/model/model.safetensors", R_OK)) SKIP("no fixture"); model_case("sft"); }
@@ -444,6 +512,7 @@ int main(void) {
     RUN(optimizer_updates_the_bf16_copy);
     RUN(names);
     RUN(ranks_average_to_the_whole_batch);
+    RUN(micro_batches_do_not_change_the_step);
     RUN(model_grads_grpo);
     RUN(model_grads_bnpo);
     RUN(model_grads_sft);

@@ -413,6 +413,60 @@ TEST(bad_batches_are_errors) {
     EXPECT(model_load("testdata/models/nonexistent", &o, &e) == NULL && e.msg[0]);
 }
 
+/* Packed sequences are separate: each one's log-probs are those it has alone (to float
+ * rounding: the products run over another row count), changing one sequence's tokens leaves
+ * every bit of the others' log-probs, and a sequence whose dL/dlogp is 0 sends no gradient into
+ * the embedding rows of tokens that only it holds (with and without checkpointing). Rotary
+ * positions restarting per sequence is not seen here: rotary attention depends on position
+ * differences alone, so an offset shows only in the rounding of the angles. */
+TEST(packed_sequences_are_independent) {
+    for (int ckpt = 0; ckpt < 2; ckpt++) {
+        mrl_model *m = load("tiny-untied", 1, 0, ckpt);
+        if (!m) { EXPECT(0); return; }
+        enum { NS = 4 };
+        int len[NS] = {30, 1, 50, 7}, cu[NS + 1] = {0};
+        for (int s = 0; s < NS; s++) cu[s + 1] = cu[s] + len[s];
+        int T = cu[NS];
+        int32_t tok[88], tg[88];
+        float lp[88], one[88], lp2[88], dl[88];
+        for (int s = 0; s < NS; s++)   /* odd sequences: tokens 2000.., the others below 1000 */
+            for (int t = cu[s]; t < cu[s + 1]; t++) {
+                tok[t] = (s % 2 ? 2000 : 0) + (t * 37 + s * 11) % 997;
+                tg[t] = (t * 53 + 7) % 997;
+                dl[t] = s % 2 ? 0.0f : 0.5f;
+            }
+        mrl_err e = {0};
+        mrl_batch b = {T, NS, tok, tg, cu, 0.9f};
+        EXPECT(model_logprobs(m, &b, lp, &e) == 0);
+        for (int s = 0; s < NS; s++) {
+            int32_t c1[2] = {0, len[s]};
+            mrl_batch bs = {len[s], 1, tok + cu[s], tg + cu[s], c1, 0.9f};
+            EXPECT(model_logprobs(m, &bs, one + cu[s], &e) == 0);
+        }
+        double d = 0;
+        for (int t = 0; t < T; t++) d = tst_worst(d, fabs((double)lp[t] - one[t]));
+        EXPECTF(d <= 1e-5, "packed log-probs off those of the sequences alone by %.3g", d);
+        for (int t = cu[2]; t < cu[3]; t++) tok[t] = (tok[t] + 101) % 997;
+        EXPECT(model_logprobs(m, &b, lp2, &e) == 0);
+        int moved = 0;
+        for (int t = 0; t < T; t++) moved += (t < cu[2] || t >= cu[3]) && memcmp(&lp[t], &lp2[t], sizeof lp[t]);
+        EXPECTF(moved == 0, "changing sequence 2 moved %d log-probs of the others", moved);
+        model_zero_grad(m);
+        EXPECT(model_forward(m, &b, lp, &e) == 0 && model_backward(m, dl, &e) == 0);
+        mrl_param *ps;
+        int np = model_params(m, &ps), nz_odd = 0, nz_even = 0;
+        for (int i = 0; i < np; i++) {
+            if (strcmp(ps[i].name, "model.embed_tokens.weight")) continue;
+            size_t C = (size_t)ps[i].shape[1];
+            for (size_t k = 0; k < 1000 * C; k++) nz_even += ps[i].g[k] != 0;
+            for (size_t k = 2000 * C; k < 3000 * C; k++) nz_odd += ps[i].g[k] != 0;
+        }
+        EXPECTF(nz_odd == 0 && nz_even > 0, "%s: %d embedding gradients from sequences of weight 0 (%d from the others)",
+                ckpt ? "checkpointing" : "no checkpointing", nz_odd, nz_even);
+        model_free(m);
+    }
+}
+
 /* The trainer reads completion token j's log-prob at the packed position plen - 1 + j: a
  * sequence with no prompt token has none for its first token. It is an error, not a target
  * written into the sequence before it (or before the buffer, for the first one). */
@@ -446,6 +500,7 @@ int main(void) {
     RUN(kv_fork_shares_prompt);
     RUN(save_and_reload_same_logprobs);
     RUN(bad_batches_are_errors);
+    RUN(packed_sequences_are_independent);
     RUN(trainer_refuses_empty_prompt);
     return tst_done();
 }
