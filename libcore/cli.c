@@ -244,11 +244,19 @@ void cli_die(const cli *c, const mrl_err *e) {
 }
 
 void cli_dief(const cli *c, int code, const char *fmt, ...) {
-    mrl_err e = {.code = code ? code : ERR_INPUT};
-    va_list ap;
+    mrl_err e = {0};
+    char buf[sizeof e.msg];
+    va_list ap, again;
     va_start(ap, fmt);
-    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    /* one past mrl_err's size goes through err_set, which cuts its middle, not its end */
+    char *big = n >= (int)sizeof buf ? malloc((size_t)n + 1) : NULL;
+    if (big) vsnprintf(big, (size_t)n + 1, fmt, again);
+    va_end(again);
+    err_set(&e, code, "%s", big ? big : n < 0 ? "" : buf);
+    free(big);
     cli_die(c, &e);
 }
 
@@ -302,11 +310,20 @@ int cli_lost_short(cli_lost *l, long n) {
     return s;
 }
 
+/* Whether arg starts as a decimal number does: a digit (or a point and a digit), after a minus.
+ * strtol and strtod also skip blanks and take a '+' (" 8", "+8": --seed never did), strtod hex,
+ * "inf" and "nan" too ("--temperature 0x1p-1" sampled at 0.5): not what a user of a number
+ * option means (mrl(7)). */
+static int decimal_start(const char *arg) {
+    if (*arg == '-') arg++;
+    return (*arg >= '0' && *arg <= '9') || (*arg == '.' && arg[1] >= '0' && arg[1] <= '9');
+}
+
 long cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi) {
     char *end;
     errno = 0;
     long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || v < lo || v > hi)
+    if (errno || end == arg || *end || !decimal_start(arg) || v < lo || v > hi)
         cli_usage(c, "%s: '%s' is not an integer in [%ld, %ld]", opt, arg, lo, hi);
     return v;
 }
@@ -316,7 +333,7 @@ static double number_in(const cli *c, const char *opt, const char *arg, double l
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !(v >= lo && (open_hi ? v < hi : v <= hi)))
+    if (errno || end == arg || *end || !decimal_start(arg) || strpbrk(arg, "xX") || !(v >= lo && (open_hi ? v < hi : v <= hi)))
         cli_usage(c, "%s: '%s' is not a number in [%g, %g%c", opt, arg, lo, hi, open_hi ? ')' : ']');
     return v;
 }

@@ -21,7 +21,7 @@ struct mrl_template {
 };
 
 /* 0 if s[0..n) is UTF-8 text (no NUL: the text ends there), else e set naming where: what is
- * "--system" (an argument: exit 2), "--system: FILE" or "template FILE" (a file: its line, exit 1). */
+ * "--system" (an argument: exit 2), "--system: FILE" or "--template: FILE" (a file: its line, exit 1). */
 static int utf8_text_check(const char *s, size_t n, const char *what, int file, mrl_err *e) {
     long bad = tok_utf8_check(s, n);
     const char *nul = memchr(s, 0, n);
@@ -38,9 +38,9 @@ static char *slurp(const char *path, mrl_err *e) {
     size_t n;
     int rc = file_read(path, 0, &b, &n);
     /* a file an option names that cannot be read is a usage error, as --system @FILE */
-    if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "template %s: %s", path, strerror(rc)); return NULL; }
+    if (rc) { err_set(e, rc == ENOMEM ? 3 : 2, "--template: cannot read %s: %s", path, strerror(rc)); return NULL; }
     char what[4200];
-    snprintf(what, sizeof what, "template %s", path);
+    snprintf(what, sizeof what, "--template: %s", path);
     if (utf8_text_check(b, n, what, 1, e)) { free(b); return NULL; }
     return b;
 }
@@ -51,14 +51,14 @@ mrl_template *tmpl_load(const char *name, mrl_err *e) {
     else if (strcmp(name, "plain") == 0) tp->text = strdup("{system}\n\n{problem}\n"), tp->plain = 1;
     else if (!strchr(name, '/') && access(name, F_OK) != 0) {
         free(tp);
-        err_set(e, 2, "unknown template \"%s\" (r1, plain, or a file with {system}/{problem})", name);
+        err_set(e, 2, "--template: unknown template \"%s\" (r1, plain, or a file with {system}/{problem})", name);
         return NULL;
     } else if (!(tp->text = slurp(name, e))) {
         free(tp);
         return NULL;
     } else if (!strstr(tp->text, "{problem}")) {
         free(tp->text), free(tp);
-        err_set(e, 2, "template %s has no {problem} placeholder", name);   /* an option that cannot work, as an unknown name */
+        err_set(e, 2, "--template: %s has no {problem} placeholder", name);   /* an option that cannot work, as an unknown name */
         return NULL;
     }
     return tp;

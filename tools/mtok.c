@@ -238,7 +238,7 @@ int main(int argc, char **argv) {
     if (m.system && !(m.system = system_text = tmpl_system(m.system, &e))) cli_die(&m.c, &e);
     if (!m.system) m.system = "";
     if (tname && !(m.tp = tmpl_load(tname, &e))) {
-        if (e.code == ERR_USAGE) cli_usage(&m.c, "--template: %s", e.msg);
+        if (e.code == ERR_USAGE) cli_usage(&m.c, "%s", e.msg);   /* the message names --template */
         cli_die(&m.c, &e);
     }
     if (m.cmd != CMD_TEMPLATE) {

@@ -1090,7 +1090,7 @@ $ setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" mfilter -Z
 $ printf 'no placeholders' > tnp.txt
 $ mfilter --max-tokens 9 --tokenizer $TESTDATA/msample/model/tokenizer.json --template tnp.txt -Z < /dev/null
 ? 2
-2> mfilter: template tnp.txt has no {problem} placeholder
+2> mfilter: --template: tnp.txt has no {problem} placeholder
 2> Try 'mfilter --help'.
 
 ## out of memory in libjq on a parse thread (-j 2) is exit 3 (mfilter: out of memory), not libjq's
@@ -1112,3 +1112,54 @@ $ mfilter -é < /dev/null; echo "rc=$?"; mfilter -Zqé < /dev/null; echo "rc=$?"
 2> Try 'mfilter --help'.
 2> mfilter: unknown option '-é'
 2> Try 'mfilter --help'.
+
+## a number option takes decimal digits only, as --seed did: strtol and strtod skipped leading
+## blanks and took a '+' (--take ' 8', -n +8), strtod hex too (--temperature 0x1p-1 sampled at
+## 0.5); an exponent, a leading zero and a bare fraction are still numbers
+$ mfilter --take ' 8' -Z < /dev/null; mfilter --take=+8 -Z < /dev/null; mfilter --zstd-level ' 3' < /dev/null
+$ mfilter --pass-band 0x1p-1:1 -Z < /dev/null; mfilter --pass-band '0.5: 1' -Z < /dev/null
+$ msample -n +8 --model m < /dev/null; msample --temperature 0x1p-1 --model m < /dev/null
+$ mgrpo --lr ' 1e-6' --out r < /dev/null; meval --k '1, 2' < /dev/null
+$ mfilter --take 08 --pass-band .5:1e0 -q -Z < /dev/null && echo taken
+> taken
+2> mfilter: --take: ' 8' is not an integer in [1, 1099511627776]
+2> Try 'mfilter --help'.
+2> mfilter: --take: '+8' is not an integer in [1, 1099511627776]
+2> Try 'mfilter --help'.
+2> mfilter: --zstd-level: ' 3' is not an integer in [-131072, 22]
+2> Try 'mfilter --help'.
+2> mfilter: --pass-band: '0x1p-1' is not a number in [0, 1]
+2> Try 'mfilter --help'.
+2> mfilter: --pass-band: ' 1' is not a number in [0, 1]
+2> Try 'mfilter --help'.
+2> msample: -n: '+8' is not an integer in [1, 1048576]
+2> Try 'msample --help'.
+2> msample: --temperature: '0x1p-1' is not a number in [0, 100]
+2> Try 'msample --help'.
+2> mgrpo: --lr: ' 1e-6' is not a number in [0, 1000]
+2> Try 'mgrpo --help'.
+2> meval: --k: ' 2' is not an integer in [1, 1048576]
+2> Try 'meval --help'.
+
+## a --template name or file that cannot be used names the option, as the other usage errors do
+## (it said "unknown template ..." or "template FILE: ...", and mtok "--template: template FILE")
+$ t() { "$1" "${@:2}" --tokenizer $TESTDATA/msample/model/tokenizer.json -Z < /dev/null; echo "rc=$?"; }
+$ t mfilter --max-tokens 9 --template nosuch; t mfilter --max-tokens 9 --template ./nosuch; t mtok template --template ./nosuch
+> rc=2
+> rc=2
+> rc=2
+2> mfilter: --template: unknown template "nosuch" (r1, plain, or a file with {system}/{problem})
+2> Try 'mfilter --help'.
+2> mfilter: --template: cannot read ./nosuch: No such file or directory
+2> Try 'mfilter --help'.
+2> mtok: --template: cannot read ./nosuch: No such file or directory
+2> Try 'mtok --help'.
+
+## a message past mrl_err's 1024 bytes (a long path) loses its middle, not its end: cut at the
+## end it lost what was wrong ("No such file or directory") and the last character's bytes
+$ d=$(printf '%0.s\xc3\xa9' $(seq 120)); p=$(printf "$d/%.0s" 1 2 3 4 5 6 7 8)
+$ mkdir -p "$p"; mfilter -Z "${p}in.jsonl" 2> err; echo "rc=$?"
+$ iconv -f UTF-8 -t UTF-8 err > /dev/null && echo UTF-8; sed 's/\xc3\xa9//g' err
+> rc=1
+> UTF-8
+> mfilter: //...//in.jsonl: No such file or directory

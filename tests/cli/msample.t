@@ -39,7 +39,7 @@ $ msample --device cpu --model m2 -Z -q p.jsonl; echo "rc=$?"; mtok encode --mod
 > rc=2
 2> msample: m2/config.json: Is a directory
 2> mtok: t3/tokenizer.json: Is a directory
-2> msample: template t3/: Is a directory
+2> msample: --template: cannot read t3/: Is a directory
 2> Try 'msample --help'.
 
 ## a problem that is not a string is named with what it holds; so is a --problem filter's value
@@ -389,7 +389,7 @@ $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
 $ msample --model $TESTDATA/msample/model --template nosuch.tmpl p.jsonl
 ? 2
-2> msample: unknown template "nosuch.tmpl" (r1, plain, or a file with {system}/{problem})
+2> msample: --template: unknown template "nosuch.tmpl" (r1, plain, or a file with {system}/{problem})
 2> Try 'msample --help'.
 
 ## after a signal the output holds the groups that were complete, not a prefix of the input: the
@@ -418,7 +418,7 @@ $ mfilter -Z rollouts.jsonl.zst | sort | cmp - <(mfilter -Z full.zst | sort) && 
 $ printf 'no placeholders' > tnp.txt
 $ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template tnp.txt -Z
 ? 2
-2> msample: template tnp.txt has no {problem} placeholder
+2> msample: --template: tnp.txt has no {problem} placeholder
 2> Try 'msample --help'.
 
 ## a template file that cannot be read is a usage error, as --system @FILE that cannot be (it exited 1)
@@ -426,14 +426,14 @@ $ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --te
 $ mkdir td; echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template td -Z; echo "rc=$?"
 > rc=2
 > rc=2
-2~ ^msample: template \./nonesuch\.txt: No such file or directory
-2~ ^msample: template td: Is a directory
+2~ ^msample: --template: cannot read \./nonesuch\.txt: No such file or directory$
+2~ ^msample: --template: cannot read td: Is a directory$
 
 ## a template file that is not UTF-8 text is a bad input naming its line, as --system @FILE (it named no line)
 $ printf 'ok {problem}\nline two \377 here\n' > bad.tmpl
 $ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template ./bad.tmpl -Z
 ? 1
-2> msample: template ./bad.tmpl:2: not UTF-8 text (byte 10 of the line)
+2> msample: --template: ./bad.tmpl:2: not UTF-8 text (byte 10 of the line)
 
 ## MRL_DEVICE_SAMPLING=all: the CPU draws its decode tokens with op_sample_rows, the path a GPU takes with MRL_DEVICE_SAMPLING=1 (a pick per sequence, the uniform taken before the step, the log-prob from the pick), and msample writes the host sampler's output byte for byte: T = 1, 0.6, greedy, --top-p (left to the host), the byte-level vocabulary (263: two blocks of the sums) and one of 4099 (17 blocks); a model whose logits hold no number (its final norm's weights NaN) has every row left to the host, and both ways warn alike; --progress counts the tokens the backend drew (every one but each sample's first, which the prompt's logits give; none with --top-p), so the case cannot pass with the path off
 % requires /usr/bin/jq

@@ -112,13 +112,13 @@ $ mtok template --template ./t.txt --system S -Z in.jsonl
 ## template: unknown name is a usage error
 $ mtok template --template nonesuch -Z
 ? 2
-2~ unknown template "nonesuch"
+2~ ^mtok: --template: unknown template "nonesuch"
 
 ## template: a file without {problem} is a usage error too (it exited 1)
 $ printf 'no placeholders' > tnp.txt
 $ mtok template --template ./tnp.txt -Z < /dev/null
 ? 2
-2> mtok: --template: template ./tnp.txt has no {problem} placeholder
+2> mtok: --template: ./tnp.txt has no {problem} placeholder
 2> Try 'mtok --help'.
 
 ## usage: a command is needed; unknown command (named even after options); the command comes

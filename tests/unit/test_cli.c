@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
+#include "tokenizer.h"
 #include "../test.h"
 
 static char tmpdir[256];
@@ -155,6 +156,79 @@ TEST(numbers_parse_strictly) {
     EXPECT(cli_common(&c, 'x', NULL) == 0);
 }
 
+/* A number option's value in a child: its exit status (0: taken). */
+static const char *num_arg;
+static int num_double;
+static void do_number(void) {
+    cli_init(&C, "mtool", "");
+    if (num_double) cli_double(&C, "--x", num_arg, 0, 100);
+    else cli_long(&C, "-n", num_arg, 0, 100);
+    _exit(0);
+}
+static int number_status(const char *arg, int dbl) {
+    char out[256], err[1024];
+    num_arg = arg; num_double = dbl;
+    return in_child(do_number, out, sizeof out, err, sizeof err);
+}
+
+/* strtol and strtod skip leading blanks and take a '+'; strtod also hex, "inf" and "nan": a
+ * number option takes what it documents, decimal digits (as --seed always did) */
+TEST(numbers_refuse_blanks_signs_and_hex) {
+    const char *bad[] = {" 8", "8 ", "+8", "\t8", "0x10", "0X1", "", "-", "8e", "inf", "nan", " -1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        EXPECTF(number_status(bad[i], 0) == 2, "cli_long '%s'", bad[i]);
+        EXPECTF(number_status(bad[i], 1) == 2, "cli_double '%s'", bad[i]);
+    }
+    const char *dbad[] = {"0x1p-1", "0x10", "+0.5", " 0.5", "infinity", ".", "1e", "1e+", "e3", "-.e1"};
+    for (size_t i = 0; i < sizeof dbad / sizeof *dbad; i++) EXPECTF(number_status(dbad[i], 1) == 2, "cli_double '%s'", dbad[i]);
+    const char *dok[] = {"0.5", ".5", "5.", "1e-6", "1E+1", "3e1", "0", "-0", "08"};
+    for (size_t i = 0; i < sizeof dok / sizeof *dok; i++) EXPECTF(number_status(dok[i], 1) == 0, "cli_double '%s'", dok[i]);
+    EXPECT(number_status("08", 0) == 0);
+    EXPECT(number_status("-0", 0) == 0);
+}
+
+static int utf8_ok(const char *s) { return tok_utf8_check(s, strlen(s)) < 0; }
+static const char *ends_with(const char *s, const char *t) {
+    size_t n = strlen(s), m = strlen(t);
+    return n >= m && !strcmp(s + n - m, t) ? s + n - m : NULL;
+}
+/* a message longer than mrl_err's 1024 bytes (a long path, a long jq filter) was cut at the
+ * end: in the middle of a UTF-8 character, and without what was wrong */
+TEST(long_messages_keep_their_end) {
+    char path[3000];
+    size_t n = 0;
+    while (n + 3 < sizeof path - 1) { memcpy(path + n, n % 200 ? "\xC3\xA9" : "/", n % 200 ? 2 : 1); n += n % 200 ? 2 : 1; }
+    path[n] = 0;
+    mrl_err e = {0};
+    err_set(&e, ERR_INPUT, "%s: No such file or directory", path);
+    EXPECTF(utf8_ok(e.msg), "%s", e.msg);
+    EXPECTF(ends_with(e.msg, ": No such file or directory"), "%s", e.msg + strlen(e.msg) - 40);
+    EXPECT(!strncmp(e.msg, "/", 1) && strstr(e.msg, "...") && strlen(e.msg) < sizeof e.msg);
+    EXPECT(e.code == ERR_INPUT);
+    err_set(&e, ERR_INPUT, "line 3: \"answer\" is missing");
+    for (int k = 0; k < 2; k++) {   /* a long prefix: cut, it kept the reason, but not whole characters */
+        err_set(&e, ERR_INPUT, "line 3: \"answer\" is missing");
+        err_prefix(&e, "%s%s", k ? "x" : "", path);
+        EXPECTF(utf8_ok(e.msg), "%s", e.msg);
+        EXPECT(ends_with(e.msg, ": line 3: \"answer\" is missing") != NULL);
+    }
+    err_set(&e, ERR_INPUT, "%s", path + n - 1000);   /* short enough: as it was */
+    EXPECT(!strcmp(e.msg, path + n - 1000));
+    err_set(&e, ERR_INPUT, "x");
+    err_prefix(&e, "in.jsonl:%d", 3);
+    EXPECT(!strcmp(e.msg, "in.jsonl:3: x"));
+}
+static char long_path[2000];
+static void do_dief_long(void) { cli_init(&C, "mtool", ""); cli_dief(&C, ERR_INPUT, "%s: Permission denied", long_path); }
+TEST(long_fatal_messages_keep_their_end) {
+    size_t n = 0;
+    while (n + 3 < sizeof long_path - 1) { memcpy(long_path + n, "\xE2\x82\xAC", 3); n += 3; }
+    long_path[n] = 0;
+    char out[256], err[4096];
+    EXPECT(in_child(do_dief_long, out, sizeof out, err, sizeof err) == 1);
+    EXPECTF(utf8_ok(err) && ends_with(err, ": Permission denied\n"), "%s", err);
+}
+
 /* cli_lost, the --skip-bad rule for lines lost between groups, as data: an open group of
  * `open` records (0: one that measures nothing), k lines lost, then a group of n records. */
 TEST(lost_lines_between_groups) {
@@ -201,6 +275,9 @@ int main(void) {
     RUN(error_exit_flushes_earlier_records);
     RUN(skip_bad_counts);
     RUN(numbers_parse_strictly);
+    RUN(numbers_refuse_blanks_signs_and_hex);
+    RUN(long_messages_keep_their_end);
+    RUN(long_fatal_messages_keep_their_end);
     RUN(stop_signal_echo_on_another_thread);   /* before the stop flag is set in this process */
     RUN(signals_set_the_stop_flag);
     RUN(lost_lines_between_groups);
