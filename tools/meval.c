@@ -759,7 +759,12 @@ int main(int argc, char **argv)
             m.kauto = 0;
             m.nks = 0;
             if (!m.ks && !(m.ks = malloc(sizeof *m.ks * 32))) cli_dief(&m.c, ERR_SYS, "out of memory");
+            size_t n = strlen(optarg);
+            /* strtok_r skips empty items: "1,,2" read as "1,2" */
+            if (!n || optarg[0] == ',' || optarg[n - 1] == ',' || strstr(optarg, ",,"))
+                cli_usage(&m.c, "--k: '%s' has an empty item (a comma-separated list of numbers)", optarg);
             char *s = strdup(optarg), *save = NULL;
+            if (!s) cli_dief(&m.c, ERR_SYS, "out of memory");
             for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 if (m.nks == 32) cli_usage(&m.c, "--k: at most 32 values");
                 m.ks[m.nks++] = (int)cli_long(&m.c, "--k", tok, 1, 1 << 20);

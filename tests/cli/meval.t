@@ -35,6 +35,13 @@ $ meval --json -Z --k 3,1,8 $TESTDATA/rewards/evalset.jsonl | jq -c '."pass@k" |
 > ["1","3"]
 > ["1","3"]
 
+## --k with an empty item is a usage error (strtok skipped it: "1,,2" ran as "1,2")
+$ for v in 1,,2 ,1 1, ''; do meval --k "$v" $TESTDATA/rewards/evalset.jsonl 2>&1 | head -1; done
+> meval: --k: '1,,2' has an empty item (a comma-separated list of numbers)
+> meval: --k: ',1' has an empty item (a comma-separated list of numbers)
+> meval: --k: '1,' has an empty item (a comma-separated list of numbers)
+> meval: --k: '' has an empty item (a comma-separated list of numbers)
+
 ## --by groups by any jq value
 % requires /usr/bin/jq
 $ meval --json -Z --by '"x"' $TESTDATA/rewards/evalset.jsonl | jq -c '[.bench, .problems, .k]'

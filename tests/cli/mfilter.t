@@ -326,6 +326,12 @@ $ mfilter --split a:0.5,b:0.4 $TESTDATA/mfilter/rollouts.jsonl
 2> Try 'mfilter --help'.
 ? 2
 
+## --split with an empty item is a usage error (strtok skipped it: "a:0.5,,b:0.5" ran as two parts)
+$ for v in a:0.5,,b:0.5 ,a:1 a:1,; do mfilter --split $v $TESTDATA/mfilter/rollouts.jsonl 2>&1 | head -1; done
+> mfilter: --split: 'a:0.5,,b:0.5' has an empty item (NAME:FRACTION,...)
+> mfilter: --split: ',a:1' has an empty item (NAME:FRACTION,...)
+> mfilter: --split: 'a:1,' has an empty item (NAME:FRACTION,...)
+
 ## --split given twice is a usage error (the parts of both were used, fractions adding up to 2)
 $ mfilter --split a:0.5,b:0.5 --split c:1 $TESTDATA/mfilter/rollouts.jsonl; echo $?; ls
 > 2
