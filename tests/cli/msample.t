@@ -548,3 +548,25 @@ $ for s in 0/2 1/2; do msample --device cpu --model $TESTDATA/msample/model -Z -
 $ minit tiny -o m -q && awk 'BEGIN { s = "x"; for (i = 0; i < 14; i++) s = s s; printf "{\"id\":1,\"problem\":\""; for (i = 0; i < 1221; i++) printf "%s", s; print "\"}" }' > big.jsonl
 $ for v in 380000 400000 450000 500000 550000 600000 650000 700000 800000 900000; do (ulimit -v $v; msample --device cpu -q -n 1 --max-tokens 1 --model m --threads 1 big.jsonl > /dev/null 2> err; echo "$?"); done 2>/dev/null | awk '$1 >= 128 { n++ } END { print n + 0, "crashed" }'
 > 0 crashed
+
+## under KV pressure the output is the same bytes: prompts of 1, 16, 17 and 32 tokens (block
+## edges), completions cut at 16 or 17 tokens or ended early by EOS (32 ids here) and stop strings,
+## -n 5 at --batch 1 and at --batch 2, 5 and 9 in a cache that holds one sample of the longest
+## prompt beside it (the group's samples then run one at a time, the prompt's shared last block
+## copied on write); the sampled log-probs are a plain forward pass's (--score)
+% requires /usr/bin/jq
+$ minit tiny -o m -q && jq -c '.eos_token_id = [256, range(100; 131)]' m/generation_config.json > g && mv g m/generation_config.json
+$ for L in 0 15 16 31; do printf '{"id":"p%d","problem":"%s"}\n' $L "$(head -c $L /dev/zero | tr '\0' q)"; done > in.jsonl
+$ s() { msample --device cpu --model m -Z -q --template plain --system '' -n 5 --stop a --stop bc --seed 3 "$@" in.jsonl; }
+$ for mt in 16 17; do s --max-tokens $mt --batch 1 > base; for b in 2 5 9; do s --max-tokens $mt --batch $b --kv-mem 192K | cmp - base && echo same; done; done
+$ s --max-tokens 17 --batch 3 --kv-mem 192K > out && msample --device cpu --score --model m -Z -q out > sc
+$ paste <(jq -c .logprobs out) <(jq -c .logprobs sc) | jq -R -s 'split("\n")[:-1] | map(split("\t") | map(fromjson) | transpose[] | .[0] - .[1] | fabs) | max < 1e-5'
+$ jq -r '[(.prompt_ids | length), .finish] | @tsv' out | sort -u | awk '{n[$1]++; f[$2]++} END {print length(n), length(f)}'
+> same
+> same
+> same
+> same
+> same
+> same
+> true
+> 4 2
