@@ -290,7 +290,7 @@ static int emit(void *ctx, const eng_problem *p, const eng_sample *s, int G, mrl
            (libjq's own repair took a cut sequence's valid bytes after it as well) */
         size_t tl = 0;
         char *txt = tok_utf8_lossy(s[i].text ? s[i].text : "", s[i].text ? s[i].text_len : 0, &tl);
-        if (!txt) { jv_free(r); jv_free(prompt); return err_set(e, ERR_SYS, "out of memory"); }
+        if (!txt) { jv_free(r); jv_free(prompt); box_free(b); return err_set(e, ERR_SYS, "out of memory"); }
         r = jv_object_set(r, jv_string("completion"), jv_string_sized(txt, (int)tl));
         free(txt);
         r = jv_object_set(r, jv_string("completion_ids"), ids_json(s[i].ids, s[i].n));
