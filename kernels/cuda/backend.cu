@@ -369,7 +369,10 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
     if (!s) return err_set(e, 3, "out of memory");
     int ok = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking) == cudaSuccess &&
              cublasCreate(&s->blas) == CUBLAS_STATUS_SUCCESS &&
-             cudaMalloc(&s->red, SUMSQ_BLOCKS * sizeof(double)) == cudaSuccess;
+             cudaMalloc(&s->red, SUMSQ_BLOCKS * sizeof(double)) == cudaSuccess &&
+             /* unset, the GEMMs would run on the legacy stream, unordered with s->stream's kernels */
+             cublasSetStream(s->blas, s->stream) == CUBLAS_STATUS_SUCCESS &&
+             cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH) == CUBLAS_STATUS_SUCCESS;
     cudaError_t launch = cudaSuccess;
     if (ok) {   /* one trivial kernel: a GPU this build has no code for fails here, not in silence later */
         cudaGetLastError();   /* clear what cudaSetDevice or cublasCreate may have left: only the probe's own error counts */
@@ -394,8 +397,6 @@ extern "C" int cuda_backend_init(mrl_backend *be, int ordinal, mrl_err *e) {
                        cudaGetErrorString(launch), launch == cudaErrorUnsupportedPtxVersion || launch == cudaErrorInvalidPtx
                        ? " (the driver is older than this build's CUDA toolkit: update it, or rebuild for this GPU)" : "");
     }
-    cublasSetStream(s->blas, s->stream);
-    cublasSetMathMode(s->blas, CUBLAS_DEFAULT_MATH);
     memset(be, 0, sizeof *be);
     be->kind = MRL_DEV_CUDA;
     be->device = ordinal;
