@@ -22,22 +22,23 @@ python3 -c 'import torch, transformers' 2>/dev/null || torch=0
 kv() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }   # value of key $1 in a result line
 # model_bench with its load messages kept out of the table; one that fails (a model it cannot
 # load, memory) says why on stderr and the script exits 1 at the end: its row was left blank
-# and the script exited 0
+# and the script exited 0 (bw, peak and attn too: a bw without memory left every roofline
+# "inf%" and the script exited 0)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mbr() { "$MB" "$@" 2>"$tmp/err" || { echo "bench-model: model_bench $*: $(tail -n 1 "$tmp/err")" >&2; touch "$tmp/failed"; }; }
 
 echo "threads=$THREADS load=$(cut -d' ' -f1-3 /proc/loadavg)"
 # the decode roofline: read bandwidth (a decode step only reads weights); the STREAM triad beside it
-bwl=$("$MB" bw 1024); bw=$(echo "$bwl" | kv read_GBps); triad=$(echo "$bwl" | sed -n 's/.* GBps=\([^ ]*\).*/\1/p')
+bwl=$(mbr bw 1024); bw=$(echo "$bwl" | kv read_GBps); triad=$(echo "$bwl" | sed -n 's/.* GBps=\([^ ]*\).*/\1/p')
 echo; echo "memory bandwidth ($THREADS threads): read $bw GB/s, STREAM triad $triad GB/s (each decode row below uses a read bandwidth measured just before it)"
 # the compute ceilings batched decode, prefill and training run into
-pk=$("$MB" peak)
+pk=$(mbr peak)
 echo; echo "compute ceilings ($THREADS threads, register-only loops): fp32 FMA $(echo "$pk" | kv fp32_fma_GFLOPs) GFLOP/s, bf16 vdpbf16ps $(echo "$pk" | kv bf16_dot_GFLOPs) GFLOP/s, bf16 AMX $(echo "$pk" | kv amx_bf16_GFLOPs) GFLOP/s"
 echo "$pk" | sed -n 's/^linear threads=[0-9]* w=\([a-z0-9]*\) T=\([0-9]*\) IN=\([0-9]*\) OUT=\([0-9]*\) GFLOPs=\(.*\)/  linear (mrl) \1 weights, \2 x \3 -> \4: \5 GFLOP\/s/p'
 # decode attention over the paged KV cache, one layer of the 1.5B shapes
 for kvd in fp32 bf16; do
   for a in "1 2000" "32 2000" "64 200"; do
-    KV=$kvd "$MB" attn $a | sed -n 's/^attn R=\([0-9]*\) ctx=\([0-9]*\) kv=\([a-z0-9]*\) threads=[0-9]* ms=\([^ ]*\) GFLOPs=\([^ ]*\) KV_GBps=\(.*\)/  paged attention, \1 rows x \2 cached tokens, \3 cache: \4 ms per layer (\5 GFLOP\/s, \6 GB\/s of K and V)/p'
+    KV=$kvd mbr attn $a | sed -n 's/^attn R=\([0-9]*\) ctx=\([0-9]*\) kv=\([a-z0-9]*\) threads=[0-9]* ms=\([^ ]*\) GFLOPs=\([^ ]*\) KV_GBps=\(.*\)/  paged attention, \1 rows x \2 cached tokens, \3 cache: \4 ms per layer (\5 GFLOP\/s, \6 GB\/s of K and V)/p'
   done
 done
 echo; echo "| measurement | mrl | roofline | mrl / roofline | PyTorch | mrl / PyTorch | mrl peak RSS MB | PyTorch peak RSS MB |"
@@ -50,7 +51,7 @@ for dt in bf16 fp32; do
     reps=1; [ "$bs" = 1 ] && reps=3
     best=-1
     for r in $(seq $reps); do
-      rb=$("$MB" bw 1024 | kv read_GBps)
+      rb=$(mbr bw 1024 | kv read_GBps)
       l=$(mbr decode "$D/q15" "$bs" "$st" "$dt")
       t=$(echo "$l" | kv tok_per_s); gb=$(echo "$l" | kv weight_GB)
       rf=$(awk -v b="$rb" -v g="$gb" -v n="$bs" 'BEGIN{printf "%.2f", b / g * n}')

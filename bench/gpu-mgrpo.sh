@@ -37,6 +37,8 @@ awk 'BEGIN { srand(7); for (r = 0; r < 2; r++) { printf "{\"id\":\"b%d\",\"promp
 timer=""; [ -x /usr/bin/time ] && timer="/usr/bin/time -f %M -o $d/rss"
 echo "| device | grad ckpt | tokens/s (2nd step) | peak host RSS |"
 echo "|---|---|---|---|"
+# a run that fails gets its row and the script exits 1 (it exited 0: make bench-gpu counted it passed)
+rc=0
 for dev in ${DEVICES:-cuda cpu}; do
   for gc in off on; do
     flag=""; [ $gc = on ] && flag="--grad-checkpoint"
@@ -44,7 +46,8 @@ for dev in ${DEVICES:-cuda cpu}; do
          --micro-batch 1 --groups 1 --steps 2 --no-checkpoint $flag "$d/long.jsonl" > "$d/m.jsonl" 2> "$d/err"; then
       printf '| %s | %s | %.0f | %s |\n' $dev $gc "$(tail -n 1 "$d/m.jsonl" | field tokens_per_s)" "$( [ -s "$d/rss" ] && awk '{printf "%.1f GiB", $1/1048576}' "$d/rss" || echo n/a)"
     else
-      echo "| $dev | $gc | failed: $(head -c 200 "$d/err") | |"
+      echo "| $dev | $gc | failed: $(head -c 200 "$d/err" | tr '\n' ' ') | |"; rc=1
     fi
   done
 done
+exit $rc

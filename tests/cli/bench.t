@@ -26,3 +26,33 @@ $ done
 $ v=$(grep -oE '([A-Z][A-Z0-9_]*=("[^"]*"|[^ `"]*) +)+(bash +)?bench/[a-z-]+\.sh' BENCHMARKS.md | wc -l)
 $ [ "$n" -ge 10 ] && [ "$v" -ge 5 ] && echo checked
 > checked
+
+## gpu-mgrpo.sh exits 1 when a training-speed run fails, its row on one line (the row said
+## "failed", the error's newline split it, and the script exited 0: make bench-gpu counted it
+## passed). No GPU needed: stubs run --device cuda on the CPU and make the 1.5B shapes tiny, and
+## DEVICES names a device that mgrpo refuses
+$ mkdir b && printf '#!/bin/bash\na=(); for x in "$@"; do [ "$x" = cuda ] && x=cpu; a+=("$x"); done\nexec %s/mgrpo "${a[@]}"\n' "$MRL_BIN" > b/mgrpo
+$ printf '#!/bin/sh\n[ "$1" = qwen2-1.5b ] && shift && set -- tiny "$@"\nexec %s/minit "$@"\n' "$MRL_BIN" > b/minit && chmod +x b/mgrpo b/minit
+$ MRL_BIN=$PWD/b DEVICES=nosuch bash "$ROOT/bench/gpu-mgrpo.sh" > out; echo "rc=$?"
+$ grep -cE '^\| 3 \| [0-9.]+ \| [0-9.]+ \|' out; grep -cE '^\| nosuch \| (off|on) \| failed: mgrpo: --device: .* \| \|$' out
+> rc=1
+> 1
+> 2
+
+## bench-model.sh exits 1 and says why when model_bench bw fails (out of memory: every roofline
+## read "inf%" and the script exited 0); attn still gets KV= through mbr. A stub model_bench
+## (B=), its models stand-ins in BENCH_DIR: no model is made or timed
+$ mkdir -p b/bench m/q15 m/small && touch m/q15/model.safetensors m/small/model.safetensors
+$ printf '%s\n' '#!/bin/sh' 'case $1 in' \
+$   'bw) echo "model_bench: out of memory" >&2; exit 1;;' \
+$   'peak) echo "peak threads=1 fp32_fma_GFLOPs=1 bf16_dot_GFLOPs=- amx_bf16_GFLOPs=-";;' \
+$   'attn) echo "attn R=$2 ctx=$3 kv=$KV threads=1 ms=1 GFLOPs=1 KV_GBps=1";;' \
+$   'decode) echo "decode B=$3 tok_per_s=1 weight_GB=1 rss_MB=1";;' \
+$   '*) echo "$1 tok_per_s=1 rss_MB=1";; esac' > b/bench/model_bench && chmod +x b/bench/model_bench
+$ B=$PWD/b BIN=$MRL_BIN BENCH_DIR=$PWD/m NO_TORCH=1 bash "$ROOT/bench/bench-model.sh" > out 2> err; echo "rc=$?"
+$ grep -c 'cache: 1 ms' out; grep -c 'fp32 cache' out; grep -c '^| decode' out; grep -c 'bw 1024: model_bench: out of memory' err
+> rc=1
+> 6
+> 3
+> 4
+> 9
