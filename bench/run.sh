@@ -5,6 +5,11 @@ set -u
 cd "$(dirname "$0")/.."
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%F)"
 rc=0
+# an unknown BENCH_ONLY ran nothing and exited 0
+if [ -n "${BENCH_ONLY:-}" ] && [ ! -f "bench/bench-$BENCH_ONLY.sh" ]; then
+  echo "bench: BENCH_ONLY=$BENCH_ONLY: no bench/bench-$BENCH_ONLY.sh (one of: $(cd bench && ls bench-*.sh | sed 's/^bench-//; s/\.sh$//' | paste -sd ' '))" >&2
+  exit 2
+fi
 for s in bench/bench-*.sh; do
   [ -f "$s" ] || continue
   n=$(basename "$s" .sh); n=${n#bench-}

@@ -56,3 +56,8 @@ $ grep -c 'cache: 1 ms' out; grep -c 'fp32 cache' out; grep -c '^| decode' out; 
 > 3
 > 4
 > 9
+
+## BENCH_ONLY naming no script is an error (make bench BENCH_ONLY=typo ran nothing and exited 0)
+$ BENCH_ONLY=nosuch bash "$ROOT/bench/run.sh" > /dev/null; echo $?
+> 2
+2~ ^bench: BENCH_ONLY=nosuch: no bench/bench-nosuch\.sh \(one of: ([a-z]+ )*mfilter( [a-z]+)*\)$
