@@ -26,9 +26,15 @@ echo "| corpus | implementation | docs | MB | tokens/s | MB/s | load s |"
 echo "|---|---|---|---|---|---|---|"
 row() { jq -r --arg c "$1" '"| \($c) | \(.impl) | \(.docs) | \(.bytes / .passes / 1e6 * 100 | round / 100) | \(.tokens_per_s) | \(.mb_per_s) | \(.load_s) |"'; }
 hf=0; python3 -c 'import tokenizers' 2>/dev/null && hf=1
+# a run that fails says so on stderr and the script exits 1 at the end (its row was left out
+# and the script exited 0)
+rc=0
 for c in math mixed cjk; do
-  "$B/bench/tok_bench" "$TOK" "$tmp/$c.txt" "$SECS" | row "$c"
-  [ $hf = 1 ] && RAYON_NUM_THREADS=1 python3 bench/tok_hf.py "$TOK" "$tmp/$c.txt" "$SECS" | row "$c (RAYON_NUM_THREADS=1)"
+  if out=$("$B/bench/tok_bench" "$TOK" "$tmp/$c.txt" "$SECS"); then echo "$out" | row "$c"
+  else echo "bench-tokenizer: tok_bench on $c failed" >&2; rc=1; fi
+  [ $hf = 1 ] || continue
+  if out=$(RAYON_NUM_THREADS=1 python3 bench/tok_hf.py "$TOK" "$tmp/$c.txt" "$SECS"); then echo "$out" | row "$c (RAYON_NUM_THREADS=1)"
+  else echo "bench-tokenizer: tok_hf.py on $c failed" >&2; rc=1; fi
 done
 
 # mtok end to end: records in (zstd), libjq parse, encode, ids out (zstd).
@@ -41,3 +47,4 @@ n=$(zstd -dc ../shared/data/train/math-train.jsonl.zst | wc -l)
 s=$(tail -n 1 "$tmp/time")
 echo
 echo "mtok encode of math-train.jsonl.zst ($n records, incl. loading the tokenizer): ${s}s"
+exit $rc

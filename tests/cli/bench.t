@@ -61,3 +61,13 @@ $ grep -c 'cache: 1 ms' out; grep -c 'fp32 cache' out; grep -c '^| decode' out; 
 $ BENCH_ONLY=nosuch bash "$ROOT/bench/run.sh" > /dev/null; echo $?
 > 2
 2~ ^bench: BENCH_ONLY=nosuch: no bench/bench-nosuch\.sh \(one of: ([a-z]+ )*mfilter( [a-z]+)*\)$
+
+## bench-tokenizer.sh exits 1 and says why when tok_bench fails (its rows were left out and the
+## script exited 0); a stub tok_bench (B=), mtok the real one
+% requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ mkdir -p b/bench && printf '#!/bin/sh\necho "tok_bench: out of memory" >&2; exit 3\n' > b/bench/tok_bench && chmod +x b/bench/tok_bench
+$ B=$PWD/b BIN=$MRL_BIN SECS=0.1 bash "$ROOT/bench/bench-tokenizer.sh" > out 2> err; echo "rc=$?"
+$ grep -c '^bench-tokenizer: tok_bench on [a-z]* failed$' err; grep -c '^mtok encode of' out
+> rc=1
+> 3
+> 1
