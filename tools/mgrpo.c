@@ -127,10 +127,10 @@ static jv obj_get(const opts *o, int i) {
 /* The range of each numeric objective option (integer: whole numbers only), the one check of a
  * value given on the command line and of one read from a run's trainer_state.json. */
 static const struct { double lo, hi; int integer, open; } obj_range[OBJ_N] = {   /* open: hi itself excluded */
-    [OBJ_BETA] = {0, 1e9, 0}, [OBJ_EPS] = {0, 1, 0}, [OBJ_EPSH] = {0, 1e9, 0}, [OBJ_DELTA] = {1, 1e9, 0},
-    [OBJ_ITER] = {1, 1000, 1}, [OBJ_TEMP] = {1e-3, 100, 0}, [OBJ_MAXLEN] = {0, 1 << 30, 1},
-    [OBJ_MB] = {1, 1 << 24, 1}, [OBJ_WD] = {0, 1e3, 0}, [OBJ_MAXGN] = {0, 1e12, 0},
-    [OBJ_B1] = {0, 1, 0, 1}, [OBJ_B2] = {0, 1, 0, 1}, [OBJ_AEPS] = {0, 1, 0}};
+    [OBJ_BETA] = {0, 1e9, 0, 0}, [OBJ_EPS] = {0, 1, 0, 0}, [OBJ_EPSH] = {0, 1e9, 0, 0}, [OBJ_DELTA] = {1, 1e9, 0, 0},
+    [OBJ_ITER] = {1, 1000, 1, 0}, [OBJ_TEMP] = {1e-3, 100, 0, 0}, [OBJ_MAXLEN] = {0, 1 << 30, 1, 0},
+    [OBJ_MB] = {1, 1 << 24, 1, 0}, [OBJ_WD] = {0, 1e3, 0, 0}, [OBJ_MAXGN] = {0, 1e12, 0, 0},
+    [OBJ_B1] = {0, 1, 0, 1}, [OBJ_B2] = {0, 1, 0, 1}, [OBJ_AEPS] = {0, 1, 0, 0}};
 static int obj_numeric(int i) { return obj_range[i].hi > 0; }
 
 /* Sets numeric OBJ[i] of o to x; -1 when x is out of its range (--delta 0 is the option off,
@@ -165,7 +165,9 @@ static int obj_set(opts *o, int i, jv v) {
     if (obj_numeric(i)) {
         if (jv_get_kind(v) == JV_KIND_NUMBER) k = obj_set_num(o, i, jv_number_value(v));
     } else switch (i) {
-    case OBJ_LOSS: if (s && (k = grpo_parse_loss(s)) >= 0) o->t.g.loss = k; break;
+    case OBJ_LOSS:
+        if (s && (k = grpo_parse_loss(s)) >= 0) o->t.g.loss = k;
+        break;
     case OBJ_IMP: if (s && (!strcmp(s, "token") || !strcmp(s, "sequence"))) { o->t.g.seq_importance = !strcmp(s, "sequence"); k = 0; } break;
     case OBJ_ADV: if (s && (k = grpo_parse_adv(s)) >= 0) o->adv = k; break;
     case OBJ_SCALE: if (s && (k = grpo_parse_scale(s)) >= 0) o->scale = k; break;
