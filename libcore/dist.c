@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,18 @@ int dist_allreduce_grads(mrl_dist *d, struct mrl_model *m, mrl_err *e) {
  * rank that also got it from the terminal takes the echo within a second as the same stop). */
 static const int spawn_sigs[] = {SIGINT, SIGTERM, SIGHUP};
 static volatile sig_atomic_t spawn_stop;
-static void spawn_on_signal(int sig) { if (!spawn_stop) spawn_stop = sig; }
+static pthread_t spawn_thread;   /* the launcher's: the one that blocks the stop signals */
+/* A process-directed signal goes to a thread that does not block it: the launcher's thread
+ * blocks the stop signals but in ppoll and sigwaitinfo, so one that came while it was busy went
+ * to a thread a library started (OpenBLAS's pool, there from the library's load), whose
+ * handler set the flag after the launcher had checked it: the launcher then waited in ppoll for
+ * input that never came, or never forwarded the signal to the ranks. Handed to the launcher's
+ * thread, it is pending there until ppoll or sigwaitinfo takes it. (pthread_kill and
+ * pthread_self are async-signal-safe, POSIX.1-2008 TC1.) */
+static void spawn_on_signal(int sig) {
+    if (!spawn_stop) spawn_stop = sig;
+    if (!pthread_equal(pthread_self(), spawn_thread)) pthread_kill(spawn_thread, sig);
+}
 double dist_spawn_grace_s = 30;
 
 /* stdin → a temporary file (path written to tmp); 0, 1 when a stop signal came (the copy
@@ -301,6 +313,7 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
     sigemptyset(&stops);
     sigaddset(&set, SIGCHLD);
     spawn_stop = 0;
+    spawn_thread = pthread_self();
     for (int i = 0; i < ns; i++) {
         sigaction(spawn_sigs[i], NULL, &old_act[i]);
         if (old_act[i].sa_handler == SIG_IGN) continue;

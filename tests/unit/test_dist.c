@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,64 @@ TEST(sigterm_to_launcher_reaches_every_rank) {
     clean_dir();
 }
 
+/* A thread of the launcher's process other than its own (OpenBLAS's pool is there from the
+ * library's load) takes a stop signal sent to the process while the launcher's thread, which
+ * blocks it but in ppoll, is busy: here that thread raises SIGINT on itself once the copy of
+ * standard input is under way, as the kernel would hand it one. The launcher still stops: nothing
+ * started, the copy removed, 130; and while the ranks run, the signal reaches them. (Its handler
+ * set the flag there: the launcher waited in ppoll for input that never came, or in sigwaitinfo
+ * while the ranks ran on.) */
+static void *raise_in_another_thread(void *arg) {
+    int sig = *(int *)arg;
+    if (sig == SIGINT) for (double t0 = now_s(); now_s() - t0 < 10 && !temps_left();) nap(0.01);
+    else wait_for("pid", 2, 10);   /* the ranks running, their handlers in place */
+    nap(0.1);
+    pthread_kill(pthread_self(), sig);
+    return NULL;
+}
+/* the launcher's process with a second thread that raises sig on itself; its wait status */
+static int launcher_with_a_thread(int sig, int keep_stdin_open) {
+    char *av[] = {"test_dist", "wait", dir, NULL};
+    int p[2];
+    if (pipe(p)) return -2;
+    double grace = dist_spawn_grace_s;
+    dist_spawn_grace_s = 0.3;
+    pid_t l = fork();
+    if (l == 0) {
+        close(p[1]);
+        dup2(p[0], 0); close(p[0]);
+        setenv("TMPDIR", dir, 1);
+        pthread_t th;
+        sigset_t none;   /* the thread starts with the stop signals open, as a library's would */
+        sigemptyset(&none);
+        pthread_sigmask(SIG_SETMASK, &none, NULL);
+        if (pthread_create(&th, NULL, raise_in_another_thread, &sig)) _exit(99);
+        mrl_err e = {0};
+        int rc = dist_spawn(3, av, 3, 2, &e);
+        _exit(e.msg[0] ? 100 : rc);
+    }
+    close(p[0]);
+    if (!keep_stdin_open) { if (write(p[1], "in\n", 3) != 3) {} close(p[1]); }
+    int st = reap(l, 10);
+    if (keep_stdin_open) close(p[1]);
+    dist_spawn_grace_s = grace;
+    return st;
+}
+TEST(stop_signal_taken_by_another_thread_stops_the_launcher) {
+    int st = launcher_with_a_thread(SIGINT, 1);   /* while standard input is copied */
+    EXPECTF(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGINT, "launcher: wait status %#x", st);
+    EXPECTF(temps_left() == 0, "%d copies of standard input left in %s", temps_left(), dir);
+    EXPECT(get("pid", 0) < 0 && get("pid", 1) < 0);
+    kill_ranks(2);
+    clean_dir();
+    st = launcher_with_a_thread(SIGTERM, 0);   /* while the ranks run: forwarded to them */
+    EXPECTF(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM, "launcher: wait status %#x", st);
+    EXPECTF(get("got", 0) == SIGTERM && get("got", 1) == SIGTERM, "ranks' signals: %ld %ld", get("got", 0), get("got", 1));
+    EXPECT(ranks_gone(2, 1));
+    kill_ranks(2);
+    clean_dir();
+}
+
 /* SIGINT while standard input is still being copied: nothing started, the copy removed, the
  * exit status a stop's (130), not a kill by the signal. */
 TEST(sigint_while_copying_stdin_removes_the_copy) {
@@ -461,6 +520,7 @@ int main(int argc, char **argv) {
     RUN(double_dash_keeps_device_an_option);
     RUN(sigterm_to_launcher_reaches_every_rank);
     RUN(sigint_while_copying_stdin_removes_the_copy);
+    RUN(stop_signal_taken_by_another_thread_stops_the_launcher);
     RUN(failing_rank_stops_a_rank_stuck_in_a_collective);
     RUN(sigchld_ignored_still_waits_for_the_ranks);
     RUN(rank_environment_checked);
