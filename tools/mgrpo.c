@@ -19,6 +19,9 @@
 #include "stream.h"
 #include "trainer.h"
 #include "dist.h"
+#ifdef MRL_CUDA
+#include "cuda/ops_cuda.h"
+#endif
 
 static const char usage[] =
 "Usage: mgrpo --out RUNDIR [--model DIR] [OPTION]... [FILE]...\n"
@@ -891,6 +894,14 @@ int main(int argc, char **argv) {
 #ifndef MRL_CUDA
     /* checked once here, not by each rank */
     if (o.gpus > 1) cli_usage(&o.c, "--gpus %d: data parallel needs a CUDA build (make CUDA=1)", o.gpus);
+#else
+    if (o.gpus > 1 && !getenv("MRL_WORLD")) {   /* once here: every rank said it, or the ranks that could start waited for the rest */
+        int nd = cuda_device_count();
+        if (nd < o.gpus)
+            cli_usage(&o.c, "--gpus %d: this machine has %d CUDA device%s%s", o.gpus, nd, nd == 1 ? "" : "s",
+                      getenv("CUDA_VISIBLE_DEVICES") ? " visible (CUDA_VISIBLE_DEVICES)" : "");
+        if (dist_nccl_check(&e)) cli_die(&o.c, &e);
+    }
 #endif
     struct stat ost;   /* said as minit says it (it was the first file made inside failing, exit 3) */
     if (stat(o.out, &ost) == 0 && !S_ISDIR(ost.st_mode)) cli_dief(&o.c, 1, "--out %s: exists and is not a directory", o.out);

@@ -38,12 +38,16 @@ $ mgrpo --model m --out b --device cpu --threads 1 --lr 1e-3 --gpus 1 -Z < r.jso
 $ test -s a.txt && cmp a.txt b.txt && cmp a/latest/model.safetensors b/latest/model.safetensors && echo same
 > same
 
-## --gpus N where the GPUs are not there (none visible): every rank stops with a clear message
+## --gpus N where the GPUs are not there (none visible): one clear message before any rank starts
+## (each rank said it: N messages)
 $ minit tiny -o m -q
 $ echo '{"id":"p","prompt_ids":[1],"completion_ids":[2],"reward":1}' > r.jsonl
-$ CUDA_VISIBLE_DEVICES= mgrpo --model m --out run --gpus 2 -Z r.jsonl
-? 2
-2~ ^mgrpo: (--device cuda(:[0-9]+)?: (no CUDA device is present on this machine|this machine has [0-9]+ CUDA devices?)|--gpus 2: data parallel needs a CUDA build \(make CUDA=1\))$
+$ CUDA_VISIBLE_DEVICES= mgrpo --model m --out run --gpus 2 -Z r.jsonl 2> err; echo $?; grep -c '^mgrpo: ' err; test -e run || echo none
+$ grep -Ec '^mgrpo: --gpus 2: (this machine has 0 CUDA devices visible \(CUDA_VISIBLE_DEVICES\)|data parallel needs a CUDA build \(make CUDA=1\))$' err
+> 2
+> 1
+> none
+> 1
 
 ## half of mgrpo's own pair is refused (MRL_WORLD alone was a silent single process)
 $ MRL_WORLD=2 mgrpo --out run -Z /dev/null; echo $?; test -e run || echo none
