@@ -123,8 +123,8 @@ static jv bench_shown(const char *key)
 
 static void bad(ev *m, const char *file, long line, const char *msg)
 {
-    mrl_err e = {.code = ERR_INPUT};
-    snprintf(e.msg, sizeof e.msg, "%s:%ld: %s", file, line, msg);
+    mrl_err e = {0};
+    err_set(&e, ERR_INPUT, "%s:%ld: %s", file, line, msg);   /* a long path cut in its middle, the reason kept */
     cli_bad_record(&m->c, NULL, &e);
 }
 

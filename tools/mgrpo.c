@@ -277,10 +277,10 @@ static uint64_t id_hash(jv rec) {
 }
 
 static void die_rec(opts *o, const char *where, const char *fmt, const char *field) {
-    mrl_err e = {.code = ERR_INPUT};
+    mrl_err e = {0};
     char m[400];
     snprintf(m, sizeof m, fmt, field);
-    snprintf(e.msg, sizeof e.msg, "%s: %s", where, m);
+    err_set(&e, ERR_INPUT, "%s: %s", where, m);   /* a long path cut in its middle, the reason kept */
     cli_die(&o->c, &e);
 }
 

@@ -247,7 +247,7 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
             if (!strncmp(e->msg, p, n)) {
                 char rest[sizeof e->msg];
                 snprintf(rest, sizeof rest, "%s", e->msg + n);
-                snprintf(e->msg, sizeof e->msg, "%s%s", o->what, rest);
+                err_set(e, e->code, "%s%s", o->what, rest);
             }
             return -1;
         }
@@ -378,7 +378,7 @@ int main(int argc, char **argv) {
         /* a write error names DIR/FILE as given, not DIR.tmp.PID/FILE: that directory is gone */
         char rest[sizeof e.msg];
         snprintf(rest, sizeof rest, "%s", e.msg + tl);
-        snprintf(e.msg, sizeof e.msg, "%s%s", cl.out, rest);
+        err_set(&e, e.code, "%s%s", cl.out, rest);
     }
     if (!rc && cli_stop_requested()) rc = err_set(&e, 1, "interrupted");   /* never publish after a signal */
     char inside[4096];

@@ -269,9 +269,7 @@ int main(int argc, char **argv) {
         rc = one_record(&m, rec, line, len, &e);
         if (rc == -2) cli_die(&m.c, &e);   /* output error */
         if (rc < 0) {
-            char msg[sizeof e.msg];
-            snprintf(msg, sizeof msg, "%.200s:%ld: %.800s", rd_name(rd), rd_lineno(rd), e.msg);
-            snprintf(e.msg, sizeof e.msg, "%s", msg);
+            err_prefix(&e, "%s:%ld", rd_name(rd), rd_lineno(rd));   /* cut in the middle if long, not the file name at 200 bytes */
             bad_record(&m, w, &e);
             continue;
         }

@@ -229,6 +229,92 @@ TEST(long_fatal_messages_keep_their_end) {
     EXPECTF(utf8_ok(err) && ends_with(err, ": Permission denied\n"), "%s", err);
 }
 
+/* The cut at its edges (mrl_err holds 1023 bytes and the NUL): 1023 bytes are kept whole; 1024
+ * and 1025 lose their middle, keeping 510 bytes of each end around "..."; a character of 2 to 4
+ * bytes where the head or the tail ends is left out whole; a prefix longer than the whole buffer;
+ * e->msg itself an argument (callers may add to a message so). */
+static int bytes_at(const char *msg, const char *s, size_t n, size_t h, size_t t) {   /* msg == s[0..h) "..." s[t..n) */
+    return strlen(msg) == h + 3 + n - t && !memcmp(msg, s, h) && !memcmp(msg + h, "...", 3) && !strcmp(msg + h + 3, s + t);
+}
+TEST(message_cut_edges) {
+    static char s[4096];
+    mrl_err e = {0};
+    for (size_t i = 0; i < sizeof s; i++) s[i] = (char)('a' + i % 26);
+    s[1023] = 0;
+    err_set(&e, ERR_INPUT, "%s", s);
+    EXPECT(!strcmp(e.msg, s));
+    for (size_t n = 1024; n <= 1025; n++) {
+        for (size_t i = 0; i < n; i++) s[i] = (char)('a' + i % 26);
+        s[n] = 0;
+        err_set(&e, ERR_INPUT, "%s", s);
+        EXPECTF(bytes_at(e.msg, s, n, 510, n - 510), "%zu bytes: %zu kept", n, strlen(e.msg));
+    }
+    for (size_t w = 2; w <= 4; w++) {   /* only characters of w bytes */
+        static const char *ch[] = {"", "", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"};
+        size_t n = 0;
+        while (n + w <= 1500) memcpy(s + n, ch[w], w), n += w;
+        s[n] = 0;
+        err_set(&e, ERR_INPUT, "%s", s);
+        EXPECTF(utf8_ok(e.msg) && strlen(e.msg) < sizeof e.msg && strstr(e.msg, "..."), "%zu-byte characters", w);
+        EXPECT(!memcmp(e.msg, s, 510 / w * w) && ends_with(e.msg, s + n - 510 / w * w));
+    }
+    /* 1024 bytes, a 4-byte character across each end of the middle: head s[0..508), tail from 516 */
+    memset(s, 'a', 1024);
+    memcpy(s + 508, "\xF0\x9F\x98\x80", 4);
+    memcpy(s + 512, "\xF0\x9F\x98\x80", 4);
+    s[1024] = 0;
+    err_set(&e, ERR_INPUT, "%s", s);
+    EXPECTF(utf8_ok(e.msg) && bytes_at(e.msg, s, 1024, 508, 516), "%zu kept", strlen(e.msg));
+    /* a prefix past the buffer: its start, the message whole */
+    for (size_t i = 0; i < 3000; i++) s[i] = (char)('a' + i % 26);
+    s[3000] = 0;
+    err_set(&e, ERR_INPUT, "x is missing");
+    err_prefix(&e, "%s", s);
+    EXPECTF(!memcmp(e.msg, s, 510) && ends_with(e.msg, ": x is missing") && strlen(e.msg) == 1023, "%s", e.msg);
+    EXPECT(e.code == ERR_INPUT);
+    /* the message as an argument */
+    err_set(&e, ERR_USAGE, "bad");
+    err_set(&e, ERR_INPUT, "%s (twice: %s)", e.msg, e.msg);
+    EXPECTF(!strcmp(e.msg, "bad (twice: bad)") && e.code == ERR_INPUT, "%s", e.msg);
+    err_prefix(&e, "%s", e.msg);
+    EXPECTF(!strcmp(e.msg, "bad (twice: bad): bad (twice: bad)"), "%s", e.msg);
+    s[1000] = 0;
+    err_set(&e, ERR_INPUT, "%s", s);
+    err_set(&e, ERR_INPUT, "%s|%s", e.msg, e.msg);   /* 2001 bytes, formatted from e->msg a second time */
+    EXPECTF(!memcmp(e.msg, s, 510) && ends_with(e.msg, s + 1000 - 510) && strlen(e.msg) == 1023, "%s", e.msg);
+    err_set(&e, ERR_INPUT, "%s", s);
+    err_prefix(&e, "%s", e.msg);
+    EXPECTF(!memcmp(e.msg, s, 510) && ends_with(e.msg, s + 1000 - 510) && strlen(e.msg) == 1023, "%s", e.msg);
+}
+
+/* the forms scripts and man pages pass still parse, with their values */
+static double num_value;
+static void do_number_value(void) {
+    cli_init(&C, "mtool", "");
+    num_value = cli_double(&C, "--x", num_arg, -1, 1e3);
+    printf("%.17g", num_value);
+    fflush(stdout);
+    _exit(0);
+}
+TEST(numbers_in_use_still_parse) {
+    static const struct { const char *arg; double v; } ok[] = {
+        {"1e-6", 1e-6}, {"-0.5", -0.5}, {".5", 0.5}, {"5.", 5}, {"-.5", -0.5}, {"3e-4", 3e-4}, {"1E+1", 10},
+        {"0.9999999995", 0.9999999995}, {"1000", 1000}, {"1e3", 1000}, {"-1", -1}, {"0", 0}};
+    char out[256], err[1024];
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        num_arg = ok[i].arg;
+        int st = in_child(do_number_value, out, sizeof out, err, sizeof err);
+        EXPECTF(st == 0 && *out && strtod(out, NULL) == ok[i].v, "'%s': exit %d, %s%s", ok[i].arg, st, out, err);
+    }
+    const char *bad[] = {"-1.5", "1001", "1e4", "-inf", "-nan", "- 1", "--1", "-0x1", "1e309", "-+1", "1,5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        num_arg = bad[i];
+        EXPECTF(in_child(do_number_value, out, sizeof out, err, sizeof err) == 2, "'%s' taken: %s", bad[i], out);
+    }
+    EXPECT(number_status("-0", 0) == 0 && number_status("0100", 0) == 0 && number_status("100", 0) == 0);
+    EXPECT(number_status("101", 0) == 2 && number_status("-1", 0) == 2 && number_status("1e1", 0) == 2);
+}
+
 /* cli_lost, the --skip-bad rule for lines lost between groups, as data: an open group of
  * `open` records (0: one that measures nothing), k lines lost, then a group of n records. */
 TEST(lost_lines_between_groups) {
@@ -278,6 +364,8 @@ int main(void) {
     RUN(numbers_refuse_blanks_signs_and_hex);
     RUN(long_messages_keep_their_end);
     RUN(long_fatal_messages_keep_their_end);
+    RUN(message_cut_edges);
+    RUN(numbers_in_use_still_parse);
     RUN(stop_signal_echo_on_another_thread);   /* before the stop flag is set in this process */
     RUN(signals_set_the_stop_flag);
     RUN(lost_lines_between_groups);
