@@ -397,7 +397,13 @@ int dist_spawn(int argc, char **argv, int first_operand, int n, mrl_err *e) {
             if (due <= 0) { signal_ranks(pid, n, stopping == 1 ? SIGTERM : SIGKILL); stopping++; continue; }
             struct timespec to = {(time_t)due, (long)((due - (double)(time_t)due) * 1e9)};
             sig = sigtimedwait(&set, &si, &to);
-        } else sig = sigwaitinfo(&set, &si);
+        } else {   /* at most a second: a rank's SIGCHLD taken (and, its default action, dropped)
+                      by another thread of this process while this one was between its waitpid
+                      pass and the wait would leave it waiting for good (the CUDA driver's
+                      threads, started by cuda_device_count, do not block it) */
+            struct timespec to = {1, 0};
+            sig = sigtimedwait(&set, &si, &to);
+        }
         if (sig > 0 && sig != SIGCHLD) {   /* forwarded: the ranks stop as one process would */
             signal_ranks(pid, n, sig);
             if (!fwd) fwd = sig;
