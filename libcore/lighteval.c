@@ -153,7 +153,7 @@ static void lv_init(void) {
         }
         pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);   /* optional */
         if (d->kind == K_EXPR) {
-            char nm[16];
+            char nm[24];   /* "decimal" and any int: no truncation warning at -O1 */
             p->expr = group(p->re, "expr");
             p->percent = group(p->re, "percent");
             for (int i = 0; i < 3; i++) {
