@@ -3,7 +3,7 @@
 
 ## bench-mfilter.sh takes mfilter from BIN, as `make bench BIN=DIR` passes it (it took bin/mfilter
 ## whatever BIN said: without bin/ it stopped with "bin/mfilter not built", with one it timed that)
-$ mkdir b && printf '#!/bin/sh\ntouch %s/used\nexec %s/mfilter "$@"\n' "$PWD" "$MRL_BIN" > b/mfilter && chmod +x b/mfilter
+$ mkdir b && printf '#!/bin/sh\ntouch "%s/used"\nexec "%s/mfilter" "$@"\n' "$PWD" "$MRL_BIN" > b/mfilter && chmod +x b/mfilter
 $ BIN=$PWD/b REPS=1 bash "$ROOT/bench/bench-mfilter.sh" 20 | grep -c '^| mfilter'; ls used
 > 3
 > used
@@ -31,8 +31,8 @@ $ [ "$n" -ge 10 ] && [ "$v" -ge 5 ] && echo checked
 ## "failed", the error's newline split it, and the script exited 0: make bench-gpu counted it
 ## passed). No GPU needed: stubs run --device cuda on the CPU and make the 1.5B shapes tiny, and
 ## DEVICES names a device that mgrpo refuses
-$ mkdir b && printf '#!/bin/bash\na=(); for x in "$@"; do [ "$x" = cuda ] && x=cpu; a+=("$x"); done\nexec %s/mgrpo "${a[@]}"\n' "$MRL_BIN" > b/mgrpo
-$ printf '#!/bin/sh\n[ "$1" = qwen2-1.5b ] && shift && set -- tiny "$@"\nexec %s/minit "$@"\n' "$MRL_BIN" > b/minit && chmod +x b/mgrpo b/minit
+$ mkdir b && printf '#!/bin/bash\na=(); for x in "$@"; do [ "$x" = cuda ] && x=cpu; a+=("$x"); done\nexec "%s/mgrpo" "${a[@]}"\n' "$MRL_BIN" > b/mgrpo
+$ printf '#!/bin/sh\n[ "$1" = qwen2-1.5b ] && shift && set -- tiny "$@"\nexec "%s/minit" "$@"\n' "$MRL_BIN" > b/minit && chmod +x b/mgrpo b/minit
 $ MRL_BIN=$PWD/b DEVICES=nosuch bash "$ROOT/bench/gpu-mgrpo.sh" > out; echo "rc=$?"
 $ grep -cE '^\| 3 \| [0-9.]+ \| [0-9.]+ \|' out; grep -cE '^\| nosuch \| (off|on) \| failed: mgrpo: --device: .* \| \|$' out
 > rc=1

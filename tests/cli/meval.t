@@ -15,14 +15,14 @@ $ meval --table
 
 ## --json agrees with an independent computation (tests/ref/meval_ref.py)
 % requires /usr/bin/jq
-$ meval --json -Z $TESTDATA/rewards/evalset.jsonl > got
-$ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/meval_expected.jsonl 'def row: [.problems, .k, ."pass@1", ."maj@k", ."pass@k"."1", ."pass@k"."2", ."pass@k"."4", .len_mean, .truncated_frac, .format_rate]; ($a | map({(.bench): row}) | add) as $x | ($b | map({(.bench): row}) | add) as $y | ($a | length) == 2 and ([$y | keys[] as $k | [$x[$k], $y[$k]] | transpose[] | .[0] - .[1] | if . < 0 then -. else . end] | max) < 1e-12'
+$ meval --json -Z "$TESTDATA/rewards/evalset.jsonl" > got
+$ jq -n --slurpfile a got --slurpfile b "$TESTDATA/rewards/meval_expected.jsonl" 'def row: [.problems, .k, ."pass@1", ."maj@k", ."pass@k"."1", ."pass@k"."2", ."pass@k"."4", .len_mean, .truncated_frac, .format_rate]; ($a | map({(.bench): row}) | add) as $x | ($b | map({(.bench): row}) | add) as $y | ($a | length) == 2 and ([$y | keys[] as $k | [$x[$k], $y[$k]] | transpose[] | .[0] - .[1] | if . < 0 then -. else . end] | max) < 1e-12'
 > true
 
 ## the interval holds pass@1, and the same seed gives the same interval
 % requires /usr/bin/jq
-$ meval --json -Z $TESTDATA/rewards/evalset.jsonl | jq -c '[.ci95[0] < ."pass@1", ."pass@1" < .ci95[1]]'
-$ meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > a; meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > b; cmp a b && jq -c '.ci95 | map(type)' a && echo same
+$ meval --json -Z "$TESTDATA/rewards/evalset.jsonl" | jq -c '[.ci95[0] < ."pass@1", ."pass@1" < .ci95[1]]'
+$ meval --json -Z --seed 5 "$TESTDATA/rewards/evalset.jsonl" > a; meval --json -Z --seed 5 "$TESTDATA/rewards/evalset.jsonl" > b; cmp a b && jq -c '.ci95 | map(type)' a && echo same
 > [true,true]
 > [true,true]
 > ["number","number"]
@@ -31,12 +31,12 @@ $ meval --json -Z --seed 5 $TESTDATA/rewards/evalset.jsonl > a; meval --json -Z 
 
 ## --k picks the pass@k list; k above the samples per problem is left out
 % requires /usr/bin/jq
-$ meval --json -Z --k 3,1,8 $TESTDATA/rewards/evalset.jsonl | jq -c '."pass@k" | keys'
+$ meval --json -Z --k 3,1,8 "$TESTDATA/rewards/evalset.jsonl" | jq -c '."pass@k" | keys'
 > ["1","3"]
 > ["1","3"]
 
 ## --k with an empty item is a usage error (strtok skipped it: "1,,2" ran as "1,2")
-$ for v in 1,,2 ,1 1, ''; do meval --k "$v" $TESTDATA/rewards/evalset.jsonl 2>&1 | head -1; done
+$ for v in 1,,2 ,1 1, ''; do meval --k "$v" "$TESTDATA/rewards/evalset.jsonl" 2>&1 | head -1; done
 > meval: --k: '1,,2' has an empty item (a comma-separated list of numbers)
 > meval: --k: ',1' has an empty item (a comma-separated list of numbers)
 > meval: --k: '1,' has an empty item (a comma-separated list of numbers)
@@ -44,7 +44,7 @@ $ for v in 1,,2 ,1 1, ''; do meval --k "$v" $TESTDATA/rewards/evalset.jsonl 2>&1
 
 ## --by groups by any jq value
 % requires /usr/bin/jq
-$ meval --json -Z --by '"x"' $TESTDATA/rewards/evalset.jsonl | jq -c '[.bench, .problems, .k]'
+$ meval --json -Z --by '"x"' "$TESTDATA/rewards/evalset.jsonl" | jq -c '[.bench, .problems, .k]'
 > ["x",21,4]
 
 ## a --by string with a NUL (JSON \u0000), or one that starts with U+0001, is written as it is
@@ -76,7 +76,7 @@ $ meval --json -Z base=base.jsonl rl=rl.jsonl | jq -c 'select(.label == "rl") | 
 > ["base",0.6,true,true,true]
 
 ## --markdown for reports
-$ meval --markdown $TESTDATA/rewards/evalset.jsonl
+$ meval --markdown "$TESTDATA/rewards/evalset.jsonl"
 >~ ^\| bench +\| problems \| k \| pass@1 \| 95% CI +\| maj@k \| pass@2 \| pass@4 \| len \| trunc \| format \|$
 >~ ^\|:-+\|-+:\|
 >~ ^\| aime24 +\| 9 +\| 4 +\| 72\.2 +\|
@@ -347,3 +347,15 @@ $ grep -o "${L}b [a-z@0-9%]*\|Δ ${L}b" h | sed "s/$L/L/"
 $ awk 'BEGIN { for (i = 0; i < 140000; i++) printf "{\"id\":%d,\"correct\":true}\n", i }' > r.jsonl
 $ for v in 17000 18000 19000 20000 21000 22000 26000 29000 32000 35000; do (ulimit -v $v; meval -q --json -Z --bootstrap 1 r.jsonl > /dev/null 2> err; echo "$? $(cat err)"); done | sort -u
 > 3 meval: out of memory
+
+## a bad record's message under a long path loses the path's middle, not its end (meval and mtok
+## wrote it themselves, cut at 1024 bytes: the reason was lost and the last character split)
+$ d=$(printf '%0.s\xc3\xa9' $(seq 120)); p=$(printf "$d/%.0s" 1 2 3 4 5 6 7 8)
+$ mkdir -p "$p"; echo '{"id":"a","bench":"x"}' > "${p}in.jsonl"; echo '{"id":"a","text":1}' > "${p}t.jsonl"
+$ meval "${p}in.jsonl" > /dev/null 2> err; echo "rc=$?"; mtok encode --model $TESTDATA/msample/model "${p}t.jsonl" > /dev/null 2>> err; echo "rc=$?"
+$ iconv -f UTF-8 -t UTF-8 err > /dev/null && echo UTF-8; sed 's/\xc3\xa9//g' err
+> rc=1
+> rc=1
+> UTF-8
+> meval: //...//in.jsonl:1: "correct" is missing
+> mtok: //...//t.jsonl:1: "text" is not a string

@@ -3,7 +3,7 @@
 # (mfilter writes a kept record's input line unchanged, so they are the input lines).
 
 ## records pass through untouched; a missing id becomes FILE:LINE
-$ cp $TESTDATA/mfilter/*.jsonl . && mfilter -Z problems.jsonl
+$ cp "$TESTDATA/mfilter/"*.jsonl . && mfilter -Z problems.jsonl
 > {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
 > {"id":"problems.jsonl:3","problem":"Compute the area of a circle of radius 2.","answer":"4\\pi","level":"Level 3"}
@@ -32,17 +32,17 @@ $ mfilter -Z --where 'keys_unsorted[0] == "id"' noid.jsonl
 > {"id":"noid.jsonl:1","answer":"1","correct":true}
 
 ## --where keeps records whose filter is true
-$ mfilter -Z --where '.level == "Level 5"' $TESTDATA/mfilter/problems.jsonl
+$ mfilter -Z --where '.level == "Level 5"' "$TESTDATA/mfilter/problems.jsonl"
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
 > {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
 
 ## --where twice: both must hold; null and no output count as false
-$ mfilter -Z --where '.level == "Level 5"' --where '.source' $TESTDATA/mfilter/problems.jsonl
-$ mfilter -Z --where 'empty' $TESTDATA/mfilter/problems.jsonl
+$ mfilter -Z --where '.level == "Level 5"' --where '.source' "$TESTDATA/mfilter/problems.jsonl"
+$ mfilter -Z --where 'empty' "$TESTDATA/mfilter/problems.jsonl"
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
 
 ## --where that fails at run time: FILE:LINE and the jq message, exit 1
-$ cp $TESTDATA/mfilter/problems.jsonl . && mfilter -Z --where '.answer | tonumber > 3' problems.jsonl
+$ cp "$TESTDATA/mfilter/problems.jsonl" . && mfilter -Z --where '.answer | tonumber > 3' problems.jsonl
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
 2~ ^mfilter: problems.jsonl:3: jq filter '.answer \| tonumber > 3': .*4\\pi
 ? 1
@@ -128,21 +128,21 @@ $ echo '{"a":1}' | mfilter -Z --where "$(printf '.a |\nbad(')"
 ? 2
 
 ## --where that does not compile is a usage error
-$ mfilter --where '.a ==' $TESTDATA/mfilter/problems.jsonl
+$ mfilter --where '.a ==' "$TESTDATA/mfilter/problems.jsonl"
 2~ ^mfilter: --where: cannot compile jq filter '.a =='
 2~ ^Try 'mfilter --help'.$
 ? 2
 
 ## --match uses Unicode properties (PCRE2_UCP): fullwidth capitals are \p{Lu}
-$ mfilter -Z --match '^\p{Lu}{4} ' $TESTDATA/mfilter/problems.jsonl
+$ mfilter -Z --match '^\p{Lu}{4} ' "$TESTDATA/mfilter/problems.jsonl"
 > {"id":"p6","problem":"ＦＩＮＤ X IF 2X = 10.","answer":"5","level":"Level 4"}
 
 ## --match on Greek script
-$ mfilter -Z --match '\p{Greek}+' $TESTDATA/mfilter/problems.jsonl
+$ mfilter -Z --match '\p{Greek}+' "$TESTDATA/mfilter/problems.jsonl"
 > {"id":"p5","problem":"Το άθροισμα των γωνιών ενός τριγώνου;","answer":"180","level":"Level 5"}
 
 ## --match with --field on another field
-$ mfilter -Z --match '^[0-9]+$' --field .answer $TESTDATA/mfilter/problems.jsonl
+$ mfilter -Z --match '^[0-9]+$' --field .answer "$TESTDATA/mfilter/problems.jsonl"
 > {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
 > {"id":"p4","problem":"what is  $1+1$ ?","answer":"2","level":"Level 2"}
@@ -191,7 +191,7 @@ $ mfilter --help | grep -- '--field JQ'
 >   --field JQ            text for --match, --dedupe and --max-tokens (default .problem)
 
 ## --match that does not compile is a usage error
-$ mfilter --match '(' $TESTDATA/mfilter/problems.jsonl
+$ mfilter --match '(' "$TESTDATA/mfilter/problems.jsonl"
 2~ ^mfilter: --match: missing closing parenthesis at offset 1 of '\('
 ? 2
 
@@ -206,7 +206,7 @@ $ for j in 1 2; do mfilter -Z -j $j --match '^(a|b)*c$' p.jsonl | cut -c1-20; ec
 2>
 
 ## --dedupe: NFKC, case folding and whitespace removal make p4 = p1 and p6 = p2
-$ cp $TESTDATA/mfilter/problems.jsonl . && mfilter -Z --dedupe problems.jsonl
+$ cp "$TESTDATA/mfilter/problems.jsonl" . && mfilter -Z --dedupe problems.jsonl
 > {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
 > {"id":"problems.jsonl:3","problem":"Compute the area of a circle of radius 2.","answer":"4\\pi","level":"Level 3"}
@@ -214,12 +214,12 @@ $ cp $TESTDATA/mfilter/problems.jsonl . && mfilter -Z --dedupe problems.jsonl
 2> mfilter: --dedupe: 2 duplicates dropped
 
 ## -q silences the summary
-$ mfilter -Z -q --dedupe $TESTDATA/mfilter/problems.jsonl | wc -l
+$ mfilter -Z -q --dedupe "$TESTDATA/mfilter/problems.jsonl" | wc -l
 > 4
 2>
 
 ## --take N: N records, each an input line, in input order, the same every run
-$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
+$ cp "$TESTDATA/mfilter/rollouts.jsonl" r.jsonl
 $ mfilter -Z --take 5 r.jsonl > a; mfilter -Z --take 5 r.jsonl > b
 $ wc -l < a; cmp a b && echo same
 $ grep -Fxvf r.jsonl a | wc -l                 # lines not in the input
@@ -230,7 +230,7 @@ $ grep -Fxf a r.jsonl | cmp - a && echo input order
 > input order
 
 ## --take does not depend on input order; another seed gives another subset
-$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
+$ cp "$TESTDATA/mfilter/rollouts.jsonl" r.jsonl
 $ mfilter -Z --take 6 r.jsonl | sort > a; tac r.jsonl | mfilter -Z --take 6 | sort > b
 $ cmp a b && echo same subset
 $ mfilter -Z --take 6 --seed 1 r.jsonl | sort | cmp -s - a || echo seed 1 differs
@@ -238,7 +238,7 @@ $ mfilter -Z --take 6 --seed 1 r.jsonl | sort | cmp -s - a || echo seed 1 differ
 > seed 1 differs
 
 ## --take more than there are: everything, in order
-$ mfilter -Z --take 100 $TESTDATA/mfilter/rollouts.jsonl | cmp - $TESTDATA/mfilter/rollouts.jsonl && echo all
+$ mfilter -Z --take 100 "$TESTDATA/mfilter/rollouts.jsonl" | cmp - "$TESTDATA/mfilter/rollouts.jsonl" && echo all
 
 > all
 
@@ -248,7 +248,7 @@ $ for s in $(seq 1 600); do mfilter -Z --take 3 --seed $s ten.jsonl; done | sort
 > 10 0
 
 ## --shuffle: a permutation, seeded, and --take N --shuffle = the records of --take N in --shuffle's order
-$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl
+$ cp "$TESTDATA/mfilter/rollouts.jsonl" r.jsonl
 $ mfilter -Z --shuffle --seed 5 r.jsonl > s5; mfilter -Z --shuffle --seed 5 r.jsonl | cmp - s5 && echo seeded
 $ sort s5 | cmp - <(sort r.jsonl) && echo permutation
 $ cmp -s s5 r.jsonl || echo reordered
@@ -303,7 +303,7 @@ $ for p in x y; do [ -s C-$p.jsonl ] && grep -Fxf c.jsonl A-$p.jsonl | sort | cm
 > y stable
 
 ## --split -o pattern into a directory, -Z plain
-$ mkdir out && mfilter -q -Z --split a:0.5,b:0.5 -o 'out/%s.jsonl' $TESTDATA/mfilter/rollouts.jsonl && cat out/*.jsonl | wc -l && ls out
+$ mkdir out && mfilter -q -Z --split a:0.5,b:0.5 -o 'out/%s.jsonl' "$TESTDATA/mfilter/rollouts.jsonl" && cat out/*.jsonl | wc -l && ls out
 > 16
 > a.jsonl
 > b.jsonl
@@ -321,30 +321,30 @@ $ (ulimit -f 64; mfilter -q -Z --split a:0.3,b:0.7 in.jsonl; echo "rc=$?"); cat 
 2> mfilter: b.jsonl: write error: File too large
 
 ## --split usage errors: fractions must add up to 1; -o needs %s
-$ mfilter --split a:0.5,b:0.4 $TESTDATA/mfilter/rollouts.jsonl
+$ mfilter --split a:0.5,b:0.4 "$TESTDATA/mfilter/rollouts.jsonl"
 2> mfilter: --split: fractions add up to 0.9, not 1
 2> Try 'mfilter --help'.
 ? 2
 
 ## --split with an empty item is a usage error (strtok skipped it: "a:0.5,,b:0.5" ran as two parts)
-$ for v in a:0.5,,b:0.5 ,a:1 a:1,; do mfilter --split $v $TESTDATA/mfilter/rollouts.jsonl 2>&1 | head -1; done
+$ for v in a:0.5,,b:0.5 ,a:1 a:1,; do mfilter --split $v "$TESTDATA/mfilter/rollouts.jsonl" 2>&1 | head -1; done
 > mfilter: --split: 'a:0.5,,b:0.5' has an empty item (NAME:FRACTION,...)
 > mfilter: --split: ',a:1' has an empty item (NAME:FRACTION,...)
 > mfilter: --split: 'a:1,' has an empty item (NAME:FRACTION,...)
 
 ## --split given twice is a usage error (the parts of both were used, fractions adding up to 2)
-$ mfilter --split a:0.5,b:0.5 --split c:1 $TESTDATA/mfilter/rollouts.jsonl; echo $?; ls
+$ mfilter --split a:0.5,b:0.5 --split c:1 "$TESTDATA/mfilter/rollouts.jsonl"; echo $?; ls
 > 2
 2> mfilter: --split given twice (one --split names every part)
 2> Try 'mfilter --help'.
 
 ## --split -o without %s
-$ mfilter --split a:0.5,b:0.5 -o x.zst $TESTDATA/mfilter/rollouts.jsonl
+$ mfilter --split a:0.5,b:0.5 -o x.zst "$TESTDATA/mfilter/rollouts.jsonl"
 2~ ^mfilter: --split: -o must be a pattern with %s
 ? 2
 
 ## --pass-band 0:1: one record per problem, per-sample fields dropped, pass_rate + samples
-$ mfilter -Z --pass-band 0:1 $TESTDATA/mfilter/rollouts.jsonl
+$ mfilter -Z --pass-band 0:1 "$TESTDATA/mfilter/rollouts.jsonl"
 > {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
 > {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
 > {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
@@ -352,21 +352,21 @@ $ mfilter -Z --pass-band 0:1 $TESTDATA/mfilter/rollouts.jsonl
 2> mfilter: --pass-band: 0 of 4 problems outside [0, 1]
 
 ## --pass-band LO:HI is inclusive at both ends
-$ mfilter -Z -q --pass-band 0.25:0.75 $TESTDATA/mfilter/rollouts.jsonl
+$ mfilter -Z -q --pass-band 0.25:0.75 "$TESTDATA/mfilter/rollouts.jsonl"
 > {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
 > {"id":"d","problem":"4+4","answer":"8","pass_rate":0.25,"samples":4}
 
 ## rules run after the groups: --where sees pass_rate
-$ mfilter -Z -q --pass-band 0:1 --where '.pass_rate == 1' $TESTDATA/mfilter/rollouts.jsonl
+$ mfilter -Z -q --pass-band 0:1 --where '.pass_rate == 1' "$TESTDATA/mfilter/rollouts.jsonl"
 > {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
 
 ## --pass-band without "correct": reward > 0 counts as solved
-$ mfilter -Z -q --pass-band 0:1 $TESTDATA/mfilter/rewards-only.jsonl
+$ mfilter -Z -q --pass-band 0:1 "$TESTDATA/mfilter/rewards-only.jsonl"
 > {"id":"e","problem":"5+5","pass_rate":0.5,"samples":2}
 > {"id":"f","problem":"6+6","pass_rate":0,"samples":2}
 
 ## --pass-band: an incomplete group is an error after the complete ones
-$ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:1
+$ head -14 "$TESTDATA/mfilter/rollouts.jsonl" | mfilter -Z -q --pass-band 0:1
 > {"id":"a","problem":"1+1","answer":"2","pass_rate":0.75,"samples":4}
 > {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
 > {"id":"c","problem":"3+3","answer":"6","pass_rate":1,"samples":4}
@@ -374,17 +374,17 @@ $ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:1
 ? 1
 
 ## --allow-partial accepts it
-$ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0.5:0.5 --allow-partial
+$ head -14 "$TESTDATA/mfilter/rollouts.jsonl" | mfilter -Z -q --pass-band 0.5:0.5 --allow-partial
 > {"id":"d","problem":"4+4","answer":"8","pass_rate":0.5,"samples":2}
 
 ## -n G sets the expected group size
-$ cp $TESTDATA/mfilter/rollouts.jsonl r.jsonl && mfilter -Z -q --pass-band 0:1 -n 5 r.jsonl
+$ cp "$TESTDATA/mfilter/rollouts.jsonl" r.jsonl && mfilter -Z -q --pass-band 0:1 -n 5 r.jsonl
 2> mfilter: r.jsonl:1: group "a" has 4 samples, expected 5 (--allow-partial accepts it)
 ? 1
 
 ## --skip-bad skips an incomplete group with a warning and a count of groups and their records
 ## (it counted "1 bad record")
-$ head -14 $TESTDATA/mfilter/rollouts.jsonl | mfilter -Z -q --pass-band 0:0 --skip-bad
+$ head -14 "$TESTDATA/mfilter/rollouts.jsonl" | mfilter -Z -q --pass-band 0:0 --skip-bad
 > {"id":"b","problem":"2+2","answer":"4","pass_rate":0,"samples":4}
 2> mfilter: <stdin>:13: group "d" has 2 samples, expected 4 (the first group's, at <stdin>:1) (--allow-partial accepts it) (skipped)
 2> mfilter: 1 incomplete group skipped (2 records)
@@ -462,7 +462,7 @@ $ printf '%s\n' '{"id":"a","reward":0}' '{"id":"a","reward":1e999}' '{"id":"b","
 2> mfilter: 1 bad record skipped
 
 ## the samples of one id must be contiguous (an error: exit 1)
-$ (cat $TESTDATA/mfilter/rollouts.jsonl; head -1 $TESTDATA/mfilter/rollouts.jsonl) | mfilter -Z -q --pass-band 0:1 | wc -l; echo "status ${PIPESTATUS[1]}"
+$ (cat "$TESTDATA/mfilter/rollouts.jsonl"; head -1 "$TESTDATA/mfilter/rollouts.jsonl") | mfilter -Z -q --pass-band 0:1 | wc -l; echo "status ${PIPESTATUS[1]}"
 2> mfilter: <stdin>:17: id "a" appears again after its group ended (the samples of one id must be contiguous)
 > 4
 > status 1
@@ -497,7 +497,7 @@ $ mfilter --pass-band 0.9:0.1 < /dev/null; echo $?; mfilter --pass-band 0.5 < /d
 2> Try 'mfilter --help'.
 
 ## --drop-uniform drops groups whose rewards are all equal (b: all 0, c: all 2), passes the rest unchanged
-$ mfilter -Z --drop-uniform $TESTDATA/mfilter/rollouts.jsonl
+$ mfilter -Z --drop-uniform "$TESTDATA/mfilter/rollouts.jsonl"
 > {"id":"a","problem":"1+1","answer":"2","sample":0,"completion":"2","finish":"stop","pred":"2","correct":true,"rewards":{"accuracy":2},"reward":2}
 > {"id":"a","problem":"1+1","answer":"2","sample":1,"completion":"3","finish":"stop","pred":"3","correct":false,"rewards":{"accuracy":0},"reward":0}
 > {"id":"a","problem":"1+1","answer":"2","sample":2,"completion":"2","finish":"stop","pred":"2","correct":true,"rewards":{"accuracy":2},"reward":2}
@@ -525,21 +525,21 @@ $ mfilter --drop-uniform --take 3 < /dev/null
 ? 2
 
 ## invalid JSON: FILE:LINE, exit 1, the records before it written
-$ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter -Z bad-json.jsonl
+$ cp "$TESTDATA/mfilter/bad-json.jsonl" . && mfilter -Z bad-json.jsonl
 > {"id":"g1","problem":"one"}
 > {"id":"g2","problem":"two"}
 2~ ^mfilter: bad-json\.jsonl:3: invalid JSON: 
 ? 1
 
 ## invalid JSON with zstd output: the earlier records come out as a complete zstd stream
-$ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter bad-json.jsonl > out.zst; echo $?; zstd -dc out.zst
+$ cp "$TESTDATA/mfilter/bad-json.jsonl" . && mfilter bad-json.jsonl > out.zst; echo $?; zstd -dc out.zst
 > 1
 > {"id":"g1","problem":"one"}
 > {"id":"g2","problem":"two"}
 2~ ^mfilter: bad-json\.jsonl:3: invalid JSON: 
 
 ## --skip-bad: warn, count, go on
-$ cp $TESTDATA/mfilter/bad-json.jsonl . && mfilter -Z --skip-bad bad-json.jsonl
+$ cp "$TESTDATA/mfilter/bad-json.jsonl" . && mfilter -Z --skip-bad bad-json.jsonl
 > {"id":"g1","problem":"one"}
 > {"id":"g2","problem":"two"}
 > {"id":"g4","problem":"four"}
@@ -608,13 +608,13 @@ $ mfilter -Z --skip-bad vt.jsonl
 2> mfilter: 2 bad records skipped
 
 ## a missing input file: named, exit 1, earlier files' records written
-$ mfilter -Z $TESTDATA/mfilter/rewards-only.jsonl nope.jsonl | wc -l; echo "status ${PIPESTATUS[0]}"
+$ mfilter -Z "$TESTDATA/mfilter/rewards-only.jsonl" nope.jsonl | wc -l; echo "status ${PIPESTATUS[0]}"
 > 4
 > status 1
 2> mfilter: nope.jsonl: No such file or directory
 
 ## several inputs and "-" for stdin, in order
-$ cp $TESTDATA/mfilter/rewards-only.jsonl r.jsonl && mfilter -Z r.jsonl - r.jsonl | cut -c1-12
+$ cp "$TESTDATA/mfilter/rewards-only.jsonl" r.jsonl && mfilter -Z r.jsonl - r.jsonl | cut -c1-12
 < {"from":"stdin"}
 > {"id":"e","p
 > {"id":"e","p
@@ -634,14 +634,14 @@ $ printf '{"id":"a"}\n' > a.jsonl && mfilter -Z a.jsonl - <&-
 ? 1
 
 ## zstd input (several frames) is detected by its magic, whatever the name
-$ cp $TESTDATA/mfilter/rewards-only.jsonl r.jsonl && zstd -q -c r.jsonl > a && zstd -q -c r.jsonl > b && cat a b > both.data
+$ cp "$TESTDATA/mfilter/rewards-only.jsonl" r.jsonl && zstd -q -c r.jsonl > a && zstd -q -c r.jsonl > b && cat a b > both.data
 $ mfilter -Z both.data | cmp - <(cat r.jsonl r.jsonl) && echo same
 
 > same
 
 ## output is zstd when stdout is not a terminal; --zstd-level is honoured
-$ mfilter $TESTDATA/mfilter/rollouts.jsonl | head -c 4 | od -An -tx1 | tr -d ' '
-$ mfilter --zstd-level 19 $TESTDATA/mfilter/rollouts.jsonl | zstd -dc | cmp - $TESTDATA/mfilter/rollouts.jsonl && echo level 19
+$ mfilter "$TESTDATA/mfilter/rollouts.jsonl" | head -c 4 | od -An -tx1 | tr -d ' '
+$ mfilter --zstd-level 19 "$TESTDATA/mfilter/rollouts.jsonl" | zstd -dc | cmp - "$TESTDATA/mfilter/rollouts.jsonl" && echo level 19
 $ mfilter --zstd-level 99 < /dev/null
 > 28b52ffd
 > level 19
@@ -673,8 +673,8 @@ $ printf '\x28\xb5\x2f\xfd\x00\x00garbage-garbage' > bad.zst; mfilter -Z bad.zst
 ? 1
 
 ## -o FILE is written atomically: zstd by default, -Z plain, no temp file left
-$ mfilter -o out.zst $TESTDATA/mfilter/rollouts.jsonl && zstd -dc out.zst | wc -l
-$ mfilter -Z -o out.jsonl $TESTDATA/mfilter/rollouts.jsonl && cmp out.jsonl $TESTDATA/mfilter/rollouts.jsonl && echo plain
+$ mfilter -o out.zst "$TESTDATA/mfilter/rollouts.jsonl" && zstd -dc out.zst | wc -l
+$ mfilter -Z -o out.jsonl "$TESTDATA/mfilter/rollouts.jsonl" && cmp out.jsonl "$TESTDATA/mfilter/rollouts.jsonl" && echo plain
 $ ls
 > 16
 > plain
@@ -683,12 +683,12 @@ $ ls
 
 ## -o over an existing file keeps its permission bits (a 0600 file became 0644 under umask 022)
 $ echo old > p.zst; chmod 600 p.zst; echo old > r.zst; chmod 444 r.zst
-$ umask 022; mfilter -o p.zst $TESTDATA/mfilter/rollouts.jsonl && mfilter -o r.zst $TESTDATA/mfilter/rollouts.jsonl && stat -c %a p.zst r.zst
+$ umask 022; mfilter -o p.zst "$TESTDATA/mfilter/rollouts.jsonl" && mfilter -o r.zst "$TESTDATA/mfilter/rollouts.jsonl" && stat -c %a p.zst r.zst
 > 600
 > 444
 
 ## -o on a bad input: the target keeps its old content, no temp file
-$ echo old > out.jsonl; cp $TESTDATA/mfilter/bad-json.jsonl .
+$ echo old > out.jsonl; cp "$TESTDATA/mfilter/bad-json.jsonl" .
 $ mfilter -Z -o out.jsonl bad-json.jsonl; echo $?; cat out.jsonl; ls
 > 1
 > old
@@ -829,7 +829,7 @@ $ for t in mfilter mreward msample mgrpo meval mtok minit; do { sleep 0.2; exec 
 > minit 0
 
 ## --progress forces the progress line on stderr
-$ mfilter -Z --progress $TESTDATA/mfilter/rollouts.jsonl > /dev/null
+$ mfilter -Z --progress "$TESTDATA/mfilter/rollouts.jsonl" > /dev/null
 2~ mfilter: 16 records, [0-9]+ records/s
 
 ## -h and --version
@@ -892,13 +892,13 @@ $ cmp a b && wc -l < a && grep -c 'Level 3' in.jsonl
 
 ## on a terminal: plain output and a progress line (script(1) gives mfilter a pty)
 % requires /usr/bin/script
-$ script -qec "mfilter $TESTDATA/mfilter/rewards-only.jsonl" /dev/null | tr -d '\r' | sed 's/\x1b\[K//g'
+$ script -qec 'mfilter "$TESTDATA/mfilter/rewards-only.jsonl"' /dev/null | tr -d '\r' | sed 's/\x1b\[K//g'
 >~ ^\{"id":"e","problem":"5\+5","reward":0\.5\}$
 >~ ^mfilter: 4 records, [0-9]+ records/s$
 
 ## on a terminal with -q: plain output, no progress line
 % requires /usr/bin/script
-$ script -qec "mfilter -q $TESTDATA/mfilter/rewards-only.jsonl" /dev/null | tr -d '\r'
+$ script -qec 'mfilter -q "$TESTDATA/mfilter/rewards-only.jsonl"' /dev/null | tr -d '\r'
 > {"id":"e","problem":"5+5","reward":0.5}
 > {"id":"e","problem":"5+5","reward":0}
 > {"id":"f","problem":"6+6","reward":-1}
@@ -999,7 +999,7 @@ $ mfilter -Z -o nf h.jsonl & p=$!; sleep 0.5; kill -INT $p; wait $p; echo "rc=$?
 ## tool still waiting, so that the case cannot hang.)
 $ for i in 1 2 3 4; do mkfifo f$i; done
 $ mfilter -Z f1 > o1 & p1=$!; meval -Z f2 > o2 2> e2 & p2=$!
-$ mtok count --tokenizer $TESTDATA/tokenizer/bytelevel.json -Z f3 > o3 & p3=$!; mreward -Z f4 > o4 & p4=$!
+$ mtok count --tokenizer "$TESTDATA/tokenizer/bytelevel.json" -Z f3 > o3 & p3=$!; mreward -Z f4 > o4 & p4=$!
 $ alive() { s=$(cut -d' ' -f3 "/proc/$1/stat" 2> /dev/null) && [ "$s" != Z ]; }
 $ for p in $p1 $p2 $p3 $p4; do for i in $(seq 50); do alive $p || break; kill -INT $p; sleep 0.2; done; done
 $ for i in 1 2 3 4; do timeout 0.5 sh -c ": > f$i" 2> /dev/null; done
@@ -1094,7 +1094,7 @@ $ setpriv --reuid=65534 --regid=65534 --clear-groups env PATH="$PATH" mfilter -Z
 
 ## --max-tokens with a --template file without {problem} is a usage error, as an unknown name (it exited 1)
 $ printf 'no placeholders' > tnp.txt
-$ mfilter --max-tokens 9 --tokenizer $TESTDATA/msample/model/tokenizer.json --template tnp.txt -Z < /dev/null
+$ mfilter --max-tokens 9 --tokenizer "$TESTDATA/msample/model/tokenizer.json" --template tnp.txt -Z < /dev/null
 ? 2
 2> mfilter: --template: tnp.txt has no {problem} placeholder
 2> Try 'mfilter --help'.
@@ -1149,7 +1149,7 @@ $ mfilter --take 08 --pass-band .5:1e0 -q -Z < /dev/null && echo taken
 
 ## a --template name or file that cannot be used names the option, as the other usage errors do
 ## (it said "unknown template ..." or "template FILE: ...", and mtok "--template: template FILE")
-$ t() { "$1" "${@:2}" --tokenizer $TESTDATA/msample/model/tokenizer.json -Z < /dev/null; echo "rc=$?"; }
+$ t() { "$1" "${@:2}" --tokenizer "$TESTDATA/msample/model/tokenizer.json" -Z < /dev/null; echo "rc=$?"; }
 $ t mfilter --max-tokens 9 --template nosuch; t mfilter --max-tokens 9 --template ./nosuch; t mtok template --template ./nosuch
 > rc=2
 > rc=2

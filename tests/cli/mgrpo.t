@@ -4,7 +4,7 @@
 # loss/gradient parity with PyTorch is in tests/unit/test_grpo.c.
 
 ## usage: --out is required
-$ mgrpo --model $TESTDATA/grpo/model </dev/null
+$ mgrpo --model "$TESTDATA/grpo/model" </dev/null
 ? 2
 2~ --out RUNDIR is required
 
@@ -20,8 +20,8 @@ $ mgrpo --out r --threads 0 </dev/null
 
 ## one step: metrics from the batch, checkpoint with model, optimizer and state, latest
 % requires /usr/bin/jq
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --lr 1e-3 $TESTDATA/grpo/batch.jsonl > m
-$ jq -s -c '{step:1, groups:2, tokens:(map((.prompt_ids|length)+(.completion_ids|length))|add), reward_mean:(map(.reward)|add/length), truncated_frac:(map(select(.finish=="length"))|length/6)}' $TESTDATA/grpo/batch.jsonl > want
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 --lr 1e-3 "$TESTDATA/grpo/batch.jsonl" > m
+$ jq -s -c '{step:1, groups:2, tokens:(map((.prompt_ids|length)+(.completion_ids|length))|add), reward_mean:(map(.reward)|add/length), truncated_frac:(map(select(.finish=="length"))|length/6)}' "$TESTDATA/grpo/batch.jsonl" > want
 $ jq -c '{step, groups, tokens, reward_mean, truncated_frac}' m | cmp - want && echo same
 $ readlink run/latest; ls run/latest; jq -c '{step, data}' run/latest/trainer_state.json
 $ cmp m run/metrics.jsonl && zstd -dc run/rollouts/step-000001.jsonl.zst | wc -l
@@ -37,8 +37,8 @@ $ cmp m run/metrics.jsonl && zstd -dc run/rollouts/step-000001.jsonl.zst | wc -l
 > 6
 
 ## the next invocation continues the run (step 2, latest moves, step 1 kept)
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl >/dev/null
-$ mgrpo -Z -q --threads 1 --out run --steps 1 $TESTDATA/grpo/batch.jsonl | jq -c '.step'
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" >/dev/null
+$ mgrpo -Z -q --threads 1 --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" | jq -c '.step'
 $ readlink run/latest; ls -d run/step-*
 > 2
 > step-000002
@@ -47,7 +47,7 @@ $ readlink run/latest; ls -d run/step-*
 
 ## --keep 1 prunes older steps; sft needs no rewards, and reports no reward_mean or reward_std
 ## (they were 0: the rewards it never reads)
-$ for i in 1 2 3; do jq -c 'del(.reward, .rewards)' $TESTDATA/grpo/batch.jsonl | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --loss sft --keep 1 --lr 1e-2 > /dev/null || echo fail; done
+$ for i in 1 2 3; do jq -c 'del(.reward, .rewards)' "$TESTDATA/grpo/batch.jsonl" | mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --loss sft --keep 1 --lr 1e-2 > /dev/null || echo fail; done
 $ ls run | grep step; jq -c '[.step, (.loss > 0), .reward_mean, .reward_std]' run/metrics.jsonl
 > step-000003
 > [1,true,null,null]
@@ -55,15 +55,15 @@ $ ls run | grep step; jq -c '[.step, (.loss > 0), .reward_mean, .reward_std]' ru
 > [3,true,null,null]
 
 ## a --reward filter that does not compile is a usage error naming the option
-$ mgrpo --out run --model $TESTDATA/grpo/model --reward '.[' </dev/null; echo "rc=$?"; test -e run || echo none
+$ mgrpo --out run --model "$TESTDATA/grpo/model" --reward '.[' </dev/null; echo "rc=$?"; test -e run || echo none
 > rc=2
 > none
 2~ ^mgrpo: --reward: cannot compile jq filter '\.\[': syntax error
 2~ ^Try 'mgrpo --help'\.$
 
 ## a group of one record is an error; nothing is written
-$ head -n 4 $TESTDATA/grpo/batch.jsonl > in.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
+$ head -n 4 "$TESTDATA/grpo/batch.jsonl" > in.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run in.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
 ? 0
 > rc=1
 > no run
@@ -72,28 +72,28 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run in.jsonl; echo 
 
 ## a record without reward: FILE:LINE: "reward" is missing, no checkpoint
 % requires /usr/bin/jq
-$ jq -c 'if .sample == 1 and .id == "p1" then del(.reward) else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
+$ jq -c 'if .sample == 1 and .id == "p1" then del(.reward) else . end' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
 > rc=1
 > no run
 2> mgrpo: bad.jsonl:5: "reward" is missing
 
 ## a record without completion_ids
 % requires /usr/bin/jq
-$ jq -c 'if .sample == 2 then del(.completion_ids) else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ jq -c 'if .sample == 2 then del(.completion_ids) else . end' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
 > rc=1
 > none
 2> mgrpo: bad.jsonl:3: "completion_ids" is missing
 
 ## fields of the wrong type are named with what they hold: finish, rewards, a value in rewards
 % requires /usr/bin/jq
-$ jq -c 'if .sample == 2 and .id == "p1" then .finish = 5 else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
-$ jq -c 'if .sample == 0 then .rewards = "x" else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
-$ jq -c 'if .sample == 1 and .id == "p1" then .rewards = {"accuracy": 1, "format": "x"} else . end' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ jq -c 'if .sample == 2 and .id == "p1" then .finish = 5 else . end' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ jq -c 'if .sample == 0 then .rewards = "x" else . end' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ jq -c 'if .sample == 1 and .id == "p1" then .rewards = {"accuracy": 1, "format": "x"} else . end' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
 > rc=1
 > none
 > rc=1
@@ -114,9 +114,9 @@ $ mgrpo --model m --out run --threads 1 -Z long.jsonl; echo "rc=$?"; test -e run
 2> mgrpo: long.jsonl:2: "prompt_ids" + "completion_ids": 9 tokens, more than the model's context (max_position_embeddings 8)
 
 ## a NaN reward
-$ sed '2s/"reward": [0-9.]*/"reward": nan/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
+$ sed '2s/"reward": [0-9.]*/"reward": nan/' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
 $ grep -c nan bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
 > 1
 > rc=1
 > none
@@ -125,11 +125,11 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo
 ## a reward of the wrong kind is named with what it holds, as the other fields are; a --reward
 ## filter that is not a field is named as the filter with what it gave (it was '"reward |
 ## tostring" is not a finite number', the filter's text taken for a field's name)
-$ sed '2s/"reward": [0-9.]*/"reward": "1"/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"
-$ cp $TESTDATA/grpo/batch.jsonl b.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --reward '.reward | tostring' b.jsonl; echo "rc=$?"
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --reward 'empty' b.jsonl; echo "rc=$?"
+$ sed '2s/"reward": [0-9.]*/"reward": "1"/' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"
+$ cp "$TESTDATA/grpo/batch.jsonl" b.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --reward '.reward | tostring' b.jsonl; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --reward 'empty' b.jsonl; echo "rc=$?"
 > rc=1
 > rc=1
 > rc=1
@@ -138,27 +138,27 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --reward 'empty
 2> mgrpo: b.jsonl:1: --reward 'empty' gave nothing, not a number
 
 ## a token id outside the vocabulary
-$ sed '1s/"completion_ids": \[[0-9]*/"completion_ids": [300/' $TESTDATA/grpo/batch.jsonl > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
+$ sed '1s/"completion_ids": \[[0-9]*/"completion_ids": [300/' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl
 ? 1
 2> mgrpo: bad.jsonl:1: "completion_ids[0]" is 300, not a token id of the model (0 to 299)
 
 ## groups must be contiguous
-$ (head -n 3 $TESTDATA/grpo/batch.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl; head -n 3 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl
+$ (head -n 3 "$TESTDATA/grpo/batch.jsonl"; tail -n 3 "$TESTDATA/grpo/batch.jsonl"; head -n 3 "$TESTDATA/grpo/batch.jsonl") > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl
 ? 1
 2~ bad.jsonl:7: samples of this id came earlier
 
 ## a group with more records than the first is named as such, not as an id that came earlier
-$ (cat $TESTDATA/grpo/batch.jsonl; tail -n 1 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null | grep step | wc -l
+$ (cat "$TESTDATA/grpo/batch.jsonl"; tail -n 1 "$TESTDATA/grpo/batch.jsonl") > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null | grep step | wc -l
 > rc=1
 > 0
 2> mgrpo: bad.jsonl:7: group "p1" has more than 3 records, the first group had 3 (--allow-partial accepts it)
 
 ## streaming (--groups): a group closes when it reaches the first group's size, so the step that takes it comes first; its extra record is still an error, and that step is kept
-$ (cat $TESTDATA/grpo/batch.jsonl; tail -n 1 $TESTDATA/grpo/batch.jsonl) > bad.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --groups 2 bad.jsonl | wc -l; echo "rc=${PIPESTATUS[0]}"; readlink run/latest
+$ (cat "$TESTDATA/grpo/batch.jsonl"; tail -n 1 "$TESTDATA/grpo/batch.jsonl") > bad.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --groups 2 bad.jsonl | wc -l; echo "rc=${PIPESTATUS[0]}"; readlink run/latest
 > 1
 > rc=1
 > step-000001
@@ -168,17 +168,17 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --groups 2 bad.
 ## a run continued with another model is refused
 % requires $MRL_BIN/minit
 $ minit tiny -o other >/dev/null 2>&1 || echo "minit failed"
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl >/dev/null
-$ mgrpo -Z -q --threads 1 --model other --out run --steps 1 $TESTDATA/grpo/batch.jsonl; echo "rc=$?"; readlink run/latest
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" >/dev/null
+$ mgrpo -Z -q --threads 1 --model other --out run --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "rc=$?"; readlink run/latest
 > rc=1
 > step-000001
 2~ is not the same model
 
 ## no records (an empty sampling stage, or an input all taken by earlier steps): exit 1, no step
 % requires /usr/bin/jq
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 < /dev/null; echo "rc=$?"; ls run
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl | jq -c .step
-$ mgrpo -Z -q --threads 1 --out run --resume-data $TESTDATA/grpo/batch.jsonl; echo "rc=$?"; readlink run/latest
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 < /dev/null; echo "rc=$?"; ls run
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" | jq -c .step
+$ mgrpo -Z -q --threads 1 --out run --resume-data "$TESTDATA/grpo/batch.jsonl"; echo "rc=$?"; readlink run/latest
 > rc=1
 > 1
 > rc=1
@@ -188,12 +188,12 @@ $ mgrpo -Z -q --threads 1 --out run --resume-data $TESTDATA/grpo/batch.jsonl; ec
 
 ## stopped and resumed equals uninterrupted: metrics and weights, step by step
 % requires /usr/bin/jq
-$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
-$ O="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --lr 1e-2 --schedule cosine --total-steps 3 --warmup 1 --micro-batch 4 --groups 2"
-$ mgrpo $O --out A --save-every 1 in.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a
-$ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl | mgrpo $O --out B --steps 1 > /dev/null; done
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
+$ O=(-Z -q --threads 1 --model "$TESTDATA/grpo/model" --ref "$TESTDATA/grpo/ref" --lr 1e-2 --schedule cosine --total-steps 3 --warmup 1 --micro-batch 4 --groups 2)
+$ mgrpo "${O[@]}" --out A --save-every 1 in.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a
+$ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl | mgrpo "${O[@]}" --out B --steps 1 > /dev/null; done
 $ jq -c 'del(.seconds, .tokens_per_s)' B/metrics.jsonl | cmp - a && cmp A/latest/model.safetensors B/latest/model.safetensors && cmp A/latest/optimizer.safetensors B/latest/optimizer.safetensors && echo same
-$ mgrpo $O --out C --steps 2 in.jsonl > /dev/null; mgrpo $O --out C --resume-data in.jsonl | jq -c .step
+$ mgrpo "${O[@]}" --out C --steps 2 in.jsonl > /dev/null; mgrpo "${O[@]}" --out C --resume-data in.jsonl | jq -c .step
 $ cmp A/latest/model.safetensors C/latest/model.safetensors && echo same
 $ jq -c '[.step, (.kl > 0), .lr]' a
 > same
@@ -205,15 +205,15 @@ $ jq -c '[.step, (.kl > 0), .lr]' a
 
 ## a crash at every point of the checkpoint sequence: latest loads, resume continues exactly
 % requires /usr/bin/jq
-$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
-$ O="-Z -q --threads 1 --model $TESTDATA/grpo/model --lr 1e-2 --micro-batch 2 --groups 2 --keep 1"
-$ mgrpo $O --out A in.jsonl > /dev/null
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
+$ O=(-Z -q --threads 1 --model "$TESTDATA/grpo/model" --lr 1e-2 --micro-batch 2 --groups 2 --keep 1)
+$ mgrpo "${O[@]}" --out A in.jsonl > /dev/null
 $ part() { sed -n "$((6*$1-5)),$((6*$1))p" in.jsonl; }
-$ for n in $(seq 1 16); do rm -rf C; part 1 | mgrpo $O --out C > /dev/null
-$   part 2 | MRL_CRASH_AT=$n mgrpo $O --out C > /dev/null; rc=$?
+$ for n in $(seq 1 16); do rm -rf C; part 1 | mgrpo "${O[@]}" --out C > /dev/null
+$   part 2 | MRL_CRASH_AT=$n mgrpo "${O[@]}" --out C > /dev/null; rc=$?
 $   [ $rc = 99 ] && crashed=$n
-$   [ "$(readlink C/latest)" = step-000001 ] && { part 2 | mgrpo $O --out C > /dev/null || echo "resume failed at $n"; }
-$   part 3 | mgrpo $O --out C > /dev/null || echo "step 3 failed at $n"
+$   [ "$(readlink C/latest)" = step-000001 ] && { part 2 | mgrpo "${O[@]}" --out C > /dev/null || echo "resume failed at $n"; }
+$   part 3 | mgrpo "${O[@]}" --out C > /dev/null || echo "step 3 failed at $n"
 $   cmp -s A/latest/model.safetensors C/latest/model.safetensors || echo "weights differ after a crash at $n"
 $   [ "$(jq -c 'del(.seconds, .tokens_per_s)' A/metrics.jsonl)" = "$(jq -c 'del(.seconds, .tokens_per_s)' C/metrics.jsonl)" ] || echo "metrics differ after a crash at $n"
 $   ls -a C | grep -q '^\.tmp' && echo "temp left at $n"
@@ -225,35 +225,35 @@ $ done; [ "$crashed" -ge 12 ] && echo "crashed at points 1..$crashed"
 ## is left once the run has started again (metrics.jsonl.tmp.PID of a killed rewrite stayed for
 ## ever), and the run ends as one never killed did, bit for bit
 % requires /usr/bin/jq
-$ for k in $(seq 1 20); do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
-$ O="-Z -q --threads 1 --model $TESTDATA/grpo/model --lr 1e-2 --groups 1 --save-every 1 --keep 1 --policy-every 2"
-$ mgrpo $O --out A in.jsonl > /dev/null
-$ RANDOM=7; for i in $(seq 1 60); do mgrpo $O --out K --resume-data in.jsonl > /dev/null 2> err & pid=$!
+$ for k in $(seq 1 20); do jq -c --arg k $k '.id += "-" + $k' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
+$ O=(-Z -q --threads 1 --model "$TESTDATA/grpo/model" --lr 1e-2 --groups 1 --save-every 1 --keep 1 --policy-every 2)
+$ mgrpo "${O[@]}" --out A in.jsonl > /dev/null
+$ RANDOM=7; for i in $(seq 1 60); do mgrpo "${O[@]}" --out K --resume-data in.jsonl > /dev/null 2> err & pid=$!
 $   sleep 0.0$((RANDOM % 10))$((RANDOM % 10)); kill -9 $pid 2> /dev/null; wait $pid 2> /dev/null
 $   [ -s err ] && { echo "start $i:"; cat err; }
 $   [ "$(readlink K/latest)" = step-000040 ] && break; done
-$ mgrpo $O --out K --resume-data in.jsonl > /dev/null 2> /dev/null; readlink K/latest; find K -name '*.tmp*' -o -name '.tmp-*'
+$ mgrpo "${O[@]}" --out K --resume-data in.jsonl > /dev/null 2> /dev/null; readlink K/latest; find K -name '*.tmp*' -o -name '.tmp-*'
 $ [ "$(jq -c 'del(.seconds, .tokens_per_s)' A/metrics.jsonl)" = "$(jq -c 'del(.seconds, .tokens_per_s)' K/metrics.jsonl)" ] && cmp A/latest/model.safetensors K/latest/model.safetensors && cmp A/latest/optimizer.safetensors K/latest/optimizer.safetensors && echo same
 > step-000040
 > same
 
 ## the tool's first step reproduces the PyTorch loss, KL and clip fraction (tests/ref/grpo_ref.py)
 % requires /usr/bin/jq
-$ M="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --steps 1"
-$ mgrpo $M --out g --loss grpo --beta 0.04 --epsilon 0.2 --epsilon-high 0.28 --iterations 2 --micro-batch 2 --temperature 0.7 $TESTDATA/grpo/batch.jsonl > g.m
-$ mgrpo $M --out b --loss bnpo --beta 0.04 --micro-batch 4 --mask-truncated --temperature 0.7 $TESTDATA/grpo/batch.jsonl > b.m
-$ jq -c 'del(.reward, .rewards)' $TESTDATA/grpo/batch.jsonl | mgrpo $M --out s --loss sft --micro-batch 6 > s.m
+$ M=(-Z -q --threads 1 --model "$TESTDATA/grpo/model" --ref "$TESTDATA/grpo/ref" --steps 1)
+$ mgrpo "${M[@]}" --out g --loss grpo --beta 0.04 --epsilon 0.2 --epsilon-high 0.28 --iterations 2 --micro-batch 2 --temperature 0.7 "$TESTDATA/grpo/batch.jsonl" > g.m
+$ mgrpo "${M[@]}" --out b --loss bnpo --beta 0.04 --micro-batch 4 --mask-truncated --temperature 0.7 "$TESTDATA/grpo/batch.jsonl" > b.m
+$ jq -c 'del(.reward, .rewards)' "$TESTDATA/grpo/batch.jsonl" | mgrpo "${M[@]}" --out s --loss sft --micro-batch 6 > s.m
 $ close='def d(a; b): ((a - b) | if . < 0 then -. else . end) <= 1e-4 * (b | if . < 0 then -. else . end);'
-$ jq -n --slurpfile g g.m --slurpfile b b.m --slurpfile s s.m --slurpfile r $TESTDATA/grpo/model_cases.json "$close"' [d($g[0].loss; $r[0].grpo.loss), d($g[0].kl; $r[0].grpo.kl), ($g[0].clip_frac - $r[0].grpo.clip_frac | . * . < 1e-18), ($g | length), d($b[0].loss; $r[0].bnpo.loss), d($b[0].kl; $r[0].bnpo.kl), d($s[0].loss; $r[0].sft.loss)]' | jq -c .
+$ jq -n --slurpfile g g.m --slurpfile b b.m --slurpfile s s.m --slurpfile r "$TESTDATA/grpo/model_cases.json" "$close"' [d($g[0].loss; $r[0].grpo.loss), d($g[0].kl; $r[0].grpo.kl), ($g[0].clip_frac - $r[0].grpo.clip_frac | . * . < 1e-18), ($g | length), d($b[0].loss; $r[0].bnpo.loss), d($b[0].kl; $r[0].bnpo.kl), d($s[0].loss; $r[0].sft.loss)]' | jq -c .
 > [true,true,true,2,true,true,true]
 
 ## --grad-checkpoint recomputes each layer with the same ops: the same step, byte for byte (grpo over micro-batches of 4 + 2 with a reference, and sft)
 % requires /usr/bin/jq
-$ M="-Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/ref --steps 1 --micro-batch 4 --lr 1e-2"
-$ mgrpo $M --out a --beta 0.04 --iterations 2 $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a.m
-$ mgrpo $M --out b --beta 0.04 --iterations 2 --grad-checkpoint $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > b.m
-$ mgrpo $M --out c --loss sft $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > c.m
-$ mgrpo $M --out d --loss sft --grad-checkpoint $TESTDATA/grpo/batch.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > d.m
+$ M=(-Z -q --threads 1 --model "$TESTDATA/grpo/model" --ref "$TESTDATA/grpo/ref" --steps 1 --micro-batch 4 --lr 1e-2)
+$ mgrpo "${M[@]}" --out a --beta 0.04 --iterations 2 "$TESTDATA/grpo/batch.jsonl" | jq -c 'del(.seconds, .tokens_per_s)' > a.m
+$ mgrpo "${M[@]}" --out b --beta 0.04 --iterations 2 --grad-checkpoint "$TESTDATA/grpo/batch.jsonl" | jq -c 'del(.seconds, .tokens_per_s)' > b.m
+$ mgrpo "${M[@]}" --out c --loss sft "$TESTDATA/grpo/batch.jsonl" | jq -c 'del(.seconds, .tokens_per_s)' > c.m
+$ mgrpo "${M[@]}" --out d --loss sft --grad-checkpoint "$TESTDATA/grpo/batch.jsonl" | jq -c 'del(.seconds, .tokens_per_s)' > d.m
 $ cmp a.m b.m && cmp a/latest/model.safetensors b/latest/model.safetensors && cmp a/latest/optimizer.safetensors b/latest/optimizer.safetensors && echo grpo same
 $ cmp c.m d.m && cmp c/latest/model.safetensors d/latest/model.safetensors && echo sft same
 > grpo same
@@ -261,10 +261,10 @@ $ cmp c.m d.m && cmp c/latest/model.safetensors d/latest/model.safetensors && ec
 
 ## groups of equal rewards: advantage 0, so with beta 0 a step has loss 0 and gradient 0 and leaves the weights as they were (as a step at --lr 0 writes them)
 % requires /usr/bin/jq
-$ jq -c '.reward = (if .id == "p0" then 1 else 0.1 end)' $TESTDATA/grpo/batch.jsonl > eq.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out a --beta 0 --lr 1e-2 --micro-batch 2 eq.jsonl | jq -c '[.loss, .grad_norm, .reward_std]'
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out b --beta 0 --lr 1e-2 --loss dr_grpo --scale-rewards none eq.jsonl | jq -c '[.loss, .grad_norm, .reward_std]'
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out z --beta 0 --lr 0 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ jq -c '.reward = (if .id == "p0" then 1 else 0.1 end)' "$TESTDATA/grpo/batch.jsonl" > eq.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out a --beta 0 --lr 1e-2 --micro-batch 2 eq.jsonl | jq -c '[.loss, .grad_norm, .reward_std]'
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out b --beta 0 --lr 1e-2 --loss dr_grpo --scale-rewards none eq.jsonl | jq -c '[.loss, .grad_norm, .reward_std]'
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out z --beta 0 --lr 0 "$TESTDATA/grpo/batch.jsonl" > /dev/null
 $ cmp a/latest/model.safetensors z/latest/model.safetensors && cmp b/latest/model.safetensors z/latest/model.safetensors && echo unchanged
 > [0,0,0]
 > [0,0,0]
@@ -272,8 +272,8 @@ $ cmp a/latest/model.safetensors z/latest/model.safetensors && cmp b/latest/mode
 
 ## a long-running consumer: each batch is trained and checkpointed before the next arrives
 % requires /usr/bin/jq
-$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
-$ mkfifo f; (timeout 120 mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 2 --save-every 1 < f > s.m; echo "mgrpo rc=$?") &
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
+$ mkfifo f; (timeout 120 mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out S --groups 2 --save-every 1 < f > s.m; echo "mgrpo rc=$?") &
 $ exec 3>f
 $ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl >&3
 $   for i in $(seq 600); do [ "$(readlink S/latest)" = "step-00000$k" ] && break; sleep 0.1; done; echo "batch $k: $(readlink S/latest)"; done
@@ -290,7 +290,7 @@ $ exec 3>&-; wait; jq -c .step s.m
 % requires $MRL_BIN/minit
 % requires /usr/bin/jq
 $ minit tiny -o tb --dtype bf16 -q
-$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k | .prompt_ids |= map(. % 263) | .completion_ids |= map(. % 263)' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
+$ for k in 1 2 3; do jq -c --arg k $k '.id += "-" + $k | .prompt_ids |= map(. % 263) | .completion_ids |= map(. % 263)' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
 $ O="-Z -q --threads 1 --model tb --lr 1e-2 --groups 2 --keep 1"
 $ mgrpo $O --out A --save-every 1 in.jsonl | jq -c 'del(.seconds, .tokens_per_s)' > a
 $ for k in 1 2 3; do sed -n "$((6*k-5)),$((6*k))p" in.jsonl | mgrpo $O --out B > /dev/null; done
@@ -310,7 +310,7 @@ $ ls A/latest; jq -r .torch_dtype A/latest/config.json
 ## a step directory's model.safetensors.index.json names model.safetensors for each of its tensors and
 ## nothing else (vLLM loads every *.safetensors of a directory without one, optimizer.safetensors too)
 % requires /usr/bin/jq
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --policy-every 1 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 --policy-every 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null
 $ jq -r '.weight_map | to_entries[] | "\(.key) \(.value)"' run/latest/model.safetensors.index.json > idx
 $ head -c 8 run/latest/model.safetensors | od -An -tu8 | { read n; tail -c +9 run/latest/model.safetensors | head -c $n; } > hdr
 $ jq -r 'del(.__metadata__) | keys[] | "\(.) model.safetensors"' hdr | cmp - idx && echo same names
@@ -327,8 +327,8 @@ $ grep -c optimizer run/latest/model.safetensors.index.json; ls run/policy
 
 ## SIGTERM between batches: the steps taken are checkpointed, exit 143
 % requires /usr/bin/jq
-$ for k in 1 2; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
-$ mkfifo f; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 2 --save-every 100 < f > s.m & pid=$!
+$ for k in 1 2; do jq -c --arg k $k '.id += "-" + $k' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
+$ mkfifo f; mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out S --groups 2 --save-every 100 < f > s.m & pid=$!
 $ exec 3>f; sed -n 1,6p in.jsonl >&3
 $ for i in $(seq 600); do [ -s S/metrics.jsonl ] && break; sleep 0.1; done; sleep 0.5
 $ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c .step s.m
@@ -339,8 +339,8 @@ $ kill -TERM $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c 
 ## SIGHUP (the terminal or the ssh session closed) between batches: a stop as SIGTERM is, the steps
 ## taken checkpointed, exit 129 (the default kill lost them: no RUNDIR/latest)
 % requires /usr/bin/jq
-$ for k in 1 2; do jq -c --arg k $k '.id += "-" + $k' $TESTDATA/grpo/batch.jsonl; done > in.jsonl
-$ mkfifo f; env --default-signal=HUP mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 2 --save-every 100 < f > s.m & pid=$!
+$ for k in 1 2; do jq -c --arg k $k '.id += "-" + $k' "$TESTDATA/grpo/batch.jsonl"; done > in.jsonl
+$ mkfifo f; env --default-signal=HUP mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out S --groups 2 --save-every 100 < f > s.m & pid=$!
 $ exec 3>f; sed -n 1,6p in.jsonl >&3
 $ for i in $(seq 600); do [ -s S/metrics.jsonl ] && break; sleep 0.1; done; sleep 0.5
 $ kill -HUP $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c .step s.m
@@ -352,11 +352,11 @@ $ kill -HUP $pid; wait $pid; echo "rc=$?"; exec 3>&-; readlink S/latest; jq -c .
 ## does not cut the final checkpoint short; a run stopped before its first checkpoint starts
 ## over without keeping its metrics lines
 % requires /usr/bin/jq
-$ (cat $TESTDATA/grpo/batch.jsonl; sleep 4) | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out S --groups 1 --save-every 100 > /dev/null & pid=$!
+$ (cat "$TESTDATA/grpo/batch.jsonl"; sleep 4) | mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out S --groups 1 --save-every 100 > /dev/null & pid=$!
 $ for i in $(seq 300); do [ "$(wc -l < S/metrics.jsonl 2>/dev/null)" = 2 ] && break; sleep 0.05; done
 $ kill -TERM $pid; sleep 0.005; kill -TERM $pid; wait $pid; echo "rc=$?"; readlink S/latest
-$ MRL_CRASH_AT=1 mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out C --groups 1 $TESTDATA/grpo/batch.jsonl > /dev/null; echo "rc=$?"
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out C --groups 1 $TESTDATA/grpo/batch.jsonl > /dev/null; jq -c .step C/metrics.jsonl | tr '\n' ' '; echo
+$ MRL_CRASH_AT=1 mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out C --groups 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out C --groups 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null; jq -c .step C/metrics.jsonl | tr '\n' ' '; echo
 > rc=143
 > step-000002
 > rc=99
@@ -371,8 +371,8 @@ $ diff <(jq -S . m/config.json) <(jq -S . run/latest/config.json) && echo same
 
 ## --resume insists on a latest checkpoint; a run that cannot start (that, or no --model) leaves
 ## no empty RUNDIR behind (it was created first)
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --resume $TESTDATA/grpo/batch.jsonl; echo "rc=$?"
-$ mgrpo -Z -q --threads 1 --out run2 $TESTDATA/grpo/batch.jsonl; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --resume "$TESTDATA/grpo/batch.jsonl"; echo "rc=$?"
+$ mgrpo -Z -q --threads 1 --out run2 "$TESTDATA/grpo/batch.jsonl"; echo "rc=$?"
 $ ls
 > rc=1
 > rc=2
@@ -400,9 +400,9 @@ $ (ulimit -f 5000; mgrpo --model m --out run --groups 2 --threads 1 --save-every
 
 ## metrics.jsonl that cannot take the step's line: the message says why (it said "write error"
 ## alone), exit 3, and the step is checkpointed
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null
 $ head -c 600000 /dev/zero | tr '\0' '\n' >> run/metrics.jsonl
-$ (ulimit -f 586; mgrpo -Z -q --threads 1 --out run --steps 1 $TESTDATA/grpo/batch.jsonl > /dev/null); echo "rc=$?"; readlink run/latest
+$ (ulimit -f 586; mgrpo -Z -q --threads 1 --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null); echo "rc=$?"; readlink run/latest
 > rc=3
 > step-000002
 2> mgrpo: run/metrics.jsonl: write error: File too large
@@ -428,7 +428,7 @@ $ readlink run/latest; wc -l < run/metrics.jsonl
 > 3
 
 ## --dtype bf16: the reference model computes as the policy does (the same bf16 products, weights not packed), so KL is exactly 0 at the first step
-$ mgrpo -Z -q --threads 2 --model $TESTDATA/grpo/model --out run --steps 1 --beta 0.04 --dtype bf16 $TESTDATA/grpo/batch.jsonl | jq -c '.kl'
+$ mgrpo -Z -q --threads 2 --model "$TESTDATA/grpo/model" --out run --steps 1 --beta 0.04 --dtype bf16 "$TESTDATA/grpo/batch.jsonl" | jq -c '.kl'
 > 0
 
 ## --iterations > 1: an old log-prob above 0, or below a float's range, is a bad record named with its value (1e300 below the policy's made the ratio overflow; its NaN named a weight: "gradient not finite")
@@ -563,7 +563,7 @@ $ mgrpo --out run --skip-bad < /dev/null
 
 ## a checkpoint that cannot be written (here: past the file-size limit) is reported once and
 ## not tried a second time by the error exit; no partial checkpoint, no latest
-$ (trap '' XFSZ; ulimit -f 200; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out E --groups 1 --save-every 1 --steps 2 $TESTDATA/grpo/batch.jsonl > /dev/null 2> err; echo "rc $?")
+$ (trap '' XFSZ; ulimit -f 200; mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out E --groups 1 --save-every 1 --steps 2 "$TESTDATA/grpo/batch.jsonl" > /dev/null 2> err; echo "rc $?")
 $ grep -c 'checkpoint E/step-000001: .*File too large' err; ls -A E
 > rc 3
 > 1
@@ -572,7 +572,7 @@ $ grep -c 'checkpoint E/step-000001: .*File too large' err; ls -A E
 > rollouts
 
 ## started with stdout closed (>&-), the metrics are not written into RUN/.lock (which took descriptor 1: exit 0, every step's line in the lock file and none anywhere else): the first line is a write error, the steps taken are checkpointed, and .lock holds the pid and host
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out E --groups 1 --save-every 1 $TESTDATA/grpo/batch.jsonl >&- 2> err; echo "rc $?"; cat err; grep -c step E/.lock; readlink E/latest
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out E --groups 1 --save-every 1 "$TESTDATA/grpo/batch.jsonl" >&- 2> err; echo "rc $?"; cat err; grep -c step E/.lock; readlink E/latest
 > rc 3
 > mgrpo: <stdout>: write error: Bad file descriptor
 > mgrpo: the 1 step taken before the error is checkpointed (step 1)
@@ -580,7 +580,7 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out E --groups 1 --save
 > step-000001
 
 ## --out '' and -o '' are usage errors (--out '' was ": cannot create the run directory", exit 3; -o '' failed at the end, after every step)
-$ mgrpo -q --model $TESTDATA/grpo/model --out '' $TESTDATA/grpo/batch.jsonl; echo "rc $?"; mgrpo -q --model $TESTDATA/grpo/model --out R -o '' $TESTDATA/grpo/batch.jsonl 2>/dev/null; echo "rc $?"; ls -A | grep -c -v '^\.std' || :
+$ mgrpo -q --model "$TESTDATA/grpo/model" --out '' "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; mgrpo -q --model "$TESTDATA/grpo/model" --out R -o '' "$TESTDATA/grpo/batch.jsonl" 2>/dev/null; echo "rc $?"; ls -A | grep -c -v '^\.std' || :
 > rc 2
 > rc 2
 > 0
@@ -588,16 +588,16 @@ $ mgrpo -q --model $TESTDATA/grpo/model --out '' $TESTDATA/grpo/batch.jsonl; ech
 2> Try 'mgrpo --help'.
 
 ## a tokenizer file of --model that a checkpoint cannot copy (here a directory; as a user, one not readable) is an error at the start: it was found by the first save, which failed (exit 3) and took every step before it along (no checkpoint at all)
-$ cp -r $TESTDATA/grpo/model M; mkdir M/tokenizer.json
-$ mgrpo -Z -q --threads 1 --model M --out E --groups 1 --save-every 2 $TESTDATA/grpo/batch.jsonl > m; echo "rc $?"; wc -l < m
+$ cp -r "$TESTDATA/grpo/model" M; mkdir M/tokenizer.json
+$ mgrpo -Z -q --threads 1 --model M --out E --groups 1 --save-every 2 "$TESTDATA/grpo/batch.jsonl" > m; echo "rc $?"; wc -l < m
 > rc 1
 > 0
 2> mgrpo: M/tokenizer.json: Is a directory (each checkpoint copies it from the model directory)
 
 ## the run directory removed, or replaced (mv run run.old; mkdir run), while mgrpo runs is an error naming it (exit 3): it went on silently (exit 0) in a new run directory, made again by the next step's writes, without the earlier steps' metrics and rollouts and without the lock
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl; tail -n 3 "$TESTDATA/grpo/batch.jsonl" > b.jsonl
 $ for how in rm mv; do
-$   coproc MG { mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - --save-every 1 2> err; echo "rc $?" > rc; }
+$   coproc MG { mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --batches-from - --save-every 1 2> err; echo "rc $?" > rc; }
 $   echo a.jsonl >&${MG[1]}; read -r line <&${MG[0]}
 $   if [ $how = rm ]; then rm -r run; else mv run run.old; mkdir run; fi
 $   echo b.jsonl >&${MG[1]}; exec {MG[1]}>&-; wait; cat rc err; ls run 2>&1; rm -rf run run.old
@@ -610,8 +610,8 @@ $ done
 
 ## RUNDIR/metrics.jsonl a symbolic link: the resumed run's rewrite (the steps after latest dropped) goes to its target, as -o does, and the link stays (it was replaced by a file: the target kept steps 1 and 2 of the run killed before its checkpoint, and got nothing after)
 $ mkdir R; : > m.jsonl; ln -s ../m.jsonl R/metrics.jsonl
-$ MRL_CRASH_AT=1 mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --groups 1 --save-every 2 $TESTDATA/grpo/batch.jsonl > /dev/null; echo "rc $?"; wc -l < m.jsonl
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --groups 1 --save-every 2 $TESTDATA/grpo/batch.jsonl > /dev/null; readlink R/metrics.jsonl; jq -c .step m.jsonl
+$ MRL_CRASH_AT=1 mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out R --groups 1 --save-every 2 "$TESTDATA/grpo/batch.jsonl" > /dev/null; echo "rc $?"; wc -l < m.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out R --groups 1 --save-every 2 "$TESTDATA/grpo/batch.jsonl" > /dev/null; readlink R/metrics.jsonl; jq -c .step m.jsonl
 > rc 99
 > 2
 > ../m.jsonl
@@ -619,10 +619,10 @@ $ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --groups 1 --save
 > 2
 
 ## --batches-from: each named file is one batch, ids and group size start over in each (the same steps as one invocation per file, bit for bit); --policy-every writes RUN/policy, the model files alone, before the step's line
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; tail -n 3 $TESTDATA/grpo/batch.jsonl > b.jsonl
-$ for f in a b a; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl; tail -n 3 "$TESTDATA/grpo/batch.jsonl" > b.jsonl
+$ for f in a b a; do mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out r1 --steps 1 --lr 1e-3 $f.jsonl; done | jq -c 'del(.seconds, .tokens_per_s)' > m1
 $ mkdir -p r2/policy-000009 && ln -s policy-000009 r2/policy
-$ printf 'a.jsonl\n\nb.jsonl\na.jsonl\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r2 --lr 1e-3 --policy-every 2 --batches-from - | jq -c 'del(.seconds, .tokens_per_s)' > m2
+$ printf 'a.jsonl\n\nb.jsonl\na.jsonl\n' | mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out r2 --lr 1e-3 --policy-every 2 --batches-from - | jq -c 'del(.seconds, .tokens_per_s)' > m2
 $ cmp m1 m2 && cmp r1/latest/model.safetensors r2/latest/model.safetensors && cmp r1/latest/optimizer.safetensors r2/latest/optimizer.safetensors && echo same
 $ readlink r2/policy; ls r2/policy/ | tr '\n' ' '; echo; ls -d r2/policy-* r2/step-*
 $ cmp r2/policy/model.safetensors r1/step-000002/model.safetensors && echo "policy is step 2's"
@@ -637,7 +637,7 @@ $ cmp r2/policy/model.safetensors r1/step-000002/model.safetensors && echo "poli
 ## as policy.step (it recorded 0 for every RUN/policy: a snapshot had no trainer_state.json)
 % requires /usr/bin/jq
 $ minit tiny -o tb -q
-$ jq -c '.prompt_ids |= map(. % 263) | .completion_ids |= map(. % 263)' $TESTDATA/grpo/batch.jsonl > a.jsonl
+$ jq -c '.prompt_ids |= map(. % 263) | .completion_ids |= map(. % 263)' "$TESTDATA/grpo/batch.jsonl" > a.jsonl
 $ printf 'a.jsonl\na.jsonl\n' | mgrpo -Z -q --threads 1 --model tb --out run --lr 1e-3 --policy-every 1 --batches-from - > /dev/null
 $ readlink run/policy; echo '{"id":"a","problem":"x"}' | msample --device cpu --model run/policy -Z -q --max-tokens 2 | jq -c .policy.step
 > policy-000002
@@ -647,7 +647,7 @@ $ readlink run/policy; echo '{"id":"a","problem":"x"}' | msample --device cpu --
 ## made), not an error (1, "L: Interrupted system call"); the signal is sent again until mgrpo
 ## has ended (one before its handler is ignored, as a background job's SIGINT is), and the writer
 ## at the end only frees an mgrpo still waiting, so that the case cannot hang
-$ mkfifo L; mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from L & p=$!
+$ mkfifo L; mgrpo -Z -q --model "$TESTDATA/grpo/model" --out run --batches-from L & p=$!
 $ alive() { s=$(cut -d' ' -f3 "/proc/$1/stat" 2> /dev/null) && [ "$s" != Z ]; }
 $ for i in $(seq 50); do alive $p || break; kill -INT $p; sleep 0.2; done
 $ timeout 0.5 sh -c ': > L' 2> /dev/null; wait $p; echo "rc $?"; ls
@@ -656,10 +656,10 @@ $ timeout 0.5 sh -c ': > L' 2> /dev/null; wait $p; echo "rc $?"; ls
 2>
 
 ## --batches-from: an empty batch is an error (a driver waits for its step), the steps before it checkpointed; no FILE arguments, no --groups
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl; : > empty.jsonl
-$ printf 'a.jsonl\nempty.jsonl\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
-$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - a.jsonl; echo "rc $?"
-$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 2 < /dev/null; echo "rc $?"
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl; : > empty.jsonl
+$ printf 'a.jsonl\nempty.jsonl\n' | mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
+$ mgrpo -Z -q --model "$TESTDATA/grpo/model" --out run2 --batches-from - a.jsonl; echo "rc $?"
+$ mgrpo -Z -q --model "$TESTDATA/grpo/model" --out run2 --batches-from - --groups 2 < /dev/null; echo "rc $?"
 > rc 1
 > step-000001
 > rc 2
@@ -672,8 +672,8 @@ $ mgrpo -Z -q --model $TESTDATA/grpo/model --out run2 --batches-from - --groups 
 2> Try 'mgrpo --help'.
 
 ## --batches-from: a batch's metrics line comes after the batch's checkpoint, so a driver that acts on the line (grpo-loop.sh PERSIST=1 prunes step directories by RUN/latest) finds latest on that step (the line came first, latest moved while the driver read it)
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
-$ coproc MG { mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --save-every 1 --policy-every 1 --batches-from -; }
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl
+$ coproc MG { mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --lr 1e-3 --save-every 1 --policy-every 1 --batches-from -; }
 $ for i in 1 2 3; do echo a.jsonl >&${MG[1]}; read -r l <&${MG[0]}; if [ run/latest -ef run/step-00000$i ]; then echo "$i latest"; else echo "$i not yet"; fi; done
 $ exec {MG[1]}>&-; wait; echo "rc $?"
 > 1 latest
@@ -682,8 +682,8 @@ $ exec {MG[1]}>&-; wait; echo "rc $?"
 > rc 0
 
 ## --batches-from: the last batch's line (--steps reached, or a signal) also waits for its checkpoint, the final one (it came before it)
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
-$ coproc MG { mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --save-every 1 --steps 2 --batches-from -; }
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl
+$ coproc MG { mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --lr 1e-3 --save-every 1 --steps 2 --batches-from -; }
 $ for i in 1 2; do echo a.jsonl >&${MG[1]}; read -r l <&${MG[0]}; if [ run/latest -ef run/step-00000$i ]; then echo "$i latest"; else echo "$i not yet"; fi; done
 $ exec {MG[1]}>&-; wait; echo "rc $?"
 > 1 latest
@@ -691,55 +691,55 @@ $ exec {MG[1]}>&-; wait; echo "rc $?"
 > rc 0
 
 ## the snapshots an earlier run left (--policy-every) go when the run goes on without --policy-every too, as mgrpo(1) says: RUN/policy named a step behind latest
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
-$ echo a.jsonl | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --lr 1e-3 --policy-every 1 --batches-from - > /dev/null
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl
+$ echo a.jsonl | mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --lr 1e-3 --policy-every 1 --batches-from - > /dev/null
 $ mgrpo -Z -q --threads 1 --out run --lr 1e-3 --steps 1 a.jsonl > /dev/null; ls run | grep -c policy; readlink run/latest
 > 0
 > step-000002
 
 ## the progress line (--progress) counts steps and the tokens trained on per second, as SPEC's
 ## progress line does (it showed steps/s alone)
-$ mgrpo -Z --progress --threads 1 --model $TESTDATA/grpo/model --out run --steps 1 --no-checkpoint $TESTDATA/grpo/batch.jsonl 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 step, [0-9]* steps/s, [0-9]* tokens/s'
+$ mgrpo -Z --progress --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 --no-checkpoint "$TESTDATA/grpo/batch.jsonl" 2>&1 >/dev/null | tr '\r' '\n' | grep -c '^mgrpo: 1 step, [0-9]* steps/s, [0-9]* tokens/s'
 > 1
 
 ## --ref is recorded whatever --beta, so a later step with a KL term uses it (a run started at --beta 0 recorded null: the starting model served instead); a --model that is not a model directory leaves no RUNDIR
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --ref $TESTDATA/grpo/model --beta 0 --out run --steps 1 $TESTDATA/grpo/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --ref "$TESTDATA/grpo/model" --beta 0 --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null
 $ jq -r '.ref | test("grpo/model$")' run/latest/trainer_state.json
-$ mgrpo -Z -q --threads 1 --model nope --out run2 $TESTDATA/grpo/batch.jsonl; echo "rc $?"; ls -d run2 2>/dev/null || echo "no run2"
+$ mgrpo -Z -q --threads 1 --model nope --out run2 "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; ls -d run2 2>/dev/null || echo "no run2"
 > true
 > rc 1
 > no run2
 2~ ^mgrpo: nope
 
 ## token ids that are not: the message names the element and what it holds
-$ sed '1s/"prompt_ids": \[/"prompt_ids": ["x",/' $TESTDATA/grpo/batch.jsonl > b1.jsonl
-$ sed '1s/"prompt_ids": \[[^]]*\]/"prompt_ids": "abc"/' $TESTDATA/grpo/batch.jsonl > b2.jsonl
-$ sed '2s/"completion_ids": \[/"completion_ids": [2.5,/' $TESTDATA/grpo/batch.jsonl > b3.jsonl
-$ for f in b1 b2 b3; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out r$f $f.jsonl; done
+$ sed '1s/"prompt_ids": \[/"prompt_ids": ["x",/' "$TESTDATA/grpo/batch.jsonl" > b1.jsonl
+$ sed '1s/"prompt_ids": \[[^]]*\]/"prompt_ids": "abc"/' "$TESTDATA/grpo/batch.jsonl" > b2.jsonl
+$ sed '2s/"completion_ids": \[/"completion_ids": [2.5,/' "$TESTDATA/grpo/batch.jsonl" > b3.jsonl
+$ for f in b1 b2 b3; do mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out r$f $f.jsonl; done
 2> mgrpo: b1.jsonl:1: "prompt_ids[0]" is a string, not a token id
 2> mgrpo: b2.jsonl:1: "prompt_ids" is a string, not an array of token ids
 2> mgrpo: b3.jsonl:2: "completion_ids[0]" is 2.5, not a token id of the model (0 to 299)
 ? 1
 
 ## --batches-from a list that does not exist: an error before RUNDIR is made
-$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from nolist; echo "rc $?"; ls -d run 2>/dev/null || echo "no run"
+$ mgrpo -Z -q --model "$TESTDATA/grpo/model" --out run --batches-from nolist; echo "rc $?"; ls -d run 2>/dev/null || echo "no run"
 > rc 1
 > no run
 2> mgrpo: nolist: No such file or directory
 
 ## --batches-from -: records piped in where the list of their files belongs (plain or zstd) are
 ## named as such, not "No such file or directory" after a whole record or zstd bytes
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
-$ mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from - < a.jsonl; echo "rc $?"
-$ zstd -q -c a.jsonl | mgrpo -Z -q --model $TESTDATA/grpo/model --out run --batches-from -; echo "rc $?"
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl
+$ mgrpo -Z -q --model "$TESTDATA/grpo/model" --out run --batches-from - < a.jsonl; echo "rc $?"
+$ zstd -q -c a.jsonl | mgrpo -Z -q --model "$TESTDATA/grpo/model" --out run --batches-from -; echo "rc $?"
 > rc 1
 > rc 1
 2> mgrpo: --batches-from -: holds records, not the names of batch files (one a line); records go to mgrpo as FILE arguments or stdin, without --batches-from
 2> mgrpo: --batches-from -: holds records, not the names of batch files (one a line); records go to mgrpo as FILE arguments or stdin, without --batches-from
 
 ## --batches-from -: a batch named - (standard input, which is the list) is refused, the steps before it checkpointed
-$ head -n 3 $TESTDATA/grpo/batch.jsonl > a.jsonl
-$ printf 'a.jsonl\n-\n' | mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
+$ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl
+$ printf 'a.jsonl\n-\n' | mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --batches-from - >/dev/null; echo "rc $?"; readlink run/latest
 > rc 2
 > step-000001
 2> mgrpo: --batches-from -: a batch named - would be standard input, which is the list
@@ -758,12 +758,12 @@ $ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --ref r2 --groups 1 --steps 1 --th
 
 ## two mgrpo writing one --out at once (a loop started twice, a requeued job whose first run
 ## still lives): the second is refused, naming the first; both had exited 0 with every step
-## written twice into metrics.jsonl and each other's step directories overwritten
+## written twice into metrics.jsonl and each other's step directories overwritten; fd 3 is opened read-write (a first mgrpo that died before opening f left "exec 3> f" waiting for good)
 $ mkfifo f
-$ (mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --steps 1 f > /dev/null; echo "first rc $?" > first) &
-$ exec 3> f; for i in $(seq 100); do [ -e R/.lock ] && break; sleep 0.1; done; sleep 0.5
-$ mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out R --steps 1 $TESTDATA/grpo/batch.jsonl; echo "second rc $?"
-$ cat $TESTDATA/grpo/batch.jsonl >&3; exec 3>&-; wait; cat first; wc -l < R/metrics.jsonl
+$ (mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out R --steps 1 f > /dev/null; echo "first rc $?" > first) &
+$ exec 3<> f; for i in $(seq 100); do [ -e R/.lock ] && break; sleep 0.1; done; sleep 0.5
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out R --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "second rc $?"
+$ cat "$TESTDATA/grpo/batch.jsonl" >&3; exec 3>&-; wait; cat first; wc -l < R/metrics.jsonl
 > second rc 1
 > first rc 0
 > 1
@@ -774,12 +774,12 @@ $ cat $TESTDATA/grpo/batch.jsonl >&3; exec 3>&-; wait; cat first; wc -l < R/metr
 ## that does not parse is torn and goes
 % requires /usr/bin/jq
 $ S="$TESTDATA/grpo-steps"
-$ mgrpo -Z -q --threads 1 --model $S/model --out run --groups 1 --steps 2 $S/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --model "$S/model" --out run --groups 1 --steps 2 "$S/batch.jsonl" > /dev/null
 $ truncate -s -1 run/metrics.jsonl
-$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" > /dev/null
 $ jq -c .step run/metrics.jsonl | paste -sd' '
 $ printf '{"step":4,"lo' >> run/metrics.jsonl
-$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" > /dev/null
 $ jq -c .step run/metrics.jsonl | paste -sd' '
 > 1 2 3
 > 1 2 3 4
@@ -791,19 +791,19 @@ $ jq -c .step run/metrics.jsonl | paste -sd' '
 ## into every weight at the next step)
 % requires /usr/bin/jq
 $ S="$TESTDATA/grpo-steps"
-$ mgrpo -Z -q --threads 1 --model $S/model --out run --groups 1 --steps 1 $S/batch.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --model "$S/model" --out run --groups 1 --steps 1 "$S/batch.jsonl" > /dev/null
 $ cp run/latest/trainer_state.json good.json; cp run/latest/optimizer.safetensors good.st
 $ for bad in '.data.groups = -5' '.data.groups = "a"' '.data.records = 2.5' 'del(.data)' '.step = "x"' '.step = 2' '.model = 3'; do
 $   jq "$bad" good.json > run/latest/trainer_state.json
-$   mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl 2>&1 > /dev/null
+$   mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" 2>&1 > /dev/null
 $ done
 $ cp good.json run/latest/trainer_state.json
 $ perl -pi -e 's/"step":"1"/"step":"7"/' run/latest/optimizer.safetensors
-$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl 2>&1 > /dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" 2>&1 > /dev/null
 $ cp good.st run/latest/optimizer.safetensors
 $ n=$(od -An -tu8 -N8 good.st | tr -d ' '); off=$(head -c $((8 + n)) good.st | tail -c $n | jq '.["exp_avg_sq.model.norm.weight"].data_offsets[0]')
 $ printf '\000\000\300\177' | dd of=run/latest/optimizer.safetensors bs=1 seek=$((8 + n + off + 8)) conv=notrunc 2>/dev/null
-$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 $S/batch.jsonl 2>&1 > /dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" 2>&1 > /dev/null
 $ readlink run/latest; jq -c .step run/metrics.jsonl
 > mgrpo: run/step-000001/trainer_state.json: "data.groups" is -5, not a count (a whole number, 0 or more)
 > mgrpo: run/step-000001/trainer_state.json: "data.groups" is "a", not a count (a whole number, 0 or more)
@@ -852,7 +852,7 @@ $ mgrpo -Z -q --threads 1 --model nanm --out run-nan r.jsonl
 ## and two runs wrote steps 1 2 1 2)
 % requires /usr/bin/jq
 $ S="$TESTDATA/grpo-steps"
-$ for i in 1 2; do mgrpo -Z -q --threads 1 --model $S/model --out run --groups 1 --steps 2 --no-checkpoint $S/batch.jsonl > /dev/null; done
+$ for i in 1 2; do mgrpo -Z -q --threads 1 --model "$S/model" --out run --groups 1 --steps 2 --no-checkpoint "$S/batch.jsonl" > /dev/null; done
 $ jq -c .step run/metrics.jsonl | paste -sd' '
 > 1 2
 
@@ -865,7 +865,7 @@ $ mgrpo --out r --warmup 1.5 </dev/null; echo "rc=$?"; test -e r || echo none
 
 ## --out naming a file that is not a directory: exit 1, said so (it was "afile/.lock: Not a directory", exit 3)
 $ touch afile
-$ mgrpo -Z -q --model $TESTDATA/grpo/model --out afile $TESTDATA/grpo/batch.jsonl; echo "rc=$?"
+$ mgrpo -Z -q --model "$TESTDATA/grpo/model" --out afile "$TESTDATA/grpo/batch.jsonl"; echo "rc=$?"
 > rc=1
 2> mgrpo: --out afile: exists and is not a directory
 
@@ -923,8 +923,8 @@ $ sed -n 5,6p r.jsonl | mgrpo -Z -q --out run --threads 1 --optimizer adamw; ech
 2> mgrpo: run/step-000002/optimizer.safetensors: optimizer state is for sgd, the run uses adamw
 
 ## a run that ends before its first step (a missing input, --ref or -o directory, no records) removes the RUNDIR it made, as one that cannot start at all does (each left RUNDIR/.lock behind); a RUNDIR that was there stays
-$ for a in nope.jsonl "--ref nope $TESTDATA/grpo/batch.jsonl" "-o no/m $TESTDATA/grpo/batch.jsonl" /dev/null; do mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out a/run $a 2>/dev/null; echo "rc $? $(test -e a/run && echo left || echo none)"; done
-$ mkdir old; mgrpo -Z -q --threads 1 --model $TESTDATA/grpo/model --out old nope.jsonl 2>/dev/null; echo "rc $?"; ls -A old
+$ for a in nope.jsonl "--ref nope $TESTDATA/grpo/batch.jsonl" "-o no/m $TESTDATA/grpo/batch.jsonl" /dev/null; do mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out a/run $a 2>/dev/null; echo "rc $? $(test -e a/run && echo left || echo none)"; done
+$ mkdir old; mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out old nope.jsonl 2>/dev/null; echo "rc $?"; ls -A old
 > rc 1 none
 > rc 1 none
 > rc 3 none

@@ -117,7 +117,7 @@ $ minit cfg.json -o m
 
 ## the real tokenizer: vocab and special ids from it
 % requires $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
-$ minit tiny -o m -q --tokenizer $SHARED/data/qwen2-tokenizer/tokenizer.json.zst
+$ minit tiny -o m -q --tokenizer "$SHARED/data/qwen2-tokenizer/tokenizer.json.zst"
 $ jq -c '[.vocab_size, .bos_token_id, .eos_token_id]' m/config.json m/generation_config.json
 $ jq -r .tokenizer_class m/tokenizer_config.json
 > [151665,151646,151643]

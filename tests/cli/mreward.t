@@ -11,16 +11,16 @@ $ mreward -Z
 
 ## every reward agrees with the open-rs/open-r1 Python functions (tests/ref/rewards_ref.py)
 % requires /usr/bin/jq
-$ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict --reward tags --reward tags:upstream,as=tags_up --reward cosine:max_len=50 --reward cosine:max_len=50,clamp=1,as=cos_clamp --reward repetition --reward length --reward overlong:max_len=40,cache=10 $TESTDATA/rewards/rollouts.jsonl | jq -c '[.rewards[]]' > got
-$ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/expected.jsonl '($a|length) == 9 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
+$ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict --reward tags --reward tags:upstream,as=tags_up --reward cosine:max_len=50 --reward cosine:max_len=50,clamp=1,as=cos_clamp --reward repetition --reward length --reward overlong:max_len=40,cache=10 "$TESTDATA/rewards/rollouts.jsonl" | jq -c '[.rewards[]]' > got
+$ jq -n --slurpfile a got --slurpfile b "$TESTDATA/rewards/expected.jsonl" '($a|length) == 9 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
 > true
 
 ## ... and on the edge cases (tests/ref/rewards_ref.py): an empty completion, lengths at and at
 ## twice max_len, CRLF and text after </answer> for the strict regex, two think blocks, tags in a
 ## code fence, a completion cut off, astral characters, combining marks, Unicode white space
 % requires /usr/bin/jq
-$ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict --reward tags --reward tags:upstream,as=tags_up --reward cosine:max_len=50 --reward cosine:max_len=50,clamp=1,as=cos_clamp --reward repetition --reward length --reward overlong:max_len=40,cache=10 $TESTDATA/rewards/edge-rollouts.jsonl | jq -c '[.rewards[]]' > got
-$ jq -n --slurpfile a got --slurpfile b $TESTDATA/rewards/edge-expected.jsonl '($a|length) == 12 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
+$ mreward -Z --reward accuracy --reward format --reward format:strict,as=strict --reward tags --reward tags:upstream,as=tags_up --reward cosine:max_len=50 --reward cosine:max_len=50,clamp=1,as=cos_clamp --reward repetition --reward length --reward overlong:max_len=40,cache=10 "$TESTDATA/rewards/edge-rollouts.jsonl" | jq -c '[.rewards[]]' > got
+$ jq -n --slurpfile a got --slurpfile b "$TESTDATA/rewards/edge-expected.jsonl" '($a|length) == 12 and ([$a, $b] | transpose | map(transpose | map(.[0] - .[1] | if . < 0 then -. else . end) | max) | max) < 1e-12'
 > true
 
 ## Exp3 rewards: format=1 cosine=2:max_len=3584; 1792 characters correct is cos(pi/2): 1 + 2 * 0.75
@@ -363,19 +363,19 @@ $ mkfifo f; (head -41 rr.jsonl; n=0; for i in $(seq 200); do n=$(wc -l < out); [
 > 120
 
 ## --jobs keeps the output order and values
-$ mreward -Z --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl > one
-$ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition $TESTDATA/rewards/rollouts.jsonl $TESTDATA/rewards/rollouts.jsonl --allow-partial > three
+$ mreward -Z --reward length --reward accuracy --reward repetition "$TESTDATA/rewards/rollouts.jsonl" > one
+$ mreward -Z --jobs 3 --reward length --reward accuracy --reward repetition "$TESTDATA/rewards/rollouts.jsonl" "$TESTDATA/rewards/rollouts.jsonl" --allow-partial > three
 $ cat one one | cmp - three && echo same; wc -l < three
 > same
 > 18
 
 ## zstd out when stdout is not a terminal, readable by the next stage
-$ mreward $TESTDATA/rewards/rollouts.jsonl | zstd -dc | wc -l
+$ mreward "$TESTDATA/rewards/rollouts.jsonl" | zstd -dc | wc -l
 > 9
 
 ## a custom reward stage in jq between mreward and meval is accepted downstream
 % requires /usr/bin/jq
-$ mreward -Z $TESTDATA/rewards/rollouts.jsonl 2>/dev/null | jq -c '.rewards.short = (if (.completion | length) < 50 then 1 else 0 end) | .reward += 0.5 * .rewards.short' > custom.jsonl
+$ mreward -Z "$TESTDATA/rewards/rollouts.jsonl" 2>/dev/null | jq -c '.rewards.short = (if (.completion | length) < 50 then 1 else 0 end) | .reward += 0.5 * .rewards.short' > custom.jsonl
 $ jq -c '[.rewards.short, .reward]' custom.jsonl | head -3
 $ meval --json -Z custom.jsonl | jq -c '[.bench, .problems, .k, (."pass@1" - 7/9 | . * . < 1e-24)]'
 > [1,3.5]

@@ -4,7 +4,7 @@
 ## a record without "problem": the groups before it are written, then exit 1
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4 in.jsonl > out; rc=$?
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 4 --batch 4 in.jsonl > out; rc=$?
 $ jq -c '[.id, .sample, .finish, (.completion_ids | length), (.logprobs | length)]' out; exit $rc
 > ["a",0,"length",4,4]
 > ["a",1,"length",4,4]
@@ -44,9 +44,9 @@ $ msample --device cpu --model m2 -Z -q p.jsonl; echo "rc=$?"; mtok encode --mod
 
 ## a problem that is not a string is named with what it holds; so is a --problem filter's value
 % requires $TESTDATA/msample/model/model.safetensors
-$ printf '{"id":"a","problem":5}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q; echo "rc=$?"
-$ printf '{"id":"a","q":[1]}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q --problem '.q'; echo "rc=$?"
-$ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/model -Z -q --problem '.q | .[]?'; echo "rc=$?"
+$ printf '{"id":"a","problem":5}\n' | msample --device cpu --model "$TESTDATA/msample/model" -Z -q; echo "rc=$?"
+$ printf '{"id":"a","q":[1]}\n' | msample --device cpu --model "$TESTDATA/msample/model" -Z -q --problem '.q'; echo "rc=$?"
+$ printf '{"id":"a","q":{}}\n' | msample --device cpu --model "$TESTDATA/msample/model" -Z -q --problem '.q | .[]?'; echo "rc=$?"
 > rc=1
 > rc=1
 > rc=1
@@ -56,10 +56,10 @@ $ printf '{"id":"a","q":{}}\n' | msample --device cpu --model $TESTDATA/msample/
 
 ## a --problem filter that does not compile, a --kv-mem below one block: usage errors naming the option
 % requires $TESTDATA/msample/model/model.safetensors
-$ msample --device cpu --model $TESTDATA/msample/model --problem '.[' </dev/null; echo "rc=$?"
-$ echo '{"problem":"x"}' | msample --device cpu --model $TESTDATA/msample/model --kv-mem 1K -o out.zst; echo "rc=$?"; ls
-$ for v in inf 0x10M 1e30 18446744073709551615; do msample --device cpu --model $TESTDATA/msample/model --kv-mem $v </dev/null 2>&1 | head -n 1; done
-$ msample --device cpu --model $TESTDATA/msample/model --temperature 1e-39 </dev/null 2>&1 | head -n 1
+$ msample --device cpu --model "$TESTDATA/msample/model" --problem '.[' </dev/null; echo "rc=$?"
+$ echo '{"problem":"x"}' | msample --device cpu --model "$TESTDATA/msample/model" --kv-mem 1K -o out.zst; echo "rc=$?"; ls
+$ for v in inf 0x10M 1e30 18446744073709551615; do msample --device cpu --model "$TESTDATA/msample/model" --kv-mem $v </dev/null 2>&1 | head -n 1; done
+$ msample --device cpu --model "$TESTDATA/msample/model" --temperature 1e-39 </dev/null 2>&1 | head -n 1
 > rc=2
 > rc=2
 > msample: --kv-mem: 'inf' is not a size (e.g. 512M, 4G)
@@ -88,7 +88,7 @@ $ printf '%s\n' '{"id":"a","problem":"ab"}' | msample --device cpu --model m -Z 
 ## --skip-bad skips it with a warning
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"What is 1+1?"}\n{"id":"b"}\n{"id":"c","problem":"x"}\n' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .sample]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .sample]'
 > ["a",0]
 > ["a",1]
 > ["c",0]
@@ -99,20 +99,20 @@ $ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2
 ## --problem takes a jq filter; a missing id becomes FILE:LINE; policy names the model
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"q":"What is 1+1?"}\n' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c '[.id, .q, .policy.step, (.prompt_ids | length > 5)]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c '[.id, .q, .policy.step, (.prompt_ids | length > 5)]'
 > ["in.jsonl:1","What is 1+1?",0,true]
 
 ## an id msample assigns is the record's first field, as mfilter's (it came last); a null one is
 ## replaced in place
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"q":"What is 1+1?","x":1}\n{"q":"2+2?","id":null}\n' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c 'keys_unsorted[:3]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --problem .q --max-tokens 2 in.jsonl | jq -c 'keys_unsorted[:3]'
 > ["id","q","x"]
 > ["q","id","sample"]
 
 ## --shard K/N takes every N-th problem from K
 % requires $TESTDATA/msample/model/model.safetensors
-$ msample --device cpu -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-tokens 2 $TESTDATA/msample/problems.jsonl | jq -r .id
+$ msample --device cpu -Z -q --shard 1/2 --model "$TESTDATA/msample/model" --max-tokens 2 "$TESTDATA/msample/problems.jsonl" | jq -r .id
 > p1
 > p3
 > p5
@@ -122,8 +122,8 @@ $ msample --device cpu -Z -q --shard 1/2 --model $TESTDATA/msample/model --max-t
 ## as one problem); every shard stops on it, and --skip-bad keeps the first
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"x"}\n{"id":"b","problem":"y"}\n{"id":"a","problem":"z"}\n{"id":7,"problem":"z"}\n{"id":7,"problem":"w"}\n' > in.jsonl
-$ for s in 0/2 1/2; do msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 --shard $s in.jsonl | jq -c '[.id, .sample]'; done
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 1 --max-tokens 2 --skip-bad in.jsonl 2>&1 >/dev/null | sed 's/: its samples.*//'
+$ for s in 0/2 1/2; do msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 2 --shard $s in.jsonl | jq -c '[.id, .sample]'; done
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 1 --max-tokens 2 --skip-bad in.jsonl 2>&1 >/dev/null | sed 's/: its samples.*//'
 > ["a",0]
 > ["a",1]
 > ["b",0]
@@ -140,8 +140,8 @@ $ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 1 --max-tokens 2
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":5,"problem":"x"}\n{"id":"5","problem":"y"}\n{"id":{"a":1},"problem":"y"}\n{"id":"{\\"a\\":1}","problem":"y"}\n' > in.jsonl
 $ printf '{"id":"5","problem":"x"}\n{"id":5,"problem":"y"}\n' > in2.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .problem]'
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 in2.jsonl | jq -c '[.id, .problem]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 2 --skip-bad in.jsonl | jq -c '[.id, .problem]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 2 in2.jsonl | jq -c '[.id, .problem]'
 > [5,"x"]
 > [{"a":1},"y"]
 > ["5","x"]
@@ -152,7 +152,7 @@ $ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 in2.
 
 ## the KV budget must hold one whole sequence; the message names the record
 % requires $TESTDATA/msample/model/model.safetensors
-$ msample --device cpu -Z -q --model $TESTDATA/msample/model --max-tokens 500 --kv-mem 64K $TESTDATA/msample/problems.jsonl
+$ msample --device cpu -Z -q --model "$TESTDATA/msample/model" --max-tokens 500 --kv-mem 64K "$TESTDATA/msample/problems.jsonl"
 2~ ^msample: .*problems.jsonl:1: a prompt of [0-9]+ tokens plus --max-tokens 500 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+
 ? 1
 
@@ -160,7 +160,7 @@ $ msample --device cpu -Z -q --model $TESTDATA/msample/model --max-tokens 500 --
 ## while the pipe is still open (before, msample waited in read() for the next record); a
 ## signal then ends the wait at once (exit 143)
 % requires $TESTDATA/msample/model/model.safetensors
-$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-status 3 msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4; echo "rc $?" >&2) | jq -c '[.id, .sample]'
+$ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-status 3 msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 4 --batch 4; echo "rc $?" >&2) | jq -c '[.id, .sample]'
 > ["a",0]
 > ["a",1]
 2> rc 143
@@ -171,13 +171,13 @@ $ (echo '{"id":"a","problem":"What is 1+1?"}'; sleep 5) | (timeout --preserve-st
 ## output while the input is still open (a FIFO held open until the group is there, or 120 s:
 ## fixed sleeps of 4-8 s were too short under make test-asan on a slower CPU)
 % requires $TESTDATA/msample/model/model.safetensors
-$ M="msample --device cpu --model $TESTDATA/msample/model -Z -q"; mkfifo f1 f2 f3
+$ M=(msample --device cpu --model "$TESTDATA/msample/model" -Z -q); mkfifo f1 f2 f3
 $ lines() { for i in $(seq 1200); do [ "$(grep -c '^{.*}$' "$1")" -ge "$2" ] && return; sleep 0.1; done; }   # up to 120 s (ASan), the input still open
-$ $M -n 2 --max-tokens 64 --batch 4 --shard 0/2 < f1 > o1 & p=$!; exec 3>f1; printf '%s\n' '{"id":"a","problem":"What is 1+1?"}' '{"id":"b","problem":"x"}' >&3
+$ "${M[@]}" -n 2 --max-tokens 64 --batch 4 --shard 0/2 < f1 > o1 & p=$!; exec 3>f1; printf '%s\n' '{"id":"a","problem":"What is 1+1?"}' '{"id":"b","problem":"x"}' >&3
 $ lines o1 2; jq -c '["shard", .id, .sample]' o1; exec 3>&-; wait $p
-$ $M -n 48 --max-tokens 400 --batch 2 < f2 > o2 & p=$!; exec 3>f2; echo '{"id":"a","problem":"What is 1+1?"}' >&3; sleep 0.1; printf '{"id":"h","prob' >&3
+$ "${M[@]}" -n 48 --max-tokens 400 --batch 2 < f2 > o2 & p=$!; exec 3>f2; echo '{"id":"a","problem":"What is 1+1?"}' >&3; sleep 0.1; printf '{"id":"h","prob' >&3
 $ lines o2 48; jq -c 'select(.sample < 2) | ["half", .id, .sample]' o2; echo 'lem":"z"}' >&3; exec 3>&-; wait $p
-$ $M -n 2 --max-tokens 1 --batch 4 < f3 > o3 & p=$!; exec 3>f3; echo '{"id":"a","problem":"What is 1+1?"}' >&3
+$ "${M[@]}" -n 2 --max-tokens 1 --batch 4 < f3 > o3 & p=$!; exec 3>f3; echo '{"id":"a","problem":"What is 1+1?"}' >&3
 $ lines o3 2; jq -c '["first", .id, .sample]' o3; exec 3>&-; wait $p
 > ["shard","a",0]
 > ["shard","a",1]
@@ -191,7 +191,7 @@ $ lines o3 2; jq -c '["first", .id, .sample]' o3; exec 3>&-; wait $p
 ## that never waits, and msample blocked on the pipe with them in flight)
 % requires $TESTDATA/msample/model/model.safetensors
 $ echo '{"id":"a","problem":"What is 1+1?"}' > a.jsonl
-$ (sleep 5; echo '{"id":"b","problem":"x"}') | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 4 --batch 4 a.jsonl - > o & sleep 3; jq -c '["file", .id, .sample]' o; wait; jq -c '[.id, .sample]' o
+$ (sleep 5; echo '{"id":"b","problem":"x"}') | msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 4 --batch 4 a.jsonl - > o & sleep 3; jq -c '["file", .id, .sample]' o; wait; jq -c '[.id, .sample]' o
 > ["file","a",0]
 > ["file","a",1]
 > ["a",0]
@@ -210,8 +210,8 @@ $ jq -c 'select(.finish == "length") | {c: .completion, ids: .completion_ids}' o
 ## an id of any JSON kind is kept (the RNG key is its JSON text); greedy rollouts score at T=1
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":true,"problem":"x"}\n{"id":{"s":1},"problem":"y"}\n{"id":null,"problem":"z"}\n' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 3 --temperature 0 in.jsonl > g.jsonl
-$ msample --device cpu --score --temperature 0 --model $TESTDATA/msample/model -Z -q g.jsonl > s.jsonl
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 3 --temperature 0 in.jsonl > g.jsonl
+$ msample --device cpu --score --temperature 0 --model "$TESTDATA/msample/model" -Z -q g.jsonl > s.jsonl
 $ jq -c '[.id, .sample]' g.jsonl; jq -s -c 'map((.logprobs | length) == (.completion_ids | length) and length > 0)' s.jsonl
 > [true,0]
 > [{"s":1},0]
@@ -222,7 +222,7 @@ $ jq -c '[.id, .sample]' g.jsonl; jq -s -c 'map((.logprobs | length) == (.comple
 ## are every record once, each group whole (--shard was ignored: every shard scored everything)
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"%s","sample":%s,"prompt_ids":[5,6],"completion_ids":[7]}\n' a 0 a 1 b 0 b 1 c 0 c 1 > r.jsonl
-$ for k in 0 1; do msample --device cpu --score --shard $k/2 --model $TESTDATA/msample/model -Z -q r.jsonl | jq -c '[.id, .sample, (.logprobs | length)]'; done
+$ for k in 0 1; do msample --device cpu --score --shard $k/2 --model "$TESTDATA/msample/model" -Z -q r.jsonl | jq -c '[.id, .sample, (.logprobs | length)]'; done
 > ["a",0,1]
 > ["a",1,1]
 > ["c",0,1]
@@ -245,9 +245,9 @@ $ tr '\r' '\n' < err2 | tail -n 1 | grep -c 'msample: 1 problem, 1 sample, 0 run
 
 ## --score needs prompt_ids and completion_ids
 % requires $TESTDATA/msample/model/model.safetensors
-$ echo '{"x":1}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
-$ echo '{"prompt_ids":[5,6],"completion_ids":[65.5]}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
-$ echo '{"prompt_ids":[5,6],"completion_ids":[1e300]}' | msample --device cpu --score --model $TESTDATA/msample/model -Z -q
+$ echo '{"x":1}' | msample --device cpu --score --model "$TESTDATA/msample/model" -Z -q
+$ echo '{"prompt_ids":[5,6],"completion_ids":[65.5]}' | msample --device cpu --score --model "$TESTDATA/msample/model" -Z -q
+$ echo '{"prompt_ids":[5,6],"completion_ids":[1e300]}' | msample --device cpu --score --model "$TESTDATA/msample/model" -Z -q
 2> msample: <stdin>:1: "prompt_ids" is missing or not token ids
 2> msample: <stdin>:1: "completion_ids" is missing or not token ids
 2> msample: <stdin>:1: "completion_ids" is missing or not token ids
@@ -295,8 +295,8 @@ $ for s in ' 1/2' '1/ 2' '+1/2' '-0/2' '1/' '/2' '0/99999999999999999999'; do ms
 > rc=2
 
 ## --dtype: fp32 and bf16 forward weights both sample every problem; a bad value is a usage error
-$ msample --device cpu -Z -q --model $TESTDATA/msample/model --temperature 0 --max-tokens 8 --dtype fp32 $TESTDATA/msample/problems.jsonl | grep -o '"completion_ids":\[[^]]*\]' > a
-$ msample --device cpu -Z -q --model $TESTDATA/msample/model --temperature 0 --max-tokens 8 --dtype bf16 $TESTDATA/msample/problems.jsonl | grep -o '"completion_ids":\[[^]]*\]' > b
+$ msample --device cpu -Z -q --model "$TESTDATA/msample/model" --temperature 0 --max-tokens 8 --dtype fp32 "$TESTDATA/msample/problems.jsonl" | grep -o '"completion_ids":\[[^]]*\]' > a
+$ msample --device cpu -Z -q --model "$TESTDATA/msample/model" --temperature 0 --max-tokens 8 --dtype bf16 "$TESTDATA/msample/problems.jsonl" | grep -o '"completion_ids":\[[^]]*\]' > b
 $ test -s a && test $(wc -l < a) -eq $(wc -l < b) && echo ran
 $ msample --model m --dtype fp16 < /dev/null
 > ran
@@ -317,7 +317,7 @@ $ msample --model m --kv-mem 0.5 < /dev/null
 ## a problem too long for the KV budget is a bad record: --skip-bad skips it and goes on
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"id":"a","problem":"hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"yo"}\n' "$(printf 'word %.0s' $(seq 1 200))" > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --kv-mem 300K --skip-bad in.jsonl | jq -c '[.id, .sample]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 8 --kv-mem 300K --skip-bad in.jsonl | jq -c '[.id, .sample]'
 > ["a",0]
 > ["c",0]
 2~ ^msample: in.jsonl:2: a prompt of [0-9]+ tokens plus --max-tokens 8 needs [0-9]+ KV tokens, but --kv-mem holds only [0-9]+: .* \(skipped\)$
@@ -325,7 +325,7 @@ $ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --kv
 
 ## policy.step comes from the model's trainer_state.json, however long its log_history
 % requires $TESTDATA/msample/model/model.safetensors
-$ cp -r $TESTDATA/msample/model m
+$ cp -r "$TESTDATA/msample/model" m
 $ awk 'BEGIN { printf "{\"log_history\": ["; for (i = 0; i < 5000; i++) printf "%s{\"loss\": %d.5, \"step\": %d}", (i ? "," : ""), i, i; printf "], \"global_step\": 7}\n" }' > m/trainer_state.json
 $ test $(wc -c < m/trainer_state.json) -gt 65536 && echo '{"id":"a","problem":"x"}' | msample --device cpu --model m -Z -q --max-tokens 2 | jq -c .policy.step
 > 7
@@ -333,7 +333,7 @@ $ test $(wc -c < m/trainer_state.json) -gt 65536 && echo '{"id":"a","problem":"x
 ## a trainer_state.json that is there but cannot be read, or holds no step, is a warning naming the
 ## file (where the link points), and step 0 (it was 0 without a word); with none there, 0 silently
 % requires $TESTDATA/msample/model/model.safetensors
-$ mkdir run && cp -r $TESTDATA/msample/model run/step-000005 && ln -s step-000005 run/latest
+$ mkdir run && cp -r "$TESTDATA/msample/model" run/step-000005 && ln -s step-000005 run/latest
 $ for st in '{bad' '{"global_step":"five"}' '{"global_step":-1}' '{"log_history":[]}' '{"global_step":5}'; do printf '%s' "$st" > run/step-000005/trainer_state.json; echo '{"id":"p","problem":"x"}' | msample --device cpu --model run/latest -Z -q --max-tokens 2 2>err | jq -c .policy; sed 's|: /.*/run/|: run/|' err; done
 $ rm run/step-000005/trainer_state.json; echo '{"id":"p","problem":"x"}' | msample --device cpu --model run/latest -Z -q --max-tokens 2 | jq -c .policy
 > {"path":"run/latest","step":0}
@@ -352,14 +352,14 @@ $ rm run/step-000005/trainer_state.json; echo '{"id":"p","problem":"x"}' | msamp
 % requires $TESTDATA/msample/model/model.safetensors
 % requires /usr/bin/jq
 $ printf '%s\n' '{"id":"a\u0000x","problem":"p\u0000q"}' '{"id":"a\u0000y","problem":"p\u0000q"}' '{"id":"a\u0000x","problem":"p"}' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 8 --temperature 1 in.jsonl > out
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 8 --temperature 1 in.jsonl > out
 $ jq -s -c '[(.[0].prompt_ids == .[1].prompt_ids), (.[0].prompt_ids == .[2].prompt_ids), (.[0].completion_ids != .[1].completion_ids)]' out
 > [true,false,true]
 
 ## the model's context (max_position_embeddings) ends a sample ("length") and refuses a prompt that fills it
 % requires $TESTDATA/msample/model/model.safetensors
 % requires /usr/bin/jq
-$ mkdir m && cp $TESTDATA/msample/model/* m/ && jq '.max_position_embeddings = 40' $TESTDATA/msample/model/config.json > m/config.json
+$ mkdir m && cp "$TESTDATA/msample/model/"* m/ && jq '.max_position_embeddings = 40' "$TESTDATA/msample/model/config.json" > m/config.json
 $ printf '{"id":"a","problem":"Hi"}\n{"id":"b","problem":"%s"}\n{"id":"c","problem":"Yo"}\n' "$(printf 'word %.0s' $(seq 1 40))" > in.jsonl
 $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 100 --skip-bad in.jsonl | jq -c '[.id, .finish, (.prompt_ids | length) + (.completion_ids | length)]'
 $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens 16000000 --skip-bad in.jsonl 2>/dev/null | jq -c '[.id, .finish]'
@@ -387,7 +387,7 @@ $ msample --device cpu --model m -Z -q --template plain --system '' --max-tokens
 ## a usage error found after the options are read (a template or --system file, a device
 ## this build lacks) ends with the Try line too, as every exit 2
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
-$ msample --model $TESTDATA/msample/model --template nosuch.tmpl p.jsonl
+$ msample --model "$TESTDATA/msample/model" --template nosuch.tmpl p.jsonl
 ? 2
 2> msample: --template: unknown template "nosuch.tmpl" (r1, plain, or a file with {system}/{problem})
 2> Try 'msample --help'.
@@ -399,7 +399,7 @@ $ msample --model $TESTDATA/msample/model --template nosuch.tmpl p.jsonl
 % requires $TESTDATA/msample/model/model.safetensors
 % requires /usr/bin/jq
 $ printf '{"id":"a","problem":"x"}\n{"id":5,"problem":"y"}\n{"problem":"z"}\n{"id":"c","problem":"w"}\n' > train.jsonl
-$ ms() { msample --device cpu --model $TESTDATA/msample/model -q -n 2 --max-tokens 4 --seed 3 "$@"; }
+$ ms() { msample --device cpu --model "$TESTDATA/msample/model" -q -n 2 --max-tokens 4 --seed 3 "$@"; }
 $ ms train.jsonl > full.zst
 $ mfilter -Z full.zst | jq -c 'select(.id == "a" or .id == "c")' | mfilter > part1.zst
 $ mfilter -Z part1.zst | jq -c .id > done.json
@@ -416,14 +416,14 @@ $ mfilter -Z rollouts.jsonl.zst | sort | cmp - <(mfilter -Z full.zst | sort) && 
 
 ## a template file without {problem} is a usage error too (it exited 1)
 $ printf 'no placeholders' > tnp.txt
-$ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template tnp.txt -Z
+$ echo '{"id":"p","problem":"x"}' | msample --model "$TESTDATA/msample/model" --template tnp.txt -Z
 ? 2
 2> msample: --template: tnp.txt has no {problem} placeholder
 2> Try 'msample --help'.
 
 ## a template file that cannot be read is a usage error, as --system @FILE that cannot be (it exited 1)
-$ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template ./nonesuch.txt -Z; echo "rc=$?"
-$ mkdir td; echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template td -Z; echo "rc=$?"
+$ echo '{"id":"p","problem":"x"}' | msample --model "$TESTDATA/msample/model" --template ./nonesuch.txt -Z; echo "rc=$?"
+$ mkdir td; echo '{"id":"p","problem":"x"}' | msample --model "$TESTDATA/msample/model" --template td -Z; echo "rc=$?"
 > rc=2
 > rc=2
 2~ ^msample: --template: cannot read \./nonesuch\.txt: No such file or directory$
@@ -431,7 +431,7 @@ $ mkdir td; echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/
 
 ## a template file that is not UTF-8 text is a bad input naming its line, as --system @FILE (it named no line)
 $ printf 'ok {problem}\nline two \377 here\n' > bad.tmpl
-$ echo '{"id":"p","problem":"x"}' | msample --model $TESTDATA/msample/model --template ./bad.tmpl -Z
+$ echo '{"id":"p","problem":"x"}' | msample --model "$TESTDATA/msample/model" --template ./bad.tmpl -Z
 ? 1
 2> msample: --template: ./bad.tmpl:2: not UTF-8 text (byte 10 of the line)
 
@@ -461,7 +461,7 @@ $ cmp nan-0.jsonl nan-all.jsonl && cat err-0 err-all
 ## a FIFO that holds msample until the link has moved: it then read trainer_state.json through the
 ## moved link and recorded the other step's number for the weights it had loaded
 % requires $TESTDATA/msample/model/model.safetensors
-$ mkdir A B && cp $TESTDATA/msample/model/* A/ && cp $TESTDATA/msample/model/* B/
+$ mkdir A B && cp "$TESTDATA/msample/model/"* A/ && cp "$TESTDATA/msample/model/"* B/
 $ echo '{"global_step":1}' > A/trainer_state.json; echo '{"global_step":2}' > B/trainer_state.json
 $ rm A/tokenizer.json && mkfifo A/tokenizer.json && ln -s A L
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
@@ -473,7 +473,7 @@ $ jq -c .policy out
 
 ## -o '' is a usage error before any sampling (every sample was drawn, then lost: ": rename: No such file or directory", exit 3)
 % requires $TESTDATA/msample/model/model.safetensors
-$ msample --model $TESTDATA/msample/model -q -n 2 --max-tokens 4 -o '' $TESTDATA/msample/problems.jsonl; echo "rc $?"; ls -A | grep -c tmp || :
+$ msample --model "$TESTDATA/msample/model" -q -n 2 --max-tokens 4 -o '' "$TESTDATA/msample/problems.jsonl"; echo "rc $?"; ls -A | grep -c tmp || :
 > rc 2
 > 0
 2> msample: -o: the name is empty
@@ -487,7 +487,7 @@ $ msample --model $TESTDATA/msample/model -q -n 2 --max-tokens 4 -o '' $TESTDATA
 ## which says nothing on stderr; a writer that opens and closes each FIFO then frees a tool still
 ## waiting, so that the case cannot hang.)
 % requires $TESTDATA/msample/model/model.safetensors
-$ for d in c t; do mkdir $d && cp $TESTDATA/msample/model/* $d/; done
+$ for d in c t; do mkdir $d && cp "$TESTDATA/msample/model/"* $d/; done
 $ rm c/config.json t/tokenizer.json && mkfifo c/config.json t/tokenizer.json
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
 $ msample --device cpu --model c -Z -q p.jsonl > o1 2> e1 & p1=$!; msample --device cpu --model t -Z -q p.jsonl > o2 2> e2 & p2=$!
@@ -511,7 +511,7 @@ $ for p in $p1 $p2 $p3 $p4; do wait $p; echo "rc=$?"; done; cat o1 o2 o3 o4 | wc
 ## and waited there, the stop lost (a writer that comes after 3 s frees it: then a config of no
 ## bytes was an error, exit 1)
 % requires $TESTDATA/msample/model/model.safetensors
-$ mkdir c && cp $TESTDATA/msample/model/* c/ && rm c/config.json && mkfifo c/config.json
+$ mkdir c && cp "$TESTDATA/msample/model/"* c/ && rm c/config.json && mkfifo c/config.json
 $ echo '{"id":"a","problem":"x"}' > p.jsonl
 $ msample --device cpu --model c -Z -q p.jsonl > o 2> e & p=$!
 $ for i in $(seq 100); do [ "$(cat /proc/$p/wchan 2> /dev/null)" = wait_for_partner ] && break; sleep 0.1; done
@@ -526,9 +526,9 @@ $ timeout 0.5 sh -c ": > c/config.json" 2> /dev/null; wait $p; echo "rc=$?"; cat
 ## completions), exit 0; now the second is a bad record, in every shard
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '{"problem":"What is 1+1?"}\n{"id":"in.jsonl:1","problem":"x"}\n' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 in.jsonl | jq -c '[.id, .sample]'
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 2 in.jsonl | jq -c '[.id, .sample]'
 $ printf '{"id":"in.jsonl:2","problem":"x"}\n{"id":null,"problem":"What is 1+1?"}\n{"problem":"y"}\n' > in.jsonl
-$ for s in 0/2 1/2; do msample --device cpu --model $TESTDATA/msample/model -Z -q --max-tokens 2 --shard $s --skip-bad in.jsonl | jq -c '[.id, .sample]'; done
+$ for s in 0/2 1/2; do msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 2 --shard $s --skip-bad in.jsonl | jq -c '[.id, .sample]'; done
 > ["in.jsonl:1",0]
 > ["in.jsonl:1",1]
 > ["in.jsonl:2",0]

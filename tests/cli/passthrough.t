@@ -7,13 +7,13 @@
 ## integers, 1e400 and 1.0
 % requires $TESTDATA/msample/model/model.safetensors
 $ printf '%s\n' '{"id":"p","problem":"x","answer":"1","uid":12345678901234567891,"w":1e400,"f":1.0}' > in.jsonl
-$ msample --device cpu --model $TESTDATA/msample/model -Z -q -n 2 --max-tokens 2 in.jsonl > s.jsonl
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 2 in.jsonl > s.jsonl
 $ grep -c '"id":"p","problem":"x","answer":"1","uid":12345678901234567891,"w":1e400,"f":1.0,"sample":' s.jsonl
-$ msample --device cpu --score --model $TESTDATA/msample/model -Z -q s.jsonl | grep -c '"uid":12345678901234567891,"w":1e400,"f":1.0,'
+$ msample --device cpu --score --model "$TESTDATA/msample/model" -Z -q s.jsonl | grep -c '"uid":12345678901234567891,"w":1e400,"f":1.0,'
 $ mreward -Z -q s.jsonl | grep -c '"uid":12345678901234567891,"w":1e400,"f":1.0,'
-$ mtok count --model $TESTDATA/msample/model --field .problem -Z -q in.jsonl | grep -c '"uid":12345678901234567891,"w":1e400,"f":1.0,"tokens":'
+$ mtok count --model "$TESTDATA/msample/model" --field .problem -Z -q in.jsonl | grep -c '"uid":12345678901234567891,"w":1e400,"f":1.0,"tokens":'
 $ mreward -Z -q s.jsonl | mfilter -Z -q --pass-band 0:1
-$ mreward -Z -q s.jsonl > r.jsonl && mgrpo -Z -q --threads 1 --model $TESTDATA/msample/model --out run --steps 1 --loss sft r.jsonl > /dev/null
+$ mreward -Z -q s.jsonl > r.jsonl && mgrpo -Z -q --threads 1 --model "$TESTDATA/msample/model" --out run --steps 1 --loss sft r.jsonl > /dev/null
 $ zstd -dc run/rollouts/step-000001.jsonl.zst | cmp - r.jsonl && echo same
 > 2
 > 2
@@ -40,7 +40,7 @@ $ mreward -Z -q --reward accuracy --answer '(.answer // .solution) + 0' g.jsonl 
 > "correct":false
 
 ## a field the tool sets is replaced where it stood; an "id": null given FILE:LINE by mfilter keeps the rest
-$ printf '%s\n' '{"sample":9,"id":"q","problem":"x","n":100000000000000000001}' | msample --device cpu --model $TESTDATA/msample/model -Z -q -n 1 --max-tokens 1 | cut -d, -f1-4
+$ printf '%s\n' '{"sample":9,"id":"q","problem":"x","n":100000000000000000001}' | msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 1 --max-tokens 1 | cut -d, -f1-4
 $ printf '%s\n' '{"id":null,"n":100000000000000000001}' > n.jsonl && mfilter -Z n.jsonl
 > {"sample":0,"id":"q","problem":"x","n":100000000000000000001
 > {"id":"n.jsonl:1","n":100000000000000000001}

@@ -10,7 +10,8 @@ $ MRL_TEST_TIMEOUT=1 "$ROOT/tests/run.sh" "$PWD/hang" "$PWD/quick" --
 
 ## MRL_TEST_TIMEOUT stops a case file that hangs
 $ printf '## sleeps\n$ sleep 30\n' > slow.t; printf '## quick\n$ echo ok\n> ok\n' > fast.t
-$ MRL_TEST_TIMEOUT=1 "$ROOT/tests/run.sh" -- slow.t fast.t
+# (TMPDIR here: the stopped clitest.sh leaves its case's temp dir behind)
+$ MRL_TEST_TIMEOUT=1 TMPDIR=$PWD "$ROOT/tests/run.sh" -- slow.t fast.t
 > FAIL slow.t: timed out after 1 s
 > PASS fast: quick
 > 1 passed, 1 failed, 0 skipped
@@ -47,8 +48,8 @@ $ [ "$("$ROOT/tests/run.sh" -- root.t | tail -1)" = "$want" ] && echo ok
 ## ... and skips it for another user (a case that switches users with setpriv checks nothing as one)
 % requires root
 % requires /usr/bin/setpriv
-$ printf '## as root\n%% requires root\n$ id -u\n> 0\n' > root.t; chmod 755 .; chmod 644 root.t
-$ setpriv --reuid=65534 --regid=65534 --clear-groups "$ROOT/tests/run.sh" -- root.t
+$ printf '## as root\n%% requires root\n$ id -u\n> 0\n' > root.t; chmod 755 .; chmod 644 root.t; mkdir -m 1777 t
+$ setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$PWD/t" "$ROOT/tests/run.sh" -- root.t
 > SKIP root: as root: needs root
 > 0 passed, 0 failed, 1 skipped
 

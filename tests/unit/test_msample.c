@@ -20,6 +20,7 @@ static int ready(void) {
     if (!b) return 0;
     snprintf(bin, sizeof bin, "%s/msample", b);
     if (access(bin, X_OK) != 0) return 0;
+    snprintf(bin, sizeof bin, "'%s/msample'", b);   /* one shell word: a tree under a path with a space */
     FILE *f = fopen(MODEL "/model.safetensors", "rb");
     if (!f) return 0;
     fclose(f);
@@ -102,7 +103,7 @@ static const char *COMMON = "--model " MODEL " --device cpu --system 'You are te
 TEST(greedy_matches_pytorch) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
     char cmd[8192], *out;
-    snprintf(cmd, sizeof cmd, "%s %s --temperature 0 --max-tokens 24 %s > %s/greedy.jsonl && cat %s/greedy.jsonl",
+    snprintf(cmd, sizeof cmd, "%s %s --temperature 0 --max-tokens 24 %s > '%s/greedy.jsonl' && cat '%s/greedy.jsonl'",
              bin, COMMON, PROBS, tmpdir, tmpdir);
     int rc = run(cmd, &out);
     EXPECTF(rc == 0, "exit %d", rc);
@@ -139,7 +140,7 @@ TEST(greedy_matches_pytorch) {
 TEST(score_matches_teacher_forcing) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
     char cmd[8192], *out;
-    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score --temperature 0.7 %s/greedy.jsonl", bin, MODEL, tmpdir);
+    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score --temperature 0.7 '%s/greedy.jsonl'", bin, MODEL, tmpdir);
     int rc = run(cmd, &out);
     EXPECTF(rc == 0, "exit %d", rc);
     jv got = parse_lines(out), ref = read_file_lines("testdata/msample/ref.jsonl");
@@ -243,7 +244,7 @@ TEST(invariance_and_sampled_logprobs) {
     fputs(base, f);
     fclose(f);
     char *sc;
-    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score %s", bin, MODEL, path);
+    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score '%s'", bin, MODEL, path);
     EXPECT(run(cmd, &sc) == 0);
     jv scored = parse_lines(sc);
     double worst = 0;
@@ -330,7 +331,7 @@ TEST(kv_cache_bf16) {
     FILE *f = fopen(path, "w");
     fputs(b1, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score %s", bin, MODEL, path);
+    snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score '%s'", bin, MODEL, path);
     EXPECT(run(cmd, &sc) == 0);
     jv a1 = parse_lines(b1), s1 = parse_lines(sc);
     double worst = 0;
