@@ -32,12 +32,15 @@ filter='.level == "Level 5"'
 REPS=${REPS:-3}
 labels=(); cmds=(); shows=()
 add() { labels+=("$1"); cmds+=("$2"); shows+=("$3"); }
-add "mfilter, plain in" "$MFILTER -Z --where '$filter' $dir/in.jsonl" "mfilter -Z --where '$filter' in.jsonl"
-add "jq, plain in" "jq -c 'select($filter)' $dir/in.jsonl" "jq -c 'select($filter)' in.jsonl"
-add "mfilter, zstd in" "$MFILTER -Z --where '$filter' $dir/in.jsonl.zst" "mfilter -Z --where '$filter' in.jsonl.zst"
-add "zstdcat + jq" "zstdcat $dir/in.jsonl.zst | jq -c 'select($filter)'" "zstdcat in.jsonl.zst | jq -c 'select($filter)'"
-add "mfilter, zstd in and out" "$MFILTER --where '$filter' $dir/in.jsonl.zst" "mfilter --where '$filter' in.jsonl.zst > out.zst"
-add "zstdcat + jq + zstd" "zstdcat $dir/in.jsonl.zst | jq -c 'select($filter)' | zstd -q -3" "zstdcat in.jsonl.zst | jq -c 'select($filter)' | zstd -3 > out.zst"
+# the commands are strings bash -c runs: the tool's and the directory's paths as shell words (a
+# path with a space split them)
+M=$(printf '%q' "$MFILTER") D=$(printf '%q' "$dir")
+add "mfilter, plain in" "$M -Z --where '$filter' $D/in.jsonl" "mfilter -Z --where '$filter' in.jsonl"
+add "jq, plain in" "jq -c 'select($filter)' $D/in.jsonl" "jq -c 'select($filter)' in.jsonl"
+add "mfilter, zstd in" "$M -Z --where '$filter' $D/in.jsonl.zst" "mfilter -Z --where '$filter' in.jsonl.zst"
+add "zstdcat + jq" "zstdcat $D/in.jsonl.zst | jq -c 'select($filter)'" "zstdcat in.jsonl.zst | jq -c 'select($filter)'"
+add "mfilter, zstd in and out" "$M --where '$filter' $D/in.jsonl.zst" "mfilter --where '$filter' in.jsonl.zst > out.zst"
+add "zstdcat + jq + zstd" "zstdcat $D/in.jsonl.zst | jq -c 'select($filter)' | zstd -q -3" "zstdcat in.jsonl.zst | jq -c 'select($filter)' | zstd -3 > out.zst"
 # Wall-clock seconds and CPU seconds (user + sys of every process of the command): on a
 # loaded machine wall time mostly measures waiting for a core, CPU time the work done.
 best=(); cpu=(); outn=(); load0=$(cut -d" " -f1-3 /proc/loadavg)

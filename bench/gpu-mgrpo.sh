@@ -34,7 +34,7 @@ awk 'BEGIN { srand(7); for (r = 0; r < 2; r++) { printf "{\"id\":\"b%d\",\"promp
   printf "],\"completion_ids\":["; for (i = 0; i < 256; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * 150000);
   printf "]}\n" } }' > "$d/long.jsonl"
 # peak RSS through GNU time where it is installed (the CUDA images often lack it)
-timer=""; [ -x /usr/bin/time ] && timer="/usr/bin/time -f %M -o $d/rss"
+timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -f %M -o "$d/rss")   # an array: $d may hold a space
 echo "| device | grad ckpt | tokens/s (2nd step) | peak host RSS |"
 echo "|---|---|---|---|"
 # a run that fails gets its row and the script exits 1 (it exited 0: make bench-gpu counted it passed)
@@ -42,7 +42,7 @@ rc=0
 for dev in ${DEVICES:-cuda cpu}; do
   for gc in off on; do
     flag=""; [ $gc = on ] && flag="--grad-checkpoint"
-    if $timer "$BIN/mgrpo" -Z -q --device $dev --model "$d/m" --out "$d/run" --loss sft \
+    if "${timer[@]}" "$BIN/mgrpo" -Z -q --device $dev --model "$d/m" --out "$d/run" --loss sft \
          --micro-batch 1 --groups 1 --steps 2 --no-checkpoint $flag "$d/long.jsonl" > "$d/m.jsonl" 2> "$d/err"; then
       printf '| %s | %s | %.0f | %s |\n' $dev $gc "$(tail -n 1 "$d/m.jsonl" | field tokens_per_s)" "$( [ -s "$d/rss" ] && awk '{printf "%.1f GiB", $1/1048576}' "$d/rss" || echo n/a)"
     else
