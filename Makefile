@@ -31,7 +31,7 @@ CFLAGS   ?= $(OPT) -g
 CPPFLAGS += -Ilibcore -Ikernels -D_GNU_SOURCE -DMRL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I openblas 2>/dev/null)
 ALLCFLAGS = -std=c11 -ffp-contract=off $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
 LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lopenblas -lm -lpthread -ldl
-LDFLAGS  += -fopenmp
+LDFLAGS  += -fopenmp -Wl,--as-needed   # as gcc on Debian does by default: a tool loads only the libraries it uses (clang linked OpenBLAS into every tool)
 
 B   ?= build
 BIN ?= bin
