@@ -245,18 +245,10 @@ void cli_die(const cli *c, const mrl_err *e) {
 
 void cli_dief(const cli *c, int code, const char *fmt, ...) {
     mrl_err e = {0};
-    char buf[sizeof e.msg];
-    va_list ap, again;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(again, ap);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    err_vset(&e, code, fmt, ap);   /* one past mrl_err's size loses its middle, not its end */
     va_end(ap);
-    /* one past mrl_err's size goes through err_set, which cuts its middle, not its end */
-    char *big = n >= (int)sizeof buf ? malloc((size_t)n + 1) : NULL;
-    if (big) vsnprintf(big, (size_t)n + 1, fmt, again);
-    va_end(again);
-    err_set(&e, code, "%s", big ? big : n < 0 ? "" : buf);
-    free(big);
     cli_die(c, &e);
 }
 
@@ -317,6 +309,11 @@ int cli_lost_short(cli_lost *l, long n) {
 static int decimal_start(const char *arg) {
     if (*arg == '-') arg++;
     return (*arg >= '0' && *arg <= '9') || (*arg == '.' && arg[1] >= '0' && arg[1] <= '9');
+}
+
+int cli_list_has_empty(const char *list) {
+    size_t n = strlen(list);
+    return !n || list[0] == ',' || list[n - 1] == ',' || strstr(list, ",,");
 }
 
 long cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi) {

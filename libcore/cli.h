@@ -101,6 +101,9 @@ int  cli_lost_short(cli_lost *l, long n);
 long   cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi);
 double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi);
 double cli_double_below(const cli *c, const char *opt, const char *arg, double lo, double hi);   /* [lo, hi) */
+/* Whether a comma-separated list (an option's value) has an empty item: a leading, trailing or
+ * doubled comma, or none at all. strtok_r skips them ("1,,2" reads as "1,2"). */
+int    cli_list_has_empty(const char *list);
 /* Open the output writer from the common options (dies on error). */
 wr_stream *cli_writer(cli *c);
 /* Finish output: wr_close, report bad count; returns the exit status to use

@@ -36,14 +36,19 @@ static void set_msg(mrl_err *e, const char *fmt, va_list ap) {
     free(big);
 }
 
-int err_set(mrl_err *e, int code, const char *fmt, ...) {
+int err_vset(mrl_err *e, int code, const char *fmt, va_list ap) {
     if (!e) return -1;
-    va_list ap;
-    va_start(ap, fmt);
     set_msg(e, fmt, ap);
-    va_end(ap);
     e->code = code ? code : ERR_INPUT;
     e->unreadable = 0;   /* a new error; the stream marks its own after this */
+    return -1;
+}
+
+int err_set(mrl_err *e, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, code, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

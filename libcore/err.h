@@ -18,6 +18,8 @@ enum { ERR_NONE = 0, ERR_INPUT = 1, ERR_USAGE = 2, ERR_SYS = 3,
 /* Set e (if non-NULL) from a printf format (unreadable cleared); returns -1 so callers can
  * `return err_set(...)`. */
 int err_set(mrl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* err_set with a va_list (cli_dief's). */
+int err_vset(mrl_err *e, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 /* Prefix the existing message with "PREFIX: " (e.g. a file name). */
 int err_prefix(mrl_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A message is one line of stderr: control characters in s (a jq filter's own text or error

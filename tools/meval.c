@@ -759,9 +759,7 @@ int main(int argc, char **argv)
             m.kauto = 0;
             m.nks = 0;
             if (!m.ks && !(m.ks = malloc(sizeof *m.ks * 32))) cli_dief(&m.c, ERR_SYS, "out of memory");
-            size_t n = strlen(optarg);
-            /* strtok_r skips empty items: "1,,2" read as "1,2" */
-            if (!n || optarg[0] == ',' || optarg[n - 1] == ',' || strstr(optarg, ",,"))
+            if (cli_list_has_empty(optarg))
                 cli_usage(&m.c, "--k: '%s' has an empty item (a comma-separated list of numbers)", optarg);
             char *s = strdup(optarg), *save = NULL;
             if (!s) cli_dief(&m.c, ERR_SYS, "out of memory");

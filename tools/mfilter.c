@@ -607,9 +607,7 @@ static void mf_parse_split(mf *m, const char *arg) {
     /* a second --split added its parts to the first's, each list checked alone: a:0.5,b:0.5 and
        c:1 made three parts whose fractions add up to 2, c always empty */
     if (m->nsplit) cli_usage(&m->c, "--split given twice (one --split names every part)");
-    size_t n = strlen(arg);
-    /* strtok_r skips empty items: "a:0.5,,b:0.5" read as "a:0.5,b:0.5" */
-    if (n && (arg[0] == ',' || arg[n - 1] == ',' || strstr(arg, ",,")))
+    if (*arg && cli_list_has_empty(arg))   /* an empty --split is "no parts", below */
         cli_usage(&m->c, "--split: '%s' has an empty item (NAME:FRACTION,...)", arg);
     char *list = strdup(arg), *save = NULL;
     if (!list) cli_dief(&m->c, ERR_SYS, "out of memory");

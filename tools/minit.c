@@ -244,11 +244,7 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
         if (rc) return -1;
         if (config_load(c, tmp, e)) {   /* the message names the user's file, not the copy in tmp */
             size_t n = strlen(p);
-            if (!strncmp(e->msg, p, n)) {
-                char rest[sizeof e->msg];
-                snprintf(rest, sizeof rest, "%s", e->msg + n);
-                err_set(e, e->code, "%s%s", o->what, rest);
-            }
+            if (!strncmp(e->msg, p, n)) err_set(e, e->code, "%s%s", o->what, e->msg + n);   /* err_set formats before it writes */
             return -1;
         }
     }
@@ -375,10 +371,9 @@ int main(int argc, char **argv) {
     int rc = build(&o, tmp, &c, cl.seed, &e);
     size_t tl = strlen(tmp);
     if (rc && !strncmp(e.msg, tmp, tl) && e.msg[tl] == '/') {
-        /* a write error names DIR/FILE as given, not DIR.tmp.PID/FILE: that directory is gone */
-        char rest[sizeof e.msg];
-        snprintf(rest, sizeof rest, "%s", e.msg + tl);
-        err_set(&e, e.code, "%s%s", cl.out, rest);
+        /* a write error names DIR/FILE as given, not DIR.tmp.PID/FILE: that directory is gone
+           (err_set formats before it writes: the message's own tail can be its argument) */
+        err_set(&e, e.code, "%s%s", cl.out, e.msg + tl);
     }
     if (!rc && cli_stop_requested()) rc = err_set(&e, 1, "interrupted");   /* never publish after a signal */
     char inside[4096];
