@@ -210,9 +210,12 @@ TEST(double_dash_keeps_device_an_option) {
     EXPECTF(!strcmp(r1, "device cuda:1\nfile [q\n]\n"), "rank 1: %s", r1);
 }
 
+static void *raise_in_another_thread(void *arg);
 /* A launcher (mgrpo --gpus 2) in a child of this test, standard input a pipe: its pid. keep:
- * the pipe stays open (the launcher is still copying it), else "in\n" and its end. */
-static pid_t launcher(char **av, int ac, int first, int keep, int *wfd) {
+ * the pipe stays open (the launcher is still copying it), else "in\n" and its end. raise_sig: a
+ * signal a second thread of the launcher's process raises on itself (raise_in_another_thread),
+ * 0 for none. */
+static pid_t launcher(char **av, int ac, int first, int keep, int *wfd, int raise_sig) {
     int p[2];
     if (pipe(p)) return -1;
     pid_t pid = fork();
@@ -220,6 +223,13 @@ static pid_t launcher(char **av, int ac, int first, int keep, int *wfd) {
         close(p[1]);
         dup2(p[0], 0); close(p[0]);
         setenv("TMPDIR", dir, 1);
+        if (raise_sig) {
+            pthread_t th;
+            sigset_t none;   /* the thread starts with the stop signals open, as a library's would */
+            sigemptyset(&none);
+            pthread_sigmask(SIG_SETMASK, &none, NULL);
+            if (pthread_create(&th, NULL, raise_in_another_thread, &raise_sig)) _exit(99);
+        }
         mrl_err e = {0};
         int rc = dist_spawn(ac, av, first, 2, &e);
         _exit(e.msg[0] ? 100 : rc);
@@ -248,7 +258,7 @@ TEST(sigterm_to_launcher_reaches_every_rank) {
     char *av[] = {"test_dist", "wait", dir, NULL};
     double grace = dist_spawn_grace_s;
     dist_spawn_grace_s = 0.3;   /* rank 1's exit 143 is its stop, not a failure to stop rank 0 for */
-    pid_t l = launcher(av, 3, 3, 0, NULL);
+    pid_t l = launcher(av, 3, 3, 0, NULL, 0);
     EXPECT(l > 0);
     EXPECT(wait_for("pid", 2, 10));
     nap(0.1);   /* the ranks' handlers are in place once they wrote their pids */
@@ -278,42 +288,21 @@ static void *raise_in_another_thread(void *arg) {
     pthread_kill(pthread_self(), sig);
     return NULL;
 }
-/* the launcher's process with a second thread that raises sig on itself; its wait status */
-static int launcher_with_a_thread(int sig, int keep_stdin_open) {
+TEST(stop_signal_taken_by_another_thread_stops_the_launcher) {
     char *av[] = {"test_dist", "wait", dir, NULL};
-    int p[2];
-    if (pipe(p)) return -2;
     double grace = dist_spawn_grace_s;
     dist_spawn_grace_s = 0.3;
-    pid_t l = fork();
-    if (l == 0) {
-        close(p[1]);
-        dup2(p[0], 0); close(p[0]);
-        setenv("TMPDIR", dir, 1);
-        pthread_t th;
-        sigset_t none;   /* the thread starts with the stop signals open, as a library's would */
-        sigemptyset(&none);
-        pthread_sigmask(SIG_SETMASK, &none, NULL);
-        if (pthread_create(&th, NULL, raise_in_another_thread, &sig)) _exit(99);
-        mrl_err e = {0};
-        int rc = dist_spawn(3, av, 3, 2, &e);
-        _exit(e.msg[0] ? 100 : rc);
-    }
-    close(p[0]);
-    if (!keep_stdin_open) { if (write(p[1], "in\n", 3) != 3) {} close(p[1]); }
+    int wfd = -1;
+    pid_t l = launcher(av, 3, 3, 1, &wfd, SIGINT);   /* while standard input is copied */
     int st = reap(l, 10);
-    if (keep_stdin_open) close(p[1]);
-    dist_spawn_grace_s = grace;
-    return st;
-}
-TEST(stop_signal_taken_by_another_thread_stops_the_launcher) {
-    int st = launcher_with_a_thread(SIGINT, 1);   /* while standard input is copied */
+    close(wfd);
     EXPECTF(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGINT, "launcher: wait status %#x", st);
     EXPECTF(temps_left() == 0, "%d copies of standard input left in %s", temps_left(), dir);
     EXPECT(get("pid", 0) < 0 && get("pid", 1) < 0);
     kill_ranks(2);
     clean_dir();
-    st = launcher_with_a_thread(SIGTERM, 0);   /* while the ranks run: forwarded to them */
+    st = reap(launcher(av, 3, 3, 0, NULL, SIGTERM), 10);   /* while the ranks run: forwarded to them */
+    dist_spawn_grace_s = grace;
     EXPECTF(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM, "launcher: wait status %#x", st);
     EXPECTF(get("got", 0) == SIGTERM && get("got", 1) == SIGTERM, "ranks' signals: %ld %ld", get("got", 0), get("got", 1));
     EXPECT(ranks_gone(2, 1));
@@ -326,7 +315,7 @@ TEST(stop_signal_taken_by_another_thread_stops_the_launcher) {
 TEST(sigint_while_copying_stdin_removes_the_copy) {
     char *av[] = {"test_dist", "wait", dir, NULL};
     int wfd = -1;
-    pid_t l = launcher(av, 3, 3, 1, &wfd);
+    pid_t l = launcher(av, 3, 3, 1, &wfd, 0);
     EXPECT(l > 0);
     for (double t0 = now_s(); now_s() - t0 < 10 && !temps_left();) nap(0.01);
     EXPECT(temps_left() == 1);
@@ -350,7 +339,7 @@ TEST(failing_rank_stops_a_rank_stuck_in_a_collective) {
     double grace = dist_spawn_grace_s;
     dist_spawn_grace_s = 0.3;
     double t0 = now_s();
-    pid_t l = launcher(av, 3, 3, 0, NULL);
+    pid_t l = launcher(av, 3, 3, 0, NULL, 0);
     int st = reap(l, 10);
     double took = now_s() - t0;
     dist_spawn_grace_s = grace;
