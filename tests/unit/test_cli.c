@@ -156,13 +156,16 @@ TEST(numbers_parse_strictly) {
     EXPECT(cli_common(&c, 'x', NULL) == 0);
 }
 
-/* A number option's value in a child: its exit status (0: taken). */
+/* A number option's value in a child, in [num_lo, num_hi]: its exit status (0: taken), the value
+ * taken on its standard output. */
 static const char *num_arg;
 static int num_double;
+static double num_lo = 0, num_hi = 100;
 static void do_number(void) {
     cli_init(&C, "mtool", "");
-    if (num_double) cli_double(&C, "--x", num_arg, 0, 100);
-    else cli_long(&C, "-n", num_arg, 0, 100);
+    if (num_double) printf("%.17g", cli_double(&C, "--x", num_arg, num_lo, num_hi));
+    else printf("%ld", cli_long(&C, "-n", num_arg, (long)num_lo, (long)num_hi));
+    fflush(stdout);
     _exit(0);
 }
 static int number_status(const char *arg, int dbl) {
@@ -288,29 +291,23 @@ TEST(message_cut_edges) {
 }
 
 /* the forms scripts and man pages pass still parse, with their values */
-static double num_value;
-static void do_number_value(void) {
-    cli_init(&C, "mtool", "");
-    num_value = cli_double(&C, "--x", num_arg, -1, 1e3);
-    printf("%.17g", num_value);
-    fflush(stdout);
-    _exit(0);
-}
 TEST(numbers_in_use_still_parse) {
     static const struct { const char *arg; double v; } ok[] = {
         {"1e-6", 1e-6}, {"-0.5", -0.5}, {".5", 0.5}, {"5.", 5}, {"-.5", -0.5}, {"3e-4", 3e-4}, {"1E+1", 10},
         {"0.9999999995", 0.9999999995}, {"1000", 1000}, {"1e3", 1000}, {"-1", -1}, {"0", 0}};
     char out[256], err[1024];
+    num_double = 1, num_lo = -1, num_hi = 1e3;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         num_arg = ok[i].arg;
-        int st = in_child(do_number_value, out, sizeof out, err, sizeof err);
+        int st = in_child(do_number, out, sizeof out, err, sizeof err);
         EXPECTF(st == 0 && *out && strtod(out, NULL) == ok[i].v, "'%s': exit %d, %s%s", ok[i].arg, st, out, err);
     }
     const char *bad[] = {"-1.5", "1001", "1e4", "-inf", "-nan", "- 1", "--1", "-0x1", "1e309", "-+1", "1,5"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         num_arg = bad[i];
-        EXPECTF(in_child(do_number_value, out, sizeof out, err, sizeof err) == 2, "'%s' taken: %s", bad[i], out);
+        EXPECTF(in_child(do_number, out, sizeof out, err, sizeof err) == 2, "'%s' taken: %s", bad[i], out);
     }
+    num_lo = 0, num_hi = 100;
     EXPECT(number_status("-0", 0) == 0 && number_status("0100", 0) == 0 && number_status("100", 0) == 0);
     EXPECT(number_status("101", 0) == 2 && number_status("-1", 0) == 2 && number_status("1e1", 0) == 2);
 }
