@@ -2,6 +2,8 @@
  * line that tests/run.sh counts. Usage: TEST(name){ EXPECT(x); } ... int main(){ RUN(name); return tst_done(); } */
 #ifndef MRL_TEST_H
 #define MRL_TEST_H
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,4 +32,21 @@ static void tst_run(const char *name, void (*fn)(void)) {
     fflush(stdout);
 }
 static int tst_done(void) { return tst_nfail ? 1 : 0; }
+/* A new directory $TMPDIR/NAME.XXXXXX (TMPDIR unset or empty: /tmp) in buf[n] for a test's files;
+ * returns buf. One that cannot be made, or whose name does not fit in buf, ends the run with a
+ * FAIL line naming it (status 1): a cut name would put the files elsewhere. buf is
+ * TEST_TMPDIR_MAX bytes: a name a test puts in the directory (under 256 bytes) then fits in a
+ * PATH_MAX buffer, and the compiler sees that it does. */
+#define TEST_TMPDIR_MAX (PATH_MAX - 256)
+static inline char *test_tmpdir(char *buf, size_t n, const char *name) {
+    const char *t = getenv("TMPDIR");
+    if (!t || !*t) t = "/tmp";
+    int k = snprintf(buf, n, "%s/%s.XXXXXX", t, name);
+    if (k < 0 || (size_t)k >= n) {
+        printf("FAIL test_tmpdir: %s/%s.XXXXXX: %d bytes, too long for a temp dir (at most %zu)\n", t, name, k, n - 1);
+        exit(1);
+    }
+    if (!mkdtemp(buf)) { printf("FAIL test_tmpdir: cannot make %s/%s.XXXXXX: %s\n", t, name, strerror(errno)); exit(1); }
+    return buf;
+}
 #endif

@@ -80,7 +80,7 @@ static int run(const char *dev, int bf16, run_out *out, const char *save_to) {
     for (size_t k = 0; k < total; k++) out->delta[k] -= w0[k];
     int rc = 0;
     if (save_to) {   /* GPU state -> file -> a fresh GPU optimizer -> file: the same bytes */
-        char a[512], b[512];
+        char a[PATH_MAX], b[PATH_MAX];
         snprintf(a, sizeof a, "%s/a.safetensors", save_to);
         snprintf(b, sizeof b, "%s/b.safetensors", save_to);
         optim *o2 = optim_create(be, p, np, &oo, &e);
@@ -113,8 +113,8 @@ static double cosine(const run_out *a, const run_out *b) {
 TEST(grpo_steps_cuda_match_cpu) {
     NEED_GPU();
     if (load_batch() != NSEQ) SKIP("testdata/grpo/batch.jsonl missing");
-    char dir[] = "/tmp/test_grpo_cuda_XXXXXX";
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX];
+    test_tmpdir(dir, sizeof dir, "test_grpo_cuda");
     run_out f = {0}, c = {0}, g = {0};
     EXPECT(run("cpu", 0, &f, NULL) == 0);
     EXPECT(run("cpu", 1, &c, NULL) == 0);
@@ -142,7 +142,7 @@ TEST(grpo_steps_cuda_match_cpu) {
     double cos_c = cosine(&f, &c), cos_g = cosine(&f, &g);
     EXPECTF(cos_c > 0.93 && cos_g > 0.93, "cosine of the weight change to fp32's: cpu bf16 %.4f, cuda %.4f", cos_c, cos_g);
     printf("  weight-change cosine to the fp32 run: cpu bf16 %.4f, cuda %.4f\n", cos_c, cos_g);
-    char a[512], b[512];
+    char a[PATH_MAX], b[PATH_MAX];
     snprintf(a, sizeof a, "%s/a.safetensors", dir);
     snprintf(b, sizeof b, "%s/b.safetensors", dir);
     EXPECT(same_file(a, b));

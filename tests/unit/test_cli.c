@@ -11,11 +11,11 @@
 #include "tokenizer.h"
 #include "../test.h"
 
-static char tmpdir[256];
+static char tmpdir[TEST_TMPDIR_MAX];
 
 /* Runs fn in a child with stdout and stderr sent to files; returns its exit status. */
 static int in_child(void (*fn)(void), char *out, size_t outn, char *err, size_t errn) {
-    char po[512], pe[512];
+    char po[PATH_MAX], pe[PATH_MAX];
     snprintf(po, sizeof po, "%s/out", tmpdir); snprintf(pe, sizeof pe, "%s/err", tmpdir);
     fflush(stdout);
     pid_t pid = fork();
@@ -82,7 +82,7 @@ TEST(error_exit_flushes_earlier_records) {
     char out[4096], err[4096];
     EXPECT(in_child(do_bad_after_records, out, sizeof out, err, sizeof err) == 1);
     EXPECTF(!strcmp(err, "mtool: in.jsonl:3: \"answer\" is missing\n"), "stderr: %s", err);
-    char p[600]; snprintf(p, sizeof p, "%s/out", tmpdir);
+    char p[PATH_MAX]; snprintf(p, sizeof p, "%s/out", tmpdir);
     const char *ps = p;
     mrl_err e = {0};
     rd_stream *r = rd_open(&ps, 1, &e);   /* a complete zstd stream with both records */
@@ -350,8 +350,7 @@ TEST(lost_lines_between_groups) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/mrl-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    test_tmpdir(tmpdir, sizeof tmpdir, "mrl-cli");
     RUN(usage_errors_exit_2_with_a_hint);
     RUN(help_and_version_exit_0);
     RUN(broken_pipe_exits_0_quietly);
@@ -366,7 +365,7 @@ int main(void) {
     RUN(stop_signal_echo_on_another_thread);   /* before the stop flag is set in this process */
     RUN(signals_set_the_stop_flag);
     RUN(lost_lines_between_groups);
-    char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    char cmd[PATH_MAX + 16]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) { /* harmless */ }
     return tst_done();
 }

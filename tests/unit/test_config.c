@@ -5,10 +5,10 @@
 #include "model.h"
 #include "../test.h"
 
-static char dir[256];
+static char dir[TEST_TMPDIR_MAX];
 
 static void put(const char *name, const char *text) {
-    char p[400];
+    char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     if (!text) { unlink(p); return; }
     FILE *f = fopen(p, "w");
@@ -230,7 +230,7 @@ TEST(refuses_bad_configs) {
        a symbolic link loop, ELOOP) is an error naming it: it was taken for an absent one, and
        its end ids were lost without a word */
     put("generation_config.json", NULL);
-    char gp[400];
+    char gp[PATH_MAX];
     snprintf(gp, sizeof gp, "%s/generation_config.json", dir);
     EXPECT(symlink("generation_config.json", gp) == 0);
     e = (mrl_err){0};
@@ -241,9 +241,7 @@ TEST(refuses_bad_configs) {
 }
 
 int main(void) {
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/test_config.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    test_tmpdir(dir, sizeof dir, "test_config");
     RUN(loads_r1_distill_config);
     RUN(round_trip);
     RUN(defaults);

@@ -39,7 +39,7 @@ static int rank_main(int argc, char **argv) {
     return 0;
 }
 
-static char dir[] = "/tmp/test_dist.XXXXXX";
+static char dir[TEST_TMPDIR_MAX];   /* $TMPDIR/test_dist.XXXXXX; a rank gets it as argv[2] */
 
 static double now_s(void) {
     struct timespec t;
@@ -501,8 +501,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (getenv("MRL_RANK") && argc > 2 && !strcmp(argv[1], "rank")) return rank_main(argc, argv);
-    if (getenv("MRL_RANK") && argc > 2) { strcpy(dir, argv[2]); return signal_rank(argc, argv); }
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    if (getenv("MRL_RANK") && argc > 2) { snprintf(dir, sizeof dir, "%s", argv[2]); return signal_rank(argc, argv); }
+    test_tmpdir(dir, sizeof dir, "test_dist");
     RUN(stdin_named_dash_reaches_every_rank);
     RUN(stdin_implied_reaches_every_rank);
     RUN(file_then_dash_in_order);

@@ -44,16 +44,16 @@ static double tensor_diff(st_file *a, st_file *b, st_file *w0, const char *name,
 }
 
 static void run_case(const char *name, jv c, const char *dir) {
-    char cmd[8192], path[1024];
+    char cmd[8192 + 2 * PATH_MAX], path[PATH_MAX];
     jv args = get(c, "args"), model = get(c, "model"), ref = get(c, "ref"), steps = get(c, "steps");
-    int n = snprintf(cmd, sizeof cmd, "'%s' -Z -q --threads 1 --device cpu --model %s --ref %s --out %s/%s",
+    int n = snprintf(cmd, sizeof cmd, "'%s' -Z -q --threads 1 --device cpu --model %s --ref %s --out '%s/%s'",
                      bin, jv_string_value(model), jv_string_value(ref), dir, name);
     for (int i = 0; i < jv_array_length(jv_copy(args)); i++) {
         jv a = jv_array_get(jv_copy(args), i);
         n += snprintf(cmd + n, sizeof cmd - n, " %s", jv_string_value(a));
         jv_free(a);
     }
-    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " " FX "/batch.jsonl > /dev/null 2> %s/%s.err", dir, name);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " " FX "/batch.jsonl > /dev/null 2> '%s/%s.err'", dir, name);
     int st = system(cmd);
     EXPECTF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: mgrpo failed: %s", name, cmd);
     snprintf(path, sizeof path, "%s/%s/metrics.jsonl", dir, name);
@@ -104,8 +104,8 @@ static void run_case(const char *name, jv c, const char *dir) {
 
 TEST(mgrpo_steps_match_pytorch) {
     if (!ready()) SKIP("needs MRL_BIN and " FX);
-    char dir[] = "/tmp/mgrpo-steps-XXXXXX";
-    if (!mkdtemp(dir)) SKIP("no temp dir");
+    char dir[TEST_TMPDIR_MAX];
+    test_tmpdir(dir, sizeof dir, "mgrpo-steps");
     jv cases = jv_load_file(FX "/cases.json", 0);
     EXPECT(jv_is_valid(cases) && jv_get_kind(cases) == JV_KIND_ARRAY);   /* one JSON text */
     jv all = jv_array_get(cases, 0);
@@ -117,7 +117,7 @@ TEST(mgrpo_steps_match_pytorch) {
     }
     jv_free(all);
     EXPECT(ran == 4);
-    char cmd[300];
+    char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) {}
 }

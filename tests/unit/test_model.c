@@ -295,8 +295,8 @@ static void batch_case(const char *name, int bf16) {
     EXPECTF(!memcmp(z[2], z[1], nb), "%s: batches of 7 differ from one at a time", name);
     if (packed) EXPECTF(!memcmp(z[2], z[0], nb), "%s: a batch of 20 differs from one at a time", name);
     if (packed) {
-        char d[] = "/tmp/mrl-packed-XXXXXX";
-        EXPECT(mkdtemp(d) != NULL);
+        char d[TEST_TMPDIR_MAX];
+        test_tmpdir(d, sizeof d, "mrl-packed");
         EXPECT(model_save(m, d, "bf16", &e) == -1 && strstr(e.msg, "packed"));
         rmdir(d);
         /* a packed weight has no master copy to read back (an fp32 model keeps one for the rest) */
@@ -369,14 +369,10 @@ TEST(save_and_reload_same_logprobs) {
     ref r; if (ref_load(&r, "tiny-tied") < 0) { EXPECT(0); return; }
     mrl_model *m = load("tiny-tied", 1, 0, 0);
     if (!m) { EXPECT(0); ref_free(&r); return; }
-    char dir[] = "/tmp/mrl-model-XXXXXX";
-    const char *td = getenv("TMPDIR");
-    char dbuf[512];
-    snprintf(dbuf, sizeof dbuf, "%s/mrl-model-XXXXXX", td ? td : "/tmp");
-    char *d = mkdtemp(dbuf);
-    (void)dir;
+    char d[TEST_TMPDIR_MAX];
+    test_tmpdir(d, sizeof d, "mrl-model");
     mrl_err e = {0};
-    EXPECT(d && model_save(m, d, "fp32", &e) == 0);
+    EXPECT(model_save(m, d, "fp32", &e) == 0);
     model_opts o = {.device = "cpu"};
     mrl_model *m2 = model_load(d, &o, &e);
     EXPECT(m2 != NULL);
@@ -387,7 +383,7 @@ TEST(save_and_reload_same_logprobs) {
         EXPECT(memcmp(a, b2, r.T * 4) == 0);
         free(a); free(b2); model_free(m2);
     }
-    char cmd[600]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", d ? d : "/nonexistent"); if (system(cmd)) {}
+    char cmd[PATH_MAX + 16]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", d); if (system(cmd)) {}
     model_free(m); ref_free(&r);
 }
 

@@ -13,7 +13,7 @@
 #define MODEL "testdata/msample/model"
 #define PROBS "testdata/msample/problems.jsonl"
 static char bin[4096];
-static char tmpdir[256];
+static char tmpdir[TEST_TMPDIR_MAX];
 
 static int ready(void) {
     const char *b = getenv("MRL_BIN");
@@ -102,7 +102,7 @@ static const char *COMMON = "--model " MODEL " --device cpu --system 'You are te
 
 TEST(greedy_matches_pytorch) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
-    char cmd[8192], *out;
+    char cmd[8192 + 2 * PATH_MAX], *out;
     snprintf(cmd, sizeof cmd, "%s %s --temperature 0 --max-tokens 24 %s > '%s/greedy.jsonl' && cat '%s/greedy.jsonl'",
              bin, COMMON, PROBS, tmpdir, tmpdir);
     int rc = run(cmd, &out);
@@ -139,7 +139,7 @@ TEST(greedy_matches_pytorch) {
 
 TEST(score_matches_teacher_forcing) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
-    char cmd[8192], *out;
+    char cmd[8192 + 2 * PATH_MAX], *out;
     snprintf(cmd, sizeof cmd, "%s --model %s --device cpu -Z -q --score --temperature 0.7 '%s/greedy.jsonl'", bin, MODEL, tmpdir);
     int rc = run(cmd, &out);
     EXPECTF(rc == 0, "exit %d", rc);
@@ -194,7 +194,7 @@ TEST(invariance_and_sampled_logprobs) {
                           "OMP_NUM_THREADS=2 %s %s %s --batch 1 %s",
                           "OMP_NUM_THREADS=2 %s %s %s --batch 8 %s",
                           "OMP_NUM_THREADS=3 %s %s %s --batch 5 %s"};
-    char cmd[8192], *base = NULL;
+    char cmd[8192 + PATH_MAX], *base = NULL;
     for (int v = 0; v < (int)(sizeof vars / sizeof vars[0]); v++) {
         char *out;
         snprintf(cmd, sizeof cmd, vars[v], bin, COMMON, opt, PROBS);
@@ -238,7 +238,7 @@ TEST(invariance_and_sampled_logprobs) {
     }
     EXPECT(differ);   /* the samples of a group are not copies of each other */
     /* log-probs of sampled tokens vs teacher forcing at the same temperature */
-    char path[512];
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/sampled.jsonl", tmpdir);
     FILE *f = fopen(path, "w");
     fputs(base, f);
@@ -326,7 +326,7 @@ TEST(kv_cache_bf16) {
     char *bw = sample_with("OMP_NUM_THREADS=1", "--batch 1 --dtype bf16 --kv-dtype bf16");
     char *ba = sample_with("OMP_NUM_THREADS=1", "--batch 4 --dtype bf16");
     EXPECTF(!strcmp(bw, ba), "bf16 weights: --kv-dtype auto is not bf16");
-    char path[512], cmd[8192], *sc;   /* the bf16 cache's log-probs against an fp32 teacher-forced pass */
+    char path[PATH_MAX], cmd[8192 + 2 * PATH_MAX], *sc;   /* the bf16 cache's log-probs against an fp32 teacher-forced pass */
     snprintf(path, sizeof path, "%s/bf16kv.jsonl", tmpdir);
     FILE *f = fopen(path, "w");
     fputs(b1, f);
@@ -368,8 +368,7 @@ TEST(bf16_batch_past_64_same_bytes) {
 
 int main(void) {
     setenv("MRL_THREADS_ADAPT", "0", 1);   /* "2 threads" below means two, however busy the machine */
-    snprintf(tmpdir, sizeof tmpdir, "%s/msample.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) return 1;
+    test_tmpdir(tmpdir, sizeof tmpdir, "msample");
     RUN(greedy_matches_pytorch);
     RUN(score_matches_teacher_forcing);
     RUN(invariance_and_sampled_logprobs);
@@ -377,7 +376,7 @@ int main(void) {
     RUN(bf16_batch_past_64_same_bytes);
     RUN(stop_string_across_tokens);
     RUN(max_tokens_length);
-    char cmd[512], *o;
+    char cmd[PATH_MAX + 16], *o;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     run(cmd, &o);
     free(o);

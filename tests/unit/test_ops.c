@@ -1157,8 +1157,8 @@ TEST(thread_governor_decisions) {
                 i, next, up, c[i].next, c[i].up_after);
     }
     /* /proc/stat's busy ticks: user nice system irq softirq steal of the CPUs in the mask */
-    char dir[] = "/tmp/mrl-test-stat.XXXXXX", path[64];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], path[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "mrl-test-stat");
     snprintf(path, sizeof path, "%s/stat", dir);
     FILE *f = fopen(path, "w");
     if (f) {
@@ -1201,8 +1201,8 @@ TEST(thread_governor_decisions) {
         {"3:memory:/m\n", "memory/cpu.max=100000 100000", 0},   /* not the cpu controller's */
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-        char root[] = "/tmp/mrl-test-cg.XXXXXX", p[512], spec[512];
-        if (!mkdtemp(root)) { EXPECT(0); break; }
+        char root[TEST_TMPDIR_MAX], p[PATH_MAX + 512], spec[512];
+        test_tmpdir(root, sizeof root, "mrl-test-cg");
         snprintf(spec, sizeof spec, "%s", q[i].files);
         char *save = NULL;
         for (char *t = strtok_r(spec, "|", &save); t; t = strtok_r(NULL, "|", &save)) {
@@ -1221,7 +1221,7 @@ TEST(thread_governor_decisions) {
         if (w) { fputs(q[i].self, w); fclose(w); }
         int got = cpu_cgroup_cpus(root, p);
         EXPECTF(got == q[i].cpus, "cgroup case %zu: %d CPUs, expected %d", i, got, q[i].cpus);
-        char cmd[600];
+        char cmd[PATH_MAX + 16];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
         if (system(cmd)) {}
     }

@@ -152,8 +152,8 @@ TEST(schedule_holds_its_end_value) {
 TEST(state_roundtrip_is_exact) {
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", 1, &e);
-    char dir[] = "/tmp/test_optim_XXXXXX", path[128];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], path[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "test_optim");
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
     float w[2][12], g[12];
     mrl_param p = {.name = "model.norm.weight", .ndim = 2, .shape = {3, 4}, .numel = 12, .w = w[0], .g = g};

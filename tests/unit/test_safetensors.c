@@ -18,14 +18,10 @@ static jv load_json(const char *path) {
     return jv_parse_sized(buf, (int)n);
 }
 
-static char tmpdir[256];
+static char tmpdir[TEST_TMPDIR_MAX];
 static const char *tmp_path(const char *name) {
-    static char p[512];
-    if (!tmpdir[0]) {
-        const char *t = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/test_st.XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(tmpdir)) { perror("mkdtemp"); exit(1); }
-    }
+    static char p[PATH_MAX];
+    if (!tmpdir[0]) test_tmpdir(tmpdir, sizeof tmpdir, "test_st");
     snprintf(p, sizeof p, "%s/%s", tmpdir, name);
     return p;
 }
@@ -252,7 +248,7 @@ static void write_text(const char *path, const char *s) {
 TEST(refuses_bad_index) {
     mrl_err e = {0};
     static const char *shards[] = {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"};
-    char src[300], dst[600];
+    char src[300], dst[PATH_MAX];
     for (int i = 0; i < 2; i++) {   /* copy the good shards */
         snprintf(src, sizeof src, FX "sharded/%s", shards[i]);
         snprintf(dst, sizeof dst, "%s", tmp_path(shards[i]));
@@ -544,7 +540,7 @@ TEST(qwen2_1p5b_layout) {
 TEST(minit_output) {
     const char *bin = getenv("MRL_BIN");
     if (!bin) SKIP("MRL_BIN not set");
-    char cmd[2048], d32[512], d16[512];
+    char cmd[4 * PATH_MAX + 512], d32[PATH_MAX], d16[PATH_MAX];
     snprintf(d32, sizeof d32, "%s", tmp_path("m32"));
     snprintf(d16, sizeof d16, "%s", tmp_path("m16"));
     snprintf(cmd, sizeof cmd, "'%s/minit' tiny -q --seed 9 --bias-std 0.05 --tie yes -o '%s' && '%s/minit' tiny -q --seed 9 --bias-std 0.05 --tie yes --dtype bf16 -o '%s'",

@@ -13,10 +13,10 @@
 #include "stream.h"
 #include "../test.h"
 
-static char tmpdir[256];
+static char tmpdir[TEST_TMPDIR_MAX];
 
 static const char *tpath(const char *name) {
-    static char p[8][512]; static int k;
+    static char p[8][PATH_MAX]; static int k;
     k = (k + 1) % 8;
     snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
     return p[k];
@@ -287,7 +287,7 @@ TEST(bytes_read_counts_what_was_consumed) {
 TEST(hard_stop_removes_every_open_temp_file) {
     enum { N = 33 };
     wr_stream *w[N];
-    char tmp[N][600];
+    char tmp[N][PATH_MAX + 32];
     mrl_err e = {0};
     for (int i = 0; i < N; i++) {
         char name[32]; snprintf(name, sizeof name, "split%02d.jsonl", i);
@@ -323,7 +323,7 @@ TEST(bad_json_names_file_and_line_and_reading_goes_on) {
     jv rec; mrl_err e = {0};
     EXPECT(rd_next(r, &rec, &e) == 1); jv_free(rec);
     EXPECT(rd_next(r, &rec, &e) == -1);
-    char want[600]; snprintf(want, sizeof want, "%s:2: invalid JSON", p);
+    char want[PATH_MAX + 32]; snprintf(want, sizeof want, "%s:2: invalid JSON", p);
     EXPECTF(strncmp(e.msg, want, strlen(want)) == 0 && e.code == ERR_INPUT, "msg: %s", e.msg);
     EXPECT(rd_next(r, &rec, &e) == -1);
     EXPECTF(strstr(e.msg, ":3: not a JSON object") != NULL, "msg: %s", e.msg);
@@ -487,7 +487,7 @@ TEST(atomic_output_commit_and_abort) {
     size_t n; char *c = get_file(t, &n);
     EXPECT(n == 4 && !memcmp(c, "old\n", 4));   /* target untouched while writing */
     free(c);
-    char tmp[600]; snprintf(tmp, sizeof tmp, "%s.tmp.%ld", t, (long)getpid());
+    char tmp[PATH_MAX + 32]; snprintf(tmp, sizeof tmp, "%s.tmp.%ld", t, (long)getpid());
     EXPECT(access(tmp, F_OK) == 0);
     wr_abort(w);
     EXPECT(access(tmp, F_OK) != 0);               /* abort: temp gone, target as it was */
@@ -677,8 +677,7 @@ TEST(batch_hook_runs_per_line_on_its_thread) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "%s/mrl-stream-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    test_tmpdir(tmpdir, sizeof tmpdir, "mrl-stream");
     RUN(plain_crlf_blank_and_unterminated_last_line);
     RUN(multi_frame_zstd_and_skippable_frame);
     RUN(truncated_zstd_is_an_error_naming_the_file);
@@ -705,7 +704,7 @@ int main(void) {
     RUN(batch_hook_runs_per_line_on_its_thread);
     RUN(unchanged_fields_leave_as_they_came);
     RUN(a_number_field_keeps_its_digits);
-    char cmd[300]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    char cmd[PATH_MAX + 16]; snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) { /* leftovers in TMPDIR are harmless */ }
     return tst_done();
 }

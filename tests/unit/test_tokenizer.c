@@ -462,9 +462,9 @@ TEST(template_plain_and_file) {
     s = render("plain", "", "2+2?");
     EXPECT(strcmp(s, "2+2?\n") == 0);
     free(s);
-    char dir[] = "/tmp/mrl-tok-XXXXXX";
-    EXPECT(mkdtemp(dir) != NULL);
-    char path[256];
+    char dir[TEST_TMPDIR_MAX];
+    test_tmpdir(dir, sizeof dir, "mrl-tok");
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/t.txt", dir);
     FILE *f = fopen(path, "w");
     fputs("[{system}] Q: {problem} {other} A:", f);
