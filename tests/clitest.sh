@@ -25,13 +25,18 @@ file=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ROOT TESTDATA="$ROOT/testdata" SHARED="${SHARED:-$ROOT/../shared}"
 export MRL_BIN="${MRL_BIN:-$ROOT/bin}"
+# The temp dirs below go in MRL_CASE_TMPDIR where tests/run.sh sets it, else in TMPDIR. run.sh
+# removes that directory when this file ends: one its timeout stops leaves its case's dir, and an
+# EXIT or TERM trap here that removed it made bash print "Terminated" for the stopped case.
+casetmp=${MRL_CASE_TMPDIR:-}
+unset MRL_CASE_TMPDIR
 # The cases hand $MRL_BIN to make as BIN= and into command strings (REWARD=): make cannot take a
 # path with a space (in a tree under one, make test's MRL_BIN: "Makefile:80: *** mixed implicit
 # and normal rules"), so there the cases get a link to it without one. (The tools under a path
 # with a space are pipelines.t's and build.t's cases.) The link's directory is open to all: some
 # cases run the tools as nobody.
 case "$MRL_BIN" in *[[:space:]]*)
-  binlink=$(mktemp -d) && chmod 755 "$binlink" && ln -s "$MRL_BIN" "$binlink/bin" && MRL_BIN=$binlink/bin ;;
+  binlink=$(mktemp -d ${casetmp:+"$casetmp/bin.XXXXXX"}) && chmod 755 "$binlink" && ln -s "$MRL_BIN" "$binlink/bin" && MRL_BIN=$binlink/bin ;;
 esac
 export PATH="$MRL_BIN:$PATH"
 # A case that runs make runs it as a user would, not as a sub-make of the make running the
@@ -61,7 +66,7 @@ run_case() {
       return 0
     fi
   done
-  local dir; dir=$(mktemp -d)
+  local dir; dir=$(mktemp -d ${casetmp:+"$casetmp/case.XXXXXX"})
   if [ $has_stdin -eq 1 ]; then printf '%s' "$stdin" >"$dir/.stdin"; else : >"$dir/.stdin"; fi
   (cd "$dir" && bash -c "$cmd" <"$dir/.stdin" >"$dir/.stdout" 2>"$dir/.stderr"); local rc=$?
   local why=""
@@ -111,5 +116,4 @@ while IFS= read -r line || [ -n "$line" ]; do
   esac
 done <"$file"
 run_case
-# (removed here, not by an EXIT trap: one made bash print "Terminated" for a case a timeout stops)
 [ -z "${binlink:-}" ] || rm -rf "$binlink"

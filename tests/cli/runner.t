@@ -10,12 +10,20 @@ $ MRL_TEST_TIMEOUT=1 "$ROOT/tests/run.sh" "$PWD/hang" "$PWD/quick" --
 
 ## MRL_TEST_TIMEOUT stops a case file that hangs
 $ printf '## sleeps\n$ sleep 30\n' > slow.t; printf '## quick\n$ echo ok\n> ok\n' > fast.t
-# (TMPDIR here: the stopped clitest.sh leaves its case's temp dir behind)
 $ MRL_TEST_TIMEOUT=1 TMPDIR=$PWD "$ROOT/tests/run.sh" -- slow.t fast.t
 > FAIL slow.t: timed out after 1 s
 > PASS fast: quick
 > 1 passed, 1 failed, 0 skipped
 ? 1
+
+## ... and leaves no temp dir (the stopped case's stayed in TMPDIR), nor a "Terminated" line; a
+## case that ignores the TERM and outlives its file neither
+$ printf '## sleeps\n$ sleep 30\n' > slow.t; printf '## deaf\n$ trap "" TERM; sleep 3\n' > deaf.t; mkdir t
+$ MRL_TEST_TIMEOUT=1 TMPDIR=$PWD/t "$ROOT/tests/run.sh" -- slow.t deaf.t; ls -A t
+> FAIL slow.t: timed out after 1 s
+> FAIL deaf.t: timed out after 1 s
+> 0 passed, 2 failed, 0 skipped
+2>
 
 ## without MRL_TEST_TIMEOUT a slow binary runs to its end
 $ printf '#!/bin/sh\nsleep 2; echo "PASS slow"\n' > slow; chmod +x slow
