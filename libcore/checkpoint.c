@@ -463,9 +463,14 @@ int ckpt_check_state(jv state, const char *dir, long step, mrl_err *e) {
     for (int i = 0; i < 2; i++) {
         jv v = jv_object_get(jv_copy(state), jv_string(paths[i]));
         int k = jv_get_kind(v);
+        /* a resume holds it as a C string: one with a NUL would name another directory (the
+           reference loaded from the part before it), "" none */
+        int cstr = k != JV_KIND_STRING || (jv_string_value(v)[0] &&
+                                           strlen(jv_string_value(v)) == (size_t)jv_string_length_bytes(jv_copy(v)));
         jv_free(v);
         if (k != JV_KIND_INVALID && k != JV_KIND_STRING && !(i == 1 && k == JV_KIND_NULL))
             return err_set(e, 1, "%s: \"%s\" is not a directory name (a string)", p, paths[i]);
+        if (!cstr) return err_set(e, 1, "%s: \"%s\" is not a directory name (empty, or holds a NUL byte)", p, paths[i]);
     }
     return 0;
 }

@@ -111,8 +111,8 @@ static int save_crashing(const char *run, int keep, int n, int policy, long step
 TEST(save_and_reload) {
     struct stat sb;
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
-    char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], run[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     snprintf(run, sizeof run, "%s/runs/x", dir);
     ckpt_run r;
     mrl_err e = {0};
@@ -175,8 +175,8 @@ TEST(crash_at_every_point_leaves_a_whole_latest) {
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
     int points_seen = 0, crashed_new = 0, crashed_old = 0;
     for (int n = 1; n <= 30; n++) {
-        char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX];
-        EXPECT(mkdtemp(dir) != NULL);
+        char dir[TEST_TMPDIR_MAX], run[PATH_MAX];
+        test_tmpdir(dir, sizeof dir, "test_ckpt");
         snprintf(run, sizeof run, "%s/run", dir);
         ckpt_run r;
         mrl_err e = {0};
@@ -223,8 +223,8 @@ TEST(resaving_the_latest_step_never_loses_it) {
     struct stat sb;
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
     for (int n = 1; n <= 14; n++) {
-        char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX];
-        EXPECT(mkdtemp(dir) != NULL);
+        char dir[TEST_TMPDIR_MAX], run[PATH_MAX];
+        test_tmpdir(dir, sizeof dir, "test_ckpt");
         snprintf(run, sizeof run, "%s/run", dir);
         ckpt_run r;
         mrl_err e = {0};
@@ -250,8 +250,8 @@ TEST(resaving_the_latest_step_never_loses_it) {
 TEST(policy_snapshot_of_the_same_step_replaces_it) {
     struct stat sb;
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
-    char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX], lp[PATH_MAX + 32];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], run[PATH_MAX], lp[PATH_MAX + 32];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     snprintf(run, sizeof run, "%s/run", dir);
     ckpt_run r;
     mrl_err e = {0};
@@ -279,8 +279,8 @@ TEST(policy_snapshot_crash_never_loses_policy) {
     if (stat(TINY "/model.safetensors", &sb)) SKIP("%s missing", TINY);
     int ended = 0;
     for (int n = 1; n <= 8 && !ended; n++) {
-        char dir[] = "/tmp/test_ckpt_XXXXXX", run[PATH_MAX], lp[PATH_MAX + 32];
-        EXPECT(mkdtemp(dir) != NULL);
+        char dir[TEST_TMPDIR_MAX], run[PATH_MAX], lp[PATH_MAX + 32];
+        test_tmpdir(dir, sizeof dir, "test_ckpt");
         snprintf(run, sizeof run, "%s/run", dir);
         snprintf(lp, sizeof lp, "%s/policy", run);
         ckpt_run r;
@@ -299,8 +299,8 @@ TEST(policy_snapshot_crash_never_loses_policy) {
 }
 
 TEST(broken_latest_is_an_error) {
-    char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], p[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     ckpt_run r;
     mrl_err e = {0};
     EXPECT(ckpt_open(&r, dir, 0, 1, &e) == 0);
@@ -328,8 +328,8 @@ static void touch_all(const char *dir, const char *const *names, int n) {
  * the next start removes it, as it removes a checkpoint's temp directory (mrl(7): mgrpo removes
  * its leftovers at its next start); it stayed for ever. Other files stay. */
 TEST(open_removes_rollouts_leftovers) {
-    char dir[] = "/tmp/test_ckpt_XXXXXX", p[PATH_MAX];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], p[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     static const char *const files[] = {"rollouts/step-000009.jsonl.zst.tmp.17628", "rollouts/step-000009.jsonl.zst",
                                         "rollouts/notes.txt", ".tmp-step-000010.17628/x"};
     snprintf(p, sizeof p, "%s/rollouts", dir); mkdir(p, 0777);
@@ -350,8 +350,8 @@ TEST(open_removes_rollouts_leftovers) {
  * (found killing mgrpo at random times in a resume loop: they piled up). metrics.jsonl and a
  * file of the user's stay. */
 TEST(open_removes_metrics_leftovers) {
-    char dir[] = "/tmp/test_ckpt_XXXXXX";
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     static const char *const files[] = {"metrics.jsonl.tmp.31584", "metrics.jsonl", "metrics.jsonl.bak"};
     touch_all(dir, files, 3);
     ckpt_run r;
@@ -370,8 +370,8 @@ TEST(open_removes_metrics_leftovers) {
  * goes with ckpt_close or the process, and a killed holder's leftover temp files are then
  * removed as before. */
 TEST(a_second_writer_of_a_run_is_refused) {
-    char dir[] = "/tmp/test_ckpt_XXXXXX";
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     static const char *const files[] = {"metrics.jsonl.tmp.31584"};
     ckpt_run a, b, c;
     mrl_err e = {0};
@@ -411,8 +411,8 @@ TEST(a_second_writer_of_a_run_is_refused) {
  * whole and stays, its newline given back (it was dropped as torn, and the resumed run's lines
  * followed the step before it); a tail that does not parse, or a later step's line, goes. */
 TEST(metrics_last_line_without_newline) {
-    char dir[] = "/tmp/test_ckpt_XXXXXX", mp[64], buf[256];
-    EXPECT(mkdtemp(dir) != NULL);
+    char dir[TEST_TMPDIR_MAX], mp[PATH_MAX], buf[256];
+    test_tmpdir(dir, sizeof dir, "test_ckpt");
     snprintf(mp, sizeof mp, "%s/metrics.jsonl", dir);
     static const struct { const char *in; long step; const char *want; } cases[] = {
         {"{\"step\":1}\n{\"step\":2}", 2, "{\"step\":1}\n{\"step\":2}\n"},
@@ -464,6 +464,26 @@ TEST(state_is_checked) {
     }
 }
 
+/* "model" and "ref" are taken as C strings: one holding a NUL (\u0000) named another directory
+ * (mgrpo loaded the reference from the part before it and recorded that), "" none; both are
+ * refused, naming the field (found by tests/fuzz/fuzz_resume.c). */
+TEST(state_directory_names_are_c_strings) {
+    static const struct { const char *json, *want; } cases[] = {
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":8},\"model\":\"/m\\u0000/x\"}", "\"model\" is not a directory name"},
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":8},\"ref\":\"/r\\u0000/elsewhere\"}", "\"ref\" is not a directory name"},
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":8},\"ref\":\"\"}", "\"ref\" is not a directory name"},
+        {"{\"step\":3,\"data\":{\"groups\":2,\"records\":8},\"model\":\"/m\\u00e9\",\"ref\":\"r\"}", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        mrl_err e = {0};
+        jv st = jv_parse(cases[i].json);
+        int rc = ckpt_check_state(st, "/r/step-000003", 3, &e);
+        jv_free(st);
+        if (!cases[i].want) EXPECTF(rc == 0, "case %zu: %s", i, e.msg);
+        else EXPECTF(rc == -1 && e.code == 1 && strstr(e.msg, cases[i].want), "case %zu: %s", i, rc ? e.msg : "accepted");
+    }
+}
+
 int main(void) {
     RUN(save_and_reload);
     RUN(crash_at_every_point_leaves_a_whole_latest);
@@ -476,5 +496,6 @@ int main(void) {
     RUN(a_second_writer_of_a_run_is_refused);
     RUN(metrics_last_line_without_newline);
     RUN(state_is_checked);
+    RUN(state_directory_names_are_c_strings);
     return tst_done();
 }
