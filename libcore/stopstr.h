@@ -14,6 +14,9 @@ size_t stop_maxlen(const stop_set *s);
 
 /* The text buf[0..len) grew from prev bytes to len bytes. Returns the start offset of
  * the earliest stop string that ends after prev (earlier matches were reported by
- * earlier calls), and its length in *mlen; -1 when there is none. */
+ * earlier calls), and its length in *mlen; -1 when there is none. Of stop strings that start
+ * at the same offset the first in strs wins. Earliest means earliest start among those that end
+ * in the new bytes, so where a match falls can depend on how the text grew: stops "abcd" and
+ * "bc" meet "abcd" at 0 when it comes at once, "bc" at 1 when it comes as "ab", "c", "d". */
 long stop_find(const stop_set *s, const char *buf, size_t len, size_t prev, size_t *mlen);
 #endif

@@ -62,9 +62,28 @@ TEST(no_match_and_empty) {
     stop_free(none);
 }
 
+/* What msample(1) says of --stop: a tie at one start goes to the first given; the earliest start
+ * among the matches that end in the new bytes, so the pieces decide between overlapping ones. */
+TEST(ties_and_overlaps) {
+    const char *ab_abc[] = {"ab", "abc"}, *abc_ab[] = {"abc", "ab"}, *abc1[] = {"abc"};
+    int at; size_t ml = 0;
+    stop_set *s = stop_new(ab_abc, 2);
+    EXPECT(feed(s, abc1, 1, &at, &ml) == 0 && ml == 2);
+    stop_free(s);
+    s = stop_new(abc_ab, 2);
+    EXPECT(feed(s, abc1, 1, &at, &ml) == 0 && ml == 3);
+    stop_free(s);
+    const char *stops[] = {"abcd", "bc"}, *whole[] = {"abcd"}, *pieces[] = {"ab", "c", "d"};
+    s = stop_new(stops, 2);
+    EXPECT(feed(s, whole, 1, &at, &ml) == 0 && ml == 4);
+    EXPECT(feed(s, pieces, 3, &at, &ml) == 1 && ml == 2 && at == 1);
+    stop_free(s);
+}
+
 int main(void) {
     RUN(spanning_tokens);
     RUN(inside_one_token_and_earliest);
     RUN(no_match_and_empty);
+    RUN(ties_and_overlaps);
     return tst_done();
 }
