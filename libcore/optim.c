@@ -1,6 +1,7 @@
 /* optim.c — AdamW / SGD over the model's parameters through the backend ops (so the update
  * runs where the weights live), HF learning-rate schedules, and the optimizer state files. */
 #include "optim.h"
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,8 +252,9 @@ int optim_load(optim *opt, const char *path, mrl_err *e) {
     if (!f) return -1;
     const char *s = st_metadata(f, "step");
     char *end = NULL;
+    errno = 0;
     long step = s ? strtol(s, &end, 10) : -1;
-    if (!s || *end || step < 0) { st_close(f); return err_set(e, 1, "%s: metadata \"step\" is missing or bad", path); }
+    if (!s || end == s || *end || errno || step < 0) { st_close(f); return err_set(e, 1, "%s: metadata \"step\" is missing or bad", path); }
     const char *kind = st_metadata(f, "optimizer");
     if (kind && strcmp(kind, opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd")) {
         err_set(e, 1, "%s: optimizer state is for %s, the run uses %s", path, kind,
@@ -266,11 +268,17 @@ int optim_load(optim *opt, const char *path, mrl_err *e) {
                        load_tensor(opt, f, path, "exp_avg_sq", p, opt->v[i], 1, e))) { st_close(f); return -1; }
         if (load_tensor(opt, f, path, "master", p, p->w, 0, e) < 0) { st_close(f); return -1; }
     }
-    /* every tensor in the file must belong to a parameter (catches a bigger model's state) */
+    /* every tensor in the file must be a state this optimizer keeps (master, and AdamW's two
+       moments) of one of its parameters: catches a bigger model's state, and a file whose
+       tensors this load would pass over (junk.NAME, an SGD run's file with moments) */
     for (int i = 0; i < st_count(f); i++) {
         const char *nm = st_at(f, i)->name, *dot = strchr(nm, '.');
+        size_t pl = dot ? (size_t)(dot - nm) : 0;
+        int kept = dot && ((pl == 6 && !strncmp(nm, "master", 6)) ||
+                           (opt->m && ((pl == 7 && !strncmp(nm, "exp_avg", 7)) || (pl == 10 && !strncmp(nm, "exp_avg_sq", 10)))));
         int found = 0;
-        for (int j = 0; dot && j < opt->n && !found; j++) found = !strcmp(dot + 1, opt->params[j].name);
+        for (int j = 0; kept && j < opt->n && !found; j++) found = !strcmp(dot + 1, opt->params[j].name);
+        if (!kept) { err_set(e, 1, "%s: tensor \"%s\" is not a state of the %s optimizer", path, nm, opt->m ? "adamw" : "sgd"); st_close(f); return -1; }
         if (!found) { err_set(e, 1, "%s: tensor \"%s\" is not a parameter of this model", path, nm); st_close(f); return -1; }
     }
     opt->step = step;

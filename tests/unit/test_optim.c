@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "../test.h"
 #include "optim.h"
+#include "safetensors.h"
 
 static jv fixture(void) {
     jv v = jv_load_file("testdata/grpo/optim.json", 0);
@@ -188,11 +189,62 @@ TEST(state_roundtrip_is_exact) {
     be_close(be);
 }
 
+/* A file is loaded only when every tensor in it is a state the run's optimizer keeps and its
+ * step is a number: a junk.NAME tensor, moments in an SGD run's file and "step": "" were taken
+ * (the tensors passed over, the step read as 0). */
+static int write_state(const char *path, const char *const *names, int n, const char *step, const char *kind) {
+    mrl_err e = {0};
+    static float z[12];
+    int64_t shape[2] = {3, 4};
+    st_writer *w = st_write_begin(path, &e);
+    for (int i = 0; w && i < n; i++)
+        if (st_add(w, names[i], ST_F32, 2, shape, z, &e)) return -1;
+    const char *meta[] = {"step", step, "optimizer", kind, NULL};
+    return w ? st_write_end(w, meta, &e) : -1;
+}
+
+TEST(state_file_holds_only_what_the_run_keeps) {
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 1, &e);
+    char dir[TEST_TMPDIR_MAX], path[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "test_optim");
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
+    float w[12] = {0}, g[12] = {0};
+    mrl_param p = {.name = "model.norm.weight", .ndim = 2, .shape = {3, 4}, .numel = 12, .w = w, .g = g};
+    optim_opts oa = {OPTIM_ADAMW, 0.9, 0.95, 1e-8, 0.1}, os = oa;
+    os.kind = OPTIM_SGD;
+    const char *adamw[] = {"exp_avg.model.norm.weight", "exp_avg_sq.model.norm.weight", "master.model.norm.weight",
+                           "junk.model.norm.weight"};
+    static const struct { int n, sgd; const char *step, *want; } cases[] = {
+        {3, 0, "5", NULL},
+        {4, 0, "5", "\"junk.model.norm.weight\" is not a state of the adamw optimizer"},
+        {3, 0, "", "metadata \"step\" is missing or bad"},
+        {3, 0, "99999999999999999999", "metadata \"step\" is missing or bad"},
+        {3, 1, "5", "\"exp_avg.model.norm.weight\" is not a state of the sgd optimizer"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        EXPECT(write_state(path, adamw, cases[i].n, cases[i].step, cases[i].sgd ? "sgd" : "adamw") == 0);
+        optim *o = optim_create(be, &p, 1, cases[i].sgd ? &os : &oa, &e);
+        int rc = optim_load(o, path, &e);
+        if (!cases[i].want) EXPECTF(rc == 0 && optim_steps(o) == 5, "case %zu: %s", i, rc ? e.msg : "wrong step");
+        else EXPECTF(rc == -1 && strstr(e.msg, cases[i].want), "case %zu: %s", i, rc ? e.msg : "loaded");
+        optim_free(o);
+    }
+    /* an SGD run's own file (master weights only) loads */
+    EXPECT(write_state(path, adamw + 2, 1, "7", "sgd") == 0);
+    optim *o = optim_create(be, &p, 1, &os, &e);
+    EXPECTF(optim_load(o, path, &e) == 0 && optim_steps(o) == 7, "%s", e.msg);
+    optim_free(o);
+    unlink(path); rmdir(dir);
+    be_close(be);
+}
+
 int main(void) {
     RUN(adamw_matches_torch);
     RUN(clip_matches_torch);
     RUN(schedules_match_transformers);
     RUN(schedule_holds_its_end_value);
     RUN(state_roundtrip_is_exact);
+    RUN(state_file_holds_only_what_the_run_keeps);
     return tst_done();
 }
