@@ -541,6 +541,26 @@ $ readlink run/latest
 > mgrpo: run/step-000001/trainer_state.json: "objective": "adam_beta2" holds 1, not a value of --adam-beta2
 > step-000001
 
+## ... and so is a value in "schedule" its option would refuse (a negative --lr was taken and
+## trained uphill; 1e300 steps of warmup were cast to a long), the run left as it was
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --groups 1 --steps 1 --threads 1 > /dev/null
+$ cp run/latest/trainer_state.json good.json
+$ for bad in '.lr = -1' '.warmup = 1e300' '.warmup = 2.5' '.total_steps = -3' '.min_lr_rate = 2'; do
+$   jq -c ".schedule |= ($bad)" good.json > run/latest/trainer_state.json
+$   sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 2>&1 > /dev/null | sed 's|^mgrpo: .*/run/|mgrpo: run/|'
+$ done
+$ cp good.json run/latest/trainer_state.json; jq -c '.schedule.lr = 0.5' good.json > run/latest/trainer_state.json
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 | jq -c "[.step, .lr]"
+> mgrpo: run/step-000001/trainer_state.json: "schedule": "lr" holds -1, not a value of --lr
+> mgrpo: run/step-000001/trainer_state.json: "schedule": "warmup" holds 1e+300, not a value of --warmup
+> mgrpo: run/step-000001/trainer_state.json: "schedule": "warmup" holds 2.5, not a value of --warmup
+> mgrpo: run/step-000001/trainer_state.json: "schedule": "total_steps" holds -3, not a value of --total-steps
+> mgrpo: run/step-000001/trainer_state.json: "schedule": "min_lr_rate" holds 2, not a value of --min-lr-rate
+> [2,0.5]
+
 ## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
 $ minit tiny -o m -q
 $ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
