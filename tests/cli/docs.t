@@ -167,7 +167,8 @@ $ sed -i 's/\\-/-/g; s/\\e/\\/g' ex*.sh; ls ex*.sh | tr '\n' ' '; echo
 $ minit tiny -o DeepSeek-R1-Distill-Qwen-1.5B -q
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > train.jsonl
 $ msample --model DeepSeek-R1-Distill-Qwen-1.5B -n 2 --max-tokens 2 train.jsonl | mreward -Z | jq -c '.reward = .sample' > rollouts.jsonl
-$ sed -i 's/--groups 12/--groups 2/' ex1.sh && bash -e ex1.sh < rollouts.jsonl 2>/dev/null | zstd -dc | jq -c '[.step, .groups, .lr]'
+# + 0: jq 1.7 prints a number it read in its own literal form (2e-08 as 2E-8), 1.6 and a sum as a double
+$ sed -i 's/--groups 12/--groups 2/' ex1.sh && bash -e ex1.sh < rollouts.jsonl 2>/dev/null | zstd -dc | jq -c '[.step, .groups, .lr + 0]'
 $ ls runs/exp3 | tr '\n' ' '; echo
 $ sed -n '/^\.SH EXAMPLES/,/^\.SH/ s/^\.B \(jq .*\)/\1/p' "$ROOT/man/man1/mgrpo.1" | sed 's/\\-/-/g; s#runs/x#runs/exp3#' > kl.sh; bash -e kl.sh | cut -f1
 > ex1.sh ex2.sh 

@@ -84,7 +84,8 @@ $ printf '{"a":1}\n' | mfilter -Z --where 'input'; echo "rc=$?"
 $ printf '%s\n' '{"a":1}' '{"a":2}' '{"a":3}' '{"a":4}' '{"a":5}' > h.jsonl
 $ mfilter -Z --skip-bad --where 'if .a == 1 then halt_error(0) elif .a == 3 then ("m"|halt_error) elif .a == 4 then halt else . end' h.jsonl; echo "rc=$?"
 $ mfilter -Z -j 2 --skip-bad --where 'if .a % 2 == 1 then halt_error else . end' h.jsonl; echo "rc=$?"
-$ mkdir m2 && echo 'def yes: true;' > m2/y.jq && mfilter -Z --skip-bad --where 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' h.jsonl; echo "rc=$?"
+# bare, libjq 1.6 catches error(null) as nothing and 1.7 as null; mrl's definitions make it a string
+$ mkdir m2 && echo 'def yes: true;' > m2/y.jq && mfilter -Z --skip-bad --where 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] - [null] == [] and y::yes end' h.jsonl; echo "rc=$?"
 > {"id":"h.jsonl:2","a":2}
 > {"id":"h.jsonl:5","a":5}
 > rc=0
@@ -103,8 +104,8 @@ $ mkdir m2 && echo 'def yes: true;' > m2/y.jq && mfilter -Z --skip-bad --where '
 2> mfilter: h.jsonl:3: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"id":"h.jsonl:3","a":3} (skipped)
 2> mfilter: h.jsonl:5: jq filter 'if .a % 2 == 1 then halt_error else . end' halted: {"id":"h.jsonl:5","a":5} (skipped)
 2> mfilter: 3 bad records skipped
-2> mfilter: h.jsonl:1: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"id":"h.jsonl:1","a":1} (skipped)
-2> mfilter: h.jsonl:2: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] == [] and y::yes end' halted: {"id":"h.jsonl:2","a":2} (skipped)
+2> mfilter: h.jsonl:1: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] - [null] == [] and y::yes end' halted: {"id":"h.jsonl:1","a":1} (skipped)
+2> mfilter: h.jsonl:2: jq filter 'import "m2/y" as y; if .a < 3 then halt_error else [try error(null) catch .] - [null] == [] and y::yes end' halted: {"id":"h.jsonl:2","a":2} (skipped)
 2> mfilter: 2 bad records skipped
 
 ## a filter of several lines that does not compile: the message names the line libjq gives

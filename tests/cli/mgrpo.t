@@ -487,7 +487,8 @@ $ minit tiny -o m -q
 $ for i in 1 2 3 4; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
 $ sed -n 1,4p r.jsonl | mgrpo -Z -q --model m --out run --groups 2 --steps 1 --threads 1 --loss bnpo --micro-batch 2 --weight-decay 0.1 --max-grad-norm 0.3 --adam-beta1 0.8 --adam-beta2 0.99 --adam-epsilon 1e-6 > /dev/null
 $ sed -n 5,8p r.jsonl | mgrpo -Z -q --out run --groups 2 --steps 1 --threads 1 > /dev/null
-$ jq -c '.objective | [.micro_batch, .weight_decay, .max_grad_norm, .adam_beta1, .adam_beta2, .adam_epsilon]' run/latest/trainer_state.json
+# map(. + 0): jq 1.7 prints a number it read in its own literal form (1e-06 as 0.000001), 1.6 and a sum as a double
+$ jq -c '.objective | [.micro_batch, .weight_decay, .max_grad_norm, .adam_beta1, .adam_beta2, .adam_epsilon] | map(. + 0)' run/latest/trainer_state.json
 $ sed -n 1,4p r.jsonl | mgrpo -Z -q --out run --groups 2 --steps 1 --threads 1 --micro-batch 1 > /dev/null
 $ jq -c '[.step, .objective.micro_batch, .objective.weight_decay]' run/latest/trainer_state.json
 > [2,0.1,0.3,0.8,0.99,1e-06]

@@ -374,14 +374,21 @@ TEST(unchanged_fields_leave_as_they_came) {
     text_from_case("{}", as_msample, "{\"sample\":0,\"completion\":\"x\"}");
     /* a key written with escapes is the same key; ill-formed UTF-8 in a value stays */
     text_from_case("{\"s\\u0061mple\":3,\"t\":\"\xff\xfe\"}", as_msample, "{\"sample\":0,\"t\":\"\xff\xfe\",\"completion\":\"x\"}");
-    /* a key given twice: libjq keeps the last value (at the first place); dumped as wr_put would */
-    text_from_case("{\"a\":1,\"a\":12345678901234567891}", same, "{\"a\":12345678901234567000}");
+    /* a key given twice: libjq keeps the last value (at the first place); dumped as wr_put would
+       (libjq 1.6 prints 12345678901234567000, 1.7 keeps the digits: the want is libjq's own dump) */
+    jv d = jv_dump_string(jv_parse("{\"a\":1,\"a\":12345678901234567891}"), 0);
+    EXPECTF(!strncmp(jv_string_value(d), "{\"a\":1234567890123456", 21), "libjq's dump: %s", jv_string_value(d));
+    text_from_case("{\"a\":1,\"a\":12345678901234567891}", same, jv_string_value(d));
+    jv_free(d);
     text_from_case("{\"a\":[1,2],\"b\":{}}", same, "{\"a\":[1,2],\"b\":{}}");
-    /* no raw text: wr_put's line */
+    /* no raw text: wr_put's line (libjq 1.6 writes 1.0 as 1, 1.7 as 1.0) */
     jv r = jv_parse("{\"a\":1.0}");
+    d = jv_dump_string(jv_copy(r), 0);
     size_t n = 0;
     char *t = rec_text_from(r, NULL, 0, &n);
-    EXPECT(t && n == 7 && !memcmp(t, "{\"a\":1}", 7));
+    EXPECTF(t && n == (size_t)jv_string_length_bytes(jv_copy(d)) && !memcmp(t, jv_string_value(d), n), "got %.*s, want %s",
+            t ? (int)n : 0, t ? t : "", jv_string_value(d));
+    jv_free(d);
     free(t);
 }
 
