@@ -49,7 +49,10 @@ for dt in bf16 fp32; do
     # the VM's bandwidth moves by a third within minutes: each run gets the read bandwidth
     # measured just before it; batch 1 (memory-bound) is run 3 times and the best ratio kept
     reps=1; [ "$bs" = 1 ] && reps=3
-    best=-1
+    # no ratio above -1 (a bw that failed: 1/0 is "inf" to mawk 1.3.4 20200120, "+inf" to 20250131,
+    # which -v reads as a string, and an error to gawk) leaves the row "-" (tps was unset: set -u
+    # stopped the script)
+    best=-1 tps=- roof=- rss=-
     for r in $(seq $reps); do
       rb=$(mbr bw 1024 | kv read_GBps)
       l=$(mbr decode "$D/q15" "$bs" "$st" "$dt")
@@ -58,7 +61,7 @@ for dt in bf16 fp32; do
       q=$(awk -v a="$t" -v r="$rf" 'BEGIN{printf "%.4f", a / r}')
       if awk -v q="$q" -v b="$best" 'BEGIN{exit !(q > b)}'; then best=$q; tps=$t; roof=$rf; rss=$(echo "$l" | kv rss_MB); fi
     done
-    ratio=$(awk -v q="$best" 'BEGIN{printf "%.0f%%", 100 * q}')
+    ratio=-; [ "$best" = -1 ] || ratio=$(awk -v q="$best" 'BEGIN{printf "%.0f%%", 100 * q}')
     pt=-; pr=-; prss=-
     if [ $torch = 1 ]; then
       p=$(python3 bench/model_bench_torch.py decode "$D/q15" "$bs" "$st" "$dt" 2>/dev/null)

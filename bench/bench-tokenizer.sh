@@ -40,9 +40,11 @@ done
 # mtok end to end: records in (zstd), libjq parse, encode, ids out (zstd).
 n=$(zstd -dc ../shared/data/train/math-train.jsonl.zst | wc -l)
 # time's own file, and mtok's status: the last stderr line was taken as the time, so an mtok that
-# failed (or a BIN without one) was reported as "0.00s"
-/usr/bin/time -f %e -o "$tmp/time" "$BIN/mtok" encode --model ../shared/data/qwen2-tokenizer --field .problem \
-    ../shared/data/train/math-train.jsonl.zst >/dev/null 2>"$tmp/err" ||
+# failed (or a BIN without one) was reported as "0.00s". bash's time: /usr/bin/time (package time)
+# is not on a minimal Debian ("No such file or directory", and the script exited 1)
+TIMEFORMAT=%2R
+{ time "$BIN/mtok" encode --model ../shared/data/qwen2-tokenizer --field .problem \
+    ../shared/data/train/math-train.jsonl.zst >/dev/null 2>"$tmp/err"; } 2>"$tmp/time" ||
   { echo; echo "mtok encode failed: $(tail -n 3 "$tmp/err")"; exit 1; }
 s=$(tail -n 1 "$tmp/time")
 echo
