@@ -4,7 +4,8 @@
 #   ## name                  starts a case
 #   % requires PATH          skip the case unless PATH exists ($ROOT, $SHARED expand); under
 #                            MRL_REQUIRE_GPU=1 (make test-gpu) a missing PATH fails the case
-#   % requires root          skip the case unless run as root (it switches users)
+#   % requires root          skip the case unless run as root (it switches users to nobody)
+#                            in a tree that nobody can reach
 #   % requires unsanitized   skip the case when the tools are built with a sanitizer (make
 #                            test-asan: ASan's shadow memory leaves no room under a ulimit -v)
 #   $ command                run by bash in a fresh temp dir ($ROOT, $TESTDATA, $SHARED set;
@@ -52,6 +53,14 @@ run_case() {
   for r in "${reqs[@]+"${reqs[@]}"}"; do
     if [ "$r" = root ]; then   # a case that must switch users (setpriv) runs as root only
       [ "$(id -u)" = 0 ] || { echo "SKIP $base: $name: needs root"; return 0; }
+      # ... and where the user it switches to (nobody) can run the tools and the tests: a tree
+      # under /root (mode 700) gave "env: 'mfilter': Permission denied"
+      if [ -z "${nobody_ok:-}" ]; then
+        nobody_ok=no
+        command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups \
+          sh -c 'test -x "$1/mfilter" && test -r "$2/tests/run.sh"' sh "$MRL_BIN" "$ROOT" 2>/dev/null && nobody_ok=yes
+      fi
+      [ "$nobody_ok" = yes ] || { echo "SKIP $base: $name: user nobody cannot reach $MRL_BIN or $ROOT"; return 0; }
       continue
     fi
     if [ "$r" = unsanitized ]; then
