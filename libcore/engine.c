@@ -1,5 +1,6 @@
 /* engine.c — msample's scheduler: admit (prefill a group, fork its samples) while slots
  * and KV reservations allow, decode every running sequence in one batched step, retire, emit in order. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -445,7 +446,16 @@ int eng_run(mrl_model *m, const mrl_tok *tok, const eng_opts *o, const eng_io *i
         long groups = (o->batch + o->n - 1) / o->n + 2;
         bytes = (size_t)(bpt * ((double)o->batch * g.sample_res + groups * 4096.0));
     }
-    if (!(g.kv = kv_create(m, bytes, g.bt, o->kv_dtype, e))) return -1;
+    if (!(g.kv = kv_create(m, bytes, g.bt, o->kv_dtype, e))) {
+        /* a size the user never gave (--batch 256 of --max-tokens 32768: 240 GB for the 1.5B): say
+           where it came from and what lowers it */
+        if (!o->kv_mem && e && e->code == ERR_SYS) {
+            size_t n = strlen(e->msg);
+            snprintf(e->msg + n, sizeof e->msg - n, " (the default --kv-mem: --batch %d whole samples of %d tokens; "
+                     "give a smaller --kv-mem, --batch or --max-tokens)", o->batch, g.max_new);
+        }
+        return -1;
+    }
     g.cap = kv_capacity_tokens(g.kv);
     g.nws = 1;
 #ifdef _OPENMP

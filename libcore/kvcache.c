@@ -1,6 +1,7 @@
 /* kvcache.c — the paged KV cache (a pool of fixed-size blocks, reference-counted so forked
  * sequences share a prompt, copy-on-write of a shared partly filled block) and the model's
  * inference entry points on it: chunked prefill and one batched decode step. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model_int.h"
@@ -29,6 +30,8 @@ kv_cache *kv_create(mrl_model *m, size_t bytes, int block_tokens, int kvdt, mrl_
     size_t nb = bytes / per_block;
     if (nb < 1) { err_set(e, 2, "--kv-mem: KV cache: %zu bytes hold no block of %d tokens (%zu bytes each)", bytes, block_tokens, per_block); return NULL; }
     if (nb > (1u << 30)) nb = 1u << 30;
+    /* a token's slot (block * block_tokens + offset) is an int32 */
+    if (nb > (size_t)INT32_MAX / (size_t)block_tokens) nb = (size_t)INT32_MAX / (size_t)block_tokens;
     kv_cache *kv = calloc(1, sizeof *kv);
     if (!kv) { err_set(e, 3, "out of memory"); return NULL; }
     kv->m = m; kv->bs = block_tokens; kv->nblocks = (int)nb; kv->L = m->L; kv->dt = dt;
