@@ -258,6 +258,25 @@ jv jv_no_nul(jv s) {
     return r;
 }
 
+static jv canon(jv v) {
+    switch (jv_get_kind(v)) {
+    case JV_KIND_NUMBER: { double d = jv_number_value(v); jv_free(v); return jv_number(d); }
+    case JV_KIND_ARRAY: {
+        int n = jv_array_length(jv_copy(v));
+        for (int i = 0; i < n; i++) v = jv_array_set(v, i, canon(jv_array_get(jv_copy(v), i)));
+        return v;
+    }
+    case JV_KIND_OBJECT: {
+        jv out = jv_object();
+        jv_object_foreach(v, k, x) out = jv_object_set(out, k, canon(x));
+        jv_free(v);
+        return out;
+    }
+    default: return v;
+    }
+}
+jv jv_dump_canonical(jv v) { return jv_dump_string(canon(v), 0); }
+
 char *jv_key_text(jv s) {
     const char *p = jv_string_value(s);
     int nul = strlen(p) != (size_t)jv_string_length_bytes(jv_copy(s));

@@ -50,6 +50,11 @@ jv jv_no_nul(jv s);
  * \x01 and its JSON text (quotes and \u0000 included); a text that starts with \x01 gets
  * one more in front, so no two strings share a key. Newly allocated; NULL when out of memory. */
 char *jv_key_text(jv s);
+/* v's JSON text (v consumed) with every number in it, at any depth, printed from its double:
+ * libjq 1.7 prints a number it parsed as written (1.0, 1e2, 20 digits), 1.6 from the double.
+ * The text ids are keyed by, so that 1 and 1.0 are one problem (and draw one random stream)
+ * whichever libjq the tools are built with. */
+jv jv_dump_canonical(jv v);
 int rec_num(jv rec, const char *field, double *out);   /* 0 ok, -1 missing/not a number */
 /* A value's kind for a message: "a string", "a number", "an array", "an object", "a boolean", "null". */
 const char *jv_kind_phrase(jv_kind k);

@@ -143,7 +143,7 @@ static char *dump_str(jv v)
 static char *id_key(jv v)
 {
     if (jv_get_kind(v) == JV_KIND_STRING) { char *s = jv_key_text(v); jv_free(v); return s; }
-    jv d = jv_dump_string(v, 0);
+    jv d = jv_dump_canonical(v);
     size_t n = (size_t)jv_string_length_bytes(jv_copy(d));
     char *s = malloc(n + 2);
     if (s) { s[0] = '\x01'; memcpy(s + 1, jv_string_value(d), n + 1); }

@@ -139,7 +139,7 @@ static uint64_t mf_id_hash(mf *m, jv rec) {
         jv_free(id);
         return h;
     }
-    jv t = jv_dump_string(id, 0);
+    jv t = jv_dump_canonical(id);
     size_t n = (size_t)jv_string_length_bytes(jv_copy(t));
     char *b = malloc(n + 1);
     if (!b) cli_dief(&m->c, ERR_SYS, "out of memory");

@@ -270,7 +270,7 @@ static int seen_add(input *in, uint64_t h) {   /* 1 if already there */
 
 static uint64_t id_hash(jv rec) {
     jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-    jv s = jv_dump_string(id, 0);
+    jv s = jv_dump_canonical(id);
     uint64_t h = rng_hash_str(jv_string_value(s));
     jv_free(s);
     return h;

@@ -228,7 +228,7 @@ static int seen_before(mr *m, uint64_t h) { return hset_add(&m->seen, h) == 0; }
 static uint64_t id_hash(jv rec)
 {
     jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-    jv d = jv_dump_string(id, 0);
+    jv d = jv_dump_canonical(id);
     uint64_t h = rng_hash_str(jv_string_value(d));
     jv_free(d);
     return h;

@@ -178,14 +178,14 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         jv id = jv_object_get(jv_copy(rec), jv_string("id"));
         jv_kind ik = jv_get_kind(id);
         int given = ik != JV_KIND_NULL && ik != JV_KIND_INVALID;
-        if (given && ik != JV_KIND_STRING) id = jv_dump_string(id, 0);
+        if (given && ik != JV_KIND_STRING) id = jv_dump_canonical(id);   /* 1.0 as 1 with libjq 1.7 too */
         if (!given) {   /* FILE:LINE, in every shard: an id given elsewhere may spell it too */
             jv_free(id);
             id = jv_string_fmt("%s:%ld", rd_name(a->rd), rd_lineno(a->rd));
         }
         uint64_t key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
         {   /* every record's id, as given or assigned, is in the sets (a scope: r is taken above) */
-            jv d = jv_dump_string(given ? jv_object_get(jv_copy(rec), jv_string("id")) : jv_copy(id), 0);
+            jv d = given ? jv_dump_canonical(jv_object_get(jv_copy(rec), jv_string("id"))) : jv_dump_string(jv_copy(id), 0);
             int r = hset_add(&a->ids, key);
             int rj = r < 0 ? r : hset_add(&a->json_ids, rng_hash(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d))));
             if (r < 0 || rj < 0) { jv_free(d); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }

@@ -359,3 +359,9 @@ $ iconv -f UTF-8 -t UTF-8 err > /dev/null && echo UTF-8; sed 's/\xc3\xa9//g' err
 > UTF-8
 > meval: //...//in.jsonl:1: "correct" is missing
 > mtok: //...//t.jsonl:1: "text" is not a string
+
+## a number id is keyed by its value, whichever libjq the tools are built with: 1, 1.0 and 10e-1
+## are one problem, {"a":2.0} and {"a":2} one (libjq 1.7 prints a number as it was written, and
+## meval counted 1 and 1.0 as two problems there)
+$ printf '{"id":1,"correct":true}\n{"id":1.0,"correct":false}\n{"id":10e-1,"correct":true}\n{"id":{"a":2.0},"correct":true}\n{"id":{"a":2},"correct":false}\n{"id":{"a":20e-1},"correct":true}\n' | meval -Z --json | jq -c '[.problems, .k]'
+> [2,3]

@@ -580,3 +580,19 @@ $ minit tiny -o t -q && jq '.num_hidden_layers = 20 | .max_position_embeddings =
 $ msample --device cpu -q --model m --threads 1 --batch 65536 --max-tokens 16777216 < /dev/null > /dev/null; echo "rc=$?"
 > rc=3
 2~ ^msample: out of memory for a KV cache of [0-9]+ bytes on cpu \(the default --kv-mem: --batch 65536 whole samples of 16777216 tokens; give a smaller --kv-mem, --batch or --max-tokens\)$
+
+## a number id keys the random stream by its value, whichever libjq the tools are built with: 1.0
+## is the id 1 (a second problem of one id is refused), and [2e0] the id [2] (with libjq 1.7,
+## which prints a number as it was written, they were other ids with other completions)
+% requires $TESTDATA/msample/model/model.safetensors
+$ printf '{"id":1,"problem":"x"}\n{"id":1.0,"problem":"y"}\n{"id":[2e0],"problem":"z"}\n{"id":[2],"problem":"w"}\n' > ids.jsonl
+$ msample --device cpu --model "$TESTDATA/msample/model" -Z -q --max-tokens 2 --skip-bad ids.jsonl | jq -c '[.id, .sample]'
+$ printf '{"id":[2],"problem":"z"}\n' | msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 3 | jq -c .completion_ids > a
+$ printf '{"id":[2.0],"problem":"z"}\n' | msample --device cpu --model "$TESTDATA/msample/model" -Z -q -n 2 --max-tokens 3 | jq -c .completion_ids > b
+$ cmp a b && wc -l < a
+> [1,0]
+> [[2],0]
+> 2
+2> msample: ids.jsonl:2: "id" 1 is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems) (skipped)
+2> msample: ids.jsonl:4: "id" [2] is an earlier problem's too: its samples would share their random stream and one group (give each problem its own id; mfilter --dedupe drops repeated problems) (skipped)
+2> msample: 2 bad records skipped
