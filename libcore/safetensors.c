@@ -377,7 +377,16 @@ st_file *st_open(const char *path, mrl_err *e) {
         snprintf(buf, n, "%s/model.safetensors", path);
         if (!exists(buf)) {
             snprintf(buf, n, "%s/model.safetensors.index.json", path);
-            if (!exists(buf)) { err_set(e, 1, "%s: no model.safetensors or model.safetensors.index.json", path); goto fail; }
+            if (!exists(buf)) {
+                /* a PyTorch pickle checkpoint (the older Hugging Face format) is not read: say how to convert it */
+                snprintf(buf, n, "%s/pytorch_model.bin", path);
+                int pt = exists(buf);
+                if (!pt) { snprintf(buf, n, "%s/pytorch_model.bin.index.json", path); pt = exists(buf); }
+                err_set(e, 1, "%s: no model.safetensors or model.safetensors.index.json%s", path,
+                        pt ? " (it has pytorch_model.bin, which mrl does not read: save it as safetensors with transformers, "
+                             "model.save_pretrained(DIR, safe_serialization=True))" : "");
+                goto fail;
+            }
         }
         file = buf;
     }

@@ -180,7 +180,8 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         }
         if (kk != JV_KIND_TRUE && kk != JV_KIND_FALSE && kk != JV_KIND_NUMBER) {
             char msg[128];
-            if (kk == JV_KIND_INVALID || kk == JV_KIND_NULL) snprintf(msg, sizeof msg, "\"correct\" is missing");
+            if (kk == JV_KIND_INVALID || kk == JV_KIND_NULL)   /* rollouts straight from msample */
+                snprintf(msg, sizeof msg, "\"correct\" is missing (mreward sets it: msample ... | mreward | meval)");
             else snprintf(msg, sizeof msg, "\"correct\" is not a boolean or a number (got %s)", jv_kind_name(kk));
             jv_free(id); jv_free(ok); jv_free(rec);
             bad(m, file, line, msg);

@@ -318,7 +318,14 @@ static int32_t *token_ids(opts *o, const char *where, const char *name, jv a, in
 static void die_reward(opts *o, const char *where, jv r) {
     const char *f = jqf_text(o->freward);
     char m[400];
-    if (jv_get_kind(r) != JV_KIND_NUMBER) jqf_wrong(o->freward, "--reward", r, "a number", m, sizeof m);
+    if (jv_get_kind(r) != JV_KIND_NUMBER) {
+        jqf_wrong(o->freward, "--reward", r, "a number", m, sizeof m);
+        /* rollouts straight from msample: the stage between is missing */
+        if ((!jv_is_valid(r) || jv_get_kind(r) == JV_KIND_NULL) && !strcmp(f, ".reward")) {
+            size_t n = strlen(m);
+            snprintf(m + n, sizeof m - n, " (mreward sets it: msample ... | mreward | mgrpo)");
+        }
+    }
     else if (jqf_field(f)) snprintf(m, sizeof m, "\"%s\" is not a finite number", f + 1);
     else snprintf(m, sizeof m, "--reward '%.300s' gave a number that is not finite", f);
     jv_free(r);

@@ -126,7 +126,7 @@ $ b=$(printf 'x%.0s' $(seq 5000)); printf '{"id":"a","correct":true,"bench":"%s"
 ## a record without correct: FILE:LINE: "correct" is missing
 $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"b"}' > in.jsonl
 $ meval -Z in.jsonl
-2> meval: in.jsonl:2: "correct" is missing
+2> meval: in.jsonl:2: "correct" is missing (mreward sets it: msample ... | mreward | meval)
 ? 1
 
 ## a problem with fewer samples than the others is an error
@@ -357,7 +357,7 @@ $ iconv -f UTF-8 -t UTF-8 err > /dev/null && echo UTF-8; sed 's/\xc3\xa9//g' err
 > rc=1
 > rc=1
 > UTF-8
-> meval: //...//in.jsonl:1: "correct" is missing
+> meval: //...//in.jsonl:1: "correct" is missing (mreward sets it: msample ... | mreward | meval)
 > mtok: //...//t.jsonl:1: "text" is not a string
 
 ## a number id is keyed by its value, whichever libjq the tools are built with: 1, 1.0 and 10e-1

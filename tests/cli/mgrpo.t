@@ -76,7 +76,7 @@ $ jq -c 'if .sample == 1 and .id == "p1" then del(.reward) else . end' "$TESTDAT
 $ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; ls run 2>/dev/null || echo "no run"
 > rc=1
 > no run
-2> mgrpo: bad.jsonl:5: "reward" is missing
+2> mgrpo: bad.jsonl:5: "reward" is missing (mreward sets it: msample ... | mreward | mgrpo)
 
 ## a record without completion_ids
 % requires /usr/bin/jq

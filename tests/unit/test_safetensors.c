@@ -291,7 +291,11 @@ TEST(refuses_bad_index) {
     }
     for (int i = 0; i < 2; i++) unlink(tmp_path(shards[i]));
     unlink(tmp_path("model.safetensors.index.json"));
-    EXPECT(st_open(tmpdir, &e) == NULL && strstr(e.msg, "no model.safetensors"));
+    EXPECT(st_open(tmpdir, &e) == NULL && strstr(e.msg, "no model.safetensors") && !strstr(e.msg, "pytorch_model.bin"));
+    /* a directory of the older PyTorch format: the message says how to convert it */
+    write_text(tmp_path("pytorch_model.bin"), "");
+    EXPECT(st_open(tmpdir, &e) == NULL && strstr(e.msg, "it has pytorch_model.bin") && strstr(e.msg, "safe_serialization=True"));
+    unlink(tmp_path("pytorch_model.bin"));
 }
 
 typedef struct ramp { float scale; } ramp;
