@@ -47,9 +47,11 @@ PY
   for gc in off on; do
     flag=""; [ $gc = on ] && flag="--grad-checkpoint"
     rm -rf "$dir/run"
-    /usr/bin/time -f '%M' -o "$dir/rss" "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
+    # peak RSS from GNU time (package time; not on a minimal Debian: the column is then "-")
+    timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%M' -o "$dir/rss")
+    ${timer[@]+"${timer[@]}"} "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
       --loss sft --micro-batch 1 --groups 1 --steps 2 --no-checkpoint --dtype "${DTYPE:-fp32}" $flag "$dir/in.jsonl" > "$dir/m.jsonl"
-    mt=$(tail -n 1 "$dir/m.jsonl" | field tokens_per_s); mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss")
+    mt=$(tail -n 1 "$dir/m.jsonl" | field tokens_per_s); mr=-; [ -s "$dir/rss" ] && mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss"); rm -f "$dir/rss"
     tt="-" tr="-" sp="-"
     if [ $have_torch = 1 ]; then
       python3 bench/mgrpo_torch.py "$dir/$m" $P $L $flag > "$dir/t.json" 2>/dev/null || echo '{}' > "$dir/t.json"
