@@ -636,13 +636,14 @@ static void sched_resolve(opts *o, jv state, const char *latest) {
             rec_num(sc, "min_lr_rate", &minr))
             cli_dief(c, 1, "%s/trainer_state.json: \"schedule\" is not name, lr, warmup, total_steps, min_lr_rate", latest);
         /* the ranges of the options they stand for (warmup in steps, total_steps 0 where none was
-           given): a hand-edited -1 took the run uphill, and 1e300 steps of warmup became a long */
+           given): a hand-edited -1 took the run uphill, and 1e300 steps of warmup became a long.
+           A ratio's warmup is up to total_steps (2^40), past --warmup's 1e12 steps */
         static const char *const key[4] = {"lr", "warmup", "total_steps", "min_lr_rate"},
                                  *const opt[4] = {"--lr", "--warmup", "--total-steps", "--min-lr-rate"};
-        const double val[4] = {lr, w, total, minr}, hi[4] = {1e3, 1e12, 1L << 40, 1};
+        const double val[4] = {lr, w, total, minr}, hi[4] = {1e3, 1L << 40, 1L << 40, 1};
         for (int i = 0; i < 4; i++)
             if (!(val[i] >= 0 && val[i] <= hi[i]) || ((i == 1 || i == 2) && val[i] != floor(val[i])))
-                cli_dief(c, 1, "%s/trainer_state.json: \"schedule\": \"%s\" holds %g, not a value of %s", latest, key[i],
+                cli_dief(c, 1, "%s/trainer_state.json: \"schedule\": \"%s\" holds %.15g, not a value of %s", latest, key[i],
                          val[i], opt[i]);
 #define CHANGED(opt, fmt, mine, theirs) \
     cli_warn(c, opt " " fmt " replaces the run's " fmt " (%s/trainer_state.json)", mine, theirs, latest)

@@ -562,6 +562,20 @@ $ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 |
 > mgrpo: run/step-000001/trainer_state.json: "schedule": "min_lr_rate" holds 2, not a value of --min-lr-rate
 > [2,0.5]
 
+## ... but a run's own schedule is taken back: a warmup ratio of a long --total-steps records more
+## steps than --warmup takes (ceil(0.99 x 2^40)); one past it is named to the step
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ sed -n 1,2p r.jsonl | mgrpo -Z -q --model m --out run --groups 1 --steps 1 --threads 1 --schedule linear --warmup 0.99 --total-steps 1099511627776 > /dev/null
+$ jq -c '.schedule | [.warmup, .total_steps]' run/latest/trainer_state.json
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 | jq -c .step
+$ jq -c '.schedule.warmup = 1099511627777' run/latest/trainer_state.json > s.json && mv s.json run/latest/trainer_state.json
+$ sed -n 3,4p r.jsonl | mgrpo -Z -q --out run --groups 1 --steps 1 --threads 1 2>&1 > /dev/null | sed 's|^mgrpo: .*/run/|mgrpo: run/|'
+> [1088516511499,1099511627776]
+> 2
+> mgrpo: run/step-000002/trainer_state.json: "schedule": "warmup" holds 1099511627777, not a value of --warmup
+
 ## --schedule constant ignores --warmup, as transformers' does (with a warning); constant_with_warmup warms up
 $ minit tiny -o m -q
 $ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
