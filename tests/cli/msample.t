@@ -574,9 +574,11 @@ $ jq -r '[(.prompt_ids | length), .finish] | @tsv' out | sort -u | awk '{n[$1]++
 ## a default --kv-mem too large to allocate (--batch and --max-tokens far past the machine; a
 ## DeepScaleR-style --batch 256 of --max-tokens 32768 asks hundreds of GB for the 1.5B model) is
 ## named as the default, with what lowers it: it said only "out of memory for a KV cache of N
-## bytes", of a size the user never gave. (160 TiB here: past any process's address space.)
+## bytes", of a size the user never gave. (512 TiB here, 2^31 tokens, the pool's cap, of 256 KiB:
+## past any process's address space, so refused where the kernel overcommits without a check too;
+## 20 layers of 2 heads of 32 asked 20 TiB, which vm.overcommit_memory=1 grants.)
 % requires unsanitized
-$ minit tiny -o t -q && jq '.num_hidden_layers = 20 | .max_position_embeddings = 16777216' t/config.json > c.json && minit c.json -o m -q
+$ minit tiny -o t -q && jq '.num_hidden_layers = 8 | .hidden_size = 16 | .num_attention_heads = 1 | .num_key_value_heads = 1 | .head_dim = 4096 | .intermediate_size = 16 | .max_position_embeddings = 16777216' t/config.json > c.json && minit c.json -o m -q
 $ msample --device cpu -q --model m --threads 1 --batch 65536 --max-tokens 16777216 < /dev/null > /dev/null; echo "rc=$?"
 > rc=3
 2~ ^msample: out of memory for a KV cache of [0-9]+ bytes on cpu \(the default --kv-mem: --batch 65536 whole samples of 16777216 tokens; give a smaller --kv-mem, --batch or --max-tokens\)$
