@@ -56,11 +56,12 @@ run_case() {
       # ... and where the user it switches to (nobody) can run the tools and the tests: a tree
       # under /root (mode 700) gave "env: 'mfilter': Permission denied"
       if [ -z "${nobody_ok:-}" ]; then
-        nobody_ok=no
+        nobody_ok="user nobody cannot reach $MRL_BIN or $ROOT"
+        command -v setpriv >/dev/null || nobody_ok="no setpriv (util-linux) to switch users with"
         command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups \
           sh -c 'test -x "$1/mfilter" && test -r "$2/tests/run.sh"' sh "$MRL_BIN" "$ROOT" 2>/dev/null && nobody_ok=yes
       fi
-      [ "$nobody_ok" = yes ] || { echo "SKIP $base: $name: user nobody cannot reach $MRL_BIN or $ROOT"; return 0; }
+      [ "$nobody_ok" = yes ] || { echo "SKIP $base: $name: $nobody_ok"; return 0; }
       continue
     fi
     if [ "$r" = unsanitized ]; then

@@ -54,6 +54,13 @@ $ want="0 passed, 0 failed, 1 skipped"; [ "$(id -u)" = 0 ] && setpriv --reuid=65
 $ [ "$("$ROOT/tests/run.sh" -- root.t | tail -1)" = "$want" ] && echo ok
 > ok
 
+## ... and where setpriv, which the cases switch users with, is missing the skip says so (it said
+## user nobody could not reach the tree)
+$ printf '## as root\n%% requires root\n$ id -u\n> 0\n' > root.t; mkdir p && ln -sf /bin/* /usr/bin/* p/ && rm -f p/setpriv
+$ why="no setpriv (util-linux) to switch users with"; [ "$(id -u)" = 0 ] || why="needs root"
+$ [ "$(PATH=$PWD/p "$ROOT/tests/run.sh" -- root.t | head -1)" = "SKIP root: as root: $why" ] && echo ok
+> ok
+
 ## ... and skips it for another user (a case that switches users with setpriv checks nothing as one)
 % requires root
 % requires /usr/bin/setpriv
