@@ -379,12 +379,14 @@ st_file *st_open(const char *path, mrl_err *e) {
             snprintf(buf, n, "%s/model.safetensors.index.json", path);
             if (!exists(buf)) {
                 /* a PyTorch pickle checkpoint (the older Hugging Face format) is not read: say how to convert it */
-                snprintf(buf, n, "%s/pytorch_model.bin", path);
-                int pt = exists(buf);
-                if (!pt) { snprintf(buf, n, "%s/pytorch_model.bin.index.json", path); pt = exists(buf); }
-                err_set(e, 1, "%s: no model.safetensors or model.safetensors.index.json%s", path,
-                        pt ? " (it has pytorch_model.bin, which mrl does not read: save it as safetensors with transformers, "
-                             "model.save_pretrained(DIR, safe_serialization=True))" : "");
+                const char *pt = "pytorch_model.bin";
+                snprintf(buf, n, "%s/%s", path, pt);
+                if (!exists(buf)) { pt = "pytorch_model.bin.index.json"; snprintf(buf, n, "%s/%s", path, pt); }
+                if (!exists(buf)) pt = NULL;
+                if (pt) err_set(e, 1, "%s: no model.safetensors or model.safetensors.index.json (it has %s, which mrl does not "
+                                "read: save the model as safetensors with transformers, model.save_pretrained(DIR, "
+                                "safe_serialization=True))", path, pt);
+                else err_set(e, 1, "%s: no model.safetensors or model.safetensors.index.json", path);
                 goto fail;
             }
         }

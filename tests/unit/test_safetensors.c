@@ -296,6 +296,9 @@ TEST(refuses_bad_index) {
     write_text(tmp_path("pytorch_model.bin"), "");
     EXPECT(st_open(tmpdir, &e) == NULL && strstr(e.msg, "it has pytorch_model.bin") && strstr(e.msg, "safe_serialization=True"));
     unlink(tmp_path("pytorch_model.bin"));
+    write_text(tmp_path("pytorch_model.bin.index.json"), "{}");
+    EXPECTF(st_open(tmpdir, &e) == NULL && strstr(e.msg, "it has pytorch_model.bin.index.json,"), "%s", e.msg);
+    unlink(tmp_path("pytorch_model.bin.index.json"));
 }
 
 typedef struct ramp { float scale; } ramp;
