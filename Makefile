@@ -119,7 +119,8 @@ test-gpu: all $(GTEST_BINS)
 # Loaders and parsers under AddressSanitizer + UBSan (CUDA off); the summary line last, as make
 # test (the sub-make's "Leaving directory" came after it).
 test-asan:
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(MAKE) --no-print-directory B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 LSAN_OPTIONS='suppressions="$(CURDIR)/tests/lsan.supp"' \
+	  $(MAKE) --no-print-directory B=build-asan BIN=build-asan/bin CUDA=0 OPT=-O1 CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fopenmp -fsanitize=address,undefined" test
 
 bench: all $(BENCH_BINS)

@@ -83,11 +83,15 @@ static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape) {
     if (k < cap) snprintf(buf + k, cap - k, "]");
 }
 
-/* A JSON number that is a non-negative integer below 2^53 (exact in a double). */
+/* A JSON number that is a non-negative integer below 2^53 (exact in a double). Consumes v:
+ * with libjq 1.7 a parsed number is allocated (its literal kept), so a number not
+ * freed leaked there (each shape and offset of every tensor of every load), where 1.6 keeps it
+ * in the jv itself. */
 static int json_uint(jv v, uint64_t *out) {
-    if (jv_get_kind(v) != JV_KIND_NUMBER) return -1;
-    double d = jv_number_value(v);
-    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return -1;
+    int num = jv_get_kind(v) == JV_KIND_NUMBER;
+    double d = num ? jv_number_value(v) : -1;
+    jv_free(v);
+    if (!num || !(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return -1;
     *out = (uint64_t)d;
     return 0;
 }
