@@ -198,7 +198,7 @@ static int write_state(const char *path, const char *const *names, int n, const 
     int64_t shape[2] = {3, 4};
     st_writer *w = st_write_begin(path, &e);
     for (int i = 0; w && i < n; i++)
-        if (st_add(w, names[i], ST_F32, 2, shape, z, &e)) return -1;
+        if (st_add(w, names[i], ST_F32, 2, shape, z, &e)) { st_write_abort(w); return -1; }
     const char *meta[] = {"step", step, "optimizer", kind, NULL};
     return w ? st_write_end(w, meta, &e) : -1;
 }
