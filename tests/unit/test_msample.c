@@ -91,7 +91,9 @@ static double maxdiff(jv a, jv b) {
     int n = jv_array_length(jv_copy(a)), m = jv_array_length(jv_copy(b));
     double d = n == m ? 0 : 1e9;
     for (int i = 0; i < n && i < m; i++) {
-        double x = jv_number_value(jv_array_get(jv_copy(a), i)), y = jv_number_value(jv_array_get(jv_copy(b), i));
+        jv xv = jv_array_get(jv_copy(a), i), yv = jv_array_get(jv_copy(b), i);   /* freed: a number of libjq 1.7 is allocated */
+        double x = jv_number_value(xv), y = jv_number_value(yv);
+        jv_free(xv); jv_free(yv);
         if (fabs(x - y) > d) d = fabs(x - y);
     }
     jv_free(a); jv_free(b);
