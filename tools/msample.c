@@ -185,7 +185,8 @@ static int feed(void *ctx, eng_problem *p, mrl_err *e) {
         }
         uint64_t key = rng_hash(jv_string_value(id), (size_t)jv_string_length_bytes(jv_copy(id)));   /* a NUL in an id too */
         {   /* every record's id, as given or assigned, is in the sets (a scope: r is taken above) */
-            jv d = given ? jv_dump_canonical(jv_object_get(jv_copy(rec), jv_string("id"))) : jv_dump_string(jv_copy(id), 0);
+            /* its JSON text: a string's (or FILE:LINE's) quoted; any other id's is id already */
+            jv d = given && ik != JV_KIND_STRING ? jv_copy(id) : jv_dump_string(jv_copy(id), 0);
             int r = hset_add(&a->ids, key);
             int rj = r < 0 ? r : hset_add(&a->json_ids, rng_hash(jv_string_value(d), (size_t)jv_string_length_bytes(jv_copy(d))));
             if (r < 0 || rj < 0) { jv_free(d); jv_free(id); jv_free(rec); return err_set(e, ERR_SYS, "out of memory"); }
