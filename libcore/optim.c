@@ -175,6 +175,11 @@ static int fill_from_backend(void *ctx, void *dst, size_t off, size_t n, mrl_err
     return 0;
 }
 
+/* A state tensor's name: one of these, a dot, the parameter's name (the moments: AdamW only). */
+static const char *const state_pre[3] = {"exp_avg", "exp_avg_sq", "master"};
+/* The optimizer's name in a state file's metadata and in messages (optim_parse_kind's). */
+static const char *kind_name(const optim *opt) { return opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd"; }
+
 int optim_save(optim *opt, const char *path, int with_master, mrl_err *e) {
     int nt = opt->n * ((opt->m ? 2 : 0) + (with_master ? 1 : 0));
     fill_ctx *ctx = calloc(nt ? nt : 1, sizeof *ctx);
@@ -185,12 +190,11 @@ int optim_save(optim *opt, const char *path, int with_master, mrl_err *e) {
     char name[256];
     for (int i = 0; i < opt->n; i++) {
         mrl_param *p = &opt->params[i];
-        const char *pre[3] = {"exp_avg", "exp_avg_sq", "master"};
         const float *src[3] = {opt->m ? opt->m[i] : NULL, opt->v ? opt->v[i] : NULL, p->w};
         for (int j = 0; j < 3; j++) {
             if (j < 2 && !opt->m) continue;
             if (j == 2 && !with_master) continue;
-            snprintf(name, sizeof name, "%s.%s", pre[j], p->name);
+            snprintf(name, sizeof name, "%s.%s", state_pre[j], p->name);
             ctx[k] = (fill_ctx){opt->be, src[j]};
             if (st_add_fill(w, name, ST_F32, p->ndim, p->shape, fill_from_backend, &ctx[k], e)) {
                 st_write_abort(w); free(ctx); return -1;
@@ -201,7 +205,7 @@ int optim_save(optim *opt, const char *path, int with_master, mrl_err *e) {
     char step[32];
     snprintf(step, sizeof step, "%ld", opt->step);
     const char *meta[] = {"format", "pt", "step", step, "optimizer",
-                          opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd", NULL};
+                          kind_name(opt), NULL};
     be_sync(opt->be);
     int rc = st_write_end(w, meta, e);
     free(ctx);
@@ -224,7 +228,7 @@ static int load_tensor(optim *opt, st_file *f, const char *path, const char *pre
     if (st_read_f32(t, h, e)) { free(h); return err_prefix(e, "%s", path); }
     /* a NaN or inf in a moment (or a master weight) would go into every weight at the first
        step; a negative second moment into its square root. One pass, at load. */
-    int sq = !strcmp(pre, "exp_avg_sq");
+    int sq = !strcmp(pre, state_pre[1]);
     for (size_t i = 0; i < p->numel; i++)
         if (!isfinite(h[i]) || (sq && h[i] < 0)) {
             err_set(e, 1, "%s: tensor \"%s\" holds %g at element %zu (%s)", path, name, h[i], i,
@@ -256,17 +260,16 @@ int optim_load(optim *opt, const char *path, mrl_err *e) {
     long step = s ? strtol(s, &end, 10) : -1;
     if (!s || end == s || *end || errno || step < 0) { st_close(f); return err_set(e, 1, "%s: metadata \"step\" is missing or bad", path); }
     const char *kind = st_metadata(f, "optimizer");
-    if (kind && strcmp(kind, opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd")) {
-        err_set(e, 1, "%s: optimizer state is for %s, the run uses %s", path, kind,
-                opt->o.kind == OPTIM_ADAMW ? "adamw" : "sgd");
+    if (kind && strcmp(kind, kind_name(opt))) {
+        err_set(e, 1, "%s: optimizer state is for %s, the run uses %s", path, kind, kind_name(opt));
         st_close(f);
         return -1;
     }
     for (int i = 0; i < opt->n; i++) {
         mrl_param *p = &opt->params[i];
-        if (opt->m && (load_tensor(opt, f, path, "exp_avg", p, opt->m[i], 1, e) ||
-                       load_tensor(opt, f, path, "exp_avg_sq", p, opt->v[i], 1, e))) { st_close(f); return -1; }
-        if (load_tensor(opt, f, path, "master", p, p->w, 0, e) < 0) { st_close(f); return -1; }
+        if (opt->m && (load_tensor(opt, f, path, state_pre[0], p, opt->m[i], 1, e) ||
+                       load_tensor(opt, f, path, state_pre[1], p, opt->v[i], 1, e))) { st_close(f); return -1; }
+        if (load_tensor(opt, f, path, state_pre[2], p, p->w, 0, e) < 0) { st_close(f); return -1; }
     }
     /* every tensor in the file must be a state this optimizer keeps (master, and AdamW's two
        moments) of one of its parameters: catches a bigger model's state, and a file whose
@@ -274,11 +277,12 @@ int optim_load(optim *opt, const char *path, mrl_err *e) {
     for (int i = 0; i < st_count(f); i++) {
         const char *nm = st_at(f, i)->name, *dot = strchr(nm, '.');
         size_t pl = dot ? (size_t)(dot - nm) : 0;
-        int kept = dot && ((pl == 6 && !strncmp(nm, "master", 6)) ||
-                           (opt->m && ((pl == 7 && !strncmp(nm, "exp_avg", 7)) || (pl == 10 && !strncmp(nm, "exp_avg_sq", 10)))));
+        int kept = 0;
+        for (int j = opt->m ? 0 : 2; dot && j < 3 && !kept; j++)
+            kept = strlen(state_pre[j]) == pl && !strncmp(nm, state_pre[j], pl);
         int found = 0;
         for (int j = 0; kept && j < opt->n && !found; j++) found = !strcmp(dot + 1, opt->params[j].name);
-        if (!kept) { err_set(e, 1, "%s: tensor \"%s\" is not a state of the %s optimizer", path, nm, opt->m ? "adamw" : "sgd"); st_close(f); return -1; }
+        if (!kept) { err_set(e, 1, "%s: tensor \"%s\" is not a state of the %s optimizer", path, nm, kind_name(opt)); st_close(f); return -1; }
         if (!found) { err_set(e, 1, "%s: tensor \"%s\" is not a parameter of this model", path, nm); st_close(f); return -1; }
     }
     opt->step = step;
