@@ -74,6 +74,11 @@ enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
        O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS, O_NOMASKT, O_POLICY, O_BATCHES };
 enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16, G_OBJ = 32 /* G_OBJ << i: OBJ[i] */ };
+/* The schedule options' bounds, for the command line and for a resumed run's "schedule" alike
+   (--min-lr-rate is a fraction, at most 1; --warmup's 1e12 steps only on the command line: a
+   ratio's is recorded in steps, up to the total) */
+#define LR_MAX 1e3
+#define TOTAL_MAX (1L << 40)
 
 typedef struct {
     cli c;
@@ -556,7 +561,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_TEMP: obj_arg(o, OBJ_TEMP, optarg); break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
                       o->oo.kind = v; o->optim_given = 1; break;
-        case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, 1e3); o->given |= G_LR; break;
+        case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, LR_MAX); o->given |= G_LR; break;
         case O_WD: obj_arg(o, OBJ_WD, optarg); break;
         case O_B1: obj_arg(o, OBJ_B1, optarg); break;
         case O_B2: obj_arg(o, OBJ_B2, optarg); break;
@@ -570,7 +575,7 @@ static void parse_opts(opts *o, int argc, char **argv) {
                            cli_usage(c, "--warmup: '%s' is neither a whole number of steps nor a ratio below 1", optarg);
                        o->given |= G_WARMUP; break;
         case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->given |= G_MINLR; break;
-        case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, 1L << 40); o->given |= G_TOTAL; break;
+        case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, TOTAL_MAX); o->given |= G_TOTAL; break;
         case O_MAXGN: obj_arg(o, OBJ_MAXGN, optarg); break;
         case O_GROUPS: o->groups = (int)cli_long(c, "--groups", optarg, 0, 1 << 24); break;
         case O_MB: obj_arg(o, OBJ_MB, optarg); break;
@@ -636,11 +641,10 @@ static void sched_resolve(opts *o, jv state, const char *latest) {
             rec_num(sc, "min_lr_rate", &minr))
             cli_dief(c, 1, "%s/trainer_state.json: \"schedule\" is not name, lr, warmup, total_steps, min_lr_rate", latest);
         /* the ranges of the options they stand for (warmup in steps, total_steps 0 where none was
-           given): a hand-edited -1 took the run uphill, and 1e300 steps of warmup became a long.
-           A ratio's warmup is up to total_steps (2^40), past --warmup's 1e12 steps */
+           given): a hand-edited -1 took the run uphill, and 1e300 steps of warmup became a long */
         static const char *const key[4] = {"lr", "warmup", "total_steps", "min_lr_rate"},
                                  *const opt[4] = {"--lr", "--warmup", "--total-steps", "--min-lr-rate"};
-        const double val[4] = {lr, w, total, minr}, hi[4] = {1e3, 1L << 40, 1L << 40, 1};
+        const double val[4] = {lr, w, total, minr}, hi[4] = {LR_MAX, TOTAL_MAX, TOTAL_MAX, 1};
         for (int i = 0; i < 4; i++)
             if (!(val[i] >= 0 && val[i] <= hi[i]) || ((i == 1 || i == 2) && val[i] != floor(val[i])))
                 cli_dief(c, 1, "%s/trainer_state.json: \"schedule\": \"%s\" holds %.15g, not a value of %s", latest, key[i],
