@@ -17,10 +17,12 @@ CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=s
              -gencode arch=compute_90,code=compute_90   # PTX: newer GPUs compile it at load time
 VERSION   := 0.1.0
 
-UNAME_M := $(shell uname -m)
+# The target's architecture is the compiler's, not the build machine's: a cross compiler
+# (CC=aarch64-linux-gnu-gcc on x86-64) was given -march=x86-64-v2 ("unknown value for -march").
+CC_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine 2>/dev/null)))
 ifeq ($(NATIVE),1)
   ARCHFLAGS := -march=native
-else ifeq ($(UNAME_M),x86_64)
+else ifeq ($(CC_ARCH),x86_64)
   ARCHFLAGS := -march=x86-64-v2 -mtune=generic
 else
   ARCHFLAGS :=

@@ -33,3 +33,13 @@ $ cd "$ROOT" && make -n CUDA=0 test-asan 2>/dev/null | tail -n 1 | grep -o 'test
 ## make help lists the targets README describes (it was "No rule to make target 'help'")
 $ make -s -C "$ROOT" help | grep -o '^make [a-z0-9|-]*' | tr '\n' ' '; echo
 > make  make test make demo make exp1|exp2|exp3 make data-exp2 make eval make plot make bench 
+
+## the -march is the compiler's target's, not the build machine's: a cross compiler for aarch64
+## on x86-64 (CC=aarch64-linux-gnu-gcc) was given -march=x86-64-v2 from uname -m and built
+## nothing ("unknown value 'x86-64-v2' for '-march'"). A stand-in compiler that names its
+## target (-dumpmachine) and compiles nothing; x86-64's own build keeps x86-64-v2.
+$ for t in aarch64-linux-gnu x86_64-linux-gnu; do printf '#!/bin/sh\n[ "$1" = -dumpmachine ] && echo %s\n' $t > cc-$t; chmod +x cc-$t; done
+$ m() { make -s -C "$ROOT" -n B="$PWD/b" BIN="$PWD/bin" CUDA=0 CC="$PWD/cc-$1" all 2> /dev/null | grep -c -- '-march=x86-64-v2'; }
+$ m aarch64-linux-gnu; m x86_64-linux-gnu | awk '{ print ($1 > 20) }'
+> 0
+> 1
