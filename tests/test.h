@@ -22,6 +22,13 @@ static inline double tst_worst(double w, double x) { return w != w ? w : x <= w 
 #define EXPECT_NEAR(a, b, tol) do { double _a = (a), _b = (b); if (_a != _b && (!(fabs(_a - _b) <= (tol) * fmax(1.0, fabs(_b))) || isinf(_b) || _a != _a)) { fprintf(stdout, "  %s:%d: %s = %.9g, expected %s = %.9g (tol %g)\n", __FILE__, __LINE__, #a, _a, #b, _b, (double)(tol)); tst_failed_now = 1; } } while (0)
 #define SKIP(...) do { snprintf(tst_skip_reason, sizeof tst_skip_reason, __VA_ARGS__); tst_skipped_now = 1; return; } while (0)
 #define RUN(name) tst_run(#name, name)
+/* Whether the CPU has x86 feature F (a string literal, as __builtin_cpu_supports takes): never
+ * elsewhere, where GCC before 14 has no such builtin (aarch64: "implicit declaration"). */
+#if defined(__x86_64__)
+#define CPU_HAS(f) __builtin_cpu_supports(f)
+#else
+#define CPU_HAS(f) 0
+#endif
 static void tst_run(const char *name, void (*fn)(void)) {
     tst_failed_now = tst_skipped_now = 0;
     fflush(stdout);

@@ -735,6 +735,7 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
     float scale = 1.0f / sqrtf((float)D);
     size_t row = (size_t)Hkv * D;
     int avx512 = 0, avx2 = 0;
+    (void)avx512;   /* read only where the SIMD kernels are compiled (PAGED_SIMD) */
 #ifdef PAGED_SIMD
     avx512 = cpu_st(be)->simd >= CPU_SIMD_AVX512 && D % 16 == 0;
     avx2 = !avx512 && cpu_st(be)->simd >= CPU_SIMD_AVX2 && D % 8 == 0;

@@ -165,9 +165,11 @@ static const mrl_ops cpu_table = {
 int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     cpu_state *s = calloc(1, sizeof *s);
     if (!s) return err_set(e, 3, "out of memory");
+#if defined(__x86_64__)   /* GCC's CPU builtins are x86's (aarch64: none before GCC 14); elsewhere the portable kernels */
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) s->simd = CPU_SIMD_AVX512;
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) s->simd = CPU_SIMD_AVX2;
+#endif
     const char *force = getenv("MRL_CPU_SIMD");   /* "none" | "avx2": test the fallbacks */
     if (force && !strcmp(force, "none")) s->simd = CPU_SIMD_NONE;
     else if (force && !strcmp(force, "avx2") && s->simd > CPU_SIMD_AVX2) s->simd = CPU_SIMD_AVX2;

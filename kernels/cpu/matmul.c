@@ -29,15 +29,15 @@ static inline float bf(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; me
 static void dots_f32(const float *w, const float *x, int ldx, int T, int n, float *res, int ldr) { DOTS_BODY(w[i]) }
 static void dots_bf16(const uint16_t *w, const float *x, int ldx, int T, int n, float *res, int ldr) { DOTS_BODY(bf(w[i])) }
 
-#include <immintrin.h>
+#define DOT_RO 3   /* the register tiles below: weight rows x x rows */
+#define DOT_NT 4
+#ifdef CPU_HAVE_EXP512   /* x86's intrinsics (cpu.h); other CPUs stream with DOTS_BODY */
 /* AVX-512: RO rows of W (o) against NT rows of x (t) at once, two accumulators per (o, t) so
  * the FMA latency is hidden: 3 x 4 x 2 = 24 accumulators, each x vector loaded once for the 3
  * weight rows (one row at a time read x from L2 once per weight row: 8 rows of 1536 floats
  * fill L1). Every (o, t) sum is the same chain whatever RO, NT, T or the thread count: lanes
  * of a0 take the elements i % 32 < 16 (and a last 16), a1 the rest, then one reduction and the
  * scalar tail; bf16 is widened by a shift (bf16 = high half of fp32). */
-#define DOT_RO 3
-#define DOT_NT 4
 /* res[k * ldr + r] = dot(W row r, x row k), r < RO, k < NT; W rows ldw elements apart */
 __attribute__((target("avx512f"), always_inline))
 static inline void dots_blk(const int RO, const int NT, const void *wv, size_t ldw, int isbf, const float *x, int ldx,
@@ -163,6 +163,7 @@ static void dots_tiled(dots_blk_fn *const tab[DOT_RO][DOT_NT], const void *wv, s
         tab[ro - 1][nt - 1](wv, ldw, isbf, x + (size_t)t * ldx, ldx, n, res + (size_t)t * ldr, ldr);
     }
 }
+#endif
 
 /* out[t, o] = beta * out[t, o] + dot(W row o, x row t) for t < T <= SMALL_T_MAX: tasks of up to
  * SMALL_G blocks of DOT_RO weight rows; a task's sums go to res laid out as its outputs are
@@ -187,9 +188,13 @@ static void small_blk(const mrl_backend *be, float *out, int ldo, float beta, co
             int n = nr - q * ro < ro ? nr - q * ro : ro;
             const void *wr = (const char *)w + (size_t)(o0 + q * ro) * IN * es;
             float *rq = res + q * ro;
+            (void)n;   /* the tiles' rows; the portable dots take one (ro = 1) */
+#ifdef CPU_HAVE_EXP512
             if (simd >= CPU_SIMD_AVX512) dots_tiled(dots_blks, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq, nr);
             else if (simd >= CPU_SIMD_AVX2) dots_tiled(dots_blks8, wr, (size_t)IN, n, isbf, x, ldx, T, IN, rq, nr);
-            else { if (isbf) dots_bf16(wr, x, ldx, T, IN, rq, nr); else dots_f32(wr, x, ldx, T, IN, rq, nr); }
+            else
+#endif
+            { if (isbf) dots_bf16(wr, x, ldx, T, IN, rq, nr); else dots_f32(wr, x, ldx, T, IN, rq, nr); }
         }
         for (int t = 0; t < T; t++) {   /* row t's outputs o0 .. o0+nr-1 */
             float *y = out + (size_t)t * ldo + o0;

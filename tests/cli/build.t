@@ -43,3 +43,14 @@ $ m() { make -s -C "$ROOT" -n B="$PWD/b" BIN="$PWD/bin" CUDA=0 CC="$PWD/cc-$1" a
 $ m aarch64-linux-gnu; m x86_64-linux-gnu | awk '{ print ($1 > 20) }'
 > 0
 > 1
+
+## the C sources compile for aarch64, where GCC (before 14) has no __builtin_cpu_supports and
+## there is no immintrin.h: matmul.c's register tiles, the backend's CPU check and two unit
+## tests' were x86's unguarded, and an arm64 build stopped there. Checked where Debian's cross
+## compiler is installed (gcc-aarch64-linux-gnu; its own libc, the host's other headers after)
+% requires /usr/bin/aarch64-linux-gnu-gcc
+$ cd "$ROOT" && for f in libcore/*.c kernels/*.c kernels/cpu/*.c tools/*.c tests/unit/*.c bench/*.c testdata/*.c; do
+$   aarch64-linux-gnu-gcc -std=c11 -fopenmp -D_GNU_SOURCE -DMRL_VERSION='"0"' -Ilibcore -Ikernels $(pkg-config --cflags-only-I openblas 2>/dev/null) \
+$     -idirafter /usr/include -Wall -Wextra -Werror -fsyntax-only "$f" 2>&1 | head -n 3
+$ done; echo end
+> end

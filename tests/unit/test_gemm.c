@@ -309,9 +309,8 @@ TEST(head_matches_float64) {
  * (MRL_CPU_SIMD only lowers the level, MRL_CPU_BF16_DOT=1 needs AVX512_BF16, AMX needs
  * AMX-BF16), and op_pack_weight packs nothing where its GEMM does not run. */
 TEST(dispatch_never_selects_missing_isa) {
-    __builtin_cpu_init();
-    int has512 = __builtin_cpu_supports("avx512f"), hasbf = __builtin_cpu_supports("avx512bf16");
-    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    int has512 = CPU_HAS("avx512f"), hasbf = CPU_HAS("avx512bf16");
+    int has2 = CPU_HAS("avx2") && CPU_HAS("fma");
     setenv("MRL_CPU_BF16_DOT", "1", 1);
     static const char *simds[] = {NULL, "avx512", "avx2", "none", "bogus"};
     for (int sp = 0; sp < 5; sp++) {

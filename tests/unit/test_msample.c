@@ -213,7 +213,7 @@ TEST(invariance_and_sampled_logprobs) {
         snprintf(cmd, sizeof cmd, other[v], bin, COMMON, opt, PROBS);
         EXPECT(run(cmd, &out) == 0);
         same_tokens(parse_lines(base), parse_lines(out), other[v]);
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f") &&
+        if (CPU_HAS("avx2") && CPU_HAS("fma") && !CPU_HAS("avx512f") &&
             !getenv("MRL_CPU_SIMD") && !getenv("MRL_CPU_SMALL_T"))
             EXPECTF(!strcmp(out, base), "%s: output differs from --batch 1 on an AVX2 CPU (rows up to 64 stream)", other[v]);
         if (!b64) { b64 = out; continue; }
@@ -354,7 +354,7 @@ TEST(kv_cache_bf16) {
  * give the bytes of --batch 1, at 2 threads as at 1. */
 TEST(bf16_batch_past_64_same_bytes) {
     if (!ready()) SKIP("needs MRL_BIN and %s", MODEL);
-    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !__builtin_cpu_supports("avx512f")) ||
+    if (!(CPU_HAS("avx2") && CPU_HAS("fma") && !CPU_HAS("avx512f")) ||
         getenv("MRL_CPU_SIMD") || getenv("MRL_CPU_SMALL_T") || getenv("MRL_CPU_SMALL_T_BF16"))
         SKIP("the bf16 streaming limit of 256 rows is AVX2's without AVX-512");
     char cmd[8192], *b1, *b72;
