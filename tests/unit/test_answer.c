@@ -537,20 +537,30 @@ TEST(lighteval_hostile) {
     EXPECT(lighteval_is(s, "5"));
     if (now_s() - t0 > worst) worst = now_s() - t0;
     /* one environment full of boxes ("$\boxed{1}\boxed{1}...$", 630 KB): each box searched
-       the text back to its start for a \fbox: 20 s where it takes 0.15 (the one bound asserted
-       here: 3 s, far from both) */
+       the text back to its start for a \fbox: 20 s where it takes 0.15. Bounded against the
+       same machine's time for an environment as long without boxes (0.2-0.3 s), not against
+       a clock: an emulated arm64 run took 11 s for both kinds (qemu), a loaded CI machine is
+       slower too. The quadratic search was ~60x that reference; the bound is 10x, and a run
+       over it is repeated (the best of two) so one preemption does not decide it. */
     {
-        size_t k = 0;
-        s[k++] = '$';
-        while (k + 10 < 630000) memcpy(s + k, "\\boxed{1}", 9), k += 9;
-        s[k++] = '$', s[k] = 0;
-        t0 = now_s();
-        ans_opts o = {.lighteval = 1};
-        char *a = ans_extract(s, &o);
-        double dt = now_s() - t0;
-        if (dt > worst) worst = dt;
-        EXPECTF(dt < 3, "%.1f s", dt);
-        free(a);
+        double tb = 1e30, tr = 1e30;
+        for (int rep = 0; rep < 2 && (rep == 0 || !(tb < 10 * tr)); rep++)   /* a second only where the first is over */
+            for (int box = 0; box < 2; box++) {
+                const char *unit = box ? "\\boxed{1}" : "x+1=2 and ";
+                size_t k = 0, ul = strlen(unit);
+                s[k++] = '$';
+                while (k + ul + 1 < 630000) memcpy(s + k, unit, ul), k += ul;
+                s[k++] = '$', s[k] = 0;
+                t0 = now_s();
+                ans_opts o = {.lighteval = 1};
+                char *a = ans_extract(s, &o);
+                double dt = now_s() - t0;
+                if (dt > worst) worst = dt;
+                if (box) tb = dt < tb ? dt : tb;
+                else tr = dt < tr ? dt : tr;
+                free(a);
+            }
+        EXPECTF(tr < 1e30 && tb < 10 * tr, "%.3f s for the boxes, %.3f s for as long an environment without", tb, tr);
     }
     printf("  slowest hostile lighteval case: %.1f ms\n", worst * 1e3);
     /* invalid UTF-8 is read as Python reads bytes decoded with errors="replace" (and as
