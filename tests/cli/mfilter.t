@@ -44,7 +44,7 @@ $ mfilter -Z --where 'empty' "$TESTDATA/mfilter/problems.jsonl"
 ## --where that fails at run time: FILE:LINE and the jq message, exit 1
 $ cp "$TESTDATA/mfilter/problems.jsonl" . && mfilter -Z --where '.answer | tonumber > 3' problems.jsonl
 > {"id":"p2","problem":"Find x if 2x = 10.","answer":"5","level":"Level 5","source":"math"}
-2~ ^mfilter: problems.jsonl:3: jq filter '.answer \| tonumber > 3': .*4\\pi
+2~ ^mfilter: problems.jsonl:3: jq filter '.answer \| tonumber > 3': .*4\\\\?pi
 ? 1
 
 ## a jq error value with line breaks still makes a one-line message

@@ -67,7 +67,7 @@ $ msample --device cpu --model "$TESTDATA/msample/model" --temperature 1e-39 </d
 > msample: --kv-mem: '1e30' is not a size (e.g. 512M, 4G)
 > msample: --kv-mem: '18446744073709551615' is more than a petabyte
 > msample: --temperature: '1e-39' is below 1e-3 (0 is greedy)
-2~ ^msample: --problem: cannot compile jq filter '\.\[': syntax error, unexpected .*\?\)$
+2~ ^msample: --problem: cannot compile jq filter '\.\[': syntax error, unexpected (\$end \(Unix shell quoting issues\?\)|end of file)$
 2~ ^msample: --kv-mem: KV cache: 1024 bytes hold no block of 16 tokens
 2~ ^Try 'msample --help'\.$
 
