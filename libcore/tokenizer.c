@@ -638,6 +638,7 @@ mrl_tok *tok_load_dir(const char *dir, mrl_err *e) {
     }
     size_t n = strlen(dir) + 32;
     char *p = malloc(n);
+    if (!p) { err_set(e, 3, "out of memory"); return NULL; }   /* not snprintf into NULL (GCC 16 warned at -O1) */
     snprintf(p, n, "%s/tokenizer.json", dir);
     if (access(p, F_OK) != 0) {   /* a compressed copy also serves */
         snprintf(p, n, "%s/tokenizer.json.zst", dir);
