@@ -128,11 +128,13 @@ static void bad(ev *m, const char *file, long line, const char *msg)
     cli_bad_record(&m->c, NULL, &e);
 }
 
-/* A string's text (its JSON text if it holds a NUL), anything else as JSON. */
+/* A string's text (its JSON text if it holds a NUL), anything else as JSON with its numbers
+ * by value (jv_dump_canonical): libjq 1.7 and later print a number as written, so --by .level
+ * made 1 and 1.0 two benchmarks, where 1.6 (and jq's group_by) has one. */
 static char *dump_str(jv v)
 {
     if (jv_get_kind(v) == JV_KIND_STRING) { char *s = jv_key_text(v); jv_free(v); return s; }
-    jv d = jv_dump_string(v, 0);
+    jv d = jv_dump_canonical(v);
     char *s = strdup(jv_string_value(d));
     jv_free(d);
     return s;

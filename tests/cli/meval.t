@@ -47,6 +47,14 @@ $ for v in 1,,2 ,1 1, ''; do meval --k "$v" "$TESTDATA/rewards/evalset.jsonl" 2>
 $ meval --json -Z --by '"x"' "$TESTDATA/rewards/evalset.jsonl" | jq -c '[.bench, .problems, .k]'
 > ["x",21,4]
 
+## a --by number is grouped by its value, whichever libjq the tools are built with: 1 and 1.0
+## are one benchmark, shown as 1, and so are [2.50] and [2.5] (with libjq 1.7 and 1.8, which
+## print a number as it was written, they were two each)
+$ printf '%s\n' '{"id":"a","l":1,"correct":true}' '{"id":"b","l":1.0,"correct":false}' '{"id":"c","l":[2.50],"correct":true}' '{"id":"d","l":[2.5],"correct":true}' > by.jsonl
+$ meval --json -Z --by .l by.jsonl | grep -o '"bench":[^,]*,"problems":[0-9]*'
+> "bench":"1","problems":2
+> "bench":"[2.5]","problems":2
+
 ## a --by string with a NUL (JSON \u0000), or one that starts with U+0001, is written as it is
 ## (the output showed the internal key: U+0001 and the string's JSON text, or a second U+0001);
 ## the table shows the NUL as U+FFFD
