@@ -223,6 +223,11 @@ static pid_t launcher(char **av, int ac, int first, int keep, int *wfd, int rais
         close(p[1]);
         dup2(p[0], 0); close(p[0]);
         setenv("TMPDIR", dir, 1);
+        /* the stop signals caught, as a shell's foreground job has them: a test run started in
+           the background (`make test &`, nohup) inherits SIGINT ignored, which the launcher
+           keeps (as nohup's user wants), so the SIGINT cases waited 10 s and failed (seen
+           where timeout(1) keeps an ignored signal, coreutils 9.10; 9.1 happened to reset it) */
+        signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL); signal(SIGHUP, SIG_DFL);
         if (raise_sig) {
             pthread_t th;
             sigset_t none;   /* the thread starts with the stop signals open, as a library's would */
