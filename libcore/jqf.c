@@ -7,6 +7,7 @@
 #include <oniguruma.h>
 #include <pthread.h>
 #include "jqf.h"
+#include "rng.h"
 #include "safetensors.h"
 
 struct jqf {
@@ -276,6 +277,13 @@ static jv canon(jv v) {
     }
 }
 jv jv_dump_canonical(jv v) { return jv_dump_string(canon(v), 0); }
+
+uint64_t rec_id_hash(jv rec) {
+    jv d = jv_dump_canonical(jv_object_get(jv_copy(rec), jv_string("id")));
+    uint64_t h = rng_hash_str(jv_string_value(d));
+    jv_free(d);
+    return h;
+}
 
 char *jv_key_text(jv s) {
     const char *p = jv_string_value(s);

@@ -2,6 +2,7 @@
  * value from a record (`--answer '.answer // .solution'`); and a JSON value written as a file. */
 #ifndef MRL_JQF_H
 #define MRL_JQF_H
+#include <stdint.h>
 #include <jv.h>
 #include "err.h"
 
@@ -55,6 +56,9 @@ char *jv_key_text(jv s);
  * The text ids are keyed by, so that 1 and 1.0 are one problem (and draw one random stream)
  * whichever libjq the tools are built with. */
 jv jv_dump_canonical(jv v);
+/* A hash of rec's "id" (rec not consumed) by its canonical JSON text: the key of the sets of
+ * ids seen (mreward, mgrpo); a string and its number ("5", 5) differ, 1 and 1.0 do not. */
+uint64_t rec_id_hash(jv rec);
 int rec_num(jv rec, const char *field, double *out);   /* 0 ok, -1 missing/not a number */
 /* A value's kind for a message: "a string", "a number", "an array", "an object", "a boolean", "null". */
 const char *jv_kind_phrase(jv_kind k);

@@ -15,7 +15,6 @@
 #include "jqf.h"
 #include "model.h"
 #include "optim.h"
-#include "rng.h"
 #include "stream.h"
 #include "trainer.h"
 #include "dist.h"
@@ -273,14 +272,6 @@ static int seen_add(input *in, uint64_t h) {   /* 1 if already there */
     return r == 0;
 }
 
-static uint64_t id_hash(jv rec) {
-    jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-    jv s = jv_dump_canonical(id);
-    uint64_t h = rng_hash_str(jv_string_value(s));
-    jv_free(s);
-    return h;
-}
-
 static void die_rec(opts *o, const char *where, const char *fmt, const char *field) {
     mrl_err e = {0};
     char m[400];
@@ -448,7 +439,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
                     break;
                 }
             }
-            uint64_t h = id_hash(rec);
+            uint64_t h = rec_id_hash(rec);
             if (seen_add(in, h) && !o->partial) {
                 jv s = jv_dump_string(jv_copy(id), 0);
                 char m[400];
@@ -477,7 +468,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         if (in->gsize && !o->partial && o->t.g.loss != GRPO_LOSS_SFT && n - gs[ng] == in->gsize) {   /* sft groups may differ in size */
             if (ng + 2 > gcap) gs = need(realloc(gs, (gcap *= 2) * sizeof *gs));
             gs[++ng] = n;
-            in->closed_full = id_hash(it[n - 1].rec) | 1;
+            in->closed_full = rec_id_hash(it[n - 1].rec) | 1;
             jv_free(cur_id);
             cur_id = jv_invalid();
             if (want > 0 && ng == want) break;

@@ -11,7 +11,6 @@
 #include "hset.h"
 #include "jqf.h"
 #include "rewards.h"
-#include "rng.h"
 #include "stream.h"
 
 static const char usage[] =
@@ -225,15 +224,6 @@ static void drain(mr *m, int upto_open)
 /* Whether id hash h was seen before; added to the set (out of memory: not seen, not added). */
 static int seen_before(mr *m, uint64_t h) { return hset_add(&m->seen, h) == 0; }
 
-static uint64_t id_hash(jv rec)
-{
-    jv id = jv_object_get(jv_copy(rec), jv_string("id"));
-    jv d = jv_dump_canonical(id);
-    uint64_t h = rng_hash_str(jv_string_value(d));
-    jv_free(d);
-    return h;
-}
-
 /* Drops the pending items it[from..n) (a group that does not go out). */
 static void drop_from(mr *m, int from)
 {
@@ -277,7 +267,7 @@ static void close_group(mr *m, int gopen)
         jv d = has_id ? jv_dump_string(id, 0) : (jv_free(id), jv_string("(no id)"));
         char msg[400];
         int bad = 0;
-        if (has_id && seen_before(m, id_hash(first->rec))) {   /* first: a part of a group that comes back is short too */
+        if (has_id && seen_before(m, rec_id_hash(first->rec))) {   /* first: a part of a group that comes back is short too */
             snprintf(msg, sizeof msg, "id %.200s seen before: the samples of a problem must be contiguous", jv_string_value(d));
             bad = 2;
         } else if (size != m->gsize) {
