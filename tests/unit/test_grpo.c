@@ -356,7 +356,10 @@ static double rel_diff(const float *a, const float *b, size_t n) {
 
 /* --micro-batch sets memory, not the step: grpo, dr_grpo, dapo and sft normalise over the whole
  * step (mgrpo(1)), so micro-batches of 1 and of 4 (4 + 2: the last one short) give the
- * one-pass gradient up to float summation order. bnpo's token mean is per micro-batch by
+ * one-pass gradient and loss up to float summation order: on AVX-512 a micro-batch of one
+ * sequence (12 rows or fewer) runs its products on the few-row kernel and the whole batch on
+ * the register tiles, which sum in another order; the loss, a sum of terms that nearly cancel
+ * (advantages sum to 0 in a group), moved by 1.7e-6 of itself there (Intel Xeon, AMX). bnpo's token mean is per micro-batch by
  * definition (TRL's local batch): with micro-batches of 1 it is grpo's loss, with the whole step
  * in one it is dapo's, bit for bit. */
 TEST(micro_batches_do_not_change_the_step) {
@@ -382,7 +385,7 @@ TEST(micro_batches_do_not_change_the_step) {
             float *g = mb_grads(m, ref, inv[l], mb, sq, n, &lk);
             double d = rel_diff(g, whole, total);
             EXPECTF(d <= 1e-5, "%s: micro-batches of %d change the gradient by %.3g relative", grpo_loss_name(inv[l]), mb, d);
-            EXPECTF(fabs(lk - lw) <= 1e-6 * fabs(lw) + 1e-9, "%s: micro-batches of %d: loss %.9g, one pass %.9g",
+            EXPECTF(fabs(lk - lw) <= 1e-5 * fabs(lw) + 1e-9, "%s: micro-batches of %d: loss %.9g, one pass %.9g",
                     grpo_loss_name(inv[l]), mb, lk, lw);
             free(g);
         }
