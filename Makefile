@@ -30,10 +30,13 @@ endif
 
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-CPPFLAGS += -Ilibcore -Ikernels -D_GNU_SOURCE -DMRL_VERSION='"$(VERSION)"' $(shell pkg-config --cflags-only-I openblas 2>/dev/null)
+# OpenBLAS is opened by the CPU backend (kernels/cpu/blas.c) under this name, not linked: linked, it
+# starts a thread pool mrl never uses, whose buffers hang a tool under `ulimit -v`
+OPENBLAS_SO ?= libopenblas.so.0
+CPPFLAGS += -Ilibcore -Ikernels -D_GNU_SOURCE -DMRL_VERSION='"$(VERSION)"' -DMRL_OPENBLAS_SO='"$(OPENBLAS_SO)"' $(shell pkg-config --cflags-only-I openblas 2>/dev/null)
 ALLCFLAGS = -std=c11 -ffp-contract=off $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
-LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lopenblas -lm -lpthread -ldl
-LDFLAGS  += -fopenmp -Wl,--as-needed   # as gcc on Debian does by default: a tool loads only the libraries it uses (clang linked OpenBLAS into every tool)
+LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lm -lpthread -ldl
+LDFLAGS  += -fopenmp -Wl,--as-needed   # as gcc on Debian does by default: a tool loads only the libraries it uses (clang did not)
 
 B   ?= build
 BIN ?= bin

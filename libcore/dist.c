@@ -240,7 +240,7 @@ static volatile sig_atomic_t spawn_stop;
 static pthread_t spawn_thread;   /* the launcher's: the one that blocks the stop signals */
 /* A process-directed signal goes to a thread that does not block it: the launcher's thread
  * blocks the stop signals but in ppoll and sigwaitinfo, so one that came while it was busy went
- * to a thread a library started (OpenBLAS's pool, there from the library's load), whose
+ * to a thread a library started (OpenBLAS's pool, when it was linked and started at load), whose
  * handler set the flag after the launcher had checked it: the launcher then waited in ppoll for
  * input that never came, or never forwarded the signal to the ranks. Handed to the launcher's
  * thread, it is pending there until ppoll or sigwaitinfo takes it. (pthread_kill and

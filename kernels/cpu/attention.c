@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 #include <omp.h>
-#include <cblas.h>
 #include "cpu.h"
 #include "cpu_ops.h"
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
@@ -185,14 +184,14 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
                 int s0 = cu[s], n = cu[s + 1] - s0, i0 = bb * BQ, m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
                 const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
                 const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, S, nk);
+                cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, S, nk);
 #ifdef SOFTMAX_AVX512
                 if (v512) softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
                 else
 #endif
                 softmax_rows(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, S, nk, Vv, st, 0.0f,
-                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, HD);
+                cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, S, nk, Vv, st, 0.0f,
+                          out + (size_t)(s0 + i0) * HD + (size_t)h * D, HD);
             }
     }
 }
@@ -336,8 +335,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         else
 #endif
                         {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
+                            cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, scale, Q, st, K, st, 0.0f, P, nk);
+                            cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, nk, D, 1.0f, dO, HD, Vv, st, 0.0f, dP, nk);
                             float di[BQ];   /* rowsum(dO o O) */
                             for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
 #ifdef SOFTMAX_AVX512
@@ -365,9 +364,9 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                             cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0);
                             cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0);
                         } else {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f, dQ, dst);
-                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);
-                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, P, nk, dO, HD, 1.0f, dV, dst);
+                            cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f, dQ, dst);
+                            cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);
+                            cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, P, nk, dO, HD, 1.0f, dV, dst);
                         }
                     }
             }

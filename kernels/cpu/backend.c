@@ -5,7 +5,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <omp.h>
-#include <cblas.h>
 #include "cpu.h"
 #include "cpu_ops.h"
 
@@ -163,6 +162,10 @@ static const mrl_ops cpu_table = {
 };
 
 int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
+    if (threads <= 0) threads = omp_get_max_threads();
+    /* OpenBLAS runs inside our OpenMP threads, one slice each (matmul.c): opened without a
+     * thread pool of its own (blas.c) */
+    if (cpu_blas_open(threads, e)) return -1;
     cpu_state *s = calloc(1, sizeof *s);
     if (!s) return err_set(e, 3, "out of memory");
 #if defined(__x86_64__)   /* GCC's CPU builtins are x86's (aarch64: none before GCC 14); elsewhere the portable kernels */
@@ -195,13 +198,10 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     memset(be, 0, sizeof *be);
     be->kind = MRL_DEV_CPU;
     be->act = MRL_F32;
-    be->threads = be->threads_max = threads > 0 ? threads : omp_get_max_threads();
+    be->threads = be->threads_max = threads;
     be->impl = s;
     cpu_threads_init(be);   /* reads be->threads_max, sets be->threads */
     snprintf(be->name, sizeof be->name, "cpu");
     be->ops = &cpu_table;
-    /* OpenBLAS runs inside our OpenMP threads, one slice each (matmul.c): a second spinning
-     * thread pool would fight the first for the cores */
-    openblas_set_num_threads(1);
     return 0;
 }

@@ -7,6 +7,11 @@
 #include <string.h>
 #include <assert.h>
 #include "ops.h"
+#include <cblas.h>
+
+/* OpenBLAS's sgemm, opened by cpu_blas_open when the backend starts (blas.c: no thread pool) */
+extern __typeof__(&cblas_sgemm) cpu_sgemm;
+int cpu_blas_open(int threads, mrl_err *e);   /* and its buffers for `threads` (under ulimit -v) */
 
 enum { CPU_SIMD_NONE = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 

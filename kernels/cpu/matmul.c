@@ -2,7 +2,6 @@
  * smallgemm.c (OpenBLAS sgemm on CPUs without AVX-512), and for few rows (decode) a
  * weight-streaming kernel (AVX-512 / AVX2 / portable) that reads W once. bf16 models on
  * AVX512_BF16 CPUs take the bf16 GEMMs of bf16dot.c instead. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,8 +305,8 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
             int a = cb * tile, n = OUT - a < tile ? OUT - a : tile;
             const float *wt = (const float *)w + (size_t)a * IN;
             if (buf) { if (conv != cb) { tile_f32(buf, w, a, n, IN, 0, IN); conv = cb; } wt = buf; }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, n, IN, 1.0f, x + (size_t)t0 * ldx, ldx, wt, IN, beta,
-                        out + (size_t)t0 * ldo + a, ldo);
+            cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, n, IN, 1.0f, x + (size_t)t0 * ldx, ldx, wt, IN, beta,
+                      out + (size_t)t0 * ldo + a, ldo);
         }
     }
 }
@@ -352,14 +351,14 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
             const float *gr = g + (size_t)t0 * ldg;
             float *o = out + (size_t)t0 * IN + i0;
             if (wdt == MRL_F32)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, ni, OUT, 1.0f, gr, ldg,
-                            (const float *)w + i0, IN, beta, o, IN);
+                cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, ni, OUT, 1.0f, gr, ldg,
+                          (const float *)w + i0, IN, beta, o, IN);
             else
                 for (int a = 0; a < OUT; a += BF16_TILE) {
                     int n = OUT - a < BF16_TILE ? OUT - a : BF16_TILE;
                     tile_f32(buf, w, a, n, IN, i0, ni);
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, ni, n, 1.0f, gr + a, ldg,
-                                buf, ni, a == 0 ? beta : 1.0f, o, IN);
+                    cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, ni, n, 1.0f, gr + a, ldg,
+                              buf, ni, a == 0 ? beta : 1.0f, o, IN);
                 }
         }
     }
@@ -381,7 +380,7 @@ void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const
         int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
         int i0 = b % nc * 4 * TILE_N, ni = IN - i0 < 4 * TILE_N ? IN - i0 : 4 * TILE_N;
         if (tiles) { cpu_sgemm_tiles(n, ni, T, g + o0, 1, (size_t)ldg, x + i0, 0, 0, (size_t)IN, 1.0f, dw + (size_t)o0 * IN + i0, (size_t)IN); continue; }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
-                    dw + (size_t)o0 * IN + i0, IN);
+        cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
+                  dw + (size_t)o0 * IN + i0, IN);
     }
 }

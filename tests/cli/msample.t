@@ -549,6 +549,18 @@ $ minit tiny -o m -q && awk 'BEGIN { s = "x"; for (i = 0; i < 14; i++) s = s s; 
 $ for v in 380000 400000 450000 500000 550000 600000 650000 700000 800000 900000; do (ulimit -v $v; msample --device cpu -q -n 1 --max-tokens 1 --model m --threads 1 big.jsonl > /dev/null 2> err; echo "$?"); done 2>/dev/null | awk '$1 >= 128 { n++ } END { print n + 0, "crashed" }'
 > 0 crashed
 
+## under an address-space limit (ulimit -v, a batch scheduler's vmem limit) a run ends, or stops
+## at once with a message: OpenBLAS takes a 128 MB work buffer for each call in flight, and
+## retries for ever where one does not fit. Linked, it started a thread per core but one that
+## did so at load, and msample, its output written, hung at exit joining it; the first product
+## after the model had filled the limit spun the same way (killed here: 137). Now opened with no
+## pool, its buffers for --threads taken before the model. The sweep runs from below what the
+## build needs to load (127) to where it runs (0).
+% requires unsanitized
+$ minit tiny -o m -q && printf '{"id":"a","problem":"1+1"}\n' > q.jsonl
+$ for v in $(seq 100000 50000 2100000); do (ulimit -v $v; timeout -k 1 30 msample --device cpu -q -n 1 --max-tokens 2 --kv-mem 4M --model m --threads 4 q.jsonl > /dev/null 2> err; echo "$? $(grep -c "out of memory for OpenBLAS's work buffers, 128 MB of address space for each of 4 threads" err)"); done 2>/dev/null | awk '$1 == 0 { ran++ } $1 == 3 && $2 == 1 { said++ } $1 >= 124 && $1 != 127 { hung++ } END { print hung + 0, "hung,", (ran > 0 ? "some" : "none"), "ran,", (said > 0 ? "some" : "none"), "named the buffers" }'
+> 0 hung, some ran, some named the buffers
+
 ## under KV pressure the output is the same bytes: prompts of 1, 16, 17 and 32 tokens (block
 ## edges), completions cut at 16 or 17 tokens or ended early by EOS (32 ids here) and stop strings,
 ## -n 5 at --batch 1 and at --batch 2, 5 and 9 in a cache that holds one sample of the longest

@@ -11,7 +11,7 @@ command -v "$CC" >/dev/null || { echo "fuzz: needs clang"; exit 1; }
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # (-Wno-pass-failed: at -O1 clang cannot vectorise the #pragma omp simd loops, and said so 7 times)
 CFLAGS="-std=c11 -ffp-contract=off -O1 -g -Wno-pass-failed -fopenmp -D_GNU_SOURCE -DMRL_VERSION=\"fuzz\" -Ilibcore -Ikernels $(pkg-config --cflags-only-I openblas 2>/dev/null)"
-LIBS="-lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lopenblas -lm -lpthread"
+LIBS="-lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lm -lpthread -ldl"
 mkdir -p "$OUT/obj" "$OUT/corpus" "$OUT/crashes"
 
 # The library once, instrumented for coverage (fuzzer-no-link) and sanitizers; CUDA stays out.

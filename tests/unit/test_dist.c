@@ -278,13 +278,13 @@ TEST(sigterm_to_launcher_reaches_every_rank) {
     clean_dir();
 }
 
-/* A thread of the launcher's process other than its own (OpenBLAS's pool is there from the
- * library's load) takes a stop signal sent to the process while the launcher's thread, which
- * blocks it but in ppoll, is busy: here that thread raises SIGINT on itself once the copy of
- * standard input is under way, as the kernel would hand it one. The launcher still stops: nothing
- * started, the copy removed, 130; and while the ranks run, the signal reaches them. (Its handler
- * set the flag there: the launcher waited in ppoll for input that never came, or in sigwaitinfo
- * while the ranks ran on.) */
+/* A thread of the launcher's process other than its own (a library's: OpenBLAS's pool, when it
+ * was linked, was there from the library's load) takes a stop signal sent to the process while
+ * the launcher's thread, which blocks it but in ppoll, is busy: here that thread raises SIGINT
+ * on itself once the copy of standard input is under way, as the kernel would hand it one. The
+ * launcher still stops: nothing started, the copy removed, 130; and while the ranks run, the
+ * signal reaches them. (Its handler set the flag there: the launcher waited in ppoll for input
+ * that never came, or in sigwaitinfo while the ranks ran on.) */
 static void *raise_in_another_thread(void *arg) {
     int sig = *(int *)arg;
     if (sig == SIGINT) for (double t0 = now_s(); now_s() - t0 < 10 && !temps_left();) nap(0.01);
