@@ -10,8 +10,9 @@
  *
  * sgemm takes such a buffer too, on the first call of each that is in flight at once, and keeps
  * it for later calls: under a limit the model had filled, the first product of a step spun the
- * same way. So under an address-space limit the buffers of every thread are taken here, before
- * the model, and a limit that leaves no room for them is an error at once (exit 3). */
+ * same way. So under a limit on memory (ulimit -v, ulimit -d) the buffers of every thread are
+ * taken here, before the model, and a limit that leaves no room for them is an error at once
+ * (exit 3). */
 #include "cpu.h"
 #include "err.h"
 #include <dlfcn.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #ifndef MRL_OPENBLAS_SO
 #define MRL_OPENBLAS_SO "libopenblas.so.0"
@@ -56,27 +56,33 @@ static void open_blas(void) {
  * then by malloc), whatever the product's size; the probe asks a little more. */
 #define BLAS_PROBE (((size_t)128 << 20) + ((size_t)1 << 20))
 
-static size_t vm_mb(void) {   /* the address space in use, MB */
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
+/* The process's address space or its data (VmSize, VmData), MB */
+static unsigned long long vm_mb(const char *field) {
+    unsigned long long kb = 0;
+    char line[128];
+    size_t n = strlen(field);
+    FILE *f = fopen("/proc/self/status", "r");
     if (f) {
-        if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, field, n) && line[n] == ':') { kb = strtoull(line + n + 1, NULL, 10); break; }
         fclose(f);
     }
-    return (size_t)(((unsigned long long)pages * (unsigned long long)sysconf(_SC_PAGESIZE)) >> 20);
+    return kb >> 10;
 }
 
 /* Takes OpenBLAS's buffers for n calls in flight at once (one per thread): blas_memory_alloc
  * hands out a free slot, allocating its buffer the first time, and blas_memory_free keeps the
- * buffer for the next call. Only under an address-space limit (without one, malloc of a buffer
- * fails only where the kernel refuses to overcommit), and only where this OpenBLAS exports the
- * two. The room is checked first by allocating it ourselves: blas_memory_alloc never fails, it
- * retries. */
+ * buffer for the next call. Only under a limit on the address space or the data (ulimit -v,
+ * ulimit -d: without one, a buffer's malloc fails only where the kernel refuses to overcommit),
+ * and only where this OpenBLAS exports the two. The room is checked first by allocating it
+ * ourselves: blas_memory_alloc does not fail, it retries. */
 static int warm_buffers(int n, mrl_err *e) {
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static int warmed;   /* buffers taken so far (a process may open backends of several sizes) */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) || rl.rlim_cur == RLIM_INFINITY) return 0;
+    struct rlimit as, data;
+    if (getrlimit(RLIMIT_AS, &as)) as.rlim_cur = RLIM_INFINITY;
+    if (getrlimit(RLIMIT_DATA, &data)) data.rlim_cur = RLIM_INFINITY;
+    if (as.rlim_cur == RLIM_INFINITY && data.rlim_cur == RLIM_INFINITY) return 0;
     void *(*take)(int);
     void (*give)(void *);
     *(void **)&take = dlsym(handle, "blas_memory_alloc");
@@ -89,12 +95,18 @@ static int warm_buffers(int n, mrl_err *e) {
         int got = 0;
         while (p && got < more && (p[got] = malloc(BLAS_PROBE))) got++;
         for (int i = 0; i < got; i++) free(p[i]);
-        if (got < more)
+        if (got < more) {
+            /* the limit with the less room left names the cause */
+            unsigned long long vs = vm_mb("VmSize"), vd = vm_mb("VmData"),
+                               la = as.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)as.rlim_cur >> 20,
+                               ld = data.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)data.rlim_cur >> 20;
+            int by_data = ld != ~0ULL && (la == ~0ULL || (ld > vd ? ld - vd : 0) < (la > vs ? la - vs : 0));
             rc = err_set(e, ERR_SYS,
-                         "out of memory for OpenBLAS's work buffers, 128 MB of address space for each of %d "
-                         "thread%s: %zu MB are in use of the %llu MB that ulimit -v allows (lower --threads or "
-                         "raise the limit)", n, n == 1 ? "" : "s", vm_mb(), (unsigned long long)(rl.rlim_cur >> 20));
-        else {
+                         "out of memory for OpenBLAS's work buffers, 128 MB for each of %d thread%s: %llu MB of "
+                         "the %llu MB of %s that ulimit -%c allows are in use (lower --threads or raise the limit)",
+                         n, n == 1 ? "" : "s", by_data ? vd : vs, by_data ? ld : la,
+                         by_data ? "data" : "address space", by_data ? 'd' : 'v');
+        } else {
             for (int i = 0; i < more; i++) p[i] = take(0);
             for (int i = 0; i < more; i++) give(p[i]);
             warmed = n;

@@ -408,15 +408,15 @@ $ (ulimit -f 586; mgrpo -Z -q --threads 1 --out run --steps 1 "$TESTDATA/grpo/ba
 2> mgrpo: run/metrics.jsonl: write error: File too large
 2> mgrpo: the 1 step taken before the error is checkpointed (step 2)
 
-## under an address-space limit (ulimit -v, a batch scheduler's vmem limit) a run ends, or stops
-## at once with a message: OpenBLAS takes a 128 MB work buffer for each call in flight, and
-## retries for ever where one does not fit. Linked, it started a thread per core but one that
+## under a limit on memory (ulimit -v, a batch scheduler's vmem limit; ulimit -d) a run ends, or
+## stops at once with a message: OpenBLAS takes a 128 MB work buffer for each call in flight,
+## and retries for ever where one does not fit. Linked, it started a thread per core but one that
 ## did so at load, and mgrpo, its step checkpointed, hung at exit joining it; the first product
 ## after the model had filled the limit spun the same way (killed here: 137). Now opened with no
 ## pool, its buffers for --threads taken before the model. The sweep runs from below what the
 ## build needs to load (127) to where it runs (0).
 % requires unsanitized
-$ for v in $(seq 100000 50000 2100000); do rm -rf run; (ulimit -v $v; timeout -k 1 60 mgrpo -Z -q --threads 4 --model "$TESTDATA/grpo/model" --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null 2> err; echo "$? $(grep -c "out of memory for OpenBLAS's work buffers, 128 MB of address space for each of 4 threads" err)"); done 2>/dev/null | awk '$1 == 0 { ran++ } $1 == 3 && $2 == 1 { said++ } $1 >= 124 && $1 != 127 { hung++ } END { print hung + 0, "hung,", (ran > 0 ? "some" : "none"), "ran,", (said > 0 ? "some" : "none"), "named the buffers" }'
+$ for l in v d; do for v in $(seq 100000 50000 2100000); do rm -rf run; (ulimit -$l $v; timeout -k 1 60 mgrpo -Z -q --threads 4 --model "$TESTDATA/grpo/model" --out run --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null 2> err; echo "$? $(grep -c "out of memory for OpenBLAS's work buffers, 128 MB for each of 4 threads" err)"); done; done 2>/dev/null | awk '$1 == 0 { ran++ } $1 == 3 && $2 == 1 { said++ } $1 >= 124 && $1 != 127 { hung++ } END { print hung + 0, "hung,", (ran > 0 ? "some" : "none"), "ran,", (said > 0 ? "some" : "none"), "named the buffers" }'
 > 0 hung, some ran, some named the buffers
 
 ## a reader that goes away: exit 0, and the steps taken are checkpointed (latest = metrics)

@@ -558,7 +558,7 @@ $ for v in 380000 400000 450000 500000 550000 600000 650000 700000 800000 900000
 ## build needs to load (127) to where it runs (0).
 % requires unsanitized
 $ minit tiny -o m -q && printf '{"id":"a","problem":"1+1"}\n' > q.jsonl
-$ for v in $(seq 100000 50000 2100000); do (ulimit -v $v; timeout -k 1 30 msample --device cpu -q -n 1 --max-tokens 2 --kv-mem 4M --model m --threads 4 q.jsonl > /dev/null 2> err; echo "$? $(grep -c "out of memory for OpenBLAS's work buffers, 128 MB of address space for each of 4 threads" err)"); done 2>/dev/null | awk '$1 == 0 { ran++ } $1 == 3 && $2 == 1 { said++ } $1 >= 124 && $1 != 127 { hung++ } END { print hung + 0, "hung,", (ran > 0 ? "some" : "none"), "ran,", (said > 0 ? "some" : "none"), "named the buffers" }'
+$ for v in $(seq 100000 50000 2100000); do (ulimit -v $v; timeout -k 1 30 msample --device cpu -q -n 1 --max-tokens 2 --kv-mem 4M --model m --threads 4 q.jsonl > /dev/null 2> err; echo "$? $(grep -c "out of memory for OpenBLAS's work buffers, 128 MB for each of 4 threads" err)"); done 2>/dev/null | awk '$1 == 0 { ran++ } $1 == 3 && $2 == 1 { said++ } $1 >= 124 && $1 != 127 { hung++ } END { print hung + 0, "hung,", (ran > 0 ? "some" : "none"), "ran,", (said > 0 ? "some" : "none"), "named the buffers" }'
 > 0 hung, some ran, some named the buffers
 
 ## under KV pressure the output is the same bytes: prompts of 1, 16, 17 and 32 tokens (block
