@@ -115,11 +115,15 @@ $ meval --by '.[' </dev/null; echo "rc=$?"
 $ printf '{"id":1,"correct":true}\n{"id":"1","correct":false}\n' | meval --json -Z | jq -c '[.problems, .k]'
 > [2,1]
 
-## a sample index must be a whole number (0 to 2^53), correct a finite number; a label needs a file
+## a sample index must be a whole number (0 to 2^53), correct a finite number (1e999 is infinity
+## to libjq; nan NaN where libjq reads it, invalid JSON to Debian 11's 1.6); a label needs a file
 $ printf '{"id":"a","correct":true,"sample":1.5}\n' | meval; echo "rc=$?"
-$ printf '{"id":"a","correct":nan}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":1e999}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":nan}\n' | meval 2>&1 | sed -E 's/^meval: <stdin>:1: ("correct" is not a finite number|invalid JSON: Invalid literal at line 1, column [0-9]+)$/refused: <stdin>:1/'; echo "rc=${PIPESTATUS[1]}"
 $ meval a=; echo "rc=$?"
 > rc=1
+> rc=1
+> refused: <stdin>:1
 > rc=1
 > rc=2
 2> meval: <stdin>:1: "sample" is not a whole number from 0 to 2^53

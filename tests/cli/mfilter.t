@@ -421,11 +421,15 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":
 2> mfilter: <stdin>:3: the rest of its group "c" (1 record) dropped with it
 2> mfilter: 1 bad record skipped
 
-## a reward of NaN or infinity (libjq reads nan, and 1e999 as infinity) is a bad record, not unsolved or solved
-$ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"b","reward":nan}' '{"id":"b","reward":0}' > r.jsonl && mfilter -Z -q --pass-band 0:1 r.jsonl
+## a reward of NaN or infinity (libjq reads nan, and 1e999 as infinity) is a bad record, not
+## unsolved or solved (Debian 11's libjq 1.6 does not read nan: invalid JSON there, a line whose
+## id is unknown, and group a, which it might have belonged to, is not written)
+$ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"b","reward":1e999}' '{"id":"b","reward":0}' > r.jsonl && mfilter -Z -q --pass-band 0:1 r.jsonl; echo "rc=$?"
+$ sed 's/1e999/nan/' r.jsonl > n.jsonl && mfilter -Z -q --pass-band 0:1 n.jsonl 2>&1 | sed -E 's/^(.*"reward" is not a finite number)$/NaN: \1/; s/^(mfilter: n.jsonl:3: invalid JSON: Invalid literal .*)$/NaN: \1/' | grep -c '^NaN: '
 > {"id":"a","pass_rate":0.5,"samples":2}
+> rc=1
+> 1
 2> mfilter: r.jsonl:3: "reward" is not a finite number
-? 1
 
 ## --skip-bad: an invalid line (its id unknown) takes the group it was lost from; --drop-uniform
 ## passed the rest of it, --pass-band took a short first group for the size and dropped all others
