@@ -77,4 +77,6 @@ unsigned char *tok_normalized(const mrl_tok *t, const char *s, size_t n, size_t 
 uint64_t tok_hash(const char *s, size_t n);
 /* Vocab lookup of raw bytes: id or -1. */
 int32_t tok_vocab_find(const mrl_tok *t, const char *s, size_t n);
+/* Rust regex's \w as a PCRE2 class of general categories (any PCRE2 10.x), for single_word */
+extern const char tok_word_class[];
 #endif

@@ -14,6 +14,15 @@
 #define TOK_MAX_ID (1 << 24)          /* refuse ids that would make absurd tables */
 #define TOK_MAX_FILE ((size_t)1 << 31)
 
+/* A word character as Rust regex's \w, which HF tokenizers' single_word tests with:
+ * [\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]. PCRE2 reads binary properties from 10.40
+ * on (Debian 11's 10.36 and Ubuntu 22.04's 10.39 do not), so the class is spelled here in
+ * general categories: Alphabetic is L, Nl and Other_Alphabetic, which is marks (in M already)
+ * but for the circled, parenthesized and squared Latin letters (So) listed. test_tokenizer
+ * holds it equal to the properties' class at every code point where PCRE2 has them. */
+const char tok_word_class[] = "[\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}\\x{24B6}-\\x{24E9}"
+                              "\\x{1F130}-\\x{1F149}\\x{1F150}-\\x{1F169}\\x{1F170}-\\x{1F189}]";
+
 /* ---- GPT-2 bytes_to_unicode: printable Latin-1 bytes map to themselves, the other
  * 68 bytes to U+0100.. in byte order. Token strings in tokenizer.json use it. */
 static void byte_unicode_tables(uint16_t b2u[256], int16_t u2b[324]) {
@@ -500,11 +509,11 @@ static int load_added(mrl_tok *t, jv list, jv vocab, const int16_t u2b[324], mrl
                 set_token(t, id, k < 0 ? cs : raw, k < 0 ? len : (size_t)k, TOKF_ADDED | (ad->special ? TOKF_SPECIAL : 0));
                 t->added_first[(unsigned char)t->pool[ad->moff]] |= (uint8_t)(1u << ad->normalized);
                 if (ad->single_word && !t->re_word) {   /* Rust regex's \w */
-                    static const char word[] = "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]";
                     int ec;
                     PCRE2_SIZE eo;
-                    if (!(t->re_word = pcre2_compile((PCRE2_SPTR)word, sizeof word - 1, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL))) {
-                        PCRE2_UCHAR msg[160];   /* \p{Alphabetic} and \p{Join_Control} need PCRE2 10.40 */
+                    if (!(t->re_word = pcre2_compile((PCRE2_SPTR)tok_word_class, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
+                                                     &ec, &eo, NULL))) {
+                        PCRE2_UCHAR msg[160];
                         pcre2_get_error_message(ec, msg, sizeof msg);
                         rc = err_set(e, 1, "added_tokens[%d]: single_word needs a word-character class this PCRE2 lacks: %s", i, (char *)msg);
                     }

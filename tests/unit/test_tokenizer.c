@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <jv.h>
 #include "tokenizer.h"
+#include "tok_internal.h"   /* tok_word_class */
 #include "../test.h"
 
 #define QWEN "../shared/data/qwen2-tokenizer/tokenizer.json.zst"
@@ -378,6 +379,46 @@ TEST(added_token_ids_as_hf_gives_them) {
     tok_free(t);
 }
 
+/* single_word's word character is spelled in general categories (PCRE2 before 10.40 has no
+ * \p{Alphabetic}: Debian 11 refused every tokenizer with a single_word token): the same set
+ * as Rust regex's \w in properties at every code point, where this PCRE2 has them. */
+static int one_cp(pcre2_code *re, pcre2_match_data *md, uint32_t c) {
+    unsigned char u[4];
+    size_t n = c < 0x80 ? (u[0] = (unsigned char)c, 1)
+             : c < 0x800 ? (u[0] = (unsigned char)(0xC0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 63)), 2)
+             : c < 0x10000 ? (u[0] = (unsigned char)(0xE0 | c >> 12), u[1] = (unsigned char)(0x80 | (c >> 6 & 63)),
+                              u[2] = (unsigned char)(0x80 | (c & 63)), 3)
+             : (u[0] = (unsigned char)(0xF0 | c >> 18), u[1] = (unsigned char)(0x80 | (c >> 12 & 63)),
+                u[2] = (unsigned char)(0x80 | (c >> 6 & 63)), u[3] = (unsigned char)(0x80 | (c & 63)), 4);
+    return pcre2_match(re, u, n, 0, PCRE2_ANCHORED, md, NULL) > 0;
+}
+TEST(single_word_class_is_rust_regex_w) {
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *mine = pcre2_compile((PCRE2_SPTR)tok_word_class, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    EXPECT(mine);
+    if (!mine) return;
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    static const uint32_t word[] = {'_', 'x', '7', 0xE9, 0x301, 0x4E2D, 0x200D, 0x24B6, 0x1F189, 0x16EE},
+                          other[] = {'!', ' ', 0xB2, 0x2460, 0x1F600, 0x24EA};   /* ², ①, 😀, ⓪ */
+    for (size_t i = 0; i < sizeof word / sizeof *word; i++) EXPECTF(one_cp(mine, md, word[i]), "U+%04X is a word character", word[i]);
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) EXPECTF(!one_cp(mine, md, other[i]), "U+%04X is not", other[i]);
+    pcre2_code *props = pcre2_compile((PCRE2_SPTR) "[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}]",
+                                      PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    if (props) {
+        pcre2_jit_compile(mine, PCRE2_JIT_COMPLETE), pcre2_jit_compile(props, PCRE2_JIT_COMPLETE);
+        long differ = 0;
+        uint32_t first = 0;
+        for (uint32_t c = 0; c < 0x110000; c++) {
+            if (c >= 0xD800 && c <= 0xDFFF) continue;
+            if (one_cp(mine, md, c) != one_cp(props, md, c) && !differ++) first = c;
+        }
+        EXPECTF(differ == 0, "%ld code points differ from the properties' class, the first U+%04X", differ, first);
+    }
+    pcre2_code_free(props), pcre2_code_free(mine), pcre2_match_data_free(md);
+    if (!props) SKIP("this PCRE2 has no \\p{Alphabetic} (before 10.40): the spot checks only");
+}
+
 /* The flags of added tokens that HF honours and mrl ignored (every added token was matched on
  * the raw text, in one pass): a "normalized" token is found only after the tokens that are not,
  * in the normalized text, with its content normalized ("<a><b>" normalized loses "<b>" to the
@@ -538,6 +579,7 @@ int main(void) {
     RUN(optional_keys_absent);
     RUN(rstrip_does_not_hide_the_next_added_token);
     RUN(added_token_ids_as_hf_gives_them);
+    RUN(single_word_class_is_rust_regex_w);
     RUN(added_token_normalized_and_single_word);
     RUN(utf8_helpers);
     RUN(shared_between_threads);
