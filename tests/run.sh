@@ -37,7 +37,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do bins+=("$1"); shift; done
 [ $# -gt 0 ] && shift
 for b in "${bins[@]+"${bins[@]}"}"; do
   failed_any=0 verdicts=0
-  out=$(mktemp); (cd "$root" && ${tlimit[@]+"${tlimit[@]}"} "$b") >"$out" 2>&1; rc=$?
+  out=$(mktemp); (cd "$root" && exec ${tlimit[@]+"${tlimit[@]}"} "$b") >"$out" 2>&1; rc=$?
   count <"$out"; rm -f "$out"
   if timed_out "$(basename "$b")" $rc; then :
   elif [ $rc -ne 0 ] && [ $failed_any -eq 0 ]; then
