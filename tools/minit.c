@@ -350,7 +350,7 @@ int main(int argc, char **argv) {
     char made[65][4000];
     int nmade = 0;
     for (char p[4000]; nmade < 65; nmade++) {
-        snprintf(p, sizeof p, "%s", nmade ? made[nmade - 1] : dst);
+        snprintf(p, sizeof p, "%.3999s", nmade ? made[nmade - 1] : dst);   /* fits: gcc 10 warned */
         char *s = p + strlen(p);   /* p's parent: drop the last component and its slashes */
         while (s > p + 1 && s[-1] == '/') *--s = 0;
         while (s > p && s[-1] != '/') s--;
