@@ -42,7 +42,11 @@ static void open_blas(void) {
     else unsetenv("OPENBLAS_NUM_THREADS");
     free(keep);
     if (!handle) {
-        snprintf(why, sizeof why, "cannot open OpenBLAS (%.300s; Debian: apt-get install libopenblas0)", dlerror());
+        /* the advice where it is missing, not where it did not fit (ulimit -v: "failed to map
+         * segment from shared object") */
+        const char *de = dlerror();
+        snprintf(why, sizeof why, "cannot open OpenBLAS (%.300s%s)", de ? de : MRL_OPENBLAS_SO,
+                 de && strstr(de, "cannot open shared object file") ? "; Debian: apt-get install libopenblas0" : "");
         return;
     }
     void (*set_threads)(int);
@@ -91,7 +95,7 @@ static int warm_buffers(int n, mrl_err *e) {
     pthread_mutex_lock(&lock);
     int rc = 0, more = n - warmed;
     if (more > 0) {
-        void **p = calloc((size_t)more, sizeof *p);
+        void **p = calloc((size_t)n, sizeof *p);
         int got = 0;
         while (p && got < more && (p[got] = malloc(BLAS_PROBE))) got++;
         for (int i = 0; i < got; i++) free(p[i]);
@@ -101,14 +105,18 @@ static int warm_buffers(int n, mrl_err *e) {
                                la = as.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)as.rlim_cur >> 20,
                                ld = data.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)data.rlim_cur >> 20;
             int by_data = ld != ~0ULL && (la == ~0ULL || (ld > vd ? ld - vd : 0) < (la > vs ? la - vs : 0));
+            char each[64];
+            if (n == 1) snprintf(each, sizeof each, "buffer, 128 MB for its one thread");
+            else snprintf(each, sizeof each, "buffers, 128 MB for each of %d threads", n);
             rc = err_set(e, ERR_SYS,
-                         "out of memory for OpenBLAS's work buffers, 128 MB for each of %d thread%s: %llu MB of "
-                         "the %llu MB of %s that ulimit -%c allows are in use (lower --threads or raise the limit)",
-                         n, n == 1 ? "" : "s", by_data ? vd : vs, by_data ? ld : la,
-                         by_data ? "data" : "address space", by_data ? 'd' : 'v');
+                         "out of memory for OpenBLAS's work %s: %llu MB of the %llu MB of %s that ulimit -%c "
+                         "allows are in use (lower --threads or raise the limit)",
+                         each, by_data ? vd : vs, by_data ? ld : la, by_data ? "data" : "address space", by_data ? 'd' : 'v');
         } else {
-            for (int i = 0; i < more; i++) p[i] = take(0);
-            for (int i = 0; i < more; i++) give(p[i]);
+            /* all n buffers at once: the `warmed` taken before are free again, and
+             * blas_memory_alloc hands them out first; only the rest are new */
+            for (int i = 0; i < n; i++) p[i] = take(0);
+            for (int i = 0; i < n; i++) give(p[i]);
             warmed = n;
         }
         free(p);

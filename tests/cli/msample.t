@@ -561,6 +561,13 @@ $ minit tiny -o m -q && printf '{"id":"a","problem":"1+1"}\n' > q.jsonl
 $ for v in $(seq 100000 50000 2100000); do (ulimit -v $v; timeout -k 1 30 msample --device cpu -q -n 1 --max-tokens 2 --kv-mem 4M --model m --threads 4 q.jsonl > /dev/null 2> err; echo "$? $(grep -c "out of memory for OpenBLAS's work buffers, 128 MB for each of 4 threads" err)"); done 2>/dev/null | awk '$1 == 0 { ran++ } $1 == 3 && $2 == 1 { said++ } $1 >= 124 && $1 != 127 { hung++ } END { print hung + 0, "hung,", (ran > 0 ? "some" : "none"), "ran,", (said > 0 ? "some" : "none"), "named the buffers" }'
 > 0 hung, some ran, some named the buffers
 
+## OpenBLAS that does not fit under ulimit -v ("failed to map segment from shared object") is not
+## missing: exit 3 without the advice to install it (the sweep runs up to where a CUDA build loads)
+% requires unsanitized
+$ minit tiny -o m -q && printf '{"id":"a","problem":"1+1"}\n' > q.jsonl
+$ for v in $(seq 8000 8000 1200000); do (ulimit -v $v; msample --device cpu -q -n 1 --max-tokens 2 --model m --threads 1 q.jsonl > /dev/null 2> err; echo "$? $(grep -c 'cannot open OpenBLAS' err) $(grep -c 'apt-get' err)"); done 2>/dev/null | awk '$2 == 1 { n++; if ($1 != 3) bad++ } $3 == 1 { told++ } END { print (n > 0 ? "some" : "none"), "could not map it,", bad + 0, "not exit 3,", told + 0, "told to install it" }'
+> some could not map it, 0 not exit 3, 0 told to install it
+
 ## under KV pressure the output is the same bytes: prompts of 1, 16, 17 and 32 tokens (block
 ## edges), completions cut at 16 or 17 tokens or ended early by EOS (32 ids here) and stop strings,
 ## -n 5 at --batch 1 and at --batch 2, 5 and 9 in a cache that holds one sample of the longest

@@ -5,8 +5,11 @@
 #include "ops_cases.h"
 #include "cpu/cpu.h"
 #include <jv.h>
+#include <dlfcn.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static mrl_backend *cpu_open(const char *simd) {
@@ -1255,6 +1258,55 @@ TEST(thread_governor_decisions) {
     }
 }
 
+/* Under a limit on memory the backend takes OpenBLAS's work buffers for its threads when it
+ * starts (blas.c), so that that many products in flight at once need no new buffer (one that
+ * does not fit is retried for ever). A second backend with more threads than the first takes
+ * the difference: after backends of 1 and then 3 threads, three buffers taken at once add no
+ * mapping. Forked, and first in main (no product has run here yet): the limit and OpenBLAS's
+ * buffers stay the child's. */
+static long vm_size_kb(void) {
+    char line[128];
+    long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmSize:", 7)) { kb = atol(line + 7); break; }
+    if (f) fclose(f);
+    return kb;
+}
+
+TEST(blas_buffers_for_every_thread) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) SKIP("fork: %s", strerror(errno));
+    if (pid == 0) {
+        struct rlimit r;   /* finite, and no constraint: the buffers are taken */
+        if (getrlimit(RLIMIT_DATA, &r) == 0 && r.rlim_cur == RLIM_INFINITY) {
+            r.rlim_cur = (rlim_t)1 << 46;
+            if (r.rlim_max != RLIM_INFINITY && r.rlim_max < r.rlim_cur) r.rlim_cur = r.rlim_max;
+            setrlimit(RLIMIT_DATA, &r);
+        }
+        mrl_err e = {0};
+        mrl_backend *b1 = be_open("cpu", 1, &e), *b3 = b1 ? be_open("cpu", 3, &e) : NULL;
+        void *h = dlopen(MRL_OPENBLAS_SO, RTLD_NOW | RTLD_NOLOAD);
+        void *(*take)(int) = NULL;
+        void (*give)(void *) = NULL;
+        if (h) { *(void **)&take = dlsym(h, "blas_memory_alloc"); *(void **)&give = dlsym(h, "blas_memory_free"); }
+        if (!b1 || !b3 || !take || !give) _exit(2);   /* no such OpenBLAS: nothing to check */
+        long v0 = vm_size_kb();
+        void *p[3];
+        for (int i = 0; i < 3; i++) p[i] = take(0);
+        long grew = vm_size_kb() - v0;
+        for (int i = 0; i < 3; i++) give(p[i]);
+        if (grew >= 64 << 10) printf("  3 buffers in flight after be_open 1, 3: %ld MB more mapped\n", grew >> 10);
+        fflush(stdout);
+        _exit(grew < 64 << 10 ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 2) SKIP("OpenBLAS without blas_memory_alloc");
+    EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 TEST(device_names) {
     mrl_err e = {0};
     EXPECT(be_open("gpu", 0, &e) == NULL && e.code == 2);
@@ -1265,6 +1317,7 @@ TEST(device_names) {
 
 int main(void) {
     setenv("MRL_THREADS_ADAPT", "0", 1);   /* "3 threads" below means three, whatever the CPUs or load */
+    RUN(blas_buffers_for_every_thread);   /* first: before any product takes OpenBLAS's buffers */
     RUN(backward_matches_finite_differences);
     RUN(bf16_weights_match_fp32_weights);
     RUN(simd_paths_agree);
