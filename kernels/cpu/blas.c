@@ -116,7 +116,8 @@ static int warm_buffers(int n, mrl_err *e) {
             /* all n buffers at once: the `warmed` taken before are free again, and
              * blas_memory_alloc hands them out first; only the rest are new */
             for (int i = 0; i < n; i++) p[i] = take(0);
-            for (int i = 0; i < n; i++) give(p[i]);
+            for (int i = 0; i < n; i++)
+                if (p[i]) give(p[i]);   /* NULL: past the slots this OpenBLAS was built with, said by it */
             warmed = n;
         }
         free(p);
