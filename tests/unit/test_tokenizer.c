@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <unistd.h>
 #include <jv.h>
+#include <utf8proc.h>
 #include "tokenizer.h"
 #include "tok_internal.h"   /* tok_word_class */
 #include "../test.h"
@@ -383,14 +384,9 @@ TEST(added_token_ids_as_hf_gives_them) {
  * \p{Alphabetic}: Debian 11 refused every tokenizer with a single_word token): the same set
  * as Rust regex's \w in properties at every code point, where this PCRE2 has them. */
 static int one_cp(pcre2_code *re, pcre2_match_data *md, uint32_t c) {
-    unsigned char u[4];
-    size_t n = c < 0x80 ? (u[0] = (unsigned char)c, 1)
-             : c < 0x800 ? (u[0] = (unsigned char)(0xC0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 63)), 2)
-             : c < 0x10000 ? (u[0] = (unsigned char)(0xE0 | c >> 12), u[1] = (unsigned char)(0x80 | (c >> 6 & 63)),
-                              u[2] = (unsigned char)(0x80 | (c & 63)), 3)
-             : (u[0] = (unsigned char)(0xF0 | c >> 18), u[1] = (unsigned char)(0x80 | (c >> 12 & 63)),
-                u[2] = (unsigned char)(0x80 | (c >> 6 & 63)), u[3] = (unsigned char)(0x80 | (c & 63)), 4);
-    return pcre2_match(re, u, n, 0, PCRE2_ANCHORED, md, NULL) > 0;
+    utf8proc_uint8_t u[4];
+    utf8proc_ssize_t n = utf8proc_encode_char((utf8proc_int32_t)c, u);
+    return pcre2_match(re, u, (PCRE2_SIZE)n, 0, PCRE2_ANCHORED, md, NULL) > 0;
 }
 TEST(single_word_class_is_rust_regex_w) {
     int ec;
