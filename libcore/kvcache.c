@@ -145,8 +145,7 @@ static void infer_rows(mrl_model *m, kv_cache *kv, int R, int max_blocks) {
         const layer_off *o = &m->lo[l];
         op_rmsnorm_fwd(be, m->iln, NULL, m->ix, mw(m, o->ln1), m->wdt, R, C, m->c.rms_norm_eps);
         op_linear_fwd(be, m->iqkv, 0, m->iln, lw(m, o->qkv_w, o->qkv_p), ldt(m, o->qkv_p), mw(m, o->qkv_b), R, C, QKV);
-        op_rope(be, m->iqkv, R, m->H, m->D, QKV, m->ipos, m->c.rope_theta, 0);
-        op_rope(be, act_at(m, m->iqkv, HD), R, m->K, m->D, QKV, m->ipos, m->c.rope_theta, 0);
+        op_rope(be, m->iqkv, R, m->H + m->K, m->D, QKV, m->ipos, m->c.rope_theta, 0);   /* q and k: k's heads follow q's */
         op_kv_write(be, kv_kpool(kv, l), kv_vpool(kv, l), kv->dt, act_at(m, m->iqkv, HD), act_at(m, m->iqkv, HD + KD),
                     QKV, m->islot, R, m->K, m->D);
         op_attention_paged(be, m->iatt, m->iqkv, QKV, kv_kpool(kv, l), kv_vpool(kv, l), kv->dt, m->itab, max_blocks,

@@ -124,8 +124,7 @@ void model_layer_fwd(mrl_model *m, int l, const void *x, void *xout, const layer
     size_t rowb = (size_t)T * C * mrl_dtype_size(be->act);
     op_rmsnorm_fwd(be, a->ln1, a->rstd1, x, mw(m, o->ln1), m->wdt, T, C, m->c.rms_norm_eps);
     op_linear_fwd(be, a->qkv, 0, a->ln1, lw(m, o->qkv_w, o->qkv_p), ldt(m, o->qkv_p), mw(m, o->qkv_b), T, C, QKV);
-    op_rope(be, a->qkv, T, m->H, m->D, QKV, pos_d, m->c.rope_theta, 0);
-    op_rope(be, act_at(m, a->qkv, HD), T, m->K, m->D, QKV, pos_d, m->c.rope_theta, 0);
+    op_rope(be, a->qkv, T, m->H + m->K, m->D, QKV, pos_d, m->c.rope_theta, 0);   /* q and k: k's heads follow q's */
     op_attention_fwd(be, a->att, a->lse, a->qkv, act_at(m, a->qkv, HD), act_at(m, a->qkv, HD + KD), QKV,
                      cu_d, cu_h, nseq, T, m->H, m->K, m->D, attn_work);
     be_copy(be, a->xmid, x, rowb);
@@ -232,8 +231,7 @@ int model_backward(mrl_model *m, const float *dlogp, mrl_err *e) {
         op_attention_bwd(be, m->d_qkv, act_at(m, m->d_qkv, HD), act_at(m, m->d_qkv, HD + KD), QKV, m->d_att,
                          a->qkv, act_at(m, a->qkv, HD), act_at(m, a->qkv, HD + KD), QKV, a->att, a->lse,
                          m->cu_d, m->cu_h, m->fw_nseq, T, m->H, m->K, m->D, m->attn_work);
-        op_rope(be, m->d_qkv, T, m->H, m->D, QKV, m->pos_d, m->c.rope_theta, 1);
-        op_rope(be, act_at(m, m->d_qkv, HD), T, m->K, m->D, QKV, m->pos_d, m->c.rope_theta, 1);
+        op_rope(be, m->d_qkv, T, m->H + m->K, m->D, QKV, m->pos_d, m->c.rope_theta, 1);   /* dq and dk */
         op_linear_bwd(be, m->d_ln, 0, mg(m, o->qkv_w), mg(m, o->qkv_b), m->d_qkv, a->ln1, mw(m, o->qkv_w), m->wdt,
                       T, C, QKV);
         be_copy(be, dnext, m->d_mid, rowb);

@@ -1,6 +1,7 @@
 /* layers.c — CPU forward/backward pairs of the pointwise and row ops (llm.c style): embedding,
  * RMSNorm, linear, rotary embedding, SwiGLU, residual add. Activations are fp32 here. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,38 +109,46 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
     const float *dout = doutv;
     if (dinp) cpu_mm_gW(be, dinp, acc ? 1.0f : 0.0f, dout, OUT, T, OUT, w, wdt, IN);
     if (dw) cpu_mm_gTx(be, dw, dout, OUT, inp, T, OUT, IN, wdt);
-    if (db) {
+    if (db) {   /* column sums 64 columns at a time, along the rows (a column alone strides by OUT) */
+        int nb = (OUT + 63) / 64;
         #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * OUT))
-        for (int o = 0; o < OUT; o++) {
-            double s = 0;
-            for (int t = 0; t < T; t++) s += dout[(size_t)t * OUT + o];
-            db[o] += (float)s;
+        for (int b = 0; b < nb; b++) {
+            int o0 = b * 64, n = OUT - o0 < 64 ? OUT - o0 : 64;
+            double s[64] = {0};
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < n; j++) s[j] += dout[(size_t)t * OUT + o0 + j];
+            for (int j = 0; j < n; j++) db[o0 + j] += (float)s[j];
         }
     }
 }
 
 void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, const int32_t *pos,
               float theta, int inverse) {
-    float *x = xv; int half = D / 2;
-    /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position */
-    float inv_small[256], *inv_freq = half <= 256 ? inv_small : malloc(sizeof(float) * half);
+    float *x = xv; int half = D / 2, nt = cpu_nt(be, (size_t)T * H * D);
+    /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position; then
+       per row each angle's cosine and sine once for all H heads (q's and k's in one call),
+       and the heads rotated along i, where the loop vectorises */
+    float *inv_freq = malloc(sizeof(float) * (size_t)half * (1 + 2 * (size_t)nt));
     if (!inv_freq) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
     for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
-    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * H * D))
+    #pragma omp parallel for schedule(static) num_threads(nt)
     for (int t = 0; t < T; t++) {
+        float *restrict c = inv_freq + (size_t)half * (1 + 2 * (size_t)omp_get_thread_num()), *restrict s = c + half;
         for (int i = 0; i < half; i++) {
             float ang = (float)pos[t] * inv_freq[i];
-            float c = (float)cos((double)ang), s = (float)sin((double)ang);
-            if (inverse) s = -s;
-            for (int h = 0; h < H; h++) {
-                float *p = x + (size_t)t * stride + (size_t)h * D;
-                float a = p[i], b = p[i + half];
-                p[i] = a * c - b * s;
-                p[i + half] = b * c + a * s;
+            c[i] = (float)cos((double)ang), s[i] = (float)sin((double)ang);
+            if (inverse) s[i] = -s[i];
+        }
+        for (int h = 0; h < H; h++) {
+            float *restrict p = x + (size_t)t * stride + (size_t)h * D, *restrict p2 = p + half;
+            for (int i = 0; i < half; i++) {
+                float a = p[i], b = p2[i];
+                p[i] = a * c[i] - b * s[i];
+                p2[i] = b * c[i] + a * s[i];
             }
         }
     }
-    if (inv_freq != inv_small) free(inv_freq);
+    free(inv_freq);
 }
 
 static inline float silu(float g) { return g / (1.0f + expf(-g)); }
