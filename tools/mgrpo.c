@@ -15,6 +15,7 @@
 #include "jqf.h"
 #include "model.h"
 #include "optim.h"
+#include "runcfg.h"
 #include "stream.h"
 #include "trainer.h"
 #include "dist.h"
@@ -72,130 +73,29 @@ enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP,
        O_REWARD, O_ITER, O_MASKT, O_MAXLEN, O_TEMP, O_OPTIM, O_LR, O_WD, O_B1, O_B2, O_AEPS,
        O_SCHED, O_WARMUP, O_MINLR, O_TOTAL, O_MAXGN, O_GROUPS, O_MB, O_STEPS, O_SAVE, O_KEEP,
        O_RESDATA, O_PARTIAL, O_GCKPT, O_DTYPE, O_THREADS, O_NOCKPT, O_RESUME, O_GPUS, O_NOMASKT, O_POLICY, O_BATCHES };
-enum { G_SCHED = 1, G_LR = 2, G_WARMUP = 4, G_MINLR = 8, G_TOTAL = 16, G_OBJ = 32 /* G_OBJ << i: OBJ[i] */ };
-/* The schedule options' bounds, for the command line and for a resumed run's "schedule" alike
-   (--min-lr-rate is a fraction, at most 1; --warmup's 1e12 steps only on the command line: a
-   ratio's is recorded in steps, up to the total) */
-#define LR_MAX 1e3
-#define TOTAL_MAX (1L << 40)
 
 typedef struct {
     cli c;
     const char *model, *ref, *out, *dtype, *batches_from;
-    tr_opts t;
-    int adv, scale, iterations, groups, partial, resume_data, gckpt, threads, maxlen_opt, no_ckpt, resume, gpus;
+    rc_opts rc;          /* the schedule and the objective: a resumed run's own where not given (runcfg.c) */
+    int groups, partial, resume_data, gckpt, threads, no_ckpt, resume, gpus;
     int optim_given;     /* --optimizer set: else a resumed run's follows its optimizer.safetensors */
     const mrl_config *cfg; /* the policy's: its context bounds a record (config_fits) */
-    optim_opts oo;
-    sched_opts so;
-    double lr, warmup, max_grad_norm;
-    unsigned given;      /* which schedule and objective options the command line set (G_*):
-                            a resumed run takes the others from its trainer_state.json */
     long steps, save_every, keep, policy_every;
     jqf *freward;
 } opts;
 
-/* The options that define the objective, recorded in trainer_state.json ("objective") so that a
- * resumed run keeps them as it keeps its schedule: one not given takes the run's value, one
- * given that differs replaces it with a warning (objective_resolve). */
-enum { OBJ_LOSS, OBJ_BETA, OBJ_EPS, OBJ_EPSH, OBJ_DELTA, OBJ_IMP, OBJ_ADV, OBJ_SCALE, OBJ_ITER, OBJ_MASKT,
-       OBJ_TEMP, OBJ_MAXLEN, OBJ_MB, OBJ_WD, OBJ_MAXGN, OBJ_B1, OBJ_B2, OBJ_AEPS, OBJ_N };
-static const char *const obj_key[OBJ_N] = {"loss", "beta", "epsilon", "epsilon_high", "delta", "importance",
-    "advantage", "scale_rewards", "iterations", "mask_truncated", "temperature", "max_completion_length",
-    "micro_batch", "weight_decay", "max_grad_norm", "adam_beta1", "adam_beta2", "adam_epsilon"};
-static const char *const obj_opt[OBJ_N] = {"--loss", "--beta", "--epsilon", "--epsilon-high", "--delta",
-    "--importance", "--advantage", "--scale-rewards", "--iterations", "--mask-truncated", "--temperature",
-    "--max-completion-length", "--micro-batch", "--weight-decay", "--max-grad-norm", "--adam-beta1", "--adam-beta2",
-    "--adam-epsilon"};
-
-/* OBJ[i] of o as JSON (max_completion_length 0: from the batch) */
-static jv obj_get(const opts *o, int i) {
-    switch (i) {
-    case OBJ_LOSS: return jv_string(grpo_loss_name(o->t.g.loss));
-    case OBJ_BETA: return jv_number(o->t.g.beta);
-    case OBJ_EPS: return jv_number(o->t.g.epsilon);
-    case OBJ_EPSH: return jv_number(o->t.g.epsilon_high);
-    case OBJ_DELTA: return jv_number(o->t.g.delta);
-    case OBJ_IMP: return jv_string(o->t.g.seq_importance ? "sequence" : "token");
-    case OBJ_ADV: return jv_string(grpo_adv_name(o->adv));
-    case OBJ_SCALE: return jv_string(grpo_scale_name(o->scale));
-    case OBJ_ITER: return jv_number(o->iterations);
-    case OBJ_MASKT: return jv_bool(o->t.mask_truncated);
-    case OBJ_TEMP: return jv_number(o->t.temperature);
-    case OBJ_MB: return jv_number(o->t.micro_batch);
-    case OBJ_WD: return jv_number(o->oo.weight_decay);
-    case OBJ_MAXGN: return jv_number(o->max_grad_norm);
-    case OBJ_B1: return jv_number(o->oo.beta1);
-    case OBJ_B2: return jv_number(o->oo.beta2);
-    case OBJ_AEPS: return jv_number(o->oo.eps);
-    default: return jv_number(o->maxlen_opt);
-    }
-}
-/* The range of each numeric objective option (integer: whole numbers only), the one check of a
- * value given on the command line and of one read from a run's trainer_state.json. */
-static const struct { double lo, hi; int integer, open; } obj_range[OBJ_N] = {   /* open: hi itself excluded */
-    [OBJ_BETA] = {0, 1e9, 0, 0}, [OBJ_EPS] = {0, 1, 0, 0}, [OBJ_EPSH] = {0, 1e9, 0, 0}, [OBJ_DELTA] = {1, 1e9, 0, 0},
-    [OBJ_ITER] = {1, 1000, 1, 0}, [OBJ_TEMP] = {1e-3, 100, 0, 0}, [OBJ_MAXLEN] = {0, 1 << 30, 1, 0},
-    [OBJ_MB] = {1, 1 << 24, 1, 0}, [OBJ_WD] = {0, 1e3, 0, 0}, [OBJ_MAXGN] = {0, 1e12, 0, 0},
-    [OBJ_B1] = {0, 1, 0, 1}, [OBJ_B2] = {0, 1, 0, 1}, [OBJ_AEPS] = {0, 1, 0, 0}};
-static int obj_numeric(int i) { return obj_range[i].hi > 0; }
-
-/* Sets numeric OBJ[i] of o to x; -1 when x is out of its range (--delta 0 is the option off,
- * as a run without it records it). */
-static int obj_set_num(opts *o, int i, double x) {
-    if (!((x >= obj_range[i].lo && x <= obj_range[i].hi && !(obj_range[i].open && x == obj_range[i].hi) &&
-           (!obj_range[i].integer || x == (int)x)) ||
-          (i == OBJ_DELTA && x == 0)))
-        return -1;
-    switch (i) {
-    case OBJ_BETA: o->t.g.beta = x; break;
-    case OBJ_EPS: o->t.g.epsilon = x; break;
-    case OBJ_EPSH: o->t.g.epsilon_high = x; break;
-    case OBJ_DELTA: o->t.g.delta = x; break;
-    case OBJ_ITER: o->iterations = (int)x; break;
-    case OBJ_TEMP: o->t.temperature = (float)x; break;
-    case OBJ_MAXLEN: o->maxlen_opt = (int)x; break;
-    case OBJ_MB: o->t.micro_batch = (int)x; break;
-    case OBJ_WD: o->oo.weight_decay = x; break;
-    case OBJ_MAXGN: o->max_grad_norm = x; break;
-    case OBJ_B1: o->oo.beta1 = x; break;
-    case OBJ_B2: o->oo.beta2 = x; break;
-    default: o->oo.eps = x; break;   /* OBJ_AEPS */
-    }
-    return 0;
-}
-
-/* Sets OBJ[i] of o from v (consumed); -1 when v is not a value the option takes. */
-static int obj_set(opts *o, int i, jv v) {
-    int k = -1;
-    const char *s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
-    if (obj_numeric(i)) {
-        if (jv_get_kind(v) == JV_KIND_NUMBER) k = obj_set_num(o, i, jv_number_value(v));
-    } else switch (i) {
-    case OBJ_LOSS:
-        if (s && (k = grpo_parse_loss(s)) >= 0) o->t.g.loss = k;
-        break;
-    case OBJ_IMP: if (s && (!strcmp(s, "token") || !strcmp(s, "sequence"))) { o->t.g.seq_importance = !strcmp(s, "sequence"); k = 0; } break;
-    case OBJ_ADV: if (s && (k = grpo_parse_adv(s)) >= 0) o->adv = k; break;
-    case OBJ_SCALE: if (s && (k = grpo_parse_scale(s)) >= 0) o->scale = k; break;
-    default: /* OBJ_MASKT */
-        if (jv_get_kind(v) == JV_KIND_TRUE || jv_get_kind(v) == JV_KIND_FALSE) { o->t.mask_truncated = jv_get_kind(v) == JV_KIND_TRUE; k = 0; }
-        break;
-    }
-    jv_free(v);
-    return k < 0 ? -1 : 0;
-}
-
 /* A numeric objective option from the command line: dies naming it when arg is not a number
  * in its range. */
 static void obj_arg(opts *o, int i, const char *arg) {
+    const rc_range *rg = &rc_ranges[i];
     /* --delta 0: off, as a run without it records it (the one way to turn a resumed run's off) */
-    double lo = i == OBJ_DELTA ? 0 : obj_range[i].lo;
-    double x = obj_range[i].integer ? (double)cli_long(&o->c, obj_opt[i], arg, (long)lo, (long)obj_range[i].hi)
-             : obj_range[i].open ? cli_double_below(&o->c, obj_opt[i], arg, lo, obj_range[i].hi)
-             : cli_double(&o->c, obj_opt[i], arg, lo, obj_range[i].hi);
-    if (obj_set_num(o, i, x)) cli_usage(&o->c, "%s: '%s' is neither 0 (off) nor at least 1", obj_opt[i], arg);   /* --delta 0.5 */
-    o->given |= G_OBJ << i;
+    double lo = i == RC_DELTA ? 0 : rg->lo;
+    double x = rg->integer ? (double)cli_long(&o->c, rc_opt[i], arg, (long)lo, (long)rg->hi)
+             : rg->open ? cli_double_below(&o->c, rc_opt[i], arg, lo, rg->hi)
+             : cli_double(&o->c, rc_opt[i], arg, lo, rg->hi);
+    if (rc_set_num(&o->rc, i, x)) cli_usage(&o->c, "%s: '%s' is neither 0 (off) nor at least 1", rc_opt[i], arg);   /* --delta 0.5 */
+    o->rc.given |= RC_G_OBJ << i;
 }
 
 /* One record of the batch, parsed. */
@@ -342,7 +242,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     it->comp = token_ids(o, where, "completion_ids", a, &it->clen, vocab);
     mrl_err fe = {0};
     if (o->cfg && config_fits(o->cfg, (long)it->plen + it->clen, &fe) < 0) die_rec(o, where, "%s", fe.msg);
-    if (o->t.use_old) {   /* sft has no ratio: its records need no logprobs */
+    if (o->rc.t.use_old) {   /* sft has no ratio: its records need no logprobs */
         a = jv_object_get(jv_copy(rec), jv_string("logprobs"));
         if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
         if (jv_array_length(jv_copy(a)) != it->clen) die_rec(o, where, "\"%s\" does not have one value per completion token", "logprobs");
@@ -381,7 +281,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     jv_free(rws);
     const char *fin = rec_str(rec, "finish");
     it->truncated = fin && !strcmp(fin, "length");
-    if (o->t.g.loss == GRPO_LOSS_SFT) return;
+    if (o->rc.t.g.loss == GRPO_LOSS_SFT) return;
     mrl_err e = {0};
     jv r = jqf_first(o->freward, rec, &e);
     if (e.code) cli_dief(&o->c, 1, "%s: %s", where, e.msg);
@@ -465,7 +365,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
         in->records_read++;
         /* once the group size is known a full group closes at once, without waiting for the
          * next record: a sampler that waits for this step's checkpoint does not deadlock */
-        if (in->gsize && !o->partial && o->t.g.loss != GRPO_LOSS_SFT && n - gs[ng] == in->gsize) {   /* sft groups may differ in size */
+        if (in->gsize && !o->partial && o->rc.t.g.loss != GRPO_LOSS_SFT && n - gs[ng] == in->gsize) {   /* sft groups may differ in size */
             if (ng + 2 > gcap) gs = need(realloc(gs, (gcap *= 2) * sizeof *gs));
             gs[++ng] = n;
             in->closed_full = rec_id_hash(it[n - 1].rec) | 1;
@@ -482,7 +382,7 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
     for (int g = 0; g < ng && !cli_stop_requested(); g++) {   /* cut short by a signal: main drops it */
         int sz = gs[g + 1] - gs[g];
         if (!in->gsize) in->gsize = sz;
-        if (o->partial || o->t.g.loss == GRPO_LOSS_SFT) continue;
+        if (o->partial || o->rc.t.g.loss == GRPO_LOSS_SFT) continue;
         if (sz == 1 || sz != in->gsize) {
             jv id = jv_object_get(jv_copy(it[gs[g]].rec), jv_string("id"));
             jv s = jv_dump_string(id, 0);
@@ -534,42 +434,42 @@ static void parse_opts(opts *o, int argc, char **argv) {
         case O_REF: o->ref = optarg; break;
         case O_OUT: if (!*optarg) cli_usage(c, "--out: the name is empty"); o->out = optarg; break;
         case O_LOSS: if ((v = grpo_parse_loss(optarg)) < 0) cli_usage(c, "--loss: '%s' is not one of grpo, bnpo, dr_grpo, dapo, sft", optarg);
-                     o->t.g.loss = v; o->given |= G_OBJ << OBJ_LOSS; break;
-        case O_BETA: obj_arg(o, OBJ_BETA, optarg); break;
-        case O_EPS: obj_arg(o, OBJ_EPS, optarg); break;
-        case O_EPSH: obj_arg(o, OBJ_EPSH, optarg); break;
-        case O_DELTA: obj_arg(o, OBJ_DELTA, optarg); break;
+                     o->rc.t.g.loss = v; o->rc.given |= RC_G_OBJ << RC_LOSS; break;
+        case O_BETA: obj_arg(o, RC_BETA, optarg); break;
+        case O_EPS: obj_arg(o, RC_EPS, optarg); break;
+        case O_EPSH: obj_arg(o, RC_EPSH, optarg); break;
+        case O_DELTA: obj_arg(o, RC_DELTA, optarg); break;
         case O_IMP: if (strcmp(optarg, "token") && strcmp(optarg, "sequence")) cli_usage(c, "--importance: '%s' is not token or sequence", optarg);
-                    o->t.g.seq_importance = !strcmp(optarg, "sequence"); o->given |= G_OBJ << OBJ_IMP; break;
+                    o->rc.t.g.seq_importance = !strcmp(optarg, "sequence"); o->rc.given |= RC_G_OBJ << RC_IMP; break;
         case O_ADV: if ((v = grpo_parse_adv(optarg)) < 0) cli_usage(c, "--advantage: '%s' is not one of grpo, rloo, reinforce++", optarg);
-                    o->adv = v; o->given |= G_OBJ << OBJ_ADV; break;
+                    o->rc.adv = v; o->rc.given |= RC_G_OBJ << RC_ADV; break;
         case O_SCALE: if ((v = grpo_parse_scale(optarg)) < 0) cli_usage(c, "--scale-rewards: '%s' is not one of group, batch, none", optarg);
-                      o->scale = v; o->given |= G_OBJ << OBJ_SCALE; break;
+                      o->rc.scale = v; o->rc.given |= RC_G_OBJ << RC_SCALE; break;
         case O_REWARD: reward = optarg; break;
-        case O_ITER: obj_arg(o, OBJ_ITER, optarg); break;
-        case O_MASKT: case O_NOMASKT: o->t.mask_truncated = opt == O_MASKT; o->given |= G_OBJ << OBJ_MASKT; break;
-        case O_MAXLEN: obj_arg(o, OBJ_MAXLEN, optarg); break;
-        case O_TEMP: obj_arg(o, OBJ_TEMP, optarg); break;
+        case O_ITER: obj_arg(o, RC_ITER, optarg); break;
+        case O_MASKT: case O_NOMASKT: o->rc.t.mask_truncated = opt == O_MASKT; o->rc.given |= RC_G_OBJ << RC_MASKT; break;
+        case O_MAXLEN: obj_arg(o, RC_MAXLEN, optarg); break;
+        case O_TEMP: obj_arg(o, RC_TEMP, optarg); break;
         case O_OPTIM: if ((v = optim_parse_kind(optarg)) < 0) cli_usage(c, "--optimizer: '%s' is not adamw or sgd", optarg);
-                      o->oo.kind = v; o->optim_given = 1; break;
-        case O_LR: o->lr = cli_double(c, "--lr", optarg, 0, LR_MAX); o->given |= G_LR; break;
-        case O_WD: obj_arg(o, OBJ_WD, optarg); break;
-        case O_B1: obj_arg(o, OBJ_B1, optarg); break;
-        case O_B2: obj_arg(o, OBJ_B2, optarg); break;
-        case O_AEPS: obj_arg(o, OBJ_AEPS, optarg); break;
+                      o->rc.oo.kind = v; o->optim_given = 1; break;
+        case O_LR: o->rc.lr = cli_double(c, "--lr", optarg, 0, RC_LR_MAX); o->rc.given |= RC_G_LR; break;
+        case O_WD: obj_arg(o, RC_WD, optarg); break;
+        case O_B1: obj_arg(o, RC_B1, optarg); break;
+        case O_B2: obj_arg(o, RC_B2, optarg); break;
+        case O_AEPS: obj_arg(o, RC_AEPS, optarg); break;
         case O_SCHED: if ((v = sched_parse(optarg)) < 0)
                           cli_usage(c, "--schedule: '%s' is not one of constant, constant_with_warmup, linear, cosine, "
                                     "cosine_with_min_lr", optarg);
-                      o->so.kind = v; o->given |= G_SCHED; break;
-        case O_WARMUP: o->warmup = cli_double(c, "--warmup", optarg, 0, 1e12);
-                       if (o->warmup >= 1 && o->warmup != floor(o->warmup))   /* a ratio is below 1; 1.5 is no step count */
+                      o->rc.so.kind = v; o->rc.given |= RC_G_SCHED; break;
+        case O_WARMUP: o->rc.warmup = cli_double(c, "--warmup", optarg, 0, 1e12);
+                       if (o->rc.warmup >= 1 && o->rc.warmup != floor(o->rc.warmup))   /* a ratio is below 1; 1.5 is no step count */
                            cli_usage(c, "--warmup: '%s' is neither a whole number of steps nor a ratio below 1", optarg);
-                       o->given |= G_WARMUP; break;
-        case O_MINLR: o->so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->given |= G_MINLR; break;
-        case O_TOTAL: o->so.total = cli_long(c, "--total-steps", optarg, 1, TOTAL_MAX); o->given |= G_TOTAL; break;
-        case O_MAXGN: obj_arg(o, OBJ_MAXGN, optarg); break;
+                       o->rc.given |= RC_G_WARMUP; break;
+        case O_MINLR: o->rc.so.min_lr_rate = cli_double(c, "--min-lr-rate", optarg, 0, 1); o->rc.given |= RC_G_MINLR; break;
+        case O_TOTAL: o->rc.so.total = cli_long(c, "--total-steps", optarg, 1, RC_TOTAL_MAX); o->rc.given |= RC_G_TOTAL; break;
+        case O_MAXGN: obj_arg(o, RC_MAXGN, optarg); break;
         case O_GROUPS: o->groups = (int)cli_long(c, "--groups", optarg, 0, 1 << 24); break;
-        case O_MB: obj_arg(o, OBJ_MB, optarg); break;
+        case O_MB: obj_arg(o, RC_MB, optarg); break;
         case O_STEPS: o->steps = cli_long(c, "--steps", optarg, 0, 1L << 40); break;
         case O_SAVE: o->save_every = cli_long(c, "--save-every", optarg, 0, 1L << 40); break;
         case O_BATCHES: o->batches_from = optarg; break;
@@ -587,7 +487,6 @@ static void parse_opts(opts *o, int argc, char **argv) {
         default: cli_bad_option(c, opt, argv, lo);
         }
     }
-    if (!(o->given & (G_OBJ << OBJ_EPSH))) o->t.g.epsilon_high = o->t.g.epsilon;
     if (!o->out) cli_usage(c, "--out RUNDIR is required");
     if (o->batches_from) {   /* each file is one batch, as one invocation of the step loop takes it */
         if (optind < argc) cli_usage(c, "--batches-from names the input files: no FILE arguments with it");
@@ -617,99 +516,16 @@ static void check_same_model(opts *o, const char *a, const char *b, int vocab_on
     if (what) cli_dief(&o->c, 1, "%s is not the same model as %s (%s differs)", a, b, what);
 }
 
-/* The schedule, once the run's own (a resumed run's trainer_state.json, state) is known: an
- * option not given takes the run's value (a resumed run keeps its schedule without repeating
- * it), one given that differs replaces it with a warning (extending a run's --total-steps is
- * how a pipeline continues it); then the checks. */
-static void sched_resolve(opts *o, jv state, const char *latest) {
-    cli *c = &o->c;
-    jv sc = jv_is_valid(state) ? jv_object_get(jv_copy(state), jv_string("schedule")) : jv_invalid();
-    if (jv_get_kind(sc) == JV_KIND_OBJECT) {
-        const char *name = rec_str(sc, "name");
-        double lr, w, total, minr;
-        int kind = sched_parse(name);
-        if (kind < 0 || rec_num(sc, "lr", &lr) || rec_num(sc, "warmup", &w) || rec_num(sc, "total_steps", &total) ||
-            rec_num(sc, "min_lr_rate", &minr))
-            cli_dief(c, 1, "%s/trainer_state.json: \"schedule\" is not name, lr, warmup, total_steps, min_lr_rate", latest);
-        /* the ranges of the options they stand for (warmup in steps, total_steps 0 where none was
-           given): a hand-edited -1 took the run uphill, and 1e300 steps of warmup became a long */
-        static const char *const key[4] = {"lr", "warmup", "total_steps", "min_lr_rate"},
-                                 *const opt[4] = {"--lr", "--warmup", "--total-steps", "--min-lr-rate"};
-        const double val[4] = {lr, w, total, minr}, hi[4] = {LR_MAX, TOTAL_MAX, TOTAL_MAX, 1};
-        for (int i = 0; i < 4; i++)
-            if (!(val[i] >= 0 && val[i] <= hi[i]) || ((i == 1 || i == 2) && val[i] != floor(val[i])))
-                cli_dief(c, 1, "%s/trainer_state.json: \"schedule\": \"%s\" holds %.15g, not a value of %s", latest, key[i],
-                         val[i], opt[i]);
-#define CHANGED(opt, fmt, mine, theirs) \
-    cli_warn(c, opt " " fmt " replaces the run's " fmt " (%s/trainer_state.json)", mine, theirs, latest)
-        if (!(o->given & G_SCHED)) o->so.kind = kind;
-        else if ((int)o->so.kind != kind) CHANGED("--schedule", "%s", sched_name(o->so.kind), name);
-        if (!(o->given & G_LR)) o->lr = lr;
-        else if (o->lr != lr) CHANGED("--lr", "%g", o->lr, lr);
-        if (!(o->given & G_TOTAL)) o->so.total = (long)total;
-        else if (o->so.total != (long)total) CHANGED("--total-steps", "%ld", o->so.total, (long)total);
-        if (!(o->given & G_MINLR)) o->so.min_lr_rate = minr;
-        else if (o->so.min_lr_rate != minr) CHANGED("--min-lr-rate", "%g", o->so.min_lr_rate, minr);
-        if (!(o->given & G_WARMUP)) o->warmup = w;   /* in steps: sched_warmup_steps keeps it */
-        else if (sched_warmup_steps(o->warmup, o->so.total) != (long)w)
-            CHANGED("--warmup", "%ld steps", sched_warmup_steps(o->warmup, o->so.total), (long)w);
-#undef CHANGED
-    }
-    jv_free(sc);
-    if (o->so.kind != SCHED_CONSTANT && o->so.kind != SCHED_CONSTANT_WARMUP && o->so.total <= 0)
-        cli_usage(c, "--schedule %s needs --total-steps", sched_name(o->so.kind));
-    if (o->warmup > 0 && o->warmup < 1 && o->so.total <= 0) cli_usage(c, "--warmup as a ratio needs --total-steps");
-    if (o->so.kind == SCHED_CONSTANT && o->warmup > 0 && (o->given & G_WARMUP))
-        cli_warn(c, "--warmup has no effect on --schedule constant (as in transformers): constant_with_warmup warms up");
-    o->so.warmup = sched_warmup_steps(o->warmup, o->so.total);
-}
+static void warn_line(void *c, const char *msg) { cli_warn(c, "%s", msg); }
 
-/* The objective, once the run's own is known (as sched_resolve; a run from before mrl recorded
- * it keeps the options of this call, as it always did). */
-static void objective_resolve(opts *o, jv state, const char *latest) {
-    jv ob = jv_is_valid(state) ? jv_object_get(jv_copy(state), jv_string("objective")) : jv_invalid();
-    if (jv_is_valid(state) && jv_get_kind(ob) != JV_KIND_OBJECT) {   /* a run from before "objective": its "loss" */
-        jv_free(ob);
-        jv l = jv_object_get(jv_copy(state), jv_string("loss"));
-        ob = jv_get_kind(l) == JV_KIND_STRING ? JV_OBJECT(jv_string("loss"), l) : (jv_free(l), jv_invalid());
+/* The schedule and the objective, once the run's own (a resumed run's trainer_state.json, state;
+ * jv_invalid() for a new run) is known (rc_resolve); dies as a usage error where it is one. */
+static void resolve(opts *o, jv state, const char *latest) {
+    mrl_err e = {0};
+    if (rc_resolve(&o->rc, state, latest, warn_line, &o->c, &e)) {
+        if (e.code == ERR_USAGE) cli_usage(&o->c, "%s", e.msg);
+        cli_die(&o->c, &e);
     }
-    if (jv_get_kind(ob) == JV_KIND_OBJECT)
-        for (int i = 0; i < OBJ_N; i++) {
-            jv theirs = jv_object_get(jv_copy(ob), jv_string(obj_key[i]));
-            if (!jv_is_valid(theirs)) { jv_free(theirs); continue; }
-            if (!(o->given & (G_OBJ << i))) {
-                jv t = jv_dump_string(jv_copy(theirs), 0);
-                if (obj_set(o, i, theirs) < 0)
-                    cli_dief(&o->c, 1, "%s/trainer_state.json: \"objective\": \"%s\" holds %s, not a value of %s", latest,
-                             obj_key[i], jv_string_value(t), obj_opt[i]);
-                jv_free(t);
-                continue;
-            }
-            jv mine = obj_get(o, i);
-            if (!jv_equal(jv_copy(mine), jv_copy(theirs))) {
-                if (i == OBJ_MASKT) {   /* a switch: named as given, not as "--mask-truncated false" */
-                    cli_warn(&o->c, "%s replaces the run's %s (%s/trainer_state.json)",
-                             jv_get_kind(mine) == JV_KIND_TRUE ? "--mask-truncated" : "--no-mask-truncated",
-                             jv_get_kind(theirs) == JV_KIND_TRUE ? "--mask-truncated" : "--no-mask-truncated", latest);
-                    jv_free(mine); jv_free(theirs);
-                } else {
-                    jv a = jv_dump_string(mine, 0), b = jv_dump_string(theirs, 0);
-                    cli_warn(&o->c, "%s %s replaces the run's %s (%s/trainer_state.json)", obj_opt[i], jv_string_value(a),
-                             jv_string_value(b), latest);
-                    jv_free(a); jv_free(b);
-                }
-            } else { jv_free(mine); jv_free(theirs); }
-        }
-    /* --epsilon-high defaults to --epsilon: a run that took that default follows a new --epsilon */
-    if (jv_get_kind(ob) == JV_KIND_OBJECT && (o->given & (G_OBJ << OBJ_EPS)) && !(o->given & (G_OBJ << OBJ_EPSH))) {
-        jv re = jv_object_get(jv_copy(ob), jv_string("epsilon")), rh = jv_object_get(jv_copy(ob), jv_string("epsilon_high"));
-        if (jv_get_kind(re) == JV_KIND_NUMBER && jv_get_kind(rh) == JV_KIND_NUMBER &&
-            jv_number_value(re) == jv_number_value(rh))
-            o->t.g.epsilon_high = o->t.g.epsilon;
-        jv_free(re); jv_free(rh);
-    }
-    jv_free(ob);
-    o->t.use_old = o->iterations > 1 && o->t.g.loss != GRPO_LOSS_SFT;
 }
 
 static jv run_state(opts *o, long step, const input *in, const char *init, const char *ref) {
@@ -719,24 +535,18 @@ static jv run_state(opts *o, long step, const input *in, const char *init, const
     /* mgrpo draws no random numbers (no dropout; the data order is the input's): the seed
      * is its whole RNG state */
     s = jv_object_set(s, jv_string("rng"), JV_OBJECT(jv_string("seed"), jv_number((double)o->c.seed)));
-    s = jv_object_set(s, jv_string("schedule"), JV_OBJECT(jv_string("name"), jv_string(sched_name(o->so.kind)),
-        jv_string("lr"), jv_number(o->lr), jv_string("warmup"), jv_number(o->so.warmup),
-        jv_string("total_steps"), jv_number(o->so.total), jv_string("min_lr_rate"), jv_number(o->so.min_lr_rate)));
+    s = jv_object_set(s, jv_string("schedule"), rc_schedule_state(&o->rc));
     s = jv_object_set(s, jv_string("data"), JV_OBJECT(jv_string("groups"), jv_number(in->groups_read),
         jv_string("records"), jv_number(in->records_read)));
     s = jv_object_set(s, jv_string("model"), jv_string(init));
     s = jv_object_set(s, jv_string("ref"), ref ? jv_string(ref) : jv_null());
-    s = jv_object_set(s, jv_string("loss"), jv_string(grpo_loss_name(o->t.g.loss)));
-    jv ob = jv_object();
-    for (int i = 0; i < OBJ_N; i++) ob = jv_object_set(ob, jv_string(obj_key[i]), obj_get(o, i));
-    s = jv_object_set(s, jv_string("objective"), ob);
+    s = jv_object_set(s, jv_string("loss"), jv_string(grpo_loss_name(o->rc.t.g.loss)));
+    s = jv_object_set(s, jv_string("objective"), rc_objective_state(&o->rc));
     return s;
 }
 
-/* Tokenizer files come from the newest checkpoint (still there until this save prunes it),
- * else from the directory the policy was loaded from. */
 /* Where a save's tokenizer and generation files come from: the run's latest (path in lp, n
- * bytes), else the starting policy. */
+ * bytes; still there until this save prunes it), else the directory the policy was loaded from. */
 static const char *files_source(ckpt_run *run, char *lp, size_t n, const char *policy_dir) {
     mrl_err e = {0};
     long ls;
@@ -895,11 +705,8 @@ static jv step_metrics(long step, const item *it, int n, const int *gs, int ng, 
 int main(int argc, char **argv) {
     opts o = {0};
     cli_init(&o.c, "mgrpo", usage);
-    o.t.g = (grpo_opts){GRPO_LOSS_GRPO, 0.04, 0.2, -1, 0, 0};
-    o.t.micro_batch = 1; o.t.temperature = 1.0f;
-    o.iterations = 1; o.lr = 1e-6; o.max_grad_norm = 1.0; o.save_every = 50;
-    o.oo = (optim_opts){OPTIM_ADAMW, 0.9, 0.999, 1e-8, 0};
-    o.so = (sched_opts){SCHED_CONSTANT, 0, 0, 0.1};
+    rc_init(&o.rc);
+    o.save_every = 50;
     parse_opts(&o, argc, argv);
     mem_cli = &o.c;
     mrl_err e = {0};
@@ -940,8 +747,7 @@ int main(int argc, char **argv) {
        nothing behind); a resumed run's once its trainer_state.json is read */
     int resolved = !ckpt_has_latest(o.out);
     if (resolved) {   /* nor does a run that cannot start (an empty RUNDIR would be left behind) */
-        sched_resolve(&o, jv_invalid(), NULL);
-        objective_resolve(&o, jv_invalid(), NULL);
+        resolve(&o, jv_invalid(), NULL);
         if (o.resume) cli_dief(&o.c, 1, "--resume: %s has no latest checkpoint", o.out);
         if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
         mrl_config cf;   /* a --model that is not a model directory */
@@ -980,9 +786,9 @@ int main(int argc, char **argv) {
     } else if (!o.model) {   /* latest went away since resolved was set */
         cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
     } else init = abspath(o.model);
-    if (!resolved) { sched_resolve(&o, state, latest); objective_resolve(&o, state, latest); }
+    if (!resolved) resolve(&o, state, latest);
     if (!refdir) refdir = abspath(o.ref ? o.ref : init);
-    int use_ref = o.t.g.beta != 0 && o.t.g.loss != GRPO_LOSS_SFT;
+    int use_ref = o.rc.t.g.beta != 0 && o.rc.t.g.loss != GRPO_LOSS_SFT;
     const char *policy_dir = have ? latest : o.model;
 
     model_opts mo = {.device = o.c.device, .bf16 = o.dtype && !strcmp(o.dtype, "bf16"), .trainable = 1,
@@ -1016,9 +822,9 @@ int main(int argc, char **argv) {
         char p[PATH_MAX + 64];
         snprintf(p, sizeof p, "%s/optimizer.safetensors", latest);
         int v = optim_saved_kind(p);   /* one that cannot be read is optim_load's error, below */
-        if (v >= 0) o.oo.kind = v;
+        if (v >= 0) o.rc.oo.kind = v;
     }
-    optim *opt = optim_create(be, params, np, &o.oo, &e);
+    optim *opt = optim_create(be, params, np, &o.rc.oo, &e);
     if (!opt) cli_die(&o.c, &e);
     if (have) {
         char p[PATH_MAX + 64];
@@ -1112,14 +918,14 @@ int main(int argc, char **argv) {
             rw[i] = it[i].reward; adv[i] = 0; if (it[i].clen > maxlen) maxlen = it[i].clen;
             batch_tokens += it[i].plen + it[i].clen;
         }
-        if (o.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.adv, o.scale, o.partial, adv, &e))
+        if (o.rc.t.g.loss != GRPO_LOSS_SFT && grpo_advantages(rw, gs, ng, o.rc.adv, o.rc.scale, o.partial, adv, &e))
             cli_die(&o.c, &e);
         for (int i = 0; i < n; i++)
             sq[i] = (tr_seq){it[i].prompt, it[i].plen, it[i].comp, it[i].clen, it[i].old, it[i].truncated, adv[i]};
-        o.t.max_len = o.maxlen_opt ? o.maxlen_opt : maxlen;
+        o.rc.t.max_len = o.rc.maxlen_opt ? o.rc.maxlen_opt : maxlen;
         int nmine = n;
         tr_norm nm = {0};   /* data parallel: the whole batch's normalisers, per rank */
-        if (world > 1) nmine = trainer_share(&o.t, sq, n, rank, world, &nm);   /* this rank's share */
+        if (world > 1) nmine = trainer_share(&o.rc.t, sq, n, rank, world, &nm);   /* this rank's share */
         if (!o.no_ckpt && lead) {   /* the rollouts this step trains on */
             char rp[PATH_MAX + 64];
             if (ckpt_rollouts_path(&run, step + 1, rp, sizeof rp, &e)) cli_die(&o.c, &e);
@@ -1128,18 +934,18 @@ int main(int argc, char **argv) {
             for (int i = 0; rwr && i < n; i++) if (wr_put_from(rwr, jv_copy(it[i].rec), it[i].raw, it[i].raw_len, &e)) { wr_abort(rwr); rwr = NULL; }
             if (!rwr || wr_close(rwr, &e)) cli_die(&o.c, &e);
         }
-        for (int k = 0; k < o.iterations; k++) {
+        for (int k = 0; k < o.rc.iterations; k++) {
             double t0 = now_s();
             grpo_stats st = {0};
             model_zero_grad(policy);
-            if (trainer_accumulate_norm(policy, ref, &o.t, sq, nmine, world > 1 ? &nm : NULL, &st, &e)) cli_die(&o.c, &e);
+            if (trainer_accumulate_norm(policy, ref, &o.rc.t, sq, nmine, world > 1 ? &nm : NULL, &st, &e)) cli_die(&o.c, &e);
             if (dist) {   /* the mean over the whole batch: each rank's loss is a mean over its share */
                 double v[4] = {st.loss, st.kl_sum, st.clipped, st.tokens};
                 if (dist_allreduce_grads(dist, policy, &e) || dist_allreduce_host(dist, v, 4, &e)) cli_die(&o.c, &e);
                 st = (grpo_stats){v[0] / world, v[1], v[2], v[3]};
             }
-            double gnorm = optim_grad_norm(opt), fac = optim_clip_factor(gnorm, o.max_grad_norm);
-            double lr = o.lr * sched_factor(&o.so, step + 1);
+            double gnorm = optim_grad_norm(opt), fac = optim_clip_factor(gnorm, o.rc.max_grad_norm);
+            double lr = o.rc.lr * sched_factor(&o.rc.so, step + 1);
             if (!isfinite(gnorm)) {
                 int wt = 0;
                 const char *where = optim_nonfinite(opt, &wt);
@@ -1151,7 +957,7 @@ int main(int argc, char **argv) {
             if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);   /* the bf16 forward copy too */
             step++; done++;
             made_out = NULL;   /* the run has a step: it stays */
-            if (k == o.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
+            if (k == o.rc.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
                 fc.step = step; fc.groups = in.groups_read; fc.records = in.records_read; fc.consistent = 1;
                 /* the new policy for a sampler, before the line that tells a driver the step is done */
                 if (o.policy_every > 0 && lead && step / o.policy_every > last_policy / o.policy_every) {
@@ -1159,7 +965,7 @@ int main(int argc, char **argv) {
                     last_policy = step;
                 }
             }
-            jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, o.t.g.loss != GRPO_LOSS_SFT, gnorm, lr, now_s() - t0);
+            jv m = step_metrics(step, it, n, gs, ng, &st, use_ref, o.rc.t.g.loss != GRPO_LOSS_SFT, gnorm, lr, now_s() - t0);
             if (lead) {
                 jv line = jv_dump_string(jv_copy(m), 0);
                 if (ckpt_metrics_append(&run, jv_string_value(line), &e)) {   /* the step's line still reaches stdout */
@@ -1168,8 +974,8 @@ int main(int argc, char **argv) {
                     cli_die(&o.c, &e);
                 }
                 jv_free(line);
-                if (in.list && k == o.iterations - 1) held = m;
-                else put_line(&o, w, m, k < o.iterations - 1);
+                if (in.list && k == o.rc.iterations - 1) held = m;
+                else put_line(&o, w, m, k < o.rc.iterations - 1);
             } else jv_free(m);
             tokens_done += batch_tokens;
             prog_update(pg, done, tokens_done);
