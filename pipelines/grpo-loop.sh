@@ -50,6 +50,11 @@
 # A count or number above that is not one (STEPS=2O, EVAL_EVERY=1x, TEMP=hot) is a usage error
 # (status 2) before anything is done.
 set -euo pipefail
+# Ctrl-C ends the loop (130) once the command in hand has ended, whatever its status: without a
+# trap bash goes on when that command ends with 0 (it takes the SIGINT as one the command
+# handled), so a Ctrl-C that came as an awk or date of the loop had just exited was lost and the
+# loop ran to its last step; PERSIST's mgrpo, stopped by the same Ctrl-C, checkpointed meanwhile
+trap 'exit 130' INT
 # numbers as the tools write them: under a locale with a decimal comma (de_DE) bash's printf
 # refused the first step's "0.500" (the loop died after every step) and awk read 0.5 as 0
 export LC_ALL=C
@@ -139,6 +144,10 @@ if command -v flock >/dev/null; then
     # finished dying (a SIGKILLed mgrpo with many threads takes a second or more)
     flock -w 5 9 || die "$RUN: another loop is running on it"
 fi
+# the temp files (-o's NAME.tmp.PID) of the shuffle's mfilter and validation's mreward and meval
+# that a killed loop was writing: each such kill left one for good (one loop at a time: none is
+# a live one's)
+rm -f "$RUN"/problems.jsonl.tmp.* "$RUN"/evals/*.tmp.*
 [ -e "$RUN/stopped" ] && { echo "grpo-loop: $RUN stopped early: $(cat "$RUN/stopped")" >&2; exit 0; }
 
 step_of() { local s; s=$(readlink "$1" 2>/dev/null) || { echo 0; return; }; s=${s##*step-}; echo $((10#$s)); }
@@ -230,13 +239,21 @@ validate() {
 }
 
 # Removes step directories that are not kept (multiples of SAVE_EVERY, latest, best, the last).
+# Only those before latest: one after it is a checkpoint mgrpo is putting in place (PERSIST's
+# mgrpo, stopped by a signal, checkpoints its last step while the loop prunes: read as no
+# multiple and not latest between its rename and latest's move, it was removed and latest then
+# named a missing directory, which every later run refused) or a crash's orphan, which mgrpo's
+# next save of that step takes over.
 prune() {
-    local d n keep_l keep_b
+    local d n keep_l keep_b top
     keep_l=$(readlink "$RUN/latest" 2>/dev/null || true); keep_b=$(readlink "$RUN/best" 2>/dev/null || true)
+    [[ $keep_l =~ ^step-0*([0-9]+)$ ]] || return 0
+    top=$((10#${BASH_REMATCH[1]}))
     for d in "$RUN"/step-*; do
         [ -d "$d" ] || continue
         n=${d##*step-}; n=$((10#$n))
-        [ "${d##*/}" = "$keep_l" ] || [ "${d##*/}" = "$keep_b" ] && continue
+        (( n < top )) || continue
+        [ "${d##*/}" = "$keep_b" ] && continue
         (( (SAVE_EVERY > 0 && n % SAVE_EVERY == 0) || n == STEPS )) && continue
         rm -rf "$d"
     done

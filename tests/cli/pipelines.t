@@ -699,6 +699,61 @@ $ done
 > rc 137 step-000002
 > step-000004
 
+## grpo-loop.sh PERSIST=1: mgrpo stopped by a signal (SIGTERM to it alone, here sent as the loop's prune after step 3 reads latest; a Ctrl-C the loop missed did the same in a stress) checkpoints step 3 while the loop prunes, and the loop leaves that checkpoint alone (read between its rename and latest's move it was no multiple of SAVE_EVERY and not latest: removed, so latest named a missing step-000003 and every later run failed "the checkpoint is missing"); run again, the loop ends on the weights of a run never stopped
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ # readlink RUN/latest in the prune after step 3: the real one's answer, then mgrpo (its pid in RUN/.lock) stopped and its step-000003 waited for
+$ mkdir wrap; printf '#!/bin/sh\nout=$(%s "$@") || exit\nr=${1%%latest}\nif [ "$r" != "$1" ] && [ -e stop ] && [ "$(%s "${r}policy")" = policy-000003 ]; then\n  rm stop; kill -TERM "$(cut -d" " -f1 "${r}.lock")"; i=0\n  while [ ! -d "${r}step-000003" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done\nfi\necho "$out"\n' "$(command -v readlink)" "$(command -v readlink)" > wrap/readlink; chmod +x wrap/readlink
+$ export MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=5 SAVE_EVERY=2 MGRPO_ARGS='--lr 1e-2' PERSIST=1
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ RUN=a "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1 || echo "the straight run failed"
+$ touch stop; RUN=b PATH=$PWD/wrap:$PATH "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink b/latest; ls -d b/step-*
+$ RUN=b "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; cmp a/latest/model.safetensors b/latest/model.safetensors && echo same; ls -d b/step-*
+> rc 143
+> step-000003
+> b/step-000002
+> b/step-000003
+> rc 0
+> same
+> b/step-000002
+> b/step-000004
+
+## grpo-loop.sh: a Ctrl-C (SIGINT to the process group) that comes as a command of the loop ends with status 0 (here the shuffle's mfilter, through a wrapper that ignores it; in a stress, an awk or date that had just exited) ends the loop with 130, in the default loop and PERSIST (bash took the 0 for a Ctrl-C the command had handled and went on: the loop ran to its last step and ended with 0)
+% requires /usr/bin/jq
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ mkdir bin; for t in msample mreward mgrpo; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ printf '#!/bin/sh\n%s "$@" || exit\nif [ -e stop ]; then rm stop; trap "" INT; kill -INT 0; fi\n' "$MRL_BIN/mfilter" > bin/mfilter; chmod +x bin/mfilter
+$ export MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 MAX_TOKENS=5 MGRPO_ARGS='--lr 1e-2'
+$ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
+$ for p in 0 1; do
+$   touch stop; RUN=r$p PERSIST=$p setsid -w "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; [ -e r$p/latest ] || echo "no step"
+$   RUN=r$p PERSIST=$p "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink r$p/latest
+$ done
+> rc 130
+> no step
+> rc 0
+> step-000004
+> rc 130
+> no step
+> rc 0
+> step-000004
+
+## grpo-loop.sh killed while mfilter writes the shuffled RUN/problems.jsonl (here a wrapper that leaves mfilter -o's temp file, NAME.tmp.PID, and SIGKILLs the group) and run again leaves no temp file in RUN (each such kill left one for good)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ mkdir bin; for t in msample mreward mgrpo; do ln -s "$MRL_BIN/$t" bin/$t; done
+$ printf '#!/bin/sh\nif [ -e stop ]; then rm stop; %s "$@" -o "$RUN/problems.jsonl.tmp.$$"; kill -KILL 0; fi\nexec %s "$@"\n' "$MRL_BIN/mfilter" "$MRL_BIN/mfilter" > bin/mfilter; chmod +x bin/mfilter
+$ export MODEL=m DATA=p.jsonl STEPS=2 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 MAX_TOKENS=5 MGRPO_ARGS='--lr 1e-2' REWARD="$MRL_BIN/mreward -Z -q"
+$ touch stop; RUN=r setsid -w "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; ls r | grep -c tmp
+$ RUN=r "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink r/latest; ls -A r | grep tmp || echo "no temp file"
+> rc 137
+> 1
+> rc 0
+> step-000002
+> no temp file
+
 ## grpo-loop.sh EARLY_STOP=kl=: a loop stopped after mgrpo's checkpoint of the step whose KL is too high (Ctrl-C in that step: mgrpo finishes it, checkpoints it and exits 130) and run again stops there, as a loop never stopped does (it went on to step 3: the check of step 2 was never made)
 % requires /usr/bin/jq
 $ minit tiny -o m -q --seed 4
