@@ -22,6 +22,10 @@ int dtype_parse(const char *s);
 int dtype_parse_torch(const char *s);
 /* config.json's torch_dtype for a float type ("bfloat16", "float32", "float16"). */
 const char *dtype_torch_name(st_dtype t);
+/* x in the fewest significant digits (%g, 6 and up) that read back as x: as a double, or as
+ * the float32 it is when f32 ("0.7", not the 0.699999988079071 of a float widened); into b
+ * (32 bytes or more), which it returns. */
+const char *dtype_decimal(char *b, size_t n, double x, int f32);
 
 static inline float bf16_to_f32(uint16_t h) {
     uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f;

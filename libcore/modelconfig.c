@@ -261,11 +261,8 @@ static int save_text(const char *dir, const char *name, const char *text, mrl_er
 
 /* A float as JSON that Python reads back to the same float32 ("1e-06", "10000.0"). */
 static void fmt_float(char *b, size_t n, float x) {
-    if (x == floorf(x) && fabsf(x) < 1e15f) { snprintf(b, n, "%.1f", (double)x); return; }
-    for (int prec = 6; prec <= 9; prec++) {   /* the shortest that reads back as the same float */
-        snprintf(b, n, "%.*g", prec, (double)x);
-        if (strtof(b, NULL) == x) return;
-    }
+    if (x == floorf(x) && fabsf(x) < 1e15f) snprintf(b, n, "%.1f", (double)x);
+    else dtype_decimal(b, n, x, 1);
 }
 
 static void fmt_id(char *b, size_t n, int id) {

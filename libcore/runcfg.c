@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dtype.h"
 #include "jqf.h"
 #include "runcfg.h"
 
@@ -31,25 +32,11 @@ void rc_init(rc_opts *r) {
     r->so = (sched_opts){SCHED_CONSTANT, 0, 0, 0.1};
 }
 
-/* The fewest significant digits that read back as x ("%g" made "--lr 0.002 replaces the
- * run's 0.002" of two rates 1e-10 apart), into b (32 bytes). */
-static const char *digits(char *b, double x) {
-    for (int p = 6; p <= 17; p++) {
-        snprintf(b, 32, "%.*g", p, x);
-        if (strtod(b, NULL) == x) break;
-    }
-    return b;
-}
-
 /* The temperature is a float: recorded as the shortest decimal of that float (0.7, not the
  * 0.699999988079071 of the float widened), compared with a run's as floats (either spelling). */
 static double temp_value(float t) {
     char b[32];
-    for (int p = 6; p <= 9; p++) {
-        snprintf(b, sizeof b, "%.*g", p, (double)t);
-        if ((float)strtod(b, NULL) == t) break;
-    }
-    return strtod(b, NULL);
+    return strtod(dtype_decimal(b, sizeof b, t, 1), NULL);
 }
 
 /* Objective option i of r as JSON (max_completion_length 0: from the batch) */
@@ -169,11 +156,11 @@ static int resolve_schedule(rc_opts *r, jv state, const char *latest, const warn
         if (!(r->given & RC_G_SCHED)) r->so.kind = kind;
         else if ((int)r->so.kind != kind) CHANGED("--schedule", "%s", sched_name(r->so.kind), name);
         if (!(r->given & RC_G_LR)) r->lr = lr;
-        else if (r->lr != lr) CHANGED("--lr", "%s", digits(d1, r->lr), digits(d2, lr));
+        else if (r->lr != lr) CHANGED("--lr", "%s", dtype_decimal(d1, sizeof d1, r->lr, 0), dtype_decimal(d2, sizeof d2, lr, 0));
         if (!(r->given & RC_G_TOTAL)) r->so.total = (long)total;
         else if (r->so.total != (long)total) CHANGED("--total-steps", "%ld", r->so.total, (long)total);
         if (!(r->given & RC_G_MINLR)) r->so.min_lr_rate = minr;
-        else if (r->so.min_lr_rate != minr) CHANGED("--min-lr-rate", "%s", digits(d1, r->so.min_lr_rate), digits(d2, minr));
+        else if (r->so.min_lr_rate != minr) CHANGED("--min-lr-rate", "%s", dtype_decimal(d1, sizeof d1, r->so.min_lr_rate, 0), dtype_decimal(d2, sizeof d2, minr, 0));
         if (!(r->given & RC_G_WARMUP)) r->warmup = w;   /* in steps: sched_warmup_steps keeps it */
         else if (sched_warmup_steps(r->warmup, r->so.total) != (long)w)
             CHANGED("--warmup", "%ld steps", sched_warmup_steps(r->warmup, r->so.total), (long)w);

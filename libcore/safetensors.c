@@ -38,6 +38,14 @@ int dtype_parse_torch(const char *s) {
 const char *dtype_torch_name(st_dtype t) {
     return t == ST_BF16 ? "bfloat16" : t == ST_F16 ? "float16" : t == ST_F32 ? "float32" : NULL;
 }
+
+const char *dtype_decimal(char *b, size_t n, double x, int f32) {
+    for (int p = 6; p <= (f32 ? 9 : 17); p++) {
+        snprintf(b, n, "%.*g", p, x);
+        if (f32 ? strtof(b, NULL) == (float)x : strtod(b, NULL) == x) break;
+    }
+    return b;
+}
 int dtype_to_f32(st_dtype t, const void *src, float *dst, size_t n) {
     const unsigned char *p = src;
     if (t == ST_F32) { memcpy(dst, src, n * 4); return 0; }
