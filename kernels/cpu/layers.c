@@ -128,7 +128,8 @@ void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, 
     /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position; then
        per row each angle's cosine and sine once for all H heads (q's and k's in one call),
        and the heads rotated along i, where the loop vectorises */
-    float *inv_freq = malloc(sizeof(float) * (size_t)half * (1 + 2 * (size_t)nt));
+    size_t need = (size_t)half * (1 + 2 * (size_t)nt);   /* inv_freq, then each thread's cos | sin */
+    float small[1024], *inv_freq = need <= 1024 ? small : malloc(sizeof(float) * need);   /* decode: no malloc per layer */
     if (!inv_freq) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
     for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
     #pragma omp parallel for schedule(static) num_threads(nt)
@@ -148,7 +149,7 @@ void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, 
             }
         }
     }
-    free(inv_freq);
+    if (inv_freq != small) free(inv_freq);
 }
 
 static inline float silu(float g) { return g / (1.0f + expf(-g)); }
