@@ -113,18 +113,12 @@ typedef struct { rc_warn_fn *fn; void *ctx; } warner;
 static void warnf(const warner *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warnf(const warner *w, const char *fmt, ...) {
     if (!w->fn) return;
-    char buf[512], *big = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    jv msg = jv_string_vfmt(fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof buf && (big = malloc((size_t)n + 1))) {
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    w->fn(w->ctx, big ? big : buf);   /* out of memory: its start */
-    free(big);
+    w->fn(w->ctx, jv_string_value(msg));
+    jv_free(msg);
 }
 
 /* rc_resolve's first half: "schedule" (its warmup in steps), then the checks of the options. */
