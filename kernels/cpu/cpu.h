@@ -164,6 +164,10 @@ void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak
  * cpu_sgemm_tiles's on the unpacked W (bt). */
 void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
                        float *C, size_t ldc);
+/* C += A^T B with a(i,k) = A[k sak + i] (dW = g^T x), A^T packed into ap (room for
+ * cpu_sgemm_tiles_apack(M) floats) chunk by chunk: cpu_sgemm_tiles's bits. */
+void cpu_sgemm_tiles_at(int M, int N, int K, const float *A, size_t sak, const float *B, size_t ldb, float *C, size_t ldc, float *ap);
+size_t cpu_sgemm_tiles_apack(int M);
 /* W [OUT, IN] packed into dst as MRL_F32P (cpu_f32p_bytes). */
 void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, int IN);
 /* dst[c ldd + r] = src[r lds + c] (AVX-512 16 x 16 blocks where compiled in). */

@@ -373,14 +373,24 @@ void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const
     }
     /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum
      * order of an element does not depend on the tiling's task count */
-    int nr = (OUT + TILE_M - 1) / TILE_M, nc = (IN + 4 * TILE_N - 1) / (4 * TILE_N), ntiles = nr * nc;
-    int nt = be->threads < ntiles ? be->threads : ntiles, tiles = use_tiles(be);
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int b = 0; b < ntiles; b++) {
-        int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
-        int i0 = b % nc * 4 * TILE_N, ni = IN - i0 < 4 * TILE_N ? IN - i0 : 4 * TILE_N;
-        if (tiles) { cpu_sgemm_tiles(n, ni, T, g + o0, 1, (size_t)ldg, x + i0, 0, 0, (size_t)IN, 1.0f, dw + (size_t)o0 * IN + i0, (size_t)IN); continue; }
-        cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
-                  dw + (size_t)o0 * IN + i0, IN);
+    int tiles = use_tiles(be), nr = (OUT + TILE_M - 1) / TILE_M, cw = 4 * TILE_N, nc, ntiles;
+    /* k and v's 128 rows: a task per thread, where the tiles' sums do not depend on the width
+       (OpenBLAS's edge kernels might: its tasks stay fixed by the shape alone) */
+    while (tiles && cw > TILE_N / 4 && nr * ((IN + cw - 1) / cw) < be->threads) cw /= 2;
+    nc = (IN + cw - 1) / cw; ntiles = nr * nc;
+    int nt = be->threads < ntiles ? be->threads : ntiles;
+    size_t per = tiles ? cpu_sgemm_tiles_apack(TILE_M) : 0;   /* each thread's packed g^T */
+    float *ap = per ? cpu_scratch(be, (size_t)nt * per) : NULL;
+    #pragma omp parallel num_threads(nt)
+    {
+        float *apt = ap ? ap + (size_t)omp_get_thread_num() * per : NULL;
+        #pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < ntiles; b++) {
+            int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
+            int i0 = b % nc * cw, ni = IN - i0 < cw ? IN - i0 : cw;
+            if (tiles) { cpu_sgemm_tiles_at(n, ni, T, g + o0, (size_t)ldg, x + i0, (size_t)IN, dw + (size_t)o0 * IN + i0, (size_t)IN, apt); continue; }
+            cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
+                      dw + (size_t)o0 * IN + i0, IN);
+        }
     }
 }

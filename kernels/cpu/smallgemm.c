@@ -13,6 +13,7 @@
 #ifdef CPU_HAVE_EXP512
 #define MR 6    /* rows per register tile */
 #define NC 64   /* columns per register tile (4 vectors) */
+#define PF_BURST 8   /* a row tile's prefetch share up to this many lines: issued before its loop */
 
 /* Cache lines to bring into L2 while a tile computes: lines l0 .. l1 of `rows` rows of len
  * bytes, stride bytes apart; line j of a row is at j * 64, its last at len - 1 (so lpr =
@@ -38,29 +39,46 @@ static inline void tile(const int R, const int FULL, int k0, int k1, const float
         row = pf->p + (size_t)(pf->l0 / pf->lpr) * pf->stride; o = pf->l0 % pf->lpr * 64;
         last = pf->len - 1; rowb = pf->lpr * 64; stride = pf->stride;
     }
-    for (int k = k0; k < k1; k++) {
+    /* A's rows through two bases and one stride (rows 0-2 off a0, 3-5 off a3, each at +0, +sar,
+       +2 sar): three general registers where GCC otherwise kept six row offsets, spilled them and
+       moved them back through port 0, an FMA port. A short prefetch share is issued before the
+       loop (a row tile of a tall A gets a few lines), and a long one's loop ends where the
+       share does, so the loop that runs the rest carries no prefetch state. */
+    const float *a0 = A + (size_t)k0 * sak, *a3 = a0 + 3 * sar, *b = B + (size_t)k0 * ldb;
+#define TILE_STEP                                                                                            \
+    do {                                                                                                     \
+        __m512 b0, b1, b2, b3;                                                                               \
+        if (FULL) {   /* all 64 columns: no masks to keep in registers */                                    \
+            b0 = _mm512_loadu_ps(b); b1 = _mm512_loadu_ps(b + 16); b2 = _mm512_loadu_ps(b + 32); b3 = _mm512_loadu_ps(b + 48); \
+        } else {                                                                                             \
+            b0 = _mm512_maskz_loadu_ps(m0, b); b1 = _mm512_maskz_loadu_ps(m1, b + 16);                       \
+            b2 = _mm512_maskz_loadu_ps(m2, b + 32); b3 = _mm512_maskz_loadu_ps(m3, b + 48);                  \
+        }                                                                                                    \
+        _Pragma("GCC unroll 8")                                                                              \
+        for (int i = 0; i < R; i++) {                                                                        \
+            __m512 ai = _mm512_set1_ps(i < 3 ? a0[(size_t)i * sar] : a3[(size_t)(i - 3) * sar]);             \
+            c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);                                                      \
+            c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);                                                      \
+            c[i][2] = _mm512_fmadd_ps(ai, b2, c[i][2]);                                                      \
+            c[i][3] = _mm512_fmadd_ps(ai, b3, c[i][3]);                                                      \
+        }                                                                                                    \
+        a0 += sak; a3 += sak; b += ldb;                                                                      \
+    } while (0)
+    int k = k0;
+    if (n > 0 && n <= PF_BURST)   /* a short share: all before the loop */
+        for (; n > 0; n--) {
+            _mm_prefetch(row + (o < last ? o : last), _MM_HINT_T1);
+            if ((o += 64) >= rowb) { o = 0; row += stride; }
+        }
+    for (; k < k1 && n > 0; k++) {   /* a long share: per lines a step */
         for (int j = 0; j < per && n > 0; j++, n--) {
             _mm_prefetch(row + (o < last ? o : last), _MM_HINT_T1);
             if ((o += 64) >= rowb) { o = 0; row += stride; }
         }
-        const float *b = B + (size_t)k * ldb;
-        __m512 b0, b1, b2, b3;
-        if (FULL) {   /* all 64 columns: no masks to keep in registers */
-            b0 = _mm512_loadu_ps(b); b1 = _mm512_loadu_ps(b + 16); b2 = _mm512_loadu_ps(b + 32); b3 = _mm512_loadu_ps(b + 48);
-        } else {
-            b0 = _mm512_maskz_loadu_ps(m0, b); b1 = _mm512_maskz_loadu_ps(m1, b + 16);
-            b2 = _mm512_maskz_loadu_ps(m2, b + 32); b3 = _mm512_maskz_loadu_ps(m3, b + 48);
-        }
-        const float *a = A + (size_t)k * sak;
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            __m512 ai = _mm512_set1_ps(a[(size_t)i * sar]);
-            c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
-            c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
-            c[i][2] = _mm512_fmadd_ps(ai, b2, c[i][2]);
-            c[i][3] = _mm512_fmadd_ps(ai, b3, c[i][3]);
-        }
+        TILE_STEP;
     }
+    for (; k < k1; k++) TILE_STEP;   /* the rest: no prefetch state in registers */
+#undef TILE_STEP
     __m512 al = _mm512_set1_ps(alpha);
 #pragma GCC unroll 8
     for (int i = 0; i < R; i++) {
@@ -88,11 +106,18 @@ typedef void tile_fn(int, int, const float *, size_t, size_t, const float *, siz
                      const pf_plan *);
 static tile_fn *const tiles[MR + 1] = {NULL, tile1, tile2, tile3, tile4, tile5, tile6};
 
+/* Rows of the next register tile when `left` rows remain: 6, but 7 and 8 as 4 + 3 and 4 + 4
+ * rather than 6 + 1 and 6 + 2 (a 1- or 2-row tile loads B's slice for 4 or 8 FMAs instead of
+ * 24: 128 rows, a task of the linear op, spent 3 % of its time in its last 2). */
+static inline int tile_rows(int left) { return left >= MR + 3 || left <= MR ? (left < MR ? left : MR) : 4; }
+static inline int row_tiles(int M) { int n = 0; for (int r0 = 0; r0 < M; r0 += tile_rows(M - r0)) n++; return n; }
+
 void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
                      size_t ldb, int acc, float *C, size_t ldc, int causal, int diag) {
     for (int c0 = 0; c0 < N; c0 += NC)
-        for (int r0 = 0; r0 < M; r0 += MR) {
-            int R = M - r0 < MR ? M - r0 : MR, k0 = 0, k1 = K, nc = N - c0 < NC ? N - c0 : NC;
+        for (int r0 = 0, R; r0 < M; r0 += R) {
+            R = tile_rows(M - r0);
+            int k0 = 0, k1 = K, nc = N - c0 < NC ? N - c0 : NC;
             if (causal == CPU_CAUSAL_NEND) {          /* columns < diag + r0 + R only */
                 int ne = diag + r0 + R;
                 if (c0 >= ne) continue;
@@ -170,6 +195,7 @@ static pf_plan pf_block(const void *B, int bf, int bt, size_t ldb, const float *
  * them: for long K (A's rows past L2) — 8960 -> 1536 at 256 rows +10 %; at K = 1536 the
  * other order (each column tile over all of K) is 10-20 % faster from 32 to 128 rows. */
 #define CB_LONG_K 4096
+#define KA_PACK 1024   /* K per chunk of packed A^T (a multiple of KC) */
 
 /* One row against two packed panels at once (B2 = B + 64 K: the next panel; nc2 of its
  * columns, 0: none), each output the same chain as tile(1, ...) gives it: two weight streams
@@ -207,10 +233,27 @@ static void row2p(int kc, const float *a, const float *B, const float *B2, float
     }
 }
 
+/* A^T's rows (a(i,k) = A[k sak + i]: each k a row of g in dW = g^T x) packed for the row tiles
+ * of M rows, k in [0, kc): tile j (rows r0 .. r0 + R) at dst + j MR kc as [k][MR]. Read in
+ * place, a tile's 6 values of a k sit in a line of their own, kc lines a tile, sak floats apart
+ * (2-6 KB: two L1 sets for all of them): the product ran at 150-200 GFLOP/s against 230-260
+ * for x W^T. */
+__attribute__((target("avx512f")))
+static void pack_at(float *dst, const float *A, size_t sak, int M, int kc) {
+    for (int k = 0; k < kc; k++) {
+        const float *a = A + (size_t)k * sak;
+        float *d = dst + (size_t)k * MR;
+        for (int r0 = 0, R; r0 < M; r0 += R, d += (size_t)MR * kc) {
+            R = tile_rows(M - r0);
+            _mm512_mask_storeu_ps(d, cpu_lanes16(R), _mm512_maskz_loadu_ps(cpu_lanes16(R), a + r0));
+        }
+    }
+}
+
 /* P (B packed ahead, cpu_f32p_pack) or B (packed here, block by block): the same tiles over
  * the same K-blocks, so the two give the same bits. */
 static inline void sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
-                               size_t ldb, const float *P, float beta, float *C, size_t ldc) {
+                               size_t ldb, const float *P, float beta, float *C, size_t ldc, float *ap) {
     float pk[KC * NC] __attribute__((aligned(64)));   /* unused when P */
     if (beta != 0 && beta != 1)
         for (int i = 0; i < M; i++) for (int c = 0; c < N; c++) C[(size_t)i * ldc + c] *= beta;
@@ -226,40 +269,57 @@ static inline void sgemm_tiles(int M, int N, int K, const float *A, size_t sar, 
         }
         return;
     }
-    for (int cc = 0; cc < N; cc += NC * cb) {
-        int ce = N - cc < NC * cb ? N : cc + NC * cb;   /* columns cc .. ce */
-        for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {
-            int kc = K - k0 < KC ? K - k0 : KC;
-            for (int c0 = cc; c0 < ce; c0 += NC) {
-                int nc = ce - c0 < NC ? ce - c0 : NC;
-                const float *b = pk;
-                if (P) b = P + (size_t)c0 * K + (size_t)k0 * NC;   /* panel c0 / 64, row k0 */
-                else pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
-                /* the block next into L2: the next columns of this K-block, else the next
-                   K-block's first columns, else the next column group's first block */
-                pf_plan pf = {0};
-                if (c0 + NC < ce) pf = pf_block(B, bf, bt, ldb, P, K, k0, kc, c0 + NC, ce - c0 - NC < NC ? ce - c0 - NC : NC);
-                else if (k0 + KC < K) pf = pf_block(B, bf, bt, ldb, P, K, k0 + KC, K - k0 - KC < KC ? K - k0 - KC : KC, cc, ce - cc < NC ? ce - cc : NC);
-                else if (ce < N) pf = pf_block(B, bf, bt, ldb, P, K, 0, K < KC ? K : KC, ce, N - ce < NC ? N - ce : NC);
-                int nl = pf.l1, nrt = (M + MR - 1) / MR;   /* its lines, a share to each row tile */
-                for (int r0 = 0, j = 0; r0 < M; r0 += MR, j++) {
-                    int R = M - r0 < MR ? M - r0 : MR;
-                    pf.l0 = (int)((long)nl * j / nrt); pf.l1 = (int)((long)nl * (j + 1) / nrt);
-                    tiles[R](0, kc, A + (size_t)r0 * sar + (size_t)k0 * sak, sar, sak, b, NC, C + (size_t)r0 * ldc + c0, ldc,
-                             nc, 1.0f, k0 > 0 || beta != 0, nl ? &pf : NULL);
+    /* A^T (sar 1) packed KA of K at a time when the caller gave room for it (ap), the chunks
+       on the same K-block boundaries: each output the same chain of K-blocks as unpacked */
+    int pa = ap && sar == 1 && sak > 1, KA = pa ? KA_PACK : K > 0 ? K : 1, nrt = row_tiles(M);
+    for (int ka = 0; ka < K || ka == 0; ka += KA) {
+        int ke = K - ka < KA ? K : ka + KA;   /* k in ka .. ke */
+        if (pa) pack_at(ap, A + (size_t)ka * sak, sak, M, ke - ka);
+        for (int cc = 0; cc < N; cc += NC * cb) {
+            int ce = N - cc < NC * cb ? N : cc + NC * cb;   /* columns cc .. ce */
+            for (int k0 = ka; k0 < ke || k0 == 0; k0 += KC) {
+                int kc = ke - k0 < KC ? ke - k0 : KC;
+                for (int c0 = cc; c0 < ce; c0 += NC) {
+                    int nc = ce - c0 < NC ? ce - c0 : NC;
+                    const float *b = pk;
+                    if (P) b = P + (size_t)c0 * K + (size_t)k0 * NC;   /* panel c0 / 64, row k0 */
+                    else pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
+                    /* the block next into L2: the next columns of this K-block, else the next
+                       K-block's first columns, else the next column group's first block, else
+                       the next chunk's */
+                    pf_plan pf = {0};
+                    if (c0 + NC < ce) pf = pf_block(B, bf, bt, ldb, P, K, k0, kc, c0 + NC, ce - c0 - NC < NC ? ce - c0 - NC : NC);
+                    else if (k0 + KC < ke) pf = pf_block(B, bf, bt, ldb, P, K, k0 + KC, ke - k0 - KC < KC ? ke - k0 - KC : KC, cc, ce - cc < NC ? ce - cc : NC);
+                    else if (ce < N) pf = pf_block(B, bf, bt, ldb, P, K, ka, ke - ka < KC ? ke - ka : KC, ce, N - ce < NC ? N - ce : NC);
+                    else if (ke < K) pf = pf_block(B, bf, bt, ldb, P, K, ke, K - ke < KC ? K - ke : KC, 0, N < NC ? N : NC);
+                    int nl = pf.l1;   /* its lines, a share to each row tile */
+                    for (int r0 = 0, j = 0, R; r0 < M; r0 += R, j++) {
+                        R = tile_rows(M - r0);
+                        pf.l0 = (int)((long)nl * j / nrt); pf.l1 = (int)((long)nl * (j + 1) / nrt);
+                        const float *at = A + (size_t)r0 * sar + (size_t)k0 * sak;
+                        size_t ar = sar, ak = sak;
+                        if (pa) { at = ap + (size_t)j * MR * (ke - ka) + (size_t)(k0 - ka) * MR; ar = 1; ak = MR; }
+                        tiles[R](0, kc, at, ar, ak, b, NC, C + (size_t)r0 * ldc + c0, ldc, nc, 1.0f, k0 > 0 || beta != 0, nl ? &pf : NULL);
+                    }
                 }
             }
         }
     }
 }
 
+/* Room for sgemm_tiles's packed A^T: M rows (row tiles of MR) x KA_PACK. */
+size_t cpu_sgemm_tiles_apack(int M) { return (size_t)row_tiles(M) * MR * KA_PACK; }
+
 void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
                      size_t ldb, float beta, float *C, size_t ldc) {
-    sgemm_tiles(M, N, K, A, sar, sak, B, bf, bt, ldb, NULL, beta, C, ldc);
+    sgemm_tiles(M, N, K, A, sar, sak, B, bf, bt, ldb, NULL, beta, C, ldc, NULL);
+}
+void cpu_sgemm_tiles_at(int M, int N, int K, const float *A, size_t sak, const float *B, size_t ldb, float *C, size_t ldc, float *ap) {
+    sgemm_tiles(M, N, K, A, 1, sak, B, 0, 0, ldb, NULL, 1.0f, C, ldc, ap);
 }
 void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
                        float *C, size_t ldc) {
-    sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc);
+    sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc, NULL);
 }
 
 /* W [OUT, IN] as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as columns, [IN][64] floats
@@ -309,6 +369,11 @@ void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, i
     (void)be; (void)dst; (void)w; (void)OUT; (void)IN;
     abort();
 }
+void cpu_sgemm_tiles_at(int M, int N, int K, const float *A, size_t sak, const float *B, size_t ldb, float *C, size_t ldc, float *ap) {
+    (void)M; (void)N; (void)K; (void)A; (void)sak; (void)B; (void)ldb; (void)C; (void)ldc; (void)ap;
+    abort();   /* never called: matmul.c checks CPU_HAVE_EXP512 */
+}
+size_t cpu_sgemm_tiles_apack(int M) { (void)M; return 0; }
 void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols) {
     for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];
 }

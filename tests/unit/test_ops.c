@@ -252,6 +252,7 @@ static const tc_case big_cases[] = {
     {"linear_T40_big",   {40, 384, 1000, 1},        su_linear,    fw_linear,    bw_linear},
     {"linear_T97_big",   {97, 200, 1531, 0},        su_linear,    fw_linear,    bw_linear},
     {"linear_T300_big",  {300, 1100, 300, 1},       su_linear,    fw_linear,    bw_linear},   /* 3 row blocks, 2 dW column tiles */
+    {"linear_T1100_kv",  {1100, 300, 64, 0},        su_linear,    fw_linear,    bw_linear},   /* dW: 2 chunks of packed g^T, columns split by the thread count */
     {"rope_big",         {200, 6, 64, 384},         su_rope,      fw_rope,      bw_rope},
     {"attention_big",    {3, 4, 2, 32, 150, 70, 9}, su_attention, fw_attention, bw_attention},
     {"attention_one_seq_big", {1, 2, 1, 32, 300},   su_attention, fw_attention, bw_attention},   /* runs of query blocks split by the thread count */
@@ -561,17 +562,17 @@ TEST(streaming_linear_matches_float64) {
 }
 
 /* The linear layers' AVX-512 tile GEMM (cpu_sgemm_tiles) against a float64 product, on the
- * edges of its blocking: rows 1..13 (tiles of 6), columns around 64 and past 4 tiles, K 0, 1,
+ * edges of its blocking: rows 1..13 (tiles of 6; 8 as 4 + 4), columns around 64 and past 4 tiles, K 0, 1,
  * past its 128-deep blocks and past 4096 (the other loop order), B as is and transposed, fp32
  * and bf16, beta 0, 1 and 0.5. */
 TEST(sgemm_tiles_match_float64) {
 #ifdef CPU_HAVE_EXP512
     if (!__builtin_cpu_supports("avx512f")) SKIP("no AVX-512 on this CPU");
-    int Ms[] = {1, 6, 13}, Ns[] = {1, 63, 64, 300}, Ks[] = {0, 1, 129, 4100};   /* K >= 4096: column tiles by K-block */
+    int Ms[] = {1, 6, 8, 13}, Ns[] = {1, 63, 64, 300}, Ks[] = {0, 1, 129, 4100};   /* K >= 4096: column tiles by K-block */
     float betas[] = {0, 1, 0.5f};
     uint64_t r = 11;
     int bad = 0, cases = 0;
-    for (int mi = 0; mi < 3; mi++) for (int ni = 0; ni < 4; ni++) for (int ki = 0; ki < 4; ki++)
+    for (int mi = 0; mi < 4; mi++) for (int ni = 0; ni < 4; ni++) for (int ki = 0; ki < 4; ki++)
     for (int bt = 0; bt < 2; bt++) for (int bf = 0; bf < 2; bf++) for (int bi = 0; bi < 3; bi++) {
         int M = Ms[mi], N = Ns[ni], K = Ks[ki], lda = K + 3, ldb = (bt ? K : N) + 5, ldc = N + 2;
         float beta = betas[bi];
@@ -597,6 +598,40 @@ TEST(sgemm_tiles_match_float64) {
         free(A); free(B); free(C); free(C0); free(Bh);
     }
     EXPECTF(bad == 0, "%d of the outputs of %d products off", bad, cases);
+#else
+    SKIP("built without AVX-512 intrinsics");
+#endif
+}
+
+/* dW = g^T x on the tiles with g^T packed chunk by chunk (cpu_sgemm_tiles_at) gives the bits
+ * of the tiles reading g^T in place (cpu_sgemm_tiles, sar 1), and a float64 product's values:
+ * rows 1..128 (tiles of 6, 7 and 8 as 4 + 3 and 4 + 4), K 0, 1, across a 128-deep block and
+ * across 1024-deep chunks, the K >= 4096 loop order. */
+TEST(sgemm_tiles_at_same_bits) {
+#ifdef CPU_HAVE_EXP512
+    if (!__builtin_cpu_supports("avx512f")) SKIP("no AVX-512 on this CPU");
+    int Ms[] = {1, 7, 8, 14, 128}, Ns[] = {5, 64, 300}, Ks[] = {0, 1, 130, 2100, 4200};
+    uint64_t r = 13;
+    int bad = 0, diff = 0;
+    for (int mi = 0; mi < 5; mi++) for (int ni = 0; ni < 3; ni++) for (int ki = 0; ki < 5; ki++) {
+        int M = Ms[mi], N = Ns[ni], K = Ks[ki], ldg = M + 3, ldb = N + 5, ldc = N + 2;
+        float *A = malloc(sizeof(float) * ((size_t)K * ldg + 1)), *B = malloc(sizeof(float) * ((size_t)K * ldb + 1));
+        float *C1 = malloc(sizeof(float) * M * ldc), *C2 = malloc(sizeof(float) * M * ldc), *C0 = malloc(sizeof(float) * M * ldc);
+        float *ap = malloc(sizeof(float) * cpu_sgemm_tiles_apack(M));
+        fill_uniform(A, (size_t)K * ldg, &r); fill_uniform(B, (size_t)K * ldb, &r); fill_uniform(C0, (size_t)M * ldc, &r);
+        memcpy(C1, C0, sizeof(float) * M * ldc); memcpy(C2, C0, sizeof(float) * M * ldc);
+        cpu_sgemm_tiles(M, N, K, A, 1, (size_t)ldg, B, 0, 0, (size_t)ldb, 1.0f, C1, (size_t)ldc);
+        cpu_sgemm_tiles_at(M, N, K, A, (size_t)ldg, B, (size_t)ldb, C2, (size_t)ldc, ap);
+        if (memcmp(C1, C2, sizeof(float) * M * ldc) && diff++ < 5) printf("  M %d N %d K %d: packed g^T changes bits\n", M, N, K);
+        for (int i = 0; i < M; i++) for (int c = 0; c < N; c++) {
+            double s = C0[i * ldc + c], sa = fabs(s);
+            for (int k = 0; k < K; k++) { double p = (double)A[(size_t)k * ldg + i] * B[(size_t)k * ldb + c]; s += p; sa += fabs(p); }
+            if (!(fabs(C2[i * ldc + c] - s) <= 1e-6 * sa + 1e-7) && bad++ < 5)
+                printf("  M %d N %d K %d: C[%d][%d] = %.9g, want %.9g\n", M, N, K, i, c, C2[i * ldc + c], s);
+        }
+        free(A); free(B); free(C1); free(C2); free(C0); free(ap);
+    }
+    EXPECTF(!bad && !diff, "%d outputs off, %d products with other bits", bad, diff);
 #else
     SKIP("built without AVX-512 intrinsics");
 #endif
@@ -1330,6 +1365,7 @@ int main(void) {
     RUN(attention_split_backward_same_bits);
     RUN(attention_head_dims_match_float64);
     RUN(sgemm_tiles_match_float64);
+    RUN(sgemm_tiles_at_same_bits);
     RUN(f32_packed_same_bits_as_tiles);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
