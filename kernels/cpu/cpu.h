@@ -161,9 +161,12 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
 void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,
                      size_t ldb, float beta, float *C, size_t ldc);
 /* The same product from W packed ahead as MRL_F32P (P: the panel of B's column 0), bit for bit
- * cpu_sgemm_tiles's on the unpacked W (bt). */
+ * cpu_sgemm_tiles's on the unpacked W (bt); ap as for cpu_sgemm_tiles_at (or NULL). */
 void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
-                       float *C, size_t ldc);
+                       float *C, size_t ldc, float *ap);
+/* B's columns c0 .. c0 + nc (nc <= 64; B as cpu_sgemm_tiles reads it) packed as one such panel
+ * of K rows: 64 K floats at dst. */
+void cpu_tiles_pack_panel(float *dst, const void *B, int bf, int bt, size_t ldb, int K, int c0, int nc);
 /* C += A^T B with a(i,k) = A[k sak + i] (dW = g^T x), A^T packed into ap (room for
  * cpu_sgemm_tiles_apack(M) floats) chunk by chunk: cpu_sgemm_tiles's bits. */
 void cpu_sgemm_tiles_at(int M, int N, int K, const float *A, size_t sak, const float *B, size_t ldb, float *C, size_t ldc, float *ap);

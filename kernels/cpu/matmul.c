@@ -249,6 +249,60 @@ CPU_CLONES static void tile_f32(float *dst, const uint16_t *w, size_t o0, int no
  * which kernel OpenBLAS picks for the CPU (MRL_CPU_SIMD=avx2 or none: OpenBLAS). */
 static int use_tiles(const mrl_backend *be) { return cpu_f32p_supported(be); }
 
+/* C [M x N] = A B + beta C on the AVX-512 tiles (a(i,k) = A[i sar + k sak], B as
+ * cpu_sgemm_tiles reads it), in tasks of tm rows x tn columns fixed by the shape, so the sums
+ * do not depend on the thread count; pa: A is A^T (sar 1), packed by each task. Where several
+ * row blocks read the same columns (M > tm), B's columns are packed into panels once, at most
+ * PANEL_MAX floats at a time, and shared by the row blocks: each task packed its own copy
+ * before, the training forward's W 8 times over at 1024 tokens and dW's x once per 128 rows of
+ * W. Same bits either way (the P path of the same tiles and K-blocks). */
+#define PANEL_MAX ((size_t)4 << 20)   /* 16 MB */
+static void tiles_gemm(const mrl_backend *be, int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B,
+                       int bf, int bt, size_t ldb, float beta, float *C, size_t ldc, int tm, int tn, int pa) {
+    int nrb = (M + tm - 1) / tm, nt = be->threads;
+    size_t per = pa ? cpu_sgemm_tiles_apack(tm) : 0;   /* each thread's packed A^T */
+    if (nrb == 1 || K == 0) {   /* nothing to share: each task packs its blocks as it goes */
+        int ntiles = (N + tn - 1) / tn * nrb;
+        if (nt > ntiles) nt = ntiles;
+        float *ap = per ? cpu_scratch(be, (size_t)nt * per) : NULL;
+        #pragma omp parallel num_threads(nt)
+        {
+            float *apt = ap ? ap + (size_t)omp_get_thread_num() * per : NULL;
+            #pragma omp for schedule(dynamic, 1)
+            for (int b = 0; b < ntiles; b++) {
+                int t0 = b % nrb * tm, nr = M - t0 < tm ? M - t0 : tm, a = b / nrb * tn, n = N - a < tn ? N - a : tn;
+                const void *bb = (const char *)B + (bt ? (size_t)a * ldb : (size_t)a) * (bf ? 2 : 4);
+                if (pa) cpu_sgemm_tiles_at(nr, n, K, A + (size_t)t0, sak, (const float *)bb, ldb, C + (size_t)t0 * ldc + a, ldc, apt);
+                else cpu_sgemm_tiles(nr, n, K, A + (size_t)t0 * sar, sar, sak, bb, bf, bt, ldb, beta, C + (size_t)t0 * ldc + a, ldc);
+            }
+        }
+        return;
+    }
+    int ch = (int)(PANEL_MAX / ((size_t)K * tn)) * tn;   /* columns a chunk */
+    if (ch < tn) ch = tn;
+    if (ch > N) ch = (N + tn - 1) / tn * tn;
+    int tasks = (ch + tn - 1) / tn * nrb;
+    if (nt > tasks) nt = tasks;
+    size_t pf = (size_t)(ch + 63) / 64 * 64 * K;
+    float *panels = cpu_scratch(be, pf + (size_t)nt * per), *ap = panels + pf;
+    #pragma omp parallel num_threads(nt)
+    {
+        float *apt = per ? ap + (size_t)omp_get_thread_num() * per : NULL;
+        for (int c0 = 0; c0 < N; c0 += ch) {
+            int nc = N - c0 < ch ? N - c0 : ch, np = (nc + 63) / 64, ntiles = (nc + tn - 1) / tn * nrb;
+            #pragma omp for schedule(dynamic, 1)
+            for (int p = 0; p < np; p++)
+                cpu_tiles_pack_panel(panels + (size_t)p * 64 * K, B, bf, bt, ldb, K, c0 + 64 * p, nc - 64 * p < 64 ? nc - 64 * p : 64);
+            #pragma omp for schedule(dynamic, 1)
+            for (int b = 0; b < ntiles; b++) {
+                int t0 = b % nrb * tm, nr = M - t0 < tm ? M - t0 : tm, a = b / nrb * tn, n = nc - a < tn ? nc - a : tn;
+                cpu_sgemm_tiles_p(nr, n, K, A + (size_t)t0 * sar, sar, sak, panels + (size_t)a * K, beta,
+                                  C + (size_t)t0 * ldc + c0 + a, ldc, apt);
+            }
+        }
+    }
+}
+
 /* The vdpbf16ps kernel for this weight: bf16 weights of a bf16 model (be->bf16_act) on a CPU
  * with AVX512_BF16, or forced by MRL_CPU_BF16_DOT=1. */
 static int use_bf16dot(const mrl_backend *be, mrl_dtype wdt) {
@@ -282,15 +336,17 @@ void cpu_mm_xwT(const mrl_backend *be, float *out, int ldo, float beta, const fl
     int tm, nrb = row_blocks(T, &tm), tiles = packed || use_tiles(be);
     int nt = be->threads, tile = wdt == MRL_BF16 && !tiles ? BF16_TILE : TILE_N, ncol = (OUT + tile - 1) / tile, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
-    if (tiles) {   /* bf16 W widened as it is packed */
+    if (tiles && !packed) {   /* bf16 W widened as it is packed */
+        tiles_gemm(be, T, OUT, IN, x, (size_t)ldx, 1, w, wdt == MRL_BF16, 1, (size_t)IN, beta, out, (size_t)ldo, tm, TILE_N, 0);
+        return;
+    }
+    if (tiles) {
         #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
         for (int b = 0; b < ntiles; b++) {
             int cb = b / nrb, t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
             int a = cb * tile, n = OUT - a < tile ? OUT - a : tile;
-            const void *wa = (const char *)w + (size_t)a * IN * mrl_dtype_size(wdt);   /* packed: panel a / 64 */
-            if (packed) cpu_sgemm_tiles_p(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wa, beta, out + (size_t)t0 * ldo + a, (size_t)ldo);
-            else cpu_sgemm_tiles(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wa, wdt == MRL_BF16, 1, (size_t)IN, beta,
-                                 out + (size_t)t0 * ldo + a, (size_t)ldo);
+            const float *wa = (const float *)w + (size_t)a * IN;   /* panel a / 64 */
+            cpu_sgemm_tiles_p(nr, n, IN, x + (size_t)t0 * ldx, (size_t)ldx, 1, wa, beta, out + (size_t)t0 * ldo + a, (size_t)ldo, NULL);
         }
         return;
     }
@@ -331,13 +387,7 @@ void cpu_mm_gW(const mrl_backend *be, float *out, float beta, const float *g, in
     int nt = be->threads, ncol = (IN + TILE_N - 1) / TILE_N, ntiles = ncol * nrb;
     if (nt > ntiles) nt = ntiles;
     if (use_tiles(be)) {
-        #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-        for (int b = 0; b < ntiles; b++) {
-            int i0 = b / nrb * TILE_N, ni = IN - i0 < TILE_N ? IN - i0 : TILE_N;
-            int t0 = b % nrb * tm, nr = T - t0 < tm ? T - t0 : tm;
-            cpu_sgemm_tiles(nr, ni, OUT, g + (size_t)t0 * ldg, (size_t)ldg, 1, (const char *)w + (size_t)i0 * mrl_dtype_size(wdt),
-                            wdt == MRL_BF16, 0, (size_t)IN, beta, out + (size_t)t0 * IN + i0, (size_t)IN);
-        }
+        tiles_gemm(be, T, IN, OUT, g, (size_t)ldg, 1, w, wdt == MRL_BF16, 0, (size_t)IN, beta, out, (size_t)IN, tm, TILE_N, 0);
         return;
     }
     float *scratch = wdt == MRL_BF16 ? cpu_scratch(be, (size_t)nt * BF16_TILE * TILE_N) : NULL;
@@ -373,24 +423,18 @@ void cpu_mm_gTx(const mrl_backend *be, float *dw, const float *g, int ldg, const
     }
     /* 2-D tiles of dW (TILE_M rows x 4 TILE_N columns); each sums over all T, so the sum
      * order of an element does not depend on the tiling's task count */
-    int tiles = use_tiles(be), nr = (OUT + TILE_M - 1) / TILE_M, cw = 4 * TILE_N, nc, ntiles;
-    /* k and v's 128 rows: a task per thread, where the tiles' sums do not depend on the width
-       (OpenBLAS's edge kernels might: its tasks stay fixed by the shape alone) */
-    while (tiles && cw > TILE_N / 4 && nr * ((IN + cw - 1) / cw) < be->threads) cw /= 2;
-    nc = (IN + cw - 1) / cw; ntiles = nr * nc;
-    int nt = be->threads < ntiles ? be->threads : ntiles;
-    size_t per = tiles ? cpu_sgemm_tiles_apack(TILE_M) : 0;   /* each thread's packed g^T */
-    float *ap = per ? cpu_scratch(be, (size_t)nt * per) : NULL;
-    #pragma omp parallel num_threads(nt)
-    {
-        float *apt = ap ? ap + (size_t)omp_get_thread_num() * per : NULL;
-        #pragma omp for schedule(dynamic, 1)
-        for (int b = 0; b < ntiles; b++) {
-            int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
-            int i0 = b % nc * cw, ni = IN - i0 < cw ? IN - i0 : cw;
-            if (tiles) { cpu_sgemm_tiles_at(n, ni, T, g + o0, (size_t)ldg, x + i0, (size_t)IN, dw + (size_t)o0 * IN + i0, (size_t)IN, apt); continue; }
-            cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
-                      dw + (size_t)o0 * IN + i0, IN);
-        }
+    int tiles = use_tiles(be), nr = (OUT + TILE_M - 1) / TILE_M, cw = 4 * TILE_N;
+    if (tiles) {   /* k and v's 128 rows: narrower columns, a task for each thread (the tiles' sums do not depend on the width) */
+        while (cw > TILE_N / 4 && nr * ((IN + cw - 1) / cw) < be->threads) cw /= 2;
+        tiles_gemm(be, OUT, IN, T, g, 1, (size_t)ldg, x, 0, 0, (size_t)IN, 1.0f, dw, (size_t)IN, TILE_M, cw, 1);
+        return;
+    }
+    int nc = (IN + cw - 1) / cw, ntiles = nr * nc, nt = be->threads < ntiles ? be->threads : ntiles;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int b = 0; b < ntiles; b++) {
+        int o0 = b / nc * TILE_M, n = OUT - o0 < TILE_M ? OUT - o0 : TILE_M;
+        int i0 = b % nc * cw, ni = IN - i0 < cw ? IN - i0 : cw;
+        cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, ni, T, 1.0f, g + o0, ldg, x + i0, IN, 1.0f,
+                  dw + (size_t)o0 * IN + i0, IN);
     }
 }

@@ -258,7 +258,7 @@ static inline void sgemm_tiles(int M, int N, int K, const float *A, size_t sar, 
     if (beta != 0 && beta != 1)
         for (int i = 0; i < M; i++) for (int c = 0; c < N; c++) C[(size_t)i * ldc + c] *= beta;
     int cb = K >= CB_LONG_K ? 4 : 1;
-    if (P && M == 1) {   /* two panels at a time, K-block by K-block */
+    if (P && M == 1 && sak == 1) {   /* two panels at a time, K-block by K-block */
         for (int c0 = 0; c0 < N; c0 += 2 * NC) {
             int nc = N - c0 < NC ? N - c0 : NC, nc2 = N - c0 - NC < 0 ? 0 : N - c0 - NC < NC ? N - c0 - NC : NC;
             for (int k0 = 0; k0 < K || k0 == 0; k0 += KC) {
@@ -318,8 +318,14 @@ void cpu_sgemm_tiles_at(int M, int N, int K, const float *A, size_t sak, const f
     sgemm_tiles(M, N, K, A, 1, sak, B, 0, 0, ldb, NULL, 1.0f, C, ldc, ap);
 }
 void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
-                       float *C, size_t ldc) {
-    sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc, NULL);
+                       float *C, size_t ldc, float *ap) {
+    sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc, ap);
+}
+
+/* B's columns c0 .. c0 + nc (nc <= 64) as one panel over all of K: pack_b's blocks end to end,
+ * the layout of an MRL_F32P panel. */
+void cpu_tiles_pack_panel(float *dst, const void *B, int bf, int bt, size_t ldb, int K, int c0, int nc) {
+    for (int k0 = 0; k0 < K; k0 += KC) pack_b(dst + (size_t)k0 * NC, B, bf, bt, ldb, k0, K - k0 < KC ? K - k0 : KC, c0, nc);
 }
 
 /* W [OUT, IN] as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as columns, [IN][64] floats
@@ -328,10 +334,7 @@ void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, i
     int np = (OUT + NC - 1) / NC;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(be->threads)
     for (int p = 0; p < np; p++)
-        for (int k0 = 0; k0 < IN; k0 += KC) {
-            int nc = OUT - p * NC < NC ? OUT - p * NC : NC;
-            pack_b(dst + (size_t)p * NC * IN + (size_t)k0 * NC, w, 0, 1, (size_t)IN, k0, IN - k0 < KC ? IN - k0 : KC, p * NC, nc);
-        }
+        cpu_tiles_pack_panel(dst + (size_t)p * NC * IN, w, 0, 1, (size_t)IN, IN, p * NC, OUT - p * NC < NC ? OUT - p * NC : NC);
 }
 
 /* dst[c][r] = src[r][c], r < rows, c < cols: 16 x 16 blocks through registers. */
@@ -361,9 +364,13 @@ void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak
     abort();   /* never called: matmul.c checks CPU_HAVE_EXP512 */
 }
 void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t sak, const float *P, float beta,
-                       float *C, size_t ldc) {
-    (void)M; (void)N; (void)K; (void)A; (void)sar; (void)sak; (void)P; (void)beta; (void)C; (void)ldc;
+                       float *C, size_t ldc, float *ap) {
+    (void)M; (void)N; (void)K; (void)A; (void)sar; (void)sak; (void)P; (void)beta; (void)C; (void)ldc; (void)ap;
     abort();   /* never called: MRL_F32P needs AVX-512 */
+}
+void cpu_tiles_pack_panel(float *dst, const void *B, int bf, int bt, size_t ldb, int K, int c0, int nc) {
+    (void)dst; (void)B; (void)bf; (void)bt; (void)ldb; (void)K; (void)c0; (void)nc;
+    abort();
 }
 void cpu_f32p_pack(const mrl_backend *be, float *dst, const float *w, int OUT, int IN) {
     (void)be; (void)dst; (void)w; (void)OUT; (void)IN;

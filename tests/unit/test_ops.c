@@ -637,6 +637,47 @@ TEST(sgemm_tiles_at_same_bits) {
 #endif
 }
 
+/* The linear op's three products on the tiles with B's panels packed once per op and shared
+ * by the row blocks (more than 128 rows; two chunks of columns here: K x N past 4 M floats)
+ * give the bits of the same products in pieces of at most 128 rows, where each task packs its
+ * own: x W^T and g W row block by row block, dW = g^T x 128 of its rows at a time; fp32 and
+ * bf16 weights. */
+TEST(tiles_shared_panels_same_bits) {
+#ifdef CPU_HAVE_EXP512
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", 2, &e);
+    if (!be) { EXPECT(0); return; }
+    if (!cpu_f32p_supported(be)) { be_close(be); SKIP("no AVX-512 tiles on this CPU"); }
+    enum { T = 1100, IN = 4100, OUT = 1100 };
+    float *x = malloc(sizeof(float) * T * IN), *w = malloc(sizeof(float) * OUT * IN), *g = malloc(sizeof(float) * T * OUT);
+    float *a = malloc(sizeof(float) * (size_t)T * IN), *b = malloc(sizeof(float) * (size_t)T * IN);
+    void *wb = malloc(sizeof(float) * OUT * IN);
+    uint64_t r = 5;
+    fill_uniform(x, (size_t)T * IN, &r); fill_uniform(w, (size_t)OUT * IN, &r); fill_uniform(g, (size_t)T * OUT, &r);
+    for (int bf = 0; bf < 2; bf++) {
+        mrl_dtype wd = bf ? MRL_BF16 : MRL_F32;
+        op_cast(be, wb, wd, w, MRL_F32, (size_t)OUT * IN);
+        cpu_mm_xwT(be, a, OUT, 0, x, IN, T, IN, wb, wd, OUT);
+        for (int t0 = 0; t0 < T; t0 += 128)
+            cpu_mm_xwT(be, b + (size_t)t0 * OUT, OUT, 0, x + (size_t)t0 * IN, IN, T - t0 < 128 ? T - t0 : 128, IN, wb, wd, OUT);
+        EXPECTF(!memcmp(a, b, sizeof(float) * T * OUT), "%s: x W^T with shared panels differs", bf ? "bf16" : "fp32");
+        cpu_mm_gW(be, a, 0, g, OUT, T, OUT, wb, wd, IN);
+        for (int t0 = 0; t0 < T; t0 += 128)
+            cpu_mm_gW(be, b + (size_t)t0 * IN, 0, g + (size_t)t0 * OUT, OUT, T - t0 < 128 ? T - t0 : 128, OUT, wb, wd, IN);
+        EXPECTF(!memcmp(a, b, sizeof(float) * T * IN), "%s: g W with shared panels differs", bf ? "bf16" : "fp32");
+    }
+    memset(a, 0, sizeof(float) * OUT * IN); memset(b, 0, sizeof(float) * OUT * IN);
+    cpu_mm_gTx(be, a, g, OUT, x, T, OUT, IN, MRL_F32);
+    for (int o0 = 0; o0 < OUT; o0 += 128)
+        cpu_mm_gTx(be, b + (size_t)o0 * IN, g + o0, OUT, x, T, OUT - o0 < 128 ? OUT - o0 : 128, IN, MRL_F32);
+    EXPECTF(!memcmp(a, b, sizeof(float) * OUT * IN), "dW with shared panels differs");
+    free(x); free(w); free(g); free(a); free(b); free(wb);
+    be_close(be);
+#else
+    SKIP("built without AVX-512 intrinsics");
+#endif
+}
+
 /* A packed weight wp (pdt) of w (wdt) [OUT, IN] as a tied table: embedding rows gathered from
  * the panels equal w's rows; rows 64.. taken as their own matrix through the logits op give
  * ref's columns 64.. (ref = x w^T, 3 rows at least). */
@@ -1366,6 +1407,7 @@ int main(void) {
     RUN(attention_head_dims_match_float64);
     RUN(sgemm_tiles_match_float64);
     RUN(sgemm_tiles_at_same_bits);
+    RUN(tiles_shared_panels_same_bits);
     RUN(f32_packed_same_bits_as_tiles);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
