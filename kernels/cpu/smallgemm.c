@@ -324,8 +324,33 @@ void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t s
 
 /* B's columns c0 .. c0 + nc (nc <= 64) as one panel over all of K: pack_b's blocks end to end,
  * the layout of an MRL_F32P panel. */
+__attribute__((target("avx512f")))
 void cpu_tiles_pack_panel(float *dst, const void *B, int bf, int bt, size_t ldb, int K, int c0, int nc) {
-    for (int k0 = 0; k0 < K; k0 += KC) pack_b(dst + (size_t)k0 * NC, B, bf, bt, ldb, k0, K - k0 < KC ? K - k0 : KC, c0, nc);
+    size_t es = bf ? 2 : 4;
+    if (!bt) {   /* row k's 64 columns, row k + 8's lines on their way */
+        for (int k = 0; k < K; k++) {
+            if (k + 8 < K)
+                for (int v = 0; v < NC && v < nc; v += (int)(64 / es))
+                    _mm_prefetch((const char *)B + ((size_t)(k + 8) * ldb + c0 + v) * es, _MM_HINT_T0);
+            for (int v = 0; v < 4; v++)
+                _mm512_storeu_ps(dst + (size_t)k * NC + 16 * v, load16(B, bf, (size_t)k * ldb + c0 + 16 * v, nc - 16 * v));
+        }
+        return;
+    }
+    /* B^T: 16 of its rows at a time along all of K (16 streams that the prefetchers follow,
+       where pack_b's blocks took 64 rows 128 deep at a time), 16 x 16 blocks through registers */
+    for (int cb = 0; cb < NC; cb += 16)
+        for (int kb = 0; kb < K; kb += 16) {
+            int nk = K - kb < 16 ? K - kb : 16;
+            __m512i v[16];
+            for (int i = 0; i < 16; i++) {
+                const char *row = (const char *)B + (size_t)(c0 + cb + i) * ldb * es;
+                if (cb + i < nc && kb + 64 < K) _mm_prefetch(row + (size_t)(kb + 64) * es, _MM_HINT_T0);
+                v[i] = cb + i < nc ? _mm512_castps_si512(load16(B, bf, (size_t)(c0 + cb + i) * ldb + kb, nk)) : _mm512_setzero_si512();
+            }
+            cpu_tr16(v);
+            for (int j = 0; j < nk; j++) _mm512_storeu_ps(dst + (size_t)(kb + j) * NC + cb, _mm512_castsi512_ps(v[j]));
+        }
 }
 
 /* W [OUT, IN] as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as columns, [IN][64] floats
