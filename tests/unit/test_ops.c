@@ -678,6 +678,42 @@ TEST(tiles_shared_panels_same_bits) {
 #endif
 }
 
+/* The shared panels of a product narrower than a chunk take the scratch of its own columns'
+ * panels (each thread's packed g^T besides), not a whole chunk's or task's: dW of 64 and 300
+ * columns over 5000 and 20000 tokens (a task's 1024 columns: 20 and 80 MB), x W^T of 64 rows
+ * of W over 17000 inputs; and the bits are those of the product in 128-row pieces. */
+TEST(tiles_shared_panels_scratch_bound) {
+#ifdef CPU_HAVE_EXP512
+    mrl_err e = {0};
+    for (int op = 0; op < 3; op++) {
+        mrl_backend *be = be_open("cpu", 2, &e);
+        if (!be) { EXPECT(0); return; }
+        if (!cpu_f32p_supported(be)) { be_close(be); SKIP("no AVX-512 tiles on this CPU"); }
+        int T = op == 1 ? 200 : op ? 20000 : 5000, IN = op == 1 ? 17000 : op ? 300 : 64, OUT = op == 1 ? 64 : 256;
+        float *x = malloc(sizeof(float) * T * IN), *g = malloc(sizeof(float) * T * OUT), *w = malloc(sizeof(float) * OUT * IN);
+        size_t no = op == 1 ? (size_t)T * OUT : (size_t)OUT * IN;
+        float *o = calloc(no, 4), *o2 = calloc(no, 4);
+        uint64_t r = 17;
+        fill_uniform(x, (size_t)T * IN, &r); fill_uniform(g, (size_t)T * OUT, &r); fill_uniform(w, (size_t)OUT * IN, &r);
+        if (op == 1) {
+            cpu_mm_xwT(be, o, OUT, 0, x, IN, T, IN, w, MRL_F32, OUT);
+            for (int t0 = 0; t0 < T; t0 += 128) cpu_mm_xwT(be, o2 + (size_t)t0 * OUT, OUT, 0, x + (size_t)t0 * IN, IN, T - t0 < 128 ? T - t0 : 128, IN, w, MRL_F32, OUT);
+        } else {
+            cpu_mm_gTx(be, o, g, OUT, x, T, OUT, IN, MRL_F32);
+            for (int o0 = 0; o0 < OUT; o0 += 128) cpu_mm_gTx(be, o2 + (size_t)o0 * IN, g + o0, OUT, x, T, 128, IN, MRL_F32);
+        }
+        size_t bound = (size_t)(op == 1 ? 64 * IN : (IN + 63) / 64 * 64 * T) + 2 * cpu_sgemm_tiles_apack(128);
+        EXPECTF(cpu_st(be)->scratch_n <= bound, "%s T %d IN %d: %zu floats of scratch, bound %zu", op == 1 ? "x W^T" : "dW", T, IN,
+                cpu_st(be)->scratch_n, bound);
+        EXPECTF(!memcmp(o, o2, sizeof(float) * no), "%s T %d IN %d: differs from the product in pieces", op == 1 ? "x W^T" : "dW", T, IN);
+        free(x); free(g); free(w); free(o); free(o2);
+        be_close(be);
+    }
+#else
+    SKIP("built without AVX-512 intrinsics");
+#endif
+}
+
 /* A packed weight wp (pdt) of w (wdt) [OUT, IN] as a tied table: embedding rows gathered from
  * the panels equal w's rows; rows 64.. taken as their own matrix through the logits op give
  * ref's columns 64.. (ref = x w^T, 3 rows at least). */
@@ -1408,6 +1444,7 @@ int main(void) {
     RUN(sgemm_tiles_match_float64);
     RUN(sgemm_tiles_at_same_bits);
     RUN(tiles_shared_panels_same_bits);
+    RUN(tiles_shared_panels_scratch_bound);
     RUN(f32_packed_same_bits_as_tiles);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
