@@ -242,6 +242,8 @@ __attribute__((target("avx512f")))
 static void pack_at(float *dst, const float *A, size_t sak, int M, int kc) {
     for (int k = 0; k < kc; k++) {
         const float *a = A + (size_t)k * sak;
+        if (k + 8 < kc)   /* the rows are sak apart: the prefetchers do not follow them */
+            for (int i = 0; i < M; i += 16) _mm_prefetch((const char *)(a + 8 * sak + i), _MM_HINT_T0);
         float *d = dst + (size_t)k * MR;
         for (int r0 = 0, R; r0 < M; r0 += R, d += (size_t)MR * kc) {
             R = tile_rows(M - r0);
