@@ -300,6 +300,44 @@ static int attn(int R, int ctx, int threads) {
     return 0;
 }
 
+/* Training attention (op_attention_fwd / _bwd over packed causal sequences): NSEQ sequences
+ * of T / NSEQ tokens, H query and HKV key/value heads of D; best of 5, ms and GFLOP/s of each
+ * (the causal products: QK^T and PV forward, 2.5 times that backward with P recomputed). */
+static int attn_train(int T, int nseq, int H, int Hkv, int D, int threads) {
+    if (T <= 0 || nseq <= 0 || nseq > T || H <= 0 || Hkv <= 0 || H % Hkv || D <= 0) {
+        fprintf(stderr, "model_bench: attn_train: T >= NSEQ > 0, H a multiple of HKV, D > 0\n");
+        return 1;
+    }
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", threads, &e);
+    if (!be) die("cpu backend", &e);
+    int st = (H + 2 * Hkv) * D, maxlen = (T + nseq - 1) / nseq;
+    float *qkv = malloc(sizeof(float) * T * st), *out = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H);
+    float *dout = malloc(sizeof(float) * T * H * D), *dqkv = malloc(sizeof(float) * T * st);
+    int32_t *cu = malloc(sizeof(int32_t) * (nseq + 1));
+    void *w = malloc(op_attention_work(be, T, maxlen, H, D));
+    if (!qkv || !out || !lse || !dout || !dqkv || !cu || !w) { fprintf(stderr, "model_bench: out of memory\n"); return 1; }
+    for (size_t i = 0; i < (size_t)T * st; i++) qkv[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    for (size_t i = 0; i < (size_t)T * H * D; i++) dout[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    for (int s = 0; s <= nseq; s++) cu[s] = (int)((long)T * s / nseq);
+    double bf = 1e9, bb = 1e9;
+    for (int r = 0; r < 5; r++) {
+        double t = now();
+        op_attention_fwd(be, out, lse, qkv, qkv + H * D, qkv + (H + Hkv) * D, st, cu, cu, nseq, T, H, Hkv, D, w);
+        t = now() - t; if (t < bf) bf = t;
+        t = now();
+        op_attention_bwd(be, dqkv, dqkv + H * D, dqkv + (H + Hkv) * D, st, dout, qkv, qkv + H * D, qkv + (H + Hkv) * D, st,
+                         out, lse, cu, cu, nseq, T, H, Hkv, D, w);
+        t = now() - t; if (t < bb) bb = t;
+    }
+    double f = 0;   /* QK^T and PV over the causal triangle (i + 1 keys for query i) */
+    for (int s = 0; s < nseq; s++) { double n = cu[s + 1] - cu[s]; f += 4.0 * n * (n + 1) / 2 * H * D; }
+    printf("attn_train threads=%d T=%d nseq=%d H=%d Hkv=%d D=%d fwd_ms=%.2f fwd_GFLOPs=%.1f bwd_ms=%.2f bwd_GFLOPs=%.1f\n", threads, T,
+           nseq, H, Hkv, D, bf * 1e3, f / bf / 1e9, bb * 1e3, 2.5 * f / bb / 1e9);
+    free(qkv); free(out); free(lse); free(dout); free(dqkv); free(cu); free(w); be_close(be);
+    return 0;
+}
+
 static mrl_model *load(const char *dir, int bf16, int trainable, int ckpt, int threads) {
     model_opts o = {.device = "cpu", .bf16 = bf16, .trainable = trainable, .grad_checkpoint = ckpt, .threads = threads};
     mrl_err e = {0};
@@ -470,13 +508,15 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "peak")) return peak(threads);
     if (argc >= 5 && !strcmp(argv[1], "linear")) return linear(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : "fp32", threads);
     if (argc >= 5 && !strcmp(argv[1], "gemm")) return gemm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), threads);
+    if (argc >= 7 && !strcmp(argv[1], "attn_train"))
+        return attn_train(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), threads);
     if (argc >= 4 && !strcmp(argv[1], "attn")) return attn(atoi(argv[2]), atoi(argv[3]), threads);
     if (argc >= 5 && !strcmp(argv[1], "decode"))
         return decode(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT | attn R CTX | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT | attn R CTX | attn_train T NSEQ H HKV D | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

@@ -27,11 +27,16 @@ static inline void axpy(float *y, float a, const float *x, int n) {
  * 0 .. last row, so at most half of a block's scores are masked work. */
 #define BQ 64
 
-/* Per thread: two blocks of scores (BQ x maxlen) and, for the AVX-512 path, K and V of one
- * sequence transposed (D x maxlen each). */
+/* Per thread: two blocks of scores (BQ x maxlen), for the AVX-512 path K and V of one sequence
+ * transposed (D x maxlen each) and the tiles' copy of a product's B (cpu_sgemm_small: 64
+ * columns x its K, keys or D). */
+static size_t thread_floats(int maxlen, int D) {
+    size_t n = (size_t)(maxlen > 0 ? maxlen : 1);
+    return (2 * BQ + 2 * (size_t)D) * n + 64 * (n > (size_t)D ? n : (size_t)D);
+}
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H;
-    return (size_t)be->threads_max * (2 * BQ + 2 * (size_t)D) * (size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float);
+    return (size_t)be->threads_max * thread_floats(maxlen, D) * sizeof(float);
 }
 
 static int longest(const int32_t *cu, int nseq) {
@@ -147,8 +152,8 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
         if (runs > nblkmax) runs = nblkmax;
         #pragma omp parallel num_threads(nt)
         {
-            float *S = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
-            float *Kt = S + (size_t)2 * BQ * maxlen;
+            float *S = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
+            float *Kt = S + (size_t)2 * BQ * maxlen, *pk = S + (2 * BQ + 2 * (size_t)D) * maxlen;
             #pragma omp for schedule(dynamic, 1) collapse(3)
             for (int s = 0; s < nseq; s++)
                 for (int h = 0; h < H; h++)
@@ -162,10 +167,10 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
                         for (int i0 = b0 * BQ; i0 < b1 * BQ && i0 < n; i0 += BQ) {
                             int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
                             const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
-                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)kmax, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0);
+                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)kmax, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0, pk);
                             softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
                             cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vv, (size_t)st, 0,
-                                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD, CPU_CAUSAL_KEND, i0);
+                                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD, CPU_CAUSAL_KEND, i0, pk);
                         }
                     }
         }
@@ -212,9 +217,9 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
  * given transposed (Kt, Vt: D x w, row stride ldk), the first key d0 rows before the first
  * query: P (m x w) from the saved logsumexp and dS (in dP) = P o (dP - rowsum(dO o O)) scale. */
 static void p_ds_block(float *P, float *dP, const float *Q, const float *dO, const float *O, int st, int HD, const float *Kt,
-                       const float *Vt, int ldk, int m, int w, int d0, int D, const float *lse, int H, float scale) {
-    cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, P, (size_t)w, CPU_CAUSAL_NEND, d0);
-    cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)ldk, 0, dP, (size_t)w, CPU_CAUSAL_NEND, d0);
+                       const float *Vt, int ldk, int m, int w, int d0, int D, const float *lse, int H, float scale, float *pk) {
+    cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, P, (size_t)w, CPU_CAUSAL_NEND, d0, pk);
+    cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)ldk, 0, dP, (size_t)w, CPU_CAUSAL_NEND, d0, pk);
     float di[BQ];
     for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
     exp_rows512(P, m, w, d0, lse, H);
@@ -228,8 +233,8 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
     float scale = 1.0f / sqrtf((float)D);
     #pragma omp parallel num_threads(nt)
     {
-        float *P = work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
-        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;
+        float *P = work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
+        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen, *pk = Vt + (size_t)D * maxlen;
         /* pass 1: dK, dV of one block of keys */
         #pragma omp for schedule(dynamic, 1) collapse(3)
         for (int s = 0; s < nseq; s++)
@@ -251,9 +256,9 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                             size_t r0 = (size_t)(s0 + i0);
                             const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                             const float *O = out + r0 * HD + (size_t)h * D;
-                            p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nb, m, w, d0, D, lse + r0 * H + h, H, scale);
-                            cpu_sgemm_small(w, D, m, 1.0f, dP, 1, (size_t)w, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, d0);
-                            cpu_sgemm_small(w, D, m, 1.0f, P, 1, (size_t)w, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, d0);
+                            p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nb, m, w, d0, D, lse + r0 * H + h, H, scale, pk);
+                            cpu_sgemm_small(w, D, m, 1.0f, dP, 1, (size_t)w, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, d0, pk);
+                            cpu_sgemm_small(w, D, m, 1.0f, P, 1, (size_t)w, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, d0, pk);
                         }
                 }
         /* pass 2: dQ of one query block of one head */
@@ -270,9 +275,9 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                     size_t r0 = (size_t)(s0 + i0);
                     const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                     const float *O = out + r0 * HD + (size_t)h * D;
-                    p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nk, m, nk, i0, D, lse + r0 * H + h, H, scale);
+                    p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nk, m, nk, i0, D, lse + r0 * H + h, H, scale, pk);
                     cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dq + r0 * dst + (size_t)h * D, (size_t)dst,
-                                    CPU_CAUSAL_KEND, i0);
+                                    CPU_CAUSAL_KEND, i0, pk);
                 }
     }
 }
@@ -305,8 +310,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
 #endif
     #pragma omp parallel num_threads(nt)
     {
-        float *P = (float *)work + (size_t)omp_get_thread_num() * (2 * BQ + 2 * (size_t)D) * maxlen;
-        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen;
+        float *P = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
+        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen, *pk = Vt + (size_t)D * maxlen;
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int s = 0; s < nseq; s++)
             for (int g = 0; g < Hkv; g++) {
@@ -331,7 +336,7 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         /* P = softmax(Q K^T scale) from the saved logsumexp, dP = dO V^T, then dS
                            in dP: on the tiles the split backward's very calls (p_ds_block) */
 #ifdef SOFTMAX_AVX512
-                        if (tiles) p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, n, m, nk, i0, D, lse + r0 * H + h, H, scale);
+                        if (tiles) p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, n, m, nk, i0, D, lse + r0 * H + h, H, scale, pk);
                         else
 #endif
                         {
@@ -360,9 +365,9 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         }
                         /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
                         if (tiles) {
-                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0);
-                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0);
-                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0);
+                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0, pk);
+                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
+                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
                         } else {
                             cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f, dQ, dst);
                             cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);

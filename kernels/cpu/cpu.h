@@ -152,10 +152,11 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
  * causal block at query offset diag: CPU_CAUSAL_NEND computes row i's columns below diag + i + 1
  * (rounded up to whole tiles; the others are left unwritten), CPU_CAUSAL_KEND sums k below
  * diag + i + 1 (A's row i is zero past it), CPU_CAUSAL_KSTART sums k from i - diag on (A^T's
- * row i, a key, is zero for earlier queries). */
+ * row i, a key, is zero for earlier queries). pk: room for K x 64 floats to copy B into, column
+ * tile by column tile (B read in place where NULL; the same bits either way). */
 enum { CPU_CAUSAL_NONE = 0, CPU_CAUSAL_NEND = 1, CPU_CAUSAL_KEND = 2, CPU_CAUSAL_KSTART = 3 };
 void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
-                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag);
+                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag, float *pk);
 /* The linear layers' fp32 products on the same tiles (AVX-512 only): C[M x N] = A B + beta C,
  * a(i,k) as above, B(k,c) = B[k ldb + c], or B[c ldb + k] when bt; B fp32, or bf16 when bf. */
 void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,

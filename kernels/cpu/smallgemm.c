@@ -112,9 +112,21 @@ static tile_fn *const tiles[MR + 1] = {NULL, tile1, tile2, tile3, tile4, tile5, 
 static inline int tile_rows(int left) { return left >= MR + 3 || left <= MR ? (left < MR ? left : MR) : 4; }
 static inline int row_tiles(int M) { int n = 0; for (int r0 = 0; r0 < M; r0 += tile_rows(M - r0)) n++; return n; }
 
+__attribute__((target("avx512f")))
 void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
-                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag) {
-    for (int c0 = 0; c0 < N; c0 += NC)
+                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag, float *pk) {
+    for (int c0 = 0; c0 < N; c0 += NC) {
+        const float *Bc = B + c0;
+        size_t lb = ldb;
+        if (pk) {   /* B's 64 columns copied to rows of their own (zeros past N): read in place, rows a
+                       multiple of 4 KB apart (K^T of 1024 keys, V in the qkv rows of the 1.5B model)
+                       all fell in the same few L1 sets */
+            int nc = N - c0 < NC ? N - c0 : NC;
+            for (int k = 0; k < K; k++)
+                for (int v = 0; v < NC; v += 16)
+                    _mm512_storeu_ps(pk + (size_t)k * NC + v, _mm512_maskz_loadu_ps(cpu_lanes16(nc - v), B + (size_t)k * ldb + c0 + v));
+            Bc = pk; lb = NC;
+        }
         for (int r0 = 0, R; r0 < M; r0 += R) {
             R = tile_rows(M - r0);
             int k0 = 0, k1 = K, nc = N - c0 < NC ? N - c0 : NC;
@@ -127,8 +139,9 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
                 if (r0 - diag > k0) k0 = r0 - diag;
             }
             if (k0 >= k1 && acc) continue;            /* an empty sum added */
-            tiles[R](k0, k1, A + (size_t)r0 * sar, sar, sak, B + c0, ldb, C + (size_t)r0 * ldc + c0, ldc, nc, alpha, acc, NULL);
+            tiles[R](k0, k1, A + (size_t)r0 * sar, sar, sak, Bc, lb, C + (size_t)r0 * ldc + c0, ldc, nc, alpha, acc, NULL);
         }
+    }
 }
 
 /* The dense products of the linear layers (matmul.c) on the same register tiles, where the
@@ -380,9 +393,9 @@ void cpu_transpose(float *dst, size_t ldd, const float *src, size_t lds, int row
 }
 #else
 void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *B,
-                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag) {
+                     size_t ldb, int acc, float *C, size_t ldc, int causal, int diag, float *pk) {
     (void)M; (void)N; (void)K; (void)alpha; (void)A; (void)sar; (void)sak; (void)B; (void)ldb; (void)acc;
-    (void)C; (void)ldc; (void)causal; (void)diag;
+    (void)C; (void)ldc; (void)causal; (void)diag; (void)pk;
     abort();   /* never called: attention.c checks CPU_HAVE_EXP512 */
 }
 void cpu_sgemm_tiles(int M, int N, int K, const float *A, size_t sar, size_t sak, const void *B, int bf, int bt,

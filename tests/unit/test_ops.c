@@ -714,6 +714,38 @@ TEST(tiles_shared_panels_scratch_bound) {
 #endif
 }
 
+/* Attention's block products with B copied to rows of its own (cpu_sgemm_small's pk: B's
+ * rows 4 KB apart in place) give the bits of B read in place: A and A^T, every causal mode,
+ * acc 0 and 1, N past and short of a 64-column tile, K 0 and past a tile's rows. */
+TEST(sgemm_small_copied_b_same_bits) {
+#ifdef CPU_HAVE_EXP512
+    if (!__builtin_cpu_supports("avx512f")) SKIP("no AVX-512 on this CPU");
+    int Ms[] = {1, 7, 64}, Ns[] = {1, 63, 130}, Ks[] = {0, 1, 64, 200};
+    enum { LD = 1024 };
+    uint64_t r = 23;
+    float *A = malloc(sizeof(float) * 200 * LD), *B = malloc(sizeof(float) * 200 * LD), *pk = malloc(sizeof(float) * 200 * 64);
+    float *C1 = malloc(sizeof(float) * 64 * 256), *C2 = malloc(sizeof(float) * 64 * 256);
+    fill_uniform(A, (size_t)200 * LD, &r); fill_uniform(B, (size_t)200 * LD, &r);
+    int diff = 0, cases = 0;
+    for (int mi = 0; mi < 3; mi++) for (int ni = 0; ni < 3; ni++) for (int ki = 0; ki < 4; ki++)
+    for (int tr = 0; tr < 2; tr++) for (int causal = 0; causal < 4; causal++) for (int acc = 0; acc < 2; acc++) {
+        int M = Ms[mi], N = Ns[ni], K = Ks[ki], diag = causal == CPU_CAUSAL_KSTART ? 3 : 5;
+        fill_uniform(C1, 64 * 256, &r);
+        memcpy(C2, C1, sizeof(float) * 64 * 256);
+        size_t sar = tr ? 1 : LD, sak = tr ? LD : 1;
+        cpu_sgemm_small(M, N, K, 0.5f, A, sar, sak, B, LD, acc, C1, 256, causal, diag, NULL);
+        cpu_sgemm_small(M, N, K, 0.5f, A, sar, sak, B, LD, acc, C2, 256, causal, diag, pk);
+        if (memcmp(C1, C2, sizeof(float) * 64 * 256) && diff++ < 5)
+            printf("  M %d N %d K %d A^T %d causal %d acc %d: the copy changes bits\n", M, N, K, tr, causal, acc);
+        cases++;
+    }
+    EXPECTF(!diff, "%d of %d products differ", diff, cases);
+    free(A); free(B); free(pk); free(C1); free(C2);
+#else
+    SKIP("built without AVX-512 intrinsics");
+#endif
+}
+
 /* A packed weight wp (pdt) of w (wdt) [OUT, IN] as a tied table: embedding rows gathered from
  * the panels equal w's rows; rows 64.. taken as their own matrix through the logits op give
  * ref's columns 64.. (ref = x w^T, 3 rows at least). */
@@ -1443,6 +1475,7 @@ int main(void) {
     RUN(attention_head_dims_match_float64);
     RUN(sgemm_tiles_match_float64);
     RUN(sgemm_tiles_at_same_bits);
+    RUN(sgemm_small_copied_b_same_bits);
     RUN(tiles_shared_panels_same_bits);
     RUN(tiles_shared_panels_scratch_bound);
     RUN(f32_packed_same_bits_as_tiles);
