@@ -27,12 +27,18 @@ static inline void axpy(float *y, float a, const float *x, int n) {
  * 0 .. last row, so at most half of a block's scores are masked work. */
 #define BQ 64
 
-/* Per thread: two blocks of scores (BQ x maxlen), for the AVX-512 path K and V of one sequence
- * transposed (D x maxlen each) and the tiles' copy of a product's B (cpu_sgemm_small: 64
- * columns x its K, keys or D). */
+/* The row stride for n keys of K or V transposed: whole cache lines, an odd number of them, so
+ * that the D rows spread over every L1 set (1024 keys a row apart, 4 KB: all D rows in the
+ * same few sets, and each tile fetched its B from L2 again). */
+static int key_ld(int n) { int l = (n + 15) / 16; return (l | 1) * 16; }
+
+/* Per thread: two blocks of scores (BQ x key_ld(maxlen)), for the AVX-512 path K and V of one
+ * sequence transposed (D x key_ld(maxlen) each), K or V of one sequence in dense rows (maxlen x D, the
+ * same reason: in place they are a qkv row apart, 8 KB in the 1.5B model) and the tiles' copy of
+ * a product's B where it is read once (cpu_sgemm_small: 64 columns x BQ). */
 static size_t thread_floats(int maxlen, int D) {
     size_t n = (size_t)(maxlen > 0 ? maxlen : 1);
-    return (2 * BQ + 2 * (size_t)D) * n + 64 * (n > (size_t)D ? n : (size_t)D);
+    return (2 * BQ + 2 * (size_t)D) * (size_t)key_ld((int)n) + (size_t)D * n + 64 * BQ;
 }
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H;
@@ -86,9 +92,9 @@ static void softmax_rows512(float *S, int m, int nk, int i0, float *lse, int lse
 }
 /* P (m x nk) of scores -> exp(s - lse) for the visible keys, 0 for the masked ones. */
 __attribute__((target("avx512f")))
-static void exp_rows512(float *P, int m, int nk, int i0, const float *lse, int lse_stride) {
+static void exp_rows512(float *P, int ld, int m, int nk, int i0, const float *lse, int lse_stride) {
     for (int r = 0; r < m; r++) {
-        float *pr = P + (size_t)r * nk;
+        float *pr = P + (size_t)r * ld;
         int n = i0 + r + 1;
         __m512 l = _mm512_set1_ps(lse[(size_t)r * lse_stride]);
         for (int j = 0; j < nk; j += 16) {
@@ -102,11 +108,11 @@ static void exp_rows512(float *P, int m, int nk, int i0, const float *lse, int l
 /* dS = P o (dP - d_r) scale for the visible keys, 0 for the masked ones (whose dP may never have
  * been written), 16 at a time (d_r = rowsum(dO o O), given per row). */
 __attribute__((target("avx512f")))
-static void ds_rows512(float *dP, const float *P, int m, int nk, int i0, const float *di, float scale) {
+static void ds_rows512(float *dP, const float *P, int ld, int m, int nk, int i0, const float *di, float scale) {
     __m512 sc = _mm512_set1_ps(scale);
     for (int r = 0; r < m; r++) {
-        float *dr = dP + (size_t)r * nk;
-        const float *pr = P + (size_t)r * nk;
+        float *dr = dP + (size_t)r * ld;
+        const float *pr = P + (size_t)r * ld;
         __m512 d = _mm512_set1_ps(di[r]);
         int n = i0 + r + 1;
         for (int j = 0; j < nk; j += 16) {
@@ -153,7 +159,7 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
         #pragma omp parallel num_threads(nt)
         {
             float *S = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
-            float *Kt = S + (size_t)2 * BQ * maxlen, *pk = S + (2 * BQ + 2 * (size_t)D) * maxlen;
+            float *Kt = S + (size_t)2 * BQ * maxlen, *Vd = Kt + 2 * (size_t)D * key_ld(maxlen);
             #pragma omp for schedule(dynamic, 1) collapse(3)
             for (int s = 0; s < nseq; s++)
                 for (int h = 0; h < H; h++)
@@ -163,14 +169,16 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
                         if (b0 >= b1) continue;
                         int kmax = b1 * BQ < n ? b1 * BQ : n;   /* keys the run's last block sees */
                         const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
-                        cpu_transpose(Kt, (size_t)kmax, K, (size_t)st, kmax, D);   /* Kt[d][j], j < kmax */
+                        int ldk = key_ld(kmax);
+                        cpu_transpose(Kt, (size_t)ldk, K, (size_t)st, kmax, D);   /* Kt[d][j], j < kmax */
+                        for (int j = 0; j < kmax; j++) memcpy(Vd + (size_t)j * D, Vv + (size_t)j * st, (size_t)D * sizeof(float));
                         for (int i0 = b0 * BQ; i0 < b1 * BQ && i0 < n; i0 += BQ) {
                             int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
                             const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
-                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)kmax, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0, pk);
+                            cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0, NULL);
                             softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
-                            cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vv, (size_t)st, 0,
-                                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD, CPU_CAUSAL_KEND, i0, pk);
+                            cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vd, (size_t)D, 0,
+                                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD, CPU_CAUSAL_KEND, i0, NULL);
                         }
                     }
         }
@@ -215,15 +223,16 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
  * result is the same bits: the choice may follow the thread count. */
 /* One block of the split backward: query rows Q/dO/O (m of them, strides st/HD) against w keys
  * given transposed (Kt, Vt: D x w, row stride ldk), the first key d0 rows before the first
- * query: P (m x w) from the saved logsumexp and dS (in dP) = P o (dP - rowsum(dO o O)) scale. */
-static void p_ds_block(float *P, float *dP, const float *Q, const float *dO, const float *O, int st, int HD, const float *Kt,
-                       const float *Vt, int ldk, int m, int w, int d0, int D, const float *lse, int H, float scale, float *pk) {
-    cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, P, (size_t)w, CPU_CAUSAL_NEND, d0, pk);
-    cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)ldk, 0, dP, (size_t)w, CPU_CAUSAL_NEND, d0, pk);
+ * query: P (m x w, row stride ldp) from the saved logsumexp and dS (in dP) = P o (dP -
+ * rowsum(dO o O)) scale. ldp = key_ld(w): dK and dV read P and dS down their columns. */
+static void p_ds_block(float *P, float *dP, int ldp, const float *Q, const float *dO, const float *O, int st, int HD, const float *Kt,
+                       const float *Vt, int ldk, int m, int w, int d0, int D, const float *lse, int H, float scale) {
+    cpu_sgemm_small(m, w, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, P, (size_t)ldp, CPU_CAUSAL_NEND, d0, NULL);
+    cpu_sgemm_small(m, w, D, 1.0f, dO, (size_t)HD, 1, Vt, (size_t)ldk, 0, dP, (size_t)ldp, CPU_CAUSAL_NEND, d0, NULL);
     float di[BQ];
     for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
-    exp_rows512(P, m, w, d0, lse, H);
-    ds_rows512(dP, P, m, w, d0, di, scale);
+    exp_rows512(P, ldp, m, w, d0, lse, H);
+    ds_rows512(dP, P, ldp, m, w, d0, di, scale);
 }
 
 static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst, const float *dout, const float *q,
@@ -234,7 +243,8 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
     #pragma omp parallel num_threads(nt)
     {
         float *P = work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
-        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen, *pk = Vt + (size_t)D * maxlen;
+        float *dP = P + (size_t)BQ * key_ld(maxlen), *Kt = dP + (size_t)BQ * key_ld(maxlen), *Vt = Kt + (size_t)D * key_ld(maxlen);
+        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)D * maxlen;
         /* pass 1: dK, dV of one block of keys */
         #pragma omp for schedule(dynamic, 1) collapse(3)
         for (int s = 0; s < nseq; s++)
@@ -248,17 +258,19 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                         memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                         memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                     }
-                    cpu_transpose(Kt, (size_t)nb, k + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, D);
-                    cpu_transpose(Vt, (size_t)nb, v + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, D);
+                    int ldk = key_ld(nb);
+                    cpu_transpose(Kt, (size_t)ldk, k + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, D);
+                    cpu_transpose(Vt, (size_t)ldk, v + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, D);
                     for (int h = g * grp; h < (g + 1) * grp; h++)
                         for (int i0 = kb0 / BQ * BQ; i0 < n; i0 += BQ) {
                             int m = n - i0 < BQ ? n - i0 : BQ, w = i0 + m - kb0 < nb ? i0 + m - kb0 : nb, d0 = i0 - kb0;
                             size_t r0 = (size_t)(s0 + i0);
                             const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                             const float *O = out + r0 * HD + (size_t)h * D;
-                            p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nb, m, w, d0, D, lse + r0 * H + h, H, scale, pk);
-                            cpu_sgemm_small(w, D, m, 1.0f, dP, 1, (size_t)w, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, d0, pk);
-                            cpu_sgemm_small(w, D, m, 1.0f, P, 1, (size_t)w, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, d0, pk);
+                            int ldp = key_ld(w);
+                            p_ds_block(P, dP, ldp, Q, dO, O, st, HD, Kt, Vt, ldk, m, w, d0, D, lse + r0 * H + h, H, scale);
+                            cpu_sgemm_small(w, D, m, 1.0f, dP, 1, (size_t)ldp, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, d0, pk);
+                            cpu_sgemm_small(w, D, m, 1.0f, P, 1, (size_t)ldp, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, d0, pk);
                         }
                 }
         /* pass 2: dQ of one query block of one head */
@@ -270,14 +282,16 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                     if (i0 >= n) continue;
                     int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
                     const float *K = k + (size_t)s0 * st + (size_t)g * D;
-                    cpu_transpose(Kt, (size_t)nk, K, (size_t)st, nk, D);
-                    cpu_transpose(Vt, (size_t)nk, v + (size_t)s0 * st + (size_t)g * D, (size_t)st, nk, D);
+                    int ldk = key_ld(nk);
+                    cpu_transpose(Kt, (size_t)ldk, K, (size_t)st, nk, D);
+                    cpu_transpose(Vt, (size_t)ldk, v + (size_t)s0 * st + (size_t)g * D, (size_t)st, nk, D);
+                    for (int j = 0; j < nk; j++) memcpy(Kd + (size_t)j * D, K + (size_t)j * st, (size_t)D * sizeof(float));
                     size_t r0 = (size_t)(s0 + i0);
                     const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                     const float *O = out + r0 * HD + (size_t)h * D;
-                    p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, nk, m, nk, i0, D, lse + r0 * H + h, H, scale, pk);
-                    cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dq + r0 * dst + (size_t)h * D, (size_t)dst,
-                                    CPU_CAUSAL_KEND, i0, pk);
+                    p_ds_block(P, dP, ldk, Q, dO, O, st, HD, Kt, Vt, ldk, m, nk, i0, D, lse + r0 * H + h, H, scale);
+                    cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)ldk, 1, Kd, (size_t)D, 0, dq + r0 * dst + (size_t)h * D, (size_t)dst,
+                                    CPU_CAUSAL_KEND, i0, NULL);
                 }
     }
 }
@@ -311,7 +325,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     #pragma omp parallel num_threads(nt)
     {
         float *P = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
-        float *dP = P + (size_t)BQ * maxlen, *Kt = dP + (size_t)BQ * maxlen, *Vt = Kt + (size_t)D * maxlen, *pk = Vt + (size_t)D * maxlen;
+        float *dP = P + (size_t)BQ * key_ld(maxlen), *Kt = dP + (size_t)BQ * key_ld(maxlen), *Vt = Kt + (size_t)D * key_ld(maxlen);
+        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)D * maxlen;
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int s = 0; s < nseq; s++)
             for (int g = 0; g < Hkv; g++) {
@@ -322,9 +337,11 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                     memset(dK + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                     memset(dV + (size_t)j * dst, 0, (size_t)D * sizeof(float));
                 }
+                int ldk = key_ld(n);
                 if (tiles && n > 0) {
-                    cpu_transpose(Kt, (size_t)n, K, (size_t)st, n, D);
-                    cpu_transpose(Vt, (size_t)n, Vv, (size_t)st, n, D);
+                    cpu_transpose(Kt, (size_t)ldk, K, (size_t)st, n, D);
+                    cpu_transpose(Vt, (size_t)ldk, Vv, (size_t)st, n, D);
+                    for (int j = 0; j < n; j++) memcpy(Kd + (size_t)j * D, K + (size_t)j * st, (size_t)D * sizeof(float));
                 }
                 for (int h = g * grp; h < (g + 1) * grp; h++)
                     for (int i0 = 0; i0 < n; i0 += BQ) {
@@ -336,7 +353,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         /* P = softmax(Q K^T scale) from the saved logsumexp, dP = dO V^T, then dS
                            in dP: on the tiles the split backward's very calls (p_ds_block) */
 #ifdef SOFTMAX_AVX512
-                        if (tiles) p_ds_block(P, dP, Q, dO, O, st, HD, Kt, Vt, n, m, nk, i0, D, lse + r0 * H + h, H, scale, pk);
+                        int ldp = tiles ? key_ld(nk) : nk;   /* P's and dP's row stride */
+                        if (tiles) p_ds_block(P, dP, ldp, Q, dO, O, st, HD, Kt, Vt, ldk, m, nk, i0, D, lse + r0 * H + h, H, scale);
                         else
 #endif
                         {
@@ -346,8 +364,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                             for (int r = 0; r < m; r++) di[r] = dot(dO + (size_t)r * HD, O + (size_t)r * HD, D);
 #ifdef SOFTMAX_AVX512
                             if (v512) {
-                                exp_rows512(P, m, nk, i0, lse + r0 * H + h, H);
-                                ds_rows512(dP, P, m, nk, i0, di, scale);
+                                exp_rows512(P, nk, m, nk, i0, lse + r0 * H + h, H);
+                                ds_rows512(dP, P, nk, m, nk, i0, di, scale);
                             } else
 #endif
                             {
@@ -365,9 +383,9 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         }
                         /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
                         if (tiles) {
-                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)nk, 1, K, (size_t)st, 0, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0, pk);
-                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)nk, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
-                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)nk, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
+                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)ldp, 1, Kd, (size_t)D, 0, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0, NULL);
+                            cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)ldp, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
+                            cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)ldp, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
                         } else {
                             cpu_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, D, nk, 1.0f, dP, nk, K, st, 0.0f, dQ, dst);
                             cpu_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, m, 1.0f, dP, nk, Q, st, 1.0f, dK, dst);
