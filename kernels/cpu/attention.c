@@ -32,13 +32,31 @@ static inline void axpy(float *y, float a, const float *x, int n) {
  * same few sets, and each tile fetched its B from L2 again). */
 static int key_ld(int n) { int l = (n + 15) / 16; return (l | 1) * 16; }
 
+/* Rows 0..n of x (row stride st, D wide) as 64-column panels: panel p at dst + 64 p n, its row
+ * j at + 64 j (a panel's rows contiguous: the tiles stream them). */
+static void to_panels(float *dst, const float *x, size_t st, int n, int D) {
+    for (int c0 = 0; c0 < D; c0 += 64)
+        for (int j = 0; j < n; j++)
+            memcpy(dst + (size_t)c0 * n + (size_t)j * 64, x + (size_t)j * st + c0, (size_t)(D - c0 < 64 ? D - c0 : 64) * sizeof(float));
+}
+#ifdef CPU_HAVE_EXP512
+/* cpu_sgemm_small with B given as to_panels' panels of `rows` rows: column tile by column tile,
+ * as cpu_sgemm_small itself goes over B, so the same bits. */
+static void small_panels(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *Bp, int rows,
+                         float *C, size_t ldc, int causal, int diag) {
+    for (int c0 = 0; c0 < N; c0 += 64)
+        cpu_sgemm_small(M, N - c0 < 64 ? N - c0 : 64, K, alpha, A, sar, sak, Bp + (size_t)c0 * rows, 64, 0, C + c0, ldc, causal, diag, NULL);
+}
+#endif
+
 /* Per thread: two blocks of scores (BQ x key_ld(maxlen)), for the AVX-512 path K and V of one
- * sequence transposed (D x key_ld(maxlen) each), K or V of one sequence in dense rows (maxlen x D, the
- * same reason: in place they are a qkv row apart, 8 KB in the 1.5B model) and the tiles' copy of
+ * sequence transposed (D x key_ld(maxlen) each), K or V of one sequence in 64-column panels
+ * (to_panels: maxlen x D rounded up to 64, the same reason: in place they are a qkv row apart, 8 KB in the 1.5B
+ * model) and the tiles' copy of
  * a product's B where it is read once (cpu_sgemm_small: 64 columns x BQ). */
 static size_t thread_floats(int maxlen, int D) {
     size_t n = (size_t)(maxlen > 0 ? maxlen : 1);
-    return (2 * BQ + 2 * (size_t)D) * (size_t)key_ld((int)n) + (size_t)D * n + 64 * BQ;
+    return (2 * BQ + 2 * (size_t)D) * (size_t)key_ld((int)n) + (size_t)(D + 63) / 64 * 64 * n + 64 * BQ;
 }
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H;
@@ -171,14 +189,14 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
                         const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;
                         int ldk = key_ld(kmax);
                         cpu_transpose(Kt, (size_t)ldk, K, (size_t)st, kmax, D);   /* Kt[d][j], j < kmax */
-                        for (int j = 0; j < kmax; j++) memcpy(Vd + (size_t)j * D, Vv + (size_t)j * st, (size_t)D * sizeof(float));
+                        to_panels(Vd, Vv, (size_t)st, kmax, D);
                         for (int i0 = b0 * BQ; i0 < b1 * BQ && i0 < n; i0 += BQ) {
                             int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
                             const float *Q = q + (size_t)(s0 + i0) * st + (size_t)h * D;
                             cpu_sgemm_small(m, nk, D, scale, Q, (size_t)st, 1, Kt, (size_t)ldk, 0, S, (size_t)nk, CPU_CAUSAL_NEND, i0, NULL);
                             softmax_rows512(S, m, nk, i0, lse + (size_t)(s0 + i0) * H + h, H);
-                            cpu_sgemm_small(m, D, nk, 1.0f, S, (size_t)nk, 1, Vd, (size_t)D, 0,
-                                            out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD, CPU_CAUSAL_KEND, i0, NULL);
+                            small_panels(m, D, nk, 1.0f, S, (size_t)nk, 1, Vd, kmax, out + (size_t)(s0 + i0) * HD + (size_t)h * D, (size_t)HD,
+                                         CPU_CAUSAL_KEND, i0);
                         }
                     }
         }
@@ -244,7 +262,7 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
     {
         float *P = work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
         float *dP = P + (size_t)BQ * key_ld(maxlen), *Kt = dP + (size_t)BQ * key_ld(maxlen), *Vt = Kt + (size_t)D * key_ld(maxlen);
-        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)D * maxlen;
+        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)(D + 63) / 64 * 64 * maxlen;
         /* pass 1: dK, dV of one block of keys */
         #pragma omp for schedule(dynamic, 1) collapse(3)
         for (int s = 0; s < nseq; s++)
@@ -285,13 +303,12 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
                     int ldk = key_ld(nk);
                     cpu_transpose(Kt, (size_t)ldk, K, (size_t)st, nk, D);
                     cpu_transpose(Vt, (size_t)ldk, v + (size_t)s0 * st + (size_t)g * D, (size_t)st, nk, D);
-                    for (int j = 0; j < nk; j++) memcpy(Kd + (size_t)j * D, K + (size_t)j * st, (size_t)D * sizeof(float));
+                    to_panels(Kd, K, (size_t)st, nk, D);
                     size_t r0 = (size_t)(s0 + i0);
                     const float *Q = q + r0 * st + (size_t)h * D, *dO = dout + r0 * HD + (size_t)h * D;
                     const float *O = out + r0 * HD + (size_t)h * D;
                     p_ds_block(P, dP, ldk, Q, dO, O, st, HD, Kt, Vt, ldk, m, nk, i0, D, lse + r0 * H + h, H, scale);
-                    cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)ldk, 1, Kd, (size_t)D, 0, dq + r0 * dst + (size_t)h * D, (size_t)dst,
-                                    CPU_CAUSAL_KEND, i0, NULL);
+                    small_panels(m, D, nk, 1.0f, dP, (size_t)ldk, 1, Kd, nk, dq + r0 * dst + (size_t)h * D, (size_t)dst, CPU_CAUSAL_KEND, i0);
                 }
     }
 }
@@ -326,7 +343,7 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
     {
         float *P = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
         float *dP = P + (size_t)BQ * key_ld(maxlen), *Kt = dP + (size_t)BQ * key_ld(maxlen), *Vt = Kt + (size_t)D * key_ld(maxlen);
-        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)D * maxlen;
+        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)(D + 63) / 64 * 64 * maxlen;
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int s = 0; s < nseq; s++)
             for (int g = 0; g < Hkv; g++) {
@@ -341,7 +358,7 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                 if (tiles && n > 0) {
                     cpu_transpose(Kt, (size_t)ldk, K, (size_t)st, n, D);
                     cpu_transpose(Vt, (size_t)ldk, Vv, (size_t)st, n, D);
-                    for (int j = 0; j < n; j++) memcpy(Kd + (size_t)j * D, K + (size_t)j * st, (size_t)D * sizeof(float));
+                    to_panels(Kd, K, (size_t)st, n, D);
                 }
                 for (int h = g * grp; h < (g + 1) * grp; h++)
                     for (int i0 = 0; i0 < n; i0 += BQ) {
@@ -383,7 +400,7 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         }
                         /* dQ = dS K; dK += dS^T Q; dV += P^T dO */
                         if (tiles) {
-                            cpu_sgemm_small(m, D, nk, 1.0f, dP, (size_t)ldp, 1, Kd, (size_t)D, 0, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0, NULL);
+                            small_panels(m, D, nk, 1.0f, dP, (size_t)ldp, 1, Kd, n, dQ, (size_t)dst, CPU_CAUSAL_KEND, i0);
                             cpu_sgemm_small(nk, D, m, 1.0f, dP, 1, (size_t)ldp, Q, (size_t)st, 1, dK, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
                             cpu_sgemm_small(nk, D, m, 1.0f, P, 1, (size_t)ldp, dO, (size_t)HD, 1, dV, (size_t)dst, CPU_CAUSAL_KSTART, i0, pk);
                         } else {

@@ -254,6 +254,7 @@ static const tc_case tc_cases[] = {
     {"attention_mha",    {1, 2, 2, 16, 9},       su_attention, fw_attention, bw_attention},
     {"attention_blocks", {2, 6, 2, 8, 150, 3},   su_attention, fw_attention, bw_attention},
     {"attention_d16_blocks", {2, 4, 2, 16, 130, 20}, su_attention, fw_attention, bw_attention},   /* AVX-512 tiles */
+    {"attention_d80_panels", {2, 2, 1, 80, 70, 33}, su_attention, fw_attention, bw_attention},   /* V, K in 64-column panels: 64 + 16 */
     {"swiglu",           {3, 10},                su_swiglu,    fw_swiglu,    bw_swiglu},
     {"add",              {33},                   su_add,       fw_add,       bw_add},
     {"logprob_t1",       {7, 16, 9000, 100},     su_logprob,   fw_logprob,   bw_logprob},

@@ -256,6 +256,7 @@ static const tc_case big_cases[] = {
     {"rope_big",         {200, 6, 64, 384},         su_rope,      fw_rope,      bw_rope},
     {"attention_big",    {3, 4, 2, 32, 150, 70, 9}, su_attention, fw_attention, bw_attention},
     {"attention_one_seq_big", {1, 2, 1, 32, 300},   su_attention, fw_attention, bw_attention},   /* runs of query blocks split by the thread count */
+    {"attention_d128_big", {1, 4, 2, 128, 200},     su_attention, fw_attention, bw_attention},   /* the 1.5B model's head size: two panels */
     {"swiglu_big",       {100, 512},                su_swiglu,    fw_swiglu,    bw_swiglu},
     {"add_big",          {100003},                  su_add,       fw_add,       bw_add},
     {"logprob_big",      {300, 64, 9000, 100},      su_logprob,   fw_logprob,   bw_logprob},
