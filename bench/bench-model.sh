@@ -2,8 +2,9 @@
 # bench-model.sh — the model core: memory bandwidth (read, and STREAM triad) as the decode roofline,
 # the machine's compute ceilings (fp32 FMA, bf16 dot, AMX) and the linear op's GFLOP/s,
 # decode tokens/s at batch 1 and 32 on `minit qwen2-1.5b` in bf16 and fp32, prefill tokens/s,
-# training fwd+bwd tokens/s on `minit small`, each next to PyTorch (transformers, same weights,
-# same threads) where python3 with torch is installed; peak RSS of each. Markdown rows out.
+# training fwd+bwd tokens/s on `minit small` and its products (linear, attention) alone, each
+# next to PyTorch (transformers, same weights, same threads) where python3 with torch is
+# installed; peak RSS of each. Markdown rows out.
 # Env: THREADS (default nproc), BENCH_DIR (models; default /tmp/mrl-bench), B (build dir),
 # BIN (bin dir), STEPS1/STEPS32 (decode steps), NO_TORCH=1.
 set -u
@@ -40,6 +41,22 @@ for kvd in fp32 bf16; do
   for a in "1 2000" "32 2000" "64 200"; do
     KV=$kvd mbr attn $a | sed -n 's/^attn R=\([0-9]*\) ctx=\([0-9]*\) kv=\([a-z0-9]*\) threads=[0-9]* ms=\([^ ]*\) GFLOPs=\([^ ]*\) KV_GBps=\(.*\)/  paged attention, \1 rows x \2 cached tokens, \3 cache: \4 ms per layer (\5 GFLOP\/s, \6 GB\/s of K and V)/p'
   done
+done
+# the training products (BENCHMARKS #4 U, V): a linear layer's x W^T, dx, dW on `small`'s shapes
+# and causal attention forward and backward on small's and the 1.5B model's, fp32 GFLOP/s, each
+# beside PyTorch's matmul / scaled_dot_product_attention where torch is there
+tt=0; python3 -c 'import torch' 2>/dev/null && [ -z "${NO_TORCH:-}" ] && tt=1
+echo; echo "| training product (fp32 GFLOP/s) | mrl fwd | mrl dx / bwd | mrl dW | PyTorch fwd | PyTorch dx / bwd | PyTorch dW |"
+echo "|---|---|---|---|---|---|---|"
+for sh in "1024 512 512" "1024 512 1536" "1024 1536 512"; do
+  l=$(mbr gemm $sh); p=
+  [ $tt = 1 ] && p=$(python3 bench/gemm_torch.py $sh 2>/dev/null)
+  echo "| linear, T IN OUT = $sh | $(echo "$l" | kv fwd_GFLOPs) | $(echo "$l" | kv dx_GFLOPs) | $(echo "$l" | kv dW_GFLOPs) | $(echo "$p" | kv fwd_GFLOPs) | $(echo "$p" | kv dx_GFLOPs) | $(echo "$p" | kv dW_GFLOPs) |"
+done
+for sh in "1024 1 8 2 64" "2048 1 12 2 128"; do
+  l=$(mbr attn_train $sh); p=
+  [ $tt = 1 ] && p=$(python3 bench/attn_torch.py $sh 2>/dev/null)
+  echo "| attention, T NSEQ H HKV D = $sh | $(echo "$l" | kv fwd_GFLOPs) | $(echo "$l" | kv bwd_GFLOPs) | - | $(echo "$p" | kv fwd_GFLOPs) | $(echo "$p" | kv bwd_GFLOPs) | - |"
 done
 echo; echo "| measurement | mrl | roofline | mrl / roofline | PyTorch | mrl / PyTorch | mrl peak RSS MB | PyTorch peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|"
