@@ -39,7 +39,6 @@ static void to_panels(float *dst, const float *x, size_t st, int n, int D) {
         for (int j = 0; j < n; j++)
             memcpy(dst + (size_t)c0 * n + (size_t)j * 64, x + (size_t)j * st + c0, (size_t)(D - c0 < 64 ? D - c0 : 64) * sizeof(float));
 }
-#ifdef CPU_HAVE_EXP512
 /* cpu_sgemm_small with B given as to_panels' panels of `rows` rows: column tile by column tile,
  * as cpu_sgemm_small itself goes over B, so the same bits. */
 static void small_panels(int M, int N, int K, float alpha, const float *A, size_t sar, size_t sak, const float *Bp, int rows,
@@ -47,7 +46,6 @@ static void small_panels(int M, int N, int K, float alpha, const float *A, size_
     for (int c0 = 0; c0 < N; c0 += 64)
         cpu_sgemm_small(M, N - c0 < 64 ? N - c0 : 64, K, alpha, A, sar, sak, Bp + (size_t)c0 * rows, 64, 0, C + c0, ldc, causal, diag, NULL);
 }
-#endif
 
 /* Per thread: two blocks of scores (BQ x key_ld(maxlen)), for the AVX-512 path K and V of one
  * sequence transposed (D x key_ld(maxlen) each), K or V of one sequence in 64-column panels
@@ -369,8 +367,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
                         float *dQ = dq + r0 * dst + (size_t)h * D;
                         /* P = softmax(Q K^T scale) from the saved logsumexp, dP = dO V^T, then dS
                            in dP: on the tiles the split backward's very calls (p_ds_block) */
-#ifdef SOFTMAX_AVX512
                         int ldp = tiles ? key_ld(nk) : nk;   /* P's and dP's row stride */
+#ifdef SOFTMAX_AVX512
                         if (tiles) p_ds_block(P, dP, ldp, Q, dO, O, st, HD, Kt, Vt, ldk, m, nk, i0, D, lse + r0 * H + h, H, scale);
                         else
 #endif
