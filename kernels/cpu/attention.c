@@ -33,11 +33,9 @@ static inline void axpy(float *y, float a, const float *x, int n) {
 static int key_ld(int n) { int l = (n + 15) / 16; return (l | 1) * 16; }
 
 /* Rows 0..n of x (row stride st, D wide) as 64-column panels: panel p at dst + 64 p n, its row
- * j at + 64 j (a panel's rows contiguous: the tiles stream them). */
+ * j at + 64 j (a panel's rows contiguous: the tiles stream them), as the linear layers' B. */
 static void to_panels(float *dst, const float *x, size_t st, int n, int D) {
-    for (int c0 = 0; c0 < D; c0 += 64)
-        for (int j = 0; j < n; j++)
-            memcpy(dst + (size_t)c0 * n + (size_t)j * 64, x + (size_t)j * st + c0, (size_t)(D - c0 < 64 ? D - c0 : 64) * sizeof(float));
+    for (int c0 = 0; c0 < D; c0 += 64) cpu_tiles_pack_panel(dst + (size_t)c0 * n, x, 0, 0, st, n, c0, D - c0 < 64 ? D - c0 : 64);
 }
 /* cpu_sgemm_small with B given as to_panels' panels of `rows` rows: column tile by column tile,
  * as cpu_sgemm_small itself goes over B, so the same bits. */
@@ -47,14 +45,23 @@ static void small_panels(int M, int N, int K, float alpha, const float *A, size_
         cpu_sgemm_small(M, N - c0 < 64 ? N - c0 : 64, K, alpha, A, sar, sak, Bp + (size_t)c0 * rows, 64, 0, C + c0, ldc, causal, diag, NULL);
 }
 
-/* Per thread: two blocks of scores (BQ x key_ld(maxlen)), for the AVX-512 path K and V of one
- * sequence transposed (D x key_ld(maxlen) each), K or V of one sequence in 64-column panels
- * (to_panels: maxlen x D rounded up to 64, the same reason: in place they are a qkv row apart, 8 KB in the 1.5B
- * model) and the tiles' copy of
- * a product's B where it is read once (cpu_sgemm_small: 64 columns x BQ). */
+/* A thread's share of the work buffer: two blocks of scores (BQ x key_ld(maxlen): P and dP; the
+ * forward's S in P), for the AVX-512 path K and V of one sequence transposed (D x key_ld(maxlen)
+ * each), K or V of one sequence in 64-column panels (to_panels: maxlen x D rounded up to 64; in
+ * place they are a qkv row apart, 8 KB in the 1.5B model) and the tiles' copy of a product's B
+ * where it is read once (cpu_sgemm_small's pk: 64 columns x BQ). */
+typedef struct { float *P, *dP, *Kt, *Vt, *Kp, *pk; } thread_work;
 static size_t thread_floats(int maxlen, int D) {
     size_t n = (size_t)(maxlen > 0 ? maxlen : 1);
     return (2 * BQ + 2 * (size_t)D) * (size_t)key_ld((int)n) + (size_t)(D + 63) / 64 * 64 * n + 64 * BQ;
+}
+static thread_work thread_share(void *work, int maxlen, int D) {
+    size_t n = (size_t)(maxlen > 0 ? maxlen : 1), L = (size_t)key_ld((int)n);
+    thread_work t;
+    t.P = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
+    t.dP = t.P + BQ * L; t.Kt = t.dP + BQ * L; t.Vt = t.Kt + (size_t)D * L; t.Kp = t.Vt + (size_t)D * L;
+    t.pk = t.Kp + (size_t)(D + 63) / 64 * 64 * n;
+    return t;
 }
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H;
@@ -174,8 +181,8 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
         if (runs > nblkmax) runs = nblkmax;
         #pragma omp parallel num_threads(nt)
         {
-            float *S = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
-            float *Kt = S + (size_t)2 * BQ * maxlen, *Vd = Kt + 2 * (size_t)D * key_ld(maxlen);
+            thread_work tw = thread_share(work, maxlen, D);
+            float *S = tw.P, *Kt = tw.Kt, *Vd = tw.Kp;
             #pragma omp for schedule(dynamic, 1) collapse(3)
             for (int s = 0; s < nseq; s++)
                 for (int h = 0; h < H; h++)
@@ -258,9 +265,8 @@ static void attention_bwd_split(int nt, float *dq, float *dk, float *dv, int dst
     float scale = 1.0f / sqrtf((float)D);
     #pragma omp parallel num_threads(nt)
     {
-        float *P = work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
-        float *dP = P + (size_t)BQ * key_ld(maxlen), *Kt = dP + (size_t)BQ * key_ld(maxlen), *Vt = Kt + (size_t)D * key_ld(maxlen);
-        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)(D + 63) / 64 * 64 * maxlen;
+        thread_work tw = thread_share(work, maxlen, D);
+        float *P = tw.P, *dP = tw.dP, *Kt = tw.Kt, *Vt = tw.Vt, *Kd = tw.Kp, *pk = tw.pk;
         /* pass 1: dK, dV of one block of keys */
         #pragma omp for schedule(dynamic, 1) collapse(3)
         for (int s = 0; s < nseq; s++)
@@ -339,9 +345,8 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
 #endif
     #pragma omp parallel num_threads(nt)
     {
-        float *P = (float *)work + (size_t)omp_get_thread_num() * thread_floats(maxlen, D);
-        float *dP = P + (size_t)BQ * key_ld(maxlen), *Kt = dP + (size_t)BQ * key_ld(maxlen), *Vt = Kt + (size_t)D * key_ld(maxlen);
-        float *Kd = Vt + (size_t)D * key_ld(maxlen), *pk = Kd + (size_t)(D + 63) / 64 * 64 * maxlen;
+        thread_work tw = thread_share(work, maxlen, D);
+        float *P = tw.P, *dP = tw.dP, *Kt = tw.Kt, *Vt = tw.Vt, *Kd = tw.Kp, *pk = tw.pk;
         #pragma omp for schedule(dynamic, 1) collapse(2)
         for (int s = 0; s < nseq; s++)
             for (int g = 0; g < Hkv; g++) {

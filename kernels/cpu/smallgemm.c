@@ -121,10 +121,7 @@ void cpu_sgemm_small(int M, int N, int K, float alpha, const float *A, size_t sa
         if (pk) {   /* B's 64 columns copied to rows of their own (zeros past N): read in place, rows a
                        multiple of 4 KB apart (K^T of 1024 keys, V in the qkv rows of the 1.5B model)
                        all fell in the same few L1 sets */
-            int nc = N - c0 < NC ? N - c0 : NC;
-            for (int k = 0; k < K; k++)
-                for (int v = 0; v < NC; v += 16)
-                    _mm512_storeu_ps(pk + (size_t)k * NC + v, _mm512_maskz_loadu_ps(cpu_lanes16(nc - v), B + (size_t)k * ldb + c0 + v));
+            cpu_tiles_pack_panel(pk, B, 0, 0, ldb, K, c0, N - c0 < NC ? N - c0 : NC);
             Bc = pk; lb = NC;
         }
         for (int r0 = 0, R; r0 < M; r0 += R) {
