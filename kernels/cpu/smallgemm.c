@@ -162,21 +162,32 @@ static inline __m512 load16(const void *B, int bf, size_t off, int n) {
 }
 
 /* dst[k][c] = B(k0 + k, c0 + c) for k < kc, c < 64 (0 past nc); B(k, c) = B[k ldb + c], or
- * B[c ldb + k] when bt (W of x W^T: 16 x 16 blocks through registers). */
+ * B[c ldb + k] when bt (W of x W^T: 16 x 16 blocks through registers, 16 of B's rows at a time
+ * along k). ahead: prefetch as it goes, B's row k + 8 (bt: 64 elements on along each of the 16
+ * rows): a whole panel packed at once (cpu_tiles_pack_panel) has no prefetch plan running
+ * beside it, as the tiles' blocks have (pf_block). */
 __attribute__((target("avx512f")))
-static void pack_b(float *dst, const void *B, int bf, int bt, size_t ldb, int k0, int kc, int c0, int nc) {
+static void pack_b(float *dst, const void *B, int bf, int bt, size_t ldb, int k0, int kc, int c0, int nc, int ahead) {
+    size_t es = bf ? 2 : 4;
     if (!bt) {
-        for (int k = 0; k < kc; k++)
+        for (int k = 0; k < kc; k++) {
+            if (ahead && k + 8 < kc)
+                for (int v = 0; v < NC && v < nc; v += (int)(64 / es))
+                    _mm_prefetch((const char *)B + ((size_t)(k0 + k + 8) * ldb + c0 + v) * es, _MM_HINT_T0);
             for (int v = 0; v < 4; v++)
                 _mm512_storeu_ps(dst + (size_t)k * NC + 16 * v, load16(B, bf, (size_t)(k0 + k) * ldb + c0 + 16 * v, nc - 16 * v));
+        }
         return;
     }
     for (int cb = 0; cb < NC; cb += 16)
         for (int kb = 0; kb < kc; kb += 16) {
             int nk = kc - kb < 16 ? kc - kb : 16;
             __m512i v[16];
-            for (int i = 0; i < 16; i++)
+            for (int i = 0; i < 16; i++) {
+                if (ahead && cb + i < nc && kb + 64 < kc)
+                    _mm_prefetch((const char *)B + ((size_t)(c0 + cb + i) * ldb + k0 + kb + 64) * es, _MM_HINT_T0);
                 v[i] = cb + i < nc ? _mm512_castps_si512(load16(B, bf, (size_t)(c0 + cb + i) * ldb + k0 + kb, nk)) : _mm512_setzero_si512();
+            }
             cpu_tr16(v);
             for (int j = 0; j < nk; j++) _mm512_storeu_ps(dst + (size_t)(kb + j) * NC + cb, _mm512_castsi512_ps(v[j]));
         }
@@ -295,7 +306,7 @@ static inline void sgemm_tiles(int M, int N, int K, const float *A, size_t sar, 
                     int nc = ce - c0 < NC ? ce - c0 : NC;
                     const float *b = pk;
                     if (P) b = P + (size_t)c0 * K + (size_t)k0 * NC;   /* panel c0 / 64, row k0 */
-                    else pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc);
+                    else pack_b(pk, B, bf, bt, ldb, k0, kc, c0, nc, 0);
                     /* the block next into L2: the next columns of this K-block, else the next
                        K-block's first columns, else the next column group's first block, else
                        the next chunk's */
@@ -334,35 +345,11 @@ void cpu_sgemm_tiles_p(int M, int N, int K, const float *A, size_t sar, size_t s
     sgemm_tiles(M, N, K, A, sar, sak, NULL, 0, 0, 0, P, beta, C, ldc, ap);
 }
 
-/* B's columns c0 .. c0 + nc (nc <= 64) as one panel over all of K: pack_b's blocks end to end,
- * the layout of an MRL_F32P panel. */
-__attribute__((target("avx512f")))
+/* B's columns c0 .. c0 + nc (nc <= 64) as one panel over all of K, the layout of an MRL_F32P
+ * panel (pack_b's blocks end to end): 16 of B^T's rows at a time along all of K (16 streams
+ * that the prefetchers follow, where blocks took 64 rows 128 deep at a time). */
 void cpu_tiles_pack_panel(float *dst, const void *B, int bf, int bt, size_t ldb, int K, int c0, int nc) {
-    size_t es = bf ? 2 : 4;
-    if (!bt) {   /* row k's 64 columns, row k + 8's lines on their way */
-        for (int k = 0; k < K; k++) {
-            if (k + 8 < K)
-                for (int v = 0; v < NC && v < nc; v += (int)(64 / es))
-                    _mm_prefetch((const char *)B + ((size_t)(k + 8) * ldb + c0 + v) * es, _MM_HINT_T0);
-            for (int v = 0; v < 4; v++)
-                _mm512_storeu_ps(dst + (size_t)k * NC + 16 * v, load16(B, bf, (size_t)k * ldb + c0 + 16 * v, nc - 16 * v));
-        }
-        return;
-    }
-    /* B^T: 16 of its rows at a time along all of K (16 streams that the prefetchers follow,
-       where pack_b's blocks took 64 rows 128 deep at a time), 16 x 16 blocks through registers */
-    for (int cb = 0; cb < NC; cb += 16)
-        for (int kb = 0; kb < K; kb += 16) {
-            int nk = K - kb < 16 ? K - kb : 16;
-            __m512i v[16];
-            for (int i = 0; i < 16; i++) {
-                const char *row = (const char *)B + (size_t)(c0 + cb + i) * ldb * es;
-                if (cb + i < nc && kb + 64 < K) _mm_prefetch(row + (size_t)(kb + 64) * es, _MM_HINT_T0);
-                v[i] = cb + i < nc ? _mm512_castps_si512(load16(B, bf, (size_t)(c0 + cb + i) * ldb + kb, nk)) : _mm512_setzero_si512();
-            }
-            cpu_tr16(v);
-            for (int j = 0; j < nk; j++) _mm512_storeu_ps(dst + (size_t)(kb + j) * NC + cb, _mm512_castsi512_ps(v[j]));
-        }
+    pack_b(dst, B, bf, bt, ldb, 0, K, c0, nc, 1);
 }
 
 /* W [OUT, IN] as MRL_F32P: panel p holds W's rows 64p .. 64p+63 as columns, [IN][64] floats
