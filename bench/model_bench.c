@@ -302,8 +302,9 @@ static int attn(int R, int ctx, int threads) {
 
 /* Training attention (op_attention_fwd / _bwd over packed causal sequences): NSEQ sequences
  * of T / NSEQ tokens, H query and HKV key/value heads of D; best of 5, ms and GFLOP/s of each
- * (the causal products: QK^T and PV forward, 2.5 times that backward with P recomputed). */
-static int attn_train(int T, int nseq, int H, int Hkv, int D, int threads) {
+ * (the causal products: QK^T and PV forward, 2.5 times that backward with P recomputed).
+ * bf16: as for a bf16 model (be->bf16_act: bf16 block products on AMX where the CPU has it). */
+static int attn_train(int T, int nseq, int H, int Hkv, int D, int bf16, int threads) {
     if (T <= 0 || nseq <= 0 || nseq > T || H <= 0 || Hkv <= 0 || H % Hkv || D <= 0) {
         fprintf(stderr, "model_bench: attn_train: T >= NSEQ > 0, H a multiple of HKV, D > 0\n");
         return 1;
@@ -311,6 +312,7 @@ static int attn_train(int T, int nseq, int H, int Hkv, int D, int threads) {
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", threads, &e);
     if (!be) die("cpu backend", &e);
+    be->bf16_act = bf16;
     int st = (H + 2 * Hkv) * D, maxlen = (T + nseq - 1) / nseq;
     float *qkv = malloc(sizeof(float) * T * st), *out = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H);
     float *dout = malloc(sizeof(float) * T * H * D), *dqkv = malloc(sizeof(float) * T * st);
@@ -332,8 +334,8 @@ static int attn_train(int T, int nseq, int H, int Hkv, int D, int threads) {
     }
     double f = 0;   /* QK^T and PV over the causal triangle (i + 1 keys for query i) */
     for (int s = 0; s < nseq; s++) { double n = cu[s + 1] - cu[s]; f += 4.0 * n * (n + 1) / 2 * H * D; }
-    printf("attn_train threads=%d T=%d nseq=%d H=%d Hkv=%d D=%d fwd_ms=%.2f fwd_GFLOPs=%.1f bwd_ms=%.2f bwd_GFLOPs=%.1f\n", threads, T,
-           nseq, H, Hkv, D, bf * 1e3, f / bf / 1e9, bb * 1e3, 2.5 * f / bb / 1e9);
+    printf("attn_train threads=%d T=%d nseq=%d H=%d Hkv=%d D=%d dtype=%s fwd_ms=%.2f fwd_GFLOPs=%.1f bwd_ms=%.2f bwd_GFLOPs=%.1f\n",
+           threads, T, nseq, H, Hkv, D, bf16 ? "bf16" : "fp32", bf * 1e3, f / bf / 1e9, bb * 1e3, 2.5 * f / bb / 1e9);
     free(qkv); free(out); free(lse); free(dout); free(dqkv); free(cu); free(w); be_close(be);
     return 0;
 }
@@ -509,14 +511,15 @@ int main(int argc, char **argv) {
     if (argc >= 5 && !strcmp(argv[1], "linear")) return linear(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : "fp32", threads);
     if (argc >= 5 && !strcmp(argv[1], "gemm")) return gemm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), threads);
     if (argc >= 7 && !strcmp(argv[1], "attn_train"))
-        return attn_train(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), threads);
+        return attn_train(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]),
+                          argc > 7 && !strcmp(argv[7], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "attn")) return attn(atoi(argv[2]), atoi(argv[3]), threads);
     if (argc >= 5 && !strcmp(argv[1], "decode"))
         return decode(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT | attn R CTX | attn_train T NSEQ H HKV D | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT | attn R CTX | attn_train T NSEQ H HKV D [fp32|bf16] | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

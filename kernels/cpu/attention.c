@@ -65,7 +65,9 @@ static thread_work thread_share(void *work, int maxlen, int D) {
 }
 size_t cpu_attention_work(const mrl_backend *be, int T, int maxlen, int H, int D) {
     (void)T; (void)H;
-    return (size_t)be->threads_max * thread_floats(maxlen, D) * sizeof(float);
+    size_t per = thread_floats(maxlen, D) * sizeof(float);
+    if (cpu_attn_amx(be, D) && cpu_attn_amx_work(maxlen, D) > per) per = cpu_attn_amx_work(maxlen, D);
+    return (size_t)be->threads_max * per;
 }
 
 static int longest(const int32_t *cu, int nseq) {
@@ -170,6 +172,10 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     float scale = 1.0f / sqrtf((float)D);
     int nblk = 0, v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;   /* tasks: (sequence, head, query block) */
     (void)v512;
+    if (cpu_attn_amx(be, D)) {   /* a bf16 model on AMX: bf16 block products (attention_amx.c) */
+        cpu_attn_amx_fwd(be, cpu_nt(be, (size_t)T * maxlen * H * D), out, lse, q, k, v, st, cu, nseq, H, Hkv, D, maxlen, work);
+        return;
+    }
 #ifdef SOFTMAX_AVX512
     if (v512 && D % 16 == 0) {
         /* tasks: (sequence, head, run of query blocks), K transposed once per task up to the keys
@@ -335,9 +341,14 @@ void cpu_attention_bwd(const mrl_backend *be, void *dqv, void *dkv, void *dvv, i
 #endif
     (void)v512;
     int nt = cpu_nt(be, (size_t)T * maxlen * H * D);
-#ifdef SOFTMAX_AVX512
     /* MRL_CPU_ATTN_SPLIT=1/0 forces the split on/off (tests: it must give the same bits) */
     const char *sp = getenv("MRL_CPU_ATTN_SPLIT");
+    if (cpu_attn_amx(be, D)) {   /* a bf16 model on AMX (attention_amx.c), split on the same rule */
+        cpu_attn_amx_bwd(be, nt, sp ? atoi(sp) == 1 : nseq * Hkv < nt, dq, dk, dv, dst, dout, q, k, v, st, out, lse, cu, nseq, H,
+                         Hkv, D, maxlen, work);
+        return;
+    }
+#ifdef SOFTMAX_AVX512
     if (tiles && (sp ? atoi(sp) == 1 : nseq * Hkv < nt)) {
         attention_bwd_split(nt, dq, dk, dv, dst, dout, q, k, v, st, out, lse, cu, nseq, H, Hkv, D, maxlen, work);
         return;

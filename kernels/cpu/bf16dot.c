@@ -19,13 +19,7 @@ int cpu_bf16dot_supported(void) {
 #include <unistd.h>
 #include <sys/syscall.h>
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-/* AMX intrinsics and targets: GCC 11, clang 11 on */
-#if (defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && __GNUC__ >= 11)
-#define CPU_AMX 1
-#define TGTA __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
-#else
-#define CPU_AMX 0
-#endif
+#define TGTA CPU_TGT_AMX
 
 /* AMX (Intel's tile unit: TDPBF16PS, a 16 x 16 block of fp32 sums per instruction) where the
  * CPU has it and Linux grants the process its tile state (arch_prctl ARCH_REQ_XCOMP_PERM,
@@ -79,15 +73,7 @@ TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, i
         }
 }
 
-/* 16 fp32 bit patterns rounded to bf16 as cpu_bf16_rne does, in the low half of each lane. */
-TGT static inline __m512i rne16(__m512i u) {
-    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), q = _mm512_set1_epi32(0x40);
-    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-    __m512i hi = _mm512_srli_epi32(u, 16);
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, half), _mm512_and_si512(hi, one)), 16);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
-    return _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
-}
+#define rne16 cpu_rne16
 
 /* Where a raw W comes from: [OUT][IN] bf16 (kmajor 0, rows of length IN), or given as its
  * transpose [IN][OUT] with row stride ld, bf16 or fp32 (kmajor 1: the backward's g W and
@@ -193,8 +179,8 @@ static const tilecfg amx_cfg __attribute__((aligned(64))) = {
     .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
     .rows = {16, 16, 16, 16, 16, 16, 16, 16},
 };
-TGTA static void amx_begin(void) { _tile_loadconfig(&amx_cfg); }
-TGTA static void amx_end(void) { _tile_release(); }
+TGTA void cpu_amx_begin(void) { _tile_loadconfig(&amx_cfg); }
+TGTA void cpu_amx_end(void) { _tile_release(); }
 
 #define AMX_STEP(B, LD)                                                                          \
     do {                                                                                         \
@@ -263,8 +249,8 @@ TGTA static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint3
     pf->next = pn;
 }
 #else   /* no AMX in this compiler: never called (cpu_amx_supported() is 0) */
-static void amx_begin(void) { abort(); }
-static void amx_end(void) { abort(); }
+void cpu_amx_begin(void) { abort(); }
+void cpu_amx_end(void) { abort(); }
 static void amx_micro(float *acc, const uint32_t *xp, int ldp, const uint32_t *pk, int kb, int first, const uint32_t *tail) {
     (void)acc; (void)xp; (void)ldp; (void)pk; (void)kb; (void)first; (void)tail;
     abort();
@@ -376,7 +362,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         uint32_t *buf = (uint32_t *)(scr + xwords + (size_t)omp_get_thread_num() * per);
         float *acc = (float *)(buf + (wp ? 0 : (size_t)KB * NP));
         uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
-        if (amx) amx_begin();
+        if (amx) cpu_amx_begin();
         /* contiguous task ranges: a thread knows its next block, so it can prefetch it */
         #pragma omp for schedule(static)
         for (int task = 0; task < ntask; task++) {
@@ -439,7 +425,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
             int no = OUT - o0 < NP ? OUT - o0 : NP;
             for (int t = t0; t < t1; t++) store_row(out + (size_t)t * ldo + o0, acc + (size_t)(t - t0) * NP, no, beta);
         }
-        if (amx) amx_end();
+        if (amx) cpu_amx_end();
     }
 }
 

@@ -118,6 +118,17 @@ static inline float cpu_bf16p_at(const void *wp, int IN, size_t r, int k) {
 /* AVX512_BF16 present (and compiled in). */
 int cpu_bf16dot_supported(void);
 int cpu_amx_supported(void);      /* AMX-BF16 usable by this process */
+/* AMX intrinsics and their target: GCC 11, clang 11 on (x86-64). cpu_amx_begin loads the one
+ * tile configuration mrl uses (tiles 0-7 all 16 rows x 64 bytes) in the calling thread,
+ * cpu_amx_end releases the tile state; only where cpu_amx_supported(). */
+#if defined(__x86_64__) && ((defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && __GNUC__ >= 11))
+#define CPU_AMX 1
+#define CPU_TGT_AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+#else
+#define CPU_AMX 0
+#endif
+void cpu_amx_begin(void);
+void cpu_amx_end(void);
 /* cpu_mm_xwT for bf16 W with x rounded to bf16 (fp32 sums); any T, each row independent. */
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT);
@@ -145,6 +156,18 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
     return ((const float *)p)[i];
 }
 #include "clones.h"   /* CPU_CLONES */
+
+/* The packed attention of a bf16 model on AMX (attention_amx.c): 1 where cpu_attention_fwd/bwd
+ * take it (be->bf16_act, cpu_state.amx, D a multiple of 32, MRL_CPU_ATTN_AMX not 0); its work
+ * bytes per thread; the forward and the backward (split: key-block and query-block tasks,
+ * the same bits as one task per (sequence, KV head)) on nt threads. */
+int cpu_attn_amx(const mrl_backend *be, int D);
+size_t cpu_attn_amx_work(int maxlen, int D);
+void cpu_attn_amx_fwd(const mrl_backend *be, int nt, float *out, float *lse, const float *q, const float *k, const float *v, int st,
+                      const int32_t *cu, int nseq, int H, int Hkv, int D, int maxlen, void *work);
+void cpu_attn_amx_bwd(const mrl_backend *be, int nt, int split, float *dq, float *dk, float *dv, int dst, const float *dout,
+                      const float *q, const float *k, const float *v, int st, const float *out, const float *lse,
+                      const int32_t *cu, int nseq, int H, int Hkv, int D, int maxlen, void *work);
 
 /* Small fp32 products for attention's blocks (smallgemm.c; AVX-512 only: callers check
  * cpu_state.simd): C[M x N] = alpha A B (+ C when acc), a(i,k) = A[i sar + k sak] (A or A^T),
@@ -204,6 +227,16 @@ __attribute__((target("avx512f")))
 static inline __m512 cpu_ld16(const void *p, int bf, size_t i) {
     if (bf) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
     return _mm512_loadu_ps((const float *)p + i);
+}
+/* 16 fp32 bit patterns rounded to bf16 as cpu_bf16_rne does, in the low half of each lane. */
+__attribute__((target("avx512f")))
+static inline __m512i cpu_rne16(__m512i u) {
+    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), q = _mm512_set1_epi32(0x40);
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    __m512i hi = _mm512_srli_epi32(u, 16);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, half), _mm512_and_si512(hi, one)), 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+    return _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
 }
 /* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
 __attribute__((target("avx512f")))

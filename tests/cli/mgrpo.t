@@ -449,6 +449,13 @@ $ readlink run/latest; wc -l < run/metrics.jsonl
 $ mgrpo -Z -q --threads 2 --model "$TESTDATA/grpo/model" --out run --steps 1 --beta 0.04 --dtype bf16 "$TESTDATA/grpo/batch.jsonl" | jq -c '.kl'
 > 0
 
+## --dtype bf16 with a head size of 32 (attention's block products on AMX where the CPU has it, bf16 on both sides): KL still exactly 0
+% requires /usr/bin/jq
+$ minit tiny -o t -q && jq '.hidden_size = 64 | .num_attention_heads = 2 | .num_key_value_heads = 1' t/config.json > c.json && minit c.json -o m -q --dtype bf16
+$ for i in 1 2; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\"}"; done | msample --device cpu --model m --threads 1 -n 4 --max-tokens 70 --seed 5 -Z -q | jq -c '.reward = (.sample % 2)' > r.jsonl
+$ mgrpo -Z -q --threads 2 --model m --out run2 --steps 1 --beta 0.04 --dtype bf16 r.jsonl | jq -c '.kl'
+> 0
+
 ## --iterations > 1: an old log-prob above 0, or below a float's range, is a bad record named with its value (1e300 below the policy's made the ratio overflow; its NaN named a weight: "gradient not finite")
 $ minit tiny -o m -q
 $ for lp in 0.5 -1e300; do for i in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5],\"logprobs\":[-1,$([ $i = 2 ] && echo $lp || echo -2)],\"reward\":$i}"; done > r.jsonl; mgrpo --model m --out run$lp --iterations 2 --threads 1 -Z r.jsonl; echo "rc=$?"; done

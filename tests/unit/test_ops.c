@@ -452,6 +452,147 @@ TEST(attention_head_dims_match_float64) {
     }
 }
 
+/* x rounded to bf16 (cpu_bf16_rne) where bf, as a double. */
+static double rb(double x, int bf) {
+    if (!bf) return x;
+    uint32_t u = (uint32_t)cpu_bf16_rne((float)x) << 16;
+    float f; memcpy(&f, &u, 4); return f;
+}
+
+/* attention_f64 with the roundings of the AMX path (attention_amx.c) where bf: Q scale, K, V,
+ * dO, P (normalised in the forward, exp(s - lse) in the backward) and dS rounded to bf16,
+ * and Q unscaled for dK; the products, softmax and dS in float64. */
+static void attention_f64_bf(int nseq, const int *cu, int H, int K, int D, const float *qkv, int st, const float *dout,
+                             double *out, double *dqkv, int bf) {
+    int grp = H / K, T = cu[nseq];
+    double sc = 1.0 / sqrt((double)D);
+    float scf = 1.0f / sqrtf((float)D);
+    double *p = malloc(sizeof(double) * T), *dp = malloc(sizeof(double) * T), *lse = malloc(sizeof(double) * T * H);
+    memset(dqkv, 0, sizeof(double) * T * st);
+    for (int pass = 0; pass < 2; pass++)   /* 0: out and lse, 1: the gradients */
+        for (int s = 0; s < nseq; s++)
+            for (int h = 0; h < H; h++)
+                for (int i = cu[s]; i < cu[s + 1]; i++) {
+                    const float *q = qkv + (size_t)i * st + h * D, *dO = dout + (size_t)i * H * D + h * D;
+                    int n = i - cu[s] + 1, g = h / grp;
+                    double mx = -INFINITY, sum = 0, di = 0;
+                    for (int j = 0; j < n; j++) {
+                        const float *k = qkv + (size_t)(cu[s] + j) * st + (H + g) * D;
+                        double d = 0;
+                        for (int x = 0; x < D; x++) d += bf ? rb(q[x] * scf, 1) * rb(k[x], 1) : (double)q[x] * k[x] * sc;
+                        p[j] = d; mx = fmax(mx, d);
+                    }
+                    for (int j = 0; j < n; j++) sum += exp(p[j] - mx);
+                    double *o = out + (size_t)i * H * D + h * D;
+                    if (pass == 0) {
+                        lse[(size_t)i * H + h] = mx + log(sum);
+                        for (int x = 0; x < D; x++) o[x] = 0;
+                        for (int j = 0; j < n; j++) {
+                            const float *v = qkv + (size_t)(cu[s] + j) * st + (H + K + g) * D;
+                            double pj = rb(exp(p[j] - mx) / sum, bf);
+                            for (int x = 0; x < D; x++) o[x] += pj * rb(v[x], bf);
+                        }
+                        continue;
+                    }
+                    for (int x = 0; x < D; x++) di += (double)dO[x] * o[x];
+                    for (int j = 0; j < n; j++) {
+                        const float *v = qkv + (size_t)(cu[s] + j) * st + (H + K + g) * D;
+                        double d = 0;
+                        for (int x = 0; x < D; x++) d += rb(dO[x], bf) * rb(v[x], bf);
+                        dp[j] = d;
+                        p[j] = exp(p[j] - lse[(size_t)i * H + h]);
+                    }
+                    for (int j = 0; j < n; j++) {
+                        size_t r = (size_t)(cu[s] + j) * st;
+                        double ds = rb(p[j] * (dp[j] - di) * sc, bf), pj = rb(p[j], bf);
+                        for (int x = 0; x < D; x++) {
+                            dqkv[(size_t)i * st + h * D + x] += ds * rb(qkv[r + (H + g) * D + x], bf);
+                            dqkv[r + (H + g) * D + x] += ds * rb(q[x], bf);
+                            dqkv[r + (H + K + g) * D + x] += pj * rb(dO[x], bf);
+                        }
+                    }
+                }
+    free(p); free(dp); free(lse);
+}
+
+/* A bf16 model's packed attention on AMX (attention_amx.c; taken for be->bf16_act on a CPU
+ * with AMX) against float64 with its roundings (attention_f64_bf: within fp32 sums and the
+ * odd bf16 rounding landing on the other side, 2e-3 of the largest value) and against exact
+ * float64 (within bf16's 1e-2); that it ran (differs from exact by more than fp32 would); and
+ * the same bits on 1-3 threads with the backward split on and off. Sequences cut mid-block,
+ * one-token ones, GQA groups 1-6, D 32-128, keys past the split's key blocks (128). */
+TEST(attention_amx_bf16) {
+    mrl_err e = {0};
+    mrl_backend *probe = be_open("cpu", 1, &e);
+    if (!probe) { EXPECTF(0, "be_open: %s", e.msg); return; }
+    probe->bf16_act = 1;
+    int on = cpu_attn_amx(probe, 64);
+    be_close(probe);
+    if (!on) SKIP("no AMX on this CPU (or MRL_CPU_ATTN_AMX=0)");
+    static const struct { int nseq, lens[3], H, K, D; } c[] = {
+        {3, {1, 70, 130}, 4, 2, 64},
+        {2, {200, 33}, 12, 2, 128},
+        {1, {300}, 2, 2, 32},
+        {2, {17, 64}, 6, 1, 64},
+    };
+    uint64_t rng = 5;
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        int H = c[k].H, K = c[k].K, D = c[k].D, st = (H + 2 * K) * D, cu[4] = {0}, maxlen = 0;
+        for (int s = 0; s < c[k].nseq; s++) { cu[s + 1] = cu[s] + c[k].lens[s]; if (c[k].lens[s] > maxlen) maxlen = c[k].lens[s]; }
+        int T = cu[c[k].nseq];
+        size_t no = (size_t)T * H * D, nd = (size_t)T * st;
+        float *qkv = malloc(sizeof(float) * nd), *dout = malloc(sizeof(float) * no);
+        float *out = malloc(sizeof(float) * no), *lse = malloc(sizeof(float) * T * H), *dqkv = malloc(sizeof(float) * nd);
+        float *out1 = malloc(sizeof(float) * no), *dqkv1 = malloc(sizeof(float) * nd);
+        double *ro = malloc(sizeof(double) * no), *rd = malloc(sizeof(double) * nd);
+        double *xo = malloc(sizeof(double) * no), *xd = malloc(sizeof(double) * nd);
+        fill_uniform(qkv, nd, &rng);
+        for (size_t i = 0; i < nd; i++) qkv[i] *= 2.0f;
+        fill_uniform(dout, no, &rng);
+        attention_f64_bf(c[k].nseq, cu, H, K, D, qkv, st, dout, ro, rd, 1);
+        attention_f64_bf(c[k].nseq, cu, H, K, D, qkv, st, dout, xo, xd, 0);
+        double so = 0, sd = 0;
+        for (size_t i = 0; i < no; i++) so = fmax(so, fabs(ro[i]));
+        for (size_t i = 0; i < nd; i++) sd = fmax(sd, fabs(rd[i]));
+        for (int th = 1; th <= 3; th++)
+            for (int sp = 0; sp < 2; sp++) {
+                setenv("MRL_CPU_ATTN_SPLIT", sp ? "1" : "0", 1);
+                mrl_backend *be = be_open("cpu", th, &e);
+                if (!be) { EXPECTF(0, "be_open: %s", e.msg); continue; }
+                be->bf16_act = 1;
+                void *w = malloc(op_attention_work(be, T, maxlen, H, D));
+                memset(w, 0xff, op_attention_work(be, T, maxlen, H, D));   /* NaNs: nothing may read unwritten work */
+                for (size_t i = 0; i < nd; i++) dqkv[i] = NAN;
+                for (size_t i = 0; i < no; i++) out[i] = NAN;
+                op_attention_fwd(be, out, lse, qkv, qkv + H * D, qkv + (H + K) * D, st, cu, cu, c[k].nseq, T, H, K, D, w);
+                op_attention_bwd(be, dqkv, dqkv + H * D, dqkv + (H + K) * D, st, dout, qkv, qkv + H * D, qkv + (H + K) * D, st,
+                                 out, lse, cu, cu, c[k].nseq, T, H, K, D, w);
+                unsetenv("MRL_CPU_ATTN_SPLIT");
+                if (th == 1 && sp == 0) {
+                    double eo = 0, ed = 0, xeo = 0, xed = 0;
+                    for (size_t i = 0; i < no; i++) {
+                        eo = fmax(eo, isnan(out[i]) ? INFINITY : fabs(out[i] - ro[i]));
+                        xeo = fmax(xeo, isnan(out[i]) ? INFINITY : fabs(out[i] - xo[i]));
+                    }
+                    for (size_t i = 0; i < nd; i++) {
+                        ed = fmax(ed, isnan(dqkv[i]) ? INFINITY : fabs(dqkv[i] - rd[i]));
+                        xed = fmax(xed, isnan(dqkv[i]) ? INFINITY : fabs(dqkv[i] - xd[i]));
+                    }
+                    EXPECTF(eo <= 5e-3 * so && ed <= 5e-3 * sd && xeo <= 1e-2 * so && xed <= 1e-2 * sd && xeo > 1e-5 * so,
+                            "H %d over %d, D %d, T %d: out %.3g / dqkv %.3g off the rounded reference, %.3g / %.3g off exact "
+                            "(of %.3g, %.3g)", H, K, D, T, eo, ed, xeo, xed, so, sd);
+                    memcpy(out1, out, sizeof(float) * no); memcpy(dqkv1, dqkv, sizeof(float) * nd);
+                } else
+                    EXPECTF(!memcmp(out, out1, sizeof(float) * no) && !memcmp(dqkv, dqkv1, sizeof(float) * nd),
+                            "H %d over %d, D %d, T %d: %d threads, split %d: other bits than 1 thread, no split", H, K, D, T, th, sp);
+                free(w);
+                be_close(be);
+            }
+        free(qkv); free(dout); free(out); free(lse); free(dqkv); free(out1); free(dqkv1);
+        free(ro); free(rd); free(xo); free(xd);
+    }
+}
+
 /* A row of x W^T does not depend on the other rows of the call within each of the two paths
  * (up to small_t rows, 12, or 64 on AVX2 without AVX-512: the streaming kernel; more: the
  * AVX-512 tiles, or OpenBLAS's sgemm), which is what keeps msample's output the same for
@@ -1474,6 +1615,7 @@ int main(void) {
     RUN(streaming_linear_matches_float64);
     RUN(attention_split_backward_same_bits);
     RUN(attention_head_dims_match_float64);
+    RUN(attention_amx_bf16);
     RUN(sgemm_tiles_match_float64);
     RUN(sgemm_tiles_at_same_bits);
     RUN(sgemm_small_copied_b_same_bits);
