@@ -474,30 +474,37 @@ static int linear(int T, int IN, int OUT, const char *dt, int threads) {
     return g > 0 ? 0 : 1;
 }
 
-/* The three products of a linear layer in training, fp32 (x W^T, dx = g W, dW += g^T x), on
- * T tokens: GFLOP/s of each, best of 5 (the operands stay in the caches between runs: the
- * kernels' own speed, as PyTorch's matmul is timed in bench/gemm_torch.py). */
-static int gemm(int T, int IN, int OUT, int threads) {
+/* The three products of a linear layer in training (x W^T, dx = g W, dW += g^T x), on T
+ * tokens: GFLOP/s of each, best of 5 (the operands stay in the caches between runs: the
+ * kernels' own speed, as PyTorch's matmul is timed in bench/gemm_torch.py). fp32, or bf16: W
+ * in bf16 and the products as a bf16 model's (be->bf16_act: bf16 operands, fp32 sums). */
+static int gemm(int T, int IN, int OUT, int bf16, int threads) {
     if (T <= 0 || IN <= 0 || OUT <= 0) { fprintf(stderr, "model_bench: gemm: T, IN and OUT must be positive\n"); return 1; }
     mrl_err e = {0};
     mrl_backend *be = be_open("cpu", threads, &e);
     if (!be) die("cpu backend", &e);
+    be->bf16_act = bf16;
     float *x = malloc(sizeof(float) * T * IN), *w = malloc(sizeof(float) * IN * OUT), *g = malloc(sizeof(float) * T * OUT);
     float *y = malloc(sizeof(float) * T * OUT), *dx = malloc(sizeof(float) * T * IN), *dw = calloc((size_t)IN * OUT, sizeof(float));
     for (size_t i = 0; i < (size_t)T * IN; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
     for (size_t i = 0; i < (size_t)IN * OUT; i++) w[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
     for (size_t i = 0; i < (size_t)T * OUT; i++) g[i] = (float)((i * 15485863) % 1000) * 1e-3f - 0.5f;
+    mrl_dtype wdt = bf16 ? MRL_BF16 : MRL_F32;
+    if (bf16) {   /* W rounded to bf16 in place: its first half holds the bf16 copy */
+        uint16_t *wb = (uint16_t *)w;
+        for (size_t i = 0; i < (size_t)IN * OUT; i++) { uint32_t u; memcpy(&u, &w[i], 4); wb[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); }
+    }
     double best[3] = {1e9, 1e9, 1e9};
     for (int r = 0; r < 6; r++) {
         double t[3];
-        t[0] = now(); op_linear_fwd(be, y, 0, x, w, MRL_F32, NULL, T, IN, OUT); t[0] = now() - t[0];
-        t[1] = now(); op_linear_bwd(be, dx, 0, NULL, NULL, g, x, w, MRL_F32, T, IN, OUT); t[1] = now() - t[1];
-        t[2] = now(); op_linear_bwd(be, NULL, 0, dw, NULL, g, x, w, MRL_F32, T, IN, OUT); t[2] = now() - t[2];
+        t[0] = now(); op_linear_fwd(be, y, 0, x, w, wdt, NULL, T, IN, OUT); t[0] = now() - t[0];
+        t[1] = now(); op_linear_bwd(be, dx, 0, NULL, NULL, g, x, w, wdt, T, IN, OUT); t[1] = now() - t[1];
+        t[2] = now(); op_linear_bwd(be, NULL, 0, dw, NULL, g, x, w, wdt, T, IN, OUT); t[2] = now() - t[2];
         for (int k = 0; k < 3 && r > 0; k++) if (t[k] < best[k]) best[k] = t[k];
     }
     double f = 2.0 * T * IN * OUT / 1e9;
-    printf("gemm threads=%d T=%d IN=%d OUT=%d fwd_GFLOPs=%.1f dx_GFLOPs=%.1f dW_GFLOPs=%.1f\n", threads, T, IN, OUT,
-           f / best[0], f / best[1], f / best[2]);
+    printf("gemm threads=%d T=%d IN=%d OUT=%d dtype=%s fwd_GFLOPs=%.1f dx_GFLOPs=%.1f dW_GFLOPs=%.1f\n", threads, T, IN, OUT,
+           bf16 ? "bf16" : "fp32", f / best[0], f / best[1], f / best[2]);
     free(x); free(w); free(g); free(y); free(dx); free(dw);
     be_close(be);
     return 0;
@@ -509,7 +516,8 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "bw")) return bw(argc > 2 ? atoi(argv[2]) : 512, threads);
     if (argc >= 2 && !strcmp(argv[1], "peak")) return peak(threads);
     if (argc >= 5 && !strcmp(argv[1], "linear")) return linear(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : "fp32", threads);
-    if (argc >= 5 && !strcmp(argv[1], "gemm")) return gemm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), threads);
+    if (argc >= 5 && !strcmp(argv[1], "gemm"))
+        return gemm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 7 && !strcmp(argv[1], "attn_train"))
         return attn_train(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]),
                           argc > 7 && !strcmp(argv[7], "bf16"), threads);
@@ -519,7 +527,7 @@ int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT | attn R CTX | attn_train T NSEQ H HKV D [fp32|bf16] | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT [fp32|bf16] | attn R CTX | attn_train T NSEQ H HKV D [fp32|bf16] | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }
