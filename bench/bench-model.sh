@@ -42,21 +42,25 @@ for kvd in fp32 bf16; do
     KV=$kvd mbr attn $a | sed -n 's/^attn R=\([0-9]*\) ctx=\([0-9]*\) kv=\([a-z0-9]*\) threads=[0-9]* ms=\([^ ]*\) GFLOPs=\([^ ]*\) KV_GBps=\(.*\)/  paged attention, \1 rows x \2 cached tokens, \3 cache: \4 ms per layer (\5 GFLOP\/s, \6 GB\/s of K and V)/p'
   done
 done
-# the training products (BENCHMARKS #4 U, V): a linear layer's x W^T, dx, dW on `small`'s shapes
-# and causal attention forward and backward on small's and the 1.5B model's, fp32 GFLOP/s, each
-# beside PyTorch's matmul / scaled_dot_product_attention where torch is there
+# the training products (BENCHMARKS #4 U, V, W): a linear layer's x W^T, dx, dW on `small`'s
+# shapes and causal attention forward and backward on small's and the 1.5B model's, GFLOP/s in
+# fp32 and as a bf16 model computes them (bf16 operands, fp32 sums; attention on AMX where the
+# CPU has it), each beside PyTorch's matmul / scaled_dot_product_attention on fp32 or bf16
+# operands where torch is there
 tt=0; python3 -c 'import torch' 2>/dev/null && [ -z "${NO_TORCH:-}" ] && tt=1
-echo; echo "| training product (fp32 GFLOP/s) | mrl fwd | mrl dx / bwd | mrl dW | PyTorch fwd | PyTorch dx / bwd | PyTorch dW |"
-echo "|---|---|---|---|---|---|---|"
-for sh in "1024 512 512" "1024 512 1536" "1024 1536 512"; do
-  l=$(mbr gemm $sh); p=
-  [ $tt = 1 ] && p=$(python3 bench/gemm_torch.py $sh 2>/dev/null)
-  echo "| linear, T IN OUT = $sh | $(echo "$l" | kv fwd_GFLOPs) | $(echo "$l" | kv dx_GFLOPs) | $(echo "$l" | kv dW_GFLOPs) | $(echo "$p" | kv fwd_GFLOPs) | $(echo "$p" | kv dx_GFLOPs) | $(echo "$p" | kv dW_GFLOPs) |"
-done
-for sh in "1024 1 8 2 64" "2048 1 12 2 128"; do
-  l=$(mbr attn_train $sh); p=
-  [ $tt = 1 ] && p=$(python3 bench/attn_torch.py $sh 2>/dev/null)
-  echo "| attention, T NSEQ H HKV D = $sh | $(echo "$l" | kv fwd_GFLOPs) | $(echo "$l" | kv bwd_GFLOPs) | - | $(echo "$p" | kv fwd_GFLOPs) | $(echo "$p" | kv bwd_GFLOPs) | - |"
+echo; echo "| training product (GFLOP/s) | dtype | mrl fwd | mrl dx / bwd | mrl dW | PyTorch fwd | PyTorch dx / bwd | PyTorch dW |"
+echo "|---|---|---|---|---|---|---|---|"
+for dt in fp32 bf16; do
+  for sh in "1024 512 512" "1024 512 1536" "1024 1536 512"; do
+    l=$(mbr gemm $sh $dt); p=
+    [ $tt = 1 ] && p=$(python3 bench/gemm_torch.py $sh $dt 2>/dev/null)
+    echo "| linear, T IN OUT = $sh | $dt | $(echo "$l" | kv fwd_GFLOPs) | $(echo "$l" | kv dx_GFLOPs) | $(echo "$l" | kv dW_GFLOPs) | $(echo "$p" | kv fwd_GFLOPs) | $(echo "$p" | kv dx_GFLOPs) | $(echo "$p" | kv dW_GFLOPs) |"
+  done
+  for sh in "1024 1 8 2 64" "2048 1 12 2 128"; do
+    l=$(mbr attn_train $sh $dt); p=
+    [ $tt = 1 ] && p=$(python3 bench/attn_torch.py $sh $dt 2>/dev/null)
+    echo "| attention, T NSEQ H HKV D = $sh | $dt | $(echo "$l" | kv fwd_GFLOPs) | $(echo "$l" | kv bwd_GFLOPs) | - | $(echo "$p" | kv fwd_GFLOPs) | $(echo "$p" | kv bwd_GFLOPs) | - |"
+  done
 done
 echo; echo "| measurement | mrl | roofline | mrl / roofline | PyTorch | mrl / PyTorch | mrl peak RSS MB | PyTorch peak RSS MB |"
 echo "|---|---|---|---|---|---|---|---|"

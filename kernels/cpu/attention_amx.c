@@ -107,31 +107,37 @@ TGT static void amx_mm(float *C, size_t ldc, const uint16_t *A, size_t lda, cons
         }
 }
 
-/* 16 floats (the first n) rounded to bf16, each in the low half of a lane; 0 past n. */
-TGT static inline __m512i rnd16(const float *x, int n) {
-    return cpu_rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(cpu_lanes16(n), x)));
+/* Rounding to bf16 here is VCVTNE(2)PS2BF16's: to nearest even, like cpu_bf16_rne, but an fp32
+ * denormal becomes 0 — and TDPBF16PS reads a bf16 denormal as 0 anyway, so every product, the
+ * only use of these operands, is what cpu_bf16_rne's operands would give. */
+/* 16 floats (the first n; 0 past n) of two rows a and b as 16 pairs (a[i], b[i]). */
+TGT static inline __m512i pairs16(const float *a, int na, const float *b, int nb) {
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
+                                         4, 19, 3, 18, 2, 17, 1, 16, 0);   /* words i, 16 + i side by side */
+    __m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(cpu_lanes16(nb), b), _mm512_maskz_loadu_ps(cpu_lanes16(na), a));
+    return _mm512_permutexvar_epi16(ilv, (__m512i)h);
 }
-TGT static inline __m512i rnd16v(__m512 v) { return cpu_rne16(_mm512_castps_si512(v)); }
-/* Pairs (a, b) of two such vectors. */
-TGT static inline __m512i pair16(__m512i a, __m512i b) { return _mm512_or_si512(a, _mm512_slli_epi32(b, 16)); }
+TGT static inline __m512i pairs16v(__m512 a, __m512 b) {
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
+                                         4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+}
+TGT static inline void store_b16(uint16_t *d, __m512 v) { _mm256_storeu_si256((__m256i *)d, (__m256i)_mm512_cvtneps_pbh(v)); }
 
 /* Rows 0..n of x (row stride st, D wide) times s as bf16 rows of D (dst), rows n..m0 zero. */
 TGT static void rows_b16(uint16_t *dst, const float *x, size_t st, int n, int m0, int D, float s) {
     __m512 sv = _mm512_set1_ps(s);
     for (int r = 0; r < m0; r++)
-        for (int d = 0; d < D; d += 16) {
-            __m512i v = r < n ? rnd16v(_mm512_mul_ps(_mm512_loadu_ps(x + (size_t)r * st + d), sv)) : _mm512_setzero_si512();
-            _mm256_storeu_si256((__m256i *)(dst + (size_t)r * D + d), _mm512_cvtepi32_epi16(v));
-        }
+        for (int d = 0; d < D; d += 16)
+            store_b16(dst + (size_t)r * D + d, r < n ? _mm512_mul_ps(_mm512_loadu_ps(x + (size_t)r * st + d), sv) : _mm512_setzero_ps());
 }
 /* Keys 0..n of x (row stride st) by pairs of keys (Kk above) for L keys, zero past n. */
 TGT static void pack_keypairs(uint32_t *dst, const float *x, size_t st, int n, int L, int D) {
     for (int p = 0; p < L / 2; p++) {
         int j = 2 * p;
-        for (int c = 0; c < D; c += 16) {
-            __m512i lo = rnd16(x + (size_t)j * st + c, j < n ? 16 : 0), hi = rnd16(x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0);
-            _mm512_storeu_si512(dst + ((size_t)(c / 16) * (L / 2) + p) * 16, pair16(lo, hi));
-        }
+        for (int c = 0; c < D; c += 16)
+            _mm512_storeu_si512(dst + ((size_t)(c / 16) * (L / 2) + p) * 16,
+                                pairs16(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0));
     }
 }
 /* Keys 0..n of x by pairs of D (Kd above) for L keys, zero past n: a key's bf16 row read as
@@ -142,21 +148,15 @@ TGT static void pack_dpairs(uint32_t *dst, const float *x, size_t st, int n, int
         for (int p0 = 0; p0 < D / 2; p0 += 16) {
             for (int i = 0; i < 16; i++) {
                 int j = 16 * t + i;
-                const float *xr = x + (size_t)j * st + 2 * p0;
-                if (j < n) {
-                    __m512i a = rnd16(xr, 16), b = rnd16(xr + 16, 16);   /* d = 2 p0 + 0..31 */
-                    /* lanes: pair q = (elements 2q, 2q + 1) of the 32 */
-                    __m512i ev = _mm512_permutex2var_epi32(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
-                    __m512i od = _mm512_permutex2var_epi32(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
-                    r[i] = pair16(ev, od);
-                } else r[i] = _mm512_setzero_si512();
+                const float *xr = x + (size_t)j * st + 2 * p0;   /* d = 2 p0 + 0..31: pairs in place */
+                r[i] = j < n ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(xr + 16), _mm512_loadu_ps(xr)) : _mm512_setzero_si512();
             }
             cpu_tr16(r);
             for (int i = 0; i < 16; i++) _mm512_storeu_si512(dst + ((size_t)t * (D / 2) + p0 + i) * 16, r[i]);
         }
 }
 /* x^T (x: rows 0..n, row stride st, D wide; rows n..64 zero) as bf16 rows of 64 (dst: D x 64):
- * query pairs built as pair16 of two rows, 16 pairs x 16 columns turned by one transpose. */
+ * query pairs built from two rows, 16 pairs x 16 columns turned by one transpose. */
 TGT static void rows_t64(uint16_t *dst, const float *x, size_t st, int n, int D) {
     __m512i r[16];
     uint32_t *d32 = (uint32_t *)dst;   /* row d: 32 pairs */
@@ -164,7 +164,7 @@ TGT static void rows_t64(uint16_t *dst, const float *x, size_t st, int n, int D)
         for (int c = 0; c < D; c += 16) {
             for (int i = 0; i < 16; i++) {
                 int j = 2 * (p0 + i);
-                r[i] = pair16(rnd16(x + (size_t)j * st + c, j < n ? 16 : 0), rnd16(x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0));
+                r[i] = pairs16(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0);
             }
             cpu_tr16(r);   /* r[k]: column c + k, pairs p0 .. p0 + 15 */
             for (int k = 0; k < 16; k++) _mm512_storeu_si512(d32 + (size_t)(c + k) * 32 + p0, r[k]);
@@ -202,8 +202,7 @@ TGT static void fwd_block(amx_work *w, const ctx *x, float *out, float *lse, int
         __m512 inv = _mm512_set1_ps(1.0f / sum);
         for (int j = 0; j < kp; j += 16) {
             __mmask16 k = cpu_lanes16(n - j);
-            __m512i b = rnd16v(_mm512_maskz_mul_ps(k, _mm512_maskz_loadu_ps(k, sr + j), inv));
-            _mm256_storeu_si256((__m256i *)(ar + j), _mm512_cvtepi32_epi16(b));
+            store_b16(ar + j, _mm512_maskz_mul_ps(k, _mm512_maskz_loadu_ps(k, sr + j), inv));
         }
         if (r < m) lse[(size_t)r * x->H] = mxs + logf(sum);
     }
@@ -243,20 +242,18 @@ TGT static void bwd_block(amx_work *w, const ctx *x, float *dq, size_t dst, int 
             di[h] = _mm512_set1_ps(d);
         }
         for (int j = 0; j < ((what & DQ) ? kp : 16 * nt); j += 16) {
-            __m512i pb[2], db[2];
+            __m512 p[2], ds[2];
             for (int h = 0; h < 2; h++) {
                 const float *sr = w->S + (size_t)(r + h) * w->lS + j, *dr = w->dP + (size_t)(r + h) * w->lS + j;
                 __mmask16 k = cpu_lanes16(n[h] - j);
-                __m512 p = _mm512_maskz_mov_ps(k, cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr), l[h])));
-                __m512 ds = _mm512_maskz_mul_ps(k, _mm512_mul_ps(p, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr), di[h])), sc);
-                pb[h] = rnd16v(p); db[h] = rnd16v(ds);
-                if ((what & DQ) && r + h < 16 * mt)
-                    _mm256_storeu_si256((__m256i *)(w->Ab + (size_t)(r + h) * w->lA + j), _mm512_cvtepi32_epi16(db[h]));
+                p[h] = _mm512_maskz_mov_ps(k, cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr), l[h])));
+                ds[h] = _mm512_maskz_mul_ps(k, _mm512_mul_ps(p[h], _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr), di[h])), sc);
+                if ((what & DQ) && r + h < 16 * mt) store_b16(w->Ab + (size_t)(r + h) * w->lA + j, ds[h]);
             }
             if ((what & DKV) && j < 16 * nt) {
                 size_t o = ((size_t)(j / 16) * 32 + (size_t)r / 2) * 16;
-                _mm512_storeu_si512(w->Pv + o, pair16(pb[0], pb[1]));
-                _mm512_storeu_si512(w->dSv + o, pair16(db[0], db[1]));
+                _mm512_storeu_si512(w->Pv + o, pairs16v(p[0], p[1]));
+                _mm512_storeu_si512(w->dSv + o, pairs16v(ds[0], ds[1]));
             }
         }
     }
