@@ -107,22 +107,9 @@ TGT static void amx_mm(float *C, size_t ldc, const uint16_t *A, size_t lda, cons
         }
 }
 
-/* Rounding to bf16 here is VCVTNE(2)PS2BF16's: to nearest even, like cpu_bf16_rne, but an fp32
- * denormal becomes 0 — and TDPBF16PS reads a bf16 denormal as 0 anyway, so every product, the
- * only use of these operands, is what cpu_bf16_rne's operands would give. */
-/* 16 floats (the first n; 0 past n) of two rows a and b as 16 pairs (a[i], b[i]). */
-TGT static inline __m512i pairs16(const float *a, int na, const float *b, int nb) {
-    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
-                                         4, 19, 3, 18, 2, 17, 1, 16, 0);   /* words i, 16 + i side by side */
-    __m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(cpu_lanes16(nb), b), _mm512_maskz_loadu_ps(cpu_lanes16(na), a));
-    return _mm512_permutexvar_epi16(ilv, (__m512i)h);
-}
-TGT static inline __m512i pairs16v(__m512 a, __m512 b) {
-    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
-                                         4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(b, a));
-}
-TGT static inline void store_b16(uint16_t *d, __m512 v) { _mm256_storeu_si256((__m256i *)d, (__m256i)_mm512_cvtneps_pbh(v)); }
+/* Operands are rounded to bf16 with cpu_bf16_cvt / _cvt2 / _pairs (VCVTNE(2)PS2BF16; for
+ * TDPBF16PS the operands cpu_bf16_rne would make). */
+TGT static inline void store_b16(uint16_t *d, __m512 v) { _mm256_storeu_si256((__m256i *)d, cpu_bf16_cvt(v)); }
 
 /* Rows 0..n of x (row stride st, D wide) times s as bf16 rows of D (dst), rows n..m0 zero. */
 TGT static void rows_b16(uint16_t *dst, const float *x, size_t st, int n, int m0, int D, float s) {
@@ -137,7 +124,7 @@ TGT static void pack_keypairs(uint32_t *dst, const float *x, size_t st, int n, i
         int j = 2 * p;
         for (int c = 0; c < D; c += 16)
             _mm512_storeu_si512(dst + ((size_t)(c / 16) * (L / 2) + p) * 16,
-                                pairs16(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0));
+                                cpu_bf16_pairs(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0));
     }
 }
 /* Keys 0..n of x by pairs of D (Kd above) for L keys, zero past n: a key's bf16 row read as
@@ -149,7 +136,7 @@ TGT static void pack_dpairs(uint32_t *dst, const float *x, size_t st, int n, int
             for (int i = 0; i < 16; i++) {
                 int j = 16 * t + i;
                 const float *xr = x + (size_t)j * st + 2 * p0;   /* d = 2 p0 + 0..31: pairs in place */
-                r[i] = j < n ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(xr + 16), _mm512_loadu_ps(xr)) : _mm512_setzero_si512();
+                r[i] = j < n ? cpu_bf16_cvt2(_mm512_loadu_ps(xr), _mm512_loadu_ps(xr + 16)) : _mm512_setzero_si512();
             }
             cpu_tr16(r);
             for (int i = 0; i < 16; i++) _mm512_storeu_si512(dst + ((size_t)t * (D / 2) + p0 + i) * 16, r[i]);
@@ -164,7 +151,7 @@ TGT static void rows_t64(uint16_t *dst, const float *x, size_t st, int n, int D)
         for (int c = 0; c < D; c += 16) {
             for (int i = 0; i < 16; i++) {
                 int j = 2 * (p0 + i);
-                r[i] = pairs16(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0);
+                r[i] = cpu_bf16_pairs(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0);
             }
             cpu_tr16(r);   /* r[k]: column c + k, pairs p0 .. p0 + 15 */
             for (int k = 0; k < 16; k++) _mm512_storeu_si512(d32 + (size_t)(c + k) * 32 + p0, r[k]);
@@ -252,8 +239,8 @@ TGT static void bwd_block(amx_work *w, const ctx *x, float *dq, size_t dst, int 
             }
             if ((what & DKV) && j < 16 * nt) {
                 size_t o = ((size_t)(j / 16) * 32 + (size_t)r / 2) * 16;
-                _mm512_storeu_si512(w->Pv + o, pairs16v(p[0], p[1]));
-                _mm512_storeu_si512(w->dSv + o, pairs16v(ds[0], ds[1]));
+                _mm512_storeu_si512(w->Pv + o, cpu_bf16_pairs_v(p[0], p[1]));
+                _mm512_storeu_si512(w->dSv + o, cpu_bf16_pairs_v(ds[0], ds[1]));
             }
         }
     }

@@ -73,7 +73,6 @@ TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, i
         }
 }
 
-#define rne16 cpu_rne16
 
 /* Where a raw W comes from: [OUT][IN] bf16 (kmajor 0, rows of length IN), or given as its
  * transpose [IN][OUT] with row stride ld, bf16 or fp32 (kmajor 1: the backward's g W and
@@ -81,8 +80,7 @@ TGT static void pack(uint32_t *pk, const uint16_t *w, int IN, int OUT, int o0, i
 typedef struct { const void *p; int kmajor, f32; size_t ld; } wsrc;
 
 /* Row k of a K-major source at columns o.. (mask m), as bf16 in the low half of each lane. */
-TGT static inline __m512i krow16(const wsrc *s, int k, int o, __mmask16 m) {
-    if (s->f32) return rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, (const float *)s->p + (size_t)k * s->ld + o)));
+TGT static inline __m512i krow16(const wsrc *s, int k, int o, __mmask16 m) {   /* a bf16 source's row */
     return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)s->p + (size_t)k * s->ld + o));
 }
 /* pk[p][j] = pair p0 + p of output o0 + j from a K-major source: elements (2p, o) and (2p+1, o)
@@ -92,6 +90,11 @@ TGT static void pack_k(uint32_t *pk, const wsrc *s, int IN, int OUT, int o0, int
         int k0 = 2 * (p0 + q);
         for (int jg = 0; jg < NP; jg += 16) {
             int n = OUT - o0 - jg;
+            if (s->f32 && n > 0) {   /* fp32 (an activation): rounded as cpu_bf16_pairs does */
+                const float *r = (const float *)s->p + (size_t)k0 * s->ld + o0 + jg;
+                _mm512_storeu_si512(pk + (size_t)q * NP + jg, cpu_bf16_pairs(r, n, r + s->ld, k0 + 1 < IN ? n : 0));
+                continue;
+            }
             __m512i lo = _mm512_setzero_si512(), hi = lo;
             if (n > 0) {
                 __mmask16 m = cpu_lanes16(n);
@@ -267,8 +270,7 @@ static void amx_micro2(float *acc, const uint32_t *xp, int ldp, const uint32_t *
 TGT static void round_row(uint16_t *d, const float *x, int n) {
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = cpu_lanes16(n - i);
-        __m512i r = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i)));
-        _mm256_mask_storeu_epi16(d + i, m, _mm512_cvtepi32_epi16(r));
+        _mm256_mask_storeu_epi16(d + i, m, cpu_bf16_cvt(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
@@ -284,15 +286,11 @@ static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float
  * turned into rows with one 16 x 16 transpose; zero pairs past IN up to ld / 2 pairs. */
 TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN, int t0) {
     int nr = T - t0 < 16 ? T - t0 : 16;
-    __mmask16 m = cpu_lanes16(nr);
     for (int p0 = 0; p0 < ldp; p0 += 16) {
         __m512i v[16];
         for (int q = 0; q < 16; q++) {
             int k0 = 2 * (p0 + q);
-            __m512i lo = _mm512_setzero_si512(), hi = lo;
-            if (k0 < IN) lo = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)k0 * ldx + t0)));
-            if (k0 + 1 < IN) hi = rne16(_mm512_castps_si512(_mm512_maskz_loadu_ps(m, xt + (size_t)(k0 + 1) * ldx + t0)));
-            v[q] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+            v[q] = cpu_bf16_pairs(xt + (size_t)k0 * ldx + t0, k0 < IN ? nr : 0, xt + (size_t)(k0 + 1) * ldx + t0, k0 + 1 < IN ? nr : 0);
         }
         cpu_tr16(v);   /* v[j]: the 16 pairs of row t0 + j */
         __mmask16 pm = cpu_lanes16(ldp - p0);

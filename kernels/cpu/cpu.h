@@ -238,6 +238,37 @@ static inline __m512i cpu_rne16(__m512i u) {
     __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
     return _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
 }
+/* fp32 to bf16 with VCVTNE(2)PS2BF16 (one instruction for 32 floats), as cpu_bf16_rne rounds
+ * but for the fp32 denormals: the instruction makes them 0, where rounding to nearest even
+ * takes those from 2^-126 - 2^-134 up (bits 0x007f8000) to the smallest normal; those are set
+ * to it (with their sign) first. The smaller ones round to bf16 denormals, which TDPBF16PS and
+ * VDPBF16PS read as 0: for those products the operands made here are cpu_bf16_rne's, bit for
+ * bit (use them for nothing else). */
+__attribute__((target("avx512f")))
+static inline __m512 cpu_bf16_prep(__m512 x) {
+    __m512i u = _mm512_castps_si512(x), a = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+    __mmask16 up = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(0x007f8000)), _mm512_set1_epi32(0x8000));
+    return _mm512_castsi512_ps(_mm512_mask_or_epi32(u, up, _mm512_and_si512(u, _mm512_set1_epi32((int)0x80000000)),
+                                                    _mm512_set1_epi32(0x00800000)));
+}
+/* 16 floats as 16 bf16 words. */
+__attribute__((target("avx512f,avx512bf16")))
+static inline __m256i cpu_bf16_cvt(__m512 a) { return (__m256i)_mm512_cvtneps_pbh(cpu_bf16_prep(a)); }
+/* a's 16 then b's 16 as 32 bf16 words (for a row of 32 in a and b: its pairs in place). */
+__attribute__((target("avx512f,avx512bf16")))
+static inline __m512i cpu_bf16_cvt2(__m512 a, __m512 b) { return (__m512i)_mm512_cvtne2ps_pbh(cpu_bf16_prep(b), cpu_bf16_prep(a)); }
+/* a and b as 16 pairs (a[i], b[i]), a[i] in the low half. */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static inline __m512i cpu_bf16_pairs_v(__m512 a, __m512 b) {
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20,
+                                         4, 19, 3, 18, 2, 17, 1, 16, 0);   /* words i, 16 + i side by side */
+    return _mm512_permutexvar_epi16(ilv, cpu_bf16_cvt2(a, b));
+}
+/* The same from the first na floats of a and nb of b (0 past them). */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static inline __m512i cpu_bf16_pairs(const float *a, int na, const float *b, int nb) {
+    return cpu_bf16_pairs_v(_mm512_maskz_loadu_ps(cpu_lanes16(na), a), _mm512_maskz_loadu_ps(cpu_lanes16(nb), b));
+}
 /* 16 x 16 transpose of 32-bit words: r[i] = row i in, r[c] = column c out. */
 __attribute__((target("avx512f")))
 static inline void cpu_tr16(__m512i r[16]) {

@@ -1019,6 +1019,57 @@ static void bf16dot_case(const char *amx) {
 }
 BF16_KERNEL_TESTS(bf16dot_matches_rounded_product, bf16_amx_matches_rounded_product, bf16dot_case)
 
+/* The bf16 operands the AVX512_BF16 / AMX kernels round with VCVTNE(2)PS2BF16 (cpu_bf16_cvt,
+ * _cvt2, _pairs) are cpu_bf16_rne's, but where that gives a bf16 denormal (which VDPBF16PS and
+ * TDPBF16PS read as 0): the instruction alone made 0 of the fp32 denormals that round up to
+ * the smallest normal (bits 0x007f8000..0x007fffff). Every such value, ties, the largest
+ * finite ones, infinities, NaNs and 2^20 random bit patterns. */
+#ifdef CPU_HAVE_EXP512
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static int bf16_cvt_mismatches(const uint32_t *u, int n) {
+    int bad = 0;
+    for (int i = 0; i < n; i += 16) {
+        float f[16], g[16];
+        for (int k = 0; k < 16; k++) { uint32_t b = u[(i + k) % n]; memcpy(&f[k], &b, 4); g[k] = -f[k]; }
+        uint16_t c1[16], c2[32], c3[32];
+        _mm256_storeu_si256((__m256i *)c1, cpu_bf16_cvt(_mm512_loadu_ps(f)));
+        _mm512_storeu_si512(c2, cpu_bf16_cvt2(_mm512_loadu_ps(f), _mm512_loadu_ps(g)));
+        _mm512_storeu_si512(c3, cpu_bf16_pairs(f, 16, g, 16));
+        for (int k = 0; k < 16; k++) {
+            uint16_t r = cpu_bf16_rne(f[k]), rg = cpu_bf16_rne(g[k]);
+            int den = (r & 0x7f80) == 0 && (r & 0x7f);   /* a bf16 denormal: the products read 0 */
+            uint16_t got[4] = {c1[k], c2[k], c2[16 + k], c3[2 * k]}, want[4] = {r, r, rg, r};
+            for (int q = 0; q < 4; q++) {
+                int ok = got[q] == want[q] || (den && (got[q] & 0x7fff) == 0);
+                if (!ok && bad++ < 5) printf("  0x%08x: 0x%04x, cpu_bf16_rne 0x%04x\n", u[(i + k) % n], got[q], want[q]);
+            }
+            if (c3[2 * k + 1] != rg && !(den && (c3[2 * k + 1] & 0x7fff) == 0) && bad++ < 5) printf("  pair of 0x%08x\n", u[(i + k) % n]);
+        }
+    }
+    return bad;
+}
+#endif
+TEST(bf16_vcvtne_rounds_as_rne) {
+#ifdef CPU_HAVE_EXP512
+    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
+    int n = 0, cap = (1 << 20) + 70000;
+    uint32_t *u = malloc(sizeof(uint32_t) * cap);
+    for (uint32_t b = 0x007f7ff0u; b <= 0x00800010u; b++) u[n++] = b;   /* around the smallest normal */
+    for (uint32_t b = 0; b < 64; b++) u[n++] = b;                        /* the smallest denormals */
+    uint32_t sp[] = {0x7f7fffffu, 0x7f7f7fffu, 0x7f7f8000u, 0x7f800000u, 0x7fc00000u, 0x7f800001u, 0x7fbfffffu, 0x3f808000u,
+                     0x3f818000u, 0x3f807fffu, 0x00008000u, 0x00018000u};   /* FLT_MAX (to inf), inf, NaNs, ties */
+    for (size_t k = 0; k < sizeof sp / sizeof sp[0]; k++) u[n++] = sp[k];
+    for (uint32_t b = 0x00000000u; b < 0x00010000u; b += 1) u[n++] = b << 8;   /* denormals across their range */
+    uint64_t r = 99;
+    while (n < cap) { r = r * 6364136223846793005ull + 1442695040888963407ull; u[n++] = (uint32_t)(r >> 32); }
+    int bad = bf16_cvt_mismatches(u, n);
+    EXPECTF(bad == 0, "%d values rounded otherwise than cpu_bf16_rne (outside its bf16 denormals)", bad);
+    free(u);
+#else
+    SKIP("built without AVX-512 intrinsics");
+#endif
+}
+
 /* Weights packed once (MRL_BF16P, bf16 inference) give the same bits as the AVX512_BF16 path
  * that packs per call, for every row count (1 included: the packed path has no small-row
  * kernel, so bf16 inference does not depend on --batch at all), for a row range starting at a
@@ -1624,6 +1675,7 @@ int main(void) {
     RUN(f32_packed_same_bits_as_tiles);
     RUN(bf16dot_matches_rounded_product);
     RUN(bf16_amx_matches_rounded_product);
+    RUN(bf16_vcvtne_rounds_as_rne);
     RUN(bf16_packed_equals_unpacked);
     RUN(bf16_amx_packed_equals_unpacked);
     RUN(bf16_kmajor_equals_transposed);
