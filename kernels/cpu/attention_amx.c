@@ -222,8 +222,9 @@ TGT static void bwd_block(amx_work *w, const ctx *x, float *dq, size_t dst, int 
             float d = 0;
             if (rr < m) {
                 __m512 a = _mm512_setzero_ps();
-                for (int c = 0; c < D; c += 16)
-                    a = _mm512_fmadd_ps(_mm512_loadu_ps(dO + (size_t)rr * x->HD + c), _mm512_loadu_ps(O + (size_t)rr * x->HD + c), a);
+                for (int c = 0; c < D; c += 16)   /* dO as dP = dO V^T reads it: rounded (dOb), so sum_j P_j dS_j = 0 */
+                    a = _mm512_fmadd_ps(cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)(w->dOb + (size_t)rr * D + c))),
+                                        _mm512_loadu_ps(O + (size_t)rr * x->HD + c), a);
                 d = _mm512_reduce_add_ps(a);
             }
             di[h] = _mm512_set1_ps(d);

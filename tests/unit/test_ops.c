@@ -460,8 +460,8 @@ static double rb(double x, int bf) {
 }
 
 /* attention_f64 with the roundings of the AMX path (attention_amx.c) where bf: Q scale, K, V,
- * dO, P (normalised in the forward, exp(s - lse) in the backward) and dS rounded to bf16,
- * and Q unscaled for dK; the products, softmax and dS in float64. */
+ * dO (also in rowsum(dO o O)), P (normalised in the forward, exp(s - lse) in the backward)
+ * and dS rounded to bf16, and Q unscaled for dK; the products, softmax and dS in float64. */
 static void attention_f64_bf(int nseq, const int *cu, int H, int K, int D, const float *qkv, int st, const float *dout,
                              double *out, double *dqkv, int bf) {
     int grp = H / K, T = cu[nseq];
@@ -494,7 +494,7 @@ static void attention_f64_bf(int nseq, const int *cu, int H, int K, int D, const
                         }
                         continue;
                     }
-                    for (int x = 0; x < D; x++) di += (double)dO[x] * o[x];
+                    for (int x = 0; x < D; x++) di += rb(dO[x], bf) * o[x];   /* dO as dP reads it */
                     for (int j = 0; j < n; j++) {
                         const float *v = qkv + (size_t)(cu[s] + j) * st + (H + K + g) * D;
                         double d = 0;
