@@ -178,13 +178,9 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
     }
 #ifdef SOFTMAX_AVX512
     if (v512 && D % 16 == 0) {
-        /* tasks: (sequence, head, run of query blocks), K transposed once per task up to the keys
-           its last block sees. One run per (sequence, head) where that makes 4 tasks a thread
-           (the transposes then cost least: one per head); else shorter runs, down to one block
-           a task, so that few long sequences still keep every thread busy. */
-        int nt = cpu_nt(be, (size_t)T * maxlen * H * D), pairs = nseq * H;
-        int runs = pairs > 0 ? (4 * nt + pairs - 1) / pairs : 1, nblkmax = (maxlen + BQ - 1) / BQ;   /* maxlen >= 1 */
-        if (runs > nblkmax) runs = nblkmax;
+        /* tasks: (sequence, head, run of query blocks; cpu_attn_runs), K transposed and V put
+           in panels once per task */
+        int nt = cpu_nt(be, (size_t)T * maxlen * H * D), runs = cpu_attn_runs(nt, nseq, H, maxlen, BQ);
         #pragma omp parallel num_threads(nt)
         {
             thread_work tw = thread_share(work, maxlen, D);
@@ -193,8 +189,8 @@ void cpu_attention_fwd(const mrl_backend *be, void *outv, float *lse, const void
             for (int s = 0; s < nseq; s++)
                 for (int h = 0; h < H; h++)
                     for (int r = 0; r < runs; r++) {
-                        int s0 = cu[s], n = cu[s + 1] - s0, nb = (n + BQ - 1) / BQ;
-                        int b0 = (int)((long)r * nb / runs), b1 = (int)((long)(r + 1) * nb / runs);
+                        int s0 = cu[s], n = cu[s + 1] - s0, b0, b1;
+                        cpu_attn_run(r, runs, n, BQ, &b0, &b1);
                         if (b0 >= b1) continue;
                         int kmax = b1 * BQ < n ? b1 * BQ : n;   /* keys the run's last block sees */
                         const float *K = k + (size_t)s0 * st + (size_t)(h / grp) * D, *Vv = v + (size_t)s0 * st + (size_t)(h / grp) * D;

@@ -266,9 +266,7 @@ static void write_dkv(const amx_work *w, float *dk, float *dv, size_t dst, int n
 void cpu_attn_amx_fwd(const mrl_backend *be, int nt, float *out, float *lse, const float *q, const float *k, const float *v, int st,
                       const int32_t *cu, int nseq, int H, int Hkv, int D, int maxlen, void *work) {
     (void)be;
-    int grp = H / Hkv, HD = H * D, pairs = nseq * H;
-    int runs = pairs > 0 ? (4 * nt + pairs - 1) / pairs : 1, nbmax = (maxlen + BQ - 1) / BQ;
-    if (runs > nbmax) runs = nbmax;
+    int grp = H / Hkv, HD = H * D, runs = cpu_attn_runs(nt, nseq, H, maxlen, BQ);   /* attention.c's tasks */
     #pragma omp parallel num_threads(nt)
     {
         amx_work w = thread_share(work, maxlen, D);
@@ -277,8 +275,8 @@ void cpu_attn_amx_fwd(const mrl_backend *be, int nt, float *out, float *lse, con
         for (int s = 0; s < nseq; s++)
             for (int h = 0; h < H; h++)
                 for (int r = 0; r < runs; r++) {
-                    int s0 = cu[s], n = cu[s + 1] - s0, nb = (n + BQ - 1) / BQ;
-                    int b0 = (int)((long)r * nb / runs), b1 = (int)((long)(r + 1) * nb / runs);
+                    int s0 = cu[s], n = cu[s + 1] - s0, b0, b1;
+                    cpu_attn_run(r, runs, n, BQ, &b0, &b1);
                     if (b0 >= b1) continue;
                     int kmax = b1 * BQ < n ? b1 * BQ : n, L = r32(kmax), g = h / grp;
                     ctx x = {.q = q + (size_t)s0 * st + (size_t)h * D, .st = st, .HD = HD, .H = H, .D = D,

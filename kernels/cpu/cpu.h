@@ -157,6 +157,20 @@ static inline float cpu_ld(const void *p, mrl_dtype t, size_t i) {
 }
 #include "clones.h"   /* CPU_CLONES */
 
+/* The packed attention forward's tasks (attention.c, attention_amx.c): (sequence, head, run of
+ * query blocks of bq rows), K and V made ready once per task up to the keys its last block
+ * sees. One run per (sequence, head) where that makes 4 tasks a thread (the copies then cost
+ * least); else shorter runs, down to one block a task, so that few long sequences still keep
+ * every thread busy. cpu_attn_runs: runs per (sequence, head) for nt threads; cpu_attn_run: run
+ * r's blocks b0 .. b1 of a sequence of n rows (none where b0 >= b1). */
+static inline int cpu_attn_runs(int nt, int nseq, int H, int maxlen, int bq) {
+    int pairs = nseq * H, runs = pairs > 0 ? (4 * nt + pairs - 1) / pairs : 1, nbmax = (maxlen + bq - 1) / bq;
+    return runs < nbmax ? runs : nbmax;
+}
+static inline void cpu_attn_run(int r, int runs, int n, int bq, int *b0, int *b1) {
+    int nb = (n + bq - 1) / bq;
+    *b0 = (int)((long)r * nb / runs); *b1 = (int)((long)(r + 1) * nb / runs);
+}
 /* The packed attention of a bf16 model on AMX (attention_amx.c): 1 where cpu_attention_fwd/bwd
  * take it (be->bf16_act, cpu_state.amx, D a multiple of 32, MRL_CPU_ATTN_AMX not 0); its work
  * bytes per thread; the forward and the backward (split: key-block and query-block tasks,

@@ -356,102 +356,6 @@ TEST(attention_split_backward_same_bits) {
     EXPECT(n >= 12);
 }
 
-/* Causal GQA attention in float64 over the packed sequences cu[0..nseq] (the layout of
- * su_attention: one fused qkv row of st floats): out [T, H*D], and dqkv [T, st] (dq, dk, dv
- * for the loss sum(dout o out)). */
-static void attention_f64(int nseq, const int *cu, int H, int K, int D, const float *qkv, int st, const float *dout,
-                          double *out, double *dqkv) {
-    int grp = H / K, T = cu[nseq];
-    double sc = 1.0 / sqrt((double)D);
-    double *p = malloc(sizeof(double) * T), *dp = malloc(sizeof(double) * T);
-    memset(dqkv, 0, sizeof(double) * T * st);
-    for (int s = 0; s < nseq; s++)
-        for (int h = 0; h < H; h++)
-            for (int i = cu[s]; i < cu[s + 1]; i++) {
-                const float *q = qkv + (size_t)i * st + h * D, *dO = dout + (size_t)i * H * D + h * D;
-                int n = i - cu[s] + 1, g = h / grp;
-                double mx = -INFINITY, sum = 0, di = 0;
-                for (int j = 0; j < n; j++) {
-                    const float *k = qkv + (size_t)(cu[s] + j) * st + (H + g) * D;
-                    double d = 0;
-                    for (int x = 0; x < D; x++) d += (double)q[x] * k[x];
-                    p[j] = d * sc; mx = fmax(mx, p[j]);
-                }
-                for (int j = 0; j < n; j++) { p[j] = exp(p[j] - mx); sum += p[j]; }
-                double *o = out + (size_t)i * H * D + h * D;
-                for (int x = 0; x < D; x++) o[x] = 0;
-                for (int j = 0; j < n; j++) {
-                    const float *v = qkv + (size_t)(cu[s] + j) * st + (H + K + g) * D;
-                    double d = 0;
-                    p[j] /= sum;
-                    for (int x = 0; x < D; x++) { o[x] += p[j] * v[x]; d += (double)dO[x] * v[x]; }
-                    dp[j] = d; di += p[j] * d;
-                }
-                for (int j = 0; j < n; j++) {
-                    size_t r = (size_t)(cu[s] + j) * st;
-                    double ds = p[j] * (dp[j] - di) * sc;
-                    for (int x = 0; x < D; x++) {
-                        dqkv[(size_t)i * st + h * D + x] += ds * qkv[r + (H + g) * D + x];
-                        dqkv[r + (H + g) * D + x] += ds * q[x];
-                        dqkv[r + (H + K + g) * D + x] += p[j] * dO[x];
-                    }
-                }
-            }
-    free(p); free(dp);
-}
-
-/* Packed attention forward and backward at the models' head dims against float64: D = 64 with
- * a GQA group of 7 (Qwen2.5-0.5B: 14 heads over 2), D = 128 with 6 (the 1.5B: 12 over 2),
- * sequences of one token beside longer ones cut mid-block. The table's cases stop at D = 32,
- * and the finite differences at D = 16, so the AVX-512 path at these widths (K and V
- * transposed in 16-column blocks, P V over 64-column tiles) was checked only against itself
- * (threads, the split backward). The AVX-512 path and the portable one, 1 and 2 threads. */
-TEST(attention_head_dims_match_float64) {
-    static const struct { int nseq, lens[3], H, K, D; } c[] = {
-        {3, {1, 70, 1}, 7, 1, 64},
-        {2, {130, 1}, 12, 2, 128},
-        {1, {1}, 6, 2, 128},
-    };
-    static const char *simds[] = {NULL, "none"};
-    uint64_t rng = 21;
-    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
-        int H = c[k].H, K = c[k].K, D = c[k].D, st = (H + 2 * K) * D, cu[4] = {0}, maxlen = 0;
-        for (int s = 0; s < c[k].nseq; s++) { cu[s + 1] = cu[s] + c[k].lens[s]; if (c[k].lens[s] > maxlen) maxlen = c[k].lens[s]; }
-        int T = cu[c[k].nseq];
-        float *qkv = malloc(sizeof(float) * T * st), *dout = malloc(sizeof(float) * T * H * D);
-        float *out = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H), *dqkv = malloc(sizeof(float) * T * st);
-        double *ro = malloc(sizeof(double) * T * H * D), *rd = malloc(sizeof(double) * T * st);
-        fill_uniform(qkv, (size_t)T * st, &rng);
-        for (int i = 0; i < T * st; i++) qkv[i] *= 2.0f;   /* scores of a few units: a peaked softmax */
-        fill_uniform(dout, (size_t)T * H * D, &rng);
-        attention_f64(c[k].nseq, cu, H, K, D, qkv, st, dout, ro, rd);
-        double so = 0, sd = 0;
-        for (int i = 0; i < T * H * D; i++) so = fmax(so, fabs(ro[i]));
-        for (int i = 0; i < T * st; i++) sd = fmax(sd, fabs(rd[i]));
-        for (int sp = 0; sp < 2; sp++)
-            for (int th = 1; th <= 2; th++) {
-                if (simds[sp]) setenv("MRL_CPU_SIMD", simds[sp], 1); else unsetenv("MRL_CPU_SIMD");
-                mrl_err e = {0};
-                mrl_backend *be = be_open("cpu", th, &e);
-                unsetenv("MRL_CPU_SIMD");
-                if (!be) { EXPECTF(0, "be_open: %s", e.msg); continue; }
-                void *w = malloc(op_attention_work(be, T, maxlen, H, D));
-                for (int i = 0; i < T * st; i++) dqkv[i] = NAN;
-                op_attention_fwd(be, out, lse, qkv, qkv + H * D, qkv + (H + K) * D, st, cu, cu, c[k].nseq, T, H, K, D, w);
-                op_attention_bwd(be, dqkv, dqkv + H * D, dqkv + (H + K) * D, st, dout, qkv, qkv + H * D, qkv + (H + K) * D, st,
-                                 out, lse, cu, cu, c[k].nseq, T, H, K, D, w);
-                double eo = 0, ed = 0;
-                for (int i = 0; i < T * H * D; i++) eo = fmax(eo, isnan(out[i]) ? INFINITY : fabs(out[i] - ro[i]));
-                for (int i = 0; i < T * st; i++) ed = fmax(ed, isnan(dqkv[i]) ? INFINITY : fabs(dqkv[i] - rd[i]));
-                EXPECTF(eo <= 1e-5 * so && ed <= 1e-5 * sd, "H %d over %d, D %d, T %d, %s, %d threads: out %.3g off, dqkv %.3g off (of %.3g, %.3g)",
-                        H, K, D, T, simds[sp] ? simds[sp] : "default", th, eo, ed, so, sd);
-                free(w);
-                be_close(be);
-            }
-        free(qkv); free(dout); free(out); free(lse); free(dqkv); free(ro); free(rd);
-    }
-}
-
 /* x rounded to bf16 (cpu_bf16_rne) where bf, as a double. */
 static double rb(double x, int bf) {
     if (!bf) return x;
@@ -459,10 +363,13 @@ static double rb(double x, int bf) {
     float f; memcpy(&f, &u, 4); return f;
 }
 
-/* attention_f64 with the roundings of the AMX path (attention_amx.c) where bf: Q scale, K, V,
- * dO (also in rowsum(dO o O)), P (normalised in the forward, exp(s - lse) in the backward)
- * and dS rounded to bf16, and Q unscaled for dK; the products, softmax and dS in float64. */
-static void attention_f64_bf(int nseq, const int *cu, int H, int K, int D, const float *qkv, int st, const float *dout,
+/* Causal GQA attention in float64 over the packed sequences cu[0..nseq] (the layout of
+ * su_attention: one fused qkv row of st floats): out [T, H*D], and dqkv [T, st] (dq, dk, dv
+ * for the loss sum(dout o out)). bf: with the roundings of the AMX path (attention_amx.c): Q
+ * scale, K, V, dO (also in rowsum(dO o O)), P (normalised in the forward, exp(s - lse) in the
+ * backward) and dS rounded to bf16, and Q unscaled for dK; the products, softmax and dS in
+ * float64 either way. */
+static void attention_f64(int nseq, const int *cu, int H, int K, int D, const float *qkv, int st, const float *dout,
                              double *out, double *dqkv, int bf) {
     int grp = H / K, T = cu[nseq];
     double sc = 1.0 / sqrt((double)D);
@@ -515,8 +422,60 @@ static void attention_f64_bf(int nseq, const int *cu, int H, int K, int D, const
     free(p); free(dp); free(lse);
 }
 
+/* Packed attention forward and backward at the models' head dims against float64: D = 64 with
+ * a GQA group of 7 (Qwen2.5-0.5B: 14 heads over 2), D = 128 with 6 (the 1.5B: 12 over 2),
+ * sequences of one token beside longer ones cut mid-block. The table's cases stop at D = 32,
+ * and the finite differences at D = 16, so the AVX-512 path at these widths (K and V
+ * transposed in 16-column blocks, P V over 64-column tiles) was checked only against itself
+ * (threads, the split backward). The AVX-512 path and the portable one, 1 and 2 threads. */
+TEST(attention_head_dims_match_float64) {
+    static const struct { int nseq, lens[3], H, K, D; } c[] = {
+        {3, {1, 70, 1}, 7, 1, 64},
+        {2, {130, 1}, 12, 2, 128},
+        {1, {1}, 6, 2, 128},
+    };
+    static const char *simds[] = {NULL, "none"};
+    uint64_t rng = 21;
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        int H = c[k].H, K = c[k].K, D = c[k].D, st = (H + 2 * K) * D, cu[4] = {0}, maxlen = 0;
+        for (int s = 0; s < c[k].nseq; s++) { cu[s + 1] = cu[s] + c[k].lens[s]; if (c[k].lens[s] > maxlen) maxlen = c[k].lens[s]; }
+        int T = cu[c[k].nseq];
+        float *qkv = malloc(sizeof(float) * T * st), *dout = malloc(sizeof(float) * T * H * D);
+        float *out = malloc(sizeof(float) * T * H * D), *lse = malloc(sizeof(float) * T * H), *dqkv = malloc(sizeof(float) * T * st);
+        double *ro = malloc(sizeof(double) * T * H * D), *rd = malloc(sizeof(double) * T * st);
+        fill_uniform(qkv, (size_t)T * st, &rng);
+        for (int i = 0; i < T * st; i++) qkv[i] *= 2.0f;   /* scores of a few units: a peaked softmax */
+        fill_uniform(dout, (size_t)T * H * D, &rng);
+        attention_f64(c[k].nseq, cu, H, K, D, qkv, st, dout, ro, rd, 0);
+        double so = 0, sd = 0;
+        for (int i = 0; i < T * H * D; i++) so = fmax(so, fabs(ro[i]));
+        for (int i = 0; i < T * st; i++) sd = fmax(sd, fabs(rd[i]));
+        for (int sp = 0; sp < 2; sp++)
+            for (int th = 1; th <= 2; th++) {
+                if (simds[sp]) setenv("MRL_CPU_SIMD", simds[sp], 1); else unsetenv("MRL_CPU_SIMD");
+                mrl_err e = {0};
+                mrl_backend *be = be_open("cpu", th, &e);
+                unsetenv("MRL_CPU_SIMD");
+                if (!be) { EXPECTF(0, "be_open: %s", e.msg); continue; }
+                void *w = malloc(op_attention_work(be, T, maxlen, H, D));
+                for (int i = 0; i < T * st; i++) dqkv[i] = NAN;
+                op_attention_fwd(be, out, lse, qkv, qkv + H * D, qkv + (H + K) * D, st, cu, cu, c[k].nseq, T, H, K, D, w);
+                op_attention_bwd(be, dqkv, dqkv + H * D, dqkv + (H + K) * D, st, dout, qkv, qkv + H * D, qkv + (H + K) * D, st,
+                                 out, lse, cu, cu, c[k].nseq, T, H, K, D, w);
+                double eo = 0, ed = 0;
+                for (int i = 0; i < T * H * D; i++) eo = fmax(eo, isnan(out[i]) ? INFINITY : fabs(out[i] - ro[i]));
+                for (int i = 0; i < T * st; i++) ed = fmax(ed, isnan(dqkv[i]) ? INFINITY : fabs(dqkv[i] - rd[i]));
+                EXPECTF(eo <= 1e-5 * so && ed <= 1e-5 * sd, "H %d over %d, D %d, T %d, %s, %d threads: out %.3g off, dqkv %.3g off (of %.3g, %.3g)",
+                        H, K, D, T, simds[sp] ? simds[sp] : "default", th, eo, ed, so, sd);
+                free(w);
+                be_close(be);
+            }
+        free(qkv); free(dout); free(out); free(lse); free(dqkv); free(ro); free(rd);
+    }
+}
+
 /* A bf16 model's packed attention on AMX (attention_amx.c; taken for be->bf16_act on a CPU
- * with AMX) against float64 with its roundings (attention_f64_bf: within fp32 sums and the
+ * with AMX) against float64 with its roundings (attention_f64 with bf: within fp32 sums and the
  * odd bf16 rounding landing on the other side, 2e-3 of the largest value) and against exact
  * float64 (within bf16's 1e-2); that it ran (differs from exact by more than fp32 would); and
  * the same bits on 1-3 threads with the backward split on and off. Sequences cut mid-block,
@@ -549,8 +508,8 @@ TEST(attention_amx_bf16) {
         fill_uniform(qkv, nd, &rng);
         for (size_t i = 0; i < nd; i++) qkv[i] *= 2.0f;
         fill_uniform(dout, no, &rng);
-        attention_f64_bf(c[k].nseq, cu, H, K, D, qkv, st, dout, ro, rd, 1);
-        attention_f64_bf(c[k].nseq, cu, H, K, D, qkv, st, dout, xo, xd, 0);
+        attention_f64(c[k].nseq, cu, H, K, D, qkv, st, dout, ro, rd, 1);
+        attention_f64(c[k].nseq, cu, H, K, D, qkv, st, dout, xo, xd, 0);
         double so = 0, sd = 0;
         for (size_t i = 0; i < no; i++) so = fmax(so, fabs(ro[i]));
         for (size_t i = 0; i < nd; i++) sd = fmax(sd, fabs(rd[i]));
