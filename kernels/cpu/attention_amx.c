@@ -32,11 +32,7 @@ static int r16(int n) { return (n + 15) / 16 * 16; }
 static int ld_f32(int n) { return ((r16(n) / 16) | 1) * 16; }
 static int ld_b16(int n) { return ((r32(n) / 32) | 1) * 32; }
 
-int cpu_attn_amx(const mrl_backend *be, int D) {
-    if (!be->bf16_act || !cpu_st(be)->amx || D % 32 || D > 512) return 0;
-    const char *s = getenv("MRL_CPU_ATTN_AMX");
-    return !(s && !strcmp(s, "0"));
-}
+int cpu_attn_amx(const mrl_backend *be, int D) { return be->bf16_act && cpu_st(be)->attn_amx && D % 32 == 0 && D <= 512; }
 
 /* A thread's share of the work buffer for keys up to L (a multiple of 32) and head size D. */
 typedef struct {

@@ -183,6 +183,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     s->bf16dot = !cpu_bf16dot_supported() || (bd && !strcmp(bd, "0")) ? -1 : bd && !strcmp(bd, "1") ? 1 : 0;
     const char *ax = getenv("MRL_CPU_AMX");   /* 0: the vdpbf16ps kernel even where AMX is */
     s->amx = s->bf16dot >= 0 && !(ax && !strcmp(ax, "0")) && cpu_amx_supported();
+    const char *aa = getenv("MRL_CPU_ATTN_AMX");   /* 0: a bf16 model's packed attention in fp32 even with AMX */
+    s->attn_amx = s->amx && !(aa && !strcmp(aa, "0"));
     /* rows up to which the streaming kernel beats sgemm (bf16, 1536 x 8960): 12 on AVX-512
      * (against its tiles); on AVX2 the 3 x 4 register tile is at 150-160 GFLOP/s from 32 rows
      * to 64, its limit, where sgemm on widened bf16 reaches 78-108 and fp32 ties (AMD Zen 2) */

@@ -37,6 +37,9 @@ typedef struct cpu_state {
                               and the CPU has it, -1 off (no AVX512_BF16, or MRL_CPU_BF16_DOT=0) */
     int amx;               /* 1: the bf16 GEMM above runs on AMX tiles (the CPU has AMX-BF16 and
                               Linux granted the tile state; MRL_CPU_AMX=0 turns it off) */
+    int attn_amx;          /* 1: with amx, a bf16 model's packed attention on the tiles too
+                              (attention_amx.c; MRL_CPU_ATTN_AMX=0 turns it off), read once so
+                              that the work size asked for and the path taken agree */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     int small_t_bf16;      /* the same for bf16 weights */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */
