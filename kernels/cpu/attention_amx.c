@@ -25,6 +25,7 @@
 
 #define BQ 64    /* query rows per block */
 #define BKA 128  /* keys per task of the split backward's first pass (a multiple of 32) */
+#define KCH 256  /* keys per chunk of a backward block (a multiple of 32) */
 
 static int r32(int n) { return (n + 31) / 32 * 32; }
 static int r16(int n) { return (n + 15) / 16 * 16; }
@@ -47,7 +48,7 @@ static size_t layout(amx_work *w, char *base, int maxlen, int D) {
 #define TAKE(f, n, T) do { if (w) w->f = (T *)(base + off); off += ((size_t)(n) * sizeof(T) + 63) / 64 * 64; } while (0)
     TAKE(Kd, (size_t)L * D / 2, uint32_t); TAKE(Vd, (size_t)L * D / 2, uint32_t);
     TAKE(Kk, (size_t)L * D / 2, uint32_t); TAKE(Vk, (size_t)L * D / 2, uint32_t);
-    TAKE(Pv, (size_t)L * BQ / 2, uint32_t); TAKE(dSv, (size_t)L * BQ / 2, uint32_t);
+    TAKE(Pv, (size_t)KCH * BQ / 2, uint32_t); TAKE(dSv, (size_t)KCH * BQ / 2, uint32_t);   /* the backward's chunks */
     TAKE(S, (size_t)BQ * lS, float); TAKE(dP, (size_t)BQ * lS, float);
     TAKE(dKT, (size_t)D * lT, float); TAKE(dVT, (size_t)D * lT, float); TAKE(Ob, (size_t)BQ * D, float);
     TAKE(Ab, (size_t)BQ * lA, uint16_t); TAKE(Qb, (size_t)BQ * D, uint16_t); TAKE(dOb, (size_t)BQ * D, uint16_t);
@@ -199,58 +200,66 @@ enum { DKV = 1, DQ = 2 };
  * DKV: dK^T += Q^T dS, dV^T += dO^T P (dKT, dVT: keys from kb); DQ (kb = 0, w = i0 + m): dQ = dS K
  * into dq (row stride dst). */
 TGT static void bwd_block(amx_work *w, const ctx *x, float *dq, size_t dst, int i0, int m, int kb, int nw, int what) {
-    int D = x->D, mt = (m + 15) / 16, nt = r16(nw) / 16, kp = r32(nw), qc = (m + 31) / 32, d0 = i0 - kb;
+    int D = x->D, mt = (m + 15) / 16, qc = (m + 31) / 32, d0 = i0 - kb;
     const float *Q = x->q + (size_t)i0 * x->st, *dO = x->dout + (size_t)i0 * x->HD, *O = x->o + (size_t)i0 * x->HD;
     rows_b16(w->Qb, Q, (size_t)x->st, m, 16 * mt, D, x->scale);
     rows_b16(w->dOb, dO, (size_t)x->HD, m, 16 * mt, D, 1.0f);
-    amx_mm(w->S, (size_t)w->lS, w->Qb, (size_t)D, w->Kd, (size_t)D / 2 * 16, mt, nt, D / 32, 0);
-    amx_mm(w->dP, (size_t)w->lS, w->dOb, (size_t)D, w->Vd, (size_t)D / 2 * 16, mt, nt, D / 32, 0);
-    __m512 sc = _mm512_set1_ps(x->scale);
-    int rows = (what & DKV) ? 32 * qc : 16 * mt;
-    for (int r = 0; r < rows; r += 2) {   /* two rows at a time: pairs of queries for Pv, dSv */
-        __m512 l[2], di[2];
-        int n[2];
-        for (int h = 0; h < 2; h++) {
-            int rr = r + h;
-            n[h] = rr < m ? d0 + rr + 1 : 0;   /* the row's visible keys from kb */
-            if (n[h] > nw) n[h] = nw;
-            l[h] = _mm512_set1_ps(rr < m ? x->lse[(size_t)rr * x->H] : 0.0f);
-            float d = 0;
-            if (rr < m) {
-                __m512 a = _mm512_setzero_ps();
-                for (int c = 0; c < D; c += 16)   /* dO as dP = dO V^T reads it: rounded (dOb), so sum_j P_j dS_j = 0 */
-                    a = _mm512_fmadd_ps(cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)(w->dOb + (size_t)rr * D + c))),
-                                        _mm512_loadu_ps(O + (size_t)rr * x->HD + c), a);
-                d = _mm512_reduce_add_ps(a);
-            }
-            di[h] = _mm512_set1_ps(d);
-        }
-        for (int j = 0; j < ((what & DQ) ? kp : 16 * nt); j += 16) {
-            __m512 p[2], ds[2];
-            for (int h = 0; h < 2; h++) {
-                const float *sr = w->S + (size_t)(r + h) * w->lS + j, *dr = w->dP + (size_t)(r + h) * w->lS + j;
-                __mmask16 k = cpu_lanes16(n[h] - j);
-                p[h] = _mm512_maskz_mov_ps(k, cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr), l[h])));
-                ds[h] = _mm512_maskz_mul_ps(k, _mm512_mul_ps(p[h], _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr), di[h])), sc);
-                if ((what & DQ) && r + h < 16 * mt) store_b16(w->Ab + (size_t)(r + h) * w->lA + j, ds[h]);
-            }
-            if ((what & DKV) && j < 16 * nt) {
-                size_t o = ((size_t)(j / 16) * 32 + (size_t)r / 2) * 16;
-                _mm512_storeu_si512(w->Pv + o, cpu_bf16_pairs_v(p[0], p[1]));
-                _mm512_storeu_si512(w->dSv + o, cpu_bf16_pairs_v(ds[0], ds[1]));
-            }
-        }
-    }
     if (what & DKV) {
         rows_t64(w->QT, Q, (size_t)x->st, m, D);
         rows_t64(w->dOT, dO, (size_t)x->HD, m, D);
-        amx_mm(w->dKT, (size_t)w->lT, w->QT, BQ, w->dSv, 32 * 16, D / 16, nt, qc, 1);
-        amx_mm(w->dVT, (size_t)w->lT, w->dOT, BQ, w->Pv, 32 * 16, D / 16, nt, qc, 1);
     }
-    if (what & DQ) {
-        amx_mm(w->Ob, (size_t)D, w->Ab, (size_t)w->lA, w->Kk, (size_t)w->L / 2 * 16, mt, D / 16, kp / 32, 0);
+    float lse[BQ], di[BQ];
+    for (int r = 0; r < m; r++) {
+        __m512 a = _mm512_setzero_ps();
+        for (int c = 0; c < D; c += 16)   /* dO as dP = dO V^T reads it: rounded (dOb), so sum_j P_j dS_j = 0 */
+            a = _mm512_fmadd_ps(cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)(w->dOb + (size_t)r * D + c))),
+                                _mm512_loadu_ps(O + (size_t)r * x->HD + c), a);
+        di[r] = _mm512_reduce_add_ps(a);
+        lse[r] = x->lse[(size_t)r * x->H];
+    }
+    __m512 sc = _mm512_set1_ps(x->scale);
+    int rows = (what & DKV) ? 32 * qc : 16 * mt;
+    /* keys in chunks of KCH: a chunk's scores, P and dS stay in L2 (at 2048 keys a block's were
+       1.5 MB); every product element is the same chain of tile operations as over all keys at once */
+    for (int c0 = 0; c0 < nw; c0 += KCH) {
+        int cw = nw - c0 < KCH ? nw - c0 : KCH, nt = r16(cw) / 16, kp = r32(cw);
+        amx_mm(w->S, (size_t)w->lS, w->Qb, (size_t)D, w->Kd + (size_t)(c0 / 16) * (D / 2) * 16, (size_t)D / 2 * 16, mt, nt, D / 32, 0);
+        amx_mm(w->dP, (size_t)w->lS, w->dOb, (size_t)D, w->Vd + (size_t)(c0 / 16) * (D / 2) * 16, (size_t)D / 2 * 16, mt, nt, D / 32, 0);
+        for (int r = 0; r < rows; r += 2) {   /* two rows at a time: pairs of queries for Pv, dSv */
+            __m512 l[2], dv[2];
+            int n[2];
+            for (int h = 0; h < 2; h++) {
+                int rr = r + h;
+                n[h] = rr < m ? d0 + rr + 1 - c0 : 0;   /* the row's visible keys in the chunk */
+                if (n[h] > cw) n[h] = cw;
+                l[h] = _mm512_set1_ps(rr < m ? lse[rr] : 0.0f);
+                dv[h] = _mm512_set1_ps(rr < m ? di[rr] : 0.0f);
+            }
+            for (int j = 0; j < ((what & DQ) ? kp : 16 * nt); j += 16) {
+                __m512 p[2], ds[2];
+                for (int h = 0; h < 2; h++) {
+                    const float *sr = w->S + (size_t)(r + h) * w->lS + j, *dr = w->dP + (size_t)(r + h) * w->lS + j;
+                    __mmask16 k = cpu_lanes16(n[h] - j);
+                    p[h] = _mm512_maskz_mov_ps(k, cpu_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr), l[h])));
+                    ds[h] = _mm512_maskz_mul_ps(k, _mm512_mul_ps(p[h], _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr), dv[h])), sc);
+                    if ((what & DQ) && r + h < 16 * mt) store_b16(w->Ab + (size_t)(r + h) * w->lA + j, ds[h]);
+                }
+                if ((what & DKV) && j < 16 * nt) {
+                    size_t o = ((size_t)(j / 16) * 32 + (size_t)r / 2) * 16;
+                    _mm512_storeu_si512(w->Pv + o, cpu_bf16_pairs_v(p[0], p[1]));
+                    _mm512_storeu_si512(w->dSv + o, cpu_bf16_pairs_v(ds[0], ds[1]));
+                }
+            }
+        }
+        if (what & DKV) {
+            amx_mm(w->dKT + c0, (size_t)w->lT, w->QT, BQ, w->dSv, 32 * 16, D / 16, nt, qc, 1);
+            amx_mm(w->dVT + c0, (size_t)w->lT, w->dOT, BQ, w->Pv, 32 * 16, D / 16, nt, qc, 1);
+        }
+        if (what & DQ)
+            amx_mm(w->Ob, (size_t)D, w->Ab, (size_t)w->lA, w->Kk + (size_t)(c0 / 2) * 16, (size_t)w->L / 2 * 16, mt, D / 16, kp / 32, c0 > 0);
+    }
+    if (what & DQ)
         for (int r = 0; r < m; r++) memcpy(dq + (size_t)r * dst, w->Ob + (size_t)r * D, (size_t)D * sizeof(float));
-    }
 }
 
 /* dK^T, dV^T of keys 0 .. n (from the task's first key) out to dk, dv rows (row stride dst). */
