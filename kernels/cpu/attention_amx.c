@@ -4,16 +4,20 @@
  * PyTorch's autocast does with scaled_dot_product_attention on a CPU. cpu_attention_fwd/bwd
  * (attention.c) come here when the model asks for bf16 products (be->bf16_act: --dtype bf16),
  * the CPU has AMX (cpu_state.amx) and D is a multiple of 32; MRL_CPU_ATTN_AMX=0 keeps them on
- * the fp32 path. Rounded to bf16: Q scale (1/sqrt(D) folded in), K, V, dO and P, dS; Q
- * unscaled for dK. Each output is a chain of TDPBF16PS over its k range in order, whatever
- * the tasks, so the result does not depend on the thread count, and the backward's one-pass
- * and split forms (as attention.c's) give the same bits.
+ * the fp32 path. Rounded to bf16: Q scale (1/sqrt(D) folded in), K, V, dO (also where
+ * rowsum(dO o O) reads it, as dP does) and P, dS; Q unscaled for dK. The forward takes a
+ * block's scores over all its keys, then softmax and P V; the backward goes over a block's keys
+ * in chunks of KCH (a chunk's S, dP, P and dS stay in L2). Each output is a chain of TDPBF16PS
+ * over its k range in order, whatever the tasks and chunks, so the result does not depend on
+ * the thread count, and the backward's one-pass and split forms (as attention.c's) give the
+ * same bits.
  *
  * Layouts (u32: a pair of bf16, the first in the low half; "VNNI": the pair-interleaved
  * second operand TDPBF16PS reads, 16 pairs x 16 columns a tile, 64-byte rows):
  *   Kd  K (or V) by pairs of D: key tile t (16 keys), pair p at [t][p][16 keys] — S's B
  *   Kk  K (or V) by pairs of keys: column tile c (16 of D), key pair p at [c][p][16] — dQ's, O's B
- *   Pv  P or dS of a block by pairs of queries: key tile t at [t][32 pairs][16 keys] — dV^T's, dK^T's B
+ *   Pv  P or dS of a block's key chunk by pairs of queries: key tile t at [t][32 pairs][16 keys]
+ *       — dV^T's, dK^T's B
  *   A operands are bf16 rows: Q, dO (64 x D), P or dS (64 x keys), Q^T, dO^T (D x 64).
  * dK and dV are summed transposed (D x keys, fp32) and written out once per task. */
 #include <math.h>
