@@ -260,7 +260,8 @@ static inline __m512i cpu_rne16(__m512i u) {
  * takes those from 2^-126 - 2^-134 up (bits 0x007f8000) to the smallest normal; those are set
  * to it (with their sign) first. The smaller ones round to bf16 denormals, which TDPBF16PS and
  * VDPBF16PS read as 0: for those products the operands made here are cpu_bf16_rne's, bit for
- * bit (use them for nothing else). */
+ * bit. Use them for nothing else, or only where a value read back should be what such a
+ * product sees (attention_amx.c's rowsum(dO o O) reads the dO that dP = dO V^T reads). */
 __attribute__((target("avx512f")))
 static inline __m512 cpu_bf16_prep(__m512 x) {
     __m512i u = _mm512_castps_si512(x), a = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));

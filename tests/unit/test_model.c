@@ -259,7 +259,7 @@ static int write_random_model(const char *dir, mrl_config *c) {
     int n = qwen2_tensors(c, NULL, 0);
     qwen2_tensor *ts = calloc((size_t)n, sizeof *ts);
     qwen2_tensors(c, ts, n);
-    char path[600];
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     st_writer *w = st_write_begin(path, &e);
     float **bufs = calloc((size_t)n, sizeof *bufs);
@@ -288,10 +288,10 @@ TEST(bf16_amx_attention_gradients_close) {
     int amx = cpu_attn_amx(probe, 64);
     be_close(probe);
     if (!amx) SKIP("no AMX on this CPU (or MRL_CPU_ATTN_AMX=0)");
-    char dir[] = "/tmp/mrl_amxgrad_XXXXXX";
-    if (!mkdtemp(dir)) { EXPECT(0); return; }
+    char dir[TEST_TMPDIR_MAX], path[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "mrl-amxgrad");   /* under $TMPDIR, as the other tests' */
     mrl_config c;
-    if (write_random_model(dir, &c) < 0) { EXPECT(0); return; }
+    if (write_random_model(dir, &c) < 0) { EXPECT(0); goto clean; }
     int T = 451, cu[4] = {0, 1, 151, 451};   /* sequences of 1, 150 and 300 tokens */
     int32_t *tok = malloc(sizeof(int32_t) * T), *tg = malloc(sizeof(int32_t) * T);
     float *lp = malloc(sizeof(float) * T), *dl = malloc(sizeof(float) * T);
@@ -328,7 +328,7 @@ TEST(bf16_amx_attention_gradients_close) {
     }
     for (int k = 0; k < 2; k++) for (int i = 0; i < 64; i++) free(g[k][i]);
     free(tok); free(tg); free(lp); free(dl);
-    char path[600];
+clean:   /* also where the model could not be written: what of it was */
     snprintf(path, sizeof path, "%s/model.safetensors", dir); unlink(path);
     snprintf(path, sizeof path, "%s/config.json", dir); unlink(path);
     snprintf(path, sizeof path, "%s/generation_config.json", dir); unlink(path);
