@@ -144,27 +144,25 @@ TGT static void pack_dpairs(uint32_t *dst, const float *x, size_t st, int n, int
         }
 }
 /* x^T (x: rows 0..n, row stride st, D wide; rows n..64 zero) as bf16 rows of 64 (dst: D x 64):
- * query pairs built from two rows, 16 pairs x 16 columns turned by one transpose. */
-TGT static void rows_t64(uint16_t *dst, const float *x, size_t st, int n, int D) {
-    __m512i r[16];
-    uint32_t *d32 = (uint32_t *)dst;   /* row d: 32 pairs */
-    for (int p0 = 0; p0 < 32; p0 += 16)
-        for (int c = 0; c < D; c += 16) {
-            for (int i = 0; i < 16; i++) {
-                int j = 2 * (p0 + i);
-                r[i] = cpu_bf16_pairs(x + (size_t)j * st + c, j < n ? 16 : 0, x + (size_t)(j + 1) * st + c, j + 1 < n ? 16 : 0);
-            }
-            cpu_tr16(r);   /* r[k]: column c + k, pairs p0 .. p0 + 15 */
-            for (int k = 0; k < 16; k++) _mm512_storeu_si512(d32 + (size_t)(c + k) * 32 + p0, r[k]);
-        }
+ * the bf16 GEMM's transpose of a K-major operand, 16 columns of x at a time. */
+static void rows_t64(uint16_t *dst, const float *x, size_t st, int n, int D) {
+    for (int c = 0; c < D; c += 16) cpu_bf16_rows_k((uint32_t *)dst, BQ / 2, x, (int)st, D, n, c);
 }
 
-/* A task's view: the sequence's first row, its length, and pointers for one (head, KV head). */
+/* One head of one sequence: its Q, dO and O from the sequence's first row, its logsumexp from a
+ * block's first row (row strides st for Q, HD for dO and O, H for lse). */
 typedef struct {
-    const float *q, *k, *v, *o, *dout, *lse;
+    const float *q, *o, *dout, *lse;
     int st, HD, H, D;
     float scale;
 } ctx;
+static ctx head_ctx(const float *q, const float *dout, const float *out, const float *lse, int s0, int h, int i0, int st, int H,
+                    int D) {
+    int HD = H * D;
+    return (ctx){.q = q + (size_t)s0 * st + (size_t)h * D, .dout = dout ? dout + (size_t)s0 * HD + (size_t)h * D : NULL,
+                 .o = out ? out + (size_t)s0 * HD + (size_t)h * D : NULL, .lse = lse + (size_t)(s0 + i0) * H + h,
+                 .st = st, .HD = HD, .H = H, .D = D, .scale = 1.0f / sqrtf((float)D)};
+}
 
 /* Forward: one block of m query rows at i0 against keys 0 .. i0 + m (Kd, Vk hold them). */
 TGT static void fwd_block(amx_work *w, const ctx *x, float *out, float *lse, int i0, int m) {
@@ -266,6 +264,19 @@ TGT static void bwd_block(amx_work *w, const ctx *x, float *dq, size_t dst, int 
         for (int r = 0; r < m; r++) memcpy(dq + (size_t)r * dst, w->Ob + (size_t)r * D, (size_t)D * sizeof(float));
 }
 
+/* A backward task's keys: n rows of K and V (row stride st) by pairs of D for S and dP, K by
+ * pairs of keys too where the task computes dQ (kk), and, where it sums dK and dV (dkv), their
+ * sums zeroed. */
+static void bwd_task(amx_work *w, const float *K, const float *V, int st, int n, int D, int kk, int dkv) {
+    int L = r32(n);
+    pack_dpairs(w->Kd, K, (size_t)st, n, L, D);
+    pack_dpairs(w->Vd, V, (size_t)st, n, L, D);
+    if (kk) { w->L = L; pack_keypairs(w->Kk, K, (size_t)st, n, L, D); }
+    for (int d = 0; dkv && d < D; d++) {
+        memset(w->dKT + (size_t)d * w->lT, 0, (size_t)L * sizeof(float));
+        memset(w->dVT + (size_t)d * w->lT, 0, (size_t)L * sizeof(float));
+    }
+}
 /* dK^T, dV^T of keys 0 .. n (from the task's first key) out to dk, dv rows (row stride dst). */
 static void write_dkv(const amx_work *w, float *dk, float *dv, size_t dst, int n, int D) {
     cpu_transpose(dk, dst, w->dKT, (size_t)w->lT, D, n);
@@ -288,8 +299,7 @@ void cpu_attn_amx_fwd(const mrl_backend *be, int nt, float *out, float *lse, con
                     cpu_attn_run(r, runs, n, BQ, &b0, &b1);
                     if (b0 >= b1) continue;
                     int kmax = b1 * BQ < n ? b1 * BQ : n, L = r32(kmax), g = h / grp;
-                    ctx x = {.q = q + (size_t)s0 * st + (size_t)h * D, .st = st, .HD = HD, .H = H, .D = D,
-                             .scale = 1.0f / sqrtf((float)D)};
+                    ctx x = head_ctx(q, NULL, NULL, lse, s0, h, 0, st, H, D);
                     pack_dpairs(w.Kd, k + (size_t)s0 * st + (size_t)g * D, (size_t)st, kmax, L, D);
                     w.L = L;
                     pack_keypairs(w.Vk, v + (size_t)s0 * st + (size_t)g * D, (size_t)st, kmax, L, D);
@@ -305,8 +315,7 @@ void cpu_attn_amx_bwd(const mrl_backend *be, int nt, int split, float *dq, float
                       const float *q, const float *k, const float *v, int st, const float *out, const float *lse,
                       const int32_t *cu, int nseq, int H, int Hkv, int D, int maxlen, void *work) {
     (void)be;
-    int grp = H / Hkv, HD = H * D, nkb = (maxlen + BKA - 1) / BKA, nqb = (maxlen + BQ - 1) / BQ;
-    float scale = 1.0f / sqrtf((float)D);
+    int grp = H / Hkv, nkb = (maxlen + BKA - 1) / BKA, nqb = (maxlen + BQ - 1) / BQ;
     #pragma omp parallel num_threads(nt)
     {
         amx_work w = thread_share(work, maxlen, D);
@@ -316,27 +325,15 @@ void cpu_attn_amx_bwd(const mrl_backend *be, int nt, int split, float *dq, float
             #pragma omp for schedule(dynamic, 1) collapse(2)
             for (int s = 0; s < nseq; s++)
                 for (int g = 0; g < Hkv; g++) {
-                    int s0 = cu[s], n = cu[s + 1] - s0, L = r32(n);
+                    int s0 = cu[s], n = cu[s + 1] - s0;
                     if (n <= 0) continue;
-                    const float *K = k + (size_t)s0 * st + (size_t)g * D, *V = v + (size_t)s0 * st + (size_t)g * D;
-                    pack_dpairs(w.Kd, K, (size_t)st, n, L, D);
-                    pack_dpairs(w.Vd, V, (size_t)st, n, L, D);
-                    w.L = L;
-                    pack_keypairs(w.Kk, K, (size_t)st, n, L, D);
-                    for (int d = 0; d < D; d++) {
-                        memset(w.dKT + (size_t)d * w.lT, 0, (size_t)L * sizeof(float));
-                        memset(w.dVT + (size_t)d * w.lT, 0, (size_t)L * sizeof(float));
-                    }
-                    for (int h = g * grp; h < (g + 1) * grp; h++) {
-                        ctx x = {.q = q + (size_t)s0 * st + (size_t)h * D, .dout = dout + (size_t)s0 * HD + (size_t)h * D,
-                                 .o = out + (size_t)s0 * HD + (size_t)h * D, .lse = lse + (size_t)s0 * H + h,
-                                 .st = st, .HD = HD, .H = H, .D = D, .scale = scale};
+                    bwd_task(&w, k + (size_t)s0 * st + (size_t)g * D, v + (size_t)s0 * st + (size_t)g * D, st, n, D, 1, 1);
+                    for (int h = g * grp; h < (g + 1) * grp; h++)
                         for (int i0 = 0; i0 < n; i0 += BQ) {
                             int m = n - i0 < BQ ? n - i0 : BQ;
-                            x.lse = lse + (size_t)(s0 + i0) * H + h;
+                            ctx x = head_ctx(q, dout, out, lse, s0, h, i0, st, H, D);
                             bwd_block(&w, &x, dq + (size_t)(s0 + i0) * dst + (size_t)h * D, (size_t)dst, i0, m, 0, i0 + m, DKV | DQ);
                         }
-                    }
                     write_dkv(&w, dk + (size_t)s0 * dst + (size_t)g * D, dv + (size_t)s0 * dst + (size_t)g * D, (size_t)dst, n, D);
                 }
         } else {
@@ -348,19 +345,13 @@ void cpu_attn_amx_bwd(const mrl_backend *be, int nt, int split, float *dq, float
                     for (int kb = 0; kb < nkb; kb++) {
                         int s0 = cu[s], n = cu[s + 1] - s0, kb0 = kb * BKA;
                         if (kb0 >= n) continue;
-                        int nb = n - kb0 < BKA ? n - kb0 : BKA, L = r32(nb);
-                        pack_dpairs(w.Kd, k + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, L, D);
-                        pack_dpairs(w.Vd, v + (size_t)(s0 + kb0) * st + (size_t)g * D, (size_t)st, nb, L, D);
-                        for (int d = 0; d < D; d++) {
-                            memset(w.dKT + (size_t)d * w.lT, 0, (size_t)L * sizeof(float));
-                            memset(w.dVT + (size_t)d * w.lT, 0, (size_t)L * sizeof(float));
-                        }
+                        int nb = n - kb0 < BKA ? n - kb0 : BKA;
+                        bwd_task(&w, k + (size_t)(s0 + kb0) * st + (size_t)g * D, v + (size_t)(s0 + kb0) * st + (size_t)g * D, st, nb, D,
+                                 0, 1);
                         for (int h = g * grp; h < (g + 1) * grp; h++)
                             for (int i0 = kb0 / BQ * BQ; i0 < n; i0 += BQ) {
                                 int m = n - i0 < BQ ? n - i0 : BQ, nw = i0 + m - kb0 < nb ? i0 + m - kb0 : nb;
-                                ctx x = {.q = q + (size_t)s0 * st + (size_t)h * D, .dout = dout + (size_t)s0 * HD + (size_t)h * D,
-                                         .o = out + (size_t)s0 * HD + (size_t)h * D, .lse = lse + (size_t)(s0 + i0) * H + h,
-                                         .st = st, .HD = HD, .H = H, .D = D, .scale = scale};
+                                ctx x = head_ctx(q, dout, out, lse, s0, h, i0, st, H, D);
                                 bwd_block(&w, &x, NULL, 0, i0, m, kb0, nw, DKV);
                             }
                         write_dkv(&w, dk + (size_t)(s0 + kb0) * dst + (size_t)g * D, dv + (size_t)(s0 + kb0) * dst + (size_t)g * D,
@@ -373,15 +364,9 @@ void cpu_attn_amx_bwd(const mrl_backend *be, int nt, int split, float *dq, float
                     for (int qb = 0; qb < nqb; qb++) {
                         int s0 = cu[s], n = cu[s + 1] - s0, i0 = qb * BQ, g = h / grp;
                         if (i0 >= n) continue;
-                        int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m, L = r32(nk);
-                        const float *K = k + (size_t)s0 * st + (size_t)g * D;
-                        pack_dpairs(w.Kd, K, (size_t)st, nk, L, D);
-                        pack_dpairs(w.Vd, v + (size_t)s0 * st + (size_t)g * D, (size_t)st, nk, L, D);
-                        w.L = L;
-                        pack_keypairs(w.Kk, K, (size_t)st, nk, L, D);
-                        ctx x = {.q = q + (size_t)s0 * st + (size_t)h * D, .dout = dout + (size_t)s0 * HD + (size_t)h * D,
-                                 .o = out + (size_t)s0 * HD + (size_t)h * D, .lse = lse + (size_t)(s0 + i0) * H + h,
-                                 .st = st, .HD = HD, .H = H, .D = D, .scale = scale};
+                        int m = n - i0 < BQ ? n - i0 : BQ, nk = i0 + m;
+                        bwd_task(&w, k + (size_t)s0 * st + (size_t)g * D, v + (size_t)s0 * st + (size_t)g * D, st, nk, D, 1, 0);
+                        ctx x = head_ctx(q, dout, out, lse, s0, h, i0, st, H, D);
                         bwd_block(&w, &x, dq + (size_t)(s0 + i0) * dst + (size_t)h * D, (size_t)dst, i0, m, 0, nk, DQ);
                     }
         }

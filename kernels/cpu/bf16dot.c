@@ -284,7 +284,7 @@ static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float
 /* The same rows from x given K-major (xt [IN][T], row stride ldx: the backward's g^T x takes
  * g's columns as its rows): pairs (xt[2p][t], xt[2p+1][t]) built 16 t x 16 pairs at a time and
  * turned into rows with one 16 x 16 transpose; zero pairs past IN up to ld / 2 pairs. */
-TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN, int t0) {
+TGT void cpu_bf16_rows_k(uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN, int t0) {
     int nr = T - t0 < 16 ? T - t0 : 16;
     for (int p0 = 0; p0 < ldp; p0 += 16) {
         __m512i v[16];
@@ -302,7 +302,7 @@ TGT static void rows_k_block(uint32_t *xp, int ldp, const float *xt, int ldx, in
 static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
     int nb = (T + 15) / 16;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
-    for (int b = 0; b < nb; b++) rows_k_block(xp, ldp, xt, ldx, T, IN, 16 * b);
+    for (int b = 0; b < nb; b++) cpu_bf16_rows_k(xp, ldp, xt, ldx, T, IN, 16 * b);
 }
 
 /* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). */

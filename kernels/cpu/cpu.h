@@ -132,6 +132,11 @@ int cpu_amx_supported(void);      /* AMX-BF16 usable by this process */
 #endif
 void cpu_amx_begin(void);
 void cpu_amx_end(void);
+/* Rows t0 .. t0 + 15 (fewer at T) of x given K-major (xt [IN][T], row stride ldx) as bf16
+ * pairs (xt[2p][t], xt[2p+1][t]), written to row t of xp (ldp pairs a row; zero pairs past IN):
+ * the transpose the bf16 GEMM makes of g for g^T x, and attention_amx.c of Q and dO
+ * (bf16dot.c; AVX512_BF16 only, operands rounded as cpu_bf16_pairs). */
+void cpu_bf16_rows_k(uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN, int t0);
 /* cpu_mm_xwT for bf16 W with x rounded to bf16 (fp32 sums); any T, each row independent. */
 void cpu_bf16dot_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                      int T, int IN, const uint16_t *w, int OUT);
@@ -244,16 +249,6 @@ __attribute__((target("avx512f")))
 static inline __m512 cpu_ld16(const void *p, int bf, size_t i) {
     if (bf) return cpu_bf16_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
     return _mm512_loadu_ps((const float *)p + i);
-}
-/* 16 fp32 bit patterns rounded to bf16 as cpu_bf16_rne does, in the low half of each lane. */
-__attribute__((target("avx512f")))
-static inline __m512i cpu_rne16(__m512i u) {
-    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), q = _mm512_set1_epi32(0x40);
-    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-    __m512i hi = _mm512_srli_epi32(u, 16);
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, half), _mm512_and_si512(hi, one)), 16);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
-    return _mm512_mask_or_epi32(r, nan, hi, q);   /* a NaN kept, made quiet */
 }
 /* fp32 to bf16 with VCVTNE(2)PS2BF16 (one instruction for 32 floats), as cpu_bf16_rne rounds
  * but for the fp32 denormals: the instruction makes them 0, where rounding to nearest even
