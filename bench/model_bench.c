@@ -490,21 +490,21 @@ static int gemm(int T, int IN, int OUT, int bf16, int threads) {
     for (size_t i = 0; i < (size_t)IN * OUT; i++) w[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
     for (size_t i = 0; i < (size_t)T * OUT; i++) g[i] = (float)((i * 15485863) % 1000) * 1e-3f - 0.5f;
     mrl_dtype wdt = bf16 ? MRL_BF16 : MRL_F32;
-    if (bf16) {   /* W rounded to bf16 in place: its first half holds the bf16 copy */
-        uint16_t *wb = (uint16_t *)w;
-        for (size_t i = 0; i < (size_t)IN * OUT; i++) { uint32_t u; memcpy(&u, &w[i], 4); wb[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); }
-    }
+    void *wm = w;   /* W as the product reads it: fp32, or rounded to bf16 */
+    if (bf16 && !(wm = malloc((size_t)IN * OUT * 2))) { fprintf(stderr, "model_bench: out of memory\n"); return 1; }
+    if (bf16) op_cast(be, wm, MRL_BF16, w, MRL_F32, (size_t)IN * OUT);
     double best[3] = {1e9, 1e9, 1e9};
     for (int r = 0; r < 6; r++) {
         double t[3];
-        t[0] = now(); op_linear_fwd(be, y, 0, x, w, wdt, NULL, T, IN, OUT); t[0] = now() - t[0];
-        t[1] = now(); op_linear_bwd(be, dx, 0, NULL, NULL, g, x, w, wdt, T, IN, OUT); t[1] = now() - t[1];
-        t[2] = now(); op_linear_bwd(be, NULL, 0, dw, NULL, g, x, w, wdt, T, IN, OUT); t[2] = now() - t[2];
+        t[0] = now(); op_linear_fwd(be, y, 0, x, wm, wdt, NULL, T, IN, OUT); t[0] = now() - t[0];
+        t[1] = now(); op_linear_bwd(be, dx, 0, NULL, NULL, g, x, wm, wdt, T, IN, OUT); t[1] = now() - t[1];
+        t[2] = now(); op_linear_bwd(be, NULL, 0, dw, NULL, g, x, wm, wdt, T, IN, OUT); t[2] = now() - t[2];
         for (int k = 0; k < 3 && r > 0; k++) if (t[k] < best[k]) best[k] = t[k];
     }
     double f = 2.0 * T * IN * OUT / 1e9;
     printf("gemm threads=%d T=%d IN=%d OUT=%d dtype=%s fwd_GFLOPs=%.1f dx_GFLOPs=%.1f dW_GFLOPs=%.1f\n", threads, T, IN, OUT,
            bf16 ? "bf16" : "fp32", f / best[0], f / best[1], f / best[2]);
+    if (wm != w) free(wm);
     free(x); free(w); free(g); free(y); free(dx); free(dw);
     be_close(be);
     return 0;
