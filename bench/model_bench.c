@@ -340,6 +340,42 @@ static int attn_train(int T, int nseq, int H, int Hkv, int D, int bf16, int thre
     return 0;
 }
 
+/* RMSNorm forward and backward over NB separate T x C buffers (a step of `small` has 13 norms, each
+ * on its own activations: the buffers are not all in cache, as in a step), ms per norm. */
+static int norm(int T, int C, int bf16, int threads) {
+    enum { NB = 13 };
+    if (T <= 0 || C <= 0) { fprintf(stderr, "model_bench: norm: T, C > 0\n"); return 1; }
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", threads, &e);
+    if (!be) die("cpu backend", &e);
+    size_t n = (size_t)T * C;
+    float *x = malloc(sizeof(float) * n * NB), *y = malloc(sizeof(float) * n * NB), *dy = malloc(sizeof(float) * n * NB);
+    float *dx = malloc(sizeof(float) * n * NB), *rstd = malloc(sizeof(float) * T * NB), *dw = calloc((size_t)C, sizeof(float));
+    float *w = malloc(sizeof(float) * C);
+    uint16_t *wb = malloc(sizeof(uint16_t) * C);
+    if (!x || !y || !dy || !dx || !rstd || !dw || !w || !wb) { fprintf(stderr, "model_bench: out of memory\n"); return 1; }
+    for (size_t i = 0; i < n * NB; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f, dy[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    for (int i = 0; i < C; i++) {
+        w[i] = 1.0f + (float)(i % 17) * 0.01f;
+        uint32_t u; memcpy(&u, &w[i], 4); wb[i] = (uint16_t)(u >> 16);
+    }
+    const void *wp = bf16 ? (const void *)wb : (const void *)w;
+    mrl_dtype wdt = bf16 ? MRL_BF16 : MRL_F32;
+    double bf = 1e9, bb = 1e9;
+    for (int r = 0; r < 5; r++) {
+        double t = now();
+        for (int b = 0; b < NB; b++) op_rmsnorm_fwd(be, y + n * b, rstd + (size_t)T * b, x + n * b, wp, wdt, T, C, 1e-6f);
+        t = now() - t; if (t < bf) bf = t;
+        t = now();
+        for (int b = 0; b < NB; b++) op_rmsnorm_bwd(be, dx + n * b, 0, dw, dy + n * b, x + n * b, wp, wdt, rstd + (size_t)T * b, T, C);
+        t = now() - t; if (t < bb) bb = t;
+    }
+    printf("norm threads=%d T=%d C=%d w=%s fwd_ms=%.3f bwd_ms=%.3f (per norm, %d buffers)\n", threads, T, C, bf16 ? "bf16" : "fp32",
+           bf * 1e3 / NB, bb * 1e3 / NB, NB);
+    free(x); free(y); free(dy); free(dx); free(rstd); free(dw); free(w); free(wb); be_close(be);
+    return 0;
+}
+
 static mrl_model *load(const char *dir, int bf16, int trainable, int ckpt, int threads) {
     model_opts o = {.device = "cpu", .bf16 = bf16, .trainable = trainable, .grad_checkpoint = ckpt, .threads = threads};
     mrl_err e = {0};
@@ -521,13 +557,14 @@ int main(int argc, char **argv) {
     if (argc >= 7 && !strcmp(argv[1], "attn_train"))
         return attn_train(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]),
                           argc > 7 && !strcmp(argv[7], "bf16"), threads);
+    if (argc >= 4 && !strcmp(argv[1], "norm")) return norm(atoi(argv[2]), atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "attn")) return attn(atoi(argv[2]), atoi(argv[3]), threads);
     if (argc >= 5 && !strcmp(argv[1], "decode"))
         return decode(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && !strcmp(argv[5], "bf16"), threads);
     if (argc >= 4 && !strcmp(argv[1], "prefill")) return prefill(argv[2], atoi(argv[3]), argc > 4 && !strcmp(argv[4], "bf16"), threads);
     if (argc >= 5 && !strcmp(argv[1], "train"))
         return train(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 && atoi(argv[5]), argc > 6 ? atoi(argv[6]) : 2, threads);
-    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT [fp32|bf16] | attn R CTX | attn_train T NSEQ H HKV D [fp32|bf16] | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
+    fprintf(stderr, "usage: model_bench bw [MB] | peak | linear T IN OUT [fp32|fp32packed|bf16|bf16packed] | gemm T IN OUT [fp32|bf16] | attn R CTX | attn_train T NSEQ H HKV D [fp32|bf16] | norm T C [fp32|bf16] | decode DIR B STEPS [bf16|fp32] | prefill DIR N [bf16|fp32] |\n"
                     "       train DIR T NSEQ [CKPT [REPS]]     (THREADS=n in the environment)\n");
     return 2;
 }

@@ -34,44 +34,56 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
         for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
 }
 
-CPU_CLONES static double row_wdot(const void *w, mrl_dtype wdt, const float *dy, const float *x, int C) {
-    if (wdt == MRL_F32) { const float *wf = w; CPU_SUM8(C, (double)wf[k] * dy[k] * x[k]) }
-    CPU_SUM8(C, (double)cpu_ld(w, wdt, k) * dy[k] * x[k])
+/* The norms' rows read the weight as fp32: a bf16 one is widened once per call (exactly) into
+ * a buffer of the caller's (small, or malloc'd past 2048), not converted element by element. */
+static const float *rms_weight(const void *w, mrl_dtype wdt, int C, float *small, float **heap) {
+    *heap = NULL;
+    if (wdt == MRL_F32) return w;
+    float *f = C <= 2048 ? small : (*heap = malloc(sizeof(float) * (size_t)C));
+    if (!f) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
+    for (int i = 0; i < C; i++) f[i] = cpu_ld(w, wdt, (size_t)i);
+    return f;
 }
-CPU_CLONES static void rms_row_fwd(float *y, const float *x, const void *w, mrl_dtype wdt, float r, int C) {
-    if (wdt == MRL_F32) { const float *wf = w; for (int i = 0; i < C; i++) y[i] = (x[i] * r) * wf[i]; }
-    else for (int i = 0; i < C; i++) y[i] = (x[i] * r) * cpu_ld(w, wdt, i);
+CPU_CLONES static double row_wdot(const float *w, const float *dy, const float *x, int C) {
+    CPU_SUM8(C, (double)w[k] * dy[k] * x[k])
 }
-CPU_CLONES static void rms_row_bwd(float *dx, int acc, const float *x, const float *dy, const void *w, mrl_dtype wdt,
-                                   float r, float k, int C) {
+CPU_CLONES static void rms_row_fwd(float *y, const float *x, const float *w, float r, int C) {
+    for (int i = 0; i < C; i++) y[i] = (x[i] * r) * w[i];
+}
+CPU_CLONES static void rms_row_bwd(float *dx, int acc, const float *x, const float *dy, const float *w, float r, float k, int C) {
     for (int i = 0; i < C; i++) {
-        float v = r * cpu_ld(w, wdt, i) * dy[i] - x[i] * k;
+        float v = r * w[i] * dy[i] - x[i] * k;
         dx[i] = acc ? dx[i] + v : v;
     }
 }
-/* dw[i0 .. i0 + n) += sum_t dy x r, each column summed over t in order (64 columns at a time:
- * rows read contiguously). */
-CPU_CLONES static void rms_dw_cols(float *dw, const float *dout, const float *inp, const float *rstd, int T, int C,
-                                   int i0, int n) {
-    double s[64] = {0};
+/* dw[i0 .. i1) += sum_t dy x r, each column summed over t in order in s (doubles): one thread's
+ * range of columns row after row, so whatever the range each column's sum is the same. (Ranges
+ * of 64 columns walked down the rows, as before, waited on a cache miss at each row: 2-4x
+ * slower at C = 512.) */
+CPU_CLONES static void rms_dw_cols(float *dw, double *s, const float *dout, const float *inp, const float *rstd, int T, int C,
+                                   int i0, int i1) {
+    for (int j = i0; j < i1; j++) s[j] = 0;
     for (int t = 0; t < T; t++) {
-        const float *dy = dout + (size_t)t * C + i0, *x = inp + (size_t)t * C + i0;
+        const float *dy = dout + (size_t)t * C, *x = inp + (size_t)t * C;
         double r = rstd[t];
-        for (int j = 0; j < n; j++) s[j] += (double)dy[j] * x[j] * r;
+        for (int j = i0; j < i1; j++) s[j] += (double)dy[j] * x[j] * r;
     }
-    for (int j = 0; j < n; j++) dw[i0 + j] += (float)s[j];
+    for (int j = i0; j < i1; j++) dw[j] += (float)s[j];
 }
 
 void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void *inpv, const void *w,
                      mrl_dtype wdt, int T, int C, float eps) {
     float *out = outv; const float *inp = inpv;
+    float small[2048], *heap;
+    const float *wf = rms_weight(w, wdt, C, small, &heap);
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
         float r = 1.0f / sqrtf((float)(cpu_sumsq8(x, (size_t)C) / C) + eps);
-        rms_row_fwd(out + (size_t)t * C, x, w, wdt, r, C);
+        rms_row_fwd(out + (size_t)t * C, x, wf, r, C);
         if (rstd) rstd[t] = r;
     }
+    free(heap);
 }
 
 /* y = w * x * r, r = (mean(x^2)+eps)^-1/2:
@@ -79,17 +91,27 @@ void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void 
 void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, const void *doutv,
                      const void *inpv, const void *w, mrl_dtype wdt, const float *rstd, int T, int C) {
     float *dinp = dinpv; const float *dout = doutv, *inp = inpv;
-    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
+    float small[2048], *heap;
+    const float *wf = rms_weight(w, wdt, C, small, &heap);
+    int nt = cpu_nt(be, (size_t)T * C);
+    #pragma omp parallel for schedule(static) num_threads(nt)
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C, *dy = dout + (size_t)t * C;
         float r = rstd[t];
-        float k = (float)(row_wdot(w, wdt, dy, x, C) * r * r * r / C);
-        rms_row_bwd(dinp + (size_t)t * C, acc, x, dy, w, wdt, r, k, C);
+        float k = (float)(row_wdot(wf, dy, x, C) * r * r * r / C);
+        rms_row_bwd(dinp + (size_t)t * C, acc, x, dy, wf, r, k, C);
     }
+    free(heap);
     if (dw) {
-        int nb = (C + 63) / 64;
-        #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
-        for (int b = 0; b < nb; b++) rms_dw_cols(dw, dout, inp, rstd, T, C, b * 64, C - b * 64 < 64 ? C - b * 64 : 64);
+        double *s = malloc(sizeof(double) * (size_t)C);
+        if (!s) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
+        int n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16;   /* column ranges of whole 16s */
+        #pragma omp parallel for schedule(static) num_threads(nr)
+        for (int b = 0; b < nr; b++) {
+            int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
+            rms_dw_cols(dw, s, dout, inp, rstd, T, C, i0, i1 < C ? i1 : C);
+        }
+        free(s);
     }
 }
 
