@@ -34,9 +34,10 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
         for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
 }
 
-/* The norms' rows read the weight as fp32: a bf16 one is widened once per call (exactly) into
- * a buffer of the caller's (small, or malloc'd past 2048), not converted element by element. */
-static const float *rms_weight(const void *w, mrl_dtype wdt, int C, float *small, float **heap) {
+/* The norms' rows and the bias add read the weight as fp32: a bf16 one is widened once per call
+ * (exactly) into a buffer of the caller's (small, or malloc'd past 2048), not converted element
+ * by element. */
+static const float *as_f32(const void *w, mrl_dtype wdt, int C, float *small, float **heap) {
     *heap = NULL;
     if (wdt == MRL_F32) return w;
     float *f = C <= 2048 ? small : (*heap = malloc(sizeof(float) * (size_t)C));
@@ -56,26 +57,40 @@ CPU_CLONES static void rms_row_bwd(float *dx, int acc, const float *x, const flo
         dx[i] = acc ? dx[i] + v : v;
     }
 }
-/* dw[i0 .. i1) += sum_t dy x r, each column summed over t in order in s (doubles): one thread's
- * range of columns row after row, so whatever the range each column's sum is the same. (Ranges
- * of 64 columns walked down the rows, as before, waited on a cache miss at each row: 2-4x
- * slower at C = 512.) */
-CPU_CLONES static void rms_dw_cols(float *dw, double *s, const float *dout, const float *inp, const float *rstd, int T, int C,
-                                   int i0, int i1) {
+/* out[i0 .. i1) += sum_t a[t][j] (x NULL) or sum_t a[t][j] x[t][j] r[t] (RMSNorm's dw), each
+ * column summed over t in order in s (doubles): one thread's range of columns row after row, so
+ * whatever the range each column's sum is the same. (Ranges of 64 columns walked down the rows,
+ * as before, waited on a cache miss at each row: 2-4x slower at 512 columns.) */
+CPU_CLONES static void colsum_range(float *out, double *s, const float *a, const float *x, const float *r, int T, int C,
+                                    int i0, int i1) {
     for (int j = i0; j < i1; j++) s[j] = 0;
     for (int t = 0; t < T; t++) {
-        const float *dy = dout + (size_t)t * C, *x = inp + (size_t)t * C;
-        double r = rstd[t];
-        for (int j = i0; j < i1; j++) s[j] += (double)dy[j] * x[j] * r;
+        const float *at = a + (size_t)t * C;
+        if (!x) { for (int j = i0; j < i1; j++) s[j] += at[j]; continue; }
+        const float *xt = x + (size_t)t * C;
+        double rt = r[t];
+        for (int j = i0; j < i1; j++) s[j] += (double)at[j] * xt[j] * rt;
     }
-    for (int j = i0; j < i1; j++) dw[j] += (float)s[j];
+    for (int j = i0; j < i1; j++) out[j] += (float)s[j];
+}
+/* colsum_range over all C columns, one range per thread (whole 16s). */
+static void colsum(const mrl_backend *be, float *out, const float *a, const float *x, const float *r, int T, int C) {
+    double *s = malloc(sizeof(double) * (size_t)C);
+    if (!s) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
+    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16;
+    #pragma omp parallel for schedule(static) num_threads(nr)
+    for (int b = 0; b < nr; b++) {
+        int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
+        colsum_range(out, s, a, x, r, T, C, i0, i1 < C ? i1 : C);
+    }
+    free(s);
 }
 
 void cpu_rmsnorm_fwd(const mrl_backend *be, void *outv, float *rstd, const void *inpv, const void *w,
                      mrl_dtype wdt, int T, int C, float eps) {
     float *out = outv; const float *inp = inpv;
     float small[2048], *heap;
-    const float *wf = rms_weight(w, wdt, C, small, &heap);
+    const float *wf = as_f32(w, wdt, C, small, &heap);
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
     for (int t = 0; t < T; t++) {
         const float *x = inp + (size_t)t * C;
@@ -92,7 +107,7 @@ void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, con
                      const void *inpv, const void *w, mrl_dtype wdt, const float *rstd, int T, int C) {
     float *dinp = dinpv; const float *dout = doutv, *inp = inpv;
     float small[2048], *heap;
-    const float *wf = rms_weight(w, wdt, C, small, &heap);
+    const float *wf = as_f32(w, wdt, C, small, &heap);
     int nt = cpu_nt(be, (size_t)T * C);
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (int t = 0; t < T; t++) {
@@ -102,17 +117,7 @@ void cpu_rmsnorm_bwd(const mrl_backend *be, void *dinpv, int acc, float *dw, con
         rms_row_bwd(dinp + (size_t)t * C, acc, x, dy, wf, r, k, C);
     }
     free(heap);
-    if (dw) {
-        double *s = malloc(sizeof(double) * (size_t)C);
-        if (!s) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
-        int n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16;   /* column ranges of whole 16s */
-        #pragma omp parallel for schedule(static) num_threads(nr)
-        for (int b = 0; b < nr; b++) {
-            int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
-            rms_dw_cols(dw, s, dout, inp, rstd, T, C, i0, i1 < C ? i1 : C);
-        }
-        free(s);
-    }
+    if (dw) colsum(be, dw, dout, inp, rstd, T, C);
 }
 
 void cpu_linear_fwd(const mrl_backend *be, void *outv, int acc, const void *inpv, const void *w,
@@ -120,9 +125,12 @@ void cpu_linear_fwd(const mrl_backend *be, void *outv, int acc, const void *inpv
     float *out = outv;
     cpu_mm_xwT(be, out, OUT, acc ? 1.0f : 0.0f, inpv, IN, T, IN, w, wdt, OUT);
     if (bias) {
+        float small[2048], *heap;
+        const float *b = as_f32(bias, wdt, OUT, small, &heap);
         #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * OUT))
         for (int t = 0; t < T; t++)
-            for (int o = 0; o < OUT; o++) out[(size_t)t * OUT + o] += cpu_ld(bias, wdt, o);
+            for (int o = 0; o < OUT; o++) out[(size_t)t * OUT + o] += b[o];
+        free(heap);
     }
 }
 
@@ -131,17 +139,7 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
     const float *dout = doutv;
     if (dinp) cpu_mm_gW(be, dinp, acc ? 1.0f : 0.0f, dout, OUT, T, OUT, w, wdt, IN);
     if (dw) cpu_mm_gTx(be, dw, dout, OUT, inp, T, OUT, IN, wdt);
-    if (db) {   /* column sums 64 columns at a time, along the rows (a column alone strides by OUT) */
-        int nb = (OUT + 63) / 64;
-        #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * OUT))
-        for (int b = 0; b < nb; b++) {
-            int o0 = b * 64, n = OUT - o0 < 64 ? OUT - o0 : 64;
-            double s[64] = {0};
-            for (int t = 0; t < T; t++)
-                for (int j = 0; j < n; j++) s[j] += dout[(size_t)t * OUT + o0 + j];
-            for (int j = 0; j < n; j++) db[o0 + j] += (float)s[j];
-        }
-    }
+    if (db) colsum(be, db, dout, NULL, NULL, T, OUT);
 }
 
 void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, const int32_t *pos,
