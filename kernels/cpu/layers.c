@@ -28,10 +28,20 @@ void cpu_embedding_fwd(const mrl_backend *be, void *outv, const int32_t *tokens,
 void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens, const void *doutv,
                        int T, int C) {
     const float *dout = doutv;
-    /* split over columns so repeated tokens never race */
-    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * C))
-    for (int i = 0; i < C; i++)
-        for (int t = 0; t < T; t++) dwte[(size_t)tokens[t] * C + i] += dout[(size_t)t * C + i];
+    /* split over ranges of columns so repeated tokens never race, each range row after row (a
+       column alone walked down the rows missed the cache at each row); every element still
+       gets its rows' terms in order */
+    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16;
+    #pragma omp parallel for schedule(static) num_threads(nr)
+    for (int b = 0; b < nr; b++) {
+        int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
+        if (i1 > C) i1 = C;
+        for (int t = 0; t < T; t++) {
+            float *d = dwte + (size_t)tokens[t] * C;
+            const float *g = dout + (size_t)t * C;
+            for (int i = i0; i < i1; i++) d[i] += g[i];
+        }
+    }
 }
 
 /* The norms' rows and the bias add read the weight as fp32: a bf16 one is widened once per call
