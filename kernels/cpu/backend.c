@@ -15,6 +15,20 @@ static void *c_alloc(const mrl_backend *be, size_t bytes) {
 }
 static void c_free(const mrl_backend *be, void *p) { (void)be; free(p); }
 static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) { (void)be; if (n) memmove(dst, src, n); }
+/* Within the backend's memory (the residual stream's copies, 4 a layer in training): large
+ * copies that do not overlap split over the threads in 4 KB-aligned pieces (one thread's memcpy
+ * stalls on the memory while the others wait for the next op). */
+static void c_dcopy(const mrl_backend *be, void *dst, const void *src, size_t n) {
+    const char *s = src; char *d = dst;
+    int nt = n >= ((size_t)1 << 20) ? be->threads : 1;
+    if (nt <= 1 || (d < s + n && s < d + n)) { c_copy(be, dst, src, n); return; }
+    size_t per = (n / (size_t)nt + 4095) & ~(size_t)4095;
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (int i = 0; i < nt; i++) {
+        size_t a = (size_t)i * per, b = a + per < n ? a + per : n;
+        if (a < b) memcpy(d + a, s + a, b - a);
+    }
+}
 static void c_memset0(const mrl_backend *be, void *p, size_t n) { (void)be; if (n) memset(p, 0, n); }
 static void c_sync(const mrl_backend *be) { (void)be; }
 static void c_close(mrl_backend *be) {
@@ -145,7 +159,7 @@ static size_t cpu_pack_weight(const mrl_backend *be, void *dst, const void *w, m
 }
 
 static const mrl_ops cpu_table = {
-    .alloc = c_alloc, .free = c_free, .upload = c_copy, .download = c_copy, .copy = c_copy,
+    .alloc = c_alloc, .free = c_free, .upload = c_copy, .download = c_copy, .copy = c_dcopy,
     .memset0 = c_memset0, .sync = c_sync, .close = c_close, .tick = cpu_tick,
     .cast = cpu_cast,
     .embedding_fwd = cpu_embedding_fwd, .embedding_bwd = cpu_embedding_bwd,
