@@ -33,7 +33,7 @@ static void c_memset0(const mrl_backend *be, void *p, size_t n) { (void)be; if (
 static void c_sync(const mrl_backend *be) { (void)be; }
 static void c_close(mrl_backend *be) {
     cpu_state *s = cpu_st(be);
-    if (s) { free(s->scratch); free(s->scratch2); cpu_threads_free(s); free(s); }
+    if (s) { free(s->scratch); free(s->scratch2); free(s->rope_cs); free(s->rope_pos); cpu_threads_free(s); free(s); }
     be->impl = NULL;
 }
 

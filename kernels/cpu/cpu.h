@@ -47,6 +47,12 @@ typedef struct cpu_state {
     float *scratch2;       /* transposed operands of the bf16 backward products */
     size_t scratch2_n;
     cpu_gov gov;           /* how many of be->threads_max run now (be->threads) */
+    /* the last rotary table (layers.c cpu_rope): cos | sin of each row's angles for positions
+       rope_pos[0..rope_T), head size rope_D, base rope_theta; a training step's layers, forward,
+       recompute and backward, rotate the same positions */
+    float *rope_cs; int32_t *rope_pos;
+    int rope_T, rope_D; float rope_theta;
+    size_t rope_cap;
 } cpu_state;
 
 static inline cpu_state *cpu_st(const mrl_backend *be) { return (cpu_state *)be->impl; }

@@ -152,31 +152,80 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
     if (db) colsum(be, db, dout, NULL, NULL, T, OUT);
 }
 
+/* The angles' cosines and sines for positions pos[0..T): row t is cos[half] | sin[half], the
+ * angle rounded as Hugging Face computes it (fp32 inv_freq times fp32 position), then cos and sin
+ * in double rounded to fp32. Kept in the backend's state and reused while the positions are the
+ * same (a training step's forward, recompute and backward of every layer: T x half sincos per
+ * call were ~3 % of a bf16 step on `small`); NULL when the table would pass 16 MB (the caller
+ * then computes each row's own). */
+static const float *rope_table(const mrl_backend *be, int T, int D, const int32_t *pos, float theta) {
+    cpu_state *st = cpu_st(be);
+    int half = D / 2;
+    size_t n = (size_t)T * 2 * half;
+    if (n > ((size_t)4 << 20)) return NULL;
+    if (st->rope_cs && st->rope_T == T && st->rope_D == D && st->rope_theta == theta &&
+        !memcmp(st->rope_pos, pos, sizeof(int32_t) * (size_t)T))
+        return st->rope_cs;
+    if (n > st->rope_cap || (size_t)T > st->rope_cap) {
+        size_t cap = n > (size_t)T ? n : (size_t)T;
+        float *cs = malloc(sizeof(float) * cap);
+        int32_t *p = malloc(sizeof(int32_t) * cap);
+        if (!cs || !p) { free(cs); free(p); return NULL; }
+        free(st->rope_cs); free(st->rope_pos);
+        st->rope_cs = cs; st->rope_pos = p; st->rope_cap = cap;
+    }
+    float inv_freq[2048];
+    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+    float *cs = st->rope_cs;
+    #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n * 8))
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            float ang = (float)pos[t] * inv_freq[i];
+            cs[(size_t)t * 2 * half + i] = (float)cos((double)ang);
+            cs[(size_t)t * 2 * half + half + i] = (float)sin((double)ang);
+        }
+    memcpy(st->rope_pos, pos, sizeof(int32_t) * (size_t)T);
+    st->rope_T = T; st->rope_D = D; st->rope_theta = theta;
+    return cs;
+}
+
 void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, const int32_t *pos,
               float theta, int inverse) {
     float *x = xv; int half = D / 2, nt = cpu_nt(be, (size_t)T * H * D);
-    /* the angle rounded as Hugging Face computes it: fp32 inv_freq times fp32 position; then
-       per row each angle's cosine and sine once for all H heads (q's and k's in one call),
-       and the heads rotated along i, where the loop vectorises */
-    size_t need = (size_t)half * (1 + 2 * (size_t)nt);   /* inv_freq, then each thread's cos | sin */
-    float small[1024], *inv_freq = need <= 1024 ? small : malloc(sizeof(float) * need);   /* decode: no malloc per layer */
+    if (T <= 0 || half <= 0) return;
+    /* each row's cosines and sines once for all H heads (q's and k's in one call), from the
+       table where there is one; the heads rotated along i, where the loop vectorises */
+    const float *tab = half <= 2048 ? rope_table(be, T, D, pos, theta) : NULL;
+    size_t need = tab ? 0 : (size_t)half * (1 + 2 * (size_t)nt);   /* inv_freq, then each thread's cos | sin */
+    float small[1024], *inv_freq = need <= 1024 ? small : malloc(sizeof(float) * need);
     if (!inv_freq) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
-    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+    if (!tab) for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (int t = 0; t < T; t++) {
-        float *restrict c = inv_freq + (size_t)half * (1 + 2 * (size_t)omp_get_thread_num()), *restrict s = c + half;
-        for (int i = 0; i < half; i++) {
-            float ang = (float)pos[t] * inv_freq[i];
-            c[i] = (float)cos((double)ang), s[i] = (float)sin((double)ang);
-            if (inverse) s[i] = -s[i];
+        const float *c, *s;
+        if (tab) c = tab + (size_t)t * 2 * half, s = c + half;
+        else {
+            float *cw = inv_freq + (size_t)half * (1 + 2 * (size_t)omp_get_thread_num()), *sw = cw + half;
+            for (int i = 0; i < half; i++) {
+                float ang = (float)pos[t] * inv_freq[i];
+                cw[i] = (float)cos((double)ang), sw[i] = (float)sin((double)ang);
+            }
+            c = cw, s = sw;
         }
         for (int h = 0; h < H; h++) {
             float *restrict p = x + (size_t)t * stride + (size_t)h * D, *restrict p2 = p + half;
-            for (int i = 0; i < half; i++) {
-                float a = p[i], b = p2[i];
-                p[i] = a * c[i] - b * s[i];
-                p2[i] = b * c[i] + a * s[i];
-            }
+            if (inverse)   /* the transpose: the angle's sine negated */
+                for (int i = 0; i < half; i++) {
+                    float a = p[i], b = p2[i];
+                    p[i] = a * c[i] + b * s[i];
+                    p2[i] = b * c[i] - a * s[i];
+                }
+            else
+                for (int i = 0; i < half; i++) {
+                    float a = p[i], b = p2[i];
+                    p[i] = a * c[i] - b * s[i];
+                    p2[i] = b * c[i] + a * s[i];
+                }
         }
     }
     if (inv_freq != small) free(inv_freq);

@@ -238,6 +238,51 @@ TEST(rmsnorm_rope_extremes) {
     be_close(be);
 }
 
+/* The CPU backend keeps the last rotary table (cos | sin per position) and reuses it while the
+ * positions, head size and base are the same: every call here, on one backend in this order,
+ * must equal the same call on a fresh backend bit for bit (a table made for other positions,
+ * another D or theta, or of another length, must not be reused), and a call too large for a
+ * table (computed row by row) must equal the rows a table gives. */
+TEST(rope_table_follows_its_inputs) {
+    enum { T = 5, H = 3 };
+    int32_t pos[T] = {0, 7, 300, 4095, 12};
+    struct { int T, D; float theta; int32_t p0; int inverse; } calls[] = {
+        {T, 64, 1e4f, 0, 0}, {T, 64, 1e4f, 0, 1}, {T, 64, 1e4f, 1, 0},   /* same, inverse, positions moved by one */
+        {T, 128, 1e4f, 1, 0}, {T, 128, 1e6f, 1, 0}, {3, 128, 1e6f, 1, 0}, {T, 128, 1e6f, 1, 1},
+    };
+    mrl_backend *be = cpu_open(NULL);
+    uint64_t rg = 11;
+    for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+        int D = calls[c].D, st = H * D, n = calls[c].T;
+        int32_t p[T];
+        for (int t = 0; t < T; t++) p[t] = pos[t] + calls[c].p0;
+        float *a = malloc(sizeof(float) * T * st), *b = malloc(sizeof(float) * T * st);
+        for (int i = 0; i < T * st; i++) { rg = rg * 6364136223846793005ULL + 1; a[i] = b[i] = (float)((rg >> 40) * (1.0 / 8388608.0)) - 1.0f; }
+        op_rope(be, a, n, H, D, st, p, calls[c].theta, calls[c].inverse);
+        mrl_backend *fresh = cpu_open(NULL);
+        op_rope(fresh, b, n, H, D, st, p, calls[c].theta, calls[c].inverse);
+        be_close(fresh);
+        EXPECTF(!memcmp(a, b, sizeof(float) * T * st), "call %zu (T %d D %d theta %g shift %d inverse %d): not the fresh backend's bits",
+                c, n, D, calls[c].theta, calls[c].p0, calls[c].inverse);
+        free(a); free(b);
+    }
+    /* 32769 rows of D 128: past the table's 16 MB; its rows equal a small call's with a table */
+    enum { BT = 32769, BD = 128 };
+    int32_t *bp = malloc(sizeof(int32_t) * BT);
+    float *big = malloc(sizeof(float) * (size_t)BT * BD), *sm = malloc(sizeof(float) * 4 * BD);
+    for (int t = 0; t < BT; t++) bp[t] = t;
+    for (size_t i = 0; i < (size_t)BT * BD; i++) big[i] = 0.25f + (float)(i % 97) * 0.01f;
+    op_rope(be, big, BT, 1, BD, BD, bp, 1e4f, 0);
+    int32_t sp[4] = {0, 1, 20000, 32768};
+    for (int r = 0; r < 4; r++)
+        for (int i = 0; i < BD; i++) sm[r * BD + i] = 0.25f + (float)(((size_t)sp[r] * BD + i) % 97) * 0.01f;
+    op_rope(be, sm, 4, 1, BD, BD, sp, 1e4f, 0);
+    for (int r = 0; r < 4; r++)
+        EXPECTF(!memcmp(sm + r * BD, big + (size_t)sp[r] * BD, sizeof(float) * BD), "position %d: the row-by-row call differs from the table's", sp[r]);
+    free(bp); free(big); free(sm);
+    be_close(be);
+}
+
 /* a[0..n) uniform in [-1, 1) from the LCG state *r (the inputs of the tests below). */
 static void fill_uniform(float *a, size_t n, uint64_t *r) {
     for (size_t i = 0; i < n; i++) { *r = *r * 6364136223846793005ULL + 1; a[i] = (float)((*r >> 40) * (1.0 / 8388608.0)) - 1.0f; }
@@ -1627,6 +1672,7 @@ int main(void) {
     RUN(swiglu_whole_range);
     RUN(logprob_infinite_chunk);
     RUN(rmsnorm_rope_extremes);
+    RUN(rope_table_follows_its_inputs);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
     RUN(streaming_linear_matches_float64);
