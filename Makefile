@@ -34,7 +34,12 @@ CFLAGS   ?= $(OPT) -g
 # starts a thread pool mrl never uses, whose buffers hang a tool under `ulimit -v`
 OPENBLAS_SO ?= libopenblas.so.0
 CPPFLAGS += -Ilibcore -Ikernels -D_GNU_SOURCE -DMRL_VERSION='"$(VERSION)"' -DMRL_OPENBLAS_SO='"$(OPENBLAS_SO)"' $(shell pkg-config --cflags-only-I openblas 2>/dev/null)
-ALLCFLAGS = -std=c11 -ffp-contract=off $(ARCHFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
+# GCC's -O2 vectorises a loop only where no alias check or remainder loop is needed ("very
+# cheap"): the row loops of RMSNorm, rotary embedding and the bias add stayed scalar. The
+# dynamic cost model vectorises them (+3-5 % on a bf16 training step of `small`); it never
+# reorders a sum (no -ffast-math), so results keep their bits. (clang has no such flag.)
+VECTFLAGS := $(shell $(CC) -fvect-cost-model=dynamic -E -x c /dev/null >/dev/null 2>&1 && echo -fvect-cost-model=dynamic)
+ALLCFLAGS = -std=c11 -ffp-contract=off $(ARCHFLAGS) $(VECTFLAGS) -fopenmp -Wall -Wextra -MMD -MP $(CFLAGS)
 LDLIBS   += -lzstd -lpcre2-8 -ljq -lonig -lutf8proc -lm -lpthread -ldl
 LDFLAGS  += -fopenmp -Wl,--as-needed   # as gcc on Debian does by default: a tool loads only the libraries it uses (clang did not)
 
