@@ -108,7 +108,8 @@ CPU_CLONES_FMA static void adamw_span(float *w, const float *g, float *m, float 
 #ifdef CPU_HAVE_EXP512
 /* adamw_span 16 lanes at a time, each lane the scalar loop's operations in its order (IEEE
  * sqrt, divide and fma round the same in a vector): the same bits. The compiler left the loop
- * scalar (sqrtf's errno), two divides an element: a quarter of a bf16 mgrpo step on `small`. */
+ * scalar (sqrtf's errno), two divides an element: a quarter of a bf16 mgrpo step on `small`.
+ * (MRL_CPU_SIMD=avx2 | none picks the next one or the portable loop.) */
 __attribute__((target("avx512f")))
 static void adamw_span512(float *w, const float *g, float *m, float *v, size_t a, size_t b, const mrl_adamw_step *s) {
     const __m512 w1 = _mm512_set1_ps(s->one_m_beta1), w1m = _mm512_set1_ps(s->one_m_beta1 - 1.0f);
@@ -129,19 +130,41 @@ static void adamw_span512(float *w, const float *g, float *m, float *v, size_t a
         _mm512_mask_storeu_ps(w + i, k, _mm512_add_ps(wi, _mm512_div_ps(_mm512_mul_ps(step, mi), den)));
     }
 }
+/* The same on AVX2 + FMA, 8 lanes (CPUs without AVX-512). */
+__attribute__((target("avx2,fma")))
+static void adamw_span256(float *w, const float *g, float *m, float *v, size_t a, size_t b, const mrl_adamw_step *s) {
+    const __m256 w1 = _mm256_set1_ps(s->one_m_beta1), w1m = _mm256_set1_ps(s->one_m_beta1 - 1.0f);
+    const __m256 b2 = _mm256_set1_ps(s->beta2), w2 = _mm256_set1_ps(s->one_m_beta2), eps = _mm256_set1_ps(s->eps);
+    const __m256 decay = _mm256_set1_ps(s->decay), step = _mm256_set1_ps(-s->step_size);
+    const __m256 bc2 = _mm256_set1_ps(s->bc2_sqrt), gs = _mm256_set1_ps(s->grad_scale);
+    int low = s->one_m_beta1 < 0.5f;
+    for (size_t i = a; i < b; i += 8) {
+        __m256i k = cpu_lanes8(b - i < 8 ? (int)(b - i) : 8);
+        __m256 gi = _mm256_mul_ps(_mm256_maskload_ps(g + i, k), gs), mo = _mm256_maskload_ps(m + i, k);
+        __m256 d = _mm256_sub_ps(gi, mo);
+        __m256 mi = low ? _mm256_fmadd_ps(w1, d, mo) : _mm256_fmadd_ps(w1m, d, gi);
+        __m256 vi = _mm256_fmadd_ps(_mm256_mul_ps(w2, gi), gi, _mm256_mul_ps(_mm256_maskload_ps(v + i, k), b2));
+        _mm256_maskstore_ps(m + i, k, mi);
+        _mm256_maskstore_ps(v + i, k, vi);
+        __m256 wi = _mm256_mul_ps(_mm256_maskload_ps(w + i, k), decay);
+        __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
+        _mm256_maskstore_ps(w + i, k, _mm256_add_ps(wi, _mm256_div_ps(_mm256_mul_ps(step, mi), den)));
+    }
+}
 #endif
 
 void cpu_adamw(const mrl_backend *be, float *w, const float *g, float *m, float *v, void *wcopy,
                mrl_dtype cdt, size_t n, const mrl_adamw_step *st) {
     size_t ns = (n + SPAN - 1) / SPAN;
 #ifdef CPU_HAVE_EXP512
-    int v512 = cpu_st(be)->simd >= CPU_SIMD_AVX512;
+    int simd = cpu_st(be)->simd;
 #endif
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n))
     for (size_t c = 0; c < ns; c++) {   /* the copy from the span just written, still in cache */
         size_t a = c * SPAN, b = (c + 1) * SPAN < n ? (c + 1) * SPAN : n;
 #ifdef CPU_HAVE_EXP512
-        if (v512) adamw_span512(w, g, m, v, a, b, st);
+        if (simd >= CPU_SIMD_AVX512) adamw_span512(w, g, m, v, a, b, st);
+        else if (simd >= CPU_SIMD_AVX2) adamw_span256(w, g, m, v, a, b, st);
         else
 #endif
         adamw_span(w, g, m, v, a, b, st);

@@ -1434,14 +1434,16 @@ TEST(adamw_matches_formula) {
     be_close(be);
 }
 
-/* AdamW on AVX-512 (16 lanes) and on the portable loop (MRL_CPU_SIMD=none): the same bits for
+/* AdamW on AVX-512 (16 lanes), on AVX2 (8 lanes, MRL_CPU_SIMD=avx2) and on the portable loop
+ * (MRL_CPU_SIMD=none): the same bits for
  * every element, over more than one span with a ragged tail, both lerp branches (beta1 0.9 and
  * 0.3), zero and subnormal moments and gradients, and a bf16 copy. */
 TEST(adamw_simd_same_bits) {
     enum { N = 70001 };
-    float *w[2], *g = malloc(sizeof(float) * N), *m[2], *v[2];
-    uint16_t *wc[2];
-    for (int k = 0; k < 2; k++) {
+    float *w[3], *g = malloc(sizeof(float) * N), *m[3], *v[3];
+    uint16_t *wc[3];
+    static const char *simd[3] = {NULL, "avx2", "none"};
+    for (int k = 0; k < 3; k++) {
         w[k] = malloc(sizeof(float) * N); m[k] = malloc(sizeof(float) * N); v[k] = malloc(sizeof(float) * N);
         wc[k] = malloc(sizeof(uint16_t) * N);
     }
@@ -1454,21 +1456,23 @@ TEST(adamw_simd_same_bits) {
             float u = (float)((r >> 40) * (1.0 / 8388608.0)) - 1.0f;
             g[i] = i % 97 == 0 ? 0.0f : i % 89 == 0 ? 1e-40f * u : u * 0.01f;
             w[0][i] = u; m[0][i] = i % 13 == 0 ? 0.0f : u * 1e-3f; v[0][i] = i % 11 == 0 ? (i % 2 ? 1e-42f : 0.0f) : u * u * 1e-5f;
-            w[1][i] = w[0][i]; m[1][i] = m[0][i]; v[1][i] = v[0][i];
+            for (int k = 1; k < 3; k++) w[k][i] = w[0][i], m[k][i] = m[0][i], v[k][i] = v[0][i];
         }
         mrl_adamw_step st = op_adamw_step(3e-4, b1s[c], 0.999, 1e-8, 0.1, 7, 0.75);
-        for (int k = 0; k < 2; k++) {
-            mrl_backend *be = cpu_open(k ? "none" : NULL);
+        for (int k = 0; k < 3; k++) {
+            mrl_backend *be = cpu_open(simd[k]);
             op_adamw(be, w[k], g, m[k], v[k], wc[k], MRL_BF16, N, &st);
             be_close(be);
         }
-        int d = 0;
-        for (int i = 0; i < N; i++)
-            d += memcmp(&w[0][i], &w[1][i], 4) || memcmp(&m[0][i], &m[1][i], 4) || memcmp(&v[0][i], &v[1][i], 4) || wc[0][i] != wc[1][i];
-        if (d) { bad++; printf("  beta1 %g: %d of %d elements differ between the SIMD and portable AdamW\n", b1s[c], d, N); }
+        for (int k = 0; k < 2; k++) {
+            int d = 0;
+            for (int i = 0; i < N; i++)
+                d += memcmp(&w[k][i], &w[2][i], 4) || memcmp(&m[k][i], &m[2][i], 4) || memcmp(&v[k][i], &v[2][i], 4) || wc[k][i] != wc[2][i];
+            if (d) { bad++; printf("  beta1 %g: %d of %d elements differ between the %s and portable AdamW\n", b1s[c], d, N, k ? "AVX2" : "default SIMD"); }
+        }
     }
     EXPECTF(bad == 0, "AdamW's SIMD path is not the portable loop's bits");
-    for (int k = 0; k < 2; k++) { free(w[k]); free(m[k]); free(v[k]); free(wc[k]); }
+    for (int k = 0; k < 3; k++) { free(w[k]); free(m[k]); free(v[k]); free(wc[k]); }
     free(g);
 }
 
