@@ -17,7 +17,8 @@ static void c_free(const mrl_backend *be, void *p) { (void)be; free(p); }
 static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) { (void)be; if (n) memmove(dst, src, n); }
 /* Within the backend's memory (the residual stream's copies, 4 a layer in training): large
  * copies that do not overlap split over the threads in 4 KB-aligned pieces (one thread's memcpy
- * stalls on the memory while the others wait for the next op). */
+ * stalls on the memory while the others wait for the next op). upload and download stay one
+ * memmove. */
 static void c_dcopy(const mrl_backend *be, void *dst, const void *src, size_t n) {
     const char *s = src; char *d = dst;
     int nt = n >= ((size_t)1 << 20) ? be->threads : 1;
@@ -29,7 +30,18 @@ static void c_dcopy(const mrl_backend *be, void *dst, const void *src, size_t n)
         if (a < b) memcpy(d + a, s + a, b - a);
     }
 }
-static void c_memset0(const mrl_backend *be, void *p, size_t n) { (void)be; if (n) memset(p, 0, n); }
+/* Zeroing (the gradients before each step: +3-7 % on a bf16 mgrpo step of `small`) split the
+ * same way. */
+static void c_memset0(const mrl_backend *be, void *p, size_t n) {
+    int nt = n >= ((size_t)1 << 20) ? be->threads : 1;
+    if (nt <= 1) { if (n) memset(p, 0, n); return; }
+    size_t per = (n / (size_t)nt + 4095) & ~(size_t)4095;
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (int i = 0; i < nt; i++) {
+        size_t a = (size_t)i * per, b = a + per < n ? a + per : n;
+        if (a < b) memset((char *)p + a, 0, b - a);
+    }
+}
 static void c_sync(const mrl_backend *be) { (void)be; }
 static void c_close(mrl_backend *be) {
     cpu_state *s = cpu_st(be);
