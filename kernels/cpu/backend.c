@@ -118,50 +118,42 @@ CPU_CLONES_FMA static void adamw_span(float *w, const float *g, float *m, float 
 }
 
 #ifdef CPU_HAVE_EXP512
-/* adamw_span 16 lanes at a time, each lane the scalar loop's operations in its order (IEEE
+/* adamw_span N lanes at a time, each lane the scalar loop's operations in its order (IEEE
  * sqrt, divide and fma round the same in a vector): the same bits. The compiler left the loop
  * scalar (sqrtf's errno), two divides an element: a quarter of a bf16 mgrpo step on `small`.
- * (MRL_CPU_SIMD=avx2 | none picks the next one or the portable loop.) */
+ * PS: _mm512 or _mm256; LANES(n): the mask k of the low n lanes; LD(p), ST(p, x): masked by k.
+ * (MRL_CPU_SIMD=avx2 | none picks the AVX2 one or the portable loop.) */
+#define ADAMW_BODY(PS, VT, N, LANES, LD, ST)                                                     \
+    const VT w1 = PS##_set1_ps(s->one_m_beta1), w1m = PS##_set1_ps(s->one_m_beta1 - 1.0f);      \
+    const VT b2 = PS##_set1_ps(s->beta2), w2 = PS##_set1_ps(s->one_m_beta2), eps = PS##_set1_ps(s->eps); \
+    const VT decay = PS##_set1_ps(s->decay), step = PS##_set1_ps(-s->step_size);                \
+    const VT bc2 = PS##_set1_ps(s->bc2_sqrt), gs = PS##_set1_ps(s->grad_scale);                \
+    int low = s->one_m_beta1 < 0.5f;                                                            \
+    for (size_t i = a; i < b; i += N) {                                                         \
+        LANES(b - i < N ? (int)(b - i) : N);                                                    \
+        VT gi = PS##_mul_ps(LD(g + i), gs), mo = LD(m + i);                                     \
+        VT d = PS##_sub_ps(gi, mo);                                                             \
+        VT mi = low ? PS##_fmadd_ps(w1, d, mo) : PS##_fmadd_ps(w1m, d, gi);                      \
+        VT vi = PS##_fmadd_ps(PS##_mul_ps(w2, gi), gi, PS##_mul_ps(LD(v + i), b2));             \
+        ST(m + i, mi);                                                                          \
+        ST(v + i, vi);                                                                          \
+        VT wi = PS##_mul_ps(LD(w + i), decay);                                                  \
+        VT den = PS##_add_ps(PS##_div_ps(PS##_sqrt_ps(vi), bc2), eps);                          \
+        ST(w + i, PS##_add_ps(wi, PS##_div_ps(PS##_mul_ps(step, mi), den)));                    \
+    }
+#define A512_LANES(n) __mmask16 k = cpu_lanes16(n)
+#define A512_LD(p) _mm512_maskz_loadu_ps(k, (p))
+#define A512_ST(p, x) _mm512_mask_storeu_ps((p), k, (x))
 __attribute__((target("avx512f")))
 static void adamw_span512(float *w, const float *g, float *m, float *v, size_t a, size_t b, const mrl_adamw_step *s) {
-    const __m512 w1 = _mm512_set1_ps(s->one_m_beta1), w1m = _mm512_set1_ps(s->one_m_beta1 - 1.0f);
-    const __m512 b2 = _mm512_set1_ps(s->beta2), w2 = _mm512_set1_ps(s->one_m_beta2), eps = _mm512_set1_ps(s->eps);
-    const __m512 decay = _mm512_set1_ps(s->decay), step = _mm512_set1_ps(-s->step_size);
-    const __m512 bc2 = _mm512_set1_ps(s->bc2_sqrt), gs = _mm512_set1_ps(s->grad_scale);
-    int low = s->one_m_beta1 < 0.5f;
-    for (size_t i = a; i < b; i += 16) {
-        __mmask16 k = cpu_lanes16(b - i < 16 ? (int)(b - i) : 16);
-        __m512 gi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, g + i), gs), mo = _mm512_maskz_loadu_ps(k, m + i);
-        __m512 d = _mm512_sub_ps(gi, mo);
-        __m512 mi = low ? _mm512_fmadd_ps(w1, d, mo) : _mm512_fmadd_ps(w1m, d, gi);
-        __m512 vi = _mm512_fmadd_ps(_mm512_mul_ps(w2, gi), gi, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, v + i), b2));
-        _mm512_mask_storeu_ps(m + i, k, mi);
-        _mm512_mask_storeu_ps(v + i, k, vi);
-        __m512 wi = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, w + i), decay);
-        __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), bc2), eps);
-        _mm512_mask_storeu_ps(w + i, k, _mm512_add_ps(wi, _mm512_div_ps(_mm512_mul_ps(step, mi), den)));
-    }
+    ADAMW_BODY(_mm512, __m512, 16, A512_LANES, A512_LD, A512_ST)
 }
-/* The same on AVX2 + FMA, 8 lanes (CPUs without AVX-512). */
+#define A256_LANES(n) __m256i k = cpu_lanes8(n)
+#define A256_LD(p) _mm256_maskload_ps((p), k)
+#define A256_ST(p, x) _mm256_maskstore_ps((p), k, (x))
 __attribute__((target("avx2,fma")))
 static void adamw_span256(float *w, const float *g, float *m, float *v, size_t a, size_t b, const mrl_adamw_step *s) {
-    const __m256 w1 = _mm256_set1_ps(s->one_m_beta1), w1m = _mm256_set1_ps(s->one_m_beta1 - 1.0f);
-    const __m256 b2 = _mm256_set1_ps(s->beta2), w2 = _mm256_set1_ps(s->one_m_beta2), eps = _mm256_set1_ps(s->eps);
-    const __m256 decay = _mm256_set1_ps(s->decay), step = _mm256_set1_ps(-s->step_size);
-    const __m256 bc2 = _mm256_set1_ps(s->bc2_sqrt), gs = _mm256_set1_ps(s->grad_scale);
-    int low = s->one_m_beta1 < 0.5f;
-    for (size_t i = a; i < b; i += 8) {
-        __m256i k = cpu_lanes8(b - i < 8 ? (int)(b - i) : 8);
-        __m256 gi = _mm256_mul_ps(_mm256_maskload_ps(g + i, k), gs), mo = _mm256_maskload_ps(m + i, k);
-        __m256 d = _mm256_sub_ps(gi, mo);
-        __m256 mi = low ? _mm256_fmadd_ps(w1, d, mo) : _mm256_fmadd_ps(w1m, d, gi);
-        __m256 vi = _mm256_fmadd_ps(_mm256_mul_ps(w2, gi), gi, _mm256_mul_ps(_mm256_maskload_ps(v + i, k), b2));
-        _mm256_maskstore_ps(m + i, k, mi);
-        _mm256_maskstore_ps(v + i, k, vi);
-        __m256 wi = _mm256_mul_ps(_mm256_maskload_ps(w + i, k), decay);
-        __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
-        _mm256_maskstore_ps(w + i, k, _mm256_add_ps(wi, _mm256_div_ps(_mm256_mul_ps(step, mi), den)));
-    }
+    ADAMW_BODY(_mm256, __m256, 8, A256_LANES, A256_LD, A256_ST)
 }
 #endif
 
