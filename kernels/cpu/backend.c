@@ -19,11 +19,13 @@ static void c_copy(const mrl_backend *be, void *dst, const void *src, size_t n) 
  * copies that do not overlap split over the threads in 4 KB-aligned pieces (one thread's memcpy
  * stalls on the memory while the others wait for the next op). upload and download stay one
  * memmove. */
+/* The size of each of nt pieces of n bytes: 4 KB-aligned, together all of n. */
+static size_t piece(size_t n, int nt) { return ((n + (size_t)nt - 1) / (size_t)nt + 4095) & ~(size_t)4095; }
 static void c_dcopy(const mrl_backend *be, void *dst, const void *src, size_t n) {
     const char *s = src; char *d = dst;
     int nt = n >= ((size_t)1 << 20) ? be->threads : 1;
     if (nt <= 1 || (d < s + n && s < d + n)) { c_copy(be, dst, src, n); return; }
-    size_t per = (n / (size_t)nt + 4095) & ~(size_t)4095;
+    size_t per = piece(n, nt);
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (int i = 0; i < nt; i++) {
         size_t a = (size_t)i * per, b = a + per < n ? a + per : n;
@@ -35,7 +37,7 @@ static void c_dcopy(const mrl_backend *be, void *dst, const void *src, size_t n)
 static void c_memset0(const mrl_backend *be, void *p, size_t n) {
     int nt = n >= ((size_t)1 << 20) ? be->threads : 1;
     if (nt <= 1) { if (n) memset(p, 0, n); return; }
-    size_t per = (n / (size_t)nt + 4095) & ~(size_t)4095;
+    size_t per = piece(n, nt);
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (int i = 0; i < nt; i++) {
         size_t a = (size_t)i * per, b = a + per < n ? a + per : n;

@@ -31,7 +31,7 @@ void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens
     /* split over ranges of columns so repeated tokens never race, each range row after row (a
        column alone walked down the rows missed the cache at each row); every element still
        gets its rows' terms in order */
-    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16;
+    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16 > 0 ? n16 : 1;
     #pragma omp parallel for schedule(static) num_threads(nr)
     for (int b = 0; b < nr; b++) {
         int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
@@ -87,7 +87,7 @@ CPU_CLONES static void colsum_range(float *out, double *s, const float *a, const
 static void colsum(const mrl_backend *be, float *out, const float *a, const float *x, const float *r, int T, int C) {
     double *s = malloc(sizeof(double) * (size_t)C);
     if (!s) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
-    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16;
+    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16 > 0 ? n16 : 1;
     #pragma omp parallel for schedule(static) num_threads(nr)
     for (int b = 0; b < nr; b++) {
         int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);

@@ -332,6 +332,35 @@ static int same_bytes(const tc_case *k, mrl_dtype w, int threads) {
     return same;
 }
 
+/* The CPU backend's threaded copy and zeroing (1 MB and more, in 4 KB-aligned pieces): every
+ * byte, none outside, for sizes whose n / threads is a whole number of 4 KB pieces with a
+ * remainder (the pieces must still reach the end), and overlapping copies as memmove. */
+TEST(copy_memset0_whole_range) {
+    mrl_backend *be = cpu_open(NULL);
+    int saved = be->threads;
+    static const size_t sizes[] = {(1u << 20) + 1, (1u << 20) + 3, 3 * 4096 * 86 + 2, 5 * 4096 * 52 + 4, 8 * 4096 * 33 + 4, 3000001};
+    static const int ths[] = {1, 2, 3, 4, 5, 8, 64};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (size_t ti = 0; ti < sizeof ths / sizeof *ths; ti++) {
+            size_t n = sizes[si], bad = 0;
+            be->threads = ths[ti];
+            unsigned char *src = malloc(n + 64), *dst = malloc(n + 64);
+            for (size_t i = 0; i < n + 64; i++) src[i] = (unsigned char)(i * 131 + 7), dst[i] = 0xAA;
+            be_copy(be, dst + 32, src + 32, n);
+            for (size_t i = 0; i < n + 64; i++) bad += dst[i] != (i < 32 || i >= n + 32 ? 0xAA : src[i]);
+            memset(dst, 0x55, n + 64);
+            be_memset0(be, dst + 32, n);
+            for (size_t i = 0; i < n + 64; i++) bad += dst[i] != (i < 32 || i >= n + 32 ? 0x55 : 0);
+            memcpy(dst, src, n + 64);
+            be_copy(be, dst + 17, dst, n);   /* overlapping */
+            for (size_t i = 0; i < n; i++) bad += dst[17 + i] != src[i];
+            EXPECTF(bad == 0, "%zu bytes on %d threads: %zu bytes wrong", n, ths[ti], bad);
+            free(src); free(dst);
+        }
+    be->threads = saved;
+    be_close(be);
+}
+
 /* SPEC: the result does not depend on the thread count -- bit for bit, not within a tolerance. */
 TEST(thread_count_changes_no_bit) {
     for (int threads = 2; threads <= 3; threads++)
@@ -1715,6 +1744,7 @@ int main(void) {
     RUN(logprob_infinite_chunk);
     RUN(rmsnorm_rope_extremes);
     RUN(rope_table_follows_its_inputs);
+    RUN(copy_memset0_whole_range);
     RUN(thread_count_changes_no_bit);
     RUN(linear_rows_independent_of_row_count);
     RUN(streaming_linear_matches_float64);
