@@ -70,7 +70,8 @@ CPU_CLONES static void rms_row_bwd(float *dx, int acc, const float *x, const flo
 /* out[i0 .. i1) += sum_t a[t][j] (x NULL) or sum_t a[t][j] x[t][j] r[t] (RMSNorm's dw), each
  * column summed over t in order in s (doubles): one thread's range of columns row after row, so
  * whatever the range each column's sum is the same. (Ranges of 64 columns walked down the rows,
- * as before, waited on a cache miss at each row: 2-4x slower at 512 columns.) */
+ * as before, waited on a cache miss at each row: with the per-element bf16 weight it made
+ * RMSNorm's backward 1.3 ms against 0.67, 1024 x 512 on 2 threads.) */
 CPU_CLONES static void colsum_range(float *out, double *s, const float *a, const float *x, const float *r, int T, int C,
                                     int i0, int i1) {
     for (int j = i0; j < i1; j++) s[j] = 0;
