@@ -122,7 +122,7 @@ CPU_CLONES_FMA static void adamw_span(float *w, const float *g, float *m, float 
 #ifdef CPU_HAVE_EXP512
 /* adamw_span N lanes at a time, each lane the scalar loop's operations in its order (IEEE
  * sqrt, divide and fma round the same in a vector): the same bits. The compiler left the loop
- * scalar (sqrtf's errno), two divides an element: a quarter of a bf16 mgrpo step on `small`.
+ * scalar (sqrtf's errno), two divides an element: over a fifth of a bf16 mgrpo step on `small`.
  * PS: _mm512 or _mm256; LANES(n): the mask k of the low n lanes; LD(p), ST(p, x): masked by k.
  * (MRL_CPU_SIMD=avx2 | none picks the AVX2 one or the portable loop.) */
 #define ADAMW_BODY(PS, VT, N, LANES, LD, ST)                                                     \
