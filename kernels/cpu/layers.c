@@ -25,17 +25,29 @@ void cpu_embedding_fwd(const mrl_backend *be, void *outv, const int32_t *tokens,
     }
 }
 
+/* Ranges of whole 16 columns of C, one per thread (at least one): how many for `work`, and
+ * range b of nr as [*i0, *i1). The column loops walk a range row after row (a column alone
+ * walked down the rows missed the cache at each row), each element's terms in row order. */
+static int col_ranges(const mrl_backend *be, size_t work, int C) {
+    int nt = cpu_nt(be, work), n16 = (C + 15) / 16;
+    return nt < n16 ? nt : n16 > 0 ? n16 : 1;
+}
+static void col_range(int b, int nr, int C, int *i0, int *i1) {
+    int n16 = (C + 15) / 16;
+    *i0 = 16 * (int)((long)n16 * b / nr);
+    *i1 = 16 * (int)((long)n16 * (b + 1) / nr);
+    if (*i1 > C) *i1 = C;
+}
+
 void cpu_embedding_bwd(const mrl_backend *be, float *dwte, const int32_t *tokens, const void *doutv,
                        int T, int C) {
     const float *dout = doutv;
-    /* split over ranges of columns so repeated tokens never race, each range row after row (a
-       column alone walked down the rows missed the cache at each row); every element still
-       gets its rows' terms in order */
-    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16 > 0 ? n16 : 1;
+    /* split over ranges of columns so repeated tokens never race */
+    int nr = col_ranges(be, (size_t)T * C, C);
     #pragma omp parallel for schedule(static) num_threads(nr)
     for (int b = 0; b < nr; b++) {
-        int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
-        if (i1 > C) i1 = C;
+        int i0, i1;
+        col_range(b, nr, C, &i0, &i1);
         for (int t = 0; t < T; t++) {
             float *d = dwte + (size_t)tokens[t] * C;
             const float *g = dout + (size_t)t * C;
@@ -84,15 +96,16 @@ CPU_CLONES static void colsum_range(float *out, double *s, const float *a, const
     }
     for (int j = i0; j < i1; j++) out[j] += (float)s[j];
 }
-/* colsum_range over all C columns, one range per thread (whole 16s). */
+/* colsum_range over all C columns, one range per thread (col_ranges). */
 static void colsum(const mrl_backend *be, float *out, const float *a, const float *x, const float *r, int T, int C) {
     double *s = malloc(sizeof(double) * (size_t)C);
     if (!s) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
-    int nt = cpu_nt(be, (size_t)T * C), n16 = (C + 15) / 16, nr = nt < n16 ? nt : n16 > 0 ? n16 : 1;
+    int nr = col_ranges(be, (size_t)T * C, C);
     #pragma omp parallel for schedule(static) num_threads(nr)
     for (int b = 0; b < nr; b++) {
-        int i0 = 16 * (int)((long)n16 * b / nr), i1 = 16 * (int)((long)n16 * (b + 1) / nr);
-        colsum_range(out, s, a, x, r, T, C, i0, i1 < C ? i1 : C);
+        int i0, i1;
+        col_range(b, nr, C, &i0, &i1);
+        colsum_range(out, s, a, x, r, T, C, i0, i1);
     }
     free(s);
 }
@@ -159,6 +172,17 @@ void cpu_linear_bwd(const mrl_backend *be, void *dinp, int acc, float *dw, float
  * same (a training step's forward, recompute and backward of every layer: T x half sincos per
  * call were ~3 % of a bf16 step on `small`); NULL when the table would pass 16 MB (the caller
  * then computes each row's own). */
+/* inv_freq[i] = theta^(-2i/D) in fp32, as Hugging Face's; c | s: the cosines and sines of one
+ * position's angles. Both the table and a row computed on its own come from these. */
+static void rope_inv_freq(float *inv_freq, int half, float theta, int D) {
+    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+}
+static void rope_angles(float *c, float *s, int32_t pos, const float *inv_freq, int half) {
+    for (int i = 0; i < half; i++) {
+        float ang = (float)pos * inv_freq[i];
+        c[i] = (float)cos((double)ang), s[i] = (float)sin((double)ang);
+    }
+}
 static const float *rope_table(const mrl_backend *be, int T, int D, const int32_t *pos, float theta) {
     cpu_state *st = cpu_st(be);
     int half = D / 2;
@@ -176,15 +200,10 @@ static const float *rope_table(const mrl_backend *be, int T, int D, const int32_
         st->rope_cs = cs; st->rope_pos = p; st->rope_cap = cap;
     }
     float inv_freq[2048];
-    for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+    rope_inv_freq(inv_freq, half, theta, D);
     float *cs = st->rope_cs;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, n * 8))
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < half; i++) {
-            float ang = (float)pos[t] * inv_freq[i];
-            cs[(size_t)t * 2 * half + i] = (float)cos((double)ang);
-            cs[(size_t)t * 2 * half + half + i] = (float)sin((double)ang);
-        }
+    for (int t = 0; t < T; t++) rope_angles(cs + (size_t)t * 2 * half, cs + (size_t)t * 2 * half + half, pos[t], inv_freq, half);
     memcpy(st->rope_pos, pos, sizeof(int32_t) * (size_t)T);
     st->rope_T = T; st->rope_D = D; st->rope_theta = theta;
     return cs;
@@ -200,17 +219,14 @@ void cpu_rope(const mrl_backend *be, void *xv, int T, int H, int D, int stride, 
     size_t need = tab ? 0 : (size_t)half * (1 + 2 * (size_t)nt);   /* inv_freq, then each thread's cos | sin */
     float small[1024], *inv_freq = need <= 1024 ? small : malloc(sizeof(float) * need);
     if (!inv_freq) { fprintf(stderr, "mrl: out of memory\n"); abort(); }
-    if (!tab) for (int i = 0; i < half; i++) inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)D);
+    if (!tab) rope_inv_freq(inv_freq, half, theta, D);
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (int t = 0; t < T; t++) {
         const float *c, *s;
         if (tab) c = tab + (size_t)t * 2 * half, s = c + half;
         else {
             float *cw = inv_freq + (size_t)half * (1 + 2 * (size_t)omp_get_thread_num()), *sw = cw + half;
-            for (int i = 0; i < half; i++) {
-                float ang = (float)pos[t] * inv_freq[i];
-                cw[i] = (float)cos((double)ang), sw[i] = (float)sin((double)ang);
-            }
+            rope_angles(cw, sw, pos[t], inv_freq, half);
             c = cw, s = sw;
         }
         for (int h = 0; h < H; h++) {
