@@ -1374,10 +1374,10 @@ TEST(paged_attention_equals_packed) {
  * batch. Blocks of 3 tokens, a pool sized exactly (ASan sees a read past it). */
 TEST(paged_attention_long_context) {
     enum { R = 5, BS = 3, MB = 40 };
-    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}};
+    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}, {12, 2, 128}, {8, 2, 64}};
     static const char *simds[3] = {NULL, "avx2", "none"};
     int bad = 0;
-    for (int c = 0; c < 4; c++) for (int b = 0; b < 2; b++) {
+    for (int c = 0; c < 6; c++) for (int b = 0; b < 2; b++) {
         int H = HKD[c][0], K = HKD[c][1], D = HKD[c][2], grp = H / K, qs = H * D + 1;
         mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
         size_t row = (size_t)K * D, nel = (size_t)R * MB * BS * row, es = b ? 2 : 4;
@@ -1408,7 +1408,7 @@ TEST(paged_attention_long_context) {
                     printf("  H %d K %d D %d %s simd %s: row %d alone differs from the batch\n", H, K, D, b ? "bf16" : "fp32",
                            simds[sp] ? simds[sp] : "(own)", i);
                 for (int h = 0; h < H; h++) {
-                    double sc[118], m = -INFINITY, sum = 0, acc[40] = {0};
+                    double sc[118], m = -INFINITY, sum = 0, acc[128] = {0};
                     size_t ko = (size_t)(h / grp) * D;
                     for (int j = 0; j < n; j++) {
                         size_t sl = (size_t)tab[j / BS] * BS + j % BS; double d = 0;
