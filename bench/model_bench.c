@@ -417,7 +417,10 @@ static int decode(const char *dir, int B, int steps, int bf16, int threads) {
     const mrl_config *c = model_config(m);
     mrl_err e = {0};
     int P = 16, V = c->vocab_size, ctx = env_int("CTX", 0);
-    size_t kvb = (size_t)B * (P + B + ctx + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * 4 * 2;
+    /* K and V of every token the B sequences will hold, at the cache's element size (bf16 for a
+       bf16 model unless KV=fp32), a quarter more for partly filled blocks */
+    size_t es = kv_env() == MRL_F32 || (kv_env() == KV_AUTO && !bf16) ? 4 : 2;
+    size_t kvb = (size_t)B * (P + B + ctx + steps + 16) * c->num_layers * 2 * c->num_kv_heads * c->head_dim * es * 5 / 4;
     kv_cache *kv = kv_create(m, kvb, 16, kv_env(), &e);
     if (!kv) die("kv_create", &e);
     float *z = malloc((size_t)V * B * sizeof(float));
