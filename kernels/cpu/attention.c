@@ -582,10 +582,10 @@ GROUP(2)
 
 /* All the KV groups of one row in one task (where rows are enough for every thread), for the
  * cached rows' sake: a cached row holds every group's key (or value), Hkv x D elements, and the
- * per-group tasks above each read their part of it (a quarter to a half of its lines), in
- * passes that each take one line of every row, with the next rows fetched only a few steps
- * ahead; from memory that ran at a third of the read bandwidth (one thread, 64 rows of 2048
- * cached tokens: 5 GB/s). Here the scores of every head come four keys at a time, group after
+ * per-group tasks above each read their part of it (half of it for two KV heads), the values in
+ * passes of one line of every row, with the next rows fetched only a few rows ahead; from
+ * memory that ran at a third of the read bandwidth (one thread, 64 rows of 2048 cached tokens:
+ * 5 GB/s). Here the scores of every head come four keys at a time, group after
  * group while those keys are in L1, and P V takes the cached rows JB at a time, every group's
  * column slices over the block while it is in L1, the next block fetched meanwhile. Each score
  * and each output is the same sum in the same order as in group_ES (P V's sums kept exactly in
