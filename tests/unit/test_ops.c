@@ -1368,16 +1368,18 @@ TEST(paged_attention_equals_packed) {
         }
 }
 
-/* Long contexts (past the AVX2 kernel's 18-key prefetch and its 32-row P V chunks, whose sums
- * are reloaded from the output) and GQA groups of 1, 5 and 13 heads (6 + 6 + 1): every row
- * against float64 on the CPU's kernels, avx2 and none, each row the same bits alone as in the
- * batch. Blocks of 3 tokens, a pool sized exactly (ASan sees a read past it). */
+/* Long contexts (past the AVX2 kernel's 18-key prefetch and its 32-row P V chunks, and the
+ * AVX-512 row-wide kernel's 32-row P V blocks, whose sums are reloaded from the output) and GQA
+ * groups of 1, 5 and 13 heads (6 + 6 + 1), the 1.5B model's 12 heads on 2 KV heads of 128:
+ * every row against float64 on the CPU's kernels, avx2 and none, each row the same bits alone
+ * (per-group tasks) as in the batch (a row a task). Blocks of 3 tokens, a pool sized exactly
+ * (ASan sees a read past it). */
 TEST(paged_attention_long_context) {
     enum { R = 5, BS = 3, MB = 40 };
-    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}, {12, 2, 128}, {8, 2, 64}};
+    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}, {12, 2, 128}, {8, 2, 64}, {4, 2, 48}};
     static const char *simds[3] = {NULL, "avx2", "none"};
     int bad = 0;
-    for (int c = 0; c < 6; c++) for (int b = 0; b < 2; b++) {
+    for (int c = 0; c < 7; c++) for (int b = 0; b < 2; b++) {
         int H = HKD[c][0], K = HKD[c][1], D = HKD[c][2], grp = H / K, qs = H * D + 1;
         mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
         size_t row = (size_t)K * D, nel = (size_t)R * MB * BS * row, es = b ? 2 : 4;
