@@ -1376,10 +1376,10 @@ TEST(paged_attention_equals_packed) {
  * (ASan sees a read past it). */
 TEST(paged_attention_long_context) {
     enum { R = 5, BS = 3, MB = 40 };
-    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}, {12, 2, 128}, {8, 2, 64}, {4, 2, 48}};
+    static const int ctx[R] = {0, 1, 33, 70, 118}, HKD[][3] = {{5, 5, 24}, {5, 1, 40}, {13, 1, 8}, {6, 2, 16}, {12, 2, 128}, {8, 2, 64}, {4, 2, 48}, {4, 4, 32}};
     static const char *simds[3] = {NULL, "avx2", "none"};
     int bad = 0;
-    for (int c = 0; c < 7; c++) for (int b = 0; b < 2; b++) {
+    for (int c = 0; c < 8; c++) for (int b = 0; b < 2; b++) {
         int H = HKD[c][0], K = HKD[c][1], D = HKD[c][2], grp = H / K, qs = H * D + 1;
         mrl_dtype dt = b ? MRL_BF16 : MRL_F32;
         size_t row = (size_t)K * D, nel = (size_t)R * MB * BS * row, es = b ? 2 : 4;
