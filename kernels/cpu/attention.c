@@ -552,85 +552,65 @@ static void scores4_##ES(float *p, int n, const float *q, int hn, const char *co
 SCORES(4)
 SCORES(2)
 
-/* One row's group of heads (see above) over a pool of element size ES (4: fp32, 2: bf16). */
-#define GROUP(ES)                                                                                \
+/* One row's KV groups g0 .. g0+ng-1, hpg query heads of each (head g hpg + h of o, q and p is
+ * head h of group g0 + g), over a pool of element size ES (4: fp32, 2: bf16): the scores four
+ * keys at a time, group after group on the same keys, the keys' part of each cached row for
+ * these groups fetched kahead keys ahead; the softmax; P V over blocks of jb cached rows (the
+ * sums kept exactly in o between blocks), every group's column slices over a block, rows
+ * fetched vahead ahead. Two callers:
+ * - a task per (row, group or slice of one), the heads above: ng 1, kahead 8, jb n (one block),
+ *   vahead 16;
+ * - a task per row (where rows are enough for every thread), all its groups: ng Hkv, kahead 32
+ *   and jb = vahead = 32 (ROW_*). A cached row holds every group's key (or value), Hkv x D
+ *   elements. The per-group tasks each read their part of it (half of it for two KV heads), the
+ *   values in passes of one line of every row, fetched only a few rows ahead: from memory that
+ *   ran at a third of the read bandwidth (one thread, 64 rows of 2048 cached tokens: 5 GB/s).
+ *   A row's task reads each cached row whole, the keys while they are in L1 for every group,
+ *   the values block by block.
+ * A head's sums are the same and in the same order either way (the blocks reload them
+ * exactly), so the two give the same bits. */
+#define ROW_KAHEAD 32   /* a row's task: keys fetched ahead of the scores (whole cached rows) */
+#define ROW_JB 32       /* a row's task: cached rows per P V block, and its fetch distance */
+#define GROUPS(ES)                                                                               \
 __attribute__((target("avx512f")))                                                               \
-static void group_##ES(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, \
-                       size_t row, int g, int nh, int D, const int32_t *tab, int bs, int n, float scale) { \
-    if (n <= 0) { memset(o, 0, (size_t)nh * D * sizeof(float)); return; }   /* as the portable loop */ \
+static void groups_##ES(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, \
+                        size_t row, int g0, int ng, int hpg, int D, const int32_t *tab, int bs, int n, float scale, \
+                        int kahead, int jb, int vahead) {                                        \
+    if (n <= 0) { memset(o, 0, (size_t)ng * hpg * D * sizeof(float)); return; }   /* as the portable loop */ \
     paged_slots(slot, tab, bs, n);                                                               \
+    size_t kb = (size_t)ng * D * ES;   /* bytes of these groups' keys in a cached row */          \
     for (int j = 0; j < n; j += 4) {                                                             \
         int nk = n - j < 4 ? n - j : 4;                                                          \
         const char *k[4];                                                                        \
-        for (int u = 0; u < 4; u++) k[u] = kp + ((size_t)slot[j + (u < nk ? u : 0)] * row + (size_t)g * D) * ES; \
-        if (j + 12 <= n)   /* the keys two steps ahead */                                        \
-            for (int u = 8; u < 12; u++) {                                                       \
-                const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g * D) * ES;           \
-                for (int c = 0; c < D * ES; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);           \
+        for (int u = 0; u < 4; u++) k[u] = kp + ((size_t)slot[j + (u < nk ? u : 0)] * row + (size_t)g0 * D) * ES; \
+        if (j + kahead + 4 <= n)                                                                 \
+            for (int u = kahead; u < kahead + 4; u++) {                                          \
+                const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g0 * D) * ES;          \
+                for (size_t c = 0; c < kb; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);           \
             }                                                                                    \
-        for (int h0 = 0; h0 < nh; h0 += SH)                                                      \
-            scores4_##ES(p + (size_t)h0 * n + j, n, q + (size_t)h0 * D, nh - h0 < SH ? nh - h0 : SH, k, D, nk, scale); \
-    }                                                                                            \
-    float inv[GMAX], mx;                                                                         \
-    for (int h = 0; h < nh; h++) inv[h] = 1.0f / exp_shift512(p + (size_t)h * n, n, &mx);   /* softmax */ \
-    int d = 0;                                                                                   \
-    for (; d + 32 <= D; d += 32) pv_pass2_##ES(o, p, inv, vp, row, slot, g, nh, D, d, n, 0, n, 16); \
-    if (d < D) pv_pass1_##ES(o, p, inv, vp, row, slot, g, nh, D, d, n, 0, n, 16);                \
-}
-GROUP(4)
-GROUP(2)
-
-/* All the KV groups of one row in one task (where rows are enough for every thread), for the
- * cached rows' sake: a cached row holds every group's key (or value), Hkv x D elements, and the
- * per-group tasks above each read their part of it (half of it for two KV heads), the values in
- * passes of one line of every row, with the next rows fetched only a few rows ahead; from
- * memory that ran at a third of the read bandwidth (one thread, 64 rows of 2048 cached tokens:
- * 5 GB/s). Here the scores of every head come four keys at a time, group after
- * group while those keys are in L1, and P V takes the cached rows JB at a time, every group's
- * column slices over the block while it is in L1, the next block fetched meanwhile. Each score
- * and each output is the same sum in the same order as in group_ES (P V's sums kept exactly in
- * o between blocks), so the output is the same to the bit. */
-#define JB 32   /* cached rows per P V block */
-#define KAHEAD 32   /* keys fetched ahead of the scores (slot rows, into L1) */
-#define ROWALL(ES)                                                                               \
-__attribute__((target("avx512f")))                                                               \
-static void rowall_##ES(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, \
-                        size_t row, int Hkv, int grp, int D, const int32_t *tab, int bs, int n, float scale) { \
-    int H = Hkv * grp;                                                                           \
-    if (n <= 0) { memset(o, 0, (size_t)H * D * sizeof(float)); return; }   /* as group_ES */     \
-    paged_slots(slot, tab, bs, n);                                                               \
-    for (int j = 0; j < n; j += 4) {                                                             \
-        int nk = n - j < 4 ? n - j : 4;                                                          \
-        const char *k[4];                                                                        \
-        for (int u = 0; u < 4; u++) k[u] = kp + (size_t)slot[j + (u < nk ? u : 0)] * row * ES;  \
-        if (j + KAHEAD + 4 <= n)                                                                 \
-            for (int u = KAHEAD; u < KAHEAD + 4; u++) {                                          \
-                const char *f = kp + (size_t)slot[j + u] * row * ES;                             \
-                for (size_t c = 0; c < row * ES; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);     \
-            }                                                                                    \
-        for (int g = 0; g < Hkv; g++) {                                                          \
+        for (int g = 0; g < ng; g++) {                                                           \
             const char *kg[4];                                                                   \
             for (int u = 0; u < 4; u++) kg[u] = k[u] + (size_t)g * D * ES;                       \
-            for (int h0 = 0; h0 < grp; h0 += SH)                                                 \
-                scores4_##ES(p + (size_t)(g * grp + h0) * n + j, n, q + (size_t)(g * grp + h0) * D, \
-                             grp - h0 < SH ? grp - h0 : SH, kg, D, nk, scale);                  \
+            for (int h0 = 0; h0 < hpg; h0 += SH)                                                 \
+                scores4_##ES(p + (size_t)(g * hpg + h0) * n + j, n, q + (size_t)(g * hpg + h0) * D, \
+                             hpg - h0 < SH ? hpg - h0 : SH, kg, D, nk, scale);                  \
         }                                                                                        \
     }                                                                                            \
     float inv[ROWMAX], mx;                                                                       \
-    for (int h = 0; h < H; h++) inv[h] = 1.0f / exp_shift512(p + (size_t)h * n, n, &mx);         \
-    for (int j0 = 0; j0 < n; j0 += JB) {                                                         \
-        int j1 = n - j0 < JB ? n : j0 + JB;                                                      \
-        for (int g = 0; g < Hkv; g++) {                                                          \
-            float *og = o + (size_t)g * grp * D;                                                 \
-            const float *pg = p + (size_t)g * grp * n, *ig = inv + g * grp;                      \
+    for (int h = 0; h < ng * hpg; h++) inv[h] = 1.0f / exp_shift512(p + (size_t)h * n, n, &mx);   /* softmax */ \
+    for (int j0 = 0; j0 < n; j0 += jb) {                                                         \
+        int j1 = n - j0 < jb ? n : j0 + jb;                                                      \
+        for (int g = 0; g < ng; g++) {                                                           \
+            float *og = o + (size_t)g * hpg * D;                                                 \
+            const float *pg = p + (size_t)g * hpg * n, *ig = inv + g * hpg;                      \
             int d = 0;                                                                           \
-            for (; d + 32 <= D; d += 32) pv_pass2_##ES(og, pg, ig, vp, row, slot, g, grp, D, d, n, j0, j1, JB); \
-            if (d < D) pv_pass1_##ES(og, pg, ig, vp, row, slot, g, grp, D, d, n, j0, j1, JB);    \
+            for (; d + 32 <= D; d += 32) pv_pass2_##ES(og, pg, ig, vp, row, slot, g0 + g, hpg, D, d, n, j0, j1, vahead); \
+            if (d < D) pv_pass1_##ES(og, pg, ig, vp, row, slot, g0 + g, hpg, D, d, n, j0, j1, vahead); \
         }                                                                                        \
     }                                                                                            \
 }
-ROWALL(4)
-ROWALL(2)
+GROUPS(4)
+GROUPS(2)
 
 /* The same design for AVX2 + FMA (16 ymm registers, 8 lanes; a head dim that is a multiple of
  * 8): scores two keys at a time for up to 6 heads (12 accumulators), P V 16 columns at a time
@@ -730,7 +710,7 @@ static void pv2(float *o, const float *p, const char *vp, size_t row, const int3
 #undef PV
 }
 
-/* One row's heads against its n cached keys, as group_ES above, for ng adjacent KV heads
+/* One row's heads against its n cached keys, as groups_ES above, for ng adjacent KV heads
  * g0 .. g0+ng-1 and nh query heads each (head i of KV head g0+gi at q, o + (gi nh + i) D; p
  * holds ng nh x n scores); es is the pool's element size. A task of one group (ng = 1) read
  * half of each cached row's 512 bytes (2 KV heads of 128 bf16) and left the other half to a
@@ -792,7 +772,7 @@ static void group_avx2(float *o, float *p, int32_t *slot, const float *q, const 
 #endif
 
 /* A GQA group's heads h0 .. h0+nh-1 of one row without AVX-512 or AVX2 (or with a head dim
- * that is not a multiple of 8), as group_ES above: each cached key and value row is read (and
+ * that is not a multiple of 8), as groups_ES above: each cached key and value row is read (and
  * a bf16 one widened into buf, D floats) once for all nh heads; the loops are SIMD reductions
  * (CPU_CLONES). (The scalar loop before
  * read a bf16 pool at 0.6 GB/s on an AVX2 CPU, AMD EPYC Zen 2, 7x slower than an fp32 one.) A
@@ -864,8 +844,10 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
             #pragma omp for schedule(dynamic, 1)
             for (int r = 0; r < R; r++) {
                 const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
-                if (avx512 && bf) rowall_2(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, row, Hkv, grp, D, tab, bs, row_ctx[r], scale);
-                else if (avx512) rowall_4(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, row, Hkv, grp, D, tab, bs, row_ctx[r], scale);
+                if (avx512 && bf) groups_2(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, row, 0, Hkv, grp, D,
+                                           tab, bs, row_ctx[r], scale, ROW_KAHEAD, ROW_JB, ROW_JB);
+                else if (avx512) groups_4(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, row, 0, Hkv, grp, D,
+                                          tab, bs, row_ctx[r], scale, ROW_KAHEAD, ROW_JB, ROW_JB);
                 else group_avx2(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, bf ? 2 : 4, row, 0, Hkv, grp, D,
                                 tab, bs, row_ctx[r], scale);
             }
@@ -880,8 +862,9 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
                 const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
 #ifdef PAGED_SIMD
                 if (avx512) {
-                    if (bf) group_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
-                    else group_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, nh, D, tab, bs, row_ctx[r], scale);
+                    int n = row_ctx[r];   /* one block: P V over all the rows, one column slice after another */
+                    if (bf) groups_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, 1, nh, D, tab, bs, n, scale, 8, n, 16);
+                    else groups_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, 1, nh, D, tab, bs, n, scale, 8, n, 16);
                     continue;
                 }
                 if (avx2) {
