@@ -134,7 +134,7 @@ static long model_step(const cli *c, const char *dir) {
     else if (!jv_is_valid(s)) cli_warn(c, "%s: no \"global_step\" or \"step\"; policy.step is 0", p);
     else if (!(d >= 0 && d <= 9007199254740992.0 && d == floor(d))) {
         char why[80];
-        if (jv_get_kind(s) == JV_KIND_NUMBER) snprintf(why, sizeof why, "is %g, not a whole number >= 0", d);
+        if (jv_get_kind(s) == JV_KIND_NUMBER) snprintf(why, sizeof why, "is %g, not a whole number in [0, 2^53]", d);
         else jv_wrong(s, "a number", why, sizeof why);
         cli_warn(c, "%s: \"%s\" %s; policy.step is 0", p, key, why);
         d = 0;
@@ -390,6 +390,7 @@ static int run_score(app *a, mrl_model *m, float temperature) {
     int r, V = model_config(m)->vocab_size;
     long done = 0;
     long long scored = 0;   /* completion tokens scored: the progress line's tokens/s */
+    long long nan_lp = 0;   /* log-probs that came out as no number (written as null) */
     while (!cli_stop_requested() && (r = rd_next(a->rd, &rec, &e)) != 0) {
         if (r < 0) { cli_bad_record(&a->c, a->w, &e); continue; }
         if (!score_mine(a, rec, &last_id)) { jv_free(rec); continue; }
@@ -432,7 +433,10 @@ static int run_score(app *a, mrl_model *m, float temperature) {
                        .temperature = temperature > 0 ? temperature : 1.0f};
         if (model_logprobs(m, &b, lp, &e) < 0) cli_die(&a->c, &e);
         jv arr = jv_array_sized(nc);
-        for (int i = 0; i < nc; i++) arr = jv_array_append(arr, jv_number(lp[np - 1 + i]));
+        for (int i = 0; i < nc; i++) {
+            nan_lp += !isfinite(lp[np - 1 + i]);
+            arr = jv_array_append(arr, jv_number(lp[np - 1 + i]));
+        }
         rec = jv_object_set(rec, jv_string("logprobs"), arr);
         free(tok); free(tgt); free(lp); free(pi); free(ci);
         size_t rl = 0;
@@ -450,6 +454,9 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         fputc('\n', stderr);
         prog_set_drawn(0);
     }
+    if (nan_lp)   /* JSON has no NaN or infinity: they went out as null, which mgrpo refuses */
+        cli_warn(&a->c, "%lld log-prob%s no finite number (written as null): are the model's weights finite?",
+                 nan_lp, nan_lp == 1 ? " was" : "s were");
     jv_free(last_id);
     return 0;
 }

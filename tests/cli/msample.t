@@ -341,7 +341,7 @@ $ rm run/step-000005/trainer_state.json; echo '{"id":"p","problem":"x"}' | msamp
 > {"path":"run/latest","step":0}
 > msample: run/step-000005/trainer_state.json: "global_step" is a string, not a number; policy.step is 0
 > {"path":"run/latest","step":0}
-> msample: run/step-000005/trainer_state.json: "global_step" is -1, not a whole number >= 0; policy.step is 0
+> msample: run/step-000005/trainer_state.json: "global_step" is -1, not a whole number in [0, 2^53]; policy.step is 0
 > {"path":"run/latest","step":0}
 > msample: run/step-000005/trainer_state.json: no "global_step" or "step"; policy.step is 0
 > {"path":"run/latest","step":5}
@@ -455,6 +455,26 @@ $ cmp nan-0.jsonl nan-all.jsonl && cat err-0 err-all
 > 0
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
+
+## --score with a model whose numbers are not finite (its final norm's weights NaN): the log-probs
+## go out as null (JSON has no NaN), and msample says so as sampling does, instead of exit 0 in
+## silence (mgrpo refuses such a record); a finite model's scores bring no warning
+% requires /usr/bin/jq
+$ minit tiny -o m --seed 3 -q --dtype fp32 && cp -r m nan
+$ echo '{"id":"p","problem":"What is 1 + 1?"}' > p.jsonl
+$ msample --model m -n 2 --max-tokens 5 --template plain --seed 7 -Z p.jsonl > s.jsonl
+$ f=nan/model.safetensors; n=$(od -An -t u8 -N8 $f | tr -d ' '); off=$(dd if=$f bs=1 skip=8 count=$n 2>/dev/null | jq '.["model.norm.weight"].data_offsets[0]')
+$ for i in $(seq 64); do printf '\x00\x00\xc0\x7f'; done | dd of=$f bs=1 seek=$((8 + n + off)) conv=notrunc status=none
+$ msample --score --model m --template plain -Z s.jsonl 2>&1 > ok.jsonl; echo "rc $?"
+$ msample --score --model nan --template plain -Z s.jsonl > bad.jsonl; echo "rc $?"
+$ jq -c '[.logprobs | map(type) | unique, length]' bad.jsonl; jq -c '.logprobs | map(type) | unique' ok.jsonl
+> rc 0
+> rc 0
+> [["null"],5]
+> [["null"],5]
+> ["number"]
+> ["number"]
+2> msample: 10 log-probs were no finite number (written as null): are the model's weights finite?
 
 ## --model through a symlink that moves while msample loads (RUN/latest, RUN/policy, renamed by
 ## mgrpo): every file comes from the one step the link named at the start. The tokenizer here is
