@@ -340,8 +340,11 @@ static int cmp(const eq_side *G, int g, const eq_side *P, int p) {
     }
     if (me_is_expr(&G->a, g) && me_is_expr(&P->a, p)) return cmp_expr(G, g, P, p);
     if (x->op == ME_REL && y->op == ME_REL) return cmp_rel(G, g, P, p);
-    /* "x = 5" against "5", either way round: the value of a plain assignment */
-    if (x->op == ME_REL && x->sub == ME_REL_EQ && x->nkids == 2 && G->a.node[x->kid].op == ME_SYM)
+    /* A gold equation against a value that is no relation: its right side, whatever the left
+     * ("x = 5", "\angle A = 30^\circ", "AB = 7", "2x = 4" against "5", "30", "7", "4"), as
+     * Math-Verify takes a gold's last relation's right side; a predicted equation against a
+     * gold value only as a plain assignment ("x = 5" for "5", not "2x = 5") */
+    if (x->op == ME_REL && x->sub == ME_REL_EQ && x->nkids == 2 && y->op != ME_REL)
         return cmp(G, kid(&G->a, g, 1), P, p);
     if (y->op == ME_REL && y->sub == ME_REL_EQ && y->nkids == 2 && P->a.node[y->kid].op == ME_SYM)
         return cmp(G, g, P, kid(&P->a, p, 1));

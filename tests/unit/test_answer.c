@@ -206,6 +206,13 @@ TEST(equiv_basic) {
     EXPECT(eqv("1/2", "\\dfrac{1}{2}") == 1);
     EXPECT(eqv("6", "5") == 0);
     EXPECT(eqv("x=5", "5") == 1);
+    /* a gold equation against a value: its right side whatever the left, as Math-Verify 0.5.2
+       judges these (an OlympiadBench gold reads "\\angle A = ..."; only a plain name on the
+       left was read, so "30" for it was wrong); a predicted one only as a plain assignment */
+    EXPECT(eqv("30", "\\angle A = 30^\\circ") == 1 && eqv("45", "m\\angle ABC = 45^\\circ") == 1);
+    EXPECT(eqv("30^\\circ", "\\angle A = 30^\\circ") == 1 && eqv("31", "\\angle A = 30^\\circ") == 0);
+    EXPECT(eqv("7", "AB + BC = 7") == 1 && eqv("4", "2x = 4") == 1 && eqv("5", "|x| = 5") == 1);
+    EXPECT(eqv("y = 30", "x = 30") == 0 && eqv("2x = 5", "5") == 0 && eqv("x = 5", "5") == 1);
     EXPECT(eqv(NULL, "5") == 0);
     EXPECT(eqv("5", "") == 2);
     EXPECT(eqv("(B)", "B") == 1);
