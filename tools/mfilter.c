@@ -87,7 +87,7 @@ typedef struct mf {
     /* rules */
     /* per parsing thread (rules run in the thread that parsed the record): */
     jqf *where[8][16]; int nwhere; const char *where_text[16];
-    pcre2_code *re; pcre2_match_data *md[8];
+    pcre2_code *re; pcre2_match_data *md[8]; pcre2_match_context *mc;   /* mc: --match's limits, read only */
     jqf *field[8]; const char *field_text;
     int dedupe; hset seen_text; long ndup;
     int require_boxed; jqf *answer[8]; const char *answer_text; long nunparsed;
@@ -340,12 +340,15 @@ static int mf_test(mf *m, int th, item *it, uint64_t *dkey, mrl_err *e) {
         if (!s) { jv_free(hold); return -1; }
         int keep = 1;
         if (m->re) {
-            int rc = rx_match(m->re, s, (size_t)jv_string_length_bytes(jv_copy(hold)), 0, PCRE2_NO_UTF_CHECK, m->md[th], NULL);
+            int rc = rx_match(m->re, s, (size_t)jv_string_length_bytes(jv_copy(hold)), 0, PCRE2_NO_UTF_CHECK, m->md[th], m->mc);
             if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
                 PCRE2_UCHAR msg[256];
                 pcre2_get_error_message(rc, msg, sizeof msg);
                 jv_free(hold);
-                return err_set(e, ERR_INPUT, "%s:%ld: --match: %s", it->file, it->line, (char *)msg);
+                int lim = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT;
+                return err_set(e, ERR_INPUT, "%s:%ld: --match: %s%s", it->file, it->line, (char *)msg,
+                               lim ? " (the pattern backtracks past 10 million steps or 512 MiB on this text: a class, [xy]+ "
+                                     "for (x|y)+, or a possessive quantifier, (x|y)++, keeps nothing to go back to)" : "");
             }
             keep = rc >= 0;
         }
@@ -755,6 +758,12 @@ int main(int argc, char **argv) {
         }
         pcre2_jit_compile(m.re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is unavailable */
         m.md[0] = pcre2_match_data_create_from_pattern(m.re, NULL);
+        /* PCRE2's default heap limit is 20 GB: the interpreter's backtracking frames (~330
+           bytes a character for (x|y)+$) took 2.7 GB of a 5 MB field before the match limit
+           stopped it, per thread */
+        if (!m.md[0] || !(m.mc = pcre2_match_context_create(NULL))) cli_dief(c, ERR_SYS, "out of memory");
+        pcre2_set_match_limit(m.mc, 10000000);
+        pcre2_set_heap_limit(m.mc, 512 * 1024);   /* KiB */
     }
     if (m.max_tokens) {
         if (!model == !tokfile) cli_usage(c, "--max-tokens needs --model DIR or --tokenizer FILE (one of them)");
@@ -834,6 +843,7 @@ int main(int argc, char **argv) {
         pcre2_match_data_free(m.md[th]);
     }
     pcre2_code_free(m.re);
+    pcre2_match_context_free(m.mc);
     tok_free(m.tok); tmpl_free(m.tp); free(m.system);
     hset_free(&m.seen_text); hset_free(&m.done_ids);
     for (int i = 0; i < m.nsplit; i++) free(m.split_name[i]);

@@ -206,6 +206,25 @@ $ for j in 1 2; do mfilter -Z -j $j --match '^(a|b)*c$' p.jsonl | cut -c1-20; ec
 > rc 0
 2>
 
+## --match held to 512 MiB of backtracking memory: (x|y)+$ over a 2 MB field (~330 bytes a character,
+## 660 MB) is a bad record naming its line, after the records before it (PCRE2's own heap limit is
+## 20 GB: a 5 MB field took 2.7 GB per thread before its step limit ended it; this one matched);
+## within a 1.2 GB address-space limit; --skip-bad skips it;
+## a class backtracks nothing and keeps the record; the 1 MB field fits
+% requires unsanitized
+$ awk 'BEGIN { s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; while (length(s) < 1000000) s = s s; s = substr(s, 1, 1000000); printf "{\"id\":\"a\",\"problem\":\"x\"}\n{\"id\":\"b\",\"problem\":\"%s%s\"}\n{\"id\":\"c\",\"problem\":\"%s\"}\n", s, s, s }' > p.jsonl
+$ (ulimit -v 1200000; mfilter -Z --match '(x|y)+$' p.jsonl | cut -c1-20; echo "rc ${PIPESTATUS[0]}")
+$ mfilter -Z --skip-bad --match '(x|y)+$' p.jsonl 2>/dev/null | cut -c1-20
+$ mfilter -Z --match '[xy]+$' p.jsonl | cut -c1-20
+> {"id":"a","problem":
+> rc 1
+> {"id":"a","problem":
+> {"id":"c","problem":
+> {"id":"a","problem":
+> {"id":"b","problem":
+> {"id":"c","problem":
+2~ ^mfilter: p\.jsonl:2: --match: heap limit exceeded \(the pattern backtracks past 10 million steps or 512 MiB
+
 ## --dedupe: NFKC, case folding and whitespace removal make p4 = p1 and p6 = p2
 $ cp "$TESTDATA/mfilter/problems.jsonl" . && mfilter -Z --dedupe problems.jsonl
 > {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
