@@ -827,7 +827,8 @@ int main(int argc, char **argv) {
     int status;
     mf_finish_outputs(&m, &status);
     if (m.nshort)   /* beside the bad records' count (cli_report_bad), also under -q */
-        cli_warn(c, "%ld incomplete group%s skipped (%ld records)", m.nshort, m.nshort == 1 ? "" : "s", m.nshort_recs);
+        cli_warn(c, "%ld incomplete group%s skipped (%ld record%s)", m.nshort, m.nshort == 1 ? "" : "s", m.nshort_recs,
+                 m.nshort_recs == 1 ? "" : "s");
     if (c->progress != 0 && !stopped) {
         char more[64] = "";   /* the groups --skip-bad took are neither in nor outside the band */
         if (m.nskipped) snprintf(more, sizeof more, ", %ld more skipped by --skip-bad", m.nskipped);
