@@ -165,6 +165,7 @@ out:
  * "cjk" script so a Japanese prompt does not penalise its own kanji. */
 static const struct { unsigned lo, hi; int script; } ranges[] = {
     {0x0041, 0x024F, RW_SCRIPT_LATIN},    {0x0250, 0x02AF, RW_SCRIPT_LATIN},
+    {0x02B0, 0x02B8, RW_SCRIPT_LATIN},    {0x02E0, 0x02E4, RW_SCRIPT_LATIN},   /* modifier letters: ʰ ˡ ˣ */
     {0x0370, 0x03FF, RW_SCRIPT_GREEK},    {0x0400, 0x052F, RW_SCRIPT_CYRILLIC},
     {0x0530, 0x058F, RW_SCRIPT_ARMENIAN}, {0x0590, 0x05FF, RW_SCRIPT_HEBREW},
     {0x0600, 0x06FF, RW_SCRIPT_ARABIC},   {0x0750, 0x077F, RW_SCRIPT_ARABIC},
@@ -173,6 +174,8 @@ static const struct { unsigned lo, hi; int script; } ranges[] = {
     {0x10A0, 0x10FF, RW_SCRIPT_GEORGIAN}, {0x1100, 0x11FF, RW_SCRIPT_HANGUL},
     {0x1C80, 0x1C8F, RW_SCRIPT_CYRILLIC}, {0x1D00, 0x1DBF, RW_SCRIPT_LATIN},
     {0x1E00, 0x1EFF, RW_SCRIPT_LATIN},    {0x1F00, 0x1FFF, RW_SCRIPT_GREEK},
+    {0x2071, 0x2071, RW_SCRIPT_LATIN},    {0x207F, 0x207F, RW_SCRIPT_LATIN},   /* ⁱ ⁿ */
+    {0x2090, 0x209C, RW_SCRIPT_LATIN},                                         /* ₐ ₑ ₓ ... */
     {0x2C60, 0x2C7F, RW_SCRIPT_LATIN},    {0x2DE0, 0x2DFF, RW_SCRIPT_CYRILLIC},
     {0x2E80, 0x2FDF, RW_SCRIPT_CJK},      {0x3040, 0x30FF, RW_SCRIPT_CJK},
     {0x3100, 0x312F, RW_SCRIPT_CJK},      {0x3130, 0x318F, RW_SCRIPT_HANGUL},

@@ -239,6 +239,12 @@ TEST(language)
     rw_free(r);
     EXPECT(rw_script_of(0x3042) == RW_SCRIPT_CJK && rw_script_of('Q') == RW_SCRIPT_LATIN &&
            rw_script_of(0x3b1) == RW_SCRIPT_GREEK && rw_script_of(0xAC00) == RW_SCRIPT_HANGUL);
+    /* Latin modifier, superscript and subscript letters are Script=Latin (Scripts.txt): an
+       English answer's x\u2090 or a\u02b0 was foreign */
+    EXPECT(rw_script_of(0x2B0) == RW_SCRIPT_LATIN && rw_script_of(0x2E3) == RW_SCRIPT_LATIN &&
+           rw_script_of(0x2071) == RW_SCRIPT_LATIN && rw_script_of(0x207F) == RW_SCRIPT_LATIN &&
+           rw_script_of(0x2090) == RW_SCRIPT_LATIN && rw_script_of(0x209C) == RW_SCRIPT_LATIN);
+    EXPECT(rw_script_of(0x2B9) == RW_SCRIPT_OTHER && rw_script_of(0x2080) == RW_SCRIPT_OTHER);   /* \u02b9 and \u2080 are Common */
     EXPECT(rw_dominant_script(NULL) == RW_SCRIPT_LATIN);
 }
 
