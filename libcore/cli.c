@@ -2,6 +2,7 @@
  * and exit statuses, signals, and the progress line. */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -330,9 +331,10 @@ static double number_in(const cli *c, const char *opt, const char *arg, double l
     char *end;
     errno = 0;
     double v = strtod(arg, &end);
-    if (errno || end == arg || *end || !decimal_start(arg) || strpbrk(arg, "xX") || !(v >= lo && (open_hi ? v < hi : v <= hi)))
+    int under = errno == ERANGE && fabs(v) <= DBL_MIN;   /* 1e-400 is a number, as close to 0 as a double gets */
+    if ((errno && !under) || end == arg || *end || !decimal_start(arg) || strpbrk(arg, "xX") || !(v >= lo && (open_hi ? v < hi : v <= hi)))
         cli_usage(c, "%s: '%s' is not a number in [%g, %g%c", opt, arg, lo, hi, open_hi ? ')' : ']');
-    return v;
+    return v + 0.0;   /* -0 is 0 (messages that print it said "-0") */
 }
 double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi) { return number_in(c, opt, arg, lo, hi, 0); }
 double cli_double_below(const cli *c, const char *opt, const char *arg, double lo, double hi) { return number_in(c, opt, arg, lo, hi, 1); }

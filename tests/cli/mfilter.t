@@ -225,6 +225,16 @@ $ mfilter -Z --match '[xy]+$' p.jsonl | cut -c1-20
 > {"id":"c","problem":
 2~ ^mfilter: p\.jsonl:2: --match: heap limit exceeded \(the pattern backtracks past 10 million steps or 512 MiB
 
+## a number option takes -0 as 0 (the summary said "outside [-0, 1]") and a value too small for a
+## double as 0 (1e-400 was "not a number in [0, 1]"); one too large is still refused
+$ printf '{"id":"a","reward":1}\n{"id":"a","reward":0}\n' > pb.jsonl
+$ mfilter -Z --pass-band -0:1 pb.jsonl > /dev/null && mfilter -Z --pass-band 1e-400:1 pb.jsonl > /dev/null; mfilter -Z --pass-band 1e400:1 pb.jsonl; echo "rc $?"
+> rc 2
+2> mfilter: --pass-band: 0 of 1 problems outside [0, 1]
+2> mfilter: --pass-band: 0 of 1 problems outside [0, 1]
+2> mfilter: --pass-band: '1e400' is not a number in [0, 1]
+2> Try 'mfilter --help'.
+
 ## --dedupe: NFKC, case folding and whitespace removal make p4 = p1 and p6 = p2
 $ cp "$TESTDATA/mfilter/problems.jsonl" . && mfilter -Z --dedupe problems.jsonl
 > {"id":"p1","problem":"What is $1+1$?","answer":"2","level":"Level 1","source":"amc"}
