@@ -114,7 +114,7 @@ int cli_common(cli *c, int opt, const char *arg) {
                  return 1;
     case 0x1002: c->skip_bad = 1; return 1;
     case 0x1003: c->progress = 1; return 1;
-    case 0x1004: c->seed = cli_u64(c, "--seed", arg); return 1;
+    case 0x1004: c->seed = cli_u64(c, "--seed", arg); c->seed_given = 1; return 1;
     case 0x1005:
         if (strcmp(arg, "auto") && strcmp(arg, "cpu") && strcmp(arg, "cuda") &&
             !(strncmp(arg, "cuda:", 5) == 0 && arg[5] && strspn(arg + 5, "0123456789") == strlen(arg + 5)))

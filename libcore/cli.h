@@ -19,6 +19,7 @@ typedef struct cli {
     int skip_bad;          /* --skip-bad */
     int progress;          /* 1 forced (--progress), 0 silenced (-q), -1 auto (stderr is a tty) */
     uint64_t seed;         /* --seed (default 0) */
+    int seed_given;        /* --seed was on the command line (mgrpo: a resume keeps the run's) */
     const char *device;    /* --device (default "auto") */
     long nbad;             /* bad records skipped */
     wr_stream *out_w;      /* the writer cli_writer opened: on an error exit its records are

@@ -604,6 +604,15 @@ static void drop_made_out(void) {
 }
 static void drop_made_out_hook(void *unused, int code) { (void)unused; (void)code; drop_made_out(); }
 
+/* The rollouts file of the step in hand until its first update is taken: an error before that
+ * (a gradient that is not finite, a model that fails) takes no step, and rollouts/step-N is the
+ * records step N trained on; it stayed, and kept a run directory this mgrpo made from going. */
+static char pending_rollouts[PATH_MAX + 64];
+static void drop_pending_rollouts(void) {
+    if (pending_rollouts[0]) unlink(pending_rollouts);
+    pending_rollouts[0] = 0;
+}
+
 /* What an error exit needs to checkpoint the steps taken before it (cli_on_fatal): the state
  * after the last whole batch (consistent is 0 while the optimizer changes the weights). */
 typedef struct fatal_ctx {
@@ -616,6 +625,7 @@ typedef struct fatal_ctx {
 static void on_fatal(void *p, int code) {
     fatal_ctx *f = p;
     mrl_err e = {0};
+    drop_pending_rollouts();
     drop_made_out();
     if (!f->consistent || f->step <= f->last_saved) return;
     if (ckpt_same_dir(f->run, &e)) return;   /* the run directory is gone: nowhere to save (said once) */
@@ -777,6 +787,15 @@ int main(int argc, char **argv) {
         if (o.model) check_same_model(&o, o.model, latest, 0);
         const char *r = rec_str(state, "ref");
         if (!o.ref && r) refdir = strdup(r);
+        /* the run's seed, where --seed does not give another (a resume recorded 0) */
+        jv sv = jv_object_get(jv_copy(state), jv_string("seed"));
+        double sd = jv_get_kind(sv) == JV_KIND_NUMBER ? jv_number_value(sv) : -1;
+        if (!o.c.seed_given && jv_get_kind(sv) != JV_KIND_INVALID) {
+            if (sd >= 0 && sd <= 9007199254740992.0 && sd == floor(sd)) o.c.seed = (uint64_t)sd;
+            else cli_warn(&o.c, "%s/trainer_state.json: \"seed\" is not a whole number in [0, 2^53]; the run's seed is 0 from here",
+                          latest);
+        }
+        jv_free(sv);
         if (o.ref && r) {   /* a changed reference is taken, as a changed option is, said aloud */
             char *mine = abspath(o.ref);
             if (strcmp(mine, r))
@@ -933,6 +952,7 @@ int main(int argc, char **argv) {
             wr_stream *rwr = wr_open(&wo, &e);
             for (int i = 0; rwr && i < n; i++) if (wr_put_from(rwr, jv_copy(it[i].rec), it[i].raw, it[i].raw_len, &e)) { wr_abort(rwr); rwr = NULL; }
             if (!rwr || wr_close(rwr, &e)) cli_die(&o.c, &e);
+            snprintf(pending_rollouts, sizeof pending_rollouts, "%s", rp);
         }
         for (int k = 0; k < o.rc.iterations; k++) {
             double t0 = now_s();
@@ -957,6 +977,7 @@ int main(int argc, char **argv) {
             if (optim_step(opt, lr, fac, &e)) cli_die(&o.c, &e);   /* the bf16 forward copy too */
             step++; done++;
             made_out = NULL;   /* the run has a step: it stays */
+            pending_rollouts[0] = 0;   /* and this file is its records */
             if (k == o.rc.iterations - 1) {   /* a whole batch taken: what an error exit may checkpoint */
                 fc.step = step; fc.groups = in.groups_read; fc.records = in.records_read; fc.consistent = 1;
                 /* the new policy for a sampler, before the line that tells a driver the step is done */

@@ -915,9 +915,36 @@ $ minit tiny -o nanm -q && f=nanm/model.safetensors && n=$(od -An -t u8 -N8 $f |
 $ off=$(dd if=$f bs=1 skip=8 count=$n 2>/dev/null | jq '.["model.norm.weight"].data_offsets[0]')
 $ printf '\000\000\300\177' | dd of=$f bs=1 seek=$((8 + n + off)) conv=notrunc 2>/dev/null
 $ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
-$ mgrpo -Z -q --threads 1 --model nanm --out run-nan r.jsonl
+$ mgrpo -Z -q --threads 1 --model nanm --out run-nan r.jsonl; echo "rc $?"; test -e run-nan || echo "no run-nan"
+> rc 1
+> no run-nan
 2> mgrpo: step 1: the gradient is not finite; no update taken: the weight "model.norm.weight" holds a NaN or inf (is the model whole?)
-? 1
+
+## a step that fails before its update leaves no rollouts/step-N (the records step N trained on):
+## step 2, whose gradient overflows after an SGD step at --lr 1000, left rollouts/step-000002
+## beside latest -> step-000001 (and, as step 1 above, a run directory mgrpo had made stayed)
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for g in p q; do for k in 1 2; do echo "{\"id\":\"$g\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ mgrpo -Z -q --threads 1 --model m --out run --groups 1 --save-every 0 --lr 1000 --optimizer sgd --max-grad-norm 0 r.jsonl | jq -c .step; echo "rc ${PIPESTATUS[0]}"
+$ ls run/rollouts; readlink run/latest
+> 1
+> rc 1
+> step-000001.jsonl.zst
+> step-000001
+2> mgrpo: step 2: the gradient is not finite; no update taken: first in the gradient of "model.embed_tokens.weight"
+2> mgrpo: the 1 step taken before the error is checkpointed (step 1)
+
+## a resume keeps the run's seed (trainer_state.json's "seed" and "rng") unless --seed gives one:
+## it recorded 0, the default, from the first resumed step
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for g in p q r; do for k in 1 2; do echo "{\"id\":\"$g\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done > r.jsonl
+$ mgrpo -Z -q --threads 1 --model m --out run --seed 5 --groups 1 --steps 1 r.jsonl > /dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 --resume-data r.jsonl > /dev/null; jq -c '[.step, .seed, .rng.seed]' run/latest/trainer_state.json
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 --resume-data --seed 7 r.jsonl > /dev/null; jq -c '[.step, .seed, .rng.seed]' run/latest/trainer_state.json
+> [2,5,5]
+> [3,7,7]
 
 ## --no-checkpoint starts over as a new run does: an earlier run's metrics lines go (they stayed,
 ## and two runs wrote steps 1 2 1 2)
