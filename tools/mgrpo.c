@@ -244,18 +244,31 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     if (o->cfg && config_fits(o->cfg, (long)it->plen + it->clen, &fe) < 0) die_rec(o, where, "%s", fe.msg);
     if (o->rc.t.use_old) {   /* sft has no ratio: its records need no logprobs */
         a = jv_object_get(jv_copy(rec), jv_string("logprobs"));
-        if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
-        if (jv_array_length(jv_copy(a)) != it->clen) die_rec(o, where, "\"%s\" does not have one value per completion token", "logprobs");
+        if (jv_get_kind(a) == JV_KIND_INVALID || jv_get_kind(a) == JV_KIND_NULL)
+            die_rec(o, where, "\"%s\" is missing (needed with --iterations > 1)", "logprobs");
+        if (jv_get_kind(a) != JV_KIND_ARRAY) die_rec(o, where, "\"%s\" is not an array of log-probs (needed with --iterations > 1)", "logprobs");
+        if (jv_array_length(jv_copy(a)) != it->clen) {
+            char m[96];
+            int nv = jv_array_length(jv_copy(a));
+            snprintf(m, sizeof m, "\"logprobs\" has %d value%s for %d completion token%s", nv, nv == 1 ? "" : "s", it->clen,
+                     it->clen == 1 ? "" : "s");
+            die_rec(o, where, "%s", m);
+        }
         it->old = need(malloc((it->clen + 1) * sizeof *it->old));
         for (int i = 0; i < it->clen; i++) {
             jv v = jv_array_get(jv_copy(a), i);
-            if (jv_get_kind(v) != JV_KIND_NUMBER || !isfinite(jv_number_value(v))) die_rec(o, where, "\"%s\" holds a value that is not a finite number", "logprobs");
+            if (jv_get_kind(v) != JV_KIND_NUMBER || !isfinite(jv_number_value(v))) {
+                char m[128];
+                snprintf(m, sizeof m, "\"logprobs\"[%d] is not a finite number%s", i,
+                         jv_get_kind(v) == JV_KIND_NULL ? " (null: how msample writes a NaN)" : "");
+                die_rec(o, where, "%s", m);
+            }
             /* a log-probability is at most 0 and, read into a float, finite (-1e300 was -inf:
                the ratio's NaN then named a weight, not the record) */
             double lp = jv_number_value(v);
             char m[80];
             if (lp > 0 || !isfinite((float)lp)) {
-                snprintf(m, sizeof m, "\"logprobs\" holds %g, %s", lp, lp > 0 ? "above 0: not a log-probability" : "below a float's range");
+                snprintf(m, sizeof m, "\"logprobs\"[%d] is %g, %s", i, lp, lp > 0 ? "above 0: not a log-probability" : "below a float's range");
                 die_rec(o, where, "%s", m);
             }
             it->old[i] = (float)lp;
@@ -349,7 +362,8 @@ static int read_batch(opts *o, input *in, int want, item **items, int *nitems, i
                     snprintf(m, sizeof m, "group %.200s has more than %d records, the first group had %d (--allow-partial accepts it)",
                              jv_string_value(s), in->gsize, in->gsize);
                 else
-                    snprintf(m, sizeof m, "%s", "samples of this id came earlier (groups must be contiguous and of one size; --allow-partial accepts it)");
+                    snprintf(m, sizeof m, "samples of the id %.200s came earlier (groups must be contiguous and of one size; --allow-partial accepts it)",
+                             jv_string_value(s));
                 jv_free(s);
                 die_rec(o, where, "%s", m);
             }

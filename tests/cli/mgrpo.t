@@ -154,7 +154,7 @@ $ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl
 $ (head -n 3 "$TESTDATA/grpo/batch.jsonl"; tail -n 3 "$TESTDATA/grpo/batch.jsonl"; head -n 3 "$TESTDATA/grpo/batch.jsonl") > bad.jsonl
 $ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl
 ? 1
-2~ bad.jsonl:7: samples of this id came earlier
+2~ bad.jsonl:7: samples of the id "p0" came earlier
 
 ## a group with more records than the first is named as such, not as an id that came earlier
 $ (cat "$TESTDATA/grpo/batch.jsonl"; tail -n 1 "$TESTDATA/grpo/batch.jsonl") > bad.jsonl
@@ -467,13 +467,25 @@ $ for a in 1 0; do MRL_CPU_ATTN_AMX=$a mgrpo -Z -q --threads 2 --model m --out r
 $ jq -n --slurpfile a m1.json --slurpfile b m0.json '[$a[0].grad_norm, $b[0].grad_norm, $a[0].loss, $b[0].loss] | (.[0] - .[1] | fabs) <= 0.005 * .[1] and (.[2] - .[3] | fabs) <= 0.005 * ((.[3] | fabs) + 1e-3)'
 > true
 
+## --iterations > 1: "logprobs" of the wrong kind or length, or holding null (msample writes a NaN
+## so), is named as such with the element (a number was "missing", a null "not a finite number")
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for lp in 5 '[-1]' '[-1,null]'; do for i in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5],\"logprobs\":$([ $i = 2 ] && echo "$lp" || echo '[-1,-2]'),\"reward\":$i}"; done > r.jsonl; mgrpo --model m --out run --iterations 2 --threads 1 -Z r.jsonl; echo "rc=$?"; done
+> rc=1
+> rc=1
+> rc=1
+2> mgrpo: r.jsonl:2: "logprobs" is not an array of log-probs (needed with --iterations > 1)
+2> mgrpo: r.jsonl:2: "logprobs" has 1 value for 2 completion tokens
+2> mgrpo: r.jsonl:2: "logprobs"[1] is not a finite number (null: how msample writes a NaN)
+
 ## --iterations > 1: an old log-prob above 0, or below a float's range, is a bad record named with its value (1e300 below the policy's made the ratio overflow; its NaN named a weight: "gradient not finite")
 $ minit tiny -o m -q
 $ for lp in 0.5 -1e300; do for i in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5],\"logprobs\":[-1,$([ $i = 2 ] && echo $lp || echo -2)],\"reward\":$i}"; done > r.jsonl; mgrpo --model m --out run$lp --iterations 2 --threads 1 -Z r.jsonl; echo "rc=$?"; done
 > rc=1
 > rc=1
-2> mgrpo: r.jsonl:2: "logprobs" holds 0.5, above 0: not a log-probability
-2> mgrpo: r.jsonl:2: "logprobs" holds -1e+300, below a float's range
+2> mgrpo: r.jsonl:2: "logprobs"[1] is 0.5, above 0: not a log-probability
+2> mgrpo: r.jsonl:2: "logprobs"[1] is -1e+300, below a float's range
 
 ## --loss sft takes groups of any size (a filter keeps different numbers of completions per problem)
 $ minit tiny -o m -q
