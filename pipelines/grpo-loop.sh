@@ -26,7 +26,8 @@
 #               split into words as the shell splits a command line: '...' and "..." quote, \
 #               escapes (MSAMPLE_ARGS="--stop 'The answer'" is one argument The answer), but
 #               nothing is expanded or run: $ and ` outside '...', an unquoted ; & | < > ( ) and
-#               an unclosed quote are usage errors (~, * and {a,b} are plain characters)
+#               an unclosed quote are usage errors (~, * and {a,b} are plain characters); mgrpo's
+#               options (make's LR=, LOSS=, ... among them) are checked by mgrpo before a step samples
 #   SAVE_EVERY  step directories kept: multiples of this, latest, best (50; 0: none but those)
 #   EVAL_EVERY  validate every N steps (0 = never) on EVAL_DATA: EVAL_N samples per problem at
 #               EVAL_TEMP (0.6) and top-p EVAL_TOP_P (0.95) with EVAL_MAX_TOKENS (the step's
@@ -313,6 +314,12 @@ fi
 # as the TRL commit Open-RS pinned, for K = 1); a --temperature in MGRPO_ARGS still decides
 if [[ $k =~ ^[0-9]+$ ]] && (( 10#$k > 1 )) && [[ " ${mgrpo_extra[*]} " != *" --temperature"* ]]; then
     mgrpo_extra=(--temperature "$TEMP" "${mgrpo_extra[@]}")
+fi
+# mgrpo's options checked before a step samples (LR=abc, LOSS=bogus or a typo in MGRPO_ARGS was
+# refused only after the first step's sampling): its parser stops at the first bad one (exit 2)
+# before it reaches --help
+if ! merr=$("${T}mgrpo" "${mgrpo_extra[@]}" --help 2>&1 >/dev/null); then
+    die "MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): ${merr%%$'\n'*}"
 fi
 max_tokens_at "$step" >/dev/null   # a bad schedule stops here, not in a validation's msample
 if [ "$step" -eq 0 ]; then

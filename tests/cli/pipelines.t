@@ -635,6 +635,20 @@ $ for v in STEPS=2O EVAL_EVERY=1x PROMPTS=0 G=1.5 SEED=-1 SAVE_EVERY=x NGPU=0 EV
 > rc 2
 > 0
 
+## grpo-loop.sh: mgrpo's options are checked before the first step samples (make exp2 LR=abc, or a
+## typo in MGRPO_ARGS, failed only after a whole step of sampling and rewarding)
+$ minit tiny -o m -q --seed 4
+$ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
+$ export RUN=run MODEL=m DATA=p.jsonl PROMPTS=2 G=2 BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 STEPS=1
+$ for a in "--lr abc" "--loss bogus" "--micro-batch 0"; do MGRPO_ARGS=$a "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; done 2>&1; ls run | grep step | wc -l
+> grpo-loop: MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): mgrpo: --lr: 'abc' is not a number in [0, 1000]
+> rc 2
+> grpo-loop: MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): mgrpo: --loss: 'bogus' is not one of grpo, bnpo, dr_grpo, dapo, sft
+> rc 2
+> grpo-loop: MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): mgrpo: --micro-batch: '0' is not an integer in [1, 16777216]
+> rc 2
+> 0
+
 ## grpo-loop.sh: MSAMPLE_ARGS and MGRPO_ARGS are split into words as the shell splits them, quotes and backslashes kept out of the words (read -ra split --stop 'The answer' into "'The" and "answer'"); $ and ` (nothing is expanded) and an unclosed quote are usage errors
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
@@ -759,7 +773,7 @@ $ RUN=r "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; echo "rc $?"; readlink r
 $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4 5 6; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
 $ mkdir bin; for t in msample mreward mfilter; do ln -s "$MRL_BIN/$t" bin/$t; done
-$ printf '#!/bin/sh\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\n%s "$@" || exit\n[ $n != 2 ] || exit 130\n' "$MRL_BIN/mgrpo" > bin/mgrpo; chmod +x bin/mgrpo
+$ printf '#!/bin/sh\ncase " $* " in *" --help "*) exec %s "$@";; esac\nn=$(($(cat calls 2>/dev/null || echo 0) + 1)); echo $n > calls\n%s "$@" || exit\n[ $n != 2 ] || exit 130\n' "$MRL_BIN/mgrpo" "$MRL_BIN/mgrpo" > bin/mgrpo; chmod +x bin/mgrpo
 $ export RUN=run MODEL=m DATA=p.jsonl STEPS=4 PROMPTS=2 G=2 TEMP=1 SYSTEM= BIN=$PWD/bin THREADS=1 MAX_TOKENS=5 MGRPO_ARGS='--lr 1e-2' EARLY_STOP=kl=1e-12
 $ export REWARD="$MRL_BIN/mreward -Z -q | jq -c '.reward = (.completion_ids[0] % 2)'"
 $ RUN=a BIN="$MRL_BIN" "$ROOT/pipelines/grpo-loop.sh" >/dev/null 2>&1; readlink a/latest   # a loop never stopped
