@@ -188,12 +188,16 @@ eval:
 	@# so does another model whose directory has the same name: runs/exp1/step-000050, runs/exp2/step-000050);
 	@# the scores and table of other settings go with them, not left to be read if a stage fails
 	@if [ "$$(cat $(EVAL_OUT)/settings 2>/dev/null)" != "$(EVAL_SETTINGS)" ]; then \
-	  rm -f $(EVAL_OUT)/*.jsonl.zst $(EVAL_OUT)/scores.jsonl $(EVAL_OUT)/table.md; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
-	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; \
-	  test -s $(EVAL_OUT)/$$b.jsonl.zst || $(MRL_T)/msample --model $(EVAL_MODEL) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
+	  rm -f $(EVAL_OUT)/*.jsonl.zst $(EVAL_OUT)/*.src $(EVAL_OUT)/scores.jsonl $(EVAL_OUT)/table.md; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
+	@# ... and of the same benchmark file: its checksum beside it (BENCH/FILE.src; a file edited in
+	@# place kept its old scores)
+	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; sum=$$(cksum < $$f) || exit 1; \
+	  [ "$$(cat $(EVAL_OUT)/$$b.src 2>/dev/null)" = "$$sum" ] || rm -f $(EVAL_OUT)/$$b.jsonl.zst $(EVAL_OUT)/scores.jsonl; \
+	  test -s $(EVAL_OUT)/$$b.jsonl.zst || { $(MRL_T)/msample --model $(EVAL_MODEL) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
 	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \
 	    --seed $(SEED) $(EXP_DEVICE) -q $$f \
-	  | $(MRL_T)/mreward -q --lighteval -o $(EVAL_OUT)/$$b.jsonl.zst || { rm -f $(EVAL_OUT)/$$b.jsonl.zst; exit 1; }; done
+	  | $(MRL_T)/mreward -q --lighteval -o $(EVAL_OUT)/$$b.jsonl.zst && echo "$$sum" > $(EVAL_OUT)/$$b.src; } \
+	  || { rm -f $(EVAL_OUT)/$$b.jsonl.zst $(EVAL_OUT)/$$b.src; exit 1; }; done
 	@# each benchmark scored on its own, named by its file where its records have no bench (the
 	@# Hugging Face sets named in README have none: one row "all" and a table of dashes; their ids,
 	@# 0, 1, ... in several files, were "sample 0 of 0 again")

@@ -183,7 +183,7 @@ $ make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BI
 $ zstd -dc run/eval/m/aime24.jsonl.zst | wc -l
 > | Model | AIME24 | MATH-500 | AMC23 | Minerva | OlympiadBench | Avg |
 > | T/m | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
-> aime24.jsonl.zst amc23.jsonl.zst math500.jsonl.zst minerva_math.jsonl.zst olympiadbench.jsonl.zst scores.jsonl settings table.md 
+> aime24.jsonl.zst aime24.src amc23.jsonl.zst amc23.src math500.jsonl.zst math500.src minerva_math.jsonl.zst minerva_math.src olympiadbench.jsonl.zst olympiadbench.src scores.jsonl settings table.md 
 > 15
 > 6
 > 3
@@ -218,6 +218,19 @@ $ minit tiny -o a/m -q; minit tiny -o b/m -q --seed 1
 $ x() { make -s -C "$ROOT" eval CKPT="$PWD/$1/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 >/dev/null; }
 $ x a && x b && zstd -dc run/eval/m/aime24.jsonl.zst | jq -r .policy.path | sed "s|$PWD|T|"
 > T/b/m
+
+## make eval: a benchmark file edited in place is sampled again, the others not (the settings name
+## BENCH_DIR, not what is in it: the old scores and table were read again)
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -1 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ minit tiny -o m -q
+$ x() { make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=4 >/dev/null; }
+$ x && touch -d '2000-01-01' run/eval/m/*.jsonl.zst && head -2 "$SHARED/data/bench/aime24.jsonl" > bench/aime24.jsonl && x
+$ for b in aime24 math500; do echo "$b $(zstd -dc run/eval/m/$b.jsonl.zst | wc -l) $(find run/eval/m/$b.jsonl.zst -newermt 2001-01-01 | wc -l)"; done
+$ jq -c 'select(.bench == "aime24") | .problems' run/eval/m/scores.jsonl
+> aime24 2 1
+> math500 1 0
+> 2
 
 ## make eval: a benchmark whose sampling fails leaves no scored file and fails the target
 % requires $SHARED/data/bench/aime24.jsonl
