@@ -168,7 +168,8 @@ EVAL_TEMP      ?= 0.6
 EVAL_TOP_P     ?= 0.95
 EVAL_MAX_TOKENS ?= 32768
 RUN            ?=
-CKPT           ?= $(if $(STEP),$(RUN)/$(shell printf 'step-%06d' $(STEP)),$(RUN)/latest)
+# (STEP in base 10: printf read 010 as octal, step 8; one that is not a number is refused in eval)
+CKPT           ?= $(if $(STEP),$(RUN)/$(shell { printf 'step-%06d' "$$((10#$(STEP)))"; } 2>/dev/null),$(RUN)/latest)
 # the checkpoint as resolved when make starts: a run still training moves RUN/latest, and every
 # benchmark must score the same step (the one EVAL_OUT is named after)
 EVAL_MODEL     := $(or $(realpath $(CKPT)),$(CKPT))
@@ -176,6 +177,9 @@ EVAL_OUT       ?= $(if $(RUN),$(RUN)/eval,runs/eval)/$(notdir $(EVAL_MODEL))
 EVAL_SETTINGS   = model=$(abspath $(EVAL_MODEL)) extract=lighteval k=$(EVAL_K) temperature=$(EVAL_TEMP) top_p=$(EVAL_TOP_P) max_tokens=$(EVAL_MAX_TOKENS) seed=$(SEED) benches=$(abspath $(BENCH_DIR))
 eval:
 	@test -n "$(RUN)$(filter-out $(RUN)/latest,$(CKPT))" || { echo "eval: RUN= (a run directory; STEP=N for a checkpoint) or CKPT= (a model directory) is required" >&2; exit 2; }
+	@# before anything is made under RUN (STEP=abc scored step-000000 after printf's complaint, a
+	@# missing RUN left RUN/eval/latest/settings behind msample's error)
+	@[[ "$(STEP)" =~ ^[0-9]*$$ ]] || { echo "eval: STEP=$(STEP): not a whole number" >&2; exit 2; }
 	$(tools_need)
 	@test -n "$(BENCH_DIR)" || { echo "eval: BENCH_DIR= is required: a directory of aime24.jsonl, math500.jsonl, amc23.jsonl, minerva_math.jsonl, olympiadbench.jsonl (README: The Open-RS experiments)" >&2; exit 2; }
 	@# every benchmark file before the first is sampled (a missing one was found after hours of it,
@@ -183,6 +187,7 @@ eval:
 	@test -d "$(BENCH_DIR)" || { echo "eval: BENCH_DIR=$(BENCH_DIR) is not a directory (one holding aime24.jsonl, math500.jsonl, ...)" >&2; exit 2; }
 	@for b in $(BENCHES); do [ -e $(BENCH_DIR)/$$b.jsonl ] || [ -e $(BENCH_DIR)/$$b.jsonl.zst ] || \
 	  { echo "eval: BENCH_DIR=$(BENCH_DIR) has no $$b.jsonl (nor $$b.jsonl.zst); BENCHES= names the benchmarks to score" >&2; exit 2; }; done
+	@test -e "$(EVAL_MODEL)/config.json" || { echo "eval: $(EVAL_MODEL)/config.json: no such file (RUN= a run directory, with STEP=N one of its step-N; CKPT= a model directory)" >&2; exit 2; }
 	@mkdir -p $(EVAL_OUT)
 	@# scored files are reused only under the same settings (EVAL_K=4 after a k=1 run samples again;
 	@# so does another model whose directory has the same name: runs/exp1/step-000050, runs/exp2/step-000050);

@@ -198,6 +198,23 @@ $ ls run/eval
 > | T/run/step-000003 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 |
 > step-000003
 
+## make eval: STEP= in base 10 (010 was octal, step 8), one that is not a whole number refused (abc
+## scored step-000000 after printf's complaint, 3x step 3), and a run or step without a model is
+## named before anything is made (a missing RUN got RUN/eval/latest/settings)
+% requires $SHARED/data/bench/aime24.jsonl
+$ mkdir bench run; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -1 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
+$ minit tiny -o run/step-000010 -q
+$ e() { make -s -C "$ROOT" eval RUN="$PWD/$1" BENCH_DIR="$PWD/bench" BIN="$MRL_BIN" EVAL_MAX_TOKENS=2 "${@:2}" 2>&1 >/dev/null | sed "s|$PWD|T|; /^make/d"; }
+$ e run STEP=010; ls run/eval; e run STEP=abc; e run STEP=3x; e nonexist; e run STEP=9; ls nonexist run/eval 2>&1 | sed 's/^ls: //'
+> step-000010
+> eval: STEP=abc: not a whole number
+> eval: STEP=3x: not a whole number
+> eval: T/nonexist/latest/config.json: no such file (RUN= a run directory, with STEP=N one of its step-N; CKPT= a model directory)
+> eval: T/run/step-000009/config.json: no such file (RUN= a run directory, with STEP=N one of its step-N; CKPT= a model directory)
+> cannot access 'nonexist': No such file or directory
+> run/eval:
+> step-000010
+
 ## make eval: a BENCH_DIR without one of the benchmarks stops before any is sampled, naming it (the
 ## ones before it were sampled first, hours with the real model, and then "msample:
 ## BENCH_DIR/math500.jsonl.zst: No such file or directory"); a BENCH_DIR that is a file likewise
