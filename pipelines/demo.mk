@@ -46,7 +46,7 @@ demo:
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) all
 	@$(MAKE) --no-print-directory -j$(DEMO_JOBS) $(D)/result.md
 	@echo; cat $(D)/result.md
-	@echo; echo "demo: held-out pass@1 before (sft) and after (grpo) GRPO: $(D)/result.md; plot: $(D)/grpo/metrics.png"
+	@echo; echo "demo: held-out pass@1 before (sft) and after (grpo) GRPO: $(D)/result.md; plot: $$([ -e $(D)/grpo/metrics.png ] && echo $(D)/grpo/metrics.png || echo 'none (no gnuplot; make plot RUN=$(D)/grpo draws it later)')"
 
 demo-clean:
 	rm -rf $(D)
