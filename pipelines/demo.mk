@@ -43,6 +43,12 @@ D := $(DEMO_DIR)
 
 .PHONY: demo demo-clean
 demo:
+	@# the counts before any stage runs (DEMO_STEPS=0 ended with status 2 and no word,
+	@# DEMO_SFT_STEPS=abc in a shell's and awk's complaints)
+	@for v in DEMO_SFT_STEPS=$(DEMO_SFT_STEPS) DEMO_SFT_BATCH=$(DEMO_SFT_BATCH) DEMO_STEPS=$(DEMO_STEPS) \
+	  DEMO_PROMPTS=$(DEMO_PROMPTS) DEMO_G=$(DEMO_G) DEMO_MICRO=$(DEMO_MICRO) DEMO_MAX_TOKENS=$(DEMO_MAX_TOKENS) \
+	  DEMO_EVAL_N=$(DEMO_EVAL_N) DEMO_TRAIN_N=$(DEMO_TRAIN_N) DEMO_TEST_N=$(DEMO_TEST_N) DEMO_JOBS=$(DEMO_JOBS); do \
+	  [[ $${v#*=} =~ ^[0-9]+$$ ]] && (( 10#$${v#*=} > 0 )) || { echo "demo: $$v: not a whole number above 0" >&2; exit 2; }; done
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) all
 	@$(MAKE) --no-print-directory -j$(DEMO_JOBS) $(D)/result.md
 	@echo; cat $(D)/result.md

@@ -146,6 +146,14 @@ $ readlink d/sft/latest d/grpo/latest; sed -n 3p d/result.md | tr -s ' ' | cut -
 > step-000002
 >  bench | problems | k | sft pass@1 | grpo pass@1 
 
+## make demo: a count that is not a whole number above 0 is named before anything is built or run
+## (DEMO_STEPS=0 ended with status 2 and no word; DEMO_SFT_STEPS=abc in a shell's and awk's complaints)
+$ for v in DEMO_STEPS=0 DEMO_SFT_STEPS=abc DEMO_G=8x; do make -s -C "$ROOT" demo DEMO_DIR="$PWD/d" BIN="$MRL_BIN" "$v" 2>&1 | grep -v '^make'; done; ls | wc -l
+> demo: DEMO_STEPS=0: not a whole number above 0
+> demo: DEMO_SFT_STEPS=abc: not a whole number above 0
+> demo: DEMO_G=8x: not a whole number above 0
+> 0
+
 ## the demo's table: a failing meval fails the target, and no result.md is made without its
 ## first table (only the last command's status counted)
 $ mkdir -p d fb && for t in "$MRL_BIN"/*; do ln -s "$t" fb/; done && rm fb/meval
