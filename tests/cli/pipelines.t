@@ -154,6 +154,14 @@ $ for v in DEMO_STEPS=0 DEMO_SFT_STEPS=abc DEMO_G=8x; do make -s -C "$ROOT" demo
 > demo: DEMO_G=8x: not a whole number above 0
 > 0
 
+## table2.sh: a scores file that is missing (or a directory) is named, and nothing goes to stdout
+## (the paper's rows were printed before the error)
+$ mkdir dir; for f in nonexist dir; do "$ROOT/pipelines/table2.sh" $f; echo "rc $?"; done
+> rc 2
+> rc 2
+2> table2.sh: nonexist: not a readable file
+2> table2.sh: dir: not a readable file
+
 ## the demo's table: a failing meval fails the target, and no result.md is made without its
 ## first table (only the last command's status counted)
 $ mkdir -p d fb && for t in "$MRL_BIN"/*; do ln -s "$t" fb/; done && rm fb/meval
