@@ -94,6 +94,11 @@ define exp_need
 	$(tools_need)
 	@test -n "$(MODEL)" || { echo "$@: MODEL= is required: a Hugging Face directory of DeepSeek-R1-Distill-Qwen-1.5B (README: The Open-RS experiments)" >&2; exit 2; }
 	@test -n "$(DATA)" || { echo "$@: DATA= is required: problem records (JSON Lines, plain or zstd: id, problem, answer), e.g. the open-rs 7k mix (make data-exp2)" >&2; exit 2; }
+	@# named before the run directory is made (a missing DATA or SYSTEM_FILE was "/bin/bash: line 1:
+	@# FILE: No such file or directory", a MODEL without config.json mfilter's tokenizer.json error)
+	@for f in $(DATA); do [ -f "$$f" ] || { echo "$@: DATA=$(DATA): $$f is not a file" >&2; exit 2; }; done
+	@[ -f "$(SYSTEM_FILE)" ] || { echo "$@: SYSTEM_FILE=$(SYSTEM_FILE) is not a file" >&2; exit 2; }
+	@[ -f "$(MODEL)/config.json" ] || { echo "$@: MODEL=$(MODEL): no config.json there (MODEL= is a model directory)" >&2; exit 2; }
 endef
 
 # exp_run NAME MAX_TOKENS REWARD-OPTIONS: prompts over MAX_PROMPT tokens (the study's template and

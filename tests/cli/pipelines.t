@@ -154,6 +154,16 @@ $ for v in DEMO_STEPS=0 DEMO_SFT_STEPS=abc DEMO_G=8x; do make -s -C "$ROOT" demo
 > demo: DEMO_G=8x: not a whole number above 0
 > 0
 
+## make exp2: a DATA, SYSTEM_FILE or MODEL that is not there is named before the run directory is
+## made (DATA=/nonexist was "/bin/bash: line 1: /nonexist: No such file or directory")
+$ minit tiny -o m -q; echo '{"id":"a","problem":"x","answer":"1"}' > d.jsonl
+$ x() { make -s -C "$ROOT" exp2 RUN="$PWD/run" BIN="$MRL_BIN" STEPS=1 "$@" 2>&1 | grep -v '^make' | sed "s|$PWD|T|g"; }
+$ x DATA="$PWD/nonexist" MODEL="$PWD/m"; x DATA="$PWD/d.jsonl" MODEL="$PWD/none"; x DATA="$PWD/d.jsonl" MODEL="$PWD/m" SYSTEM_FILE=none.txt; test -e run || echo "no run"
+> exp2: DATA=T/nonexist: T/nonexist is not a file
+> exp2: MODEL=T/none: no config.json there (MODEL= is a model directory)
+> exp2: SYSTEM_FILE=none.txt is not a file
+> no run
+
 ## table2.sh: a scores file that is missing (or a directory) is named, and nothing goes to stdout
 ## (the paper's rows were printed before the error)
 $ mkdir dir; for f in nonexist dir; do "$ROOT/pipelines/table2.sh" $f; echo "rc $?"; done
