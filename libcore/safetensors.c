@@ -526,7 +526,18 @@ int st_check_qwen2(const st_file *f, const mrl_config *c, mrl_err *e) {
     for (int i = 0; i < f->n && !rc; i++) {
         const char *nm = f->t[i].name;
         if (ends_with(nm, "rotary_emb.inv_freq")) continue;
-        if (c->tie_word_embeddings && !strcmp(nm, "lm_head.weight")) continue;
+        if (c->tie_word_embeddings && !strcmp(nm, "lm_head.weight")) {
+            /* a tied model's file that holds its head as well: the same values are the tie
+               written out (ignored, as transformers does); other values are another model for
+               each transformers (4 ties them, overwriting the head; 5 keeps the head), so
+               neither reading is taken in silence */
+            const st_tensor *h = &f->t[i], *emb = st_find(f, "model.embed_tokens.weight");
+            if (emb && (h->dtype != emb->dtype || h->nbytes != emb->nbytes || memcmp(h->data, emb->data, h->nbytes)))
+                rc = err_set(e, 1, "%s: \"lm_head.weight\" differs from \"model.embed_tokens.weight\", but config.json ties "
+                             "them (tie_word_embeddings: true; transformers 4 reads the embedding, 5 the head): set it to "
+                             "false to use the head, or remove lm_head.weight", f->sh[h->shard].path);
+            continue;
+        }
         int found = 0;
         for (int j = 0; j < n && !found; j++) found = !strcmp(q[j].name, nm);
         if (!found) rc = err_set(e, 1, "%s: unexpected tensor \"%s\" (not in the Qwen2 layout config.json implies)", f->sh[f->t[i].shard].path, nm);

@@ -456,6 +456,20 @@ $ cmp nan-0.jsonl nan-all.jsonl && cat err-0 err-all
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
 > msample: 45 tokens were drawn from logits that held no number (all NaN or -inf): are the model's weights finite?
 
+## a config that ties the head to the embedding over a file that also holds lm_head.weight: the
+## same values load (the tie written out), other values are refused by name (transformers 4 reads
+## the embedding there, 5 the stored head: the model silently ran on the embedding)
+% requires /usr/bin/jq
+$ minit tiny -o m -q --dtype fp32 && jq '.tie_word_embeddings = true' m/config.json > c && cp c m/config.json
+$ echo '{"id":"p","problem":"x"}' > p.jsonl; msample --model m -Z -q --max-tokens 2 p.jsonl; echo "rc $?"
+$ f=m/model.safetensors; n=$(od -An -t u8 -N8 $f | tr -d ' '); h=$(dd if=$f bs=1 skip=8 count=$n 2>/dev/null)
+$ e=$(echo "$h" | jq '.["model.embed_tokens.weight"].data_offsets | "\(.[0]) \(.[1] - .[0])"' -r); l=$(echo "$h" | jq '.["lm_head.weight"].data_offsets[0]')
+$ set -- $e; dd if=$f bs=1 skip=$((8 + n + $1)) count=$2 status=none | dd of=$f bs=1 seek=$((8 + n + l)) conv=notrunc status=none
+$ msample --model m -Z -q --max-tokens 2 p.jsonl | jq -c '.completion_ids | length'
+> rc 1
+> 2
+2> msample: m/model.safetensors: "lm_head.weight" differs from "model.embed_tokens.weight", but config.json ties them (tie_word_embeddings: true; transformers 4 reads the embedding, 5 the head): set it to false to use the head, or remove lm_head.weight
+
 ## --score with a model whose numbers are not finite (its final norm's weights NaN): the log-probs
 ## go out as null (JSON has no NaN), and msample says so as sampling does, instead of exit 0 in
 ## silence (mgrpo refuses such a record); a finite model's scores bring no warning
