@@ -96,8 +96,8 @@ define exp_need
 	@test -n "$(DATA)" || { echo "$@: DATA= is required: problem records (JSON Lines, plain or zstd: id, problem, answer), e.g. the open-rs 7k mix (make data-exp2)" >&2; exit 2; }
 	@# named before the run directory is made (a missing DATA or SYSTEM_FILE was "/bin/bash: line 1:
 	@# FILE: No such file or directory", a MODEL without config.json mfilter's tokenizer.json error)
-	@for f in $(DATA); do [ -f "$$f" ] || { echo "$@: DATA=$(DATA): $$f is not a file" >&2; exit 2; }; done
-	@[ -f "$(SYSTEM_FILE)" ] || { echo "$@: SYSTEM_FILE=$(SYSTEM_FILE) is not a file" >&2; exit 2; }
+	@for f in $(DATA); do [ -r "$$f" ] && [ ! -d "$$f" ] || { echo "$@: DATA=$(DATA): $$f is not a readable file" >&2; exit 2; }; done
+	@[ -r "$(SYSTEM_FILE)" ] && [ ! -d "$(SYSTEM_FILE)" ] || { echo "$@: SYSTEM_FILE=$(SYSTEM_FILE) is not a readable file (/dev/null: no system prompt)" >&2; exit 2; }
 	@[ -f "$(MODEL)/config.json" ] || { echo "$@: MODEL=$(MODEL): no config.json there (MODEL= is a model directory)" >&2; exit 2; }
 endef
 
@@ -199,9 +199,10 @@ eval:
 	@# the scores and table of other settings go with them, not left to be read if a stage fails
 	@if [ "$$(cat $(EVAL_OUT)/settings 2>/dev/null)" != "$(EVAL_SETTINGS)" ]; then \
 	  rm -f $(EVAL_OUT)/*.jsonl.zst $(EVAL_OUT)/*.src $(EVAL_OUT)/scores.jsonl $(EVAL_OUT)/table.md; echo "$(EVAL_SETTINGS)" > $(EVAL_OUT)/settings; fi
-	@# ... and of the same benchmark file: its checksum beside it (BENCH/FILE.src; a file edited in
-	@# place kept its old scores)
+	@# ... and of the same benchmark file: its checksum beside it (BENCH.src; a file edited in place
+	@# kept its old scores); scores made before there were .src files are taken as of the file now
 	for b in $(BENCHES); do f=$(BENCH_DIR)/$$b.jsonl; [ -e $$f ] || f=$$f.zst; sum=$$(cksum < $$f) || exit 1; \
+	  if [ ! -e $(EVAL_OUT)/$$b.src ] && [ -s $(EVAL_OUT)/$$b.jsonl.zst ]; then echo "$$sum" > $(EVAL_OUT)/$$b.src; fi; \
 	  [ "$$(cat $(EVAL_OUT)/$$b.src 2>/dev/null)" = "$$sum" ] || rm -f $(EVAL_OUT)/$$b.jsonl.zst $(EVAL_OUT)/scores.jsonl; \
 	  test -s $(EVAL_OUT)/$$b.jsonl.zst || { $(MRL_T)/msample --model $(EVAL_MODEL) -n $(EVAL_K) --temperature $(EVAL_TEMP) \
 	    --top-p $(EVAL_TOP_P) --max-tokens $(EVAL_MAX_TOKENS) --template pipelines/math-query.tmpl --system '' \

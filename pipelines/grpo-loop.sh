@@ -318,9 +318,11 @@ fi
 # mgrpo's options checked before a step samples (LR=abc, LOSS=bogus or a typo in MGRPO_ARGS was
 # refused only after the first step's sampling): its parser stops at the first bad one (exit 2)
 # before it reaches --help
-if ! merr=$("${T}mgrpo" "${mgrpo_extra[@]}" --help 2>&1 >/dev/null); then
-    die "MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): ${merr%%$'\n'*}"
-fi
+merr=$("${T}mgrpo" "${mgrpo_extra[@]}" --help 2>&1 >/dev/null) || {
+    mrc=$?
+    [ "$mrc" = 2 ] && die "MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): ${merr%%$'\n'*}"
+    die "${T}mgrpo --help failed (status $mrc): ${merr%%$'\n'*}"
+}
 max_tokens_at "$step" >/dev/null   # a bad schedule stops here, not in a validation's msample
 if [ "$step" -eq 0 ]; then
     [ -n "${MODEL:-}" ] || die "MODEL= is required (the starting policy)"

@@ -8,7 +8,7 @@ export LC_ALL=C
 scores=${1:?usage: pipelines/table2.sh SCORES.jsonl [LABEL]}
 label=${2:-this run}
 # before the header rows: a missing file printed them to stdout, then failed
-[ -r "$scores" ] && [ ! -d "$scores" ] || { echo "table2.sh: $scores: not a readable file" >&2; exit 2; }
+[ "$scores" = - ] || { [ -r "$scores" ] && [ ! -d "$scores" ]; } || { echo "table2.sh: $scores: not a readable file" >&2; exit 2; }
 cat <<'EOF'
 | Model | AIME24 | MATH-500 | AMC23 | Minerva | OlympiadBench | Avg |
 |---|---|---|---|---|---|---|

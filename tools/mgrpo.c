@@ -805,8 +805,10 @@ int main(int argc, char **argv) {
         jv sv = jv_object_get(jv_copy(state), jv_string("seed"));
         double sd = jv_get_kind(sv) == JV_KIND_NUMBER ? jv_number_value(sv) : -1;
         if (!o.c.seed_given && jv_get_kind(sv) != JV_KIND_INVALID) {
-            if (sd >= 0 && sd <= 9007199254740992.0 && sd == floor(sd)) o.c.seed = (uint64_t)sd;
-            else cli_warn(&o.c, "%s/trainer_state.json: \"seed\" is not a whole number in [0, 2^53]; the run's seed is 0 from here",
+            /* as written: a double, so a --seed past 2^53 comes back rounded (mgrpo draws
+               nothing from it); anything else is a damaged state, as its other fields */
+            if (sd >= 0 && sd < 18446744073709551616.0 && sd == floor(sd)) o.c.seed = (uint64_t)sd;
+            else cli_dief(&o.c, 1, "%s/trainer_state.json: \"seed\" is not a whole number in [0, 2^64) (--seed N gives the run one)",
                           latest);
         }
         jv_free(sv);

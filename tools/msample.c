@@ -454,8 +454,8 @@ static int run_score(app *a, mrl_model *m, float temperature) {
         fputc('\n', stderr);
         prog_set_drawn(0);
     }
-    if (nan_lp)   /* JSON has no NaN or infinity: they went out as null, which mgrpo refuses */
-        cli_warn(&a->c, "%lld log-prob%s no finite number (written as null): are the model's weights finite?",
+    if (nan_lp)   /* JSON has no NaN or infinity: libjq writes null and +-1.8e308, which mgrpo refuses */
+        cli_warn(&a->c, "%lld log-prob%s no finite number (written as null, or -1.8e308 for -inf): are the model's weights finite?",
                  nan_lp, nan_lp == 1 ? " was" : "s were");
     jv_free(last_id);
     return 0;

@@ -955,8 +955,12 @@ $ for g in p q r; do for k in 1 2; do echo "{\"id\":\"$g\",\"prompt_ids\":[1,2,3
 $ mgrpo -Z -q --threads 1 --model m --out run --seed 5 --groups 1 --steps 1 r.jsonl > /dev/null
 $ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 --resume-data r.jsonl > /dev/null; jq -c '[.step, .seed, .rng.seed]' run/latest/trainer_state.json
 $ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 --resume-data --seed 7 r.jsonl > /dev/null; jq -c '[.step, .seed, .rng.seed]' run/latest/trainer_state.json
+$ jq '.seed = -1' run/latest/trainer_state.json > s && cp s run/latest/trainer_state.json
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 --resume-data r.jsonl 2>&1 | sed 's|/.*/run/|run/|'; echo "rc ${PIPESTATUS[0]}"
 > [2,5,5]
 > [3,7,7]
+> mgrpo: run/step-000003/trainer_state.json: "seed" is not a whole number in [0, 2^64) (--seed N gives the run one)
+> rc 1
 
 ## --no-checkpoint starts over as a new run does: an earlier run's metrics lines go (they stayed,
 ## and two runs wrote steps 1 2 1 2)

@@ -488,7 +488,7 @@ $ jq -c '[.logprobs | map(type) | unique, length]' bad.jsonl; jq -c '.logprobs |
 > [["null"],5]
 > ["number"]
 > ["number"]
-2> msample: 10 log-probs were no finite number (written as null): are the model's weights finite?
+2> msample: 10 log-probs were no finite number (written as null, or -1.8e308 for -inf): are the model's weights finite?
 
 ## --model through a symlink that moves while msample loads (RUN/latest, RUN/policy, renamed by
 ## mgrpo): every file comes from the one step the link named at the start. The tokenizer here is

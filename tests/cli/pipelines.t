@@ -159,16 +159,18 @@ $ for v in DEMO_STEPS=0 DEMO_SFT_STEPS=abc DEMO_G=8x; do make -s -C "$ROOT" demo
 $ minit tiny -o m -q; echo '{"id":"a","problem":"x","answer":"1"}' > d.jsonl
 $ x() { make -s -C "$ROOT" exp2 RUN="$PWD/run" BIN="$MRL_BIN" STEPS=1 "$@" 2>&1 | grep -v '^make' | sed "s|$PWD|T|g"; }
 $ x DATA="$PWD/nonexist" MODEL="$PWD/m"; x DATA="$PWD/d.jsonl" MODEL="$PWD/none"; x DATA="$PWD/d.jsonl" MODEL="$PWD/m" SYSTEM_FILE=none.txt; test -e run || echo "no run"
-> exp2: DATA=T/nonexist: T/nonexist is not a file
+> exp2: DATA=T/nonexist: T/nonexist is not a readable file
 > exp2: MODEL=T/none: no config.json there (MODEL= is a model directory)
-> exp2: SYSTEM_FILE=none.txt is not a file
+> exp2: SYSTEM_FILE=none.txt is not a readable file (/dev/null: no system prompt)
 > no run
 
 ## table2.sh: a scores file that is missing (or a directory) is named, and nothing goes to stdout
-## (the paper's rows were printed before the error)
+## (the paper's rows were printed before the error); - is standard input
 $ mkdir dir; for f in nonexist dir; do "$ROOT/pipelines/table2.sh" $f; echo "rc $?"; done
+$ echo '{"bench":"aime24","pass@1":0.5,"problems":1,"k":1}' | "$ROOT/pipelines/table2.sh" - x | grep -c '^| x | 50.0'
 > rc 2
 > rc 2
+> 1
 2> table2.sh: nonexist: not a readable file
 2> table2.sh: dir: not a readable file
 
@@ -263,7 +265,8 @@ $ x a && x b && zstd -dc run/eval/m/aime24.jsonl.zst | jq -r .policy.path | sed 
 > T/b/m
 
 ## make eval: a benchmark file edited in place is sampled again, the others not (the settings name
-## BENCH_DIR, not what is in it: the old scores and table were read again)
+## BENCH_DIR, not what is in it: the old scores and table were read again); scores made before the
+## checksums were kept are taken as they are, not sampled again
 % requires $SHARED/data/bench/aime24.jsonl
 $ mkdir bench; for b in aime24 math500 amc23 minerva_math olympiadbench; do head -1 "$SHARED/data/bench/$b.jsonl" > bench/$b.jsonl; done
 $ minit tiny -o m -q
@@ -271,9 +274,12 @@ $ x() { make -s -C "$ROOT" eval CKPT="$PWD/m" RUN="$PWD/run" BENCH_DIR="$PWD/ben
 $ x && touch -d '2000-01-01' run/eval/m/*.jsonl.zst && head -2 "$SHARED/data/bench/aime24.jsonl" > bench/aime24.jsonl && x
 $ for b in aime24 math500; do echo "$b $(zstd -dc run/eval/m/$b.jsonl.zst | wc -l) $(find run/eval/m/$b.jsonl.zst -newermt 2001-01-01 | wc -l)"; done
 $ jq -c 'select(.bench == "aime24") | .problems' run/eval/m/scores.jsonl
+$ rm run/eval/m/*.src && touch -d '2000-01-01' run/eval/m/*.jsonl.zst && x && find run/eval/m -name '*.jsonl.zst' -newermt 2001-01-01 | wc -l; ls run/eval/m/*.src | wc -l
 > aime24 2 1
 > math500 1 0
 > 2
+> 0
+> 5
 
 ## make eval: a benchmark whose sampling fails leaves no scored file and fails the target
 % requires $SHARED/data/bench/aime24.jsonl
@@ -697,6 +703,7 @@ $ minit tiny -o m -q --seed 4
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + 1?\",\"answer\":\"$((i + 1))\"}"; done > p.jsonl
 $ export RUN=run MODEL=m DATA=p.jsonl PROMPTS=2 G=2 BIN="$MRL_BIN" THREADS=1 MAX_TOKENS=3 STEPS=1
 $ for a in "--lr abc" "--loss bogus" "--micro-batch 0"; do MGRPO_ARGS=$a "$ROOT/pipelines/grpo-loop.sh"; echo "rc $?"; done 2>&1; ls run | grep step | wc -l
+$ mkdir fb; for t in msample mreward mfilter meval; do ln -s "$MRL_BIN/$t" fb/$t; done; BIN=$PWD/fb "$ROOT/pipelines/grpo-loop.sh" 2>&1 | sed "s|$PWD|T|g; s|$ROOT|R|; s|line [0-9]*|line N|"
 > grpo-loop: MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): mgrpo: --lr: 'abc' is not a number in [0, 1000]
 > rc 2
 > grpo-loop: MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): mgrpo: --loss: 'bogus' is not one of grpo, bnpo, dr_grpo, dapo, sft
@@ -704,6 +711,7 @@ $ for a in "--lr abc" "--loss bogus" "--micro-batch 0"; do MGRPO_ARGS=$a "$ROOT/
 > grpo-loop: MGRPO_ARGS (make's LR=, LOSS=, SCHEDULE=, ...): mgrpo: --micro-batch: '0' is not an integer in [1, 16777216]
 > rc 2
 > 0
+> grpo-loop: T/fb/mgrpo --help failed (status 127): R/pipelines/grpo-loop.sh: line N: T/fb/mgrpo: No such file or directory
 
 ## grpo-loop.sh: MSAMPLE_ARGS and MGRPO_ARGS are split into words as the shell splits them, quotes and backslashes kept out of the words (read -ra split --stop 'The answer' into "'The" and "answer'"); $ and ` (nothing is expanded) and an unclosed quote are usage errors
 $ minit tiny -o m -q --seed 4
