@@ -19,6 +19,12 @@ awk 'function num(k,   s) { s = $0; if (!sub(".*\"" k "\":", "", s)) return "NaN
 last='5 with lines lw 2 notitle'; lt='KL to the reference'
 awk '$5 != "NaN" { k = 1 } END { exit !k }' "$tsv" || { last='6 with lines lw 2 notitle'; lt='loss'; }
 
+# a panel whose column has no number in this run (reward and accuracy of an SFT run) is drawn
+# empty with a word: gnuplot skips a plot of no points, and the panels after it moved up a place
+panel() {   # column, then the plot's "using" tail
+    if awk -v c="$1" '$c != "NaN" { k = 1 } END { exit !k }' "$tsv"; then echo "plot \"$tsv\" using 1:$2"
+    else echo "set label 1 'none in this run' at graph 0.5, 0.5 center; set yrange [0:1]; plot 2 notitle; unset label 1"; fi
+}
 term=png; gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
 gnuplot 2>/dev/null <<EOF || true
 set terminal $term size 1000,700 noenhanced
@@ -26,11 +32,13 @@ set output "$out"
 set datafile missing "NaN"
 set multiplot layout 2,2 title "$run"
 set xlabel "step"; set grid
-set title "reward (mean)"; plot "$tsv" using 1:2 with lines lw 2 notitle
-set title "accuracy (mean of rewards.accuracy)"; set yrange [0:1]; plot "$tsv" using 1:3 with lines lw 2 notitle
+set title "reward (mean)"; $(panel 2 '2 with lines lw 2 notitle')
 set autoscale y
-set title "completion length (tokens)"; plot "$tsv" using 1:4 with lines lw 2 notitle
-set title "$lt"; plot "$tsv" using 1:$last
+set title "accuracy (mean of rewards.accuracy)"; set yrange [0:1]; $(panel 3 '3 with lines lw 2 notitle')
+set autoscale y
+set title "completion length (tokens)"; $(panel 4 '4 with lines lw 2 notitle')
+set autoscale y
+set title "$lt"; $(panel "${last%% *}" "$last")
 unset multiplot
 EOF
 [ -s "$out" ] || { echo "plot: gnuplot wrote no $out" >&2; exit 1; }
