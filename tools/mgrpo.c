@@ -776,6 +776,12 @@ int main(int argc, char **argv) {
         if (!o.model) cli_usage(&o.c, "--model DIR is needed to start a run (%s has no latest)", o.out);
         mrl_config cf;   /* a --model that is not a model directory */
         if (config_load(&cf, o.model, &e)) cli_die(&o.c, &e);
+        /* an --out that is a model (a step directory: RUN/latest, a slip for RUN) would get a
+           run's files and step directories among its own */
+        char cp[PATH_MAX + 16];
+        snprintf(cp, sizeof cp, "%s/config.json", o.out);
+        if (access(cp, F_OK) == 0)
+            cli_usage(&o.c, "--out %s holds config.json: a model or a step directory, not a run (name a new directory, or a run's)", o.out);
     }
     FILE *list = NULL;   /* --batches-from: opened before RUNDIR is made (a missing one leaves none) */
     if (o.batches_from && !(list = strcmp(o.batches_from, "-") ? fopen(o.batches_from, "r") : stdin)) {

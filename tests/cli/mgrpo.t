@@ -962,6 +962,18 @@ $ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 --resume-data r.jsonl 2
 > mgrpo: run/step-000003/trainer_state.json: "seed" is not a whole number in [0, 2^64) (--seed N gives the run one)
 > rc 1
 
+## --out that is a model or a step directory (RUN/latest for RUN, a slip) is a usage error: a new run
+## started inside it, its metrics, rollouts and step directories among the model's files
+$ minit tiny -o m -q
+$ for k in 1 2; do echo "{\"id\":\"p\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done > r.jsonl
+$ mgrpo -Z -q --threads 1 --model m --out run r.jsonl > /dev/null
+$ for o in run/latest m; do mgrpo -Z -q --threads 1 --model m --out $o r.jsonl 2>&1 | head -1; echo "rc ${PIPESTATUS[0]}"; done; ls run/latest/ m | grep metrics | wc -l
+> mgrpo: --out run/latest holds config.json: a model or a step directory, not a run (name a new directory, or a run's)
+> rc 2
+> mgrpo: --out m holds config.json: a model or a step directory, not a run (name a new directory, or a run's)
+> rc 2
+> 0
+
 ## --no-checkpoint starts over as a new run does: an earlier run's metrics lines go (they stayed,
 ## and two runs wrote steps 1 2 1 2)
 % requires /usr/bin/jq
