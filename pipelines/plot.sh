@@ -1,7 +1,7 @@
 #!/bin/sh
 # plot.sh — draws a run's RUN/metrics.jsonl (reward, accuracy, completion length and KL per step)
 # into RUN/metrics.png with gnuplot; says so and exits 0 when gnuplot is not installed.
-# Usage: pipelines/plot.sh RUNDIR [OUT.png]
+# Usage: pipelines/plot.sh RUNDIR [OUT.png | -]   (-: the panels as text on stdout, for a terminal)
 set -eu
 run=${1:?usage: pipelines/plot.sh RUNDIR [OUT.png]}
 out=${2:-$run/metrics.png}
@@ -25,10 +25,12 @@ panel() {   # column, then the plot's "using" tail
     if awk -v c="$1" '$c != "NaN" { k = 1 } END { exit !k }' "$tsv"; then echo "plot \"$tsv\" using 1:$2"
     else echo "set label 1 'none in this run' at graph 0.5, 0.5 center; set yrange [0:1]; plot 2 notitle; unset label 1"; fi
 }
-term=png; gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term=pngcairo
+term="png size 1000,700"; gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term="pngcairo size 1000,700"
+outset="set output \"$out\""
+[ "$out" = - ] && { term="dumb size 160,48"; outset=; }
 gnuplot 2>/dev/null <<EOF || true
-set terminal $term size 1000,700 noenhanced
-set output "$out"
+set terminal $term noenhanced
+$outset
 set datafile missing "NaN"
 set multiplot layout 2,2 title "$run"
 set xlabel "step"; set grid
@@ -41,5 +43,6 @@ set autoscale y
 set title "$lt"; $(panel "${last%% *}" "$last")
 unset multiplot
 EOF
+[ "$out" = - ] && exit 0
 [ -s "$out" ] || { echo "plot: gnuplot wrote no $out" >&2; exit 1; }
 echo "plot: $out"

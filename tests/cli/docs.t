@@ -1,23 +1,23 @@
 # docs: the man pages against what the tools say of themselves.
 
 ## every long option a tool's --help lists is in its man page (man/man1/TOOL.1)
-$ for t in minit mtok mfilter msample mreward mgrpo meval; do
+$ n=0; for t in minit mtok mfilter msample mreward mgrpo meval; do
 $   man=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$ROOT/man/man1/$t.1")
 $   for o in $($t --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
-$     grep -qE -- "$o([^a-z0-9-]|\$)" <<<"$man" || echo "$t: $o is not in man/man1/$t.1"
+$     n=$((n + 1)); grep -qE -- "$o([^a-z0-9-]|\$)" <<<"$man" || echo "$t: $o is not in man/man1/$t.1"
 $   done
-$ done; echo checked
+$ done; [ $n -ge 100 ] && echo checked || echo "only $n options read from --help"
 > checked
 
 ## every option a man page documents (the head of an OPTIONS entry) is one its tool knows: a
 ## removed or renamed option left in the page is caught (given a value, with --version after
 ## it, the tool stops at once, with "unknown option" only for one it does not have)
-$ for t in minit mtok mfilter msample mreward mgrpo meval; do
+$ n=0; for t in minit mtok mfilter msample mreward mgrpo meval; do
 $   cmd=$t; [ $t = mtok ] && cmd="mtok encode"
 $   for o in $(awk '/^\.TP/ { getline; print }' "$ROOT/man/man1/$t.1" | sed 's/\\-/-/g; s/\\f[BIRP]//g' | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
-$     $cmd "$o=1" --version 2>&1 < /dev/null | grep -qE "unknown option|is ambiguous" && echo "$t: $o (man/man1/$t.1) is not an option of $t"
+$     n=$((n + 1)); $cmd "$o=1" --version 2>&1 < /dev/null | grep -qE "unknown option|is ambiguous" && echo "$t: $o (man/man1/$t.1) is not an option of $t"
 $   done
-$ done; echo checked
+$ done; [ $n -ge 100 ] && echo checked || echo "only $n options read from the man pages"
 > checked
 
 ## the README's 60-second tour runs as written, each command as it stands there (an option

@@ -966,6 +966,7 @@ $ (echo '{"id":"s1"}'; sleep 3; echo '{"id":"s2"}') | mfilter | (timeout -s INT 
 $ seq 1 5000 | awk '{ printf "{\"id\":\"%d\"}\n", $1 }' > s5k.jsonl
 $ { sleep 1; echo '{"id":"x"}'; } | mfilter -Z -j 1 s5k.jsonl - | true; echo "rc ${PIPESTATUS[1]}"
 > rc 0
+2>
 
 ## --dedupe tells texts apart past a NUL (JSON \u0000)
 $ printf '%s\n' '{"id":1,"problem":"a\u0000b"}' '{"id":2,"problem":"a\u0000c"}' '{"id":3,"problem":"A\u0000 b"}' | mfilter -Z -q --dedupe

@@ -366,13 +366,26 @@ $ "$ROOT/pipelines/table2.sh" s.jsonl x | grep '^| x'
 > step 2  reward 0.500  
 > | x | 30.0 | 85.4 | – | – | – | – |
 
-## make plot: a PNG of a run's metrics (reward, accuracy, length, KL per step)
+## make plot: a PNG of a run's metrics (reward, accuracy, length, KL per step); the same panels as
+## text (plot.sh RUN -) show the data: the reward panel's axis runs 1 to 3 (a tick 2.5 opens a
+## line), and an SFT run (no reward, no KL) gets its reward and accuracy panels empty with a word
+## and its loss where the KL was (gnuplot skipped the empty plots and the panels moved up a place)
 % requires /usr/bin/gnuplot
-$ mkdir run; for i in 1 2 3; do echo "{\"step\":$i,\"loss\":0.1,\"kl\":0.0$i,\"reward_mean\":$i,\"rewards\":{\"accuracy\":0.$i},\"completion_len_mean\":1$i}" >> run/metrics.jsonl; done
+$ mkdir run sft; for i in 1 2 3; do echo "{\"step\":$i,\"loss\":0.1,\"kl\":0.0$i,\"reward_mean\":$i,\"rewards\":{\"accuracy\":0.$i},\"completion_len_mean\":1$i}" >> run/metrics.jsonl; done
+$ for i in 1 2 3; do echo "{\"step\":$i,\"loss\":$((4 - i)),\"kl\":null,\"reward_mean\":null,\"rewards\":{},\"completion_len_mean\":2$i}" >> sft/metrics.jsonl; done
 $ make -s -C "$ROOT" plot RUN="$PWD/run" | sed "s|$PWD|T|"
 $ head -c 8 run/metrics.png | od -An -c | tr -s ' '
+$ P="$ROOT/pipelines/plot.sh"; "$P" run - > run.txt; "$P" sft - > sft.txt
+$ grep -cE '^ +2\.5 \|' run.txt; grep -c 'KL to the reference' run.txt; grep -o 'none in this run' run.txt | wc -l
+$ grep -o 'none in this run' sft.txt | wc -l; grep -cE '^ +reward \(mean\) +accuracy' sft.txt; grep -cE 'completion length \(tokens\) +loss' sft.txt
 > plot: T/run/metrics.png
 >  211 P N G \r \n 032 \n
+> 1
+> 1
+> 0
+> 2
+> 1
+> 1
 
 ## make plot without RUN= says so
 $ out=$(make -s -C "$ROOT" plot 2>&1); echo "status $?"; echo "$out" | head -1
