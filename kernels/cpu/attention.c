@@ -2,6 +2,7 @@
  * backward that recomputes probabilities from the saved logsumexp, flash-attention style)
  * and over the paged KV cache (prefill and batched decode). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <omp.h>
 #include "cpu.h"

@@ -47,7 +47,9 @@ $ m aarch64-linux-gnu; m x86_64-linux-gnu | awk '{ print ($1 > 20) }'
 ## the C sources compile for aarch64, where GCC (before 14) has no __builtin_cpu_supports and
 ## there is no immintrin.h: matmul.c's register tiles, the backend's CPU check and two unit
 ## tests' were x86's unguarded, and an arm64 build stopped there. Checked where Debian's cross
-## compiler is installed (gcc-aarch64-linux-gnu; its own libc, the host's other headers after)
+## compiler is installed (gcc-aarch64-linux-gnu and libc6-dev-arm64-cross, which .ci/run installs;
+## its own libc, the host's other headers after). While CI did not install it (until 2026-12-07),
+## attention.c's getenv without <stdlib.h>, which x86's immintrin.h had brought, went unseen
 % requires /usr/bin/aarch64-linux-gnu-gcc
 $ cd "$ROOT" && for f in libcore/*.c kernels/*.c kernels/cpu/*.c tools/*.c tests/unit/*.c bench/*.c testdata/*.c; do
 $   aarch64-linux-gnu-gcc -std=c11 -fopenmp -D_GNU_SOURCE -DMRL_VERSION='"0"' -DMRL_OPENBLAS_SO='"libopenblas.so.0"' -Ilibcore -Ikernels $(pkg-config --cflags-only-I openblas 2>/dev/null) \
