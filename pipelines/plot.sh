@@ -15,14 +15,16 @@ trap 'rm -f "$tsv"' EXIT
 awk 'function num(k,   s) { s = $0; if (!sub(".*\"" k "\":", "", s)) return "NaN";
                             if (s ~ /^null/) return "NaN"; sub(/[,}].*/, "", s); return s }
      { print num("step"), num("reward_mean"), num("accuracy"), num("completion_len_mean"), num("kl"), num("loss") }' "$m" >"$tsv"
+# whether column $1 holds a number in some step
+has() { awk -v c="$1" '$c != "NaN" { k = 1 } END { exit !k }' "$tsv"; }
 # a run without KL (SFT, beta 0) shows its loss in the last panel
-last='5 with lines lw 2 notitle'; lt='KL to the reference'
-awk '$5 != "NaN" { k = 1 } END { exit !k }' "$tsv" || { last='6 with lines lw 2 notitle'; lt='loss'; }
+last=5; lt='KL to the reference'
+has 5 || { last=6; lt='loss'; }
 
 # a panel whose column has no number in this run (reward and accuracy of an SFT run) is drawn
 # empty with a word: gnuplot skips a plot of no points, and the panels after it moved up a place
-panel() {   # column, then the plot's "using" tail
-    if awk -v c="$1" '$c != "NaN" { k = 1 } END { exit !k }' "$tsv"; then echo "plot \"$tsv\" using 1:$2"
+panel() {   # the column
+    if has "$1"; then echo "plot \"$tsv\" using 1:$1 with lines lw 2 notitle"
     else echo "set label 1 'none in this run' at graph 0.5, 0.5 center; set yrange [0:1]; plot 2 notitle; unset label 1"; fi
 }
 term="png size 1000,700"; gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 && term="pngcairo size 1000,700"
@@ -34,13 +36,13 @@ $outset
 set datafile missing "NaN"
 set multiplot layout 2,2 title "$run"
 set xlabel "step"; set grid
-set title "reward (mean)"; $(panel 2 '2 with lines lw 2 notitle')
+set title "reward (mean)"; $(panel 2)
 set autoscale y
-set title "accuracy (mean of rewards.accuracy)"; set yrange [0:1]; $(panel 3 '3 with lines lw 2 notitle')
+set title "accuracy (mean of rewards.accuracy)"; set yrange [0:1]; $(panel 3)
 set autoscale y
-set title "completion length (tokens)"; $(panel 4 '4 with lines lw 2 notitle')
+set title "completion length (tokens)"; $(panel 4)
 set autoscale y
-set title "$lt"; $(panel "${last%% *}" "$last")
+set title "$lt"; $(panel $last)
 unset multiplot
 EOF
 [ "$out" = - ] && exit 0
