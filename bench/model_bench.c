@@ -41,20 +41,43 @@ __attribute__((target("avx512f"))) static uint32_t xor_lines512(const uint32_t *
     }
     return (uint32_t)_mm512_reduce_or_epi32(_mm512_xor_si512(_mm512_xor_si512(a0, a1), _mm512_xor_si512(a2, a3)));
 }
+/* The same with AVX2 loads, as the decode kernels read on an AVX2 CPU: the portable loop below
+ * is built for x86-64-v2 (SSE), and on an AMD Zen 2 the bf16 and fp32 decodes streamed their
+ * weights faster than it read (the roofline of #4 O and P was low). */
+__attribute__((target("avx2"))) static uint32_t xor_lines256(const uint32_t *p) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (int j = 0; j < 1024; j += 32) {
+        a0 = _mm256_xor_si256(a0, _mm256_loadu_si256((const __m256i *)(p + j)));
+        a1 = _mm256_xor_si256(a1, _mm256_loadu_si256((const __m256i *)(p + j + 8)));
+        a2 = _mm256_xor_si256(a2, _mm256_loadu_si256((const __m256i *)(p + j + 16)));
+        a3 = _mm256_xor_si256(a3, _mm256_loadu_si256((const __m256i *)(p + j + 24)));
+    }
+    __m256i x = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+    uint32_t w[8], r = 0;
+    _mm256_storeu_si256((__m256i *)w, x);
+    for (int i = 0; i < 8; i++) r |= w[i];
+    return r;
+}
 #endif
-static int has_avx512(void) {
+/* 2: AVX-512, 1: AVX2, 0: neither (the portable loop); MRL_CPU_SIMD=avx2|none caps it, as it
+ * caps the kernels */
+static int simd_level(void) {
+    int l = 0;
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
+    l = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
 #endif
+    const char *f = getenv("MRL_CPU_SIMD");
+    if (f && !strcmp(f, "none")) l = 0;
+    else if (f && !strcmp(f, "avx2") && l > 1) l = 1;
+    return l;
 }
-static uint32_t xor_lines(const uint32_t *u, int avx512) {
+static uint32_t xor_lines(const uint32_t *u, int level) {
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
-    if (avx512) return xor_lines512(u);
+    if (level == 2) return xor_lines512(u);
+    if (level == 1) return xor_lines256(u);
 #endif
-    (void)avx512;
+    (void)level;
     uint64_t a8[8] = {0};
     const uint64_t *p = (const uint64_t *)u;
     _Pragma("GCC unroll 32") for (int j = 0; j < 512; j++) a8[j & 7] ^= p[j];
@@ -77,16 +100,16 @@ static int bw(int mb, int threads) {
     }
     /* read-only bandwidth, the access pattern of a decode step (weights are only read): an
      * integer sum over the same array (vectorises without -ffast-math; AVX-512 loads where the
-     * CPU has them, as the decode kernels use: on a Xeon the SSE loop read 20-28 GB/s where the
-     * GEMM streamed 31), best of 5 */
+     * CPU has them, AVX2 loads on AVX2 CPUs, as the decode kernels use: on a Xeon the SSE loop
+     * read 20-28 GB/s where the GEMM streamed 31), best of 5 */
     const uint32_t *u = (const uint32_t *)b;
     double rbest = 1e9; uint32_t chk = 0;
-    int v512 = has_avx512();
+    int lvl = simd_level();
     for (int r = 0; r < 5; r++) {
         uint32_t s = 0;
         double t = now();
         #pragma omp parallel for schedule(static) reduction(+:s) num_threads(threads)
-        for (size_t i = 0; i < n / 1024; i++) s += xor_lines(u + i * 1024, v512);   /* 64 cache lines per call */
+        for (size_t i = 0; i < n / 1024; i++) s += xor_lines(u + i * 1024, lvl);   /* 64 cache lines per call */
         t = now() - t;
         if (t < rbest) rbest = t;
         chk += s;

@@ -4,7 +4,10 @@ bench/model_bench.c with Hugging Face transformers on the CPU, same weights, sam
   decode DIR B STEPS [bf16|fp32]   greedy generate; tokens/s of the decode steps alone
   prefill DIR N [bf16|fp32]        one forward over N tokens
   train DIR T NSEQ [bf16]          forward + backward of sum(log p(target)), eager, fp32
-                                   (bf16: under torch.autocast("cpu", bfloat16), fp32 weights)
+                                   (bf16: under torch.autocast("cpu", bfloat16), fp32 weights);
+                                   best of REPS (default 2, as bench-model.sh gives model_bench;
+                                   give both sides the same), the gradients zeroed in place
+                                   outside the timed region (model_bench's step zeroes none)
 Prints one key=value line like model_bench. THREADS=n sets torch.set_num_threads."""
 import os, resource, sys, time
 import torch
@@ -63,12 +66,12 @@ def train(d, T, nseq, autocast=False, reps=2):
     tg = torch.tensor([(i * 104729 + 7) % V for i in range(nseq * L)]).view(nseq, L)
     best = 1e9
     for r in range(reps + 1):
+        m.zero_grad(set_to_none=False)   # in place: the buffers stay, as model_bench's do
         t = time.time()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             logits = m(input_ids=ids).logits
         lp = torch.log_softmax(logits.float(), -1).gather(-1, tg[..., None]).sum() / T
         lp.backward()
-        m.zero_grad(set_to_none=False)
         t = time.time() - t
         if r and t < best:
             best = t
@@ -85,7 +88,7 @@ def main():
     elif len(a) >= 3 and a[0] == "prefill":
         prefill(a[1], int(a[2]), a[3] if len(a) > 3 else "fp32")
     elif len(a) >= 4 and a[0] == "train":
-        train(a[1], int(a[2]), int(a[3]), len(a) > 4 and a[4] == "bf16")
+        train(a[1], int(a[2]), int(a[3]), len(a) > 4 and a[4] == "bf16", int(os.environ.get("REPS", "2")))
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
