@@ -3,7 +3,8 @@
 # AdamW; the sft loss so no reference model) on one 512-token sequence (256 prompt + 256
 # completion), micro-batch 1, gradient checkpointing off and on, for minit's small and
 # qwen2-1.5b shapes, next to PyTorch doing the same step (bench/mgrpo_torch.py, fp32 CPU).
-# Each side takes two steps; the second (steady state) is reported.
+# Each side takes STEPS steps (default 4) and the best after the first is reported (one timed
+# step, as before 2026-12-07, moved by a third between runs on a 2-core VM).
 # Usage: bash bench/bench-mgrpo.sh [small] [qwen2-1.5b]   (default: small, plus qwen2-1.5b
 # when MemAvailable allows ~16 bytes/parameter + activations). THREADS=N (default nproc).
 # DTYPE=bf16: mgrpo --dtype bf16 (bf16 products, fp32 sums and master weights), next to
@@ -24,7 +25,8 @@ if [ ${#models[@]} -eq 0 ]; then
   if [ "$avail" -ge 34 ]; then models+=(qwen2-1.5b); else echo "qwen2-1.5b skipped: ${avail} GiB available, a step needs ~32 GiB (16 x 1.78e9 bytes + activations)"; fi
 fi
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-P=256 L=256
+P=256 L=256 STEPS=${STEPS:-4}; export STEPS
+[ "$STEPS" -ge 2 ] 2>/dev/null || { echo "bench-mgrpo: STEPS=$STEPS: give 2 or more (the first step is not timed)"; exit 2; }
 echo "threads: $THREADS; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| model | params | grad ckpt | mgrpo tokens/s | mgrpo peak RSS | PyTorch tokens/s | PyTorch peak RSS | speed-up |"
@@ -40,7 +42,7 @@ n = L * (2 * C + C * (H + 2 * K) * D + (H + 2 * K) * D + H * D * C + 3 * C * F) 
 print(f"{n / 1e6:.1f} M")
 PY
 )
-  awk -v V="$V" -v P=$P -v L=$L 'BEGIN { srand(7); for (r = 0; r < 2; r++) {
+  awk -v V="$V" -v P=$P -v L=$L -v S="$STEPS" 'BEGIN { srand(7); for (r = 0; r < S; r++) {
       printf "{\"id\":\"b%d\",\"prompt_ids\":[", r; for (i = 0; i < P; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * (V - 3));
       printf "],\"completion_ids\":["; for (i = 0; i < L; i++) printf "%s%d", (i ? "," : ""), 3 + int(rand() * (V - 3));
       printf "]}\n" } }' > "$dir/in.jsonl"
@@ -50,8 +52,8 @@ PY
     # peak RSS from GNU time (package time; not on a minimal Debian: the column is then "-")
     timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%M' -o "$dir/rss")
     ${timer[@]+"${timer[@]}"} "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
-      --loss sft --micro-batch 1 --groups 1 --steps 2 --no-checkpoint --dtype "${DTYPE:-fp32}" $flag "$dir/in.jsonl" > "$dir/m.jsonl"
-    mt=$(tail -n 1 "$dir/m.jsonl" | field tokens_per_s); mr=-; [ -s "$dir/rss" ] && mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss"); rm -f "$dir/rss"
+      --loss sft --micro-batch 1 --groups 1 --steps "$STEPS" --no-checkpoint --dtype "${DTYPE:-fp32}" $flag "$dir/in.jsonl" > "$dir/m.jsonl"
+    mt=$(tail -n +2 "$dir/m.jsonl" | while read -r line; do echo "$line" | field tokens_per_s; done | sort -g | tail -n 1); mr=-; [ -s "$dir/rss" ] && mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss"); rm -f "$dir/rss"
     tt="-" tr="-" sp="-"
     if [ $have_torch = 1 ]; then
       python3 bench/mgrpo_torch.py "$dir/$m" $P $L $flag > "$dir/t.json" 2>/dev/null || echo '{}' > "$dir/t.json"
