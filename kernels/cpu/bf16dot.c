@@ -316,8 +316,13 @@ static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const flo
     for (int b = 0; b < nb; b++) rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, RKW * b + RKW < T ? RKW * b + RKW : T);
 }
 
-/* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). */
-TGT static void store_row(float *y, const float *a, int n, float beta) {
+/* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). nt: y is a whole panel's 64
+ * outputs, 64-byte aligned, beta 0, written with non-temporal stores (see NT_MIN). */
+TGT static void store_row(float *y, const float *a, int n, float beta, int nt) {
+    if (nt && n == NP) {
+        for (int j = 0; j < NP; j += 16) _mm512_stream_ps(y + j, _mm512_loadu_ps(a + j));
+        return;
+    }
     __m512 b = _mm512_set1_ps(beta);
     for (int j = 0; j < n; j += 16) {
         __mmask16 k = cpu_lanes16(n - j);
@@ -326,6 +331,12 @@ TGT static void store_row(float *y, const float *a, int n, float beta) {
         _mm512_mask_storeu_ps(y + j, k, v);
     }
 }
+
+/* An output of this many bytes and more (beta 0) bypasses the caches on its way to memory: it
+ * does not fit them anyway (a training step's T x 2F gate/up product is 12 MB at 1024 tokens of
+ * `small`, 4.6 MB at 64 decode rows of the 1.5B model), and a plain store first reads each line
+ * it writes. The bf16 training step on `small` +3-10 %; the same values either way. */
+#define NT_MIN ((size_t)4 << 20)
 
 /* The GEMM: W raw (ws, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
  * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps. */
@@ -356,6 +367,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
        16-row block (the sums stay in the tiles: +4-5 % on the linear op, +9 % batch-1 decode);
        else KB. Blocks store and reload the sums exactly, so results do not depend on it. */
     int kbs = amx && (wp || pwords) ? (tc <= RA ? np2 : KBA) : KB;
+    int nts = beta == 0 && (size_t)T * OUT * 4 >= NT_MIN && ldo % 16 == 0 && !((uintptr_t)out % 64);
     float *scr = cpu_scratch(be, xwords + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
     if (pwords) {
@@ -432,8 +444,9 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 }
             }
             int no = OUT - o0 < NP ? OUT - o0 : NP;
-            for (int t = t0; t < t1; t++) store_row(out + (size_t)t * ldo + o0, acc + (size_t)(t - t0) * NP, no, beta);
+            for (int t = t0; t < t1; t++) store_row(out + (size_t)t * ldo + o0, acc + (size_t)(t - t0) * NP, no, beta, nts);
         }
+        if (nts) _mm_sfence();   /* the streamed lines visible to whoever reads out after the barrier */
         if (amx) cpu_amx_end();
     }
 }

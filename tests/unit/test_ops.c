@@ -1234,6 +1234,37 @@ BF16_KERNEL_TESTS(bf16_accumulates_into_out, bf16_amx_accumulates_into_out, accu
 
 BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, packed_case)
 
+/* An output of 4 MB and more, 64-byte aligned, is written with non-temporal stores (NT_MIN in
+ * bf16dot.c): the same bits as the same rows computed 64 at a time (outputs of 280 KB, plain
+ * stores), with W per call and packed, on 1 and 2 threads; OUT 1104 ends in a partial panel
+ * (plain stores within the same product). */
+static void big_out_case(const char *amx) {
+    mrl_backend *be, *be1;
+    open_bf16dot(amx, &be, &be1);
+    int IN = 64, OUT = 1104, T = 1024, C = 64;
+    float *x = malloc(sizeof(float) * T * IN), *w = malloc(sizeof(float) * OUT * IN), *ref = malloc(sizeof(float) * T * OUT);
+    float *o = NULL;
+    uint16_t *wb = malloc(2 * (size_t)OUT * IN);
+    EXPECT(!posix_memalign((void **)&o, 64, sizeof(float) * T * OUT));
+    uint64_t r = 17;
+    fill_uniform(x, (size_t)T * IN, &r);
+    fill_uniform(w, (size_t)OUT * IN, &r);
+    op_cast(be, wb, MRL_BF16, w, MRL_F32, (size_t)OUT * IN);
+    for (int t0 = 0; t0 < T; t0 += C) op_linear_fwd(be, ref + (size_t)t0 * OUT, 0, x + (size_t)t0 * IN, wb, MRL_BF16, NULL, C, IN, OUT);
+    size_t nb = op_pack_weight(be, NULL, NULL, MRL_BF16, OUT, IN);
+    void *wp = malloc(nb);
+    EXPECT(op_pack_weight(be, wp, wb, MRL_BF16, OUT, IN) == nb);
+    for (int v = 0; v < 4; v++) {   /* per call / packed, 2 / 1 threads */
+        for (size_t i = 0; i < (size_t)T * OUT; i++) o[i] = NAN;
+        op_linear_fwd(v & 2 ? be1 : be, o, 0, x, v & 1 ? wp : (void *)wb, v & 1 ? MRL_BF16P : MRL_BF16, NULL, T, IN, OUT);
+        EXPECTF(!memcmp(o, ref, sizeof(float) * T * OUT), "%s W, %d thread(s): a 4.5 MB output differs from the rows 64 at a time",
+                v & 1 ? "packed" : "per-call", v & 2 ? 1 : 2);
+    }
+    free(x); free(w); free(ref); free(o); free(wb); free(wp);
+    be_close(be); be_close(be1);
+}
+BF16_KERNEL_TESTS(bf16_big_output_same_bits, bf16_amx_big_output_same_bits, big_out_case)
+
 /* An empty sum (IN = 0, or OUT = 0 in the backward's dinp = dout W) writes zeros over whatever
  * the output held (as the fp32 paths do), not beta times it: 0 x NaN is NaN. */
 static void empty_sum_case(const char *amx) {
@@ -1770,6 +1801,8 @@ int main(void) {
     RUN(bf16_amx_accumulates_into_out);
     RUN(bf16_empty_sum_writes_zeros);
     RUN(bf16_amx_empty_sum_writes_zeros);
+    RUN(bf16_big_output_same_bits);
+    RUN(bf16_amx_big_output_same_bits);
     RUN(empty_sums_write_zeros_on_every_path);
     RUN(paged_attention_equals_packed);
     RUN(paged_attention_long_context);
