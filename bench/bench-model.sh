@@ -31,7 +31,7 @@ mbr() { "$MB" "$@" 2>"$tmp/err" || { echo "bench-model: model_bench $*: $(tail -
 echo "threads=$THREADS load=$(cut -d' ' -f1-3 /proc/loadavg)"
 # the decode roofline: read bandwidth (a decode step only reads weights); the STREAM triad beside it
 bwl=$(mbr bw 1024); bw=$(echo "$bwl" | kv read_GBps); triad=$(echo "$bwl" | sed -n 's/.* GBps=\([^ ]*\).*/\1/p')
-echo; echo "memory bandwidth ($THREADS threads): read $bw GB/s, STREAM triad $triad GB/s (each decode row below uses a read bandwidth measured just before it)"
+echo; echo "memory bandwidth ($THREADS threads): read $bw GB/s, STREAM triad $triad GB/s (each decode row below is set against the best of the read bandwidths measured before its runs)"
 # the compute ceilings batched decode, prefill and training run into
 pk=$(mbr peak)
 echo; echo "compute ceilings ($THREADS threads, register-only loops): fp32 FMA $(echo "$pk" | kv fp32_fma_GFLOPs) GFLOP/s, bf16 vdpbf16ps $(echo "$pk" | kv bf16_dot_GFLOPs) GFLOP/s, bf16 AMX $(echo "$pk" | kv amx_bf16_GFLOPs) GFLOP/s"
@@ -72,9 +72,9 @@ for dt in bf16 fp32; do
     # the best reading (the best ratio of a run to its own reading, kept before 2026-12-07,
     # favoured the runs whose reading came out low)
     reps=1; [ "$bs" = 1 ] && reps=3
-    # no ratio above -1 (a bw that failed: 1/0 is "inf" to mawk 1.3.4 20200120, "+inf" to 20250131,
-    # which -v reads as a string, and an error to gawk) leaves the row "-" (tps was unset: set -u
-    # stopped the script)
+    # no bandwidth reading above 0 (a bw that failed) or no decode leaves the ratio "-" (a failed
+    # bw once made a roofline of 1/0: "inf" to mawk 1.3.4 20200120, "+inf" to 20250131, which -v
+    # reads as a string, and an error to gawk; tps unset stopped the script under set -u)
     best=-1 tps=- roof=- rss=- bwb=0 gbw=
     for r in $(seq $reps); do
       rb=$(mbr bw 1024 | kv read_GBps)

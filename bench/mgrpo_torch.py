@@ -20,9 +20,9 @@ model.train()
 # from torch 2.8): the per-tensor loop, used here before 2026-12-07, made a step of `small`
 # 40-65 ms slower, 12-20 % of PyTorch's step
 try:
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=True)
+    opt, fused = torch.optim.AdamW(model.parameters(), lr=1e-6, fused=True), True
 except (RuntimeError, TypeError):   # torch without a fused CPU AdamW
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    opt, fused = torch.optim.AdamW(model.parameters(), lr=1e-6), False
 V = model.config.vocab_size
 best = float("inf")
 for step in range(max(2, int(__import__("os").environ.get("STEPS", "2")))):   # the best after the first (steady state)
@@ -42,5 +42,5 @@ for step in range(max(2, int(__import__("os").environ.get("STEPS", "2")))):   # 
     if step:
         best = min(best, time.perf_counter() - t0)
 dt = best
-print(json.dumps({"seconds": dt, "tokens_per_s": (P + L) / dt,
+print(json.dumps({"seconds": dt, "tokens_per_s": (P + L) / dt, "fused_adamw": fused,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -262,6 +262,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
      * GFLOP/s at 96 to 256 rows against sgemm on the widened weights' 114-136; at 1024 rows
      * sgemm is even there and ahead by 10-15 % on the 512-wide `small`) */
     s->small_t_bf16 = s->simd == CPU_SIMD_AVX2 ? 256 : s->small_t;
+    const char *ns = getenv("MRL_CPU_NT_STORES");   /* 0: plain stores only (measurements) */
+    s->nt_stores = !(ns && !strcmp(ns, "0"));
     const char *st = getenv("MRL_CPU_SMALL_T");   /* for measuring the crossover */
     if (st && atoi(st) >= 0) s->small_t = s->small_t_bf16 = atoi(st);
     const char *sb = getenv("MRL_CPU_SMALL_T_BF16");

@@ -335,7 +335,10 @@ TGT static void store_row(float *y, const float *a, int n, float beta, int nt) {
 /* An output of this many bytes and more (beta 0) bypasses the caches on its way to memory: it
  * does not fit them anyway (a training step's T x 2F gate/up product is 12 MB at 1024 tokens of
  * `small`, 4.6 MB at 64 decode rows of the 1.5B model), and a plain store first reads each line
- * it writes. The bf16 training step on `small` +3-10 %; the same values either way. */
+ * it writes. The bf16 training step on `small` +5-10 %, batch-64 decode +3-5 % (BENCHMARKS #4 Z,
+ * measured on a 2-core VM only: where a large L3 would hold such an output for the op that reads
+ * it next, streaming it may cost instead; MRL_CPU_NT_STORES=0 measures without). The same
+ * values either way. */
 #define NT_MIN ((size_t)4 << 20)
 
 /* The GEMM: W raw (ws, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
@@ -367,7 +370,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
        16-row block (the sums stay in the tiles: +4-5 % on the linear op, +9 % batch-1 decode);
        else KB. Blocks store and reload the sums exactly, so results do not depend on it. */
     int kbs = amx && (wp || pwords) ? (tc <= RA ? np2 : KBA) : KB;
-    int nts = beta == 0 && (size_t)T * OUT * 4 >= NT_MIN && ldo % 16 == 0 && !((uintptr_t)out % 64);
+    int nts = cpu_st(be)->nt_stores && beta == 0 && (size_t)T * OUT * 4 >= NT_MIN && ldo % 16 == 0 && !((uintptr_t)out % 64);
     float *scr = cpu_scratch(be, xwords + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
     if (pwords) {

@@ -40,6 +40,8 @@ typedef struct cpu_state {
     int attn_amx;          /* 1: with amx, a bf16 model's packed attention on the tiles too
                               (attention_amx.c; MRL_CPU_ATTN_AMX=0 turns it off), read once so
                               that the work size asked for and the path taken agree */
+    int nt_stores;         /* 1: the bf16 GEMM streams outputs of 4 MB and more past the caches
+                              (bf16dot.c NT_MIN; MRL_CPU_NT_STORES=0 turns it off) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     int small_t_bf16;      /* the same for bf16 weights */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */

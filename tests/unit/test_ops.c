@@ -1237,7 +1237,9 @@ BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, 
 /* An output of 4 MB and more, 64-byte aligned, is written with non-temporal stores (NT_MIN in
  * bf16dot.c): the same bits as the same rows computed 64 at a time (outputs of 280 KB, plain
  * stores), with W per call and packed, on 1 and 2 threads; OUT 1104 ends in a partial panel
- * (plain stores within the same product). */
+ * (plain stores within the same product). Outputs the streaming must leave alone at that size:
+ * one accumulated into (beta 1: out + x W^T, the sum of what was there) and one 4 bytes off a
+ * line (a streamed store there faults). */
 static void big_out_case(const char *amx) {
     mrl_backend *be, *be1;
     open_bf16dot(amx, &be, &be1);
@@ -1260,6 +1262,18 @@ static void big_out_case(const char *amx) {
         EXPECTF(!memcmp(o, ref, sizeof(float) * T * OUT), "%s W, %d thread(s): a 4.5 MB output differs from the rows 64 at a time",
                 v & 1 ? "packed" : "per-call", v & 2 ? 1 : 2);
     }
+    float *acc = NULL, *want = malloc(sizeof(float) * T * OUT);
+    EXPECT(!posix_memalign((void **)&acc, 64, sizeof(float) * (T * OUT + 16)));
+    fill_uniform(want, (size_t)T * OUT, &r);
+    memcpy(acc, want, sizeof(float) * T * OUT);
+    for (int t0 = 0; t0 < T; t0 += C) op_linear_fwd(be, want + (size_t)t0 * OUT, 1, x + (size_t)t0 * IN, wb, MRL_BF16, NULL, C, IN, OUT);
+    op_linear_fwd(be, acc, 1, x, wb, MRL_BF16, NULL, T, IN, OUT);
+    EXPECTF(!memcmp(acc, want, sizeof(float) * T * OUT), "a 4.5 MB output accumulated into differs from the rows 64 at a time");
+    float *off = acc + 1;   /* 4 bytes past a line */
+    for (size_t i = 0; i < (size_t)T * OUT; i++) off[i] = NAN;
+    op_linear_fwd(be, off, 0, x, wp, MRL_BF16P, NULL, T, IN, OUT);
+    EXPECTF(!memcmp(off, ref, sizeof(float) * T * OUT), "a 4.5 MB output off a line differs from the rows 64 at a time");
+    free(acc); free(want);
     free(x); free(w); free(ref); free(o); free(wb); free(wp);
     be_close(be); be_close(be1);
 }
