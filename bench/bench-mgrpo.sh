@@ -53,7 +53,7 @@ PY
     timer=(); [ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%M' -o "$dir/rss")
     ${timer[@]+"${timer[@]}"} "$MGRPO" -Z -q --threads "$THREADS" --device cpu --model "$dir/$m" --out "$dir/run" \
       --loss sft --micro-batch 1 --groups 1 --steps "$STEPS" --no-checkpoint --dtype "${DTYPE:-fp32}" $flag "$dir/in.jsonl" > "$dir/m.jsonl"
-    mt=$(tail -n +2 "$dir/m.jsonl" | while read -r line; do echo "$line" | field tokens_per_s; done | LC_ALL=C sort -g | tail -n 1)
+    mt=$(tail -n +2 "$dir/m.jsonl" | grep -o '"tokens_per_s": *[^,}]*' | sed 's/.*: *//' | LC_ALL=C sort -g | tail -n 1)
     [ -n "$mt" ] || { echo "bench-mgrpo: $m, checkpointing $gc: mgrpo printed no timed step (stdout: $(head -c 300 "$dir/m.jsonl"))" >&2; exit 1; }; mr=-; [ -s "$dir/rss" ] && mr=$(awk '{printf "%.0f MiB", $1/1024}' "$dir/rss"); rm -f "$dir/rss"
     tt="-" tr="-" sp="-"
     if [ $have_torch = 1 ]; then

@@ -11,6 +11,7 @@
 #include "model.h"
 #include "model_int.h"   /* kv_reserve: the CTX filler */
 #include "ops.h"
+#include "cpu/cpu.h"   /* the backend's SIMD level, for the bandwidth loop */
 
 /* The benchmarks' tensors 256-byte aligned, as the CPU backend's be_alloc gives a model's
  * weights, activations and caches: glibc's malloc starts a large block 16 bytes into its page,
@@ -59,23 +60,11 @@ __attribute__((target("avx2"))) static uint32_t xor_lines256(const uint32_t *p) 
     return r;
 }
 #endif
-/* 2: AVX-512, 1: AVX2, 0: neither (the portable loop); MRL_CPU_SIMD=avx2|none caps it, as it
- * caps the kernels */
-static int simd_level(void) {
-    int l = 0;
-#if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
-    __builtin_cpu_init();
-    l = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-#endif
-    const char *f = getenv("MRL_CPU_SIMD");
-    if (f && !strcmp(f, "none")) l = 0;
-    else if (f && !strcmp(f, "avx2") && l > 1) l = 1;
-    return l;
-}
+/* level: the CPU backend's CPU_SIMD_* (MRL_CPU_SIMD=avx2|none caps it, as it caps the kernels) */
 static uint32_t xor_lines(const uint32_t *u, int level) {
 #if defined(__x86_64__) && (__GNUC__ >= 10 || defined(__clang__))
-    if (level == 2) return xor_lines512(u);
-    if (level == 1) return xor_lines256(u);
+    if (level == CPU_SIMD_AVX512) return xor_lines512(u);
+    if (level == CPU_SIMD_AVX2) return xor_lines256(u);
 #endif
     (void)level;
     uint64_t a8[8] = {0};
@@ -104,7 +93,11 @@ static int bw(int mb, int threads) {
      * read 20-28 GB/s where the GEMM streamed 31), best of 5 */
     const uint32_t *u = (const uint32_t *)b;
     double rbest = 1e9; uint32_t chk = 0;
-    int lvl = simd_level();
+    mrl_err e = {0};
+    mrl_backend *be = be_open("cpu", threads, &e);
+    if (!be) die("cpu backend", &e);
+    int lvl = cpu_st(be)->simd;
+    be_close(be);
     for (int r = 0; r < 5; r++) {
         uint32_t s = 0;
         double t = now();
@@ -159,7 +152,6 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) static double dpbf16_loop
     _Pragma("GCC unroll 16") for (int j = 0; j < NACC; j++) s += _mm512_reduce_add_ps(a[j]);
     return s;
 }
-int cpu_amx_supported(void);   /* kernels/cpu: asks Linux for the tile state */
 #if (defined(__clang__) && __clang_major__ >= 11) || (!defined(__clang__) && __GNUC__ >= 11)   /* AMX intrinsics */
 /* AMX: TDPBF16PS on tiles already loaded (4 products of 16 x 16 x 32 per iteration). */
 typedef struct { uint8_t palette, start; uint8_t reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } tilecfg;
