@@ -47,7 +47,7 @@ struct mrl_model {
     void **xin;                 /* [L+1] residual stream entering each layer (xin[L]: final) */
     layer_act *la;               /* [L] (one shared when checkpointing or scoring) */
     void *lnf; float *rstdf, *lse_head, *logp_d, *dlogp_d;
-    void *d_a, *d_b, *d_mid, *d_ln, *d_att, *d_qkv, *d_gu, *d_act;
+    void *d_a, *d_ln, *d_att, *d_qkv, *d_gu, *d_act;
     int32_t *tok_d, *tgt_d, *cu_d, *pos_d;
     int32_t *cu_h;         /* cu_d's offsets on the host too (the CUDA attention reads them there) */
     void *attn_work, *head_work;

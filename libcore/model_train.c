@@ -69,8 +69,7 @@ static int train_arena(mrl_model *m, int T, int maxlen, int mode, mrl_err *e) {
     m->cu_d = talloc(m, (t + 1) * 4, &ok);
     if (ok && !(m->cu_h = malloc((t + 1) * 4))) ok = 0;
     if (mode) {
-        m->d_a = talloc(m, t * C * es, &ok); m->d_b = talloc(m, t * C * es, &ok);
-        m->d_mid = talloc(m, t * C * es, &ok); m->d_ln = talloc(m, t * C * es, &ok);
+        m->d_a = talloc(m, t * C * es, &ok); m->d_ln = talloc(m, t * C * es, &ok);
         m->d_att = talloc(m, t * m->HD * es, &ok); m->d_qkv = talloc(m, t * m->QKV * es, &ok);
         m->d_gu = talloc(m, t * 2 * m->F * es, &ok); m->d_act = talloc(m, t * m->F * es, &ok);
     }
@@ -211,12 +210,14 @@ int model_backward(mrl_model *m, const float *dlogp, mrl_err *e) {
     be_tick(m->be);
     const mrl_backend *be = m->be;
     int T = m->fw_T, C = m->C, F = m->F, HD = m->HD, KD = m->K * m->D, QKV = m->QKV, ckpt = m->cap_mode == 2;
-    size_t rowb = (size_t)T * C * mrl_dtype_size(be->act);
     be_upload(be, m->dlogp_d, dlogp, (size_t)T * 4);
     op_logprob_bwd(be, m->d_ln, mg(m, m->off_head), m->dlogp_d, m->lse_head, m->lnf, mw(m, m->off_head), m->wdt,
                    m->tgt_d, T, C, m->V, m->fw_inv_temp, m->head_work);
     op_rmsnorm_bwd(be, m->d_a, 0, mg(m, m->off_norm), m->d_ln, m->xin[m->L], mw(m, m->off_norm), m->wdt, m->rstdf, T, C);
-    void *dx = m->d_a, *dnext = m->d_b;
+    /* dx: the gradient of the residual stream, updated in place: layer l's output gradient, then
+       plus the MLP norm's input gradient (the gradient at xmid), then plus the attention norm's
+       (at the layer's input); each is only read before the next is added */
+    void *dx = m->d_a;
     for (int l = m->L - 1; l >= 0; l--) {
         const layer_off *o = &m->lo[l];
         const layer_act *a = &m->la[ckpt ? 0 : l];
@@ -225,18 +226,15 @@ int model_backward(mrl_model *m, const float *dlogp, mrl_err *e) {
         op_linear_bwd(be, m->d_act, 0, mg(m, o->down_w), NULL, dx, a->act, mw(m, o->down_w), m->wdt, T, F, C);
         op_swiglu_bwd(be, m->d_gu, m->d_act, a->gu, T, F);
         op_linear_bwd(be, m->d_ln, 0, mg(m, o->gu_w), NULL, m->d_gu, a->ln2, mw(m, o->gu_w), m->wdt, T, C, 2 * F);
-        be_copy(be, m->d_mid, dx, rowb);
-        op_rmsnorm_bwd(be, m->d_mid, 1, mg(m, o->ln2), m->d_ln, a->xmid, mw(m, o->ln2), m->wdt, a->rstd2, T, C);
-        op_linear_bwd(be, m->d_att, 0, mg(m, o->o_w), NULL, m->d_mid, a->att, mw(m, o->o_w), m->wdt, T, HD, C);
+        op_rmsnorm_bwd(be, dx, 1, mg(m, o->ln2), m->d_ln, a->xmid, mw(m, o->ln2), m->wdt, a->rstd2, T, C);
+        op_linear_bwd(be, m->d_att, 0, mg(m, o->o_w), NULL, dx, a->att, mw(m, o->o_w), m->wdt, T, HD, C);
         op_attention_bwd(be, m->d_qkv, act_at(m, m->d_qkv, HD), act_at(m, m->d_qkv, HD + KD), QKV, m->d_att,
                          a->qkv, act_at(m, a->qkv, HD), act_at(m, a->qkv, HD + KD), QKV, a->att, a->lse,
                          m->cu_d, m->cu_h, m->fw_nseq, T, m->H, m->K, m->D, m->attn_work);
         op_rope(be, m->d_qkv, T, m->H + m->K, m->D, QKV, m->pos_d, m->c.rope_theta, 1);   /* dq and dk */
         op_linear_bwd(be, m->d_ln, 0, mg(m, o->qkv_w), mg(m, o->qkv_b), m->d_qkv, a->ln1, mw(m, o->qkv_w), m->wdt,
                       T, C, QKV);
-        be_copy(be, dnext, m->d_mid, rowb);
-        op_rmsnorm_bwd(be, dnext, 1, mg(m, o->ln1), m->d_ln, m->xin[l], mw(m, o->ln1), m->wdt, a->rstd1, T, C);
-        void *t = dx; dx = dnext; dnext = t;
+        op_rmsnorm_bwd(be, dx, 1, mg(m, o->ln1), m->d_ln, m->xin[l], mw(m, o->ln1), m->wdt, a->rstd1, T, C);
     }
     op_embedding_bwd(be, mg(m, m->off_embed), m->tok_d, dx, T, C);
     be_sync(be);
