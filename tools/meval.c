@@ -27,7 +27,8 @@ static const char usage[] =
 "  --markdown         a Markdown table\n"
 "  --bootstrap N      bootstrap resamples (default 1000); --seed N picks them\n"
 "  --allow-partial    accept problems with fewer samples than the others\n"
-"  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, --device D, -h, --version\n"
+"  -o, --output FILE, -Z, --plain, --zstd-level N, --skip-bad, --progress, -q, --quiet,\n"
+"  --seed N, --device D, -h, --help, --version\n"
 "See meval(1) and mrl(7).\n";
 
 enum { O_BY = 1, O_K, O_JSON, O_TABLE, O_MARKDOWN, O_BOOT, O_PARTIAL };

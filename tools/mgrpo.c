@@ -66,7 +66,7 @@ static const char usage[] =
 "  --gpus N             data parallel over N GPUs of this node: one process per GPU, gradients\n"
 "                       all-reduced with NCCL (under mpirun or srun each process is a rank already)\n"
 "  --grad-checkpoint, --dtype bf16|fp32, --threads N, --device DEV, --seed N\n"
-"  -o FILE, -Z, --zstd-level N, --progress, -q, -h, --version\n"
+"  -o, --output FILE, -Z, --plain, --zstd-level N, --progress, -q, --quiet, -h, --help, --version\n"
 "See mgrpo(1) and mrl(7).\n";
 
 enum { O_MODEL = 1, O_REF, O_OUT, O_LOSS, O_BETA, O_EPS, O_EPSH, O_DELTA, O_IMP, O_ADV, O_SCALE,

@@ -48,7 +48,8 @@ static const char USAGE[] =
     "                      fewer run while other processes keep CPUs busy)\n"
     "  --dtype auto|bf16|fp32  forward weights (default auto: the checkpoint's torch_dtype)\n"
     "\n"
-    "  -o FILE  -Z  --zstd-level N  --skip-bad  --progress  -q  --seed N  --device D\n"
+    "  -o, --output FILE  -Z, --plain  --zstd-level N  --skip-bad  --progress  -q, --quiet\n"
+    "  --seed N  --device D\n"
     "  -h, --help  --version\n"
     "See msample(1) and mrl(7).\n";
 

@@ -31,7 +31,8 @@ static const char usage[] =
 "  -r, --raw            each input line is a text (decode: a JSON array of ids), not a record;\n"
 "                       the output record holds the line as \"text\" (\"problem\" with\n"
 "                       --template, \"ids\" for decode) and the result\n"
-"  -o FILE, -Z, --zstd-level N, --skip-bad, --progress, -q, --seed N, --device D, -h, --version\n"
+"  -o, --output FILE, -Z, --plain, --zstd-level N, --skip-bad, --progress, -q, --quiet,\n"
+"  --seed N, --device D, -h, --help, --version\n"
 "See mtok(1) and mrl(7).\n";
 
 enum { O_MODEL = 1, O_TOKENIZER, O_FIELD, O_AS, O_TEMPLATE, O_SYSTEM, O_SKIP_SPECIAL };
