@@ -26,7 +26,7 @@ extern const char *const rc_opt[RC_NOBJ];   /* "--epsilon-high": its option */
 /* The range of each numeric objective option (integer: whole numbers only; open: hi itself
  * excluded), the one check of a value given on the command line and of one read from a run's
  * trainer_state.json; hi is 0 for the options that are names or a switch. */
-typedef struct rc_range { double lo, hi; int integer, open; } rc_range;
+typedef struct rc_range { double lo, hi; int integer, open; } rc_range;   /* open: 1 excludes hi, 2 lo */
 extern const rc_range rc_ranges[RC_NOBJ];
 
 typedef struct rc_opts {

@@ -92,8 +92,9 @@ static void obj_arg(opts *o, int i, const char *arg) {
     /* --delta 0: off, as a run without it records it (the one way to turn a resumed run's off) */
     double lo = i == RC_DELTA ? 0 : rg->lo;
     double x = rg->integer ? (double)cli_long(&o->c, rc_opt[i], arg, (long)lo, (long)rg->hi)
-             : rg->open ? cli_double_below(&o->c, rc_opt[i], arg, lo, rg->hi)
+             : rg->open & 1 ? cli_double_below(&o->c, rc_opt[i], arg, lo, rg->hi)
              : cli_double(&o->c, rc_opt[i], arg, lo, rg->hi);
+    if ((rg->open & 2) && x == lo) cli_usage(&o->c, "%s: '%s' must be more than %g", rc_opt[i], arg, lo);
     if (rc_set_num(&o->rc, i, x)) cli_usage(&o->c, "%s: '%s' is neither 0 (off) nor at least 1", rc_opt[i], arg);   /* --delta 0.5 */
     o->rc.given |= RC_G_OBJ << i;
 }

@@ -18,6 +18,11 @@ $ mgrpo --out r --threads 0 </dev/null
 ? 2
 2~ --threads: '0' is not an integer in \[1, 4096\]
 
+## usage: --adam-epsilon 0 is refused: a parameter with a zero gradient (an unused embedding row) got 0/0, and the step wrote NaN weights and exited 0
+$ mgrpo --out r --adam-epsilon 0 </dev/null
+? 2
+2~ --adam-epsilon: '0' must be more than 0
+
 ## one step: metrics from the batch, checkpoint with model, optimizer and state, latest
 % requires /usr/bin/jq
 $ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --steps 1 --lr 1e-3 "$TESTDATA/grpo/batch.jsonl" > m
