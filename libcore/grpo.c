@@ -43,8 +43,9 @@ int grpo_advantages(const double *r, const int *start, int ngroups, grpo_adv adv
                     grpo_scale scale, int allow_single, double *out, mrl_err *e) {
     int n = start[ngroups] - start[0], base = start[0];
     for (int i = 0; i < n; i++)
-        if (!isfinite(r[base + i]))
-            return err_set(e, 1, "reward of record %d is not a finite number", base + i + 1);
+        if (!isfinite(r[base + i]) || fabs(r[base + i]) > GRPO_REWARD_MAX)
+            return err_set(e, 1, "reward of record %d is not a finite number of at most %g in magnitude", base + i + 1,
+                           GRPO_REWARD_MAX);
     for (int g = 0; g < ngroups; g++) {
         int a = start[g], m = start[g + 1] - a;
         if (m < 1) return err_set(e, 1, "group %d is empty", g + 1);

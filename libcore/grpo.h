@@ -28,6 +28,9 @@ typedef struct grpo_opts {
     int seq_importance;   /* 1 = GSPO: one ratio per sequence (mean log-ratio over its tokens) */
 } grpo_opts;
 
+/* Rewards larger than this in magnitude are refused: the group's sum of squares would overflow
+ * (a reward of 1e200 gave a std of inf and every advantage 0, silently). */
+#define GRPO_REWARD_MAX 1e100
 /* Advantages of n rewards in groups: group g is rewards[start[g] .. start[g+1]).
  * grpo: r - mean_g; rloo: r - mean of the others in the group (= G/(G-1) (r - mean_g));
  * then scaled by 1/(std + 1e-4), std the unbiased (N-1) std of the group (scale group) or

@@ -214,7 +214,7 @@ static int32_t *token_ids(opts *o, const char *where, const char *name, jv a, in
  * what it gave, as msample's --problem. */
 static void die_reward(opts *o, const char *where, jv r) {
     const char *f = jqf_text(o->freward);
-    char m[400];
+    char m[512];
     if (jv_get_kind(r) != JV_KIND_NUMBER) {
         jqf_wrong(o->freward, "--reward", r, "a number", m, sizeof m);
         /* rollouts straight from msample: the stage between is missing */
@@ -223,6 +223,10 @@ static void die_reward(opts *o, const char *where, jv r) {
             snprintf(m + n, sizeof m - n, " (mreward sets it: msample ... | mreward | mgrpo)");
         }
     }
+    else if (isfinite(jv_number_value(r)))   /* too large for the group statistics */
+        snprintf(m, sizeof m, "%s%.300s%s %g, beyond the %g in magnitude the advantages are computed from",
+                 jqf_field(f) ? "\"" : "--reward '", jqf_field(f) ? f + 1 : f, jqf_field(f) ? "\" is" : "' gave",
+                 jv_number_value(r), GRPO_REWARD_MAX);
     else if (jqf_field(f)) snprintf(m, sizeof m, "\"%s\" is not a finite number", f + 1);
     else snprintf(m, sizeof m, "--reward '%.300s' gave a number that is not finite", f);
     jv_free(r);
@@ -299,7 +303,8 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
     mrl_err e = {0};
     jv r = jqf_first(o->freward, rec, &e);
     if (e.code) cli_dief(&o->c, 1, "%s: %s", where, e.msg);
-    if (jv_get_kind(r) != JV_KIND_NUMBER || !isfinite(jv_number_value(r))) die_reward(o, where, r);
+    if (jv_get_kind(r) != JV_KIND_NUMBER || !isfinite(jv_number_value(r)) || fabs(jv_number_value(r)) > GRPO_REWARD_MAX)
+        die_reward(o, where, r);
     it->reward = jv_number_value(r);
     jv_free(r);
 }

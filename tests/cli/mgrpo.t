@@ -134,6 +134,19 @@ $ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run nan.jsonl 2>&
 > none
 2> mgrpo: bad.jsonl:2: "reward" is not a finite number
 
+## a finite reward too large for the group statistics (beyond 1e100): a reward of 1e200 made the
+## group's std inf and every advantage 0, and the step ran with loss 0 and exited 0
+$ sed '2s/"reward": [0-9.]*/"reward": 1e200/' "$TESTDATA/grpo/batch.jsonl" > big.jsonl
+$ grep -c 1e200 big.jsonl
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run big.jsonl; echo "rc=$?"; test -e run/latest || echo none
+$ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run --reward '.reward * -1' big.jsonl; echo "rc=$?"
+> 1
+> rc=1
+> none
+> rc=1
+2> mgrpo: big.jsonl:2: "reward" is 1e+200, beyond the 1e+100 in magnitude the advantages are computed from
+2> mgrpo: big.jsonl:2: --reward '.reward * -1' gave -1e+200, beyond the 1e+100 in magnitude the advantages are computed from
+
 ## a reward of the wrong kind is named with what it holds, as the other fields are; a --reward
 ## filter that is not a field is named as the filter with what it gave (it was '"reward |
 ## tostring" is not a finite number', the filter's text taken for a field's name)
