@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -262,6 +263,41 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
     }
 }
 
+/* The offset of the first letter outside the strings of a line libjq parsed that no JSON value
+ * has there (n where none): JSON allows only those of true, false, null and an exponent's e or E,
+ * but libjq 1.6 also reads nan, NaN, -nan, inf and Infinity as numbers, and writes a NaN back as
+ * null (a record's "id": NaN became "id": null two stages later). i, I and N never start a JSON
+ * token; n only starts null. Strings are skipped with memchr. */
+static size_t non_json_number(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        const char *q = memchr(s + i, '"', n - i);
+        size_t end = q ? (size_t)(q - s) : n, k = i;
+        for (; k + 8 <= end; k += 8) {   /* eight bytes at a time: none of i, I, N, n (the usual case) */
+            uint64_t w;
+            memcpy(&w, s + k, 8);
+#define HAS_BYTE(w, c) (((w ^ (0x0101010101010101ull * (c))) - 0x0101010101010101ull) & ~(w ^ (0x0101010101010101ull * (c))) & 0x8080808080808080ull)
+            if (HAS_BYTE(w, 'i') | HAS_BYTE(w, 'I') | HAS_BYTE(w, 'N') | HAS_BYTE(w, 'n')) break;
+#undef HAS_BYTE
+        }
+        for (; k < end; k++) {
+            char c = s[k];
+            if (c == 'i' || c == 'I' || c == 'N' || (c == 'n' && !(k + 3 < n && s[k + 1] == 'u' && s[k + 2] == 'l' && s[k + 3] == 'l')))
+                return k;
+        }
+        if (!q) break;
+        for (size_t j = end + 1;;) {   /* the string's closing quote: one after an even run of backslashes */
+            const char *c = memchr(s + j, '"', n - j);
+            if (!c) return n;
+            size_t p = (size_t)(c - s), bs = 0;
+            while (p - bs > end + 1 && s[p - bs - 1] == '\\') bs++;
+            if (bs % 2 == 0) { i = p + 1; break; }
+            j = p + 1;
+        }
+    }
+    return n;
+}
+
 int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_err *e) {
     if (n > INT_MAX) return err_set(e, ERR_INPUT, "%s:%ld: line longer than 2 GiB", file, line);
     /* JSON allows no raw control character but its white space (tab, CR; LF ends the line).
@@ -303,6 +339,17 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
         int mlen = cut ? (int)(cut - m) : (int)strlen(m);
         err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: %.*s", file, line, mlen, m);
         jv_free(msg);
+        return -1;
+    }
+    size_t bad_num = non_json_number(s, n);
+    if (bad_num < n) {
+        size_t k = bad_num;
+        while (k > 0 && (s[k - 1] == '-' || s[k - 1] == '+')) k--;
+        int len = 0;
+        while (k + len < n && len < 16 && (isalnum((unsigned char)s[k + len]) || s[k + len] == '-' || s[k + len] == '+' || s[k + len] == '.')) len++;
+        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: '%.*s' at column %zu is not a JSON number (JSON has no NaN or Infinity)",
+                file, line, len, s + k, k + 1);
+        jv_free(v);
         return -1;
     }
     if (jv_get_kind(v) != JV_KIND_OBJECT) {

@@ -116,10 +116,11 @@ $ printf '{"id":1,"correct":true}\n{"id":"1","correct":false}\n' | meval --json 
 > [2,1]
 
 ## a sample index must be a whole number (0 to 2^53), correct a finite number (1e999 is infinity
-## to libjq; nan NaN where libjq reads it, invalid JSON to Debian 11's 1.6); a label needs a file
+## to libjq; nan is refused as not JSON, by mrl where libjq reads it, by Debian 11's libjq 1.6
+## itself); a label needs a file
 $ printf '{"id":"a","correct":true,"sample":1.5}\n' | meval; echo "rc=$?"
 $ printf '{"id":"a","correct":1e999}\n' | meval; echo "rc=$?"
-$ printf '{"id":"a","correct":nan}\n' | meval 2>&1 | sed -E 's/^meval: <stdin>:1: ("correct" is not a finite number|invalid JSON: Invalid literal at line 1, column [0-9]+)$/refused: <stdin>:1/'; echo "rc=${PIPESTATUS[1]}"
+$ printf '{"id":"a","correct":nan}\n' | meval 2>&1 | sed -E 's/^meval: <stdin>:1: (invalid JSON: .nan. at column [0-9]+ is not a JSON number \(JSON has no NaN or Infinity\)|invalid JSON: Invalid literal at line 1, column [0-9]+)$/refused: <stdin>:1/'; echo "rc=${PIPESTATUS[1]}"
 $ meval a=; echo "rc=$?"
 > rc=1
 > rc=1

@@ -450,11 +450,11 @@ $ printf '%s\n' '{"id":"a","correct":true}' '{"id":"a","correct":false}' '{"id":
 2> mfilter: <stdin>:3: the rest of its group "c" (1 record) dropped with it
 2> mfilter: 1 bad record skipped
 
-## a reward of NaN or infinity (libjq reads nan, and 1e999 as infinity) is a bad record, not
-## unsolved or solved (Debian 11's libjq 1.6 does not read nan: invalid JSON there, a line whose
-## id is unknown, and group a, which it might have belonged to, is not written)
+## a reward of infinity (libjq reads 1e999 as infinity) is a bad record, not unsolved or solved;
+## nan is not JSON (refused by mrl where libjq reads it as NaN, by Debian 11's libjq 1.6 itself):
+## a line whose id is unknown, and group a, which it might have belonged to, is not written
 $ printf '%s\n' '{"id":"a","reward":1}' '{"id":"a","reward":0}' '{"id":"b","reward":1e999}' '{"id":"b","reward":0}' > r.jsonl && mfilter -Z -q --pass-band 0:1 r.jsonl; echo "rc=$?"
-$ sed 's/1e999/nan/' r.jsonl > n.jsonl && mfilter -Z -q --pass-band 0:1 n.jsonl 2>&1 | sed -E 's/^(.*"reward" is not a finite number)$/NaN: \1/; s/^(mfilter: n.jsonl:3: invalid JSON: Invalid literal .*)$/NaN: \1/' | grep -c '^NaN: '
+$ sed 's/1e999/nan/' r.jsonl > n.jsonl && mfilter -Z -q --pass-band 0:1 n.jsonl 2>&1 | sed -E "s/^(mfilter: n.jsonl:3: invalid JSON: 'nan' at column [0-9]+ is not a JSON number \\(JSON has no NaN or Infinity\\))\$/NaN: \\1/; s/^(mfilter: n.jsonl:3: invalid JSON: Invalid literal .*)\$/NaN: \\1/" | grep -c '^NaN: '
 > {"id":"a","pass_rate":0.5,"samples":2}
 > rc=1
 > 1
@@ -600,6 +600,21 @@ $ mfilter -Z --skip-bad nul.jsonl; mfilter -Z nul.jsonl; echo "rc=$?"
 2> mfilter: nul.jsonl:3: invalid JSON: control character U+001F at column 23 must be escaped (skipped)
 2> mfilter: 2 bad records skipped
 2> mfilter: nul.jsonl:2: invalid JSON: control character U+0000 at column 23 must be escaped
+
+## NaN and Infinity are not JSON: libjq 1.6 reads nan, NaN, -nan, inf and Infinity as numbers and
+## writes a NaN back as null, so {"id":NaN} went on as invalid JSON and came out of later stages as
+## "id":null; each is refused naming its column (Debian 11's libjq refuses them itself), while
+## the words inside strings, escaped quotes before them, null, true, false and exponents are fine
+$ printf '%s\n' '{"id":"a","x":NaN}' '{"id":"b","x":[1,-Infinity]}' '{"id":"c","x":inf}' '{"id":"d","x":-nan}' > nan.jsonl
+$ printf '%s\n' '{"id":"e","s":"nan \"Infinity\" \\","n":null,"t":true,"f":false,"e":1E5,"g":-2.5e-3}' > ok.jsonl
+$ for i in 1 2 3 4; do sed -n "${i}p" nan.jsonl | mfilter -Z 2>&1 | sed -E "s/^mfilter: <stdin>:1: invalid JSON: ('[-a-zA-Z]+' at column [0-9]+ is not a JSON number \(JSON has no NaN or Infinity\)|Invalid literal .*)$/refused/"; done
+$ mfilter -Z ok.jsonl; echo "rc=$?"
+> refused
+> refused
+> refused
+> refused
+> {"id":"e","s":"nan \"Infinity\" \\","n":null,"t":true,"f":false,"e":1E5,"g":-2.5e-3}
+> rc=0
 
 ## gzip input (a .jsonl.gz from a dataset hub) is named as such with what to do, not
 ## "invalid JSON: control character U+001F at column 1"; a file, stdin, and a later line 1
