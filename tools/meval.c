@@ -201,7 +201,8 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         }
         char why[200];
         if (rec_optional(rec, "sample", JV_KIND_NUMBER, why, sizeof why) < 0 || rec_optional(rec, "pred", JV_KIND_STRING, why, sizeof why) < 0 ||
-            rec_optional(rec, "finish", JV_KIND_STRING, why, sizeof why) < 0 || rec_optional(rec, "completion", JV_KIND_STRING, why, sizeof why) < 0) {
+            rec_optional(rec, "finish", JV_KIND_STRING, why, sizeof why) < 0 || rec_optional(rec, "completion", JV_KIND_STRING, why, sizeof why) < 0 ||
+            rec_optional(rec, "completion_ids", JV_KIND_ARRAY, why, sizeof why) < 0) {
             jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
             bad(m, file, line, why);
             continue;

@@ -90,11 +90,14 @@ $ meval --markdown "$TESTDATA/rewards/evalset.jsonl"
 >~ ^\| aime24 +\| 9 +\| 4 +\| 72\.2 +\|
 >~ ^\| avg +\|
 
-## optional fields of the wrong type: sample, pred, finish, completion
+## optional fields of the wrong type: sample, pred, finish, completion, completion_ids (which
+## was taken as absent, and one such record turned the whole benchmark's len_unit to chars)
 $ printf '{"id":"a","correct":true,"sample":"0"}\n' | meval; echo "rc=$?"
 $ printf '{"id":"a","correct":true,"pred":5}\n' | meval; echo "rc=$?"
 $ printf '{"id":"a","correct":true,"finish":1}\n' | meval; echo "rc=$?"
 $ printf '{"id":"a","correct":true,"completion":[]}\n' | meval; echo "rc=$?"
+$ printf '{"id":"a","correct":true,"completion_ids":[1,2]}\n{"id":"a","correct":true,"completion_ids":"x"}\n' | meval; echo "rc=$?"
+> rc=1
 > rc=1
 > rc=1
 > rc=1
@@ -103,6 +106,7 @@ $ printf '{"id":"a","correct":true,"completion":[]}\n' | meval; echo "rc=$?"
 2> meval: <stdin>:1: "pred" is a number, not a string
 2> meval: <stdin>:1: "finish" is a number, not a string
 2> meval: <stdin>:1: "completion" is an array, not a string
+2> meval: <stdin>:2: "completion_ids" is a string, not an array
 
 ## a --by filter that does not compile is a usage error naming the option
 $ meval --by '.[' </dev/null; echo "rc=$?"
