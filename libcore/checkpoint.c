@@ -252,6 +252,21 @@ int ckpt_check_sources(const char *from, mrl_err *e) {
         if (fd >= 0) close(fd);
         if (err && err != ENOENT)
             return err_set(e, 1, "%s: %s (each checkpoint copies it from the model directory)", src, strerror(err));
+        size_t n = strlen(src_files[i]);
+        if (err || n < 5 || strcmp(src_files[i] + n - 5, ".json") || S_ISFIFO(st.st_mode)) continue;
+        /* a JSON file that is not JSON went into every checkpoint after it, and only a later
+           reader (msample loading the tokenizer) said so */
+        jv v = jv_load_file(src, 0);
+        if (!jv_is_valid(v)) {
+            jv msg = jv_invalid_get_msg(v);
+            const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unreadable";
+            const char *cut = strstr(m, " (while parsing");
+            err_set(e, 1, "%s: not valid JSON: %.*s (each checkpoint copies it from the model directory)", src,
+                    cut ? (int)(cut - m) : (int)strlen(m), m);
+            jv_free(msg);
+            return -1;
+        }
+        jv_free(v);
     }
     return 0;
 }

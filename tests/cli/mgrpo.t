@@ -695,6 +695,21 @@ $ mgrpo -Z -q --threads 1 --model M --out E --groups 1 --save-every 2 "$TESTDATA
 > 0
 2> mgrpo: M/tokenizer.json: Is a directory (each checkpoint copies it from the model directory)
 
+## a JSON file a checkpoint copies that is not JSON (a tokenizer.json cut short) is an error at the
+## start, from --model and from the checkpoint a run resumes from: it was copied into every step
+## after it, and only msample loading the tokenizer said so
+$ cp -r "$TESTDATA/grpo/model" T; echo '{' > T/tokenizer.json
+$ mgrpo -Z -q --threads 1 --model T --out R --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; test -e R || echo none
+$ echo '{}' > T/tokenizer.json; mgrpo -Z -q --threads 1 --model T --out R --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null; echo "rc $?"
+$ echo '{' > R/step-000001/tokenizer.json; mgrpo -Z -q --threads 1 --out R --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; readlink R/latest
+> rc 1
+> none
+> rc 0
+> rc 1
+> step-000001
+2> mgrpo: T/tokenizer.json: not valid JSON: Unfinished JSON term at EOF at line 2, column 0 (each checkpoint copies it from the model directory)
+2> mgrpo: R/step-000001/tokenizer.json: not valid JSON: Unfinished JSON term at EOF at line 2, column 0 (each checkpoint copies it from the model directory)
+
 ## the run directory removed, or replaced (mv run run.old; mkdir run), while mgrpo runs is an error naming it (exit 3): it went on silently (exit 0) in a new run directory, made again by the next step's writes, without the earlier steps' metrics and rollouts and without the lock
 $ head -n 3 "$TESTDATA/grpo/batch.jsonl" > a.jsonl; tail -n 3 "$TESTDATA/grpo/batch.jsonl" > b.jsonl
 $ for how in rm mv; do
