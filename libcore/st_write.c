@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ static wtensor *add(st_writer *w, const char *name, st_dtype dtype, int ndim, co
     t->dtype = dtype; t->ndim = ndim; t->numel = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) { free(t->name); err_set(e, 2, "\"%s\": negative shape", name); return NULL; }
+        if (shape[i] && t->numel > SIZE_MAX / (size_t)shape[i] / 8) { free(t->name); err_set(e, 2, "\"%s\": shape overflows", name); return NULL; }
         t->shape[i] = shape[i]; t->numel *= (size_t)shape[i];
     }
     t->nbytes = t->numel * dtype_size(dtype);

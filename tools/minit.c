@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include "cli.h"
 #include "fileio.h"
@@ -263,6 +264,18 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
     st_dtype dt = o->dtype >= 0 ? (st_dtype)o->dtype : (st_dtype)dtype_parse_torch(c->torch_dtype);
     snprintf(c->torch_dtype, sizeof c->torch_dtype, "%s", dtype_torch_name(dt));
     if (config_save(c, tmp, e)) return -1;
+    /* the weights' size against the room on the filesystem, before any is written: a config of
+       sizes each within the loader's limits but enormous together spun for minutes and would
+       then have filled the disk (counted in double: the product can pass size_t) */
+    const double C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, D = c->head_dim;
+    const double H = c->num_heads, K = c->num_kv_heads;
+    double nparams = V * C * (c->tie_word_embeddings ? 1 : 2) + C +
+                     (double)c->num_layers * (2 * C + (H * D * C + H * D) + 2 * (K * D * C + K * D) + C * H * D + 3 * F * C);
+    double bytes = nparams * (double)dtype_size(dt);
+    struct statvfs fs;
+    if (!statvfs(tmp, &fs) && bytes > (double)fs.f_bavail * (double)fs.f_frsize)
+        return err_set(e, 1, "%s: %.4g parameters (%.4g GB in %s) are more than the %.4g GB free where -o is", o->what, nparams,
+                       bytes / 1e9, dtype_torch_name(dt), (double)fs.f_bavail * (double)fs.f_frsize / 1e9);
     char p[4096];
     if (join(p, sizeof p, tmp, "model.safetensors", e)) return -1;
     return write_weights(p, c, dt, seed, o->std, o->bias_std, e);

@@ -292,3 +292,12 @@ $ minit tiny -o "$(printf 'a%.0s' $(seq 5000))"; echo "rc $?"
 > rc 2
 2> minit: -o: the path is too long (5000 bytes)
 2> Try 'minit --help'.
+
+## a config whose sizes are each within the loader's limits but enormous together is refused
+## before any weight is written, against the room on the filesystem: it spun for minutes in the
+## writer and would then have filled the disk
+$ echo '{"model_type":"qwen2","hidden_size":1048576,"num_hidden_layers":4096,"num_attention_heads":4096,"num_key_value_heads":1,"intermediate_size":1048576,"vocab_size":1073741824}' > big.json
+$ minit big.json -o B; echo "rc=$?"; test -e B || echo none
+> rc=1
+> none
+2~ ^minit: big\.json: 2\.477e\+16 parameters \(9\.909e\+07 GB in float32\) are more than the [0-9.e+]+ GB free where -o is$
