@@ -223,6 +223,10 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
             nl = memchr(r->buf + r->scan, '\n', r->end - r->scan);
             if (nl) break;
             r->scan = r->end;
+            /* a signal while a line is still coming (a read of a regular file is not interrupted,
+               and one line can be gigabytes): the input ends here, as at an interrupted read;
+               reading on kept the first signal waiting for the line's end */
+            if (r->stop && r->stop()) { r->stopped = 1; break; }
             long got = rd_fill(r, e);
             if (got < 0) { rd_close_input(r); return -1; }   /* a caller that goes on gets the next input */
             if (got == 0) break;

@@ -94,8 +94,8 @@ $ mfilter -Z --take 8 --seed 1 sub.jsonl | jq -r .id | sort > ts1; echo "another
 ## a row per benchmark, the side-by-side Markdown table, rows by level
 $ awk '/^\.SH EXAMPLES/ { p = 1; next } /^\.SH/ { p = 0 } !p { next } /^\.(EX|nf)/ { b = 1; n++; next } /^\.(EE|fi)/ { b = 0; next } b && !/^\.R[SE]/ { print > ("ex" n ".sh") }' "$ROOT/man/man1/meval.1"
 $ sed -i 's/\\-/-/g; s/\\e/\\/g' ex*.sh; ls ex*.sh | tr '\n' ' '; echo
-$ minit tiny -o m -q && mkdir -p runs/x bench && ln -s ../../m runs/x/latest
-$ for b in aime24 math500; do printf '{"id":"%s","bench":"%s","problem":"What is %s?","answer":"%s"}\n' $b-1 $b "1 + 1" 2 $b-2 $b "2 + 2" 4 > bench/$b.jsonl; done
+$ minit tiny -o m -q && mkdir -p runs/x data/bench && ln -s ../../m runs/x/latest
+$ for b in aime24 math500; do printf '{"id":"%s","bench":"%s","problem":"What is %s?","answer":"%s"}\n' $b-1 $b "1 + 1" 2 $b-2 $b "2 + 2" 4 > data/bench/$b.jsonl; done
 $ sed -i 's/-n 4/-n 4 --max-tokens 2/' ex1.sh && bash -e -o pipefail ex1.sh 2>/dev/null | zstd -dc | jq -r '[.bench, .problems, .k] | @tsv'
 $ r() { printf '{"id":"%s","bench":"b","sample":%s,"completion":"\\\\boxed{%s}","answer":"4"%s}\n' "$@"; }
 $ { r p1 0 4 ''; r p1 1 3 ''; r p2 0 5 ''; r p2 1 5 ''; } | mreward -q > eval-base.jsonl.zst

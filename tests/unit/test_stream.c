@@ -232,6 +232,28 @@ static void long_line_case(int zstd) {
 TEST(ten_megabyte_line_plain) { long_line_case(0); }
 TEST(ten_megabyte_line_zstd) { long_line_case(1); }
 
+/* A stop asked for (a signal) while a long line is still coming ends the input there, with no
+ * record and no error, and reads no further: the first SIGTERM used to wait for the line's end
+ * (a read of a regular file is not interrupted), gigabytes later, its buffer growing. */
+static int stop_calls;
+static int stop_after_two(void) { return ++stop_calls > 2; }
+TEST(a_stop_while_a_line_is_coming_ends_the_input) {
+    size_t n = 10u << 20;
+    char *text = malloc(n);
+    memset(text, 'a', n);   /* one unterminated 10 MB line */
+    const char *p = tpath("endless.jsonl");
+    put_file(p, text, n);
+    free(text);
+    rd_stream *r = rd_open(&p, 1, NULL);
+    rd_set_stop(r, stop_after_two);
+    stop_calls = 0;
+    const char *line; size_t len; mrl_err e = {0};
+    EXPECTF(rd_next_line(r, &line, &len, &e) == 0 && !e.code, "%s", e.msg);
+    EXPECTF(rd_bytes_read(r) < (long long)n / 4, "read %lld of %zu bytes after the stop", rd_bytes_read(r), n);
+    EXPECT(rd_next_line(r, &line, &len, &e) == 0);
+    rd_close(r);
+}
+
 TEST(invalid_utf8_passes_through_untouched) {
     const char in[] = "{\"p\":\"caf\xc3\xa9 \xff\xfe bad\",\"n\":12345678901234567890}";
     const char *p = tpath("u.jsonl"), *o = tpath("u.out");
@@ -696,6 +718,7 @@ int main(void) {
     RUN(after_a_stream_error_the_next_file_is_read);
     RUN(ten_megabyte_line_plain);
     RUN(ten_megabyte_line_zstd);
+    RUN(a_stop_while_a_line_is_coming_ends_the_input);
     RUN(invalid_utf8_passes_through_untouched);
     RUN(bytes_read_counts_what_was_consumed);
     RUN(hard_stop_removes_every_open_temp_file);
