@@ -513,6 +513,10 @@ int main(int argc, char **argv) {
         case O_MAXTOK: o.max_tokens = (int)cli_long(&a.c, "--max-tokens", optarg, 1, 1 << 24); break;
         case O_STOP:
             if (!*optarg) cli_usage(&a.c, "--stop: empty string");
+            {   /* text, as --system's is (vLLM and transformers take a str): not UTF-8 is a usage error */
+                long bad = tok_utf8_check(optarg, strlen(optarg));
+                if (bad >= 0) cli_usage(&a.c, "--stop: not UTF-8 text (byte %ld)", bad + 1);
+            }
             if (!(stops = realloc(stops, (nstops + 1) * sizeof *stops))) {
                 mrl_err oom = {0};
                 err_set(&oom, ERR_SYS, "out of memory");

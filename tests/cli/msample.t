@@ -270,6 +270,12 @@ $ msample x.jsonl
 2> Try 'msample --help'.
 ? 2
 
+## a --stop that is not UTF-8 text is a usage error, as a --system that is not (it was taken)
+$ msample --model m --stop "$(printf 'a\377')" x.jsonl
+2> msample: --stop: not UTF-8 text (byte 2)
+2> Try 'msample --help'.
+? 2
+
 ## a bad shard
 $ msample --model m --shard 2/2 x.jsonl
 2> msample: --shard: '2/2' is not K/N with 0 <= K < N
