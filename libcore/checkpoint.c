@@ -256,7 +256,7 @@ int ckpt_check_sources(const char *from, mrl_err *e) {
         if (err || n < 5 || strcmp(src_files[i] + n - 5, ".json") || S_ISFIFO(st.st_mode)) continue;
         /* a JSON file that is not JSON went into every checkpoint after it, and only a later
            reader (msample loading the tokenizer) said so */
-        jv v = jv_load_file(src, 0);
+        jv v = jv_load_file(src, 0);   /* an array of the file's JSON texts */
         if (!jv_is_valid(v)) {
             jv msg = jv_invalid_get_msg(v);
             const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unreadable";
@@ -266,7 +266,11 @@ int ckpt_check_sources(const char *from, mrl_err *e) {
             jv_free(msg);
             return -1;
         }
+        /* one object, as every one of these files is: an empty file (cut short at 0) is no text */
+        int one_object = jv_array_length(jv_copy(v)) == 1 && jv_get_kind(jv_array_get(jv_copy(v), 0)) == JV_KIND_OBJECT;
         jv_free(v);
+        if (!one_object)
+            return err_set(e, 1, "%s: not one JSON object (each checkpoint copies it from the model directory)", src);
     }
     return 0;
 }

@@ -94,7 +94,8 @@ static void obj_arg(opts *o, int i, const char *arg) {
     double x = rg->integer ? (double)cli_long(&o->c, rc_opt[i], arg, (long)lo, (long)rg->hi)
              : rg->open & 1 ? cli_double_below(&o->c, rc_opt[i], arg, lo, rg->hi)
              : cli_double(&o->c, rc_opt[i], arg, lo, rg->hi);
-    if ((rg->open & 2) && x == lo) cli_usage(&o->c, "%s: '%s' must be more than %g", rc_opt[i], arg, lo);
+    if ((rg->open & 2) && (float)x <= (float)lo)   /* 1e-50 is 0 as the float AdamW computes with */
+        cli_usage(&o->c, "%s: '%s' must be more than %g (as a float)", rc_opt[i], arg, lo);
     if (rc_set_num(&o->rc, i, x)) cli_usage(&o->c, "%s: '%s' is neither 0 (off) nor at least 1", rc_opt[i], arg);   /* --delta 0.5 */
     o->rc.given |= RC_G_OBJ << i;
 }

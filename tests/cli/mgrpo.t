@@ -18,10 +18,12 @@ $ mgrpo --out r --threads 0 </dev/null
 ? 2
 2~ --threads: '0' is not an integer in \[1, 4096\]
 
-## usage: --adam-epsilon 0 is refused: a parameter with a zero gradient (an unused embedding row) got 0/0, and the step wrote NaN weights and exited 0
-$ mgrpo --out r --adam-epsilon 0 </dev/null
-? 2
-2~ --adam-epsilon: '0' must be more than 0
+## usage: --adam-epsilon 0 is refused, and 1e-50, which is 0 as the float AdamW computes with: a parameter with a zero gradient (an unused embedding row) got 0/0, and the step wrote NaN weights and exited 0
+$ for v in 0 1e-50; do mgrpo --out r --adam-epsilon $v </dev/null 2>&1 | head -n 1; echo "rc=${PIPESTATUS[0]}"; done
+> mgrpo: --adam-epsilon: '0' must be more than 0 (as a float)
+> rc=2
+> mgrpo: --adam-epsilon: '1e-50' must be more than 0 (as a float)
+> rc=2
 
 ## one step: metrics from the batch, checkpoint with model, optimizer and state, latest
 % requires /usr/bin/jq
@@ -695,19 +697,23 @@ $ mgrpo -Z -q --threads 1 --model M --out E --groups 1 --save-every 2 "$TESTDATA
 > 0
 2> mgrpo: M/tokenizer.json: Is a directory (each checkpoint copies it from the model directory)
 
-## a JSON file a checkpoint copies that is not JSON (a tokenizer.json cut short) is an error at the
-## start, from --model and from the checkpoint a run resumes from: it was copied into every step
+## a JSON file a checkpoint copies that is not one JSON object (a tokenizer.json cut short, or
+## empty) is an error at the start, from --model and from the checkpoint a run resumes from: it was copied into every step
 ## after it, and only msample loading the tokenizer said so
 $ cp -r "$TESTDATA/grpo/model" T; echo '{' > T/tokenizer.json
 $ mgrpo -Z -q --threads 1 --model T --out R --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; test -e R || echo none
+$ : > T/tokenizer.json; mgrpo -Z -q --threads 1 --model T --out R --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; test -e R || echo none
 $ echo '{}' > T/tokenizer.json; mgrpo -Z -q --threads 1 --model T --out R --steps 1 "$TESTDATA/grpo/batch.jsonl" > /dev/null; echo "rc $?"
 $ echo '{' > R/step-000001/tokenizer.json; mgrpo -Z -q --threads 1 --out R --steps 1 "$TESTDATA/grpo/batch.jsonl"; echo "rc $?"; readlink R/latest
+> rc 1
+> none
 > rc 1
 > none
 > rc 0
 > rc 1
 > step-000001
 2> mgrpo: T/tokenizer.json: not valid JSON: Unfinished JSON term at EOF at line 2, column 0 (each checkpoint copies it from the model directory)
+2> mgrpo: T/tokenizer.json: not one JSON object (each checkpoint copies it from the model directory)
 2> mgrpo: R/step-000001/tokenizer.json: not valid JSON: Unfinished JSON term at EOF at line 2, column 0 (each checkpoint copies it from the model directory)
 
 ## the run directory removed, or replaced (mv run run.old; mkdir run), while mgrpo runs is an error naming it (exit 3): it went on silently (exit 0) in a new run directory, made again by the next step's writes, without the earlier steps' metrics and rollouts and without the lock
