@@ -272,10 +272,13 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
     double nparams = V * C * (c->tie_word_embeddings ? 1 : 2) + C +
                      (double)c->num_layers * (2 * C + (H * D * C + H * D) + 2 * (K * D * C + K * D) + C * H * D + 3 * F * C);
     double bytes = nparams * (double)dtype_size(dt);
-    struct statvfs fs;
-    if (!statvfs(tmp, &fs) && bytes > (double)fs.f_bavail * (double)fs.f_frsize)
+    struct statvfs fs;   /* (a filesystem that reports no size at all, as some FUSE ones, is not judged;
+                            root may write the reserved blocks too) */
+    int judged = !statvfs(tmp, &fs) && fs.f_blocks > 0;
+    double room = judged ? (double)(geteuid() == 0 ? fs.f_bfree : fs.f_bavail) * (double)fs.f_frsize : 0;
+    if (judged && bytes > room)
         return err_set(e, 1, "%s: %.4g parameters (%.4g GB in %s) are more than the %.4g GB free where -o is", o->what, nparams,
-                       bytes / 1e9, dtype_torch_name(dt), (double)fs.f_bavail * (double)fs.f_frsize / 1e9);
+                       bytes / 1e9, dtype_torch_name(dt), room / 1e9);
     char p[4096];
     if (join(p, sizeof p, tmp, "model.safetensors", e)) return -1;
     return write_weights(p, c, dt, seed, o->std, o->bias_std, e);
