@@ -267,7 +267,12 @@ int ckpt_check_sources(const char *from, mrl_err *e) {
             return -1;
         }
         /* one object, as every one of these files is: an empty file (cut short at 0) is no text */
-        int one_object = jv_array_length(jv_copy(v)) == 1 && jv_get_kind(jv_array_get(jv_copy(v), 0)) == JV_KIND_OBJECT;
+        int one_object = jv_array_length(jv_copy(v)) == 1;
+        if (one_object) {
+            jv first = jv_array_get(jv_copy(v), 0);
+            one_object = jv_get_kind(first) == JV_KIND_OBJECT;
+            jv_free(first);
+        }
         jv_free(v);
         if (!one_object)
             return err_set(e, 1, "%s: not one JSON object (each checkpoint copies it from the model directory)", src);
