@@ -29,8 +29,10 @@ int config_save(const mrl_config *c, const char *dir, mrl_err *e);
  * (max_position_embeddings; none set: anything fits); else -1, e saying so (code 1, the
  * caller puts FILE:LINE in front). */
 int config_fits(const mrl_config *c, long T, mrl_err *e);
-/* Parameter count. */
+/* Parameter count (_d: as a double, which does not overflow; config_nparams is for a config
+ * that loaded a model or is about to). */
 size_t config_nparams(const mrl_config *c);
+double config_nparams_d(const mrl_config *c);
 
 typedef struct mrl_model mrl_model;
 

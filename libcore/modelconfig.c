@@ -11,12 +11,15 @@
 #include "model.h"
 #include "safetensors.h"
 
-size_t config_nparams(const mrl_config *c) {
-    size_t C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, D = c->head_dim;
-    size_t H = c->num_heads, K = c->num_kv_heads;
-    size_t layer = 2 * C + (H * D * C + H * D) + 2 * (K * D * C + K * D) + C * H * D + 3 * F * C;
-    return V * C + (size_t)c->num_layers * layer + C + (c->tie_word_embeddings ? 0 : V * C);
+/* In double: sizes each within config_load's limits can together pass size_t (minit weighs
+ * them against the free space first); exact up to 2^53 parameters. */
+double config_nparams_d(const mrl_config *c) {
+    const double C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, D = c->head_dim;
+    const double H = c->num_heads, K = c->num_kv_heads;
+    double layer = 2 * C + (H * D * C + H * D) + 2 * (K * D * C + K * D) + C * H * D + 3 * F * C;
+    return V * C + (double)c->num_layers * layer + C + (c->tie_word_embeddings ? 0 : V * C);
 }
+size_t config_nparams(const mrl_config *c) { return (size_t)config_nparams_d(c); }
 
 /* Parses a JSON file of at most 1 MiB; NULL kind invalid with e set (missing file: code 1). */
 static jv read_json(const char *path, mrl_err *e) {

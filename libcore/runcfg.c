@@ -20,8 +20,8 @@ const rc_range rc_ranges[RC_NOBJ] = {
     [RC_BETA] = {0, 1e9, 0, 0}, [RC_EPS] = {0, 1, 0, 0}, [RC_EPSH] = {0, 1e9, 0, 0}, [RC_DELTA] = {1, 1e9, 0, 0},
     [RC_ITER] = {1, 1000, 1, 0}, [RC_TEMP] = {1e-3, 100, 0, 0}, [RC_MAXLEN] = {0, 1 << 30, 1, 0},
     [RC_MB] = {1, 1 << 24, 1, 0}, [RC_WD] = {0, 1e3, 0, 0}, [RC_MAXGN] = {0, 1e12, 0, 0},
-    [RC_B1] = {0, 1, 0, 1}, [RC_B2] = {0, 1, 0, 1}, [RC_AEPS] = {0, 1, 0, 2}};   /* eps 0 (or 1e-50, 0 as the float AdamW computes with):
-                                                                            a zero gradient's update is 0/0 */
+    [RC_B1] = {0, 1, 0, 1}, [RC_B2] = {0, 1, 0, 1}, [RC_AEPS] = {0, 1, 0, 2}};
+/* (adam_epsilon: 0, or 1e-50, 0 as the float AdamW computes with, updates a zero gradient by 0/0) */
 static int numeric(int i) { return rc_ranges[i].hi > 0; }
 
 void rc_init(rc_opts *r) {

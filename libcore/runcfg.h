@@ -23,10 +23,11 @@ enum { RC_G_SCHED = 1, RC_G_LR = 2, RC_G_WARMUP = 4, RC_G_MINLR = 8, RC_G_TOTAL 
 
 extern const char *const rc_key[RC_NOBJ];   /* "epsilon_high": its key in "objective" */
 extern const char *const rc_opt[RC_NOBJ];   /* "--epsilon-high": its option */
-/* The range of each numeric objective option (integer: whole numbers only; open: hi itself
- * excluded), the one check of a value given on the command line and of one read from a run's
- * trainer_state.json; hi is 0 for the options that are names or a switch. */
-typedef struct rc_range { double lo, hi; int integer, open; } rc_range;   /* open: 1 excludes hi, 2 lo */
+/* The range of each numeric objective option (integer: whole numbers only; open: bit 1 excludes
+ * hi itself, bit 2 lo, compared as floats), the one check of a value given on the command line
+ * and of one read from a run's trainer_state.json; hi is 0 for the options that are names or a
+ * switch. */
+typedef struct rc_range { double lo, hi; int integer, open; } rc_range;
 extern const rc_range rc_ranges[RC_NOBJ];
 
 typedef struct rc_opts {

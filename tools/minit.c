@@ -266,11 +266,8 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
     if (config_save(c, tmp, e)) return -1;
     /* the weights' size against the room on the filesystem, before any is written: a config of
        sizes each within the loader's limits but enormous together spun for minutes and would
-       then have filled the disk (counted in double: the product can pass size_t) */
-    const double C = c->hidden_size, V = c->vocab_size, F = c->intermediate_size, D = c->head_dim;
-    const double H = c->num_heads, K = c->num_kv_heads;
-    double nparams = V * C * (c->tie_word_embeddings ? 1 : 2) + C +
-                     (double)c->num_layers * (2 * C + (H * D * C + H * D) + 2 * (K * D * C + K * D) + C * H * D + 3 * F * C);
+       then have filled the disk */
+    double nparams = config_nparams_d(c);
     double bytes = nparams * (double)dtype_size(dt);
     struct statvfs fs;   /* (a filesystem that reports no size at all, as some FUSE ones, is not judged;
                             root may write the reserved blocks too) */
