@@ -219,6 +219,17 @@ static int prune(ckpt_run *r, long latest) {
     return 0;
 }
 
+/* The one JSON object among texts (jv_load_file's array of a file's JSON texts, consumed); invalid
+ * where the file could not be read or parsed, or held none (empty), several, or one that is not
+ * an object. */
+static jv one_object(jv texts) {
+    jv o = jv_get_kind(texts) == JV_KIND_ARRAY && jv_array_length(jv_copy(texts)) == 1 ? jv_array_get(jv_copy(texts), 0) : jv_invalid();
+    jv_free(texts);
+    if (jv_get_kind(o) == JV_KIND_OBJECT) return o;
+    jv_free(o);
+    return jv_invalid();
+}
+
 /* The checkpoint's config.json is the source model's (files_from) with the dtype the weights
  * were saved in (dtype, as model_save takes it): keys mrl does not read (_name_or_path,
  * transformers_version, an eos list) stay as the user's model had them. Without a readable
@@ -228,16 +239,13 @@ static int keep_source_config(const char *from, const char *dir, const char *dty
     if (snprintf(src, sizeof src, "%s/config.json", from) >= (int)sizeof src ||
         snprintf(dst, sizeof dst, "%s/config.json", dir) >= (int)sizeof dst) return 0;   /* paths past PATH_MAX: model_save's */
     int dt = dtype_parse_torch(dtype ? dtype : "bf16");
-    jv orig = jv_load_file(src, 0);
-    if (dt < 0 || jv_get_kind(orig) != JV_KIND_ARRAY || jv_array_length(jv_copy(orig)) != 1) { jv_free(orig); return 0; }
-    orig = jv_array_get(orig, 0);
-    int rc = 0;
-    if (jv_get_kind(orig) == JV_KIND_OBJECT) {
-        jv name = jv_string(dtype_torch_name((st_dtype)dt));
-        if (jv_object_has(jv_copy(orig), jv_string("dtype"))) orig = jv_object_set(orig, jv_string("dtype"), jv_copy(name));   /* transformers 5 */
-        orig = jv_object_set(orig, jv_string("torch_dtype"), name);
-        rc = json_write_file(dst, jv_copy(orig), JV_PRINT_INDENT_FLAGS(2), e);
-    }
+    if (dt < 0) return 0;
+    jv orig = one_object(jv_load_file(src, 0));
+    if (!jv_is_valid(orig)) return 0;
+    jv name = jv_string(dtype_torch_name((st_dtype)dt));
+    if (jv_object_has(jv_copy(orig), jv_string("dtype"))) orig = jv_object_set(orig, jv_string("dtype"), jv_copy(name));   /* transformers 5 */
+    orig = jv_object_set(orig, jv_string("torch_dtype"), name);
+    int rc = json_write_file(dst, jv_copy(orig), JV_PRINT_INDENT_FLAGS(2), e);
     jv_free(orig);
     return rc;
 }
@@ -267,15 +275,10 @@ int ckpt_check_sources(const char *from, mrl_err *e) {
             return -1;
         }
         /* one object, as every one of these files is: an empty file (cut short at 0) is no text */
-        int one_object = jv_array_length(jv_copy(v)) == 1;
-        if (one_object) {
-            jv first = jv_array_get(jv_copy(v), 0);
-            one_object = jv_get_kind(first) == JV_KIND_OBJECT;
-            jv_free(first);
-        }
-        jv_free(v);
-        if (!one_object)
-            return err_set(e, 1, "%s: not one JSON object (each checkpoint copies it from the model directory)", src);
+        jv o = one_object(v);
+        int ok = jv_is_valid(o);
+        jv_free(o);
+        if (!ok) return err_set(e, 1, "%s: not one JSON object (each checkpoint copies it from the model directory)", src);
     }
     return 0;
 }
@@ -446,13 +449,8 @@ jv ckpt_load_state(const char *dir, mrl_err *e) {
         jv_free(m);
         return jv_invalid();
     }
-    jv s = jv_array_length(jv_copy(v)) == 1 ? jv_array_get(jv_copy(v), 0) : jv_invalid();
-    jv_free(v);
-    if (jv_get_kind(s) != JV_KIND_OBJECT) {
-        jv_free(s);
-        err_set(e, 1, "%s: not one JSON object", p);
-        return jv_invalid();
-    }
+    jv s = one_object(v);
+    if (!jv_is_valid(s)) err_set(e, 1, "%s: not one JSON object", p);
     return s;
 }
 
