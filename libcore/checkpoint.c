@@ -266,13 +266,9 @@ int ckpt_check_sources(const char *from, mrl_err *e) {
            reader (msample loading the tokenizer) said so */
         jv v = jv_load_file(src, 0);   /* an array of the file's JSON texts */
         if (!jv_is_valid(v)) {
-            jv msg = jv_invalid_get_msg(v);
-            const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unreadable";
-            const char *cut = strstr(m, " (while parsing");
-            err_set(e, 1, "%s: not valid JSON: %.*s (each checkpoint copies it from the model directory)", src,
-                    cut ? (int)(cut - m) : (int)strlen(m), m);
-            jv_free(msg);
-            return -1;
+            char why[256];
+            return err_set(e, 1, "%s: not valid JSON: %s (each checkpoint copies it from the model directory)", src,
+                           jv_parse_error(v, "unreadable", why, sizeof why));
         }
         /* one object, as every one of these files is: an empty file (cut short at 0) is no text */
         jv o = one_object(v);

@@ -328,6 +328,15 @@ const char *jv_kind_phrase(jv_kind k) {
     }
 }
 
+const char *jv_parse_error(jv invalid, const char *dflt, char *buf, size_t n) {
+    jv msg = jv_invalid_get_msg(invalid);
+    const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : dflt;
+    const char *cut = strstr(m, " (while parsing");
+    snprintf(buf, n, "%.*s", cut ? (int)(cut - m) : (int)strlen(m), m);
+    jv_free(msg);
+    return buf;
+}
+
 const char *jv_wrong(jv v, const char *want, char *buf, size_t n) {
     jv_kind k = jv_get_kind(v);
     if (k == JV_KIND_INVALID || k == JV_KIND_NULL) snprintf(buf, n, "is missing");

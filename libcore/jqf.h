@@ -66,6 +66,10 @@ const char *jv_kind_phrase(jv_kind k);
  * of a message after the field's name: "is missing" (no value, or null: what jq's `.field`
  * gives for an absent field) or "is a number, not a string". Written to buf (n bytes), which is returned. */
 const char *jv_wrong(jv v, const char *want, char *buf, size_t n);
+/* libjq's message for a failed parse (invalid, consumed), less the "(while parsing '<the whole
+ * text>')" it appends (a record's line or a whole file, line breaks and all); dflt where it has
+ * none. Written to buf (n bytes), which is returned. */
+const char *jv_parse_error(jv invalid, const char *dflt, char *buf, size_t n);
 /* An optional field: 0 when rec lacks it, or it is null or of kind k; else -1 with msg (n
  * bytes) set to `"field" is an array, not a string`. */
 int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <jv.h>
 #include "fileio.h"
+#include "jqf.h"
 #include "model.h"
 #include "safetensors.h"
 
@@ -32,11 +33,8 @@ static jv read_json(const char *path, mrl_err *e) {
     jv v = jv_parse_sized(buf, (int)n);
     free(buf);
     if (!jv_is_valid(v)) {
-        jv msg = jv_invalid_get_msg(v);
-        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "?";
-        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text, line breaks and all */
-        err_set(e, 1, "%s: not valid JSON: %.*s", path, quote ? (int)(quote - m) : (int)strlen(m), m);
-        jv_free(msg);
+        char why[256];
+        err_set(e, 1, "%s: not valid JSON: %s", path, jv_parse_error(v, "?", why, sizeof why));
         return jv_invalid();
     }
     if (jv_get_kind(v) != JV_KIND_OBJECT) { jv_free(v); err_set(e, 1, "%s: not a JSON object", path); return jv_invalid(); }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <jv.h>
 #include "fileio.h"
+#include "jqf.h"
 #include "safetensors.h"
 
 /* safetensors stores little-endian data, which the reader maps and the writer copies as they
@@ -198,12 +199,8 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
     if (hlen < 2) return err_set(e, 1, "%s: header length %llu is too short for a JSON object", s->path, (unsigned long long)hlen);
     jv h = jv_parse_sized((const char *)s->map + 8, (int)hlen);
     if (!jv_is_valid(h)) {
-        jv msg = jv_invalid_get_msg(h);
-        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
-        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text, line breaks and all */
-        err_set(e, 1, "%s: header is not valid JSON: %.*s", s->path, quote ? (int)(quote - m) : (int)strlen(m), m);
-        jv_free(msg);
-        return -1;
+        char why[256];
+        return err_set(e, 1, "%s: header is not valid JSON: %s", s->path, jv_parse_error(h, "parse error", why, sizeof why));
     }
     if (jv_get_kind(h) != JV_KIND_OBJECT) { jv_free(h); return err_set(e, 1, "%s: header is not a JSON object", s->path); }
     size_t data_len = s->len - 8 - (size_t)hlen;
@@ -317,12 +314,8 @@ static int open_index(st_file *f, const char *ipath, mrl_err *e) {
     int rc = -1;
     jv wm = jv_invalid();
     if (!jv_is_valid(idx)) {
-        jv msg = jv_invalid_get_msg(idx);
-        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
-        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text, line breaks and all */
-        err_set(e, 1, "%s: not valid JSON: %.*s", ipath, quote ? (int)(quote - m) : (int)strlen(m), m);
-        jv_free(msg);
-        return -1;
+        char why[256];
+        return err_set(e, 1, "%s: not valid JSON: %s", ipath, jv_parse_error(idx, "parse error", why, sizeof why));
     }
     if (jv_get_kind(idx) != JV_KIND_OBJECT) { err_set(e, 1, "%s: not a JSON object", ipath); goto out; }
     wm = jv_object_get(jv_copy(idx), jv_string("weight_map"));

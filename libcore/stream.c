@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+#include "jqf.h"
 #include "stream.h"
 
 /* ================================ reader ================================ */
@@ -336,14 +337,8 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
                        file, line, (unsigned)(unsigned char)s[bad], bad + 1);
     jv v = jv_parse_sized(s, (int)n);
     if (!jv_is_valid(v)) {
-        jv msg = jv_invalid_get_msg(v);
-        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
-        /* libjq appends "(while parsing '<the whole line>')": cut it, the line may be huge */
-        const char *cut = strstr(m, " (while parsing");
-        int mlen = cut ? (int)(cut - m) : (int)strlen(m);
-        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: %.*s", file, line, mlen, m);
-        jv_free(msg);
-        return -1;
+        char why[256];
+        return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: %s", file, line, jv_parse_error(v, "parse error", why, sizeof why));
     }
     size_t bad_num = non_json_number(s, n);
     if (bad_num < n) {

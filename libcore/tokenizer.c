@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <jv.h>
 #include "fileio.h"
+#include "jqf.h"
 #include "tok_internal.h"
 #include "tok_unicode.inc"
 
@@ -610,11 +611,8 @@ static mrl_tok *load_buf(const char *name, const char *buf, size_t len, mrl_err 
     if (len > (size_t)INT32_MAX) { err_set(e, 1, "%s: file too large", name); return NULL; }
     jv root = jv_parse_sized(buf, (int)len);
     if (!jv_is_valid(root)) {
-        jv msg = jv_invalid_get_msg(root);
-        const char *m = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "parse error";
-        const char *quote = strstr(m, " (while parsing '");   /* libjq appends the whole text */
-        err_set(e, 1, "%s: invalid JSON: %.*s", name, quote ? (int)(quote - m) : (int)strlen(m), m);
-        jv_free(msg);
+        char why[256];
+        err_set(e, 1, "%s: invalid JSON: %s", name, jv_parse_error(root, "parse error", why, sizeof why));
         return NULL;
     }
     mrl_tok *t = calloc(1, sizeof *t);
