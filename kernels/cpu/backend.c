@@ -252,6 +252,9 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     s->bf16dot = !cpu_bf16dot_supported() || (bd && !strcmp(bd, "0")) ? -1 : bd && !strcmp(bd, "1") ? 1 : 0;
     const char *ax = getenv("MRL_CPU_AMX");   /* 0: the vdpbf16ps kernel even where AMX is */
     s->amx = s->bf16dot >= 0 && !(ax && !strcmp(ax, "0")) && cpu_amx_supported();
+    /* without AMX, vdpbf16ps or the same sums on fp32 FMAs, whichever is faster here */
+    const char *bf = getenv("MRL_CPU_BF16_FMA");
+    s->bf16fma = s->bf16dot < 0 || s->amx ? 0 : bf && !strcmp(bf, "0") ? 0 : bf && !strcmp(bf, "1") ? 1 : cpu_bf16fma_faster();
     const char *aa = getenv("MRL_CPU_ATTN_AMX");   /* 0: a bf16 model's packed attention in fp32 even with AMX */
     s->attn_amx = s->amx && !(aa && !strcmp(aa, "0"));
     /* rows up to which the streaming kernel beats sgemm (bf16, 1536 x 8960): 12 on AVX-512

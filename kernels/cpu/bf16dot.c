@@ -35,6 +35,48 @@ int cpu_amx_supported(void) {
     atomic_store(&ok, r);   /* a second caller meanwhile asks again and gets the same answer */
     return r;
 }
+/* Whether two fp32 FMAs run faster than one vdpbf16ps (the same multiply-adds) on this CPU:
+ * register-only loops of 12 independent chains each, timed on the calling thread, best of 3
+ * (about 1 ms in all). An Intel Xeon (Emerald Rapids) whose AMX its VM hides: vdpbf16ps at 86
+ * GFLOP/s a core, FMA at 175, so 2 FMAs take half the time; AMD Zen 4 the other way round
+ * (vdpbf16ps twice FMA's rate). The choice changes speed only: both give the same bits. */
+#define CAL_ACC 12
+TGT static double cal_dp(long n) {
+    __m512 a[CAL_ACC];
+    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
+    for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);
+    double t = omp_get_wtime();
+    for (long i = 0; i < n; i++) {
+        _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_dpbf16_ps(a[j], x, y);
+    }
+    t = omp_get_wtime() - t;
+    float r = 0;
+    for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);
+    return r == 1.2345f ? t * 1.0000001 : t;
+}
+TGT static double cal_fma(long n) {
+    __m512 a[CAL_ACC], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
+    for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);
+    double t = omp_get_wtime();
+    for (long i = 0; i < n; i++) {
+        _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_fmadd_ps(a[j], x, y);
+    }
+    t = omp_get_wtime() - t;
+    float r = 0;
+    for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);
+    return r == 1.2345f ? t * 1.0000001 : t;
+}
+int cpu_bf16fma_faster(void) {
+    if (!cpu_bf16dot_supported()) return 0;
+    double dp = 1e30, fm = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double a = cal_dp(8000), b = cal_fma(16000);   /* the same multiply-adds */
+        if (a < dp) dp = a;
+        if (b < fm) fm = b;
+    }
+    return fm < 0.75 * dp;
+}
+
 /* The product is a packed-panel GEMM on vdpbf16ps. W is read NP = 64 rows (outputs) at a time
  * and, KB column pairs at a time, transposed into a panel whose k-pair p holds the 32-bit pairs
  * (w[o][2p], w[o][2p+1]) of its 64 rows side by side: one 64-byte load gives 16 outputs' pairs,
@@ -157,6 +199,75 @@ MICRO(1) MICRO(2) MICRO(3) MICRO(4) MICRO(5) MICRO(6)
 typedef void micro_fn(float *, const uint32_t *, int, const uint32_t *, int, int, pfq *);
 static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, micro5, micro6};
 
+/* The same products on fp32 FMA, for CPUs where vdpbf16ps is the slower way (bf16fma in
+ * cpu_state: an Intel Xeon whose AMX a VM hides runs vdpbf16ps at half the rate of two FMAs).
+ * vdpbf16ps adds a pair to its fp32 lane as two FMAs, the odd element's product first, with
+ * denormal inputs read as zero and denormal results flushed to zero (Intel's pseudo-code; 32 M
+ * random lanes on such a Xeon, denormals included, gave the same bits); so do these, under
+ * MXCSR's DAZ and FTZ (set around the calls, fma_csr). x comes widened (xf: row r's pair p as the
+ * floats x[2p+1], x[2p] at xf[r ldf + 2p], rounded to bf16 exactly as the pairs are); the
+ * panel's words are split into their odd halves (the high 16 bits, masked) and even halves
+ * (shifted up). The same bits as micro##R, so the two mix freely and results still depend on
+ * neither rows nor threads. */
+#define ODD ((__mmask32)0xaaaaaaaau)   /* the high word of every 32-bit lane */
+#define MICROF(R)                                                                                \
+TGT static void microf##R(float *acc, const float *xf, int ldf, const uint32_t *pk, int kb, int first, pfq *pf) { \
+    int pn = pf->next;                                                                           \
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);                                      \
+    size_t sl = (size_t)ldf;   /* rows 0-2 off x0, 3-5 off x3: few general registers (smallgemm.c) */ \
+    __m512 c[R][4];                                                                              \
+    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
+        c[r][i] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + r * NP + 16 * i);          \
+    for (int p = 0; p < kb; p++) {                                                               \
+        const uint32_t *b = pk + (size_t)p * NP;                                                 \
+        const float *x0 = xf + 2 * p, *x3 = x0 + 3 * sl;                                          \
+        pn = pf_issue(pf, pn, pf->per_iter);                                                     \
+        __m512 b0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b), hi));            \
+        __m512 b1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b + 16), hi));       \
+        __m512 b2 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b + 32), hi));       \
+        __m512 b3 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b + 48), hi));       \
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
+            __m512 a = _mm512_set1_ps(r < 3 ? x0[(size_t)r * sl] : x3[(size_t)(r - 3) * sl]);    \
+            c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);                                           \
+            c[r][1] = _mm512_fmadd_ps(a, b1, c[r][1]);                                           \
+            c[r][2] = _mm512_fmadd_ps(a, b2, c[r][2]);                                           \
+            c[r][3] = _mm512_fmadd_ps(a, b3, c[r][3]);                                           \
+        }                                                                                        \
+        b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b), 16));                  \
+        b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b + 16), 16));             \
+        b2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b + 32), 16));             \
+        b3 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b + 48), 16));             \
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
+            __m512 a = _mm512_set1_ps(r < 3 ? x0[(size_t)r * sl + 1] : x3[(size_t)(r - 3) * sl + 1]); \
+            c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);                                           \
+            c[r][1] = _mm512_fmadd_ps(a, b1, c[r][1]);                                           \
+            c[r][2] = _mm512_fmadd_ps(a, b2, c[r][2]);                                           \
+            c[r][3] = _mm512_fmadd_ps(a, b3, c[r][3]);                                           \
+        }                                                                                        \
+    }                                                                                            \
+    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
+        _mm512_storeu_ps(acc + r * NP + 16 * i, c[r][i]);                                        \
+    pf->next = pn;                                                                               \
+}
+MICROF(1) MICROF(2) MICROF(3) MICROF(4) MICROF(5) MICROF(6)
+typedef void microf_fn(float *, const float *, int, const uint32_t *, int, int, pfq *);
+static microf_fn *const microsf[RT + 1] = {NULL, microf1, microf2, microf3, microf4, microf5, microf6};
+#define FMA_CSR 0x8040u   /* MXCSR's DAZ and FTZ bits */
+
+/* A row's pair words (np of them) as xf's floats: pair p's odd element, then its even one. */
+TGT static void widen_row(float *xf, const uint32_t *xp, int np) {
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    const __m512i i0 = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i i1 = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    for (int p = 0; p < np; p += 16) {
+        int n = np - p < 16 ? np - p : 16;
+        __m512i w = _mm512_maskz_loadu_epi32(cpu_lanes16(n), xp + p);
+        __m512i o = _mm512_and_si512(w, hi), e = _mm512_slli_epi32(w, 16);
+        _mm512_mask_storeu_epi32(xf + 2 * p, cpu_lanes16(2 * n), _mm512_permutex2var_epi32(o, i0, e));
+        if (n > 8) _mm512_mask_storeu_epi32(xf + 2 * p + 16, cpu_lanes16(2 * n - 16), _mm512_permutex2var_epi32(o, i1, e));
+    }
+}
+
 /* The same product on AMX: a block of RA = 16 rows x the panel's 64 outputs is four 16 x 16 fp32
  * tiles (0-3); x's 16 rows x 16 pairs are tile 4, and the panel's 16 pairs x 16 outputs, one
  * quarter at a time, tiles 5-7 (a 16 x 64-byte tile read with the panel's 256-byte row stride is
@@ -273,11 +384,13 @@ TGT static void round_row(uint16_t *d, const float *x, int n) {
         _mm256_mask_storeu_epi16(d + i, m, cpu_bf16_cvt(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
-static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
+/* xf (FMA products, may be NULL): each row widened as well, ld floats a row. */
+static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, float *xf, const float *x, int ldx, int T, int IN) {
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
     for (int t = 0; t < T; t++) {
         round_row(dst + (size_t)t * ld, x + (size_t)t * ldx, IN);
         for (int i = IN; i < ld; i++) dst[(size_t)t * ld + i] = 0;
+        if (xf) widen_row(xf + (size_t)t * ld, (const uint32_t *)(dst + (size_t)t * ld), ld / 2);
     }
 }
 
@@ -310,10 +423,14 @@ TGT static void rows_k_wide(uint32_t *xp, int ldp, const float *xt, int ldx, int
 }
 /* (the OpenMP body outside the target-attributed function: clang does not carry the target
  * into the outlined body) */
-static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
+static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, float *xf, const float *xt, int ldx, int T, int IN) {
     int nb = (T + RKW - 1) / RKW;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
-    for (int b = 0; b < nb; b++) rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, RKW * b + RKW < T ? RKW * b + RKW : T);
+    for (int b = 0; b < nb; b++) {
+        int t1 = RKW * b + RKW < T ? RKW * b + RKW : T;
+        rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, t1);
+        if (xf) for (int t = RKW * b; t < t1; t++) widen_row(xf + (size_t)t * 2 * ldp, xp + (size_t)t * ldp, ldp);
+    }
 }
 
 /* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). nt: y is a whole panel's 64
@@ -350,7 +467,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         for (int t = 0; t < T; t++) for (int j = 0; j < OUT; j++) out[(size_t)t * ldo + j] = beta == 0 ? 0 : beta * out[(size_t)t * ldo + j];
         return;
     }
-    int amx = cpu_st(be)->amx > 0;
+    int amx = cpu_st(be)->amx > 0, fma = !amx && cpu_st(be)->bf16fma > 0;
     int rt = amx ? RA : RT, tcmax = amx ? TCA : TC;
     int np2 = (IN + 1) / 2;   /* pairs per row */
     int ldp = amx ? (np2 + 15) / 16 * 16 : np2;   /* x's row stride in pairs */
@@ -361,6 +478,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     int nt = be->threads < ntask ? be->threads : ntask;
     int Tp = amx ? (T + RA - 1) / RA * RA : T;   /* AMX reads whole 16-row blocks of x */
     size_t xwords = (size_t)Tp * ldp;
+    int ldf = 2 * ldp;   /* FMA products: x's rows widened too (xf), ldf floats a row */
+    size_t xall = xwords + (fma ? (size_t)Tp * ldf : 0);
     size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
@@ -371,19 +490,20 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
        else KB. Blocks store and reload the sums exactly, so results do not depend on it. */
     int kbs = amx && (wp || pwords) ? (tc <= RA ? np2 : KBA) : KB;
     int nts = cpu_st(be)->nt_stores && beta == 0 && (size_t)T * OUT * 4 >= NT_MIN && ldo % 16 == 0 && !((uintptr_t)out % 64);
-    float *scr = cpu_scratch(be, xwords + pwords + (size_t)nt * per + 16);
+    float *scr = cpu_scratch(be, xall + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
+    float *xf = fma ? scr + xwords : NULL;
     if (pwords) {
-        pack_all(be, (uint32_t *)(scr + xwords), ws, OUT, IN);
-        wp = (const uint32_t *)(scr + xwords);
+        pack_all(be, (uint32_t *)(scr + xall), ws, OUT, IN);
+        wp = (const uint32_t *)(scr + xall);
         scr += pwords;
     }
-    if (xk) round_rows_k(be, xp, ldp, x, ldx, T, IN);   /* x given K-major */
-    else round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
+    if (xk) round_rows_k(be, xp, ldp, xf, x, ldx, T, IN);   /* x given K-major */
+    else round_rows(be, (uint16_t *)xp, 2 * ldp, xf, x, ldx, T, IN);
     if (Tp > T) memset(xp + (size_t)T * ldp, 0, (size_t)(Tp - T) * ldp * 4);
     #pragma omp parallel num_threads(nt)
     {
-        uint32_t *buf = (uint32_t *)(scr + xwords + (size_t)omp_get_thread_num() * per);
+        uint32_t *buf = (uint32_t *)(scr + xall + (size_t)omp_get_thread_num() * per);
         float *acc = (float *)(buf + (wp ? 0 : (size_t)KB * NP));
         uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
         if (amx) cpu_amx_begin();
@@ -441,6 +561,16 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                         amx_micro(acc + (size_t)(t - t0) * NP, xp + (size_t)t * ldp + p0, ldp, pk, kb, p0 == 0, tail);
                     continue;
                 }
+                if (fma) {
+                    unsigned csr = _mm_getcsr();
+                    _mm_setcsr(csr | FMA_CSR);
+                    for (int t = t0; t < t1; t += RT) {
+                        int R = t1 - t < RT ? t1 - t : RT;
+                        microsf[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, pk, kb, p0 == 0, &pf);
+                    }
+                    _mm_setcsr(csr);
+                    continue;
+                }
                 for (int t = t0; t < t1; t += RT) {
                     int R = t1 - t < RT ? t1 - t : RT;
                     micros[R](acc + (size_t)(t - t0) * NP, xp + (size_t)t * np2 + p0, np2, pk, kb, p0 == 0, &pf);
@@ -478,6 +608,7 @@ void cpu_bf16p_pack(const mrl_backend *be, void *dst, const uint16_t *w, int OUT
 #else
 int cpu_bf16dot_supported(void) { return 0; }
 int cpu_amx_supported(void) { return 0; }
+int cpu_bf16fma_faster(void) { return 0; }
 void cpu_bf16p_xwT(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx,
                    int T, int IN, const void *wp, int OUT) {
     (void)be; (void)out; (void)ldo; (void)beta; (void)x; (void)ldx; (void)T; (void)IN; (void)wp; (void)OUT;

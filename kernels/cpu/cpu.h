@@ -35,6 +35,9 @@ typedef struct cpu_state {
     int bf16dot;           /* bf16 weights, any row count: x rounded to bf16, vdpbf16ps (bf16dot.c):
                               1 forced on (MRL_CPU_BF16_DOT=1), 0 when be->bf16_act asks for it
                               and the CPU has it, -1 off (no AVX512_BF16, or MRL_CPU_BF16_DOT=0) */
+    int bf16fma;           /* 1: without AMX, the bf16 GEMM above runs on fp32 FMAs, the same bits
+                              (where they are faster: cpu_bf16fma_faster; MRL_CPU_BF16_FMA=1/0
+                              forces it on/off) */
     int amx;               /* 1: the bf16 GEMM above runs on AMX tiles (the CPU has AMX-BF16 and
                               Linux granted the tile state; MRL_CPU_AMX=0 turns it off) */
     int attn_amx;          /* 1: with amx, a bf16 model's packed attention on the tiles too
@@ -129,6 +132,7 @@ static inline float cpu_bf16p_at(const void *wp, int IN, size_t r, int k) {
 /* AVX512_BF16 present (and compiled in). */
 int cpu_bf16dot_supported(void);
 int cpu_amx_supported(void);      /* AMX-BF16 usable by this process */
+int cpu_bf16fma_faster(void);     /* two fp32 FMAs outrun one vdpbf16ps here (timed, bf16dot.c) */
 /* AMX intrinsics and their target: GCC 11, clang 11 on (x86-64). cpu_amx_begin loads the one
  * tile configuration mrl uses (tiles 0-7 all 16 rows x 64 bytes) in the calling thread,
  * cpu_amx_end releases the tile state; only where cpu_amx_supported(). */

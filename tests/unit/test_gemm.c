@@ -307,11 +307,12 @@ TEST(head_matches_float64) {
 
 /* Dispatch: a path this CPU lacks is never selected, whatever the environment asks for
  * (MRL_CPU_SIMD only lowers the level, MRL_CPU_BF16_DOT=1 needs AVX512_BF16, AMX needs
- * AMX-BF16), and op_pack_weight packs nothing where its GEMM does not run. */
+ * AMX-BF16, MRL_CPU_BF16_FMA=1 the bf16 GEMM without AMX), and op_pack_weight packs nothing where its GEMM does not run. */
 TEST(dispatch_never_selects_missing_isa) {
     int has512 = CPU_HAS("avx512f"), hasbf = CPU_HAS("avx512bf16");
     int has2 = CPU_HAS("avx2") && CPU_HAS("fma");
     setenv("MRL_CPU_BF16_DOT", "1", 1);
+    setenv("MRL_CPU_BF16_FMA", "1", 1);   /* only with the bf16 GEMM, and never with AMX */
     static const char *simds[] = {NULL, "avx512", "avx2", "none", "bogus"};
     for (int sp = 0; sp < 5; sp++) {
         mrl_backend *be = cpu_open(simds[sp], 1);
@@ -322,6 +323,7 @@ TEST(dispatch_never_selects_missing_isa) {
         if (simds[sp] && !strcmp(simds[sp], "none")) EXPECT(st->simd == CPU_SIMD_NONE);
         if (simds[sp] && !strcmp(simds[sp], "avx2")) EXPECT(st->simd <= CPU_SIMD_AVX2);
         if (!hasbf) EXPECTF(st->bf16dot < 0 && st->amx == 0, "no AVX512_BF16, yet bf16dot %d amx %d", st->bf16dot, st->amx);
+        EXPECTF(!st->bf16fma || (st->bf16dot >= 0 && !st->amx), "bf16fma %d with bf16dot %d amx %d", st->bf16fma, st->bf16dot, st->amx);
         if (!has512) {
             EXPECT(!cpu_f32p_supported(be));
             EXPECT(op_pack_weight(be, NULL, NULL, MRL_F32, 64, 64) == 0);
@@ -330,6 +332,7 @@ TEST(dispatch_never_selects_missing_isa) {
         be_close(be);
     }
     unsetenv("MRL_CPU_BF16_DOT");
+    unsetenv("MRL_CPU_BF16_FMA");
 }
 
 /* cpu_mm_xwT with row strides past the widths (ldx > IN, ldo > OUT) and beta 0, 1 and 0.5:

@@ -996,27 +996,37 @@ TEST(f32_packed_same_bits_as_tiles) {
     be_close(be); be_close(be1);
 }
 
-/* A case of the bf16 GEMM as two tests: on vdpbf16ps, and on AMX tiles (skipped, and so
- * reported, where the CPU has no AMX). */
+/* A case of the bf16 GEMM as three tests: on vdpbf16ps, on fp32 FMAs (the same sums, where
+ * vdpbf16ps is the slower: bf16fma), and on AMX tiles (skipped, and so reported, where the CPU
+ * has no AMX). */
 #define BF16_KERNEL_TESTS(NAME, AMX_NAME, CASE)                                                  \
     TEST(NAME) {                                                                                 \
         if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");                        \
         CASE("0");                                                                               \
+    }                                                                                            \
+    TEST(NAME##_fma) {                                                                           \
+        if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");                        \
+        CASE("fma");                                                                             \
     }                                                                                            \
     TEST(AMX_NAME) {                                                                             \
         if (!cpu_amx_supported()) SKIP("no AMX-BF16 on this CPU");                               \
         CASE("1");                                                                               \
     }
 
-/* The bf16 GEMM's backends, opened with MRL_CPU_AMX=amx ("0": vdpbf16ps even where AMX is). */
-static void open_bf16dot(const char *amx, mrl_backend **be, mrl_backend **be1) {
+/* The bf16 GEMM's backends on 2 and 1 threads: kernel "0" vdpbf16ps (even where AMX is or FMAs
+ * would be faster), "fma" fp32 FMAs, "1" AMX. */
+static void open_bf16dot(const char *kernel, mrl_backend **be, mrl_backend **be1) {
     mrl_err e = {0};
     setenv("MRL_CPU_BF16_DOT", "1", 1);
-    setenv("MRL_CPU_AMX", amx, 1);
+    setenv("MRL_CPU_AMX", strcmp(kernel, "1") ? "0" : "1", 1);
+    setenv("MRL_CPU_BF16_FMA", strcmp(kernel, "fma") ? "0" : "1", 1);
     *be = be_open("cpu", 2, &e);
     *be1 = be_open("cpu", 1, &e);
     unsetenv("MRL_CPU_BF16_DOT");
     unsetenv("MRL_CPU_AMX");
+    unsetenv("MRL_CPU_BF16_FMA");
+    int want = !strcmp(kernel, "fma");
+    EXPECTF(cpu_st(*be)->bf16fma == want && cpu_st(*be1)->bf16fma == want, "kernel %s: bf16fma %d", kernel, cpu_st(*be)->bf16fma);
 }
 
 /* The AVX512_BF16 path (bf16 inference, any row count): x W^T with x rounded to bf16 equals
@@ -1300,6 +1310,72 @@ static void empty_sum_case(const char *amx) {
     be_close(be); be_close(be1);
 }
 BF16_KERNEL_TESTS(bf16_empty_sum_writes_zeros, bf16_amx_empty_sum_writes_zeros, empty_sum_case)
+
+/* The FMA kernel against vdpbf16ps, bit for bit, where products and sums leave the normal range:
+ * operands spread over 2^-140 .. 2^20 (bf16 denormals, which both read as 0, and products and
+ * partial sums below 2^-126, which both flush to 0), some inf and NaN; x W^T with W per call
+ * and packed, and the backward's x W from W's rows and from x^T (fp32 rounded as packed), beta
+ * 0, 1 and 0.5, row counts across the register blocks, K odd and even. A NaN matches a NaN. */
+static float wide_val(uint64_t *r) {
+    *r = *r * 6364136223846793005ull + 1442695040888963407ull;
+    int e = (int)(*r >> 58) * 160 / 64 - 140;   /* -140 .. 19 */
+    float v = ldexpf((float)((*r >> 33) & 0xffffff) / (1 << 24) + 0.5f, e);
+    if ((*r >> 20) % 64 == 0) v = (*r >> 27) % 3 == 0 ? NAN : INFINITY;
+    return (*r >> 31) & 1 ? -v : v;
+}
+static int same_bits_or_nan(const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], 4) && !(isnan(a[i]) && isnan(b[i]))) return 0;
+    return 1;
+}
+TEST(bf16_fma_same_bits_as_vdpbf16ps) {
+    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
+    mrl_backend *bd, *bd1, *bf, *bf1;
+    open_bf16dot("0", &bd, &bd1);
+    open_bf16dot("fma", &bf, &bf1);
+    int shapes[][2] = {{1, 70}, {2, 5}, {33, 130}, {600, 64}};
+    int Ts[] = {1, 5, 6, 7, 13, 64, 150};
+    float betas[] = {0.0f, 1.0f, 0.5f};
+    int bad = 0, tiny = 0;
+    for (int sh = 0; sh < 4; sh++) {
+        int K = shapes[sh][0], N = shapes[sh][1], TM = 150;
+        float *x = malloc(sizeof(float) * TM * K), *xt = malloc(sizeof(float) * K * TM), *wf = malloc(sizeof(float) * K * N);
+        float *o0 = malloc(sizeof(float) * TM * N), *a = malloc(sizeof(float) * TM * N), *b = malloc(sizeof(float) * TM * N);
+        uint16_t *wb = malloc(2 * (size_t)N * K), *wk = malloc(2 * (size_t)K * N);
+        uint64_t r = 1234 + sh;
+        for (int i = 0; i < TM * K; i++) x[i] = wide_val(&r);
+        for (int t = 0; t < TM; t++) for (int k = 0; k < K; k++) xt[(size_t)k * TM + t] = x[(size_t)t * K + k];
+        for (int i = 0; i < K * N; i++) { wf[i] = wide_val(&r); wk[i] = cpu_bf16_rne(wf[i]); }   /* [K][N] */
+        for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) wb[(size_t)n * K + k] = wk[(size_t)k * N + n];   /* [N][K] */
+        for (int i = 0; i < TM * N; i++) o0[i] = wide_val(&r);
+        size_t nb = op_pack_weight(bd, NULL, NULL, MRL_BF16, N, K);
+        void *wp = malloc(nb);
+        op_pack_weight(bd, wp, wb, MRL_BF16, N, K);
+        for (int ti = 0; ti < 7; ti++)
+            for (int bi = 0; bi < 3; bi++)
+                for (int path = 0; path < 5; path++) {
+                    int T = Ts[ti];
+                    float beta = betas[bi];
+                    for (int side = 0; side < 2; side++) {
+                        mrl_backend *be = side ? (ti % 2 ? bf1 : bf) : bd;
+                        float *o = side ? b : a;
+                        memcpy(o, o0, sizeof(float) * TM * N);
+                        if (path == 0) cpu_bf16dot_xwT(be, o, N, beta, x, K, T, K, wb, N);
+                        else if (path == 1) cpu_bf16p_xwT(be, o, N, beta, x, K, T, K, wp, N);
+                        else if (path == 2) cpu_bf16dot_xw(be, o, N, beta, x, K, 0, T, K, wk, 0, N, N);
+                        else if (path == 3) cpu_bf16dot_xw(be, o, N, beta, x, K, 0, T, K, wf, 1, N, N);
+                        else cpu_bf16dot_xw(be, o, N, beta, xt, TM, 1, T, K, wk, 0, N, N);
+                    }
+                    if (!same_bits_or_nan(a, b, (size_t)TM * N) && bad++ < 5)
+                        printf("  K %d N %d T %d beta %g path %d: FMA differs from vdpbf16ps\n", K, N, T, beta, path);
+                    for (int i = 0; i < T * N; i++) tiny += a[i] != 0 && fabsf(a[i]) < 0x1p-100f;
+                }
+        free(x); free(xt); free(wf); free(o0); free(a); free(b); free(wb); free(wk); free(wp);
+    }
+    EXPECTF(bad == 0, "%d products differ", bad);
+    EXPECTF(tiny > 1000, "only %d outputs below 2^-100: the data does not reach the flushed range", tiny);
+    be_close(bd); be_close(bd1); be_close(bf); be_close(bf1);
+}
 
 /* The same empty sums on every other path: the AVX-512 tiles, and OpenBLAS below AVX-512
  * (MRL_CPU_SIMD=avx2, none), fp32 and bf16 weights, the streaming kernel's few rows and the
@@ -1805,17 +1881,24 @@ int main(void) {
     RUN(tiles_shared_panels_scratch_bound);
     RUN(f32_packed_same_bits_as_tiles);
     RUN(bf16dot_matches_rounded_product);
+    RUN(bf16dot_matches_rounded_product_fma);
     RUN(bf16_amx_matches_rounded_product);
     RUN(bf16_vcvtne_rounds_as_rne);
     RUN(bf16_packed_equals_unpacked);
+    RUN(bf16_packed_equals_unpacked_fma);
     RUN(bf16_amx_packed_equals_unpacked);
     RUN(bf16_kmajor_equals_transposed);
+    RUN(bf16_kmajor_equals_transposed_fma);
     RUN(bf16_amx_kmajor_equals_transposed);
     RUN(bf16_accumulates_into_out);
+    RUN(bf16_accumulates_into_out_fma);
     RUN(bf16_amx_accumulates_into_out);
     RUN(bf16_empty_sum_writes_zeros);
+    RUN(bf16_empty_sum_writes_zeros_fma);
     RUN(bf16_amx_empty_sum_writes_zeros);
     RUN(bf16_big_output_same_bits);
+    RUN(bf16_big_output_same_bits_fma);
+    RUN(bf16_fma_same_bits_as_vdpbf16ps);
     RUN(bf16_amx_big_output_same_bits);
     RUN(empty_sums_write_zeros_on_every_path);
     RUN(paged_attention_equals_packed);
