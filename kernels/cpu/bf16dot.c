@@ -36,8 +36,8 @@ int cpu_amx_supported(void) {
     return r;
 }
 /* Whether two fp32 FMAs run faster than one vdpbf16ps (the same multiply-adds) on this CPU:
- * register-only loops of 12 independent chains each, timed on the calling thread, best of 3
- * (about 1 ms in all). An Intel Xeon (Emerald Rapids) whose AMX its VM hides: vdpbf16ps at 86
+ * register-only loops of 12 independent chains each, timed on the calling thread, best of 5
+ * after a warm-up (under 1 ms in all). An Intel Xeon (Emerald Rapids) whose AMX its VM hides: vdpbf16ps at 86
  * GFLOP/s a core, FMA at 175, so 2 FMAs take half the time; AMD Zen 4 the other way round
  * (vdpbf16ps twice FMA's rate). The choice changes speed only: both give the same bits. */
 #define CAL_ACC 12
@@ -69,7 +69,8 @@ TGT static double cal_fma(long n) {
 int cpu_bf16fma_faster(void) {
     if (!cpu_bf16dot_supported()) return 0;
     double dp = 1e30, fm = 1e30;
-    for (int r = 0; r < 3; r++) {
+    cal_fma(40000);   /* wake the vector units first (a core starts wide FP slower, for a while) */
+    for (int r = 0; r < 5; r++) {
         double a = cal_dp(8000), b = cal_fma(16000);   /* the same multiply-adds */
         if (a < dp) dp = a;
         if (b < fm) fm = b;
