@@ -210,23 +210,22 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
  * panel's words are split into their odd halves (the high 16 bits, masked) and even halves
  * (shifted up). The same bits as micro##R, so the two mix freely and results still depend on
  * neither rows nor threads. */
-#define ODD ((__mmask32)0xaaaaaaaau)   /* the high word of every 32-bit lane */
-#define MICROF(R)                                                                                \
-TGT static void microf##R(float *acc, const float *xf, int ldf, const uint32_t *pk, int kb, int first, pfq *pf) { \
+/* MICROF_GEN: the kernel over a panel block whose pair p is BSTEP elements of type BT at pk +
+ * p BSTEP, BODD(b, j) / BEVEN(b, j) giving outputs j .. j + 15's odd / even halves as floats. */
+#define MICROF_GEN(NAME, R, BT, BSTEP, BODD, BEVEN)                                              \
+TGT static void NAME(float *acc, const float *xf, int ldf, const BT *pk, int kb, int first, pfq *pf) { \
     int pn = pf->next;                                                                           \
     const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);                                      \
+    (void)hi;                                                                                    \
     size_t sl = (size_t)ldf;   /* rows 0-2 off x0, 3-5 off x3: few general registers (smallgemm.c) */ \
     __m512 c[R][4];                                                                              \
     _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
         c[r][i] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + r * NP + 16 * i);          \
     for (int p = 0; p < kb; p++) {                                                               \
-        const uint32_t *b = pk + (size_t)p * NP;                                                 \
+        const BT *b = pk + (size_t)p * (BSTEP);                                                  \
         const float *x0 = xf + 2 * p, *x3 = x0 + 3 * sl;                                          \
         pn = pf_issue(pf, pn, pf->per_iter);                                                     \
-        __m512 b0 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b), hi));            \
-        __m512 b1 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b + 16), hi));       \
-        __m512 b2 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b + 32), hi));       \
-        __m512 b3 = _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(b + 48), hi));       \
+        __m512 b0 = BODD(b, 0), b1 = BODD(b, 16), b2 = BODD(b, 32), b3 = BODD(b, 48);             \
         _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
             __m512 a = _mm512_set1_ps(r < 3 ? x0[(size_t)r * sl] : x3[(size_t)(r - 3) * sl]);    \
             c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);                                           \
@@ -234,10 +233,7 @@ TGT static void microf##R(float *acc, const float *xf, int ldf, const uint32_t *
             c[r][2] = _mm512_fmadd_ps(a, b2, c[r][2]);                                           \
             c[r][3] = _mm512_fmadd_ps(a, b3, c[r][3]);                                           \
         }                                                                                        \
-        b0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b), 16));                  \
-        b1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b + 16), 16));             \
-        b2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b + 32), 16));             \
-        b3 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(b + 48), 16));             \
+        b0 = BEVEN(b, 0); b1 = BEVEN(b, 16); b2 = BEVEN(b, 32); b3 = BEVEN(b, 48);                \
         _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
             __m512 a = _mm512_set1_ps(r < 3 ? x0[(size_t)r * sl + 1] : x3[(size_t)(r - 3) * sl + 1]); \
             c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);                                           \
@@ -250,9 +246,31 @@ TGT static void microf##R(float *acc, const float *xf, int ldf, const uint32_t *
         _mm512_storeu_ps(acc + r * NP + 16 * i, c[r][i]);                                        \
     pf->next = pn;                                                                               \
 }
+#define PK_ODD(b, j) _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512((b) + (j)), hi))
+#define PK_EVEN(b, j) _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512((b) + (j)), 16))
+#define MICROF(R) MICROF_GEN(microf##R, R, uint32_t, NP, PK_ODD, PK_EVEN)
 MICROF(1) MICROF(2) MICROF(3) MICROF(4) MICROF(5) MICROF(6)
 typedef void microf_fn(float *, const float *, int, const uint32_t *, int, int, pfq *);
 static microf_fn *const microsf[RT + 1] = {NULL, microf1, microf2, microf3, microf4, microf5, microf6};
+/* The same on a block widened ahead (widen_panel): pair p's 64 odd halves, then its 64 even
+ * ones, as floats. A task of many rows on raw W widens each block once as it packs it, instead
+ * of once per 6 rows (the widening is 8 of every 56 vector instructions in microf6). */
+#define PW_ODD(b, j) _mm512_loadu_ps((b) + (j))
+#define PW_EVEN(b, j) _mm512_loadu_ps((b) + NP + (j))
+#define MICROW(R) MICROF_GEN(microw##R, R, float, 2 * NP, PW_ODD, PW_EVEN)
+MICROW(1) MICROW(2) MICROW(3) MICROW(4) MICROW(5) MICROW(6)
+typedef void microw_fn(float *, const float *, int, const float *, int, int, pfq *);
+static microw_fn *const microsw[RT + 1] = {NULL, microw1, microw2, microw3, microw4, microw5, microw6};
+#define WIDE_ROWS (4 * RT)   /* tasks of this many rows and more widen their blocks ahead */
+TGT static void widen_panel(float *dst, const uint32_t *pk, int kb) {
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    for (int p = 0; p < kb; p++)
+        for (int j = 0; j < NP; j += 16) {
+            __m512i v = _mm512_loadu_si512(pk + (size_t)p * NP + j);
+            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + j, _mm512_and_si512(v, hi));
+            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + NP + j, _mm512_slli_epi32(v, 16));
+        }
+}
 #define FMA_CSR 0x8040u   /* MXCSR's DAZ and FTZ bits */
 
 /* A row's pair words (np of them) as xf's floats: pair p's odd element, then its even one. */
@@ -482,6 +500,11 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     int ldf = 2 * ldp;   /* FMA products: x's rows widened too (xf), ldf floats a row */
     size_t xall = xwords + (fma ? (size_t)Tp * ldf : 0);
     size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
+    /* raw W (training, per-call products) in tasks of many rows: each K-block widened once as it
+       is packed (microw; kb <= KB off AMX). Not for W packed at load (decode at batch 64 ran
+       8-10 % slower widening each block from the stream: level or +3-9 % on a training step) */
+    int wide = fma && !wp && tc >= WIDE_ROWS;
+    if (wide) per += (size_t)KB * 2 * NP;
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
     if (pwords) per -= (size_t)KB * NP;
@@ -507,6 +530,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         uint32_t *buf = (uint32_t *)(scr + xall + (size_t)omp_get_thread_num() * per);
         float *acc = (float *)(buf + (wp ? 0 : (size_t)KB * NP));
         uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
+        float *wbuf = (float *)tail + (amx ? 16 * NP : 0);   /* (wide) */
         if (amx) cpu_amx_begin();
         /* contiguous task ranges: a thread knows its next block, so it can prefetch it */
         #pragma omp for schedule(static)
@@ -563,11 +587,14 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     continue;
                 }
                 if (fma) {
+                    int w = wide && t1 - t0 >= WIDE_ROWS;
+                    if (w) widen_panel(wbuf, pk, kb);
                     unsigned csr = _mm_getcsr();
                     _mm_setcsr(csr | FMA_CSR);
                     for (int t = t0; t < t1; t += RT) {
                         int R = t1 - t < RT ? t1 - t : RT;
-                        microsf[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, pk, kb, p0 == 0, &pf);
+                        if (w) microsw[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, wbuf, kb, p0 == 0, &pf);
+                        else microsf[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, pk, kb, p0 == 0, &pf);
                     }
                     _mm_setcsr(csr);
                     continue;
