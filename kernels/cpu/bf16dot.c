@@ -501,8 +501,9 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     size_t xall = xwords + (fma ? (size_t)Tp * ldf : 0);
     size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
     /* raw W (training, per-call products) in tasks of many rows: each K-block widened once as it
-       is packed (microw; kb <= KB off AMX). Not for W packed at load (decode at batch 64 ran
-       8-10 % slower widening each block from the stream: level or +3-9 % on a training step) */
+       is packed (microw; kb <= KB off AMX): a training step +0-9 %. Not W packed at load:
+       widening each block of the weight stream gave batch-64 decode no clear gain (BENCHMARKS
+       #4 AB) */
     int wide = fma && !wp && tc >= WIDE_ROWS;
     if (wide) per += (size_t)KB * 2 * NP;
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
