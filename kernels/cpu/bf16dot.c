@@ -37,18 +37,23 @@ int cpu_amx_supported(void) {
 }
 /* Whether two fp32 FMAs run faster than one vdpbf16ps (the same multiply-adds) on this CPU:
  * register-only loops of 12 independent chains each, timed on the calling thread, best of 5
- * after a warm-up (under 1 ms in all). An Intel Xeon (Emerald Rapids) whose AMX its VM hides: vdpbf16ps at 86
+ * after a warm-up (under 1 ms in all; once a process). An Intel Xeon (Emerald Rapids) whose AMX its VM hides: vdpbf16ps at 86
  * GFLOP/s a core, FMA at 175, so 2 FMAs take half the time; AMD Zen 4 the other way round
  * (vdpbf16ps twice FMA's rate). The choice changes speed only: both give the same bits. */
 #define CAL_ACC 12
+/* the chains' values "used" and "changed" here: the loop cannot move out from between the clock
+ * reads, nor go (outside the loop: inside, GCC kept the chains in memory) */
+#define CAL_PIN(a) do { for (int j_ = 0; j_ < CAL_ACC; j_++) __asm__ volatile("" : "+v"((a)[j_])); } while (0)
 TGT static double cal_dp(long n) {
     __m512 a[CAL_ACC];
     __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
     for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);
     double t = omp_get_wtime();
+    CAL_PIN(a);
     for (long i = 0; i < n; i++) {
         _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_dpbf16_ps(a[j], x, y);
     }
+    CAL_PIN(a);
     t = omp_get_wtime() - t;
     float r = 0;
     for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);
@@ -58,24 +63,34 @@ TGT static double cal_fma(long n) {
     __m512 a[CAL_ACC], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
     for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);
     double t = omp_get_wtime();
+    CAL_PIN(a);
     for (long i = 0; i < n; i++) {
         _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_fmadd_ps(a[j], x, y);
     }
+    CAL_PIN(a);
     t = omp_get_wtime() - t;
     float r = 0;
     for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);
     return r == 1.2345f ? t * 1.0000001 : t;
 }
+static volatile double cal_sink;   /* the warm-up's result, kept */
 int cpu_bf16fma_faster(void) {
-    if (!cpu_bf16dot_supported()) return 0;
-    double dp = 1e30, fm = 1e30;
-    cal_fma(40000);   /* wake the vector units first (a core starts wide FP slower, for a while) */
-    for (int r = 0; r < 5; r++) {
-        double a = cal_dp(8000), b = cal_fma(16000);   /* the same multiply-adds */
-        if (a < dp) dp = a;
-        if (b < fm) fm = b;
+    static atomic_int known = -1;   /* timed once a process: every backend takes the same kernel */
+    int r = atomic_load(&known);
+    if (r >= 0) return r;
+    if (!cpu_bf16dot_supported()) r = 0;
+    else {
+        double dp = 1e30, fm = 1e30;
+        cal_sink = cal_fma(40000);   /* wake the vector units first (a core starts wide FP slower, for a while) */
+        for (int k = 0; k < 5; k++) {
+            double a = cal_dp(8000), b = cal_fma(16000);   /* the same multiply-adds */
+            if (a < dp) dp = a;
+            if (b < fm) fm = b;
+        }
+        r = fm < 0.75 * dp;
     }
-    return fm < 0.75 * dp;
+    atomic_store(&known, r);   /* a second caller meanwhile times it too, and may decide otherwise: speed only */
+    return r;
 }
 
 /* The product is a packed-panel GEMM on vdpbf16ps. W is read NP = 64 rows (outputs) at a time
@@ -205,10 +220,12 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
  * vdpbf16ps adds a pair to its fp32 lane as two FMAs, the odd element's product first, with
  * denormal inputs read as zero and denormal results flushed to zero (Intel's pseudo-code; 32 M
  * random lanes on such a Xeon, denormals included, gave the same bits); so do these, under
- * MXCSR's DAZ and FTZ (set around the calls, fma_csr). x comes widened (xf: row r's pair p as the
- * floats x[2p+1], x[2p] at xf[r ldf + 2p], rounded to bf16 exactly as the pairs are); the
- * panel's words are split into their odd halves (the high 16 bits, masked) and even halves
- * (shifted up). The same bits as micro##R, so the two mix freely and results still depend on
+ * MXCSR's DAZ and FTZ (set around the calls, FMA_CSR, with round-to-nearest and every
+ * exception masked whatever the caller set: the instruction consults neither). x comes widened
+ * (xf: row r's pair p as the floats x[2p+1], x[2p] at xf[r ldf + 2p], rounded to bf16 exactly
+ * as the pairs are); the panel's words are split into their odd halves (the high 16 bits,
+ * masked) and even halves (shifted up). The same bits as micro##R (but for the sign and payload
+ * of a NaN result, where several NaNs meet), so the two mix freely and results still depend on
  * neither rows nor threads. */
 /* MICROF_GEN: the kernel over a panel block whose pair p is BSTEP elements of type BT at pk +
  * p BSTEP, BODD(b, j) / BEVEN(b, j) giving outputs j .. j + 15's odd / even halves as floats. */
@@ -271,7 +288,7 @@ TGT static void widen_panel(float *dst, const uint32_t *pk, int kb) {
             _mm512_storeu_si512(dst + (size_t)p * 2 * NP + NP + j, _mm512_slli_epi32(v, 16));
         }
 }
-#define FMA_CSR 0x8040u   /* MXCSR's DAZ and FTZ bits */
+#define FMA_CSR 0x9fc0u   /* MXCSR: DAZ, FTZ, every exception masked (rounding bits 0: to nearest) */
 
 /* A row's pair words (np of them) as xf's floats: pair p's odd element, then its even one. */
 TGT static void widen_row(float *xf, const uint32_t *xp, int np) {
@@ -478,7 +495,8 @@ TGT static void store_row(float *y, const float *a, int n, float beta, int nt) {
 #define NT_MIN ((size_t)4 << 20)
 
 /* The GEMM: W raw (ws, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
- * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps. */
+ * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps or the same sums on
+ * fp32 FMAs (cpu_state.bf16fma). */
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int xk,
                  int T, int IN, const wsrc *ws, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
@@ -591,7 +609,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     int w = wide && t1 - t0 >= WIDE_ROWS;
                     if (w) widen_panel(wbuf, pk, kb);
                     unsigned csr = _mm_getcsr();
-                    _mm_setcsr(csr | FMA_CSR);
+                    _mm_setcsr((csr & ~0x6000u) | FMA_CSR);   /* round to nearest, DAZ, FTZ, masked */
                     for (int t = t0; t < t1; t += RT) {
                         int R = t1 - t < RT ? t1 - t : RT;
                         if (w) microsw[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, wbuf, kb, p0 == 0, &pf);

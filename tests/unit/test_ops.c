@@ -4,6 +4,7 @@
 #include "../test.h"
 #include "ops_cases.h"
 #include "cpu/cpu.h"
+#include <fenv.h>
 #include <jv.h>
 #include <dlfcn.h>
 #include <sched.h>
@@ -1032,11 +1033,11 @@ static void open_bf16dot(const char *kernel, mrl_backend **be, mrl_backend **be1
 /* The AVX512_BF16 path (bf16 inference, any row count): x W^T with x rounded to bf16 equals
  * the same product in double over the rounded values, each row independent of the row count
  * and the result independent of the thread count (5e-5: fp32 sums of 1536 terms; x not rounded
- * would be ~1e-3 off). Run for each kernel: vdpbf16ps, and the
+ * would be ~1e-3 off). Run for each kernel: vdpbf16ps, the same sums on fp32 FMAs, and the
  * AMX tiles where the CPU has them. */
-static void bf16dot_case(const char *amx) {
+static void bf16dot_case(const char *kernel) {
     mrl_backend *be, *be1;
-    open_bf16dot(amx, &be, &be1);
+    open_bf16dot(kernel, &be, &be1);
     int shapes[][2] = {{53, 37}, {1536, 300}, {96, 5}};
     for (int sh = 0; sh < 3; sh++) {
         int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 150;   /* two row chunks: W packed once for both */
@@ -1124,9 +1125,9 @@ TEST(bf16_vcvtne_rounds_as_rne) {
  * that packs per call, for every row count (1 included: the packed path has no small-row
  * kernel, so bf16 inference does not depend on --batch at all), for a row range starting at a
  * multiple of 64 (the vocabulary chunks of the head), and on 1 or 2 threads. */
-static void packed_case(const char *amx) {
+static void packed_case(const char *kernel) {
     mrl_backend *be, *be1;
-    open_bf16dot(amx, &be, &be1);
+    open_bf16dot(kernel, &be, &be1);
     int shapes[][2] = {{53, 37}, {96, 300}, {1536, 130}, {600, 64}};
     for (int sh = 0; sh < 4; sh++) {
         int IN = shapes[sh][0], OUT = shapes[sh][1], TM = 100;
@@ -1158,9 +1159,9 @@ static void packed_case(const char *amx) {
 /* x W from W's own rows (the bf16 backward's g W and g^T x, K-major sources packed without a
  * transposed copy; bf16 or fp32 rounded as packed) equals x (W^T)^T through the row-major path
  * bit for bit: odd K, N off the 64-wide panels, 1 to 2 row chunks, row strides past N. */
-static void kmajor_case(const char *amx) {
+static void kmajor_case(const char *kernel) {
     mrl_backend *be, *be1;
-    open_bf16dot(amx, &be, &be1);
+    open_bf16dot(kernel, &be, &be1);
     int shapes[][2] = {{53, 37}, {96, 130}, {600, 64}};
     for (int sh = 0; sh < 3; sh++) {
         int K = shapes[sh][0], N = shapes[sh][1], ldw = N + 3, TM = 150;
@@ -1195,9 +1196,9 @@ BF16_KERNEL_TESTS(bf16_kmajor_equals_transposed, bf16_amx_kmajor_equals_transpos
  * out and sum in place) and 0.5 (through the accumulators): within fp32 rounding of the same sum
  * in double, each row independent of the row count, one thread equal to two; 1 and 2 row
  * chunks, N on and off the 64-wide panels, a row stride past N. */
-static void accumulate_case(const char *amx) {
+static void accumulate_case(const char *kernel) {
     mrl_backend *be, *be1;
-    open_bf16dot(amx, &be, &be1);
+    open_bf16dot(kernel, &be, &be1);
     int shapes[][2] = {{96, 128}, {300, 70}, {1536, 64}};
     float betas[] = {1.0f, 0.5f};
     for (int sh = 0; sh < 3; sh++)
@@ -1250,9 +1251,9 @@ BF16_KERNEL_TESTS(bf16_packed_equals_unpacked, bf16_amx_packed_equals_unpacked, 
  * (plain stores within the same product). Outputs the streaming must leave alone at that size:
  * one accumulated into (beta 1: out + x W^T, the sum of what was there) and one 4 bytes off a
  * line (a streamed store there faults). */
-static void big_out_case(const char *amx) {
+static void big_out_case(const char *kernel) {
     mrl_backend *be, *be1;
-    open_bf16dot(amx, &be, &be1);
+    open_bf16dot(kernel, &be, &be1);
     int IN = 64, OUT = 1104, T = 1024, C = 64;
     float *x = malloc(sizeof(float) * T * IN), *w = malloc(sizeof(float) * OUT * IN), *ref = malloc(sizeof(float) * T * OUT);
     float *o = NULL;
@@ -1291,9 +1292,9 @@ BF16_KERNEL_TESTS(bf16_big_output_same_bits, bf16_amx_big_output_same_bits, big_
 
 /* An empty sum (IN = 0, or OUT = 0 in the backward's dinp = dout W) writes zeros over whatever
  * the output held (as the fp32 paths do), not beta times it: 0 x NaN is NaN. */
-static void empty_sum_case(const char *amx) {
+static void empty_sum_case(const char *kernel) {
     mrl_backend *be, *be1;
-    open_bf16dot(amx, &be, &be1);
+    open_bf16dot(kernel, &be, &be1);
     int T = 5, N = 3;
     float o[15], x[1] = {0}, g[1] = {0}, dw[1] = {0};
     uint16_t wb[1] = {0};
@@ -1315,7 +1316,9 @@ BF16_KERNEL_TESTS(bf16_empty_sum_writes_zeros, bf16_amx_empty_sum_writes_zeros, 
  * operands spread over 2^-140 .. 2^20 (bf16 denormals, which both read as 0, and products and
  * partial sums below 2^-126, which both flush to 0), some inf and NaN; x W^T with W per call
  * and packed, and the backward's x W from W's rows and from x^T (fp32 rounded as packed), beta
- * 0, 1 and 0.5, row counts across the register blocks, K odd and even. A NaN matches a NaN. */
+ * 0, 1 and 0.5, row counts across the register blocks, K odd and even, and under the caller's
+ * FE_UPWARD. A NaN matches a NaN (its sign may differ where several NaNs meet: the FMAs' operand
+ * order is the compiler's). */
 static float wide_val(uint64_t *r) {
     *r = *r * 6364136223846793005ull + 1442695040888963407ull;
     int e = (int)(*r >> 58) * 160 / 64 - 140;   /* -140 .. 19 */
@@ -1370,6 +1373,21 @@ TEST(bf16_fma_same_bits_as_vdpbf16ps) {
                         printf("  K %d N %d T %d beta %g path %d: FMA differs from vdpbf16ps\n", K, N, T, beta, path);
                     for (int i = 0; i < T * N; i++) tiny += a[i] != 0 && fabsf(a[i]) < 0x1p-100f;
                 }
+        /* the program's own rounding mode does not reach the FMAs (vdpbf16ps ignores it): one
+           thread, so the whole product runs where fesetround set it; beta 0.5 takes store_row's
+           multiply-add, the same on both paths, under that mode too */
+        for (int path = 0; path < 2; path++) {
+            fesetround(FE_UPWARD);
+            for (int side = 0; side < 2; side++) {
+                float *o = side ? b : a;
+                memcpy(o, o0, sizeof(float) * TM * N);
+                if (path == 0) cpu_bf16dot_xwT(side ? bf1 : bd1, o, N, 0.5f, x, K, TM, K, wb, N);
+                else cpu_bf16dot_xw(side ? bf1 : bd1, o, N, 0.5f, xt, TM, 1, TM, K, wk, 0, N, N);
+            }
+            fesetround(FE_TONEAREST);
+            if (!same_bits_or_nan(a, b, (size_t)TM * N) && bad++ < 5)
+                printf("  K %d N %d path %d: FMA differs from vdpbf16ps under FE_UPWARD\n", K, N, path);
+        }
         free(x); free(xt); free(wf); free(o0); free(a); free(b); free(wb); free(wk); free(wp);
     }
     EXPECTF(bad == 0, "%d products differ", bad);
