@@ -44,35 +44,25 @@ int cpu_amx_supported(void) {
 /* the chains' values "used" and "changed" here: the loop cannot move out from between the clock
  * reads, nor go (outside the loop: inside, GCC kept the chains in memory) */
 #define CAL_PIN(a) do { for (int j_ = 0; j_ < CAL_ACC; j_++) __asm__ volatile("" : "+v"((a)[j_])); } while (0)
-TGT static double cal_dp(long n) {
-    __m512 a[CAL_ACC];
-    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3c00);
-    for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);
-    double t = omp_get_wtime();
-    CAL_PIN(a);
-    for (long i = 0; i < n; i++) {
-        _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_dpbf16_ps(a[j], x, y);
-    }
-    CAL_PIN(a);
-    t = omp_get_wtime() - t;
-    float r = 0;
-    for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);
-    return r == 1.2345f ? t * 1.0000001 : t;
+/* NAME(n): seconds for n steps of the CAL_ACC chains a[j] = OP(a[j], x, y), x y of type XT */
+#define CAL_LOOP(NAME, XT, X, Y, OP)                                                             \
+TGT static double NAME(long n) {                                                                 \
+    __m512 a[CAL_ACC];                                                                           \
+    XT x = X, y = Y;                                                                             \
+    for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);                           \
+    double t = omp_get_wtime();                                                                  \
+    CAL_PIN(a);                                                                                  \
+    for (long i = 0; i < n; i++) {                                                               \
+        _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = OP(a[j], x, y);        \
+    }                                                                                            \
+    CAL_PIN(a);                                                                                  \
+    t = omp_get_wtime() - t;                                                                     \
+    float r = 0;                                                                                 \
+    for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);                           \
+    return r == 1.2345f ? t * 1.0000001 : t;                                                     \
 }
-TGT static double cal_fma(long n) {
-    __m512 a[CAL_ACC], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
-    for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_set1_ps((float)j);
-    double t = omp_get_wtime();
-    CAL_PIN(a);
-    for (long i = 0; i < n; i++) {
-        _Pragma("GCC unroll 12") for (int j = 0; j < CAL_ACC; j++) a[j] = _mm512_fmadd_ps(a[j], x, y);
-    }
-    CAL_PIN(a);
-    t = omp_get_wtime() - t;
-    float r = 0;
-    for (int j = 0; j < CAL_ACC; j++) r += _mm512_reduce_add_ps(a[j]);
-    return r == 1.2345f ? t * 1.0000001 : t;
-}
+CAL_LOOP(cal_dp, __m512bh, (__m512bh)_mm512_set1_epi16(0x3f80), (__m512bh)_mm512_set1_epi16(0x3c00), _mm512_dpbf16_ps)
+CAL_LOOP(cal_fma, __m512, _mm512_set1_ps(1.0000001f), _mm512_set1_ps(0.9999999f), _mm512_fmadd_ps)
 static volatile double cal_sink;   /* the warm-up's result, kept */
 int cpu_bf16fma_faster(void) {
     static atomic_int known = -1;   /* timed once a process: every backend takes the same kernel */
@@ -227,13 +217,15 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
  * masked) and even halves (shifted up). The same bits as micro##R (but for the sign and payload
  * of a NaN result, where several NaNs meet), so the two mix freely and results still depend on
  * neither rows nor threads. */
+/* A vector of 16 pair words' odd elements (the high halves) and even ones (the low halves, shifted
+ * up), each as the fp32 value of that bf16. */
+TGT static inline __m512i pair_odd(__m512i w) { return _mm512_and_si512(w, _mm512_set1_epi32((int)0xffff0000u)); }
+TGT static inline __m512i pair_even(__m512i w) { return _mm512_slli_epi32(w, 16); }
 /* MICROF_GEN: the kernel over a panel block whose pair p is BSTEP elements of type BT at pk +
  * p BSTEP, BODD(b, j) / BEVEN(b, j) giving outputs j .. j + 15's odd / even halves as floats. */
 #define MICROF_GEN(NAME, R, BT, BSTEP, BODD, BEVEN)                                              \
 TGT static void NAME(float *acc, const float *xf, int ldf, const BT *pk, int kb, int first, pfq *pf) { \
     int pn = pf->next;                                                                           \
-    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);                                      \
-    (void)hi;                                                                                    \
     size_t sl = (size_t)ldf;   /* rows 0-2 off x0, 3-5 off x3: few general registers (smallgemm.c) */ \
     __m512 c[R][4];                                                                              \
     _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
@@ -263,8 +255,8 @@ TGT static void NAME(float *acc, const float *xf, int ldf, const BT *pk, int kb,
         _mm512_storeu_ps(acc + r * NP + 16 * i, c[r][i]);                                        \
     pf->next = pn;                                                                               \
 }
-#define PK_ODD(b, j) _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512((b) + (j)), hi))
-#define PK_EVEN(b, j) _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512((b) + (j)), 16))
+#define PK_ODD(b, j) _mm512_castsi512_ps(pair_odd(_mm512_loadu_si512((b) + (j))))
+#define PK_EVEN(b, j) _mm512_castsi512_ps(pair_even(_mm512_loadu_si512((b) + (j))))
 #define MICROF(R) MICROF_GEN(microf##R, R, uint32_t, NP, PK_ODD, PK_EVEN)
 MICROF(1) MICROF(2) MICROF(3) MICROF(4) MICROF(5) MICROF(6)
 typedef void microf_fn(float *, const float *, int, const uint32_t *, int, int, pfq *);
@@ -280,25 +272,23 @@ typedef void microw_fn(float *, const float *, int, const float *, int, int, pfq
 static microw_fn *const microsw[RT + 1] = {NULL, microw1, microw2, microw3, microw4, microw5, microw6};
 #define WIDE_ROWS (4 * RT)   /* tasks of this many rows and more widen their blocks ahead */
 TGT static void widen_panel(float *dst, const uint32_t *pk, int kb) {
-    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
     for (int p = 0; p < kb; p++)
         for (int j = 0; j < NP; j += 16) {
             __m512i v = _mm512_loadu_si512(pk + (size_t)p * NP + j);
-            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + j, _mm512_and_si512(v, hi));
-            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + NP + j, _mm512_slli_epi32(v, 16));
+            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + j, pair_odd(v));
+            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + NP + j, pair_even(v));
         }
 }
 #define FMA_CSR 0x9fc0u   /* MXCSR: DAZ, FTZ, every exception masked (rounding bits 0: to nearest) */
 
 /* A row's pair words (np of them) as xf's floats: pair p's odd element, then its even one. */
 TGT static void widen_row(float *xf, const uint32_t *xp, int np) {
-    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
     const __m512i i0 = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i i1 = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
     for (int p = 0; p < np; p += 16) {
         int n = np - p < 16 ? np - p : 16;
         __m512i w = _mm512_maskz_loadu_epi32(cpu_lanes16(n), xp + p);
-        __m512i o = _mm512_and_si512(w, hi), e = _mm512_slli_epi32(w, 16);
+        __m512i o = pair_odd(w), e = pair_even(w);
         _mm512_mask_storeu_epi32(xf + 2 * p, cpu_lanes16(2 * n), _mm512_permutex2var_epi32(o, i0, e));
         if (n > 8) _mm512_mask_storeu_epi32(xf + 2 * p + 16, cpu_lanes16(2 * n - 16), _mm512_permutex2var_epi32(o, i1, e));
     }
