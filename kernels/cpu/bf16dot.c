@@ -271,28 +271,34 @@ MICROW(1) MICROW(2) MICROW(3) MICROW(4) MICROW(5) MICROW(6)
 typedef void microw_fn(float *, const float *, int, const float *, int, int, pfq *);
 static microw_fn *const microsw[RT + 1] = {NULL, microw1, microw2, microw3, microw4, microw5, microw6};
 #define WIDE_ROWS (4 * RT)   /* tasks of this many rows and more widen their blocks ahead */
+#define WALL_MAX ((size_t)256 << 20)   /* bytes of W widened whole at most (gemm) */
+#define DYN_TAIL 4   /* gemm: tasks of many rows, the last 1 / DYN_TAIL of them shared out as threads free up */
+/* Pair p's words are all read before its halves are written, so pk may be the back half of dst
+ * itself (pk = dst + kb NP): p's halves end where pair p + 1's words begin. */
 TGT static void widen_panel(float *dst, const uint32_t *pk, int kb) {
-    for (int p = 0; p < kb; p++)
-        for (int j = 0; j < NP; j += 16) {
-            __m512i v = _mm512_loadu_si512(pk + (size_t)p * NP + j);
-            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + j, pair_odd(v));
-            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + NP + j, pair_even(v));
+    for (int p = 0; p < kb; p++) {
+        __m512i v[NP / 16];
+        for (int j = 0; j < NP / 16; j++) v[j] = _mm512_loadu_si512(pk + (size_t)p * NP + 16 * j);
+        for (int j = 0; j < NP / 16; j++) {
+            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + 16 * j, pair_odd(v[j]));
+            _mm512_storeu_si512(dst + (size_t)p * 2 * NP + NP + 16 * j, pair_even(v[j]));
+        }
+    }
+}
+/* All of W packed and widened (the widen_panel layout, K-blocks of KB pairs; twice the words of
+ * pack_all): each block packed into its own back half, then widened in place. */
+static void pack_all_wide(const mrl_backend *be, float *dst, const wsrc *s, int OUT, int IN) {
+    int np2 = (IN + 1) / 2, npan = (OUT + NP - 1) / NP;
+    #pragma omp parallel for schedule(static) num_threads(be->threads)
+    for (int b = 0; b < npan; b++)
+        for (int p0 = 0; p0 < np2; p0 += KB) {
+            int kb = np2 - p0 < KB ? np2 - p0 : KB;
+            float *d = dst + (size_t)b * np2 * 2 * NP + (size_t)p0 * 2 * NP;
+            pack_src((uint32_t *)d + (size_t)kb * NP, s, IN, OUT, b * NP, p0, kb);
+            widen_panel(d, (const uint32_t *)d + (size_t)kb * NP, kb);
         }
 }
 #define FMA_CSR 0x9fc0u   /* MXCSR: DAZ, FTZ, every exception masked (rounding bits 0: to nearest) */
-
-/* A row's pair words (np of them) as xf's floats: pair p's odd element, then its even one. */
-TGT static void widen_row(float *xf, const uint32_t *xp, int np) {
-    const __m512i i0 = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    const __m512i i1 = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-    for (int p = 0; p < np; p += 16) {
-        int n = np - p < 16 ? np - p : 16;
-        __m512i w = _mm512_maskz_loadu_epi32(cpu_lanes16(n), xp + p);
-        __m512i o = pair_odd(w), e = pair_even(w);
-        _mm512_mask_storeu_epi32(xf + 2 * p, cpu_lanes16(2 * n), _mm512_permutex2var_epi32(o, i0, e));
-        if (n > 8) _mm512_mask_storeu_epi32(xf + 2 * p + 16, cpu_lanes16(2 * n - 16), _mm512_permutex2var_epi32(o, i1, e));
-    }
-}
 
 /* The same product on AMX: a block of RA = 16 rows x the panel's 64 outputs is four 16 x 16 fp32
  * tiles (0-3); x's 16 rows x 16 pairs are tile 4, and the panel's 16 pairs x 16 outputs, one
@@ -410,13 +416,21 @@ TGT static void round_row(uint16_t *d, const float *x, int n) {
         _mm256_mask_storeu_epi16(d + i, m, cpu_bf16_cvt(_mm512_maskz_loadu_ps(m, x + i)));
     }
 }
-/* xf (FMA products, may be NULL): each row widened as well, ld floats a row. */
+/* The same row as xf's floats for the FMA products (ld of them, zeros past n): each element
+ * rounded as round_row does, each pair's two swapped (the odd element first; microf). */
+TGT static void round_row_wide(float *xf, const float *x, int n, int ld) {
+    for (int i = 0; i < ld; i += 16) {
+        __m512 w = cpu_bf16_widen(cpu_bf16_cvt(_mm512_maskz_loadu_ps(cpu_lanes16(n - i), x + i)));
+        _mm512_mask_storeu_ps(xf + i, cpu_lanes16(ld - i), _mm512_permute_ps(w, 0xb1));
+    }
+}
+/* xf (FMA products, may be NULL): the rows widened instead (ld floats a row; dst not written). */
 static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, float *xf, const float *x, int ldx, int T, int IN) {
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
     for (int t = 0; t < T; t++) {
+        if (xf) { round_row_wide(xf + (size_t)t * ld, x + (size_t)t * ldx, IN, ld); continue; }
         round_row(dst + (size_t)t * ld, x + (size_t)t * ldx, IN);
         for (int i = IN; i < ld; i++) dst[(size_t)t * ld + i] = 0;
-        if (xf) widen_row(xf + (size_t)t * ld, (const uint32_t *)(dst + (size_t)t * ld), ld / 2);
     }
 }
 
@@ -447,15 +461,33 @@ TGT static void rows_k_wide(uint32_t *xp, int ldp, const float *xt, int ldx, int
     for (int p0 = 0; p0 < ldp; p0 += 16)
         for (int t = t0; t < t1; t += 16) rows_k_tile(xp, ldp, xt, ldx, IN, t, T - t < 16 ? T - t : 16, p0);
 }
+/* The same rows as xf's floats for the FMA products (ldf floats a row): tiles of 16 rows x 16
+ * elements, element e of a row stored at e ^ 1 (the odd element of each pair first), rounded as
+ * cpu_bf16_pairs rounds. */
+TGT static void rows_k_wide_f(float *xf, int ldf, const float *xt, int ldx, int T, int IN, int t0, int t1) {
+    for (int e0 = 0; e0 < ldf; e0 += 16)
+        for (int t = t0; t < t1; t += 16) {
+            int nr = T - t < 16 ? T - t : 16;
+            __m512i v[16];
+            for (int q = 0; q < 16; q++) {
+                int k = e0 + (q ^ 1);
+                v[q] = k < IN ? _mm512_castps_si512(cpu_bf16_widen(cpu_bf16_cvt(_mm512_maskz_loadu_ps(cpu_lanes16(nr), xt + (size_t)k * ldx + t))))
+                              : _mm512_setzero_si512();
+            }
+            cpu_tr16(v);   /* v[j]: row t + j's 16 floats */
+            for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xf + (size_t)(t + j) * ldf + e0, cpu_lanes16(ldf - e0), v[j]);
+        }
+}
 /* (the OpenMP body outside the target-attributed function: clang does not carry the target
- * into the outlined body) */
+ * into the outlined body) xf (FMA products, may be NULL): the rows widened instead (xp not
+ * written). */
 static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, float *xf, const float *xt, int ldx, int T, int IN) {
     int nb = (T + RKW - 1) / RKW;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
     for (int b = 0; b < nb; b++) {
         int t1 = RKW * b + RKW < T ? RKW * b + RKW : T;
-        rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, t1);
-        if (xf) for (int t = RKW * b; t < t1; t++) widen_row(xf + (size_t)t * 2 * ldp, xp + (size_t)t * ldp, ldp);
+        if (xf) rows_k_wide_f(xf, 2 * ldp, xt, ldx, T, IN, RKW * b, t1);
+        else rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, t1);
     }
 }
 
@@ -504,8 +536,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     int npan = (OUT + NP - 1) / NP, ntask = npan * nchunk;
     int nt = be->threads < ntask ? be->threads : ntask;
     int Tp = amx ? (T + RA - 1) / RA * RA : T;   /* AMX reads whole 16-row blocks of x */
-    size_t xwords = (size_t)Tp * ldp;
-    int ldf = 2 * ldp;   /* FMA products: x's rows widened too (xf), ldf floats a row */
+    size_t xwords = fma ? 0 : (size_t)Tp * ldp;   /* x's rows as pairs (xp) */
+    int ldf = 2 * ldp;   /* FMA products: x's rows widened instead (xf), ldf floats a row */
     size_t xall = xwords + (fma ? (size_t)Tp * ldf : 0);
     size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
     /* raw W (training, per-call products) in tasks of many rows: each K-block widened once as it
@@ -517,6 +549,10 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
     if (pwords) per -= (size_t)KB * NP;
+    /* and where those blocks are widened, widened once too (twice the words; up to WALL_MAX):
+       each task widened its own copy of every block before (+N %, BENCHMARKS #4 AC) */
+    int wall = wide && pwords && pwords * 8 <= WALL_MAX;
+    if (wall) { pwords *= 2; per -= (size_t)KB * 2 * NP; }   /* no block buffer either */
     /* pairs per K-block: on AMX with W packed 64 (a 16 KB panel block stays in L1 while every
        row block of the task uses it: +10-25 % from 128 rows), and all of K for tasks of one
        16-row block (the sums stay in the tiles: +4-5 % on the linear op, +9 % batch-1 decode);
@@ -526,7 +562,12 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     float *scr = cpu_scratch(be, xall + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
     float *xf = fma ? scr + xwords : NULL;
-    if (pwords) {
+    const float *ww = NULL;   /* W packed and widened (wall) */
+    if (wall) {
+        pack_all_wide(be, scr + xall, ws, OUT, IN);
+        ww = scr + xall;
+        scr += pwords;
+    } else if (pwords) {
         pack_all(be, (uint32_t *)(scr + xall), ws, OUT, IN);
         wp = (const uint32_t *)(scr + xall);
         scr += pwords;
@@ -534,16 +575,24 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     if (xk) round_rows_k(be, xp, ldp, xf, x, ldx, T, IN);   /* x given K-major */
     else round_rows(be, (uint16_t *)xp, 2 * ldp, xf, x, ldx, T, IN);
     if (Tp > T) memset(xp + (size_t)T * ldp, 0, (size_t)(Tp - T) * ldp * 4);
+    int nstat = tc >= WIDE_ROWS ? ntask - ntask / DYN_TAIL : ntask;
+    atomic_int dyn = nstat;   /* the next task of the tail */
     #pragma omp parallel num_threads(nt)
     {
         uint32_t *buf = (uint32_t *)(scr + xall + (size_t)omp_get_thread_num() * per);
-        float *acc = (float *)(buf + (wp ? 0 : (size_t)KB * NP));
+        float *acc = (float *)(buf + (wp || ww ? 0 : (size_t)KB * NP));
         uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
         float *wbuf = (float *)tail + (amx ? 16 * NP : 0);   /* (wide) */
         if (amx) cpu_amx_begin();
-        /* contiguous task ranges: a thread knows its next block, so it can prefetch it */
-        #pragma omp for schedule(static)
-        for (int task = 0; task < ntask; task++) {
+        /* contiguous task ranges: a thread knows its next block, so it can prefetch it; in
+           tasks of many rows the last quarter of the tasks goes to whichever thread is free
+           (DYN_TAIL) */
+        int th = omp_get_thread_num(), nth = omp_get_num_threads();
+        for (int task = (int)((long)nstat * th / nth), tend = (int)((long)nstat * (th + 1) / nth);; task++) {
+            if (task >= tend) {
+                if ((task = atomic_fetch_add(&dyn, 1)) >= ntask) break;
+                tend = task + 1;
+            }
             int o0 = task % npan * NP, t0 = task / npan * tc, t1 = t0 + tc < T ? t0 + tc : T;
             int ncalls = (t1 - t0 + rt - 1) / rt;
             for (int p0 = 0; p0 < np2; p0 += kbs) {
@@ -566,8 +615,11 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     int steps = (t1 - t0) / (2 * RA) * 2 * (kb / 16);   /* amx_micro2's 16-pair steps over the block */
                     int lines = steps ? (pf.end + steps - 1) / steps : pf.end;
                     pf.per_iter = (lines + 7) / 8;   /* amx_micro2 issues 8 per_iter a step */
-                } else if ((!amx || (!wp && t1 - t0 >= M2_ROWS)) && (np0 > 0 || nt1 < ntask) && (wp || !ws->kmajor)) {
-                    if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
+                } else if ((!amx || (!wp && t1 - t0 >= M2_ROWS)) && (np0 > 0 || nt1 < ntask) && (ww || wp || !ws->kmajor)) {
+                    if (ww) {   /* widened: the next block is kbn x 512 contiguous bytes */
+                        pf.base = (const char *)(ww + (size_t)(no0 / NP) * np2 * 2 * NP + (size_t)np0 * 2 * NP);
+                        pf.stride = 1024; pf.end = kbn * 8;
+                    } else if (wp) {   /* packed: the next block is kbn x 256 contiguous bytes */
                         pf.base = (const char *)(wp + (size_t)(no0 / NP) * np2 * NP + (size_t)np0 * NP);
                         pf.stride = 1024; pf.end = kbn * 4;
                     } else {    /* raw: the block's lines of each of the panel's rows (line i of
@@ -581,7 +633,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                 }
                 const uint32_t *pk = buf;
                 if (wp) pk = wp + (size_t)(o0 / NP) * np2 * NP + (size_t)p0 * NP;
-                else pack_src(buf, ws, IN, OUT, o0, p0, kb);
+                else if (!ww) pack_src(buf, ws, IN, OUT, o0, p0, kb);
                 if (amx) {
                     int full = kb / 16 * 16;
                     if (full < kb) {   /* the last pairs, padded with zero pairs to 16 */
@@ -596,13 +648,14 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     continue;
                 }
                 if (fma) {
-                    int w = wide && t1 - t0 >= WIDE_ROWS;
-                    if (w) widen_panel(wbuf, pk, kb);
+                    int w = ww || (wide && t1 - t0 >= WIDE_ROWS);
+                    const float *wb = ww ? ww + (size_t)(o0 / NP) * np2 * 2 * NP + (size_t)p0 * 2 * NP : wbuf;
+                    if (w && !ww) widen_panel(wbuf, pk, kb);
                     unsigned csr = _mm_getcsr();
                     _mm_setcsr((csr & ~0x6000u) | FMA_CSR);   /* round to nearest, DAZ, FTZ, masked */
                     for (int t = t0; t < t1; t += RT) {
                         int R = t1 - t < RT ? t1 - t : RT;
-                        if (w) microsw[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, wbuf, kb, p0 == 0, &pf);
+                        if (w) microsw[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, wb, kb, p0 == 0, &pf);
                         else microsf[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, pk, kb, p0 == 0, &pf);
                     }
                     _mm_setcsr(csr);
