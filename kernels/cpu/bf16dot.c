@@ -424,11 +424,9 @@ TGT static void round_row_wide(float *xf, const float *x, int n, int ld) {
         _mm512_mask_storeu_ps(xf + i, cpu_lanes16(ld - i), _mm512_permute_ps(w, 0xb1));
     }
 }
-/* xf (FMA products, may be NULL): the rows widened instead (ld floats a row; dst not written). */
-static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, float *xf, const float *x, int ldx, int T, int IN) {
+static void round_rows(const mrl_backend *be, uint16_t *dst, int ld, const float *x, int ldx, int T, int IN) {
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
     for (int t = 0; t < T; t++) {
-        if (xf) { round_row_wide(xf + (size_t)t * ld, x + (size_t)t * ldx, IN, ld); continue; }
         round_row(dst + (size_t)t * ld, x + (size_t)t * ldx, IN);
         for (int i = IN; i < ld; i++) dst[(size_t)t * ld + i] = 0;
     }
@@ -461,13 +459,13 @@ TGT static void rows_k_wide(uint32_t *xp, int ldp, const float *xt, int ldx, int
     for (int p0 = 0; p0 < ldp; p0 += 16)
         for (int t = t0; t < t1; t += 16) rows_k_tile(xp, ldp, xt, ldx, IN, t, T - t < 16 ? T - t : 16, p0);
 }
-/* The same rows as xf's floats for the FMA products (ldf floats a row): tiles of 16 rows x 16
- * elements, element e of a row stored at e ^ 1 (the odd element of each pair first), rounded as
- * cpu_bf16_pairs rounds. */
-TGT static void rows_k_wide_f(float *xf, int ldf, const float *xt, int ldx, int T, int IN, int t0, int t1) {
+/* Rows t0 .. t1 of the same as xf's floats for the FMA products (ldf floats a row, row t0
+ * first): tiles of 16 rows x 16 elements, element e of a row stored at e ^ 1 (the odd element of
+ * each pair first), rounded as cpu_bf16_pairs rounds. */
+TGT static void rows_k_wide_f(float *xf, int ldf, const float *xt, int ldx, int IN, int t0, int t1) {
     for (int e0 = 0; e0 < ldf; e0 += 16)
         for (int t = t0; t < t1; t += 16) {
-            int nr = T - t < 16 ? T - t : 16;
+            int nr = t1 - t < 16 ? t1 - t : 16;
             __m512i v[16];
             for (int q = 0; q < 16; q++) {
                 int k = e0 + (q ^ 1);
@@ -475,19 +473,23 @@ TGT static void rows_k_wide_f(float *xf, int ldf, const float *xt, int ldx, int 
                               : _mm512_setzero_si512();
             }
             cpu_tr16(v);   /* v[j]: row t + j's 16 floats */
-            for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xf + (size_t)(t + j) * ldf + e0, cpu_lanes16(ldf - e0), v[j]);
+            for (int j = 0; j < nr; j++) _mm512_mask_storeu_epi32(xf + (size_t)(t - t0 + j) * ldf + e0, cpu_lanes16(ldf - e0), v[j]);
         }
 }
+/* Rows t0 .. t1 of x (K-major where xk) as the FMA products read them: xf's floats, ldf a row,
+ * row t0 first. */
+TGT static void round_chunk(float *xf, int ldf, const float *x, int ldx, int xk, int IN, int t0, int t1) {
+    if (xk) rows_k_wide_f(xf, ldf, x, ldx, IN, t0, t1);
+    else for (int t = t0; t < t1; t++) round_row_wide(xf + (size_t)(t - t0) * ldf, x + (size_t)t * ldx, IN, ldf);
+}
 /* (the OpenMP body outside the target-attributed function: clang does not carry the target
- * into the outlined body) xf (FMA products, may be NULL): the rows widened instead (xp not
- * written). */
-static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, float *xf, const float *xt, int ldx, int T, int IN) {
+ * into the outlined body) */
+static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
     int nb = (T + RKW - 1) / RKW;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
     for (int b = 0; b < nb; b++) {
         int t1 = RKW * b + RKW < T ? RKW * b + RKW : T;
-        if (xf) rows_k_wide_f(xf, 2 * ldp, xt, ldx, T, IN, RKW * b, t1);
-        else rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, t1);
+        rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, t1);
     }
 }
 
@@ -536,9 +538,12 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     int npan = (OUT + NP - 1) / NP, ntask = npan * nchunk;
     int nt = be->threads < ntask ? be->threads : ntask;
     int Tp = amx ? (T + RA - 1) / RA * RA : T;   /* AMX reads whole 16-row blocks of x */
-    size_t xwords = fma ? 0 : (size_t)Tp * ldp;   /* x's rows as pairs (xp) */
-    int ldf = 2 * ldp;   /* FMA products: x's rows widened instead (xf), ldf floats a row */
-    size_t xall = xwords + (fma ? (size_t)Tp * ldf : 0);
+    /* x's rows as pairs (xp), rounded up front; for the FMA products instead each thread rounds
+       and widens the rows of its task's chunk as it starts on the chunk (xf, ldf floats a row,
+       in its own buffer): the rows stay in its cache for the products that read them next, and
+       a training step's x no longer crosses memory twice more (+N %, BENCHMARKS #4 AC) */
+    size_t xall = fma ? 0 : (size_t)Tp * ldp;
+    int ldf = 2 * ldp;
     size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
     /* raw W (training, per-call products) in tasks of many rows: each K-block widened once as it
        is packed (microw; kb <= KB off AMX): a training step +0-9 %. Not W packed at load:
@@ -553,6 +558,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
        each task widened its own copy of every block before (+N %, BENCHMARKS #4 AC) */
     int wall = wide && pwords && pwords * 8 <= WALL_MAX;
     if (wall) { pwords *= 2; per -= (size_t)KB * 2 * NP; }   /* no block buffer either */
+    if (fma) per += (size_t)tcmax * ldf;   /* xf */
     /* pairs per K-block: on AMX with W packed 64 (a 16 KB panel block stays in L1 while every
        row block of the task uses it: +10-25 % from 128 rows), and all of K for tasks of one
        16-row block (the sums stay in the tiles: +4-5 % on the linear op, +9 % batch-1 decode);
@@ -561,7 +567,6 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     int nts = cpu_st(be)->nt_stores && beta == 0 && (size_t)T * OUT * 4 >= NT_MIN && ldo % 16 == 0 && !((uintptr_t)out % 64);
     float *scr = cpu_scratch(be, xall + pwords + (size_t)nt * per + 16);
     uint32_t *xp = (uint32_t *)scr;
-    float *xf = fma ? scr + xwords : NULL;
     const float *ww = NULL;   /* W packed and widened (wall) */
     if (wall) {
         pack_all_wide(be, scr + xall, ws, OUT, IN);
@@ -572,8 +577,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         wp = (const uint32_t *)(scr + xall);
         scr += pwords;
     }
-    if (xk) round_rows_k(be, xp, ldp, xf, x, ldx, T, IN);   /* x given K-major */
-    else round_rows(be, (uint16_t *)xp, 2 * ldp, xf, x, ldx, T, IN);
+    if (!fma && xk) round_rows_k(be, xp, ldp, x, ldx, T, IN);   /* x given K-major */
+    else if (!fma) round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
     if (Tp > T) memset(xp + (size_t)T * ldp, 0, (size_t)(Tp - T) * ldp * 4);
     int nstat = tc >= WIDE_ROWS ? ntask - ntask / DYN_TAIL : ntask;
     atomic_int dyn = nstat;   /* the next task of the tail */
@@ -583,6 +588,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         float *acc = (float *)(buf + (wp || ww ? 0 : (size_t)KB * NP));
         uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
         float *wbuf = (float *)tail + (amx ? 16 * NP : 0);   /* (wide) */
+        float *xf = wbuf + (wide && !ww ? (size_t)KB * 2 * NP : 0);   /* (fma) */
+        int xchunk = -1;   /* the chunk whose rows xf holds */
         if (amx) cpu_amx_begin();
         /* contiguous task ranges: a thread knows its next block, so it can prefetch it; in
            tasks of many rows the last quarter of the tasks goes to whichever thread is free
@@ -595,6 +602,10 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
             }
             int o0 = task % npan * NP, t0 = task / npan * tc, t1 = t0 + tc < T ? t0 + tc : T;
             int ncalls = (t1 - t0 + rt - 1) / rt;
+            if (fma && task / npan != xchunk) {
+                round_chunk(xf, ldf, x, ldx, xk, IN, t0, t1);
+                xchunk = task / npan;
+            }
             for (int p0 = 0; p0 < np2; p0 += kbs) {
                 int kb = np2 - p0 < kbs ? np2 - p0 : kbs;
                 /* the block after this one: the next K-block, or the next task's first */
@@ -655,8 +666,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
                     _mm_setcsr((csr & ~0x6000u) | FMA_CSR);   /* round to nearest, DAZ, FTZ, masked */
                     for (int t = t0; t < t1; t += RT) {
                         int R = t1 - t < RT ? t1 - t : RT;
-                        if (w) microsw[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, wb, kb, p0 == 0, &pf);
-                        else microsf[R](acc + (size_t)(t - t0) * NP, xf + (size_t)t * ldf + 2 * p0, ldf, pk, kb, p0 == 0, &pf);
+                        if (w) microsw[R](acc + (size_t)(t - t0) * NP, xf + (size_t)(t - t0) * ldf + 2 * p0, ldf, wb, kb, p0 == 0, &pf);
+                        else microsf[R](acc + (size_t)(t - t0) * NP, xf + (size_t)(t - t0) * ldf + 2 * p0, ldf, pk, kb, p0 == 0, &pf);
                     }
                     _mm_setcsr(csr);
                     continue;
