@@ -541,7 +541,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     /* x's rows as pairs (xp), rounded up front; for the FMA products instead each thread rounds
        and widens the rows of its task's chunk as it starts on the chunk (xf, ldf floats a row,
        in its own buffer): the rows stay in its cache for the products that read them next, and
-       a training step's x no longer crosses memory twice more (+N %, BENCHMARKS #4 AC) */
+       a training step's x no longer crosses memory twice more (the three changes of BENCHMARKS
+       #4 AC together: a bf16 training step +5 %, `model_bench gemm` forward +10 %) */
     size_t xall = fma ? 0 : (size_t)Tp * ldp;
     int ldf = 2 * ldp;
     size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
@@ -555,7 +556,8 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
     if (pwords) per -= (size_t)KB * NP;
     /* and where those blocks are widened, widened once too (twice the words; up to WALL_MAX):
-       each task widened its own copy of every block before (+N %, BENCHMARKS #4 AC) */
+       each task widened its own copy of every block before (`model_bench gemm 1024 512 3072`
+       forward +4 %, `gemm 4096 512 1536` dx +14 %, medians of alternated pairs, #4 AC) */
     int wall = wide && pwords && pwords * 8 <= WALL_MAX;
     if (wall) { pwords *= 2; per -= (size_t)KB * 2 * NP; }   /* no block buffer either */
     if (fma) per += (size_t)tcmax * ldf;   /* xf */
