@@ -267,6 +267,8 @@ int cpu_backend_init(mrl_backend *be, int threads, mrl_err *e) {
     s->small_t_bf16 = s->simd == CPU_SIMD_AVX2 ? 256 : s->small_t;
     const char *ns = getenv("MRL_CPU_NT_STORES");   /* 0: plain stores only (measurements) */
     s->nt_stores = !(ns && !strcmp(ns, "0"));
+    const char *wa = getenv("MRL_CPU_BF16_WIDE_ALL");   /* 0: each task widens its blocks (measurements, tests) */
+    s->wide_all = !(wa && !strcmp(wa, "0"));
     const char *st = getenv("MRL_CPU_SMALL_T");   /* for measuring the crossover */
     if (st && atoi(st) >= 0) s->small_t = s->small_t_bf16 = atoi(st);
     const char *sb = getenv("MRL_CPU_SMALL_T_BF16");

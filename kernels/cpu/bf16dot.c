@@ -261,20 +261,24 @@ TGT static void NAME(float *acc, const float *xf, int ldf, const BT *pk, int kb,
 MICROF(1) MICROF(2) MICROF(3) MICROF(4) MICROF(5) MICROF(6)
 typedef void microf_fn(float *, const float *, int, const uint32_t *, int, int, pfq *);
 static microf_fn *const microsf[RT + 1] = {NULL, microf1, microf2, microf3, microf4, microf5, microf6};
-/* The same on a block widened ahead (widen_panel): pair p's 64 odd halves, then its 64 even
- * ones, as floats. A task of many rows on raw W widens each block once as it packs it, instead
- * of once per 6 rows (the widening is 8 of every 56 vector instructions in microf6). */
+/* The same on blocks widened ahead (widen_panel): pair p's 64 odd halves, then its 64 even
+ * ones, as floats. Raw W in tasks of many rows is widened ahead instead of once per 6 rows (the
+ * widening is 8 of every 56 vector instructions in microf6): all of it once for the product
+ * where several row chunks read it (pack_all_wide), else each block as its task packs it. */
 #define PW_ODD(b, j) _mm512_loadu_ps((b) + (j))
 #define PW_EVEN(b, j) _mm512_loadu_ps((b) + NP + (j))
 #define MICROW(R) MICROF_GEN(microw##R, R, float, 2 * NP, PW_ODD, PW_EVEN)
 MICROW(1) MICROW(2) MICROW(3) MICROW(4) MICROW(5) MICROW(6)
 typedef void microw_fn(float *, const float *, int, const float *, int, int, pfq *);
 static microw_fn *const microsw[RT + 1] = {NULL, microw1, microw2, microw3, microw4, microw5, microw6};
-#define WIDE_ROWS (4 * RT)   /* tasks of this many rows and more widen their blocks ahead */
+#define WIDE_ROWS (4 * RT)   /* tasks of this many rows and more widen their blocks ahead (and
+                                the product's last tasks are shared out, DYN_TAIL) */
 #define WALL_MAX ((size_t)256 << 20)   /* bytes of W widened whole at most (gemm) */
+#define WALL_CHUNKS 8   /* and only for products of this many row chunks and more */
 #define DYN_TAIL 4   /* gemm: tasks of many rows, the last 1 / DYN_TAIL of them shared out as threads free up */
 /* Pair p's words are all read before its halves are written, so pk may be the back half of dst
- * itself (pk = dst + kb NP): p's halves end where pair p + 1's words begin. */
+ * itself (pk = dst + kb NP): p's halves end at or before pair p + 1's words (2p + 2 <= kb + p + 1
+ * blocks of NP words, as p < kb). */
 TGT static void widen_panel(float *dst, const uint32_t *pk, int kb) {
     for (int p = 0; p < kb; p++) {
         __m512i v[NP / 16];
@@ -520,7 +524,8 @@ TGT static void store_row(float *y, const float *a, int n, float beta, int nt) {
 
 /* The GEMM: W raw (ws, packed here a block at a time) or packed once (wp, MRL_BF16P); on the
  * AMX tiles where the backend has them (cpu_state.amx), else on vdpbf16ps or the same sums on
- * fp32 FMAs (cpu_state.bf16fma). */
+ * fp32 FMAs (cpu_state.bf16fma). out must not overlap x: the FMA path reads x's rows while it
+ * writes out. */
 static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const float *x, int ldx, int xk,
                  int T, int IN, const wsrc *ws, const uint32_t *wp, int OUT) {
     if (T <= 0 || OUT <= 0) return;
@@ -555,10 +560,12 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
     if (pwords) per -= (size_t)KB * NP;
-    /* and where those blocks are widened, widened once too (twice the words; up to WALL_MAX):
-       each task widened its own copy of every block before (`model_bench gemm 1024 512 3072`
-       forward +4 %, `gemm 4096 512 1536` dx +14 %, medians of alternated pairs, #4 AC) */
-    int wall = wide && pwords && pwords * 8 <= WALL_MAX;
+    /* and where those blocks are widened by many chunks, widened once too (twice the words; up
+       to WALL_MAX): each task widened its own copy of every block before (`model_bench gemm
+       1024 512 3072` forward +4 %, `gemm 4096 512 1536` dx +14 %, medians of alternated pairs,
+       #4 AC). With few chunks the fp32 W read from memory by each costs more than the widening
+       it saves (T x 1536 x 8960: 2 chunks -10 %, 3-4 chunks -3 %, 5-6 level) */
+    int wall = cpu_st(be)->wide_all && wide && nchunk >= WALL_CHUNKS && pwords * 8 <= WALL_MAX;
     if (wall) { pwords *= 2; per -= (size_t)KB * 2 * NP; }   /* no block buffer either */
     if (fma) per += (size_t)tcmax * ldf;   /* xf */
     /* pairs per K-block: on AMX with W packed 64 (a 16 KB panel block stays in L1 while every
@@ -595,7 +602,7 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         if (amx) cpu_amx_begin();
         /* contiguous task ranges: a thread knows its next block, so it can prefetch it; in
            tasks of many rows the last quarter of the tasks goes to whichever thread is free
-           (DYN_TAIL) */
+           (DYN_TAIL), where the next task is not known (not prefetched) */
         int th = omp_get_thread_num(), nth = omp_get_num_threads();
         for (int task = (int)((long)nstat * th / nth), tend = (int)((long)nstat * (th + 1) / nth);; task++) {
             if (task >= tend) {
@@ -611,14 +618,14 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
             for (int p0 = 0; p0 < np2; p0 += kbs) {
                 int kb = np2 - p0 < kbs ? np2 - p0 : kbs;
                 /* the block after this one: the next K-block, or the next task's first */
-                int no0 = o0, np0 = p0 + kbs, nt1 = task + 1;
+                int no0 = o0, np0 = p0 + kbs, nt1 = task + 1 < tend ? task + 1 : ntask;
                 if (np0 >= np2) { no0 = nt1 % npan * NP; np0 = 0; }
                 int kbn = np2 - np0 < kbs ? np2 - np0 : kbs;
                 pfq pf = {0};
                 /* AMX on packed W, where amx_micro2 runs (tasks of M2_ROWS rows and more): the packed
                    stream PF_AHEAD blocks ahead, every line of a block into L2 over the block's
                    steps (a thread's tasks are consecutive panels, so the stream runs on into the
-                   next panel). The hardware alone fetched ~16 GB/s of W through the tile loads,
+                   next panel; in the tail it may be another thread's). The hardware alone fetched ~16 GB/s of W through the tile loads,
                    against ~27 for a plain read loop; the next block alone (or half of it, as
                    before) was too close. With fewer rows the hardware's streams do better alone.
                    vdpbf16ps and raw W: the next block (the next pack's rows). */

@@ -45,6 +45,9 @@ typedef struct cpu_state {
                               that the work size asked for and the path taken agree */
     int nt_stores;         /* 1: the bf16 GEMM streams outputs of 4 MB and more past the caches
                               (bf16dot.c NT_MIN; MRL_CPU_NT_STORES=0 turns it off) */
+    int wide_all;          /* 1: with bf16fma, raw W read by many row chunks is widened once
+                              for the whole product (bf16dot.c WALL_MAX; MRL_CPU_BF16_WIDE_ALL=0
+                              turns it off) */
     int small_t;           /* up to this many rows a linear streams W itself instead of sgemm */
     int small_t_bf16;      /* the same for bf16 weights */
     float *scratch;        /* fp32 tiles converted from bf16 weights (grown on demand) */

@@ -5,6 +5,7 @@
 #include "ops_cases.h"
 #include "cpu/cpu.h"
 #include <fenv.h>
+#include <float.h>
 #include <jv.h>
 #include <dlfcn.h>
 #include <sched.h>
@@ -1319,13 +1320,16 @@ BF16_KERNEL_TESTS(bf16_empty_sum_writes_zeros, bf16_amx_empty_sum_writes_zeros, 
  * 0, 1 and 0.5, row counts across the register blocks, K odd and even, and under the caller's
  * FE_UPWARD. A NaN matches a NaN (its sign may differ where several NaNs meet: the FMAs' operand
  * order is the compiler's). */
-static float wide_val(uint64_t *r) {
+static float wide_val_s(uint64_t *r, int special) {
     *r = *r * 6364136223846793005ull + 1442695040888963407ull;
     int e = (int)(*r >> 58) * 160 / 64 - 140;   /* -140 .. 19 */
     float v = ldexpf((float)((*r >> 33) & 0xffffff) / (1 << 24) + 0.5f, e);
-    if ((*r >> 20) % 64 == 0) v = (*r >> 27) % 3 == 0 ? NAN : INFINITY;
+    if (special && (*r >> 20) % 64 == 0) v = (*r >> 27) % 3 == 0 ? NAN : INFINITY;
     return (*r >> 31) & 1 ? -v : v;
 }
+/* with inf and NaN in 1 of 64 values: for a sum of K products to be finite at all, K well under
+   100 (for the long sums, wide_val_s(r, 0)) */
+static float wide_val(uint64_t *r) { return wide_val_s(r, 1); }
 static int same_bits_or_nan(const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (memcmp(&a[i], &b[i], 4) && !(isnan(a[i]) && isnan(b[i]))) return 0;
@@ -1339,16 +1343,17 @@ TEST(bf16_fma_same_bits_as_vdpbf16ps) {
     int shapes[][2] = {{1, 70}, {2, 5}, {33, 130}, {600, 64}};
     int Ts[] = {1, 5, 6, 7, 13, 64, 150};
     float betas[] = {0.0f, 1.0f, 0.5f};
-    int bad = 0, tiny = 0;
+    int bad = 0, tiny = 0, fin = 0, all = 0;
     for (int sh = 0; sh < 4; sh++) {
         int K = shapes[sh][0], N = shapes[sh][1], TM = 150;
         float *x = malloc(sizeof(float) * TM * K), *xt = malloc(sizeof(float) * K * TM), *wf = malloc(sizeof(float) * K * N);
         float *o0 = malloc(sizeof(float) * TM * N), *a = malloc(sizeof(float) * TM * N), *b = malloc(sizeof(float) * TM * N);
         uint16_t *wb = malloc(2 * (size_t)N * K), *wk = malloc(2 * (size_t)K * N);
         uint64_t r = 1234 + sh;
-        for (int i = 0; i < TM * K; i++) x[i] = wide_val(&r);
+        int sp = K < 64;   /* inf and NaN among the operands of the short sums only (else every sum is one) */
+        for (int i = 0; i < TM * K; i++) x[i] = wide_val_s(&r, sp);
         for (int t = 0; t < TM; t++) for (int k = 0; k < K; k++) xt[(size_t)k * TM + t] = x[(size_t)t * K + k];
-        for (int i = 0; i < K * N; i++) { wf[i] = wide_val(&r); wk[i] = cpu_bf16_rne(wf[i]); }   /* [K][N] */
+        for (int i = 0; i < K * N; i++) { wf[i] = wide_val_s(&r, sp); wk[i] = cpu_bf16_rne(wf[i]); }   /* [K][N] */
         for (int n = 0; n < N; n++) for (int k = 0; k < K; k++) wb[(size_t)n * K + k] = wk[(size_t)k * N + n];   /* [N][K] */
         for (int i = 0; i < TM * N; i++) o0[i] = wide_val(&r);
         size_t nb = op_pack_weight(bd, NULL, NULL, MRL_BF16, N, K);
@@ -1371,7 +1376,7 @@ TEST(bf16_fma_same_bits_as_vdpbf16ps) {
                     }
                     if (!same_bits_or_nan(a, b, (size_t)TM * N) && bad++ < 5)
                         printf("  K %d N %d T %d beta %g path %d: FMA differs from vdpbf16ps\n", K, N, T, beta, path);
-                    for (int i = 0; i < T * N; i++) tiny += a[i] != 0 && fabsf(a[i]) < 0x1p-100f;
+                    for (int i = 0; i < T * N; i++) tiny += a[i] != 0 && fabsf(a[i]) < 0x1p-100f, fin += isfinite(a[i]), all++;
                 }
         /* the program's own rounding mode does not reach the FMAs (vdpbf16ps ignores it): one
            thread, so the whole product runs where fesetround set it; beta 0.5 takes store_row's
@@ -1392,7 +1397,107 @@ TEST(bf16_fma_same_bits_as_vdpbf16ps) {
     }
     EXPECTF(bad == 0, "%d products differ", bad);
     EXPECTF(tiny > 1000, "only %d outputs below 2^-100: the data does not reach the flushed range", tiny);
+    EXPECTF(fin > all / 2, "only %d of %d outputs finite: NaN matching NaN would hide differences", fin, all);
     be_close(bd); be_close(bd1); be_close(bf); be_close(bf1);
+}
+
+/* The FMA path's task split: the first three quarters of a many-row product's tasks in one
+ * contiguous range per thread, the rest handed out as threads free up; W widened once for the
+ * product (8 row chunks and more), or block by block in each task (fewer chunks, or
+ * MRL_CPU_BF16_WIDE_ALL=0); x rounded by each thread for its chunk. On 1, 3 and 5 threads
+ * (more threads than cores: MRL_THREADS_ADAPT=0 keeps them), with padded strides, every path,
+ * and vdpbf16ps too, gives the bits of a scalar emulation of the instruction (each pair's odd
+ * product, then its even one, by fmaf, bf16 denormals read as 0, denormal sums flushed; beta y
+ * added by one more fmaf): a task run twice shows with beta 0.5, one skipped with beta 0, a
+ * block read from the wrong place anywhere. */
+static mrl_backend *open_fma_threads(int fma, int threads, int wide_all) {
+    mrl_err e = {0};
+    setenv("MRL_CPU_BF16_DOT", "1", 1);
+    setenv("MRL_CPU_AMX", "0", 1);
+    setenv("MRL_CPU_BF16_FMA", fma ? "1" : "0", 1);
+    setenv("MRL_CPU_BF16_WIDE_ALL", wide_all ? "1" : "0", 1);
+    setenv("MRL_THREADS_ADAPT", "0", 1);
+    mrl_backend *be = be_open("cpu", threads, &e);
+    unsetenv("MRL_CPU_BF16_DOT"); unsetenv("MRL_CPU_AMX"); unsetenv("MRL_CPU_BF16_FMA");
+    unsetenv("MRL_CPU_BF16_WIDE_ALL"); unsetenv("MRL_THREADS_ADAPT");
+    EXPECTF(be && be->threads == threads && cpu_st(be)->bf16fma == fma && cpu_st(be)->wide_all == wide_all,
+            "backend of %d threads, fma %d, wide_all %d", threads, fma, wide_all);
+    return be;
+}
+static float bf_daz(uint16_t h) {   /* a bf16 as the instruction reads it */
+    uint32_t u = (uint32_t)h << 16;
+    float v;
+    if (!(u & 0x7f800000)) u &= 0x80000000;
+    memcpy(&v, &u, 4);
+    return v;
+}
+static float ftz(float v) { return v != 0 && fabsf(v) < FLT_MIN ? copysignf(0.0f, v) : v; }
+/* +-[1/16, 16): every term of a long sum reaches its last bits (bf16_fma_same_bits_as_vdpbf16ps
+   has the wide exponents, the denormals, inf and NaN) */
+static float narrow_val(uint64_t *r) {
+    *r = *r * 6364136223846793005ull + 1442695040888963407ull;
+    float v = ldexpf((float)((*r >> 33) & 0xffffff) / (1 << 24) + 0.5f, (int)(*r >> 59) % 9 - 3);
+    return (*r >> 31) & 1 ? -v : v;
+}
+TEST(bf16_fma_task_split_same_bits) {
+    if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
+    mrl_backend *be_[7];
+    int ths[3] = {1, 3, 5};
+    be_[0] = open_fma_threads(0, 2, 1);   /* vdpbf16ps */
+    for (int i = 0; i < 6; i++) be_[i + 1] = open_fma_threads(1, ths[i % 3], i < 3);
+    /* 850 rows: 8 chunks (W widened once), 367: 4 (block by block); 24 and 16 tasks, K over one
+       K-block of 256 pairs */
+    int shapes[][3] = {{850, 515, 130}, {367, 1025, 200}};
+    int bad = 0, fin = 0, all = 0;
+    for (int sh = 0; sh < 2; sh++) {
+        int T = shapes[sh][0], IN = shapes[sh][1], OUT = shapes[sh][2], ldx = IN + 3, ldo = OUT + 5, ldt = T + 2;
+        float *x = malloc(sizeof(float) * T * ldx), *xt = malloc(sizeof(float) * IN * ldt), *wf = malloc(sizeof(float) * IN * OUT);
+        float *o0 = malloc(sizeof(float) * T * ldo), *o = malloc(sizeof(float) * T * ldo), *sum = malloc(sizeof(float) * T * OUT);
+        uint16_t *wb = malloc(2 * (size_t)OUT * IN), *wk = malloc(2 * (size_t)IN * OUT), *xb = malloc(2 * (size_t)T * IN);
+        uint64_t r = 77 + sh;
+        for (int i = 0; i < T * ldx; i++) x[i] = narrow_val(&r);
+        for (int t = 0; t < T; t++) for (int k = 0; k < IN; k++) xt[(size_t)k * ldt + t] = x[(size_t)t * ldx + k];
+        for (int t = 0; t < T; t++) for (int k = 0; k < IN; k++) xb[(size_t)t * IN + k] = cpu_bf16_rne(x[(size_t)t * ldx + k]);
+        for (int i = 0; i < IN * OUT; i++) { wf[i] = narrow_val(&r); wk[i] = cpu_bf16_rne(wf[i]); }   /* [IN][OUT] */
+        for (int n = 0; n < OUT; n++) for (int k = 0; k < IN; k++) wb[(size_t)n * IN + k] = wk[(size_t)k * OUT + n];
+        for (int i = 0; i < T * ldo; i++) o0[i] = narrow_val(&r);
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < OUT; n++) {
+                const uint16_t *xr = xb + (size_t)t * IN, *wr = wb + (size_t)n * IN;
+                float acc = 0;
+                for (int k = 0; k < IN; k += 2) {
+                    if (k + 1 < IN) acc = ftz(fmaf(bf_daz(xr[k + 1]), bf_daz(wr[k + 1]), acc));
+                    acc = ftz(fmaf(bf_daz(xr[k]), bf_daz(wr[k]), acc));
+                }
+                sum[(size_t)t * OUT + n] = acc;
+            }
+        for (int i = 0; i < T * OUT; i++) fin += isfinite(sum[i]) && sum[i] != 0, all++;
+        for (int path = 0; path < 4; path++)
+            for (int bi = 0; bi < 2; bi++)
+                for (int side = 0; side < 7; side++) {
+                    mrl_backend *be = be_[side];
+                    float beta = bi ? 0.5f : 0.0f;
+                    memcpy(o, o0, sizeof(float) * T * ldo);
+                    if (path == 0) cpu_bf16dot_xwT(be, o, ldo, beta, x, ldx, T, IN, wb, OUT);
+                    else if (path == 1) cpu_bf16dot_xw(be, o, ldo, beta, x, ldx, 0, T, IN, wk, 0, OUT, OUT);
+                    else if (path == 2) cpu_bf16dot_xw(be, o, ldo, beta, x, ldx, 0, T, IN, wf, 1, OUT, OUT);
+                    else cpu_bf16dot_xw(be, o, ldo, beta, xt, ldt, 1, T, IN, wf, 1, OUT, OUT);
+                    int diff = 0;
+                    for (int t = 0; t < T; t++)
+                        for (int n = 0; n < ldo; n++) {
+                            float y0 = o0[(size_t)t * ldo + n], want = n >= OUT ? y0 : beta == 0 ? sum[(size_t)t * OUT + n]
+                                                                                  : fmaf(beta, y0, sum[(size_t)t * OUT + n]);
+                            diff += memcmp(&want, &o[(size_t)t * ldo + n], 4) != 0;
+                        }
+                    if (diff && bad++ < 5)
+                        printf("  T %d IN %d OUT %d path %d beta %g: %s, %d threads%s: %d outputs differ from the emulation\n", T, IN,
+                               OUT, path, beta, side ? "FMA" : "vdpbf16ps", be->threads, side && side <= 3 ? ", W widened once" : "", diff);
+                }
+        free(x); free(xt); free(wf); free(o0); free(o); free(sum); free(wb); free(wk); free(xb);
+    }
+    EXPECTF(bad == 0, "%d products differ", bad);
+    EXPECTF(fin == all, "%d of %d sums finite and nonzero", fin, all);
+    for (int i = 0; i < 7; i++) be_close(be_[i]);
 }
 
 /* The same empty sums on every other path: the AVX-512 tiles, and OpenBLAS below AVX-512
@@ -1917,6 +2022,7 @@ int main(void) {
     RUN(bf16_big_output_same_bits);
     RUN(bf16_big_output_same_bits_fma);
     RUN(bf16_fma_same_bits_as_vdpbf16ps);
+    RUN(bf16_fma_task_split_same_bits);
     RUN(bf16_amx_big_output_same_bits);
     RUN(empty_sums_write_zeros_on_every_path);
     RUN(paged_attention_equals_packed);
