@@ -264,7 +264,8 @@ static microf_fn *const microsf[RT + 1] = {NULL, microf1, microf2, microf3, micr
 /* The same on blocks widened ahead (widen_panel): pair p's 64 odd halves, then its 64 even
  * ones, as floats. Raw W in tasks of many rows is widened ahead instead of once per 6 rows (the
  * widening is 8 of every 56 vector instructions in microf6): all of it once for the product
- * where several row chunks read it (pack_all_wide), else each block as its task packs it. */
+ * where many row chunks read it (pack_all_wide, WALL_CHUNKS), else each block as its task packs
+ * it. */
 #define PW_ODD(b, j) _mm512_loadu_ps((b) + (j))
 #define PW_EVEN(b, j) _mm512_loadu_ps((b) + NP + (j))
 #define MICROW(R) MICROF_GEN(microw##R, R, float, 2 * NP, PW_ODD, PW_EVEN)
