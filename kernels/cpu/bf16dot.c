@@ -492,10 +492,7 @@ TGT static void round_chunk(float *xf, int ldf, const float *x, int ldx, int xk,
 static void round_rows_k(const mrl_backend *be, uint32_t *xp, int ldp, const float *xt, int ldx, int T, int IN) {
     int nb = (T + RKW - 1) / RKW;
     #pragma omp parallel for schedule(static) num_threads(cpu_nt(be, (size_t)T * IN))
-    for (int b = 0; b < nb; b++) {
-        int t1 = RKW * b + RKW < T ? RKW * b + RKW : T;
-        rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, t1);
-    }
+    for (int b = 0; b < nb; b++) rows_k_wide(xp, ldp, xt, ldx, T, IN, RKW * b, RKW * b + RKW < T ? RKW * b + RKW : T);
 }
 
 /* y[0..n) = beta y + a (y = a when beta is 0, whatever y held). nt: y is a whole panel's 64
@@ -551,24 +548,26 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
        #4 AC together: a bf16 training step +5 %, `model_bench gemm` forward +10 %) */
     size_t xall = fma ? 0 : (size_t)Tp * ldp;
     int ldf = 2 * ldp;
-    size_t per = (wp ? 0 : (size_t)KB * NP) + (size_t)tcmax * NP + (amx ? 16 * NP : 0);   /* panel, accumulators, tail */
     /* raw W (training, per-call products) in tasks of many rows: each K-block widened once as it
        is packed (microw; kb <= KB off AMX): a training step +0-9 %. Not W packed at load:
        widening each block of the weight stream gave batch-64 decode no clear gain (BENCHMARKS
        #4 AB) */
     int wide = fma && !wp && tc >= WIDE_ROWS;
-    if (wide) per += (size_t)KB * 2 * NP;
     /* raw W read by more than one row chunk: packed once for all of them, not once per chunk */
     size_t pwords = !wp && nchunk > 1 ? cpu_bf16p_bytes(OUT, IN) / 4 : 0;
-    if (pwords) per -= (size_t)KB * NP;
     /* and where those blocks are widened by many chunks, widened once too (twice the words; up
        to WALL_MAX): each task widened its own copy of every block before (`model_bench gemm
        1024 512 3072` forward +4 %, `gemm 4096 512 1536` dx +14 %, medians of alternated pairs,
        #4 AC). With few chunks the fp32 W read from memory by each costs more than the widening
        it saves (T x 1536 x 8960: 2 chunks -10 %, 3-4 chunks -3 %, 5-6 level) */
     int wall = cpu_st(be)->wide_all && wide && nchunk >= WALL_CHUNKS && pwords * 8 <= WALL_MAX;
-    if (wall) { pwords *= 2; per -= (size_t)KB * 2 * NP; }   /* no block buffer either */
-    if (fma) per += (size_t)tcmax * ldf;   /* xf */
+    if (wall) pwords *= 2;
+    /* each thread's region: the block it packs (raw W not packed whole), its accumulators, AMX's
+       zero-padded tail, the block it widens (wide, W not widened whole), its chunk of x widened
+       (FMA) */
+    int packs = !wp && !pwords;
+    size_t per = (packs ? (size_t)KB * NP : 0) + (size_t)tcmax * NP + (amx ? 16 * NP : 0) +
+                 (wide && !wall ? (size_t)KB * 2 * NP : 0) + (fma ? (size_t)tcmax * ldf : 0);
     /* pairs per K-block: on AMX with W packed 64 (a 16 KB panel block stays in L1 while every
        row block of the task uses it: +10-25 % from 128 rows), and all of K for tasks of one
        16-row block (the sums stay in the tiles: +4-5 % on the linear op, +9 % batch-1 decode);
@@ -587,18 +586,20 @@ static void gemm(const mrl_backend *be, float *out, int ldo, float beta, const f
         wp = (const uint32_t *)(scr + xall);
         scr += pwords;
     }
-    if (!fma && xk) round_rows_k(be, xp, ldp, x, ldx, T, IN);   /* x given K-major */
-    else if (!fma) round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
+    if (!fma) {   /* (the FMA products round x per chunk, in the tasks) */
+        if (xk) round_rows_k(be, xp, ldp, x, ldx, T, IN);   /* x given K-major */
+        else round_rows(be, (uint16_t *)xp, 2 * ldp, x, ldx, T, IN);
+    }
     if (Tp > T) memset(xp + (size_t)T * ldp, 0, (size_t)(Tp - T) * ldp * 4);
     int nstat = tc >= WIDE_ROWS ? ntask - ntask / DYN_TAIL : ntask;
     atomic_int dyn = nstat;   /* the next task of the tail */
     #pragma omp parallel num_threads(nt)
     {
         uint32_t *buf = (uint32_t *)(scr + xall + (size_t)omp_get_thread_num() * per);
-        float *acc = (float *)(buf + (wp || ww ? 0 : (size_t)KB * NP));
+        float *acc = (float *)(buf + (packs ? (size_t)KB * NP : 0));
         uint32_t *tail = (uint32_t *)(acc + (size_t)tcmax * NP);
         float *wbuf = (float *)tail + (amx ? 16 * NP : 0);   /* (wide) */
-        float *xf = wbuf + (wide && !ww ? (size_t)KB * 2 * NP : 0);   /* (fma) */
+        float *xf = wbuf + (wide && !wall ? (size_t)KB * 2 * NP : 0);   /* (fma) */
         int xchunk = -1;   /* the chunk whose rows xf holds */
         if (amx) cpu_amx_begin();
         /* contiguous task ranges: a thread knows its next block, so it can prefetch it; in

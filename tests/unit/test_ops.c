@@ -1015,20 +1015,28 @@ TEST(f32_packed_same_bits_as_tiles) {
         CASE("1");                                                                               \
     }
 
-/* The bf16 GEMM's backends on 2 and 1 threads: kernel "0" vdpbf16ps (even where AMX is or FMAs
- * would be faster), "fma" fp32 FMAs, "1" AMX. */
-static void open_bf16dot(const char *kernel, mrl_backend **be, mrl_backend **be1) {
+/* A backend of the bf16 GEMM: kernel "0" vdpbf16ps (even where AMX is or FMAs would be faster),
+ * "fma" fp32 FMAs, "1" AMX; wide_all as MRL_CPU_BF16_WIDE_ALL; exactly `threads` threads
+ * (MRL_THREADS_ADAPT=0: more threads than cores, however busy the machine). */
+static mrl_backend *open_bf16_kernel(const char *kernel, int threads, int wide_all) {
     mrl_err e = {0};
     setenv("MRL_CPU_BF16_DOT", "1", 1);
     setenv("MRL_CPU_AMX", strcmp(kernel, "1") ? "0" : "1", 1);
     setenv("MRL_CPU_BF16_FMA", strcmp(kernel, "fma") ? "0" : "1", 1);
-    *be = be_open("cpu", 2, &e);
-    *be1 = be_open("cpu", 1, &e);
-    unsetenv("MRL_CPU_BF16_DOT");
-    unsetenv("MRL_CPU_AMX");
-    unsetenv("MRL_CPU_BF16_FMA");
-    int want = !strcmp(kernel, "fma");
-    EXPECTF(cpu_st(*be)->bf16fma == want && cpu_st(*be1)->bf16fma == want, "kernel %s: bf16fma %d", kernel, cpu_st(*be)->bf16fma);
+    setenv("MRL_CPU_BF16_WIDE_ALL", wide_all ? "1" : "0", 1);
+    setenv("MRL_THREADS_ADAPT", "0", 1);
+    mrl_backend *be = be_open("cpu", threads, &e);
+    unsetenv("MRL_CPU_BF16_DOT"); unsetenv("MRL_CPU_AMX"); unsetenv("MRL_CPU_BF16_FMA");
+    unsetenv("MRL_CPU_BF16_WIDE_ALL"); unsetenv("MRL_THREADS_ADAPT");
+    int fma = !strcmp(kernel, "fma");
+    EXPECTF(be && be->threads == threads && cpu_st(be)->bf16fma == fma && cpu_st(be)->wide_all == wide_all,
+            "kernel %s on %d threads, wide_all %d: bf16fma %d", kernel, threads, wide_all, be ? cpu_st(be)->bf16fma : -1);
+    return be;
+}
+/* The bf16 GEMM's backends on 2 and 1 threads. */
+static void open_bf16dot(const char *kernel, mrl_backend **be, mrl_backend **be1) {
+    *be = open_bf16_kernel(kernel, 2, 1);
+    *be1 = open_bf16_kernel(kernel, 1, 1);
 }
 
 /* The AVX512_BF16 path (bf16 inference, any row count): x W^T with x rounded to bf16 equals
@@ -1405,25 +1413,11 @@ TEST(bf16_fma_same_bits_as_vdpbf16ps) {
  * contiguous range per thread, the rest handed out as threads free up; W widened once for the
  * product (8 row chunks and more), or block by block in each task (fewer chunks, or
  * MRL_CPU_BF16_WIDE_ALL=0); x rounded by each thread for its chunk. On 1, 3 and 5 threads
- * (more threads than cores: MRL_THREADS_ADAPT=0 keeps them), with padded strides, every path,
- * and vdpbf16ps too, gives the bits of a scalar emulation of the instruction (each pair's odd
+ * (more threads than cores), with padded strides, every path, and vdpbf16ps too, gives the bits
+ * of a scalar emulation of the instruction (each pair's odd
  * product, then its even one, by fmaf, bf16 denormals read as 0, denormal sums flushed; beta y
  * added by one more fmaf): a task run twice shows with beta 0.5, one skipped with beta 0, a
  * block read from the wrong place anywhere. */
-static mrl_backend *open_fma_threads(int fma, int threads, int wide_all) {
-    mrl_err e = {0};
-    setenv("MRL_CPU_BF16_DOT", "1", 1);
-    setenv("MRL_CPU_AMX", "0", 1);
-    setenv("MRL_CPU_BF16_FMA", fma ? "1" : "0", 1);
-    setenv("MRL_CPU_BF16_WIDE_ALL", wide_all ? "1" : "0", 1);
-    setenv("MRL_THREADS_ADAPT", "0", 1);
-    mrl_backend *be = be_open("cpu", threads, &e);
-    unsetenv("MRL_CPU_BF16_DOT"); unsetenv("MRL_CPU_AMX"); unsetenv("MRL_CPU_BF16_FMA");
-    unsetenv("MRL_CPU_BF16_WIDE_ALL"); unsetenv("MRL_THREADS_ADAPT");
-    EXPECTF(be && be->threads == threads && cpu_st(be)->bf16fma == fma && cpu_st(be)->wide_all == wide_all,
-            "backend of %d threads, fma %d, wide_all %d", threads, fma, wide_all);
-    return be;
-}
 static float bf_daz(uint16_t h) {   /* a bf16 as the instruction reads it */
     uint32_t u = (uint32_t)h << 16;
     float v;
@@ -1443,8 +1437,8 @@ TEST(bf16_fma_task_split_same_bits) {
     if (!cpu_bf16dot_supported()) SKIP("no AVX512_BF16 on this CPU");
     mrl_backend *be_[7];
     int ths[3] = {1, 3, 5};
-    be_[0] = open_fma_threads(0, 2, 1);   /* vdpbf16ps */
-    for (int i = 0; i < 6; i++) be_[i + 1] = open_fma_threads(1, ths[i % 3], i < 3);
+    be_[0] = open_bf16_kernel("0", 2, 1);   /* vdpbf16ps */
+    for (int i = 0; i < 6; i++) be_[i + 1] = open_bf16_kernel("fma", ths[i % 3], i < 3);
     /* 850 rows: 8 chunks (W widened once), 367: 4 (block by block); 24 and 16 tasks, K over one
        K-block of 256 pairs */
     int shapes[][3] = {{850, 515, 130}, {367, 1025, 200}};
