@@ -268,27 +268,59 @@ int rd_next_line(rd_stream *r, const char **line, size_t *len, mrl_err *e) {
     }
 }
 
-/* The offset of the first letter outside the strings of a line libjq parsed that no JSON value
- * has there (n where none): JSON allows only those of true, false, null and an exponent's e or E,
- * but libjq 1.6 also reads nan, NaN, -nan, inf and Infinity as numbers, and writes a NaN back as
- * null (a record's "id": NaN became "id": null two stages later). i, I and N never start a JSON
- * token; n only starts null. Strings are skipped with memchr. */
-static size_t non_json_number(const char *s, size_t n) {
+/* The length of the JSON number (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)?) that
+ * starts s, 0 where none does. */
+static size_t json_number_len(const char *s, size_t n) {
+    size_t k = 0;
+#define DIGITS() while (k < n && s[k] >= '0' && s[k] <= '9') k++
+    if (k < n && s[k] == '-') k++;
+    if (k < n && s[k] == '0') k++;
+    else if (k < n && s[k] >= '1' && s[k] <= '9') { DIGITS(); }
+    else return 0;
+    if (k < n && s[k] == '.') {
+        size_t d = ++k;
+        DIGITS();
+        if (k == d) return 0;
+    }
+    if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+        k++;
+        if (k < n && (s[k] == '+' || s[k] == '-')) k++;
+        size_t d = k;
+        DIGITS();
+        if (k == d) return 0;
+    }
+#undef DIGITS
+    return k;
+}
+
+/* White space and the structural characters: what ends a token outside strings. */
+static inline int is_sep(char c) {
+    return c == ' ' || c == ',' || c == ']' || c == ':' || c == '[' || c == '{' || c == '}' || c == '\t' || c == '\r';
+}
+
+/* The offset of the first token outside the strings of a line libjq parsed that is neither
+ * true, false, null nor a JSON number (n where none), its length in *len. libjq 1.6 reads
+ * what strtod reads: nan, NaN, -nan, inf and Infinity (a NaN written back as null: a record's
+ * "id": NaN became "id": null two stages later), and +1, 01, .5 and 1. (which a tool passing
+ * the line on unchanged would hand to a stricter reader). Strings are skipped with memchr. */
+static size_t non_json_token(const char *s, size_t n, size_t *len) {
     size_t i = 0;
     while (i < n) {
         const char *q = memchr(s + i, '"', n - i);
-        size_t end = q ? (size_t)(q - s) : n, k = i;
-        for (; k + 8 <= end; k += 8) {   /* eight bytes at a time: none of i, I, N, n (the usual case) */
-            uint64_t w;
-            memcpy(&w, s + k, 8);
-#define HAS_BYTE(w, c) (((w ^ (0x0101010101010101ull * (c))) - 0x0101010101010101ull) & ~(w ^ (0x0101010101010101ull * (c))) & 0x8080808080808080ull)
-            if (HAS_BYTE(w, 'i') | HAS_BYTE(w, 'I') | HAS_BYTE(w, 'N') | HAS_BYTE(w, 'n')) break;
-#undef HAS_BYTE
-        }
-        for (; k < end; k++) {
-            char c = s[k];
-            if (c == 'i' || c == 'I' || c == 'N' || (c == 'n' && !(k + 3 < n && s[k + 1] == 'u' && s[k + 2] == 'l' && s[k + 3] == 'l')))
-                return k;
+        size_t end = q ? (size_t)(q - s) : n;
+        for (size_t k = i; k < end;) {
+            if (is_sep(s[k])) { k++; continue; }
+            size_t t = k + json_number_len(s + k, end - k);
+            if (t == k || (t < end && !is_sep(s[t]))) {   /* not a number, or more after one */
+                while (t < end && !is_sep(s[t])) t++;
+                size_t tl = t - k;
+                if (!((tl == 4 && !memcmp(s + k, "true", 4)) || (tl == 5 && !memcmp(s + k, "false", 5)) ||
+                      (tl == 4 && !memcmp(s + k, "null", 4)))) {
+                    *len = tl;
+                    return k;
+                }
+            }
+            k = t;
         }
         if (!q) break;
         for (size_t j = end + 1;;) {   /* the string's closing quote: one after an even run of backslashes */
@@ -340,14 +372,13 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
         char why[256];
         return err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: %s", file, line, jv_parse_error(v, "parse error", why, sizeof why));
     }
-    size_t bad_num = non_json_number(s, n);
-    if (bad_num < n) {
-        size_t k = bad_num;
-        while (k > 0 && (s[k - 1] == '-' || s[k - 1] == '+')) k--;
-        int len = 0;
-        while (k + len < n && len < 16 && (isalnum((unsigned char)s[k + len]) || s[k + len] == '-' || s[k + len] == '+' || s[k + len] == '.')) len++;
-        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: '%.*s' at column %zu is not a JSON number (JSON has no NaN or Infinity)",
-                file, line, len, s + k, k + 1);
+    size_t tlen = 0, tok = non_json_token(s, n, &tlen);
+    if (tok < n) {
+        int nonfinite = 0;
+        for (size_t k = tok; k < tok + tlen; k++) nonfinite |= isalpha((unsigned char)s[k]) && s[k] != 'e' && s[k] != 'E';
+        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: '%.*s' at column %zu is not a JSON number (%s)",
+                file, line, tlen > 16 ? 16 : (int)tlen, s + tok, tok + 1,
+                nonfinite ? "JSON has no NaN or Infinity" : "JSON numbers have no + sign or leading zero, and digits on both sides of a point");
         jv_free(v);
         return -1;
     }
