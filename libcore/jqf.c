@@ -366,6 +366,19 @@ int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n) {
     return got == JV_KIND_INVALID || got == JV_KIND_NULL || got == k ? 0 : -1;
 }
 
+int rec_finish(jv rec, int *truncated, char *msg, size_t n) {
+    *truncated = 0;
+    if (rec_optional(rec, "finish", JV_KIND_STRING, msg, n) < 0) return -1;
+    const char *f = rec_str(rec, "finish");
+    if (!f || !strcmp(f, "stop")) return 0;
+    if (!strcmp(f, "length")) { *truncated = 1; return 0; }
+    jv v = jv_object_get(jv_copy(rec), jv_string("finish"));
+    jv d = jv_dump_string(v, 0);   /* quoted and escaped as in the record */
+    snprintf(msg, n, "\"finish\" is %.60s%s, not \"stop\" or \"length\"", jv_string_value(d), jv_string_length_bytes(jv_copy(d)) > 60 ? "..." : "");
+    jv_free(d);
+    return -1;
+}
+
 int json_write_file(const char *path, jv v, int flags, mrl_err *e) {
     jv txt = jv_dump_string(v, flags);
     size_t n = (size_t)jv_string_length_bytes(jv_copy(txt));

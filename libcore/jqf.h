@@ -73,6 +73,9 @@ const char *jv_parse_error(jv invalid, const char *dflt, char *buf, size_t n);
 /* An optional field: 0 when rec lacks it, or it is null or of kind k; else -1 with msg (n
  * bytes) set to `"field" is an array, not a string`. */
 int rec_optional(jv rec, const char *field, jv_kind k, char *msg, size_t n);
+/* The optional "finish" of a completion (SPEC: "stop" or "length"): 0 with *truncated set (0
+ * when rec lacks it or it is null), or -1 with msg (n bytes) naming what it holds instead. */
+int rec_finish(jv rec, int *truncated, char *msg, size_t n);
 /* rec with "id" set to id: in place where rec has one ("id": null), else as its first field, as
  * mfilter splices an assigned id in front of a record's text. Consumes both. */
 jv rec_with_id(jv rec, jv id);

@@ -200,8 +200,9 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
             continue;
         }
         char why[200];
+        int trunc;
         if (rec_optional(rec, "sample", JV_KIND_NUMBER, why, sizeof why) < 0 || rec_optional(rec, "pred", JV_KIND_STRING, why, sizeof why) < 0 ||
-            rec_optional(rec, "finish", JV_KIND_STRING, why, sizeof why) < 0 || rec_optional(rec, "completion", JV_KIND_STRING, why, sizeof why) < 0 ||
+            rec_finish(rec, &trunc, why, sizeof why) < 0 || rec_optional(rec, "completion", JV_KIND_STRING, why, sizeof why) < 0 ||
             rec_optional(rec, "completion_ids", JV_KIND_ARRAY, why, sizeof why) < 0) {
             jv_free(b); jv_free(id); jv_free(ok); jv_free(rec);
             bad(m, file, line, why);
@@ -243,9 +244,8 @@ static int read_input(ev *m, input *in, const char *const *paths, int npaths)
         /* an empty or blank answer is no answer: it does not vote (mreward writes null there) */
         s->pred = jv_get_kind(pv) == JV_KIND_STRING && jv_string_value(pv)[strspn(jv_string_value(pv), " \t\r\n")] ? need(m, jv_key_text(pv)) : NULL;
         jv_free(pv);
-        const char *fin = rec_str(rec, "finish");
-        s->trunc = fin && !strcmp(fin, "length");
-        s->has_finish = fin != NULL;
+        s->trunc = trunc;
+        s->has_finish = rec_str(rec, "finish") != NULL;
         jv ids = jv_object_get(jv_copy(rec), jv_string("completion_ids"));
         s->ntok = jv_get_kind(ids) == JV_KIND_ARRAY ? jv_array_length(jv_copy(ids)) : -1;
         jv_free(ids);

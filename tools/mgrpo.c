@@ -283,7 +283,7 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
         jv_free(a);
     }
     char msg[200];
-    if (rec_optional(rec, "finish", JV_KIND_STRING, msg, sizeof msg) < 0 || rec_optional(rec, "rewards", JV_KIND_OBJECT, msg, sizeof msg) < 0)
+    if (rec_finish(rec, &it->truncated, msg, sizeof msg) < 0 || rec_optional(rec, "rewards", JV_KIND_OBJECT, msg, sizeof msg) < 0)
         die_rec(o, where, "%s", msg);
     jv rws = jv_object_get(jv_copy(rec), jv_string("rewards"));   /* its values go into the step's means */
     if (jv_get_kind(rws) == JV_KIND_OBJECT) {
@@ -298,8 +298,6 @@ static void parse_item(opts *o, item *it, jv rec, const char *where, int vocab) 
         }
     }
     jv_free(rws);
-    const char *fin = rec_str(rec, "finish");
-    it->truncated = fin && !strcmp(fin, "length");
     if (o->rc.t.g.loss == GRPO_LOSS_SFT) return;
     mrl_err e = {0};
     jv r = jqf_first(o->freward, rec, &e);

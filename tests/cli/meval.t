@@ -119,6 +119,18 @@ $ meval --by '.[' </dev/null; echo "rc=$?"
 $ printf '{"id":1,"correct":true}\n{"id":"1","correct":false}\n' | meval --json -Z | jq -c '[.problems, .k]'
 > [2,1]
 
+## finish is "stop" or "length": another string is a bad record (it counted as not truncated),
+## skipped with --skip-bad; null is no finish
+$ printf '%s\n' '{"id":"a","correct":true,"finish":"Length"}' '{"id":"b","correct":false,"finish":"length"}' '{"id":"c","correct":true,"finish":null}' > fin.jsonl
+$ meval -Z fin.jsonl; echo "rc=$?"
+$ meval -Z --skip-bad fin.jsonl | jq -c '[.problems, .truncated_frac]'; echo "rc=${PIPESTATUS[0]}"
+> rc=1
+> [2,0.5]
+> rc=0
+2> meval: fin.jsonl:1: "finish" is "Length", not "stop" or "length"
+2> meval: fin.jsonl:1: "finish" is "Length", not "stop" or "length" (skipped)
+2> meval: 1 bad record skipped
+
 ## a sample index must be a whole number (0 to 2^53), correct a finite number (1e999 is infinity
 ## to libjq; nan is refused as not JSON, by mrl where libjq reads it, by Debian 11's libjq 1.6
 ## itself); a label needs a file

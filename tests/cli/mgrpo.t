@@ -111,6 +111,15 @@ $ mgrpo -Z -q --threads 1 --model "$TESTDATA/grpo/model" --out run bad.jsonl; ec
 2> mgrpo: bad.jsonl:1: "rewards" is a string, not an object
 2> mgrpo: bad.jsonl:5: "rewards.format" is a string, not a number
 
+## finish is "stop" or "length" (SPEC.md): another string, as "Length" or vLLM's "abort", is a bad
+## record, not a completion silently counted as finished under --mask-truncated
+% requires /usr/bin/jq
+$ jq -c 'if .sample == 2 and .id == "p1" then .finish = "Length" else . end' "$TESTDATA/grpo/batch.jsonl" > bad.jsonl
+$ mgrpo -Z -q --threads 1 --mask-truncated --model "$TESTDATA/grpo/model" --out run bad.jsonl; echo "rc=$?"; test -e run/latest || echo none
+> rc=1
+> none
+2> mgrpo: bad.jsonl:6: "finish" is "Length", not "stop" or "length"
+
 ## a sequence longer than the model's context (max_position_embeddings) is a bad record, as in msample
 % requires /usr/bin/jq
 $ minit tiny -o m -q && jq '.max_position_embeddings = 8' m/config.json > c && mv c m/config.json
