@@ -184,10 +184,12 @@ rw_spec *rw_parse(const char *arg, mrl_err *e)
         }
         s += 1 + wl;
     }
+    if (*s == ':' && !s[1]) { err_set(e, 2, "--reward %s has nothing after its ':' (drop the ':' or give key=val)", arg); goto fail; }
     if (*s == ':') s++;
     while (*s) {
         if (!strncmp(s, "pattern=", 8)) {
             if (r->kind != R_REGEX) { err_set(e, 2, "--reward %s: %s has no parameter 'pattern'", arg, table[k].name); goto fail; }
+            if (!s[8]) { err_set(e, 2, "--reward %s: empty pattern (it would match every completion)", arg); goto fail; }
             if (r->re) pcre2_code_free(r->re);
             if (!(r->re = compile_re(s + 8, 0, e))) { err_prefix(e, "--reward %s", arg); goto fail; }
             break;
@@ -203,7 +205,7 @@ rw_spec *rw_parse(const char *arg, mrl_err *e)
         if (!*kv) { err_set(e, 2, "--reward %s: empty parameter", arg); goto fail; }
         if (set_param(r, arg, kv, val, e)) goto fail;
         s += pl;
-        if (*s == ',') s++;
+        if (*s == ',' && !*++s) { err_set(e, 2, "--reward %s has nothing after its last ','", arg); goto fail; }
     }
     if (check_params(r, arg, e)) goto fail;
     return r;

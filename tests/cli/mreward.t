@@ -280,6 +280,21 @@ $ mreward --reward 'regex:pattern=(' </dev/null
 2> Try 'mreward --help'.
 ? 2
 
+## an empty pattern would match every completion, and a ':' or ',' with nothing after it is a
+## spec cut short: each a usage error, not a reward silently 1 or a spec read as complete
+$ mreward --reward 'regex:pattern=' </dev/null
+2> mreward: --reward regex:pattern=: empty pattern (it would match every completion)
+2> Try 'mreward --help'.
+? 2
+$ mreward --reward accuracy=2: </dev/null
+2> mreward: --reward accuracy=2: has nothing after its ':' (drop the ':' or give key=val)
+2> Try 'mreward --help'.
+? 2
+$ mreward --reward cosine:max_len=10, </dev/null
+2> mreward: --reward cosine:max_len=10, has nothing after its last ','
+2> Try 'mreward --help'.
+? 2
+
 ## two rewards of one name need :as=
 $ mreward --reward regex:pattern=a --reward regex:pattern=b </dev/null
 2~ needs its own name
