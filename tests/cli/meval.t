@@ -119,6 +119,18 @@ $ meval --by '.[' </dev/null; echo "rc=$?"
 $ printf '{"id":1,"correct":true}\n{"id":"1","correct":false}\n' | meval --json -Z | jq -c '[.problems, .k]'
 > [2,1]
 
+## a --k larger than a benchmark's groups is left out with a warning, not an empty pass@k
+## without a word; the default list never warns
+$ printf '{"id":"%s","sample":%d,"correct":%s}\n' a 0 true a 1 false a 2 true b 0 false b 1 false b 2 false > k.jsonl
+$ meval -Z --k 1,2,5 k.jsonl | jq -c '."pass@k"'
+$ meval -Z k.jsonl | jq -c '."pass@k"'
+$ head -n 5 k.jsonl | meval -Z --allow-partial --k 3 | jq -c '."pass@k"'
+> {"1":0.3333333333333333,"2":0.5}
+> {"1":0.3333333333333333,"2":0.5,"3":0.5}
+> {}
+2> meval: --k 5 left out for all: every group has 3 samples
+2> meval: --k 3 left out for all: its smallest group has 2 samples
+
 ## finish is "stop" or "length": another string is a bad record (it counted as not truncated),
 ## skipped with --skip-bad; null is no finish
 $ printf '%s\n' '{"id":"a","correct":true,"finish":"Length"}' '{"id":"b","correct":false,"finish":"length"}' '{"id":"c","correct":true,"finish":null}' > fin.jsonl
