@@ -374,7 +374,10 @@ int rec_finish(jv rec, int *truncated, char *msg, size_t n) {
     if (!strcmp(f, "length")) { *truncated = 1; return 0; }
     jv v = jv_object_get(jv_copy(rec), jv_string("finish"));
     jv d = jv_dump_string(v, 0);   /* quoted and escaped as in the record */
-    snprintf(msg, n, "\"finish\" is %.60s%s, not \"stop\" or \"length\"", jv_string_value(d), jv_string_length_bytes(jv_copy(d)) > 60 ? "..." : "");
+    const char *t = jv_string_value(d);
+    int len = jv_string_length_bytes(jv_copy(d)), cut = len > 60 ? 60 : len;
+    while (cut < len && cut > 0 && ((unsigned char)t[cut] & 0xC0) == 0x80) cut--;   /* at a character's start */
+    snprintf(msg, n, "\"finish\" is %.*s%s, not \"stop\" or \"length\"", cut, t, cut < len ? "..." : "");
     jv_free(d);
     return -1;
 }

@@ -184,7 +184,7 @@ rw_spec *rw_parse(const char *arg, mrl_err *e)
         }
         s += 1 + wl;
     }
-    if (*s == ':' && !s[1]) { err_set(e, 2, "--reward %s has nothing after its ':' (drop the ':' or give key=val)", arg); goto fail; }
+    if (*s == ':' && !s[1]) { err_set(e, 2, "--reward '%s': nothing after the ':' (drop it, or give key=val)", arg); goto fail; }
     if (*s == ':') s++;
     while (*s) {
         if (!strncmp(s, "pattern=", 8)) {
@@ -205,7 +205,7 @@ rw_spec *rw_parse(const char *arg, mrl_err *e)
         if (!*kv) { err_set(e, 2, "--reward %s: empty parameter", arg); goto fail; }
         if (set_param(r, arg, kv, val, e)) goto fail;
         s += pl;
-        if (*s == ',' && !*++s) { err_set(e, 2, "--reward %s has nothing after its last ','", arg); goto fail; }
+        if (*s == ',' && !*++s) { err_set(e, 2, "--reward '%s': nothing after the last ','", arg); goto fail; }
     }
     if (check_params(r, arg, e)) goto fail;
     return r;

@@ -376,8 +376,8 @@ int rd_parse(const char *s, size_t n, const char *file, long line, jv *rec, mrl_
     if (tok < n) {
         int nonfinite = 0;
         for (size_t k = tok; k < tok + tlen; k++) nonfinite |= isalpha((unsigned char)s[k]) && s[k] != 'e' && s[k] != 'E';
-        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: '%.*s' at column %zu is not a JSON number (%s)",
-                file, line, tlen > 16 ? 16 : (int)tlen, s + tok, tok + 1,
+        err_set(e, ERR_INPUT, "%s:%ld: invalid JSON: '%.*s%s' at column %zu is not a JSON number (%s)",
+                file, line, tlen > 16 ? 16 : (int)tlen, s + tok, tlen > 16 ? "..." : "", tok + 1,
                 nonfinite ? "JSON has no NaN or Infinity" : "JSON numbers have no + sign or leading zero, and digits on both sides of a point");
         jv_free(v);
         return -1;

@@ -429,7 +429,7 @@ static void stats_of(ev *m, input *in)
         /* a k the user asked for that this benchmark's groups cannot give: said, not an empty pass@k */
         for (int t = 0; t < m->nks && !m->kauto; t++)
             if (m->ks[t] > kmin)
-                cli_warn(&m->c, "--k %d left out for %s%s%s: %s group has %d sample%s", m->ks[t], m->bench[bi],
+                cli_warn(&m->c, "--k %d left out for benchmark \"%s\"%s%s: %s group has %d sample%s", m->ks[t], m->bench[bi],
                          in->label ? " of " : "", in->label ? in->label : "", kmin == kmax ? "every" : "its smallest",
                          kmin, kmin == 1 ? "" : "s");
         b->passk = pk;

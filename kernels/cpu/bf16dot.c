@@ -262,7 +262,8 @@ MICROF(1) MICROF(2) MICROF(3) MICROF(4) MICROF(5) MICROF(6)
 typedef void microf_fn(float *, const float *, int, const uint32_t *, int, int, pfq *);
 static microf_fn *const microsf[RT + 1] = {NULL, microf1, microf2, microf3, microf4, microf5, microf6};
 /* The same on 12 rows x half a panel (32 outputs; pk and acc offset by 32 for the other half),
- * for blocks split in the kernel (W packed at load: a decode batch): two words' halves feed 48
+ * for blocks split in the kernel (W packed at load, as a decode batch's; raw W in tasks of
+ * fewer than WIDE_ROWS rows): two words' halves feed 48
  * FMAs, where microf6's four feed as many (its widening is 8 of every 56 vector instructions,
  * here 4 of 52); one core on a block in L2, Xeon whose VM hides AMX: 157 GFLOP/s against
  * microf6's 145 (its peak 170). Each output's sum runs in the same order: the same bits. */

@@ -128,18 +128,21 @@ $ head -n 5 k.jsonl | meval -Z --allow-partial --k 3 | jq -c '."pass@k"'
 > {"1":0.3333333333333333,"2":0.5}
 > {"1":0.3333333333333333,"2":0.5,"3":0.5}
 > {}
-2> meval: --k 5 left out for all: every group has 3 samples
-2> meval: --k 3 left out for all: its smallest group has 2 samples
+2> meval: --k 5 left out for benchmark "all": every group has 3 samples
+2> meval: --k 3 left out for benchmark "all": its smallest group has 2 samples
 
 ## finish is "stop" or "length": another string is a bad record (it counted as not truncated),
-## skipped with --skip-bad; null is no finish
+## skipped with --skip-bad; null is no finish; a long one is cut in the message at a character
 $ printf '%s\n' '{"id":"a","correct":true,"finish":"Length"}' '{"id":"b","correct":false,"finish":"length"}' '{"id":"c","correct":true,"finish":null}' > fin.jsonl
 $ meval -Z fin.jsonl; echo "rc=$?"
+$ printf '{"id":"a","correct":true,"finish":"%s"}\n' ééééééééééééééééééééééééééééééééééééééé | meval -Z; echo "rc=$?"
 $ meval -Z --skip-bad fin.jsonl | jq -c '[.problems, .truncated_frac]'; echo "rc=${PIPESTATUS[0]}"
+> rc=1
 > rc=1
 > [2,0.5]
 > rc=0
 2> meval: fin.jsonl:1: "finish" is "Length", not "stop" or "length"
+2> meval: <stdin>:1: "finish" is "ééééééééééééééééééééééééééééé..., not "stop" or "length"
 2> meval: fin.jsonl:1: "finish" is "Length", not "stop" or "length" (skipped)
 2> meval: 1 bad record skipped
 

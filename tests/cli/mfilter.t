@@ -618,9 +618,9 @@ $ mfilter -Z ok.jsonl; echo "rc=$?"
 
 ## libjq 1.6 also reads +1, 01, -01, 00, .5, 1. and 1.e5 as numbers, and a tool passing the line
 ## on unchanged handed them to a stricter reader downstream (Python's json refuses them): each is
-## refused naming the token and its column, in an array too; the JSON forms of the same numbers,
+## refused naming the token (its first 16 bytes) and its column, in an array too; the JSON forms of the same numbers,
 ## -0, exponents with a sign and true/false/null inside arrays are fine
-$ for t in +1 01 -01 00 .5 1. 1.e5 '[1,+2]'; do printf '{"id":"a","x":%s}\n' "$t" | mfilter -Z 2>&1; echo "rc=$?"; done
+$ for t in +1 01 -01 00 .5 1. 1.e5 '[1,+2]' 0001234567890123456789; do printf '{"id":"a","x":%s}\n' "$t" | mfilter -Z 2>&1; echo "rc=$?"; done
 $ printf '%s\n' '{"id":"b","x":[1,0,-0,0.5,-0.0e0,1E+5,2e-3,10],"y":[true,false,null]}' | mfilter -Z; echo "rc=$?"
 > mfilter: <stdin>:1: invalid JSON: '+1' at column 15 is not a JSON number (JSON numbers have no + sign or leading zero, and digits on both sides of a point)
 > rc=1
@@ -637,6 +637,8 @@ $ printf '%s\n' '{"id":"b","x":[1,0,-0,0.5,-0.0e0,1E+5,2e-3,10],"y":[true,false,
 > mfilter: <stdin>:1: invalid JSON: '1.e5' at column 15 is not a JSON number (JSON numbers have no + sign or leading zero, and digits on both sides of a point)
 > rc=1
 > mfilter: <stdin>:1: invalid JSON: '+2' at column 18 is not a JSON number (JSON numbers have no + sign or leading zero, and digits on both sides of a point)
+> rc=1
+> mfilter: <stdin>:1: invalid JSON: '0001234567890123...' at column 15 is not a JSON number (JSON numbers have no + sign or leading zero, and digits on both sides of a point)
 > rc=1
 > {"id":"b","x":[1,0,-0,0.5,-0.0e0,1E+5,2e-3,10],"y":[true,false,null]}
 > rc=0

@@ -287,11 +287,11 @@ $ mreward --reward 'regex:pattern=' </dev/null
 2> Try 'mreward --help'.
 ? 2
 $ mreward --reward accuracy=2: </dev/null
-2> mreward: --reward accuracy=2: has nothing after its ':' (drop the ':' or give key=val)
+2> mreward: --reward 'accuracy=2:': nothing after the ':' (drop it, or give key=val)
 2> Try 'mreward --help'.
 ? 2
 $ mreward --reward cosine:max_len=10, </dev/null
-2> mreward: --reward cosine:max_len=10, has nothing after its last ','
+2> mreward: --reward 'cosine:max_len=10,': nothing after the last ','
 2> Try 'mreward --help'.
 ? 2
 
