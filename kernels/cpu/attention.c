@@ -556,13 +556,15 @@ SCORES(2)
 /* One row's KV groups g0 .. g0+ng-1, hpg query heads of each (head g hpg + h of o, q and p is
  * head h of group g0 + g), over a pool of element size ES (4: fp32, 2: bf16): the scores four
  * keys at a time, group after group on the same keys, the keys' part of each cached row for
- * these groups fetched kahead keys ahead; the softmax; P V over blocks of jb cached rows (the
+ * these groups fetched kahead keys ahead (into L2 only where kl2: a row's task, +5.5 % on 64
+ * rows of 2,048 or 4,096 cached bf16 tokens, medians of 8 alternated pairs on a Xeon whose VM
+ * hides AMX; the per-group tasks of 1-3 rows lost 7 % with it); the softmax; P V over blocks of jb cached rows (the
  * sums kept exactly in o between blocks), every group's column slices over a block, rows
  * fetched vahead ahead. Two callers:
- * - a task per (row, group or slice of one), the heads above: ng 1, kahead 8, jb n (one block),
- *   vahead 16;
+ * - a task per (row, group or slice of one), the heads above: ng 1, kahead 8 (into L1), jb n
+ *   (one block), vahead 16;
  * - a task per row (where rows are enough for every thread), all its groups: ng Hkv, kahead 32
- *   and jb = vahead = 32 (ROW_*). A cached row holds every group's key (or value), Hkv x D
+ *   (into L2) and jb = vahead = 32 (ROW_*). A cached row holds every group's key (or value), Hkv x D
  *   elements. The per-group tasks each read their part of it (half of it for two KV heads), the
  *   values in passes of one line of every row, fetched only a few rows ahead: from memory that
  *   ran at a third of the read bandwidth (one thread, 64 rows of 2048 cached tokens: 5 GB/s).
@@ -576,7 +578,7 @@ SCORES(2)
 __attribute__((target("avx512f")))                                                               \
 static void groups_##ES(float *o, float *p, int32_t *slot, const float *q, const char *kp, const char *vp, \
                         size_t row, int g0, int ng, int hpg, int D, const int32_t *tab, int bs, int n, float scale, \
-                        int kahead, int jb, int vahead) {                                        \
+                        int kahead, int kl2, int jb, int vahead) {                               \
     if (n <= 0) { memset(o, 0, (size_t)ng * hpg * D * sizeof(float)); return; }   /* as the portable loop */ \
     paged_slots(slot, tab, bs, n);                                                               \
     size_t kb = (size_t)ng * D * ES;   /* bytes of these groups' keys in a cached row */          \
@@ -587,7 +589,8 @@ static void groups_##ES(float *o, float *p, int32_t *slot, const float *q, const
         if (j + kahead + 4 <= n)                                                                 \
             for (int u = kahead; u < kahead + 4; u++) {                                          \
                 const char *f = kp + ((size_t)slot[j + u] * row + (size_t)g0 * D) * ES;          \
-                for (size_t c = 0; c < kb; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);           \
+                if (kl2) for (size_t c = 0; c < kb; c += 64) _mm_prefetch(f + c, _MM_HINT_T1);   \
+                else for (size_t c = 0; c < kb; c += 64) _mm_prefetch(f + c, _MM_HINT_T0);      \
             }                                                                                    \
         for (int g = 0; g < ng; g++) {                                                           \
             const char *kg[4];                                                                   \
@@ -846,9 +849,9 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
             for (int r = 0; r < R; r++) {
                 const int32_t *tab = bt + (size_t)row_seq[r] * max_blocks;
                 if (avx512 && bf) groups_2(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, row, 0, Hkv, grp, D,
-                                           tab, bs, row_ctx[r], scale, ROW_KAHEAD, ROW_JB, ROW_JB);
+                                           tab, bs, row_ctx[r], scale, ROW_KAHEAD, 1, ROW_JB, ROW_JB);
                 else if (avx512) groups_4(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, row, 0, Hkv, grp, D,
-                                          tab, bs, row_ctx[r], scale, ROW_KAHEAD, ROW_JB, ROW_JB);
+                                          tab, bs, row_ctx[r], scale, ROW_KAHEAD, 1, ROW_JB, ROW_JB);
                 else group_avx2(out + (size_t)r * H * D, p, (int32_t *)extra, q + (size_t)r * qs, kp, vp, bf ? 2 : 4, row, 0, Hkv, grp, D,
                                 tab, bs, row_ctx[r], scale);
             }
@@ -864,8 +867,8 @@ void cpu_attention_paged(const mrl_backend *be, void *outv, const void *qv, int 
 #ifdef PAGED_SIMD
                 if (avx512) {
                     int n = row_ctx[r];   /* one block: P V over all the rows, one column slice after another */
-                    if (bf) groups_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, 1, nh, D, tab, bs, n, scale, 8, n, 16);
-                    else groups_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, 1, nh, D, tab, bs, n, scale, 8, n, 16);
+                    if (bf) groups_2(o, p, (int32_t *)extra, qr, kp, vp, row, g, 1, nh, D, tab, bs, n, scale, 8, 0, n, 16);
+                    else groups_4(o, p, (int32_t *)extra, qr, kp, vp, row, g, 1, nh, D, tab, bs, n, scale, 8, 0, n, 16);
                     continue;
                 }
                 if (avx2) {
