@@ -221,81 +221,49 @@ static micro_fn *const micros[RT + 1] = {NULL, micro1, micro2, micro3, micro4, m
  * up), each as the fp32 value of that bf16. */
 TGT static inline __m512i pair_odd(__m512i w) { return _mm512_and_si512(w, _mm512_set1_epi32((int)0xffff0000u)); }
 TGT static inline __m512i pair_even(__m512i w) { return _mm512_slli_epi32(w, 16); }
-/* MICROF_GEN: the kernel over a panel block whose pair p is BSTEP elements of type BT at pk +
- * p BSTEP, BODD(b, j) / BEVEN(b, j) giving outputs j .. j + 15's odd / even halves as floats. */
-#define MICROF_GEN(NAME, R, BT, BSTEP, BODD, BEVEN)                                              \
+/* MICROF_GEN: the kernel on R rows x NV 16-wide vectors of outputs over a panel block whose pair p
+ * is BSTEP elements of type BT at pk + p BSTEP, BODD(b, j) / BEVEN(b, j) giving outputs j .. j +
+ * 15's odd / even halves as floats. */
+#define MICROF_GEN(NAME, R, NV, BT, BSTEP, BODD, BEVEN)                                          \
 TGT static void NAME(float *acc, const float *xf, int ldf, const BT *pk, int kb, int first, pfq *pf) { \
     int pn = pf->next;                                                                           \
-    size_t sl = (size_t)ldf;   /* rows 0-2 off x0, 3-5 off x3: few general registers (smallgemm.c) */ \
-    __m512 c[R][4];                                                                              \
-    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
+    size_t sl = (size_t)ldf;   /* rows 0-2 off x0, the rest off x3: few general registers (smallgemm.c) */ \
+    __m512 c[R][NV], bv[NV];                                                                     \
+    _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < NV; i++) \
         c[r][i] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + r * NP + 16 * i);          \
     for (int p = 0; p < kb; p++) {                                                               \
         const BT *b = pk + (size_t)p * (BSTEP);                                                  \
         const float *x0 = xf + 2 * p, *x3 = x0 + 3 * sl;                                          \
         pn = pf_issue(pf, pn, pf->per_iter);                                                     \
-        __m512 b0 = BODD(b, 0), b1 = BODD(b, 16), b2 = BODD(b, 32), b3 = BODD(b, 48);             \
-        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
+        _Pragma("GCC unroll 4") for (int i = 0; i < NV; i++) bv[i] = BODD(b, 16 * i);            \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                   \
             __m512 a = _mm512_set1_ps(r < 3 ? x0[(size_t)r * sl] : x3[(size_t)(r - 3) * sl]);    \
-            c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);                                           \
-            c[r][1] = _mm512_fmadd_ps(a, b1, c[r][1]);                                           \
-            c[r][2] = _mm512_fmadd_ps(a, b2, c[r][2]);                                           \
-            c[r][3] = _mm512_fmadd_ps(a, b3, c[r][3]);                                           \
+            _Pragma("GCC unroll 4") for (int i = 0; i < NV; i++) c[r][i] = _mm512_fmadd_ps(a, bv[i], c[r][i]); \
         }                                                                                        \
-        b0 = BEVEN(b, 0); b1 = BEVEN(b, 16); b2 = BEVEN(b, 32); b3 = BEVEN(b, 48);                \
-        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) {                                    \
+        _Pragma("GCC unroll 4") for (int i = 0; i < NV; i++) bv[i] = BEVEN(b, 16 * i);           \
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) {                                   \
             __m512 a = _mm512_set1_ps(r < 3 ? x0[(size_t)r * sl + 1] : x3[(size_t)(r - 3) * sl + 1]); \
-            c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);                                           \
-            c[r][1] = _mm512_fmadd_ps(a, b1, c[r][1]);                                           \
-            c[r][2] = _mm512_fmadd_ps(a, b2, c[r][2]);                                           \
-            c[r][3] = _mm512_fmadd_ps(a, b3, c[r][3]);                                           \
+            _Pragma("GCC unroll 4") for (int i = 0; i < NV; i++) c[r][i] = _mm512_fmadd_ps(a, bv[i], c[r][i]); \
         }                                                                                        \
     }                                                                                            \
-    _Pragma("GCC unroll 6") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < 4; i++) \
+    _Pragma("GCC unroll 12") for (int r = 0; r < R; r++) _Pragma("GCC unroll 4") for (int i = 0; i < NV; i++) \
         _mm512_storeu_ps(acc + r * NP + 16 * i, c[r][i]);                                        \
     pf->next = pn;                                                                               \
 }
 #define PK_ODD(b, j) _mm512_castsi512_ps(pair_odd(_mm512_loadu_si512((b) + (j))))
 #define PK_EVEN(b, j) _mm512_castsi512_ps(pair_even(_mm512_loadu_si512((b) + (j))))
-#define MICROF(R) MICROF_GEN(microf##R, R, uint32_t, NP, PK_ODD, PK_EVEN)
+#define MICROF(R) MICROF_GEN(microf##R, R, 4, uint32_t, NP, PK_ODD, PK_EVEN)
 MICROF(1) MICROF(2) MICROF(3) MICROF(4) MICROF(5) MICROF(6)
 typedef void microf_fn(float *, const float *, int, const uint32_t *, int, int, pfq *);
 static microf_fn *const microsf[RT + 1] = {NULL, microf1, microf2, microf3, microf4, microf5, microf6};
 /* The same on 12 rows x half a panel (32 outputs; pk and acc offset by 32 for the other half),
  * for blocks split in the kernel (W packed at load, as a decode batch's; raw W in tasks of
- * fewer than WIDE_ROWS rows): two words' halves feed 48
- * FMAs, where microf6's four feed as many (its widening is 8 of every 56 vector instructions,
- * here 4 of 52); one core on a block in L2, Xeon whose VM hides AMX: 157 GFLOP/s against
- * microf6's 145 (its peak 170). Each output's sum runs in the same order: the same bits. */
+ * fewer than WIDE_ROWS rows): two words' halves feed 48 FMAs, where microf6's four feed as many
+ * (its widening is 8 of every 56 vector instructions, here 4 of 52); one core on a block in L2,
+ * Xeon whose VM hides AMX: 157 GFLOP/s against microf6's 145 (its peak 170). Each output's sum
+ * runs in the same order: the same bits. */
 #define RH 12   /* rows per microh block */
-TGT static void microh12(float *acc, const float *xf, int ldf, const uint32_t *pk, int kb, int first, pfq *pf) {
-    int pn = pf->next;
-    size_t sl = (size_t)ldf;
-    __m512 c[RH][2];
-    _Pragma("GCC unroll 12") for (int r = 0; r < RH; r++) _Pragma("GCC unroll 2") for (int i = 0; i < 2; i++)
-        c[r][i] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(acc + r * NP + 16 * i);
-    for (int p = 0; p < kb; p++) {
-        const uint32_t *b = pk + (size_t)p * NP;
-        const float *x0 = xf + 2 * p;
-        pn = pf_issue(pf, pn, pf->per_iter);
-        __m512i w0 = _mm512_loadu_si512(b), w1 = _mm512_loadu_si512(b + 16);
-        __m512 b0 = _mm512_castsi512_ps(pair_odd(w0)), b1 = _mm512_castsi512_ps(pair_odd(w1));
-        _Pragma("GCC unroll 12") for (int r = 0; r < RH; r++) {
-            __m512 a = _mm512_set1_ps(x0[(size_t)r * sl]);
-            c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);
-            c[r][1] = _mm512_fmadd_ps(a, b1, c[r][1]);
-        }
-        b0 = _mm512_castsi512_ps(pair_even(w0)); b1 = _mm512_castsi512_ps(pair_even(w1));
-        _Pragma("GCC unroll 12") for (int r = 0; r < RH; r++) {
-            __m512 a = _mm512_set1_ps(x0[(size_t)r * sl + 1]);
-            c[r][0] = _mm512_fmadd_ps(a, b0, c[r][0]);
-            c[r][1] = _mm512_fmadd_ps(a, b1, c[r][1]);
-        }
-    }
-    _Pragma("GCC unroll 12") for (int r = 0; r < RH; r++) _Pragma("GCC unroll 2") for (int i = 0; i < 2; i++)
-        _mm512_storeu_ps(acc + r * NP + 16 * i, c[r][i]);
-    pf->next = pn;
-}
+MICROF_GEN(microh12, RH, 2, uint32_t, NP, PK_ODD, PK_EVEN)
 /* The same on blocks widened ahead (widen_panel): pair p's 64 odd halves, then its 64 even
  * ones, as floats. Raw W in tasks of many rows is widened ahead instead of once per 6 rows (the
  * widening is 8 of every 56 vector instructions in microf6): all of it once for the product
@@ -303,7 +271,7 @@ TGT static void microh12(float *acc, const float *xf, int ldf, const uint32_t *p
  * it. */
 #define PW_ODD(b, j) _mm512_loadu_ps((b) + (j))
 #define PW_EVEN(b, j) _mm512_loadu_ps((b) + NP + (j))
-#define MICROW(R) MICROF_GEN(microw##R, R, float, 2 * NP, PW_ODD, PW_EVEN)
+#define MICROW(R) MICROF_GEN(microw##R, R, 4, float, 2 * NP, PW_ODD, PW_EVEN)
 MICROW(1) MICROW(2) MICROW(3) MICROW(4) MICROW(5) MICROW(6)
 typedef void microw_fn(float *, const float *, int, const float *, int, int, pfq *);
 static microw_fn *const microsw[RT + 1] = {NULL, microw1, microw2, microw3, microw4, microw5, microw6};
