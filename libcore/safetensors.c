@@ -105,6 +105,45 @@ static int json_uint(jv v, uint64_t *out) {
     return 0;
 }
 
+/* The offset of the first token outside the strings of a header (which libjq parsed) that is
+ * not a plain non-negative integer or null, its length in *len, and the keys it sits under
+ * (tensor name and field; keys[i] stays NULL where there is none); n where there is no such
+ * token. Every number in a header is a shape or an offset, which safetensors reads as integers
+ * (serde's usize): libjq reads 128.0, 1.28e2, +128 and 0128 as 128, where safe_open refuses the
+ * file. Keys are quoted as written (escapes and all). */
+static size_t header_bad_token(const char *s, size_t n, size_t *len, const char *keys[2], int klen[2]) {
+    int depth = 0;
+    for (size_t k = 0; k < n;) {
+        char c = s[k];
+        if (c == '"') {   /* skip the string: libjq found it well formed */
+            size_t b = ++k;
+            for (; k < n && s[k] != '"'; k++)
+                if (s[k] == '\\') k++;
+            size_t e = k++, a = k;
+            while (a < n && strchr(" \t\r\n", s[a]) && s[a]) a++;
+            if (a < n && s[a] == ':' && depth >= 1 && depth <= 2) {   /* a key: the tensor's name or its field */
+                keys[depth - 1] = s + b; klen[depth - 1] = (int)(e - b);
+                if (depth == 1) keys[1] = NULL;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[') depth++;
+        if (c == '}' || c == ']') depth--;
+        if (strchr(" \t\r\n,:[]{}", c) && c) { k++; continue; }
+        size_t t = k;
+        while (t < n && s[t] && !strchr(" \t\r\n,:[]{}\"", s[t])) t++;
+        if (t == k) t++;   /* a NUL byte */
+        int digits = s[k] != 0;
+        for (size_t j = k; j < t; j++) digits &= s[j] >= '0' && s[j] <= '9';
+        if (!((digits && (s[k] != '0' || t - k == 1)) || (t - k == 4 && !memcmp(s + k, "null", 4)))) {
+            *len = t - k;
+            return k;
+        }
+        k = t;
+    }
+    return n;
+}
+
 /* Parses one header entry (consumes v) into t; the caller prefixes the file name. */
 static int parse_entry(const char *name, jv v, size_t data_len, st_tensor *t, const unsigned char *data,
                        mrl_err *e) {
@@ -203,6 +242,18 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
         return err_set(e, 1, "%s: header is not valid JSON: %s", s->path, jv_parse_error(h, "parse error", why, sizeof why));
     }
     if (jv_get_kind(h) != JV_KIND_OBJECT) { jv_free(h); return err_set(e, 1, "%s: header is not a JSON object", s->path); }
+    const char *keys[2] = {NULL, NULL};
+    int klen[2] = {0, 0};
+    size_t tlen = 0, tok = header_bad_token((const char *)s->map + 8, (size_t)hlen, &tlen, keys, klen);
+    if (tok < hlen) {   /* after the JSON checks, before the entries' (which would read 4.0 as 4) */
+        jv_free(h);
+        char where[300] = "";
+        if (keys[0]) snprintf(where, sizeof where, "\"%.*s\"%s%.*s: ", klen[0] > 120 ? 120 : klen[0], keys[0],
+                              keys[1] ? ": " : "", keys[1] ? (klen[1] > 120 ? 120 : klen[1]) : 0, keys[1] ? keys[1] : "");
+        return err_set(e, 1, "%s: header: %s'%.*s%s' at column %zu is not a non-negative integer (safetensors "
+                       "writes shapes and offsets in digits only)", s->path, where, (int)(tlen > 16 ? 16 : tlen),
+                       (const char *)s->map + 8 + tok, tlen > 16 ? "..." : "", tok + 1);
+    }
     size_t data_len = s->len - 8 - (size_t)hlen;
     const unsigned char *data = s->map + 8 + hlen;
     int first = f->n, rc = 0;

@@ -238,6 +238,39 @@ TEST(refuses_gaps_as_hf_does) {
     unlink(path);
 }
 
+/* Shapes and offsets are integers to safetensors (serde's usize): safe_open refuses 4.0, 0.4e1,
+ * 4e0, -0, +4 and 04, all of which libjq reads as a number (4 or 0) that json_uint took. */
+TEST(refuses_non_integers_as_hf_does) {
+    static const struct { const char *v; const char *tok; } cases[] = {
+        {"4.0", "'4.0' at column 51"}, {"0.4e1", "'0.4e1'"}, {"4e0", "'4e0'"}, {"+4", "'+4'"}, {"04", "'04'"},
+        {"4 ", NULL}, {"\n4", NULL},
+    };
+    const char *path = tmp_path("num.safetensors");
+    mrl_err e = {0};
+    char hdr[200];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(hdr, sizeof hdr, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,%s]}}", cases[i].v);
+        write_raw(path, hdr, 4);
+        st_file *f = st_open(path, &e);
+        if (cases[i].tok)
+            EXPECTF(!f && strstr(e.msg, cases[i].tok) && strstr(e.msg, "not a non-negative integer"), "%s: %s", cases[i].v,
+                    f ? "accepted" : e.msg);
+        else
+            EXPECTF(f && st_count(f) == 1, "%s: %s", cases[i].v, e.msg);
+        st_close(f);
+    }
+    write_raw(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[-0],\"data_offsets\":[0,0]}}", 0);
+    st_file *f = st_open(path, &e);
+    EXPECTF(!f && strstr(e.msg, "'-0'"), "%s", f ? "accepted" : e.msg);
+    st_close(f);
+    /* digits, '.' and escaped quotes inside strings are no tokens */
+    write_raw(path, "{\"__metadata__\":{\"v\":\"1.0 \\\"+4\\\" 04\"},\"a.0\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", 0);
+    f = st_open(path, &e);
+    EXPECTF(f && st_count(f) == 1, "%s", f ? "wrong count" : e.msg);
+    st_close(f);
+    unlink(path);
+}
+
 static void write_text(const char *path, const char *s) {
     FILE *f = fopen(path, "w");
     fputs(s, f);
@@ -587,6 +620,7 @@ int main(void) {
     RUN(refuses_bad_index);
     RUN(empty_header);
     RUN(header_limit_is_hf_s);
+    RUN(refuses_non_integers_as_hf_does);
     RUN(refuses_gaps_as_hf_does);
     RUN(writer_round_trip);
     RUN(qwen2_layout_check);
