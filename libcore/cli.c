@@ -81,9 +81,10 @@ void cli_init(cli *c, const char *tool, const char *usage) {
 static uint64_t cli_u64(const cli *c, const char *opt, const char *arg) {
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(arg, &end, 10);
+    const char *d = *arg == '-' ? arg + 1 : arg;   /* -0 is 0, as for every number option */
+    unsigned long long v = strtoull(d, &end, 10);
     /* a digit first: strtoull takes " -1" (white space, then a sign) as 2^64 - 1 */
-    if (errno || end == arg || *end || !(arg[0] >= '0' && arg[0] <= '9'))
+    if (errno || end == d || *end || !(d[0] >= '0' && d[0] <= '9') || (d != arg && v))
         cli_usage(c, "%s: '%s' is not a non-negative integer", opt, arg);
     return v;
 }
@@ -303,13 +304,14 @@ int cli_lost_short(cli_lost *l, long n) {
     return s;
 }
 
-/* Whether arg starts as a decimal number does: a digit (or a point and a digit), after a minus.
- * strtol and strtod also skip blanks and take a '+' (" 8", "+8": --seed never did), strtod hex,
- * "inf" and "nan" too ("--temperature 0x1p-1" sampled at 0.5): not what a user of a number
- * option means (mrl(7)). */
-static int decimal_start(const char *arg) {
-    if (*arg == '-') arg++;
-    return (*arg >= '0' && *arg <= '9') || (*arg == '.' && arg[1] >= '0' && arg[1] <= '9');
+/* Whether arg is written as a decimal number is: a digit (or a point and a digit) first, after
+ * a minus, and no hexadecimal. strtol and strtod also skip blanks and take a '+' (" 8", "+8":
+ * --seed never did), strtod hex, "inf" and "nan" too ("--temperature 0x1p-1" sampled at 0.5):
+ * not what a user of a number option means (mrl(7)). What follows the start is strtod's to
+ * judge. */
+int cli_decimal(const char *arg) {
+    const char *d = *arg == '-' ? arg + 1 : arg;
+    return ((*d >= '0' && *d <= '9') || (*d == '.' && d[1] >= '0' && d[1] <= '9')) && !strpbrk(arg, "xX");
 }
 
 int cli_list_has_empty(const char *list) {
@@ -321,7 +323,7 @@ long cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi) 
     char *end;
     errno = 0;
     long v = strtol(arg, &end, 10);
-    if (errno || end == arg || *end || !decimal_start(arg) || v < lo || v > hi)
+    if (errno || end == arg || *end || !cli_decimal(arg) || v < lo || v > hi)
         cli_usage(c, "%s: '%s' is not an integer in [%ld, %ld]", opt, arg, lo, hi);
     return v;
 }
@@ -332,7 +334,7 @@ static double number_in(const cli *c, const char *opt, const char *arg, double l
     errno = 0;
     double v = strtod(arg, &end);
     int under = errno == ERANGE && fabs(v) <= DBL_MIN;   /* 1e-400 is a number, as close to 0 as a double gets */
-    if ((errno && !under) || end == arg || *end || !decimal_start(arg) || strpbrk(arg, "xX") || !(v >= lo && (open_hi ? v < hi : v <= hi)))
+    if ((errno && !under) || end == arg || *end || !cli_decimal(arg) || !(v >= lo && (open_hi ? v < hi : v <= hi)))
         cli_usage(c, "%s: '%s' is not a number in [%g, %g%c", opt, arg, lo, hi, open_hi ? ')' : ']');
     return v + 0.0;   /* -0 is 0 (messages that print it said "-0") */
 }

@@ -99,6 +99,8 @@ void cli_lost_open(cli_lost *l);
 /* The open group closes with n records: whether it is short of what it carries (it goes). */
 int  cli_lost_short(cli_lost *l, long n);
 /* Parse numbers strictly; usage error naming the option on failure. */
+/* Whether arg is written as mrl(7) says numbers are: decimal, no blank, '+', hex, inf or nan. */
+int    cli_decimal(const char *arg);
 long   cli_long(const cli *c, const char *opt, const char *arg, long lo, long hi);
 double cli_double(const cli *c, const char *opt, const char *arg, double lo, double hi);
 double cli_double_below(const cli *c, const char *opt, const char *arg, double lo, double hi);   /* [lo, hi) */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "rewards.h"
 
 typedef enum { R_ACCURACY, R_FORMAT, R_TAGS, R_COSINE, R_REPETITION, R_LENGTH,
@@ -89,8 +90,8 @@ static int parse_num(const char *s, double *v)
 {
     char *end;
     errno = 0;
-    *v = strtod(s, &end);
-    return (end == s || *end || errno || !isfinite(*v)) ? -1 : 0;
+    *v = strtod(s, &end);   /* written as every number option is (mrl(7)): 0x2, " +3" and inf are not */
+    return (end == s || *end || errno || !isfinite(*v) || !cli_decimal(s)) ? -1 : 0;
 }
 
 /* One key=val of a spec; returns 0, or -1 with e set. */

@@ -55,7 +55,7 @@ static const char usage[] =
 "  -Z, --plain           plain JSON Lines output (default on a terminal)\n"
 "  --zstd-level N        zstd level (default 3)\n"
 "  --skip-bad            warn about bad records and go on; count at the end\n"
-"  --progress, -q        force / silence the progress line and summaries\n"
+"  --progress, -q, --quiet  force / silence the progress line and summaries\n"
 "  --device D            accepted as by every tool (mfilter runs on the CPU)\n"
 "  -h, --help, --version\n"
 "See mfilter(1) and mrl(7).\n";

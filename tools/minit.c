@@ -26,7 +26,8 @@ static const char usage[] =
     "small (~18 M), qwen2-1.5b (the shapes of DeepSeek-R1-Distill-Qwen-1.5B).\n"
     "  -o, --output DIR       the directory to create (atomically; must not exist or be empty)\n"
     "      --seed N           random seed (default 0)\n"
-    "      --dtype T          bf16 | fp32 | fp16 (default: the config's torch_dtype)\n"
+    "      --dtype T          bf16 | fp32 | fp16, or torch's bfloat16 | float32 | float16\n"
+    "                         (default: the config's torch_dtype)\n"
     "      --std X            standard deviation of weight matrices (default 0.02)\n"
     "      --bias-std X       standard deviation of q/k/v biases (default 0: zeros)\n"
     "      --tie yes|no       tie the LM head to the embedding (default: the config's)\n"
@@ -35,7 +36,8 @@ static const char usage[] =
     "      --merges N         learn N BPE merges for the byte-level tokenizer ...\n"
     "      --merges-text FILE ... from this UTF-8 text (plain or zstd)\n"
     "  -q, --quiet            no summary line on stderr\n"
-    "  (and the options every tool accepts, mrl(7): -Z, --zstd-level, --skip-bad, --progress, --device)\n"
+    "  (and the options every tool accepts, mrl(7): -Z, --plain, --zstd-level, --skip-bad, --progress,\n"
+    "  --device)\n"
     "  -h, --help, --version\n"
     "See minit(1) and mrl(7).\n";
 
@@ -254,7 +256,7 @@ static int build(const opts *o, const char *tmp, mrl_config *c, uint64_t seed, m
     if (o->vocab) c->vocab_size = o->vocab;
     else if (!c->vocab_size) c->vocab_size = ntok;
     if (c->vocab_size < ntok && o->vocab)
-        return err_set(e, 1, "--vocab-size %d is smaller than the tokenizer's %d tokens", c->vocab_size, ntok);
+        return err_set(e, 2, "--vocab-size %d is smaller than the tokenizer's %d tokens", c->vocab_size, ntok);   /* a usage error, known once the tokenizer is */
     if (c->vocab_size < ntok)   /* the config's own: named as a field of it */
         return err_set(e, 1, "%s: \"vocab_size\" %d is smaller than the tokenizer's %d tokens", o->what, c->vocab_size, ntok);
     c->bos_token_id = bos; c->eos_token_id = eos;
@@ -299,7 +301,7 @@ int main(int argc, char **argv) {
         switch (opt) {
         case 1:
             o.dtype = dtype_parse_torch(optarg);
-            if (o.dtype < 0) cli_usage(&cl, "--dtype: '%s' is not bf16, fp32 or fp16", optarg);
+            if (o.dtype < 0) cli_usage(&cl, "--dtype: '%s' is not bf16, fp32 or fp16 (or bfloat16, float32, float16)", optarg);
             break;
         case 2: o.std = cli_double(&cl, "--std", optarg, 0, 10); break;
         case 3: o.bias_std = cli_double(&cl, "--bias-std", optarg, 0, 10); break;

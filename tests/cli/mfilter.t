@@ -1204,7 +1204,10 @@ $ mfilter --pass-band 0x1p-1:1 -Z < /dev/null; mfilter --pass-band '0.5: 1' -Z <
 $ msample -n +8 --model m < /dev/null; msample --temperature 0x1p-1 --model m < /dev/null
 $ mgrpo --lr ' 1e-6' --out r < /dev/null; meval --k '1, 2' < /dev/null
 $ mfilter --take 08 --pass-band .5:1e0 -q -Z < /dev/null && echo taken
+$ mfilter --seed -0 -q -Z < /dev/null && echo "-0 is 0"
+$ mfilter --seed -1 -Z < /dev/null; mfilter --seed -01 -Z < /dev/null; mfilter --seed +1 -Z < /dev/null
 > taken
+> -0 is 0
 2> mfilter: --take: ' 8' is not an integer in [1, 1099511627776]
 2> Try 'mfilter --help'.
 2> mfilter: --take: '+8' is not an integer in [1, 1099511627776]
@@ -1223,6 +1226,13 @@ $ mfilter --take 08 --pass-band .5:1e0 -q -Z < /dev/null && echo taken
 2> Try 'mgrpo --help'.
 2> meval: --k: ' 2' is not an integer in [1, 1048576]
 2> Try 'meval --help'.
+2> mfilter: --seed: '-1' is not a non-negative integer
+2> Try 'mfilter --help'.
+2> mfilter: --seed: '-01' is not a non-negative integer
+2> Try 'mfilter --help'.
+2> mfilter: --seed: '+1' is not a non-negative integer
+2> Try 'mfilter --help'.
+? 2
 
 ## a --template name or file that cannot be used names the option, as the other usage errors do
 ## (it said "unknown template ..." or "template FILE: ...", and mtok "--template: template FILE")

@@ -93,14 +93,22 @@ $ mkdir d && minit d -o m -q; minit ./d/ -o m -q
 ? 2
 
 ## a config.json with fewer tokens than the tokenizer: the file and the field named (or the
-## option, where --vocab-size set it)
+## option, where --vocab-size set it: a usage error, exit 2, as any bad option value)
 $ printf '{"model_type":"qwen2","vocab_size":100,"hidden_size":32,"intermediate_size":48,"num_hidden_layers":1,"num_attention_heads":2}' > cfg.json
 $ minit cfg.json -o m; echo $?; minit tiny -o m --vocab-size 10; echo $?; ls
 2> minit: cfg.json: "vocab_size" 100 is smaller than the tokenizer's 263 tokens
 2> minit: --vocab-size 10 is smaller than the tokenizer's 263 tokens
+2> Try 'minit --help'.
 > 1
-> 1
+> 2
 > cfg.json
+
+## --dtype takes torch's names too, as a config's torch_dtype writes them
+$ minit tiny -o m -q --dtype float32 && jq -r .torch_dtype m/config.json; minit tiny -o m2 --dtype f64
+> float32
+2> minit: --dtype: 'f64' is not bf16, fp32 or fp16 (or bfloat16, float32, float16)
+2> Try 'minit --help'.
+? 2
 
 ## a config.json that is not JSON: one line naming the file (libjq's message ended in a copy
 ## of the whole file, line breaks and all)
@@ -233,13 +241,14 @@ $ mkdir e1; minit tiny -o e1/ -q && minit tiny -o nd/ -q && ls e1/config.json nd
 > 0
 
 ## -o makes the missing parent directories (as mkdir -p, save_pretrained and mgrpo --out do);
-## an option value that cannot work (--vocab-size below the tokenizer's) is still an error there, exit 1, with nothing created
+## an option value that cannot work (--vocab-size below the tokenizer's) is still an error there, exit 2 (a usage error), with nothing created
 $ minit tiny -o models/a/tiny -q && jq -c .model_type models/a/tiny/config.json
 $ minit tiny -o other/m --vocab-size 10 -q; echo "rc $?"; ls
 > "qwen2"
-> rc 1
+> rc 2
 > models
 2> minit: --vocab-size 10 is smaller than the tokenizer's 263 tokens
+2> Try 'minit --help'.
 
 ## ... and when the directory itself cannot be made (a name past NAME_MAX: the model is built
 ## under a short temporary name, the rename fails), the parents made for it go too

@@ -295,6 +295,22 @@ $ mreward --reward cosine:max_len=10, </dev/null
 2> Try 'mreward --help'.
 ? 2
 
+## a weight or parameter is written as every number option's is (mrl(7)): hex, a '+' and
+## blanks were read by strtod (accuracy=0x2 weighed 2)
+$ mreward --reward accuracy=0x2 </dev/null; mreward --reward 'accuracy= +3' </dev/null
+$ mreward --reward repetition:ngram=0x3 </dev/null; mreward --reward cosine:max_len=+10 </dev/null
+$ echo '{"id":"a","answer":"2","completion":"\\boxed{2}"}' | mreward -Z --reward accuracy=.5e1 --reward format=-0 | jq -c .rewards,.reward
+> {"accuracy":1,"format":0}
+> 5
+2> mreward: --reward accuracy=0x2: bad weight '0x2'
+2> Try 'mreward --help'.
+2> mreward: --reward accuracy= +3: bad weight ' +3'
+2> Try 'mreward --help'.
+2> mreward: --reward repetition:ngram=0x3: ngram=0x3 is not a number
+2> Try 'mreward --help'.
+2> mreward: --reward cosine:max_len=+10: max_len=+10 is not a number
+2> Try 'mreward --help'.
+
 ## two rewards of one name need :as=
 $ mreward --reward regex:pattern=a --reward regex:pattern=b </dev/null
 2~ needs its own name
