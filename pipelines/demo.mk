@@ -2,8 +2,9 @@
 # arithmetic problems, a tiny minit model, SFT warm start on a noisy teacher, GRPO, before/after).
 #
 # Every stage is a file under $(DEMO_DIR); `make demo` again continues where it stopped (the SFT
-# and GRPO runs resume from their latest checkpoint). Changing a DEMO_* value after a stage is
-# built does not rebuild it: `make demo-clean` first.
+# and GRPO runs resume from their latest checkpoint). The values that shape the result are
+# kept in $(DEMO_DIR)/settings: a later `make demo` with another one is refused, naming it
+# (`make demo-clean` first, or another DEMO_DIR); it printed the old table without a word.
 
 DEMO_DIR        ?= demo
 DEMO_SEED       ?= 1
@@ -41,7 +42,14 @@ DEMO_THR   = $(if $(DEMO_THREADS),--threads $(DEMO_THREADS))
 DEMO_SAMPLE = $(MRL_T)/msample --system '' --max-tokens $(DEMO_MAX_TOKENS) $(DEMO_THR) -q
 D := $(DEMO_DIR)
 
-.PHONY: demo demo-clean
+# what shapes the result (DEMO_THREADS, DEMO_JOBS and DEMO_PERSIST do not: the same bits);
+# DEMO_REWARD as written, so that another BIN= is the same setting
+DEMO_KNOBS = SEED LEVELS SMALL NOISE SFT_N TRAIN_N TEST_N MODEL MERGES SFT_STEPS SFT_BATCH SFT_LR \
+  STEPS PROMPTS G LR BETA MICRO TEMP MAX_TOKENS EVAL_N EVAL_TEMP
+DEMO_SETTINGS = $(foreach k,$(DEMO_KNOBS),$(call mrl_shq,DEMO_$(k)=$(DEMO_$(k)))) \
+  $(call mrl_shq,DEMO_REWARD=$(value DEMO_REWARD))
+
+.PHONY: demo demo-clean demo-settings
 demo:
 	@# the counts before any stage runs (DEMO_STEPS=0 ended with status 2 and no word,
 	@# DEMO_SFT_STEPS=abc in a shell's and awk's complaints)
@@ -49,6 +57,7 @@ demo:
 	  DEMO_PROMPTS=$(DEMO_PROMPTS) DEMO_G=$(DEMO_G) DEMO_MICRO=$(DEMO_MICRO) DEMO_MAX_TOKENS=$(DEMO_MAX_TOKENS) \
 	  DEMO_EVAL_N=$(DEMO_EVAL_N) DEMO_TRAIN_N=$(DEMO_TRAIN_N) DEMO_TEST_N=$(DEMO_TEST_N) DEMO_JOBS=$(DEMO_JOBS); do \
 	  [[ $${v#*=} =~ ^[0-9]+$$ ]] && (( 10#$${v#*=} > 0 )) || { echo "demo: $$v: not a whole number above 0" >&2; exit 2; }; done
+	@$(MAKE) --no-print-directory demo-settings
 	@$(MAKE) --no-print-directory -j$(shell nproc 2>/dev/null || echo 2) all
 	@$(MAKE) --no-print-directory -j$(DEMO_JOBS) $(D)/result.md
 	@echo; cat $(D)/result.md
@@ -56,6 +65,16 @@ demo:
 
 demo-clean:
 	rm -rf $(D)
+
+# $(D)/settings: written with the first stage, compared on every later `make demo`
+demo-settings:
+	@mkdir -p $(D) && printf '%s\n' $(DEMO_SETTINGS) > $(D)/settings.new
+	@if [ -e $(D)/settings ] && ! cmp -s $(D)/settings $(D)/settings.new; then \
+	  { echo "demo: $(D) was made with other settings:"; \
+	    diff $(D)/settings $(D)/settings.new | sed -n 's/^< /  then: /p; s/^> /  now:  /p'; \
+	    echo "demo: make demo-clean first, or give another DEMO_DIR="; } >&2; \
+	  rm -f $(D)/settings.new; exit 2; fi
+	@mv $(D)/settings.new $(D)/settings
 
 # problems: SFT worked solutions (noisy teacher), GRPO training problems, held-out problems
 $(D)/sft-problems.jsonl: | $(DEMO_GEN)
