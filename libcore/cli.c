@@ -419,6 +419,7 @@ struct progress {
     const char *tool, *unit;
     long long total, done, tokens;
     const rd_stream *rd;
+    long long rd_base;   /* the bytes read before prog_input (mgrpo --resume-data's skipped groups) */
     double t0, last;
 };
 
@@ -437,7 +438,11 @@ progress *prog_start(const cli *c, const char *unit, long long total) {
     return p;
 }
 
-void prog_input(progress *p, const rd_stream *r) { if (p) p->rd = r; }
+void prog_input(progress *p, const rd_stream *r) {
+    if (!p) return;
+    p->rd = r;
+    p->rd_base = r ? rd_bytes_read(r) : 0;
+}
 
 void prog_set_drawn(int drawn) { prog_drawn = drawn; }
 
@@ -445,7 +450,8 @@ static void prog_print(progress *p, double now, int final) {
     double dt = now - p->t0 > 1e-9 ? now - p->t0 : 1e-9;
     double frac = -1;
     if (p->total > 0) frac = (double)p->done / (double)p->total;
-    else if (p->rd && rd_bytes_total(p->rd) > 0) frac = (double)rd_bytes_read(p->rd) / (double)rd_bytes_total(p->rd);
+    else if (p->rd && rd_bytes_total(p->rd) > p->rd_base)
+        frac = (double)(rd_bytes_read(p->rd) - p->rd_base) / (double)(rd_bytes_total(p->rd) - p->rd_base);
     int ulen = (int)strlen(p->unit);
     if (p->done == 1 && ulen > 1 && p->unit[ulen - 1] == 's') ulen--;   /* 1 record, 2 records */
     fprintf(stderr, "\r%s: %lld %.*s, %.0f %s/s", p->tool, p->done, ulen, p->unit, (double)p->done / dt, p->unit);

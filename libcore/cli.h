@@ -124,7 +124,8 @@ typedef struct progress progress;
 progress *prog_start(const cli *c, const char *unit, long long total);  /* NULL when disabled */
 void prog_update(progress *p, long long done, long long tokens);        /* throttled; p may be NULL */
 void prog_end(progress *p);
-/* Where the total is unknown, ETA from the share of input bytes read so far. */
+/* Where the total is unknown, ETA from the share of input bytes read since this call (bytes
+ * read before it, as skipped groups, count for neither the share nor the time). */
 void prog_input(progress *p, const rd_stream *r);
 /* A tool that draws a progress line of its own (msample) says whether one is on stderr now
  * (drawn without its newline), so that a message first clears it instead of running on. */

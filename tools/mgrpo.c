@@ -923,6 +923,7 @@ int main(int argc, char **argv) {
        shared stdout, an empty file renamed over -o FILE) would spoil it */
     wr_stream *w = lead ? cli_writer(&o.c) : NULL;
     progress *pg = prog_start(&o.c, "steps", o.steps);
+    if (!list) prog_input(pg, in.rd);   /* without --steps, % and ETA from the input's size where known */
     long done = 0, last_saved = step, last_policy = step;
     long long tokens_done = 0;   /* prompt + completion tokens trained on, for the progress line's rate */
     ckpt_data cd = {policy, save_dtype, opt, init, jv_null()};

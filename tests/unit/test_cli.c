@@ -190,6 +190,46 @@ TEST(numbers_refuse_blanks_signs_and_hex) {
     EXPECT(number_status("-0", 0) == 0);
 }
 
+/* The input share on the progress line counts from prog_input: mgrpo --resume-data reads the
+ * groups earlier steps took before it starts, and with them counted a run resumed half-way
+ * showed 50 % and an ETA of nothing at its first step. Half of what is left read: 50 %. */
+TEST(progress_share_counts_from_prog_input) {
+    char dir[TEST_TMPDIR_MAX], path[PATH_MAX], errp[PATH_MAX];
+    test_tmpdir(dir, sizeof dir, "mrl-prog");
+    snprintf(path, sizeof path, "%s/in.jsonl", dir);
+    snprintf(errp, sizeof errp, "%s/err", dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; i < 4000; i++) fprintf(f, "{\"i\":%04d,\"pad\":\"%080d\"}\n", i, 0);   /* 100 bytes a line */
+    fclose(f);
+    mrl_err e = {0};
+    const char *files[1] = {path};
+    rd_stream *r = rd_open(files, 1, &e);
+    EXPECTF(r != NULL, "%s", e.msg);
+    if (!r) return;
+    const char *line; size_t len;
+    for (int i = 0; i < 2000; i++) rd_next_line(r, &line, &len, &e);   /* skipped */
+    cli c; cli_init(&c, "mtool", "");
+    c.progress = 1;
+    progress *p = prog_start(&c, "steps", 0);
+    prog_input(p, r);
+    for (int i = 0; i < 1000; i++) rd_next_line(r, &line, &len, &e);
+    int saved = dup(2), fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    usleep(300000);   /* past the line's 0.25 s throttle */
+    prog_update(p, 1, 0);
+    fflush(stderr);
+    dup2(saved, 2); close(saved); close(fd);
+    free(p);
+    rd_close(r);
+    char buf[512] = "";
+    FILE *g = fopen(errp, "r");
+    size_t n = g ? fread(buf, 1, sizeof buf - 1, g) : 0;
+    buf[n] = 0;
+    if (g) fclose(g);
+    EXPECTF(strstr(buf, ", 50%, ETA ") != NULL, "progress line: %s", buf);
+    unlink(path); unlink(errp); rmdir(dir);
+}
+
 static int utf8_ok(const char *s) { return tok_utf8_check(s, strlen(s)) < 0; }
 static const char *ends_with(const char *s, const char *t) {
     size_t n = strlen(s), m = strlen(t);
@@ -362,6 +402,7 @@ int main(void) {
     RUN(long_fatal_messages_keep_their_end);
     RUN(message_cut_edges);
     RUN(numbers_in_use_still_parse);
+    RUN(progress_share_counts_from_prog_input);
     RUN(stop_signal_echo_on_another_thread);   /* before the stop flag is set in this process */
     RUN(signals_set_the_stop_flag);
     RUN(lost_lines_between_groups);
