@@ -572,6 +572,14 @@ $ jq -c '[.step, .objective.micro_batch, .objective.weight_decay]' run/latest/tr
 > [3,1,0.1]
 2~ ^mgrpo: --micro-batch 1 replaces the run's 2 \(.*/trainer_state.json\)$
 
+## ... and a new run that gives none of them records mgrpo(1)'s defaults, which its later calls
+## keep (clipping at 1 was never checked: every other case gives --max-grad-norm)
+% requires /usr/bin/jq
+$ minit tiny -o m -q
+$ for i in 1 2; do for k in 1 2; do echo "{\"id\":\"p$i\",\"prompt_ids\":[1,2,3],\"completion_ids\":[4,5,$k],\"reward\":$k}"; done; done | mgrpo -Z -q --model m --out run --groups 2 --steps 1 --threads 1 > /dev/null
+$ jq -c '.objective | [.loss, .beta, .epsilon, .micro_batch, .weight_decay, .max_grad_norm, .adam_beta1, .adam_beta2, .adam_epsilon] | map(if type == "number" then . + 0 else . end)' run/latest/trainer_state.json
+> ["grpo",0.04,0.2,1,0,1,0.9,0.999,1e-08]
+
 ## ... --epsilon-high, left at its default (--epsilon), follows a new --epsilon as on a new run;
 ## a run from before "objective" was recorded keeps at least its "loss"; --no-mask-truncated
 ## turns off what a run's --mask-truncated turned on
@@ -917,7 +925,7 @@ $ jq -c .step run/metrics.jsonl | paste -sd' '
 
 ## a resumed run's state is checked: in trainer_state.json a "step" other than the checkpoint's,
 ## a data position that is not a count, a model that is not a name; in optimizer.safetensors a
-## "step" other than the checkpoint's and a moment that is not finite. Each is an error naming
+## "step" other than the checkpoint's and a moment that is not finite (or a negative second moment). Each is an error naming
 ## the file and the field or tensor, and the run is left as it was (all were taken: the NaN went
 ## into every weight at the next step)
 % requires /usr/bin/jq
@@ -935,6 +943,9 @@ $ cp good.st run/latest/optimizer.safetensors
 $ n=$(od -An -tu8 -N8 good.st | tr -d ' '); off=$(head -c $((8 + n)) good.st | tail -c $n | jq '.["exp_avg_sq.model.norm.weight"].data_offsets[0]')
 $ printf '\000\000\300\177' | dd of=run/latest/optimizer.safetensors bs=1 seek=$((8 + n + off + 8)) conv=notrunc 2>/dev/null
 $ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" 2>&1 > /dev/null
+$ cp good.st run/latest/optimizer.safetensors
+$ printf '\000\000\200\277' | dd of=run/latest/optimizer.safetensors bs=1 seek=$((8 + n + off + 8)) conv=notrunc 2>/dev/null
+$ mgrpo -Z -q --threads 1 --out run --groups 1 --steps 1 "$S/batch.jsonl" 2>&1 > /dev/null
 $ readlink run/latest; jq -c .step run/metrics.jsonl
 > mgrpo: run/step-000001/trainer_state.json: "data.groups" is -5, not a count (a whole number, 0 or more)
 > mgrpo: run/step-000001/trainer_state.json: "data.groups" is "a", not a count (a whole number, 0 or more)
@@ -945,6 +956,7 @@ $ readlink run/latest; jq -c .step run/metrics.jsonl
 > mgrpo: run/step-000001/trainer_state.json: "model" is not a directory name (a string)
 > mgrpo: run/step-000001/optimizer.safetensors: metadata "step" is 7, but the checkpoint is step 1
 > mgrpo: run/step-000001/optimizer.safetensors: tensor "exp_avg_sq.model.norm.weight" holds nan at element 2 (not a finite number)
+> mgrpo: run/step-000001/optimizer.safetensors: tensor "exp_avg_sq.model.norm.weight" holds -1 at element 2 (a second moment is never negative)
 > step-000001
 > 1
 

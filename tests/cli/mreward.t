@@ -311,6 +311,16 @@ $ echo '{"id":"a","answer":"2","completion":"\\boxed{2}"}' | mreward -Z --reward
 2> mreward: --reward cosine:max_len=+10: max_len=+10 is not a number
 2> Try 'mreward --help'.
 
+## a parameter out of its range is a usage error naming it: repetition's max_penalty is a
+## penalty (<= 0), cosine's max_len a length (> 0)
+$ mreward --reward repetition:max_penalty=0.5 </dev/null; mreward --reward cosine:max_len=0 </dev/null
+$ mreward --reward repetition:max_penalty=0 -q </dev/null | zstd -dc | wc -c
+> 0
+2> mreward: --reward repetition:max_penalty=0.5: max_penalty must be <= 0
+2> Try 'mreward --help'.
+2> mreward: --reward cosine:max_len=0: max_len must be > 0
+2> Try 'mreward --help'.
+
 ## two rewards of one name need :as=
 $ mreward --reward regex:pattern=a --reward regex:pattern=b </dev/null
 2~ needs its own name

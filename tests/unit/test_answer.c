@@ -31,6 +31,7 @@ TEST(extract_boxed) {
     EXPECT(extract_is("so \\boxed{5}.", 0, 0, "5"));
     EXPECT(extract_is("\\boxed{1} then \\boxed{\\frac{a}{b}}", 0, 0, "\\frac{a}{b}"));
     EXPECT(extract_is("\\fbox{x+1}", 0, 0, "x+1"));
+    EXPECT(extract_is("\\boxed{1} or \\fbox{2}", 0, 0, "2") && extract_is("\\fbox{1} or \\boxed{2}", 0, 0, "2"));   /* the last of either */
     EXPECT(extract_is("the answer: \\boxed 7 done", 0, 0, "7"));
     EXPECT(extract_is("$\\boxed{ {a}^{2} }$", 0, 0, "{a}^{2}"));
     EXPECT(extract_is("\\boxed{2} and \\boxed{\\frac{1}{2}", 0, 0, "2"));   /* truncated last */
@@ -309,6 +310,18 @@ TEST(equiv_classes) {
     EXPECT(eqv("(x+1)^2", "x^2+2x+1") == 1);
     EXPECT(eqv("(x-1)^2", "x^2-1") == 0);
     EXPECT(eqv("2\\sin x\\cos x", "\\sin 2x") == 1);
+    /* each function against its definition, and against a neighbour it must not equal (\sec was
+       never evaluated by a test: 1/sin passed them all) */
+    static const char *const fdef[][3] = {
+        {"\\tan x", "\\frac{\\sin x}{\\cos x}", "\\cot x"}, {"\\cot x", "\\frac{\\cos x}{\\sin x}", "\\tan x"},
+        {"\\sec x", "\\frac{1}{\\cos x}", "\\csc x"}, {"\\csc x", "\\frac{1}{\\sin x}", "\\sec x"},
+        {"\\sinh x", "\\frac{e^x-e^{-x}}{2}", "\\cosh x"}, {"\\cosh x", "\\frac{e^x+e^{-x}}{2}", "\\sinh x"},
+        {"\\tanh x", "\\frac{\\sinh x}{\\cosh x}", "\\sinh x"}, {"\\exp(x)", "e^{x}", "e^{2x}"},
+        {"\\sec(0)", "1", "0"},
+    };
+    for (size_t i = 0; i < sizeof fdef / sizeof *fdef; i++)
+        EXPECTF(eqv(fdef[i][0], fdef[i][1]) == 1 && eqv(fdef[i][0], fdef[i][2]) == 0, "%s: = %s %d, = %s %d",
+                fdef[i][0], fdef[i][1], eqv(fdef[i][0], fdef[i][1]), fdef[i][2], eqv(fdef[i][0], fdef[i][2]));
     EXPECT(eqv("\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}") == 1);
     EXPECT(eqv("3\\ln 2", "\\ln 8") == 1);
     EXPECT(eqv("2", "\\log 100") == 1);                 /* \log is base 10, as Math-Verify */

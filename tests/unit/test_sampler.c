@@ -123,6 +123,28 @@ TEST(top_k_ties) {
     p.top_k = 2; p.top_p = 1; p.min_p = 0.5f; check_row(LTIE, &p, 9);
 }
 
+/* The edges of top-p and min-p, as Hugging Face draws them: top-p keeps the fewest tokens whose
+ * mass reaches p (two equal logits at p = 0.5: one; TopPLogitsWarper removes a token whose
+ * cumulative mass from below is <= 1 - p), and min-p keeps every token at or above min_p times
+ * the max (at min_p 1 the max alone: a strict test kept none, and sampling fell back to argmax
+ * without a word). */
+TEST(top_p_and_min_p_edges) {
+    smp_params p; smp_defaults(&p);
+    smp_ws *w = smp_ws_new(3);
+    double got[3];
+    static const float two[2] = {0, 0}, three[3] = {2, 1, 0};
+    p.top_p = 0.5f;
+    int n = smp_probs(w, &p, two, 2, got);
+    EXPECTF(n == 1 && got[0] + got[1] == 1.0 && (got[0] == 1.0 || got[1] == 1.0), "top-p 0.5 over a tie of two: kept %d", n);
+    p.top_p = 1; p.min_p = 1;
+    n = smp_probs(w, &p, three, 3, got);
+    EXPECTF(n == 1 && got[0] == 1.0 && got[1] == 0 && got[2] == 0, "min-p 1: kept %d, p[0] %g", n, got[0]);
+    p.min_p = 0.36f;   /* under e^-1: the second token (e^-1 of the max) stays, the third (e^-2) goes */
+    n = smp_probs(w, &p, three, 3, got);
+    EXPECTF(n == 2 && got[2] == 0, "min-p 0.36: kept %d", n);
+    smp_ws_free(w);
+}
+
 /* Hugging Face's own warpers (tests/ref/sampler_ref.py: transformers' TemperatureLogitsWarper,
  * TopKLogitsWarper, TopPLogitsWarper, MinPLogitsWarper chained as generate() chains them, then
  * softmax) on 200 rows of 7-97 logits, ties among them: the same tokens kept, the same
@@ -424,6 +446,7 @@ int main(void) {
     RUN(min_p_03);
     RUN(combined);
     RUN(top_k_ties);
+    RUN(top_p_and_min_p_edges);
     RUN(hf_warpers);
     RUN(large_vocab_sets);
     RUN(large_vocab_plain_draws);

@@ -54,6 +54,8 @@ TEST(no_match_and_empty) {
     const char *p[] = {"ST", "O", "P?"};   /* "STOP" completed by the third piece */
     int at; size_t ml;
     EXPECT(feed(s, p, 3, &at, &ml) == 0 && at == 2);
+    const char *r[] = {"xST", "O", "P"};   /* completed by one byte, the match not at offset 0 */
+    EXPECT(feed(s, r, 3, &at, &ml) == 1 && at == 2 && ml == 4);
     const char *q[] = {"SToP", "S", "TO", "p"};
     EXPECT(feed(s, q, 4, &at, &ml) == -1);
     stop_free(s);
