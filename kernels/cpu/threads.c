@@ -160,6 +160,9 @@ void cpu_threads_init(mrl_backend *be) {
     if (s->gov.hz <= 0 || (s->gov.busy0 = cpu_busy_ticks("/proc/stat", &set)) < 0) { s->gov.mode = 0; return; }
     s->gov.t0 = clock_s(CLOCK_MONOTONIC);
     s->gov.own0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    if (s->gov.log)   /* where it starts: a run shorter than the first window has no other line */
+        fprintf(stderr, "mrl: threads %d at the start: --threads %d of %d CPUs%s\n", be->threads, max, s->gov.ncpu,
+                s->gov.cap < max && s->gov.cap < s->gov.ncpu ? " (a cgroup CPU quota allows fewer)" : "");
 }
 
 void cpu_threads_free(cpu_state *s) { free(s->gov.set); s->gov.set = NULL; }

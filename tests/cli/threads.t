@@ -24,12 +24,12 @@ $ wc -l < fp32-0.m
 > bf16 same
 > 2
 
-## OMP_PROC_BIND / OMP_PLACES bind the initial thread to the first place: the governor still counts the CPUs of every place (it took the one place for all it had, and ran one thread)
+## OMP_PROC_BIND / OMP_PLACES bind the initial thread to the first place: the governor still counts the CPUs of every place (it took the one place for all it had, and ran one thread); its count at the start is logged, so a run shorter than the first window has a line too
 % requires /proc/stat
 % requires /usr/bin/jq
 $ minit small -o s -q && jq '.num_hidden_layers = 2' s/config.json > c.json && minit c.json -o m -q --seed 3
 $ for i in 1 2 3 4; do echo "{\"id\":\"p$i\",\"problem\":\"What is $i + $i?\"}"; done > in.jsonl
-$ for b in false true; do OMP_PROC_BIND=$b MRL_THREADS_ADAPT=log msample --device cpu --model m --threads 2 -n 4 --batch 8 --max-tokens 64 --seed 5 -Z -q in.jsonl 2>&1 >/dev/null | grep -o 'of [0-9]* CPUs' | head -1; done > cpus
+$ for b in false true; do OMP_PROC_BIND=$b MRL_THREADS_ADAPT=log msample --device cpu --model m --threads 2 -n 4 --batch 8 --max-tokens 64 --seed 5 -Z -q in.jsonl 2>&1 >/dev/null | grep 'at the start' | grep -o 'of [0-9]* CPUs'; done > cpus
 $ wc -l < cpus; uniq cpus | wc -l
 > 2
 > 1
