@@ -106,10 +106,10 @@ static int json_uint(jv v, uint64_t *out) {
 }
 
 /* The offset of the first token outside the strings of a header (which libjq parsed) that is
- * not a plain non-negative integer or null, its length in *len, and the keys it sits under
+ * inside a tensor's shape or data_offsets and not a plain non-negative integer (other fields
+ * safetensors ignores, as parse_entry does), its length in *len, and the keys it sits under
  * (tensor name and field; keys[i] stays NULL where there is none); n where there is no such
- * token. Every number in a header is a shape or an offset, which safetensors reads as integers
- * (serde's usize): libjq reads 128.0, 1.28e2, +128 and 0128 as 128, where safe_open refuses the
+ * token. Shapes and offsets are integers to safetensors (serde's usize): libjq reads 128.0, 1.28e2, +128 and 0128 as 128, where safe_open refuses the
  * file. Keys are quoted as written (escapes and all). */
 static size_t header_bad_token(const char *s, size_t n, size_t *len, const char *keys[2], int klen[2]) {
     int depth = 0;
@@ -135,7 +135,9 @@ static size_t header_bad_token(const char *s, size_t n, size_t *len, const char 
         if (t == k) t++;   /* a NUL byte */
         int digits = s[k] != 0;
         for (size_t j = k; j < t; j++) digits &= s[j] >= '0' && s[j] <= '9';
-        if (!((digits && (s[k] != '0' || t - k == 1)) || (t - k == 4 && !memcmp(s + k, "null", 4)))) {
+        int sized = depth >= 3 && keys[1] && ((klen[1] == 5 && !memcmp(keys[1], "shape", 5)) ||
+                                              (klen[1] == 12 && !memcmp(keys[1], "data_offsets", 12)));
+        if (sized && !(digits && (s[k] != '0' || t - k == 1))) {
             *len = t - k;
             return k;
         }
@@ -250,9 +252,11 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
         char where[300] = "";
         if (keys[0]) snprintf(where, sizeof where, "\"%.*s\"%s%.*s: ", klen[0] > 120 ? 120 : klen[0], keys[0],
                               keys[1] ? ": " : "", keys[1] ? (klen[1] > 120 ? 120 : klen[1]) : 0, keys[1] ? keys[1] : "");
-        return err_set(e, 1, "%s: header: %s'%.*s%s' at column %zu is not a non-negative integer (safetensors "
-                       "writes shapes and offsets in digits only)", s->path, where, (int)(tlen > 16 ? 16 : tlen),
-                       (const char *)s->map + 8 + tok, tlen > 16 ? "..." : "", tok + 1);
+        const char *t = (const char *)s->map + 8 + tok;
+        int nul = !*t;   /* a NUL byte, which libjq lets through between tokens: shown as \0 */
+        return err_set(e, 1, "%s: header: %s'%.*s%s' at byte %zu of the header is not a non-negative integer (safetensors "
+                       "writes shapes and offsets in digits only)", s->path, where, nul ? 2 : (int)(tlen > 16 ? 16 : tlen),
+                       nul ? "\\0" : t, tlen > 16 ? "..." : "", tok + 1);
     }
     size_t data_len = s->len - 8 - (size_t)hlen;
     const unsigned char *data = s->map + 8 + hlen;

@@ -66,10 +66,12 @@ demo:
 demo-clean:
 	rm -rf $(D)
 
-# $(D)/settings: written with the first stage, compared on every later `make demo`
+# $(D)/settings: written before the first stage, compared on every later `make demo` once a
+# stage has left a file (a first demo stopped before any, a wrong DEMO_MODEL say, takes new ones)
 demo-settings:
 	@mkdir -p $(D) && printf '%s\n' $(DEMO_SETTINGS) > $(D)/settings.new
-	@if [ -e $(D)/settings ] && ! cmp -s $(D)/settings $(D)/settings.new; then \
+	@if [ -e $(D)/settings ] && [ -n "$$(ls -A $(D) | grep -vx 'settings\|settings.new')" ] && \
+	  ! cmp -s $(D)/settings $(D)/settings.new; then \
 	  { echo "demo: $(D) was made with other settings:"; \
 	    diff $(D)/settings $(D)/settings.new | sed -n 's/^< /  then: /p; s/^> /  now:  /p'; \
 	    echo "demo: make demo-clean first, or give another DEMO_DIR="; } >&2; \

@@ -156,8 +156,10 @@ $ for v in DEMO_STEPS=0 DEMO_SFT_STEPS=abc DEMO_G=8x; do make -s -C "$ROOT" demo
 
 ## make demo on a DEMO_DIR made with other settings is refused before anything runs, naming what
 ## changed (DEMO_SEED=2 after a seed-1 demo printed the seed-1 table again without a word); the
-## same settings, another BIN= among them, go on; a demo directory without settings takes them
-$ make -s -C "$ROOT" demo-settings DEMO_DIR="$PWD/d" BIN="$MRL_BIN" && make -s -C "$ROOT" demo-settings DEMO_DIR="$PWD/d" BIN=/elsewhere && echo same
+## same settings, another BIN= among them, go on; a demo directory without settings takes them,
+## and so does one where no stage has left a file yet (a first demo stopped before any)
+$ make -s -C "$ROOT" demo-settings DEMO_DIR="$PWD/d" BIN="$MRL_BIN" DEMO_SEED=7 && make -s -C "$ROOT" demo-settings DEMO_DIR="$PWD/d" BIN="$MRL_BIN"
+$ make -s -C "$ROOT" demo-settings DEMO_DIR="$PWD/d" BIN=/elsewhere && echo same && touch d/train.jsonl
 $ make -s -C "$ROOT" demo DEMO_DIR="$PWD/d" BIN="$MRL_BIN" DEMO_SEED=2 DEMO_EVAL_TEMP=0.6 2>&1 | grep -v '^make' | sed "s|$PWD|T|"; ls d
 > same
 > demo: T/d was made with other settings:
@@ -167,6 +169,7 @@ $ make -s -C "$ROOT" demo DEMO_DIR="$PWD/d" BIN="$MRL_BIN" DEMO_SEED=2 DEMO_EVAL
 >   now:  DEMO_EVAL_TEMP=0.6
 > demo: make demo-clean first, or give another DEMO_DIR=
 > settings
+> train.jsonl
 
 ## make exp2: a DATA, SYSTEM_FILE or MODEL that is not there is named before the run directory is
 ## made (DATA=/nonexist was "/bin/bash: line 1: /nonexist: No such file or directory")

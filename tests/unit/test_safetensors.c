@@ -242,7 +242,7 @@ TEST(refuses_gaps_as_hf_does) {
  * 4e0, -0, +4 and 04, all of which libjq reads as a number (4 or 0) that json_uint took. */
 TEST(refuses_non_integers_as_hf_does) {
     static const struct { const char *v; const char *tok; } cases[] = {
-        {"4.0", "'4.0' at column 51"}, {"0.4e1", "'0.4e1'"}, {"4e0", "'4e0'"}, {"+4", "'+4'"}, {"04", "'04'"},
+        {"4.0", "\"a\": data_offsets: '4.0' at byte 51 of the header"}, {"0.4e1", "'0.4e1'"}, {"4e0", "'4e0'"}, {"+4", "'+4'"}, {"04", "'04'"},
         {"4 ", NULL}, {"\n4", NULL},
     };
     const char *path = tmp_path("num.safetensors");
@@ -262,6 +262,11 @@ TEST(refuses_non_integers_as_hf_does) {
     write_raw(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[-0],\"data_offsets\":[0,0]}}", 0);
     st_file *f = st_open(path, &e);
     EXPECTF(!f && strstr(e.msg, "'-0'"), "%s", f ? "accepted" : e.msg);
+    st_close(f);
+    /* a field safetensors does not know is ignored, numbers and all, as safe_open ignores it */
+    write_raw(path, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"extra\":1.5,\"x\":[true,-1]}}", 4);
+    f = st_open(path, &e);
+    EXPECTF(f && st_count(f) == 1, "%s", f ? "wrong count" : e.msg);
     st_close(f);
     /* digits, '.' and escaped quotes inside strings are no tokens */
     write_raw(path, "{\"__metadata__\":{\"v\":\"1.0 \\\"+4\\\" 04\"},\"a.0\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}}", 0);
