@@ -106,11 +106,11 @@ static int json_uint(jv v, uint64_t *out) {
 }
 
 /* The offset of the first token outside the strings of a header (which libjq parsed) that is
- * inside a tensor's shape or data_offsets and not a plain non-negative integer (other fields
- * safetensors ignores, as parse_entry does), its length in *len, and the keys it sits under
- * (tensor name and field; keys[i] stays NULL where there is none); n where there is no such
- * token. Shapes and offsets are integers to safetensors (serde's usize): libjq reads 128.0, 1.28e2, +128 and 0128 as 128, where safe_open refuses the
- * file. Keys are quoted as written (escapes and all). */
+ * inside a tensor's shape or data_offsets and not a plain non-negative integer, its length in
+ * *len and the keys it sits under (the tensor's name and its field, both set for such a token);
+ * n where there is none. Other fields are ignored, as safetensors and parse_entry ignore them.
+ * Shapes and offsets are integers to safetensors (serde's usize): libjq reads 128.0, 1.28e2,
+ * +128 and 0128 as 128, where safe_open refuses the file. Keys are as written (escapes and all). */
 static size_t header_bad_token(const char *s, size_t n, size_t *len, const char *keys[2], int klen[2]) {
     int depth = 0;
     for (size_t k = 0; k < n;) {
@@ -133,13 +133,12 @@ static size_t header_bad_token(const char *s, size_t n, size_t *len, const char 
         size_t t = k;
         while (t < n && s[t] && !strchr(" \t\r\n,:[]{}\"", s[t])) t++;
         if (t == k) t++;   /* a NUL byte */
-        int digits = s[k] != 0;
-        for (size_t j = k; j < t; j++) digits &= s[j] >= '0' && s[j] <= '9';
         int sized = depth >= 3 && keys[1] && ((klen[1] == 5 && !memcmp(keys[1], "shape", 5)) ||
                                               (klen[1] == 12 && !memcmp(keys[1], "data_offsets", 12)));
-        if (sized && !(digits && (s[k] != '0' || t - k == 1))) {
-            *len = t - k;
-            return k;
+        if (sized) {
+            int digits = s[k] != 0 && (s[k] != '0' || t - k == 1);   /* no leading zero */
+            for (size_t j = k; j < t; j++) digits &= s[j] >= '0' && s[j] <= '9';
+            if (!digits) { *len = t - k; return k; }
         }
         k = t;
     }
@@ -249,13 +248,11 @@ static int load_shard(st_file *f, int si, mrl_err *e) {
     size_t tlen = 0, tok = header_bad_token((const char *)s->map + 8, (size_t)hlen, &tlen, keys, klen);
     if (tok < hlen) {   /* after the JSON checks, before the entries' (which would read 4.0 as 4) */
         jv_free(h);
-        char where[300] = "";
-        if (keys[0]) snprintf(where, sizeof where, "\"%.*s\"%s%.*s: ", klen[0] > 120 ? 120 : klen[0], keys[0],
-                              keys[1] ? ": " : "", keys[1] ? (klen[1] > 120 ? 120 : klen[1]) : 0, keys[1] ? keys[1] : "");
         const char *t = (const char *)s->map + 8 + tok;
         int nul = !*t;   /* a NUL byte, which libjq lets through between tokens: shown as \0 */
-        return err_set(e, 1, "%s: header: %s'%.*s%s' at byte %zu of the header is not a non-negative integer (safetensors "
-                       "writes shapes and offsets in digits only)", s->path, where, nul ? 2 : (int)(tlen > 16 ? 16 : tlen),
+        return err_set(e, 1, "%s: header: \"%.*s\": %.*s: '%.*s%s' at byte %zu of the header is not a non-negative "
+                       "integer (safetensors writes shapes and offsets in digits only)", s->path,
+                       klen[0] > 120 ? 120 : klen[0], keys[0], klen[1], keys[1], nul ? 2 : (int)(tlen > 16 ? 16 : tlen),
                        nul ? "\\0" : t, tlen > 16 ? "..." : "", tok + 1);
     }
     size_t data_len = s->len - 8 - (size_t)hlen;

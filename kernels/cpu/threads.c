@@ -125,6 +125,11 @@ int cpu_threads_next(int cur, int max, int ncpu, double others, int *up) {
     return want;
 }
 
+/* The log lines' note where a cgroup's CPU quota, not --threads or the CPUs, sets the cap. */
+static const char *quota_note(const cpu_gov *g, int max) {
+    return g->cap < max && g->cap < g->ncpu ? " (a cgroup CPU quota allows fewer)" : "";
+}
+
 void cpu_threads_init(mrl_backend *be) {
     cpu_state *s = cpu_st(be);
     int max = be->threads_max;
@@ -162,7 +167,7 @@ void cpu_threads_init(mrl_backend *be) {
     s->gov.own0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     if (s->gov.log)   /* where it starts: a run shorter than the first window has no other line */
         fprintf(stderr, "mrl: threads %d at the start: --threads %d of %d CPUs%s\n", be->threads, max, s->gov.ncpu,
-                s->gov.cap < max && s->gov.cap < s->gov.ncpu ? " (a cgroup CPU quota allows fewer)" : "");
+                quota_note(&s->gov, max));
 }
 
 void cpu_threads_free(cpu_state *s) { free(s->gov.set); s->gov.set = NULL; }
@@ -188,7 +193,6 @@ void cpu_tick(mrl_backend *be) {
     be->threads = cpu_threads_next(was, g->cap, g->ncpu, others, &g->up);
     if (g->log)
         fprintf(stderr, "mrl: threads %d -> %d of %d: other processes kept %.2f of %d CPUs busy over %.2f s%s\n",
-                was, be->threads, be->threads_max, others, g->ncpu, now - g->t0,
-                g->cap < be->threads_max && g->cap < g->ncpu ? " (a cgroup CPU quota allows fewer)" : "");
+                was, be->threads, be->threads_max, others, g->ncpu, now - g->t0, quota_note(g, be->threads_max));
     g->t0 = now; g->busy0 = busy; g->own0 = own;
 }
